@@ -1,0 +1,4 @@
+export * from './context';
+export * from './environments';
+export * from './integrations';
+export * from './settings';

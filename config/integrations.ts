@@ -1,0 +1,99 @@
+/**
+ * The integration catalog of the design document, as plain data shared by the stacks (schedules,
+ * secrets, webhooks) and the runtime (which connectors exist and how often they sync).
+ */
+export const FAMILIES = ['crm', 'erp', 'marketing', 'analytics', 'social'] as const;
+export type IntegrationFamily = (typeof FAMILIES)[number];
+
+export interface IntegrationSettings {
+  /** Catalog key, also the connector name and the `:integration` path segment. */
+  readonly name: string;
+  /** Family whose feature flag (`enableCrmSync`, ...) switches it on. */
+  readonly family: IntegrationFamily;
+  /** Whether it runs when its family is enabled. */
+  readonly enabled: boolean;
+  /** How often a scheduled sync runs: `<n>m`, `<n>h` or `<n>d`. */
+  readonly syncInterval: string;
+  /** Vendor objects synced (CRM objects, Mailchimp lists, Klaviyo metrics). */
+  readonly objects: readonly string[];
+  /** Public URL the vendor posts webhooks to, when it sends any. */
+  readonly webhookUrl?: string;
+  /** Names of the credentials it needs, stored as one secret each. */
+  readonly credentials: readonly string[];
+}
+
+export const INTEGRATIONS: readonly IntegrationSettings[] = [
+  {
+    name: 'salesforce',
+    family: 'crm',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['Contact', 'Lead', 'Opportunity', 'Account'],
+    webhookUrl: 'https://api.example.com/webhooks/salesforce',
+    credentials: ['SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'],
+  },
+  {
+    name: 'hubspot',
+    family: 'crm',
+    enabled: true,
+    syncInterval: '30m',
+    objects: ['contacts', 'companies', 'deals', 'tickets'],
+    webhookUrl: 'https://api.example.com/webhooks/hubspot',
+    credentials: ['HUBSPOT_API_KEY'],
+  },
+  {
+    name: 'pipedrive',
+    family: 'crm',
+    enabled: false,
+    syncInterval: '1h',
+    objects: ['persons', 'organizations', 'deals'],
+    credentials: ['PIPEDRIVE_API_TOKEN'],
+  },
+  {
+    name: 'zoho',
+    family: 'crm',
+    enabled: false,
+    syncInterval: '1h',
+    objects: ['Contacts', 'Leads', 'Accounts', 'Deals'],
+    credentials: ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'ZOHO_REFRESH_TOKEN'],
+  },
+  {
+    name: 'mailchimp',
+    family: 'marketing',
+    enabled: true,
+    syncInterval: '15m',
+    objects: ['newsletter', 'product_updates'],
+    webhookUrl: 'https://api.example.com/webhooks/mailchimp',
+    credentials: ['MAILCHIMP_API_KEY'],
+  },
+  {
+    name: 'klaviyo',
+    family: 'marketing',
+    enabled: false,
+    syncInterval: '1h',
+    objects: ['email_open', 'email_click', 'purchase'],
+    credentials: ['KLAVIYO_API_KEY'],
+  },
+  {
+    name: 'constant_contact',
+    family: 'marketing',
+    enabled: false,
+    syncInterval: '1h',
+    objects: ['contacts'],
+    credentials: ['CONSTANT_CONTACT_CLIENT_ID', 'CONSTANT_CONTACT_REFRESH_TOKEN'],
+  },
+];
+
+const INTERVAL = /^([1-9][0-9]*)([mhd])$/;
+
+/** Minutes in a sync interval such as `15m`, `1h` or `1d`; throws naming the bad value. */
+export function intervalMinutes(interval: string): number {
+  const match = INTERVAL.exec(interval);
+  if (!match) throw new Error(`Invalid sync_interval "${interval}": expected <n>m, <n>h or <n>d`);
+  const n = Number(match[1]);
+  return match[2] === 'm' ? n : match[2] === 'h' ? n * 60 : n * 1440;
+}
+
+export function findIntegration(name: string): IntegrationSettings | undefined {
+  return INTEGRATIONS.find((i) => i.name === name);
+}

@@ -1,0 +1,42 @@
+// Bundles the sync runtime with esbuild into dist/runtime: one file per entry point, printed with its
+// size. The stacks package this folder (TerraformAsset) for Lambda and for container images.
+const esbuild = require('esbuild');
+const fs = require('fs');
+const path = require('path');
+
+const root = path.resolve(__dirname, '..');
+const outdir = path.join(root, 'dist', 'runtime');
+
+/** Entry points: `main` serves the API and/or worker; `lambda` is the SQS-triggered worker. */
+const ENTRIES = {
+  main: 'services/sync-runtime/src/main.ts',
+  lambda: 'services/sync-runtime/src/lambda.ts',
+};
+
+/** Loaded at run time, never bundled: PGlite ships WASM beside its module; pg-native is optional. */
+const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
+
+function buildRuntime({ quiet = false } = {}) {
+  fs.rmSync(outdir, { recursive: true, force: true });
+  const result = esbuild.buildSync({
+    entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, path.join(root, file)])),
+    outdir,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    sourcemap: false,
+    external: EXTERNAL,
+    metafile: true,
+    logLevel: 'warning',
+  });
+  if (!quiet) {
+    for (const [file, info] of Object.entries(result.metafile.outputs)) {
+      console.log(`${path.relative(root, file)}  ${(info.bytes / 1024).toFixed(1)} KiB`);
+    }
+  }
+  return outdir;
+}
+
+module.exports = { buildRuntime, RUNTIME_OUTDIR: outdir };
+if (require.main === module) buildRuntime();

@@ -1,0 +1,47 @@
+import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { StackSettings } from '../config';
+import type { Capability } from './capabilities';
+
+/**
+ * Base of every cloud stack: chooses the state backend from the settings and records which
+ * construct provides each capability (or why the cloud cannot), for the parity test.
+ */
+export abstract class DataSyncStack extends TerraformStack {
+  private readonly provided = new Map<Capability, string>();
+  private readonly missing = new Map<Capability, string>();
+
+  constructor(scope: Construct, readonly settings: StackSettings) {
+    super(scope, settings.stackName);
+    const backend = settings.backend;
+    if (backend.type === 's3') {
+      new S3Backend(this, {
+        bucket: backend.bucket,
+        key: `${backend.keyPrefix}/terraform.tfstate`,
+        region: backend.region,
+        encrypt: true,
+        dynamodbTable: backend.lockTable,
+      });
+    } else {
+      new LocalBackend(this, { path: `terraform.${settings.stackName}.tfstate` });
+    }
+  }
+
+  /** Records that `what` (a construct path or resource address) provides `capability`. */
+  provide(capability: Capability, what: string): void {
+    this.provided.set(capability, what);
+  }
+
+  /** Records that this cloud cannot provide `capability`, and why. */
+  except(capability: Capability, reason: string): void {
+    this.missing.set(capability, reason);
+  }
+
+  get capabilities(): ReadonlyMap<Capability, string> {
+    return this.provided;
+  }
+
+  get exceptions(): ReadonlyMap<Capability, string> {
+    return this.missing;
+  }
+}
