@@ -21,6 +21,7 @@ const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10
 export const METRICS = {
   syncRuns: { name: 'data_sync_sync_runs_total', type: 'counter', help: 'Sync runs finished, by integration and status (succeeded, failed)', labels: ['integration', 'status'] },
   syncDuration: { name: 'data_sync_sync_duration_seconds', type: 'histogram', help: 'Duration of a sync run', labels: ['integration'], buckets: DURATION_BUCKETS },
+  syncInterval: { name: 'data_sync_sync_interval_seconds', type: 'gauge', help: "An integration's configured sync interval", labels: ['integration'] },
   lastSuccess: { name: 'data_sync_last_success_timestamp_seconds', type: 'gauge', help: 'Unix time of the last successful sync run', labels: ['integration'] },
   recordsProcessed: { name: 'data_sync_records_processed_total', type: 'counter', help: 'Records through the pipeline, by outcome (accepted, quarantined, duplicate)', labels: ['integration', 'outcome'] },
   validationFailures: { name: 'data_sync_validation_failures_total', type: 'counter', help: 'Field validation failures, by rule', labels: ['integration', 'rule'] },
@@ -33,6 +34,7 @@ export const METRICS = {
   deadLetterDepth: { name: 'data_sync_dead_letter_depth', type: 'gauge', help: 'Jobs in the dead-letter queue', labels: [] },
   webhookRequests: { name: 'data_sync_webhook_requests_total', type: 'counter', help: 'Inbound webhook requests, by integration and HTTP status code', labels: ['integration', 'code'] },
   workflowExecutionDuration: { name: 'data_sync_workflow_execution_seconds', type: 'histogram', help: 'n8n workflow execution time', labels: ['workflow'], buckets: DURATION_BUCKETS },
+  up: { name: 'data_sync_up', type: 'gauge', help: '1 while the runtime process serves requests', labels: ['role'] },
   n8nUp: { name: 'data_sync_n8n_up', type: 'gauge', help: '1 when the n8n API answers, 0 otherwise', labels: [] },
 } as const satisfies Record<string, MetricDefinition>;
 
