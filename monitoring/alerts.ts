@@ -72,7 +72,9 @@ export const ALERT_RULES: readonly AlertRule[] = [
     description: "The last successful sync of an integration is older than twice its sync_interval.",
     runbook: 'docs/runbooks/sync-failures.md',
     condition: { kind: 'staleness', metric: m.lastSuccess.name, relativeTo: m.syncInterval.name, factor: 2 },
-    expr: `(time() - ${m.lastSuccess.name}) > on (integration) (2 * ${m.syncInterval.name})`,
+    // max by (integration): every runtime replica exports both gauges, and one-to-one matching
+    // across replicas would fail as many-to-many.
+    expr: `(time() - max by (integration) (${m.lastSuccess.name})) > on (integration) (2 * max by (integration) (${m.syncInterval.name}))`,
   },
   {
     name: 'WebhookErrorRate',
