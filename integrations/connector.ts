@@ -2,7 +2,7 @@
  * The contract between the sync engine and one external system. Each module under
  * integrations/<family>/<system> exports a ConnectorModule; the runtime finds it in the registry.
  */
-import type { ZodType } from 'zod';
+import type { ZodType, ZodTypeDef } from 'zod';
 import type { IntegrationFamily } from '../config/integrations';
 
 /** A record as the vendor returns it; mappings (pipelines/) turn it into the internal shape. */
@@ -106,8 +106,8 @@ export interface Connector {
 export interface ConnectorModule<C = any> {
   readonly system: string;
   readonly family: IntegrationFamily;
-  /** Validates an integration's config (credentials, base URL override, objects). */
-  readonly configSchema: ZodType<C>;
+  /** Validates an integration's config (credentials, base URL override, objects); input may omit defaulted fields. */
+  readonly configSchema: ZodType<C, ZodTypeDef, unknown>;
   create(config: C, context?: ConnectorContext): Connector;
   /** Verifies an inbound webhook and returns its events; throws WebhookRejected when forged, tampered or replayed. */
   verifyWebhook(config: C, request: WebhookRequest): WebhookEvents;

@@ -1,0 +1,27 @@
+/**
+ * Every connector module, keyed by its catalog name in config/integrations.ts. The runtime looks
+ * connectors up here; registry.test.ts checks the keys against the catalog.
+ */
+import type { ConnectorModule } from './connector';
+import { hubspot } from './crm/hubspot';
+import { pipedrive } from './crm/pipedrive';
+import { salesforce } from './crm/salesforce';
+import { zoho } from './crm/zoho';
+import { constantContact } from './marketing/constant_contact';
+import { klaviyo } from './marketing/klaviyo';
+import { mailchimp } from './marketing/mailchimp';
+
+// CRM connectors (integrations/crm/).
+const CRM: Record<string, ConnectorModule> = { salesforce, hubspot, pipedrive, zoho };
+
+// Marketing connectors (integrations/marketing/).
+const MARKETING: Record<string, ConnectorModule> = { mailchimp, klaviyo, constant_contact: constantContact };
+
+export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING };
+
+/** The connector module named `name`, or an error naming the known ones. */
+export function connectorFor(name: string): ConnectorModule {
+  const module = CONNECTORS[name];
+  if (!module) throw new Error(`Unknown integration "${name}": known are ${Object.keys(CONNECTORS).sort().join(', ') || 'none'}`);
+  return module;
+}
