@@ -1,6 +1,6 @@
-import { LocalBackend, S3Backend, TerraformStack } from 'cdktf';
+import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { StackSettings } from '../config';
+import { SLOTS, type Slot, type StackSettings } from '../config';
 import type { Capability } from './capabilities';
 
 /**
@@ -25,6 +25,16 @@ export abstract class DataSyncStack extends TerraformStack {
     } else {
       new LocalBackend(this, { path: `terraform.${settings.stackName}.tfstate` });
     }
+  }
+
+  /**
+   * Publishes the runtime's endpoints under the fixed output names deploy pipelines read on every
+   * cloud: `url` (the active slot), `url-blue`, `url-green` and `active_slot`.
+   */
+  exposeEndpoints(endpoints: { readonly url: string; readonly slotUrls: Readonly<Record<Slot, string>> }): void {
+    new TerraformOutput(this, 'url', { value: endpoints.url, description: 'Runtime URL (the active slot)' });
+    for (const slot of SLOTS) new TerraformOutput(this, `url-${slot}`, { value: endpoints.slotUrls[slot], description: `URL of the ${slot} slot, for smoke tests before a switch` });
+    new TerraformOutput(this, 'active_slot', { value: this.settings.activeSlot, description: 'Slot that receives all traffic' });
   }
 
   /** Records that `what` (a construct path or resource address) provides `capability`. */

@@ -1,0 +1,236 @@
+import { Construct } from 'constructs';
+import { Fn } from 'cdktf';
+import { SLOTS, type Slot } from '../../config';
+import {
+  OciArtifactsContainerRepository,
+  OciContainerInstance,
+  type OciContainer,
+  OciLoadBalancer,
+  OciLoadBalancerBackend,
+  OciLoadBalancerBackendSet,
+  OciLoadBalancerListener,
+  type OciLoadBalancerPathRouteSet,
+  OciLoggingLog,
+} from '../generic/oci';
+
+/** OCI CLI image of the secrets sidecar (dated tag, pinned). */
+export const OCI_CLI_IMAGE = 'ghcr.io/oracle/oci-cli:20250716';
+/** Where the sidecar writes secrets for the other containers. */
+export const SECRETS_DIR = '/secrets';
+/** Container Instances shape (flexible OCPUs and memory). */
+export const CONTAINER_SHAPE = 'CI.Standard.E4.Flex';
+
+/** What every container instance of the stack shares. */
+export interface OciHostContext {
+  readonly compartmentId: string;
+  readonly availabilityDomain: string;
+  readonly subnetId: string;
+  /** CIDR of subnetId: instances get fixed addresses in it so load balancer backends can name them. */
+  readonly subnetCidr: string;
+  readonly nsgIds: readonly string[];
+  /** Vault secret with `{"username","password"}` for the private registry. */
+  readonly registrySecretId: string;
+  /** Registry host, e.g. `us-ashburn-1.ocir.io`. */
+  readonly registryHost: string;
+}
+
+export interface OciSecretFile {
+  /** File name under /secrets. */
+  readonly file: string;
+  /** Vault secret OCID. */
+  readonly secretId: string;
+}
+
+/**
+ * Container Instances cannot inject Vault secrets into environment variables, so every instance
+ * runs this sidecar: with the instance's resource principal it reads each secret bundle into a
+ * file of a shared in-memory volume (and a .pgpass line when asked), then stays up. Apps read the
+ * files (`*_FILE` variables, PGPASSFILE); secret values never appear in the configuration.
+ */
+export function secretsSidecar(files: readonly OciSecretFile[], pgpass?: { host: string; user: string; passwordFile: string }): OciContainer {
+  const fetch = files.map(
+    (f) => `oci secrets secret-bundle get --secret-id ${f.secretId} --query 'data."secret-bundle-content".content' --raw-output | base64 -d > ${SECRETS_DIR}/${f.file}`,
+  );
+  const pass = pgpass ? [`printf '%s:5432:*:%s:%s\\n' '${pgpass.host}' '${pgpass.user}' "$(cat ${SECRETS_DIR}/${pgpass.passwordFile})" > ${SECRETS_DIR}/pgpass`, `chmod 600 ${SECRETS_DIR}/pgpass`] : [];
+  return {
+    display_name: 'secrets',
+    image_url: OCI_CLI_IMAGE,
+    command: ['/bin/sh', '-c', ['set -e', 'umask 077', ...fetch, ...pass, 'exec sleep 2147483647'].join(' && ')],
+    environment_variables: { OCI_CLI_AUTH: 'resource_principal' },
+    volume_mounts: [{ mount_path: SECRETS_DIR, volume_name: 'secrets' }],
+    resource_config: { vcpus_limit: 0.25, memory_limit_in_gbs: 0.5 },
+  };
+}
+
+export interface OciHostProps {
+  readonly name: string;
+  readonly context: OciHostContext;
+  /** Host number inside the subnet: the fixed private IP is cidrhost(subnetCidr, hostNumber). */
+  readonly hostNumber: number;
+  readonly ocpus: number;
+  readonly memoryGb: number;
+  /** Main container (the secrets sidecar is added, and the secrets volume mounted read-only). */
+  readonly app: OciContainer;
+  readonly secrets: readonly OciSecretFile[];
+  readonly pgpass?: { host: string; user: string; passwordFile: string };
+}
+
+/** One container instance: the app container and the secrets sidecar, at a fixed private IP. */
+export class OciHost extends Construct {
+  readonly instance: InstanceType<typeof OciContainerInstance>;
+  readonly privateIp: string;
+
+  constructor(scope: Construct, id: string, props: OciHostProps) {
+    super(scope, id);
+    const ctx = props.context;
+    this.privateIp = Fn.cidrhost(ctx.subnetCidr, props.hostNumber);
+    this.instance = new OciContainerInstance(this, 'instance', {
+      compartment_id: ctx.compartmentId,
+      availability_domain: ctx.availabilityDomain,
+      display_name: props.name,
+      shape: CONTAINER_SHAPE,
+      shape_config: { ocpus: props.ocpus, memory_in_gbs: props.memoryGb },
+      containers: [{ ...props.app, volume_mounts: [{ mount_path: SECRETS_DIR, volume_name: 'secrets', is_read_only: true }] }, secretsSidecar(props.secrets, props.pgpass)],
+      vnics: [{ subnet_id: ctx.subnetId, nsg_ids: [...ctx.nsgIds], private_ip: this.privateIp, is_public_ip_assigned: false, display_name: props.name }],
+      volumes: [{ name: 'secrets', volume_type: 'EMPTYDIR', backing_store: 'MEMORY' }],
+      container_restart_policy: 'ALWAYS',
+      graceful_shutdown_timeout_in_seconds: 30,
+      image_pull_secrets: [{ registry_endpoint: ctx.registryHost, secret_type: 'VAULT', secret_id: ctx.registrySecretId }],
+    });
+  }
+}
+
+export interface OciRuntimeProps {
+  /** Resource name prefix, e.g. `data-sync-prod`. */
+  readonly prefix: string;
+  readonly serviceName: string;
+  readonly context: OciHostContext;
+  /** Object Storage namespace of the tenancy (registry path). */
+  readonly registryNamespace: string;
+  /** Public subnet of the load balancer and its security group. */
+  readonly publicSubnetId: string;
+  readonly loadBalancerNsgId: string;
+  /** Slot whose backend set the listener forwards to. */
+  readonly activeSlot: Slot;
+  readonly imageTags: Readonly<Record<Slot, string>>;
+  /** Container instances per slot. */
+  readonly instanceCount: number;
+  /** CPU units per instance (1024 = 1 OCPU). */
+  readonly cpuUnits: number;
+  readonly memoryMb: number;
+  /** Plain runtime environment (no secret values; secrets arrive as files). */
+  readonly environment: Record<string, string>;
+  readonly secrets: readonly OciSecretFile[];
+  readonly pgpass: { host: string; user: string; passwordFile: string };
+  /** Log group of the load balancer access log. */
+  readonly logGroupId: string;
+  /** Log retention in days (rounded up to OCI's 30-day steps). */
+  readonly logRetentionDays: number;
+  /** Port the runtime listens on; default 3000. */
+  readonly port?: number;
+}
+
+/** OCI keeps logs in 30-day steps from 30 to 180 days. */
+export const ociRetention = (days: number) => Math.min(180, Math.max(30, Math.ceil(days / 30) * 30));
+
+/**
+ * Runtime capability on OCI: container instances per slot (blue and green, each with its own image
+ * tag) registered in one backend set per slot of a public flexible load balancer; the listener's
+ * default backend set is the active slot's, so switching activeSlot changes only that one field.
+ */
+/** Listener port of each slot's own endpoint (opened in constructs/network/oci.ts). */
+const OCI_SLOT_PORTS: Readonly<Record<Slot, number>> = { blue: 8081, green: 8082 };
+
+export class OciRuntime extends Construct {
+  readonly loadBalancer: InstanceType<typeof OciLoadBalancer>;
+  readonly backendSets = {} as Record<Slot, InstanceType<typeof OciLoadBalancerBackendSet>>;
+  readonly hosts = {} as Record<Slot, OciHost[]>;
+  readonly imageRepository: string;
+  private readonly props: OciRuntimeProps;
+
+  constructor(scope: Construct, id: string, props: OciRuntimeProps) {
+    super(scope, id);
+    this.props = props;
+    const port = props.port ?? 3000;
+    const ctx = props.context;
+    const repo = new OciArtifactsContainerRepository(this, 'repository', { compartment_id: ctx.compartmentId, display_name: `${props.prefix}/${props.serviceName}`, is_immutable: true, is_public: false });
+    this.imageRepository = `${ctx.registryHost}/${props.registryNamespace}/${props.prefix}/${props.serviceName}`;
+    this.loadBalancer = new OciLoadBalancer(this, 'lb', {
+      compartment_id: ctx.compartmentId,
+      display_name: props.prefix,
+      shape: 'flexible',
+      shape_details: { minimum_bandwidth_in_mbps: 10, maximum_bandwidth_in_mbps: 100 },
+      subnet_ids: [props.publicSubnetId],
+      is_private: false,
+      network_security_group_ids: [props.loadBalancerNsgId],
+    });
+    new OciLoggingLog(this, 'access-log', {
+      display_name: `${props.prefix}-lb-access`,
+      log_group_id: props.logGroupId,
+      log_type: 'SERVICE',
+      is_enabled: true,
+      retention_duration: ociRetention(props.logRetentionDays),
+      configuration: { source: { category: 'access', resource: this.loadBalancer.id, service: 'loadbalancer', source_type: 'OCISERVICE' } },
+    });
+    SLOTS.forEach((slot, slotIndex) => {
+      this.backendSets[slot] = new OciLoadBalancerBackendSet(this, `backends-${slot}`, {
+        load_balancer_id: this.loadBalancer.id,
+        name: slot,
+        policy: 'LEAST_CONNECTIONS',
+        health_checker: { protocol: 'HTTP', port, url_path: '/health', return_code: 200, interval_ms: 10000, retries: 3, timeout_in_millis: 3000 },
+      });
+      this.hosts[slot] = Array.from({ length: props.instanceCount }, (_, i) => {
+        const host = new OciHost(this, `${slot}-${i}`, {
+          name: `${props.prefix}-api-${slot}-${i}`,
+          context: ctx,
+          hostNumber: 10 + slotIndex * 20 + i,
+          ocpus: props.cpuUnits / 1024,
+          memoryGb: props.memoryMb / 1024,
+          app: {
+            display_name: 'app',
+            image_url: `${this.imageRepository}:${props.imageTags[slot]}`,
+            environment_variables: { ...props.environment, PORT: String(port), HOST: '0.0.0.0', DATA_SYNC_SLOT: slot },
+            health_checks: [{ health_check_type: 'HTTP', path: '/health', port, interval_in_seconds: 10, failure_threshold: 3 }],
+          },
+          secrets: props.secrets,
+          pgpass: props.pgpass,
+        });
+        host.node.addDependency(repo);
+        new OciLoadBalancerBackend(this, `${slot}-${i}-backend`, { load_balancer_id: this.loadBalancer.id, backendset_name: this.backendSets[slot].attr('name'), ip_address: host.privateIp, port });
+        return host;
+      });
+    });
+  }
+
+  /** The HTTP listener: default backend set = the active slot's; extra path routes (n8n) when given. */
+  listen(pathRouteSet?: InstanceType<typeof OciLoadBalancerPathRouteSet>): InstanceType<typeof OciLoadBalancerListener> {
+    // Each slot also answers on its own port, so a deploy pipeline can smoke-test the idle slot.
+    for (const slot of SLOTS) {
+      new OciLoadBalancerListener(this, `slot-${slot}`, {
+        load_balancer_id: this.loadBalancer.id,
+        name: `slot-${slot}`,
+        default_backend_set_name: this.backendSets[slot].attr('name'),
+        port: OCI_SLOT_PORTS[slot],
+        protocol: 'HTTP',
+      });
+    }
+    return new OciLoadBalancerListener(this, 'http', {
+      load_balancer_id: this.loadBalancer.id,
+      name: 'http',
+      default_backend_set_name: this.backendSets[this.props.activeSlot].attr('name'),
+      port: 80,
+      protocol: 'HTTP',
+      path_route_set_name: pathRouteSet?.attr('name'),
+    });
+  }
+
+  /** Public address of the load balancer (the active slot). */
+  get url(): string {
+    return `http://${this.loadBalancer.getStringAttribute('ip_address_details[0].ip_address')}`;
+  }
+
+  /** Each slot's own listener on the load balancer. */
+  get slotUrls(): Readonly<Record<Slot, string>> {
+    return { blue: `${this.url}:${OCI_SLOT_PORTS.blue}`, green: `${this.url}:${OCI_SLOT_PORTS.green}` };
+  }
+}

@@ -1,0 +1,104 @@
+import * as path from 'path';
+import { Construct } from 'constructs';
+import { AssetType, TerraformAsset } from 'cdktf';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
+import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
+import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
+import { ServiceRole } from '../generic/aws-iam';
+import { projectRoot, zipFiles } from '../generic/zip';
+
+/** The runtime bundle esbuild writes (scripts/build-runtime.js), relative to the project root where synth runs. */
+export const RUNTIME_BUNDLE_DIR = 'dist/runtime';
+/** The Lambda entry of the bundle (handler `lambda.handler`); the other entries are not for Lambda. */
+export const LAMBDA_ENTRY = 'lambda.js';
+
+export interface AwsWorkerProps {
+  /** Function name, e.g. `data-sync-prod-worker`. */
+  readonly name: string;
+  readonly accountId: string;
+  readonly region: string;
+  readonly partition: string;
+  /** Queue the function consumes. */
+  readonly queueArn: string;
+  /** KMS key of the queue, logs and secrets. */
+  readonly kmsKeyArn: string;
+  /** Seconds one invocation may run (environment's workerTimeoutSeconds, at most 900). */
+  readonly timeoutSeconds: number;
+  /** Log retention in days. */
+  readonly logRetentionDays: number;
+  readonly vpcId: string;
+  /** Private subnets with egress (vendor APIs, database). */
+  readonly subnetIds: readonly string[];
+  /** Secrets the worker may read (integration credentials, database master secret). */
+  readonly secretArns: readonly string[];
+  /** Plain environment variables (no secret values: pass secret ARNs instead). */
+  readonly environment: Record<string, string>;
+  /** Messages per invocation; default 10. */
+  readonly batchSize?: number;
+  /** Concurrent invocations the queue may drive; default 10 (protects the database and vendor rate limits). */
+  readonly maximumConcurrency?: number;
+  /** Memory in MiB; default 1024. */
+  readonly memoryMb?: number;
+}
+
+/**
+ * Worker capability on AWS: a Lambda function packaged from the runtime bundle (a TerraformAsset of
+ * the zipped dist/runtime/lambda.js, zipped once per process: see ../generic/zip.ts), consuming the sync queue through an event source mapping that reports
+ * per-message failures (ReportBatchItemFailures), so only failed messages are retried and dead-lettered.
+ */
+export class AwsWorker extends Construct {
+  readonly function: LambdaFunction;
+  readonly securityGroup: SecurityGroup;
+  readonly logGroup: CloudwatchLogGroup;
+
+  constructor(scope: Construct, id: string, props: AwsWorkerProps) {
+    super(scope, id);
+    if (props.timeoutSeconds > 900) throw new Error(`AwsWorker ${props.name}: timeoutSeconds ${props.timeoutSeconds} exceeds Lambda's 900 s limit`);
+    const bundle = new TerraformAsset(this, 'bundle', { path: zipFiles(path.join(projectRoot(), RUNTIME_BUNDLE_DIR), [LAMBDA_ENTRY]), type: AssetType.FILE });
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', { name: `/aws/lambda/${props.name}`, retentionInDays: props.logRetentionDays, kmsKeyId: props.kmsKeyArn });
+    this.securityGroup = new SecurityGroup(this, 'sg', {
+      name: props.name,
+      description: `${props.name}: egress only`,
+      vpcId: props.vpcId,
+      egress: [{ protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], description: 'vendor APIs, AWS APIs and the database' }],
+    });
+    const role = new ServiceRole(this, 'role', {
+      name: props.name,
+      service: 'lambda.amazonaws.com',
+      accountId: props.accountId,
+      statements: [
+        { sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${this.logGroup.arn}:*`] },
+        { sid: 'ConsumeQueue', actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], resources: [props.queueArn] },
+        { sid: 'UseKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.kmsKeyArn] },
+        ...(props.secretArns.length ? [{ sid: 'ReadSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [...props.secretArns] }] : []),
+        // ENI management for VPC access; EC2 does not support resource-level ARNs for these calls.
+        { sid: 'VpcNetworkInterfaces', actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'], resources: ['*'] },
+      ],
+    });
+    this.function = new LambdaFunction(this, 'function', {
+      functionName: props.name,
+      role: role.arn,
+      runtime: 'nodejs20.x',
+      handler: 'lambda.handler',
+      filename: bundle.path,
+      sourceCodeHash: bundle.assetHash,
+      timeout: props.timeoutSeconds,
+      memorySize: props.memoryMb ?? 1024,
+      architectures: ['arm64'],
+      kmsKeyArn: props.kmsKeyArn,
+      environment: { variables: { ...props.environment } },
+      vpcConfig: { subnetIds: [...props.subnetIds], securityGroupIds: [this.securityGroup.id] },
+      loggingConfig: { logFormat: 'JSON', logGroup: this.logGroup.name },
+      dependsOn: [this.logGroup],
+    });
+    new LambdaEventSourceMapping(this, 'queue-trigger', {
+      eventSourceArn: props.queueArn,
+      functionName: this.function.arn,
+      batchSize: props.batchSize ?? 10,
+      maximumBatchingWindowInSeconds: 5,
+      functionResponseTypes: ['ReportBatchItemFailures'],
+      scalingConfig: { maximumConcurrency: props.maximumConcurrency ?? 10 },
+    });
+  }
+}

@@ -1,0 +1,177 @@
+import type { Construct } from 'constructs';
+import { TerraformOutput } from 'cdktf';
+import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
+import type { StackSettings } from '../config';
+import { AwsDatabase } from '../constructs/database/aws';
+import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
+import { AwsMonitoring } from '../constructs/monitoring/aws';
+import { AwsN8n } from '../constructs/n8n/aws';
+import { AwsQueue } from '../constructs/queue/aws';
+import { AwsRuntime } from '../constructs/runtime/aws';
+import { AwsSchedules } from '../constructs/schedules/aws';
+import { AwsSecrets } from '../constructs/secrets/aws';
+import { AwsWorker } from '../constructs/worker/aws';
+import { addressOf } from '../constructs/generic/terraform';
+import { DataSyncStack } from './data-sync-stack';
+
+/** Deployment details config/ does not carry; all optional. */
+export interface AwsStackOptions {
+  /** AWS region; default `us-east-1`. */
+  readonly region?: string;
+  /** Deploy into this VPC instead of creating one; default: a new VPC. */
+  readonly existingVpc?: ExistingAwsVpc;
+  /** ACM certificate: HTTPS on the load balancer; default HTTP only. */
+  readonly certificateArn?: string;
+}
+
+/** Secrets created empty beside the integration credentials (see the README section "Filling secrets"). */
+export const AWS_RUNTIME_SECRETS = ['runtime/DATA_SYNC_ENCRYPTION_KEY', 'runtime/N8N_API_KEY', 'n8n/N8N_ENCRYPTION_KEY', 'n8n/basic-auth'] as const;
+
+/** The AWS reference stack: every capability of stacks/capabilities.ts from AWS services. */
+export class AwsStack extends DataSyncStack {
+  readonly network: AwsNetwork;
+  readonly secrets: AwsSecrets;
+  readonly queue: AwsQueue;
+  readonly database: AwsDatabase;
+  readonly runtime: AwsRuntime;
+  readonly worker: AwsWorker;
+  readonly schedules: AwsSchedules;
+  readonly n8n?: AwsN8n;
+  readonly monitoring: AwsMonitoring;
+
+  constructor(scope: Construct, settings: StackSettings, options: AwsStackOptions = {}) {
+    super(scope, settings);
+    const { env, prefix } = settings;
+    const region = options.region ?? 'us-east-1';
+    new AwsProvider(this, 'aws', {
+      region,
+      defaultTags: [{ tags: { service: env.serviceName, environment: env.name, stack: settings.stackName, 'managed-by': 'cdktf' } }],
+    });
+
+    this.network = new AwsNetwork(this, 'network', { prefix, existing: options.existingVpc, natGateways: env.name === 'prod' ? 2 : 1 });
+    this.secrets = new AwsSecrets(this, 'secrets', { prefix, integrations: settings.integrations, extra: AWS_RUNTIME_SECRETS });
+    const keyArn = this.secrets.key.arn;
+    const extra = (key: (typeof AWS_RUNTIME_SECRETS)[number]) => this.secrets.extra.get(key)!.arn;
+    this.queue = new AwsQueue(this, 'queue', { prefix, kmsKeyArn: keyArn, maxReceiveCount: env.maxReceiveCount, workerTimeoutSeconds: env.workerTimeoutSeconds });
+    this.database = new AwsDatabase(this, 'database', {
+      identifier: prefix,
+      databaseName: 'datasync',
+      username: 'datasync',
+      sizing: env.database,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.privateSubnetIds,
+      kmsKeyArn: keyArn,
+    });
+
+    const credentialSecrets = Object.fromEntries([...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]));
+    const databaseEnv = { DATABASE_URL: this.database.urlWithoutCredentials, PGUSER: 'datasync' };
+    const common = { LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug', DATA_SYNC_ENVIRONMENT: env.name, DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url, DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url };
+
+    this.runtime = new AwsRuntime(this, 'runtime', {
+      prefix,
+      serviceName: env.serviceName,
+      accountId: this.secrets.accountId,
+      region,
+      vpcId: this.network.vpcId,
+      publicSubnetIds: this.network.publicSubnetIds,
+      privateSubnetIds: this.network.privateSubnetIds,
+      kmsKeyArn: keyArn,
+      logRetentionDays: env.logRetentionDays,
+      activeSlot: settings.activeSlot,
+      imageTags: settings.imageTags,
+      instanceCount: env.instanceCount,
+      cpuUnits: env.cpuUnits,
+      memoryMb: env.memoryMb,
+      certificateArn: options.certificateArn,
+      environment: { ...common, ...databaseEnv, DATA_SYNC_ROLE: 'api' },
+      secrets: {
+        ...credentialSecrets,
+        PGPASSWORD: `${this.database.masterSecretArn}:password::`,
+        DATA_SYNC_ENCRYPTION_KEY: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
+        ...(settings.features.enableN8nWorkflows ? { N8N_API_KEY: extra('runtime/N8N_API_KEY') } : {}),
+      },
+      taskStatements: [
+        { sid: 'Enqueue', actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [this.queue.queue.arn] },
+        { sid: 'InspectAndRedriveDeadLetters', actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], resources: [this.queue.deadLetterQueue.arn] },
+        { sid: 'QueueKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [keyArn] },
+      ],
+    });
+    for (const slot of ['blue', 'green'] as const) this.database.allowFrom(`api-${slot}`, this.runtime.services[slot].securityGroup.id);
+
+    this.worker = new AwsWorker(this, 'worker', {
+      name: `${prefix}-worker`,
+      accountId: this.secrets.accountId,
+      region,
+      partition: this.secrets.partition,
+      queueArn: this.queue.queue.arn,
+      kmsKeyArn: keyArn,
+      timeoutSeconds: env.workerTimeoutSeconds,
+      logRetentionDays: env.logRetentionDays,
+      vpcId: this.network.vpcId,
+      subnetIds: this.network.privateSubnetIds,
+      secretArns: [...Object.values(credentialSecrets), this.database.masterSecretArn, extra('runtime/DATA_SYNC_ENCRYPTION_KEY')],
+      // Lambda cannot inject secrets as ECS does: it gets their ARNs and reads them at start.
+      environment: {
+        ...common,
+        ...databaseEnv,
+        DATA_SYNC_ROLE: 'worker',
+        DATABASE_SECRET_ARN: this.database.masterSecretArn,
+        DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
+        DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify(credentialSecrets),
+      },
+    });
+    this.database.allowFrom('worker', this.worker.securityGroup.id);
+
+    this.schedules = new AwsSchedules(this, 'schedules', {
+      prefix,
+      accountId: this.secrets.accountId,
+      integrations: settings.integrations,
+      queueArn: this.queue.queue.arn,
+      deadLetterQueueArn: this.queue.deadLetterQueue.arn,
+      kmsKeyArn: keyArn,
+    });
+
+    if (settings.features.enableN8nWorkflows) {
+      this.n8n = new AwsN8n(this, 'n8n', {
+        prefix,
+        context: this.runtime.taskContext,
+        listenerArn: this.runtime.listener.arn,
+        loadBalancerSecurityGroupId: this.runtime.loadBalancerSecurityGroup.id,
+        publicUrl: this.runtime.url,
+        database: env.database,
+        encryptionKeySecretArn: extra('n8n/N8N_ENCRYPTION_KEY'),
+        basicAuthSecretArn: extra('n8n/basic-auth'),
+      });
+    }
+
+    this.monitoring = new AwsMonitoring(this, 'monitoring', {
+      prefix,
+      serviceName: env.serviceName,
+      kmsKeyArn: keyArn,
+      alertEmail: env.alertEmail,
+      integrations: settings.integrations,
+      queueName: this.queue.queue.name,
+      deadLetterQueueName: this.queue.deadLetterQueue.name,
+      region,
+    });
+
+    this.exposeEndpoints(this.runtime);
+    new TerraformOutput(this, 'queue_url', { value: this.queue.queue.url });
+    if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.url });
+
+    this.provide('api', addressOf(this.runtime.loadBalancer));
+    this.provide('webhooks', addressOf(this.runtime.listener));
+    this.provide('queue', addressOf(this.queue.queue));
+    this.provide('deadLetters', addressOf(this.queue.deadLetterQueue));
+    this.provide('worker', addressOf(this.worker.function));
+    this.provide('schedules', addressOf(this.schedules.group));
+    this.provide('secrets', addressOf(this.secrets.key));
+    this.provide('database', addressOf(this.database.instance));
+    if (this.n8n) this.provide('n8n', addressOf(this.n8n.service.service));
+    else this.except('n8n', 'enableN8nWorkflows is false for this stack');
+    this.provide('alerts', addressOf(this.monitoring.topic));
+    this.provide('dashboards', addressOf(this.monitoring.dashboard));
+    // Weighted forward between the blue and green target groups.
+    this.provide('blueGreen', addressOf(this.runtime.listener));
+  }
+}

@@ -1,0 +1,156 @@
+import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository';
+import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
+import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
+import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
+import { TerraformResource, TerraformVariable } from 'cdktf';
+import type { Construct } from 'constructs';
+import type { EnvironmentName, StackSettings } from '../config';
+import { GcpDatabase } from '../constructs/database/gcp';
+import { GcpMonitoring } from '../constructs/monitoring/gcp';
+import { GcpN8n, N8N_SECRETS } from '../constructs/n8n/gcp';
+import { GcpNetwork } from '../constructs/network/gcp';
+import { GcpQueue } from '../constructs/queue/gcp';
+import { GcpRuntime } from '../constructs/runtime/gcp';
+import { GcpSchedules } from '../constructs/schedules/gcp';
+import { GcpSecrets } from '../constructs/secrets/gcp';
+import { GcpPushWorker } from '../constructs/worker/gcp';
+import { DataSyncStack } from './data-sync-stack';
+
+/** Cloud SQL machine tier per environment (the AWS instance classes' counterparts). */
+export const GCP_SQL_TIERS: Record<EnvironmentName, string> = { dev: 'db-custom-1-3840', staging: 'db-custom-2-7680', prod: 'db-custom-4-16384' };
+/** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
+export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY'] as const;
+
+/** `<type>.<logical id>`: the address a resource has in the synthesized configuration. */
+export function addressOf(resource: TerraformResource): string {
+  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
+}
+
+/**
+ * The GCP composition: Cloud Run v2 runtime with blue-green traffic tags, Pub/Sub with a push
+ * worker and dead letters, Cloud Scheduler, Secret Manager + KMS, private Cloud SQL, n8n on Cloud
+ * Run with its own Cloud SQL, and Cloud Monitoring alerts and dashboard. The project is the
+ * `gcp_project` variable, one project per environment.
+ */
+export class GcpStack extends DataSyncStack {
+  constructor(scope: Construct, settings: StackSettings) {
+    super(scope, settings);
+    const { env, prefix } = settings;
+    const project = new TerraformVariable(this, 'gcp_project', { type: 'string', description: `GCP project id of the ${env.name} environment` }).stringValue;
+    const region = new TerraformVariable(this, 'gcp_region', { type: 'string', default: 'us-central1', description: 'Region of every regional resource' }).stringValue;
+    new GoogleProvider(this, 'google', { project, region, defaultLabels: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' } });
+    const projectNumber = new DataGoogleProject(this, 'project', { projectId: project }).number;
+    const accountPrefix = `ds-${env.name}`;
+    const n8nEnabled = settings.features.enableN8nWorkflows;
+
+    const network = new GcpNetwork(this, 'network', { prefix, region });
+    const credentials = settings.integrations.flatMap((i) => i.credentials);
+    const runtimeSecrets = [...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
+    const secrets = new GcpSecrets(this, 'secrets', { prefix, region, projectNumber, names: [...credentials, ...runtimeSecrets, ...(n8nEnabled ? N8N_SECRETS : [])] });
+    const queue = new GcpQueue(this, 'queue', { prefix, region, kmsKeyId: secrets.key.id, keyGrants: [...secrets.keyGrants], projectNumber });
+    const database = new GcpDatabase(this, 'database', {
+      name: `${prefix}-db`,
+      region,
+      networkId: network.network.id,
+      privateServices: network.privateServices,
+      tier: GCP_SQL_TIERS[env.name],
+      diskSizeGb: env.database.allocatedStorageGb,
+      highAvailability: env.database.multiAz,
+      deletionProtection: env.database.deletionProtection,
+      backupRetentionDays: env.database.backupRetentionDays,
+      databases: ['data_sync'],
+    });
+    const n8n = n8nEnabled
+      ? new GcpN8n(this, 'n8n', {
+          prefix,
+          accountPrefix,
+          region,
+          secrets,
+          network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },
+          database: {
+            networkId: network.network.id,
+            privateServices: network.privateServices,
+            tier: GCP_SQL_TIERS.dev,
+            diskSizeGb: 20,
+            highAvailability: env.database.multiAz,
+            deletionProtection: env.database.deletionProtection,
+            backupRetentionDays: env.database.backupRetentionDays,
+          },
+        })
+      : undefined;
+
+    const registry = new ArtifactRegistryRepository(this, 'images', {
+      repositoryId: `${prefix}-images`,
+      location: region,
+      format: 'DOCKER',
+      description: 'Runtime images; tags are immutable so a slot keeps exactly the image it was deployed with',
+      dockerConfig: { immutableTags: true },
+    });
+    const identity = new ServiceAccount(this, 'runtime-identity', { accountId: `${accountPrefix}-runtime`, displayName: `${prefix} runtime` });
+    const member = `serviceAccount:${identity.email}`;
+    const grants = secrets.grantAccess('runtime', member, [...credentials, ...runtimeSecrets]);
+    // Pushes arrive as HTTP requests: a job must finish within the ack deadline (Pub/Sub allows at most 600 s).
+    const ackDeadlineSeconds = Math.min(600, env.workerTimeoutSeconds + 60);
+    const runtime = new GcpRuntime(this, 'runtime', {
+      name: `${prefix}-runtime`,
+      region,
+      project,
+      image: `${region}-docker.pkg.dev/${project}/${registry.repositoryId}/${env.serviceName}`,
+      imageTags: settings.imageTags,
+      activeSlot: settings.activeSlot,
+      deploymentSlot: settings.deploymentSlot,
+      serviceAccountEmail: identity.email,
+      cpuUnits: env.cpuUnits,
+      memoryMb: env.memoryMb,
+      instanceCount: env.instanceCount,
+      timeoutSeconds: ackDeadlineSeconds,
+      env: {
+        LOG_LEVEL: 'info',
+        DATA_SYNC_ROLE: 'all',
+        DATA_SYNC_ENVIRONMENT: env.name,
+        GOOGLE_CLOUD_PROJECT: project,
+        DATA_SYNC_PUBSUB_TOPIC: queue.topic.name,
+        DATA_SYNC_PUBSUB_DEAD_LETTER_SUBSCRIPTION: queue.deadLetterSubscription.name,
+        ...(n8n ? { N8N_URL: n8n.service.uri } : {}),
+      },
+      secretEnv: Object.fromEntries([...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId])),
+      network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },
+      deletionProtection: env.database.deletionProtection,
+      dependsOn: grants,
+    });
+    this.exposeEndpoints(runtime);
+    const worker = new GcpPushWorker(this, 'worker', {
+      prefix,
+      accountPrefix,
+      queue,
+      service: { name: runtime.service.name, location: region, uri: runtime.service.uri },
+      maxDeliveryAttempts: Math.max(5, env.maxReceiveCount),
+      ackDeadlineSeconds,
+    });
+    const schedules = new GcpSchedules(this, 'schedules', { prefix, region, topicId: queue.topic.id, integrations: settings.integrations });
+    const monitoring = new GcpMonitoring(this, 'monitoring', {
+      prefix,
+      project,
+      alertEmail: env.alertEmail,
+      logRetentionDays: env.logRetentionDays,
+      services: [runtime.service.name, ...(n8n ? [n8n.service.name] : [])],
+      subscriptions: { deadLetters: queue.deadLetterSubscription.name, push: worker.subscription.name },
+    });
+
+    this.provide('api', addressOf(runtime.service));
+    this.provide('webhooks', addressOf(runtime.service));
+    this.provide('queue', addressOf(queue.topic));
+    this.provide('deadLetters', addressOf(queue.deadLetterTopic));
+    this.provide('worker', addressOf(worker.subscription));
+    const jobs = Object.values(schedules.jobs);
+    if (jobs.length > 0) this.provide('schedules', addressOf(jobs[0]));
+    else this.except('schedules', 'no integration is enabled in this environment, so there is nothing to schedule');
+    this.provide('secrets', addressOf(secrets.key));
+    this.provide('database', addressOf(database.instance));
+    if (n8n) this.provide('n8n', addressOf(n8n.service));
+    else this.except('n8n', 'enableN8nWorkflows is false for this environment');
+    this.provide('alerts', addressOf(Object.values(monitoring.policies)[0]));
+    this.provide('dashboards', addressOf(monitoring.dashboard));
+    this.provide('blueGreen', addressOf(runtime.service));
+  }
+}

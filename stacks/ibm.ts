@@ -1,0 +1,141 @@
+import type { Construct } from 'constructs';
+import { TerraformOutput } from 'cdktf';
+import { type StackSettings, intervalMinutes } from '../config';
+import { IbmPostgres } from '../constructs/database/ibm';
+import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/generic/ibm';
+import { IbmMonitoring } from '../constructs/monitoring/ibm';
+import { IbmN8n } from '../constructs/n8n/ibm';
+import { IbmQueue } from '../constructs/queue/ibm';
+import { IbmRuntime } from '../constructs/runtime/ibm';
+import { IbmSecrets } from '../constructs/secrets/ibm';
+import { cronExpression, triggerMessage } from '../constructs/generic/workload';
+import { IbmWorker } from '../constructs/worker/ibm';
+import { addressOf } from '../constructs/generic/terraform';
+import { DataSyncStack } from './data-sync-stack';
+
+/** Deployment details config/ does not carry; all optional. */
+export interface IbmStackOptions {
+  /** IBM Cloud region; default `us-south`. */
+  readonly region?: string;
+  /** Resource group name; default `default`. */
+  readonly resourceGroup?: string;
+  /** API domain mapped to the active app; default `api.example.com` in prod, `<env>.api.example.com` otherwise. */
+  readonly apiDomain?: string;
+  /** Image repository without tag; default `us.icr.io/data-sync/data-sync-service`. */
+  readonly imageRepository?: string;
+}
+
+/** Secrets Manager secrets beside the integration credentials. */
+export const IBM_EXTRA_SECRETS = ['DATA_SYNC_ENCRYPTION_KEY', 'N8N_ENCRYPTION_KEY', 'N8N_BASIC_AUTH_PASSWORD', 'N8N_API_KEY', 'EVENT_STREAMS_API_KEY'] as const;
+
+/** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/generic/ibm.ts. */
+export class IbmStack extends DataSyncStack {
+  readonly secrets: IbmSecrets;
+  readonly queue: IbmQueue;
+  readonly database: IbmPostgres;
+  readonly runtime: IbmRuntime;
+  readonly worker: IbmWorker;
+  readonly n8n?: IbmN8n;
+  readonly monitoring: IbmMonitoring;
+
+  constructor(scope: Construct, settings: StackSettings, options: IbmStackOptions = {}) {
+    super(scope, settings);
+    const { env, prefix } = settings;
+    const region = options.region ?? 'us-south';
+    new IbmProvider(this, 'ibm', { region });
+    const resourceGroupId = new IbmResourceGroup(this, 'group', { name: options.resourceGroup ?? 'default' }).attr('id');
+
+    this.secrets = new IbmSecrets(this, 'secrets', { prefix, region, resourceGroupId, integrations: settings.integrations, extra: IBM_EXTRA_SECRETS });
+    const kmsGuid = this.secrets.kmsInstance.attr('guid');
+    const dbReadsKey = new IbmIamAuthorizationPolicy(this, 'db-reads-key', {
+      source_service_name: 'databases-for-postgresql',
+      target_service_name: 'kms',
+      target_resource_instance_id: kmsGuid,
+      roles: ['Reader'],
+      description: 'Databases for PostgreSQL encrypt disks and backups with the stack root key',
+    });
+    this.queue = new IbmQueue(this, 'queue', { prefix, region, resourceGroupId, enterprise: env.name === 'prod', kmsInstanceGuid: kmsGuid, rootKeyCrn: this.secrets.rootKeyCrn, partitions: env.instanceCount });
+    this.database = new IbmPostgres(this, 'database', { name: prefix, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, sizing: env.database });
+    this.database.node.addDependency(dbReadsKey);
+
+    // The runtime's identity: its API key (created out of band) goes into the runtime-credentials secret.
+    const identity = new IbmIamServiceId(this, 'runtime-identity', { name: `${prefix}-runtime`, description: 'Data sync runtime and worker' });
+    new IbmIamServicePolicy(this, 'runtime-event-streams', {
+      iam_service_id: identity.id,
+      roles: ['Reader', 'Writer'],
+      resource_attributes: [{ name: 'serviceName', value: 'messagehub' }, { name: 'serviceInstance', value: this.queue.instance.attr('guid') }],
+      description: 'Produce and consume sync jobs',
+    });
+    new IbmIamServicePolicy(this, 'runtime-secrets', {
+      iam_service_id: identity.id,
+      roles: ['SecretsReader'],
+      resource_attributes: [{ name: 'serviceName', value: 'secrets-manager' }, { name: 'serviceInstance', value: this.secrets.secretsManager.attr('guid') }],
+      description: 'Read integration credentials',
+    });
+
+    const imageRepository = options.imageRepository ?? 'us.icr.io/data-sync/data-sync-service';
+    this.runtime = new IbmRuntime(this, 'runtime', {
+      prefix,
+      resourceGroupId,
+      imageRepository,
+      activeSlot: settings.activeSlot,
+      imageTags: settings.imageTags,
+      instanceCount: env.instanceCount,
+      cpuUnits: env.cpuUnits,
+      memoryMb: env.memoryMb,
+      domain: options.apiDomain ?? (env.name === 'prod' ? 'api.example.com' : `${env.name}.api.example.com`),
+      tlsSecret: 'api-tls',
+      config: {
+        LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug',
+        DATA_SYNC_ENVIRONMENT: env.name,
+        DATABASE_HOST: this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname'),
+        DATA_SYNC_KAFKA_BROKERS: this.queue.instance.getStringAttribute('extensions.kafka_brokers_sasl_private'),
+        DATA_SYNC_JOBS_TOPIC: this.queue.jobsTopic,
+        DATA_SYNC_DEAD_LETTER_TOPIC: this.queue.deadLetterTopic,
+        DATA_SYNC_SECRETS_MANAGER_URL: `https://${this.secrets.secretsManager.attr('guid')}.private.${region}.secrets-manager.appdomain.cloud`,
+      },
+    });
+    const stableTag = settings.imageTags[settings.deploymentSlot === 'blue' ? 'green' : 'blue'];
+    this.worker = new IbmWorker(this, 'worker', {
+      prefix,
+      projectId: this.runtime.projectId,
+      image: `${imageRepository}:${stableTag}`,
+      configMapName: this.runtime.configMapName,
+      secretName: this.runtime.secretName,
+      instances: env.instanceCount,
+      maxDeliveries: env.maxReceiveCount,
+    });
+    if (settings.features.enableN8nWorkflows) {
+      this.n8n = new IbmN8n(this, 'n8n', { prefix, projectId: this.runtime.projectId, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, database: env.database });
+      this.n8n.database.node.addDependency(dbReadsKey);
+    }
+    this.monitoring = new IbmMonitoring(this, 'monitoring', { prefix, region, resourceGroupId, alertEmail: env.alertEmail, logRetentionDays: env.logRetentionDays });
+
+    new TerraformOutput(this, 'api_cname_target', { value: this.runtime.domainMapping.attr('cname_target'), description: 'CNAME target for the API domain' });
+    this.exposeEndpoints(this.runtime);
+    if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.app.attr('endpoint') });
+    // Code Engine cron subscriptions are not in the IBM provider; these are the exact commands to create them.
+    new TerraformOutput(this, 'schedule_commands', {
+      value: settings.integrations.map(
+        (i) => `ibmcloud ce subscription cron create --name ${prefix}-${i.name} --destination-type app --destination ${prefix}-api-${settings.activeSlot} --path /api/sync/trigger/${i.name} --schedule '${cronExpression(i.syncInterval)}' --data '${triggerMessage(i)}' --content-type application/json # every ${intervalMinutes(i.syncInterval)} min`,
+      ),
+      description: 'Commands that create the Code Engine cron subscriptions (one per enabled integration)',
+    });
+
+    this.provide('api', addressOf(this.runtime.apps[settings.activeSlot]));
+    this.provide('webhooks', addressOf(this.runtime.domainMapping));
+    this.provide('queue', addressOf(this.queue.jobs));
+    // The worker moves a job to the dead-letter topic after maxReceiveCount attempts.
+    this.provide('deadLetters', addressOf(this.queue.deadLetters));
+    this.provide('worker', addressOf(this.worker.job));
+    this.except('schedules', 'Code Engine cron subscriptions cannot be declared with the IBM Terraform provider (no subscription resource, IBM-Cloud/terraform-provider-ibm#5231); the schedule_commands output holds the exact ibmcloud commands per enabled integration');
+    this.provide('secrets', addressOf(this.secrets.secretsManager));
+    this.provide('database', addressOf(this.database.database));
+    if (this.n8n) this.provide('n8n', addressOf(this.n8n.app));
+    else this.except('n8n', 'enableN8nWorkflows is false for this stack');
+    this.provide('alerts', addressOf(this.monitoring.channel));
+    this.provide('dashboards', addressOf(this.monitoring.dashboard));
+    // The API domain maps to the active slot's app.
+    this.provide('blueGreen', addressOf(this.runtime.domainMapping));
+  }
+}

@@ -1,0 +1,295 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import * as zlib from 'zlib';
+import { App } from 'cdktf';
+import { buildApp } from '../../app';
+import { AwsStack } from '../../stacks/aws';
+import { ENVIRONMENT_CONFIGS, type EnvironmentName, FAMILY_FLAG, INTEGRATIONS, resolveSettings, parseContext } from '../../config';
+import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
+import { CAPABILITIES } from '../../stacks/capabilities';
+import { AwsMonitoring } from '../../constructs/monitoring/aws';
+import { zipBytes, zipFiles } from '../../constructs/generic/zip';
+import { rateExpression } from '../../constructs/generic/workload';
+import { type Block, type TerraformJson, changedPaths, checkCapabilities, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
+
+const root = path.resolve(__dirname, '..', '..');
+const ENVIRONMENTS: EnvironmentName[] = ['dev', 'staging', 'prod'];
+
+beforeAll(async () => {
+  // The worker's asset zips the runtime bundle at construction; build it on a clean clone.
+  if (!fs.existsSync(path.join(root, 'dist', 'runtime', 'lambda.js'))) await require('../../scripts/build-runtime').buildRuntime({ quiet: true });
+});
+
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-stack-test-'));
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+const cache = new Map<string, TerraformJson>();
+function synth(context: Record<string, unknown>): TerraformJson {
+  const key = JSON.stringify(context);
+  if (!cache.has(key)) {
+    const { stacks } = buildApp({ context: { clouds: 'aws', ...context }, outdir });
+    expect(stacks).toHaveLength(1);
+    cache.set(key, synthJson(stacks[0]));
+  }
+  return cache.get(key)!;
+}
+
+const only = (json: TerraformJson, type: string): Block => {
+  const all = resourcesOf(json, type);
+  expect(all).toHaveLength(1);
+  return all[0][1];
+};
+const byName = (json: TerraformJson, type: string, attribute: string) => new Map(resourcesOf(json, type).map(([, body]) => [String(body[attribute]), body]));
+const containers = (taskDefinition: Block) => JSON.parse(String(taskDefinition.container_definitions)) as Array<Record<string, any>>;
+const listenerWeights = (json: TerraformJson) => {
+  const [[, listener]] = resourcesOf(json, 'aws_lb_listener');
+  const groups = (listener.default_action as any[])[0].forward.target_group as { arn: string; weight: number }[];
+  return Object.fromEntries(groups.map((g) => [/tg-(blue|green)/.exec(g.arn)![1], g.weight]));
+};
+
+describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
+  const env = ENVIRONMENT_CONFIGS[environment];
+  const json = () => synth({ environment });
+
+  test('every reference resolves and every policy holds', () => {
+    expect(checkReferences(json())).toEqual([]);
+    expect(checkPolicies(json(), 'aws')).toEqual([]);
+  });
+
+  test('blue and green ECS services: 2 tasks each, 1024 CPU units, 2048 MiB, own task definition and image tag', () => {
+    const services = byName(json(), 'aws_ecs_service', 'name');
+    const tasks = byName(json(), 'aws_ecs_task_definition', 'family');
+    for (const slot of ['blue', 'green']) {
+      const name = `data-sync-${environment}-api-${slot}`;
+      const service = services.get(name)!;
+      expect(service).toMatchObject({ desired_count: env.instanceCount, launch_type: 'FARGATE' });
+      expect(service.desired_count).toBe(2);
+      expect(String(service.task_definition)).toContain(`aws_ecs_task_definition.runtime_${slot}_task_`);
+      const task = tasks.get(name)!;
+      expect(task).toMatchObject({ cpu: '1024', memory: '2048', network_mode: 'awsvpc', requires_compatibilities: ['FARGATE'] });
+      expect(containers(task)[0].image).toMatch(/repository_url\}:1\.0\.0$/);
+    }
+  });
+
+  test('database: encrypted, private, managed master password; multi-AZ and deletion protection only in prod', () => {
+    const db = byName(json(), 'aws_db_instance', 'identifier').get(`data-sync-${environment}`)!;
+    expect(db).toMatchObject({ engine: 'postgres', storage_encrypted: true, publicly_accessible: false, manage_master_user_password: true });
+    expect(db.password).toBeUndefined();
+    expect(db.multi_az).toBe(environment === 'prod');
+    expect(db.deletion_protection).toBe(environment === 'prod');
+    expect(db.instance_class).toBe(env.database.instanceClass);
+  });
+
+  test('schedules and secrets exist exactly for the enabled integrations', () => {
+    const settings = resolveSettings('aws', environment, parseContext({ environment }));
+    const schedules = resourcesOf(json(), 'aws_scheduler_schedule').map(([, s]) => s);
+    expect(schedules.map((s) => s.name).sort()).toEqual(settings.integrations.map((i) => `data-sync-${environment}-${i.name}`).sort());
+    for (const schedule of schedules) {
+      const integration = INTEGRATIONS.find((i) => schedule.name === `data-sync-${environment}-${i.name}`)!;
+      expect(settings.features[FAMILY_FLAG[integration.family]]).toBe(true);
+      expect(schedule.schedule_expression).toBe({ '1h': 'rate(1 hour)', '30m': 'rate(30 minutes)', '15m': 'rate(15 minutes)' }[integration.syncInterval]);
+      expect(JSON.parse(String((schedule.target as any).input))).toEqual({ kind: 'sync', integration: integration.name, payload: { trigger: 'schedule', objects: integration.objects } });
+      expect(String((schedule.target as any).arn)).toMatch(/^\$\{aws_sqs_queue\.queue_jobs_\w+\.arn\}$/);
+    }
+    const secretNames = resourcesOf(json(), 'aws_secretsmanager_secret').map(([, s]) => String(s.name));
+    const credentials = settings.integrations.flatMap((i) => i.credentials.map((c) => `data-sync-${environment}/integrations/${i.name}/${c}`));
+    expect(secretNames.filter((n) => n.includes('/integrations/')).sort()).toEqual(credentials.sort());
+    expect(resourcesOf(json(), 'aws_secretsmanager_secret_version')).toEqual([]);
+  });
+
+  test('queue: KMS, DLQ redrive with the environment maxReceiveCount, visibility above the worker timeout', () => {
+    const queues = byName(json(), 'aws_sqs_queue', 'name');
+    const jobs = queues.get(`data-sync-${environment}-jobs`)!;
+    expect(JSON.parse(String(jobs.redrive_policy))).toEqual({ deadLetterTargetArn: expect.stringMatching(/^\$\{aws_sqs_queue\.queue_dead-letters_\w+\.arn\}$/), maxReceiveCount: env.maxReceiveCount });
+    expect(jobs.visibility_timeout_seconds).toBeGreaterThan(env.workerTimeoutSeconds);
+    expect(jobs.kms_master_key_id).toMatch(/aws_kms_key/);
+    const lambda = only(json(), 'aws_lambda_function');
+    expect(lambda.timeout).toBe(env.workerTimeoutSeconds);
+    expect(lambda.filename).toMatch(/^assets\/worker_bundle_\w+\/[0-9A-F]+\/archive\.zip$/);
+    expect(only(json(), 'aws_lambda_event_source_mapping')).toMatchObject({ function_response_types: ['ReportBatchItemFailures'] });
+  });
+
+  test('log groups keep logs for the environment retention', () => {
+    const groups = resourcesOf(json(), 'aws_cloudwatch_log_group');
+    expect(groups.length).toBeGreaterThanOrEqual(4);
+    for (const [, group] of groups) expect(group.retention_in_days).toBe(env.logRetentionDays);
+  });
+
+  test('an alarm for every alert rule, SQS age alarm, SNS topic and a dashboard panel per catalog panel', () => {
+    const alarms = resourcesOf(json(), 'aws_cloudwatch_metric_alarm').map(([, a]) => String(a.alarm_name));
+    for (const rule of ALERT_RULES) expect(alarms.some((n) => n === `data-sync-${environment}-${rule.name}` || n.startsWith(`data-sync-${environment}-${rule.name}-`))).toBe(true);
+    expect(alarms).toContain(`data-sync-${environment}-QueueOldestMessageAge`);
+    const dashboard = JSON.parse(String(only(json(), 'aws_cloudwatch_dashboard').dashboard_body));
+    expect(dashboard.widgets.map((w: any) => w.properties.title)).toEqual(DASHBOARD_PANELS.map((p) => p.title));
+    expect(only(json(), 'aws_sns_topic').kms_master_key_id).toMatch(/aws_kms_key/);
+  });
+
+  test('every capability is provided by a resource the stack declares', () => {
+    const { stacks } = buildApp({ context: { clouds: 'aws', environment }, outdir });
+    expect(CAPABILITIES.filter((c) => !stacks[0].capabilities.has(c))).toEqual([]);
+    expect(checkCapabilities(stacks[0], synthJson(stacks[0]), CAPABILITIES)).toEqual([]);
+  });
+});
+
+describe('AWS alarms render the alert catalog', () => {
+  const alarms = () => new Map(resourcesOf(synth({ environment: 'prod' }), 'aws_cloudwatch_metric_alarm').map(([, a]) => [String(a.alarm_name), a]));
+
+  test('HighSyncFailureRate: failed / total over 5 minutes > 0.1 from the DataSync namespace', () => {
+    const alarm = alarms().get('data-sync-prod-HighSyncFailureRate')!;
+    expect(alarm).toMatchObject({ threshold: 0.1, comparison_operator: 'GreaterThanThreshold', evaluation_periods: 1 });
+    const queries = alarm.metric_query as any[];
+    expect(queries.find((q) => q.id === 'ratio').expression).toBe('FILL(matching, 0) / total');
+    expect(queries.find((q) => q.id === 'matching').metric).toMatchObject({ namespace: 'DataSync', metric_name: 'data_sync_sync_runs_total', period: 300, dimensions: { service: 'data-sync-service', alarm_high_sync_failure_rate: 'match' } });
+  });
+
+  test('APIRateLimitApproaching: minimum remaining < 100 for 1 minute', () => {
+    expect(alarms().get('data-sync-prod-APIRateLimitApproaching')).toMatchObject({ metric_name: 'data_sync_api_requests_remaining', statistic: 'Minimum', threshold: 100, comparison_operator: 'LessThanThreshold', period: 60, evaluation_periods: 1 });
+  });
+
+  test('dead letters are alarmed from SQS itself, and staleness per integration', () => {
+    expect(alarms().get('data-sync-prod-DeadLetterQueueNotEmpty')).toMatchObject({ namespace: 'AWS/SQS', metric_name: 'ApproximateNumberOfMessagesVisible', threshold: 0 });
+    expect(alarms().has('data-sync-prod-SyncLagging-salesforce')).toBe(true);
+  });
+
+  test('the metrics sidecar scrapes /metrics into namespace DataSync and marks ratio numerators', () => {
+    const task = byName(synth({ environment: 'prod' }), 'aws_ecs_task_definition', 'family').get('data-sync-prod-api-blue')!;
+    const agent = containers(task).find((c) => c.name === 'cloudwatch-agent')!;
+    const env = Object.fromEntries(agent.environment.map((e: any) => [e.name, e.value]));
+    const cw = JSON.parse(env.CW_CONFIG_CONTENT);
+    expect(cw.logs.metrics_collected.prometheus.emf_processor.metric_namespace).toBe('DataSync');
+    const scrape = JSON.parse(env.PROMETHEUS_CONFIG_CONTENT).scrape_configs[0];
+    expect(scrape.static_configs[0].targets).toEqual(['localhost:3000']);
+    expect(scrape.metric_relabel_configs).toContainEqual(expect.objectContaining({ regex: 'data_sync_sync_runs_total;failed', target_label: 'alarm_high_sync_failure_rate' }));
+  });
+});
+
+describe('AWS blue-green', () => {
+  test('switching activeSlot moves only the listener weights', () => {
+    const blue = synth({ environment: 'prod' });
+    const green = synth({ environment: 'prod', activeSlot: 'green' });
+    expect(listenerWeights(blue)).toEqual({ blue: 100, green: 0 });
+    expect(listenerWeights(green)).toEqual({ blue: 0, green: 100 });
+    const changed = changedPaths(blue, green);
+    expect(changed.filter((p) => !p.startsWith('output.active_slot'))).toEqual([
+      expect.stringMatching(/^resource\.aws_lb_listener\.runtime_http_\w+\.default_action\[0\]\.forward\.target_group\[0\]\.weight$/),
+      expect.stringMatching(/^resource\.aws_lb_listener\.runtime_http_\w+\.default_action\[0\]\.forward\.target_group\[1\]\.weight$/),
+    ]);
+  });
+
+  test('deploymentSlot gets the new image; nothing else changes', () => {
+    const before = synth({ environment: 'prod', stableImageTag: '1.4.0' });
+    const after = synth({ environment: 'prod', stableImageTag: '1.4.0', deploymentSlot: 'green', imageTag: '2.0.0' });
+    const tasks = byName(after, 'aws_ecs_task_definition', 'family');
+    expect(containers(tasks.get('data-sync-prod-api-green')!)[0].image).toMatch(/:2\.0\.0$/);
+    expect(containers(tasks.get('data-sync-prod-api-blue')!)[0].image).toMatch(/:1\.4\.0$/);
+    expect(listenerWeights(after)).toEqual({ blue: 100, green: 0 });
+    expect(changedPaths(before, after)).toEqual([
+      expect.stringMatching(/^resource\.aws_ecs_task_definition\.runtime_green_task_\w+\.container_definitions$/),
+      expect.stringMatching(/^resource\.aws_ecs_task_definition\.runtime_green_task_\w+\.container_definitions<json>\[0\]\.image$/),
+    ]);
+  });
+});
+
+describe('AWS context', () => {
+  test('a disabled family removes its schedules and secrets', () => {
+    const json = synth({ environment: 'dev', enableCrmSync: 'false' });
+    expect(resourcesOf(json, 'aws_scheduler_schedule').map(([, s]) => s.name)).toEqual(['data-sync-dev-mailchimp']);
+    expect(resourcesOf(json, 'aws_secretsmanager_secret').some(([, s]) => String(s.name).includes('salesforce'))).toBe(false);
+  });
+
+  test('without n8n the stack says so instead of providing it', () => {
+    const { stacks } = buildApp({ context: { clouds: 'aws', environment: 'dev', enableN8nWorkflows: 'false' }, outdir });
+    expect(stacks[0].capabilities.has('n8n')).toBe(false);
+    expect(stacks[0].exceptions.get('n8n')).toMatch(/enableN8nWorkflows/);
+    expect(resourcesOf(synthJson(stacks[0]), 'aws_ecs_service')).toHaveLength(2);
+  });
+
+  test.each([
+    [{ activeSlot: 'purple' }, 'Invalid context value activeSlot="purple": allowed values are blue, green'],
+    [{ environment: 'qa' }, 'Invalid context value environment="qa": allowed values are dev, staging, prod'],
+    [{ activeSlt: 'green' }, 'Unknown context key "activeSlt": allowed keys are environment, clouds'],
+  ])('%j fails synth naming the key and the allowed values', (context, message) => {
+    expect(() => buildApp({ context: { clouds: 'aws', ...context }, outdir })).toThrow(message);
+  });
+
+  test('synth writes the stack and the worker bundle archive', () => {
+    const { app } = buildApp({ context: { clouds: 'aws', environment: 'dev' }, outdir });
+    app.synth();
+    const dir = path.join(outdir, 'stacks', 'data-sync-aws-dev');
+    const json = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')) as TerraformJson;
+    const archive = path.join(dir, String(only(json, 'aws_lambda_function').filename));
+    expect(fs.statSync(archive).size).toBeGreaterThan(1000);
+  });
+});
+
+describe('AWS renderers', () => {
+  test('sync intervals become EventBridge rate expressions', () => {
+    expect(['15m', '1h', '90m', '2h', '1d', '2d'].map(rateExpression)).toEqual(['rate(15 minutes)', 'rate(1 hour)', 'rate(90 minutes)', 'rate(2 hours)', 'rate(1 day)', 'rate(2 days)']);
+  });
+
+  test('a PromQL equality a CloudWatch alarm cannot express fails loudly', () => {
+    const rule = { ...ALERT_RULES[0], name: 'Bad', condition: { kind: 'threshold' as const, metric: 'data_sync_up', aggregate: 'sum' as const, by: ['role'], op: '<' as const, threshold: 1 } };
+    const app = buildApp({ context: { clouds: 'aws', environment: 'dev' }, outdir });
+    expect(() => new AwsMonitoring(app.stacks[0], 'probe', { prefix: 'p', serviceName: 's', kmsKeyArn: 'k', alertEmail: 'a@example.com', integrations: [], queueName: 'q', deadLetterQueueName: 'd', region: 'us-east-1', rules: [rule] })).toThrow('Alert rule Bad: sum by (role) has no single CloudWatch alarm equivalent');
+  });
+});
+
+describe('AWS stack options', () => {
+  const settings = () => resolveSettings('aws', 'staging', parseContext({ environment: 'staging' }));
+
+  test('an existing VPC is used instead of a new one', () => {
+    const app = new App({ outdir, skipValidation: true });
+    const stack = new AwsStack(app, settings(), { existingVpc: { vpcId: 'vpc-123', publicSubnetIds: ['subnet-p1', 'subnet-p2'], privateSubnetIds: ['subnet-a', 'subnet-b'] } });
+    const json = synthJson(stack);
+    expect(resourcesOf(json, 'aws_vpc')).toEqual([]);
+    expect(only(json, 'aws_lb').subnets).toEqual(['subnet-p1', 'subnet-p2']);
+    expect(checkReferences(json)).toEqual([]);
+    expect(() => new AwsStack(new App({ outdir, skipValidation: true }), settings(), { existingVpc: { vpcId: 'vpc-1', publicSubnetIds: ['a'], privateSubnetIds: ['b', 'c'] } })).toThrow('an existing VPC needs at least two public and two private subnets (got 1 and 2)');
+  });
+
+  test('a certificate turns on HTTPS with the weighted forward and redirects HTTP', () => {
+    const app = new App({ outdir, skipValidation: true });
+    const json = synthJson(new AwsStack(app, settings(), { certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' }));
+    const listeners = new Map(resourcesOf(json, 'aws_lb_listener').map(([, l]) => [l.port, l]));
+    expect(listeners.get(443)).toMatchObject({ protocol: 'HTTPS', certificate_arn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' });
+    expect((listeners.get(443)!.default_action as any)[0].forward.target_group.map((g: any) => g.weight)).toEqual([100, 0]);
+    expect((listeners.get(80)!.default_action as any)[0]).toMatchObject({ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443' } });
+    expect(checkPolicies(json, 'aws')).toEqual([]);
+  });
+});
+
+describe('worker bundle zip', () => {
+  test('is deterministic and holds each file deflated with its CRC, name and sizes', () => {
+    const content = Buffer.from('exports.handler = async () => ({ batchItemFailures: [] });\n'.repeat(50));
+    const zip = zipBytes([['lambda.js', content]]);
+    expect(zipBytes([['lambda.js', content]]).equals(zip)).toBe(true);
+    expect(zip.readUInt32LE(0)).toBe(0x04034b50);
+    const nameLength = zip.readUInt16LE(26);
+    expect(zip.subarray(30, 30 + nameLength).toString()).toBe('lambda.js');
+    const compressed = zip.readUInt32LE(18);
+    const data = zip.subarray(30 + nameLength, 30 + nameLength + compressed);
+    expect(zlib.inflateRawSync(data).equals(content)).toBe(true);
+    expect(zip.readUInt32LE(14)).toBe(zlib.crc32(content));
+    expect(zip.readUInt32LE(22)).toBe(content.length);
+    const end = zip.subarray(zip.length - 22);
+    expect([end.readUInt32LE(0), end.readUInt16LE(10), end.readUInt32LE(16)]).toEqual([0x06054b50, 1, 30 + nameLength + compressed]);
+  });
+
+  test('a missing bundle is a clear error', () => {
+    expect(() => zipFiles(outdir, ['lambda.js'])).toThrow(/lambda\.js does not exist: build the runtime bundle first/);
+  });
+});
+
+describe('AWS key policy', () => {
+  test('CloudWatch Logs may use the key for exactly the log groups the stack creates', () => {
+    const json = synth({ environment: 'prod' });
+    const policy = JSON.parse(String(only(json, 'aws_kms_key').policy));
+    const logs = policy.Statement.find((s: any) => s.Sid === 'CloudWatchLogsEncrypt');
+    const patterns = (logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn'] as string[]).map((p) => new RegExp(`:log-group:${p.split(':log-group:')[1].replace(/[/]/g, '\\/').replace('*', '.*')}$`));
+    for (const [, group] of resourcesOf(json, 'aws_cloudwatch_log_group')) {
+      expect([group.name, patterns.some((re) => re.test(`:log-group:${group.name}`))]).toEqual([group.name, true]);
+    }
+    expect(policy.Statement.flatMap((s: any) => s.Action)).not.toContain('kms:*');
+  });
+});

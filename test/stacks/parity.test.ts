@@ -1,0 +1,86 @@
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { buildApp } from '../../app';
+import { CLOUDS } from '../../config';
+import { CAPABILITIES } from '../../stacks/capabilities';
+import type { DataSyncStack } from '../../stacks/data-sync-stack';
+import { STACK_FACTORIES } from '../../stacks';
+import { type TerraformJson, synthJson } from '../support/terraform-checks';
+
+/**
+ * Capability parity: every cloud stack of every environment provides each capability of
+ * stacks/capabilities.ts, or records an exception with its reason; never both, never neither.
+ * Clouds join this test as their factories land in stacks/index.ts.
+ */
+const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'parity-'));
+afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
+
+const clouds = CLOUDS.filter((cloud) => STACK_FACTORIES[cloud]);
+const RESOURCE_ADDRESS = /^([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z0-9_-]+)$/;
+
+let stacks: DataSyncStack[] = [];
+const json = new Map<DataSyncStack, TerraformJson>();
+beforeAll(() => {
+  stacks = buildApp({ context: {}, outdir }).stacks;
+  for (const stack of stacks) json.set(stack, synthJson(stack));
+});
+
+test('every cloud with a factory synthesizes one stack per environment', () => {
+  expect(clouds.length).toBeGreaterThan(0);
+  expect(stacks.map((s) => s.node.id).sort()).toEqual(clouds.flatMap((cloud) => ['dev', 'staging', 'prod'].map((env) => `data-sync-${cloud}-${env}`)).sort());
+});
+
+test.each(clouds)('%s: each capability is provided or excepted with a reason, never both', (cloud) => {
+  const problems: string[] = [];
+  for (const stack of stacks.filter((s) => s.settings.cloud === cloud)) {
+    for (const capability of CAPABILITIES) {
+      const provided = stack.capabilities.get(capability);
+      const reason = stack.exceptions.get(capability);
+      if (provided === undefined && reason === undefined) problems.push(`${stack.node.id}: ${capability} is neither provided nor excepted`);
+      if (provided !== undefined && reason !== undefined) problems.push(`${stack.node.id}: ${capability} is both provided and excepted`);
+      if (provided !== undefined && provided.trim().length === 0) problems.push(`${stack.node.id}: ${capability} is provided by nothing named`);
+      if (reason !== undefined && reason.trim().length < 20) problems.push(`${stack.node.id}: ${capability} exception has no real reason ("${reason}")`);
+    }
+    for (const capability of [...stack.capabilities.keys(), ...stack.exceptions.keys()]) {
+      if (!(CAPABILITIES as readonly string[]).includes(capability)) problems.push(`${stack.node.id}: unknown capability ${capability}`);
+    }
+  }
+  expect(problems).toEqual([]);
+});
+
+test.each(clouds)('%s: each provided capability names a resource (`<type>.<logical id>`) the stack declares', (cloud) => {
+  const problems: string[] = [];
+  for (const stack of stacks.filter((s) => s.settings.cloud === cloud)) {
+    const resources = json.get(stack)!.resource ?? {};
+    for (const [capability, address] of stack.capabilities) {
+      const match = RESOURCE_ADDRESS.exec(address);
+      if (!match) problems.push(`${stack.node.id}: ${capability} -> "${address}" is not a resource address`);
+      else if (!resources[match[1]]?.[match[2]]) problems.push(`${stack.node.id}: ${capability} -> ${address} is not declared in the stack`);
+    }
+  }
+  expect(problems).toEqual([]);
+});
+
+test('every stack publishes its endpoints under the names deploy pipelines read', () => {
+  for (const stack of stacks) {
+    const outputs = Object.keys(json.get(stack)!.output ?? {});
+    expect([stack.node.id, outputs.filter((o) => ['url', 'url-blue', 'url-green', 'active_slot'].includes(o)).sort()]).toEqual([stack.node.id, ['active_slot', 'url', 'url-blue', 'url-green']]);
+  }
+});
+
+test('n8n on Workers is an explicit exception', () => {
+  const cloudflare = stacks.filter((s) => s.settings.cloud === 'cloudflare');
+  expect(cloudflare).toHaveLength(clouds.includes('cloudflare') ? 3 : 0);
+  for (const stack of cloudflare) expect(stack.exceptions.get('n8n')).toMatch(/n8n cannot run on Workers/);
+});
+
+test('turning n8n off turns it into an exception with its reason, and removes what served it', () => {
+  const off = buildApp({ context: { environment: 'dev', clouds: clouds.join(','), enableN8nWorkflows: 'false' }, outdir }).stacks;
+  for (const stack of off) {
+    expect([stack.node.id, stack.capabilities.has('n8n')]).toEqual([stack.node.id, false]);
+    expect(stack.exceptions.get('n8n')).toMatch(/.{20,}/);
+    const text = JSON.stringify(synthJson(stack).resource);
+    expect([stack.node.id, /n8n_(service|app|database|editor)|check-n8n|n8n_origin_host/.test(text)]).toEqual([stack.node.id, false]);
+  }
+});
