@@ -1,0 +1,426 @@
+/**
+ * One inbound batch: map -> validate (invalid rows quarantined with reasons) -> stage (COPY) -> one
+ * set-based statement that cleans, deduplicates and upserts with the design document's semantics.
+ */
+import { createHash, randomInt } from 'crypto';
+import type { Db, Queryable } from './db';
+import { ConflictPolicy, loadMappings, Mapping } from './mappings';
+import { protectRecord, FieldCipher, revealRecord, subjectHash } from './privacy';
+import { validateRecords, FieldError, ValidationRules, VALIDATION_RULES } from './validation';
+
+export interface BatchResult {
+  received: number;
+  /** Distinct records (one per email) that passed validation: inserted + updated + unchanged. */
+  accepted: number;
+  quarantined: number;
+  /** Valid records superseded by another of the same batch with the same email. */
+  duplicates: number;
+  inserted: number;
+  updated: number;
+  /**
+   * Accepted records that changed nothing: older than the stored row, identical re-runs, echoes of
+   * our own pushes, or subjects being erased.
+   */
+  unchanged: number;
+}
+
+export interface BatchInput {
+  integration: string;
+  /** An inbound mapping, e.g. `salesforce_to_internal.Contact`. */
+  mapping: string;
+  records: readonly Record<string, unknown>[];
+  runId?: string;
+}
+
+export interface PipelineOptions {
+  /** Encrypts sensitive fields of quarantined raw records; without it they are stored redacted. */
+  cipher?: FieldCipher;
+  /** Rules to validate with (default: the design document's). */
+  rules?: ValidationRules;
+}
+
+export const emptyResult = (): BatchResult => ({ received: 0, accepted: 0, quarantined: 0, duplicates: 0, inserted: 0, updated: 0, unchanged: 0 });
+
+export function addResults(a: BatchResult, b: BatchResult): BatchResult {
+  return {
+    received: a.received + b.received,
+    accepted: a.accepted + b.accepted,
+    quarantined: a.quarantined + b.quarantined,
+    duplicates: a.duplicates + b.duplicates,
+    inserted: a.inserted + b.inserted,
+    updated: a.updated + b.updated,
+    unchanged: a.unchanged + b.unchanged,
+  };
+}
+
+export const STAGING_COLUMNS = ['batch_id', 'ord', 'email', 'first_name', 'last_name', 'phone', 'company_name', 'created_at', 'updated_at'] as const;
+
+/** Key order independent JSON, so the same record always hashes the same. */
+export function stableStringify(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(stableStringify).join(',')}]`;
+  const entries = Object.keys(value as object)
+    .sort()
+    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
+    .map((k) => `${JSON.stringify(k)}:${stableStringify((value as Record<string, unknown>)[k])}`);
+  return `{${entries.join(',')}}`;
+}
+
+/** JSON for a jsonb column: PostgreSQL text cannot hold NUL, so it becomes U+FFFD. */
+const jsonForDb = (value: unknown) => JSON.stringify(value).replace(/\\u0000/g, '\\ufffd');
+
+/**
+ * The ON CONFLICT condition for a policy. Every branch requires the incoming row to be newer when the
+ * stored row came from a writer of equal standing, so older data never overwrites newer data and a
+ * re-run changes nothing.
+ */
+function conflictCondition(policy: ConflictPolicy, integration: string, params: unknown[]): string {
+  const newer = '(contacts.updated_at IS NULL OR EXCLUDED.updated_at > contacts.updated_at)';
+  if (policy.kind === 'latest_wins') return newer;
+  params.push(policy.source);
+  const source = `$${params.length}`;
+  return integration === policy.source ? `(contacts.source IS DISTINCT FROM ${source} OR ${newer})` : `(contacts.source IS DISTINCT FROM ${source} AND ${newer})`;
+}
+
+/** Hashing every row costs; the filter is added only while some vendor erasure is unconfirmed. */
+const ERASURE_FILTER = `AND NOT EXISTS (
+        SELECT 1 FROM erasure_requests e
+        WHERE e.status <> 'done' AND e.subject_hash = encode(sha256(convert_to(d.email, 'UTF8')), 'hex')
+      )`;
+
+/**
+ * The design document's statement, reading one batch from the staging table. Additions: the
+ * `ord DESC` tie-break (the latest received wins among equal `updated_at`, where the document leaves
+ * the choice to the planner), the conflict policy's WHERE, echo suppression, no re-import of a
+ * subject whose erasure some vendor has not confirmed yet, and the counts.
+ */
+function upsertStatement(mapping: Mapping, integration: string, batchId: string, erasuresOpen: boolean): { sql: string; params: unknown[] } {
+  const params: unknown[] = [batchId, integration];
+  const condition = conflictCondition(mapping.conflict, integration, params);
+  const sql = `
+    WITH cleaned_contacts AS (
+      SELECT
+        TRIM(LOWER(email)) as email,
+        INITCAP(TRIM(first_name)) as first_name,
+        INITCAP(TRIM(last_name)) as last_name,
+        REGEXP_REPLACE(phone, '[^0-9+]', '', 'g') as phone,
+        COALESCE(company_name, 'Unknown') as company_name,
+        created_at,
+        updated_at,
+        ord
+      FROM contact_staging
+      WHERE batch_id = $1
+      AND email IS NOT NULL
+      AND email ~ '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$'
+    ),
+    deduplicated_contacts AS (
+      SELECT DISTINCT ON (email) *
+      FROM cleaned_contacts
+      ORDER BY email, updated_at DESC, ord DESC
+    ),
+    upserted AS (
+      INSERT INTO contacts (email, first_name, last_name, phone, company_name, created_at, updated_at, source)
+      SELECT d.email, d.first_name, d.last_name, d.phone, d.company_name, d.created_at, d.updated_at, $2
+      FROM deduplicated_contacts d
+      WHERE NOT EXISTS (
+        SELECT 1 FROM sync_pushes p
+        WHERE p.integration = $2 AND p.record_key = d.email
+        AND p.content_hash = md5(ROW(d.first_name, d.last_name, d.phone, d.company_name)::text)
+      )
+      ${erasuresOpen ? ERASURE_FILTER : ''}
+      ON CONFLICT (email) DO UPDATE SET
+        first_name = EXCLUDED.first_name,
+        last_name = EXCLUDED.last_name,
+        phone = EXCLUDED.phone,
+        company_name = EXCLUDED.company_name,
+        updated_at = EXCLUDED.updated_at,
+        source = EXCLUDED.source
+      WHERE ${condition}
+      RETURNING (xmax = 0) AS inserted
+    )
+    SELECT
+      (SELECT count(*) FROM cleaned_contacts)::int AS cleaned,
+      (SELECT count(*) FROM deduplicated_contacts)::int AS distinct_rows,
+      (SELECT count(*) FROM upserted WHERE inserted)::int AS inserted,
+      (SELECT count(*) FROM upserted WHERE NOT inserted)::int AS updated`;
+  return { sql, params };
+}
+
+interface Quarantined {
+  record: string;
+  errors: string;
+  hash: string;
+  subject: string | null;
+  occurrences: number;
+  /** The quarantine row this came from, when replaying. */
+  id?: string;
+}
+
+/** A batch after the CPU work (map, validate, shape rows), before any database work. */
+export interface PreparedBatch {
+  readonly mapping: Mapping;
+  readonly integration: string;
+  readonly runId: string | null;
+  readonly batchId: string;
+  readonly received: number;
+  readonly rows: unknown[][];
+  readonly quarantine: Quarantined[];
+  readonly quarantinedCount: number;
+  /** Quarantine rows whose record now passes (replay). */
+  readonly resolvedIds: string[];
+}
+
+function checkInput(input: BatchInput): Mapping {
+  if (!input || typeof input !== 'object') throw new Error('batch input must be an object');
+  if (typeof input.integration !== 'string' || !/^[a-z0-9_]{1,64}$/.test(input.integration)) throw new Error(`integration must be a lower-case name of letters, digits and _, got ${JSON.stringify(input.integration)}`);
+  if (!Array.isArray(input.records)) throw new Error('records must be an array');
+  if (input.runId !== undefined && typeof input.runId !== 'string') throw new Error('runId must be a string');
+  const mapping = loadMappings().get(input.mapping);
+  if (mapping.direction !== 'inbound') throw new Error(`mapping ${mapping.name} is outbound; a batch runs an inbound mapping into the store`);
+  return mapping;
+}
+
+const SLICE = 5000;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Maps and validates in slices, yielding between them so the database work of a previous batch
+ * proceeds meanwhile. `sourceIds` are the quarantine ids of the records when replaying.
+ */
+export async function prepareBatch(input: BatchInput, options: PipelineOptions = {}, sourceIds?: readonly string[]): Promise<PreparedBatch> {
+  const mapping = checkInput(input);
+  // Random across processes; a bigint keeps every staged row (and the batch filter) small.
+  const batchId = String(randomInt(1, 2 ** 48));
+  const rows: unknown[][] = [];
+  const quarantine = new Map<string, Quarantined>();
+  const resolvedIds: string[] = [];
+  let quarantinedCount = 0;
+  for (let start = 0; start < input.records.length; start += SLICE) {
+    if (start > 0) await yieldToLoop();
+    const slice = input.records.slice(start, start + SLICE);
+    const { valid, invalid, validIndexes } = validateRecords(mapping, slice, options.rules ?? VALIDATION_RULES);
+    valid.forEach((v, i) => {
+      rows.push([batchId, start + validIndexes[i], v.email, v.first_name ?? null, v.last_name ?? null, v.phone_number ?? null, v.company_name ?? null, v.created_at ?? null, v.updated_at]);
+      if (sourceIds) resolvedIds.push(sourceIds[start + validIndexes[i]]);
+    });
+    for (const { index, record, errors } of invalid) {
+      quarantinedCount++;
+      const hash = createHash('sha256').update(stableStringify(record)).digest('hex');
+      const id = sourceIds?.[start + index];
+      const key = id ?? hash;
+      const existing = quarantine.get(key);
+      if (existing) existing.occurrences++;
+      else quarantine.set(key, { record: jsonForDb(protectRecord(record, options.cipher)), errors: jsonForDb(errors), hash, subject: subjectOf(mapping, record), occurrences: 1, id });
+    }
+  }
+  return { mapping, integration: input.integration, runId: input.runId ?? null, batchId, received: input.records.length, rows, quarantine: [...quarantine.values()], quarantinedCount, resolvedIds };
+}
+
+/** The subject's hash from the record's mapped email, when it has one, so erasure finds quarantined rows. */
+function subjectOf(mapping: Mapping, record: Record<string, unknown>): string | null {
+  const path = mapping.fields.find((f) => f.to === 'email')?.from;
+  let value: unknown = record;
+  for (const segment of (path ?? '').split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
+  return typeof value === 'string' && value.trim() ? subjectHash(value) : null;
+}
+
+async function storeQuarantine(tx: Queryable, batch: PreparedBatch): Promise<void> {
+  const q = batch.quarantine;
+  if (q.length === 0) return;
+  if (q[0].id !== undefined) {
+    // Replay: the rows exist; they keep their stored record and get the new errors.
+    await tx.query(
+      `UPDATE pipeline_quarantine SET errors = u.e::jsonb, attempts = attempts + 1, last_seen_at = now()
+       FROM unnest($1::bigint[], $2::text[]) AS u(id, e) WHERE pipeline_quarantine.id = u.id`,
+      [q.map((x) => x.id), q.map((x) => x.errors)],
+    );
+    return;
+  }
+  await tx.query(
+    `INSERT INTO pipeline_quarantine (integration, mapping, run_id, record, errors, record_hash, subject_hash, occurrences)
+     SELECT $1, $2, $3, u.r::jsonb, u.e::jsonb, u.h, u.s, u.n
+     FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::int[]) AS u(r, e, h, s, n)
+     ON CONFLICT (integration, mapping, record_hash) DO UPDATE SET
+       errors = EXCLUDED.errors,
+       run_id = COALESCE(EXCLUDED.run_id, pipeline_quarantine.run_id),
+       occurrences = pipeline_quarantine.occurrences + EXCLUDED.occurrences,
+       last_seen_at = now()`,
+    [batch.integration, batch.mapping.name, batch.runId, q.map((x) => x.record), q.map((x) => x.errors), q.map((x) => x.hash), q.map((x) => x.subject), q.map((x) => x.occurrences)],
+  );
+}
+
+/** Stages the valid rows, then upserts and records the quarantine in one transaction. */
+export async function commitBatch(db: Db, batch: PreparedBatch): Promise<BatchResult> {
+  if (batch.rows.length) await db.copyRows('contact_staging', STAGING_COLUMNS, batch.rows);
+  try {
+    const counts = await db.transaction(async (tx) => {
+      let c = { cleaned: 0, distinct_rows: 0, inserted: 0, updated: 0 };
+      if (batch.rows.length) {
+        const open = await tx.query("SELECT 1 FROM erasure_requests WHERE status <> 'done' LIMIT 1");
+        const { sql, params } = upsertStatement(batch.mapping, batch.integration, batch.batchId, open.rows.length > 0);
+        c = (await tx.query<typeof c>(sql, params)).rows[0];
+        // JS validation and the SQL filter are the same rule; a disagreement must not commit miscounted work.
+        if (c.cleaned !== batch.rows.length) throw new Error(`pipeline invariant broken: ${batch.rows.length} rows passed validation but the statement kept ${c.cleaned}`);
+        await tx.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]);
+      }
+      await storeQuarantine(tx, batch);
+      if (batch.resolvedIds.length) await tx.query('DELETE FROM pipeline_quarantine WHERE id = ANY($1::bigint[])', [batch.resolvedIds]);
+      return c;
+    });
+    return {
+      received: batch.received,
+      accepted: counts.distinct_rows,
+      quarantined: batch.quarantinedCount,
+      duplicates: counts.cleaned - counts.distinct_rows,
+      inserted: counts.inserted,
+      updated: counts.updated,
+      unchanged: counts.distinct_rows - counts.inserted - counts.updated,
+    };
+  } catch (error) {
+    if (batch.rows.length) await db.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Runs one batch through the whole pipeline. */
+export async function runBatch(db: Db, input: BatchInput, options: PipelineOptions = {}): Promise<BatchResult> {
+  return commitBatch(db, await prepareBatch(input, options));
+}
+
+/**
+ * Runs a stream of chunks of one integration's records, preparing the next chunk while the database
+ * works on the current one; memory holds about two chunks whatever the stream's length.
+ */
+export async function runStream(
+  db: Db,
+  input: { integration: string; mapping: string; runId?: string; chunks: AsyncIterable<readonly Record<string, unknown>[]> | Iterable<readonly Record<string, unknown>[]> },
+  options: PipelineOptions = {},
+): Promise<BatchResult> {
+  let total = emptyResult();
+  let pending: Promise<BatchResult> | undefined;
+  try {
+    for await (const records of input.chunks) {
+      const prepared = await prepareBatch({ integration: input.integration, mapping: input.mapping, runId: input.runId, records }, options);
+      if (pending) total = addResults(total, await pending);
+      pending = commitBatch(db, prepared);
+    }
+    if (pending) total = addResults(total, await pending);
+  } catch (error) {
+    await pending?.catch(() => undefined);
+    throw error;
+  }
+  return total;
+}
+
+export interface QuarantineItem {
+  id: string;
+  integration: string;
+  mapping: string;
+  runId: string | null;
+  record: Record<string, unknown>;
+  errors: FieldError[];
+  occurrences: number;
+  attempts: number;
+  createdAt: string;
+  lastSeenAt: string;
+}
+
+const asIso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(String(v)).toISOString());
+const asJson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
+
+/** Quarantined records, oldest first; sensitive fields stay encrypted. */
+export async function listQuarantine(db: Queryable, q: { integration?: string; limit: number; offset: number }): Promise<{ items: QuarantineItem[]; total: number }> {
+  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new Error('limit must be an integer from 1 to 1000');
+  if (!Number.isInteger(q.offset) || q.offset < 0) throw new Error('offset must be a non-negative integer');
+  const integration = q.integration ?? null;
+  const { rows } = await db.query(
+    `SELECT id::text AS id, integration, mapping, run_id, record, errors, occurrences, attempts, created_at, last_seen_at
+     FROM pipeline_quarantine WHERE ($1::text IS NULL OR integration = $1) ORDER BY id LIMIT $2 OFFSET $3`,
+    [integration, q.limit, q.offset],
+  );
+  const total = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pipeline_quarantine WHERE ($1::text IS NULL OR integration = $1)', [integration])).rows[0].n;
+  return {
+    total,
+    items: rows.map((r) => ({
+      id: r.id,
+      integration: r.integration,
+      mapping: r.mapping,
+      runId: r.run_id,
+      record: asJson(r.record),
+      errors: asJson(r.errors),
+      occurrences: r.occurrences,
+      attempts: r.attempts,
+      createdAt: asIso(r.created_at),
+      lastSeenAt: asIso(r.last_seen_at),
+    })),
+  };
+}
+
+/** Replaces a quarantined record with a corrected one (replay it afterwards). */
+export async function amendQuarantine(db: Queryable, id: string, record: Record<string, unknown>): Promise<void> {
+  if (!/^[0-9]+$/.test(id)) throw new Error(`quarantine id must be numeric, got ${JSON.stringify(id)}`);
+  if (!record || typeof record !== 'object' || Array.isArray(record)) throw new Error('record must be an object');
+  const hash = createHash('sha256').update(stableStringify(record)).digest('hex');
+  const { rows } = await db.query('SELECT mapping FROM pipeline_quarantine WHERE id = $1', [id]);
+  if (rows.length === 0) throw new Error(`quarantine item ${id} does not exist`);
+  const mapping = loadMappings().get(rows[0].mapping);
+  await db.query('UPDATE pipeline_quarantine SET record = $2::jsonb, record_hash = $3, subject_hash = $4 WHERE id = $1', [id, jsonForDb(record), hash, subjectOf(mapping, record)]);
+}
+
+const REPLAY_PAGE = 5000;
+
+/**
+ * Runs quarantined records (the given ids, or all) through the pipeline again, with the current rules:
+ * those that pass are upserted and leave the quarantine; the others stay with their new errors.
+ */
+export async function replayQuarantine(db: Db, ids?: readonly string[], options: PipelineOptions = {}): Promise<BatchResult> {
+  if (ids) {
+    const bad = ids.find((id) => typeof id !== 'string' || !/^[0-9]+$/.test(id));
+    if (bad !== undefined) throw new Error(`quarantine id must be numeric, got ${JSON.stringify(bad)}`);
+  }
+  let total = emptyResult();
+  let after = '0';
+  for (;;) {
+    const { rows } = await db.query(
+      `SELECT id::text AS id, integration, mapping, record FROM pipeline_quarantine
+       WHERE id > $1::bigint AND ($2::bigint[] IS NULL OR id = ANY($2::bigint[])) ORDER BY id LIMIT $3`,
+      [after, ids ?? null, REPLAY_PAGE],
+    );
+    if (rows.length === 0) break;
+    after = rows[rows.length - 1].id;
+    type Group = { integration: string; mapping: string; ids: string[]; records: Record<string, unknown>[] };
+    const groups = new Map<string, Group>();
+    for (const row of rows) {
+      const key = `${row.integration}\u0000${row.mapping}`;
+      const group: Group = groups.get(key) ?? { integration: row.integration, mapping: row.mapping, ids: [], records: [] };
+      const record = asJson(row.record) as Record<string, unknown>;
+      group.ids.push(row.id);
+      group.records.push(options.cipher ? revealRecord(record, options.cipher) : record);
+      groups.set(key, group);
+    }
+    for (const group of groups.values()) {
+      const prepared = await prepareBatch({ integration: group.integration, mapping: group.mapping, records: group.records, runId: 'replay' }, options, group.ids);
+      total = addResults(total, await commitBatch(db, prepared));
+    }
+    if (rows.length < REPLAY_PAGE) break;
+  }
+  return total;
+}
+
+/**
+ * Remembers what was pushed to `integration` (internal contact records), so the vendor's echo of
+ * it is not taken for a new change. The hash is computed in SQL exactly as the upsert computes it.
+ */
+export async function recordPushes(db: Queryable, integration: string, records: readonly Record<string, unknown>[]): Promise<void> {
+  if (records.length === 0) return;
+  const bad = records.findIndex((r) => typeof r?.email !== 'string' || !r.email.trim());
+  if (bad >= 0) throw new Error(`record ${bad}: email is required to remember a push`);
+  await db.query(
+    `INSERT INTO sync_pushes (integration, record_key, content_hash)
+     SELECT DISTINCT ON (TRIM(LOWER(r.email))) $1, TRIM(LOWER(r.email)), md5(ROW(r.first_name, r.last_name, r.phone_number, r.company_name)::text)
+     FROM jsonb_to_recordset($2::jsonb) AS r(email text, first_name text, last_name text, phone_number text, company_name text)
+     ON CONFLICT (integration, record_key) DO UPDATE SET content_hash = EXCLUDED.content_hash, pushed_at = now()`,
+    [integration, jsonForDb(records)],
+  );
+}
