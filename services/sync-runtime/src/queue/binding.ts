@@ -2,7 +2,10 @@
  * The queue-binding interface every provider implements (in-store, Redis/BullMQ, SQS, Pub/Sub,
  * Service Bus, Cloudflare Queues), and that one contract suite tests.
  */
-export type JobKind = 'sync' | 'webhook' | 'pipeline' | 'probe' | 'erasure';
+import type { Queryable } from '../../../../pipelines/db';
+
+export const JOB_KINDS = ['sync', 'webhook', 'pipeline', 'probe', 'erasure'] as const;
+export type JobKind = (typeof JOB_KINDS)[number];
 
 export interface NewJob {
   readonly kind: JobKind;
@@ -36,19 +39,37 @@ export interface QueueBinding {
   readonly name: string;
   /** Durable once resolved: a crash after this loses nothing. Returns the job id. */
   enqueue(job: NewJob, options?: { delayMs?: number }): Promise<string>;
+  /**
+   * Only bindings that live in the store: enqueues inside the caller's open transaction `tx` (on the
+   * same database), so the job exists exactly when the caller's other writes commit.
+   */
+  enqueueWithin?(tx: Queryable, job: NewJob, options?: { delayMs?: number }): Promise<string>;
   /** Claims up to `max` ready jobs for `leaseMs`; an unacknowledged job is redelivered after its lease. */
   claim(max: number, leaseMs: number): Promise<Job[]>;
   /** Marks a claimed job done. */
   ack(job: Job): Promise<void>;
   /** Marks a claimed job failed: retried with exponential backoff and jitter, dead-lettered after maxAttempts. */
   fail(job: Job, error: string): Promise<'retry' | 'dead'>;
-  /** Extends a claimed job's lease while it is still being worked on. */
+  /** Extends a claimed job's lease while it is still being worked on; throws LeaseLostError when it was lost. */
   extend(job: Job, leaseMs: number): Promise<void>;
+  /**
+   * Optional: hands a claimed job back unfinished (graceful shutdown), ready for another worker at once.
+   * Without it, a job that is not acknowledged is redelivered when its lease expires.
+   */
+  release?(job: Job): Promise<void>;
   listDeadLetters(limit?: number): Promise<DeadLetter[]>;
   /** Moves dead letters (all, or the given ids) back to the queue with fresh attempts. Returns how many. */
   redrive(ids?: readonly string[]): Promise<number>;
   depth(): Promise<QueueDepth>;
   close(): Promise<void>;
+}
+
+/** The job's lease expired and another delivery (or the dead-letter queue) owns it now. */
+export class LeaseLostError extends Error {
+  constructor(readonly jobId: string) {
+    super(`lease of job ${jobId} was lost: it expired and the job was delivered again or dead-lettered`);
+    this.name = 'LeaseLostError';
+  }
 }
 
 /** Retry policy shared by bindings. */

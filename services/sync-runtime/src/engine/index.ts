@@ -1,0 +1,10 @@
+/** The sync engine, its worker loop and scheduler: what the API, the entry points and the Lambda use. */
+export { createSyncEngine, toRunRecord } from './engine';
+export type { JobHandler, SyncEngine, SyncEngineDeps } from './engine';
+export { createWorker } from './worker';
+export type { Worker, WorkerDeps } from './worker';
+export { createScheduler } from './scheduler';
+export type { Scheduler, SchedulerDeps } from './scheduler';
+export { createStoreSink } from './sink';
+export type { StoreSinkOptions } from './sink';
+export * from './types';

@@ -1,0 +1,131 @@
+import { ChildProcess, spawn } from 'child_process';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { ConfigError } from '../config';
+import { CLOUD_QUEUE_VARIABLES, CloudQueueKind, cloudBindingOptionsFromEnv, createCloudBinding } from './cloud-bindings';
+
+const SQS_ENV = {
+  DATA_SYNC_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/data-sync-jobs',
+  DATA_SYNC_SQS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/data-sync-jobs-dlq',
+  AWS_REGION: 'eu-west-1',
+};
+const PUBSUB_ENV = {
+  GOOGLE_CLOUD_PROJECT: 'acme-data-sync',
+  DATA_SYNC_PUBSUB_TOPIC: 'data-sync-jobs',
+  DATA_SYNC_PUBSUB_SUBSCRIPTION: 'data-sync-jobs-worker',
+  DATA_SYNC_PUBSUB_DLQ_TOPIC: 'data-sync-jobs-dead',
+  DATA_SYNC_PUBSUB_DLQ_SUBSCRIPTION: 'data-sync-jobs-dead-keep',
+};
+const SERVICEBUS_ENV = {
+  DATA_SYNC_SERVICEBUS_CONNECTION_STRING: 'Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=worker;SharedAccessKey=c2VjcmV0',
+  DATA_SYNC_SERVICEBUS_QUEUE: 'data-sync-jobs',
+};
+
+const configError = (fn: () => unknown, variable: string) => {
+  try {
+    fn();
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).variable).toBe(variable);
+    return (error as Error).message;
+  }
+  throw new Error(`expected a ConfigError naming ${variable}`);
+};
+
+describe('cloud queue options from the environment', () => {
+  test('each kind reads its variables', () => {
+    expect(cloudBindingOptionsFromEnv('sqs', { ...SQS_ENV, DATA_SYNC_SQS_WAIT_SECONDS: '20' })).toEqual({
+      queueUrl: SQS_ENV.DATA_SYNC_SQS_QUEUE_URL,
+      deadLetterQueueUrl: SQS_ENV.DATA_SYNC_SQS_DLQ_URL,
+      region: 'eu-west-1',
+      waitTimeSeconds: 20,
+    });
+    expect(cloudBindingOptionsFromEnv('pubsub', PUBSUB_ENV)).toEqual({
+      projectId: 'acme-data-sync',
+      topic: 'data-sync-jobs',
+      subscription: 'data-sync-jobs-worker',
+      deadLetterTopic: 'data-sync-jobs-dead',
+      deadLetterSubscription: 'data-sync-jobs-dead-keep',
+    });
+    expect(cloudBindingOptionsFromEnv('servicebus', SERVICEBUS_ENV)).toEqual({ connectionString: SERVICEBUS_ENV.DATA_SYNC_SERVICEBUS_CONNECTION_STRING, queue: 'data-sync-jobs' });
+  });
+
+  test.each(Object.entries(CLOUD_QUEUE_VARIABLES))('a missing required %s variable is named', (kind, variables) => {
+    const full: Record<string, Record<string, string>> = { sqs: SQS_ENV, pubsub: PUBSUB_ENV, servicebus: SERVICEBUS_ENV };
+    const optional = new Set(['AWS_REGION', 'DATA_SYNC_SQS_ENDPOINT', 'DATA_SYNC_SQS_WAIT_SECONDS', 'GOOGLE_CLOUD_PROJECT', 'PUBSUB_EMULATOR_HOST']);
+    for (const variable of variables.filter((v) => !optional.has(v))) {
+      const env = { ...full[kind], [variable]: '' };
+      expect(configError(() => cloudBindingOptionsFromEnv(kind as CloudQueueKind, env), variable)).toMatch(new RegExp(`is required when DATA_SYNC_QUEUE is "${kind}"`));
+    }
+  });
+
+  test.each([
+    ['sqs', 'DATA_SYNC_SQS_QUEUE_URL', { ...SQS_ENV, DATA_SYNC_SQS_QUEUE_URL: 'data-sync-jobs' }],
+    ['sqs', 'DATA_SYNC_SQS_DLQ_URL', { ...SQS_ENV, DATA_SYNC_SQS_DLQ_URL: 'ftp://x/y' }],
+    ['sqs', 'DATA_SYNC_SQS_WAIT_SECONDS', { ...SQS_ENV, DATA_SYNC_SQS_WAIT_SECONDS: '30' }],
+    ['sqs', 'DATA_SYNC_SQS_ENDPOINT', { ...SQS_ENV, DATA_SYNC_SQS_ENDPOINT: 'localhost:4566' }],
+    ['pubsub', 'DATA_SYNC_PUBSUB_TOPIC', { ...PUBSUB_ENV, DATA_SYNC_PUBSUB_TOPIC: 'goog-jobs' }],
+    ['pubsub', 'DATA_SYNC_PUBSUB_SUBSCRIPTION', { ...PUBSUB_ENV, DATA_SYNC_PUBSUB_SUBSCRIPTION: 'ab' }],
+    ['pubsub', 'GOOGLE_CLOUD_PROJECT', { ...PUBSUB_ENV, GOOGLE_CLOUD_PROJECT: 'Acme' }],
+    ['servicebus', 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING', { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_CONNECTION_STRING: 'https://acme.servicebus.windows.net' }],
+    ['servicebus', 'DATA_SYNC_SERVICEBUS_QUEUE', { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_QUEUE: 'jobs queue' }],
+  ])('a malformed %s value of %s is refused naming the variable', (kind, variable, env) => {
+    configError(() => cloudBindingOptionsFromEnv(kind as CloudQueueKind, env), variable);
+  });
+
+  test('an unknown kind is refused naming DATA_SYNC_QUEUE', () => {
+    configError(() => cloudBindingOptionsFromEnv('kafka' as CloudQueueKind, {}), 'DATA_SYNC_QUEUE');
+    expect(() => createCloudBinding('kafka' as CloudQueueKind, {} as never)).toThrow(/unknown cloud queue kind "kafka"/);
+  });
+});
+
+describe('createCloudBinding', () => {
+  test('builds the Pub/Sub and Service Bus bindings from their options without connecting until used', async () => {
+    const pubsub = createCloudBinding('pubsub', { ...cloudBindingOptionsFromEnv('pubsub', PUBSUB_ENV), apiEndpoint: '127.0.0.1:9' });
+    expect(pubsub.name).toBe('pubsub');
+    await pubsub.close();
+    const servicebus = createCloudBinding('servicebus', cloudBindingOptionsFromEnv('servicebus', SERVICEBUS_ENV));
+    expect(servicebus.name).toBe('servicebus');
+    await servicebus.close();
+  });
+
+  describe('SQS from environment variables, against fauxqs', () => {
+    let fauxqs: ChildProcess;
+    let endpoint: string;
+    beforeAll(async () => {
+      // fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
+      fauxqs = spawn(process.execPath, ['-e', "import('fauxqs').then(async ({ buildApp }) => { const app = buildApp({ logger: false }); await app.listen({ port: 0, host: '127.0.0.1' }); process.stdout.write(app.server.address().port + '\\n'); })"], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const port = await new Promise<string>((resolve, reject) => {
+        fauxqs.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+        fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
+      });
+      endpoint = `http://127.0.0.1:${port}`;
+    });
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    afterAll(() => {
+      fauxqs?.kill();
+      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
+    });
+
+    test('enqueue, claim and ack through the binding the factory built', async () => {
+      // The factory's client takes credentials from the default chain, as it does on AWS.
+      process.env.AWS_ACCESS_KEY_ID = 'test';
+      process.env.AWS_SECRET_ACCESS_KEY = 'test';
+      const admin = new SQSClient({ region: 'us-east-1', endpoint });
+      const [main, dlq] = [await admin.send(new CreateQueueCommand({ QueueName: `cloud-${process.pid}` })), await admin.send(new CreateQueueCommand({ QueueName: `cloud-${process.pid}-dlq` }))];
+      admin.destroy();
+      const env = { DATA_SYNC_SQS_QUEUE_URL: main.QueueUrl!, DATA_SYNC_SQS_DLQ_URL: dlq.QueueUrl!, AWS_REGION: 'us-east-1', DATA_SYNC_SQS_ENDPOINT: endpoint };
+      const binding = createCloudBinding('sqs', cloudBindingOptionsFromEnv('sqs', env));
+      const id = await binding.enqueue({ kind: 'sync', integration: 'crm', payload: { page: 1 } });
+      const [job] = await binding.claim(1, 5000);
+      expect(job).toMatchObject({ id, kind: 'sync', integration: 'crm', payload: { page: 1 }, attempts: 1 });
+      await binding.ack(job);
+      expect(await binding.depth()).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 });
+      await binding.close();
+    });
+  });
+});

@@ -1,0 +1,147 @@
+/**
+ * The cloud queue bindings behind one factory, and the options a deployment gives them through the
+ * environment (DATA_SYNC_QUEUE = sqs | pubsub | servicebus).
+ */
+import { ServiceBusAdministrationClient, ServiceBusClient } from '@azure/service-bus';
+import { ConfigError } from '../config';
+import { QueueBinding, RetryPolicy } from './binding';
+import { createPubsubBinding } from './pubsub-binding';
+import { createServiceBusBinding } from './servicebus-binding';
+import { DedupeRegistry, createSqsBinding } from './sqs-binding';
+
+export const CLOUD_QUEUE_KINDS = ['sqs', 'pubsub', 'servicebus'] as const;
+export type CloudQueueKind = (typeof CLOUD_QUEUE_KINDS)[number];
+
+/** A Microsoft Entra credential (a TokenCredential from @azure/identity, or a named key). */
+export type AzureCredential = ConstructorParameters<typeof ServiceBusAdministrationClient>[1];
+
+interface Common {
+  readonly retry?: RetryPolicy;
+  readonly random?: () => number;
+  readonly dedupe?: DedupeRegistry;
+}
+
+export interface SqsOptions extends Common {
+  readonly queueUrl: string;
+  readonly deadLetterQueueUrl: string;
+  /** Otherwise AWS_REGION, as the SDK reads it. */
+  readonly region?: string;
+  /** A local endpoint (fauxqs, LocalStack); otherwise AWS's. */
+  readonly endpoint?: string;
+  readonly waitTimeSeconds?: number;
+}
+
+export interface PubsubOptions extends Common {
+  /** Otherwise GOOGLE_CLOUD_PROJECT / the credentials' project, as the SDK finds it. */
+  readonly projectId?: string;
+  readonly topic: string;
+  readonly subscription: string;
+  readonly deadLetterTopic: string;
+  readonly deadLetterSubscription: string;
+  /** Otherwise PUBSUB_EMULATOR_HOST or Google's endpoint. */
+  readonly apiEndpoint?: string;
+}
+
+export type ServiceBusOptions = Common & { readonly queue: string } & (
+    | { readonly connectionString: string }
+    | { readonly fullyQualifiedNamespace: string; readonly credential: AzureCredential }
+  );
+
+export interface CloudBindingOptions {
+  sqs: SqsOptions;
+  pubsub: PubsubOptions;
+  servicebus: ServiceBusOptions;
+}
+
+export function createCloudBinding<K extends CloudQueueKind>(kind: K, options: CloudBindingOptions[K]): QueueBinding {
+  switch (kind) {
+    case 'sqs':
+      return createSqsBinding(options as SqsOptions);
+    case 'pubsub':
+      return createPubsubBinding(options as PubsubOptions);
+    case 'servicebus': {
+      const o = options as ServiceBusOptions;
+      const [client, admin] =
+        'connectionString' in o
+          ? [new ServiceBusClient(o.connectionString), new ServiceBusAdministrationClient(o.connectionString)]
+          : [new ServiceBusClient(o.fullyQualifiedNamespace, o.credential), new ServiceBusAdministrationClient(o.fullyQualifiedNamespace, o.credential)];
+      return createServiceBusBinding({ client, admin, queue: o.queue, ownsClient: true, retry: o.retry, random: o.random, dedupe: o.dedupe });
+    }
+    default:
+      throw new Error(`unknown cloud queue kind ${JSON.stringify(kind)}; expected one of ${CLOUD_QUEUE_KINDS.join(', ')}`);
+  }
+}
+
+/** The environment variables each cloud binding reads (for the README and start-up errors). */
+export const CLOUD_QUEUE_VARIABLES: Record<CloudQueueKind, readonly string[]> = {
+  sqs: ['DATA_SYNC_SQS_QUEUE_URL', 'DATA_SYNC_SQS_DLQ_URL', 'AWS_REGION', 'DATA_SYNC_SQS_ENDPOINT', 'DATA_SYNC_SQS_WAIT_SECONDS'],
+  pubsub: ['GOOGLE_CLOUD_PROJECT', 'DATA_SYNC_PUBSUB_TOPIC', 'DATA_SYNC_PUBSUB_SUBSCRIPTION', 'DATA_SYNC_PUBSUB_DLQ_TOPIC', 'DATA_SYNC_PUBSUB_DLQ_SUBSCRIPTION', 'PUBSUB_EMULATOR_HOST'],
+  servicebus: ['DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'DATA_SYNC_SERVICEBUS_QUEUE'],
+};
+
+const required = (env: NodeJS.ProcessEnv, name: string, kind: CloudQueueKind) => {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(name, `is required when DATA_SYNC_QUEUE is "${kind}"`);
+  return value;
+};
+const httpUrl = (env: NodeJS.ProcessEnv, name: string, value: string) => {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new ConfigError(name, `must be a URL; got ${JSON.stringify(value)}`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(name, `must be an http(s) URL; got ${JSON.stringify(value)}`);
+  return value;
+};
+/** Pub/Sub's rule for topic and subscription ids. */
+const PUBSUB_NAME = /^(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
+const pubsubName = (env: NodeJS.ProcessEnv, name: string) => {
+  const value = required(env, name, 'pubsub');
+  if (!PUBSUB_NAME.test(value)) throw new ConfigError(name, `must be a Pub/Sub id (3-255 of letters, digits, - _ . ~ + %, starting with a letter, not "goog"); got ${JSON.stringify(value)}`);
+  return value;
+};
+
+/**
+ * Reads the options of `kind` from the environment; throws ConfigError naming the variable when one
+ * is missing or malformed. The Service Bus path takes a connection string: a managed identity needs a
+ * TokenCredential from @azure/identity, passed to createCloudBinding in code.
+ */
+export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(kind: K, env: NodeJS.ProcessEnv): CloudBindingOptions[K] {
+  switch (kind) {
+    case 'sqs': {
+      const wait = env.DATA_SYNC_SQS_WAIT_SECONDS?.trim();
+      if (wait !== undefined && wait !== '' && !/^(?:[0-9]|1[0-9]|20)$/.test(wait)) throw new ConfigError('DATA_SYNC_SQS_WAIT_SECONDS', `must be a whole number of seconds 0..20; got ${JSON.stringify(wait)}`);
+      const endpoint = env.DATA_SYNC_SQS_ENDPOINT?.trim();
+      const options: SqsOptions = {
+        queueUrl: httpUrl(env, 'DATA_SYNC_SQS_QUEUE_URL', required(env, 'DATA_SYNC_SQS_QUEUE_URL', 'sqs')),
+        deadLetterQueueUrl: httpUrl(env, 'DATA_SYNC_SQS_DLQ_URL', required(env, 'DATA_SYNC_SQS_DLQ_URL', 'sqs')),
+        ...(env.AWS_REGION?.trim() ? { region: env.AWS_REGION.trim() } : {}),
+        ...(endpoint ? { endpoint: httpUrl(env, 'DATA_SYNC_SQS_ENDPOINT', endpoint) } : {}),
+        ...(wait ? { waitTimeSeconds: Number(wait) } : {}),
+      };
+      return options as CloudBindingOptions[K];
+    }
+    case 'pubsub': {
+      const project = env.GOOGLE_CLOUD_PROJECT?.trim();
+      if (project !== undefined && project !== '' && !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) throw new ConfigError('GOOGLE_CLOUD_PROJECT', `must be a Google Cloud project id; got ${JSON.stringify(project)}`);
+      const options: PubsubOptions = {
+        ...(project ? { projectId: project } : {}),
+        topic: pubsubName(env, 'DATA_SYNC_PUBSUB_TOPIC'),
+        subscription: pubsubName(env, 'DATA_SYNC_PUBSUB_SUBSCRIPTION'),
+        deadLetterTopic: pubsubName(env, 'DATA_SYNC_PUBSUB_DLQ_TOPIC'),
+        deadLetterSubscription: pubsubName(env, 'DATA_SYNC_PUBSUB_DLQ_SUBSCRIPTION'),
+      };
+      return options as CloudBindingOptions[K];
+    }
+    case 'servicebus': {
+      const connectionString = required(env, 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'servicebus');
+      if (!/(^|;)Endpoint=sb:\/\/[^;]+/i.test(connectionString)) throw new ConfigError('DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'must be a Service Bus connection string ("Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…")');
+      const queue = required(env, 'DATA_SYNC_SERVICEBUS_QUEUE', 'servicebus');
+      if (!/^[A-Za-z0-9][A-Za-z0-9\-._/]{0,259}$/.test(queue)) throw new ConfigError('DATA_SYNC_SERVICEBUS_QUEUE', `must be a Service Bus queue name; got ${JSON.stringify(queue)}`);
+      return { connectionString, queue } as CloudBindingOptions[K];
+    }
+    default:
+      throw new ConfigError('DATA_SYNC_QUEUE', `must be one of ${CLOUD_QUEUE_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+  }
+}

@@ -1,0 +1,185 @@
+import { ChildProcess, spawn } from 'child_process';
+import { existsSync } from 'fs';
+import * as net from 'net';
+import { randomUUID } from 'crypto';
+import { PubSub } from '@google-cloud/pubsub';
+import { QueueBinding } from './binding';
+import { CONTRACT_RANDOM, CONTRACT_RETRY, eventually, queueBindingContract } from './contract';
+import { ProcessDepthLedger, PubsubNames, PubsubPushError, createPubsubBinding, decodePubsubPush, deadLetterPolicyAttempts, ensurePubsubResources } from './pubsub-binding';
+import { ProcessDedupeRegistry, newJobBody } from './sqs-binding';
+
+const EMULATOR = '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator';
+const PROJECT = 'data-sync-test';
+
+const freePort = () =>
+  new Promise<number>((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+
+const pushBody = (data: unknown, extra: object = {}) => ({
+  message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), attributes: {}, messageId: '1', publishTime: '2026-01-02T03:04:05.000Z' },
+  subscription: 'projects/p/subscriptions/jobs-push',
+  ...extra,
+});
+
+describe('Pub/Sub push requests', () => {
+  test('a push body decodes to the job it carries, with the delivery attempt Pub/Sub reports', () => {
+    const body = newJobBody({ kind: 'webhook', integration: 'shop', payload: { order: 7 }, dedupeKey: 'order-7' }, 'job-1', 1_700_000_000_000);
+    const { job, subscription, dueAt } = decodePubsubPush(pushBody(body, { deliveryAttempt: 3 }));
+    expect(job).toEqual({ id: 'job-1', kind: 'webhook', integration: 'shop', payload: { order: 7 }, dedupeKey: 'order-7', attempts: 3, enqueuedAt: new Date(1_700_000_000_000) });
+    expect(subscription).toBe('projects/p/subscriptions/jobs-push');
+    expect(dueAt).toBeNull();
+  });
+
+  test('a delayed job pushed early says when it is due; a body without enqueuedAt takes the publish time', () => {
+    const raw = pushBody({ id: 'j', kind: 'sync', payload: null });
+    (raw.message.attributes as Record<string, string>).notBefore = '1800000000000';
+    const { job, dueAt } = decodePubsubPush(raw);
+    expect(job).toMatchObject({ id: 'j', attempts: 1, enqueuedAt: new Date('2026-01-02T03:04:05.000Z') });
+    expect(dueAt).toEqual(new Date(1_800_000_000_000));
+  });
+
+  test.each([
+    [null, /JSON object/],
+    [[], /JSON object/],
+    [{ subscription: 'projects/p/subscriptions/s' }, /"message" must be an object/],
+    [{ message: {}, subscription: 'nope' }, /"subscription"/],
+    [{ message: { data: 'e30=' }, subscription: 'projects/p/subscriptions/s' }, /messageId/],
+    [{ message: { data: '***', messageId: '1' }, subscription: 'projects/p/subscriptions/s' }, /base64/],
+    [{ message: { data: 'e30=', messageId: '1', attributes: { a: 1 } }, subscription: 'projects/p/subscriptions/s' }, /attributes/],
+    [{ message: { data: Buffer.from('{"id":"x","kind":"sync"}').toString('base64'), messageId: '1' }, subscription: 'projects/p/subscriptions/s', deliveryAttempt: 0 }, /deliveryAttempt/],
+    [{ message: { data: Buffer.from('not json').toString('base64'), messageId: '1' }, subscription: 'projects/p/subscriptions/s' }, /"message.data": message 1: body is not JSON/],
+    [{ message: { data: Buffer.from('{"id":"x","kind":"dance"}').toString('base64'), messageId: '1' }, subscription: 'projects/p/subscriptions/s' }, /not a job/],
+  ])('a bad push body %j is refused naming the problem', (body, message) => {
+    expect(() => decodePubsubPush(body)).toThrow(PubsubPushError);
+    expect(() => decodePubsubPush(body)).toThrow(message);
+  });
+});
+
+test('the subscription dead-letter policy allows more deliveries than the binding, within Pub/Sub 5..100', () => {
+  expect(deadLetterPolicyAttempts({ ...CONTRACT_RETRY, maxAttempts: 3 })).toBe(5);
+  expect(deadLetterPolicyAttempts({ ...CONTRACT_RETRY, maxAttempts: 5 })).toBe(6);
+  expect(deadLetterPolicyAttempts({ ...CONTRACT_RETRY, maxAttempts: 500 })).toBe(100);
+});
+
+test('the process depth ledger counts a lease or a delay that ran out as ready', () => {
+  const ledger = new ProcessDepthLedger();
+  ledger.note('s', 'a', 'inFlight', 1000);
+  ledger.note('s', 'b', 'delayed', 3000);
+  ledger.note('s', 'c', 'dead');
+  ledger.note('s', 'd', 'ready');
+  ledger.note('s', 'd', 'gone');
+  expect(ledger.depth('s', 500)).toEqual({ ready: 0, inFlight: 1, delayed: 1, dead: 1 });
+  expect(ledger.depth('s', 2000)).toEqual({ ready: 1, inFlight: 0, delayed: 1, dead: 1 });
+  expect(ledger.depth('other', 2000)).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 });
+});
+
+// The emulator is not a service CI starts: where its binary is absent the suite is skipped, visibly.
+const emulatorInstalled = existsSync(EMULATOR);
+if (!emulatorInstalled) console.warn(`skipping Pub/Sub emulator tests: ${EMULATOR} is not installed (gcloud's pubsub-emulator component)`);
+
+(emulatorInstalled ? describe : describe.skip)('Pub/Sub binding on the emulator', () => {
+  let emulator: ChildProcess;
+  let apiEndpoint: string;
+  let admin: PubSub;
+  beforeAll(async () => {
+    const port = await freePort();
+    apiEndpoint = `127.0.0.1:${port}`;
+    process.env.METADATA_SERVER_DETECTION = 'none';
+    process.env.PUBSUB_EMULATOR_HOST = apiEndpoint;
+    // Its own process group, so that the JVM it execs is stopped with it.
+    emulator = spawn(EMULATOR, [`--host=127.0.0.1`, `--port=${port}`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    await new Promise<void>((resolve, reject) => {
+      let log = '';
+      const onData = (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes('Server started')) resolve();
+      };
+      emulator.stdout!.on('data', onData);
+      emulator.stderr!.on('data', onData);
+      emulator.once('exit', (code) => reject(new Error(`Pub/Sub emulator exited with ${code}: ${log}`)));
+    });
+    admin = new PubSub({ projectId: PROJECT, apiEndpoint });
+  }, 60_000);
+  afterAll(async () => {
+    await admin?.close();
+    if (emulator?.pid) process.kill(-emulator.pid, 'SIGTERM');
+  });
+
+  let next = 0;
+  const tag = `${process.pid}-${randomUUID().slice(0, 6)}`;
+  const createNames = async (): Promise<PubsubNames> => {
+    const base = `jobs-${tag}-${++next}`;
+    const names = { topic: base, subscription: `${base}-work`, deadLetterTopic: `${base}-dead`, deadLetterSubscription: `${base}-dead-keep` };
+    await ensurePubsubResources(admin, names, CONTRACT_RETRY);
+    return names;
+  };
+
+  const names = new Map<QueueBinding, PubsubNames>();
+  const dedupe = new ProcessDedupeRegistry();
+  const ledger = new ProcessDepthLedger();
+  queueBindingContract(
+    'Pub/Sub',
+    async (shareWith) => {
+      const n = shareWith ? names.get(shareWith)! : await createNames();
+      const binding = createPubsubBinding({ ...n, projectId: PROJECT, apiEndpoint, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, dedupe, depth: ledger });
+      names.set(binding, n);
+      return binding;
+    },
+    (binding) => binding.close(),
+  );
+
+  test('ensurePubsubResources is idempotent and gives the work subscription its dead-letter policy', async () => {
+    const n = await createNames();
+    await ensurePubsubResources(admin, n, CONTRACT_RETRY);
+    const [metadata] = await admin.subscription(n.subscription).getMetadata();
+    expect(metadata.deadLetterPolicy).toMatchObject({ deadLetterTopic: `projects/${PROJECT}/topics/${n.deadLetterTopic}`, maxDeliveryAttempts: 5 });
+  });
+
+  test('a subscription without a dead-letter policy is refused with the reason: Pub/Sub would not count attempts', async () => {
+    const n = await createNames();
+    const bare = `${n.subscription}-bare`;
+    await admin.topic(n.topic).createSubscription(bare);
+    const binding = createPubsubBinding({ ...n, subscription: bare, projectId: PROJECT, apiEndpoint, depth: new ProcessDepthLedger() });
+    await binding.enqueue({ kind: 'sync', payload: {} });
+    await expect(eventually(() => binding.claim(1, 5000), (jobs) => jobs.length > 0)).rejects.toThrow(/has no dead-letter policy/);
+    await binding.close();
+  });
+
+  test('a message that is not a job goes to the dead letters with the reason, never to a worker', async () => {
+    const n = await createNames();
+    const binding = createPubsubBinding({ ...n, projectId: PROJECT, apiEndpoint, depth: new ProcessDepthLedger() });
+    await admin.topic(n.topic).publishMessage({ data: Buffer.from('{"hello":') });
+    expect(await binding.claim(1, 5000)).toEqual([]);
+    const [dead] = await binding.listDeadLetters();
+    expect(dead.lastError).toMatch(/body is not JSON/);
+    expect(await binding.redrive()).toBe(0);
+    expect(await binding.listDeadLetters()).toHaveLength(1);
+    expect(await binding.depth()).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 1 });
+    await binding.close();
+  });
+
+  test('a job dead-lettered by the subscription policy (no binding saw it fail) is listed with a generic error', async () => {
+    const n = await createNames();
+    const binding = createPubsubBinding({ ...n, projectId: PROJECT, apiEndpoint, retry: { ...CONTRACT_RETRY, maxAttempts: 50 }, depth: new ProcessDepthLedger() });
+    const id = await binding.enqueue({ kind: 'sync', payload: { n: 1 } });
+    // Released on every delivery until the subscription policy's 5 attempts are spent.
+    for (let i = 0; i < deadLetterPolicyAttempts(CONTRACT_RETRY); i++) {
+      const [job] = await eventually(() => binding.claim(1, 60_000), (jobs) => jobs.length === 1);
+      expect(job.attempts).toBe(i + 1);
+      await binding.release!(job);
+    }
+    const dead = await eventually(async () => {
+      const again = await binding.claim(1, 60_000);
+      if (again.length) throw new Error(`delivered again on attempt ${again[0].attempts}, past the policy's ${deadLetterPolicyAttempts(CONTRACT_RETRY)}`);
+      return binding.listDeadLetters();
+    }, (list) => list.length > 0);
+    expect(dead).toEqual([expect.objectContaining({ id, lastError: expect.stringMatching(/dead-letter policy/) })]);
+    await binding.close();
+  });
+});

@@ -1,0 +1,43 @@
+import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
+import { TestStore, openTestPglite, openTestPostgres } from '../../test/support/store';
+import { QueueBinding } from './binding';
+import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';
+import { createStoreBinding } from './store-binding';
+
+function storeContract(label: string, open: () => Promise<TestStore>) {
+  let store: TestStore;
+  let next = 0;
+  const queues = new Map<QueueBinding, string>();
+  beforeAll(async () => {
+    store = await open();
+  });
+  afterAll(() => store.drop());
+  queueBindingContract(
+    label,
+    async (shareWith) => {
+      const queue = shareWith ? queues.get(shareWith)! : `q${++next}`;
+      const binding = createStoreBinding({ db: store.db, queue, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM });
+      queues.set(binding, queue);
+      return binding;
+    },
+    (binding) => binding.close(),
+  );
+
+  test('enqueueWithin commits the job with the caller\'s transaction, and a rollback leaves no job', async () => {
+    const binding = createStoreBinding({ db: store.db, queue: 'tx' });
+    await expect(
+      store.db.transaction(async (tx) => {
+        await binding.enqueueWithin!(tx, { kind: 'sync', payload: 1 });
+        throw new Error('rolled back');
+      }),
+    ).rejects.toThrow('rolled back');
+    expect((await binding.depth()).ready).toBe(0);
+    const id = await store.db.transaction((tx) => binding.enqueueWithin!(tx, { kind: 'sync', payload: 2 }));
+    const [job] = await binding.claim(1, 1000);
+    expect(job).toMatchObject({ id, payload: 2 });
+    await binding.ack(job);
+  });
+}
+
+describe('store binding on PGlite', () => storeContract('store on PGlite', openTestPglite));
+describeWithService('store binding on PostgreSQL', TEST_DATABASE_URL, () => storeContract('store on PostgreSQL', () => openTestPostgres('store_binding')));
