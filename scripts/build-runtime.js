@@ -7,7 +7,7 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const outdir = path.join(root, 'dist', 'runtime');
 
-/** Entry points: `main` serves the API and/or worker; `lambda` is the SQS-triggered worker. */
+/** Entry points: `main` serves the API and/or worker; `lambda` is the SQS-triggered worker (Node, CommonJS). */
 const ENTRIES = {
   main: 'services/sync-runtime/src/main.ts',
   lambda: 'services/sync-runtime/src/lambda.ts',
@@ -16,7 +16,7 @@ const ENTRIES = {
 /** Loaded at run time, never bundled: PGlite ships WASM beside its module; pg-native is optional. */
 const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
 
-function buildRuntime({ quiet = false } = {}) {
+async function buildRuntime({ quiet = false } = {}) {
   fs.rmSync(outdir, { recursive: true, force: true });
   const result = esbuild.buildSync({
     entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, path.join(root, file)])),
@@ -30,13 +30,22 @@ function buildRuntime({ quiet = false } = {}) {
     metafile: true,
     logLevel: 'warning',
   });
+  // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
+  require('tsx/cjs');
+  const worker = await require('../services/sync-runtime/src/cloudflare/build').buildCloudflareWorker();
   if (!quiet) {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {
       console.log(`${path.relative(root, file)}  ${(info.bytes / 1024).toFixed(1)} KiB`);
     }
+    console.log(`${path.relative(root, worker.outfile)}  ${(worker.bytes / 1024).toFixed(1)} KiB`);
   }
   return outdir;
 }
 
 module.exports = { buildRuntime, RUNTIME_OUTDIR: outdir };
-if (require.main === module) buildRuntime();
+if (require.main === module) {
+  buildRuntime().catch((error) => {
+    console.error(error.message);
+    process.exit(1);
+  });
+}

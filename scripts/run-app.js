@@ -3,6 +3,13 @@
 const path = require('path');
 const root = path.resolve(__dirname, '..');
 process.chdir(root);
-require('./build-runtime').buildRuntime({ quiet: true });
-require('./build-app').buildApp();
-require(path.join(root, 'dist', 'main.js'));
+require('./build-runtime')
+  .buildRuntime({ quiet: true })
+  .then(() => {
+    require('./build-app').buildApp();
+    require(path.join(root, 'dist', 'main.js'));
+  })
+  .catch((error) => {
+    console.error(`error: ${error.message}`);
+    process.exit(1);
+  });

@@ -1,20 +1,144 @@
-/** SQS event (the subset the worker reads). */
-interface SqsEvent {
-  Records: { messageId: string; body: string }[];
+/**
+ * The AWS Lambda SQS worker: each message is one job, handled by the same engine job handler as the
+ * worker process, against DATABASE_URL. Messages that fail are reported as batch item failures
+ * (ReportBatchItemFailures), so SQS redelivers only those and dead-letters them after maxReceiveCount.
+ */
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { CONNECTORS } from '../../../integrations/registry';
+import { FieldCipher } from '../../../pipelines';
+import { Db, migrate, openPostgres } from '../../../pipelines/db';
+import { createIntegrationStore } from './api/integration-store';
+import { createPipelineJobHandler, createWebhookJobHandler } from './api/jobs';
+import { createPipelinesApi } from './api/pipelines-adapter';
+import { ConfigError, loadConfig } from './config';
+import { SyncEngine, createSyncEngine } from './engine';
+import { createLogger } from './logger';
+import { JOB_KINDS, Job, QueueBinding } from './queue/binding';
+import { createBullmqBinding } from './queue/bullmq-binding';
+import { createStoreBinding } from './queue/store-binding';
+import { Keyring } from './security/crypto';
+import { MIGRATIONS } from './store/migrations';
+
+/** The SQS event (the subset the worker reads). */
+export interface SqsRecord {
+  readonly messageId: string;
+  readonly body: string;
+  readonly attributes?: { readonly ApproximateReceiveCount?: string; readonly SentTimestamp?: string };
+}
+export interface SqsEvent {
+  readonly Records: readonly SqsRecord[];
+}
+export interface SqsBatchResponse {
+  batchItemFailures: { itemIdentifier: string }[];
 }
 
 /**
- * The SQS-triggered worker: reports each message it cannot parse as a batch item failure so that SQS
- * retries only those (ReportBatchItemFailures) and, after maxReceiveCount, dead-letters them.
+ * A job as a message body: what the SQS binding sends (queue/sqs-binding.ts, newJobBody), where a
+ * retried or redriven job is a new message that carries the deliveries it had before.
  */
-export async function handler(event: SqsEvent): Promise<{ batchItemFailures: { itemIdentifier: string }[] }> {
-  const failures: { itemIdentifier: string }[] = [];
-  for (const record of event.Records) {
-    try {
-      JSON.parse(record.body);
-    } catch {
-      failures.push({ itemIdentifier: record.messageId });
-    }
+const JOB_BODY = z.object({
+  id: z.string().min(1).optional(),
+  kind: z.enum(JOB_KINDS),
+  integration: z.string().min(1).optional(),
+  payload: z.unknown(),
+  dedupeKey: z.string().min(1).optional(),
+  enqueuedAt: z.number().finite().optional(),
+  attemptsBefore: z.number().int().nonnegative().optional(),
+});
+
+/** The job a message carries; throws naming the problem when the body is not one. */
+export function jobFromSqsRecord(record: SqsRecord): Job {
+  let body: unknown;
+  try {
+    body = JSON.parse(record.body);
+  } catch {
+    throw new Error(`message ${record.messageId}: body is not JSON`);
   }
-  return { batchItemFailures: failures };
+  const parsed = JOB_BODY.safeParse(body);
+  if (!parsed.success) {
+    throw new Error(`message ${record.messageId}: not a job (${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')})`);
+  }
+  const { id, kind, integration, payload, dedupeKey, enqueuedAt, attemptsBefore } = parsed.data;
+  const received = Number(record.attributes?.ApproximateReceiveCount ?? '1');
+  const sent = Number(record.attributes?.SentTimestamp);
+  return {
+    id: id ?? record.messageId,
+    kind,
+    ...(integration !== undefined ? { integration } : {}),
+    payload: payload ?? null,
+    ...(dedupeKey !== undefined ? { dedupeKey } : {}),
+    attempts: (attemptsBefore ?? 0) + (Number.isInteger(received) && received > 0 ? received : 1),
+    enqueuedAt: new Date(enqueuedAt ?? (Number.isFinite(sent) ? sent : Date.now())),
+  };
 }
+
+/** The handler over an engine: records run concurrently; each failure is reported for that message only. */
+export function createSqsHandler(deps: { engine: () => Promise<Pick<SyncEngine, 'handle'>>; logger: Logger }) {
+  return async (event: SqsEvent): Promise<SqsBatchResponse> => {
+    // Without an engine (database unreachable) every message fails: the whole batch is retried.
+    const engine = await deps.engine();
+    const outcomes = await Promise.allSettled(event.Records.map(async (record) => engine.handle(jobFromSqsRecord(record))));
+    const batchItemFailures: { itemIdentifier: string }[] = [];
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') return;
+      const messageId = event.Records[i].messageId;
+      deps.logger.warn({ messageId, err: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason) }, 'job failed; SQS redelivers it');
+      batchItemFailures.push({ itemIdentifier: messageId });
+    });
+    return { batchItemFailures };
+  };
+}
+
+/**
+ * The engine as the worker process builds it, from the environment (DATABASE_URL and
+ * DATA_SYNC_ENCRYPTION_KEY required: a Lambda cannot use PGlite or a key file).
+ */
+export async function bootLambdaEngine(env: NodeJS.ProcessEnv, logger?: Logger): Promise<{ engine: SyncEngine; close(): Promise<void> }> {
+  const config = loadConfig(env);
+  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'is required by the Lambda worker (PGlite cannot be shared between Lambda instances)');
+  if (!config.encryptionKeys) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required by the Lambda worker (base64 of 32 bytes)');
+  const log = logger ?? createLogger({ level: config.logLevel });
+  const db: Db = openPostgres(config.databaseUrl, { max: 4 });
+  try {
+    await migrate(db, MIGRATIONS);
+    const keyring = Keyring.fromBase64(config.encryptionKeys);
+    // The engine enqueues from handlers (a webhook job triggers a sync): onto the configured binding.
+    const queue: QueueBinding = config.queue === 'redis' ? createBullmqBinding({ url: config.redisUrl! }) : createStoreBinding({ db });
+    const integrations = createIntegrationStore(db, keyring);
+    const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger: log });
+    engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger: log }));
+    engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines: createPipelinesApi({ cipher: new FieldCipher(keyring.primaryKey) }), logger: log }));
+    return {
+      engine,
+      async close() {
+        await queue.close();
+        await db.close();
+      },
+    };
+  } catch (error) {
+    await db.close();
+    throw error;
+  }
+}
+
+/** A Lambda handler that boots the engine from `env` on its first event and keeps it for the next ones. */
+export function createLambdaHandler(env: NodeJS.ProcessEnv, logger?: Logger) {
+  let booted: Promise<{ engine: SyncEngine; close(): Promise<void> }> | null = null;
+  const boot = () => {
+    booted ??= bootLambdaEngine(env, logger).catch((error) => {
+      booted = null;
+      throw error;
+    });
+    return booted;
+  };
+  const handle = createSqsHandler({ engine: async () => (await boot()).engine, logger: logger ?? createLogger({ level: 'info' }) });
+  return Object.assign(handle, {
+    async close() {
+      if (booted) await (await booted).close();
+      booted = null;
+    },
+  });
+}
+
+export const handler = createLambdaHandler(process.env);

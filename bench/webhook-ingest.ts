@@ -1,0 +1,173 @@
+/**
+ * Webhook ingest benchmark: autocannon, 50 connections, 10 s, against POST /webhooks/:integration
+ * (HMAC verification + durable enqueue before the 202, each request a new event) on the PostgreSQL store
+ * binding and on the Redis (BullMQ) binding, beside a Fastify no-op POST route measured in the same run.
+ * The server runs in a child process so the load generator does not share its event loop.
+ * Run: `npm run bench -- webhook-ingest` (DURATION=<s>, CONNECTIONS=<n>; TEST_DATABASE_URL, TEST_REDIS_URL).
+ */
+import { spawn } from 'child_process';
+import { createHmac, randomUUID } from 'crypto';
+import Fastify from 'fastify';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, serviceAvailable } from '../test/support/services';
+
+interface AutocannonResult {
+  requests: { average: number };
+  latency: { p50: number; p99: number };
+  non2xx: number;
+  errors: number;
+}
+// autocannon ships no type declarations: the subset used here.
+const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<AutocannonResult>;
+
+const DURATION = Number(process.env.DURATION ?? 10);
+const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
+const SECRET = 'bench-webhook-secret';
+type Mode = 'noop' | 'postgres' | 'redis';
+
+/** The server side, in the child process: prints its URL, serves until killed. */
+async function serve(mode: Mode): Promise<void> {
+  if (mode === 'noop') {
+    const app = Fastify({ logger: false });
+    app.post('/webhooks/:integration', async (_request, reply) => reply.code(202).send({ accepted: 1, jobId: '' }));
+    process.stdout.write(`URL ${await app.listen({ port: 0, host: '127.0.0.1' })}\n`);
+    return;
+  }
+  const [{ openPostgres, migrate }, { buildApi }, { createIntegrationStore }, { createLogger }, { createMetrics }, { createStoreBinding }, { createBullmqBinding }, { Keyring, generateKey }, { createTokenStore }, { MIGRATIONS }, { demoConnector }] =
+    await Promise.all([
+      import('../pipelines/db'),
+      import('../services/sync-runtime/src/api/app'),
+      import('../services/sync-runtime/src/api/integration-store'),
+      import('../services/sync-runtime/src/logger'),
+      import('../services/sync-runtime/src/metrics'),
+      import('../services/sync-runtime/src/queue/store-binding'),
+      import('../services/sync-runtime/src/queue/bullmq-binding'),
+      import('../services/sync-runtime/src/security/crypto'),
+      import('../services/sync-runtime/src/security/token-store'),
+      import('../services/sync-runtime/src/store/migrations'),
+      import('../services/sync-runtime/src/api/testing/demo-connector'),
+    ]);
+  const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
+  await migrate(db, MIGRATIONS);
+  const keyring = Keyring.fromBase64([generateKey()]);
+  const integrations = createIntegrationStore(db, keyring);
+  await db.query(`DELETE FROM integrations WHERE name = 'bench'`);
+  await integrations.create({ name: 'bench', system: 'demo', enabled: true, syncInterval: '1h', objects: [], webhookAllowlist: [], config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'bench-api-key', webhookSecret: SECRET } });
+  const queue = mode === 'postgres' ? createStoreBinding({ db, queue: 'bench' }) : createBullmqBinding({ url: TEST_REDIS_URL, prefix: `bench-${process.pid}` });
+  const unused = () => {
+    throw new Error('not used by the webhook route');
+  };
+  const app = await buildApi({
+    db, queue, integrations, tokens: createTokenStore(db), metrics: createMetrics(), n8n: null, pipelines: null,
+    connectors: { demo: demoConnector },
+    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused },
+    logger: createLogger({ level: 'warn' }),
+    rateLimitPerMinute: 100_000_000,
+    webhookRateLimitPerMinute: 100_000_000,
+    disableRequestLogging: true,
+  });
+  process.stdout.write(`URL ${await app.listen({ port: 0, host: '127.0.0.1' })}\n`);
+  process.on('SIGTERM', async () => {
+    await app.close();
+    const depth = await queue.depth();
+    process.stderr.write(`queued ${depth.ready} jobs\n`);
+    await queue.close();
+    await db.close();
+    process.exit(0);
+  });
+}
+
+function startServer(mode: Mode, env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => Promise<string> }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve', mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (c) => (err += c));
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code) => reject(new Error(`${mode} server exited with ${code}: ${err}`)));
+    child.stdout.on('data', (c) => {
+      out += c;
+      const match = /URL (\S+)/.exec(out);
+      if (match) {
+        resolve({
+          url: match[1],
+          stop: () => new Promise((done) => {
+            child.removeAllListeners('exit');
+            child.on('exit', () => done(err.trim()));
+            child.kill('SIGTERM');
+          }),
+        });
+      }
+    });
+  });
+}
+
+interface Figures {
+  name: string;
+  reqPerSec: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+  errors: number;
+}
+
+async function load(name: string, url: string): Promise<Figures> {
+  const result = await autocannon({
+    url: `${url}/webhooks/bench`,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    requests: [
+      {
+        method: 'POST',
+        // Every request carries a new event id: each one is a real enqueue, not a dedupe hit.
+        setupRequest: (request: Record<string, unknown>) => {
+          const body = JSON.stringify({ events: [{ id: randomUUID(), type: 'contact.updated' }] });
+          return { ...request, body, headers: { 'content-type': 'application/json', 'x-demo-signature': createHmac('sha256', SECRET).update(body).digest('hex') } };
+        },
+      },
+    ],
+  });
+  return { name, reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+}
+
+async function main(): Promise<void> {
+  const rows: Figures[] = [];
+  const noop = await startServer('noop', {});
+  rows.push(await load('fastify no-op route (baseline)', noop.url));
+  await noop.stop();
+
+  if (await serviceAvailable('PostgreSQL', TEST_DATABASE_URL)) {
+    const { Client } = await import('pg');
+    const admin = new Client({ connectionString: TEST_DATABASE_URL });
+    await admin.connect();
+    const dbName = `bench_webhook_${process.pid}`;
+    await admin.query(`CREATE DATABASE ${dbName}`);
+    const benchUrl = new URL(TEST_DATABASE_URL);
+    benchUrl.pathname = `/${dbName}`;
+    try {
+      const pg = await startServer('postgres', { BENCH_DATABASE_URL: benchUrl.toString() });
+      rows.push(await load('webhook, PostgreSQL store binding', pg.url));
+      console.log(`  postgres server: ${await pg.stop()}`);
+      if (await serviceAvailable('Redis', TEST_REDIS_URL)) {
+        const redis = await startServer('redis', { BENCH_DATABASE_URL: benchUrl.toString() });
+        rows.push(await load('webhook, Redis (BullMQ) binding', redis.url));
+        console.log(`  redis server: ${await redis.stop()}`);
+      }
+    } finally {
+      await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+      await admin.end();
+    }
+  }
+
+  const base = rows[0].reqPerSec;
+  console.log(`\nwebhook ingest, ${CONNECTIONS} connections, ${DURATION} s each`);
+  console.log('name'.padEnd(40), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'vs no-op'.padStart(9), 'non-2xx'.padStart(8), 'errors'.padStart(7));
+  for (const r of rows) {
+    console.log(r.name.padEnd(40), r.reqPerSec.toFixed(0).padStart(9), String(r.p50).padStart(8), String(r.p99).padStart(8), `${((r.reqPerSec / base) * 100).toFixed(0)}%`.padStart(9), String(r.non2xx).padStart(8), String(r.errors).padStart(7));
+  }
+}
+
+const serveIndex = process.argv.indexOf('--serve');
+if (serveIndex > 0) void serve(process.argv[serveIndex + 1] as Mode);
+else main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,59 @@
+/** The audit log (table audit_log, created by ENGINE_MIGRATIONS): who did what to which target, and how it ended. */
+import type { Queryable } from '../../../../pipelines/db';
+
+export interface AuditEntry {
+  readonly actor: string;
+  readonly action: string;
+  readonly target: string;
+  /** ok, denied, rejected, failed. */
+  readonly outcome: string;
+  readonly details?: Record<string, unknown>;
+}
+
+export interface AuditRecord extends Required<AuditEntry> {
+  readonly id: string;
+  readonly at: string;
+}
+
+export async function writeAudit(q: Queryable, entry: AuditEntry): Promise<void> {
+  await q.query('INSERT INTO audit_log (actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5)', [
+    entry.actor,
+    entry.action,
+    entry.target,
+    entry.outcome,
+    JSON.stringify(entry.details ?? {}),
+  ]);
+}
+
+export async function listAudit(
+  q: Queryable,
+  filter: { actor?: string; action?: string; target?: string; outcome?: string; limit: number; offset: number },
+): Promise<{ entries: AuditRecord[]; total: number }> {
+  const where: string[] = [];
+  const params: unknown[] = [];
+  for (const column of ['actor', 'action', 'target', 'outcome'] as const) {
+    const value = filter[column];
+    if (value !== undefined) {
+      params.push(value);
+      where.push(`${column} = $${params.length}`);
+    }
+  }
+  const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
+  const total = await q.query<{ n: string }>(`SELECT count(*) AS n FROM audit_log ${clause}`, params);
+  const { rows } = await q.query<{ id: string; at: Date | string; actor: string; action: string; target: string; outcome: string; details: unknown }>(
+    `SELECT id, at, actor, action, target, outcome, details FROM audit_log ${clause} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
+    [...params, filter.limit, filter.offset],
+  );
+  return {
+    total: Number(total.rows[0].n),
+    entries: rows.map((r) => ({
+      id: String(r.id),
+      at: new Date(r.at).toISOString(),
+      actor: r.actor,
+      action: r.action,
+      target: r.target,
+      outcome: r.outcome,
+      details: (typeof r.details === 'string' ? JSON.parse(r.details) : r.details) as Record<string, unknown>,
+    })),
+  };
+}

@@ -1,0 +1,72 @@
+/** What the HTTP API needs, as interfaces: main.ts wires the real ones, tests may pass fakes. */
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Db } from '../../../../pipelines/db';
+import type { ConnectorModule } from '../../../../integrations/connector';
+import type { N8nClient } from '../../../../n8n/client';
+import type { QueueBinding } from '../queue/binding';
+import type { RuntimeMetrics } from '../metrics';
+import type { TokenStore } from '../security/token-store';
+import type { IntegrationStore } from './integration-store';
+
+export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
+
+/** The part of the sync engine (engine/index.ts) the routes call. */
+export interface EngineApi {
+  trigger(integration: string, opts: { actor: string; full?: boolean }): Promise<{ runId: string; jobId: string }>;
+  reset(integration: string, opts: { actor: string; purge: boolean }): Promise<{ cursorsCleared: number; purgedRecords: number }>;
+  probe(): Promise<{ ok: boolean; runId: string; timings: Readonly<Record<string, number>>; error?: string }>;
+  status(): Promise<readonly { integration: string; lastRun: unknown; cursors: Record<string, string | null>; running: boolean }[]>;
+  history(q: { integration?: string; status?: RunStatus; limit: number; offset: number }): Promise<{ runs: readonly unknown[]; total: number }>;
+}
+
+export interface BatchCounts {
+  readonly received: number;
+  readonly accepted: number;
+  readonly quarantined: number;
+  readonly duplicates: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+}
+
+/** The stages of pipelines/index.ts the routes and the 'pipeline' job call. */
+export interface PipelinesApi {
+  /** Names of the mappings (`salesforce_to_internal.Contact`, ...). */
+  mappingNames(): readonly string[];
+  /** Which way a mapping runs: ingest takes inbound ones only. */
+  direction(mapping: string): 'inbound' | 'outbound';
+  validateRecords(mapping: string, records: readonly Record<string, unknown>[]): { valid: Record<string, unknown>[]; invalid: { index: number; record: Record<string, unknown>; errors: { field: string; rule: string; reason: string }[] }[] };
+  transformRecords(mapping: string, records: readonly Record<string, unknown>[]): Record<string, unknown>[];
+  runBatch(db: Db, input: { integration: string; mapping: string; records: readonly Record<string, unknown>[]; runId?: string }): Promise<BatchCounts>;
+  listQuarantine(db: Db, q: { integration?: string; limit: number; offset: number }): Promise<{ items: readonly unknown[]; total: number }>;
+}
+
+export interface ApiDeps {
+  readonly db: Db;
+  readonly queue: QueueBinding;
+  readonly engine: EngineApi;
+  readonly connectors: Readonly<Record<string, ConnectorModule>>;
+  readonly integrations: IntegrationStore;
+  readonly tokens: TokenStore;
+  readonly metrics: RuntimeMetrics;
+  /** null: N8N_URL is not set, and the workflow routes answer 503. */
+  readonly n8n: N8nClient | null;
+  readonly pipelines?: PipelinesApi | null;
+  readonly logger: Logger;
+  /** Inbound limit per client and minute (default 600). */
+  readonly rateLimitPerMinute?: number;
+  /** Shares the inbound rate-limit counters between instances (REDIS_URL); in-process otherwise. */
+  readonly rateLimitRedis?: Redis;
+  /** Webhook requests per minute per sender address (default 12000). */
+  readonly webhookRateLimitPerMinute?: number;
+  /** Largest accepted body in bytes (default 1 MiB). */
+  readonly bodyLimit?: number;
+  /** Which role the process runs (api, all): the `data_sync_up` label. */
+  readonly role?: string;
+  readonly now?: () => number;
+  /** Behind a load balancer: take the client address and scheme from X-Forwarded-* (IP allowlists, webhook URLs). */
+  readonly trustProxy?: boolean;
+  /** The benchmark turns Fastify's per-request log lines off. */
+  readonly disableRequestLogging?: boolean;
+}

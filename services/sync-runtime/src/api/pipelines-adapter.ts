@@ -1,0 +1,17 @@
+/** pipelines/index.ts seen through the interface the routes and the 'pipeline' job use. */
+import { FieldCipher, listQuarantine, loadMappings, runBatch, transformRecords, validateRecords } from '../../../../pipelines';
+import type { PipelinesApi } from './deps';
+
+/** `cipher` encrypts the sensitive fields of quarantined raw records (DATA_SYNC_ENCRYPTION_KEY). */
+export function createPipelinesApi(options: { cipher?: FieldCipher } = {}): PipelinesApi {
+  const mappings = loadMappings();
+  const names = [...mappings.mappings.keys()];
+  return {
+    mappingNames: () => names,
+    direction: (mapping) => mappings.get(mapping).direction,
+    validateRecords: (mapping, records) => validateRecords(mapping, records),
+    transformRecords: (mapping, records) => transformRecords(mapping, records),
+    runBatch: (db, input) => runBatch(db, input, { cipher: options.cipher }),
+    listQuarantine: (db, q) => listQuarantine(db, q),
+  };
+}

@@ -1,0 +1,104 @@
+import { randomBytes } from 'crypto';
+import { Miniflare } from 'miniflare';
+import { migrate, openPostgres, type Db } from '../../../../pipelines/db';
+import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
+import { startFakeMailchimp, type MailchimpFake } from '../../../../test/fakes/mailchimp';
+import { createIntegrationStore } from '../api/integration-store';
+import { Keyring } from '../security/crypto';
+import { MIGRATIONS } from '../store/migrations';
+import { buildCloudflareWorker } from './build';
+
+async function eventually<T>(read: () => Promise<T>, check: (value: T) => void, timeoutMs = 30000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await read();
+    try {
+      check(value);
+      return value;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+}
+
+const WEBHOOK_SECRET = 'worker-e2e-webhook-secret-0123456789';
+const API_TOKEN = 'worker-e2e-operator-token';
+
+// Hyperdrive in miniflare passes the database but not connection options, so the test gets its own database.
+describeWithService('Cloudflare Worker over the runtime core (miniflare, Hyperdrive to PostgreSQL)', TEST_DATABASE_URL, () => {
+  const database = `cf_worker_${process.pid}_${randomBytes(4).toString('hex')}`;
+  const admin = () => openPostgres(TEST_DATABASE_URL, { max: 1 });
+  let db: Db;
+  let mf: Miniflare;
+  let fake: MailchimpFake;
+
+  beforeAll(async () => {
+    const a = admin();
+    await a.exec(`CREATE DATABASE ${database}`);
+    await a.close();
+    const url = new URL(TEST_DATABASE_URL);
+    url.pathname = `/${database}`;
+    db = openPostgres(url.toString(), { max: 2 });
+    await migrate(db, MIGRATIONS);
+    const key = randomBytes(32).toString('base64');
+    fake = await startFakeMailchimp({ seed: { newsletter: 7 } });
+    await createIntegrationStore(db, Keyring.fromBase64([key])).create({
+      name: 'mailchimp',
+      system: 'mailchimp',
+      enabled: true,
+      syncInterval: '1h',
+      objects: ['newsletter'],
+      webhookAllowlist: [],
+      config: { apiKey: fake.apiKey, baseUrl: fake.url, webhookSecret: WEBHOOK_SECRET, lists: { newsletter: fake.listId('newsletter') } },
+    });
+    // Hyperdrive bindings need a password in the URL; the test server trusts local connections.
+    url.username = url.username || 'postgres';
+    url.password = 'unused';
+    const { code } = await buildCloudflareWorker({ write: false, minify: false });
+    mf = new Miniflare({
+      modules: true,
+      script: code,
+      compatibilityDate: '2024-09-23',
+      compatibilityFlags: ['nodejs_compat'],
+      bindings: { API_TOKEN, DATA_SYNC_ENCRYPTION_KEY: key, RETRY_BASE_SECONDS: '0', LOG_LEVEL: 'warn' },
+      hyperdrives: { HYPERDRIVE: url.toString() },
+      queueProducers: { JOBS: 'jobs' },
+      queueConsumers: { jobs: { maxBatchTimeout: 0.05, maxRetries: 3 } },
+      durableObjects: { RATE_LIMITER: 'RateLimiter' },
+    });
+    await mf.ready;
+  }, 90000);
+
+  afterAll(async () => {
+    await mf?.dispose();
+    await fake?.close();
+    await db?.close();
+    const a = admin();
+    await a.exec(`DROP DATABASE IF EXISTS ${database} WITH (FORCE)`);
+    await a.close();
+  });
+
+  const runs = () => db.query<{ id: string; status: string; actor: string; accepted: number; error: string | null }>('SELECT id, status, actor, accepted, error FROM sync_runs ORDER BY queued_at');
+
+  test('a webhook through the Worker records its event and syncs the integration into the store', async () => {
+    const form = new URLSearchParams({ type: 'subscribe', fired_at: new Date().toISOString().replace('T', ' ').slice(0, 19), 'data[email]': 'new.member@example.com', 'data[list_id]': fake.listId('newsletter') });
+    const response = await mf.dispatchFetch(`https://data-sync.example/webhooks/mailchimp?secret=${WEBHOOK_SECRET}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form.toString() });
+    expect(response.status).toBe(202);
+    expect(await response.json()).toMatchObject({ accepted: 1 });
+    const events = await eventually(() => db.query<{ type: string }>('SELECT type FROM webhook_events WHERE integration = $1', ['mailchimp']), (r) => expect(r.rows).toHaveLength(1));
+    expect(events.rows[0].type).toBe('subscribe');
+    const done = await eventually(runs, (r) => expect(r.rows.find((run) => run.actor === 'webhook:mailchimp')?.status).toBe('succeeded'));
+    expect(done.rows.find((run) => run.actor === 'webhook:mailchimp')).toMatchObject({ accepted: 7, error: null });
+    const records = await db.query<{ n: string }>("SELECT count(*) AS n FROM synced_records WHERE integration = 'mailchimp' AND object = 'newsletter'");
+    expect(Number(records.rows[0].n)).toBe(7);
+  });
+
+  test('a sync triggered through the Worker runs to completion; a bad token is refused', async () => {
+    expect((await mf.dispatchFetch('https://data-sync.example/api/sync/trigger/mailchimp', { method: 'POST', headers: { authorization: 'Bearer nope' } })).status).toBe(403);
+    const response = await mf.dispatchFetch('https://data-sync.example/api/sync/trigger/mailchimp', { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });
+    expect(response.status).toBe(202);
+    const { runId } = (await response.json()) as { runId: string };
+    await eventually(runs, (r) => expect(r.rows.find((run) => run.id === runId)?.status).toBe('succeeded'));
+  });
+});

@@ -1,0 +1,91 @@
+/**
+ * The production Worker core: the runtime's own engine, integration store and webhook job handler,
+ * over PostgreSQL through the Hyperdrive binding (pg on Cloudflare sockets), with the JOBS queue as
+ * the engine's queue. One core per request or batch (workerd sockets cannot outlive their request;
+ * Hyperdrive keeps the pooled connections to the database). Migrations run once per isolate, and an
+ * advisory lock serialises isolates.
+ */
+import pino, { type Logger } from 'pino';
+import { CONNECTORS } from '../../../../integrations/registry';
+import { migrate, openPostgres, type Db } from '../../../../pipelines/db';
+import { createIntegrationStore } from '../api/integration-store';
+import { createWebhookJobHandler } from '../api/jobs';
+import { REDACT_PATHS } from '../logger';
+import { createSyncEngine } from '../engine';
+import type { DeadLetter, Job, NewJob, QueueBinding, QueueDepth } from '../queue/binding';
+import { Keyring } from '../security/crypto';
+import { MIGRATIONS } from '../store/migrations';
+import { sendJob } from './env-core';
+import type { WorkerCore, WorkerEnv } from './types';
+
+const REDACTED_KEYS = new Set(REDACT_PATHS.map((p) => p.split('.').pop()!.replace(/^\["|"\]$/g, '').toLowerCase()));
+
+/** Drops every key the runtime's logger redacts, at any depth, before a line reaches the Workers log. */
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 8 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  if (value instanceof Error) return { type: value.name, message: value.message };
+  return Object.fromEntries(Object.entries(value).filter(([k]) => !REDACTED_KEYS.has(k.toLowerCase())).map(([k, v]) => [k, redact(v, depth + 1)]));
+}
+
+function workerLogger(level: string): Logger {
+  return pino({ level, browser: { asObject: true, write: (entry: object) => console.log(JSON.stringify(redact(entry))) } });
+}
+
+const unavailable = (operation: string) => new Error(`${operation} is not available on Cloudflare Queues from a Worker: messages are pushed to the consumer, and dead letters live in the dead-letter queue (see docs/runbooks/dead-letter-replay.md)`);
+
+/**
+ * The engine's queue over the JOBS producer. Cloudflare pushes messages to the consumer (which acks,
+ * retries and dead-letters them), so only enqueue exists here; the pull operations say so.
+ */
+export function jobsQueue(env: WorkerEnv): QueueBinding {
+  return {
+    name: 'cloudflare-queues',
+    enqueue: (job: NewJob, options?: { delayMs?: number }) => sendJob(env, job, options?.delayMs),
+    claim: async (): Promise<Job[]> => Promise.reject(unavailable('claim')),
+    ack: async () => Promise.reject(unavailable('ack')),
+    fail: async (): Promise<'retry' | 'dead'> => Promise.reject(unavailable('fail')),
+    extend: async () => Promise.reject(unavailable('extend')),
+    listDeadLetters: async (): Promise<DeadLetter[]> => Promise.reject(unavailable('listDeadLetters')),
+    redrive: async (): Promise<number> => Promise.reject(unavailable('redrive')),
+    depth: async (): Promise<QueueDepth> => Promise.reject(unavailable('depth')),
+    close: async () => undefined,
+  };
+}
+
+interface HyperdriveBinding {
+  readonly connectionString: string;
+}
+
+let migrated: Promise<void> | null = null;
+
+/** Builds the core from the bindings; throws naming the binding that is missing or wrong. */
+export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
+  const hyperdrive = env.HYPERDRIVE as HyperdriveBinding | undefined;
+  if (!hyperdrive?.connectionString) throw new Error('the HYPERDRIVE binding (PostgreSQL through Hyperdrive) is missing');
+  if (typeof env.DATA_SYNC_ENCRYPTION_KEY !== 'string' || !env.DATA_SYNC_ENCRYPTION_KEY) throw new Error('the DATA_SYNC_ENCRYPTION_KEY secret is missing');
+  // Comma-separated when rotating, new key first: the same format as the Node runtime's variable.
+  const keyring = Keyring.fromBase64(env.DATA_SYNC_ENCRYPTION_KEY.split(',').map((k) => k.trim()));
+  const logger = workerLogger(typeof env.LOG_LEVEL === 'string' ? env.LOG_LEVEL : 'info');
+  const db: Db = openPostgres(hyperdrive.connectionString, { max: 3 });
+  try {
+    migrated ??= migrate(db, MIGRATIONS).then(() => undefined);
+    await migrated;
+  } catch (error) {
+    migrated = null;
+    await db.close();
+    throw error;
+  }
+  const integrations = createIntegrationStore(db, keyring);
+  const engine = createSyncEngine({ db, queue: jobsQueue(env), integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger });
+  engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
+  return {
+    async integration(name) {
+      const found = await integrations.getByNameCached(name);
+      return found && { name: found.name, system: found.system, enabled: found.enabled, config: found.config };
+    },
+    trigger: (integration, { actor, full }) => engine.trigger(integration, { actor, full }),
+    handle: (job) => engine.handle(job),
+    close: () => db.close(),
+  };
+}

@@ -1,0 +1,116 @@
+import { buildCloudflareWorker } from './build';
+import { parseIntegrations } from './env-core';
+import { redact } from './runtime-core';
+import { createWorker, jobFromMessage, retryDelaySeconds, scheduledIntegrations } from './worker';
+import type { QueueMessage, WorkerCore, WorkerEnv } from './types';
+
+const message = (body: unknown, attempts = 1): QueueMessage<unknown> => ({ id: 'm1', timestamp: new Date('2026-01-01T00:00:00Z'), body, attempts, ack: () => undefined, retry: () => undefined });
+
+describe('retryDelaySeconds', () => {
+  test('doubles per attempt with jitter between half and the full ceiling, capped at 15 minutes', () => {
+    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 1))).toEqual([5, 10, 20, 40]);
+    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 0))).toEqual([3, 5, 10, 20]);
+    expect(retryDelaySeconds(30, 5, () => 1)).toBe(900);
+    expect(retryDelaySeconds(3, 0, () => 1)).toBe(0);
+  });
+});
+
+describe('jobFromMessage', () => {
+  test('reads a queued job and takes attempts from the delivery', () => {
+    const job = jobFromMessage(message({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, enqueuedAt: '2026-02-03T04:05:06.000Z' }, 3));
+    expect(job).toEqual({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, dedupeKey: undefined, attempts: 3, enqueuedAt: new Date('2026-02-03T04:05:06.000Z') });
+  });
+
+  test.each([
+    [null, /not a job object/],
+    ['text', /not a job object/],
+    [{ kind: 'sync' }, /job id is missing/],
+    [{ id: 'j', kind: 'teleport' }, /job kind "teleport" is not one of/],
+    [{ id: 'j', kind: 'sync', integration: 'Bad Name' }, /is not an integration name/],
+  ])('rejects %j with a message', (body, error) => {
+    expect(() => jobFromMessage(message(body))).toThrow(error);
+  });
+});
+
+describe('parseIntegrations (the INTEGRATIONS secret)', () => {
+  test('reads entries, enabled by default', () => {
+    const parsed = parseIntegrations(JSON.stringify([{ name: 'mailchimp', system: 'mailchimp', config: { apiKey: 'k-us6' } }, { name: 'off', system: 'hubspot', enabled: false }]));
+    expect(parsed.get('mailchimp')).toEqual({ name: 'mailchimp', system: 'mailchimp', enabled: true, config: { apiKey: 'k-us6' } });
+    expect(parsed.get('off')).toMatchObject({ enabled: false, config: {} });
+    expect(parseIntegrations(undefined).size).toBe(0);
+  });
+
+  test.each([
+    ['{', /not valid JSON/],
+    ['{}', /must be a JSON array/],
+    ['[1]', /INTEGRATIONS\[0\] must be an object/],
+    ['[{"name":"X","system":"s"}]', /INTEGRATIONS\[0\]\.name/],
+    ['[{"name":"a"}]', /INTEGRATIONS\[0\]\.system/],
+    ['[{"name":"a","system":"s","enabled":"yes"}]', /INTEGRATIONS\[0\]\.enabled/],
+    ['[{"name":"a","system":"s"},{"name":"a","system":"s"}]', /appears twice/],
+  ])('rejects %s naming the problem', (raw, error) => {
+    expect(() => parseIntegrations(raw)).toThrow(error);
+  });
+});
+
+describe('redact (Worker log lines)', () => {
+  test('drops the keys the runtime logger redacts, at any depth', () => {
+    const line = redact({ msg: 'x', integration: 'hubspot', config: { apiKey: 'k' }, nested: { token: 't', list: [{ password: 'p', ok: 1 }] }, err: new Error('boom') });
+    expect(line).toEqual({ msg: 'x', integration: 'hubspot', nested: { list: [{ ok: 1 }] }, err: { type: 'Error', message: 'boom' } });
+    expect(JSON.stringify(line)).not.toMatch(/"k"|"t"|"p"/);
+  });
+});
+
+describe('buildCloudflareWorker', () => {
+  test('bundles the production entry as one ES module exporting the handlers and RateLimiter', async () => {
+    const { code, bytes, outfile } = await buildCloudflareWorker({ write: false });
+    expect(outfile).toBeNull();
+    expect(bytes).toBeGreaterThan(10_000);
+    expect(code).toMatch(/export\s*\{[^}]*\bRateLimiter\b[^}]*\}/);
+    expect(code).toMatch(/export\s*\{[^}]*\bas default\b[^}]*\}/);
+    expect(code).not.toMatch(/\brequire\(\s*["'](node:)?(events|crypto|stream|net|tls)["']\s*\)/);
+    expect(code).not.toMatch(/from\s*["'](cdktf|constructs|@cdktf\/)/);
+  });
+});
+
+describe('scheduled (Cron Triggers)', () => {
+  const env = (schedules: unknown) => ({ SCHEDULES: schedules }) as unknown as WorkerEnv;
+
+  test('queues one sync run for each integration of the firing cron, and none of the others', async () => {
+    const triggered: string[] = [];
+    const core: WorkerCore = {
+      integration: async () => null,
+      trigger: async (name, options) => {
+        triggered.push(`${name}:${options.actor}`);
+        return { runId: `r-${name}`, jobId: `j-${name}` };
+      },
+      handle: async () => undefined,
+    };
+    const worker = createWorker(() => core);
+    await worker.scheduled({ cron: '*/15 * * * *', scheduledTime: 0 }, env(JSON.stringify({ '*/15 * * * *': ['mailchimp'], '0 * * * *': ['salesforce'] })));
+    await worker.scheduled({ cron: '0 * * * *', scheduledTime: 0 }, env({ '0 * * * *': ['salesforce', 'hubspot'] }));
+    expect(triggered).toEqual(['mailchimp:schedule:*/15 * * * *', 'salesforce:schedule:0 * * * *', 'hubspot:schedule:0 * * * *']);
+  });
+
+  test('one failing trigger does not stop the others, and the invocation reports it', async () => {
+    const triggered: string[] = [];
+    const core: WorkerCore = {
+      integration: async () => null,
+      trigger: async (name) => {
+        if (name === 'hubspot') throw new Error('database unavailable');
+        triggered.push(name);
+        return { runId: 'r', jobId: 'j' };
+      },
+      handle: async () => undefined,
+    };
+    const run = createWorker(() => core).scheduled({ cron: 'c', scheduledTime: 0 }, env({ c: ['hubspot', 'salesforce'] }));
+    await expect(run).rejects.toThrow('scheduled sync could not be queued for hubspot: database unavailable');
+    expect(triggered).toEqual(['salesforce']);
+  });
+
+  test('a malformed SCHEDULES binding is an error naming it', () => {
+    expect(() => scheduledIntegrations(env('{'), 'c')).toThrow('the SCHEDULES binding is not valid JSON');
+    expect(() => scheduledIntegrations(env({ c: 'salesforce' }), 'c')).toThrow('SCHEDULES["c"] must be a list of integration names');
+    expect(scheduledIntegrations(env(undefined), 'c')).toEqual([]);
+  });
+});

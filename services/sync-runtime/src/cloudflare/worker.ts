@@ -1,0 +1,289 @@
+/**
+ * The runtime's Cloudflare Workers entry (module Worker, nodejs_compat):
+ *   fetch  POST /webhooks/:integration        verify with the integration's connector, then JOBS, then 202
+ *          POST /api/sync/trigger/:integration bearer API_TOKEN, queues a sync run through the core
+ *          GET  /health                       liveness
+ *   queue  the JOBS consumer: takes a token from the integration's RateLimiter, runs the job through
+ *          the core, acks on success and retries with backoff on failure; after the consumer's
+ *          max_retries Cloudflare moves the message to the dead-letter queue.
+ * The core (integration lookup, trigger, job handling) is injected so that the Worker shares the
+ * runtime's engine; createWorker(coreFactory) builds the handlers.
+ */
+import { Buffer } from 'buffer';
+import { createHash, randomUUID, timingSafeEqual } from 'crypto';
+import { CONNECTORS } from '../../../../integrations/registry';
+import { WebhookRejected } from '../../../../integrations/connector';
+import type { ConnectorModule } from '../../../../integrations/connector';
+import type { Job, JobKind } from '../queue/binding';
+import type { CoreFactory, ExecutionContext, MessageBatch, QueueMessage, QueuedJob, ScheduledController, WorkerCore, WorkerEnv } from './types';
+
+export { RateLimiter } from './rate-limiter';
+
+const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
+const JOB_KINDS: ReadonlySet<JobKind> = new Set(['sync', 'webhook', 'pipeline', 'probe', 'erasure']);
+const MAX_RETRY_DELAY_SECONDS = 15 * 60;
+const MAX_BODY_BYTES = 1024 * 1024;
+
+class HttpError extends Error {
+  constructor(readonly status: number, readonly code: string, message: string, readonly details: unknown = null) {
+    super(message);
+  }
+}
+
+const json = (status: number, body: unknown) => Response.json(body, { status });
+const errorResponse = (e: HttpError) => json(e.status, { error: e.code, message: e.message, details: e.details });
+
+function numberVar(env: WorkerEnv, key: 'RATE_LIMIT_CAPACITY' | 'RATE_LIMIT_PER_SECOND' | 'RETRY_BASE_SECONDS', fallback: number): number {
+  const raw = env[key];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`Worker variable ${key}=${JSON.stringify(raw)} must be a non-negative number`);
+  return value;
+}
+
+/** Exponential backoff with full jitter: base * 2^(attempt-1), at most 15 minutes. */
+export function retryDelaySeconds(attempts: number, baseSeconds: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(MAX_RETRY_DELAY_SECONDS, baseSeconds * 2 ** Math.max(0, attempts - 1));
+  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+}
+
+/** The job a queue message carries, or an error naming what is wrong with it. */
+export function jobFromMessage(message: QueueMessage<unknown>): Job {
+  const body = message.body as Partial<QueuedJob> | null;
+  if (body === null || typeof body !== 'object') throw new Error('message body is not a job object');
+  if (typeof body.id !== 'string' || body.id.length === 0) throw new Error('job id is missing');
+  if (!JOB_KINDS.has(body.kind as JobKind)) throw new Error(`job kind ${JSON.stringify(body.kind)} is not one of ${[...JOB_KINDS].join(', ')}`);
+  if (body.integration !== undefined && (typeof body.integration !== 'string' || !NAME.test(body.integration))) throw new Error(`job integration ${JSON.stringify(body.integration)} is not an integration name`);
+  return {
+    id: body.id,
+    kind: body.kind as JobKind,
+    integration: body.integration,
+    payload: body.payload ?? null,
+    dedupeKey: body.dedupeKey,
+    attempts: message.attempts,
+    enqueuedAt: new Date(typeof body.enqueuedAt === 'string' ? body.enqueuedAt : message.timestamp),
+  };
+}
+
+function sha256(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
+}
+
+function authorize(request: Request, env: WorkerEnv): void {
+  if (!env.API_TOKEN) throw new HttpError(503, 'not_configured', 'the API_TOKEN secret is not set on this Worker');
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '');
+  if (!match) throw new HttpError(401, 'unauthorized', 'an Authorization: Bearer <token> header is required');
+  if (!timingSafeEqual(sha256(match[1]), sha256(env.API_TOKEN))) throw new HttpError(403, 'forbidden', 'this token may not trigger syncs');
+}
+
+async function integrationOrThrow(core: WorkerCore, name: string) {
+  if (!NAME.test(name)) throw new HttpError(400, 'bad_request', `"${name}" is not an integration name (${NAME.source})`, { integration: name });
+  const integration = await core.integration(name);
+  if (!integration || !integration.enabled) throw new HttpError(404, 'not_found', `integration "${name}" does not exist or is disabled`, { integration: name });
+  return integration;
+}
+
+async function readBody(request: Request): Promise<Buffer> {
+  const declared = Number(request.headers.get('content-length') ?? '0');
+  if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  const body = Buffer.from(await request.arrayBuffer());
+  if (body.length > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  return body;
+}
+
+async function webhook(request: Request, env: WorkerEnv, core: WorkerCore, name: string, connectors: Readonly<Record<string, ConnectorModule>>): Promise<Response> {
+  const integration = await integrationOrThrow(core, name);
+  const module = connectors[integration.system];
+  if (!module) throw new HttpError(409, 'no_connector', `integration "${name}" uses system "${integration.system}", which has no connector`, { system: integration.system });
+  const config = module.configSchema.safeParse(integration.config);
+  if (!config.success) {
+    const issues = config.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new HttpError(409, 'invalid_config', `integration "${name}" has an invalid ${integration.system} config: ${issues.join('; ')}`, { integration: name, issues });
+  }
+  const rawBody = await readBody(request);
+  const headers: Record<string, string> = {};
+  request.headers.forEach((value, key) => {
+    headers[key] = value;
+  });
+  let verified;
+  try {
+    verified = module.verifyWebhook(config.data, { method: request.method, url: request.url, headers, rawBody, now: Date.now() });
+  } catch (error) {
+    if (error instanceof WebhookRejected) throw new HttpError(error.status >= 400 && error.status < 500 ? error.status : 401, 'webhook_rejected', error.reason, { integration: name });
+    throw new HttpError(400, 'webhook_invalid', `the ${integration.system} webhook could not be read: ${(error as Error).message}`, { integration: name });
+  }
+  const events = verified.events.map((e) => ({ id: String(e.id), type: e.type, object: e.object, recordId: e.recordId, payload: e.payload }));
+  let jobId = '';
+  if (events.length > 0) {
+    jobId = randomUUID();
+    const dedupeKey = `webhook:${name}:${createHash('sha256').update(events.map((e) => e.id).sort().join('\n')).digest('hex').slice(0, 32)}`;
+    const receivedAt = new Date().toISOString();
+    // Durable before the answer: Queue.send resolves once the message is persisted.
+    await env.JOBS.send({ id: jobId, kind: 'webhook', integration: name, payload: { events, receivedAt }, dedupeKey, enqueuedAt: receivedAt }, { contentType: 'json' });
+  }
+  if (verified.response) return new Response(verified.response.body, { status: verified.response.status, headers: { 'content-type': verified.response.contentType } });
+  return json(202, { accepted: events.length, jobId });
+}
+
+async function trigger(request: Request, env: WorkerEnv, core: WorkerCore, name: string): Promise<Response> {
+  authorize(request, env);
+  const raw = (await readBody(request)).toString('utf8').trim();
+  let full = false;
+  if (raw) {
+    let body: unknown;
+    try {
+      body = JSON.parse(raw);
+    } catch {
+      throw new HttpError(400, 'malformed_json', 'the body is not valid JSON');
+    }
+    if (body !== null) {
+      if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'bad_request', 'the body must be an object like {"full": true}');
+      const { full: value, ...rest } = body as Record<string, unknown>;
+      if (Object.keys(rest).length > 0) throw new HttpError(400, 'bad_request', `unknown field(s) ${Object.keys(rest).join(', ')}: only "full" is accepted`);
+      if (value !== undefined && typeof value !== 'boolean') throw new HttpError(400, 'bad_request', 'body/full must be a boolean', { field: 'full' });
+      full = value === true;
+    }
+  }
+  await integrationOrThrow(core, name);
+  const result = await core.trigger(name, { actor: 'token:cloudflare-api', full });
+  return json(202, result);
+}
+
+/** Longest the consumer sleeps for a rate-limit token before handing the message back with a delay. */
+const MAX_INLINE_WAIT_MS = 5000;
+
+/** Takes one token of `integration`'s bucket; the ms to wait when there is none, else 0. */
+async function takeToken(env: WorkerEnv, integration: string): Promise<number> {
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(integration));
+  const response = await stub.fetch('https://rate-limiter/take', {
+    method: 'POST',
+    body: JSON.stringify({ capacity: numberVar(env, 'RATE_LIMIT_CAPACITY', 10), refillPerSecond: numberVar(env, 'RATE_LIMIT_PER_SECOND', 5) }),
+  });
+  if (!response.ok) throw new Error(`rate limiter answered ${response.status}: ${await response.text()}`);
+  const result = (await response.json()) as { allowed: boolean; retryAfterMs: number };
+  return result.allowed ? 0 : Math.max(1, result.retryAfterMs);
+}
+
+/** Waits (briefly) for a token of `integration`'s bucket: true once taken, false when the wait would be too long. */
+async function waitForToken(env: WorkerEnv, integration: string): Promise<boolean> {
+  let waited = 0;
+  for (;;) {
+    const waitMs = await takeToken(env, integration);
+    if (waitMs === 0) return true;
+    if (waited + waitMs > MAX_INLINE_WAIT_MS) return false;
+    await new Promise((resolve) => setTimeout(resolve, waitMs));
+    waited += waitMs;
+  }
+}
+
+/** The integrations the Cron Trigger `cron` syncs, from the SCHEDULES binding (an object, or its JSON). */
+export function scheduledIntegrations(env: WorkerEnv, cron: string): readonly string[] {
+  let schedules: unknown = env.SCHEDULES ?? {};
+  if (typeof schedules === 'string') {
+    try {
+      schedules = JSON.parse(schedules);
+    } catch {
+      throw new Error('the SCHEDULES binding is not valid JSON');
+    }
+  }
+  if (schedules === null || typeof schedules !== 'object' || Array.isArray(schedules)) throw new Error('the SCHEDULES binding must map cron expressions to integration lists');
+  const names = (schedules as Record<string, unknown>)[cron] ?? [];
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && NAME.test(n))) throw new Error(`SCHEDULES[${JSON.stringify(cron)}] must be a list of integration names`);
+  return names;
+}
+
+export interface WorkerHandlers {
+  fetch(request: Request, env: WorkerEnv, ctx?: ExecutionContext): Promise<Response>;
+  queue(batch: MessageBatch<unknown>, env: WorkerEnv, ctx?: ExecutionContext): Promise<void>;
+  scheduled(controller: ScheduledController, env: WorkerEnv, ctx?: ExecutionContext): Promise<void>;
+}
+
+/** Runs `work` with a core built for this invocation, and closes the core afterwards. */
+async function withCore<T>(coreFor: CoreFactory, env: WorkerEnv, ctx: ExecutionContext | undefined, work: (core: WorkerCore) => Promise<T>): Promise<T> {
+  const core = await coreFor(env);
+  try {
+    return await work(core);
+  } finally {
+    if (core.close) {
+      const closing = core.close().catch((error) => console.error(JSON.stringify({ level: 'error', msg: 'closing the core failed', err: (error as Error).message })));
+      if (ctx) ctx.waitUntil(closing);
+      else await closing;
+    }
+  }
+}
+
+/** The module Worker's handlers over the cores that `coreFor` builds from the bindings, one per invocation. */
+export function createWorker(coreFor: CoreFactory, connectors: Readonly<Record<string, ConnectorModule>> = CONNECTORS): WorkerHandlers {
+  return {
+    async fetch(request, env, ctx) {
+      const url = new URL(request.url);
+      const path = url.pathname.replace(/\/+$/, '') || '/';
+      try {
+        if (path === '/health') {
+          if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `${request.method} ${path} is not allowed: use GET`);
+          return json(200, { status: 'ok', runtime: 'cloudflare-worker' });
+        }
+        const hook = /^\/webhooks\/([^/]+)$/.exec(path);
+        const run = /^\/api\/sync\/trigger\/([^/]+)$/.exec(path);
+        if (!hook && !run) throw new HttpError(404, 'not_found', `no route ${request.method} ${path}`);
+        if (request.method !== 'POST') throw new HttpError(405, 'method_not_allowed', `${request.method} ${path} is not allowed: use POST`);
+        const name = decodeURIComponent((hook ?? run)![1]);
+        return await withCore(coreFor, env, ctx, (core) => (hook ? webhook(request, env, core, name, connectors) : trigger(request, env, core, name)));
+      } catch (error) {
+        if (error instanceof HttpError) return errorResponse(error);
+        console.error(JSON.stringify({ level: 'error', msg: 'request failed', path, err: (error as Error).message }));
+        return errorResponse(new HttpError(500, 'internal', 'the request failed; see the Worker logs'));
+      }
+    },
+
+    async queue(batch, env, ctx) {
+      const base = numberVar(env, 'RETRY_BASE_SECONDS', 5);
+      await withCore(coreFor, env, ctx, (handler) => consume(batch, env, handler, base));
+    },
+
+    // A Cron Trigger queues one sync run per integration on its schedule; one failing trigger does not
+    // stop the others, and the invocation fails (Cloudflare records it) when any did.
+    async scheduled(controller, env, ctx) {
+      const names = scheduledIntegrations(env, controller.cron);
+      if (names.length === 0) return;
+      const failed = await withCore(coreFor, env, ctx, async (core) => {
+        const errors: string[] = [];
+        for (const name of names) {
+          try {
+            await core.trigger(name, { actor: `schedule:${controller.cron}`, full: false });
+          } catch (error) {
+            errors.push(`${name}: ${(error as Error).message}`);
+          }
+        }
+        return errors;
+      });
+      if (failed.length > 0) throw new Error(`scheduled sync could not be queued for ${failed.join('; ')}`);
+    },
+  };
+}
+
+async function consume(batch: MessageBatch<unknown>, env: WorkerEnv, handler: WorkerCore, base: number): Promise<void> {
+  for (const message of batch.messages) {
+    let job: Job;
+    try {
+      job = jobFromMessage(message);
+    } catch (error) {
+      // Never dropped: retried like any failure, so it ends in the dead-letter queue for inspection.
+      console.error(JSON.stringify({ level: 'error', msg: 'malformed job message', queue: batch.queue, messageId: message.id, err: (error as Error).message }));
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts, base) });
+      continue;
+    }
+    try {
+      if (job.integration && !(await waitForToken(env, job.integration))) {
+        // Redelivery counts as an attempt: a vendor quota exhausted for long ends in the dead-letter queue.
+        message.retry({ delaySeconds: Math.ceil(MAX_INLINE_WAIT_MS / 1000) });
+        continue;
+      }
+      await handler.handle(job);
+      message.ack();
+    } catch (error) {
+      console.error(JSON.stringify({ level: 'error', msg: 'job failed', jobId: job.id, kind: job.kind, integration: job.integration, attempts: job.attempts, err: (error as Error).message }));
+      message.retry({ delaySeconds: retryDelaySeconds(job.attempts, base) });
+    }
+  }
+}

@@ -1,0 +1,39 @@
+import * as path from 'path';
+import { ConfigError, loadConfig } from './config';
+
+const key = Buffer.alloc(32, 7).toString('base64');
+
+test('defaults: PGlite in .data, store queue, all roles, port 3000 on loopback', () => {
+  const c = loadConfig({});
+  expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: path.resolve('.data'), queue: 'store', role: 'all', logLevel: 'info', databaseUrl: undefined, n8nUrl: undefined });
+});
+
+test('REDIS_URL selects the Redis queue unless DATA_SYNC_QUEUE says otherwise', () => {
+  expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).queue).toBe('redis');
+  expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', DATA_SYNC_QUEUE: 'store' }).queue).toBe('store');
+});
+
+test('rotation keys: comma separated, the first one encrypts', () => {
+  const other = Buffer.alloc(32, 9).toString('base64');
+  expect(loadConfig({ DATA_SYNC_ENCRYPTION_KEY: `${key},${other}` }).encryptionKeys).toEqual([key, other]);
+});
+
+test.each([
+  [{ PORT: 'eighty' }, 'PORT'],
+  [{ PORT: '70000' }, 'PORT'],
+  [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
+  [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
+  [{ DATA_SYNC_QUEUE: 'sqs' }, 'DATA_SYNC_QUEUE'],
+  [{ DATA_SYNC_QUEUE: 'redis' }, 'DATA_SYNC_QUEUE'],
+  [{ DATA_SYNC_ROLE: 'both' }, 'DATA_SYNC_ROLE'],
+  [{ DATA_SYNC_ENCRYPTION_KEY: 'short' }, 'DATA_SYNC_ENCRYPTION_KEY'],
+  [{ DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(16).toString('base64') }, 'DATA_SYNC_ENCRYPTION_KEY'],
+  [{ N8N_URL: 'ftp://n8n' }, 'N8N_URL'],
+  [{ N8N_URL: 'http://127.0.0.1:5678' }, 'N8N_API_KEY'],
+  [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+  [{ DATA_SYNC_RATE_LIMIT: '0' }, 'DATA_SYNC_RATE_LIMIT'],
+  [{ DATA_SYNC_TRUST_PROXY: 'yes' }, 'DATA_SYNC_TRUST_PROXY'],
+])('%j stops start-up naming %s', (env, variable) => {
+  expect(() => loadConfig(env)).toThrow(ConfigError);
+  expect(() => loadConfig(env)).toThrow(`Invalid environment variable ${variable}:`);
+});

@@ -1,0 +1,110 @@
+/**
+ * Runtime configuration from environment variables, validated once at start-up: a bad value stops
+ * the process with a message naming the variable.
+ */
+import * as path from 'path';
+import { z } from 'zod';
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const url = (protocols: readonly string[]) =>
+  z.string().refine((value) => {
+    try {
+      return protocols.includes(new URL(value).protocol);
+    } catch {
+      return false;
+    }
+  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+
+const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+
+const SCHEMA = z.object({
+  PORT: z.preprocess((v) => (v === undefined || v === '' ? '3000' : v), z.string().regex(/^[0-9]+$/, 'must be a port number').transform(Number).pipe(z.number().int().min(0).max(65535))),
+  HOST: z.preprocess((v) => (v === undefined || v === '' ? '127.0.0.1' : v), z.string().min(1)),
+  DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
+  DATA_SYNC_DATA_DIR: z.preprocess((v) => (v === undefined || v === '' ? '.data' : v), z.string().min(1)),
+  REDIS_URL: optional(url(['redis:', 'rediss:'])),
+  DATA_SYNC_QUEUE: optional(z.enum(['store', 'redis'])),
+  DATA_SYNC_ROLE: z.preprocess((v) => (v === undefined || v === '' ? 'all' : v), z.enum(['api', 'worker', 'all'])),
+  DATA_SYNC_ENCRYPTION_KEY: optional(z.string()),
+  N8N_URL: optional(url(['http:', 'https:'])),
+  N8N_API_KEY: optional(z.string().min(1)),
+  LOG_LEVEL: z.preprocess((v) => (v === undefined || v === '' ? 'info' : v), z.enum(LOG_LEVELS)),
+  DATA_SYNC_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '600' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (requests per minute per client)').transform(Number)),
+  DATA_SYNC_WEBHOOK_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '12000' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (webhook requests per minute per sender address)').transform(Number)),
+  DATA_SYNC_WORKER_CONCURRENCY: z.preprocess((v) => (v === undefined || v === '' ? '4' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer').transform(Number)),
+  DATA_SYNC_TRUST_PROXY: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
+  DATA_SYNC_SHUTDOWN_MS: z.preprocess((v) => (v === undefined || v === '' ? '10000' : v), z.string().regex(/^[0-9]+$/, 'must be milliseconds').transform(Number)),
+});
+
+export interface RuntimeConfig {
+  readonly port: number;
+  readonly host: string;
+  /** PostgreSQL; absent: PGlite in `dataDir`. */
+  readonly databaseUrl?: string;
+  readonly dataDir: string;
+  readonly redisUrl?: string;
+  readonly queue: 'store' | 'redis';
+  readonly role: 'api' | 'worker' | 'all';
+  /** Base64 keys, comma separated: the first encrypts, all decrypt (rotation). Absent: dev key file in dataDir. */
+  readonly encryptionKeys?: readonly string[];
+  readonly n8nUrl?: string;
+  readonly n8nApiKey?: string;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** Inbound requests per minute per client (token, or IP for webhooks and health). */
+  readonly rateLimitPerMinute: number;
+  /** Webhook requests per minute per sender address (vendors burst from a few addresses). */
+  readonly webhookRateLimitPerMinute: number;
+  readonly workerConcurrency: number;
+  /** Behind a load balancer: client address and scheme from X-Forwarded-* (webhook allowlists). */
+  readonly trustProxy: boolean;
+  /** How long SIGTERM waits for in-flight jobs before releasing them. */
+  readonly shutdownMs: number;
+}
+
+export class ConfigError extends Error {
+  constructor(readonly variable: string, detail: string) {
+    super(`Invalid environment variable ${variable}: ${detail}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the runtime configuration; throws ConfigError naming the first bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const parsed = SCHEMA.safeParse(env);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ConfigError(String(issue.path[0]), issue.message);
+  }
+  const e = parsed.data;
+  const queue = e.DATA_SYNC_QUEUE ?? (e.REDIS_URL ? 'redis' : 'store');
+  if (queue === 'redis' && !e.REDIS_URL) throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
+  if (e.N8N_URL && !e.N8N_API_KEY) throw new ConfigError('N8N_API_KEY', 'is required when N8N_URL is set');
+  let encryptionKeys: string[] | undefined;
+  if (e.DATA_SYNC_ENCRYPTION_KEY !== undefined) {
+    encryptionKeys = e.DATA_SYNC_ENCRYPTION_KEY.split(',').map((k) => k.trim());
+    for (const key of encryptionKeys) {
+      if (Buffer.from(key, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) {
+        throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'must be base64 of exactly 32 bytes (comma-separated when rotating: new key first); generate one with `openssl rand -base64 32`');
+      }
+    }
+  }
+  return {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    dataDir: path.resolve(e.DATA_SYNC_DATA_DIR),
+    redisUrl: e.REDIS_URL,
+    queue,
+    role: e.DATA_SYNC_ROLE,
+    encryptionKeys,
+    n8nUrl: e.N8N_URL,
+    n8nApiKey: e.N8N_API_KEY,
+    logLevel: e.LOG_LEVEL,
+    rateLimitPerMinute: e.DATA_SYNC_RATE_LIMIT,
+    webhookRateLimitPerMinute: e.DATA_SYNC_WEBHOOK_RATE_LIMIT,
+    workerConcurrency: e.DATA_SYNC_WORKER_CONCURRENCY,
+    shutdownMs: e.DATA_SYNC_SHUTDOWN_MS,
+    trustProxy: e.DATA_SYNC_TRUST_PROXY,
+  };
+}

@@ -1,0 +1,98 @@
+import { randomBytes } from 'crypto';
+import pino from 'pino';
+import { TEST_DATABASE_URL, describeWithService } from '../../../test/support/services';
+import { TestStore, openTestPostgres } from '../test/support/store';
+import { ConfigError } from './config';
+import { SqsRecord, bootLambdaEngine, createLambdaHandler, createSqsHandler, jobFromSqsRecord } from './lambda';
+import type { Job } from './queue/binding';
+
+const logger = pino({ level: 'silent' });
+const message = (messageId: string, body: unknown, receiveCount = '1'): SqsRecord => ({
+  messageId,
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+  attributes: { ApproximateReceiveCount: receiveCount, SentTimestamp: '1700000000000' },
+});
+
+describe('SQS messages as jobs', () => {
+  test('a job body becomes a job: its id (or the message id), attempts from the receive count, enqueue time from SentTimestamp', () => {
+    expect(jobFromSqsRecord(message('m1', { id: 'j1', kind: 'sync', integration: 'crm', payload: { runId: 'r' } }, '3'))).toEqual({
+      id: 'j1',
+      kind: 'sync',
+      integration: 'crm',
+      payload: { runId: 'r' },
+      attempts: 3,
+      enqueuedAt: new Date(1700000000000),
+    });
+    expect(jobFromSqsRecord({ messageId: 'm2', body: '{"kind":"probe","payload":{"probeId":"p"}}' })).toMatchObject({ id: 'm2', kind: 'probe', attempts: 1 });
+    // A retried job is a new message carrying its earlier deliveries and first enqueue time.
+    expect(jobFromSqsRecord(message('m6', { id: 'j6', kind: 'sync', payload: null, enqueuedAt: 1600000000000, attemptsBefore: 2 }, '1'))).toMatchObject({
+      id: 'j6',
+      attempts: 3,
+      enqueuedAt: new Date(1600000000000),
+    });
+  });
+
+  test('a body that is not JSON or not a job is rejected with a message naming the problem', () => {
+    expect(() => jobFromSqsRecord(message('m3', '{oops'))).toThrow('message m3: body is not JSON');
+    expect(() => jobFromSqsRecord(message('m4', { kind: 'launch', payload: 1 }))).toThrow(/message m4: not a job \(kind: Invalid enum value/);
+    expect(() => jobFromSqsRecord(message('m5', [1, 2]))).toThrow(/message m5: not a job \(body: Expected object/);
+  });
+});
+
+describe('the SQS handler', () => {
+  test('handles every record and reports only the failed ones (ReportBatchItemFailures)', async () => {
+    const seen: Job[] = [];
+    const handle = createSqsHandler({
+      logger,
+      engine: async () => ({
+        handle: async (job: Job) => {
+          seen.push(job);
+          if (job.payload === 'bad') throw new Error('vendor down');
+        },
+      }),
+    });
+    const result = await handle({
+      Records: [message('ok', { kind: 'webhook', integration: 'x', payload: 'fine' }), message('fails', { kind: 'sync', payload: 'bad' }, '2'), message('garbage', 'not json')],
+    });
+    expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'fails' }, { itemIdentifier: 'garbage' }] });
+    expect(seen.map((j) => [j.id, j.attempts])).toEqual([
+      ['ok', 1],
+      ['fails', 2],
+    ]);
+    expect(await handle({ Records: [] })).toEqual({ batchItemFailures: [] });
+  });
+
+  test('when the engine cannot start, the whole batch fails so SQS retries it', async () => {
+    const handle = createSqsHandler({ logger, engine: async () => Promise.reject(new Error('database unreachable')) });
+    await expect(handle({ Records: [message('a', { kind: 'probe', payload: {} })] })).rejects.toThrow('database unreachable');
+  });
+
+  test('without DATABASE_URL or DATA_SYNC_ENCRYPTION_KEY the Lambda refuses to boot, naming the variable', async () => {
+    await expect(bootLambdaEngine({}, logger)).rejects.toThrow(expect.objectContaining({ variable: 'DATABASE_URL' }));
+    await expect(bootLambdaEngine({ DATABASE_URL: 'postgres://127.0.0.1:1/none' }, logger)).rejects.toBeInstanceOf(ConfigError);
+    await expect(bootLambdaEngine({ DATABASE_URL: 'postgres://127.0.0.1:1/none' }, logger)).rejects.toThrow(/DATA_SYNC_ENCRYPTION_KEY/);
+  });
+});
+
+describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestPostgres('lambda');
+  });
+  afterAll(() => store.drop());
+
+  test('boots from the environment and runs the engine job handler: a probe is processed, a sync of an unknown run is reported failed', async () => {
+    const handle = createLambdaHandler({ DATABASE_URL: store.url, DATA_SYNC_ENCRYPTION_KEY: randomBytes(32).toString('base64') }, logger);
+    try {
+      await store.db.query(`INSERT INTO probe_runs (id) VALUES ('lambda-probe')`);
+      const result = await handle({
+        Records: [message('probe', { kind: 'probe', payload: { probeId: 'lambda-probe' } }), message('sync', { kind: 'sync', integration: 'crm', payload: { runId: 'missing' } })],
+      });
+      expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'sync' }] });
+      const { rows } = await store.db.query(`SELECT picked_at IS NOT NULL AS picked, finished_at IS NOT NULL AS finished FROM probe_runs WHERE id = 'lambda-probe'`);
+      expect(rows).toEqual([{ picked: true, finished: true }]);
+    } finally {
+      await handle.close();
+    }
+  });
+});

@@ -1,0 +1,7 @@
+/** Every migration of the runtime's store, applied in id order: engine (100_), API (200_), pipelines (300_). */
+import type { Migration } from '../../../../pipelines/db';
+import { PIPELINE_MIGRATIONS } from '../../../../pipelines';
+import { API_MIGRATIONS } from './api-schema';
+import { ENGINE_MIGRATIONS } from './engine-schema';
+
+export const MIGRATIONS: readonly Migration[] = [...ENGINE_MIGRATIONS, ...API_MIGRATIONS, ...PIPELINE_MIGRATIONS];
