@@ -65,7 +65,7 @@ export class AwsStack extends DataSyncStack {
 
     const credentialSecrets = Object.fromEntries([...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]));
     const databaseEnv = { DATABASE_URL: this.database.urlWithoutCredentials, PGUSER: 'datasync' };
-    const common = { LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug', DATA_SYNC_ENVIRONMENT: env.name, DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url, DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url };
+    const common = { LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug', DATA_SYNC_ENVIRONMENT: env.name, DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url, DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url };
 
     this.runtime = new AwsRuntime(this, 'runtime', {
       prefix,

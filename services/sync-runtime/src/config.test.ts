@@ -23,7 +23,7 @@ test.each([
   [{ PORT: '70000' }, 'PORT'],
   [{ DATABASE_URL: 'mysql://x' }, 'DATABASE_URL'],
   [{ REDIS_URL: 'localhost:6379' }, 'REDIS_URL'],
-  [{ DATA_SYNC_QUEUE: 'sqs' }, 'DATA_SYNC_QUEUE'],
+  [{ DATA_SYNC_QUEUE: 'rabbitmq' }, 'DATA_SYNC_QUEUE'],
   [{ DATA_SYNC_QUEUE: 'redis' }, 'DATA_SYNC_QUEUE'],
   [{ DATA_SYNC_ROLE: 'both' }, 'DATA_SYNC_ROLE'],
   [{ DATA_SYNC_ENCRYPTION_KEY: 'short' }, 'DATA_SYNC_ENCRYPTION_KEY'],
@@ -36,4 +36,18 @@ test.each([
 ])('%j stops start-up naming %s', (env, variable) => {
   expect(() => loadConfig(env)).toThrow(ConfigError);
   expect(() => loadConfig(env)).toThrow(`Invalid environment variable ${variable}:`);
+});
+
+describe('cloud queue bindings', () => {
+  test('DATA_SYNC_QUEUE=sqs reads the queue URLs', () => {
+    const config = loadConfig({ DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q', DATA_SYNC_SQS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q-dlq' });
+    expect(config.queue).toBe('sqs');
+    expect(config.cloudQueue).toMatchObject({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q', deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q-dlq' });
+  });
+
+  test('a cloud queue without its variables stops start-up naming the missing one', () => {
+    expect(() => loadConfig({ DATA_SYNC_QUEUE: 'sqs' })).toThrow(/DATA_SYNC_SQS_QUEUE_URL/);
+    expect(() => loadConfig({ DATA_SYNC_QUEUE: 'pubsub' })).toThrow(/DATA_SYNC_PUBSUB_/);
+    expect(() => loadConfig({ DATA_SYNC_QUEUE: 'kafka' })).toThrow(/DATA_SYNC_QUEUE/);
+  });
 });

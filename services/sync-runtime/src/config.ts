@@ -4,6 +4,8 @@
  */
 import * as path from 'path';
 import { z } from 'zod';
+import { ConfigError } from './config-error';
+import { CLOUD_QUEUE_KINDS, type CloudBindingOptions, type CloudQueueKind, cloudBindingOptionsFromEnv } from './queue/cloud-bindings';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -24,7 +26,7 @@ const SCHEMA = z.object({
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
   DATA_SYNC_DATA_DIR: z.preprocess((v) => (v === undefined || v === '' ? '.data' : v), z.string().min(1)),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
-  DATA_SYNC_QUEUE: optional(z.enum(['store', 'redis'])),
+  DATA_SYNC_QUEUE: optional(z.enum(['store', 'redis', ...CLOUD_QUEUE_KINDS])),
   DATA_SYNC_ROLE: z.preprocess((v) => (v === undefined || v === '' ? 'all' : v), z.enum(['api', 'worker', 'all'])),
   DATA_SYNC_ENCRYPTION_KEY: optional(z.string()),
   N8N_URL: optional(url(['http:', 'https:'])),
@@ -34,6 +36,7 @@ const SCHEMA = z.object({
   DATA_SYNC_WEBHOOK_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '12000' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (webhook requests per minute per sender address)').transform(Number)),
   DATA_SYNC_WORKER_CONCURRENCY: z.preprocess((v) => (v === undefined || v === '' ? '4' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer').transform(Number)),
   DATA_SYNC_TRUST_PROXY: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
+  DATA_SYNC_DEMO: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
   DATA_SYNC_SHUTDOWN_MS: z.preprocess((v) => (v === undefined || v === '' ? '10000' : v), z.string().regex(/^[0-9]+$/, 'must be milliseconds').transform(Number)),
 });
 
@@ -44,7 +47,9 @@ export interface RuntimeConfig {
   readonly databaseUrl?: string;
   readonly dataDir: string;
   readonly redisUrl?: string;
-  readonly queue: 'store' | 'redis';
+  readonly queue: 'store' | 'redis' | CloudQueueKind;
+  /** The cloud binding's options (queue URLs, topic and subscriptions, namespace), when `queue` is a cloud queue. */
+  readonly cloudQueue?: CloudBindingOptions[CloudQueueKind];
   readonly role: 'api' | 'worker' | 'all';
   /** Base64 keys, comma separated: the first encrypts, all decrypt (rotation). Absent: dev key file in dataDir. */
   readonly encryptionKeys?: readonly string[];
@@ -58,16 +63,13 @@ export interface RuntimeConfig {
   readonly workerConcurrency: number;
   /** Behind a load balancer: client address and scheme from X-Forwarded-* (webhook allowlists). */
   readonly trustProxy: boolean;
+  /** Demo mode: local vendor fakes, one integration each, synced at start. */
+  readonly demo: boolean;
   /** How long SIGTERM waits for in-flight jobs before releasing them. */
   readonly shutdownMs: number;
 }
 
-export class ConfigError extends Error {
-  constructor(readonly variable: string, detail: string) {
-    super(`Invalid environment variable ${variable}: ${detail}`);
-    this.name = 'ConfigError';
-  }
-}
+export { ConfigError };
 
 /** Reads and validates the runtime configuration; throws ConfigError naming the first bad variable. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
@@ -79,6 +81,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   const e = parsed.data;
   const queue = e.DATA_SYNC_QUEUE ?? (e.REDIS_URL ? 'redis' : 'store');
   if (queue === 'redis' && !e.REDIS_URL) throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
+  const cloudQueue = queue === 'store' || queue === 'redis' ? undefined : cloudBindingOptionsFromEnv(queue, env);
   if (e.N8N_URL && !e.N8N_API_KEY) throw new ConfigError('N8N_API_KEY', 'is required when N8N_URL is set');
   let encryptionKeys: string[] | undefined;
   if (e.DATA_SYNC_ENCRYPTION_KEY !== undefined) {
@@ -96,6 +99,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     dataDir: path.resolve(e.DATA_SYNC_DATA_DIR),
     redisUrl: e.REDIS_URL,
     queue,
+    cloudQueue,
     role: e.DATA_SYNC_ROLE,
     encryptionKeys,
     n8nUrl: e.N8N_URL,
@@ -105,6 +109,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     webhookRateLimitPerMinute: e.DATA_SYNC_WEBHOOK_RATE_LIMIT,
     workerConcurrency: e.DATA_SYNC_WORKER_CONCURRENCY,
     shutdownMs: e.DATA_SYNC_SHUTDOWN_MS,
+    demo: e.DATA_SYNC_DEMO,
     trustProxy: e.DATA_SYNC_TRUST_PROXY,
   };
 }

@@ -15,8 +15,7 @@ import { ConfigError, loadConfig } from './config';
 import { SyncEngine, createSyncEngine } from './engine';
 import { createLogger } from './logger';
 import { JOB_KINDS, Job, QueueBinding } from './queue/binding';
-import { createBullmqBinding } from './queue/bullmq-binding';
-import { createStoreBinding } from './queue/store-binding';
+import { openQueue } from './queue/open-queue';
 import { Keyring } from './security/crypto';
 import { MIGRATIONS } from './store/migrations';
 
@@ -104,7 +103,7 @@ export async function bootLambdaEngine(env: NodeJS.ProcessEnv, logger?: Logger):
     await migrate(db, MIGRATIONS);
     const keyring = Keyring.fromBase64(config.encryptionKeys);
     // The engine enqueues from handlers (a webhook job triggers a sync): onto the configured binding.
-    const queue: QueueBinding = config.queue === 'redis' ? createBullmqBinding({ url: config.redisUrl! }) : createStoreBinding({ db });
+    const queue: QueueBinding = openQueue(config, db);
     const integrations = createIntegrationStore(db, keyring);
     const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger: log });
     engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger: log }));

@@ -9,7 +9,7 @@ import { intervalMinutes } from '../../../config/integrations';
 import { CONNECTORS } from '../../../integrations/registry';
 import type { ConnectorModule } from '../../../integrations/connector';
 import { createN8nClient } from '../../../n8n/client';
-import { DataDirLockedError, Db, migrate, openDb } from '../../../pipelines/db';
+import { DataDirLockedError, migrate, openDb } from '../../../pipelines/db';
 import { FieldCipher } from '../../../pipelines';
 import { buildApi } from './api/app';
 import { createIntegrationStore } from './api/integration-store';
@@ -19,9 +19,8 @@ import { ConfigError, RuntimeConfig, loadConfig } from './config';
 import { createScheduler, createSyncEngine, createWorker, EngineMetrics, IntegrationSource } from './engine';
 import { createLogger } from './logger';
 import { createMetrics, RuntimeMetrics } from './metrics';
-import { createBullmqBinding } from './queue/bullmq-binding';
-import type { QueueBinding } from './queue/binding';
-import { createStoreBinding } from './queue/store-binding';
+import { openQueue } from './queue/open-queue';
+import { startDemo } from './demo';
 import { Keyring, loadDevKeyring } from './security/crypto';
 import { createTokenStore } from './security/token-store';
 import { MIGRATIONS } from './store/migrations';
@@ -54,10 +53,6 @@ export function loadKeyring(config: RuntimeConfig, logger: Logger): Keyring {
   const { keyring, created, file } = loadDevKeyring(config.dataDir);
   if (created) logger.warn({ file }, 'generated a development encryption key; set DATA_SYNC_ENCRYPTION_KEY in production');
   return keyring;
-}
-
-function openQueue(config: RuntimeConfig, db: Db): QueueBinding {
-  return config.queue === 'redis' ? createBullmqBinding({ url: config.redisUrl! }) : createStoreBinding({ db });
 }
 
 export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger; print?: (line: string) => void } = {}): Promise<Runtime> {
@@ -123,6 +118,10 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
       closers.push(() => worker.stop(config.shutdownMs));
       closers.push(async () => scheduler.stop());
       logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
+    }
+    if (config.demo) {
+      const demo = await startDemo({ integrations, engine, print });
+      closers.push(() => demo.close());
     }
     return { config, app, url, adminToken, stop: closeAll };
   } catch (error) {

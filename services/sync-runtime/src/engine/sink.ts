@@ -2,13 +2,14 @@ import type { VendorRecord } from '../../../../integrations/connector';
 import type { RecordSink } from './types';
 
 export interface StoreSinkOptions {
-  /** Fields tried in order for a record's external id (default id, Id, ID, external_id, uuid). */
+  /** Fields tried in order for a record's external id (default id, Id, ID, external_id, uuid, contact_id). */
   readonly idFields?: readonly string[];
   /** Fields tried in order for when the source last changed it (default updated_at, updatedAt, LastModifiedDate, ...). */
   readonly updatedFields?: readonly string[];
 }
 
-const ID_FIELDS = ['id', 'Id', 'ID', 'external_id', 'uuid'];
+// contact_id: Constant Contact's contact key.
+const ID_FIELDS = ['id', 'Id', 'ID', 'external_id', 'uuid', 'contact_id'];
 const UPDATED_FIELDS = ['updated_at', 'updatedAt', 'LastModifiedDate', 'lastmodifieddate', 'modified_at', 'modifiedAt', 'hs_lastmodifieddate', 'last_modified'];
 
 function pick(record: VendorRecord, fields: readonly string[]): unknown {

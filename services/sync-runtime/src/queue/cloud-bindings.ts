@@ -3,7 +3,7 @@
  * environment (DATA_SYNC_QUEUE = sqs | pubsub | servicebus).
  */
 import { ServiceBusAdministrationClient, ServiceBusClient } from '@azure/service-bus';
-import { ConfigError } from '../config';
+import { ConfigError } from '../config-error';
 import { QueueBinding, RetryPolicy } from './binding';
 import { createPubsubBinding } from './pubsub-binding';
 import { createServiceBusBinding } from './servicebus-binding';
