@@ -5,6 +5,7 @@
  * error bodies. It can also deliver outbound messages (SOAP) to a receiver.
  */
 import { createPublicKey, createVerify, randomBytes } from 'crypto';
+import { parseCsv } from '../../../integrations/crm/salesforce/client';
 import { FakeClock, FakeSwitches, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
 import { SoqlError, compareBy, matches, parseSoql, type SoqlQuery } from './soql';
@@ -289,39 +290,6 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       return { id: existing.Id, created: false };
     }
     return { id: state.upsertRecord(object, fields).Id, created: true };
-  }
-
-  function parseCsv(text: string): Record<string, string>[] {
-    const rows: string[][] = [];
-    let field = '';
-    let row: string[] = [];
-    let quoted = false;
-    for (let i = 0; i < text.length; i++) {
-      const c = text[i];
-      if (quoted) {
-        if (c === '"' && text[i + 1] === '"') {
-          field += '"';
-          i++;
-        } else if (c === '"') quoted = false;
-        else field += c;
-      } else if (c === '"') quoted = true;
-      else if (c === ',') {
-        row.push(field);
-        field = '';
-      } else if (c === '\n' || c === '\r') {
-        if (c === '\r' && text[i + 1] === '\n') i++;
-        row.push(field);
-        rows.push(row);
-        row = [];
-        field = '';
-      } else field += c;
-    }
-    if (field !== '' || row.length) {
-      row.push(field);
-      rows.push(row);
-    }
-    const [header, ...data] = rows;
-    return data.filter((r) => r.some((v) => v !== '')).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
   }
 
   function csvLine(values: string[]): string {
