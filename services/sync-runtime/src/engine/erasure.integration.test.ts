@@ -1,0 +1,70 @@
+import { Client } from 'pg';
+import { z } from 'zod';
+import type { Connector, ConnectorModule } from '../../../../integrations/connector';
+import { eraseSubject } from '../../../../pipelines';
+import { Db, migrate, openPostgres } from '../../../../pipelines/db';
+import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
+import { createLogger } from '../logger';
+import { MIGRATIONS } from '../store/migrations';
+import { createErasureJobHandler, runRetentionIfDue } from './erasure';
+
+const dbName = `erasure_it_${process.pid}`;
+const dbUrl = (() => {
+  const u = new URL(TEST_DATABASE_URL);
+  u.pathname = `/${dbName}`;
+  return u.toString();
+})();
+
+async function admin(sql: string) {
+  const client = new Client({ connectionString: TEST_DATABASE_URL });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+describeWithService('erasure and retention on PostgreSQL, several instances', TEST_DATABASE_URL, () => {
+  /** One pool per simulated instance. */
+  let instances: Db[] = [];
+  beforeAll(async () => {
+    await admin(`DROP DATABASE IF EXISTS ${dbName}`);
+    await admin(`CREATE DATABASE ${dbName}`);
+    instances = [openPostgres(dbUrl, { max: 2 }), openPostgres(dbUrl, { max: 2 }), openPostgres(dbUrl, { max: 2 })];
+    await migrate(instances[0], MIGRATIONS);
+  });
+  afterAll(async () => {
+    for (const db of instances) await db.close();
+    await admin(`DROP DATABASE IF EXISTS ${dbName}`);
+  });
+
+  test('instances ticking together apply the retention once', async () => {
+    await instances[0].query(`INSERT INTO contacts (email, created_at, updated_at) VALUES ('old@x.io', now() - interval '10 years', now() - interval '10 years')`);
+    const results = await Promise.all(instances.flatMap((db) => [runRetentionIfDue(db), runRetentionIfDue(db)]));
+    expect(results.filter((r) => r !== null)).toHaveLength(1);
+    expect((await instances[0].query(`SELECT 1 FROM audit_log WHERE action = 'gdpr.retention'`)).rows).toHaveLength(1);
+    expect((await instances[0].query(`SELECT 1 FROM contacts WHERE email = 'old@x.io'`)).rows).toHaveLength(0);
+  });
+
+  test('erasure jobs running at once on several instances send each request to its vendor exactly once', async () => {
+    const calls: string[] = [];
+    const module: ConnectorModule<Record<string, never>> = {
+      system: 'fake',
+      family: 'crm',
+      configSchema: z.object({}).strict(),
+      create: () => ({ erase: async (email: string) => void calls.push(email) }) as unknown as Connector,
+      verifyWebhook: () => ({ events: [] }),
+    };
+    const integrations = { get: async (name: string) => ({ name, system: 'fake', config: {}, objects: [] }), list: async () => [] };
+    const emails = Array.from({ length: 30 }, (_, i) => `s${i}@x.io`);
+    for (const email of emails) await eraseSubject(instances[0], email, { actor: 'test', vendors: ['crm_a'] });
+    const logger = createLogger({ level: 'silent' });
+    await Promise.all(
+      instances.map((db, i) => createErasureJobHandler({ db, integrations, connectors: () => module, logger, batch: 4 })({ id: `job-${i}`, kind: 'erasure', integration: 'crm_a', payload: {}, attempts: 1, enqueuedAt: new Date() })),
+    );
+    expect(calls.sort()).toEqual([...emails].sort());
+    const { rows } = await instances[0].query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM erasure_requests GROUP BY status');
+    expect(rows).toEqual([{ status: 'done', n: '30' }]);
+  });
+});
