@@ -42,6 +42,8 @@ export class GcpStack extends DataSyncStack {
     const projectNumber = new DataGoogleProject(this, 'project', { projectId: project }).number;
     const accountPrefix = `ds-${env.name}`;
     const n8nEnabled = settings.features.enableN8nWorkflows;
+    // A fixed audience: the endpoint URL would make the runtime's own environment refer to its URL (a cycle).
+    const pushAudience = `${prefix}-jobs-push`;
 
     const network = new GcpNetwork(this, 'network', { prefix, region });
     const credentials = settings.integrations.flatMap((i) => i.credentials);
@@ -111,6 +113,8 @@ export class GcpStack extends DataSyncStack {
         GOOGLE_CLOUD_PROJECT: project,
         DATA_SYNC_PUBSUB_TOPIC: queue.topic.name,
         DATA_SYNC_PUBSUB_DEAD_LETTER_SUBSCRIPTION: queue.deadLetterSubscription.name,
+        DATA_SYNC_PUBSUB_PUSH_AUDIENCE: pushAudience,
+        DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: `${accountPrefix}-push@${project}.iam.gserviceaccount.com`,
         ...(n8n ? { N8N_URL: n8n.service.uri } : {}),
       },
       secretEnv: Object.fromEntries([...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId])),
@@ -126,6 +130,7 @@ export class GcpStack extends DataSyncStack {
       service: { name: runtime.service.name, location: region, uri: runtime.service.uri },
       maxDeliveryAttempts: Math.max(5, env.maxReceiveCount),
       ackDeadlineSeconds,
+      audience: pushAudience,
     });
     const schedules = new GcpSchedules(this, 'schedules', { prefix, region, topicId: queue.topic.id, integrations: settings.integrations });
     const monitoring = new GcpMonitoring(this, 'monitoring', {

@@ -16,6 +16,8 @@ export interface GcpPushWorkerProps {
   readonly service: { readonly name: string; readonly location: string; readonly uri: string };
   /** Path of the push handler on the runtime (default `/pubsub/push`). */
   readonly path?: string;
+  /** Audience of the push OIDC token (default: the push endpoint URL); the runtime checks it. */
+  readonly audience?: string;
   /** Deliveries before a job goes to the dead-letter topic (Pub/Sub allows 5-100). */
   readonly maxDeliveryAttempts: number;
   /** How long the runtime may work on one push before Pub/Sub redelivers, in seconds (10-600). */
@@ -50,7 +52,7 @@ export class GcpPushWorker extends Construct {
       ackDeadlineSeconds: props.ackDeadlineSeconds,
       messageRetentionDuration: '86400s',
       expirationPolicy: { ttl: '' },
-      pushConfig: { pushEndpoint: endpoint, oidcToken: { serviceAccountEmail: this.invoker.email, audience: endpoint } },
+      pushConfig: { pushEndpoint: endpoint, oidcToken: { serviceAccountEmail: this.invoker.email, audience: props.audience ?? endpoint } },
       retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
       deadLetterPolicy: { deadLetterTopic: props.queue.deadLetterTopic.id, maxDeliveryAttempts: props.maxDeliveryAttempts },
       dependsOn: [invokerGrant, props.queue.deadLetterPublisher],

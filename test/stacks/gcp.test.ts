@@ -119,6 +119,19 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
     expect(only(json, 'google_logging_project_bucket_config').retention_days).toBe(env.logRetentionDays);
   });
 
+  test('the push subscription signs its OIDC token with the audience and account the runtime verifies', () => {
+    const json = byEnv[environment];
+    const subscription = only(json, 'google_pubsub_subscription', (b) => String(b.name).endsWith('-jobs-push'));
+    const oidc = (subscription.push_config as Block).oidc_token as Block;
+    const runtime = only(json, 'google_cloud_run_v2_service', (b) => String(b.name).endsWith('-runtime'));
+    const container = ((runtime.template as Block).containers as Block[])[0];
+    const envVars = Object.fromEntries((container.env as Block[]).map((e) => [e.name, e.value]));
+    expect(envVars.DATA_SYNC_PUBSUB_PUSH_AUDIENCE).toBe(oidc.audience);
+    const invoker = only(json, 'google_service_account', (b) => String(b.account_id).endsWith('-push'));
+    expect(envVars.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT).toBe(`${invoker.account_id}@\${var.gcp_project}.iam.gserviceaccount.com`);
+    expect(oidc.service_account_email).toMatch(/^\$\{google_service_account\.worker_invoker_\w+\.email\}$/);
+  });
+
   test('n8n runs on Cloud Run with its own Cloud SQL instance and its secrets', () => {
     const json = byEnv[environment];
     const n8n = only(json, 'google_cloud_run_v2_service', (b) => String(b.name).endsWith('-n8n'));

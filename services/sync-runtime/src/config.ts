@@ -30,6 +30,8 @@ const SCHEMA = z.object({
   DATA_SYNC_ROLE: z.preprocess((v) => (v === undefined || v === '' ? 'all' : v), z.enum(['api', 'worker', 'all'])),
   DATA_SYNC_ENCRYPTION_KEY: optional(z.string()),
   N8N_URL: optional(url(['http:', 'https:'])),
+  DATA_SYNC_PUBSUB_PUSH_AUDIENCE: optional(z.string().trim().min(1)),
+  DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: optional(z.string().trim().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be the push service account\'s email')),
   N8N_API_KEY: optional(z.string().min(1)),
   LOG_LEVEL: z.preprocess((v) => (v === undefined || v === '' ? 'info' : v), z.enum(LOG_LEVELS)),
   DATA_SYNC_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '600' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (requests per minute per client)').transform(Number)),
@@ -37,6 +39,7 @@ const SCHEMA = z.object({
   DATA_SYNC_WORKER_CONCURRENCY: z.preprocess((v) => (v === undefined || v === '' ? '4' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer').transform(Number)),
   DATA_SYNC_TRUST_PROXY: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
   DATA_SYNC_DEMO: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
+  DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)')),
   DATA_SYNC_SHUTDOWN_MS: z.preprocess((v) => (v === undefined || v === '' ? '10000' : v), z.string().regex(/^[0-9]+$/, 'must be milliseconds').transform(Number)),
 });
 
@@ -67,6 +70,10 @@ export interface RuntimeConfig {
   readonly demo: boolean;
   /** How long SIGTERM waits for in-flight jobs before releasing them. */
   readonly shutdownMs: number;
+  /** Shared secret signing the GDPR/CCPA webhooks; absent: they answer 503. */
+  readonly complianceWebhookSecret?: string;
+  /** Pub/Sub push (GCP): the OIDC audience and push identity `/pubsub/push` accepts; absent: it answers 503. */
+  readonly pubsubPush?: { readonly audience: string; readonly serviceAccount: string };
 }
 
 export { ConfigError };
@@ -82,6 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
   const queue = e.DATA_SYNC_QUEUE ?? (e.REDIS_URL ? 'redis' : 'store');
   if (queue === 'redis' && !e.REDIS_URL) throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
   const cloudQueue = queue === 'store' || queue === 'redis' ? undefined : cloudBindingOptionsFromEnv(queue, env);
+  // Either alone would be unusable (no audience) or unsafe (any Google account can mint a token for an audience).
+  if (e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && !e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT) throw new ConfigError('DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT', 'is required when DATA_SYNC_PUBSUB_PUSH_AUDIENCE is set');
+  if (e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT && !e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE) throw new ConfigError('DATA_SYNC_PUBSUB_PUSH_AUDIENCE', 'is required when DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT is set');
   if (e.N8N_URL && !e.N8N_API_KEY) throw new ConfigError('N8N_API_KEY', 'is required when N8N_URL is set');
   let encryptionKeys: string[] | undefined;
   if (e.DATA_SYNC_ENCRYPTION_KEY !== undefined) {
@@ -111,5 +121,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig 
     shutdownMs: e.DATA_SYNC_SHUTDOWN_MS,
     demo: e.DATA_SYNC_DEMO,
     trustProxy: e.DATA_SYNC_TRUST_PROXY,
+    complianceWebhookSecret: e.DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET,
+    ...(e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT ? { pubsubPush: { audience: e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE, serviceAccount: e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT } } : {}),
   };
 }

@@ -13,6 +13,7 @@ import { createPipelineJobHandler, createWebhookJobHandler } from './api/jobs';
 import { createPipelinesApi } from './api/pipelines-adapter';
 import { ConfigError, loadConfig } from './config';
 import { SyncEngine, createSyncEngine } from './engine';
+import { createErasureJobHandler } from './engine/erasure';
 import { createLogger } from './logger';
 import { JOB_KINDS, Job, QueueBinding } from './queue/binding';
 import { openQueue } from './queue/open-queue';
@@ -108,6 +109,7 @@ export async function bootLambdaEngine(env: NodeJS.ProcessEnv, logger?: Logger):
     const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger: log });
     engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger: log }));
     engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines: createPipelinesApi({ cipher: new FieldCipher(keyring.primaryKey) }), logger: log }));
+    engine.registerHandler('erasure', createErasureJobHandler({ db, integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger: log }));
     return {
       engine,
       async close() {

@@ -17,11 +17,13 @@ import { createPipelineJobHandler, createWebhookJobHandler } from './api/jobs';
 import { createPipelinesApi } from './api/pipelines-adapter';
 import { ConfigError, RuntimeConfig, loadConfig } from './config';
 import { createScheduler, createSyncEngine, createWorker, EngineMetrics, IntegrationSource } from './engine';
+import { createErasureJobHandler, startRetention } from './engine/erasure';
 import { createLogger } from './logger';
 import { createMetrics, RuntimeMetrics } from './metrics';
 import { openQueue } from './queue/open-queue';
 import { startDemo } from './demo';
 import { Keyring, loadDevKeyring } from './security/crypto';
+import { createGoogleOidcVerifier } from './security/google-oidc';
 import { createTokenStore } from './security/token-store';
 import { MIGRATIONS } from './store/migrations';
 
@@ -81,6 +83,7 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
     const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => connectors[system], logger, metrics: engineMetrics(metrics) });
     engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
     engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines, logger }));
+    engine.registerHandler('erasure', createErasureJobHandler({ db, integrations: integrations.source, connectors: (system) => connectors[system], logger }));
 
     let app: FastifyInstance | null = null;
     let url: string | null = null;
@@ -89,7 +92,8 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
       // With Redis configured, every API instance counts against the same inbound limits.
       const rateLimitRedis = config.redisUrl ? new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
       if (rateLimitRedis) closers.push(() => rateLimitRedis.quit());
-      app = await buildApi({ db, queue, engine, connectors, integrations, tokens, metrics, n8n, pipelines, logger, rateLimitPerMinute: config.rateLimitPerMinute, webhookRateLimitPerMinute: config.webhookRateLimitPerMinute, rateLimitRedis, role: config.role, trustProxy: config.trustProxy });
+      app = await buildApi({ db, queue, engine, connectors, integrations, tokens, metrics, n8n, pipelines, logger, rateLimitPerMinute: config.rateLimitPerMinute, webhookRateLimitPerMinute: config.webhookRateLimitPerMinute, rateLimitRedis, role: config.role, trustProxy: config.trustProxy,
+        pubsubPush: config.pubsubPush ? { verifier: createGoogleOidcVerifier(config.pubsubPush), handle: (job) => engine.handle(job) } : null, complianceWebhookSecret: config.complianceWebhookSecret });
       const listening = app;
       closers.push(() => listening.close());
       const address = await app.listen({ port: config.port, host: config.host });
@@ -117,6 +121,8 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
       // Reverse order on close: the scheduler stops first, then in-flight jobs finish or are released.
       closers.push(() => worker.stop(config.shutdownMs));
       closers.push(async () => scheduler.stop());
+      const retention = startRetention({ db, logger });
+      closers.push(async () => retention.stop());
       logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
     }
     if (config.demo) {

@@ -4,8 +4,9 @@ import type { Logger } from 'pino';
 import type { Db } from '../../../../pipelines/db';
 import type { ConnectorModule } from '../../../../integrations/connector';
 import type { N8nClient } from '../../../../n8n/client';
-import type { QueueBinding } from '../queue/binding';
+import type { Job, QueueBinding } from '../queue/binding';
 import type { RuntimeMetrics } from '../metrics';
+import type { GoogleOidcVerifier } from '../security/google-oidc';
 import type { TokenStore } from '../security/token-store';
 import type { IntegrationStore } from './integration-store';
 
@@ -40,6 +41,14 @@ export interface PipelinesApi {
   transformRecords(mapping: string, records: readonly Record<string, unknown>[]): Record<string, unknown>[];
   runBatch(db: Db, input: { integration: string; mapping: string; records: readonly Record<string, unknown>[]; runId?: string }): Promise<BatchCounts>;
   listQuarantine(db: Db, q: { integration?: string; limit: number; offset: number }): Promise<{ items: readonly unknown[]; total: number }>;
+  /** Runs quarantined records (the given ids, or all) through the pipeline again. */
+  replayQuarantine(db: Db, ids?: readonly string[]): Promise<BatchCounts>;
+  /** GDPR erasure of a subject from the store; queues one vendor erasure per name in `vendors`. */
+  eraseSubject(db: Db, email: string, opts: { actor: string; vendors?: readonly string[] }): Promise<{ erased: Record<string, number>; vendorErasures: string[] }>;
+  optOut(db: Db, email: string, opts: { actor: string }): Promise<void>;
+  isOptedOut(db: Db, email: string): Promise<boolean>;
+  /** A copy of `record` safe to show `role` (sensitive fields redacted, PII masked below operator). */
+  maskPii<T extends Record<string, unknown>>(record: T, role: 'viewer' | 'operator' | 'admin'): T;
 }
 
 export interface ApiDeps {
@@ -62,11 +71,15 @@ export interface ApiDeps {
   readonly webhookRateLimitPerMinute?: number;
   /** Largest accepted body in bytes (default 1 MiB). */
   readonly bodyLimit?: number;
+  /** Shared secret of the GDPR/CCPA webhooks (DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET); absent: they answer 503. */
+  readonly complianceWebhookSecret?: string | null;
   /** Which role the process runs (api, all): the `data_sync_up` label. */
   readonly role?: string;
   readonly now?: () => number;
   /** Behind a load balancer: take the client address and scheme from X-Forwarded-* (IP allowlists, webhook URLs). */
   readonly trustProxy?: boolean;
+  /** Pub/Sub push delivery (GCP): who may push and what runs a job; absent or null: `/pubsub/push` answers 503. */
+  readonly pubsubPush?: { readonly verifier: GoogleOidcVerifier; handle(job: Job): Promise<void> } | null;
   /** The benchmark turns Fastify's per-request log lines off. */
   readonly disableRequestLogging?: boolean;
 }
