@@ -7,5 +7,8 @@ module.exports = {
   transform: { '^.+\\.(t|j)s$': ['@swc/jest'] },
   testMatch: ['**/*.test.ts'],
   testPathIgnorePatterns: ['/node_modules/', '/dist/', '/cdktf.out/', '/\\.data/'],
+  // Most suites wait on PostgreSQL, Redis, emulators or child processes: more workers than the 2 cores
+  // (jest's default would be 1 here) keep both busy.
+  maxWorkers: 3,
   testTimeout: 60000,
 };
