@@ -10,5 +10,6 @@ module.exports = {
   // Most suites wait on PostgreSQL, Redis, emulators or child processes: more workers than the 2 cores
   // (jest's default would be 1 here) keep both busy.
   maxWorkers: 3,
+  globalSetup: '<rootDir>/test/support/global-setup.js',
   testTimeout: 60000,
 };

@@ -17,10 +17,12 @@ const ENTRIES = {
 const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
 
 async function buildRuntime({ quiet = false } = {}) {
-  fs.rmSync(outdir, { recursive: true, force: true });
+  // Built beside the old bundle and swapped in, so a synth reading dist/runtime meanwhile never finds it half-written.
+  const staging = `${outdir}.tmp-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
   const result = esbuild.buildSync({
     entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, path.join(root, file)])),
-    outdir,
+    outdir: staging,
     bundle: true,
     platform: 'node',
     target: 'node20',
@@ -32,12 +34,16 @@ async function buildRuntime({ quiet = false } = {}) {
   });
   // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
   require('tsx/cjs');
-  const worker = await require('../services/sync-runtime/src/cloudflare/build').buildCloudflareWorker();
+  const worker = await require('../services/sync-runtime/src/cloudflare/build').buildCloudflareWorker({ outfile: path.join(staging, 'cloudflare.js') });
+  const previous = `${outdir}.old-${process.pid}`;
+  if (fs.existsSync(outdir)) fs.renameSync(outdir, previous);
+  fs.renameSync(staging, outdir);
+  fs.rmSync(previous, { recursive: true, force: true });
   if (!quiet) {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {
-      console.log(`${path.relative(root, file)}  ${(info.bytes / 1024).toFixed(1)} KiB`);
+      console.log(`${path.relative(root, path.join(outdir, path.basename(file)))}  ${(info.bytes / 1024).toFixed(1)} KiB`);
     }
-    console.log(`${path.relative(root, worker.outfile)}  ${(worker.bytes / 1024).toFixed(1)} KiB`);
+    console.log(`${path.relative(root, path.join(outdir, 'cloudflare.js'))}  ${(worker.bytes / 1024).toFixed(1)} KiB`);
   }
   return outdir;
 }

@@ -48,8 +48,13 @@ describeWithService('RedisTokenBucket', TEST_REDIS_URL, () => {
   test('acquire sleeps the returned wait and then takes a token', async () => {
     const k = key();
     const sleeps: number[] = [];
-    const bucket = new RedisTokenBucket(redis, k, { capacity: 1, refillPerSecond: 1000, sleep: async (ms) => void sleeps.push(ms) });
-    await bucket.observe({ retryAfterMs: 5 });
+    // A real (recorded) sleep and a wait far longer than any scheduling delay, so the wait cannot lapse unseen.
+    const sleep = async (ms: number) => {
+      sleeps.push(ms);
+      await new Promise((resolve) => setTimeout(resolve, ms));
+    };
+    const bucket = new RedisTokenBucket(redis, k, { capacity: 1, refillPerSecond: 1000, sleep });
+    await bucket.observe({ retryAfterMs: 1000 });
     await bucket.acquire();
     await bucket.acquire();
     expect(sleeps.length).toBeGreaterThanOrEqual(1);

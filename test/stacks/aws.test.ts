@@ -13,13 +13,7 @@ import { zipBytes, zipFiles } from '../../constructs/generic/zip';
 import { rateExpression } from '../../constructs/generic/workload';
 import { type Block, type TerraformJson, changedPaths, checkCapabilities, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
 
-const root = path.resolve(__dirname, '..', '..');
 const ENVIRONMENTS: EnvironmentName[] = ['dev', 'staging', 'prod'];
-
-beforeAll(async () => {
-  // The worker's asset zips the runtime bundle at construction; build it on a clean clone.
-  if (!fs.existsSync(path.join(root, 'dist', 'runtime', 'lambda.js'))) await require('../../scripts/build-runtime').buildRuntime({ quiet: true });
-});
 
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-stack-test-'));
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
