@@ -1,28 +1,14 @@
 import IORedis from 'ioredis';
-import { Client } from 'pg';
 import { openPostgres } from '../../../../pipelines/db';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
+import { scratchDatabase } from '../../../../test/support/scratch-database';
 import { createBullmqBinding } from '../queue/bullmq-binding';
 import { bearer, createHarness, Harness } from './testing/harness';
 import { signDemo } from './testing/demo-connector';
 
 const CONFIG = { baseUrl: 'http://127.0.0.1:1', apiKey: 'pg-key-123456', webhookSecret: 'pg-secret-123456' };
-const dbName = `api_it_${process.pid}`;
-const dbUrl = (() => {
-  const u = new URL(TEST_DATABASE_URL);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
-
-async function admin(sql: string) {
-  const client = new Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const scratch = scratchDatabase('api_it');
+const dbUrl = scratch.url;
 
 function sendWebhooks(h: Harness, name: string, n: number) {
   return Promise.all(
@@ -38,8 +24,7 @@ describeWithService('API on PostgreSQL', TEST_DATABASE_URL, () => {
   const db = () => openPostgres(dbUrl);
   let pg: ReturnType<typeof openPostgres>;
   beforeAll(async () => {
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
-    await admin(`CREATE DATABASE ${dbName}`);
+    await scratch.create();
     pg = db();
     h = await createHarness({ db: pg });
     await h.inject({ method: 'POST', url: '/api/integrations', headers: bearer(h.auth.admin), payload: { name: 'pg_crm', system: 'demo', objects: ['contacts'], config: CONFIG } });
@@ -47,7 +32,7 @@ describeWithService('API on PostgreSQL', TEST_DATABASE_URL, () => {
   afterAll(async () => {
     await h.close();
     await pg.close();
-    await admin(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
+    await scratch.drop();
   });
 
   test('50 concurrent webhook deliveries are each committed to the jobs table before their 202', async () => {

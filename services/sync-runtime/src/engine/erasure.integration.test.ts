@@ -1,42 +1,27 @@
-import { Client } from 'pg';
 import { z } from 'zod';
 import type { Connector, ConnectorModule } from '../../../../integrations/connector';
 import { eraseSubject } from '../../../../pipelines';
 import { Db, migrate, openPostgres } from '../../../../pipelines/db';
 import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
+import { scratchDatabase } from '../../../../test/support/scratch-database';
 import { createLogger } from '../logger';
 import { MIGRATIONS } from '../store/migrations';
 import { createErasureJobHandler, runRetentionIfDue } from './erasure';
 
-const dbName = `erasure_it_${process.pid}`;
-const dbUrl = (() => {
-  const u = new URL(TEST_DATABASE_URL);
-  u.pathname = `/${dbName}`;
-  return u.toString();
-})();
-
-async function admin(sql: string) {
-  const client = new Client({ connectionString: TEST_DATABASE_URL });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
-}
+const scratch = scratchDatabase('erasure_it');
+const dbUrl = scratch.url;
 
 describeWithService('erasure and retention on PostgreSQL, several instances', TEST_DATABASE_URL, () => {
   /** One pool per simulated instance. */
   let instances: Db[] = [];
   beforeAll(async () => {
-    await admin(`DROP DATABASE IF EXISTS ${dbName}`);
-    await admin(`CREATE DATABASE ${dbName}`);
+    await scratch.create();
     instances = [openPostgres(dbUrl, { max: 2 }), openPostgres(dbUrl, { max: 2 }), openPostgres(dbUrl, { max: 2 })];
     await migrate(instances[0], MIGRATIONS);
   });
   afterAll(async () => {
     for (const db of instances) await db.close();
-    await admin(`DROP DATABASE IF EXISTS ${dbName}`);
+    await scratch.drop();
   });
 
   test('instances ticking together apply the retention once', async () => {
