@@ -112,3 +112,18 @@ export interface ConnectorModule<C = any> {
   /** Verifies an inbound webhook and returns its events; throws WebhookRejected when forged, tampered or replayed. */
   verifyWebhook(config: C, request: WebhookRequest): WebhookEvents;
 }
+
+/**
+ * The body of every connector's test(): runs one cheap authenticated call and times it. An
+ * IntegrationError (bad credentials, vendor down) is a failed check with its kind; anything else is a bug and propagates.
+ */
+export async function checkConnection(probe: () => Promise<string>): Promise<ConnectionTest> {
+  const started = Date.now();
+  try {
+    const message = await probe();
+    return { ok: true, message, latencyMs: Date.now() - started };
+  } catch (error) {
+    if (error instanceof IntegrationError) return { ok: false, message: `${error.kind}: ${error.message}`, latencyMs: Date.now() - started };
+    throw error;
+  }
+}

@@ -13,6 +13,7 @@ import {
   WebhookRejected,
   type Connector,
   type ConnectorContext,
+  checkConnection,
   type ConnectorModule,
   type PullPage,
   type RateLimitObservation,
@@ -169,16 +170,11 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
   }
 
   return {
-    async test() {
-      const started = Date.now();
-      try {
+    test: () =>
+      checkConnection(async () => {
         await http.request({ path: '/crm/v3/objects/contacts', query: { limit: 1 } });
-        return { ok: true, message: 'connected', latencyMs: Date.now() - started };
-      } catch (error) {
-        if (error instanceof IntegrationError) return { ok: false, message: `${error.kind}: ${error.message}`, latencyMs: Date.now() - started };
-        throw error;
-      }
-    },
+        return 'connected';
+      }),
 
     async pull(object, cursorText) {
       const type = typeName(object);

@@ -7,7 +7,7 @@
  */
 import { timingSafeEqual } from 'crypto';
 import { z } from 'zod';
-import { IntegrationError, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
+import { IntegrationError, checkConnection, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
 import { TokenBucket } from '../../http/token-bucket';
 import { VendorHttp } from '../../http/vendor-http';
 
@@ -91,16 +91,11 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
   }
 
   return {
-    async test() {
-      const started = Date.now();
-      try {
+    test: () =>
+      checkConnection(async () => {
         await http.request({ path: '/api/v2/persons', query: { limit: 1 } });
-        return { ok: true, message: 'connected', latencyMs: Date.now() - started };
-      } catch (error) {
-        if (error instanceof IntegrationError) return { ok: false, message: `${error.kind}: ${error.message}`, latencyMs: Date.now() - started };
-        throw error;
-      }
-    },
+        return 'connected';
+      }),
 
     async pull(object, cursorText) {
       const type = typeName(object);

@@ -4,7 +4,7 @@
  * composite sObjects upserts by external id (200 per call) or a Bulk API 2.0 ingest job above the
  * bulk threshold; webhooks are outbound messages.
  */
-import { IntegrationError, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
+import { IntegrationError, checkConnection, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
 import { SalesforceClient, toCsv, type QueryResult } from './client';
 import { DEFAULT_FIELDS, salesforceConfigSchema, type SalesforceConfig } from './config';
 import { verifyOutboundMessage } from './outbound-message';
@@ -136,17 +136,12 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
   }
 
   return {
-    async test() {
-      const started = Date.now();
-      try {
+    test: () =>
+      checkConnection(async () => {
         const limits = await client.call<{ DailyApiRequests?: { Max: number; Remaining: number } }>({ path: '/limits' });
         const daily = limits.DailyApiRequests;
-        return { ok: true, message: daily ? `connected; ${daily.Remaining}/${daily.Max} daily API requests left` : 'connected', latencyMs: Date.now() - started };
-      } catch (error) {
-        if (error instanceof IntegrationError) return { ok: false, message: `${error.kind}: ${error.message}`, latencyMs: Date.now() - started };
-        throw error;
-      }
-    },
+        return daily ? `connected; ${daily.Remaining}/${daily.Max} daily API requests left` : 'connected';
+      }),
 
     async pull(object, cursorText) {
       const name = objectName(object);

@@ -8,7 +8,7 @@
  */
 import { timingSafeEqual } from 'crypto';
 import { z } from 'zod';
-import { IntegrationError, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
+import { IntegrationError, checkConnection, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
 import { TokenBucket } from '../../http/token-bucket';
 import { VendorHttp } from '../../http/vendor-http';
 
@@ -166,16 +166,11 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
   }
 
   const connector: Connector = {
-    async test() {
-      const started = Date.now();
-      try {
+    test: () =>
+      checkConnection(async () => {
         await api({ path: '/Contacts', query: { fields: 'Last_Name', per_page: 1 }, accept: [204] });
-        return { ok: true, message: 'connected', latencyMs: Date.now() - started };
-      } catch (error) {
-        if (error instanceof IntegrationError) return { ok: false, message: `${error.kind}: ${error.message}`, latencyMs: Date.now() - started };
-        throw error;
-      }
-    },
+        return 'connected';
+      }),
 
     async pull(object, cursorText) {
       const name = module(object);

@@ -5,7 +5,7 @@
  * and erase use DELETE /contacts/{id} (Constant Contact keeps deleted contacts as "deleted").
  */
 import { z, type ZodType } from 'zod';
-import { IntegrationError, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
+import { IntegrationError, checkConnection, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
 import { parseConfig } from '../shared/config';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { mapPool } from '../shared/pool';
@@ -62,14 +62,8 @@ class ConstantContactConnector implements Connector {
     this.client = new ConstantContactClient(config, context);
   }
 
-  async test() {
-    const started = Date.now();
-    try {
-      const summary = await this.client.json<{ organization_name?: string }>({ path: '/account/summary' });
-      return { ok: true, message: `connected to ${summary.organization_name ?? 'account'}`, latencyMs: Date.now() - started };
-    } catch (error) {
-      return { ok: false, message: (error as Error).message, latencyMs: Date.now() - started };
-    }
+  test() {
+    return checkConnection(async () => `connected to ${(await this.client.json<{ organization_name?: string }>({ path: '/account/summary' })).organization_name ?? 'account'}`);
   }
 
   private contactsOnly(object: string, operation: string): void {

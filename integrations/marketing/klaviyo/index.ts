@@ -5,7 +5,7 @@
  * JSON:API `links.next`; the cursor keeps that link plus an updated/datetime watermark.
  */
 import { z, type ZodType } from 'zod';
-import { IntegrationError, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
+import { IntegrationError, checkConnection, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
 import { parseConfig } from '../shared/config';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { mapPool } from '../shared/pool';
@@ -69,14 +69,11 @@ class KlaviyoConnector implements Connector {
     this.client = new KlaviyoClient(config, context);
   }
 
-  async test() {
-    const started = Date.now();
-    try {
+  test() {
+    return checkConnection(async () => {
       await this.client.json({ path: '/api/accounts' });
-      return { ok: true, message: 'ok', latencyMs: Date.now() - started };
-    } catch (error) {
-      return { ok: false, message: (error as Error).message, latencyMs: Date.now() - started };
-    }
+      return 'connected';
+    });
   }
 
   private async metricId(object: string): Promise<string> {

@@ -5,7 +5,7 @@
  * POST /batches for large pushes. Delete archives; erase permanently deletes from every audience.
  */
 import { z, type ZodType } from 'zod';
-import { IntegrationError, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
+import { IntegrationError, checkConnection, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
 import { parseConfig } from '../shared/config';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { mapPool } from '../shared/pool';
@@ -51,14 +51,8 @@ class MailchimpConnector implements Connector {
     this.client = new MailchimpClient(config, context);
   }
 
-  async test() {
-    const started = Date.now();
-    try {
-      const ping = await this.client.json<{ health_status?: string }>({ path: '/ping' });
-      return { ok: true, message: ping.health_status ?? 'ok', latencyMs: Date.now() - started };
-    } catch (error) {
-      return { ok: false, message: (error as Error).message, latencyMs: Date.now() - started };
-    }
+  test() {
+    return checkConnection(async () => (await this.client.json<{ health_status?: string }>({ path: '/ping' })).health_status ?? 'connected');
   }
 
   async pull(object: string, cursor: string | null): Promise<PullPage> {
