@@ -3,7 +3,8 @@
  * (HMAC verification + durable enqueue before the 202, each request a new event) on the PostgreSQL store
  * binding and on the Redis (BullMQ) binding, beside a Fastify no-op POST route measured in the same run.
  * The server runs in a child process so the load generator does not share its event loop.
- * Run: `npm run bench -- webhook-ingest` (DURATION=<s>, CONNECTIONS=<n>; TEST_DATABASE_URL, TEST_REDIS_URL).
+ * Run: `npm run bench -- webhook-ingest` (DURATION=<s>, CONNECTIONS=<n>; TEST_DATABASE_URL, TEST_REDIS_URL;
+ * PROFILE_DIR=<dir> writes a V8 CPU profile of each server process there, for Chrome DevTools or speedscope).
  */
 import { spawn } from 'child_process';
 import { createHmac, randomUUID } from 'crypto';
@@ -77,7 +78,8 @@ async function serve(mode: Mode): Promise<void> {
 }
 
 function startServer(mode: Mode, env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => Promise<string> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', __filename, '--serve', mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', __filename, '--serve', mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (c) => (err += c));
