@@ -80,6 +80,24 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect(await count("audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'failed'")).toBe(1);
   });
 
+  test('a vendor erasure whose worker crashed is taken again once its lease expires, and failed after the last attempt', async () => {
+    await eraseSubject(t.db, 'crash@y.io', { actor: 'dpo', vendors: ['hubspot'] });
+    const [first] = await claimErasureRequests(t.db, 10, 60_000);
+    expect(first).toMatchObject({ integration: 'hubspot', email: 'crash@y.io', attempts: 1 });
+    // The worker dies here: while its lease runs, nobody else takes the request.
+    expect(await claimErasureRequests(t.db, 10, 60_000)).toEqual([]);
+    await t.db.query(`UPDATE erasure_requests SET lease_until = now() - interval '1 second'`);
+    const [again] = await claimErasureRequests(t.db, 10, 60_000);
+    expect(again).toMatchObject({ id: first.id, email: 'crash@y.io', attempts: 2 });
+
+    await t.db.query(`UPDATE erasure_requests SET attempts = $1, lease_until = now() - interval '1 second'`, [MAX_ERASURE_ATTEMPTS]);
+    expect(await claimErasureRequests(t.db, 10, 60_000)).toEqual([]);
+    const { rows } = await t.db.query('SELECT status, email, last_error FROM erasure_requests');
+    expect(rows).toEqual([{ status: 'failed', email: null, last_error: `lease expired after ${MAX_ERASURE_ATTEMPTS} attempts (worker crashed or stalled)` }]);
+    expect(await count("audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'failed'")).toBe(1);
+    await expect(completeErasureRequest(t.db, again.id, { ok: true })).rejects.toThrow('is not in progress');
+  });
+
   test('erasure and opt-out refuse bad input with a message', async () => {
     await expect(eraseSubject(t.db, 'not an email', { actor: 'a' })).rejects.toThrow('email must be an email address');
     await expect(eraseSubject(t.db, 'a@b.io', { actor: ' ' })).rejects.toThrow('actor is required');

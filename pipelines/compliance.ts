@@ -91,19 +91,37 @@ export interface ErasureRequest {
   attempts: number;
 }
 
-/** Takes up to `limit` pending vendor erasures for the worker (each instance gets different ones on PostgreSQL). */
-export async function claimErasureRequests(db: Db, limit = 10): Promise<ErasureRequest[]> {
-  const { rows } = await db.query(
-    `UPDATE erasure_requests SET status = 'in_progress', attempts = attempts + 1
-     WHERE id IN (SELECT id FROM erasure_requests WHERE status = 'pending' ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
-     RETURNING id::text AS id, integration, email, attempts`,
-    [limit],
-  );
-  return rows as ErasureRequest[];
-}
-
 /** Erasure attempts at one vendor before the request is marked failed (and alerted on). */
 export const MAX_ERASURE_ATTEMPTS = 5;
+
+/** How long a claimed vendor erasure stays with its worker before another may take it (default 15 min). */
+export const ERASURE_LEASE_MS = 15 * 60_000;
+
+/**
+ * Takes up to `limit` vendor erasures for the worker (each instance gets different ones on PostgreSQL):
+ * pending ones, and ones whose worker's lease expired (it crashed). A request whose lease expired on its
+ * last allowed attempt is marked failed, with its audit entry, instead of being sent again.
+ */
+export async function claimErasureRequests(db: Db, limit = 10, leaseMs = ERASURE_LEASE_MS): Promise<ErasureRequest[]> {
+  return db.transaction(async (tx) => {
+    const { rows: abandoned } = await tx.query(
+      `UPDATE erasure_requests SET status = 'failed', email = NULL, lease_until = NULL,
+         last_error = 'lease expired after ' || attempts || ' attempts (worker crashed or stalled)'
+       WHERE id IN (SELECT id FROM erasure_requests WHERE status = 'in_progress' AND lease_until < now() AND attempts >= $1 FOR UPDATE SKIP LOCKED)
+       RETURNING integration, subject_hash, attempts, last_error`,
+      [MAX_ERASURE_ATTEMPTS],
+    );
+    for (const r of abandoned) await audit(tx, 'erasure-worker', 'gdpr.vendor_erase', `subject:${r.subject_hash}`, 'failed', { integration: r.integration, attempts: r.attempts, error: r.last_error });
+    const { rows } = await tx.query(
+      `UPDATE erasure_requests SET status = 'in_progress', attempts = attempts + 1, lease_until = now() + $2::int * interval '1 millisecond'
+       WHERE id IN (SELECT id FROM erasure_requests WHERE status = 'pending' OR (status = 'in_progress' AND lease_until < now())
+                    ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+       RETURNING id::text AS id, integration, email, attempts`,
+      [limit, Math.max(0, Math.round(leaseMs))],
+    );
+    return (rows as ErasureRequest[]).sort((a, b) => Number(a.id) - Number(b.id));
+  });
+}
 
 /**
  * Records a vendor's answer: done forgets the email and writes an audit entry; an error puts the
@@ -115,7 +133,7 @@ export async function completeErasureRequest(db: Db, id: string, outcome: { ok: 
       `UPDATE erasure_requests SET
          status = CASE WHEN $2 THEN 'done' WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,
          email = CASE WHEN $2 OR attempts >= $4 THEN NULL ELSE email END,
-         last_error = $3, completed_at = CASE WHEN $2 THEN now() END
+         last_error = $3, completed_at = CASE WHEN $2 THEN now() END, lease_until = NULL
        WHERE id = $1::bigint AND status = 'in_progress'
        RETURNING integration, subject_hash, status, attempts`,
       [id, outcome.ok, outcome.ok ? null : outcome.error, MAX_ERASURE_ATTEMPTS],

@@ -101,4 +101,9 @@ export const PIPELINE_MIGRATIONS: Migration[] = [
       );
       CREATE INDEX erasure_requests_pending ON erasure_requests (status, id)`,
   },
+  {
+    // A claim holds a request until lease_until: a worker that crashed mid-erasure gives it back then.
+    id: '306_erasure_request_leases',
+    sql: `ALTER TABLE erasure_requests ADD COLUMN lease_until timestamptz`,
+  },
 ];
