@@ -76,7 +76,7 @@ export class AzureStack extends DataSyncStack {
     const pull = new RoleAssignment(this, 'runtime-pulls-images', { scope: registry.id, roleDefinitionName: 'AcrPull', principalId: identity.principalId, principalType: 'ServicePrincipal' });
     const readSecrets = secrets.grantRead('runtime-reads-secrets', identity.principalId);
     const schedulerReads = secrets.grantRead('scheduler-reads-secrets', schedulerIdentity.principalId);
-    const queueGrants = queue.grant('runtime', identity.principalId, ['send', 'receive']);
+    const queueGrants = queue.grant('runtime', identity.principalId, ['owner']);
     const metrics = new AzureMetricsWorkspace(this, 'metrics', { prefix, ...base, publisher: { principalId: identity.principalId, clientId: identity.clientId } });
     const apps = new AzureAppsEnvironment(this, 'apps', { prefix, ...base, subnetId: network.appsSubnet.id, logRetentionDays: env.logRetentionDays, zoneRedundant: env.database.multiAz });
 
@@ -98,6 +98,8 @@ export class AzureStack extends DataSyncStack {
     const sharedEnv = {
       LOG_LEVEL: 'info',
       DATA_SYNC_ENVIRONMENT: env.name,
+      // The runtime authenticates to Service Bus as its managed identity (AZURE_CLIENT_ID): the namespace takes no keys.
+      DATA_SYNC_QUEUE: 'servicebus',
       DATA_SYNC_SERVICEBUS_HOST: Fn.trimsuffix(Fn.trimprefix(queue.namespace.endpoint, 'https://'), ':443/'),
       DATA_SYNC_SERVICEBUS_QUEUE: queue.queue.name,
       ...(n8n ? { N8N_URL: `https://${n8n.app.ingress.fqdn}` } : {}),

@@ -48,16 +48,22 @@ export class AzureQueue extends Construct {
     });
   }
 
-  /** Grants an identity send and/or receive on the jobs queue only. */
-  grant(id: string, principalId: string, roles: readonly ('send' | 'receive')[]): RoleAssignment[] {
+  /**
+   * Grants an identity roles on the jobs queue only. `owner` (Data Owner) is what a runtime needs:
+   * besides send and receive, its depth() reads the queue's runtime properties from the management
+   * endpoint, which Sender and Receiver do not allow.
+   */
+  grant(id: string, principalId: string, roles: readonly ('send' | 'receive' | 'owner')[]): RoleAssignment[] {
     return roles.map(
       (role) =>
         new RoleAssignment(this, `${id}-${role}`, {
           scope: this.queue.id,
-          roleDefinitionName: role === 'send' ? 'Azure Service Bus Data Sender' : 'Azure Service Bus Data Receiver',
+          roleDefinitionName: AZURE_SERVICE_BUS_ROLES[role],
           principalId,
           principalType: 'ServicePrincipal',
         }),
     );
   }
 }
+
+const AZURE_SERVICE_BUS_ROLES = { send: 'Azure Service Bus Data Sender', receive: 'Azure Service Bus Data Receiver', owner: 'Azure Service Bus Data Owner' } as const;

@@ -58,15 +58,24 @@ describe.each(ENVIRONMENTS)('Azure %s stack', (environment) => {
     expect(prometheus.remote_write[0].url).toMatch(/dataCollectionRules\/\$\{azurerm_monitor_data_collection_rule\.\w+\.immutable_id\}\/streams\/Microsoft-PrometheusMetrics\/api\/v1\/write/);
   });
 
-  test('Service Bus: Entra-only namespace, queue with the environment max delivery count and dead-lettering; runtime may send and receive', () => {
+  test('Service Bus: Entra-only namespace, queue with the environment max delivery count and dead-lettering; the runtime uses it as its identity', () => {
     const json = byEnv[environment];
     expect(only(json, 'azurerm_servicebus_namespace')).toMatchObject({ local_auth_enabled: false, minimum_tls_version: '1.2' });
     expect(only(json, 'azurerm_servicebus_queue')).toMatchObject({ max_delivery_count: env.maxReceiveCount, dead_lettering_on_message_expiration: true, lock_duration: 'PT300S' });
     const roles = resourcesOf(json, 'azurerm_role_assignment').map(([, b]) => b).filter((b) => String(b.scope).includes('azurerm_servicebus_queue'));
-    expect(roles.map((r) => r.role_definition_name).sort()).toEqual(['Azure Service Bus Data Receiver', 'Azure Service Bus Data Sender']);
+    expect(roles.map((r) => r.role_definition_name)).toEqual(['Azure Service Bus Data Owner']);
+    const identity = resourcesOf(json, 'azurerm_user_assigned_identity').find(([, b]) => String(b.name).endsWith('-runtime'))!;
+    expect(roles[0].principal_id).toBe(`\${azurerm_user_assigned_identity.${identity[0]}.principal_id}`);
     const worker = app(json, 'worker');
     expect(worker.ingress).toBeUndefined();
     expect(envOf(containers(worker)[0]).DATA_SYNC_ROLE).toBe('all');
+    // Both containers start the Service Bus binding with the identity's client id, and the runtime reads exactly these variables.
+    for (const container of [containers(app(json, 'runtime'))[0], containers(worker)[0]]) {
+      const vars = envOf(container);
+      expect(vars).toMatchObject({ DATA_SYNC_QUEUE: 'servicebus', AZURE_CLIENT_ID: `\${azurerm_user_assigned_identity.${identity[0]}.client_id}`, DATA_SYNC_SERVICEBUS_QUEUE: `\${azurerm_servicebus_queue.${resourcesOf(json, 'azurerm_servicebus_queue')[0][0]}.name}` });
+      expect(String(vars.DATA_SYNC_SERVICEBUS_HOST)).toContain('azurerm_servicebus_namespace.');
+      expect(vars.DATA_SYNC_SERVICEBUS_CONNECTION_STRING).toBeUndefined();
+    }
   });
 
   test('PostgreSQL Flexible Servers are private, HA and locked exactly in prod; n8n has its own', () => {

@@ -2,6 +2,7 @@
  * The cloud queue bindings behind one factory, and the options a deployment gives them through the
  * environment (DATA_SYNC_QUEUE = sqs | pubsub | servicebus).
  */
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import { ServiceBusAdministrationClient, ServiceBusClient } from '@azure/service-bus';
 import { ConfigError } from '../config-error';
 import { QueueBinding, RetryPolicy } from './binding';
@@ -76,7 +77,7 @@ export function createCloudBinding<K extends CloudQueueKind>(kind: K, options: C
 export const CLOUD_QUEUE_VARIABLES: Record<CloudQueueKind, readonly string[]> = {
   sqs: ['DATA_SYNC_SQS_QUEUE_URL', 'DATA_SYNC_SQS_DLQ_URL', 'AWS_REGION', 'DATA_SYNC_SQS_ENDPOINT', 'DATA_SYNC_SQS_WAIT_SECONDS'],
   pubsub: ['GOOGLE_CLOUD_PROJECT', 'DATA_SYNC_PUBSUB_TOPIC', 'DATA_SYNC_PUBSUB_SUBSCRIPTION', 'DATA_SYNC_PUBSUB_DLQ_TOPIC', 'DATA_SYNC_PUBSUB_DLQ_SUBSCRIPTION', 'PUBSUB_EMULATOR_HOST'],
-  servicebus: ['DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'DATA_SYNC_SERVICEBUS_QUEUE'],
+  servicebus: ['DATA_SYNC_SERVICEBUS_HOST', 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'AZURE_CLIENT_ID', 'DATA_SYNC_SERVICEBUS_QUEUE'],
 };
 
 const required = (env: NodeJS.ProcessEnv, name: string, kind: CloudQueueKind) => {
@@ -102,10 +103,25 @@ const pubsubName = (env: NodeJS.ProcessEnv, name: string) => {
   return value;
 };
 
+/** A Service Bus namespace host: `<namespace>.servicebus.windows.net` (or a sovereign cloud's suffix). */
+const SERVICEBUS_HOST = /^[a-z][a-z0-9-]{4,48}[a-z0-9]\.servicebus\.(?:[a-z0-9-]+\.)*[a-z]{2,}$/i;
+
+/**
+ * The Entra credential of the Service Bus client when no connection string is given: the user-assigned
+ * managed identity AZURE_CLIENT_ID names (as the stacks deploy it), otherwise the default chain
+ * (az login, workload identity, a system-assigned identity).
+ */
+function azureCredential(env: NodeJS.ProcessEnv): AzureCredential {
+  const clientId = env.AZURE_CLIENT_ID?.trim();
+  if (!clientId) return new DefaultAzureCredential();
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(clientId)) throw new ConfigError('AZURE_CLIENT_ID', `must be the client id (a GUID) of the managed identity; got ${JSON.stringify(clientId)}`);
+  return new ManagedIdentityCredential({ clientId });
+}
+
 /**
  * Reads the options of `kind` from the environment; throws ConfigError naming the variable when one
- * is missing or malformed. The Service Bus path takes a connection string: a managed identity needs a
- * TokenCredential from @azure/identity, passed to createCloudBinding in code.
+ * is missing or malformed. Service Bus takes a connection string (shared key) when one is given,
+ * otherwise the namespace host and an Entra credential (see azureCredential).
  */
 export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(kind: K, env: NodeJS.ProcessEnv): CloudBindingOptions[K] {
   switch (kind) {
@@ -135,11 +151,17 @@ export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(kind: K, en
       return options as CloudBindingOptions[K];
     }
     case 'servicebus': {
-      const connectionString = required(env, 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'servicebus');
-      if (!/(^|;)Endpoint=sb:\/\/[^;]+/i.test(connectionString)) throw new ConfigError('DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'must be a Service Bus connection string ("Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…")');
       const queue = required(env, 'DATA_SYNC_SERVICEBUS_QUEUE', 'servicebus');
       if (!/^[A-Za-z0-9][A-Za-z0-9\-._/]{0,259}$/.test(queue)) throw new ConfigError('DATA_SYNC_SERVICEBUS_QUEUE', `must be a Service Bus queue name; got ${JSON.stringify(queue)}`);
-      return { connectionString, queue } as CloudBindingOptions[K];
+      const connectionString = env.DATA_SYNC_SERVICEBUS_CONNECTION_STRING?.trim();
+      if (connectionString) {
+        if (!/(^|;)Endpoint=sb:\/\/[^;]+/i.test(connectionString)) throw new ConfigError('DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'must be a Service Bus connection string ("Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…")');
+        return { connectionString, queue } as CloudBindingOptions[K];
+      }
+      const host = env.DATA_SYNC_SERVICEBUS_HOST?.trim();
+      if (!host) throw new ConfigError('DATA_SYNC_SERVICEBUS_HOST', 'is required when DATA_SYNC_QUEUE is "servicebus" (or DATA_SYNC_SERVICEBUS_CONNECTION_STRING)');
+      if (!SERVICEBUS_HOST.test(host)) throw new ConfigError('DATA_SYNC_SERVICEBUS_HOST', `must be a namespace host such as "acme.servicebus.windows.net" (no scheme, port or path); got ${JSON.stringify(host)}`);
+      return { fullyQualifiedNamespace: host, credential: azureCredential(env), queue } as CloudBindingOptions[K];
     }
     default:
       throw new ConfigError('DATA_SYNC_QUEUE', `must be one of ${CLOUD_QUEUE_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
