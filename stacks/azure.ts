@@ -132,7 +132,6 @@ export class AzureStack extends DataSyncStack {
       image: `${registry.loginServer}/${env.serviceName}:${settings.imageTags[settings.activeSlot]}`,
       registry: registry.loginServer,
       identity: { id: identity.id, clientId: identity.clientId },
-      serviceBus: { host: sharedEnv.DATA_SYNC_SERVICEBUS_HOST, queue: queue.queue.name },
       replicas: env.instanceCount,
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,

@@ -13,10 +13,8 @@ export interface AzureWorkerProps {
   readonly image: string;
   /** Registry login server the identity pulls from. */
   readonly registry: string;
-  /** Identity with Service Bus Data Receiver on the queue. */
+  /** Identity with a role on the Service Bus queue; the queue binding's variables come in `env`. */
   readonly identity: AzureAppIdentity;
-  /** Service Bus namespace endpoint host (`<ns>.servicebus.windows.net`) and queue name. */
-  readonly serviceBus: { readonly host: string; readonly queue: string };
   /** Replicas consuming the queue. */
   readonly replicas: number;
   /** CPU units (1024 = 1 vCPU) and memory in MiB. */
@@ -69,8 +67,6 @@ export class AzureWorker extends Construct {
               { name: 'HOST', value: '0.0.0.0' },
               { name: 'PORT', value: '8080' },
               { name: 'AZURE_CLIENT_ID', value: props.identity.clientId },
-              { name: 'DATA_SYNC_SERVICEBUS_HOST', value: props.serviceBus.host },
-              { name: 'DATA_SYNC_SERVICEBUS_QUEUE', value: props.serviceBus.queue },
               ...fromVault.env,
             ],
             livenessProbe: [{ transport: 'HTTP', path: '/health', port: 8080, intervalSeconds: 15, failureCountThreshold: 4 }],

@@ -117,6 +117,7 @@ describe('AWS policies', () => {
     ['secret value', (r) => (r.aws_secretsmanager_secret_version = { v: { secret_id: 'x', secret_string: 'hunter2' } }), '[common/no-literal-secret] aws_secretsmanager_secret_version.v: secret_string holds a literal secret value'],
     ['secret in container env', (r) => (r.aws_ecs_task_definition = { t: { container_definitions: JSON.stringify([{ environment: [{ name: 'DB_PASSWORD', value: 'hunter2' }] }]) } }), 'environment DB_PASSWORD'],
     ['unencrypted topic', (r) => delete r.aws_sns_topic.t.kms_master_key_id, '[aws/sns-encrypted] aws_sns_topic.t has no kms_master_key_id'],
+    ['variable set twice', (r) => (r.aws_ecs_task_definition = { t: { container_definitions: JSON.stringify([{ environment: [{ name: 'PORT', value: '1' }, { name: 'PORT', value: '2' }] }]) } }), '[common/unique-env-names] aws_ecs_task_definition.t: environment PORT is set twice at container_definitions<json>[0].environment'],
   ])('%s is reported', (_name, mutate, message) => {
     const resources = base();
     mutate(resources);

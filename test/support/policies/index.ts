@@ -57,6 +57,26 @@ export const COMMON_POLICIES: readonly PolicyRule[] = [
     },
   },
   {
+    id: 'common/unique-env-names',
+    description: 'No container sets one environment variable twice (which value wins differs by platform, and some refuse the revision)',
+    check(json) {
+      const problems: string[] = [];
+      for (const [type, byName] of Object.entries(json.resource ?? {})) {
+        for (const [name, body] of Object.entries(byName)) {
+          walkObjects(body, (path, object) => {
+            for (const key of ['env', 'environment']) {
+              const list = object[key];
+              if (!Array.isArray(list)) continue;
+              const names = list.map((e) => (e !== null && typeof e === 'object' ? (e as Record<string, unknown>).name : undefined)).filter((n): n is string => typeof n === 'string');
+              for (const twice of new Set(names.filter((n, i) => names.indexOf(n) !== i))) problems.push(`${type}.${name}: environment ${twice} is set twice at ${path ? `${path}.` : ''}${key}`);
+            }
+          });
+        }
+      }
+      return problems;
+    },
+  },
+  {
     id: 'common/no-unresolved-token',
     description: 'No unresolved cdktf token (${TfToken[...]}) is left in the configuration',
     check(json) {
