@@ -1,3 +1,5 @@
+import * as fs from 'fs';
+import * as os from 'os';
 import * as path from 'path';
 import { ConfigError, loadConfig } from './config';
 
@@ -49,5 +51,36 @@ describe('cloud queue bindings', () => {
     expect(() => loadConfig({ DATA_SYNC_QUEUE: 'sqs' })).toThrow(/DATA_SYNC_SQS_QUEUE_URL/);
     expect(() => loadConfig({ DATA_SYNC_QUEUE: 'pubsub' })).toThrow(/DATA_SYNC_PUBSUB_/);
     expect(() => loadConfig({ DATA_SYNC_QUEUE: 'kafka' })).toThrow(/DATA_SYNC_QUEUE/);
+  });
+});
+
+describe('secrets from mounted files (<NAME>_FILE)', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'config-secrets-'));
+  afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const secretFile = (name: string, content: string) => {
+    const file = path.join(dir, name);
+    fs.writeFileSync(file, content);
+    return file;
+  };
+
+  test('the encryption key, database URL and n8n key are read from their files, without the trailing newline', () => {
+    const config = loadConfig({
+      DATA_SYNC_ENCRYPTION_KEY_FILE: secretFile('key', `${key}\n`),
+      DATABASE_URL_FILE: secretFile('db', 'postgres://datasync@db.internal:5432/postgres\n'),
+      N8N_URL: 'http://127.0.0.1:5678',
+      N8N_API_KEY_FILE: secretFile('n8n', 'n8n-api-key'),
+    });
+    expect(config).toMatchObject({ encryptionKeys: [key], databaseUrl: 'postgres://datasync@db.internal:5432/postgres', n8nApiKey: 'n8n-api-key' });
+  });
+
+  test('a file value is validated like the variable itself', () => {
+    expect(() => loadConfig({ DATA_SYNC_ENCRYPTION_KEY_FILE: secretFile('short', 'c2hvcnQ=\n') })).toThrow('Invalid environment variable DATA_SYNC_ENCRYPTION_KEY: must be base64 of exactly 32 bytes');
+  });
+
+  test.each([
+    [{ DATA_SYNC_ENCRYPTION_KEY_FILE: '/nonexistent/key' }, 'DATA_SYNC_ENCRYPTION_KEY_FILE', 'names a file that cannot be read (ENOENT): /nonexistent/key'],
+    [{ DATA_SYNC_ENCRYPTION_KEY: 'x', DATA_SYNC_ENCRYPTION_KEY_FILE: '/run/secrets/key' }, 'DATA_SYNC_ENCRYPTION_KEY_FILE', 'is set together with DATA_SYNC_ENCRYPTION_KEY'],
+  ])('%j stops start-up naming %s', (env, variable, message) => {
+    expect(() => loadConfig(env)).toThrow(`Invalid environment variable ${variable}: ${message}`);
   });
 });

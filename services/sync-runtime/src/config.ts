@@ -2,6 +2,7 @@
  * Runtime configuration from environment variables, validated once at start-up: a bad value stops
  * the process with a message naming the variable.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
 import { ConfigError } from './config-error';
@@ -78,8 +79,28 @@ export interface RuntimeConfig {
 
 export { ConfigError };
 
+/** Secrets that may also come from a file named by `<NAME>_FILE` (mounted secrets: OCI, Docker, Kubernetes). */
+export const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'DATA_SYNC_ENCRYPTION_KEY', 'N8N_API_KEY', 'DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET', 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING'] as const;
+
+/** `env` with each secret read from its `<NAME>_FILE` (one trailing newline dropped) when only the file is given. */
+function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const resolved = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const file = env[`${name}_FILE`]?.trim();
+    if (!file) continue;
+    if (env[name]) throw new ConfigError(`${name}_FILE`, `is set together with ${name}: set one of them`);
+    try {
+      resolved[name] = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      throw new ConfigError(`${name}_FILE`, `names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${file}`);
+    }
+  }
+  return resolved;
+}
+
 /** Reads and validates the runtime configuration; throws ConfigError naming the first bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConfig {
+  const env = withSecretFiles(rawEnv);
   const parsed = SCHEMA.safeParse(env);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
