@@ -3,6 +3,7 @@
  * (HMAC verification + durable enqueue before the 202, each request a new event) on the PostgreSQL store
  * binding and on the Redis (BullMQ) binding, beside a Fastify no-op POST route measured in the same run.
  * The server runs in a child process so the load generator does not share its event loop.
+ * The last column checks durability: every 202 must be among the jobs queued when the server stops.
  * Run: `npm run bench -- webhook-ingest` (DURATION=<s>, CONNECTIONS=<n>; TEST_DATABASE_URL, TEST_REDIS_URL;
  * PROFILE_DIR=<dir> writes a V8 CPU profile of each server process there, for Chrome DevTools or speedscope).
  */
@@ -16,6 +17,7 @@ interface AutocannonResult {
   latency: { p50: number; p99: number };
   non2xx: number;
   errors: number;
+  '2xx': number;
 }
 // autocannon ships no type declarations: the subset used here.
 const autocannon = require('autocannon') as (options: Record<string, unknown>) => Promise<AutocannonResult>;
@@ -109,6 +111,9 @@ interface Figures {
   p99: number;
   non2xx: number;
   errors: number;
+  /** 202 answers, and jobs found queued when the server stopped (every 202 must be among them). */
+  accepted: number;
+  queued?: number;
 }
 
 async function load(name: string, url: string): Promise<Figures> {
@@ -127,7 +132,7 @@ async function load(name: string, url: string): Promise<Figures> {
       },
     ],
   });
-  return { name, reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors };
+  return { name, reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, accepted: result['2xx'] };
 }
 
 async function main(): Promise<void> {
@@ -145,14 +150,16 @@ async function main(): Promise<void> {
     const benchUrl = new URL(TEST_DATABASE_URL);
     benchUrl.pathname = `/${dbName}`;
     try {
-      const pg = await startServer('postgres', { BENCH_DATABASE_URL: benchUrl.toString() });
-      rows.push(await load('webhook, PostgreSQL store binding', pg.url));
-      console.log(`  postgres server: ${await pg.stop()}`);
-      if (await serviceAvailable('Redis', TEST_REDIS_URL)) {
-        const redis = await startServer('redis', { BENCH_DATABASE_URL: benchUrl.toString() });
-        rows.push(await load('webhook, Redis (BullMQ) binding', redis.url));
-        console.log(`  redis server: ${await redis.stop()}`);
-      }
+      const measureDurable = async (name: string, mode: Mode) => {
+        const server = await startServer(mode, { BENCH_DATABASE_URL: benchUrl.toString() });
+        const figures = await load(name, server.url);
+        const said = await server.stop();
+        const queued = /queued (\d+) jobs/.exec(said);
+        if (!queued) throw new Error(`the ${mode} server did not report its queue depth: ${said}`);
+        rows.push({ ...figures, queued: Number(queued[1]) });
+      };
+      await measureDurable('webhook, PostgreSQL store binding', 'postgres');
+      if (await serviceAvailable('Redis', TEST_REDIS_URL)) await measureDurable('webhook, Redis (BullMQ) binding', 'redis');
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
       await admin.end();
@@ -161,10 +168,13 @@ async function main(): Promise<void> {
 
   const base = rows[0].reqPerSec;
   console.log(`\nwebhook ingest, ${CONNECTIONS} connections, ${DURATION} s each`);
-  console.log('name'.padEnd(40), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'vs no-op'.padStart(9), 'non-2xx'.padStart(8), 'errors'.padStart(7));
+  console.log('name'.padEnd(40), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'vs no-op'.padStart(9), 'non-2xx'.padStart(8), 'errors'.padStart(7), '  202s/queued');
   for (const r of rows) {
-    console.log(r.name.padEnd(40), r.reqPerSec.toFixed(0).padStart(9), String(r.p50).padStart(8), String(r.p99).padStart(8), `${((r.reqPerSec / base) * 100).toFixed(0)}%`.padStart(9), String(r.non2xx).padStart(8), String(r.errors).padStart(7));
+    const durable = r.queued === undefined ? '' : `  ${r.accepted}/${r.queued}${r.queued < r.accepted ? ' LOST' : ''}`;
+    console.log(r.name.padEnd(40), r.reqPerSec.toFixed(0).padStart(9), String(r.p50).padStart(8), String(r.p99).padStart(8), `${((r.reqPerSec / base) * 100).toFixed(0)}%`.padStart(9), String(r.non2xx).padStart(8), String(r.errors).padStart(7), durable);
   }
+  // Requests cut off when the run ends may be queued without their 202 arriving: queued may exceed 202s, never fall short.
+  if (rows.some((r) => r.queued !== undefined && r.queued < r.accepted)) process.exitCode = 1;
 }
 
 const serveIndex = process.argv.indexOf('--serve');
