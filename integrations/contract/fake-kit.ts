@@ -1,7 +1,7 @@
 /**
  * Building blocks of the vendor fakes under test/fakes/: a loopback HTTP server, the failure and
- * auth switches of the contract's Fake interface, and a strictly increasing clock for modification
- * times. Test-only; the runtime's demo mode starts the same fakes.
+ * auth switches of the contract's Fake interface, a strictly increasing clock for modification
+ * times and deterministic people. Test-only; the runtime's demo mode starts the same fakes.
  */
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -46,29 +46,82 @@ export class FakeSwitches {
 }
 
 /**
- * Starts a server on 127.0.0.1 (an ephemeral port unless `port` is given). Handler errors become
- * 500s with the message, so a fake bug shows up in the test output instead of a hung request.
+ * How a fake frames its answers. Each fake keeps the framing its connector was tested against:
+ * the CRM fakes stream chunked bodies, the marketing fakes send Content-Length.
+ */
+export interface Framing {
+  /** Content type of JSON bodies whose response names none. */
+  readonly jsonType: string;
+  readonly contentLength: boolean;
+  /** Idle keep-alive time, also announced in the Keep-Alive header. */
+  readonly keepAliveMs: number;
+}
+
+const CRM_FRAMING: Framing = { jsonType: 'application/json;charset=UTF-8', contentLength: false, keepAliveMs: 1000 };
+export const MARKETING_FRAMING: Framing = { jsonType: 'application/json; charset=utf-8', contentLength: true, keepAliveMs: 5000 };
+
+export interface ServeOptions {
+  /** 0 (the default) picks a free port. */
+  readonly port?: number;
+  readonly framing?: Framing;
+  /**
+   * Failures queued on `switches`, answered before the handler runs with the vendor's error `body`
+   * for the status, so the handler's own limits and state are untouched by them.
+   */
+  readonly faults?: {
+    readonly switches: FakeSwitches;
+    readonly body: (status: number) => unknown;
+    /** Requests that never fail or count (OAuth token endpoints, result downloads). */
+    readonly exempt?: (request: FakeRequest) => boolean;
+  };
+}
+
+export interface FakeServer {
+  readonly url: string;
+  /** Path of every request received, in order, injected failures included (Mailchimp counts only its API's). */
+  readonly log: string[];
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a server on 127.0.0.1. Handler errors become 500s (the vendor's error body with the message
+ * in x-fake-error when `faults` renders one, else the message), so a fake bug shows up in the test
+ * output instead of a hung request.
  */
 export async function serveFake(
   handler: (request: FakeRequest) => Promise<FakeResponse> | FakeResponse,
-  port = 0,
-): Promise<{ url: string; close(): Promise<void> }> {
+  { port = 0, framing = CRM_FRAMING, faults }: ServeOptions = {},
+): Promise<FakeServer> {
+  const log: string[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
-      Promise.resolve()
-        .then(() => handler({ method: req.method ?? 'GET', url, headers: req.headers, body: Buffer.concat(chunks) }))
-        .catch((error: Error) => ({ status: 500, body: { message: `fake error: ${error.message}` } }))
-        .then((response) => send(res, response));
+      const request: FakeRequest = { method: req.method ?? 'GET', url, headers: req.headers, body: Buffer.concat(chunks) };
+      log.push(url.pathname);
+      const answer = async (): Promise<FakeResponse> => {
+        if (faults && !faults.exempt?.(request)) {
+          const failure = faults.switches.admit();
+          if (failure) return { status: failure.status, headers: failure.headers, body: faults.body(failure.status) };
+        }
+        return handler(request);
+      };
+      answer()
+        .catch((error: Error): FakeResponse =>
+          faults
+            ? { status: 500, headers: { 'x-fake-error': error.message.slice(0, 200) }, body: faults.body(500) }
+            : { status: 500, body: { message: `fake error: ${error.message}` } },
+        )
+        .then((response) => send(res, response, framing));
     });
   });
-  server.keepAliveTimeout = 1000;
+  server.keepAliveTimeout = framing.keepAliveMs;
   await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
   const { port: bound } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${bound}`,
+    log,
     close: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();
@@ -77,17 +130,25 @@ export async function serveFake(
   };
 }
 
-function send(res: http.ServerResponse, response: FakeResponse): void {
+function send(res: http.ServerResponse, response: FakeResponse, framing: Framing): void {
   const headers: Record<string, string> = { ...response.headers };
-  let body: string | Buffer | undefined;
+  let body: Buffer | undefined;
   if (response.body === undefined) body = undefined;
-  else if (typeof response.body === 'string' || Buffer.isBuffer(response.body)) body = response.body;
+  else if (Buffer.isBuffer(response.body)) body = response.body;
+  else if (typeof response.body === 'string') body = Buffer.from(response.body);
   else {
-    body = JSON.stringify(response.body);
-    headers['content-type'] ??= 'application/json;charset=UTF-8';
+    body = Buffer.from(JSON.stringify(response.body));
+    headers['content-type'] ??= framing.jsonType;
   }
+  if (body && framing.contentLength) headers['content-length'] = String(body.length);
   res.writeHead(response.status, headers);
   res.end(body);
+}
+
+/** The request's JSON body; undefined when it has none. */
+export function jsonBody(request: FakeRequest): unknown {
+  if (request.body.length === 0) return undefined;
+  return JSON.parse(request.body.toString('utf8'));
 }
 
 /**
@@ -112,6 +173,11 @@ export class FakeClock {
   }
 }
 
+/** A timestamp with whole seconds, as the marketing vendors print them (`2026-11-25T16:00:00+00:00`). */
+export function isoSeconds(ms: number): string {
+  return new Date(Math.floor(ms / 1000) * 1000).toISOString().replace('.000Z', '+00:00');
+}
+
 /** Deterministic pseudo-random numbers (mulberry32): the same seed gives the same data on every run. */
 export { rng as seededRandom } from '../../pipelines/testing/generate';
 
@@ -119,7 +185,7 @@ const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances',
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Ritchie', 'Perlman', 'Berners-Lee'];
 const COMPANIES = ['Acme Corp', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark Industries', 'Wayne Enterprises', 'Soylent'];
 
-/** A generated person: names, a unique email (by index), a phone and a company. */
+/** A generated person: names, a unique email (by index) and a phone. */
 export function fakePerson(index: number, random: () => number) {
   const first = FIRST[Math.floor(random() * FIRST.length)];
   const last = LAST[Math.floor(random() * LAST.length)];
@@ -128,6 +194,10 @@ export function fakePerson(index: number, random: () => number) {
     lastName: last,
     email: `${first}.${last}.${index}@example.com`.toLowerCase(),
     phone: `+1415555${String(1000 + (index % 9000)).padStart(4, '0')}`,
-    company: COMPANIES[Math.floor(random() * COMPANIES.length)],
   };
+}
+
+/** Drawn apart from fakePerson: the marketing fakes seed people without one, and every draw shifts the seeded data. */
+export function fakeCompany(random: () => number): string {
+  return COMPANIES[Math.floor(random() * COMPANIES.length)];
 }

@@ -7,7 +7,7 @@
  */
 import { createHash, randomUUID } from 'crypto';
 import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FaultQueue, FakeRequest, FakeResponse, isoSeconds, json, person, random, serve } from '../mailchimp/kit';
+import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 
 export interface CtctContact {
   contact_id: string;
@@ -90,7 +90,7 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
   const ttl = opts.accessTokenTtlSeconds ?? 86_400;
   const perSecond = opts.perSecond ?? 4;
   const defaultLimit = opts.pageSize ?? 50;
-  const faults = new FaultQueue();
+  const switches = new FakeSwitches();
   const state: ConstantContactFakeState = {
     contacts: new Map(),
     lists: [
@@ -108,10 +108,10 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
   const emailIndex = new Map<string, string>();
   let counter = 0;
 
-  const next = random(23);
+  const next = seededRandom(23);
   const base = now() - 10 * 86_400_000;
   for (let i = 0; i < (opts.seed?.contacts ?? 25); i++) {
-    const p = person(i, next);
+    const p = fakePerson(i, next);
     // Pairs share an update second, so cursors must handle ties.
     const ms = Math.floor((base + Math.floor(i / 2) * 20_000) / 1000) * 1000;
     const id = uuid(`contact:${i}`);
@@ -205,7 +205,7 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     if (expires === undefined || expires <= now()) return ctctError(401);
     let body: any;
     try {
-      body = json(req);
+      body = jsonBody(req);
     } catch {
       return ctctError(400, 'Request body is not valid JSON.');
     }
@@ -309,7 +309,7 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     _links: { self: { href: `/v3/activities/${a.activity_id}` } },
   });
 
-  const server = await serve(
+  const server = await serveFake(
     (req) => {
       // The token endpoint lives on Constant Contact's authorization server, outside the API's limit.
       if (req.url.pathname === '/oauth2/default/v1/token' && req.method === 'POST') return handleToken(req);
@@ -324,7 +324,7 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
       }
       return handle(req);
     },
-    { faults, faultBody: (status) => ctctError(status, 'Injected failure').body },
+    { framing: MARKETING_FRAMING, faults: { switches, body: (status) => ctctError(status, 'Injected failure').body } },
   );
 
   const revoke = (): void => {
@@ -354,8 +354,8 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
       contact.job_title = `Touched ${counter++}`;
       setUpdated(contact);
     },
-    requestCount: () => server.log.length,
-    failNext: (status, n = 1, headers = {}) => faults.add(status, n, headers),
+    requestCount: () => switches.requestCount(),
+    failNext: (status, times, headers) => switches.failNext(status, times, headers),
     revokeAuth: revoke,
     restoreAuth: () => {
       state.refreshTokens.add(refreshToken);

@@ -6,7 +6,7 @@
  * promise an order among equal sort values.
  */
 import { createHash, createHmac, randomUUID } from 'crypto';
-import { FakeSwitches, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
 
 export interface HsRecord {
@@ -125,11 +125,12 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     if (!PROPERTIES[type]) throw new Error(`fake HubSpot has no object type ${type}`);
     for (let i = 0; i < count; i++) {
       const person = fakePerson(idCounter + 1, random);
+      const company = fakeCompany(random);
       const at = new Date(dayAgo + Math.floor(i / 3)).toISOString();
       const properties: Record<string, Record<string, string>> = {
-        contacts: { email: person.email, firstname: person.firstName, lastname: person.lastName, phone: person.phone, company: person.company },
-        companies: { name: person.company, domain: `${person.company.toLowerCase().replace(/\W+/g, '')}${idCounter}.example.com` },
-        deals: { dealname: `${person.company} deal`, amount: String(Math.round(random() * 10000)), dealstage: 'appointmentscheduled', pipeline: 'default' },
+        contacts: { email: person.email, firstname: person.firstName, lastname: person.lastName, phone: person.phone, company },
+        companies: { name: company, domain: `${company.toLowerCase().replace(/\W+/g, '')}${idCounter}.example.com` },
+        deals: { dealname: `${company} deal`, amount: String(Math.round(random() * 10000)), dealstage: 'appointmentscheduled', pipeline: 'default' },
         tickets: { subject: `Ticket from ${person.firstName}`, content: 'Cannot log in', hs_pipeline: '0', hs_pipeline_stage: '1' },
       };
       save(type, properties[type], undefined, at);
@@ -317,7 +318,7 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     state.dailyUsed++;
     const response = route(request);
     return { ...response, headers: { ...limitHeaders(tenSecondLimit - window.length), ...response.headers } };
-  }, options.port);
+  }, { port: options.port });
 
   return {
     url: server.url,

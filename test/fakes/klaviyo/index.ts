@@ -8,7 +8,7 @@
  */
 import { createHash, randomUUID } from 'crypto';
 import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FaultQueue, FakeRequest, FakeResponse, isoSeconds, json, person, random, serve } from '../mailchimp/kit';
+import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 
 export interface KlaviyoProfile {
   id: string;
@@ -84,8 +84,7 @@ function errors(status: number, detail: string, pointer?: string, headers?: Reco
   const [code, title] = STATUS_TITLES[status] ?? ['error', 'Error.'];
   return {
     status,
-    headers,
-    contentType: 'application/vnd.api+json',
+    headers: { ...headers, 'content-type': 'application/vnd.api+json' },
     body: { errors: [{ id: randomUUID(), status, code, title, detail, source: pointer ? { pointer } : {}, links: {}, meta: {} }] },
   };
 }
@@ -158,7 +157,7 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
   const burst = opts.burst ?? 75;
   const steady = opts.steady ?? 700;
   const defaultPageSize = opts.pageSize ?? 20;
-  const faults = new FaultQueue();
+  const switches = new FakeSwitches();
   const state: KlaviyoFakeState = { apiKey, revoked: false, profiles: new Map(), metrics: [], events: [], bulkJobs: new Map(), deletionRequests: [], revisions: new Set(), throttled: 0 };
   const windows = { burstStart: 0, burstCount: 0, steadyStart: 0, steadyCount: 0 };
   /** Lower-cased email -> profile id, so imports of many profiles stay linear. */
@@ -166,10 +165,10 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
   let counter = 0;
 
   const seed = opts.seed ?? { profiles: 25, email_open: 30, email_click: 10, purchase: 5 };
-  const next = random(11);
+  const next = seededRandom(11);
   const base = now() - 20 * 86_400_000;
   for (let i = 0; i < (seed.profiles ?? 0); i++) {
-    const p = person(i, next);
+    const p = fakePerson(i, next);
     // Pairs of profiles share an update second, so cursors must handle ties.
     const ms = base + Math.floor(i / 2) * 30_000;
     const id = ulid(`profile:${i}`);
@@ -242,7 +241,7 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
       nextUrl.searchParams.set('page[cursor]', Buffer.from(JSON.stringify([key(last), last.id])).toString('base64url'));
       nextLink = nextUrl.toString();
     }
-    return { status: 200, contentType: 'application/vnd.api+json', body: { data: slice.map(render), links: { self, next: nextLink, prev: null } } };
+    return { status: 200, headers: { 'content-type': 'application/vnd.api+json' }, body: { data: slice.map(render), links: { self, next: nextLink, prev: null } } };
   }
 
   const setUpdated = (p: KlaviyoProfile): void => {
@@ -329,7 +328,7 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
     state.revisions.add(revision);
     let body: any;
     try {
-      body = json(req);
+      body = jsonBody(req);
     } catch {
       return errors(400, 'JSON parse error.', undefined);
     }
@@ -381,7 +380,7 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
       if (data?.type !== 'profile' || typeof data.attributes !== 'object') return errors(400, 'data must be a profile resource object.', '/data');
       const result = importProfile(data.attributes, data.id);
       if (!result.profile) return errors(result.status, result.error ?? 'invalid', result.pointer);
-      return { status: result.status, contentType: 'application/vnd.api+json', body: { data: profileView(result.profile, baseUrl) } };
+      return { status: result.status, headers: { 'content-type': 'application/vnd.api+json' }, body: { data: profileView(result.profile, baseUrl) } };
     }
     if (method === 'POST' && path === '/api/profile-bulk-import-jobs') {
       const data = body?.data;
@@ -399,7 +398,7 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
         errors: [],
       };
       state.bulkJobs.set(job.id, job);
-      return { status: 202, contentType: 'application/vnd.api+json', body: { data: bulkView(job) } };
+      return { status: 202, headers: { 'content-type': 'application/vnd.api+json' }, body: { data: bulkView(job) } };
     }
     const jobMatch = /^\/api\/profile-bulk-import-jobs\/([^/]+)(\/import-errors)?$/.exec(path);
     if (method === 'GET' && jobMatch) {
@@ -425,7 +424,7 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
         job.status = 'complete';
         job.completed_at = isoSeconds(now());
       }
-      return { status: 200, contentType: 'application/vnd.api+json', body: { data: bulkView(job) } };
+      return { status: 200, headers: { 'content-type': 'application/vnd.api+json' }, body: { data: bulkView(job) } };
     }
     if (method === 'POST' && path === '/api/data-privacy-deletion-jobs') {
       const profile = body?.data?.attributes?.profile?.data;
@@ -461,14 +460,14 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
     links: { self: `${baseUrl}/api/profile-bulk-import-jobs/${job.id}/` },
   });
 
-  const server = await serve(
+  const server = await serveFake(
     (req) => {
       const limit = rateLimit();
       if (limit.limited) return limit.limited;
       const response = handle(req);
       return { ...response, headers: { ...limit.headers, ...(response.headers ?? {}) } };
     },
-    { faults, faultBody: (status) => errors(status, 'Injected failure').body },
+    { framing: MARKETING_FRAMING, faults: { switches, body: (status) => errors(status, 'Injected failure').body } },
   );
   baseUrl = server.url;
 
@@ -503,8 +502,8 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
         state.events.push({ ...original, id: `${original.id}-t${counter++}`, datetimeMs: Math.floor(now() / 1000) * 1000 });
       }
     },
-    requestCount: () => server.log.length,
-    failNext: (status, n = 1, headers = {}) => faults.add(status, n, headers),
+    requestCount: () => switches.requestCount(),
+    failNext: (status, times, headers) => switches.failNext(status, times, headers),
     revokeAuth: () => {
       state.revoked = true;
     },

@@ -6,7 +6,7 @@
  */
 import { createHash, randomUUID } from 'crypto';
 import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FaultQueue, FakeRequest, FakeResponse, isoSeconds, json, person, random, serve } from './kit';
+import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 import { tarGz } from './tar';
 
 export interface MailchimpMember {
@@ -100,7 +100,7 @@ export function subscriberHash(email: string): string {
 function problem(status: number, detail: string, title = TITLES[status] ?? 'Error', errors?: { field: string; message: string }[]): FakeResponse {
   return {
     status,
-    contentType: 'application/problem+json; charset=utf-8',
+    headers: { 'content-type': 'application/problem+json; charset=utf-8' },
     body: { type: 'https://mailchimp.com/developer/marketing/docs/errors/', title, status, detail, instance: randomUUID(), ...(errors ? { errors } : {}) },
   };
 }
@@ -116,11 +116,11 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
   const apiKey = opts.apiKey ?? 'fake0000000000000000000000000000-us6';
   const now = opts.now ?? Date.now;
   const maxConnections = opts.maxConnections ?? 10;
-  const faults = new FaultQueue();
+  const switches = new FakeSwitches();
   const state: MailchimpFakeState = { apiKey, revoked: false, lists: new Map(), forgotten: new Set(), batches: new Map(), peakConnections: 0 };
   let webId = 1000;
   let inFlight = 0;
-  const next = random(5);
+  const next = seededRandom(5);
 
   const makeList = (name: string): MailchimpList => {
     const id = createHash('md5').update(`list:${name}`).digest('hex').slice(0, 10);
@@ -135,7 +135,7 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
   Object.entries(seed).forEach(([name, count]) => {
     const list = makeList(name);
     for (let i = 0; i < count; i++) {
-      const p = person(personIndex++, next);
+      const p = fakePerson(personIndex++, next);
       // Three members share each second, so cursors must handle ties on last_changed.
       const changed = base + Math.floor(i / 3) * 60_000;
       const stamp = isoSeconds(changed);
@@ -350,7 +350,7 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
   };
 
   let baseUrl = '';
-  const server = await serve(
+  const server = await serveFake(
     async (req) => {
       const { pathname } = req.url;
       const results = /^\/batch-results\/([^/]+)\.tar\.gz$/.exec(pathname);
@@ -372,7 +372,7 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
         if (!authorized(req)) return problem(401, "Your API key may be invalid, or you've attempted to access the wrong datacenter.");
         let body: unknown;
         try {
-          body = json(req);
+          body = jsonBody(req);
         } catch {
           return problem(400, 'We encountered an unspecified JSON parsing error.', 'JSON Parse Exception');
         }
@@ -405,7 +405,10 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
         inFlight -= 1;
       }
     },
-    { faults, faultBody: (status) => problem(status, 'Injected failure').body, faultExempt: (req) => req.url.pathname.startsWith('/batch-results/') },
+    {
+      framing: MARKETING_FRAMING,
+      faults: { switches, body: (status) => problem(status, 'Injected failure').body, exempt: (req) => req.url.pathname.startsWith('/batch-results/') },
+    },
   );
   baseUrl = server.url;
 
@@ -442,8 +445,8 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       if (!member) throw new Error(`fake Mailchimp: ${email} is not in ${name}`);
       edit(member, mergeFields);
     },
-    requestCount: () => server.log.filter((r) => r.path.startsWith('/3.0/')).length,
-    failNext: (status, n = 1, headers = {}) => faults.add(status, n, headers),
+    requestCount: () => server.log.filter((path) => path.startsWith('/3.0/')).length,
+    failNext: (status, times, headers) => switches.failNext(status, times, headers),
     revokeAuth: () => {
       state.revoked = true;
     },

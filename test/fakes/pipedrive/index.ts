@@ -4,7 +4,7 @@
  * (PATCH) and delete, `x-api-token` auth, the x-ratelimit-* headers of its two-second window and
  * Pipedrive's `{ success: false, error }` bodies.
  */
-import { FakeSwitches, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
 
 export type PdRecord = Record<string, unknown> & { id: number; update_time: string; add_time: string };
@@ -87,11 +87,12 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
     if (!state.objects.has(type)) throw new Error(`fake Pipedrive has no ${type}`);
     for (let i = 0; i < count; i++) {
       const person = fakePerson(idCounter + 1, random);
+      const company = fakeCompany(random);
       const at = rfc3339(seedClock + Math.floor(seeded++ / 3) * 1000);
       const fields: Record<string, Record<string, unknown>> = {
         persons: { name: `${person.firstName} ${person.lastName}`, first_name: person.firstName, last_name: person.lastName, emails: [{ value: person.email, primary: true, label: 'work' }], phones: [{ value: person.phone, primary: true, label: 'work' }], owner_id: 1, org_id: null },
-        organizations: { name: `${person.company} ${idCounter + 1}`, owner_id: 1 },
-        deals: { title: `${person.company} deal ${idCounter + 1}`, value: Math.round(random() * 10000), currency: 'EUR', status: 'open', stage_id: 1 },
+        organizations: { name: `${company} ${idCounter + 1}`, owner_id: 1 },
+        deals: { title: `${company} deal ${idCounter + 1}`, value: Math.round(random() * 10000), currency: 'EUR', status: 'open', stage_id: 1 },
       };
       const record: PdRecord = { id: ++idCounter, ...fields[type], add_time: at, update_time: at, is_deleted: false };
       state.objects.get(type)!.set(record.id, record);
@@ -192,7 +193,7 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
     window.push(now);
     const response = route(request);
     return { ...response, headers: { ...limitHeaders(windowLimit - window.length), ...response.headers } };
-  }, options.port);
+  }, { port: options.port });
 
   return {
     url: server.url,

@@ -6,7 +6,7 @@
  */
 import { createPublicKey, createVerify, randomBytes } from 'crypto';
 import { parseCsv } from '../../../integrations/crm/salesforce/client';
-import { FakeClock, FakeSwitches, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import { FakeClock, FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
 import { SoqlError, compareBy, matches, parseSoql, type SoqlQuery } from './soql';
 
@@ -134,12 +134,13 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     const accounts = [...state.objects.get('Account')!.keys()];
     for (let i = 0; i < count; i++) {
       const person = fakePerson(idCounter + 1, random);
+      const company = fakeCompany(random);
       const account = accounts[i % Math.max(1, accounts.length)];
       const fields: Record<string, Record<string, unknown>> = {
-        Account: { Name: `${person.company} ${idCounter + 1}`, Industry: 'Technology', Phone: person.phone },
+        Account: { Name: `${company} ${idCounter + 1}`, Industry: 'Technology', Phone: person.phone },
         Contact: { FirstName: person.firstName, LastName: person.lastName, Email: person.email, Phone: person.phone, AccountId: account },
-        Lead: { FirstName: person.firstName, LastName: person.lastName, Email: person.email, Company: person.company, Status: 'Open - Not Contacted' },
-        Opportunity: { Name: `${person.company} deal`, StageName: 'Prospecting', CloseDate: '2026-06-30', Amount: Math.round(random() * 100000), AccountId: account },
+        Lead: { FirstName: person.firstName, LastName: person.lastName, Email: person.email, Company: company, Status: 'Open - Not Contacted' },
+        Opportunity: { Name: `${company} deal`, StageName: 'Prospecting', CloseDate: '2026-06-30', Amount: Math.round(random() * 100000), AccountId: account },
       };
       state.upsertRecord(object, fields[object]);
     }
@@ -446,7 +447,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     state.apiUsage++;
     const response = api(request, request.url.pathname.slice(API.length));
     return { ...response, headers: { ...response.headers, 'Sforce-Limit-Info': `api-usage=${state.apiUsage}/${dailyLimit}` } };
-  }, options.port);
+  }, { port: options.port });
   baseUrl = server.url;
 
   return {

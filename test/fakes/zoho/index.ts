@@ -6,7 +6,7 @@
  * Zoho's `{ code, details, message, status }` error bodies.
  */
 import { randomBytes } from 'crypto';
-import { FakeSwitches, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
 
 export type ZohoRecord = Record<string, unknown> & { id: string; Modified_Time: string; Created_Time: string };
@@ -96,12 +96,13 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     if (!FIELDS[module]) throw new Error(`fake Zoho has no module ${module}`);
     for (let i = 0; i < count; i++) {
       const person = fakePerson(idCounter + 1, random);
+      const company = fakeCompany(random);
       const at = zohoTime(dayAgo + Math.floor(seeded++ / 3) * 1000);
       const fields: Record<string, Record<string, unknown>> = {
-        Contacts: { First_Name: person.firstName, Last_Name: person.lastName, Email: person.email, Phone: person.phone, Account_Name: { name: person.company, id: '5725767000000000001' } },
-        Leads: { First_Name: person.firstName, Last_Name: person.lastName, Email: person.email, Company: person.company, Lead_Status: 'Not Contacted' },
-        Accounts: { Account_Name: `${person.company} ${idCounter + 1}`, Phone: person.phone, Industry: 'Technology' },
-        Deals: { Deal_Name: `${person.company} deal ${idCounter + 1}`, Amount: Math.round(random() * 10000), Stage: 'Qualification', Closing_Date: '2026-06-30' },
+        Contacts: { First_Name: person.firstName, Last_Name: person.lastName, Email: person.email, Phone: person.phone, Account_Name: { name: company, id: '5725767000000000001' } },
+        Leads: { First_Name: person.firstName, Last_Name: person.lastName, Email: person.email, Company: company, Lead_Status: 'Not Contacted' },
+        Accounts: { Account_Name: `${company} ${idCounter + 1}`, Phone: person.phone, Industry: 'Technology' },
+        Deals: { Deal_Name: `${company} deal ${idCounter + 1}`, Amount: Math.round(random() * 10000), Stage: 'Qualification', Closing_Date: '2026-06-30' },
       };
       const record: ZohoRecord = { id: newId(), ...Object.fromEntries(FIELDS[module].map((f) => [f, null])), ...fields[module], Created_Time: at, Modified_Time: at };
       state.modules.get(module)!.set(record.id, record);
@@ -220,7 +221,7 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     const auth = request.headers.authorization ?? '';
     if (switches.authRevoked || !auth.startsWith('Zoho-oauthtoken ') || !tokens.has(auth.slice(16))) return zohoError(401, 'INVALID_TOKEN', 'invalid oauth token');
     return route(request);
-  }, options.port);
+  }, { port: options.port });
 
   return {
     url: server.url,
