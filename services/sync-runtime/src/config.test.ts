@@ -10,6 +10,11 @@ test('defaults: PGlite in .data, store queue, all roles, port 3000 on loopback',
   expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: path.resolve('.data'), queue: 'store', role: 'all', logLevel: 'info', databaseUrl: undefined, n8nUrl: undefined });
 });
 
+test('a deployed environment runs on its PostgreSQL; PGlite is for development only', () => {
+  expect(loadConfig({ DATA_SYNC_ENVIRONMENT: 'staging', DATABASE_URL: 'postgres://db.internal/datasync' })).toMatchObject({ environment: 'staging', databaseUrl: 'postgres://db.internal/datasync' });
+  expect(() => loadConfig({ DATA_SYNC_ENVIRONMENT: 'prod' })).toThrow('Invalid environment variable DATABASE_URL: is required in a deployed environment (DATA_SYNC_ENVIRONMENT=prod)');
+});
+
 test('REDIS_URL selects the Redis queue unless DATA_SYNC_QUEUE says otherwise', () => {
   expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).queue).toBe('redis');
   expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', DATA_SYNC_QUEUE: 'store' }).queue).toBe('store');
@@ -35,6 +40,8 @@ test.each([
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   [{ DATA_SYNC_RATE_LIMIT: '0' }, 'DATA_SYNC_RATE_LIMIT'],
   [{ DATA_SYNC_TRUST_PROXY: 'yes' }, 'DATA_SYNC_TRUST_PROXY'],
+  [{ DATA_SYNC_ENVIRONMENT: 'prod' }, 'DATABASE_URL'],
+  [{ DATA_SYNC_ENVIRONMENT: 'Prod Env', DATABASE_URL: 'postgres://db/x' }, 'DATA_SYNC_ENVIRONMENT'],
 ])('%j stops start-up naming %s', (env, variable) => {
   expect(() => loadConfig(env)).toThrow(ConfigError);
   expect(() => loadConfig(env)).toThrow(`Invalid environment variable ${variable}:`);

@@ -25,6 +25,7 @@ const SCHEMA = z.object({
   PORT: z.preprocess((v) => (v === undefined || v === '' ? '3000' : v), z.string().regex(/^[0-9]+$/, 'must be a port number').transform(Number).pipe(z.number().int().min(0).max(65535))),
   HOST: z.preprocess((v) => (v === undefined || v === '' ? '127.0.0.1' : v), z.string().min(1)),
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
+  DATA_SYNC_ENVIRONMENT: optional(z.string().trim().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be an environment name such as dev, staging or prod')),
   DATA_SYNC_DATA_DIR: z.preprocess((v) => (v === undefined || v === '' ? '.data' : v), z.string().min(1)),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
   DATA_SYNC_QUEUE: optional(z.enum(['store', 'redis', ...CLOUD_QUEUE_KINDS])),
@@ -50,6 +51,8 @@ export interface RuntimeConfig {
   /** PostgreSQL; absent: PGlite in `dataDir`. */
   readonly databaseUrl?: string;
   readonly dataDir: string;
+  /** The deployed environment the stacks name (dev, staging, prod); absent on a developer machine. */
+  readonly environment?: string;
   readonly redisUrl?: string;
   readonly queue: 'store' | 'redis' | CloudQueueKind;
   /** The cloud binding's options (queue URLs, topic and subscriptions, namespace), when `queue` is a cloud queue. */
@@ -107,6 +110,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     throw new ConfigError(String(issue.path[0]), issue.message);
   }
   const e = parsed.data;
+  // PGlite keeps its data inside the container, where a restart or a second instance loses it.
+  if (e.DATA_SYNC_ENVIRONMENT && !e.DATABASE_URL) throw new ConfigError('DATABASE_URL', `is required in a deployed environment (DATA_SYNC_ENVIRONMENT=${e.DATA_SYNC_ENVIRONMENT}): the embedded PGlite store is for development only`);
   const queue = e.DATA_SYNC_QUEUE ?? (e.REDIS_URL ? 'redis' : 'store');
   if (queue === 'redis' && !e.REDIS_URL) throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
   const cloudQueue = queue === 'store' || queue === 'redis' ? undefined : cloudBindingOptionsFromEnv(queue, env);
@@ -128,6 +133,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     dataDir: path.resolve(e.DATA_SYNC_DATA_DIR),
+    environment: e.DATA_SYNC_ENVIRONMENT,
     redisUrl: e.REDIS_URL,
     queue,
     cloudQueue,
