@@ -88,7 +88,11 @@ export class IbmStack extends DataSyncStack {
       config: {
         LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug',
         DATA_SYNC_ENVIRONMENT: env.name,
-        DATABASE_HOST: this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname'),
+        // The admin password goes into the runtime-credentials secret as PGPASSWORD (pg reads it). The
+        // deployment's CA is self-signed (connectionstrings[0].certificate): encrypted, not verified.
+        DATABASE_URL: `postgres://admin@${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname')}:${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port')}/ibmclouddb?sslmode=no-verify`,
+        // No Event Streams binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
+        DATA_SYNC_QUEUE: 'store',
         DATA_SYNC_KAFKA_BROKERS: this.queue.instance.getStringAttribute('extensions.kafka_brokers_sasl_private'),
         DATA_SYNC_JOBS_TOPIC: this.queue.jobsTopic,
         DATA_SYNC_DEAD_LETTER_TOPIC: this.queue.deadLetterTopic,

@@ -97,6 +97,8 @@ export class OciStack extends DataSyncStack {
       DATABASE_URL: `postgres://datasync@${this.database.host}:5432/postgres?sslmode=no-verify`,
       PGPASSFILE: '/secrets/pgpass',
       DATA_SYNC_ENCRYPTION_KEY_FILE: '/secrets/DATA_SYNC_ENCRYPTION_KEY',
+      // No Streaming binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
+      DATA_SYNC_QUEUE: 'store',
       DATA_SYNC_STREAM_ID: this.queue.jobsStreamId,
       DATA_SYNC_DEAD_LETTER_STREAM_ID: this.queue.deadLetterStreamId,
       DATA_SYNC_STREAM_ENDPOINT: this.queue.messagesEndpoint,

@@ -40,6 +40,13 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
     expect(checkPolicies(json(), 'ibm')).toEqual([]);
   });
 
+  test("the runtime's config map names its PostgreSQL (no PGlite in a deployed environment) and the store queue", () => {
+    const [dbName] = resourcesOf(json(), 'ibm_database').find(([, b]) => !String(b.name).includes('n8n'))!;
+    const data = resourcesOf(json(), 'ibm_code_engine_config_map').find(([, b]) => b.name === 'runtime-config')![1].data as Record<string, string>;
+    expect(data).toMatchObject({ DATA_SYNC_ENVIRONMENT: environment, DATA_SYNC_QUEUE: 'store' });
+    expect(data.DATABASE_URL).toBe(`postgres://admin@\${ibm_database.${dbName}.connectionstrings[0].hosts[0].hostname}:\${ibm_database.${dbName}.connectionstrings[0].hosts[0].port}/ibmclouddb?sslmode=no-verify`);
+  });
+
   test('blue and green Code Engine apps: instanceCount warm instances, 1 vCPU, 2 GB, own image tag', () => {
     for (const slot of ['blue', 'green']) {
       const app = apps(json()).get(`data-sync-${environment}-api-${slot}`)!;
