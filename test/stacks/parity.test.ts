@@ -6,7 +6,7 @@ import { CLOUDS } from '../../config';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import type { DataSyncStack } from '../../stacks/data-sync-stack';
 import { STACK_FACTORIES } from '../../stacks';
-import { type TerraformJson, synthJson } from '../support/terraform-checks';
+import { type TerraformJson, synthJson, walkObjects } from '../support/terraform-checks';
 
 /**
  * Capability parity: every cloud stack of every environment provides each capability of
@@ -83,4 +83,28 @@ test('turning n8n off turns it into an exception with its reason, and removes wh
     const text = JSON.stringify(synthJson(stack).resource);
     expect([stack.node.id, /n8n_(service|app|database|editor)|check-n8n|n8n_origin_host/.test(text)]).toEqual([stack.node.id, false]);
   }
+});
+
+test('every container running the Node runtime in a deployed environment is given its PostgreSQL', () => {
+  // The runtime refuses PGlite when DATA_SYNC_ENVIRONMENT is set; the Cloudflare Worker reaches PostgreSQL through Hyperdrive instead.
+  const problems: string[] = [];
+  let checked = 0;
+  for (const stack of stacks.filter((s) => s.settings.cloud !== 'cloudflare')) {
+    for (const [type, byName] of Object.entries(json.get(stack)!.resource ?? {})) {
+      for (const [name, body] of Object.entries(byName)) {
+        walkObjects(body, (at, object) => {
+          const envs: Array<{ names: string[]; path: string }> = [{ names: Object.keys(object), path: at }];
+          for (const [key, value] of Object.entries(object)) {
+            if (Array.isArray(value)) envs.push({ names: value.map((e) => (e as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string'), path: `${at}.${key}` });
+          }
+          for (const env of envs.filter((e) => e.names.includes('DATA_SYNC_ENVIRONMENT'))) {
+            checked++;
+            if (!env.names.includes('DATABASE_URL') && !env.names.includes('DATABASE_URL_FILE')) problems.push(`${stack.node.id}: ${type}.${name} ${env.path} sets DATA_SYNC_ENVIRONMENT without DATABASE_URL`);
+          }
+        });
+      }
+    }
+  }
+  expect(checked).toBeGreaterThanOrEqual(5 * 3);
+  expect(problems).toEqual([]);
 });
