@@ -172,6 +172,14 @@ describe('webhooks', () => {
     expect((await webhook('hook_c2', [{ id: 'x', type: 't' }])).statusCode).toBe(202);
   });
 
+  test('a delivery holding text the database cannot store is 400, and deliveries beside it are still queued', async () => {
+    await createIntegration('hook_nul');
+    const [bad, good] = await Promise.all([webhook('hook_nul', [{ id: 'n1', type: 'contact\u0000updated' }]), webhook('hook_nul', [{ id: 'n2', type: 'contact.updated' }])]);
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json()).toMatchObject({ error: 'unstorable_text' });
+    expect(good.statusCode).toBe(202);
+  });
+
   test('unknown integrations are 404; unreadable bodies 400; the raw body reaches the verifier whatever its type', async () => {
     expect((await webhook('nobody', [])).statusCode).toBe(404);
     await createIntegration('hook_d');
@@ -224,6 +232,13 @@ describe('pipelines', () => {
     const unknown = await h.inject({ method: 'POST', url: '/api/pipelines/transform', headers: bearer(h.auth.operator), payload: { mapping: 'nope.X', records } });
     expect(unknown.statusCode).toBe(400);
     expect(unknown.json().error).toBe('unknown_mapping');
+  });
+
+  test('ingest of records holding text the database cannot store is 400 with the reason, not a 500', async () => {
+    await createIntegration('pipe_nul');
+    const res = await h.inject({ method: 'POST', url: '/api/pipelines/ingest', headers: bearer(h.auth.operator), payload: { integration: 'pipe_nul', mapping, records: [{ ...records[0], FirstName: 'A\u0000da' }] } });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'unstorable_text' });
   });
 
   test('ingest queues a pipeline run that the worker completes; status and metrics count it', async () => {

@@ -40,6 +40,9 @@ const FASTIFY_CODES: Record<string, string> = {
   FST_ERR_ASYNC_CONSTRAINT: 'bad_request',
 };
 
+/** SQLSTATEs of text PostgreSQL cannot store: untranslatable_character, character_not_in_repertoire. */
+const UNSTORABLE_TEXT = new Set(['22P05', '22021']);
+
 /** Turns any thrown value into a status and body; 5xx only for what is not the client's fault. */
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
   if (error instanceof ApiError) return { status: error.statusCode, body: { error: error.error, message: error.message, details: error.details } };
@@ -58,6 +61,10 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody }
         })),
       },
     };
+  }
+  // PostgreSQL refuses text it cannot store (the NUL character, invalid encodings): the client's data, not a fault.
+  if (UNSTORABLE_TEXT.has((error as { code?: unknown })?.code as string)) {
+    return { status: 400, body: { error: 'unstorable_text', message: 'the request holds text the database cannot store (such as the NUL character \\u0000)', details: null } };
   }
   if (e && e instanceof SyntaxError) return { status: 400, body: { error: 'malformed_json', message: `malformed JSON body: ${e.message}`, details: null } };
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;

@@ -37,6 +37,19 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
     expect(job).toMatchObject({ id, payload: 2 });
     await binding.ack(job);
   });
+
+  test('a job the database refuses fails alone: the jobs enqueued beside it are still queued', async () => {
+    const binding = createStoreBinding({ db: store.db, queue: 'poison' });
+    const results = await Promise.allSettled([
+      binding.enqueue({ kind: 'webhook', payload: { n: 1 } }),
+      // PostgreSQL's jsonb refuses the NUL character, which JSON allows.
+      binding.enqueue({ kind: 'webhook', payload: { text: 'a\u0000b' } }),
+      binding.enqueue({ kind: 'webhook', payload: { n: 3 } }),
+    ]);
+    expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect(String((results[1] as PromiseRejectedResult).reason)).toMatch(/\\u0000|Unicode|NUL|null character/i);
+    expect((await binding.depth()).ready).toBe(2);
+  });
 }
 
 describe('store binding on PGlite', () => storeContract('store on PGlite', openTestPglite));

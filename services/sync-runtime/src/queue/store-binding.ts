@@ -99,9 +99,10 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
   };
 
   async function insertBatch(batch: Pending[]) {
+    const input = batch.map(({ job, delayMs }) => ({ kind: job.kind, integration: job.integration ?? null, payload: job.payload ?? null, dedupe_key: job.dedupeKey ?? null, delay_ms: ms(delayMs) }));
+    let rows: { ord: string | number; id: string | number; inserted: boolean }[];
     try {
-      const input = batch.map(({ job, delayMs }) => ({ kind: job.kind, integration: job.integration ?? null, payload: job.payload ?? null, dedupe_key: job.dedupeKey ?? null, delay_ms: ms(delayMs) }));
-      const { rows } = await db.query<{ ord: string | number; id: string | number; inserted: boolean }>(
+      ({ rows } = await db.query<{ ord: string | number; id: string | number; inserted: boolean }>(
         `WITH input AS (
            SELECT nextval(pg_get_serial_sequence('jobs', 'id')) AS id, r.*
            FROM ROWS FROM (jsonb_to_recordset($2::jsonb) AS (kind text, integration text, payload jsonb, dedupe_key text, delay_ms int))
@@ -115,18 +116,23 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
          )
          SELECT input.ord, input.id, ins.id IS NOT NULL AS inserted FROM input LEFT JOIN ins ON ins.id = input.id ORDER BY input.ord`,
         [queue, JSON.stringify(input)],
-      );
-      await Promise.all(
-        rows.map(async (row) => {
-          const pending = batch[Number(row.ord) - 1];
-          // A dedupe key already held: answer with the pending job's id (the single-row path looks it up).
-          if (row.inserted) pending.resolve(String(row.id));
-          else pending.resolve(await insert(db, pending.job, pending.delayMs));
-        }),
-      );
+      ));
     } catch (error) {
-      for (const pending of batch) pending.reject(error);
+      // One job the database refuses (text jsonb cannot hold) must not fail the others: each goes on its own.
+      // Only when the server reported the error (a SQLSTATE): the statement was rolled back, so none is inserted twice.
+      const refused = typeof (error as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code);
+      if (batch.length === 1 || !refused) return batch.forEach((pending) => pending.reject(error));
+      await Promise.all(batch.map((pending) => insert(db, pending.job, pending.delayMs).then(pending.resolve, pending.reject)));
+      return;
     }
+    await Promise.all(
+      rows.map(async (row) => {
+        const pending = batch[Number(row.ord) - 1];
+        // A dedupe key already held: answer with the pending job's id (the single-row path looks it up).
+        if (row.inserted) pending.resolve(String(row.id));
+        else await insert(db, pending.job, pending.delayMs).then(pending.resolve, pending.reject);
+      }),
+    );
   }
 
   return {
