@@ -112,7 +112,7 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
           const all = (await integrations.list()).filter((i) => i.enabled);
           intervals.clear();
           for (const i of all) intervals.set(i.name, intervalMinutes(i.syncInterval));
-          return all.map((i) => ({ name: i.name, system: i.system, config: i.config, objects: [...i.objects] }));
+          return all.map(integrations.toSource);
         },
       };
       const scheduler = createScheduler({ db, engine, integrations: source, intervals: (name) => intervals.get(name), logger });

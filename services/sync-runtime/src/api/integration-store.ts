@@ -5,6 +5,7 @@
 import { randomUUID } from 'crypto';
 import type { Db, Queryable } from '../../../../pipelines/db';
 import type { Keyring } from '../security/crypto';
+import { isEnvRef, resolveEnvRefs } from '../security/env-refs';
 
 export interface Integration {
   readonly id: string;
@@ -14,7 +15,7 @@ export interface Integration {
   readonly syncInterval: string;
   readonly objects: readonly string[];
   readonly webhookAllowlist: readonly string[];
-  /** Decrypted: never answer or log it as is (see maskSecrets). */
+  /** Decrypted, with credential references (`{ "$env": NAME }`) unresolved: never answer or log it as is (see maskSecrets). */
   readonly config: unknown;
   readonly createdAt: string;
   readonly updatedAt: string;
@@ -47,8 +48,9 @@ export const MASK = '********';
 /** Config keys whose values are secrets: masked in answers, restored when a client sends the mask back. */
 const SECRET_KEY = /secret|token|password|passwd|passphrase|credential|private|signing|signature|api[-_]?key|apikey|^key$|auth|cert/i;
 
-/** A copy of `value` with every secret-looking string replaced by MASK (everything under a secret key). */
+/** A copy of `value` with every secret-looking string replaced by MASK (everything under a secret key); credential references stay readable. */
 export function maskSecrets(value: unknown, underSecret = false): unknown {
+  if (isEnvRef(value)) return value;
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, underSecret));
   if (value !== null && typeof value === 'object') {
     return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, underSecret || SECRET_KEY.test(k))]));
@@ -80,7 +82,16 @@ export class IntegrationNameTaken extends Error {
 /** Webhooks look integrations up on every request: decrypted records are cached this long. */
 const CACHE_MS = 5000;
 
-export function createIntegrationStore(db: Db, keyring: Keyring, clock: () => number = Date.now) {
+export interface IntegrationStoreOptions {
+  /** Time source of the webhook lookup cache (default Date.now). */
+  readonly clock?: () => number;
+  /** Where credential references resolve (default process.env). */
+  readonly env?: NodeJS.ProcessEnv;
+}
+
+export function createIntegrationStore(db: Db, keyring: Keyring, options: IntegrationStoreOptions = {}) {
+  const clock = options.clock ?? Date.now;
+  const env = options.env ?? process.env;
   const cache = new Map<string, { at: number; value: Integration | null }>();
   const toIntegration = (r: Row): Integration => ({
     id: r.id,
@@ -99,7 +110,20 @@ export function createIntegrationStore(db: Db, keyring: Keyring, clock: () => nu
     return rows.length ? toIntegration(rows[0]) : null;
   };
 
+  const toSource = (i: Integration) => ({
+    name: i.name,
+    system: i.system,
+    objects: [...i.objects],
+    get config() {
+      return store.resolvedConfig(i);
+    },
+  });
+
   const store = {
+    /** The config a connector gets: credential references resolved (throws EnvRefError naming the variable). */
+    resolvedConfig: (integration: Pick<Integration, 'config'>): unknown => resolveEnvRefs(integration.config, env),
+    /** The engine's view of one integration (IntegrationSource), its config resolved when read. */
+    toSource,
     async list(): Promise<Integration[]> {
       const { rows } = await db.query<Row>('SELECT * FROM integrations ORDER BY name');
       return rows.map(toIntegration);
@@ -141,14 +165,14 @@ export function createIntegrationStore(db: Db, keyring: Keyring, clock: () => nu
       cache.delete(rows[0].name);
       return toIntegration(rows[0]);
     },
-    /** The engine's view: enabled integrations only. */
+    /** The engine's view: enabled integrations only, their config resolved when read (an unresolvable reference throws then). */
     source: {
       async get(name: string) {
         const found = await store.getByName(name);
-        return found && found.enabled ? { name: found.name, system: found.system, config: found.config, objects: [...found.objects] } : null;
+        return found && found.enabled ? toSource(found) : null;
       },
       async list() {
-        return (await store.list()).filter((i) => i.enabled).map((i) => ({ name: i.name, system: i.system, config: i.config, objects: [...i.objects] }));
+        return (await store.list()).filter((i) => i.enabled).map(toSource);
       },
     },
   };

@@ -76,13 +76,14 @@ export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
     await db.close();
     throw error;
   }
-  const integrations = createIntegrationStore(db, keyring);
+  // Credential references resolve against the Worker's secrets (string bindings).
+  const integrations = createIntegrationStore(db, keyring, { env: Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as NodeJS.ProcessEnv });
   const engine = createSyncEngine({ db, queue: jobsQueue(env), integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger });
   engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
   return {
     async integration(name) {
       const found = await integrations.getByNameCached(name);
-      return found && { name: found.name, system: found.system, enabled: found.enabled, config: found.config };
+      return found && { name: found.name, system: found.system, enabled: found.enabled, config: integrations.resolvedConfig(found) };
     },
     trigger: (integration, { actor, full }) => engine.trigger(integration, { actor, full }),
     handle: (job) => engine.handle(job),

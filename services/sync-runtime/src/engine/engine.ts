@@ -184,7 +184,15 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       await fail(integration ? `no connector for system ${JSON.stringify(integration.system)}` : `integration ${JSON.stringify(run.integration)} no longer exists`);
       return;
     }
-    const parsed = module.configSchema.safeParse(integration.config);
+    let config: unknown;
+    try {
+      config = integration.config;
+    } catch (error) {
+      // A credential reference this deployment cannot resolve: retrying will not help until it is set.
+      await fail(`invalid config for ${integration.name}: ${describeError(error)}`);
+      return;
+    }
+    const parsed = module.configSchema.safeParse(config);
     if (!parsed.success) {
       await fail(`invalid config for ${integration.name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
       return;

@@ -75,7 +75,7 @@ export const healthRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
         if (!module) return { name: integration.name, system: integration.system, ok: false, message: `no connector for system "${integration.system}"`, latencyMs: 0 };
         const started = performance.now();
         try {
-          const result = await withTimeout(module.create(integration.config).test(), CHECK_TIMEOUT_MS, integration.name);
+          const result = await withTimeout(module.create(deps.integrations.resolvedConfig(integration)).test(), CHECK_TIMEOUT_MS, integration.name);
           return { name: integration.name, system: integration.system, ok: result.ok, message: result.message, latencyMs: result.latencyMs };
         } catch (error) {
           return { name: integration.name, system: integration.system, ok: false, message: (error as Error).message, latencyMs: Math.round(performance.now() - started) };

@@ -9,6 +9,7 @@ import { IntegrationError } from '../../../../../integrations/connector';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
 import { Integration, IntegrationNameTaken, maskSecrets, restoreMasked } from '../integration-store';
+import { EnvRefError, keepEnvRefs } from '../../security/env-refs';
 import { NAME_PATTERN, anyObject, errorResponses, idParam } from '../schemas';
 import { withTimeout } from './health';
 
@@ -22,7 +23,7 @@ const integrationView = {
     syncInterval: { type: 'string' },
     objects: { type: 'array', items: { type: 'string' } },
     webhookAllowlist: { type: 'array', items: { type: 'string' } },
-    config: { ...anyObject, description: 'connector config; secrets masked as ********' },
+    config: { ...anyObject, description: 'connector config; secrets masked as ********, credential references ({"$env": NAME}) shown as they are' },
     createdAt: { type: 'string' },
     updatedAt: { type: 'string' },
   },
@@ -33,7 +34,7 @@ const editable = {
   syncInterval: { type: 'string', pattern: '^[1-9][0-9]{0,5}[mhd]$', description: '<n>m, <n>h or <n>d' },
   objects: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 128 } },
   webhookAllowlist: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 64 }, description: 'CIDRs (or single addresses) allowed to call the webhook; empty: any' },
-  config: { type: 'object', description: "validated by the connector's config schema" },
+  config: { type: 'object', description: 'validated by the connector\'s config schema; a secret may be given as {"$env": NAME}, NAME a catalog credential the deployment sets (e.g. HUBSPOT_API_KEY)' },
 } as const;
 
 export const view = (i: Integration) => ({ ...i, config: maskSecrets(i.config) });
@@ -63,8 +64,16 @@ export const integrationRoutes = (deps: ApiDeps) => async (app: FastifyInstance)
     return module;
   }
 
+  /** The config to store: checked resolved, kept with its credential references. */
   function validConfig(system: string, config: unknown): unknown {
-    const parsed = moduleFor(system).configSchema.safeParse(config);
+    let resolved: unknown;
+    try {
+      resolved = deps.integrations.resolvedConfig({ config });
+    } catch (error) {
+      if (!(error instanceof EnvRefError)) throw error;
+      throw new ApiError(400, 'invalid_config', error.message, [{ in: 'body', path: `/config${error.path}`, message: error.message }]);
+    }
+    const parsed = moduleFor(system).configSchema.safeParse(resolved);
     if (!parsed.success) {
       throw new ApiError(
         400,
@@ -73,7 +82,7 @@ export const integrationRoutes = (deps: ApiDeps) => async (app: FastifyInstance)
         parsed.error.issues.map((i) => ({ in: 'body', path: `/config/${i.path.join('/')}`, message: i.message })),
       );
     }
-    return parsed.data;
+    return keepEnvRefs(parsed.data, config);
   }
 
   function validInterval(interval: string): string {
@@ -193,7 +202,7 @@ export const integrationRoutes = (deps: ApiDeps) => async (app: FastifyInstance)
     const module = moduleFor(integration.system);
     const started = performance.now();
     try {
-      const result = await withTimeout(module.create(integration.config).test(), 10_000, integration.name);
+      const result = await withTimeout(module.create(deps.integrations.resolvedConfig(integration)).test(), 10_000, integration.name);
       request.auditDetails = { ok: result.ok };
       return result;
     } catch (error) {

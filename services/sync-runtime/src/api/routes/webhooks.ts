@@ -9,6 +9,7 @@ import { WebhookRejected } from '../../../../../integrations/connector';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
 import { writeAudit } from '../audit-store';
+import { EnvRefError } from '../../security/env-refs';
 import { errorResponses, integrationNameParam } from '../schemas';
 
 /** Whether `ip` is inside one of `cidrs` (IPv4-mapped IPv6 addresses count as IPv4). */
@@ -67,12 +68,20 @@ export const webhookRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => 
     const module = deps.connectors[integration.system];
     if (!module) throw new ApiError(409, 'no_connector', `integration "${name}" uses system "${integration.system}", which has no connector`, { system: integration.system });
 
+    let config: unknown;
+    try {
+      config = deps.integrations.resolvedConfig(integration);
+    } catch (error) {
+      if (!(error instanceof EnvRefError)) throw error;
+      // The vendor retries a 503; the deployment has to set the variable.
+      throw new ApiError(503, 'integration_misconfigured', `integration "${name}" cannot verify deliveries: its ${error.message}`, { integration: name, variable: error.variable });
+    }
     const rawBody = Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0);
     const headers: Record<string, string | undefined> = {};
     for (const [k, v] of Object.entries(request.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
     let verified;
     try {
-      verified = module.verifyWebhook(integration.config, {
+      verified = module.verifyWebhook(config, {
         method: request.method,
         url: `${request.protocol}://${request.host}${request.url}`,
         headers,

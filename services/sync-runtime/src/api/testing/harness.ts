@@ -81,7 +81,7 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?: string; queue?: (db: Db) => QueueBinding; worker?: boolean; n8n?: N8nClient | null; rateLimitPerMinute?: number; bodyLimit?: number; db?: Db; connectors?: Record<string, ConnectorModule> } = {}): Promise<Harness> {
+export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?: string; queue?: (db: Db) => QueueBinding; worker?: boolean; n8n?: N8nClient | null; rateLimitPerMinute?: number; bodyLimit?: number; db?: Db; connectors?: Record<string, ConnectorModule>; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
   const db = options.db ?? (await openPglite());
   await migrate(db, MIGRATIONS);
   const lines: string[] = [];
@@ -97,7 +97,7 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
   const queue = options.queue?.(db) ?? createStoreBinding({ db, queue: `api-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
   const metrics = createMetrics({ defaultMetrics: false });
   const connectors = options.connectors ?? { demo: demoConnector };
-  const integrations = createIntegrationStore(db, keyring);
+  const integrations = createIntegrationStore(db, keyring, { env: options.env ?? {} });
   const tokens = createTokenStore(db);
   const pipelines = createPipelinesApi();
   const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (s) => connectors[s], logger, metrics: engineMetrics(metrics) });
