@@ -1,6 +1,7 @@
 import { randomBytes } from 'crypto';
 import pino from 'pino';
 import { TEST_DATABASE_URL, describeWithService } from '../../../test/support/services';
+import { startFakeSecretsManager } from '../test/support/fake-secrets-manager';
 import { TestStore, openTestPostgres } from '../test/support/store';
 import { ConfigError } from './config';
 import { SqsRecord, bootLambdaEngine, createLambdaHandler, createSqsHandler, jobFromSqsRecord } from './lambda';
@@ -93,6 +94,35 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
       expect(rows).toEqual([{ picked: true, finished: true }]);
     } finally {
       await handle.close();
+    }
+  });
+
+  test('boots as the AWS stack deploys it: the key and the database login come from Secrets Manager by ARN', async () => {
+    const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}`;
+    const url = new URL(store.url);
+    const sm = await startFakeSecretsManager({
+      [arn('key')]: randomBytes(32).toString('base64'),
+      [arn('rds')]: JSON.stringify({ username: decodeURIComponent(url.username) || 'postgres', password: 'from-secrets-manager' }),
+    });
+    const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
+    process.env.AWS_ACCESS_KEY_ID = 'test';
+    process.env.AWS_SECRET_ACCESS_KEY = 'test';
+    url.password = '';
+    const handle = createLambdaHandler(
+      { DATABASE_URL: url.toString(), DATABASE_SECRET_ARN: arn('rds'), DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('key'), AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url },
+      logger,
+    );
+    try {
+      await store.db.query(`INSERT INTO probe_runs (id) VALUES ('lambda-probe-2')`);
+      expect(await handle({ Records: [message('probe', { kind: 'probe', payload: { probeId: 'lambda-probe-2' } })] })).toEqual({ batchItemFailures: [] });
+      expect(sm.requests.sort()).toEqual([arn('key'), arn('rds')]);
+    } finally {
+      await handle.close();
+      await sm.close();
+      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+        if (value === undefined) delete process.env[name];
+        else process.env[name] = value;
+      }
     }
   });
 });

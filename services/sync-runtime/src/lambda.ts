@@ -17,6 +17,7 @@ import { createErasureJobHandler } from './engine/erasure';
 import { createLogger } from './logger';
 import { JOB_KINDS, Job, QueueBinding } from './queue/binding';
 import { openQueue } from './queue/open-queue';
+import { withAwsSecrets } from './security/aws-secrets';
 import { Keyring } from './security/crypto';
 import { MIGRATIONS } from './store/migrations';
 
@@ -92,9 +93,11 @@ export function createSqsHandler(deps: { engine: () => Promise<Pick<SyncEngine, 
 
 /**
  * The engine as the worker process builds it, from the environment (DATABASE_URL and
- * DATA_SYNC_ENCRYPTION_KEY required: a Lambda cannot use PGlite or a key file).
+ * DATA_SYNC_ENCRYPTION_KEY required: a Lambda cannot use PGlite or a key file), with the secrets the
+ * stack names by ARN read from Secrets Manager first.
  */
-export async function bootLambdaEngine(env: NodeJS.ProcessEnv, logger?: Logger): Promise<{ engine: SyncEngine; close(): Promise<void> }> {
+export async function bootLambdaEngine(rawEnv: NodeJS.ProcessEnv, logger?: Logger): Promise<{ engine: SyncEngine; close(): Promise<void> }> {
+  const env = await withAwsSecrets(rawEnv);
   const config = loadConfig(env);
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'is required by the Lambda worker (PGlite cannot be shared between Lambda instances)');
   if (!config.encryptionKeys) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required by the Lambda worker (base64 of 32 bytes)');
@@ -105,7 +108,7 @@ export async function bootLambdaEngine(env: NodeJS.ProcessEnv, logger?: Logger):
     const keyring = Keyring.fromBase64(config.encryptionKeys);
     // The engine enqueues from handlers (a webhook job triggers a sync): onto the configured binding.
     const queue: QueueBinding = openQueue(config, db);
-    const integrations = createIntegrationStore(db, keyring);
+    const integrations = createIntegrationStore(db, keyring, { env });
     const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger: log });
     engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger: log }));
     engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines: createPipelinesApi({ cipher: new FieldCipher(keyring.primaryKey) }), logger: log }));

@@ -1,0 +1,89 @@
+/**
+ * The Lambda worker's secrets. Lambda cannot put Secrets Manager values into the environment as ECS
+ * does, so the AWS stack gives the worker their ARNs and it reads them once per cold start:
+ * DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN (the key), DATABASE_SECRET_ARN (RDS's managed `{"username","password"}`,
+ * put into DATABASE_URL) and DATA_SYNC_CREDENTIAL_SECRET_ARNS (`{"<CREDENTIAL>": "<arn>"}`, the catalog
+ * credentials that integration configs refer to).
+ */
+import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { ConfigError } from '../config-error';
+
+/** Reads a secret's current value; undefined when it has none yet (created empty, filled out of band). */
+export type SecretReader = (arn: string) => Promise<string | undefined>;
+
+/** A reader on Secrets Manager (region from AWS_REGION; AWS_ENDPOINT_URL_SECRETS_MANAGER for a local endpoint). */
+export function secretsManagerReader(env: NodeJS.ProcessEnv): SecretReader {
+  const client = new SecretsManagerClient({ ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}), ...(env.AWS_ENDPOINT_URL_SECRETS_MANAGER ? { endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER } : {}) });
+  return async (arn) => {
+    try {
+      const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
+      return SecretString;
+    } catch (error) {
+      if ((error as { name?: string }).name === 'ResourceNotFoundException') return undefined;
+      throw error;
+    }
+  };
+}
+
+const describe = (error: unknown) => `${(error as Error).name ?? 'Error'}: ${(error as Error).message}`;
+
+async function readNamed(read: SecretReader, variable: string, arn: string): Promise<string | undefined> {
+  try {
+    return await read(arn);
+  } catch (error) {
+    throw new ConfigError(variable, `names a secret that could not be read (${describe(error)}): ${arn}`);
+  }
+}
+
+/** `env` with the secrets its ARN variables name filled in; variables already set are left as they are. */
+export async function withAwsSecrets(env: NodeJS.ProcessEnv, read: SecretReader = secretsManagerReader(env)): Promise<NodeJS.ProcessEnv> {
+  const resolved = { ...env };
+  const keyArn = env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN?.trim();
+  const databaseArn = env.DATABASE_SECRET_ARN?.trim();
+  const credentialArns = parseCredentialArns(env.DATA_SYNC_CREDENTIAL_SECRET_ARNS);
+
+  await Promise.all([
+    (async () => {
+      if (!keyArn || env.DATA_SYNC_ENCRYPTION_KEY) return;
+      const key = await readNamed(read, 'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN', keyArn);
+      if (!key) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN', `names a secret with no value yet: aws secretsmanager put-secret-value --secret-id ${keyArn} --secret-string "$(openssl rand -base64 32)"`);
+      resolved.DATA_SYNC_ENCRYPTION_KEY = key;
+    })(),
+    (async () => {
+      if (!databaseArn || !env.DATABASE_URL) return;
+      const secret = await readNamed(read, 'DATABASE_SECRET_ARN', databaseArn);
+      let login: { username?: unknown; password?: unknown };
+      try {
+        login = JSON.parse(secret ?? '');
+      } catch {
+        throw new ConfigError('DATABASE_SECRET_ARN', `must name RDS's managed secret ({"username","password"}): ${databaseArn}`);
+      }
+      if (typeof login.username !== 'string' || typeof login.password !== 'string') throw new ConfigError('DATABASE_SECRET_ARN', `must name RDS's managed secret ({"username","password"}): ${databaseArn}`);
+      const url = new URL(env.DATABASE_URL);
+      url.username = encodeURIComponent(login.username);
+      url.password = encodeURIComponent(login.password);
+      resolved.DATABASE_URL = url.toString();
+    })(),
+    ...Object.entries(credentialArns).map(async ([name, arn]) => {
+      if (env[name]) return;
+      // A credential not filled in yet stays unset: a config that refers to it says so when it is used.
+      const value = await readNamed(read, 'DATA_SYNC_CREDENTIAL_SECRET_ARNS', arn);
+      if (value) resolved[name] = value;
+    }),
+  ]);
+  return resolved;
+}
+
+function parseCredentialArns(raw: string | undefined): Record<string, string> {
+  if (!raw?.trim()) return {};
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError('DATA_SYNC_CREDENTIAL_SECRET_ARNS', 'must be a JSON object of credential name to secret ARN');
+  }
+  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || !Object.entries(parsed).every(([k, v]) => /^[A-Z][A-Z0-9_]*$/.test(k) && typeof v === 'string')) {
+    throw new ConfigError('DATA_SYNC_CREDENTIAL_SECRET_ARNS', 'must be a JSON object of credential name to secret ARN');
+  }
+  return parsed as Record<string, string>;
+}
