@@ -99,7 +99,7 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
 
   test('boots as the AWS stack deploys it: the key and the database login come from Secrets Manager by ARN', async () => {
     const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}`;
-    const url = new URL(store.url);
+    const url = new URL(store.url!);
     const sm = await startFakeSecretsManager({
       [arn('key')]: randomBytes(32).toString('base64'),
       [arn('rds')]: JSON.stringify({ username: decodeURIComponent(url.username) || 'postgres', password: 'from-secrets-manager' }),
