@@ -111,8 +111,6 @@ export class GcpStack extends DataSyncStack {
         DATA_SYNC_ROLE: 'all',
         DATA_SYNC_ENVIRONMENT: env.name,
         GOOGLE_CLOUD_PROJECT: project,
-        DATA_SYNC_PUBSUB_TOPIC: queue.topic.name,
-        DATA_SYNC_PUBSUB_DEAD_LETTER_SUBSCRIPTION: queue.deadLetterSubscription.name,
         DATA_SYNC_PUBSUB_PUSH_AUDIENCE: pushAudience,
         DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: `${accountPrefix}-push@${project}.iam.gserviceaccount.com`,
         ...(n8n ? { N8N_URL: n8n.service.uri } : {}),

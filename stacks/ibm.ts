@@ -93,10 +93,6 @@ export class IbmStack extends DataSyncStack {
         DATABASE_URL: `postgres://admin@${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname')}:${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port')}/ibmclouddb?sslmode=no-verify`,
         // No Event Streams binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
         DATA_SYNC_QUEUE: 'store',
-        DATA_SYNC_KAFKA_BROKERS: this.queue.instance.getStringAttribute('extensions.kafka_brokers_sasl_private'),
-        DATA_SYNC_JOBS_TOPIC: this.queue.jobsTopic,
-        DATA_SYNC_DEAD_LETTER_TOPIC: this.queue.deadLetterTopic,
-        DATA_SYNC_SECRETS_MANAGER_URL: `https://${this.secrets.secretsManager.attr('guid')}.private.${region}.secrets-manager.appdomain.cloud`,
       },
     });
     const stableTag = settings.imageTags[settings.deploymentSlot === 'blue' ? 'green' : 'blue'];
@@ -107,7 +103,6 @@ export class IbmStack extends DataSyncStack {
       configMapName: this.runtime.configMapName,
       secretName: this.runtime.secretName,
       instances: env.instanceCount,
-      maxDeliveries: env.maxReceiveCount,
     });
     if (settings.features.enableN8nWorkflows) {
       this.n8n = new IbmN8n(this, 'n8n', { prefix, projectId: this.runtime.projectId, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, database: env.database });
@@ -129,7 +124,7 @@ export class IbmStack extends DataSyncStack {
     this.provide('api', addressOf(this.runtime.apps[settings.activeSlot]));
     this.provide('webhooks', addressOf(this.runtime.domainMapping));
     this.provide('queue', addressOf(this.queue.jobs));
-    // The worker moves a job to the dead-letter topic after maxReceiveCount attempts.
+    // Provisioned for an Event Streams binding; until the runtime has one, dead letters are the store queue's (PostgreSQL).
     this.provide('deadLetters', addressOf(this.queue.deadLetters));
     this.provide('worker', addressOf(this.worker.job));
     this.except('schedules', 'Code Engine cron subscriptions cannot be declared with the IBM Terraform provider (no subscription resource, IBM-Cloud/terraform-provider-ibm#5231); the schedule_commands output holds the exact ibmcloud commands per enabled integration');

@@ -99,11 +99,6 @@ export class OciStack extends DataSyncStack {
       DATA_SYNC_ENCRYPTION_KEY_FILE: '/secrets/DATA_SYNC_ENCRYPTION_KEY',
       // No Streaming binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
       DATA_SYNC_QUEUE: 'store',
-      DATA_SYNC_STREAM_ID: this.queue.jobsStreamId,
-      DATA_SYNC_DEAD_LETTER_STREAM_ID: this.queue.deadLetterStreamId,
-      DATA_SYNC_STREAM_ENDPOINT: this.queue.messagesEndpoint,
-      DATA_SYNC_MAX_DELIVERIES: String(env.maxReceiveCount),
-      DATA_SYNC_METRICS_NAMESPACE: 'data_sync',
       ...Object.fromEntries(credentialFiles.map((f) => [`${f.file}_FILE`, `/secrets/${f.file}`])),
     };
 
@@ -162,7 +157,7 @@ export class OciStack extends DataSyncStack {
     this.provide('api', addressOf(this.runtime.loadBalancer));
     this.provide('webhooks', addressOf(listener));
     this.provide('queue', addressOf(this.queue.jobs));
-    // The worker moves a message to the dead-letter stream after maxReceiveCount deliveries.
+    // Provisioned for a Streaming binding; until the runtime has one, dead letters are the store queue's (PostgreSQL).
     this.provide('deadLetters', addressOf(this.queue.deadLetters));
     this.provide('worker', addressOf(this.worker.hosts[0].instance));
     this.provide('schedules', addressOf(this.schedules.application));

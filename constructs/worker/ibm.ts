@@ -12,11 +12,9 @@ export interface IbmWorkerProps {
   readonly secretName: string;
   /** Parallel worker instances (array indices); default 2. */
   readonly instances?: number;
-  /** Delivery attempts before a job goes to the dead-letter topic. */
-  readonly maxDeliveries: number;
 }
 
-/** Worker capability on IBM Cloud: a Code Engine job in daemon mode (restarted forever) consuming the jobs topic, started by a job run. */
+/** Worker capability on IBM Cloud: a Code Engine job in daemon mode (restarted forever) running the worker loop on the store queue, started by a job run. */
 export class IbmWorker extends Construct {
   readonly job: InstanceType<typeof IbmCodeEngineJob>;
 
@@ -30,7 +28,7 @@ export class IbmWorker extends Construct {
       image_reference: props.image,
       image_secret: REGISTRY_SECRET,
       run_mode: 'daemon',
-      run_env_variables: envFrom(props.configMapName, props.secretName, { DATA_SYNC_ROLE: 'worker', DATA_SYNC_MAX_DELIVERIES: String(props.maxDeliveries), DATA_SYNC_CONSUMER_GROUP: `${props.prefix}-workers` }),
+      run_env_variables: envFrom(props.configMapName, props.secretName, { DATA_SYNC_ROLE: 'worker' }),
       scale_array_spec: instances === 1 ? '0' : `0-${instances - 1}`,
       scale_cpu_limit: size.cpu,
       scale_memory_limit: size.memory,

@@ -7,9 +7,9 @@ export interface OciWorkerProps {
   readonly context: OciHostContext;
   /** Runtime image with tag (the stable image: workers are not part of blue-green). */
   readonly image: string;
-  /** Worker instances; default 1 per jobs-stream partition pair, i.e. 1. */
+  /** Worker instances (default 1). */
   readonly instances?: number;
-  /** Plain environment (stream ids and endpoint, database URL, delivery limit). */
+  /** Plain environment shared with the runtime (database URL, queue binding, secret files). */
   readonly environment: Record<string, string>;
   readonly secrets: readonly OciSecretFile[];
   readonly pgpass: { host: string; user: string; passwordFile: string };
@@ -18,7 +18,7 @@ export interface OciWorkerProps {
   readonly memoryGb?: number;
 }
 
-/** Worker capability on OCI: container instances running the runtime in worker role, consuming the jobs stream as a consumer group. */
+/** Worker capability on OCI: container instances running the runtime in worker role on the store queue (PostgreSQL). */
 export class OciWorker extends Construct {
   readonly hosts: OciHost[];
 
@@ -31,7 +31,7 @@ export class OciWorker extends Construct {
         hostNumber: 60 + i,
         ocpus: props.ocpus ?? 1,
         memoryGb: props.memoryGb ?? 2,
-        app: { display_name: 'worker', image_url: props.image, environment_variables: { ...props.environment, DATA_SYNC_ROLE: 'worker', DATA_SYNC_CONSUMER_GROUP: `${props.prefix}-workers` } },
+        app: { display_name: 'worker', image_url: props.image, environment_variables: { ...props.environment, DATA_SYNC_ROLE: 'worker' } },
         secrets: props.secrets,
         pgpass: props.pgpass,
       }),

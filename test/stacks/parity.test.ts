@@ -7,6 +7,10 @@ import { CAPABILITIES } from '../../stacks/capabilities';
 import type { DataSyncStack } from '../../stacks/data-sync-stack';
 import { STACK_FACTORIES } from '../../stacks';
 import { type TerraformJson, synthJson, walkObjects } from '../support/terraform-checks';
+import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '../../services/sync-runtime/src/config';
+import { CLOUD_QUEUE_VARIABLES } from '../../services/sync-runtime/src/queue/cloud-bindings';
+import { AWS_SECRET_VARIABLES } from '../../services/sync-runtime/src/security/aws-secrets';
+import { REFERABLE_VARIABLES } from '../../services/sync-runtime/src/security/env-refs';
 
 /**
  * Capability parity: every cloud stack of every environment provides each capability of
@@ -85,26 +89,44 @@ test('turning n8n off turns it into an exception with its reason, and removes wh
   }
 });
 
-test('every container running the Node runtime in a deployed environment is given its PostgreSQL', () => {
-  // The runtime refuses PGlite when DATA_SYNC_ENVIRONMENT is set; the Cloudflare Worker reaches PostgreSQL through Hyperdrive instead.
-  const problems: string[] = [];
-  let checked = 0;
-  for (const stack of stacks.filter((s) => s.settings.cloud !== 'cloudflare')) {
-    for (const [type, byName] of Object.entries(json.get(stack)!.resource ?? {})) {
-      for (const [name, body] of Object.entries(byName)) {
-        walkObjects(body, (at, object) => {
-          const envs: Array<{ names: string[]; path: string }> = [{ names: Object.keys(object), path: at }];
-          for (const [key, value] of Object.entries(object)) {
-            if (Array.isArray(value)) envs.push({ names: value.map((e) => (e as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string'), path: `${at}.${key}` });
-          }
-          for (const env of envs.filter((e) => e.names.includes('DATA_SYNC_ENVIRONMENT'))) {
-            checked++;
-            if (!env.names.includes('DATABASE_URL') && !env.names.includes('DATABASE_URL_FILE')) problems.push(`${stack.node.id}: ${type}.${name} ${env.path} sets DATA_SYNC_ENVIRONMENT without DATABASE_URL`);
-          }
-        });
-      }
+/** The environments the stacks give the Node runtime (every one names DATA_SYNC_ENVIRONMENT), with where they are. */
+function runtimeEnvironments(stack: DataSyncStack): Array<{ names: string[]; where: string }> {
+  const found: Array<{ names: string[]; where: string }> = [];
+  for (const [type, byName] of Object.entries(json.get(stack)!.resource ?? {})) {
+    for (const [name, body] of Object.entries(byName)) {
+      walkObjects(body, (at, object) => {
+        const envs: Array<{ names: string[]; path: string }> = [{ names: Object.keys(object), path: at }];
+        for (const [key, value] of Object.entries(object)) {
+          if (Array.isArray(value)) envs.push({ names: value.map((e) => (e as { name?: unknown })?.name).filter((n): n is string => typeof n === 'string'), path: `${at}.${key}` });
+        }
+        for (const env of envs.filter((e) => e.names.includes('DATA_SYNC_ENVIRONMENT'))) found.push({ names: env.names, where: `${stack.node.id}: ${type}.${name} ${env.path}` });
+      });
     }
   }
-  expect(checked).toBeGreaterThanOrEqual(5 * 3);
-  expect(problems).toEqual([]);
+  return found;
+}
+// The Cloudflare Worker is another runtime (bindings, Hyperdrive), checked by its own tests.
+const nodeStacks = () => stacks.filter((s) => s.settings.cloud !== 'cloudflare');
+
+test('every container running the Node runtime in a deployed environment is given its PostgreSQL', () => {
+  // The runtime refuses PGlite when DATA_SYNC_ENVIRONMENT is set.
+  const envs = nodeStacks().flatMap(runtimeEnvironments);
+  expect(envs.length).toBeGreaterThanOrEqual(5 * 3);
+  expect(envs.filter((e) => !e.names.includes('DATABASE_URL') && !e.names.includes('DATABASE_URL_FILE')).map((e) => e.where)).toEqual([]);
+});
+
+test('the stacks give the Node runtime only variables it reads', () => {
+  const read = new Set<string>([
+    ...CONFIG_VARIABLES,
+    ...SECRET_FILE_VARIABLES.flatMap((name) => [name, `${name}_FILE`]),
+    ...Object.values(CLOUD_QUEUE_VARIABLES).flat(),
+    ...AWS_SECRET_VARIABLES,
+    ...[...REFERABLE_VARIABLES].flatMap((name) => [name, `${name}_FILE`]),
+    // Read by node-postgres itself.
+    'PGUSER', 'PGPASSWORD', 'PGPASSFILE',
+  ]);
+  const unread = nodeStacks()
+    .flatMap(runtimeEnvironments)
+    .flatMap((env) => env.names.filter((name) => !read.has(name)).map((name) => `${env.where}: ${name}`));
+  expect(unread).toEqual([]);
 });

@@ -15,6 +15,11 @@ test('a deployed environment runs on its PostgreSQL; PGlite is for development o
   expect(() => loadConfig({ DATA_SYNC_ENVIRONMENT: 'prod' })).toThrow('Invalid environment variable DATABASE_URL: is required in a deployed environment (DATA_SYNC_ENVIRONMENT=prod)');
 });
 
+test('the blue-green slot the stacks set is kept for GET /health', () => {
+  expect(loadConfig({ DATA_SYNC_SLOT: 'green' }).slot).toBe('green');
+  expect(loadConfig({}).slot).toBeUndefined();
+});
+
 test('REDIS_URL selects the Redis queue unless DATA_SYNC_QUEUE says otherwise', () => {
   expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379' }).queue).toBe('redis');
   expect(loadConfig({ REDIS_URL: 'redis://127.0.0.1:6379', DATA_SYNC_QUEUE: 'store' }).queue).toBe('store');
@@ -40,6 +45,7 @@ test.each([
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   [{ DATA_SYNC_RATE_LIMIT: '0' }, 'DATA_SYNC_RATE_LIMIT'],
   [{ DATA_SYNC_TRUST_PROXY: 'yes' }, 'DATA_SYNC_TRUST_PROXY'],
+  [{ DATA_SYNC_SLOT: 'purple' }, 'DATA_SYNC_SLOT'],
   [{ DATA_SYNC_ENVIRONMENT: 'prod' }, 'DATABASE_URL'],
   [{ DATA_SYNC_ENVIRONMENT: 'Prod Env', DATABASE_URL: 'postgres://db/x' }, 'DATA_SYNC_ENVIRONMENT'],
 ])('%j stops start-up naming %s', (env, variable) => {

@@ -29,6 +29,7 @@ const SCHEMA = z.object({
   DATA_SYNC_DATA_DIR: z.preprocess((v) => (v === undefined || v === '' ? '.data' : v), z.string().min(1)),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
   DATA_SYNC_QUEUE: optional(z.enum(['store', 'redis', ...CLOUD_QUEUE_KINDS])),
+  DATA_SYNC_SLOT: optional(z.enum(['blue', 'green'])),
   DATA_SYNC_ROLE: z.preprocess((v) => (v === undefined || v === '' ? 'all' : v), z.enum(['api', 'worker', 'all'])),
   DATA_SYNC_ENCRYPTION_KEY: optional(z.string()),
   N8N_URL: optional(url(['http:', 'https:'])),
@@ -58,6 +59,8 @@ export interface RuntimeConfig {
   /** The cloud binding's options (queue URLs, topic and subscriptions, namespace), when `queue` is a cloud queue. */
   readonly cloudQueue?: CloudBindingOptions[CloudQueueKind];
   readonly role: 'api' | 'worker' | 'all';
+  /** The blue-green slot this instance serves (the stacks set it), reported by GET /health. */
+  readonly slot?: 'blue' | 'green';
   /** Base64 keys, comma separated: the first encrypts, all decrypt (rotation). Absent: dev key file in dataDir. */
   readonly encryptionKeys?: readonly string[];
   readonly n8nUrl?: string;
@@ -81,6 +84,9 @@ export interface RuntimeConfig {
 }
 
 export { ConfigError };
+
+/** The variables loadConfig reads itself (the cloud bindings read theirs: CLOUD_QUEUE_VARIABLES). */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(SCHEMA.shape);
 
 /** Secrets that may also come from a file named by `<NAME>_FILE` (mounted secrets: OCI, Docker, Kubernetes). */
 export const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'DATA_SYNC_ENCRYPTION_KEY', 'N8N_API_KEY', 'DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET', 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING'] as const;
@@ -138,6 +144,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     queue,
     cloudQueue,
     role: e.DATA_SYNC_ROLE,
+    slot: e.DATA_SYNC_SLOT,
     encryptionKeys,
     n8nUrl: e.N8N_URL,
     n8nApiKey: e.N8N_API_KEY,

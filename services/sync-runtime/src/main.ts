@@ -92,7 +92,7 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
       // With Redis configured, every API instance counts against the same inbound limits.
       const rateLimitRedis = config.redisUrl ? new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
       if (rateLimitRedis) closers.push(() => rateLimitRedis.quit());
-      app = await buildApi({ db, queue, engine, connectors, integrations, tokens, metrics, n8n, pipelines, logger, rateLimitPerMinute: config.rateLimitPerMinute, webhookRateLimitPerMinute: config.webhookRateLimitPerMinute, rateLimitRedis, role: config.role, trustProxy: config.trustProxy,
+      app = await buildApi({ db, queue, engine, connectors, integrations, tokens, metrics, n8n, pipelines, logger, rateLimitPerMinute: config.rateLimitPerMinute, webhookRateLimitPerMinute: config.webhookRateLimitPerMinute, rateLimitRedis, role: config.role, slot: config.slot, trustProxy: config.trustProxy,
         pubsubPush: config.pubsubPush ? { verifier: createGoogleOidcVerifier(config.pubsubPush), handle: (job) => engine.handle(job) } : null, complianceWebhookSecret: config.complianceWebhookSecret });
       const listening = app;
       closers.push(() => listening.close());

@@ -293,6 +293,15 @@ describe('audit, tokens, health, metrics', () => {
     await h.drain();
   });
 
+  test('liveness names the blue-green slot that answered, when the deployment gives one', async () => {
+    const green = await createHarness({ slot: 'green', db: h.db });
+    try {
+      expect((await green.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok', slot: 'green' });
+    } finally {
+      await green.close();
+    }
+  });
+
   test('health: liveness, readiness, n8n not configured, integrations', async () => {
     expect((await h.inject({ method: 'GET', url: '/health' })).json()).toEqual({ status: 'ok' });
     expect((await h.inject({ method: 'GET', url: '/health/ready' })).json()).toMatchObject({ status: 'ready', store: { ok: true }, queue: { ok: true } });

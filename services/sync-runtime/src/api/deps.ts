@@ -61,6 +61,8 @@ export interface ApiDeps {
   readonly metrics: RuntimeMetrics;
   /** null: N8N_URL is not set, and the workflow routes answer 503. */
   readonly n8n: N8nClient | null;
+  /** The blue-green slot this instance serves, reported by GET /health (default: none). */
+  readonly slot?: 'blue' | 'green';
   readonly pipelines?: PipelinesApi | null;
   readonly logger: Logger;
   /** Inbound limit per client and minute (default 600). */

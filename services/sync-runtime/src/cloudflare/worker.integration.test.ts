@@ -80,6 +80,7 @@ describe('Cloudflare Worker entry (miniflare)', () => {
           compatibilityFlags: ['nodejs_compat'],
           bindings: {
             API_TOKEN,
+            DATA_SYNC_SLOT: 'green',
             TEST_SINK_URL: recorder.url,
             RETRY_BASE_SECONDS: '0',
             RATE_LIMIT_CAPACITY: '100',
@@ -109,10 +110,10 @@ describe('Cloudflare Worker entry (miniflare)', () => {
 
   const call = (pathname: string, init?: RequestInit) => mf.dispatchFetch(`https://data-sync.example${pathname}`, init as never);
 
-  test('GET /health answers ok', async () => {
+  test('GET /health answers ok with the slot the script serves', async () => {
     const response = await call('/health');
     expect(response.status).toBe(200);
-    expect(await response.json()).toEqual({ status: 'ok', runtime: 'cloudflare-worker' });
+    expect(await response.json()).toEqual({ status: 'ok', runtime: 'cloudflare-worker', slot: 'green' });
   });
 
   test('a verified webhook is queued before the answer and the consumer hands the job to the core', async () => {

@@ -221,7 +221,7 @@ export function createWorker(coreFor: CoreFactory, connectors: Readonly<Record<s
       try {
         if (path === '/health') {
           if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `${request.method} ${path} is not allowed: use GET`);
-          return json(200, { status: 'ok', runtime: 'cloudflare-worker' });
+          return json(200, { status: 'ok', runtime: 'cloudflare-worker', ...(env.DATA_SYNC_SLOT === 'blue' || env.DATA_SYNC_SLOT === 'green' ? { slot: env.DATA_SYNC_SLOT } : {}) });
         }
         const hook = /^\/webhooks\/([^/]+)$/.exec(path);
         const run = /^\/api\/sync\/trigger\/([^/]+)$/.exec(path);

@@ -8,6 +8,9 @@
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../config-error';
 
+/** The variables naming secrets by ARN that withAwsSecrets reads. */
+export const AWS_SECRET_VARIABLES = ['DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN', 'DATABASE_SECRET_ARN', 'DATA_SYNC_CREDENTIAL_SECRET_ARNS'] as const;
+
 /** Reads a secret's current value; undefined when it has none yet (created empty, filled out of band). */
 export type SecretReader = (arn: string) => Promise<string | undefined>;
 

@@ -21,8 +21,13 @@ const check = { type: 'object', required: ['ok'], properties: { ok: { type: 'boo
 export const healthRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
   app.get('/health', {
     config: { access: 'public' },
-    schema: { tags: ['health'], summary: 'Liveness', security: [], response: { 200: { type: 'object', properties: { status: { type: 'string' } } }, ...errorResponses } },
-  }, async () => ({ status: 'ok' }));
+    schema: {
+      tags: ['health'],
+      summary: 'Liveness, and the blue-green slot that answered (so a smoke test can tell which one it reached)',
+      security: [],
+      response: { 200: { type: 'object', properties: { status: { type: 'string' }, slot: { type: 'string', enum: ['blue', 'green'] } } }, ...errorResponses },
+    },
+  }, async () => ({ status: 'ok', ...(deps.slot ? { slot: deps.slot } : {}) }));
 
   app.get('/health/ready', {
     config: { access: 'public' },

@@ -81,7 +81,7 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?: string; queue?: (db: Db) => QueueBinding; worker?: boolean; n8n?: N8nClient | null; rateLimitPerMinute?: number; bodyLimit?: number; db?: Db; connectors?: Record<string, ConnectorModule>; env?: NodeJS.ProcessEnv } = {}): Promise<Harness> {
+export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?: string; queue?: (db: Db) => QueueBinding; worker?: boolean; n8n?: N8nClient | null; rateLimitPerMinute?: number; bodyLimit?: number; db?: Db; connectors?: Record<string, ConnectorModule>; env?: NodeJS.ProcessEnv; slot?: 'blue' | 'green' } = {}): Promise<Harness> {
   const db = options.db ?? (await openPglite());
   await migrate(db, MIGRATIONS);
   const lines: string[] = [];
@@ -106,6 +106,7 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
   const app = await buildApi({
     db, queue, engine, connectors, integrations, tokens, metrics, logger, pipelines,
     n8n: options.n8n ?? null,
+    slot: options.slot,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
     webhookRateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
     bodyLimit: options.bodyLimit,
