@@ -32,6 +32,7 @@ test('credentials given by reference are used by the connector but never stored 
   await h.drain();
   const history = await h.inject({ method: 'GET', url: '/api/sync/history?integration=ref_a', headers: bearer(h.auth.viewer) });
   expect(history.json().runs).toEqual(expect.arrayContaining([expect.objectContaining({ id: trigger.json().runId, status: 'succeeded', received: demoSource.contacts.length })]));
+  for (const secret of ['hs-live-key-0123', 'whsec-from-the-vault']) expect(h.logs()).not.toContain(secret);
 });
 
 test('a rotated secret takes effect without touching the integration', async () => {
