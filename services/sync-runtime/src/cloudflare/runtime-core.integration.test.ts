@@ -43,15 +43,12 @@ describeWithService('Cloudflare Worker over the runtime core (miniflare, Hyperdr
     await migrate(db, MIGRATIONS);
     const key = randomBytes(32).toString('base64');
     fake = await startFakeMailchimp({ seed: { newsletter: 7 } });
-    await createIntegrationStore(db, Keyring.fromBase64([key])).create({
-      name: 'mailchimp',
-      system: 'mailchimp',
-      enabled: true,
-      syncInterval: '1h',
-      objects: ['newsletter'],
-      webhookAllowlist: [],
-      config: { apiKey: fake.apiKey, baseUrl: fake.url, webhookSecret: WEBHOOK_SECRET, lists: { newsletter: fake.listId('newsletter') } },
-    });
+    const store = createIntegrationStore(db, Keyring.fromBase64([key]));
+    const integration = { system: 'mailchimp', enabled: true, syncInterval: '1h', objects: ['newsletter'], webhookAllowlist: [] };
+    // The API key by reference: the Worker resolves it from its secret binding.
+    const config = { apiKey: { $env: 'MAILCHIMP_API_KEY' }, baseUrl: fake.url, webhookSecret: WEBHOOK_SECRET, lists: { newsletter: fake.listId('newsletter') } };
+    await store.create({ ...integration, name: 'mailchimp', config });
+    await store.create({ ...integration, name: 'mailchimp_unset', config: { ...config, apiKey: { $env: 'KLAVIYO_API_KEY' } } });
     // Hyperdrive bindings need a password in the URL; the test server trusts local connections.
     url.username = url.username || 'postgres';
     url.password = 'unused';
@@ -61,7 +58,7 @@ describeWithService('Cloudflare Worker over the runtime core (miniflare, Hyperdr
       script: code,
       compatibilityDate: '2024-09-23',
       compatibilityFlags: ['nodejs_compat'],
-      bindings: { API_TOKEN, DATA_SYNC_ENCRYPTION_KEY: key, RETRY_BASE_SECONDS: '0', LOG_LEVEL: 'warn' },
+      bindings: { API_TOKEN, DATA_SYNC_ENCRYPTION_KEY: key, MAILCHIMP_API_KEY: fake.apiKey, RETRY_BASE_SECONDS: '0', LOG_LEVEL: 'warn' },
       hyperdrives: { HYPERDRIVE: url.toString() },
       queueProducers: { JOBS: 'jobs' },
       queueConsumers: { jobs: { maxBatchTimeout: 0.05, maxRetries: 3 } },
@@ -92,6 +89,12 @@ describeWithService('Cloudflare Worker over the runtime core (miniflare, Hyperdr
     expect(done.rows.find((run) => run.actor === 'webhook:mailchimp')).toMatchObject({ accepted: 7, error: null });
     const records = await db.query<{ n: string }>("SELECT count(*) AS n FROM synced_records WHERE integration = 'mailchimp' AND object = 'newsletter'");
     expect(Number(records.rows[0].n)).toBe(7);
+  });
+
+  test('a webhook for an integration whose credential secret is not set answers 503, for the vendor to retry', async () => {
+    const response = await mf.dispatchFetch(`https://data-sync.example/webhooks/mailchimp_unset?secret=${WEBHOOK_SECRET}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'type=subscribe' });
+    expect(response.status).toBe(503);
+    expect(await response.json()).toMatchObject({ error: 'integration_misconfigured', details: { variable: 'KLAVIYO_API_KEY' } });
   });
 
   test('a sync triggered through the Worker runs to completion; a bad token is refused', async () => {

@@ -83,7 +83,8 @@ export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
   return {
     async integration(name) {
       const found = await integrations.getByNameCached(name);
-      return found && { name: found.name, system: found.system, enabled: found.enabled, config: integrations.resolvedConfig(found) };
+      // The config resolves when read: an unresolvable credential reference throws EnvRefError there.
+      return found && { name: found.name, system: found.system, enabled: found.enabled, get config() { return integrations.resolvedConfig(found); } };
     },
     trigger: (integration, { actor, full }) => engine.trigger(integration, { actor, full }),
     handle: (job) => engine.handle(job),

@@ -15,6 +15,7 @@ import { CONNECTORS } from '../../../../integrations/registry';
 import { WebhookRejected } from '../../../../integrations/connector';
 import type { ConnectorModule } from '../../../../integrations/connector';
 import type { Job, JobKind } from '../queue/binding';
+import { EnvRefError } from '../security/env-refs';
 import type { CoreFactory, ExecutionContext, MessageBatch, QueueMessage, QueuedJob, ScheduledController, WorkerCore, WorkerEnv } from './types';
 
 export { RateLimiter } from './rate-limiter';
@@ -95,7 +96,15 @@ async function webhook(request: Request, env: WorkerEnv, core: WorkerCore, name:
   const integration = await integrationOrThrow(core, name);
   const module = connectors[integration.system];
   if (!module) throw new HttpError(409, 'no_connector', `integration "${name}" uses system "${integration.system}", which has no connector`, { system: integration.system });
-  const config = module.configSchema.safeParse(integration.config);
+  let raw: unknown;
+  try {
+    raw = integration.config;
+  } catch (error) {
+    if (!(error instanceof EnvRefError)) throw error;
+    // The vendor retries a 503; the deployment has to set the secret.
+    throw new HttpError(503, 'integration_misconfigured', `integration "${name}" cannot verify deliveries: its ${error.message}`, { integration: name, variable: error.variable });
+  }
+  const config = module.configSchema.safeParse(raw);
   if (!config.success) {
     const issues = config.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
     throw new HttpError(409, 'invalid_config', `integration "${name}" has an invalid ${integration.system} config: ${issues.join('; ')}`, { integration: name, issues });
