@@ -28,13 +28,13 @@ export function secretsManagerReader(env: NodeJS.ProcessEnv): SecretReader {
   };
 }
 
-const describe = (error: unknown) => `${(error as Error).name ?? 'Error'}: ${(error as Error).message}`;
+const errorText = (error: unknown) => `${(error as Error).name ?? 'Error'}: ${(error as Error).message}`;
 
 async function readNamed(read: SecretReader, variable: string, arn: string): Promise<string | undefined> {
   try {
     return await read(arn);
   } catch (error) {
-    throw new ConfigError(variable, `names a secret that could not be read (${describe(error)}): ${arn}`);
+    throw new ConfigError(variable, `names a secret that could not be read (${errorText(error)}): ${arn}`);
   }
 }
 
