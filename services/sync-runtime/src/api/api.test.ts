@@ -172,6 +172,16 @@ describe('webhooks', () => {
     expect((await webhook('hook_c2', [{ id: 'x', type: 't' }])).statusCode).toBe(202);
   });
 
+  test('a delivery whose events nest too deep to process is 400, and nothing is queued', async () => {
+    await createIntegration('hook_deep');
+    const before = await h.queue.depth();
+    const body = `{"events":[{"id":"d1","type":"t","nested":${'{"a":'.repeat(1000)}1${'}'.repeat(1000)}}]}`;
+    const res = await h.inject({ method: 'POST', url: '/webhooks/hook_deep', headers: { 'content-type': 'application/json', 'x-demo-signature': signDemo(SECRET.webhookSecret, body) }, payload: body });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ error: 'too_deeply_nested' });
+    expect((await h.queue.depth()).ready).toBe(before.ready);
+  });
+
   test('a delivery holding text the database cannot store is 400, and deliveries beside it are still queued', async () => {
     await createIntegration('hook_nul');
     const [bad, good] = await Promise.all([webhook('hook_nul', [{ id: 'n1', type: 'contact\u0000updated' }]), webhook('hook_nul', [{ id: 'n2', type: 'contact.updated' }])]);
@@ -202,6 +212,8 @@ describe('errors', () => {
     ['infinite number', { method: 'GET', url: '/api/pipelines/status?limit=1e400' }, 400],
     ['unknown route', { method: 'GET', url: '/api/nothing-here' }, 404],
     ['unsupported media type', { method: 'POST', url: '/api/integrations', headers: { 'content-type': 'application/x-nope' }, payload: 'a' }, 415],
+    // JSON.parse takes it; every recursive step after it would overflow the stack.
+    ['JSON nested 100,000 deep', { method: 'POST', url: '/api/pipelines/validate', headers: { 'content-type': 'application/json' }, payload: `{"mapping":"salesforce_to_internal.Contact","records":[${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}]}` }, 400],
   ] as const)('%s: 4xx with {error, message, details}', async (_name, request, status) => {
     const res = await h.inject({ ...request, headers: { ...bearer(h.auth.admin), ...('headers' in request ? request.headers : {}) } } as never);
     expect(res.statusCode).toBe(status);

@@ -11,6 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { hashToken } from '../security/tokens';
 import type { ApiDeps } from './deps';
 import { ApiError, ERROR_SCHEMA, errorHandler } from './errors';
+import { boundedNesting } from './nesting';
 import { registerAccessControl } from './auth';
 import { healthRoutes } from './routes/health';
 import { syncRoutes } from './routes/sync';
@@ -48,6 +49,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     logController: new LogController({ disableRequestLogging: deps.disableRequestLogging ?? false }),
   });
   app.addSchema(ERROR_SCHEMA);
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+      if (error) return done(error);
+      try {
+        done(null, boundedNesting(value, 'the JSON body'));
+      } catch (refused) {
+        done(refused as Error);
+      }
+    });
+  });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     const body = { error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: null };
