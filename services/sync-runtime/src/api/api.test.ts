@@ -213,6 +213,8 @@ describe('errors', () => {
     ['unknown route', { method: 'GET', url: '/api/nothing-here' }, 404],
     ['unsupported media type', { method: 'POST', url: '/api/integrations', headers: { 'content-type': 'application/x-nope' }, payload: 'a' }, 415],
     // JSON.parse takes it; every recursive step after it would overflow the stack.
+    // Valid JSON escapes, but not text: PostgreSQL's jsonb refuses them.
+    ['a lone UTF-16 surrogate', { method: 'POST', url: '/api/pipelines/validate', headers: { 'content-type': 'application/json' }, payload: '{"mapping":"salesforce_to_internal.Contact","records":[{"Email":"a\\ud800@b.io"}]}' }, 400],
     ['JSON nested 100,000 deep', { method: 'POST', url: '/api/pipelines/validate', headers: { 'content-type': 'application/json' }, payload: `{"mapping":"salesforce_to_internal.Contact","records":[${'{"a":'.repeat(100_000)}1${'}'.repeat(100_000)}]}` }, 400],
   ] as const)('%s: 4xx with {error, message, details}', async (_name, request, status) => {
     const res = await h.inject({ ...request, headers: { ...bearer(h.auth.admin), ...('headers' in request ? request.headers : {}) } } as never);

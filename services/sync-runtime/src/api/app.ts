@@ -11,7 +11,7 @@ import swaggerUi from '@fastify/swagger-ui';
 import { hashToken } from '../security/tokens';
 import type { ApiDeps } from './deps';
 import { ApiError, ERROR_SCHEMA, errorHandler } from './errors';
-import { boundedNesting } from './nesting';
+import { checkedRequestData } from './request-data';
 import { registerAccessControl } from './auth';
 import { healthRoutes } from './routes/health';
 import { syncRoutes } from './routes/sync';
@@ -54,7 +54,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     parseJson(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(error);
       try {
-        done(null, boundedNesting(value, 'the JSON body'));
+        done(null, checkedRequestData(value, 'the JSON body'));
       } catch (refused) {
         done(refused as Error);
       }

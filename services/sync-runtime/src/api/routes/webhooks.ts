@@ -8,7 +8,7 @@ import ipaddr from 'ipaddr.js';
 import { WebhookRejected } from '../../../../../integrations/connector';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
-import { boundedNesting } from '../nesting';
+import { checkedRequestData } from '../request-data';
 import { writeAudit } from '../audit-store';
 import { EnvRefError } from '../../security/env-refs';
 import { errorResponses, integrationNameParam } from '../schemas';
@@ -94,7 +94,7 @@ export const webhookRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => 
       throw new ApiError(400, 'webhook_invalid', `the ${integration.system} webhook could not be read: ${(error as Error).message}`, { integration: name });
     }
 
-    const events = boundedNesting(verified.events, `the ${integration.system} webhook`).map((e) => ({ id: String(e.id), type: e.type, object: e.object, recordId: e.recordId, payload: e.payload }));
+    const events = checkedRequestData(verified.events, `the ${integration.system} webhook`).map((e) => ({ id: String(e.id), type: e.type, object: e.object, recordId: e.recordId, payload: e.payload }));
     let jobId: string | null = null;
     if (events.length > 0) {
       const payload: WebhookJobPayload = { events, receivedAt: new Date(now()).toISOString() };
