@@ -16,6 +16,8 @@ export interface IntegrationSettings {
   readonly syncInterval: string;
   /** Vendor objects synced (CRM objects, Mailchimp lists, Klaviyo metrics). */
   readonly objects: readonly string[];
+  /** Objects that receive the internal model's contact changes (bi-directional sync); none: pull only. */
+  readonly pushObjects: readonly string[];
   /** Public URL the vendor posts webhooks to, when it sends any. */
   readonly webhookUrl?: string;
   /** Names of the credentials it needs, stored as one secret each. */
@@ -29,6 +31,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     enabled: true,
     syncInterval: '1h',
     objects: ['Contact', 'Lead', 'Opportunity', 'Account'],
+    pushObjects: [],
     webhookUrl: 'https://api.example.com/webhooks/salesforce',
     credentials: ['SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'],
   },
@@ -38,6 +41,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     enabled: true,
     syncInterval: '30m',
     objects: ['contacts', 'companies', 'deals', 'tickets'],
+    pushObjects: [],
     webhookUrl: 'https://api.example.com/webhooks/hubspot',
     credentials: ['HUBSPOT_API_KEY'],
   },
@@ -47,6 +51,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     enabled: false,
     syncInterval: '1h',
     objects: ['persons', 'organizations', 'deals'],
+    pushObjects: [],
     credentials: ['PIPEDRIVE_API_TOKEN'],
   },
   {
@@ -55,6 +60,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     enabled: false,
     syncInterval: '1h',
     objects: ['Contacts', 'Leads', 'Accounts', 'Deals'],
+    pushObjects: [],
     credentials: ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'ZOHO_REFRESH_TOKEN'],
   },
   {
@@ -63,6 +69,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     enabled: true,
     syncInterval: '15m',
     objects: ['newsletter', 'product_updates'],
+    pushObjects: ['newsletter'],
     webhookUrl: 'https://api.example.com/webhooks/mailchimp',
     credentials: ['MAILCHIMP_API_KEY'],
   },
@@ -71,7 +78,8 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     family: 'marketing',
     enabled: false,
     syncInterval: '1h',
-    objects: ['email_open', 'email_click', 'purchase'],
+    objects: ['profiles', 'email_open', 'email_click', 'purchase'],
+    pushObjects: [],
     credentials: ['KLAVIYO_API_KEY'],
   },
   {
@@ -80,6 +88,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     enabled: false,
     syncInterval: '1h',
     objects: ['contacts'],
+    pushObjects: [],
     credentials: ['CONSTANT_CONTACT_CLIENT_ID', 'CONSTANT_CONTACT_REFRESH_TOKEN'],
   },
 ];

@@ -22,6 +22,8 @@ export interface BatchResult {
    * our own pushes, or subjects being erased.
    */
   unchanged: number;
+  /** Values removed from kept records by a rule whose action is `drop` (a malformed optional phone). */
+  dropped: number;
 }
 
 export interface BatchInput {
@@ -30,6 +32,10 @@ export interface BatchInput {
   mapping: string;
   records: readonly Record<string, unknown>[];
   runId?: string;
+  /** The vendor id of each record (same order), recorded as the contact's source at this integration. */
+  externalIds?: readonly (string | null)[];
+  /** The synced object the records came from (default the mapping's vendor object). */
+  object?: string;
 }
 
 export interface PipelineOptions {
@@ -39,7 +45,7 @@ export interface PipelineOptions {
   rules?: ValidationRules;
 }
 
-export const emptyResult = (): BatchResult => ({ received: 0, accepted: 0, quarantined: 0, duplicates: 0, inserted: 0, updated: 0, unchanged: 0 });
+export const emptyResult = (): BatchResult => ({ received: 0, accepted: 0, quarantined: 0, duplicates: 0, inserted: 0, updated: 0, unchanged: 0, dropped: 0 });
 
 export function addResults(a: BatchResult, b: BatchResult): BatchResult {
   return {
@@ -50,10 +56,39 @@ export function addResults(a: BatchResult, b: BatchResult): BatchResult {
     inserted: a.inserted + b.inserted,
     updated: a.updated + b.updated,
     unchanged: a.unchanged + b.unchanged,
+    dropped: a.dropped + b.dropped,
   };
 }
 
-export const STAGING_COLUMNS = ['batch_id', 'ord', 'email', 'first_name', 'last_name', 'phone', 'company_name', 'created_at', 'updated_at'] as const;
+export const STAGING_COLUMNS = ['batch_id', 'ord', 'email', 'first_name', 'last_name', 'phone', 'company_name', 'created_at', 'updated_at', 'source_id'] as const;
+
+/** The contact fields a mapping can carry, as the internal field and the contacts column. */
+const CONTACT_FIELDS = [
+  ['first_name', 'first_name'],
+  ['last_name', 'last_name'],
+  ['phone_number', 'phone'],
+  ['company_name', 'company_name'],
+] as const;
+
+const ALL_COLUMNS: ReadonlySet<string> = new Set(CONTACT_FIELDS.map(([, column]) => column));
+
+/** The contact columns `mapping` writes (inbound) or reads (outbound). */
+export function mappedColumns(mapping: Mapping): Set<string> {
+  const internal = new Set(mapping.fields.map((f) => (mapping.direction === 'inbound' ? f.to : f.from)));
+  return new Set(CONTACT_FIELDS.filter(([field]) => internal.has(field)).map(([, column]) => column));
+}
+
+/**
+ * The echo fingerprint of a contact over the columns a source carries (the others as NULL): what this
+ * service last pushed to a destination and what the destination sends back compare equal exactly when
+ * the destination changed nothing it carries. `alias` is the row's table alias.
+ */
+export function contentHashSql(alias: string, columns: ReadonlySet<string>): string {
+  return `md5(ROW(${CONTACT_FIELDS.map(([, c]) => (columns.has(c) ? `${alias}.${c}` : 'NULL::text')).join(', ')})::text)`;
+}
+
+/** Every write to contacts takes this lock first, so change positions are handed out in commit order (push cursors never skip). */
+export const CONTACT_CHANGE_LOCK = 'SELECT pg_advisory_xact_lock(727001)';
 
 /** Key order independent JSON, so the same record always hashes the same. */
 export function stableStringify(value: unknown): string {
@@ -89,15 +124,26 @@ const ERASURE_FILTER = `AND NOT EXISTS (
         WHERE e.status <> 'done' AND e.subject_hash = encode(sha256(convert_to(d.email, 'UTF8')), 'hex')
       )`;
 
+/** Where a batch's valid rows are read from: the staging table (COPY) or a JSON parameter inside the caller's transaction. */
+type RowSource = { readonly kind: 'staging'; readonly batchId: string } | { readonly kind: 'json'; readonly rows: string };
+
+const JSON_ROWS = `jsonb_to_recordset($1::jsonb) AS contact_staging(ord int, email text, first_name text, last_name text, phone text,
+        company_name text, created_at timestamptz, updated_at timestamptz, source_id text)`;
+
 /**
- * The design document's statement, reading one batch from the staging table. Additions: the
- * `ord DESC` tie-break (the latest received wins among equal `updated_at`, where the document leaves
- * the choice to the planner), the conflict policy's WHERE, echo suppression, no re-import of a
- * subject whose erasure some vendor has not confirmed yet, and the counts.
+ * The design document's statement, reading one batch. Additions: the `ord DESC` tie-break (the latest
+ * received wins among equal `updated_at`, where the document leaves the choice to the planner), the
+ * conflict policy's WHERE, echo suppression, no re-import of a subject whose erasure some vendor has
+ * not confirmed yet, the counts, and a column the source's mapping does not carry keeps its stored
+ * value (a Mailchimp member has no company: it must not reset one to 'Unknown'). It also records the contact's source and change position.
  */
-function upsertStatement(mapping: Mapping, integration: string, batchId: string, erasuresOpen: boolean): { sql: string; params: unknown[] } {
-  const params: unknown[] = [batchId, integration];
+function upsertStatement(mapping: Mapping, integration: string, object: string, source: RowSource, erasuresOpen: boolean): { sql: string; params: unknown[] } {
+  const params: unknown[] = [source.kind === 'staging' ? source.batchId : source.rows, integration, object];
   const condition = conflictCondition(mapping.conflict, integration, params);
+  const columns = mappedColumns(mapping);
+  const from = source.kind === 'staging' ? 'contact_staging\n      WHERE batch_id = $1\n      AND' : `${JSON_ROWS}\n      WHERE`;
+  const set = (column: string) => (columns.has(column) ? `EXCLUDED.${column}` : `contacts.${column}`);
+  const erasureFilter = erasuresOpen ? ERASURE_FILTER : '';
   const sql = `
     WITH cleaned_contacts AS (
       SELECT
@@ -108,10 +154,9 @@ function upsertStatement(mapping: Mapping, integration: string, batchId: string,
         COALESCE(company_name, 'Unknown') as company_name,
         created_at,
         updated_at,
+        source_id,
         ord
-      FROM contact_staging
-      WHERE batch_id = $1
-      AND email IS NOT NULL
+      FROM ${from} email IS NOT NULL
       AND email ~ '^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\\.[A-Za-z]{2,}$'
     ),
     deduplicated_contacts AS (
@@ -120,30 +165,40 @@ function upsertStatement(mapping: Mapping, integration: string, batchId: string,
       ORDER BY email, updated_at DESC, ord DESC
     ),
     upserted AS (
-      INSERT INTO contacts (email, first_name, last_name, phone, company_name, created_at, updated_at, source)
-      SELECT d.email, d.first_name, d.last_name, d.phone, d.company_name, d.created_at, d.updated_at, $2
+      INSERT INTO contacts (email, first_name, last_name, phone, company_name, created_at, updated_at, source, change_seq)
+      SELECT d.email, d.first_name, d.last_name, d.phone, d.company_name, d.created_at, d.updated_at, $2, nextval('contact_change_seq')
       FROM deduplicated_contacts d
       WHERE NOT EXISTS (
         SELECT 1 FROM sync_pushes p
         WHERE p.integration = $2 AND p.record_key = d.email
-        AND p.content_hash = md5(ROW(d.first_name, d.last_name, d.phone, d.company_name)::text)
+        AND p.content_hash = ${contentHashSql('d', columns)}
       )
-      ${erasuresOpen ? ERASURE_FILTER : ''}
+      ${erasureFilter}
       ON CONFLICT (email) DO UPDATE SET
-        first_name = EXCLUDED.first_name,
-        last_name = EXCLUDED.last_name,
-        phone = EXCLUDED.phone,
-        company_name = EXCLUDED.company_name,
+        first_name = ${set('first_name')},
+        last_name = ${set('last_name')},
+        phone = ${set('phone')},
+        company_name = ${set('company_name')},
         updated_at = EXCLUDED.updated_at,
-        source = EXCLUDED.source
+        source = EXCLUDED.source,
+        change_seq = EXCLUDED.change_seq
       WHERE ${condition}
       RETURNING (xmax = 0) AS inserted
+    ),
+    sourced AS (
+      INSERT INTO contact_sources (email, integration, object, external_id, synced_at)
+      SELECT d.email, $2, $3, d.source_id, now()
+      FROM deduplicated_contacts d
+      WHERE true ${erasureFilter}
+      ON CONFLICT (email, integration) DO UPDATE SET object = EXCLUDED.object, external_id = COALESCE(EXCLUDED.external_id, contact_sources.external_id), synced_at = EXCLUDED.synced_at
+      RETURNING 1
     )
     SELECT
       (SELECT count(*) FROM cleaned_contacts)::int AS cleaned,
       (SELECT count(*) FROM deduplicated_contacts)::int AS distinct_rows,
       (SELECT count(*) FROM upserted WHERE inserted)::int AS inserted,
-      (SELECT count(*) FROM upserted WHERE NOT inserted)::int AS updated`;
+      (SELECT count(*) FROM upserted WHERE NOT inserted)::int AS updated,
+      (SELECT count(*) FROM sourced)::int AS sourced`;
   return { sql, params };
 }
 
@@ -167,6 +222,9 @@ export interface PreparedBatch {
   readonly rows: unknown[][];
   readonly quarantine: Quarantined[];
   readonly quarantinedCount: number;
+  /** Values dropped from kept records (rule action `drop`). */
+  readonly droppedCount: number;
+  readonly object: string;
   /** Quarantine rows whose record now passes (replay). */
   readonly resolvedIds: string[];
 }
@@ -176,6 +234,7 @@ function checkInput(input: BatchInput): Mapping {
   if (typeof input.integration !== 'string' || !/^[a-z0-9_]{1,64}$/.test(input.integration)) throw new Error(`integration must be a lower-case name of letters, digits and _, got ${JSON.stringify(input.integration)}`);
   if (!Array.isArray(input.records)) throw new Error('records must be an array');
   if (input.runId !== undefined && typeof input.runId !== 'string') throw new Error('runId must be a string');
+  if (input.externalIds !== undefined && input.externalIds.length !== input.records.length) throw new Error('externalIds must have one entry per record');
   const mapping = loadMappings().get(input.mapping);
   if (mapping.direction !== 'inbound') throw new Error(`mapping ${mapping.name} is outbound; a batch runs an inbound mapping into the store`);
   return mapping;
@@ -196,12 +255,15 @@ export async function prepareBatch(input: BatchInput, options: PipelineOptions =
   const quarantine = new Map<string, Quarantined>();
   const resolvedIds: string[] = [];
   let quarantinedCount = 0;
+  let droppedCount = 0;
   for (let start = 0; start < input.records.length; start += SLICE) {
     if (start > 0) await yieldToLoop();
     const slice = input.records.slice(start, start + SLICE);
-    const { valid, invalid, validIndexes } = validateRecords(mapping, slice, options.rules ?? VALIDATION_RULES);
+    const { valid, invalid, validIndexes, dropped } = validateRecords(mapping, slice, options.rules ?? VALIDATION_RULES);
+    droppedCount += dropped.length;
     valid.forEach((v, i) => {
-      rows.push([batchId, start + validIndexes[i], v.email, v.first_name ?? null, v.last_name ?? null, v.phone_number ?? null, v.company_name ?? null, v.created_at ?? null, v.updated_at]);
+      const ord = start + validIndexes[i];
+      rows.push([batchId, ord, v.email, v.first_name ?? null, v.last_name ?? null, v.phone_number ?? null, v.company_name ?? null, v.created_at ?? null, v.updated_at, input.externalIds?.[ord] ?? null]);
       if (sourceIds) resolvedIds.push(sourceIds[start + validIndexes[i]]);
     });
     for (const { index, record, errors } of invalid) {
@@ -214,7 +276,19 @@ export async function prepareBatch(input: BatchInput, options: PipelineOptions =
       else quarantine.set(key, { record: jsonForDb(protectRecord(record, options.cipher)), errors: jsonForDb(errors), hash, subject: subjectOf(mapping, record), occurrences: 1, id });
     }
   }
-  return { mapping, integration: input.integration, runId: input.runId ?? null, batchId, received: input.records.length, rows, quarantine: [...quarantine.values()], quarantinedCount, resolvedIds };
+  return {
+    mapping,
+    integration: input.integration,
+    object: input.object ?? mapping.vendorObject,
+    runId: input.runId ?? null,
+    batchId,
+    received: input.records.length,
+    rows,
+    quarantine: [...quarantine.values()],
+    quarantinedCount,
+    droppedCount,
+    resolvedIds,
+  };
 }
 
 /** The subject's hash from the record's mapped email, when it has one, so erasure finds quarantined rows. */
@@ -250,33 +324,51 @@ async function storeQuarantine(tx: Queryable, batch: PreparedBatch): Promise<voi
   );
 }
 
-/** Stages the valid rows, then upserts and records the quarantine in one transaction. */
+type Counts = { cleaned: number; distinct_rows: number; inserted: number; updated: number };
+
+/** The upsert and the quarantine of one prepared batch, inside the caller's transaction. */
+async function upsertWithin(tx: Queryable, batch: PreparedBatch, source: RowSource): Promise<BatchResult> {
+  let c: Counts = { cleaned: 0, distinct_rows: 0, inserted: 0, updated: 0 };
+  if (batch.rows.length) {
+    const open = await tx.query("SELECT 1 FROM erasure_requests WHERE status <> 'done' LIMIT 1");
+    const { sql, params } = upsertStatement(batch.mapping, batch.integration, batch.object, source, open.rows.length > 0);
+    await tx.query(CONTACT_CHANGE_LOCK);
+    c = (await tx.query<Counts>(sql, params)).rows[0];
+    // JS validation and the SQL filter are the same rule; a disagreement must not commit miscounted work.
+    if (c.cleaned !== batch.rows.length) throw new Error(`pipeline invariant broken: ${batch.rows.length} rows passed validation but the statement kept ${c.cleaned}`);
+  }
+  await storeQuarantine(tx, batch);
+  if (batch.resolvedIds.length) await tx.query('DELETE FROM pipeline_quarantine WHERE id = ANY($1::bigint[])', [batch.resolvedIds]);
+  return {
+    received: batch.received,
+    accepted: c.distinct_rows,
+    quarantined: batch.quarantinedCount,
+    duplicates: c.cleaned - c.distinct_rows,
+    inserted: c.inserted,
+    updated: c.updated,
+    unchanged: c.distinct_rows - c.inserted - c.updated,
+    dropped: batch.droppedCount,
+  };
+}
+
+/**
+ * Runs a prepared batch inside the caller's open transaction (a sync page, committed with its cursor,
+ * run counters and audit entry): the rows go in as one JSON parameter instead of through COPY.
+ */
+export function commitBatchWithin(tx: Queryable, batch: PreparedBatch): Promise<BatchResult> {
+  const rows = batch.rows.map((r) => ({ ord: r[1], email: r[2], first_name: r[3], last_name: r[4], phone: r[5], company_name: r[6], created_at: r[7], updated_at: r[8], source_id: r[9] }));
+  return upsertWithin(tx, batch, { kind: 'json', rows: jsonForDb(rows) });
+}
+
+/** Stages the valid rows (COPY), then upserts and records the quarantine in one transaction. */
 export async function commitBatch(db: Db, batch: PreparedBatch): Promise<BatchResult> {
   if (batch.rows.length) await db.copyRows('contact_staging', STAGING_COLUMNS, batch.rows);
   try {
-    const counts = await db.transaction(async (tx) => {
-      let c = { cleaned: 0, distinct_rows: 0, inserted: 0, updated: 0 };
-      if (batch.rows.length) {
-        const open = await tx.query("SELECT 1 FROM erasure_requests WHERE status <> 'done' LIMIT 1");
-        const { sql, params } = upsertStatement(batch.mapping, batch.integration, batch.batchId, open.rows.length > 0);
-        c = (await tx.query<typeof c>(sql, params)).rows[0];
-        // JS validation and the SQL filter are the same rule; a disagreement must not commit miscounted work.
-        if (c.cleaned !== batch.rows.length) throw new Error(`pipeline invariant broken: ${batch.rows.length} rows passed validation but the statement kept ${c.cleaned}`);
-        await tx.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]);
-      }
-      await storeQuarantine(tx, batch);
-      if (batch.resolvedIds.length) await tx.query('DELETE FROM pipeline_quarantine WHERE id = ANY($1::bigint[])', [batch.resolvedIds]);
-      return c;
+    return await db.transaction(async (tx) => {
+      const result = await upsertWithin(tx, batch, { kind: 'staging', batchId: batch.batchId });
+      if (batch.rows.length) await tx.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]);
+      return result;
     });
-    return {
-      received: batch.received,
-      accepted: counts.distinct_rows,
-      quarantined: batch.quarantinedCount,
-      duplicates: counts.cleaned - counts.distinct_rows,
-      inserted: counts.inserted,
-      updated: counts.updated,
-      unchanged: counts.distinct_rows - counts.inserted - counts.updated,
-    };
   } catch (error) {
     if (batch.rows.length) await db.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]).catch(() => undefined);
     throw error;
@@ -410,17 +502,19 @@ export async function replayQuarantine(db: Db, ids?: readonly string[], options:
 
 /**
  * Remembers what was pushed to `integration` (internal contact records), so the vendor's echo of
- * it is not taken for a new change. The hash is computed in SQL exactly as the upsert computes it.
+ * it is not taken for a new change. The hash is computed in SQL exactly as the upsert computes it,
+ * over `columns`: those the destination's inbound mapping carries back (default all).
  */
-export async function recordPushes(db: Queryable, integration: string, records: readonly Record<string, unknown>[]): Promise<void> {
+export async function recordPushes(db: Queryable, integration: string, records: readonly Record<string, unknown>[], columns: ReadonlySet<string> = ALL_COLUMNS): Promise<void> {
   if (records.length === 0) return;
   const bad = records.findIndex((r) => typeof r?.email !== 'string' || !r.email.trim());
   if (bad >= 0) throw new Error(`record ${bad}: email is required to remember a push`);
+  const rows = records.map((r) => ({ email: r.email, first_name: r.first_name, last_name: r.last_name, phone: r.phone_number, company_name: r.company_name }));
   await db.query(
     `INSERT INTO sync_pushes (integration, record_key, content_hash)
-     SELECT DISTINCT ON (TRIM(LOWER(r.email))) $1, TRIM(LOWER(r.email)), md5(ROW(r.first_name, r.last_name, r.phone_number, r.company_name)::text)
-     FROM jsonb_to_recordset($2::jsonb) AS r(email text, first_name text, last_name text, phone_number text, company_name text)
+     SELECT DISTINCT ON (TRIM(LOWER(r.email))) $1, TRIM(LOWER(r.email)), ${contentHashSql('r', columns)}
+     FROM jsonb_to_recordset($2::jsonb) AS r(email text, first_name text, last_name text, phone text, company_name text)
      ON CONFLICT (integration, record_key) DO UPDATE SET content_hash = EXCLUDED.content_hash, pushed_at = now()`,
-    [integration, jsonForDb(records)],
+    [integration, jsonForDb(rows)],
   );
 }

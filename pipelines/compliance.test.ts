@@ -16,21 +16,21 @@ function complianceSuite(open: () => Promise<TestDb>) {
   });
   afterAll(async () => t?.close());
   beforeEach(async () => {
-    await t.db.exec('TRUNCATE contacts, pipeline_quarantine, sync_pushes, contact_staging, privacy_opt_outs, erasure_requests, audit_log');
+    await t.db.exec('TRUNCATE contacts, contact_sources, pipeline_quarantine, sync_pushes, contact_staging, privacy_opt_outs, erasure_requests, audit_log');
   });
 
   const count = async (sql: string, params: unknown[] = []) => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0].n;
 
   test('erasure removes the subject from every pipeline table, queues each vendor, and leaves audit proof', async () => {
-    await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records: [sf('Gone@X.io'), sf('kept@x.io'), sf('gone@x.io', { Phone: '12', LastModifiedDate: sfTime(2) })] });
+    await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records: [sf('Gone@X.io'), sf('kept@x.io'), sf('gone@x.io', { LastModifiedDate: 'soon' })] });
     await recordPushes(t.db, 'mailchimp', [{ email: 'gone@x.io', first_name: 'Ann' }]);
     await t.db.copyRows('contact_staging', ['batch_id', 'ord', 'email', 'updated_at'], [[1, 0, ' GONE@x.io', sfTime(3)]]);
     // A quarantined record whose email is unreadable to the mapping, but which still holds the address.
     await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records: [{ Account: 'x', Description: 'contact gone@x.io' }] });
 
     const result = await eraseSubject(t.db, '  gone@X.io ', { actor: 'dpo@example.com' });
-    expect(result).toEqual({ erased: { contacts: 1, contact_staging: 1, pipeline_quarantine: 2, sync_pushes: 1 }, vendorErasures: ['salesforce', 'hubspot', 'mailchimp'] });
-    for (const table of ['contacts', 'contact_staging', 'pipeline_quarantine', 'sync_pushes']) {
+    expect(result).toEqual({ erased: { contacts: 1, contact_staging: 1, pipeline_quarantine: 2, sync_pushes: 1, contact_sources: 1 }, vendorErasures: ['salesforce', 'hubspot', 'mailchimp'] });
+    for (const table of ['contacts', 'contact_staging', 'pipeline_quarantine', 'sync_pushes', 'contact_sources']) {
       expect(await count(`${table} t WHERE lower(t::text) LIKE '%gone@x.io%'`)).toBe(0);
     }
     expect(await count('contacts')).toBe(1);

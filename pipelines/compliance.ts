@@ -50,6 +50,17 @@ export async function filterOptedOut<T extends Record<string, unknown>>(db: Quer
   return records.filter((_, i) => hashes[i] === null || !out.has(hashes[i] as string));
 }
 
+/**
+ * Personal data the runtime keeps outside the pipeline's tables (the raw replica, queued job payloads):
+ * erasure and retention reach them through these, in the same transaction.
+ */
+export interface OtherPersonalData {
+  /** Deletes the subject (`email` trimmed and lower-cased) and returns rows erased per table. */
+  erase(tx: Queryable, email: string): Promise<Record<string, number>>;
+  /** Deletes what is older than `cutoff` (ISO time) and returns how many rows. */
+  retain(tx: Queryable, cutoff: string): Promise<number>;
+}
+
 /** Integrations whose vendor is asked to erase a subject: the enabled ones of the catalog, unless given. */
 const defaultVendors = () => INTEGRATIONS.filter((i) => i.enabled).map((i) => i.name);
 
@@ -57,7 +68,7 @@ const defaultVendors = () => INTEGRATIONS.filter((i) => i.enabled).map((i) => i.
  * GDPR erasure: deletes the subject from every pipeline table, queues one erasure per connected
  * vendor, and writes the proof (what was erased, where) to the audit log, all in one transaction.
  */
-export async function eraseSubject(db: Db, email: string, opts: { actor: string; vendors?: readonly string[] }): Promise<{ erased: Record<string, number>; vendorErasures: string[] }> {
+export async function eraseSubject(db: Db, email: string, opts: { actor: string; vendors?: readonly string[]; other?: OtherPersonalData }): Promise<{ erased: Record<string, number>; vendorErasures: string[] }> {
   const normalized = checkEmail(email);
   const actor = checkActor(opts);
   const subject = subjectHash(normalized);
@@ -71,6 +82,8 @@ export async function eraseSubject(db: Db, email: string, opts: { actor: string;
     // Quarantined raw records: by the subject hash taken when quarantined, and by the email anywhere in the record.
     erased.pipeline_quarantine = (await tx.query('DELETE FROM pipeline_quarantine WHERE subject_hash = $1 OR strpos(lower(record::text), $2) > 0', [subject, normalized])).rowCount;
     erased.sync_pushes = (await tx.query('DELETE FROM sync_pushes WHERE record_key = $1', [normalized])).rowCount;
+    erased.contact_sources = (await tx.query('DELETE FROM contact_sources WHERE email = $1', [normalized])).rowCount;
+    if (opts.other) Object.assign(erased, await opts.other.erase(tx, normalized));
     if (vendors.length) {
       await tx.query(
         `INSERT INTO erasure_requests (integration, subject_hash, email)
@@ -156,7 +169,7 @@ const ANONYMIZE: Record<string, string> = {
  * `anonymization_fields`) or deleted; quarantined raw records and push hashes that old are deleted,
  * and so are staging rows older than a day. `deleted` counts rows of every table.
  */
-export async function applyRetention(db: Db, now: Date = new Date(), config: ComplianceConfig = COMPLIANCE): Promise<{ deleted: number; anonymized: number }> {
+export async function applyRetention(db: Db, now: Date = new Date(), config: ComplianceConfig = COMPLIANCE, other?: OtherPersonalData): Promise<{ deleted: number; anonymized: number }> {
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new Error('now must be a valid Date');
   if (!config.gdpr.enabled) return { deleted: 0, anonymized: 0 };
   const cutoff = new Date(now.getTime() - config.gdpr.dataRetentionDays * 86_400_000).toISOString();
@@ -172,6 +185,9 @@ export async function applyRetention(db: Db, now: Date = new Date(), config: Com
     }
     deleted += (await tx.query('DELETE FROM pipeline_quarantine WHERE last_seen_at < $1::timestamptz', [cutoff])).rowCount;
     deleted += (await tx.query('DELETE FROM sync_pushes WHERE pushed_at < $1::timestamptz', [cutoff])).rowCount;
+    // Where a contact was seen: a deleted contact's rows go with it; an anonymized one keeps none.
+    deleted += (await tx.query('DELETE FROM contact_sources s WHERE s.synced_at < $1::timestamptz OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.email = s.email)', [cutoff])).rowCount;
+    if (other) deleted += await other.retain(tx, cutoff);
     // Staging rows of batches a crash interrupted (a live batch holds its rows for seconds).
     deleted += (await tx.query("DELETE FROM contact_staging WHERE loaded_at < $1::timestamptz - interval '1 day'", [now.toISOString()])).rowCount;
     await audit(tx, 'retention', 'gdpr.retention', 'contacts', 'applied', { cutoff, action: config.gdpr.retentionAction, deleted, anonymized });

@@ -3,11 +3,14 @@
  * pipeline; every defect must be found, quarantined under the right rule, and counted exactly.
  */
 import { runBatch, type BatchResult } from './batch';
+import { VALIDATION_RULES, type ValidationRules } from './validation';
 import { pipelinePglite, type TestDb } from './testing/db';
 import { qualityDataset } from './testing/generate';
 
 const N = 100_000;
 const MAPPING = 'salesforce_to_internal.Contact';
+/** Every rule quarantines here, so each defect is found under its field and rule (by default optional formats only drop the value). */
+const STRICT: ValidationRules = Object.fromEntries(Object.entries(VALIDATION_RULES).map(([field, rule]) => [field, { ...rule, action: 'quarantine' as const }]));
 
 describe('data quality over 100,000 records with known defects', () => {
   let t: TestDb;
@@ -17,13 +20,13 @@ describe('data quality over 100,000 records with known defects', () => {
 
   beforeAll(async () => {
     t = await pipelinePglite();
-    result = await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records, runId: 'quality' });
+    result = await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records, runId: 'quality' }, { rules: STRICT });
   });
   afterAll(async () => t?.close());
 
   test('every record is accounted for: accepted + quarantined + duplicates = received', () => {
     expect(records).toHaveLength(N);
-    expect(result).toEqual({ received: N, accepted: expected.unique, quarantined: invalid, duplicates: expected.duplicates, inserted: expected.unique, updated: 0, unchanged: 0 });
+    expect(result).toEqual({ received: N, accepted: expected.unique, quarantined: invalid, duplicates: expected.duplicates, inserted: expected.unique, updated: 0, unchanged: 0, dropped: 0 });
   });
 
   test('each defect is quarantined under its field and rule, with exact counts', async () => {
@@ -43,6 +46,20 @@ describe('data quality over 100,000 records with known defects', () => {
       "SELECT count(*)::int AS n, sum(occurrences)::int AS occurrences, count(*) FILTER (WHERE run_id = 'quality')::int AS run FROM pipeline_quarantine",
     );
     expect(totals[0]).toEqual({ n: invalid, occurrences: invalid, run: invalid });
+  });
+
+  test('with the default rule actions, malformed optional values are dropped and their records kept', async () => {
+    const loose = await pipelinePglite();
+    try {
+      const defaults = await runBatch(loose.db, { integration: 'salesforce', mapping: MAPPING, records, runId: 'quality' });
+      expect(defaults.dropped).toBe(expected.badPhone + expected.longFirstName + expected.longCompany);
+      expect(defaults.quarantined).toBe(expected.missingEmail + expected.missingUpdatedAt + expected.badEmail);
+      expect(defaults.accepted + defaults.quarantined + defaults.duplicates).toBe(N);
+      const { rows } = await loose.db.query<{ n: number }>("SELECT count(*)::int AS n FROM contacts WHERE phone IS NOT NULL AND phone <> '' AND phone !~ '^\\+[0-9]{8,15}$'");
+      expect(rows[0].n).toBe(0);
+    } finally {
+      await loose.close();
+    }
   });
 
   test('one row per email, holding the latest updated_at of its duplicates', async () => {

@@ -8,7 +8,7 @@ describe('loading mappings', () => {
     const set = loadMappings();
     expect(set.get('salesforce_to_internal.Contact').fields).toContainEqual({ from: 'Account.Name', to: 'company_name' });
     expect(set.get('internal_to_mailchimp.User')).toMatchObject({ direction: 'outbound', system: 'mailchimp', vendorObject: 'member' });
-    expect(() => set.get('salesforce_to_internal.Lead')).toThrow('unknown mapping "salesforce_to_internal.Lead"');
+    expect(() => set.get('salesforce_to_internal.Opportunity')).toThrow('unknown mapping "salesforce_to_internal.Opportunity"');
   });
 
   test.each([
@@ -30,7 +30,7 @@ describe('loading mappings', () => {
     expect(() => compileMapping('salesforce_to_internal', 'Opportunity', { fields: SF_FIELDS })).toThrow('unknown salesforce object "Opportunity"');
     expect(() => compileMapping('salesforce_to_zoho', 'Contact', { fields: SF_FIELDS })).toThrow('<system>_to_internal or internal_to_<system>');
     expect(() => compileMapping('salesforce_to_internal', 'Contact', { fields: SF_FIELDS, conflict: { kind: 'source_of_truth', source: 'sap' } })).toThrow('source of truth "sap"');
-    expect(() => loadMappings({ internal_to_mailchimp: { User: { vendorObject: 'member', fields: { first_name: 'FNAME', nickname: 'LNAME' } } } })).toThrow('source: unknown field "nickname"');
+    expect(() => loadMappings({ internal_to_mailchimp: { User: { vendorObject: 'member', fields: { first_name: 'merge_fields.FNAME', nickname: 'merge_fields.LNAME' } } } })).toThrow('source: unknown field "nickname"');
   });
 });
 
@@ -42,8 +42,18 @@ describe('running mappings', () => {
     ]);
     expect(out).toEqual([{ first_name: 'Ann', email: 'a@x.io', company_name: 'Acme', updated_at: '2024-01-01T00:00:00Z' }, { email: 'b@x.io' }]);
     expect(transformRecords('internal_to_mailchimp.User', [{ first_name: 'Ann', last_name: 'Lee', email: 'a@x.io', created_at: 't', company_name: 'Acme' }])).toEqual([
-      { FNAME: 'Ann', LNAME: 'Lee', email_address: 'a@x.io', signup_date: 't' },
+      { merge_fields: { FNAME: 'Ann', LNAME: 'Lee' }, email_address: 'a@x.io', timestamp_signup: 't' },
     ]);
+  });
+
+  test('list positions read and write the first entry of a list (Pipedrive emails), and joins build a full name', () => {
+    expect(transformRecords('pipedrive_to_internal.persons', [{ emails: [{ value: 'a@x.io', primary: true }], phones: [], update_time: '2024-01-01T00:00:00Z' }])).toEqual([
+      { email: 'a@x.io', updated_at: '2024-01-01T00:00:00Z' },
+    ]);
+    expect(transformRecords('internal_to_pipedrive.persons', [{ email: 'a@x.io', first_name: 'Ann', last_name: 'Lee' }])).toEqual([
+      { first_name: 'Ann', last_name: 'Lee', emails: [{ value: 'a@x.io' }], name: 'Ann Lee' },
+    ]);
+    expect(transformRecords('internal_to_pipedrive.persons', [{ email: 'a@x.io' }])[0]).not.toHaveProperty('name');
   });
 
   test('a record whose path cannot be read is an error naming the record and field', () => {

@@ -31,6 +31,11 @@ const INTERNAL_CONTACT: FieldSchema = {
 };
 export const INTERNAL_SCHEMAS: Readonly<Record<string, FieldSchema>> = { Contact: INTERNAL_CONTACT, User: INTERNAL_CONTACT };
 
+/** An object field (or, with numeric segments such as `emails.0.value`, a list's items by position). */
+const obj = (fields: FieldSchema): ObjectField => ({ type: 'object', fields });
+/** A list whose first item is read or written (`emails.0.value`): vendors list the primary entry first. */
+const firstOf = (fields: FieldSchema): ObjectField => obj({ '0': obj(fields) });
+
 /** The vendor objects the mappings read or write, as their APIs return them (the fields used here). */
 export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldSchema>>>> = {
   salesforce: {
@@ -41,7 +46,19 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
       Email: str,
       Phone: str,
       MobilePhone: str,
-      Account: { type: 'object', fields: { Id: ro('string'), Name: str } },
+      External_Id__c: str,
+      Account: obj({ Id: ro('string'), Name: str }),
+      CreatedDate: ro('timestamp'),
+      LastModifiedDate: ro('timestamp'),
+    },
+    Lead: {
+      Id: ro('string'),
+      FirstName: str,
+      LastName: str,
+      Email: str,
+      Phone: str,
+      Company: str,
+      External_Id__c: str,
       CreatedDate: ro('timestamp'),
       LastModifiedDate: ro('timestamp'),
     },
@@ -49,14 +66,74 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
   hubspot: {
     contacts: {
       id: ro('string'),
-      properties: {
-        type: 'object',
-        fields: { firstname: str, lastname: str, email: str, phone: str, company: str, createdate: ro('timestamp'), lastmodifieddate: ro('timestamp') },
-      },
+      properties: obj({ firstname: str, lastname: str, email: str, phone: str, company: str, createdate: ro('timestamp'), lastmodifieddate: ro('timestamp') }),
+    },
+  },
+  // API v2 persons: emails and phones are lists of { value, primary, label }, timestamps RFC 3339.
+  pipedrive: {
+    persons: {
+      id: ro('string'),
+      name: str,
+      first_name: str,
+      last_name: str,
+      emails: firstOf({ value: str }),
+      phones: firstOf({ value: str }),
+      add_time: ro('timestamp'),
+      update_time: ro('timestamp'),
+    },
+  },
+  // Lookup fields (Account_Name) are { name, id } objects.
+  zoho: {
+    Contacts: {
+      id: ro('string'),
+      First_Name: str,
+      Last_Name: str,
+      Email: str,
+      Phone: str,
+      Account_Name: obj({ id: ro('string'), name: str }),
+      Created_Time: ro('timestamp'),
+      Modified_Time: ro('timestamp'),
+    },
+    Leads: {
+      id: ro('string'),
+      First_Name: str,
+      Last_Name: str,
+      Email: str,
+      Phone: str,
+      Company: str,
+      Created_Time: ro('timestamp'),
+      Modified_Time: ro('timestamp'),
     },
   },
   mailchimp: {
-    member: { id: ro('string'), email_address: str, FNAME: str, LNAME: str, signup_date: { type: 'timestamp' }, status: str },
+    member: {
+      id: ro('string'),
+      email_address: str,
+      merge_fields: obj({ FNAME: str, LNAME: str, PHONE: str }),
+      timestamp_signup: { type: 'timestamp' },
+      last_changed: ro('timestamp'),
+      status: str,
+    },
+  },
+  // JSON:API profile resources.
+  klaviyo: {
+    profiles: {
+      id: ro('string'),
+      attributes: obj({ email: str, first_name: str, last_name: str, phone_number: str, organization: str, created: ro('timestamp'), updated: ro('timestamp') }),
+    },
+  },
+  // v3 contacts: the address is an object on reads; writes take it as a string.
+  constant_contact: {
+    contacts: {
+      contact_id: ro('string'),
+      email_address: obj({ address: str }),
+      first_name: str,
+      last_name: str,
+      company_name: str,
+      created_at: ro('timestamp'),
+      updated_at: ro('timestamp'),
+    },
+    contact_write: { email_address: str, first_name: str, last_name: str, company_name: str },
   },
 };
 
@@ -73,29 +150,30 @@ export interface MappingSpec {
   readonly vendorObject?: string;
   /** Source field path -> target field path. */
   readonly fields: Readonly<Record<string, string>>;
+  /** Target field path -> source paths whose present values are joined with a space (a vendor's required full name). */
+  readonly joins?: Readonly<Record<string, readonly string[]>>;
   readonly conflict?: ConflictPolicy;
 }
 
+/** Salesforce is the CRM of record in the design document; every other source only fills what it has not written. */
+const SALESFORCE_WINS: ConflictPolicy = { kind: 'source_of_truth', source: 'salesforce' };
+
+const salesforcePerson = (company: string) => ({
+  fields: { FirstName: 'first_name', LastName: 'last_name', Email: 'email', Phone: 'phone_number', [company]: 'company_name', CreatedDate: 'created_at', LastModifiedDate: 'updated_at' },
+  conflict: SALESFORCE_WINS,
+});
+const zohoPerson = (company: string) => ({
+  fields: { First_Name: 'first_name', Last_Name: 'last_name', Email: 'email', Phone: 'phone_number', [company]: 'company_name', Created_Time: 'created_at', Modified_Time: 'updated_at' },
+  conflict: SALESFORCE_WINS,
+});
+
 /**
- * The design document's mappings. Additions, each needed by the pipeline: Salesforce's system
- * timestamps (the SQL orders by `updated_at`), a HubSpot contact mapping (a second CRM source for the
- * conflict policy), and each mapping's conflict policy.
+ * The design document's mappings (Salesforce Contact in, User out to Mailchimp), and one for the
+ * person object of every other connector, both ways. Additions to the document's: system timestamps
+ * (the SQL orders by `updated_at`) and each mapping's conflict policy.
  */
 export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, MappingSpec>>>> = {
-  salesforce_to_internal: {
-    Contact: {
-      fields: {
-        FirstName: 'first_name',
-        LastName: 'last_name',
-        Email: 'email',
-        Phone: 'phone_number',
-        'Account.Name': 'company_name',
-        CreatedDate: 'created_at',
-        LastModifiedDate: 'updated_at',
-      },
-      conflict: { kind: 'source_of_truth', source: 'salesforce' },
-    },
-  },
+  salesforce_to_internal: { Contact: salesforcePerson('Account.Name'), Lead: salesforcePerson('Company') },
   hubspot_to_internal: {
     contacts: {
       fields: {
@@ -107,16 +185,100 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
         'properties.createdate': 'created_at',
         'properties.lastmodifieddate': 'updated_at',
       },
-      conflict: { kind: 'source_of_truth', source: 'salesforce' },
+      conflict: SALESFORCE_WINS,
+    },
+  },
+  pipedrive_to_internal: {
+    persons: {
+      fields: { first_name: 'first_name', last_name: 'last_name', 'emails.0.value': 'email', 'phones.0.value': 'phone_number', add_time: 'created_at', update_time: 'updated_at' },
+      conflict: SALESFORCE_WINS,
+    },
+  },
+  zoho_to_internal: { Contacts: zohoPerson('Account_Name.name'), Leads: zohoPerson('Company') },
+  mailchimp_to_internal: {
+    member: {
+      fields: { email_address: 'email', 'merge_fields.FNAME': 'first_name', 'merge_fields.LNAME': 'last_name', 'merge_fields.PHONE': 'phone_number', timestamp_signup: 'created_at', last_changed: 'updated_at' },
+    },
+  },
+  klaviyo_to_internal: {
+    profiles: {
+      fields: {
+        'attributes.email': 'email',
+        'attributes.first_name': 'first_name',
+        'attributes.last_name': 'last_name',
+        'attributes.phone_number': 'phone_number',
+        'attributes.organization': 'company_name',
+        'attributes.created': 'created_at',
+        'attributes.updated': 'updated_at',
+      },
+    },
+  },
+  constant_contact_to_internal: {
+    contacts: {
+      fields: { 'email_address.address': 'email', first_name: 'first_name', last_name: 'last_name', company_name: 'company_name', created_at: 'created_at', updated_at: 'updated_at' },
     },
   },
   internal_to_mailchimp: {
     User: {
       vendorObject: 'member',
-      fields: { first_name: 'FNAME', last_name: 'LNAME', email: 'email_address', created_at: 'signup_date' },
+      fields: { email: 'email_address', first_name: 'merge_fields.FNAME', last_name: 'merge_fields.LNAME', phone_number: 'merge_fields.PHONE', created_at: 'timestamp_signup' },
     },
   },
+  // Upserted by the External_Id__c external id field (the connector's default), which holds the email.
+  internal_to_salesforce: {
+    Contact: { fields: { first_name: 'FirstName', last_name: 'LastName', email: 'Email', phone_number: 'Phone' }, joins: { External_Id__c: ['email'] } },
+    Lead: { fields: { first_name: 'FirstName', last_name: 'LastName', email: 'Email', phone_number: 'Phone', company_name: 'Company' }, joins: { External_Id__c: ['email'] } },
+  },
+  internal_to_hubspot: {
+    contacts: {
+      fields: { first_name: 'properties.firstname', last_name: 'properties.lastname', email: 'properties.email', phone_number: 'properties.phone', company_name: 'properties.company' },
+    },
+  },
+  // Pipedrive requires a person's full name.
+  internal_to_pipedrive: {
+    persons: { fields: { first_name: 'first_name', last_name: 'last_name', email: 'emails.0.value', phone_number: 'phones.0.value' }, joins: { name: ['first_name', 'last_name'] } },
+  },
+  internal_to_zoho: {
+    Contacts: { fields: { first_name: 'First_Name', last_name: 'Last_Name', email: 'Email', phone_number: 'Phone' } },
+    Leads: { fields: { first_name: 'First_Name', last_name: 'Last_Name', email: 'Email', phone_number: 'Phone', company_name: 'Company' } },
+  },
+  internal_to_klaviyo: {
+    profiles: {
+      fields: { email: 'attributes.email', first_name: 'attributes.first_name', last_name: 'attributes.last_name', phone_number: 'attributes.phone_number', company_name: 'attributes.organization' },
+    },
+  },
+  internal_to_constant_contact: {
+    contacts: { vendorObject: 'contact_write', fields: { email: 'email_address', first_name: 'first_name', last_name: 'last_name', company_name: 'company_name' } },
+  },
 };
+
+/**
+ * Which mapping carries each synced object: inbound per (system, object), outbound per (system,
+ * object); `*` stands for every object of a system whose objects are lists of one record type
+ * (Mailchimp audiences). An object with no inbound mapping is kept in the raw replica only.
+ */
+export const OBJECT_MAPPINGS: Readonly<Record<string, { readonly inbound: Readonly<Record<string, string>>; readonly outbound: Readonly<Record<string, string>> }>> = {
+  salesforce: {
+    inbound: { Contact: 'salesforce_to_internal.Contact', Lead: 'salesforce_to_internal.Lead' },
+    outbound: { Contact: 'internal_to_salesforce.Contact', Lead: 'internal_to_salesforce.Lead' },
+  },
+  hubspot: { inbound: { contacts: 'hubspot_to_internal.contacts' }, outbound: { contacts: 'internal_to_hubspot.contacts' } },
+  pipedrive: { inbound: { persons: 'pipedrive_to_internal.persons' }, outbound: { persons: 'internal_to_pipedrive.persons' } },
+  zoho: {
+    inbound: { Contacts: 'zoho_to_internal.Contacts', Leads: 'zoho_to_internal.Leads' },
+    outbound: { Contacts: 'internal_to_zoho.Contacts', Leads: 'internal_to_zoho.Leads' },
+  },
+  mailchimp: { inbound: { '*': 'mailchimp_to_internal.member' }, outbound: { '*': 'internal_to_mailchimp.User' } },
+  klaviyo: { inbound: { profiles: 'klaviyo_to_internal.profiles' }, outbound: { profiles: 'internal_to_klaviyo.profiles' } },
+  constant_contact: { inbound: { contacts: 'constant_contact_to_internal.contacts' }, outbound: { contacts: 'internal_to_constant_contact.contacts' } },
+};
+
+/** The mapping that carries `object` of `system` in `direction`, or undefined (replica only / not pushed). */
+export function mappingFor(system: string, object: string, direction: 'inbound' | 'outbound'): Mapping | undefined {
+  const names = OBJECT_MAPPINGS[system]?.[direction];
+  const name = names?.[object] ?? names?.['*'];
+  return name === undefined ? undefined : loadMappings().get(name);
+}
 
 export interface FieldMap {
   readonly from: string;
@@ -132,6 +294,8 @@ export interface Mapping {
   readonly vendorObject: string;
   readonly internalEntity: string;
   readonly fields: readonly FieldMap[];
+  /** Targets built by joining several sources with a space. */
+  readonly joins: readonly { readonly to: string; readonly from: readonly string[] }[];
   readonly conflict: ConflictPolicy;
   /** Every source and target is used once, so the mapping can run backwards. */
   readonly reversible: boolean;
@@ -187,14 +351,16 @@ function internalSchema(entity: string, where: string): FieldSchema {
 /** Builds and checks one mapping from its spec. */
 export function compileMapping(setName: string, object: string, spec: MappingSpec): Mapping {
   const name = `${setName}.${object}`;
-  const match = /^([a-z0-9]+)_to_([a-z0-9]+)$/.exec(setName);
-  if (!match || (match[1] === 'internal') === (match[2] === 'internal')) {
+  const inbound = /^([a-z0-9_]+)_to_internal$/.exec(setName);
+  const outbound = /^internal_to_([a-z0-9_]+)$/.exec(setName);
+  if (!inbound === !outbound || (inbound ?? outbound)![1].includes('_to_')) {
     throw new MappingError(`${name}: a mapping set is named <system>_to_internal or internal_to_<system>`);
   }
-  const direction = match[2] === 'internal' ? 'inbound' : 'outbound';
-  const system = direction === 'inbound' ? match[1] : match[2];
+  const direction = inbound ? 'inbound' : 'outbound';
+  const system = (inbound ?? outbound)![1];
   const vendorObject = spec.vendorObject ?? object;
-  const internalEntity = direction === 'inbound' ? 'Contact' : object;
+  // An outbound mapping named after a vendor object (`internal_to_hubspot.contacts`) reads contacts.
+  const internalEntity = direction === 'outbound' && INTERNAL_SCHEMAS[object] ? object : 'Contact';
   const vendor = vendorSchema(system, vendorObject, name);
   const internal = internalSchema(internalEntity, name);
   const [source, target] = direction === 'inbound' ? [vendor, internal] : [internal, vendor];
@@ -219,11 +385,19 @@ export function compileMapping(setName: string, object: string, spec: MappingSpe
       if (!targets.has(needed)) throw new MappingError(`${name}: an inbound mapping must map internal field "${needed}" (contacts are keyed by email and ordered by updated_at)`);
     }
   }
+  const joins = Object.entries(spec.joins ?? {}).map(([to, from]) => {
+    if (from.length === 0) throw new MappingError(`${name}: join into "${to}" has no sources`);
+    for (const f of from) if (resolvePath(source, f, `${name} source`).type !== 'string') throw new MappingError(`${name}: join into "${to}" reads "${f}", which is not text`);
+    if (resolvePath(target, to, `${name} target`).type !== 'string') throw new MappingError(`${name}: join target "${to}" is not text`);
+    if (targets.has(to)) throw new MappingError(`${name}: target "${to}" is mapped more than once`);
+    targets.add(to);
+    return { to, from: [...from] };
+  });
   const conflict = spec.conflict ?? { kind: 'latest_wins' };
   if (conflict.kind === 'source_of_truth' && !VENDOR_SCHEMAS[conflict.source]) {
     throw new MappingError(`${name}: conflict source of truth "${conflict.source}" is not a known system`);
   }
-  return { name, direction, system, vendorObject, internalEntity, fields, conflict, reversible: new Set(fields.map((f) => f.from)).size === fields.length };
+  return { name, direction, system, vendorObject, internalEntity, fields, joins, conflict, reversible: joins.length === 0 && new Set(fields.map((f) => f.from)).size === fields.length };
 }
 
 function buildSet(specs: typeof MAPPING_SPECS): MappingSet {
@@ -266,6 +440,7 @@ export function reverseMapping(mapping: Mapping): Mapping {
     .map((f) => ({ from: f.to, to: f.from }));
   return {
     ...mapping,
+    joins: [],
     name: `${to}_to_${from}.${mapping.name.split('.')[1]}`,
     direction: mapping.direction === 'inbound' ? 'outbound' : 'inbound',
     fields,
@@ -279,6 +454,11 @@ export function getPath(record: Record<string, unknown>, path: string): unknown 
   let walked = '';
   for (const segment of path.split('.')) {
     if (value === undefined || value === null) return undefined;
+    if (Array.isArray(value) && /^[0-9]+$/.test(segment)) {
+      value = value[Number(segment)];
+      walked = walked ? `${walked}.${segment}` : segment;
+      continue;
+    }
     if (typeof value !== 'object' || Array.isArray(value)) throw new MappingError(`"${walked}" is ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not an object, so "${path}" cannot be read`);
     value = (value as Record<string, unknown>)[segment];
     walked = walked ? `${walked}.${segment}` : segment;
@@ -289,11 +469,12 @@ export function getPath(record: Record<string, unknown>, path: string): unknown 
 function setPath(record: Record<string, unknown>, path: string, value: unknown): void {
   const segments = path.split('.');
   let target = record;
-  for (const segment of segments.slice(0, -1)) {
+  segments.slice(0, -1).forEach((segment, i) => {
     const next = target[segment];
-    if (next === undefined) target = target[segment] = {};
+    // A numeric next segment is a list position (`emails.0.value`).
+    if (next === undefined) target = target[segment] = (/^[0-9]+$/.test(segments[i + 1]) ? [] : {}) as Record<string, unknown>;
     else target = next as Record<string, unknown>;
-  }
+  });
   target[segments[segments.length - 1]] = value;
 }
 
@@ -310,6 +491,10 @@ export function applyMapping(mapping: Mapping, record: Record<string, unknown>):
     if (value === undefined) continue;
     if (to.length === 1) out[to[0]] = value;
     else setPath(out, to.join('.'), value);
+  }
+  for (const join of mapping.joins) {
+    const parts = join.from.map((f) => (f.includes('.') ? getPath(record, f) : record[f])).filter((v) => typeof v === 'string' && v.trim() !== '');
+    if (parts.length > 0) setPath(out, join.to, parts.join(' '));
   }
   return out;
 }

@@ -106,4 +106,24 @@ export const PIPELINE_MIGRATIONS: Migration[] = [
     id: '306_erasure_request_leases',
     sql: `ALTER TABLE erasure_requests ADD COLUMN lease_until timestamptz`,
   },
+  {
+    // Every write to a contact takes the next change position (under CONTACT_CHANGE_LOCK, so in commit
+    // order): a destination's push cursor reads the changes after its position. Where each contact was
+    // seen, per integration, for GET /api/contacts/:email. Staged rows carry the vendor id.
+    id: '307_contact_changes_and_sources',
+    sql: `
+      CREATE SEQUENCE contact_change_seq;
+      ALTER TABLE contacts ADD COLUMN change_seq bigint;
+      CREATE INDEX contacts_change_seq ON contacts (change_seq);
+      ALTER TABLE contact_staging ADD COLUMN source_id text;
+      CREATE TABLE contact_sources (
+        email text NOT NULL,
+        integration text NOT NULL,
+        object text NOT NULL,
+        external_id text,
+        synced_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (email, integration)
+      );
+      CREATE INDEX contact_sources_integration ON contact_sources (integration, synced_at)`,
+  },
 ];

@@ -99,7 +99,7 @@ function behavesLikeTheDesignSql(open: () => Promise<TestDb>) {
       { ...contact('acct@x.io', 4), Account: 'not an object' },
     ];
     const result = await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records, runId: 'run-1' });
-    expect(result).toEqual({ received: 4, accepted: 1, quarantined: 3, duplicates: 0, inserted: 1, updated: 0, unchanged: 0 });
+    expect(result).toEqual({ received: 4, accepted: 1, quarantined: 3, duplicates: 0, inserted: 1, updated: 0, unchanged: 0, dropped: 0 });
     const { items, total } = await listQuarantine(t.db, { integration: 'salesforce', limit: 10, offset: 0 });
     expect(total).toBe(3);
     expect(items.map((i) => i.errors)).toEqual([
@@ -120,7 +120,7 @@ function behavesLikeTheDesignSql(open: () => Promise<TestDb>) {
 
     await amendQuarantine(t.db, items[1].id, contact('fixed@x.io', 3));
     const replay = await replayQuarantine(t.db);
-    expect(replay).toEqual({ received: 3, accepted: 1, quarantined: 2, duplicates: 0, inserted: 1, updated: 0, unchanged: 0 });
+    expect(replay).toEqual({ received: 3, accepted: 1, quarantined: 2, duplicates: 0, inserted: 1, updated: 0, unchanged: 0, dropped: 0 });
     const left = await listQuarantine(t.db, { limit: 10, offset: 0 });
     expect(left.items.map((i) => [i.id, i.attempts])).toEqual([
       [items[0].id, 1],
@@ -185,7 +185,7 @@ function behavesLikeTheDesignSql(open: () => Promise<TestDb>) {
     await expect(runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records: 'x' as never })).rejects.toThrow('records must be an array');
     await expect(listQuarantine(t.db, { limit: 0, offset: 0 })).rejects.toThrow('limit must be');
     await expect(replayQuarantine(t.db, ['1; DROP TABLE contacts'])).rejects.toThrow('quarantine id must be numeric');
-    expect(await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records: [] })).toEqual({ received: 0, accepted: 0, quarantined: 0, duplicates: 0, inserted: 0, updated: 0, unchanged: 0 });
+    expect(await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records: [] })).toEqual({ received: 0, accepted: 0, quarantined: 0, duplicates: 0, inserted: 0, updated: 0, unchanged: 0, dropped: 0 });
   });
 }
 

@@ -16,13 +16,26 @@ export interface FieldRule {
   readonly defaultCountry?: CountryCode;
   readonly max_length?: number;
   readonly trim?: boolean;
+  /**
+   * What a failure of this field's rules does: `quarantine` the record, `drop` the value and keep the
+   * record, or `keep` the value as received. Default: quarantine for a required field, else drop, so
+   * a malformed optional value does not cost the whole record.
+   */
+  readonly action?: RuleAction;
 }
+export type RuleAction = 'quarantine' | 'drop' | 'keep';
 export type ValidationRules = Readonly<Record<string, FieldRule>>;
 
+/** The action a failure of `field` takes under `rules`. */
+export function actionFor(rules: ValidationRules, field: string): RuleAction {
+  const rule = rules[field];
+  return rule?.action ?? (rule?.required ? 'quarantine' : 'drop');
+}
 /**
  * The design document's rules, plus: name lengths (the same 255 as the company) and `updated_at`
  * required as an ISO 8601 timestamp with a zone, since the upsert orders by it and a zone-less time
- * would be read in the server's zone.
+ * would be read in the server's zone. The required email and updated_at quarantine a record; the
+ * optional formats (phone, lengths, created_at) drop the bad value.
  */
 export const VALIDATION_RULES: ValidationRules = {
   email: { required: true, format: 'email', unique: true },
@@ -42,6 +55,11 @@ export interface FieldError {
   readonly field: string;
   readonly rule: string;
   readonly reason: string;
+}
+
+/** A value removed from a record that was kept (rule action `drop`). */
+export interface DroppedValue extends FieldError {
+  readonly index: number;
 }
 
 export interface InvalidRecord {
@@ -96,7 +114,7 @@ export function validateInternal(
   entity: string,
   source?: ReadonlyMap<string, string>,
   inPlace = false,
-): { value: Record<string, unknown>; errors: FieldError[] } {
+): { value: Record<string, unknown>; errors: FieldError[]; dropped: FieldError[] } {
   const schema = INTERNAL_SCHEMAS[entity];
   const errors: FieldError[] = [];
   const value: Record<string, unknown> = inPlace ? record : { ...record };
@@ -162,7 +180,13 @@ export function validateInternal(
       if (length > rule.max_length) errors.push({ field, rule: 'max_length', reason: `${label(field, source)} is ${length} characters, more than ${rule.max_length}` });
     }
   }
-  return { value, errors };
+  if (errors.length === 0) return { value, errors, dropped: [] };
+  // A quarantined record keeps every reason; a kept one loses the values whose rule says drop.
+  if (errors.some((e) => e.rule === 'schema' || actionFor(rules, e.field) === 'quarantine')) return { value, errors, dropped: [] };
+  const dropped = errors.filter((e) => actionFor(rules, e.field) === 'drop');
+  for (const error of dropped) delete value[error.field];
+  // `keep`: a field that failed was not normalized, so it still holds the value as received.
+  return { value, errors: [], dropped };
 }
 
 /** Where each internal field of `mapping` comes from (for error messages naming the vendor field). */
@@ -178,12 +202,13 @@ export function validateRecords(
   mapping: string | Mapping,
   records: readonly Record<string, unknown>[],
   rules: ValidationRules = VALIDATION_RULES,
-): { valid: Record<string, unknown>[]; invalid: InvalidRecord[]; validIndexes: number[] } {
+): { valid: Record<string, unknown>[]; invalid: InvalidRecord[]; validIndexes: number[]; dropped: DroppedValue[] } {
   const m = typeof mapping === 'string' ? loadMappings().get(mapping) : mapping;
   const source = sourceFields(m);
   const valid: Record<string, unknown>[] = [];
   const validIndexes: number[] = [];
   const invalid: InvalidRecord[] = [];
+  const dropped: DroppedValue[] = [];
   records.forEach((record, index) => {
     let internal: Record<string, unknown>;
     try {
@@ -192,12 +217,13 @@ export function validateRecords(
       invalid.push({ index, record, errors: [{ field: '*', rule: 'mapping', reason: (error as Error).message }] });
       return;
     }
-    const { value, errors } = validateInternal(internal, rules, m.internalEntity, source, m.direction === 'inbound');
+    const { value, errors, dropped: droppedHere } = validateInternal(internal, rules, m.internalEntity, source, m.direction === 'inbound');
     if (errors.length) invalid.push({ index, record, errors });
     else {
       valid.push(value);
       validIndexes.push(index);
+      for (const error of droppedHere) dropped.push({ index, ...error });
     }
   });
-  return { valid, invalid, validIndexes };
+  return { valid, invalid, validIndexes, dropped };
 }
