@@ -8,7 +8,7 @@ import { IbmN8n } from '../constructs/n8n/ibm';
 import { IbmQueue } from '../constructs/queue/ibm';
 import { IbmRuntime } from '../constructs/runtime/ibm';
 import { IbmSecrets } from '../constructs/secrets/ibm';
-import { cronExpression, triggerMessage } from '../constructs/generic/workload';
+import { cronExpression } from '../constructs/generic/workload';
 import { IbmWorker } from '../constructs/worker/ibm';
 import { addressOf } from '../constructs/generic/terraform';
 import { DataSyncStack } from './data-sync-stack';
@@ -116,7 +116,7 @@ export class IbmStack extends DataSyncStack {
     // Code Engine cron subscriptions are not in the IBM provider; these are the exact commands to create them.
     new TerraformOutput(this, 'schedule_commands', {
       value: settings.integrations.map(
-        (i) => `ibmcloud ce subscription cron create --name ${prefix}-${i.name} --destination-type app --destination ${prefix}-api-${settings.activeSlot} --path /api/sync/trigger/${i.name} --schedule '${cronExpression(i.syncInterval)}' --data '${triggerMessage(i)}' --content-type application/json # every ${intervalMinutes(i.syncInterval)} min`,
+        (i) => `ibmcloud ce subscription cron create --name ${prefix}-${i.name} --destination-type app --destination ${prefix}-api-${settings.activeSlot} --path /api/sync/trigger/${i.name} --schedule '${cronExpression(i.syncInterval)}' --data '{}' --content-type application/json # every ${intervalMinutes(i.syncInterval)} min`,
       ),
       description: 'Commands that create the Code Engine cron subscriptions (one per enabled integration)',
     });

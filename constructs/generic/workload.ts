@@ -3,13 +3,14 @@
  * schedule sends, and sync_interval as rate or cron expressions. No provider is imported here.
  */
 import { type IntegrationSettings, intervalMinutes } from '../../config';
+import { scheduleMessage } from '../../config/job-message';
 
 /** n8n image; pinned so a deploy never changes n8n by surprise. */
 export const N8N_IMAGE = 'docker.n8n.io/n8nio/n8n:1.123.4';
 
-/** The message a schedule puts on the queue: a sync job of the runtime's queue contract (NewJob). */
+/** The message a schedule puts on the queue (config/job-message.ts): it names the integration, and the runtime creates the run. */
 export function triggerMessage(integration: IntegrationSettings): string {
-  return JSON.stringify({ kind: 'sync', integration: integration.name, payload: { trigger: 'schedule', objects: integration.objects } });
+  return JSON.stringify(scheduleMessage(integration.name));
 }
 
 /** `rate(...)` expression for a sync_interval: `15m` -> `rate(15 minutes)`, `1h` -> `rate(1 hour)`. */

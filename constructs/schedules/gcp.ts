@@ -1,4 +1,5 @@
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
+import { scheduleMessage, type JobMessage } from '../../config/job-message';
 import { Construct } from 'constructs';
 import { intervalMinutes, type IntegrationSettings } from '../../config';
 
@@ -15,9 +16,9 @@ export function cronFor(interval: string): string {
   throw new Error(`sync_interval "${interval}" cannot be expressed as a cron schedule: use a divisor of 60 minutes, a divisor of 24 hours, or whole days`);
 }
 
-/** The job a schedule enqueues (the queue binding's NewJob): a sync of every object of the integration. */
-export function scheduledJob(integration: IntegrationSettings): { kind: 'sync'; integration: string; payload: { trigger: 'schedule'; objects: readonly string[] } } {
-  return { kind: 'sync', integration: integration.name, payload: { trigger: 'schedule', objects: integration.objects } };
+/** The job a schedule enqueues: a sync of the integration, whose run the runtime creates (config/job-message.ts). */
+export function scheduledJob(integration: IntegrationSettings): JobMessage {
+  return scheduleMessage(integration.name);
 }
 
 export interface GcpSchedulesProps {

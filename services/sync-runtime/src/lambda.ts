@@ -4,7 +4,7 @@
  * (ReportBatchItemFailures), so SQS redelivers only those and dead-letters them after maxReceiveCount.
  */
 import type { Logger } from 'pino';
-import { z } from 'zod';
+import { parseJobText } from '../../../config/job-message';
 import { CONNECTORS } from '../../../integrations/registry';
 import { FieldCipher } from '../../../pipelines';
 import { Db, migrate, openPostgres } from '../../../pipelines/db';
@@ -15,7 +15,7 @@ import { ConfigError, loadConfig } from './config';
 import { SyncEngine, createSyncEngine } from './engine';
 import { createErasureJobHandler } from './engine/erasure';
 import { createLogger } from './logger';
-import { JOB_KINDS, Job, QueueBinding } from './queue/binding';
+import { Job, QueueBinding } from './queue/binding';
 import { openQueue } from './queue/open-queue';
 import { withAwsSecrets } from './security/aws-secrets';
 import { Keyring } from './security/crypto';
@@ -35,39 +35,20 @@ export interface SqsBatchResponse {
 }
 
 /**
- * A job as a message body: what the SQS binding sends (queue/sqs-binding.ts, newJobBody), where a
- * retried or redriven job is a new message that carries the deliveries it had before.
+ * The job a message carries: the SQS binding's body (queue/sqs-binding.ts), where a retried or
+ * redriven job is a new message that carries the deliveries it had before, or a stack's schedule
+ * message (no id: the message id is the job's). Throws naming the problem when the body is not one.
  */
-const JOB_BODY = z.object({
-  id: z.string().min(1).optional(),
-  kind: z.enum(JOB_KINDS),
-  integration: z.string().min(1).optional(),
-  payload: z.unknown(),
-  dedupeKey: z.string().min(1).optional(),
-  enqueuedAt: z.number().finite().optional(),
-  attemptsBefore: z.number().int().nonnegative().optional(),
-});
-
-/** The job a message carries; throws naming the problem when the body is not one. */
 export function jobFromSqsRecord(record: SqsRecord): Job {
-  let body: unknown;
-  try {
-    body = JSON.parse(record.body);
-  } catch {
-    throw new Error(`message ${record.messageId}: body is not JSON`);
-  }
-  const parsed = JOB_BODY.safeParse(body);
-  if (!parsed.success) {
-    throw new Error(`message ${record.messageId}: not a job (${parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; ')})`);
-  }
-  const { id, kind, integration, payload, dedupeKey, enqueuedAt, attemptsBefore } = parsed.data;
+  const message = parseJobText(record.body, `message ${record.messageId}`);
+  const { id, kind, integration, payload, dedupeKey, enqueuedAt, attemptsBefore } = message;
   const received = Number(record.attributes?.ApproximateReceiveCount ?? '1');
   const sent = Number(record.attributes?.SentTimestamp);
   return {
     id: id ?? record.messageId,
     kind,
     ...(integration !== undefined ? { integration } : {}),
-    payload: payload ?? null,
+    payload,
     ...(dedupeKey !== undefined ? { dedupeKey } : {}),
     attempts: (attemptsBefore ?? 0) + (Number.isInteger(received) && received > 0 ? received : 1),
     enqueuedAt: new Date(enqueuedAt ?? (Number.isFinite(sent) ? sent : Date.now())),

@@ -4,7 +4,7 @@
  * to the JOBS queue in the runtime's job shape.
  */
 import { randomUUID } from 'crypto';
-import type { NewJob } from '../queue/binding';
+import { checkJob, type NewJob } from '../queue/binding';
 import type { WorkerEnv, WorkerIntegration } from './types';
 
 /** Parses the INTEGRATIONS secret; throws naming the entry and field that are wrong. */
@@ -37,6 +37,7 @@ const MAX_DELAY_SECONDS = 43_200;
 export async function sendJob(env: WorkerEnv, job: NewJob, delayMs = 0): Promise<string> {
   const id = randomUUID();
   const delaySeconds = Math.min(MAX_DELAY_SECONDS, Math.ceil(Math.max(0, delayMs) / 1000));
-  await env.JOBS.send({ ...job, id, enqueuedAt: new Date().toISOString() }, delaySeconds > 0 ? { contentType: 'json', delaySeconds } : { contentType: 'json' });
+  checkJob(job);
+  await env.JOBS.send({ ...job, id, enqueuedAt: Date.now() }, delaySeconds > 0 ? { contentType: 'json', delaySeconds } : { contentType: 'json' });
   return id;
 }

@@ -66,7 +66,8 @@ export interface ExecutionContext {
 /** The message body on the JOBS queue: a job of the runtime's queue contract, with its id. */
 export interface QueuedJob extends NewJob {
   readonly id: string;
-  readonly enqueuedAt: string;
+  /** Epoch ms of the first enqueue (the job-message contract). */
+  readonly enqueuedAt: number;
 }
 
 /** Bindings and variables of the Worker (wrangler names; the Cloudflare stack declares the same). */

@@ -14,14 +14,14 @@ import { createHash, randomUUID, timingSafeEqual } from 'crypto';
 import { CONNECTORS } from '../../../../integrations/registry';
 import { WebhookRejected } from '../../../../integrations/connector';
 import type { ConnectorModule } from '../../../../integrations/connector';
-import type { Job, JobKind } from '../queue/binding';
+import { parseJobMessage } from '../../../../config/job-message';
+import type { Job } from '../queue/binding';
 import { EnvRefError } from '../security/env-refs';
-import type { CoreFactory, ExecutionContext, MessageBatch, QueueMessage, QueuedJob, ScheduledController, WorkerCore, WorkerEnv } from './types';
+import type { CoreFactory, ExecutionContext, MessageBatch, QueueMessage, ScheduledController, WorkerCore, WorkerEnv } from './types';
 
 export { RateLimiter } from './rate-limiter';
 
 const NAME = /^[a-z][a-z0-9_-]{0,62}$/;
-const JOB_KINDS: ReadonlySet<JobKind> = new Set(['sync', 'webhook', 'pipeline', 'probe', 'erasure']);
 const MAX_RETRY_DELAY_SECONDS = 15 * 60;
 const MAX_BODY_BYTES = 1024 * 1024;
 
@@ -48,21 +48,17 @@ export function retryDelaySeconds(attempts: number, baseSeconds: number, random:
   return Math.round(ceiling / 2 + (random() * ceiling) / 2);
 }
 
-/** The job a queue message carries, or an error naming what is wrong with it. */
+/** The job a queue message carries (the job-message contract; the message id when it has none), or an error naming what is wrong with it. */
 export function jobFromMessage(message: QueueMessage<unknown>): Job {
-  const body = message.body as Partial<QueuedJob> | null;
-  if (body === null || typeof body !== 'object') throw new Error('message body is not a job object');
-  if (typeof body.id !== 'string' || body.id.length === 0) throw new Error('job id is missing');
-  if (!JOB_KINDS.has(body.kind as JobKind)) throw new Error(`job kind ${JSON.stringify(body.kind)} is not one of ${[...JOB_KINDS].join(', ')}`);
-  if (body.integration !== undefined && (typeof body.integration !== 'string' || !NAME.test(body.integration))) throw new Error(`job integration ${JSON.stringify(body.integration)} is not an integration name`);
+  const body = parseJobMessage(message.body, `message ${message.id}`);
   return {
-    id: body.id,
-    kind: body.kind as JobKind,
+    id: body.id ?? message.id,
+    kind: body.kind,
     integration: body.integration,
-    payload: body.payload ?? null,
+    payload: body.payload,
     dedupeKey: body.dedupeKey,
-    attempts: message.attempts,
-    enqueuedAt: new Date(typeof body.enqueuedAt === 'string' ? body.enqueuedAt : message.timestamp),
+    attempts: (body.attemptsBefore ?? 0) + message.attempts,
+    enqueuedAt: new Date(body.enqueuedAt ?? message.timestamp),
   };
 }
 
@@ -128,7 +124,7 @@ async function webhook(request: Request, env: WorkerEnv, core: WorkerCore, name:
     const dedupeKey = `webhook:${name}:${createHash('sha256').update(events.map((e) => e.id).sort().join('\n')).digest('hex').slice(0, 32)}`;
     const receivedAt = new Date().toISOString();
     // Durable before the answer: Queue.send resolves once the message is persisted.
-    await env.JOBS.send({ id: jobId, kind: 'webhook', integration: name, payload: { events, receivedAt }, dedupeKey, enqueuedAt: receivedAt }, { contentType: 'json' });
+    await env.JOBS.send({ id: jobId, kind: 'webhook', integration: name, payload: { events, receivedAt }, dedupeKey, enqueuedAt: Date.now() }, { contentType: 'json' });
   }
   if (verified.response) return new Response(verified.response.body, { status: verified.response.status, headers: { 'content-type': verified.response.contentType } });
   return json(202, { accepted: events.length, jobId });

@@ -3,9 +3,9 @@
  * Service Bus, Cloudflare Queues), and that one contract suite tests.
  */
 import type { Queryable } from '../../../../pipelines/db';
+import { JOB_KINDS, parseJobMessage, type JobKind } from '../../../../config/job-message';
 
-export const JOB_KINDS = ['sync', 'webhook', 'pipeline', 'probe', 'erasure'] as const;
-export type JobKind = (typeof JOB_KINDS)[number];
+export { JOB_KINDS, type JobKind };
 
 export interface NewJob {
   readonly kind: JobKind;
@@ -14,6 +14,11 @@ export interface NewJob {
   readonly payload: unknown;
   /** Enqueuing the same key again while the first is pending returns the first job's id. */
   readonly dedupeKey?: string;
+}
+
+/** Checks a job against the job-message contract before any binding stores it; throws naming the bad field. */
+export function checkJob(job: NewJob): void {
+  parseJobMessage({ kind: job.kind, integration: job.integration, payload: job.payload, dedupeKey: job.dedupeKey }, `${job.kind} job`);
 }
 
 export interface Job extends NewJob {

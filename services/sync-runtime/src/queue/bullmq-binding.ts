@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
 import { Job as BullJob, Queue, Worker } from 'bullmq';
-import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs } from './binding';
+import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
 
 export interface BullmqBindingOptions {
   /** Redis URL (REDIS_URL). */
@@ -84,6 +84,7 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
     name: `bullmq:${name}`,
 
     async enqueue(job: NewJob, opts) {
+      checkJob(job);
       const data: JobData = { kind: job.kind, payload: job.payload ?? null, ...(job.integration !== undefined ? { integration: job.integration } : {}), ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}) };
       const added = await queue.add(job.kind, data, {
         attempts: retry.maxAttempts,

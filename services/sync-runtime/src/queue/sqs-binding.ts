@@ -12,7 +12,8 @@ import {
   SQSClient,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { DEFAULT_RETRY, DeadLetter, JOB_KINDS, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs } from './binding';
+import { parseJobMessage } from '../../../../config/job-message';
+import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
 
 /**
  * A job as a message body: JSON with the fields lambda.ts's JOB_BODY reads (id, kind, integration,
@@ -36,7 +37,7 @@ export interface DeadBody extends JobBody {
 }
 
 export function newJobBody(job: NewJob, id: string = randomUUID(), now = Date.now()): JobBody {
-  if (!(JOB_KINDS as readonly string[]).includes(job.kind)) throw new Error(`job kind must be one of ${JOB_KINDS.join(', ')}; got ${JSON.stringify(job.kind)}`);
+  checkJob(job);
   return {
     id,
     kind: job.kind,
@@ -48,7 +49,10 @@ export function newJobBody(job: NewJob, id: string = randomUUID(), now = Date.no
   };
 }
 
-/** Parses a message body written by newJobBody (or a dead letter's); throws naming the problem. */
+/**
+ * Parses a message body (written by newJobBody, a dead letter's, or a stack's schedule message, which
+ * has no id and takes the broker's message id) with the job-message contract; throws naming the problem.
+ */
 export function parseJobBody(text: string, messageId: string, sentAt = Date.now()): DeadBody | JobBody {
   let body: unknown;
   try {
@@ -56,15 +60,15 @@ export function parseJobBody(text: string, messageId: string, sentAt = Date.now(
   } catch {
     throw new Error(`message ${messageId}: body is not JSON`);
   }
-  const b = body as Partial<DeadBody> | null;
-  if (!b || typeof b !== 'object' || typeof b.id !== 'string' || !(JOB_KINDS as readonly string[]).includes(b.kind as string)) {
-    throw new Error(`message ${messageId}: body is not a job (needs a string id and a kind among ${JOB_KINDS.join(', ')})`);
-  }
+  const { lastError, deadAt, ...message } = (body && typeof body === 'object' ? body : { body }) as Record<string, unknown>;
+  const job = parseJobMessage(message, `message ${messageId}`);
   return {
-    ...(b as JobBody),
-    payload: b.payload ?? null,
-    enqueuedAt: typeof b.enqueuedAt === 'number' ? b.enqueuedAt : sentAt,
-    attemptsBefore: typeof b.attemptsBefore === 'number' ? b.attemptsBefore : 0,
+    ...job,
+    id: job.id ?? messageId,
+    enqueuedAt: job.enqueuedAt ?? sentAt,
+    attemptsBefore: job.attemptsBefore ?? 0,
+    ...(typeof lastError === 'string' ? { lastError } : {}),
+    ...(typeof deadAt === 'number' ? { deadAt } : {}),
   };
 }
 

@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../../../../pipelines/db';
-import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy, backoffMs } from './binding';
+import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy, backoffMs, checkJob } from './binding';
 
 export interface StoreBindingOptions {
   readonly db: Db;
@@ -139,10 +139,14 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
     name: `store:${queue}`,
     enqueue: (job, opts) =>
       new Promise<string>((resolve, reject) => {
+        checkJob(job);
         waiting.push({ job, delayMs: opts?.delayMs ?? 0, resolve, reject });
         pump();
       }),
-    enqueueWithin: (tx, job, opts) => insert(tx, job, opts?.delayMs),
+    enqueueWithin: async (tx, job, opts) => {
+      checkJob(job);
+      return insert(tx, job, opts?.delayMs);
+    },
 
     async claim(max, leaseMs) {
       if (max <= 0) return [];
