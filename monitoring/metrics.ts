@@ -26,6 +26,8 @@ export const METRICS = {
   recordsProcessed: { name: 'data_sync_records_processed_total', type: 'counter', help: 'Records through the pipeline, by outcome (accepted, quarantined, duplicate)', labels: ['integration', 'outcome'] },
   validationFailures: { name: 'data_sync_validation_failures_total', type: 'counter', help: 'Field validation failures, by rule', labels: ['integration', 'rule'] },
   duplicates: { name: 'data_sync_duplicates_total', type: 'counter', help: 'Duplicate records removed before upsert', labels: ['integration'] },
+  valuesDropped: { name: 'data_sync_values_dropped_total', type: 'counter', help: 'Malformed optional values removed from kept records by a validation rule whose action is drop', labels: ['integration'] },
+  recordsPushed: { name: 'data_sync_records_pushed_total', type: 'counter', help: 'Internal-model records pushed to a destination, by outcome (upserted, failed, skipped)', labels: ['integration', 'outcome'] },
   apiLatency: { name: 'data_sync_external_api_latency_seconds', type: 'histogram', help: 'Latency of calls to external APIs', labels: ['integration'], buckets: LATENCY_BUCKETS },
   apiErrors: { name: 'data_sync_external_api_errors_total', type: 'counter', help: 'Failed calls to external APIs, by status class or code', labels: ['integration', 'code'] },
   apiRequests: { name: 'data_sync_external_api_requests_total', type: 'counter', help: 'Calls to external APIs', labels: ['integration'] },

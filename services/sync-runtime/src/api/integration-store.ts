@@ -14,6 +14,8 @@ export interface Integration {
   readonly enabled: boolean;
   readonly syncInterval: string;
   readonly objects: readonly string[];
+  /** Objects the internal model's changes are pushed into. */
+  readonly pushObjects: readonly string[];
   readonly webhookAllowlist: readonly string[];
   /** Decrypted, with credential references (`{ "$env": NAME }`) unresolved: never answer or log it as is (see maskSecrets). */
   readonly config: unknown;
@@ -27,6 +29,8 @@ export interface IntegrationInput {
   readonly enabled: boolean;
   readonly syncInterval: string;
   readonly objects: readonly string[];
+  /** Objects the internal model's changes are pushed into (default none). */
+  readonly pushObjects?: readonly string[];
   readonly webhookAllowlist: readonly string[];
   readonly config: unknown;
 }
@@ -38,6 +42,7 @@ interface Row {
   enabled: boolean;
   sync_interval: string;
   objects: unknown;
+  push_objects: unknown;
   webhook_allowlist: unknown;
   config_sealed: string;
   created_at: Date | string;
@@ -100,6 +105,7 @@ export function createIntegrationStore(db: Db, keyring: Keyring, options: Integr
     enabled: r.enabled,
     syncInterval: r.sync_interval,
     objects: json(r.objects) as string[],
+    pushObjects: json(r.push_objects) as string[],
     webhookAllowlist: json(r.webhook_allowlist) as string[],
     config: JSON.parse(keyring.decrypt(r.config_sealed)),
     createdAt: new Date(r.created_at).toISOString(),
@@ -114,6 +120,7 @@ export function createIntegrationStore(db: Db, keyring: Keyring, options: Integr
     name: i.name,
     system: i.system,
     objects: [...i.objects],
+    pushObjects: [...i.pushObjects],
     get config() {
       return store.resolvedConfig(i);
     },
@@ -141,9 +148,19 @@ export function createIntegrationStore(db: Db, keyring: Keyring, options: Integr
     },
     async create(input: IntegrationInput): Promise<Integration> {
       const { rows } = await db.query<Row>(
-        `INSERT INTO integrations (id, name, system, enabled, sync_interval, objects, webhook_allowlist, config_sealed)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING RETURNING *`,
-        [randomUUID(), input.name, input.system, input.enabled, input.syncInterval, JSON.stringify(input.objects), JSON.stringify(input.webhookAllowlist), keyring.encrypt(JSON.stringify(input.config))],
+        `INSERT INTO integrations (id, name, system, enabled, sync_interval, objects, webhook_allowlist, config_sealed, push_objects)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (name) DO NOTHING RETURNING *`,
+        [
+          randomUUID(),
+          input.name,
+          input.system,
+          input.enabled,
+          input.syncInterval,
+          JSON.stringify(input.objects),
+          JSON.stringify(input.webhookAllowlist),
+          keyring.encrypt(JSON.stringify(input.config)),
+          JSON.stringify(input.pushObjects ?? []),
+        ],
       );
       if (rows.length === 0) throw new IntegrationNameTaken(input.name);
       cache.delete(input.name);
@@ -151,9 +168,10 @@ export function createIntegrationStore(db: Db, keyring: Keyring, options: Integr
     },
     async update(id: string, input: Omit<IntegrationInput, 'name' | 'system'>): Promise<Integration | null> {
       const { rows } = await db.query<Row>(
-        `UPDATE integrations SET enabled = $2, sync_interval = $3, objects = $4, webhook_allowlist = $5, config_sealed = $6, updated_at = now()
+        `UPDATE integrations SET enabled = $2, sync_interval = $3, objects = $4, webhook_allowlist = $5, config_sealed = $6,
+           push_objects = COALESCE($7::jsonb, push_objects), updated_at = now()
          WHERE id = $1 RETURNING *`,
-        [id, input.enabled, input.syncInterval, JSON.stringify(input.objects), JSON.stringify(input.webhookAllowlist), keyring.encrypt(JSON.stringify(input.config))],
+        [id, input.enabled, input.syncInterval, JSON.stringify(input.objects), JSON.stringify(input.webhookAllowlist), keyring.encrypt(JSON.stringify(input.config)), input.pushObjects === undefined ? null : JSON.stringify(input.pushObjects)],
       );
       if (rows.length === 0) return null;
       cache.delete(rows[0].name);

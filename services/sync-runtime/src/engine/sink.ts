@@ -17,6 +17,12 @@ function pick(record: VendorRecord, fields: readonly string[]): unknown {
   return undefined;
 }
 
+/** A vendor record's id by the default id fields, or null. */
+export function recordId(record: VendorRecord): string | null {
+  const id = pick(record, ID_FIELDS);
+  return typeof id === 'string' || typeof id === 'number' ? String(id) : null;
+}
+
 function toTime(value: unknown): Date | null {
   if (value === undefined) return null;
   const date = typeof value === 'number' ? new Date(value) : typeof value === 'string' ? new Date(/^\d+$/.test(value) ? Number(value) : value) : null;

@@ -5,9 +5,33 @@ import type { MetricKey } from '../../../../monitoring/metrics';
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed'];
 
+export type RunDirection = 'pull' | 'push';
+export const RUN_DIRECTIONS: readonly RunDirection[] = ['pull', 'push'];
+
+/** What one run did with one object: the pipeline's counts for a mapped object, the replica's otherwise. */
+export interface RunObjectStats {
+  /** The mapping that carried it (inbound for a pull, outbound for a push); null: raw replica only. */
+  readonly mapping: string | null;
+  readonly pages: number;
+  readonly received: number;
+  readonly accepted: number;
+  readonly quarantined: number;
+  readonly duplicates: number;
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  /** Values removed by a validation rule whose action is `drop`. */
+  readonly dropped: number;
+  /** Push: records the vendor rejected. */
+  readonly failed: number;
+  readonly deleted: number;
+}
+
 export interface RunRecord {
   readonly id: string;
   readonly integration: string;
+  /** pull: vendor into the internal model; push: the model's changes out to the vendor. */
+  readonly direction: RunDirection;
   /** queued, running, succeeded, or failed (a failed run whose job is retried becomes running again). */
   readonly status: RunStatus;
   /** A full sync: cursors were cleared when the run started. */
@@ -23,6 +47,14 @@ export interface RunRecord {
   readonly quarantined: number;
   readonly duplicates: number;
   readonly deleted: number;
+  /** Contacts the pipeline inserted, updated or left unchanged (pull); records skipped as unchanged, echoes or opted out (push). */
+  readonly inserted: number;
+  readonly updated: number;
+  readonly unchanged: number;
+  readonly dropped: number;
+  readonly failed: number;
+  /** Per object, filled by history() and status(). */
+  readonly objects?: Readonly<Record<string, RunObjectStats>>;
   readonly error: string | null;
   readonly queuedAt: Date;
   readonly startedAt: Date | null;
@@ -38,6 +70,8 @@ export interface IntegrationInfo {
   readonly config: unknown;
   /** Objects synced, in order. */
   readonly objects: readonly string[];
+  /** Objects the internal model's contact changes are pushed into (none: pull only). */
+  readonly pushObjects?: readonly string[];
 }
 
 export interface IntegrationSource {
@@ -66,7 +100,7 @@ type Labels = Readonly<Record<string, string>>;
  * runtime backs this with its prom-client registry.
  */
 export interface EngineMetrics {
-  inc(metric: Extract<MetricKey, 'syncRuns' | 'recordsProcessed' | 'duplicates' | 'apiRequests' | 'apiErrors'>, labels: Labels, value?: number): void;
+  inc(metric: Extract<MetricKey, 'syncRuns' | 'recordsProcessed' | 'duplicates' | 'valuesDropped' | 'recordsPushed' | 'apiRequests' | 'apiErrors'>, labels: Labels, value?: number): void;
   observe(metric: Extract<MetricKey, 'syncDuration' | 'apiLatency'>, labels: Labels, value: number): void;
   set(metric: Extract<MetricKey, 'lastSuccess' | 'apiRequestsRemaining' | 'queueDepth' | 'deadLetterDepth'>, labels: Labels, value: number): void;
 }
@@ -91,5 +125,9 @@ export interface IntegrationStatus {
   readonly lastRun: RunRecord | null;
   /** Stored cursor per configured object (null: next run of that object is a full pull). */
   readonly cursors: Record<string, string | null>;
+  /** Per pulled object, the inbound mapping that carries it into the internal model, or null: kept in the raw replica only. */
+  readonly mappings: Record<string, string | null>;
+  /** Per pushed object, the position in the internal model's changes it has received up to (null: none yet). */
+  readonly pushCursors: Record<string, string | null>;
   readonly running: boolean;
 }

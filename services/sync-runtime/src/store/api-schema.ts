@@ -69,4 +69,9 @@ export const API_MIGRATIONS: Migration[] = [
       );
       CREATE INDEX pipeline_runs_queued ON pipeline_runs (queued_at DESC)`,
   },
+  {
+    // Objects a destination receives the internal model's changes into (bi-directional sync).
+    id: '204_integration_push_objects',
+    sql: `ALTER TABLE integrations ADD COLUMN push_objects jsonb NOT NULL DEFAULT '[]'`,
+  },
 ];

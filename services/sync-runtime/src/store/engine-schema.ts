@@ -99,4 +99,37 @@ export const ENGINE_MIGRATIONS: Migration[] = [
       CREATE INDEX audit_log_at ON audit_log (at DESC)
     `,
   },
+  {
+    // Runs go both ways: a pull from the vendor into the internal model, or a push of the model's
+    // changes out. Per object, what the pipeline made of each run's records. A run a schedule message
+    // asked for is created when its job is first delivered, once per job.
+    id: '103_run_directions',
+    sql: `
+      ALTER TABLE sync_runs ADD COLUMN direction text NOT NULL DEFAULT 'pull' CHECK (direction IN ('pull', 'push'));
+      ALTER TABLE sync_runs ADD COLUMN inserted integer NOT NULL DEFAULT 0;
+      ALTER TABLE sync_runs ADD COLUMN updated integer NOT NULL DEFAULT 0;
+      ALTER TABLE sync_runs ADD COLUMN unchanged integer NOT NULL DEFAULT 0;
+      ALTER TABLE sync_runs ADD COLUMN dropped integer NOT NULL DEFAULT 0;
+      ALTER TABLE sync_runs ADD COLUMN failed integer NOT NULL DEFAULT 0;
+      CREATE UNIQUE INDEX sync_runs_job ON sync_runs (job_id) WHERE job_id IS NOT NULL;
+      CREATE INDEX sync_runs_direction ON sync_runs (direction, queued_at DESC);
+      CREATE TABLE sync_run_objects (
+        run_id text NOT NULL,
+        object text NOT NULL,
+        mapping text,
+        pages integer NOT NULL DEFAULT 0,
+        received integer NOT NULL DEFAULT 0,
+        accepted integer NOT NULL DEFAULT 0,
+        quarantined integer NOT NULL DEFAULT 0,
+        duplicates integer NOT NULL DEFAULT 0,
+        inserted integer NOT NULL DEFAULT 0,
+        updated integer NOT NULL DEFAULT 0,
+        unchanged integer NOT NULL DEFAULT 0,
+        dropped integer NOT NULL DEFAULT 0,
+        failed integer NOT NULL DEFAULT 0,
+        deleted integer NOT NULL DEFAULT 0,
+        PRIMARY KEY (run_id, object)
+      )
+    `,
+  },
 ];

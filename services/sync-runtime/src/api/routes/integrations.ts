@@ -22,6 +22,7 @@ const integrationView = {
     enabled: { type: 'boolean' },
     syncInterval: { type: 'string' },
     objects: { type: 'array', items: { type: 'string' } },
+    pushObjects: { type: 'array', items: { type: 'string' } },
     webhookAllowlist: { type: 'array', items: { type: 'string' } },
     config: { ...anyObject, description: 'connector config; secrets masked as ********, credential references ({"$env": NAME}) shown as they are' },
     createdAt: { type: 'string' },
@@ -33,6 +34,7 @@ const editable = {
   enabled: { type: 'boolean' },
   syncInterval: { type: 'string', pattern: '^[1-9][0-9]{0,5}[mhd]$', description: '<n>m, <n>h or <n>d' },
   objects: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 128 } },
+  pushObjects: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 128 }, description: "objects that receive the internal model's contact changes (default: the catalog's)" },
   webhookAllowlist: { type: 'array', maxItems: 100, items: { type: 'string', minLength: 1, maxLength: 64 }, description: 'CIDRs (or single addresses) allowed to call the webhook; empty: any' },
   config: { type: 'object', description: 'validated by the connector\'s config schema; a secret may be given as {"$env": NAME}, NAME a catalog credential the deployment sets (e.g. HUBSPOT_API_KEY)' },
 } as const;
@@ -127,7 +129,7 @@ export const integrationRoutes = (deps: ApiDeps) => async (app: FastifyInstance)
       },
       response: { 201: integrationView, ...errorResponses },
     },
-  }, async (request: FastifyRequest<{ Body: { name: string; system: string; config: unknown; enabled?: boolean; syncInterval?: string; objects?: string[]; webhookAllowlist?: string[] } }>, reply) => {
+  }, async (request: FastifyRequest<{ Body: { name: string; system: string; config: unknown; enabled?: boolean; syncInterval?: string; objects?: string[]; pushObjects?: string[]; webhookAllowlist?: string[] } }>, reply) => {
     const body = request.body;
     const catalog = findIntegration(body.name) ?? findIntegration(body.system);
     const config = validConfig(body.system, body.config);
@@ -138,6 +140,7 @@ export const integrationRoutes = (deps: ApiDeps) => async (app: FastifyInstance)
         enabled: body.enabled ?? true,
         syncInterval: validInterval(body.syncInterval ?? catalog?.syncInterval ?? '1h'),
         objects: body.objects ?? [...(catalog?.objects ?? [])],
+        pushObjects: body.pushObjects ?? [...(catalog?.pushObjects ?? [])],
         webhookAllowlist: normalizeAllowlist(body.webhookAllowlist ?? []),
         config,
       });
@@ -158,7 +161,7 @@ export const integrationRoutes = (deps: ApiDeps) => async (app: FastifyInstance)
       body: { type: 'object', additionalProperties: false, minProperties: 1, properties: editable },
       response: { 200: integrationView, ...errorResponses },
     },
-  }, async (request: FastifyRequest<{ Params: { id: string }; Body: { config?: unknown; enabled?: boolean; syncInterval?: string; objects?: string[]; webhookAllowlist?: string[] } }>) => {
+  }, async (request: FastifyRequest<{ Params: { id: string }; Body: { config?: unknown; enabled?: boolean; syncInterval?: string; objects?: string[]; pushObjects?: string[]; webhookAllowlist?: string[] } }>) => {
     const current = await existing(request.params.id);
     const body = request.body;
     const config = body.config === undefined ? current.config : validConfig(current.system, restoreMasked(body.config, current.config));
@@ -166,6 +169,7 @@ export const integrationRoutes = (deps: ApiDeps) => async (app: FastifyInstance)
       enabled: body.enabled ?? current.enabled,
       syncInterval: body.syncInterval === undefined ? current.syncInterval : validInterval(body.syncInterval),
       objects: body.objects ?? current.objects,
+      pushObjects: body.pushObjects ?? current.pushObjects,
       webhookAllowlist: body.webhookAllowlist === undefined ? current.webhookAllowlist : normalizeAllowlist(body.webhookAllowlist),
       config,
     });
