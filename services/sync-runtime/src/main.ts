@@ -82,8 +82,10 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
       logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
     }
     if (config.demo) {
-      // Loaded only in demo mode: the vendor fakes stay out of the production bundles.
-      const { startDemo } = await import('./demo');
+      // Loaded only in demo mode: the vendor fakes stay out of the production bundles (scripts/build-runtime.js).
+      const { startDemo } = await import('./demo').catch((error: Error) => {
+        throw new ConfigError('DATA_SYNC_DEMO', `needs the vendor fakes, which only the source tree has (npm run dev:demo), not a production bundle: ${error.message}`);
+      });
       const demo = await startDemo({ integrations, engine, print });
       closers.push(() => demo.close());
     }
