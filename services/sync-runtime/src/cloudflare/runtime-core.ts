@@ -7,6 +7,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { migrate, openPostgres, type Db } from '../../../../pipelines/db';
+import { writeAudit } from '../api/audit-store';
 import { REDACT_PATHS } from '../logger';
 import type { DeadLetter, Job, NewJob, QueueBinding, QueueDepth } from '../queue/binding';
 import { Keyring } from '../security/crypto';
@@ -80,8 +81,9 @@ export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
     async integration(name) {
       const found = await integrations.getByNameCached(name);
       // The config resolves when read: an unresolvable credential reference throws EnvRefError there.
-      return found && { name: found.name, system: found.system, enabled: found.enabled, get config() { return integrations.resolvedConfig(found); } };
+      return found && { name: found.name, system: found.system, enabled: found.enabled, webhookAllowlist: found.webhookAllowlist, get config() { return integrations.resolvedConfig(found); } };
     },
+    audit: (entry) => writeAudit(db, entry),
     trigger: (integration, { actor, full }) => engine.trigger(integration, { actor, full }),
     handle: (job) => engine.handle(job),
     close: () => db.close(),
