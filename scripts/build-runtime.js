@@ -16,22 +16,41 @@ const ENTRIES = {
 /** Loaded at run time, never bundled: PGlite ships WASM beside its module; pg-native is optional. */
 const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
 
-async function buildRuntime({ quiet = false } = {}) {
-  // Built beside the old bundle and swapped in, so a synth reading dist/runtime meanwhile never finds it half-written.
-  const staging = `${outdir}.tmp-${process.pid}`;
-  fs.rmSync(staging, { recursive: true, force: true });
-  const result = esbuild.buildSync({
+/**
+ * Demo mode (DATA_SYNC_DEMO) starts the vendor fakes under test/fakes: main.ts imports it dynamically,
+ * which esbuild would still bundle, so the import stays a require the bundle cannot satisfy.
+ */
+const demoLeftOut = {
+  name: 'demo-left-out',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/demo$/ }, (args) => (args.importer === path.join(root, ENTRIES.main) ? { path: args.path, external: true } : undefined));
+  },
+};
+
+/** The Node bundles (esbuild result with its metafile); written to `outdir` when `write` is true. */
+function bundleNodeEntries({ outdir: target, write = true }) {
+  return esbuild.build({
     entryPoints: Object.fromEntries(Object.entries(ENTRIES).map(([name, file]) => [name, path.join(root, file)])),
-    outdir: staging,
+    outdir: target,
+    absWorkingDir: root,
     bundle: true,
     platform: 'node',
     target: 'node20',
     minify: true,
     sourcemap: false,
     external: EXTERNAL,
+    plugins: [demoLeftOut],
     metafile: true,
+    write,
     logLevel: 'warning',
   });
+}
+
+async function buildRuntime({ quiet = false } = {}) {
+  // Built beside the old bundle and swapped in, so a synth reading dist/runtime meanwhile never finds it half-written.
+  const staging = `${outdir}.tmp-${process.pid}`;
+  fs.rmSync(staging, { recursive: true, force: true });
+  const result = await bundleNodeEntries({ outdir: staging });
   // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
   require('tsx/cjs');
   const worker = await require('../services/sync-runtime/src/cloudflare/build').buildCloudflareWorker({ outfile: path.join(staging, 'cloudflare.js') });
@@ -48,7 +67,7 @@ async function buildRuntime({ quiet = false } = {}) {
   return outdir;
 }
 
-module.exports = { buildRuntime, RUNTIME_OUTDIR: outdir };
+module.exports = { buildRuntime, bundleNodeEntries, RUNTIME_OUTDIR: outdir };
 if (require.main === module) {
   buildRuntime().catch((error) => {
     console.error(error.message);

@@ -5,21 +5,13 @@
  */
 import type { Logger } from 'pino';
 import { parseJobText } from '../../../config/job-message';
-import { CONNECTORS } from '../../../integrations/registry';
-import { FieldCipher } from '../../../pipelines';
-import { Db, migrate, openPostgres } from '../../../pipelines/db';
-import { createIntegrationStore } from './api/integration-store';
-import { createPipelineJobHandler, createWebhookJobHandler } from './api/jobs';
-import { createPipelinesApi } from './api/pipelines-adapter';
+import { openPostgres } from '../../../pipelines/db';
 import { ConfigError, loadConfig } from './config';
-import { SyncEngine, createSyncEngine } from './engine';
-import { createErasureJobHandler } from './engine/erasure';
+import type { SyncEngine } from './engine';
 import { createLogger } from './logger';
-import { Job, QueueBinding } from './queue/binding';
-import { openQueue } from './queue/open-queue';
+import { Job } from './queue/binding';
+import { createRuntime } from './runtime/runtime';
 import { withAwsSecrets } from './security/aws-secrets';
-import { Keyring } from './security/crypto';
-import { MIGRATIONS } from './store/migrations';
 
 /** The SQS event (the subset the worker reads). */
 export interface SqsRecord {
@@ -83,21 +75,15 @@ export async function bootLambdaEngine(rawEnv: NodeJS.ProcessEnv, logger?: Logge
   if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'is required by the Lambda worker (PGlite cannot be shared between Lambda instances)');
   if (!config.encryptionKeys) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required by the Lambda worker (base64 of 32 bytes)');
   const log = logger ?? createLogger({ level: config.logLevel });
-  const db: Db = openPostgres(config.databaseUrl, { max: 4 });
+  // A small pool per instance: Lambda scales by instances, each handling one batch at a time.
+  const db = openPostgres(config.databaseUrl, { max: 4 });
   try {
-    await migrate(db, MIGRATIONS);
-    const keyring = Keyring.fromBase64(config.encryptionKeys);
-    // The engine enqueues from handlers (a webhook job triggers a sync): onto the configured binding.
-    const queue: QueueBinding = openQueue(config, db);
-    const integrations = createIntegrationStore(db, keyring, { env });
-    const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger: log });
-    engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger: log }));
-    engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines: createPipelinesApi({ cipher: new FieldCipher(keyring.primaryKey) }), logger: log }));
-    engine.registerHandler('erasure', createErasureJobHandler({ db, integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger: log }));
+    // The queue is the configured binding: the engine enqueues from handlers (a webhook job triggers a sync).
+    const runtime = await createRuntime(config, { db, env, logger: log });
     return {
-      engine,
+      engine: runtime.engine,
       async close() {
-        await queue.close();
+        await runtime.close();
         await db.close();
       },
     };

@@ -6,26 +6,15 @@ import type { FastifyInstance } from 'fastify';
 import IORedis from 'ioredis';
 import type { Logger } from 'pino';
 import { intervalMinutes } from '../../../config/integrations';
-import { CONNECTORS } from '../../../integrations/registry';
-import type { ConnectorModule } from '../../../integrations/connector';
 import { createN8nClient } from '../../../n8n/client';
-import { DataDirLockedError, migrate, openDb } from '../../../pipelines/db';
-import { FieldCipher } from '../../../pipelines';
+import { DataDirLockedError } from '../../../pipelines/db';
 import { buildApi } from './api/app';
-import { createIntegrationStore } from './api/integration-store';
-import { createPipelineJobHandler, createWebhookJobHandler } from './api/jobs';
-import { createPipelinesApi } from './api/pipelines-adapter';
 import { ConfigError, RuntimeConfig, loadConfig } from './config';
-import { createScheduler, createSyncEngine, createWorker, EngineMetrics, IntegrationSource } from './engine';
-import { createErasureJobHandler, startRetention } from './engine/erasure';
+import { createScheduler, createWorker, IntegrationSource } from './engine';
+import { startRetention } from './engine/erasure';
 import { createLogger } from './logger';
-import { createMetrics, RuntimeMetrics } from './metrics';
-import { openQueue } from './queue/open-queue';
-import { startDemo } from './demo';
-import { Keyring, loadDevKeyring } from './security/crypto';
+import { createRuntime, engineMetrics } from './runtime/runtime';
 import { createGoogleOidcVerifier } from './security/google-oidc';
-import { createTokenStore } from './security/token-store';
-import { MIGRATIONS } from './store/migrations';
 
 export interface Runtime {
   readonly config: RuntimeConfig;
@@ -38,52 +27,19 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-/** The engine's metrics interface over the prom-client instruments. */
-export function engineMetrics(metrics: RuntimeMetrics): EngineMetrics {
-  const { m } = metrics;
-  return {
-    inc: (metric, labels, value = 1) => m[metric].inc({ ...labels }, value),
-    observe: (metric, labels, value) => m[metric].observe({ ...labels }, value),
-    set: (metric, labels, value) => m[metric].set({ ...labels }, value),
-  };
-}
-
-/** The keyring: DATA_SYNC_ENCRYPTION_KEY, or in development (PGlite) a key file generated in the data directory. */
-export function loadKeyring(config: RuntimeConfig, logger: Logger): Keyring {
-  if (config.encryptionKeys) return Keyring.fromBase64(config.encryptionKeys);
-  if (config.databaseUrl) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required with DATABASE_URL (base64 of 32 bytes; `openssl rand -base64 32`)');
-  const { keyring, created, file } = loadDevKeyring(config.dataDir);
-  if (created) logger.warn({ file }, 'generated a development encryption key; set DATA_SYNC_ENCRYPTION_KEY in production');
-  return keyring;
-}
-
 export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger; print?: (line: string) => void } = {}): Promise<Runtime> {
   const config = loadConfig(options.env ?? process.env);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
-  const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
-  const closers: (() => Promise<unknown>)[] = [() => db.close()];
+  const runtime = await createRuntime(config, { logger });
+  const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines } = runtime;
+  const closers: (() => Promise<unknown>)[] = [() => runtime.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
   };
   try {
-    const applied = await migrate(db, MIGRATIONS);
-    if (applied.length) logger.info({ applied }, 'migrations applied');
-    const keyring = loadKeyring(config, logger);
-    const queue = openQueue(config, db);
-    closers.push(() => queue.close());
-    const metrics = createMetrics();
     metrics.m.up.set({ role: config.role }, 1);
-    const connectors: Readonly<Record<string, ConnectorModule>> = CONNECTORS;
-    const integrations = createIntegrationStore(db, keyring);
-    const tokens = createTokenStore(db);
     const n8n = config.n8nUrl ? createN8nClient({ baseUrl: config.n8nUrl, apiKey: config.n8nApiKey! }) : null;
-    const pipelines = createPipelinesApi({ cipher: new FieldCipher(keyring.primaryKey) });
-
-    const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => connectors[system], logger, metrics: engineMetrics(metrics) });
-    engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
-    engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines, logger }));
-    engine.registerHandler('erasure', createErasureJobHandler({ db, integrations: integrations.source, connectors: (system) => connectors[system], logger }));
 
     let app: FastifyInstance | null = null;
     let url: string | null = null;
@@ -126,6 +82,10 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
       logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
     }
     if (config.demo) {
+      // Loaded only in demo mode: the vendor fakes stay out of the production bundles (scripts/build-runtime.js).
+      const { startDemo } = await import('./demo').catch((error: Error) => {
+        throw new ConfigError('DATA_SYNC_DEMO', `needs the vendor fakes, which only the source tree has (npm run dev:demo), not a production bundle: ${error.message}`);
+      });
       const demo = await startDemo({ integrations, engine, print });
       closers.push(() => demo.close());
     }

@@ -8,7 +8,6 @@ import { signComplianceWebhook } from './routes/compliance';
 import { bearer, createHarness, Harness, request } from './testing/harness';
 import { demoConnector } from './testing/demo-connector';
 import type { ConnectorModule } from '../../../../integrations/connector';
-import { createErasureJobHandler } from '../engine/erasure';
 import { createLogger } from '../logger';
 import { createMetrics } from '../metrics';
 
@@ -23,8 +22,8 @@ let signedUrl: string;
 const erasedAtVendor: string[] = [];
 
 beforeAll(async () => {
-  h = await createHarness();
-  h.engine.registerHandler('erasure', createErasureJobHandler({ db: h.db, integrations: h.integrations.source, connectors: () => fakeConnector, logger: createLogger({ level: 'silent' }) }));
+  // The harness registers the production erasure handler, over this connector.
+  h = await createHarness({ connectors: { demo: fakeConnector } });
   signed = await buildApi({
     db: h.db, queue: h.queue, engine: h.engine, connectors: { demo: fakeConnector }, integrations: h.integrations, tokens: h.tokens,
     metrics: createMetrics({ defaultMetrics: false }), n8n: null, pipelines: createPipelinesApi(),

@@ -7,7 +7,7 @@ import type { Db } from '../../../../pipelines/db';
 import type { Job } from '../queue/binding';
 import type { EngineApi, PipelinesApi } from './deps';
 import { writeAudit } from './audit-store';
-import type { WebhookJobPayload } from './routes/webhooks';
+import type { WebhookJobPayload } from '../webhooks/ingest';
 import type { PipelineJobPayload } from './routes/pipelines';
 
 /**

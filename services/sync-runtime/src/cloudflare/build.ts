@@ -46,6 +46,8 @@ export interface WorkerBuild {
   readonly code: string;
   readonly bytes: number;
   readonly outfile: string | null;
+  /** The source files bundled, relative to the project root (esbuild's metafile). */
+  readonly inputs: readonly string[];
 }
 
 /** Bundles `entry` (default: the production entry); writes `outfile` unless `write` is false. */
@@ -54,6 +56,7 @@ export async function buildCloudflareWorker(options: { entry?: string; outfile?:
   const write = options.write ?? true;
   const result = await build({
     entryPoints: [options.entry ?? WORKER_ENTRY],
+    absWorkingDir: root,
     outfile,
     bundle: true,
     format: 'esm',
@@ -65,10 +68,11 @@ export async function buildCloudflareWorker(options: { entry?: string; outfile?:
     plugins: [nodeBuiltins],
     minify: options.minify ?? true,
     write,
+    metafile: true,
     logLevel: 'warning',
   });
   const code = write ? require('fs').readFileSync(outfile, 'utf8') : result.outputFiles![0].text;
-  return { code, bytes: Buffer.byteLength(code), outfile: write ? outfile : null };
+  return { code, bytes: Buffer.byteLength(code), outfile: write ? outfile : null, inputs: Object.keys(result.metafile!.inputs) };
 }
 
 if (require.main === module) {

@@ -97,6 +97,18 @@ describeWithService('Cloudflare Worker over the runtime core (miniflare, Hyperdr
     expect(await response.json()).toMatchObject({ error: 'integration_misconfigured', details: { variable: 'KLAVIYO_API_KEY' } });
   });
 
+  test('a forged webhook through the Worker is 401 with an audit entry in the store, and a sender outside the allowlist 403', async () => {
+    const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'cf-connecting-ip': '203.0.113.7' }, body: 'type=subscribe' };
+    const forged = await mf.dispatchFetch('https://data-sync.example/webhooks/mailchimp?secret=not-the-secret-at-all', form);
+    expect(forged.status).toBe(401);
+    const audit = await db.query<{ actor: string; outcome: string }>(`SELECT actor, outcome FROM audit_log WHERE action = 'webhook.rejected' AND target = 'mailchimp'`);
+    expect(audit.rows).toEqual([{ actor: 'webhook:203.0.113.7', outcome: 'rejected' }]);
+    await db.query(`UPDATE integrations SET webhook_allowlist = '["10.0.0.0/8"]' WHERE name = 'mailchimp_unset'`);
+    const blocked = await mf.dispatchFetch(`https://data-sync.example/webhooks/mailchimp_unset?secret=${WEBHOOK_SECRET}`, form);
+    expect(blocked.status).toBe(403);
+    expect(await blocked.json()).toMatchObject({ error: 'forbidden', message: expect.stringContaining('203.0.113.7') });
+  });
+
   test('a sync triggered through the Worker runs to completion; a bad token is refused', async () => {
     expect((await mf.dispatchFetch('https://data-sync.example/api/sync/trigger/mailchimp', { method: 'POST', headers: { authorization: 'Bearer nope' } })).status).toBe(403);
     const response = await mf.dispatchFetch('https://data-sync.example/api/sync/trigger/mailchimp', { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });

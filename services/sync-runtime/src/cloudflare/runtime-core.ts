@@ -1,19 +1,17 @@
 /**
- * The production Worker core: the runtime's own engine, integration store and webhook job handler,
- * over PostgreSQL through the Hyperdrive binding (pg on Cloudflare sockets), with the JOBS queue as
+ * The production Worker core: the runtime's own engine, integration store and job handlers (the same
+ * assembleRuntime as every Node entry point), over PostgreSQL through the Hyperdrive binding (pg on Cloudflare sockets), with the JOBS queue as
  * the engine's queue. One core per request or batch (workerd sockets cannot outlive their request;
  * Hyperdrive keeps the pooled connections to the database). Migrations run once per isolate, and an
  * advisory lock serialises isolates.
  */
 import pino, { type Logger } from 'pino';
-import { CONNECTORS } from '../../../../integrations/registry';
 import { migrate, openPostgres, type Db } from '../../../../pipelines/db';
-import { createIntegrationStore } from '../api/integration-store';
-import { createWebhookJobHandler } from '../api/jobs';
+import { writeAudit } from '../api/audit-store';
 import { REDACT_PATHS } from '../logger';
-import { createSyncEngine } from '../engine';
 import type { DeadLetter, Job, NewJob, QueueBinding, QueueDepth } from '../queue/binding';
 import { Keyring } from '../security/crypto';
+import { assembleRuntime } from '../runtime/assemble';
 import { MIGRATIONS } from '../store/migrations';
 import { sendJob } from './env-core';
 import type { WorkerCore, WorkerEnv } from './types';
@@ -77,15 +75,15 @@ export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
     throw error;
   }
   // Credential references resolve against the Worker's secrets (string bindings).
-  const integrations = createIntegrationStore(db, keyring, { env: Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as NodeJS.ProcessEnv });
-  const engine = createSyncEngine({ db, queue: jobsQueue(env), integrations: integrations.source, connectors: (system) => CONNECTORS[system], logger });
-  engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
+  const secrets = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as NodeJS.ProcessEnv;
+  const { integrations, engine } = assembleRuntime({ db, queue: jobsQueue(env), keyring, logger, env: secrets });
   return {
     async integration(name) {
       const found = await integrations.getByNameCached(name);
       // The config resolves when read: an unresolvable credential reference throws EnvRefError there.
-      return found && { name: found.name, system: found.system, enabled: found.enabled, get config() { return integrations.resolvedConfig(found); } };
+      return found && { name: found.name, system: found.system, enabled: found.enabled, webhookAllowlist: found.webhookAllowlist, get config() { return integrations.resolvedConfig(found); } };
     },
+    audit: (entry) => writeAudit(db, entry),
     trigger: (integration, { actor, full }) => engine.trigger(integration, { actor, full }),
     handle: (job) => engine.handle(job),
     close: () => db.close(),

@@ -2,6 +2,7 @@
  * The subset of the Workers runtime API this entry uses (no @cloudflare/workers-types in the
  * project), the Worker's bindings, and the seam between the Worker and the runtime core.
  */
+import type { AuditEntry } from '../api/audit-store';
 import type { Job, NewJob } from '../queue/binding';
 
 export interface QueueSendOptions {
@@ -93,6 +94,9 @@ export interface WorkerIntegration {
   readonly name: string;
   readonly system: string;
   readonly enabled: boolean;
+  /** CIDRs webhook senders must come from; empty: any address. */
+  readonly webhookAllowlist: readonly string[];
+  /** The config, credential references resolved when read (throws EnvRefError naming an unset one). */
   readonly config: unknown;
 }
 
@@ -105,6 +109,8 @@ export interface WorkerCore {
   integration(name: string): Promise<WorkerIntegration | null>;
   /** Queues a sync run through JOBS; returns its run and job ids. */
   trigger(integration: string, options: { actor: string; full: boolean }): Promise<{ runId: string; jobId: string }>;
+  /** Records an audit entry (a rejected webhook delivery). */
+  audit(entry: AuditEntry): Promise<void>;
   /** Processes one delivered job; throws when it must be retried. */
   handle(job: Job): Promise<void>;
   /** Releases what the core opened (database connections): called after each request and batch. */

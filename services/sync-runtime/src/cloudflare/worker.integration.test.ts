@@ -2,6 +2,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { Miniflare } from 'miniflare';
+import { WEBHOOK_CASES, CASE_CLIENT_IP, caseHeaders } from '../webhooks/ingest.cases';
 import { buildCloudflareWorker } from './build';
 import type { DurableObjectNamespace } from './types';
 
@@ -10,19 +11,22 @@ interface Recorder {
   url: string;
   jobs: Record<string, unknown>[];
   dead: { body: Record<string, unknown>; attempts: number }[];
+  /** Audit entries the core was asked to write. */
+  audits: { action: string; target: string; outcome: string }[];
   /** Integrations whose jobs the handler fails (HTTP 500). */
   failing: Set<string>;
   close(): Promise<void>;
 }
 
 async function startRecorder(): Promise<Recorder> {
-  const recorder = { jobs: [], dead: [], failing: new Set<string>() } as unknown as Recorder;
+  const recorder = { jobs: [], dead: [], audits: [], failing: new Set<string>() } as unknown as Recorder;
   const server = http.createServer((request, response) => {
     let body = '';
     request.on('data', (chunk) => (body += chunk));
     request.on('end', () => {
       const parsed = JSON.parse(body);
       if (request.url === '/dead') recorder.dead.push(parsed);
+      else if (request.url === '/audit') recorder.audits.push(parsed);
       else if (recorder.failing.has(parsed.integration)) {
         recorder.jobs.push(parsed);
         response.statusCode = 500;
@@ -91,6 +95,7 @@ describe('Cloudflare Worker entry (miniflare)', () => {
               { name: 'paused', system: 'mailchimp', enabled: false, config: { apiKey: 'abc123-us6' } },
               { name: 'flaky', system: 'mailchimp', config: { apiKey: 'abc123-us6' } },
               { name: 'throttled', system: 'mailchimp', config: { apiKey: 'abc123-us6' } },
+              ...WEBHOOK_CASES.flatMap((c) => (c.integration ? [{ ...c.integration, system: 'demo' }] : [])),
             ]),
           },
           queueProducers: { JOBS: 'jobs' },
@@ -143,6 +148,31 @@ describe('Cloudflare Worker entry (miniflare)', () => {
     expect((await call('/webhooks/Bad%20Name', form)).status).toBe(400);
     expect((await call('/webhooks/mailchimp', { method: 'PUT', body: 'x' })).status).toBe(405);
     expect(recorder.jobs.some((j) => (j.payload as { events?: { payload: { data: { email: string } } }[] }).events?.[0]?.payload.data.email === 'eve@example.com')).toBe(false);
+  });
+
+  describe('POST /webhooks/:integration answers the cases the Node route answers', () => {
+    const answers = new Map<string, { status: number; body: unknown }>();
+
+    beforeAll(async () => {
+      for (const c of WEBHOOK_CASES) {
+        // Cloudflare names the client in CF-Connecting-IP: the allowlist reads it there.
+        const response = await call(`/webhooks/${c.name}`, { method: 'POST', headers: { ...caseHeaders(c), 'cf-connecting-ip': CASE_CLIENT_IP }, body: c.body });
+        answers.set(c.name, { status: response.status, body: await response.json() });
+      }
+      // The queue delivers in order: once the last queued case's job has arrived, every earlier one has too.
+      const last = [...WEBHOOK_CASES].reverse().find((c) => c.expected.queued)!;
+      await eventually(() => expect(recorder.jobs.some((j) => j.integration === last.name)).toBe(true));
+    });
+
+    test.each(WEBHOOK_CASES.map((c) => [c.title, c] as const))('%s', (_title, c) => {
+      const answer = answers.get(c.name)!;
+      expect(answer.status).toBe(c.expected.status);
+      expect(answer.body).toMatchObject(c.expected.body);
+      const jobs = recorder.jobs.filter((j) => j.kind === 'webhook' && j.integration === c.name);
+      expect(jobs).toHaveLength(c.expected.queued ? 1 : 0);
+      if (c.expected.queued) expect(jobs[0].dedupeKey).toMatch(new RegExp(`^webhook:${c.name}:[0-9a-f]{32}$`));
+      expect(recorder.audits.filter((a) => a.action === 'webhook.rejected' && a.target === c.name && a.outcome === 'rejected')).toHaveLength(c.expected.audited ? 1 : 0);
+    });
   });
 
   test('POST /api/sync/trigger/:integration needs the token, validates the body and queues a sync job', async () => {

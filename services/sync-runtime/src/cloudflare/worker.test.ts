@@ -35,7 +35,7 @@ describe('jobFromMessage', () => {
 describe('parseIntegrations (the INTEGRATIONS secret)', () => {
   test('reads entries, enabled by default', () => {
     const parsed = parseIntegrations(JSON.stringify([{ name: 'mailchimp', system: 'mailchimp', config: { apiKey: 'k-us6' } }, { name: 'off', system: 'hubspot', enabled: false }]));
-    expect(parsed.get('mailchimp')).toEqual({ name: 'mailchimp', system: 'mailchimp', enabled: true, config: { apiKey: 'k-us6' } });
+    expect(parsed.get('mailchimp')).toEqual({ name: 'mailchimp', system: 'mailchimp', enabled: true, webhookAllowlist: [], config: { apiKey: 'k-us6' } });
     expect(parsed.get('off')).toMatchObject({ enabled: false, config: {} });
     expect(parseIntegrations(undefined).size).toBe(0);
   });
@@ -47,6 +47,7 @@ describe('parseIntegrations (the INTEGRATIONS secret)', () => {
     ['[{"name":"X","system":"s"}]', /INTEGRATIONS\[0\]\.name/],
     ['[{"name":"a"}]', /INTEGRATIONS\[0\]\.system/],
     ['[{"name":"a","system":"s","enabled":"yes"}]', /INTEGRATIONS\[0\]\.enabled/],
+    ['[{"name":"a","system":"s","webhookAllowlist":"10.0.0.0/8"}]', /INTEGRATIONS\[0\]\.webhookAllowlist/],
     ['[{"name":"a","system":"s"},{"name":"a","system":"s"}]', /appears twice/],
   ])('rejects %s naming the problem', (raw, error) => {
     expect(() => parseIntegrations(raw)).toThrow(error);
@@ -84,6 +85,7 @@ describe('scheduled (Cron Triggers)', () => {
         triggered.push(`${name}:${options.actor}`);
         return { runId: `r-${name}`, jobId: `j-${name}` };
       },
+      audit: async () => undefined,
       handle: async () => undefined,
     };
     const worker = createWorker(() => core);
@@ -101,6 +103,7 @@ describe('scheduled (Cron Triggers)', () => {
         triggered.push(name);
         return { runId: 'r', jobId: 'j' };
       },
+      audit: async () => undefined,
       handle: async () => undefined,
     };
     const run = createWorker(() => core).scheduled({ cron: 'c', scheduledTime: 0 }, env({ c: ['hubspot', 'salesforce'] }));

@@ -1,6 +1,6 @@
 /**
  * The runtime's Cloudflare Workers entry (module Worker, nodejs_compat):
- *   fetch  POST /webhooks/:integration        verify with the integration's connector, then JOBS, then 202
+ *   fetch  POST /webhooks/:integration        ingestWebhook (as on Node), onto JOBS, then 202
  *          POST /api/sync/trigger/:integration bearer API_TOKEN, queues a sync run through the core
  *          GET  /health                       liveness
  *   queue  the JOBS consumer: takes a token from the integration's RateLimiter, runs the job through
@@ -10,13 +10,13 @@
  * runtime's engine; createWorker(coreFactory) builds the handlers.
  */
 import { Buffer } from 'buffer';
-import { createHash, randomUUID, timingSafeEqual } from 'crypto';
+import { createHash, timingSafeEqual } from 'crypto';
 import { CONNECTORS } from '../../../../integrations/registry';
-import { WebhookRejected } from '../../../../integrations/connector';
 import type { ConnectorModule } from '../../../../integrations/connector';
 import { parseJobMessage } from '../../../../config/job-message';
 import type { Job } from '../queue/binding';
-import { EnvRefError } from '../security/env-refs';
+import { ingestWebhook } from '../webhooks/ingest';
+import { sendJob } from './env-core';
 import type { CoreFactory, ExecutionContext, MessageBatch, QueueMessage, ScheduledController, WorkerCore, WorkerEnv } from './types';
 
 export { RateLimiter } from './rate-limiter';
@@ -89,45 +89,27 @@ async function readBody(request: Request): Promise<Buffer> {
 }
 
 async function webhook(request: Request, env: WorkerEnv, core: WorkerCore, name: string, connectors: Readonly<Record<string, ConnectorModule>>): Promise<Response> {
-  const integration = await integrationOrThrow(core, name);
-  const module = connectors[integration.system];
-  if (!module) throw new HttpError(409, 'no_connector', `integration "${name}" uses system "${integration.system}", which has no connector`, { system: integration.system });
-  let raw: unknown;
-  try {
-    raw = integration.config;
-  } catch (error) {
-    if (!(error instanceof EnvRefError)) throw error;
-    // The vendor retries a 503; the deployment has to set the secret.
-    throw new HttpError(503, 'integration_misconfigured', `integration "${name}" cannot verify deliveries: its ${error.message}`, { integration: name, variable: error.variable });
-  }
-  const config = module.configSchema.safeParse(raw);
-  if (!config.success) {
-    const issues = config.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
-    throw new HttpError(409, 'invalid_config', `integration "${name}" has an invalid ${integration.system} config: ${issues.join('; ')}`, { integration: name, issues });
-  }
+  if (!NAME.test(name)) throw new HttpError(400, 'bad_request', `"${name}" is not an integration name (${NAME.source})`, { integration: name });
   const rawBody = await readBody(request);
   const headers: Record<string, string> = {};
   request.headers.forEach((value, key) => {
     headers[key] = value;
   });
-  let verified;
-  try {
-    verified = module.verifyWebhook(config.data, { method: request.method, url: request.url, headers, rawBody, now: Date.now() });
-  } catch (error) {
-    if (error instanceof WebhookRejected) throw new HttpError(error.status >= 400 && error.status < 500 ? error.status : 401, 'webhook_rejected', error.reason, { integration: name });
-    throw new HttpError(400, 'webhook_invalid', `the ${integration.system} webhook could not be read: ${(error as Error).message}`, { integration: name });
-  }
-  const events = verified.events.map((e) => ({ id: String(e.id), type: e.type, object: e.object, recordId: e.recordId, payload: e.payload }));
-  let jobId = '';
-  if (events.length > 0) {
-    jobId = randomUUID();
-    const dedupeKey = `webhook:${name}:${createHash('sha256').update(events.map((e) => e.id).sort().join('\n')).digest('hex').slice(0, 32)}`;
-    const receivedAt = new Date().toISOString();
-    // Durable before the answer: Queue.send resolves once the message is persisted.
-    await env.JOBS.send({ id: jobId, kind: 'webhook', integration: name, payload: { events, receivedAt }, dedupeKey, enqueuedAt: Date.now() }, { contentType: 'json' });
-  }
-  if (verified.response) return new Response(verified.response.body, { status: verified.response.status, headers: { 'content-type': verified.response.contentType } });
-  return json(202, { accepted: events.length, jobId });
+  const answer = await ingestWebhook(
+    {
+      async integration(integration) {
+        const found = await core.integration(integration);
+        return found && { name: found.name, system: found.system, enabled: found.enabled, webhookAllowlist: found.webhookAllowlist, resolvedConfig: () => found.config };
+      },
+      connectors,
+      enqueue: (job) => sendJob(env, job),
+      audit: (entry) => core.audit(entry),
+    },
+    // Cloudflare sets CF-Connecting-IP to the client's address; without it no allowlist admits the sender.
+    { integration: name, clientIp: request.headers.get('cf-connecting-ip') ?? '', method: request.method, url: request.url, headers, rawBody },
+  );
+  if ('text' in answer) return new Response(answer.text, { status: answer.status, headers: { 'content-type': answer.contentType } });
+  return json(answer.status, answer.json);
 }
 
 async function trigger(request: Request, env: WorkerEnv, core: WorkerCore, name: string): Promise<Response> {

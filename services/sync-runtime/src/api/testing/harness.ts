@@ -5,22 +5,20 @@
 import { Writable } from 'stream';
 import type { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
-import { migrate, openPglite, Db } from '../../../../../pipelines/db';
+import { openPglite, Db } from '../../../../../pipelines/db';
 import type { ConnectorModule } from '../../../../../integrations/connector';
 import type { N8nClient } from '../../../../../n8n/client';
 import { buildApi } from '../app';
-import { createIntegrationStore, IntegrationStore } from '../integration-store';
-import { createPipelineJobHandler, createWebhookJobHandler } from '../jobs';
-import { createPipelinesApi } from '../pipelines-adapter';
-import { createSyncEngine, createWorker, SyncEngine } from '../../engine';
+import type { IntegrationStore } from '../integration-store';
+import { loadConfig } from '../../config';
+import { createWorker, SyncEngine } from '../../engine';
 import { createLogger } from '../../logger';
 import { createMetrics, RuntimeMetrics } from '../../metrics';
-import { engineMetrics } from '../../main';
 import type { QueueBinding } from '../../queue/binding';
 import { createStoreBinding } from '../../queue/store-binding';
+import { createRuntime } from '../../runtime/runtime';
 import { Keyring, generateKey } from '../../security/crypto';
-import { createTokenStore, TokenStore } from '../../security/token-store';
-import { MIGRATIONS } from '../../store/migrations';
+import type { TokenStore } from '../../security/token-store';
 import { demoConnector } from './demo-connector';
 
 export interface Reply {
@@ -83,7 +81,6 @@ export interface Harness {
 
 export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?: string; queue?: (db: Db) => QueueBinding; worker?: boolean; n8n?: N8nClient | null; rateLimitPerMinute?: number; bodyLimit?: number; db?: Db; connectors?: Record<string, ConnectorModule>; env?: NodeJS.ProcessEnv; slot?: 'blue' | 'green' } = {}): Promise<Harness> {
   const db = options.db ?? (await openPglite());
-  await migrate(db, MIGRATIONS);
   const lines: string[] = [];
   const destination = new Writable({
     write(chunk, _encoding, callback) {
@@ -94,15 +91,15 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
   const logger = createLogger({ level: options.logLevel ?? 'debug', destination });
   const encryptionKey = generateKey();
   const keyring = Keyring.fromBase64([encryptionKey]);
-  const queue = options.queue?.(db) ?? createStoreBinding({ db, queue: `api-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } });
-  const metrics = createMetrics({ defaultMetrics: false });
-  const connectors = options.connectors ?? { demo: demoConnector };
-  const integrations = createIntegrationStore(db, keyring, { env: options.env ?? {} });
-  const tokens = createTokenStore(db);
-  const pipelines = createPipelinesApi();
-  const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (s) => connectors[s], logger, metrics: engineMetrics(metrics) });
-  engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
-  engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines, logger }));
+  // The production wiring (every job handler) over this test's database, key, queue and connectors.
+  const runtime = await createRuntime(loadConfig({}), {
+    db, keyring, logger,
+    queue: options.queue ?? ((store) => createStoreBinding({ db: store, queue: `api-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } })),
+    metrics: createMetrics({ defaultMetrics: false }),
+    connectors: options.connectors ?? { demo: demoConnector },
+    env: options.env ?? {},
+  });
+  const { queue, metrics, connectors, integrations, tokens, pipelines, engine } = runtime;
   const app = await buildApi({
     db, queue, engine, connectors, integrations, tokens, metrics, logger, pipelines,
     n8n: options.n8n ?? null,
@@ -143,7 +140,7 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
     async close() {
       await worker?.stop(1000);
       await app.close();
-      await queue.close();
+      await runtime.close();
       if (!options.db) await db.close();
     },
   };

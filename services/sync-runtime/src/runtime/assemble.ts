@@ -1,0 +1,79 @@
+/**
+ * The runtime's parts over an open (migrated) database, a queue and a keyring, with every job handler
+ * registered: the one wiring that the Node process, the Lambda, the Workers core and the API test harness
+ * share, so a job kind registered here is handled by every entry point. Free of Node-only modules: the
+ * Worker bundles it (cloudflare/build.ts).
+ */
+import type { Logger } from 'pino';
+import type { ConnectorModule } from '../../../../integrations/connector';
+import { CONNECTORS } from '../../../../integrations/registry';
+import { FieldCipher } from '../../../../pipelines';
+import type { Db } from '../../../../pipelines/db';
+import type { PipelinesApi } from '../api/deps';
+import { createIntegrationStore, type IntegrationStore } from '../api/integration-store';
+import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
+import { createPipelinesApi } from '../api/pipelines-adapter';
+import { createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
+import { createErasureJobHandler } from '../engine/erasure';
+import type { QueueBinding } from '../queue/binding';
+import type { Keyring } from '../security/crypto';
+import { createTokenStore, type TokenStore } from '../security/token-store';
+
+export interface RuntimeParts {
+  /** The database every part reads and writes, already migrated. */
+  readonly db: Db;
+  /** The queue the engine and the API enqueue jobs onto. */
+  readonly queue: QueueBinding;
+  /** Seals integration configs and encrypts the pipelines' sensitive fields. */
+  readonly keyring: Keyring;
+  /** Where every part logs. */
+  readonly logger: Logger;
+  /** What credential references (`{ $env }`) in integration configs resolve against. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Connector modules by system. @default CONNECTORS (integrations/registry) */
+  readonly connectors?: Readonly<Record<string, ConnectorModule>>;
+  /** The engine's metrics. @default none recorded */
+  readonly engineMetrics?: EngineMetrics;
+}
+
+/** What every entry point uses of the runtime. */
+export interface AssembledRuntime {
+  readonly connectors: Readonly<Record<string, ConnectorModule>>;
+  readonly integrations: IntegrationStore;
+  readonly tokens: TokenStore;
+  readonly pipelines: PipelinesApi;
+  /** The engine, with every job kind's handler registered (registerJobHandlers). */
+  readonly engine: SyncEngine;
+}
+
+/** What the job handlers need besides the engine. */
+export interface JobHandlerDeps {
+  readonly db: Db;
+  readonly integrations: IntegrationStore;
+  readonly pipelines: PipelinesApi;
+  readonly connectors: Readonly<Record<string, ConnectorModule>>;
+  readonly logger: Logger;
+}
+
+/**
+ * Registers the handler of every job kind the engine does not handle itself ('sync' and 'probe' are
+ * the engine's own): the single list, so a new kind is handled by every entry point at once.
+ */
+export function registerJobHandlers(engine: SyncEngine, deps: JobHandlerDeps): void {
+  const { db, integrations, pipelines, connectors, logger } = deps;
+  engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
+  engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines, logger }));
+  engine.registerHandler('erasure', createErasureJobHandler({ db, integrations: integrations.source, connectors: (system) => connectors[system], logger }));
+}
+
+/** The stores, the pipelines API and the engine over `parts`, with every job handler registered. */
+export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
+  const { db, queue, keyring, logger } = parts;
+  const connectors = parts.connectors ?? CONNECTORS;
+  const integrations = createIntegrationStore(db, keyring, { env: parts.env });
+  const tokens = createTokenStore(db);
+  const pipelines = createPipelinesApi({ cipher: new FieldCipher(keyring.primaryKey) });
+  const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => connectors[system], logger, metrics: parts.engineMetrics });
+  registerJobHandlers(engine, { db, integrations, pipelines, connectors, logger });
+  return { connectors, integrations, tokens, pipelines, engine };
+}

@@ -1,0 +1,96 @@
+/**
+ * createRuntime(config): what every Node entry point (main.ts, lambda.ts, the API test harness) needs
+ * from the runtime configuration: the database (given or opened) with its migrations applied, the
+ * keyring, the queue, the metrics, and the parts assembleRuntime wires with every job handler. The
+ * Workers core assembles the same parts over its own bindings (cloudflare/runtime-core.ts).
+ */
+import type { Logger } from 'pino';
+import type { ConnectorModule } from '../../../../integrations/connector';
+import { type Db, migrate, openDb } from '../../../../pipelines/db';
+import { ConfigError, type RuntimeConfig } from '../config';
+import type { EngineMetrics } from '../engine';
+import { createMetrics, type RuntimeMetrics } from '../metrics';
+import type { QueueBinding } from '../queue/binding';
+import { openQueue } from '../queue/open-queue';
+import { Keyring, loadDevKeyring } from '../security/crypto';
+import { MIGRATIONS } from '../store/migrations';
+import { type AssembledRuntime, assembleRuntime } from './assemble';
+
+export interface RuntimeOptions {
+  /** Where every part logs. */
+  readonly logger: Logger;
+  /** An open database, which close() leaves open. @default opened from config.databaseUrl (else PGlite in config.dataDir) and closed by close() */
+  readonly db?: Db;
+  /** The keyring. @default loadKeyring(config, logger) */
+  readonly keyring?: Keyring;
+  /** Opens the queue over the database; close() closes it. @default openQueue(config, db) */
+  readonly queue?: (db: Db) => QueueBinding;
+  /** What credential references resolve against. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Connector modules by system. @default CONNECTORS */
+  readonly connectors?: Readonly<Record<string, ConnectorModule>>;
+  /** The prom-client instruments. @default createMetrics() */
+  readonly metrics?: RuntimeMetrics;
+}
+
+export interface SyncRuntime extends AssembledRuntime {
+  readonly config: RuntimeConfig;
+  readonly db: Db;
+  readonly keyring: Keyring;
+  readonly queue: QueueBinding;
+  readonly metrics: RuntimeMetrics;
+  readonly logger: Logger;
+  /** Migrations this start applied (empty when the schema was current). */
+  readonly applied: readonly string[];
+  /** Closes the queue, then the database when createRuntime opened it. */
+  close(): Promise<void>;
+}
+
+/** The engine's metrics interface over the prom-client instruments. */
+export function engineMetrics(metrics: RuntimeMetrics): EngineMetrics {
+  const { m } = metrics;
+  return {
+    inc: (metric, labels, value = 1) => m[metric].inc({ ...labels }, value),
+    observe: (metric, labels, value) => m[metric].observe({ ...labels }, value),
+    set: (metric, labels, value) => m[metric].set({ ...labels }, value),
+  };
+}
+
+/** The keyring: DATA_SYNC_ENCRYPTION_KEY, or in development (PGlite) a key file generated in the data directory. */
+export function loadKeyring(config: RuntimeConfig, logger: Logger): Keyring {
+  if (config.encryptionKeys) return Keyring.fromBase64(config.encryptionKeys);
+  if (config.databaseUrl) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required with DATABASE_URL (base64 of 32 bytes; `openssl rand -base64 32`)');
+  const { keyring, created, file } = loadDevKeyring(config.dataDir);
+  if (created) logger.warn({ file }, 'generated a development encryption key; set DATA_SYNC_ENCRYPTION_KEY in production');
+  return keyring;
+}
+
+/** Opens (or takes) the database, migrates it, and wires every part; on failure closes what it opened. */
+export async function createRuntime(config: RuntimeConfig, options: RuntimeOptions): Promise<SyncRuntime> {
+  const { logger } = options;
+  const db = options.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const closeDb = options.db ? async () => undefined : () => db.close();
+  let queue: QueueBinding | undefined;
+  try {
+    const applied = await migrate(db, MIGRATIONS);
+    if (applied.length) logger.info({ applied }, 'migrations applied');
+    const keyring = options.keyring ?? loadKeyring(config, logger);
+    const metrics = options.metrics ?? createMetrics();
+    const opened = (queue = options.queue ? options.queue(db) : openQueue(config, db));
+    const parts = assembleRuntime({ db, queue: opened, keyring, logger, env: options.env, connectors: options.connectors, engineMetrics: engineMetrics(metrics) });
+    return {
+      ...parts, config, db, keyring, queue: opened, metrics, logger, applied,
+      async close() {
+        try {
+          await opened.close();
+        } finally {
+          await closeDb();
+        }
+      },
+    };
+  } catch (error) {
+    await queue?.close().catch(() => undefined);
+    await closeDb();
+    throw error;
+  }
+}
