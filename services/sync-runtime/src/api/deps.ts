@@ -14,11 +14,11 @@ export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 /** The part of the sync engine (engine/index.ts) the routes call. */
 export interface EngineApi {
-  trigger(integration: string, opts: { actor: string; full?: boolean }): Promise<{ runId: string; jobId: string }>;
+  trigger(integration: string, opts: { actor: string; full?: boolean; direction?: 'pull' | 'push' }): Promise<{ runId: string; jobId: string }>;
   reset(integration: string, opts: { actor: string; purge: boolean }): Promise<{ cursorsCleared: number; purgedRecords: number }>;
   probe(): Promise<{ ok: boolean; runId: string; timings: Readonly<Record<string, number>>; error?: string }>;
   status(): Promise<readonly { integration: string; lastRun: unknown; cursors: Record<string, string | null>; running: boolean }[]>;
-  history(q: { integration?: string; status?: RunStatus; limit: number; offset: number }): Promise<{ runs: readonly unknown[]; total: number }>;
+  history(q: { integration?: string; status?: RunStatus; direction?: 'pull' | 'push'; limit: number; offset: number }): Promise<{ runs: readonly unknown[]; total: number }>;
 }
 
 export interface BatchCounts {

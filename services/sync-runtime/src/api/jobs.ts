@@ -25,7 +25,7 @@ export function createWebhookJobHandler(deps: { db: Db; engine: Pick<EngineApi, 
     const seenIds = new Set(seen.rows.map((r) => r.event_id));
     const fresh = payload.events.filter((e) => !seenIds.has(e.id));
     if (fresh.length === 0) return;
-    const waiting = await deps.db.query(`SELECT 1 FROM sync_runs WHERE integration = $1 AND status = 'queued' LIMIT 1`, [integration]);
+    const waiting = await deps.db.query(`SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`, [integration]);
     let runId: string | null = null;
     if (waiting.rows.length === 0) runId = (await deps.engine.trigger(integration, { actor: `webhook:${integration}` })).runId;
     await deps.db.transaction(async (tx) => {

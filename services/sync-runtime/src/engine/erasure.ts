@@ -5,6 +5,7 @@
 import type { Logger } from 'pino';
 import type { ConnectorContext, ConnectorModule } from '../../../../integrations/connector';
 import { applyRetention, claimErasureRequests, completeErasureRequest } from '../../../../pipelines';
+import { RUNTIME_PERSONAL_DATA } from '../store/personal-data';
 import type { Db, Queryable } from '../../../../pipelines/db';
 import type { Job } from '../queue/binding';
 import type { IntegrationSource } from './types';
@@ -91,7 +92,7 @@ export async function runRetentionIfDue(db: Db, now: Date = new Date()): Promise
     if (!lock.rows[0]?.locked) return null;
     const recent = await tx.query(`SELECT 1 FROM audit_log WHERE action = 'gdpr.retention' AND at > $1::timestamptz LIMIT 1`, [new Date(now.getTime() - HOUR_MS).toISOString()]);
     if (recent.rows.length > 0) return null;
-    return applyRetention(withinTransaction(db, tx), now);
+    return applyRetention(withinTransaction(db, tx), now, undefined, RUNTIME_PERSONAL_DATA);
   });
 }
 

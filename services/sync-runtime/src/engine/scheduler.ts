@@ -53,7 +53,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         [integration.name, now],
       );
       if (claimed.rowCount === 0) continue;
-      const waiting = await db.query(`SELECT 1 FROM sync_runs WHERE integration = $1 AND status = 'queued' LIMIT 1`, [integration.name]);
+      const waiting = await db.query(`SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`, [integration.name]);
       if (waiting.rows.length > 0) {
         logger?.info({ integration: integration.name }, 'scheduled run skipped: a run is still queued');
         continue;

@@ -34,6 +34,8 @@ export interface RuntimeParts {
   readonly connectors?: Readonly<Record<string, ConnectorModule>>;
   /** The engine's metrics. @default none recorded */
   readonly engineMetrics?: EngineMetrics;
+  /** Delay before a pull's changes are pushed to the destinations (a burst of pages is one push). @default 2000 */
+  readonly pushDebounceMs?: number;
 }
 
 /** What every entry point uses of the runtime. */
@@ -72,8 +74,18 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   const connectors = parts.connectors ?? CONNECTORS;
   const integrations = createIntegrationStore(db, keyring, { env: parts.env });
   const tokens = createTokenStore(db);
-  const pipelines = createPipelinesApi({ cipher: new FieldCipher(keyring.primaryKey) });
-  const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => connectors[system], logger, metrics: parts.engineMetrics });
+  const cipher = new FieldCipher(keyring.primaryKey);
+  const pipelines = createPipelinesApi({ cipher });
+  const engine = createSyncEngine({
+    db,
+    queue,
+    integrations: integrations.source,
+    connectors: (system) => connectors[system],
+    logger,
+    metrics: parts.engineMetrics,
+    pipeline: { cipher },
+    pushDebounceMs: parts.pushDebounceMs,
+  });
   registerJobHandlers(engine, { db, integrations, pipelines, connectors, logger });
   return { connectors, integrations, tokens, pipelines, engine };
 }

@@ -33,14 +33,18 @@ export const syncRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
     config: { access: 'operator' },
     schema: {
       tags: ['sync'],
-      summary: 'Queue a sync run now (incremental, or full with {"full": true})',
+      summary: 'Queue a run now: a pull (incremental, or full with {"full": true}) or, with {"direction": "push"}, a push of the internal model\'s changes',
       params: integrationNameParam,
-      body: { type: ['object', 'null'], additionalProperties: false, properties: { full: { type: 'boolean', default: false } } },
+      body: { type: ['object', 'null'], additionalProperties: false, properties: { full: { type: 'boolean', default: false }, direction: { type: 'string', enum: ['pull', 'push'], default: 'pull' } } },
       response: { 202: { type: 'object', properties: { runId: { type: 'string' }, jobId: { type: 'string' } } }, ...errorResponses },
     },
-  }, async (request: FastifyRequest<{ Params: { integration: string }; Body: { full?: boolean } | null }>, reply) => {
+  }, async (request: FastifyRequest<{ Params: { integration: string }; Body: { full?: boolean; direction?: 'pull' | 'push' } | null }>, reply) => {
     const integration = await enabledIntegration(request.params.integration);
-    const result = await deps.engine.trigger(integration.name, { actor: actorOf(request), full: request.body?.full ?? false });
+    const direction = request.body?.direction ?? 'pull';
+    if (direction === 'push' && integration.pushObjects.length === 0) {
+      throw new ApiError(409, 'not_a_destination', `integration "${integration.name}" has no pushObjects, so nothing is pushed to it; set pushObjects with PUT /api/integrations/${integration.id}`, { integration: integration.name });
+    }
+    const result = await deps.engine.trigger(integration.name, { actor: actorOf(request), full: request.body?.full ?? false, direction });
     request.auditDetails = { runId: result.runId, jobId: result.jobId, full: request.body?.full ?? false };
     return reply.code(202).send(result);
   });
@@ -49,20 +53,20 @@ export const syncRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
     config: { access: 'viewer' },
     schema: {
       tags: ['sync'],
-      summary: 'Sync runs, newest first, filtered by integration and status',
+      summary: 'Sync runs (pulls and pushes), newest first, filtered by integration, status and direction',
       querystring: {
         type: 'object',
         additionalProperties: false,
-        properties: { integration: { type: 'string', maxLength: 63 }, status: { type: 'string', enum: [...RUN_STATUSES] }, ...paging },
+        properties: { integration: { type: 'string', maxLength: 63 }, status: { type: 'string', enum: [...RUN_STATUSES] }, direction: { type: 'string', enum: ['pull', 'push'] }, ...paging },
       },
       response: {
         200: { type: 'object', properties: { runs: { type: 'array', items: anyObject }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } } },
         ...errorResponses,
       },
     },
-  }, async (request: FastifyRequest<{ Querystring: { integration?: string; status?: (typeof RUN_STATUSES)[number]; limit: number; offset: number } }>) => {
-    const { integration, status, limit, offset } = request.query;
-    const { runs, total } = await deps.engine.history({ integration, status, limit, offset });
+  }, async (request: FastifyRequest<{ Querystring: { integration?: string; status?: (typeof RUN_STATUSES)[number]; direction?: 'pull' | 'push'; limit: number; offset: number } }>) => {
+    const { integration, status, direction, limit, offset } = request.query;
+    const { runs, total } = await deps.engine.history({ integration, status, direction, limit, offset });
     return { runs, total, limit, offset };
   });
 
