@@ -67,6 +67,10 @@ export const JOB_MESSAGE = z.discriminatedUnion('kind', [
 ]);
 export type JobMessage = z.infer<typeof JOB_MESSAGE>;
 
+/** The envelope alone (kind, integration, ids; any payload): what a transport checks. The handler checks the payload. */
+export const JOB_ENVELOPE = z.object({ kind: z.enum(JOB_KINDS), payload: z.unknown(), ...envelope }).strict();
+export type JobEnvelope = z.infer<typeof JOB_ENVELOPE>;
+
 /** Runs and webhooks belong to an integration: their messages must name it. */
 const NEEDS_INTEGRATION: ReadonlySet<JobKind> = new Set(['sync', 'push', 'webhook', 'pipeline']);
 
@@ -85,15 +89,25 @@ export function parseJobMessage(body: unknown, where = 'message'): JobMessage {
   return parsed.data;
 }
 
-/** Parses a message body as text (a queue message, a Scheduler's input). */
-export function parseJobText(text: string, where = 'message'): JobMessage {
+/**
+ * Parses a message's envelope (kind, integration, ids) as a queue binding receives it; the payload is
+ * left to parseJobMessage where the job is handled, so every entry point checks it in one place.
+ */
+export function parseJobEnvelope(body: unknown, where = 'message'): JobEnvelope {
+  const parsed = JOB_ENVELOPE.safeParse(body);
+  if (!parsed.success) throw new InvalidJobMessage(where, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  return { ...parsed.data, payload: parsed.data.payload ?? null };
+}
+
+/** Parses a message body as text (a queue message, a Scheduler's input): its envelope. */
+export function parseJobText(text: string, where = 'message'): JobEnvelope {
   let body: unknown;
   try {
     body = JSON.parse(text);
   } catch {
     throw new InvalidJobMessage(where, 'body is not JSON');
   }
-  return parseJobMessage(body, where);
+  return parseJobEnvelope(body, where);
 }
 
 /** What a stack's scheduler sends for an integration's schedule: the runtime creates the run. */

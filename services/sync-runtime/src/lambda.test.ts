@@ -34,9 +34,9 @@ describe('SQS messages as jobs', () => {
   });
 
   test('a body that is not JSON or not a job is rejected with a message naming the problem', () => {
-    expect(() => jobFromSqsRecord(message('m3', '{oops'))).toThrow('message m3: body is not JSON');
-    expect(() => jobFromSqsRecord(message('m4', { kind: 'launch', payload: 1 }))).toThrow(/message m4: not a job \(kind: Invalid enum value/);
-    expect(() => jobFromSqsRecord(message('m5', [1, 2]))).toThrow(/message m5: not a job \(body: Expected object/);
+    expect(() => jobFromSqsRecord(message('m3', '{oops'))).toThrow('message m3: not a job message (body is not JSON)');
+    expect(() => jobFromSqsRecord(message('m4', { kind: 'launch', payload: 1 }))).toThrow(/message m4: not a job message \(kind: Invalid enum value/);
+    expect(() => jobFromSqsRecord(message('m5', [1, 2]))).toThrow(/message m5: not a job message \(body: Expected object/);
   });
 });
 

@@ -17,16 +17,20 @@ describe('retryDelaySeconds', () => {
 
 describe('jobFromMessage', () => {
   test('reads a queued job and takes attempts from the delivery', () => {
-    const job = jobFromMessage(message({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, enqueuedAt: '2026-02-03T04:05:06.000Z' }, 3));
+    const job = jobFromMessage(message({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, enqueuedAt: Date.parse('2026-02-03T04:05:06.000Z') }, 3));
     expect(job).toEqual({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, dedupeKey: undefined, attempts: 3, enqueuedAt: new Date('2026-02-03T04:05:06.000Z') });
   });
 
+  test("a stack's schedule message (no id) takes the message's id", () => {
+    expect(jobFromMessage(message({ kind: 'sync', integration: 'hubspot', payload: { trigger: 'schedule' } }))).toMatchObject({ id: 'm1', kind: 'sync', integration: 'hubspot' });
+  });
+
   test.each([
-    [null, /not a job object/],
-    ['text', /not a job object/],
-    [{ kind: 'sync' }, /job id is missing/],
-    [{ id: 'j', kind: 'teleport' }, /job kind "teleport" is not one of/],
-    [{ id: 'j', kind: 'sync', integration: 'Bad Name' }, /is not an integration name/],
+    [null, /body: Expected object, received null/],
+    ['text', /body: Expected object, received string/],
+    [{ id: 'j', kind: 'teleport' }, /kind: Invalid enum value/],
+    [{ id: 'j', kind: 'sync', integration: 'Bad Name' }, /integration: must be an integration name/],
+    [{ id: 'j', kind: 'sync', enqueuedAt: '2026-02-03' }, /enqueuedAt: Expected number/],
   ])('rejects %j with a message', (body, error) => {
     expect(() => jobFromMessage(message(body))).toThrow(error);
   });

@@ -13,7 +13,7 @@ import { Buffer } from 'buffer';
 import { createHash, timingSafeEqual } from 'crypto';
 import { CONNECTORS } from '../../../../integrations/registry';
 import type { ConnectorModule } from '../../../../integrations/connector';
-import { parseJobMessage } from '../../../../config/job-message';
+import { parseJobEnvelope } from '../../../../config/job-message';
 import type { Job } from '../queue/binding';
 import { ingestWebhook } from '../webhooks/ingest';
 import { sendJob } from './env-core';
@@ -50,7 +50,7 @@ export function retryDelaySeconds(attempts: number, baseSeconds: number, random:
 
 /** The job a queue message carries (the job-message contract; the message id when it has none), or an error naming what is wrong with it. */
 export function jobFromMessage(message: QueueMessage<unknown>): Job {
-  const body = parseJobMessage(message.body, `message ${message.id}`);
+  const body = parseJobEnvelope(message.body, `message ${message.id}`);
   return {
     id: body.id ?? message.id,
     kind: body.kind,

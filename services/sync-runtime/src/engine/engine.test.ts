@@ -218,7 +218,7 @@ function engineSuite(open: () => Promise<TestStore>) {
     bad.registry.delete(bad.name);
     await bad.engine.handle(job);
     expect((await run(bad.engine, runId)).error).toMatch(/no longer exists/);
-    await expect(bad.engine.handle({ ...job, kind: 'erasure' })).rejects.toThrow('no handler for job kind "erasure"');
+    await expect(bad.engine.handle({ ...job, kind: 'erasure', payload: {} })).rejects.toThrow('no handler for job kind "erasure"');
   });
 
   test("the connector gets the runtime's context (rate limiter, observers) next to the engine's metrics", async () => {
@@ -238,9 +238,11 @@ function engineSuite(open: () => Promise<TestStore>) {
     const { engine, queue } = setup();
     const seen: unknown[] = [];
     engine.registerHandler('webhook', async (job) => void seen.push(job.payload));
-    await queue.enqueue({ kind: 'webhook', integration: 'x', payload: { event: 1 } });
+    await queue.enqueue({ kind: 'webhook', integration: 'x', payload: { events: [{ id: 'e1', type: 'contact.updated', payload: { event: 1 } }], receivedAt: '2026-01-01T00:00:00Z' } });
     await drain(queue, engine);
-    expect(seen).toEqual([{ event: 1 }]);
+    expect(seen).toEqual([{ events: [{ id: 'e1', type: 'contact.updated', payload: { event: 1 } }], receivedAt: '2026-01-01T00:00:00Z' }]);
+    // A payload that is not the contract's is refused where the job is handled, naming the field.
+    await expect(engine.handle({ id: 'j', kind: 'webhook', integration: 'x', payload: { event: 1 }, attempts: 1, enqueuedAt: new Date() })).rejects.toThrow('payload.events: Required');
   });
 
   test('history filters by integration and status, pages with limit and offset, newest first', async () => {
@@ -290,7 +292,7 @@ function engineSuite(open: () => Promise<TestStore>) {
       calls++;
       throw new Error('always broken');
     });
-    await queue.enqueue({ kind: 'pipeline', payload: {} });
+    await queue.enqueue({ kind: 'pipeline', integration: 'x', payload: { runId: 'p1', mapping: 'salesforce_to_internal.Contact', records: [] } });
     const worker = createWorker({ queue, engine, logger, pollMs: 10, leaseMs: 5000, concurrency: 2, metrics: recorded.metrics, depthEveryMs: 0 });
     worker.start();
     await eventually(() => queue.depth(), (d) => d.dead === 1 && d.ready + d.inFlight + d.delayed === 0);
@@ -312,7 +314,7 @@ function engineSuite(open: () => Promise<TestStore>) {
       started = true;
       await blocked;
     });
-    const id = await queue.enqueue({ kind: 'pipeline', payload: {} });
+    const id = await queue.enqueue({ kind: 'pipeline', integration: 'x', payload: { runId: 'p1', mapping: 'salesforce_to_internal.Contact', records: [] } });
     const worker = createWorker({ queue, engine, logger, pollMs: 10, leaseMs: 60_000 });
     worker.start();
     await eventually(async () => started, Boolean);

@@ -3,7 +3,7 @@ import * as os from 'os';
 import type { Logger } from 'pino';
 import type { Db, Queryable } from '../../../../pipelines/db';
 import { Connector, ConnectorContext, ConnectorModule, IntegrationError, PullPage } from '../../../../integrations/connector';
-import type { RunPayload } from '../../../../config/job-message';
+import { parseJobMessage, type RunPayload } from '../../../../config/job-message';
 import { commitBatchWithin, prepareBatch, type BatchResult, type PipelineOptions } from '../../../../pipelines/batch';
 import { mappingFor, type Mapping } from '../../../../pipelines/mappings';
 import type { Job, JobKind, QueueBinding } from '../queue/binding';
@@ -379,6 +379,8 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     },
 
     async handle(job) {
+      // Every entry point hands its jobs here: the payload is checked against the job-message contract once.
+      parseJobMessage({ kind: job.kind, integration: job.integration, payload: job.payload }, `${job.kind} job ${job.id}`);
       const handler = handlers.get(job.kind);
       if (!handler) throw new Error(`no handler for job kind ${JSON.stringify(job.kind)} (job ${job.id})`);
       await handler(job);

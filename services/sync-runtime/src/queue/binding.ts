@@ -3,7 +3,7 @@
  * Service Bus, Cloudflare Queues), and that one contract suite tests.
  */
 import type { Queryable } from '../../../../pipelines/db';
-import { JOB_KINDS, parseJobMessage, type JobKind } from '../../../../config/job-message';
+import { JOB_KINDS, parseJobEnvelope, type JobKind } from '../../../../config/job-message';
 
 export { JOB_KINDS, type JobKind };
 
@@ -16,9 +16,9 @@ export interface NewJob {
   readonly dedupeKey?: string;
 }
 
-/** Checks a job against the job-message contract before any binding stores it; throws naming the bad field. */
+/** Checks a job's envelope (config/job-message.ts) before any binding stores it; throws naming the bad field. */
 export function checkJob(job: NewJob): void {
-  parseJobMessage({ kind: job.kind, integration: job.integration, payload: job.payload, dedupeKey: job.dedupeKey }, `${job.kind} job`);
+  parseJobEnvelope({ kind: job.kind, integration: job.integration, payload: job.payload, dedupeKey: job.dedupeKey }, `${job.kind} job`);
 }
 
 export interface Job extends NewJob {

@@ -12,7 +12,7 @@ import {
   SQSClient,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { parseJobMessage } from '../../../../config/job-message';
+import { parseJobEnvelope } from '../../../../config/job-message';
 import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
 
 /**
@@ -61,15 +61,9 @@ export function parseJobBody(text: string, messageId: string, sentAt = Date.now(
     throw new Error(`message ${messageId}: body is not JSON`);
   }
   const { lastError, deadAt, ...message } = (body && typeof body === 'object' ? body : { body }) as Record<string, unknown>;
-  const job = parseJobMessage(message, `message ${messageId}`);
-  return {
-    ...job,
-    id: job.id ?? messageId,
-    enqueuedAt: job.enqueuedAt ?? sentAt,
-    attemptsBefore: job.attemptsBefore ?? 0,
-    ...(typeof lastError === 'string' ? { lastError } : {}),
-    ...(typeof deadAt === 'number' ? { deadAt } : {}),
-  };
+  const job = parseJobEnvelope(message, `message ${messageId}`);
+  const jobBody: JobBody = { ...job, payload: job.payload ?? null, id: job.id ?? messageId, enqueuedAt: job.enqueuedAt ?? sentAt, attemptsBefore: job.attemptsBefore ?? 0 };
+  return typeof lastError === 'string' ? { ...jobBody, lastError, deadAt: typeof deadAt === 'number' ? deadAt : sentAt } : jobBody;
 }
 
 export function jobFromBody(body: JobBody, deliveries: number): Job {
