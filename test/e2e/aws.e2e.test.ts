@@ -1,0 +1,116 @@
+/**
+ * AWS as deployed: EventBridge Scheduler puts the stack's schedule input on the SQS jobs queue, and the
+ * Lambda worker (its real handler, booted from the environment the stack gives it, with the secrets it
+ * names read from Secrets Manager) handles every message, including the pushes it queues itself.
+ */
+import { spawn, type ChildProcess } from 'child_process';
+import { randomBytes } from 'crypto';
+import pino from 'pino';
+import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { createLambdaHandler } from '../../services/sync-runtime/src/lambda';
+import { startFakeSecretsManager, type FakeSecretsManager } from '../../services/sync-runtime/test/support/fake-secrets-manager';
+import { describeWithService, TEST_DATABASE_URL } from '../support/services';
+import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, report, startWorld, type World } from './support/scenario';
+import { resolveReferences, resource, synthesizedStack } from './support/synthesized';
+
+// fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
+const FAUXQS = `
+import('fauxqs').then(async ({ buildApp }) => {
+  const app = buildApp({ logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(String(app.server.address().port) + '\\n');
+});`;
+
+describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DATABASE_URL, () => {
+  let fauxqs: ChildProcess;
+  let sqs: SQSClient;
+  let secrets: FakeSecretsManager;
+  let world: World;
+  let handler: ReturnType<typeof createLambdaHandler>;
+  let queueUrl: string;
+  const stack = () => synthesizedStack('aws');
+
+  beforeAll(async () => {
+    process.env.AWS_ACCESS_KEY_ID ??= 'test';
+    process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
+    fauxqs = spawn(process.execPath, ['-e', FAUXQS], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<string>((resolve, reject) => {
+      fauxqs.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
+    });
+    const endpoint = `http://127.0.0.1:${port}`;
+    sqs = new SQSClient({ region: 'us-east-1', endpoint });
+    const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'e2e-jobs-dlq' }))).QueueUrl!;
+    queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'e2e-jobs' }))).QueueUrl!;
+    world = await startWorld('aws');
+
+    // The Lambda's environment exactly as synthesized; each Terraform reference gets its deployed value here.
+    const variables: Record<string, string> = resource(stack(), 'aws_lambda_function', 'worker_function').environment.variables;
+    const database = new URL(world.databaseUrl);
+    const secretArn = (reference: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${reference.split('.')[1]}`;
+    const values: Record<string, string> = {};
+    const env: Record<string, string> = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SECRETS_MANAGER: '', DATA_SYNC_SQS_ENDPOINT: endpoint };
+    for (const [name, raw] of Object.entries(variables)) {
+      env[name] = resolveReferences(raw, (reference) => {
+        if (reference.endsWith('.address')) return database.hostname;
+        if (reference.endsWith('.db_name')) return database.pathname.slice(1);
+        if (reference === 'aws_sqs_queue.queue_jobs_E9CBB996.url' || /queue_jobs_\w+\.url$/.test(reference)) return queueUrl;
+        if (/queue_dead-letters_\w+\.url$/.test(reference)) return dlqUrl;
+        if (/master_user_secret/.test(reference) || reference.endsWith('.arn')) return secretArn(reference);
+        throw new Error(`the e2e test does not know what ${reference} is once deployed`);
+      });
+    }
+    // The local server has no TLS; RDS does (the stack asks for it).
+    env.DATABASE_URL = env.DATABASE_URL.replace(/\?sslmode=[^&]+$/, '');
+    expect(variables.DATABASE_URL).toMatch(/sslmode=/);
+    values[env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN] = ENCRYPTION_KEY;
+    values[env.DATABASE_SECRET_ARN] = JSON.stringify({ username: database.username || 'postgres', password: randomBytes(8).toString('hex') });
+    secrets = await startFakeSecretsManager(values);
+    env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+    handler = createLambdaHandler(env, pino({ level: 'silent' }));
+  });
+
+  afterAll(async () => {
+    await handler?.close();
+    await world?.close();
+    await secrets?.close();
+    sqs?.destroy();
+    fauxqs?.kill();
+  });
+
+  /** The Lambda's SQS event source: batches of messages, deleted unless reported as failed; until the queue stays empty. */
+  async function pollUntilIdle(): Promise<number> {
+    let handled = 0;
+    for (let idle = 0; idle < 2 && handled < 200; ) {
+      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 3, AttributeNames: ['All'] }));
+      if (Messages.length === 0) {
+        idle++;
+        continue;
+      }
+      idle = 0;
+      const result = await handler({
+        Records: Messages.map((m) => ({ messageId: m.MessageId!, body: m.Body!, attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount, SentTimestamp: m.Attributes?.SentTimestamp } })),
+      });
+      const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
+      expect([...failed]).toEqual([]);
+      for (const m of Messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+      handled += Messages.length;
+    }
+    return handled;
+  }
+
+  test("the stack's schedule message runs a pull through the pipeline, the push reaches Mailchimp, and its echo changes nothing", async () => {
+    const schedule = resource(stack(), 'aws_scheduler_schedule', 'schedules_salesforce').target;
+    expect(schedule.arn).toMatch(/^\$\{aws_sqs_queue\.queue_jobs_\w+\.arn\}$/);
+    await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: schedule.input }));
+    expect(await pollUntilIdle()).toBeGreaterThanOrEqual(2);
+    const figures = await expectPulledAndPushed(world, 'aws');
+
+    const mailchimpSchedule = resource(stack(), 'aws_scheduler_schedule', 'schedules_mailchimp').target;
+    await expectNoEcho(world, async () => {
+      await sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: mailchimpSchedule.input }));
+      await pollUntilIdle();
+    });
+    report(figures);
+  });
+});
