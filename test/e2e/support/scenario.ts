@@ -175,3 +175,26 @@ export async function expectNoEcho(world: World, pullMailchimp: () => Promise<vo
 export function report(figures: Figures): void {
   process.stdout.write(`e2e ${figures.cloud}: pulled ${figures.pulled}, quarantined ${figures.quarantined}, values dropped ${figures.dropped}, pushed ${figures.pushed}\n`);
 }
+
+/**
+ * The worker loop of the store queue (OCI, IBM, and the follow-up jobs of the clouds whose entry point
+ * hands one job to the engine): claims and handles until nothing is ready, delayed or in flight.
+ */
+export async function drainStoreQueue(world: World): Promise<number> {
+  const { queue, engine } = world.runtime;
+  let handled = 0;
+  for (let rounds = 0; rounds < 500; rounds++) {
+    const jobs = await queue.claim(10, 30_000);
+    for (const job of jobs) {
+      await engine.handle(job);
+      await queue.ack(job);
+      handled++;
+    }
+    if (jobs.length > 0) continue;
+    const depth = await queue.depth();
+    if (depth.ready + depth.delayed + depth.inFlight === 0) return handled;
+    // A debounced push is due in a moment: wait for it rather than spin.
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  throw new Error('the store queue did not drain');
+}
