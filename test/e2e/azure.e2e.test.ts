@@ -50,4 +50,29 @@ describeWithService('Azure: Container Apps job command -> API -> worker', TEST_D
     await expectNoEcho(world, () => runJob('mailchimp'));
     report(figures);
   });
+
+  test('erasure after a pull and a push: no table holds the email or phone, each vendor fake got its erasure, and the audit entry says where', async () => {
+    const email = 'ada.lovelace@example.com';
+    const admin = (await world.runtime.tokens.create('azure-dpo', 'admin')).token;
+    const salesforceId = [...world.salesforce.state.objects.get('Contact')!.values()].find((r) => String(r.Email).toLowerCase() === email)!.Id;
+    const answer = await fetch(`${api.url}/api/compliance/erasure`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+    expect(answer.status).toBe(202);
+    const body = await answer.json();
+    expect(body.erased).toMatchObject({ contacts: 1, contact_sources: 2, sync_pushes: 1, synced_records: 2 });
+    expect(body.vendorErasures.sort()).toEqual(['mailchimp', 'salesforce']);
+    await drainStoreQueue(world);
+
+    const tables = (await world.db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")).rows.map((r) => r.table_name);
+    expect(tables).toEqual(expect.arrayContaining(['contacts', 'synced_records', 'contact_sources', 'sync_pushes', 'pipeline_quarantine', 'jobs', 'erasure_requests']));
+    for (const table of tables) {
+      const { rows } = await world.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} t WHERE strpos(lower(t::text), $1) > 0 OR strpos(t::text, '4155552671') > 0`, [email]);
+      expect({ table, rows: rows[0].n }).toEqual({ table, rows: 0 });
+    }
+    expect(world.salesforce.state.hardDeleted.has(salesforceId)).toBe(true);
+    expect(world.mailchimp.state.forgotten.has(email)).toBe(true);
+    const { rows: audit } = await world.db.query<{ details: { erased: Record<string, number> } }>("SELECT details FROM audit_log WHERE action = 'gdpr.erase'");
+    expect(audit[0].details.erased).toMatchObject({ contacts: 1, synced_records: 2 });
+    const vendorAudit = (await world.db.query<{ details: { integration: string } }>("SELECT details FROM audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'done'")).rows;
+    expect(vendorAudit.map((r) => r.details.integration).sort()).toEqual(['mailchimp', 'salesforce']);
+  });
 });
