@@ -64,7 +64,8 @@ describeWithService('Cloudflare: Cron Trigger -> Queue -> consumer Worker (minif
     const crons = resource(stack(), 'cloudflare_workers_cron_trigger', 'schedules_crons').schedules.map((s: { cron: string }) => s.cron);
     expect(crons).toContain(cron);
     const before = (await runs(world)).length;
-    const worker = await mf.getWorker();
+    // The Fetcher miniflare returns has scheduled() at run time; its published type lacks it.
+    const worker = (await mf.getWorker()) as unknown as { scheduled(options: { cron: string }): Promise<unknown> };
     await worker.scheduled({ cron });
     await eventually(async () => {
       const all = (await runs(world)).slice(before);
