@@ -129,7 +129,8 @@ function complianceSuite(open: () => Promise<TestDb>) {
     });
     await t.db.query('UPDATE pipeline_quarantine SET last_seen_at = $1', [daysAgo(366)]);
     await t.db.copyRows('contact_staging', ['batch_id', 'ord', 'email', 'loaded_at'], [[2, 0, 'a@x.io', daysAgo(2)], [3, 0, 'b@x.io', now]]);
-    expect(await applyRetention(t.db, now)).toEqual({ deleted: 2, anonymized: 1 });
+    // Deleted: the old quarantined record, the stale staging row, and the anonymized contact's source row.
+    expect(await applyRetention(t.db, now)).toEqual({ deleted: 3, anonymized: 1 });
     expect((await t.db.query('SELECT email FROM contact_staging')).rows).toEqual([{ email: 'b@x.io' }]);
     await t.db.exec('TRUNCATE contact_staging');
     const { rows } = await t.db.query('SELECT email, phone, first_name, anonymized_at FROM contacts ORDER BY updated_at');

@@ -1,3 +1,4 @@
+import { scheduleMessage } from '../../config/job-message';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -83,7 +84,7 @@ describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
       const integration = INTEGRATIONS.find((i) => schedule.name === `data-sync-${environment}-${i.name}`)!;
       expect(settings.features[FAMILY_FLAG[integration.family]]).toBe(true);
       expect(schedule.schedule_expression).toBe({ '1h': 'rate(1 hour)', '30m': 'rate(30 minutes)', '15m': 'rate(15 minutes)' }[integration.syncInterval]);
-      expect(JSON.parse(String((schedule.target as any).input))).toEqual({ kind: 'sync', integration: integration.name, payload: { trigger: 'schedule', objects: integration.objects } });
+      expect(JSON.parse(String((schedule.target as any).input))).toEqual(scheduleMessage(integration.name));
       expect(String((schedule.target as any).arn)).toMatch(/^\$\{aws_sqs_queue\.queue_jobs_\w+\.arn\}$/);
     }
     const secretNames = resourcesOf(json(), 'aws_secretsmanager_secret').map(([, s]) => String(s.name));

@@ -1,3 +1,4 @@
+import { scheduleMessage } from '../../config/job-message';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -74,7 +75,7 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
       const target = job.pubsub_target as Block;
       expect(target.attributes).toEqual({ integration: integration.name, trigger: 'schedule' });
       const data = JSON.parse(Buffer.from(String(target.data), 'base64').toString());
-      expect(data).toEqual({ kind: 'sync', integration: integration.name, payload: { trigger: 'schedule', objects: [...integration.objects] } });
+      expect(data).toEqual(scheduleMessage(integration.name));
       expect(target.topic_name).toMatch(/^\$\{google_pubsub_topic\.queue_jobs_\w+\.id\}$/);
     }
   });
