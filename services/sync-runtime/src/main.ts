@@ -21,6 +21,7 @@ import { createErasureJobHandler, startRetention } from './engine/erasure';
 import { createLogger } from './logger';
 import { createMetrics, RuntimeMetrics } from './metrics';
 import { openQueue } from './queue/open-queue';
+import { startN8nProbe } from './n8n-probe';
 import { startDemo } from './demo';
 import { Keyring, loadDevKeyring } from './security/crypto';
 import { createGoogleOidcVerifier } from './security/google-oidc';
@@ -79,6 +80,10 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
     const tokens = createTokenStore(db);
     const n8n = config.n8nUrl ? createN8nClient({ baseUrl: config.n8nUrl, apiKey: config.n8nApiKey! }) : null;
     const pipelines = createPipelinesApi({ cipher: new FieldCipher(keyring.primaryKey) });
+    if (n8n) {
+      const probe = startN8nProbe({ ping: () => n8n.ping(), gauge: metrics.m.n8nUp, logger });
+      closers.push(async () => probe.stop());
+    }
 
     const engine = createSyncEngine({ db, queue, integrations: integrations.source, connectors: (system) => connectors[system], logger, metrics: engineMetrics(metrics) });
     engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
