@@ -2,3 +2,4 @@ export * from './context';
 export * from './environments';
 export * from './integrations';
 export * from './settings';
+export * from './stack-options';

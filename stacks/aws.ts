@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
+import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import type { StackSettings } from '../config';
 import { AwsDatabase } from '../constructs/database/aws';
@@ -16,12 +16,12 @@ import { DataSyncStack } from './data-sync-stack';
 
 /** Deployment details config/ does not carry; all optional. */
 export interface AwsStackOptions {
-  /** AWS region; default `us-east-1`. */
+  /** AWS region. @default `us-east-1` */
   readonly region?: string;
-  /** Deploy into this VPC instead of creating one; default: a new VPC. */
+  /** Deploy into this VPC instead of creating one. @default a new VPC */
   readonly existingVpc?: ExistingAwsVpc;
-  /** ACM certificate: HTTPS on the load balancer; default HTTP only. */
-  readonly certificateArn?: string;
+  /** Custom API hostname with its ACM certificate (us-east-1) on the CloudFront distribution. @default the distribution's *.cloudfront.net name */
+  readonly customDomain?: { readonly domainName: string; readonly certificate: string };
 }
 
 /** Secrets created empty beside the integration credentials (see the README section "Filling secrets"). */
@@ -73,7 +73,6 @@ export class AwsStack extends DataSyncStack {
       accountId: this.secrets.accountId,
       region,
       vpcId: this.network.vpcId,
-      publicSubnetIds: this.network.publicSubnetIds,
       privateSubnetIds: this.network.privateSubnetIds,
       kmsKeyArn: keyArn,
       logRetentionDays: env.logRetentionDays,
@@ -82,8 +81,14 @@ export class AwsStack extends DataSyncStack {
       instanceCount: env.instanceCount,
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
-      certificateArn: options.certificateArn,
-      environment: { ...common, ...databaseEnv, DATA_SYNC_ROLE: 'api' },
+      customDomain: options.customDomain,
+      environment: {
+        ...common,
+        ...databaseEnv,
+        DATA_SYNC_ROLE: 'api',
+        // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
+        ...(settings.features.enableN8nWorkflows ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }) } : {}),
+      },
       secrets: {
         ...credentialSecrets,
         PGPASSWORD: `${this.database.masterSecretArn}:password::`,
@@ -159,8 +164,9 @@ export class AwsStack extends DataSyncStack {
     new TerraformOutput(this, 'queue_url', { value: this.queue.queue.url });
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.url });
 
-    this.provide('api', addressOf(this.runtime.loadBalancer));
-    this.provide('webhooks', addressOf(this.runtime.listener));
+    // HTTPS only through CloudFront; the load balancer behind it is internal.
+    this.provide('api', addressOf(this.runtime.distributions.active));
+    this.provide('webhooks', addressOf(this.runtime.distributions.active));
     this.provide('queue', addressOf(this.queue.queue));
     this.provide('deadLetters', addressOf(this.queue.deadLetterQueue));
     this.provide('worker', addressOf(this.worker.function));

@@ -16,6 +16,12 @@ import { GcpSecrets } from '../constructs/secrets/gcp';
 import { GcpPushWorker } from '../constructs/worker/gcp';
 import { DataSyncStack } from './data-sync-stack';
 
+/** Deployment details config/ does not carry; all optional. */
+export interface GcpStackOptions {
+  /** GCP region: the default of the gcp_region variable. @default `us-central1` */
+  readonly region?: string;
+}
+
 /** Cloud SQL machine tier per environment (the AWS instance classes' counterparts). */
 export const GCP_SQL_TIERS: Record<EnvironmentName, string> = { dev: 'db-custom-1-3840', staging: 'db-custom-2-7680', prod: 'db-custom-4-16384' };
 /** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
@@ -33,11 +39,11 @@ export function addressOf(resource: TerraformResource): string {
  * `gcp_project` variable, one project per environment.
  */
 export class GcpStack extends DataSyncStack {
-  constructor(scope: Construct, settings: StackSettings) {
+  constructor(scope: Construct, settings: StackSettings, options: GcpStackOptions = {}) {
     super(scope, settings);
     const { env, prefix } = settings;
     const project = new TerraformVariable(this, 'gcp_project', { type: 'string', description: `GCP project id of the ${env.name} environment` }).stringValue;
-    const region = new TerraformVariable(this, 'gcp_region', { type: 'string', default: 'us-central1', description: 'Region of every regional resource' }).stringValue;
+    const region = new TerraformVariable(this, 'gcp_region', { type: 'string', default: options.region ?? 'us-central1', description: 'Region of every regional resource' }).stringValue;
     new GoogleProvider(this, 'google', { project, region, defaultLabels: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' } });
     const projectNumber = new DataGoogleProject(this, 'project', { projectId: project }).number;
     const accountPrefix = `ds-${env.name}`;
