@@ -161,6 +161,7 @@ export class AwsStack extends DataSyncStack {
     });
 
     this.exposeEndpoints(this.runtime);
+    this.exposeImageRepository(this.runtime.repository.repositoryUrl);
     new TerraformOutput(this, 'queue_url', { value: this.queue.queue.url });
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.url });
 

@@ -131,6 +131,7 @@ export class AzureStack extends DataSyncStack {
       dependsOn: grants,
     });
     this.exposeEndpoints(runtime);
+    this.exposeImageRepository(`${registry.loginServer}/${env.serviceName}`);
     const worker = new AzureWorker(this, 'worker', {
       name: `${prefix}-worker`,
       resourceGroupName: group.name,

@@ -94,6 +94,7 @@ export class GcpStack extends DataSyncStack {
       description: 'Runtime images; tags are immutable so a slot keeps exactly the image it was deployed with',
       dockerConfig: { immutableTags: true },
     });
+    const imageRepository = `${region}-docker.pkg.dev/${project}/${registry.repositoryId}/${env.serviceName}`;
     const identity = new ServiceAccount(this, 'runtime-identity', { accountId: `${accountPrefix}-runtime`, displayName: `${prefix} runtime` });
     const member = `serviceAccount:${identity.email}`;
     const grants = secrets.grantAccess('runtime', member, [...credentials, ...runtimeSecrets]);
@@ -103,7 +104,7 @@ export class GcpStack extends DataSyncStack {
       name: `${prefix}-runtime`,
       region,
       project,
-      image: `${region}-docker.pkg.dev/${project}/${registry.repositoryId}/${env.serviceName}`,
+      image: imageRepository,
       imageTags: settings.imageTags,
       activeSlot: settings.activeSlot,
       deploymentSlot: settings.deploymentSlot,
@@ -127,6 +128,7 @@ export class GcpStack extends DataSyncStack {
       dependsOn: grants,
     });
     this.exposeEndpoints(runtime);
+    this.exposeImageRepository(imageRepository);
     const worker = new GcpPushWorker(this, 'worker', {
       prefix,
       accountPrefix,

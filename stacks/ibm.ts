@@ -114,6 +114,7 @@ export class IbmStack extends DataSyncStack {
 
     if (this.runtime.domainMapping) new TerraformOutput(this, 'api_cname_target', { value: this.runtime.domainMapping.attr('cname_target'), description: 'CNAME target for the API domain' });
     this.exposeEndpoints(this.runtime);
+    this.exposeImageRepository(imageRepository);
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.app.attr('endpoint') });
     // Code Engine cron subscriptions are not in the IBM provider; these are the exact commands to create them.
     new TerraformOutput(this, 'schedule_commands', {

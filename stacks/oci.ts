@@ -164,6 +164,7 @@ export class OciStack extends DataSyncStack {
     this.monitoring = new OciMonitoring(this, 'monitoring', { prefix, compartmentId, alertEmail: env.alertEmail, integrations: settings.integrations, publisherDynamicGroup: group.attr('name') });
 
     this.exposeEndpoints(this.runtime);
+    this.exposeImageRepository(this.runtime.imageRepository);
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.url });
 
     // HTTPS only through the API gateway; the load balancer behind it is private.
