@@ -18,7 +18,8 @@ import { AzureSchedules, SCHEDULER_TOKEN_SECRET } from '../constructs/schedules/
 import { AzureSecrets } from '../constructs/secrets/azure';
 import { AzureWorker } from '../constructs/worker/azure';
 import { DataSyncStack } from './data-sync-stack';
-import { RUNTIME_SECRETS, addressOf } from './gcp';
+import { RUNTIME_SECRETS } from './gcp';
+import { addressOf } from '../constructs/generic/terraform';
 
 /** Deployment details config/ does not carry; all optional. */
 export interface AzureStackOptions {

@@ -2,7 +2,8 @@ import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
-import { TerraformResource, TerraformVariable } from 'cdktf';
+import { TerraformVariable } from 'cdktf';
+import { addressOf } from '../constructs/generic/terraform';
 import type { Construct } from 'constructs';
 import type { EnvironmentName, StackSettings } from '../config';
 import { GcpDatabase } from '../constructs/database/gcp';
@@ -26,11 +27,6 @@ export interface GcpStackOptions {
 export const GCP_SQL_TIERS: Record<EnvironmentName, string> = { dev: 'db-custom-1-3840', staging: 'db-custom-2-7680', prod: 'db-custom-4-16384' };
 /** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
 export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY'] as const;
-
-/** `<type>.<logical id>`: the address a resource has in the synthesized configuration. */
-export function addressOf(resource: TerraformResource): string {
-  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
-}
 
 /**
  * The GCP composition: Cloud Run v2 runtime with blue-green traffic tags, Pub/Sub with a push
