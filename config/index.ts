@@ -3,3 +3,4 @@ export * from './environments';
 export * from './integrations';
 export * from './settings';
 export * from './stack-options';
+export * from './sizing';

@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import type { StackSettings } from '../config';
+import { CLOUD_SIZING, type StackSettings } from '../config';
 import { AwsDatabase } from '../constructs/database/aws';
 import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
@@ -48,7 +48,7 @@ export class AwsStack extends DataSyncStack {
       defaultTags: [{ tags: { service: env.serviceName, environment: env.name, stack: settings.stackName, 'managed-by': 'cdktf' } }],
     });
 
-    this.network = new AwsNetwork(this, 'network', { prefix, existing: options.existingVpc, natGateways: env.name === 'prod' ? 2 : 1 });
+    this.network = new AwsNetwork(this, 'network', { prefix, existing: options.existingVpc, natGateways: CLOUD_SIZING[env.name].awsNatGateways });
     this.secrets = new AwsSecrets(this, 'secrets', { prefix, integrations: settings.integrations, extra: AWS_RUNTIME_SECRETS });
     const keyArn = this.secrets.key.arn;
     const extra = (key: (typeof AWS_RUNTIME_SECRETS)[number]) => this.secrets.extra.get(key)!.arn;
@@ -65,7 +65,7 @@ export class AwsStack extends DataSyncStack {
 
     const credentialSecrets = Object.fromEntries([...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]));
     const databaseEnv = { DATABASE_URL: this.database.urlWithoutCredentials, PGUSER: 'datasync' };
-    const common = { LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug', DATA_SYNC_ENVIRONMENT: env.name, DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url, DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url };
+    const common = { LOG_LEVEL: CLOUD_SIZING[env.name].logLevel, DATA_SYNC_ENVIRONMENT: env.name, DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url, DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url };
 
     this.runtime = new AwsRuntime(this, 'runtime', {
       prefix,

@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
-import { type StackSettings, intervalMinutes } from '../config';
+import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '../config';
 import { IbmPostgres } from '../constructs/database/ibm';
 import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/generic/ibm';
 import { IbmMonitoring } from '../constructs/monitoring/ibm';
@@ -54,7 +54,7 @@ export class IbmStack extends DataSyncStack {
       roles: ['Reader'],
       description: 'Databases for PostgreSQL encrypt disks and backups with the stack root key',
     });
-    this.queue = new IbmQueue(this, 'queue', { prefix, region, resourceGroupId, enterprise: env.name === 'prod', kmsInstanceGuid: kmsGuid, rootKeyCrn: this.secrets.rootKeyCrn, partitions: env.instanceCount });
+    this.queue = new IbmQueue(this, 'queue', { prefix, region, resourceGroupId, enterprise: CLOUD_SIZING[env.name].ibmEventStreamsEnterprise, kmsInstanceGuid: kmsGuid, rootKeyCrn: this.secrets.rootKeyCrn, partitions: env.instanceCount });
     this.database = new IbmPostgres(this, 'database', { name: prefix, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, sizing: env.database });
     this.database.node.addDependency(dbReadsKey);
 
@@ -85,7 +85,7 @@ export class IbmStack extends DataSyncStack {
       memoryMb: env.memoryMb,
       customDomain: options.customDomain,
       config: {
-        LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug',
+        LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
         DATA_SYNC_ENVIRONMENT: env.name,
         // The admin password goes into the runtime-credentials secret as PGPASSWORD (pg reads it). The
         // deployment's CA is self-signed (connectionstrings[0].certificate): encrypted, not verified.

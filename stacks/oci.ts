@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
-import type { StackSettings } from '../config';
+import { CLOUD_SIZING, type StackSettings } from '../config';
 import { OciDatabase } from '../constructs/database/oci';
 import { OciIdentityAvailabilityDomains, OciIdentityDynamicGroup, OciIdentityPolicy, OciLoggingLogGroup, OciObjectstorageNamespace, OciProvider } from '../constructs/generic/oci';
 import { OciMonitoring } from '../constructs/monitoring/oci';
@@ -59,8 +59,7 @@ export class OciStack extends DataSyncStack {
       passwordSecretId: this.secrets.secretId('db-password'),
       username: 'datasync',
       sizing: env.database,
-      ocpus: env.name === 'prod' ? 4 : 2,
-      memoryGb: env.name === 'prod' ? 64 : 32,
+      ...CLOUD_SIZING[env.name].ociDatabase,
     });
 
     // Container instances get a resource principal; this group is what the policies below grant to.
@@ -100,7 +99,7 @@ export class OciStack extends DataSyncStack {
     ];
     const pgpass = { host: this.database.host, user: 'datasync', passwordFile: 'DB_PASSWORD' };
     const environment = {
-      LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug',
+      LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
       DATA_SYNC_ENVIRONMENT: env.name,
       DATABASE_URL: `postgres://datasync@${this.database.host}:5432/postgres?sslmode=no-verify`,
       PGPASSFILE: '/secrets/pgpass',
