@@ -53,9 +53,9 @@ export interface AwsFargateServiceProps {
   readonly loadBalancerSecurityGroupId: string;
   /** Extra task-role permissions. */
   readonly taskStatements: readonly IamStatement[];
-  /** Extra containers (sidecars) beside the main one. */
+  /** Extra containers (sidecars) beside the main one. @default none */
   readonly sidecars?: readonly Record<string, unknown>[];
-  /** ECR repository ARN the execution role may pull from; default none (public image). */
+  /** ECR repository ARN the execution role may pull from. @default none (a public image) */
   readonly repositoryArn?: string;
 }
 
@@ -169,11 +169,11 @@ export interface AwsRuntimeProps {
   readonly secrets: Record<string, string>;
   /** Task-role permissions of the runtime (queue, secrets). */
   readonly taskStatements: readonly IamStatement[];
-  /** Custom hostname of the API and its ACM certificate in us-east-1; default none: the distribution's own *.cloudfront.net name and certificate. */
+  /** Custom hostname of the API and its ACM certificate in us-east-1. @default none: the distribution's own *.cloudfront.net name and certificate */
   readonly customDomain?: { readonly domainName: string; readonly certificate: string };
-  /** Port the runtime listens on; default 3000. */
+  /** Port the runtime listens on. @default 3000 */
   readonly containerPort?: number;
-  /** CloudWatch agent image of the metrics sidecar; default the public ECR image pinned here. */
+  /** CloudWatch agent image of the metrics sidecar. @default the public ECR image pinned here */
   readonly cloudwatchAgentImage?: string;
 }
 

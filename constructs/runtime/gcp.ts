@@ -37,9 +37,9 @@ export interface GcpRuntimeProps {
   readonly secretEnv: Readonly<Record<string, string>>;
   /** VPC network and subnetwork for direct VPC egress (private Cloud SQL). */
   readonly network: { readonly networkId: string; readonly subnetworkId: string };
-  /** Deletion protection on the service (default false). */
+  /** Deletion protection on the service. @default false */
   readonly deletionProtection?: boolean;
-  /** Grants the revision needs before it can start (secret access). */
+  /** Grants the revision needs before it can start (secret access). @default none */
   readonly dependsOn?: ITerraformDependable[];
 }
 

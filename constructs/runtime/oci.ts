@@ -240,7 +240,7 @@ export class OciRuntime extends Construct {
     });
   }
 
-  /** The HTTP listener: default backend set = the active slot's; extra path routes (n8n) when given. */
+  /** The private load balancer's listener behind the gateway: default backend set = the active slot's; extra path routes (n8n) when given. */
   listen(pathRouteSet?: InstanceType<typeof OciLoadBalancerPathRouteSet>): InstanceType<typeof OciLoadBalancerListener> {
     // Each slot also answers on its own port, so a deploy pipeline can smoke-test the idle slot.
     for (const slot of SLOTS) {
