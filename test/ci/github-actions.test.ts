@@ -246,6 +246,29 @@ describe('blue-green workflow', () => {
   });
 });
 
+describe('main synth keeps the released slots', () => {
+  test('each environment is synthesized with the slot and tags blue-green.yml recorded for it, defaults before the first release', () => {
+    const step = load('main.yml').jobs.synth.steps!.find((s) => s.run?.includes('npm run synth'))!;
+    const gh = `[ "$1 $2" = "variable get" ] || exit 2\ncase "$5:$3" in\n  prod:DATA_SYNC_ACTIVE_SLOT) echo green ;;\n  prod:DATA_SYNC_ACTIVE_IMAGE_TAG) echo 2.0.0 ;;\n  prod:DATA_SYNC_PREVIOUS_IMAGE_TAG) echo 1.4.0 ;;\n  *) exit 1 ;;\nesac`;
+    const npm = `printf '%s\\n' "$*" >> "$RUNNER_TEMP/npm-calls"`;
+    const { status, files } = runStep(step, { TF_STATE_BUCKET: 'state', TF_STATE_REGION: 'eu-west-1' }, { gh, npm });
+    expect(status).toBe(0);
+    const calls = files['npm-calls'].trim().split('\n');
+    expect(calls).toHaveLength(3);
+    const settings = calls.map((call) => {
+      const pairs = Object.fromEntries([...call.matchAll(/-c (\w+)=(\S+)/g)].map(([, k, v]) => [k, v]));
+      const context = parseContext(pairs);
+      return resolveSettings('aws', context.environments[0], context);
+    });
+    expect(settings.map((s) => [s.env.name, s.activeSlot, s.imageTags])).toEqual([
+      ['dev', 'blue', { blue: '1.0.0', green: '1.0.0' }],
+      ['staging', 'blue', { blue: '1.0.0', green: '1.0.0' }],
+      ['prod', 'green', { green: '2.0.0', blue: '1.4.0' }],
+    ]);
+    expect(settings[0].backend).toMatchObject({ type: 's3', bucket: 'state' });
+  });
+});
+
 describe('runtime image pipeline', () => {
   /** Every image reference in a stack (container definitions held as JSON strings included). */
   function images(value: unknown, out: string[] = []): string[] {
