@@ -118,7 +118,7 @@ export class GcpStack extends DataSyncStack {
         DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: `${accountPrefix}-push@${project}.iam.gserviceaccount.com`,
         ...(n8n ? { N8N_URL: n8n.service.uri } : {}),
       },
-      secretEnv: Object.fromEntries([...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId])),
+      secrets: Object.fromEntries([...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId])),
       network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },
       deletionProtection: env.database.deletionProtection,
       dependsOn: grants,
