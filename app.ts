@@ -23,7 +23,7 @@ export function buildApp(options: BuildOptions = {}): { app: App; stacks: DataSy
   for (const environment of context.environments) {
     for (const cloud of context.clouds) {
       const factory = STACK_FACTORIES[cloud];
-      if (factory) stacks.push(factory(app, resolveSettings(cloud, environment, context)));
+      if (factory) stacks.push(factory(app, resolveSettings(cloud, environment, context), context.stackOptions));
     }
   }
   return { app, stacks };

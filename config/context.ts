@@ -1,4 +1,5 @@
 import { ENVIRONMENTS, EnvironmentName, FeatureFlags } from './environments';
+import { STACK_OPTION_KEYS, type StackOptionsContext, parseStackOptions } from './stack-options';
 
 export const SLOTS = ['blue', 'green'] as const;
 export type Slot = (typeof SLOTS)[number];
@@ -28,6 +29,7 @@ export const CONTEXT_KEYS = {
   stateRegion: 'region of stateBucket (default: us-east-1)',
   stateLockTable: 'DynamoDB table that locks the S3 state (default: data-sync-terraform-locks)',
   ...Object.fromEntries(FLAG_KEYS.map((k) => [k, 'true or false (default: per environment)'])),
+  ...STACK_OPTION_KEYS,
 } as Record<string, string>;
 
 /** The validated deploy context; feature flags only where the user set them. */
@@ -42,6 +44,8 @@ export interface DeployContext {
   readonly stateRegion: string;
   readonly stateLockTable: string;
   readonly flags: Partial<FeatureFlags>;
+  /** Region, existing network and custom domain per cloud (config/stack-options.ts). */
+  readonly stackOptions: StackOptionsContext;
 }
 
 export class ContextError extends Error {
@@ -90,8 +94,12 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
   if (raw.stateBucket !== undefined && (typeof raw.stateBucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw.stateBucket))) {
     throw new ContextError(`Invalid context value stateBucket=${JSON.stringify(raw.stateBucket)}: expected an S3 bucket name`);
   }
+  const environments = raw.environment === undefined ? [...ENVIRONMENTS] : [oneOf('environment', raw.environment, ENVIRONMENTS)];
+  const stackOptions = parseStackOptions(raw, environments.length, (key, value, expected) => {
+    throw new ContextError(`Invalid context value ${key}=${JSON.stringify(value)}: ${expected}`);
+  });
   return {
-    environments: raw.environment === undefined ? [...ENVIRONMENTS] : [oneOf('environment', raw.environment, ENVIRONMENTS)],
+    environments,
     clouds: raw.clouds === undefined ? [...CLOUDS] : list('clouds', raw.clouds, CLOUDS),
     deploymentSlot: raw.deploymentSlot === undefined ? 'blue' : oneOf('deploymentSlot', raw.deploymentSlot, SLOTS),
     activeSlot: raw.activeSlot === undefined ? 'blue' : oneOf('activeSlot', raw.activeSlot, SLOTS),
@@ -101,6 +109,7 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
     stateRegion: typeof raw.stateRegion === 'string' ? raw.stateRegion : 'us-east-1',
     stateLockTable: typeof raw.stateLockTable === 'string' ? raw.stateLockTable : 'data-sync-terraform-locks',
     flags,
+    stackOptions,
   };
 }
 

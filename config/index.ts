@@ -2,3 +2,5 @@ export * from './context';
 export * from './environments';
 export * from './integrations';
 export * from './settings';
+export * from './stack-options';
+export * from './sizing';

@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
+import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import type { StackSettings } from '../config';
+import { CLOUD_SIZING, type StackSettings } from '../config';
 import { AwsDatabase } from '../constructs/database/aws';
 import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
@@ -16,12 +16,12 @@ import { DataSyncStack } from './data-sync-stack';
 
 /** Deployment details config/ does not carry; all optional. */
 export interface AwsStackOptions {
-  /** AWS region; default `us-east-1`. */
+  /** AWS region. @default `us-east-1` */
   readonly region?: string;
-  /** Deploy into this VPC instead of creating one; default: a new VPC. */
+  /** Deploy into this VPC instead of creating one. @default a new VPC */
   readonly existingVpc?: ExistingAwsVpc;
-  /** ACM certificate: HTTPS on the load balancer; default HTTP only. */
-  readonly certificateArn?: string;
+  /** Custom API hostname with its ACM certificate (us-east-1) on the CloudFront distribution. @default the distribution's *.cloudfront.net name */
+  readonly customDomain?: { readonly domainName: string; readonly certificate: string };
 }
 
 /** Secrets created empty beside the integration credentials (see the README section "Filling secrets"). */
@@ -48,7 +48,7 @@ export class AwsStack extends DataSyncStack {
       defaultTags: [{ tags: { service: env.serviceName, environment: env.name, stack: settings.stackName, 'managed-by': 'cdktf' } }],
     });
 
-    this.network = new AwsNetwork(this, 'network', { prefix, existing: options.existingVpc, natGateways: env.name === 'prod' ? 2 : 1 });
+    this.network = new AwsNetwork(this, 'network', { prefix, existing: options.existingVpc, natGateways: CLOUD_SIZING[env.name].awsNatGateways });
     this.secrets = new AwsSecrets(this, 'secrets', { prefix, integrations: settings.integrations, extra: AWS_RUNTIME_SECRETS });
     const keyArn = this.secrets.key.arn;
     const extra = (key: (typeof AWS_RUNTIME_SECRETS)[number]) => this.secrets.extra.get(key)!.arn;
@@ -65,7 +65,7 @@ export class AwsStack extends DataSyncStack {
 
     const credentialSecrets = Object.fromEntries([...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]));
     const databaseEnv = { DATABASE_URL: this.database.urlWithoutCredentials, PGUSER: 'datasync' };
-    const common = { LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug', DATA_SYNC_ENVIRONMENT: env.name, DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url, DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url };
+    const common = { LOG_LEVEL: CLOUD_SIZING[env.name].logLevel, DATA_SYNC_ENVIRONMENT: env.name, DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url, DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url };
 
     this.runtime = new AwsRuntime(this, 'runtime', {
       prefix,
@@ -73,7 +73,6 @@ export class AwsStack extends DataSyncStack {
       accountId: this.secrets.accountId,
       region,
       vpcId: this.network.vpcId,
-      publicSubnetIds: this.network.publicSubnetIds,
       privateSubnetIds: this.network.privateSubnetIds,
       kmsKeyArn: keyArn,
       logRetentionDays: env.logRetentionDays,
@@ -82,8 +81,14 @@ export class AwsStack extends DataSyncStack {
       instanceCount: env.instanceCount,
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
-      certificateArn: options.certificateArn,
-      environment: { ...common, ...databaseEnv, DATA_SYNC_ROLE: 'api' },
+      customDomain: options.customDomain,
+      environment: {
+        ...common,
+        ...databaseEnv,
+        DATA_SYNC_ROLE: 'api',
+        // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
+        ...(settings.features.enableN8nWorkflows ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }) } : {}),
+      },
       secrets: {
         ...credentialSecrets,
         PGPASSWORD: `${this.database.masterSecretArn}:password::`,
@@ -156,11 +161,13 @@ export class AwsStack extends DataSyncStack {
     });
 
     this.exposeEndpoints(this.runtime);
+    this.exposeImageRepository(this.runtime.repository.repositoryUrl);
     new TerraformOutput(this, 'queue_url', { value: this.queue.queue.url });
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.url });
 
-    this.provide('api', addressOf(this.runtime.loadBalancer));
-    this.provide('webhooks', addressOf(this.runtime.listener));
+    // HTTPS only through CloudFront; the load balancer behind it is internal.
+    this.provide('api', addressOf(this.runtime.distributions.active));
+    this.provide('webhooks', addressOf(this.runtime.distributions.active));
     this.provide('queue', addressOf(this.queue.queue));
     this.provide('deadLetters', addressOf(this.queue.deadLetterQueue));
     this.provide('worker', addressOf(this.worker.function));

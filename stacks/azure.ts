@@ -18,7 +18,14 @@ import { AzureSchedules, SCHEDULER_TOKEN_SECRET } from '../constructs/schedules/
 import { AzureSecrets } from '../constructs/secrets/azure';
 import { AzureWorker } from '../constructs/worker/azure';
 import { DataSyncStack } from './data-sync-stack';
-import { RUNTIME_SECRETS, addressOf } from './gcp';
+import { RUNTIME_SECRETS } from './gcp';
+import { addressOf } from '../constructs/generic/terraform';
+
+/** Deployment details config/ does not carry; all optional. */
+export interface AzureStackOptions {
+  /** Azure region: the default of the azure_location variable. @default `westeurope` */
+  readonly region?: string;
+}
 
 /** Flexible Server SKU per environment (Burstable in dev; HA needs General Purpose). */
 export const AZURE_POSTGRES_SKUS: Record<EnvironmentName, string> = { dev: 'B_Standard_B1ms', staging: 'GP_Standard_D2ds_v5', prod: 'GP_Standard_D4ds_v5' };
@@ -30,12 +37,12 @@ export const AZURE_POSTGRES_SKUS: Record<EnvironmentName, string> = { dev: 'B_St
  * metric alerts, action group, portal dashboard).
  */
 export class AzureStack extends DataSyncStack {
-  constructor(scope: Construct, settings: StackSettings) {
+  constructor(scope: Construct, settings: StackSettings, options: AzureStackOptions = {}) {
     super(scope, settings);
     const { env } = settings;
     const prefix = `ds-${env.name}`;
     const subscriptionId = new TerraformVariable(this, 'azure_subscription_id', { type: 'string', description: `Azure subscription of the ${env.name} environment` }).stringValue;
-    const location = new TerraformVariable(this, 'azure_location', { type: 'string', default: 'westeurope', description: 'Region of every resource' }).stringValue;
+    const location = new TerraformVariable(this, 'azure_location', { type: 'string', default: options.region ?? 'westeurope', description: 'Region of every resource' }).stringValue;
     const adminPassword = (name: string, what: string) =>
       new TerraformVariable(this, name, { type: 'string', sensitive: true, nullable: false, description: `Administrator password of the ${what} PostgreSQL server (write-only: never stored in state; pass TF_VAR_${name})` }).stringValue;
     new AzurermProvider(this, 'azurerm', { features: [{}], subscriptionId, storageUseAzuread: true });
@@ -125,6 +132,7 @@ export class AzureStack extends DataSyncStack {
       dependsOn: grants,
     });
     this.exposeEndpoints(runtime);
+    this.exposeImageRepository(`${registry.loginServer}/${env.serviceName}`);
     const worker = new AzureWorker(this, 'worker', {
       name: `${prefix}-worker`,
       resourceGroupName: group.name,

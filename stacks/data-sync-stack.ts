@@ -37,6 +37,14 @@ export abstract class DataSyncStack extends TerraformStack {
     new TerraformOutput(this, 'active_slot', { value: this.settings.activeSlot, description: 'Slot that receives all traffic' });
   }
 
+  /**
+   * Publishes the runtime image repository (registry host and path, no tag) as `image_repository`:
+   * CI pushes the image there, and the blue-green workflow checks a tag exists there before a release.
+   */
+  exposeImageRepository(repository: string): void {
+    new TerraformOutput(this, 'image_repository', { value: repository, description: 'Runtime image repository the stack deploys from (CI pushes <repository>:<tag> here)' });
+  }
+
   /** Records that `what` (a construct path or resource address) provides `capability`. */
   provide(capability: Capability, what: string): void {
     this.provided.set(capability, what);

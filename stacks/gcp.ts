@@ -2,7 +2,8 @@ import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
-import { TerraformResource, TerraformVariable } from 'cdktf';
+import { TerraformVariable } from 'cdktf';
+import { addressOf } from '../constructs/generic/terraform';
 import type { Construct } from 'constructs';
 import type { EnvironmentName, StackSettings } from '../config';
 import { GcpDatabase } from '../constructs/database/gcp';
@@ -16,15 +17,16 @@ import { GcpSecrets } from '../constructs/secrets/gcp';
 import { GcpPushWorker } from '../constructs/worker/gcp';
 import { DataSyncStack } from './data-sync-stack';
 
+/** Deployment details config/ does not carry; all optional. */
+export interface GcpStackOptions {
+  /** GCP region: the default of the gcp_region variable. @default `us-central1` */
+  readonly region?: string;
+}
+
 /** Cloud SQL machine tier per environment (the AWS instance classes' counterparts). */
 export const GCP_SQL_TIERS: Record<EnvironmentName, string> = { dev: 'db-custom-1-3840', staging: 'db-custom-2-7680', prod: 'db-custom-4-16384' };
 /** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
 export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY'] as const;
-
-/** `<type>.<logical id>`: the address a resource has in the synthesized configuration. */
-export function addressOf(resource: TerraformResource): string {
-  return `${resource.terraformResourceType}.${resource.friendlyUniqueId}`;
-}
 
 /**
  * The GCP composition: Cloud Run v2 runtime with blue-green traffic tags, Pub/Sub with a push
@@ -33,11 +35,11 @@ export function addressOf(resource: TerraformResource): string {
  * `gcp_project` variable, one project per environment.
  */
 export class GcpStack extends DataSyncStack {
-  constructor(scope: Construct, settings: StackSettings) {
+  constructor(scope: Construct, settings: StackSettings, options: GcpStackOptions = {}) {
     super(scope, settings);
     const { env, prefix } = settings;
     const project = new TerraformVariable(this, 'gcp_project', { type: 'string', description: `GCP project id of the ${env.name} environment` }).stringValue;
-    const region = new TerraformVariable(this, 'gcp_region', { type: 'string', default: 'us-central1', description: 'Region of every regional resource' }).stringValue;
+    const region = new TerraformVariable(this, 'gcp_region', { type: 'string', default: options.region ?? 'us-central1', description: 'Region of every regional resource' }).stringValue;
     new GoogleProvider(this, 'google', { project, region, defaultLabels: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' } });
     const projectNumber = new DataGoogleProject(this, 'project', { projectId: project }).number;
     const accountPrefix = `ds-${env.name}`;
@@ -88,6 +90,7 @@ export class GcpStack extends DataSyncStack {
       description: 'Runtime images; tags are immutable so a slot keeps exactly the image it was deployed with',
       dockerConfig: { immutableTags: true },
     });
+    const imageRepository = `${region}-docker.pkg.dev/${project}/${registry.repositoryId}/${env.serviceName}`;
     const identity = new ServiceAccount(this, 'runtime-identity', { accountId: `${accountPrefix}-runtime`, displayName: `${prefix} runtime` });
     const member = `serviceAccount:${identity.email}`;
     const grants = secrets.grantAccess('runtime', member, [...credentials, ...runtimeSecrets]);
@@ -97,7 +100,7 @@ export class GcpStack extends DataSyncStack {
       name: `${prefix}-runtime`,
       region,
       project,
-      image: `${region}-docker.pkg.dev/${project}/${registry.repositoryId}/${env.serviceName}`,
+      image: imageRepository,
       imageTags: settings.imageTags,
       activeSlot: settings.activeSlot,
       deploymentSlot: settings.deploymentSlot,
@@ -115,12 +118,13 @@ export class GcpStack extends DataSyncStack {
         DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: `${accountPrefix}-push@${project}.iam.gserviceaccount.com`,
         ...(n8n ? { N8N_URL: n8n.service.uri } : {}),
       },
-      secretEnv: Object.fromEntries([...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId])),
+      secrets: Object.fromEntries([...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId])),
       network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },
       deletionProtection: env.database.deletionProtection,
       dependsOn: grants,
     });
     this.exposeEndpoints(runtime);
+    this.exposeImageRepository(imageRepository);
     const worker = new GcpPushWorker(this, 'worker', {
       prefix,
       accountPrefix,

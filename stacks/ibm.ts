@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
-import { TerraformOutput } from 'cdktf';
-import { type StackSettings, intervalMinutes } from '../config';
+import { Lazy, TerraformOutput } from 'cdktf';
+import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '../config';
 import { IbmPostgres } from '../constructs/database/ibm';
 import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/generic/ibm';
 import { IbmMonitoring } from '../constructs/monitoring/ibm';
@@ -15,13 +15,13 @@ import { DataSyncStack } from './data-sync-stack';
 
 /** Deployment details config/ does not carry; all optional. */
 export interface IbmStackOptions {
-  /** IBM Cloud region; default `us-south`. */
+  /** IBM Cloud region. @default `us-south` */
   readonly region?: string;
-  /** Resource group name; default `default`. */
+  /** Resource group name. @default `default` */
   readonly resourceGroup?: string;
-  /** API domain mapped to the active app; default `api.example.com` in prod, `<env>.api.example.com` otherwise. */
-  readonly apiDomain?: string;
-  /** Image repository without tag; default `us.icr.io/data-sync/data-sync-service`. */
+  /** Custom API hostname mapped to the active app, with the Code Engine TLS secret of its certificate. @default none: each app's own HTTPS endpoint */
+  readonly customDomain?: { readonly domainName: string; readonly certificate: string };
+  /** Image repository without tag. @default `us.icr.io/data-sync/data-sync-service` */
   readonly imageRepository?: string;
 }
 
@@ -54,7 +54,7 @@ export class IbmStack extends DataSyncStack {
       roles: ['Reader'],
       description: 'Databases for PostgreSQL encrypt disks and backups with the stack root key',
     });
-    this.queue = new IbmQueue(this, 'queue', { prefix, region, resourceGroupId, enterprise: env.name === 'prod', kmsInstanceGuid: kmsGuid, rootKeyCrn: this.secrets.rootKeyCrn, partitions: env.instanceCount });
+    this.queue = new IbmQueue(this, 'queue', { prefix, region, resourceGroupId, enterprise: CLOUD_SIZING[env.name].ibmEventStreamsEnterprise, kmsInstanceGuid: kmsGuid, rootKeyCrn: this.secrets.rootKeyCrn, partitions: env.instanceCount });
     this.database = new IbmPostgres(this, 'database', { name: prefix, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, sizing: env.database });
     this.database.node.addDependency(dbReadsKey);
 
@@ -83,16 +83,18 @@ export class IbmStack extends DataSyncStack {
       instanceCount: env.instanceCount,
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
-      domain: options.apiDomain ?? (env.name === 'prod' ? 'api.example.com' : `${env.name}.api.example.com`),
-      tlsSecret: 'api-tls',
+      customDomain: options.customDomain,
       config: {
-        LOG_LEVEL: env.name === 'prod' ? 'info' : 'debug',
+        LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
         DATA_SYNC_ENVIRONMENT: env.name,
         // The admin password goes into the runtime-credentials secret as PGPASSWORD (pg reads it). The
         // deployment's CA is self-signed (connectionstrings[0].certificate): encrypted, not verified.
         DATABASE_URL: `postgres://admin@${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname')}:${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port')}/ibmclouddb?sslmode=no-verify`,
         // No Event Streams binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
         DATA_SYNC_QUEUE: 'store',
+        // n8n's app lives in the runtime's project, so its endpoint exists only once both are declared;
+        // N8N_API_KEY comes with the runtime-credentials secret.
+        ...(settings.features.enableN8nWorkflows ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.app.attr('endpoint') }) } : {}),
       },
     });
     const stableTag = settings.imageTags[settings.deploymentSlot === 'blue' ? 'green' : 'blue'];
@@ -110,8 +112,9 @@ export class IbmStack extends DataSyncStack {
     }
     this.monitoring = new IbmMonitoring(this, 'monitoring', { prefix, region, resourceGroupId, alertEmail: env.alertEmail, logRetentionDays: env.logRetentionDays });
 
-    new TerraformOutput(this, 'api_cname_target', { value: this.runtime.domainMapping.attr('cname_target'), description: 'CNAME target for the API domain' });
+    if (this.runtime.domainMapping) new TerraformOutput(this, 'api_cname_target', { value: this.runtime.domainMapping.attr('cname_target'), description: 'CNAME target for the API domain' });
     this.exposeEndpoints(this.runtime);
+    this.exposeImageRepository(imageRepository);
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.app.attr('endpoint') });
     // Code Engine cron subscriptions are not in the IBM provider; these are the exact commands to create them.
     new TerraformOutput(this, 'schedule_commands', {
@@ -122,7 +125,7 @@ export class IbmStack extends DataSyncStack {
     });
 
     this.provide('api', addressOf(this.runtime.apps[settings.activeSlot]));
-    this.provide('webhooks', addressOf(this.runtime.domainMapping));
+    this.provide('webhooks', addressOf(this.runtime.domainMapping ?? this.runtime.apps[settings.activeSlot]));
     this.provide('queue', addressOf(this.queue.jobs));
     // Provisioned for an Event Streams binding; until the runtime has one, dead letters are the store queue's (PostgreSQL).
     this.provide('deadLetters', addressOf(this.queue.deadLetters));
@@ -134,7 +137,7 @@ export class IbmStack extends DataSyncStack {
     else this.except('n8n', 'enableN8nWorkflows is false for this stack');
     this.provide('alerts', addressOf(this.monitoring.channel));
     this.provide('dashboards', addressOf(this.monitoring.dashboard));
-    // The API domain maps to the active slot's app.
-    this.provide('blueGreen', addressOf(this.runtime.domainMapping));
+    // The custom domain maps to the active slot's app; without one, `url` names the active app's endpoint.
+    this.provide('blueGreen', addressOf(this.runtime.domainMapping ?? this.runtime.apps[settings.activeSlot]));
   }
 }

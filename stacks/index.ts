@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import type { Cloud, StackSettings } from '../config';
+import type { Cloud, StackOptionsContext, StackSettings } from '../config';
 import { AwsStack } from './aws';
 import type { DataSyncStack } from './data-sync-stack';
 import { AzureStack } from './azure';
@@ -8,14 +8,14 @@ import { GcpStack } from './gcp';
 import { OciStack } from './oci';
 import { IbmStack } from './ibm';
 
-export type StackFactory = (scope: Construct, settings: StackSettings) => DataSyncStack;
+export type StackFactory = (scope: Construct, settings: StackSettings, options: StackOptionsContext) => DataSyncStack;
 
-/** One composition per cloud; a cloud without an entry cannot be synthesized yet. */
+/** One composition per cloud, given its options from context; a cloud without an entry cannot be synthesized yet. */
 export const STACK_FACTORIES: Partial<Record<Cloud, StackFactory>> = {
-  aws: (scope, settings) => new AwsStack(scope, settings),
-  oci: (scope, settings) => new OciStack(scope, settings),
-  ibm: (scope, settings) => new IbmStack(scope, settings),
-  gcp: (scope, settings) => new GcpStack(scope, settings),
-  azure: (scope, settings) => new AzureStack(scope, settings),
+  aws: (scope, settings, options) => new AwsStack(scope, settings, options.aws),
+  oci: (scope, settings, options) => new OciStack(scope, settings, options.oci),
+  ibm: (scope, settings, options) => new IbmStack(scope, settings, options.ibm),
+  gcp: (scope, settings, options) => new GcpStack(scope, settings, options.gcp),
+  azure: (scope, settings, options) => new AzureStack(scope, settings, options.azure),
   cloudflare: (scope, settings) => new CloudflareStack(scope, settings),
 };

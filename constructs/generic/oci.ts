@@ -138,6 +138,29 @@ export const OciLoadBalancerListener = resourceType<{
   ssl_configuration?: { certificate_name: string; protocols: string[] };
 }>(OCI_PROVIDER, 'oci_load_balancer_listener');
 
+// API gateway: HTTPS on its own hostname (`<id>.apigateway.<region>.oci.customer-oci.com`, Oracle's certificate) or a custom one's
+export const OciApigatewayGateway = resourceType<{
+  compartment_id: string;
+  display_name: string;
+  endpoint_type: 'PUBLIC' | 'PRIVATE';
+  subnet_id: string;
+  network_security_group_ids?: string[];
+  /** Certificates service certificate of a custom hostname. */
+  certificate_id?: string;
+}, 'hostname'>(OCI_PROVIDER, 'oci_apigateway_gateway');
+export interface OciApigatewayRoute {
+  readonly path: string;
+  readonly methods: string[];
+  readonly backend: { type: 'HTTP_BACKEND'; url: string; connect_timeout_in_seconds?: number; read_timeout_in_seconds?: number; send_timeout_in_seconds?: number };
+}
+export const OciApigatewayDeployment = resourceType<{
+  compartment_id: string;
+  gateway_id: string;
+  display_name: string;
+  path_prefix: string;
+  specification: { routes: OciApigatewayRoute[] };
+}>(OCI_PROVIDER, 'oci_apigateway_deployment');
+
 // Containers and functions
 export const OciArtifactsContainerRepository = resourceType<{ compartment_id: string; display_name: string; is_immutable: boolean; is_public: boolean }>(OCI_PROVIDER, 'oci_artifacts_container_repository');
 export interface OciContainer {

@@ -13,38 +13,35 @@ import { Vpc } from '@cdktf/provider-aws/lib/vpc';
 export interface ExistingAwsVpc {
   /** VPC id (`vpc-...`). */
   readonly vpcId: string;
-  /** Two or more public subnet ids in different AZs (load balancer). */
-  readonly publicSubnetIds: readonly string[];
-  /** Two or more private subnet ids in different AZs with egress (tasks, Lambda, database). */
+  /** Two or more private subnet ids in different AZs with egress (internal load balancer, tasks, Lambda, database). */
   readonly privateSubnetIds: readonly string[];
 }
 
 export interface AwsNetworkProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
   readonly prefix: string;
-  /** CIDR of the new VPC; default `10.20.0.0/16`. Ignored with `existing`. */
+  /** CIDR of the new VPC, ignored with `existing`. @default `10.20.0.0/16` */
   readonly cidr?: string;
-  /** NAT gateways: 2 gives one per AZ (no cross-AZ egress dependency), 1 shares one; default 2. */
+  /** NAT gateways: 2 gives one per AZ (no cross-AZ egress dependency), 1 shares one. @default 2 */
   readonly natGateways?: 1 | 2;
-  /** Use this VPC instead of creating one; default: create a VPC. */
+  /** Use this VPC instead of creating one. @default a new VPC */
   readonly existing?: ExistingAwsVpc;
 }
 
-/** Network capability on AWS: a VPC with public and private subnets across two AZs (or an existing VPC). */
+/**
+ * Network capability on AWS: a VPC across two AZs whose public subnets hold only the NAT gateways
+ * (the load balancer is internal, reached through CloudFront), or an existing VPC's private subnets.
+ */
 export class AwsNetwork extends Construct {
   readonly vpcId: string;
-  readonly publicSubnetIds: string[];
   readonly privateSubnetIds: string[];
 
   constructor(scope: Construct, id: string, props: AwsNetworkProps) {
     super(scope, id);
     if (props.existing) {
-      const { vpcId, publicSubnetIds, privateSubnetIds } = props.existing;
-      if (publicSubnetIds.length < 2 || privateSubnetIds.length < 2) {
-        throw new Error(`AwsNetwork ${props.prefix}: an existing VPC needs at least two public and two private subnets (got ${publicSubnetIds.length} and ${privateSubnetIds.length})`);
-      }
+      const { vpcId, privateSubnetIds } = props.existing;
+      if (privateSubnetIds.length < 2) throw new Error(`AwsNetwork ${props.prefix}: an existing VPC needs at least two private subnets in different AZs (got ${privateSubnetIds.length})`);
       this.vpcId = vpcId;
-      this.publicSubnetIds = [...publicSubnetIds];
       this.privateSubnetIds = [...privateSubnetIds];
       return;
     }
@@ -54,16 +51,12 @@ export class AwsNetwork extends Construct {
     const igw = new InternetGateway(this, 'igw', { vpcId: vpc.id, tags: { Name: props.prefix } });
     const publicRoutes = new RouteTable(this, 'public-routes', { vpcId: vpc.id, route: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }], tags: { Name: `${props.prefix}-public` } });
     const natCount = props.natGateways ?? 2;
-    const publicSubnets: Subnet[] = [];
     const nats: NatGateway[] = [];
-    this.publicSubnetIds = [];
     this.privateSubnetIds = [];
     for (const az of [0, 1]) {
       const zone = Fn.element(zones.names, az);
       const pub = new Subnet(this, `public-${az}`, { vpcId: vpc.id, availabilityZone: zone, cidrBlock: Fn.cidrsubnet(cidr, 4, az), tags: { Name: `${props.prefix}-public-${az}`, tier: 'public' } });
       new RouteTableAssociation(this, `public-${az}-routes`, { subnetId: pub.id, routeTableId: publicRoutes.id });
-      publicSubnets.push(pub);
-      this.publicSubnetIds.push(pub.id);
       if (az < natCount) {
         const eip = new Eip(this, `nat-${az}-ip`, { domain: 'vpc', tags: { Name: `${props.prefix}-nat-${az}` } });
         nats.push(new NatGateway(this, `nat-${az}`, { allocationId: eip.allocationId, subnetId: pub.id, tags: { Name: `${props.prefix}-${az}` }, dependsOn: [igw] }));

@@ -10,7 +10,7 @@ export interface AzureNetworkProps {
   /** Resource group name and location. */
   readonly resourceGroupName: string;
   readonly location: string;
-  /** Address space (default 10.30.0.0/16): apps get the first /23, PostgreSQL the next /24. */
+  /** Address space: apps get the first /23, PostgreSQL the next /24. @default `10.30.0.0/16` */
   readonly addressSpace?: string;
 }
 

@@ -9,9 +9,9 @@ export interface GcpNetworkProps {
   readonly prefix: string;
   /** Region of the subnetwork. */
   readonly region: string;
-  /** CIDR of the subnetwork Cloud Run egresses through (default 10.20.0.0/20). */
+  /** CIDR of the subnetwork Cloud Run egresses through. @default `10.20.0.0/20` */
   readonly subnetCidr?: string;
-  /** Prefix length reserved for private services such as Cloud SQL (default 20). */
+  /** Prefix length reserved for private services such as Cloud SQL. @default 20 */
   readonly privateServicesPrefixLength?: number;
 }
 

@@ -14,20 +14,22 @@ export interface OciNetworkProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
   readonly prefix: string;
   readonly compartmentId: string;
-  /** VCN CIDR; default `10.30.0.0/16`. */
+  /** VCN CIDR. @default `10.30.0.0/16` */
   readonly cidr?: string;
 }
 
 /**
  * Network capability on OCI: a VCN with a public subnet (load balancer) and a private subnet
  * (containers, functions, stream pool endpoint, databases) behind a NAT gateway, and network
- * security groups: load balancer (HTTP(S) in), apps (from the load balancer), database (from apps).
+ * security groups: API gateway (HTTPS in), load balancer (from the gateway), apps (from the load
+ * balancer), database (from apps).
  */
 export class OciNetwork extends Construct {
   readonly vcnId: string;
   readonly publicSubnetId: string;
   readonly privateSubnetId: string;
   readonly privateCidr: string;
+  readonly gatewayNsgId: string;
   readonly loadBalancerNsgId: string;
   readonly appNsgId: string;
   readonly databaseNsgId: string;
@@ -47,13 +49,17 @@ export class OciNetwork extends Construct {
     this.vcnId = vcn.id;
 
     const nsg = (name: string) => new OciCoreNetworkSecurityGroup(this, `${name}-nsg`, { compartment_id, vcn_id: vcn.id, display_name: `${props.prefix}-${name}` }).id;
+    this.gatewayNsgId = nsg('gateway');
     this.loadBalancerNsgId = nsg('lb');
     this.appNsgId = nsg('apps');
     this.databaseNsgId = nsg('db');
     const tcp = (min: number, max = min) => ({ destination_port_range: { min, max } });
+    // The API gateway is the only public entry, HTTPS only; the load balancer behind it is private.
+    new OciCoreNetworkSecurityGroupSecurityRule(this, 'gateway-in-443', { network_security_group_id: this.gatewayNsgId, direction: 'INGRESS', protocol: '6', source: '0.0.0.0/0', source_type: 'CIDR_BLOCK', tcp_options: tcp(443), description: 'HTTPS from the internet' });
+    new OciCoreNetworkSecurityGroupSecurityRule(this, 'gateway-out', { network_security_group_id: this.gatewayNsgId, direction: 'EGRESS', protocol: '6', destination: this.loadBalancerNsgId, destination_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(80, 8082), description: 'to the load balancer listeners' });
     // 8081/8082: each blue-green slot's own listener, for smoke tests before a switch.
-    for (const port of [80, 443, 8081, 8082]) {
-      new OciCoreNetworkSecurityGroupSecurityRule(this, `lb-in-${port}`, { network_security_group_id: this.loadBalancerNsgId, direction: 'INGRESS', protocol: '6', source: '0.0.0.0/0', source_type: 'CIDR_BLOCK', tcp_options: tcp(port), description: `HTTP(S) ${port} from the internet` });
+    for (const port of [80, 8081, 8082]) {
+      new OciCoreNetworkSecurityGroupSecurityRule(this, `lb-in-${port}`, { network_security_group_id: this.loadBalancerNsgId, direction: 'INGRESS', protocol: '6', source: this.gatewayNsgId, source_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(port), description: `listener ${port} from the API gateway` });
     }
     new OciCoreNetworkSecurityGroupSecurityRule(this, 'lb-out', { network_security_group_id: this.loadBalancerNsgId, direction: 'EGRESS', protocol: '6', destination: this.appNsgId, destination_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(1024, 65535), description: 'to the apps' });
     new OciCoreNetworkSecurityGroupSecurityRule(this, 'apps-in', { network_security_group_id: this.appNsgId, direction: 'INGRESS', protocol: '6', source: this.loadBalancerNsgId, source_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(1024, 65535), description: 'from the load balancer' });

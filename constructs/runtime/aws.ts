@@ -1,5 +1,10 @@
 import { Construct } from 'constructs';
+import { CloudfrontDistribution } from '@cdktf/provider-aws/lib/cloudfront-distribution';
+import { CloudfrontVpcOrigin } from '@cdktf/provider-aws/lib/cloudfront-vpc-origin';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DataAwsCloudfrontCachePolicy } from '@cdktf/provider-aws/lib/data-aws-cloudfront-cache-policy';
+import { DataAwsCloudfrontOriginRequestPolicy } from '@cdktf/provider-aws/lib/data-aws-cloudfront-origin-request-policy';
+import { DataAwsEc2ManagedPrefixList } from '@cdktf/provider-aws/lib/data-aws-ec2-managed-prefix-list';
 import { EcrLifecyclePolicy } from '@cdktf/provider-aws/lib/ecr-lifecycle-policy';
 import { EcrRepository } from '@cdktf/provider-aws/lib/ecr-repository';
 import { EcsCluster } from '@cdktf/provider-aws/lib/ecs-cluster';
@@ -7,6 +12,7 @@ import { EcsService } from '@cdktf/provider-aws/lib/ecs-service';
 import { EcsTaskDefinition } from '@cdktf/provider-aws/lib/ecs-task-definition';
 import { Lb } from '@cdktf/provider-aws/lib/lb';
 import { LbListener } from '@cdktf/provider-aws/lib/lb-listener';
+import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
@@ -47,9 +53,9 @@ export interface AwsFargateServiceProps {
   readonly loadBalancerSecurityGroupId: string;
   /** Extra task-role permissions. */
   readonly taskStatements: readonly IamStatement[];
-  /** Extra containers (sidecars) beside the main one. */
+  /** Extra containers (sidecars) beside the main one. @default none */
   readonly sidecars?: readonly Record<string, unknown>[];
-  /** ECR repository ARN the execution role may pull from; default none (public image). */
+  /** ECR repository ARN the execution role may pull from. @default none (a public image) */
   readonly repositoryArn?: string;
 }
 
@@ -143,9 +149,7 @@ export interface AwsRuntimeProps {
   readonly accountId: string;
   readonly region: string;
   readonly vpcId: string;
-  /** Public subnets of the load balancer. */
-  readonly publicSubnetIds: readonly string[];
-  /** Private subnets of the tasks. */
+  /** Private subnets of the tasks and of the internal load balancer (CloudFront reaches it through a VPC origin). */
   readonly privateSubnetIds: readonly string[];
   readonly kmsKeyArn: string;
   readonly logRetentionDays: number;
@@ -165,19 +169,28 @@ export interface AwsRuntimeProps {
   readonly secrets: Record<string, string>;
   /** Task-role permissions of the runtime (queue, secrets). */
   readonly taskStatements: readonly IamStatement[];
-  /** ACM certificate for HTTPS on 443 (HTTP then redirects); default none: HTTP on port 80 only. */
-  readonly certificateArn?: string;
-  /** Port the runtime listens on; default 3000. */
+  /** Custom hostname of the API and its ACM certificate in us-east-1. @default none: the distribution's own *.cloudfront.net name and certificate */
+  readonly customDomain?: { readonly domainName: string; readonly certificate: string };
+  /** Port the runtime listens on. @default 3000 */
   readonly containerPort?: number;
-  /** CloudWatch agent image of the metrics sidecar; default the public ECR image pinned here. */
+  /** CloudWatch agent image of the metrics sidecar. @default the public ECR image pinned here */
   readonly cloudwatchAgentImage?: string;
 }
 
+/** Header the CloudFront distributions set on every origin request: which slot the ALB forwards to. */
+export const AWS_SLOT_HEADER = 'x-data-sync-slot';
+/** CloudFront's origin-facing addresses, the only sources the load balancer accepts. */
+const CLOUDFRONT_ORIGIN_FACING = 'com.amazonaws.global.cloudfront.origin-facing';
+
 /**
  * Runtime capability on AWS: an ECS Fargate cluster with a blue and a green service, each with its
- * own task definition and image tag, behind one ALB whose listener forwards with weights (active
- * slot 100, other 0). Each task runs a CloudWatch agent sidecar that scrapes the runtime's /metrics
- * into the DataSync namespace. Switching activeSlot changes only the listener weights.
+ * own task definition and image tag, behind one internal ALB whose listener forwards with weights
+ * (active slot 100, other 0). The internet reaches it only through CloudFront (HTTPS, HTTP
+ * redirected), over a VPC origin: no custom domain is needed, and one can be added with its ACM
+ * certificate. Three distributions share the origin: the main one (weights) and one per slot for
+ * smoke tests, told apart by a header CloudFront sets and viewers cannot override. Each task runs
+ * a CloudWatch agent sidecar that scrapes /metrics into the DataSync namespace. Switching
+ * activeSlot changes only the listener weights.
  */
 export class AwsRuntime extends Construct {
   readonly cluster: EcsCluster;
@@ -189,14 +202,16 @@ export class AwsRuntime extends Construct {
   readonly services = {} as Record<Slot, AwsFargateService>;
   readonly taskContext: AwsTaskContext;
   readonly metricsLogGroup: CloudwatchLogGroup;
-  private readonly https: boolean;
-  /** Listener port of each slot's own endpoint, for smoke tests before a switch. */
-  static readonly SLOT_PORTS: Readonly<Record<Slot, number>> = { blue: 8443, green: 8444 };
+  /** The public entry (active slot) and each slot's own. */
+  readonly distributions = {} as Record<'active' | Slot, CloudfrontDistribution>;
+  /** Public URL (the active slot): the custom domain or the main distribution's name, always HTTPS. */
+  readonly url: string;
+  /** Each slot's own distribution, for smoke tests before a switch. */
+  readonly slotUrls: Readonly<Record<Slot, string>>;
 
   constructor(scope: Construct, id: string, props: AwsRuntimeProps) {
     super(scope, id);
     const port = props.containerPort ?? 3000;
-    this.https = props.certificateArn !== undefined;
     this.cluster = new EcsCluster(this, 'cluster', { name: props.prefix, setting: [{ name: 'containerInsights', value: 'enabled' }] });
     this.taskContext = { accountId: props.accountId, region: props.region, vpcId: props.vpcId, subnetIds: props.privateSubnetIds, cluster: this.cluster, kmsKeyArn: props.kmsKeyArn, logRetentionDays: props.logRetentionDays };
     this.repository = new EcrRepository(this, 'repository', {
@@ -211,21 +226,25 @@ export class AwsRuntime extends Construct {
     });
     this.loadBalancerSecurityGroup = new SecurityGroup(this, 'lb-sg', {
       name: `${props.prefix}-lb`,
-      description: `${props.prefix} load balancer: HTTP(S) from the internet`,
+      description: `${props.prefix} internal load balancer: from CloudFront only`,
       vpcId: props.vpcId,
-      ingress: [
-        { protocol: 'tcp', fromPort: 80, toPort: 80, cidrBlocks: ['0.0.0.0/0'], description: 'HTTP' },
-        ...(props.certificateArn ? [{ protocol: 'tcp', fromPort: 443, toPort: 443, cidrBlocks: ['0.0.0.0/0'], description: 'HTTPS' }] : []),
-        ...SLOTS.map((slot) => ({ protocol: 'tcp', fromPort: AwsRuntime.SLOT_PORTS[slot], toPort: AwsRuntime.SLOT_PORTS[slot], cidrBlocks: ['0.0.0.0/0'], description: `${slot} slot endpoint (smoke tests)` })),
-      ],
       egress: [{ protocol: 'tcp', fromPort: 0, toPort: 65535, cidrBlocks: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], description: 'targets in the VPC' }],
+    });
+    const cloudfront = new DataAwsEc2ManagedPrefixList(this, 'cloudfront-origin-facing', { name: CLOUDFRONT_ORIGIN_FACING });
+    new VpcSecurityGroupIngressRule(this, 'lb-from-cloudfront', {
+      securityGroupId: this.loadBalancerSecurityGroup.id,
+      prefixListId: cloudfront.id,
+      ipProtocol: 'tcp',
+      fromPort: 80,
+      toPort: 80,
+      description: 'CloudFront VPC origin',
     });
     this.loadBalancer = new Lb(this, 'lb', {
       name: `${props.prefix}`.slice(0, 32),
       loadBalancerType: 'application',
-      internal: false,
+      internal: true,
       securityGroups: [this.loadBalancerSecurityGroup.id],
-      subnets: [...props.publicSubnetIds],
+      subnets: [...props.privateSubnetIds],
       dropInvalidHeaderFields: true,
       enableDeletionProtection: false,
     });
@@ -240,21 +259,60 @@ export class AwsRuntime extends Construct {
         healthCheck: { path: '/health', matcher: '200', interval: 15, healthyThreshold: 2, unhealthyThreshold: 3, timeout: 5 },
       });
     }
-    const forward = {
-      type: 'forward',
-      forward: { targetGroup: SLOTS.map((slot) => ({ arn: this.targetGroups[slot].arn, weight: slot === props.activeSlot ? 100 : 0 })) },
-    };
-    if (props.certificateArn) {
-      this.listener = new LbListener(this, 'https', { loadBalancerArn: this.loadBalancer.arn, port: 443, protocol: 'HTTPS', sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06', certificateArn: props.certificateArn, defaultAction: [forward] });
-      new LbListener(this, 'http-redirect', { loadBalancerArn: this.loadBalancer.arn, port: 80, protocol: 'HTTP', defaultAction: [{ type: 'redirect', redirect: { port: '443', protocol: 'HTTPS', statusCode: 'HTTP_301' } }] });
-    } else {
-      this.listener = new LbListener(this, 'http', { loadBalancerArn: this.loadBalancer.arn, port: 80, protocol: 'HTTP', defaultAction: [forward] });
-    }
-    // Each slot also answers on its own port, so a deploy pipeline can smoke-test the idle slot.
-    for (const slot of SLOTS) {
-      const tls = props.certificateArn ? { protocol: 'HTTPS', sslPolicy: 'ELBSecurityPolicy-TLS13-1-2-2021-06', certificateArn: props.certificateArn } : { protocol: 'HTTP' };
-      new LbListener(this, `slot-${slot}`, { loadBalancerArn: this.loadBalancer.arn, port: AwsRuntime.SLOT_PORTS[slot], ...tls, defaultAction: [{ type: 'forward', targetGroupArn: this.targetGroups[slot].arn }] });
-    }
+    // The VPC origin's hop, inside the VPC: CloudFront terminates the viewer's TLS.
+    this.listener = new LbListener(this, 'http', {
+      loadBalancerArn: this.loadBalancer.arn,
+      port: 80,
+      protocol: 'HTTP',
+      defaultAction: [{ type: 'forward', forward: { targetGroup: SLOTS.map((slot) => ({ arn: this.targetGroups[slot].arn, weight: slot === props.activeSlot ? 100 : 0 })) } }],
+    });
+    SLOTS.forEach((slot, i) => {
+      new LbListenerRule(this, `slot-${slot}`, {
+        listenerArn: this.listener.arn,
+        priority: 10 + i,
+        condition: [{ httpHeader: { httpHeaderName: AWS_SLOT_HEADER, values: [slot] } }],
+        action: [{ type: 'forward', targetGroupArn: this.targetGroups[slot].arn }],
+      });
+    });
+    const origin = new CloudfrontVpcOrigin(this, 'vpc-origin', {
+      vpcOriginEndpointConfig: [{ name: props.prefix, arn: this.loadBalancer.arn, httpPort: 80, httpsPort: 443, originProtocolPolicy: 'http-only', originSslProtocols: [{ items: ['TLSv1.2'], quantity: 1 }] }],
+    });
+    // An API: nothing cached, every viewer header, cookie and query string reaches the runtime.
+    const noCache = new DataAwsCloudfrontCachePolicy(this, 'caching-disabled', { name: 'Managed-CachingDisabled' });
+    const allViewer = new DataAwsCloudfrontOriginRequestPolicy(this, 'all-viewer', { name: 'Managed-AllViewerExceptHostHeader' });
+    const distribution = (name: 'active' | Slot, domain?: { readonly domainName: string; readonly certificate: string }) =>
+      new CloudfrontDistribution(this, `cdn-${name}`, {
+        enabled: true,
+        comment: `${props.prefix} ${name === 'active' ? 'API (active slot)' : `${name} slot`}`,
+        httpVersion: 'http2and3',
+        isIpv6Enabled: true,
+        priceClass: 'PriceClass_100',
+        aliases: domain ? [domain.domainName] : undefined,
+        origin: [{
+          originId: 'alb',
+          domainName: this.loadBalancer.dnsName,
+          vpcOriginConfig: { vpcOriginId: origin.id, originReadTimeout: 60 },
+          // CloudFront replaces a viewer's header of the same name: a viewer cannot pick a slot.
+          customHeader: [{ name: AWS_SLOT_HEADER, value: name }],
+        }],
+        defaultCacheBehavior: {
+          targetOriginId: 'alb',
+          viewerProtocolPolicy: 'redirect-to-https',
+          allowedMethods: ['GET', 'HEAD', 'OPTIONS', 'PUT', 'POST', 'PATCH', 'DELETE'],
+          cachedMethods: ['GET', 'HEAD'],
+          cachePolicyId: noCache.id,
+          originRequestPolicyId: allViewer.id,
+          compress: true,
+        },
+        restrictions: { geoRestriction: { restrictionType: 'none' } },
+        viewerCertificate: domain
+          ? { acmCertificateArn: domain.certificate, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
+          : { cloudfrontDefaultCertificate: true },
+      });
+    this.distributions.active = distribution('active', props.customDomain);
+    for (const slot of SLOTS) this.distributions[slot] = distribution(slot);
+    this.url = `https://${props.customDomain?.domainName ?? this.distributions.active.domainName}`;
+    this.slotUrls = { blue: `https://${this.distributions.blue.domainName}`, green: `https://${this.distributions.green.domainName}` };
     this.metricsLogGroup = new CloudwatchLogGroup(this, 'metrics-logs', { name: `/ecs/${props.prefix}/metrics`, retentionInDays: props.logRetentionDays, kmsKeyId: props.kmsKeyArn });
     const sidecar = {
       name: 'cloudwatch-agent',
@@ -288,15 +346,5 @@ export class AwsRuntime extends Construct {
       // The listener must exist before a service registers in its target group.
       this.services[slot].service.node.addDependency(this.listener);
     }
-  }
-
-  /** Public URL of the load balancer (the active slot). */
-  get url(): string {
-    return `${this.https ? 'https' : 'http'}://${this.loadBalancer.dnsName}`;
-  }
-
-  /** Each slot's own endpoint on the load balancer. */
-  get slotUrls(): Readonly<Record<Slot, string>> {
-    return { blue: `${this.url}:${AwsRuntime.SLOT_PORTS.blue}`, green: `${this.url}:${AwsRuntime.SLOT_PORTS.green}` };
   }
 }

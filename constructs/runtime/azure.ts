@@ -118,7 +118,7 @@ export interface AzureRuntimeProps {
   readonly secretNames: readonly string[];
   /** Where the Prometheus agent sidecar writes the runtime's metrics. */
   readonly metrics: AzureMetricsSink;
-  /** Grants the revisions need before they start (AcrPull, Key Vault). */
+  /** Grants the revisions need before they start (AcrPull, Key Vault). @default none */
   readonly dependsOn?: ITerraformDependable[];
 }
 

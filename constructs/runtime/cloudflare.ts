@@ -1,5 +1,6 @@
 import { DnsRecord } from '@cdktf/provider-cloudflare/lib/dns-record';
 import { WorkersRoute } from '@cdktf/provider-cloudflare/lib/workers-route';
+import { ZoneSetting } from '@cdktf/provider-cloudflare/lib/zone-setting';
 import { WorkersScript, WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { Fn, Token, ref } from 'cdktf';
 import { Construct } from 'constructs';
@@ -46,12 +47,15 @@ export interface CloudflareRuntimeProps {
  * blue-green by route switch: `<prefix>.<zone>/*` routes to the active slot's script, and each slot
  * keeps its own hostname (`<prefix>-blue.<zone>`). The deploying slot's script is uploaded with the
  * current bundle; the other ignores content changes, so it keeps serving what it was deployed with.
- * Switching `activeSlot` changes only the main route's script.
+ * Switching `activeSlot` changes only the main route's script. Worker routes match http:// too, so
+ * the zone's Always Use HTTPS setting answers plain HTTP with a redirect before any Worker runs.
  */
 export class CloudflareRuntime extends Construct {
   readonly scripts: Readonly<Record<Slot, WorkersScript>>;
   /** The route of the main hostname: the switch. */
   readonly activeRoute: WorkersRoute;
+  /** Zone-wide redirect of plain HTTP to HTTPS (Cloudflare has no per-route switch for it). */
+  readonly alwaysUseHttps: ZoneSetting;
   /** Main hostname, e.g. `data-sync-prod.example.com`. */
   readonly hostname: string;
   /** URL of the main hostname (the active slot). */
@@ -62,6 +66,8 @@ export class CloudflareRuntime extends Construct {
   constructor(scope: Construct, id: string, props: CloudflareRuntimeProps) {
     super(scope, id);
     this.hostname = `${props.prefix}.${props.zoneName}`;
+    // `value` is a dynamic attribute: the provider takes the setting's own JSON value, here the string "on".
+    this.alwaysUseHttps = new ZoneSetting(this, 'always-use-https', { zoneId: props.zoneId, settingId: 'always_use_https', value: 'on' as unknown as Record<string, string> });
     const host = (name: string, hostname: string) =>
       // Worker routes need a proxied DNS record; 100:: is the documented originless placeholder.
       new DnsRecord(this, `dns-${name}`, { zoneId: props.zoneId, name: hostname, type: 'AAAA', content: '100::', proxied: true, ttl: 1, comment: `Worker route for ${props.prefix}` });

@@ -34,12 +34,12 @@ export interface GcpRuntimeProps {
   /** Plain environment variables. */
   readonly env: Readonly<Record<string, string>>;
   /** Environment variables read from Secret Manager: variable name -> secret id (latest version). */
-  readonly secretEnv: Readonly<Record<string, string>>;
+  readonly secrets: Readonly<Record<string, string>>;
   /** VPC network and subnetwork for direct VPC egress (private Cloud SQL). */
   readonly network: { readonly networkId: string; readonly subnetworkId: string };
-  /** Deletion protection on the service (default false). */
+  /** Deletion protection on the service. @default false */
   readonly deletionProtection?: boolean;
-  /** Grants the revision needs before it can start (secret access). */
+  /** Grants the revision needs before it can start (secret access). @default none */
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -81,7 +81,7 @@ export class GcpRuntime extends Construct {
     this.revisions = revisions;
     const env: CloudRunV2ServiceTemplateContainersEnv[] = [
       ...Object.entries(props.env).map(([name, value]) => ({ name, value })),
-      ...Object.entries(props.secretEnv).map(([name, secret]) => ({ name, valueSource: { secretKeyRef: { secret, version: 'latest' } } })),
+      ...Object.entries(props.secrets).map(([name, secret]) => ({ name, valueSource: { secretKeyRef: { secret, version: 'latest' } } })),
     ];
     const probe = { httpGet: { path: '/health', port: GCP_RUNTIME_PORT }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 };
     const runtime: CloudRunV2ServiceTemplateContainers = {

@@ -33,26 +33,26 @@ export interface IbmRuntimeProps {
   readonly memoryMb: number;
   /** Plain configuration (config map, no secrets). */
   readonly config: Record<string, string>;
-  /** Custom domain of the API; its CNAME points at the domain mapping's cname_target. */
-  readonly domain: string;
-  /** Code Engine TLS secret of the domain, created out of band. */
-  readonly tlsSecret: string;
-  /** Port the runtime listens on; default 3000. */
+  /** Custom API hostname (its CNAME points at the mapping's cname_target) and the Code Engine TLS secret of its certificate, created out of band. @default none: `url` is the active app's own HTTPS endpoint */
+  readonly customDomain?: { readonly domainName: string; readonly certificate: string };
+  /** Port the runtime listens on. @default 3000 */
   readonly port?: number;
 }
 
 /**
  * Runtime capability on IBM Cloud: a Code Engine project with two apps, blue and green, each with
- * its own image tag, and one domain mapping of the API domain to the active app, so switching
- * activeSlot changes only the mapping's component. Configuration comes from a config map, secrets
+ * its own image tag and Code Engine's managed HTTPS endpoint. With a custom domain, one domain
+ * mapping points it at the active app, so switching activeSlot changes only the mapping's
+ * component; without one, `url` is the active app's endpoint (it changes with the switch). Configuration comes from a config map, secrets
  * from a Code Engine secret that Terraform creates empty and never reads back.
  */
 export class IbmRuntime extends Construct {
   readonly project: InstanceType<typeof IbmCodeEngineProject>;
   readonly projectId: string;
   readonly apps = {} as Record<Slot, InstanceType<typeof IbmCodeEngineApp>>;
-  readonly domainMapping: InstanceType<typeof IbmCodeEngineDomainMapping>;
-  /** The API domain (mapped to the active slot's app). */
+  /** The custom domain's mapping to the active app; absent without a custom domain. */
+  readonly domainMapping?: InstanceType<typeof IbmCodeEngineDomainMapping>;
+  /** The active slot's URL: the custom domain, or the active app's endpoint. */
   readonly url: string;
   /** Each slot app's own public endpoint. */
   readonly slotUrls: Readonly<Record<Slot, string>>;
@@ -83,13 +83,15 @@ export class IbmRuntime extends Construct {
         probe_readiness: [{ type: 'http', path: '/health', port, interval: 10, failure_threshold: 3 }],
       });
     }
-    this.domainMapping = new IbmCodeEngineDomainMapping(this, 'domain', {
-      project_id: this.projectId,
-      name: props.domain,
-      tls_secret: props.tlsSecret,
-      component: [{ name: this.apps[props.activeSlot].attr('name'), resource_type: 'app_v2' }],
-    });
-    this.url = `https://${props.domain}`;
+    if (props.customDomain) {
+      this.domainMapping = new IbmCodeEngineDomainMapping(this, 'domain', {
+        project_id: this.projectId,
+        name: props.customDomain.domainName,
+        tls_secret: props.customDomain.certificate,
+        component: [{ name: this.apps[props.activeSlot].attr('name'), resource_type: 'app_v2' }],
+      });
+    }
+    this.url = props.customDomain ? `https://${props.customDomain.domainName}` : this.apps[props.activeSlot].attr('endpoint');
     this.slotUrls = { blue: this.apps.blue.attr('endpoint'), green: this.apps.green.attr('endpoint') };
   }
 }

@@ -2,6 +2,8 @@ import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import { SLOTS, type Slot } from '../../config';
 import {
+  OciApigatewayDeployment,
+  OciApigatewayGateway,
   OciArtifactsContainerRepository,
   OciContainerInstance,
   type OciContainer,
@@ -107,9 +109,13 @@ export interface OciRuntimeProps {
   readonly context: OciHostContext;
   /** Object Storage namespace of the tenancy (registry path). */
   readonly registryNamespace: string;
-  /** Public subnet of the load balancer and its security group. */
+  /** Public subnet of the API gateway, the only public entry. */
   readonly publicSubnetId: string;
+  /** Security groups of the API gateway (HTTPS in) and of the private load balancer behind it. */
+  readonly gatewayNsgId: string;
   readonly loadBalancerNsgId: string;
+  /** Custom API hostname and its Certificates service certificate OCID. @default none: the gateway's own hostname and Oracle's certificate */
+  readonly customDomain?: { readonly domainName: string; readonly certificate: string };
   /** Slot whose backend set the listener forwards to. */
   readonly activeSlot: Slot;
   readonly imageTags: Readonly<Record<Slot, string>>;
@@ -126,26 +132,35 @@ export interface OciRuntimeProps {
   readonly logGroupId: string;
   /** Log retention in days (rounded up to OCI's 30-day steps). */
   readonly logRetentionDays: number;
-  /** Port the runtime listens on; default 3000. */
+  /** Port the runtime listens on. @default 3000 */
   readonly port?: number;
 }
 
 /** OCI keeps logs in 30-day steps from 30 to 180 days. */
 export const ociRetention = (days: number) => Math.min(180, Math.max(30, Math.ceil(days / 30) * 30));
 
+/** Listener port of each slot's own endpoint (opened to the gateway in constructs/network/oci.ts). */
+const OCI_SLOT_PORTS: Readonly<Record<Slot, number>> = { blue: 8081, green: 8082 };
+/** Path under which the gateway exposes each slot's own listener, for smoke tests before a switch. */
+export const OCI_SLOT_PATH = '/_slots';
+
 /**
  * Runtime capability on OCI: container instances per slot (blue and green, each with its own image
- * tag) registered in one backend set per slot of a public flexible load balancer; the listener's
+ * tag) registered in one backend set per slot of a private flexible load balancer; the listener's
  * default backend set is the active slot's, so switching activeSlot changes only that one field.
+ * The public entry is an API gateway: HTTPS only (it has no plain HTTP listener at all), on its
+ * own hostname with Oracle's certificate, or on a custom hostname with a certificate from context.
  */
-/** Listener port of each slot's own endpoint (opened in constructs/network/oci.ts). */
-const OCI_SLOT_PORTS: Readonly<Record<Slot, number>> = { blue: 8081, green: 8082 };
 
 export class OciRuntime extends Construct {
   readonly loadBalancer: InstanceType<typeof OciLoadBalancer>;
   readonly backendSets = {} as Record<Slot, InstanceType<typeof OciLoadBalancerBackendSet>>;
   readonly hosts = {} as Record<Slot, OciHost[]>;
   readonly imageRepository: string;
+  readonly gateway: InstanceType<typeof OciApigatewayGateway>;
+  readonly deployment: InstanceType<typeof OciApigatewayDeployment>;
+  /** Public URL (the active slot), always HTTPS. */
+  readonly url: string;
   private readonly props: OciRuntimeProps;
 
   constructor(scope: Construct, id: string, props: OciRuntimeProps) {
@@ -160,10 +175,33 @@ export class OciRuntime extends Construct {
       display_name: props.prefix,
       shape: 'flexible',
       shape_details: { minimum_bandwidth_in_mbps: 10, maximum_bandwidth_in_mbps: 100 },
-      subnet_ids: [props.publicSubnetId],
-      is_private: false,
+      subnet_ids: [ctx.subnetId],
+      is_private: true,
       network_security_group_ids: [props.loadBalancerNsgId],
     });
+    this.gateway = new OciApigatewayGateway(this, 'gateway', {
+      compartment_id: ctx.compartmentId,
+      display_name: props.prefix,
+      endpoint_type: 'PUBLIC',
+      subnet_id: props.publicSubnetId,
+      network_security_group_ids: [props.gatewayNsgId],
+      certificate_id: props.customDomain?.certificate,
+    });
+    // The gateway to the private load balancer inside the VCN; `$${...}` is the gateway's own path variable, escaped for Terraform.
+    const lbAddress = this.loadBalancer.getStringAttribute('ip_address_details[0].ip_address');
+    const route = (path: string, port: number) => ({
+      path: `${path}/{rest*}`,
+      methods: ['ANY'],
+      backend: { type: 'HTTP_BACKEND' as const, url: `http://${lbAddress}:${port}/$\${request.path[rest]}`, connect_timeout_in_seconds: 10, read_timeout_in_seconds: 60, send_timeout_in_seconds: 60 },
+    });
+    this.deployment = new OciApigatewayDeployment(this, 'api', {
+      compartment_id: ctx.compartmentId,
+      gateway_id: this.gateway.id,
+      display_name: props.prefix,
+      path_prefix: '/',
+      specification: { routes: [route('', 80), ...SLOTS.map((slot) => route(`${OCI_SLOT_PATH}/${slot}`, OCI_SLOT_PORTS[slot]))] },
+    });
+    this.url = `https://${props.customDomain?.domainName ?? this.gateway.attr('hostname')}`;
     new OciLoggingLog(this, 'access-log', {
       display_name: `${props.prefix}-lb-access`,
       log_group_id: props.logGroupId,
@@ -202,7 +240,7 @@ export class OciRuntime extends Construct {
     });
   }
 
-  /** The HTTP listener: default backend set = the active slot's; extra path routes (n8n) when given. */
+  /** The private load balancer's listener behind the gateway: default backend set = the active slot's; extra path routes (n8n) when given. */
   listen(pathRouteSet?: InstanceType<typeof OciLoadBalancerPathRouteSet>): InstanceType<typeof OciLoadBalancerListener> {
     // Each slot also answers on its own port, so a deploy pipeline can smoke-test the idle slot.
     for (const slot of SLOTS) {
@@ -224,13 +262,8 @@ export class OciRuntime extends Construct {
     });
   }
 
-  /** Public address of the load balancer (the active slot). */
-  get url(): string {
-    return `http://${this.loadBalancer.getStringAttribute('ip_address_details[0].ip_address')}`;
-  }
-
-  /** Each slot's own listener on the load balancer. */
+  /** Each slot's own listener, through the gateway. */
   get slotUrls(): Readonly<Record<Slot, string>> {
-    return { blue: `${this.url}:${OCI_SLOT_PORTS.blue}`, green: `${this.url}:${OCI_SLOT_PORTS.green}` };
+    return { blue: `${this.url}${OCI_SLOT_PATH}/blue`, green: `${this.url}${OCI_SLOT_PATH}/green` };
   }
 }

@@ -34,11 +34,11 @@ export interface AwsWorkerProps {
   readonly secretArns: readonly string[];
   /** Plain environment variables (no secret values: pass secret ARNs instead). */
   readonly environment: Record<string, string>;
-  /** Messages per invocation; default 10. */
+  /** Messages per invocation. @default 10 */
   readonly batchSize?: number;
-  /** Concurrent invocations the queue may drive; default 10 (protects the database and vendor rate limits). */
+  /** Concurrent invocations the queue may drive (protects the database and vendor rate limits). @default 10 */
   readonly maximumConcurrency?: number;
-  /** Memory in MiB; default 1024. */
+  /** Memory in MiB. @default 1024 */
   readonly memoryMb?: number;
 }
 

@@ -14,9 +14,9 @@ export interface GcpPushWorkerProps {
   readonly queue: GcpQueue;
   /** Cloud Run service (name and location) that receives the pushes. */
   readonly service: { readonly name: string; readonly location: string; readonly uri: string };
-  /** Path of the push handler on the runtime (default `/pubsub/push`). */
+  /** Path of the push handler on the runtime. @default `/pubsub/push` */
   readonly path?: string;
-  /** Audience of the push OIDC token (default: the push endpoint URL); the runtime checks it. */
+  /** Audience of the push OIDC token; the runtime checks it. @default the push endpoint URL */
   readonly audience?: string;
   /** Deliveries before a job goes to the dead-letter topic (Pub/Sub allows 5-100). */
   readonly maxDeliveryAttempts: number;

@@ -10,7 +10,7 @@ export interface IbmWorkerProps {
   readonly image: string;
   readonly configMapName: string;
   readonly secretName: string;
-  /** Parallel worker instances (array indices); default 2. */
+  /** Parallel worker instances (array indices). @default 2 */
   readonly instances?: number;
 }
 

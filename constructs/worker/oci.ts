@@ -7,13 +7,13 @@ export interface OciWorkerProps {
   readonly context: OciHostContext;
   /** Runtime image with tag (the stable image: workers are not part of blue-green). */
   readonly image: string;
-  /** Worker instances (default 1). */
+  /** Worker instances. @default 1 */
   readonly instances?: number;
   /** Plain environment shared with the runtime (database URL, queue binding, secret files). */
   readonly environment: Record<string, string>;
   readonly secrets: readonly OciSecretFile[];
   readonly pgpass: { host: string; user: string; passwordFile: string };
-  /** OCPUs and memory per instance; default 1 / 2 GB. */
+  /** OCPUs and memory per instance. @default 1 OCPU, 2 GB */
   readonly ocpus?: number;
   readonly memoryGb?: number;
 }

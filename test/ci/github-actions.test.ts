@@ -245,3 +245,112 @@ describe('blue-green workflow', () => {
     expect((workflow.jobs.rollback as { if?: string }).if).toMatch(/inputs\.rollback \|\| needs\.switch\.result == 'failure' \|\| needs\.verify\.result == 'failure'/);
   });
 });
+
+describe('main synth keeps the released slots', () => {
+  test('each environment is synthesized with the slot and tags blue-green.yml recorded for it, defaults before the first release', () => {
+    const step = load('main.yml').jobs.synth.steps!.find((s) => s.run?.includes('npm run synth'))!;
+    const gh = `[ "$1 $2" = "variable get" ] || exit 2\ncase "$5:$3" in\n  prod:DATA_SYNC_ACTIVE_SLOT) echo green ;;\n  prod:DATA_SYNC_ACTIVE_IMAGE_TAG) echo 2.0.0 ;;\n  prod:DATA_SYNC_PREVIOUS_IMAGE_TAG) echo 1.4.0 ;;\n  *) exit 1 ;;\nesac`;
+    const npm = `printf '%s\\n' "$*" >> "$RUNNER_TEMP/npm-calls"`;
+    const { status, files } = runStep(step, { TF_STATE_BUCKET: 'state', TF_STATE_REGION: 'eu-west-1' }, { gh, npm });
+    expect(status).toBe(0);
+    const calls = files['npm-calls'].trim().split('\n');
+    expect(calls).toHaveLength(3);
+    const settings = calls.map((call) => {
+      const pairs = Object.fromEntries([...call.matchAll(/-c (\w+)=(\S+)/g)].map(([, k, v]) => [k, v]));
+      const context = parseContext(pairs);
+      return resolveSettings('aws', context.environments[0], context);
+    });
+    expect(settings.map((s) => [s.env.name, s.activeSlot, s.imageTags])).toEqual([
+      ['dev', 'blue', { blue: '1.0.0', green: '1.0.0' }],
+      ['staging', 'blue', { blue: '1.0.0', green: '1.0.0' }],
+      ['prod', 'green', { green: '2.0.0', blue: '1.4.0' }],
+    ]);
+    expect(settings[0].backend).toMatchObject({ type: 's3', bucket: 'state' });
+  });
+});
+
+describe('runtime image pipeline', () => {
+  /** Every image reference in a stack (container definitions held as JSON strings included). */
+  function images(value: unknown, out: string[] = []): string[] {
+    if (typeof value === 'string' && /^\s*\[/.test(value)) {
+      try {
+        images(JSON.parse(value), out);
+      } catch {
+        // not JSON: an ordinary string
+      }
+    } else if (Array.isArray(value)) value.forEach((v) => images(v, out));
+    else if (value && typeof value === 'object') {
+      for (const [key, v] of Object.entries(value)) {
+        if (['image', 'image_url', 'image_reference'].includes(key) && typeof v === 'string') out.push(v);
+        else images(v, out);
+      }
+    }
+    return out;
+  }
+  const OWN_REGISTRY = /aws_ecr_repository|artifact_registry_repository|azurerm_container_registry|ocir\.io|icr\.io/;
+
+  test('the image is pushed to the registry each stack outputs, under the tag built once per commit, before that stack plans', () => {
+    const main = load('main.yml');
+    const build = main.jobs.image.steps!.find((s) => s.uses?.startsWith('docker/build-push-action'))!;
+    const upload = main.jobs.image.steps!.find((s) => s.uses?.startsWith('actions/upload-artifact'))!;
+    expect(build.with!.tags).toBe('data-sync-service:${{ github.sha }}');
+    expect(main.jobs.plan.with).toMatchObject({ 'image-artifact': upload.with!.name, 'image-tag': '${{ github.sha }}' });
+    expect(needsOf(main.jobs.plan)).toContain('image');
+    const steps = load('terraform-stack.yml').jobs.terraform.steps!;
+    const push = steps.findIndex((s) => s.id === 'image');
+    expect(steps[push].run).toMatch(/output -raw image_repository/);
+    expect(steps[push].run).toMatch(/docker tag "data-sync-service:\$tag" "\$image"/);
+    expect(push).toBeLessThan(steps.findIndex((s) => s.name === 'terraform plan'));
+    expect(push).toBeLessThan(steps.findIndex((s) => s.id === 'deploy'));
+    expect(steps[push].if).toMatch(/inputs\.cloud != 'cloudflare'/);
+  });
+
+  test.each(CLOUDS.filter((c) => c !== 'cloudflare'))('%s: every runtime container runs <image_repository>:<tag> of the registry the stack creates', (cloud) => {
+    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-sync-images-'));
+    try {
+      const [stack] = buildApp({ context: { clouds: cloud, environment: 'prod', imageTag: 'abc123', stableImageTag: '1.4.0' }, outdir }).stacks;
+      const json = JSON.parse(require('cdktf').Testing.synth(stack));
+      const repository = json.output.image_repository.value as string;
+      expect(repository).toBeTruthy();
+      // The runtime's images; OCI's schedule trigger function has its own repository (not built here).
+      const own = images(json.resource).filter((image) => OWN_REGISTRY.test(image) && !/\/trigger:[^/]+$/.test(image));
+      expect(own.length).toBeGreaterThan(0);
+      for (const image of own) expect([image, image.startsWith(`${repository}:`)]).toEqual([image, true]);
+      // Per-slot platforms run both tags; Cloud Run and Container Apps keep the old revision instead.
+      const tags = new Set(own.map((image) => image.slice(repository.length + 1)));
+      expect(tags).toContain('abc123');
+      for (const tag of tags) expect(['abc123', '1.4.0']).toContain(tag);
+    } finally {
+      fs.rmSync(outdir, { recursive: true, force: true });
+    }
+  });
+
+  test('the Cloudflare plan builds the Worker bundle its scripts read, where they read it, and apply gets the same bundle', () => {
+    const steps = load('terraform-stack.yml').jobs.terraform.steps!;
+    const build = steps.findIndex((s) => s.run === 'npm run build');
+    expect(steps[build].if).toBe("inputs.mode == 'plan' && inputs.cloud == 'cloudflare'");
+    expect(build).toBeLessThan(steps.findIndex((s) => s.name === 'terraform plan'));
+    // The scripts read ${path.module}/../../../dist/runtime/cloudflare.js: the stack must sit three levels down.
+    expect(load('terraform-stack.yml') as unknown as { env: Record<string, string> }).toMatchObject({ env: { STACK_DIR: expect.stringMatching(/^cdktf\.out\/stacks\/[^/]+$/) } });
+    const upload = steps.find((s) => s.name === 'Upload the Worker bundle for apply')!;
+    const download = steps.find((s) => s.name === 'Download the Worker bundle the plan was made with')!;
+    expect([upload.with!.name, upload.with!.path]).toEqual([download.with!.name, 'dist/runtime/cloudflare.js']);
+    expect(download.with!.path).toBe('dist/runtime');
+  });
+
+  test('a blue-green release checks the image exists in the registry before deploying, and refuses a missing one', () => {
+    const step = load('terraform-stack.yml').jobs.terraform.steps!.find((s) => s.id === 'image')!;
+    const fakes = {
+      terraform: 'echo "123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-sync-prod/data-sync-service"',
+      aws: 'echo token',
+      docker: '[ "$1" = login ] && { cat > /dev/null; exit 0; }\n[ "$1 $2" = "manifest inspect" ] && { [ "$3" = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-sync-prod/data-sync-service:2.0.0" ]; exit $?; }\necho "unexpected docker $*" >&2; exit 3',
+    };
+    const env = { MODE: 'deploy', CLOUD: 'aws', STACK_DIR: 'x', IMAGE_TAG: '' };
+    const present = runStep(step, { ...env, DEPLOY_CONTEXT: 'deploymentSlot=green imageTag=2.0.0 activeSlot=blue stableImageTag=1.0.0' }, fakes);
+    expect(present.status).toBe(0);
+    expect(present.outputs.image).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-sync-prod/data-sync-service:2.0.0');
+    const missing = runStep(step, { ...env, DEPLOY_CONTEXT: 'deploymentSlot=green imageTag=9.9.9 activeSlot=blue stableImageTag=1.0.0' }, fakes);
+    expect(missing.status).toBe(1);
+    expect(missing.stdout).toMatch(/data-sync-service:9\.9\.9 does not exist/);
+  });
+});

@@ -230,27 +230,75 @@ describe('AWS renderers', () => {
   });
 });
 
-describe('AWS stack options', () => {
-  const settings = () => resolveSettings('aws', 'staging', parseContext({ environment: 'staging' }));
+describe('AWS stack options from context', () => {
+  const CERT = 'arn:aws:acm:us-east-1:123456789012:certificate/0a1b2c3d-4e5f-6a7b-8c9d-0e1f2a3b4c5d';
 
-  test('an existing VPC is used instead of a new one', () => {
-    const app = new App({ outdir, skipValidation: true });
-    const stack = new AwsStack(app, settings(), { existingVpc: { vpcId: 'vpc-123', publicSubnetIds: ['subnet-p1', 'subnet-p2'], privateSubnetIds: ['subnet-a', 'subnet-b'] } });
-    const json = synthJson(stack);
-    expect(resourcesOf(json, 'aws_vpc')).toEqual([]);
-    expect(only(json, 'aws_lb').subnets).toEqual(['subnet-p1', 'subnet-p2']);
-    expect(checkReferences(json)).toEqual([]);
-    expect(() => new AwsStack(new App({ outdir, skipValidation: true }), settings(), { existingVpc: { vpcId: 'vpc-1', publicSubnetIds: ['a'], privateSubnetIds: ['b', 'c'] } })).toThrow('an existing VPC needs at least two public and two private subnets (got 1 and 2)');
+  test('awsRegion reaches the provider and every regional name; the default stays us-east-1', () => {
+    const json = synth({ environment: 'staging', awsRegion: 'eu-west-1' });
+    expect((json.provider as any).aws[0].region).toBe('eu-west-1');
+    expect(JSON.stringify(json)).not.toContain('us-east-1');
+    expect((synth({ environment: 'staging' }).provider as any).aws[0].region).toBe('us-east-1');
   });
 
-  test('a certificate turns on HTTPS with the weighted forward and redirects HTTP', () => {
-    const app = new App({ outdir, skipValidation: true });
-    const json = synthJson(new AwsStack(app, settings(), { certificateArn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' }));
-    const listeners = new Map(resourcesOf(json, 'aws_lb_listener').map(([, l]) => [l.port, l]));
-    expect(listeners.get(443)).toMatchObject({ protocol: 'HTTPS', certificate_arn: 'arn:aws:acm:us-east-1:123456789012:certificate/abc' });
-    expect((listeners.get(443)!.default_action as any)[0].forward.target_group.map((g: any) => g.weight)).toEqual([100, 0]);
-    expect((listeners.get(80)!.default_action as any)[0]).toMatchObject({ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443' } });
+  test('an existing VPC is used instead of a new one: the internal load balancer, tasks and database in its private subnets', () => {
+    const json = synth({ environment: 'staging', awsVpcId: 'vpc-0123456789abcdef0', awsPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2' });
+    expect(resourcesOf(json, 'aws_vpc')).toEqual([]);
+    expect(resourcesOf(json, 'aws_nat_gateway')).toEqual([]);
+    expect(only(json, 'aws_lb')).toMatchObject({ internal: true, subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] });
+    expect(new Set(resourcesOf(json, 'aws_security_group').map(([, g]) => g.vpc_id))).toEqual(new Set(['vpc-0123456789abcdef0']));
+    expect(checkReferences(json)).toEqual([]);
     expect(checkPolicies(json, 'aws')).toEqual([]);
+  });
+
+  test('a custom domain puts its hostname and certificate on the main distribution; the slots keep their own names', () => {
+    const json = synth({ environment: 'prod', awsDomainName: 'api.example.org', awsCertificateArn: CERT });
+    const distributions = byName(json, 'aws_cloudfront_distribution', 'comment');
+    expect(distributions.get('data-sync-prod API (active slot)')).toMatchObject({ aliases: ['api.example.org'], viewer_certificate: { acm_certificate_arn: CERT, ssl_support_method: 'sni-only', minimum_protocol_version: 'TLSv1.2_2021' } });
+    expect(distributions.get('data-sync-prod blue slot')!.viewer_certificate).toEqual({ cloudfront_default_certificate: true });
+    expect((json.output as any).url.value).toBe('https://api.example.org');
+    expect(checkPolicies(json, 'aws')).toEqual([]);
+  });
+
+  test('no custom domain: HTTPS on the distributions\' own names, HTTP redirected, the load balancer reachable only from CloudFront', () => {
+    const json = synth({ environment: 'prod' });
+    const distributions = resourcesOf(json, 'aws_cloudfront_distribution');
+    expect(distributions).toHaveLength(3);
+    for (const [, d] of distributions) {
+      expect(d.viewer_certificate).toEqual({ cloudfront_default_certificate: true });
+      expect((d.default_cache_behavior as Block).viewer_protocol_policy).toBe('redirect-to-https');
+      expect(((d.origin as Block[])[0].vpc_origin_config as Block).vpc_origin_id).toMatch(/^\$\{aws_cloudfront_vpc_origin\./);
+    }
+    expect(only(json, 'aws_lb')).toMatchObject({ internal: true });
+    const sg = byName(json, 'aws_security_group', 'name').get('data-sync-prod-lb')!;
+    expect(sg.ingress).toBeUndefined();
+    const [[, fromCloudfront]] = resourcesOf(json, 'aws_vpc_security_group_ingress_rule').filter(([, r]) => String(r.prefix_list_id).includes('cloudfront'));
+    expect(fromCloudfront).toMatchObject({ from_port: 80, to_port: 80 });
+    expect(Object.values((json.data as any).aws_ec2_managed_prefix_list).map((d: any) => d.name)).toEqual(['com.amazonaws.global.cloudfront.origin-facing']);
+  });
+
+  test('each slot distribution sets the slot header and the listener forwards it to that slot only', () => {
+    const json = synth({ environment: 'prod' });
+    const headers = resourcesOf(json, 'aws_cloudfront_distribution').map(([, d]) => ((d.origin as Block[])[0].custom_header as Block[])[0].value).sort();
+    expect(headers).toEqual(['active', 'blue', 'green']);
+    const rules = resourcesOf(json, 'aws_lb_listener_rule').filter(([name]) => /slot/.test(name)).map(([, r]) => [((r.condition as Block[])[0].http_header as Block).values, (r.action as Block[])[0].target_group_arn]);
+    expect(rules).toEqual([[['blue'], expect.stringMatching(/tg-blue/)], [['green'], expect.stringMatching(/tg-green/)]]);
+  });
+
+  test.each([
+    [{ awsRegion: 'mars-1' }, 'Invalid context value awsRegion="mars-1": expected an AWS region such as eu-west-1'],
+    [{ awsVpcId: 'vpc-0123456789abcdef0' }, 'Invalid context value awsPrivateSubnetIds=undefined: expected two or more distinct subnet ids'],
+    [{ awsVpcId: 'vpc-0123456789abcdef0', awsPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1' }, 'expected two or more distinct subnet ids'],
+    [{ awsPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2' }, 'set awsVpcId too'],
+    [{ environment: 'prod', awsDomainName: 'api.example.org' }, 'Invalid context value awsDomainName="api.example.org": set awsCertificateArn too'],
+    [{ awsDomainName: 'api.example.org', awsCertificateArn: CERT }, 'set environment too: a hostname belongs to one environment'],
+    [{ environment: 'prod', awsDomainName: 'api.example.org', awsCertificateArn: CERT.replace('us-east-1', 'eu-west-1') }, 'expected an ACM certificate ARN in us-east-1'],
+  ])('%j is refused naming the key', (context, message) => {
+    expect(() => buildApp({ context: { clouds: 'aws', ...context }, outdir })).toThrow(message);
+  });
+
+  test('an existing VPC with fewer than two private subnets fails in the construct too', () => {
+    const settings = resolveSettings('aws', 'staging', parseContext({ environment: 'staging' }));
+    expect(() => new AwsStack(new App({ outdir, skipValidation: true }), settings, { existingVpc: { vpcId: 'vpc-1', privateSubnetIds: ['b'] } })).toThrow('an existing VPC needs at least two private subnets in different AZs (got 1)');
   });
 });
 

@@ -174,3 +174,10 @@ describe('Azure policy rules catch violations', () => {
     expect(mutate(edit)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
   });
 });
+
+describe('Azure stack options from context', () => {
+  test('azureRegion becomes the default of the azure_location variable', () => {
+    expect((synth({ environment: 'dev', azureRegion: 'northeurope' }).variable as any).azure_location.default).toBe('northeurope');
+    expect((synth({ environment: 'dev' }).variable as any).azure_location.default).toBe('westeurope');
+  });
+});

@@ -193,3 +193,69 @@ describe('IBM policies', () => {
     expect(checkPolicies({ resource: resources }, 'ibm').join('\n')).toContain(message);
   });
 });
+
+describe('HTTPS policy (every cloud)', () => {
+  const https = (json: TerraformJson, cloud: 'aws' | 'oci' | 'azure' | 'cloudflare' | 'gcp' | 'ibm') => checkPolicies(json, cloud).filter((p) => p.startsWith('[common/https-only]'));
+  const outputs = (value: string) => ({ output: { url: { value } } });
+
+  test.each([
+    ['https://${aws_cloudfront_distribution.cdn.domain_name}'],
+    ['${google_cloud_run_v2_service.runtime.uri}'],
+    ['${replace(google_cloud_run_v2_service.runtime.uri, "https://", "https://blue---")}'],
+    ['${ibm_code_engine_app.api-blue.endpoint}'],
+  ])('endpoint output %s passes', (value) => {
+    expect(https(outputs(value), 'gcp')).toEqual([]);
+  });
+
+  test.each([
+    ['http://${aws_lb.lb.dns_name}'],
+    ['${aws_lb.lb.dns_name}'],
+    ['http://${oci_load_balancer_load_balancer.lb.ip_address_details[0].ip_address}:8081'],
+  ])('endpoint output %s is refused', (value) => {
+    expect(https(outputs(value), 'aws')).toEqual([`[common/https-only] output url is not an HTTPS URL: ${value}`]);
+  });
+
+  test('AWS: an internet-facing ALB serving HTTP, a distribution allowing HTTP and a port open to the internet are refused; an internal ALB and a redirect pass', () => {
+    const resource = {
+      aws_lb: { public: { internal: false }, private: { internal: true } },
+      aws_lb_listener: {
+        plain: { load_balancer_arn: '${aws_lb.public.arn}', port: 80, protocol: 'HTTP', default_action: [{ type: 'forward' }] },
+        redirect: { load_balancer_arn: '${aws_lb.public.arn}', port: 80, protocol: 'HTTP', default_action: [{ type: 'redirect', redirect: { protocol: 'HTTPS', port: '443' } }] },
+        internal: { load_balancer_arn: '${aws_lb.private.arn}', port: 80, protocol: 'HTTP', default_action: [{ type: 'forward' }] },
+      },
+      aws_cloudfront_distribution: { cdn: { default_cache_behavior: { viewer_protocol_policy: 'allow-all' } } },
+      aws_security_group: { lb: { ingress: [{ from_port: 8443, to_port: 8443, cidr_blocks: ['0.0.0.0/0'] }, { from_port: 443, to_port: 443, cidr_blocks: ['0.0.0.0/0'] }] } },
+      aws_vpc_security_group_ingress_rule: { cf: { from_port: 80, to_port: 80, prefix_list_id: '${data.aws_ec2_managed_prefix_list.cf.id}' } },
+    };
+    expect(https({ resource } as TerraformJson, 'aws')).toEqual([
+      '[common/https-only] aws_lb_listener.plain serves plain HTTP on internet-facing aws_lb.public (port 80)',
+      '[common/https-only] aws_cloudfront_distribution.cdn viewer_protocol_policy is allow-all',
+      '[common/https-only] aws_security_group.lb.ingress[0] opens port 8443-8443 to the internet (only 443 may be)',
+    ]);
+  });
+
+  test('OCI: a public load balancer listener without TLS and an NSG opening port 80 to the internet are refused', () => {
+    const resource = {
+      oci_load_balancer_load_balancer: { lb: { is_private: false } },
+      oci_load_balancer_listener: { http: { load_balancer_id: '${oci_load_balancer_load_balancer.lb.id}', port: 80, protocol: 'HTTP' } },
+      oci_core_network_security_group_security_rule: {
+        open: { direction: 'INGRESS', source: '0.0.0.0/0', tcp_options: { destination_port_range: { min: 80, max: 80 } } },
+        https: { direction: 'INGRESS', source: '0.0.0.0/0', tcp_options: { destination_port_range: { min: 443, max: 443 } } },
+      },
+    };
+    expect(https({ resource } as TerraformJson, 'oci')).toEqual([
+      '[common/https-only] oci_load_balancer_listener.http serves plain HTTP on public load balancer lb (port 80)',
+      '[common/https-only] oci_core_network_security_group_security_rule.open opens port 80-80 to the internet (only 443 may be)',
+    ]);
+  });
+
+  test('Azure: a container app accepting insecure connections is refused', () => {
+    expect(https({ resource: { azurerm_container_app: { app: { ingress: [{ allow_insecure_connections: true }] } } } } as TerraformJson, 'azure')).toEqual(['[common/https-only] azurerm_container_app.app allows insecure (plain HTTP) connections']);
+  });
+
+  test('Cloudflare: a Worker route in a zone without Always Use HTTPS is refused, and passes with it', () => {
+    const route = { cloudflare_workers_route: { r: { zone_id: '${var.zone}', pattern: 'api.example.com/*' } } };
+    expect(https({ resource: route } as TerraformJson, 'cloudflare')).toEqual(['[common/https-only] cloudflare_workers_route.r (api.example.com/*) is in a zone without always_use_https=on: it answers plain HTTP']);
+    expect(https({ resource: { ...route, cloudflare_zone_setting: { s: { zone_id: '${var.zone}', setting_id: 'always_use_https', value: 'on' } } } } as TerraformJson, 'cloudflare')).toEqual([]);
+  });
+});

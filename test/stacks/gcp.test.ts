@@ -215,3 +215,11 @@ describe('GCP policy rules catch violations', () => {
     expect(mutate(edit)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
   });
 });
+
+describe('GCP stack options from context', () => {
+  test('gcpRegion becomes the default of the gcp_region variable; a bad one is refused', () => {
+    expect((synth({ environment: 'dev', gcpRegion: 'europe-west1' }).variable as any).gcp_region.default).toBe('europe-west1');
+    expect((synth({ environment: 'dev' }).variable as any).gcp_region.default).toBe('us-central1');
+    expect(() => synth({ gcpRegion: 'Europe West' })).toThrow('Invalid context value gcpRegion="Europe West": expected a GCP region such as europe-west1');
+  });
+});

@@ -53,7 +53,9 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
       expect(app).toMatchObject({ scale_min_instances: env.instanceCount, scale_max_instances: env.instanceCount, scale_cpu_limit: '1', scale_memory_limit: '2G', image_port: 3000 });
       expect(app.image_reference).toMatch(/:1\.0\.0$/);
     }
-    expect(mappedApp(json())).toMatch(/runtime_api-blue_/);
+    // No custom domain in context: no mapping to a hostname nobody owns; the active app's own HTTPS endpoint is the URL.
+    expect(resourcesOf(json(), 'ibm_code_engine_domain_mapping')).toEqual([]);
+    expect((json().output as any).url.value).toMatch(/^\$\{ibm_code_engine_app\.runtime_api-blue_\w+\.endpoint\}$/);
   });
 
   test('databases: private, customer key, more members in prod; secrets empty; worker runs as a daemon', () => {
@@ -90,9 +92,25 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
 });
 
 describe('IBM blue-green', () => {
-  test('switching activeSlot moves only the domain mapping (and the schedule commands that target the active app)', () => {
+  const domain = { ibmDomainName: 'api.example.org', ibmTlsSecret: 'api-tls' };
+
+  test('a custom domain from context is mapped to the active app with its TLS secret', () => {
+    const json = synth({ environment: 'prod', ...domain }).json;
+    expect(resourcesOf(json, 'ibm_code_engine_domain_mapping')[0][1]).toMatchObject({ name: 'api.example.org', tls_secret: 'api-tls' });
+    expect((json.output as any).url.value).toBe('https://api.example.org');
+    expect(() => buildApp({ context: { clouds: 'ibm', ibmDomainName: 'api.example.org' }, outdir })).toThrow('Invalid context value ibmDomainName="api.example.org": set ibmTlsSecret too');
+  });
+
+  test('without a custom domain, switching activeSlot changes only the outputs and the schedule commands', () => {
     const blue = synth({ environment: 'prod' }).json;
     const green = synth({ environment: 'prod', activeSlot: 'green' }).json;
+    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.'))).toEqual([]);
+    expect((green.output as any).url.value).toMatch(/runtime_api-green_/);
+  });
+
+  test('switching activeSlot moves only the domain mapping (and the schedule commands that target the active app)', () => {
+    const blue = synth({ environment: 'prod', ...domain }).json;
+    const green = synth({ environment: 'prod', activeSlot: 'green', ...domain }).json;
     expect(mappedApp(blue)).toMatch(/api-blue/);
     expect(mappedApp(green)).toMatch(/api-green/);
     expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.'))).toEqual([expect.stringMatching(/^resource\.ibm_code_engine_domain_mapping\.runtime_domain_\w+\.component\[0\]\.name$/)]);

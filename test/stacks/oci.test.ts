@@ -126,3 +126,44 @@ describe('OCI renderers', () => {
     expect(ociAlarmSpecs(rule('SyncLagging'), salesforce)).toEqual([{ name: 'SyncLagging-salesforce', query: 'data_sync_last_success_timestamp_seconds[60m]{integration = "salesforce"}.rate() <= 0', pendingDuration: 'PT60M' }]);
   });
 });
+
+describe('OCI HTTPS and stack options from context', () => {
+  const CERT = 'ocid1.certificate.oc1.iad.amaaaaaaexample';
+
+  test('the only public entry is the API gateway (HTTPS); the load balancer is private and reached from the gateway only', () => {
+    const { json } = synth({ environment: 'prod' });
+    const [[, lb]] = resourcesOf(json, 'oci_load_balancer_load_balancer');
+    expect(lb.is_private).toBe(true);
+    const [[, gateway]] = resourcesOf(json, 'oci_apigateway_gateway');
+    expect(gateway).toMatchObject({ endpoint_type: 'PUBLIC' });
+    expect(gateway.certificate_id).toBeUndefined();
+    const [[, deployment]] = resourcesOf(json, 'oci_apigateway_deployment');
+    const routes = (deployment.specification as any).routes as { path: string; backend: { url: string } }[];
+    expect(routes.map((r) => [r.path, r.backend.url.replace(/^http:\/\/\$\{[^}]+\}/, 'LB')])).toEqual([
+      ['/{rest*}', 'LB:80/$${request.path[rest]}'],
+      ['/_slots/blue/{rest*}', 'LB:8081/$${request.path[rest]}'],
+      ['/_slots/green/{rest*}', 'LB:8082/$${request.path[rest]}'],
+    ]);
+    const open = resourcesOf(json, 'oci_core_network_security_group_security_rule').filter(([, r]) => r.source === '0.0.0.0/0');
+    expect(open.map(([, r]) => (r.tcp_options as any).destination_port_range)).toEqual([{ min: 443, max: 443 }]);
+    expect((json.output as any).url.value).toMatch(/^https:\/\/\$\{oci_apigateway_gateway\.\w+\.hostname\}$/);
+  });
+
+  test('ociRegion reaches the provider and the registry host; a custom domain puts its certificate on the gateway', () => {
+    const { json } = synth({ environment: 'prod', ociRegion: 'eu-frankfurt-1', ociDomainName: 'api.example.org', ociCertificateId: CERT });
+    expect(JSON.stringify(json.provider)).toContain('eu-frankfurt-1');
+    expect((json.output as any).image_repository.value).toMatch(/^eu-frankfurt-1\.ocir\.io\//);
+    expect(resourcesOf(json, 'oci_apigateway_gateway')[0][1].certificate_id).toBe(CERT);
+    expect((json.output as any).url.value).toBe('https://api.example.org');
+    expect(() => synth({ environment: 'prod', ociCertificateId: CERT })).toThrow('Invalid context value ociCertificateId="ocid1.certificate.oc1.iad.amaaaaaaexample": set ociDomainName too');
+  });
+
+  test('the runtime gets N8N_URL on the gateway and its API key as a Vault secret file', () => {
+    const { json } = synth({ environment: 'prod' });
+    const app = resourcesOf(json, 'oci_container_instances_container_instance').find(([, b]) => String(b.display_name).endsWith('api-blue-0'))![1];
+    const env = ((app.containers as any[])[0]).environment_variables;
+    expect(env.N8N_URL).toMatch(/^https:\/\/\$\{oci_apigateway_gateway\.\w+\.hostname\}\/n8n\/$/);
+    expect(env.N8N_API_KEY_FILE).toBe('/secrets/N8N_API_KEY');
+    expect(JSON.stringify((app.containers as any[])[1].command)).toContain('/secrets/N8N_API_KEY');
+  });
+});

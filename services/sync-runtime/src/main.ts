@@ -14,6 +14,7 @@ import { createScheduler, createWorker, IntegrationSource } from './engine';
 import { startRetention } from './engine/erasure';
 import { createLogger } from './logger';
 import { createRuntime, engineMetrics } from './runtime/runtime';
+import { startN8nProbe } from './n8n-probe';
 import { createGoogleOidcVerifier } from './security/google-oidc';
 
 export interface Runtime {
@@ -40,6 +41,10 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
   try {
     metrics.m.up.set({ role: config.role }, 1);
     const n8n = config.n8nUrl ? createN8nClient({ baseUrl: config.n8nUrl, apiKey: config.n8nApiKey! }) : null;
+    if (n8n) {
+      const probe = startN8nProbe({ ping: () => n8n.ping(), gauge: metrics.m.n8nUp, logger });
+      closers.push(async () => probe.stop());
+    }
 
     let app: FastifyInstance | null = null;
     let url: string | null = null;

@@ -10,6 +10,7 @@ import { AWS_POLICIES } from './aws';
 import { AZURE_POLICIES } from './azure';
 import { CLOUDFLARE_POLICIES } from './cloudflare';
 import { GCP_POLICIES } from './gcp';
+import { HTTPS_POLICY } from './https';
 import { IBM_POLICIES } from './ibm';
 import { OCI_POLICIES } from './oci';
 
@@ -89,7 +90,7 @@ export const COMMON_POLICIES: readonly PolicyRule[] = [
   },
 ];
 
-/** The cross-cloud rules plus the cloud's own; undefined for a cloud without a rule module yet. */
+/** The cross-cloud rules (with ./https.ts) plus the cloud's own; undefined for a cloud without a rule module yet. */
 export function policyRules(cloud: Cloud): readonly PolicyRule[] | undefined {
   const byCloud: Partial<Record<Cloud, readonly PolicyRule[]>> = {
     aws: AWS_POLICIES,
@@ -100,5 +101,5 @@ export function policyRules(cloud: Cloud): readonly PolicyRule[] | undefined {
     cloudflare: CLOUDFLARE_POLICIES,
   };
   const own = byCloud[cloud];
-  return own && [...COMMON_POLICIES, ...own];
+  return own && [...COMMON_POLICIES, HTTPS_POLICY, ...own];
 }
