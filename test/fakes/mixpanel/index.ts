@@ -118,7 +118,7 @@ export async function startFakeMixpanel(options: MixpanelFakeOptions = {}): Prom
       const failed: { index: number; insert_id: string; field: string; message: string }[] = [];
       batch.forEach((item: any, index) => {
         const p = item?.properties ?? {};
-        const fail = (field: string, message: string) => failed.push({ index, insert_id: typeof p.$insert_id === 'string' ? p.$insert_id : '', field, message });
+        const fail = (field: string, message: string) => void failed.push({ index, insert_id: typeof p.$insert_id === 'string' ? p.$insert_id : '', field, message });
         if (typeof item?.event !== 'string' || !item.event) return fail('event', "'event' must be a non-empty string");
         if (!Number.isInteger(p.time)) return fail('properties.time', "'properties.time' is invalid: must be specified as seconds since epoch");
         if (typeof p.distinct_id !== 'string') return fail('properties.distinct_id', "'properties.distinct_id' must be a string");
@@ -127,6 +127,7 @@ export async function startFakeMixpanel(options: MixpanelFakeOptions = {}): Prom
         const seconds = Math.min(p.time > 1e11 ? Math.floor(p.time / 1000) : p.time, Math.floor(now() / 1000));
         const event: MixpanelEvent = { event: item.event, properties: { ...p, time: seconds, mp_processing_time_ms: now() } };
         events.set(keyOf(event), event);
+        return undefined;
       });
       const imported = batch.length - failed.length;
       if (failed.length) return { status: 400, body: { code: 400, error: 'some data points in the request failed validation', status: 'Bad Request', num_records_imported: imported, failed_records: failed } };
