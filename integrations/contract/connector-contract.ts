@@ -63,6 +63,11 @@ export interface ConnectorContractSpec<C> {
    * window holds now (the changed one among them). Default: only the changed record comes back.
    */
   readonly lookBackWindow?: (fake: Fake) => string[];
+  /**
+   * How long after a change the vendor exposes it (Amplitude's export lag): the incremental test moves
+   * the connector's clock (`context.now`) this far forward after touching a record. Default 0.
+   */
+  readonly exposureDelayMs?: number;
   /** The vendor's erasure of one data subject: an email the fake holds data of, and whether it received the erasure. */
   readonly erasure?: { email(fake: Fake): string; erased(fake: Fake, email: string): boolean };
   /** Absent for vendors that send no webhooks: then every delivery must be refused. */
@@ -99,12 +104,14 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
     let fake: Fake;
     let config: C;
     const sleeps: number[] = [];
-    const context: ConnectorContext = { sleep: async (ms) => void sleeps.push(ms) };
+    let clockSkewMs = 0;
+    const context: ConnectorContext = { sleep: async (ms) => void sleeps.push(ms), now: () => Date.now() + clockSkewMs };
     const pushObject = spec.pushObject ?? spec.object;
     const semantics = spec.pushSemantics ?? 'upsert';
 
     beforeEach(async () => {
       sleeps.length = 0;
+      clockSkewMs = 0;
       fake = await spec.startFake({ seed: { [spec.object]: SEEDED }, pageSize: PAGE });
       config = spec.module.configSchema.parse(spec.configFor(fake.url, PAGE));
     });
@@ -151,6 +158,7 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       const full = await pullAll(null);
       const changed = fake.ids(spec.object)[3];
       fake.touch(spec.object, changed);
+      clockSkewMs += spec.exposureDelayMs ?? 0;
       const next = await pullAll(full.cursor);
       if (spec.lookBackWindow) {
         const window = spec.lookBackWindow(fake);
