@@ -8,6 +8,7 @@ import { pipedrive } from './crm/pipedrive';
 import { salesforce } from './crm/salesforce';
 import { zoho } from './crm/zoho';
 import { amplitude } from './analytics/amplitude';
+import { googleAnalytics } from './analytics/google_analytics';
 import { mixpanel } from './analytics/mixpanel';
 import { constantContact } from './marketing/constant_contact';
 import { klaviyo } from './marketing/klaviyo';
@@ -20,7 +21,7 @@ const CRM: Record<string, ConnectorModule> = { salesforce, hubspot, pipedrive, z
 const MARKETING: Record<string, ConnectorModule> = { mailchimp, klaviyo, constant_contact: constantContact };
 
 // Analytics connectors (integrations/analytics/).
-const ANALYTICS: Record<string, ConnectorModule> = { mixpanel, amplitude };
+const ANALYTICS: Record<string, ConnectorModule> = { google_analytics: googleAnalytics, mixpanel, amplitude };
 
 export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS };
 
