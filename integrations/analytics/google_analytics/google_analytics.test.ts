@@ -24,7 +24,7 @@ connectorContract<GoogleAnalyticsConfig>({
   object: 'metrics',
   startFake: async (options) => (current = await startFakeGa4({ seed: options.seed })),
   configFor: (_url, pageSize) => configFor(current, { pageSize, lookBackDays: LOOK_BACK }),
-  recordId: (record) => `${record.date}|${(record.dimensions as { eventName: string }).eventName}`,
+  recordId: (record) => String(record.id),
   // GA4 has no change tracking: every pull reads the look-back days again, whole.
   lookBackWindow: (fake) => {
     const since = addDays(dayIn('UTC', Date.now()), -LOOK_BACK).replace(/-/g, '');
@@ -53,7 +53,7 @@ describe('google analytics specifics', () => {
     const page = await googleAnalytics.create(configFor(fake)).pull('metrics', null);
     expect(page.done).toBe(true);
     expect(page.records).toHaveLength(8);
-    expect(page.records[0]).toEqual({ date: expect.stringMatching(/^\d{8}$/), dimensions: { eventName: expect.any(String) }, metrics: { eventCount: expect.stringMatching(/^\d+$/), activeUsers: expect.stringMatching(/^\d+$/) }, pullId: expect.any(String) });
+    expect(page.records[0]).toEqual({ id: `${page.records[0].date}|${(page.records[0].dimensions as { eventName: string }).eventName}`, date: expect.stringMatching(/^\d{8}$/), dimensions: { eventName: expect.any(String) }, metrics: { eventCount: expect.stringMatching(/^\d+$/), activeUsers: expect.stringMatching(/^\d+$/) }, pullId: expect.any(String) });
     expect(new Set(page.records.map((r) => r.pullId)).size).toBe(1);
     expect(fake.reports[0]).toMatchObject({ dimensions: [{ name: 'date' }, { name: 'eventName' }], returnPropertyQuota: true, offset: '0' });
   });

@@ -134,7 +134,8 @@ class GoogleAnalyticsConnector implements Connector {
     const records = (answer.rows ?? []).map((row) => {
       const values = Object.fromEntries(dimensionNames.map((name, i) => [name, row.dimensionValues[i]?.value ?? '']));
       const { date, ...dimensions } = values;
-      return { date, dimensions, metrics: Object.fromEntries(metricNames.map((name, i) => [name, row.metricValues[i]?.value ?? ''])), pullId: pass.pull };
+      // `id` (day and dimension values) is the key the raw replica (synced_records) keeps the row under.
+      return { id: [date, ...Object.values(dimensions)].join('|'), date, dimensions, metrics: Object.fromEntries(metricNames.map((name, i) => [name, row.metricValues[i]?.value ?? ''])), pullId: pass.pull };
     });
     const offset = pass.offset + records.length;
     const done = records.length === 0 || offset >= (answer.rowCount ?? 0);

@@ -80,7 +80,10 @@ class MixpanelConnector implements Connector {
       headers: { accept: 'text/plain', 'accept-encoding': 'gzip' },
     });
     // An event without a processing time (not documented to happen) is taken by the full pass only.
-    const records = parseJsonLines(response.body).filter((event) => (processedAt(event) ?? 0) > state.w || (state.w === 0 && processedAt(event) === undefined));
+    const records = parseJsonLines(response.body)
+      .filter((event) => (processedAt(event) ?? 0) > state.w || (state.w === 0 && processedAt(event) === undefined))
+      // The export line, plus its $insert_id as `id`: the key the raw replica (synced_records) keeps it under.
+      .map((event) => ({ id: (event.properties as { $insert_id?: unknown } | undefined)?.$insert_id, ...event }));
     const done = until >= to;
     const next: MixpanelCursor = done ? { w: state.startedAt! } : { w: state.w, next: addDays(until, 1), to, startedAt: state.startedAt };
     return { records, deletedIds: [], cursor: JSON.stringify(next), done };
