@@ -144,3 +144,24 @@ export async function ingestAnalyticsPage(tx: Queryable, page: { integration: st
   if (page.object === ANALYTICS_OBJECTS.metrics && METRIC_MAPPINGS[page.integration]) return replaceMetricDays(tx, page.integration, page.records, options);
   return undefined;
 }
+
+/** The engine's sink contract (services/sync-runtime/src/engine/types.ts RecordSink), structurally: pipelines does not import the runtime. */
+interface PageSink {
+  upsert(tx: Queryable, run: { readonly integration: string; readonly object: string; readonly runId: string }, records: readonly VendorRecord[], deletedIds: readonly string[]): Promise<{ received: number; accepted: number; quarantined: number; duplicates: number }>;
+  purge?(tx: Queryable, integration: string): Promise<number>;
+}
+
+/**
+ * `sink` (the raw replica) plus the analytics model: pages of analytics objects also go through
+ * ingestAnalyticsPage in the same transaction, so the cursor moves only with both written.
+ */
+export function withAnalyticsModel<S extends PageSink>(sink: S, options: { cipher?: FieldCipher } = {}): S {
+  return {
+    ...sink,
+    async upsert(tx, run, records, deletedIds) {
+      const raw = await sink.upsert(tx, run, records, deletedIds);
+      await ingestAnalyticsPage(tx, { integration: run.integration, object: run.object, records }, options);
+      return raw;
+    },
+  };
+}
