@@ -32,7 +32,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
     await upsertEvents(t.db, 'mixpanel', [event('e1', 'Gone@x.io'), event('e2', 'kept@x.io')]);
 
     const result = await eraseSubject(t.db, '  gone@X.io ', { actor: 'dpo@example.com' });
-    expect(result).toEqual({ erased: { contacts: 1, contact_staging: 1, pipeline_quarantine: 2, sync_pushes: 1, events: 1 }, vendorErasures: ['salesforce', 'hubspot', 'mailchimp'] });
+    expect(result).toEqual({ erased: { contacts: 1, contact_staging: 1, pipeline_quarantine: 2, sync_pushes: 1, events: 1 }, vendorErasures: ['salesforce', 'hubspot', 'mailchimp', 'google_analytics', 'mixpanel', 'amplitude'] });
     for (const table of ['contacts', 'contact_staging', 'pipeline_quarantine', 'sync_pushes', 'events']) {
       expect(await count(`${table} t WHERE lower(t::text) LIKE '%gone@x.io%'`)).toBe(0);
     }
@@ -50,6 +50,9 @@ function complianceSuite(open: () => Promise<TestDb>) {
       ['salesforce', 'gone@x.io'],
       ['hubspot', 'gone@x.io'],
       ['mailchimp', 'gone@x.io'],
+      ['google_analytics', 'gone@x.io'],
+      ['mixpanel', 'gone@x.io'],
+      ['amplitude', 'gone@x.io'],
     ]);
     expect(await claimErasureRequests(t.db, 10)).toEqual([]);
     await completeErasureRequest(t.db, claimed[0].id, { ok: true });
@@ -59,6 +62,9 @@ function complianceSuite(open: () => Promise<TestDb>) {
       { integration: 'salesforce', status: 'done', email: null },
       { integration: 'hubspot', status: 'pending', email: 'gone@x.io' },
       { integration: 'mailchimp', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'google_analytics', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'mixpanel', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'amplitude', status: 'in_progress', email: 'gone@x.io' },
     ]);
     expect(await count("audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'done'")).toBe(1);
     await expect(completeErasureRequest(t.db, claimed[0].id, { ok: true })).rejects.toThrow('is not in progress');
