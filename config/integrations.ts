@@ -91,6 +91,34 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: [],
     credentials: ['CONSTANT_CONTACT_CLIENT_ID', 'CONSTANT_CONTACT_REFRESH_TOKEN'],
   },
+  {
+    // Daily report rows (GA4 Data API) into metrics_daily; GOOGLE_ANALYTICS_CLIENT_ID is the service account's client email.
+    name: 'google_analytics',
+    family: 'analytics',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['metrics'],
+    pushObjects: [],
+    credentials: ['GOOGLE_ANALYTICS_CLIENT_ID', 'GOOGLE_ANALYTICS_PRIVATE_KEY', 'GOOGLE_ANALYTICS_MP_API_SECRET'],
+  },
+  {
+    name: 'mixpanel',
+    family: 'analytics',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['events'],
+    pushObjects: [],
+    credentials: ['MIXPANEL_SERVICE_ACCOUNT_USERNAME', 'MIXPANEL_SERVICE_ACCOUNT_SECRET', 'MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_GDPR_TOKEN'],
+  },
+  {
+    name: 'amplitude',
+    family: 'analytics',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['events'],
+    pushObjects: [],
+    credentials: ['AMPLITUDE_API_KEY', 'AMPLITUDE_SECRET_KEY'],
+  },
 ];
 
 const INTERVAL = /^([1-9][0-9]*)([mhd])$/;

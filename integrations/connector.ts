@@ -88,6 +88,8 @@ export interface ConnectorContext {
   readonly acquire?: () => Promise<void>;
   /** Sleep used for backoff; injectable so tests run fast. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Current time in ms for connectors that pull by date or hour (analytics exports); default Date.now. */
+  readonly now?: () => number;
 }
 
 export interface Connector {

@@ -7,6 +7,9 @@ import { hubspot } from './crm/hubspot';
 import { pipedrive } from './crm/pipedrive';
 import { salesforce } from './crm/salesforce';
 import { zoho } from './crm/zoho';
+import { amplitude } from './analytics/amplitude';
+import { googleAnalytics } from './analytics/google_analytics';
+import { mixpanel } from './analytics/mixpanel';
 import { constantContact } from './marketing/constant_contact';
 import { klaviyo } from './marketing/klaviyo';
 import { mailchimp } from './marketing/mailchimp';
@@ -17,7 +20,10 @@ const CRM: Record<string, ConnectorModule> = { salesforce, hubspot, pipedrive, z
 // Marketing connectors (integrations/marketing/).
 const MARKETING: Record<string, ConnectorModule> = { mailchimp, klaviyo, constant_contact: constantContact };
 
-export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING };
+// Analytics connectors (integrations/analytics/).
+const ANALYTICS: Record<string, ConnectorModule> = { google_analytics: googleAnalytics, mixpanel, amplitude };
+
+export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS };
 
 /** The connector module named `name`, or an error naming the known ones. */
 export function connectorFor(name: string): ConnectorModule {

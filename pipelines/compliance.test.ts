@@ -1,3 +1,4 @@
+import { upsertEvents } from './analytics';
 import { runBatch, recordPushes } from './batch';
 import { applyRetention, claimErasureRequests, completeErasureRequest, eraseSubject, filterOptedOut, isOptedOut, MAX_ERASURE_ATTEMPTS, optOut } from './compliance';
 import { COMPLIANCE } from '../config/compliance';
@@ -16,7 +17,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
   });
   afterAll(async () => t?.close());
   beforeEach(async () => {
-    await t.db.exec('TRUNCATE contacts, contact_sources, pipeline_quarantine, sync_pushes, contact_staging, privacy_opt_outs, erasure_requests, audit_log');
+    await t.db.exec('TRUNCATE contacts, contact_sources, pipeline_quarantine, sync_pushes, contact_staging, privacy_opt_outs, erasure_requests, audit_log, events');
   });
 
   const count = async (sql: string, params: unknown[] = []) => (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${sql}`, params)).rows[0].n;
@@ -27,13 +28,16 @@ function complianceSuite(open: () => Promise<TestDb>) {
     await t.db.copyRows('contact_staging', ['batch_id', 'ord', 'email', 'updated_at'], [[1, 0, ' GONE@x.io', sfTime(3)]]);
     // A quarantined record whose email is unreadable to the mapping, but which still holds the address.
     await runBatch(t.db, { integration: 'salesforce', mapping: MAPPING, records: [{ Account: 'x', Description: 'contact gone@x.io' }] });
+    const event = (id: string, distinctId: string) => ({ event: 'Signed up', properties: { time: 1767225600, distinct_id: distinctId, $insert_id: id } });
+    await upsertEvents(t.db, 'mixpanel', [event('e1', 'Gone@x.io'), event('e2', 'kept@x.io')]);
 
     const result = await eraseSubject(t.db, '  gone@X.io ', { actor: 'dpo@example.com' });
-    expect(result).toEqual({ erased: { contacts: 1, contact_staging: 1, pipeline_quarantine: 2, sync_pushes: 1, contact_sources: 1 }, vendorErasures: ['salesforce', 'hubspot', 'mailchimp'] });
-    for (const table of ['contacts', 'contact_staging', 'pipeline_quarantine', 'sync_pushes', 'contact_sources']) {
+    expect(result).toEqual({ erased: { contacts: 1, contact_staging: 1, pipeline_quarantine: 2, sync_pushes: 1, events: 1, contact_sources: 1 }, vendorErasures: ['salesforce', 'hubspot', 'mailchimp', 'google_analytics', 'mixpanel', 'amplitude'] });
+    for (const table of ['contacts', 'contact_staging', 'pipeline_quarantine', 'sync_pushes', 'events', 'contact_sources']) {
       expect(await count(`${table} t WHERE lower(t::text) LIKE '%gone@x.io%'`)).toBe(0);
     }
     expect(await count('contacts')).toBe(1);
+    expect(await count('events')).toBe(1);
     const { rows: audit } = await t.db.query("SELECT actor, action, target, outcome, details FROM audit_log WHERE action = 'gdpr.erase'");
     expect(audit).toHaveLength(1);
     expect(audit[0]).toMatchObject({ actor: 'dpo@example.com', outcome: 'erased', details: { erased: result.erased, vendorErasures: result.vendorErasures } });
@@ -46,6 +50,9 @@ function complianceSuite(open: () => Promise<TestDb>) {
       ['salesforce', 'gone@x.io'],
       ['hubspot', 'gone@x.io'],
       ['mailchimp', 'gone@x.io'],
+      ['google_analytics', 'gone@x.io'],
+      ['mixpanel', 'gone@x.io'],
+      ['amplitude', 'gone@x.io'],
     ]);
     expect(await claimErasureRequests(t.db, 10)).toEqual([]);
     await completeErasureRequest(t.db, claimed[0].id, { ok: true });
@@ -55,6 +62,9 @@ function complianceSuite(open: () => Promise<TestDb>) {
       { integration: 'salesforce', status: 'done', email: null },
       { integration: 'hubspot', status: 'pending', email: 'gone@x.io' },
       { integration: 'mailchimp', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'google_analytics', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'mixpanel', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'amplitude', status: 'in_progress', email: 'gone@x.io' },
     ]);
     expect(await count("audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'done'")).toBe(1);
     await expect(completeErasureRequest(t.db, claimed[0].id, { ok: true })).rejects.toThrow('is not in progress');
@@ -119,7 +129,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect((await t.db.query("SELECT outcome FROM audit_log WHERE action = 'ccpa.opt_out' ORDER BY id")).rows).toEqual([{ outcome: 'recorded' }, { outcome: 'already_recorded' }]);
   });
 
-  test('retention anonymizes contacts older than data_retention_days once, and deletes old quarantined records', async () => {
+  test('retention anonymizes contacts older than data_retention_days once, and deletes old quarantined records and events', async () => {
     const now = new Date('2026-01-01T00:00:00Z');
     const daysAgo = (d: number) => new Date(now.getTime() - d * 86_400_000).toISOString();
     await runBatch(t.db, {
@@ -129,8 +139,11 @@ function complianceSuite(open: () => Promise<TestDb>) {
     });
     await t.db.query('UPDATE pipeline_quarantine SET last_seen_at = $1', [daysAgo(366)]);
     await t.db.copyRows('contact_staging', ['batch_id', 'ord', 'email', 'loaded_at'], [[2, 0, 'a@x.io', daysAgo(2)], [3, 0, 'b@x.io', now]]);
-    // Deleted: the old quarantined record, the stale staging row, and the anonymized contact's source row.
-    expect(await applyRetention(t.db, now)).toEqual({ deleted: 3, anonymized: 1 });
+    const event = (id: string, at: string) => ({ event: 'Viewed', properties: { time: Date.parse(at), distinct_id: 'u1', $insert_id: id } });
+    await upsertEvents(t.db, 'mixpanel', [event('old', daysAgo(366)), event('recent', daysAgo(364))]);
+    // Deleted: the old quarantined record, the stale staging row, the old event and the anonymized contact's source row.
+    expect(await applyRetention(t.db, now)).toEqual({ deleted: 4, anonymized: 1 });
+    expect((await t.db.query('SELECT event_id FROM events')).rows).toEqual([{ event_id: 'recent' }]);
     expect((await t.db.query('SELECT email FROM contact_staging')).rows).toEqual([{ email: 'b@x.io' }]);
     await t.db.exec('TRUNCATE contact_staging');
     const { rows } = await t.db.query('SELECT email, phone, first_name, anonymized_at FROM contacts ORDER BY updated_at');
@@ -142,7 +155,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect(await count("audit_log WHERE action = 'gdpr.retention'")).toBe(2);
 
     const deleting = { ...COMPLIANCE, gdpr: { ...COMPLIANCE.gdpr, retentionAction: 'delete' as const } };
-    expect(await applyRetention(t.db, new Date(now.getTime() + 400 * 86_400_000), deleting)).toEqual({ deleted: 2, anonymized: 0 });
+    expect(await applyRetention(t.db, new Date(now.getTime() + 400 * 86_400_000), deleting)).toEqual({ deleted: 3, anonymized: 0 });
     expect(await count('contacts')).toBe(0);
     await expect(applyRetention(t.db, new Date('nope'))).rejects.toThrow('now must be a valid Date');
   });

@@ -82,6 +82,8 @@ export async function eraseSubject(db: Db, email: string, opts: { actor: string;
     // Quarantined raw records: by the subject hash taken when quarantined, and by the email anywhere in the record.
     erased.pipeline_quarantine = (await tx.query('DELETE FROM pipeline_quarantine WHERE subject_hash = $1 OR strpos(lower(record::text), $2) > 0', [subject, normalized])).rowCount;
     erased.sync_pushes = (await tx.query('DELETE FROM sync_pushes WHERE record_key = $1', [normalized])).rowCount;
+    // Analytics events linked to the subject by email, or naming it as the vendor's user id.
+    erased.events = (await tx.query('DELETE FROM events WHERE email = $1 OR lower(user_id) = $1', [normalized])).rowCount;
     erased.contact_sources = (await tx.query('DELETE FROM contact_sources WHERE email = $1', [normalized])).rowCount;
     if (opts.other) Object.assign(erased, await opts.other.erase(tx, normalized));
     if (vendors.length) {
@@ -166,7 +168,7 @@ const ANONYMIZE: Record<string, string> = {
 
 /**
  * GDPR retention: contacts not updated for `data_retention_days` are anonymized (the configured
- * `anonymization_fields`) or deleted; quarantined raw records and push hashes that old are deleted,
+ * `anonymization_fields`) or deleted; quarantined raw records, push hashes and analytics events that old are deleted,
  * and so are staging rows older than a day. `deleted` counts rows of every table.
  */
 export async function applyRetention(db: Db, now: Date = new Date(), config: ComplianceConfig = COMPLIANCE, other?: OtherPersonalData): Promise<{ deleted: number; anonymized: number }> {
@@ -188,6 +190,8 @@ export async function applyRetention(db: Db, now: Date = new Date(), config: Com
     // Where a contact was seen: a deleted contact's rows go with it; an anonymized one keeps none.
     deleted += (await tx.query('DELETE FROM contact_sources s WHERE s.synced_at < $1::timestamptz OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.email = s.email)', [cutoff])).rowCount;
     if (other) deleted += await other.retain(tx, cutoff);
+    // Events are behaviour tied to a person: kept no longer than the contacts they describe.
+    deleted += (await tx.query('DELETE FROM events WHERE occurred_at < $1::timestamptz', [cutoff])).rowCount;
     // Staging rows of batches a crash interrupted (a live batch holds its rows for seconds).
     deleted += (await tx.query("DELETE FROM contact_staging WHERE loaded_at < $1::timestamptz - interval '1 day'", [now.toISOString()])).rowCount;
     await audit(tx, 'retention', 'gdpr.retention', 'contacts', 'applied', { cutoff, action: config.gdpr.retentionAction, deleted, anonymized });

@@ -48,7 +48,32 @@ export interface ConnectorContractSpec<C> {
   pushRecords(count: number, variant: number): VendorRecord[];
   /** Headers the fake sends with the 429 it is told to answer, and the wait they ask for. */
   readonly tooManyRequests?: { readonly headers: Record<string, string>; readonly waitMs: number };
-  readonly webhook: {
+  /** Object push writes to, when the vendor takes pushes into another object than it is pulled from (default `object`). */
+  readonly pushObject?: string;
+  /**
+   * How the vendor stores a pushed record whose key it already holds: 'upsert' (the default) updates it
+   * in place; 'first-wins' keeps the first and drops the repeat (Amplitude's insert_id dedupe);
+   * 'append' has no key at all (GA4's Measurement Protocol), so a repeat is counted again.
+   */
+  readonly pushSemantics?: 'upsert' | 'first-wins' | 'append';
+  /** False when the vendor accepts pushes whatever the credential (GA4's Measurement Protocol answers 2xx to anything): push then only must not crash. */
+  readonly pushAuthErrors?: boolean;
+  /** False when the vendor cannot delete single records (event stores): delete() must refuse, naming why. */
+  readonly deletes?: boolean;
+  /**
+   * Sources without change tracking re-read a look-back window on every incremental pull: the ids that
+   * window holds now (the changed one among them). Default: only the changed record comes back.
+   */
+  readonly lookBackWindow?: (fake: Fake) => string[];
+  /**
+   * How long after a change the vendor exposes it (Amplitude's export lag): the incremental test moves
+   * the connector's clock (`context.now`) this far forward after touching a record. Default 0.
+   */
+  readonly exposureDelayMs?: number;
+  /** The vendor's erasure of one data subject: an email the fake holds data of, and whether it received the erasure. */
+  readonly erasure?: { email(fake: Fake): string; erased(fake: Fake, email: string): boolean };
+  /** Absent for vendors that send no webhooks: then every delivery must be refused. */
+  readonly webhook?: {
     /** A valid delivery body for `config`, unique per `n`. */
     body(config: C, n: number): Buffer;
     /** The request the vendor would send, signed with `config`'s secret at `now`. */
@@ -81,10 +106,14 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
     let fake: Fake;
     let config: C;
     const sleeps: number[] = [];
-    const context: ConnectorContext = { sleep: async (ms) => void sleeps.push(ms) };
+    let clockSkewMs = 0;
+    const context: ConnectorContext = { sleep: async (ms) => void sleeps.push(ms), now: () => Date.now() + clockSkewMs };
+    const pushObject = spec.pushObject ?? spec.object;
+    const semantics = spec.pushSemantics ?? 'upsert';
 
     beforeEach(async () => {
       sleeps.length = 0;
+      clockSkewMs = 0;
       fake = await spec.startFake({ seed: { [spec.object]: SEEDED }, pageSize: PAGE });
       config = spec.module.configSchema.parse(spec.configFor(fake.url, PAGE));
     });
@@ -131,7 +160,15 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       const full = await pullAll(null);
       const changed = fake.ids(spec.object)[3];
       fake.touch(spec.object, changed);
+      clockSkewMs += spec.exposureDelayMs ?? 0;
       const next = await pullAll(full.cursor);
+      if (spec.lookBackWindow) {
+        const window = spec.lookBackWindow(fake);
+        expect(window).toContain(changed);
+        expect(window.length).toBeLessThan(fake.ids(spec.object).length);
+        expect([...next.ids].sort()).toEqual([...window].sort());
+        return;
+      }
       expect(next.ids).toEqual([changed]);
       const again = await pullAll(next.cursor);
       expect(again.ids).toEqual([]);
@@ -172,46 +209,85 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       const check = await connector.test();
       expect(check.ok).toBe(false);
       expect(check.message).toMatch(/auth|unauthori|invalid|expired|revoked|denied|forbidden|401|403/i);
-      await expect(connector.push(spec.object, spec.pushRecords(1, 0))).rejects.toMatchObject({ kind: 'auth' });
+      if (spec.pushAuthErrors === false) await expect(connector.push(pushObject, spec.pushRecords(1, 0))).resolves.toMatchObject({ failed: [] });
+      else await expect(connector.push(pushObject, spec.pushRecords(1, 0))).rejects.toMatchObject({ kind: 'auth' });
     });
 
-    test('push upserts are idempotent: pushing the same records twice leaves the same state', async () => {
+    test(semantics === 'append' ? 'push delivers each record once per push (the vendor keeps no key to deduplicate on)' : 'push upserts are idempotent: pushing the same records twice leaves the same state', async () => {
       const connector = spec.module.create(config, context);
       const records = spec.pushRecords(5, 1);
-      const before = fake.ids(spec.object).length;
-      const first = await connector.push(spec.object, records);
+      const before = fake.ids(pushObject).length;
+      const first = await connector.push(pushObject, records);
       expect(first.failed).toEqual([]);
       expect(first.upserted).toBe(5);
-      const afterFirst = fake.snapshot(spec.object);
-      expect(fake.ids(spec.object)).toHaveLength(before + 5);
-      const second = await connector.push(spec.object, records);
+      const afterFirst = fake.snapshot(pushObject);
+      expect(fake.ids(pushObject)).toHaveLength(before + 5);
+      const second = await connector.push(pushObject, records);
       expect(second.failed).toEqual([]);
-      expect(fake.snapshot(spec.object)).toEqual(afterFirst);
-      expect(fake.ids(spec.object)).toHaveLength(before + 5);
+      if (semantics === 'append') {
+        expect(fake.ids(pushObject)).toHaveLength(before + 10);
+        return;
+      }
+      expect(fake.snapshot(pushObject)).toEqual(afterFirst);
+      expect(fake.ids(pushObject)).toHaveLength(before + 5);
     });
 
-    test('push updates an existing record in place by its external key', async () => {
-      const connector = spec.module.create(config, context);
-      await connector.push(spec.object, spec.pushRecords(2, 1));
-      const count = fake.ids(spec.object).length;
-      const snapshot = JSON.stringify(fake.snapshot(spec.object));
-      await connector.push(spec.object, spec.pushRecords(2, 2));
-      expect(fake.ids(spec.object)).toHaveLength(count);
-      expect(JSON.stringify(fake.snapshot(spec.object))).not.toBe(snapshot);
-    });
+    if (semantics !== 'append') {
+      test(semantics === 'upsert' ? 'push updates an existing record in place by its external key' : 'a re-push under a known key is dropped by the vendor, never duplicated', async () => {
+        const connector = spec.module.create(config, context);
+        await connector.push(pushObject, spec.pushRecords(2, 1));
+        const count = fake.ids(pushObject).length;
+        const snapshot = JSON.stringify(fake.snapshot(pushObject));
+        await connector.push(pushObject, spec.pushRecords(2, 2));
+        expect(fake.ids(pushObject)).toHaveLength(count);
+        if (semantics === 'upsert') expect(JSON.stringify(fake.snapshot(pushObject))).not.toBe(snapshot);
+        else expect(JSON.stringify(fake.snapshot(pushObject))).toBe(snapshot);
+      });
+    }
 
-    test('delete removes records by vendor id', async () => {
-      const connector = spec.module.create(config, context);
-      const [victim] = fake.ids(spec.object);
-      await connector.delete(spec.object, [victim]);
-      expect(fake.ids(spec.object)).not.toContain(victim);
-    });
+    if (spec.deletes === false) {
+      test('delete of single records is refused as unsupported, changing nothing', async () => {
+        const [victim] = fake.ids(spec.object);
+        const error = await spec.module.create(config, context).delete(spec.object, [victim]).catch((e) => e);
+        expect(error).toBeInstanceOf(IntegrationError);
+        expect(error.message).toMatch(/not support|cannot delete/i);
+        expect(fake.ids(spec.object)).toContain(victim);
+      });
+    } else {
+      test('delete removes records by vendor id', async () => {
+        const connector = spec.module.create(config, context);
+        const [victim] = fake.ids(spec.object);
+        await connector.delete(spec.object, [victim]);
+        expect(fake.ids(spec.object)).not.toContain(victim);
+      });
+    }
+
+    if (spec.erasure) {
+      const erasure = spec.erasure;
+      test('erase(email) files the vendor erasure of that subject, and auth failures surface', async () => {
+        const email = erasure.email(fake);
+        expect(erasure.erased(fake, email)).toBe(false);
+        await spec.module.create(config, context).erase(email);
+        expect(erasure.erased(fake, email)).toBe(true);
+        fake.revokeAuth();
+        await expect(spec.module.create(config, context).erase(email)).rejects.toMatchObject({ kind: 'auth' });
+      });
+    }
+
+    if (!spec.webhook) {
+      test('the vendor sends no webhooks: every delivery is refused', () => {
+        const request: WebhookRequest = { method: 'POST', url: `https://api.example.com/webhooks/${spec.name}`, headers: { 'content-type': 'application/json' }, rawBody: Buffer.from('{}'), now: Date.now() };
+        expect(() => spec.module.verifyWebhook(config, request)).toThrow(WebhookRejected);
+      });
+      return;
+    }
+    const webhook = spec.webhook;
 
     describe('webhook verification', () => {
       const now = Date.parse('2026-03-01T12:00:00Z');
 
       test('accepts a valid delivery and returns its events with ids', () => {
-        const request = spec.webhook.sign(config, spec.webhook.body(config, 1), now);
+        const request = webhook.sign(config, webhook.body(config, 1), now);
         const result = spec.module.verifyWebhook(config, request);
         expect(result.events.length).toBeGreaterThan(0);
         for (const event of result.events) expect(event.id).toEqual(expect.any(String));
@@ -219,21 +295,21 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
 
       test('rejects a forged delivery', () => {
         // The forger builds and signs the whole delivery with the secret they guessed.
-        const forged = spec.webhook.forgedConfig(config);
-        const request = spec.webhook.sign(forged, spec.webhook.body(forged, 2), now);
+        const forged = webhook.forgedConfig(config);
+        const request = webhook.sign(forged, webhook.body(forged, 2), now);
         expect(() => spec.module.verifyWebhook(config, request)).toThrow(WebhookRejected);
       });
 
       test('rejects a tampered delivery', () => {
-        const request = spec.webhook.sign(config, spec.webhook.body(config, 3), now);
-        const tampered = (spec.webhook.tamper ?? tamperBody)(request);
+        const request = webhook.sign(config, webhook.body(config, 3), now);
+        const tampered = (webhook.tamper ?? tamperBody)(request);
         expect(tampered.rawBody.equals(request.rawBody) && tampered.url === request.url).toBe(false);
         expect(() => spec.module.verifyWebhook(config, tampered)).toThrow(WebhookRejected);
       });
 
       test('a replayed delivery is rejected or carries the same dedupe ids', () => {
-        const request = spec.webhook.sign(config, spec.webhook.body(config, 4), now);
-        if (spec.webhook.replay === 'timestamp') {
+        const request = webhook.sign(config, webhook.body(config, 4), now);
+        if (webhook.replay === 'timestamp') {
           expect(spec.module.verifyWebhook(config, request).events.length).toBeGreaterThan(0);
           expect(() => spec.module.verifyWebhook(config, { ...request, now: now + 10 * 60_000 })).toThrow(WebhookRejected);
         } else {
@@ -246,7 +322,7 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       });
 
       test('rejects a malformed body with WebhookRejected, not a crash', () => {
-        const request = spec.webhook.sign(config, Buffer.from('{not json <xml'), now);
+        const request = webhook.sign(config, Buffer.from('{not json <xml'), now);
         expect(() => spec.module.verifyWebhook(config, request)).toThrow(WebhookRejected);
       });
     });

@@ -13,7 +13,8 @@ import type { PipelinesApi } from '../api/deps';
 import { createIntegrationStore, type IntegrationStore } from '../api/integration-store';
 import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
 import { createPipelinesApi } from '../api/pipelines-adapter';
-import { createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
+import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
+import { withAnalyticsModel } from '../../../../pipelines/analytics';
 import { createErasureJobHandler } from '../engine/erasure';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
@@ -83,6 +84,8 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     connectors: (system) => connectors[system],
     logger,
     metrics: parts.engineMetrics,
+    // The raw replica, and in the same page transaction the analytics events and daily metrics.
+    sink: withAnalyticsModel(createStoreSink(), { cipher }),
     pipeline: { cipher },
     pushDebounceMs: parts.pushDebounceMs,
   });
