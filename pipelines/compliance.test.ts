@@ -155,7 +155,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect(await count("audit_log WHERE action = 'gdpr.retention'")).toBe(2);
 
     const deleting = { ...COMPLIANCE, gdpr: { ...COMPLIANCE.gdpr, retentionAction: 'delete' as const } };
-    expect(await applyRetention(t.db, new Date(now.getTime() + 400 * 86_400_000), deleting)).toEqual({ deleted: 3, anonymized: 0 });
+    expect(await applyRetention(t.db, new Date(now.getTime() + 400 * 86_400_000), deleting)).toEqual({ deleted: 4, anonymized: 0 });
     expect(await count('contacts')).toBe(0);
     await expect(applyRetention(t.db, new Date('nope'))).rejects.toThrow('now must be a valid Date');
   });

@@ -61,6 +61,8 @@ export interface SyncEngine {
   handle(job: Job): Promise<void>;
   /** Adds (or replaces) the handler of a job kind ('webhook', 'pipeline', 'erasure'). */
   registerHandler(kind: JobKind, handler: JobHandler): void;
+  /** The job kinds that have a handler. */
+  kinds(): JobKind[];
 }
 
 export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
@@ -389,5 +391,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     registerHandler(kind, handler) {
       handlers.set(kind, handler);
     },
+
+    kinds: () => [...handlers.keys()],
   };
 }

@@ -20,12 +20,9 @@ describe('assembleRuntime', () => {
   test('the engine every entry point gets has a handler for every job kind of the queue contract', async () => {
     const queue = createStoreBinding({ db, queue: `assemble-${process.pid}` });
     const { engine } = assembleRuntime({ db, queue, keyring: Keyring.fromBase64([generateKey()]), logger: pino({ level: 'silent' }), env: {} });
-    for (const kind of JOB_KINDS) {
-      // A payload-less job reaches its handler, which refuses it for its payload: never "no handler".
-      const outcome = await engine.handle(job(kind)).then(() => 'handled', (error: Error) => error.message);
-      expect({ kind, outcome }).not.toEqual({ kind, outcome: expect.stringMatching(/no handler for job kind/) });
-    }
-    await expect(engine.handle({ ...job('sync'), kind: 'teleport' as Job['kind'] })).rejects.toThrow(/no handler for job kind "teleport"/);
+    expect(engine.kinds().sort()).toEqual([...JOB_KINDS].sort());
+    // A kind outside the contract is refused by the contract before any handler is looked up.
+    await expect(engine.handle({ ...job('sync'), kind: 'teleport' as Job['kind'] })).rejects.toThrow(/kind: Invalid discriminator value/);
     await queue.close();
   });
 });
