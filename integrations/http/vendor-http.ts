@@ -185,12 +185,17 @@ export class VendorHttp {
       }
       const started = this.now();
       let response: Response;
+      let read: ReadBody;
       try {
         response = await this.fetchImpl(url, {
           method,
           headers,
           body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body),
           signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+        });
+        // The body is part of the attempt: a connection cut mid-body fails like one cut before the headers.
+        read = await readBody(response).catch((error: Error) => {
+          throw new Error(`response body cut off: ${error.message}`);
         });
       } catch (error) {
         if (retryable && attempt < this.maxAttempts) {
@@ -203,9 +208,18 @@ export class VendorHttp {
       const rateLimit = (this.options.parseRateLimit ?? defaultRateLimit)(response.headers, this.now());
       this.options.bucket?.observe(rateLimit);
       this.options.context?.observe?.({ status: response.status, latencyMs, rateLimit });
-      const parsed = await readBody(response);
+      const parsed = read.body;
 
       if ((response.status >= 200 && response.status < 300) || request.accept?.includes(response.status)) {
+        if (read.invalidJson) {
+          // A success whose JSON does not parse was mangled on the way (truncated by a proxy, an HTML
+          // error page with a JSON type): retried like a 5xx, never handed to the connector as text.
+          if (retryable && attempt < this.maxAttempts) {
+            await this.sleep(this.backoff(attempt));
+            continue;
+          }
+          throw new IntegrationError(this.integration, 'unavailable', `${method} ${url.pathname} -> ${response.status} with a body that is not valid JSON, after ${attempt} attempt(s)`, response.status);
+        }
         return { status: response.status, headers: response.headers, body: parsed as T, rateLimit };
       }
       const vendorMessage = (this.options.errorMessage ?? defaultErrorMessage)(parsed, response.status) ?? response.statusText;
@@ -262,16 +276,23 @@ export class VendorHttp {
   }
 }
 
-async function readBody(response: Response): Promise<unknown> {
+interface ReadBody {
+  /** Parsed JSON when the response is JSON, the text otherwise, undefined when empty. */
+  readonly body: unknown;
+  /** The response says JSON but its text does not parse (body is then the text). */
+  readonly invalidJson: boolean;
+}
+
+async function readBody(response: Response): Promise<ReadBody> {
   const text = await response.text();
-  if (text === '') return undefined;
+  if (text === '') return { body: undefined, invalidJson: false };
   const type = response.headers.get('content-type') ?? '';
   if (type.includes('json')) {
     try {
-      return JSON.parse(text);
+      return { body: JSON.parse(text), invalidJson: false };
     } catch {
-      return text;
+      return { body: text, invalidJson: true };
     }
   }
-  return text;
+  return { body: text, invalidJson: false };
 }
