@@ -4,6 +4,7 @@
  */
 import type { ZodType, ZodTypeDef } from 'zod';
 import type { IntegrationFamily } from '../config/integrations';
+import type { EndpointBudget, RateWindow } from './http/rate-windows';
 
 /** A record as the vendor returns it; mappings (pipelines/) turn it into the internal shape. */
 export type VendorRecord = Record<string, unknown>;
@@ -88,6 +89,12 @@ export interface ConnectorContext {
   readonly acquire?: () => Promise<void>;
   /** Sleep used for backoff; injectable so tests run fast. */
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * The budget of one vendor endpoint of one account (`key`, e.g. `klaviyo:<account>:/api/profiles`)
+   * with the windows the vendor documents for it, shared by every process (the runtime passes the
+   * Redis-backed `RedisWindowBudget`); without it each process keeps its own.
+   */
+  readonly budget?: (key: string, windows: readonly RateWindow[]) => EndpointBudget;
 }
 
 export interface Connector {

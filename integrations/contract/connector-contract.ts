@@ -18,6 +18,11 @@ export interface Fake {
   requestCount(): number;
   /** Vendor ids of the live records of `object`. */
   ids(object: string): string[];
+  /**
+   * Requests the fake received that break the vendor's machine-readable API description, where it
+   * checks against one (absent: the vendor publishes none, or it is not in vendor-specs).
+   */
+  violations?(): string[];
   /** Changes one record (a new modification time) as a user editing it at the vendor would. */
   touch(object: string, id: string): void;
   /** A stable view of the stored records of `object`, for comparing states. */
@@ -89,7 +94,10 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       config = spec.module.configSchema.parse(spec.configFor(fake.url, PAGE));
     });
     afterEach(async () => {
+      const violations = fake.violations?.() ?? [];
       await fake.close();
+      // Whatever the test did, the connector must only have sent requests the vendor documents.
+      expect(violations).toEqual([]);
     });
 
     async function pullAll(cursor: string | null, maxPages = 100): Promise<{ ids: string[]; cursor: string | null; pages: number }> {

@@ -48,7 +48,7 @@ describe.each(['cut', 'invalid-json'] as const)('a %s response body', (mode) => 
   test('fails with kind unavailable after the bounded attempts, never reaching the caller as text', async () => {
     const server = await brokenServer(mode, 100);
     try {
-      const error = await client(server.url).http.json({ path: '/x' }).catch((e) => e);
+      const error = (await client(server.url).http.json({ path: '/x' }).catch((e: unknown) => e)) as IntegrationError;
       expect(error).toBeInstanceOf(IntegrationError);
       expect(error.kind).toBe('unavailable');
       expect(error.message).toMatch(mode === 'cut' ? /body/ : /JSON/);

@@ -5,6 +5,7 @@
  * headers, and vendor failures turned into IntegrationError kinds the runtime can act on.
  */
 import { IntegrationError, type ConnectorContext, type RateLimitObservation } from '../connector';
+import { parseRateLimitPolicy, type EndpointBudget } from './rate-windows';
 import { realSleep, type TokenBucket } from './token-bucket';
 
 export type Query = Record<string, string | number | boolean | undefined | null | readonly (string | number)[]>;
@@ -62,6 +63,11 @@ export interface VendorHttpOptions {
   readonly tooManyRequestsWaitMs?: (body: unknown, rateLimit: RateLimitObservation) => number | undefined;
   /** Per-integration limiter consulted before each call and corrected after it. */
   readonly bucket?: TokenBucket;
+  /**
+   * The budget of the endpoint a call goes to, for vendors that limit endpoints separately
+   * (Klaviyo); taken before the call and told the answer's rate-limit headers and declared windows.
+   */
+  readonly budgetFor?: (method: string, url: URL) => EndpointBudget | undefined;
   /** Total attempts per call for 5xx, network errors and 429s (default 4). */
   readonly maxAttempts?: number;
   /** First backoff delay (default 500 ms), doubled per attempt with full jitter, capped at maxDelayMs. */
@@ -174,7 +180,9 @@ export class VendorHttp {
     const method = request.method ?? (request.json !== undefined || request.body !== undefined ? 'POST' : 'GET');
     const retryable = request.retry ?? true;
     let refreshed = false;
+    const budget = this.options.budgetFor?.(method, url);
     for (let attempt = 1; ; attempt++) {
+      await budget?.acquire();
       await this.options.bucket?.acquire();
       await this.options.context?.acquire?.();
       const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.auth?.()), ...request.headers };
@@ -207,6 +215,7 @@ export class VendorHttp {
       const latencyMs = this.now() - started;
       const rateLimit = (this.options.parseRateLimit ?? defaultRateLimit)(response.headers, this.now());
       this.options.bucket?.observe(rateLimit);
+      await budget?.observe(rateLimit, parseRateLimitPolicy(response.headers.get('ratelimit-limit')));
       this.options.context?.observe?.({ status: response.status, latencyMs, rateLimit });
       const parsed = read.body;
 
