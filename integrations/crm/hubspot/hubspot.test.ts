@@ -75,6 +75,21 @@ test('batch upsert splits into 100s and reports per-record errors of a 207', asy
   expect(fake.ids('contacts')).toHaveLength(150);
 });
 
+test('companies are upserted by a unique property, not by domain, which companies may share', async () => {
+  fake = await startFakeHubSpot({ seed: { companies: 0 } });
+  const connector = createHubSpot(config(fake.url), fast);
+  const companies = [
+    { external_id: 'acct-1', name: 'Acme EU', domain: 'acme.example.com' },
+    { external_id: 'acct-2', name: 'Acme US', domain: 'acme.example.com' },
+  ];
+  expect(await connector.push('companies', companies)).toEqual({ upserted: 2, failed: [] });
+  expect(await connector.push('companies', companies)).toEqual({ upserted: 2, failed: [] });
+  expect(fake.ids('companies')).toHaveLength(2);
+  // Asking for domain anyway fails as HubSpot fails it: the whole batch, with its message.
+  const byDomain = createHubSpot(config(fake.url, { idProperties: { companies: 'domain' } }), fast);
+  await expect(byDomain.push('companies', companies)).rejects.toMatchObject({ kind: 'vendor_error', message: expect.stringContaining('non-unique 0-2 property domain') });
+});
+
 test('the DAILY policy fails at once as rate_limit, without retrying', async () => {
   fake = await startFakeHubSpot({ seed: { contacts: 1 }, dailyLimit: 1 });
   const connector = createHubSpot(config(fake.url), fast);

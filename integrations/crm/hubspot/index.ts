@@ -40,7 +40,11 @@ export const hubspotConfigSchema = z
     searchPageSize: z.number().int().min(1).max(200).default(200),
     /** Properties pulled per object type (HubSpot returns a small default set otherwise). */
     properties: z.record(objectType, z.array(z.string().min(1)).min(1)).default({}),
-    /** Unique property each object type is upserted by. */
+    /**
+     * Unique property each object type is upserted by: a property HubSpot enforces as unique (contacts'
+     * email, or a custom property created with hasUniqueValue). Companies' domain is not unique.
+     * @default email for contacts, external_id (a unique custom property) for every other type
+     */
     idProperties: z.record(objectType, z.string().min(1)).default({}),
     /** Webhooks older than this are replays (HubSpot's guidance: 5 minutes). */
     maxWebhookAgeMs: z.number().int().positive().default(300_000),
@@ -55,7 +59,7 @@ export const DEFAULT_PROPERTIES: Record<string, readonly string[]> = {
   deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'hs_createdate', 'hs_lastmodifieddate'],
   tickets: ['subject', 'content', 'hs_pipeline', 'hs_pipeline_stage', 'hs_createdate', 'hs_lastmodifieddate'],
 };
-const DEFAULT_ID_PROPERTY: Record<string, string> = { contacts: 'email', companies: 'domain' };
+const DEFAULT_ID_PROPERTY: Record<string, string> = { contacts: 'email' };
 const BATCH_LIMIT = 100;
 
 /** Contacts keep the legacy name of the last-modified property. */

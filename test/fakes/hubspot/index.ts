@@ -47,8 +47,14 @@ const PROPERTIES: Record<string, readonly string[]> = {
   deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'external_id'],
   tickets: ['subject', 'content', 'hs_pipeline', 'hs_pipeline_stage', 'external_id'],
 };
-/** Properties HubSpot enforces as unique, usable as idProperty in batch upsert. */
-const UNIQUE: Record<string, readonly string[]> = { contacts: ['email', 'external_id'], companies: ['domain', 'external_id'], deals: ['external_id'], tickets: ['external_id'] };
+/**
+ * Properties HubSpot enforces as unique, usable as idProperty in batch upsert: contacts' email and
+ * custom properties created with hasUniqueValue (external_id here). A company's `domain` is not one:
+ * HubSpot lets several companies share a domain.
+ */
+const UNIQUE: Record<string, readonly string[]> = { contacts: ['email', 'external_id'], companies: ['external_id'], deals: ['external_id'], tickets: ['external_id'] };
+/** HubSpot's object type ids, as its error messages name them. */
+const TYPE_IDS: Record<string, string> = { contacts: '0-1', companies: '0-2', deals: '0-3', tickets: '0-5' };
 const DEFAULT_PROPERTIES: Record<string, readonly string[]> = { contacts: ['email', 'firstname', 'lastname'], companies: ['name', 'domain'], deals: ['dealname', 'amount', 'dealstage'], tickets: ['subject', 'hs_pipeline_stage'] };
 
 export function lastModifiedProperty(type: string): string {
@@ -232,12 +238,11 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     const results: unknown[] = [];
     const errors: unknown[] = [];
     const startedAt = new Date().toISOString();
+    // Upserting by a property that is not unique fails the whole batch (HubSpot answers 400).
+    const nonUnique = inputs.map((input) => input.idProperty ?? 'hs_object_id').find((idProperty: string) => !UNIQUE[type].includes(idProperty));
+    if (nonUnique) return hsError(400, 'VALIDATION_ERROR', `Unable to perform update/upsert by non-unique ${TYPE_IDS[type]} property ${nonUnique} in portal ID 62515`);
     for (const input of inputs) {
-      const idProperty = input.idProperty ?? 'hs_object_id';
-      if (!UNIQUE[type].includes(idProperty)) {
-        errors.push({ status: 'error', category: 'VALIDATION_ERROR', message: `Property ${idProperty} is not a unique identifier property`, context: { id: [String(input.id)] } });
-        continue;
-      }
+      const idProperty = input.idProperty;
       const unknown = Object.keys(input.properties ?? {}).filter((p) => !PROPERTIES[type].includes(p));
       if (unknown.length) {
         errors.push({ status: 'error', category: 'VALIDATION_ERROR', message: `Property values were not valid: ${unknown.map((p) => `Property "${p}" does not exist`).join(', ')}`, context: { id: [String(input.id)] } });
