@@ -52,7 +52,24 @@ interface ZohoItem extends VendorRecord {
 }
 interface ZohoList<T> {
   data?: T[];
-  info?: { more_records?: boolean };
+  info?: { more_records?: boolean; next_page_token?: string | null };
+}
+
+/** Zoho's `page` reaches 2,000 records at most; past that only `page_token` continues a query. */
+const DISCRETE_PAGING_LIMIT = 2000;
+
+interface ZohoResult {
+  code: string;
+  status: string;
+  message: string;
+  details?: { api_name?: string; errors?: ZohoResult[] } & Record<string, unknown>;
+}
+
+/** A per-record failure as `CODE: message (field)`, every error of a MULTIPLE_OR_MULTI_ERRORS. */
+function reasonOf(result: ZohoResult): string {
+  const nested = result.details?.errors;
+  if (Array.isArray(nested) && nested.length) return nested.map(reasonOf).join('; ');
+  return `${result.code}: ${result.message}${result.details?.api_name ? ` (${result.details.api_name})` : ''}`;
 }
 
 interface Cursor {
@@ -61,6 +78,8 @@ interface Cursor {
   readonly boundary: readonly string[];
   /** Page of the query at `since`, beyond 1 only while one second holds more than a page. */
   readonly page: number;
+  /** Zoho's token for the next page of that query, used instead of `page` past 2,000 records. */
+  readonly pageToken?: string;
   readonly deletesSince?: string;
   /** Deleted ids already reported at the `deletesSince` second. */
   readonly deletesSeen?: readonly string[];
@@ -178,7 +197,7 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       const cursor = cursorText === null ? { ...readCursor(null), deletesSince: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString() } : readCursor(cursorText);
       const response = await api<ZohoList<ZohoItem>>({
         path: `/${name}`,
-        query: { fields: fieldsOf(name).join(','), per_page: config.pageSize, page: cursor.page, sort_by: 'Modified_Time', sort_order: 'asc' },
+        query: { fields: fieldsOf(name).join(','), per_page: config.pageSize, ...(cursor.pageToken ? { page_token: cursor.pageToken } : { page: cursor.page }), sort_by: 'Modified_Time', sort_order: 'asc' },
         headers: cursor.since ? { 'If-Modified-Since': secondBefore(cursor.since) } : undefined,
         accept: [204, 304],
       });
@@ -190,7 +209,10 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       const last = items[items.length - 1];
       if (last && Date.parse(last.Modified_Time) === sinceMs) {
         // The whole page is at the watermark second: read the next page of the same query.
-        next = { ...cursor, boundary: [...new Set([...cursor.boundary, ...items.map((r) => r.id)])], page: more ? cursor.page + 1 : 1 };
+        const page = more ? cursor.page + 1 : 1;
+        const pageToken = more && page * config.pageSize > DISCRETE_PAGING_LIMIT ? response.body?.info?.next_page_token ?? undefined : undefined;
+        if (more && page * config.pageSize > DISCRETE_PAGING_LIMIT && !pageToken) throw new IntegrationError('zoho', 'vendor_error', `more than ${DISCRETE_PAGING_LIMIT} ${name} share the modification time ${cursor.since} and Zoho sent no next_page_token`);
+        next = { ...cursor, boundary: [...new Set([...cursor.boundary, ...items.map((r) => r.id)])], page, pageToken };
       } else if (last) {
         const since = last.Modified_Time;
         next = { since, boundary: items.filter((r) => Date.parse(r.Modified_Time) === Date.parse(since)).map((r) => r.id), page: 1, deletesSince: cursor.deletesSince, deletesSeen: cursor.deletesSeen };
@@ -210,15 +232,20 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       const writable = records.map((r) => Object.fromEntries(Object.entries(r).filter(([k, v]) => !['Created_Time', 'Modified_Time', 'Created_By', 'Modified_By', '$approval', '$state'].includes(k) && v !== undefined)));
       for (let i = 0; i < writable.length; i += BATCH_LIMIT) {
         const chunk = writable.slice(i, i + BATCH_LIMIT);
-        const response = await api<{ data: { code: string; status: string; message: string; details?: Record<string, unknown> }[] }>({
+        // 207 when some records fail, 400 when all do: either way `data` holds one result per record.
+        const response = await api<{ data?: ZohoResult[] } & Partial<ZohoResult>>({
           method: 'POST',
           path: `/${name}/upsert`,
           json: { data: chunk, duplicate_check_fields: checks },
-          accept: [202],
+          accept: [202, 207, 400],
         });
-        response.body.data.forEach((result, index) => {
+        const results = response.body?.data;
+        if (!Array.isArray(results) || results.length !== chunk.length) {
+          throw new IntegrationError('zoho', 'vendor_error', `POST /${name}/upsert -> ${response.status}: ${response.body?.code ?? 'no per-record results'}: ${response.body?.message ?? ''}`, response.status);
+        }
+        results.forEach((result, index) => {
           if (result.status === 'success') upserted++;
-          else failed.push({ key: keyOf(chunk[index]), reason: `${result.code}: ${result.message}${result.details?.api_name ? ` (${result.details.api_name})` : ''}` });
+          else failed.push({ key: keyOf(chunk[index]), reason: reasonOf(result) });
         });
       }
       return { upserted, failed };
@@ -240,7 +267,12 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       for (const name of ['Contacts', 'Leads']) {
         const found = await api<ZohoList<{ id: string }>>({ path: `/${name}/search`, query: { email }, accept: [204] });
         const ids = (found.body?.data ?? []).map((r) => r.id);
-        if (ids.length) await connector.delete(name, ids);
+        if (ids.length === 0) continue;
+        await connector.delete(name, ids);
+        // A delete only moves records to the recycle bin (kept 60 days); the v8 recycle bin API removes
+        // them for good (scope ZohoCRM.settings.recycle_bin.DELETE, admin profile).
+        const { apiDomain } = await accessToken();
+        for (const id of ids) await http.request({ method: 'DELETE', path: `${apiDomain}/crm/v8/settings/recycle_bin/${encodeURIComponent(id)}` });
       }
     },
   };
