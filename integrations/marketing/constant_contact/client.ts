@@ -29,6 +29,18 @@ export function ctctErrorMessage(body: unknown): string | undefined {
   return typeof body === 'string' ? body.slice(0, 300) || undefined : undefined;
 }
 
+/**
+ * How long a 429 asks to wait, from its error_key: `throttled` (the per-second limit) passes in a
+ * second; `quota_exceeded` (the daily quota) does not pass by retrying, so it fails at once. The
+ * Mashery-era keys mean the same.
+ */
+export function ctctTooManyRequestsWait(body: unknown): number | undefined {
+  const keys = (Array.isArray(body) ? body : [body]).map((e) => String((e as { error_key?: unknown } | undefined)?.error_key ?? ''));
+  if (keys.some((k) => k === 'quota_exceeded' || k.endsWith('over.ratelimit'))) return Infinity;
+  if (keys.some((k) => k === 'throttled' || k.endsWith('over.qps'))) return 1000;
+  return undefined;
+}
+
 export class ConstantContactClient {
   readonly http: VendorHttp;
   private readonly tokenHttp: VendorHttp;
@@ -64,6 +76,7 @@ export class ConstantContactClient {
         return true;
       },
       errorMessage: ctctErrorMessage,
+      tooManyRequestsWaitMs: ctctTooManyRequestsWait,
     });
   }
 
