@@ -4,6 +4,7 @@
  */
 import type { ZodType, ZodTypeDef } from 'zod';
 import type { IntegrationFamily } from '../config/integrations';
+import type { TokenStore } from './http/oauth-session';
 import type { EndpointBudget, RateWindow } from './http/rate-windows';
 
 /** A record as the vendor returns it; mappings (pipelines/) turn it into the internal shape. */
@@ -95,6 +96,11 @@ export interface ConnectorContext {
    * Redis-backed `RedisWindowBudget`); without it each process keeps its own.
    */
   readonly budget?: (key: string, windows: readonly RateWindow[]) => EndpointBudget;
+  /**
+   * Where OAuth sessions keep refresh and access tokens, shared by every process and surviving
+   * restarts (the runtime passes `SqlTokenStore`); without it tokens live in this process only.
+   */
+  readonly tokenStore?: TokenStore;
 }
 
 export interface Connector {
