@@ -16,7 +16,7 @@ import { scratchDatabase } from '../../test/support/scratch-database';
 import { startFakeConstantContact, type ConstantContactFake } from '../../test/fakes/constant_contact';
 import { testSealer } from '../../test/fakes/constant_contact/sealer';
 import type { ConnectorContext } from '../connector';
-import { constantContact } from '../marketing/constant_contact';
+import { constantContact, constantContactConfigSchema } from '../marketing/constant_contact';
 import { INTEGRATION_MIGRATIONS } from '../migrations';
 import { SqlTokenStore } from './sql-token-store';
 
@@ -27,7 +27,7 @@ const ROOT = path.join(__dirname, '../..');
 
 function connectorFor(fake: ConstantContactFake, context: ConnectorContext) {
   return constantContact.create(
-    { clientId: fake.clientId, clientSecret: fake.clientSecret, refreshToken: fake.refreshToken, baseUrl: fake.url, tokenUrl: `${fake.url}/oauth2/default/v1/token`, requestsPerSecond: 1000 },
+    constantContactConfigSchema.parse({ clientId: fake.clientId, clientSecret: fake.clientSecret, refreshToken: fake.refreshToken, baseUrl: fake.url, tokenUrl: `${fake.url}/oauth2/default/v1/token`, requestsPerSecond: 1000 }),
     context,
   );
 }

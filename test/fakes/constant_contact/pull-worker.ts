@@ -6,7 +6,7 @@
 import { openPostgres } from '../../../pipelines/db';
 import { IntegrationError } from '../../../integrations/connector';
 import { SqlTokenStore } from '../../../integrations/http/sql-token-store';
-import { constantContact } from '../../../integrations/marketing/constant_contact';
+import { constantContact, constantContactConfigSchema } from '../../../integrations/marketing/constant_contact';
 import { testSealer } from './sealer';
 
 async function main(): Promise<void> {
@@ -15,7 +15,7 @@ async function main(): Promise<void> {
   try {
     const tokenStore = new SqlTokenStore(db, testSealer(Buffer.from(process.env.SEAL_KEY!, 'base64')));
     const connector = constantContact.create(
-      { clientId: 'fake-client-id', clientSecret: 'fake-client-secret', refreshToken: 'fake-refresh-token-0', baseUrl: url, tokenUrl: `${url}/oauth2/default/v1/token`, requestsPerSecond: 1000 },
+      constantContactConfigSchema.parse({ clientId: 'fake-client-id', clientSecret: 'fake-client-secret', refreshToken: 'fake-refresh-token-0', baseUrl: url, tokenUrl: `${url}/oauth2/default/v1/token`, requestsPerSecond: 1000 }),
       { tokenStore },
     );
     const page = await connector.pull('contacts', null);
