@@ -1,14 +1,16 @@
 /**
  * Zoho CRM connector over API v6 (fetch through VendorHttp; Zoho's SDK keeps tokens in its own
- * store). OAuth2 refresh-token grant against the accounts server, access tokens cached until shortly
- * before expiry and refreshed once on 401. Pulls ask for records modified since a watermark
+ * store). OAuth2 refresh-token grant against the accounts server through an OAuthSession: access
+ * tokens shared by every worker through the context's token store, refreshed ahead of expiry and
+ * once on 401. Pulls ask for records modified since a watermark
  * (If-Modified-Since, whole seconds) sorted by Modified_Time, one fresh query per page: offset pages
  * of a changing list would shift under edits. Ids already read at the watermark second are skipped.
  * Deleted records come from the module's deleted list. Notifications carry the channel token.
  */
-import { timingSafeEqual } from 'crypto';
+import { createHash, timingSafeEqual } from 'crypto';
 import { z } from 'zod';
 import { IntegrationError, checkConnection, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
+import { GrantRevoked, OAuthSession } from '../../http/oauth-session';
 import { TokenBucket } from '../../http/token-bucket';
 import { VendorHttp } from '../../http/vendor-http';
 
@@ -115,40 +117,42 @@ function classifyZohoError(status: number, body: unknown): IntegrationError['kin
 }
 
 export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): Connector {
-  let token: { value: string; apiDomain: string; expiresAt: number } | undefined;
-  let pending: Promise<{ value: string; apiDomain: string }> | undefined;
   const accounts = new VendorHttp({ integration: 'zoho', baseUrl: config.accountsUrl, context });
   // Zoho limits concurrent calls per org (10–25 by edition) and API credits per day.
   const bucket = new TokenBucket({ capacity: 10, refillPerSecond: 10, sleep: context.sleep });
-
-  async function refresh(): Promise<{ value: string; apiDomain: string }> {
-    const body = await accounts.json<{ access_token?: string; api_domain?: string; expires_in?: number; error?: string }>({
-      method: 'POST',
-      path: '/oauth/v2/token',
-      query: { refresh_token: config.refreshToken, client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token' },
-    });
-    if (!body?.access_token) throw new IntegrationError('zoho', 'auth', `token refresh failed: ${body?.error ?? 'no access_token in response'}`);
-    token = { value: body.access_token, apiDomain: (body.api_domain ?? config.baseUrl).replace(/\/+$/, ''), expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 - 60_000 };
-    return token;
-  }
-  function accessToken(): Promise<{ value: string; apiDomain: string }> {
-    if (token && token.expiresAt > Date.now()) return Promise.resolve(token);
-    pending ??= refresh().finally(() => {
-      pending = undefined;
-    });
-    return pending;
-  }
-
+  // Zoho caps the access tokens a refresh token may mint (10 per 10 minutes): every worker shares
+  // the one in the token store instead of minting its own.
+  const session = new OAuthSession({
+    integration: 'zoho',
+    key: `zoho:${createHash('sha256').update(`${config.accountsUrl}\n${config.clientId}\n${config.refreshToken}`).digest('hex')}`,
+    initialRefreshToken: config.refreshToken,
+    store: context.tokenStore,
+    refresh: async (refreshToken) => {
+      const body = await accounts.json<{ access_token?: string; api_domain?: string; expires_in?: number; error?: string }>({
+        method: 'POST',
+        path: '/oauth/v2/token',
+        query: { refresh_token: refreshToken, client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token' },
+      });
+      // Zoho answers a revoked or unknown refresh token with HTTP 200 and error invalid_code.
+      if (body?.error === 'invalid_code') throw new GrantRevoked('invalid_code');
+      if (!body?.access_token) throw new IntegrationError('zoho', 'auth', `token refresh failed: ${body?.error ?? 'no access_token in response'}`);
+      return { accessToken: body.access_token, apiDomain: (body.api_domain ?? config.baseUrl).replace(/\/+$/, ''), expiresInMs: (body.expires_in ?? 3600) * 1000 };
+    },
+  });
+  const accessToken = async () => {
+    const tokens = await session.tokens();
+    return { value: tokens.accessToken, apiDomain: tokens.apiDomain ?? config.baseUrl.replace(/\/+$/, '') };
+  };
+  let used: string | undefined;
   const http = new VendorHttp({
     integration: 'zoho',
     baseUrl: config.baseUrl,
     context,
     bucket,
     classifyError: classifyZohoError,
-    auth: async () => ({ authorization: `Zoho-oauthtoken ${(await accessToken()).value}` }),
+    auth: async () => ({ authorization: `Zoho-oauthtoken ${(used = (await accessToken()).value)}` }),
     onUnauthorized: async () => {
-      token = undefined;
-      await accessToken();
+      if (used) await session.rejected(used);
       return true;
     },
   });

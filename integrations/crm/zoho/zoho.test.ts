@@ -1,4 +1,5 @@
 import { startFakeZoho, type FakeZoho } from '../../../test/fakes/zoho';
+import { MemoryTokenStore } from '../../http/oauth-session';
 import { createZoho, zoho, type ZohoConfig } from '.';
 
 const fast = { sleep: async () => undefined };
@@ -29,6 +30,17 @@ test('one access token is refreshed for many calls, and again after it expires',
   expect(fake.state.issuedTokens).toHaveLength(1);
   fake.expireAccessTokens();
   expect((await pullAll(connector, null)).ids).toHaveLength(5);
+  expect(fake.state.issuedTokens).toHaveLength(2);
+});
+
+test('workers sharing a token store share one access token instead of each minting one', async () => {
+  fake = await startFakeZoho({ seed: { Contacts: 2 } });
+  const tokenStore = new MemoryTokenStore();
+  const workers = [0, 1, 2].map(() => createZoho(config(fake.url), { ...fast, tokenStore }));
+  await Promise.all(workers.map((w) => w.pull('Contacts', null)));
+  expect(fake.state.issuedTokens).toHaveLength(1);
+  fake.expireAccessTokens();
+  await Promise.all(workers.map((w) => w.pull('Contacts', null)));
   expect(fake.state.issuedTokens).toHaveLength(2);
 });
 
