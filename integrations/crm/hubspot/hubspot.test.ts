@@ -41,6 +41,23 @@ test('incremental search reads runs of equal timestamps by id, without gaps or r
   expect(incremental.pages).toBeGreaterThan(3);
 });
 
+test('a change search indexes late, behind a later one, is still pulled, and exactly once', async () => {
+  fake = await startFakeHubSpot({ seed: { contacts: 5 } });
+  const connector = createHubSpot(config(fake.url, { pageSize: 2, searchPageSize: 2 }), fast);
+  const full = await pullAll(connector, null);
+  const [late, prompt] = fake.ids('contacts');
+  fake.touchUnindexed('contacts', late);
+  fake.touch('contacts', prompt);
+  const first = await pullAll(connector, full.cursor);
+  expect(first.ids).toEqual([prompt]);
+  // The index catches up: the earlier change becomes searchable after the watermark passed it.
+  fake.indexNow(late);
+  const second = await pullAll(connector, first.cursor);
+  expect(second.ids).toEqual([late]);
+  const third = await pullAll(connector, second.cursor);
+  expect(third.ids).toEqual([]);
+});
+
 test('archived contacts are reported as deletes once', async () => {
   fake = await startFakeHubSpot({ seed: { contacts: 6 } });
   const connector = createHubSpot(config(fake.url), fast);

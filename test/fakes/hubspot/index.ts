@@ -33,12 +33,21 @@ export interface FakeHubSpotState {
   /** Emails erased through gdpr-delete. */
   readonly gdprDeleted: string[];
   dailyUsed: number;
+  /**
+   * Ids whose latest change search does not show yet: HubSpot's search index lags behind writes, so
+   * a change can become searchable after later changes already are. Search serves their previous
+   * version (or nothing, for a new record) until they are released.
+   */
+  readonly unindexed: Map<string, HsRecord | undefined>;
   upsertRecord(type: string, properties: Record<string, string | null>, id?: string): HsRecord;
   archiveRecord(type: string, id: string): void;
 }
 
 export interface FakeHubSpot extends Fake {
   readonly state: FakeHubSpotState;
+  /** Changes one record as touch() does, but search sees the change only after indexNow(id). */
+  touchUnindexed(type: string, id: string): void;
+  indexNow(id: string): void;
 }
 
 const PROPERTIES: Record<string, readonly string[]> = {
@@ -93,6 +102,7 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     archived: new Map(Object.keys(PROPERTIES).map((type) => [type, new Map()])),
     gdprDeleted: [],
     dailyUsed: 0,
+    unindexed: new Map(),
     upsertRecord(type, properties, id) {
       return save(type, properties, id, stamp());
     },
@@ -197,7 +207,8 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     if (offset + limit > 10_000) return hsError(400, 'VALIDATION_ERROR', 'paging beyond 10000 results is not allowed');
     let rows: HsRecord[];
     try {
-      rows = [...state.objects.get(type)!.values()].filter((r) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(r, f))));
+      const indexed = [...state.objects.get(type)!.values()].flatMap((r) => (state.unindexed.has(r.id) ? (state.unindexed.get(r.id) ? [state.unindexed.get(r.id)!] : []) : [r]));
+      rows = indexed.filter((r) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(r, f))));
     } catch (error) {
       return hsError(400, 'VALIDATION_ERROR', (error as Error).message);
     }
@@ -339,6 +350,13 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
       if (!record) throw new Error(`no ${type} ${id}`);
       state.upsertRecord(type, {}, id);
     },
+    touchUnindexed: (type, id) => {
+      const record = state.objects.get(type)?.get(id);
+      if (!record) throw new Error(`no ${type} ${id}`);
+      state.unindexed.set(id, structuredClone(record));
+      state.upsertRecord(type, {}, id);
+    },
+    indexNow: (id) => void state.unindexed.delete(id),
     snapshot: (type) =>
       [...(state.objects.get(type)?.values() ?? [])]
         .map((r) => ({ id: r.id, properties: Object.fromEntries(Object.entries(r.properties).filter(([k]) => k !== lastModifiedProperty(type))) }))
