@@ -29,6 +29,15 @@ export interface PushResult {
   readonly failed: readonly { readonly key: string; readonly reason: string }[];
 }
 
+/** What an erasure left at the vendor, and why, when the vendor allows no permanent delete. */
+export interface ErasureOutcome {
+  readonly permanent: boolean;
+  /** Why not permanent: what the vendor keeps, for how long, and how it could still be removed. */
+  readonly reason: string;
+  /** Vendor ids of the records erased. */
+  readonly ids: readonly string[];
+}
+
 export interface ConnectionTest {
   readonly ok: boolean;
   readonly message: string;
@@ -112,8 +121,12 @@ export interface Connector {
   push(object: string, records: readonly VendorRecord[]): Promise<PushResult>;
   /** Deletes records by vendor id. */
   delete(object: string, ids: readonly string[]): Promise<void>;
-  /** Erases one data subject at the vendor (GDPR), by email. */
-  erase(email: string): Promise<void>;
+  /**
+   * Erases one data subject at the vendor (GDPR), by email. Resolves with an ErasureOutcome when the
+   * vendor keeps something it cannot be made to drop at once (the runtime records the reason);
+   * resolving with nothing means the data is gone for good.
+   */
+  erase(email: string): Promise<void | ErasureOutcome>;
 }
 
 export interface ConnectorModule<C = any> {

@@ -175,9 +175,12 @@ describe('constant contact specifics', () => {
     fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
     const connector = constantContact.create(configFor(fake, { listIds: [fake.listId('Newsletter')] }));
     await connector.push('contacts', [{ email_address: 'erase.me@example.com' }]);
-    await connector.erase('Erase.Me@example.com');
+    const outcome = await connector.erase('Erase.Me@example.com');
     expect(fake.ids('contacts')).toEqual([]);
-    await expect(connector.erase('nobody@example.com')).resolves.toBeUndefined();
+    // Constant Contact keeps the deleted contact: the erasure says so instead of claiming it is gone.
+    expect(outcome).toEqual({ permanent: false, ids: [expect.any(String)], reason: expect.stringContaining('no permanent delete') });
+    expect([...fake.state.contacts.values()].map((c) => c.deleted_at)).toEqual([expect.any(String)]);
+    await expect(connector.erase('nobody@example.com')).resolves.toMatchObject({ ids: [] });
   });
 
   test('paces requests to the vendor limit of 4 per second without being throttled', async () => {

@@ -5,7 +5,7 @@
  * and erase use DELETE /contacts/{id} (Constant Contact keeps deleted contacts as "deleted").
  */
 import { z, type ZodType } from 'zod';
-import { IntegrationError, checkConnection, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
+import { IntegrationError, checkConnection, type Connector, type ErasureOutcome, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
 import { parseConfig } from '../shared/config';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { mapPool } from '../shared/pool';
@@ -238,10 +238,15 @@ class ConstantContactConnector implements Connector {
     await mapPool(ids, 2, (id) => this.client.request({ method: 'DELETE', path: `/contacts/${encodeURIComponent(id)}`, accept: [404] }));
   }
 
-  async erase(email: string): Promise<void> {
+  async erase(email: string): Promise<ErasureOutcome> {
     const found = await this.client.json<{ contacts: Contact[] }>({ path: '/contacts', query: { email, status: 'all', limit: 50 } });
     const live = found.contacts.filter((c) => !c.deleted_at).map((c) => c.contact_id);
     await this.delete('contacts', live);
+    return {
+      permanent: false,
+      ids: found.contacts.map((c) => c.contact_id),
+      reason: 'Constant Contact keeps deleted contacts (status deleted, with their email); its v3 API has no permanent delete',
+    };
   }
 }
 
