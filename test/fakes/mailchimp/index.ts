@@ -55,6 +55,11 @@ export interface MailchimpFakeOptions {
   readonly latencyMs?: number;
   /** Clock for last_changed; injectable so tests can move time. */
   readonly now?: () => number;
+  /**
+   * Whether a member list without a `status` filter includes archived members. Mailchimp's
+   * documentation does not say; the connector must work either way (default true).
+   */
+  readonly archivedInUnfiltered?: boolean;
 }
 
 export interface MailchimpFakeState {
@@ -245,6 +250,7 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
     if (before) members = members.filter((m) => m.changedMs < Date.parse(before));
     const status = query.get('status');
     if (status) members = members.filter((m) => m.status === status);
+    else if (opts.archivedInUnfiltered === false) members = members.filter((m) => m.status !== 'archived');
     const sortField = query.get('sort_field');
     if (sortField) {
       if (!['last_changed', 'timestamp_opt', 'timestamp_signup'].includes(sortField)) return problem(400, `Invalid sort_field ${sortField}`, 'Invalid Resource');
