@@ -122,6 +122,11 @@ export interface Connector {
   /** Deletes records by vendor id. */
   delete(object: string, ids: readonly string[]): Promise<void>;
   /**
+   * Ids of every live record of `object`, for a reconciliation sweep (sweepDeleted) where the
+   * vendor's API reports no deletes; absent where pulls report them in `deletedIds`.
+   */
+  listIds?(object: string): AsyncIterable<string>;
+  /**
    * Erases one data subject at the vendor (GDPR), by email. Resolves with an ErasureOutcome when the
    * vendor keeps something it cannot be made to drop at once (the runtime records the reason);
    * resolving with nothing means the data is gone for good.

@@ -276,8 +276,10 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
         return { records: before, deletedIds: [], cursor: JSON.stringify({ ...cursor, recent: remember(cursor.recent, before, boundary), tie: { ts: boundary, lastId: '0' } }), done: false };
       }
       const since = Math.max(cursor.since, ...page.results.map((r) => toMs(r.updatedAt)));
+      // Already emitted at this version: read by the full list after its change.
+      const unseen = page.results.filter((r) => cursor.recent?.[r.id] !== toMs(r.updatedAt));
       // Changes are read up to `since`; what search indexed late behind it follows.
-      return latePage(type, { phase: 'late', since, deletesSince: cursor.deletesSince, recent: cursor.recent, late: { lo: since - config.searchLookbackMs, hi: since, lastId: '0' } }, page.results);
+      return latePage(type, { phase: 'late', since, deletesSince: cursor.deletesSince, recent: cursor.recent, late: { lo: since - config.searchLookbackMs, hi: since, lastId: '0' } }, unseen);
     },
 
     async push(object, records) {

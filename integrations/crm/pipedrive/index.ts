@@ -120,6 +120,16 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
       return { records, deletedIds: [], cursor: JSON.stringify(nextCursor), done: !next };
     },
 
+    async *listIds(object) {
+      const type = typeName(object);
+      let next: string | undefined;
+      do {
+        const body = await http.json<{ data: Item[]; additional_data?: { next_cursor?: string | null } }>({ path: `/api/v2/${type}`, query: { limit: 500, cursor: next } });
+        for (const item of body.data) yield String(item.id);
+        next = body.additional_data?.next_cursor ?? undefined;
+      } while (next);
+    },
+
     async push(object, records) {
       const type = typeName(object);
       let upserted = 0;

@@ -42,6 +42,7 @@ connectorContract<KlaviyoConfig>({
   object: 'profiles',
   startFake: (options) => startFakeKlaviyo({ seed: options.seed, pageSize: options.pageSize }),
   configFor: (url, pageSize) => configFor(url, { pageSize }),
+  deletes: 'sweep',
   recordId: (record) => String(record.id),
   pushRecords: (count, variant) => Array.from({ length: count }, (_, i) => ({ email: `contract.${i}@push.example.com`, first_name: `Push${i}`, last_name: `Variant${variant}` })),
   webhook: {

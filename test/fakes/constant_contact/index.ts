@@ -419,6 +419,12 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     },
     ids: () => [...state.contacts.values()].filter((c) => !c.deleted_at).map((c) => c.contact_id),
     snapshot: () => [...state.contacts.values()].map((c) => ({ ...c })).sort((a, b) => a.contact_id.localeCompare(b.contact_id)),
+    remove: (_object, id) => {
+      const contact = state.contacts.get(id);
+      if (!contact) throw new Error(`fake Constant Contact: no contact ${id}`);
+      setUpdated(contact);
+      contact.deleted_at = contact.updated_at;
+    },
     touch: (_object, id) => {
       const contact = state.contacts.get(id);
       if (!contact) throw new Error(`fake Constant Contact: no contact ${id}`);

@@ -345,6 +345,7 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
     ids: (type) => [...(state.objects.get(type)?.keys() ?? [])],
+    remove: (type, id) => state.archiveRecord(type, id),
     touch: (type, id) => {
       const record = state.objects.get(type)?.get(id);
       if (!record) throw new Error(`no ${type} ${id}`);

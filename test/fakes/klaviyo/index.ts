@@ -558,6 +558,9 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
       isProfiles(object)
         ? [...state.profiles.values()].map((p) => ({ id: p.id, ...p.attributes })).sort((a, b) => a.id.localeCompare(b.id))
         : state.events.filter((e) => e.metricId === metricOf(object)).map((e) => ({ ...e })),
+    remove: (object, id) => {
+      if (!isProfiles(object) || !state.profiles.delete(id)) throw new Error(`fake Klaviyo: no profile ${id}`);
+    },
     touch: (object, id) => {
       if (isProfiles(object)) {
         const p = state.profiles.get(id);

@@ -441,6 +441,12 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       [...listByName(name).members.values()]
         .map((m) => ({ id: m.id, email_address: m.email_address, status: m.status, merge_fields: m.merge_fields, last_changed: m.last_changed }))
         .sort((a, b) => a.id.localeCompare(b.id)),
+    remove: (name, id) => {
+      const member = listByName(name).members.get(id);
+      if (!member) throw new Error(`fake Mailchimp: no member ${id} in ${name}`);
+      member.status = 'archived';
+      setChanged(member);
+    },
     touch: (name, id) => {
       const member = listByName(name).members.get(id);
       if (!member) throw new Error(`fake Mailchimp: no member ${id} in ${name}`);

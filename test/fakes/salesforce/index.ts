@@ -502,6 +502,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
     ids: (object) => [...(state.objects.get(object)?.keys() ?? [])],
+    remove: (object, id) => state.deleteRecord(object, id),
     touch: (object, id) => {
       const record = state.objects.get(object)?.get(id);
       if (!record) throw new Error(`no ${object} ${id}`);

@@ -279,6 +279,7 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     expireAccessTokens: () => tokens.clear(),
     requestCount: () => switches.requestCount(),
     ids: (module) => [...(state.modules.get(module)?.keys() ?? [])],
+    remove: (module, id) => void state.remove(module, id),
     touch: (module, id) => void state.save(module, {}, id),
     snapshot: (module) =>
       [...(state.modules.get(module)?.values() ?? [])]
