@@ -4,6 +4,8 @@
  */
 import type { ZodType, ZodTypeDef } from 'zod';
 import type { IntegrationFamily } from '../config/integrations';
+import type { TokenStore } from './http/oauth-session';
+import type { EndpointBudget, RateWindow } from './http/rate-windows';
 
 /** A record as the vendor returns it; mappings (pipelines/) turn it into the internal shape. */
 export type VendorRecord = Record<string, unknown>;
@@ -25,6 +27,15 @@ export interface PushResult {
   readonly upserted: number;
   /** Records it rejected, with the vendor's reason. */
   readonly failed: readonly { readonly key: string; readonly reason: string }[];
+}
+
+/** What an erasure left at the vendor, and why, when the vendor allows no permanent delete. */
+export interface ErasureOutcome {
+  readonly permanent: boolean;
+  /** Why not permanent: what the vendor keeps, for how long, and how it could still be removed. */
+  readonly reason: string;
+  /** Vendor ids of the records erased. */
+  readonly ids: readonly string[];
 }
 
 export interface ConnectionTest {
@@ -90,6 +101,17 @@ export interface ConnectorContext {
   readonly sleep?: (ms: number) => Promise<void>;
   /** Current time in ms for connectors that pull by date or hour (analytics exports); default Date.now. */
   readonly now?: () => number;
+  /**
+   * The budget of one vendor endpoint of one account (`key`, e.g. `klaviyo:<account>:/api/profiles`)
+   * with the windows the vendor documents for it, shared by every process (the runtime passes the
+   * Redis-backed `RedisWindowBudget`); without it each process keeps its own.
+   */
+  readonly budget?: (key: string, windows: readonly RateWindow[]) => EndpointBudget;
+  /**
+   * Where OAuth sessions keep refresh and access tokens, shared by every process and surviving
+   * restarts (the runtime passes `SqlTokenStore`); without it tokens live in this process only.
+   */
+  readonly tokenStore?: TokenStore;
 }
 
 export interface Connector {
@@ -101,8 +123,17 @@ export interface Connector {
   push(object: string, records: readonly VendorRecord[]): Promise<PushResult>;
   /** Deletes records by vendor id. */
   delete(object: string, ids: readonly string[]): Promise<void>;
-  /** Erases one data subject at the vendor (GDPR), by email. */
-  erase(email: string): Promise<void>;
+  /**
+   * Ids of every live record of `object`, for a reconciliation sweep (sweepDeleted) where the
+   * vendor's API reports no deletes; absent where pulls report them in `deletedIds`.
+   */
+  listIds?(object: string): AsyncIterable<string>;
+  /**
+   * Erases one data subject at the vendor (GDPR), by email. Resolves with an ErasureOutcome when the
+   * vendor keeps something it cannot be made to drop at once (the runtime records the reason);
+   * resolving with nothing means the data is gone for good.
+   */
+  erase(email: string): Promise<void | ErasureOutcome>;
 }
 
 export interface ConnectorModule<C = any> {

@@ -142,7 +142,7 @@ export async function claimErasureRequests(db: Db, limit = 10, leaseMs = ERASURE
  * Records a vendor's answer: done forgets the email and writes an audit entry; an error puts the
  * request back to pending, or marks it failed after MAX_ERASURE_ATTEMPTS.
  */
-export async function completeErasureRequest(db: Db, id: string, outcome: { ok: true } | { ok: false; error: string }): Promise<void> {
+export async function completeErasureRequest(db: Db, id: string, outcome: { ok: true; notPermanent?: string } | { ok: false; error: string }): Promise<void> {
   await db.transaction(async (tx) => {
     const { rows } = await tx.query(
       `UPDATE erasure_requests SET
@@ -155,7 +155,10 @@ export async function completeErasureRequest(db: Db, id: string, outcome: { ok: 
     );
     if (rows.length === 0) throw new Error(`erasure request ${id} is not in progress`);
     const r = rows[0];
-    if (r.status !== 'pending') await audit(tx, 'erasure-worker', 'gdpr.vendor_erase', `subject:${r.subject_hash}`, r.status, { integration: r.integration, attempts: r.attempts, error: outcome.ok ? undefined : outcome.error });
+    if (r.status !== 'pending') {
+      const details = outcome.ok ? (outcome.notPermanent ? { permanent: false, reason: outcome.notPermanent } : {}) : { error: outcome.error };
+      await audit(tx, 'erasure-worker', 'gdpr.vendor_erase', `subject:${r.subject_hash}`, r.status, { integration: r.integration, attempts: r.attempts, ...details });
+    }
   });
 }
 

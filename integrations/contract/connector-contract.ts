@@ -3,6 +3,7 @@
  * bounded retries, 429 back-off, auth failures surfaced as errors, idempotent pushes and webhook
  * verification. A connector's test file calls `connectorContract({...})` once.
  */
+import { sweepDeleted } from '../reconcile';
 import { IntegrationError, WebhookRejected, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookRequest } from '../connector';
 
 /** Switches and views every fake under test/fakes/ offers. */
@@ -18,6 +19,13 @@ export interface Fake {
   requestCount(): number;
   /** Vendor ids of the live records of `object`. */
   ids(object: string): string[];
+  /**
+   * Requests the fake received that break the vendor's machine-readable API description, where it
+   * checks against one (absent: the vendor publishes none, or it is not in vendor-specs).
+   */
+  violations?(): string[];
+  /** Deletes one record at the vendor as a user would (archive, recycle bin, status deleted: the vendor's own delete); absent where records cannot be deleted (event stores). */
+  remove?(object: string, id: string): void;
   /** Changes one record (a new modification time) as a user editing it at the vendor would. */
   touch(object: string, id: string): void;
   /** A stable view of the stored records of `object`, for comparing states. */
@@ -46,6 +54,11 @@ export interface ConnectorContractSpec<C> {
    * same `count` always gives the same keys, and `variant` changes their other field values.
    */
   pushRecords(count: number, variant: number): VendorRecord[];
+  /**
+   * How deletes are detected: 'pull' (the vendor's deleted-records API, through PullPage.deletedIds)
+   * or 'sweep' (the vendor reports none: Connector.listIds and sweepDeleted). Default 'pull'.
+   */
+  readonly deletes?: 'pull' | 'sweep';
   /** Headers the fake sends with the 429 it is told to answer, and the wait they ask for. */
   readonly tooManyRequests?: { readonly headers: Record<string, string>; readonly waitMs: number };
   /** Object push writes to, when the vendor takes pushes into another object than it is pulled from (default `object`). */
@@ -58,8 +71,8 @@ export interface ConnectorContractSpec<C> {
   readonly pushSemantics?: 'upsert' | 'first-wins' | 'append';
   /** False when the vendor accepts pushes whatever the credential (GA4's Measurement Protocol answers 2xx to anything): push then only must not crash. */
   readonly pushAuthErrors?: boolean;
-  /** False when the vendor cannot delete single records (event stores): delete() must refuse, naming why. */
-  readonly deletes?: boolean;
+  /** False when the vendor cannot delete single records (event stores): delete() must refuse, naming why, and there are no deletes to detect. */
+  readonly recordDeletes?: boolean;
   /**
    * Sources without change tracking re-read a look-back window on every incremental pull: the ids that
    * window holds now (the changed one among them). Default: only the changed record comes back.
@@ -118,7 +131,10 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       config = spec.module.configSchema.parse(spec.configFor(fake.url, PAGE));
     });
     afterEach(async () => {
+      const violations = fake.violations?.() ?? [];
       await fake.close();
+      // Whatever the test did, the connector must only have sent requests the vendor documents.
+      expect(violations).toEqual([]);
     });
 
     async function pullAll(cursor: string | null, maxPages = 100): Promise<{ ids: string[]; cursor: string | null; pages: number }> {
@@ -172,6 +188,56 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       expect(next.ids).toEqual([changed]);
       const again = await pullAll(next.cursor);
       expect(again.ids).toEqual([]);
+    });
+
+    test('a record changed between two pages of a run is pulled at its new version, once per version; every other record once', async () => {
+      const connector = spec.module.create(config, context);
+      const first = await connector.pull(spec.object, null);
+      expect(first.done).toBe(false);
+      const emitted = new Set(first.records.map(spec.recordId));
+      const pending = fake.ids(spec.object).find((id) => !emitted.has(id));
+      expect(pending).toBeDefined();
+      fake.touch(spec.object, pending!);
+      const rest = await pullAll(first.cursor);
+      // The next incremental pull brings at most its new version (if the run read an older snapshot).
+      const after = await pullAll(rest.cursor);
+      const all = [...emitted, ...rest.ids, ...after.ids];
+      // Once, or twice where the vendor pages a snapshot (Salesforce query locators): the old
+      // version from the snapshot, then the new one; never more, never lost.
+      const times = all.filter((id) => id === pending).length;
+      expect(times).toBeGreaterThanOrEqual(1);
+      expect(times).toBeLessThanOrEqual(2);
+      expect((await pullAll(after.cursor)).ids).toEqual([]);
+      const others = all.filter((id) => id !== pending);
+      expect(new Set(others).size).toBe(others.length);
+      expect([...new Set(all)].sort()).toEqual([...fake.ids(spec.object)].sort());
+    });
+
+    (spec.recordDeletes === false ? test.skip : test)('a record deleted at the vendor is detected as deleted, once', async () => {
+      const full = await pullAll(null);
+      if (spec.deletes === 'sweep') {
+        const [gone] = fake.ids(spec.object);
+        fake.remove!(spec.object, gone);
+        const connector = spec.module.create(config, context);
+        expect(await sweepDeleted(spec.name, connector, spec.object, full.ids)).toEqual([gone]);
+        expect(await sweepDeleted(spec.name, connector, spec.object, full.ids.filter((id) => id !== gone))).toEqual([]);
+        return;
+      }
+      const [victim] = fake.ids(spec.object);
+      fake.remove!(spec.object, victim);
+      const connector = spec.module.create(config, context);
+      const deleted: string[] = [];
+      let cursor = full.cursor;
+      for (let round = 0; round < 2; round++) {
+        for (;;) {
+          const page = await connector.pull(spec.object, cursor);
+          deleted.push(...page.deletedIds);
+          expect(page.records.map(spec.recordId)).not.toContain(victim);
+          cursor = page.cursor;
+          if (page.done) break;
+        }
+      }
+      expect(deleted).toEqual([victim]);
     });
 
     test('backs off on 429 for as long as the vendor asks, then continues', async () => {
@@ -245,7 +311,7 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       });
     }
 
-    if (spec.deletes === false) {
+    if (spec.recordDeletes === false) {
       test('delete of single records is refused as unsupported, changing nothing', async () => {
         const [victim] = fake.ids(spec.object);
         const error = await spec.module.create(config, context).delete(spec.object, [victim]).catch((e) => e);

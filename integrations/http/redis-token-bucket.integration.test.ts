@@ -1,6 +1,7 @@
 import Redis from 'ioredis';
 import { describeWithService, TEST_REDIS_URL } from '../../test/support/services';
-import { RedisTokenBucket } from './redis-token-bucket';
+import { parseRateLimitPolicy } from './rate-windows';
+import { RedisTokenBucket, RedisWindowBudget } from './redis-token-bucket';
 
 describeWithService('RedisTokenBucket', TEST_REDIS_URL, () => {
   let redis: Redis;
@@ -58,5 +59,44 @@ describeWithService('RedisTokenBucket', TEST_REDIS_URL, () => {
     await bucket.acquire();
     await bucket.acquire();
     expect(sleeps.length).toBeGreaterThanOrEqual(1);
+  });
+
+  describe('RedisWindowBudget', () => {
+    // Windows of hours keep these tests independent of elapsed time.
+    const HOUR = 3_600_000;
+
+    test('processes sharing a key share every window: the burst and the steady one', async () => {
+      const k = key();
+      const other = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
+      try {
+        const a = new RedisWindowBudget(redis, k, [{ limit: 2, windowMs: HOUR }, { limit: 3, windowMs: 2 * HOUR }]);
+        const b = new RedisWindowBudget(other, k, [{ limit: 2, windowMs: HOUR }, { limit: 3, windowMs: 2 * HOUR }]);
+        expect([await a.tryAcquire(), await b.tryAcquire()]).toEqual([0, 0]);
+        const wait = await a.tryAcquire();
+        expect(wait).toBeGreaterThan(HOUR - 60_000);
+        expect(wait).toBeLessThanOrEqual(HOUR);
+      } finally {
+        await other.quit();
+      }
+    });
+
+    test('a Retry-After seen by one process pauses the others; declared stricter windows apply to all', async () => {
+      const k = key();
+      const a = new RedisWindowBudget(redis, k, [{ limit: 75, windowMs: HOUR }]);
+      const b = new RedisWindowBudget(redis, k, [{ limit: 75, windowMs: HOUR }]);
+      expect(await a.tryAcquire()).toBe(0);
+      await a.observe({ retryAfterMs: 30_000 });
+      const paused = await b.tryAcquire();
+      expect(paused).toBeGreaterThan(25_000);
+      expect(paused).toBeLessThanOrEqual(30_000);
+
+      const k2 = key();
+      const c = new RedisWindowBudget(redis, k2, [{ limit: 75, windowMs: HOUR }]);
+      const d = new RedisWindowBudget(redis, k2, [{ limit: 75, windowMs: HOUR }]);
+      expect(await c.tryAcquire()).toBe(0);
+      // The vendor declares a much lower limit for the same window than documented.
+      await c.observe({}, parseRateLimitPolicy('1, 1;w=3600'));
+      expect(await d.tryAcquire()).toBeGreaterThan(HOUR - 60_000);
+    });
   });
 });

@@ -5,6 +5,7 @@
  * headers, and vendor failures turned into IntegrationError kinds the runtime can act on.
  */
 import { IntegrationError, type ConnectorContext, type RateLimitObservation } from '../connector';
+import { parseRateLimitPolicy, type EndpointBudget } from './rate-windows';
 import { realSleep, type TokenBucket } from './token-bucket';
 
 export type Query = Record<string, string | number | boolean | undefined | null | readonly (string | number)[]>;
@@ -62,6 +63,11 @@ export interface VendorHttpOptions {
   readonly tooManyRequestsWaitMs?: (body: unknown, rateLimit: RateLimitObservation) => number | undefined;
   /** Per-integration limiter consulted before each call and corrected after it. */
   readonly bucket?: TokenBucket;
+  /**
+   * The budget of the endpoint a call goes to, for vendors that limit endpoints separately
+   * (Klaviyo); taken before the call and told the answer's rate-limit headers and declared windows.
+   */
+  readonly budgetFor?: (method: string, url: URL) => EndpointBudget | undefined;
   /** Total attempts per call for 5xx, network errors and 429s (default 4). */
   readonly maxAttempts?: number;
   /** First backoff delay (default 500 ms), doubled per attempt with full jitter, capped at maxDelayMs. */
@@ -174,7 +180,9 @@ export class VendorHttp {
     const method = request.method ?? (request.json !== undefined || request.body !== undefined ? 'POST' : 'GET');
     const retryable = request.retry ?? true;
     let refreshed = false;
+    const budget = this.options.budgetFor?.(method, url);
     for (let attempt = 1; ; attempt++) {
+      await budget?.acquire();
       await this.options.bucket?.acquire();
       await this.options.context?.acquire?.();
       const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.auth?.()), ...request.headers };
@@ -185,12 +193,17 @@ export class VendorHttp {
       }
       const started = this.now();
       let response: Response;
+      let read: ReadBody;
       try {
         response = await this.fetchImpl(url, {
           method,
           headers,
           body: typeof body === 'string' || body === undefined ? body : new Uint8Array(body),
           signal: AbortSignal.timeout(this.options.timeoutMs ?? 30_000),
+        });
+        // The body is part of the attempt: a connection cut mid-body fails like one cut before the headers.
+        read = await readBody(response).catch((error: Error) => {
+          throw new Error(`response body cut off: ${error.message}`);
         });
       } catch (error) {
         if (retryable && attempt < this.maxAttempts) {
@@ -202,10 +215,20 @@ export class VendorHttp {
       const latencyMs = this.now() - started;
       const rateLimit = (this.options.parseRateLimit ?? defaultRateLimit)(response.headers, this.now());
       this.options.bucket?.observe(rateLimit);
+      await budget?.observe(rateLimit, parseRateLimitPolicy(response.headers.get('ratelimit-limit')));
       this.options.context?.observe?.({ status: response.status, latencyMs, rateLimit });
-      const parsed = await readBody(response);
+      const parsed = read.body;
 
       if ((response.status >= 200 && response.status < 300) || request.accept?.includes(response.status)) {
+        if (read.invalidJson) {
+          // A success whose JSON does not parse was mangled on the way (truncated by a proxy, an HTML
+          // error page with a JSON type): retried like a 5xx, never handed to the connector as text.
+          if (retryable && attempt < this.maxAttempts) {
+            await this.sleep(this.backoff(attempt));
+            continue;
+          }
+          throw new IntegrationError(this.integration, 'unavailable', `${method} ${url.pathname} -> ${response.status} with a body that is not valid JSON, after ${attempt} attempt(s)`, response.status);
+        }
         return { status: response.status, headers: response.headers, body: parsed as T, rateLimit };
       }
       const vendorMessage = (this.options.errorMessage ?? defaultErrorMessage)(parsed, response.status) ?? response.statusText;
@@ -262,16 +285,23 @@ export class VendorHttp {
   }
 }
 
-async function readBody(response: Response): Promise<unknown> {
+interface ReadBody {
+  /** Parsed JSON when the response is JSON, the text otherwise, undefined when empty. */
+  readonly body: unknown;
+  /** The response says JSON but its text does not parse (body is then the text). */
+  readonly invalidJson: boolean;
+}
+
+async function readBody(response: Response): Promise<ReadBody> {
   const text = await response.text();
-  if (text === '') return undefined;
+  if (text === '') return { body: undefined, invalidJson: false };
   const type = response.headers.get('content-type') ?? '';
   if (type.includes('json')) {
     try {
-      return JSON.parse(text);
+      return { body: JSON.parse(text), invalidJson: false };
     } catch {
-      return text;
+      return { body: text, invalidJson: true };
     }
   }
-  return text;
+  return { body: text, invalidJson: false };
 }

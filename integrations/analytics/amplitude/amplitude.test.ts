@@ -21,7 +21,7 @@ connectorContract<AmplitudeConfig>({
   pushRecords: (count, variant) =>
     Array.from({ length: count }, (_, i) => ({ event_type: 'contract_push', user_id: `contract.${i}@push.example.com`, device_id: `contract-device-${i}`, insert_id: `contract-${i}`, time: 1767225600000 + i, event_properties: { variant } })),
   pushSemantics: 'first-wins',
-  deletes: false,
+  recordDeletes: false,
   // An upload is exported once its hour has ended and the lag (2 h) has passed.
   exposureDelayMs: 4 * HOUR,
   erasure: {

@@ -35,7 +35,7 @@ connectorContract<GoogleAnalyticsConfig>({
   pushSemantics: 'append',
   pushAuthErrors: false,
   tooManyRequests: { headers: {}, waitMs: 2000 },
-  deletes: false,
+  recordDeletes: false,
   erasure: {
     email: () => 'ada.lovelace.1@example.com',
     erased: (fake, email) => (fake as Ga4Fake).userDeletions.some((d) => d.type === 'USER_ID' && d.userId === createHash('sha256').update(email).digest('hex')),

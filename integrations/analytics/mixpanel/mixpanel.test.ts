@@ -26,7 +26,7 @@ connectorContract<MixpanelConfig>({
     Array.from({ length: count }, (_, i) => ({ event: 'Contract push', properties: { time: 1767225600 + i, distinct_id: `contract.${i}@push.example.com`, $insert_id: `contract-${i}`, variant } })),
   // Mixpanel's 429 carries no Retry-After; the export API's budget is 60 queries an hour.
   tooManyRequests: { headers: {}, waitMs: 60_000 },
-  deletes: false,
+  recordDeletes: false,
   erasure: {
     email: (fake) => String((fake as MixpanelFake).profiles.values().next().value!.$email),
     erased: (fake, email) => (fake as MixpanelFake).deletions.some((d) => d.distinct_ids.includes(email)),

@@ -41,6 +41,23 @@ test('incremental search reads runs of equal timestamps by id, without gaps or r
   expect(incremental.pages).toBeGreaterThan(3);
 });
 
+test('a change search indexes late, behind a later one, is still pulled, and exactly once', async () => {
+  fake = await startFakeHubSpot({ seed: { contacts: 5 } });
+  const connector = createHubSpot(config(fake.url, { pageSize: 2, searchPageSize: 2 }), fast);
+  const full = await pullAll(connector, null);
+  const [late, prompt] = fake.ids('contacts');
+  fake.touchUnindexed('contacts', late);
+  fake.touch('contacts', prompt);
+  const first = await pullAll(connector, full.cursor);
+  expect(first.ids).toEqual([prompt]);
+  // The index catches up: the earlier change becomes searchable after the watermark passed it.
+  fake.indexNow(late);
+  const second = await pullAll(connector, first.cursor);
+  expect(second.ids).toEqual([late]);
+  const third = await pullAll(connector, second.cursor);
+  expect(third.ids).toEqual([]);
+});
+
 test('archived contacts are reported as deletes once', async () => {
   fake = await startFakeHubSpot({ seed: { contacts: 6 } });
   const connector = createHubSpot(config(fake.url), fast);
@@ -73,6 +90,21 @@ test('batch upsert splits into 100s and reports per-record errors of a 207', asy
     { key: 'x@example.com', reason: expect.stringContaining('favourite_colour') },
   ]);
   expect(fake.ids('contacts')).toHaveLength(150);
+});
+
+test('companies are upserted by a unique property, not by domain, which companies may share', async () => {
+  fake = await startFakeHubSpot({ seed: { companies: 0 } });
+  const connector = createHubSpot(config(fake.url), fast);
+  const companies = [
+    { external_id: 'acct-1', name: 'Acme EU', domain: 'acme.example.com' },
+    { external_id: 'acct-2', name: 'Acme US', domain: 'acme.example.com' },
+  ];
+  expect(await connector.push('companies', companies)).toEqual({ upserted: 2, failed: [] });
+  expect(await connector.push('companies', companies)).toEqual({ upserted: 2, failed: [] });
+  expect(fake.ids('companies')).toHaveLength(2);
+  // Asking for domain anyway fails as HubSpot fails it: the whole batch, with its message.
+  const byDomain = createHubSpot(config(fake.url, { idProperties: { companies: 'domain' } }), fast);
+  await expect(byDomain.push('companies', companies)).rejects.toMatchObject({ kind: 'vendor_error', message: expect.stringContaining('non-unique 0-2 property domain') });
 });
 
 test('the DAILY policy fails at once as rate_limit, without retrying', async () => {

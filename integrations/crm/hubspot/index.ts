@@ -40,8 +40,18 @@ export const hubspotConfigSchema = z
     searchPageSize: z.number().int().min(1).max(200).default(200),
     /** Properties pulled per object type (HubSpot returns a small default set otherwise). */
     properties: z.record(objectType, z.array(z.string().min(1)).min(1)).default({}),
-    /** Unique property each object type is upserted by. */
+    /**
+     * Unique property each object type is upserted by: a property HubSpot enforces as unique (contacts'
+     * email, or a custom property created with hasUniqueValue). Companies' domain is not unique.
+     * @default email for contacts, external_id (a unique custom property) for every other type
+     */
     idProperties: z.record(objectType, z.string().min(1)).default({}),
+    /**
+     * HubSpot's search index lags behind writes, so a change can become searchable after later ones
+     * already were: every incremental pull also re-reads this window behind the watermark for ids it
+     * has not emitted at that version (ids emitted inside the window are kept in the cursor).
+     */
+    searchLookbackMs: z.number().int().min(0).default(10 * 60_000),
     /** Webhooks older than this are replays (HubSpot's guidance: 5 minutes). */
     maxWebhookAgeMs: z.number().int().positive().default(300_000),
   })
@@ -55,7 +65,7 @@ export const DEFAULT_PROPERTIES: Record<string, readonly string[]> = {
   deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'hs_createdate', 'hs_lastmodifieddate'],
   tickets: ['subject', 'content', 'hs_pipeline', 'hs_pipeline_stage', 'hs_createdate', 'hs_lastmodifieddate'],
 };
-const DEFAULT_ID_PROPERTY: Record<string, string> = { contacts: 'email', companies: 'domain' };
+const DEFAULT_ID_PROPERTY: Record<string, string> = { contacts: 'email' };
 const BATCH_LIMIT = 100;
 
 /** Contacts keep the legacy name of the last-modified property. */
@@ -103,7 +113,7 @@ interface HsPage {
 }
 
 interface Cursor {
-  readonly phase: 'list' | 'search' | 'archived';
+  readonly phase: 'list' | 'search' | 'late' | 'archived';
   /** Changes with a modification time after this (ms) remain to be read. */
   readonly since: number;
   /** A run of equal modification times being read by id. */
@@ -113,12 +123,16 @@ interface Cursor {
   /** Archived records after this time (ms) remain to be reported. */
   readonly deletesSince: number;
   readonly deletesMax?: number;
+  /** Ids emitted with a modification time inside the look-back window, and that time (ms). */
+  readonly recent?: Readonly<Record<string, number>>;
+  /** The look-back read in progress: modification times in (lo, hi], by id after lastId. */
+  readonly late?: { readonly lo: number; readonly hi: number; readonly lastId: string };
 }
 
 function readCursor(text: string): Cursor {
   try {
     const cursor = JSON.parse(text) as Cursor;
-    if (['list', 'search', 'archived'].includes(cursor.phase) && typeof cursor.since === 'number') return cursor;
+    if (['list', 'search', 'late', 'archived'].includes(cursor.phase) && typeof cursor.since === 'number') return cursor;
   } catch {
     // Falls through to the error below.
   }
@@ -152,6 +166,46 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
   const propertiesOf = (type: string) => [...new Set([...(config.properties[type] ?? DEFAULT_PROPERTIES[type] ?? []), lastModifiedProperty(type)])];
   const idPropertyOf = (type: string) => config.idProperties[type] ?? DEFAULT_ID_PROPERTY[type] ?? 'external_id';
 
+  /** `recent` with `records` added, keeping only what is inside the look-back window behind `since`. */
+  function remember(recent: Readonly<Record<string, number>> | undefined, records: readonly HsObject[], since: number): Record<string, number> {
+    const floor = since - config.searchLookbackMs;
+    const next: Record<string, number> = {};
+    for (const [id, ms] of Object.entries(recent ?? {})) if (ms > floor) next[id] = ms;
+    for (const r of records) {
+      const ms = toMs(r.updatedAt);
+      if (ms > floor) next[r.id] = ms;
+    }
+    return next;
+  }
+
+  /**
+   * One page of the look-back read: records modified in (lo, hi] that search shows only now (indexed
+   * late), by id so the order is stable; those already emitted at that version are skipped. Goes on
+   * to the archived list when it is the last page.
+   */
+  async function latePage(type: string, cursor: Cursor, emitted: HsObject[]): Promise<PullPage> {
+    const late = cursor.late!;
+    const lastModified = lastModifiedProperty(type);
+    const page = await search(type, {
+      filterGroups: [{ filters: [
+        { propertyName: lastModified, operator: 'GT', value: String(late.lo) },
+        { propertyName: lastModified, operator: 'LTE', value: String(late.hi) },
+        { propertyName: 'hs_object_id', operator: 'GT', value: late.lastId },
+      ] }],
+      sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
+    });
+    const seen = { ...(cursor.recent ?? {}) };
+    for (const r of emitted) seen[r.id] = toMs(r.updatedAt);
+    const fresh = page.results.filter((r) => seen[r.id] !== toMs(r.updatedAt));
+    const records = [...emitted, ...fresh];
+    const recent = remember(cursor.recent, records, cursor.since);
+    if (page.paging?.next && page.results.length) {
+      const next: Cursor = { ...cursor, recent, late: { ...late, lastId: page.results[page.results.length - 1].id } };
+      return { records, deletedIds: [], cursor: JSON.stringify(next), done: false };
+    }
+    return archivedPage(type, { phase: 'archived', since: cursor.since, deletesSince: cursor.deletesSince, recent }, records);
+  }
+
   async function search(type: string, body: Record<string, unknown>): Promise<HsPage> {
     await searchBucket.acquire();
     return http.json<HsPage>({ method: 'POST', path: `/crm/v3/objects/${type}/search`, json: { ...body, properties: propertiesOf(type), limit: config.searchPageSize } });
@@ -164,8 +218,8 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
     const deletesMax = Math.max(cursor.deletesMax ?? cursor.deletesSince, ...fresh.map((r) => toMs(r.archivedAt ?? r.updatedAt)));
     const next = page.paging?.next?.after;
     const nextCursor: Cursor = next
-      ? { phase: 'archived', since: cursor.since, after: next, deletesSince: cursor.deletesSince, deletesMax }
-      : { phase: 'search', since: cursor.since, deletesSince: deletesMax };
+      ? { phase: 'archived', since: cursor.since, after: next, deletesSince: cursor.deletesSince, deletesMax, recent: cursor.recent }
+      : { phase: 'search', since: cursor.since, deletesSince: deletesMax, recent: cursor.recent };
     return { records, deletedIds: fresh.map((r) => r.id), cursor: JSON.stringify(nextCursor), done: !next };
   }
 
@@ -186,11 +240,14 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
         // vendor's clock at the first page, a second early because the Date header has whole seconds.
         const startedAt = previous?.since ?? (Date.parse(response.headers.get('date') ?? '') || Date.now()) - 1000;
         const next = response.body.paging?.next?.after;
-        if (next) return { records: response.body.results, deletedIds: [], cursor: JSON.stringify({ phase: 'list', since: startedAt, after: next, deletesSince: startedAt }), done: false };
-        return archivedPage(type, { phase: 'archived', since: startedAt, deletesSince: previous?.deletesSince ?? startedAt }, response.body.results);
+        // What the list emits inside the look-back window must not come back from the first look-back read.
+        const recent = remember(previous?.recent, response.body.results, startedAt);
+        if (next) return { records: response.body.results, deletedIds: [], cursor: JSON.stringify({ phase: 'list', since: startedAt, after: next, deletesSince: startedAt, recent }), done: false };
+        return archivedPage(type, { phase: 'archived', since: startedAt, deletesSince: previous?.deletesSince ?? startedAt, recent }, response.body.results);
       }
       const cursor = readCursor(cursorText);
       if (cursor.phase === 'archived') return archivedPage(type, cursor, []);
+      if (cursor.phase === 'late') return latePage(type, cursor, []);
 
       if (cursor.tie) {
         const page = await search(type, {
@@ -200,9 +257,10 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
           ] }],
           sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
         });
+        const recent = remember(cursor.recent, page.results, cursor.tie.ts);
         const next: Cursor = page.paging?.next
-          ? { ...cursor, tie: { ts: cursor.tie.ts, lastId: page.results[page.results.length - 1].id } }
-          : { phase: 'search', since: cursor.tie.ts, deletesSince: cursor.deletesSince };
+          ? { ...cursor, recent, tie: { ts: cursor.tie.ts, lastId: page.results[page.results.length - 1].id } }
+          : { phase: 'search', since: cursor.tie.ts, deletesSince: cursor.deletesSince, recent };
         return { records: page.results, deletedIds: [], cursor: JSON.stringify(next), done: false };
       }
 
@@ -215,10 +273,13 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
         // so records at that timestamp are read by id instead.
         const boundary = toMs(page.results[page.results.length - 1].updatedAt);
         const before = page.results.filter((r) => toMs(r.updatedAt) < boundary);
-        return { records: before, deletedIds: [], cursor: JSON.stringify({ ...cursor, tie: { ts: boundary, lastId: '0' } }), done: false };
+        return { records: before, deletedIds: [], cursor: JSON.stringify({ ...cursor, recent: remember(cursor.recent, before, boundary), tie: { ts: boundary, lastId: '0' } }), done: false };
       }
       const since = Math.max(cursor.since, ...page.results.map((r) => toMs(r.updatedAt)));
-      return archivedPage(type, { phase: 'archived', since, deletesSince: cursor.deletesSince }, page.results);
+      // Already emitted at this version: read by the full list after its change.
+      const unseen = page.results.filter((r) => cursor.recent?.[r.id] !== toMs(r.updatedAt));
+      // Changes are read up to `since`; what search indexed late behind it follows.
+      return latePage(type, { phase: 'late', since, deletesSince: cursor.deletesSince, recent: cursor.recent, late: { lo: since - config.searchLookbackMs, hi: since, lastId: '0' } }, unseen);
     },
 
     async push(object, records) {

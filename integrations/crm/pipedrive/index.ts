@@ -120,6 +120,16 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
       return { records, deletedIds: [], cursor: JSON.stringify(nextCursor), done: !next };
     },
 
+    async *listIds(object) {
+      const type = typeName(object);
+      let next: string | undefined;
+      do {
+        const body = await http.json<{ data: Item[]; additional_data?: { next_cursor?: string | null } }>({ path: `/api/v2/${type}`, query: { limit: 500, cursor: next } });
+        for (const item of body.data) yield String(item.id);
+        next = body.additional_data?.next_cursor ?? undefined;
+      } while (next);
+    },
+
     async push(object, records) {
       const type = typeName(object);
       let upserted = 0;
@@ -151,9 +161,13 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
 
     async erase(email) {
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new IntegrationError('pipedrive', 'invalid_config', `erase needs an email address, got "${email}"`);
+      const ids: string[] = [];
       for (const person of await find('persons', email.toLowerCase())) {
         await http.request({ method: 'DELETE', path: `/api/v2/persons/${person.id}`, accept: [404] });
+        ids.push(String(person.id));
       }
+      // Pipedrive's API has no permanent delete: it purges deleted persons itself 30 days later.
+      return { permanent: false, ids, reason: 'Pipedrive marks deleted persons as deleted and purges them 30 days later; its API offers no immediate permanent delete' };
     },
   };
 }

@@ -12,6 +12,7 @@ connectorContract<PipedriveConfig>({
   object: 'persons',
   startFake: (options) => startFakePipedrive(options),
   configFor: (url, pageSize) => pipedriveConfig(url, pageSize),
+  deletes: 'sweep',
   recordId: (record) => String(record.id),
   pushRecords: (count, variant) =>
     Array.from({ length: count }, (_, i) => ({ name: `Pushed ${i} v${variant}`, emails: [{ value: `pushed${i}@example.com`, primary: true, label: 'work' }], phones: [{ value: `+4930${variant}00${i}`, primary: true, label: 'work' }] })),

@@ -30,11 +30,12 @@ test('items sharing the watermark second are not repeated, and a later edit of o
   expect(edited.records.map((r) => r.id)).toEqual([last]);
 });
 
-test('erase deletes the persons with the email', async () => {
+test('erase deletes the persons with the email and records that Pipedrive purges them only after 30 days', async () => {
   fake = await startFakePipedrive({ seed: { persons: 3 } });
   const [person] = fake.state.objects.get('persons')!.values();
   const email = (person.emails as { value: string }[])[0].value;
-  await createPipedrive(pipedriveConfig(fake.url), fast).erase(email.toUpperCase());
+  const outcome = await createPipedrive(pipedriveConfig(fake.url), fast).erase(email.toUpperCase());
+  expect(outcome).toEqual({ permanent: false, ids: [String(person.id)], reason: expect.stringContaining('30 days') });
   expect(fake.ids('persons')).not.toContain(String(person.id));
   expect(fake.state.deleted.get('persons')!.has(person.id)).toBe(true);
 });

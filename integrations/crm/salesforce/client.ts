@@ -7,7 +7,7 @@ import { createSign } from 'crypto';
 import { IntegrationError, type ConnectorContext, type RateLimitObservation } from '../../connector';
 import { TokenBucket } from '../../http/token-bucket';
 import { VendorHttp, defaultRateLimit, strip, type VendorRequest } from '../../http/vendor-http';
-import type { SalesforceConfig } from './config';
+import { jwtAudience, type SalesforceConfig } from './config';
 
 export interface QueryResult<T = Record<string, unknown>> {
   readonly totalSize: number;
@@ -90,7 +90,7 @@ export class SalesforceClient {
       form.set('client_secret', auth.clientSecret);
     } else {
       form.set('grant_type', 'urn:ietf:params:oauth:grant-type:jwt-bearer');
-      form.set('assertion', jwtAssertion(auth.clientId, auth.username, this.config.baseUrl, auth.privateKey, Date.now()));
+      form.set('assertion', jwtAssertion(auth.clientId, auth.username, jwtAudience(this.config.baseUrl, auth.audience), auth.privateKey, Date.now()));
     }
     const body = await this.login.json<{ access_token?: string; instance_url?: string }>({
       method: 'POST',
@@ -126,6 +126,33 @@ export class SalesforceClient {
       if (error instanceof IntegrationError && (error.kind === 'not_found' || (error.kind === 'vendor_error' && /INVALID_QUERY_LOCATOR/.test(error.message)))) return undefined;
       throw error;
     }
+  }
+
+  /**
+   * Purges records already in the Recycle Bin (the Partner SOAP call emptyRecycleBin: REST has no
+   * equivalent), 200 ids per call; returns the ids Salesforce refused, with its reason.
+   */
+  async emptyRecycleBin(ids: readonly string[]): Promise<{ id: string; reason: string }[]> {
+    const refused: { id: string; reason: string }[] = [];
+    for (let i = 0; i < ids.length; i += 200) {
+      const chunk = ids.slice(i, i + 200);
+      const { accessToken, instanceUrl } = await this.accessToken();
+      const envelope =
+        '<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns:urn="urn:partner.soap.sforce.com">' +
+        `<soapenv:Header><urn:SessionHeader><urn:sessionId>${xmlEscape(accessToken)}</urn:sessionId></urn:SessionHeader></soapenv:Header>` +
+        `<soapenv:Body><urn:emptyRecycleBin>${chunk.map((id) => `<urn:ids>${xmlEscape(id)}</urn:ids>`).join('')}</urn:emptyRecycleBin></soapenv:Body></soapenv:Envelope>`;
+      const xml = await this.api.json<string>({
+        method: 'POST',
+        path: `${instanceUrl}/services/Soap/u/${this.config.apiVersion}`,
+        body: envelope,
+        headers: { 'content-type': 'text/xml; charset=UTF-8', soapaction: 'emptyRecycleBin', accept: 'text/xml' },
+      });
+      for (const [, result] of String(xml).matchAll(/<result>([\s\S]*?)<\/result>/g)) {
+        if (/<success>true<\/success>/.test(result)) continue;
+        refused.push({ id: /<id>([^<]*)<\/id>/.exec(result)?.[1] ?? '', reason: /<message>([^<]*)<\/message>/.exec(result)?.[1] ?? 'refused' });
+      }
+    }
+    return refused;
   }
 
   /** Runs a Bulk API 2.0 ingest job to completion and returns it with its failed rows. */
@@ -171,6 +198,10 @@ export function jwtAssertion(clientId: string, username: string, audience: strin
   const unsigned = `${encode({ alg: 'RS256' })}.${encode({ iss: clientId, sub: username, aud, exp: Math.floor(now / 1000) + 180 })}`;
   const signature = createSign('RSA-SHA256').update(unsigned).sign(privateKey).toString('base64url');
   return `${unsigned}.${signature}`;
+}
+
+function xmlEscape(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /** RFC 4180 CSV with a header row, as Bulk API 2.0 returns it. */

@@ -24,14 +24,20 @@ export const salesforceConfigSchema = z
         username: z.string().min(1),
         /** PEM private key whose certificate is uploaded to the connected app. */
         privateKey: z.string().includes('PRIVATE KEY', { message: 'must be a PEM private key' }),
+        /**
+         * The assertion's `aud`: https://login.salesforce.com, https://test.salesforce.com for a
+         * sandbox, or the Experience Cloud site URL for community users; never the My Domain URL.
+         * @default https://test.salesforce.com when baseUrl is a sandbox, else https://login.salesforce.com
+         */
+        audience: z.string().url().optional(),
       }),
     ]),
     /** The org whose outbound messages are accepted. */
     organizationId: sfId('00D'),
     /** Secret carried in the outbound message endpoint URL (`?token=`), since the messages themselves are unsigned. */
     webhookToken: z.string().min(16, 'must be at least 16 characters'),
-    /** Records per query batch (Sforce-Query-Options; Salesforce honours 200–2000). */
-    batchSize: z.number().int().min(1).max(2000).default(2000),
+    /** Records per query batch (Sforce-Query-Options; Salesforce documents 200–2000, and may answer smaller batches). */
+    batchSize: z.number().int().min(200, 'Salesforce query batches are 200 to 2000 records').max(2000, 'Salesforce query batches are 200 to 2000 records').default(2000),
     /** Pushes above this many records go through a Bulk API 2.0 ingest job instead of composite calls. */
     bulkThreshold: z.number().int().min(1).default(2000),
     /** External id field per object for upserts. */
@@ -45,3 +51,10 @@ export const salesforceConfigSchema = z
   .strict();
 
 export type SalesforceConfig = z.infer<typeof salesforceConfigSchema>;
+
+/** The JWT bearer `aud` for a config: the configured one, else the login host of the org's kind. */
+export function jwtAudience(baseUrl: string, configured: string | undefined): string {
+  if (configured) return configured.replace(/\/+$/, '');
+  const host = new URL(baseUrl).hostname;
+  return host === 'test.salesforce.com' || host.endsWith('.sandbox.my.salesforce.com') ? 'https://test.salesforce.com' : 'https://login.salesforce.com';
+}

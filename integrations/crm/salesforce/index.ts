@@ -191,13 +191,27 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
 
     async erase(email) {
       if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new IntegrationError('salesforce', 'invalid_config', `erase needs an email address, got "${email}"`);
-      // Contacts and leads carry the subject's email; hardDelete skips the recycle bin (needs the "Bulk API Hard Delete" permission).
+      // Contacts and leads carry the subject's email. queryAll finds records in the Recycle Bin too,
+      // every batch of them: live ones are hard-deleted (Bulk API hardDelete, needs the "Bulk API
+      // Hard Delete" permission), recycled ones purged with emptyRecycleBin.
       for (const object of ['Contact', 'Lead']) {
-        const found = await client.query<{ Id: string }>(`SELECT Id FROM ${object} WHERE Email = ${soqlString(email)}`);
-        const ids = found.records.map((r) => r.Id);
-        if (ids.length === 0) continue;
-        const { failed } = await client.bulkIngest(object, 'hardDelete', toCsv(['Id'], ids.map((Id) => ({ Id }))));
-        if (failed.length) throw new IntegrationError('salesforce', 'vendor_error', `erasing ${object} ${failed.map((f) => f.row.Id).join(',')}: ${failed[0].error}`);
+        const found: { Id: string; IsDeleted: boolean }[] = [];
+        let result = await client.query<{ Id: string; IsDeleted: boolean }>(`SELECT Id, IsDeleted FROM ${object} WHERE Email = ${soqlString(email)}`, { all: true });
+        found.push(...result.records);
+        while (!result.done && result.nextRecordsUrl) {
+          const more = await client.queryMore<{ Id: string; IsDeleted: boolean }>(result.nextRecordsUrl);
+          if (!more) throw new IntegrationError('salesforce', 'unavailable', `query locator expired while looking up ${object} records to erase; erase again`);
+          result = more;
+          found.push(...result.records);
+        }
+        const live = found.filter((r) => !r.IsDeleted).map((r) => r.Id);
+        if (live.length) {
+          const { failed } = await client.bulkIngest(object, 'hardDelete', toCsv(['Id'], live.map((Id) => ({ Id }))));
+          if (failed.length) throw new IntegrationError('salesforce', 'vendor_error', `erasing ${object} ${failed.map((f) => f.row.Id).join(',')}: ${failed[0].error}`);
+        }
+        const recycled = found.filter((r) => r.IsDeleted).map((r) => r.Id);
+        const refused = recycled.length ? await client.emptyRecycleBin(recycled) : [];
+        if (refused.length) throw new IntegrationError('salesforce', 'vendor_error', `purging ${object} ${refused.map((r) => r.id).join(',')} from the Recycle Bin: ${refused[0].reason}`);
       }
     },
 

@@ -20,7 +20,8 @@ connectorContract<SalesforceConfig>({
   module: salesforce,
   object: 'Contact',
   startFake: (options) => startFakeSalesforce({ ...options, organizationId: ORG }),
-  configFor: (url, pageSize) => salesforceConfig(url, pageSize),
+  // The fake answers batches of the suite's page size, as Salesforce may answer batches smaller than asked.
+  configFor: (url) => salesforceConfig(url, 200),
   recordId: (record) => String(record.Id),
   pushRecords: (count, variant) =>
     Array.from({ length: count }, (_, i) => ({ External_Id__c: `ext-${i}`, FirstName: `First${variant}`, LastName: `Last${i}`, Email: `pushed${i}.v${variant}@example.com` })),

@@ -3,6 +3,7 @@ import { IntegrationError, WebhookRejected, type RateLimitObservation } from '..
 import { startFakeSalesforce, type FakeSalesforce } from '../../../test/fakes/salesforce';
 import { buildOutboundMessage, createSalesforce, parseOutboundMessage, salesforce, SOAP_ACK, type SalesforceConfig } from '.';
 import { salesforceRateLimit } from './client';
+import { jwtAudience } from './config';
 import { soqlDateTime, soqlString } from '.';
 
 const ORG = '00D5e000000KQ2eEAG';
@@ -46,7 +47,7 @@ test('deleted records are reported through queryAll after the changes', async ()
 
 test('an expired query locator resumes from the watermark without gaps or repeats', async () => {
   fake = await startFakeSalesforce({ seed: { Contact: 10 }, pageSize: 4 });
-  const connector = createSalesforce(config(fake.url, { batchSize: 4 }), fast);
+  const connector = createSalesforce(config(fake.url, { batchSize: 200 }), fast);
   const first = await connector.pull('Contact', null);
   const cursor = JSON.parse(first.cursor);
   cursor.next = cursor.next.replace(/01g5e[0-9A-F]+/, '01g5eEXPIRED');
@@ -106,6 +107,26 @@ test('erase hard-deletes the contacts and leads with the email', async () => {
   expect(fake.ids('Contact')).toHaveLength(3);
 });
 
+test('erase finds every record with the email, recycled ones too, across query batches, and leaves none recoverable', async () => {
+  fake = await startFakeSalesforce({ seed: { Contact: 4 }, pageSize: 2 });
+  const email = 'subject@example.com';
+  const live = fake.state.upsertRecord('Contact', { LastName: 'Subject', Email: email });
+  const recycled = fake.state.upsertRecord('Contact', { LastName: 'Subject', Email: email });
+  fake.state.deleteRecord('Contact', recycled.Id);
+  const leads = [1, 2, 3].map((n) => fake.state.upsertRecord('Lead', { LastName: `Subject${n}`, Email: email, Company: 'X' }));
+  await createSalesforce(config(fake.url), fast).erase(email);
+  expect(fake.state.hardDeleted).toEqual(new Set([live.Id, recycled.Id, ...leads.map((l) => l.Id)]));
+  expect(fake.state.recycleBin.get('Contact')!.size).toBe(0);
+  expect(fake.ids('Lead')).toEqual([]);
+  expect(fake.ids('Contact')).toHaveLength(4);
+});
+
+test('query batches below Salesforce\'s minimum of 200 are refused in config, naming the field', () => {
+  const result = salesforce.configSchema.safeParse({ auth: { type: 'client_credentials', clientId: 'a', clientSecret: 'b' }, organizationId: ORG, webhookToken: 'outbound-token-0123456789', batchSize: 199 });
+  expect(result.success).toBe(false);
+  expect(result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['batchSize: Salesforce query batches are 200 to 2000 records']);
+});
+
 test('fetch returns the current records by id', async () => {
   fake = await startFakeSalesforce({ seed: { Contact: 5 } });
   const ids = fake.ids('Contact').slice(1, 3);
@@ -154,6 +175,19 @@ test('the JWT bearer flow signs an assertion the token endpoint verifies', async
   const other = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
   const forged = config(fake.url, { auth: { type: 'jwt_bearer', clientId: 'fake-client-id', username: 'integration@example.com', privateKey: other.privateKey } });
   await expect(createSalesforce(forged, fast).pull('Contact', null)).rejects.toMatchObject({ kind: 'auth' });
+});
+
+test('the JWT audience is the login host, not the My Domain base URL: production, sandbox and a configured community URL', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const auth = { type: 'jwt_bearer', clientId: 'fake-client-id', username: 'integration@example.com', privateKey };
+  fake = await startFakeSalesforce({ seed: { Contact: 1 }, jwtPublicKey: publicKey, username: 'integration@example.com' });
+  expect((await createSalesforce(config(fake.url, { auth }), fast).pull('Contact', null)).records).toHaveLength(1);
+  await fake.close();
+  fake = await startFakeSalesforce({ seed: { Contact: 1 }, jwtPublicKey: publicKey, username: 'integration@example.com', jwtAudience: 'https://customers.example.com/partners' });
+  expect((await createSalesforce(config(fake.url, { auth: { ...auth, audience: 'https://customers.example.com/partners' } }), fast).pull('Contact', null)).records).toHaveLength(1);
+  await expect(createSalesforce(config(fake.url, { auth }), fast).pull('Contact', null)).rejects.toMatchObject({ kind: 'auth', message: expect.stringContaining('audience is invalid') });
+  expect(jwtAudience('https://acme--uat.sandbox.my.salesforce.com', undefined)).toBe('https://test.salesforce.com');
+  expect(jwtAudience('https://acme.my.salesforce.com', undefined)).toBe('https://login.salesforce.com');
 });
 
 test('config errors name the field', () => {

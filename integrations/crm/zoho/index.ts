@@ -1,14 +1,16 @@
 /**
  * Zoho CRM connector over API v6 (fetch through VendorHttp; Zoho's SDK keeps tokens in its own
- * store). OAuth2 refresh-token grant against the accounts server, access tokens cached until shortly
- * before expiry and refreshed once on 401. Pulls ask for records modified since a watermark
+ * store). OAuth2 refresh-token grant against the accounts server through an OAuthSession: access
+ * tokens shared by every worker through the context's token store, refreshed ahead of expiry and
+ * once on 401. Pulls ask for records modified since a watermark
  * (If-Modified-Since, whole seconds) sorted by Modified_Time, one fresh query per page: offset pages
  * of a changing list would shift under edits. Ids already read at the watermark second are skipped.
  * Deleted records come from the module's deleted list. Notifications carry the channel token.
  */
-import { timingSafeEqual } from 'crypto';
+import { createHash, timingSafeEqual } from 'crypto';
 import { z } from 'zod';
 import { IntegrationError, checkConnection, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
+import { GrantRevoked, OAuthSession } from '../../http/oauth-session';
 import { TokenBucket } from '../../http/token-bucket';
 import { VendorHttp } from '../../http/vendor-http';
 
@@ -52,7 +54,24 @@ interface ZohoItem extends VendorRecord {
 }
 interface ZohoList<T> {
   data?: T[];
-  info?: { more_records?: boolean };
+  info?: { more_records?: boolean; next_page_token?: string | null };
+}
+
+/** Zoho's `page` reaches 2,000 records at most; past that only `page_token` continues a query. */
+const DISCRETE_PAGING_LIMIT = 2000;
+
+interface ZohoResult {
+  code: string;
+  status: string;
+  message: string;
+  details?: { api_name?: string; errors?: ZohoResult[] } & Record<string, unknown>;
+}
+
+/** A per-record failure as `CODE: message (field)`, every error of a MULTIPLE_OR_MULTI_ERRORS. */
+function reasonOf(result: ZohoResult): string {
+  const nested = result.details?.errors;
+  if (Array.isArray(nested) && nested.length) return nested.map(reasonOf).join('; ');
+  return `${result.code}: ${result.message}${result.details?.api_name ? ` (${result.details.api_name})` : ''}`;
 }
 
 interface Cursor {
@@ -61,6 +80,8 @@ interface Cursor {
   readonly boundary: readonly string[];
   /** Page of the query at `since`, beyond 1 only while one second holds more than a page. */
   readonly page: number;
+  /** Zoho's token for the next page of that query, used instead of `page` past 2,000 records. */
+  readonly pageToken?: string;
   readonly deletesSince?: string;
   /** Deleted ids already reported at the `deletesSince` second. */
   readonly deletesSeen?: readonly string[];
@@ -96,40 +117,42 @@ function classifyZohoError(status: number, body: unknown): IntegrationError['kin
 }
 
 export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): Connector {
-  let token: { value: string; apiDomain: string; expiresAt: number } | undefined;
-  let pending: Promise<{ value: string; apiDomain: string }> | undefined;
   const accounts = new VendorHttp({ integration: 'zoho', baseUrl: config.accountsUrl, context });
   // Zoho limits concurrent calls per org (10–25 by edition) and API credits per day.
   const bucket = new TokenBucket({ capacity: 10, refillPerSecond: 10, sleep: context.sleep });
-
-  async function refresh(): Promise<{ value: string; apiDomain: string }> {
-    const body = await accounts.json<{ access_token?: string; api_domain?: string; expires_in?: number; error?: string }>({
-      method: 'POST',
-      path: '/oauth/v2/token',
-      query: { refresh_token: config.refreshToken, client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token' },
-    });
-    if (!body?.access_token) throw new IntegrationError('zoho', 'auth', `token refresh failed: ${body?.error ?? 'no access_token in response'}`);
-    token = { value: body.access_token, apiDomain: (body.api_domain ?? config.baseUrl).replace(/\/+$/, ''), expiresAt: Date.now() + (body.expires_in ?? 3600) * 1000 - 60_000 };
-    return token;
-  }
-  function accessToken(): Promise<{ value: string; apiDomain: string }> {
-    if (token && token.expiresAt > Date.now()) return Promise.resolve(token);
-    pending ??= refresh().finally(() => {
-      pending = undefined;
-    });
-    return pending;
-  }
-
+  // Zoho caps the access tokens a refresh token may mint (10 per 10 minutes): every worker shares
+  // the one in the token store instead of minting its own.
+  const session = new OAuthSession({
+    integration: 'zoho',
+    key: `zoho:${createHash('sha256').update(`${config.accountsUrl}\n${config.clientId}\n${config.refreshToken}`).digest('hex')}`,
+    initialRefreshToken: config.refreshToken,
+    store: context.tokenStore,
+    refresh: async (refreshToken) => {
+      const body = await accounts.json<{ access_token?: string; api_domain?: string; expires_in?: number; error?: string }>({
+        method: 'POST',
+        path: '/oauth/v2/token',
+        query: { refresh_token: refreshToken, client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token' },
+      });
+      // Zoho answers a revoked or unknown refresh token with HTTP 200 and error invalid_code.
+      if (body?.error === 'invalid_code') throw new GrantRevoked('invalid_code');
+      if (!body?.access_token) throw new IntegrationError('zoho', 'auth', `token refresh failed: ${body?.error ?? 'no access_token in response'}`);
+      return { accessToken: body.access_token, apiDomain: (body.api_domain ?? config.baseUrl).replace(/\/+$/, ''), expiresInMs: (body.expires_in ?? 3600) * 1000 };
+    },
+  });
+  const accessToken = async () => {
+    const tokens = await session.tokens();
+    return { value: tokens.accessToken, apiDomain: tokens.apiDomain ?? config.baseUrl.replace(/\/+$/, '') };
+  };
+  let used: string | undefined;
   const http = new VendorHttp({
     integration: 'zoho',
     baseUrl: config.baseUrl,
     context,
     bucket,
     classifyError: classifyZohoError,
-    auth: async () => ({ authorization: `Zoho-oauthtoken ${(await accessToken()).value}` }),
+    auth: async () => ({ authorization: `Zoho-oauthtoken ${(used = (await accessToken()).value)}` }),
     onUnauthorized: async () => {
-      token = undefined;
-      await accessToken();
+      if (used) await session.rejected(used);
       return true;
     },
   });
@@ -178,7 +201,7 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       const cursor = cursorText === null ? { ...readCursor(null), deletesSince: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString() } : readCursor(cursorText);
       const response = await api<ZohoList<ZohoItem>>({
         path: `/${name}`,
-        query: { fields: fieldsOf(name).join(','), per_page: config.pageSize, page: cursor.page, sort_by: 'Modified_Time', sort_order: 'asc' },
+        query: { fields: fieldsOf(name).join(','), per_page: config.pageSize, ...(cursor.pageToken ? { page_token: cursor.pageToken } : { page: cursor.page }), sort_by: 'Modified_Time', sort_order: 'asc' },
         headers: cursor.since ? { 'If-Modified-Since': secondBefore(cursor.since) } : undefined,
         accept: [204, 304],
       });
@@ -190,7 +213,10 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       const last = items[items.length - 1];
       if (last && Date.parse(last.Modified_Time) === sinceMs) {
         // The whole page is at the watermark second: read the next page of the same query.
-        next = { ...cursor, boundary: [...new Set([...cursor.boundary, ...items.map((r) => r.id)])], page: more ? cursor.page + 1 : 1 };
+        const page = more ? cursor.page + 1 : 1;
+        const pageToken = more && page * config.pageSize > DISCRETE_PAGING_LIMIT ? response.body?.info?.next_page_token ?? undefined : undefined;
+        if (more && page * config.pageSize > DISCRETE_PAGING_LIMIT && !pageToken) throw new IntegrationError('zoho', 'vendor_error', `more than ${DISCRETE_PAGING_LIMIT} ${name} share the modification time ${cursor.since} and Zoho sent no next_page_token`);
+        next = { ...cursor, boundary: [...new Set([...cursor.boundary, ...items.map((r) => r.id)])], page, pageToken };
       } else if (last) {
         const since = last.Modified_Time;
         next = { since, boundary: items.filter((r) => Date.parse(r.Modified_Time) === Date.parse(since)).map((r) => r.id), page: 1, deletesSince: cursor.deletesSince, deletesSeen: cursor.deletesSeen };
@@ -210,15 +236,20 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       const writable = records.map((r) => Object.fromEntries(Object.entries(r).filter(([k, v]) => !['Created_Time', 'Modified_Time', 'Created_By', 'Modified_By', '$approval', '$state'].includes(k) && v !== undefined)));
       for (let i = 0; i < writable.length; i += BATCH_LIMIT) {
         const chunk = writable.slice(i, i + BATCH_LIMIT);
-        const response = await api<{ data: { code: string; status: string; message: string; details?: Record<string, unknown> }[] }>({
+        // 207 when some records fail, 400 when all do: either way `data` holds one result per record.
+        const response = await api<{ data?: ZohoResult[] } & Partial<ZohoResult>>({
           method: 'POST',
           path: `/${name}/upsert`,
           json: { data: chunk, duplicate_check_fields: checks },
-          accept: [202],
+          accept: [202, 207, 400],
         });
-        response.body.data.forEach((result, index) => {
+        const results = response.body?.data;
+        if (!Array.isArray(results) || results.length !== chunk.length) {
+          throw new IntegrationError('zoho', 'vendor_error', `POST /${name}/upsert -> ${response.status}: ${response.body?.code ?? 'no per-record results'}: ${response.body?.message ?? ''}`, response.status);
+        }
+        results.forEach((result, index) => {
           if (result.status === 'success') upserted++;
-          else failed.push({ key: keyOf(chunk[index]), reason: `${result.code}: ${result.message}${result.details?.api_name ? ` (${result.details.api_name})` : ''}` });
+          else failed.push({ key: keyOf(chunk[index]), reason: reasonOf(result) });
         });
       }
       return { upserted, failed };
@@ -240,7 +271,12 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       for (const name of ['Contacts', 'Leads']) {
         const found = await api<ZohoList<{ id: string }>>({ path: `/${name}/search`, query: { email }, accept: [204] });
         const ids = (found.body?.data ?? []).map((r) => r.id);
-        if (ids.length) await connector.delete(name, ids);
+        if (ids.length === 0) continue;
+        await connector.delete(name, ids);
+        // A delete only moves records to the recycle bin (kept 60 days); the v8 recycle bin API removes
+        // them for good (scope ZohoCRM.settings.recycle_bin.DELETE, admin profile).
+        const { apiDomain } = await accessToken();
+        for (const id of ids) await http.request({ method: 'DELETE', path: `${apiDomain}/crm/v8/settings/recycle_bin/${encodeURIComponent(id)}` });
       }
     },
   };

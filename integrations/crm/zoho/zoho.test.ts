@@ -1,4 +1,5 @@
 import { startFakeZoho, type FakeZoho } from '../../../test/fakes/zoho';
+import { MemoryTokenStore } from '../../http/oauth-session';
 import { createZoho, zoho, type ZohoConfig } from '.';
 
 const fast = { sleep: async () => undefined };
@@ -29,6 +30,17 @@ test('one access token is refreshed for many calls, and again after it expires',
   expect(fake.state.issuedTokens).toHaveLength(1);
   fake.expireAccessTokens();
   expect((await pullAll(connector, null)).ids).toHaveLength(5);
+  expect(fake.state.issuedTokens).toHaveLength(2);
+});
+
+test('workers sharing a token store share one access token instead of each minting one', async () => {
+  fake = await startFakeZoho({ seed: { Contacts: 2 } });
+  const tokenStore = new MemoryTokenStore();
+  const workers = [0, 1, 2].map(() => createZoho(config(fake.url), { ...fast, tokenStore }));
+  await Promise.all(workers.map((w) => w.pull('Contacts', null)));
+  expect(fake.state.issuedTokens).toHaveLength(1);
+  fake.expireAccessTokens();
+  await Promise.all(workers.map((w) => w.pull('Contacts', null)));
   expect(fake.state.issuedTokens).toHaveLength(2);
 });
 
@@ -67,13 +79,44 @@ test('deleted records are reported once after the changes; an empty module answe
   expect(empty).toMatchObject({ records: [], done: true });
 });
 
-test('erase deletes contacts and leads with the email', async () => {
+test('erase deletes contacts and leads with the email, and purges them from the recycle bin', async () => {
   fake = await startFakeZoho({ seed: { Contacts: 3 } });
-  const [contact] = fake.state.modules.get('Contacts')!.values();
+  const [contact, other] = fake.state.modules.get('Contacts')!.values();
   const lead = fake.state.save('Leads', { Last_Name: 'Same', Email: contact.Email });
   await createZoho(config(fake.url), fast).erase(String(contact.Email));
   expect(fake.ids('Contacts')).not.toContain(contact.id);
   expect(fake.ids('Leads')).not.toContain(lead.id);
+  expect(fake.state.purged).toEqual(new Set([contact.id, lead.id]));
+  expect(fake.state.recycleBin.size).toBe(0);
+  // A plain delete stays restorable, as in Zoho.
+  await createZoho(config(fake.url), fast).delete('Contacts', [other.id]);
+  expect(fake.state.recycleBin).toEqual(new Set([other.id]));
+});
+
+test('a chunk where every record fails (Zoho answers 400) fails those records, not the push', async () => {
+  fake = await startFakeZoho({ seed: { Contacts: 1 } });
+  const [existing] = fake.state.modules.get('Contacts')!.values();
+  const connector = createZoho(config(fake.url, { duplicateCheckFields: { Contacts: ['Phone'] } }), fast);
+  const result = await connector.push('Contacts', [
+    { Phone: '+1 555 0100' },
+    { Phone: '+1 555 0101', Last_Name: 'X', Shoe_Size: 44 },
+    { Phone: '+1 555 0102', Last_Name: 'Dup', Email: existing.Email },
+  ]);
+  expect(result).toEqual({
+    upserted: 0,
+    failed: [
+      { key: '+1 555 0100', reason: 'MANDATORY_NOT_FOUND: required field not found (Last_Name)' },
+      { key: '+1 555 0101', reason: 'INVALID_DATA: invalid data (Shoe_Size)' },
+      { key: '+1 555 0102', reason: 'DUPLICATE_DATA: duplicate data (Email)' },
+    ],
+  });
+});
+
+test('past 2,000 records in one second the pull continues with page_token', async () => {
+  fake = await startFakeZoho({ seed: { Contacts: 2050 }, sameSecond: true });
+  const { ids } = await pullAll(createZoho(config(fake.url), fast), null);
+  expect(ids).toHaveLength(2050);
+  expect(new Set(ids).size).toBe(2050);
 });
 
 test('upsert reports rejected records with the field Zoho names', async () => {

@@ -119,6 +119,52 @@ describe('constant contact specifics', () => {
     expect(fake.ids('contacts')).toHaveLength(7);
   });
 
+  test('imports send the import shape: phone, flat address fields, cf:<name> custom fields, so nothing is dropped', async () => {
+    fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
+    const connector = constantContact.create(configFor(fake, { listIds: [fake.listId('Newsletter')], bulkThreshold: 2 }));
+    const colour = fake.state.customFields[0].custom_field_id;
+    const records = [
+      { email_address: 'a@example.com', phone_number: '555-555-0001', street_address: { kind: 'work', street: '1 Main St', city: 'Springfield', state: 'IL', postal_code: '62701', country: 'US' }, custom_fields: [{ custom_field_id: colour, value: 'teal' }] },
+      { email_address: 'b@example.com', phone_number: '555-555-0002', street_address: { kind: 'home', street: '2 Elm St', city: 'Shelbyville', postal_code: '62565' } },
+    ];
+    expect(await connector.push('contacts', records)).toEqual({ upserted: 2, failed: [] });
+    expect(fake.state.droppedImportFields).toEqual(new Set());
+    const [a, b] = [...fake.state.contacts.values()].sort((x, y) => x.email_address.address.localeCompare(y.email_address.address));
+    expect(a).toMatchObject({ phone_numbers: [{ phone_number: '555-555-0001' }], street_addresses: [{ kind: 'work', street: '1 Main St', city: 'Springfield', state: 'IL', postal_code: '62701', country: 'US' }], custom_fields: [{ custom_field_id: colour, value: 'teal' }] });
+    expect(b).toMatchObject({ phone_numbers: [{ phone_number: '555-555-0002' }], street_addresses: [{ kind: 'home', street: '2 Elm St', city: 'Shelbyville', postal_code: '62565' }] });
+  });
+
+  test('an import larger than 4 MB is split, so Constant Contact drops no contact past the limit', async () => {
+    fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
+    const connector = constantContact.create(configFor(fake, { listIds: [fake.listId('Newsletter')], bulkThreshold: 2 }));
+    const street = 'x'.repeat(255);
+    const records = Array.from({ length: 14_000 }, (_, i) => ({ email_address: `big.${i}@example.com`, first_name: 'Big', street_address: { street, city: 'Springfield' } }));
+    expect(await connector.push('contacts', records)).toEqual({ upserted: 14_000, failed: [] });
+    expect(fake.state.droppedImportRows).toBe(0);
+    expect(fake.state.activities.size).toBeGreaterThan(1);
+    expect(fake.ids('contacts')).toHaveLength(14_000);
+  });
+
+  test('a 429 for the exhausted daily quota fails at once as rate_limit; a throttled burst is retried', async () => {
+    // The fake's clock moves only when the connector sleeps, so its one-per-second window passes exactly then.
+    let clock = Date.now();
+    fake = await startFakeConstantContact({ seed: { contacts: 2 }, perSecond: 1, perDay: 1_000, now: () => clock });
+    const sleeps: number[] = [];
+    const connector = constantContact.create(configFor(fake, { pageSize: 1 }), { sleep: async (ms) => void (sleeps.push(ms), (clock += ms)) });
+    // Two calls in one second: the second is throttled and retried after a second.
+    let cursor: string | null = null;
+    for (let done = false; !done; ) ({ cursor, done } = await connector.pull('contacts', cursor));
+    expect(fake.state.throttled).toBeGreaterThan(0);
+    expect(sleeps).toContain(1000);
+    fake.state.requestsToday = 1_000;
+    sleeps.length = 0;
+    const before = fake.requestCount();
+    const error = await connector.pull('contacts', null).catch((e) => e);
+    expect(error).toMatchObject({ kind: 'rate_limit', message: expect.stringContaining('quota_exceeded') });
+    expect(fake.requestCount() - before).toBe(1);
+    expect(sleeps).toEqual([]);
+  });
+
   test('a push without any list to join fails per record with the reason', async () => {
     fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
     const result = await constantContact.create(configFor(fake, { listIds: [] })).push('contacts', [{ email_address: 'x@example.com' }]);
@@ -129,9 +175,12 @@ describe('constant contact specifics', () => {
     fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
     const connector = constantContact.create(configFor(fake, { listIds: [fake.listId('Newsletter')] }));
     await connector.push('contacts', [{ email_address: 'erase.me@example.com' }]);
-    await connector.erase('Erase.Me@example.com');
+    const outcome = await connector.erase('Erase.Me@example.com');
     expect(fake.ids('contacts')).toEqual([]);
-    await expect(connector.erase('nobody@example.com')).resolves.toBeUndefined();
+    // Constant Contact keeps the deleted contact: the erasure says so instead of claiming it is gone.
+    expect(outcome).toEqual({ permanent: false, ids: [expect.any(String)], reason: expect.stringContaining('no permanent delete') });
+    expect([...fake.state.contacts.values()].map((c) => c.deleted_at)).toEqual([expect.any(String)]);
+    await expect(connector.erase('nobody@example.com')).resolves.toMatchObject({ ids: [] });
   });
 
   test('paces requests to the vendor limit of 4 per second without being throttled', async () => {

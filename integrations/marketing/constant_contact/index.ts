@@ -5,7 +5,7 @@
  * and erase use DELETE /contacts/{id} (Constant Contact keeps deleted contacts as "deleted").
  */
 import { z, type ZodType } from 'zod';
-import { IntegrationError, checkConnection, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
+import { IntegrationError, checkConnection, type Connector, type ErasureOutcome, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
 import { parseConfig } from '../shared/config';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { mapPool } from '../shared/pool';
@@ -37,6 +37,11 @@ interface Activity {
   activity_errors?: { message?: string }[];
 }
 
+/** Constant Contact imports the first 4 MB of a JSON import body and silently drops the rest. */
+const IMPORT_BYTES = 4 * 1024 * 1024;
+/** Flat fields a JSON import row takes as they are; the rest is mapped by importRow. */
+const IMPORT_FLAT = ['first_name', 'last_name', 'job_title', 'company_name', 'anniversary', 'birthday_month', 'birthday_day'];
+
 const SIGN_UP_FIELDS = ['first_name', 'last_name', 'job_title', 'company_name', 'phone_number', 'anniversary', 'birthday_month', 'birthday_day', 'custom_fields', 'street_address'];
 
 function iso(ms: number): string {
@@ -48,6 +53,52 @@ function emailOf(record: VendorRecord): string {
   if (typeof value === 'string') return value.trim();
   if (value && typeof value === 'object' && typeof (value as { address?: unknown }).address === 'string') return String((value as { address: string }).address).trim();
   return typeof record.email === 'string' ? record.email.trim() : '';
+}
+
+/**
+ * A record (sign_up_form / contact shape) as a JSON import row, which has its own shape: `phone`
+ * instead of `phone_number`, an address as flat `street`/`city`/`state`/`zip`/`country` fields
+ * (`home_`/`work_` prefixed by kind), custom fields as `cf:<name>`. Anything else would be dropped.
+ */
+export function importRow(email: string, record: VendorRecord, customFieldNames: ReadonlyMap<string, string>): { row: Record<string, unknown>; unknownCustomFields: string[] } {
+  const row: Record<string, unknown> = { email };
+  for (const field of IMPORT_FLAT) if (record[field] !== undefined && record[field] !== null) row[field] = record[field];
+  const phone = typeof record.phone_number === 'string' ? record.phone_number : Array.isArray(record.phone_numbers) ? (record.phone_numbers[0] as { phone_number?: string } | undefined)?.phone_number : undefined;
+  if (phone) row.phone = phone;
+  const address = (record.street_address ?? (Array.isArray(record.street_addresses) ? record.street_addresses[0] : undefined)) as Record<string, unknown> | undefined;
+  if (address && typeof address === 'object') {
+    const prefix = address.kind === 'work' ? 'work_' : address.kind === 'home' ? 'home_' : '';
+    for (const [from, to] of [['street', 'street'], ['city', 'city'], ['state', 'state'], ['postal_code', 'zip'], ['country', 'country']]) {
+      if (typeof address[from] === 'string' && address[from]) row[`${prefix}${to}`] = address[from];
+    }
+  }
+  const unknownCustomFields: string[] = [];
+  for (const field of Array.isArray(record.custom_fields) ? (record.custom_fields as { custom_field_id?: string; name?: string; value?: unknown }[]) : []) {
+    const name = field.name ?? (field.custom_field_id ? customFieldNames.get(field.custom_field_id) : undefined);
+    if (name) row[`cf:${name}`] = field.value;
+    else unknownCustomFields.push(String(field.custom_field_id));
+  }
+  return { row, unknownCustomFields };
+}
+
+/** Rows in chunks whose import body stays within 4 MB (with `list_ids`), so nothing is dropped. */
+export function withinImportLimit<T extends { row: Record<string, unknown> }>(rows: readonly T[], listIds: readonly string[], limit = IMPORT_BYTES): T[][] {
+  const overhead = Buffer.byteLength(JSON.stringify({ import_data: [], list_ids: listIds }));
+  const chunks: T[][] = [];
+  let current: T[] = [];
+  let size = overhead;
+  for (const item of rows) {
+    const bytes = Buffer.byteLength(JSON.stringify(item.row)) + 1;
+    if (current.length && size + bytes > limit) {
+      chunks.push(current);
+      current = [];
+      size = overhead;
+    }
+    current.push(item);
+    size += bytes;
+  }
+  if (current.length) chunks.push(current);
+  return chunks;
 }
 
 function recordFailure(error: unknown): string | undefined {
@@ -134,35 +185,51 @@ class ConstantContactConnector implements Connector {
       const key = [...contact.lists].sort().join(',');
       groups.set(key, [...(groups.get(key) ?? []), contact]);
     }
+    const names = contacts.some((c) => Array.isArray(c.record.custom_fields)) ? await this.customFieldNames() : new Map<string, string>();
     for (const group of groups.values()) {
-      for (let start = 0; start < group.length; start += this.config.bulkSize) {
-        const chunk = group.slice(start, start + this.config.bulkSize);
-        const importData = chunk.map(({ email, record }) => {
-          const row: Record<string, unknown> = { email };
-          for (const field of SIGN_UP_FIELDS) if (record[field] !== undefined && typeof record[field] !== 'object') row[field] = record[field];
-          return row;
-        });
-        // Imports upsert by email, so a retried submission changes nothing twice.
-        let activity = await this.client.json<Activity>({ method: 'POST', path: '/activities/contacts_json_import', json: { import_data: importData, list_ids: chunk[0].lists } });
-        const deadline = Date.now() + this.config.bulkTimeoutMs;
-        while (!['completed', 'cancelled', 'failed', 'timed_out'].includes(activity.state)) {
-          if (Date.now() > deadline) throw new IntegrationError('constant_contact', 'unavailable', `import activity ${activity.activity_id} not finished after ${this.config.bulkTimeoutMs} ms (state ${activity.state})`);
-          await sleep(this.config.bulkPollMs);
-          activity = await this.client.json<Activity>({ path: `/activities/${activity.activity_id}` });
+      const rows: { email: string; row: Record<string, unknown> }[] = [];
+      for (const { email, record } of group) {
+        const { row, unknownCustomFields } = importRow(email, record, names);
+        if (unknownCustomFields.length) failed.push({ key: email, reason: `custom field(s) ${unknownCustomFields.join(', ')} do not exist in the account` });
+        else rows.push({ email, row });
+      }
+      const lists = group[0].lists;
+      for (let start = 0; start < rows.length; start += this.config.bulkSize) {
+        for (const chunk of withinImportLimit(rows.slice(start, start + this.config.bulkSize), lists)) {
+          // Imports upsert by email, so a retried submission changes nothing twice.
+          let activity = await this.client.json<Activity>({ method: 'POST', path: '/activities/contacts_json_import', json: { import_data: chunk.map((c) => c.row), list_ids: lists } });
+          const deadline = Date.now() + this.config.bulkTimeoutMs;
+          while (!['completed', 'cancelled', 'failed', 'timed_out'].includes(activity.state)) {
+            if (Date.now() > deadline) throw new IntegrationError('constant_contact', 'unavailable', `import activity ${activity.activity_id} not finished after ${this.config.bulkTimeoutMs} ms (state ${activity.state})`);
+            await sleep(this.config.bulkPollMs);
+            activity = await this.client.json<Activity>({ path: `/activities/${activity.activity_id}` });
+          }
+          if (activity.state !== 'completed') throw new IntegrationError('constant_contact', 'vendor_error', `import activity ${activity.activity_id} ended ${activity.state}`);
+          const failedLines = new Set<number>();
+          for (const error of activity.activity_errors ?? []) {
+            const message = error.message ?? 'import error';
+            const line = Number(/Line (\d+)/i.exec(message)?.[1] ?? NaN);
+            const contact = chunk[line - 1];
+            if (contact) failedLines.add(line);
+            failed.push({ key: contact?.email ?? `activity ${activity.activity_id}`, reason: message });
+          }
+          upserted += chunk.length - failedLines.size;
         }
-        if (activity.state !== 'completed') throw new IntegrationError('constant_contact', 'vendor_error', `import activity ${activity.activity_id} ended ${activity.state}`);
-        const failedLines = new Set<number>();
-        for (const error of activity.activity_errors ?? []) {
-          const message = error.message ?? 'import error';
-          const line = Number(/Line (\d+)/i.exec(message)?.[1] ?? NaN);
-          const contact = chunk[line - 1];
-          if (contact) failedLines.add(line);
-          failed.push({ key: contact?.email ?? `activity ${activity.activity_id}`, reason: message });
-        }
-        upserted += chunk.length - failedLines.size;
       }
     }
     return upserted;
+  }
+
+  /** Custom field names by id, which imports need (`cf:<name>`) where contacts carry ids. */
+  private async customFieldNames(): Promise<Map<string, string>> {
+    const names = new Map<string, string>();
+    let path: string = '/contact_custom_fields';
+    for (;;) {
+      const page = await this.client.json<{ custom_fields: { custom_field_id: string; name: string }[]; _links?: { next?: { href?: string } } }>({ path, query: path.startsWith('/') ? { limit: 100 } : undefined });
+      for (const field of page.custom_fields) names.set(field.custom_field_id, field.name);
+      if (!page._links?.next?.href) return names;
+      path = this.client.nextLink(page._links.next.href);
+    }
   }
 
   async delete(object: string, ids: readonly string[]): Promise<void> {
@@ -171,10 +238,15 @@ class ConstantContactConnector implements Connector {
     await mapPool(ids, 2, (id) => this.client.request({ method: 'DELETE', path: `/contacts/${encodeURIComponent(id)}`, accept: [404] }));
   }
 
-  async erase(email: string): Promise<void> {
+  async erase(email: string): Promise<ErasureOutcome> {
     const found = await this.client.json<{ contacts: Contact[] }>({ path: '/contacts', query: { email, status: 'all', limit: 50 } });
     const live = found.contacts.filter((c) => !c.deleted_at).map((c) => c.contact_id);
     await this.delete('contacts', live);
+    return {
+      permanent: false,
+      ids: found.contacts.map((c) => c.contact_id),
+      reason: 'Constant Contact keeps deleted contacts (status deleted, with their email); its v3 API has no permanent delete',
+    };
   }
 }
 

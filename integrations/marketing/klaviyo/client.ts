@@ -5,7 +5,7 @@
  */
 import { createHash } from 'crypto';
 import { IntegrationError, type ConnectorContext } from '../../connector';
-import { sharedBucket } from '../../http/token-bucket';
+import { sharedWindowBudget, type EndpointBudget, type RateWindow } from '../../http/rate-windows';
 import { VendorHttp, type VendorRequest, type VendorResponse } from '../../http/vendor-http';
 import type { KlaviyoConfig } from './config';
 
@@ -16,27 +16,52 @@ export function klaviyoErrorMessage(body: unknown): string | undefined {
   return list.map((e) => [e.code, e.detail ?? e.title, e.source?.pointer].filter(Boolean).join(': ')).join('; ');
 }
 
+/**
+ * Klaviyo limits each endpoint on its own, per account (x-klaviyo-ratelimit in Klaviyo's OpenAPI
+ * description, revision 2026-07-15): burst per second and steady per minute. Paths are matched
+ * after the account's ids are taken out.
+ */
+export const ENDPOINT_LIMITS: readonly { readonly pattern: RegExp; readonly name: string; readonly burst: number; readonly steady: number }[] = [
+  { pattern: /^\/api\/accounts$/, name: 'accounts', burst: 1, steady: 15 },
+  { pattern: /^\/api\/metrics$/, name: 'metrics', burst: 10, steady: 150 },
+  { pattern: /^\/api\/events$/, name: 'events', burst: 350, steady: 3500 },
+  { pattern: /^\/api\/profile-bulk-import-jobs(\/[^/]+(\/import-errors)?)?$/, name: 'profile-bulk-import-jobs', burst: 10, steady: 150 },
+  { pattern: /^\/api\/data-privacy-deletion-jobs$/, name: 'data-privacy-deletion-jobs', burst: 3, steady: 60 },
+  { pattern: /^\/api\/profiles$/, name: 'profiles', burst: 75, steady: 750 },
+  { pattern: /^\/api\/profile-import$/, name: 'profile-import', burst: 75, steady: 750 },
+];
+
 export class KlaviyoClient {
   readonly http: VendorHttp;
   private readonly origin: string;
+  private readonly account: string;
 
   constructor(readonly config: KlaviyoConfig, readonly context: ConnectorContext = {}) {
     this.origin = new URL(config.baseUrl).origin;
-    const account = createHash('sha256').update(`${config.apiKey}\n${this.origin}`).digest('hex').slice(0, 16);
+    this.account = createHash('sha256').update(`${config.apiKey}\n${this.origin}`).digest('hex').slice(0, 16);
     this.http = new VendorHttp({
       integration: 'klaviyo',
       baseUrl: config.baseUrl,
       context,
       auth: () => ({ authorization: `Klaviyo-API-Key ${config.apiKey}`, revision: config.revision, accept: 'application/vnd.api+json' }),
       errorMessage: klaviyoErrorMessage,
-      // Capacity plus one second of refill never exceeds the burst window; the steady window is kept by
-      // RateLimit-Remaining/Reset, which the bucket observes after every call.
-      bucket: sharedBucket(`klaviyo:${account}`, {
-        capacity: Math.max(1, config.burstPerSecond - config.steadyPerMinute / 60),
-        refillPerSecond: config.steadyPerMinute / 60,
-        sleep: context.sleep,
-      }),
+      budgetFor: (method, url) => this.budget(method, url.pathname),
     });
+  }
+
+  /** The budget of the endpoint `path` belongs to; the profile endpoints take the configured tier. */
+  private budget(method: string, path: string): EndpointBudget | undefined {
+    const endpoint = ENDPOINT_LIMITS.find((e) => e.pattern.test(path.replace(/\/+$/, '')));
+    if (!endpoint) return undefined;
+    const profiles = endpoint.name === 'profiles' || endpoint.name === 'profile-import';
+    const burst = profiles ? Math.min(endpoint.burst, this.config.burstPerSecond) : endpoint.burst;
+    const steady = profiles ? Math.min(endpoint.steady, this.config.steadyPerMinute) : endpoint.steady;
+    const windows: RateWindow[] = [
+      { limit: burst, windowMs: 1000 },
+      { limit: steady, windowMs: 60_000 },
+    ];
+    const key = `klaviyo:${this.account}:${method === 'GET' ? 'read' : 'write'}:${endpoint.name}`;
+    return this.context.budget?.(key, windows) ?? sharedWindowBudget(key, { windows, sleep: this.context.sleep });
   }
 
   request<T>(request: VendorRequest): Promise<VendorResponse<T>> {

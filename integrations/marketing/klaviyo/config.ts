@@ -9,8 +9,11 @@ export const klaviyoConfigSchema = z
     apiKey: z.string().min(8, 'apiKey must be a Klaviyo private API key'),
     /** Override of the API host (tests, demo); production leaves it at https://a.klaviyo.com. */
     baseUrl: z.string().url().default('https://a.klaviyo.com'),
-    /** API revision sent in the `revision` header; the shapes this connector reads are those of this revision. */
-    revision: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, 'revision must look like 2024-10-15').default('2024-10-15'),
+    /**
+     * API revision sent in the `revision` header; the shapes this connector reads are those of this
+     * revision. Klaviyo retires a revision two years after its release (calls then answer 410).
+     */
+    revision: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, 'revision must look like 2026-07-15').default('2026-07-15'),
     /** Profiles per page (Klaviyo allows up to 100); events pages take up to 200. */
     pageSize: z.number().int().min(1).max(100).default(100),
     /** Metric ids by object name; objects not listed are looked up by their metric name. */
@@ -25,9 +28,12 @@ export const klaviyoConfigSchema = z
     bulkSize: z.number().int().min(1).max(10_000).default(10_000),
     bulkPollMs: z.number().int().min(1).default(2000),
     bulkTimeoutMs: z.number().int().min(1).default(30 * 60_000),
-    /** The account's rate tier for the endpoints used (burst per second, steady per minute; "L" is 75/700). */
+    /**
+     * Caps on the profile endpoints' budget (burst per second, steady per minute; Klaviyo documents
+     * 75/750 for them). Every other endpoint keeps its own documented, lower budget.
+     */
     burstPerSecond: z.number().min(0.1).default(75),
-    steadyPerMinute: z.number().min(1).default(700),
+    steadyPerMinute: z.number().min(1).default(750),
     /** Secret of the system webhook (Klaviyo-Signature is an HMAC-SHA256 with it). */
     webhookSecret: z.string().min(16, 'webhookSecret must be at least 16 characters').optional(),
     /** When set, deliveries for another webhook id are refused. */

@@ -10,6 +10,7 @@ import { parseConfig } from '../shared/config';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { mapPool } from '../shared/pool';
 import { START, advance, isNew, queryFrom, secondsOf } from '../shared/watermark';
+import type { VendorRequest } from '../../http/vendor-http';
 import { KlaviyoClient } from './client';
 import { klaviyoConfigSchema, type KlaviyoConfig } from './config';
 import { verifyKlaviyoWebhook } from './webhook';
@@ -125,6 +126,18 @@ class KlaviyoConnector implements Connector {
     const mark = advance(state.mark, fresh.map((r) => ({ id: r.id, changedMs: changedMs(r) })));
     const next = page.links?.next ?? null;
     return { records: fresh, deletedIds: [], cursor: encodeCursor({ mark, next }), done: next === null };
+  }
+
+  /** Profile ids for a reconciliation sweep: Klaviyo's API lists no deleted profiles. */
+  async *listIds(object: string): AsyncIterable<string> {
+    if (object !== 'profiles') throw new IntegrationError('klaviyo', 'invalid_config', `only profiles can be swept for deletes, not "${object}" (events are never deleted)`);
+    let request: VendorRequest = { path: '/api/profiles', query: { 'fields[profile]': 'id', 'page[size]': 100 } };
+    for (;;) {
+      const page = await this.client.json<ResourcePage>(request);
+      for (const profile of page.data) yield profile.id;
+      if (!page.links?.next) return;
+      request = { path: this.client.nextLink(page.links.next) };
+    }
   }
 
   async push(object: string, records: readonly VendorRecord[]): Promise<PushResult> {

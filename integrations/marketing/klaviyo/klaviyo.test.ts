@@ -42,6 +42,7 @@ connectorContract<KlaviyoConfig>({
   object: 'profiles',
   startFake: (options) => startFakeKlaviyo({ seed: options.seed, pageSize: options.pageSize }),
   configFor: (url, pageSize) => configFor(url, { pageSize }),
+  deletes: 'sweep',
   recordId: (record) => String(record.id),
   pushRecords: (count, variant) => Array.from({ length: count }, (_, i) => ({ email: `contract.${i}@push.example.com`, first_name: `Push${i}`, last_name: `Variant${variant}` })),
   webhook: {
@@ -60,8 +61,43 @@ describe('klaviyo specifics', () => {
 
   test('every call carries the API key scheme and the pinned revision header', async () => {
     fake = await startFakeKlaviyo({ seed: { profiles: 3 } });
-    await klaviyo.create(configFor(fake.url, { revision: '2024-07-15' })).pull('profiles', null);
-    expect([...fake.state.revisions]).toEqual(['2024-07-15']);
+    await klaviyo.create(configFor(fake.url, { revision: '2026-01-15' })).pull('profiles', null);
+    expect([...fake.state.revisions]).toEqual(['2026-01-15']);
+  });
+
+  test('the default revision is a current one: profiles and events pull with it, a retired revision answers 410', async () => {
+    fake = await startFakeKlaviyo({ seed: { profiles: 3, email_open: 3 } });
+    const current = klaviyo.create(configFor(fake.url));
+    expect((await current.pull('profiles', null)).records).toHaveLength(3);
+    expect((await current.pull('email_open', null)).records).toHaveLength(3);
+    expect(fake.state.violations).toEqual([]);
+    const retired = klaviyo.create(configFor(fake.url, { revision: '2024-10-15' }));
+    await expect(retired.pull('profiles', null)).rejects.toMatchObject({ kind: 'vendor_error', status: 410, message: expect.stringContaining('retired') });
+  });
+
+  test('an endpoint with a lower documented budget is paced to it (deletion jobs: 3/s)', async () => {
+    fake = await startFakeKlaviyo({ seed: { profiles: 7 }, apiKey: 'pk_deletions_0123456789' });
+    const config = klaviyoConfigSchema.parse({ apiKey: 'pk_deletions_0123456789', baseUrl: fake.url });
+    await klaviyo.create(config).delete('profiles', fake.ids('profiles'));
+    expect(fake.ids('profiles')).toEqual([]);
+    expect(fake.state.throttled).toBe(0);
+  });
+
+  test('windows the vendor declares in RateLimit-Limit lower the documented budget', async () => {
+    fake = await startFakeKlaviyo({ seed: { profiles: 12 }, burst: 2, steady: 100, apiKey: 'pk_declared_0123456789' });
+    const connector = klaviyo.create(klaviyoConfigSchema.parse({ apiKey: 'pk_declared_0123456789', baseUrl: fake.url, pageSize: 2 }));
+    let cursor: string | null = null;
+    let pages = 0;
+    for (let done = false; !done; pages++) ({ cursor, done } = await connector.pull('profiles', cursor));
+    expect(pages).toBe(6);
+    expect(fake.state.throttled).toBe(0);
+  });
+
+  test('a request outside the OpenAPI description is refused and recorded', async () => {
+    fake = await startFakeKlaviyo({ seed: { profiles: 1 } });
+    const response = await fetch(`${fake.url}/api/profiles?page[size]=500`, { headers: { authorization: `Klaviyo-API-Key ${fake.apiKey}`, revision: '2026-07-15' } });
+    expect(response.status).toBe(400);
+    expect(fake.state.violations).toEqual([expect.stringContaining('page[size]=500')]);
   });
 
   test('pulls a metric object as that metric’s events, found by name, and then only new events', async () => {

@@ -1,7 +1,8 @@
 /**
  * Mailchimp connector. Objects are audiences (lists) by name ("newsletter"); records are list members.
- * Pull: GET /lists/{id}/members sorted by last_changed with since_last_changed (archived members are
- * reported as deletes). Push: PUT /lists/{id}/members/{md5(lower(email))} with status_if_new, or
+ * Pull: GET /lists/{id}/members sorted by last_changed with since_last_changed, then the same with
+ * status=archived, whose members are reported as deletes (whether an unfiltered list includes archived
+ * members is not documented, so the first pass ignores them and the second is the only source of deletes). Push: PUT /lists/{id}/members/{md5(lower(email))} with status_if_new, or
  * POST /batches for large pushes. Delete archives; erase permanently deletes from every audience.
  */
 import { z, type ZodType } from 'zod';
@@ -18,7 +19,9 @@ import { verifyMailchimpWebhook } from './webhook';
 export { mailchimpConfigSchema, type MailchimpConfig } from './config';
 export { subscriberHash } from './client';
 
-const cursorSchema = z.object({ ts: z.number().nullable(), seen: z.array(z.string()) });
+const mark = z.object({ ts: z.number().nullable(), seen: z.array(z.string()) });
+/** The members watermark, and the archived members' (absent in cursors written before deletes had their own pass). */
+const cursorSchema = mark.extend({ phase: z.enum(['members', 'archived']).default('members'), archived: mark.optional() });
 
 interface Member {
   id: string;
@@ -57,7 +60,19 @@ class MailchimpConnector implements Connector {
 
   async pull(object: string, cursor: string | null): Promise<PullPage> {
     const listId = await this.client.listId(object);
-    const mark: Watermark = decodeCursor('mailchimp', cursor, cursorSchema, START);
+    const state = decodeCursor('mailchimp', cursor, cursorSchema, { ...START, seen: [], phase: 'members' as const });
+    const members: Watermark = { ts: state.ts, seen: state.seen };
+    // A full sync reports deletes from its start on: older ones concern members it never read.
+    const archivedMark: Watermark = state.archived ?? (cursor === null ? { ts: Math.floor(Date.now() / 1000) * 1000, seen: [] } : START);
+    if (state.phase === 'archived') return this.archivedPass(listId, members, archivedMark, []);
+    const page = await this.changedSince(listId, members, undefined);
+    const records = page.fresh.filter((m) => m.status !== 'archived');
+    if (!page.last) return { records, deletedIds: [], cursor: encodeCursor({ ...page.mark, phase: 'members', archived: archivedMark }), done: false };
+    return this.archivedPass(listId, page.mark, archivedMark, records);
+  }
+
+  /** Members changed after `mark` (with `status` when given), skipping those already emitted. */
+  private async changedSince(listId: string, mark: Watermark, status: 'archived' | undefined): Promise<{ fresh: Member[]; mark: Watermark; last: boolean }> {
     const from = queryFrom(mark);
     const count = this.config.pageSize;
     let raw: Member[] = [];
@@ -66,18 +81,22 @@ class MailchimpConnector implements Connector {
     for (let offset = 0; ; offset += count) {
       const page = await this.client.json<{ members: Member[] }>({
         path: `/lists/${listId}/members`,
-        query: { count, offset, sort_field: 'last_changed', sort_dir: 'ASC', since_last_changed: from === null ? undefined : iso(from) },
+        query: { count, offset, status, sort_field: 'last_changed', sort_dir: 'ASC', since_last_changed: from === null ? undefined : iso(from) },
       });
       raw = page.members;
       fresh = raw.filter((m) => isNew(mark, m.id, secondsOf(m.last_changed) ?? 0));
       if (fresh.length > 0 || raw.length < count) break;
     }
-    const next = advance(mark, fresh.map((m) => ({ id: m.id, changedMs: secondsOf(m.last_changed) ?? 0 })));
+    return { fresh, mark: advance(mark, fresh.map((m) => ({ id: m.id, changedMs: secondsOf(m.last_changed) ?? 0 }))), last: raw.length < count };
+  }
+
+  private async archivedPass(listId: string, members: Watermark, archived: Watermark, records: Member[]): Promise<PullPage> {
+    const page = await this.changedSince(listId, archived, 'archived');
     return {
-      records: fresh.filter((m) => m.status !== 'archived'),
-      deletedIds: fresh.filter((m) => m.status === 'archived').map((m) => m.id),
-      cursor: encodeCursor(next),
-      done: raw.length < count,
+      records,
+      deletedIds: page.fresh.map((m) => m.id),
+      cursor: encodeCursor({ ...members, phase: page.last ? 'members' : 'archived', archived: page.mark }),
+      done: page.last,
     };
   }
 

@@ -3,7 +3,11 @@
  * grants (optionally rotating), bearer access tokens that expire, contacts with `limit` and an opaque
  * `cursor` in `_links.next.href`, `updated_after` and `status=all` (deleted contacts carry
  * `deleted_at`), POST /contacts/sign_up_form upserts by email, bulk JSON import activities, contact
- * lists, 4 requests per second (429), and Constant Contact's `[{ error_key, error_message }]` errors.
+ * lists, 4 requests per second and a daily quota (429 with error_key `throttled` or
+ * `quota_exceeded`), and Constant Contact's `[{ error_key, error_message }]` errors. JSON imports read
+ * the import shape (`phone`, flat `street`/`city`/`zip` fields with home_/work_ variants, `cf:<name>`
+ * custom fields), drop every other field silently and import only the contacts within the first 4 MB
+ * of the body, as Constant Contact documents.
  */
 import { createHash, randomUUID } from 'crypto';
 import type { Fake } from '../../../integrations/contract/connector-contract';
@@ -21,8 +25,21 @@ export interface CtctContact {
   updated_at: string;
   deleted_at?: string;
   list_memberships: string[];
+  phone_numbers?: { phone_number: string; kind: string }[];
+  street_addresses?: { kind: string; street?: string; city?: string; state?: string; postal_code?: string; country?: string }[];
+  custom_fields?: { custom_field_id: string; value: string }[];
   updatedMs: number;
 }
+
+/** The fields of a JSON import row (JsonImportContact in Constant Contact's OpenAPI description), besides `cf:<name>`. */
+const IMPORT_FIELDS = new Set([
+  'email', 'first_name', 'last_name', 'job_title', 'company_name', 'birthday_month', 'birthday_day', 'anniversary',
+  'phone', 'home_phone', 'work_phone', 'mobile_phone', 'other_phone',
+  ...['', 'home_', 'work_'].flatMap((p) => ['street', 'street2', 'city', 'state', 'zip', 'country'].map((f) => `${p}${f}`)),
+  'sms_number', 'sms_consent_date',
+]);
+/** Constant Contact imports the first 4 MB of a JSON import body and drops the rest. */
+export const IMPORT_BYTES = 4 * 1024 * 1024;
 
 interface Activity {
   activity_id: string;
@@ -46,6 +63,8 @@ export interface ConstantContactFakeOptions {
   readonly pageSize?: number;
   /** Requests allowed per second before 429 (Constant Contact: 4). */
   readonly perSecond?: number;
+  /** Requests allowed per day before 429 quota_exceeded (Constant Contact: 10,000). */
+  readonly perDay?: number;
   readonly now?: () => number;
 }
 
@@ -58,6 +77,12 @@ export interface ConstantContactFakeState {
   readonly accessTokens: Map<string, number>;
   tokenGrants: number;
   throttled: number;
+  /** The account's custom fields, which imports name as `cf:<name>`. */
+  readonly customFields: { custom_field_id: string; name: string; label: string }[];
+  /** Import row fields Constant Contact ignored (unknown names), and rows dropped past 4 MB. */
+  readonly droppedImportFields: Set<string>;
+  droppedImportRows: number;
+  requestsToday: number;
 }
 
 export interface ConstantContactFake extends Fake {
@@ -89,6 +114,7 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
   const now = opts.now ?? Date.now;
   const ttl = opts.accessTokenTtlSeconds ?? 86_400;
   const perSecond = opts.perSecond ?? 4;
+  const perDay = opts.perDay ?? 10_000;
   const defaultLimit = opts.pageSize ?? 50;
   const switches = new FakeSwitches();
   const state: ConstantContactFakeState = {
@@ -102,6 +128,10 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     accessTokens: new Map(),
     tokenGrants: 0,
     throttled: 0,
+    customFields: [{ custom_field_id: uuid('custom:favourite_colour'), name: 'favourite_colour', label: 'Favourite colour' }],
+    droppedImportFields: new Set(),
+    droppedImportRows: 0,
+    requestsToday: 0,
   };
   const window = { start: 0, count: 0 };
   /** Lower-cased email -> contact id (contacts keep their email; deleted ones stay in the index to be revived). */
@@ -148,6 +178,10 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     const existing = state.contacts.get(emailIndex.get(email.toLowerCase()) ?? '');
     const updates: Record<string, unknown> = {};
     for (const field of ['first_name', 'last_name', 'job_title', 'company_name']) if (typeof fields[field] === 'string') updates[field] = fields[field];
+    if (typeof fields.phone_number === 'string') updates.phone_numbers = [{ phone_number: fields.phone_number, kind: 'other' }];
+    const address = fields.street_address as Record<string, string> | undefined;
+    if (address && typeof address === 'object') updates.street_addresses = [{ kind: address.kind ?? 'home', street: address.street, city: address.city, state: address.state, postal_code: address.postal_code, country: address.country }];
+    if (Array.isArray(fields.custom_fields)) updates.custom_fields = (fields.custom_fields as { custom_field_id: string; value: string }[]).filter((f) => state.customFields.some((c) => c.custom_field_id === f.custom_field_id));
     if (existing) {
       const before = JSON.stringify([existing, existing.deleted_at]);
       Object.assign(existing, updates);
@@ -171,6 +205,30 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     state.contacts.set(contact.contact_id, contact);
     emailIndex.set(email.toLowerCase(), contact.contact_id);
     return { status: 201, contact };
+  };
+
+  /** A JSON import row in the sign_up_form shape signUp reads; unknown fields are dropped as Constant Contact drops them. */
+  const fromImportRow = (row: Record<string, unknown>): Record<string, unknown> => {
+    const fields: Record<string, unknown> = {};
+    const custom: { custom_field_id: string; value: string }[] = [];
+    for (const [name, value] of Object.entries(row)) {
+      if (name.startsWith('cf:')) {
+        const field = state.customFields.find((c) => c.name === name.slice(3));
+        if (field) custom.push({ custom_field_id: field.custom_field_id, value: String(value) });
+        else state.droppedImportFields.add(name);
+      } else if (!IMPORT_FIELDS.has(name)) state.droppedImportFields.add(name);
+    }
+    for (const name of ['email', 'first_name', 'last_name', 'job_title', 'company_name']) if (row[name] !== undefined) fields[name] = row[name];
+    const phone = ['phone', 'other_phone', 'mobile_phone', 'home_phone', 'work_phone'].map((n) => row[n]).find((v) => typeof v === 'string');
+    if (phone) fields.phone_number = phone;
+    for (const [prefix, kind] of [['', 'home'], ['home_', 'home'], ['work_', 'work']] as const) {
+      if (typeof row[`${prefix}street`] === 'string' || typeof row[`${prefix}city`] === 'string') {
+        fields.street_address = { kind, street: row[`${prefix}street`], city: row[`${prefix}city`], state: row[`${prefix}state`], postal_code: row[`${prefix}zip`], country: row[`${prefix}country`] };
+        break;
+      }
+    }
+    if (custom.length) fields.custom_fields = custom;
+    return fields;
   };
 
   const handleToken = (req: FakeRequest): FakeResponse => {
@@ -213,6 +271,7 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     const method = req.method;
 
     if (method === 'GET' && path === '/v3/account/summary') return { status: 200, body: { encoded_account_id: 'fake-account', organization_name: 'Fake Constant Contact', contact_email: 'owner@example.com', country_code: 'US', time_zone_id: 'UTC' } };
+    if (method === 'GET' && path === '/v3/contact_custom_fields') return { status: 200, body: { custom_fields: state.customFields.map((f) => ({ ...f, type: 'string', created_at: isoSeconds(base), updated_at: isoSeconds(base) })), _links: {} } };
     if (method === 'GET' && path === '/v3/contact_lists') return { status: 200, body: { lists: state.lists.map((l) => ({ ...l, favorite: false, created_at: isoSeconds(base), updated_at: isoSeconds(base) })), lists_count: state.lists.length, _links: {} } };
     if (method === 'GET' && path === '/v3/contacts') {
       const limit = Number(q.get('limit') ?? defaultLimit);
@@ -275,9 +334,20 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
       const lists = body?.list_ids;
       if (!Array.isArray(rows) || rows.length === 0) return ctctError(400, 'import_data must be a non-empty array.');
       if (rows.length > 40_000) return ctctError(400, 'import_data accepts at most 40,000 contacts.');
-      if (req.body.length > 4 * 1024 * 1024) return ctctError(413, 'The request payload must be under 4 MB.');
       if (!Array.isArray(lists) || lists.length === 0) return ctctError(400, 'list_ids must name at least one list.');
-      const activity: Activity = { activity_id: uuid(`activity:${counter++}`), state: 'initialized', rows, list_ids: lists, errors: [], created_at: isoSeconds(now()) };
+      // Only contacts wholly within the first 4 MB of the body are imported; the rest is dropped without an error.
+      let kept = rows.length;
+      if (req.body.length > IMPORT_BYTES) {
+        let end = '{"import_data":['.length;
+        kept = 0;
+        for (const row of rows) {
+          end += Buffer.byteLength(JSON.stringify(row)) + 1;
+          if (end > IMPORT_BYTES) break;
+          kept++;
+        }
+        state.droppedImportRows += rows.length - kept;
+      }
+      const activity: Activity = { activity_id: uuid(`activity:${counter++}`), state: 'initialized', rows: rows.slice(0, kept), list_ids: lists, errors: [], created_at: isoSeconds(now()) };
       state.activities.set(activity.activity_id, activity);
       return { status: 201, body: activityView(activity) };
     }
@@ -288,7 +358,7 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
       if (activity.state === 'initialized') activity.state = 'processing';
       else if (activity.state === 'processing') {
         activity.rows.forEach((row, index) => {
-          const result = signUp(row, activity.list_ids);
+          const result = signUp(fromImportRow(row), activity.list_ids);
           if (!result.contact) activity.errors.push({ message: `Line ${index + 1}: ${result.error}` });
         });
         activity.state = 'completed';
@@ -318,9 +388,10 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
         window.start = t;
         window.count = 0;
       }
+      if (++state.requestsToday > perDay) return { status: 429, body: [{ error_key: 'quota_exceeded', error_message: 'The daily request quota for this API key is exhausted.' }] };
       if (++window.count > perSecond) {
         state.throttled++;
-        return ctctError(429);
+        return { status: 429, body: [{ error_key: 'throttled', error_message: 'Too many requests per second.' }] };
       }
       return handle(req);
     },
@@ -348,6 +419,12 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     },
     ids: () => [...state.contacts.values()].filter((c) => !c.deleted_at).map((c) => c.contact_id),
     snapshot: () => [...state.contacts.values()].map((c) => ({ ...c })).sort((a, b) => a.contact_id.localeCompare(b.contact_id)),
+    remove: (_object, id) => {
+      const contact = state.contacts.get(id);
+      if (!contact) throw new Error(`fake Constant Contact: no contact ${id}`);
+      setUpdated(contact);
+      contact.deleted_at = contact.updated_at;
+    },
     touch: (_object, id) => {
       const contact = state.contacts.get(id);
       if (!contact) throw new Error(`fake Constant Contact: no contact ${id}`);

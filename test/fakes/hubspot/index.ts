@@ -33,12 +33,21 @@ export interface FakeHubSpotState {
   /** Emails erased through gdpr-delete. */
   readonly gdprDeleted: string[];
   dailyUsed: number;
+  /**
+   * Ids whose latest change search does not show yet: HubSpot's search index lags behind writes, so
+   * a change can become searchable after later changes already are. Search serves their previous
+   * version (or nothing, for a new record) until they are released.
+   */
+  readonly unindexed: Map<string, HsRecord | undefined>;
   upsertRecord(type: string, properties: Record<string, string | null>, id?: string): HsRecord;
   archiveRecord(type: string, id: string): void;
 }
 
 export interface FakeHubSpot extends Fake {
   readonly state: FakeHubSpotState;
+  /** Changes one record as touch() does, but search sees the change only after indexNow(id). */
+  touchUnindexed(type: string, id: string): void;
+  indexNow(id: string): void;
 }
 
 const PROPERTIES: Record<string, readonly string[]> = {
@@ -47,8 +56,14 @@ const PROPERTIES: Record<string, readonly string[]> = {
   deals: ['dealname', 'amount', 'dealstage', 'pipeline', 'closedate', 'external_id'],
   tickets: ['subject', 'content', 'hs_pipeline', 'hs_pipeline_stage', 'external_id'],
 };
-/** Properties HubSpot enforces as unique, usable as idProperty in batch upsert. */
-const UNIQUE: Record<string, readonly string[]> = { contacts: ['email', 'external_id'], companies: ['domain', 'external_id'], deals: ['external_id'], tickets: ['external_id'] };
+/**
+ * Properties HubSpot enforces as unique, usable as idProperty in batch upsert: contacts' email and
+ * custom properties created with hasUniqueValue (external_id here). A company's `domain` is not one:
+ * HubSpot lets several companies share a domain.
+ */
+const UNIQUE: Record<string, readonly string[]> = { contacts: ['email', 'external_id'], companies: ['external_id'], deals: ['external_id'], tickets: ['external_id'] };
+/** HubSpot's object type ids, as its error messages name them. */
+const TYPE_IDS: Record<string, string> = { contacts: '0-1', companies: '0-2', deals: '0-3', tickets: '0-5' };
 const DEFAULT_PROPERTIES: Record<string, readonly string[]> = { contacts: ['email', 'firstname', 'lastname'], companies: ['name', 'domain'], deals: ['dealname', 'amount', 'dealstage'], tickets: ['subject', 'hs_pipeline_stage'] };
 
 export function lastModifiedProperty(type: string): string {
@@ -87,6 +102,7 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     archived: new Map(Object.keys(PROPERTIES).map((type) => [type, new Map()])),
     gdprDeleted: [],
     dailyUsed: 0,
+    unindexed: new Map(),
     upsertRecord(type, properties, id) {
       return save(type, properties, id, stamp());
     },
@@ -191,7 +207,8 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     if (offset + limit > 10_000) return hsError(400, 'VALIDATION_ERROR', 'paging beyond 10000 results is not allowed');
     let rows: HsRecord[];
     try {
-      rows = [...state.objects.get(type)!.values()].filter((r) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(r, f))));
+      const indexed = [...state.objects.get(type)!.values()].flatMap((r) => (state.unindexed.has(r.id) ? (state.unindexed.get(r.id) ? [state.unindexed.get(r.id)!] : []) : [r]));
+      rows = indexed.filter((r) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(r, f))));
     } catch (error) {
       return hsError(400, 'VALIDATION_ERROR', (error as Error).message);
     }
@@ -232,12 +249,11 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     const results: unknown[] = [];
     const errors: unknown[] = [];
     const startedAt = new Date().toISOString();
+    // Upserting by a property that is not unique fails the whole batch (HubSpot answers 400).
+    const nonUnique = inputs.map((input) => input.idProperty ?? 'hs_object_id').find((idProperty: string) => !UNIQUE[type].includes(idProperty));
+    if (nonUnique) return hsError(400, 'VALIDATION_ERROR', `Unable to perform update/upsert by non-unique ${TYPE_IDS[type]} property ${nonUnique} in portal ID 62515`);
     for (const input of inputs) {
-      const idProperty = input.idProperty ?? 'hs_object_id';
-      if (!UNIQUE[type].includes(idProperty)) {
-        errors.push({ status: 'error', category: 'VALIDATION_ERROR', message: `Property ${idProperty} is not a unique identifier property`, context: { id: [String(input.id)] } });
-        continue;
-      }
+      const idProperty = input.idProperty;
       const unknown = Object.keys(input.properties ?? {}).filter((p) => !PROPERTIES[type].includes(p));
       if (unknown.length) {
         errors.push({ status: 'error', category: 'VALIDATION_ERROR', message: `Property values were not valid: ${unknown.map((p) => `Property "${p}" does not exist`).join(', ')}`, context: { id: [String(input.id)] } });
@@ -329,11 +345,19 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
     ids: (type) => [...(state.objects.get(type)?.keys() ?? [])],
+    remove: (type, id) => state.archiveRecord(type, id),
     touch: (type, id) => {
       const record = state.objects.get(type)?.get(id);
       if (!record) throw new Error(`no ${type} ${id}`);
       state.upsertRecord(type, {}, id);
     },
+    touchUnindexed: (type, id) => {
+      const record = state.objects.get(type)?.get(id);
+      if (!record) throw new Error(`no ${type} ${id}`);
+      state.unindexed.set(id, structuredClone(record));
+      state.upsertRecord(type, {}, id);
+    },
+    indexNow: (id) => void state.unindexed.delete(id),
     snapshot: (type) =>
       [...(state.objects.get(type)?.values() ?? [])]
         .map((r) => ({ id: r.id, properties: Object.fromEntries(Object.entries(r.properties).filter(([k]) => k !== lastModifiedProperty(type))) }))

@@ -4,10 +4,15 @@
  * and `page[cursor]` with `links.next`, POST /api/profile-import upserts, bulk profile import jobs
  * (10,000 profiles at most) with import errors, data-privacy deletion jobs, the burst (1 s) and
  * steady (1 min) fixed windows with RateLimit-* headers and 429 + Retry-After, and Klaviyo's
- * `{ errors: [...] }` bodies.
+ * `{ errors: [...] }` bodies. Every request is checked against Klaviyo's OpenAPI description
+ * (operations.json, derived by extract-operations.py): an undocumented operation or query
+ * parameter, a value out of bounds or a body of another type is answered 400 and recorded in
+ * `violations()`. Revisions more than two years old answer 410, as Klaviyo retires them; each
+ * endpoint has its own documented burst and steady windows, declared in `RateLimit-Limit`.
  */
 import { createHash, randomUUID } from 'crypto';
 import type { Fake } from '../../../integrations/contract/connector-contract';
+import operationsSpec from './operations.json';
 import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
 
 export interface KlaviyoProfile {
@@ -40,7 +45,7 @@ export interface KlaviyoFakeOptions {
   readonly seed?: Readonly<Record<string, number>>;
   /** Default page[size] when the client sends none (Klaviyo: 20 for profiles). */
   readonly pageSize?: number;
-  /** Requests allowed per 1 s burst window and per 1 min steady window (Klaviyo's "L" tier by default). */
+  /** Requests allowed per 1 s burst window and per 1 min steady window on every endpoint; default: each endpoint's documented limits. */
   readonly burst?: number;
   readonly steady?: number;
   readonly now?: () => number;
@@ -58,6 +63,55 @@ export interface KlaviyoFakeState {
   readonly revisions: Set<string>;
   /** Requests answered 429 by the rate windows (injected faults not counted). */
   throttled: number;
+  /** Requests that broke the OpenAPI description, as `METHOD path: what`. */
+  readonly violations: string[];
+}
+
+interface Operation {
+  readonly method: string;
+  readonly path: string;
+  readonly query: Record<string, { type?: string; minimum?: number; maximum?: number; enum?: string[] }>;
+  readonly bodyType: string | null;
+  readonly rateLimit: { burst: number; steady: number } | null;
+}
+
+const OPERATIONS: readonly (Operation & { pattern: RegExp })[] = (operationsSpec.operations as Operation[]).map((op) => ({
+  ...op,
+  pattern: new RegExp(`^${op.path.replace(/\{[^}]+\}/g, '[^/]+')}$`),
+}));
+/** The revision the description is of: the newest this fake knows. */
+export const LATEST_REVISION: string = operationsSpec.revision;
+
+/** A request's operation, or what about it the description does not allow. */
+function checkRequest(method: string, path: string, query: URLSearchParams, body: unknown): { op?: Operation; violation?: string } {
+  const candidates = OPERATIONS.filter((o) => o.pattern.test(path));
+  // A literal path wins over a template that also matches it (/api/profile-import vs /api/profiles/{id}).
+  const op = candidates.find((o) => o.method === method && !o.path.includes('{')) ?? candidates.find((o) => o.method === method);
+  if (!op) return { violation: `${method} ${path} is not an operation of the API` };
+  for (const [name, value] of query) {
+    const param = op.query[name];
+    if (!param) return { op, violation: `query parameter ${name} is not accepted by ${method} ${op.path}` };
+    if (param.type === 'integer') {
+      const n = Number(value);
+      if (!Number.isInteger(n) || (param.minimum !== undefined && n < param.minimum) || (param.maximum !== undefined && n > param.maximum)) {
+        return { op, violation: `${name}=${value} is outside ${param.minimum ?? '-inf'}..${param.maximum ?? 'inf'}` };
+      }
+    }
+    if (param.enum && !param.enum.includes(value)) return { op, violation: `${name}=${value} is not one of ${param.enum.slice(0, 6).join(', ')}…` };
+  }
+  if (op.bodyType) {
+    const type = (body as { data?: { type?: unknown } } | undefined)?.data?.type;
+    if (type !== op.bodyType) return { op, violation: `body data.type must be ${op.bodyType}, got ${JSON.stringify(type)}` };
+  }
+  return { op };
+}
+
+/** Klaviyo retires a revision two years after its release date. */
+function retired(revision: string, now: number): boolean {
+  const released = Date.parse(`${revision.slice(0, 10)}T00:00:00Z`);
+  const retiredAt = new Date(released);
+  retiredAt.setUTCFullYear(retiredAt.getUTCFullYear() + 2);
+  return retiredAt.getTime() <= now;
 }
 
 export interface KlaviyoFake extends Fake {
@@ -75,6 +129,7 @@ const STATUS_TITLES: Record<number, [string, string]> = {
   404: ['not_found', 'Not found.'],
   405: ['method_not_allowed', 'Method not allowed.'],
   409: ['duplicate_profile', 'Conflict.'],
+  410: ['gone', 'Gone.'],
   429: ['throttled', 'Request was throttled.'],
   500: ['error', 'A server error occurred.'],
   503: ['service_unavailable', 'Service unavailable.'],
@@ -154,12 +209,11 @@ const PROFILE_FIELDS = ['email', 'phone_number', 'external_id', 'first_name', 'l
 export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<KlaviyoFake> {
   const apiKey = opts.apiKey ?? 'pk_fake_0123456789abcdef0123456789abcdef';
   const now = opts.now ?? Date.now;
-  const burst = opts.burst ?? 75;
-  const steady = opts.steady ?? 700;
   const defaultPageSize = opts.pageSize ?? 20;
   const switches = new FakeSwitches();
-  const state: KlaviyoFakeState = { apiKey, revoked: false, profiles: new Map(), metrics: [], events: [], bulkJobs: new Map(), deletionRequests: [], revisions: new Set(), throttled: 0 };
-  const windows = { burstStart: 0, burstCount: 0, steadyStart: 0, steadyCount: 0 };
+  const state: KlaviyoFakeState = { apiKey, revoked: false, profiles: new Map(), metrics: [], events: [], bulkJobs: new Map(), deletionRequests: [], revisions: new Set(), throttled: 0, violations: [] };
+  /** Fixed windows per account and endpoint, as Klaviyo counts them. */
+  const windowsByEndpoint = new Map<string, { burstStart: number; burstCount: number; steadyStart: number; steadyCount: number }>();
   /** Lower-cased email -> profile id, so imports of many profiles stay linear. */
   const emailIndex = new Map<string, string>();
   let counter = 0;
@@ -290,7 +344,11 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
     return { status: 201, profile };
   };
 
-  const rateLimit = (): { limited?: FakeResponse; headers: Record<string, string> } => {
+  const rateLimit = (op: Operation, method: string): { limited?: FakeResponse; headers: Record<string, string> } => {
+    const limits = { burst: opts.burst ?? op.rateLimit?.burst ?? 75, steady: opts.steady ?? op.rateLimit?.steady ?? 700 };
+    const key = `${method} ${op.path}`;
+    let windows = windowsByEndpoint.get(key);
+    if (!windows) windowsByEndpoint.set(key, (windows = { burstStart: 0, burstCount: 0, steadyStart: 0, steadyCount: 0 }));
     const t = now();
     if (t - windows.burstStart >= 1000) {
       windows.burstStart = t;
@@ -300,18 +358,20 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
       windows.steadyStart = t;
       windows.steadyCount = 0;
     }
-    if (windows.burstCount >= burst || windows.steadyCount >= steady) {
-      const wait = windows.steadyCount >= steady ? windows.steadyStart + 60_000 - t : windows.burstStart + 1000 - t;
+    const policy = `${limits.burst}, ${limits.burst};w=1, ${limits.steady};w=60`;
+    if (windows.burstCount >= limits.burst || windows.steadyCount >= limits.steady) {
+      const wait = windows.steadyCount >= limits.steady ? windows.steadyStart + 60_000 - t : windows.burstStart + 1000 - t;
       const seconds = Math.max(1, Math.ceil(wait / 1000));
       state.throttled++;
       return { headers: {}, limited: errors(429, `Request was throttled. Expected available in ${seconds} second${seconds === 1 ? '' : 's'}.`, undefined, { 'Retry-After': String(seconds) }) };
     }
     windows.burstCount++;
     windows.steadyCount++;
+    // Remaining and Reset describe the steady window (Klaviyo's rate limit guide).
     return {
       headers: {
-        'RateLimit-Limit': String(steady),
-        'RateLimit-Remaining': String(steady - windows.steadyCount),
+        'RateLimit-Limit': policy,
+        'RateLimit-Remaining': String(limits.steady - windows.steadyCount),
         'RateLimit-Reset': String(Math.max(0, Math.ceil((windows.steadyStart + 60_000 - t) / 1000))),
       },
     };
@@ -326,6 +386,8 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
     const revision = req.headers.revision;
     if (typeof revision !== 'string' || !/^\d{4}-\d{2}-\d{2}(\.pre)?$/.test(revision)) return errors(400, 'A valid revision header (YYYY-MM-DD) is required.', undefined);
     state.revisions.add(revision);
+    if (revision.slice(0, 10) > LATEST_REVISION) return errors(400, `Invalid revision ${revision}: no such revision.`, undefined);
+    if (retired(revision, now())) return errors(410, `Revision ${revision} has been retired. Use a current revision such as ${LATEST_REVISION}.`, undefined);
     let body: any;
     try {
       body = jsonBody(req);
@@ -333,6 +395,18 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
       return errors(400, 'JSON parse error.', undefined);
     }
     const method = req.method;
+    const checked = checkRequest(method, path, req.url.searchParams, body);
+    if (checked.violation) {
+      state.violations.push(`${method} ${path}: ${checked.violation}`);
+      return errors(400, checked.violation, undefined);
+    }
+    const limit = rateLimit(checked.op!, method);
+    if (limit.limited) return limit.limited;
+    const response = route(req, path, method, body);
+    return { ...response, headers: { ...limit.headers, ...(response.headers ?? {}) } };
+  };
+
+  const route = (req: FakeRequest, path: string, method: string, body: any): FakeResponse => {
 
     if (method === 'GET' && path === '/api/accounts') {
       return { status: 200, body: { data: [{ type: 'account', id: 'FakeAcct', attributes: { test_account: true, contact_information: { organization_name: 'Fake Klaviyo' }, timezone: 'UTC' } }], links: { self: `${baseUrl}/api/accounts/`, next: null, prev: null } } };
@@ -461,12 +535,7 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
   });
 
   const server = await serveFake(
-    (req) => {
-      const limit = rateLimit();
-      if (limit.limited) return limit.limited;
-      const response = handle(req);
-      return { ...response, headers: { ...limit.headers, ...(response.headers ?? {}) } };
-    },
+    (req) => handle(req),
     { framing: MARKETING_FRAMING, faults: { switches, body: (status) => errors(status, 'Injected failure').body } },
   );
   baseUrl = server.url;
@@ -489,6 +558,9 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
       isProfiles(object)
         ? [...state.profiles.values()].map((p) => ({ id: p.id, ...p.attributes })).sort((a, b) => a.id.localeCompare(b.id))
         : state.events.filter((e) => e.metricId === metricOf(object)).map((e) => ({ ...e })),
+    remove: (object, id) => {
+      if (!isProfiles(object) || !state.profiles.delete(id)) throw new Error(`fake Klaviyo: no profile ${id}`);
+    },
     touch: (object, id) => {
       if (isProfiles(object)) {
         const p = state.profiles.get(id);
@@ -503,6 +575,7 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
       }
     },
     requestCount: () => switches.requestCount(),
+    violations: () => [...state.violations],
     failNext: (status, times, headers) => switches.failNext(status, times, headers),
     revokeAuth: () => {
       state.revoked = true;

@@ -41,10 +41,11 @@ describe('Klaviyo fake', () => {
       const headers = { authorization: `Klaviyo-API-Key ${fake.apiKey}` };
       const noRevision = await fetch(`${fake.url}/api/accounts`, { headers });
       expect(noRevision.status).toBe(400);
-      const ok = await fetch(`${fake.url}/api/accounts`, { headers: { ...headers, revision: '2024-10-15' } });
-      expect(ok.headers.get('ratelimit-limit')).toBe('100');
-      expect(Number(ok.headers.get('ratelimit-remaining'))).toBe(98);
-      const limited = await fetch(`${fake.url}/api/accounts`, { headers: { ...headers, revision: '2024-10-15' } });
+      const ok = await fetch(`${fake.url}/api/accounts`, { headers: { ...headers, revision: '2026-07-15' } });
+      expect(ok.headers.get('ratelimit-limit')).toBe('2, 2;w=1, 100;w=60');
+      expect(Number(ok.headers.get('ratelimit-remaining'))).toBe(99);
+      expect((await fetch(`${fake.url}/api/accounts`, { headers: { ...headers, revision: '2026-07-15' } })).status).toBe(200);
+      const limited = await fetch(`${fake.url}/api/accounts`, { headers: { ...headers, revision: '2026-07-15' } });
       expect(limited.status).toBe(429);
       expect(limited.headers.get('retry-after')).toBe('1');
       expect(await limited.json()).toMatchObject({ errors: [{ status: 429, code: 'throttled' }] });
@@ -59,7 +60,7 @@ describe('Klaviyo fake', () => {
       const profiles = Array.from({ length: 10_001 }, (_, i) => ({ type: 'profile', attributes: { email: `p${i}@example.com` } }));
       const response = await fetch(`${fake.url}/api/profile-bulk-import-jobs`, {
         method: 'POST',
-        headers: { authorization: `Klaviyo-API-Key ${fake.apiKey}`, revision: '2024-10-15', 'content-type': 'application/vnd.api+json' },
+        headers: { authorization: `Klaviyo-API-Key ${fake.apiKey}`, revision: '2026-07-15', 'content-type': 'application/vnd.api+json' },
         body: JSON.stringify({ data: { type: 'profile-bulk-import-job', attributes: { profiles: { data: profiles } } } }),
       });
       expect(response.status).toBe(400);

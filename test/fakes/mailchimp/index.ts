@@ -55,6 +55,11 @@ export interface MailchimpFakeOptions {
   readonly latencyMs?: number;
   /** Clock for last_changed; injectable so tests can move time. */
   readonly now?: () => number;
+  /**
+   * Whether a member list without a `status` filter includes archived members. Mailchimp's
+   * documentation does not say; the connector must work either way (default true).
+   */
+  readonly archivedInUnfiltered?: boolean;
 }
 
 export interface MailchimpFakeState {
@@ -245,6 +250,7 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
     if (before) members = members.filter((m) => m.changedMs < Date.parse(before));
     const status = query.get('status');
     if (status) members = members.filter((m) => m.status === status);
+    else if (opts.archivedInUnfiltered === false) members = members.filter((m) => m.status !== 'archived');
     const sortField = query.get('sort_field');
     if (sortField) {
       if (!['last_changed', 'timestamp_opt', 'timestamp_signup'].includes(sortField)) return problem(400, `Invalid sort_field ${sortField}`, 'Invalid Resource');
@@ -435,6 +441,12 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       [...listByName(name).members.values()]
         .map((m) => ({ id: m.id, email_address: m.email_address, status: m.status, merge_fields: m.merge_fields, last_changed: m.last_changed }))
         .sort((a, b) => a.id.localeCompare(b.id)),
+    remove: (name, id) => {
+      const member = listByName(name).members.get(id);
+      if (!member) throw new Error(`fake Mailchimp: no member ${id} in ${name}`);
+      member.status = 'archived';
+      setChanged(member);
+    },
     touch: (name, id) => {
       const member = listByName(name).members.get(id);
       if (!member) throw new Error(`fake Mailchimp: no member ${id} in ${name}`);

@@ -204,6 +204,13 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
     ids: (type) => [...(state.objects.get(type)?.keys() ?? [])].map(String),
+    remove: (type, id) => {
+      const record = state.objects.get(type)?.get(Number(id));
+      if (!record) throw new Error(`no ${type} ${id}`);
+      state.objects.get(type)!.delete(Number(id));
+      Object.assign(record, { is_deleted: true, update_time: liveStamp() });
+      state.deleted.get(type)!.set(Number(id), record);
+    },
     touch: (type, id) => void state.save(type, {}, Number(id)),
     snapshot: (type) =>
       [...(state.objects.get(type)?.values() ?? [])]

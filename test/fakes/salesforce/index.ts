@@ -20,6 +20,11 @@ export interface FakeSalesforceOptions extends FakeOptions {
   readonly jwtPublicKey?: string;
   /** Username the JWT bearer flow may impersonate. */
   readonly username?: string;
+  /**
+   * The `aud` the JWT bearer flow accepts: Salesforce wants https://login.salesforce.com,
+   * https://test.salesforce.com (sandboxes) or an Experience Cloud site URL, never the My Domain URL.
+   */
+  readonly jwtAudience?: string;
   /** Daily API request allowance reported in Sforce-Limit-Info and /limits. */
   readonly dailyLimit?: number;
   readonly port?: number;
@@ -44,8 +49,10 @@ export interface FakeSalesforceState {
   readonly objects: Map<string, Map<string, SfRecord>>;
   readonly recycleBin: Map<string, Map<string, SfRecord>>;
   readonly bulkJobs: Map<string, BulkJob>;
-  /** Records hard-deleted (Bulk API hardDelete): gone from the recycle bin too. */
+  /** Records hard-deleted (Bulk API hardDelete, SOAP emptyRecycleBin): gone from the recycle bin too. */
   readonly hardDeleted: Set<string>;
+  /** batchSize values of Sforce-Query-Options received. */
+  readonly batchSizes: number[];
   apiUsage: number;
   /** Create or change a record as a Salesforce user would. */
   upsertRecord(object: string, fields: Record<string, unknown>): SfRecord;
@@ -95,6 +102,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     recycleBin: new Map(Object.keys(FIELDS).map((name) => [name, new Map()])),
     bulkJobs: new Map(),
     hardDeleted: new Set(),
+    batchSizes: [],
     apiUsage: 0,
     upsertRecord(object, fields) {
       const table = state.objects.get(object);
@@ -251,10 +259,39 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       if (switches.authRevoked || !valid || claims.iss !== state.clientId || (options.username && claims.sub !== options.username)) {
         return { status: 400, body: { error: 'invalid_grant', error_description: 'invalid assertion' } };
       }
+      if (claims.aud !== (options.jwtAudience ?? 'https://login.salesforce.com')) return { status: 400, body: { error: 'invalid_grant', error_description: 'audience is invalid' } };
       if (!claims.exp || claims.exp * 1000 < Date.now()) return { status: 400, body: { error: 'invalid_grant', error_description: 'expired authorization code' } };
       return issueToken();
     }
     return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'grant type not supported' } };
+  }
+
+  /** The Partner SOAP API, of which the fake knows emptyRecycleBin (partner.wsdl: up to 200 ids, one result per id). */
+  function soap(request: FakeRequest): FakeResponse {
+    const xml = request.body.toString('utf8');
+    const fault = (code: string, message: string, status = 500): FakeResponse => ({
+      status,
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      body: `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>sf:${code}</faultcode><faultstring>${code}: ${message}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
+    });
+    const session = /<(?:\w+:)?sessionId>([^<]+)<\/(?:\w+:)?sessionId>/.exec(xml)?.[1];
+    if (switches.authRevoked || !session || !tokens.has(session)) return fault('INVALID_SESSION_ID', 'Invalid Session ID found in SessionHeader: Illegal Session');
+    if (!/<(?:\w+:)?emptyRecycleBin>/.test(xml)) return fault('UNKNOWN_EXCEPTION', 'the fake knows only emptyRecycleBin');
+    const ids = [...xml.matchAll(/<(?:\w+:)?ids>([^<]+)<\/(?:\w+:)?ids>/g)].map((m) => m[1]);
+    if (ids.length === 0) return fault('INVALID_QUERY_FILTER_OPERATOR', 'ids is required');
+    if (ids.length > 200) return fault('EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call');
+    const results = ids.map((id) => {
+      const bin = [...state.recycleBin.values()].find((table) => table.has(id));
+      if (!bin) return `<result><errors><message>entity is not in the recycle bin</message><statusCode>INVALID_ID_FIELD</statusCode></errors><id>${id}</id><success>false</success></result>`;
+      bin.delete(id);
+      state.hardDeleted.add(id);
+      return `<result><id>${id}</id><success>true</success></result>`;
+    });
+    return {
+      status: 200,
+      headers: { 'content-type': 'text/xml; charset=utf-8' },
+      body: `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/" xmlns="urn:partner.soap.sforce.com"><soapenv:Body><emptyRecycleBinResponse>${results.join('')}</emptyRecycleBinResponse></soapenv:Body></soapenv:Envelope>`,
+    };
   }
 
   function compositeUpsert(object: string, externalField: string, body: unknown): FakeResponse {
@@ -404,7 +441,9 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       const q = request.url.searchParams.get('q');
       if (!q) return { status: 400, body: errorBody('MALFORMED_QUERY', 'q is required') };
       const batch = /batchSize=(\d+)/.exec(String(request.headers['sforce-query-options'] ?? ''));
-      return runQuery(q, all, batch ? Math.min(pageSize, Number(batch[1])) : pageSize);
+      if (batch) state.batchSizes.push(Number(batch[1]));
+      // 200..2000 is what Salesforce honours; the batch it picks may be smaller still (`pageSize`).
+      return runQuery(q, all, batch ? Math.min(pageSize, Math.max(200, Math.min(2000, Number(batch[1])))) : pageSize);
     }
     if (head === 'sobjects' && rest.length === 2 && request.method === 'GET') {
       const record = state.objects.get(rest[0])?.get(rest[1]);
@@ -442,6 +481,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       return { status: failure.status, headers: failure.headers, body };
     }
     if (request.url.pathname === '/services/oauth2/token' && request.method === 'POST') return tokenEndpoint(request);
+    if (request.url.pathname === `/services/Soap/u/${API.split('/v')[1]}` && request.method === 'POST') return soap(request);
     if (!request.url.pathname.startsWith(`${API}/`)) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
     if (!authorized(request)) return { status: 401, body: errorBody('INVALID_SESSION_ID', 'Session expired or invalid') };
     state.apiUsage++;
@@ -462,6 +502,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
     ids: (object) => [...(state.objects.get(object)?.keys() ?? [])],
+    remove: (object, id) => state.deleteRecord(object, id),
     touch: (object, id) => {
       const record = state.objects.get(object)?.get(id);
       if (!record) throw new Error(`no ${object} ${id}`);

@@ -2,8 +2,11 @@
  * A local Zoho CRM (API v6) with its accounts server: OAuth2 refresh-token grant (errors as HTTP 200
  * with `error`, as Zoho answers), `Zoho-oauthtoken` auth, module records sorted by Modified_Time
  * with `If-Modified-Since`, `page`/`per_page` and `info.more_records`, 204 when nothing matches,
- * upsert with duplicate_check_fields, delete by ids, deleted-records list, search by email, and
- * Zoho's `{ code, details, message, status }` error bodies.
+ * `page_token` (required past 2,000 records, as Zoho's discrete paging stops there), upsert with
+ * duplicate_check_fields answering per record (200 all saved, 207 mixed, 400 none: MANDATORY_NOT_FOUND,
+ * INVALID_DATA, DUPLICATE_DATA on a unique field), delete by ids into the recycle bin, the v8 recycle
+ * bin's permanent delete, deleted-records list, search by email, and Zoho's
+ * `{ code, details, message, status }` error bodies.
  */
 import { randomBytes } from 'crypto';
 import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
@@ -16,6 +19,8 @@ export interface FakeZohoOptions extends FakeOptions {
   readonly clientSecret?: string;
   readonly refreshToken?: string;
   readonly port?: number;
+  /** Seeded records all share one Modified_Time second (a bulk import), instead of three per second. */
+  readonly sameSecond?: boolean;
 }
 
 export interface FakeZohoState {
@@ -24,6 +29,9 @@ export interface FakeZohoState {
   readonly refreshToken: string;
   readonly modules: Map<string, Map<string, ZohoRecord>>;
   readonly deleted: Map<string, { id: string; deleted_time: string; module: string }[]>;
+  /** Ids in the recycle bin (deleted, restorable) and ids purged from it for good. */
+  readonly recycleBin: Set<string>;
+  readonly purged: Set<string>;
   /** Access tokens issued by the refresh grant. */
   readonly issuedTokens: string[];
   save(module: string, fields: Record<string, unknown>, id?: string): ZohoRecord;
@@ -42,6 +50,8 @@ const FIELDS: Record<string, readonly string[]> = {
   Accounts: ['Account_Name', 'Phone', 'Website', 'Industry'],
   Deals: ['Deal_Name', 'Amount', 'Stage', 'Closing_Date', 'Account_Name'],
 };
+/** Fields set unique in the fake's layouts: a second record with the same value is DUPLICATE_DATA. */
+const UNIQUE_FIELDS: Record<string, readonly string[]> = { Contacts: ['Email'], Leads: ['Email'], Accounts: [], Deals: [] };
 const REQUIRED: Record<string, string> = { Contacts: 'Last_Name', Leads: 'Last_Name', Accounts: 'Account_Name', Deals: 'Deal_Name' };
 
 /** Zoho's datetime: ISO 8601 with seconds and an offset. */
@@ -55,6 +65,8 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
   const switches = new FakeSwitches();
   const random = seededRandom(23);
   const tokens = new Set<string>();
+  /** page_token -> offset of the page it continues at. */
+  const pageTokens = new Map<string, number>();
   let idCounter = 0;
   let lastLive = 0;
   const live = () => {
@@ -69,6 +81,8 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     refreshToken: options.refreshToken ?? '1000.fake-refresh-token',
     modules: new Map(Object.keys(FIELDS).map((m) => [m, new Map()])),
     deleted: new Map(Object.keys(FIELDS).map((m) => [m, []])),
+    recycleBin: new Set(),
+    purged: new Set(),
     issuedTokens: [],
     save(module, fields, id) {
       const table = state.modules.get(module)!;
@@ -86,6 +100,7 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
       const table = state.modules.get(module)!;
       if (!table.delete(id)) return false;
       state.deleted.get(module)!.push({ id, deleted_time: live(), module });
+      state.recycleBin.add(id);
       return true;
     },
   };
@@ -97,7 +112,7 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     for (let i = 0; i < count; i++) {
       const person = fakePerson(idCounter + 1, random);
       const company = fakeCompany(random);
-      const at = zohoTime(dayAgo + Math.floor(seeded++ / 3) * 1000);
+      const at = zohoTime(dayAgo + (options.sameSecond ? 0 : Math.floor(seeded++ / 3) * 1000));
       const fields: Record<string, Record<string, unknown>> = {
         Contacts: { First_Name: person.firstName, Last_Name: person.lastName, Email: person.email, Phone: person.phone, Account_Name: { name: company, id: '5725767000000000001' } },
         Leads: { First_Name: person.firstName, Last_Name: person.lastName, Email: person.email, Company: company, Lead_Status: 'Not Contacted' },
@@ -125,10 +140,21 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     const fields = url.searchParams.get('fields');
     if (!fields) return zohoError(400, 'REQUIRED_PARAM_MISSING', 'One of the expected parameter is missing', { param: 'fields' });
     const perPage = Number(url.searchParams.get('per_page') ?? 200);
-    const page = Number(url.searchParams.get('page') ?? 1);
     if (!Number.isInteger(perPage) || perPage < 1 || perPage > 200) return zohoError(400, 'INVALID_DATA', 'invalid data', { param: 'per_page' });
-    if (page * perPage > 2000 && !url.searchParams.get('page_token')) return zohoError(400, 'DISCRETE_PAGINATION_LIMIT_EXCEEDED', 'cannot fetch more than 2000 records without page_token');
     const size = options.pageSize ? Math.min(options.pageSize, perPage) : perPage;
+    const pageToken = url.searchParams.get('page_token');
+    if (pageToken && url.searchParams.has('page')) return zohoError(400, 'AMBIGUITY_DURING_PROCESSING', 'page and page_token cannot be given together', { ambiguity_due_to: ['page', 'page_token'] });
+    let offset: number;
+    if (pageToken) {
+      const at = pageTokens.get(pageToken);
+      if (at === undefined) return zohoError(400, 'INVALID_DATA', 'invalid page_token', { param_name: 'page_token' });
+      offset = at;
+    } else {
+      const page = Number(url.searchParams.get('page') ?? 1);
+      if (page * perPage > 2000) return zohoError(400, 'DISCRETE_PAGINATION_LIMIT_EXCEEDED', 'cannot fetch more than 2000 records using page param. Use page_token', { param: 'page' });
+      offset = (page - 1) * size;
+    }
+    const page = Math.floor(offset / size) + 1;
     const sinceHeader = request.headers['if-modified-since'];
     const since = typeof sinceHeader === 'string' ? Date.parse(sinceHeader) : undefined;
     if (since !== undefined && Number.isNaN(since)) return zohoError(400, 'INVALID_DATA', 'invalid If-Modified-Since');
@@ -144,11 +170,17 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
         if (x !== y) return (x < y ? -1 : 1) * (desc ? -1 : 1);
         return BigInt(a.id) < BigInt(b.id) ? -1 : 1;
       });
-    const slice = rows.slice((page - 1) * size, page * size);
+    const slice = rows.slice(offset, offset + size);
     if (slice.length === 0) return { status: since === undefined ? 204 : 304 };
     const wanted = fields.split(',');
     const data = slice.map((r) => Object.fromEntries(Object.entries(r).filter(([k]) => k === 'id' || k === 'Modified_Time' || wanted.includes(k))));
-    return { status: 200, body: { data, info: { per_page: size, count: data.length, page, sort_by: sortBy, sort_order: desc ? 'desc' : 'asc', more_records: page * size < rows.length } } };
+    const more = offset + size < rows.length;
+    let nextToken: string | null = null;
+    if (more) {
+      nextToken = randomBytes(12).toString('hex');
+      pageTokens.set(nextToken, offset + size);
+    }
+    return { status: 200, body: { data, info: { per_page: size, count: data.length, page, sort_by: sortBy, sort_order: desc ? 'desc' : 'asc', more_records: more, next_page_token: nextToken, previous_page_token: null, page_token_expiry: more ? zohoTime(Date.now() + 86_400_000) : null } } };
   }
 
   function upsert(module: string, body: any): FakeResponse {
@@ -156,27 +188,38 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     if (!Array.isArray(data)) return zohoError(400, 'INVALID_DATA', 'data is required');
     if (data.length > 100) return zohoError(400, 'LIMIT_EXCEEDED', 'the number of records exceeds 100');
     const checks: string[] = body.duplicate_check_fields ?? [];
-    let anyError = false;
-    const results = data.map((input) => {
+    const results = data.map((input, index) => {
       const unknown = Object.keys(input).filter((k) => k !== 'id' && !FIELDS[module].includes(k));
-      if (unknown.length) {
-        anyError = true;
-        return { code: 'INVALID_DATA', details: { api_name: unknown[0], json_path: `$.data[0].${unknown[0]}` }, message: 'invalid data', status: 'error' };
-      }
+      if (unknown.length) return { code: 'INVALID_DATA', details: { api_name: unknown[0], json_path: `$.data[${index}].${unknown[0]}` }, message: 'invalid data', status: 'error' };
       const table = state.modules.get(module)!;
       const match = checks.map((field) => [...table.values()].find((r) => input[field] !== undefined && String(r[field]).toLowerCase() === String(input[field]).toLowerCase())).find(Boolean);
       if (!match && !input[REQUIRED[module]]) {
-        anyError = true;
-        return { code: 'MANDATORY_NOT_FOUND', details: { api_name: REQUIRED[module], json_path: `$.data[0].${REQUIRED[module]}` }, message: 'required field not found', status: 'error' };
+        return { code: 'MANDATORY_NOT_FOUND', details: { api_name: REQUIRED[module], json_path: `$.data[${index}].${REQUIRED[module]}` }, message: 'required field not found', status: 'error' };
+      }
+      for (const field of UNIQUE_FIELDS[module]) {
+        const clash = input[field] ? [...table.values()].find((r) => r.id !== match?.id && String(r[field] ?? '').toLowerCase() === String(input[field]).toLowerCase()) : undefined;
+        if (clash) return { code: 'DUPLICATE_DATA', details: { api_name: field, json_path: `$.data[${index}].${field}`, duplicate_record: { id: clash.id, module: { api_name: module } } }, message: 'duplicate data', status: 'error' };
       }
       const saved = state.save(module, input, match?.id);
       return { code: 'SUCCESS', duplicate_field: match ? checks.find((f) => input[f] !== undefined) : null, action: match ? 'update' : 'insert', details: { Modified_Time: saved.Modified_Time, id: saved.id, Created_Time: saved.Created_Time }, message: match ? 'record updated' : 'record added', status: 'success' };
     });
-    return { status: anyError ? 202 : 200, body: { data: results } };
+    const failed = results.filter((r) => r.status === 'error').length;
+    // Zoho: 200 when every record is saved, 207 when some are, 400 when none is; the body lists each.
+    return { status: failed === 0 ? 200 : failed === results.length ? 400 : 207, body: { data: results } };
+  }
+
+  /** v8 recycle bin: DELETE /crm/v8/settings/recycle_bin/{id} removes a deleted record for good. */
+  function recycleBin(request: FakeRequest, parts: string[]): FakeResponse {
+    const id = parts[4];
+    if (request.method !== 'DELETE' || !id || parts.length !== 5) return zohoError(404, 'INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one');
+    if (!state.recycleBin.delete(id)) return zohoError(400, 'INVALID_DATA', 'the id given seems to be invalid', { id });
+    state.purged.add(id);
+    return { status: 200, body: { recycle_bin: [{ code: 'SUCCESS', details: { id }, message: 'record deleted', status: 'success' }] } };
   }
 
   function route(request: FakeRequest): FakeResponse {
     const parts = request.url.pathname.split('/').filter(Boolean);
+    if (parts[0] === 'crm' && parts[1] === 'v8' && parts[2] === 'settings' && parts[3] === 'recycle_bin') return recycleBin(request, parts);
     if (parts[0] !== 'crm' || parts[1] !== 'v6') return zohoError(404, 'INVALID_URL_PATTERN', 'Please check if the URL trying to access is a correct one');
     const module = parts[2];
     if (!state.modules.has(module)) return zohoError(400, 'INVALID_MODULE', 'the module name given seems to be invalid');
@@ -236,6 +279,7 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     expireAccessTokens: () => tokens.clear(),
     requestCount: () => switches.requestCount(),
     ids: (module) => [...(state.modules.get(module)?.keys() ?? [])],
+    remove: (module, id) => void state.remove(module, id),
     touch: (module, id) => void state.save(module, {}, id),
     snapshot: (module) =>
       [...(state.modules.get(module)?.values() ?? [])]

@@ -3,7 +3,7 @@
  * integration's connector) and the hourly GDPR retention, run by one instance at a time.
  */
 import type { Logger } from 'pino';
-import type { ConnectorContext, ConnectorModule } from '../../../../integrations/connector';
+import type { ConnectorContext, ConnectorModule, ErasureOutcome } from '../../../../integrations/connector';
 import { applyRetention, claimErasureRequests, completeErasureRequest } from '../../../../pipelines';
 import { RUNTIME_PERSONAL_DATA } from '../store/personal-data';
 import type { Db, Queryable } from '../../../../pipelines/db';
@@ -36,8 +36,9 @@ export function createErasureJobHandler(deps: ErasureHandlerDeps) {
       const claimed = await claimErasureRequests(deps.db, batch);
       for (const request of claimed) {
         try {
-          await eraseAtVendor(deps, request.integration, request.email);
-          await completeErasureRequest(deps.db, request.id, { ok: true });
+          const outcome = await eraseAtVendor(deps, request.integration, request.email);
+          // A vendor that cannot delete for good (soft delete, purge after N days): the reason goes into the proof.
+          await completeErasureRequest(deps.db, request.id, outcome && outcome.permanent === false ? { ok: true, notPermanent: outcome.reason } : { ok: true });
           done++;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
@@ -53,14 +54,14 @@ export function createErasureJobHandler(deps: ErasureHandlerDeps) {
   };
 }
 
-async function eraseAtVendor(deps: ErasureHandlerDeps, name: string, email: string): Promise<void> {
+async function eraseAtVendor(deps: ErasureHandlerDeps, name: string, email: string): Promise<ErasureOutcome | void> {
   const integration = await deps.integrations.get(name);
   if (!integration) throw new Error(`integration ${JSON.stringify(name)} does not exist or is disabled`);
   const module = deps.connectors(integration.system);
   if (!module) throw new Error(`no connector for system ${JSON.stringify(integration.system)}`);
   const parsed = module.configSchema.safeParse(integration.config);
   if (!parsed.success) throw new Error(`invalid config for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
-  await module.create(parsed.data, deps.connectorContext).erase(email);
+  return module.create(parsed.data, deps.connectorContext).erase(email);
 }
 
 /** Advisory-lock key of the retention task (any constant shared by every instance). */

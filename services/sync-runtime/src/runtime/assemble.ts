@@ -15,6 +15,7 @@ import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
 import { createPipelinesApi } from '../api/pipelines-adapter';
 import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
 import { withAnalyticsModel } from '../../../../pipelines/analytics';
+import { SqlTokenStore } from '../../../../integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
@@ -76,6 +77,7 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   const integrations = createIntegrationStore(db, keyring, { env: parts.env });
   const tokens = createTokenStore(db);
   const cipher = new FieldCipher(keyring.primaryKey);
+  const tokenStore = new SqlTokenStore(db, { seal: (plain) => keyring.encrypt(plain), unseal: (sealed) => keyring.decrypt(sealed) });
   const pipelines = createPipelinesApi({ cipher });
   const engine = createSyncEngine({
     db,
@@ -84,6 +86,8 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     connectors: (system) => connectors[system],
     logger,
     metrics: parts.engineMetrics,
+    // Rotated OAuth tokens live sealed in the store, so every process and a restart use the current one.
+    connectorContext: () => ({ tokenStore }),
     // The raw replica, and in the same page transaction the analytics events and daily metrics.
     sink: withAnalyticsModel(createStoreSink(), { cipher }),
     pipeline: { cipher },
