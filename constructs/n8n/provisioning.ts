@@ -27,6 +27,8 @@ export const N8N_PROCESS_SECRETS = ['N8N_ENCRYPTION_KEY', 'N8N_INSTANCE_OWNER_EM
 let startSource: string | undefined;
 function startScript(): string {
   startSource ??= fs.readFileSync(path.join(projectRoot(), 'n8n', 'provisioning', 'start.js'), 'utf8');
+  // Terraform would read these as its own interpolation or template directives inside the string.
+  if (/\$\{|%\{/.test(startSource)) throw new Error('n8n/provisioning/start.js must not contain "${" or "%{" (Terraform reads them in strings)');
   return startSource;
 }
 

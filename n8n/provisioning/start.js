@@ -11,6 +11,8 @@
 // Every *_FILE variable the plan needs (N8N_PROVISIONING_FILE, N8N_CREDENTIALS_FILE) is read the way
 // n8n reads its own: the file's content replaces the variable. Where a sidecar writes those files
 // (OCI), the step waits up to two minutes for the file to appear.
+// This source is passed through Terraform as a string, so it has no template literals (Terraform
+// would read their dollar-brace as its own interpolation).
 'use strict';
 const { spawn, spawnSync } = require('child_process');
 const fs = require('fs');
@@ -18,7 +20,7 @@ const os = require('os');
 const path = require('path');
 
 function fail(message) {
-  console.error(`n8n provisioning: ${message}`);
+  console.error('n8n provisioning: ' + message);
   process.exit(1);
 }
 
@@ -32,13 +34,13 @@ function waitForFile(file) {
 }
 
 function variable(name) {
-  const file = process.env[`${name}_FILE`];
+  const file = process.env[name + '_FILE'];
   if (file) {
     waitForFile(file);
     try {
       return fs.readFileSync(file, 'utf8').trim();
     } catch (error) {
-      fail(`${name}_FILE: cannot read ${file}: ${error.message}`);
+      fail(name + '_FILE: cannot read ' + file + ': ' + error.message);
     }
   }
   return process.env[name];
@@ -48,17 +50,17 @@ function parseJson(name, text) {
   try {
     return JSON.parse(text);
   } catch (error) {
-    return fail(`${name} is not valid JSON: ${error.message}`);
+    return fail(name + ' is not valid JSON: ' + error.message);
   }
 }
 
 function credentialsFrom(plan, secret) {
   return plan.credentials.map((definition) => {
     const entry = secret[definition.key];
-    if (!entry || typeof entry !== 'object') fail(`N8N_CREDENTIALS has no "${definition.key}" entry (credential ${definition.name})`);
+    if (!entry || typeof entry !== 'object') fail('N8N_CREDENTIALS has no "' + definition.key + '" entry (credential ' + definition.name + ')');
     const data = {};
     for (const field of definition.required) {
-      if (entry[field] === undefined || entry[field] === '') fail(`N8N_CREDENTIALS: ${definition.key}.${field} is missing`);
+      if (entry[field] === undefined || entry[field] === '') fail('N8N_CREDENTIALS: ' + definition.key + '.' + field + ' is missing');
       data[field] = entry[field];
     }
     for (const field of definition.optional || []) if (entry[field] !== undefined) data[field] = entry[field];
@@ -75,9 +77,9 @@ function fillSettings(value, lookup) {
 }
 
 function n8n(args) {
-  console.error(`n8n provisioning: n8n ${args.join(' ')}`);
+  console.error('n8n provisioning: n8n ' + args.join(' '));
   const result = spawnSync('n8n', args, { stdio: ['ignore', 'inherit', 'inherit'] });
-  if (result.status !== 0) fail(`n8n ${args[0]} failed (exit ${result.status ?? result.signal})`);
+  if (result.status !== 0) fail('n8n ' + args[0] + ' failed (exit ' + (result.status ?? result.signal) + ')');
 }
 
 function provision() {
@@ -89,7 +91,7 @@ function provision() {
   if (plan.credentials.length && !secretText) fail('N8N_CREDENTIALS is not set');
   const settings = secret.settings || {};
   const lookup = (name) => (process.env[name] !== undefined && process.env[name] !== '' ? process.env[name] : settings[name]);
-  for (const name of plan.settings) if (lookup(name) === undefined) fail(`setting ${name} is not set (environment or N8N_CREDENTIALS settings.${name})`);
+  for (const name of plan.settings) if (lookup(name) === undefined) fail('setting ' + name + ' is not set (environment or N8N_CREDENTIALS settings.' + name + ')');
   const credentials = credentialsFrom(plan, secret);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-provisioning-'));
@@ -97,14 +99,14 @@ function provision() {
     if (credentials.length) {
       const file = path.join(dir, 'credentials.json');
       fs.writeFileSync(file, JSON.stringify(credentials), { mode: 0o600 });
-      n8n(['import:credentials', `--input=${file}`]);
+      n8n(['import:credentials', '--input=' + file]);
       fs.rmSync(file);
     }
     const workflows = path.join(dir, 'workflows');
     fs.mkdirSync(workflows);
-    for (const workflow of plan.workflows) fs.writeFileSync(path.join(workflows, `${workflow.id}.json`), JSON.stringify(fillSettings(workflow, lookup)));
-    n8n(['import:workflow', '--separate', `--input=${workflows}`]);
-    for (const id of plan.publish) n8n(['publish:workflow', `--id=${id}`]);
+    for (const workflow of plan.workflows) fs.writeFileSync(path.join(workflows, workflow.id + '.json'), JSON.stringify(fillSettings(workflow, lookup)));
+    n8n(['import:workflow', '--separate', '--input=' + workflows]);
+    for (const id of plan.publish) n8n(['publish:workflow', '--id=' + id]);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

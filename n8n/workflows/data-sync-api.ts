@@ -42,7 +42,7 @@ export function syncFailureAlert(): N8nWorkflowJson {
       httpRequest('Notify', {
         method: 'POST',
         url: setting('ALERT_WEBHOOK_URL'),
-        jsonBody: '={{ JSON.stringify({ text: `Data sync run ${$json.id} of ${$json.integration} failed: ${$json.error}`, run: $json }) }}',
+        jsonBody: "={{ JSON.stringify({ text: 'Data sync run ' + $json.id + ' of ' + $json.integration + ' failed: ' + $json.error, run: $json }) }}",
       }),
     ],
   });

@@ -61,6 +61,9 @@ export function linearWorkflow(spec: { id: string; name: string; settings?: Reco
       ...(credentials?.length ? { credentials: Object.fromEntries(credentials.map((c) => [c.type, { id: c.id, name: c.name }])) } : {}),
     };
   });
+  // Deployments pass workflows to n8n through Terraform strings, where these would be interpolation.
+  const terraformSyntax = JSON.stringify(nodes).match(/\$\{|%\{/);
+  if (terraformSyntax) throw new Error(`workflow "${spec.name}": "${terraformSyntax[0]}" in a node parameter would be read by Terraform; build the string with +`);
   const connections: N8nConnections = {};
   for (let i = 0; i + 1 < nodes.length; i++) connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
   return {
