@@ -11,6 +11,7 @@ import { AZURE_POLICIES } from './azure';
 import { CLOUDFLARE_POLICIES } from './cloudflare';
 import { GCP_POLICIES } from './gcp';
 import { IBM_POLICIES } from './ibm';
+import { N8N_POLICIES } from './n8n';
 import { OCI_POLICIES } from './oci';
 
 export interface PolicyRule {
@@ -100,5 +101,5 @@ export function policyRules(cloud: Cloud): readonly PolicyRule[] | undefined {
     cloudflare: CLOUDFLARE_POLICIES,
   };
   const own = byCloud[cloud];
-  return own && [...COMMON_POLICIES, ...own];
+  return own && [...COMMON_POLICIES, ...N8N_POLICIES, ...own];
 }
