@@ -6,7 +6,7 @@
  */
 import { CREDENTIALS } from '../credentials';
 import { WEBHOOKS } from '../webhooks';
-import { everyMinutes, filterTrue, httpRequest, splitOut, webhookTrigger } from './nodes';
+import { everyMinutes, onDemand, filterTrue, httpRequest, splitOut, webhookTrigger } from './nodes';
 import { linearWorkflow, setting, type N8nWorkflowJson } from './workflow';
 
 export const TRIGGER_SYNC_ID = 'dsTriggerSync001';
@@ -33,6 +33,7 @@ export function syncFailureAlert(): N8nWorkflowJson {
   return linearWorkflow({
     id: SYNC_FAILURE_ALERT_ID,
     name: 'Sync Failure Alert',
+    alsoStartedBy: onDemand(),
     nodes: [
       everyMinutes('Schedule Trigger', FAILURE_CHECK_MINUTES),
       httpRequest('Failed Runs', { method: 'GET', url: `${setting('DATA_SYNC_API_URL')}/api/sync/history`, bearer: CREDENTIALS.dataSyncApi, query: { status: 'failed', limit: '100' } }),

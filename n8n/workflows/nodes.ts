@@ -27,6 +27,11 @@ export function everyMinutes(name: string, minutes: number): NodeSpec {
   return { name, type: `${BASE}.scheduleTrigger`, typeVersion: 1.4, parameters: { rule: { interval: [{ field: 'minutes', minutesInterval: minutes }] } } };
 }
 
+/** Execute Workflow Trigger 1.1 passing its input through: starts a workflow on demand. */
+export function onDemand(name = 'Run Now'): NodeSpec {
+  return { name, type: `${BASE}.executeWorkflowTrigger`, typeVersion: 1.1, parameters: { inputSource: 'passthrough' } };
+}
+
 /** Salesforce 1.1 `get` of one record by id, through the JWT bearer credential. */
 export function salesforceGet(name: string, resource: 'contact' | 'account', id: string, options: { continueOnError?: boolean } = {}): NodeSpec {
   return {

@@ -47,17 +47,23 @@ export const WORKFLOW_ID = /^[A-Za-z0-9]{16}$/;
  * Places nodes left to right and connects each node's main output to the next one's input: the
  * workflows here are straight lines. Node ids are derived from the workflow id so they stay stable.
  */
-export function linearWorkflow(spec: { id: string; name: string; settings?: Record<string, unknown>; nodes: readonly NodeSpec[] }): N8nWorkflowJson {
+/**
+ * `alsoStartedBy` is a second trigger wired to the node after the first one: for schedules, an
+ * Execute Workflow Trigger so the same run can be started on demand (`n8n execute --id=`, or from
+ * another workflow) without waiting for the schedule.
+ */
+export function linearWorkflow(spec: { id: string; name: string; settings?: Record<string, unknown>; nodes: readonly NodeSpec[]; alsoStartedBy?: NodeSpec }): N8nWorkflowJson {
   if (!WORKFLOW_ID.test(spec.id)) throw new Error(`workflow id "${spec.id}" must be 16 letters or digits (n8n's id format)`);
-  const names = spec.nodes.map((n) => n.name);
+  const all = spec.alsoStartedBy ? [...spec.nodes, spec.alsoStartedBy] : spec.nodes;
+  const names = all.map((n) => n.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
   if (twice) throw new Error(`workflow "${spec.name}": node name "${twice}" is used twice (n8n connects nodes by name)`);
-  const nodes = spec.nodes.map((node, index): N8nNode => {
+  const nodes = all.map((node, index): N8nNode => {
     const { credentials, ...rest } = node;
     return {
       ...rest,
       id: `${spec.id}-${String(index + 1).padStart(2, '0')}`,
-      position: [index * 260, 0],
+      position: index < spec.nodes.length ? [index * 260, 0] : [0, 200],
       ...(credentials?.length ? { credentials: Object.fromEntries(credentials.map((c) => [c.type, { id: c.id, name: c.name }])) } : {}),
     };
   });
@@ -65,7 +71,8 @@ export function linearWorkflow(spec: { id: string; name: string; settings?: Reco
   const terraformSyntax = JSON.stringify(nodes).match(/\$\{|%\{/);
   if (terraformSyntax) throw new Error(`workflow "${spec.name}": "${terraformSyntax[0]}" in a node parameter would be read by Terraform; build the string with +`);
   const connections: N8nConnections = {};
-  for (let i = 0; i + 1 < nodes.length; i++) connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
+  for (let i = 0; i + 1 < spec.nodes.length; i++) connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
+  if (spec.alsoStartedBy && spec.nodes.length > 1) connections[spec.alsoStartedBy.name] = { main: [[{ node: spec.nodes[1].name, type: 'main', index: 0 }]] };
   return {
     id: spec.id,
     name: spec.name,

@@ -121,7 +121,9 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       DB_POSTGRESDB_PORT: storeUrl.port,
       DB_POSTGRESDB_DATABASE: storeUrl.pathname.slice(1),
       DB_POSTGRESDB_USER: storeUrl.username,
+      // The local server has no TLS (n8n turns TLS on when either setting asks for it).
       DB_POSTGRESDB_SSL_ENABLED: 'false',
+      DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'true',
       DATA_SYNC_API_URL: runtime.url,
       MINDSDB_API_URL: mindsdb.url,
       N8N_PORT: String(port),
@@ -197,6 +199,14 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     expect([request.method, request.path, request.headers.authorization, JSON.parse(request.body)]).toEqual(['POST', '/api/v1/query', `Bearer ${MINDSDB_KEY}`, { query: 'How many contacts signed up this week?' }]);
   });
 
+  test('the failure alert, executed, posts each run that failed since the last check to the alert webhook', async () => {
+    await runtime.db.query(`INSERT INTO sync_runs (id, integration, status, actor, error, finished_at) VALUES
+      ('run-failed-now', 'salesforce', 'failed', 'schedule', 'Salesforce answered 503', now() - interval '1 minute'),
+      ('run-failed-before', 'salesforce', 'failed', 'schedule', 'older failure', now() - interval '1 hour')`);
+    n8nCli(binDirs, { ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, ['execute', `--id=${SYNC_FAILURE_ALERT_ID}`]);
+    expect(alerts.requests.map((r) => [r.method, r.path, JSON.parse(r.body).text])).toEqual([['POST', '/alert', 'Data sync run run-failed-now of salesforce failed: Salesforce answered 503']]);
+  });
+
   test('the trigger workflow starts a sync through this service API with the operator token', async () => {
     const created = await runtime.inject({ method: 'POST', url: '/api/integrations', headers: bearer(runtime.auth.admin), payload: { name: 'crm_demo', system: 'demo', objects: ['contacts'], config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'demo-api-key', webhookSecret: 'demo-webhook-secret' } } });
     expect(created.statusCode).toBe(201);
@@ -209,7 +219,7 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
 
   test('the runtime /api/workflows routes work against this n8n', async () => {
     const apiKey = await createApiKey(n8n.url, OWNER.email, OWNER.password);
-    const api = await createHarness({ n8n: createN8nClient({ baseUrl: n8n.url, apiKey }), db: runtime.db });
+    const api = await createHarness({ n8n: createN8nClient({ baseUrl: n8n.url, apiKey, webhookHeaders: { [WEBHOOK_AUTH_HEADER]: WEBHOOK_TOKEN } }), db: runtime.db });
     try {
       const list = await api.inject({ method: 'GET', url: '/api/workflows?limit=250', headers: bearer(api.auth.viewer) });
       expect(list.statusCode).toBe(200);
@@ -226,6 +236,9 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       expect([inactive.statusCode, inactive.json().error]).toEqual([409, 'workflow_not_runnable']);
       const on = await api.inject({ method: 'POST', url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/activate`, headers: bearer(api.auth.operator) });
       expect(on.json()).toMatchObject({ active: true });
+      const run = await api.inject({ method: 'POST', url: '/api/workflows/execute', headers: bearer(api.auth.operator), payload: { workflowId: MINDSDB_QUERY_ID, payload: { query: 'Which accounts grew fastest?' } } });
+      expect(run.json()).toEqual({ workflowId: MINDSDB_QUERY_ID, status: 200, response: { type: 'table', column_names: ['answer'], data: [['42']] } });
+      expect(JSON.parse(mindsdb.requests.at(-1)!.body)).toEqual({ query: 'Which accounts grew fastest?' });
       expect((await api.inject({ method: 'GET', url: '/api/workflows/nosuchworkflow1/status', headers: bearer(api.auth.viewer) })).statusCode).toBe(404);
       expect((await api.inject({ method: 'GET', url: '/health/n8n' })).json().status).toBe('ok');
     } finally {

@@ -59,8 +59,14 @@ export async function runN8n(options: { command: readonly string[]; env: NodeJS.
   const [file, ...args] = options.command;
   const child = spawn(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
-  child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  // Also kept in a file, to read what n8n said after a failed run.
+  const logFile = path.join(os.tmpdir(), `n8n-${options.port}.log`);
+  const collect = (c: Buffer) => {
+    output += c.toString('utf8');
+    fs.appendFileSync(logFile, c);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
   const url = `http://127.0.0.1:${options.port}`;
   const stop = async () => {
@@ -106,7 +112,8 @@ export async function createApiKey(url: string, email: string, password: string)
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
   const headers = { cookie, 'browser-id': browserId, 'content-type': 'application/json' };
   const scopes = ((await (await fetch(`${url}/rest/api-keys/scopes`, { headers })).json()) as { data: string[] }).data;
-  const created = await fetch(`${url}/rest/api-keys`, { method: 'POST', headers, body: JSON.stringify({ label: 'data-sync test', scopes, expiresAt: null }) });
+  // Labels are unique per user.
+  const created = await fetch(`${url}/rest/api-keys`, { method: 'POST', headers, body: JSON.stringify({ label: `data-sync test ${Date.now()}-${Math.random()}`, scopes, expiresAt: null }) });
   if (created.status !== 200) throw new Error(`n8n API key creation answered ${created.status}: ${await created.text()}`);
   return ((await created.json()) as { data: { rawApiKey: string } }).data.rawApiKey;
 }
