@@ -3,7 +3,7 @@
  * (scripts/install-n8n.js), run with its own Node 24 from that cache, offline and on loopback only.
  * `runN8n` starts exactly the command and environment a deployment gives the container.
  */
-import { spawn, spawnSync, type ChildProcess } from 'child_process';
+import { spawn, type ChildProcess } from 'child_process';
 import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
@@ -89,12 +89,18 @@ export async function runN8n(options: { command: readonly string[]; env: NodeJS.
   return { url, process: child, output: () => output, stop };
 }
 
-/** Runs one n8n CLI command to completion with the same environment; throws with its output on failure. */
-export function n8nCli(binDirs: readonly string[], env: NodeJS.ProcessEnv, args: readonly string[]): string {
-  const result = spawnSync('n8n', args, { env: { ...env, PATH: [...binDirs, env.PATH].join(path.delimiter) }, encoding: 'utf8', timeout: 180_000 });
-  const output = `${result.stdout}\n${result.stderr}`;
-  if (result.status !== 0) throw new Error(`n8n ${args.join(' ')} failed (${result.status ?? result.signal}):\n${output.slice(-4000)}`);
-  return output;
+/**
+ * Runs one n8n CLI command to completion with the same environment; rejects with its output on failure.
+ * Asynchronous: the fakes it calls live in this process's event loop.
+ */
+export function n8nCli(binDirs: readonly string[], env: NodeJS.ProcessEnv, args: readonly string[]): Promise<string> {
+  const child = spawn('n8n', args, { env: { ...env, PATH: [...binDirs, env.PATH].join(path.delimiter) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
+  return new Promise((resolve, reject) => {
+    child.on('exit', (code, signal) => (code === 0 ? resolve(output) : reject(new Error(`n8n ${args.join(' ')} failed (${code ?? signal}):\n${output.slice(-4000)}`))));
+  });
 }
 
 /** A bcrypt hash with n8n's own bcrypt library, as an operator would make N8N_INSTANCE_OWNER_PASSWORD_HASH. */
