@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   console.log(`\nSalesforce contact event, ${CONNECTIONS} connections, ${DURATION} s each`);
   console.log('name'.padEnd(44), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'vs ingest'.padStart(10), 'non-2xx'.padStart(8), 'errors'.padStart(7));
   for (const r of rows) {
-    console.log(r.name.padEnd(44), r.reqPerSec.toFixed(1).padStart(9), String(r.p50).padStart(8), String(r.p99).padStart(8), `${((r.reqPerSec / base) * 100).toFixed(0)}%`.padStart(10), String(r.non2xx).padStart(8), String(r.errors).padStart(7));
+    console.log(r.name.padEnd(44), r.reqPerSec.toFixed(1).padStart(9), String(r.p50).padStart(8), String(r.p99).padStart(8), `${((r.reqPerSec / base) * 100).toFixed(1)}%`.padStart(10), String(r.non2xx).padStart(8), String(r.errors).padStart(7));
   }
   if (rows.some((r) => r.non2xx > 0 || r.errors > 0)) process.exitCode = 1;
 }
