@@ -5,7 +5,7 @@ import type { EnvironmentConfig, FeatureFlags } from '../../config';
 import { AwsDatabase } from '../database/aws';
 import { AwsFargateService, type AwsTaskContext } from '../runtime/aws';
 import { N8N_IMAGE } from '../generic/workload';
-import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart } from './provisioning';
+import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface AwsN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`; n8n resources are `<prefix>-n8n`. */
@@ -107,5 +107,6 @@ export class AwsN8n extends Construct {
     });
     this.service.service.node.addDependency(rule);
     this.database.allowFrom('n8n', this.service.securityGroup.id);
+    webhookOutputs(this, this.url);
   }
 }

@@ -8,7 +8,7 @@ import type { AzureSecrets } from '../secrets/azure';
 import type { FeatureFlags } from '../../config';
 import { N8N_IMAGE } from '../generic/workload';
 import { N8N_SECRETS } from './gcp';
-import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart } from './provisioning';
+import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface AzureN8nProps {
   /** Resource name prefix, e.g. `ds-prod`. */
@@ -85,5 +85,6 @@ export class AzureN8n extends Construct {
       dependsOn: [grant],
     });
     new TerraformOutput(this, 'url', { value: `https://${this.app.ingress.fqdn}`, description: 'n8n URL' }).overrideLogicalId('n8n_url');
+    webhookOutputs(this, `https://${this.app.ingress.fqdn}`);
   }
 }

@@ -7,7 +7,7 @@ import { GcpDatabase, type GcpDatabaseProps } from '../database/gcp';
 import type { FeatureFlags } from '../../config';
 import { N8N_IMAGE } from '../generic/workload';
 import type { GcpSecrets } from '../secrets/gcp';
-import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart } from './provisioning';
+import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
 
 /** Secret names n8n needs on GCP and Azure: N8N_PROCESS_SECRETS and its database user's password. */
 export const N8N_SECRETS = [...N8N_PROCESS_SECRETS, 'N8N_DB_PASSWORD'] as const;
@@ -90,5 +90,6 @@ export class GcpN8n extends Construct {
     // Webhooks reach n8n without Google credentials; n8n's user management guards the editor and API.
     new CloudRunV2ServiceIamMember(this, 'public-invoker', { name: this.service.name, location: props.region, role: 'roles/run.invoker', member: 'allUsers' });
     new TerraformOutput(this, 'url', { value: this.service.uri, description: 'n8n URL' }).overrideLogicalId('n8n_url');
+    webhookOutputs(this, this.service.uri);
   }
 }

@@ -4,7 +4,7 @@ import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineSecret } from '.
 import { IbmPostgres } from '../database/ibm';
 import { envFrom } from '../runtime/ibm';
 import { N8N_IMAGE } from '../generic/workload';
-import { N8N_PORT, n8nStart } from './provisioning';
+import { N8N_PORT, n8nStart, webhookOutputs } from './provisioning';
 
 export interface IbmN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`; n8n resources are `<prefix>-n8n`. */
@@ -65,5 +65,6 @@ export class IbmN8n extends Construct {
       scale_memory_limit: '4G',
       probe_readiness: [{ type: 'http', path: '/healthz', port: N8N_PORT, interval: 30, failure_threshold: 3 }],
     });
+    webhookOutputs(this, this.app.attr('endpoint'));
   }
 }

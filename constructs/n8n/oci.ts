@@ -4,7 +4,7 @@ import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathR
 import { OciDatabase } from '../database/oci';
 import { OciHost, type OciHostContext } from '../runtime/oci';
 import { N8N_IMAGE } from '../generic/workload';
-import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart } from './provisioning';
+import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface OciN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`; n8n resources are `<prefix>-n8n`. */
@@ -98,5 +98,6 @@ export class OciN8n extends Construct {
       name: 'n8n',
       path_routes: [{ backend_set_name: backends.attr('name'), path: pathPrefix, path_match_type: { match_type: 'PREFIX_MATCH' } }],
     });
+    webhookOutputs(this, this.url);
   }
 }

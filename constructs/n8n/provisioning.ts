@@ -3,10 +3,13 @@
  * before `n8n start` (n8n/provisioning/start.js, passed to the stock image's Node as `node -e`), the
  * environment that secures n8n, and the names of the secrets it reads. No provider is imported here.
  */
+import { TerraformOutput } from 'cdktf';
+import type { Construct } from 'constructs';
 import * as fs from 'fs';
 import * as path from 'path';
 import type { FeatureFlags } from '../../config/environments';
 import { provisioningPlan } from '../../n8n/provisioning/plan';
+import { WEBHOOKS, webhookUrl } from '../../n8n/webhooks';
 import { projectRoot } from '../generic/zip';
 
 /** MindsDB's API base (the design's host); a setting so tests can point it at a local MindsDB. */
@@ -69,3 +72,10 @@ export function n8nStart(features: FeatureFlags, apiUrl?: string): N8nStart {
   };
 }
 
+
+/** One stack output per n8n webhook (`n8n_webhook_<path>`), the URL its caller is configured with. */
+export function webhookOutputs(scope: Construct, n8nBaseUrl: string): void {
+  for (const webhook of Object.values(WEBHOOKS)) {
+    new TerraformOutput(scope, `webhook-${webhook.path}`, { value: webhookUrl(n8nBaseUrl, webhook), description: `${webhook.description} (header ${webhook.authHeader})` }).overrideLogicalId(`n8n_webhook_${webhook.path.replace(/-/g, '_')}`);
+  }
+}
