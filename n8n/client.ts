@@ -51,6 +51,8 @@ export interface N8nClientOptions {
   readonly apiKey: string;
   readonly fetch?: typeof fetch;
   readonly timeoutMs?: number;
+  /** Headers sent with every webhook call, e.g. n8n/webhooks' X-Webhook-Token; default none. */
+  readonly webhookHeaders?: Readonly<Record<string, string>>;
 }
 
 const WEBHOOK_NODE = 'n8n-nodes-base.webhook';
@@ -127,7 +129,8 @@ export function createN8nClient(options: N8nClientOptions) {
       const url = `${base}/webhook/${path}`;
       const withBody = method !== 'GET' && method !== 'HEAD';
       const target = withBody ? url : `${url}?${new URLSearchParams(Object.entries((payload as Record<string, unknown>) ?? {}).map(([k, v]) => [k, typeof v === 'string' ? v : JSON.stringify(v)]))}`;
-      const { status, body } = await call(method, target, withBody ? { headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload ?? {}) } : {});
+      const headers = { ...options.webhookHeaders, ...(withBody ? { 'content-type': 'application/json' } : {}) };
+      const { status, body } = await call(method, target, withBody ? { headers, body: JSON.stringify(payload ?? {}) } : { headers });
       if (status === 404) throw new N8nError('not_found', `n8n has no webhook registered at ${url} (is the workflow active?)`, status);
       if (status >= 500) throw new N8nError('unreachable', `n8n webhook answered ${status}`, status);
       return { status, body, url };

@@ -6,6 +6,7 @@ import { AwsDatabase } from '../constructs/database/aws';
 import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
 import { AwsN8n } from '../constructs/n8n/aws';
+import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
 import { AwsQueue } from '../constructs/queue/aws';
 import { AwsRuntime } from '../constructs/runtime/aws';
 import { AwsSchedules } from '../constructs/schedules/aws';
@@ -25,7 +26,7 @@ export interface AwsStackOptions {
 }
 
 /** Secrets created empty beside the integration credentials (see the README section "Filling secrets"). */
-export const AWS_RUNTIME_SECRETS = ['runtime/DATA_SYNC_ENCRYPTION_KEY', 'runtime/N8N_API_KEY', 'n8n/N8N_ENCRYPTION_KEY', 'n8n/basic-auth'] as const;
+export const AWS_RUNTIME_SECRETS = ['runtime/DATA_SYNC_ENCRYPTION_KEY', 'runtime/N8N_API_KEY', ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const)] as const;
 
 /** The AWS reference stack: every capability of stacks/capabilities.ts from AWS services. */
 export class AwsStack extends DataSyncStack {
@@ -144,8 +145,9 @@ export class AwsStack extends DataSyncStack {
         loadBalancerSecurityGroupId: this.runtime.loadBalancerSecurityGroup.id,
         publicUrl: this.runtime.url,
         database: env.database,
-        encryptionKeySecretArn: extra('n8n/N8N_ENCRYPTION_KEY'),
-        basicAuthSecretArn: extra('n8n/basic-auth'),
+        features: settings.features,
+        apiUrl: this.runtime.url,
+        secretArns: Object.fromEntries(N8N_PROCESS_SECRETS.map((name) => [name, extra(`n8n/${name}`)])) as Record<(typeof N8N_PROCESS_SECRETS)[number], string>,
       });
     }
 

@@ -93,6 +93,9 @@ export class AzureStack extends DataSyncStack {
           ...base,
           environmentId: apps.environment.id,
           secrets,
+          features: settings.features,
+          // The runtime app's FQDN in the environment's domain: its own attribute would make a cycle (its environment names n8n's).
+          apiUrl: `https://${prefix}-runtime.${apps.environment.defaultDomain}`,
           database: {
             ...databaseShared,
             name: `${prefix}-n8n-db-${unique}`,

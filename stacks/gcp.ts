@@ -70,6 +70,9 @@ export class GcpStack extends DataSyncStack {
           accountPrefix,
           region,
           secrets,
+          features: settings.features,
+          // Cloud Run's deterministic URL of the runtime: its own URI would make a cycle (its environment names n8n's).
+          apiUrl: `https://${prefix}-runtime-${projectNumber}.${region}.run.app`,
           network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },
           database: {
             networkId: network.network.id,

@@ -5,6 +5,7 @@ import { IbmPostgres } from '../constructs/database/ibm';
 import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/generic/ibm';
 import { IbmMonitoring } from '../constructs/monitoring/ibm';
 import { IbmN8n } from '../constructs/n8n/ibm';
+import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
 import { IbmQueue } from '../constructs/queue/ibm';
 import { IbmRuntime } from '../constructs/runtime/ibm';
 import { IbmSecrets } from '../constructs/secrets/ibm';
@@ -26,7 +27,7 @@ export interface IbmStackOptions {
 }
 
 /** Secrets Manager secrets beside the integration credentials. */
-export const IBM_EXTRA_SECRETS = ['DATA_SYNC_ENCRYPTION_KEY', 'N8N_ENCRYPTION_KEY', 'N8N_BASIC_AUTH_PASSWORD', 'N8N_API_KEY', 'EVENT_STREAMS_API_KEY'] as const;
+export const IBM_EXTRA_SECRETS = ['DATA_SYNC_ENCRYPTION_KEY', ...N8N_PROCESS_SECRETS, 'N8N_API_KEY', 'EVENT_STREAMS_API_KEY'] as const;
 
 /** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/generic/ibm.ts. */
 export class IbmStack extends DataSyncStack {
@@ -45,6 +46,7 @@ export class IbmStack extends DataSyncStack {
     new IbmProvider(this, 'ibm', { region });
     const resourceGroupId = new IbmResourceGroup(this, 'group', { name: options.resourceGroup ?? 'default' }).attr('id');
 
+    const apiDomain = options.apiDomain ?? (env.name === 'prod' ? 'api.example.com' : `${env.name}.api.example.com`);
     this.secrets = new IbmSecrets(this, 'secrets', { prefix, region, resourceGroupId, integrations: settings.integrations, extra: IBM_EXTRA_SECRETS });
     const kmsGuid = this.secrets.kmsInstance.attr('guid');
     const dbReadsKey = new IbmIamAuthorizationPolicy(this, 'db-reads-key', {
@@ -107,7 +109,7 @@ export class IbmStack extends DataSyncStack {
       instances: env.instanceCount,
     });
     if (settings.features.enableN8nWorkflows) {
-      this.n8n = new IbmN8n(this, 'n8n', { prefix, projectId: this.runtime.projectId, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, database: env.database });
+      this.n8n = new IbmN8n(this, 'n8n', { prefix, projectId: this.runtime.projectId, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, database: env.database, features: settings.features, apiUrl: options.customDomain ? `https://${options.customDomain.domainName}` : this.runtime.apps[settings.activeSlot].attr('endpoint') });
       this.n8n.database.node.addDependency(dbReadsKey);
     }
     this.monitoring = new IbmMonitoring(this, 'monitoring', { prefix, region, resourceGroupId, alertEmail: env.alertEmail, logRetentionDays: env.logRetentionDays });

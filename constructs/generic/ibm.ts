@@ -121,6 +121,10 @@ export const IbmCodeEngineApp = resourceType<{
   image_reference: string;
   image_port: number;
   image_secret?: string;
+  /** Replaces the image's entrypoint. */
+  run_commands?: string[];
+  /** Replaces the image's command. */
+  run_arguments?: string[];
   managed_domain_mappings: 'local' | 'local_private' | 'local_public';
   run_env_variables: IbmCodeEngineEnvVariable[];
   scale_min_instances: number;

@@ -1,10 +1,11 @@
 import { Construct } from 'constructs';
 import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
-import type { EnvironmentConfig } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '../../config';
 import { AwsDatabase } from '../database/aws';
 import { AwsFargateService, type AwsTaskContext } from '../runtime/aws';
 import { N8N_IMAGE } from '../generic/workload';
+import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface AwsN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`; n8n resources are `<prefix>-n8n`. */
@@ -18,10 +19,12 @@ export interface AwsN8nProps {
   readonly publicUrl: string;
   /** Database sizing of the environment (n8n gets its own instance). */
   readonly database: EnvironmentConfig['database'];
-  /** Empty secret holding N8N_ENCRYPTION_KEY, set out of band. */
-  readonly encryptionKeySecretArn: string;
-  /** Empty secret holding `{"user","password"}` for basic auth, set out of band. */
-  readonly basicAuthSecretArn: string;
+  /** Feature flags: which workflows are published. */
+  readonly features: FeatureFlags;
+  /** Public URL of this service's API, which workflows call. */
+  readonly apiUrl: string;
+  /** Secrets Manager ARNs of N8N_PROCESS_SECRETS (created empty, filled out of band). */
+  readonly secretArns: Readonly<Record<(typeof N8N_PROCESS_SECRETS)[number], string>>;
   /** Path n8n is served under; default `/n8n/`. */
   readonly pathPrefix?: string;
   /** Listener rule priority; default 100. */
@@ -32,8 +35,9 @@ export interface AwsN8nProps {
 
 /**
  * n8n capability on AWS: an ECS Fargate service running n8n with its own RDS PostgreSQL database,
- * N8N_ENCRYPTION_KEY and basic auth injected from Secrets Manager, reachable through the runtime's
- * load balancer under its own path.
+ * its encryption key, owner and credential values injected from Secrets Manager, reachable through
+ * the runtime's load balancer under its own path. The container provisions the workflows before
+ * `n8n start` (constructs/n8n/provisioning.ts).
  */
 export class AwsN8n extends Construct {
   readonly database: AwsDatabase;
@@ -58,7 +62,7 @@ export class AwsN8n extends Construct {
     });
     this.targetGroup = new LbTargetGroup(this, 'tg', {
       name: name.slice(0, 32),
-      port: 5678,
+      port: N8N_PORT,
       protocol: 'HTTP',
       targetType: 'ip',
       vpcId: ctx.vpcId,
@@ -72,33 +76,29 @@ export class AwsN8n extends Construct {
       action: [{ type: 'forward', targetGroupArn: this.targetGroup.arn }],
     });
     this.url = `${props.publicUrl}${pathPrefix}`;
+    const start = n8nStart(props.features, props.apiUrl);
     this.service = new AwsFargateService(this, 'service', {
       name,
       context: ctx,
       image: props.image ?? N8N_IMAGE,
-      containerPort: 5678,
+      entryPoint: start.command,
+      containerPort: N8N_PORT,
       cpu: 1024,
       memoryMb: 2048,
       desiredCount: 1,
       environment: {
+        ...start.environment,
         N8N_PATH: pathPrefix,
         WEBHOOK_URL: this.url,
         N8N_PROTOCOL: 'http',
-        N8N_DIAGNOSTICS_ENABLED: 'false',
-        N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
-        N8N_BASIC_AUTH_ACTIVE: 'true',
-        DB_TYPE: 'postgresdb',
         DB_POSTGRESDB_HOST: this.database.instance.address,
         DB_POSTGRESDB_PORT: String(this.database.port),
         DB_POSTGRESDB_DATABASE: 'n8n',
         DB_POSTGRESDB_USER: 'n8n',
-        DB_POSTGRESDB_SSL_ENABLED: 'true',
         DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
       },
       secrets: {
-        N8N_ENCRYPTION_KEY: props.encryptionKeySecretArn,
-        N8N_BASIC_AUTH_USER: `${props.basicAuthSecretArn}:user::`,
-        N8N_BASIC_AUTH_PASSWORD: `${props.basicAuthSecretArn}:password::`,
+        ...props.secretArns,
         DB_POSTGRESDB_PASSWORD: `${this.database.masterSecretArn}:password::`,
       },
       targetGroupArn: this.targetGroup.arn,
@@ -107,5 +107,6 @@ export class AwsN8n extends Construct {
     });
     this.service.service.node.addDependency(rule);
     this.database.allowFrom('n8n', this.service.securityGroup.id);
+    webhookOutputs(this, this.url);
   }
 }

@@ -1,9 +1,10 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '../../config';
 import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineSecret } from '../generic/ibm';
 import { IbmPostgres } from '../database/ibm';
 import { envFrom } from '../runtime/ibm';
 import { N8N_IMAGE } from '../generic/workload';
+import { N8N_PORT, n8nStart, webhookOutputs } from './provisioning';
 
 export interface IbmN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`; n8n resources are `<prefix>-n8n`. */
@@ -13,13 +14,19 @@ export interface IbmN8nProps {
   readonly resourceGroupId: string;
   readonly rootKeyCrn: string;
   readonly database: EnvironmentConfig['database'];
+  /** Feature flags: which workflows are published. */
+  readonly features: FeatureFlags;
+  /** Public URL of this service's API; @default none: DATA_SYNC_API_URL comes from the N8N_CREDENTIALS settings. */
+  readonly apiUrl?: string;
+  /** Image; @default N8N_IMAGE. */
   readonly image?: string;
 }
 
 /**
  * n8n capability on IBM Cloud: a Code Engine app running n8n (one warm instance) with its own
- * Databases for PostgreSQL; N8N_ENCRYPTION_KEY, the basic-auth password and the database password
- * come from a Code Engine secret that Terraform creates empty and never reads back.
+ * Databases for PostgreSQL; N8N_PROCESS_SECRETS (encryption key, owner, credential values) and
+ * DB_POSTGRESDB_PASSWORD come from a Code Engine secret that Terraform creates empty and never reads
+ * back (filled from Secrets Manager out of band). The app provisions the workflows before `n8n start`.
  */
 export class IbmN8n extends Construct {
   readonly database: IbmPostgres;
@@ -29,21 +36,17 @@ export class IbmN8n extends Construct {
     super(scope, id);
     const name = `${props.prefix}-n8n`;
     this.database = new IbmPostgres(this, 'database', { name, region: props.region, resourceGroupId: props.resourceGroupId, rootKeyCrn: props.rootKeyCrn, sizing: props.database });
+    const start = n8nStart(props.features, props.apiUrl);
     const config = new IbmCodeEngineConfigMap(this, 'config', {
       project_id: props.projectId,
       name: 'n8n-config',
       data: {
-        DB_TYPE: 'postgresdb',
+        ...start.environment,
         DB_POSTGRESDB_HOST: this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname'),
         DB_POSTGRESDB_PORT: this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port'),
         DB_POSTGRESDB_DATABASE: 'ibmclouddb',
         DB_POSTGRESDB_USER: 'admin',
-        DB_POSTGRESDB_SSL_ENABLED: 'true',
         DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
-        N8N_BASIC_AUTH_ACTIVE: 'true',
-        N8N_BASIC_AUTH_USER: 'admin',
-        N8N_DIAGNOSTICS_ENABLED: 'false',
-        N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
       },
     });
     const secret = new IbmCodeEngineSecret(this, 'secret', { project_id: props.projectId, name: 'n8n-credentials', format: 'generic', data: {} }, { lifecycle: { ignoreChanges: ['data'] } });
@@ -51,14 +54,17 @@ export class IbmN8n extends Construct {
       project_id: props.projectId,
       name,
       image_reference: props.image ?? N8N_IMAGE,
-      image_port: 5678,
+      image_port: N8N_PORT,
+      run_commands: [...start.command],
+      run_arguments: [],
       managed_domain_mappings: 'local_public',
       run_env_variables: envFrom(config.attr('name'), secret.attr('name')),
       scale_min_instances: 1,
       scale_max_instances: 1,
       scale_cpu_limit: '1',
       scale_memory_limit: '4G',
-      probe_readiness: [{ type: 'http', path: '/healthz', port: 5678, interval: 30, failure_threshold: 3 }],
+      probe_readiness: [{ type: 'http', path: '/healthz', port: N8N_PORT, interval: 30, failure_threshold: 3 }],
     });
+    webhookOutputs(this, this.app.attr('endpoint'));
   }
 }

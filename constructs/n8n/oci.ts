@@ -1,9 +1,10 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '../../config';
 import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathRouteSet } from '../generic/oci';
 import { OciDatabase } from '../database/oci';
 import { OciHost, type OciHostContext } from '../runtime/oci';
 import { N8N_IMAGE } from '../generic/workload';
+import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface OciN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`; n8n resources are `<prefix>-n8n`. */
@@ -14,19 +15,25 @@ export interface OciN8nProps {
   readonly publicUrl: string;
   readonly databaseNsgId: string;
   readonly database: EnvironmentConfig['database'];
-  /** Vault secrets: database password, encryption key, basic-auth password. */
+  /** Vault secret of the database password. */
   readonly dbPasswordSecretId: string;
-  readonly encryptionKeySecretId: string;
-  readonly basicAuthPasswordSecretId: string;
-  /** Path n8n is served under; default `/n8n/`. */
+  /** Vault secrets of N8N_PROCESS_SECRETS, by name. */
+  readonly secretIds: Readonly<Record<(typeof N8N_PROCESS_SECRETS)[number], string>>;
+  /** Feature flags: which workflows are published. */
+  readonly features: FeatureFlags;
+  /** Public URL of this service's API, which workflows call. */
+  readonly apiUrl: string;
+  /** Path n8n is served under; @default `/n8n/`. */
   readonly pathPrefix?: string;
+  /** Image; @default N8N_IMAGE. */
   readonly image?: string;
 }
 
 /**
- * n8n capability on OCI: a container instance running n8n with its own OCI PostgreSQL database,
- * N8N_ENCRYPTION_KEY, basic-auth password and database password read from Vault secrets through
- * n8n's `*_FILE` variables, routed by the runtime's load balancer under its own path.
+ * n8n capability on OCI: a container instance running n8n with its own OCI PostgreSQL database, its
+ * database password and N8N_PROCESS_SECRETS read from Vault secrets through `*_FILE` variables
+ * (n8n's own, and the start step's for N8N_CREDENTIALS), routed by the runtime's load balancer under
+ * its own path. The container provisions the workflows before `n8n start`.
  */
 export class OciN8n extends Construct {
   readonly database: OciDatabase;
@@ -49,6 +56,7 @@ export class OciN8n extends Construct {
       sizing: props.database,
     });
     this.url = `${props.publicUrl}${pathPrefix}`;
+    const start = n8nStart(props.features, props.apiUrl);
     const host = (this.host = new OciHost(this, 'host', {
       name,
       context: ctx,
@@ -58,42 +66,38 @@ export class OciN8n extends Construct {
       app: {
         display_name: 'n8n',
         image_url: props.image ?? N8N_IMAGE,
+        command: [...start.command],
         environment_variables: {
+          ...start.environment,
+          ...Object.fromEntries(N8N_PROCESS_SECRETS.map((name) => [`${name}_FILE`, `/secrets/${name}`])),
           N8N_PATH: pathPrefix,
           WEBHOOK_URL: this.url,
-          N8N_DIAGNOSTICS_ENABLED: 'false',
-          N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
-          N8N_BASIC_AUTH_ACTIVE: 'true',
-          N8N_BASIC_AUTH_USER: 'admin',
-          N8N_BASIC_AUTH_PASSWORD_FILE: '/secrets/N8N_BASIC_AUTH_PASSWORD',
-          N8N_ENCRYPTION_KEY_FILE: '/secrets/N8N_ENCRYPTION_KEY',
-          DB_TYPE: 'postgresdb',
           DB_POSTGRESDB_HOST: this.database.host,
           DB_POSTGRESDB_DATABASE: 'postgres',
           DB_POSTGRESDB_USER: 'n8n',
           DB_POSTGRESDB_PASSWORD_FILE: '/secrets/DB_PASSWORD',
-          DB_POSTGRESDB_SSL_ENABLED: 'true',
           DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
         },
-        health_checks: [{ health_check_type: 'HTTP', path: '/healthz', port: 5678, interval_in_seconds: 30, failure_threshold: 3 }],
+        health_checks: [{ health_check_type: 'HTTP', path: '/healthz', port: N8N_PORT, interval_in_seconds: 30, failure_threshold: 3 }],
       },
       secrets: [
         { file: 'DB_PASSWORD', secretId: props.dbPasswordSecretId },
-        { file: 'N8N_ENCRYPTION_KEY', secretId: props.encryptionKeySecretId },
-        { file: 'N8N_BASIC_AUTH_PASSWORD', secretId: props.basicAuthPasswordSecretId },
+        // N8N_CREDENTIALS comes last: the start step waits for it, so the others are written by then.
+        ...N8N_PROCESS_SECRETS.map((name) => ({ file: name, secretId: props.secretIds[name] })),
       ],
     }));
     const backends = new OciLoadBalancerBackendSet(this, 'backends', {
       load_balancer_id: props.loadBalancerId,
       name: 'n8n',
       policy: 'ROUND_ROBIN',
-      health_checker: { protocol: 'HTTP', port: 5678, url_path: '/healthz', return_code: 200 },
+      health_checker: { protocol: 'HTTP', port: N8N_PORT, url_path: '/healthz', return_code: 200 },
     });
-    new OciLoadBalancerBackend(this, 'backend', { load_balancer_id: props.loadBalancerId, backendset_name: backends.attr('name'), ip_address: host.privateIp, port: 5678 });
+    new OciLoadBalancerBackend(this, 'backend', { load_balancer_id: props.loadBalancerId, backendset_name: backends.attr('name'), ip_address: host.privateIp, port: N8N_PORT });
     this.pathRouteSet = new OciLoadBalancerPathRouteSet(this, 'routes', {
       load_balancer_id: props.loadBalancerId,
       name: 'n8n',
       path_routes: [{ backend_set_name: backends.attr('name'), path: pathPrefix, path_match_type: { match_type: 'PREFIX_MATCH' } }],
     });
+    webhookOutputs(this, this.url);
   }
 }

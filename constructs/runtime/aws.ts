@@ -57,6 +57,8 @@ export interface AwsFargateServiceProps {
   readonly sidecars?: readonly Record<string, unknown>[];
   /** ECR repository ARN the execution role may pull from. @default none (a public image) */
   readonly repositoryArn?: string;
+  /** Replaces the main image's entrypoint (and command); @default the image's own. */
+  readonly entryPoint?: readonly string[];
 }
 
 /** One ECS Fargate service with its task definition, log group, roles and security group. */
@@ -93,6 +95,7 @@ export class AwsFargateService extends Construct {
     const main = {
       name: 'app',
       image: props.image,
+      ...(props.entryPoint ? { entryPoint: [...props.entryPoint], command: [] } : {}),
       essential: true,
       portMappings: [{ containerPort: props.containerPort, protocol: 'tcp' }],
       environment: Object.entries(props.environment).map(([name, value]) => ({ name, value })),

@@ -2,6 +2,8 @@ import { App, TerraformStack, TerraformVariable } from 'cdktf';
 import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { type TerraformJson, checkCapabilities, checkPolicies, checkReferences, interpolations, synthJson } from '../support/terraform-checks';
+import { n8nContainers } from '../support/policies/n8n';
+import { N8N_VERSION } from '../../constructs/generic/workload';
 
 describe('reference checker', () => {
   const json: TerraformJson = {
@@ -257,5 +259,30 @@ describe('HTTPS policy (every cloud)', () => {
     const route = { cloudflare_workers_route: { r: { zone_id: '${var.zone}', pattern: 'api.example.com/*' } } };
     expect(https({ resource: route } as TerraformJson, 'cloudflare')).toEqual(['[common/https-only] cloudflare_workers_route.r (api.example.com/*) is in a zone without always_use_https=on: it answers plain HTTP']);
     expect(https({ resource: { ...route, cloudflare_zone_setting: { s: { zone_id: '${var.zone}', setting_id: 'always_use_https', value: 'on' } } } } as TerraformJson, 'cloudflare')).toEqual([]);
+describe('n8n policy', () => {
+  const secrets = ['N8N_ENCRYPTION_KEY', 'N8N_INSTANCE_OWNER_EMAIL', 'N8N_INSTANCE_OWNER_PASSWORD_HASH', 'N8N_CREDENTIALS'];
+  const task = (container: Record<string, unknown>) => ({ resource: { aws_ecs_task_definition: { n8n: { container_definitions: JSON.stringify([container]) } } } });
+  const good = () => ({
+    name: 'app',
+    image: `docker.n8n.io/n8nio/n8n:${N8N_VERSION}`,
+    environment: [{ name: 'N8N_INSTANCE_OWNER_MANAGED_BY_ENV', value: 'true' }],
+    secrets: secrets.map((name) => ({ name, valueFrom: `\${aws_secretsmanager_secret.${name.toLowerCase()}.arn}` })),
+  });
+
+  test('a hardened n8n container passes, and the synthesized stacks find theirs', () => {
+    expect(checkPolicies(task(good()), 'aws')).toEqual([]);
+    expect(n8nContainers(task(good())).map((c) => c.address)).toEqual(['aws_ecs_task_definition.n8n']);
+  });
+
+  test.each<[string, (c: ReturnType<typeof good>) => void, string]>([
+    ['an older n8n', (c) => (c.image = 'docker.n8n.io/n8nio/n8n:1.123.4'), 'runs docker.n8n.io/n8nio/n8n:1.123.4, not n8n'],
+    ['basic auth', (c) => c.environment.push({ name: 'N8N_BASIC_AUTH_ACTIVE', value: 'true' }), 'sets N8N_BASIC_AUTH_ACTIVE (n8n has no basic auth since 1.0)'],
+    ['a claimable owner', (c) => (c.environment = []), 'does not set N8N_INSTANCE_OWNER_MANAGED_BY_ENV=true'],
+    ['an encryption key outside the secret manager', (c) => (c.secrets = c.secrets.filter((s) => s.name !== 'N8N_ENCRYPTION_KEY')), 'does not read N8N_ENCRYPTION_KEY from a secret'],
+    ['an owner hash in plain text', (c) => c.environment.push({ name: 'N8N_INSTANCE_OWNER_PASSWORD_HASH', value: '$2a$10$abc' }), 'sets N8N_INSTANCE_OWNER_PASSWORD_HASH as a plain value'],
+  ])('%s is reported', (_name, mutate, message) => {
+    const container = good();
+    mutate(container);
+    expect(checkPolicies(task(container), 'aws').join('\n')).toContain(`[common/n8n-hardened] aws_ecs_task_definition.n8n ${message}`);
   });
 });

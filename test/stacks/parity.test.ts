@@ -7,6 +7,9 @@ import { CAPABILITIES } from '../../stacks/capabilities';
 import type { DataSyncStack } from '../../stacks/data-sync-stack';
 import { STACK_FACTORIES } from '../../stacks';
 import { type TerraformJson, synthJson, walkObjects } from '../support/terraform-checks';
+import { n8nContainers } from '../support/policies/n8n';
+import { WEBHOOKS } from '../../n8n/webhooks';
+import { N8N_VERSION } from '../../constructs/generic/workload';
 import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '../../services/sync-runtime/src/config';
 import { CLOUD_QUEUE_VARIABLES } from '../../services/sync-runtime/src/queue/cloud-bindings';
 import { AWS_SECRET_VARIABLES } from '../../services/sync-runtime/src/security/aws-secrets';
@@ -77,6 +80,17 @@ test('n8n on Workers is an explicit exception', () => {
   const cloudflare = stacks.filter((s) => s.settings.cloud === 'cloudflare');
   expect(cloudflare).toHaveLength(clouds.includes('cloudflare') ? 3 : 0);
   for (const stack of cloudflare) expect(stack.exceptions.get('n8n')).toMatch(/n8n cannot run on Workers/);
+});
+
+test('every stack where n8n runs has exactly one n8n container, on the pinned version, and outputs its webhook URLs', () => {
+  for (const stack of stacks) {
+    const containers = n8nContainers(json.get(stack)!);
+    const runs = stack.capabilities.has('n8n');
+    expect([stack.node.id, containers.length, containers.map((c) => c.image.split(':').pop())]).toEqual([stack.node.id, runs ? 1 : 0, runs ? [N8N_VERSION] : []]);
+    const webhookOutputs = Object.keys(json.get(stack)!.output ?? {}).filter((o) => o.startsWith('n8n_webhook_')).sort();
+    expect([stack.node.id, webhookOutputs]).toEqual([stack.node.id, runs ? Object.values(WEBHOOKS).map((w) => `n8n_webhook_${w.path.replace(/-/g, '_')}`).sort() : []]);
+  }
+  expect(stacks.filter((s) => s.capabilities.has('n8n')).map((s) => s.settings.cloud).filter((c, i, all) => all.indexOf(c) === i).sort()).toEqual(clouds.filter((c) => c !== 'cloudflare').sort());
 });
 
 test('turning n8n off turns it into an exception with its reason, and removes what served it', () => {

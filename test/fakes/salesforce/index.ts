@@ -446,10 +446,12 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       return runQuery(q, all, batch ? Math.min(pageSize, Math.max(200, Math.min(2000, Number(batch[1])))) : pageSize);
     }
     if (head === 'sobjects' && rest.length === 2 && request.method === 'GET') {
-      const record = state.objects.get(rest[0])?.get(rest[1]);
-      if (!record) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
-      const fields = request.url.searchParams.get('fields')?.split(',') ?? [...SYSTEM_FIELDS, ...FIELDS[rest[0]]];
-      return { status: 200, body: shape(rest[0], record, fields) };
+      // sObject names in paths are case-insensitive (`/sobjects/contact/...` is a Contact).
+      const object = Object.keys(FIELDS).find((name) => name.toLowerCase() === rest[0].toLowerCase());
+      const record = object ? state.objects.get(object)?.get(rest[1]) : undefined;
+      if (!object || !record) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
+      const fields = request.url.searchParams.get('fields')?.split(',') ?? [...SYSTEM_FIELDS, ...FIELDS[object]];
+      return { status: 200, body: shape(object, record, fields) };
     }
     if (head === 'composite' && rest[0] === 'sobjects') {
       if (request.method === 'PATCH' && rest.length === 3) {
@@ -482,10 +484,12 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     }
     if (request.url.pathname === '/services/oauth2/token' && request.method === 'POST') return tokenEndpoint(request);
     if (request.url.pathname === `/services/Soap/u/${API.split('/v')[1]}` && request.method === 'POST') return soap(request);
-    if (!request.url.pathname.startsWith(`${API}/`)) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
+    // Salesforce serves every API version side by side; clients pin theirs (n8n's node uses v59.0).
+    const versioned = /^\/services\/data\/v(\d{2})\.0(\/.*)$/.exec(request.url.pathname);
+    if (!versioned || Number(versioned[1]) < 31) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
     if (!authorized(request)) return { status: 401, body: errorBody('INVALID_SESSION_ID', 'Session expired or invalid') };
     state.apiUsage++;
-    const response = api(request, request.url.pathname.slice(API.length));
+    const response = api(request, versioned[2]);
     return { ...response, headers: { ...response.headers, 'Sforce-Limit-Info': `api-usage=${state.apiUsage}/${dailyLimit}` } };
   }, { port: options.port });
   baseUrl = server.url;

@@ -12,6 +12,7 @@ import { CLOUDFLARE_POLICIES } from './cloudflare';
 import { GCP_POLICIES } from './gcp';
 import { HTTPS_POLICY } from './https';
 import { IBM_POLICIES } from './ibm';
+import { N8N_POLICIES } from './n8n';
 import { OCI_POLICIES } from './oci';
 
 export interface PolicyRule {
@@ -101,5 +102,5 @@ export function policyRules(cloud: Cloud): readonly PolicyRule[] | undefined {
     cloudflare: CLOUDFLARE_POLICIES,
   };
   const own = byCloud[cloud];
-  return own && [...COMMON_POLICIES, HTTPS_POLICY, ...own];
+  return own && [...COMMON_POLICIES, HTTPS_POLICY, ...N8N_POLICIES, ...own];
 }
