@@ -46,7 +46,6 @@ export class IbmStack extends DataSyncStack {
     new IbmProvider(this, 'ibm', { region });
     const resourceGroupId = new IbmResourceGroup(this, 'group', { name: options.resourceGroup ?? 'default' }).attr('id');
 
-    const apiDomain = options.apiDomain ?? (env.name === 'prod' ? 'api.example.com' : `${env.name}.api.example.com`);
     this.secrets = new IbmSecrets(this, 'secrets', { prefix, region, resourceGroupId, integrations: settings.integrations, extra: IBM_EXTRA_SECRETS });
     const kmsGuid = this.secrets.kmsInstance.attr('guid');
     const dbReadsKey = new IbmIamAuthorizationPolicy(this, 'db-reads-key', {

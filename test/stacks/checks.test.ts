@@ -259,6 +259,9 @@ describe('HTTPS policy (every cloud)', () => {
     const route = { cloudflare_workers_route: { r: { zone_id: '${var.zone}', pattern: 'api.example.com/*' } } };
     expect(https({ resource: route } as TerraformJson, 'cloudflare')).toEqual(['[common/https-only] cloudflare_workers_route.r (api.example.com/*) is in a zone without always_use_https=on: it answers plain HTTP']);
     expect(https({ resource: { ...route, cloudflare_zone_setting: { s: { zone_id: '${var.zone}', setting_id: 'always_use_https', value: 'on' } } } } as TerraformJson, 'cloudflare')).toEqual([]);
+  });
+});
+
 describe('n8n policy', () => {
   const secrets = ['N8N_ENCRYPTION_KEY', 'N8N_INSTANCE_OWNER_EMAIL', 'N8N_INSTANCE_OWNER_PASSWORD_HASH', 'N8N_CREDENTIALS'];
   const task = (container: Record<string, unknown>) => ({ resource: { aws_ecs_task_definition: { n8n: { container_definitions: JSON.stringify([container]) } } } });
