@@ -10,7 +10,7 @@ import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMe
 import { createLambdaHandler } from '../../services/sync-runtime/src/lambda';
 import { startFakeSecretsManager, type FakeSecretsManager } from '../../services/sync-runtime/test/support/fake-secrets-manager';
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, report, startWorld, type World } from './support/scenario';
+import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, startApi, startWorld, type World } from './support/scenario';
 import { resolveReferences, resource, synthesizedStack } from './support/synthesized';
 
 // fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
@@ -28,6 +28,7 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
   let world: World;
   let handler: ReturnType<typeof createLambdaHandler>;
   let queueUrl: string;
+  let apiQueue: Record<string, string>;
   const stack = () => synthesizedStack('aws');
 
   beforeAll(async () => {
@@ -68,6 +69,8 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
     secrets = await startFakeSecretsManager(values);
     env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
     handler = createLambdaHandler(env, pino({ level: 'silent' }));
+    // The API containers put webhook jobs on the same queue.
+    apiQueue = { DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: queueUrl, DATA_SYNC_SQS_DLQ_URL: dlqUrl, DATA_SYNC_SQS_ENDPOINT: endpoint, AWS_REGION: 'us-east-1' };
   });
 
   afterAll(async () => {
@@ -112,5 +115,14 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
       await pollUntilIdle();
     });
     report(figures);
+  });
+
+  test('a Salesforce outbound message through the API goes over SQS to the Lambda, which pulls the edited contact in', async () => {
+    const api = await startApi(world, apiQueue);
+    try {
+      await expectWebhookSync(world, api.post, () => pollUntilIdle());
+    } finally {
+      await api.stop();
+    }
   });
 });

@@ -10,7 +10,7 @@ import { promisify } from 'util';
 import pino from 'pino';
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
 import { start, type Runtime } from '../../services/sync-runtime/src/main';
-import { drainStoreQueue, ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, report, startWorld, type World } from './support/scenario';
+import { drainStoreQueue, ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, startWorld, type World } from './support/scenario';
 import { resolveReferences, resource, synthesizedStack } from './support/synthesized';
 
 const run = promisify(execFile);
@@ -49,6 +49,14 @@ describeWithService('Azure: Container Apps job command -> API -> worker', TEST_D
     const figures = await expectPulledAndPushed(world, 'azure');
     await expectNoEcho(world, () => runJob('mailchimp'));
     report(figures);
+  });
+
+  test('a Salesforce outbound message through the API triggers the pull that brings the edited contact in; a forged one is refused', async () => {
+    const post = async (path: string, body: string, headers: Record<string, string>) => {
+      const response = await fetch(`${api.url}${path}`, { method: 'POST', headers, body });
+      return { status: response.status, body: await response.text() };
+    };
+    await expectWebhookSync(world, post, () => drainStoreQueue(world));
   });
 
   test('erasure after a pull and a push: no table holds the email or phone, each vendor fake got its erasure, and the audit entry says where', async () => {

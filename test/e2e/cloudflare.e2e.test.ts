@@ -7,7 +7,7 @@
 import { Miniflare } from 'miniflare';
 import { buildCloudflareWorker } from '../../services/sync-runtime/src/cloudflare/build';
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, report, runs, startWorld, type World } from './support/scenario';
+import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, runs, startWorld, type World } from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
@@ -80,5 +80,14 @@ describeWithService('Cloudflare: Cron Trigger -> Queue -> consumer Worker (minif
     const figures = await expectPulledAndPushed(world, 'cloudflare');
     await expectNoEcho(world, () => fire('mailchimp'));
     report(figures);
+  });
+
+  test('a Salesforce outbound message through the Worker queues the pull that brings the edited contact in; a forged one is refused', async () => {
+    const post = async (path: string, body: string, headers: Record<string, string>) => {
+      const response = await mf.dispatchFetch(`https://data-sync.example${path}`, { method: 'POST', headers, body });
+      return { status: response.status, body: await response.text() };
+    };
+    const edited = async () => (await world.db.query("SELECT 1 FROM contacts WHERE email = 'grace.hopper@example.com' AND first_name = 'Amazing'")).rows.length > 0;
+    await expectWebhookSync(world, post, () => eventually(edited, 'the webhook-triggered pull'));
   });
 });

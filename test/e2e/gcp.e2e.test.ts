@@ -6,7 +6,7 @@
  */
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
 import { decodePubsubPush } from '../../services/sync-runtime/src/queue/pubsub-binding';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, type World } from './support/scenario';
+import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startApi, startWorld, expectWebhookSync, type World } from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 
 describeWithService('GCP: Cloud Scheduler -> Pub/Sub push -> runtime', TEST_DATABASE_URL, () => {
@@ -37,5 +37,14 @@ describeWithService('GCP: Cloud Scheduler -> Pub/Sub push -> runtime', TEST_DATA
     const figures = await expectPulledAndPushed(world, 'gcp');
     await expectNoEcho(world, () => deliver('mailchimp'));
     report(figures);
+  });
+
+  test('a Salesforce outbound message through the API triggers the pull that brings the edited contact in; a forged one is refused', async () => {
+    const api = await startApi(world);
+    try {
+      await expectWebhookSync(world, api.post, () => drainStoreQueue(world));
+    } finally {
+      await api.stop();
+    }
   });
 });

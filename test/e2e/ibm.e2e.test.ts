@@ -7,7 +7,7 @@ import pino from 'pino';
 import { intervalMinutes } from '../../config/integrations';
 import { createScheduler } from '../../services/sync-runtime/src/engine';
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, type World } from './support/scenario';
+import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startApi, startWorld, expectWebhookSync, type World } from './support/scenario';
 import { synthesizedStack } from './support/synthesized';
 
 describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_DATABASE_URL, () => {
@@ -44,5 +44,14 @@ describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_D
       await drainStoreQueue(world);
     });
     report(figures);
+  });
+
+  test('a Salesforce outbound message through the API triggers the pull that brings the edited contact in; a forged one is refused', async () => {
+    const api = await startApi(world);
+    try {
+      await expectWebhookSync(world, api.post, () => drainStoreQueue(world));
+    } finally {
+      await api.stop();
+    }
   });
 });

@@ -5,7 +5,7 @@
  */
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
 import { parseJobText } from '../../config/job-message';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, type World } from './support/scenario';
+import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startApi, startWorld, expectWebhookSync, type World } from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 
 describeWithService('OCI: Resource Scheduler body -> store queue -> worker', TEST_DATABASE_URL, () => {
@@ -33,5 +33,14 @@ describeWithService('OCI: Resource Scheduler body -> store queue -> worker', TES
       await drainStoreQueue(world);
     });
     report(figures);
+  });
+
+  test('a Salesforce outbound message through the API triggers the pull that brings the edited contact in; a forged one is refused', async () => {
+    const api = await startApi(world);
+    try {
+      await expectWebhookSync(world, api.post, () => drainStoreQueue(world));
+    } finally {
+      await api.stop();
+    }
   });
 });

@@ -101,10 +101,11 @@ describe('IBM blue-green', () => {
     expect(() => buildApp({ context: { clouds: 'ibm', ibmDomainName: 'api.example.org' }, outdir })).toThrow('Invalid context value ibmDomainName="api.example.org": set ibmTlsSecret too');
   });
 
-  test('without a custom domain, switching activeSlot changes only the outputs and the schedule commands', () => {
+  test("without a custom domain, switching activeSlot changes only the outputs, the schedule commands and n8n's address of the runtime", () => {
     const blue = synth({ environment: 'prod' }).json;
     const green = synth({ environment: 'prod', activeSlot: 'green' }).json;
-    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.'))).toEqual([]);
+    // n8n calls the runtime's API at the active app's own endpoint, so it follows the switch.
+    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.'))).toEqual([expect.stringMatching(/^resource\.ibm_code_engine_config_map\.n8n_config_\w+\.data\.DATA_SYNC_API_URL$/)]);
     expect((green.output as any).url.value).toMatch(/runtime_api-green_/);
   });
 

@@ -10,7 +10,9 @@ import pino from 'pino';
 import { openPostgres, type Db } from '../../../pipelines/db';
 import { loadConfig } from '../../../services/sync-runtime/src/config';
 import { createRuntime, type SyncRuntime } from '../../../services/sync-runtime/src/runtime/runtime';
+import { start } from '../../../services/sync-runtime/src/main';
 import type { QueueBinding } from '../../../services/sync-runtime/src/queue/binding';
+import { buildOutboundMessage } from '../../../integrations/crm/salesforce';
 import { startFakeMailchimp, type MailchimpFake } from '../../fakes/mailchimp';
 import { startFakeSalesforce, type FakeSalesforce } from '../../fakes/salesforce';
 import { scratchDatabase } from '../../support/scratch-database';
@@ -197,4 +199,41 @@ export async function drainStoreQueue(world: World): Promise<number> {
     await new Promise((resolve) => setTimeout(resolve, 250));
   }
   throw new Error('the store queue did not drain');
+}
+
+/**
+ * The design's "Salesforce Contact Sync" over the data path: a contact is edited in Salesforce, whose
+ * outbound message (the endpoint token in its URL, our OrganizationId) reaches the cloud's webhook
+ * ingress; the queued webhook job triggers the pull that brings the edit into contacts.
+ * `post` sends the request as the vendor would and answers status and body; `settle` runs the queue.
+ */
+export async function expectWebhookSync(world: World, post: (path: string, body: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>, settle: () => Promise<unknown>): Promise<void> {
+  const contact = [...world.salesforce.state.objects.get('Contact')!.values()].find((r) => String(r.Email).toLowerCase() === 'grace.hopper@example.com')!;
+  world.salesforce.state.upsertRecord('Contact', { Id: contact.Id, FirstName: 'Amazing', LastName: 'Grace' });
+  // Saved in a later second than the last sync saw, as a user's edit after it.
+  world.salesforce.touch('Contact', String(contact.Id));
+  const body = buildOutboundMessage({ organizationId: ORG, notifications: [{ notificationId: `04l${String(Date.now()).slice(-12)}AAA`, object: 'Contact', fields: { Id: String(contact.Id) } }] });
+  const forged = await post('/webhooks/salesforce?token=not-the-token', body, { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' });
+  expect(forged.status).toBe(401);
+  const answer = await post(`/webhooks/salesforce?token=${WEBHOOK_TOKEN}`, body, { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' });
+  // Salesforce retries until it gets its SOAP Ack.
+  expect(answer).toEqual({ status: 200, body: expect.stringContaining('<Ack>true</Ack>') });
+  await settle();
+  const { rows } = await world.db.query('SELECT first_name, last_name, source FROM contacts WHERE email = $1', ['grace.hopper@example.com']);
+  expect(rows).toEqual([{ first_name: 'Amazing', last_name: 'Grace', source: 'salesforce' }]);
+  const audit = await world.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'webhook.rejected' AND target = 'salesforce'");
+  expect(audit.rows[0].n).toBe(1);
+}
+
+/** The runtime's API process (main.ts, role api) on the world's database; `env` adds the cloud's queue settings. */
+export async function startApi(world: World, env: Record<string, string> = {}): Promise<{ url: string; post: (path: string, body: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>; stop(): Promise<void> }> {
+  const api = await start({ env: { DATABASE_URL: world.databaseUrl, DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY, DATA_SYNC_ROLE: 'api', HOST: '127.0.0.1', PORT: '0', ...env }, logger: silent, print: () => undefined });
+  return {
+    url: api.url!,
+    async post(path, body, headers) {
+      const response = await fetch(`${api.url}${path}`, { method: 'POST', headers, body });
+      return { status: response.status, body: await response.text() };
+    },
+    stop: () => api.stop(),
+  };
 }
