@@ -112,7 +112,7 @@ async function main(): Promise<void> {
   if (!(await serviceAvailable('PostgreSQL', TEST_DATABASE_URL))) return;
   const installed = ensureN8n();
   const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  const fake = await startFakeSalesforce({ jwtPublicKey: keys.publicKey, username: USERNAME, seed: { Account: 20, Contact: 500 } });
+  const fake = await startFakeSalesforce({ jwtPublicKey: keys.publicKey, acceptMyDomainAudience: true, username: USERNAME, seed: { Account: 20, Contact: 500 } });
   const contactIds = fake.ids('Contact');
   const contactId = () => contactIds[Math.floor(Math.random() * contactIds.length)];
   const store = scratchDatabase('bench_n8n_store');

@@ -85,7 +85,7 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     await sql.query('CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, first_name text, last_name text, created_at timestamptz NOT NULL DEFAULT now())');
 
     const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-    salesforce = await startFakeSalesforce({ jwtPublicKey: keys.publicKey, username: 'integration@data-sync.test', seed: { Account: 2, Contact: 3 } });
+    salesforce = await startFakeSalesforce({ jwtPublicKey: keys.publicKey, acceptMyDomainAudience: true, username: 'integration@data-sync.test', seed: { Account: 2, Contact: 3 } });
     mailchimp = await startFakeMailchimp({ apiKey: MAILCHIMP_KEY, seed: { newsletter: 0 } });
     proxy = await startVendorProxy({ 'us6.api.mailchimp.com': mailchimp.url });
     mindsdb = await startRecorder((r) =>

@@ -25,6 +25,11 @@ export interface FakeSalesforceOptions extends FakeOptions {
    * https://test.salesforce.com (sandboxes) or an Experience Cloud site URL, never the My Domain URL.
    */
   readonly jwtAudience?: string;
+  /**
+   * Also accept the org's My Domain URL (this fake's base URL) as `aud`: n8n's Salesforce JWT credential
+   * (2.41.1) sends it, saying orgs from Spring '26 on require it. @default false
+   */
+  readonly acceptMyDomainAudience?: boolean;
   /** Daily API request allowance reported in Sforce-Limit-Info and /limits. */
   readonly dailyLimit?: number;
   readonly port?: number;
@@ -259,7 +264,8 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       if (switches.authRevoked || !valid || claims.iss !== state.clientId || (options.username && claims.sub !== options.username)) {
         return { status: 400, body: { error: 'invalid_grant', error_description: 'invalid assertion' } };
       }
-      if (claims.aud !== (options.jwtAudience ?? 'https://login.salesforce.com')) return { status: 400, body: { error: 'invalid_grant', error_description: 'audience is invalid' } };
+      const audienceOk = claims.aud === (options.jwtAudience ?? 'https://login.salesforce.com') || (options.acceptMyDomainAudience === true && claims.aud === baseUrl);
+      if (!audienceOk) return { status: 400, body: { error: 'invalid_grant', error_description: 'audience is invalid' } };
       if (!claims.exp || claims.exp * 1000 < Date.now()) return { status: 400, body: { error: 'invalid_grant', error_description: 'expired authorization code' } };
       return issueToken();
     }
