@@ -194,6 +194,14 @@ describe('mailchimp specifics', () => {
       ]);
     });
 
+    test('a form field that names a prototype property is refused and changes no object of the process', () => {
+      for (const field of ['data[__proto__][portalId]', 'data[constructor][prototype][portalId]', '__proto__[portalId]']) {
+        const body = Buffer.from(`type=profile&fired_at=2026-05-01+07:59:00&${encodeURIComponent(field)}=1&data[email]=a%40x.io`);
+        expect(() => mailchimp.verifyWebhook(config, signed(config, body, now))).toThrow(/names (__proto__|constructor)/);
+      }
+      expect(({} as Record<string, unknown>).portalId).toBeUndefined();
+    });
+
     test('refuses deliveries fired outside the allowed window and unknown event types', () => {
       const old = signed(config, webhookBody(102), now - 27 * 60 * 60_000);
       expect(() => mailchimp.verifyWebhook(config, { ...old, now })).toThrow(/older/);

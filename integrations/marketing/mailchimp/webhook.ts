@@ -10,11 +10,20 @@ import type { MailchimpConfig } from './config';
 
 const EVENT_TYPES = new Set(['subscribe', 'unsubscribe', 'profile', 'upemail', 'cleaned', 'campaign']);
 
-/** `data[merges][FNAME]=x` -> { data: { merges: { FNAME: 'x' } } }. */
+/** Path segments that would reach an object's prototype instead of a field of the form. */
+const PROTOTYPE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+/**
+ * `data[merges][FNAME]=x` -> { data: { merges: { FNAME: 'x' } } }. A field named like a prototype
+ * property (`data[__proto__][x]`) is refused: written through, it would change every object of the
+ * process (metrics labels, job payloads) for any sender who knows the URL secret.
+ */
 export function parseMailchimpForm(raw: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of new URLSearchParams(raw)) {
     const path = key.replace(/\]/g, '').split('[');
+    const bad = path.find((part) => PROTOTYPE_KEYS.has(part));
+    if (bad !== undefined) throw new WebhookRejected(`mailchimp: form field ${JSON.stringify(key)} names ${bad}, which no Mailchimp field does`, 400);
     let node = out;
     path.forEach((part, i) => {
       if (i === path.length - 1) node[part] = value;
