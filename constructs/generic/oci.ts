@@ -168,7 +168,7 @@ export interface OciContainer {
   readonly image_url: string;
   readonly environment_variables?: Readonly<Record<string, string>>;
   readonly arguments?: string[];
-  readonly health_checks?: { health_check_type: 'HTTP' | 'TCP'; path?: string; port: number; interval_in_seconds?: number; failure_threshold?: number }[];
+  readonly health_checks?: { health_check_type: 'HTTP' | 'TCP'; path?: string; port: number; interval_in_seconds?: number; failure_threshold?: number; initial_delay_in_seconds?: number }[];
   readonly resource_config?: { vcpus_limit?: number; memory_limit_in_gbs?: number };
   readonly command?: string[];
   readonly volume_mounts?: { mount_path: string; volume_name: string; is_read_only?: boolean }[];

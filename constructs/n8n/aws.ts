@@ -5,7 +5,7 @@ import type { EnvironmentConfig, FeatureFlags } from '../../config';
 import { AwsDatabase } from '../database/aws';
 import { AwsFargateService, type AwsTaskContext } from '../runtime/aws';
 import { N8N_IMAGE } from '../generic/workload';
-import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
+import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface AwsN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`; n8n resources are `<prefix>-n8n`. */
@@ -82,6 +82,7 @@ export class AwsN8n extends Construct {
       context: ctx,
       image: props.image ?? N8N_IMAGE,
       entryPoint: start.command,
+      healthCheckGraceSeconds: N8N_STARTUP_SECONDS,
       containerPort: N8N_PORT,
       cpu: 1024,
       memoryMb: 2048,

@@ -8,7 +8,7 @@ import type { AzureSecrets } from '../secrets/azure';
 import type { FeatureFlags } from '../../config';
 import { N8N_IMAGE } from '../generic/workload';
 import { N8N_SECRETS } from './gcp';
-import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
+import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface AzureN8nProps {
   /** Resource name prefix, e.g. `ds-prod`. */
@@ -78,7 +78,7 @@ export class AzureN8n extends Construct {
               { name: 'N8N_PROXY_HOPS', value: '1' },
             ],
             // The start step runs n8n's CLI once per workflow before the server listens (2-3 minutes).
-            startupProbe: [{ transport: 'HTTP', path: '/healthz', port: N8N_PORT, intervalSeconds: 30, failureCountThreshold: 10 }],
+            startupProbe: [{ transport: 'HTTP', path: '/healthz', port: N8N_PORT, intervalSeconds: 30, failureCountThreshold: N8N_STARTUP_SECONDS / 30 }],
           },
         ],
       },

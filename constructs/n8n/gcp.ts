@@ -7,7 +7,7 @@ import { GcpDatabase, type GcpDatabaseProps } from '../database/gcp';
 import type { FeatureFlags } from '../../config';
 import { N8N_IMAGE } from '../generic/workload';
 import type { GcpSecrets } from '../secrets/gcp';
-import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
+import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
 
 /** Secret names n8n needs on GCP and Azure: N8N_PROCESS_SECRETS and its database user's password. */
 export const N8N_SECRETS = [...N8N_PROCESS_SECRETS, 'N8N_DB_PASSWORD'] as const;
@@ -81,7 +81,7 @@ export class GcpN8n extends Construct {
               { name: 'N8N_PROXY_HOPS', value: '1' },
             ],
             // The start step runs n8n's CLI once per workflow before the server listens (2-3 minutes).
-            startupProbe: { httpGet: { path: '/healthz', port: N8N_PORT }, periodSeconds: 10, failureThreshold: 36 },
+            startupProbe: { httpGet: { path: '/healthz', port: N8N_PORT }, periodSeconds: 10, failureThreshold: N8N_STARTUP_SECONDS / 10 },
           },
         ],
       },

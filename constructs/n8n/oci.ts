@@ -4,7 +4,7 @@ import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathR
 import { OciDatabase } from '../database/oci';
 import { OciHost, type OciHostContext } from '../runtime/oci';
 import { N8N_IMAGE } from '../generic/workload';
-import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs } from './provisioning';
+import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs, N8N_STARTUP_SECONDS } from './provisioning';
 
 export interface OciN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`; n8n resources are `<prefix>-n8n`. */
@@ -78,7 +78,7 @@ export class OciN8n extends Construct {
           DB_POSTGRESDB_PASSWORD_FILE: '/secrets/DB_PASSWORD',
           DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
         },
-        health_checks: [{ health_check_type: 'HTTP', path: '/healthz', port: N8N_PORT, interval_in_seconds: 30, failure_threshold: 3 }],
+        health_checks: [{ health_check_type: 'HTTP', path: '/healthz', port: N8N_PORT, interval_in_seconds: 30, failure_threshold: 3, initial_delay_in_seconds: N8N_STARTUP_SECONDS }],
       },
       secrets: [
         { file: 'DB_PASSWORD', secretId: props.dbPasswordSecretId },

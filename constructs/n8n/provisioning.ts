@@ -19,6 +19,13 @@ export const MINDSDB_API_URL = 'https://mindsdb.com';
 export const N8N_PORT = 5678;
 
 /**
+ * How long an n8n container may take before it answers /healthz: the start step imports and publishes
+ * each workflow with a CLI call of 12-15 s before `n8n start` listens (about 100 s measured with the five
+ * workflows), so every cloud's probes and grace periods allow this long.
+ */
+export const N8N_STARTUP_SECONDS = 360;
+
+/**
  * Secrets every n8n process reads, each from the cloud's secret manager (never from Terraform state):
  * the credential encryption key (identical on every n8n process), the owner account n8n creates at
  * start (so no setup page can be claimed; the password as a bcrypt hash), and the credential values

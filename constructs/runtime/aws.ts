@@ -59,6 +59,8 @@ export interface AwsFargateServiceProps {
   readonly repositoryArn?: string;
   /** Replaces the main image's entrypoint (and command); @default the image's own. */
   readonly entryPoint?: readonly string[];
+  /** Seconds after a task starts before failed load-balancer health checks count. @default 60 */
+  readonly healthCheckGraceSeconds?: number;
 }
 
 /** One ECS Fargate service with its task definition, log group, roles and security group. */
@@ -136,7 +138,7 @@ export class AwsFargateService extends Construct {
       platformVersion: 'LATEST',
       propagateTags: 'SERVICE',
       enableEcsManagedTags: true,
-      healthCheckGracePeriodSeconds: 60,
+      healthCheckGracePeriodSeconds: props.healthCheckGraceSeconds ?? 60,
       deploymentCircuitBreaker: { enable: true, rollback: true },
       networkConfiguration: { subnets: [...ctx.subnetIds], securityGroups: [this.securityGroup.id], assignPublicIp: false },
       loadBalancer: [{ targetGroupArn: props.targetGroupArn, containerName: 'app', containerPort: props.containerPort }],
