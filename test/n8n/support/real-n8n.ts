@@ -29,12 +29,26 @@ export const OFFLINE_ENV = {
   N8N_DISABLED_MODULES: 'mcp-registry',
 } as const;
 
-export async function freePort(): Promise<number> {
+/** Whether `port` can be bound on loopback now. */
+function bindable(port: number): Promise<boolean> {
   const server = net.createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  return port;
+  return new Promise((resolve) => {
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+/**
+ * A free loopback port below the kernel's ephemeral range (32768-60999 here). n8n binds its port about
+ * 100 s after it is chosen; a port from the ephemeral range could meanwhile be handed to another test's
+ * `listen(0)`, whose answers the readiness probe would then take for n8n's.
+ */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (await bindable(port)) return port;
+  }
+  throw new Error('no free loopback port between 20000 and 32000');
 }
 
 export interface RunningN8n {
