@@ -6,7 +6,7 @@
  */
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
 import { decodePubsubPush } from '../../services/sync-runtime/src/queue/pubsub-binding';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startApi, startWorld, expectWebhookSync, type World } from './support/scenario';
+import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 
 describeWithService('GCP: Cloud Scheduler -> Pub/Sub push -> runtime', TEST_DATABASE_URL, () => {
@@ -40,11 +40,6 @@ describeWithService('GCP: Cloud Scheduler -> Pub/Sub push -> runtime', TEST_DATA
   });
 
   test('a Salesforce outbound message through the API triggers the pull that brings the edited contact in; a forged one is refused', async () => {
-    const api = await startApi(world);
-    try {
-      await expectWebhookSync(world, api.post, () => drainStoreQueue(world));
-    } finally {
-      await api.stop();
-    }
+    await expectWebhookSyncThroughApi(world);
   });
 });

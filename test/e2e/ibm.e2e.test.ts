@@ -7,7 +7,7 @@ import pino from 'pino';
 import { intervalMinutes } from '../../config/integrations';
 import { createScheduler } from '../../services/sync-runtime/src/engine';
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startApi, startWorld, expectWebhookSync, type World } from './support/scenario';
+import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
 import { synthesizedStack } from './support/synthesized';
 
 describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_DATABASE_URL, () => {
@@ -47,11 +47,6 @@ describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_D
   });
 
   test('a Salesforce outbound message through the API triggers the pull that brings the edited contact in; a forged one is refused', async () => {
-    const api = await startApi(world);
-    try {
-      await expectWebhookSync(world, api.post, () => drainStoreQueue(world));
-    } finally {
-      await api.stop();
-    }
+    await expectWebhookSyncThroughApi(world);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { describeWithService, TEST_DATABASE_URL } from '../support/services';
 import { parseJobText } from '../../config/job-message';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startApi, startWorld, expectWebhookSync, type World } from './support/scenario';
+import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 
 describeWithService('OCI: Resource Scheduler body -> store queue -> worker', TEST_DATABASE_URL, () => {
@@ -36,11 +36,6 @@ describeWithService('OCI: Resource Scheduler body -> store queue -> worker', TES
   });
 
   test('a Salesforce outbound message through the API triggers the pull that brings the edited contact in; a forged one is refused', async () => {
-    const api = await startApi(world);
-    try {
-      await expectWebhookSync(world, api.post, () => drainStoreQueue(world));
-    } finally {
-      await api.stop();
-    }
+    await expectWebhookSyncThroughApi(world);
   });
 });

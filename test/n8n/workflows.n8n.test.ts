@@ -206,9 +206,9 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     await n8nCli(binDirs, { ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, ['execute', `--id=${SYNC_FAILURE_ALERT_ID}`]);
     // The published copy in the running n8n polls on its own 5-minute schedule too, and may post the same
     // failure when that tick falls into this test: each alert is the recent failure, never the older one.
-    const alerts_ = alerts.requests.map((r) => JSON.stringify([r.method, r.path, JSON.parse(r.body).text]));
-    expect(alerts_.length).toBeGreaterThanOrEqual(1);
-    expect([...new Set(alerts_)].map((a) => JSON.parse(a))).toEqual([['POST', '/alert', 'Data sync run run-failed-now of salesforce failed: Salesforce answered 503']]);
+    const posted = alerts.requests.map((r) => JSON.stringify([r.method, r.path, JSON.parse(r.body).text]));
+    expect(posted.length).toBeGreaterThanOrEqual(1);
+    expect([...new Set(posted)].map((a) => JSON.parse(a))).toEqual([['POST', '/alert', 'Data sync run run-failed-now of salesforce failed: Salesforce answered 503']]);
   });
 
   test('the trigger workflow starts a sync through this service API with the operator token', async () => {

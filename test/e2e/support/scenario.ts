@@ -237,3 +237,13 @@ export async function startApi(world: World, env: Record<string, string> = {}): 
     stop: () => api.stop(),
   };
 }
+
+/** expectWebhookSync through the runtime's API process, with the jobs on the store queue (GCP, OCI, IBM here). */
+export async function expectWebhookSyncThroughApi(world: World): Promise<void> {
+  const api = await startApi(world);
+  try {
+    await expectWebhookSync(world, api.post, () => drainStoreQueue(world));
+  } finally {
+    await api.stop();
+  }
+}
