@@ -6,6 +6,15 @@
 FROM node:20-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
+# npm ci links the workspace packages (@data-sync/*), so their manifests come first.
+COPY config/package.json ./config/
+COPY pipelines/package.json ./pipelines/
+COPY integrations/package.json ./integrations/
+COPY monitoring/package.json ./monitoring/
+COPY n8n/package.json ./n8n/
+COPY services/sync-runtime/package.json ./services/sync-runtime/
+COPY test/fakes/package.json ./test/fakes/
+COPY test/services/package.json ./test/services/
 RUN --mount=type=cache,target=/root/.npm npm ci --no-audit --no-fund
 COPY tsconfig.json ./
 COPY scripts ./scripts

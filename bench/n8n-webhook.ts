@@ -16,14 +16,14 @@ import { generateKeyPairSync, randomUUID } from 'crypto';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { ENVIRONMENT_CONFIGS } from '../config/environments';
+import { ENVIRONMENT_CONFIGS } from '@data-sync/config/environments';
 import { n8nStart } from '../constructs/n8n/provisioning';
-import { WEBHOOK_AUTH_HEADER } from '../n8n/credentials';
-import { WEBHOOKS } from '../n8n/webhooks';
-import { buildOutboundMessage } from '../integrations/crm/salesforce';
-import { startFakeSalesforce } from '../test/fakes/salesforce';
-import { scratchDatabase } from '../test/support/scratch-database';
-import { TEST_DATABASE_URL, serviceAvailable } from '../test/support/services';
+import { WEBHOOK_AUTH_HEADER } from '@data-sync/n8n/credentials';
+import { WEBHOOKS } from '@data-sync/n8n/webhooks';
+import { buildOutboundMessage } from '@data-sync/integrations/crm/salesforce';
+import { startFakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
+import { TEST_DATABASE_URL, serviceAvailable } from '@data-sync/test-services';
 import { bcryptHash, ensureN8n, freePort, n8nEnvironment, OFFLINE_ENV, runN8n } from '../test/n8n/support/real-n8n';
 
 interface AutocannonResult {
@@ -44,16 +44,16 @@ const USERNAME = 'integration@data-sync.test';
 /** The runtime's API in a child process (so the load generator has its own event loop). */
 async function serve(): Promise<void> {
   const [{ openPostgres, migrate }, { buildApi }, { createIntegrationStore }, { createLogger }, { createMetrics }, { createStoreBinding }, { Keyring, generateKey }, { createTokenStore }, { MIGRATIONS }, { salesforce }] = await Promise.all([
-    import('../pipelines/db'),
-    import('../services/sync-runtime/src/api/app'),
-    import('../services/sync-runtime/src/api/integration-store'),
-    import('../services/sync-runtime/src/logger'),
-    import('../services/sync-runtime/src/metrics'),
-    import('../services/sync-runtime/src/queue/store-binding'),
-    import('../services/sync-runtime/src/security/crypto'),
-    import('../services/sync-runtime/src/security/token-store'),
-    import('../services/sync-runtime/src/store/migrations'),
-    import('../integrations/crm/salesforce'),
+    import('@data-sync/pipelines/db'),
+    import('@data-sync/sync-runtime/src/api/app'),
+    import('@data-sync/sync-runtime/src/api/integration-store'),
+    import('@data-sync/sync-runtime/src/logger'),
+    import('@data-sync/sync-runtime/src/metrics'),
+    import('@data-sync/sync-runtime/src/queue/store-binding'),
+    import('@data-sync/sync-runtime/src/security/crypto'),
+    import('@data-sync/sync-runtime/src/security/token-store'),
+    import('@data-sync/sync-runtime/src/store/migrations'),
+    import('@data-sync/integrations/crm/salesforce'),
   ]);
   const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
   await migrate(db, MIGRATIONS);
@@ -124,8 +124,8 @@ async function main(): Promise<void> {
   let stopN8n: (() => Promise<void>) | undefined;
   let stopRuntime: (() => void) | undefined;
   try {
-    const { openPostgres, migrate } = await import('../pipelines/db');
-    const { PIPELINE_MIGRATIONS } = await import('../pipelines');
+    const { openPostgres, migrate } = await import('@data-sync/pipelines/db');
+    const { PIPELINE_MIGRATIONS } = await import('@data-sync/pipelines');
     const contactsDb = openPostgres(data.url);
     await migrate(contactsDb, PIPELINE_MIGRATIONS);
     await contactsDb.close();

@@ -13,11 +13,11 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
-import { migrate, openPostgres, type Db } from '../pipelines/db';
-import { runStream } from '../pipelines/batch';
-import { PIPELINE_MIGRATIONS } from '../pipelines/migrations';
-import { DESIGN_SQL, DESIGN_TABLES_SQL, RAW_COLUMNS } from '../pipelines/testing/design-sql';
-import { benchChunk, toSalesforce } from '../pipelines/testing/generate';
+import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
+import { runStream } from '@data-sync/pipelines/batch';
+import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines/migrations';
+import { DESIGN_SQL, DESIGN_TABLES_SQL, RAW_COLUMNS } from '@data-sync/pipelines/testing/design-sql';
+import { benchChunk, toSalesforce } from '@data-sync/pipelines/testing/generate';
 
 const URL_ = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 50_000);

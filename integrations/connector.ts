@@ -3,7 +3,7 @@
  * integrations/<family>/<system> exports a ConnectorModule; the runtime finds it in the registry.
  */
 import type { ZodType, ZodTypeDef } from 'zod';
-import type { IntegrationFamily } from '../config/integrations';
+import type { IntegrationFamily } from '@data-sync/config/integrations';
 import type { TokenStore } from './http/oauth-session';
 import type { EndpointBudget, RateWindow } from './http/rate-windows';
 

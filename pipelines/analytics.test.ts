@@ -1,7 +1,7 @@
 import { ingestAnalyticsPage, replaceMetricDays, upsertEvents } from './analytics';
 import { mapAmplitudeEvent, mapGa4ReportRow, mapMixpanelEvent } from './analytics-mappings';
 import { runBatch } from './batch';
-import { TEST_DATABASE_URL, describeWithService } from '../test/support/services';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { pipelinePglite, pipelinePostgres, type TestDb } from './testing/db';
 import { sfTime, toSalesforce } from './testing/generate';
 

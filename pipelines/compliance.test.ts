@@ -1,8 +1,8 @@
 import { upsertEvents } from './analytics';
 import { runBatch, recordPushes } from './batch';
 import { applyRetention, claimErasureRequests, completeErasureRequest, eraseSubject, filterOptedOut, isOptedOut, MAX_ERASURE_ATTEMPTS, optOut } from './compliance';
-import { COMPLIANCE } from '../config/compliance';
-import { TEST_DATABASE_URL, describeWithService } from '../test/support/services';
+import { COMPLIANCE } from '@data-sync/config/compliance';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { pipelinePglite, pipelinePostgres, type TestDb } from './testing/db';
 import { sfTime, toSalesforce } from './testing/generate';
 

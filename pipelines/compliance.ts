@@ -2,8 +2,8 @@
  * GDPR (retention, erasure with audit proof and vendor erasure queue) and CCPA (opt-out honoured on
  * the push path), with the settings of config/compliance.ts.
  */
-import { COMPLIANCE, type ComplianceConfig } from '../config/compliance';
-import { INTEGRATIONS, type IntegrationFamily } from '../config/integrations';
+import { COMPLIANCE, type ComplianceConfig } from '@data-sync/config/compliance';
+import { INTEGRATIONS, type IntegrationFamily } from '@data-sync/config/integrations';
 import type { Db, Queryable } from './db';
 import { subjectHash } from './privacy';
 

@@ -3,7 +3,7 @@ import { ident } from './db';
 import { EMAIL_PATTERN } from './validation';
 import { listQuarantine, amendQuarantine, recordPushes, replayQuarantine, runBatch, runStream, type BatchResult } from './batch';
 import { FieldCipher, revealRecord } from './privacy';
-import { TEST_DATABASE_URL, describeWithService } from '../test/support/services';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { DESIGN_SQL, DESIGN_TABLES_SQL, RAW_COLUMNS, contactsDigestSql } from './testing/design-sql';
 import { pipelinePglite, pipelinePostgres, type TestDb } from './testing/db';
 import { sfTime, sqlEquivalentRows, toSalesforce, type RawContact } from './testing/generate';

@@ -2,7 +2,7 @@
  * Data classification, column-level encryption and masking, from config/compliance.ts.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'crypto';
-import { COMPLIANCE, type PiiCategory, type SensitiveCategory } from '../config/compliance';
+import { COMPLIANCE, type PiiCategory, type SensitiveCategory } from '@data-sync/config/compliance';
 
 export type FieldClass = PiiCategory | SensitiveCategory | 'none';
 

@@ -53,7 +53,7 @@ async function buildRuntime({ quiet = false } = {}) {
   const result = await bundleNodeEntries({ outdir: staging });
   // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
   require('tsx/cjs');
-  const worker = await require('../services/sync-runtime/src/cloudflare/build').buildCloudflareWorker({ outfile: path.join(staging, 'cloudflare.js') });
+  const worker = await require('@data-sync/sync-runtime/src/cloudflare/build').buildCloudflareWorker({ outfile: path.join(staging, 'cloudflare.js') });
   const previous = `${outdir}.old-${process.pid}`;
   if (fs.existsSync(outdir)) fs.renameSync(outdir, previous);
   fs.renameSync(staging, outdir);

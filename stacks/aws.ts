@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { CLOUD_SIZING, type StackSettings } from '../config';
+import { CLOUD_SIZING, type StackSettings } from '@data-sync/config';
 import { AwsDatabase } from '../constructs/database/aws';
 import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';

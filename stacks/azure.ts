@@ -6,7 +6,7 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Fn, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { EnvironmentName, StackSettings } from '../config';
+import type { EnvironmentName, StackSettings } from '@data-sync/config';
 import { AzureDatabase } from '../constructs/database/azure';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
 import { N8N_SECRETS } from '../constructs/n8n/gcp';

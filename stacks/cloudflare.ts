@@ -2,7 +2,7 @@ import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import { SLOTS, type StackSettings } from '../config';
+import { SLOTS, type StackSettings } from '@data-sync/config';
 import { CloudflareDatabase } from '../constructs/database/cloudflare';
 import { CloudflareMonitoring } from '../constructs/monitoring/cloudflare';
 import { CloudflareN8nAccess, N8N_ON_WORKERS_EXCEPTION } from '../constructs/n8n/cloudflare';

@@ -1,6 +1,6 @@
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { SLOTS, type Slot, type StackSettings } from '../config';
+import { SLOTS, type Slot, type StackSettings } from '@data-sync/config';
 import type { Capability } from './capabilities';
 
 /**

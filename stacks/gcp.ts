@@ -5,7 +5,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformVariable } from 'cdktf';
 import { addressOf } from '../constructs/generic/terraform';
 import type { Construct } from 'constructs';
-import type { EnvironmentName, StackSettings } from '../config';
+import type { EnvironmentName, StackSettings } from '@data-sync/config';
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
 import { GcpN8n, N8N_SECRETS } from '../constructs/n8n/gcp';

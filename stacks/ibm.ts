@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
-import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '../config';
+import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '@data-sync/config';
 import { IbmPostgres } from '../constructs/database/ibm';
 import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/generic/ibm';
 import { IbmMonitoring } from '../constructs/monitoring/ibm';

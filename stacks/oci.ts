@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
-import { CLOUD_SIZING, type StackSettings } from '../config';
+import { CLOUD_SIZING, type StackSettings } from '@data-sync/config';
 import { OciDatabase } from '../constructs/database/oci';
 import { OciIdentityAvailabilityDomains, OciIdentityDynamicGroup, OciIdentityPolicy, OciLoggingLogGroup, OciObjectstorageNamespace, OciProvider } from '../constructs/generic/oci';
 import { OciMonitoring } from '../constructs/monitoring/oci';

@@ -54,3 +54,96 @@ test('the checks above see real imports (they would catch a violation)', () => {
     fs.rmSync(probe);
   }
 });
+
+/** The workspace packages (root package.json `workspaces`), each with its manifest's internal dependencies. */
+interface Workspace {
+  dir: string;
+  name: string;
+  dependencies: string[];
+  devDependencies: string[];
+}
+
+function workspaces(): Workspace[] {
+  const rootManifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] };
+  return rootManifest.workspaces.map((dir) => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
+    const internal = (deps: Record<string, string> = {}) => Object.keys(deps).filter((name) => name.startsWith('@data-sync/'));
+    return { dir, name: manifest.name, dependencies: internal(manifest.dependencies), devDependencies: internal(manifest.devDependencies) };
+  });
+}
+
+function workspaceOf(file: string, all: Workspace[]): Workspace | undefined {
+  return [...all].sort((a, b) => b.dir.length - a.dir.length).find((ws) => file === ws.dir || file.startsWith(`${ws.dir}/`));
+}
+
+/**
+ * Test code may use a package's devDependencies; production code only its dependencies. The demo is test
+ * code too: the runtime loads it by dynamic import only under DATA_SYNC_DEMO, and no production bundle holds it.
+ */
+function isTestCode(file: string): boolean {
+  return /\.test\.ts$|\.fixture\.ts$|\/(test|testing|contract)\/|^services\/sync-runtime\/src\/demo\.ts$/.test(file);
+}
+
+test('no relative import leaves its package: other packages are imported by name', () => {
+  const all = workspaces();
+  const offenders = sourceFiles('.').flatMap((file) =>
+    importsOf(file)
+      .filter((spec) => spec.startsWith('.'))
+      .filter((spec) => workspaceOf(path.posix.join(path.posix.dirname(file), spec), all)?.dir !== workspaceOf(file, all)?.dir)
+      .map((spec) => `${file} imports ${spec}`),
+  );
+  expect(offenders).toEqual([]);
+});
+
+test("each package imports only the packages its manifest declares, and the dependencies form no cycle", () => {
+  const all = workspaces();
+  const offenders = sourceFiles('.').flatMap((file) => {
+    const ws = workspaceOf(file, all);
+    if (!ws) return [];
+    const allowed = new Set([ws.name, ...ws.dependencies, ...(isTestCode(file) ? ws.devDependencies : [])]);
+    return importsOf(file)
+      .map((spec) => /^@data-sync\/[a-z0-9-]+/.exec(spec)?.[0])
+      .filter((name): name is string => name !== undefined && !allowed.has(name))
+      .map((name) => `${file} (${ws.name}${isTestCode(file) ? ', test code' : ''}) imports ${name}, not in its manifest`);
+  });
+  expect(offenders).toEqual([]);
+
+  const byName = new Map(all.map((ws) => [ws.name, ws]));
+  const visiting = new Set<string>();
+  const done = new Set<string>();
+  const cycles: string[] = [];
+  const visit = (name: string, trail: string[]) => {
+    if (done.has(name)) return;
+    if (visiting.has(name)) return void cycles.push([...trail, name].join(' -> '));
+    visiting.add(name);
+    for (const dep of byName.get(name)?.dependencies ?? []) visit(dep, [...trail, name]);
+    visiting.delete(name);
+    done.add(name);
+  };
+  for (const ws of all) visit(ws.name, []);
+  expect(cycles).toEqual([]);
+});
+
+test('every dependency a manifest declares is used', () => {
+  const all = workspaces();
+  const used = new Map(all.map((ws) => [ws.name, new Set<string>()]));
+  for (const file of sourceFiles('.')) {
+    const ws = workspaceOf(file, all);
+    for (const spec of ws ? importsOf(file) : []) {
+      const name = /^@data-sync\/[a-z0-9-]+/.exec(spec)?.[0];
+      if (name) used.get(ws!.name)!.add(name);
+    }
+  }
+  const unused = all.flatMap((ws) => [...ws.dependencies, ...ws.devDependencies].filter((dep) => !used.get(ws.name)!.has(dep)).map((dep) => `${ws.name} declares ${dep}`));
+  expect(unused).toEqual([]);
+});
+
+test('the package checks see real imports (a climb out of a package and an undeclared package are caught)', () => {
+  const all = workspaces();
+  const file = 'pipelines/probe.ts';
+  const climb = '../services/sync-runtime/src/engine/engine';
+  expect(workspaceOf(path.posix.join(path.posix.dirname(file), climb), all)?.name).toBe('@data-sync/sync-runtime');
+  expect(workspaceOf(file, all)?.dependencies).not.toContain('@data-sync/sync-runtime');
+  expect(isTestCode('pipelines/batch.ts')).toBe(false);
+  expect(isTestCode('pipelines/batch.test.ts')).toBe(true);
+});

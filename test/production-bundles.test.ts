@@ -1,5 +1,5 @@
 import * as path from 'path';
-import { buildCloudflareWorker } from '../services/sync-runtime/src/cloudflare/build';
+import { buildCloudflareWorker } from '@data-sync/sync-runtime/src/cloudflare/build';
 
 const { bundleNodeEntries } = require('../scripts/build-runtime') as { bundleNodeEntries(o: { outdir: string; write: boolean }): Promise<{ metafile: { outputs: Record<string, { inputs: Record<string, unknown> }> } }> };
 

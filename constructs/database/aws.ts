@@ -4,7 +4,7 @@ import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import type { EnvironmentConfig } from '../../config';
+import type { EnvironmentConfig } from '@data-sync/config';
 
 export interface AwsDatabaseProps {
   /** Name of the instance, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */

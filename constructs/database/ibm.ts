@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../../config';
+import type { EnvironmentConfig } from '@data-sync/config';
 import { IbmDatabase } from '../generic/ibm';
 
 export interface IbmDatabaseProps {

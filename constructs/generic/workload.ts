@@ -2,8 +2,8 @@
  * Cloud-neutral pieces every cloud's constructs share: the n8n image, the sync-job message a
  * schedule sends, and sync_interval as rate or cron expressions. No provider is imported here.
  */
-import { type IntegrationSettings, intervalMinutes } from '../../config';
-import { scheduleMessage } from '../../config/job-message';
+import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
+import { scheduleMessage } from '@data-sync/config/job-message';
 
 /**
  * The one n8n version every cloud runs, and the test tier installs (`npm run test:n8n`). Pinned: n8n's

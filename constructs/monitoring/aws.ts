@@ -3,9 +3,9 @@ import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboar
 import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig, type CloudwatchMetricAlarmMetricQuery } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
-import type { IntegrationSettings } from '../../config';
-import { ALERT_RULES, type AlertRule, type Comparison, DASHBOARD_PANELS, type DashboardPanel } from '../../monitoring/alerts';
-import { METRICS, METRIC_LIST } from '../../monitoring/metrics';
+import type { IntegrationSettings } from '@data-sync/config';
+import { ALERT_RULES, type AlertRule, type Comparison, DASHBOARD_PANELS, type DashboardPanel } from '@data-sync/monitoring/alerts';
+import { METRICS, METRIC_LIST } from '@data-sync/monitoring/metrics';
 
 /** CloudWatch namespace the runtime's Prometheus metrics land in (through the CloudWatch agent sidecar). */
 export const METRICS_NAMESPACE = 'DataSync';

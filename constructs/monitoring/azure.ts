@@ -7,8 +7,8 @@ import { MonitorWorkspace } from '@cdktf/provider-azurerm/lib/monitor-workspace'
 import { PortalDashboard } from '@cdktf/provider-azurerm/lib/portal-dashboard';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
-import { ALERT_RULES, DASHBOARD_PANELS, type AlertRule, type DashboardPanel } from '../../monitoring/alerts';
-import { RULE_GROUP } from '../../monitoring/prometheus';
+import { ALERT_RULES, DASHBOARD_PANELS, type AlertRule, type DashboardPanel } from '@data-sync/monitoring/alerts';
+import { RULE_GROUP } from '@data-sync/monitoring/prometheus';
 import type { AzureMetricsSink } from '../runtime/azure';
 
 export interface AzureMetricsWorkspaceProps {

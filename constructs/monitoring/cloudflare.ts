@@ -1,7 +1,7 @@
 import { Healthcheck } from '@cdktf/provider-cloudflare/lib/healthcheck';
 import { NotificationPolicy } from '@cdktf/provider-cloudflare/lib/notification-policy';
 import { Construct } from 'constructs';
-import { ALERT_RULES } from '../../monitoring/alerts';
+import { ALERT_RULES } from '@data-sync/monitoring/alerts';
 
 /**
  * Alert rules Cloudflare cannot evaluate, with the reason. Notification policies only know

@@ -4,8 +4,8 @@ import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-ale
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
 import { Construct } from 'constructs';
-import { ALERT_RULES, DASHBOARD_PANELS, type AlertRule, type DashboardPanel } from '../../monitoring/alerts';
-import { RULE_GROUP } from '../../monitoring/prometheus';
+import { ALERT_RULES, DASHBOARD_PANELS, type AlertRule, type DashboardPanel } from '@data-sync/monitoring/alerts';
+import { RULE_GROUP } from '@data-sync/monitoring/prometheus';
 
 export interface GcpMonitoringProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { ALERT_RULES, type AlertRule, DASHBOARD_PANELS, type DashboardPanel } from '../../monitoring/alerts';
+import { ALERT_RULES, type AlertRule, DASHBOARD_PANELS, type DashboardPanel } from '@data-sync/monitoring/alerts';
 import { IbmResourceInstance, SysdigMonitorAlertV2Prometheus, SysdigMonitorDashboard, SysdigMonitorNotificationChannelEmail, SysdigProvider } from '../generic/ibm';
 
 /** Cloud Logs keeps data for one of these numbers of days. */

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
-import { type IntegrationSettings, intervalMinutes } from '../../config';
-import { ALERT_RULES, type AlertRule } from '../../monitoring/alerts';
+import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
+import { ALERT_RULES, type AlertRule } from '@data-sync/monitoring/alerts';
 import { OciIdentityPolicy, OciMonitoringAlarm, OciOnsNotificationTopic, OciOnsSubscription } from '../generic/oci';
 
 /** Custom metric namespace the runtime's metrics are published to (OCI reserves the `oci_` prefix). */

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
-import type { EnvironmentConfig, FeatureFlags } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
 import { AwsDatabase } from '../database/aws';
 import { AwsFargateService, type AwsTaskContext } from '../runtime/aws';
 import { N8N_IMAGE } from '../generic/workload';

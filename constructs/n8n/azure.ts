@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { AzureDatabase, type AzureDatabaseProps } from '../database/azure';
 import { keyVaultSecretEnv } from '../runtime/azure';
 import type { AzureSecrets } from '../secrets/azure';
-import type { FeatureFlags } from '../../config';
+import type { FeatureFlags } from '@data-sync/config';
 import { N8N_IMAGE } from '../generic/workload';
 import { N8N_SECRETS } from './gcp';
 import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';

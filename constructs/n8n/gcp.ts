@@ -4,7 +4,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { GcpDatabase, type GcpDatabaseProps } from '../database/gcp';
-import type { FeatureFlags } from '../../config';
+import type { FeatureFlags } from '@data-sync/config';
 import { N8N_IMAGE } from '../generic/workload';
 import type { GcpSecrets } from '../secrets/gcp';
 import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig, FeatureFlags } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
 import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineSecret } from '../generic/ibm';
 import { IbmPostgres } from '../database/ibm';
 import { envFrom } from '../runtime/ibm';

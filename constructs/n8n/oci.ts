@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig, FeatureFlags } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
 import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathRouteSet } from '../generic/oci';
 import { OciDatabase } from '../database/oci';
 import { OciHost, type OciHostContext } from '../runtime/oci';

@@ -7,9 +7,9 @@ import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { FeatureFlags } from '../../config/environments';
-import { provisioningPlan } from '../../n8n/provisioning/plan';
-import { WEBHOOKS, webhookUrl } from '../../n8n/webhooks';
+import type { FeatureFlags } from '@data-sync/config/environments';
+import { provisioningPlan } from '@data-sync/n8n/provisioning/plan';
+import { WEBHOOKS, webhookUrl } from '@data-sync/n8n/webhooks';
 import { projectRoot } from '../generic/zip';
 
 /** MindsDB's API base (the design's host); a setting so tests can point it at a local MindsDB. */

@@ -16,7 +16,7 @@ import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 import { type IamStatement, ServiceRole } from '../generic/aws-iam';
 import { cloudwatchAgentConfig, prometheusScrapeConfig } from '../monitoring/aws';
 

@@ -4,7 +4,7 @@ import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { createHash } from 'crypto';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 import { keyVaultSecretName, type AzureSecrets } from '../secrets/azure';
 
 export interface AzureAppsEnvironmentProps {

@@ -4,7 +4,7 @@ import { ZoneSetting } from '@cdktf/provider-cloudflare/lib/zone-setting';
 import { WorkersScript, WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { Fn, Token, ref } from 'cdktf';
 import { Construct } from 'constructs';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 
 /** The Worker bundle the Cloudflare entry builds (services/sync-runtime/src/cloudflare), relative to the project root. */
 export const CLOUDFLARE_BUNDLE = 'dist/runtime/cloudflare.js';

@@ -4,7 +4,7 @@ import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member'
 import { Fn, ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { createHash } from 'crypto';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 
 export interface GcpRuntimeProps {
   /** Cloud Run service name, e.g. `data-sync-prod-runtime`. */

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineDomainMapping, type IbmCodeEngineEnvVariable, IbmCodeEngineProject, IbmCodeEngineSecret } from '../generic/ibm';
 
 /** Code Engine secret holding the registry credentials (`ibmcloud ce registry create --name icr-pull ...`). */

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 import {
   OciApigatewayDeployment,
   OciApigatewayGateway,

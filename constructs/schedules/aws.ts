@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
 import { SchedulerScheduleGroup } from '@cdktf/provider-aws/lib/scheduler-schedule-group';
-import { type IntegrationSettings, intervalMinutes } from '../../config';
+import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
 import { ServiceRole } from '../generic/aws-iam';
 import { rateExpression, triggerMessage } from '../generic/workload';
 

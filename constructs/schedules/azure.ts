@@ -1,7 +1,7 @@
 import { ContainerAppJob } from '@cdktf/provider-azurerm/lib/container-app-job';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
+import type { IntegrationSettings } from '@data-sync/config';
 import { keyVaultSecretName, type AzureSecrets } from '../secrets/azure';
 import { cronFor } from './gcp';
 

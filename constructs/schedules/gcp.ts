@@ -1,7 +1,7 @@
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
-import { scheduleMessage, type JobMessage } from '../../config/job-message';
+import { scheduleMessage, type JobMessage } from '@data-sync/config/job-message';
 import { Construct } from 'constructs';
-import { intervalMinutes, type IntegrationSettings } from '../../config';
+import { intervalMinutes, type IntegrationSettings } from '@data-sync/config';
 
 /**
  * A sync_interval as a 5-field cron expression (UTC): `15m` -> `*\/15 * * * *`, `1h` -> `0 * * * *`,

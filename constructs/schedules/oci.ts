@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
+import type { IntegrationSettings } from '@data-sync/config';
 import { OciArtifactsContainerRepository, OciFunctionsApplication, OciFunctionsFunction, OciIdentityPolicy, OciLoggingLog, OciResourceSchedulerSchedule } from '../generic/oci';
 import { ociRetention } from '../runtime/oci';
 import { cronExpression, triggerMessage } from '../generic/workload';

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
+import type { IntegrationSettings } from '@data-sync/config';
 import { IbmIamAuthorizationPolicy, IbmKmsKey, IbmKmsKeyPolicies, IbmResourceInstance, IbmSmArbitrarySecret, IbmSmSecretGroup } from '../generic/ibm';
 
 export interface IbmSecretsProps {

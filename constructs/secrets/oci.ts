@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
+import type { IntegrationSettings } from '@data-sync/config';
 import { OciKmsKey, OciKmsVault, OciVaultSecret } from '../generic/oci';
 
 export interface OciSecretsProps {

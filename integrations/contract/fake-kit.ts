@@ -179,7 +179,7 @@ export function isoSeconds(ms: number): string {
 }
 
 /** Deterministic pseudo-random numbers (mulberry32): the same seed gives the same data on every run. */
-export { rng as seededRandom } from '../../pipelines/testing/generate';
+export { rng as seededRandom } from '@data-sync/pipelines/testing/generate';
 
 const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Dennis', 'Radia', 'Tim'];
 const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Ritchie', 'Perlman', 'Berners-Lee'];

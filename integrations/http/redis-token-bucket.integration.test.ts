@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { describeWithService, TEST_REDIS_URL } from '../../test/support/services';
+import { describeWithService, TEST_REDIS_URL } from '@data-sync/test-services';
 import { parseRateLimitPolicy } from './rate-windows';
 import { RedisTokenBucket, RedisWindowBudget } from './redis-token-bucket';
 

@@ -4,7 +4,7 @@
  * process at a time refreshes, across every worker. New tokens are committed before the lock is
  * released and before any caller sees them, so a rotated refresh token is never used unstored.
  */
-import type { Db, Queryable } from '../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { StoredTokens, TokenStore } from './oauth-session';
 
 /** Encrypts and decrypts the tokens at rest (the runtime passes its Keyring's encrypt/decrypt). */

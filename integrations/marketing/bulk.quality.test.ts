@@ -3,9 +3,9 @@
  * limit, a Mailchimp push through several POST /batches, a Constant Contact import activity. Prints
  * records per second for the report; asserts only counts.
  */
-import { startFakeConstantContact } from '../../test/fakes/constant_contact';
-import { startFakeKlaviyo } from '../../test/fakes/klaviyo';
-import { startFakeMailchimp } from '../../test/fakes/mailchimp';
+import { startFakeConstantContact } from '@data-sync/vendor-fakes/constant_contact';
+import { startFakeKlaviyo } from '@data-sync/vendor-fakes/klaviyo';
+import { startFakeMailchimp } from '@data-sync/vendor-fakes/mailchimp';
 import { constantContact } from './constant_contact';
 import { klaviyo } from './klaviyo';
 import { mailchimp } from './mailchimp';

@@ -4,7 +4,7 @@
  * the ids to publish, and the credentials the published ones use (definitions only; the values
  * come from the N8N_CREDENTIALS secret at start).
  */
-import type { FeatureFlags } from '../../config/environments';
+import type { FeatureFlags } from '@data-sync/config/environments';
 import { CREDENTIALS, type CredentialDefinition } from '../credentials';
 import { WORKFLOWS, isActive, settingsOf, type N8nWorkflowJson } from '../workflows';
 

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { Db, migrate, openPglite, openPostgres } from '.';
-import { TEST_DATABASE_URL, describeWithService } from '../../test/support/services';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 
 function behavesLikePostgres(open: () => Promise<Db>) {
   let db: Db;

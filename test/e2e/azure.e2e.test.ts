@@ -8,8 +8,8 @@
 import { execFile } from 'child_process';
 import { promisify } from 'util';
 import pino from 'pino';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { start, type Runtime } from '../../services/sync-runtime/src/main';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import { start, type Runtime } from '@data-sync/sync-runtime/src/main';
 import { drainStoreQueue, ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, startWorld, type World } from './support/scenario';
 import { resolveReferences, resource, synthesizedStack } from './support/synthesized';
 

@@ -5,8 +5,8 @@
  * push it queues.
  */
 import { Miniflare } from 'miniflare';
-import { buildCloudflareWorker } from '../../services/sync-runtime/src/cloudflare/build';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
+import { buildCloudflareWorker } from '@data-sync/sync-runtime/src/cloudflare/build';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
 import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, runs, startWorld, type World } from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 

@@ -4,8 +4,8 @@
  * push route decodes (decodePubsubPush) and hands to the engine. The OIDC check of the route has its
  * own tests (api/pubsub-push.test.ts); here the envelope is what Pub/Sub would send.
  */
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { decodePubsubPush } from '../../services/sync-runtime/src/queue/pubsub-binding';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import { decodePubsubPush } from '@data-sync/sync-runtime/src/queue/pubsub-binding';
 import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 

@@ -4,9 +4,9 @@
  * interval is read from the stack's Code Engine cron command for the integration.
  */
 import pino from 'pino';
-import { intervalMinutes } from '../../config/integrations';
-import { createScheduler } from '../../services/sync-runtime/src/engine';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
+import { intervalMinutes } from '@data-sync/config/integrations';
+import { createScheduler } from '@data-sync/sync-runtime/src/engine';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
 import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
 import { synthesizedStack } from './support/synthesized';
 

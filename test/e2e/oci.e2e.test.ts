@@ -3,8 +3,8 @@
  * is the job message; OCI runs on the store queue in its PostgreSQL (no Streaming binding yet), so the
  * message is enqueued there and the worker handles it.
  */
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { parseJobText } from '../../config/job-message';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import { parseJobText } from '@data-sync/config/job-message';
 import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 

@@ -1,4 +1,4 @@
-import { scheduleMessage } from '../../config/job-message';
+import { scheduleMessage } from '@data-sync/config/job-message';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -6,8 +6,8 @@ import * as zlib from 'zlib';
 import { App } from 'cdktf';
 import { buildApp } from '../../app';
 import { AwsStack } from '../../stacks/aws';
-import { ENVIRONMENT_CONFIGS, type EnvironmentName, FAMILY_FLAG, INTEGRATIONS, resolveSettings, parseContext } from '../../config';
-import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
+import { ENVIRONMENT_CONFIGS, type EnvironmentName, FAMILY_FLAG, INTEGRATIONS, resolveSettings, parseContext } from '@data-sync/config';
+import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import { AwsMonitoring } from '../../constructs/monitoring/aws';
 import { zipBytes, zipFiles } from '../../constructs/generic/zip';

@@ -2,11 +2,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { ENVIRONMENTS, ENVIRONMENT_CONFIGS, parseContext, resolveSettings, type EnvironmentName } from '../../config';
+import { ENVIRONMENTS, ENVIRONMENT_CONFIGS, parseContext, resolveSettings, type EnvironmentName } from '@data-sync/config';
 import { isoDuration } from '../../constructs/monitoring/azure';
 import { azureRevisionSuffix } from '../../constructs/runtime/azure';
 import { cronFor } from '../../constructs/schedules/gcp';
-import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
+import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { AZURE_POLICIES } from '../support/policies/azure';
 import { type Block, type TerraformJson, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
 

@@ -1,12 +1,12 @@
-import { scheduleMessage } from '../../config/job-message';
+import { scheduleMessage } from '@data-sync/config/job-message';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { ENVIRONMENTS, ENVIRONMENT_CONFIGS, INTEGRATIONS, parseContext, resolveSettings, type EnvironmentName } from '../../config';
+import { ENVIRONMENTS, ENVIRONMENT_CONFIGS, INTEGRATIONS, parseContext, resolveSettings, type EnvironmentName } from '@data-sync/config';
 import { cronFor } from '../../constructs/schedules/gcp';
 import { gcpRevisionName } from '../../constructs/runtime/gcp';
-import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
+import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { GCP_POLICIES } from '../support/policies/gcp';
 import { type Block, type TerraformJson, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
 

@@ -2,18 +2,18 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { CLOUDS } from '../../config';
+import { CLOUDS } from '@data-sync/config';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import type { DataSyncStack } from '../../stacks/data-sync-stack';
 import { STACK_FACTORIES } from '../../stacks';
 import { type TerraformJson, synthJson, walkObjects } from '../support/terraform-checks';
 import { n8nContainers } from '../support/policies/n8n';
-import { WEBHOOKS } from '../../n8n/webhooks';
+import { WEBHOOKS } from '@data-sync/n8n/webhooks';
 import { N8N_VERSION } from '../../constructs/generic/workload';
-import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '../../services/sync-runtime/src/config';
-import { CLOUD_QUEUE_VARIABLES } from '../../services/sync-runtime/src/queue/cloud-bindings';
-import { AWS_SECRET_VARIABLES } from '../../services/sync-runtime/src/security/aws-secrets';
-import { REFERABLE_VARIABLES } from '../../services/sync-runtime/src/security/env-refs';
+import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '@data-sync/sync-runtime/src/config';
+import { CLOUD_QUEUE_VARIABLES } from '@data-sync/sync-runtime/src/queue/cloud-bindings';
+import { AWS_SECRET_VARIABLES } from '@data-sync/sync-runtime/src/security/aws-secrets';
+import { REFERABLE_VARIABLES } from '@data-sync/sync-runtime/src/security/env-refs';
 
 /**
  * Capability parity: every cloud stack of every environment provides each capability of

@@ -4,7 +4,7 @@
  * download providers here), so these checks read the JSON that cdktf writes.
  */
 import { Testing, TerraformStack } from 'cdktf';
-import type { Cloud } from '../../config';
+import type { Cloud } from '@data-sync/config';
 import { policyRules } from './policies';
 
 /** A resource or data source body as cdktf writes it. */

@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeAmplitude, type AmplitudeFake } from '../../../test/fakes/amplitude';
+import { startFakeAmplitude, type AmplitudeFake } from '@data-sync/vendor-fakes/amplitude';
 import { amplitudeConfigSchema, amplitudeHosts, type AmplitudeConfig } from './config';
 import { amplitude, exportHour } from './index';
 

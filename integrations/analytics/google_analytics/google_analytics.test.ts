@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeGa4, type Ga4Fake } from '../../../test/fakes/ga4';
+import { startFakeGa4, type Ga4Fake } from '@data-sync/vendor-fakes/ga4';
 import { addDays } from '../shared/time';
 import { googleAnalyticsConfigSchema, type GoogleAnalyticsConfig } from './config';
 import { dayIn, googleAnalytics } from './index';

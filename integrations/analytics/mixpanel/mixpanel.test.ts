@@ -1,6 +1,6 @@
 import { connectorContract } from '../../contract/connector-contract';
 import { IntegrationError } from '../../connector';
-import { startFakeMixpanel, type MixpanelFake } from '../../../test/fakes/mixpanel';
+import { startFakeMixpanel, type MixpanelFake } from '@data-sync/vendor-fakes/mixpanel';
 import { addDays, utcDay } from '../shared/time';
 import { mixpanelConfigSchema, mixpanelHosts, type MixpanelConfig } from './config';
 import { mixpanel } from './index';

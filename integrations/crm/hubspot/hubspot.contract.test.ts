@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeHubSpot } from '../../../test/fakes/hubspot';
+import { startFakeHubSpot } from '@data-sync/vendor-fakes/hubspot';
 import { hubspot, signatureV3, type HubSpotConfig } from '.';
 
 connectorContract<HubSpotConfig>({

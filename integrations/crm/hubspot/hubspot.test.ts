@@ -1,4 +1,4 @@
-import { startFakeHubSpot, type FakeHubSpot } from '../../../test/fakes/hubspot';
+import { startFakeHubSpot, type FakeHubSpot } from '@data-sync/vendor-fakes/hubspot';
 import { createHubSpot, hubspot, hubspotRateLimit, signatureV3, type HubSpotConfig } from '.';
 
 const fast = { sleep: async () => undefined };

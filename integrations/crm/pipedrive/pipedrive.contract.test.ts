@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakePipedrive } from '../../../test/fakes/pipedrive';
+import { startFakePipedrive } from '@data-sync/vendor-fakes/pipedrive';
 import { pipedrive, type PipedriveConfig } from '.';
 
 function pipedriveConfig(url: string, pageSize = 500): PipedriveConfig {

@@ -1,4 +1,4 @@
-import { startFakePipedrive, type FakePipedrive } from '../../../test/fakes/pipedrive';
+import { startFakePipedrive, type FakePipedrive } from '@data-sync/vendor-fakes/pipedrive';
 import { createPipedrive, pipedrive, pipedriveKey, type PipedriveConfig } from '.';
 
 function pipedriveConfig(url: string, pageSize = 500): PipedriveConfig {

@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeSalesforce } from '../../../test/fakes/salesforce';
+import { startFakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
 import { buildOutboundMessage, salesforce, type SalesforceConfig } from '.';
 
 const ORG = '00D5e000000KQ2eEAG';

@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'crypto';
 import { IntegrationError, WebhookRejected, type RateLimitObservation } from '../../connector';
-import { startFakeSalesforce, type FakeSalesforce } from '../../../test/fakes/salesforce';
+import { startFakeSalesforce, type FakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
 import { buildOutboundMessage, createSalesforce, parseOutboundMessage, salesforce, SOAP_ACK, type SalesforceConfig } from '.';
 import { salesforceRateLimit } from './client';
 import { jwtAudience } from './config';

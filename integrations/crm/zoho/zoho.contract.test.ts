@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeZoho } from '../../../test/fakes/zoho';
+import { startFakeZoho } from '@data-sync/vendor-fakes/zoho';
 import { zoho, type ZohoConfig } from '.';
 
 connectorContract<ZohoConfig>({

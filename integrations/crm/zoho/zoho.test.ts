@@ -1,4 +1,4 @@
-import { startFakeZoho, type FakeZoho } from '../../../test/fakes/zoho';
+import { startFakeZoho, type FakeZoho } from '@data-sync/vendor-fakes/zoho';
 import { MemoryTokenStore } from '../../http/oauth-session';
 import { createZoho, zoho, type ZohoConfig } from '.';
 

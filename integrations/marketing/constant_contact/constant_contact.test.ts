@@ -1,7 +1,7 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'crypto';
 import { connectorContract } from '../../contract/connector-contract';
 import { WebhookRejected, type WebhookRequest } from '../../connector';
-import { startFakeConstantContact, type ConstantContactFake } from '../../../test/fakes/constant_contact';
+import { startFakeConstantContact, type ConstantContactFake } from '@data-sync/vendor-fakes/constant_contact';
 import { constantContactConfigSchema, type ConstantContactConfig } from './config';
 import { constantContact } from './index';
 

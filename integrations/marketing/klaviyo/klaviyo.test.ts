@@ -1,6 +1,6 @@
 import { connectorContract } from '../../contract/connector-contract';
 import { IntegrationError, WebhookRejected, type WebhookRequest } from '../../connector';
-import { startFakeKlaviyo, type KlaviyoFake } from '../../../test/fakes/klaviyo';
+import { startFakeKlaviyo, type KlaviyoFake } from '@data-sync/vendor-fakes/klaviyo';
 import { klaviyoConfigSchema, type KlaviyoConfig } from './config';
 import { klaviyo, klaviyoSignature } from './index';
 

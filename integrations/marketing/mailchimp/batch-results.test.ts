@@ -1,4 +1,4 @@
-import { tarGz } from '../../../test/fakes/mailchimp/tar';
+import { tarGz } from '@data-sync/vendor-fakes/mailchimp/tar';
 import { readBatchResults } from './batch-results';
 
 test('reads every operation result from the gzipped tar, across files, skipping directories', () => {

@@ -1,7 +1,7 @@
 import { createHash } from 'crypto';
 import { connectorContract } from '../../contract/connector-contract';
 import { IntegrationError, WebhookRejected, type WebhookRequest } from '../../connector';
-import { startFakeMailchimp, type MailchimpFake } from '../../../test/fakes/mailchimp';
+import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
 import { apiRoot, mailchimpConfigSchema, type MailchimpConfig } from './config';
 import { mailchimp, subscriberHash } from './index';
 

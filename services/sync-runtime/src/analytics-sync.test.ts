@@ -4,10 +4,10 @@
  * `events` and `metrics_daily`, a re-run changes nothing, and a re-pulled GA4 day is replaced.
  */
 import pino from 'pino';
-import { CONNECTORS } from '../../../integrations/registry';
-import { startAnalyticsDemoFakes, type AnalyticsDemoFakes } from '../../../integrations/analytics/demo';
-import { migrate, openPglite, type Db } from '../../../pipelines/db';
-import { withAnalyticsModel } from '../../../pipelines/analytics';
+import { CONNECTORS } from '@data-sync/integrations/registry';
+import { startAnalyticsDemoFakes, type AnalyticsDemoFakes } from '@data-sync/vendor-fakes/demo/analytics';
+import { migrate, openPglite, type Db } from '@data-sync/pipelines/db';
+import { withAnalyticsModel } from '@data-sync/pipelines/analytics';
 import { createStoreSink, createSyncEngine, type IntegrationInfo, type SyncEngine } from './engine';
 import { createStoreBinding } from './queue/store-binding';
 import type { QueueBinding } from './queue/binding';

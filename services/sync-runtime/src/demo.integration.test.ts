@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { INTEGRATIONS } from '../../../config/integrations';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
 import { start, type Runtime } from './main';
 
 describe('demo mode (npm run dev:demo)', () => {

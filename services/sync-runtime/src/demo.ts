@@ -1,5 +1,5 @@
-import { INTEGRATIONS } from '../../../config/integrations';
-import { startDemoFakes } from '../../../integrations/demo';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
+import { startDemoFakes } from '@data-sync/vendor-fakes/demo';
 import type { createIntegrationStore } from './api/integration-store';
 import type { SyncEngine } from './engine';
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import pino from 'pino';
-import { TEST_DATABASE_URL, describeWithService } from '../../../test/support/services';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { startFakeSecretsManager } from '../test/support/fake-secrets-manager';
 import { TestStore, openTestPostgres } from '../test/support/store';
 import { ConfigError } from './config';

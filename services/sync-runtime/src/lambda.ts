@@ -4,8 +4,8 @@
  * (ReportBatchItemFailures), so SQS redelivers only those and dead-letters them after maxReceiveCount.
  */
 import type { Logger } from 'pino';
-import { parseJobText } from '../../../config/job-message';
-import { openPostgres } from '../../../pipelines/db';
+import { parseJobText } from '@data-sync/config/job-message';
+import { openPostgres } from '@data-sync/pipelines/db';
 import { ConfigError, loadConfig } from './config';
 import type { SyncEngine } from './engine';
 import { createLogger } from './logger';

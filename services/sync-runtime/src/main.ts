@@ -5,9 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import IORedis from 'ioredis';
 import type { Logger } from 'pino';
-import { intervalMinutes } from '../../../config/integrations';
-import { createN8nClient } from '../../../n8n/client';
-import { DataDirLockedError } from '../../../pipelines/db';
+import { intervalMinutes } from '@data-sync/config/integrations';
+import { createN8nClient } from '@data-sync/n8n/client';
+import { DataDirLockedError } from '@data-sync/pipelines/db';
 import { buildApi } from './api/app';
 import { ConfigError, RuntimeConfig, loadConfig } from './config';
 import { createScheduler, createWorker, IntegrationSource } from './engine';

@@ -3,7 +3,7 @@
  * with the alert rules and dashboards), plus prom-client's default process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { METRICS, MetricKey } from '../../../monitoring/metrics';
+import { METRICS, MetricKey } from '@data-sync/monitoring/metrics';
 import type { QueueBinding } from './queue/binding';
 
 type Def<K extends MetricKey> = (typeof METRICS)[K];

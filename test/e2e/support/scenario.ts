@@ -7,15 +7,15 @@
  */
 import { randomBytes } from 'crypto';
 import pino from 'pino';
-import { openPostgres, type Db } from '../../../pipelines/db';
-import { loadConfig } from '../../../services/sync-runtime/src/config';
-import { createRuntime, type SyncRuntime } from '../../../services/sync-runtime/src/runtime/runtime';
-import { start } from '../../../services/sync-runtime/src/main';
-import type { QueueBinding } from '../../../services/sync-runtime/src/queue/binding';
-import { buildOutboundMessage } from '../../../integrations/crm/salesforce';
-import { startFakeMailchimp, type MailchimpFake } from '../../fakes/mailchimp';
-import { startFakeSalesforce, type FakeSalesforce } from '../../fakes/salesforce';
-import { scratchDatabase } from '../../support/scratch-database';
+import { openPostgres, type Db } from '@data-sync/pipelines/db';
+import { loadConfig } from '@data-sync/sync-runtime/src/config';
+import { createRuntime, type SyncRuntime } from '@data-sync/sync-runtime/src/runtime/runtime';
+import { start } from '@data-sync/sync-runtime/src/main';
+import type { QueueBinding } from '@data-sync/sync-runtime/src/queue/binding';
+import { buildOutboundMessage } from '@data-sync/integrations/crm/salesforce';
+import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
+import { startFakeSalesforce, type FakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 
 export const ORG = '00D5e000000E2EOEAA';
 export const WEBHOOK_TOKEN = 'e2e-outbound-message-token';

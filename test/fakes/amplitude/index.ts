@@ -10,8 +10,8 @@
 import archiver from 'archiver';
 import { randomUUID } from 'crypto';
 import { gzipSync } from 'zlib';
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import { FakeSwitches, MARKETING_FRAMING, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
 
 export interface AmplitudeEvent {
   uuid: string;

@@ -10,8 +10,8 @@
  * of the body, as Constant Contact documents.
  */
 import { createHash, randomUUID } from 'crypto';
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
 
 export interface CtctContact {
   contact_id: string;

@@ -3,10 +3,10 @@
  * of contacts through a connector whose tokens live in the SqlTokenStore, prints the outcome as JSON
  * on stdout and exits. Env: FAKE_URL, DATABASE_URL, SEAL_KEY (base64, 32 bytes).
  */
-import { openPostgres } from '../../../pipelines/db';
-import { IntegrationError } from '../../../integrations/connector';
-import { SqlTokenStore } from '../../../integrations/http/sql-token-store';
-import { constantContact, constantContactConfigSchema } from '../../../integrations/marketing/constant_contact';
+import { openPostgres } from '@data-sync/pipelines/db';
+import { IntegrationError } from '@data-sync/integrations/connector';
+import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
+import { constantContact, constantContactConfigSchema } from '@data-sync/integrations/marketing/constant_contact';
 import { testSealer } from './sealer';
 
 async function main(): Promise<void> {

@@ -9,8 +9,8 @@
  * `validationMessages`) and the User Deletion API (`userDeletionRequests:upsert`). Days are UTC.
  */
 import { createVerify, generateKeyPairSync, randomUUID } from 'crypto';
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import { FakeSwitches, MARKETING_FRAMING, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
 
 /** One generated row at the finest grain: a day, an event name and a country. */
 interface BaseRow {

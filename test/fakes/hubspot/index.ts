@@ -6,8 +6,8 @@
  * promise an order among equal sort values.
  */
 import { createHash, createHmac, randomUUID } from 'crypto';
-import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 
 export interface HsRecord {
   id: string;

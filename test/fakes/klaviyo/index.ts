@@ -11,9 +11,9 @@
  * endpoint has its own documented burst and steady windows, declared in `RateLimit-Limit`.
  */
 import { createHash, randomUUID } from 'crypto';
-import type { Fake } from '../../../integrations/contract/connector-contract';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
 import operationsSpec from './operations.json';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
 
 export interface KlaviyoProfile {
   id: string;

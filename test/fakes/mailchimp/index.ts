@@ -5,8 +5,8 @@
  * results, the 10-simultaneous-connections limit per API key (429), and Mailchimp's problem-details errors.
  */
 import { createHash, randomUUID } from 'crypto';
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
 import { tarGz } from './tar';
 
 export interface MailchimpMember {

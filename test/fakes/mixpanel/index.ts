@@ -9,8 +9,8 @@
  * events and profile. Every stored event has `mp_processing_time_ms`; touch() re-processes one (a late event).
  */
 import { randomUUID } from 'crypto';
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import { FakeSwitches, MARKETING_FRAMING, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
 
 export interface MixpanelEvent {
   event: string;

@@ -4,8 +4,8 @@
  * (PATCH) and delete, `x-api-token` auth, the x-ratelimit-* headers of its two-second window and
  * Pipedrive's `{ success: false, error }` bodies.
  */
-import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 
 export type PdRecord = Record<string, unknown> & { id: number; update_time: string; add_time: string };
 

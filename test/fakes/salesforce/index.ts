@@ -5,9 +5,9 @@
  * error bodies. It can also deliver outbound messages (SOAP) to a receiver.
  */
 import { createPublicKey, createVerify, randomBytes } from 'crypto';
-import { parseCsv } from '../../../integrations/crm/salesforce/client';
-import { FakeClock, FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+import { parseCsv } from '@data-sync/integrations/crm/salesforce/client';
+import { FakeClock, FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 import { SoqlError, compareBy, matches, parseSoql, type SoqlQuery } from './soql';
 
 export type SfRecord = Record<string, unknown> & { Id: string; SystemModstamp: string; IsDeleted: boolean };

@@ -9,8 +9,8 @@
  * `{ code, details, message, status }` error bodies.
  */
 import { randomBytes } from 'crypto';
-import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 
 export type ZohoRecord = Record<string, unknown> & { id: string; Modified_Time: string; Created_Time: string };
 

@@ -4,7 +4,7 @@
  * cloud's. The registry is built on each call so that rule modules may import helpers from
  * ../terraform-checks at load time without an import cycle biting.
  */
-import type { Cloud } from '../../../config';
+import type { Cloud } from '@data-sync/config';
 import { type TerraformJson, walk, walkObjects } from '../terraform-checks';
 import { AWS_POLICIES } from './aws';
 import { AZURE_POLICIES } from './azure';

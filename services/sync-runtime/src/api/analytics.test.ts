@@ -1,9 +1,9 @@
-import { mixpanel } from '../../../../integrations/analytics/mixpanel';
-import { mixpanelConfigSchema } from '../../../../integrations/analytics/mixpanel/config';
-import { ingestAnalyticsPage, replaceMetricDays } from '../../../../pipelines/analytics';
-import { runBatch } from '../../../../pipelines/batch';
-import { sfTime, toSalesforce } from '../../../../pipelines/testing/generate';
-import { startFakeMixpanel, type MixpanelFake } from '../../../../test/fakes/mixpanel';
+import { mixpanel } from '@data-sync/integrations/analytics/mixpanel';
+import { mixpanelConfigSchema } from '@data-sync/integrations/analytics/mixpanel/config';
+import { ingestAnalyticsPage, replaceMetricDays } from '@data-sync/pipelines/analytics';
+import { runBatch } from '@data-sync/pipelines/batch';
+import { sfTime, toSalesforce } from '@data-sync/pipelines/testing/generate';
+import { startFakeMixpanel, type MixpanelFake } from '@data-sync/vendor-fakes/mixpanel';
 import { bearer, createHarness, type Harness } from './testing/harness';
 
 let h: Harness;

@@ -1,4 +1,4 @@
-import { METRIC_LIST } from '../../../../monitoring/metrics';
+import { METRIC_LIST } from '@data-sync/monitoring/metrics';
 import { bearer, createHarness, Harness } from './testing/harness';
 import { demoSource, signDemo } from './testing/demo-connector';
 import { MASK } from './integration-store';

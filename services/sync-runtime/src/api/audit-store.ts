@@ -1,5 +1,5 @@
 /** The audit log (table audit_log, created by ENGINE_MIGRATIONS): who did what to which target, and how it ended. */
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 
 export interface AuditEntry {
   readonly actor: string;

@@ -4,7 +4,7 @@
  * state-changing call, written before the answer leaves.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 import { Role, RouteAccess, roleAllows } from '../security/tokens';
 import type { TokenInfo, TokenStore } from '../security/token-store';
 import { ApiError } from './errors';

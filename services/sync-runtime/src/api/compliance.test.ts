@@ -1,13 +1,13 @@
 import { Writable } from 'stream';
 import type { FastifyInstance } from 'fastify';
-import { subjectHash } from '../../../../pipelines';
-import { toSalesforce, sfTime } from '../../../../pipelines/testing/generate';
+import { subjectHash } from '@data-sync/pipelines';
+import { toSalesforce, sfTime } from '@data-sync/pipelines/testing/generate';
 import { buildApi } from './app';
 import { createPipelinesApi } from './pipelines-adapter';
 import { signComplianceWebhook } from './routes/compliance';
 import { bearer, createHarness, Harness, request } from './testing/harness';
 import { demoConnector } from './testing/demo-connector';
-import type { ConnectorModule } from '../../../../integrations/connector';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { createLogger } from '../logger';
 import { createMetrics } from '../metrics';
 

@@ -1,9 +1,9 @@
 /** What the HTTP API needs, as interfaces: main.ts wires the real ones, tests may pass fakes. */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Db } from '../../../../pipelines/db';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import type { N8nClient } from '../../../../n8n/client';
+import type { Db } from '@data-sync/pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import type { N8nClient } from '@data-sync/n8n/client';
 import type { Job, QueueBinding } from '../queue/binding';
 import type { RuntimeMetrics } from '../metrics';
 import type { GoogleOidcVerifier } from '../security/google-oidc';

@@ -1,7 +1,7 @@
 import * as http from 'http';
 import fc from 'fast-check';
-import { createN8nClient } from '../../../../n8n/client';
-import { FakeN8n, startFakeN8n, webhookWorkflow } from '../../../../n8n/fake-server';
+import { createN8nClient } from '@data-sync/n8n/client';
+import { FakeN8n, startFakeN8n, webhookWorkflow } from '@data-sync/n8n/fake-server';
 import { createHarness, Harness } from './testing/harness';
 
 let h: Harness;

@@ -3,7 +3,7 @@
  * AES-256-GCM; the API only ever shows it masked. Also the engine's IntegrationSource.
  */
 import { randomUUID } from 'crypto';
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { Keyring } from '../security/crypto';
 import { isEnvRef, resolveEnvRefs } from '../security/env-refs';
 

@@ -3,7 +3,7 @@
  * and 'pipeline' (an ingest batch through pipelines/). Both are safe to run twice (at-least-once delivery).
  */
 import type { Logger } from 'pino';
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import type { EngineApi, PipelinesApi } from './deps';
 import { writeAudit } from './audit-store';

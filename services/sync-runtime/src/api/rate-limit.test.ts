@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
+import { TEST_REDIS_URL, describeWithService } from '@data-sync/test-services';
 import { bearer, createHarness, Harness } from './testing/harness';
 
 let h: Harness;

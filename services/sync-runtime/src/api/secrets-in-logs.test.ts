@@ -1,5 +1,5 @@
-import { createN8nClient } from '../../../../n8n/client';
-import { FakeN8n, startFakeN8n, webhookWorkflow } from '../../../../n8n/fake-server';
+import { createN8nClient } from '@data-sync/n8n/client';
+import { FakeN8n, startFakeN8n, webhookWorkflow } from '@data-sync/n8n/fake-server';
 import { bearer, createHarness, Harness } from './testing/harness';
 import { signDemo } from './testing/demo-connector';
 

@@ -1,8 +1,8 @@
 import { randomBytes } from 'crypto';
 import { Miniflare } from 'miniflare';
-import { migrate, openPostgres, type Db } from '../../../../pipelines/db';
-import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
-import { startFakeMailchimp, type MailchimpFake } from '../../../../test/fakes/mailchimp';
+import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
+import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
 import { createIntegrationStore } from '../api/integration-store';
 import { Keyring } from '../security/crypto';
 import { MIGRATIONS } from '../store/migrations';

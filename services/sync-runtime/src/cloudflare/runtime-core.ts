@@ -6,7 +6,7 @@
  * advisory lock serialises isolates.
  */
 import pino, { type Logger } from 'pino';
-import { migrate, openPostgres, type Db } from '../../../../pipelines/db';
+import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
 import { writeAudit } from '../api/audit-store';
 import { REDACT_PATHS } from '../logger';
 import type { DeadLetter, Job, NewJob, QueueBinding, QueueDepth } from '../queue/binding';

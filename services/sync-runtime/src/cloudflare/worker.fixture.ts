@@ -5,7 +5,7 @@
  * recorder at TEST_SINK_URL (a non-2xx answer makes the job fail). The API tests' demo connector is
  * registered beside the real ones, for the webhook cases shared with the Node route.
  */
-import { CONNECTORS } from '../../../../integrations/registry';
+import { CONNECTORS } from '@data-sync/integrations/registry';
 import { demoConnector } from '../api/testing/demo-connector';
 import { resolveEnvRefs } from '../security/env-refs';
 import { createWorker } from './worker';

@@ -11,9 +11,9 @@
  */
 import { Buffer } from 'buffer';
 import { createHash, timingSafeEqual } from 'crypto';
-import { CONNECTORS } from '../../../../integrations/registry';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import { parseJobEnvelope } from '../../../../config/job-message';
+import { CONNECTORS } from '@data-sync/integrations/registry';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { parseJobEnvelope } from '@data-sync/config/job-message';
 import type { Job } from '../queue/binding';
 import { ingestWebhook } from '../webhooks/ingest';
 import { sendJob } from './env-core';

@@ -1,11 +1,11 @@
 import { randomUUID } from 'crypto';
 import * as os from 'os';
 import type { Logger } from 'pino';
-import type { Db, Queryable } from '../../../../pipelines/db';
-import { Connector, ConnectorContext, ConnectorModule, IntegrationError, PullPage } from '../../../../integrations/connector';
-import { parseJobMessage, type RunPayload } from '../../../../config/job-message';
-import { commitBatchWithin, prepareBatch, type BatchResult, type PipelineOptions } from '../../../../pipelines/batch';
-import { mappingFor, type Mapping } from '../../../../pipelines/mappings';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
+import { Connector, ConnectorContext, ConnectorModule, IntegrationError, PullPage } from '@data-sync/integrations/connector';
+import { parseJobMessage, type RunPayload } from '@data-sync/config/job-message';
+import { commitBatchWithin, prepareBatch, type BatchResult, type PipelineOptions } from '@data-sync/pipelines/batch';
+import { mappingFor, type Mapping } from '@data-sync/pipelines/mappings';
 import type { Job, JobKind, QueueBinding } from '../queue/binding';
 import { createPushJob } from './push';
 import { addPageStats, audit, CursorMoved, date, describeError, objectStats, PERMANENT, RunFinished, runOfJob, toRunRecord, type PageStats, type RunRow } from './runs';

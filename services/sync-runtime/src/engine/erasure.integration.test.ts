@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Connector, ConnectorModule } from '../../../../integrations/connector';
-import { eraseSubject } from '../../../../pipelines';
-import { Db, migrate, openPostgres } from '../../../../pipelines/db';
-import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
-import { scratchDatabase } from '../../../../test/support/scratch-database';
+import type { Connector, ConnectorModule } from '@data-sync/integrations/connector';
+import { eraseSubject } from '@data-sync/pipelines';
+import { Db, migrate, openPostgres } from '@data-sync/pipelines/db';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 import { createLogger } from '../logger';
 import { MIGRATIONS } from '../store/migrations';
 import { createErasureJobHandler, runRetentionIfDue } from './erasure';

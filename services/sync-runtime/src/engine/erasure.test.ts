@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import type { Connector, ConnectorModule } from '../../../../integrations/connector';
-import { eraseSubject, MAX_ERASURE_ATTEMPTS } from '../../../../pipelines/compliance';
-import { subjectHash } from '../../../../pipelines';
-import { Db, migrate, openPglite } from '../../../../pipelines/db';
+import type { Connector, ConnectorModule } from '@data-sync/integrations/connector';
+import { eraseSubject, MAX_ERASURE_ATTEMPTS } from '@data-sync/pipelines/compliance';
+import { subjectHash } from '@data-sync/pipelines';
+import { Db, migrate, openPglite } from '@data-sync/pipelines/db';
 import { createLogger } from '../logger';
 import type { Job } from '../queue/binding';
 import { MIGRATIONS } from '../store/migrations';

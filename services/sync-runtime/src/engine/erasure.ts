@@ -3,10 +3,10 @@
  * integration's connector) and the hourly GDPR retention, run by one instance at a time.
  */
 import type { Logger } from 'pino';
-import type { ConnectorContext, ConnectorModule, ErasureOutcome } from '../../../../integrations/connector';
-import { applyRetention, claimErasureRequests, completeErasureRequest } from '../../../../pipelines';
+import type { ConnectorContext, ConnectorModule, ErasureOutcome } from '@data-sync/integrations/connector';
+import { applyRetention, claimErasureRequests, completeErasureRequest } from '@data-sync/pipelines';
 import { RUNTIME_PERSONAL_DATA } from '../store/personal-data';
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import type { IntegrationSource } from './types';
 

@@ -7,12 +7,12 @@
  * (`sync_pushes`), so the destination's echo is not taken for a change on its next pull.
  */
 import type { Logger } from 'pino';
-import type { Connector, ConnectorModule } from '../../../../integrations/connector';
-import { IntegrationError } from '../../../../integrations/connector';
-import { filterOptedOut } from '../../../../pipelines/compliance';
-import { contentHashSql, mappedColumns, recordPushes, CONTACT_CHANGE_LOCK } from '../../../../pipelines/batch';
-import { transformRecords, type Mapping } from '../../../../pipelines/mappings';
-import type { Db } from '../../../../pipelines/db';
+import type { Connector, ConnectorModule } from '@data-sync/integrations/connector';
+import { IntegrationError } from '@data-sync/integrations/connector';
+import { filterOptedOut } from '@data-sync/pipelines/compliance';
+import { contentHashSql, mappedColumns, recordPushes, CONTACT_CHANGE_LOCK } from '@data-sync/pipelines/batch';
+import { transformRecords, type Mapping } from '@data-sync/pipelines/mappings';
+import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import { addPageStats, audit, CursorMoved, describeError, PERMANENT, RunFinished, type RunRow } from './runs';
 import type { EngineMetrics, IntegrationInfo } from './types';

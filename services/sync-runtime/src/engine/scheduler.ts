@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { SyncEngine } from './engine';
 import type { IntegrationSource } from './types';
 

@@ -1,4 +1,4 @@
-import type { VendorRecord } from '../../../../integrations/connector';
+import type { VendorRecord } from '@data-sync/integrations/connector';
 import type { RecordSink } from './types';
 
 export interface StoreSinkOptions {

@@ -1,6 +1,6 @@
-import type { Queryable } from '../../../../pipelines/db';
-import type { VendorRecord } from '../../../../integrations/connector';
-import type { MetricKey } from '../../../../monitoring/metrics';
+import type { Queryable } from '@data-sync/pipelines/db';
+import type { VendorRecord } from '@data-sync/integrations/connector';
+import type { MetricKey } from '@data-sync/monitoring/metrics';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed'];

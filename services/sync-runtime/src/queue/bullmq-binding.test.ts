@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
-import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
+import { TEST_REDIS_URL, describeWithService } from '@data-sync/test-services';
 import { QueueBinding } from './binding';
 import { createBullmqBinding } from './bullmq-binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';

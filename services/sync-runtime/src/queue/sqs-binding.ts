@@ -12,7 +12,7 @@ import {
   SQSClient,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { parseJobEnvelope } from '../../../../config/job-message';
+import { parseJobEnvelope } from '@data-sync/config/job-message';
 import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
 
 /**

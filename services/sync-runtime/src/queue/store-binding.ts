@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy, backoffMs, checkJob } from './binding';
 
 export interface StoreBindingOptions {

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { migrate, openPglite, type Db } from '../../../../pipelines/db';
+import { migrate, openPglite, type Db } from '@data-sync/pipelines/db';
 import { JOB_KINDS, type Job } from '../queue/binding';
 import { createStoreBinding } from '../queue/store-binding';
 import { Keyring, generateKey } from '../security/crypto';

@@ -6,7 +6,7 @@
  * variable (DATABASE_URL, the encryption key) would let an admin send it to a vendor URL of their choice.
  */
 import * as fs from 'fs';
-import { INTEGRATIONS } from '../../../../config/integrations';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
 
 /** The variables a reference may name: every credential of the integration catalog. */
 export const REFERABLE_VARIABLES: ReadonlySet<string> = new Set(INTEGRATIONS.flatMap((i) => i.credentials));

@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DataDirLockedError, migrate, openDb } from '../../../../pipelines/db';
+import { DataDirLockedError, migrate, openDb } from '@data-sync/pipelines/db';
 import { ConfigError, loadConfig } from '../config';
 import { MIGRATIONS } from '../store/migrations';
 import { DEV_KEY_FILE, DEV_NEXT_KEY_FILE, Keyring, generateKey, keyId, loadDevKeyring } from './crypto';

@@ -3,8 +3,8 @@
  * integration configs (AES-256-GCM, key id in each value) and the sensitive fields the pipelines
  * encrypt in quarantined records (FieldCipher tokens, which carry no key id: every old key is tried).
  */
-import type { Db, Queryable } from '../../../../pipelines/db';
-import { FieldCipher } from '../../../../pipelines';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
+import { FieldCipher } from '@data-sync/pipelines';
 import { resealIntegrations } from '../api/integration-store';
 import type { Keyring } from './crypto';
 

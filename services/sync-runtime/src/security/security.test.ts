@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FieldCipher } from '../../../../pipelines';
-import { migrate, openPglite } from '../../../../pipelines/db';
+import { FieldCipher } from '@data-sync/pipelines';
+import { migrate, openPglite } from '@data-sync/pipelines/db';
 import { createIntegrationStore } from '../api/integration-store';
 import { MIGRATIONS } from '../store/migrations';
 import { DecryptionError, Keyring, generateKey, loadDevKeyring } from './crypto';

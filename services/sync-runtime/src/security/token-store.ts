@@ -1,6 +1,6 @@
 /** API tokens in the store: only their SHA-256 hashes are kept; the token itself is shown once. */
 import { randomUUID } from 'crypto';
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 import { Role, generateToken, hashToken } from './tokens';
 
 export interface TokenInfo {

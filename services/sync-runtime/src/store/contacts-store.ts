@@ -1,5 +1,5 @@
 /** The internal model's contacts as the API shows them: paged, filtered, with where each was seen. */
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 
 export interface ContactView {
   readonly email: string;

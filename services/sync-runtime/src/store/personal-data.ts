@@ -4,7 +4,7 @@
  * jobs (webhook events and ingest batches carry records). Live jobs are left alone: they finish within
  * minutes and are deleted when acknowledged, and dropping one would lose accepted work.
  */
-import type { OtherPersonalData } from '../../../../pipelines/compliance';
+import type { OtherPersonalData } from '@data-sync/pipelines/compliance';
 
 export const RUNTIME_PERSONAL_DATA: OtherPersonalData = {
   async erase(tx, email) {

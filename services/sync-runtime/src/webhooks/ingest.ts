@@ -8,7 +8,7 @@
  */
 import type { Buffer } from 'buffer';
 import ipaddr from 'ipaddr.js';
-import { WebhookRejected, type ConnectorModule } from '../../../../integrations/connector';
+import { WebhookRejected, type ConnectorModule } from '@data-sync/integrations/connector';
 import type { AuditEntry } from '../api/audit-store';
 import { ApiError, notFound } from '../api/errors';
 import { checkedRequestData } from '../api/request-data';

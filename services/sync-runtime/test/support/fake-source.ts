@@ -1,7 +1,7 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { z } from 'zod';
-import { ConnectorModule, IntegrationError, PullPage, VendorRecord } from '../../../../integrations/connector';
+import { ConnectorModule, IntegrationError, PullPage, VendorRecord } from '@data-sync/integrations/connector';
 
 type Entry = { type: 'upsert'; record: VendorRecord } | { type: 'delete'; id: string };
 

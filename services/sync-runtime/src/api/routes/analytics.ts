@@ -5,7 +5,7 @@
  * PII is masked below operator, including emails that arrive as a vendor's user id.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { maskPii, type Role } from '../../../../../pipelines/privacy';
+import { maskPii, type Role } from '@data-sync/pipelines/privacy';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 import { NAME_PATTERN, anyObject, errorResponses, paging } from '../schemas';

@@ -1,6 +1,6 @@
 /** The internal model: what the syncs produced, PII masked below the operator role. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { maskPii } from '../../../../../pipelines/privacy';
+import { maskPii } from '@data-sync/pipelines/privacy';
 import { createContactsStore, type ContactQuery } from '../../store/contacts-store';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';

@@ -4,8 +4,8 @@
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
-import { findIntegration, intervalMinutes } from '../../../../../config/integrations';
-import { IntegrationError } from '../../../../../integrations/connector';
+import { findIntegration, intervalMinutes } from '@data-sync/config/integrations';
+import { IntegrationError } from '@data-sync/integrations/connector';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
 import { Integration, IntegrationNameTaken, maskSecrets, restoreMasked } from '../integration-store';

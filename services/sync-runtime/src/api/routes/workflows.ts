@@ -1,6 +1,6 @@
 /** n8n workflows through the public API v1 client; 503 when N8N_URL is not configured. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { N8nClient, N8nError } from '../../../../../n8n/client';
+import { N8nClient, N8nError } from '@data-sync/n8n/client';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 import { anyObject, errorResponses } from '../schemas';

@@ -4,7 +4,7 @@
  */
 import { createHmac, timingSafeEqual } from 'crypto';
 import { z } from 'zod';
-import { ConnectorModule, IntegrationError, WebhookRejected } from '../../../../../integrations/connector';
+import { ConnectorModule, IntegrationError, WebhookRejected } from '@data-sync/integrations/connector';
 
 export const demoConfigSchema = z.object({
   baseUrl: z.string().url(),

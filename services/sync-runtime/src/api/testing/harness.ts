@@ -5,9 +5,9 @@
 import { Writable } from 'stream';
 import type { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
-import { openPglite, Db } from '../../../../../pipelines/db';
-import type { ConnectorModule } from '../../../../../integrations/connector';
-import type { N8nClient } from '../../../../../n8n/client';
+import { openPglite, Db } from '@data-sync/pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import type { N8nClient } from '@data-sync/n8n/client';
 import { buildApi } from '../app';
 import type { IntegrationStore } from '../integration-store';
 import { loadConfig } from '../../config';

@@ -3,12 +3,12 @@
  * with connector configs pointing at them, so a new user sees syncs and webhooks work without any
  * vendor credentials. Configs are connector input: parse each with its module's configSchema.
  */
-import { startFakeHubSpot } from '../test/fakes/hubspot';
-import { startFakePipedrive } from '../test/fakes/pipedrive';
-import { startFakeSalesforce } from '../test/fakes/salesforce';
-import { startFakeZoho } from '../test/fakes/zoho';
-import { startAnalyticsDemoFakes } from './analytics/demo';
-import { startMarketingDemoFakes } from './marketing/demo';
+import { startFakeHubSpot } from '../hubspot';
+import { startFakePipedrive } from '../pipedrive';
+import { startFakeSalesforce } from '../salesforce';
+import { startFakeZoho } from '../zoho';
+import { startAnalyticsDemoFakes } from './analytics';
+import { startMarketingDemoFakes } from './marketing';
 
 export interface DemoFakes {
   /** Config input per integration name of config/integrations.ts. */

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from './services';
+import { TEST_DATABASE_URL } from '.';
 
 async function admin(sql: string): Promise<void> {
   const client = new Client({ connectionString: TEST_DATABASE_URL });

@@ -1,7 +1,7 @@
-import { constantContact } from './constant_contact';
-import { startMarketingDemoFakes } from './demo';
-import { klaviyo } from './klaviyo';
-import { mailchimp } from './mailchimp';
+import { constantContact } from '@data-sync/integrations/marketing/constant_contact';
+import { startMarketingDemoFakes } from './marketing';
+import { klaviyo } from '@data-sync/integrations/marketing/klaviyo';
+import { mailchimp } from '@data-sync/integrations/marketing/mailchimp';
 
 test('the demo fakes start seeded and every marketing connector syncs from them with the returned configs', async () => {
   const demo = await startMarketingDemoFakes();

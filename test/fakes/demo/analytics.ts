@@ -2,9 +2,9 @@
  * The analytics part of the demo mode: starts the GA4, Mixpanel and Amplitude fakes on loopback,
  * seeded with generated reports and events, and returns connector configs pointing at them.
  */
-import { startFakeAmplitude } from '../../test/fakes/amplitude';
-import { startFakeGa4 } from '../../test/fakes/ga4';
-import { startFakeMixpanel } from '../../test/fakes/mixpanel';
+import { startFakeAmplitude } from '../amplitude';
+import { startFakeGa4 } from '../ga4';
+import { startFakeMixpanel } from '../mixpanel';
 
 export interface AnalyticsDemoFakes {
   readonly configs: Readonly<Record<'google_analytics' | 'mixpanel' | 'amplitude', Record<string, unknown>>>;

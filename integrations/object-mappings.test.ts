@@ -1,6 +1,6 @@
-import { INTEGRATIONS } from '../config/integrations';
-import { CONNECTORS } from '../integrations/registry';
-import { mappingFor, OBJECT_MAPPINGS } from './mappings';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
+import { CONNECTORS } from './registry';
+import { mappingFor, OBJECT_MAPPINGS } from '@data-sync/pipelines/mappings';
 
 /** Each connector's person object: pulled into contacts, and written back where the connector can push it. */
 const PERSON_OBJECT: Readonly<Record<string, string>> = {

@@ -1,6 +1,6 @@
-import { INTEGRATIONS } from '../config/integrations';
-import { startDemoFakes } from './demo';
-import { CONNECTORS } from './registry';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
+import { startDemoFakes } from '.';
+import { CONNECTORS } from '@data-sync/integrations/registry';
 
 test('the demo starts a fake for every catalog integration, and each registered connector connects with its config', async () => {
   const demo = await startDemoFakes();

@@ -3,12 +3,12 @@
  * loopback, seeded with generated data, and returns connector configs pointing at them, so
  * `npm run dev` shows a sync without any vendor credentials.
  */
-import { startFakeConstantContact } from '../../test/fakes/constant_contact';
-import { startFakeKlaviyo } from '../../test/fakes/klaviyo';
-import { startFakeMailchimp } from '../../test/fakes/mailchimp';
-import type { ConstantContactConfig } from './constant_contact';
-import type { KlaviyoConfig } from './klaviyo';
-import type { MailchimpConfig } from './mailchimp';
+import { startFakeConstantContact } from '../constant_contact';
+import { startFakeKlaviyo } from '../klaviyo';
+import { startFakeMailchimp } from '../mailchimp';
+import type { ConstantContactConfig } from '@data-sync/integrations/marketing/constant_contact';
+import type { KlaviyoConfig } from '@data-sync/integrations/marketing/klaviyo';
+import type { MailchimpConfig } from '@data-sync/integrations/marketing/mailchimp';
 
 export interface MarketingDemoFakes {
   readonly configs: {
