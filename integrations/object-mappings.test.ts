@@ -22,9 +22,16 @@ describe('object mappings', () => {
     expect(people.map((m) => m.system).sort()).toEqual(Object.keys(PERSON_OBJECT).sort());
     for (const module of people) {
       const object = PERSON_OBJECT[module.system];
-      expect(mappingFor(module.system, object, 'inbound')).toMatchObject({ direction: 'inbound', system: module.system });
+      expect(mappingFor(module.system, object, 'inbound')).toMatchObject({
+        direction: 'inbound',
+        system: module.system,
+      });
       if (NOT_WRITABLE[module.system]) expect(mappingFor(module.system, object, 'outbound')).toBeUndefined();
-      else expect(mappingFor(module.system, object, 'outbound')).toMatchObject({ direction: 'outbound', system: module.system });
+      else
+        expect(mappingFor(module.system, object, 'outbound')).toMatchObject({
+          direction: 'outbound',
+          system: module.system,
+        });
     }
   });
 

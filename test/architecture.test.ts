@@ -19,7 +19,12 @@ function sourceFiles(dir: string): string[] {
 function importsOf(file: string): string[] {
   const text = fs.readFileSync(path.resolve(root, file), 'utf8');
   const specs: string[] = [];
-  const patterns = [/\bfrom\s+['"]([^'"]+)['"]/g, /\brequire\(\s*['"]([^'"]+)['"]\s*\)/g, /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g, /^\s*import\s+['"]([^'"]+)['"]/gm];
+  const patterns = [
+    /\bfrom\s+['"]([^'"]+)['"]/g,
+    /\brequire\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /\bimport\(\s*['"]([^'"]+)['"]\s*\)/g,
+    /^\s*import\s+['"]([^'"]+)['"]/gm,
+  ];
   for (const pattern of patterns) for (const match of text.matchAll(pattern)) specs.push(match[1]);
   return specs;
 }
@@ -28,14 +33,18 @@ const INFRA = /^(cdktf|cdktf-cli|constructs|@cdktf\/.*)$/;
 
 test('runtime code never imports cdktf, constructs or a provider package', () => {
   const runtimeDirs = ['services', 'integrations', 'pipelines', 'n8n', 'monitoring'];
-  const offenders = runtimeDirs
-    .flatMap(sourceFiles)
-    .flatMap((file) => importsOf(file).filter((spec) => INFRA.test(spec)).map((spec) => `${file} imports ${spec}`));
+  const offenders = runtimeDirs.flatMap(sourceFiles).flatMap((file) =>
+    importsOf(file)
+      .filter((spec) => INFRA.test(spec))
+      .map((spec) => `${file} imports ${spec}`),
+  );
   expect(offenders).toEqual([]);
 });
 
 test('provider resources are imported by deep path, never through a provider index', () => {
-  const files = ['.', 'stacks', 'constructs', 'config', 'test', 'bench', 'scripts'].flatMap((dir) => (dir === '.' ? fs.readdirSync(root).filter((f) => /\.ts$/.test(f)) : sourceFiles(dir)));
+  const files = ['.', 'stacks', 'constructs', 'config', 'test', 'bench', 'scripts'].flatMap((dir) =>
+    dir === '.' ? fs.readdirSync(root).filter((f) => /\.ts$/.test(f)) : sourceFiles(dir),
+  );
   const offenders = files.flatMap((file) =>
     importsOf(file)
       .filter((spec) => /^@cdktf\/provider-[a-z0-9-]+(\/lib)?\/?$/.test(spec))
@@ -47,7 +56,10 @@ test('provider resources are imported by deep path, never through a provider ind
 test('the checks above see real imports (they would catch a violation)', () => {
   const probe = path.join(require('os').tmpdir(), `import-probe-${process.pid}.ts`);
   // Assembled from pieces so this file itself does not contain the import it probes.
-  fs.writeFileSync(probe, "import { AwsProvider } from '@cdktf/" + "provider-aws';\nconst x = require('cd" + "ktf');\n");
+  fs.writeFileSync(
+    probe,
+    "import { AwsProvider } from '@cdktf/" + "provider-aws';\nconst x = require('cd" + "ktf');\n",
+  );
   try {
     expect(importsOf(probe)).toEqual(['@cdktf/provider-aws', 'cdktf']);
   } finally {
@@ -67,13 +79,21 @@ function workspaces(): Workspace[] {
   const rootManifest = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8')) as { workspaces: string[] };
   return rootManifest.workspaces.map((dir) => {
     const manifest = JSON.parse(fs.readFileSync(path.join(root, dir, 'package.json'), 'utf8'));
-    const internal = (deps: Record<string, string> = {}) => Object.keys(deps).filter((name) => name.startsWith('@data-sync/'));
-    return { dir, name: manifest.name, dependencies: internal(manifest.dependencies), devDependencies: internal(manifest.devDependencies) };
+    const internal = (deps: Record<string, string> = {}) =>
+      Object.keys(deps).filter((name) => name.startsWith('@data-sync/'));
+    return {
+      dir,
+      name: manifest.name,
+      dependencies: internal(manifest.dependencies),
+      devDependencies: internal(manifest.devDependencies),
+    };
   });
 }
 
 function workspaceOf(file: string, all: Workspace[]): Workspace | undefined {
-  return [...all].sort((a, b) => b.dir.length - a.dir.length).find((ws) => file === ws.dir || file.startsWith(`${ws.dir}/`));
+  return [...all]
+    .sort((a, b) => b.dir.length - a.dir.length)
+    .find((ws) => file === ws.dir || file.startsWith(`${ws.dir}/`));
 }
 
 /**
@@ -89,13 +109,16 @@ test('no relative import leaves its package: other packages are imported by name
   const offenders = sourceFiles('.').flatMap((file) =>
     importsOf(file)
       .filter((spec) => spec.startsWith('.'))
-      .filter((spec) => workspaceOf(path.posix.join(path.posix.dirname(file), spec), all)?.dir !== workspaceOf(file, all)?.dir)
+      .filter(
+        (spec) =>
+          workspaceOf(path.posix.join(path.posix.dirname(file), spec), all)?.dir !== workspaceOf(file, all)?.dir,
+      )
       .map((spec) => `${file} imports ${spec}`),
   );
   expect(offenders).toEqual([]);
 });
 
-test("each package imports only the packages its manifest declares, and the dependencies form no cycle", () => {
+test('each package imports only the packages its manifest declares, and the dependencies form no cycle', () => {
   const all = workspaces();
   const offenders = sourceFiles('.').flatMap((file) => {
     const ws = workspaceOf(file, all);
@@ -104,7 +127,9 @@ test("each package imports only the packages its manifest declares, and the depe
     return importsOf(file)
       .map((spec) => /^@data-sync\/[a-z0-9-]+/.exec(spec)?.[0])
       .filter((name): name is string => name !== undefined && !allowed.has(name))
-      .map((name) => `${file} (${ws.name}${isTestCode(file) ? ', test code' : ''}) imports ${name}, not in its manifest`);
+      .map(
+        (name) => `${file} (${ws.name}${isTestCode(file) ? ', test code' : ''}) imports ${name}, not in its manifest`,
+      );
   });
   expect(offenders).toEqual([]);
 
@@ -134,7 +159,11 @@ test('every dependency a manifest declares is used', () => {
       if (name) used.get(ws!.name)!.add(name);
     }
   }
-  const unused = all.flatMap((ws) => [...ws.dependencies, ...ws.devDependencies].filter((dep) => !used.get(ws.name)!.has(dep)).map((dep) => `${ws.name} declares ${dep}`));
+  const unused = all.flatMap((ws) =>
+    [...ws.dependencies, ...ws.devDependencies]
+      .filter((dep) => !used.get(ws.name)!.has(dep))
+      .map((dep) => `${ws.name} declares ${dep}`),
+  );
   expect(unused).toEqual([]);
 });
 

@@ -11,9 +11,12 @@ import { intervalMinutes, type IntegrationSettings } from '@data-sync/config';
 export function cronFor(interval: string): string {
   const minutes = intervalMinutes(interval);
   if (minutes < 60 && 60 % minutes === 0) return minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`;
-  if (minutes % 60 === 0 && minutes < 1440 && 24 % (minutes / 60) === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
+  if (minutes % 60 === 0 && minutes < 1440 && 24 % (minutes / 60) === 0)
+    return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
   if (minutes % 1440 === 0) return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
-  throw new Error(`sync_interval "${interval}" cannot be expressed as a cron schedule: use a divisor of 60 minutes, a divisor of 24 hours, or whole days`);
+  throw new Error(
+    `sync_interval "${interval}" cannot be expressed as a cron schedule: use a divisor of 60 minutes, a divisor of 24 hours, or whole days`,
+  );
 }
 
 /** The job a schedule enqueues: a sync of the integration, whose run the runtime creates (config/job-message.ts). */

@@ -15,13 +15,26 @@ async function main(): Promise<void> {
   try {
     const tokenStore = new SqlTokenStore(db, testSealer(Buffer.from(process.env.SEAL_KEY!, 'base64')));
     const connector = constantContact.create(
-      constantContactConfigSchema.parse({ clientId: 'fake-client-id', clientSecret: 'fake-client-secret', refreshToken: 'fake-refresh-token-0', baseUrl: url, tokenUrl: `${url}/oauth2/default/v1/token`, requestsPerSecond: 1000 }),
+      constantContactConfigSchema.parse({
+        clientId: 'fake-client-id',
+        clientSecret: 'fake-client-secret',
+        refreshToken: 'fake-refresh-token-0',
+        baseUrl: url,
+        tokenUrl: `${url}/oauth2/default/v1/token`,
+        requestsPerSecond: 1000,
+      }),
       { tokenStore },
     );
     const page = await connector.pull('contacts', null);
     process.stdout.write(JSON.stringify({ ok: true, records: page.records.length }));
   } catch (error) {
-    process.stdout.write(JSON.stringify({ ok: false, kind: error instanceof IntegrationError ? error.kind : 'crash', message: (error as Error).message }));
+    process.stdout.write(
+      JSON.stringify({
+        ok: false,
+        kind: error instanceof IntegrationError ? error.kind : 'crash',
+        message: (error as Error).message,
+      }),
+    );
   } finally {
     await db.close();
   }

@@ -9,7 +9,10 @@ test('the demo fakes start seeded and every marketing connector syncs from them 
     const connectors = [
       { object: 'newsletter', connector: mailchimp.create(mailchimp.configSchema.parse(demo.configs.mailchimp)) },
       { object: 'profiles', connector: klaviyo.create(klaviyo.configSchema.parse(demo.configs.klaviyo)) },
-      { object: 'contacts', connector: constantContact.create(constantContact.configSchema.parse(demo.configs.constant_contact)) },
+      {
+        object: 'contacts',
+        connector: constantContact.create(constantContact.configSchema.parse(demo.configs.constant_contact)),
+      },
     ];
     for (const { object, connector } of connectors) {
       expect(await connector.test()).toMatchObject({ ok: true });

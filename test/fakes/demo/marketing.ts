@@ -14,7 +14,8 @@ export interface MarketingDemoFakes {
   readonly configs: {
     readonly mailchimp: Partial<MailchimpConfig> & Pick<MailchimpConfig, 'apiKey'>;
     readonly klaviyo: Partial<KlaviyoConfig> & Pick<KlaviyoConfig, 'apiKey'>;
-    readonly constant_contact: Partial<ConstantContactConfig> & Pick<ConstantContactConfig, 'clientId' | 'refreshToken'>;
+    readonly constant_contact: Partial<ConstantContactConfig> &
+      Pick<ConstantContactConfig, 'clientId' | 'refreshToken'>;
   };
   readonly urls: Readonly<Record<'mailchimp' | 'klaviyo' | 'constant_contact', string>>;
   close(): Promise<void>;

@@ -20,7 +20,14 @@ describeWithService('BullMQ binding on Redis', TEST_REDIS_URL, () => {
     'BullMQ',
     async (shareWith) => {
       const queue = shareWith ? queues.get(shareWith)! : `q${++next}`;
-      const binding = createBullmqBinding({ url: TEST_REDIS_URL, queue, prefix, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, stalledIntervalMs: 50 });
+      const binding = createBullmqBinding({
+        url: TEST_REDIS_URL,
+        queue,
+        prefix,
+        retry: CONTRACT_RETRY,
+        random: CONTRACT_RANDOM,
+        stalledIntervalMs: 50,
+      });
       queues.set(binding, queue);
       return binding;
     },

@@ -6,4 +6,10 @@ import { API_MIGRATIONS } from './api-schema';
 import { ENGINE_MIGRATIONS } from './engine-schema';
 import { INTEGRATION_MIGRATIONS } from '@data-sync/integrations/migrations';
 
-export const MIGRATIONS: readonly Migration[] = [...ENGINE_MIGRATIONS, ...API_MIGRATIONS, ...PIPELINE_MIGRATIONS, ...ANALYTICS_MIGRATIONS, ...INTEGRATION_MIGRATIONS];
+export const MIGRATIONS: readonly Migration[] = [
+  ...ENGINE_MIGRATIONS,
+  ...API_MIGRATIONS,
+  ...PIPELINE_MIGRATIONS,
+  ...ANALYTICS_MIGRATIONS,
+  ...INTEGRATION_MIGRATIONS,
+];
