@@ -149,6 +149,7 @@ export interface Connector {
   erase(email: string): Promise<void | ErasureOutcome>;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the registry holds modules of every config type
 export interface ConnectorModule<C = any> {
   readonly system: string;
   readonly family: IntegrationFamily;

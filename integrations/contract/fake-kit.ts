@@ -116,7 +116,7 @@ export async function serveFake(
         }
         return handler(request);
       };
-      answer()
+      void answer()
         .catch((error: Error): FakeResponse =>
           faults
             ? { status: 500, headers: { 'x-fake-error': error.message.slice(0, 200) }, body: faults.body(500) }

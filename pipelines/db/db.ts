@@ -1,5 +1,6 @@
 /** A query target: the database itself or a transaction on it. */
 export interface Queryable {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- rows are as the database sends them; callers name their shape
   query<R = Record<string, any>>(sql: string, params?: readonly unknown[]): Promise<{ rows: R[]; rowCount: number }>;
 }
 

@@ -51,8 +51,8 @@ function lockDataDir(dataDir: string): () => void {
 function wrap(pg: Pick<PGlite, 'query'>): Queryable {
   return {
     async query(sql, params) {
-      const result = await pg.query(sql, params as any[] | undefined);
-      return { rows: result.rows as any[], rowCount: result.affectedRows ?? result.rows.length };
+      const result = await pg.query<never>(sql, params as unknown[] | undefined);
+      return { rows: result.rows, rowCount: result.affectedRows ?? result.rows.length };
     },
   };
 }
@@ -96,7 +96,10 @@ export async function openPglite(dataDir?: string): Promise<Db> {
         const params = batch;
         batch = [];
         await serialized(() =>
-          pg.query(`INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES ${values}`, params as any[]),
+          pg.query(
+            `INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES ${values}`,
+            params as unknown[],
+          ),
         );
       };
       for await (const row of rows as AsyncIterable<readonly unknown[]>) {

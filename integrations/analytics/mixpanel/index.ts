@@ -100,7 +100,9 @@ class MixpanelConnector implements Connector {
         : readCursor<MixpanelCursor>(
             'mixpanel',
             cursor,
-            (c) => typeof c.w === 'number' && (c.next === undefined || /^\d{4}-\d{2}-\d{2}$/.test(c.next)),
+            (c) =>
+              typeof c.w === 'number' &&
+              (c.next === undefined || (typeof c.next === 'string' && /^\d{4}-\d{2}-\d{2}$/.test(c.next))),
           );
     if (state.next === undefined || state.to === undefined || state.startedAt === undefined) {
       const from = cursor === null ? start : maxDay(start, addDays(today, -this.config.lookBackDays));

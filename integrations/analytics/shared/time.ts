@@ -17,14 +17,18 @@ export const minDay = (a: string, b: string): string => (a < b ? a : b);
 export const maxDay = (a: string, b: string): string => (a > b ? a : b);
 
 /** Parses a cursor this connector wrote; anything else is a clear error rather than a silent full sync. */
-export function readCursor<T>(integration: string, cursor: string, check: (value: any) => boolean): T {
+export function readCursor<T>(
+  integration: string,
+  cursor: string,
+  check: (value: Record<string, unknown>) => boolean,
+): T {
   let value: unknown;
   try {
     value = JSON.parse(cursor);
   } catch {
     value = undefined;
   }
-  if (!value || typeof value !== 'object' || !check(value))
+  if (!value || typeof value !== 'object' || !check(value as Record<string, unknown>))
     throw new IntegrationError(
       integration,
       'invalid_config',

@@ -104,8 +104,8 @@ class MailchimpConnector implements Connector {
   ): Promise<{ fresh: Member[]; mark: Watermark; last: boolean }> {
     const from = queryFrom(mark);
     const count = this.config.pageSize;
-    let raw: Member[] = [];
-    let fresh: Member[] = [];
+    let raw: Member[];
+    let fresh: Member[];
     // Ask again further along only when a whole page was already emitted (many records in one second).
     for (let offset = 0; ; offset += count) {
       const page = await this.client.json<{ members: Member[] }>({

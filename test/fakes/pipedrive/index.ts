@@ -75,7 +75,7 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
   let idCounter = 0;
   // Seeded items are a day old, three per second; later changes use the real clock, a second apart
   // at least so each edit is visible to an `updated_since` at second precision.
-  let seedClock = Date.now() - 86_400_000;
+  const seedClock = Date.now() - 86_400_000;
   let seeded = 0;
   let lastLive = 0;
   const liveStamp = () => {
@@ -130,7 +130,6 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
       state.objects.get(type)!.set(record.id, record);
     }
   }
-  seedClock = 0;
 
   const encodeCursor = (r: PdRecord, sortBy: string) =>
     Buffer.from(JSON.stringify({ k: r[sortBy], id: r.id })).toString('base64url');

@@ -10,7 +10,6 @@ import * as os from 'os';
 import * as path from 'path';
 import { N8N_VERSION } from '../../../constructs/generic/workload';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const { installN8n } = require('../../../scripts/install-n8n.js') as {
   installN8n(version: string): { node: string; n8nBin: string; nodeDir: string };
 };
@@ -98,7 +97,7 @@ export async function runN8n(options: {
   const deadline = Date.now() + options.timeoutMs;
   let ready = false;
   let exitCode: number | null | undefined;
-  exited.then((code) => (exitCode = code));
+  void exited.then((code) => (exitCode = code));
   while (!ready && exitCode === undefined && Date.now() < deadline) {
     const status = await fetch(`${url}/webhook/${options.probe}`, { method: 'POST' }).then(
       (r) => r.status,
@@ -139,7 +138,6 @@ export function n8nCli(binDirs: readonly string[], env: NodeJS.ProcessEnv, args:
 
 /** A bcrypt hash with n8n's own bcrypt library, as an operator would make N8N_INSTANCE_OWNER_PASSWORD_HASH. */
 export function bcryptHash(cacheDir: string, password: string): string {
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
   const bcrypt = require(path.join(cacheDir, 'node_modules', 'bcryptjs')) as {
     hashSync(p: string, rounds: number): string;
   };

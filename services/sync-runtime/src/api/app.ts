@@ -54,7 +54,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   app.addSchema(ERROR_SCHEMA);
   const parseJson = app.getDefaultJsonParser('error', 'error');
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
-    parseJson(request, body as string, (error: Error | null, value?: unknown) => {
+    void parseJson(request, body as string, (error: Error | null, value?: unknown) => {
       if (error) return done(error);
       try {
         done(null, checkedRequestData(value, 'the JSON body'));

@@ -105,6 +105,7 @@ class FakeServiceBus {
   }
 
   client(): SbClient & { closed: boolean } {
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the SDK-shaped objects below are not methods of the bus
     const bus = this;
     const opened: { close(): Promise<void> }[] = [];
     const client = {

@@ -479,7 +479,7 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
       const messages = await receiveAllDead(60);
       let moved = 0;
       for (const m of messages) {
-        let body: JobBody | null = null;
+        let body: JobBody | null;
         try {
           body = parseJobBody(m.Body ?? '', m.MessageId ?? '?');
         } catch {

@@ -13,6 +13,26 @@ import { NAME_PATTERN, anyObject, errorResponses, paging } from '../schemas';
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 /** maskPii, plus emails under fields it does not classify (Mixpanel's distinct_id, Amplitude's user_id). */
+interface EventRow {
+  source: string;
+  event_id: string;
+  name: string;
+  occurred_at: Date | string;
+  user_id: string | null;
+  device_id: string | null;
+  email: string | null;
+  contact_email: string | null;
+  properties: unknown;
+}
+
+interface MetricRow {
+  source: string;
+  metric: string;
+  date: string;
+  dimensions: unknown;
+  value: string | number;
+}
+
 function masked<T extends Record<string, unknown>>(record: T, role: Role): T {
   const out = maskPii(record, role);
   if (role !== 'viewer') return out;
@@ -132,7 +152,7 @@ export const analyticsRoutes = (deps: ApiDeps) => async (app: FastifyInstance) =
       const filter = where(q, 'e.name', 'e.occurred_at', '<', 'timestamptz');
       const scoped = filter.sql.replace(/\bsource =/, 'e.source =');
       const [page, count] = await Promise.all([
-        deps.db.query<Record<string, any>>(
+        deps.db.query<EventRow>(
           `SELECT e.source, e.event_id, e.name, e.occurred_at, e.user_id, e.device_id, e.email, e.properties, c.email AS contact_email
          FROM events e LEFT JOIN contacts c ON c.email = e.email ${scoped}
          ORDER BY e.occurred_at DESC, e.source, e.event_id LIMIT $${filter.params.length + 1} OFFSET $${filter.params.length + 2}`,
@@ -184,7 +204,7 @@ export const analyticsRoutes = (deps: ApiDeps) => async (app: FastifyInstance) =
       const q = request.query;
       const filter = where(q, 'metric', 'date', '<=', 'date');
       const [page, count] = await Promise.all([
-        deps.db.query<Record<string, any>>(
+        deps.db.query<MetricRow>(
           `SELECT source, metric, to_char(date, 'YYYY-MM-DD') AS date, dimensions, value FROM metrics_daily ${filter.sql}
          ORDER BY date DESC, source, metric, dimensions_key LIMIT $${filter.params.length + 1} OFFSET $${filter.params.length + 2}`,
           [...filter.params, q.limit, q.offset],
