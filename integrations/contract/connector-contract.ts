@@ -35,6 +35,12 @@ export interface Fake {
   remove?(object: string, id: string): void;
   /** Changes one record (a new modification time) as a user editing it at the vendor would. */
   touch(object: string, id: string): void;
+  /**
+   * Changes one record as touch() does, but dated `lagMs` before the newest change the fake holds: a change
+   * the vendor exposes late (a long transaction committing after later ones, a lagging search index or
+   * replica). Required of every fake whose records change (the suite checks it).
+   */
+  touchLate?(object: string, id: string, lagMs: number): void;
   /** A stable view of the stored records of `object`, for comparing states. */
   snapshot(object: string): unknown;
 }
@@ -113,6 +119,8 @@ export interface ConnectorContractSpec<C> {
 
 const PAGE = 7;
 const SEEDED = 23;
+/** How late the late-exposed change is dated: inside every connector's look-back window (five minutes). */
+const LATE_LAG_MS = 60_000;
 
 function tamperBody(request: WebhookRequest): WebhookRequest {
   const text = request.rawBody.toString('utf8');
@@ -227,6 +235,25 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
         const others = all.filter((id) => id !== pending);
         expect(new Set(others).size).toBe(others.length);
         expect([...new Set(all)].sort()).toEqual([...fake.ids(spec.object)].sort());
+      },
+    );
+
+    (spec.recordDeletes === false ? test.skip : test)(
+      'a change the vendor exposes late, dated before changes already pulled, is pulled once, at its new version',
+      async () => {
+        expect(fake.touchLate).toBeDefined();
+        const full = await pullAll(null);
+        const [late, prompt] = fake.ids(spec.object);
+        fake.touch(spec.object, prompt);
+        clockSkewMs += spec.exposureDelayMs ?? 0;
+        const first = await pullAll(full.cursor);
+        expect(first.ids).toContain(prompt);
+        fake.touchLate!(spec.object, late, LATE_LAG_MS);
+        clockSkewMs += spec.exposureDelayMs ?? 0;
+        const second = await pullAll(first.cursor);
+        expect(second.ids.filter((id) => id === late)).toEqual([late]);
+        const third = await pullAll(second.cursor);
+        expect(third.ids).not.toContain(late);
       },
     );
 

@@ -5,6 +5,7 @@
  * boundary is neither lost nor repeated. v2 has no batch upsert, so push finds each item by its key
  * (exact search) and updates or creates it. Webhooks carry HTTP Basic credentials, not signatures.
  */
+import { LOOK_BACK_MS, remember, type Versions } from '../../look-back';
 import { timingSafeEqual } from 'crypto';
 import { z } from 'zod';
 import {
@@ -63,6 +64,18 @@ interface Cursor {
   readonly next?: string;
   readonly max?: string;
   readonly maxIds?: readonly number[];
+  /** The `updated_since` the query in progress was started with (its later pages must repeat it). */
+  readonly from?: string;
+  /** Versions emitted inside the look-back window behind `since` (absent in cursors written before it). */
+  readonly recent?: Versions;
+}
+
+const versionOf = (item: Item) => ({ id: String(item.id), ms: Date.parse(item.update_time) });
+
+/** Where a run's query starts: the look-back window behind `since`, for cursors that remember versions. */
+function runStart(cursor: Cursor): string | undefined {
+  if (!cursor.since || !cursor.recent) return cursor.since;
+  return new Date(Date.parse(cursor.since) - LOOK_BACK_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
 function readCursor(text: string | null): Cursor {
@@ -137,20 +150,25 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
     async pull(object, cursorText) {
       const type = typeName(object);
       const cursor = readCursor(cursorText);
+      const from = cursor.next ? cursor.from : runStart(cursor);
       const body = await http.json<{ data: Item[]; additional_data?: { next_cursor?: string | null } }>({
         path: `/api/v2/${type}`,
         query: {
           limit: config.pageSize,
           sort_by: 'update_time',
           sort_direction: 'asc',
-          updated_since: cursor.since,
+          updated_since: from,
           cursor: cursor.next,
         },
       });
       const sinceMs = cursor.since ? Date.parse(cursor.since) : undefined;
-      const records = body.data.filter(
-        (item) => !(Date.parse(item.update_time) === sinceMs && cursor.boundary.includes(item.id)),
-      );
+      const records = body.data.filter((item) => {
+        const ms = Date.parse(item.update_time);
+        if (sinceMs === undefined || ms > sinceMs) return cursor.recent?.[String(item.id)] !== ms;
+        if (ms === sinceMs) return !cursor.boundary.includes(item.id);
+        // Older than the watermark: a change exposed late, new unless this version was emitted already.
+        return cursor.recent !== undefined && ms >= sinceMs - LOOK_BACK_MS && cursor.recent[String(item.id)] !== ms;
+      });
       let max = cursor.max ?? cursor.since;
       let maxIds = [...(cursor.maxIds ?? cursor.boundary)];
       for (const item of body.data) {
@@ -160,9 +178,10 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
         } else if (Date.parse(item.update_time) === Date.parse(max) && !maxIds.includes(item.id)) maxIds.push(item.id);
       }
       const next = body.additional_data?.next_cursor ?? undefined;
+      const recent = max === undefined ? cursor.recent : remember(cursor.recent, records, versionOf, Date.parse(max));
       const nextCursor: Cursor = next
-        ? { since: cursor.since, boundary: cursor.boundary, next, max, maxIds }
-        : { since: max, boundary: maxIds };
+        ? { since: cursor.since, boundary: cursor.boundary, next, max, maxIds, from, recent }
+        : { since: max, boundary: maxIds, recent: recent ?? {} };
       // API v2 lists no deleted items; deletes reach us through webhooks (`meta.action: delete`).
       return { records, deletedIds: [], cursor: JSON.stringify(nextCursor), done: !next };
     },

@@ -14,6 +14,7 @@ import {
   type PushResult,
   type VendorRecord,
 } from '../../connector';
+import { LOOK_BACK_MS, remember, unseen, type Versions } from '../../look-back';
 import { SalesforceClient, toCsv, type QueryResult } from './client';
 import { DEFAULT_FIELDS, salesforceConfigSchema, type SalesforceConfig } from './config';
 import { verifyOutboundMessage } from './outbound-message';
@@ -43,7 +44,12 @@ interface Watermark {
 
 interface Cursor {
   readonly phase: 'records' | 'deletes';
+  /** Newest change emitted. */
   readonly records?: Watermark;
+  /** Last change the query in progress read: where a requery resumes when its locator expired. */
+  readonly scan?: Watermark;
+  /** Versions emitted inside the look-back window behind `records` (absent in cursors written before it). */
+  readonly recent?: Versions;
   readonly deletes?: Watermark;
   /** nextRecordsUrl of the query in progress; the watermark resumes if it expired. */
   readonly next?: string;
@@ -76,6 +82,33 @@ function afterWatermark(mark: Watermark | undefined): string {
   if (!mark) return '';
   const ts = soqlDateTime(mark.ts);
   return `(SystemModstamp > ${ts} OR (SystemModstamp = ${ts} AND Id > ${soqlString(mark.id)}))`;
+}
+
+/** A SystemModstamp in ms. */
+function stampMs(value: string): number {
+  return Date.parse(soqlDateTime(value));
+}
+
+const versionOf = (record: Record<string, unknown>) => ({
+  id: String(record.Id),
+  ms: stampMs(String(record.SystemModstamp)),
+});
+
+/** The later of two watermarks, by (SystemModstamp, Id). */
+function later(a: Watermark | undefined, b: Watermark | undefined): Watermark | undefined {
+  if (!a || !b) return a ?? b;
+  const [ma, mb] = [stampMs(a.ts), stampMs(b.ts)];
+  return ma > mb || (ma === mb && a.id > b.id) ? a : b;
+}
+
+/**
+ * Where a run's query starts: the look-back window behind the newest change emitted, whose versions
+ * already emitted are then skipped; cursors written before the window resume after the watermark.
+ */
+function runStart(cursor: Cursor): string {
+  if (!cursor.records || !cursor.recent) return afterWatermark(cursor.records);
+  const from = new Date(stampMs(cursor.records.ts) - LOOK_BACK_MS).toISOString().replace(/\.\d{3}Z$/, 'Z');
+  return `SystemModstamp >= ${from}`;
 }
 
 function lastWatermark(
@@ -122,8 +155,8 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
     const result = await continueOrRequery(cursor.next, soql, true);
     const deletes = lastWatermark(result.records, cursor.deletes);
     const next: Cursor = result.done
-      ? { phase: 'records', records: cursor.records, deletes }
-      : { phase: 'deletes', records: cursor.records, deletes, next: result.nextRecordsUrl };
+      ? { phase: 'records', records: cursor.records, recent: cursor.recent, deletes }
+      : { phase: 'deletes', records: cursor.records, recent: cursor.recent, deletes, next: result.nextRecordsUrl };
     return {
       records: [],
       deletedIds: result.records.map((r) => String(r.Id)),
@@ -188,21 +221,27 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
       const name = objectName(object);
       const cursor = readCursor(cursorText);
       if (cursor.phase === 'deletes') return pullDeletes(name, cursor);
-      const filter = afterWatermark(cursor.records);
+      const filter = cursor.next && cursor.scan ? afterWatermark(cursor.scan) : runStart(cursor);
       const soql = `SELECT ${fieldsOf(name).join(', ')} FROM ${name}${filter ? ` WHERE ${filter}` : ''} ORDER BY SystemModstamp ASC, Id ASC`;
       const result = await continueOrRequery(cursor.next, soql, false);
-      const records = lastWatermark(result.records, cursor.records);
+      const emitted = unseen(result.records, cursor.recent, versionOf);
+      const records = later(cursor.records, lastWatermark(result.records, undefined));
+      const recent = records ? remember(cursor.recent, emitted, versionOf, stampMs(records.ts)) : {};
       if (!result.done) {
-        return {
-          records: result.records,
-          deletedIds: [],
-          cursor: JSON.stringify({ phase: 'records', records, deletes: cursor.deletes, next: result.nextRecordsUrl }),
-          done: false,
+        const scan = lastWatermark(result.records, cursor.scan);
+        const next: Cursor = {
+          phase: 'records',
+          records,
+          scan,
+          recent,
+          deletes: cursor.deletes,
+          next: result.nextRecordsUrl,
         };
+        return { records: emitted, deletedIds: [], cursor: JSON.stringify(next), done: false };
       }
       // Changes are read; deletes since the last delete watermark follow, in this call when they fit one batch.
-      const deletes = await pullDeletes(name, { phase: 'deletes', records, deletes: cursor.deletes });
-      return { records: result.records, deletedIds: deletes.deletedIds, cursor: deletes.cursor, done: deletes.done };
+      const deletes = await pullDeletes(name, { phase: 'deletes', records, recent, deletes: cursor.deletes });
+      return { records: emitted, deletedIds: deletes.deletedIds, cursor: deletes.cursor, done: deletes.done };
     },
 
     async push(object, records) {

@@ -7,6 +7,7 @@
  * of a changing list would shift under edits. Ids already read at the watermark second are skipped.
  * Deleted records come from the module's deleted list. Notifications carry the channel token.
  */
+import { LOOK_BACK_MS, remember, type Versions } from '../../look-back';
 import { createHash, timingSafeEqual } from 'crypto';
 import { z } from 'zod';
 import {
@@ -100,6 +101,19 @@ interface Cursor {
   readonly deletesSince?: string;
   /** Deleted ids already reported at the `deletesSince` second. */
   readonly deletesSeen?: readonly string[];
+  /**
+   * Versions emitted inside the look-back window (absent in cursors written before it). With them, a
+   * finished run leaves `since` at the start of the window behind its newest change, so the next run re-reads
+   * the window and emits only the versions not emitted yet.
+   */
+  readonly recent?: Versions;
+}
+
+const versionOf = (item: ZohoItem) => ({ id: item.id, ms: Date.parse(item.Modified_Time) });
+
+/** The look-back window's start behind `ms`, as Zoho prints times. */
+function windowStart(ms: number): string {
+  return new Date(ms - LOOK_BACK_MS).toISOString().replace(/\.\d{3}Z$/, '+00:00');
 }
 
 function readCursor(text: string | null): Cursor {
@@ -257,16 +271,19 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       });
       const items = response.body?.data ?? [];
       const sinceMs = cursor.since ? Date.parse(cursor.since) : undefined;
-      const records = items.filter(
-        (r) =>
-          sinceMs === undefined ||
-          Date.parse(r.Modified_Time) > sinceMs ||
-          (Date.parse(r.Modified_Time) === sinceMs && !cursor.boundary.includes(r.id)),
-      );
+      const records = items.filter((r) => {
+        const ms = Date.parse(r.Modified_Time);
+        if (sinceMs !== undefined && (ms < sinceMs || (ms === sinceMs && cursor.boundary.includes(r.id)))) return false;
+        return cursor.recent?.[r.id] !== ms;
+      });
+      const recent =
+        items.length > 0
+          ? remember(cursor.recent, records, versionOf, versionOf(items[items.length - 1]).ms)
+          : cursor.recent;
       const more = Boolean(response.body?.info?.more_records);
       let next: Cursor;
-      const last = items[items.length - 1];
-      if (last && Date.parse(last.Modified_Time) === sinceMs) {
+      const lastItem = items[items.length - 1];
+      if (lastItem && Date.parse(lastItem.Modified_Time) === sinceMs) {
         // The whole page is at the watermark second: read the next page of the same query.
         const page = more ? cursor.page + 1 : 1;
         const pageToken =
@@ -279,24 +296,39 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
             'vendor_error',
             `more than ${DISCRETE_PAGING_LIMIT} ${name} share the modification time ${cursor.since} and Zoho sent no next_page_token`,
           );
-        next = { ...cursor, boundary: [...new Set([...cursor.boundary, ...items.map((r) => r.id)])], page, pageToken };
-      } else if (last) {
-        const since = last.Modified_Time;
+        next = {
+          ...cursor,
+          boundary: [...new Set([...cursor.boundary, ...items.map((r) => r.id)])],
+          page,
+          pageToken,
+          recent,
+        };
+      } else if (lastItem) {
+        const since = lastItem.Modified_Time;
         next = {
           since,
           boundary: items.filter((r) => Date.parse(r.Modified_Time) === Date.parse(since)).map((r) => r.id),
           page: 1,
           deletesSince: cursor.deletesSince,
           deletesSeen: cursor.deletesSeen,
+          recent,
         };
-      } else next = { ...cursor, page: 1 };
+      } else next = { ...cursor, page: 1, recent };
       if (more) return { records, deletedIds: [], cursor: JSON.stringify(next), done: false };
       // Changes are read; deleted records since the last delete watermark follow.
       const deletes = await deletedSince(name, cursor.deletesSince, cursor.deletesSeen ?? []);
       return {
         records,
         deletedIds: deletes.ids,
-        cursor: JSON.stringify({ ...next, deletesSince: deletes.latest, deletesSeen: deletes.latestIds }),
+        cursor: JSON.stringify({
+          ...next,
+          ...(next.since && next.recent && items.length > 0
+            ? { since: windowStart(Date.parse(next.since)), boundary: [] }
+            : {}),
+          recent: next.recent ?? {},
+          deletesSince: deletes.latest,
+          deletesSeen: deletes.latestIds,
+        }),
         done: true,
       };
     },

@@ -26,7 +26,11 @@ import { verifyConstantContactWebhook } from './webhook';
 
 export { constantContactConfigSchema, type ConstantContactConfig } from './config';
 
-const mark = z.object({ ts: z.number().nullable(), seen: z.array(z.string()) });
+const mark = z.object({
+  ts: z.number().nullable(),
+  seen: z.array(z.string()),
+  recent: z.record(z.string(), z.number()).optional(),
+});
 /**
  * `since`: watermark of the last completed run, which the query filters on; `run`: newest seen so far
  * in this run. The order of a run's pages is not documented, so nothing is filtered by `run` itself.
@@ -189,7 +193,7 @@ class ConstantContactConnector implements Connector {
 
   async pull(object: string, cursor: string | null): Promise<PullPage> {
     this.contactsOnly(object, 'pull');
-    const initial = { ts: START.ts, seen: [...START.seen] };
+    const initial = { ts: START.ts, seen: [...START.seen], recent: {} };
     const state = decodeCursor('constant_contact', cursor, cursorSchema, { since: initial, run: initial, next: null });
     const from = queryFrom(state.since);
     const page = await this.client.json<{ contacts: Contact[]; _links?: { next?: { href?: string } } }>(

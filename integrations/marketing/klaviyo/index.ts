@@ -28,7 +28,11 @@ export { klaviyoConfigSchema, type KlaviyoConfig } from './config';
 export { klaviyoSignature } from './webhook';
 
 const cursorSchema = z.object({
-  mark: z.object({ ts: z.number().nullable(), seen: z.array(z.string()) }),
+  mark: z.object({
+    ts: z.number().nullable(),
+    seen: z.array(z.string()),
+    recent: z.record(z.string(), z.number()).optional(),
+  }),
   next: z.string().nullable(),
 });
 
@@ -139,7 +143,7 @@ class KlaviyoConnector implements Connector {
 
   async pull(object: string, cursor: string | null): Promise<PullPage> {
     const state = decodeCursor('klaviyo', cursor, cursorSchema, {
-      mark: { ts: START.ts, seen: [...START.seen] },
+      mark: { ts: START.ts, seen: [...START.seen], recent: {} },
       next: null,
     });
     const profiles = object === 'profiles';

@@ -28,7 +28,11 @@ import { verifyMailchimpWebhook } from './webhook';
 export { mailchimpConfigSchema, type MailchimpConfig } from './config';
 export { subscriberHash } from './client';
 
-const mark = z.object({ ts: z.number().nullable(), seen: z.array(z.string()) });
+const mark = z.object({
+  ts: z.number().nullable(),
+  seen: z.array(z.string()),
+  recent: z.record(z.string(), z.number()).optional(),
+});
 /** The members watermark, and the archived members' (absent in cursors written before deletes had their own pass). */
 const cursorSchema = mark.extend({
   phase: z.enum(['members', 'archived']).default('members'),
@@ -78,11 +82,16 @@ class MailchimpConnector implements Connector {
 
   async pull(object: string, cursor: string | null): Promise<PullPage> {
     const listId = await this.client.listId(object);
-    const state = decodeCursor('mailchimp', cursor, cursorSchema, { ...START, seen: [], phase: 'members' as const });
-    const members: Watermark = { ts: state.ts, seen: state.seen };
+    const state = decodeCursor('mailchimp', cursor, cursorSchema, {
+      ...START,
+      seen: [],
+      recent: {},
+      phase: 'members' as const,
+    });
+    const members: Watermark = { ts: state.ts, seen: state.seen, recent: state.recent };
     // A full sync reports deletes from its start on: older ones concern members it never read.
     const archivedMark: Watermark =
-      state.archived ?? (cursor === null ? { ts: Math.floor(Date.now() / 1000) * 1000, seen: [] } : START);
+      state.archived ?? (cursor === null ? { ts: Math.floor(Date.now() / 1000) * 1000, seen: [], recent: {} } : START);
     if (state.phase === 'archived') return this.archivedPass(listId, members, archivedMark, []);
     const page = await this.changedSince(listId, members, undefined);
     const records = page.fresh.filter((m) => m.status !== 'archived');

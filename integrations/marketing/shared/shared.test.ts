@@ -3,27 +3,66 @@ import { IntegrationError } from '../../connector';
 import { parseConfig } from './config';
 import { decodeCursor, encodeCursor } from './cursor';
 import { Semaphore, mapPool } from './pool';
-import { START, advance, isNew, queryFrom, secondsOf } from './watermark';
+import { LOOK_BACK_MS, START, advance, isNew, queryFrom, secondsOf } from './watermark';
 
 describe('watermark', () => {
-  test('queries from one second before the newest time, and skips only what was emitted at that second', () => {
+  test('queries from the look-back window before the newest time, and skips only versions already emitted', () => {
+    const t = 10 * 60_000;
     const mark = advance(START, [
-      { id: 'a', changedMs: 1000 },
-      { id: 'b', changedMs: 2000 },
-      { id: 'c', changedMs: 2000 },
+      { id: 'a', changedMs: t - 1000 },
+      { id: 'b', changedMs: t },
+      { id: 'c', changedMs: t },
     ]);
-    expect(mark).toEqual({ ts: 2000, seen: ['b', 'c'] });
-    expect(queryFrom(mark)).toBe(1000);
-    expect([isNew(mark, 'a', 1000), isNew(mark, 'b', 2000), isNew(mark, 'd', 2000), isNew(mark, 'a', 3000)]).toEqual([
+    expect(mark).toEqual({ ts: t, seen: ['b', 'c'], recent: { a: t - 1000 } });
+    expect(queryFrom(mark)).toBe(t - LOOK_BACK_MS);
+    expect([isNew(mark, 'a', t - 1000), isNew(mark, 'b', t), isNew(mark, 'd', t), isNew(mark, 'a', t + 1000)]).toEqual([
       false,
       false,
       true,
       true,
     ]);
-    expect(advance(mark, [{ id: 'd', changedMs: 2000 }])).toEqual({ ts: 2000, seen: ['b', 'c', 'd'] });
+    expect(advance(mark, [{ id: 'd', changedMs: t }])).toEqual({
+      ts: t,
+      seen: ['b', 'c', 'd'],
+      recent: { a: t - 1000 },
+    });
     expect(advance(mark, [])).toEqual(mark);
     expect(advance(START, [])).toBe(START);
-    expect(advance(mark, [{ id: 'e', changedMs: 3000 }])).toEqual({ ts: 3000, seen: ['e'] });
+    expect(advance(mark, [{ id: 'e', changedMs: t + 1000 }])).toEqual({
+      ts: t + 1000,
+      seen: ['e'],
+      recent: { b: t, c: t, a: t - 1000 },
+    });
+  });
+
+  test('a change exposed late, older than the newest but inside the window, is new once; older than the window it is not', () => {
+    const t = 10 * 60_000;
+    const mark = advance(START, [
+      { id: 'a', changedMs: t - 60_000 },
+      { id: 'b', changedMs: t },
+    ]);
+    expect(isNew(mark, 'late', t - 120_000)).toBe(true);
+    expect(isNew(mark, 'a', t - 30_000)).toBe(true);
+    const after = advance(mark, [
+      { id: 'late', changedMs: t - 120_000 },
+      { id: 'a', changedMs: t - 30_000 },
+    ]);
+    expect(after.ts).toBe(t);
+    expect([isNew(after, 'late', t - 120_000), isNew(after, 'a', t - 30_000)]).toEqual([false, false]);
+    expect(isNew(after, 'ancient', t - LOOK_BACK_MS - 1000)).toBe(false);
+    // The window slides with the watermark: versions that fell out of it are forgotten.
+    expect(advance(after, [{ id: 'z', changedMs: t + LOOK_BACK_MS }]).recent).toEqual({ b: t });
+  });
+
+  test('a cursor written before the window existed re-reads only the boundary second', () => {
+    const legacy = { ts: 5000, seen: ['x'] };
+    expect(queryFrom(legacy)).toBe(4000);
+    expect([isNew(legacy, 'x', 5000), isNew(legacy, 'y', 5000), isNew(legacy, 'y', 4000)]).toEqual([
+      false,
+      true,
+      false,
+    ]);
+    expect(advance(legacy, [{ id: 'y', changedMs: 6000 }])).toEqual({ ts: 6000, seen: ['y'], recent: { x: 5000 } });
   });
 
   test('reads vendor timestamps to whole seconds', () => {

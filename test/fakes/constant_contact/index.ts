@@ -227,8 +227,8 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     emailIndex.set(p.email.toLowerCase(), id);
   }
 
-  const setUpdated = (c: CtctContact): void => {
-    c.updatedMs = Math.floor(now() / 1000) * 1000;
+  const setUpdated = (c: CtctContact, atMs = now()): void => {
+    c.updatedMs = Math.floor(atMs / 1000) * 1000;
     c.updated_at = isoSeconds(c.updatedMs).replace('+00:00', 'Z');
   };
 
@@ -620,6 +620,13 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
       if (!contact) throw new Error(`fake Constant Contact: no contact ${id}`);
       setUpdated(contact);
       contact.deleted_at = contact.updated_at;
+    },
+    touchLate: (_object, id, lagMs) => {
+      const contact = state.contacts.get(id);
+      if (!contact) throw new Error(`fake Constant Contact: no contact ${id}`);
+      const newest = Math.max(...[...state.contacts.values()].map((other) => other.updatedMs));
+      contact.job_title = `Touched ${counter++}`;
+      setUpdated(contact, newest - lagMs);
     },
     touch: (_object, id) => {
       const contact = state.contacts.get(id);

@@ -482,6 +482,10 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
       if (!record) throw new Error(`no ${type} ${id}`);
       state.upsertRecord(type, {}, id);
     },
+    touchLate: (type, id, lagMs) => {
+      if (!state.objects.get(type)?.get(id)) throw new Error(`no ${type} ${id}`);
+      save(type, {}, id, new Date(lastStamp - lagMs).toISOString());
+    },
     touchUnindexed: (type, id) => {
       const record = state.objects.get(type)?.get(id);
       if (!record) throw new Error(`no ${type} ${id}`);

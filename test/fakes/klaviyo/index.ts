@@ -410,8 +410,8 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
     };
   }
 
-  const setUpdated = (p: KlaviyoProfile): void => {
-    const ms = Math.floor(now() / 1000) * 1000;
+  const setUpdated = (p: KlaviyoProfile, atMs = now()): void => {
+    const ms = Math.floor(atMs / 1000) * 1000;
     p.updatedMs = ms;
     p.attributes.updated = isoSeconds(ms);
   };
@@ -815,6 +815,13 @@ export async function startFakeKlaviyo(opts: KlaviyoFakeOptions = {}): Promise<K
         : state.events.filter((e) => e.metricId === metricOf(object)).map((e) => ({ ...e })),
     remove: (object, id) => {
       if (!isProfiles(object) || !state.profiles.delete(id)) throw new Error(`fake Klaviyo: no profile ${id}`);
+    },
+    touchLate: (object, id, lagMs) => {
+      const p = isProfiles(object) ? state.profiles.get(id) : undefined;
+      if (!p) throw new Error(`fake Klaviyo: no profile ${id} (events are immutable)`);
+      const newest = Math.max(...[...state.profiles.values()].map((other) => other.updatedMs));
+      p.attributes.properties = { ...p.attributes.properties, touched: now() };
+      setUpdated(p, newest - lagMs);
     },
     touch: (object, id) => {
       if (isProfiles(object)) {

@@ -202,8 +202,8 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
     return !state.revoked && key === state.apiKey;
   };
 
-  const setChanged = (member: MailchimpMember): void => {
-    const ms = Math.floor(now() / 1000) * 1000;
+  const setChanged = (member: MailchimpMember, atMs = now()): void => {
+    const ms = Math.floor(atMs / 1000) * 1000;
     member.changedMs = ms;
     member.last_changed = isoSeconds(ms);
   };
@@ -590,6 +590,14 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       if (!member) throw new Error(`fake Mailchimp: no member ${id} in ${name}`);
       member.status = 'archived';
       setChanged(member);
+    },
+    touchLate: (name, id, lagMs) => {
+      const list = listByName(name);
+      const member = list.members.get(id);
+      if (!member) throw new Error(`fake Mailchimp: no member ${id} in ${name}`);
+      const newest = Math.max(...[...list.members.values()].map((other) => other.changedMs));
+      edit(member, { TOUCHED: String(now()) });
+      setChanged(member, newest - lagMs);
     },
     touch: (name, id) => {
       const member = listByName(name).members.get(id);

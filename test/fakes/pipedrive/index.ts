@@ -280,6 +280,13 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
       state.deleted.get(type)!.set(Number(id), record);
     },
     touch: (type, id) => void state.save(type, {}, Number(id)),
+    touchLate: (type, id, lagMs) => {
+      const table = state.objects.get(type)!;
+      const record = table.get(Number(id));
+      if (!record) throw new Error(`no ${type} ${id}`);
+      const newest = Math.max(...[...table.values()].map((r) => Date.parse(String(r.update_time))));
+      record.update_time = rfc3339(newest - lagMs);
+    },
     snapshot: (type) =>
       [...(state.objects.get(type)?.values() ?? [])]
         .map(({ update_time: _updated, ...data }) => data)

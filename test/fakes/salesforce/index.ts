@@ -679,6 +679,16 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       const now = sfDate(clock.later());
       Object.assign(record, { LastModifiedDate: now, SystemModstamp: now });
     },
+    touchLate: (object, id, lagMs) => {
+      const records = state.objects.get(object);
+      const record = records?.get(id);
+      if (!records || !record) throw new Error(`no ${object} ${id}`);
+      const newest = Math.max(
+        ...[...records.values()].map((r) => Date.parse(String(r.SystemModstamp).replace('+0000', 'Z'))),
+      );
+      const at = sfDate(new Date(Math.floor((newest - lagMs) / 1000) * 1000));
+      Object.assign(record, { LastModifiedDate: at, SystemModstamp: at });
+    },
     // System timestamps are bookkeeping of each save, not record state; idempotency is about the data.
     snapshot: (object) =>
       [...(state.objects.get(object)?.values() ?? [])]

@@ -442,6 +442,13 @@ export async function startFakeZoho(options: FakeZohoOptions = {}): Promise<Fake
     ids: (module) => [...(state.modules.get(module)?.keys() ?? [])],
     remove: (module, id) => void state.remove(module, id),
     touch: (module, id) => void state.save(module, {}, id),
+    touchLate: (module, id, lagMs) => {
+      const table = state.modules.get(module)!;
+      const record = table.get(id);
+      if (!record) throw new Error(`no ${module} ${id}`);
+      const newest = Math.max(...[...table.values()].map((r) => Date.parse(String(r.Modified_Time))));
+      record.Modified_Time = zohoTime(newest - lagMs);
+    },
     snapshot: (module) =>
       [...(state.modules.get(module)?.values() ?? [])]
         .map(({ Modified_Time: _modified, ...data }) => data)
