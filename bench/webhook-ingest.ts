@@ -55,7 +55,7 @@ async function serve(mode: Mode): Promise<void> {
   const integrations = createIntegrationStore(db, keyring);
   await db.query(`DELETE FROM integrations WHERE name = 'bench'`);
   await integrations.create({ name: 'bench', system: 'demo', enabled: true, syncInterval: '1h', objects: [], webhookAllowlist: [], config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'bench-api-key', webhookSecret: SECRET } });
-  const queue = mode === 'postgres' ? createStoreBinding({ db, queue: 'bench' }) : createBullmqBinding({ url: TEST_REDIS_URL, prefix: `bench-${process.pid}` });
+  const queue = mode === 'postgres' ? createStoreBinding({ db, queue: 'bench' }) : createBullmqBinding({ url: TEST_REDIS_URL, prefix: `bench-${process.pid}`, allowVolatile: true });
   const unused = () => {
     throw new Error('not used by the webhook route');
   };

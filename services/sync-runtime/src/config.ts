@@ -41,6 +41,7 @@ const SCHEMA = z.object({
   DATA_SYNC_WEBHOOK_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '12000' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (webhook requests per minute per sender address)').transform(Number)),
   DATA_SYNC_WORKER_CONCURRENCY: z.preprocess((v) => (v === undefined || v === '' ? '4' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer').transform(Number)),
   DATA_SYNC_TRUST_PROXY: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
+  DATA_SYNC_REDIS_ALLOW_VOLATILE: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
   DATA_SYNC_DEMO: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
   DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)')),
   DATA_SYNC_SHUTDOWN_MS: z.preprocess((v) => (v === undefined || v === '' ? '10000' : v), z.string().regex(/^[0-9]+$/, 'must be milliseconds').transform(Number)),
@@ -55,6 +56,8 @@ export interface RuntimeConfig {
   /** The deployed environment the stacks name (dev, staging, prod); absent on a developer machine. */
   readonly environment?: string;
   readonly redisUrl?: string;
+  /** Accept a Redis without persistence for the Redis queue binding (DATA_SYNC_REDIS_ALLOW_VOLATILE). */
+  readonly redisAllowVolatile: boolean;
   readonly queue: 'store' | 'redis' | CloudQueueKind;
   /** The cloud binding's options (queue URLs, topic and subscriptions, namespace), when `queue` is a cloud queue. */
   readonly cloudQueue?: CloudBindingOptions[CloudQueueKind];
@@ -141,6 +144,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     dataDir: path.resolve(e.DATA_SYNC_DATA_DIR),
     environment: e.DATA_SYNC_ENVIRONMENT,
     redisUrl: e.REDIS_URL,
+    redisAllowVolatile: e.DATA_SYNC_REDIS_ALLOW_VOLATILE,
     queue,
     cloudQueue,
     role: e.DATA_SYNC_ROLE,

@@ -24,7 +24,7 @@ async function main() {
   const db = openPostgres(env('CRASH_DATABASE_URL'), { max: 4 });
   const queue =
     env('CRASH_BINDING') === 'bullmq'
-      ? createBullmqBinding({ url: env('CRASH_REDIS_URL'), prefix: env('CRASH_REDIS_PREFIX'), queue: env('CRASH_QUEUE'), retry: CRASH_RETRY, stalledIntervalMs: 200 })
+      ? createBullmqBinding({ url: env('CRASH_REDIS_URL'), prefix: env('CRASH_REDIS_PREFIX'), queue: env('CRASH_QUEUE'), retry: CRASH_RETRY, stalledIntervalMs: 200, allowVolatile: true })
       : createStoreBinding({ db, queue: env('CRASH_QUEUE'), retry: CRASH_RETRY });
   const list = JSON.parse(env('CRASH_INTEGRATIONS')) as IntegrationInfo[];
   const integrations = { get: async (name: string) => list.find((i) => i.name === name) ?? null, list: async () => list };

@@ -62,7 +62,7 @@ describeWithService('API on PostgreSQL', TEST_DATABASE_URL, () => {
 describeWithService('API with the Redis queue', TEST_REDIS_URL, () => {
   let h: Harness;
   beforeAll(async () => {
-    h = await createHarness({ queue: () => createBullmqBinding({ url: TEST_REDIS_URL, prefix: `api-it-${process.pid}`, queue: 'api-it' }) });
+    h = await createHarness({ queue: () => createBullmqBinding({ url: TEST_REDIS_URL, prefix: `api-it-${process.pid}`, queue: 'api-it', allowVolatile: true }) });
     await h.inject({ method: 'POST', url: '/api/integrations', headers: bearer(h.auth.admin), payload: { name: 'redis_crm', system: 'demo', objects: ['contacts'], config: CONFIG } });
   });
   afterAll(async () => {

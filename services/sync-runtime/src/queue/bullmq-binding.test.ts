@@ -1,4 +1,5 @@
 import { randomUUID } from 'crypto';
+import * as net from 'net';
 import IORedis from 'ioredis';
 import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
 import { QueueBinding } from './binding';
@@ -20,10 +21,49 @@ describeWithService('BullMQ binding on Redis', TEST_REDIS_URL, () => {
     'BullMQ',
     async (shareWith) => {
       const queue = shareWith ? queues.get(shareWith)! : `q${++next}`;
-      const binding = createBullmqBinding({ url: TEST_REDIS_URL, queue, prefix, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, stalledIntervalMs: 50 });
+      const binding = createBullmqBinding({ url: TEST_REDIS_URL, queue, prefix, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, stalledIntervalMs: 50, allowVolatile: true });
       queues.set(binding, queue);
       return binding;
     },
     (binding) => binding.close(),
   );
+
+  test('refuses a Redis that keeps nothing on disk, naming the setting that accepts it, and accepts it with that setting', async () => {
+    // This machine's Redis runs without appendonly and without RDB snapshots, as the fault review's did.
+    const redis = new IORedis(TEST_REDIS_URL);
+    const [, appendonly] = (await redis.config('GET', 'appendonly')) as string[];
+    const [, save] = (await redis.config('GET', 'save')) as string[];
+    await redis.quit();
+    expect({ appendonly, save }).toEqual({ appendonly: 'no', save: '' });
+    const strict = createBullmqBinding({ url: TEST_REDIS_URL, queue: 'volatile', prefix });
+    await expect(strict.ready!()).rejects.toThrow(/keeps nothing on disk.*DATA_SYNC_REDIS_ALLOW_VOLATILE=true/s);
+    await expect(strict.enqueue({ kind: 'probe', payload: { probeId: 'p' } })).rejects.toThrow(/refuses this Redis/);
+    await strict.close();
+    const accepting = createBullmqBinding({ url: TEST_REDIS_URL, queue: 'volatile', prefix, allowVolatile: true });
+    await expect(accepting.ready!()).resolves.toBeUndefined();
+    await accepting.close();
+  });
+
+  test('a Redis that stops answering fails a command within its timeout instead of holding the caller', async () => {
+    // A proxy to the test Redis that goes silent on demand: a paused Redis (kill -STOP), a half-open connection.
+    let silent = false;
+    const proxy = net.createServer((client) => {
+      const upstream = net.connect(Number(new URL(TEST_REDIS_URL).port || 6379), new URL(TEST_REDIS_URL).hostname);
+      client.on('data', (chunk) => silent || upstream.write(chunk));
+      upstream.on('data', (chunk) => silent || client.write(chunk));
+      const end = () => (client.destroy(), upstream.destroy());
+      client.on('error', end).on('close', end);
+      upstream.on('error', end).on('close', end);
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    const port = (proxy.address() as net.AddressInfo).port;
+    const binding = createBullmqBinding({ url: `redis://127.0.0.1:${port}`, queue: 'paused', prefix, allowVolatile: true, commandTimeoutMs: 300 });
+    expect((await binding.depth()).ready).toBe(0);
+    silent = true;
+    // Without a command timeout this waits for as long as Redis is silent: here, past the test's own timeout.
+    await expect(binding.depth()).rejects.toThrow(/timed out/i);
+    silent = false;
+    await binding.close().catch(() => undefined);
+    proxy.close();
+  });
 });

@@ -93,7 +93,7 @@ export function crashSuite(binding: 'store' | 'bullmq') {
     }
     source.delayMs = 10;
     const queue: QueueBinding =
-      binding === 'bullmq' ? createBullmqBinding({ url: TEST_REDIS_URL, prefix, queue: queueName, retry: CRASH_RETRY }) : createStoreBinding({ db: store.db, queue: queueName, retry: CRASH_RETRY });
+      binding === 'bullmq' ? createBullmqBinding({ url: TEST_REDIS_URL, prefix, queue: queueName, retry: CRASH_RETRY, allowVolatile: true }) : createStoreBinding({ db: store.db, queue: queueName, retry: CRASH_RETRY });
     const lookup = { get: async (name: string) => integrations.find((i) => i.name === name) ?? null, list: async () => integrations };
     const engine = createSyncEngine({ db: store.db, queue, integrations: lookup, connectors: () => fakeConnector, logger: pino({ level: 'silent' }) });
     const runIds = [];
