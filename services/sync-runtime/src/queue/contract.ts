@@ -214,7 +214,7 @@ export function queueBindingContract(
       // A long sync whose deliveries each commit pages before a vendor fault ends them.
       for (let delivery = 1; delivery <= CONTRACT_RETRY.maxAttempts + 1; delivery++) {
         const job = await claimOne(queue);
-        expect(job).toMatchObject({ id, attempts: delivery });
+        expect(job.id).toBe(id);
         await job.progress!();
         expect(await queue.fail(job, `cut off after a page (${delivery})`)).toBe('retry');
       }

@@ -6,7 +6,8 @@ import { PubSub } from '@google-cloud/pubsub';
 import { QueueBinding } from './binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, eventually, queueBindingContract } from './contract';
 import { ProcessDepthLedger, PubsubNames, PubsubPushError, createPubsubBinding, decodePubsubPush, deadLetterPolicyAttempts, ensurePubsubResources } from './pubsub-binding';
-import { ProcessDedupeRegistry, newJobBody } from './sqs-binding';
+import { newJobBody } from './core/body';
+import { ProcessDedupeRegistry } from './core/dedupe';
 
 const EMULATOR = '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator';
 const PROJECT = 'data-sync-test';

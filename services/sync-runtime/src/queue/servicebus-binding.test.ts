@@ -12,7 +12,7 @@ import { ServiceBusError, ServiceBusMessage, ServiceBusReceiverOptions } from '@
 import { CONTRACT_RANDOM, CONTRACT_RETRY, eventually, queueBindingContract } from './contract';
 import { QueueBinding } from './binding';
 import { SbAdmin, SbClient, SbReceivedMessage, SbReceiver, SbSender, createServiceBusBinding } from './servicebus-binding';
-import { ProcessDedupeRegistry } from './sqs-binding';
+import { ProcessDedupeRegistry } from './core/dedupe';
 
 interface Stored {
   readonly seq: number;

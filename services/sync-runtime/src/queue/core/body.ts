@@ -117,3 +117,17 @@ export function unreadableLetter(id: string, text: unknown, error: string, at: n
 
 /** Cloud queues' delays and leases are whole seconds: round up, so a job is never early. */
 export const toSeconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
+
+/** For redrive: the dead letter's job body when it parses and is among `ids` (all when absent), else null (it stays). */
+export function redriveFilter(ids?: readonly string[]): (parse: () => JobBody) => JobBody | null {
+  const wanted = ids ? new Set(ids) : null;
+  return (parse) => {
+    let body: JobBody;
+    try {
+      body = parse();
+    } catch {
+      return null;
+    }
+    return !wanted || wanted.has(body.id) ? body : null;
+  };
+}
