@@ -7,10 +7,10 @@ import type { QueueMessage, WorkerCore, WorkerEnv } from './types';
 const message = (body: unknown, attempts = 1): QueueMessage<unknown> => ({ id: 'm1', timestamp: new Date('2026-01-01T00:00:00Z'), body, attempts, ack: () => undefined, retry: () => undefined });
 
 describe('retryDelaySeconds', () => {
-  test('doubles per attempt with jitter between half and the full ceiling, capped at 15 minutes', () => {
-    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 1))).toEqual([5, 10, 20, 40]);
-    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 0))).toEqual([3, 5, 10, 20]);
-    expect(retryDelaySeconds(30, 5, () => 1)).toBe(900);
+  test("is the queue core's backoff: doubles per attempt with full jitter up to the ceiling, capped at 15 minutes", () => {
+    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 0.999999))).toEqual([5, 10, 20, 40]);
+    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 0))).toEqual([0, 0, 0, 0]);
+    expect(retryDelaySeconds(30, 5, () => 0.999999)).toBe(900);
     expect(retryDelaySeconds(3, 0, () => 1)).toBe(0);
   });
 });
@@ -18,7 +18,7 @@ describe('retryDelaySeconds', () => {
 describe('jobFromMessage', () => {
   test('reads a queued job and takes attempts from the delivery', () => {
     const job = jobFromMessage(message({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, enqueuedAt: Date.parse('2026-02-03T04:05:06.000Z') }, 3));
-    expect(job).toEqual({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, dedupeKey: undefined, attempts: 3, enqueuedAt: new Date('2026-02-03T04:05:06.000Z') });
+    expect(job).toEqual({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, attempts: 3, enqueuedAt: new Date('2026-02-03T04:05:06.000Z') });
   });
 
   test("a stack's schedule message (no id) takes the message's id", () => {

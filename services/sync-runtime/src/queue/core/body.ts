@@ -55,7 +55,9 @@ export function parseJobBody(text: string, messageId: string, sentAt = Date.now(
 
 /** The job body of an already decoded message (Cloudflare Queues hands the consumer objects). */
 export function jobBodyOf(body: unknown, messageId: string, sentAt = Date.now()): DeadBody | JobBody {
-  const { lastError, deadAt, ...message } = (body && typeof body === 'object' ? body : { body }) as Record<string, unknown>;
+  // Anything but an object is refused by the contract as it is, so the error names what it got.
+  if (!body || typeof body !== 'object' || Array.isArray(body)) parseJobEnvelope(body, `message ${messageId}`);
+  const { lastError, deadAt, ...message } = body as Record<string, unknown>;
   const job = parseJobEnvelope(message, `message ${messageId}`);
   const jobBody: JobBody = {
     ...job,
