@@ -18,7 +18,10 @@ export interface NewJob {
 
 /** Checks a job's envelope (config/job-message.ts) before any binding stores it; throws naming the bad field. */
 export function checkJob(job: NewJob): void {
-  parseJobEnvelope({ kind: job.kind, integration: job.integration, payload: job.payload, dedupeKey: job.dedupeKey }, `${job.kind} job`);
+  parseJobEnvelope(
+    { kind: job.kind, integration: job.integration, payload: job.payload, dedupeKey: job.dedupeKey },
+    `${job.kind} job`,
+  );
 }
 
 export interface Job extends NewJob {

@@ -21,7 +21,15 @@ describeWithService('BullMQ binding on Redis', TEST_REDIS_URL, () => {
     'BullMQ',
     async (shareWith) => {
       const queue = shareWith ? queues.get(shareWith)! : `q${++next}`;
-      const binding = createBullmqBinding({ url: TEST_REDIS_URL, queue, prefix, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, stalledIntervalMs: 50, allowVolatile: true });
+      const binding = createBullmqBinding({
+        url: TEST_REDIS_URL,
+        queue,
+        prefix,
+        retry: CONTRACT_RETRY,
+        random: CONTRACT_RANDOM,
+        stalledIntervalMs: 50,
+        allowVolatile: true,
+      });
       queues.set(binding, queue);
       return binding;
     },
@@ -57,7 +65,13 @@ describeWithService('BullMQ binding on Redis', TEST_REDIS_URL, () => {
     });
     await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
     const port = (proxy.address() as net.AddressInfo).port;
-    const binding = createBullmqBinding({ url: `redis://127.0.0.1:${port}`, queue: 'paused', prefix, allowVolatile: true, commandTimeoutMs: 300 });
+    const binding = createBullmqBinding({
+      url: `redis://127.0.0.1:${port}`,
+      queue: 'paused',
+      prefix,
+      allowVolatile: true,
+      commandTimeoutMs: 300,
+    });
     expect((await binding.depth()).ready).toBe(0);
     silent = true;
     // Without a command timeout this waits for as long as Redis is silent: here, past the test's own timeout.

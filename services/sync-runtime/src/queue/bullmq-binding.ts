@@ -51,7 +51,10 @@ const UNLIMITED = 2 ** 31 - 1;
 
 /** A failure the core retries: BullMQ's backoff strategy reads the core's delay from it. */
 class RetryLater extends Error {
-  constructor(message: string, readonly delayMs: number) {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
     super(message);
   }
 }
@@ -85,7 +88,10 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
   const prefix = options.prefix ?? 'bull';
   // BullMQ requires maxRetriesPerRequest null on connections its workers use; the binding never blocks
   // (getNextJob without block), so every command may have a timeout.
-  const connection = new IORedis(options.url, { maxRetriesPerRequest: null, commandTimeout: options.commandTimeoutMs ?? 5000 });
+  const connection = new IORedis(options.url, {
+    maxRetriesPerRequest: null,
+    commandTimeout: options.commandTimeoutMs ?? 5000,
+  });
   const queue = new Queue(name, { connection, prefix });
   const worker = new Worker(name, null, {
     connection,
@@ -93,7 +99,10 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
     autorun: false,
     maxStalledCount: UNLIMITED,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
-    settings: { backoffStrategy: (_made: number, _type?: string, error?: Error) => (error instanceof RetryLater ? error.delayMs : 0) },
+    settings: {
+      backoffStrategy: (_made: number, _type?: string, error?: Error) =>
+        error instanceof RetryLater ? error.delayMs : 0,
+    },
   });
   // Worker errors (a lost connection during the stalled check) are retried by BullMQ; they must not crash the process.
   worker.on('error', () => undefined);
@@ -135,29 +144,32 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       },
     );
 
-  const adds = groupCommit<{ job: NewJob; delayMs: number }, string>(async (batch: Pending<{ job: NewJob; delayMs: number }, string>[]) => {
-    const added = await queue.addBulk(
-      batch.map(({ item: { job, delayMs } }) => ({
-        name: job.kind,
-        data: {
-          kind: job.kind,
-          payload: job.payload ?? null,
-          ...(job.integration !== undefined ? { integration: job.integration } : {}),
-          ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}),
-        } satisfies JobData,
-        opts: {
-          attempts: UNLIMITED,
-          // Not a BullMQ strategy: the worker's backoffStrategy answers with the core's delay.
-          backoff: { type: 'core' },
-          delay: delayMs,
-          removeOnComplete: true,
-          removeOnFail: false,
-          ...(job.dedupeKey !== undefined ? { deduplication: { id: job.dedupeKey } } : {}),
-        },
-      })),
-    );
-    batch.forEach((pending, i) => pending.resolve(String(added[i].id)));
-  }, MAX_BATCH);
+  const adds = groupCommit<{ job: NewJob; delayMs: number }, string>(
+    async (batch: Pending<{ job: NewJob; delayMs: number }, string>[]) => {
+      const added = await queue.addBulk(
+        batch.map(({ item: { job, delayMs } }) => ({
+          name: job.kind,
+          data: {
+            kind: job.kind,
+            payload: job.payload ?? null,
+            ...(job.integration !== undefined ? { integration: job.integration } : {}),
+            ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}),
+          } satisfies JobData,
+          opts: {
+            attempts: UNLIMITED,
+            // Not a BullMQ strategy: the worker's backoffStrategy answers with the core's delay.
+            backoff: { type: 'core' },
+            delay: delayMs,
+            removeOnComplete: true,
+            removeOnFail: false,
+            ...(job.dedupeKey !== undefined ? { deduplication: { id: job.dedupeKey } } : {}),
+          },
+        })),
+      );
+      batch.forEach((pending, i) => pending.resolve(String(added[i].id)));
+    },
+    MAX_BATCH,
+  );
 
   const transport: QueueTransport<Delivery> = {
     name: `bullmq:${name}`,
@@ -212,11 +224,18 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
 
     async listDeadLetters(limit): Promise<DeadLetter[]> {
       const failed = await queue.getFailed(0, Math.max(0, limit - 1));
-      return failed.filter(Boolean).map((job) => ({ ...toJob(job), lastError: job.failedReason ?? '', deadAt: new Date(job.finishedOn ?? job.timestamp) }));
+      return failed
+        .filter(Boolean)
+        .map((job) => ({
+          ...toJob(job),
+          lastError: job.failedReason ?? '',
+          deadAt: new Date(job.finishedOn ?? job.timestamp),
+        }));
     },
 
     async redrive(ids) {
-      const jobs = ids === undefined ? await queue.getFailed(0, -1) : await Promise.all(ids.map((id) => queue.getJob(id)));
+      const jobs =
+        ids === undefined ? await queue.getFailed(0, -1) : await Promise.all(ids.map((id) => queue.getJob(id)));
       let moved = 0;
       for (const job of jobs) {
         if (!job || (await job.getState()) !== 'failed') continue;

@@ -4,7 +4,19 @@
  */
 import { PubSub, Topic, v1 } from '@google-cloud/pubsub';
 import { DEFAULT_RETRY, DeadLetter, Job, LeaseLostError, QueueBinding, QueueDepth, RetryPolicy } from './binding';
-import { JobBody, deadBody, deadLetterFromBody, jobFromBody, newJobBody, parseJobBody, redriveFilter, redrivenBody, retryBody, toSeconds, unreadableLetter } from './core/body';
+import {
+  JobBody,
+  deadBody,
+  deadLetterFromBody,
+  jobFromBody,
+  newJobBody,
+  parseJobBody,
+  redriveFilter,
+  redrivenBody,
+  retryBody,
+  toSeconds,
+  unreadableLetter,
+} from './core/body';
 import { type QueueTransport, type Received, type Unreadable, createQueueBinding } from './core/core';
 import type { DedupeRegistry } from './core/dedupe';
 
@@ -83,14 +95,19 @@ export const processDepthLedger = new ProcessDepthLedger();
  * allow more deliveries than the binding (which dead-letters itself, recording the error), and
  * Pub/Sub takes 5..100.
  */
-export const deadLetterPolicyAttempts = (retry: RetryPolicy = DEFAULT_RETRY) => Math.min(100, Math.max(5, retry.maxAttempts + 1));
+export const deadLetterPolicyAttempts = (retry: RetryPolicy = DEFAULT_RETRY) =>
+  Math.min(100, Math.max(5, retry.maxAttempts + 1));
 
 /**
  * Creates the topics and subscriptions the binding uses when they do not exist (development and the
  * emulator; deployments create them in the stack). The pull subscription gets a dead-letter policy,
  * which is also what makes Pub/Sub count delivery attempts.
  */
-export async function ensurePubsubResources(pubsub: PubSub, names: PubsubNames, retry: RetryPolicy = DEFAULT_RETRY): Promise<void> {
+export async function ensurePubsubResources(
+  pubsub: PubSub,
+  names: PubsubNames,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Promise<void> {
   const topic = async (name: string) => {
     const t = pubsub.topic(name);
     const [exists] = await t.exists();
@@ -105,7 +122,9 @@ export async function ensurePubsubResources(pubsub: PubSub, names: PubsubNames, 
     if (!exists) await on.createSubscription(name, { ackDeadlineSeconds: 10, ...extra });
   };
   await subscription(dead, names.deadLetterSubscription, {});
-  await subscription(jobs, names.subscription, { deadLetterPolicy: { deadLetterTopic: dead.name, maxDeliveryAttempts: deadLetterPolicyAttempts(retry) } });
+  await subscription(jobs, names.subscription, {
+    deadLetterPolicy: { deadLetterTopic: dead.name, maxDeliveryAttempts: deadLetterPolicyAttempts(retry) },
+  });
 }
 
 interface Delivery {
@@ -153,7 +172,12 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
 function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery> {
   const ledger = options.depth ?? processDepthLedger;
   const ownClient = !options.pubsub;
-  const pubsub = options.pubsub ?? new PubSub({ ...(options.projectId ? { projectId: options.projectId } : {}), ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}) });
+  const pubsub =
+    options.pubsub ??
+    new PubSub({
+      ...(options.projectId ? { projectId: options.projectId } : {}),
+      ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+    });
   // The pull client reuses the PubSub client's resolved endpoint, credentials and emulator settings
   // (PubSub's ClientConfig is the gax ClientOptions it passes to this same client internally).
   const subscriber = new v1.SubscriberClient(pubsub.options as ConstructorParameters<typeof v1.SubscriberClient>[0]);
@@ -165,12 +189,20 @@ function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery
 
   const publish = async (topic: Topic, body: JobBody, attributes: Record<string, string> = {}) => {
     const data = Buffer.from(JSON.stringify(body));
-    if (data.length > MAX_DATA_BYTES) throw new Error(`job ${body.id} is ${data.length} bytes as JSON; Pub/Sub takes at most ${MAX_DATA_BYTES}`);
+    if (data.length > MAX_DATA_BYTES)
+      throw new Error(`job ${body.id} is ${data.length} bytes as JSON; Pub/Sub takes at most ${MAX_DATA_BYTES}`);
     await topic.publishMessage({ data, attributes: { jobId: body.id, ...attributes } });
   };
   const modAck = (sub: string, ackIds: string[], seconds: number) =>
-    ackIds.length ? subscriber.modifyAckDeadline({ subscription: sub, ackIds, ackDeadlineSeconds: Math.min(MAX_DEADLINE_SECONDS, seconds) }) : Promise.resolve();
-  const acknowledge = (sub: string, ackIds: string[]) => (ackIds.length ? subscriber.acknowledge({ subscription: sub, ackIds }) : Promise.resolve());
+    ackIds.length
+      ? subscriber.modifyAckDeadline({
+          subscription: sub,
+          ackIds,
+          ackDeadlineSeconds: Math.min(MAX_DEADLINE_SECONDS, seconds),
+        })
+      : Promise.resolve();
+  const acknowledge = (sub: string, ackIds: string[]) =>
+    ackIds.length ? subscriber.acknowledge({ subscription: sub, ackIds }) : Promise.resolve();
 
   const pull = async (sub: string, max: number): Promise<Pulled[]> => {
     // returnImmediately: claim answers at once when nothing is ready; the worker loop polls.
@@ -181,7 +213,9 @@ function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery
       data: Buffer.from(m.message?.data ?? ''),
       attributes: (m.message?.attributes ?? {}) as Record<string, string>,
       deliveryAttempt: m.deliveryAttempt ?? 0,
-      publishTime: m.message?.publishTime ? Number(m.message.publishTime.seconds) * 1000 + Math.floor((m.message.publishTime.nanos ?? 0) / 1e6) : Date.now(),
+      publishTime: m.message?.publishTime
+        ? Number(m.message.publishTime.seconds) * 1000 + Math.floor((m.message.publishTime.nanos ?? 0) / 1e6)
+        : Date.now(),
     }));
   };
 
@@ -191,7 +225,11 @@ function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery
     while (all.length < limit) {
       const batch = await pull(deadSubscription, Math.min(100, limit - all.length));
       if (batch.length === 0) break;
-      await modAck(deadSubscription, batch.map((m) => m.ackId), seconds);
+      await modAck(
+        deadSubscription,
+        batch.map((m) => m.ackId),
+        seconds,
+      );
       all.push(...batch);
     }
     return all;
@@ -238,11 +276,16 @@ function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery
           try {
             body = bodyOf(m);
           } catch (error) {
-            received.push({ delivery: { message: m, body: null, progressedAt: 0, deadline }, unreadable: (error as Error).message });
+            received.push({
+              delivery: { message: m, body: null, progressedAt: 0, deadline },
+              unreadable: (error as Error).message,
+            });
             continue;
           }
           if (m.deliveryAttempt < 1) {
-            throw new Error(`subscription ${subscription} has no dead-letter policy, so Pub/Sub reports no delivery attempts and retries could not be counted: give it one (ensurePubsubResources does)`);
+            throw new Error(
+              `subscription ${subscription} has no dead-letter policy, so Pub/Sub reports no delivery attempts and retries could not be counted: give it one (ensurePubsubResources does)`,
+            );
           }
           const notBefore = Number(m.attributes.notBefore ?? 0);
           if (notBefore > started) {
@@ -253,7 +296,11 @@ function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery
           taken.push(m.ackId);
           // A delayed message may have been pulled once before it was due and put back: that pull is no delivery.
           const progressedAt = Math.max(body.progressedAt ?? 0, notBefore > 0 ? body.attemptsBefore + 1 : 0);
-          received.push({ delivery: { message: m, body, progressedAt, deadline }, job: jobFromBody(body, m.deliveryAttempt), progressedAt });
+          received.push({
+            delivery: { message: m, body, progressedAt, deadline },
+            job: jobFromBody(body, m.deliveryAttempt),
+            progressedAt,
+          });
         }
         await modAck(subscription, taken, lease);
       }
@@ -275,7 +322,9 @@ function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery
       if (progressedAt > d.progressedAt) {
         // The message cannot change: a copy that remembers the progress replaces it, due after the backoff.
         const notBefore = started + seconds * 1000;
-        await replace(d, () => publish(jobsTopic, retryBody(d.body!, job.attempts, progressedAt), { notBefore: String(notBefore) }));
+        await replace(d, () =>
+          publish(jobsTopic, retryBody(d.body!, job.attempts, progressedAt), { notBefore: String(notBefore) }),
+        );
       } else {
         await modAck(subscription, [d.message.ackId], seconds);
       }
@@ -288,7 +337,9 @@ function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery
         job && d.body
           ? publish(deadTopic, deadBody(d.body, job.attempts, reason))
           : // A message that is not a job goes to the dead letters as it is, for a person to read.
-            deadTopic.publishMessage({ data: d.message.data, attributes: { ...d.message.attributes, lastError: reason } }).then(() => undefined),
+            deadTopic
+              .publishMessage({ data: d.message.data, attributes: { ...d.message.attributes, lastError: reason } })
+              .then(() => undefined),
       );
       ledger.note(subscription, job?.id ?? d.message.messageId, 'dead');
       return true;
@@ -312,12 +363,25 @@ function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery
     async listDeadLetters(limit) {
       const messages = await pullAllDead(30, limit);
       // Back at once: listing is a look, not a claim.
-      await modAck(deadSubscription, messages.map((m) => m.ackId), 0);
+      await modAck(
+        deadSubscription,
+        messages.map((m) => m.ackId),
+        0,
+      );
       return messages.map((m): DeadLetter => {
         try {
-          return deadLetterFromBody(bodyOf(m), "moved by the subscription's dead-letter policy after its maxDeliveryAttempts", m.publishTime);
+          return deadLetterFromBody(
+            bodyOf(m),
+            "moved by the subscription's dead-letter policy after its maxDeliveryAttempts",
+            m.publishTime,
+          );
         } catch (error) {
-          return unreadableLetter(m.messageId, m.data.toString('utf8'), m.attributes.lastError ?? (error as Error).message, m.publishTime);
+          return unreadableLetter(
+            m.messageId,
+            m.data.toString('utf8'),
+            m.attributes.lastError ?? (error as Error).message,
+            m.publishTime,
+          );
         }
       });
     },
@@ -367,22 +431,40 @@ export class PubsubPushError extends Error {
  * error status so Pub/Sub pushes it again later). Throws PubsubPushError naming the bad field.
  */
 export function decodePubsubPush(body: unknown): { job: Job; subscription: string; dueAt: Date | null } {
-  const b = body as { message?: { data?: unknown; attributes?: unknown; messageId?: unknown; publishTime?: unknown }; subscription?: unknown; deliveryAttempt?: unknown } | null;
-  if (!b || typeof b !== 'object' || Array.isArray(b)) throw new PubsubPushError('push body must be a JSON object with "message" and "subscription"');
+  const b = body as {
+    message?: { data?: unknown; attributes?: unknown; messageId?: unknown; publishTime?: unknown };
+    subscription?: unknown;
+    deliveryAttempt?: unknown;
+  } | null;
+  if (!b || typeof b !== 'object' || Array.isArray(b))
+    throw new PubsubPushError('push body must be a JSON object with "message" and "subscription"');
   const message = b.message;
-  if (!message || typeof message !== 'object' || Array.isArray(message)) throw new PubsubPushError('"message" must be an object');
-  if (typeof b.subscription !== 'string' || !/^projects\/[^/]+\/subscriptions\/[^/]+$/.test(b.subscription)) throw new PubsubPushError('"subscription" must be "projects/<project>/subscriptions/<name>"');
-  if (typeof message.messageId !== 'string' || message.messageId === '') throw new PubsubPushError('"message.messageId" must be a non-empty string');
-  if (typeof message.data !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(message.data)) throw new PubsubPushError('"message.data" must be base64');
+  if (!message || typeof message !== 'object' || Array.isArray(message))
+    throw new PubsubPushError('"message" must be an object');
+  if (typeof b.subscription !== 'string' || !/^projects\/[^/]+\/subscriptions\/[^/]+$/.test(b.subscription))
+    throw new PubsubPushError('"subscription" must be "projects/<project>/subscriptions/<name>"');
+  if (typeof message.messageId !== 'string' || message.messageId === '')
+    throw new PubsubPushError('"message.messageId" must be a non-empty string');
+  if (typeof message.data !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(message.data))
+    throw new PubsubPushError('"message.data" must be base64');
   const attributes = message.attributes ?? {};
-  if (typeof attributes !== 'object' || Array.isArray(attributes) || Object.values(attributes as object).some((v) => typeof v !== 'string')) {
+  if (
+    typeof attributes !== 'object' ||
+    Array.isArray(attributes) ||
+    Object.values(attributes as object).some((v) => typeof v !== 'string')
+  ) {
     throw new PubsubPushError('"message.attributes" must be an object of strings');
   }
-  if (b.deliveryAttempt !== undefined && !(Number.isInteger(b.deliveryAttempt) && (b.deliveryAttempt as number) > 0)) throw new PubsubPushError('"deliveryAttempt" must be a positive integer');
+  if (b.deliveryAttempt !== undefined && !(Number.isInteger(b.deliveryAttempt) && (b.deliveryAttempt as number) > 0))
+    throw new PubsubPushError('"deliveryAttempt" must be a positive integer');
   const published = typeof message.publishTime === 'string' ? Date.parse(message.publishTime) : NaN;
   let jobBody: JobBody;
   try {
-    jobBody = parseJobBody(Buffer.from(message.data, 'base64').toString('utf8'), message.messageId, Number.isFinite(published) ? published : Date.now());
+    jobBody = parseJobBody(
+      Buffer.from(message.data, 'base64').toString('utf8'),
+      message.messageId,
+      Number.isFinite(published) ? published : Date.now(),
+    );
   } catch (error) {
     throw new PubsubPushError(`"message.data": ${(error as Error).message}`);
   }

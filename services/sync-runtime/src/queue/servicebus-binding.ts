@@ -3,16 +3,40 @@
  * letters. Typed against the narrow slice of @azure/service-bus it uses, so tests can stand a fake in.
  */
 import { randomUUID } from 'crypto';
-import type { QueueRuntimeProperties, ReceiveMessagesOptions, ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiverOptions } from '@azure/service-bus';
+import type {
+  QueueRuntimeProperties,
+  ReceiveMessagesOptions,
+  ServiceBusMessage,
+  ServiceBusReceivedMessage,
+  ServiceBusReceiverOptions,
+} from '@azure/service-bus';
 import { DeadLetter, LeaseLostError, QueueBinding, RetryPolicy } from './binding';
-import { JobBody, deadLetterFromBody, jobFromBody, newJobBody, parseJobBody, redriveFilter, redrivenBody, retryBody, unreadableLetter } from './core/body';
+import {
+  JobBody,
+  deadLetterFromBody,
+  jobFromBody,
+  newJobBody,
+  parseJobBody,
+  redriveFilter,
+  redrivenBody,
+  retryBody,
+  unreadableLetter,
+} from './core/body';
 import { type QueueTransport, type Received, type Unreadable, createQueueBinding } from './core/core';
 import type { DedupeRegistry } from './core/dedupe';
 
 /** What the binding reads of a received message. */
 export type SbReceivedMessage = Pick<
   ServiceBusReceivedMessage,
-  'body' | 'messageId' | 'applicationProperties' | 'deliveryCount' | 'lockToken' | 'lockedUntilUtc' | 'enqueuedTimeUtc' | 'deadLetterReason' | 'deadLetterErrorDescription'
+  | 'body'
+  | 'messageId'
+  | 'applicationProperties'
+  | 'deliveryCount'
+  | 'lockToken'
+  | 'lockedUntilUtc'
+  | 'enqueuedTimeUtc'
+  | 'deadLetterReason'
+  | 'deadLetterErrorDescription'
 >;
 
 /** The ServiceBusSender methods the binding uses (the real sender satisfies it). */
@@ -28,7 +52,12 @@ export interface SbReceiver {
   peekMessages(maxMessageCount: number): Promise<SbReceivedMessage[]>;
   completeMessage(message: SbReceivedMessage): Promise<void>;
   abandonMessage(message: SbReceivedMessage): Promise<void>;
-  deadLetterMessage(message: SbReceivedMessage, options?: { deadLetterReason?: string; deadLetterErrorDescription?: string } & { [key: string]: number | boolean | string | Date | null }): Promise<void>;
+  deadLetterMessage(
+    message: SbReceivedMessage,
+    options?: { deadLetterReason?: string; deadLetterErrorDescription?: string } & {
+      [key: string]: number | boolean | string | Date | null;
+    },
+  ): Promise<void>;
   renewMessageLock(message: SbReceivedMessage): Promise<Date>;
   close(): Promise<void>;
 }
@@ -42,7 +71,9 @@ export interface SbClient {
 
 /** The ServiceBusAdministrationClient method depth() uses. */
 export interface SbAdmin {
-  getQueueRuntimeProperties(queueName: string): Promise<Pick<QueueRuntimeProperties, 'activeMessageCount' | 'scheduledMessageCount' | 'deadLetterMessageCount'>>;
+  getQueueRuntimeProperties(
+    queueName: string,
+  ): Promise<Pick<QueueRuntimeProperties, 'activeMessageCount' | 'scheduledMessageCount' | 'deadLetterMessageCount'>>;
 }
 
 export interface ServiceBusBindingOptions {
@@ -62,7 +93,8 @@ export interface ServiceBusBindingOptions {
 
 /** Service Bus's longest dead-letter error description. */
 const MAX_DESCRIPTION = 4096;
-const lockLost = (error: unknown) => ['MessageLockLost', 'MessageNotFound', 'SessionLockLost'].includes((error as { code?: string })?.code ?? '');
+const lockLost = (error: unknown) =>
+  ['MessageLockLost', 'MessageNotFound', 'SessionLockLost'].includes((error as { code?: string })?.code ?? '');
 
 interface Delivery {
   readonly message: SbReceivedMessage;
@@ -103,8 +135,18 @@ function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<
   const receiver = client.createReceiver(queue, { receiveMode: 'peekLock' });
   const live = new Set<Delivery>();
 
-  const message = (body: JobBody): ServiceBusMessage => ({ body, messageId: randomUUID(), contentType: 'application/json', applicationProperties: { jobId: body.id } });
-  const bodyOf = (m: SbReceivedMessage) => parseJobBody(typeof m.body === 'string' ? m.body : JSON.stringify(m.body), m.messageId !== undefined ? String(m.messageId) : '?', m.enqueuedTimeUtc?.getTime());
+  const message = (body: JobBody): ServiceBusMessage => ({
+    body,
+    messageId: randomUUID(),
+    contentType: 'application/json',
+    applicationProperties: { jobId: body.id },
+  });
+  const bodyOf = (m: SbReceivedMessage) =>
+    parseJobBody(
+      typeof m.body === 'string' ? m.body : JSON.stringify(m.body),
+      m.messageId !== undefined ? String(m.messageId) : '?',
+      m.enqueuedTimeUtc?.getTime(),
+    );
 
   const stopRenewing = (d: Delivery) => {
     if (d.timer) clearTimeout(d.timer);
@@ -145,7 +187,11 @@ function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<
     }
   };
   const deadLetter = (m: SbReceivedMessage, reason: string, error: string) =>
-    receiver.deadLetterMessage(m, { deadLetterReason: reason, deadLetterErrorDescription: error.slice(0, MAX_DESCRIPTION), deadAt: Date.now() });
+    receiver.deadLetterMessage(m, {
+      deadLetterReason: reason,
+      deadLetterErrorDescription: error.slice(0, MAX_DESCRIPTION),
+      deadAt: Date.now(),
+    });
 
   /** A fresh receiver on the dead-letter subqueue (a receiver's peek cursor only moves forward). */
   const withDeadLetters = async <T>(fn: (dlq: SbReceiver) => Promise<T>): Promise<T> => {
@@ -190,7 +236,11 @@ function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<
         }
         const d: Delivery = { message: m, body, leaseUntil: Date.now() + leaseMs };
         keepLocked(d);
-        return { delivery: d, job: jobFromBody(body, (m.deliveryCount ?? 0) + 1), progressedAt: body.progressedAt ?? 0 };
+        return {
+          delivery: d,
+          job: jobFromBody(body, (m.deliveryCount ?? 0) + 1),
+          progressedAt: body.progressedAt ?? 0,
+        };
       });
     },
 
@@ -201,7 +251,10 @@ function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<
       const settled = await settle(d, async () => {
         if (!d.copied) {
           await receiver.renewMessageLock(d.message);
-          await sender.scheduleMessages(message(retryBody(d.body!, job.attempts, progressedAt)), new Date(Date.now() + delayMs));
+          await sender.scheduleMessages(
+            message(retryBody(d.body!, job.attempts, progressedAt)),
+            new Date(Date.now() + delayMs),
+          );
           d.copied = true;
         }
         await receiver.completeMessage(d.message);
@@ -287,7 +340,12 @@ function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<
       } finally {
         await peeker.close();
       }
-      return { ready: props.activeMessageCount - inFlight, inFlight, delayed: props.scheduledMessageCount, dead: props.deadLetterMessageCount };
+      return {
+        ready: props.activeMessageCount - inFlight,
+        inFlight,
+        delayed: props.scheduledMessageCount,
+        dead: props.deadLetterMessageCount,
+      };
     },
 
     async close() {

@@ -9,7 +9,19 @@ import {
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
 import { DeadLetter, LeaseLostError, QueueBinding, RetryPolicy } from './binding';
-import { JobBody, deadBody, deadLetterFromBody, jobFromBody, newJobBody, parseJobBody, redriveFilter, redrivenBody, retryBody, toSeconds, unreadableLetter } from './core/body';
+import {
+  JobBody,
+  deadBody,
+  deadLetterFromBody,
+  jobFromBody,
+  newJobBody,
+  parseJobBody,
+  redriveFilter,
+  redrivenBody,
+  retryBody,
+  toSeconds,
+  unreadableLetter,
+} from './core/body';
 import { type QueueTransport, type Received, type Unreadable, createQueueBinding } from './core/core';
 import type { DedupeRegistry } from './core/dedupe';
 
@@ -77,19 +89,38 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
 
 function sqsTransport(options: SqsBindingOptions): QueueTransport<Delivery> {
   const waitTimeSeconds = options.waitTimeSeconds ?? 0;
-  if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 0 || waitTimeSeconds > 20) throw new Error(`SQS waitTimeSeconds must be an integer 0..20; got ${waitTimeSeconds}`);
+  if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 0 || waitTimeSeconds > 20)
+    throw new Error(`SQS waitTimeSeconds must be an integer 0..20; got ${waitTimeSeconds}`);
   const ownClient = !options.client;
-  const client = options.client ?? new SQSClient({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+  const client =
+    options.client ??
+    new SQSClient({
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
   const queueUrl = options.queueUrl;
   const dlqUrl = options.deadLetterQueueUrl;
 
   const send = async (url: string, body: JobBody | string, delaySeconds = 0) => {
     const text = typeof body === 'string' ? body : JSON.stringify(body);
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new Error(`job ${typeof body === 'string' ? '?' : body.id} is ${Buffer.byteLength(text)} bytes as JSON; SQS takes at most ${MAX_BODY_BYTES}`);
-    await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: text, ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}) }));
+    if (Buffer.byteLength(text) > MAX_BODY_BYTES)
+      throw new Error(
+        `job ${typeof body === 'string' ? '?' : body.id} is ${Buffer.byteLength(text)} bytes as JSON; SQS takes at most ${MAX_BODY_BYTES}`,
+      );
+    await client.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: text,
+        ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+      }),
+    );
   };
-  const remove = (url: string, receipt: string) => client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receipt }));
-  const setVisibility = (url: string, receipt: string, seconds: number) => client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: receipt, VisibilityTimeout: seconds }));
+  const remove = (url: string, receipt: string) =>
+    client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receipt }));
+  const setVisibility = (url: string, receipt: string, seconds: number) =>
+    client.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: receipt, VisibilityTimeout: seconds }),
+    );
   /** Proves the delivery still holds its lease (for `seconds` more), else LeaseLostError. */
   const hold = async (d: Delivery, id: string, seconds: number) => {
     try {
@@ -133,15 +164,27 @@ function sqsTransport(options: SqsBindingOptions): QueueTransport<Delivery> {
     }
     return all;
   };
-  const showAgain = (m: Message) => setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) => (isStale(error) ? undefined : Promise.reject(error)));
+  const showAgain = (m: Message) =>
+    setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) => (isStale(error) ? undefined : Promise.reject(error)));
   const bodyOf = (m: Message) => parseJobBody(m.Body ?? '', m.MessageId ?? '?');
 
   const counts = async (url: string) => {
     const out = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
     );
     const a = out.Attributes ?? {};
-    return { ready: Number(a.ApproximateNumberOfMessages ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0), delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0) };
+    return {
+      ready: Number(a.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+      delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+    };
   };
 
   return {
@@ -150,7 +193,8 @@ function sqsTransport(options: SqsBindingOptions): QueueTransport<Delivery> {
 
     async send(job, delayMs, id) {
       const delaySeconds = toSeconds(delayMs);
-      if (delaySeconds > MAX_DELAY_SECONDS) throw new Error(`delayMs ${delayMs} is beyond SQS's longest delay (${MAX_DELAY_SECONDS} s)`);
+      if (delaySeconds > MAX_DELAY_SECONDS)
+        throw new Error(`delayMs ${delayMs} is beyond SQS's longest delay (${MAX_DELAY_SECONDS} s)`);
       const body = newJobBody(job, id);
       await send(queueUrl, body, delaySeconds);
       return body.id;
@@ -188,7 +232,13 @@ function sqsTransport(options: SqsBindingOptions): QueueTransport<Delivery> {
     },
 
     retryLater: (d, job, delayMs, _error, progressedAt) =>
-      replace(d, job.id, queueUrl, retryBody(d.body!, job.attempts, progressedAt), Math.min(MAX_DELAY_SECONDS, toSeconds(delayMs))),
+      replace(
+        d,
+        job.id,
+        queueUrl,
+        retryBody(d.body!, job.attempts, progressedAt),
+        Math.min(MAX_DELAY_SECONDS, toSeconds(delayMs)),
+      ),
 
     async bury(d, job, reason) {
       // A message that is not a job goes to the dead letters as it is, for a person to read.
@@ -213,7 +263,11 @@ function sqsTransport(options: SqsBindingOptions): QueueTransport<Delivery> {
       return messages.map((m): DeadLetter => {
         const sent = Number(m.Attributes?.SentTimestamp ?? Date.now());
         try {
-          return deadLetterFromBody(bodyOf(m), "moved by the queue's RedrivePolicy after maxReceiveCount receives", sent);
+          return deadLetterFromBody(
+            bodyOf(m),
+            "moved by the queue's RedrivePolicy after maxReceiveCount receives",
+            sent,
+          );
         } catch (error) {
           return unreadableLetter(m.MessageId ?? '?', m.Body, (error as Error).message, sent);
         }

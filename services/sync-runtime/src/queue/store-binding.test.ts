@@ -23,7 +23,7 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
     (binding) => binding.close(),
   );
 
-  test('enqueueWithin commits the job with the caller\'s transaction, and a rollback leaves no job', async () => {
+  test("enqueueWithin commits the job with the caller's transaction, and a rollback leaves no job", async () => {
     const binding = createStoreBinding({ db: store.db, queue: 'tx' });
     await expect(
       store.db.transaction(async (tx) => {
@@ -40,7 +40,7 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
 
   test('an ack or a fail the database refuses in a blip is tried again, so the job is neither redelivered nor left to its lease', async () => {
     // The store's connection drops on the first settle statement of each kind, as during a failover.
-    const blips = new Set(['DELETE', 'UPDATE jobs SET status = \'ready\'']);
+    const blips = new Set(['DELETE', "UPDATE jobs SET status = 'ready'"]);
     const flaky = new Proxy(store.db, {
       get(target, key, receiver) {
         if (key !== 'query') return Reflect.get(target, key, receiver);
@@ -54,7 +54,11 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
         };
       },
     });
-    const binding = createStoreBinding({ db: flaky, queue: 'blip', retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 } });
+    const binding = createStoreBinding({
+      db: flaky,
+      queue: 'blip',
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+    });
     await binding.enqueue({ kind: 'webhook', payload: 'acked' });
     const [first] = await binding.claim(1, 60_000);
     await binding.ack(first);
@@ -62,7 +66,10 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
     const [second] = await binding.claim(1, 60_000);
     expect(await binding.fail(second, 'vendor 503')).toBe('retry');
     expect(blips.size).toBe(0);
-    const [again] = await eventually(() => binding.claim(1, 60_000), (jobs) => jobs.length === 1);
+    const [again] = await eventually(
+      () => binding.claim(1, 60_000),
+      (jobs) => jobs.length === 1,
+    );
     expect(again).toMatchObject({ id: second.id, payload: 'failed', attempts: 2 });
     await binding.ack(again);
     expect(await binding.depth()).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 });
@@ -83,4 +90,6 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
 }
 
 describe('store binding on PGlite', () => storeContract('store on PGlite', openTestPglite));
-describeWithService('store binding on PostgreSQL', TEST_DATABASE_URL, () => storeContract('store on PostgreSQL', () => openTestPostgres('store_binding')));
+describeWithService('store binding on PostgreSQL', TEST_DATABASE_URL, () =>
+  storeContract('store on PostgreSQL', () => openTestPostgres('store_binding')),
+);

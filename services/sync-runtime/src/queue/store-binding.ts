@@ -69,7 +69,14 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
 
 function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
   async function insert(target: Queryable, job: NewJob, delayMs = 0): Promise<string> {
-    const params = [queue, job.kind, job.integration ?? null, JSON.stringify(job.payload ?? null), job.dedupeKey ?? null, ms(delayMs)];
+    const params = [
+      queue,
+      job.kind,
+      job.integration ?? null,
+      JSON.stringify(job.payload ?? null),
+      job.dedupeKey ?? null,
+      ms(delayMs),
+    ];
     // The existing job can be acknowledged between the conflict and the lookup: then insert again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const inserted = await target.query<{ id: string }>(
@@ -80,14 +87,23 @@ function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
         params,
       );
       if (inserted.rows.length > 0) return String(inserted.rows[0].id);
-      const existing = await target.query<{ id: string }>(`SELECT id FROM jobs WHERE queue = $1 AND dedupe_key = $2 AND status <> 'dead'`, [queue, job.dedupeKey]);
+      const existing = await target.query<{ id: string }>(
+        `SELECT id FROM jobs WHERE queue = $1 AND dedupe_key = $2 AND status <> 'dead'`,
+        [queue, job.dedupeKey],
+      );
       if (existing.rows.length > 0) return String(existing.rows[0].id);
     }
     throw new Error(`could not enqueue job with dedupe key ${job.dedupeKey} on queue ${queue}`);
   }
 
   async function insertBatch(batch: Pending[]) {
-    const input = batch.map(({ item: { job, delayMs } }) => ({ kind: job.kind, integration: job.integration ?? null, payload: job.payload ?? null, dedupe_key: job.dedupeKey ?? null, delay_ms: ms(delayMs) }));
+    const input = batch.map(({ item: { job, delayMs } }) => ({
+      kind: job.kind,
+      integration: job.integration ?? null,
+      payload: job.payload ?? null,
+      dedupe_key: job.dedupeKey ?? null,
+      delay_ms: ms(delayMs),
+    }));
     let rows: { ord: string | number; id: string | number; inserted: boolean }[];
     try {
       ({ rows } = await db.query<{ ord: string | number; id: string | number; inserted: boolean }>(
@@ -108,9 +124,15 @@ function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
     } catch (error) {
       // One job the database refuses (text jsonb cannot hold) must not fail the others: each goes on its own.
       // Only when the server reported the error (a SQLSTATE): the statement was rolled back, so none is inserted twice.
-      const refused = typeof (error as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code);
+      const refused =
+        typeof (error as { code?: unknown })?.code === 'string' &&
+        /^[0-9A-Z]{5}$/.test((error as { code: string }).code);
       if (batch.length === 1 || !refused) return batch.forEach((pending) => pending.reject(error));
-      await Promise.all(batch.map((pending) => insert(db, pending.item.job, pending.item.delayMs).then(pending.resolve, pending.reject)));
+      await Promise.all(
+        batch.map((pending) =>
+          insert(db, pending.item.job, pending.item.delayMs).then(pending.resolve, pending.reject),
+        ),
+      );
       return;
     }
     await Promise.all(
@@ -126,7 +148,8 @@ function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
   // Concurrent enqueues are grouped into one multi-row INSERT (MAX_IN_FLIGHT at a time): each
   // caller still resolves only once its row is committed, and one commit (one WAL flush) serves many.
   const batches = groupCommit(insertBatch, MAX_BATCH, MAX_IN_FLIGHT);
-  const settled = async (sql: string, d: Delivery, extra: unknown[] = []) => (await db.query(sql, [d.id, d.attempts, ...extra])).rowCount > 0;
+  const settled = async (sql: string, d: Delivery, extra: unknown[] = []) =>
+    (await db.query(sql, [d.id, d.attempts, ...extra])).rowCount > 0;
   const ACTIVE = `WHERE id = $1 AND attempts = $2 AND status = 'active'`;
 
   return {
@@ -166,25 +189,43 @@ function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
     },
 
     bury: (d, _job, reason) =>
-      settled(`UPDATE jobs SET status = 'dead', dead_at = clock_timestamp(), lease_until = NULL, last_error = $3 ${ACTIVE}`, d, [reason]),
+      settled(
+        `UPDATE jobs SET status = 'dead', dead_at = clock_timestamp(), lease_until = NULL, last_error = $3 ${ACTIVE}`,
+        d,
+        [reason],
+      ),
 
     progress: async (d) => {
       await settled(`UPDATE jobs SET progressed = attempts ${ACTIVE}`, d);
     },
 
     async extend(d, job, leaseMs) {
-      const held = await settled(`UPDATE jobs SET lease_until = clock_timestamp() + $3::int * interval '1 millisecond' ${ACTIVE}`, d, [ms(leaseMs)]);
+      const held = await settled(
+        `UPDATE jobs SET lease_until = clock_timestamp() + $3::int * interval '1 millisecond' ${ACTIVE}`,
+        d,
+        [ms(leaseMs)],
+      );
       if (!held) throw new LeaseLostError(job.id);
     },
 
     async release(d) {
       // The interrupted delivery does not count as an attempt.
-      await settled(`UPDATE jobs SET status = 'ready', attempts = attempts - 1, run_at = clock_timestamp(), lease_until = NULL ${ACTIVE}`, d);
+      await settled(
+        `UPDATE jobs SET status = 'ready', attempts = attempts - 1, run_at = clock_timestamp(), lease_until = NULL ${ACTIVE}`,
+        d,
+      );
     },
 
     async listDeadLetters(limit): Promise<DeadLetter[]> {
-      const { rows } = await db.query<JobRow>(`SELECT * FROM jobs WHERE queue = $1 AND status = 'dead' ORDER BY dead_at, id LIMIT $2`, [queue, limit]);
-      return rows.map((row) => ({ ...toJob(row), lastError: row.last_error ?? '', deadAt: new Date(row.dead_at ?? row.enqueued_at) }));
+      const { rows } = await db.query<JobRow>(
+        `SELECT * FROM jobs WHERE queue = $1 AND status = 'dead' ORDER BY dead_at, id LIMIT $2`,
+        [queue, limit],
+      );
+      return rows.map((row) => ({
+        ...toJob(row),
+        lastError: row.last_error ?? '',
+        deadAt: new Date(row.dead_at ?? row.enqueued_at),
+      }));
     },
 
     async redrive(ids) {
@@ -207,7 +248,12 @@ function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
         [queue],
       );
       const row = rows[0];
-      return { ready: Number(row.ready), inFlight: Number(row.inFlight), delayed: Number(row.delayed), dead: Number(row.dead) };
+      return {
+        ready: Number(row.ready),
+        inFlight: Number(row.inFlight),
+        delayed: Number(row.delayed),
+        dead: Number(row.dead),
+      };
     },
 
     // Waits for enqueues in progress; the database belongs to the caller, who closes it.

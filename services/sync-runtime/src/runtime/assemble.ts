@@ -68,7 +68,15 @@ export function registerJobHandlers(engine: SyncEngine, deps: JobHandlerDeps): v
   const { db, integrations, pipelines, connectors, logger } = deps;
   engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
   engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines, logger }));
-  engine.registerHandler('erasure', createErasureJobHandler({ db, integrations: integrations.source, connectors: (system) => connectors[system], logger }));
+  engine.registerHandler(
+    'erasure',
+    createErasureJobHandler({
+      db,
+      integrations: integrations.source,
+      connectors: (system) => connectors[system],
+      logger,
+    }),
+  );
 }
 
 /** The stores, the pipelines API and the engine over `parts`, with every job handler registered. */
@@ -78,7 +86,10 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   const integrations = createIntegrationStore(db, keyring, { env: parts.env });
   const tokens = createTokenStore(db);
   const cipher = new FieldCipher(keyring.primaryKey);
-  const tokenStore = new SqlTokenStore(db, { seal: (plain) => keyring.encrypt(plain), unseal: (sealed) => keyring.decrypt(sealed) });
+  const tokenStore = new SqlTokenStore(db, {
+    seal: (plain) => keyring.encrypt(plain),
+    unseal: (sealed) => keyring.decrypt(sealed),
+  });
   const pipelines = createPipelinesApi({ cipher });
   const engine = createSyncEngine({
     db,
@@ -99,7 +110,8 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   queue.onDeadLetter?.(async (job, reason) => {
     try {
       const runId = await closeRunOfDeadJob(db, job, reason);
-      if (runId) logger.warn({ runId, jobId: job.id, kind: job.kind, reason }, 'job dead-lettered: its run is closed as failed');
+      if (runId)
+        logger.warn({ runId, jobId: job.id, kind: job.kind, reason }, 'job dead-lettered: its run is closed as failed');
     } catch (error) {
       logger.error({ err: error, jobId: job.id }, 'could not close the run of a dead-lettered job');
     }

@@ -59,9 +59,14 @@ export function engineMetrics(metrics: RuntimeMetrics): EngineMetrics {
 /** The keyring: DATA_SYNC_ENCRYPTION_KEY, or in development (PGlite) a key file generated in the data directory. */
 export function loadKeyring(config: RuntimeConfig, logger: Logger): Keyring {
   if (config.encryptionKeys) return Keyring.fromBase64(config.encryptionKeys);
-  if (config.databaseUrl) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required with DATABASE_URL (base64 of 32 bytes; `openssl rand -base64 32`)');
+  if (config.databaseUrl)
+    throw new ConfigError(
+      'DATA_SYNC_ENCRYPTION_KEY',
+      'is required with DATABASE_URL (base64 of 32 bytes; `openssl rand -base64 32`)',
+    );
   const { keyring, created, file } = loadDevKeyring(config.dataDir);
-  if (created) logger.warn({ file }, 'generated a development encryption key; set DATA_SYNC_ENCRYPTION_KEY in production');
+  if (created)
+    logger.warn({ file }, 'generated a development encryption key; set DATA_SYNC_ENCRYPTION_KEY in production');
   return keyring;
 }
 
@@ -79,9 +84,24 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
     const opened = (queue = options.queue ? options.queue(db) : openQueue(config, db));
     // A binding that cannot keep its promises (a Redis without persistence) stops the start here, with its reason.
     await opened.ready?.();
-    const parts = assembleRuntime({ db, queue: opened, keyring, logger, env: options.env, connectors: options.connectors, engineMetrics: engineMetrics(metrics) });
+    const parts = assembleRuntime({
+      db,
+      queue: opened,
+      keyring,
+      logger,
+      env: options.env,
+      connectors: options.connectors,
+      engineMetrics: engineMetrics(metrics),
+    });
     return {
-      ...parts, config, db, keyring, queue: opened, metrics, logger, applied,
+      ...parts,
+      config,
+      db,
+      keyring,
+      queue: opened,
+      metrics,
+      logger,
+      applied,
       async close() {
         try {
           await opened.close();

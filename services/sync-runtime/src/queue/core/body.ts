@@ -82,9 +82,17 @@ export function jobFromBody(body: JobBody, deliveries: number): Job {
   };
 }
 
-export function deadLetterFromBody(body: DeadBody | JobBody, fallbackError: string, fallbackDeadAt: number): DeadLetter {
+export function deadLetterFromBody(
+  body: DeadBody | JobBody,
+  fallbackError: string,
+  fallbackDeadAt: number,
+): DeadLetter {
   const dead = body as Partial<DeadBody>;
-  return { ...jobFromBody(body, 0), lastError: dead.lastError ?? fallbackError, deadAt: new Date(dead.deadAt ?? fallbackDeadAt) };
+  return {
+    ...jobFromBody(body, 0),
+    lastError: dead.lastError ?? fallbackError,
+    deadAt: new Date(dead.deadAt ?? fallbackDeadAt),
+  };
 }
 
 /** The fields a job keeps whatever happens to its messages. */
@@ -114,7 +122,15 @@ export function redrivenBody(body: JobBody): JobBody {
 
 /** A dead letter for a message that is not a job: its text as the payload, for a person to read. */
 export function unreadableLetter(id: string, text: unknown, error: string, at: number): DeadLetter {
-  return { id, kind: 'sync', payload: text ?? null, attempts: 0, enqueuedAt: new Date(at), lastError: error, deadAt: new Date(at) };
+  return {
+    id,
+    kind: 'sync',
+    payload: text ?? null,
+    attempts: 0,
+    enqueuedAt: new Date(at),
+    lastError: error,
+    deadAt: new Date(at),
+  };
 }
 
 /** Cloud queues' delays and leases are whole seconds: round up, so a job is never early. */

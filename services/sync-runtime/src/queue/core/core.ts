@@ -5,7 +5,16 @@
  */
 import { randomUUID } from 'crypto';
 import type { Queryable } from '../../../../../pipelines/db';
-import { checkJob, type DeadLetter, type DeadLetterListener, type Job, LeaseLostError, type NewJob, type QueueBinding, type QueueDepth } from '../binding';
+import {
+  checkJob,
+  type DeadLetter,
+  type DeadLetterListener,
+  type Job,
+  LeaseLostError,
+  type NewJob,
+  type QueueBinding,
+  type QueueDepth,
+} from '../binding';
 import { type DedupeRegistry, processDedupe } from './dedupe';
 import { DEFAULT_RETRY, type RetryPolicy, afterFailure, leaseBudgetSpent, retrying, stalledDeliveries } from './policy';
 
@@ -90,10 +99,12 @@ export function createQueueBinding<D>(transport: QueueTransport<D>, options: Que
 
   const delivery = (job: Job) => {
     const found = tracked.get(job);
-    if (!found) throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through the ${transport.name} binding`);
+    if (!found)
+      throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through the ${transport.name} binding`);
     return found;
   };
-  const releaseKey = (job: Job) => (scope !== undefined && job.dedupeKey !== undefined ? dedupe.release(scope, job.dedupeKey, job.id) : undefined);
+  const releaseKey = (job: Job) =>
+    scope !== undefined && job.dedupeKey !== undefined ? dedupe.release(scope, job.dedupeKey, job.id) : undefined;
   // Listeners own their errors (the runtime's logs them): one that fails must not stop a claim or a fail.
   const deadLettered = async (job: Job, reason: string) => {
     await releaseKey(job);

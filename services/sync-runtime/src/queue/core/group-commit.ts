@@ -15,7 +15,11 @@ export interface GroupCommit<T, R> {
 }
 
 /** `flush` writes one batch and settles each of its items; if it throws, the items it left unsettled are rejected. */
-export function groupCommit<T, R>(flush: (batch: Pending<T, R>[]) => Promise<void>, maxBatch: number, maxInFlight = 1): GroupCommit<T, R> {
+export function groupCommit<T, R>(
+  flush: (batch: Pending<T, R>[]) => Promise<void>,
+  maxBatch: number,
+  maxInFlight = 1,
+): GroupCommit<T, R> {
   let waiting: Pending<T, R>[] = [];
   const inFlight = new Set<Promise<void>>();
   const pump = () => {
