@@ -1,5 +1,7 @@
 import IORedis from 'ioredis';
+import { startPausableProxy } from '../../../../test/support/pausable-proxy';
 import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
+import { openRateLimitRedis } from './rate-limit-redis';
 import { bearer, createHarness, Harness } from './testing/harness';
 
 let h: Harness;
@@ -10,12 +12,17 @@ afterAll(async () => h.close());
 
 test('inbound requests are limited per token: the 4th in a minute is 429 in the error shape, other tokens unaffected', async () => {
   const statuses = [];
-  for (let i = 0; i < 4; i++) statuses.push((await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.viewer) })).statusCode);
+  for (let i = 0; i < 4; i++)
+    statuses.push(
+      (await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.viewer) })).statusCode,
+    );
   expect(statuses).toEqual([200, 200, 200, 429]);
   const limited = await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.viewer) });
   expect(limited.json()).toMatchObject({ error: 'rate_limited', details: { limit: 3 } });
   expect(limited.headers['retry-after']).toBeDefined();
-  expect((await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.operator) })).statusCode).toBe(200);
+  expect(
+    (await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.operator) })).statusCode,
+  ).toBe(200);
 });
 
 describeWithService('inbound rate limit shared through Redis', TEST_REDIS_URL, () => {
@@ -38,7 +45,27 @@ describeWithService('inbound rate limit shared through Redis', TEST_REDIS_URL, (
 
   test('two instances count against one limit per client', async () => {
     const statuses = [];
-    for (const instance of [a, b, a, b]) statuses.push((await instance.inject({ method: 'GET', url: '/health' })).statusCode);
+    for (const instance of [a, b, a, b])
+      statuses.push((await instance.inject({ method: 'GET', url: '/health' })).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+});
+
+describeWithService('inbound rate limit on a Redis that stops answering', TEST_REDIS_URL, () => {
+  test('requests, /health included, are answered while Redis is silent: its calls time out and are skipped', async () => {
+    const proxy = await startPausableProxy(TEST_REDIS_URL);
+    const redis = openRateLimitRedis(proxy.url, 200);
+    await new Promise((resolve) => redis.once('ready', resolve));
+    const paused = await createHarness({ rateLimitPerMinute: 3, logLevel: 'silent', rateLimitRedis: redis, db: h.db });
+    proxy.silent = true;
+    // Without a command timeout these wait for as long as Redis is silent: past the test's own timeout.
+    expect((await paused.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect(
+      (await paused.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(paused.auth.viewer) })).statusCode,
+    ).toBe(200);
+    proxy.silent = false;
+    await paused.close();
+    redis.disconnect();
+    await proxy.close();
   });
 });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto';
-import * as net from 'net';
 import IORedis from 'ioredis';
+import { startPausableProxy } from '../../../../test/support/pausable-proxy';
 import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
 import { QueueBinding } from './binding';
 import { createBullmqBinding } from './bullmq-binding';
@@ -53,31 +53,20 @@ describeWithService('BullMQ binding on Redis', TEST_REDIS_URL, () => {
   });
 
   test('a Redis that stops answering fails a command within its timeout instead of holding the caller', async () => {
-    // A proxy to the test Redis that goes silent on demand: a paused Redis (kill -STOP), a half-open connection.
-    let silent = false;
-    const proxy = net.createServer((client) => {
-      const upstream = net.connect(Number(new URL(TEST_REDIS_URL).port || 6379), new URL(TEST_REDIS_URL).hostname);
-      client.on('data', (chunk) => silent || upstream.write(chunk));
-      upstream.on('data', (chunk) => silent || client.write(chunk));
-      const end = () => (client.destroy(), upstream.destroy());
-      client.on('error', end).on('close', end);
-      upstream.on('error', end).on('close', end);
-    });
-    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
-    const port = (proxy.address() as net.AddressInfo).port;
+    const proxy = await startPausableProxy(TEST_REDIS_URL);
     const binding = createBullmqBinding({
-      url: `redis://127.0.0.1:${port}`,
+      url: proxy.url,
       queue: 'paused',
       prefix,
       allowVolatile: true,
       commandTimeoutMs: 300,
     });
     expect((await binding.depth()).ready).toBe(0);
-    silent = true;
+    proxy.silent = true;
     // Without a command timeout this waits for as long as Redis is silent: here, past the test's own timeout.
     await expect(binding.depth()).rejects.toThrow(/timed out/i);
-    silent = false;
+    proxy.silent = false;
     await binding.close().catch(() => undefined);
-    proxy.close();
+    await proxy.close();
   });
 });
