@@ -10,7 +10,7 @@
 import { spawn } from 'child_process';
 import { createHmac, randomUUID } from 'crypto';
 import Fastify from 'fastify';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, serviceAvailable } from '../test/support/services';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, serviceAvailable } from '@data-sync/test-services';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -48,17 +48,17 @@ async function serve(mode: Mode): Promise<void> {
     { MIGRATIONS },
     { demoConnector },
   ] = await Promise.all([
-    import('../pipelines/db'),
-    import('../services/sync-runtime/src/api/app'),
-    import('../services/sync-runtime/src/api/integration-store'),
-    import('../services/sync-runtime/src/logger'),
-    import('../services/sync-runtime/src/metrics'),
-    import('../services/sync-runtime/src/queue/store-binding'),
-    import('../services/sync-runtime/src/queue/bullmq-binding'),
-    import('../services/sync-runtime/src/security/crypto'),
-    import('../services/sync-runtime/src/security/token-store'),
-    import('../services/sync-runtime/src/store/migrations'),
-    import('../services/sync-runtime/src/api/testing/demo-connector'),
+    import('@data-sync/pipelines/db'),
+    import('@data-sync/sync-runtime/src/api/app'),
+    import('@data-sync/sync-runtime/src/api/integration-store'),
+    import('@data-sync/sync-runtime/src/logger'),
+    import('@data-sync/sync-runtime/src/metrics'),
+    import('@data-sync/sync-runtime/src/queue/store-binding'),
+    import('@data-sync/sync-runtime/src/queue/bullmq-binding'),
+    import('@data-sync/sync-runtime/src/security/crypto'),
+    import('@data-sync/sync-runtime/src/security/token-store'),
+    import('@data-sync/sync-runtime/src/store/migrations'),
+    import('@data-sync/sync-runtime/src/api/testing/demo-connector'),
   ]);
   const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
   await migrate(db, MIGRATIONS);

@@ -4,9 +4,9 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
-import { intervalMinutes } from '../../../config/integrations';
-import { createN8nClient } from '../../../n8n/client';
-import { DataDirLockedError } from '../../../pipelines/db';
+import { intervalMinutes } from '@data-sync/config/integrations';
+import { createN8nClient } from '@data-sync/n8n/client';
+import { DataDirLockedError } from '@data-sync/pipelines/db';
 import { buildApi } from './api/app';
 import { openRateLimitRedis } from './api/rate-limit-redis';
 import { ConfigError, RuntimeConfig, loadConfig } from './config';

@@ -6,7 +6,7 @@
  * CRASH_REDIS_URL, CRASH_REDIS_PREFIX, CRASH_INTEGRATIONS (JSON IntegrationInfo[]), CRASH_CONCURRENCY (default 2).
  */
 import pino from 'pino';
-import { openPostgres } from '../../../pipelines/db';
+import { openPostgres } from '@data-sync/pipelines/db';
 import { IntegrationInfo, RecordSink, createStoreSink, createSyncEngine, createWorker } from '../src/engine';
 import { createBullmqBinding } from '../src/queue/bullmq-binding';
 import { createStoreBinding } from '../src/queue/store-binding';

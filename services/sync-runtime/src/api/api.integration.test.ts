@@ -1,7 +1,7 @@
 import IORedis from 'ioredis';
-import { openPostgres } from '../../../../pipelines/db';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
-import { scratchDatabase } from '../../../../test/support/scratch-database';
+import { openPostgres } from '@data-sync/pipelines/db';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, describeWithService } from '@data-sync/test-services';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 import { createBullmqBinding } from '../queue/bullmq-binding';
 import { bearer, createHarness, Harness } from './testing/harness';
 import { signDemo } from './testing/demo-connector';

@@ -1,6 +1,6 @@
 import IORedis from 'ioredis';
-import { startPausableProxy } from '../../../../test/support/pausable-proxy';
-import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
+import { startPausableProxy } from '@data-sync/test-services/pausable-proxy';
+import { TEST_REDIS_URL, describeWithService } from '@data-sync/test-services';
 import { openRateLimitRedis } from './rate-limit-redis';
 import { bearer, createHarness, Harness } from './testing/harness';
 

@@ -11,8 +11,8 @@
  */
 import { Buffer } from 'buffer';
 import { createHash, timingSafeEqual } from 'crypto';
-import { CONNECTORS } from '../../../../integrations/registry';
-import type { ConnectorModule } from '../../../../integrations/connector';
+import { CONNECTORS } from '@data-sync/integrations/registry';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { backoffMs, type Job } from '../queue/binding';
 import { jobBodyOf, jobFromBody, toSeconds } from '../queue/core/body';
 import { ingestWebhook } from '../webhooks/ingest';

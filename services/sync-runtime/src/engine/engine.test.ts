@@ -1,6 +1,6 @@
 import pino from 'pino';
-import { ConnectorContext, ConnectorModule, IntegrationError } from '../../../../integrations/connector';
-import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
+import { ConnectorContext, ConnectorModule, IntegrationError } from '@data-sync/integrations/connector';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { FakeSource, fakeConnector, startFakeSource } from '../../test/support/fake-source';
 import { TestStore, openTestPglite, openTestPostgres } from '../../test/support/store';
 import { Job, QueueBinding } from '../queue/binding';

@@ -1,17 +1,17 @@
 import { randomUUID } from 'crypto';
 import * as os from 'os';
 import type { Logger } from 'pino';
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import {
   Connector,
   ConnectorContext,
   ConnectorModule,
   IntegrationError,
   PullPage,
-} from '../../../../integrations/connector';
-import { parseJobMessage, type RunPayload } from '../../../../config/job-message';
-import { commitBatchWithin, prepareBatch, type BatchResult, type PipelineOptions } from '../../../../pipelines/batch';
-import { mappingFor, type Mapping } from '../../../../pipelines/mappings';
+} from '@data-sync/integrations/connector';
+import { parseJobMessage, type RunPayload } from '@data-sync/config/job-message';
+import { commitBatchWithin, prepareBatch, type BatchResult, type PipelineOptions } from '@data-sync/pipelines/batch';
+import { mappingFor, type Mapping } from '@data-sync/pipelines/mappings';
 import type { Job, JobKind, QueueBinding } from '../queue/binding';
 import { createPushJob } from './push';
 import {

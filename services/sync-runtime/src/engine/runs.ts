@@ -1,8 +1,8 @@
 /** Run rows and what the pull and push jobs share to record their progress. */
 import { randomUUID } from 'crypto';
-import { IntegrationError } from '../../../../integrations/connector';
-import type { RunPayload, RunTrigger } from '../../../../config/job-message';
-import type { Db, Queryable } from '../../../../pipelines/db';
+import { IntegrationError } from '@data-sync/integrations/connector';
+import type { RunPayload, RunTrigger } from '@data-sync/config/job-message';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import type { RunDirection, RunObjectStats, RunRecord, RunStatus } from './types';
 

@@ -2,8 +2,8 @@
  * The queue-binding interface every provider implements (in-store, Redis/BullMQ, SQS, Pub/Sub,
  * Service Bus, Cloudflare Queues), and that one contract suite tests.
  */
-import type { Queryable } from '../../../../pipelines/db';
-import { JOB_KINDS, parseJobEnvelope, type JobKind } from '../../../../config/job-message';
+import type { Queryable } from '@data-sync/pipelines/db';
+import { JOB_KINDS, parseJobEnvelope, type JobKind } from '@data-sync/config/job-message';
 
 export { JOB_KINDS, type JobKind };
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
-import { startPausableProxy } from '../../../../test/support/pausable-proxy';
-import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
+import { startPausableProxy } from '@data-sync/test-services/pausable-proxy';
+import { TEST_REDIS_URL, describeWithService } from '@data-sync/test-services';
 import { QueueBinding } from './binding';
 import { createBullmqBinding } from './bullmq-binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';

@@ -224,13 +224,11 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
 
     async listDeadLetters(limit): Promise<DeadLetter[]> {
       const failed = await queue.getFailed(0, Math.max(0, limit - 1));
-      return failed
-        .filter(Boolean)
-        .map((job) => ({
-          ...toJob(job),
-          lastError: job.failedReason ?? '',
-          deadAt: new Date(job.finishedOn ?? job.timestamp),
-        }));
+      return failed.filter(Boolean).map((job) => ({
+        ...toJob(job),
+        lastError: job.failedReason ?? '',
+        deadAt: new Date(job.finishedOn ?? job.timestamp),
+      }));
     },
 
     async redrive(ids) {

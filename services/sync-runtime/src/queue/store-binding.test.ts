@@ -1,4 +1,4 @@
-import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { TestStore, openTestPglite, openTestPostgres } from '../../test/support/store';
 import { QueueBinding } from './binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, eventually, queueBindingContract } from './contract';

@@ -1,4 +1,4 @@
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import { DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy } from './binding';
 import { type QueueTransport, createQueueBinding } from './core/core';
 import { type Pending as GroupPending, groupCommit } from './core/group-commit';

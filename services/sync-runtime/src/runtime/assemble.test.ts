@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { migrate, openPglite, type Db } from '../../../../pipelines/db';
+import { migrate, openPglite, type Db } from '@data-sync/pipelines/db';
 import { JOB_KINDS, type Job } from '../queue/binding';
 import { eventually } from '../queue/contract';
 import { createStoreBinding } from '../queue/store-binding';

@@ -5,17 +5,17 @@
  * Worker bundles it (cloudflare/build.ts).
  */
 import type { Logger } from 'pino';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import { CONNECTORS } from '../../../../integrations/registry';
-import { FieldCipher } from '../../../../pipelines';
-import type { Db } from '../../../../pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { CONNECTORS } from '@data-sync/integrations/registry';
+import { FieldCipher } from '@data-sync/pipelines';
+import type { Db } from '@data-sync/pipelines/db';
 import type { PipelinesApi } from '../api/deps';
 import { createIntegrationStore, type IntegrationStore } from '../api/integration-store';
 import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
 import { createPipelinesApi } from '../api/pipelines-adapter';
 import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
-import { withAnalyticsModel } from '../../../../pipelines/analytics';
-import { SqlTokenStore } from '../../../../integrations/http/sql-token-store';
+import { withAnalyticsModel } from '@data-sync/pipelines/analytics';
+import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import { closeRunOfDeadJob } from '../engine/runs';
 import type { QueueBinding } from '../queue/binding';

@@ -5,8 +5,8 @@
  * Workers core assembles the same parts over its own bindings (cloudflare/runtime-core.ts).
  */
 import type { Logger } from 'pino';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import { type Db, migrate, openDb } from '../../../../pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { type Db, migrate, openDb } from '@data-sync/pipelines/db';
 import { ConfigError, type RuntimeConfig } from '../config';
 import type { EngineMetrics } from '../engine';
 import { createMetrics, type RuntimeMetrics } from '../metrics';

@@ -3,7 +3,7 @@ import * as path from 'path';
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
 import pino from 'pino';
-import { TEST_REDIS_URL } from '../../../../test/support/services';
+import { TEST_REDIS_URL } from '@data-sync/test-services';
 import { IntegrationInfo, createSyncEngine } from '../../src/engine';
 import { QueueBinding } from '../../src/queue/binding';
 import { createBullmqBinding } from '../../src/queue/bullmq-binding';

@@ -5,7 +5,7 @@
  * message, whose broker-side delivery count starts again) and the last of those that made progress.
  */
 import { randomUUID } from 'crypto';
-import { parseJobEnvelope } from '../../../../../config/job-message';
+import { parseJobEnvelope } from '@data-sync/config/job-message';
 import { checkJob, type DeadLetter, type Job, type JobKind, type NewJob } from '../binding';
 
 export interface JobBody {

@@ -4,7 +4,7 @@
  * Service Bus). A transport moves messages; every decision about them is taken here, once.
  */
 import { randomUUID } from 'crypto';
-import type { Queryable } from '../../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 import {
   checkJob,
   type DeadLetter,
