@@ -77,7 +77,7 @@ async function serve(mode: Mode): Promise<void> {
   const queue =
     mode === 'postgres'
       ? createStoreBinding({ db, queue: 'bench' })
-      : createBullmqBinding({ url: TEST_REDIS_URL, prefix: `bench-${process.pid}` });
+      : createBullmqBinding({ url: TEST_REDIS_URL, prefix: `bench-${process.pid}`, allowVolatile: true });
   const unused = () => {
     throw new Error('not used by the webhook route');
   };

@@ -67,6 +67,8 @@ const envelope = {
   enqueuedAt: z.number().finite().optional(),
   /** Deliveries before this message was (re-)sent: a retry or redrive is a new broker message. */
   attemptsBefore: z.number().int().nonnegative().optional(),
+  /** The attempt of the last delivery that reported progress: only deliveries after it count against the retry budget. */
+  progressedAt: z.number().int().nonnegative().optional(),
 };
 
 export const JOB_MESSAGE = z.discriminatedUnion('kind', [

@@ -88,6 +88,10 @@ const SCHEMA = z.object({
     (v) => (v === undefined || v === '' ? 'false' : v),
     z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
   ),
+  DATA_SYNC_REDIS_ALLOW_VOLATILE: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'false' : v),
+    z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+  ),
   DATA_SYNC_DEMO: z.preprocess(
     (v) => (v === undefined || v === '' ? 'false' : v),
     z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
@@ -113,6 +117,8 @@ export interface RuntimeConfig {
   /** The deployed environment the stacks name (dev, staging, prod); absent on a developer machine. */
   readonly environment?: string;
   readonly redisUrl?: string;
+  /** Accept a Redis without persistence for the Redis queue binding (DATA_SYNC_REDIS_ALLOW_VOLATILE). */
+  readonly redisAllowVolatile: boolean;
   readonly queue: 'store' | 'redis' | CloudQueueKind;
   /** The cloud binding's options (queue URLs, topic and subscriptions, namespace), when `queue` is a cloud queue. */
   readonly cloudQueue?: CloudBindingOptions[CloudQueueKind];
@@ -225,6 +231,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     dataDir: path.resolve(e.DATA_SYNC_DATA_DIR),
     environment: e.DATA_SYNC_ENVIRONMENT,
     redisUrl: e.REDIS_URL,
+    redisAllowVolatile: e.DATA_SYNC_REDIS_ALLOW_VOLATILE,
     queue,
     cloudQueue,
     role: e.DATA_SYNC_ROLE,

@@ -3,12 +3,12 @@
  * on PGlite + the in-store queue), or `api` / `worker` alone in production (DATA_SYNC_ROLE).
  */
 import type { FastifyInstance } from 'fastify';
-import IORedis from 'ioredis';
 import type { Logger } from 'pino';
 import { intervalMinutes } from '@data-sync/config/integrations';
 import { createN8nClient } from '@data-sync/n8n/client';
 import { DataDirLockedError } from '@data-sync/pipelines/db';
 import { buildApi } from './api/app';
+import { openRateLimitRedis } from './api/rate-limit-redis';
 import { ConfigError, RuntimeConfig, loadConfig } from './config';
 import { createScheduler, createWorker, IntegrationSource } from './engine';
 import { startRetention } from './engine/erasure';
@@ -54,9 +54,7 @@ export async function start(
     let adminToken: string | null = null;
     if (config.role !== 'worker') {
       // With Redis configured, every API instance counts against the same inbound limits.
-      const rateLimitRedis = config.redisUrl
-        ? new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
-        : undefined;
+      const rateLimitRedis = config.redisUrl ? openRateLimitRedis(config.redisUrl) : undefined;
       if (rateLimitRedis) closers.push(() => rateLimitRedis.quit());
       app = await buildApi({
         db,

@@ -29,6 +29,7 @@ async function main() {
           queue: env('CRASH_QUEUE'),
           retry: CRASH_RETRY,
           stalledIntervalMs: 200,
+          allowVolatile: true,
         })
       : createStoreBinding({ db, queue: env('CRASH_QUEUE'), retry: CRASH_RETRY });
   const list = JSON.parse(env('CRASH_INTEGRATIONS')) as IntegrationInfo[];

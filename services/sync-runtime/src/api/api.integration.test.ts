@@ -95,7 +95,13 @@ describeWithService('API with the Redis queue', TEST_REDIS_URL, () => {
   let h: Harness;
   beforeAll(async () => {
     h = await createHarness({
-      queue: () => createBullmqBinding({ url: TEST_REDIS_URL, prefix: `api-it-${process.pid}`, queue: 'api-it' }),
+      queue: () =>
+        createBullmqBinding({
+          url: TEST_REDIS_URL,
+          prefix: `api-it-${process.pid}`,
+          queue: 'api-it',
+          allowVolatile: true,
+        }),
     });
     await h.inject({
       method: 'POST',

@@ -6,7 +6,7 @@ import { createHarness, Harness, request, RequestSpec } from './testing/harness'
 import { loadConfig } from '../config';
 import { createLogger } from '../logger';
 import type { Job } from '../queue/binding';
-import { newJobBody } from '../queue/sqs-binding';
+import { newJobBody } from '../queue/core/body';
 import { createGoogleOidcVerifier } from '../security/google-oidc';
 
 const AUDIENCE = 'https://data-sync-test-runtime.example.run.app/pubsub/push';

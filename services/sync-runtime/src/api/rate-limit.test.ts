@@ -1,5 +1,7 @@
 import IORedis from 'ioredis';
+import { startPausableProxy } from '@data-sync/test-services/pausable-proxy';
 import { TEST_REDIS_URL, describeWithService } from '@data-sync/test-services';
+import { openRateLimitRedis } from './rate-limit-redis';
 import { bearer, createHarness, Harness } from './testing/harness';
 
 let h: Harness;
@@ -46,5 +48,24 @@ describeWithService('inbound rate limit shared through Redis', TEST_REDIS_URL, (
     for (const instance of [a, b, a, b])
       statuses.push((await instance.inject({ method: 'GET', url: '/health' })).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);
+  });
+});
+
+describeWithService('inbound rate limit on a Redis that stops answering', TEST_REDIS_URL, () => {
+  test('requests, /health included, are answered while Redis is silent: its calls time out and are skipped', async () => {
+    const proxy = await startPausableProxy(TEST_REDIS_URL);
+    const redis = openRateLimitRedis(proxy.url, 200);
+    await new Promise((resolve) => redis.once('ready', resolve));
+    const paused = await createHarness({ rateLimitPerMinute: 3, logLevel: 'silent', rateLimitRedis: redis, db: h.db });
+    proxy.silent = true;
+    // Without a command timeout these wait for as long as Redis is silent: past the test's own timeout.
+    expect((await paused.inject({ method: 'GET', url: '/health' })).statusCode).toBe(200);
+    expect(
+      (await paused.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(paused.auth.viewer) })).statusCode,
+    ).toBe(200);
+    proxy.silent = false;
+    await paused.close();
+    redis.disconnect();
+    await proxy.close();
   });
 });

@@ -14,10 +14,10 @@ const message = (body: unknown, attempts = 1): QueueMessage<unknown> => ({
 });
 
 describe('retryDelaySeconds', () => {
-  test('doubles per attempt with jitter between half and the full ceiling, capped at 15 minutes', () => {
-    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 1))).toEqual([5, 10, 20, 40]);
-    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 0))).toEqual([3, 5, 10, 20]);
-    expect(retryDelaySeconds(30, 5, () => 1)).toBe(900);
+  test("is the queue core's backoff: doubles per attempt with full jitter up to the ceiling, capped at 15 minutes", () => {
+    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 0.999999))).toEqual([5, 10, 20, 40]);
+    expect([1, 2, 3, 4].map((a) => retryDelaySeconds(a, 5, () => 0))).toEqual([0, 0, 0, 0]);
+    expect(retryDelaySeconds(30, 5, () => 0.999999)).toBe(900);
     expect(retryDelaySeconds(3, 0, () => 1)).toBe(0);
   });
 });
@@ -41,7 +41,6 @@ describe('jobFromMessage', () => {
       kind: 'sync',
       integration: 'hubspot',
       payload: { runId: 'r1' },
-      dedupeKey: undefined,
       attempts: 3,
       enqueuedAt: new Date('2026-02-03T04:05:06.000Z'),
     });

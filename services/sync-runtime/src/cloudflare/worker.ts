@@ -13,8 +13,8 @@ import { Buffer } from 'buffer';
 import { createHash, timingSafeEqual } from 'crypto';
 import { CONNECTORS } from '@data-sync/integrations/registry';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
-import { parseJobEnvelope } from '@data-sync/config/job-message';
-import type { Job } from '../queue/binding';
+import { backoffMs, type Job } from '../queue/binding';
+import { jobBodyOf, jobFromBody, toSeconds } from '../queue/core/body';
 import { ingestWebhook } from '../webhooks/ingest';
 import { sendJob } from './env-core';
 import type {
@@ -60,24 +60,15 @@ function numberVar(
   return value;
 }
 
-/** Exponential backoff with full jitter: base * 2^(attempt-1), at most 15 minutes. */
+/** The queue core's backoff (full jitter over base * 2^(attempt-1), at most 15 minutes), in Cloudflare's whole seconds. */
 export function retryDelaySeconds(attempts: number, baseSeconds: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(MAX_RETRY_DELAY_SECONDS, baseSeconds * 2 ** Math.max(0, attempts - 1));
-  return Math.round(ceiling / 2 + (random() * ceiling) / 2);
+  const policy = { maxAttempts: attempts, baseDelayMs: baseSeconds * 1000, maxDelayMs: MAX_RETRY_DELAY_SECONDS * 1000 };
+  return toSeconds(backoffMs(attempts, policy, random));
 }
 
 /** The job a queue message carries (the job-message contract; the message id when it has none), or an error naming what is wrong with it. */
 export function jobFromMessage(message: QueueMessage<unknown>): Job {
-  const body = parseJobEnvelope(message.body, `message ${message.id}`);
-  return {
-    id: body.id ?? message.id,
-    kind: body.kind,
-    integration: body.integration,
-    payload: body.payload,
-    dedupeKey: body.dedupeKey,
-    attempts: (body.attemptsBefore ?? 0) + message.attempts,
-    enqueuedAt: new Date(body.enqueuedAt ?? message.timestamp),
-  };
+  return jobFromBody(jobBodyOf(message.body, message.id, message.timestamp.getTime()), message.attempts);
 }
 
 function sha256(value: string): Buffer {

@@ -1,5 +1,5 @@
 import pino from 'pino';
-import { ConnectorContext, ConnectorModule } from '@data-sync/integrations/connector';
+import { ConnectorContext, ConnectorModule, IntegrationError } from '@data-sync/integrations/connector';
 import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { FakeSource, fakeConnector, startFakeSource } from '../../test/support/fake-source';
 import { TestStore, openTestPglite, openTestPostgres } from '../../test/support/store';
@@ -448,6 +448,36 @@ function engineSuite(open: () => Promise<TestStore>) {
     for (const value of Object.values(result.timings)) expect(value).toBeGreaterThanOrEqual(0);
     expect(result.timings.totalMs).toBeGreaterThanOrEqual(result.timings.enqueueMs);
     expect((await queue.depth()).inFlight).toBe(0);
+  });
+
+  test('a long sync whose every delivery commits a page before a vendor fault ends it is not dead-lettered: it finishes', async () => {
+    // Each delivery's connector answers one page, then its next request is cut off (a retryable vendor fault).
+    const cutOff: ConnectorModule = {
+      ...fakeConnector,
+      create: (config, context) => {
+        const inner = fakeConnector.create(config, context);
+        const connector = Object.create(inner);
+        let pulls = 0;
+        connector.pull = (object: string, cursor: string | null) => {
+          if (++pulls > 1) throw new IntegrationError('flaky', 'vendor_error', 'the response body was cut off');
+          return inner.pull(object, cursor);
+        };
+        return connector;
+      },
+    };
+    const { name, engine, queue } = setup({ objects: ['contacts'], pageSize: 2, connector: cutOff });
+    source.upsert(
+      name,
+      'contacts',
+      Array.from({ length: 10 }, (_, i) => record(i)),
+    );
+    const { runId } = await engine.trigger(name, { actor: 'a' });
+    await drain(queue, engine);
+    // Five pages took more deliveries than FAST_RETRY.maxAttempts allows deliveries without progress.
+    expect(await run(engine, runId)).toMatchObject({ status: 'succeeded', pages: 5, received: 10 });
+    expect((await run(engine, runId)).attempts).toBeGreaterThan(FAST_RETRY.maxAttempts);
+    expect((await queue.depth()).dead).toBe(0);
+    expect(await records(name, 'contacts')).toHaveLength(10);
   });
 
   test('the worker handles jobs concurrently, retries failures through the binding and dead-letters after maxAttempts', async () => {

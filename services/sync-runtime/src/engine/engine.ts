@@ -351,6 +351,8 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
             continue;
           }
           const result = committed.result;
+          // A committed page is progress: this delivery does not count against the job's retry budget.
+          await job.progress?.();
           if ((result.inserted ?? 0) + (result.updated ?? 0) > 0) changed = true;
           const labels = { integration: run.integration };
           metrics?.inc('recordsProcessed', { ...labels, outcome: 'accepted' }, result.accepted ?? 0);

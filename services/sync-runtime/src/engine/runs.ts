@@ -182,3 +182,36 @@ export async function runOfJob(db: Db, job: Job, direction: RunDirection, clock:
   });
   return (await db.query<RunRow>('SELECT * FROM sync_runs WHERE job_id = $1', [job.id])).rows[0] ?? null;
 }
+
+/**
+ * Closes the run of a dead-lettered run job (a sync or push) as failed with the reason, so that no run
+ * stays `queued` or `running` for ever once its job is gone. A finished run is left as it is.
+ */
+export async function closeRunOfDeadJob(
+  db: Db,
+  job: Job,
+  reason: string,
+  clock: () => Date = () => new Date(),
+): Promise<string | null> {
+  if (job.kind !== 'sync' && job.kind !== 'push') return null;
+  const runId = ((job.payload ?? {}) as RunPayload).runId ?? null;
+  const error = `dead-lettered after ${job.attempts} deliveries: ${reason}`;
+  return db.transaction(async (tx) => {
+    const closed = await tx.query<{ id: string; actor: string; integration: string }>(
+      `UPDATE sync_runs SET status = 'failed', error = $3, finished_at = $4, updated_at = $4
+       WHERE (id = $1 OR job_id = $2) AND status IN ('queued', 'running')
+       RETURNING id, actor, integration`,
+      [runId, job.id, error, clock()],
+    );
+    const run = closed.rows[0];
+    if (!run) return null;
+    await audit(tx, {
+      actor: run.actor,
+      action: 'sync.run',
+      target: run.integration,
+      outcome: 'failed',
+      details: { runId: run.id, jobId: job.id, error },
+    });
+    return run.id;
+  });
+}

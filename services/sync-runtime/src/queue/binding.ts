@@ -29,7 +29,16 @@ export interface Job extends NewJob {
   /** Deliveries so far, including this one (1 on the first claim). */
   readonly attempts: number;
   readonly enqueuedAt: Date;
+  /**
+   * Only on jobs a binding delivered: the handler reports that this delivery made lasting progress
+   * (the engine, after each committed page). A delivery that made progress does not count against
+   * the retry budget, so a long sync that keeps committing pages is never dead-lettered.
+   */
+  readonly progress?: () => Promise<void>;
 }
+
+/** Told of every job a binding dead-letters (a last failure, or a lease that kept expiring), with the reason. */
+export type DeadLetterListener = (job: Job, reason: string) => void | Promise<void>;
 
 export interface DeadLetter extends Job {
   readonly lastError: string;
@@ -45,6 +54,8 @@ export interface QueueDepth {
 
 export interface QueueBinding {
   readonly name: string;
+  /** Optional: resolves once the binding can keep its promises; rejects with why not (the runtime then refuses to start). */
+  ready?(): Promise<void>;
   /** Durable once resolved: a crash after this loses nothing. Returns the job id. */
   enqueue(job: NewJob, options?: { delayMs?: number }): Promise<string>;
   /**
@@ -56,7 +67,7 @@ export interface QueueBinding {
   claim(max: number, leaseMs: number): Promise<Job[]>;
   /** Marks a claimed job done. */
   ack(job: Job): Promise<void>;
-  /** Marks a claimed job failed: retried with exponential backoff and jitter, dead-lettered after maxAttempts. */
+  /** Marks a claimed job failed: retried with backoff and jitter, dead-lettered after maxAttempts deliveries without progress. */
   fail(job: Job, error: string): Promise<'retry' | 'dead'>;
   /** Extends a claimed job's lease while it is still being worked on; throws LeaseLostError when it was lost. */
   extend(job: Job, leaseMs: number): Promise<void>;
@@ -65,6 +76,8 @@ export interface QueueBinding {
    * Without it, a job that is not acknowledged is redelivered when its lease expires.
    */
   release?(job: Job): Promise<void>;
+  /** Optional: calls `listener` for each job this binding dead-letters; returns the unsubscribe. */
+  onDeadLetter?(listener: DeadLetterListener): () => void;
   listDeadLetters(limit?: number): Promise<DeadLetter[]>;
   /** Moves dead letters (all, or the given ids) back to the queue with fresh attempts. Returns how many. */
   redrive(ids?: readonly string[]): Promise<number>;
@@ -80,20 +93,4 @@ export class LeaseLostError extends Error {
   }
 }
 
-/** Retry policy shared by bindings. */
-export interface RetryPolicy {
-  /** Deliveries before a job is dead-lettered (default 5). */
-  readonly maxAttempts: number;
-  /** First retry delay in ms (default 1000); doubles each attempt. */
-  readonly baseDelayMs: number;
-  /** Longest retry delay in ms (default 300000). */
-  readonly maxDelayMs: number;
-}
-
-export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 5, baseDelayMs: 1000, maxDelayMs: 300_000 };
-
-/** Exponential backoff with full jitter: a random delay in [0, min(max, base * 2^(attempt-1))]. */
-export function backoffMs(attempt: number, policy: RetryPolicy = DEFAULT_RETRY, random = Math.random): number {
-  const cap = Math.min(policy.maxDelayMs, policy.baseDelayMs * 2 ** Math.max(0, attempt - 1));
-  return Math.floor(random() * cap);
-}
+export { DEFAULT_RETRY, backoffMs, type RetryPolicy } from './core/policy';

@@ -1,30 +1,27 @@
 import { randomUUID } from 'crypto';
-import IORedis from 'ioredis';
-import { Job as BullJob, Queue, Worker } from 'bullmq';
-import {
-  DEFAULT_RETRY,
-  DeadLetter,
-  Job,
-  JobKind,
-  LeaseLostError,
-  NewJob,
-  QueueBinding,
-  RetryPolicy,
-  backoffMs,
-  checkJob,
-} from './binding';
+import IORedis, { type Redis } from 'ioredis';
+import { Job as BullJob, Queue, UnrecoverableError, Worker } from 'bullmq';
+import { DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy } from './binding';
+import { type QueueTransport, createQueueBinding } from './core/core';
+import { type Pending, groupCommit } from './core/group-commit';
 
 export interface BullmqBindingOptions {
   /** Redis URL (REDIS_URL). */
   readonly url: string;
-  /** BullMQ queue name (default 'data-sync'). */
+  /** BullMQ queue name. @default 'data-sync' */
   readonly queue?: string;
-  /** Redis key prefix (default 'bull'); tests use one per file so they never collide. */
+  /** Redis key prefix; tests use one per file so they never collide. @default 'bull' */
   readonly prefix?: string;
+  /** Attempts and backoff. @default DEFAULT_RETRY */
   readonly retry?: RetryPolicy;
-  /** How often jobs whose lease expired are looked for and made ready again (default 30 s). */
+  /** How often jobs whose lease expired are looked for and made ready again. @default 30000 */
   readonly stalledIntervalMs?: number;
+  /** Random source for backoff jitter. @default Math.random */
   readonly random?: () => number;
+  /** Accept a Redis that keeps nothing on disk (DATA_SYNC_REDIS_ALLOW_VOLATILE): a restart loses every queued job. @default false */
+  readonly allowVolatile?: boolean;
+  /** Longest wait for any Redis command, so that a paused or half-open Redis fails requests instead of freezing them. @default 5000 */
+  readonly commandTimeoutMs?: number;
 }
 
 interface JobData {
@@ -34,39 +31,94 @@ interface JobData {
   dedupeKey?: string;
 }
 
+interface Delivery {
+  readonly job: BullJob;
+  readonly token: string;
+}
+
 /** BullMQ's answers when a job is no longer this delivery's: acknowledged elsewhere, redelivered, or gone. */
 const STALE = /^(Missing (key|lock) for job|Job \S+ is not in the \S+ state|Lock mismatch for job)/;
+const isStale = (error: unknown) => error instanceof Error && STALE.test(error.message);
+
+/** Enqueues per addBulk, and addBulks at once: one in flight is group commit, as the store binding does. */
+const MAX_BATCH = 500;
 
 /**
- * The Redis binding: a BullMQ queue processed manually (getNextJob with a lock token per delivery),
- * so the worker loop, leases and acknowledgements look exactly like the other bindings'.
- * A lease is BullMQ's job lock; BullMQ's stalled-job checker makes a job whose lock expired ready
- * again. Durability is Redis's: run it with appendonly for enqueues to survive a Redis restart.
+ * Attempts and stalls are counted by the core (which dead-letters with UnrecoverableError), so
+ * BullMQ's own limits must never be reached first.
+ */
+const UNLIMITED = 2 ** 31 - 1;
+
+/** A failure the core retries: BullMQ's backoff strategy reads the core's delay from it. */
+class RetryLater extends Error {
+  constructor(
+    message: string,
+    readonly delayMs: number,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Why a Redis would lose acknowledged enqueues on restart, or null when it keeps them: neither an
+ * append-only file nor RDB snapshots. A Redis that refuses CONFIG (some managed ones) cannot be checked.
+ */
+export async function redisVolatility(redis: Redis): Promise<string | null> {
+  let appendonly: string;
+  let save: string;
+  try {
+    appendonly = ((await redis.config('GET', 'appendonly')) as string[])[1] ?? '';
+    save = ((await redis.config('GET', 'save')) as string[])[1] ?? '';
+  } catch (error) {
+    return `its persistence could not be checked (CONFIG GET answered: ${(error as Error).message})`;
+  }
+  if (appendonly === 'yes' || save.trim() !== '') return null;
+  return 'it keeps nothing on disk (appendonly no, save "")';
+}
+
+/**
+ * The Redis transport: a BullMQ queue processed manually (getNextJob with a lock token per delivery),
+ * so the worker loop, leases and acknowledgements look exactly like the other bindings'. A lease is
+ * BullMQ's job lock; BullMQ's stalled-job checker makes a job whose lock expired ready again; the
+ * core decides retries (moveToFailed with its delay) and dead letters (UnrecoverableError). A
+ * delivery's progress is BullMQ's job progress: the attempt that made it.
  */
 export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding {
-  const retry = options.retry ?? DEFAULT_RETRY;
-  const random = options.random ?? Math.random;
   const name = options.queue ?? 'data-sync';
   const prefix = options.prefix ?? 'bull';
-  // BullMQ requires maxRetriesPerRequest null on connections its workers use.
-  const connection = new IORedis(options.url, { maxRetriesPerRequest: null });
+  // BullMQ requires maxRetriesPerRequest null on connections its workers use; the binding never blocks
+  // (getNextJob without block), so every command may have a timeout.
+  const connection = new IORedis(options.url, {
+    maxRetriesPerRequest: null,
+    commandTimeout: options.commandTimeoutMs ?? 5000,
+  });
   const queue = new Queue(name, { connection, prefix });
   const worker = new Worker(name, null, {
     connection,
     prefix,
     autorun: false,
-    // Deliveries before the dead-letter queue count crashed ones too (checked in claim).
-    maxStartedAttempts: retry.maxAttempts,
-    maxStalledCount: retry.maxAttempts,
+    maxStalledCount: UNLIMITED,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
-    settings: { backoffStrategy: (attemptsMade: number) => backoffMs(attemptsMade, retry, random) },
+    settings: {
+      backoffStrategy: (_made: number, _type?: string, error?: Error) =>
+        error instanceof RetryLater ? error.delayMs : 0,
+    },
   });
   // Worker errors (a lost connection during the stalled check) are retried by BullMQ; they must not crash the process.
   worker.on('error', () => undefined);
   queue.on('error', () => undefined);
   let stalledCheckStarted = false;
-  const deliveries = new Map<string, { job: BullJob; token: string }>();
-  const key = (job: Job) => `${job.id}:${job.attempts}`;
+
+  let checked: Promise<void> | undefined;
+  const ready = () =>
+    (checked ??= redisVolatility(connection).then((problem) => {
+      if (problem && !options.allowVolatile) {
+        throw new Error(
+          `the Redis queue refuses this Redis: ${problem}, so a restart would lose every job already answered 202. ` +
+            'Turn on appendonly (or RDB snapshots), or set DATA_SYNC_REDIS_ALLOW_VOLATILE=true to accept the loss.',
+        );
+      }
+    }));
 
   const toJob = (job: BullJob): Job => {
     const data = job.data as JobData;
@@ -80,94 +132,97 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       enqueuedAt: new Date(job.timestamp),
     };
   };
+  const progressOf = (job: BullJob) => (typeof job.progress === 'number' ? job.progress : 0);
 
-  const delivery = (job: Job) => {
-    const found = deliveries.get(key(job));
-    if (!found) throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through this binding`);
-    return found;
-  };
+  /** Runs a settle of a delivery; false when BullMQ says the delivery is stale. */
+  const settle = (op: Promise<unknown>) =>
+    op.then(
+      () => true,
+      (error) => {
+        if (isStale(error)) return false;
+        throw error;
+      },
+    );
 
-  const ignoreStale = (error: unknown) => {
-    if (!(error instanceof Error && STALE.test(error.message))) throw error;
-  };
+  const adds = groupCommit<{ job: NewJob; delayMs: number }, string>(
+    async (batch: Pending<{ job: NewJob; delayMs: number }, string>[]) => {
+      const added = await queue.addBulk(
+        batch.map(({ item: { job, delayMs } }) => ({
+          name: job.kind,
+          data: {
+            kind: job.kind,
+            payload: job.payload ?? null,
+            ...(job.integration !== undefined ? { integration: job.integration } : {}),
+            ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}),
+          } satisfies JobData,
+          opts: {
+            attempts: UNLIMITED,
+            // Not a BullMQ strategy: the worker's backoffStrategy answers with the core's delay.
+            backoff: { type: 'core' },
+            delay: delayMs,
+            removeOnComplete: true,
+            removeOnFail: false,
+            ...(job.dedupeKey !== undefined ? { deduplication: { id: job.dedupeKey } } : {}),
+          },
+        })),
+      );
+      batch.forEach((pending, i) => pending.resolve(String(added[i].id)));
+    },
+    MAX_BATCH,
+  );
 
-  return {
+  const transport: QueueTransport<Delivery> = {
     name: `bullmq:${name}`,
+    ready,
 
-    async enqueue(job: NewJob, opts) {
-      checkJob(job);
-      const data: JobData = {
-        kind: job.kind,
-        payload: job.payload ?? null,
-        ...(job.integration !== undefined ? { integration: job.integration } : {}),
-        ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}),
-      };
-      const added = await queue.add(job.kind, data, {
-        attempts: retry.maxAttempts,
-        backoff: { type: 'jitter' },
-        delay: Math.max(0, Math.round(opts?.delayMs ?? 0)),
-        removeOnComplete: true,
-        removeOnFail: false,
-        ...(job.dedupeKey !== undefined ? { deduplication: { id: job.dedupeKey } } : {}),
-      });
-      return String(added.id);
+    async send(job, delayMs) {
+      await ready();
+      return adds.add({ job, delayMs });
     },
 
-    async claim(max, leaseMs) {
+    async receive(max, leaseMs) {
+      await ready();
       if (!stalledCheckStarted) {
         stalledCheckStarted = true;
         await worker.startStalledCheckTimer();
       }
-      const claimed: Job[] = [];
-      while (claimed.length < max) {
+      const received = [];
+      while (received.length < max) {
         const token = randomUUID();
         const job = (await worker.getNextJob(token, { block: false })) as BullJob | undefined;
         if (!job) break;
-        if (job.attemptsStarted > retry.maxAttempts) {
-          // Its lease expired on the last allowed delivery (the worker crashed every time): dead letter.
-          await job.moveToFailed(
-            new Error(`lease expired after ${job.attemptsStarted - 1} deliveries (worker crashed or stalled)`),
-            token,
-          );
-          continue;
-        }
         await job.extendLock(token, Math.max(1, Math.round(leaseMs)));
-        const mapped = toJob(job);
-        deliveries.set(key(mapped), { job, token });
-        claimed.push(mapped);
+        received.push({ delivery: { job, token }, job: toJob(job), progressedAt: progressOf(job) });
       }
-      return claimed;
+      return received;
     },
 
-    async ack(job) {
-      const { job: bull, token } = delivery(job);
-      deliveries.delete(key(job));
-      await bull.moveToCompleted(null, token, false).catch(ignoreStale);
+    ack: ({ job, token }) => settle(job.moveToCompleted(null, token, false)),
+
+    async retryLater({ job, token }, _job, delayMs, error, progressedAt) {
+      if (progressedAt !== progressOf(job)) await job.updateProgress(progressedAt);
+      await settle(job.moveToFailed(new RetryLater(error, delayMs), token, false));
     },
 
-    async fail(job, error) {
-      const { job: bull, token } = delivery(job);
-      deliveries.delete(key(job));
-      await bull.moveToFailed(new Error(error), token, false).catch(ignoreStale);
-      return (await bull.getState()) === 'failed' ? 'dead' : 'retry';
-    },
+    bury: ({ job, token }, _job, reason) => settle(job.moveToFailed(new UnrecoverableError(reason), token, false)),
 
-    async extend(job, leaseMs) {
-      const { job: bull, token } = delivery(job);
-      const extended = await bull.extendLock(token, Math.max(1, Math.round(leaseMs))).catch((error) => {
-        ignoreStale(error);
+    async extend({ job, token }, mapped, leaseMs) {
+      const extended = await job.extendLock(token, Math.max(1, Math.round(leaseMs))).catch((error) => {
+        if (!isStale(error)) throw error;
         return 0;
       });
-      if (!extended) throw new LeaseLostError(job.id);
+      if (!extended) throw new LeaseLostError(mapped.id);
     },
 
-    async release(job) {
-      const { job: bull, token } = delivery(job);
-      deliveries.delete(key(job));
-      await bull.moveToWait(token).catch(ignoreStale);
+    progress: async ({ job }) => {
+      await job.updateProgress(job.attemptsStarted);
     },
 
-    async listDeadLetters(limit = 100): Promise<DeadLetter[]> {
+    async release({ job, token }) {
+      await settle(job.moveToWait(token));
+    },
+
+    async listDeadLetters(limit): Promise<DeadLetter[]> {
       const failed = await queue.getFailed(0, Math.max(0, limit - 1));
       return failed.filter(Boolean).map((job) => ({
         ...toJob(job),
@@ -182,6 +237,8 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       let moved = 0;
       for (const job of jobs) {
         if (!job || (await job.getState()) !== 'failed') continue;
+        // Fresh attempts: the progress mark of the old ones goes too.
+        await job.updateProgress(0);
         await job.retry('failed', { resetAttemptsMade: true, resetAttemptsStarted: true });
         moved++;
       }
@@ -199,9 +256,11 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
     },
 
     async close() {
+      await adds.drain();
       await worker.close(true);
       await queue.close();
       await connection.quit().catch(() => undefined);
     },
   };
+  return createQueueBinding(transport, options);
 }

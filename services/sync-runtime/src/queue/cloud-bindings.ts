@@ -8,7 +8,8 @@ import { ConfigError } from '../config-error';
 import { QueueBinding, RetryPolicy } from './binding';
 import { createPubsubBinding } from './pubsub-binding';
 import { createServiceBusBinding } from './servicebus-binding';
-import { DedupeRegistry, createSqsBinding } from './sqs-binding';
+import type { DedupeRegistry } from './core/dedupe';
+import { createSqsBinding } from './sqs-binding';
 
 export const CLOUD_QUEUE_KINDS = ['sqs', 'pubsub', 'servicebus'] as const;
 export type CloudQueueKind = (typeof CLOUD_QUEUE_KINDS)[number];

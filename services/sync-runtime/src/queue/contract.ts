@@ -251,6 +251,44 @@ export function queueBindingContract(
       for (const job of claimed) await queue.ack(job);
     });
 
+    test('a delivery that reports progress does not count against maxAttempts; deliveries without it do', async () => {
+      const queue = await fresh();
+      const id = await queue.enqueue({ kind: 'sync', payload: {} });
+      // A long sync whose deliveries each commit pages before a vendor fault ends them.
+      for (let delivery = 1; delivery <= CONTRACT_RETRY.maxAttempts + 1; delivery++) {
+        const job = await claimOne(queue);
+        expect(job.id).toBe(id);
+        await job.progress!();
+        expect(await queue.fail(job, `cut off after a page (${delivery})`)).toBe('retry');
+      }
+      for (let stalled = 1; stalled <= CONTRACT_RETRY.maxAttempts; stalled++) {
+        const job = await claimOne(queue);
+        expect(await queue.fail(job, 'no page this time')).toBe(
+          stalled < CONTRACT_RETRY.maxAttempts ? 'retry' : 'dead',
+        );
+      }
+      expect((await queue.listDeadLetters()).map((d) => d.id)).toEqual([id]);
+    });
+
+    test('onDeadLetter hears of each job dead-lettered, with the reason: a last failure, and a lease that kept expiring', async () => {
+      const queue = await fresh();
+      const heard: { id: string; reason: string }[] = [];
+      queue.onDeadLetter!((job, reason) => {
+        heard.push({ id: job.id, reason });
+      });
+      const failing = await queue.enqueue({ kind: 'webhook', payload: 'a' });
+      for (let attempt = 1; attempt <= CONTRACT_RETRY.maxAttempts; attempt++)
+        await queue.fail(await claimOne(queue), `boom ${attempt}`);
+      expect(heard).toEqual([{ id: failing, reason: `boom ${CONTRACT_RETRY.maxAttempts}` }]);
+      const crashing = await queue.enqueue({ kind: 'pipeline', payload: {} });
+      for (let attempt = 1; attempt <= CONTRACT_RETRY.maxAttempts; attempt++) await claimOne(queue, 100);
+      await eventually(
+        () => queue.claim(1, 100).then(() => heard.length),
+        (n) => n === 2,
+      );
+      expect(heard[1]).toEqual({ id: crashing, reason: expect.stringMatching(/lease expired/) });
+    });
+
     test('a delayed job is counted as delayed and claimable only after its delay', async () => {
       const queue = await fresh();
       const id = await queue.enqueue({ kind: 'sync', payload: {} }, { delayMs: 400 });

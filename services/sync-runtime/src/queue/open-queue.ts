@@ -11,7 +11,7 @@ export function openQueue(config: RuntimeConfig, db: Db): QueueBinding {
     case 'store':
       return createStoreBinding({ db });
     case 'redis':
-      return createBullmqBinding({ url: config.redisUrl! });
+      return createBullmqBinding({ url: config.redisUrl!, allowVolatile: config.redisAllowVolatile });
     default:
       return createCloudBinding(config.queue as CloudQueueKind, config.cloudQueue!);
   }

@@ -14,7 +14,8 @@ import {
   deadLetterPolicyAttempts,
   ensurePubsubResources,
 } from './pubsub-binding';
-import { ProcessDedupeRegistry, newJobBody } from './sqs-binding';
+import { newJobBody } from './core/body';
+import { ProcessDedupeRegistry } from './core/dedupe';
 
 const EMULATOR = '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator';
 const PROJECT = 'data-sync-test';

@@ -3,28 +3,22 @@
  * with its own subscription for the dead letters. Also decodes push deliveries for `/pubsub/push`.
  */
 import { PubSub, Topic, v1 } from '@google-cloud/pubsub';
+import { DEFAULT_RETRY, DeadLetter, Job, LeaseLostError, QueueBinding, QueueDepth, RetryPolicy } from './binding';
 import {
-  DEFAULT_RETRY,
-  DeadLetter,
-  Job,
-  LeaseLostError,
-  QueueBinding,
-  QueueDepth,
-  RetryPolicy,
-  backoffMs,
-} from './binding';
-import {
-  DedupeRegistry,
   JobBody,
   deadBody,
   deadLetterFromBody,
   jobFromBody,
   newJobBody,
   parseJobBody,
-  processDedupe,
+  redriveFilter,
   redrivenBody,
+  retryBody,
   toSeconds,
-} from './sqs-binding';
+  unreadableLetter,
+} from './core/body';
+import { type QueueTransport, type Received, type Unreadable, createQueueBinding } from './core/core';
+import type { DedupeRegistry } from './core/dedupe';
 
 export interface PubsubNames {
   /** Topic the jobs are published to. */
@@ -134,10 +128,15 @@ export async function ensurePubsubResources(
 }
 
 interface Delivery {
-  readonly ackId: string;
-  readonly body: JobBody;
+  readonly message: Pulled;
+  /** Null for a message that is not a job. */
+  readonly body: JobBody | null;
+  /** The progress mark this delivery was received with. */
+  readonly progressedAt: number;
   /** Local time after which this delivery no longer holds the job. */
   deadline: number;
+  /** The copy a retry or a dead letter publishes exists: a settle tried again must not publish it twice. */
+  copied?: boolean;
 }
 
 interface Pulled {
@@ -162,13 +161,15 @@ interface Pulled {
  *   itself and treats a delivery past it as lost (LeaseLostError on extend/fail; ack does nothing).
  * - delayMs: Pub/Sub has no per-message delay; the job carries `notBefore` and a pull before then puts
  *   it back until that time. Pub/Sub counts that early pull as a delivery, so a delayed job's attempts
- *   may read one more than its real deliveries.
+ *   may read one more than its real deliveries; the retry budget does not count it.
+ * - fail after progress: the message cannot change, so a copy remembering the progress replaces it.
  * - depth: see PubsubDepthLedger. Order is Pub/Sub's: roughly publish order, not guaranteed.
  */
 export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding {
-  const retry = options.retry ?? DEFAULT_RETRY;
-  const random = options.random ?? Math.random;
-  const dedupe = options.dedupe ?? processDedupe;
+  return createQueueBinding(pubsubTransport(options), options);
+}
+
+function pubsubTransport(options: PubsubBindingOptions): QueueTransport<Delivery> {
   const ledger = options.depth ?? processDepthLedger;
   const ownClient = !options.pubsub;
   const pubsub =
@@ -185,7 +186,6 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
   const deadTopic = pubsub.topic(options.deadLetterTopic, batching);
   const subscription = pubsub.subscription(options.subscription).name;
   const deadSubscription = pubsub.subscription(options.deadLetterSubscription).name;
-  const deliveries = new WeakMap<Job, Delivery>();
 
   const publish = async (topic: Topic, body: JobBody, attributes: Record<string, string> = {}) => {
     const data = Buffer.from(JSON.stringify(body));
@@ -234,64 +234,52 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
     }
     return all;
   };
+  const bodyOf = (m: Pulled) => parseJobBody(m.data.toString('utf8'), m.messageId);
 
-  const delivery = (job: Job) => {
-    const found = deliveries.get(job);
-    if (!found)
-      throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through this Pub/Sub binding`);
-    return found;
-  };
   const holds = (d: Delivery) => Date.now() < d.deadline - LEASE_MARGIN_MS;
-  const releaseKey = (body: JobBody) =>
-    body.dedupeKey !== undefined ? dedupe.release(subscription, body.dedupeKey, body.id) : Promise.resolve();
-  const toDead = async (ackId: string, body: JobBody, attempts: number, error: string) => {
-    await publish(deadTopic, deadBody(body, attempts, error));
-    await acknowledge(subscription, [ackId]);
-    ledger.note(subscription, body.id, 'dead');
-    await releaseKey(body);
+  const hold = (d: Delivery, job: Job) => {
+    if (!holds(d)) throw new LeaseLostError(job.id);
+  };
+  /** Publishes the copy that replaces a delivery (once, however often the settle is tried), then acknowledges the delivery. */
+  const replace = async (d: Delivery, copy: () => Promise<void>) => {
+    if (!d.copied) {
+      await copy();
+      d.copied = true;
+    }
+    await acknowledge(subscription, [d.message.ackId]);
   };
 
   return {
     name: 'pubsub',
-    async enqueue(job, opts) {
-      const body = newJobBody(job);
-      const delayMs = Math.max(0, opts?.delayMs ?? 0);
-      if (job.dedupeKey !== undefined) {
-        const owner = await dedupe.reserve(subscription, job.dedupeKey, body.id);
-        if (owner !== body.id) return owner;
-      }
+    dedupeScope: subscription,
+
+    async send(job, delayMs, id) {
+      const body = newJobBody(job, id);
       const notBefore = delayMs > 0 ? Date.now() + delayMs : 0;
-      try {
-        await publish(jobsTopic, body, notBefore ? { notBefore: String(notBefore) } : {});
-      } catch (error) {
-        await releaseKey(body);
-        throw error;
-      }
+      await publish(jobsTopic, body, notBefore ? { notBefore: String(notBefore) } : {});
       ledger.note(subscription, body.id, notBefore ? 'delayed' : 'ready', notBefore);
       return body.id;
     },
 
-    async claim(max, leaseMs) {
+    async receive(max, leaseMs) {
       if (max <= 0) return [];
       const lease = Math.max(1, Math.min(MAX_DEADLINE_SECONDS, toSeconds(leaseMs)));
-      const jobs: Job[] = [];
-      while (jobs.length < max) {
-        const messages = await pull(subscription, max - jobs.length);
+      const received: Array<Received<Delivery> | Unreadable<Delivery>> = [];
+      while (received.length < max) {
+        const messages = await pull(subscription, max - received.length);
         if (messages.length === 0) break;
         const started = Date.now();
-        const taken: Pulled[] = [];
+        const taken: string[] = [];
         for (const m of messages) {
+          const deadline = started + lease * 1000;
           let body: JobBody;
           try {
-            body = parseJobBody(m.data.toString('utf8'), m.messageId);
+            body = bodyOf(m);
           } catch (error) {
-            // Not a job: it can never succeed, so it goes to the dead letters as it is, for a person to read.
-            await deadTopic.publishMessage({
-              data: m.data,
-              attributes: { ...m.attributes, lastError: (error as Error).message },
+            received.push({
+              delivery: { message: m, body: null, progressedAt: 0, deadline },
+              unreadable: (error as Error).message,
             });
-            await acknowledge(subscription, [m.ackId]);
-            ledger.note(subscription, m.messageId, 'dead');
             continue;
           }
           if (m.deliveryAttempt < 1) {
@@ -304,74 +292,75 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
             await modAck(subscription, [m.ackId], toSeconds(notBefore - started));
             continue;
           }
-          const job = jobFromBody(body, m.deliveryAttempt);
-          if (job.attempts > retry.maxAttempts) {
-            await toDead(
-              m.ackId,
-              body,
-              job.attempts - 1,
-              `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`,
-            );
-            continue;
-          }
-          deliveries.set(job, { ackId: m.ackId, body, deadline: started + lease * 1000 });
-          ledger.note(subscription, job.id, 'inFlight', started + lease * 1000);
-          taken.push(m);
-          jobs.push(job);
+          ledger.note(subscription, body.id, 'inFlight', deadline);
+          taken.push(m.ackId);
+          // A delayed message may have been pulled once before it was due and put back: that pull is no delivery.
+          const progressedAt = Math.max(body.progressedAt ?? 0, notBefore > 0 ? body.attemptsBefore + 1 : 0);
+          received.push({
+            delivery: { message: m, body, progressedAt, deadline },
+            job: jobFromBody(body, m.deliveryAttempt),
+            progressedAt,
+          });
         }
-        await modAck(
-          subscription,
-          taken.map((m) => m.ackId),
-          lease,
-        );
+        await modAck(subscription, taken, lease);
       }
-      return jobs;
+      return received;
     },
 
-    async ack(job) {
-      const d = delivery(job);
+    async ack(d, job) {
       // Pub/Sub would take a stale ack id and might drop the live redelivery: a lost lease acks nothing.
-      if (!holds(d)) return;
-      await acknowledge(subscription, [d.ackId]);
-      deliveries.delete(job);
+      if (!holds(d)) return false;
+      await acknowledge(subscription, [d.message.ackId]);
       ledger.note(subscription, job.id, 'gone');
-      await releaseKey(d.body);
+      return true;
     },
 
-    async fail(job, error) {
-      const d = delivery(job);
-      if (!holds(d)) throw new LeaseLostError(job.id);
-      deliveries.delete(job);
-      if (job.attempts >= retry.maxAttempts) {
-        await toDead(d.ackId, d.body, job.attempts, error);
-        return 'dead';
-      }
-      const seconds = Math.min(MAX_DEADLINE_SECONDS, toSeconds(backoffMs(job.attempts, retry, random)));
+    async retryLater(d, job, delayMs, _error, progressedAt) {
+      if (!d.copied) hold(d, job);
+      const seconds = Math.min(MAX_DEADLINE_SECONDS, toSeconds(delayMs));
       const started = Date.now();
-      await modAck(subscription, [d.ackId], seconds);
+      if (progressedAt > d.progressedAt) {
+        // The message cannot change: a copy that remembers the progress replaces it, due after the backoff.
+        const notBefore = started + seconds * 1000;
+        await replace(d, () =>
+          publish(jobsTopic, retryBody(d.body!, job.attempts, progressedAt), { notBefore: String(notBefore) }),
+        );
+      } else {
+        await modAck(subscription, [d.message.ackId], seconds);
+      }
       ledger.note(subscription, job.id, 'delayed', started + seconds * 1000);
-      return 'retry';
     },
 
-    async extend(job, leaseMs) {
-      const d = delivery(job);
-      if (!holds(d)) throw new LeaseLostError(job.id);
+    async bury(d, job, reason) {
+      if (job && !d.copied) hold(d, job);
+      await replace(d, () =>
+        job && d.body
+          ? publish(deadTopic, deadBody(d.body, job.attempts, reason))
+          : // A message that is not a job goes to the dead letters as it is, for a person to read.
+            deadTopic
+              .publishMessage({ data: d.message.data, attributes: { ...d.message.attributes, lastError: reason } })
+              .then(() => undefined),
+      );
+      ledger.note(subscription, job?.id ?? d.message.messageId, 'dead');
+      return true;
+    },
+
+    async extend(d, job, leaseMs) {
+      hold(d, job);
       const seconds = Math.max(1, Math.min(MAX_DEADLINE_SECONDS, toSeconds(leaseMs)));
       const started = Date.now();
-      await modAck(subscription, [d.ackId], seconds);
+      await modAck(subscription, [d.message.ackId], seconds);
       d.deadline = started + seconds * 1000;
       ledger.note(subscription, job.id, 'inFlight', d.deadline);
     },
 
-    async release(job) {
-      const d = delivery(job);
-      deliveries.delete(job);
+    async release(d, job) {
       if (!holds(d)) return;
-      await modAck(subscription, [d.ackId], 0);
+      await modAck(subscription, [d.message.ackId], 0);
       ledger.note(subscription, job.id, 'ready');
     },
 
-    async listDeadLetters(limit = 100) {
+    async listDeadLetters(limit) {
       const messages = await pullAllDead(30, limit);
       // Back at once: listing is a look, not a claim.
       await modAck(
@@ -381,39 +370,29 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
       );
       return messages.map((m): DeadLetter => {
         try {
-          const body = parseJobBody(m.data.toString('utf8'), m.messageId);
           return deadLetterFromBody(
-            body,
+            bodyOf(m),
             "moved by the subscription's dead-letter policy after its maxDeliveryAttempts",
             m.publishTime,
           );
         } catch (error) {
-          return {
-            id: m.messageId,
-            kind: 'sync',
-            payload: m.data.toString('utf8'),
-            attempts: 0,
-            enqueuedAt: new Date(m.publishTime),
-            lastError: m.attributes.lastError ?? (error as Error).message,
-            deadAt: new Date(m.publishTime),
-          };
+          return unreadableLetter(
+            m.messageId,
+            m.data.toString('utf8'),
+            m.attributes.lastError ?? (error as Error).message,
+            m.publishTime,
+          );
         }
       });
     },
 
     async redrive(ids) {
-      const wanted = ids ? new Set(ids) : null;
-      const messages = await pullAllDead(60);
+      const pick = redriveFilter(ids);
       const back: string[] = [];
       let moved = 0;
-      for (const m of messages) {
-        let body: JobBody | null;
-        try {
-          body = parseJobBody(m.data.toString('utf8'), m.messageId);
-        } catch {
-          body = null;
-        }
-        if (body && (!wanted || wanted.has(body.id))) {
+      for (const m of await pullAllDead(60)) {
+        const body = pick(() => bodyOf(m));
+        if (body) {
           await publish(jobsTopic, redrivenBody(body));
           await acknowledge(deadSubscription, [m.ackId]);
           ledger.note(subscription, body.id, 'ready');

@@ -19,7 +19,7 @@ import {
   SbSender,
   createServiceBusBinding,
 } from './servicebus-binding';
-import { ProcessDedupeRegistry } from './sqs-binding';
+import { ProcessDedupeRegistry } from './core/dedupe';
 
 interface Stored {
   readonly seq: number;

@@ -10,17 +10,20 @@ import type {
   ServiceBusReceivedMessage,
   ServiceBusReceiverOptions,
 } from '@azure/service-bus';
-import { DEFAULT_RETRY, DeadLetter, Job, LeaseLostError, QueueBinding, RetryPolicy, backoffMs } from './binding';
+import { DeadLetter, LeaseLostError, QueueBinding, RetryPolicy } from './binding';
 import {
-  DedupeRegistry,
   JobBody,
   deadLetterFromBody,
   jobFromBody,
   newJobBody,
   parseJobBody,
-  processDedupe,
+  redriveFilter,
   redrivenBody,
-} from './sqs-binding';
+  retryBody,
+  unreadableLetter,
+} from './core/body';
+import { type QueueTransport, type Received, type Unreadable, createQueueBinding } from './core/core';
+import type { DedupeRegistry } from './core/dedupe';
 
 /** What the binding reads of a received message. */
 export type SbReceivedMessage = Pick<
@@ -95,7 +98,10 @@ const lockLost = (error: unknown) =>
 
 interface Delivery {
   readonly message: SbReceivedMessage;
-  readonly body: JobBody;
+  /** Null for a message that is not a job. */
+  readonly body: JobBody | null;
+  /** The retry's scheduled copy exists: a settle tried again must not schedule it twice. */
+  copied?: boolean;
   /** The lease the worker asked for: the lock is renewed until then. */
   leaseUntil: number;
   timer?: NodeJS.Timeout;
@@ -118,15 +124,15 @@ interface Delivery {
  *   messageId would be dropped as a duplicate.
  */
 export function createServiceBusBinding(options: ServiceBusBindingOptions): QueueBinding {
-  const retry = options.retry ?? DEFAULT_RETRY;
-  const random = options.random ?? Math.random;
-  const dedupe = options.dedupe ?? processDedupe;
+  return createQueueBinding(serviceBusTransport(options), options);
+}
+
+function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<Delivery> {
   const waitMs = options.receiveWaitMs ?? 100;
   const peekLimit = options.depthPeekLimit ?? 1000;
   const { client, admin, queue } = options;
   const sender = client.createSender(queue);
   const receiver = client.createReceiver(queue, { receiveMode: 'peekLock' });
-  const deliveries = new WeakMap<Job, Delivery>();
   const live = new Set<Delivery>();
 
   const message = (body: JobBody): ServiceBusMessage => ({
@@ -141,8 +147,6 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
       m.messageId !== undefined ? String(m.messageId) : '?',
       m.enqueuedTimeUtc?.getTime(),
     );
-  const releaseKey = (body: JobBody) =>
-    body.dedupeKey !== undefined ? dedupe.release(queue, body.dedupeKey, body.id) : Promise.resolve();
 
   const stopRenewing = (d: Delivery) => {
     if (d.timer) clearTimeout(d.timer);
@@ -171,22 +175,16 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
     d.timer.unref();
   };
 
-  const delivery = (job: Job) => {
-    const found = deliveries.get(job);
-    if (!found)
-      throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through this Service Bus binding`);
-    return found;
-  };
-  /** Settles a delivery; a lost lock becomes LeaseLostError. */
-  const settle = async (job: Job, d: Delivery, action: () => Promise<void>) => {
+  /** Settles a delivery: true, or false when its lock was lost (another delivery owns the job). */
+  const settle = async (d: Delivery, action: () => Promise<void>) => {
     stopRenewing(d);
     try {
       await action();
+      return true;
     } catch (error) {
-      if (lockLost(error)) throw new LeaseLostError(job.id);
+      if (lockLost(error)) return false;
       throw error;
     }
-    deliveries.delete(job);
   };
   const deadLetter = (m: SbReceivedMessage, reason: string, error: string) =>
     receiver.deadLetterMessage(m, {
@@ -211,99 +209,66 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
     try {
       return { ...deadLetterFromBody(bodyOf(m), lastError, deadAt), lastError, deadAt: new Date(deadAt) };
     } catch (error) {
-      return {
-        id: String(m.messageId ?? '?'),
-        kind: 'sync',
-        payload: m.body ?? null,
-        attempts: 0,
-        enqueuedAt: new Date(deadAt),
-        lastError: (error as Error).message,
-        deadAt: new Date(deadAt),
-      };
+      return unreadableLetter(String(m.messageId ?? '?'), m.body, (error as Error).message, deadAt);
     }
   };
 
   return {
     name: 'servicebus',
-    async enqueue(job, opts) {
-      const body = newJobBody(job);
-      if (job.dedupeKey !== undefined) {
-        const owner = await dedupe.reserve(queue, job.dedupeKey, body.id);
-        if (owner !== body.id) return owner;
-      }
-      const delayMs = Math.max(0, opts?.delayMs ?? 0);
-      try {
-        if (delayMs > 0) await sender.scheduleMessages(message(body), new Date(Date.now() + delayMs));
-        else await sender.sendMessages(message(body));
-      } catch (error) {
-        await releaseKey(body);
-        throw error;
-      }
+    dedupeScope: queue,
+
+    async send(job, delayMs, id) {
+      const body = newJobBody(job, id);
+      if (delayMs > 0) await sender.scheduleMessages(message(body), new Date(Date.now() + delayMs));
+      else await sender.sendMessages(message(body));
       return body.id;
     },
 
-    async claim(max, leaseMs) {
+    async receive(max, leaseMs) {
       if (max <= 0) return [];
-      const jobs: Job[] = [];
       const received = await receiver.receiveMessages(max, { maxWaitTimeInMs: waitMs });
-      for (const m of received) {
+      return received.map((m): Received<Delivery> | Unreadable<Delivery> => {
         let body: JobBody;
         try {
           body = bodyOf(m);
         } catch (error) {
-          // Not a job: it can never succeed, so it goes to the dead letters as it is, for a person to read.
-          await deadLetter(m, 'NotAJob', (error as Error).message);
-          continue;
-        }
-        const job = jobFromBody(body, (m.deliveryCount ?? 0) + 1);
-        if (job.attempts > retry.maxAttempts) {
-          await deadLetter(
-            m,
-            'LeaseExpired',
-            `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`,
-          );
-          await releaseKey(body);
-          continue;
+          return { delivery: { message: m, body: null, leaseUntil: 0 }, unreadable: (error as Error).message };
         }
         const d: Delivery = { message: m, body, leaseUntil: Date.now() + leaseMs };
-        deliveries.set(job, d);
         keepLocked(d);
-        jobs.push(job);
-      }
-      return jobs;
+        return {
+          delivery: d,
+          job: jobFromBody(body, (m.deliveryCount ?? 0) + 1),
+          progressedAt: body.progressedAt ?? 0,
+        };
+      });
     },
 
-    async ack(job) {
-      const d = delivery(job);
-      try {
-        await settle(job, d, () => receiver.completeMessage(d.message));
-      } catch (error) {
-        // A lost lock: the job belongs to its redelivery, whose own ack counts.
-        if (error instanceof LeaseLostError) return;
-        throw error;
-      }
-      await releaseKey(d.body);
-    },
+    ack: (d) => settle(d, () => receiver.completeMessage(d.message)),
 
-    async fail(job, error) {
-      const d = delivery(job);
-      if (job.attempts >= retry.maxAttempts) {
-        await settle(job, d, () => deadLetter(d.message, 'JobFailed', error));
-        await releaseKey(d.body);
-        return 'dead';
-      }
+    async retryLater(d, job, delayMs, _error, progressedAt) {
       // Proves the lock is held before the copy exists, so a stale delivery never doubles the job.
-      await settle(job, d, async () => {
-        await receiver.renewMessageLock(d.message);
-        const retryAt = new Date(Date.now() + backoffMs(job.attempts, retry, random));
-        await sender.scheduleMessages(message({ ...d.body, attemptsBefore: job.attempts }), retryAt);
+      const settled = await settle(d, async () => {
+        if (!d.copied) {
+          await receiver.renewMessageLock(d.message);
+          await sender.scheduleMessages(
+            message(retryBody(d.body!, job.attempts, progressedAt)),
+            new Date(Date.now() + delayMs),
+          );
+          d.copied = true;
+        }
         await receiver.completeMessage(d.message);
       });
-      return 'retry';
+      if (!settled) throw new LeaseLostError(job.id);
     },
 
-    async extend(job, leaseMs) {
-      const d = delivery(job);
+    async bury(d, job, reason) {
+      const settled = await settle(d, () => deadLetter(d.message, job ? 'JobFailed' : 'NotAJob', reason));
+      if (!settled && job) throw new LeaseLostError(job.id);
+      return settled;
+    },
+
+    async extend(d, job, leaseMs) {
       try {
         (d.message as { lockedUntilUtc?: Date }).lockedUntilUtc = await receiver.renewMessageLock(d.message);
       } catch (error) {
@@ -317,16 +282,11 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
       keepLocked(d);
     },
 
-    async release(job) {
-      const d = delivery(job);
-      try {
-        await settle(job, d, () => receiver.abandonMessage(d.message));
-      } catch (error) {
-        if (!(error instanceof LeaseLostError)) throw error;
-      }
+    async release(d) {
+      await settle(d, () => receiver.abandonMessage(d.message));
     },
 
-    async listDeadLetters(limit = 100) {
+    async listDeadLetters(limit) {
       return withDeadLetters(async (dlq) => {
         const all: SbReceivedMessage[] = [];
         while (all.length < limit) {
@@ -339,7 +299,7 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
     },
 
     async redrive(ids) {
-      const wanted = ids ? new Set(ids) : null;
+      const pick = redriveFilter(ids);
       return withDeadLetters(async (dlq) => {
         let moved = 0;
         const kept: SbReceivedMessage[] = [];
@@ -347,14 +307,9 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
           const batch = await dlq.receiveMessages(100, { maxWaitTimeInMs: waitMs });
           if (batch.length === 0) break;
           for (const m of batch) {
-            let body: JobBody | null;
-            try {
-              body = bodyOf(m);
-            } catch {
-              body = null;
-            }
+            const body = pick(() => bodyOf(m));
             // What is not redriven stays locked until the loop ends, so that the loop does end.
-            if (!body || (wanted && !wanted.has(body.id))) {
+            if (!body) {
               kept.push(m);
               continue;
             }

@@ -10,7 +10,8 @@ import {
 import { jobFromSqsRecord } from '../lambda';
 import { QueueBinding } from './binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';
-import { ProcessDedupeRegistry, createSqsBinding } from './sqs-binding';
+import { ProcessDedupeRegistry } from './core/dedupe';
+import { createSqsBinding } from './sqs-binding';
 
 // fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
 const FAUXQS = `

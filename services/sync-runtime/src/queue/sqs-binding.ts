@@ -1,8 +1,4 @@
-/**
- * The SQS binding (standard queue + a dead-letter queue), and the pieces the other cloud bindings
- * share with it: the job's message body (the format lambda.ts reads) and the dedupe registry.
- */
-import { randomUUID } from 'crypto';
+/** The SQS binding: a standard queue and its dead-letter queue, as a transport of the queue core. */
 import {
   ChangeMessageVisibilityCommand,
   DeleteMessageCommand,
@@ -12,171 +8,22 @@ import {
   SQSClient,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { parseJobEnvelope } from '@data-sync/config/job-message';
+import { DeadLetter, LeaseLostError, QueueBinding, RetryPolicy } from './binding';
 import {
-  DEFAULT_RETRY,
-  DeadLetter,
-  Job,
-  JobKind,
-  LeaseLostError,
-  NewJob,
-  QueueBinding,
-  RetryPolicy,
-  backoffMs,
-  checkJob,
-} from './binding';
-
-/**
- * A job as a message body: JSON with the fields lambda.ts's JOB_BODY reads (id, kind, integration,
- * payload, dedupeKey), plus when it was first enqueued and the deliveries it had before it was last
- * re-sent (a retry or a redrive starts a new message, whose broker-side delivery count starts again).
- */
-export interface JobBody {
-  readonly id: string;
-  readonly kind: JobKind;
-  readonly integration?: string;
-  readonly payload: unknown;
-  readonly dedupeKey?: string;
-  readonly enqueuedAt: number;
-  readonly attemptsBefore: number;
-}
-
-/** A dead letter's body: the job's body with why and when it died. */
-export interface DeadBody extends JobBody {
-  readonly lastError: string;
-  readonly deadAt: number;
-}
-
-export function newJobBody(job: NewJob, id: string = randomUUID(), now = Date.now()): JobBody {
-  checkJob(job);
-  return {
-    id,
-    kind: job.kind,
-    ...(job.integration !== undefined ? { integration: job.integration } : {}),
-    payload: job.payload ?? null,
-    ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}),
-    enqueuedAt: now,
-    attemptsBefore: 0,
-  };
-}
-
-/**
- * Parses a message body (written by newJobBody, a dead letter's, or a stack's schedule message, which
- * has no id and takes the broker's message id) with the job-message contract; throws naming the problem.
- */
-export function parseJobBody(text: string, messageId: string, sentAt = Date.now()): DeadBody | JobBody {
-  let body: unknown;
-  try {
-    body = JSON.parse(text);
-  } catch {
-    throw new Error(`message ${messageId}: body is not JSON`);
-  }
-  const { lastError, deadAt, ...message } = (body && typeof body === 'object' ? body : { body }) as Record<
-    string,
-    unknown
-  >;
-  const job = parseJobEnvelope(message, `message ${messageId}`);
-  const jobBody: JobBody = {
-    ...job,
-    payload: job.payload ?? null,
-    id: job.id ?? messageId,
-    enqueuedAt: job.enqueuedAt ?? sentAt,
-    attemptsBefore: job.attemptsBefore ?? 0,
-  };
-  return typeof lastError === 'string'
-    ? { ...jobBody, lastError, deadAt: typeof deadAt === 'number' ? deadAt : sentAt }
-    : jobBody;
-}
-
-export function jobFromBody(body: JobBody, deliveries: number): Job {
-  return {
-    id: body.id,
-    kind: body.kind,
-    ...(body.integration !== undefined ? { integration: body.integration } : {}),
-    payload: body.payload,
-    ...(body.dedupeKey !== undefined ? { dedupeKey: body.dedupeKey } : {}),
-    attempts: body.attemptsBefore + deliveries,
-    enqueuedAt: new Date(body.enqueuedAt),
-  };
-}
-
-export function deadLetterFromBody(
-  body: DeadBody | JobBody,
-  fallbackError: string,
-  fallbackDeadAt: number,
-): DeadLetter {
-  const dead = body as Partial<DeadBody>;
-  return {
-    ...jobFromBody(body, 0),
-    lastError: dead.lastError ?? fallbackError,
-    deadAt: new Date(dead.deadAt ?? fallbackDeadAt),
-  };
-}
-
-/** A job body with its error, ready for the dead-letter queue. */
-export function deadBody(body: JobBody, attempts: number, lastError: string): DeadBody {
-  const { id, kind, integration, payload, dedupeKey, enqueuedAt } = body;
-  return {
-    id,
-    kind,
-    ...(integration !== undefined ? { integration } : {}),
-    payload,
-    ...(dedupeKey !== undefined ? { dedupeKey } : {}),
-    enqueuedAt,
-    attemptsBefore: attempts,
-    lastError,
-    deadAt: Date.now(),
-  };
-}
-
-/** A dead letter's body back as a fresh job (same id, attempts start again). */
-export function redrivenBody(body: JobBody): JobBody {
-  const { id, kind, integration, payload, dedupeKey, enqueuedAt } = body;
-  return {
-    id,
-    kind,
-    ...(integration !== undefined ? { integration } : {}),
-    payload,
-    ...(dedupeKey !== undefined ? { dedupeKey } : {}),
-    enqueuedAt,
-    attemptsBefore: 0,
-  };
-}
-
-/** Cloud queues' delays and leases are whole seconds: round up, so a job is never early. */
-export const toSeconds = (ms: number) => Math.max(0, Math.ceil(ms / 1000));
-
-/**
- * Dedupe keys for brokers that have no "one pending job per key" (SQS standard queues, Pub/Sub,
- * Service Bus outside sessions): `reserve` returns the pending job's id when the key is taken, else
- * records `id`; `release` frees the key when that job is acknowledged or dead-lettered.
- */
-export interface DedupeRegistry {
-  reserve(scope: string, key: string, id: string): Promise<string>;
-  release(scope: string, key: string, id: string): Promise<void>;
-}
-
-/**
- * The default registry: shared by every binding in this process. It does not span processes, so two
- * processes enqueueing the same key at once can both enqueue; the runtime enqueues scheduled syncs on
- * one instance only, and sinks are idempotent, so a duplicate costs a redundant run, never wrong data.
- */
-export class ProcessDedupeRegistry implements DedupeRegistry {
-  private readonly keys = new Map<string, string>();
-  async reserve(scope: string, key: string, id: string): Promise<string> {
-    const k = `${scope}\u0000${key}`;
-    const existing = this.keys.get(k);
-    if (existing !== undefined) return existing;
-    this.keys.set(k, id);
-    return id;
-  }
-  async release(scope: string, key: string, id: string): Promise<void> {
-    const k = `${scope}\u0000${key}`;
-    if (this.keys.get(k) === id) this.keys.delete(k);
-  }
-}
-
-export const processDedupe = new ProcessDedupeRegistry();
+  JobBody,
+  deadBody,
+  deadLetterFromBody,
+  jobFromBody,
+  newJobBody,
+  parseJobBody,
+  redriveFilter,
+  redrivenBody,
+  retryBody,
+  toSeconds,
+  unreadableLetter,
+} from './core/body';
+import { type QueueTransport, type Received, type Unreadable, createQueueBinding } from './core/core';
+import type { DedupeRegistry } from './core/dedupe';
 
 export interface SqsBindingOptions {
   /** The work queue's URL. */
@@ -212,7 +59,11 @@ const isStale = (error: unknown) => {
 
 interface Delivery {
   readonly receipt: string;
-  readonly body: JobBody;
+  /** Null for a message that is not a job. */
+  readonly body: JobBody | null;
+  readonly text: string;
+  /** The copy a retry or a dead letter sends exists: a settle tried again must not send it twice. */
+  copied?: boolean;
 }
 
 /**
@@ -233,9 +84,10 @@ interface Delivery {
  * may answer empty while messages exist on other SQS hosts: the worker simply polls again.
  */
 export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
-  const retry = options.retry ?? DEFAULT_RETRY;
-  const random = options.random ?? Math.random;
-  const dedupe = options.dedupe ?? processDedupe;
+  return createQueueBinding(sqsTransport(options), options);
+}
+
+function sqsTransport(options: SqsBindingOptions): QueueTransport<Delivery> {
   const waitTimeSeconds = options.waitTimeSeconds ?? 0;
   if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 0 || waitTimeSeconds > 20)
     throw new Error(`SQS waitTimeSeconds must be an integer 0..20; got ${waitTimeSeconds}`);
@@ -248,13 +100,12 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
     });
   const queueUrl = options.queueUrl;
   const dlqUrl = options.deadLetterQueueUrl;
-  const deliveries = new WeakMap<Job, Delivery>();
 
-  const send = async (url: string, body: JobBody, delaySeconds = 0) => {
-    const text = JSON.stringify(body);
+  const send = async (url: string, body: JobBody | string, delaySeconds = 0) => {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
     if (Buffer.byteLength(text) > MAX_BODY_BYTES)
       throw new Error(
-        `job ${body.id} is ${Buffer.byteLength(text)} bytes as JSON; SQS takes at most ${MAX_BODY_BYTES}`,
+        `job ${typeof body === 'string' ? '?' : body.id} is ${Buffer.byteLength(text)} bytes as JSON; SQS takes at most ${MAX_BODY_BYTES}`,
       );
     await client.send(
       new SendMessageCommand({
@@ -270,23 +121,25 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
     client.send(
       new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: receipt, VisibilityTimeout: seconds }),
     );
-
-  const delivery = (job: Job) => {
-    const found = deliveries.get(job);
-    if (!found) throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through this SQS binding`);
-    return found;
-  };
   /** Proves the delivery still holds its lease (for `seconds` more), else LeaseLostError. */
-  const hold = async (job: Job, seconds: number) => {
+  const hold = async (d: Delivery, id: string, seconds: number) => {
     try {
-      await setVisibility(queueUrl, delivery(job).receipt, Math.min(MAX_VISIBILITY_SECONDS, seconds));
+      await setVisibility(queueUrl, d.receipt, Math.min(MAX_VISIBILITY_SECONDS, seconds));
     } catch (error) {
-      if (isStale(error)) throw new LeaseLostError(job.id);
+      if (isStale(error)) throw new LeaseLostError(id);
       throw error;
     }
   };
-  const releaseKey = (body: JobBody) =>
-    body.dedupeKey !== undefined ? dedupe.release(queueUrl, body.dedupeKey, body.id) : Promise.resolve();
+  /** Sends the copy that replaces a delivery (once, however often the settle is tried), then deletes the delivery. */
+  const replace = async (d: Delivery, id: string, url: string, copy: JobBody | string, delaySeconds = 0) => {
+    if (!d.copied) {
+      // Only the delivery that holds the lease may send the copy, or the job would exist twice.
+      await hold(d, id, 30);
+      await send(url, copy, delaySeconds);
+      d.copied = true;
+    }
+    await remove(queueUrl, d.receipt);
+  };
 
   const receive = async (url: string, max: number, visibilitySeconds: number): Promise<Message[]> => {
     const out = await client.send(
@@ -301,16 +154,19 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
     return out.Messages ?? [];
   };
 
-  /** Every dead letter, each hidden for `seconds` while the caller looks at it. */
-  const receiveAllDead = async (seconds: number, limit = Infinity) => {
+  /** Every message of `url` (up to `limit`), each hidden for `seconds` while the caller looks at it. */
+  const receiveAll = async (url: string, seconds: number, limit = Infinity) => {
     const all: Message[] = [];
     while (all.length < limit) {
-      const batch = await receive(dlqUrl, Math.min(10, limit - all.length), seconds);
+      const batch = await receive(url, Math.min(10, limit - all.length), seconds);
       if (batch.length === 0) break;
       all.push(...batch);
     }
     return all;
   };
+  const showAgain = (m: Message) =>
+    setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) => (isStale(error) ? undefined : Promise.reject(error)));
+  const bodyOf = (m: Message) => parseJobBody(m.Body ?? '', m.MessageId ?? '?');
 
   const counts = async (url: string) => {
     const out = await client.send(
@@ -333,166 +189,102 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
 
   return {
     name: 'sqs',
-    async enqueue(job, opts) {
-      const delaySeconds = toSeconds(opts?.delayMs ?? 0);
+    dedupeScope: queueUrl,
+
+    async send(job, delayMs, id) {
+      const delaySeconds = toSeconds(delayMs);
       if (delaySeconds > MAX_DELAY_SECONDS)
-        throw new Error(`delayMs ${opts?.delayMs} is beyond SQS's longest delay (${MAX_DELAY_SECONDS} s)`);
-      const body = newJobBody(job);
-      if (job.dedupeKey !== undefined) {
-        const owner = await dedupe.reserve(queueUrl, job.dedupeKey, body.id);
-        if (owner !== body.id) return owner;
-      }
-      try {
-        await send(queueUrl, body, delaySeconds);
-      } catch (error) {
-        await releaseKey(body);
-        throw error;
-      }
+        throw new Error(`delayMs ${delayMs} is beyond SQS's longest delay (${MAX_DELAY_SECONDS} s)`);
+      const body = newJobBody(job, id);
+      await send(queueUrl, body, delaySeconds);
       return body.id;
     },
 
-    async claim(max, leaseMs) {
+    async receive(max, leaseMs) {
       if (max <= 0) return [];
       const lease = Math.max(1, Math.min(MAX_VISIBILITY_SECONDS, toSeconds(leaseMs)));
-      const jobs: Job[] = [];
-      while (jobs.length < max) {
-        const messages = await receive(queueUrl, max - jobs.length, lease);
-        if (messages.length === 0) break;
-        for (const message of messages) {
-          const receipt = message.ReceiptHandle!;
-          const received = Number(message.Attributes?.ApproximateReceiveCount ?? '1');
-          let body: JobBody;
-          try {
-            body = parseJobBody(message.Body ?? '', message.MessageId ?? '?');
-          } catch {
-            // Not a job: it can never succeed, so it goes to the dead letters as it is, for a person to read.
-            await client.send(new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: message.Body ?? '' }));
-            await remove(queueUrl, receipt);
-            continue;
-          }
-          const job = jobFromBody(body, received);
-          if (job.attempts > retry.maxAttempts) {
-            await send(
-              dlqUrl,
-              deadBody(
-                body,
-                job.attempts - 1,
-                `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`,
-              ),
-            );
-            await remove(queueUrl, receipt);
-            await releaseKey(body);
-            continue;
-          }
-          deliveries.set(job, { receipt, body });
-          jobs.push(job);
+      const messages = await receiveAll(queueUrl, lease, max);
+      return messages.map((m): Received<Delivery> | Unreadable<Delivery> => {
+        const text = m.Body ?? '';
+        try {
+          const body = bodyOf(m);
+          const job = jobFromBody(body, Number(m.Attributes?.ApproximateReceiveCount ?? '1'));
+          return { delivery: { receipt: m.ReceiptHandle!, body, text }, job, progressedAt: body.progressedAt ?? 0 };
+        } catch (error) {
+          return { delivery: { receipt: m.ReceiptHandle!, body: null, text }, unreadable: (error as Error).message };
         }
-      }
-      return jobs;
+      });
     },
 
-    async ack(job) {
-      const { receipt, body } = delivery(job);
-      if (body.dedupeKey !== undefined) {
+    async ack(d, job) {
+      if (job.dedupeKey !== undefined) {
         // A stale delivery must not free the key of the job's live redelivery: check the lease first.
         try {
-          await hold(job, 30);
+          await hold(d, job.id, 30);
         } catch (error) {
-          if (error instanceof LeaseLostError) return;
+          if (error instanceof LeaseLostError) return false;
           throw error;
         }
       }
       // SQS ignores a stale receipt handle here, so acknowledging a lost delivery changes nothing.
-      await remove(queueUrl, receipt);
-      deliveries.delete(job);
-      await releaseKey(body);
+      await remove(queueUrl, d.receipt);
+      return true;
     },
 
-    async fail(job, error) {
-      const { receipt, body } = delivery(job);
-      // Only the delivery that holds the lease may re-send the job, or it would exist twice.
-      await hold(job, 30);
-      if (job.attempts >= retry.maxAttempts) {
-        await send(dlqUrl, deadBody(body, job.attempts, error));
-        await remove(queueUrl, receipt);
-        deliveries.delete(job);
-        await releaseKey(body);
-        return 'dead';
-      }
-      await send(
+    retryLater: (d, job, delayMs, _error, progressedAt) =>
+      replace(
+        d,
+        job.id,
         queueUrl,
-        { ...body, attemptsBefore: job.attempts },
-        Math.min(MAX_DELAY_SECONDS, toSeconds(backoffMs(job.attempts, retry, random))),
-      );
-      await remove(queueUrl, receipt);
-      deliveries.delete(job);
-      return 'retry';
+        retryBody(d.body!, job.attempts, progressedAt),
+        Math.min(MAX_DELAY_SECONDS, toSeconds(delayMs)),
+      ),
+
+    async bury(d, job, reason) {
+      // A message that is not a job goes to the dead letters as it is, for a person to read.
+      await replace(d, job?.id ?? '?', dlqUrl, job && d.body ? deadBody(d.body, job.attempts, reason) : d.text);
+      return true;
     },
 
-    async extend(job, leaseMs) {
-      await hold(job, Math.max(1, toSeconds(leaseMs)));
-    },
+    extend: (d, job, leaseMs) => hold(d, job.id, Math.max(1, toSeconds(leaseMs))),
 
-    async release(job) {
+    async release(d) {
       try {
-        await setVisibility(queueUrl, delivery(job).receipt, 0);
+        await setVisibility(queueUrl, d.receipt, 0);
       } catch (error) {
         if (!isStale(error)) throw error;
       }
-      deliveries.delete(job);
     },
 
-    async listDeadLetters(limit = 100) {
-      const messages = await receiveAllDead(30, limit);
+    async listDeadLetters(limit) {
+      const messages = await receiveAll(dlqUrl, 30, limit);
       // Make them visible again at once: listing is a look, not a claim.
-      await Promise.all(
-        messages.map((m) =>
-          setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) =>
-            isStale(error) ? undefined : Promise.reject(error),
-          ),
-        ),
-      );
-      return messages.map((m) => {
+      await Promise.all(messages.map(showAgain));
+      return messages.map((m): DeadLetter => {
         const sent = Number(m.Attributes?.SentTimestamp ?? Date.now());
         try {
           return deadLetterFromBody(
-            parseJobBody(m.Body ?? '', m.MessageId ?? '?'),
+            bodyOf(m),
             "moved by the queue's RedrivePolicy after maxReceiveCount receives",
             sent,
           );
         } catch (error) {
-          return {
-            id: m.MessageId ?? '?',
-            kind: 'sync',
-            payload: m.Body ?? null,
-            attempts: 0,
-            enqueuedAt: new Date(sent),
-            lastError: (error as Error).message,
-            deadAt: new Date(sent),
-          } satisfies DeadLetter;
+          return unreadableLetter(m.MessageId ?? '?', m.Body, (error as Error).message, sent);
         }
       });
     },
 
     async redrive(ids) {
-      const wanted = ids ? new Set(ids) : null;
-      const messages = await receiveAllDead(60);
+      const pick = redriveFilter(ids);
       let moved = 0;
-      for (const m of messages) {
-        let body: JobBody | null;
-        try {
-          body = parseJobBody(m.Body ?? '', m.MessageId ?? '?');
-        } catch {
-          body = null;
-        }
-        if (body && (!wanted || wanted.has(body.id))) {
+      for (const m of await receiveAll(dlqUrl, 60)) {
+        const body = pick(() => bodyOf(m));
+        if (body) {
           await send(queueUrl, redrivenBody(body));
           await remove(dlqUrl, m.ReceiptHandle!);
           moved++;
         } else {
-          await setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) =>
-            isStale(error) ? undefined : Promise.reject(error),
-          );
+          await showAgain(m);
         }
       }
       return moved;

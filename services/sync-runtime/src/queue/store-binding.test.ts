@@ -1,7 +1,7 @@
 import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { TestStore, openTestPglite, openTestPostgres } from '../../test/support/store';
 import { QueueBinding } from './binding';
-import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';
+import { CONTRACT_RANDOM, CONTRACT_RETRY, eventually, queueBindingContract } from './contract';
 import { createStoreBinding } from './store-binding';
 
 function storeContract(label: string, open: () => Promise<TestStore>) {
@@ -36,6 +36,43 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
     const [job] = await binding.claim(1, 1000);
     expect(job).toMatchObject({ id, payload: 2 });
     await binding.ack(job);
+  });
+
+  test('an ack or a fail the database refuses in a blip is tried again, so the job is neither redelivered nor left to its lease', async () => {
+    // The store's connection drops on the first settle statement of each kind, as during a failover.
+    const blips = new Set(['DELETE', "UPDATE jobs SET status = 'ready'"]);
+    const flaky = new Proxy(store.db, {
+      get(target, key, receiver) {
+        if (key !== 'query') return Reflect.get(target, key, receiver);
+        return async (sql: string, params?: unknown[]) => {
+          const blip = [...blips].find((start) => sql.trimStart().startsWith(start));
+          if (blip) {
+            blips.delete(blip);
+            throw new Error('Connection terminated unexpectedly');
+          }
+          return target.query(sql, params as never);
+        };
+      },
+    });
+    const binding = createStoreBinding({
+      db: flaky,
+      queue: 'blip',
+      retry: { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 10 },
+    });
+    await binding.enqueue({ kind: 'webhook', payload: 'acked' });
+    const [first] = await binding.claim(1, 60_000);
+    await binding.ack(first);
+    await binding.enqueue({ kind: 'webhook', payload: 'failed' });
+    const [second] = await binding.claim(1, 60_000);
+    expect(await binding.fail(second, 'vendor 503')).toBe('retry');
+    expect(blips.size).toBe(0);
+    const [again] = await eventually(
+      () => binding.claim(1, 60_000),
+      (jobs) => jobs.length === 1,
+    );
+    expect(again).toMatchObject({ id: second.id, payload: 'failed', attempts: 2 });
+    await binding.ack(again);
+    expect(await binding.depth()).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 });
   });
 
   test('a job the database refuses fails alone: the jobs enqueued beside it are still queued', async () => {

@@ -1,24 +1,15 @@
 import type { Db, Queryable } from '@data-sync/pipelines/db';
-import {
-  DEFAULT_RETRY,
-  DeadLetter,
-  Job,
-  JobKind,
-  LeaseLostError,
-  NewJob,
-  QueueBinding,
-  QueueDepth,
-  RetryPolicy,
-  backoffMs,
-  checkJob,
-} from './binding';
+import { DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy } from './binding';
+import { type QueueTransport, createQueueBinding } from './core/core';
+import { type Pending as GroupPending, groupCommit } from './core/group-commit';
 
 export interface StoreBindingOptions {
   readonly db: Db;
   /** Queue name: several queues share the `jobs` table (default 'default'). */
   readonly queue?: string;
+  /** Attempts and backoff. @default DEFAULT_RETRY */
   readonly retry?: RetryPolicy;
-  /** Random source for backoff jitter (tests make it deterministic). */
+  /** Random source for backoff jitter (tests make it deterministic). @default Math.random */
   readonly random?: () => number;
 }
 
@@ -33,6 +24,13 @@ interface JobRow {
   run_at: Date | string;
   last_error: string | null;
   dead_at: Date | string | null;
+  progressed: number;
+}
+
+/** A delivery is a row at one attempt: (id, attempts). */
+interface Delivery {
+  readonly id: string;
+  readonly attempts: number;
 }
 
 const toJob = (row: JobRow): Job => ({
@@ -56,12 +54,7 @@ const ms = (value: number) => Math.max(0, Math.round(value));
 const MAX_BATCH = 500;
 const MAX_IN_FLIGHT = 1;
 
-interface Pending {
-  job: NewJob;
-  delayMs: number;
-  resolve(id: string): void;
-  reject(error: unknown): void;
-}
+type Pending = GroupPending<{ job: NewJob; delayMs: number }, string>;
 
 /**
  * The embedded default queue: rows of the `jobs` table (ENGINE_MIGRATIONS) claimed with
@@ -71,11 +64,10 @@ interface Pending {
  * Times come from the database clock, so workers on several machines agree on leases.
  */
 export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
-  const { db } = options;
-  const queue = options.queue ?? 'default';
-  const retry = options.retry ?? DEFAULT_RETRY;
-  const random = options.random ?? Math.random;
+  return createQueueBinding(storeTransport(options.db, options.queue ?? 'default'), options);
+}
 
+function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
   async function insert(target: Queryable, job: NewJob, delayMs = 0): Promise<string> {
     const params = [
       queue,
@@ -104,24 +96,8 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
     throw new Error(`could not enqueue job with dedupe key ${job.dedupeKey} on queue ${queue}`);
   }
 
-  // Concurrent enqueues are grouped into one multi-row INSERT (MAX_IN_FLIGHT at a time): each
-  // caller still resolves only once its row is committed, and one commit (one WAL flush) serves many.
-  let waiting: Pending[] = [];
-  const inFlight = new Set<Promise<void>>();
-  const pump = () => {
-    while (inFlight.size < MAX_IN_FLIGHT && waiting.length > 0) {
-      const batch = waiting.slice(0, MAX_BATCH);
-      waiting = waiting.slice(batch.length);
-      const running: Promise<void> = insertBatch(batch).finally(() => {
-        inFlight.delete(running);
-        pump();
-      });
-      inFlight.add(running);
-    }
-  };
-
   async function insertBatch(batch: Pending[]) {
-    const input = batch.map(({ job, delayMs }) => ({
+    const input = batch.map(({ item: { job, delayMs } }) => ({
       kind: job.kind,
       integration: job.integration ?? null,
       payload: job.payload ?? null,
@@ -153,7 +129,9 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
         /^[0-9A-Z]{5}$/.test((error as { code: string }).code);
       if (batch.length === 1 || !refused) return batch.forEach((pending) => pending.reject(error));
       await Promise.all(
-        batch.map((pending) => insert(db, pending.job, pending.delayMs).then(pending.resolve, pending.reject)),
+        batch.map((pending) =>
+          insert(db, pending.item.job, pending.item.delayMs).then(pending.resolve, pending.reject),
+        ),
       );
       return;
     }
@@ -162,34 +140,26 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
         const pending = batch[Number(row.ord) - 1];
         // A dedupe key already held: answer with the pending job's id (the single-row path looks it up).
         if (row.inserted) pending.resolve(String(row.id));
-        else await insert(db, pending.job, pending.delayMs).then(pending.resolve, pending.reject);
+        else await insert(db, pending.item.job, pending.item.delayMs).then(pending.resolve, pending.reject);
       }),
     );
   }
 
+  // Concurrent enqueues are grouped into one multi-row INSERT (MAX_IN_FLIGHT at a time): each
+  // caller still resolves only once its row is committed, and one commit (one WAL flush) serves many.
+  const batches = groupCommit(insertBatch, MAX_BATCH, MAX_IN_FLIGHT);
+  const settled = async (sql: string, d: Delivery, extra: unknown[] = []) =>
+    (await db.query(sql, [d.id, d.attempts, ...extra])).rowCount > 0;
+  const ACTIVE = `WHERE id = $1 AND attempts = $2 AND status = 'active'`;
+
   return {
     name: `store:${queue}`,
-    enqueue: (job, opts) =>
-      new Promise<string>((resolve, reject) => {
-        checkJob(job);
-        waiting.push({ job, delayMs: opts?.delayMs ?? 0, resolve, reject });
-        pump();
-      }),
-    enqueueWithin: async (tx, job, opts) => {
-      checkJob(job);
-      return insert(tx, job, opts?.delayMs);
-    },
+    send: (job, delayMs) => batches.add({ job, delayMs }),
+    sendWithin: (tx, job, delayMs) => insert(tx, job, delayMs),
 
-    async claim(max, leaseMs) {
+    async receive(max, leaseMs) {
       if (max <= 0) return [];
-      // A job whose lease expired on its last allowed delivery (its worker crashed every time) is dead.
-      await db.query(
-        `UPDATE jobs SET status = 'dead', dead_at = clock_timestamp(), lease_until = NULL,
-           last_error = 'lease expired after ' || attempts || ' deliveries (worker crashed or stalled)'
-         WHERE id IN (SELECT id FROM jobs WHERE queue = $1 AND status = 'active' AND lease_until < clock_timestamp() AND attempts >= $2
-                      FOR UPDATE SKIP LOCKED)`,
-        [queue, retry.maxAttempts],
-      );
+      // Ready jobs, and active ones whose lease expired (their worker crashed or stalled).
       const { rows } = await db.query<JobRow>(
         `UPDATE jobs j SET status = 'active', attempts = j.attempts + 1, lease_until = clock_timestamp() + $3::int * interval '1 millisecond'
          FROM (SELECT id FROM jobs
@@ -199,50 +169,54 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
          RETURNING j.*`,
         [queue, max, ms(leaseMs)],
       );
-      return rows
-        .sort((a, b) => new Date(a.run_at).getTime() - new Date(b.run_at).getTime() || Number(a.id) - Number(b.id))
-        .map(toJob);
+      rows.sort((a, b) => new Date(a.run_at).getTime() - new Date(b.run_at).getTime() || Number(a.id) - Number(b.id));
+      return rows.map((row) => {
+        const job = toJob(row);
+        return { delivery: { id: job.id, attempts: job.attempts }, job, progressedAt: Number(row.progressed ?? 0) };
+      });
     },
 
-    async ack(job) {
-      await db.query(`DELETE FROM jobs WHERE id = $1 AND attempts = $2 AND status = 'active'`, [job.id, job.attempts]);
-    },
+    ack: (d) => settled(`DELETE FROM jobs ${ACTIVE}`, d),
 
-    async fail(job, error) {
-      const delay = backoffMs(job.attempts, retry, random);
-      const { rows } = await db.query<{ status: string }>(
-        `UPDATE jobs SET
-           status = CASE WHEN attempts >= $3 THEN 'dead' ELSE 'ready' END,
-           dead_at = CASE WHEN attempts >= $3 THEN clock_timestamp() END,
-           run_at = clock_timestamp() + $4::int * interval '1 millisecond',
-           lease_until = NULL, last_error = $5
-         WHERE id = $1 AND attempts = $2 AND status = 'active'
-         RETURNING status`,
-        [job.id, job.attempts, retry.maxAttempts, delay, error],
+    async retryLater(d, _job, delayMs, error, progressedAt) {
+      // A stale delivery changes nothing: the job was claimed again (and is retried there) or dead-lettered.
+      await settled(
+        `UPDATE jobs SET status = 'ready', run_at = clock_timestamp() + $3::int * interval '1 millisecond',
+           lease_until = NULL, last_error = $4, progressed = $5 ${ACTIVE}`,
+        d,
+        [ms(delayMs), error, progressedAt],
       );
-      if (rows.length > 0) return rows[0].status === 'dead' ? 'dead' : 'retry';
-      // A stale delivery: the job was claimed again (it will be retried there) or already dead-lettered.
-      const current = await db.query<{ status: string }>(`SELECT status FROM jobs WHERE id = $1`, [job.id]);
-      return current.rows[0]?.status === 'dead' ? 'dead' : 'retry';
     },
 
-    async extend(job, leaseMs) {
-      const { rowCount } = await db.query(
-        `UPDATE jobs SET lease_until = clock_timestamp() + $3::int * interval '1 millisecond' WHERE id = $1 AND attempts = $2 AND status = 'active'`,
-        [job.id, job.attempts, ms(leaseMs)],
+    bury: (d, _job, reason) =>
+      settled(
+        `UPDATE jobs SET status = 'dead', dead_at = clock_timestamp(), lease_until = NULL, last_error = $3 ${ACTIVE}`,
+        d,
+        [reason],
+      ),
+
+    progress: async (d) => {
+      await settled(`UPDATE jobs SET progressed = attempts ${ACTIVE}`, d);
+    },
+
+    async extend(d, job, leaseMs) {
+      const held = await settled(
+        `UPDATE jobs SET lease_until = clock_timestamp() + $3::int * interval '1 millisecond' ${ACTIVE}`,
+        d,
+        [ms(leaseMs)],
       );
-      if (rowCount === 0) throw new LeaseLostError(job.id);
+      if (!held) throw new LeaseLostError(job.id);
     },
 
-    async release(job) {
+    async release(d) {
       // The interrupted delivery does not count as an attempt.
-      await db.query(
-        `UPDATE jobs SET status = 'ready', attempts = attempts - 1, run_at = clock_timestamp(), lease_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'active'`,
-        [job.id, job.attempts],
+      await settled(
+        `UPDATE jobs SET status = 'ready', attempts = attempts - 1, run_at = clock_timestamp(), lease_until = NULL ${ACTIVE}`,
+        d,
       );
     },
 
-    async listDeadLetters(limit = 100): Promise<DeadLetter[]> {
+    async listDeadLetters(limit): Promise<DeadLetter[]> {
       const { rows } = await db.query<JobRow>(
         `SELECT * FROM jobs WHERE queue = $1 AND status = 'dead' ORDER BY dead_at, id LIMIT $2`,
         [queue, limit],
@@ -283,8 +257,6 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
     },
 
     // Waits for enqueues in progress; the database belongs to the caller, who closes it.
-    async close() {
-      while (inFlight.size > 0) await Promise.all([...inFlight]);
-    },
+    close: () => batches.drain(),
   };
 }

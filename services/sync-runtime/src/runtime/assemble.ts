@@ -17,6 +17,7 @@ import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine 
 import { withAnalyticsModel } from '@data-sync/pipelines/analytics';
 import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
+import { closeRunOfDeadJob } from '../engine/runs';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
 import { createTokenStore, type TokenStore } from '../security/token-store';
@@ -105,5 +106,15 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     pushDebounceMs: parts.pushDebounceMs,
   });
   registerJobHandlers(engine, { db, integrations, pipelines, connectors, logger });
+  // A run whose job is dead-lettered (its last failure, or a lease that kept expiring) is closed as failed.
+  queue.onDeadLetter?.(async (job, reason) => {
+    try {
+      const runId = await closeRunOfDeadJob(db, job, reason);
+      if (runId)
+        logger.warn({ runId, jobId: job.id, kind: job.kind, reason }, 'job dead-lettered: its run is closed as failed');
+    } catch (error) {
+      logger.error({ err: error, jobId: job.id }, 'could not close the run of a dead-lettered job');
+    }
+  });
   return { connectors, integrations, tokens, pipelines, engine };
 }

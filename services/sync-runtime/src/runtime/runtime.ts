@@ -82,6 +82,8 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
     const keyring = options.keyring ?? loadKeyring(config, logger);
     const metrics = options.metrics ?? createMetrics();
     const opened = (queue = options.queue ? options.queue(db) : openQueue(config, db));
+    // A binding that cannot keep its promises (a Redis without persistence) stops the start here, with its reason.
+    await opened.ready?.();
     const parts = assembleRuntime({
       db,
       queue: opened,

@@ -132,4 +132,9 @@ export const ENGINE_MIGRATIONS: Migration[] = [
       )
     `,
   },
+  {
+    // The attempt of the last delivery that reported progress: only deliveries after it count against the retry budget.
+    id: '104_job_progress',
+    sql: `ALTER TABLE jobs ADD COLUMN progressed integer NOT NULL DEFAULT 0`,
+  },
 ];

@@ -104,7 +104,13 @@ export function crashSuite(binding: 'store' | 'bullmq') {
       source.delayMs = 10;
       const queue: QueueBinding =
         binding === 'bullmq'
-          ? createBullmqBinding({ url: TEST_REDIS_URL, prefix, queue: queueName, retry: CRASH_RETRY })
+          ? createBullmqBinding({
+              url: TEST_REDIS_URL,
+              prefix,
+              queue: queueName,
+              retry: CRASH_RETRY,
+              allowVolatile: true,
+            })
           : createStoreBinding({ db: store.db, queue: queueName, retry: CRASH_RETRY });
       const lookup = {
         get: async (name: string) => integrations.find((i) => i.name === name) ?? null,
