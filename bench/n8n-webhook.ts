@@ -46,12 +46,12 @@ async function serve(): Promise<void> {
   const [{ openPostgres, migrate }, { buildApi }, { createIntegrationStore }, { createLogger }, { createMetrics }, { createStoreBinding }, { Keyring, generateKey }, { createTokenStore }, { MIGRATIONS }, { salesforce }] = await Promise.all([
     import('../pipelines/db'),
     import('../services/sync-runtime/src/api/app'),
-    import('../services/sync-runtime/src/api/integration-store'),
+    import('../services/sync-runtime/src/store/integrations-repository'),
     import('../services/sync-runtime/src/logger'),
     import('../services/sync-runtime/src/metrics'),
     import('../services/sync-runtime/src/queue/store-binding'),
     import('../services/sync-runtime/src/security/crypto'),
-    import('../services/sync-runtime/src/security/token-store'),
+    import('../services/sync-runtime/src/store/tokens-repository'),
     import('../services/sync-runtime/src/store/migrations'),
     import('../integrations/crm/salesforce'),
   ]);

@@ -39,13 +39,13 @@ async function serve(mode: Mode): Promise<void> {
     await Promise.all([
       import('../pipelines/db'),
       import('../services/sync-runtime/src/api/app'),
-      import('../services/sync-runtime/src/api/integration-store'),
+      import('../services/sync-runtime/src/store/integrations-repository'),
       import('../services/sync-runtime/src/logger'),
       import('../services/sync-runtime/src/metrics'),
       import('../services/sync-runtime/src/queue/store-binding'),
       import('../services/sync-runtime/src/queue/bullmq-binding'),
       import('../services/sync-runtime/src/security/crypto'),
-      import('../services/sync-runtime/src/security/token-store'),
+      import('../services/sync-runtime/src/store/tokens-repository'),
       import('../services/sync-runtime/src/store/migrations'),
       import('../services/sync-runtime/src/api/testing/demo-connector'),
     ]);

@@ -1,6 +1,6 @@
 import { INTEGRATIONS } from '../../../config/integrations';
 import { startDemoFakes } from '../../../integrations/demo';
-import type { createIntegrationStore } from './api/integration-store';
+import type { createIntegrationStore } from './store/integrations-repository';
 import type { SyncEngine } from './engine';
 
 /**

@@ -6,9 +6,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { Queryable } from '../../../../pipelines/db';
 import { Role, RouteAccess, roleAllows } from '../security/tokens';
-import type { TokenInfo, TokenStore } from '../security/token-store';
+import type { TokenInfo, TokenStore } from '../store/tokens-repository';
 import { ApiError } from './errors';
-import { writeAudit } from './audit-store';
+import { writeAudit } from '../store/audit-repository';
 
 declare module 'fastify' {
   interface FastifyContextConfig {

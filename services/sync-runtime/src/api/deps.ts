@@ -7,8 +7,8 @@ import type { N8nClient } from '../../../../n8n/client';
 import type { Job, QueueBinding } from '../queue/binding';
 import type { RuntimeMetrics } from '../metrics';
 import type { GoogleOidcVerifier } from '../security/google-oidc';
-import type { TokenStore } from '../security/token-store';
-import type { IntegrationStore } from './integration-store';
+import type { TokenStore } from '../store/tokens-repository';
+import type { IntegrationStore } from '../store/integrations-repository';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 

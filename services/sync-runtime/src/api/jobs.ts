@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { Db } from '../../../../pipelines/db';
 import type { Job } from '../queue/binding';
 import type { EngineApi, PipelinesApi } from './deps';
-import { writeAudit } from './audit-store';
+import { writeAudit } from '../store/audit-repository';
 import type { WebhookJobPayload } from '../webhooks/ingest';
 import type { PipelineJobPayload } from './routes/pipelines';
 

@@ -10,7 +10,7 @@ import { CONNECTORS } from '../../../../integrations/registry';
 import { FieldCipher } from '../../../../pipelines';
 import type { Db } from '../../../../pipelines/db';
 import type { PipelinesApi } from '../api/deps';
-import { createIntegrationStore, type IntegrationStore } from '../api/integration-store';
+import { createIntegrationStore, type IntegrationStore } from '../store/integrations-repository';
 import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
 import { createPipelinesApi } from '../api/pipelines-adapter';
 import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
@@ -19,7 +19,7 @@ import { SqlTokenStore } from '../../../../integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
-import { createTokenStore, type TokenStore } from '../security/token-store';
+import { createTokenStore, type TokenStore } from '../store/tokens-repository';
 
 export interface RuntimeParts {
   /** The database every part reads and writes, already migrated. */

@@ -5,7 +5,7 @@
  */
 import type { Db, Queryable } from '../../../../pipelines/db';
 import { FieldCipher } from '../../../../pipelines';
-import { resealIntegrations } from '../api/integration-store';
+import { resealIntegrations } from '../store/integrations-repository';
 import type { Keyring } from './crypto';
 
 export interface RotationResult {

@@ -2,9 +2,9 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
-import { listAudit } from '../audit-store';
+import { listAudit } from '../../store/audit-repository';
 import { ROLES, Role } from '../../security/tokens';
-import { TokenNameTaken } from '../../security/token-store';
+import { TokenNameTaken } from '../../store/tokens-repository';
 import { anyObject, errorResponses, idParam, paging } from '../schemas';
 
 const tokenView = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, createdAt: { type: 'string' }, revokedAt: { type: ['string', 'null'] } } } as const;

@@ -8,7 +8,7 @@ import { findIntegration, intervalMinutes } from '../../../../../config/integrat
 import { IntegrationError } from '../../../../../integrations/connector';
 import type { ApiDeps } from '../deps';
 import { ApiError, notFound } from '../errors';
-import { Integration, IntegrationNameTaken, maskSecrets, restoreMasked } from '../integration-store';
+import { Integration, IntegrationNameTaken, maskSecrets, restoreMasked } from '../../store/integrations-repository';
 import { EnvRefError, keepEnvRefs } from '../../security/env-refs';
 import { NAME_PATTERN, anyObject, errorResponses, idParam } from '../schemas';
 import { withTimeout } from './health';

@@ -5,7 +5,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ApiDeps } from '../deps';
-import { writeAudit } from '../audit-store';
+import { writeAudit } from '../../store/audit-repository';
 import { ingestWebhook } from '../../webhooks/ingest';
 import { errorResponses, integrationNameParam } from '../schemas';
 

@@ -9,7 +9,7 @@ import { openPglite, Db } from '../../../../../pipelines/db';
 import type { ConnectorModule } from '../../../../../integrations/connector';
 import type { N8nClient } from '../../../../../n8n/client';
 import { buildApi } from '../app';
-import type { IntegrationStore } from '../integration-store';
+import type { IntegrationStore } from '../../store/integrations-repository';
 import { loadConfig } from '../../config';
 import { createWorker, SyncEngine } from '../../engine';
 import { createLogger } from '../../logger';
@@ -18,7 +18,7 @@ import type { QueueBinding } from '../../queue/binding';
 import { createStoreBinding } from '../../queue/store-binding';
 import { createRuntime } from '../../runtime/runtime';
 import { Keyring, generateKey } from '../../security/crypto';
-import type { TokenStore } from '../../security/token-store';
+import type { TokenStore } from '../../store/tokens-repository';
 import { demoConnector } from './demo-connector';
 
 export interface Reply {
