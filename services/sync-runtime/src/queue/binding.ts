@@ -40,6 +40,12 @@ export interface QueueDepth {
   readonly dead: number;
 }
 
+/**
+ * Where a job is: waiting (ready or delayed), being worked on, dead-lettered, or 'unknown' when the
+ * queue no longer holds it (acknowledged, or lost).
+ */
+export type JobState = 'queued' | 'active' | 'dead' | 'unknown';
+
 export interface QueueBinding {
   readonly name: string;
   /** Durable once resolved: a crash after this loses nothing. Returns the job id. */
@@ -62,6 +68,8 @@ export interface QueueBinding {
    * Without it, a job that is not acknowledged is redelivered when its lease expires.
    */
   release?(job: Job): Promise<void>;
+  /** Optional: the state of job `jobId`, so runs whose job is gone can be reconciled (engine/reconcile.ts). */
+  jobState?(jobId: string): Promise<JobState>;
   listDeadLetters(limit?: number): Promise<DeadLetter[]>;
   /** Moves dead letters (all, or the given ids) back to the queue with fresh attempts. Returns how many. */
   redrive(ids?: readonly string[]): Promise<number>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
 import { Job as BullJob, Queue, Worker } from 'bullmq';
-import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
+import { DEFAULT_RETRY, DeadLetter, Job, JobKind, JobState, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
 
 export interface BullmqBindingOptions {
   /** Redis URL (REDIS_URL). */
@@ -146,6 +146,14 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       const { job: bull, token } = delivery(job);
       deliveries.delete(key(job));
       await bull.moveToWait(token).catch(ignoreStale);
+    },
+
+    async jobState(jobId): Promise<JobState> {
+      // Completed jobs are removed (removeOnComplete), so 'completed' is as good as gone; 'failed' is the dead-letter set.
+      const state = await queue.getJobState(jobId);
+      if (state === 'active') return 'active';
+      if (state === 'failed') return 'dead';
+      return state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children' ? 'queued' : 'unknown';
     },
 
     async listDeadLetters(limit = 100): Promise<DeadLetter[]> {

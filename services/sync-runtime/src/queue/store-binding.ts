@@ -1,5 +1,5 @@
 import type { Db, Queryable } from '../../../../pipelines/db';
-import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy, backoffMs, checkJob } from './binding';
+import { DEFAULT_RETRY, DeadLetter, Job, JobKind, JobState, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy, backoffMs, checkJob } from './binding';
 
 export interface StoreBindingOptions {
   readonly db: Db;
@@ -206,6 +206,13 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
         `UPDATE jobs SET status = 'ready', attempts = attempts - 1, run_at = clock_timestamp(), lease_until = NULL WHERE id = $1 AND attempts = $2 AND status = 'active'`,
         [job.id, job.attempts],
       );
+    },
+
+    async jobState(jobId): Promise<JobState> {
+      if (!/^\d{1,18}$/.test(jobId)) return 'unknown';
+      // Ids are unique across the jobs table, whichever queue holds the job; acknowledged jobs are deleted.
+      const { rows } = await db.query<{ status: string }>('SELECT status FROM jobs WHERE id = $1', [jobId]);
+      return ({ ready: 'queued', active: 'active', dead: 'dead' } as const)[rows[0]?.status as 'ready'] ?? 'unknown';
     },
 
     async listDeadLetters(limit = 100): Promise<DeadLetter[]> {
