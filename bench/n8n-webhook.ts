@@ -43,7 +43,7 @@ const USERNAME = 'integration@data-sync.test';
 
 /** The runtime's API in a child process (so the load generator has its own event loop). */
 async function serve(): Promise<void> {
-  const [{ openPostgres, migrate }, { buildApi }, { createIntegrationStore }, { createLogger }, { createMetrics }, { createStoreBinding }, { Keyring, generateKey }, { createTokenStore }, { MIGRATIONS }, { salesforce }] = await Promise.all([
+  const [{ openPostgres, migrate }, { buildApi }, { createIntegrationStore }, { createLogger }, { createMetrics }, { createStoreBinding }, { Keyring, generateKey }, { createTokenStore }, { MIGRATIONS }, { salesforce }, { createRepositories }] = await Promise.all([
     import('../pipelines/db'),
     import('../services/sync-runtime/src/api/app'),
     import('../services/sync-runtime/src/store/integrations-repository'),
@@ -54,6 +54,7 @@ async function serve(): Promise<void> {
     import('../services/sync-runtime/src/store/tokens-repository'),
     import('../services/sync-runtime/src/store/migrations'),
     import('../integrations/crm/salesforce'),
+    import('../services/sync-runtime/src/store/repositories'),
   ]);
   const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
   await migrate(db, MIGRATIONS);
@@ -66,13 +67,12 @@ async function serve(): Promise<void> {
     throw new Error('not used by the webhook route');
   };
   const app = await buildApi({
-    db, queue: createStoreBinding({ db, queue: 'bench' }), integrations, tokens: createTokenStore(db), metrics: createMetrics(), n8n: null, pipelines: null,
+    repositories: createRepositories(db, { integrations, tokens: createTokenStore(db) }), queue: createStoreBinding({ db, queue: 'bench' }),
+    metrics: createMetrics(), n8n: null, pipelines: null,
     connectors: { salesforce },
-    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused },
+    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused, ingest: unused },
     logger: createLogger({ level: 'warn' }),
-    rateLimitPerMinute: 100_000_000,
-    webhookRateLimitPerMinute: 100_000_000,
-    disableRequestLogging: true,
+    config: { rateLimitPerMinute: 100_000_000, webhookRateLimitPerMinute: 100_000_000, disableRequestLogging: true },
   });
   process.stdout.write(`URL ${await app.listen({ port: 0, host: '127.0.0.1' })}\n`);
   process.on('SIGTERM', async () => {

@@ -35,7 +35,7 @@ async function serve(mode: Mode): Promise<void> {
     process.stdout.write(`URL ${await app.listen({ port: 0, host: '127.0.0.1' })}\n`);
     return;
   }
-  const [{ openPostgres, migrate }, { buildApi }, { createIntegrationStore }, { createLogger }, { createMetrics }, { createStoreBinding }, { createBullmqBinding }, { Keyring, generateKey }, { createTokenStore }, { MIGRATIONS }, { demoConnector }] =
+  const [{ openPostgres, migrate }, { buildApi }, { createIntegrationStore }, { createLogger }, { createMetrics }, { createStoreBinding }, { createBullmqBinding }, { Keyring, generateKey }, { createTokenStore }, { MIGRATIONS }, { demoConnector }, { createRepositories }] =
     await Promise.all([
       import('../pipelines/db'),
       import('../services/sync-runtime/src/api/app'),
@@ -48,6 +48,7 @@ async function serve(mode: Mode): Promise<void> {
       import('../services/sync-runtime/src/store/tokens-repository'),
       import('../services/sync-runtime/src/store/migrations'),
       import('../services/sync-runtime/src/api/testing/demo-connector'),
+      import('../services/sync-runtime/src/store/repositories'),
     ]);
   const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
   await migrate(db, MIGRATIONS);
@@ -60,13 +61,11 @@ async function serve(mode: Mode): Promise<void> {
     throw new Error('not used by the webhook route');
   };
   const app = await buildApi({
-    db, queue, integrations, tokens: createTokenStore(db), metrics: createMetrics(), n8n: null, pipelines: null,
+    repositories: createRepositories(db, { integrations, tokens: createTokenStore(db) }), queue, metrics: createMetrics(), n8n: null, pipelines: null,
     connectors: { demo: demoConnector },
-    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused },
+    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused, ingest: unused },
     logger: createLogger({ level: 'warn' }),
-    rateLimitPerMinute: 100_000_000,
-    webhookRateLimitPerMinute: 100_000_000,
-    disableRequestLogging: true,
+    config: { rateLimitPerMinute: 100_000_000, webhookRateLimitPerMinute: 100_000_000, disableRequestLogging: true },
   });
   process.stdout.write(`URL ${await app.listen({ port: 0, host: '127.0.0.1' })}\n`);
   process.on('SIGTERM', async () => {

@@ -16,6 +16,7 @@ import { createLogger } from './logger';
 import { createRuntime, engineMetrics } from './runtime/runtime';
 import { startN8nProbe } from './n8n-probe';
 import { createGoogleOidcVerifier } from './security/google-oidc';
+import type { Job } from './queue/binding';
 
 export interface Runtime {
   readonly config: RuntimeConfig;
@@ -33,7 +34,7 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
   const runtime = await createRuntime(config, { logger });
-  const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines } = runtime;
+  const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines, repositories } = runtime;
   const closers: (() => Promise<unknown>)[] = [() => runtime.close()];
   const closeAll = async () => {
     for (const close of closers.reverse()) await close().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
@@ -53,8 +54,14 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
       // With Redis configured, every API instance counts against the same inbound limits.
       const rateLimitRedis = config.redisUrl ? new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
       if (rateLimitRedis) closers.push(() => rateLimitRedis.quit());
-      app = await buildApi({ db, queue, engine, connectors, integrations, tokens, metrics, n8n, pipelines, logger, rateLimitPerMinute: config.rateLimitPerMinute, webhookRateLimitPerMinute: config.webhookRateLimitPerMinute, rateLimitRedis, role: config.role, slot: config.slot, trustProxy: config.trustProxy,
-        pubsubPush: config.pubsubPush ? { verifier: createGoogleOidcVerifier(config.pubsubPush), handle: (job) => engine.handle(job) } : null, complianceWebhookSecret: config.complianceWebhookSecret });
+      const pubsubPush = config.pubsubPush ? { verifier: createGoogleOidcVerifier(config.pubsubPush), handle: (job: Job) => engine.handle(job) } : null;
+      app = await buildApi({
+        repositories, queue, engine, connectors, metrics, n8n, pipelines, logger, pubsubPush,
+        config: {
+          rateLimitPerMinute: config.rateLimitPerMinute, webhookRateLimitPerMinute: config.webhookRateLimitPerMinute, rateLimitRedis,
+          slot: config.slot, trustProxy: config.trustProxy, complianceWebhookSecret: config.complianceWebhookSecret,
+        },
+      });
       const listening = app;
       closers.push(() => listening.close());
       const address = await app.listen({ port: config.port, host: config.host });

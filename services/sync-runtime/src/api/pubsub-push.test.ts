@@ -45,8 +45,8 @@ beforeAll(async () => {
   const logger = createLogger({ level: 'info', destination: new Writable({ write: (chunk, _e, done) => (lines.push(chunk.toString()), done()) }) });
   // The harness's own app has no push configuration; this one shares its stores and adds it.
   app = await buildApi({
-    db: h.db, queue: h.queue, engine: h.engine, connectors: {}, integrations: h.integrations, tokens: h.tokens, metrics: h.metrics, logger, n8n: null,
-    rateLimitPerMinute: 1_000_000, webhookRateLimitPerMinute: 1_000_000,
+    repositories: h.repositories, queue: h.queue, engine: h.engine, connectors: {}, metrics: h.metrics, logger, n8n: null,
+    config: { rateLimitPerMinute: 1_000_000, webhookRateLimitPerMinute: 1_000_000 },
     pubsubPush: {
       verifier: createGoogleOidcVerifier({ audience: AUDIENCE, serviceAccount: PUSHER, certs: async () => ({ k1: google.publicKey.export({ type: 'spki', format: 'pem' }).toString() }) }),
       async handle(job) {

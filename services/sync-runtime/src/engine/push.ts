@@ -14,7 +14,9 @@ import { contentHashSql, mappedColumns, recordPushes, CONTACT_CHANGE_LOCK } from
 import { transformRecords, type Mapping } from '../../../../pipelines/mappings';
 import type { Db } from '../../../../pipelines/db';
 import type { Job } from '../queue/binding';
-import { addPageStats, audit, CursorMoved, describeError, PERMANENT, RunFinished, type RunRow } from './runs';
+import { writeAudit } from '../store/audit-repository';
+import { createRunsRepository, type RunRow } from '../store/runs-repository';
+import { CursorMoved, describeError, PERMANENT, RunFinished } from './runs';
 import type { EngineMetrics, IntegrationInfo } from './types';
 
 /** Contacts read per push batch; the connectors split further to their vendor's batch limits. */
@@ -95,8 +97,8 @@ export function createPushJob(deps: PushJobDeps) {
       const skipped = changes.length - allowed.length;
       try {
         await db.transaction(async (tx) => {
-          const state = await tx.query<{ status: string }>('SELECT status FROM sync_runs WHERE id = $1 FOR UPDATE', [run.id]);
-          if (state.rows[0]?.status === 'succeeded') throw new RunFinished();
+          const runs = createRunsRepository(tx);
+          if ((await runs.lockStatus(run.id)) === 'succeeded') throw new RunFinished();
           await tx.query('INSERT INTO sync_cursors (integration, object, cursor) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING', [run.integration, cursorKey]);
           const current = await tx.query<{ cursor: string | null }>('SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2 FOR UPDATE', [run.integration, cursorKey]);
           if (current.rows[0].cursor !== from) throw new CursorMoved();
@@ -105,8 +107,8 @@ export function createPushJob(deps: PushJobDeps) {
           await recordPushes(tx, run.integration, pushed, columns);
           await tx.query('UPDATE sync_cursors SET cursor = $3, run_id = $4, updated_at = $5 WHERE integration = $1 AND object = $2', [run.integration, cursorKey, position, run.id, clock()]);
           const stats = { received: changes.length, accepted: result.upserted, failed: result.failed.length, unchanged: skipped };
-          await addPageStats(tx, run.id, object, mapping.name, stats, clock());
-          await audit(tx, {
+          await runs.addPageStats(run.id, object, mapping.name, stats, clock());
+          await writeAudit(tx, {
             actor: run.actor,
             action: 'sync.push.page',
             target: run.integration,

@@ -19,6 +19,7 @@ import { SqlTokenStore } from '../../../../integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
+import { createRepositories, type Repositories } from '../store/repositories';
 import { createTokenStore, type TokenStore } from '../store/tokens-repository';
 
 export interface RuntimeParts {
@@ -48,6 +49,8 @@ export interface AssembledRuntime {
   readonly pipelines: PipelinesApi;
   /** The engine, with every job kind's handler registered (registerJobHandlers). */
   readonly engine: SyncEngine;
+  /** The store's repositories, over the same database (the API's view of the store). */
+  readonly repositories: Repositories;
 }
 
 /** What the job handlers need besides the engine. */
@@ -94,5 +97,6 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     pushDebounceMs: parts.pushDebounceMs,
   });
   registerJobHandlers(engine, { db, integrations, pipelines, connectors, logger });
-  return { connectors, integrations, tokens, pipelines, engine };
+  const repositories = createRepositories(db, { integrations, tokens, pipelines });
+  return { connectors, integrations, tokens, pipelines, engine, repositories };
 }

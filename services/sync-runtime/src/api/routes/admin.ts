@@ -1,15 +1,21 @@
 /** Admin: the audit log, API tokens, and the queue's dead letters. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiDeps } from '../deps';
+import type { QueueBinding } from '../../queue/binding';
 import { ApiError, notFound } from '../errors';
-import { listAudit } from '../../store/audit-repository';
+import type { AuditRepository } from '../../store/audit-repository';
 import { ROLES, Role } from '../../security/tokens';
-import { TokenNameTaken } from '../../store/tokens-repository';
+import { TokenNameTaken, type TokenStore } from '../../store/tokens-repository';
 import { anyObject, errorResponses, idParam, paging } from '../schemas';
 
 const tokenView = { type: 'object', properties: { id: { type: 'string' }, name: { type: 'string' }, role: { type: 'string' }, createdAt: { type: 'string' }, revokedAt: { type: ['string', 'null'] } } } as const;
 
-export const adminRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface AdminRouteDeps {
+  readonly audit: AuditRepository;
+  readonly tokens: TokenStore;
+  readonly queue: Pick<QueueBinding, 'listDeadLetters' | 'redrive' | 'depth'>;
+}
+
+export const adminRoutes = (deps: AdminRouteDeps) => async (app: FastifyInstance) => {
   app.get('/api/audit', {
     config: { access: 'admin' },
     schema: {
@@ -34,7 +40,7 @@ export const adminRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
       },
     },
   }, async (request: FastifyRequest<{ Querystring: { actor?: string; action?: string; target?: string; outcome?: string; limit: number; offset: number } }>) => {
-    const { entries, total } = await listAudit(deps.db, request.query);
+    const { entries, total } = await deps.audit.list(request.query);
     return { entries, total, limit: request.query.limit, offset: request.query.offset };
   });
 

@@ -1,13 +1,12 @@
 /** The internal model: what the syncs produced, PII masked below the operator role. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { maskPii } from '../../../../../pipelines/privacy';
-import { createContactsStore, type ContactQuery } from '../../store/contacts-store';
-import type { ApiDeps } from '../deps';
+import type { ContactQuery } from '../../store/contacts-store';
+import type { Repositories } from '../../store/repositories';
 import { ApiError, notFound } from '../errors';
 import { anyObject, errorResponses, paging } from '../schemas';
 
-export const contactRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
-  const contacts = createContactsStore(deps.db);
+export const contactRoutes = ({ contacts }: Pick<Repositories, 'contacts'>) => async (app: FastifyInstance) => {
   const mask = <T extends Record<string, unknown>>(request: FastifyRequest, record: T): T => maskPii(record, request.principal!.role);
 
   app.get('/api/contacts', {

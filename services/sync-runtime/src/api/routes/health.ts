@@ -1,6 +1,11 @@
 /** Liveness, readiness (store and queue), integrations and n8n health, and the Prometheus scrape. */
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../deps';
+import type { ConnectorModule } from '../../../../../integrations/connector';
+import type { N8nClient } from '../../../../../n8n/client';
+import type { RuntimeMetrics } from '../../metrics';
+import type { QueueBinding } from '../../queue/binding';
+import type { IntegrationStore } from '../../store/integrations-repository';
+import type { Repositories } from '../../store/repositories';
 import { errorResponses } from '../schemas';
 
 const CHECK_TIMEOUT_MS = 5000;
@@ -18,7 +23,20 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
 
 const check = { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' }, message: { type: 'string' }, latencyMs: { type: 'number' } } } as const;
 
-export const healthRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface HealthRouteDeps {
+  /** Answers when the store does (readiness). */
+  readonly ping: Repositories['ping'];
+  readonly queue: Pick<QueueBinding, 'depth'>;
+  readonly integrations: IntegrationStore;
+  readonly connectors: Readonly<Record<string, ConnectorModule>>;
+  /** null: N8N_URL is not set. */
+  readonly n8n: N8nClient | null;
+  readonly metrics: RuntimeMetrics;
+  /** The blue-green slot this instance serves. @default none */
+  readonly slot?: 'blue' | 'green';
+}
+
+export const healthRoutes = (deps: HealthRouteDeps) => async (app: FastifyInstance) => {
   app.get('/health', {
     config: { access: 'public' },
     schema: {
@@ -51,7 +69,7 @@ export const healthRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
         return { ok: false, message: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
       }
     };
-    const [store, queue] = await Promise.all([probe(() => deps.db.query('SELECT 1'), 'the store'), probe(() => deps.queue.depth(), 'the queue')]);
+    const [store, queue] = await Promise.all([probe(() => deps.ping(), 'the store'), probe(() => deps.queue.depth(), 'the queue')]);
     const ok = store.ok && queue.ok;
     return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', store, queue });
   });

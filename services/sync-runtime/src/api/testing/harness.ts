@@ -18,6 +18,7 @@ import type { QueueBinding } from '../../queue/binding';
 import { createStoreBinding } from '../../queue/store-binding';
 import { createRuntime } from '../../runtime/runtime';
 import { Keyring, generateKey } from '../../security/crypto';
+import type { Repositories } from '../../store/repositories';
 import type { TokenStore } from '../../store/tokens-repository';
 import { demoConnector } from './demo-connector';
 
@@ -65,6 +66,7 @@ export interface Harness {
   db: Db;
   queue: QueueBinding;
   engine: SyncEngine;
+  repositories: Repositories;
   integrations: IntegrationStore;
   tokens: TokenStore;
   metrics: RuntimeMetrics;
@@ -99,15 +101,17 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
     connectors: options.connectors ?? { demo: demoConnector },
     env: options.env ?? {},
   });
-  const { queue, metrics, connectors, integrations, tokens, pipelines, engine } = runtime;
+  const { queue, metrics, connectors, integrations, tokens, pipelines, engine, repositories } = runtime;
   const app = await buildApi({
-    db, queue, engine, connectors, integrations, tokens, metrics, logger, pipelines,
+    repositories, queue, engine, connectors, metrics, logger, pipelines,
     n8n: options.n8n ?? null,
-    slot: options.slot,
-    rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
-    webhookRateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
-    bodyLimit: options.bodyLimit,
-    rateLimitRedis: options.rateLimitRedis,
+    config: {
+      slot: options.slot,
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+      webhookRateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+      bodyLimit: options.bodyLimit,
+      rateLimitRedis: options.rateLimitRedis,
+    },
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const worker = options.worker ? createWorker({ queue, engine, logger, concurrency: 2, pollMs: 10, leaseMs: 30_000 }) : null;
@@ -119,7 +123,7 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
     admin: (await tokens.create(`admin-${suffix}`, 'admin')).token,
   };
   return {
-    app, url, inject: (spec) => request(url, spec), db, queue, engine, integrations, tokens, metrics, keyring, encryptionKey, auth,
+    app, url, inject: (spec) => request(url, spec), db, queue, engine, repositories, integrations, tokens, metrics, keyring, encryptionKey, auth,
     logs: () => lines.join(''),
     async drain() {
       let handled = 0;
