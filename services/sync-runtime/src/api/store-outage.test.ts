@@ -4,12 +4,17 @@
  * succeeds once the store is back, without restarting the API.
  */
 import { openPostgres, type Db } from '../../../../pipelines/db';
-import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from '../../test/support/private-postgres';
+import {
+  privatePostgresAvailable,
+  startPrivatePostgres,
+  type PrivatePostgres,
+} from '../../test/support/private-postgres';
 import { OUTAGE_RETRY_AFTER_SECONDS } from './errors';
 import { bearer, createHarness, type Harness } from './testing/harness';
 
 const suite = privatePostgresAvailable() ? describe : describe.skip;
-if (!privatePostgresAvailable()) console.warn('skipping the store outage test: no PostgreSQL server binaries (set PG_BIN)');
+if (!privatePostgresAvailable())
+  console.warn('skipping the store outage test: no PostgreSQL server binaries (set PG_BIN)');
 
 suite('store outage', () => {
   let pg: PrivatePostgres;
@@ -19,7 +24,17 @@ suite('store outage', () => {
     pg = await startPrivatePostgres('outage');
     db = openPostgres(pg.url, { max: 4 });
     h = await createHarness({ db });
-    const created = await h.inject({ method: 'POST', url: '/api/integrations', headers: bearer(h.auth.admin), payload: { name: 'crm_outage', system: 'demo', objects: ['contacts'], config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'key-0123456789', webhookSecret: 'whsec-0123456789' } } });
+    const created = await h.inject({
+      method: 'POST',
+      url: '/api/integrations',
+      headers: bearer(h.auth.admin),
+      payload: {
+        name: 'crm_outage',
+        system: 'demo',
+        objects: ['contacts'],
+        config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'key-0123456789', webhookSecret: 'whsec-0123456789' },
+      },
+    });
     expect(created.statusCode).toBe(201);
   }, 120_000);
   afterAll(async () => {
@@ -28,7 +43,8 @@ suite('store outage', () => {
     await pg?.destroy();
   });
 
-  const trigger = () => h.inject({ method: 'POST', url: '/api/sync/trigger/crm_outage', headers: bearer(h.auth.operator), payload: {} });
+  const trigger = () =>
+    h.inject({ method: 'POST', url: '/api/sync/trigger/crm_outage', headers: bearer(h.auth.operator), payload: {} });
 
   test('POST /api/sync/trigger answers 503 with Retry-After while the store is down, and 202 once it is back', async () => {
     expect((await trigger()).statusCode).toBe(202);
@@ -47,7 +63,11 @@ suite('store outage', () => {
     let up = await trigger();
     for (let i = 0; i < 5 && up.statusCode === 503; i++) up = await trigger();
     expect(up.statusCode).toBe(202);
-    const history = await h.inject({ method: 'GET', url: '/api/sync/history?integration=crm_outage', headers: bearer(h.auth.viewer) });
+    const history = await h.inject({
+      method: 'GET',
+      url: '/api/sync/history?integration=crm_outage',
+      headers: bearer(h.auth.viewer),
+    });
     expect(history.json().total).toBe(2);
   }, 120_000);
 });

@@ -18,7 +18,10 @@ export function createJobDispatch(initial: Partial<Record<JobKind, JobHandler>>)
   return {
     async handle(job) {
       // The payload is checked against the job-message contract once, here.
-      parseJobMessage({ kind: job.kind, integration: job.integration, payload: job.payload }, `${job.kind} job ${job.id}`);
+      parseJobMessage(
+        { kind: job.kind, integration: job.integration, payload: job.payload },
+        `${job.kind} job ${job.id}`,
+      );
       const handler = handlers.get(job.kind);
       if (!handler) throw new Error(`no handler for job kind ${JSON.stringify(job.kind)} (job ${job.id})`);
       await handler(job);

@@ -59,16 +59,51 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   const sink = deps.sink ?? createStoreSink();
   const clock = deps.clock ?? (() => new Date());
   const mappings = deps.mappings ?? mappingFor;
-  const lifecycle = createRunLifecycle({ db, integrations, connectors: deps.connectors, metrics, clock, connectorContext: deps.connectorContext });
+  const lifecycle = createRunLifecycle({
+    db,
+    integrations,
+    connectors: deps.connectors,
+    metrics,
+    clock,
+    connectorContext: deps.connectorContext,
+  });
   const triggers = createTriggers({ db, queue, integrations, sink, logger, clock });
   const status = createEngineStatus({ db, queue, integrations, mappings });
   const pushDebounceMs = deps.pushDebounceMs ?? 2000;
   const dispatch = createJobDispatch({
-    sync: createPullJob({ db, queue, integrations, sink, lifecycle, logger, metrics, clock, mappings, pipeline: deps.pipeline, pushDebounceMs }),
-    push: createPushJob({ db, logger, metrics, clock, mappings, runOfJob: (job) => runOfJob(db, job, 'push', clock), ...lifecycle }),
+    sync: createPullJob({
+      db,
+      queue,
+      integrations,
+      sink,
+      lifecycle,
+      logger,
+      metrics,
+      clock,
+      mappings,
+      pipeline: deps.pipeline,
+      pushDebounceMs,
+    }),
+    push: createPushJob({
+      db,
+      logger,
+      metrics,
+      clock,
+      mappings,
+      runOfJob: (job) => runOfJob(db, job, 'push', clock),
+      ...lifecycle,
+    }),
     probe: status.probeJob,
   });
-  const reconcile = createReconciler({ db, queue, trigger: triggers.trigger, logger, metrics, clock, staleAfterMs: deps.staleRunMs ?? 60_000 });
+  const reconcile = createReconciler({
+    db,
+    queue,
+    trigger: triggers.trigger,
+    logger,
+    metrics,
+    clock,
+    staleAfterMs: deps.staleRunMs ?? 60_000,
+  });
 
   return {
     trigger: triggers.trigger,

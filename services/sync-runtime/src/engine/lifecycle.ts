@@ -17,7 +17,8 @@ export interface LifecycleDeps {
   readonly connectorContext?: (integration: IntegrationInfo) => ConnectorContext;
 }
 
-export type OpenedConnector = { integration: IntegrationInfo; module: ConnectorModule; connector: Connector } | { failure: string };
+export type OpenedConnector =
+  { integration: IntegrationInfo; module: ConnectorModule; connector: Connector } | { failure: string };
 
 export interface RunLifecycle {
   /** The connector of a run's integration, or the reason the run cannot start (a permanent failure). */
@@ -36,7 +37,11 @@ export function createRunLifecycle(deps: LifecycleDeps): RunLifecycle {
       const integration = await integrations.get(run.integration);
       const module = integration ? deps.connectors(integration.system) : undefined;
       if (!integration || !module) {
-        return { failure: integration ? `no connector for system ${JSON.stringify(integration.system)}` : `integration ${JSON.stringify(run.integration)} no longer exists` };
+        return {
+          failure: integration
+            ? `no connector for system ${JSON.stringify(integration.system)}`
+            : `integration ${JSON.stringify(run.integration)} no longer exists`,
+        };
       }
       let config: unknown;
       try {
@@ -59,7 +64,8 @@ export function createRunLifecycle(deps: LifecycleDeps): RunLifecycle {
           const labels = { integration: run.integration };
           metrics?.inc('apiRequests', labels);
           metrics?.observe('apiLatency', labels, latencyMs / 1000);
-          if (status >= 400 || status === 0) metrics?.inc('apiErrors', { ...labels, code: status === 0 ? 'network' : String(status) });
+          if (status >= 400 || status === 0)
+            metrics?.inc('apiErrors', { ...labels, code: status === 0 ? 'network' : String(status) });
           if (rateLimit.remaining !== undefined) metrics?.set('apiRequestsRemaining', labels, rateLimit.remaining);
         },
       });
@@ -82,13 +88,24 @@ export function createRunLifecycle(deps: LifecycleDeps): RunLifecycle {
       const finished = await db.transaction(async (tx) => {
         if (!(await createRunsRepository(tx).finish(run.id, status, error, clock()))) return false;
         const details = { runId: run.id, ...(error ? { error } : {}) };
-        await writeAudit(tx, { actor: run.actor, action: 'sync.run', target: run.integration, outcome: status, details });
+        await writeAudit(tx, {
+          actor: run.actor,
+          action: 'sync.run',
+          target: run.integration,
+          outcome: status,
+          details,
+        });
         return true;
       });
       if (!finished) return;
       metrics?.inc('syncRuns', { integration: run.integration, status });
-      metrics?.observe('syncDuration', { integration: run.integration }, Math.max(0, clock().getTime() - startedAt.getTime()) / 1000);
-      if (status === 'succeeded') metrics?.set('lastSuccess', { integration: run.integration }, clock().getTime() / 1000);
+      metrics?.observe(
+        'syncDuration',
+        { integration: run.integration },
+        Math.max(0, clock().getTime() - startedAt.getTime()) / 1000,
+      );
+      if (status === 'succeeded')
+        metrics?.set('lastSuccess', { integration: run.integration }, clock().getTime() / 1000);
     },
   };
 }

@@ -40,26 +40,66 @@ export function createPullJob(deps: PullJobDeps) {
    * inbound mapping), cursor, run counters and audit entry together, if the cursor is still where the
    * page started. The pipeline's CPU work (map, validate) is done before the transaction opens.
    */
-  async function commitPage(run: RunRow, integration: IntegrationInfo, object: string, from: string | null, page: PullPage) {
+  async function commitPage(
+    run: RunRow,
+    integration: IntegrationInfo,
+    object: string,
+    from: string | null,
+    page: PullPage,
+  ) {
     const mapping = mappings(integration.system, object, 'inbound');
-    const batch = mapping && { integration: run.integration, mapping: mapping.name, object, runId: run.id, records: page.records, externalIds: page.records.map(recordId) };
+    const batch = mapping && {
+      integration: run.integration,
+      mapping: mapping.name,
+      object,
+      runId: run.id,
+      records: page.records,
+      externalIds: page.records.map(recordId),
+    };
     const prepared = batch ? await prepareBatch(batch, deps.pipeline) : undefined;
     return db.transaction(async (tx) => {
       const runs = createRunsRepository(tx);
       if ((await runs.lockStatus(run.id)) === 'succeeded') throw new RunFinished();
-      await tx.query('INSERT INTO sync_cursors (integration, object, cursor) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING', [run.integration, object]);
-      const current = await tx.query<{ cursor: string | null }>('SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2 FOR UPDATE', [run.integration, object]);
+      await tx.query(
+        'INSERT INTO sync_cursors (integration, object, cursor) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING',
+        [run.integration, object],
+      );
+      const current = await tx.query<{ cursor: string | null }>(
+        'SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2 FOR UPDATE',
+        [run.integration, object],
+      );
       if (current.rows[0].cursor !== from) throw new CursorMoved();
-      const replica = await sink.upsert(tx, { integration: run.integration, object, runId: run.id }, page.records, page.deletedIds);
+      const replica = await sink.upsert(
+        tx,
+        { integration: run.integration, object, runId: run.id },
+        page.records,
+        page.deletedIds,
+      );
       const result: PageStats = prepared ? await commitBatchWithin(tx, prepared) : replica;
-      await tx.query('UPDATE sync_cursors SET cursor = $3, run_id = $4, updated_at = $5 WHERE integration = $1 AND object = $2', [run.integration, object, page.cursor, run.id, clock()]);
-      await runs.addPageStats(run.id, object, mapping?.name ?? null, { ...result, deleted: page.deletedIds.length }, clock());
+      await tx.query(
+        'UPDATE sync_cursors SET cursor = $3, run_id = $4, updated_at = $5 WHERE integration = $1 AND object = $2',
+        [run.integration, object, page.cursor, run.id, clock()],
+      );
+      await runs.addPageStats(
+        run.id,
+        object,
+        mapping?.name ?? null,
+        { ...result, deleted: page.deletedIds.length },
+        clock(),
+      );
       await writeAudit(tx, {
         actor: run.actor,
         action: 'sync.page',
         target: run.integration,
         outcome: 'committed',
-        details: { runId: run.id, object, cursor: page.cursor, mapping: mapping?.name ?? null, ...result, deleted: page.deletedIds.length },
+        details: {
+          runId: run.id,
+          object,
+          cursor: page.cursor,
+          mapping: mapping?.name ?? null,
+          ...result,
+          deleted: page.deletedIds.length,
+        },
       });
       return { mapped: prepared !== undefined, result: result as BatchResult | PageStats };
     });
@@ -70,12 +110,20 @@ export function createPullJob(deps: PullJobDeps) {
    * is one job); a destination's own scheduled pull is followed by its push.
    */
   async function queuePushes(source: IntegrationInfo, changed: boolean) {
-    const destinations = (await integrations.list()).filter((i) => (i.pushObjects?.length ?? 0) > 0 && (changed || i.name === source.name));
+    const destinations = (await integrations.list()).filter(
+      (i) => (i.pushObjects?.length ?? 0) > 0 && (changed || i.name === source.name),
+    );
     for (const destination of destinations) {
-      const push = { kind: 'push' as const, integration: destination.name, payload: { trigger: 'change' as const }, dedupeKey: `push:${destination.name}` };
+      const push = {
+        kind: 'push' as const,
+        integration: destination.name,
+        payload: { trigger: 'change' as const },
+        dedupeKey: `push:${destination.name}`,
+      };
       await queue.enqueue(push, { delayMs: deps.pushDebounceMs });
     }
-    if (destinations.length) logger.info({ source: source.name, destinations: destinations.map((d) => d.name), changed }, 'pushes queued');
+    if (destinations.length)
+      logger.info({ source: source.name, destinations: destinations.map((d) => d.name), changed }, 'pushes queued');
   }
 
   return async function syncJob(job: Job) {
@@ -106,11 +154,18 @@ export function createPullJob(deps: PullJobDeps) {
     try {
       for (const object of integration.objects) {
         for (;;) {
-          const stored = await db.query<{ cursor: string | null }>('SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2', [run.integration, object]);
+          const stored = await db.query<{ cursor: string | null }>(
+            'SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2',
+            [run.integration, object],
+          );
           const from = stored.rows[0]?.cursor ?? null;
           const page = await connector.pull(object, from);
           if (!page.done && page.cursor === from && page.records.length === 0 && page.deletedIds.length === 0) {
-            throw new IntegrationError(run.integration, 'vendor_error', `${object}: the source returned an empty page without advancing the cursor and without finishing`);
+            throw new IntegrationError(
+              run.integration,
+              'vendor_error',
+              `${object}: the source returned an empty page without advancing the cursor and without finishing`,
+            );
           }
           let committed;
           try {
@@ -121,7 +176,10 @@ export function createPullJob(deps: PullJobDeps) {
               return;
             }
             if (!(error instanceof CursorMoved)) throw error;
-            log.warn({ object }, 'cursor moved by another delivery of this integration; page dropped, continuing from the stored cursor');
+            log.warn(
+              { object },
+              'cursor moved by another delivery of this integration; page dropped, continuing from the stored cursor',
+            );
             continue;
           }
           const result = committed.result;

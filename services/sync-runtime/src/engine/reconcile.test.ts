@@ -21,20 +21,41 @@ afterAll(async () => {
 /** One integration on its own queue; every open run counts as stale at once (staleRunMs 0). */
 function setup() {
   const name = `rec${++n}`;
-  const integration: IntegrationInfo = { name, system: 'fake-http', config: { baseUrl: source.url, dataset: name, token: 'secret', pageSize: 10 }, objects: ['contacts'] };
+  const integration: IntegrationInfo = {
+    name,
+    system: 'fake-http',
+    config: { baseUrl: source.url, dataset: name, token: 'secret', pageSize: 10 },
+    objects: ['contacts'],
+  };
   const integrations = { get: async (x: string) => (x === name ? integration : null), list: async () => [integration] };
-  const queue = createStoreBinding({ db: store.db, queue: `reconcile-${name}`, retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 } });
-  const engine = createSyncEngine({ db: store.db, queue, integrations, connectors: () => fakeConnector, logger, staleRunMs: 0 });
+  const queue = createStoreBinding({
+    db: store.db,
+    queue: `reconcile-${name}`,
+    retry: { maxAttempts: 1, baseDelayMs: 1, maxDelayMs: 1 },
+  });
+  const engine = createSyncEngine({
+    db: store.db,
+    queue,
+    integrations,
+    connectors: () => fakeConnector,
+    logger,
+    staleRunMs: 0,
+  });
   const scheduler = createScheduler({ db: store.db, engine, integrations, intervals: () => 60, logger });
   return { name, queue, engine, scheduler };
 }
 
-const runsOf = async (engine: SyncEngine, integration: string) => (await engine.history({ integration, limit: 100, offset: 0 })).runs;
+const runsOf = async (engine: SyncEngine, integration: string) =>
+  (await engine.history({ integration, limit: 100, offset: 0 })).runs;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function drain(queue: QueueBinding, engine: SyncEngine) {
   for (let jobs = await queue.claim(10, 10_000); jobs.length > 0; jobs = await queue.claim(10, 10_000)) {
-    for (const job of jobs) await engine.handle(job).then(() => queue.ack(job), (error) => queue.fail(job, String(error)));
+    for (const job of jobs)
+      await engine.handle(job).then(
+        () => queue.ack(job),
+        (error) => queue.fail(job, String(error)),
+      );
   }
 }
 
@@ -48,7 +69,11 @@ test('a run whose job the queue lost is closed as failed on the next tick and qu
 
   await scheduler.tick(new Date(t0.getTime() + 60 * 60_000));
   const [again, closed] = await runsOf(engine, name);
-  expect(closed).toMatchObject({ id: lost.id, status: 'failed', error: expect.stringContaining(`its job ${lost.jobId} is no longer in the queue`) });
+  expect(closed).toMatchObject({
+    id: lost.id,
+    status: 'failed',
+    error: expect.stringContaining(`its job ${lost.jobId} is no longer in the queue`),
+  });
   expect(again).toMatchObject({ status: 'queued', actor: 'reconciler' });
   expect(await queue.jobState!(again.jobId!)).toBe('queued');
   await drain(queue, engine);
@@ -67,7 +92,11 @@ test('a run whose job was dead-lettered is closed with the reason, not queued ag
 
   const result = await engine.reconcile();
   expect(result).toEqual({ closed: [runId], requeued: [] });
-  expect((await runsOf(engine, name))[0]).toMatchObject({ id: runId, status: 'failed', error: expect.stringContaining('dead-lettered') });
+  expect((await runsOf(engine, name))[0]).toMatchObject({
+    id: runId,
+    status: 'failed',
+    error: expect.stringContaining('dead-lettered'),
+  });
   // Nothing open is left, so the schedule queues the next run.
   expect(await scheduler.tick(new Date('2030-01-01T00:00:00Z'))).toEqual([name]);
 

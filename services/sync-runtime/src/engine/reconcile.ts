@@ -35,10 +35,14 @@ export interface Reconciled {
 
 /** Why an open run is stale, or null while its job is still in the queue. */
 function staleReason(run: RunRow, state: JobState | null): { reason: string; requeue: boolean } | null {
-  if (run.job_id === null) return { reason: 'its job never reached the queue (the enqueue was interrupted)', requeue: true };
+  if (run.job_id === null)
+    return { reason: 'its job never reached the queue (the enqueue was interrupted)', requeue: true };
   if (state === 'queued' || state === 'active') return null;
   if (state === 'dead') {
-    return { reason: `its job ${run.job_id} was dead-lettered (GET /api/queue/dead-letters; a redrive resumes this run)`, requeue: false };
+    return {
+      reason: `its job ${run.job_id} was dead-lettered (GET /api/queue/dead-letters; a redrive resumes this run)`,
+      requeue: false,
+    };
   }
   return { reason: `its job ${run.job_id} is no longer in the queue (lost by the queue)`, requeue: true };
 }
@@ -61,7 +65,13 @@ export function createReconciler(deps: ReconcileDeps): () => Promise<Reconciled>
       const won = await db.transaction(async (tx) => {
         if (!(await createRunsRepository(tx).closeStale(run.id, before, reason, clock()))) return false;
         const details = { runId: run.id, jobId: run.job_id, was: run.status, error: reason };
-        await writeAudit(tx, { actor: 'reconciler', action: 'sync.run', target: run.integration, outcome: 'failed', details });
+        await writeAudit(tx, {
+          actor: 'reconciler',
+          action: 'sync.run',
+          target: run.integration,
+          outcome: 'failed',
+          details,
+        });
         return true;
       });
       // Another instance reconciled it, or a delivery moved it on since it was read.
@@ -71,11 +81,18 @@ export function createReconciler(deps: ReconcileDeps): () => Promise<Reconciled>
       logger.warn({ runId: run.id, integration: run.integration, jobId: run.job_id, was: run.status }, reason);
       if (!stale.requeue) continue;
       try {
-        const again = await deps.trigger(run.integration, { actor: 'reconciler', full: run.full_sync, direction: run.direction });
+        const again = await deps.trigger(run.integration, {
+          actor: 'reconciler',
+          full: run.full_sync,
+          direction: run.direction,
+        });
         requeued.push(again.runId);
       } catch (error) {
         // The integration may be gone by now; its next schedule or webhook queues a run as usual.
-        logger.warn({ runId: run.id, integration: run.integration, err: describeError(error) }, 'stale run not queued again');
+        logger.warn(
+          { runId: run.id, integration: run.integration, err: describeError(error) },
+          'stale run not queued again',
+        );
       }
     }
     return { closed, requeued };

@@ -12,6 +12,7 @@ export class RunFinished extends Error {}
 
 /** A clear, one-line reason for a failed run. */
 export function describeError(error: unknown): string {
-  if (error instanceof IntegrationError) return `${error.kind}${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}`;
+  if (error instanceof IntegrationError)
+    return `${error.kind}${error.status ? ` (HTTP ${error.status})` : ''}: ${error.message}`;
   return error instanceof Error ? error.message : String(error);
 }

@@ -35,7 +35,10 @@ export function createEngineStatus(deps: StatusDeps): EngineStatus {
       const [latest, running, cursors] = await Promise.all([
         runs.latest(names),
         runs.running(names),
-        db.query<{ integration: string; object: string; cursor: string | null }>('SELECT integration, object, cursor FROM sync_cursors WHERE integration = ANY($1::text[])', [names]),
+        db.query<{ integration: string; object: string; cursor: string | null }>(
+          'SELECT integration, object, cursor FROM sync_cursors WHERE integration = ANY($1::text[])',
+          [names],
+        ),
       ]);
       return list.map((integration) => {
         const stored = cursors.rows.filter((c) => c.integration === integration.name);
@@ -44,8 +47,15 @@ export function createEngineStatus(deps: StatusDeps): EngineStatus {
           integration: integration.name,
           lastRun: latest.find((r) => r.integration === integration.name) ?? null,
           cursors: Object.fromEntries(integration.objects.map((object) => [object, cursorOf(object)])),
-          mappings: Object.fromEntries(integration.objects.map((object) => [object, mappings(integration.system, object, 'inbound')?.name ?? null])),
-          pushCursors: Object.fromEntries((integration.pushObjects ?? []).map((object) => [object, cursorOf(`push:${object}`)])),
+          mappings: Object.fromEntries(
+            integration.objects.map((object) => [
+              object,
+              mappings(integration.system, object, 'inbound')?.name ?? null,
+            ]),
+          ),
+          pushCursors: Object.fromEntries(
+            (integration.pushObjects ?? []).map((object) => [object, cursorOf(`push:${object}`)]),
+          ),
           running: running.has(integration.name),
         };
       });
@@ -69,7 +79,11 @@ export function createEngineStatus(deps: StatusDeps): EngineStatus {
         );
         const totalMs = performance.now() - started;
         if (rows.length > 0) {
-          return { ok: true, runId: probeId, timings: { enqueueMs, pickupMs: Number(rows[0].pickup_ms), processMs: Number(rows[0].process_ms), totalMs } };
+          return {
+            ok: true,
+            runId: probeId,
+            timings: { enqueueMs, pickupMs: Number(rows[0].pickup_ms), processMs: Number(rows[0].process_ms), totalMs },
+          };
         }
         if (totalMs > timeoutMs) {
           const error = `no worker processed the probe job within ${timeoutMs} ms`;
@@ -81,8 +95,12 @@ export function createEngineStatus(deps: StatusDeps): EngineStatus {
 
     async probeJob(job) {
       const payload = job.payload as { probeId?: string } | null;
-      if (!payload || typeof payload.probeId !== 'string') throw new Error(`probe job ${job.id} has no probeId in its payload`);
-      const picked = await db.query('UPDATE probe_runs SET picked_at = COALESCE(picked_at, clock_timestamp()), worker = $2 WHERE id = $1', [payload.probeId, workerName]);
+      if (!payload || typeof payload.probeId !== 'string')
+        throw new Error(`probe job ${job.id} has no probeId in its payload`);
+      const picked = await db.query(
+        'UPDATE probe_runs SET picked_at = COALESCE(picked_at, clock_timestamp()), worker = $2 WHERE id = $1',
+        [payload.probeId, workerName],
+      );
       if (picked.rowCount === 0) throw new Error(`probe ${payload.probeId} is not in the store this worker uses`);
       await db.query('UPDATE probe_runs SET finished_at = clock_timestamp() WHERE id = $1', [payload.probeId]);
     },

@@ -21,11 +21,22 @@ export interface TriggerDeps {
 
 export interface Triggers {
   /** Queues a run (a pull by default): the run row ('queued') and its job, in one transaction when the binding lives in the store. */
-  trigger(integration: string, opts: { actor: string; full?: boolean; direction?: RunDirection }): Promise<{ runId: string; jobId: string }>;
+  trigger(
+    integration: string,
+    opts: { actor: string; full?: boolean; direction?: RunDirection },
+  ): Promise<{ runId: string; jobId: string }>;
   /** Queues records through the pipeline: a 'pipeline' job tracked by its pipeline_runs row. */
-  ingest(input: { integration: string; mapping: string; records: readonly Record<string, unknown>[]; actor: string }): Promise<{ runId: string; jobId: string }>;
+  ingest(input: {
+    integration: string;
+    mapping: string;
+    records: readonly Record<string, unknown>[];
+    actor: string;
+  }): Promise<{ runId: string; jobId: string }>;
   /** Clears the integration's cursors (the next run is a full sync); with purge, also its synced records. */
-  reset(integration: string, opts: { actor: string; purge: boolean }): Promise<{ cursorsCleared: number; purgedRecords: number }>;
+  reset(
+    integration: string,
+    opts: { actor: string; purge: boolean },
+  ): Promise<{ cursorsCleared: number; purgedRecords: number }>;
 }
 
 export function createTriggers(deps: TriggerDeps): Triggers {
@@ -44,13 +55,28 @@ export function createTriggers(deps: TriggerDeps): Triggers {
       const full = opts.full ?? false;
       const direction = opts.direction ?? 'pull';
       const payload: RunPayload = { runId, full };
-      const job = { kind: direction === 'push' ? ('push' as const) : ('sync' as const), integration: integration.name, payload };
+      const job = {
+        kind: direction === 'push' ? ('push' as const) : ('sync' as const),
+        integration: integration.name,
+        payload,
+      };
       const jobId = await enqueueRecorded(db, queue, job, {
-        insert: (tx) => createRunsRepository(tx).insertQueued({ id: runId, integration: integration.name, direction, full, actor: opts.actor, at: clock() }),
+        insert: (tx) =>
+          createRunsRepository(tx).insertQueued({
+            id: runId,
+            integration: integration.name,
+            direction,
+            full,
+            actor: opts.actor,
+            at: clock(),
+          }),
         attach: (q, id) => createRunsRepository(q).attachJob(runId, id),
         fail: (q, reason) => createRunsRepository(q).failUnqueued(runId, reason, clock()),
       });
-      logger.info({ runId, jobId, integration: integration.name, actor: opts.actor, full, direction }, 'sync run queued');
+      logger.info(
+        { runId, jobId, integration: integration.name, actor: opts.actor, full, direction },
+        'sync run queued',
+      );
       return { runId, jobId };
     },
 
@@ -69,8 +95,13 @@ export function createTriggers(deps: TriggerDeps): Triggers {
       const integration = await requireIntegration(name);
       return db.transaction(async (tx) => {
         // Push positions stay: a reset re-pulls from the vendor, it does not re-send the internal model.
-        const cleared = await tx.query(`DELETE FROM sync_cursors WHERE integration = $1 AND cursor IS NOT NULL AND object NOT LIKE 'push:%'`, [integration.name]);
-        await tx.query(`DELETE FROM sync_cursors WHERE integration = $1 AND object NOT LIKE 'push:%'`, [integration.name]);
+        const cleared = await tx.query(
+          `DELETE FROM sync_cursors WHERE integration = $1 AND cursor IS NOT NULL AND object NOT LIKE 'push:%'`,
+          [integration.name],
+        );
+        await tx.query(`DELETE FROM sync_cursors WHERE integration = $1 AND object NOT LIKE 'push:%'`, [
+          integration.name,
+        ]);
         let purgedRecords = 0;
         if (opts.purge) {
           if (!sink.purge) throw new Error('the configured sink cannot purge synced data');

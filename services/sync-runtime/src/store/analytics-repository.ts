@@ -34,7 +34,12 @@ export interface MetricRow {
 }
 
 /** WHERE clause and parameters of the filters, on `nameColumn` and `timeColumn`. */
-function where(q: AnalyticsQuery, columns: { source: string; name: string; time: string }, toOperator: '<' | '<=', cast: string) {
+function where(
+  q: AnalyticsQuery,
+  columns: { source: string; name: string; time: string },
+  toOperator: '<' | '<=',
+  cast: string,
+) {
   const clauses: string[] = [];
   const params: unknown[] = [];
   const add = (sql: string, value: unknown) => {
@@ -65,8 +70,15 @@ export function createAnalyticsRepository(q: Queryable) {
         q.query<{ n: number }>(`SELECT count(*)::int AS n FROM events e ${filter.sql}`, filter.params),
       ]);
       const items = page.rows.map((r) => ({
-        source: r.source, eventId: r.event_id, event: r.name, occurredAt: new Date(r.occurred_at).toISOString(), userId: r.user_id,
-        deviceId: r.device_id, email: r.email, contactEmail: r.contact_email, properties: r.properties,
+        source: r.source,
+        eventId: r.event_id,
+        event: r.name,
+        occurredAt: new Date(r.occurred_at).toISOString(),
+        userId: r.user_id,
+        deviceId: r.device_id,
+        email: r.email,
+        contactEmail: r.contact_email,
+        properties: r.properties,
       }));
       return { items, total: count.rows[0].n };
     },
@@ -82,7 +94,13 @@ export function createAnalyticsRepository(q: Queryable) {
         ),
         q.query<{ n: number }>(`SELECT count(*)::int AS n FROM metrics_daily ${filter.sql}`, filter.params),
       ]);
-      const items = page.rows.map((r) => ({ source: r.source, metric: r.metric, date: r.date, dimensions: r.dimensions, value: Number(r.value) }));
+      const items = page.rows.map((r) => ({
+        source: r.source,
+        metric: r.metric,
+        date: r.date,
+        dimensions: r.dimensions,
+        value: Number(r.value),
+      }));
       return { items, total: count.rows[0].n };
     },
   };

@@ -3,31 +3,71 @@ import type { Queryable } from '../../../../pipelines/db';
 import type { BatchCounts } from '../api/deps';
 
 interface PipelineRunRow {
-  id: string; integration: string; mapping: string; status: string; actor: string; job_id: string | null;
-  received: number; accepted: number; quarantined: number; duplicates: number; inserted: number; updated: number; unchanged: number;
-  error: string | null; queued_at: Date | string; started_at: Date | string | null; finished_at: Date | string | null;
+  id: string;
+  integration: string;
+  mapping: string;
+  status: string;
+  actor: string;
+  job_id: string | null;
+  received: number;
+  accepted: number;
+  quarantined: number;
+  duplicates: number;
+  inserted: number;
+  updated: number;
+  unchanged: number;
+  error: string | null;
+  queued_at: Date | string;
+  started_at: Date | string | null;
+  finished_at: Date | string | null;
 }
 
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
 
 /** A pipeline run as the API shows it. */
 export const toPipelineRunView = (r: PipelineRunRow) => ({
-  id: r.id, integration: r.integration, mapping: r.mapping, status: r.status, actor: r.actor, jobId: r.job_id,
-  received: r.received, accepted: r.accepted, quarantined: r.quarantined, duplicates: r.duplicates,
-  inserted: r.inserted, updated: r.updated, unchanged: r.unchanged,
-  error: r.error, queuedAt: iso(r.queued_at)!, startedAt: iso(r.started_at), finishedAt: iso(r.finished_at),
+  id: r.id,
+  integration: r.integration,
+  mapping: r.mapping,
+  status: r.status,
+  actor: r.actor,
+  jobId: r.job_id,
+  received: r.received,
+  accepted: r.accepted,
+  quarantined: r.quarantined,
+  duplicates: r.duplicates,
+  inserted: r.inserted,
+  updated: r.updated,
+  unchanged: r.unchanged,
+  error: r.error,
+  queuedAt: iso(r.queued_at)!,
+  startedAt: iso(r.started_at),
+  finishedAt: iso(r.finished_at),
 });
 
 export type PipelineRunView = ReturnType<typeof toPipelineRunView>;
 
-const METRIC_COUNTS = ['runs', 'failed', 'received', 'accepted', 'quarantined', 'duplicates', 'inserted', 'updated', 'unchanged'] as const;
+const METRIC_COUNTS = [
+  'runs',
+  'failed',
+  'received',
+  'accepted',
+  'quarantined',
+  'duplicates',
+  'inserted',
+  'updated',
+  'unchanged',
+] as const;
 
 export type PipelineRunsRepository = ReturnType<typeof createPipelineRunsRepository>;
 
 export function createPipelineRunsRepository(q: Queryable) {
   return {
     async insertQueued(run: { id: string; integration: string; mapping: string; actor: string }): Promise<void> {
-      await q.query(`INSERT INTO pipeline_runs (id, integration, mapping, status, actor) VALUES ($1, $2, $3, 'queued', $4)`, [run.id, run.integration, run.mapping, run.actor]);
+      await q.query(
+        `INSERT INTO pipeline_runs (id, integration, mapping, status, actor) VALUES ($1, $2, $3, 'queued', $4)`,
+        [run.id, run.integration, run.mapping, run.actor],
+      );
     },
 
     async attachJob(runId: string, jobId: string): Promise<void> {
@@ -36,12 +76,18 @@ export function createPipelineRunsRepository(q: Queryable) {
 
     /** A run whose job could not be enqueued. */
     async failUnqueued(runId: string, reason: string): Promise<void> {
-      await q.query(`UPDATE pipeline_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`, [runId, reason]);
+      await q.query(`UPDATE pipeline_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`, [
+        runId,
+        reason,
+      ]);
     },
 
     /** Marks the run running; false when it already succeeded (a redelivered job does nothing). */
     async start(runId: string): Promise<boolean> {
-      const { rows } = await q.query(`UPDATE pipeline_runs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status <> 'succeeded' RETURNING status`, [runId]);
+      const { rows } = await q.query(
+        `UPDATE pipeline_runs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status <> 'succeeded' RETURNING status`,
+        [runId],
+      );
       return rows.length > 0;
     },
 
@@ -49,16 +95,32 @@ export function createPipelineRunsRepository(q: Queryable) {
       await q.query(
         `UPDATE pipeline_runs SET status = 'succeeded', received = $2, accepted = $3, quarantined = $4, duplicates = $5, inserted = $6,
            updated = $7, unchanged = $8, error = NULL, finished_at = now() WHERE id = $1`,
-        [runId, counts.received, counts.accepted, counts.quarantined, counts.duplicates, counts.inserted, counts.updated, counts.unchanged],
+        [
+          runId,
+          counts.received,
+          counts.accepted,
+          counts.quarantined,
+          counts.duplicates,
+          counts.inserted,
+          counts.updated,
+          counts.unchanged,
+        ],
       );
     },
 
     async fail(runId: string, reason: string): Promise<void> {
-      await q.query(`UPDATE pipeline_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`, [runId, reason]);
+      await q.query(`UPDATE pipeline_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`, [
+        runId,
+        reason,
+      ]);
     },
 
     /** A page of runs (newest first) and the count of each status, of one integration or all. */
-    async list(query: { integration?: string; limit: number; offset: number }): Promise<{ runs: PipelineRunView[]; byStatus: Record<string, number> }> {
+    async list(query: {
+      integration?: string;
+      limit: number;
+      offset: number;
+    }): Promise<{ runs: PipelineRunView[]; byStatus: Record<string, number> }> {
       const where = query.integration === undefined ? '' : 'WHERE integration = $1';
       const params = query.integration === undefined ? [] : [query.integration];
       const [runs, counts] = await Promise.all([
@@ -66,9 +128,15 @@ export function createPipelineRunsRepository(q: Queryable) {
           `SELECT * FROM pipeline_runs ${where} ORDER BY queued_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
           [...params, query.limit, query.offset],
         ),
-        q.query<{ status: string; n: string }>(`SELECT status, count(*) AS n FROM pipeline_runs ${where} GROUP BY status`, params),
+        q.query<{ status: string; n: string }>(
+          `SELECT status, count(*) AS n FROM pipeline_runs ${where} GROUP BY status`,
+          params,
+        ),
       ]);
-      return { runs: runs.rows.map(toPipelineRunView), byStatus: Object.fromEntries(counts.rows.map((r) => [r.status, Number(r.n)])) };
+      return {
+        runs: runs.rows.map(toPipelineRunView),
+        byStatus: Object.fromEntries(counts.rows.map((r) => [r.status, Number(r.n)])),
+      };
     },
 
     /** Records through the pipeline per integration. */

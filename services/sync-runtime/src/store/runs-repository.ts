@@ -65,7 +65,18 @@ export const toRunRecord = (row: RunRow): RunRecord => ({
   finishedAt: date(row.finished_at),
 });
 
-const STAT_COLUMNS = ['received', 'accepted', 'quarantined', 'duplicates', 'inserted', 'updated', 'unchanged', 'dropped', 'failed', 'deleted'] as const;
+const STAT_COLUMNS = [
+  'received',
+  'accepted',
+  'quarantined',
+  'duplicates',
+  'inserted',
+  'updated',
+  'unchanged',
+  'dropped',
+  'failed',
+  'deleted',
+] as const;
 export type PageStats = Partial<Record<(typeof STAT_COLUMNS)[number], number>>;
 
 /** Runs per integration and status with their record counts (GET /api/sync/metrics). */
@@ -106,12 +117,14 @@ export function createRunsRepository(q: Queryable) {
   async function objectStats(runIds: readonly string[]): Promise<Map<string, Record<string, RunObjectStats>>> {
     const out = new Map<string, Record<string, RunObjectStats>>();
     if (runIds.length === 0) return out;
-    const { rows: found } = await q.query<Record<string, unknown> & { run_id: string; object: string; mapping: string | null }>(
-      'SELECT * FROM sync_run_objects WHERE run_id = ANY($1::text[]) ORDER BY run_id, object',
-      [runIds],
-    );
+    const { rows: found } = await q.query<
+      Record<string, unknown> & { run_id: string; object: string; mapping: string | null }
+    >('SELECT * FROM sync_run_objects WHERE run_id = ANY($1::text[]) ORDER BY run_id, object', [runIds]);
     for (const row of found) {
-      const stats = Object.fromEntries(STAT_COLUMNS.map((c) => [c, Number(row[c])])) as Record<(typeof STAT_COLUMNS)[number], number>;
+      const stats = Object.fromEntries(STAT_COLUMNS.map((c) => [c, Number(row[c])])) as Record<
+        (typeof STAT_COLUMNS)[number],
+        number
+      >;
       const forRun = out.get(row.run_id) ?? {};
       forRun[row.object] = { mapping: row.mapping, pages: Number(row.pages), ...stats };
       out.set(row.run_id, forRun);
@@ -143,7 +156,13 @@ export function createRunsRepository(q: Queryable) {
         [run.id, run.integration, run.direction, run.full, run.actor, run.at],
       );
       const action = run.direction === 'push' ? 'sync.push.trigger' : 'sync.trigger';
-      await writeAudit(q, { actor: run.actor, action, target: run.integration, outcome: 'queued', details: { runId: run.id, full: run.full } });
+      await writeAudit(q, {
+        actor: run.actor,
+        action,
+        target: run.integration,
+        outcome: 'queued',
+        details: { runId: run.id, full: run.full },
+      });
     },
 
     async attachJob(runId: string, jobId: string): Promise<void> {
@@ -152,12 +171,18 @@ export function createRunsRepository(q: Queryable) {
 
     /** A run whose job could not be enqueued. */
     async failUnqueued(runId: string, reason: string, at: Date): Promise<void> {
-      await q.query(`UPDATE sync_runs SET status = 'failed', error = $2, finished_at = $3, updated_at = $3 WHERE id = $1`, [runId, reason, at]);
+      await q.query(
+        `UPDATE sync_runs SET status = 'failed', error = $2, finished_at = $3, updated_at = $3 WHERE id = $1`,
+        [runId, reason, at],
+      );
     },
 
     /** Locks the run's row for the caller's transaction and answers its status. */
     async lockStatus(runId: string): Promise<RunStatus | null> {
-      return (await q.query<{ status: RunStatus }>('SELECT status FROM sync_runs WHERE id = $1 FOR UPDATE', [runId])).rows[0]?.status ?? null;
+      return (
+        (await q.query<{ status: RunStatus }>('SELECT status FROM sync_runs WHERE id = $1 FOR UPDATE', [runId])).rows[0]
+          ?.status ?? null
+      );
     },
 
     /** A delivery starts the run (`startedAt` is kept from its first start); `at` is now. */
@@ -170,15 +195,27 @@ export function createRunsRepository(q: Queryable) {
 
     /** Ends a run not already succeeded; false when it was (another delivery finished it). */
     async finish(runId: string, status: 'succeeded' | 'failed', error: string | null, at: Date): Promise<boolean> {
-      const updated = await q.query(`UPDATE sync_runs SET status = $2, error = $3, finished_at = $4, updated_at = $4 WHERE id = $1 AND status <> 'succeeded'`, [runId, status, error, at]);
+      const updated = await q.query(
+        `UPDATE sync_runs SET status = $2, error = $3, finished_at = $4, updated_at = $4 WHERE id = $1 AND status <> 'succeeded'`,
+        [runId, status, error, at],
+      );
       return updated.rowCount > 0;
     },
 
     /** Adds one committed page's counts to its run and to the run's object, inside the page's transaction. */
-    async addPageStats(runId: string, object: string, mapping: string | null, stats: PageStats, at: Date): Promise<void> {
+    async addPageStats(
+      runId: string,
+      object: string,
+      mapping: string | null,
+      stats: PageStats,
+      at: Date,
+    ): Promise<void> {
       const values = STAT_COLUMNS.map((c) => stats[c] ?? 0);
       const sums = STAT_COLUMNS.map((c, i) => `${c} = ${c} + $${i + 2}`).join(', ');
-      await q.query(`UPDATE sync_runs SET pages = pages + 1, ${sums}, updated_at = $${STAT_COLUMNS.length + 2} WHERE id = $1`, [runId, ...values, at]);
+      await q.query(
+        `UPDATE sync_runs SET pages = pages + 1, ${sums}, updated_at = $${STAT_COLUMNS.length + 2} WHERE id = $1`,
+        [runId, ...values, at],
+      );
       await q.query(
         `INSERT INTO sync_run_objects (run_id, object, mapping, pages, ${STAT_COLUMNS.join(', ')})
          VALUES ($1, $2, $3, 1, ${STAT_COLUMNS.map((_, i) => `$${i + 4}`).join(', ')})
@@ -190,18 +227,33 @@ export function createRunsRepository(q: Queryable) {
 
     /** Each integration's newest run, with its per-object stats. */
     async latest(integrations: readonly string[]): Promise<RunRecord[]> {
-      return withObjects(await rows('SELECT DISTINCT ON (integration) * FROM sync_runs WHERE integration = ANY($1::text[]) ORDER BY integration, queued_at DESC, id', [integrations]));
+      return withObjects(
+        await rows(
+          'SELECT DISTINCT ON (integration) * FROM sync_runs WHERE integration = ANY($1::text[]) ORDER BY integration, queued_at DESC, id',
+          [integrations],
+        ),
+      );
     },
 
     /** Which of the integrations have a run in progress. */
     async running(integrations: readonly string[]): Promise<Set<string>> {
-      const found = await q.query<{ integration: string }>(`SELECT DISTINCT integration FROM sync_runs WHERE status = 'running' AND integration = ANY($1::text[])`, [integrations]);
+      const found = await q.query<{ integration: string }>(
+        `SELECT DISTINCT integration FROM sync_runs WHERE status = 'running' AND integration = ANY($1::text[])`,
+        [integrations],
+      );
       return new Set(found.rows.map((r) => r.integration));
     },
 
     /** Whether a pull of the integration is still waiting in the queue. */
     async hasQueuedPull(integration: string): Promise<boolean> {
-      return (await q.query(`SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`, [integration])).rows.length > 0;
+      return (
+        (
+          await q.query(
+            `SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`,
+            [integration],
+          )
+        ).rows.length > 0
+      );
     },
 
     async history(query: RunHistoryQuery): Promise<{ runs: RunRecord[]; total: number }> {
@@ -212,10 +264,14 @@ export function createRunsRepository(q: Queryable) {
       if (query.direction !== undefined) conditions.push(`direction = $${params.push(query.direction)}`);
       const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
       const total = await q.query<{ n: string | number }>(`SELECT count(*) AS n FROM sync_runs ${where}`, params);
-      const whole = (value: number, fallback: number) => (Number.isFinite(value) ? Math.max(0, Math.floor(value)) : fallback);
+      const whole = (value: number, fallback: number) =>
+        Number.isFinite(value) ? Math.max(0, Math.floor(value)) : fallback;
       const limit = Math.min(1000, whole(query.limit, 50));
       const offset = whole(query.offset, 0);
-      const page = await rows(`SELECT * FROM sync_runs ${where} ORDER BY queued_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`, params);
+      const page = await rows(
+        `SELECT * FROM sync_runs ${where} ORDER BY queued_at DESC, id DESC LIMIT ${limit} OFFSET ${offset}`,
+        params,
+      );
       return { runs: await withObjects(page), total: Number(total.rows[0].n) };
     },
 
@@ -240,7 +296,10 @@ export function createRunsRepository(q: Queryable) {
 
     /** Runs still queued or running that nothing has touched since `before`: candidates for reconciliation. */
     async unfinished(before: Date): Promise<RunRow[]> {
-      return rows(`SELECT * FROM sync_runs WHERE status IN ('queued', 'running') AND updated_at < $1 ORDER BY queued_at, id LIMIT 1000`, [before]);
+      return rows(
+        `SELECT * FROM sync_runs WHERE status IN ('queued', 'running') AND updated_at < $1 ORDER BY queued_at, id LIMIT 1000`,
+        [before],
+      );
     },
 
     /**
@@ -258,7 +317,13 @@ export function createRunsRepository(q: Queryable) {
   };
 }
 
-const ACTOR_OF_TRIGGER: Record<RunTrigger, string> = { schedule: 'scheduler', api: 'api', webhook: 'webhook', change: 'change', demo: 'demo' };
+const ACTOR_OF_TRIGGER: Record<RunTrigger, string> = {
+  schedule: 'scheduler',
+  api: 'api',
+  webhook: 'webhook',
+  change: 'change',
+  demo: 'demo',
+};
 
 /**
  * The run a run job belongs to: the one it names, or, for a message without a run (a stack's schedule,
@@ -278,7 +343,13 @@ export async function runOfJob(db: Db, job: Job, direction: RunDirection, clock:
     );
     if (created.rowCount > 0) {
       const action = direction === 'push' ? 'sync.push.trigger' : 'sync.trigger';
-      await writeAudit(tx, { actor, action, target: job.integration!, outcome: 'queued', details: { jobId: job.id, trigger: payload.trigger ?? 'schedule' } });
+      await writeAudit(tx, {
+        actor,
+        action,
+        target: job.integration!,
+        outcome: 'queued',
+        details: { jobId: job.id, trigger: payload.trigger ?? 'schedule' },
+      });
     }
   });
   return runs.byJob(job.id);

@@ -29,7 +29,10 @@ export const privatePostgresAvailable = () => fs.existsSync(path.join(PG_BIN, 'i
 /** initdb refuses to run as root: then the server runs as the `postgres` system user. */
 function runAs(): { uid: number; gid: number } | undefined {
   if (process.getuid?.() !== 0) return undefined;
-  const line = fs.readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('postgres:'));
+  const line = fs
+    .readFileSync('/etc/passwd', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('postgres:'));
   if (!line) throw new Error('running as root and there is no postgres user to run the private PostgreSQL as');
   const [, , uid, gid] = line.split(':');
   return { uid: Number(uid), gid: Number(gid) };
@@ -54,7 +57,11 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
   const port = await freePort();
   const options = { ...(user ?? {}), env: { ...process.env, LC_ALL: 'C' } };
   const pgCtl = (...args: string[]) => run(path.join(PG_BIN, 'pg_ctl'), ['-D', data, '-s', ...args], options);
-  await run(path.join(PG_BIN, 'initdb'), ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'], options);
+  await run(
+    path.join(PG_BIN, 'initdb'),
+    ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'],
+    options,
+  );
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=30`;
   const start = async () => void (await pgCtl('-o', serverOptions, '-l', path.join(dir, 'log'), '-w', 'start'));
   const stop = async () => void (await pgCtl('-m', 'fast', '-w', 'stop'));
