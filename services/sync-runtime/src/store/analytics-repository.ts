@@ -33,6 +33,26 @@ export interface MetricRow {
   readonly value: number;
 }
 
+interface EventTableRow {
+  source: string;
+  event_id: string;
+  name: string;
+  occurred_at: Date | string;
+  user_id: string | null;
+  device_id: string | null;
+  email: string | null;
+  contact_email: string | null;
+  properties: Record<string, unknown>;
+}
+
+interface MetricTableRow {
+  source: string;
+  metric: string;
+  date: string;
+  dimensions: Record<string, string>;
+  value: string | number;
+}
+
 /** WHERE clause and parameters of the filters, on `nameColumn` and `timeColumn`. */
 function where(
   q: AnalyticsQuery,
@@ -61,7 +81,7 @@ export function createAnalyticsRepository(q: Queryable) {
     async events(query: AnalyticsQuery): Promise<{ items: EventRow[]; total: number }> {
       const filter = where(query, { source: 'e.source', name: 'e.name', time: 'e.occurred_at' }, '<', 'timestamptz');
       const [page, count] = await Promise.all([
-        q.query<Record<string, any>>(
+        q.query<EventTableRow>(
           `SELECT e.source, e.event_id, e.name, e.occurred_at, e.user_id, e.device_id, e.email, e.properties, c.email AS contact_email
            FROM events e LEFT JOIN contacts c ON c.email = e.email ${filter.sql}
            ORDER BY e.occurred_at DESC, e.source, e.event_id LIMIT $${filter.params.length + 1} OFFSET $${filter.params.length + 2}`,
@@ -87,7 +107,7 @@ export function createAnalyticsRepository(q: Queryable) {
     async metrics(query: AnalyticsQuery): Promise<{ items: MetricRow[]; total: number }> {
       const filter = where(query, { source: 'source', name: 'metric', time: 'date' }, '<=', 'date');
       const [page, count] = await Promise.all([
-        q.query<Record<string, any>>(
+        q.query<MetricTableRow>(
           `SELECT source, metric, to_char(date, 'YYYY-MM-DD') AS date, dimensions, value FROM metrics_daily ${filter.sql}
            ORDER BY date DESC, source, metric, dimensions_key LIMIT $${filter.params.length + 1} OFFSET $${filter.params.length + 2}`,
           [...filter.params, query.limit, query.offset],
