@@ -36,7 +36,12 @@ export function actorOf(request: FastifyRequest): string {
 
 export function requireRole(request: FastifyRequest, role: Role, why: string): void {
   if (!request.principal || !roleAllows(request.principal.role, role)) {
-    throw new ApiError(403, 'forbidden', `${why} needs the ${role} role; this token has ${request.principal?.role ?? 'none'}`, { required: role, held: request.principal?.role ?? null });
+    throw new ApiError(
+      403,
+      'forbidden',
+      `${why} needs the ${role} role; this token has ${request.principal?.role ?? 'none'}`,
+      { required: role, held: request.principal?.role ?? null },
+    );
   }
 }
 
@@ -48,7 +53,10 @@ const bearer = (header: string | undefined): string | null => {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function registerAccessControl(app: FastifyInstance, deps: { tokens: TokenStore; audit: AuditRepository }): void {
+export function registerAccessControl(
+  app: FastifyInstance,
+  deps: { tokens: TokenStore; audit: AuditRepository },
+): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('auditDetails', null as unknown as Record<string, unknown>);
 
@@ -62,7 +70,8 @@ export function registerAccessControl(app: FastifyInstance, deps: { tokens: Toke
       route.config.access = 'public';
       route.config.audit = false;
     }
-    for (const method of [route.method].flat()) app.routeAccess.push({ method, url: route.url, access: route.config.access });
+    for (const method of [route.method].flat())
+      app.routeAccess.push({ method, url: route.url, access: route.config.access });
   });
 
   app.addHook('onRequest', async (request) => {
@@ -76,7 +85,12 @@ export function registerAccessControl(app: FastifyInstance, deps: { tokens: Toke
     if (!principal) throw new ApiError(401, 'unauthorized', 'invalid or revoked API token');
     request.principal = principal;
     if (!roleAllows(principal.role, access)) {
-      throw new ApiError(403, 'forbidden', `${request.method} ${request.routeOptions.url} needs the ${access} role; this token has ${principal.role}`, { required: access, held: principal.role });
+      throw new ApiError(
+        403,
+        'forbidden',
+        `${request.method} ${request.routeOptions.url} needs the ${access} role; this token has ${principal.role}`,
+        { required: access, held: principal.role },
+      );
     }
   });
 
@@ -85,13 +99,16 @@ export function registerAccessControl(app: FastifyInstance, deps: { tokens: Toke
     if (!MUTATING.has(request.method) || !config?.access || config.audit === false) return payload;
     const status = reply.statusCode;
     const params = (request.params ?? {}) as Record<string, string>;
-    const target = Object.keys(params).length ? Object.values(params).join('/') : (request.routeOptions.url ?? request.url);
+    const target = Object.keys(params).length
+      ? Object.values(params).join('/')
+      : (request.routeOptions.url ?? request.url);
     try {
       await deps.audit.write({
         actor: actorOf(request),
         action: `${request.method} ${request.routeOptions.url}`,
         target,
-        outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status < 500 ? 'rejected' : 'failed',
+        outcome:
+          status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status < 500 ? 'rejected' : 'failed',
         details: { status, requestId: request.id, ip: request.ip, ...(request.auditDetails ?? {}) },
       });
     } catch (error) {

@@ -3,7 +3,7 @@
  * store is a 503 with Retry-After (a client's cue to try again), not a 500, and the same request
  * succeeds once the store is back, without restarting the API.
  */
-import { openPostgres, type Db } from '../../../../pipelines/db';
+import { openPostgres, type Db } from '@data-sync/pipelines/db';
 import {
   privatePostgresAvailable,
   startPrivatePostgres,

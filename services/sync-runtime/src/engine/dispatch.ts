@@ -1,5 +1,5 @@
 /** Job dispatch: every entry point hands its jobs to handle(), which checks them and runs their kind's handler. */
-import { parseJobMessage } from '../../../../config/job-message';
+import { parseJobMessage } from '@data-sync/config/job-message';
 import type { Job, JobKind } from '../queue/binding';
 
 export type JobHandler = (job: Job) => Promise<void>;

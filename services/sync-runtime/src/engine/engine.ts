@@ -4,10 +4,10 @@
  * queue (reconcile.ts) and job dispatch (dispatch.ts). The run rows are store/runs-repository.ts.
  */
 import type { Logger } from 'pino';
-import type { ConnectorContext, ConnectorModule } from '../../../../integrations/connector';
-import type { PipelineOptions } from '../../../../pipelines/batch';
-import { mappingFor, type Mapping } from '../../../../pipelines/mappings';
-import type { Db } from '../../../../pipelines/db';
+import type { ConnectorContext, ConnectorModule } from '@data-sync/integrations/connector';
+import type { PipelineOptions } from '@data-sync/pipelines/batch';
+import { mappingFor, type Mapping } from '@data-sync/pipelines/mappings';
+import type { Db } from '@data-sync/pipelines/db';
 import type { QueueBinding } from '../queue/binding';
 import { runOfJob } from '../store/runs-repository';
 import { createJobDispatch, type JobDispatch, type JobHandler } from './dispatch';

@@ -1,5 +1,5 @@
 /** The one way a job with a record row (a sync run, a pipeline run) reaches the queue. */
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { NewJob, QueueBinding } from '../queue/binding';
 import { describeError } from './runs';
 

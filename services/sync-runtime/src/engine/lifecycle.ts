@@ -1,6 +1,6 @@
 /** A run's connector, start and end: what the pull and push jobs share. */
-import type { Connector, ConnectorContext, ConnectorModule } from '../../../../integrations/connector';
-import type { Db } from '../../../../pipelines/db';
+import type { Connector, ConnectorContext, ConnectorModule } from '@data-sync/integrations/connector';
+import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import { writeAudit } from '../store/audit-repository';
 import { createRunsRepository, type RunRow } from '../store/runs-repository';

@@ -3,11 +3,11 @@
  * committed with its cursor, run counters and audit entry; then the destinations' pushes are queued.
  */
 import type { Logger } from 'pino';
-import type { RunPayload } from '../../../../config/job-message';
-import { IntegrationError, type PullPage } from '../../../../integrations/connector';
-import { commitBatchWithin, prepareBatch, type BatchResult, type PipelineOptions } from '../../../../pipelines/batch';
-import type { Mapping } from '../../../../pipelines/mappings';
-import type { Db } from '../../../../pipelines/db';
+import type { RunPayload } from '@data-sync/config/job-message';
+import { IntegrationError, type PullPage } from '@data-sync/integrations/connector';
+import { commitBatchWithin, prepareBatch, type BatchResult, type PipelineOptions } from '@data-sync/pipelines/batch';
+import type { Mapping } from '@data-sync/pipelines/mappings';
+import type { Db } from '@data-sync/pipelines/db';
 import type { Job, QueueBinding } from '../queue/binding';
 import { writeAudit } from '../store/audit-repository';
 import { createRunsRepository, date, runOfJob, type PageStats, type RunRow } from '../store/runs-repository';

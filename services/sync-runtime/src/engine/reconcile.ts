@@ -7,7 +7,7 @@
  * dead-lettered one is not: it failed every delivery, and redriving its dead letter resumes it.
  */
 import type { Logger } from 'pino';
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { JobState, QueueBinding } from '../queue/binding';
 import { writeAudit } from '../store/audit-repository';
 import { createRunsRepository, type RunRow } from '../store/runs-repository';

@@ -1,5 +1,5 @@
 /** What the pull and push jobs share about a run's outcome (the run rows are store/runs-repository.ts). */
-import { IntegrationError } from '../../../../integrations/connector';
+import { IntegrationError } from '@data-sync/integrations/connector';
 
 /** Connector errors that a retry cannot fix: the run fails and the job is not retried. */
 export const PERMANENT: ReadonlySet<IntegrationError['kind']> = new Set(['auth', 'invalid_config']);

@@ -1,8 +1,8 @@
 /** What the engine reports: each integration's state, the run history, and the end-to-end probe. */
 import { randomUUID } from 'crypto';
 import * as os from 'os';
-import type { Mapping } from '../../../../pipelines/mappings';
-import type { Db } from '../../../../pipelines/db';
+import type { Mapping } from '@data-sync/pipelines/mappings';
+import type { Db } from '@data-sync/pipelines/db';
 import type { Job, QueueBinding } from '../queue/binding';
 import { createRunsRepository, type RunHistoryQuery } from '../store/runs-repository';
 import type { IntegrationSource, IntegrationStatus, ProbeResult, RunRecord } from './types';

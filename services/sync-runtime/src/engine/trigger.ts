@@ -1,8 +1,8 @@
 /** What an operator, the scheduler or a webhook asks of an integration: queue a run, queue an ingest batch, reset. */
 import { randomUUID } from 'crypto';
 import type { Logger } from 'pino';
-import type { RunPayload } from '../../../../config/job-message';
-import type { Db } from '../../../../pipelines/db';
+import type { RunPayload } from '@data-sync/config/job-message';
+import type { Db } from '@data-sync/pipelines/db';
 import type { QueueBinding } from '../queue/binding';
 import { writeAudit } from '../store/audit-repository';
 import { createPipelineRunsRepository } from '../store/pipeline-runs-repository';

@@ -1,7 +1,19 @@
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
 import { Job as BullJob, Queue, Worker } from 'bullmq';
-import { DEFAULT_RETRY, DeadLetter, Job, JobKind, JobState, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
+import {
+  DEFAULT_RETRY,
+  DeadLetter,
+  Job,
+  JobKind,
+  JobState,
+  LeaseLostError,
+  NewJob,
+  QueueBinding,
+  RetryPolicy,
+  backoffMs,
+  checkJob,
+} from './binding';
 
 export interface BullmqBindingOptions {
   /** Redis URL (REDIS_URL). */
@@ -85,7 +97,12 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
 
     async enqueue(job: NewJob, opts) {
       checkJob(job);
-      const data: JobData = { kind: job.kind, payload: job.payload ?? null, ...(job.integration !== undefined ? { integration: job.integration } : {}), ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}) };
+      const data: JobData = {
+        kind: job.kind,
+        payload: job.payload ?? null,
+        ...(job.integration !== undefined ? { integration: job.integration } : {}),
+        ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}),
+      };
       const added = await queue.add(job.kind, data, {
         attempts: retry.maxAttempts,
         backoff: { type: 'jitter' },
@@ -109,7 +126,10 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
         if (!job) break;
         if (job.attemptsStarted > retry.maxAttempts) {
           // Its lease expired on the last allowed delivery (the worker crashed every time): dead letter.
-          await job.moveToFailed(new Error(`lease expired after ${job.attemptsStarted - 1} deliveries (worker crashed or stalled)`), token);
+          await job.moveToFailed(
+            new Error(`lease expired after ${job.attemptsStarted - 1} deliveries (worker crashed or stalled)`),
+            token,
+          );
           continue;
         }
         await job.extendLock(token, Math.max(1, Math.round(leaseMs)));
@@ -153,16 +173,23 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       const state = await queue.getJobState(jobId);
       if (state === 'active') return 'active';
       if (state === 'failed') return 'dead';
-      return state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children' ? 'queued' : 'unknown';
+      return state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children'
+        ? 'queued'
+        : 'unknown';
     },
 
     async listDeadLetters(limit = 100): Promise<DeadLetter[]> {
       const failed = await queue.getFailed(0, Math.max(0, limit - 1));
-      return failed.filter(Boolean).map((job) => ({ ...toJob(job), lastError: job.failedReason ?? '', deadAt: new Date(job.finishedOn ?? job.timestamp) }));
+      return failed.filter(Boolean).map((job) => ({
+        ...toJob(job),
+        lastError: job.failedReason ?? '',
+        deadAt: new Date(job.finishedOn ?? job.timestamp),
+      }));
     },
 
     async redrive(ids) {
-      const jobs = ids === undefined ? await queue.getFailed(0, -1) : await Promise.all(ids.map((id) => queue.getJob(id)));
+      const jobs =
+        ids === undefined ? await queue.getFailed(0, -1) : await Promise.all(ids.map((id) => queue.getJob(id)));
       let moved = 0;
       for (const job of jobs) {
         if (!job || (await job.getState()) !== 'failed') continue;

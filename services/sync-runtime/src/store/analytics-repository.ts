@@ -1,5 +1,5 @@
 /** The analytics part of the internal model: vendor events (table events) and daily metrics (metrics_daily). */
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 
 export interface AnalyticsQuery {
   readonly source?: string;

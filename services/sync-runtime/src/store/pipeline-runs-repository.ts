@@ -1,5 +1,5 @@
 /** Ingest batches through the pipeline (table pipeline_runs): queued by the API, run by the 'pipeline' job. */
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 import type { BatchCounts } from '../api/deps';
 
 interface PipelineRunRow {

@@ -1,5 +1,5 @@
 /** Data subjects' rights in the store: GDPR erasure and CCPA opt-outs, through pipelines/compliance. */
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { PipelinesApi } from '../api/deps';
 
 export interface PrivacyRepository {

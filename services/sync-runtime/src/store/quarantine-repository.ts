@@ -1,5 +1,5 @@
 /** Records the pipeline quarantined (invalid rows with their reasons), listed and replayed through pipelines/. */
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { BatchCounts, PipelinesApi } from '../api/deps';
 
 export interface QuarantineRepository {

@@ -2,7 +2,7 @@
  * The store's repositories over one database: what the routes, the engine and the job handlers share,
  * so no SQL against the store lives anywhere else in the API.
  */
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { PipelinesApi } from '../api/deps';
 import { createAnalyticsRepository, type AnalyticsRepository } from './analytics-repository';
 import { createAuditRepository, type AuditRepository } from './audit-repository';

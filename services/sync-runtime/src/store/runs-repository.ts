@@ -4,8 +4,8 @@
  * transaction (`createRunsRepository(tx)`), so a run's writes commit with the page or job they belong to.
  */
 import { randomUUID } from 'crypto';
-import type { RunPayload, RunTrigger } from '../../../../config/job-message';
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { RunPayload, RunTrigger } from '@data-sync/config/job-message';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { RunDirection, RunObjectStats, RunRecord, RunStatus } from '../engine/types';
 import type { Job } from '../queue/binding';
 import { writeAudit } from './audit-repository';

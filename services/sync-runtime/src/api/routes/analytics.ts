@@ -5,7 +5,7 @@
  * PII is masked below operator, including emails that arrive as a vendor's user id.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { maskPii, type Role } from '../../../../../pipelines/privacy';
+import { maskPii, type Role } from '@data-sync/pipelines/privacy';
 import type { AnalyticsQuery, AnalyticsRepository } from '../../store/analytics-repository';
 import { ApiError } from '../errors';
 import { NAME_PATTERN, anyObject, errorResponses, paging } from '../schemas';
@@ -19,17 +19,31 @@ function masked<T extends Record<string, unknown>>(record: T, role: Role): T {
   const walk = (value: unknown): unknown => {
     if (typeof value === 'string') return EMAIL.test(value) ? maskPii({ email: value }, role).email : value;
     if (Array.isArray(value)) return value.map(walk);
-    if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
+    if (value && typeof value === 'object')
+      return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v)]));
     return value;
   };
   return walk(out) as T;
 }
 
 const filters = (time: 'date-time' | 'date') => ({
-  source: { type: 'string', pattern: NAME_PATTERN, description: 'integration that pulled it (mixpanel, amplitude, google_analytics)' },
-  name: { type: 'string', minLength: 1, maxLength: 256, description: time === 'date' ? 'metric name, e.g. activeUsers' : 'event name' },
+  source: {
+    type: 'string',
+    pattern: NAME_PATTERN,
+    description: 'integration that pulled it (mixpanel, amplitude, google_analytics)',
+  },
+  name: {
+    type: 'string',
+    minLength: 1,
+    maxLength: 256,
+    description: time === 'date' ? 'metric name, e.g. activeUsers' : 'event name',
+  },
   from: { type: 'string', format: time, description: `earliest ${time === 'date' ? 'day' : 'time'}, inclusive` },
-  to: { type: 'string', format: time, description: `latest ${time === 'date' ? 'day' : 'time'}, ${time === 'date' ? 'inclusive' : 'exclusive'}` },
+  to: {
+    type: 'string',
+    format: time,
+    description: `latest ${time === 'date' ? 'day' : 'time'}, ${time === 'date' ? 'inclusive' : 'exclusive'}`,
+  },
   ...paging,
 });
 
@@ -38,7 +52,9 @@ type Query = AnalyticsQuery;
 /** The query, once its time range is checked. */
 function checked(q: Query): Query {
   if (q.from !== undefined && q.to !== undefined && Date.parse(q.from) > Date.parse(q.to)) {
-    throw new ApiError(400, 'validation_failed', 'querystring/from must not be after querystring/to', [{ in: 'querystring', path: '/from', message: 'must not be after to' }]);
+    throw new ApiError(400, 'validation_failed', 'querystring/from must not be after querystring/to', [
+      { in: 'querystring', path: '/from', message: 'must not be after to' },
+    ]);
   }
   return q;
 }
@@ -46,44 +62,84 @@ function checked(q: Query): Query {
 const eventView = {
   type: 'object',
   properties: {
-    source: { type: 'string' }, eventId: { type: 'string' }, event: { type: 'string', description: 'event name (not `name`, which reads as a person\'s name to the PII masking)' }, occurredAt: { type: 'string' },
-    userId: { type: ['string', 'null'] }, deviceId: { type: ['string', 'null'] }, email: { type: ['string', 'null'] },
-    contactEmail: { type: ['string', 'null'], description: 'the contact this event links to (by email), when one exists' },
+    source: { type: 'string' },
+    eventId: { type: 'string' },
+    event: {
+      type: 'string',
+      description: "event name (not `name`, which reads as a person's name to the PII masking)",
+    },
+    occurredAt: { type: 'string' },
+    userId: { type: ['string', 'null'] },
+    deviceId: { type: ['string', 'null'] },
+    email: { type: ['string', 'null'] },
+    contactEmail: {
+      type: ['string', 'null'],
+      description: 'the contact this event links to (by email), when one exists',
+    },
     properties: anyObject,
   },
 } as const;
 
 const metricView = {
   type: 'object',
-  properties: { source: { type: 'string' }, metric: { type: 'string' }, date: { type: 'string' }, dimensions: { type: 'object', additionalProperties: { type: 'string' } }, value: { type: 'number' } },
+  properties: {
+    source: { type: 'string' },
+    metric: { type: 'string' },
+    date: { type: 'string' },
+    dimensions: { type: 'object', additionalProperties: { type: 'string' } },
+    value: { type: 'number' },
+  },
 } as const;
 
-export const analyticsRoutes = ({ analytics }: { analytics: AnalyticsRepository }) => async (app: FastifyInstance) => {
-  app.get('/api/events', {
-    config: { access: 'viewer' },
-    schema: {
-      tags: ['analytics'],
-      summary: 'Analytics events (Mixpanel, Amplitude), newest first, with their linked contact; PII masked below operator',
-      querystring: { type: 'object', additionalProperties: false, properties: filters('date-time') },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: eventView }, total: { type: 'integer' } } }, ...errorResponses },
-    },
-  }, async (request: FastifyRequest<{ Querystring: Query }>) => {
-    const page = await analytics.events(checked(request.query));
-    const role = request.principal!.role;
-    return { items: page.items.map((event) => masked({ ...event }, role)), total: page.total };
-  });
+export const analyticsRoutes =
+  ({ analytics }: { analytics: AnalyticsRepository }) =>
+  async (app: FastifyInstance) => {
+    app.get(
+      '/api/events',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['analytics'],
+          summary:
+            'Analytics events (Mixpanel, Amplitude), newest first, with their linked contact; PII masked below operator',
+          querystring: { type: 'object', additionalProperties: false, properties: filters('date-time') },
+          response: {
+            200: {
+              type: 'object',
+              properties: { items: { type: 'array', items: eventView }, total: { type: 'integer' } },
+            },
+            ...errorResponses,
+          },
+        },
+      },
+      async (request: FastifyRequest<{ Querystring: Query }>) => {
+        const page = await analytics.events(checked(request.query));
+        const role = request.principal!.role;
+        return { items: page.items.map((event) => masked({ ...event }, role)), total: page.total };
+      },
+    );
 
-  app.get('/api/metrics', {
-    config: { access: 'viewer' },
-    schema: {
-      tags: ['analytics'],
-      summary: 'Daily metrics from the analytics platforms (GA4 reports), newest day first',
-      querystring: { type: 'object', additionalProperties: false, properties: filters('date') },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: metricView }, total: { type: 'integer' } } }, ...errorResponses },
-    },
-  }, async (request: FastifyRequest<{ Querystring: Query }>) => {
-    const page = await analytics.metrics(checked(request.query));
-    const role = request.principal!.role;
-    return { items: page.items.map((metric) => masked({ ...metric }, role)), total: page.total };
-  });
-};
+    app.get(
+      '/api/metrics',
+      {
+        config: { access: 'viewer' },
+        schema: {
+          tags: ['analytics'],
+          summary: 'Daily metrics from the analytics platforms (GA4 reports), newest day first',
+          querystring: { type: 'object', additionalProperties: false, properties: filters('date') },
+          response: {
+            200: {
+              type: 'object',
+              properties: { items: { type: 'array', items: metricView }, total: { type: 'integer' } },
+            },
+            ...errorResponses,
+          },
+        },
+      },
+      async (request: FastifyRequest<{ Querystring: Query }>) => {
+        const page = await analytics.metrics(checked(request.query));
+        const role = request.principal!.role;
+        return { items: page.items.map((metric) => masked({ ...metric }, role)), total: page.total };
+      },
+    );
+  };
