@@ -54,17 +54,19 @@ async function serve(): Promise<void> {
     { createTokenStore },
     { MIGRATIONS },
     { salesforce },
+    { createRepositories },
   ] = await Promise.all([
     import('@data-sync/pipelines/db'),
     import('@data-sync/sync-runtime/src/api/app'),
-    import('@data-sync/sync-runtime/src/api/integration-store'),
+    import('@data-sync/sync-runtime/src/store/integrations-repository'),
     import('@data-sync/sync-runtime/src/logger'),
     import('@data-sync/sync-runtime/src/metrics'),
     import('@data-sync/sync-runtime/src/queue/store-binding'),
     import('@data-sync/sync-runtime/src/security/crypto'),
-    import('@data-sync/sync-runtime/src/security/token-store'),
+    import('@data-sync/sync-runtime/src/store/tokens-repository'),
     import('@data-sync/sync-runtime/src/store/migrations'),
     import('@data-sync/integrations/crm/salesforce'),
+    import('@data-sync/sync-runtime/src/store/repositories'),
   ]);
   const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
   await migrate(db, MIGRATIONS);
@@ -92,19 +94,15 @@ async function serve(): Promise<void> {
     throw new Error('not used by the webhook route');
   };
   const app = await buildApi({
-    db,
+    repositories: createRepositories(db, { integrations, tokens: createTokenStore(db) }),
     queue: createStoreBinding({ db, queue: 'bench' }),
-    integrations,
-    tokens: createTokenStore(db),
     metrics: createMetrics(),
     n8n: null,
     pipelines: null,
     connectors: { salesforce },
-    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused },
+    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused, ingest: unused },
     logger: createLogger({ level: 'warn' }),
-    rateLimitPerMinute: 100_000_000,
-    webhookRateLimitPerMinute: 100_000_000,
-    disableRequestLogging: true,
+    config: { rateLimitPerMinute: 100_000_000, webhookRateLimitPerMinute: 100_000_000, disableRequestLogging: true },
   });
   process.stdout.write(`URL ${await app.listen({ port: 0, host: '127.0.0.1' })}\n`);
   process.on('SIGTERM', async () => {

@@ -47,18 +47,20 @@ async function serve(mode: Mode): Promise<void> {
     { createTokenStore },
     { MIGRATIONS },
     { demoConnector },
+    { createRepositories },
   ] = await Promise.all([
     import('@data-sync/pipelines/db'),
     import('@data-sync/sync-runtime/src/api/app'),
-    import('@data-sync/sync-runtime/src/api/integration-store'),
+    import('@data-sync/sync-runtime/src/store/integrations-repository'),
     import('@data-sync/sync-runtime/src/logger'),
     import('@data-sync/sync-runtime/src/metrics'),
     import('@data-sync/sync-runtime/src/queue/store-binding'),
     import('@data-sync/sync-runtime/src/queue/bullmq-binding'),
     import('@data-sync/sync-runtime/src/security/crypto'),
-    import('@data-sync/sync-runtime/src/security/token-store'),
+    import('@data-sync/sync-runtime/src/store/tokens-repository'),
     import('@data-sync/sync-runtime/src/store/migrations'),
     import('@data-sync/sync-runtime/src/api/testing/demo-connector'),
+    import('@data-sync/sync-runtime/src/store/repositories'),
   ]);
   const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
   await migrate(db, MIGRATIONS);
@@ -82,19 +84,15 @@ async function serve(mode: Mode): Promise<void> {
     throw new Error('not used by the webhook route');
   };
   const app = await buildApi({
-    db,
+    repositories: createRepositories(db, { integrations, tokens: createTokenStore(db) }),
     queue,
-    integrations,
-    tokens: createTokenStore(db),
     metrics: createMetrics(),
     n8n: null,
     pipelines: null,
     connectors: { demo: demoConnector },
-    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused },
+    engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused, ingest: unused },
     logger: createLogger({ level: 'warn' }),
-    rateLimitPerMinute: 100_000_000,
-    webhookRateLimitPerMinute: 100_000_000,
-    disableRequestLogging: true,
+    config: { rateLimitPerMinute: 100_000_000, webhookRateLimitPerMinute: 100_000_000, disableRequestLogging: true },
   });
   process.stdout.write(`URL ${await app.listen({ port: 0, host: '127.0.0.1' })}\n`);
   process.on('SIGTERM', async () => {

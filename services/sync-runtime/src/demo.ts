@@ -1,6 +1,6 @@
 import { INTEGRATIONS } from '@data-sync/config/integrations';
 import { startDemoFakes } from '@data-sync/vendor-fakes/demo';
-import type { createIntegrationStore } from './api/integration-store';
+import type { createIntegrationStore } from './store/integrations-repository';
 import type { SyncEngine } from './engine';
 
 /**

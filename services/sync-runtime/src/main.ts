@@ -16,6 +16,7 @@ import { createLogger } from './logger';
 import { createRuntime, engineMetrics } from './runtime/runtime';
 import { startN8nProbe } from './n8n-probe';
 import { createGoogleOidcVerifier } from './security/google-oidc';
+import type { Job } from './queue/binding';
 
 export interface Runtime {
   readonly config: RuntimeConfig;
@@ -35,7 +36,7 @@ export async function start(
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
   const runtime = await createRuntime(config, { logger });
-  const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines } = runtime;
+  const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines, repositories } = runtime;
   const closers: (() => Promise<unknown>)[] = [() => runtime.close()];
   const closeAll = async () => {
     for (const close of closers.reverse())
@@ -56,27 +57,27 @@ export async function start(
       // With Redis configured, every API instance counts against the same inbound limits.
       const rateLimitRedis = config.redisUrl ? openRateLimitRedis(config.redisUrl) : undefined;
       if (rateLimitRedis) closers.push(() => rateLimitRedis.quit());
+      const pubsubPush = config.pubsubPush
+        ? { verifier: createGoogleOidcVerifier(config.pubsubPush), handle: (job: Job) => engine.handle(job) }
+        : null;
       app = await buildApi({
-        db,
+        repositories,
         queue,
         engine,
         connectors,
-        integrations,
-        tokens,
         metrics,
         n8n,
         pipelines,
         logger,
-        rateLimitPerMinute: config.rateLimitPerMinute,
-        webhookRateLimitPerMinute: config.webhookRateLimitPerMinute,
-        rateLimitRedis,
-        role: config.role,
-        slot: config.slot,
-        trustProxy: config.trustProxy,
-        pubsubPush: config.pubsubPush
-          ? { verifier: createGoogleOidcVerifier(config.pubsubPush), handle: (job) => engine.handle(job) }
-          : null,
-        complianceWebhookSecret: config.complianceWebhookSecret,
+        pubsubPush,
+        config: {
+          rateLimitPerMinute: config.rateLimitPerMinute,
+          webhookRateLimitPerMinute: config.webhookRateLimitPerMinute,
+          rateLimitRedis,
+          slot: config.slot,
+          trustProxy: config.trustProxy,
+          complianceWebhookSecret: config.complianceWebhookSecret,
+        },
       });
       const listening = app;
       closers.push(() => listening.close());

@@ -18,7 +18,7 @@ export interface RuntimeMetrics {
   readonly registry: Registry;
   readonly m: RuntimeInstruments;
   /** Sets the queue-depth gauges from the binding (called before each scrape). */
-  refreshQueue(queue: QueueBinding): Promise<void>;
+  refreshQueue(queue: Pick<QueueBinding, 'depth'>): Promise<void>;
 }
 
 export function createMetrics(options: { defaultMetrics?: boolean } = {}): RuntimeMetrics {

@@ -53,7 +53,7 @@ test('routes without a declared role cannot be registered', async () => {
       const { default: Fastify } = await import('fastify');
       const { registerAccessControl } = await import('./auth');
       const app = Fastify();
-      registerAccessControl(app, { tokens: h.tokens, db: h.db });
+      registerAccessControl(app, { tokens: h.tokens, audit: h.repositories.audit });
       app.get('/undeclared', async () => 'x');
       await app.ready();
     })(),

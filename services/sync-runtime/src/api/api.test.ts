@@ -1,7 +1,7 @@
 import { METRIC_LIST } from '@data-sync/monitoring/metrics';
 import { bearer, createHarness, Harness } from './testing/harness';
 import { demoSource, signDemo } from './testing/demo-connector';
-import { MASK } from './integration-store';
+import { MASK } from '../store/integrations-repository';
 
 let h: Harness;
 const SECRET = { apiKey: 'key-live-0123456789', webhookSecret: 'whsec-abcdefghijkl' };

@@ -42,14 +42,16 @@ function swaggerUiAssets(): string | undefined {
 }
 
 export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
+  const config = deps.config ?? {};
+  const { repositories: store, engine, queue, connectors, pipelines, n8n, metrics } = deps;
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
-    bodyLimit: deps.bodyLimit ?? 1024 * 1024,
-    trustProxy: deps.trustProxy ?? false,
+    bodyLimit: config.bodyLimit ?? 1024 * 1024,
+    trustProxy: config.trustProxy ?? false,
     // Unknown properties are rejected where a schema says additionalProperties: false, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
-    logController: new LogController({ disableRequestLogging: deps.disableRequestLogging ?? false }),
+    logController: new LogController({ disableRequestLogging: config.disableRequestLogging ?? false }),
   });
   app.addSchema(ERROR_SCHEMA);
   const parseJson = app.getDefaultJsonParser('error', 'error');
@@ -106,14 +108,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     );
   }
 
-  registerAccessControl(app, { tokens: deps.tokens, db: deps.db });
+  registerAccessControl(app, { tokens: store.tokens, audit: store.audit });
   await app.register(rateLimit, {
     global: true,
     // A Redis outage degrades to no limit rather than failing every request.
-    ...(deps.rateLimitRedis
-      ? { redis: deps.rateLimitRedis, nameSpace: 'data-sync-rate-limit:', skipOnError: true }
+    ...(config.rateLimitRedis
+      ? { redis: config.rateLimitRedis, nameSpace: 'data-sync-rate-limit:', skipOnError: true }
       : {}),
-    max: deps.rateLimitPerMinute ?? 600,
+    max: config.rateLimitPerMinute ?? 600,
     timeWindow: 60_000,
     // Per token when one is sent (hashed: the key may be logged), otherwise per client address.
     keyGenerator: (request) => {
@@ -140,16 +142,33 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     }
   });
 
-  await app.register(healthRoutes(deps));
-  await app.register(syncRoutes(deps));
-  await app.register(integrationRoutes(deps));
-  await app.register(workflowRoutes(deps));
-  await app.register(pipelineRoutes(deps));
-  await app.register(adminRoutes(deps));
-  await app.register(complianceRoutes(deps));
-  await app.register(contactRoutes(deps));
-  await app.register(analyticsRoutes(deps));
-  await app.register(webhookRoutes(deps));
-  await app.register(pubsubPushRoutes(deps));
+  const { integrations, quarantine } = store;
+  const { webhookRateLimitPerMinute, now } = config;
+  await app.register(
+    healthRoutes({ ping: store.ping, queue, integrations, connectors, n8n, metrics, slot: config.slot }),
+  );
+  await app.register(syncRoutes({ engine, integrations, runs: store.runs, queue }));
+  await app.register(integrationRoutes({ integrations, connectors }));
+  await app.register(workflowRoutes({ n8n, metrics }));
+  await app.register(pipelineRoutes({ engine, integrations, pipelineRuns: store.pipelineRuns, quarantine, pipelines }));
+  await app.register(adminRoutes({ audit: store.audit, tokens: store.tokens, queue }));
+  const complianceWebhookSecret = config.complianceWebhookSecret;
+  await app.register(
+    complianceRoutes({
+      integrations,
+      connectors,
+      queue,
+      privacy: store.privacy,
+      quarantine,
+      pipelines,
+      complianceWebhookSecret,
+    }),
+  );
+  await app.register(contactRoutes({ contacts: store.contacts }));
+  await app.register(analyticsRoutes({ analytics: store.analytics }));
+  await app.register(
+    webhookRoutes({ integrations, connectors, queue, audit: store.audit, metrics, webhookRateLimitPerMinute, now }),
+  );
+  await app.register(pubsubPushRoutes({ pubsubPush: deps.pubsubPush, webhookRateLimitPerMinute, now }));
   return app;
 }

@@ -4,11 +4,10 @@
  * state-changing call, written before the answer leaves.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Queryable } from '@data-sync/pipelines/db';
 import { Role, RouteAccess, roleAllows } from '../security/tokens';
-import type { TokenInfo, TokenStore } from '../security/token-store';
+import type { TokenInfo, TokenStore } from '../store/tokens-repository';
 import { ApiError } from './errors';
-import { writeAudit } from './audit-store';
+import type { AuditRepository } from '../store/audit-repository';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -54,7 +53,10 @@ const bearer = (header: string | undefined): string | null => {
 
 const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-export function registerAccessControl(app: FastifyInstance, deps: { tokens: TokenStore; db: Queryable }): void {
+export function registerAccessControl(
+  app: FastifyInstance,
+  deps: { tokens: TokenStore; audit: AuditRepository },
+): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('auditDetails', null as unknown as Record<string, unknown>);
 
@@ -101,7 +103,7 @@ export function registerAccessControl(app: FastifyInstance, deps: { tokens: Toke
       ? Object.values(params).join('/')
       : (request.routeOptions.url ?? request.url);
     try {
-      await writeAudit(deps.db, {
+      await deps.audit.write({
         actor: actorOf(request),
         action: `${request.method} ${request.routeOptions.url}`,
         target,

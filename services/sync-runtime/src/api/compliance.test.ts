@@ -25,18 +25,15 @@ beforeAll(async () => {
   // The harness registers the production erasure handler, over this connector.
   h = await createHarness({ connectors: { demo: fakeConnector } });
   signed = await buildApi({
-    db: h.db,
+    repositories: h.repositories,
     queue: h.queue,
     engine: h.engine,
     connectors: { demo: fakeConnector },
-    integrations: h.integrations,
-    tokens: h.tokens,
     metrics: createMetrics({ defaultMetrics: false }),
     n8n: null,
     pipelines: createPipelinesApi(),
     logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-    rateLimitPerMinute: 1_000_000,
-    complianceWebhookSecret: WEBHOOK_SECRET,
+    config: { rateLimitPerMinute: 1_000_000, complianceWebhookSecret: WEBHOOK_SECRET },
   });
   signedUrl = await signed.listen({ port: 0, host: '127.0.0.1' });
   const created = await h.inject({

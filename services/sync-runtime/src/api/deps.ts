@@ -1,4 +1,4 @@
-/** What the HTTP API needs, as interfaces: main.ts wires the real ones, tests may pass fakes. */
+/** What the HTTP API needs, as interfaces: the runtime wires the real ones, tests may pass fakes. */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Db } from '@data-sync/pipelines/db';
@@ -7,8 +7,7 @@ import type { N8nClient } from '@data-sync/n8n/client';
 import type { Job, QueueBinding } from '../queue/binding';
 import type { RuntimeMetrics } from '../metrics';
 import type { GoogleOidcVerifier } from '../security/google-oidc';
-import type { TokenStore } from '../security/token-store';
-import type { IntegrationStore } from './integration-store';
+import type { Repositories } from '../store/repositories';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -33,6 +32,13 @@ export interface EngineApi {
     limit: number;
     offset: number;
   }): Promise<{ runs: readonly unknown[]; total: number }>;
+  /** Queues records through the pipeline as a 'pipeline' job with its pipeline_runs row. */
+  ingest(input: {
+    integration: string;
+    mapping: string;
+    records: readonly Record<string, unknown>[];
+    actor: string;
+  }): Promise<{ runId: string; jobId: string }>;
 }
 
 export interface BatchCounts {
@@ -85,37 +91,43 @@ export interface PipelinesApi {
   maskPii<T extends Record<string, unknown>>(record: T, role: 'viewer' | 'operator' | 'admin'): T;
 }
 
+/** The API's settings: limits, the slot it serves, proxy trust, the compliance webhooks' secret. */
+export interface ApiConfig {
+  /** The blue-green slot this instance serves, reported by GET /health. @default none */
+  readonly slot?: 'blue' | 'green';
+  /** Inbound limit per client and minute. @default 600 */
+  readonly rateLimitPerMinute?: number;
+  /** Shares the inbound rate-limit counters between instances (REDIS_URL). @default in-process counters */
+  readonly rateLimitRedis?: Redis;
+  /** Webhook requests per minute per sender address. @default 12000 */
+  readonly webhookRateLimitPerMinute?: number;
+  /** Largest accepted body in bytes. @default 1 MiB */
+  readonly bodyLimit?: number;
+  /** Shared secret of the GDPR/CCPA webhooks (DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET). @default null: they answer 503 */
+  readonly complianceWebhookSecret?: string | null;
+  /** The clock webhook signatures and push tokens are checked against. @default Date.now */
+  readonly now?: () => number;
+  /** Behind a load balancer: take the client address and scheme from X-Forwarded-* (IP allowlists, webhook URLs). @default false */
+  readonly trustProxy?: boolean;
+  /** The benchmark turns Fastify's per-request log lines off. @default false */
+  readonly disableRequestLogging?: boolean;
+}
+
+/** What the HTTP API is built from: each route plugin takes only the parts it uses (app.ts). */
 export interface ApiDeps {
-  readonly db: Db;
-  readonly queue: QueueBinding;
+  /** The store, as repositories (store/repositories.ts). */
+  readonly repositories: Repositories;
   readonly engine: EngineApi;
+  readonly queue: QueueBinding;
   readonly connectors: Readonly<Record<string, ConnectorModule>>;
-  readonly integrations: IntegrationStore;
-  readonly tokens: TokenStore;
-  readonly metrics: RuntimeMetrics;
+  /** The pipeline stages (map, validate, mask). @default null: the pipeline routes answer 501 */
+  readonly pipelines?: PipelinesApi | null;
   /** null: N8N_URL is not set, and the workflow routes answer 503. */
   readonly n8n: N8nClient | null;
-  /** The blue-green slot this instance serves, reported by GET /health (default: none). */
-  readonly slot?: 'blue' | 'green';
-  readonly pipelines?: PipelinesApi | null;
-  readonly logger: Logger;
-  /** Inbound limit per client and minute (default 600). */
-  readonly rateLimitPerMinute?: number;
-  /** Shares the inbound rate-limit counters between instances (REDIS_URL); in-process otherwise. */
-  readonly rateLimitRedis?: Redis;
-  /** Webhook requests per minute per sender address (default 12000). */
-  readonly webhookRateLimitPerMinute?: number;
-  /** Largest accepted body in bytes (default 1 MiB). */
-  readonly bodyLimit?: number;
-  /** Shared secret of the GDPR/CCPA webhooks (DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET); absent: they answer 503. */
-  readonly complianceWebhookSecret?: string | null;
-  /** Which role the process runs (api, all): the `data_sync_up` label. */
-  readonly role?: string;
-  readonly now?: () => number;
-  /** Behind a load balancer: take the client address and scheme from X-Forwarded-* (IP allowlists, webhook URLs). */
-  readonly trustProxy?: boolean;
-  /** Pub/Sub push delivery (GCP): who may push and what runs a job; absent or null: `/pubsub/push` answers 503. */
+  /** Pub/Sub push delivery (GCP): who may push and what runs a job. @default null: `/pubsub/push` answers 503 */
   readonly pubsubPush?: { readonly verifier: GoogleOidcVerifier; handle(job: Job): Promise<void> } | null;
-  /** The benchmark turns Fastify's per-request log lines off. */
-  readonly disableRequestLogging?: boolean;
+  readonly metrics: RuntimeMetrics;
+  readonly logger: Logger;
+  /** @default every setting's own default */
+  readonly config?: ApiConfig;
 }

@@ -1,5 +1,6 @@
 /** The API's one error shape, `{ error, message, details }`, and the mapping of Fastify's own errors onto it. */
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isStoreOutage } from '../store/outage';
 
 export class ApiError extends Error {
   constructor(
@@ -44,8 +45,11 @@ const FASTIFY_CODES: Record<string, string> = {
 /** SQLSTATEs of text PostgreSQL cannot store: untranslatable_character, character_not_in_repertoire. */
 const UNSTORABLE_TEXT = new Set(['22P05', '22021']);
 
+/** Seconds a client is told to wait (Retry-After) when the store is unreachable: a restart or failover. */
+export const OUTAGE_RETRY_AFTER_SECONDS = 5;
+
 /** Turns any thrown value into a status and body; 5xx only for what is not the client's fault. */
-export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
+export function toErrorBody(error: unknown): { status: number; body: ErrorBody; retryAfterSeconds?: number } {
   if (error instanceof ApiError)
     return { status: error.statusCode, body: { error: error.error, message: error.message, details: error.details } };
   const e = error as Partial<FastifyError> & { validation?: unknown; validationContext?: string };
@@ -80,6 +84,14 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody }
       status: 400,
       body: { error: 'malformed_json', message: `malformed JSON body: ${e.message}`, details: null },
     };
+  if (isStoreOutage(error)) {
+    const message = `the store or the queue cannot be reached right now; retry in ${OUTAGE_RETRY_AFTER_SECONDS} s`;
+    return {
+      status: 503,
+      body: { error: 'unavailable', message, details: null },
+      retryAfterSeconds: OUTAGE_RETRY_AFTER_SECONDS,
+    };
+  }
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
     const code =
@@ -104,7 +116,8 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody }
 }
 
 export function errorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
-  const { status, body } = toErrorBody(error);
+  const { status, body, retryAfterSeconds } = toErrorBody(error);
+  if (retryAfterSeconds !== undefined) reply.header('retry-after', String(retryAfterSeconds));
   if (status >= 500) request.log.error({ err: error }, 'request failed');
   else request.log.info({ status, error: body.error }, body.message);
   return reply.code(status).type('application/json; charset=utf-8').send(body);

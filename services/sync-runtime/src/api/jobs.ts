@@ -6,7 +6,9 @@ import type { Logger } from 'pino';
 import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import type { EngineApi, PipelinesApi } from './deps';
-import { writeAudit } from './audit-store';
+import { writeAudit } from '../store/audit-repository';
+import { createPipelineRunsRepository } from '../store/pipeline-runs-repository';
+import { createRunsRepository } from '../store/runs-repository';
 import type { WebhookJobPayload } from '../webhooks/ingest';
 import type { PipelineJobPayload } from './routes/pipelines';
 
@@ -29,12 +31,8 @@ export function createWebhookJobHandler(deps: { db: Db; engine: Pick<EngineApi, 
     const seenIds = new Set(seen.rows.map((r) => r.event_id));
     const fresh = payload.events.filter((e) => !seenIds.has(e.id));
     if (fresh.length === 0) return;
-    const waiting = await deps.db.query(
-      `SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`,
-      [integration],
-    );
     let runId: string | null = null;
-    if (waiting.rows.length === 0)
+    if (!(await createRunsRepository(deps.db).hasQueuedPull(integration)))
       runId = (await deps.engine.trigger(integration, { actor: `webhook:${integration}` })).runId;
     await deps.db.transaction(async (tx) => {
       for (const event of fresh) {
@@ -67,11 +65,8 @@ export function createPipelineJobHandler(deps: { db: Db; pipelines: PipelinesApi
     const payload = job.payload as PipelineJobPayload | null;
     if (!job.integration || !payload || typeof payload.runId !== 'string' || !Array.isArray(payload.records))
       throw new Error(`pipeline job ${job.id} has no run, integration or records`);
-    const { rows } = await deps.db.query<{ status: string }>(
-      `UPDATE pipeline_runs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status <> 'succeeded' RETURNING status`,
-      [payload.runId],
-    );
-    if (rows.length === 0) return;
+    const pipelineRuns = createPipelineRunsRepository(deps.db);
+    if (!(await pipelineRuns.start(payload.runId))) return;
     try {
       const result = await deps.pipelines.runBatch(deps.db, {
         integration: job.integration,
@@ -80,19 +75,7 @@ export function createPipelineJobHandler(deps: { db: Db; pipelines: PipelinesApi
         runId: payload.runId,
       });
       await deps.db.transaction(async (tx) => {
-        await tx.query(
-          `UPDATE pipeline_runs SET status = 'succeeded', received = $2, accepted = $3, quarantined = $4, duplicates = $5, inserted = $6, updated = $7, unchanged = $8, error = NULL, finished_at = now() WHERE id = $1`,
-          [
-            payload.runId,
-            result.received,
-            result.accepted,
-            result.quarantined,
-            result.duplicates,
-            result.inserted,
-            result.updated,
-            result.unchanged,
-          ],
-        );
+        await createPipelineRunsRepository(tx).succeed(payload.runId, result);
         await writeAudit(tx, {
           actor: 'worker',
           action: 'pipeline.run',
@@ -103,10 +86,7 @@ export function createPipelineJobHandler(deps: { db: Db; pipelines: PipelinesApi
       });
     } catch (error) {
       const message = (error as Error).message;
-      await deps.db.query(`UPDATE pipeline_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`, [
-        payload.runId,
-        message,
-      ]);
+      await pipelineRuns.fail(payload.runId, message);
       deps.logger.warn({ runId: payload.runId, err: message }, 'pipeline run failed');
       throw error;
     }

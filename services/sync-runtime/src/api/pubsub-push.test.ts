@@ -56,17 +56,14 @@ beforeAll(async () => {
   });
   // The harness's own app has no push configuration; this one shares its stores and adds it.
   app = await buildApi({
-    db: h.db,
+    repositories: h.repositories,
     queue: h.queue,
     engine: h.engine,
     connectors: {},
-    integrations: h.integrations,
-    tokens: h.tokens,
     metrics: h.metrics,
     logger,
     n8n: null,
-    rateLimitPerMinute: 1_000_000,
-    webhookRateLimitPerMinute: 1_000_000,
+    config: { rateLimitPerMinute: 1_000_000, webhookRateLimitPerMinute: 1_000_000 },
     pubsubPush: {
       verifier: createGoogleOidcVerifier({
         audience: AUDIENCE,

@@ -3,7 +3,7 @@ import { Miniflare } from 'miniflare';
 import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
 import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
-import { createIntegrationStore } from '../api/integration-store';
+import { createIntegrationStore } from '../store/integrations-repository';
 import { Keyring } from '../security/crypto';
 import { MIGRATIONS } from '../store/migrations';
 import { buildCloudflareWorker } from './build';

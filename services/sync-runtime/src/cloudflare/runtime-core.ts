@@ -7,7 +7,7 @@
  */
 import pino, { type Logger } from 'pino';
 import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
-import { writeAudit } from '../api/audit-store';
+import { writeAudit } from '../store/audit-repository';
 import { REDACT_PATHS } from '../logger';
 import type { DeadLetter, Job, NewJob, QueueBinding, QueueDepth } from '../queue/binding';
 import { Keyring } from '../security/crypto';

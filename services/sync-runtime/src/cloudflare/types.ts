@@ -2,7 +2,7 @@
  * The subset of the Workers runtime API this entry uses (no @cloudflare/workers-types in the
  * project), the Worker's bindings, and the seam between the Worker and the runtime core.
  */
-import type { AuditEntry } from '../api/audit-store';
+import type { AuditEntry } from '../store/audit-repository';
 import type { Job, NewJob } from '../queue/binding';
 
 export interface QueueSendOptions {

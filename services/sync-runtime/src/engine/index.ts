@@ -1,6 +1,6 @@
 /** The sync engine, its worker loop and scheduler: what the API, the entry points and the Lambda use. */
 export { createSyncEngine } from './engine';
-export { toRunRecord } from './runs';
+export { toRunRecord } from '../store/runs-repository';
 export type { JobHandler, SyncEngine, SyncEngineDeps } from './engine';
 export { createWorker } from './worker';
 export type { Worker, WorkerDeps } from './worker';

@@ -14,7 +14,9 @@ import { contentHashSql, mappedColumns, recordPushes, CONTACT_CHANGE_LOCK } from
 import { transformRecords, type Mapping } from '@data-sync/pipelines/mappings';
 import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
-import { addPageStats, audit, CursorMoved, describeError, PERMANENT, RunFinished, type RunRow } from './runs';
+import { writeAudit } from '../store/audit-repository';
+import { createRunsRepository, type RunRow } from '../store/runs-repository';
+import { CursorMoved, describeError, PERMANENT, RunFinished } from './runs';
 import type { EngineMetrics, IntegrationInfo } from './types';
 
 /** Contacts read per push batch; the connectors split further to their vendor's batch limits. */
@@ -125,10 +127,8 @@ export function createPushJob(deps: PushJobDeps) {
       const skipped = changes.length - allowed.length;
       try {
         await db.transaction(async (tx) => {
-          const state = await tx.query<{ status: string }>('SELECT status FROM sync_runs WHERE id = $1 FOR UPDATE', [
-            run.id,
-          ]);
-          if (state.rows[0]?.status === 'succeeded') throw new RunFinished();
+          const runs = createRunsRepository(tx);
+          if ((await runs.lockStatus(run.id)) === 'succeeded') throw new RunFinished();
           await tx.query(
             'INSERT INTO sync_cursors (integration, object, cursor) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING',
             [run.integration, cursorKey],
@@ -151,8 +151,8 @@ export function createPushJob(deps: PushJobDeps) {
             failed: result.failed.length,
             unchanged: skipped,
           };
-          await addPageStats(tx, run.id, object, mapping.name, stats, clock());
-          await audit(tx, {
+          await runs.addPageStats(run.id, object, mapping.name, stats, clock());
+          await writeAudit(tx, {
             actor: run.actor,
             action: 'sync.push.page',
             target: run.integration,

@@ -1,11 +1,12 @@
 import type { Logger } from 'pino';
 import type { Db } from '@data-sync/pipelines/db';
+import { createRunsRepository } from '../store/runs-repository';
 import type { SyncEngine } from './engine';
 import type { IntegrationSource } from './types';
 
 export interface SchedulerDeps {
   readonly db: Db;
-  readonly engine: Pick<SyncEngine, 'trigger'>;
+  readonly engine: Pick<SyncEngine, 'trigger' | 'reconcile'>;
   readonly integrations: IntegrationSource;
   /** Minutes between scheduled runs of an integration; undefined or <= 0: not scheduled. */
   readonly intervals: (name: string) => number | undefined;
@@ -24,7 +25,8 @@ export interface Scheduler {
 /**
  * Enqueues each integration's sync every `intervals(name)` minutes. Several instances may tick at
  * once: a due slot is taken by one atomic UPDATE of its `sync_schedules` row (next_run_at moves
- * forward), so exactly one instance queues the run. A run still waiting in the queue is not doubled.
+ * forward), so exactly one instance queues the run. A run still waiting in the queue is not doubled;
+ * one whose job the queue lost or dead-lettered is closed first (engine.reconcile), so it blocks nothing.
  */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
   const { db, engine, integrations, intervals, logger } = deps;
@@ -32,8 +34,16 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   let timer: NodeJS.Timeout | null = null;
   let ticking: Promise<unknown> = Promise.resolve();
 
+  const runs = createRunsRepository(db);
+
   async function tick(now: Date): Promise<string[]> {
     const queued: string[] = [];
+    try {
+      await engine.reconcile();
+    } catch (error) {
+      // Scheduling goes on: a stale run only delays its integration's next run until a tick reconciles it.
+      logger?.error({ err: error }, 'runs could not be reconciled with the queue');
+    }
     for (const integration of await integrations.list()) {
       const minutes = intervals(integration.name);
       if (minutes === undefined || !(minutes > 0)) continue;
@@ -53,11 +63,7 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         [integration.name, now],
       );
       if (claimed.rowCount === 0) continue;
-      const waiting = await db.query(
-        `SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`,
-        [integration.name],
-      );
-      if (waiting.rows.length > 0) {
+      if (await runs.hasQueuedPull(integration.name)) {
         logger?.info({ integration: integration.name }, 'scheduled run skipped: a run is still queued');
         continue;
       }

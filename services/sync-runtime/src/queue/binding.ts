@@ -52,6 +52,12 @@ export interface QueueDepth {
   readonly dead: number;
 }
 
+/**
+ * Where a job is: waiting (ready or delayed), being worked on, dead-lettered, or 'unknown' when the
+ * queue no longer holds it (acknowledged, or lost).
+ */
+export type JobState = 'queued' | 'active' | 'dead' | 'unknown';
+
 export interface QueueBinding {
   readonly name: string;
   /** Optional: resolves once the binding can keep its promises; rejects with why not (the runtime then refuses to start). */
@@ -78,6 +84,8 @@ export interface QueueBinding {
   release?(job: Job): Promise<void>;
   /** Optional: calls `listener` for each job this binding dead-letters; returns the unsubscribe. */
   onDeadLetter?(listener: DeadLetterListener): () => void;
+  /** Optional: the state of job `jobId`, so runs whose job is gone can be reconciled (engine/reconcile.ts). */
+  jobState?(jobId: string): Promise<JobState>;
   listDeadLetters(limit?: number): Promise<DeadLetter[]>;
   /** Moves dead letters (all, or the given ids) back to the queue with fresh attempts. Returns how many. */
   redrive(ids?: readonly string[]): Promise<number>;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'crypto';
 import IORedis, { type Redis } from 'ioredis';
 import { Job as BullJob, Queue, UnrecoverableError, Worker } from 'bullmq';
-import { DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy } from './binding';
+import { DeadLetter, Job, JobKind, JobState, LeaseLostError, NewJob, QueueBinding, RetryPolicy } from './binding';
 import { type QueueTransport, createQueueBinding } from './core/core';
 import { type Pending, groupCommit } from './core/group-commit';
 
@@ -243,6 +243,16 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
         moved++;
       }
       return moved;
+    },
+
+    async jobState(jobId): Promise<JobState> {
+      // Completed jobs are removed (removeOnComplete), so 'completed' is as good as gone; 'failed' is the dead-letter set.
+      const state = await queue.getJobState(jobId);
+      if (state === 'active') return 'active';
+      if (state === 'failed') return 'dead';
+      return state === 'waiting' || state === 'delayed' || state === 'prioritized' || state === 'waiting-children'
+        ? 'queued'
+        : 'unknown';
     },
 
     async depth() {

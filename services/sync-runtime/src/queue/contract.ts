@@ -298,5 +298,28 @@ export function queueBindingContract(
       expect(job.id).toBe(id);
       await queue.ack(job);
     });
+
+    // Optional in the interface: bindings without it leave their runs unreconciled (engine/reconcile.ts).
+    test('jobState tells a waiting, a claimed and a dead-lettered job from one the queue no longer holds', async () => {
+      const queue = await fresh();
+      if (!queue.jobState) return;
+      const id = await queue.enqueue({ kind: 'sync', payload: {} });
+      expect(await queue.jobState(id)).toBe('queued');
+      const delayed = await queue.enqueue({ kind: 'sync', payload: {} }, { delayMs: 60_000 });
+      expect(await queue.jobState(delayed)).toBe('queued');
+      let job = await claimOne(queue);
+      expect(await queue.jobState(id)).toBe('active');
+      for (let attempt = 1; attempt < CONTRACT_RETRY.maxAttempts; attempt++) {
+        expect(await queue.fail(job, 'broken')).toBe('retry');
+        expect(await queue.jobState(id)).toBe('queued');
+        job = await claimOne(queue);
+      }
+      expect(await queue.fail(job, 'broken')).toBe('dead');
+      expect(await queue.jobState(id)).toBe('dead');
+      await queue.redrive([id]);
+      await queue.ack(await claimOne(queue));
+      expect(await queue.jobState(id)).toBe('unknown');
+      expect(await queue.jobState('999999999')).toBe('unknown');
+    });
   });
 }

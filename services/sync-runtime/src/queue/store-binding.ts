@@ -1,5 +1,15 @@
 import type { Db, Queryable } from '@data-sync/pipelines/db';
-import { DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy } from './binding';
+import {
+  DeadLetter,
+  Job,
+  JobKind,
+  JobState,
+  LeaseLostError,
+  NewJob,
+  QueueBinding,
+  QueueDepth,
+  RetryPolicy,
+} from './binding';
 import { type QueueTransport, createQueueBinding } from './core/core';
 import { type Pending as GroupPending, groupCommit } from './core/group-commit';
 
@@ -236,6 +246,13 @@ function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
       const numeric = ids.filter((id) => /^\d{1,18}$/.test(id));
       if (numeric.length === 0) return 0;
       return (await db.query(`${base} AND id = ANY($2::bigint[])`, [queue, numeric])).rowCount;
+    },
+
+    async jobState(jobId): Promise<JobState> {
+      if (!/^\d{1,18}$/.test(jobId)) return 'unknown';
+      // Ids are unique across the jobs table, whichever queue holds the job; acknowledged jobs are deleted.
+      const { rows } = await db.query<{ status: string }>('SELECT status FROM jobs WHERE id = $1', [jobId]);
+      return ({ ready: 'queued', active: 'active', dead: 'dead' } as const)[rows[0]?.status as 'ready'] ?? 'unknown';
     },
 
     async depth(): Promise<QueueDepth> {

@@ -10,17 +10,18 @@ import { CONNECTORS } from '@data-sync/integrations/registry';
 import { FieldCipher } from '@data-sync/pipelines';
 import type { Db } from '@data-sync/pipelines/db';
 import type { PipelinesApi } from '../api/deps';
-import { createIntegrationStore, type IntegrationStore } from '../api/integration-store';
+import { createIntegrationStore, type IntegrationStore } from '../store/integrations-repository';
 import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
 import { createPipelinesApi } from '../api/pipelines-adapter';
 import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
 import { withAnalyticsModel } from '@data-sync/pipelines/analytics';
 import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
-import { closeRunOfDeadJob } from '../engine/runs';
+import { closeRunOfDeadJob } from '../store/runs-repository';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
-import { createTokenStore, type TokenStore } from '../security/token-store';
+import { createRepositories, type Repositories } from '../store/repositories';
+import { createTokenStore, type TokenStore } from '../store/tokens-repository';
 
 export interface RuntimeParts {
   /** The database every part reads and writes, already migrated. */
@@ -49,6 +50,8 @@ export interface AssembledRuntime {
   readonly pipelines: PipelinesApi;
   /** The engine, with every job kind's handler registered (registerJobHandlers). */
   readonly engine: SyncEngine;
+  /** The store's repositories, over the same database (the API's view of the store). */
+  readonly repositories: Repositories;
 }
 
 /** What the job handlers need besides the engine. */
@@ -116,5 +119,6 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
       logger.error({ err: error, jobId: job.id }, 'could not close the run of a dead-lettered job');
     }
   });
-  return { connectors, integrations, tokens, pipelines, engine };
+  const repositories = createRepositories(db, { integrations, tokens, pipelines });
+  return { connectors, integrations, tokens, pipelines, engine, repositories };
 }

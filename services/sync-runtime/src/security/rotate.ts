@@ -5,7 +5,7 @@
  */
 import type { Db, Queryable } from '@data-sync/pipelines/db';
 import { FieldCipher } from '@data-sync/pipelines';
-import { resealIntegrations } from '../api/integration-store';
+import { resealIntegrations } from '../store/integrations-repository';
 import type { Keyring } from './crypto';
 
 export interface RotationResult {

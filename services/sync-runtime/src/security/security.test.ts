@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { FieldCipher } from '@data-sync/pipelines';
 import { migrate, openPglite } from '@data-sync/pipelines/db';
-import { createIntegrationStore } from '../api/integration-store';
+import { createIntegrationStore } from '../store/integrations-repository';
 import { MIGRATIONS } from '../store/migrations';
 import { DecryptionError, Keyring, generateKey, loadDevKeyring } from './crypto';
 import { rotateEncryption } from './rotate';

@@ -9,7 +9,7 @@
 import type { Buffer } from 'buffer';
 import ipaddr from 'ipaddr.js';
 import { WebhookRejected, type ConnectorModule } from '@data-sync/integrations/connector';
-import type { AuditEntry } from '../api/audit-store';
+import type { AuditEntry } from '../store/audit-repository';
 import { ApiError, notFound } from '../api/errors';
 import { checkedRequestData } from '../api/request-data';
 import type { NewJob } from '../queue/binding';

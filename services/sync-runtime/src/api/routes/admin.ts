@@ -1,10 +1,10 @@
 /** Admin: the audit log, API tokens, and the queue's dead letters. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiDeps } from '../deps';
+import type { QueueBinding } from '../../queue/binding';
 import { ApiError, notFound } from '../errors';
-import { listAudit } from '../audit-store';
+import type { AuditRepository } from '../../store/audit-repository';
 import { ROLES, Role } from '../../security/tokens';
-import { TokenNameTaken } from '../../security/token-store';
+import { TokenNameTaken, type TokenStore } from '../../store/tokens-repository';
 import { anyObject, errorResponses, idParam, paging } from '../schemas';
 
 const tokenView = {
@@ -18,7 +18,13 @@ const tokenView = {
   },
 } as const;
 
-export const adminRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface AdminRouteDeps {
+  readonly audit: AuditRepository;
+  readonly tokens: TokenStore;
+  readonly queue: Pick<QueueBinding, 'listDeadLetters' | 'redrive' | 'depth'>;
+}
+
+export const adminRoutes = (deps: AdminRouteDeps) => async (app: FastifyInstance) => {
   app.get(
     '/api/audit',
     {
@@ -77,7 +83,7 @@ export const adminRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
         };
       }>,
     ) => {
-      const { entries, total } = await listAudit(deps.db, request.query);
+      const { entries, total } = await deps.audit.list(request.query);
       return { entries, total, limit: request.query.limit, offset: request.query.offset };
     },
   );

@@ -5,7 +5,12 @@
  */
 import { createHmac, timingSafeEqual } from 'crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiDeps, PipelinesApi } from '../deps';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import type { QueueBinding } from '../../queue/binding';
+import type { IntegrationStore } from '../../store/integrations-repository';
+import type { PrivacyRepository } from '../../store/privacy-repository';
+import type { QuarantineRepository } from '../../store/quarantine-repository';
+import type { PipelinesApi } from '../deps';
 import { ApiError } from '../errors';
 import { actorOf } from '../auth';
 import { errorResponses, paging } from '../schemas';
@@ -83,20 +88,35 @@ async function clientInput<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-export const complianceRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
-  const pipelines = (): PipelinesApi => {
-    if (!deps.pipelines)
+export interface ComplianceRouteDeps {
+  readonly integrations: IntegrationStore;
+  readonly connectors: Readonly<Record<string, ConnectorModule>>;
+  readonly queue: Pick<QueueBinding, 'enqueue'>;
+  /** null without the pipelines module. */
+  readonly privacy: PrivacyRepository | null;
+  /** null without the pipelines module. */
+  readonly quarantine: QuarantineRepository | null;
+  /** The pipeline stages (PII masking). @default null: these routes answer 501 */
+  readonly pipelines?: PipelinesApi | null;
+  /** Shared secret of the GDPR/CCPA webhooks. @default null: they answer 503 */
+  readonly complianceWebhookSecret?: string | null;
+}
+
+export const complianceRoutes = (deps: ComplianceRouteDeps) => async (app: FastifyInstance) => {
+  /** The pipelines module's parts, or 501 when this build has none. */
+  const pipelines = () => {
+    if (!deps.pipelines || !deps.privacy || !deps.quarantine)
       throw new ApiError(501, 'pipelines_unavailable', 'the pipelines module is not part of this build');
-    return deps.pipelines;
+    return { stages: deps.pipelines, privacy: deps.privacy, quarantine: deps.quarantine };
   };
 
   /** Erases the subject here, then queues one 'erasure' job per vendor: the enabled integrations that have a connector. */
   async function erase(email: string, actor: string) {
-    const p = pipelines();
+    const { privacy } = pipelines();
     const vendors = (await deps.integrations.list())
       .filter((i) => i.enabled && deps.connectors[i.system])
       .map((i) => i.name);
-    const result = await clientInput(() => p.eraseSubject(deps.db, email, { actor, vendors }));
+    const result = await clientInput(() => privacy.erase(email, { actor, vendors }));
     // A job already waiting for a vendor drains every pending request of it: one is enough.
     const jobs = await Promise.all(
       result.vendorErasures.map((integration) =>
@@ -128,13 +148,13 @@ export const complianceRoutes = (deps: ApiDeps) => async (app: FastifyInstance) 
       },
     },
     async (request: FastifyRequest<{ Querystring: { integration?: string; limit: number; offset: number } }>) => {
-      const p = pipelines();
+      const { stages, quarantine } = pipelines();
       const { integration, limit, offset } = request.query;
       const role = request.principal!.role;
-      const page = await p.listQuarantine(deps.db, { integration, limit, offset });
+      const page = await quarantine.list({ integration, limit, offset });
       const items = (page.items as Record<string, unknown>[]).map((item) => ({
         ...item,
-        record: p.maskPii((item.record ?? {}) as Record<string, unknown>, role),
+        record: stages.maskPii((item.record ?? {}) as Record<string, unknown>, role),
       }));
       return { items, total: page.total };
     },
@@ -158,9 +178,9 @@ export const complianceRoutes = (deps: ApiDeps) => async (app: FastifyInstance) 
       },
     },
     async (request: FastifyRequest<{ Body: { ids?: string[] } | undefined }>) => {
-      const p = pipelines();
+      const { quarantine } = pipelines();
       const ids = request.body?.ids;
-      const result = await clientInput(() => p.replayQuarantine(deps.db, ids));
+      const result = await clientInput(() => quarantine.replay(ids));
       request.auditDetails = { ids: ids?.length ?? 'all', ...result };
       return result;
     },
@@ -196,9 +216,9 @@ export const complianceRoutes = (deps: ApiDeps) => async (app: FastifyInstance) 
       },
     },
     async (request: FastifyRequest<{ Body: { email: string } }>) => {
-      const p = pipelines();
-      await clientInput(() => p.optOut(deps.db, request.body.email, { actor: actorOf(request) }));
-      return { optedOut: await p.isOptedOut(deps.db, request.body.email) };
+      const { privacy } = pipelines();
+      await clientInput(() => privacy.optOut(request.body.email, { actor: actorOf(request) }));
+      return { optedOut: await privacy.isOptedOut(request.body.email) };
     },
   );
 
@@ -284,9 +304,9 @@ export const complianceRoutes = (deps: ApiDeps) => async (app: FastifyInstance) 
       },
       async (request: FastifyRequest<{ Body: { email: string } }>) => {
         verify(request, 'CCPA opt-out');
-        const p = pipelines();
-        await clientInput(() => p.optOut(deps.db, request.body.email, { actor: 'webhook:ccpa' }));
-        return { optedOut: await p.isOptedOut(deps.db, request.body.email) };
+        const { privacy } = pipelines();
+        await clientInput(() => privacy.optOut(request.body.email, { actor: 'webhook:ccpa' }));
+        return { optedOut: await privacy.isOptedOut(request.body.email) };
       },
     );
   });

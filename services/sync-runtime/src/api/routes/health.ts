@@ -1,6 +1,11 @@
 /** Liveness, readiness (store and queue), integrations and n8n health, and the Prometheus scrape. */
 import type { FastifyInstance } from 'fastify';
-import type { ApiDeps } from '../deps';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import type { N8nClient } from '@data-sync/n8n/client';
+import type { RuntimeMetrics } from '../../metrics';
+import type { QueueBinding } from '../../queue/binding';
+import type { IntegrationStore } from '../../store/integrations-repository';
+import type { Repositories } from '../../store/repositories';
 import { errorResponses } from '../schemas';
 
 const CHECK_TIMEOUT_MS = 5000;
@@ -22,7 +27,20 @@ const check = {
   properties: { ok: { type: 'boolean' }, message: { type: 'string' }, latencyMs: { type: 'number' } },
 } as const;
 
-export const healthRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface HealthRouteDeps {
+  /** Answers when the store does (readiness). */
+  readonly ping: Repositories['ping'];
+  readonly queue: Pick<QueueBinding, 'depth'>;
+  readonly integrations: IntegrationStore;
+  readonly connectors: Readonly<Record<string, ConnectorModule>>;
+  /** null: N8N_URL is not set. */
+  readonly n8n: N8nClient | null;
+  readonly metrics: RuntimeMetrics;
+  /** The blue-green slot this instance serves. @default none */
+  readonly slot?: 'blue' | 'green';
+}
+
+export const healthRoutes = (deps: HealthRouteDeps) => async (app: FastifyInstance) => {
   app.get(
     '/health',
     {
@@ -69,7 +87,7 @@ export const healthRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
         }
       };
       const [store, queue] = await Promise.all([
-        probe(() => deps.db.query('SELECT 1'), 'the store'),
+        probe(() => deps.ping(), 'the store'),
         probe(() => deps.queue.depth(), 'the queue'),
       ]);
       const ok = store.ok && queue.ok;

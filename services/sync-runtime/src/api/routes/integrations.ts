@@ -6,9 +6,15 @@ import type { FastifyInstance, FastifyRequest } from 'fastify';
 import ipaddr from 'ipaddr.js';
 import { findIntegration, intervalMinutes } from '@data-sync/config/integrations';
 import { IntegrationError } from '@data-sync/integrations/connector';
-import type { ApiDeps } from '../deps';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { ApiError, notFound } from '../errors';
-import { Integration, IntegrationNameTaken, maskSecrets, restoreMasked } from '../integration-store';
+import {
+  Integration,
+  IntegrationNameTaken,
+  IntegrationStore,
+  maskSecrets,
+  restoreMasked,
+} from '../../store/integrations-repository';
 import { EnvRefError, keepEnvRefs } from '../../security/env-refs';
 import { NAME_PATTERN, anyObject, errorResponses, idParam } from '../schemas';
 import { withTimeout } from './health';
@@ -80,7 +86,12 @@ export function normalizeAllowlist(entries: readonly string[]): string[] {
   });
 }
 
-export const integrationRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface IntegrationRouteDeps {
+  readonly integrations: IntegrationStore;
+  readonly connectors: Readonly<Record<string, ConnectorModule>>;
+}
+
+export const integrationRoutes = (deps: IntegrationRouteDeps) => async (app: FastifyInstance) => {
   function moduleFor(system: string) {
     const module = deps.connectors[system];
     if (!module) {

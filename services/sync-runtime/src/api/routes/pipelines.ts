@@ -2,9 +2,11 @@
  * Pipelines: ingest (a durable 'pipeline' job tracked in pipeline_runs), status, metrics, and the
  * synchronous transform and validate stages of pipelines/.
  */
-import { randomUUID } from 'crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiDeps, PipelinesApi } from '../deps';
+import type { IntegrationStore } from '../../store/integrations-repository';
+import type { PipelineRunsRepository } from '../../store/pipeline-runs-repository';
+import type { QuarantineRepository } from '../../store/quarantine-repository';
+import type { EngineApi, PipelinesApi } from '../deps';
 import { ApiError, notFound } from '../errors';
 import { actorOf } from '../auth';
 import { NAME_PATTERN, anyObject, errorResponses, paging } from '../schemas';
@@ -50,47 +52,17 @@ const runView = {
   },
 } as const;
 
-interface RunRow {
-  id: string;
-  integration: string;
-  mapping: string;
-  status: string;
-  actor: string;
-  job_id: string | null;
-  received: number;
-  accepted: number;
-  quarantined: number;
-  duplicates: number;
-  inserted: number;
-  updated: number;
-  unchanged: number;
-  error: string | null;
-  queued_at: Date | string;
-  started_at: Date | string | null;
-  finished_at: Date | string | null;
+export interface PipelineRouteDeps {
+  readonly engine: Pick<EngineApi, 'ingest'>;
+  readonly integrations: IntegrationStore;
+  readonly pipelineRuns: Pick<PipelineRunsRepository, 'list' | 'totals'>;
+  /** null without the pipelines module. */
+  readonly quarantine: Pick<QuarantineRepository, 'list'> | null;
+  /** The pipeline stages. @default null: these routes answer 501 */
+  readonly pipelines?: PipelinesApi | null;
 }
-const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
-export const toRunView = (r: RunRow) => ({
-  id: r.id,
-  integration: r.integration,
-  mapping: r.mapping,
-  status: r.status,
-  actor: r.actor,
-  jobId: r.job_id,
-  received: r.received,
-  accepted: r.accepted,
-  quarantined: r.quarantined,
-  duplicates: r.duplicates,
-  inserted: r.inserted,
-  updated: r.updated,
-  unchanged: r.unchanged,
-  error: r.error,
-  queuedAt: iso(r.queued_at)!,
-  startedAt: iso(r.started_at),
-  finishedAt: iso(r.finished_at),
-});
 
-export const pipelineRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export const pipelineRoutes = (deps: PipelineRouteDeps) => async (app: FastifyInstance) => {
   const stages = (): PipelinesApi => {
     if (!deps.pipelines)
       throw new ApiError(501, 'pipelines_unavailable', 'the pipelines module is not part of this build');
@@ -147,36 +119,7 @@ export const pipelineRoutes = (deps: ApiDeps) => async (app: FastifyInstance) =>
           { mapping },
         );
       if (!(await deps.integrations.getByName(integration))) throw notFound('integration', integration);
-      const runId = randomUUID();
-      const job = {
-        kind: 'pipeline' as const,
-        integration,
-        payload: { runId, mapping, records } satisfies PipelineJobPayload,
-      };
-      const insertRun = (jobId: string | null) => [runId, integration, mapping, actorOf(request), jobId];
-      const sql = `INSERT INTO pipeline_runs (id, integration, mapping, status, actor, job_id) VALUES ($1, $2, $3, 'queued', $4, $5)`;
-      let jobId: string;
-      if (deps.queue.enqueueWithin) {
-        // Store binding: the run row and its job commit together.
-        const enqueueWithin = deps.queue.enqueueWithin.bind(deps.queue);
-        jobId = await deps.db.transaction(async (tx) => {
-          const id = await enqueueWithin(tx, job);
-          await tx.query(sql, insertRun(id));
-          return id;
-        });
-      } else {
-        await deps.db.query(sql, insertRun(null));
-        try {
-          jobId = await deps.queue.enqueue(job);
-        } catch (error) {
-          await deps.db.query(
-            `UPDATE pipeline_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`,
-            [runId, `could not enqueue: ${(error as Error).message}`],
-          );
-          throw error;
-        }
-        await deps.db.query('UPDATE pipeline_runs SET job_id = $2 WHERE id = $1', [runId, jobId]);
-      }
+      const { runId, jobId } = await deps.engine.ingest({ integration, mapping, records, actor: actorOf(request) });
       request.auditDetails = { runId, jobId, mapping, records: records.length };
       return reply.code(202).send({ runId, jobId, records: records.length });
     },
@@ -210,24 +153,10 @@ export const pipelineRoutes = (deps: ApiDeps) => async (app: FastifyInstance) =>
     },
     async (request: FastifyRequest<{ Querystring: { integration?: string; limit: number; offset: number } }>) => {
       const { integration, limit, offset } = request.query;
-      const where = integration === undefined ? '' : 'WHERE integration = $1';
-      const params = integration === undefined ? [] : [integration];
-      const [runs, counts] = await Promise.all([
-        deps.db.query<RunRow>(
-          `SELECT * FROM pipeline_runs ${where} ORDER BY queued_at DESC, id LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
-          [...params, limit, offset],
-        ),
-        deps.db.query<{ status: string; n: string }>(
-          `SELECT status, count(*) AS n FROM pipeline_runs ${where} GROUP BY status`,
-          params,
-        ),
-      ]);
-      const byStatus = Object.fromEntries(counts.rows.map((r) => [r.status, Number(r.n)]));
-      const quarantine = deps.pipelines
-        ? await deps.pipelines.listQuarantine(deps.db, { integration, limit: 1, offset: 0 })
-        : null;
+      const { runs, byStatus } = await deps.pipelineRuns.list({ integration, limit, offset });
+      const quarantine = deps.quarantine ? await deps.quarantine.list({ integration, limit: 1, offset: 0 }) : null;
       return {
-        runs: runs.rows.map(toRunView),
+        runs,
         total: Object.values(byStatus).reduce((a, b) => a + b, 0),
         byStatus,
         quarantined: quarantine ? quarantine.total : null,
@@ -249,34 +178,7 @@ export const pipelineRoutes = (deps: ApiDeps) => async (app: FastifyInstance) =>
         },
       },
     },
-    async () => {
-      const { rows } = await deps.db.query<Record<string, string>>(
-        `SELECT integration, count(*) AS runs, count(*) FILTER (WHERE status = 'failed') AS failed,
-              sum(received) AS received, sum(accepted) AS accepted, sum(quarantined) AS quarantined, sum(duplicates) AS duplicates,
-              sum(inserted) AS inserted, sum(updated) AS updated, sum(unchanged) AS unchanged,
-              avg(extract(epoch FROM finished_at - started_at)) AS avg_seconds
-       FROM pipeline_runs GROUP BY integration ORDER BY integration`,
-      );
-      return {
-        integrations: rows.map((r) => ({
-          integration: r.integration,
-          ...Object.fromEntries(
-            [
-              'runs',
-              'failed',
-              'received',
-              'accepted',
-              'quarantined',
-              'duplicates',
-              'inserted',
-              'updated',
-              'unchanged',
-            ].map((k) => [k, Number(r[k] ?? 0)]),
-          ),
-          avgSeconds: r.avg_seconds === null ? null : Number(r.avg_seconds),
-        })),
-      };
-    },
+    async () => ({ integrations: await deps.pipelineRuns.totals() }),
   );
 
   app.post(

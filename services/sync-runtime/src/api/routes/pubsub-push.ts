@@ -16,7 +16,16 @@ export const PUBSUB_PUSH_PATH = '/pubsub/push';
 /** Pub/Sub's largest message (10 MB) as base64 inside the JSON envelope. */
 const PUSH_BODY_LIMIT = 14 * 1024 * 1024;
 
-export const pubsubPushRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface PubsubPushRouteDeps {
+  /** Who may push and what runs a job. @default null: the route answers 404 */
+  readonly pubsubPush?: ApiDeps['pubsubPush'];
+  /** Pushes per minute per sender address. @default 12000 */
+  readonly webhookRateLimitPerMinute?: number;
+  /** The clock push tokens are checked against. @default Date.now */
+  readonly now?: () => number;
+}
+
+export const pubsubPushRoutes = (deps: PubsubPushRouteDeps) => async (app: FastifyInstance) => {
   const push = deps.pubsubPush ?? null;
   const configured = () => {
     // 404, not 503: without configuration this instance has no push endpoint (and a public route

@@ -1,6 +1,9 @@
 /** Sync: status, manual trigger, history, reset (+ purge), metrics, and the end-to-end self-test. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { ApiDeps } from '../deps';
+import type { QueueBinding } from '../../queue/binding';
+import type { IntegrationStore } from '../../store/integrations-repository';
+import type { RunsRepository } from '../../store/runs-repository';
+import type { EngineApi } from '../deps';
 import { ApiError, notFound } from '../errors';
 import { actorOf, requireRole } from '../auth';
 import { anyObject, errorResponses, integrationNameParam, paging } from '../schemas';
@@ -16,7 +19,14 @@ const probeView = {
   },
 } as const;
 
-export const syncRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface SyncRouteDeps {
+  readonly engine: EngineApi;
+  readonly integrations: IntegrationStore;
+  readonly runs: Pick<RunsRepository, 'totals'>;
+  readonly queue: Pick<QueueBinding, 'depth'>;
+}
+
+export const syncRoutes = (deps: SyncRouteDeps) => async (app: FastifyInstance) => {
   /** The integration behind `:integration`, enabled: 404 when unknown, 409 when switched off. */
   async function enabledIntegration(name: string) {
     const integration = await deps.integrations.getByName(name);
@@ -223,36 +233,7 @@ export const syncRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
         },
       },
     },
-    async () => {
-      const { rows } = await deps.db.query<{
-        integration: string;
-        status: string;
-        count: string;
-        received: string;
-        accepted: string;
-        quarantined: string;
-        duplicates: string;
-        avg: string | null;
-      }>(
-        `SELECT integration, status, count(*) AS count, coalesce(sum(received), 0) AS received, coalesce(sum(accepted), 0) AS accepted,
-              coalesce(sum(quarantined), 0) AS quarantined, coalesce(sum(duplicates), 0) AS duplicates,
-              avg(extract(epoch FROM finished_at - started_at)) AS avg
-       FROM sync_runs GROUP BY integration, status ORDER BY integration, status`,
-      );
-      return {
-        runs: rows.map((r) => ({
-          integration: r.integration,
-          status: r.status,
-          count: Number(r.count),
-          received: Number(r.received),
-          accepted: Number(r.accepted),
-          quarantined: Number(r.quarantined),
-          duplicates: Number(r.duplicates),
-          avgDurationSeconds: r.avg === null ? null : Number(r.avg),
-        })),
-        queue: await deps.queue.depth(),
-      };
-    },
+    async () => ({ runs: await deps.runs.totals(), queue: await deps.queue.depth() }),
   );
 
   app.post(

@@ -4,12 +4,27 @@
  * or the vendor-specific answer the verifier asks for.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { ApiDeps } from '../deps';
-import { writeAudit } from '../audit-store';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import type { RuntimeMetrics } from '../../metrics';
+import type { QueueBinding } from '../../queue/binding';
+import type { AuditRepository } from '../../store/audit-repository';
+import type { IntegrationStore } from '../../store/integrations-repository';
 import { ingestWebhook } from '../../webhooks/ingest';
 import { errorResponses, integrationNameParam } from '../schemas';
 
-export const webhookRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface WebhookRouteDeps {
+  readonly integrations: IntegrationStore;
+  readonly connectors: Readonly<Record<string, ConnectorModule>>;
+  readonly queue: Pick<QueueBinding, 'enqueue'>;
+  readonly audit: AuditRepository;
+  readonly metrics: RuntimeMetrics;
+  /** Webhook requests per minute per sender address. @default 12000 */
+  readonly webhookRateLimitPerMinute?: number;
+  /** The clock signatures are checked against. @default Date.now */
+  readonly now?: () => number;
+}
+
+export const webhookRoutes = (deps: WebhookRouteDeps) => async (app: FastifyInstance) => {
   // Verifiers need the exact bytes the vendor signed: every content type is kept raw in this scope.
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
@@ -72,9 +87,9 @@ export const webhookRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => 
           connectors: deps.connectors,
           enqueue: (job) => deps.queue.enqueue(job),
           audit: (entry) =>
-            writeAudit(deps.db, entry).catch((error) =>
-              request.log.error({ err: error }, 'could not write the audit entry'),
-            ),
+            deps.audit
+              .write(entry)
+              .catch((error) => request.log.error({ err: error }, 'could not write the audit entry')),
           now: deps.now,
         },
         {

@@ -1,7 +1,7 @@
 /** n8n workflows through the public API v1 client; 503 when N8N_URL is not configured. */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import { N8nClient, N8nError } from '@data-sync/n8n/client';
-import type { ApiDeps } from '../deps';
+import type { RuntimeMetrics } from '../../metrics';
 import { ApiError } from '../errors';
 import { anyObject, errorResponses } from '../schemas';
 
@@ -47,7 +47,13 @@ function fromN8n(error: unknown): never {
   throw error;
 }
 
-export const workflowRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
+export interface WorkflowRouteDeps {
+  /** null: N8N_URL is not set, and these routes answer 503. */
+  readonly n8n: N8nClient | null;
+  readonly metrics: RuntimeMetrics;
+}
+
+export const workflowRoutes = (deps: WorkflowRouteDeps) => async (app: FastifyInstance) => {
   const n8n = (): N8nClient => {
     if (!deps.n8n)
       throw new ApiError(

@@ -9,7 +9,7 @@ import { openPglite, Db } from '@data-sync/pipelines/db';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
 import type { N8nClient } from '@data-sync/n8n/client';
 import { buildApi } from '../app';
-import type { IntegrationStore } from '../integration-store';
+import type { IntegrationStore } from '../../store/integrations-repository';
 import { loadConfig } from '../../config';
 import { createWorker, SyncEngine } from '../../engine';
 import { createLogger } from '../../logger';
@@ -18,7 +18,8 @@ import type { QueueBinding } from '../../queue/binding';
 import { createStoreBinding } from '../../queue/store-binding';
 import { createRuntime } from '../../runtime/runtime';
 import { Keyring, generateKey } from '../../security/crypto';
-import type { TokenStore } from '../../security/token-store';
+import type { Repositories } from '../../store/repositories';
+import type { TokenStore } from '../../store/tokens-repository';
 import { demoConnector } from './demo-connector';
 
 export interface Reply {
@@ -70,6 +71,7 @@ export interface Harness {
   db: Db;
   queue: QueueBinding;
   engine: SyncEngine;
+  repositories: Repositories;
   integrations: IntegrationStore;
   tokens: TokenStore;
   metrics: RuntimeMetrics;
@@ -127,23 +129,23 @@ export async function createHarness(
     connectors: options.connectors ?? { demo: demoConnector },
     env: options.env ?? {},
   });
-  const { queue, metrics, connectors, integrations, tokens, pipelines, engine } = runtime;
+  const { queue, metrics, connectors, integrations, tokens, pipelines, engine, repositories } = runtime;
   const app = await buildApi({
-    db,
+    repositories,
     queue,
     engine,
     connectors,
-    integrations,
-    tokens,
     metrics,
     logger,
     pipelines,
     n8n: options.n8n ?? null,
-    slot: options.slot,
-    rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
-    webhookRateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
-    bodyLimit: options.bodyLimit,
-    rateLimitRedis: options.rateLimitRedis,
+    config: {
+      slot: options.slot,
+      rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+      webhookRateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+      bodyLimit: options.bodyLimit,
+      rateLimitRedis: options.rateLimitRedis,
+    },
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const worker = options.worker
@@ -163,6 +165,7 @@ export async function createHarness(
     db,
     queue,
     engine,
+    repositories,
     integrations,
     tokens,
     metrics,

@@ -11,6 +11,7 @@ import {
   type DeadLetterListener,
   type Job,
   LeaseLostError,
+  type JobState,
   type NewJob,
   type QueueBinding,
   type QueueDepth,
@@ -64,6 +65,8 @@ export interface QueueTransport<D> {
   listDeadLetters(limit: number): Promise<DeadLetter[]>;
   redrive(ids?: readonly string[]): Promise<number>;
   depth(): Promise<QueueDepth>;
+  /** Where job `jobId` is, for transports that can look one up (run reconciliation). */
+  jobState?(jobId: string): Promise<JobState>;
   close(): Promise<void>;
 }
 
@@ -220,6 +223,7 @@ export function createQueueBinding<D>(transport: QueueTransport<D>, options: Que
     listDeadLetters: (limit = 100) => transport.listDeadLetters(limit),
     redrive: (ids) => transport.redrive(ids),
     depth: () => transport.depth(),
+    ...(transport.jobState ? { jobState: (jobId: string) => transport.jobState!(jobId) } : {}),
     close: () => transport.close(),
   };
 }

@@ -16,7 +16,7 @@ export interface AuditRecord extends Required<AuditEntry> {
 }
 
 export async function writeAudit(q: Queryable, entry: AuditEntry): Promise<void> {
-  await q.query('INSERT INTO audit_log (actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5)', [
+  await q.query('INSERT INTO audit_log (actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5::jsonb)', [
     entry.actor,
     entry.action,
     entry.target,
@@ -25,10 +25,16 @@ export async function writeAudit(q: Queryable, entry: AuditEntry): Promise<void>
   ]);
 }
 
-export async function listAudit(
-  q: Queryable,
-  filter: { actor?: string; action?: string; target?: string; outcome?: string; limit: number; offset: number },
-): Promise<{ entries: AuditRecord[]; total: number }> {
+export interface AuditFilter {
+  readonly actor?: string;
+  readonly action?: string;
+  readonly target?: string;
+  readonly outcome?: string;
+  readonly limit: number;
+  readonly offset: number;
+}
+
+export async function listAudit(q: Queryable, filter: AuditFilter): Promise<{ entries: AuditRecord[]; total: number }> {
   const where: string[] = [];
   const params: unknown[] = [];
   for (const column of ['actor', 'action', 'target', 'outcome'] as const) {
@@ -63,5 +69,15 @@ export async function listAudit(
       outcome: r.outcome,
       details: (typeof r.details === 'string' ? JSON.parse(r.details) : r.details) as Record<string, unknown>,
     })),
+  };
+}
+
+export type AuditRepository = ReturnType<typeof createAuditRepository>;
+
+export function createAuditRepository(q: Queryable) {
+  return {
+    write: (entry: AuditEntry) => writeAudit(q, entry),
+    /** Entries newest first, filtered by actor, action, target and outcome. */
+    list: (filter: AuditFilter) => listAudit(q, filter),
   };
 }

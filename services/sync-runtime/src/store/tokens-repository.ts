@@ -1,7 +1,7 @@
 /** API tokens in the store: only their SHA-256 hashes are kept; the token itself is shown once. */
 import { randomUUID } from 'crypto';
 import type { Queryable } from '@data-sync/pipelines/db';
-import { Role, generateToken, hashToken } from './tokens';
+import { Role, generateToken, hashToken } from '../security/tokens';
 
 export interface TokenInfo {
   readonly id: string;

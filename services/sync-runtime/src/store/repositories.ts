@@ -1,0 +1,53 @@
+/**
+ * The store's repositories over one database: what the routes, the engine and the job handlers share,
+ * so no SQL against the store lives anywhere else in the API.
+ */
+import type { Db } from '@data-sync/pipelines/db';
+import type { PipelinesApi } from '../api/deps';
+import { createAnalyticsRepository, type AnalyticsRepository } from './analytics-repository';
+import { createAuditRepository, type AuditRepository } from './audit-repository';
+import { createContactsStore } from './contacts-store';
+import type { IntegrationStore } from './integrations-repository';
+import { createPipelineRunsRepository, type PipelineRunsRepository } from './pipeline-runs-repository';
+import { createPrivacyRepository, type PrivacyRepository } from './privacy-repository';
+import { createQuarantineRepository, type QuarantineRepository } from './quarantine-repository';
+import { createRunsRepository, type RunsRepository } from './runs-repository';
+import type { TokenStore } from './tokens-repository';
+
+export interface Repositories {
+  readonly runs: RunsRepository;
+  readonly pipelineRuns: PipelineRunsRepository;
+  readonly integrations: IntegrationStore;
+  readonly tokens: TokenStore;
+  readonly audit: AuditRepository;
+  readonly contacts: ReturnType<typeof createContactsStore>;
+  readonly analytics: AnalyticsRepository;
+  /** null without the pipelines module: the quarantine routes answer 501. */
+  readonly quarantine: QuarantineRepository | null;
+  /** null without the pipelines module: the compliance routes answer 501. */
+  readonly privacy: PrivacyRepository | null;
+  /** Resolves when the store answers a trivial query (readiness). */
+  ping(): Promise<void>;
+}
+
+/** `integrations` and `tokens` are built by the caller: they need the keyring and the environment. */
+export function createRepositories(
+  db: Db,
+  parts: { integrations: IntegrationStore; tokens: TokenStore; pipelines?: PipelinesApi | null },
+): Repositories {
+  const pipelines = parts.pipelines ?? null;
+  return {
+    runs: createRunsRepository(db),
+    pipelineRuns: createPipelineRunsRepository(db),
+    integrations: parts.integrations,
+    tokens: parts.tokens,
+    audit: createAuditRepository(db),
+    contacts: createContactsStore(db),
+    analytics: createAnalyticsRepository(db),
+    quarantine: pipelines && createQuarantineRepository(db, pipelines),
+    privacy: pipelines && createPrivacyRepository(db, pipelines),
+    async ping() {
+      await db.query('SELECT 1');
+    },
+  };
+}
