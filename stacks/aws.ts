@@ -12,7 +12,7 @@ import { AwsRuntime } from '../constructs/runtime/aws';
 import { AwsSchedules } from '../constructs/schedules/aws';
 import { AwsSecrets } from '../constructs/secrets/aws';
 import { AwsWorker } from '../constructs/worker/aws';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 import { DataSyncStack } from './data-sync-stack';
 
 /** Deployment details config/ does not carry; all optional. */

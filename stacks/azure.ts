@@ -9,7 +9,7 @@ import type { Construct } from 'constructs';
 import type { EnvironmentName, StackSettings } from '../config';
 import { AzureDatabase } from '../constructs/database/azure';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
-import { N8N_SECRETS } from '../constructs/n8n/gcp';
+import { N8N_SECRETS } from '../constructs/n8n/provisioning';
 import { AzureN8n } from '../constructs/n8n/azure';
 import { AzureNetwork } from '../constructs/network/azure';
 import { AzureQueue } from '../constructs/queue/azure';
@@ -19,7 +19,7 @@ import { AzureSecrets } from '../constructs/secrets/azure';
 import { AzureWorker } from '../constructs/worker/azure';
 import { DataSyncStack } from './data-sync-stack';
 import { RUNTIME_SECRETS } from './gcp';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 
 /** Deployment details config/ does not carry; all optional. */
 export interface AzureStackOptions {

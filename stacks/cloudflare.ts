@@ -12,7 +12,7 @@ import { CloudflareSchedules, cloudflareCronMap } from '../constructs/schedules/
 import { CloudflareWorkerSecrets } from '../constructs/secrets/cloudflare';
 import { CloudflareConsumer } from '../constructs/worker/cloudflare';
 import { DataSyncStack } from './data-sync-stack';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 
 /**
  * Secrets the Workers read besides the integration credentials (the database goes through

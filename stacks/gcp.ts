@@ -3,12 +3,13 @@ import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-projec
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformVariable } from 'cdktf';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 import type { Construct } from 'constructs';
 import type { EnvironmentName, StackSettings } from '../config';
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
-import { GcpN8n, N8N_SECRETS } from '../constructs/n8n/gcp';
+import { GcpN8n } from '../constructs/n8n/gcp';
+import { N8N_SECRETS } from '../constructs/n8n/provisioning';
 import { GcpNetwork } from '../constructs/network/gcp';
 import { GcpQueue } from '../constructs/queue/gcp';
 import { GcpRuntime } from '../constructs/runtime/gcp';

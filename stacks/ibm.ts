@@ -2,16 +2,16 @@ import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '../config';
 import { IbmPostgres } from '../constructs/database/ibm';
-import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/generic/ibm';
+import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/providers/ibm';
 import { IbmMonitoring } from '../constructs/monitoring/ibm';
 import { IbmN8n } from '../constructs/n8n/ibm';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
 import { IbmQueue } from '../constructs/queue/ibm';
 import { IbmRuntime } from '../constructs/runtime/ibm';
 import { IbmSecrets } from '../constructs/secrets/ibm';
-import { cronExpression } from '../constructs/generic/workload';
+import { cronExpression } from '../constructs/shared/schedule';
 import { IbmWorker } from '../constructs/worker/ibm';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 import { DataSyncStack } from './data-sync-stack';
 
 /** Deployment details config/ does not carry; all optional. */
@@ -29,7 +29,7 @@ export interface IbmStackOptions {
 /** Secrets Manager secrets beside the integration credentials. */
 export const IBM_EXTRA_SECRETS = ['DATA_SYNC_ENCRYPTION_KEY', ...N8N_PROCESS_SECRETS, 'N8N_API_KEY', 'EVENT_STREAMS_API_KEY'] as const;
 
-/** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/generic/ibm.ts. */
+/** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/providers/ibm.ts. */
 export class IbmStack extends DataSyncStack {
   readonly secrets: IbmSecrets;
   readonly queue: IbmQueue;

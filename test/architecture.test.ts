@@ -54,3 +54,29 @@ test('the checks above see real imports (they would catch a violation)', () => {
     fs.rmSync(probe);
   }
 });
+
+const CLOUD_FILES = ['aws', 'gcp', 'azure', 'cloudflare', 'oci', 'ibm'];
+
+/** Imports in a construct file that reach another cloud's file (`../schedules/gcp` from `schedules/azure.ts`). */
+function crossCloudImports(file: string, specs: readonly string[]): string[] {
+  const own = path.basename(file).replace(/\.(ts|js)$/, '');
+  const neutral = !CLOUD_FILES.includes(own);
+  return specs.filter((spec) => {
+    if (!spec.startsWith('.')) return neutral && /^@cdktf\/provider-/.test(spec);
+    const target = path.basename(spec).replace(/\.(ts|js)$/, '');
+    return CLOUD_FILES.includes(target) && target !== own;
+  });
+}
+
+test("no cloud's construct imports another cloud's, and cloud-neutral construct modules import no cloud", () => {
+  const offenders = sourceFiles('constructs').flatMap((file) => crossCloudImports(file, importsOf(file)).map((spec) => `${file} imports ${spec}`));
+  expect(offenders).toEqual([]);
+});
+
+test('the cross-cloud check catches a cloud file importing another cloud and a shared module importing a provider', () => {
+  expect(crossCloudImports('constructs/schedules/azure.ts', ['./gcp', '../runtime/azure', '../shared/schedule'])).toEqual(['./gcp']);
+  expect(crossCloudImports('constructs/shared/schedule.ts', ['@cdktf/provider-aws/lib/iam-role', '../runtime/oci', 'cdktf'])).toEqual([
+    '@cdktf/provider-aws/lib/iam-role',
+    '../runtime/oci',
+  ]);
+});

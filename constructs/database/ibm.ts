@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config';
-import { IbmDatabase } from '../generic/ibm';
+import { IbmDatabase } from '../providers/ibm';
 
 export interface IbmDatabaseProps {
   /** Instance name, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '../../config';
-import { OciPsqlDbSystem } from '../generic/oci';
+import { OciPsqlDbSystem } from '../providers/oci';
 
 export interface OciDatabaseProps {
   /** Display name, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { ALERT_RULES, type AlertRule, DASHBOARD_PANELS, type DashboardPanel } from '../../monitoring/alerts';
-import { IbmResourceInstance, SysdigMonitorAlertV2Prometheus, SysdigMonitorDashboard, SysdigMonitorNotificationChannelEmail, SysdigProvider } from '../generic/ibm';
+import { IbmResourceInstance, SysdigMonitorAlertV2Prometheus, SysdigMonitorDashboard, SysdigMonitorNotificationChannelEmail, SysdigProvider } from '../providers/ibm';
 
 /** Cloud Logs keeps data for one of these numbers of days. */
 const CLOUD_LOGS_RETENTION = [7, 14, 30, 60, 90] as const;

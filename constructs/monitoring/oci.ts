@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { type IntegrationSettings, intervalMinutes } from '../../config';
 import { ALERT_RULES, type AlertRule } from '../../monitoring/alerts';
-import { OciIdentityPolicy, OciMonitoringAlarm, OciOnsNotificationTopic, OciOnsSubscription } from '../generic/oci';
+import { OciIdentityPolicy, OciMonitoringAlarm, OciOnsNotificationTopic, OciOnsSubscription } from '../providers/oci';
 
 /** Custom metric namespace the runtime's metrics are published to (OCI reserves the `oci_` prefix). */
 export const OCI_METRICS_NAMESPACE = 'data_sync';

@@ -4,7 +4,7 @@ import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import type { EnvironmentConfig, FeatureFlags } from '../../config';
 import { AwsDatabase } from '../database/aws';
 import { AwsFargateService, type AwsTaskContext } from '../runtime/aws';
-import { N8N_IMAGE } from '../generic/workload';
+import { N8N_IMAGE } from '../shared/n8n-image';
 import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface AwsN8nProps {

@@ -6,9 +6,8 @@ import { AzureDatabase, type AzureDatabaseProps } from '../database/azure';
 import { keyVaultSecretEnv } from '../runtime/azure';
 import type { AzureSecrets } from '../secrets/azure';
 import type { FeatureFlags } from '../../config';
-import { N8N_IMAGE } from '../generic/workload';
-import { N8N_SECRETS } from './gcp';
-import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
+import { N8N_IMAGE } from '../shared/n8n-image';
+import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface AzureN8nProps {
   /** Resource name prefix, e.g. `ds-prod`. */

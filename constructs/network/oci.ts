@@ -8,7 +8,7 @@ import {
   OciCoreRouteTable,
   OciCoreSubnet,
   OciCoreVcn,
-} from '../generic/oci';
+} from '../providers/oci';
 
 export interface OciNetworkProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { IbmEventStreamsTopic, IbmIamAuthorizationPolicy, IbmResourceInstance } from '../generic/ibm';
+import { IbmEventStreamsTopic, IbmIamAuthorizationPolicy, IbmResourceInstance } from '../providers/ibm';
 
 export interface IbmQueueProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { OciStreamingStream, OciStreamingStreamPool } from '../generic/oci';
+import { OciStreamingStream, OciStreamingStreamPool } from '../providers/oci';
 
 export interface OciQueueProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

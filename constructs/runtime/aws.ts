@@ -17,7 +17,7 @@ import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { SLOTS, type Slot } from '../../config';
-import { type IamStatement, ServiceRole } from '../generic/aws-iam';
+import { type IamStatement, ServiceRole } from '../iam/aws';
 import { cloudwatchAgentConfig, prometheusScrapeConfig } from '../monitoring/aws';
 
 /** What every Fargate task of the stack shares. */

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { SLOTS, type Slot } from '../../config';
-import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineDomainMapping, type IbmCodeEngineEnvVariable, IbmCodeEngineProject, IbmCodeEngineSecret } from '../generic/ibm';
+import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineDomainMapping, type IbmCodeEngineEnvVariable, IbmCodeEngineProject, IbmCodeEngineSecret } from '../providers/ibm';
 
 /** Code Engine secret holding the registry credentials (`ibmcloud ce registry create --name icr-pull ...`). */
 export const REGISTRY_SECRET = 'icr-pull';

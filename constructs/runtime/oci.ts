@@ -13,7 +13,7 @@ import {
   OciLoadBalancerListener,
   type OciLoadBalancerPathRouteSet,
   OciLoggingLog,
-} from '../generic/oci';
+} from '../providers/oci';
 
 /** OCI CLI image of the secrets sidecar (dated tag, pinned). */
 export const OCI_CLI_IMAGE = 'ghcr.io/oracle/oci-cli:20250716';

@@ -3,7 +3,7 @@ import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '../../config';
 import { keyVaultSecretName, type AzureSecrets } from '../secrets/azure';
-import { cronFor } from './gcp';
+import { cronFor } from '../shared/schedule';
 
 /** A small image with curl and a shell, for the scheduled trigger calls. */
 export const CURL_IMAGE = 'docker.io/curlimages/curl:8.16.0';

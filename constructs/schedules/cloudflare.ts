@@ -1,7 +1,7 @@
 import { WorkersCronTrigger } from '@cdktf/provider-cloudflare/lib/workers-cron-trigger';
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '../../config';
-import { cronFor } from './gcp';
+import { cronFor } from '../shared/schedule';
 
 /** Integrations per cron expression: the consumer's `scheduled()` handler enqueues a sync for each on its cron. */
 export function cloudflareCronMap(integrations: readonly IntegrationSettings[]): Record<string, string[]> {

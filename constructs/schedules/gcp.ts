@@ -1,20 +1,8 @@
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 import { scheduleMessage, type JobMessage } from '../../config/job-message';
 import { Construct } from 'constructs';
-import { intervalMinutes, type IntegrationSettings } from '../../config';
-
-/**
- * A sync_interval as a 5-field cron expression (UTC): `15m` -> `*\/15 * * * *`, `1h` -> `0 * * * *`,
- * `6h` -> `0 *\/6 * * *`, `1d` -> `0 0 * * *`. Intervals cron cannot repeat evenly (`45m`, `5h`)
- * throw, naming the value; `<n>d` restarts at each month's first day.
- */
-export function cronFor(interval: string): string {
-  const minutes = intervalMinutes(interval);
-  if (minutes < 60 && 60 % minutes === 0) return minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`;
-  if (minutes % 60 === 0 && minutes < 1440 && 24 % (minutes / 60) === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
-  if (minutes % 1440 === 0) return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
-  throw new Error(`sync_interval "${interval}" cannot be expressed as a cron schedule: use a divisor of 60 minutes, a divisor of 24 hours, or whole days`);
-}
+import type { IntegrationSettings } from '../../config';
+import { cronFor } from '../shared/schedule';
 
 /** The job a schedule enqueues: a sync of the integration, whose run the runtime creates (config/job-message.ts). */
 export function scheduledJob(integration: IntegrationSettings): JobMessage {

@@ -1,8 +1,8 @@
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '../../config';
-import { OciArtifactsContainerRepository, OciFunctionsApplication, OciFunctionsFunction, OciIdentityPolicy, OciLoggingLog, OciResourceSchedulerSchedule } from '../generic/oci';
+import { OciArtifactsContainerRepository, OciFunctionsApplication, OciFunctionsFunction, OciIdentityPolicy, OciLoggingLog, OciResourceSchedulerSchedule } from '../providers/oci';
 import { ociRetention } from '../runtime/oci';
-import { cronExpression, triggerMessage } from '../generic/workload';
+import { cronExpression, triggerMessage } from '../shared/schedule';
 
 export interface OciSchedulesProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '../../config';
-import { IbmIamAuthorizationPolicy, IbmKmsKey, IbmKmsKeyPolicies, IbmResourceInstance, IbmSmArbitrarySecret, IbmSmSecretGroup } from '../generic/ibm';
+import { IbmIamAuthorizationPolicy, IbmKmsKey, IbmKmsKeyPolicies, IbmResourceInstance, IbmSmArbitrarySecret, IbmSmSecretGroup } from '../providers/ibm';
 
 export interface IbmSecretsProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '../../config';
-import { OciKmsKey, OciKmsVault, OciVaultSecret } from '../generic/oci';
+import { OciKmsKey, OciKmsVault, OciVaultSecret } from '../providers/oci';
 
 export interface OciSecretsProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { IbmCodeEngineJob, IbmCodeEngineJobRun } from '../generic/ibm';
+import { IbmCodeEngineJob, IbmCodeEngineJobRun } from '../providers/ibm';
 import { REGISTRY_SECRET, codeEngineSize, envFrom } from '../runtime/ibm';
 
 export interface IbmWorkerProps {

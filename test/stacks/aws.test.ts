@@ -10,8 +10,8 @@ import { ENVIRONMENT_CONFIGS, type EnvironmentName, FAMILY_FLAG, INTEGRATIONS, r
 import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import { AwsMonitoring } from '../../constructs/monitoring/aws';
-import { zipBytes, zipFiles } from '../../constructs/generic/zip';
-import { rateExpression } from '../../constructs/generic/workload';
+import { zipBytes, zipFiles } from '../../constructs/shared/zip';
+import { rateExpression } from '../../constructs/shared/schedule';
 import { type Block, type TerraformJson, changedPaths, checkCapabilities, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
 
 const ENVIRONMENTS: EnvironmentName[] = ['dev', 'staging', 'prod'];

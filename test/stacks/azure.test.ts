@@ -5,7 +5,7 @@ import { buildApp } from '../../app';
 import { ENVIRONMENTS, ENVIRONMENT_CONFIGS, parseContext, resolveSettings, type EnvironmentName } from '../../config';
 import { isoDuration } from '../../constructs/monitoring/azure';
 import { azureRevisionSuffix } from '../../constructs/runtime/azure';
-import { cronFor } from '../../constructs/schedules/gcp';
+import { cronFor } from '../../constructs/shared/schedule';
 import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
 import { AZURE_POLICIES } from '../support/policies/azure';
 import { type Block, type TerraformJson, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';

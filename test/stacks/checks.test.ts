@@ -3,7 +3,7 @@ import { SqsQueue } from '@cdktf/provider-aws/lib/sqs-queue';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { type TerraformJson, checkCapabilities, checkPolicies, checkReferences, interpolations, synthJson } from '../support/terraform-checks';
 import { n8nContainers } from '../support/policies/n8n';
-import { N8N_VERSION } from '../../constructs/generic/workload';
+import { N8N_VERSION } from '../../constructs/shared/n8n-image';
 
 describe('reference checker', () => {
   const json: TerraformJson = {

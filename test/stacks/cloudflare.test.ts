@@ -7,7 +7,7 @@ import { CLOUDFLARE_ALERT_EXCEPTIONS } from '../../constructs/monitoring/cloudfl
 import { N8N_ON_WORKERS_EXCEPTION } from '../../constructs/n8n/cloudflare';
 import { CLOUDFLARE_BUNDLE } from '../../constructs/runtime/cloudflare';
 import { cloudflareCronMap } from '../../constructs/schedules/cloudflare';
-import { cronFor } from '../../constructs/schedules/gcp';
+import { cronFor } from '../../constructs/shared/schedule';
 import { ALERT_RULES } from '../../monitoring/alerts';
 import type { DataSyncStack } from '../../stacks/data-sync-stack';
 import { CLOUDFLARE_POLICIES } from '../support/policies/cloudflare';

@@ -4,7 +4,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
 import { ENVIRONMENTS, ENVIRONMENT_CONFIGS, INTEGRATIONS, parseContext, resolveSettings, type EnvironmentName } from '../../config';
-import { cronFor } from '../../constructs/schedules/gcp';
+import { cronFor } from '../../constructs/shared/schedule';
 import { gcpRevisionName } from '../../constructs/runtime/gcp';
 import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
 import { GCP_POLICIES } from '../support/policies/gcp';

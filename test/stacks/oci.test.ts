@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
 import { ENVIRONMENT_CONFIGS, type EnvironmentName, parseContext, resolveSettings } from '../../config';
-import { cronExpression } from '../../constructs/generic/workload';
+import { cronExpression } from '../../constructs/shared/schedule';
 import { ociAlarmSpecs } from '../../constructs/monitoring/oci';
 import { ALERT_RULES } from '../../monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';

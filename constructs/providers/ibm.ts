@@ -5,7 +5,7 @@
  * providers' own; only the arguments the stack uses are typed.
  */
 import type { Construct } from 'constructs';
-import { GenericProvider, type ProviderSpec, dataSourceType, resourceType } from './terraform';
+import { GenericProvider, type ProviderSpec, dataSourceType, resourceType } from './typed-resource';
 
 export const IBM_PROVIDER: ProviderSpec = { name: 'ibm', source: 'IBM-Cloud/ibm', version: '~> 1.70' };
 export const SYSDIG_PROVIDER: ProviderSpec = { name: 'sysdig', source: 'sysdiglabs/sysdig', version: '~> 3.0' };

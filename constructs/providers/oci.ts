@@ -4,7 +4,7 @@
  * Only the arguments the stack uses are typed; every one listed exists in the provider.
  */
 import type { Construct } from 'constructs';
-import { GenericProvider, type ProviderSpec, dataSourceType, resourceType } from './terraform';
+import { GenericProvider, type ProviderSpec, dataSourceType, resourceType } from './typed-resource';
 
 /** The oracle/oci provider; 7.x is the current major line. */
 export const OCI_PROVIDER: ProviderSpec = { name: 'oci', source: 'oracle/oci', version: '~> 7.0' };

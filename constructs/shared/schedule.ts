@@ -1,17 +1,9 @@
 /**
- * Cloud-neutral pieces every cloud's constructs share: the n8n image, the sync-job message a
- * schedule sends, and sync_interval as rate or cron expressions. No provider is imported here.
+ * What every cloud's schedules share: the sync-job message a schedule sends, and sync_interval as
+ * rate or cron expressions. No provider is imported here.
  */
 import { type IntegrationSettings, intervalMinutes } from '../../config';
 import { scheduleMessage } from '../../config/job-message';
-
-/**
- * The one n8n version every cloud runs, and the test tier installs (`npm run test:n8n`). Pinned: n8n's
- * database migrations are one-way, and its CLI and node parameters are checked against this version.
- */
-export const N8N_VERSION = '2.41.1';
-/** n8n's official image at N8N_VERSION. */
-export const N8N_IMAGE = `docker.n8n.io/n8nio/n8n:${N8N_VERSION}`;
 
 /** The message a schedule puts on the queue (config/job-message.ts): it names the integration, and the runtime creates the run. */
 export function triggerMessage(integration: IntegrationSettings): string {
@@ -32,4 +24,17 @@ export function cronExpression(syncInterval: string): string {
   if (minutes % 60 === 0 && minutes < 1440 && 1440 % minutes === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
   if (minutes % 1440 === 0 && minutes / 1440 <= 28) return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
   throw new Error(`sync_interval "${syncInterval}" has no exact cron form: use a divisor of an hour or of a day, or whole days`);
+}
+
+/**
+ * A sync_interval as a 5-field cron expression (UTC): `15m` -> `*\/15 * * * *`, `1h` -> `0 * * * *`,
+ * `6h` -> `0 *\/6 * * *`, `1d` -> `0 0 * * *`. Intervals cron cannot repeat evenly (`45m`, `5h`)
+ * throw, naming the value; `<n>d` restarts at each month's first day.
+ */
+export function cronFor(interval: string): string {
+  const minutes = intervalMinutes(interval);
+  if (minutes < 60 && 60 % minutes === 0) return minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`;
+  if (minutes % 60 === 0 && minutes < 1440 && 24 % (minutes / 60) === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
+  if (minutes % 1440 === 0) return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
+  throw new Error(`sync_interval "${interval}" cannot be expressed as a cron schedule: use a divisor of 60 minutes, a divisor of 24 hours, or whole days`);
 }
