@@ -53,7 +53,7 @@ export class AwsStack extends DataSyncStack {
     this.secrets = new AwsSecrets(this, 'secrets', { prefix, integrations: settings.integrations, extra: AWS_RUNTIME_SECRETS });
     const keyArn = this.secrets.key.arn;
     const extra = (key: (typeof AWS_RUNTIME_SECRETS)[number]) => this.secrets.extra.get(key)!.arn;
-    this.queue = new AwsQueue(this, 'queue', { prefix, kmsKeyArn: keyArn, maxReceiveCount: env.maxReceiveCount, workerTimeoutSeconds: env.workerTimeoutSeconds });
+    this.queue = new AwsQueue(this, 'queue', { prefix, kmsKeyArn: keyArn, maxDeliveries: env.maxReceiveCount, workerTimeoutSeconds: env.workerTimeoutSeconds });
     this.database = new AwsDatabase(this, 'database', {
       identifier: prefix,
       databaseName: 'datasync',

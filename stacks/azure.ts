@@ -6,7 +6,7 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Fn, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { EnvironmentName, StackSettings } from '../config';
+import { CLOUD_SIZING, type StackSettings } from '../config';
 import { AzureDatabase } from '../constructs/database/azure';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
 import { N8N_SECRETS } from '../constructs/n8n/provisioning';
@@ -26,9 +26,6 @@ export interface AzureStackOptions {
   /** Azure region: the default of the azure_location variable. @default `westeurope` */
   readonly region?: string;
 }
-
-/** Flexible Server SKU per environment (Burstable in dev; HA needs General Purpose). */
-export const AZURE_POSTGRES_SKUS: Record<EnvironmentName, string> = { dev: 'B_Standard_B1ms', staging: 'GP_Standard_D2ds_v5', prod: 'GP_Standard_D4ds_v5' };
 
 /**
  * The Azure composition: Container Apps (runtime with blue/green revision labels, a Service Bus
@@ -57,7 +54,7 @@ export class AzureStack extends DataSyncStack {
     const credentials = settings.integrations.flatMap((i) => i.credentials);
     const runtimeSecrets = [...credentials, ...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
     const secrets = new AzureSecrets(this, 'secrets', { ...base, name: `${prefix}-kv-${unique}`, tenantId, names: [...runtimeSecrets, SCHEDULER_TOKEN_SECRET, ...(n8nEnabled ? N8N_SECRETS : [])] });
-    const queue = new AzureQueue(this, 'queue', { ...base, namespaceName: `${prefix}-bus-${unique}`, maxDeliveryCount: env.maxReceiveCount, lockSeconds: Math.min(300, env.workerTimeoutSeconds) });
+    const queue = new AzureQueue(this, 'queue', { ...base, namespaceName: `${prefix}-bus-${unique}`, maxDeliveries: env.maxReceiveCount, lockSeconds: Math.min(300, env.workerTimeoutSeconds) });
     const databaseShared = {
       ...base,
       tenantId,
@@ -71,7 +68,7 @@ export class AzureStack extends DataSyncStack {
     const database = new AzureDatabase(this, 'database', {
       ...databaseShared,
       name: `${prefix}-db-${unique}`,
-      skuName: AZURE_POSTGRES_SKUS[env.name],
+      skuName: CLOUD_SIZING[env.name].azurePostgresSku.runtime,
       storageGb: env.database.allocatedStorageGb,
       administratorPassword: adminPassword('postgres_admin_password', 'data sync'),
       databases: ['data_sync'],
@@ -99,7 +96,7 @@ export class AzureStack extends DataSyncStack {
           database: {
             ...databaseShared,
             name: `${prefix}-n8n-db-${unique}`,
-            skuName: env.database.multiAz ? AZURE_POSTGRES_SKUS.staging : AZURE_POSTGRES_SKUS.dev,
+            skuName: CLOUD_SIZING[env.name].azurePostgresSku.n8n,
             storageGb: 32,
             administratorPassword: adminPassword('n8n_postgres_admin_password', 'n8n'),
           },

@@ -85,8 +85,7 @@ export class CloudflareStack extends DataSyncStack {
       prefix,
       accountId,
       queue,
-      // max_retries counts redeliveries: maxReceiveCount deliveries in all before the dead-letter queue.
-      maxRetries: env.maxReceiveCount - 1,
+      maxDeliveries: env.maxReceiveCount,
       retryDelaySeconds: 60,
       version: settings.imageTags[settings.activeSlot],
       deployCode: settings.deploymentSlot === settings.activeSlot,

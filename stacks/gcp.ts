@@ -5,7 +5,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformVariable } from 'cdktf';
 import { addressOf } from '../constructs/shared/address';
 import type { Construct } from 'constructs';
-import type { EnvironmentName, StackSettings } from '../config';
+import { CLOUD_SIZING, type StackSettings } from '../config';
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
 import { GcpN8n } from '../constructs/n8n/gcp';
@@ -24,8 +24,6 @@ export interface GcpStackOptions {
   readonly region?: string;
 }
 
-/** Cloud SQL machine tier per environment (the AWS instance classes' counterparts). */
-export const GCP_SQL_TIERS: Record<EnvironmentName, string> = { dev: 'db-custom-1-3840', staging: 'db-custom-2-7680', prod: 'db-custom-4-16384' };
 /** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
 export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY'] as const;
 
@@ -58,7 +56,7 @@ export class GcpStack extends DataSyncStack {
       region,
       networkId: network.network.id,
       privateServices: network.privateServices,
-      tier: GCP_SQL_TIERS[env.name],
+      tier: CLOUD_SIZING[env.name].gcpSqlTier.runtime,
       diskSizeGb: env.database.allocatedStorageGb,
       highAvailability: env.database.multiAz,
       deletionProtection: env.database.deletionProtection,
@@ -78,7 +76,7 @@ export class GcpStack extends DataSyncStack {
           database: {
             networkId: network.network.id,
             privateServices: network.privateServices,
-            tier: GCP_SQL_TIERS.dev,
+            tier: CLOUD_SIZING[env.name].gcpSqlTier.n8n,
             diskSizeGb: 20,
             highAvailability: env.database.multiAz,
             deletionProtection: env.database.deletionProtection,
@@ -134,7 +132,7 @@ export class GcpStack extends DataSyncStack {
       accountPrefix,
       queue,
       service: { name: runtime.service.name, location: region, uri: runtime.service.uri },
-      maxDeliveryAttempts: Math.max(5, env.maxReceiveCount),
+      maxDeliveries: Math.max(5, env.maxReceiveCount),
       ackDeadlineSeconds,
       audience: pushAudience,
     });

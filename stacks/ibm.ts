@@ -105,7 +105,7 @@ export class IbmStack extends DataSyncStack {
       image: `${imageRepository}:${stableTag}`,
       configMapName: this.runtime.configMapName,
       secretName: this.runtime.secretName,
-      instances: env.instanceCount,
+      instanceCount: env.instanceCount,
     });
     if (settings.features.enableN8nWorkflows) {
       this.n8n = new IbmN8n(this, 'n8n', { prefix, projectId: this.runtime.projectId, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, database: env.database, features: settings.features, apiUrl: options.customDomain ? `https://${options.customDomain.domainName}` : this.runtime.apps[settings.activeSlot].attr('endpoint') });

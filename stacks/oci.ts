@@ -133,7 +133,7 @@ export class OciStack extends DataSyncStack {
       logRetentionDays: env.logRetentionDays,
     });
     const stableTag = settings.imageTags[settings.deploymentSlot === 'blue' ? 'green' : 'blue'];
-    this.worker = new OciWorker(this, 'worker', { prefix, context: hostContext, image: `${this.runtime.imageRepository}:${stableTag}`, instances: env.instanceCount, environment, secrets: secretFiles, pgpass });
+    this.worker = new OciWorker(this, 'worker', { prefix, context: hostContext, image: `${this.runtime.imageRepository}:${stableTag}`, instanceCount: env.instanceCount, environment, secrets: secretFiles, pgpass });
     this.schedules = new OciSchedules(this, 'schedules', {
       prefix,
       compartmentId,

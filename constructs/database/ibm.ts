@@ -10,7 +10,7 @@ export interface IbmDatabaseProps {
   /** Root key CRN: disk and backups are encrypted with it (the stack authorizes the service to read it). */
   readonly rootKeyCrn: string;
   readonly sizing: EnvironmentConfig['database'];
-  /** PostgreSQL major version; default `16`. */
+  /** PostgreSQL major version; @default `16` */
   readonly version?: string;
 }
 

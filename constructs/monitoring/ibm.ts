@@ -16,8 +16,9 @@ export interface IbmMonitoringProps {
   readonly resourceGroupId: string;
   readonly alertEmail: string;
   readonly logRetentionDays: number;
-  /** Rules and panels to render; default ALERT_RULES and DASHBOARD_PANELS. */
+  /** Alert rules to render; @default ALERT_RULES */
   readonly rules?: readonly AlertRule[];
+  /** Dashboard panels to render; @default DASHBOARD_PANELS */
   readonly panels?: readonly DashboardPanel[];
 }
 

@@ -62,7 +62,7 @@ export interface OciMonitoringProps {
   readonly integrations: readonly IntegrationSettings[];
   /** Dynamic group of the container instances, allowed to publish metrics to the namespace only. */
   readonly publisherDynamicGroup: string;
-  /** Rules to render; default ALERT_RULES. */
+  /** Rules to render; @default ALERT_RULES */
   readonly rules?: readonly AlertRule[];
 }
 

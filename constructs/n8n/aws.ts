@@ -25,11 +25,11 @@ export interface AwsN8nProps {
   readonly apiUrl: string;
   /** Secrets Manager ARNs of N8N_PROCESS_SECRETS (created empty, filled out of band). */
   readonly secretArns: Readonly<Record<(typeof N8N_PROCESS_SECRETS)[number], string>>;
-  /** Path n8n is served under; default `/n8n/`. */
+  /** Path n8n is served under; @default `/n8n/` */
   readonly pathPrefix?: string;
-  /** Listener rule priority; default 100. */
+  /** Listener rule priority; @default 100 */
   readonly priority?: number;
-  /** Image; default N8N_IMAGE. */
+  /** Image; @default N8N_IMAGE */
   readonly image?: string;
 }
 
@@ -84,9 +84,9 @@ export class AwsN8n extends Construct {
       entryPoint: start.command,
       healthCheckGraceSeconds: N8N_STARTUP_SECONDS,
       containerPort: N8N_PORT,
-      cpu: 1024,
+      cpuUnits: 1024,
       memoryMb: 2048,
-      desiredCount: 1,
+      instanceCount: 1,
       environment: {
         ...start.environment,
         N8N_PATH: pathPrefix,

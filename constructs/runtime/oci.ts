@@ -73,7 +73,9 @@ export interface OciHostProps {
   readonly memoryGb: number;
   /** Main container (the secrets sidecar is added, and the secrets volume mounted read-only). */
   readonly app: OciContainer;
+  /** Vault secrets the sidecar writes as files for the app. */
   readonly secrets: readonly OciSecretFile[];
+  /** A .pgpass line the sidecar writes from a secret file; @default none */
   readonly pgpass?: { host: string; user: string; passwordFile: string };
 }
 

@@ -1,13 +1,7 @@
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
-import { scheduleMessage, type JobMessage } from '../../config/job-message';
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '../../config';
-import { cronFor } from '../shared/schedule';
-
-/** The job a schedule enqueues: a sync of the integration, whose run the runtime creates (config/job-message.ts). */
-export function scheduledJob(integration: IntegrationSettings): JobMessage {
-  return scheduleMessage(integration.name);
-}
+import { cronExpression, triggerMessage } from '../shared/schedule';
 
 export interface GcpSchedulesProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -34,11 +28,11 @@ export class GcpSchedules extends Construct {
           name: `${props.prefix}-sync-${integration.name.replace(/_/g, '-')}`,
           description: `Scheduled ${integration.name} sync every ${integration.syncInterval}`,
           region: props.region,
-          schedule: cronFor(integration.syncInterval),
+          schedule: cronExpression(integration.syncInterval),
           timeZone: 'Etc/UTC',
           pubsubTarget: {
             topicName: props.topicId,
-            data: Buffer.from(JSON.stringify(scheduledJob(integration))).toString('base64'),
+            data: Buffer.from(triggerMessage(integration)).toString('base64'),
             attributes: { integration: integration.name, trigger: 'schedule' },
           },
           retryConfig: { retryCount: 3, minBackoffDuration: '10s', maxBackoffDuration: '300s' },

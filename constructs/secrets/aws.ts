@@ -12,9 +12,9 @@ export interface AwsSecretsProps {
   readonly prefix: string;
   /** Enabled integrations: one empty secret per credential each. */
   readonly integrations: readonly IntegrationSettings[];
-  /** Further empty secrets by key (runtime and n8n keys), named `<prefix>/<key>`; default none. */
+  /** Further empty secrets by key (runtime and n8n keys), named `<prefix>/<key>`; @default none */
   readonly extra?: readonly string[];
-  /** Days a deleted secret can still be restored (7-30); default 7. */
+  /** Days a deleted secret can still be restored (7-30); @default 7 */
   readonly recoveryWindowDays?: number;
 }
 

@@ -11,7 +11,7 @@ export interface AzureSecretsProps {
   readonly tenantId: string;
   /** Secret names (environment-variable style, e.g. `HUBSPOT_API_KEY`) the vault is expected to hold. */
   readonly names: readonly string[];
-  /** Days a deleted secret can be recovered (7-90, default 90). */
+  /** Days a deleted secret can be recovered (7-90); @default 90 */
   readonly softDeleteRetentionDays?: number;
 }
 

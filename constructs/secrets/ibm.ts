@@ -9,9 +9,9 @@ export interface IbmSecretsProps {
   readonly resourceGroupId: string;
   /** Enabled integrations: one secret per credential each. */
   readonly integrations: readonly IntegrationSettings[];
-  /** Further secrets by key (n8n keys, runtime encryption key); default none. */
+  /** Further secrets by key (n8n keys, runtime encryption key); @default none */
   readonly extra?: readonly string[];
-  /** Months between root key rotations (1-12); default 3. */
+  /** Months between root key rotations (1-12); @default 3 */
   readonly rotationMonths?: number;
 }
 

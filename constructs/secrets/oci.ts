@@ -8,9 +8,9 @@ export interface OciSecretsProps {
   readonly compartmentId: string;
   /** Enabled integrations: one secret per credential each. */
   readonly integrations: readonly IntegrationSettings[];
-  /** Further secrets by key (database passwords, n8n keys, registry credentials); default none. */
+  /** Further secrets by key (database passwords, n8n keys, registry credentials); @default none */
   readonly extra?: readonly string[];
-  /** Days between automatic key rotations; default 90. */
+  /** Days between automatic key rotations; @default 90 */
   readonly rotationDays?: number;
 }
 

@@ -17,24 +17,20 @@ export function rateExpression(syncInterval: string): string {
   return `rate(${value} ${unit}${value === 1 ? '' : 's'})`;
 }
 
-/** Cron for a sync_interval: `15m` -> `*\/15 * * * *`, `1h` -> `0 * * * *`, `6h` -> `0 *\/6 * * *`, `1d` -> `0 0 * * *`. */
+/**
+ * A sync_interval as the one 5-field cron expression (UTC) every cron-based scheduler gets (Cloud Scheduler,
+ * Container Apps jobs, Cron Triggers, OCI Resource Scheduler, Code Engine): `1m` -> `* * * * *`,
+ * `15m` -> `*\/15 * * * *`, `1h` -> `0 * * * *`, `6h` -> `0 *\/6 * * *`, `1d` -> `0 0 * * *`, `2d` -> `0 0 *\/2 * *`
+ * (restarting on each month's first day). Intervals cron cannot repeat evenly (`45m`, `5h`, over 28 days) throw.
+ */
 export function cronExpression(syncInterval: string): string {
   const minutes = intervalMinutes(syncInterval);
-  if (minutes < 60 && 60 % minutes === 0) return `*/${minutes} * * * *`;
-  if (minutes % 60 === 0 && minutes < 1440 && 1440 % minutes === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
-  if (minutes % 1440 === 0 && minutes / 1440 <= 28) return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
-  throw new Error(`sync_interval "${syncInterval}" has no exact cron form: use a divisor of an hour or of a day, or whole days`);
-}
-
-/**
- * A sync_interval as a 5-field cron expression (UTC): `15m` -> `*\/15 * * * *`, `1h` -> `0 * * * *`,
- * `6h` -> `0 *\/6 * * *`, `1d` -> `0 0 * * *`. Intervals cron cannot repeat evenly (`45m`, `5h`)
- * throw, naming the value; `<n>d` restarts at each month's first day.
- */
-export function cronFor(interval: string): string {
-  const minutes = intervalMinutes(interval);
+  const [hours, days] = [minutes / 60, minutes / 1440];
   if (minutes < 60 && 60 % minutes === 0) return minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`;
-  if (minutes % 60 === 0 && minutes < 1440 && 24 % (minutes / 60) === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
-  if (minutes % 1440 === 0) return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
-  throw new Error(`sync_interval "${interval}" cannot be expressed as a cron schedule: use a divisor of 60 minutes, a divisor of 24 hours, or whole days`);
+  if (Number.isInteger(hours) && hours < 24 && 24 % hours === 0) {
+    return hours === 1 ? '0 * * * *' : `0 */${hours} * * *`;
+  }
+  if (Number.isInteger(days) && days <= 28) return days === 1 ? '0 0 * * *' : `0 0 */${days} * *`;
+  const use = 'use a divisor of 60 minutes, a divisor of 24 hours, or whole days up to 28';
+  throw new Error(`sync_interval "${syncInterval}" cannot be expressed as a cron schedule: ${use}`);
 }

@@ -11,7 +11,6 @@ import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import { AwsMonitoring } from '../../constructs/monitoring/aws';
 import { zipBytes, zipFiles } from '../../constructs/shared/zip';
-import { rateExpression } from '../../constructs/shared/schedule';
 import { type Block, type TerraformJson, changedPaths, checkCapabilities, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
 
 const ENVIRONMENTS: EnvironmentName[] = ['dev', 'staging', 'prod'];
@@ -219,10 +218,6 @@ describe('AWS context', () => {
 });
 
 describe('AWS renderers', () => {
-  test('sync intervals become EventBridge rate expressions', () => {
-    expect(['15m', '1h', '90m', '2h', '1d', '2d'].map(rateExpression)).toEqual(['rate(15 minutes)', 'rate(1 hour)', 'rate(90 minutes)', 'rate(2 hours)', 'rate(1 day)', 'rate(2 days)']);
-  });
-
   test('a PromQL equality a CloudWatch alarm cannot express fails loudly', () => {
     const rule = { ...ALERT_RULES[0], name: 'Bad', condition: { kind: 'threshold' as const, metric: 'data_sync_up', aggregate: 'sum' as const, by: ['role'], op: '<' as const, threshold: 1 } };
     const app = buildApp({ context: { clouds: 'aws', environment: 'dev' }, outdir });

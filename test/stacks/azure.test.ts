@@ -5,7 +5,7 @@ import { buildApp } from '../../app';
 import { ENVIRONMENTS, ENVIRONMENT_CONFIGS, parseContext, resolveSettings, type EnvironmentName } from '../../config';
 import { isoDuration } from '../../constructs/monitoring/azure';
 import { azureRevisionSuffix } from '../../constructs/runtime/azure';
-import { cronFor } from '../../constructs/shared/schedule';
+import { cronExpression } from '../../constructs/shared/schedule';
 import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
 import { AZURE_POLICIES } from '../support/policies/azure';
 import { type Block, type TerraformJson, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
@@ -99,7 +99,7 @@ describe.each(ENVIRONMENTS)('Azure %s stack', (environment) => {
     expect([...byIntegration.keys()].sort()).toEqual(settings.integrations.map((i) => i.name).sort());
     for (const integration of settings.integrations) {
       const job = byIntegration.get(integration.name)!;
-      expect((job.schedule_trigger_config as Block).cron_expression).toBe(cronFor(integration.syncInterval));
+      expect((job.schedule_trigger_config as Block).cron_expression).toBe(cronExpression(integration.syncInterval));
       expect(String(job.name).length).toBeLessThanOrEqual(32);
       expect(envOf(containers(job)[0]).RUNTIME_URL).toMatch(/^https:\/\/\$\{azurerm_container_app\.runtime_app_\w+\.ingress\[0\]\.fqdn\}$/);
     }

@@ -112,11 +112,6 @@ describe('OCI blue-green', () => {
 });
 
 describe('OCI renderers', () => {
-  test('sync intervals become exact cron expressions', () => {
-    expect(['15m', '30m', '1h', '6h', '1d'].map(cronExpression)).toEqual(['*/15 * * * *', '*/30 * * * *', '0 * * * *', '0 */6 * * *', '0 0 * * *']);
-    expect(() => cronExpression('7m')).toThrow('sync_interval "7m" has no exact cron form');
-  });
-
   test('alert rules become MQL: ratio, regex filter, threshold with absence, staleness per integration', () => {
     const rule = (name: string) => ALERT_RULES.find((r) => r.name === name)!;
     const salesforce = resolveSettings('oci', 'prod', parseContext({})).integrations.filter((i) => i.name === 'salesforce');
