@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { CLOUD_SIZING, type StackSettings } from '../config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '../config';
 import { AwsDatabase } from '../constructs/database/aws';
 import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
@@ -87,6 +87,7 @@ export class AwsStack extends DataSyncStack {
         ...common,
         ...databaseEnv,
         DATA_SYNC_ROLE: 'api',
+        DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.aws),
         // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
         ...(settings.features.enableN8nWorkflows ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }) } : {}),
       },

@@ -6,7 +6,7 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Fn, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import { CLOUD_SIZING, type StackSettings } from '../config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '../config';
 import { AzureDatabase } from '../constructs/database/azure';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
 import { N8N_SECRETS } from '../constructs/n8n/provisioning';
@@ -125,7 +125,7 @@ export class AzureStack extends DataSyncStack {
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
       instanceCount: env.instanceCount,
-      env: { ...sharedEnv, DATA_SYNC_ROLE: 'api' },
+      env: { ...sharedEnv, DATA_SYNC_ROLE: 'api', DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.azure) },
       secrets,
       secretNames: runtimeSecrets,
       metrics: metrics.sink,

@@ -5,7 +5,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformVariable } from 'cdktf';
 import { addressOf } from '../constructs/shared/address';
 import type { Construct } from 'constructs';
-import { CLOUD_SIZING, type StackSettings } from '../config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '../config';
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
 import { GcpN8n } from '../constructs/n8n/gcp';
@@ -114,6 +114,7 @@ export class GcpStack extends DataSyncStack {
       env: {
         LOG_LEVEL: 'info',
         DATA_SYNC_ROLE: 'all',
+        DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.gcp),
         DATA_SYNC_ENVIRONMENT: env.name,
         GOOGLE_CLOUD_PROJECT: project,
         DATA_SYNC_PUBSUB_PUSH_AUDIENCE: pushAudience,

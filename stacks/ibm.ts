@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
-import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '../config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings, intervalMinutes } from '../config';
 import { IbmPostgres } from '../constructs/database/ibm';
 import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/providers/ibm';
 import { IbmMonitoring } from '../constructs/monitoring/ibm';
@@ -88,6 +88,8 @@ export class IbmStack extends DataSyncStack {
       config: {
         LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
         DATA_SYNC_ENVIRONMENT: env.name,
+        // The worker job shares this config map and serves no HTTP, so only the API apps use it.
+        DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.ibm),
         // The admin password goes into the runtime-credentials secret as PGPASSWORD (pg reads it). The
         // deployment's CA is self-signed (connectionstrings[0].certificate): encrypted, not verified.
         DATABASE_URL: `postgres://admin@${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname')}:${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port')}/ibmclouddb?sslmode=no-verify`,

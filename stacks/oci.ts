@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
-import { CLOUD_SIZING, type StackSettings } from '../config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '../config';
 import { OciDatabase } from '../constructs/database/oci';
 import { OciIdentityAvailabilityDomains, OciIdentityDynamicGroup, OciIdentityPolicy, OciLoggingLogGroup, OciObjectstorageNamespace, OciProvider } from '../constructs/providers/oci';
 import { OciMonitoring } from '../constructs/monitoring/oci';
@@ -126,7 +126,7 @@ export class OciStack extends DataSyncStack {
       instanceCount: env.instanceCount,
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
-      environment: { ...environment, DATA_SYNC_ROLE: 'api' },
+      environment: { ...environment, DATA_SYNC_ROLE: 'api', DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.oci) },
       secrets: secretFiles,
       pgpass,
       logGroupId: logGroup.id,

@@ -40,7 +40,14 @@ const SCHEMA = z.object({
   DATA_SYNC_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '600' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (requests per minute per client)').transform(Number)),
   DATA_SYNC_WEBHOOK_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '12000' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (webhook requests per minute per sender address)').transform(Number)),
   DATA_SYNC_WORKER_CONCURRENCY: z.preprocess((v) => (v === undefined || v === '' ? '4' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer').transform(Number)),
-  DATA_SYNC_TRUST_PROXY: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
+  DATA_SYNC_TRUST_PROXY: z.preprocess(
+    (v) => (v === undefined || v === '' || v === 'false' ? '0' : v),
+    // `true` would take the client's own X-Forwarded-For, so only a count of the proxies in front is accepted.
+    z
+      .string()
+      .regex(/^(0|[1-9][0-9]?)$/, 'must be the count of proxies in front of the runtime (1 behind one balancer) or false')
+      .transform(Number),
+  ),
   DATA_SYNC_DEMO: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
   DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)')),
   DATA_SYNC_SHUTDOWN_MS: z.preprocess((v) => (v === undefined || v === '' ? '10000' : v), z.string().regex(/^[0-9]+$/, 'must be milliseconds').transform(Number)),
@@ -71,8 +78,8 @@ export interface RuntimeConfig {
   /** Webhook requests per minute per sender address (vendors burst from a few addresses). */
   readonly webhookRateLimitPerMinute: number;
   readonly workerConcurrency: number;
-  /** Behind a load balancer: client address and scheme from X-Forwarded-* (webhook allowlists). */
-  readonly trustProxy: boolean;
+  /** Proxies in front of the runtime whose X-Forwarded-* entries are trusted (client address, scheme); 0: none. */
+  readonly trustProxy: number;
   /** Demo mode: local vendor fakes, one integration each, synced at start. */
   readonly demo: boolean;
   /** How long SIGTERM waits for in-flight jobs before releasing them. */

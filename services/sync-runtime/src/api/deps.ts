@@ -78,8 +78,8 @@ export interface ApiDeps {
   /** Which role the process runs (api, all): the `data_sync_up` label. */
   readonly role?: string;
   readonly now?: () => number;
-  /** Behind a load balancer: take the client address and scheme from X-Forwarded-* (IP allowlists, webhook URLs). */
-  readonly trustProxy?: boolean;
+  /** Proxy hops whose X-Forwarded-* entries are trusted (client address, scheme); @default 0, none */
+  readonly trustProxy?: number;
   /** Pub/Sub push delivery (GCP): who may push and what runs a job; absent or null: `/pubsub/push` answers 503. */
   readonly pubsubPush?: { readonly verifier: GoogleOidcVerifier; handle(job: Job): Promise<void> } | null;
   /** The benchmark turns Fastify's per-request log lines off. */

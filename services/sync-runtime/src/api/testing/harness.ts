@@ -79,7 +79,7 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?: string; queue?: (db: Db) => QueueBinding; worker?: boolean; n8n?: N8nClient | null; rateLimitPerMinute?: number; bodyLimit?: number; db?: Db; connectors?: Record<string, ConnectorModule>; env?: NodeJS.ProcessEnv; slot?: 'blue' | 'green' } = {}): Promise<Harness> {
+export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?: string; queue?: (db: Db) => QueueBinding; worker?: boolean; n8n?: N8nClient | null; rateLimitPerMinute?: number; bodyLimit?: number; db?: Db; connectors?: Record<string, ConnectorModule>; env?: NodeJS.ProcessEnv; slot?: 'blue' | 'green'; trustProxy?: number } = {}): Promise<Harness> {
   const db = options.db ?? (await openPglite());
   const lines: string[] = [];
   const destination = new Writable({
@@ -108,6 +108,7 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
     webhookRateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
     bodyLimit: options.bodyLimit,
     rateLimitRedis: options.rateLimitRedis,
+    trustProxy: options.trustProxy,
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
   const worker = options.worker ? createWorker({ queue, engine, logger, concurrency: 2, pollMs: 10, leaseMs: 30_000 }) : null;
