@@ -52,6 +52,7 @@ export class AwsStack extends DataSyncStack {
     this.network = new AwsNetwork(this, 'network', { prefix, existing: options.existingVpc, natGateways: CLOUD_SIZING[env.name].awsNatGateways });
     this.secrets = new AwsSecrets(this, 'secrets', { prefix, integrations: settings.integrations, extra: AWS_RUNTIME_SECRETS });
     const keyArn = this.secrets.key.arn;
+    this.network.flowLogs({ accountId: this.secrets.accountId, kmsKeyArn: keyArn, retentionDays: env.logRetentionDays });
     const extra = (key: (typeof AWS_RUNTIME_SECRETS)[number]) => this.secrets.extra.get(key)!.arn;
     this.queue = new AwsQueue(this, 'queue', { prefix, kmsKeyArn: keyArn, maxDeliveries: env.maxReceiveCount, workerTimeoutSeconds: env.workerTimeoutSeconds });
     this.database = new AwsDatabase(this, 'database', {

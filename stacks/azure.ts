@@ -78,11 +78,12 @@ export class AzureStack extends DataSyncStack {
     const schedulerIdentity = new UserAssignedIdentity(this, 'scheduler-identity', { ...base, name: `${prefix}-scheduler` });
     const registry = new ContainerRegistry(this, 'registry', { ...base, name: Fn.join('', ['datasync', env.name, unique]), sku: 'Standard', adminEnabled: false, anonymousPullEnabled: false });
     const pull = new RoleAssignment(this, 'runtime-pulls-images', { scope: registry.id, roleDefinitionName: 'AcrPull', principalId: identity.principalId, principalType: 'ServicePrincipal' });
-    const readSecrets = secrets.grantRead('runtime-reads-secrets', identity.principalId);
-    const schedulerReads = secrets.grantRead('scheduler-reads-secrets', schedulerIdentity.principalId);
+    const readSecrets = secrets.grantRead('runtime-reads', identity.principalId, runtimeSecrets);
+    const schedulerReads = secrets.grantRead('scheduler-reads', schedulerIdentity.principalId, [SCHEDULER_TOKEN_SECRET]);
     const queueGrants = queue.grant('runtime', identity.principalId, ['owner']);
     const metrics = new AzureMetricsWorkspace(this, 'metrics', { prefix, ...base, publisher: { principalId: identity.principalId, clientId: identity.clientId } });
     const apps = new AzureAppsEnvironment(this, 'apps', { prefix, ...base, subnetId: network.appsSubnet.id, logRetentionDays: env.logRetentionDays, zoneRedundant: env.database.multiAz });
+    secrets.auditTo(apps.logs.id);
 
     const n8n = n8nEnabled
       ? new AzureN8n(this, 'n8n', {
@@ -111,7 +112,7 @@ export class AzureStack extends DataSyncStack {
       DATA_SYNC_SERVICEBUS_QUEUE: queue.queue.name,
       ...(n8n ? { N8N_URL: `https://${n8n.app.ingress.fqdn}` } : {}),
     };
-    const grants = [pull, readSecrets, metrics.publisherGrant, ...queueGrants];
+    const grants = [pull, ...readSecrets, metrics.publisherGrant, ...queueGrants];
     const runtime = new AzureRuntime(this, 'runtime', {
       name: `${prefix}-runtime`,
       resourceGroupName: group.name,
@@ -157,7 +158,7 @@ export class AzureStack extends DataSyncStack {
       identityId: schedulerIdentity.id,
       secrets,
       integrations: settings.integrations,
-      dependsOn: [schedulerReads],
+      dependsOn: schedulerReads,
     });
     const monitoring = new AzureMonitoring(this, 'monitoring', {
       prefix,

@@ -67,12 +67,23 @@ export class IbmStack extends DataSyncStack {
       resource_attributes: [{ name: 'serviceName', value: 'messagehub' }, { name: 'serviceInstance', value: this.queue.instance.attr('guid') }],
       description: 'Produce and consume sync jobs',
     });
-    new IbmIamServicePolicy(this, 'runtime-secrets', {
-      iam_service_id: identity.id,
-      roles: ['SecretsReader'],
-      resource_attributes: [{ name: 'serviceName', value: 'secrets-manager' }, { name: 'serviceInstance', value: this.secrets.secretsManager.attr('guid') }],
-      description: 'Read integration credentials',
-    });
+    // One policy per secret the runtime reads (its credentials and keys, never n8n's): a grant on the
+    // instance would let it read every secret in it.
+    const n8nOnly = new Set<string>(N8N_PROCESS_SECRETS);
+    for (const [key, secretId] of this.secrets.secretIds) {
+      if (n8nOnly.has(key)) continue;
+      new IbmIamServicePolicy(this, `runtime-reads-${key}`, {
+        iam_service_id: identity.id,
+        roles: ['SecretsReader'],
+        resource_attributes: [
+          { name: 'serviceName', value: 'secrets-manager' },
+          { name: 'serviceInstance', value: this.secrets.secretsManager.attr('guid') },
+          { name: 'resourceType', value: 'secret' },
+          { name: 'resource', value: secretId },
+        ],
+        description: `Read ${key}`,
+      });
+    }
 
     const imageRepository = options.imageRepository ?? 'us.icr.io/data-sync/data-sync-service';
     this.runtime = new IbmRuntime(this, 'runtime', {

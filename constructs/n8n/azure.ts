@@ -42,7 +42,7 @@ export class AzureN8n extends Construct {
     super(scope, id);
     this.database = new AzureDatabase(this, 'database', { ...props.database, databases: ['n8n'] });
     this.identity = new UserAssignedIdentity(this, 'identity', { name: `${props.prefix}-n8n`, resourceGroupName: props.resourceGroupName, location: props.location });
-    const grant = props.secrets.grantRead('n8n-reads-secrets', this.identity.principalId);
+    const grants = props.secrets.grantRead('n8n-reads', this.identity.principalId, N8N_SECRETS);
     const fromVault = keyVaultSecretEnv(props.secrets, this.identity.id, N8N_SECRETS);
     const env = (name: string) => fromVault.env.find((e) => e.name === name)!;
     const start = n8nStart(props.features, props.apiUrl);
@@ -81,7 +81,7 @@ export class AzureN8n extends Construct {
           },
         ],
       },
-      dependsOn: [grant],
+      dependsOn: grants,
     });
     new TerraformOutput(this, 'url', { value: `https://${this.app.ingress.fqdn}`, description: 'n8n URL' }).overrideLogicalId('n8n_url');
     webhookOutputs(this, `https://${this.app.ingress.fqdn}`);

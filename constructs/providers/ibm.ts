@@ -77,7 +77,7 @@ export const IbmSmArbitrarySecret = resourceType<{
   /** Empty at creation (the provider allows length 0); operators write the value as a new version. */
   payload: '';
   labels?: string[];
-}>(IBM_PROVIDER, 'ibm_sm_arbitrary_secret');
+}, 'secret_id'>(IBM_PROVIDER, 'ibm_sm_arbitrary_secret');
 
 // Event Streams
 export const IbmEventStreamsTopic = resourceType<{ resource_instance_id: string; name: string; partitions: number; config?: Readonly<Record<string, string>> }>(IBM_PROVIDER, 'ibm_event_streams_topic');

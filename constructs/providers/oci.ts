@@ -186,6 +186,7 @@ export const OciContainerInstance = resourceType<{
   image_pull_secrets?: { registry_endpoint: string; secret_type: 'VAULT'; secret_id: string }[];
   volumes?: { name: string; volume_type: 'EMPTYDIR'; backing_store: 'EPHEMERAL_STORAGE' | 'MEMORY' }[];
   freeform_tags?: Tags;
+  defined_tags?: Tags;
 }>(OCI_PROVIDER, 'oci_container_instances_container_instance');
 export const OciFunctionsApplication = resourceType<{
   compartment_id: string;
@@ -240,6 +241,15 @@ export const OciLoggingLog = resourceType<{
   configuration?: { source: { category: string; resource: string; service: string; source_type: 'OCISERVICE' } };
 }>(OCI_PROVIDER, 'oci_logging_log');
 export const OciIdentityDynamicGroup = resourceType<{ compartment_id: string; name: string; description: string; matching_rule: string }, 'name'>(OCI_PROVIDER, 'oci_identity_dynamic_group');
+// Defined tags: dynamic group matching rules can test them (freeform tags they cannot).
+export const OciIdentityTagNamespace = resourceType<{ compartment_id: string; name: string; description: string }, 'name'>(
+  OCI_PROVIDER,
+  'oci_identity_tag_namespace',
+);
+export const OciIdentityTag = resourceType<{ tag_namespace_id: string; name: string; description: string }, 'name'>(
+  OCI_PROVIDER,
+  'oci_identity_tag',
+);
 export const OciIdentityPolicy = resourceType<{ compartment_id: string; name: string; description: string; statements: string[] }>(OCI_PROVIDER, 'oci_identity_policy');
 
 // Data sources

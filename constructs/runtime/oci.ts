@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Fn } from 'cdktf';
+import { Fn, type ITerraformDependable } from 'cdktf';
 import { SLOTS, type Slot } from '../../config';
 import {
   OciApigatewayDeployment,
@@ -29,7 +29,12 @@ export interface OciHostContext {
   readonly subnetId: string;
   /** CIDR of subnetId: instances get fixed addresses in it so load balancer backends can name them. */
   readonly subnetCidr: string;
+  /** Network security groups of every instance's VNIC. */
   readonly nsgIds: readonly string[];
+  /** Defined tags (`<namespace>.<key>`) of every instance: which dynamic group it is in; @default none */
+  readonly definedTags?: Readonly<Record<string, string>>;
+  /** Resources the instances' tags need first (the tag definitions); @default none */
+  readonly tagDependencies?: readonly ITerraformDependable[];
   /** Vault secret with `{"username","password"}` for the private registry. */
   readonly registrySecretId: string;
   /** Registry host, e.g. `us-ashburn-1.ocir.io`. */
@@ -100,7 +105,8 @@ export class OciHost extends Construct {
       container_restart_policy: 'ALWAYS',
       graceful_shutdown_timeout_in_seconds: 30,
       image_pull_secrets: [{ registry_endpoint: ctx.registryHost, secret_type: 'VAULT', secret_id: ctx.registrySecretId }],
-    });
+      ...(ctx.definedTags ? { defined_tags: { ...ctx.definedTags } } : {}),
+    }, ctx.tagDependencies ? { dependsOn: [...ctx.tagDependencies] } : {});
   }
 }
 

@@ -62,9 +62,9 @@ export class AwsSecrets extends Construct {
             Principal: { Service: `logs.${this.region}.amazonaws.com` },
             Action: usage,
             Resource: '*',
-            // The stack's log groups: /ecs/<prefix>... (tasks, metrics sidecar) and /aws/lambda/<prefix>... (worker).
+            // The stack's log groups: /ecs/<prefix>... (tasks, metrics sidecar) and /aws/lambda/<prefix>... (worker), /vpc/<prefix>... (flow logs).
             Condition: {
-              ArnLike: { 'kms:EncryptionContext:aws:logs:arn': ['/ecs/', '/aws/lambda/'].map((base) => `arn:${this.partition}:logs:${this.region}:${this.accountId}:log-group:${base}${props.prefix}*`) },
+              ArnLike: { 'kms:EncryptionContext:aws:logs:arn': ['/ecs/', '/aws/lambda/', '/vpc/'].map((base) => `arn:${this.partition}:logs:${this.region}:${this.accountId}:log-group:${base}${props.prefix}*`) },
             },
           },
           {

@@ -1,4 +1,5 @@
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
 
@@ -43,14 +44,32 @@ export class AzureSecrets extends Construct {
     });
   }
 
+  /** Sends the vault's audit log (every secret read and change, by whom) to a Log Analytics workspace. */
+  auditTo(workspaceId: string): MonitorDiagnosticSetting {
+    return new MonitorDiagnosticSetting(this, 'audit', {
+      name: 'audit',
+      targetResourceId: this.vault.id,
+      logAnalyticsWorkspaceId: workspaceId,
+      enabledLog: [{ category: 'AuditEvent' }],
+    });
+  }
+
   /** Versionless URL of a named secret (the latest version is used at each revision start). */
   secretUrl(name: string): string {
     if (!this.names.has(name)) throw new Error(`Key Vault ${this.vault.name}: no secret named ${name} (known: ${[...this.names].join(', ')})`);
     return `${this.vault.vaultUri}secrets/${keyVaultSecretName(name)}`;
   }
 
-  /** Lets an identity read secret values (Key Vault Secrets User on this vault only). */
-  grantRead(id: string, principalId: string): RoleAssignment {
-    return new RoleAssignment(this, id, { scope: this.vault.id, roleDefinitionName: 'Key Vault Secrets User', principalId, principalType: 'ServicePrincipal' });
+  /**
+   * Lets an identity read the named secrets and no other: Key Vault Secrets User on each secret's own
+   * scope (`<vault id>/secrets/<name>`), never on the vault, so n8n cannot read the runtime's and back.
+   */
+  grantRead(id: string, principalId: string, names: readonly string[]): RoleAssignment[] {
+    return names.map((name) => {
+      this.secretUrl(name);
+      const scope = `${this.vault.id}/secrets/${keyVaultSecretName(name)}`;
+      const props = { scope, roleDefinitionName: 'Key Vault Secrets User', principalId, principalType: 'ServicePrincipal' };
+      return new RoleAssignment(this, `${id}-${keyVaultSecretName(name)}`, props);
+    });
   }
 }

@@ -71,7 +71,7 @@ export class IbmSecrets extends Construct {
         },
         { lifecycle: { ignoreChanges: ['payload'] } },
       );
-      this.secretIds.set(entry.key, secret.id);
+      this.secretIds.set(entry.key, secret.attr('secret_id'));
     }
   }
 }

@@ -17,8 +17,14 @@ test('an interval cron cannot repeat evenly is refused, naming the value', () =>
 
 test('EventBridge gets rate expressions in the largest whole unit', () => {
   const intervals = ['15m', '1h', '90m', '2h', '1d', '2d'];
-  const rates = ['rate(15 minutes)', 'rate(1 hour)', 'rate(90 minutes)', 'rate(2 hours)',
-    'rate(1 day)', 'rate(2 days)'];
+  const rates = [
+    'rate(15 minutes)',
+    'rate(1 hour)',
+    'rate(90 minutes)',
+    'rate(2 hours)',
+    'rate(1 day)',
+    'rate(2 days)',
+  ];
   expect(intervals.map(rateExpression)).toEqual(rates);
 });
 

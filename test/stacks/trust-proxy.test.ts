@@ -19,8 +19,9 @@ const API_ENVIRONMENTS: Record<keyof typeof PROXY_HOPS, (json: TerraformJson) =>
       .flatMap(([, body]) => JSON.parse(String(body.container_definitions)) as Block[])
       .map((container) => pairs(container.environment)),
   gcp: (json) =>
-    resourcesOf(json, 'google_cloud_run_v2_service')
-      .flatMap(([, body]) => ((body.template as Block).containers as Block[]).map((c) => pairs(c.env))),
+    resourcesOf(json, 'google_cloud_run_v2_service').flatMap(([, body]) =>
+      ((body.template as Block).containers as Block[]).map((c) => pairs(c.env)),
+    ),
   // Apps with external ingress only: the worker app runs every role but no request reaches it.
   azure: (json) =>
     resourcesOf(json, 'azurerm_container_app')

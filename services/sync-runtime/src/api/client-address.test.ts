@@ -11,8 +11,13 @@ let h: Harness;
 beforeAll(async () => {
   // The harness is reached from 127.0.0.1: that is the one load balancer in front of the runtime.
   h = await createHarness({ trustProxy: 1 });
-  const payload = { name: 'hook_lb', system: 'demo', objects: ['contacts'], webhookAllowlist: ['203.0.113.0/24'],
-    config: { baseUrl: 'http://127.0.0.1:1', ...SECRET } };
+  const payload = {
+    name: 'hook_lb',
+    system: 'demo',
+    objects: ['contacts'],
+    webhookAllowlist: ['203.0.113.0/24'],
+    config: { baseUrl: 'http://127.0.0.1:1', ...SECRET },
+  };
   const created = await h.inject({ method: 'POST', url: '/api/integrations', headers: bearer(h.auth.admin), payload });
   expect(created.statusCode).toBe(201);
 });
@@ -21,7 +26,11 @@ afterAll(async () => h.close());
 function deliver(forwardedFor: string) {
   const body = JSON.stringify({ events: [{ id: `e-${forwardedFor}`, type: 't' }] });
   const signature = signDemo(SECRET.webhookSecret, body);
-  const headers = { 'content-type': 'application/json', 'x-demo-signature': signature, 'x-forwarded-for': forwardedFor };
+  const headers = {
+    'content-type': 'application/json',
+    'x-demo-signature': signature,
+    'x-forwarded-for': forwardedFor,
+  };
   return h.inject({ method: 'POST', url: '/webhooks/hook_lb', headers, payload: body });
 }
 
