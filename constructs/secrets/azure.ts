@@ -66,7 +66,7 @@ export class AzureSecrets extends Construct {
    */
   grantRead(id: string, principalId: string, names: readonly string[]): RoleAssignment[] {
     return names.map((name) => {
-      this.secretUrl(name);
+      this.secretUrl(name); // throws for a name the vault does not hold
       const scope = `${this.vault.id}/secrets/${keyVaultSecretName(name)}`;
       const props = { scope, roleDefinitionName: 'Key Vault Secrets User', principalId, principalType: 'ServicePrincipal' };
       return new RoleAssignment(this, `${id}-${keyVaultSecretName(name)}`, props);
