@@ -5,7 +5,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformVariable } from 'cdktf';
 import { addressOf } from '../constructs/shared/address';
 import type { Construct } from 'constructs';
-import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '../config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
 import { GcpN8n } from '../constructs/n8n/gcp';
@@ -37,9 +37,20 @@ export class GcpStack extends DataSyncStack {
   constructor(scope: Construct, settings: StackSettings, options: GcpStackOptions = {}) {
     super(scope, settings);
     const { env, prefix } = settings;
-    const project = new TerraformVariable(this, 'gcp_project', { type: 'string', description: `GCP project id of the ${env.name} environment` }).stringValue;
-    const region = new TerraformVariable(this, 'gcp_region', { type: 'string', default: options.region ?? 'us-central1', description: 'Region of every regional resource' }).stringValue;
-    new GoogleProvider(this, 'google', { project, region, defaultLabels: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' } });
+    const project = new TerraformVariable(this, 'gcp_project', {
+      type: 'string',
+      description: `GCP project id of the ${env.name} environment`,
+    }).stringValue;
+    const region = new TerraformVariable(this, 'gcp_region', {
+      type: 'string',
+      default: options.region ?? 'us-central1',
+      description: 'Region of every regional resource',
+    }).stringValue;
+    new GoogleProvider(this, 'google', {
+      project,
+      region,
+      defaultLabels: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' },
+    });
     const projectNumber = new DataGoogleProject(this, 'project', { projectId: project }).number;
     const accountPrefix = `ds-${env.name}`;
     const n8nEnabled = settings.features.enableN8nWorkflows;
@@ -49,8 +60,19 @@ export class GcpStack extends DataSyncStack {
     const network = new GcpNetwork(this, 'network', { prefix, region });
     const credentials = settings.integrations.flatMap((i) => i.credentials);
     const runtimeSecrets = [...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
-    const secrets = new GcpSecrets(this, 'secrets', { prefix, region, projectNumber, names: [...credentials, ...runtimeSecrets, ...(n8nEnabled ? N8N_SECRETS : [])] });
-    const queue = new GcpQueue(this, 'queue', { prefix, region, kmsKeyId: secrets.key.id, keyGrants: [...secrets.keyGrants], projectNumber });
+    const secrets = new GcpSecrets(this, 'secrets', {
+      prefix,
+      region,
+      projectNumber,
+      names: [...credentials, ...runtimeSecrets, ...(n8nEnabled ? N8N_SECRETS : [])],
+    });
+    const queue = new GcpQueue(this, 'queue', {
+      prefix,
+      region,
+      kmsKeyId: secrets.key.id,
+      keyGrants: [...secrets.keyGrants],
+      projectNumber,
+    });
     const database = new GcpDatabase(this, 'database', {
       name: `${prefix}-db`,
       region,
@@ -93,7 +115,10 @@ export class GcpStack extends DataSyncStack {
       dockerConfig: { immutableTags: true },
     });
     const imageRepository = `${region}-docker.pkg.dev/${project}/${registry.repositoryId}/${env.serviceName}`;
-    const identity = new ServiceAccount(this, 'runtime-identity', { accountId: `${accountPrefix}-runtime`, displayName: `${prefix} runtime` });
+    const identity = new ServiceAccount(this, 'runtime-identity', {
+      accountId: `${accountPrefix}-runtime`,
+      displayName: `${prefix} runtime`,
+    });
     const member = `serviceAccount:${identity.email}`;
     const grants = secrets.grantAccess('runtime', member, [...credentials, ...runtimeSecrets]);
     // Pushes arrive as HTTP requests: a job must finish within the ack deadline (Pub/Sub allows at most 600 s).
@@ -121,7 +146,9 @@ export class GcpStack extends DataSyncStack {
         DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: `${accountPrefix}-push@${project}.iam.gserviceaccount.com`,
         ...(n8n ? { N8N_URL: n8n.service.uri } : {}),
       },
-      secrets: Object.fromEntries([...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId])),
+      secrets: Object.fromEntries(
+        [...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId]),
+      ),
       network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },
       deletionProtection: env.database.deletionProtection,
       dependsOn: grants,
@@ -137,7 +164,12 @@ export class GcpStack extends DataSyncStack {
       ackDeadlineSeconds,
       audience: pushAudience,
     });
-    const schedules = new GcpSchedules(this, 'schedules', { prefix, region, topicId: queue.topic.id, integrations: settings.integrations });
+    const schedules = new GcpSchedules(this, 'schedules', {
+      prefix,
+      region,
+      topicId: queue.topic.id,
+      integrations: settings.integrations,
+    });
     const monitoring = new GcpMonitoring(this, 'monitoring', {
       prefix,
       project,

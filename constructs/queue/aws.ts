@@ -25,7 +25,9 @@ export class AwsQueue extends Construct {
     }
     this.visibilityTimeoutSeconds = Math.min(props.workerTimeoutSeconds * 6, 43_200);
     if (this.visibilityTimeoutSeconds <= props.workerTimeoutSeconds) {
-      throw new Error(`AwsQueue ${props.prefix}: workerTimeoutSeconds ${props.workerTimeoutSeconds} leaves no visibility timeout above it (SQS maximum 43200 s)`);
+      throw new Error(
+        `AwsQueue ${props.prefix}: workerTimeoutSeconds ${props.workerTimeoutSeconds} leaves no visibility timeout above it (SQS maximum 43200 s)`,
+      );
     }
     const jobs = `${props.prefix}-jobs`;
     this.deadLetterQueue = new SqsQueue(this, 'dead-letters', {
@@ -41,7 +43,10 @@ export class AwsQueue extends Construct {
       visibilityTimeoutSeconds: this.visibilityTimeoutSeconds,
       messageRetentionSeconds: 345_600,
       receiveWaitTimeSeconds: 20,
-      redrivePolicy: JSON.stringify({ deadLetterTargetArn: this.deadLetterQueue.arn, maxReceiveCount: props.maxDeliveries }),
+      redrivePolicy: JSON.stringify({
+        deadLetterTargetArn: this.deadLetterQueue.arn,
+        maxReceiveCount: props.maxDeliveries,
+      }),
     });
   }
 }

@@ -1,6 +1,6 @@
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
+import type { IntegrationSettings } from '@data-sync/config';
 import { cronExpression, triggerMessage } from '../shared/schedule';
 
 export interface GcpSchedulesProps {

@@ -56,7 +56,8 @@ export class AzureSecrets extends Construct {
 
   /** Versionless URL of a named secret (the latest version is used at each revision start). */
   secretUrl(name: string): string {
-    if (!this.names.has(name)) throw new Error(`Key Vault ${this.vault.name}: no secret named ${name} (known: ${[...this.names].join(', ')})`);
+    if (!this.names.has(name))
+      throw new Error(`Key Vault ${this.vault.name}: no secret named ${name} (known: ${[...this.names].join(', ')})`);
     return `${this.vault.vaultUri}secrets/${keyVaultSecretName(name)}`;
   }
 
@@ -68,7 +69,12 @@ export class AzureSecrets extends Construct {
     return names.map((name) => {
       this.secretUrl(name); // throws for a name the vault does not hold
       const scope = `${this.vault.id}/secrets/${keyVaultSecretName(name)}`;
-      const props = { scope, roleDefinitionName: 'Key Vault Secrets User', principalId, principalType: 'ServicePrincipal' };
+      const props = {
+        scope,
+        roleDefinitionName: 'Key Vault Secrets User',
+        principalId,
+        principalType: 'ServicePrincipal',
+      };
       return new RoleAssignment(this, `${id}-${keyVaultSecretName(name)}`, props);
     });
   }

@@ -2,8 +2,8 @@
  * What every cloud's schedules share: the sync-job message a schedule sends, and sync_interval as
  * rate or cron expressions. No provider is imported here.
  */
-import { type IntegrationSettings, intervalMinutes } from '../../config';
-import { scheduleMessage } from '../../config/job-message';
+import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
+import { scheduleMessage } from '@data-sync/config/job-message';
 
 /** The message a schedule puts on the queue (config/job-message.ts): it names the integration, and the runtime creates the run. */
 export function triggerMessage(integration: IntegrationSettings): string {
@@ -13,7 +13,8 @@ export function triggerMessage(integration: IntegrationSettings): string {
 /** `rate(...)` expression for a sync_interval: `15m` -> `rate(15 minutes)`, `1h` -> `rate(1 hour)`. */
 export function rateExpression(syncInterval: string): string {
   const minutes = intervalMinutes(syncInterval);
-  const [value, unit] = minutes % 1440 === 0 ? [minutes / 1440, 'day'] : minutes % 60 === 0 ? [minutes / 60, 'hour'] : [minutes, 'minute'];
+  const [value, unit] =
+    minutes % 1440 === 0 ? [minutes / 1440, 'day'] : minutes % 60 === 0 ? [minutes / 60, 'hour'] : [minutes, 'minute'];
   return `rate(${value} ${unit}${value === 1 ? '' : 's'})`;
 }
 

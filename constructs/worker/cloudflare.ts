@@ -37,7 +37,11 @@ export class CloudflareConsumer extends Construct {
       scriptName: `${props.prefix}-consumer`,
       ...workerModule(),
       ...WORKER_COMPATIBILITY,
-      bindings: [...props.bindings, { type: 'plain_text', name: 'DATA_SYNC_ROLE', text: 'worker' }, { type: 'plain_text', name: 'DATA_SYNC_VERSION', text: props.version }],
+      bindings: [
+        ...props.bindings,
+        { type: 'plain_text', name: 'DATA_SYNC_ROLE', text: 'worker' },
+        { type: 'plain_text', name: 'DATA_SYNC_VERSION', text: props.version },
+      ],
       keepBindings: ['secret_text'],
       observability: { enabled: true, headSamplingRate: 1 },
       lifecycle: props.deployCode ? undefined : KEEP_DEPLOYED_CODE,
@@ -49,7 +53,13 @@ export class CloudflareConsumer extends Construct {
       type: 'worker',
       deadLetterQueue: props.queue.deadLetterQueue.queueName,
       // max_retries counts redeliveries, so maxDeliveries in all reach the consumer before the dead-letter queue.
-      settings: { batchSize: 10, maxRetries: props.maxDeliveries - 1, maxWaitTimeMs: 5000, retryDelay: props.retryDelaySeconds, maxConcurrency: 10 },
+      settings: {
+        batchSize: 10,
+        maxRetries: props.maxDeliveries - 1,
+        maxWaitTimeMs: 5000,
+        retryDelay: props.retryDelaySeconds,
+        maxConcurrency: 10,
+      },
     });
   }
 }

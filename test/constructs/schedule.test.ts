@@ -1,6 +1,6 @@
 import { cronExpression, rateExpression, triggerMessage } from '../../constructs/shared/schedule';
-import { INTEGRATIONS } from '../../config';
-import { parseJobMessage } from '../../config/job-message';
+import { INTEGRATIONS } from '@data-sync/config';
+import { parseJobMessage } from '@data-sync/config/job-message';
 
 test('every cron-based scheduler gets one cron form of a sync interval', () => {
   const intervals = ['1m', '15m', '30m', '1h', '6h', '1d', '2d'];

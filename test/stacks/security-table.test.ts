@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import type { Cloud } from '../../config';
+import type { Cloud } from '@data-sync/config';
 import { SECURITY_CHECKS, type SecurityCheck } from '../support/policies/security';
 import { type TerraformJson, checkPolicies, synthJson } from '../support/terraform-checks';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { PROXY_HOPS } from '../../config';
+import { PROXY_HOPS } from '@data-sync/config';
 import { type Block, type TerraformJson, resourcesOf, synthJson } from '../support/terraform-checks';
 
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'trust-proxy-test-'));

@@ -4,7 +4,7 @@
  * which every stack must pass, findings here are reported in a table (test/stacks/security-table.test.ts):
  * a high finding fails; a medium or low one must be listed in docs/security-findings.md with its reason.
  */
-import type { Cloud } from '../../../config';
+import type { Cloud } from '@data-sync/config';
 import { type Block, type TerraformJson, parseJsonString, resourcesOf, walk, walkObjects } from '../terraform-checks';
 
 export type Family = 'TLS' | 'logging' | 'encryption' | 'public exposure' | 'IAM scope';
