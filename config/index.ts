@@ -4,3 +4,4 @@ export * from './integrations';
 export * from './settings';
 export * from './stack-options';
 export * from './sizing';
+export * from './proxy-hops';

@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { CLOUD_SIZING, type StackSettings } from '@data-sync/config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { AwsDatabase } from '../constructs/database/aws';
 import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
@@ -12,7 +12,7 @@ import { AwsRuntime } from '../constructs/runtime/aws';
 import { AwsSchedules } from '../constructs/schedules/aws';
 import { AwsSecrets } from '../constructs/secrets/aws';
 import { AwsWorker } from '../constructs/worker/aws';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 import { DataSyncStack } from './data-sync-stack';
 
 /** Deployment details config/ does not carry; all optional. */
@@ -66,11 +66,16 @@ export class AwsStack extends DataSyncStack {
       extra: AWS_RUNTIME_SECRETS,
     });
     const keyArn = this.secrets.key.arn;
+    this.network.flowLogs({
+      accountId: this.secrets.accountId,
+      kmsKeyArn: keyArn,
+      retentionDays: env.logRetentionDays,
+    });
     const extra = (key: (typeof AWS_RUNTIME_SECRETS)[number]) => this.secrets.extra.get(key)!.arn;
     this.queue = new AwsQueue(this, 'queue', {
       prefix,
       kmsKeyArn: keyArn,
-      maxReceiveCount: env.maxReceiveCount,
+      maxDeliveries: env.maxReceiveCount,
       workerTimeoutSeconds: env.workerTimeoutSeconds,
     });
     this.database = new AwsDatabase(this, 'database', {
@@ -114,6 +119,7 @@ export class AwsStack extends DataSyncStack {
         ...common,
         ...databaseEnv,
         DATA_SYNC_ROLE: 'api',
+        DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.aws),
         // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
         ...(settings.features.enableN8nWorkflows
           ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }) }

@@ -6,10 +6,10 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Fn, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { EnvironmentName, StackSettings } from '@data-sync/config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { AzureDatabase } from '../constructs/database/azure';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
-import { N8N_SECRETS } from '../constructs/n8n/gcp';
+import { N8N_SECRETS } from '../constructs/n8n/provisioning';
 import { AzureN8n } from '../constructs/n8n/azure';
 import { AzureNetwork } from '../constructs/network/azure';
 import { AzureQueue } from '../constructs/queue/azure';
@@ -19,20 +19,13 @@ import { AzureSecrets } from '../constructs/secrets/azure';
 import { AzureWorker } from '../constructs/worker/azure';
 import { DataSyncStack } from './data-sync-stack';
 import { RUNTIME_SECRETS } from './gcp';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 
 /** Deployment details config/ does not carry; all optional. */
 export interface AzureStackOptions {
   /** Azure region: the default of the azure_location variable. @default `westeurope` */
   readonly region?: string;
 }
-
-/** Flexible Server SKU per environment (Burstable in dev; HA needs General Purpose). */
-export const AZURE_POSTGRES_SKUS: Record<EnvironmentName, string> = {
-  dev: 'B_Standard_B1ms',
-  staging: 'GP_Standard_D2ds_v5',
-  prod: 'GP_Standard_D4ds_v5',
-};
 
 /**
  * The Azure composition: Container Apps (runtime with blue/green revision labels, a Service Bus
@@ -85,7 +78,7 @@ export class AzureStack extends DataSyncStack {
     const queue = new AzureQueue(this, 'queue', {
       ...base,
       namespaceName: `${prefix}-bus-${unique}`,
-      maxDeliveryCount: env.maxReceiveCount,
+      maxDeliveries: env.maxReceiveCount,
       lockSeconds: Math.min(300, env.workerTimeoutSeconds),
     });
     const databaseShared = {
@@ -101,7 +94,7 @@ export class AzureStack extends DataSyncStack {
     const database = new AzureDatabase(this, 'database', {
       ...databaseShared,
       name: `${prefix}-db-${unique}`,
-      skuName: AZURE_POSTGRES_SKUS[env.name],
+      skuName: CLOUD_SIZING[env.name].azurePostgresSku.runtime,
       storageGb: env.database.allocatedStorageGb,
       administratorPassword: adminPassword('postgres_admin_password', 'data sync'),
       databases: ['data_sync'],
@@ -125,8 +118,10 @@ export class AzureStack extends DataSyncStack {
       principalId: identity.principalId,
       principalType: 'ServicePrincipal',
     });
-    const readSecrets = secrets.grantRead('runtime-reads-secrets', identity.principalId);
-    const schedulerReads = secrets.grantRead('scheduler-reads-secrets', schedulerIdentity.principalId);
+    const readSecrets = secrets.grantRead('runtime-reads', identity.principalId, runtimeSecrets);
+    const schedulerReads = secrets.grantRead('scheduler-reads', schedulerIdentity.principalId, [
+      SCHEDULER_TOKEN_SECRET,
+    ]);
     const queueGrants = queue.grant('runtime', identity.principalId, ['owner']);
     const metrics = new AzureMetricsWorkspace(this, 'metrics', {
       prefix,
@@ -140,6 +135,7 @@ export class AzureStack extends DataSyncStack {
       logRetentionDays: env.logRetentionDays,
       zoneRedundant: env.database.multiAz,
     });
+    secrets.auditTo(apps.logs.id);
 
     const n8n = n8nEnabled
       ? new AzureN8n(this, 'n8n', {
@@ -153,7 +149,7 @@ export class AzureStack extends DataSyncStack {
           database: {
             ...databaseShared,
             name: `${prefix}-n8n-db-${unique}`,
-            skuName: env.database.multiAz ? AZURE_POSTGRES_SKUS.staging : AZURE_POSTGRES_SKUS.dev,
+            skuName: CLOUD_SIZING[env.name].azurePostgresSku.n8n,
             storageGb: 32,
             administratorPassword: adminPassword('n8n_postgres_admin_password', 'n8n'),
           },
@@ -168,7 +164,7 @@ export class AzureStack extends DataSyncStack {
       DATA_SYNC_SERVICEBUS_QUEUE: queue.queue.name,
       ...(n8n ? { N8N_URL: `https://${n8n.app.ingress.fqdn}` } : {}),
     };
-    const grants = [pull, readSecrets, metrics.publisherGrant, ...queueGrants];
+    const grants = [pull, ...readSecrets, metrics.publisherGrant, ...queueGrants];
     const runtime = new AzureRuntime(this, 'runtime', {
       name: `${prefix}-runtime`,
       resourceGroupName: group.name,
@@ -182,7 +178,7 @@ export class AzureStack extends DataSyncStack {
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
       instanceCount: env.instanceCount,
-      env: { ...sharedEnv, DATA_SYNC_ROLE: 'api' },
+      env: { ...sharedEnv, DATA_SYNC_ROLE: 'api', DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.azure) },
       secrets,
       secretNames: runtimeSecrets,
       metrics: metrics.sink,
@@ -214,7 +210,7 @@ export class AzureStack extends DataSyncStack {
       identityId: schedulerIdentity.id,
       secrets,
       integrations: settings.integrations,
-      dependsOn: [schedulerReads],
+      dependsOn: schedulerReads,
     });
     const monitoring = new AzureMonitoring(this, 'monitoring', {
       prefix,

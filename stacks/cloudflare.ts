@@ -12,7 +12,7 @@ import { CloudflareSchedules, cloudflareCronMap } from '../constructs/schedules/
 import { CloudflareWorkerSecrets } from '../constructs/secrets/cloudflare';
 import { CloudflareConsumer } from '../constructs/worker/cloudflare';
 import { DataSyncStack } from './data-sync-stack';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 
 /**
  * Secrets the Workers read besides the integration credentials (the database goes through
@@ -106,8 +106,7 @@ export class CloudflareStack extends DataSyncStack {
       prefix,
       accountId,
       queue,
-      // max_retries counts redeliveries: maxReceiveCount deliveries in all before the dead-letter queue.
-      maxRetries: env.maxReceiveCount - 1,
+      maxDeliveries: env.maxReceiveCount,
       retryDelaySeconds: 60,
       version: settings.imageTags[settings.activeSlot],
       deployCode: settings.deploymentSlot === settings.activeSlot,

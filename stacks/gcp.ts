@@ -3,12 +3,13 @@ import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-projec
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformVariable } from 'cdktf';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 import type { Construct } from 'constructs';
-import type { EnvironmentName, StackSettings } from '@data-sync/config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
-import { GcpN8n, N8N_SECRETS } from '../constructs/n8n/gcp';
+import { GcpN8n } from '../constructs/n8n/gcp';
+import { N8N_SECRETS } from '../constructs/n8n/provisioning';
 import { GcpNetwork } from '../constructs/network/gcp';
 import { GcpQueue } from '../constructs/queue/gcp';
 import { GcpRuntime } from '../constructs/runtime/gcp';
@@ -23,12 +24,6 @@ export interface GcpStackOptions {
   readonly region?: string;
 }
 
-/** Cloud SQL machine tier per environment (the AWS instance classes' counterparts). */
-export const GCP_SQL_TIERS: Record<EnvironmentName, string> = {
-  dev: 'db-custom-1-3840',
-  staging: 'db-custom-2-7680',
-  prod: 'db-custom-4-16384',
-};
 /** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
 export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY'] as const;
 
@@ -83,7 +78,7 @@ export class GcpStack extends DataSyncStack {
       region,
       networkId: network.network.id,
       privateServices: network.privateServices,
-      tier: GCP_SQL_TIERS[env.name],
+      tier: CLOUD_SIZING[env.name].gcpSqlTier.runtime,
       diskSizeGb: env.database.allocatedStorageGb,
       highAvailability: env.database.multiAz,
       deletionProtection: env.database.deletionProtection,
@@ -103,7 +98,7 @@ export class GcpStack extends DataSyncStack {
           database: {
             networkId: network.network.id,
             privateServices: network.privateServices,
-            tier: GCP_SQL_TIERS.dev,
+            tier: CLOUD_SIZING[env.name].gcpSqlTier.n8n,
             diskSizeGb: 20,
             highAvailability: env.database.multiAz,
             deletionProtection: env.database.deletionProtection,
@@ -144,6 +139,7 @@ export class GcpStack extends DataSyncStack {
       env: {
         LOG_LEVEL: 'info',
         DATA_SYNC_ROLE: 'all',
+        DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.gcp),
         DATA_SYNC_ENVIRONMENT: env.name,
         GOOGLE_CLOUD_PROJECT: project,
         DATA_SYNC_PUBSUB_PUSH_AUDIENCE: pushAudience,
@@ -164,7 +160,7 @@ export class GcpStack extends DataSyncStack {
       accountPrefix,
       queue,
       service: { name: runtime.service.name, location: region, uri: runtime.service.uri },
-      maxDeliveryAttempts: Math.max(5, env.maxReceiveCount),
+      maxDeliveries: Math.max(5, env.maxReceiveCount),
       ackDeadlineSeconds,
       audience: pushAudience,
     });

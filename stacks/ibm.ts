@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
-import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '@data-sync/config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings, intervalMinutes } from '@data-sync/config';
 import { IbmPostgres } from '../constructs/database/ibm';
 import {
   IbmIamAuthorizationPolicy,
@@ -8,16 +8,16 @@ import {
   IbmIamServicePolicy,
   IbmProvider,
   IbmResourceGroup,
-} from '../constructs/generic/ibm';
+} from '../constructs/providers/ibm';
 import { IbmMonitoring } from '../constructs/monitoring/ibm';
 import { IbmN8n } from '../constructs/n8n/ibm';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
 import { IbmQueue } from '../constructs/queue/ibm';
 import { IbmRuntime } from '../constructs/runtime/ibm';
 import { IbmSecrets } from '../constructs/secrets/ibm';
-import { cronExpression } from '../constructs/generic/workload';
+import { cronExpression } from '../constructs/shared/schedule';
 import { IbmWorker } from '../constructs/worker/ibm';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 import { DataSyncStack } from './data-sync-stack';
 
 /** Deployment details config/ does not carry; all optional. */
@@ -40,7 +40,7 @@ export const IBM_EXTRA_SECRETS = [
   'EVENT_STREAMS_API_KEY',
 ] as const;
 
-/** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/generic/ibm.ts. */
+/** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/providers/ibm.ts. */
 export class IbmStack extends DataSyncStack {
   readonly secrets: IbmSecrets;
   readonly queue: IbmQueue;
@@ -106,15 +106,23 @@ export class IbmStack extends DataSyncStack {
       ],
       description: 'Produce and consume sync jobs',
     });
-    new IbmIamServicePolicy(this, 'runtime-secrets', {
-      iam_service_id: identity.id,
-      roles: ['SecretsReader'],
-      resource_attributes: [
-        { name: 'serviceName', value: 'secrets-manager' },
-        { name: 'serviceInstance', value: this.secrets.secretsManager.attr('guid') },
-      ],
-      description: 'Read integration credentials',
-    });
+    // One policy per secret the runtime reads (its credentials and keys, never n8n's): a grant on the
+    // instance would let it read every secret in it.
+    const n8nOnly = new Set<string>(N8N_PROCESS_SECRETS);
+    for (const [key, secretId] of this.secrets.secretIds) {
+      if (n8nOnly.has(key)) continue;
+      new IbmIamServicePolicy(this, `runtime-reads-${key}`, {
+        iam_service_id: identity.id,
+        roles: ['SecretsReader'],
+        resource_attributes: [
+          { name: 'serviceName', value: 'secrets-manager' },
+          { name: 'serviceInstance', value: this.secrets.secretsManager.attr('guid') },
+          { name: 'resourceType', value: 'secret' },
+          { name: 'resource', value: secretId },
+        ],
+        description: `Read ${key}`,
+      });
+    }
 
     const imageRepository = options.imageRepository ?? 'us.icr.io/data-sync/data-sync-service';
     this.runtime = new IbmRuntime(this, 'runtime', {
@@ -130,6 +138,8 @@ export class IbmStack extends DataSyncStack {
       config: {
         LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
         DATA_SYNC_ENVIRONMENT: env.name,
+        // The worker job shares this config map and serves no HTTP, so only the API apps use it.
+        DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.ibm),
         // The admin password goes into the runtime-credentials secret as PGPASSWORD (pg reads it). The
         // deployment's CA is self-signed (connectionstrings[0].certificate): encrypted, not verified.
         DATABASE_URL: `postgres://admin@${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname')}:${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port')}/ibmclouddb?sslmode=no-verify`,
@@ -149,7 +159,7 @@ export class IbmStack extends DataSyncStack {
       image: `${imageRepository}:${stableTag}`,
       configMapName: this.runtime.configMapName,
       secretName: this.runtime.secretName,
-      instances: env.instanceCount,
+      instanceCount: env.instanceCount,
     });
     if (settings.features.enableN8nWorkflows) {
       this.n8n = new IbmN8n(this, 'n8n', {

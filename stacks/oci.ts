@@ -1,15 +1,17 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
-import { CLOUD_SIZING, type StackSettings } from '@data-sync/config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { OciDatabase } from '../constructs/database/oci';
 import {
   OciIdentityAvailabilityDomains,
   OciIdentityDynamicGroup,
   OciIdentityPolicy,
+  OciIdentityTag,
+  OciIdentityTagNamespace,
   OciLoggingLogGroup,
   OciObjectstorageNamespace,
   OciProvider,
-} from '../constructs/generic/oci';
+} from '../constructs/providers/oci';
 import { OciMonitoring } from '../constructs/monitoring/oci';
 import { OciN8n } from '../constructs/n8n/oci';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
@@ -19,7 +21,7 @@ import { type OciHostContext, OciRuntime } from '../constructs/runtime/oci';
 import { OciSchedules } from '../constructs/schedules/oci';
 import { OciSecrets } from '../constructs/secrets/oci';
 import { OciWorker } from '../constructs/worker/oci';
-import { addressOf } from '../constructs/generic/terraform';
+import { addressOf } from '../constructs/shared/address';
 import { DataSyncStack } from './data-sync-stack';
 
 /** Deployment details config/ does not carry; all optional. */
@@ -40,7 +42,7 @@ export const OCI_EXTRA_SECRETS = [
   'registry-pull',
 ] as const;
 
-/** The OCI stack: the capabilities of stacks/capabilities.ts from OCI services, through the typed wrappers of constructs/generic/oci.ts. */
+/** The OCI stack: the capabilities of stacks/capabilities.ts from OCI services, through the typed wrappers of constructs/providers/oci.ts. */
 export class OciStack extends DataSyncStack {
   readonly network: OciNetwork;
   readonly secrets: OciSecrets;
@@ -101,23 +103,29 @@ export class OciStack extends DataSyncStack {
       ...CLOUD_SIZING[env.name].ociDatabase,
     });
 
-    // Container instances get a resource principal; this group is what the policies below grant to.
-    const group = new OciIdentityDynamicGroup(this, 'containers', {
-      compartment_id: tenancyId,
-      name: `${prefix}-containers`,
-      description: 'Container instances of the data sync stack',
-      matching_rule: `ALL {resource.type = 'computecontainerinstance', resource.compartment.id = '${compartmentId}'}`,
-    });
-    new OciIdentityPolicy(this, 'containers-policy', {
+    // Container instances get a resource principal. A defined tag says whose each one is, so the runtime's
+    // group and n8n's are disjoint and each reads only its own secrets (a compartment-wide rule matched both).
+    const tagNamespace = new OciIdentityTagNamespace(this, 'tags', {
       compartment_id: compartmentId,
-      name: `${prefix}-containers`,
-      description: 'Least privilege of the runtime, worker and n8n containers',
-      statements: [
-        `Allow dynamic-group ${group.attr('name')} to read secret-bundles in compartment id ${compartmentId} where target.vault.id = '${this.secrets.vaultId}'`,
-        `Allow dynamic-group ${group.attr('name')} to use stream-push in compartment id ${compartmentId} where target.streampool.id = '${this.queue.streamPoolId}'`,
-        `Allow dynamic-group ${group.attr('name')} to use stream-pull in compartment id ${compartmentId} where target.streampool.id = '${this.queue.streamPoolId}'`,
-      ],
+      name: prefix.replace(/-/g, '_'),
+      description: 'Data sync stack',
     });
+    const roleTag = new OciIdentityTag(this, 'role-tag', {
+      tag_namespace_id: tagNamespace.id,
+      name: 'role',
+      description: 'Which workload a container instance runs: runtime or n8n',
+    });
+    const roleKey = `${prefix.replace(/-/g, '_')}.role`;
+    const readSecrets = (groupName: string, secretIds: readonly string[]) =>
+      `Allow dynamic-group ${groupName} to read secret-bundles in compartment id ${compartmentId} where any {${secretIds.map((id) => `target.secret.id = '${id}'`).join(', ')}}`;
+    const workloadGroup = (role: 'runtime' | 'n8n') =>
+      new OciIdentityDynamicGroup(this, role === 'runtime' ? 'containers' : 'n8n-containers', {
+        compartment_id: tenancyId,
+        name: `${prefix}-${role}`,
+        description: `Container instances of the data sync stack's ${role}`,
+        matching_rule: `ALL {resource.type = 'computecontainerinstance', resource.compartment.id = '${compartmentId}', tag.${roleKey}.value = '${role}'}`,
+      });
+    const group = workloadGroup('runtime');
 
     const hostContext: OciHostContext = {
       compartmentId,
@@ -125,6 +133,8 @@ export class OciStack extends DataSyncStack {
       subnetId: this.network.privateSubnetId,
       subnetCidr: this.network.privateCidr,
       nsgIds: [this.network.appNsgId],
+      definedTags: { [roleKey]: 'runtime' },
+      tagDependencies: [roleTag],
       registrySecretId: this.secrets.secretId('registry-pull'),
       registryHost: `${region}.ocir.io`,
     };
@@ -138,6 +148,16 @@ export class OciStack extends DataSyncStack {
       ...(n8nEnabled ? [{ file: 'N8N_API_KEY', secretId: this.secrets.secretId('N8N_API_KEY') }] : []),
       ...credentialFiles,
     ];
+    new OciIdentityPolicy(this, 'containers-policy', {
+      compartment_id: compartmentId,
+      name: `${prefix}-runtime`,
+      description: 'Least privilege of the runtime and worker containers',
+      statements: [
+        readSecrets(group.attr('name'), [...secretFiles.map((f) => f.secretId), hostContext.registrySecretId]),
+        `Allow dynamic-group ${group.attr('name')} to use stream-push in compartment id ${compartmentId} where target.streampool.id = '${this.queue.streamPoolId}'`,
+        `Allow dynamic-group ${group.attr('name')} to use stream-pull in compartment id ${compartmentId} where target.streampool.id = '${this.queue.streamPoolId}'`,
+      ],
+    });
     const pgpass = { host: this.database.host, user: 'datasync', passwordFile: 'DB_PASSWORD' };
     const environment = {
       LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
@@ -168,7 +188,7 @@ export class OciStack extends DataSyncStack {
       instanceCount: env.instanceCount,
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
-      environment: { ...environment, DATA_SYNC_ROLE: 'api' },
+      environment: { ...environment, DATA_SYNC_ROLE: 'api', DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.oci) },
       secrets: secretFiles,
       pgpass,
       logGroupId: logGroup.id,
@@ -179,7 +199,7 @@ export class OciStack extends DataSyncStack {
       prefix,
       context: hostContext,
       image: `${this.runtime.imageRepository}:${stableTag}`,
-      instances: env.instanceCount,
+      instanceCount: env.instanceCount,
       environment,
       secrets: secretFiles,
       pgpass,
@@ -198,18 +218,32 @@ export class OciStack extends DataSyncStack {
       logRetentionDays: env.logRetentionDays,
     });
     if (n8nEnabled) {
+      const n8nSecretIds = Object.fromEntries(
+        N8N_PROCESS_SECRETS.map((name) => [name, this.secrets.secretId(name)]),
+      ) as Record<(typeof N8N_PROCESS_SECRETS)[number], string>;
+      const n8nGroup = workloadGroup('n8n');
+      const n8nDbPassword = this.secrets.secretId('n8n-db-password');
+      new OciIdentityPolicy(this, 'n8n-policy', {
+        compartment_id: compartmentId,
+        name: `${prefix}-n8n`,
+        description: "n8n reads its own secrets only (and the registry credential every instance's image pull uses)",
+        statements: [
+          readSecrets(n8nGroup.attr('name'), [
+            n8nDbPassword,
+            ...Object.values(n8nSecretIds),
+            hostContext.registrySecretId,
+          ]),
+        ],
+      });
       this.n8n = new OciN8n(this, 'n8n', {
         prefix,
-        context: hostContext,
+        context: { ...hostContext, nsgIds: [this.network.n8nNsgId], definedTags: { [roleKey]: 'n8n' } },
         loadBalancerId: this.runtime.loadBalancer.id,
         publicUrl: this.runtime.url,
-        databaseNsgId: this.network.databaseNsgId,
+        databaseNsgId: this.network.n8nDatabaseNsgId,
         database: env.database,
-        dbPasswordSecretId: this.secrets.secretId('n8n-db-password'),
-        secretIds: Object.fromEntries(N8N_PROCESS_SECRETS.map((name) => [name, this.secrets.secretId(name)])) as Record<
-          (typeof N8N_PROCESS_SECRETS)[number],
-          string
-        >,
+        dbPasswordSecretId: n8nDbPassword,
+        secretIds: n8nSecretIds,
         features: settings.features,
         apiUrl: this.runtime.url,
       });

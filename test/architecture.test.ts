@@ -176,3 +176,31 @@ test('the package checks see real imports (a climb out of a package and an undec
   expect(isTestCode('pipelines/batch.ts')).toBe(false);
   expect(isTestCode('pipelines/batch.test.ts')).toBe(true);
 });
+
+const CLOUD_FILES = ['aws', 'gcp', 'azure', 'cloudflare', 'oci', 'ibm'];
+
+/** Imports in a construct file that reach another cloud's file (`../schedules/gcp` from `schedules/azure.ts`). */
+function crossCloudImports(file: string, specs: readonly string[]): string[] {
+  const own = path.basename(file).replace(/\.(ts|js)$/, '');
+  const neutral = !CLOUD_FILES.includes(own);
+  return specs.filter((spec) => {
+    if (!spec.startsWith('.')) return neutral && /^@cdktf\/provider-/.test(spec);
+    const target = path.basename(spec).replace(/\.(ts|js)$/, '');
+    return CLOUD_FILES.includes(target) && target !== own;
+  });
+}
+
+test("no cloud's construct imports another cloud's, and cloud-neutral construct modules import no cloud", () => {
+  const offenders = sourceFiles('constructs').flatMap((file) =>
+    crossCloudImports(file, importsOf(file)).map((spec) => `${file} imports ${spec}`),
+  );
+  expect(offenders).toEqual([]);
+});
+
+test('the cross-cloud check catches a cloud file importing another cloud, a shared module importing a provider', () => {
+  const azureImports = ['./gcp', '../runtime/azure', '../shared/schedule'];
+  expect(crossCloudImports('constructs/schedules/azure.ts', azureImports)).toEqual(['./gcp']);
+  const sharedImports = ['@cdktf/provider-aws/lib/iam-role', '../runtime/oci', 'cdktf'];
+  const fromShared = crossCloudImports('constructs/shared/schedule.ts', sharedImports);
+  expect(fromShared).toEqual(['@cdktf/provider-aws/lib/iam-role', '../runtime/oci']);
+});

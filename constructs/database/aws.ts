@@ -20,7 +20,7 @@ export interface AwsDatabaseProps {
   readonly subnetIds: readonly string[];
   /** KMS key ARN for storage and the managed master secret. */
   readonly kmsKeyArn: string;
-  /** PostgreSQL major version; default `16`. */
+  /** PostgreSQL major version; @default `16` */
   readonly engineVersion?: string;
 }
 

@@ -10,7 +10,7 @@ export interface CloudflareDatabaseProps {
   readonly origin: { readonly host: string; readonly port: number; readonly database: string; readonly user: string };
   /** Database password: a sensitive Terraform variable, never a literal. */
   readonly password: string;
-  /** Connections Hyperdrive may hold open to the origin (default 20). */
+  /** Connections Hyperdrive may hold open to the origin; @default 20 */
   readonly connectionLimit?: number;
 }
 

@@ -24,7 +24,7 @@ export interface GcpDatabaseProps {
   readonly backupRetentionDays: number;
   /** Databases to create on the instance. */
   readonly databases: readonly string[];
-  /** PostgreSQL major version (default POSTGRES_16). */
+  /** PostgreSQL major version; @default POSTGRES_16 */
   readonly version?: string;
 }
 

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '@data-sync/config';
-import { IbmDatabase } from '../generic/ibm';
+import { IbmDatabase } from '../providers/ibm';
 
 export interface IbmDatabaseProps {
   /** Instance name, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */
@@ -10,7 +10,7 @@ export interface IbmDatabaseProps {
   /** Root key CRN: disk and backups are encrypted with it (the stack authorizes the service to read it). */
   readonly rootKeyCrn: string;
   readonly sizing: EnvironmentConfig['database'];
-  /** PostgreSQL major version; default `16`. */
+  /** PostgreSQL major version; @default `16` */
   readonly version?: string;
 }
 

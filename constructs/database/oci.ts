@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '@data-sync/config';
-import { OciPsqlDbSystem } from '../generic/oci';
+import { OciPsqlDbSystem } from '../providers/oci';
 
 export interface OciDatabaseProps {
   /** Display name, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */
@@ -16,11 +16,11 @@ export interface OciDatabaseProps {
   readonly username: string;
   /** Environment sizing: multi-AZ becomes a second (standby/reader) node, backups keep backupRetentionDays. */
   readonly sizing: EnvironmentConfig['database'];
-  /** OCPUs per node; default 2. */
+  /** OCPUs per node; @default 2 */
   readonly ocpus?: number;
-  /** Memory per node in GB; default 32. */
+  /** Memory per node in GB; @default 32 */
   readonly memoryGb?: number;
-  /** PostgreSQL major version; default `16`. */
+  /** PostgreSQL major version; @default `16` */
   readonly version?: string;
 }
 

@@ -143,11 +143,11 @@ export interface AwsMonitoringProps {
   readonly queueName: string;
   /** Dead-letter queue name (dead letters are read from SQS, not from the runtime). */
   readonly deadLetterQueueName: string;
-  /** Oldest-message age that raises an alarm, seconds; default 1800. */
+  /** Oldest-message age that raises an alarm, seconds; @default 1800 */
   readonly maxMessageAgeSeconds?: number;
-  /** Rules to render; default ALERT_RULES. */
+  /** Rules to render; @default ALERT_RULES */
   readonly rules?: readonly AlertRule[];
-  /** Panels to render; default DASHBOARD_PANELS. */
+  /** Panels to render; @default DASHBOARD_PANELS */
   readonly panels?: readonly DashboardPanel[];
   /** Region shown by the dashboard widgets. */
   readonly region: string;

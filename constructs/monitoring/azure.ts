@@ -151,9 +151,11 @@ export interface AzureMonitoringProps {
   readonly metrics: AzureMetricsWorkspace;
   /** Service Bus namespace id and queue name watched natively. */
   readonly serviceBus: { readonly namespaceId: string; readonly queue: string };
-  /** Queued jobs that raise a backlog alert (default 1000). */
+  /** Queued jobs that raise a backlog alert; @default 1000 */
   readonly backlogThreshold?: number;
+  /** Alert rules to render; @default ALERT_RULES */
   readonly rules?: readonly AlertRule[];
+  /** Dashboard panels to render; @default DASHBOARD_PANELS */
   readonly panels?: readonly DashboardPanel[];
 }
 

@@ -28,7 +28,7 @@ export interface CloudflareMonitoringProps {
   readonly alertEmail: string;
   /** Runtime hostname (its `/health` is checked). */
   readonly runtimeHost: string;
-  /** The n8n origin host (its `/healthz` is checked); absent when n8n is disabled. */
+  /** The n8n origin host (its `/healthz` is checked); @default none: n8n is disabled, nothing checked */
   readonly n8nOriginHost?: string;
 }
 

@@ -20,10 +20,11 @@ export interface GcpMonitoringProps {
   readonly services: readonly string[];
   /** Pub/Sub subscriptions watched natively: the dead-letter inbox and the push subscription. */
   readonly subscriptions: { readonly deadLetters: string; readonly push: string };
-  /** Age of the oldest unacknowledged job that raises an alert, in seconds (default 900). */
+  /** Age of the oldest unacknowledged job that raises an alert, in seconds; @default 900 */
   readonly oldestJobAgeSeconds?: number;
-  /** Alert rules (default ALERT_RULES) and dashboard panels (default DASHBOARD_PANELS). */
+  /** Alert rules to render; @default ALERT_RULES */
   readonly rules?: readonly AlertRule[];
+  /** Dashboard panels to render; @default DASHBOARD_PANELS */
   readonly panels?: readonly DashboardPanel[];
 }
 

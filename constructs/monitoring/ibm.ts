@@ -6,7 +6,7 @@ import {
   SysdigMonitorDashboard,
   SysdigMonitorNotificationChannelEmail,
   SysdigProvider,
-} from '../generic/ibm';
+} from '../providers/ibm';
 
 /** Cloud Logs keeps data for one of these numbers of days. */
 const CLOUD_LOGS_RETENTION = [7, 14, 30, 60, 90] as const;
@@ -27,8 +27,9 @@ export interface IbmMonitoringProps {
   readonly resourceGroupId: string;
   readonly alertEmail: string;
   readonly logRetentionDays: number;
-  /** Rules and panels to render; default ALERT_RULES and DASHBOARD_PANELS. */
+  /** Alert rules to render; @default ALERT_RULES */
   readonly rules?: readonly AlertRule[];
+  /** Dashboard panels to render; @default DASHBOARD_PANELS */
   readonly panels?: readonly DashboardPanel[];
 }
 

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
 import { ALERT_RULES, type AlertRule } from '@data-sync/monitoring/alerts';
-import { OciIdentityPolicy, OciMonitoringAlarm, OciOnsNotificationTopic, OciOnsSubscription } from '../generic/oci';
+import { OciIdentityPolicy, OciMonitoringAlarm, OciOnsNotificationTopic, OciOnsSubscription } from '../providers/oci';
 
 /** Custom metric namespace the runtime's metrics are published to (OCI reserves the `oci_` prefix). */
 export const OCI_METRICS_NAMESPACE = 'data_sync';
@@ -74,7 +74,7 @@ export interface OciMonitoringProps {
   readonly integrations: readonly IntegrationSettings[];
   /** Dynamic group of the container instances, allowed to publish metrics to the namespace only. */
   readonly publisherDynamicGroup: string;
-  /** Rules to render; default ALERT_RULES. */
+  /** Rules to render; @default ALERT_RULES */
   readonly rules?: readonly AlertRule[];
 }
 

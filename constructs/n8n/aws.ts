@@ -4,7 +4,7 @@ import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
 import { AwsDatabase } from '../database/aws';
 import { AwsFargateService, type AwsTaskContext } from '../runtime/aws';
-import { N8N_IMAGE } from '../generic/workload';
+import { N8N_IMAGE } from '../shared/n8n-image';
 import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
 
 export interface AwsN8nProps {
@@ -25,11 +25,11 @@ export interface AwsN8nProps {
   readonly apiUrl: string;
   /** Secrets Manager ARNs of N8N_PROCESS_SECRETS (created empty, filled out of band). */
   readonly secretArns: Readonly<Record<(typeof N8N_PROCESS_SECRETS)[number], string>>;
-  /** Path n8n is served under; default `/n8n/`. */
+  /** Path n8n is served under; @default `/n8n/` */
   readonly pathPrefix?: string;
-  /** Listener rule priority; default 100. */
+  /** Listener rule priority; @default 100 */
   readonly priority?: number;
-  /** Image; default N8N_IMAGE. */
+  /** Image; @default N8N_IMAGE */
   readonly image?: string;
 }
 
@@ -92,9 +92,9 @@ export class AwsN8n extends Construct {
       entryPoint: start.command,
       healthCheckGraceSeconds: N8N_STARTUP_SECONDS,
       containerPort: N8N_PORT,
-      cpu: 1024,
+      cpuUnits: 1024,
       memoryMb: 2048,
-      desiredCount: 1,
+      instanceCount: 1,
       environment: {
         ...start.environment,
         N8N_PATH: pathPrefix,

@@ -6,9 +6,15 @@ import { AzureDatabase, type AzureDatabaseProps } from '../database/azure';
 import { keyVaultSecretEnv } from '../runtime/azure';
 import type { AzureSecrets } from '../secrets/azure';
 import type { FeatureFlags } from '@data-sync/config';
-import { N8N_IMAGE } from '../generic/workload';
-import { N8N_SECRETS } from './gcp';
-import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
+import { N8N_IMAGE } from '../shared/n8n-image';
+import {
+  N8N_PORT,
+  N8N_PROCESS_SECRETS,
+  N8N_SECRETS,
+  N8N_STARTUP_SECONDS,
+  n8nStart,
+  webhookOutputs,
+} from './provisioning';
 
 export interface AzureN8nProps {
   /** Resource name prefix, e.g. `ds-prod`. */
@@ -47,7 +53,7 @@ export class AzureN8n extends Construct {
       resourceGroupName: props.resourceGroupName,
       location: props.location,
     });
-    const grant = props.secrets.grantRead('n8n-reads-secrets', this.identity.principalId);
+    const grants = props.secrets.grantRead('n8n-reads', this.identity.principalId, N8N_SECRETS);
     const fromVault = keyVaultSecretEnv(props.secrets, this.identity.id, N8N_SECRETS);
     const env = (name: string) => fromVault.env.find((e) => e.name === name)!;
     const start = n8nStart(props.features, props.apiUrl);
@@ -99,7 +105,7 @@ export class AzureN8n extends Construct {
           },
         ],
       },
-      dependsOn: [grant],
+      dependsOn: grants,
     });
     new TerraformOutput(this, 'url', {
       value: `https://${this.app.ingress.fqdn}`,

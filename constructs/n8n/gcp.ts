@@ -5,12 +5,16 @@ import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { GcpDatabase, type GcpDatabaseProps } from '../database/gcp';
 import type { FeatureFlags } from '@data-sync/config';
-import { N8N_IMAGE } from '../generic/workload';
+import { N8N_IMAGE } from '../shared/n8n-image';
 import type { GcpSecrets } from '../secrets/gcp';
-import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
-
-/** Secret names n8n needs on GCP and Azure: N8N_PROCESS_SECRETS and its database user's password. */
-export const N8N_SECRETS = [...N8N_PROCESS_SECRETS, 'N8N_DB_PASSWORD'] as const;
+import {
+  N8N_PORT,
+  N8N_PROCESS_SECRETS,
+  N8N_SECRETS,
+  N8N_STARTUP_SECONDS,
+  n8nStart,
+  webhookOutputs,
+} from './provisioning';
 
 export interface GcpN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

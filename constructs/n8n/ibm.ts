@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
-import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineSecret } from '../generic/ibm';
+import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineSecret } from '../providers/ibm';
 import { IbmPostgres } from '../database/ibm';
 import { envFrom } from '../runtime/ibm';
-import { N8N_IMAGE } from '../generic/workload';
+import { N8N_IMAGE } from '../shared/n8n-image';
 import { N8N_PORT, n8nStart, webhookOutputs } from './provisioning';
 
 export interface IbmN8nProps {

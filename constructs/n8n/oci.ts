@@ -1,9 +1,9 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
-import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathRouteSet } from '../generic/oci';
+import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathRouteSet } from '../providers/oci';
 import { OciDatabase } from '../database/oci';
 import { OciHost, type OciHostContext } from '../runtime/oci';
-import { N8N_IMAGE } from '../generic/workload';
+import { N8N_IMAGE } from '../shared/n8n-image';
 import { N8N_PORT, N8N_PROCESS_SECRETS, n8nStart, webhookOutputs, N8N_STARTUP_SECONDS } from './provisioning';
 
 export interface OciN8nProps {

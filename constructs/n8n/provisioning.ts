@@ -10,7 +10,7 @@ import * as path from 'path';
 import type { FeatureFlags } from '@data-sync/config/environments';
 import { provisioningPlan } from '@data-sync/n8n/provisioning/plan';
 import { WEBHOOKS, webhookUrl } from '@data-sync/n8n/webhooks';
-import { projectRoot } from '../generic/zip';
+import { projectRoot } from '../shared/zip';
 
 /** MindsDB's API base (the design's host); a setting so tests can point it at a local MindsDB. */
 export const MINDSDB_API_URL = 'https://mindsdb.com';
@@ -37,6 +37,9 @@ export const N8N_PROCESS_SECRETS = [
   'N8N_INSTANCE_OWNER_PASSWORD_HASH',
   'N8N_CREDENTIALS',
 ] as const;
+
+/** Secret names n8n needs on GCP and Azure: N8N_PROCESS_SECRETS and its database user's password. */
+export const N8N_SECRETS = [...N8N_PROCESS_SECRETS, 'N8N_DB_PASSWORD'] as const;
 
 /** The start step's source, read once from the repository (synth runs from the project root). */
 let startSource: string | undefined;

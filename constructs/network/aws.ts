@@ -1,13 +1,16 @@
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import { DataAwsAvailabilityZones } from '@cdktf/provider-aws/lib/data-aws-availability-zones';
+import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
+import { FlowLog } from '@cdktf/provider-aws/lib/flow-log';
 import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway';
 import { NatGateway } from '@cdktf/provider-aws/lib/nat-gateway';
 import { RouteTable } from '@cdktf/provider-aws/lib/route-table';
 import { RouteTableAssociation } from '@cdktf/provider-aws/lib/route-table-association';
 import { Subnet } from '@cdktf/provider-aws/lib/subnet';
 import { Vpc } from '@cdktf/provider-aws/lib/vpc';
+import { ServiceRole } from '../iam/aws';
 
 /** A VPC the stack does not own, given by id with its subnets. */
 export interface ExistingAwsVpc {
@@ -36,8 +39,11 @@ export class AwsNetwork extends Construct {
   readonly vpcId: string;
   readonly privateSubnetIds: string[];
 
+  private readonly prefix: string;
+
   constructor(scope: Construct, id: string, props: AwsNetworkProps) {
     super(scope, id);
+    this.prefix = props.prefix;
     if (props.existing) {
       const { vpcId, privateSubnetIds } = props.existing;
       if (privateSubnetIds.length < 2)
@@ -103,5 +109,32 @@ export class AwsNetwork extends Construct {
       this.privateSubnetIds.push(priv.id);
     }
     this.vpcId = vpc.id;
+  }
+
+  /** Records every accepted and rejected connection of the VPC in an encrypted CloudWatch log group. */
+  flowLogs(props: { readonly accountId: string; readonly kmsKeyArn: string; readonly retentionDays: number }): FlowLog {
+    const name = `/vpc/${this.prefix}/flow-logs`;
+    const group = new CloudwatchLogGroup(this, 'flow-logs', {
+      name,
+      retentionInDays: props.retentionDays,
+      kmsKeyId: props.kmsKeyArn,
+    });
+    const role = new ServiceRole(this, 'flow-logs-role', {
+      name: `${this.prefix}-flow-logs`,
+      service: 'vpc-flow-logs.amazonaws.com',
+      accountId: props.accountId,
+      statements: [
+        {
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+          resources: [group.arn, `${group.arn}:*`],
+        },
+      ],
+    });
+    return new FlowLog(this, 'flow-log', {
+      vpcId: this.vpcId,
+      trafficType: 'ALL',
+      logDestination: group.arn,
+      iamRoleArn: role.arn,
+    });
   }
 }

@@ -8,7 +8,7 @@ import {
   OciCoreRouteTable,
   OciCoreSubnet,
   OciCoreVcn,
-} from '../generic/oci';
+} from '../providers/oci';
 
 export interface OciNetworkProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -33,6 +33,10 @@ export class OciNetwork extends Construct {
   readonly loadBalancerNsgId: string;
   readonly appNsgId: string;
   readonly databaseNsgId: string;
+  /** n8n's own group: the runtime's database does not admit it. */
+  readonly n8nNsgId: string;
+  /** n8n's database: admits n8n only. */
+  readonly n8nDatabaseNsgId: string;
 
   constructor(scope: Construct, id: string, props: OciNetworkProps) {
     super(scope, id);
@@ -98,6 +102,8 @@ export class OciNetwork extends Construct {
     this.loadBalancerNsgId = nsg('lb');
     this.appNsgId = nsg('apps');
     this.databaseNsgId = nsg('db');
+    this.n8nNsgId = nsg('n8n');
+    this.n8nDatabaseNsgId = nsg('n8n-db');
     const tcp = (min: number, max = min) => ({ destination_port_range: { min, max } });
     // The API gateway is the only public entry, HTTPS only; the load balancer behind it is private.
     new OciCoreNetworkSecurityGroupSecurityRule(this, 'gateway-in-443', {
@@ -177,5 +183,32 @@ export class OciNetwork extends Construct {
       tcp_options: tcp(5432),
       description: 'PostgreSQL from the apps',
     });
+    const rule = (
+      id: string,
+      nsgId: string,
+      direction: 'INGRESS' | 'EGRESS',
+      peer: string,
+      ports: [number, number?],
+      description: string,
+    ) => {
+      const type = peer === '0.0.0.0/0' ? ('CIDR_BLOCK' as const) : ('NETWORK_SECURITY_GROUP' as const);
+      const ends =
+        direction === 'INGRESS' ? { source: peer, source_type: type } : { destination: peer, destination_type: type };
+      const [min, max] = ports;
+      const body = {
+        network_security_group_id: nsgId,
+        direction,
+        protocol: '6',
+        ...ends,
+        tcp_options: tcp(min, max),
+        description,
+      };
+      return new OciCoreNetworkSecurityGroupSecurityRule(this, id, body);
+    };
+    // n8n: reached by the load balancer on its port, reaches its own database and the internet, nothing of the runtime's.
+    rule('lb-out-n8n', this.loadBalancerNsgId, 'EGRESS', this.n8nNsgId, [5678], 'to n8n');
+    rule('n8n-in', this.n8nNsgId, 'INGRESS', this.loadBalancerNsgId, [5678], 'n8n from the load balancer');
+    rule('n8n-out', this.n8nNsgId, 'EGRESS', '0.0.0.0/0', [1, 65535], 'vendor APIs, OCI APIs, its database');
+    rule('n8n-db-in', this.n8nDatabaseNsgId, 'INGRESS', this.n8nNsgId, [5432], 'PostgreSQL from n8n');
   }
 }

@@ -6,8 +6,8 @@ export interface AwsQueueProps {
   readonly prefix: string;
   /** KMS key ARN that encrypts both queues. */
   readonly kmsKeyArn: string;
-  /** Deliveries before a message moves to the dead-letter queue (environment's maxReceiveCount). */
-  readonly maxReceiveCount: number;
+  /** Deliveries in all before a message moves to the dead-letter queue (SQS maxReceiveCount). */
+  readonly maxDeliveries: number;
   /** Longest a worker spends on one message, in seconds; visibility is 6x this (AWS's advice for Lambda), at most 12 h. */
   readonly workerTimeoutSeconds: number;
 }
@@ -20,10 +20,8 @@ export class AwsQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: AwsQueueProps) {
     super(scope, id);
-    if (!Number.isInteger(props.maxReceiveCount) || props.maxReceiveCount < 1 || props.maxReceiveCount > 1000) {
-      throw new Error(
-        `AwsQueue ${props.prefix}: maxReceiveCount must be an integer 1-1000, got ${props.maxReceiveCount}`,
-      );
+    if (!Number.isInteger(props.maxDeliveries) || props.maxDeliveries < 1 || props.maxDeliveries > 1000) {
+      throw new Error(`AwsQueue ${props.prefix}: maxDeliveries must be an integer 1-1000, got ${props.maxDeliveries}`);
     }
     this.visibilityTimeoutSeconds = Math.min(props.workerTimeoutSeconds * 6, 43_200);
     if (this.visibilityTimeoutSeconds <= props.workerTimeoutSeconds) {
@@ -47,7 +45,7 @@ export class AwsQueue extends Construct {
       receiveWaitTimeSeconds: 20,
       redrivePolicy: JSON.stringify({
         deadLetterTargetArn: this.deadLetterQueue.arn,
-        maxReceiveCount: props.maxReceiveCount,
+        maxReceiveCount: props.maxDeliveries,
       }),
     });
   }

@@ -8,17 +8,17 @@ export interface AzureQueueProps {
   readonly namespaceName: string;
   readonly resourceGroupName: string;
   readonly location: string;
-  /** Deliveries before a message moves to the queue's dead-letter subqueue. */
-  readonly maxDeliveryCount: number;
+  /** Deliveries in all before a message moves to the queue's dead-letter subqueue. */
+  readonly maxDeliveries: number;
   /** Peek-lock duration in seconds: how long a worker holds a job before redelivery (at most 300). */
   readonly lockSeconds: number;
-  /** Namespace tier (default Standard). */
+  /** Namespace tier; @default Standard */
   readonly sku?: 'Standard' | 'Premium';
 }
 
 /**
  * Service Bus namespace (Entra ID auth only: no shared keys, TLS 1.2) and the jobs queue: after
- * `maxDeliveryCount` deliveries, or when a message expires, it moves to the queue's dead-letter
+ * `maxDeliveries` deliveries, or when a message expires, it moves to the queue's dead-letter
  * subqueue (`jobs/$deadletterqueue`). Duplicate detection backs enqueue dedupe keys (message ids).
  */
 export class AzureQueue extends Construct {
@@ -42,7 +42,7 @@ export class AzureQueue extends Construct {
     this.queue = new ServicebusQueue(this, 'jobs', {
       name: 'jobs',
       namespaceId: this.namespace.id,
-      maxDeliveryCount: props.maxDeliveryCount,
+      maxDeliveryCount: props.maxDeliveries,
       deadLetteringOnMessageExpiration: true,
       lockDuration: `PT${props.lockSeconds}S`,
       defaultMessageTtl: 'P14D',

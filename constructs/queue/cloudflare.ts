@@ -6,7 +6,7 @@ export interface CloudflareQueueProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
   readonly prefix: string;
   readonly accountId: string;
-  /** How long dead letters are kept, in days (default 14, the Queues maximum). */
+  /** How long dead letters are kept, in days; @default 14, the Queues maximum */
   readonly deadLetterRetentionDays?: number;
 }
 

@@ -13,9 +13,9 @@ export interface GcpQueueProps {
   readonly region: string;
   /** Project number, for the Pub/Sub service agent that forwards dead letters. */
   readonly projectNumber: string;
-  /** The Pub/Sub service agent's grant on the key: a CMEK topic cannot be created before it. */
+  /** The Pub/Sub service agent's grant on the key (a CMEK topic cannot precede it); @default none */
   readonly keyGrants?: ITerraformDependable[];
-  /** How long dead letters are kept for inspection and redrive, in days (default 7, the Pub/Sub maximum). */
+  /** How long dead letters are kept for inspection and redrive, in days; @default 7, the Pub/Sub maximum */
   readonly deadLetterRetentionDays?: number;
 }
 

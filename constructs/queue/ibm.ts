@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { IbmEventStreamsTopic, IbmIamAuthorizationPolicy, IbmResourceInstance } from '../generic/ibm';
+import { IbmEventStreamsTopic, IbmIamAuthorizationPolicy, IbmResourceInstance } from '../providers/ibm';
 
 export interface IbmQueueProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -11,7 +11,7 @@ export interface IbmQueueProps {
   /** Key Protect instance GUID and root key CRN (customer-managed encryption, enterprise plan). */
   readonly kmsInstanceGuid: string;
   readonly rootKeyCrn: string;
-  /** Partitions of the jobs topic; default 2. */
+  /** Partitions of the jobs topic; @default 2 */
   readonly partitions?: number;
 }
 

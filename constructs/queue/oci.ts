@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { OciStreamingStream, OciStreamingStreamPool } from '../generic/oci';
+import { OciStreamingStream, OciStreamingStreamPool } from '../providers/oci';
 
 export interface OciQueueProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -11,9 +11,9 @@ export interface OciQueueProps {
   readonly subnetId: string;
   /** Network security groups of the pool's endpoint. */
   readonly nsgIds: readonly string[];
-  /** Partitions of the jobs stream; default 2 (one per worker instance). */
+  /** Partitions of the jobs stream; @default 2 (one per worker instance) */
   readonly partitions?: number;
-  /** Hours messages are kept (24-168); default 168 so a stalled worker loses nothing for a week. */
+  /** Hours messages are kept (24-168); @default 168 so a stalled worker loses nothing for a week */
   readonly retentionHours?: number;
 }
 

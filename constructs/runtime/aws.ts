@@ -17,7 +17,7 @@ import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import { SLOTS, type Slot } from '@data-sync/config';
-import { type IamStatement, ServiceRole } from '../generic/aws-iam';
+import { type IamStatement, ServiceRole } from '../iam/aws';
 import { cloudwatchAgentConfig, prometheusScrapeConfig } from '../monitoring/aws';
 
 /** What every Fargate task of the stack shares. */
@@ -39,10 +39,14 @@ export interface AwsFargateServiceProps {
   readonly context: AwsTaskContext;
   /** Main container image with tag. */
   readonly image: string;
+  /** Port the main container listens on. */
   readonly containerPort: number;
-  readonly cpu: number;
+  /** CPU units of the task (1024 = 1 vCPU). */
+  readonly cpuUnits: number;
+  /** Memory of the task in MiB. */
   readonly memoryMb: number;
-  readonly desiredCount: number;
+  /** Tasks the service keeps running. */
+  readonly instanceCount: number;
   /** Plain environment (no secret values). */
   readonly environment: Record<string, string>;
   /** Environment variables read from Secrets Manager: name -> secret ARN (optionally `:json-key::`). */
@@ -130,7 +134,7 @@ export class AwsFargateService extends Construct {
       family: props.name,
       requiresCompatibilities: ['FARGATE'],
       networkMode: 'awsvpc',
-      cpu: String(props.cpu),
+      cpu: String(props.cpuUnits),
       memory: String(props.memoryMb),
       executionRoleArn: execution.arn,
       taskRoleArn: task.arn,
@@ -166,7 +170,7 @@ export class AwsFargateService extends Construct {
       name: props.name,
       cluster: ctx.cluster.arn,
       taskDefinition: this.taskDefinition.arn,
-      desiredCount: props.desiredCount,
+      desiredCount: props.instanceCount,
       launchType: 'FARGATE',
       platformVersion: 'LATEST',
       propagateTags: 'SERVICE',
@@ -447,9 +451,9 @@ export class AwsRuntime extends Construct {
         context: this.taskContext,
         image: `${this.repository.repositoryUrl}:${props.imageTags[slot]}`,
         containerPort: port,
-        cpu: props.cpuUnits,
+        cpuUnits: props.cpuUnits,
         memoryMb: props.memoryMb,
-        desiredCount: props.instanceCount,
+        instanceCount: props.instanceCount,
         environment: { ...props.environment, PORT: String(port), HOST: '0.0.0.0', DATA_SYNC_SLOT: slot },
         secrets: props.secrets,
         targetGroupArn: this.targetGroups[slot].arn,

@@ -7,7 +7,7 @@ import {
   type IbmCodeEngineEnvVariable,
   IbmCodeEngineProject,
   IbmCodeEngineSecret,
-} from '../generic/ibm';
+} from '../providers/ibm';
 
 /** Code Engine secret holding the registry credentials (`ibmcloud ce registry create --name icr-pull ...`). */
 export const REGISTRY_SECRET = 'icr-pull';

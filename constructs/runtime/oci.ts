@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { Fn } from 'cdktf';
+import { Fn, type ITerraformDependable } from 'cdktf';
 import { SLOTS, type Slot } from '@data-sync/config';
 import {
   OciApigatewayDeployment,
@@ -13,7 +13,7 @@ import {
   OciLoadBalancerListener,
   type OciLoadBalancerPathRouteSet,
   OciLoggingLog,
-} from '../generic/oci';
+} from '../providers/oci';
 
 /** OCI CLI image of the secrets sidecar (dated tag, pinned). */
 export const OCI_CLI_IMAGE = 'ghcr.io/oracle/oci-cli:20250716';
@@ -29,7 +29,12 @@ export interface OciHostContext {
   readonly subnetId: string;
   /** CIDR of subnetId: instances get fixed addresses in it so load balancer backends can name them. */
   readonly subnetCidr: string;
+  /** Network security groups of every instance's VNIC. */
   readonly nsgIds: readonly string[];
+  /** Defined tags (`<namespace>.<key>`) of every instance: which dynamic group it is in; @default none */
+  readonly definedTags?: Readonly<Record<string, string>>;
+  /** Resources the instances' tags need first (the tag definitions); @default none */
+  readonly tagDependencies?: readonly ITerraformDependable[];
   /** Vault secret with `{"username","password"}` for the private registry. */
   readonly registrySecretId: string;
   /** Registry host, e.g. `us-ashburn-1.ocir.io`. */
@@ -82,7 +87,9 @@ export interface OciHostProps {
   readonly memoryGb: number;
   /** Main container (the secrets sidecar is added, and the secrets volume mounted read-only). */
   readonly app: OciContainer;
+  /** Vault secrets the sidecar writes as files for the app. */
   readonly secrets: readonly OciSecretFile[];
+  /** A .pgpass line the sidecar writes from a secret file; @default none */
   readonly pgpass?: { host: string; user: string; passwordFile: string };
 }
 
@@ -95,32 +102,38 @@ export class OciHost extends Construct {
     super(scope, id);
     const ctx = props.context;
     this.privateIp = Fn.cidrhost(ctx.subnetCidr, props.hostNumber);
-    this.instance = new OciContainerInstance(this, 'instance', {
-      compartment_id: ctx.compartmentId,
-      availability_domain: ctx.availabilityDomain,
-      display_name: props.name,
-      shape: CONTAINER_SHAPE,
-      shape_config: { ocpus: props.ocpus, memory_in_gbs: props.memoryGb },
-      containers: [
-        { ...props.app, volume_mounts: [{ mount_path: SECRETS_DIR, volume_name: 'secrets', is_read_only: true }] },
-        secretsSidecar(props.secrets, props.pgpass),
-      ],
-      vnics: [
-        {
-          subnet_id: ctx.subnetId,
-          nsg_ids: [...ctx.nsgIds],
-          private_ip: this.privateIp,
-          is_public_ip_assigned: false,
-          display_name: props.name,
-        },
-      ],
-      volumes: [{ name: 'secrets', volume_type: 'EMPTYDIR', backing_store: 'MEMORY' }],
-      container_restart_policy: 'ALWAYS',
-      graceful_shutdown_timeout_in_seconds: 30,
-      image_pull_secrets: [
-        { registry_endpoint: ctx.registryHost, secret_type: 'VAULT', secret_id: ctx.registrySecretId },
-      ],
-    });
+    this.instance = new OciContainerInstance(
+      this,
+      'instance',
+      {
+        compartment_id: ctx.compartmentId,
+        availability_domain: ctx.availabilityDomain,
+        display_name: props.name,
+        shape: CONTAINER_SHAPE,
+        shape_config: { ocpus: props.ocpus, memory_in_gbs: props.memoryGb },
+        containers: [
+          { ...props.app, volume_mounts: [{ mount_path: SECRETS_DIR, volume_name: 'secrets', is_read_only: true }] },
+          secretsSidecar(props.secrets, props.pgpass),
+        ],
+        vnics: [
+          {
+            subnet_id: ctx.subnetId,
+            nsg_ids: [...ctx.nsgIds],
+            private_ip: this.privateIp,
+            is_public_ip_assigned: false,
+            display_name: props.name,
+          },
+        ],
+        volumes: [{ name: 'secrets', volume_type: 'EMPTYDIR', backing_store: 'MEMORY' }],
+        container_restart_policy: 'ALWAYS',
+        graceful_shutdown_timeout_in_seconds: 30,
+        image_pull_secrets: [
+          { registry_endpoint: ctx.registryHost, secret_type: 'VAULT', secret_id: ctx.registrySecretId },
+        ],
+        ...(ctx.definedTags ? { defined_tags: { ...ctx.definedTags } } : {}),
+      },
+      ctx.tagDependencies ? { dependsOn: [...ctx.tagDependencies] } : {},
+    );
   }
 }
 

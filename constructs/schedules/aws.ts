@@ -2,8 +2,8 @@ import { Construct } from 'constructs';
 import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
 import { SchedulerScheduleGroup } from '@cdktf/provider-aws/lib/scheduler-schedule-group';
 import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
-import { ServiceRole } from '../generic/aws-iam';
-import { rateExpression, triggerMessage } from '../generic/workload';
+import { ServiceRole } from '../iam/aws';
+import { rateExpression, triggerMessage } from '../shared/schedule';
 
 export interface AwsSchedulesProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

@@ -3,7 +3,7 @@ import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '@data-sync/config';
 import { keyVaultSecretName, type AzureSecrets } from '../secrets/azure';
-import { cronFor } from './gcp';
+import { cronExpression } from '../shared/schedule';
 
 /** A small image with curl and a shell, for the scheduled trigger calls. */
 export const CURL_IMAGE = 'docker.io/curlimages/curl:8.16.0';
@@ -23,7 +23,7 @@ export interface AzureSchedulesProps {
   readonly secrets: AzureSecrets;
   /** Enabled integrations: one job each, on its sync_interval. */
   readonly integrations: readonly IntegrationSettings[];
-  /** The identity's Key Vault grant: a job cannot resolve its secret before it. */
+  /** The identity's Key Vault grants (a job cannot resolve its secret before them); @default none */
   readonly dependsOn?: ITerraformDependable[];
 }
 
@@ -63,7 +63,7 @@ export class AzureSchedules extends Construct {
             },
           ],
           scheduleTriggerConfig: {
-            cronExpression: cronFor(integration.syncInterval),
+            cronExpression: cronExpression(integration.syncInterval),
             parallelism: 1,
             replicaCompletionCount: 1,
           },

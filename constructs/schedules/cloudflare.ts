@@ -1,12 +1,12 @@
 import { WorkersCronTrigger } from '@cdktf/provider-cloudflare/lib/workers-cron-trigger';
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '@data-sync/config';
-import { cronFor } from './gcp';
+import { cronExpression } from '../shared/schedule';
 
 /** Integrations per cron expression: the consumer's `scheduled()` handler enqueues a sync for each on its cron. */
 export function cloudflareCronMap(integrations: readonly IntegrationSettings[]): Record<string, string[]> {
   const map: Record<string, string[]> = {};
-  for (const integration of integrations) (map[cronFor(integration.syncInterval)] ??= []).push(integration.name);
+  for (const integration of integrations) (map[cronExpression(integration.syncInterval)] ??= []).push(integration.name);
   return map;
 }
 

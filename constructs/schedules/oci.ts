@@ -7,9 +7,9 @@ import {
   OciIdentityPolicy,
   OciLoggingLog,
   OciResourceSchedulerSchedule,
-} from '../generic/oci';
+} from '../providers/oci';
 import { ociRetention } from '../runtime/oci';
-import { cronExpression, triggerMessage } from '../generic/workload';
+import { cronExpression, triggerMessage } from '../shared/schedule';
 
 export interface OciSchedulesProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */

@@ -12,9 +12,9 @@ export interface AwsSecretsProps {
   readonly prefix: string;
   /** Enabled integrations: one empty secret per credential each. */
   readonly integrations: readonly IntegrationSettings[];
-  /** Further empty secrets by key (runtime and n8n keys), named `<prefix>/<key>`; default none. */
+  /** Further empty secrets by key (runtime and n8n keys), named `<prefix>/<key>`; @default none */
   readonly extra?: readonly string[];
-  /** Days a deleted secret can still be restored (7-30); default 7. */
+  /** Days a deleted secret can still be restored (7-30); @default 7 */
   readonly recoveryWindowDays?: number;
 }
 
@@ -79,10 +79,10 @@ export class AwsSecrets extends Construct {
             Principal: { Service: `logs.${this.region}.amazonaws.com` },
             Action: usage,
             Resource: '*',
-            // The stack's log groups: /ecs/<prefix>... (tasks, metrics sidecar) and /aws/lambda/<prefix>... (worker).
+            // The stack's log groups: /ecs/<prefix>... (tasks, metrics sidecar) and /aws/lambda/<prefix>... (worker), /vpc/<prefix>... (flow logs).
             Condition: {
               ArnLike: {
-                'kms:EncryptionContext:aws:logs:arn': ['/ecs/', '/aws/lambda/'].map(
+                'kms:EncryptionContext:aws:logs:arn': ['/ecs/', '/aws/lambda/', '/vpc/'].map(
                   (base) =>
                     `arn:${this.partition}:logs:${this.region}:${this.accountId}:log-group:${base}${props.prefix}*`,
                 ),

@@ -1,4 +1,5 @@
 import { KeyVault } from '@cdktf/provider-azurerm/lib/key-vault';
+import { MonitorDiagnosticSetting } from '@cdktf/provider-azurerm/lib/monitor-diagnostic-setting';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
 
@@ -11,7 +12,7 @@ export interface AzureSecretsProps {
   readonly tenantId: string;
   /** Secret names (environment-variable style, e.g. `HUBSPOT_API_KEY`) the vault is expected to hold. */
   readonly names: readonly string[];
-  /** Days a deleted secret can be recovered (7-90, default 90). */
+  /** Days a deleted secret can be recovered (7-90); @default 90 */
   readonly softDeleteRetentionDays?: number;
 }
 
@@ -43,6 +44,16 @@ export class AzureSecrets extends Construct {
     });
   }
 
+  /** Sends the vault's audit log (every secret read and change, by whom) to a Log Analytics workspace. */
+  auditTo(workspaceId: string): MonitorDiagnosticSetting {
+    return new MonitorDiagnosticSetting(this, 'audit', {
+      name: 'audit',
+      targetResourceId: this.vault.id,
+      logAnalyticsWorkspaceId: workspaceId,
+      enabledLog: [{ category: 'AuditEvent' }],
+    });
+  }
+
   /** Versionless URL of a named secret (the latest version is used at each revision start). */
   secretUrl(name: string): string {
     if (!this.names.has(name))
@@ -50,13 +61,21 @@ export class AzureSecrets extends Construct {
     return `${this.vault.vaultUri}secrets/${keyVaultSecretName(name)}`;
   }
 
-  /** Lets an identity read secret values (Key Vault Secrets User on this vault only). */
-  grantRead(id: string, principalId: string): RoleAssignment {
-    return new RoleAssignment(this, id, {
-      scope: this.vault.id,
-      roleDefinitionName: 'Key Vault Secrets User',
-      principalId,
-      principalType: 'ServicePrincipal',
+  /**
+   * Lets an identity read the named secrets and no other: Key Vault Secrets User on each secret's own
+   * scope (`<vault id>/secrets/<name>`), never on the vault, so n8n cannot read the runtime's and back.
+   */
+  grantRead(id: string, principalId: string, names: readonly string[]): RoleAssignment[] {
+    return names.map((name) => {
+      this.secretUrl(name); // throws for a name the vault does not hold
+      const scope = `${this.vault.id}/secrets/${keyVaultSecretName(name)}`;
+      const props = {
+        scope,
+        roleDefinitionName: 'Key Vault Secrets User',
+        principalId,
+        principalType: 'ServicePrincipal',
+      };
+      return new RoleAssignment(this, `${id}-${keyVaultSecretName(name)}`, props);
     });
   }
 }

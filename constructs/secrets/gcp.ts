@@ -14,7 +14,7 @@ export interface GcpSecretsProps {
   readonly projectNumber: string;
   /** Secret names (environment-variable style, e.g. `HUBSPOT_API_KEY`): one empty secret each. */
   readonly names: readonly string[];
-  /** Key rotation period in days (default 90). */
+  /** Key rotation period in days; @default 90 */
   readonly rotationDays?: number;
 }
 

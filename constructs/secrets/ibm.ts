@@ -7,7 +7,7 @@ import {
   IbmResourceInstance,
   IbmSmArbitrarySecret,
   IbmSmSecretGroup,
-} from '../generic/ibm';
+} from '../providers/ibm';
 
 export interface IbmSecretsProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -16,9 +16,9 @@ export interface IbmSecretsProps {
   readonly resourceGroupId: string;
   /** Enabled integrations: one secret per credential each. */
   readonly integrations: readonly IntegrationSettings[];
-  /** Further secrets by key (n8n keys, runtime encryption key); default none. */
+  /** Further secrets by key (n8n keys, runtime encryption key); @default none */
   readonly extra?: readonly string[];
-  /** Months between root key rotations (1-12); default 3. */
+  /** Months between root key rotations (1-12); @default 3 */
   readonly rotationMonths?: number;
 }
 
@@ -111,7 +111,7 @@ export class IbmSecrets extends Construct {
         },
         { lifecycle: { ignoreChanges: ['payload'] } },
       );
-      this.secretIds.set(entry.key, secret.id);
+      this.secretIds.set(entry.key, secret.attr('secret_id'));
     }
   }
 }

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import type { IntegrationSettings } from '@data-sync/config';
-import { OciKmsKey, OciKmsVault, OciVaultSecret } from '../generic/oci';
+import { OciKmsKey, OciKmsVault, OciVaultSecret } from '../providers/oci';
 
 export interface OciSecretsProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -8,9 +8,9 @@ export interface OciSecretsProps {
   readonly compartmentId: string;
   /** Enabled integrations: one secret per credential each. */
   readonly integrations: readonly IntegrationSettings[];
-  /** Further secrets by key (database passwords, n8n keys, registry credentials); default none. */
+  /** Further secrets by key (database passwords, n8n keys, registry credentials); @default none */
   readonly extra?: readonly string[];
-  /** Days between automatic key rotations; default 90. */
+  /** Days between automatic key rotations; @default 90 */
   readonly rotationDays?: number;
 }
 

@@ -5,8 +5,8 @@ import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaEventSourceMapping } from '@cdktf/provider-aws/lib/lambda-event-source-mapping';
 import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
-import { ServiceRole } from '../generic/aws-iam';
-import { projectRoot, zipFiles } from '../generic/zip';
+import { ServiceRole } from '../iam/aws';
+import { projectRoot, zipFiles } from '../shared/zip';
 
 /** The runtime bundle esbuild writes (scripts/build-runtime.js), relative to the project root where synth runs. */
 export const RUNTIME_BUNDLE_DIR = 'dist/runtime';
@@ -44,7 +44,7 @@ export interface AwsWorkerProps {
 
 /**
  * Worker capability on AWS: a Lambda function packaged from the runtime bundle (a TerraformAsset of
- * the zipped dist/runtime/lambda.js, zipped once per process: see ../generic/zip.ts), consuming the sync queue through an event source mapping that reports
+ * the zipped dist/runtime/lambda.js, zipped once per process: see ../shared/zip.ts), consuming the sync queue through an event source mapping that reports
  * per-message failures (ReportBatchItemFailures), so only failed messages are retried and dead-lettered.
  */
 export class AwsWorker extends Construct {

@@ -30,6 +30,7 @@ export interface AzureWorkerProps {
   readonly secrets: AzureSecrets;
   readonly secretNames: readonly string[];
   readonly metrics: AzureMetricsSink;
+  /** The identity's Key Vault grants (the job cannot resolve its secrets before them); @default none */
   readonly dependsOn?: ITerraformDependable[];
 }
 

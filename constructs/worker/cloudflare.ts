@@ -9,8 +9,8 @@ export interface CloudflareConsumerProps {
   readonly prefix: string;
   readonly accountId: string;
   readonly queue: CloudflareQueue;
-  /** Deliveries retried before a message goes to the dead-letter queue (max_retries). */
-  readonly maxRetries: number;
+  /** Deliveries in all before a message goes to the dead-letter queue. */
+  readonly maxDeliveries: number;
   /** Seconds before a retried message is delivered again. */
   readonly retryDelaySeconds: number;
   /** Version label of the code it runs (the active slot's). */
@@ -52,9 +52,10 @@ export class CloudflareConsumer extends Construct {
       scriptName: this.script.scriptName,
       type: 'worker',
       deadLetterQueue: props.queue.deadLetterQueue.queueName,
+      // max_retries counts redeliveries, so maxDeliveries in all reach the consumer before the dead-letter queue.
       settings: {
         batchSize: 10,
-        maxRetries: props.maxRetries,
+        maxRetries: props.maxDeliveries - 1,
         maxWaitTimeMs: 5000,
         retryDelay: props.retryDelaySeconds,
         maxConcurrency: 10,

@@ -18,8 +18,8 @@ export interface GcpPushWorkerProps {
   readonly path?: string;
   /** Audience of the push OIDC token; the runtime checks it. @default the push endpoint URL */
   readonly audience?: string;
-  /** Deliveries before a job goes to the dead-letter topic (Pub/Sub allows 5-100). */
-  readonly maxDeliveryAttempts: number;
+  /** Deliveries in all before a job goes to the dead-letter topic (Pub/Sub allows 5-100). */
+  readonly maxDeliveries: number;
   /** How long the runtime may work on one push before Pub/Sub redelivers, in seconds (10-600). */
   readonly ackDeadlineSeconds: number;
 }
@@ -27,7 +27,7 @@ export interface GcpPushWorkerProps {
 /**
  * The queue worker: a push subscription that delivers each job to the runtime's `/pubsub/push` with
  * an OIDC token of a dedicated invoker service account, retries with backoff and dead-letters after
- * `maxDeliveryAttempts`.
+ * `maxDeliveries`.
  */
 export class GcpPushWorker extends Construct {
   readonly subscription: PubsubSubscription;
@@ -35,8 +35,8 @@ export class GcpPushWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: GcpPushWorkerProps) {
     super(scope, id);
-    if (props.maxDeliveryAttempts < 5 || props.maxDeliveryAttempts > 100) {
-      throw new Error(`${props.prefix}: Pub/Sub max delivery attempts must be 5-100, got ${props.maxDeliveryAttempts}`);
+    if (props.maxDeliveries < 5 || props.maxDeliveries > 100) {
+      throw new Error(`${props.prefix}: Pub/Sub max delivery attempts must be 5-100, got ${props.maxDeliveries}`);
     }
     this.invoker = new ServiceAccount(this, 'invoker', {
       accountId: `${props.accountPrefix}-push`,
@@ -60,10 +60,7 @@ export class GcpPushWorker extends Construct {
         oidcToken: { serviceAccountEmail: this.invoker.email, audience: props.audience ?? endpoint },
       },
       retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
-      deadLetterPolicy: {
-        deadLetterTopic: props.queue.deadLetterTopic.id,
-        maxDeliveryAttempts: props.maxDeliveryAttempts,
-      },
+      deadLetterPolicy: { deadLetterTopic: props.queue.deadLetterTopic.id, maxDeliveryAttempts: props.maxDeliveries },
       dependsOn: [invokerGrant, props.queue.deadLetterPublisher],
     });
     // The Pub/Sub service agent acknowledges the forwarded message on this subscription.

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import { IbmCodeEngineJob, IbmCodeEngineJobRun } from '../generic/ibm';
+import { IbmCodeEngineJob, IbmCodeEngineJobRun } from '../providers/ibm';
 import { REGISTRY_SECRET, codeEngineSize, envFrom } from '../runtime/ibm';
 
 export interface IbmWorkerProps {
@@ -10,8 +10,8 @@ export interface IbmWorkerProps {
   readonly image: string;
   readonly configMapName: string;
   readonly secretName: string;
-  /** Parallel worker instances (array indices). @default 2 */
-  readonly instances?: number;
+  /** Parallel worker instances (array indices); @default 2 */
+  readonly instanceCount?: number;
 }
 
 /** Worker capability on IBM Cloud: a Code Engine job in daemon mode (restarted forever) running the worker loop on the store queue, started by a job run. */
@@ -20,7 +20,7 @@ export class IbmWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: IbmWorkerProps) {
     super(scope, id);
-    const instances = props.instances ?? 2;
+    const instances = props.instanceCount ?? 2;
     const size = codeEngineSize(1024, 2048);
     this.job = new IbmCodeEngineJob(this, 'job', {
       project_id: props.projectId,

@@ -7,15 +7,18 @@ export interface OciWorkerProps {
   readonly context: OciHostContext;
   /** Runtime image with tag (the stable image: workers are not part of blue-green). */
   readonly image: string;
-  /** Worker instances. @default 1 */
-  readonly instances?: number;
+  /** Worker instances; @default 1 */
+  readonly instanceCount?: number;
   /** Plain environment shared with the runtime (database URL, queue binding, secret files). */
   readonly environment: Record<string, string>;
+  /** Vault secrets the sidecar writes as files for the worker. */
   readonly secrets: readonly OciSecretFile[];
+  /** The .pgpass line the sidecar writes for the database. */
   readonly pgpass: { host: string; user: string; passwordFile: string };
-  /** OCPUs and memory per instance. @default 1 OCPU, 2 GB */
-  readonly ocpus?: number;
-  readonly memoryGb?: number;
+  /** CPU units per instance (1024 = 1 OCPU); @default 1024 */
+  readonly cpuUnits?: number;
+  /** Memory per instance in MiB; @default 2048 */
+  readonly memoryMb?: number;
 }
 
 /** Worker capability on OCI: container instances running the runtime in worker role on the store queue (PostgreSQL). */
@@ -25,14 +28,14 @@ export class OciWorker extends Construct {
   constructor(scope: Construct, id: string, props: OciWorkerProps) {
     super(scope, id);
     this.hosts = Array.from(
-      { length: props.instances ?? 1 },
+      { length: props.instanceCount ?? 1 },
       (_, i) =>
         new OciHost(this, `worker-${i}`, {
           name: `${props.prefix}-worker-${i}`,
           context: props.context,
           hostNumber: 60 + i,
-          ocpus: props.ocpus ?? 1,
-          memoryGb: props.memoryGb ?? 2,
+          ocpus: (props.cpuUnits ?? 1024) / 1024,
+          memoryGb: (props.memoryMb ?? 2048) / 1024,
           app: {
             display_name: 'worker',
             image_url: props.image,

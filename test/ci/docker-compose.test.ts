@@ -1,7 +1,7 @@
 import * as fs from 'fs';
 import * as path from 'path';
 import { parse } from 'yaml';
-import { N8N_IMAGE } from '../../constructs/generic/workload';
+import { N8N_IMAGE } from '../../constructs/shared/n8n-image';
 import { CONFIG_VARIABLES, loadConfig } from '@data-sync/sync-runtime/src/config';
 import { ROOT, envOf, lastOf, readDockerfile } from '../support/runtime-image';
 

@@ -17,8 +17,7 @@ import {
 import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import { AwsMonitoring } from '../../constructs/monitoring/aws';
-import { zipBytes, zipFiles } from '../../constructs/generic/zip';
-import { rateExpression } from '../../constructs/generic/workload';
+import { zipBytes, zipFiles } from '../../constructs/shared/zip';
 import {
   type Block,
   type TerraformJson,
@@ -304,17 +303,6 @@ describe('AWS context', () => {
 });
 
 describe('AWS renderers', () => {
-  test('sync intervals become EventBridge rate expressions', () => {
-    expect(['15m', '1h', '90m', '2h', '1d', '2d'].map(rateExpression)).toEqual([
-      'rate(15 minutes)',
-      'rate(1 hour)',
-      'rate(90 minutes)',
-      'rate(2 hours)',
-      'rate(1 day)',
-      'rate(2 days)',
-    ]);
-  });
-
   test('a PromQL equality a CloudWatch alarm cannot express fails loudly', () => {
     const rule = {
       ...ALERT_RULES[0],

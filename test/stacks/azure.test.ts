@@ -11,7 +11,7 @@ import {
 } from '@data-sync/config';
 import { isoDuration } from '../../constructs/monitoring/azure';
 import { azureRevisionSuffix } from '../../constructs/runtime/azure';
-import { cronFor } from '../../constructs/schedules/gcp';
+import { cronExpression } from '../../constructs/shared/schedule';
 import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { AZURE_POLICIES } from '../support/policies/azure';
 import {
@@ -138,7 +138,7 @@ describe.each(ENVIRONMENTS)('Azure %s stack', (environment) => {
     expect([...byIntegration.keys()].sort()).toEqual(settings.integrations.map((i) => i.name).sort());
     for (const integration of settings.integrations) {
       const job = byIntegration.get(integration.name)!;
-      expect((job.schedule_trigger_config as Block).cron_expression).toBe(cronFor(integration.syncInterval));
+      expect((job.schedule_trigger_config as Block).cron_expression).toBe(cronExpression(integration.syncInterval));
       expect(String(job.name).length).toBeLessThanOrEqual(32);
       expect(envOf(containers(job)[0]).RUNTIME_URL).toMatch(
         /^https:\/\/\$\{azurerm_container_app\.runtime_app_\w+\.ingress\[0\]\.fqdn\}$/,
@@ -282,5 +282,46 @@ describe('Azure stack options from context', () => {
       'northeurope',
     );
     expect((synth({ environment: 'dev' }).variable as any).azure_location.default).toBe('westeurope');
+  });
+});
+
+describe('Key Vault access: each identity reads only the secrets it is given', () => {
+  const secretScope = /^\$\{azurerm_key_vault\.secrets_vault_\w+\.id\}\/secrets\/([a-z0-9-]+)$/;
+  /** Secret names (kebab case) each principal may read, by the identity resource its principal id comes from. */
+  const readable = new Map<string, string[]>();
+  beforeAll(() => {
+    const grants = resourcesOf(byEnv.prod, 'azurerm_role_assignment').filter(
+      ([, b]) => b.role_definition_name === 'Key Vault Secrets User',
+    );
+    for (const [, body] of grants) {
+      const identity = /azurerm_user_assigned_identity\.([\w-]+)\.principal_id/.exec(String(body.principal_id))![1];
+      const secret = secretScope.exec(String(body.scope));
+      readable.set(identity, [
+        ...(readable.get(identity) ?? []),
+        secret ? secret[1] : `the whole vault (${String(body.scope)})`,
+      ]);
+    }
+  });
+  const of = (prefix: string) => [...readable].find(([identity]) => identity.startsWith(prefix))![1];
+
+  test("n8n reads its own secrets and none of the runtime's", () => {
+    expect(of('n8n_identity').sort()).toEqual([
+      'n8n-credentials',
+      'n8n-db-password',
+      'n8n-encryption-key',
+      'n8n-instance-owner-email',
+      'n8n-instance-owner-password-hash',
+    ]);
+  });
+
+  test("the scheduler reads its token only, and the runtime reads none of n8n's", () => {
+    const scheduler = [...readable].find(([identity]) => identity.includes('scheduler'))![1];
+    expect(scheduler).toEqual(['scheduler-api-token']);
+    const runtime = [...readable]
+      .filter(([identity]) => !identity.startsWith('n8n') && !identity.includes('scheduler'))
+      .flatMap(([, names]) => names);
+    expect(runtime).toContain('database-url');
+    const othersOwn = new Set([...of('n8n_identity'), ...scheduler]);
+    expect(runtime.filter((name) => othersOwn.has(name))).toEqual([]);
   });
 });

@@ -10,7 +10,7 @@ import {
   synthJson,
 } from '../support/terraform-checks';
 import { n8nContainers } from '../support/policies/n8n';
-import { N8N_VERSION } from '../../constructs/generic/workload';
+import { N8N_VERSION } from '../../constructs/shared/n8n-image';
 
 describe('reference checker', () => {
   const json: TerraformJson = {

@@ -13,7 +13,7 @@ import { CLOUDFLARE_ALERT_EXCEPTIONS } from '../../constructs/monitoring/cloudfl
 import { N8N_ON_WORKERS_EXCEPTION } from '../../constructs/n8n/cloudflare';
 import { CLOUDFLARE_BUNDLE } from '../../constructs/runtime/cloudflare';
 import { cloudflareCronMap } from '../../constructs/schedules/cloudflare';
-import { cronFor } from '../../constructs/schedules/gcp';
+import { cronExpression } from '../../constructs/shared/schedule';
 import { ALERT_RULES } from '@data-sync/monitoring/alerts';
 import type { DataSyncStack } from '../../stacks/data-sync-stack';
 import { CLOUDFLARE_POLICIES } from '../support/policies/cloudflare';
@@ -109,7 +109,7 @@ describe.each(ENVIRONMENTS)('Cloudflare %s stack', (environment) => {
     const map = JSON.parse(String(bindings(script(json(), 'consumer')).SCHEDULES.json)) as Record<string, string[]>;
     expect(Object.keys(map).sort()).toEqual([...crons].sort());
     for (const integration of settings.integrations)
-      expect(map[cronFor(integration.syncInterval)]).toContain(integration.name);
+      expect(map[cronExpression(integration.syncInterval)]).toContain(integration.name);
     expect(Object.values(map).flat().sort()).toEqual(settings.integrations.map((i) => i.name).sort());
   });
 

@@ -11,7 +11,7 @@ import {
   resolveSettings,
   type EnvironmentName,
 } from '@data-sync/config';
-import { cronFor } from '../../constructs/schedules/gcp';
+import { cronExpression } from '../../constructs/shared/schedule';
 import { gcpRevisionName } from '../../constructs/runtime/gcp';
 import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { GCP_POLICIES } from '../support/policies/gcp';
@@ -104,7 +104,7 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
     expect([...jobs.keys()].sort()).toEqual(settings.integrations.map((i) => i.name).sort());
     for (const integration of settings.integrations) {
       const job = jobs.get(integration.name)!;
-      expect(job.schedule).toBe(cronFor(integration.syncInterval));
+      expect(job.schedule).toBe(cronExpression(integration.syncInterval));
       const target = job.pubsub_target as Block;
       expect(target.attributes).toEqual({ integration: integration.name, trigger: 'schedule' });
       const data = JSON.parse(Buffer.from(String(target.data), 'base64').toString());
@@ -269,20 +269,6 @@ describe('blue-green through Cloud Run traffic tags', () => {
     expect(long.length).toBeLessThanOrEqual(63);
     expect(gcpRevisionName('svc', 'a'.repeat(100))).not.toBe(gcpRevisionName('svc', 'a'.repeat(101)));
   });
-});
-
-test('cron schedules from sync intervals, and intervals cron cannot repeat are named', () => {
-  expect(['1m', '15m', '30m', '1h', '6h', '1d', '2d'].map(cronFor)).toEqual([
-    '* * * * *',
-    '*/15 * * * *',
-    '*/30 * * * *',
-    '0 * * * *',
-    '0 */6 * * *',
-    '0 0 * * *',
-    '0 0 */2 * *',
-  ]);
-  expect(() => cronFor('45m')).toThrow('sync_interval "45m" cannot be expressed as a cron schedule');
-  expect(() => cronFor('5h')).toThrow('sync_interval "5h"');
 });
 
 describe('GCP policy rules catch violations', () => {

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
 import { ENVIRONMENT_CONFIGS, type EnvironmentName, parseContext, resolveSettings } from '@data-sync/config';
-import { cronExpression } from '../../constructs/generic/workload';
+import { cronExpression } from '../../constructs/shared/schedule';
 import { ociAlarmSpecs } from '../../constructs/monitoring/oci';
 import { ALERT_RULES } from '@data-sync/monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
@@ -153,17 +153,6 @@ describe('OCI blue-green', () => {
 });
 
 describe('OCI renderers', () => {
-  test('sync intervals become exact cron expressions', () => {
-    expect(['15m', '30m', '1h', '6h', '1d'].map(cronExpression)).toEqual([
-      '*/15 * * * *',
-      '*/30 * * * *',
-      '0 * * * *',
-      '0 */6 * * *',
-      '0 0 * * *',
-    ]);
-    expect(() => cronExpression('7m')).toThrow('sync_interval "7m" has no exact cron form');
-  });
-
   test('alert rules become MQL: ratio, regex filter, threshold with absence, staleness per integration', () => {
     const rule = (name: string) => ALERT_RULES.find((r) => r.name === name)!;
     const salesforce = resolveSettings('oci', 'prod', parseContext({})).integrations.filter(
@@ -235,5 +224,46 @@ describe('OCI HTTPS and stack options from context', () => {
     expect(env.N8N_URL).toMatch(/^https:\/\/\$\{oci_apigateway_gateway\.\w+\.hostname\}\/n8n\/$/);
     expect(env.N8N_API_KEY_FILE).toBe('/secrets/N8N_API_KEY');
     expect(JSON.stringify((app.containers as any[])[1].command)).toContain('/secrets/N8N_API_KEY');
+  });
+});
+
+describe('OCI isolation: n8n and the runtime are separate identities and networks', () => {
+  const { json } = synth({ environment: 'prod' });
+  const groups = resourcesOf(json, 'oci_identity_dynamic_group').map(([, body]) => String(body.matching_rule));
+  const policies = resourcesOf(json, 'oci_identity_policy').map(([, body]) => body.statements as string[]);
+  const hosts = instances(json);
+  const n8n = hosts.get('data-sync-prod-n8n')!;
+  const runtimeHosts = [...hosts].filter(([name]) => !name.endsWith('-n8n')).map(([, body]) => body);
+
+  test("no dynamic group matches every container instance in the compartment: each matches one workload's tag", () => {
+    expect(groups).toHaveLength(2);
+    for (const rule of groups) expect(rule).toMatch(/tag\.data_sync_prod\.role\.value = '(runtime|n8n)'/);
+    expect((n8n.defined_tags as Record<string, string>)['data_sync_prod.role']).toBe('n8n');
+    for (const host of runtimeHosts)
+      expect((host.defined_tags as Record<string, string>)['data_sync_prod.role']).toBe('runtime');
+  });
+
+  test("every secret-bundle grant names its secrets, and n8n's names only the secrets its instance mounts", () => {
+    const reads = policies.flat().filter((s) => s.includes('secret-bundles'));
+    for (const statement of reads) expect(statement).toMatch(/where any \{target\.secret\.id = /);
+    const n8nPolicy = resourcesOf(json, 'oci_identity_policy').find(([, body]) => body.name === 'data-sync-prod-n8n')!;
+    const n8nGrant = (n8nPolicy[1].statements as string[])[0];
+    const granted = new Set([...n8nGrant.matchAll(/target\.secret\.id = '([^']+)'/g)].map((m) => m[1]));
+    const mounted = new Set(JSON.stringify(n8n.containers).match(/\$\{oci_vault_secret\.[\w-]+\.id\}/g));
+    mounted.add(String((n8n.image_pull_secrets as Block[])[0].secret_id));
+    expect(granted).toEqual(mounted);
+  });
+
+  test("n8n's network security group is not the runtime's, and the runtime's database admits only the runtime's", () => {
+    const nsgOf = (host: Block) => ((host.vnics as Block[])[0].nsg_ids as string[]).join();
+    for (const host of runtimeHosts) expect(nsgOf(n8n)).not.toBe(nsgOf(host));
+    const dbIngress = resourcesOf(json, 'oci_core_network_security_group_security_rule')
+      .filter(
+        ([, r]) =>
+          r.direction === 'INGRESS' && (r.tcp_options as Block | undefined)?.destination_port_range !== undefined,
+      )
+      .filter(([, r]) => ((r.tcp_options as Block).destination_port_range as Block).min === 5432);
+    const runtimeDbRule = dbIngress.find(([name]) => name.startsWith('network_db-in'))!;
+    expect(runtimeDbRule[1].source).not.toBe(nsgOf(n8n));
   });
 });

@@ -9,7 +9,7 @@ import { STACK_FACTORIES } from '../../stacks';
 import { type TerraformJson, synthJson, walkObjects } from '../support/terraform-checks';
 import { n8nContainers } from '../support/policies/n8n';
 import { WEBHOOKS } from '@data-sync/n8n/webhooks';
-import { N8N_VERSION } from '../../constructs/generic/workload';
+import { N8N_VERSION } from '../../constructs/shared/n8n-image';
 import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '@data-sync/sync-runtime/src/config';
 import { CLOUD_QUEUE_VARIABLES } from '@data-sync/sync-runtime/src/queue/cloud-bindings';
 import { AWS_SECRET_VARIABLES } from '@data-sync/sync-runtime/src/security/aws-secrets';

@@ -28,6 +28,12 @@ test('a deployed environment runs on its PostgreSQL; PGlite is for development o
   );
 });
 
+test('DATA_SYNC_TRUST_PROXY is the hop count of the proxies in front; false or unset trusts none', () => {
+  expect(loadConfig({ DATA_SYNC_TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  expect(loadConfig({ DATA_SYNC_TRUST_PROXY: 'false' }).trustProxy).toBe(0);
+  expect(loadConfig({}).trustProxy).toBe(0);
+});
+
 test('the blue-green slot the stacks set is kept for GET /health', () => {
   expect(loadConfig({ DATA_SYNC_SLOT: 'green' }).slot).toBe('green');
   expect(loadConfig({}).slot).toBeUndefined();
@@ -58,6 +64,8 @@ test.each([
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   [{ DATA_SYNC_RATE_LIMIT: '0' }, 'DATA_SYNC_RATE_LIMIT'],
   [{ DATA_SYNC_TRUST_PROXY: 'yes' }, 'DATA_SYNC_TRUST_PROXY'],
+  [{ DATA_SYNC_TRUST_PROXY: 'true' }, 'DATA_SYNC_TRUST_PROXY'],
+  [{ DATA_SYNC_TRUST_PROXY: '-1' }, 'DATA_SYNC_TRUST_PROXY'],
   [{ DATA_SYNC_SLOT: 'purple' }, 'DATA_SYNC_SLOT'],
   [{ DATA_SYNC_ENVIRONMENT: 'prod' }, 'DATABASE_URL'],
   [{ DATA_SYNC_ENVIRONMENT: 'Prod Env', DATABASE_URL: 'postgres://db/x' }, 'DATA_SYNC_ENVIRONMENT'],

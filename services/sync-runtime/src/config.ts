@@ -85,8 +85,15 @@ const SCHEMA = z.object({
       .transform(Number),
   ),
   DATA_SYNC_TRUST_PROXY: z.preprocess(
-    (v) => (v === undefined || v === '' ? 'false' : v),
-    z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+    (v) => (v === undefined || v === '' || v === 'false' ? '0' : v),
+    // `true` would take the client's own X-Forwarded-For, so only a count of the proxies in front is accepted.
+    z
+      .string()
+      .regex(
+        /^(0|[1-9][0-9]?)$/,
+        'must be the count of proxies in front of the runtime (1 behind one balancer) or false',
+      )
+      .transform(Number),
   ),
   DATA_SYNC_REDIS_ALLOW_VOLATILE: z.preprocess(
     (v) => (v === undefined || v === '' ? 'false' : v),
@@ -135,8 +142,8 @@ export interface RuntimeConfig {
   /** Webhook requests per minute per sender address (vendors burst from a few addresses). */
   readonly webhookRateLimitPerMinute: number;
   readonly workerConcurrency: number;
-  /** Behind a load balancer: client address and scheme from X-Forwarded-* (webhook allowlists). */
-  readonly trustProxy: boolean;
+  /** Proxies in front of the runtime whose X-Forwarded-* entries are trusted (client address, scheme); 0: none. */
+  readonly trustProxy: number;
   /** Demo mode: local vendor fakes, one integration each, synced at start. */
   readonly demo: boolean;
   /** How long SIGTERM waits for in-flight jobs before releasing them. */

@@ -8,7 +8,7 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { N8N_VERSION } from '../../../constructs/generic/workload';
+import { N8N_VERSION } from '../../../constructs/shared/n8n-image';
 
 const { installN8n } = require('../../../scripts/install-n8n.js') as {
   installN8n(version: string): { node: string; n8nBin: string; nodeDir: string };

@@ -5,7 +5,7 @@
  * secret manager, never literal. Containers are found by their image (`n8nio/n8n:`).
  */
 import { N8N_PROCESS_SECRETS } from '../../../constructs/n8n/provisioning';
-import { N8N_VERSION } from '../../../constructs/generic/workload';
+import { N8N_VERSION } from '../../../constructs/shared/n8n-image';
 import { type Block, type TerraformJson, parseJsonString, resourcesOf } from '../terraform-checks';
 import type { PolicyRule } from '.';
 

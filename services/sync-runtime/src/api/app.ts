@@ -47,7 +47,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: deps.logger as FastifyBaseLogger,
     bodyLimit: config.bodyLimit ?? 1024 * 1024,
-    trustProxy: config.trustProxy ?? false,
+    // Trust only the balancer's own hops (what Fastify does for a number, which its types omit), so a
+    // client's X-Forwarded-For entries in front of the balancer's are never taken as its address.
+    trustProxy: (_address: string, hop: number) => hop < (config.trustProxy ?? 0),
     // Unknown properties are rejected where a schema says additionalProperties: false, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
@@ -66,6 +68,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     });
   });
   app.setErrorHandler(errorHandler);
+  // Every answer: browsers keep to HTTPS for this host (each stack serves it over HTTPS only) and never sniff types.
+  app.addHook('onSend', async (_request, reply, payload) => {
+    reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    reply.header('x-content-type-options', 'nosniff');
+    return payload;
+  });
   app.setNotFoundHandler((request, reply) => {
     const body = {
       error: 'not_found',

@@ -107,8 +107,8 @@ export interface ApiConfig {
   readonly complianceWebhookSecret?: string | null;
   /** The clock webhook signatures and push tokens are checked against. @default Date.now */
   readonly now?: () => number;
-  /** Behind a load balancer: take the client address and scheme from X-Forwarded-* (IP allowlists, webhook URLs). @default false */
-  readonly trustProxy?: boolean;
+  /** Proxy hops whose X-Forwarded-* entries are trusted (client address, scheme); @default 0, none */
+  readonly trustProxy?: number;
   /** The benchmark turns Fastify's per-request log lines off. @default false */
   readonly disableRequestLogging?: boolean;
 }

@@ -99,6 +99,7 @@ export async function createHarness(
     connectors?: Record<string, ConnectorModule>;
     env?: NodeJS.ProcessEnv;
     slot?: 'blue' | 'green';
+    trustProxy?: number;
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openPglite());
@@ -145,6 +146,7 @@ export async function createHarness(
       webhookRateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
       bodyLimit: options.bodyLimit,
       rateLimitRedis: options.rateLimitRedis,
+      trustProxy: options.trustProxy,
     },
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });

@@ -4,7 +4,7 @@
  * Only the arguments the stack uses are typed; every one listed exists in the provider.
  */
 import type { Construct } from 'constructs';
-import { GenericProvider, type ProviderSpec, dataSourceType, resourceType } from './terraform';
+import { GenericProvider, type ProviderSpec, dataSourceType, resourceType } from './typed-resource';
 
 /** The oracle/oci provider; 7.x is the current major line. */
 export const OCI_PROVIDER: ProviderSpec = { name: 'oci', source: 'oracle/oci', version: '~> 7.0' };
@@ -285,6 +285,7 @@ export const OciContainerInstance = resourceType<{
   image_pull_secrets?: { registry_endpoint: string; secret_type: 'VAULT'; secret_id: string }[];
   volumes?: { name: string; volume_type: 'EMPTYDIR'; backing_store: 'EPHEMERAL_STORAGE' | 'MEMORY' }[];
   freeform_tags?: Tags;
+  defined_tags?: Tags;
 }>(OCI_PROVIDER, 'oci_container_instances_container_instance');
 export const OciFunctionsApplication = resourceType<{
   compartment_id: string;
@@ -356,6 +357,15 @@ export const OciIdentityDynamicGroup = resourceType<
   { compartment_id: string; name: string; description: string; matching_rule: string },
   'name'
 >(OCI_PROVIDER, 'oci_identity_dynamic_group');
+// Defined tags: dynamic group matching rules can test them (freeform tags they cannot).
+export const OciIdentityTagNamespace = resourceType<
+  { compartment_id: string; name: string; description: string },
+  'name'
+>(OCI_PROVIDER, 'oci_identity_tag_namespace');
+export const OciIdentityTag = resourceType<{ tag_namespace_id: string; name: string; description: string }, 'name'>(
+  OCI_PROVIDER,
+  'oci_identity_tag',
+);
 export const OciIdentityPolicy = resourceType<{
   compartment_id: string;
   name: string;

@@ -5,13 +5,7 @@
  * exactly what lands in the Terraform JSON; exported attributes are a typed union per resource.
  */
 import type { Construct } from 'constructs';
-import {
-  TerraformDataSource,
-  type TerraformMetaArguments,
-  TerraformProvider,
-  TerraformResource,
-  TerraformStack,
-} from 'cdktf';
+import { TerraformDataSource, type TerraformMetaArguments, TerraformProvider, TerraformResource } from 'cdktf';
 
 /** Which provider a resource type belongs to: local name, registry source and version constraint. */
 export interface ProviderSpec {
@@ -130,9 +124,4 @@ export function dataSourceType<Config extends object, Attr extends string>(spec:
       super(scope, id, type, spec, config);
     }
   };
-}
-
-/** `<type>.<logical id>` of a resource, as it appears in the synthesized JSON (what provide() records). */
-export function addressOf(resource: TerraformResource): string {
-  return `${resource.terraformResourceType}.${TerraformStack.of(resource).getLogicalId(resource)}`;
 }

@@ -5,7 +5,7 @@
  * providers' own; only the arguments the stack uses are typed.
  */
 import type { Construct } from 'constructs';
-import { GenericProvider, type ProviderSpec, dataSourceType, resourceType } from './terraform';
+import { GenericProvider, type ProviderSpec, dataSourceType, resourceType } from './typed-resource';
 
 export const IBM_PROVIDER: ProviderSpec = { name: 'ibm', source: 'IBM-Cloud/ibm', version: '~> 1.70' };
 export const SYSDIG_PROVIDER: ProviderSpec = { name: 'sysdig', source: 'sysdiglabs/sysdig', version: '~> 3.0' };
@@ -89,16 +89,19 @@ export const IbmSmSecretGroup = resourceType<
   { instance_id: string; region: string; name: string; description?: string },
   'secret_group_id'
 >(IBM_PROVIDER, 'ibm_sm_secret_group');
-export const IbmSmArbitrarySecret = resourceType<{
-  instance_id: string;
-  region: string;
-  name: string;
-  description?: string;
-  secret_group_id: string;
-  /** Empty at creation (the provider allows length 0); operators write the value as a new version. */
-  payload: '';
-  labels?: string[];
-}>(IBM_PROVIDER, 'ibm_sm_arbitrary_secret');
+export const IbmSmArbitrarySecret = resourceType<
+  {
+    instance_id: string;
+    region: string;
+    name: string;
+    description?: string;
+    secret_group_id: string;
+    /** Empty at creation (the provider allows length 0); operators write the value as a new version. */
+    payload: '';
+    labels?: string[];
+  },
+  'secret_id'
+>(IBM_PROVIDER, 'ibm_sm_arbitrary_secret');
 
 // Event Streams
 export const IbmEventStreamsTopic = resourceType<{

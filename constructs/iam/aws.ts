@@ -4,9 +4,13 @@ import { IamRolePolicy } from '@cdktf/provider-aws/lib/iam-role-policy';
 
 /** One IAM statement; actions are always listed (never `*`) and resources are ARNs wherever the service allows. */
 export interface IamStatement {
+  /** Statement id; @default none */
   readonly sid?: string;
+  /** Actions allowed, each named. */
   readonly actions: readonly string[];
+  /** Resource ARNs the actions apply to. */
   readonly resources: readonly string[];
+  /** IAM condition block; @default none */
   readonly condition?: Record<string, Record<string, string | string[]>>;
 }
 
