@@ -29,7 +29,7 @@ describe('loading mappings', () => {
     expect(() => compileMapping('salesforce_to_internal', 'Contact', { fields: withoutEmail })).toThrow('must map internal field "email"');
     expect(() => compileMapping('salesforce_to_internal', 'Opportunity', { fields: SF_FIELDS })).toThrow('unknown salesforce object "Opportunity"');
     expect(() => compileMapping('salesforce_to_zoho', 'Contact', { fields: SF_FIELDS })).toThrow('<system>_to_internal or internal_to_<system>');
-    expect(() => compileMapping('salesforce_to_internal', 'Contact', { fields: SF_FIELDS, conflict: { kind: 'source_of_truth', source: 'sap' } })).toThrow('source of truth "sap"');
+    expect(() => compileMapping('salesforce_to_internal', 'Contact', { fields: SF_FIELDS, conflict: { kind: 'source_of_truth', source: 'workday' } })).toThrow('source of truth "workday"');
     expect(() => loadMappings({ internal_to_mailchimp: { User: { vendorObject: 'member', fields: { first_name: 'merge_fields.FNAME', nickname: 'merge_fields.LNAME' } } } })).toThrow('source: unknown field "nickname"');
   });
 });

@@ -21,7 +21,7 @@ const COLUMNS: Record<string, { id: string; select: readonly string[] }> = {
   contacts: { id: 'contactid', select: ['contactid', 'firstname', 'lastname', 'fullname', 'emailaddress1', 'telephone1', 'mobilephone', 'jobtitle', 'company', 'createdon', 'modifiedon', '_parentcustomerid_value'] },
   accounts: { id: 'accountid', select: ['accountid', 'name', 'accountnumber', 'emailaddress1', 'telephone1', 'websiteurl', 'createdon', 'modifiedon'] },
 };
-const READ_ONLY = new Set(['contactid', 'accountid', 'fullname', 'createdon', 'modifiedon', 'versionnumber', '_parentcustomerid_value']);
+const READ_ONLY = new Set(['id', 'contactid', 'accountid', 'fullname', 'createdon', 'modifiedon', 'versionnumber', '_parentcustomerid_value']);
 
 type Row = Record<string, unknown>;
 
@@ -110,7 +110,8 @@ export function createDynamics(config: DynamicsConfig, context: ConnectorContext
         headers: { prefer: `odata.track-changes,odata.maxpagesize=${config.pageSize}` },
       });
       const isDeleted = (row: Row) => typeof row['@odata.context'] === 'string' && String(row['@odata.context']).endsWith('$deletedEntity');
-      const records: VendorRecord[] = body.value.filter((r) => !isDeleted(r)).map(({ '@odata.etag': _etag, ...row }) => row);
+      // `id` (the row's primary key) keys the raw replica, as every connector's records do.
+      const records: VendorRecord[] = body.value.filter((r) => !isDeleted(r)).map(({ '@odata.etag': _etag, ...row }) => ({ id: String(row[spec.id]), ...row }));
       const deletedIds = body.value.filter(isDeleted).map((r) => String(r.id));
       const nextLink = body['@odata.nextLink'];
       const deltaLink = body['@odata.deltaLink'];

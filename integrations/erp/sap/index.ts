@@ -18,7 +18,7 @@ export { sapConfigSchema, type SapConfig } from './config';
 const CATEGORY: Record<string, string> = { persons: '1', organizations: '2' };
 const EXPAND = 'to_BusinessPartnerAddress/to_EmailAddress,to_BusinessPartnerAddress/to_PhoneNumber';
 /** Fields SAP sets itself or that a push must not change. */
-const NOT_UPDATED = new Set(['BusinessPartner', 'BusinessPartnerCategory', 'BusinessPartnerFullName', 'PersonNumber', 'BusinessPartnerUUID', 'CreationDate', 'CreationTime', 'LastChangeDate', 'LastChangeTime', 'LastChangedByUser', 'Customer', 'Supplier']);
+const NOT_UPDATED = new Set(['id', 'BusinessPartner', 'BusinessPartnerCategory', 'BusinessPartnerFullName', 'PersonNumber', 'BusinessPartnerUUID', 'CreationDate', 'CreationTime', 'LastChangeDate', 'LastChangeTime', 'LastChangedByUser', 'Customer', 'Supplier']);
 
 type Row = Record<string, unknown> & { __metadata?: { etag?: string } };
 
@@ -80,8 +80,8 @@ export function sapEmail(record: VendorRecord): string | undefined {
 }
 
 /**
- * A pulled business partner with ISO timestamps the mappings can read: `LastChangeDateTime` and
- * `CreationDateTime` join SAP's separate date and time fields (taken as UTC).
+ * A pulled business partner with its number as `id` and ISO timestamps the mappings can read:
+ * `LastChangeDateTime` and `CreationDateTime` join SAP's separate date and time fields (taken as UTC).
  */
 function normalize(row: Row): VendorRecord {
   const { __metadata: _meta, ...record } = row;
@@ -89,7 +89,8 @@ function normalize(row: Row): VendorRecord {
     const ms = odataDate(date);
     return ms === undefined ? undefined : new Date(ms + (odataTime(time) ?? 0) * 1000).toISOString();
   };
-  return { ...record, LastChangeDateTime: stamp(row.LastChangeDate, row.LastChangeTime), CreationDateTime: stamp(row.CreationDate, row.CreationTime) };
+  // `id` keys the raw replica (synced_records), as every connector's records do.
+  return { id: String(row.BusinessPartner), ...record, LastChangeDateTime: stamp(row.LastChangeDate, row.LastChangeTime), CreationDateTime: stamp(row.CreationDate, row.CreationTime) };
 }
 
 function sapMessage(body: unknown): string | undefined {
