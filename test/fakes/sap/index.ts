@@ -83,7 +83,8 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
     const ms = at.getTime();
     row.LastChangeDate = Math.floor(ms / DAY) * DAY;
     row.LastChangeTime = Math.floor((ms % DAY) / 1000);
-    row.__etag = `W/"datetimeoffset'${at.toISOString().replace(/\.\d{3}Z$/, '')}${++etagCounter}'"`;
+    // A counter in the fraction: two saves within one second still get different ETags.
+    row.__etag = `W/"datetimeoffset'${at.toISOString().slice(0, 19)}.${String(++etagCounter).padStart(7, '0')}Z'"`;
   }
 
   /** A business partner with one address holding its email (and phone), as a deep insert creates it. */
