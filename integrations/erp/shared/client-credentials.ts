@@ -1,22 +1,28 @@
 /**
- * OAuth 2.0 client credentials (RFC 6749 §4.4), the machine-to-machine grant of SAP BTP's XSUAA and
- * Microsoft Entra ID: the token is cached until a minute before it expires and dropped when the API
- * answers 401, so the next call fetches a new one. A refused client is an `auth` IntegrationError.
+ * OAuth 2.0 client credentials (RFC 6749 §4.4), the machine-to-machine grant of SAP BTP's XSUAA,
+ * Microsoft Entra ID and NetSuite (which authenticates the client by a signed JWT, RFC 7523): the
+ * token is cached until a minute before it expires and dropped when the API answers 401, so the next
+ * call fetches a new one. A refused client is an `auth` IntegrationError.
  */
 import { IntegrationError, type ConnectorContext } from '../../connector';
-import { VendorHttp } from '../../http/vendor-http';
+import { VendorHttp, type VendorHttpOptions } from '../../http/vendor-http';
 
 export interface ClientCredentialsOptions {
   /** Integration name, for errors. */
   readonly integration: string;
   readonly tokenUrl: string;
   readonly clientId: string;
-  readonly clientSecret: string;
+  /** The client's secret; unused when `assertion` authenticates the client. @default none */
+  readonly clientSecret?: string;
+  /** A fresh signed client assertion (RFC 7523 `client_assertion`) per token request. @default none */
+  readonly assertion?: () => string;
   /** Requested scope (Entra: `https://<org>.crm.dynamics.com/.default`); @default none */
   readonly scope?: string;
   /** Client authentication: HTTP Basic (XSUAA's default) or form fields (Entra). @default 'basic' */
   readonly clientAuth?: 'basic' | 'form';
   readonly context?: ConnectorContext;
+  /** How long a 429 of the token endpoint waits when the vendor says so in the body only. @default none */
+  readonly tooManyRequestsWaitMs?: VendorHttpOptions['tooManyRequestsWaitMs'];
 }
 
 const refused = (status: number, body: unknown) =>
@@ -31,7 +37,13 @@ export class ClientCredentials {
   private pending: Promise<string> | undefined;
 
   constructor(private readonly options: ClientCredentialsOptions) {
-    this.http = new VendorHttp({ integration: options.integration, baseUrl: options.tokenUrl, context: options.context, classifyError: refused });
+    this.http = new VendorHttp({
+      integration: options.integration,
+      baseUrl: options.tokenUrl,
+      context: options.context,
+      classifyError: refused,
+      tooManyRequestsWaitMs: options.tooManyRequestsWaitMs,
+    });
     this.now = options.context?.now ?? Date.now;
   }
 
@@ -50,12 +62,16 @@ export class ClientCredentials {
   }
 
   private async fetchToken(): Promise<string> {
-    const { clientId, clientSecret, scope, clientAuth = 'basic' } = this.options;
+    const { clientId, clientSecret = '', scope, clientAuth = 'basic', assertion } = this.options;
     const form = new URLSearchParams({ grant_type: 'client_credentials' });
     if (scope) form.set('scope', scope);
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (clientAuth === 'basic') headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
-    else {
+    if (assertion) {
+      form.set('client_assertion_type', 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer');
+      form.set('client_assertion', assertion());
+    } else if (clientAuth === 'basic') {
+      headers.authorization = `Basic ${Buffer.from(`${encodeURIComponent(clientId)}:${encodeURIComponent(clientSecret)}`).toString('base64')}`;
+    } else {
       form.set('client_id', clientId);
       form.set('client_secret', clientSecret);
     }
