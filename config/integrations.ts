@@ -75,6 +75,16 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     credentials: ['SAP_CLIENT_ID', 'SAP_CLIENT_SECRET'],
   },
   {
+    // SuiteTalk REST: customers and contacts; OAuth 2.0 machine-to-machine (certificate-signed JWT).
+    name: 'netsuite',
+    family: 'erp',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['customer', 'contact'],
+    pushObjects: [],
+    credentials: ['NETSUITE_CLIENT_ID', 'NETSUITE_CERTIFICATE_ID', 'NETSUITE_PRIVATE_KEY'],
+  },
+  {
     // Dataverse Web API; the webhook key authenticates the registered service endpoint.
     name: 'dynamics',
     family: 'erp',

@@ -14,6 +14,7 @@ import { constantContact } from './marketing/constant_contact';
 import { klaviyo } from './marketing/klaviyo';
 import { mailchimp } from './marketing/mailchimp';
 import { dynamics } from './erp/dynamics';
+import { netsuite } from './erp/netsuite';
 import { sap } from './erp/sap';
 
 // CRM connectors (integrations/crm/).
@@ -26,7 +27,7 @@ const MARKETING: Record<string, ConnectorModule> = { mailchimp, klaviyo, constan
 const ANALYTICS: Record<string, ConnectorModule> = { google_analytics: googleAnalytics, mixpanel, amplitude };
 
 // ERP connectors (integrations/erp/).
-const ERP: Record<string, ConnectorModule> = { sap, dynamics };
+const ERP: Record<string, ConnectorModule> = { sap, netsuite, dynamics };
 
 export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS, ...ERP };
 

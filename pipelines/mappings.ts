@@ -119,6 +119,20 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
       LastChangeDateTime: ro('timestamp'),
     },
   },
+  // SuiteQL rows (lower-case columns, timestamps as ISO text); writes go to the camelCase record API.
+  netsuite: {
+    customer: {
+      id: ro('string'),
+      firstname: str,
+      lastname: str,
+      email: str,
+      phone: str,
+      companyname: str,
+      datecreated: ro('timestamp'),
+      lastmodifieddate: ro('timestamp'),
+    },
+    customer_write: { firstName: str, lastName: str, email: str, phone: str, companyName: str },
+  },
   // Dataverse contact columns (logical names).
   dynamics: {
     contacts: { contactid: ro('string'), firstname: str, lastname: str, emailaddress1: str, telephone1: str, createdon: ro('timestamp'), modifiedon: ro('timestamp') },
@@ -252,6 +266,20 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
       conflict: SALESFORCE_WINS,
     },
   },
+  netsuite_to_internal: {
+    customer: {
+      fields: {
+        firstname: 'first_name',
+        lastname: 'last_name',
+        email: 'email',
+        phone: 'phone_number',
+        companyname: 'company_name',
+        datecreated: 'created_at',
+        lastmodifieddate: 'updated_at',
+      },
+      conflict: SALESFORCE_WINS,
+    },
+  },
   dynamics_to_internal: {
     contacts: {
       fields: { firstname: 'first_name', lastname: 'last_name', emailaddress1: 'email', telephone1: 'phone_number', createdon: 'created_at', modifiedon: 'updated_at' },
@@ -286,6 +314,13 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
   internal_to_sap: {
     persons: { fields: { first_name: 'FirstName', last_name: 'LastName', email: SAP_EMAIL, phone_number: SAP_PHONE } },
   },
+  // Upserted by external id, which the connector takes from the email.
+  internal_to_netsuite: {
+    customer: {
+      vendorObject: 'customer_write',
+      fields: { first_name: 'firstName', last_name: 'lastName', email: 'email', phone_number: 'phone', company_name: 'companyName' },
+    },
+  },
   // Upserted by the emailaddress1 alternate key.
   internal_to_dynamics: {
     contacts: { fields: { first_name: 'firstname', last_name: 'lastname', email: 'emailaddress1', phone_number: 'telephone1' } },
@@ -317,6 +352,7 @@ export const OBJECT_MAPPINGS: Readonly<Record<string, { readonly inbound: Readon
     outbound: { Contacts: 'internal_to_zoho.Contacts', Leads: 'internal_to_zoho.Leads' },
   },
   sap: { inbound: { persons: 'sap_to_internal.persons' }, outbound: { persons: 'internal_to_sap.persons' } },
+  netsuite: { inbound: { customer: 'netsuite_to_internal.customer' }, outbound: { customer: 'internal_to_netsuite.customer' } },
   dynamics: { inbound: { contacts: 'dynamics_to_internal.contacts' }, outbound: { contacts: 'internal_to_dynamics.contacts' } },
   mailchimp: { inbound: { '*': 'mailchimp_to_internal.member' }, outbound: { '*': 'internal_to_mailchimp.User' } },
   klaviyo: { inbound: { profiles: 'klaviyo_to_internal.profiles' }, outbound: { profiles: 'internal_to_klaviyo.profiles' } },

@@ -12,6 +12,7 @@ const PERSON_OBJECT: Readonly<Record<string, string>> = {
   klaviyo: 'profiles',
   constant_contact: 'contacts',
   sap: 'persons',
+  netsuite: 'customer',
   dynamics: 'contacts',
 };
 

@@ -20,7 +20,7 @@ function synthText(cloud: string, enableErpSync: boolean): string {
 const kebab = (name: string) => name.toLowerCase().replace(/_/g, '-');
 
 test('the catalog has the ERP systems of the design document, each with credentials', () => {
-  expect(ERP.map((i) => i.name).sort()).toEqual(['dynamics', 'sap']);
+  expect(ERP.map((i) => i.name).sort()).toEqual(['dynamics', 'netsuite', 'sap']);
   for (const integration of ERP) expect(integration.credentials.length).toBeGreaterThan(0);
 });
 
