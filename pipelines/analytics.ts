@@ -42,7 +42,8 @@ function mappingFor<T>(mappings: Readonly<Record<string, (record: VendorRecord) 
   return map;
 }
 
-async function quarantine(tx: Queryable, source: string, mapping: string, refused: readonly { record: VendorRecord; errors: readonly unknown[] }[], cipher?: FieldCipher): Promise<void> {
+/** Quarantines records a mapping refused, with their reasons (shared with the accounts model). */
+export async function quarantine(tx: Queryable, source: string, mapping: string, refused: readonly { record: VendorRecord; errors: readonly unknown[] }[], cipher?: FieldCipher): Promise<void> {
   if (refused.length === 0) return;
   const subjects = refused.map(({ record }) => {
     const match = /"[^"]*email[^"]*":"([^"\s@]+@[^"\s@]+)"/i.exec(JSON.stringify(record));

@@ -1,8 +1,9 @@
 /**
  * The ERP data path as an operator runs it, through the real runtime (createRuntime on PostgreSQL, the
- * store queue and its worker loop): SAP business partners are pulled into contacts and pushed to a CRM
- * (HubSpot) and to Dynamics 365; a partner edited in SAP reaches both; the destinations' next pulls
- * bring the pushed contacts back without changing any of them, and nothing is pushed back into SAP.
+ * store queue and its worker loop): SAP business partners are pulled into contacts (persons) and
+ * accounts (organizations), and the persons are pushed to a CRM (HubSpot) and to Dynamics 365; a partner
+ * edited in SAP reaches both; the destinations' next pulls bring the pushed contacts back without
+ * changing any of them, and nothing is pushed back into SAP.
  */
 import pino from 'pino';
 import { openPostgres, type Db } from '../../pipelines/db';
@@ -23,7 +24,7 @@ let dynamics: FakeDynamics;
 beforeAll(async () => {
   await scratch.create();
   [sap, hubspot, dynamics] = await Promise.all([
-    startFakeSap({ seed: { persons: 6 } }),
+    startFakeSap({ seed: { persons: 6, organizations: 2 } }),
     startFakeHubSpot({ seed: { contacts: 2 }, accessToken: 'pat-erp-data-path' }),
     startFakeDynamics({ seed: { contacts: 2 } }),
   ]);
@@ -32,7 +33,7 @@ beforeAll(async () => {
   runtime = await createRuntime(config, { db, logger: pino({ level: 'silent' }) });
   const base = { enabled: true, syncInterval: '1h', webhookAllowlist: [] };
   await runtime.integrations.create({
-    ...base, name: 'sap', system: 'sap', objects: ['persons'], pushObjects: ['persons'],
+    ...base, name: 'sap', system: 'sap', objects: ['persons', 'organizations'], pushObjects: ['persons'],
     config: { baseUrl: sap.url, auth: { type: 'basic', username: sap.state.username, password: sap.state.password } },
   });
   await runtime.integrations.create({
@@ -83,7 +84,7 @@ const dynamicsByEmail = () => new Map([...dynamics.state.tables.get('contacts')!
 const contactRows = async () =>
   (await db.query<Record<string, unknown>>('SELECT email, first_name, last_name, phone, updated_at, source FROM contacts ORDER BY email')).rows;
 
-test('an SAP business partner reaches contacts, HubSpot and Dynamics; an edit in SAP follows; the echoes change nothing', async () => {
+test('an SAP business partner reaches contacts (organizations: accounts), HubSpot and Dynamics; an edit in SAP follows; the echoes change nothing', async () => {
   const destinationsOwn = [...hubspotByEmail().keys(), ...dynamicsByEmail().keys()].sort();
   const seeded = sapEtags();
   await sync('sap', true);
@@ -97,6 +98,10 @@ test('an SAP business partner reaches contacts, HubSpot and Dynamics; an edit in
     expect(hubspotByEmail().get(email)).toMatchObject({ firstname: person.FirstName, lastname: person.LastName });
     expect(dynamicsByEmail().get(email)).toMatchObject({ firstname: person.FirstName, lastname: person.LastName });
   }
+
+  const organizations = (sap.snapshot('organizations') as { BusinessPartner: string; OrganizationBPName1: string }[]).map((o) => [o.BusinessPartner, o.OrganizationBPName1]);
+  const accounts = await db.query<{ external_id: string; name: string }>("SELECT external_id, name FROM accounts WHERE source = 'sap' ORDER BY external_id");
+  expect(accounts.rows.map((a) => [a.external_id, a.name])).toEqual(organizations);
 
   // A user renames one partner in SAP: the next hourly pull carries it through to both destinations.
   const [renamed] = people;
