@@ -42,7 +42,10 @@ export async function ingestAccountPage(
     if (!mapped.ok) refused.push({ record, errors: mapped.errors });
     else if (mapped.row) {
       const { source_updated_at: _at, ...content } = mapped.row;
-      rows.set(mapped.row.external_id, { ...mapped.row, content_hash: createHash('sha256').update(stableStringify(content)).digest('hex') });
+      rows.set(mapped.row.external_id, {
+        ...mapped.row,
+        content_hash: createHash('sha256').update(stableStringify(content)).digest('hex'),
+      });
     }
   }
   await quarantine(tx, page.integration, `${page.integration}_to_accounts.${page.object}`, refused, options.cipher);
@@ -71,7 +74,14 @@ export async function ingestAccountPage(
     );
     deleted = result.rowCount;
   }
-  return { received: page.records.length, inserted, updated, unchanged: rows.size - inserted - updated, deleted, quarantined: refused.length };
+  return {
+    received: page.records.length,
+    inserted,
+    updated,
+    unchanged: rows.size - inserted - updated,
+    deleted,
+    quarantined: refused.length,
+  };
 }
 
 /** The engine's sink contract, structurally (pipelines does not import the runtime). */

@@ -29,21 +29,42 @@ beforeAll(async () => {
     startFakeDynamics({ seed: { contacts: 2 } }),
   ]);
   db = openPostgres(scratch.url, { max: 4 });
-  const config = loadConfig({ DATABASE_URL: scratch.url, DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64') });
+  const config = loadConfig({
+    DATABASE_URL: scratch.url,
+    DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+  });
   runtime = await createRuntime(config, { db, logger: pino({ level: 'silent' }) });
   const base = { enabled: true, syncInterval: '1h', webhookAllowlist: [] };
   await runtime.integrations.create({
-    ...base, name: 'sap', system: 'sap', objects: ['persons', 'organizations'], pushObjects: ['persons'],
+    ...base,
+    name: 'sap',
+    system: 'sap',
+    objects: ['persons', 'organizations'],
+    pushObjects: ['persons'],
     config: { baseUrl: sap.url, auth: { type: 'basic', username: sap.state.username, password: sap.state.password } },
   });
   await runtime.integrations.create({
-    ...base, name: 'hubspot', system: 'hubspot', objects: ['contacts'], pushObjects: ['contacts'],
+    ...base,
+    name: 'hubspot',
+    system: 'hubspot',
+    objects: ['contacts'],
+    pushObjects: ['contacts'],
     config: { baseUrl: hubspot.url, accessToken: 'pat-erp-data-path', clientSecret: 'erp-data-path-app-secret' },
   });
   const d = dynamics.state;
   await runtime.integrations.create({
-    ...base, name: 'dynamics', system: 'dynamics', objects: ['contacts'], pushObjects: ['contacts'],
-    config: { orgUrl: dynamics.url, tenantId: d.tenantId, tokenUrl: `${dynamics.url}/${d.tenantId}/oauth2/v2.0/token`, clientId: d.clientId, clientSecret: d.clientSecret },
+    ...base,
+    name: 'dynamics',
+    system: 'dynamics',
+    objects: ['contacts'],
+    pushObjects: ['contacts'],
+    config: {
+      orgUrl: dynamics.url,
+      tenantId: d.tenantId,
+      tokenUrl: `${dynamics.url}/${d.tenantId}/oauth2/v2.0/token`,
+      clientId: d.clientId,
+      clientSecret: d.clientSecret,
+    },
   });
 }, 60_000);
 
@@ -77,12 +98,25 @@ async function sync(name: string, full = false): Promise<void> {
 }
 
 /** Each partner's ETag: any write, even of unchanged values, gives a new one. */
-const sapEtags = () => new Map([...sap.state.sets.get('A_BusinessPartner')!.values()].map((bp) => [String(bp.BusinessPartner), bp.__etag]));
-const sapPeople = () => (sap.snapshot('persons') as { BusinessPartner: string; FirstName: string; LastName: string; emails: string[] }[]);
-const hubspotByEmail = () => new Map([...hubspot.state.objects.get('contacts')!.values()].map((r) => [String(r.properties.email).toLowerCase(), r.properties]));
-const dynamicsByEmail = () => new Map([...dynamics.state.tables.get('contacts')!.values()].map((r) => [String(r.emailaddress1).toLowerCase(), r]));
+const sapEtags = () =>
+  new Map([...sap.state.sets.get('A_BusinessPartner')!.values()].map((bp) => [String(bp.BusinessPartner), bp.__etag]));
+const sapPeople = () =>
+  sap.snapshot('persons') as { BusinessPartner: string; FirstName: string; LastName: string; emails: string[] }[];
+const hubspotByEmail = () =>
+  new Map(
+    [...hubspot.state.objects.get('contacts')!.values()].map((r) => [
+      String(r.properties.email).toLowerCase(),
+      r.properties,
+    ]),
+  );
+const dynamicsByEmail = () =>
+  new Map([...dynamics.state.tables.get('contacts')!.values()].map((r) => [String(r.emailaddress1).toLowerCase(), r]));
 const contactRows = async () =>
-  (await db.query<Record<string, unknown>>('SELECT email, first_name, last_name, phone, updated_at, source FROM contacts ORDER BY email')).rows;
+  (
+    await db.query<Record<string, unknown>>(
+      'SELECT email, first_name, last_name, phone, updated_at, source FROM contacts ORDER BY email',
+    )
+  ).rows;
 
 test('an SAP business partner reaches contacts (organizations: accounts), HubSpot and Dynamics; an edit in SAP follows; the echoes change nothing', async () => {
   const destinationsOwn = [...hubspotByEmail().keys(), ...dynamicsByEmail().keys()].sort();
@@ -94,13 +128,21 @@ test('an SAP business partner reaches contacts (organizations: accounts), HubSpo
   const contacts = await contactRows();
   for (const person of people) {
     const email = person.emails[0];
-    expect(contacts.find((c) => c.email === email)).toMatchObject({ first_name: person.FirstName, last_name: person.LastName, source: 'sap' });
+    expect(contacts.find((c) => c.email === email)).toMatchObject({
+      first_name: person.FirstName,
+      last_name: person.LastName,
+      source: 'sap',
+    });
     expect(hubspotByEmail().get(email)).toMatchObject({ firstname: person.FirstName, lastname: person.LastName });
     expect(dynamicsByEmail().get(email)).toMatchObject({ firstname: person.FirstName, lastname: person.LastName });
   }
 
-  const organizations = (sap.snapshot('organizations') as { BusinessPartner: string; OrganizationBPName1: string }[]).map((o) => [o.BusinessPartner, o.OrganizationBPName1]);
-  const accounts = await db.query<{ external_id: string; name: string }>("SELECT external_id, name FROM accounts WHERE source = 'sap' ORDER BY external_id");
+  const organizations = (
+    sap.snapshot('organizations') as { BusinessPartner: string; OrganizationBPName1: string }[]
+  ).map((o) => [o.BusinessPartner, o.OrganizationBPName1]);
+  const accounts = await db.query<{ external_id: string; name: string }>(
+    "SELECT external_id, name FROM accounts WHERE source = 'sap' ORDER BY external_id",
+  );
   expect(accounts.rows.map((a) => [a.external_id, a.name])).toEqual(organizations);
 
   // A user renames one partner in SAP: the next hourly pull carries it through to both destinations.
@@ -128,11 +170,22 @@ test('an SAP business partner reaches contacts (organizations: accounts), HubSpo
   for (const [id, etag] of etagsBefore) expect({ id, etag: etagsAfter.get(id) }).toEqual({ id, etag });
   // SAP's only new partners are the destinations' own contacts, pushed to it as to every destination.
   const known = new Set(sapBefore.map((p) => p.BusinessPartner));
-  expect(sapAfter.filter((p) => !known.has(p.BusinessPartner)).map((p) => p.emails[0]).sort()).toEqual(destinationsOwn);
+  expect(
+    sapAfter
+      .filter((p) => !known.has(p.BusinessPartner))
+      .map((p) => p.emails[0])
+      .sort(),
+  ).toEqual(destinationsOwn);
 
-  const runs = (await db.query<{ integration: string; direction: string; status: string; error: string | null }>('SELECT integration, direction, status, error FROM sync_runs')).rows;
+  const runs = (
+    await db.query<{ integration: string; direction: string; status: string; error: string | null }>(
+      'SELECT integration, direction, status, error FROM sync_runs',
+    )
+  ).rows;
   expect(runs.filter((r) => r.status !== 'succeeded')).toEqual([]);
-  expect(new Set(runs.map((r) => `${r.integration}:${r.direction}`))).toEqual(new Set(['sap:pull', 'sap:push', 'hubspot:pull', 'hubspot:push', 'dynamics:pull', 'dynamics:push']));
+  expect(new Set(runs.map((r) => `${r.integration}:${r.direction}`))).toEqual(
+    new Set(['sap:pull', 'sap:push', 'hubspot:pull', 'hubspot:push', 'dynamics:pull', 'dynamics:push']),
+  );
   expect(sap.violations!()).toEqual([]);
   expect(dynamics.violations!()).toEqual([]);
 }, 120_000);

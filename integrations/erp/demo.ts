@@ -26,9 +26,25 @@ export async function startErpDemoFakes(): Promise<ErpDemoFakes> {
   const d = dynamics.state;
   return {
     configs: {
-      sap: { baseUrl: sap.url, auth: { type: 'oauth', tokenUrl: `${sap.url}/oauth/token`, clientId: s.clientId, clientSecret: s.clientSecret } },
-      netsuite: { accountId: n.accountId, baseUrl: netsuite.url, clientId: n.clientId, certificateId: n.certificateId, privateKey: n.privateKey },
-      dynamics: { orgUrl: dynamics.url, tenantId: d.tenantId, tokenUrl: `${dynamics.url}/${d.tenantId}/oauth2/v2.0/token`, clientId: d.clientId, clientSecret: d.clientSecret, organizationId: d.organizationId },
+      sap: {
+        baseUrl: sap.url,
+        auth: { type: 'oauth', tokenUrl: `${sap.url}/oauth/token`, clientId: s.clientId, clientSecret: s.clientSecret },
+      },
+      netsuite: {
+        accountId: n.accountId,
+        baseUrl: netsuite.url,
+        clientId: n.clientId,
+        certificateId: n.certificateId,
+        privateKey: n.privateKey,
+      },
+      dynamics: {
+        orgUrl: dynamics.url,
+        tenantId: d.tenantId,
+        tokenUrl: `${dynamics.url}/${d.tenantId}/oauth2/v2.0/token`,
+        clientId: d.clientId,
+        clientSecret: d.clientSecret,
+        organizationId: d.organizationId,
+      },
     },
     urls: { sap: sap.url, netsuite: netsuite.url, dynamics: dynamics.url },
     close: async () => {

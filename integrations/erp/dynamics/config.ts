@@ -13,7 +13,9 @@ export const dynamicsConfigSchema = z
     /** Rows per page (`Prefer: odata.maxpagesize`). */
     pageSize: z.number().int().min(1).max(5000).default(500),
     /** The alternate key a push upserts each table by; the environment must define it (see the README). */
-    alternateKeys: z.record(z.string(), z.string().regex(/^[a-z0-9_]+$/)).default({ contacts: 'emailaddress1', accounts: 'accountnumber' }),
+    alternateKeys: z
+      .record(z.string(), z.string().regex(/^[a-z0-9_]+$/))
+      .default({ contacts: 'emailaddress1', accounts: 'accountnumber' }),
     /** The WebhookKey of the registered service endpoint (sent as `?code=`); absent: deliveries are refused. */
     webhookKey: z.string().min(16).optional(),
     /** The organization whose webhook deliveries are accepted (RemoteExecutionContext.OrganizationId). */

@@ -7,7 +7,16 @@
  * outbound webhooks of its own (only SuiteScript could post), so every delivery is refused.
  */
 import { constants, createPrivateKey, sign, type KeyObject } from 'crypto';
-import { IntegrationError, checkConnection, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents } from '../../connector';
+import {
+  IntegrationError,
+  checkConnection,
+  WebhookRejected,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorModule,
+  type VendorRecord,
+  type WebhookEvents,
+} from '../../connector';
 import { VendorHttp } from '../../http/vendor-http';
 import { ClientCredentials } from '../shared/client-credentials';
 import { netsuiteConfigSchema, type NetSuiteConfig } from './config';
@@ -44,7 +53,12 @@ function readCursor(text: string | null): Cursor | null {
 }
 
 function recordType(object: string): string {
-  if (!COLUMNS[object]) throw new IntegrationError('netsuite', 'invalid_config', `unknown NetSuite record type "${object}" (known: ${Object.keys(COLUMNS).join(', ')})`);
+  if (!COLUMNS[object])
+    throw new IntegrationError(
+      'netsuite',
+      'invalid_config',
+      `unknown NetSuite record type "${object}" (known: ${Object.keys(COLUMNS).join(', ')})`,
+    );
   return object;
 }
 
@@ -52,7 +66,9 @@ const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
 const timestamp = (at: string) => `TO_TIMESTAMP(${quote(at.replace('T', ' '))}, 'YYYY-MM-DD HH24:MI:SS')`;
 
 function netsuiteMessage(body: unknown): string | undefined {
-  const details = (body as { 'o:errorDetails'?: { detail?: string; 'o:errorCode'?: string }[] } | undefined)?.['o:errorDetails'];
+  const details = (body as { 'o:errorDetails'?: { detail?: string; 'o:errorCode'?: string }[] } | undefined)?.[
+    'o:errorDetails'
+  ];
   if (details?.length) return details.map((d) => `${d['o:errorCode'] ?? 'ERROR'}: ${d.detail ?? ''}`).join('; ');
   return undefined;
 }
@@ -74,12 +90,23 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const iat = Math.floor(now() / 1000);
     const unsigned = `${encode({ typ: 'JWT', alg: 'PS256', kid: config.certificateId })}.${encode({ iss: config.clientId, scope: 'rest_webservices', aud: tokenUrl, iat, exp: iat + 3600 })}`;
-    const signature = sign('sha256', Buffer.from(unsigned), { key, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 });
+    const signature = sign('sha256', Buffer.from(unsigned), {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    });
     return `${unsigned}.${signature.toString('base64url')}`;
   };
   // The account's concurrency limit: NetSuite names it in the body and sends no Retry-After.
   const tooManyRequestsWaitMs = (body: unknown) => (isConcurrencyLimit(body) ? config.concurrencyWaitMs : undefined);
-  const credentials = new ClientCredentials({ integration: 'netsuite', tokenUrl, clientId: config.clientId, assertion, context, tooManyRequestsWaitMs });
+  const credentials = new ClientCredentials({
+    integration: 'netsuite',
+    tokenUrl,
+    clientId: config.clientId,
+    assertion,
+    context,
+    tooManyRequestsWaitMs,
+  });
   const http = new VendorHttp({
     integration: 'netsuite',
     baseUrl: base,
@@ -93,8 +120,18 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
     tooManyRequestsWaitMs,
   });
 
-  async function suiteql<T = Record<string, string>>(q: string, limit: number, offset = 0): Promise<{ items: T[]; hasMore: boolean }> {
-    return http.json({ method: 'POST', path: '/services/rest/query/v1/suiteql', query: { limit, offset }, json: { q }, headers: { prefer: 'transient' } });
+  async function suiteql<T = Record<string, string>>(
+    q: string,
+    limit: number,
+    offset = 0,
+  ): Promise<{ items: T[]; hasMore: boolean }> {
+    return http.json({
+      method: 'POST',
+      path: '/services/rest/query/v1/suiteql',
+      query: { limit, offset },
+      json: { q },
+      headers: { prefer: 'transient' },
+    });
   }
 
   return {
@@ -107,9 +144,18 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
     async pull(object, cursorText) {
       const type = recordType(object);
       const cursor = readCursor(cursorText);
-      const select = [...COLUMNS[type], `TO_CHAR(datecreated, ${STAMP}) AS datecreated`, `TO_CHAR(lastmodifieddate, ${STAMP}) AS lastmodifieddate`].join(', ');
-      const where = cursor ? ` WHERE lastmodifieddate > ${timestamp(cursor.at)} OR (lastmodifieddate = ${timestamp(cursor.at)} AND id > ${cursor.id})` : '';
-      const page = await suiteql(`SELECT ${select} FROM ${type}${where} ORDER BY lastmodifieddate, id`, config.pageSize);
+      const select = [
+        ...COLUMNS[type],
+        `TO_CHAR(datecreated, ${STAMP}) AS datecreated`,
+        `TO_CHAR(lastmodifieddate, ${STAMP}) AS lastmodifieddate`,
+      ].join(', ');
+      const where = cursor
+        ? ` WHERE lastmodifieddate > ${timestamp(cursor.at)} OR (lastmodifieddate = ${timestamp(cursor.at)} AND id > ${cursor.id})`
+        : '';
+      const page = await suiteql(
+        `SELECT ${select} FROM ${type}${where} ORDER BY lastmodifieddate, id`,
+        config.pageSize,
+      );
       const last = page.items[page.items.length - 1];
       const next = last ? { at: last.lastmodifieddate, id: Number(last.id) } : cursor;
       // SuiteQL prints the account's time without a zone; it is read as UTC (see the README).
@@ -140,14 +186,22 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
           failed.push({ key: '', reason: 'missing email, the external id pushes upsert by' });
           continue;
         }
-        const fields: Record<string, unknown> = Object.fromEntries(Object.entries(record).filter(([k, v]) => WRITABLE[type].includes(k) && v !== undefined));
-        if (type === 'customer' && fields.isPerson === undefined) fields.isPerson = !fields.companyName || Boolean(fields.firstName || fields.lastName);
+        const fields: Record<string, unknown> = Object.fromEntries(
+          Object.entries(record).filter(([k, v]) => WRITABLE[type].includes(k) && v !== undefined),
+        );
+        if (type === 'customer' && fields.isPerson === undefined)
+          fields.isPerson = !fields.companyName || Boolean(fields.firstName || fields.lastName);
         try {
           // Upsert by external id: creates or updates, so a retry is safe.
-          await http.request({ method: 'PUT', path: `/services/rest/record/v1/${type}/eid:${encodeURIComponent(email)}`, json: { ...fields, subsidiary: { id: config.subsidiaryId } } });
+          await http.request({
+            method: 'PUT',
+            path: `/services/rest/record/v1/${type}/eid:${encodeURIComponent(email)}`,
+            json: { ...fields, subsidiary: { id: config.subsidiaryId } },
+          });
           upserted++;
         } catch (error) {
-          if (error instanceof IntegrationError && error.kind === 'vendor_error') failed.push({ key: email, reason: error.message });
+          if (error instanceof IntegrationError && error.kind === 'vendor_error')
+            failed.push({ key: email, reason: error.message });
           else throw error;
         }
       }
@@ -157,23 +211,33 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
     async delete(object, ids) {
       const type = recordType(object);
       for (const id of ids) {
-        if (!/^\d+$/.test(id)) throw new IntegrationError('netsuite', 'invalid_config', `not a NetSuite internal id: ${id}`);
+        if (!/^\d+$/.test(id))
+          throw new IntegrationError('netsuite', 'invalid_config', `not a NetSuite internal id: ${id}`);
         // 404: already deleted, the state asked for.
         await http.request({ method: 'DELETE', path: `/services/rest/record/v1/${type}/${id}`, accept: [404] });
       }
     },
 
     async erase(email) {
-      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new IntegrationError('netsuite', 'invalid_config', `erase needs an email address, got "${email}"`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(email))
+        throw new IntegrationError('netsuite', 'invalid_config', `erase needs an email address, got "${email}"`);
       const ids: string[] = [];
       for (const type of Object.keys(COLUMNS)) {
-        const found = await suiteql<{ id: string }>(`SELECT id FROM ${type} WHERE email = ${quote(email.toLowerCase())} ORDER BY id`, 1000);
+        const found = await suiteql<{ id: string }>(
+          `SELECT id FROM ${type} WHERE email = ${quote(email.toLowerCase())} ORDER BY id`,
+          1000,
+        );
         for (const { id } of found.items) {
           await http.request({ method: 'DELETE', path: `/services/rest/record/v1/${type}/${id}`, accept: [404] });
           ids.push(`${type}:${id}`);
         }
       }
-      return { permanent: false, ids, reason: 'NetSuite deletes the customer and contact records; their system notes and the deleted-record log keep the ids and change history, which no API removes' };
+      return {
+        permanent: false,
+        ids,
+        reason:
+          'NetSuite deletes the customer and contact records; their system notes and the deleted-record log keep the ids and change history, which no API removes',
+      };
     },
   };
 }

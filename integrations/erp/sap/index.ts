@@ -8,7 +8,17 @@
  * and update with `If-Match`; a new partner is one deep insert with its address and email.
  */
 import { timingSafeEqual } from 'crypto';
-import { IntegrationError, checkConnection, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
+import {
+  IntegrationError,
+  checkConnection,
+  WebhookRejected,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorModule,
+  type VendorRecord,
+  type WebhookEvents,
+  type WebhookRequest,
+} from '../../connector';
 import { VendorHttp, type VendorRequest } from '../../http/vendor-http';
 import { ClientCredentials } from '../shared/client-credentials';
 import { sapConfigSchema, type SapConfig } from './config';
@@ -18,7 +28,21 @@ export { sapConfigSchema, type SapConfig } from './config';
 const CATEGORY: Record<string, string> = { persons: '1', organizations: '2' };
 const EXPAND = 'to_BusinessPartnerAddress/to_EmailAddress,to_BusinessPartnerAddress/to_PhoneNumber';
 /** Fields SAP sets itself or that a push must not change. */
-const NOT_UPDATED = new Set(['id', 'BusinessPartner', 'BusinessPartnerCategory', 'BusinessPartnerFullName', 'PersonNumber', 'BusinessPartnerUUID', 'CreationDate', 'CreationTime', 'LastChangeDate', 'LastChangeTime', 'LastChangedByUser', 'Customer', 'Supplier']);
+const NOT_UPDATED = new Set([
+  'id',
+  'BusinessPartner',
+  'BusinessPartnerCategory',
+  'BusinessPartnerFullName',
+  'PersonNumber',
+  'BusinessPartnerUUID',
+  'CreationDate',
+  'CreationTime',
+  'LastChangeDate',
+  'LastChangeTime',
+  'LastChangedByUser',
+  'Customer',
+  'Supplier',
+]);
 
 type Row = Record<string, unknown> & { __metadata?: { etag?: string } };
 
@@ -33,7 +57,8 @@ function readCursor(text: string | null): Cursor | null {
   if (text === null) return null;
   try {
     const cursor = JSON.parse(text) as Cursor;
-    if (typeof cursor.date === 'number' && typeof cursor.time === 'number' && typeof cursor.id === 'string') return cursor;
+    if (typeof cursor.date === 'number' && typeof cursor.time === 'number' && typeof cursor.id === 'string')
+      return cursor;
   } catch {
     // Falls through to the error below.
   }
@@ -42,7 +67,12 @@ function readCursor(text: string | null): Cursor | null {
 
 function category(object: string): string {
   const value = CATEGORY[object];
-  if (!value) throw new IntegrationError('sap', 'invalid_config', `unknown SAP object "${object}" (known: ${Object.keys(CATEGORY).join(', ')})`);
+  if (!value)
+    throw new IntegrationError(
+      'sap',
+      'invalid_config',
+      `unknown SAP object "${object}" (known: ${Object.keys(CATEGORY).join(', ')})`,
+    );
   return value;
 }
 
@@ -59,7 +89,8 @@ export function odataTime(value: unknown): number | undefined {
 }
 
 const literalDate = (ms: number) => `datetime'${new Date(ms).toISOString().slice(0, 19)}'`;
-const literalTime = (s: number) => `time'PT${String(Math.floor(s / 3600)).padStart(2, '0')}H${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}M${String(s % 60).padStart(2, '0')}S'`;
+const literalTime = (s: number) =>
+  `time'PT${String(Math.floor(s / 3600)).padStart(2, '0')}H${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}M${String(s % 60).padStart(2, '0')}S'`;
 const quote = (text: string) => `'${text.replace(/'/g, "''")}'`;
 
 /** Records strictly after the cursor in (LastChangeDate, LastChangeTime, BusinessPartner) order. */
@@ -74,7 +105,8 @@ const results = (value: unknown): Row[] => ((value as { results?: Row[] } | unde
 /** The first email address of a business partner record (read or push shape). */
 export function sapEmail(record: VendorRecord): string | undefined {
   for (const address of results(record.to_BusinessPartnerAddress)) {
-    for (const email of results(address.to_EmailAddress)) if (typeof email.EmailAddress === 'string' && email.EmailAddress) return email.EmailAddress.toLowerCase();
+    for (const email of results(address.to_EmailAddress))
+      if (typeof email.EmailAddress === 'string' && email.EmailAddress) return email.EmailAddress.toLowerCase();
   }
   return undefined;
 }
@@ -90,20 +122,36 @@ function normalize(row: Row): VendorRecord {
     return ms === undefined ? undefined : new Date(ms + (odataTime(time) ?? 0) * 1000).toISOString();
   };
   // `id` keys the raw replica (synced_records), as every connector's records do.
-  return { id: String(row.BusinessPartner), ...record, LastChangeDateTime: stamp(row.LastChangeDate, row.LastChangeTime), CreationDateTime: stamp(row.CreationDate, row.CreationTime) };
+  return {
+    id: String(row.BusinessPartner),
+    ...record,
+    LastChangeDateTime: stamp(row.LastChangeDate, row.LastChangeTime),
+    CreationDateTime: stamp(row.CreationDate, row.CreationTime),
+  };
 }
 
 function sapMessage(body: unknown): string | undefined {
   const error = (body as { error?: { code?: string; message?: { value?: string } | string } } | undefined)?.error;
-  if (error) return `${error.code ?? 'error'}: ${typeof error.message === 'string' ? error.message : (error.message?.value ?? '')}`;
+  if (error)
+    return `${error.code ?? 'error'}: ${typeof error.message === 'string' ? error.message : (error.message?.value ?? '')}`;
   return typeof body === 'string' && body ? body.slice(0, 200) : undefined;
 }
 
 export function createSap(config: SapConfig, context: ConnectorContext = {}): Connector {
-  const credentials = config.auth.type === 'oauth'
-    ? new ClientCredentials({ integration: 'sap', tokenUrl: config.auth.tokenUrl, clientId: config.auth.clientId, clientSecret: config.auth.clientSecret, context })
-    : undefined;
-  const basic = config.auth.type === 'basic' ? `Basic ${Buffer.from(`${config.auth.username}:${config.auth.password}`).toString('base64')}` : undefined;
+  const credentials =
+    config.auth.type === 'oauth'
+      ? new ClientCredentials({
+          integration: 'sap',
+          tokenUrl: config.auth.tokenUrl,
+          clientId: config.auth.clientId,
+          clientSecret: config.auth.clientSecret,
+          context,
+        })
+      : undefined;
+  const basic =
+    config.auth.type === 'basic'
+      ? `Basic ${Buffer.from(`${config.auth.username}:${config.auth.password}`).toString('base64')}`
+      : undefined;
   const service = config.baseUrl.replace(/\/+$/, '') + config.servicePath;
   const http = new VendorHttp({
     integration: 'sap',
@@ -124,7 +172,10 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
     const response = await http.request({ path: '/', headers: { 'x-csrf-token': 'Fetch' } });
     const token = response.headers.get('x-csrf-token');
     if (!token) throw new IntegrationError('sap', 'vendor_error', 'the service answered without an x-csrf-token');
-    const cookie = response.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+    const cookie = response.headers
+      .getSetCookie()
+      .map((c) => c.split(';')[0])
+      .join('; ');
     return (session = { token, cookie });
   }
 
@@ -132,24 +183,52 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
   async function modify(request: VendorRequest): Promise<void> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const current = session ?? (await fetchSession());
-      const response = await http.request({ ...request, headers: { ...request.headers, 'x-csrf-token': current.token, cookie: current.cookie }, accept: [403, ...(request.accept ?? [])] });
+      const response = await http.request({
+        ...request,
+        headers: { ...request.headers, 'x-csrf-token': current.token, cookie: current.cookie },
+        accept: [403, ...(request.accept ?? [])],
+      });
       if (response.status !== 403) return;
-      if (response.headers.get('x-csrf-token')?.toLowerCase() !== 'required') throw new IntegrationError('sap', 'auth', `${request.method} ${request.path} -> 403: ${sapMessage(response.body) ?? 'forbidden'}`, 403);
+      if (response.headers.get('x-csrf-token')?.toLowerCase() !== 'required')
+        throw new IntegrationError(
+          'sap',
+          'auth',
+          `${request.method} ${request.path} -> 403: ${sapMessage(response.body) ?? 'forbidden'}`,
+          403,
+        );
       session = undefined;
     }
-    throw new IntegrationError('sap', 'vendor_error', `${request.method} ${request.path}: the CSRF token was refused twice`);
+    throw new IntegrationError(
+      'sap',
+      'vendor_error',
+      `${request.method} ${request.path}: the CSRF token was refused twice`,
+    );
   }
 
   /** Live business partners holding `email` (through their address's email records), with their ETags. */
   async function findByEmail(email: string): Promise<Row[]> {
-    const emails = await http.json<{ d: { results: Row[] } }>({ path: '/A_AddressEmailAddress', query: { $filter: `EmailAddress eq ${quote(email)}`, $select: 'AddressID,Person', $format: 'json' } });
+    const emails = await http.json<{ d: { results: Row[] } }>({
+      path: '/A_AddressEmailAddress',
+      query: { $filter: `EmailAddress eq ${quote(email)}`, $select: 'AddressID,Person', $format: 'json' },
+    });
     const found = new Map<string, Row>();
     for (const { AddressID } of emails.d.results) {
-      const addresses = await http.json<{ d: { results: Row[] } }>({ path: '/A_BusinessPartnerAddress', query: { $filter: `AddressID eq ${quote(String(AddressID))}`, $select: 'BusinessPartner,AddressID', $format: 'json' } });
+      const addresses = await http.json<{ d: { results: Row[] } }>({
+        path: '/A_BusinessPartnerAddress',
+        query: {
+          $filter: `AddressID eq ${quote(String(AddressID))}`,
+          $select: 'BusinessPartner,AddressID',
+          $format: 'json',
+        },
+      });
       for (const { BusinessPartner } of addresses.d.results) {
         const id = String(BusinessPartner);
         if (found.has(id)) continue;
-        const bp = await http.request<{ d: Row }>({ path: `/A_BusinessPartner(${quote(id)})`, query: { $select: 'BusinessPartner,IsMarkedForArchiving', $format: 'json' }, accept: [404] });
+        const bp = await http.request<{ d: Row }>({
+          path: `/A_BusinessPartner(${quote(id)})`,
+          query: { $select: 'BusinessPartner,IsMarkedForArchiving', $format: 'json' },
+          accept: [404],
+        });
         if (bp.status === 404 || bp.body.d.IsMarkedForArchiving) continue;
         found.set(id, { ...bp.body.d, etag: bp.headers.get('etag') ?? bp.body.d.__metadata?.etag, AddressID });
       }
@@ -158,7 +237,11 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
   }
 
   async function partner(id: string): Promise<{ etag?: string } | undefined> {
-    const response = await http.request<{ d: Row }>({ path: `/A_BusinessPartner(${quote(id)})`, query: { $select: 'BusinessPartner', $format: 'json' }, accept: [404] });
+    const response = await http.request<{ d: Row }>({
+      path: `/A_BusinessPartner(${quote(id)})`,
+      query: { $select: 'BusinessPartner', $format: 'json' },
+      accept: [404],
+    });
     if (response.status === 404) return undefined;
     return { etag: response.headers.get('etag') ?? response.body.d.__metadata?.etag };
   }
@@ -168,7 +251,10 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
   return {
     test: () =>
       checkConnection(async () => {
-        await http.request({ path: '/A_BusinessPartner', query: { $top: 1, $select: 'BusinessPartner', $format: 'json' } });
+        await http.request({
+          path: '/A_BusinessPartner',
+          query: { $top: 1, $select: 'BusinessPartner', $format: 'json' },
+        });
         return `Business Partner API at ${config.baseUrl} readable`;
       }),
 
@@ -178,11 +264,23 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
       if (cursor) filter.push(after(cursor));
       const body = await http.json<{ d: { results: Row[]; __next?: string } }>({
         path: '/A_BusinessPartner',
-        query: { $filter: filter.join(' and '), $orderby: 'LastChangeDate,LastChangeTime,BusinessPartner', $top: config.pageSize, $expand: EXPAND, $format: 'json' },
+        query: {
+          $filter: filter.join(' and '),
+          $orderby: 'LastChangeDate,LastChangeTime,BusinessPartner',
+          $top: config.pageSize,
+          $expand: EXPAND,
+          $format: 'json',
+        },
       });
       const rows = body.d.results;
       const last = rows[rows.length - 1];
-      const next: Cursor | null = last ? { date: odataDate(last.LastChangeDate) ?? 0, time: odataTime(last.LastChangeTime) ?? 0, id: String(last.BusinessPartner) } : cursor;
+      const next: Cursor | null = last
+        ? {
+            date: odataDate(last.LastChangeDate) ?? 0,
+            time: odataTime(last.LastChangeTime) ?? 0,
+            id: String(last.BusinessPartner),
+          }
+        : cursor;
       // Archived partners are SAP's deletes; every other row is a change.
       const records = rows.filter((r) => !r.IsMarkedForArchiving).map(normalize);
       const deletedIds = rows.filter((r) => r.IsMarkedForArchiving).map((r) => String(r.BusinessPartner));
@@ -198,21 +296,41 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
       for (const record of records) {
         const email = sapEmail(record);
         if (!email) {
-          failed.push({ key: '', reason: 'missing email address (to_BusinessPartnerAddress.results.0.to_EmailAddress.results.0.EmailAddress)' });
+          failed.push({
+            key: '',
+            reason:
+              'missing email address (to_BusinessPartnerAddress.results.0.to_EmailAddress.results.0.EmailAddress)',
+          });
           continue;
         }
         try {
           const [existing] = await findByEmail(email);
           if (existing) {
-            const fields = Object.fromEntries(Object.entries(record).filter(([k, v]) => !NOT_UPDATED.has(k) && !k.startsWith('to_') && v !== undefined));
-            await modify({ method: 'PATCH', path: `/A_BusinessPartner(${quote(String(existing.BusinessPartner))})`, json: fields, headers: ifMatch(existing.etag as string | undefined) });
+            const fields = Object.fromEntries(
+              Object.entries(record).filter(([k, v]) => !NOT_UPDATED.has(k) && !k.startsWith('to_') && v !== undefined),
+            );
+            await modify({
+              method: 'PATCH',
+              path: `/A_BusinessPartner(${quote(String(existing.BusinessPartner))})`,
+              json: fields,
+              headers: ifMatch(existing.etag as string | undefined),
+            });
           } else {
-            const addresses = results(record.to_BusinessPartnerAddress).map((a) => ({ Country: config.defaultCountry, ...a }));
-            await modify({ method: 'POST', path: '/A_BusinessPartner', json: { BusinessPartnerCategory: kind, ...record, to_BusinessPartnerAddress: { results: addresses } }, retry: false });
+            const addresses = results(record.to_BusinessPartnerAddress).map((a) => ({
+              Country: config.defaultCountry,
+              ...a,
+            }));
+            await modify({
+              method: 'POST',
+              path: '/A_BusinessPartner',
+              json: { BusinessPartnerCategory: kind, ...record, to_BusinessPartnerAddress: { results: addresses } },
+              retry: false,
+            });
           }
           upserted++;
         } catch (error) {
-          if (error instanceof IntegrationError && error.kind === 'vendor_error') failed.push({ key: email, reason: error.message });
+          if (error instanceof IntegrationError && error.kind === 'vendor_error')
+            failed.push({ key: email, reason: error.message });
           else throw error;
         }
       }
@@ -225,28 +343,43 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
         const found = await partner(id);
         // Gone already: the state asked for.
         if (!found) continue;
-        await modify({ method: 'PATCH', path: `/A_BusinessPartner(${quote(id)})`, json: { IsMarkedForArchiving: true }, headers: ifMatch(found.etag) });
+        await modify({
+          method: 'PATCH',
+          path: `/A_BusinessPartner(${quote(id)})`,
+          json: { IsMarkedForArchiving: true },
+          headers: ifMatch(found.etag),
+        });
       }
     },
 
     async erase(email) {
-      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new IntegrationError('sap', 'invalid_config', `erase needs an email address, got "${email}"`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(email))
+        throw new IntegrationError('sap', 'invalid_config', `erase needs an email address, got "${email}"`);
       const ids: string[] = [];
       for (const bp of await findByEmail(email.toLowerCase())) {
         const id = String(bp.BusinessPartner);
         // The email record itself can be deleted; the partner keeps no name and is flagged for archiving.
-        const emails = await http.json<{ d: { results: Row[] } }>({ path: '/A_AddressEmailAddress', query: { $filter: `AddressID eq ${quote(String(bp.AddressID))}`, $format: 'json' } });
+        const emails = await http.json<{ d: { results: Row[] } }>({
+          path: '/A_AddressEmailAddress',
+          query: { $filter: `AddressID eq ${quote(String(bp.AddressID))}`, $format: 'json' },
+        });
         for (const row of emails.d.results) {
           const key = `AddressID=${quote(String(row.AddressID))},Person=${quote(String(row.Person))},OrdinalNumber=${quote(String(row.OrdinalNumber))}`;
           await modify({ method: 'DELETE', path: `/A_AddressEmailAddress(${key})`, accept: [404] });
         }
-        await modify({ method: 'PATCH', path: `/A_BusinessPartner(${quote(id)})`, json: { FirstName: '', LastName: '', IsMarkedForArchiving: true }, headers: ifMatch((await partner(id))?.etag) });
+        await modify({
+          method: 'PATCH',
+          path: `/A_BusinessPartner(${quote(id)})`,
+          json: { FirstName: '', LastName: '', IsMarkedForArchiving: true },
+          headers: ifMatch((await partner(id))?.etag),
+        });
         ids.push(id);
       }
       return {
         permanent: false,
         ids,
-        reason: 'S/4HANA business partners cannot be deleted through the API: the email was deleted and the names blanked, and the partner is marked for archiving, which the archiving run (SAP ILM, object CA_BUPA) destroys after its residence period',
+        reason:
+          'S/4HANA business partners cannot be deleted through the API: the email was deleted and the names blanked, and the partner is marked for archiving, which the archiving run (SAP ILM, object CA_BUPA) destroys after its residence period',
       };
     },
   };
@@ -263,18 +396,24 @@ function header(request: WebhookRequest, name: string): string | undefined {
  */
 export function verifySapWebhook(config: SapConfig, request: WebhookRequest): WebhookEvents {
   if (!config.webhook) throw new WebhookRejected('no SAP Event Mesh webhook is configured for this integration', 404);
-  if (request.method.toUpperCase() !== 'POST') throw new WebhookRejected(`webhooks are POSTed, got ${request.method}`, 405);
-  const expected = Buffer.from(`Basic ${Buffer.from(`${config.webhook.username}:${config.webhook.password}`).toString('base64')}`);
+  if (request.method.toUpperCase() !== 'POST')
+    throw new WebhookRejected(`webhooks are POSTed, got ${request.method}`, 405);
+  const expected = Buffer.from(
+    `Basic ${Buffer.from(`${config.webhook.username}:${config.webhook.password}`).toString('base64')}`,
+  );
   const given = Buffer.from(header(request, 'authorization') ?? '');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new WebhookRejected('missing or wrong Basic credentials');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new WebhookRejected('missing or wrong Basic credentials');
   let event: { id?: unknown; type?: unknown; source?: unknown; data?: { BusinessPartner?: unknown } };
   try {
     event = JSON.parse(request.rawBody.toString('utf8'));
   } catch {
     throw new WebhookRejected('body is not JSON', 400);
   }
-  if (!event || typeof event.id !== 'string' || typeof event.type !== 'string') throw new WebhookRejected('not a CloudEvent (id and type are required)', 400);
-  if (event.source !== config.webhook.source) throw new WebhookRejected(`event from source ${String(event.source)}`, 403);
+  if (!event || typeof event.id !== 'string' || typeof event.type !== 'string')
+    throw new WebhookRejected('not a CloudEvent (id and type are required)', 400);
+  if (event.source !== config.webhook.source)
+    throw new WebhookRejected(`event from source ${String(event.source)}`, 403);
   const recordId = event.data?.BusinessPartner === undefined ? undefined : String(event.data.BusinessPartner);
   return { events: [{ id: `sap:${event.source}:${event.id}`, type: event.type, recordId, payload: event }] };
 }
@@ -286,4 +425,3 @@ export const sap: ConnectorModule<SapConfig> = {
   create: createSap,
   verifyWebhook: verifySapWebhook,
 };
-

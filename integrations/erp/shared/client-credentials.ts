@@ -26,7 +26,8 @@ export interface ClientCredentialsOptions {
 }
 
 const refused = (status: number, body: unknown) =>
-  (status === 400 || status === 401) && /invalid_client|unauthorized_client|invalid_grant|invalid_scope/.test(JSON.stringify(body ?? ''))
+  (status === 400 || status === 401) &&
+  /invalid_client|unauthorized_client|invalid_grant|invalid_scope/.test(JSON.stringify(body ?? ''))
     ? ('auth' as const)
     : undefined;
 
@@ -75,8 +76,18 @@ export class ClientCredentials {
       form.set('client_id', clientId);
       form.set('client_secret', clientSecret);
     }
-    const answer = await this.http.json<{ access_token?: string; expires_in?: number | string }>({ method: 'POST', path: this.options.tokenUrl, body: form.toString(), headers });
-    if (!answer?.access_token) throw new IntegrationError(this.options.integration, 'auth', 'the token endpoint answered without an access_token');
+    const answer = await this.http.json<{ access_token?: string; expires_in?: number | string }>({
+      method: 'POST',
+      path: this.options.tokenUrl,
+      body: form.toString(),
+      headers,
+    });
+    if (!answer?.access_token)
+      throw new IntegrationError(
+        this.options.integration,
+        'auth',
+        'the token endpoint answered without an access_token',
+      );
     this.token = { value: answer.access_token, expiresAt: this.now() + Number(answer.expires_in ?? 3600) * 1000 };
     return this.token.value;
   }

@@ -9,7 +9,17 @@
  * readable or writable; a request naming another is refused and listed in `violations()`.
  */
 import { randomBytes } from 'crypto';
-import { FakeClock, FakeSwitches, fakeCompany, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import {
+  FakeClock,
+  FakeSwitches,
+  fakeCompany,
+  fakePerson,
+  jsonBody,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '../../../integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
 import { evaluate, filterNames, parseFilter } from '../sap/odata-filter';
 
@@ -30,14 +40,36 @@ const TABLES: Record<string, Table> = {
   contacts: {
     logicalName: 'contact',
     id: 'contactid',
-    writable: ['firstname', 'lastname', 'middlename', 'emailaddress1', 'emailaddress2', 'telephone1', 'mobilephone', 'jobtitle', 'company', 'description', 'statecode', 'statuscode'],
+    writable: [
+      'firstname',
+      'lastname',
+      'middlename',
+      'emailaddress1',
+      'emailaddress2',
+      'telephone1',
+      'mobilephone',
+      'jobtitle',
+      'company',
+      'description',
+      'statecode',
+      'statuscode',
+    ],
     readOnly: ['contactid', 'fullname', 'createdon', 'modifiedon', 'versionnumber', '_parentcustomerid_value'],
     alternateKeys: ['emailaddress1'],
   },
   accounts: {
     logicalName: 'account',
     id: 'accountid',
-    writable: ['name', 'accountnumber', 'emailaddress1', 'telephone1', 'websiteurl', 'description', 'statecode', 'statuscode'],
+    writable: [
+      'name',
+      'accountnumber',
+      'emailaddress1',
+      'telephone1',
+      'websiteurl',
+      'description',
+      'statecode',
+      'statuscode',
+    ],
     readOnly: ['accountid', 'createdon', 'modifiedon', 'versionnumber'],
     alternateKeys: ['accountnumber'],
   },
@@ -67,7 +99,11 @@ export interface FakeDynamics extends Fake {
 }
 
 function dvError(status: number, code: string, message: string): FakeResponse {
-  return { status, headers: { 'content-type': 'application/json; odata.metadata=minimal' }, body: { error: { code, message } } };
+  return {
+    status,
+    headers: { 'content-type': 'application/json; odata.metadata=minimal' },
+    body: { error: { code, message } },
+  };
 }
 
 const iso = (at: Date) => at.toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -90,7 +126,13 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
     const rows = tables.get(table)!;
     const at = iso(clock.later());
     const existing = id ? rows.get(id) : undefined;
-    const row: Row = existing ?? { [TABLES[table].id]: id ?? guid(++counter), createdon: at, versionnumber: 0, statecode: 0, statuscode: 1 };
+    const row: Row = existing ?? {
+      [TABLES[table].id]: id ?? guid(++counter),
+      createdon: at,
+      versionnumber: 0,
+      statecode: 0,
+      statuscode: 1,
+    };
     Object.assign(row, fields, { modifiedon: at, versionnumber: ++version });
     if (table === 'contacts') row.fullname = [row.firstname, row.lastname].filter(Boolean).join(' ');
     rows.set(String(row[TABLES[table].id]), row);
@@ -117,9 +159,22 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
       const at = iso(clock.next());
       const fields =
         table === 'contacts'
-          ? { firstname: person.firstName, lastname: person.lastName, emailaddress1: person.email, telephone1: person.phone }
+          ? {
+              firstname: person.firstName,
+              lastname: person.lastName,
+              emailaddress1: person.email,
+              telephone1: person.phone,
+            }
           : { name: `${company} ${counter + 1}`, accountnumber: `ACC-${1000 + counter}`, telephone1: person.phone };
-      const row: Row = { [TABLES[table].id]: guid(++counter), ...fields, createdon: at, modifiedon: at, versionnumber: ++version, statecode: 0, statuscode: 1 };
+      const row: Row = {
+        [TABLES[table].id]: guid(++counter),
+        ...fields,
+        createdon: at,
+        modifiedon: at,
+        versionnumber: ++version,
+        statecode: 0,
+        statuscode: 1,
+      };
       if (table === 'contacts') row.fullname = `${person.firstName} ${person.lastName}`;
       tables.get(table)!.set(String(row[TABLES[table].id]), row);
     }
@@ -148,13 +203,21 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
   function list(table: string, request: FakeRequest, base: string): FakeResponse {
     const url = request.url;
     for (const key of url.searchParams.keys()) {
-      if (key.startsWith('$') && !['$select', '$filter', '$orderby', '$top', '$skiptoken', '$deltatoken', '$count'].includes(key)) {
+      if (
+        key.startsWith('$') &&
+        !['$select', '$filter', '$orderby', '$top', '$skiptoken', '$deltatoken', '$count'].includes(key)
+      ) {
         return refuse(400, '0x80060888', `The query parameter ${key} is not supported`);
       }
     }
     const select = url.searchParams.get('$select')?.split(',').filter(Boolean);
     for (const column of select ?? []) {
-      if (!columns(table).includes(column)) return refuse(400, '0x80060888', `Could not find a property named '${column}' on type 'Microsoft.Dynamics.CRM.${TABLES[table].logicalName}'.`);
+      if (!columns(table).includes(column))
+        return refuse(
+          400,
+          '0x80060888',
+          `Could not find a property named '${column}' on type 'Microsoft.Dynamics.CRM.${TABLES[table].logicalName}'.`,
+        );
     }
     const { track, pageSize } = preferences(request);
     const context = `${base}${DATAVERSE_PATH}/$metadata#${table}${select ? `(${select.join(',')})` : ''}`;
@@ -168,13 +231,27 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
     if (deltaToken !== null) {
       const since = Number(deltaToken.split('!')[0]);
       if (!Number.isInteger(since)) return refuse(400, '0x80044352', `Invalid delta token ${deltaToken}`);
-      const changed = [...tables.get(table)!.values()].filter((r) => r.versionnumber > since).sort((a, b) => a.versionnumber - b.versionnumber);
+      const changed = [...tables.get(table)!.values()]
+        .filter((r) => r.versionnumber > since)
+        .sort((a, b) => a.versionnumber - b.versionnumber);
       const gone = deleted.get(table)!.filter((d) => d.version > since);
       const value = [
         ...changed.map((r) => render(table, r, select)),
-        ...gone.map((d) => ({ '@odata.context': `${base}${DATAVERSE_PATH}/$metadata#${table}/$deletedEntity`, id: d.id, reason: 'deleted' })),
+        ...gone.map((d) => ({
+          '@odata.context': `${base}${DATAVERSE_PATH}/$metadata#${table}/$deletedEntity`,
+          id: d.id,
+          reason: 'deleted',
+        })),
       ];
-      return { status: 200, headers: { 'preference-applied': 'odata.track-changes' }, body: { '@odata.context': `${context}/$delta`, value, '@odata.deltaLink': linkFor({ $deltatoken: `${version}!${new Date().toISOString()}` }) } };
+      return {
+        status: 200,
+        headers: { 'preference-applied': 'odata.track-changes' },
+        body: {
+          '@odata.context': `${context}/$delta`,
+          value,
+          '@odata.deltaLink': linkFor({ $deltatoken: `${version}!${new Date().toISOString()}` }),
+        },
+      };
     }
     let rows = [...tables.get(table)!.values()];
     const filterText = url.searchParams.get('$filter');
@@ -185,7 +262,9 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
       } catch (error) {
         return refuse(400, '0x80060888', (error as Error).message);
       }
-      for (const name of filterNames(expr)) if (!columns(table).includes(name)) return refuse(400, '0x80060888', `Could not find a property named '${name}'`);
+      for (const name of filterNames(expr))
+        if (!columns(table).includes(name))
+          return refuse(400, '0x80060888', `Could not find a property named '${name}'`);
       rows = rows.filter((row) => evaluate(expr, (name) => row[name] ?? null, true));
     }
     const id = TABLES[table].id;
@@ -204,10 +283,21 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
     const remaining = rows.filter((r) => String(r[id]) > position.after);
     const limit = top === null ? pageSize : Math.min(pageSize, Number(top));
     const page = remaining.slice(0, limit);
-    const body: Record<string, unknown> = { '@odata.context': context, value: page.map((r) => render(table, r, select)) };
-    if (remaining.length > page.length && top === null) body['@odata.nextLink'] = linkFor({ $skiptoken: encode({ after: String(page[page.length - 1][id]), start: position.start }) });
-    else if (track) body['@odata.deltaLink'] = linkFor({ $deltatoken: `${position.start}!${new Date().toISOString()}` });
-    return { status: 200, headers: track ? { 'preference-applied': `odata.track-changes,odata.maxpagesize=${pageSize}` } : {}, body };
+    const body: Record<string, unknown> = {
+      '@odata.context': context,
+      value: page.map((r) => render(table, r, select)),
+    };
+    if (remaining.length > page.length && top === null)
+      body['@odata.nextLink'] = linkFor({
+        $skiptoken: encode({ after: String(page[page.length - 1][id]), start: position.start }),
+      });
+    else if (track)
+      body['@odata.deltaLink'] = linkFor({ $deltatoken: `${position.start}!${new Date().toISOString()}` });
+    return {
+      status: 200,
+      headers: track ? { 'preference-applied': `odata.track-changes,odata.maxpagesize=${pageSize}` } : {},
+      body,
+    };
   }
 
   function write(table: string, request: FakeRequest, key: string, base: string): FakeResponse {
@@ -219,46 +309,87 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
     const byKey = /^([a-z0-9_]+)='((?:[^']|'')*)'$/.exec(key);
     if (byId) id = byId[1].toLowerCase();
     else if (byKey) {
-      if (!spec.alternateKeys.includes(byKey[1])) return refuse(400, '0x80060891', `The key attribute ${byKey[1]} is not defined as an alternate key for the ${spec.logicalName} table`);
+      if (!spec.alternateKeys.includes(byKey[1]))
+        return refuse(
+          400,
+          '0x80060891',
+          `The key attribute ${byKey[1]} is not defined as an alternate key for the ${spec.logicalName} table`,
+        );
       alternate = { column: byKey[1], value: decodeURIComponent(byKey[2]).replace(/''/g, "'") };
-      id = [...rows.values()].find((r) => String(r[byKey[1]] ?? '').toLowerCase() === alternate!.value.toLowerCase())?.[spec.id] as string | undefined;
+      id = [...rows.values()].find((r) => String(r[byKey[1]] ?? '').toLowerCase() === alternate!.value.toLowerCase())?.[
+        spec.id
+      ] as string | undefined;
     } else return refuse(400, '0x80060888', `Bad key segment ${key}`);
 
     if (request.method === 'DELETE') {
-      if (!id || !rows.has(id)) return dvError(404, '0x80040217', `${spec.logicalName} With Id = ${key} Does Not Exist`);
+      if (!id || !rows.has(id))
+        return dvError(404, '0x80040217', `${spec.logicalName} With Id = ${key} Does Not Exist`);
       rows.delete(id);
       deleted.get(table)!.push({ id, version: ++version });
       return { status: 204 };
     }
     if (request.method === 'GET') {
       const row = id ? rows.get(id) : undefined;
-      return row ? { status: 200, body: render(table, row, request.url.searchParams.get('$select')?.split(',')) } : dvError(404, '0x80040217', `${spec.logicalName} With Id = ${key} Does Not Exist`);
+      return row
+        ? { status: 200, body: render(table, row, request.url.searchParams.get('$select')?.split(',')) }
+        : dvError(404, '0x80040217', `${spec.logicalName} With Id = ${key} Does Not Exist`);
     }
-    if (request.method !== 'PATCH') return refuse(405, '0x80060888', `${request.method} is not supported on ${table}(${key})`);
+    if (request.method !== 'PATCH')
+      return refuse(405, '0x80060888', `${request.method} is not supported on ${table}(${key})`);
     let body: Record<string, unknown>;
     try {
       body = jsonBody(request) as Record<string, unknown>;
     } catch {
       return dvError(400, '0x80040333', 'The request body is not valid JSON');
     }
-    if (!body || typeof body !== 'object' || Array.isArray(body)) return dvError(400, '0x80040333', 'The request body must be a JSON object');
+    if (!body || typeof body !== 'object' || Array.isArray(body))
+      return dvError(400, '0x80040333', 'The request body must be a JSON object');
     const unknown = Object.keys(body).filter((k) => !spec.writable.includes(k));
-    if (unknown.length) return refuse(400, '0x80060888', `Invalid property '${unknown[0]}' was found in entity 'Microsoft.Dynamics.CRM.${spec.logicalName}'.`);
+    if (unknown.length)
+      return refuse(
+        400,
+        '0x80060888',
+        `Invalid property '${unknown[0]}' was found in entity 'Microsoft.Dynamics.CRM.${spec.logicalName}'.`,
+      );
     const ifMatch = request.headers['if-match'];
     const exists = Boolean(id && rows.has(id));
-    if (ifMatch === '*' && !exists) return dvError(404, '0x80040217', `${spec.logicalName} With Id = ${key} Does Not Exist`);
-    if (request.headers['if-none-match'] === '*' && exists) return dvError(412, '0x80040237', 'A record with matching key values already exists.');
+    if (ifMatch === '*' && !exists)
+      return dvError(404, '0x80040217', `${spec.logicalName} With Id = ${key} Does Not Exist`);
+    if (request.headers['if-none-match'] === '*' && exists)
+      return dvError(412, '0x80040237', 'A record with matching key values already exists.');
     if (!exists && byId) return dvError(404, '0x80040217', `${spec.logicalName} With Id = ${key} Does Not Exist`);
-    const row = save(table, { ...body, ...(alternate && !exists ? { [alternate.column]: alternate.value } : {}) }, exists ? id : undefined);
+    const row = save(
+      table,
+      { ...body, ...(alternate && !exists ? { [alternate.column]: alternate.value } : {}) },
+      exists ? id : undefined,
+    );
     return { status: 204, headers: { 'odata-entityid': `${base}${DATAVERSE_PATH}/${table}(${row[spec.id]})` } };
   }
 
   function tokenEndpoint(request: FakeRequest, base: string): FakeResponse {
     const form = new URLSearchParams(request.body.toString('utf8'));
-    if (form.get('grant_type') !== 'client_credentials') return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'AADSTS70003: unsupported grant type' } };
-    if (form.get('scope') !== `${base}/.default`) return { status: 400, body: { error: 'invalid_scope', error_description: `AADSTS70011: The provided value for scope ${form.get('scope')} is not valid.` } };
-    if (switches.authRevoked || form.get('client_id') !== state.clientId || form.get('client_secret') !== state.clientSecret) {
-      return { status: 401, body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' } };
+    if (form.get('grant_type') !== 'client_credentials')
+      return {
+        status: 400,
+        body: { error: 'unsupported_grant_type', error_description: 'AADSTS70003: unsupported grant type' },
+      };
+    if (form.get('scope') !== `${base}/.default`)
+      return {
+        status: 400,
+        body: {
+          error: 'invalid_scope',
+          error_description: `AADSTS70011: The provided value for scope ${form.get('scope')} is not valid.`,
+        },
+      };
+    if (
+      switches.authRevoked ||
+      form.get('client_id') !== state.clientId ||
+      form.get('client_secret') !== state.clientSecret
+    ) {
+      return {
+        status: 401,
+        body: { error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' },
+      };
     }
     const token = randomBytes(24).toString('hex');
     tokens.add(token);
@@ -267,13 +398,31 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
 
   function route(request: FakeRequest): FakeResponse {
     const base = `http://${request.headers.host}`;
-    if (request.url.pathname === `/${state.tenantId}/oauth2/v2.0/token` && request.method === 'POST') return tokenEndpoint(request, base);
-    if (!request.url.pathname.startsWith(`${DATAVERSE_PATH}/`)) return dvError(404, '0x8006088a', `Resource not found for the segment '${request.url.pathname}'.`);
-    const bearer = request.headers.authorization?.startsWith('Bearer ') ? request.headers.authorization.slice(7) : undefined;
-    if (switches.authRevoked || !bearer || !tokens.has(bearer)) return { status: 401, headers: { 'www-authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/${state.tenantId}/oauth2/authorize` } };
+    if (request.url.pathname === `/${state.tenantId}/oauth2/v2.0/token` && request.method === 'POST')
+      return tokenEndpoint(request, base);
+    if (!request.url.pathname.startsWith(`${DATAVERSE_PATH}/`))
+      return dvError(404, '0x8006088a', `Resource not found for the segment '${request.url.pathname}'.`);
+    const bearer = request.headers.authorization?.startsWith('Bearer ')
+      ? request.headers.authorization.slice(7)
+      : undefined;
+    if (switches.authRevoked || !bearer || !tokens.has(bearer))
+      return {
+        status: 401,
+        headers: {
+          'www-authenticate': `Bearer authorization_uri=https://login.microsoftonline.com/${state.tenantId}/oauth2/authorize`,
+        },
+      };
     const rest = decodeURIComponent(request.url.pathname.slice(DATAVERSE_PATH.length + 1));
     if (rest === 'WhoAmI' && request.method === 'GET') {
-      return { status: 200, body: { '@odata.context': `${base}${DATAVERSE_PATH}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`, BusinessUnitId: guid(900), UserId: guid(901), OrganizationId: state.organizationId } };
+      return {
+        status: 200,
+        body: {
+          '@odata.context': `${base}${DATAVERSE_PATH}/$metadata#Microsoft.Dynamics.CRM.WhoAmIResponse`,
+          BusinessUnitId: guid(900),
+          UserId: guid(901),
+          OrganizationId: state.organizationId,
+        },
+      };
     }
     const match = /^([a-z]+)(?:\((.*)\))?$/.exec(rest);
     if (!match || !TABLES[match[1]]) return refuse(404, '0x8006088a', `Resource not found for the segment '${rest}'.`);
@@ -295,7 +444,12 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
         switches,
         body: (status) =>
           status === 429
-            ? { error: { code: '0x80072322', message: 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.' } }
+            ? {
+                error: {
+                  code: '0x80072322',
+                  message: 'Number of requests exceeded the limit of 6000 over time window of 300 seconds.',
+                },
+              }
             : { error: { code: '0x80040216', message: 'An unexpected error occurred.' } },
       },
     },

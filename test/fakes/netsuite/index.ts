@@ -10,7 +10,17 @@
  * refuses anything else with a 400.
  */
 import { createPublicKey, generateKeyPairSync, randomBytes, verify, constants, type KeyObject } from 'crypto';
-import { FakeClock, FakeSwitches, fakeCompany, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import {
+  FakeClock,
+  FakeSwitches,
+  fakeCompany,
+  fakePerson,
+  jsonBody,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '../../../integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
 import { evaluate, parseFilter } from '../sap/odata-filter';
 
@@ -19,11 +29,34 @@ type Row = Record<string, unknown> & { id: number; lastmodifieddate: number; dat
 /** SuiteQL columns per record type (lower case, as SuiteQL names them) and the REST fields writable on it. */
 const TYPES: Record<string, { columns: readonly string[]; writable: readonly string[] }> = {
   customer: {
-    columns: ['id', 'entityid', 'externalid', 'isperson', 'firstname', 'lastname', 'companyname', 'email', 'phone', 'datecreated', 'lastmodifieddate'],
+    columns: [
+      'id',
+      'entityid',
+      'externalid',
+      'isperson',
+      'firstname',
+      'lastname',
+      'companyname',
+      'email',
+      'phone',
+      'datecreated',
+      'lastmodifieddate',
+    ],
     writable: ['firstName', 'lastName', 'companyName', 'email', 'phone', 'isPerson', 'subsidiary', 'entityId'],
   },
   contact: {
-    columns: ['id', 'entityid', 'externalid', 'firstname', 'lastname', 'email', 'phone', 'company', 'datecreated', 'lastmodifieddate'],
+    columns: [
+      'id',
+      'entityid',
+      'externalid',
+      'firstname',
+      'lastname',
+      'email',
+      'phone',
+      'company',
+      'datecreated',
+      'lastmodifieddate',
+    ],
     writable: ['firstName', 'lastName', 'email', 'phone', 'company', 'subsidiary', 'entityId'],
   },
 };
@@ -54,7 +87,12 @@ function nsError(status: number, title: string, code: string, detail: string): F
   return {
     status,
     headers: { 'content-type': 'application/vnd.oracle.resource+json; type=error' },
-    body: { type: `https://www.rfc-editor.org/rfc/rfc9110.html#section-15.${status >= 500 ? 6 : 5}`, title, status, 'o:errorDetails': [{ detail, 'o:errorCode': code }] },
+    body: {
+      type: `https://www.rfc-editor.org/rfc/rfc9110.html#section-15.${status >= 500 ? 6 : 5}`,
+      title,
+      status,
+      'o:errorDetails': [{ detail, 'o:errorCode': code }],
+    },
   };
 }
 
@@ -108,7 +146,14 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
 
   function create(type: string, fields: Record<string, unknown>, at: Date): Row {
     const id = ++counter;
-    const row: Row = { id, entityid: `${type === 'customer' ? 'CUST' : 'CONT'}${id}`, externalid: null, datecreated: at.getTime(), lastmodifieddate: at.getTime(), ...fields };
+    const row: Row = {
+      id,
+      entityid: `${type === 'customer' ? 'CUST' : 'CONT'}${id}`,
+      externalid: null,
+      datecreated: at.getTime(),
+      lastmodifieddate: at.getTime(),
+      ...fields,
+    };
     records.get(type)!.set(id, row);
     return row;
   }
@@ -118,9 +163,23 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     for (let i = 0; i < count; i++) {
       const person = fakePerson(counter + 1, random);
       const company = fakeCompany(random);
-      const fields = type === 'customer'
-        ? { isperson: 'T', firstname: person.firstName, lastname: person.lastName, companyname: company, email: person.email, phone: person.phone }
-        : { firstname: person.firstName, lastname: person.lastName, email: person.email, phone: person.phone, company };
+      const fields =
+        type === 'customer'
+          ? {
+              isperson: 'T',
+              firstname: person.firstName,
+              lastname: person.lastName,
+              companyname: company,
+              email: person.email,
+              phone: person.phone,
+            }
+          : {
+              firstname: person.firstName,
+              lastname: person.lastName,
+              email: person.email,
+              phone: person.phone,
+              company,
+            };
       create(type, fields, clock.next());
     }
   }
@@ -128,9 +187,13 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
   /** Verifies the client assertion: PS256 by the mapped certificate, our client, the token endpoint as audience, at most an hour. */
   function tokenEndpoint(request: FakeRequest, base: string): FakeResponse {
     const form = new URLSearchParams(request.body.toString('utf8'));
-    const invalid = (description: string) => ({ status: 400, body: { error: 'invalid_request', error_description: description } });
+    const invalid = (description: string) => ({
+      status: 400,
+      body: { error: 'invalid_request', error_description: description },
+    });
     if (form.get('grant_type') !== 'client_credentials') return invalid('unsupported grant_type');
-    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer') return invalid('client_assertion_type must be jwt-bearer');
+    if (form.get('client_assertion_type') !== 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer')
+      return invalid('client_assertion_type must be jwt-bearer');
     const parts = (form.get('client_assertion') ?? '').split('.');
     if (parts.length !== 3) return invalid('client_assertion is not a JWT');
     let header: Record<string, unknown>;
@@ -141,13 +204,27 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     } catch {
       return invalid('client_assertion is not a JWT');
     }
-    const signed = verify('sha256', Buffer.from(`${parts[0]}.${parts[1]}`), { key: certificate, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 }, Buffer.from(parts[2], 'base64url'));
+    const signed = verify(
+      'sha256',
+      Buffer.from(`${parts[0]}.${parts[1]}`),
+      { key: certificate, padding: constants.RSA_PKCS1_PSS_PADDING, saltLength: 32 },
+      Buffer.from(parts[2], 'base64url'),
+    );
     const now = Math.floor(Date.now() / 1000);
     const scopes = String(claims.scope ?? '').split(',');
     if (
-      switches.authRevoked || header.alg !== 'PS256' || header.typ !== 'JWT' || header.kid !== state.certificateId || !signed || claims.iss !== state.clientId ||
-      claims.aud !== `${base}/services/rest/auth/oauth2/v1/token` || !scopes.includes('rest_webservices') ||
-      typeof claims.exp !== 'number' || typeof claims.iat !== 'number' || claims.exp - claims.iat > 3600 || claims.exp < now
+      switches.authRevoked ||
+      header.alg !== 'PS256' ||
+      header.typ !== 'JWT' ||
+      header.kid !== state.certificateId ||
+      !signed ||
+      claims.iss !== state.clientId ||
+      claims.aud !== `${base}/services/rest/auth/oauth2/v1/token` ||
+      !scopes.includes('rest_webservices') ||
+      typeof claims.exp !== 'number' ||
+      typeof claims.iat !== 'number' ||
+      claims.exp - claims.iat > 3600 ||
+      claims.exp < now
     ) {
       return { status: 400, body: { error: 'invalid_client' } };
     }
@@ -158,19 +235,30 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
 
   /** SuiteQL as the connector writes it; anything else is a 400, as NetSuite refuses what it cannot parse. */
   function suiteql(request: FakeRequest, base: string): FakeResponse {
-    if (!/transient/i.test(String(request.headers.prefer ?? ''))) return nsError(400, 'Bad Request', 'INVALID_PARAMETER', 'SuiteQL requires the header Prefer: transient');
+    if (!/transient/i.test(String(request.headers.prefer ?? '')))
+      return nsError(400, 'Bad Request', 'INVALID_PARAMETER', 'SuiteQL requires the header Prefer: transient');
     const limit = Number(request.url.searchParams.get('limit') ?? 1000);
     const offset = Number(request.url.searchParams.get('offset') ?? 0);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000 || !Number.isInteger(offset) || offset < 0) return nsError(400, 'Bad Request', 'INVALID_PARAMETER', 'limit must be 1..1000 and offset >= 0');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000 || !Number.isInteger(offset) || offset < 0)
+      return nsError(400, 'Bad Request', 'INVALID_PARAMETER', 'limit must be 1..1000 and offset >= 0');
     const q = String((jsonBody(request) as { q?: unknown } | undefined)?.q ?? '');
     const match = /^SELECT\s+(.+?)\s+FROM\s+(\w+)(?:\s+WHERE\s+(.+?))?\s+ORDER\s+BY\s+(.+)$/is.exec(q.trim());
-    const bad = (detail: string) => nsError(400, 'Bad Request', 'INVALID_PARAMETER', `Invalid search query. Detailed unprocessed description follows. ${detail}`);
-    if (!match || !TYPES[match[2].toLowerCase()]) return bad(`Search error occurred: Record '${match?.[2] ?? '?'}' was not found.`);
+    const bad = (detail: string) =>
+      nsError(
+        400,
+        'Bad Request',
+        'INVALID_PARAMETER',
+        `Invalid search query. Detailed unprocessed description follows. ${detail}`,
+      );
+    if (!match || !TYPES[match[2].toLowerCase()])
+      return bad(`Search error occurred: Record '${match?.[2] ?? '?'}' was not found.`);
     const type = match[2].toLowerCase();
     const known = TYPES[type].columns;
     const select = splitList(match[1]).map((item) => {
       const toChar = /^TO_CHAR\((\w+),\s*'YYYY-MM-DD"T"HH24:MI:SS'\)\s+AS\s+(\w+)$/i.exec(item);
-      return toChar ? { column: toChar[1].toLowerCase(), alias: toChar[2].toLowerCase(), iso: true } : { column: item.toLowerCase(), alias: item.toLowerCase(), iso: false };
+      return toChar
+        ? { column: toChar[1].toLowerCase(), alias: toChar[2].toLowerCase(), iso: true }
+        : { column: item.toLowerCase(), alias: item.toLowerCase(), iso: false };
     });
     const unknown = select.find((s) => !known.includes(s.column));
     if (unknown) return bad(`Search error occurred: Field '${unknown.column}' for record '${type}' was not found.`);
@@ -178,16 +266,32 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     if (match[3]) {
       // SQL comparisons rewritten into the OData grammar the shared evaluator reads.
       const translated = match[3]
-        .replace(/TO_TIMESTAMP\('([^']+)',\s*'YYYY-MM-DD HH24:MI:SS'\)/gi, (_m, at: string) => `datetime'${at.replace(' ', 'T')}'`)
-        .replace(/\s*>=\s*/g, ' ge ').replace(/\s*<=\s*/g, ' le ').replace(/\s*<>\s*/g, ' ne ').replace(/\s*>\s*/g, ' gt ').replace(/\s*<\s*/g, ' lt ').replace(/\s*=\s*/g, ' eq ')
-        .replace(/\bAND\b/gi, 'and').replace(/\bOR\b/gi, 'or');
+        .replace(
+          /TO_TIMESTAMP\('([^']+)',\s*'YYYY-MM-DD HH24:MI:SS'\)/gi,
+          (_m, at: string) => `datetime'${at.replace(' ', 'T')}'`,
+        )
+        .replace(/\s*>=\s*/g, ' ge ')
+        .replace(/\s*<=\s*/g, ' le ')
+        .replace(/\s*<>\s*/g, ' ne ')
+        .replace(/\s*>\s*/g, ' gt ')
+        .replace(/\s*<\s*/g, ' lt ')
+        .replace(/\s*=\s*/g, ' eq ')
+        .replace(/\bAND\b/gi, 'and')
+        .replace(/\bOR\b/gi, 'or');
       let expr;
       try {
         expr = parseFilter(translated);
-        rows = rows.filter((row) => evaluate(expr!, (name) => {
-          if (!known.includes(name.toLowerCase())) throw new Error(`Field '${name}' for record '${type}' was not found.`);
-          return row[name.toLowerCase()] ?? null;
-        }, true));
+        rows = rows.filter((row) =>
+          evaluate(
+            expr!,
+            (name) => {
+              if (!known.includes(name.toLowerCase()))
+                throw new Error(`Field '${name}' for record '${type}' was not found.`);
+              return row[name.toLowerCase()] ?? null;
+            },
+            true,
+          ),
+        );
       } catch (error) {
         return bad((error as Error).message);
       }
@@ -195,20 +299,30 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     const order = splitList(match[4]).map((o) => o.toLowerCase());
     if (order.some((o) => !known.includes(o))) return bad(`Search error occurred: invalid ORDER BY ${match[4]}`);
     rows.sort((a, b) => {
-      for (const column of order) if (a[column] !== b[column]) return (a[column] as number) < (b[column] as number) ? -1 : 1;
+      for (const column of order)
+        if (a[column] !== b[column]) return (a[column] as number) < (b[column] as number) ? -1 : 1;
       return 0;
     });
     const page = rows.slice(offset, offset + limit);
     const hasMore = offset + page.length < rows.length;
     const self = `${base}/services/rest/query/v1/suiteql?limit=${limit}&offset=${offset}`;
-    const links = [{ rel: 'self', href: self }, ...(hasMore ? [{ rel: 'next', href: `${base}/services/rest/query/v1/suiteql?limit=${limit}&offset=${offset + limit}` }] : [])];
+    const links = [
+      { rel: 'self', href: self },
+      ...(hasMore
+        ? [{ rel: 'next', href: `${base}/services/rest/query/v1/suiteql?limit=${limit}&offset=${offset + limit}` }]
+        : []),
+    ];
     const items = page.map((row) => {
       const out: Record<string, unknown> = { links: [] };
       for (const { column, alias, iso } of select) {
         const value = row[column];
         // SuiteQL answers every value as a string and leaves empty ones out.
         if (value === null || value === undefined) continue;
-        out[alias] = DATE_COLUMNS.has(column) ? (iso ? formatStamp(value as number) : new Date(value as number).toLocaleDateString('en-US')) : String(value);
+        out[alias] = DATE_COLUMNS.has(column)
+          ? iso
+            ? formatStamp(value as number)
+            : new Date(value as number).toLocaleDateString('en-US')
+          : String(value);
       }
       return out;
     });
@@ -219,14 +333,43 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     const table = records.get(type)!;
     if (!key && request.method === 'GET') {
       const limit = Number(request.url.searchParams.get('limit') ?? 1000);
-      const items = [...table.values()].slice(0, limit).map((r) => ({ links: [{ rel: 'self', href: `${base}/services/rest/record/v1/${type}/${r.id}` }], id: String(r.id) }));
-      return { status: 200, body: { links: [], count: items.length, hasMore: table.size > items.length, items, offset: 0, totalResults: table.size } };
+      const items = [...table.values()]
+        .slice(0, limit)
+        .map((r) => ({
+          links: [{ rel: 'self', href: `${base}/services/rest/record/v1/${type}/${r.id}` }],
+          id: String(r.id),
+        }));
+      return {
+        status: 200,
+        body: {
+          links: [],
+          count: items.length,
+          hasMore: table.size > items.length,
+          items,
+          offset: 0,
+          totalResults: table.size,
+        },
+      };
     }
-    if (!key) return nsError(405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', `${request.method} is not used on the collection`);
+    if (!key)
+      return nsError(
+        405,
+        'Method Not Allowed',
+        'METHOD_NOT_ALLOWED',
+        `${request.method} is not used on the collection`,
+      );
     const external = /^eid:(.+)$/.exec(key);
-    const id = external ? [...table.values()].find((r) => r.externalid === decodeURIComponent(external[1]))?.id : Number(key);
+    const id = external
+      ? [...table.values()].find((r) => r.externalid === decodeURIComponent(external[1]))?.id
+      : Number(key);
     if (request.method === 'DELETE') {
-      if (id === undefined || !table.delete(id)) return nsError(404, 'Not Found', 'NONEXISTENT_ID', `The record instance does not exist. Provide a valid record instance ID.`);
+      if (id === undefined || !table.delete(id))
+        return nsError(
+          404,
+          'Not Found',
+          'NONEXISTENT_ID',
+          `The record instance does not exist. Provide a valid record instance ID.`,
+        );
       return { status: 204 };
     }
     if (request.method === 'PUT' && external) {
@@ -237,22 +380,51 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
         return nsError(400, 'Bad Request', 'INVALID_CONTENT', 'The request body is not valid JSON.');
       }
       const unknown = Object.keys(body ?? {}).filter((k) => !TYPES[type].writable.includes(k));
-      if (unknown.length) return nsError(400, 'Bad Request', 'INVALID_CONTENT', `Invalid field name '${unknown[0]}' for record type ${type}.`);
-      if (type === 'customer' && body.isPerson !== true && !body.companyName) return nsError(400, 'Bad Request', 'USER_ERROR', 'Please enter value(s) for: Company Name');
-      if (!body.subsidiary) return nsError(400, 'Bad Request', 'USER_ERROR', 'Please enter value(s) for: Primary Subsidiary');
-      const fields = Object.fromEntries(Object.entries(body).filter(([k]) => k !== 'subsidiary').map(([k, v]) => [k.toLowerCase(), k === 'isPerson' ? (v ? 'T' : 'F') : v]));
-      const row = id === undefined ? create(type, { ...fields, externalid: decodeURIComponent(external[1]) }, clock.later()) : state.edit(type, id, fields);
+      if (unknown.length)
+        return nsError(
+          400,
+          'Bad Request',
+          'INVALID_CONTENT',
+          `Invalid field name '${unknown[0]}' for record type ${type}.`,
+        );
+      if (type === 'customer' && body.isPerson !== true && !body.companyName)
+        return nsError(400, 'Bad Request', 'USER_ERROR', 'Please enter value(s) for: Company Name');
+      if (!body.subsidiary)
+        return nsError(400, 'Bad Request', 'USER_ERROR', 'Please enter value(s) for: Primary Subsidiary');
+      const fields = Object.fromEntries(
+        Object.entries(body)
+          .filter(([k]) => k !== 'subsidiary')
+          .map(([k, v]) => [k.toLowerCase(), k === 'isPerson' ? (v ? 'T' : 'F') : v]),
+      );
+      const row =
+        id === undefined
+          ? create(type, { ...fields, externalid: decodeURIComponent(external[1]) }, clock.later())
+          : state.edit(type, id, fields);
       return { status: 204, headers: { location: `${base}/services/rest/record/v1/${type}/${row.id}` } };
     }
-    return nsError(405, 'Method Not Allowed', 'METHOD_NOT_ALLOWED', `${request.method} ${type}/${key} is not used by the connector`);
+    return nsError(
+      405,
+      'Method Not Allowed',
+      'METHOD_NOT_ALLOWED',
+      `${request.method} ${type}/${key} is not used by the connector`,
+    );
   }
 
   function route(request: FakeRequest): FakeResponse {
     const base = `http://${request.headers.host}`;
     const path = request.url.pathname;
-    if (path === '/services/rest/auth/oauth2/v1/token' && request.method === 'POST') return tokenEndpoint(request, base);
-    const bearer = request.headers.authorization?.startsWith('Bearer ') ? request.headers.authorization.slice(7) : undefined;
-    if (switches.authRevoked || !bearer || !tokens.has(bearer)) return nsError(401, 'Unauthorized', 'INVALID_LOGIN', 'Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at Setup > Users/Roles > User Management > View Login Audit Trail.');
+    if (path === '/services/rest/auth/oauth2/v1/token' && request.method === 'POST')
+      return tokenEndpoint(request, base);
+    const bearer = request.headers.authorization?.startsWith('Bearer ')
+      ? request.headers.authorization.slice(7)
+      : undefined;
+    if (switches.authRevoked || !bearer || !tokens.has(bearer))
+      return nsError(
+        401,
+        'Unauthorized',
+        'INVALID_LOGIN',
+        'Invalid login attempt. For more details, see the Login Audit Trail in the NetSuite UI at Setup > Users/Roles > User Management > View Login Audit Trail.',
+      );
     if (path === '/services/rest/query/v1/suiteql' && request.method === 'POST') return suiteql(request, base);
     const match = /^\/services\/rest\/record\/v1\/(\w+)(?:\/([^/]+))?$/.exec(path);
     if (match && TYPES[match[1]]) return record(request, match[1], match[2], base);
@@ -265,7 +437,12 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
       switches,
       body: (status) =>
         status === 429
-          ? nsError(429, 'Too Many Requests', 'CONCURRENCY_LIMIT_EXCEEDED', 'The request could not be processed because the concurrency limit for your account was exceeded.').body
+          ? nsError(
+              429,
+              'Too Many Requests',
+              'CONCURRENCY_LIMIT_EXCEEDED',
+              'The request could not be processed because the concurrency limit for your account was exceeded.',
+            ).body
           : nsError(status, 'Internal Server Error', 'UNEXPECTED_ERROR', 'An unexpected error occurred.').body,
     },
   });
@@ -283,6 +460,9 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
       if (!records.get(type)?.delete(Number(id))) throw new Error(`no ${type} ${id}`);
     },
     touch: (type, id) => void state.edit(type, Number(id), {}),
-    snapshot: (type) => [...(records.get(type)?.values() ?? [])].map(({ lastmodifieddate: _m, ...row }) => row).sort((a, b) => a.id - b.id),
+    snapshot: (type) =>
+      [...(records.get(type)?.values() ?? [])]
+        .map(({ lastmodifieddate: _m, ...row }) => row)
+        .sort((a, b) => a.id - b.id),
   };
 }

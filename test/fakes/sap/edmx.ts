@@ -40,7 +40,10 @@ export function parseEdmx(xml: string): EdmModel {
   const ends = new Map<string, { type: string; many: boolean }>();
   for (const association of xml.matchAll(/<Association Name="([^"]+)"[^>]*>([\s\S]*?)<\/Association>/g)) {
     for (const end of association[2].matchAll(/<End [^>]*\/>/g)) {
-      ends.set(`${association[1]}/${attr(end[0], 'Role')}`, { type: local(attr(end[0], 'Type')!), many: attr(end[0], 'Multiplicity') === '*' });
+      ends.set(`${association[1]}/${attr(end[0], 'Role')}`, {
+        type: local(attr(end[0], 'Type')!),
+        many: attr(end[0], 'Multiplicity') === '*',
+      });
     }
   }
   const types = new Map<string, EdmEntityType>();
@@ -87,7 +90,13 @@ export function businessPartnerModel(): EdmModel {
 }
 
 /** The violations of one write body against `typeName`: unknown, read-only or too long fields, deep inserts included. */
-export function checkWriteBody(model: EdmModel, typeName: string, body: unknown, mode: 'create' | 'update', where: string): string[] {
+export function checkWriteBody(
+  model: EdmModel,
+  typeName: string,
+  body: unknown,
+  mode: 'create' | 'update',
+  where: string,
+): string[] {
   const type = model.types.get(typeName);
   if (!type) return [`${where}: unknown entity type ${typeName}`];
   if (!body || typeof body !== 'object' || Array.isArray(body)) return [`${where}: the body must be one JSON object`];
@@ -97,7 +106,8 @@ export function checkWriteBody(model: EdmModel, typeName: string, body: unknown,
     const property = type.properties.get(key);
     const nav = type.navigation.get(key);
     if (property) {
-      if (mode === 'create' ? !property.creatable : !property.updatable) problems.push(`${where}: ${typeName}.${key} is not ${mode === 'create' ? 'creatable' : 'updatable'}`);
+      if (mode === 'create' ? !property.creatable : !property.updatable)
+        problems.push(`${where}: ${typeName}.${key} is not ${mode === 'create' ? 'creatable' : 'updatable'}`);
       if (typeof value === 'string' && property.maxLength !== undefined && value.length > property.maxLength) {
         problems.push(`${where}: ${typeName}.${key} is longer than ${property.maxLength}`);
       }
@@ -105,7 +115,10 @@ export function checkWriteBody(model: EdmModel, typeName: string, body: unknown,
       // A deep insert: `{ results: [...] }` for a collection, an object for a single target.
       const items = nav.many ? (value as { results?: unknown })?.results : [value];
       if (!Array.isArray(items)) problems.push(`${where}: deep insert ${typeName}.${key} needs { results: [...] }`);
-      else items.forEach((item, i) => problems.push(...checkWriteBody(model, nav.target, item, 'create', `${where}.${key}[${i}]`)));
+      else
+        items.forEach((item, i) =>
+          problems.push(...checkWriteBody(model, nav.target, item, 'create', `${where}.${key}[${i}]`)),
+        );
     } else problems.push(`${where}: ${typeName} has no ${nav ? 'writable ' : ''}property ${key}`);
   }
   return problems;

@@ -10,7 +10,17 @@
  * (`sap:deletable="false"`): a user's delete is the archiving flag `IsMarkedForArchiving`.
  */
 import { randomBytes } from 'crypto';
-import { FakeClock, FakeSwitches, fakeCompany, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import {
+  FakeClock,
+  FakeSwitches,
+  fakeCompany,
+  fakePerson,
+  jsonBody,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '../../../integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
 import { businessPartnerModel, checkWriteBody, type EdmEntityType } from './edmx';
 import { evaluate, filterNames, FilterError, parseFilter } from './odata-filter';
@@ -47,15 +57,31 @@ export interface FakeSap extends Fake {
   readonly state: FakeSapState;
 }
 
-const SETS = ['A_BusinessPartner', 'A_BusinessPartnerAddress', 'A_AddressEmailAddress', 'A_AddressPhoneNumber'] as const;
+const SETS = [
+  'A_BusinessPartner',
+  'A_BusinessPartnerAddress',
+  'A_AddressEmailAddress',
+  'A_AddressPhoneNumber',
+] as const;
 
 function sapError(status: number, code: string, message: string): FakeResponse {
-  return { status, headers: { 'content-type': 'application/json' }, body: { error: { code, message: { lang: 'en', value: message }, innererror: { transactionid: randomBytes(16).toString('hex').toUpperCase() } } } };
+  return {
+    status,
+    headers: { 'content-type': 'application/json' },
+    body: {
+      error: {
+        code,
+        message: { lang: 'en', value: message },
+        innererror: { transactionid: randomBytes(16).toString('hex').toUpperCase() },
+      },
+    },
+  };
 }
 
 const DAY = 86_400_000;
 const pad = (n: number) => String(n).padStart(2, '0');
-const edmTime = (seconds: number) => `PT${pad(Math.floor(seconds / 3600))}H${pad(Math.floor((seconds % 3600) / 60))}M${pad(seconds % 60)}S`;
+const edmTime = (seconds: number) =>
+  `PT${pad(Math.floor(seconds / 3600))}H${pad(Math.floor((seconds % 3600) / 60))}M${pad(seconds % 60)}S`;
 
 /** The key predicate of a row, as in `A_AddressEmailAddress(AddressID='1',Person='2',OrdinalNumber='1')`. */
 function keyOf(type: EdmEntityType, row: Row): string {
@@ -90,9 +116,18 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
   /** A business partner with one address holding its email (and phone), as a deep insert creates it. */
   function create(body: Row, at: Date): Row {
     const id = String(1000000 + ++counter);
-    const bp: Row = { BusinessPartner: id, IsMarkedForArchiving: false, BusinessPartnerIsBlocked: false, PersonNumber: body.BusinessPartnerCategory === '1' ? String(30000 + counter) : '' };
-    for (const [key, value] of Object.entries(body)) if (typeOf('A_BusinessPartner').properties.has(key)) bp[key] = value;
-    bp.BusinessPartnerFullName = bp.BusinessPartnerCategory === '1' ? [bp.FirstName, bp.LastName].filter(Boolean).join(' ') : (bp.OrganizationBPName1 ?? '');
+    const bp: Row = {
+      BusinessPartner: id,
+      IsMarkedForArchiving: false,
+      BusinessPartnerIsBlocked: false,
+      PersonNumber: body.BusinessPartnerCategory === '1' ? String(30000 + counter) : '',
+    };
+    for (const [key, value] of Object.entries(body))
+      if (typeOf('A_BusinessPartner').properties.has(key)) bp[key] = value;
+    bp.BusinessPartnerFullName =
+      bp.BusinessPartnerCategory === '1'
+        ? [bp.FirstName, bp.LastName].filter(Boolean).join(' ')
+        : (bp.OrganizationBPName1 ?? '');
     bp.CreationDate = Math.floor(at.getTime() / DAY) * DAY;
     bp.CreationTime = Math.floor((at.getTime() % DAY) / 1000);
     stamp(bp, at);
@@ -101,9 +136,13 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
     addresses.forEach((address, a) => {
       const addressId = String(20000 + counter * 10 + a);
       const row: Row = { BusinessPartner: id, AddressID: addressId };
-      for (const [key, value] of Object.entries(address)) if (typeOf('A_BusinessPartnerAddress').properties.has(key)) row[key] = value;
+      for (const [key, value] of Object.entries(address))
+        if (typeOf('A_BusinessPartnerAddress').properties.has(key)) row[key] = value;
       put('A_BusinessPartnerAddress', row);
-      for (const [nav, set] of [['to_EmailAddress', 'A_AddressEmailAddress'], ['to_PhoneNumber', 'A_AddressPhoneNumber']] as const) {
+      for (const [nav, set] of [
+        ['to_EmailAddress', 'A_AddressEmailAddress'],
+        ['to_PhoneNumber', 'A_AddressPhoneNumber'],
+      ] as const) {
         (((address[nav] as { results?: Row[] })?.results ?? []) as Row[]).forEach((item, n) => {
           const child: Row = { AddressID: addressId, Person: bp.PersonNumber, OrdinalNumber: String(n + 1) };
           for (const [key, value] of Object.entries(item)) if (typeOf(set).properties.has(key)) child[key] = value;
@@ -125,7 +164,8 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
       const bp = sets.get('A_BusinessPartner')!.get(`'${businessPartner}'`);
       if (!bp) throw new Error(`no business partner ${businessPartner}`);
       Object.assign(bp, fields);
-      if (bp.BusinessPartnerCategory === '1') bp.BusinessPartnerFullName = [bp.FirstName, bp.LastName].filter(Boolean).join(' ');
+      if (bp.BusinessPartnerCategory === '1')
+        bp.BusinessPartnerFullName = [bp.FirstName, bp.LastName].filter(Boolean).join(' ');
       stamp(bp, clock.later());
       return bp;
     },
@@ -137,20 +177,48 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
     for (let i = 0; i < count; i++) {
       const person = fakePerson(counter + 1, random);
       const company = fakeCompany(random);
-      const names = object === 'persons' ? { FirstName: person.firstName, LastName: person.lastName } : { OrganizationBPName1: `${company} ${counter + 1}` };
-      create({ BusinessPartnerCategory: CATEGORY[object], ...names, to_BusinessPartnerAddress: { results: [{ Country: 'US', CityName: 'Palo Alto', to_EmailAddress: { results: [{ EmailAddress: person.email }] }, to_PhoneNumber: { results: [{ PhoneNumber: person.phone }] } }] } }, clock.next());
+      const names =
+        object === 'persons'
+          ? { FirstName: person.firstName, LastName: person.lastName }
+          : { OrganizationBPName1: `${company} ${counter + 1}` };
+      create(
+        {
+          BusinessPartnerCategory: CATEGORY[object],
+          ...names,
+          to_BusinessPartnerAddress: {
+            results: [
+              {
+                Country: 'US',
+                CityName: 'Palo Alto',
+                to_EmailAddress: { results: [{ EmailAddress: person.email }] },
+                to_PhoneNumber: { results: [{ PhoneNumber: person.phone }] },
+              },
+            ],
+          },
+        },
+        clock.next(),
+      );
     }
   }
 
   /** A row in verbose JSON: typed values, `__metadata`, expanded or deferred navigation. */
-  function render(set: string, row: Row, expand: readonly string[][], select: readonly string[] | undefined, base: string): Row {
+  function render(
+    set: string,
+    row: Row,
+    expand: readonly string[][],
+    select: readonly string[] | undefined,
+    base: string,
+  ): Row {
     const type = typeOf(set);
     const uri = `${base}${SAP_SERVICE_PATH}/${set}(${keyOf(type, row)})`;
-    const out: Row = { __metadata: { id: uri, uri, type: `${NS}.${type.name}`, ...(row.__etag ? { etag: row.__etag } : {}) } };
+    const out: Row = {
+      __metadata: { id: uri, uri, type: `${NS}.${type.name}`, ...(row.__etag ? { etag: row.__etag } : {}) },
+    };
     for (const [name, property] of type.properties) {
       if (select && !select.includes(name)) continue;
       const value = row[name];
-      if (value === undefined || value === null) out[name] = property.type === 'Edm.Boolean' ? false : property.type === 'Edm.String' ? '' : null;
+      if (value === undefined || value === null)
+        out[name] = property.type === 'Edm.Boolean' ? false : property.type === 'Edm.String' ? '' : null;
       else if (property.type === 'Edm.DateTime') out[name] = `/Date(${value})/`;
       else if (property.type === 'Edm.Time') out[name] = edmTime(Number(value));
       else out[name] = value;
@@ -163,15 +231,31 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
       }
       const childSet = children(set, nav);
       const rows = childSet ? [...sets.get(childSet.set)!.values()].filter((child) => childSet.match(row, child)) : [];
-      out[nav] = { results: rows.map((child) => render(childSet!.set, child, paths.map((p) => p.slice(1)).filter((p) => p.length > 0), undefined, base)) };
+      out[nav] = {
+        results: rows.map((child) =>
+          render(
+            childSet!.set,
+            child,
+            paths.map((p) => p.slice(1)).filter((p) => p.length > 0),
+            undefined,
+            base,
+          ),
+        ),
+      };
     }
     return out;
   }
 
-  function children(set: string, nav: string): { set: string; match: (parent: Row, child: Row) => boolean } | undefined {
-    if (set === 'A_BusinessPartner' && nav === 'to_BusinessPartnerAddress') return { set: 'A_BusinessPartnerAddress', match: (p, c) => c.BusinessPartner === p.BusinessPartner };
-    if (set === 'A_BusinessPartnerAddress' && nav === 'to_EmailAddress') return { set: 'A_AddressEmailAddress', match: (p, c) => c.AddressID === p.AddressID };
-    if (set === 'A_BusinessPartnerAddress' && nav === 'to_PhoneNumber') return { set: 'A_AddressPhoneNumber', match: (p, c) => c.AddressID === p.AddressID };
+  function children(
+    set: string,
+    nav: string,
+  ): { set: string; match: (parent: Row, child: Row) => boolean } | undefined {
+    if (set === 'A_BusinessPartner' && nav === 'to_BusinessPartnerAddress')
+      return { set: 'A_BusinessPartnerAddress', match: (p, c) => c.BusinessPartner === p.BusinessPartner };
+    if (set === 'A_BusinessPartnerAddress' && nav === 'to_EmailAddress')
+      return { set: 'A_AddressEmailAddress', match: (p, c) => c.AddressID === p.AddressID };
+    if (set === 'A_BusinessPartnerAddress' && nav === 'to_PhoneNumber')
+      return { set: 'A_AddressPhoneNumber', match: (p, c) => c.AddressID === p.AddressID };
     return undefined;
   }
 
@@ -183,9 +267,26 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
   function query(set: string, url: URL, base: string): FakeResponse {
     const type = typeOf(set);
     for (const key of url.searchParams.keys()) {
-      if (key.startsWith('$') && !['$filter', '$orderby', '$top', '$skip', '$select', '$expand', '$format', '$inlinecount', '$skiptoken'].includes(key)) return refuse(`System query option '${key}' is not supported`);
+      if (
+        key.startsWith('$') &&
+        ![
+          '$filter',
+          '$orderby',
+          '$top',
+          '$skip',
+          '$select',
+          '$expand',
+          '$format',
+          '$inlinecount',
+          '$skiptoken',
+        ].includes(key)
+      )
+        return refuse(`System query option '${key}' is not supported`);
     }
-    const expand = (url.searchParams.get('$expand') ?? '').split(',').filter(Boolean).map((p) => p.split('/'));
+    const expand = (url.searchParams.get('$expand') ?? '')
+      .split(',')
+      .filter(Boolean)
+      .map((p) => p.split('/'));
     for (const path of expand) {
       let current: EdmEntityType | undefined = type;
       for (const segment of path) {
@@ -195,7 +296,8 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
       }
     }
     const select = url.searchParams.get('$select')?.split(',').filter(Boolean);
-    for (const name of select ?? []) if (!type.properties.has(name)) return refuse(`Property ${name} not found in type ${type.name}`);
+    for (const name of select ?? [])
+      if (!type.properties.has(name)) return refuse(`Property ${name} not found in type ${type.name}`);
     let rows = [...sets.get(set)!.values()];
     const filterText = url.searchParams.get('$filter');
     if (filterText) {
@@ -205,14 +307,23 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
       } catch (error) {
         return refuse(`Invalid filter expression: ${(error as FilterError).message}`);
       }
-      for (const name of filterNames(expr)) if (!type.properties.has(name)) return refuse(`Property ${name} not found in type ${type.name}`);
+      for (const name of filterNames(expr))
+        if (!type.properties.has(name)) return refuse(`Property ${name} not found in type ${type.name}`);
       try {
-        rows = rows.filter((row) => evaluate(expr, (name) => (type.properties.get(name)?.type === 'Edm.Boolean' ? Boolean(row[name]) : (row[name] ?? ''))));
+        rows = rows.filter((row) =>
+          evaluate(expr, (name) =>
+            type.properties.get(name)?.type === 'Edm.Boolean' ? Boolean(row[name]) : (row[name] ?? ''),
+          ),
+        );
       } catch (error) {
         return refuse(`Invalid filter expression: ${(error as Error).message}`);
       }
     }
-    const orderby = (url.searchParams.get('$orderby') ?? '').split(',').map((s) => s.trim()).filter(Boolean).map((s) => s.split(/\s+/));
+    const orderby = (url.searchParams.get('$orderby') ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean)
+      .map((s) => s.split(/\s+/));
     for (const [name, direction] of orderby) {
       if (!type.properties.has(name)) return refuse(`Property ${name} not found in type ${type.name}`);
       if (direction && direction !== 'asc' && direction !== 'desc') return refuse(`Invalid sort order ${direction}`);
@@ -259,7 +370,8 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
     const method = request.method === 'MERGE' ? 'PATCH' : request.method;
     if (method === 'DELETE') {
       if (!entitySet.deletable) return refuse(`Entity set ${set} is not deletable`, 405, '/IWBEP/CM_MGW_RT/021');
-      if (!key || !sets.get(set)!.delete(key)) return sapError(404, '/IWBEP/CM_MGW_RT/004', 'Resource not found for segment');
+      if (!key || !sets.get(set)!.delete(key))
+        return sapError(404, '/IWBEP/CM_MGW_RT/004', 'Resource not found for segment');
       return { status: 204 };
     }
     let body: unknown;
@@ -272,12 +384,18 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
       if (set !== 'A_BusinessPartner') return sapError(501, 'FAKE/501', `the fake creates ${set} only by deep insert`);
       const problems = checkWriteBody(model, type.name, body, 'create', set);
       if (problems.length) return refuse(problems.join('; '));
-      if (!['1', '2'].includes(String((body as Row).BusinessPartnerCategory))) return sapError(400, 'R11/401', 'Business partner category is required (1 person, 2 organization)');
-      for (const address of (((body as Row).to_BusinessPartnerAddress as { results?: Row[] })?.results ?? []) as Row[]) {
+      if (!['1', '2'].includes(String((body as Row).BusinessPartnerCategory)))
+        return sapError(400, 'R11/401', 'Business partner category is required (1 person, 2 organization)');
+      for (const address of (((body as Row).to_BusinessPartnerAddress as { results?: Row[] })?.results ??
+        []) as Row[]) {
         if (!address.Country) return sapError(400, 'AM/216', 'Country is required for an address');
       }
       const bp = create(body as Row, clock.later());
-      return { status: 201, headers: { etag: String(bp.__etag), location: `${base}${SAP_SERVICE_PATH}/${set}('${bp.BusinessPartner}')` }, body: { d: render(set, bp, [], undefined, base) } };
+      return {
+        status: 201,
+        headers: { etag: String(bp.__etag), location: `${base}${SAP_SERVICE_PATH}/${set}('${bp.BusinessPartner}')` },
+        body: { d: render(set, bp, [], undefined, base) },
+      };
     }
     if (method === 'PATCH' && key) {
       if (!entitySet.updatable) return refuse(`Entity set ${set} is not updatable`, 405);
@@ -286,11 +404,14 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
       const problems = checkWriteBody(model, type.name, body, 'update', set);
       if (problems.length) return refuse(problems.join('; '));
       const ifMatch = request.headers['if-match'];
-      if (ifMatch && ifMatch !== '*' && ifMatch !== row.__etag) return sapError(412, '/IWBEP/CM_MGW_RT/022', 'Precondition failed: the entity was changed by another user');
-      for (const k of type.keys) if (k in (body as Row) && (body as Row)[k] !== row[k]) return refuse(`Key property ${k} cannot be changed`);
+      if (ifMatch && ifMatch !== '*' && ifMatch !== row.__etag)
+        return sapError(412, '/IWBEP/CM_MGW_RT/022', 'Precondition failed: the entity was changed by another user');
+      for (const k of type.keys)
+        if (k in (body as Row) && (body as Row)[k] !== row[k]) return refuse(`Key property ${k} cannot be changed`);
       Object.assign(row, body);
       if (set === 'A_BusinessPartner') {
-        if (row.BusinessPartnerCategory === '1') row.BusinessPartnerFullName = [row.FirstName, row.LastName].filter(Boolean).join(' ');
+        if (row.BusinessPartnerCategory === '1')
+          row.BusinessPartnerFullName = [row.FirstName, row.LastName].filter(Boolean).join(' ');
         stamp(row, clock.later());
       }
       return { status: 204, headers: row.__etag ? { etag: String(row.__etag) } : {} };
@@ -308,18 +429,34 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
   function tokenEndpoint(request: FakeRequest): FakeResponse {
     const form = new URLSearchParams(request.body.toString('utf8'));
     const basic = `Basic ${Buffer.from(`${state.clientId}:${state.clientSecret}`).toString('base64')}`;
-    if (form.get('grant_type') !== 'client_credentials') return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'only client_credentials' } };
-    if (switches.authRevoked || request.headers.authorization !== basic) return { status: 401, body: { error: 'invalid_client', error_description: 'Bad credentials' } };
+    if (form.get('grant_type') !== 'client_credentials')
+      return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'only client_credentials' } };
+    if (switches.authRevoked || request.headers.authorization !== basic)
+      return { status: 401, body: { error: 'invalid_client', error_description: 'Bad credentials' } };
     const token = randomBytes(24).toString('hex');
     tokens.add(token);
-    return { status: 200, body: { access_token: token, token_type: 'bearer', expires_in: 43199, scope: 'uaa.resource', jti: randomBytes(8).toString('hex') } };
+    return {
+      status: 200,
+      body: {
+        access_token: token,
+        token_type: 'bearer',
+        expires_in: 43199,
+        scope: 'uaa.resource',
+        jti: randomBytes(8).toString('hex'),
+      },
+    };
   }
 
   function route(request: FakeRequest): FakeResponse {
     const base = `http://${request.headers.host}`;
     if (request.url.pathname === '/oauth/token' && request.method === 'POST') return tokenEndpoint(request);
     if (!request.url.pathname.startsWith(SAP_SERVICE_PATH)) return { status: 404, body: 'Not found' };
-    if (!authorized(request)) return { status: 401, headers: { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="SAP NetWeaver Application Server"' }, body: 'Logon failed' };
+    if (!authorized(request))
+      return {
+        status: 401,
+        headers: { 'content-type': 'text/plain', 'www-authenticate': 'Basic realm="SAP NetWeaver Application Server"' },
+        body: 'Logon failed',
+      };
     const rest = request.url.pathname.slice(SAP_SERVICE_PATH.length).replace(/^\/+/, '');
     const cookie = /SAP_SESSIONID_S4H_100=([^;]+)/.exec(request.headers.cookie ?? '')?.[1];
     const fetchToken = String(request.headers['x-csrf-token'] ?? '').toLowerCase() === 'fetch';
@@ -332,11 +469,17 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') {
       const expected = cookie ? sessions.get(cookie) : undefined;
-      if (!expected || request.headers['x-csrf-token'] !== expected) return { ...sapError(403, '/IWFND/CM_BEC/026', 'CSRF token validation failed'), headers: { 'x-csrf-token': 'Required', 'content-type': 'application/json' } };
+      if (!expected || request.headers['x-csrf-token'] !== expected)
+        return {
+          ...sapError(403, '/IWFND/CM_BEC/026', 'CSRF token validation failed'),
+          headers: { 'x-csrf-token': 'Required', 'content-type': 'application/json' },
+        };
     }
-    if (rest === '' && request.method === 'GET') return { status: 200, headers: csrf, body: { d: { EntitySets: [...model.sets.keys()] } } };
+    if (rest === '' && request.method === 'GET')
+      return { status: 200, headers: csrf, body: { d: { EntitySets: [...model.sets.keys()] } } };
     const match = /^([A-Za-z_]+)(?:\((.*)\))?$/.exec(rest);
-    if (!match || !model.sets.has(match[1])) return refuse(`Resource not found for segment '${rest}'`, 404, '/IWBEP/CM_MGW_RT/004');
+    if (!match || !model.sets.has(match[1]))
+      return refuse(`Resource not found for segment '${rest}'`, 404, '/IWBEP/CM_MGW_RT/004');
     const set = match[1];
     if (!sets.has(set)) return sapError(501, 'FAKE/501', `the fake does not implement ${set}`);
     const key = match[2] === undefined ? undefined : parseKey(set, match[2]);
@@ -349,8 +492,13 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
       const row = sets.get(set)!.get(key);
       if (!row) return sapError(404, '/IWBEP/CM_MGW_RT/004', 'Resource not found for segment');
       const select = request.url.searchParams.get('$select')?.split(',').filter(Boolean);
-      for (const name of select ?? []) if (!typeOf(set).properties.has(name)) return refuse(`Property ${name} not found`);
-      return { status: 200, headers: { ...csrf, ...(row.__etag ? { etag: String(row.__etag) } : {}) }, body: { d: render(set, row, [], select, base) } };
+      for (const name of select ?? [])
+        if (!typeOf(set).properties.has(name)) return refuse(`Property ${name} not found`);
+      return {
+        status: 200,
+        headers: { ...csrf, ...(row.__etag ? { etag: String(row.__etag) } : {}) },
+        body: { d: render(set, row, [], select, base) },
+      };
     }
     return write(request, set, key, base);
   }
@@ -358,12 +506,24 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
   const server = await serveFake(
     (request) => {
       const response = route(request);
-      return { ...response, headers: { 'dataserviceversion': '2.0', ...response.headers } };
+      return { ...response, headers: { dataserviceversion: '2.0', ...response.headers } };
     },
-    { port: options.port, faults: { switches, body: (status) => (status === 429 ? sapError(429, 'API/429', 'Rate limit quota violation').body : sapError(status, '/IWFND/CM_BEC/500', 'Service unavailable').body) } },
+    {
+      port: options.port,
+      faults: {
+        switches,
+        body: (status) =>
+          status === 429
+            ? sapError(429, 'API/429', 'Rate limit quota violation').body
+            : sapError(status, '/IWFND/CM_BEC/500', 'Service unavailable').body,
+      },
+    },
   );
 
-  const live = (object: string) => [...sets.get('A_BusinessPartner')!.values()].filter((bp) => bp.BusinessPartnerCategory === CATEGORY[object] && !bp.IsMarkedForArchiving);
+  const live = (object: string) =>
+    [...sets.get('A_BusinessPartner')!.values()].filter(
+      (bp) => bp.BusinessPartnerCategory === CATEGORY[object] && !bp.IsMarkedForArchiving,
+    );
 
   return {
     url: server.url,
@@ -383,7 +543,11 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
           ...bp,
           emails: [...sets.get('A_BusinessPartnerAddress')!.values()]
             .filter((a) => a.BusinessPartner === bp.BusinessPartner)
-            .flatMap((a) => [...sets.get('A_AddressEmailAddress')!.values()].filter((e) => e.AddressID === a.AddressID).map((e) => e.EmailAddress)),
+            .flatMap((a) =>
+              [...sets.get('A_AddressEmailAddress')!.values()]
+                .filter((e) => e.AddressID === a.AddressID)
+                .map((e) => e.EmailAddress),
+            ),
         }))
         .sort((a, b) => String((a as Row).BusinessPartner).localeCompare(String((b as Row).BusinessPartner))),
   };

@@ -32,7 +32,8 @@ function dateMs(text: string): number {
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
-  const pattern = /\s*(?:(\()|(\))|(datetimeoffset|datetime|time|guid)'([^']*)'|'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)(?![\w-])|(\d{4}-\d\d-\d\dT[\d:.]+Z?)|([A-Za-z_][\w/]*))/y;
+  const pattern =
+    /\s*(?:(\()|(\))|(datetimeoffset|datetime|time|guid)'([^']*)'|'((?:[^']|'')*)'|(-?\d+(?:\.\d+)?)(?![\w-])|(\d{4}-\d\d-\d\dT[\d:.]+Z?)|([A-Za-z_][\w/]*))/y;
   let index = 0;
   while (index < text.length) {
     if (/^\s*$/.test(text.slice(index))) break;
@@ -42,13 +43,18 @@ function tokenize(text: string): Token[] {
     index = pattern.lastIndex;
     if (m[1]) tokens.push({ kind: 'open', value: '(' });
     else if (m[2]) tokens.push({ kind: 'close', value: ')' });
-    else if (m[3]) tokens.push({ kind: 'literal', value: m[3] === 'time' ? timeSeconds(m[4]) : m[3] === 'guid' ? m[4].toLowerCase() : dateMs(m[4]) });
+    else if (m[3])
+      tokens.push({
+        kind: 'literal',
+        value: m[3] === 'time' ? timeSeconds(m[4]) : m[3] === 'guid' ? m[4].toLowerCase() : dateMs(m[4]),
+      });
     else if (m[5] !== undefined) tokens.push({ kind: 'literal', value: m[5].replace(/''/g, "'") });
     else if (m[6]) tokens.push({ kind: 'literal', value: Number(m[6]) });
     else if (m[7]) tokens.push({ kind: 'literal', value: dateMs(m[7]) });
     else {
       const word = m[8];
-      if (COMPARE.has(word) || word === 'and' || word === 'or' || word === 'not') tokens.push({ kind: 'op', value: word });
+      if (COMPARE.has(word) || word === 'and' || word === 'or' || word === 'not')
+        tokens.push({ kind: 'op', value: word });
       else if (word === 'true' || word === 'false') tokens.push({ kind: 'literal', value: word === 'true' });
       else if (word === 'null') tokens.push({ kind: 'literal', value: null });
       else tokens.push({ kind: 'name', value: word });
@@ -80,7 +86,8 @@ export function parseFilter(text: string): Expr {
     }
     const left = operand();
     const op = tokens[at++];
-    if (op?.kind !== 'op' || !COMPARE.has(String(op.value))) throw new FilterError(`expected a comparison operator in $filter "${text}"`);
+    if (op?.kind !== 'op' || !COMPARE.has(String(op.value)))
+      throw new FilterError(`expected a comparison operator in $filter "${text}"`);
     return { kind: 'compare', op: String(op.value), left, right: operand() };
   };
   const and = (): Expr => {
