@@ -49,6 +49,9 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect(claimed.map((c) => [c.integration, c.email])).toEqual([
       ['salesforce', 'gone@x.io'],
       ['hubspot', 'gone@x.io'],
+      ['sap', 'gone@x.io'],
+      ['netsuite', 'gone@x.io'],
+      ['dynamics', 'gone@x.io'],
       ['mailchimp', 'gone@x.io'],
       ['google_analytics', 'gone@x.io'],
       ['mixpanel', 'gone@x.io'],
@@ -61,6 +64,9 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect(rows).toEqual([
       { integration: 'salesforce', status: 'done', email: null },
       { integration: 'hubspot', status: 'pending', email: 'gone@x.io' },
+      { integration: 'sap', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'netsuite', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'dynamics', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'mailchimp', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'google_analytics', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'mixpanel', status: 'in_progress', email: 'gone@x.io' },
