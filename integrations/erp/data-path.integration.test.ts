@@ -6,13 +6,13 @@
  * changing any of them, and nothing is pushed back into SAP.
  */
 import pino from 'pino';
-import { openPostgres, type Db } from '../../pipelines/db';
-import { loadConfig } from '../../services/sync-runtime/src/config';
-import { createRuntime, type SyncRuntime } from '../../services/sync-runtime/src/runtime/runtime';
-import { startFakeDynamics, type FakeDynamics } from '../../test/fakes/dynamics';
-import { startFakeHubSpot, type FakeHubSpot } from '../../test/fakes/hubspot';
-import { startFakeSap, type FakeSap } from '../../test/fakes/sap';
-import { scratchDatabase } from '../../test/support/scratch-database';
+import { openPostgres, type Db } from '@data-sync/pipelines/db';
+import { loadConfig } from '@data-sync/sync-runtime/src/config';
+import { createRuntime, type SyncRuntime } from '@data-sync/sync-runtime/src/runtime/runtime';
+import { startFakeDynamics, type FakeDynamics } from '@data-sync/vendor-fakes/dynamics';
+import { startFakeHubSpot, type FakeHubSpot } from '@data-sync/vendor-fakes/hubspot';
+import { startFakeSap, type FakeSap } from '@data-sync/vendor-fakes/sap';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 
 const scratch = scratchDatabase('erp_data_path');
 let db: Db;

@@ -3,9 +3,9 @@
  * seeded with generated business partners, customers, contacts and accounts, and returns connector
  * configs pointing at them.
  */
-import { startFakeDynamics } from '../../test/fakes/dynamics';
-import { startFakeNetSuite } from '../../test/fakes/netsuite';
-import { startFakeSap } from '../../test/fakes/sap';
+import { startFakeDynamics } from '@data-sync/vendor-fakes/dynamics';
+import { startFakeNetSuite } from '@data-sync/vendor-fakes/netsuite';
+import { startFakeSap } from '@data-sync/vendor-fakes/sap';
 
 type ErpSystem = 'sap' | 'netsuite' | 'dynamics';
 

@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { INTEGRATIONS } from '../../config';
+import { INTEGRATIONS } from '@data-sync/config';
 import { synthJson } from '../support/terraform-checks';
 
 const CLOUDS = ['aws', 'gcp', 'azure', 'cloudflare', 'oci', 'ibm'] as const;

@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeDynamics, type FakeDynamics } from '../../../test/fakes/dynamics';
+import { startFakeDynamics, type FakeDynamics } from '@data-sync/vendor-fakes/dynamics';
 import { dynamics, type DynamicsConfig } from '.';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';

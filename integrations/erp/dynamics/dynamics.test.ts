@@ -1,4 +1,4 @@
-import { startFakeDynamics, type FakeDynamics } from '../../../test/fakes/dynamics';
+import { startFakeDynamics, type FakeDynamics } from '@data-sync/vendor-fakes/dynamics';
 import { dynamics, type DynamicsConfig } from '.';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';

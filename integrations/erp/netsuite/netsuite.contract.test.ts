@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeNetSuite, type FakeNetSuite } from '../../../test/fakes/netsuite';
+import { startFakeNetSuite, type FakeNetSuite } from '@data-sync/vendor-fakes/netsuite';
 import { netsuite, type NetSuiteConfig } from '.';
 
 // One key pair per file: RSA generation is the slow part of starting the fake.

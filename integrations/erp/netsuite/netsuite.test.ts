@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'crypto';
-import { startFakeNetSuite, type FakeNetSuite } from '../../../test/fakes/netsuite';
+import { startFakeNetSuite, type FakeNetSuite } from '@data-sync/vendor-fakes/netsuite';
 import { netsuite, netsuiteHost, type NetSuiteConfig } from '.';
 
 let fake: FakeNetSuite;

@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeSap, type FakeSap } from '../../../test/fakes/sap';
+import { startFakeSap, type FakeSap } from '@data-sync/vendor-fakes/sap';
 import { sap, type SapConfig } from '.';
 
 const WEBHOOK = { username: 'event-mesh', password: 'event-mesh-password-1', source: '/default/sap.s4.beh/S4H100' };

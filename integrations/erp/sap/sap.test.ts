@@ -1,4 +1,4 @@
-import { startFakeSap, SAP_SERVICE_PATH, type FakeSap } from '../../../test/fakes/sap';
+import { startFakeSap, SAP_SERVICE_PATH, type FakeSap } from '@data-sync/vendor-fakes/sap';
 import { sap, type SapConfig } from '.';
 
 let fake: FakeSap;

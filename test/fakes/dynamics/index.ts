@@ -19,8 +19,8 @@ import {
   serveFake,
   type FakeRequest,
   type FakeResponse,
-} from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+} from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 import { evaluate, filterNames, parseFilter } from '../sap/odata-filter';
 
 export const DATAVERSE_PATH = '/api/data/v9.2';

@@ -20,8 +20,8 @@ import {
   serveFake,
   type FakeRequest,
   type FakeResponse,
-} from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+} from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 import { evaluate, parseFilter } from '../sap/odata-filter';
 
 type Row = Record<string, unknown> & { id: number; lastmodifieddate: number; datecreated: number };
@@ -333,12 +333,10 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     const table = records.get(type)!;
     if (!key && request.method === 'GET') {
       const limit = Number(request.url.searchParams.get('limit') ?? 1000);
-      const items = [...table.values()]
-        .slice(0, limit)
-        .map((r) => ({
-          links: [{ rel: 'self', href: `${base}/services/rest/record/v1/${type}/${r.id}` }],
-          id: String(r.id),
-        }));
+      const items = [...table.values()].slice(0, limit).map((r) => ({
+        links: [{ rel: 'self', href: `${base}/services/rest/record/v1/${type}/${r.id}` }],
+        id: String(r.id),
+      }));
       return {
         status: 200,
         body: {

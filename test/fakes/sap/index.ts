@@ -20,8 +20,8 @@ import {
   serveFake,
   type FakeRequest,
   type FakeResponse,
-} from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+} from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 import { businessPartnerModel, checkWriteBody, type EdmEntityType } from './edmx';
 import { evaluate, filterNames, FilterError, parseFilter } from './odata-filter';
 
