@@ -64,6 +64,38 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     credentials: ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'ZOHO_REFRESH_TOKEN'],
   },
   {
+    // Business partners (Business Partner OData API); SAP_CLIENT_ID/SECRET are the XSUAA client of the communication arrangement.
+    name: 'sap',
+    family: 'erp',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['persons', 'organizations'],
+    pushObjects: [],
+    webhookUrl: 'https://api.example.com/webhooks/sap',
+    credentials: ['SAP_CLIENT_ID', 'SAP_CLIENT_SECRET'],
+  },
+  {
+    // SuiteTalk REST: customers and contacts; OAuth 2.0 machine-to-machine (certificate-signed JWT).
+    name: 'netsuite',
+    family: 'erp',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['customer', 'contact'],
+    pushObjects: [],
+    credentials: ['NETSUITE_CLIENT_ID', 'NETSUITE_CERTIFICATE_ID', 'NETSUITE_PRIVATE_KEY'],
+  },
+  {
+    // Dataverse Web API; the webhook key authenticates the registered service endpoint.
+    name: 'dynamics',
+    family: 'erp',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['contacts', 'accounts'],
+    pushObjects: [],
+    webhookUrl: 'https://api.example.com/webhooks/dynamics',
+    credentials: ['DYNAMICS_TENANT_ID', 'DYNAMICS_CLIENT_ID', 'DYNAMICS_CLIENT_SECRET', 'DYNAMICS_WEBHOOK_KEY'],
+  },
+  {
     name: 'mailchimp',
     family: 'marketing',
     enabled: true,

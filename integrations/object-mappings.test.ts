@@ -11,14 +11,19 @@ const PERSON_OBJECT: Readonly<Record<string, string>> = {
   mailchimp: 'newsletter',
   klaviyo: 'profiles',
   constant_contact: 'contacts',
+  sap: 'persons',
+  netsuite: 'customer',
+  dynamics: 'contacts',
 };
 
 /** Connectors whose person object cannot be written, with why (none today). */
 const NOT_WRITABLE: Readonly<Record<string, string>> = {};
 
 describe('object mappings', () => {
-  test("every CRM and marketing connector's person object has an inbound mapping and, where writable, an outbound one", () => {
-    const people = Object.values(CONNECTORS).filter((m) => m.family === 'crm' || m.family === 'marketing');
+  test("every CRM, marketing and ERP connector's person object has an inbound mapping and, where writable, an outbound one", () => {
+    const people = Object.values(CONNECTORS).filter(
+      (m) => m.family === 'crm' || m.family === 'marketing' || m.family === 'erp',
+    );
     expect(people.map((m) => m.system).sort()).toEqual(Object.keys(PERSON_OBJECT).sort());
     for (const module of people) {
       const object = PERSON_OBJECT[module.system];

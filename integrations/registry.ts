@@ -13,6 +13,9 @@ import { mixpanel } from './analytics/mixpanel';
 import { constantContact } from './marketing/constant_contact';
 import { klaviyo } from './marketing/klaviyo';
 import { mailchimp } from './marketing/mailchimp';
+import { dynamics } from './erp/dynamics';
+import { netsuite } from './erp/netsuite';
+import { sap } from './erp/sap';
 
 // CRM connectors (integrations/crm/).
 const CRM: Record<string, ConnectorModule> = { salesforce, hubspot, pipedrive, zoho };
@@ -23,7 +26,10 @@ const MARKETING: Record<string, ConnectorModule> = { mailchimp, klaviyo, constan
 // Analytics connectors (integrations/analytics/).
 const ANALYTICS: Record<string, ConnectorModule> = { google_analytics: googleAnalytics, mixpanel, amplitude };
 
-export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS };
+// ERP connectors (integrations/erp/).
+const ERP: Record<string, ConnectorModule> = { sap, netsuite, dynamics };
+
+export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS, ...ERP };
 
 /** The connector module named `name`, or an error naming the known ones. */
 export function connectorFor(name: string): ConnectorModule {

@@ -47,7 +47,8 @@ function mappingFor<T>(
   return map;
 }
 
-async function quarantine(
+/** Quarantines records a mapping refused, with their reasons (shared with the accounts model). */
+export async function quarantine(
   tx: Queryable,
   source: string,
   mapping: string,

@@ -81,7 +81,17 @@ function complianceSuite(open: () => Promise<TestDb>) {
         events: 1,
         contact_sources: 1,
       },
-      vendorErasures: ['salesforce', 'hubspot', 'mailchimp', 'google_analytics', 'mixpanel', 'amplitude'],
+      vendorErasures: [
+        'salesforce',
+        'hubspot',
+        'sap',
+        'netsuite',
+        'dynamics',
+        'mailchimp',
+        'google_analytics',
+        'mixpanel',
+        'amplitude',
+      ],
     });
     for (const table of [
       'contacts',
@@ -112,6 +122,9 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect(claimed.map((c) => [c.integration, c.email])).toEqual([
       ['salesforce', 'gone@x.io'],
       ['hubspot', 'gone@x.io'],
+      ['sap', 'gone@x.io'],
+      ['netsuite', 'gone@x.io'],
+      ['dynamics', 'gone@x.io'],
       ['mailchimp', 'gone@x.io'],
       ['google_analytics', 'gone@x.io'],
       ['mixpanel', 'gone@x.io'],
@@ -124,6 +137,9 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect(rows).toEqual([
       { integration: 'salesforce', status: 'done', email: null },
       { integration: 'hubspot', status: 'pending', email: 'gone@x.io' },
+      { integration: 'sap', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'netsuite', status: 'in_progress', email: 'gone@x.io' },
+      { integration: 'dynamics', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'mailchimp', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'google_analytics', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'mixpanel', status: 'in_progress', email: 'gone@x.io' },

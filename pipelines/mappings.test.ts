@@ -62,9 +62,9 @@ describe('loading mappings', () => {
     expect(() =>
       compileMapping('salesforce_to_internal', 'Contact', {
         fields: SF_FIELDS,
-        conflict: { kind: 'source_of_truth', source: 'sap' },
+        conflict: { kind: 'source_of_truth', source: 'workday' },
       }),
-    ).toThrow('source of truth "sap"');
+    ).toThrow('source of truth "workday"');
     expect(() =>
       loadMappings({
         internal_to_mailchimp: {

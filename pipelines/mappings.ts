@@ -116,6 +116,49 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
       Modified_Time: ro('timestamp'),
     },
   },
+  // Business partners of category 1 with their first address's email and phone (OData V2 `results` lists);
+  // the connector joins SAP's separate date and time fields into the two ISO timestamps.
+  sap: {
+    persons: {
+      BusinessPartner: ro('string'),
+      FirstName: str,
+      LastName: str,
+      to_BusinessPartnerAddress: obj({
+        results: firstOf({
+          to_EmailAddress: obj({ results: firstOf({ EmailAddress: str }) }),
+          to_PhoneNumber: obj({ results: firstOf({ PhoneNumber: str }) }),
+        }),
+      }),
+      CreationDateTime: ro('timestamp'),
+      LastChangeDateTime: ro('timestamp'),
+    },
+  },
+  // SuiteQL rows (lower-case columns, timestamps as ISO text); writes go to the camelCase record API.
+  netsuite: {
+    customer: {
+      id: ro('string'),
+      firstname: str,
+      lastname: str,
+      email: str,
+      phone: str,
+      companyname: str,
+      datecreated: ro('timestamp'),
+      lastmodifieddate: ro('timestamp'),
+    },
+    customer_write: { firstName: str, lastName: str, email: str, phone: str, companyName: str },
+  },
+  // Dataverse contact columns (logical names).
+  dynamics: {
+    contacts: {
+      contactid: ro('string'),
+      firstname: str,
+      lastname: str,
+      emailaddress1: str,
+      telephone1: str,
+      createdon: ro('timestamp'),
+      modifiedon: ro('timestamp'),
+    },
+  },
   mailchimp: {
     member: {
       id: ro('string'),
@@ -177,6 +220,9 @@ export interface MappingSpec {
 
 /** Salesforce is the CRM of record in the design document; every other source only fills what it has not written. */
 const SALESFORCE_WINS: ConflictPolicy = { kind: 'source_of_truth', source: 'salesforce' };
+
+const SAP_EMAIL = 'to_BusinessPartnerAddress.results.0.to_EmailAddress.results.0.EmailAddress';
+const SAP_PHONE = 'to_BusinessPartnerAddress.results.0.to_PhoneNumber.results.0.PhoneNumber';
 
 const salesforcePerson = (company: string) => ({
   fields: {
@@ -275,6 +321,46 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
       },
     },
   },
+  sap_to_internal: {
+    persons: {
+      fields: {
+        FirstName: 'first_name',
+        LastName: 'last_name',
+        [SAP_EMAIL]: 'email',
+        [SAP_PHONE]: 'phone_number',
+        CreationDateTime: 'created_at',
+        LastChangeDateTime: 'updated_at',
+      },
+      conflict: SALESFORCE_WINS,
+    },
+  },
+  netsuite_to_internal: {
+    customer: {
+      fields: {
+        firstname: 'first_name',
+        lastname: 'last_name',
+        email: 'email',
+        phone: 'phone_number',
+        companyname: 'company_name',
+        datecreated: 'created_at',
+        lastmodifieddate: 'updated_at',
+      },
+      conflict: SALESFORCE_WINS,
+    },
+  },
+  dynamics_to_internal: {
+    contacts: {
+      fields: {
+        firstname: 'first_name',
+        lastname: 'last_name',
+        emailaddress1: 'email',
+        telephone1: 'phone_number',
+        createdon: 'created_at',
+        modifiedon: 'updated_at',
+      },
+      conflict: SALESFORCE_WINS,
+    },
+  },
   internal_to_mailchimp: {
     User: {
       vendorObject: 'member',
@@ -339,6 +425,29 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
       },
     },
   },
+  // A new business partner is one deep insert of the partner, its address and email (the connector adds the country).
+  internal_to_sap: {
+    persons: { fields: { first_name: 'FirstName', last_name: 'LastName', email: SAP_EMAIL, phone_number: SAP_PHONE } },
+  },
+  // Upserted by external id, which the connector takes from the email.
+  internal_to_netsuite: {
+    customer: {
+      vendorObject: 'customer_write',
+      fields: {
+        first_name: 'firstName',
+        last_name: 'lastName',
+        email: 'email',
+        phone_number: 'phone',
+        company_name: 'companyName',
+      },
+    },
+  },
+  // Upserted by the emailaddress1 alternate key.
+  internal_to_dynamics: {
+    contacts: {
+      fields: { first_name: 'firstname', last_name: 'lastname', email: 'emailaddress1', phone_number: 'telephone1' },
+    },
+  },
   internal_to_klaviyo: {
     profiles: {
       fields: {
@@ -389,6 +498,15 @@ export const OBJECT_MAPPINGS: Readonly<
   zoho: {
     inbound: { Contacts: 'zoho_to_internal.Contacts', Leads: 'zoho_to_internal.Leads' },
     outbound: { Contacts: 'internal_to_zoho.Contacts', Leads: 'internal_to_zoho.Leads' },
+  },
+  sap: { inbound: { persons: 'sap_to_internal.persons' }, outbound: { persons: 'internal_to_sap.persons' } },
+  netsuite: {
+    inbound: { customer: 'netsuite_to_internal.customer' },
+    outbound: { customer: 'internal_to_netsuite.customer' },
+  },
+  dynamics: {
+    inbound: { contacts: 'dynamics_to_internal.contacts' },
+    outbound: { contacts: 'internal_to_dynamics.contacts' },
   },
   mailchimp: { inbound: { '*': 'mailchimp_to_internal.member' }, outbound: { '*': 'internal_to_mailchimp.User' } },
   klaviyo: {

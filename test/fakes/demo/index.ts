@@ -8,6 +8,7 @@ import { startFakePipedrive } from '../pipedrive';
 import { startFakeSalesforce } from '../salesforce';
 import { startFakeZoho } from '../zoho';
 import { startAnalyticsDemoFakes } from './analytics';
+import { startErpDemoFakes } from './erp';
 import { startMarketingDemoFakes } from './marketing';
 
 export interface DemoFakes {
@@ -37,7 +38,7 @@ export const DEMO_SECRETS = {
 
 export async function startDemoFakes(): Promise<DemoFakes> {
   const s = DEMO_SECRETS;
-  const [salesforceFake, hubspotFake, pipedriveFake, zohoFake, marketing, analytics] = await Promise.all([
+  const [salesforceFake, hubspotFake, pipedriveFake, zohoFake, marketing, analytics, erp] = await Promise.all([
     startFakeSalesforce({
       seed: { Account: 20, Contact: 200, Lead: 60, Opportunity: 40 },
       organizationId: s.salesforceOrganizationId,
@@ -57,6 +58,7 @@ export async function startDemoFakes(): Promise<DemoFakes> {
     }),
     startMarketingDemoFakes(),
     startAnalyticsDemoFakes(),
+    startErpDemoFakes(),
   ]);
   return {
     configs: {
@@ -84,6 +86,7 @@ export async function startDemoFakes(): Promise<DemoFakes> {
       },
       ...marketing.configs,
       ...analytics.configs,
+      ...erp.configs,
     },
     urls: {
       salesforce: salesforceFake.url,
@@ -92,6 +95,7 @@ export async function startDemoFakes(): Promise<DemoFakes> {
       zoho: zohoFake.url,
       ...marketing.urls,
       ...analytics.urls,
+      ...erp.urls,
     },
     close: async () => {
       await Promise.all([
@@ -101,6 +105,7 @@ export async function startDemoFakes(): Promise<DemoFakes> {
         zohoFake.close(),
         marketing.close(),
         analytics.close(),
+        erp.close(),
       ]);
     },
   };

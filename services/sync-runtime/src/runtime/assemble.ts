@@ -15,6 +15,7 @@ import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
 import { createPipelinesApi } from '../api/pipelines-adapter';
 import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
 import { withAnalyticsModel } from '@data-sync/pipelines/analytics';
+import { withAccountsModel } from '@data-sync/pipelines/accounts';
 import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import { closeRunOfDeadJob } from '../store/runs-repository';
@@ -103,8 +104,8 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     metrics: parts.engineMetrics,
     // Rotated OAuth tokens live sealed in the store, so every process and a restart use the current one.
     connectorContext: () => ({ tokenStore }),
-    // The raw replica, and in the same page transaction the analytics events and daily metrics.
-    sink: withAnalyticsModel(createStoreSink(), { cipher }),
+    // The raw replica, and in the same page transaction the analytics events and daily metrics and the ERP accounts.
+    sink: withAccountsModel(withAnalyticsModel(createStoreSink(), { cipher }), { cipher }),
     pipeline: { cipher },
     pushDebounceMs: parts.pushDebounceMs,
   });

@@ -1,7 +1,11 @@
-/** Every migration of the runtime's store, applied in id order: engine (100_), API (200_), pipelines (300_), analytics (350_), connector state such as OAuth tokens (400_). */
+/**
+ * Every migration of the runtime's store, applied in id order: engine (100_), API (200_), pipelines (300_),
+ * analytics (350_), connector state such as OAuth tokens (400_), accounts (500_).
+ */
 import type { Migration } from '@data-sync/pipelines/db';
 import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines';
 import { ANALYTICS_MIGRATIONS } from '@data-sync/pipelines/analytics-migrations';
+import { ACCOUNT_MIGRATIONS } from '@data-sync/pipelines/account-migrations';
 import { API_MIGRATIONS } from './api-schema';
 import { ENGINE_MIGRATIONS } from './engine-schema';
 import { INTEGRATION_MIGRATIONS } from '@data-sync/integrations/migrations';
@@ -12,4 +16,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...PIPELINE_MIGRATIONS,
   ...ANALYTICS_MIGRATIONS,
   ...INTEGRATION_MIGRATIONS,
+  ...ACCOUNT_MIGRATIONS,
 ];

@@ -1,0 +1,255 @@
+/**
+ * Oracle NetSuite connector over SuiteTalk REST. Pulls are SuiteQL keyset pages (`lastmodifieddate`,
+ * then `id`) of `customer` or `contact`, so a record edited mid-run moves behind the cursor; SuiteQL
+ * reports no deletes, so they are found by a sweep of the live ids (`listIds`). Pushes upsert by
+ * external id (`PUT /record/v1/customer/eid:<email>`). Authentication is OAuth 2.0 client credentials
+ * (M2M) with a PS256 client assertion signed by the mapped certificate's key. NetSuite has no
+ * outbound webhooks of its own (only SuiteScript could post), so every delivery is refused.
+ */
+import { constants, createPrivateKey, sign, type KeyObject } from 'crypto';
+import {
+  IntegrationError,
+  checkConnection,
+  WebhookRejected,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorModule,
+  type VendorRecord,
+  type WebhookEvents,
+} from '../../connector';
+import { VendorHttp } from '../../http/vendor-http';
+import { ClientCredentials } from '../shared/client-credentials';
+import { netsuiteConfigSchema, type NetSuiteConfig } from './config';
+
+export { netsuiteConfigSchema, type NetSuiteConfig } from './config';
+
+const STAMP = `'YYYY-MM-DD"T"HH24:MI:SS'`;
+/** Columns read per record type; the timestamps come back as ISO text through TO_CHAR. */
+const COLUMNS: Record<string, readonly string[]> = {
+  customer: ['id', 'entityid', 'externalid', 'isperson', 'firstname', 'lastname', 'companyname', 'email', 'phone'],
+  contact: ['id', 'entityid', 'externalid', 'firstname', 'lastname', 'company', 'email', 'phone'],
+};
+/** REST field names a push may write, per type (the record API is camelCase, SuiteQL lower case). */
+const WRITABLE: Record<string, readonly string[]> = {
+  customer: ['firstName', 'lastName', 'companyName', 'email', 'phone', 'isPerson'],
+  contact: ['firstName', 'lastName', 'company', 'email', 'phone'],
+};
+
+interface Cursor {
+  /** lastmodifieddate (account time, whole seconds) and id of the last record read. */
+  readonly at: string;
+  readonly id: number;
+}
+
+function readCursor(text: string | null): Cursor | null {
+  if (text === null) return null;
+  try {
+    const cursor = JSON.parse(text) as Cursor;
+    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(cursor.at) && Number.isInteger(cursor.id)) return cursor;
+  } catch {
+    // Falls through to the error below.
+  }
+  throw new IntegrationError('netsuite', 'invalid_config', `unreadable pull cursor: ${text.slice(0, 80)}`);
+}
+
+function recordType(object: string): string {
+  if (!COLUMNS[object])
+    throw new IntegrationError(
+      'netsuite',
+      'invalid_config',
+      `unknown NetSuite record type "${object}" (known: ${Object.keys(COLUMNS).join(', ')})`,
+    );
+  return object;
+}
+
+const quote = (value: string) => `'${value.replace(/'/g, "''")}'`;
+const timestamp = (at: string) => `TO_TIMESTAMP(${quote(at.replace('T', ' '))}, 'YYYY-MM-DD HH24:MI:SS')`;
+
+function netsuiteMessage(body: unknown): string | undefined {
+  const details = (body as { 'o:errorDetails'?: { detail?: string; 'o:errorCode'?: string }[] } | undefined)?.[
+    'o:errorDetails'
+  ];
+  if (details?.length) return details.map((d) => `${d['o:errorCode'] ?? 'ERROR'}: ${d.detail ?? ''}`).join('; ');
+  return undefined;
+}
+
+const isConcurrencyLimit = (body: unknown) => JSON.stringify(body ?? '').includes('CONCURRENCY_LIMIT_EXCEEDED');
+
+/** The REST host of an account: lower case, `_` as `-` (sandbox `1234567_SB1` -> `1234567-sb1`). */
+export function netsuiteHost(accountId: string): string {
+  return `https://${accountId.toLowerCase().replace(/_/g, '-')}.suitetalk.api.netsuite.com`;
+}
+
+export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext = {}): Connector {
+  const base = (config.baseUrl ?? netsuiteHost(config.accountId)).replace(/\/+$/, '');
+  const tokenUrl = `${base}/services/rest/auth/oauth2/v1/token`;
+  let key: KeyObject | undefined;
+  const now = context.now ?? Date.now;
+  const assertion = () => {
+    key ??= createPrivateKey(config.privateKey);
+    const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const iat = Math.floor(now() / 1000);
+    const unsigned = `${encode({ typ: 'JWT', alg: 'PS256', kid: config.certificateId })}.${encode({ iss: config.clientId, scope: 'rest_webservices', aud: tokenUrl, iat, exp: iat + 3600 })}`;
+    const signature = sign('sha256', Buffer.from(unsigned), {
+      key,
+      padding: constants.RSA_PKCS1_PSS_PADDING,
+      saltLength: 32,
+    });
+    return `${unsigned}.${signature.toString('base64url')}`;
+  };
+  // The account's concurrency limit: NetSuite names it in the body and sends no Retry-After.
+  const tooManyRequestsWaitMs = (body: unknown) => (isConcurrencyLimit(body) ? config.concurrencyWaitMs : undefined);
+  const credentials = new ClientCredentials({
+    integration: 'netsuite',
+    tokenUrl,
+    clientId: config.clientId,
+    assertion,
+    context,
+    tooManyRequestsWaitMs,
+  });
+  const http = new VendorHttp({
+    integration: 'netsuite',
+    baseUrl: base,
+    context,
+    auth: async () => ({ authorization: `Bearer ${await credentials.accessToken()}` }),
+    onUnauthorized: async () => {
+      credentials.invalidate();
+      return true;
+    },
+    errorMessage: netsuiteMessage,
+    tooManyRequestsWaitMs,
+  });
+
+  async function suiteql<T = Record<string, string>>(
+    q: string,
+    limit: number,
+    offset = 0,
+  ): Promise<{ items: T[]; hasMore: boolean }> {
+    return http.json({
+      method: 'POST',
+      path: '/services/rest/query/v1/suiteql',
+      query: { limit, offset },
+      json: { q },
+      headers: { prefer: 'transient' },
+    });
+  }
+
+  return {
+    test: () =>
+      checkConnection(async () => {
+        await http.request({ path: '/services/rest/record/v1/customer', query: { limit: 1 } });
+        return `account ${config.accountId} readable`;
+      }),
+
+    async pull(object, cursorText) {
+      const type = recordType(object);
+      const cursor = readCursor(cursorText);
+      const select = [
+        ...COLUMNS[type],
+        `TO_CHAR(datecreated, ${STAMP}) AS datecreated`,
+        `TO_CHAR(lastmodifieddate, ${STAMP}) AS lastmodifieddate`,
+      ].join(', ');
+      const where = cursor
+        ? ` WHERE lastmodifieddate > ${timestamp(cursor.at)} OR (lastmodifieddate = ${timestamp(cursor.at)} AND id > ${cursor.id})`
+        : '';
+      const page = await suiteql(
+        `SELECT ${select} FROM ${type}${where} ORDER BY lastmodifieddate, id`,
+        config.pageSize,
+      );
+      const last = page.items[page.items.length - 1];
+      const next = last ? { at: last.lastmodifieddate, id: Number(last.id) } : cursor;
+      // SuiteQL prints the account's time without a zone; it is read as UTC (see the README).
+      const records: VendorRecord[] = page.items.map(({ links: _links, ...row }) => ({
+        ...row,
+        datecreated: row.datecreated ? `${row.datecreated}Z` : undefined,
+        lastmodifieddate: row.lastmodifieddate ? `${row.lastmodifieddate}Z` : undefined,
+      }));
+      return { records, deletedIds: [], cursor: next ? JSON.stringify(next) : '', done: !page.hasMore };
+    },
+
+    async *listIds(object) {
+      const type = recordType(object);
+      for (let offset = 0; ; offset += 1000) {
+        const page = await suiteql<{ id: string }>(`SELECT id FROM ${type} ORDER BY id`, 1000, offset);
+        for (const row of page.items) yield String(row.id);
+        if (!page.hasMore) return;
+      }
+    },
+
+    async push(object, records) {
+      const type = recordType(object);
+      let upserted = 0;
+      const failed: { key: string; reason: string }[] = [];
+      for (const record of records) {
+        const email = typeof record.email === 'string' ? record.email.toLowerCase() : '';
+        if (!email) {
+          failed.push({ key: '', reason: 'missing email, the external id pushes upsert by' });
+          continue;
+        }
+        const fields: Record<string, unknown> = Object.fromEntries(
+          Object.entries(record).filter(([k, v]) => WRITABLE[type].includes(k) && v !== undefined),
+        );
+        if (type === 'customer' && fields.isPerson === undefined)
+          fields.isPerson = !fields.companyName || Boolean(fields.firstName || fields.lastName);
+        try {
+          // Upsert by external id: creates or updates, so a retry is safe.
+          await http.request({
+            method: 'PUT',
+            path: `/services/rest/record/v1/${type}/eid:${encodeURIComponent(email)}`,
+            json: { ...fields, subsidiary: { id: config.subsidiaryId } },
+          });
+          upserted++;
+        } catch (error) {
+          if (error instanceof IntegrationError && error.kind === 'vendor_error')
+            failed.push({ key: email, reason: error.message });
+          else throw error;
+        }
+      }
+      return { upserted, failed };
+    },
+
+    async delete(object, ids) {
+      const type = recordType(object);
+      for (const id of ids) {
+        if (!/^\d+$/.test(id))
+          throw new IntegrationError('netsuite', 'invalid_config', `not a NetSuite internal id: ${id}`);
+        // 404: already deleted, the state asked for.
+        await http.request({ method: 'DELETE', path: `/services/rest/record/v1/${type}/${id}`, accept: [404] });
+      }
+    },
+
+    async erase(email) {
+      if (!/^[^\s@]+@[^\s@]+$/.test(email))
+        throw new IntegrationError('netsuite', 'invalid_config', `erase needs an email address, got "${email}"`);
+      const ids: string[] = [];
+      for (const type of Object.keys(COLUMNS)) {
+        const found = await suiteql<{ id: string }>(
+          `SELECT id FROM ${type} WHERE email = ${quote(email.toLowerCase())} ORDER BY id`,
+          1000,
+        );
+        for (const { id } of found.items) {
+          await http.request({ method: 'DELETE', path: `/services/rest/record/v1/${type}/${id}`, accept: [404] });
+          ids.push(`${type}:${id}`);
+        }
+      }
+      return {
+        permanent: false,
+        ids,
+        reason:
+          'NetSuite deletes the customer and contact records; their system notes and the deleted-record log keep the ids and change history, which no API removes',
+      };
+    },
+  };
+}
+
+export function verifyNetSuiteWebhook(): WebhookEvents {
+  throw new WebhookRejected('NetSuite sends no webhooks: changes are pulled with SuiteQL', 404);
+}
+
+export const netsuite: ConnectorModule<NetSuiteConfig> = {
+  system: 'netsuite',
+  family: 'erp',
+  configSchema: netsuiteConfigSchema,
+  create: createNetSuite,
+  verifyWebhook: verifyNetSuiteWebhook,
+};
