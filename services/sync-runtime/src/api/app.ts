@@ -24,6 +24,7 @@ import { adminRoutes } from './routes/admin';
 import { complianceRoutes } from './routes/compliance';
 import { contactRoutes } from './routes/contacts';
 import { analyticsRoutes } from './routes/analytics';
+import { runRoutes } from './routes/runs';
 
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="32"><text x="0" y="24" font-family="sans-serif" font-size="20" fill="#fff">Data Sync</text></svg>';
 
@@ -118,6 +119,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(complianceRoutes(deps));
   await app.register(contactRoutes(deps));
   await app.register(analyticsRoutes(deps));
+  await app.register(runRoutes(deps));
   await app.register(webhookRoutes(deps));
   await app.register(pubsubPushRoutes(deps));
   return app;
