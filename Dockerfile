@@ -27,6 +27,7 @@ ENV NODE_ENV=production \
     DATA_SYNC_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /src/dist/runtime/main.js dist/runtime/main.js
+COPY --from=build /src/dist/runtime/console dist/runtime/console
 # Imported at run time, never bundled: PGlite (the embedded store without DATABASE_URL) ships its
 # WASM and data files beside its module; swagger-ui's page for /docs is read from its package.
 COPY --from=build /src/node_modules/@electric-sql/pglite node_modules/@electric-sql/pglite

@@ -54,6 +54,8 @@ async function buildRuntime({ quiet = false } = {}) {
   // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
   require('tsx/cjs');
   const worker = await require('../services/sync-runtime/src/cloudflare/build').buildCloudflareWorker({ outfile: path.join(staging, 'cloudflare.js') });
+  // The web console's files beside the bundle, where its /console route looks for them.
+  const consoleBuild = await require('./build-console').buildConsole({ outdir: path.join(staging, 'console') });
   const previous = `${outdir}.old-${process.pid}`;
   if (fs.existsSync(outdir)) fs.renameSync(outdir, previous);
   fs.renameSync(staging, outdir);
@@ -63,6 +65,7 @@ async function buildRuntime({ quiet = false } = {}) {
       console.log(`${path.relative(root, path.join(outdir, path.basename(file)))}  ${(info.bytes / 1024).toFixed(1)} KiB`);
     }
     console.log(`${path.relative(root, path.join(outdir, 'cloudflare.js'))}  ${(worker.bytes / 1024).toFixed(1)} KiB`);
+    console.log(`${path.relative(root, path.join(outdir, 'console'))}/console.js  ${(consoleBuild.bytes / 1024).toFixed(1)} KiB`);
   }
   return outdir;
 }

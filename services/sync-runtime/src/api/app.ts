@@ -25,6 +25,7 @@ import { complianceRoutes } from './routes/compliance';
 import { contactRoutes } from './routes/contacts';
 import { analyticsRoutes } from './routes/analytics';
 import { runRoutes } from './routes/runs';
+import { consoleAssetsDir, consoleRoutes } from './routes/console';
 
 const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="32"><text x="0" y="24" font-family="sans-serif" font-size="20" fill="#fff">Data Sync</text></svg>';
 
@@ -120,6 +121,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(contactRoutes(deps));
   await app.register(analyticsRoutes(deps));
   await app.register(runRoutes(deps));
+  await app.register(consoleRoutes(consoleAssetsDir()));
   await app.register(webhookRoutes(deps));
   await app.register(pubsubPushRoutes(deps));
   return app;
