@@ -15,6 +15,8 @@ COPY monitoring ./monitoring
 COPY n8n ./n8n
 COPY pipelines ./pipelines
 COPY services ./services
+# The web console's source: npm run build bundles it beside the runtime (dist/runtime/console).
+COPY console ./console
 # The demo mode (DATA_SYNC_DEMO) bundles the vendor fakes.
 COPY test/fakes ./test/fakes
 RUN npm run build

@@ -72,7 +72,7 @@ describeWithService('runtime image file system', TEST_DATABASE_URL, () => {
     await database.drop();
   });
 
-  test('the command starts from the image files alone (no repository, no node_modules beyond what is copied): /health, /health/ready and /docs answer, and HEALTHCHECK passes', async () => {
+  test('the command starts from the image files alone (no repository, no node_modules beyond what is copied): /health, /health/ready, /docs and /console answer, and HEALTHCHECK passes', async () => {
     const app = assembleImage(path.join(dir, 'fs'));
     const dataDir = path.join(dir, 'data');
     const env = { PATH: process.env.PATH, ...envOf(final), HOST: '127.0.0.1', PORT: '0', DATA_SYNC_DATA_DIR: dataDir, DATABASE_URL: database.url, DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'warn' };
@@ -90,7 +90,7 @@ describeWithService('runtime image file system', TEST_DATABASE_URL, () => {
         });
         child.on('exit', (code) => reject(new Error(`exited ${code}: ${stdout}\n${stderr}`)));
       });
-      for (const route of ['/health', '/health/ready', '/docs/static/index.html']) expect([route, (await fetch(`${url}${route}`)).status]).toEqual([route, 200]);
+      for (const route of ['/health', '/health/ready', '/docs/static/index.html', '/console', '/console/console.js']) expect([route, (await fetch(`${url}${route}`)).status]).toEqual([route, 200]);
       expect(stderr).not.toContain('swagger-ui assets not found');
       const healthcheck = execForm(lastOf(final, 'HEALTHCHECK')!.replace(/^.*?CMD /, ''));
       const probe = spawnSync(process.execPath, healthcheck.slice(1), { env: { PATH: process.env.PATH, PORT: new URL(url).port }, encoding: 'utf8' });
