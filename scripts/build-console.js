@@ -23,7 +23,8 @@ async function buildConsole({ outdir = CONSOLE_OUTDIR } = {}) {
     metafile: true,
     logLevel: 'warning',
   });
-  for (const file of ['index.html', 'console.css']) fs.copyFileSync(path.join(root, 'console', file), path.join(staging, file));
+  for (const file of ['index.html', 'console.css'])
+    fs.copyFileSync(path.join(root, 'console', file), path.join(staging, file));
   const previous = `${outdir}.old-${process.pid}-${Date.now()}`;
   if (fs.existsSync(outdir)) fs.renameSync(outdir, previous);
   fs.renameSync(staging, outdir);

@@ -15,7 +15,11 @@ export function createClient(options: { url: string; token?: string }): Client {
       if (body !== undefined) headers['content-type'] = 'application/json';
       let response: Response;
       try {
-        response = await fetch(options.url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+        response = await fetch(options.url + path, {
+          method,
+          headers,
+          body: body === undefined ? undefined : JSON.stringify(body),
+        });
       } catch (error) {
         const cause = (error as { cause?: { code?: string; message?: string } }).cause;
         throw new CliError(`cannot reach ${options.url}: ${cause?.code ?? cause?.message ?? (error as Error).message}`);

@@ -41,7 +41,9 @@ export function loadConfig(env: NodeJS.ProcessEnv): CliConfig {
   const url = env.DATA_SYNC_URL || stored.url;
   const token = env.DATA_SYNC_TOKEN || stored.token;
   if (!url || !token) {
-    throw new CliError(`not logged in: run "data-sync login <url>" (or set DATA_SYNC_URL and DATA_SYNC_TOKEN); looked in ${file}`);
+    throw new CliError(
+      `not logged in: run "data-sync login <url>" (or set DATA_SYNC_URL and DATA_SYNC_TOKEN); looked in ${file}`,
+    );
   }
   return { url: normalizeUrl(url), token };
 }

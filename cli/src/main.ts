@@ -17,7 +17,11 @@ import { syncCommands } from './commands/sync';
 /** One line from stdin; on a terminal, a prompt on stderr whose answer is not echoed. */
 function readSecretLine(prompt: string): Promise<string> {
   return new Promise((resolve) => {
-    const rl = readline.createInterface({ input: process.stdin, output: process.stderr, terminal: Boolean(process.stdin.isTTY) });
+    const rl = readline.createInterface({
+      input: process.stdin,
+      output: process.stderr,
+      terminal: Boolean(process.stdin.isTTY),
+    });
     if (process.stdin.isTTY) {
       process.stderr.write(prompt);
       (rl as unknown as { _writeToOutput: (s: string) => void })._writeToOutput = () => undefined;
@@ -55,7 +59,10 @@ export function buildProgram(ctx: Context): Command {
 }
 
 /** Runs one command line (without node and the script name); resolves to the exit code. */
-export async function main(argv: readonly string[], options: { io?: Io; env?: NodeJS.ProcessEnv } = {}): Promise<number> {
+export async function main(
+  argv: readonly string[],
+  options: { io?: Io; env?: NodeJS.ProcessEnv } = {},
+): Promise<number> {
   const io = options.io ?? stdio();
   const env = options.env ?? process.env;
   let client: Client | null = null;
@@ -71,7 +78,12 @@ export async function main(argv: readonly string[], options: { io?: Io; env?: No
   } catch (error) {
     if (error instanceof CommanderError) {
       // Commander has already printed its one-line message (or the help it was asked for).
-      if (error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version') return 0;
+      if (
+        error.code === 'commander.helpDisplayed' ||
+        error.code === 'commander.help' ||
+        error.code === 'commander.version'
+      )
+        return 0;
       if (error.code === 'commander.executeSubCommandAsync') return 1;
       return error.exitCode === 0 ? 0 : 2;
     }

@@ -21,9 +21,12 @@ export function table(io: Io, headers: readonly string[], rows: readonly Cell[][
     io.out(`${empty}\n`);
     return;
   }
-  const text = rows.map((row) => row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell)).replace(/\s+/g, ' ')));
+  const text = rows.map((row) =>
+    row.map((cell) => (cell === null || cell === undefined ? '-' : String(cell)).replace(/\s+/g, ' ')),
+  );
   const widths = headers.map((h, i) => Math.max(h.length, ...text.map((row) => row[i].length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i]))).join('  ');
   io.out([line(headers), ...text.map(line)].join('\n') + '\n');
 }
 

@@ -50,7 +50,10 @@ export async function waitForRun(
     }
     if (Date.now() - started > options.timeoutMs) {
       if (!options.quiet && io.tty) io.out('\n');
-      throw new CliError(`run ${runId} is still ${run.status} after ${options.timeoutMs / 1000} s; it goes on: follow it with data-sync history`);
+      throw new CliError(
+        `run ${runId} is still ${run.status} after ${options.timeoutMs / 1000} s; ` +
+          'it goes on: follow it with data-sync history',
+      );
     }
     await new Promise((resolve) => setTimeout(resolve, options.pollMs));
   }

@@ -29,7 +29,13 @@ export function table<T>(columns: readonly Column<T>[], rows: readonly T[], empt
     'table',
     {},
     h('thead', {}, h('tr', {}, ...columns.map((c) => h('th', { class: c.num ? 'num' : undefined }, c.title)))),
-    h('tbody', {}, ...rows.map((row) => h('tr', {}, ...columns.map((c) => h('td', { class: c.num ? 'num' : undefined }, c.cell(row)))))),
+    h(
+      'tbody',
+      {},
+      ...rows.map((row) =>
+        h('tr', {}, ...columns.map((c) => h('td', { class: c.num ? 'num' : undefined }, c.cell(row)))),
+      ),
+    ),
   );
 }
 

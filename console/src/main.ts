@@ -33,7 +33,12 @@ function showError(error: unknown) {
 }
 
 function loginForm(reason?: string) {
-  const input = h('input', { type: 'password', name: 'token', autocomplete: 'off', 'aria-label': 'API token' }) as HTMLInputElement;
+  const input = h('input', {
+    type: 'password',
+    name: 'token',
+    autocomplete: 'off',
+    'aria-label': 'API token',
+  }) as HTMLInputElement;
   const form = h(
     'form',
     { class: 'login' },
@@ -55,11 +60,22 @@ function loginForm(reason?: string) {
 }
 
 function nav(current: string) {
-  document.getElementById('nav')!.replaceChildren(
-    ...PAGES.map((p) => h('a', { href: p.hash, class: current.startsWith(p.hash) ? 'active' : undefined }, p.title)),
-  );
+  document
+    .getElementById('nav')!
+    .replaceChildren(
+      ...PAGES.map((p) => h('a', { href: p.hash, class: current.startsWith(p.hash) ? 'active' : undefined }, p.title)),
+    );
   document.getElementById('who')!.replaceChildren(
-    h('button', { onclick: () => { setToken(null); loginForm(); } }, 'Sign out'),
+    h(
+      'button',
+      {
+        onclick: () => {
+          setToken(null);
+          loginForm();
+        },
+      },
+      'Sign out',
+    ),
   );
 }
 

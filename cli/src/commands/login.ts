@@ -9,7 +9,10 @@ export function loginCommand(program: Command, ctx: Context): void {
   program
     .command('login <url>')
     .description('check an API token against the runtime at <url> and keep both for later commands')
-    .option('--token <token>', 'the API token (else DATA_SYNC_TOKEN, else read from stdin; a flag stays in shell history)')
+    .option(
+      '--token <token>',
+      'the API token (else DATA_SYNC_TOKEN, else read from stdin; a flag stays in shell history)',
+    )
     .action(async (rawUrl: string, opts: { token?: string }) => {
       const url = normalizeUrl(rawUrl);
       const token = (opts.token ?? ctx.env.DATA_SYNC_TOKEN ?? (await ctx.readToken())).trim();

@@ -3,10 +3,33 @@ import { api } from '../api';
 import { badge, h, table, when } from '../dom';
 import type { PageContext } from '../page';
 
-interface Integration { id: string; name: string; system: string; enabled: boolean; syncInterval: string }
-interface Status { integration: string; running: boolean; lastRun: Run | null }
-interface Health { name: string; ok: boolean; message?: string }
-interface Run { id: string; status: string; received: number; accepted: number; quarantined: number; error: string | null; queuedAt: string; finishedAt: string | null }
+interface Integration {
+  id: string;
+  name: string;
+  system: string;
+  enabled: boolean;
+  syncInterval: string;
+}
+interface Status {
+  integration: string;
+  running: boolean;
+  lastRun: Run | null;
+}
+interface Health {
+  name: string;
+  ok: boolean;
+  message?: string;
+}
+interface Run {
+  id: string;
+  status: string;
+  received: number;
+  accepted: number;
+  quarantined: number;
+  error: string | null;
+  queuedAt: string;
+  finishedAt: string | null;
+}
 
 export async function integrationsPage(root: HTMLElement, ctx: PageContext): Promise<void> {
   const [list, status, health] = await Promise.all([
@@ -33,7 +56,12 @@ export async function integrationsPage(root: HTMLElement, ctx: PageContext): Pro
           cell: (i) => {
             const check = healthOf.get(i.name);
             if (!check) return h('span', { class: 'muted' }, i.enabled ? 'not checked' : 'disabled');
-            return h('span', { title: check.message ?? '' }, badge(check.ok ? 'ok' : 'down'), check.ok ? '' : ` ${check.message ?? ''}`);
+            return h(
+              'span',
+              { title: check.message ?? '' },
+              badge(check.ok ? 'ok' : 'down'),
+              check.ok ? '' : ` ${check.message ?? ''}`,
+            );
           },
         },
         {
@@ -42,12 +70,20 @@ export async function integrationsPage(root: HTMLElement, ctx: PageContext): Pro
             const s = statusOf.get(i.name);
             if (!s?.lastRun) return h('span', { class: 'muted' }, 'never');
             const run = s.lastRun;
-            return h('span', {}, h('a', { href: `#/runs/${run.id}` }, badge(s.running ? 'running' : run.status)), ` ${when(run.finishedAt ?? run.queuedAt)}`);
+            return h(
+              'span',
+              {},
+              h('a', { href: `#/runs/${run.id}` }, badge(s.running ? 'running' : run.status)),
+              ` ${when(run.finishedAt ?? run.queuedAt)}`,
+            );
           },
         },
         { title: 'Received', num: true, cell: (i) => statusOf.get(i.name)?.lastRun?.received ?? '–' },
         { title: 'Quarantined', num: true, cell: (i) => statusOf.get(i.name)?.lastRun?.quarantined ?? '–' },
-        { title: '', cell: (i) => (i.enabled ? h('button', { onclick: () => ctx.act(() => trigger(i.name)) }, 'Sync now') : null) },
+        {
+          title: '',
+          cell: (i) => (i.enabled ? h('button', { onclick: () => ctx.act(() => trigger(i.name)) }, 'Sync now') : null),
+        },
       ],
       list.integrations,
       'No integrations yet: add one with `data-sync integrations add` or POST /api/integrations.',

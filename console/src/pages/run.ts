@@ -11,16 +11,38 @@ export async function runPage(root: HTMLElement, ctx: PageContext, id: string): 
   const timeline = h('ol', { class: 'timeline', 'data-testid': 'timeline' });
   const summary = h('div');
   const objects = h('div');
-  root.replaceChildren(h('h1', {}, `Run ${id}`), summary, h('h2', {}, 'Objects'), objects, h('h2', {}, 'Pages as they commit'), timeline);
+  root.replaceChildren(
+    h('h1', {}, `Run ${id}`),
+    summary,
+    h('h2', {}, 'Objects'),
+    objects,
+    h('h2', {}, 'Pages as they commit'),
+    timeline,
+  );
   let seenPages = 0;
   let seenReceived = 0;
   for (;;) {
     const run = await api<Run>('GET', `/api/sync/runs/${encodeURIComponent(id)}`);
     if (ctx.left()) return;
     summary.replaceChildren(
-      h('p', {}, badge(run.status), ` ${run.integration} · ${run.direction}${run.full ? ' (full)' : ''} · by ${run.actor} · attempt ${run.attempts}`),
-      h('p', { 'data-testid': 'counts' }, `${plural(run.pages, 'page')} · ${run.received} received · ${run.accepted} accepted · ${run.quarantined} quarantined · ${run.duplicates} duplicates`),
-      h('p', { class: 'muted' }, `queued ${when(run.queuedAt)} · started ${when(run.startedAt)} · finished ${when(run.finishedAt)}`),
+      h(
+        'p',
+        {},
+        badge(run.status),
+        ` ${run.integration} · ${run.direction}${run.full ? ' (full)' : ''} · ` +
+          `by ${run.actor} · attempt ${run.attempts}`,
+      ),
+      h(
+        'p',
+        { 'data-testid': 'counts' },
+        `${plural(run.pages, 'page')} · ${run.received} received · ${run.accepted} accepted · ` +
+          `${run.quarantined} quarantined · ${run.duplicates} duplicates`,
+      ),
+      h(
+        'p',
+        { class: 'muted' },
+        `queued ${when(run.queuedAt)} · started ${when(run.startedAt)} · finished ${when(run.finishedAt)}`,
+      ),
       h('p', { class: 'error-text' }, run.error ?? ''),
     );
     const rows = Object.entries(run.objects ?? {});
@@ -45,7 +67,9 @@ export async function runPage(root: HTMLElement, ctx: PageContext, id: string): 
       const landed = run.pages - seenPages;
       const records = plural(run.received - seenReceived, 'record');
       const at = new Date().toISOString().slice(11, 19);
-      timeline.append(h('li', {}, `${at} +${plural(landed, 'page')}, +${records} (total ${plural(run.pages, 'page')})`));
+      timeline.append(
+        h('li', {}, `${at} +${plural(landed, 'page')}, +${records} (total ${plural(run.pages, 'page')})`),
+      );
       seenPages = run.pages;
       seenReceived = run.received;
     }

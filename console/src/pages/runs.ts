@@ -3,10 +3,35 @@ import { api } from '../api';
 import { badge, h, table, when } from '../dom';
 
 export interface Run {
-  id: string; integration: string; direction: string; status: string; full: boolean; actor: string; attempts: number;
-  pages: number; received: number; accepted: number; quarantined: number; duplicates: number; error: string | null;
-  queuedAt: string; startedAt: string | null; finishedAt: string | null;
-  objects?: Record<string, { mapping: string | null; pages: number; received: number; accepted: number; quarantined: number; duplicates: number; inserted: number; updated: number }>;
+  id: string;
+  integration: string;
+  direction: string;
+  status: string;
+  full: boolean;
+  actor: string;
+  attempts: number;
+  pages: number;
+  received: number;
+  accepted: number;
+  quarantined: number;
+  duplicates: number;
+  error: string | null;
+  queuedAt: string;
+  startedAt: string | null;
+  finishedAt: string | null;
+  objects?: Record<
+    string,
+    {
+      mapping: string | null;
+      pages: number;
+      received: number;
+      accepted: number;
+      quarantined: number;
+      duplicates: number;
+      inserted: number;
+      updated: number;
+    }
+  >;
 }
 
 export async function runsPage(root: HTMLElement): Promise<void> {

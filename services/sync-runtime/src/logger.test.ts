@@ -22,7 +22,10 @@ function capture() {
 describe('createLogger', () => {
   test('JSON lines by default, with secrets redacted', () => {
     const out = capture();
-    createLogger({ level: 'info', destination: out.destination }).info({ token: 'dst_secret', runId: 'r1' }, 'run queued');
+    createLogger({ level: 'info', destination: out.destination }).info(
+      { token: 'dst_secret', runId: 'r1' },
+      'run queued',
+    );
     const line = JSON.parse(out.text());
     expect(line).toMatchObject({ level: 30, msg: 'run queued', runId: 'r1', token: '[redacted]' });
   });
@@ -35,9 +38,14 @@ describe('createLogger', () => {
 
   test('pretty: one human-readable line per entry (time, level, message, fields), still redacted', async () => {
     const out = capture();
-    createLogger({ level: 'info', destination: prettyStream(out.destination) }).warn({ token: 'dst_secret', runId: 'r1' }, 'run failed');
+    createLogger({ level: 'info', destination: prettyStream(out.destination) }).warn(
+      { token: 'dst_secret', runId: 'r1' },
+      'run failed',
+    );
     await new Promise((resolve) => setImmediate(resolve));
-    expect(out.text()).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: run failed\n {4}token: "\[redacted\]"\n {4}runId: "r1"\n$/);
+    expect(out.text()).toMatch(
+      /^\[\d\d:\d\d:\d\d\.\d{3}\] WARN: run failed\n {4}token: "\[redacted\]"\n {4}runId: "r1"\n$/,
+    );
     expect(out.text()).not.toContain('dst_secret');
   });
 });
@@ -52,11 +60,20 @@ describe('npm run dev logs', () => {
   /** Starts the runtime as npm run dev does (tsx main.ts), optionally on a pseudo-terminal (util-linux `script`). */
   async function firstLogs(terminal: boolean, dataDir: string): Promise<string> {
     const command = `${JSON.stringify(process.execPath)} --import tsx services/sync-runtime/src/main.ts`;
-    const [file, args] = terminal ? ['script', ['-qfec', command, '/dev/null']] : [process.execPath, ['--import', 'tsx', 'services/sync-runtime/src/main.ts']];
+    const [file, args] = terminal
+      ? ['script', ['-qfec', command, '/dev/null']]
+      : [process.execPath, ['--import', 'tsx', 'services/sync-runtime/src/main.ts']];
     const child = spawn(file, args as string[], {
       cwd: ROOT,
       detached: true,
-      env: { PATH: process.env.PATH, HOME: dir, TERM: 'dumb', DATA_SYNC_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'info' },
+      env: {
+        PATH: process.env.PATH,
+        HOME: dir,
+        TERM: 'dumb',
+        DATA_SYNC_DATA_DIR: dataDir,
+        PORT: '0',
+        LOG_LEVEL: 'info',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let output = '';

@@ -7,8 +7,15 @@ import pretty from 'pino-pretty';
 
 /** pino-pretty writing to `destination` (default stdout, colored). */
 export function prettyStream(destination?: DestinationStream): DestinationStream {
-  return pretty({ destination: destination ?? 1, colorize: destination === undefined, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,name', sync: true });
+  return pretty({
+    destination: destination ?? 1,
+    colorize: destination === undefined,
+    translateTime: 'SYS:HH:MM:ss.l',
+    ignore: 'pid,hostname,name',
+    sync: true,
+  });
 }
 
 /** Pretty lines when stdout is a terminal; undefined (pino's JSON to stdout) for a pipe or a log collector. */
-export const terminalDestination = (stdout: { isTTY?: boolean }): DestinationStream | undefined => (stdout.isTTY ? prettyStream() : undefined);
+export const terminalDestination = (stdout: { isTTY?: boolean }): DestinationStream | undefined =>
+  stdout.isTTY ? prettyStream() : undefined;

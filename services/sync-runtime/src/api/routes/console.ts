@@ -19,7 +19,8 @@ const TYPES: Record<string, string> = {
 const FILE_NAME = /^[a-z0-9][a-z0-9.-]{0,63}\.(html|js|css|svg)$/;
 
 // The page runs only its own script and talks only to this origin; no framing (clickjacking on replay buttons).
-const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
+const CSP =
+  "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; " +
   "base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /**
@@ -34,7 +35,11 @@ export function consoleAssetsDir(): string | null {
 export const consoleRoutes = (dir: string | null) => async (app: FastifyInstance) => {
   async function send(reply: FastifyReply, file: string) {
     if (!dir) {
-      throw new ApiError(404, 'console_not_built', 'the console is not built: run `npm run build:console` (or `npm run build`)');
+      throw new ApiError(
+        404,
+        'console_not_built',
+        'the console is not built: run `npm run build:console` (or `npm run build`)',
+      );
     }
     let body: Buffer;
     try {
@@ -54,7 +59,8 @@ export const consoleRoutes = (dir: string | null) => async (app: FastifyInstance
   app.get('/console', options, async (_request, reply) => send(reply, 'index.html'));
   app.get('/console/', options, async (_request, reply) => send(reply, 'index.html'));
   app.get('/console/:file', options, async (request: FastifyRequest<{ Params: { file: string } }>, reply) => {
-    if (!FILE_NAME.test(request.params.file)) throw new ApiError(404, 'not_found', `no console file "${request.params.file}"`);
+    if (!FILE_NAME.test(request.params.file))
+      throw new ApiError(404, 'not_found', `no console file "${request.params.file}"`);
     return send(reply, request.params.file);
   });
 };
