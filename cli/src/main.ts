@@ -41,20 +41,13 @@ export function buildProgram(ctx: Context): Command {
   const program = new Command('data-sync')
     .description('Operate the Data Sync Service: integrations, runs, quarantine, dead letters, contacts')
     .showSuggestionAfterError()
+    // Set before the commands are added: each subcommand copies them, so a usage error anywhere is one line, exit 2.
     .exitOverride()
     .configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) });
   loginCommand(program, ctx);
   syncCommands(program, ctx);
   integrationCommands(program, ctx);
   recordCommands(program, ctx);
-  // Subcommands inherit exit handling and output, so a usage error anywhere is one line and exit code 2.
-  const inherit = (command: Command) => {
-    for (const sub of command.commands) {
-      sub.exitOverride().configureOutput({ writeOut: (s) => ctx.io.out(s), writeErr: (s) => ctx.io.err(s) });
-      inherit(sub);
-    }
-  };
-  inherit(program);
   return program;
 }
 
@@ -84,7 +77,6 @@ export async function main(
         error.code === 'commander.version'
       )
         return 0;
-      if (error.code === 'commander.executeSubCommandAsync') return 1;
       return error.exitCode === 0 ? 0 : 2;
     }
     if (error instanceof CliError) {
