@@ -7,11 +7,11 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
-import { IntegrationError, type ConnectorModule } from '../integrations/connector';
-import { toSalesforce, sfTime } from '../pipelines/testing/generate';
-import { createPipelinesApi } from '../services/sync-runtime/src/api/pipelines-adapter';
-import { createHarness, Harness } from '../services/sync-runtime/src/api/testing/harness';
-import { demoConnector } from '../services/sync-runtime/src/api/testing/demo-connector';
+import { IntegrationError, type ConnectorModule } from '@data-sync/integrations/connector';
+import { toSalesforce, sfTime } from '@data-sync/pipelines/testing/generate';
+import { createPipelinesApi } from '@data-sync/sync-runtime/src/api/pipelines-adapter';
+import { createHarness, Harness } from '@data-sync/sync-runtime/src/api/testing/harness';
+import { demoConnector } from '@data-sync/sync-runtime/src/api/testing/demo-connector';
 import { main } from './src/main';
 
 const BIN = path.join(__dirname, 'data-sync.js');

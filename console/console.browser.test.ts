@@ -7,11 +7,11 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
-import type { ConnectorModule } from '../integrations/connector';
-import { toSalesforce, sfTime } from '../pipelines/testing/generate';
-import { createPipelinesApi } from '../services/sync-runtime/src/api/pipelines-adapter';
-import { bearer, createHarness, Harness } from '../services/sync-runtime/src/api/testing/harness';
-import { demoConnector } from '../services/sync-runtime/src/api/testing/demo-connector';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { toSalesforce, sfTime } from '@data-sync/pipelines/testing/generate';
+import { createPipelinesApi } from '@data-sync/sync-runtime/src/api/pipelines-adapter';
+import { bearer, createHarness, Harness } from '@data-sync/sync-runtime/src/api/testing/harness';
+import { demoConnector } from '@data-sync/sync-runtime/src/api/testing/demo-connector';
 
 const { buildConsole } = require(path.join(__dirname, '../scripts/build-console.js')) as {
   buildConsole: () => Promise<{ outdir: string }>;

@@ -23,7 +23,9 @@ const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
 const demoLeftOut = {
   name: 'demo-left-out',
   setup(b) {
-    b.onResolve({ filter: /^\.\/demo$/ }, (args) => (args.importer === path.join(root, ENTRIES.main) ? { path: args.path, external: true } : undefined));
+    b.onResolve({ filter: /^\.\/demo$/ }, (args) =>
+      args.importer === path.join(root, ENTRIES.main) ? { path: args.path, external: true } : undefined,
+    );
   },
 };
 
@@ -53,7 +55,9 @@ async function buildRuntime({ quiet = false } = {}) {
   const result = await bundleNodeEntries({ outdir: staging });
   // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
   require('tsx/cjs');
-  const worker = await require('../services/sync-runtime/src/cloudflare/build').buildCloudflareWorker({ outfile: path.join(staging, 'cloudflare.js') });
+  const worker = await require('@data-sync/sync-runtime/src/cloudflare/build').buildCloudflareWorker({
+    outfile: path.join(staging, 'cloudflare.js'),
+  });
   // The web console's files beside the bundle, where its /console route looks for them.
   const consoleBuild = await require('./build-console').buildConsole({ outdir: path.join(staging, 'console') });
   const previous = `${outdir}.old-${process.pid}`;
@@ -62,10 +66,14 @@ async function buildRuntime({ quiet = false } = {}) {
   fs.rmSync(previous, { recursive: true, force: true });
   if (!quiet) {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {
-      console.log(`${path.relative(root, path.join(outdir, path.basename(file)))}  ${(info.bytes / 1024).toFixed(1)} KiB`);
+      console.log(
+        `${path.relative(root, path.join(outdir, path.basename(file)))}  ${(info.bytes / 1024).toFixed(1)} KiB`,
+      );
     }
     console.log(`${path.relative(root, path.join(outdir, 'cloudflare.js'))}  ${(worker.bytes / 1024).toFixed(1)} KiB`);
-    console.log(`${path.relative(root, path.join(outdir, 'console'))}/console.js  ${(consoleBuild.bytes / 1024).toFixed(1)} KiB`);
+    console.log(
+      `${path.relative(root, path.join(outdir, 'console'))}/console.js  ${(consoleBuild.bytes / 1024).toFixed(1)} KiB`,
+    );
   }
   return outdir;
 }

@@ -5,17 +5,17 @@
  * Worker bundles it (cloudflare/build.ts).
  */
 import type { Logger } from 'pino';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import { CONNECTORS } from '../../../../integrations/registry';
-import { FieldCipher } from '../../../../pipelines';
-import type { Db } from '../../../../pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { CONNECTORS } from '@data-sync/integrations/registry';
+import { FieldCipher } from '@data-sync/pipelines';
+import type { Db } from '@data-sync/pipelines/db';
 import type { PipelinesApi } from '../api/deps';
 import { createIntegrationStore, type IntegrationStore } from '../api/integration-store';
 import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
 import { createPipelinesApi } from '../api/pipelines-adapter';
 import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
-import { withAnalyticsModel } from '../../../../pipelines/analytics';
-import { SqlTokenStore } from '../../../../integrations/http/sql-token-store';
+import { withAnalyticsModel } from '@data-sync/pipelines/analytics';
+import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
@@ -67,7 +67,15 @@ export function registerJobHandlers(engine: SyncEngine, deps: JobHandlerDeps): v
   const { db, integrations, pipelines, connectors, logger } = deps;
   engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
   engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines, logger }));
-  engine.registerHandler('erasure', createErasureJobHandler({ db, integrations: integrations.source, connectors: (system) => connectors[system], logger }));
+  engine.registerHandler(
+    'erasure',
+    createErasureJobHandler({
+      db,
+      integrations: integrations.source,
+      connectors: (system) => connectors[system],
+      logger,
+    }),
+  );
 }
 
 /** The stores, the pipelines API and the engine over `parts`, with every job handler registered. */
@@ -77,7 +85,10 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   const integrations = createIntegrationStore(db, keyring, { env: parts.env });
   const tokens = createTokenStore(db);
   const cipher = new FieldCipher(keyring.primaryKey);
-  const tokenStore = new SqlTokenStore(db, { seal: (plain) => keyring.encrypt(plain), unseal: (sealed) => keyring.decrypt(sealed) });
+  const tokenStore = new SqlTokenStore(db, {
+    seal: (plain) => keyring.encrypt(plain),
+    unseal: (sealed) => keyring.decrypt(sealed),
+  });
   const pipelines = createPipelinesApi({ cipher });
   const engine = createSyncEngine({
     db,

@@ -16,45 +16,81 @@ export const webhookRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => 
 
   // Only names of configured integrations become label values: random path segments must not grow the series.
   const known = new WeakMap<FastifyRequest, string>();
-  const count = (request: FastifyRequest, reply: FastifyReply) => deps.metrics.m.webhookRequests.inc({ integration: known.get(request) ?? 'unknown', code: String(reply.statusCode) });
+  const count = (request: FastifyRequest, reply: FastifyReply) =>
+    deps.metrics.m.webhookRequests.inc({
+      integration: known.get(request) ?? 'unknown',
+      code: String(reply.statusCode),
+    });
 
-  app.post<{ Params: { integration: string } }>('/webhooks/:integration', {
-    config: { access: 'public', audit: false, rateLimit: { max: deps.webhookRateLimitPerMinute ?? 12_000, timeWindow: 60_000, keyGenerator: (request) => `webhook:${request.ip}` } },
-    schema: {
-      tags: ['webhooks'],
-      summary: "Inbound vendor webhook: verified by the integration's verifier, queued durably before the 202",
-      security: [],
-      params: integrationNameParam,
-      response: { 202: { type: 'object', properties: { accepted: { type: 'integer' }, jobId: { type: ['string', 'null'], description: 'null when the delivery carried no events' } } }, ...errorResponses },
-    },
-    onResponse: async (request, reply) => count(request, reply),
-  }, async (request, reply) => {
-    const headers: Record<string, string | undefined> = {};
-    for (const [k, v] of Object.entries(request.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
-    const answer = await ingestWebhook(
-      {
-        async integration(name) {
-          const found = await deps.integrations.getByNameCached(name);
-          return found && { name: found.name, system: found.system, enabled: found.enabled, webhookAllowlist: found.webhookAllowlist, resolvedConfig: () => deps.integrations.resolvedConfig(found) };
+  app.post<{ Params: { integration: string } }>(
+    '/webhooks/:integration',
+    {
+      config: {
+        access: 'public',
+        audit: false,
+        rateLimit: {
+          max: deps.webhookRateLimitPerMinute ?? 12_000,
+          timeWindow: 60_000,
+          keyGenerator: (request) => `webhook:${request.ip}`,
         },
-        connectors: deps.connectors,
-        enqueue: (job) => deps.queue.enqueue(job),
-        audit: (entry) => writeAudit(deps.db, entry).catch((error) => request.log.error({ err: error }, 'could not write the audit entry')),
-        now: deps.now,
       },
-      {
-        integration: request.params.integration,
-        // request.ip honours trustProxy (X-Forwarded-For behind a load balancer).
-        clientIp: request.ip,
-        method: request.method,
-        url: `${request.protocol}://${request.host}${request.url}`,
-        headers,
-        rawBody: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
-        requestId: request.id,
+      schema: {
+        tags: ['webhooks'],
+        summary: "Inbound vendor webhook: verified by the integration's verifier, queued durably before the 202",
+        security: [],
+        params: integrationNameParam,
+        response: {
+          202: {
+            type: 'object',
+            properties: {
+              accepted: { type: 'integer' },
+              jobId: { type: ['string', 'null'], description: 'null when the delivery carried no events' },
+            },
+          },
+          ...errorResponses,
+        },
       },
-    );
-    if (answer.integration) known.set(request, answer.integration);
-    if ('text' in answer) return reply.code(answer.status).type(answer.contentType).send(answer.text);
-    return reply.code(answer.status).send(answer.json);
-  });
+      onResponse: async (request, reply) => count(request, reply),
+    },
+    async (request, reply) => {
+      const headers: Record<string, string | undefined> = {};
+      for (const [k, v] of Object.entries(request.headers)) headers[k] = Array.isArray(v) ? v.join(', ') : v;
+      const answer = await ingestWebhook(
+        {
+          async integration(name) {
+            const found = await deps.integrations.getByNameCached(name);
+            return (
+              found && {
+                name: found.name,
+                system: found.system,
+                enabled: found.enabled,
+                webhookAllowlist: found.webhookAllowlist,
+                resolvedConfig: () => deps.integrations.resolvedConfig(found),
+              }
+            );
+          },
+          connectors: deps.connectors,
+          enqueue: (job) => deps.queue.enqueue(job),
+          audit: (entry) =>
+            writeAudit(deps.db, entry).catch((error) =>
+              request.log.error({ err: error }, 'could not write the audit entry'),
+            ),
+          now: deps.now,
+        },
+        {
+          integration: request.params.integration,
+          // request.ip honours trustProxy (X-Forwarded-For behind a load balancer).
+          clientIp: request.ip,
+          method: request.method,
+          url: `${request.protocol}://${request.host}${request.url}`,
+          headers,
+          rawBody: Buffer.isBuffer(request.body) ? request.body : Buffer.alloc(0),
+          requestId: request.id,
+        },
+      );
+      if (answer.integration) known.set(request, answer.integration);
+      if ('text' in answer) return reply.code(answer.status).type(answer.contentType).send(answer.text);
+      return reply.code(answer.status).send(answer.json);
+    },
+  );
 };
