@@ -24,6 +24,8 @@ COPY monitoring ./monitoring
 COPY n8n ./n8n
 COPY pipelines ./pipelines
 COPY services ./services
+# The web console's source: npm run build bundles it beside the runtime (dist/runtime/console).
+COPY console ./console
 # The demo mode (DATA_SYNC_DEMO) bundles the vendor fakes.
 COPY test/fakes ./test/fakes
 RUN npm run build
@@ -36,6 +38,7 @@ ENV NODE_ENV=production \
     DATA_SYNC_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /src/dist/runtime/main.js dist/runtime/main.js
+COPY --from=build /src/dist/runtime/console dist/runtime/console
 # Imported at run time, never bundled: PGlite (the embedded store without DATABASE_URL) ships its
 # WASM and data files beside its module; swagger-ui's page for /docs is read from its package.
 COPY --from=build /src/node_modules/@electric-sql/pglite node_modules/@electric-sql/pglite

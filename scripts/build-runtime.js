@@ -58,6 +58,8 @@ async function buildRuntime({ quiet = false } = {}) {
   const worker = await require('@data-sync/sync-runtime/src/cloudflare/build').buildCloudflareWorker({
     outfile: path.join(staging, 'cloudflare.js'),
   });
+  // The web console's files beside the bundle, where its /console route looks for them.
+  const consoleBuild = await require('./build-console').buildConsole({ outdir: path.join(staging, 'console') });
   const previous = `${outdir}.old-${process.pid}`;
   if (fs.existsSync(outdir)) fs.renameSync(outdir, previous);
   fs.renameSync(staging, outdir);
@@ -69,6 +71,9 @@ async function buildRuntime({ quiet = false } = {}) {
       );
     }
     console.log(`${path.relative(root, path.join(outdir, 'cloudflare.js'))}  ${(worker.bytes / 1024).toFixed(1)} KiB`);
+    console.log(
+      `${path.relative(root, path.join(outdir, 'console'))}/console.js  ${(consoleBuild.bytes / 1024).toFixed(1)} KiB`,
+    );
   }
   return outdir;
 }

@@ -119,7 +119,7 @@ describeWithService('runtime image file system', TEST_DATABASE_URL, () => {
     await database.drop();
   });
 
-  test('the command starts from the image files alone (no repository, no node_modules beyond what is copied): /health, /health/ready and /docs answer, and HEALTHCHECK passes', async () => {
+  test('the command starts from the image files alone (no repository, no node_modules beyond what is copied): /health, /health/ready, /docs and /console answer, and HEALTHCHECK passes', async () => {
     const app = assembleImage(path.join(dir, 'fs'));
     const dataDir = path.join(dir, 'data');
     const env = {
@@ -150,7 +150,7 @@ describeWithService('runtime image file system', TEST_DATABASE_URL, () => {
         });
         child.on('exit', (code) => reject(new Error(`exited ${code}: ${stdout}\n${stderr}`)));
       });
-      for (const route of ['/health', '/health/ready', '/docs/static/index.html'])
+      for (const route of ['/health', '/health/ready', '/docs/static/index.html', '/console', '/console/console.js'])
         expect([route, (await fetch(`${url}${route}`)).status]).toEqual([route, 200]);
       expect(stderr).not.toContain('swagger-ui assets not found');
       const healthcheck = execForm(lastOf(final, 'HEALTHCHECK')!.replace(/^.*?CMD /, ''));

@@ -13,6 +13,7 @@ import { ConfigError, RuntimeConfig, loadConfig } from './config';
 import { createScheduler, createWorker, IntegrationSource } from './engine';
 import { startRetention } from './engine/erasure';
 import { createLogger } from './logger';
+import { terminalDestination } from './pretty-logs';
 import { createRuntime, engineMetrics } from './runtime/runtime';
 import { startN8nProbe } from './n8n-probe';
 import { createGoogleOidcVerifier } from './security/google-oidc';
@@ -33,7 +34,8 @@ export async function start(
   options: { env?: NodeJS.ProcessEnv; logger?: Logger; print?: (line: string) => void } = {},
 ): Promise<Runtime> {
   const config = loadConfig(options.env ?? process.env);
-  const logger = options.logger ?? createLogger({ level: config.logLevel });
+  const logger =
+    options.logger ?? createLogger({ level: config.logLevel, destination: terminalDestination(process.stdout) });
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
   const runtime = await createRuntime(config, { logger });
   const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines, repositories } = runtime;

@@ -24,6 +24,8 @@ import { adminRoutes } from './routes/admin';
 import { complianceRoutes } from './routes/compliance';
 import { contactRoutes } from './routes/contacts';
 import { analyticsRoutes } from './routes/analytics';
+import { runRoutes } from './routes/runs';
+import { consoleAssetsDir, consoleRoutes } from './routes/console';
 
 const LOGO =
   '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="32"><text x="0" y="24" font-family="sans-serif" font-size="20" fill="#fff">Data Sync</text></svg>';
@@ -178,5 +180,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     webhookRoutes({ integrations, connectors, queue, audit: store.audit, metrics, webhookRateLimitPerMinute, now }),
   );
   await app.register(pubsubPushRoutes({ pubsubPush: deps.pubsubPush, webhookRateLimitPerMinute, now }));
+  await app.register(runRoutes(deps));
+  await app.register(consoleRoutes(consoleAssetsDir()));
   return app;
 }

@@ -140,6 +140,26 @@ export function createRunsRepository(q: Queryable) {
   return {
     objectStats,
 
+    /** One run with its per-object counts, or null. */
+    async view(id: string): Promise<RunRecord | null> {
+      const found = await rows('SELECT * FROM sync_runs WHERE id = $1', [id]);
+      return found.length ? (await withObjects(found))[0] : null;
+    },
+
+    /** Pull records received and accepted per integration and hour since `from` (a run counts in the hour it last committed). */
+    async pulledPerHour(
+      from: Date,
+    ): Promise<{ integration: string; hour: Date | string; received: string; accepted: string }[]> {
+      const result = await q.query<{ integration: string; hour: Date | string; received: string; accepted: string }>(
+        `SELECT integration, date_trunc('hour', updated_at) AS hour,
+                sum(received) AS received, sum(accepted) AS accepted
+         FROM sync_runs WHERE direction = 'pull' AND pages > 0 AND updated_at >= $1
+         GROUP BY integration, date_trunc('hour', updated_at) ORDER BY integration`,
+        [from],
+      );
+      return result.rows;
+    },
+
     async byId(id: string): Promise<RunRow | null> {
       return (await rows('SELECT * FROM sync_runs WHERE id = $1', [id]))[0] ?? null;
     },
