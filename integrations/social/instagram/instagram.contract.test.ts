@@ -1,0 +1,4 @@
+import { metaContract } from '../meta/meta-contract';
+import { instagram } from './index';
+
+metaContract(instagram, 'ig');
