@@ -13,6 +13,8 @@ import { mixpanel } from './analytics/mixpanel';
 import { constantContact } from './marketing/constant_contact';
 import { klaviyo } from './marketing/klaviyo';
 import { mailchimp } from './marketing/mailchimp';
+import { facebook } from './social/facebook';
+import { instagram } from './social/instagram';
 
 // CRM connectors (integrations/crm/).
 const CRM: Record<string, ConnectorModule> = { salesforce, hubspot, pipedrive, zoho };
@@ -23,7 +25,10 @@ const MARKETING: Record<string, ConnectorModule> = { mailchimp, klaviyo, constan
 // Analytics connectors (integrations/analytics/).
 const ANALYTICS: Record<string, ConnectorModule> = { google_analytics: googleAnalytics, mixpanel, amplitude };
 
-export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS };
+// Social connectors (integrations/social/).
+const SOCIAL: Record<string, ConnectorModule> = { facebook, instagram };
+
+export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS, ...SOCIAL };
 
 /** The connector module named `name`, or an error naming the known ones. */
 export function connectorFor(name: string): ConnectorModule {

@@ -135,6 +135,20 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
     },
     contact_write: { email_address: str, first_name: str, last_name: str, company_name: str },
   },
+  // Lead Ads leads with their answers flattened by name (integrations/social/meta), and hashed audience members.
+  ...Object.fromEntries(
+    ['facebook', 'instagram'].map((system) => [
+      system,
+      {
+        leads: {
+          id: ro('string'),
+          created_time: ro('timestamp'),
+          answers: obj({ email: str, first_name: str, last_name: str, phone_number: str, company_name: str }),
+        },
+        custom_audience: { email: str, first_name: str, last_name: str, phone_number: str },
+      },
+    ]),
+  ),
 };
 
 /**
@@ -218,6 +232,32 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
       fields: { 'email_address.address': 'email', first_name: 'first_name', last_name: 'last_name', company_name: 'company_name', created_at: 'created_at', updated_at: 'updated_at' },
     },
   },
+  // A lead never changes after submission: its creation time is also its last update.
+  ...Object.fromEntries(
+    ['facebook', 'instagram'].map((system) => [
+      `${system}_to_internal`,
+      {
+        leads: {
+          fields: {
+            'answers.email': 'email',
+            'answers.first_name': 'first_name',
+            'answers.last_name': 'last_name',
+            'answers.phone_number': 'phone_number',
+            'answers.company_name': 'company_name',
+            created_time: 'updated_at',
+          },
+          conflict: SALESFORCE_WINS,
+        },
+      },
+    ]),
+  ),
+  // The connectors normalize and hash these before they leave (integrations/social/meta/audience.ts).
+  ...Object.fromEntries(
+    ['facebook', 'instagram'].map((system) => [
+      `internal_to_${system}`,
+      { custom_audience: { fields: { email: 'email', first_name: 'first_name', last_name: 'last_name', phone_number: 'phone_number' } } },
+    ]),
+  ),
   internal_to_mailchimp: {
     User: {
       vendorObject: 'member',
@@ -271,6 +311,8 @@ export const OBJECT_MAPPINGS: Readonly<Record<string, { readonly inbound: Readon
   mailchimp: { inbound: { '*': 'mailchimp_to_internal.member' }, outbound: { '*': 'internal_to_mailchimp.User' } },
   klaviyo: { inbound: { profiles: 'klaviyo_to_internal.profiles' }, outbound: { profiles: 'internal_to_klaviyo.profiles' } },
   constant_contact: { inbound: { contacts: 'constant_contact_to_internal.contacts' }, outbound: { contacts: 'internal_to_constant_contact.contacts' } },
+  facebook: { inbound: { leads: 'facebook_to_internal.leads' }, outbound: { custom_audience: 'internal_to_facebook.custom_audience' } },
+  instagram: { inbound: { leads: 'instagram_to_internal.leads' }, outbound: { custom_audience: 'internal_to_instagram.custom_audience' } },
 };
 
 /** The mapping that carries `object` of `system` in `direction`, or undefined (replica only / not pushed). */
