@@ -29,10 +29,13 @@ export interface MetaFakeOptions {
   readonly platform?: 'fb' | 'ig';
   /** Forms the seeded leads are spread over. @default 2 */
   readonly forms?: number;
+  /** Customer-list audiences in the ad account (the first is `credentials.audienceId`). @default 1 */
+  readonly audiences?: number;
 }
 
 export interface MetaFake extends Fake {
   readonly credentials: { accessToken: string; appSecret: string; pageId: string; audienceId: string; verifyToken: string };
+  readonly audienceIds: readonly string[];
   readonly leads: Map<string, FakeLead>;
   /** Members of each audience by email hash: the row of hashed keys as sent. */
   readonly audiences: Map<string, Map<string, string[]>>;
@@ -65,7 +68,8 @@ export async function startFakeMeta(options: MetaFakeOptions = {}): Promise<Meta
   const random = seededRandom(31);
   const formIds = Array.from({ length: options.forms ?? 2 }, (_, i) => `90000000000000${i + 1}`);
   const leads = new Map<string, FakeLead>();
-  const audiences = new Map<string, Map<string, string[]>>([[credentials.audienceId, new Map()]]);
+  const audienceIds = Array.from({ length: options.audiences ?? 1 }, (_, i) => String(BigInt(credentials.audienceId) + BigInt(i)));
+  const audiences = new Map<string, Map<string, string[]>>(audienceIds.map((id) => [id, new Map()]));
   const removed: string[] = [];
   let nextLead = 1;
   let people = 0;
@@ -196,6 +200,7 @@ export async function startFakeMeta(options: MetaFakeOptions = {}): Promise<Meta
   return {
     url: server.url,
     credentials,
+    audienceIds,
     leads,
     audiences,
     removed,

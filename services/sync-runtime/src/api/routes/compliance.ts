@@ -9,6 +9,7 @@ import type { ApiDeps, PipelinesApi } from '../deps';
 import { ApiError } from '../errors';
 import { actorOf } from '../auth';
 import { errorResponses, paging } from '../schemas';
+import { metaDeletionStatus } from '../../social/meta-deletion';
 
 /** The header carrying hex HMAC-SHA256 of the raw body, keyed with DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET. */
 export const SIGNATURE_HEADER = 'x-data-sync-signature';
@@ -145,6 +146,33 @@ export const complianceRoutes = (deps: ApiDeps) => async (app: FastifyInstance) 
     const p = pipelines();
     await clientInput(() => p.optOut(deps.db, request.body.email, { actor: actorOf(request) }));
     return { optedOut: await p.isOptedOut(deps.db, request.body.email) };
+  });
+
+  // The status URL Meta's data deletion callback answers with: the person holds only the confirmation code.
+  app.get('/compliance/meta-deletions', {
+    config: { access: 'public' },
+    schema: {
+      tags: ['compliance'],
+      summary: 'Status of a Meta data deletion request, by the confirmation code the callback answered with',
+      security: [],
+      querystring: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', pattern: '^[0-9a-f]{20}$' } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            confirmationCode: { type: 'string' }, status: { type: 'string', enum: ['pending', 'completed'] },
+            subjectsErased: { type: 'integer' }, completedAt: { type: 'string' }, message: { type: 'string' },
+          },
+        },
+        ...errorResponses,
+      },
+    },
+  }, async (request: FastifyRequest<{ Querystring: { code: string } }>) => {
+    const status = await metaDeletionStatus(deps.db, request.query.code);
+    const message = status.status === 'completed'
+      ? `Completed ${status.completedAt}: the data this service held about you from Meta was deleted, and its vendors were asked to delete theirs.`
+      : 'Received and not processed yet; check again later.';
+    return { ...status, message };
   });
 
   // The signed webhooks: their scope keeps the raw JSON bytes the signature covers.

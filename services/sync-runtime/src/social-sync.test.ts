@@ -1,0 +1,130 @@
+/**
+ * Social leads in and audiences out through the real runtime (the API, store queue, engine and every
+ * job handler over PGlite) against the Meta Graph and Mailchimp fakes: a lead submitted at Meta is
+ * announced by a signed leadgen webhook, pulled into a contact, and pushed as a hashed member to the
+ * Instagram Custom Audience and the Mailchimp newsletter; an opted-out subject is pushed nowhere; a
+ * GDPR erasure removes the subject from every audience; Meta's data deletion callback is answered with
+ * a confirmation code whose status URL reports the erasure.
+ */
+import { CONNECTORS } from '../../../integrations/registry';
+import { startSocialDemoFakes, type SocialDemoFakes } from '../../../integrations/social/demo';
+import { sha256 } from '../../../integrations/social/meta/audience';
+import { signRequest } from '../../../integrations/social/meta/webhook';
+import { startFakeMailchimp, type MailchimpFake } from '../../../test/fakes/mailchimp';
+import { bearer, createHarness, type Harness } from './api/testing/harness';
+
+let h: Harness;
+let social: SocialDemoFakes;
+let mailchimp: MailchimpFake;
+
+beforeAll(async () => {
+  [social, mailchimp] = await Promise.all([startSocialDemoFakes({ leads: 0 }), startFakeMailchimp({ seed: { newsletter: 0, product_updates: 0 } })]);
+  h = await createHarness({ connectors: { ...CONNECTORS }, logLevel: 'warn' });
+  const common = { enabled: true, syncInterval: '1h', webhookAllowlist: [] };
+  await h.integrations.create({ ...common, name: 'facebook', system: 'facebook', objects: ['leads'], pushObjects: ['custom_audience'], config: social.configs.facebook });
+  await h.integrations.create({ ...common, name: 'instagram', system: 'instagram', objects: ['leads'], pushObjects: ['custom_audience'], config: social.configs.instagram });
+  await h.integrations.create({ ...common, name: 'mailchimp', system: 'mailchimp', objects: ['newsletter'], pushObjects: ['newsletter'], config: { apiKey: mailchimp.apiKey, baseUrl: mailchimp.url } });
+}, 60_000);
+afterAll(async () => {
+  await h?.close();
+  await Promise.all([social?.close(), mailchimp?.close()]);
+});
+
+/** Runs the worker until no job is ready or delayed (pushes wait out their debounce). */
+async function settle(): Promise<void> {
+  for (let idle = 0; idle < 2; ) {
+    if ((await h.drain()) > 0) idle = 0;
+    else {
+      const waiting = await h.db.query(`SELECT 1 FROM jobs WHERE kind <> 'probe' LIMIT 1`);
+      if (waiting.rows.length === 0) idle++;
+      else await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+}
+
+const instagramAudience = () => social.meta.audiences.get(social.meta.audienceIds[1])!;
+const facebookAudience = () => social.meta.audiences.get(social.meta.audienceIds[0])!;
+const newsletter = () => [...mailchimp.state.lists.values()].find((l) => l.name === 'newsletter')!;
+const inNewsletter = (email: string) => [...newsletter().members.values()].some((m) => m.email_address === email && m.status === 'subscribed');
+
+async function submitAndAnnounce(person: { email: string; full_name: string; phone_number: string }) {
+  const lead = social.meta.submitLead(person, 'fb');
+  const delivery = social.meta.leadgenDelivery(lead);
+  const res = await h.inject({ method: 'POST', url: '/webhooks/facebook', headers: delivery.headers, payload: delivery.body });
+  expect(res.statusCode).toBe(202);
+  return lead;
+}
+
+test('a lead submitted at Meta becomes a contact, then a hashed member of the other audiences and a newsletter subscriber', async () => {
+  await submitAndAnnounce({ email: 'Ada.Lovelace@Example.com', full_name: 'Ada Lovelace', phone_number: '+44 20 7946 0018' });
+  await settle();
+  const contact = await h.db.query('SELECT email, first_name, last_name, phone, source FROM contacts WHERE email = $1', ['ada.lovelace@example.com']);
+  expect(contact.rows).toEqual([{ email: 'ada.lovelace@example.com', first_name: 'Ada', last_name: 'Lovelace', phone: expect.stringContaining('7946'), source: 'facebook' }]);
+  const member = instagramAudience().get(sha256('ada.lovelace@example.com'));
+  // Normalized, then hashed: nothing readable leaves for the audience.
+  expect(member).toEqual([sha256('ada.lovelace@example.com'), sha256('ada'), sha256('lovelace'), sha256('442079460018')]);
+  expect(JSON.stringify([...instagramAudience().values()])).not.toMatch(/ada|lovelace/i);
+  // Its own source is not echoed back into the Facebook audience.
+  expect(facebookAudience().has(sha256('ada.lovelace@example.com'))).toBe(false);
+  expect(inNewsletter('ada.lovelace@example.com')).toBe(true);
+}, 60_000);
+
+test('the same leadgen delivery again changes nothing', async () => {
+  const [lead] = [...social.meta.leads.values()];
+  const delivery = social.meta.leadgenDelivery(lead);
+  const before = (await h.db.query('SELECT count(*)::int AS n FROM sync_runs')).rows[0].n;
+  expect((await h.inject({ method: 'POST', url: '/webhooks/facebook', headers: delivery.headers, payload: delivery.body })).statusCode).toBe(202);
+  await settle();
+  expect((await h.db.query('SELECT count(*)::int AS n FROM sync_runs')).rows[0].n).toBe(before);
+}, 60_000);
+
+test('a forged leadgen delivery is 401 and queues nothing', async () => {
+  const lead = social.meta.submitLead({ email: 'mallory@example.com' }, 'fb');
+  const delivery = social.meta.leadgenDelivery(lead);
+  const res = await h.inject({ method: 'POST', url: '/webhooks/facebook', headers: { ...delivery.headers, 'x-hub-signature-256': `sha256=${'0'.repeat(64)}` }, payload: delivery.body });
+  expect(res.statusCode).toBe(401);
+  expect((await h.db.query(`SELECT count(*)::int AS n FROM jobs WHERE kind = 'webhook'`)).rows[0].n).toBe(0);
+  social.meta.leads.delete(lead.id);
+});
+
+test('a subject who opted out (CCPA) becomes a contact but joins no audience', async () => {
+  expect((await h.inject({ method: 'POST', url: '/api/compliance/opt-out', headers: bearer(h.auth.operator), payload: { email: 'grace.hopper@example.com' } })).statusCode).toBe(200);
+  await submitAndAnnounce({ email: 'grace.hopper@example.com', full_name: 'Grace Hopper', phone_number: '+1 415 555 0100' });
+  await settle();
+  expect((await h.db.query('SELECT 1 FROM contacts WHERE email = $1', ['grace.hopper@example.com'])).rows).toHaveLength(1);
+  expect(instagramAudience().has(sha256('grace.hopper@example.com'))).toBe(false);
+  expect(inNewsletter('grace.hopper@example.com')).toBe(false);
+}, 60_000);
+
+test('an erased subject leaves every audience, and their leads are deleted at Meta', async () => {
+  const email = 'ada.lovelace@example.com';
+  const res = await h.inject({ method: 'POST', url: '/api/compliance/erasure', headers: bearer(h.auth.admin), payload: { email } });
+  expect(res.statusCode).toBe(202);
+  expect(res.json().vendorErasures).toEqual(expect.arrayContaining(['facebook', 'instagram', 'mailchimp']));
+  await settle();
+  expect(instagramAudience().has(sha256(email))).toBe(false);
+  expect(facebookAudience().has(sha256(email))).toBe(false);
+  expect(social.meta.removed.filter((hash) => hash === sha256(email)).length).toBeGreaterThanOrEqual(2);
+  expect([...social.meta.leads.values()].some((l) => l.field_data.some((f) => f.values.includes('Ada.Lovelace@Example.com')))).toBe(false);
+  expect(inNewsletter(email)).toBe(false);
+  expect((await h.db.query(`SELECT status FROM erasure_requests WHERE integration IN ('facebook', 'instagram')`)).rows.map((r) => r.status)).toEqual(['done', 'done']);
+}, 60_000);
+
+test("Meta's data deletion callback is answered with a status URL and code, and the status shows the request processed", async () => {
+  const secret = String(social.configs.facebook.appSecret);
+  const form = new URLSearchParams({ signed_request: signRequest(secret, { user_id: '10155500000000001', issued_at: 1772366400 }) }).toString();
+  const res = await h.inject({ method: 'POST', url: '/webhooks/facebook', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: form });
+  expect(res.statusCode).toBe(200);
+  const answer = res.json() as { url: string; confirmation_code: string };
+  expect(answer.confirmation_code).toMatch(/^[0-9a-f]{20}$/);
+  const status = new URL(answer.url);
+  expect(status.pathname).toBe('/compliance/meta-deletions');
+  expect(status.searchParams.get('code')).toBe(answer.confirmation_code);
+  expect((await h.inject({ method: 'GET', url: `${status.pathname}${status.search}` })).json()).toMatchObject({ status: 'pending' });
+  await settle();
+  expect((await h.inject({ method: 'GET', url: `${status.pathname}${status.search}` })).json()).toMatchObject({ status: 'completed', subjectsErased: 0 });
+
+  const forged = new URLSearchParams({ signed_request: signRequest('not-the-app-secret', { user_id: '10155500000000001', issued_at: 1 }) }).toString();
+  expect((await h.inject({ method: 'POST', url: '/webhooks/facebook', headers: { 'content-type': 'application/x-www-form-urlencoded' }, payload: forged })).statusCode).toBe(401);
+  expect((await h.inject({ method: 'GET', url: '/compliance/meta-deletions?code=%3Cscript%3E' })).statusCode).toBe(400);
+}, 60_000);
