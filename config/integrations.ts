@@ -141,6 +141,17 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     webhookUrl: 'https://api.example.com/webhooks/instagram',
     credentials: ['INSTAGRAM_ACCESS_TOKEN', 'INSTAGRAM_APP_SECRET', 'INSTAGRAM_VERIFY_TOKEN'],
   },
+  {
+    // Mentions into events (since_id every 15-minute rate window), Account Activity webhooks; contacts out to an Ads API custom audience.
+    name: 'x',
+    family: 'social',
+    enabled: true,
+    syncInterval: '15m',
+    objects: ['mentions'],
+    pushObjects: ['custom_audience'],
+    webhookUrl: 'https://api.example.com/webhooks/x',
+    credentials: ['X_BEARER_TOKEN', 'X_CONSUMER_KEY', 'X_CONSUMER_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
+  },
 ];
 
 const INTERVAL = /^([1-9][0-9]*)([mhd])$/;

@@ -15,6 +15,7 @@ import { klaviyo } from './marketing/klaviyo';
 import { mailchimp } from './marketing/mailchimp';
 import { facebook } from './social/facebook';
 import { instagram } from './social/instagram';
+import { x } from './social/x';
 
 // CRM connectors (integrations/crm/).
 const CRM: Record<string, ConnectorModule> = { salesforce, hubspot, pipedrive, zoho };
@@ -26,7 +27,7 @@ const MARKETING: Record<string, ConnectorModule> = { mailchimp, klaviyo, constan
 const ANALYTICS: Record<string, ConnectorModule> = { google_analytics: googleAnalytics, mixpanel, amplitude };
 
 // Social connectors (integrations/social/).
-const SOCIAL: Record<string, ConnectorModule> = { facebook, instagram };
+const SOCIAL: Record<string, ConnectorModule> = { facebook, instagram, x };
 
 export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS, ...SOCIAL };
 

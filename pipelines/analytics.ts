@@ -7,7 +7,7 @@
 import { createHash } from 'crypto';
 import { stableStringify } from './batch';
 import type { Queryable } from './db';
-import { EVENT_MAPPINGS, METRIC_MAPPINGS, type EventRow, type Mapped, type MetricRow } from './analytics-mappings';
+import { EVENT_MAPPINGS, METRIC_MAPPINGS, OBJECT_EVENT_MAPPINGS, type EventRow, type Mapped, type MetricRow } from './analytics-mappings';
 import { protectRecord, subjectHash, type FieldCipher } from './privacy';
 
 export interface AnalyticsResult {
@@ -67,9 +67,16 @@ async function quarantine(tx: Queryable, source: string, mapping: string, refuse
  * Upserts vendor events of `source` into `events` by (source, event id): a new id inserts, a known
  * id with different content updates (the vendor's latest version wins), a repeat changes nothing.
  */
-export async function upsertEvents(tx: Queryable, source: string, records: readonly VendorRecord[], options: { cipher?: FieldCipher } = {}): Promise<AnalyticsResult> {
-  const { rows, refused } = mapAll(records, mappingFor(EVENT_MAPPINGS, source, 'event'));
-  await quarantine(tx, source, `${source}_to_internal.events`, refused, options.cipher);
+export async function upsertEvents(
+  tx: Queryable,
+  source: string,
+  records: readonly VendorRecord[],
+  options: { cipher?: FieldCipher; object?: string } = {},
+): Promise<AnalyticsResult> {
+  const object = options.object ?? 'events';
+  const map = object === 'events' ? mappingFor(EVENT_MAPPINGS, source, 'event') : mappingFor(OBJECT_EVENT_MAPPINGS[source] ?? {}, object, `${source} event`);
+  const { rows, refused } = mapAll(records, map);
+  await quarantine(tx, source, `${source}_to_internal.${object}`, refused, options.cipher);
   // Within one page the last version of an id wins, as it would across pages.
   const latest = new Map<string, EventRow>();
   for (const row of rows) latest.set(row.event_id, row);
@@ -141,6 +148,7 @@ export const ANALYTICS_OBJECTS = { events: 'events', metrics: 'metrics' } as con
  */
 export async function ingestAnalyticsPage(tx: Queryable, page: { integration: string; object: string; records: readonly VendorRecord[] }, options: { cipher?: FieldCipher } = {}): Promise<AnalyticsResult | undefined> {
   if (page.object === ANALYTICS_OBJECTS.events && EVENT_MAPPINGS[page.integration]) return upsertEvents(tx, page.integration, page.records, options);
+  if (OBJECT_EVENT_MAPPINGS[page.integration]?.[page.object]) return upsertEvents(tx, page.integration, page.records, { ...options, object: page.object });
   if (page.object === ANALYTICS_OBJECTS.metrics && METRIC_MAPPINGS[page.integration]) return replaceMetricDays(tx, page.integration, page.records, options);
   return undefined;
 }

@@ -149,6 +149,8 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
       },
     ]),
   ),
+  // Hashed by the connector before it leaves (integrations/social/meta/audience.ts).
+  x: { custom_audience: { email: str, first_name: str, last_name: str, phone_number: str } },
 };
 
 /**
@@ -253,7 +255,7 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
   ),
   // The connectors normalize and hash these before they leave (integrations/social/meta/audience.ts).
   ...Object.fromEntries(
-    ['facebook', 'instagram'].map((system) => [
+    ['facebook', 'instagram', 'x'].map((system) => [
       `internal_to_${system}`,
       { custom_audience: { fields: { email: 'email', first_name: 'first_name', last_name: 'last_name', phone_number: 'phone_number' } } },
     ]),
@@ -313,6 +315,8 @@ export const OBJECT_MAPPINGS: Readonly<Record<string, { readonly inbound: Readon
   constant_contact: { inbound: { contacts: 'constant_contact_to_internal.contacts' }, outbound: { contacts: 'internal_to_constant_contact.contacts' } },
   facebook: { inbound: { leads: 'facebook_to_internal.leads' }, outbound: { custom_audience: 'internal_to_facebook.custom_audience' } },
   instagram: { inbound: { leads: 'instagram_to_internal.leads' }, outbound: { custom_audience: 'internal_to_instagram.custom_audience' } },
+  // Mentions carry no contact: they become events (pipelines/analytics-mappings.ts).
+  x: { inbound: {}, outbound: { custom_audience: 'internal_to_x.custom_audience' } },
 };
 
 /** The mapping that carries `object` of `system` in `direction`, or undefined (replica only / not pushed). */

@@ -1,8 +1,9 @@
 /**
  * Social leads in and audiences out through the real runtime (the API, store queue, engine and every
- * job handler over PGlite) against the Meta Graph and Mailchimp fakes: a lead submitted at Meta is
+ * job handler over PGlite) against the Meta Graph, X and Mailchimp fakes: a lead submitted at Meta is
  * announced by a signed leadgen webhook, pulled into a contact, and pushed as a hashed member to the
- * Instagram Custom Audience and the Mailchimp newsletter; an opted-out subject is pushed nowhere; a
+ * Instagram Custom Audience, the X custom audience and the Mailchimp newsletter; an X mention becomes an
+ * event; an opted-out subject is pushed nowhere; a
  * GDPR erasure removes the subject from every audience; Meta's data deletion callback is answered with
  * a confirmation code whose status URL reports the erasure.
  */
@@ -18,11 +19,12 @@ let social: SocialDemoFakes;
 let mailchimp: MailchimpFake;
 
 beforeAll(async () => {
-  [social, mailchimp] = await Promise.all([startSocialDemoFakes({ leads: 0 }), startFakeMailchimp({ seed: { newsletter: 0, product_updates: 0 } })]);
+  [social, mailchimp] = await Promise.all([startSocialDemoFakes({ leads: 0, mentions: 0 }), startFakeMailchimp({ seed: { newsletter: 0, product_updates: 0 } })]);
   h = await createHarness({ connectors: { ...CONNECTORS }, logLevel: 'warn' });
   const common = { enabled: true, syncInterval: '1h', webhookAllowlist: [] };
   await h.integrations.create({ ...common, name: 'facebook', system: 'facebook', objects: ['leads'], pushObjects: ['custom_audience'], config: social.configs.facebook });
   await h.integrations.create({ ...common, name: 'instagram', system: 'instagram', objects: ['leads'], pushObjects: ['custom_audience'], config: social.configs.instagram });
+  await h.integrations.create({ ...common, name: 'x', system: 'x', objects: ['mentions'], pushObjects: ['custom_audience'], config: social.configs.x });
   await h.integrations.create({ ...common, name: 'mailchimp', system: 'mailchimp', objects: ['newsletter'], pushObjects: ['newsletter'], config: { apiKey: mailchimp.apiKey, baseUrl: mailchimp.url } });
 }, 60_000);
 afterAll(async () => {
@@ -67,6 +69,20 @@ test('a lead submitted at Meta becomes a contact, then a hashed member of the ot
   // Its own source is not echoed back into the Facebook audience.
   expect(facebookAudience().has(sha256('ada.lovelace@example.com'))).toBe(false);
   expect(inNewsletter('ada.lovelace@example.com')).toBe(true);
+  expect(social.x.audience.get(sha256('ada.lovelace@example.com'))).toEqual({ email: [sha256('ada.lovelace@example.com')], phone_number: [sha256('442079460018')] });
+}, 60_000);
+
+test('an X mention announced by a signed Account Activity delivery becomes an x.mention event', async () => {
+  const post = social.x.mention('@acme the new release is great');
+  const delivery = social.x.activityDelivery(post);
+  expect((await h.inject({ method: 'POST', url: '/webhooks/x', headers: delivery.headers, payload: delivery.body })).statusCode).toBe(202);
+  await settle();
+  const events = await h.db.query(`SELECT event_id, name, user_id FROM events WHERE source = 'x' AND event_id = $1`, [post.id]);
+  expect(events.rows).toEqual([{ event_id: post.id, name: 'x.mention', user_id: post.author_id }]);
+  // The CRC check of the same route answers with the consumer secret's HMAC.
+  const crc = await h.inject({ method: 'GET', url: '/webhooks/x?crc_token=abc123' });
+  expect(crc.statusCode).toBe(200);
+  expect(crc.json()).toEqual({ response_token: expect.stringMatching(/^sha256=[A-Za-z0-9+/]+=*$/) });
 }, 60_000);
 
 test('the same leadgen delivery again changes nothing', async () => {
@@ -94,20 +110,22 @@ test('a subject who opted out (CCPA) becomes a contact but joins no audience', a
   expect((await h.db.query('SELECT 1 FROM contacts WHERE email = $1', ['grace.hopper@example.com'])).rows).toHaveLength(1);
   expect(instagramAudience().has(sha256('grace.hopper@example.com'))).toBe(false);
   expect(inNewsletter('grace.hopper@example.com')).toBe(false);
+  expect(social.x.audience.has(sha256('grace.hopper@example.com'))).toBe(false);
 }, 60_000);
 
 test('an erased subject leaves every audience, and their leads are deleted at Meta', async () => {
   const email = 'ada.lovelace@example.com';
   const res = await h.inject({ method: 'POST', url: '/api/compliance/erasure', headers: bearer(h.auth.admin), payload: { email } });
   expect(res.statusCode).toBe(202);
-  expect(res.json().vendorErasures).toEqual(expect.arrayContaining(['facebook', 'instagram', 'mailchimp']));
+  expect(res.json().vendorErasures).toEqual(expect.arrayContaining(['facebook', 'instagram', 'x', 'mailchimp']));
   await settle();
   expect(instagramAudience().has(sha256(email))).toBe(false);
   expect(facebookAudience().has(sha256(email))).toBe(false);
   expect(social.meta.removed.filter((hash) => hash === sha256(email)).length).toBeGreaterThanOrEqual(2);
   expect([...social.meta.leads.values()].some((l) => l.field_data.some((f) => f.values.includes('Ada.Lovelace@Example.com')))).toBe(false);
   expect(inNewsletter(email)).toBe(false);
-  expect((await h.db.query(`SELECT status FROM erasure_requests WHERE integration IN ('facebook', 'instagram')`)).rows.map((r) => r.status)).toEqual(['done', 'done']);
+  expect(social.x.audience.has(sha256(email))).toBe(false);
+  expect((await h.db.query(`SELECT status FROM erasure_requests WHERE integration IN ('facebook', 'instagram', 'x')`)).rows.map((r) => r.status)).toEqual(['done', 'done', 'done']);
 }, 60_000);
 
 test("Meta's data deletion callback is answered with a status URL and code, and the status shows the request processed", async () => {
