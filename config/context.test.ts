@@ -60,7 +60,7 @@ describe('stack settings', () => {
 
   test('a flag from context overrides the environment default', () => {
     const s = resolveSettings('aws', 'prod', parseContext({ enableCrmSync: 'false' }));
-    expect(s.integrations.map((i) => i.name)).toEqual(['mailchimp', 'google_analytics', 'mixpanel', 'amplitude', 'facebook', 'instagram', 'x']);
+    expect(s.integrations.map((i) => i.name)).toEqual(['mailchimp', 'google_analytics', 'mixpanel', 'amplitude', 'facebook', 'instagram', 'x', 'linkedin']);
   });
 
   test('deploymentSlot receives imageTag and the other slot keeps stableImageTag', () => {

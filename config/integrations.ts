@@ -152,6 +152,17 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     webhookUrl: 'https://api.example.com/webhooks/x',
     credentials: ['X_BEARER_TOKEN', 'X_CONSUMER_KEY', 'X_CONSUMER_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
   },
+  {
+    // Lead Gen Forms responses in (lead notifications first, this schedule as the safety net); contacts out to a Matched Audience.
+    name: 'linkedin',
+    family: 'social',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['leads'],
+    pushObjects: ['custom_audience'],
+    webhookUrl: 'https://api.example.com/webhooks/linkedin',
+    credentials: ['LINKEDIN_CLIENT_ID', 'LINKEDIN_CLIENT_SECRET', 'LINKEDIN_REFRESH_TOKEN'],
+  },
 ];
 
 const INTERVAL = /^([1-9][0-9]*)([mhd])$/;

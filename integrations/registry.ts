@@ -15,6 +15,7 @@ import { klaviyo } from './marketing/klaviyo';
 import { mailchimp } from './marketing/mailchimp';
 import { facebook } from './social/facebook';
 import { instagram } from './social/instagram';
+import { linkedin } from './social/linkedin';
 import { x } from './social/x';
 
 // CRM connectors (integrations/crm/).
@@ -27,7 +28,7 @@ const MARKETING: Record<string, ConnectorModule> = { mailchimp, klaviyo, constan
 const ANALYTICS: Record<string, ConnectorModule> = { google_analytics: googleAnalytics, mixpanel, amplitude };
 
 // Social connectors (integrations/social/).
-const SOCIAL: Record<string, ConnectorModule> = { facebook, instagram, x };
+const SOCIAL: Record<string, ConnectorModule> = { facebook, instagram, x, linkedin };
 
 export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS, ...SOCIAL };
 

@@ -32,7 +32,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
     await upsertEvents(t.db, 'mixpanel', [event('e1', 'Gone@x.io'), event('e2', 'kept@x.io')]);
 
     const result = await eraseSubject(t.db, '  gone@X.io ', { actor: 'dpo@example.com' });
-    expect(result).toEqual({ erased: { contacts: 1, contact_staging: 1, pipeline_quarantine: 2, sync_pushes: 1, events: 1, contact_sources: 1 }, vendorErasures: ['salesforce', 'hubspot', 'mailchimp', 'google_analytics', 'mixpanel', 'amplitude'] });
+    expect(result).toEqual({ erased: { contacts: 1, contact_staging: 1, pipeline_quarantine: 2, sync_pushes: 1, events: 1, contact_sources: 1 }, vendorErasures: ['salesforce', 'hubspot', 'mailchimp', 'google_analytics', 'mixpanel', 'amplitude', 'facebook', 'instagram', 'x', 'linkedin'] });
     for (const table of ['contacts', 'contact_staging', 'pipeline_quarantine', 'sync_pushes', 'events', 'contact_sources']) {
       expect(await count(`${table} t WHERE lower(t::text) LIKE '%gone@x.io%'`)).toBe(0);
     }

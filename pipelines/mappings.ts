@@ -151,6 +151,15 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
   ),
   // Hashed by the connector before it leaves (integrations/social/meta/audience.ts).
   x: { custom_audience: { email: str, first_name: str, last_name: str, phone_number: str } },
+  // Lead form responses with answers named by the form's predefined fields (integrations/social/linkedin).
+  linkedin: {
+    leads: {
+      id: ro('string'),
+      submittedAtTime: ro('timestamp'),
+      answers: obj({ email: str, first_name: str, last_name: str, phone_number: str, company_name: str }),
+    },
+    custom_audience: { email: str, first_name: str, last_name: str, phone_number: str },
+  },
 };
 
 /**
@@ -253,9 +262,22 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
       },
     ]),
   ),
+  linkedin_to_internal: {
+    leads: {
+      fields: {
+        'answers.email': 'email',
+        'answers.first_name': 'first_name',
+        'answers.last_name': 'last_name',
+        'answers.phone_number': 'phone_number',
+        'answers.company_name': 'company_name',
+        submittedAtTime: 'updated_at',
+      },
+      conflict: SALESFORCE_WINS,
+    },
+  },
   // The connectors normalize and hash these before they leave (integrations/social/meta/audience.ts).
   ...Object.fromEntries(
-    ['facebook', 'instagram', 'x'].map((system) => [
+    ['facebook', 'instagram', 'x', 'linkedin'].map((system) => [
       `internal_to_${system}`,
       { custom_audience: { fields: { email: 'email', first_name: 'first_name', last_name: 'last_name', phone_number: 'phone_number' } } },
     ]),
@@ -317,6 +339,7 @@ export const OBJECT_MAPPINGS: Readonly<Record<string, { readonly inbound: Readon
   instagram: { inbound: { leads: 'instagram_to_internal.leads' }, outbound: { custom_audience: 'internal_to_instagram.custom_audience' } },
   // Mentions carry no contact: they become events (pipelines/analytics-mappings.ts).
   x: { inbound: {}, outbound: { custom_audience: 'internal_to_x.custom_audience' } },
+  linkedin: { inbound: { leads: 'linkedin_to_internal.leads' }, outbound: { custom_audience: 'internal_to_linkedin.custom_audience' } },
 };
 
 /** The mapping that carries `object` of `system` in `direction`, or undefined (replica only / not pushed). */

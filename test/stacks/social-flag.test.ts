@@ -49,8 +49,8 @@ const INGRESS: Record<(typeof CLOUDS)[number], (json: TerraformJson, entry: Bloc
   ibm: (_json, entry) => String(entry.managed_domain_mappings ?? '').includes('public') || (entry.component as Block)?.resource_type === 'app_v2',
 };
 
-test('the catalog has the social networks built so far, each with a webhook URL under /webhooks/', () => {
-  expect(SOCIAL.map((i) => i.name).sort()).toEqual(['facebook', 'instagram', 'x']);
+test('the catalog has the four social networks of the design document, each with a webhook URL under /webhooks/', () => {
+  expect(SOCIAL.map((i) => i.name).sort()).toEqual(['facebook', 'instagram', 'linkedin', 'x']);
   for (const integration of SOCIAL) expect(integration.webhookUrl).toMatch(new RegExp(`/webhooks/${integration.name}$`));
 });
 

@@ -1,9 +1,9 @@
 /**
  * Social leads in and audiences out through the real runtime (the API, store queue, engine and every
- * job handler over PGlite) against the Meta Graph, X and Mailchimp fakes: a lead submitted at Meta is
+ * job handler over PGlite) against the Meta Graph, X, LinkedIn and Mailchimp fakes: a lead submitted at Meta is
  * announced by a signed leadgen webhook, pulled into a contact, and pushed as a hashed member to the
- * Instagram Custom Audience, the X custom audience and the Mailchimp newsletter; an X mention becomes an
- * event; an opted-out subject is pushed nowhere; a
+ * Instagram Custom Audience, the X custom audience, the LinkedIn Matched Audience and the Mailchimp
+ * newsletter; a LinkedIn lead notification brings its lead in; an X mention becomes an event; an opted-out subject is pushed nowhere; a
  * GDPR erasure removes the subject from every audience; Meta's data deletion callback is answered with
  * a confirmation code whose status URL reports the erasure.
  */
@@ -25,6 +25,7 @@ beforeAll(async () => {
   await h.integrations.create({ ...common, name: 'facebook', system: 'facebook', objects: ['leads'], pushObjects: ['custom_audience'], config: social.configs.facebook });
   await h.integrations.create({ ...common, name: 'instagram', system: 'instagram', objects: ['leads'], pushObjects: ['custom_audience'], config: social.configs.instagram });
   await h.integrations.create({ ...common, name: 'x', system: 'x', objects: ['mentions'], pushObjects: ['custom_audience'], config: social.configs.x });
+  await h.integrations.create({ ...common, name: 'linkedin', system: 'linkedin', objects: ['leads'], pushObjects: ['custom_audience'], config: social.configs.linkedin });
   await h.integrations.create({ ...common, name: 'mailchimp', system: 'mailchimp', objects: ['newsletter'], pushObjects: ['newsletter'], config: { apiKey: mailchimp.apiKey, baseUrl: mailchimp.url } });
 }, 60_000);
 afterAll(async () => {
@@ -69,7 +70,20 @@ test('a lead submitted at Meta becomes a contact, then a hashed member of the ot
   // Its own source is not echoed back into the Facebook audience.
   expect(facebookAudience().has(sha256('ada.lovelace@example.com'))).toBe(false);
   expect(inNewsletter('ada.lovelace@example.com')).toBe(true);
+  expect(social.linkedin.segment.has(sha256('ada.lovelace@example.com'))).toBe(true);
   expect(social.x.audience.get(sha256('ada.lovelace@example.com'))).toEqual({ email: [sha256('ada.lovelace@example.com')], phone_number: [sha256('442079460018')] });
+}, 60_000);
+
+test('a LinkedIn lead announced by a signed lead notification becomes a contact', async () => {
+  const response = social.linkedin.submit({ email: 'Edsger.Dijkstra@example.com', first_name: 'Edsger', last_name: 'Dijkstra' });
+  const notification = social.linkedin.notification(response);
+  expect((await h.inject({ method: 'POST', url: '/webhooks/linkedin', headers: notification.headers, payload: notification.body })).statusCode).toBe(202);
+  await settle();
+  const contact = await h.db.query('SELECT first_name, last_name, source FROM contacts WHERE email = $1', ['edsger.dijkstra@example.com']);
+  expect(contact.rows).toEqual([{ first_name: 'Edsger', last_name: 'Dijkstra', source: 'linkedin' }]);
+  expect(instagramAudience().has(sha256('edsger.dijkstra@example.com'))).toBe(true);
+  const challenge = await h.inject({ method: 'GET', url: '/webhooks/linkedin?challengeCode=0b6f6b8e-1b1a-4c55-9a53-2f8f2a7c9d10' });
+  expect(challenge.json()).toEqual({ challengeCode: '0b6f6b8e-1b1a-4c55-9a53-2f8f2a7c9d10', challengeResponse: expect.stringMatching(/^[0-9a-f]{64}$/) });
 }, 60_000);
 
 test('an X mention announced by a signed Account Activity delivery becomes an x.mention event', async () => {
@@ -111,13 +125,14 @@ test('a subject who opted out (CCPA) becomes a contact but joins no audience', a
   expect(instagramAudience().has(sha256('grace.hopper@example.com'))).toBe(false);
   expect(inNewsletter('grace.hopper@example.com')).toBe(false);
   expect(social.x.audience.has(sha256('grace.hopper@example.com'))).toBe(false);
+  expect(social.linkedin.segment.has(sha256('grace.hopper@example.com'))).toBe(false);
 }, 60_000);
 
 test('an erased subject leaves every audience, and their leads are deleted at Meta', async () => {
   const email = 'ada.lovelace@example.com';
   const res = await h.inject({ method: 'POST', url: '/api/compliance/erasure', headers: bearer(h.auth.admin), payload: { email } });
   expect(res.statusCode).toBe(202);
-  expect(res.json().vendorErasures).toEqual(expect.arrayContaining(['facebook', 'instagram', 'x', 'mailchimp']));
+  expect(res.json().vendorErasures).toEqual(expect.arrayContaining(['facebook', 'instagram', 'x', 'linkedin', 'mailchimp']));
   await settle();
   expect(instagramAudience().has(sha256(email))).toBe(false);
   expect(facebookAudience().has(sha256(email))).toBe(false);
@@ -125,7 +140,9 @@ test('an erased subject leaves every audience, and their leads are deleted at Me
   expect([...social.meta.leads.values()].some((l) => l.field_data.some((f) => f.values.includes('Ada.Lovelace@Example.com')))).toBe(false);
   expect(inNewsletter(email)).toBe(false);
   expect(social.x.audience.has(sha256(email))).toBe(false);
-  expect((await h.db.query(`SELECT status FROM erasure_requests WHERE integration IN ('facebook', 'instagram', 'x')`)).rows.map((r) => r.status)).toEqual(['done', 'done', 'done']);
+  expect(social.linkedin.segment.has(sha256(email))).toBe(false);
+  const requests = await h.db.query(`SELECT status FROM erasure_requests WHERE integration IN ('facebook', 'instagram', 'x', 'linkedin')`);
+  expect(requests.rows.map((r) => r.status)).toEqual(['done', 'done', 'done', 'done']);
 }, 60_000);
 
 test("Meta's data deletion callback is answered with a status URL and code, and the status shows the request processed", async () => {
