@@ -53,6 +53,10 @@ function complianceSuite(open: () => Promise<TestDb>) {
       ['google_analytics', 'gone@x.io'],
       ['mixpanel', 'gone@x.io'],
       ['amplitude', 'gone@x.io'],
+      ['facebook', 'gone@x.io'],
+      ['instagram', 'gone@x.io'],
+      ['x', 'gone@x.io'],
+      ['linkedin', 'gone@x.io'],
     ]);
     expect(await claimErasureRequests(t.db, 10)).toEqual([]);
     await completeErasureRequest(t.db, claimed[0].id, { ok: true });
@@ -65,6 +69,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
       { integration: 'google_analytics', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'mixpanel', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'amplitude', status: 'in_progress', email: 'gone@x.io' },
+      ...['facebook', 'instagram', 'x', 'linkedin'].map((integration) => ({ integration, status: 'in_progress', email: 'gone@x.io' })),
     ]);
     expect(await count("audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'done'")).toBe(1);
     await expect(completeErasureRequest(t.db, claimed[0].id, { ok: true })).rejects.toThrow('is not in progress');
