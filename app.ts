@@ -1,5 +1,5 @@
 import { App } from 'cdktf';
-import { ContextError, parseContext, readRawContext, resolveSettings } from './config';
+import { ContextError, parseContext, readRawContext, resolveSettings } from '@data-sync/config';
 import { STACK_FACTORIES } from './stacks';
 import type { DataSyncStack } from './stacks/data-sync-stack';
 

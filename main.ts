@@ -1,5 +1,5 @@
 import { buildApp } from './app';
-import { ContextError } from './config';
+import { ContextError } from '@data-sync/config';
 
 try {
   buildApp().app.synth();

@@ -13,13 +13,14 @@
 import { spawnSync } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
-import { migrate, openPostgres, type Db } from '../pipelines/db';
-import { runStream } from '../pipelines/batch';
-import { PIPELINE_MIGRATIONS } from '../pipelines/migrations';
-import { DESIGN_SQL, DESIGN_TABLES_SQL, RAW_COLUMNS } from '../pipelines/testing/design-sql';
-import { benchChunk, toSalesforce } from '../pipelines/testing/generate';
+import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
+import { runStream } from '@data-sync/pipelines/batch';
+import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines/migrations';
+import { DESIGN_SQL, DESIGN_TABLES_SQL, RAW_COLUMNS } from '@data-sync/pipelines/testing/design-sql';
+import { benchChunk, toSalesforce } from '@data-sync/pipelines/testing/generate';
 
-const URL_ = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+const URL_ =
+  process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const CHUNK = Number(process.env.BENCH_CHUNK ?? 50_000);
 const SEED = 42;
 
@@ -45,7 +46,10 @@ const TICKS = Number(spawnSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).std
 function backendCpu(admin: Db, app: string) {
   const seen = new Map<number, number>();
   const sample = async () => {
-    const { rows } = await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE application_name = $1', [app]);
+    const { rows } = await admin.query<{ pid: number }>(
+      'SELECT pid FROM pg_stat_activity WHERE application_name = $1',
+      [app],
+    );
     for (const { pid } of rows) {
       try {
         const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
@@ -82,11 +86,13 @@ async function withSchema<T>(fn: (db: Db, stopCpu: () => Promise<number>) => Pro
 }
 
 function* rawRows(size: number) {
-  for (let i = 0; i * CHUNK < size; i++) for (const row of benchChunk(i, Math.min(CHUNK, size - i * CHUNK), SEED)) yield RAW_COLUMNS.map((c) => row[c]);
+  for (let i = 0; i * CHUNK < size; i++)
+    for (const row of benchChunk(i, Math.min(CHUNK, size - i * CHUNK), SEED)) yield RAW_COLUMNS.map((c) => row[c]);
 }
 
 function* salesforceChunks(size: number) {
-  for (let i = 0; i * CHUNK < size; i++) yield benchChunk(i, Math.min(CHUNK, size - i * CHUNK), SEED).map((row, j) => toSalesforce(row, i * CHUNK + j));
+  for (let i = 0; i * CHUNK < size; i++)
+    yield benchChunk(i, Math.min(CHUNK, size - i * CHUNK), SEED).map((row, j) => toSalesforce(row, i * CHUNK + j));
 }
 
 async function child(mode: RunReport['mode'], size: number): Promise<RunReport> {
@@ -104,19 +110,36 @@ async function child(mode: RunReport['mode'], size: number): Promise<RunReport> 
       await migrate(db, PIPELINE_MIGRATIONS);
       cpuStart = process.cpuUsage();
       start = performance.now();
-      detail = await runStream(db, { integration: 'salesforce', mapping: 'salesforce_to_internal.Contact', chunks: salesforceChunks(size) });
+      detail = await runStream(db, {
+        integration: 'salesforce',
+        mapping: 'salesforce_to_internal.Contact',
+        chunks: salesforceChunks(size),
+      });
     }
     const seconds = (performance.now() - start) / 1000;
     const own = process.cpuUsage(cpuStart);
     const dbCpuSeconds = await stopCpu();
     const cpuSeconds = (own.user + own.system) / 1e6 + dbCpuSeconds;
     const stored = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM contacts')).rows[0].n;
-    return { mode, size, seconds, rowsPerSecond: size / seconds, cpuSeconds, dbCpuSeconds, peakRssMb: process.resourceUsage().maxRSS / 1024, stored, detail };
+    return {
+      mode,
+      size,
+      seconds,
+      rowsPerSecond: size / seconds,
+      cpuSeconds,
+      dbCpuSeconds,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+      stored,
+      detail,
+    };
   });
 }
 
 function runChild(mode: RunReport['mode'], size: number): RunReport {
-  const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), __filename, 'child', mode, String(size)], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const result = spawnSync(process.execPath, [require.resolve('tsx/cli'), __filename, 'child', mode, String(size)], {
+    encoding: 'utf8',
+    maxBuffer: 1 << 20,
+  });
   if (result.status !== 0) throw new Error(`${mode} ${size} failed:\n${result.stderr}`);
   return JSON.parse(result.stdout.trim().split('\n').pop() as string);
 }
@@ -127,7 +150,10 @@ async function main() {
     return;
   }
   const sizes = (process.env.BENCH_SIZES ?? '100000,1000000').split(',').map(Number);
-  for (const [name, values] of [['BENCH_SIZES', sizes], ['BENCH_CHUNK', [CHUNK]]] as const) {
+  for (const [name, values] of [
+    ['BENCH_SIZES', sizes],
+    ['BENCH_CHUNK', [CHUNK]],
+  ] as const) {
     if (values.some((n) => !Number.isInteger(n) || n < 1)) throw new Error(`${name} must be positive integers`);
   }
   console.log(`PostgreSQL ${URL_.replace(/\/\/[^@]*@/, '//')}; chunks of ${CHUNK}; rows 20% duplicates, 5% invalid`);
@@ -141,7 +167,9 @@ async function main() {
     console.log(`\n${fmt(size)} raw records (load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs)`);
     console.log(line('design SQL (COPY + statement):', baseline));
     console.log(line('pipeline (map..upsert):       ', pipeline));
-    console.log(`  ratio pipeline/baseline: ${(ratio * 100).toFixed(0)}% of rows/s (target >= 50%), ${((baseline.cpuSeconds / pipeline.cpuSeconds) * 100).toFixed(0)}% of rows per CPU-second`);
+    console.log(
+      `  ratio pipeline/baseline: ${(ratio * 100).toFixed(0)}% of rows/s (target >= 50%), ${((baseline.cpuSeconds / pipeline.cpuSeconds) * 100).toFixed(0)}% of rows per CPU-second`,
+    );
     console.log(`  pipeline counts ${JSON.stringify(pipeline.detail)}`);
   }
 }

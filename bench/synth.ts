@@ -15,7 +15,10 @@ const MARK = '@@bench-usage@@';
 
 /** Preloaded into every child: prints its peak RSS (KiB) on exit, so baseline and synth are measured alike. */
 const preload = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'bench-synth-')), 'usage.js');
-fs.writeFileSync(preload, `process.on('exit', () => process.stderr.write('${MARK}' + process.resourceUsage().maxRSS + '\\n'));\n`);
+fs.writeFileSync(
+  preload,
+  `process.on('exit', () => process.stderr.write('${MARK}' + process.resourceUsage().maxRSS + '\\n'));\n`,
+);
 
 interface Sample {
   readonly seconds: number;
@@ -24,7 +27,11 @@ interface Sample {
 
 function measure(args: string[], env: NodeJS.ProcessEnv): Sample {
   const started = process.hrtime.bigint();
-  const child = spawnSync(process.execPath, ['-r', preload, ...args], { cwd: root, env: { ...process.env, ...env }, encoding: 'utf8' });
+  const child = spawnSync(process.execPath, ['-r', preload, ...args], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    encoding: 'utf8',
+  });
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
   if (child.status !== 0) throw new Error(`${args.join(' ')} exited with ${child.status}:\n${child.stderr}`);
   const mark = child.stderr.split('\n').find((line) => line.startsWith(MARK));
@@ -58,7 +65,9 @@ async function main() {
   ];
 
   const fmt = (s: Sample) => `${s.seconds.toFixed(2)} s  ${s.peakMb.toFixed(0)} MB`;
-  console.log(`runs per case: ${runs} (median wall time, highest peak RSS); node ${process.version}, ${os.cpus().length} CPUs`);
+  console.log(
+    `runs per case: ${runs} (median wall time, highest peak RSS); node ${process.version}, ${os.cpus().length} CPUs`,
+  );
   console.log(`baseline  node -e "require('cdktf')": ${fmt(baseline)}`);
   let failed = false;
   for (const c of cases) {

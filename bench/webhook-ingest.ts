@@ -10,7 +10,7 @@
 import { spawn } from 'child_process';
 import { createHmac, randomUUID } from 'crypto';
 import Fastify from 'fastify';
-import { TEST_DATABASE_URL, TEST_REDIS_URL, serviceAvailable } from '../test/support/services';
+import { TEST_DATABASE_URL, TEST_REDIS_URL, serviceAvailable } from '@data-sync/test-services';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -35,32 +35,60 @@ async function serve(mode: Mode): Promise<void> {
     process.stdout.write(`URL ${await app.listen({ port: 0, host: '127.0.0.1' })}\n`);
     return;
   }
-  const [{ openPostgres, migrate }, { buildApi }, { createIntegrationStore }, { createLogger }, { createMetrics }, { createStoreBinding }, { createBullmqBinding }, { Keyring, generateKey }, { createTokenStore }, { MIGRATIONS }, { demoConnector }] =
-    await Promise.all([
-      import('../pipelines/db'),
-      import('../services/sync-runtime/src/api/app'),
-      import('../services/sync-runtime/src/api/integration-store'),
-      import('../services/sync-runtime/src/logger'),
-      import('../services/sync-runtime/src/metrics'),
-      import('../services/sync-runtime/src/queue/store-binding'),
-      import('../services/sync-runtime/src/queue/bullmq-binding'),
-      import('../services/sync-runtime/src/security/crypto'),
-      import('../services/sync-runtime/src/security/token-store'),
-      import('../services/sync-runtime/src/store/migrations'),
-      import('../services/sync-runtime/src/api/testing/demo-connector'),
-    ]);
+  const [
+    { openPostgres, migrate },
+    { buildApi },
+    { createIntegrationStore },
+    { createLogger },
+    { createMetrics },
+    { createStoreBinding },
+    { createBullmqBinding },
+    { Keyring, generateKey },
+    { createTokenStore },
+    { MIGRATIONS },
+    { demoConnector },
+  ] = await Promise.all([
+    import('@data-sync/pipelines/db'),
+    import('@data-sync/sync-runtime/src/api/app'),
+    import('@data-sync/sync-runtime/src/api/integration-store'),
+    import('@data-sync/sync-runtime/src/logger'),
+    import('@data-sync/sync-runtime/src/metrics'),
+    import('@data-sync/sync-runtime/src/queue/store-binding'),
+    import('@data-sync/sync-runtime/src/queue/bullmq-binding'),
+    import('@data-sync/sync-runtime/src/security/crypto'),
+    import('@data-sync/sync-runtime/src/security/token-store'),
+    import('@data-sync/sync-runtime/src/store/migrations'),
+    import('@data-sync/sync-runtime/src/api/testing/demo-connector'),
+  ]);
   const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
   await migrate(db, MIGRATIONS);
   const keyring = Keyring.fromBase64([generateKey()]);
   const integrations = createIntegrationStore(db, keyring);
   await db.query(`DELETE FROM integrations WHERE name = 'bench'`);
-  await integrations.create({ name: 'bench', system: 'demo', enabled: true, syncInterval: '1h', objects: [], webhookAllowlist: [], config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'bench-api-key', webhookSecret: SECRET } });
-  const queue = mode === 'postgres' ? createStoreBinding({ db, queue: 'bench' }) : createBullmqBinding({ url: TEST_REDIS_URL, prefix: `bench-${process.pid}` });
+  await integrations.create({
+    name: 'bench',
+    system: 'demo',
+    enabled: true,
+    syncInterval: '1h',
+    objects: [],
+    webhookAllowlist: [],
+    config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'bench-api-key', webhookSecret: SECRET },
+  });
+  const queue =
+    mode === 'postgres'
+      ? createStoreBinding({ db, queue: 'bench' })
+      : createBullmqBinding({ url: TEST_REDIS_URL, prefix: `bench-${process.pid}` });
   const unused = () => {
     throw new Error('not used by the webhook route');
   };
   const app = await buildApi({
-    db, queue, integrations, tokens: createTokenStore(db), metrics: createMetrics(), n8n: null, pipelines: null,
+    db,
+    queue,
+    integrations,
+    tokens: createTokenStore(db),
+    metrics: createMetrics(),
+    n8n: null,
+    pipelines: null,
     connectors: { demo: demoConnector },
     engine: { trigger: unused, reset: unused, probe: unused, status: unused, history: unused },
     logger: createLogger({ level: 'warn' }),
@@ -81,7 +109,10 @@ async function serve(mode: Mode): Promise<void> {
 
 function startServer(mode: Mode, env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => Promise<string> }> {
   const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', __filename, '--serve', mode], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...profile, '--import', 'tsx', __filename, '--serve', mode], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let out = '';
   let err = '';
   child.stderr.on('data', (c) => (err += c));
@@ -93,11 +124,12 @@ function startServer(mode: Mode, env: NodeJS.ProcessEnv): Promise<{ url: string;
       if (match) {
         resolve({
           url: match[1],
-          stop: () => new Promise((done) => {
-            child.removeAllListeners('exit');
-            child.on('exit', () => done(err.trim()));
-            child.kill('SIGTERM');
-          }),
+          stop: () =>
+            new Promise((done) => {
+              child.removeAllListeners('exit');
+              child.on('exit', () => done(err.trim()));
+              child.kill('SIGTERM');
+            }),
         });
       }
     });
@@ -127,12 +159,27 @@ async function load(name: string, url: string): Promise<Figures> {
         // Every request carries a new event id: each one is a real enqueue, not a dedupe hit.
         setupRequest: (request: Record<string, unknown>) => {
           const body = JSON.stringify({ events: [{ id: randomUUID(), type: 'contact.updated' }] });
-          return { ...request, body, headers: { 'content-type': 'application/json', 'x-demo-signature': createHmac('sha256', SECRET).update(body).digest('hex') } };
+          return {
+            ...request,
+            body,
+            headers: {
+              'content-type': 'application/json',
+              'x-demo-signature': createHmac('sha256', SECRET).update(body).digest('hex'),
+            },
+          };
         },
       },
     ],
   });
-  return { name, reqPerSec: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx, errors: result.errors, accepted: result['2xx'] };
+  return {
+    name,
+    reqPerSec: result.requests.average,
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+    errors: result.errors,
+    accepted: result['2xx'],
+  };
 }
 
 async function main(): Promise<void> {
@@ -159,7 +206,8 @@ async function main(): Promise<void> {
         rows.push({ ...figures, queued: Number(queued[1]) });
       };
       await measureDurable('webhook, PostgreSQL store binding', 'postgres');
-      if (await serviceAvailable('Redis', TEST_REDIS_URL)) await measureDurable('webhook, Redis (BullMQ) binding', 'redis');
+      if (await serviceAvailable('Redis', TEST_REDIS_URL))
+        await measureDurable('webhook, Redis (BullMQ) binding', 'redis');
     } finally {
       await admin.query(`DROP DATABASE IF EXISTS ${dbName} WITH (FORCE)`);
       await admin.end();
@@ -168,10 +216,28 @@ async function main(): Promise<void> {
 
   const base = rows[0].reqPerSec;
   console.log(`\nwebhook ingest, ${CONNECTIONS} connections, ${DURATION} s each`);
-  console.log('name'.padEnd(40), 'req/s'.padStart(9), 'p50 ms'.padStart(8), 'p99 ms'.padStart(8), 'vs no-op'.padStart(9), 'non-2xx'.padStart(8), 'errors'.padStart(7), '  202s/queued');
+  console.log(
+    'name'.padEnd(40),
+    'req/s'.padStart(9),
+    'p50 ms'.padStart(8),
+    'p99 ms'.padStart(8),
+    'vs no-op'.padStart(9),
+    'non-2xx'.padStart(8),
+    'errors'.padStart(7),
+    '  202s/queued',
+  );
   for (const r of rows) {
     const durable = r.queued === undefined ? '' : `  ${r.accepted}/${r.queued}${r.queued < r.accepted ? ' LOST' : ''}`;
-    console.log(r.name.padEnd(40), r.reqPerSec.toFixed(0).padStart(9), String(r.p50).padStart(8), String(r.p99).padStart(8), `${((r.reqPerSec / base) * 100).toFixed(0)}%`.padStart(9), String(r.non2xx).padStart(8), String(r.errors).padStart(7), durable);
+    console.log(
+      r.name.padEnd(40),
+      r.reqPerSec.toFixed(0).padStart(9),
+      String(r.p50).padStart(8),
+      String(r.p99).padStart(8),
+      `${((r.reqPerSec / base) * 100).toFixed(0)}%`.padStart(9),
+      String(r.non2xx).padStart(8),
+      String(r.errors).padStart(7),
+      durable,
+    );
   }
   // Requests cut off when the run ends may be queued without their 202 arriving: queued may exceed 202s, never fall short.
   if (rows.some((r) => r.queued !== undefined && r.queued < r.accepted)) process.exitCode = 1;
@@ -179,7 +245,8 @@ async function main(): Promise<void> {
 
 const serveIndex = process.argv.indexOf('--serve');
 if (serveIndex > 0) void serve(process.argv[serveIndex + 1] as Mode);
-else main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+else
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });

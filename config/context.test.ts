@@ -13,7 +13,10 @@ describe('context validation', () => {
     [{ activeSlot: 'purple' }, 'Invalid context value activeSlot="purple": allowed values are blue, green'],
     [{ deploymentSlot: 'red' }, 'Invalid context value deploymentSlot="red": allowed values are blue, green'],
     [{ environment: 'qa' }, 'Invalid context value environment="qa": allowed values are dev, staging, prod'],
-    [{ clouds: 'aws,moon' }, 'Invalid context value clouds="moon": allowed values are aws, gcp, azure, cloudflare, oci, ibm'],
+    [
+      { clouds: 'aws,moon' },
+      'Invalid context value clouds="moon": allowed values are aws, gcp, azure, cloudflare, oci, ibm',
+    ],
     [{ enableCrmSync: 'yes' }, 'Invalid context value enableCrmSync="yes": allowed values are true, false'],
     [{ imageTag: 'bad tag!' }, 'Invalid context value imageTag="bad tag!"'],
   ])('%j fails naming the key and the allowed values', (raw, message) => {
@@ -22,7 +25,9 @@ describe('context validation', () => {
   });
 
   test('an unknown key fails and lists the allowed keys', () => {
-    expect(() => parseContext({ activeSlt: 'green' })).toThrow(/Unknown context key "activeSlt": allowed keys are environment, clouds, deploymentSlot, activeSlot/);
+    expect(() => parseContext({ activeSlt: 'green' })).toThrow(
+      /Unknown context key "activeSlt": allowed keys are environment, clouds, deploymentSlot, activeSlot/,
+    );
   });
 
   test("cdktf's own context keys are not the user's and pass through", () => {
@@ -30,7 +35,11 @@ describe('context validation', () => {
   });
 
   test('-c pairs (CDKTF_CONTEXT_JSON) win over DATA_SYNC_* variables', () => {
-    const raw = readRawContext({ DATA_SYNC_ACTIVE_SLOT: 'green', DATA_SYNC_ENABLE_ERP_SYNC: 'true', CDKTF_CONTEXT_JSON: '{"activeSlot":"blue"}' });
+    const raw = readRawContext({
+      DATA_SYNC_ACTIVE_SLOT: 'green',
+      DATA_SYNC_ENABLE_ERP_SYNC: 'true',
+      CDKTF_CONTEXT_JSON: '{"activeSlot":"blue"}',
+    });
     expect(raw).toEqual({ activeSlot: 'blue', enableErpSync: 'true' });
     expect(envVarName('enableN8nWorkflows')).toBe('DATA_SYNC_ENABLE_N8N_WORKFLOWS');
   });
@@ -45,7 +54,12 @@ describe('stack settings', () => {
   test('the design values hold in every environment', () => {
     for (const environment of ['dev', 'staging', 'prod'] as const) {
       const { env } = resolveSettings('aws', environment, parseContext({}));
-      expect([env.serviceName, env.instanceCount, env.cpuUnits, env.memoryMb]).toEqual(['data-sync-service', 2, 1024, 2048]);
+      expect([env.serviceName, env.instanceCount, env.cpuUnits, env.memoryMb]).toEqual([
+        'data-sync-service',
+        2,
+        1024,
+        2048,
+      ]);
     }
   });
 
@@ -60,17 +74,36 @@ describe('stack settings', () => {
 
   test('a flag from context overrides the environment default', () => {
     const s = resolveSettings('aws', 'prod', parseContext({ enableCrmSync: 'false' }));
-    expect(s.integrations.map((i) => i.name)).toEqual(['mailchimp', 'google_analytics', 'mixpanel', 'amplitude', 'facebook', 'instagram', 'x', 'linkedin']);
+    expect(s.integrations.map((i) => i.name)).toEqual([
+      'mailchimp',
+      'google_analytics',
+      'mixpanel',
+      'amplitude',
+      'facebook',
+      'instagram',
+      'x',
+      'linkedin',
+    ]);
   });
 
   test('deploymentSlot receives imageTag and the other slot keeps stableImageTag', () => {
-    const s = resolveSettings('aws', 'prod', parseContext({ deploymentSlot: 'green', imageTag: '2.0.0', stableImageTag: '1.4.0' }));
+    const s = resolveSettings(
+      'aws',
+      'prod',
+      parseContext({ deploymentSlot: 'green', imageTag: '2.0.0', stableImageTag: '1.4.0' }),
+    );
     expect(s.imageTags).toEqual({ green: '2.0.0', blue: '1.4.0' });
     expect(s.stackName).toBe('data-sync-aws-prod');
   });
 
   test('a state bucket switches the backend to S3 with a lock table per stack key', () => {
     const s = resolveSettings('gcp', 'staging', parseContext({ stateBucket: 'acme-tf-state' }));
-    expect(s.backend).toEqual({ type: 's3', bucket: 'acme-tf-state', region: 'us-east-1', keyPrefix: 'data-sync/gcp/staging', lockTable: 'data-sync-terraform-locks' });
+    expect(s.backend).toEqual({
+      type: 's3',
+      bucket: 'acme-tf-state',
+      region: 'us-east-1',
+      keyPrefix: 'data-sync/gcp/staging',
+      lockTable: 'data-sync-terraform-locks',
+    });
   });
 });

@@ -56,11 +56,17 @@ export class ContextError extends Error {
 }
 
 /** Keys cdktf itself puts in the context; they are not the user's to validate. */
-const isCdktfKey = (key: string) => key.startsWith('cdktf') || key.startsWith('@cdktf/') || key === 'excludeStackIdFromLogicalIds' || key === 'allowSepCharsInLogicalIds';
+const isCdktfKey = (key: string) =>
+  key.startsWith('cdktf') ||
+  key.startsWith('@cdktf/') ||
+  key === 'excludeStackIdFromLogicalIds' ||
+  key === 'allowSepCharsInLogicalIds';
 
 function oneOf<T extends string>(key: string, value: unknown, allowed: readonly T[]): T {
   if (typeof value === 'string' && (allowed as readonly string[]).includes(value)) return value as T;
-  throw new ContextError(`Invalid context value ${key}=${JSON.stringify(value)}: allowed values are ${allowed.join(', ')}`);
+  throw new ContextError(
+    `Invalid context value ${key}=${JSON.stringify(value)}: allowed values are ${allowed.join(', ')}`,
+  );
 }
 
 function bool(key: string, value: unknown): boolean {
@@ -72,12 +78,22 @@ function bool(key: string, value: unknown): boolean {
 const IMAGE_TAG = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$/;
 function imageTag(key: string, value: unknown): string {
   if (typeof value === 'string' && IMAGE_TAG.test(value)) return value;
-  throw new ContextError(`Invalid context value ${key}=${JSON.stringify(value)}: expected a Docker image tag ([A-Za-z0-9_.-], at most 128 characters)`);
+  throw new ContextError(
+    `Invalid context value ${key}=${JSON.stringify(value)}: expected a Docker image tag ([A-Za-z0-9_.-], at most 128 characters)`,
+  );
 }
 
 function list<T extends string>(key: string, value: unknown, allowed: readonly T[]): T[] {
-  const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : [value];
-  if (items.length === 0) throw new ContextError(`Invalid context value ${key}="": allowed values are ${allowed.join(', ')}`);
+  const items = Array.isArray(value)
+    ? value
+    : typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [value];
+  if (items.length === 0)
+    throw new ContextError(`Invalid context value ${key}="": allowed values are ${allowed.join(', ')}`);
   return [...new Set(items.map((item) => oneOf(key, item, allowed)))];
 }
 
@@ -91,10 +107,16 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
   const flags: Partial<Record<keyof FeatureFlags, boolean>> = {};
   for (const key of FLAG_KEYS) if (raw[key] !== undefined) flags[key] = bool(key, raw[key]);
   const stableImageTag = raw.stableImageTag === undefined ? '1.0.0' : imageTag('stableImageTag', raw.stableImageTag);
-  if (raw.stateBucket !== undefined && (typeof raw.stateBucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw.stateBucket))) {
-    throw new ContextError(`Invalid context value stateBucket=${JSON.stringify(raw.stateBucket)}: expected an S3 bucket name`);
+  if (
+    raw.stateBucket !== undefined &&
+    (typeof raw.stateBucket !== 'string' || !/^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(raw.stateBucket))
+  ) {
+    throw new ContextError(
+      `Invalid context value stateBucket=${JSON.stringify(raw.stateBucket)}: expected an S3 bucket name`,
+    );
   }
-  const environments = raw.environment === undefined ? [...ENVIRONMENTS] : [oneOf('environment', raw.environment, ENVIRONMENTS)];
+  const environments =
+    raw.environment === undefined ? [...ENVIRONMENTS] : [oneOf('environment', raw.environment, ENVIRONMENTS)];
   const stackOptions = parseStackOptions(raw, environments.length, (key, value, expected) => {
     throw new ContextError(`Invalid context value ${key}=${JSON.stringify(value)}: ${expected}`);
   });
@@ -133,7 +155,8 @@ export function readRawContext(env: NodeJS.ProcessEnv = process.env): Record<str
     } catch {
       throw new ContextError('CDKTF_CONTEXT_JSON is not valid JSON');
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) throw new ContextError('CDKTF_CONTEXT_JSON must be a JSON object');
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      throw new ContextError('CDKTF_CONTEXT_JSON must be a JSON object');
     Object.assign(raw, parsed);
   }
   return raw;

@@ -25,7 +25,13 @@ export const FAMILY_FLAG: Record<IntegrationFamily, keyof FeatureFlags> = {
 /** Where Terraform keeps state: local by default so synth needs no cloud account. */
 export type BackendConfig =
   | { readonly type: 'local' }
-  | { readonly type: 's3'; readonly bucket: string; readonly region: string; readonly keyPrefix: string; readonly lockTable: string };
+  | {
+      readonly type: 's3';
+      readonly bucket: string;
+      readonly region: string;
+      readonly keyPrefix: string;
+      readonly lockTable: string;
+    };
 
 export interface EnvironmentConfig {
   readonly name: EnvironmentName;
@@ -83,7 +89,13 @@ export const ENVIRONMENT_CONFIGS: Record<EnvironmentName, EnvironmentConfig> = {
     logRetentionDays: 7,
     maxReceiveCount: 3,
     workerTimeoutSeconds: 300,
-    database: { instanceClass: 'db.t4g.micro', allocatedStorageGb: 20, multiAz: false, deletionProtection: false, backupRetentionDays: 1 },
+    database: {
+      instanceClass: 'db.t4g.micro',
+      allocatedStorageGb: 20,
+      multiAz: false,
+      deletionProtection: false,
+      backupRetentionDays: 1,
+    },
     backend: { type: 'local' },
     alertEmail: 'data-sync-alerts-dev@example.com',
   },
@@ -103,7 +115,13 @@ export const ENVIRONMENT_CONFIGS: Record<EnvironmentName, EnvironmentConfig> = {
     logRetentionDays: 30,
     maxReceiveCount: 5,
     workerTimeoutSeconds: 300,
-    database: { instanceClass: 'db.t4g.medium', allocatedStorageGb: 50, multiAz: false, deletionProtection: false, backupRetentionDays: 7 },
+    database: {
+      instanceClass: 'db.t4g.medium',
+      allocatedStorageGb: 50,
+      multiAz: false,
+      deletionProtection: false,
+      backupRetentionDays: 7,
+    },
     backend: { type: 'local' },
     alertEmail: 'data-sync-alerts-staging@example.com',
   },
@@ -123,7 +141,13 @@ export const ENVIRONMENT_CONFIGS: Record<EnvironmentName, EnvironmentConfig> = {
     logRetentionDays: 90,
     maxReceiveCount: 5,
     workerTimeoutSeconds: 300,
-    database: { instanceClass: 'db.r6g.large', allocatedStorageGb: 100, multiAz: true, deletionProtection: true, backupRetentionDays: 30 },
+    database: {
+      instanceClass: 'db.r6g.large',
+      allocatedStorageGb: 100,
+      multiAz: true,
+      deletionProtection: true,
+      backupRetentionDays: 30,
+    },
     backend: { type: 'local' },
     alertEmail: 'data-sync-alerts@example.com',
   },

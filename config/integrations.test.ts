@@ -1,10 +1,26 @@
 import { INTEGRATIONS, findIntegration, intervalMinutes } from './integrations';
 
 test("the design document's integration settings", () => {
-  expect(findIntegration('salesforce')).toMatchObject({ syncInterval: '1h', objects: ['Contact', 'Lead', 'Opportunity', 'Account'], enabled: true });
-  expect(findIntegration('hubspot')).toMatchObject({ syncInterval: '30m', objects: ['contacts', 'companies', 'deals', 'tickets'], enabled: true });
-  expect(findIntegration('mailchimp')).toMatchObject({ syncInterval: '15m', objects: ['newsletter', 'product_updates'], enabled: true });
-  expect(findIntegration('klaviyo')).toMatchObject({ syncInterval: '1h', objects: ['profiles', 'email_open', 'email_click', 'purchase'], enabled: false });
+  expect(findIntegration('salesforce')).toMatchObject({
+    syncInterval: '1h',
+    objects: ['Contact', 'Lead', 'Opportunity', 'Account'],
+    enabled: true,
+  });
+  expect(findIntegration('hubspot')).toMatchObject({
+    syncInterval: '30m',
+    objects: ['contacts', 'companies', 'deals', 'tickets'],
+    enabled: true,
+  });
+  expect(findIntegration('mailchimp')).toMatchObject({
+    syncInterval: '15m',
+    objects: ['newsletter', 'product_updates'],
+    enabled: true,
+  });
+  expect(findIntegration('klaviyo')).toMatchObject({
+    syncInterval: '1h',
+    objects: ['profiles', 'email_open', 'email_click', 'purchase'],
+    enabled: false,
+  });
 });
 
 test('every sync interval parses and names are unique', () => {

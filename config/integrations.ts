@@ -108,7 +108,12 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     syncInterval: '1h',
     objects: ['events'],
     pushObjects: [],
-    credentials: ['MIXPANEL_SERVICE_ACCOUNT_USERNAME', 'MIXPANEL_SERVICE_ACCOUNT_SECRET', 'MIXPANEL_PROJECT_TOKEN', 'MIXPANEL_GDPR_TOKEN'],
+    credentials: [
+      'MIXPANEL_SERVICE_ACCOUNT_USERNAME',
+      'MIXPANEL_SERVICE_ACCOUNT_SECRET',
+      'MIXPANEL_PROJECT_TOKEN',
+      'MIXPANEL_GDPR_TOKEN',
+    ],
   },
   {
     name: 'amplitude',

@@ -9,7 +9,9 @@ import { z } from 'zod';
 export const JOB_KINDS = ['sync', 'push', 'webhook', 'pipeline', 'probe', 'erasure'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
-const NAME = z.string().regex(/^[a-z0-9_-]{1,64}$/, 'must be an integration name (lower-case letters, digits, _ and -)');
+const NAME = z
+  .string()
+  .regex(/^[a-z0-9_-]{1,64}$/, 'must be an integration name (lower-case letters, digits, _ and -)');
 
 /** Who asked for a run: a stack's scheduler, the API, a webhook, a change of the internal model (push), the demo. */
 export const RUN_TRIGGERS = ['schedule', 'api', 'webhook', 'change', 'demo'] as const;
@@ -31,14 +33,24 @@ export type RunPayload = z.infer<typeof runPayload>;
 const webhookPayload = z
   .object({
     events: z.array(
-      z.object({ id: z.string().min(1), type: z.string(), object: z.string().optional(), recordId: z.string().optional(), payload: z.unknown() }).strict(),
+      z
+        .object({
+          id: z.string().min(1),
+          type: z.string(),
+          object: z.string().optional(),
+          recordId: z.string().optional(),
+          payload: z.unknown(),
+        })
+        .strict(),
     ),
     receivedAt: z.string(),
   })
   .strict();
 export type WebhookPayload = z.infer<typeof webhookPayload>;
 
-const pipelinePayload = z.object({ runId: z.string().min(1), mapping: z.string().min(1), records: z.array(z.record(z.unknown())) }).strict();
+const pipelinePayload = z
+  .object({ runId: z.string().min(1), mapping: z.string().min(1), records: z.array(z.record(z.unknown())) })
+  .strict();
 export type PipelinePayload = z.infer<typeof pipelinePayload>;
 
 const probePayload = z.object({ probeId: z.string().min(1) }).strict();
@@ -84,8 +96,13 @@ export class InvalidJobMessage extends Error {
 /** Parses a message (already JSON-decoded); throws InvalidJobMessage naming each bad field. */
 export function parseJobMessage(body: unknown, where = 'message'): JobMessage {
   const parsed = JOB_MESSAGE.safeParse(body);
-  if (!parsed.success) throw new InvalidJobMessage(where, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
-  if (NEEDS_INTEGRATION.has(parsed.data.kind) && parsed.data.integration === undefined) throw new InvalidJobMessage(where, `integration: required for a ${parsed.data.kind} job`);
+  if (!parsed.success)
+    throw new InvalidJobMessage(
+      where,
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
+  if (NEEDS_INTEGRATION.has(parsed.data.kind) && parsed.data.integration === undefined)
+    throw new InvalidJobMessage(where, `integration: required for a ${parsed.data.kind} job`);
   return parsed.data;
 }
 
@@ -95,7 +112,11 @@ export function parseJobMessage(body: unknown, where = 'message'): JobMessage {
  */
 export function parseJobEnvelope(body: unknown, where = 'message'): JobEnvelope {
   const parsed = JOB_ENVELOPE.safeParse(body);
-  if (!parsed.success) throw new InvalidJobMessage(where, parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '));
+  if (!parsed.success)
+    throw new InvalidJobMessage(
+      where,
+      parsed.error.issues.map((i) => `${i.path.join('.') || 'body'}: ${i.message}`).join('; '),
+    );
   return { ...parsed.data, payload: parsed.data.payload ?? null };
 }
 

@@ -1,5 +1,12 @@
 import type { Cloud, DeployContext, Slot } from './context';
-import { ENVIRONMENT_CONFIGS, EnvironmentConfig, EnvironmentName, FAMILY_FLAG, FeatureFlags, BackendConfig } from './environments';
+import {
+  ENVIRONMENT_CONFIGS,
+  EnvironmentConfig,
+  EnvironmentName,
+  FAMILY_FLAG,
+  FeatureFlags,
+  BackendConfig,
+} from './environments';
 import { INTEGRATIONS, IntegrationSettings } from './integrations';
 
 /** Everything one stack needs: environment values, effective flags, enabled integrations and slots. */
@@ -36,7 +43,13 @@ export function resolveSettings(cloud: Cloud, environment: EnvironmentName, cont
     deploymentSlot: context.deploymentSlot,
     imageTags: { [context.deploymentSlot]: context.imageTag, [other]: context.stableImageTag } as Record<Slot, string>,
     backend: context.stateBucket
-      ? { type: 's3', bucket: context.stateBucket, region: context.stateRegion, keyPrefix: `data-sync/${cloud}/${environment}`, lockTable: context.stateLockTable }
+      ? {
+          type: 's3',
+          bucket: context.stateBucket,
+          region: context.stateRegion,
+          keyPrefix: `data-sync/${cloud}/${environment}`,
+          lockTable: context.stateLockTable,
+        }
       : env.backend,
     stackName: stackName(cloud, environment),
     prefix: `data-sync-${environment}`,

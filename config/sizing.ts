@@ -16,7 +16,22 @@ export interface CloudSizing {
 }
 
 export const CLOUD_SIZING: Readonly<Record<EnvironmentName, CloudSizing>> = {
-  dev: { logLevel: 'debug', awsNatGateways: 1, ociDatabase: { ocpus: 2, memoryGb: 32 }, ibmEventStreamsEnterprise: false },
-  staging: { logLevel: 'debug', awsNatGateways: 1, ociDatabase: { ocpus: 2, memoryGb: 32 }, ibmEventStreamsEnterprise: false },
-  prod: { logLevel: 'info', awsNatGateways: 2, ociDatabase: { ocpus: 4, memoryGb: 64 }, ibmEventStreamsEnterprise: true },
+  dev: {
+    logLevel: 'debug',
+    awsNatGateways: 1,
+    ociDatabase: { ocpus: 2, memoryGb: 32 },
+    ibmEventStreamsEnterprise: false,
+  },
+  staging: {
+    logLevel: 'debug',
+    awsNatGateways: 1,
+    ociDatabase: { ocpus: 2, memoryGb: 32 },
+    ibmEventStreamsEnterprise: false,
+  },
+  prod: {
+    logLevel: 'info',
+    awsNatGateways: 2,
+    ociDatabase: { ocpus: 4, memoryGb: 64 },
+    ibmEventStreamsEnterprise: true,
+  },
 };

@@ -7,16 +7,20 @@
 export const STACK_OPTION_KEYS = {
   awsRegion: 'AWS region, e.g. eu-west-1 (default: us-east-1)',
   awsVpcId: 'existing VPC id (vpc-...) to deploy into; needs awsPrivateSubnetIds (default: a new VPC)',
-  awsPrivateSubnetIds: 'comma-separated private subnet ids (subnet-...) of awsVpcId with egress, two or more in different AZs (internal load balancer, tasks, Lambda, database)',
-  awsDomainName: 'custom API hostname served by CloudFront; needs awsCertificateArn and one environment (default: the distribution\'s *.cloudfront.net name)',
+  awsPrivateSubnetIds:
+    'comma-separated private subnet ids (subnet-...) of awsVpcId with egress, two or more in different AZs (internal load balancer, tasks, Lambda, database)',
+  awsDomainName:
+    "custom API hostname served by CloudFront; needs awsCertificateArn and one environment (default: the distribution's *.cloudfront.net name)",
   awsCertificateArn: 'ACM certificate ARN in us-east-1 (CloudFront only uses that region) covering awsDomainName',
   gcpRegion: 'default of the gcp_region variable, e.g. europe-west1 (default: us-central1)',
   azureRegion: 'default of the azure_location variable, e.g. northeurope (default: westeurope)',
   ociRegion: 'OCI region, e.g. eu-frankfurt-1 (default: us-ashburn-1)',
-  ociDomainName: 'custom API hostname of the API gateway; needs ociCertificateId and one environment (default: the gateway\'s own hostname)',
+  ociDomainName:
+    "custom API hostname of the API gateway; needs ociCertificateId and one environment (default: the gateway's own hostname)",
   ociCertificateId: 'OCI Certificates service certificate OCID (ocid1.certificate...) covering ociDomainName',
   ibmRegion: 'IBM Cloud region, e.g. eu-de (default: us-south)',
-  ibmDomainName: 'custom API hostname mapped to the active app; needs ibmTlsSecret and one environment (default: none, each app\'s own HTTPS endpoint)',
+  ibmDomainName:
+    "custom API hostname mapped to the active app; needs ibmTlsSecret and one environment (default: none, each app's own HTTPS endpoint)",
   ibmTlsSecret: 'Code Engine TLS secret (created out of band) holding the certificate of ibmDomainName',
 } as const;
 
@@ -37,7 +41,11 @@ export interface CustomDomainOption {
 
 /** Validated per-cloud options; a field is absent where the user did not set it. */
 export interface StackOptionsContext {
-  readonly aws: { readonly region?: string; readonly existingVpc?: ExistingVpcOption; readonly customDomain?: CustomDomainOption };
+  readonly aws: {
+    readonly region?: string;
+    readonly existingVpc?: ExistingVpcOption;
+    readonly customDomain?: CustomDomainOption;
+  };
   readonly gcp: { readonly region?: string };
   readonly azure: { readonly region?: string };
   readonly oci: { readonly region?: string; readonly customDomain?: CustomDomainOption };
@@ -53,8 +61,14 @@ const PATTERNS = {
   ociRegion: [/^[a-z]{2}-[a-z]+-\d$/, 'an OCI region such as eu-frankfurt-1'],
   ibmRegion: [/^[a-z]{2}-[a-z]{2,5}$/, 'an IBM Cloud region such as eu-de'],
   awsVpcId: [/^vpc-[0-9a-f]{8,17}$/, 'a VPC id (vpc- and 8 or 17 hex digits)'],
-  awsCertificateArn: [/^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/, 'an ACM certificate ARN in us-east-1 (CloudFront reads certificates from that region only)'],
-  ociCertificateId: [/^ocid1\.certificate\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$/, 'a certificate OCID (ocid1.certificate.oc1..)'],
+  awsCertificateArn: [
+    /^arn:aws:acm:us-east-1:\d{12}:certificate\/[0-9a-f-]{36}$/,
+    'an ACM certificate ARN in us-east-1 (CloudFront reads certificates from that region only)',
+  ],
+  ociCertificateId: [
+    /^ocid1\.certificate\.oc\d+\.[a-z0-9-]*\.[a-z0-9]+$/,
+    'a certificate OCID (ocid1.certificate.oc1..)',
+  ],
   ibmTlsSecret: [/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/, 'a Code Engine secret name'],
 } as const satisfies Partial<Record<StackOptionKey, readonly [RegExp, string]>>;
 
@@ -72,25 +86,49 @@ export function parseStackOptions(raw: Record<string, unknown>, environments: nu
   };
   const subnets = (key: 'awsPrivateSubnetIds'): string[] => {
     const value = raw[key];
-    const items = Array.isArray(value) ? value : typeof value === 'string' ? value.split(',').map((s) => s.trim()).filter(Boolean) : [];
-    if (items.length < 2 || !items.every((id) => typeof id === 'string' && SUBNET.test(id)) || new Set(items).size !== items.length) {
-      return fail(key, value, 'expected two or more distinct subnet ids (subnet-...), comma-separated, in different availability zones');
+    const items = Array.isArray(value)
+      ? value
+      : typeof value === 'string'
+        ? value
+            .split(',')
+            .map((s) => s.trim())
+            .filter(Boolean)
+        : [];
+    if (
+      items.length < 2 ||
+      !items.every((id) => typeof id === 'string' && SUBNET.test(id)) ||
+      new Set(items).size !== items.length
+    ) {
+      return fail(
+        key,
+        value,
+        'expected two or more distinct subnet ids (subnet-...), comma-separated, in different availability zones',
+      );
     }
     return items as string[];
   };
-  const domain = (domainKey: StackOptionKey, certificateKey: 'awsCertificateArn' | 'ociCertificateId' | 'ibmTlsSecret'): CustomDomainOption | undefined => {
+  const domain = (
+    domainKey: StackOptionKey,
+    certificateKey: 'awsCertificateArn' | 'ociCertificateId' | 'ibmTlsSecret',
+  ): CustomDomainOption | undefined => {
     const domainName = raw[domainKey];
     const certificate = text(certificateKey);
     if (domainName === undefined && certificate === undefined) return undefined;
-    if (domainName === undefined) return fail(certificateKey, raw[certificateKey], `set ${domainKey} too: the certificate serves that hostname`);
-    if (typeof domainName !== 'string' || !HOSTNAME.test(domainName)) return fail(domainKey, domainName, 'expected a lower-case hostname such as api.example.com');
-    if (certificate === undefined) return fail(domainKey, domainName, `set ${certificateKey} too: HTTPS on a custom hostname needs its certificate`);
-    if (environments !== 1) return fail(domainKey, domainName, 'set environment too: a hostname belongs to one environment\'s stack');
+    if (domainName === undefined)
+      return fail(certificateKey, raw[certificateKey], `set ${domainKey} too: the certificate serves that hostname`);
+    if (typeof domainName !== 'string' || !HOSTNAME.test(domainName))
+      return fail(domainKey, domainName, 'expected a lower-case hostname such as api.example.com');
+    if (certificate === undefined)
+      return fail(domainKey, domainName, `set ${certificateKey} too: HTTPS on a custom hostname needs its certificate`);
+    if (environments !== 1)
+      return fail(domainKey, domainName, "set environment too: a hostname belongs to one environment's stack");
     return { domainName, certificate };
   };
   const vpcId = text('awsVpcId');
-  if (vpcId === undefined && raw.awsPrivateSubnetIds !== undefined) fail('awsPrivateSubnetIds', raw.awsPrivateSubnetIds, 'set awsVpcId too: the subnets belong to an existing VPC');
-  const defined = <T extends object>(o: T): T => Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
+  if (vpcId === undefined && raw.awsPrivateSubnetIds !== undefined)
+    fail('awsPrivateSubnetIds', raw.awsPrivateSubnetIds, 'set awsVpcId too: the subnets belong to an existing VPC');
+  const defined = <T extends object>(o: T): T =>
+    Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as T;
   return {
     aws: defined({
       region: text('awsRegion'),

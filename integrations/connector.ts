@@ -3,7 +3,7 @@
  * integrations/<family>/<system> exports a ConnectorModule; the runtime finds it in the registry.
  */
 import type { ZodType, ZodTypeDef } from 'zod';
-import type { IntegrationFamily } from '../config/integrations';
+import type { IntegrationFamily } from '@data-sync/config/integrations';
 import type { TokenStore } from './http/oauth-session';
 import type { EndpointBudget, RateWindow } from './http/rate-windows';
 
@@ -46,7 +46,13 @@ export interface ConnectionTest {
 
 /** A verified inbound webhook: the events it carries, each with an id for deduplication. */
 export interface WebhookEvents {
-  readonly events: readonly { readonly id: string; readonly type: string; readonly object?: string; readonly recordId?: string; readonly payload: unknown }[];
+  readonly events: readonly {
+    readonly id: string;
+    readonly type: string;
+    readonly object?: string;
+    readonly recordId?: string;
+    readonly payload: unknown;
+  }[];
   /** A body to answer with instead of the default 202 (Salesforce outbound messages expect a SOAP ack). */
   readonly response?: { readonly status: number; readonly contentType: string; readonly body: string };
 }
@@ -83,7 +89,10 @@ export class IntegrationError extends Error {
 }
 
 export class WebhookRejected extends Error {
-  constructor(readonly reason: string, readonly status = 401) {
+  constructor(
+    readonly reason: string,
+    readonly status = 401,
+  ) {
     super(reason);
     this.name = 'WebhookRejected';
   }
@@ -101,7 +110,11 @@ export interface ConnectorContext {
   /** fetch to use (tests inject none: connectors call real HTTP against the base URL in config). */
   readonly fetch?: typeof fetch;
   /** Called after each vendor call: latency, status and rate-limit headers, for metrics. */
-  readonly observe?: (call: { readonly status: number; readonly latencyMs: number; readonly rateLimit: RateLimitObservation }) => void;
+  readonly observe?: (call: {
+    readonly status: number;
+    readonly latencyMs: number;
+    readonly rateLimit: RateLimitObservation;
+  }) => void;
   /** Waits for a token before each vendor call; shared across instances through Redis when configured. */
   readonly acquire?: () => Promise<void>;
   /** Sleep used for backoff; injectable so tests run fast. */
@@ -168,7 +181,8 @@ export async function checkConnection(probe: () => Promise<string>): Promise<Con
     const message = await probe();
     return { ok: true, message, latencyMs: Date.now() - started };
   } catch (error) {
-    if (error instanceof IntegrationError) return { ok: false, message: `${error.kind}: ${error.message}`, latencyMs: Date.now() - started };
+    if (error instanceof IntegrationError)
+      return { ok: false, message: `${error.kind}: ${error.message}`, latencyMs: Date.now() - started };
     throw error;
   }
 }

@@ -2,7 +2,7 @@
  * Tables the integrations keep in the runtime's database; the runtime applies them with its own
  * (pipelines/db `migrate`). Ids start at 400 so they sort after and never meet the pipelines' ones.
  */
-import type { Migration } from '../pipelines/db';
+import type { Migration } from '@data-sync/pipelines/db';
 
 export const INTEGRATION_MIGRATIONS: readonly Migration[] = [
   {

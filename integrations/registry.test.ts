@@ -1,4 +1,4 @@
-import { INTEGRATIONS } from '../config/integrations';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
 import { CONNECTORS, connectorFor } from './registry';
 
 test('every registered connector is a catalog integration of the same family and system name', () => {

@@ -35,6 +35,7 @@ export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, .
 /** The connector module named `name`, or an error naming the known ones. */
 export function connectorFor(name: string): ConnectorModule {
   const module = CONNECTORS[name];
-  if (!module) throw new Error(`Unknown integration "${name}": known are ${Object.keys(CONNECTORS).sort().join(', ') || 'none'}`);
+  if (!module)
+    throw new Error(`Unknown integration "${name}": known are ${Object.keys(CONNECTORS).sort().join(', ') || 'none'}`);
   return module;
 }

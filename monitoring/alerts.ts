@@ -10,9 +10,23 @@ export type Comparison = '>' | '<' | '>=' | '<=' | '==';
 /** What a rule measures, in a form each cloud's alarm renderer can translate. */
 export type AlertCondition =
   /** sum(rate(numerator[window])) / sum(rate(denominator[window])) compared with threshold. */
-  | { readonly kind: 'ratio'; readonly metric: string; readonly numeratorFilter: Readonly<Record<string, string>>; readonly windowSeconds: number; readonly op: Comparison; readonly threshold: number }
+  | {
+      readonly kind: 'ratio';
+      readonly metric: string;
+      readonly numeratorFilter: Readonly<Record<string, string>>;
+      readonly windowSeconds: number;
+      readonly op: Comparison;
+      readonly threshold: number;
+    }
   /** aggregate(metric) by labels compared with threshold. */
-  | { readonly kind: 'threshold'; readonly metric: string; readonly aggregate: 'min' | 'max' | 'sum'; readonly by: readonly string[]; readonly op: Comparison; readonly threshold: number }
+  | {
+      readonly kind: 'threshold';
+      readonly metric: string;
+      readonly aggregate: 'min' | 'max' | 'sum';
+      readonly by: readonly string[];
+      readonly op: Comparison;
+      readonly threshold: number;
+    }
   /** now - metric (a unix timestamp) compared with factor x another per-label metric. */
   | { readonly kind: 'staleness'; readonly metric: string; readonly relativeTo: string; readonly factor: number };
 
@@ -41,7 +55,14 @@ export const ALERT_RULES: readonly AlertRule[] = [
     summary: 'High data sync failure rate',
     description: 'More than 10% of sync runs failed over the last 5 minutes.',
     runbook: 'docs/runbooks/sync-failures.md',
-    condition: { kind: 'ratio', metric: m.syncRuns.name, numeratorFilter: { status: 'failed' }, windowSeconds: 300, op: '>', threshold: 0.1 },
+    condition: {
+      kind: 'ratio',
+      metric: m.syncRuns.name,
+      numeratorFilter: { status: 'failed' },
+      windowSeconds: 300,
+      op: '>',
+      threshold: 0.1,
+    },
     expr: `(sum(rate(${m.syncRuns.name}{status="failed"}[5m])) / sum(rate(${m.syncRuns.name}[5m]))) > 0.1`,
   },
   {
@@ -51,7 +72,14 @@ export const ALERT_RULES: readonly AlertRule[] = [
     summary: 'External API rate limit approaching',
     description: 'Fewer than 100 requests remain in an external API rate-limit window.',
     runbook: 'docs/runbooks/rate-limits.md',
-    condition: { kind: 'threshold', metric: m.apiRequestsRemaining.name, aggregate: 'min', by: ['integration'], op: '<', threshold: 100 },
+    condition: {
+      kind: 'threshold',
+      metric: m.apiRequestsRemaining.name,
+      aggregate: 'min',
+      by: ['integration'],
+      op: '<',
+      threshold: 100,
+    },
     expr: `min by (integration) (${m.apiRequestsRemaining.name}) < 100`,
   },
   {
@@ -69,7 +97,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     severity: 'warning',
     forSeconds: 300,
     summary: 'An integration has not synced for twice its interval',
-    description: "The last successful sync of an integration is older than twice its sync_interval.",
+    description: 'The last successful sync of an integration is older than twice its sync_interval.',
     runbook: 'docs/runbooks/sync-failures.md',
     condition: { kind: 'staleness', metric: m.lastSuccess.name, relativeTo: m.syncInterval.name, factor: 2 },
     // max by (integration): every runtime replica exports both gauges, and one-to-one matching
@@ -83,7 +111,14 @@ export const ALERT_RULES: readonly AlertRule[] = [
     summary: 'Webhook endpoint is failing',
     description: 'More than 5% of inbound webhook requests answered 5xx over the last 5 minutes.',
     runbook: 'docs/runbooks/sync-failures.md',
-    condition: { kind: 'ratio', metric: m.webhookRequests.name, numeratorFilter: { code: '5..' }, windowSeconds: 300, op: '>', threshold: 0.05 },
+    condition: {
+      kind: 'ratio',
+      metric: m.webhookRequests.name,
+      numeratorFilter: { code: '5..' },
+      windowSeconds: 300,
+      op: '>',
+      threshold: 0.05,
+    },
     expr: `(sum(rate(${m.webhookRequests.name}{code=~"5.."}[5m])) / sum(rate(${m.webhookRequests.name}[5m]))) > 0.05`,
   },
   {
@@ -118,15 +153,60 @@ export interface DashboardPanel {
 }
 
 export const DASHBOARD_PANELS: readonly DashboardPanel[] = [
-  { title: 'Sync success rate', metric: m.syncRuns.name, unit: 'percent', expr: `sum(rate(${m.syncRuns.name}{status="succeeded"}[5m])) / sum(rate(${m.syncRuns.name}[5m]))` },
-  { title: 'Sync duration p95', metric: m.syncDuration.name, unit: 'seconds', expr: `histogram_quantile(0.95, sum by (le, integration) (rate(${m.syncDuration.name}_bucket[5m])))` },
-  { title: 'Records throughput', metric: m.recordsProcessed.name, unit: 'ops', expr: `sum by (outcome) (rate(${m.recordsProcessed.name}[5m]))` },
-  { title: 'External API latency p95', metric: m.apiLatency.name, unit: 'seconds', expr: `histogram_quantile(0.95, sum by (le, integration) (rate(${m.apiLatency.name}_bucket[5m])))` },
-  { title: 'External API errors', metric: m.apiErrors.name, unit: 'ops', expr: `sum by (integration, code) (rate(${m.apiErrors.name}[5m]))` },
-  { title: 'API quota remaining', metric: m.apiRequestsRemaining.name, unit: 'count', expr: `min by (integration) (${m.apiRequestsRemaining.name})` },
-  { title: 'Validation failures', metric: m.validationFailures.name, unit: 'ops', expr: `sum by (rule) (rate(${m.validationFailures.name}[5m]))` },
-  { title: 'Duplicate records', metric: m.duplicates.name, unit: 'ops', expr: `sum by (integration) (rate(${m.duplicates.name}[5m]))` },
+  {
+    title: 'Sync success rate',
+    metric: m.syncRuns.name,
+    unit: 'percent',
+    expr: `sum(rate(${m.syncRuns.name}{status="succeeded"}[5m])) / sum(rate(${m.syncRuns.name}[5m]))`,
+  },
+  {
+    title: 'Sync duration p95',
+    metric: m.syncDuration.name,
+    unit: 'seconds',
+    expr: `histogram_quantile(0.95, sum by (le, integration) (rate(${m.syncDuration.name}_bucket[5m])))`,
+  },
+  {
+    title: 'Records throughput',
+    metric: m.recordsProcessed.name,
+    unit: 'ops',
+    expr: `sum by (outcome) (rate(${m.recordsProcessed.name}[5m]))`,
+  },
+  {
+    title: 'External API latency p95',
+    metric: m.apiLatency.name,
+    unit: 'seconds',
+    expr: `histogram_quantile(0.95, sum by (le, integration) (rate(${m.apiLatency.name}_bucket[5m])))`,
+  },
+  {
+    title: 'External API errors',
+    metric: m.apiErrors.name,
+    unit: 'ops',
+    expr: `sum by (integration, code) (rate(${m.apiErrors.name}[5m]))`,
+  },
+  {
+    title: 'API quota remaining',
+    metric: m.apiRequestsRemaining.name,
+    unit: 'count',
+    expr: `min by (integration) (${m.apiRequestsRemaining.name})`,
+  },
+  {
+    title: 'Validation failures',
+    metric: m.validationFailures.name,
+    unit: 'ops',
+    expr: `sum by (rule) (rate(${m.validationFailures.name}[5m]))`,
+  },
+  {
+    title: 'Duplicate records',
+    metric: m.duplicates.name,
+    unit: 'ops',
+    expr: `sum by (integration) (rate(${m.duplicates.name}[5m]))`,
+  },
   { title: 'Queue depth', metric: m.queueDepth.name, unit: 'count', expr: `sum by (state) (${m.queueDepth.name})` },
   { title: 'Dead letters', metric: m.deadLetterDepth.name, unit: 'count', expr: `max(${m.deadLetterDepth.name})` },
-  { title: 'Workflow execution time p95', metric: m.workflowExecutionDuration.name, unit: 'seconds', expr: `histogram_quantile(0.95, sum by (le, workflow) (rate(${m.workflowExecutionDuration.name}_bucket[5m])))` },
+  {
+    title: 'Workflow execution time p95',
+    metric: m.workflowExecutionDuration.name,
+    unit: 'seconds',
+    expr: `histogram_quantile(0.95, sum by (le, workflow) (rate(${m.workflowExecutionDuration.name}_bucket[5m])))`,
+  },
 ];

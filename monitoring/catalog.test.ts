@@ -11,9 +11,16 @@ const root = path.resolve(__dirname, '..');
 
 /** Every PromQL expression that reaches Prometheus or Grafana, from the rendered artifacts. */
 function renderedExpressions(): { source: string; expr: string }[] {
-  const rules = parse(renderPrometheusRules()).groups.flatMap((g: { rules: { alert: string; expr: string }[] }) => g.rules);
-  const panels = renderGrafanaDashboard().panels.flatMap((p) => p.targets.map((t) => ({ source: `panel "${p.title}"`, expr: t.expr })));
-  return [...rules.map((r: { alert: string; expr: string }) => ({ source: `alert ${r.alert}`, expr: r.expr })), ...panels];
+  const rules = parse(renderPrometheusRules()).groups.flatMap(
+    (g: { rules: { alert: string; expr: string }[] }) => g.rules,
+  );
+  const panels = renderGrafanaDashboard().panels.flatMap((p) =>
+    p.targets.map((t) => ({ source: `panel "${p.title}"`, expr: t.expr })),
+  );
+  return [
+    ...rules.map((r: { alert: string; expr: string }) => ({ source: `alert ${r.alert}`, expr: r.expr })),
+    ...panels,
+  ];
 }
 
 describe('monitoring catalog', () => {
@@ -21,7 +28,9 @@ describe('monitoring catalog', () => {
     const expressions = renderedExpressions();
     expect(expressions.length).toBe(ALERT_RULES.length + DASHBOARD_PANELS.length);
     const undefinedMetrics = expressions.flatMap(({ source, expr }) =>
-      metricNamesIn(expr).filter((name) => !catalogMetricFor(name)).map((name) => `${source}: ${name}`),
+      metricNamesIn(expr)
+        .filter((name) => !catalogMetricFor(name))
+        .map((name) => `${source}: ${name}`),
     );
     expect(undefinedMetrics).toEqual([]);
     for (const { expr } of expressions) expect(metricNamesIn(expr).length).toBeGreaterThan(0);
@@ -38,7 +47,10 @@ describe('monitoring catalog', () => {
       }
       const known = new Set(metricNamesIn(expr).flatMap((name) => catalogMetricFor(name)?.labels ?? []));
       for (const [, list] of expr.matchAll(/\b(?:by|on)\s*\(([^)]*)\)/g)) {
-        for (const label of list.split(',').map((l) => l.trim()).filter(Boolean)) {
+        for (const label of list
+          .split(',')
+          .map((l) => l.trim())
+          .filter(Boolean)) {
           if (label !== 'le' && !known.has(label)) problems.push(`${source}: no selected metric has label ${label}`);
         }
       }
@@ -69,8 +81,13 @@ describe('monitoring catalog', () => {
     const index = fs.readFileSync(path.join(root, 'docs/runbooks/README.md'), 'utf8');
     for (const rule of ALERT_RULES) {
       const page = fs.readFileSync(path.join(root, rule.runbook), 'utf8');
-      expect({ alert: rule.name, section: page.split('\n').includes(`## ${rule.name}`) }).toEqual({ alert: rule.name, section: true });
-      expect(index).toContain(`| ${rule.name} | ${rule.severity} | [${path.basename(rule.runbook)}](${path.basename(rule.runbook)}#${rule.name.toLowerCase()}) |`);
+      expect({ alert: rule.name, section: page.split('\n').includes(`## ${rule.name}`) }).toEqual({
+        alert: rule.name,
+        section: true,
+      });
+      expect(index).toContain(
+        `| ${rule.name} | ${rule.severity} | [${path.basename(rule.runbook)}](${path.basename(rule.runbook)}#${rule.name.toLowerCase()}) |`,
+      );
     }
   });
 });

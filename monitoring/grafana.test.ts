@@ -12,7 +12,9 @@ describe('renderGrafanaDashboard', () => {
       expect(panel.datasource).toEqual({ type: 'prometheus', uid: '${datasource}' });
       expect(panel.targets[0].datasource).toEqual(panel.datasource);
     }
-    expect(dashboard.templating.list).toEqual([expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' })]);
+    expect(dashboard.templating.list).toEqual([
+      expect.objectContaining({ name: 'datasource', type: 'datasource', query: 'prometheus' }),
+    ]);
   });
 
   test('panel ids are unique and grid positions never overlap', () => {
@@ -46,7 +48,18 @@ describe('renderGrafanaDashboard', () => {
 
   test('covers the design document key metrics', () => {
     const titles = dashboard.panels.map((p) => p.title.toLowerCase()).join('\n');
-    for (const topic of ['success rate', 'duration', 'throughput', 'latency', 'errors', 'quota', 'validation', 'duplicate', 'queue depth', 'workflow execution']) {
+    for (const topic of [
+      'success rate',
+      'duration',
+      'throughput',
+      'latency',
+      'errors',
+      'quota',
+      'validation',
+      'duplicate',
+      'queue depth',
+      'workflow execution',
+    ]) {
       expect(titles).toContain(topic);
     }
   });

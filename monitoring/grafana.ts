@@ -26,7 +26,10 @@ export interface GrafanaPanel {
   datasource: typeof DATASOURCE;
   gridPos: { x: number; y: number; w: number; h: number };
   fieldConfig: { defaults: { unit: string; min?: number; max?: number }; overrides: never[] };
-  options: { legend: { displayMode: 'list'; placement: 'bottom'; showLegend: true }; tooltip: { mode: 'multi'; sort: 'none' } };
+  options: {
+    legend: { displayMode: 'list'; placement: 'bottom'; showLegend: true };
+    tooltip: { mode: 'multi'; sort: 'none' };
+  };
   targets: { refId: string; datasource: typeof DATASOURCE; expr: string; legendFormat: string }[];
 }
 
@@ -48,21 +51,35 @@ export interface GrafanaDashboard {
 /** Legend text from the labels a panel groups by (`by (le, integration)` -> `{{integration}}`). */
 function legendFor(expr: string): string {
   const by = /\bby\s*\(([^)]*)\)/.exec(expr);
-  const labels = by ? by[1].split(',').map((l) => l.trim()).filter((l) => l && l !== 'le') : [];
+  const labels = by
+    ? by[1]
+        .split(',')
+        .map((l) => l.trim())
+        .filter((l) => l && l !== 'le')
+    : [];
   return labels.length ? labels.map((l) => `{{${l}}}`).join(' ') : '__auto';
 }
 
 function grafanaPanel(panel: DashboardPanel, index: number): GrafanaPanel {
   const perRow = GRID_COLUMNS / PANEL_WIDTH;
-  const defaults = panel.unit === 'percent' ? { unit: GRAFANA_UNITS.percent, min: 0, max: 1 } : { unit: GRAFANA_UNITS[panel.unit] };
+  const defaults =
+    panel.unit === 'percent' ? { unit: GRAFANA_UNITS.percent, min: 0, max: 1 } : { unit: GRAFANA_UNITS[panel.unit] };
   return {
     id: index + 1,
     type: 'timeseries',
     title: panel.title,
     datasource: DATASOURCE,
-    gridPos: { x: (index % perRow) * PANEL_WIDTH, y: Math.floor(index / perRow) * PANEL_HEIGHT, w: PANEL_WIDTH, h: PANEL_HEIGHT },
+    gridPos: {
+      x: (index % perRow) * PANEL_WIDTH,
+      y: Math.floor(index / perRow) * PANEL_HEIGHT,
+      w: PANEL_WIDTH,
+      h: PANEL_HEIGHT,
+    },
     fieldConfig: { defaults, overrides: [] },
-    options: { legend: { displayMode: 'list', placement: 'bottom', showLegend: true }, tooltip: { mode: 'multi', sort: 'none' } },
+    options: {
+      legend: { displayMode: 'list', placement: 'bottom', showLegend: true },
+      tooltip: { mode: 'multi', sort: 'none' },
+    },
     targets: [{ refId: 'A', datasource: DATASOURCE, expr: panel.expr, legendFormat: legendFor(panel.expr) }],
   };
 }
@@ -80,7 +97,9 @@ export function renderGrafanaDashboard(panels: readonly DashboardPanel[] = DASHB
     refresh: '1m',
     time: { from: 'now-6h', to: 'now' },
     templating: {
-      list: [{ name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: {}, hide: 0 }],
+      list: [
+        { name: 'datasource', label: 'Prometheus', type: 'datasource', query: 'prometheus', current: {}, hide: 0 },
+      ],
     },
     annotations: { list: [] },
     panels: panels.map(grafanaPanel),

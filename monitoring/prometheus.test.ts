@@ -8,7 +8,11 @@ import { promDuration, renderPrometheusRules } from './prometheus';
 import { DASHBOARD_FILE, GENERATED_DIR, RULES_FILE, renderArtifacts } from './write-artifacts';
 
 const RULE_TESTS_DIR = path.join(__dirname, 'rules');
-const ruleTestFiles = () => fs.readdirSync(RULE_TESTS_DIR).filter((f) => f.endsWith('.test.yml')).sort();
+const ruleTestFiles = () =>
+  fs
+    .readdirSync(RULE_TESTS_DIR)
+    .filter((f) => f.endsWith('.test.yml'))
+    .sort();
 
 interface PromtoolTestFile {
   rule_files: string[];
@@ -22,12 +26,21 @@ describe('renderPrometheusRules', () => {
     const rules = file.groups[0].rules;
     expect(rules.map((r: { alert: string }) => r.alert)).toEqual(ALERT_RULES.map((r) => r.name));
     const failureRate = rules.find((r: { alert: string }) => r.alert === 'HighSyncFailureRate');
-    expect(failureRate).toMatchObject({ for: '5m', labels: { severity: 'warning' }, annotations: { runbook_url: 'docs/runbooks/sync-failures.md' } });
-    expect(rules.find((r: { alert: string }) => r.alert === 'APIRateLimitApproaching')).toMatchObject({ for: '1m', labels: { severity: 'critical' } });
+    expect(failureRate).toMatchObject({
+      for: '5m',
+      labels: { severity: 'warning' },
+      annotations: { runbook_url: 'docs/runbooks/sync-failures.md' },
+    });
+    expect(rules.find((r: { alert: string }) => r.alert === 'APIRateLimitApproaching')).toMatchObject({
+      for: '1m',
+      labels: { severity: 'critical' },
+    });
   });
 
   test('refuses two rules with one name', () => {
-    expect(() => renderPrometheusRules([ALERT_RULES[0], ALERT_RULES[0]])).toThrow(/duplicate alert name HighSyncFailureRate/);
+    expect(() => renderPrometheusRules([ALERT_RULES[0], ALERT_RULES[0]])).toThrow(
+      /duplicate alert name HighSyncFailureRate/,
+    );
   });
 
   test('promDuration writes Prometheus durations and rejects fractions', () => {
@@ -57,7 +70,11 @@ describe('renderPrometheusRules', () => {
       }
     }
     for (const rule of ALERT_RULES) {
-      expect({ alert: rule.name, ...cases.get(rule.name) }).toEqual({ alert: rule.name, firing: expect.any(Number), quiet: expect.any(Number) });
+      expect({ alert: rule.name, ...cases.get(rule.name) }).toEqual({
+        alert: rule.name,
+        firing: expect.any(Number),
+        quiet: expect.any(Number),
+      });
       expect(cases.get(rule.name)!.firing).toBeGreaterThan(0);
       expect(cases.get(rule.name)!.quiet).toBeGreaterThan(0);
     }
@@ -85,7 +102,10 @@ function run(args: string[], cwd: string) {
 }
 
 const describePromtool = promtoolMissing ? (process.env.REQUIRE_SERVICES === '1' ? describe : describe.skip) : describe;
-if (promtoolMissing) console.warn(`promtool is not on PATH: ${process.env.REQUIRE_SERVICES === '1' ? 'failing' : 'skipping'} the promtool checks; ${INSTALL_HINT}`);
+if (promtoolMissing)
+  console.warn(
+    `promtool is not on PATH: ${process.env.REQUIRE_SERVICES === '1' ? 'failing' : 'skipping'} the promtool checks; ${INSTALL_HINT}`,
+  );
 
 describePromtool('promtool', () => {
   const dirs: string[] = [];
@@ -121,11 +141,18 @@ describePromtool('promtool', () => {
   test('test rules catches a changed threshold and a replica-unsafe join', () => {
     const rules = ALERT_RULES.map((rule) => {
       if (rule.name === 'HighSyncFailureRate') return { ...rule, expr: rule.expr.replace(/> 0\.1$/, '> 0.5') };
-      if (rule.name === 'SyncLagging') return { ...rule, expr: '(time() - data_sync_last_success_timestamp_seconds) > on (integration) (2 * data_sync_sync_interval_seconds)' };
+      if (rule.name === 'SyncLagging')
+        return {
+          ...rule,
+          expr: '(time() - data_sync_last_success_timestamp_seconds) > on (integration) (2 * data_sync_sync_interval_seconds)',
+        };
       return rule;
     });
     const dir = staged(rules);
-    const result = run(['test', 'rules', path.join('rules', 'HighSyncFailureRate.test.yml'), path.join('rules', 'SyncLagging.test.yml')], dir);
+    const result = run(
+      ['test', 'rules', path.join('rules', 'HighSyncFailureRate.test.yml'), path.join('rules', 'SyncLagging.test.yml')],
+      dir,
+    );
     expect(result.status).not.toBe(0);
     expect(result.output).toMatch(/HighSyncFailureRate[\s\S]*FAILED/);
     expect(result.output).toMatch(/many-to-(one|many) matching/);

@@ -10,7 +10,8 @@ export const RULE_GROUP = 'data-sync';
 
 /** `300` -> `5m`, `90` -> `90s`, `7200` -> `2h`: Prometheus duration syntax. */
 export function promDuration(seconds: number): string {
-  if (!Number.isInteger(seconds) || seconds < 0) throw new Error(`duration must be a whole number of seconds, got ${seconds}`);
+  if (!Number.isInteger(seconds) || seconds < 0)
+    throw new Error(`duration must be a whole number of seconds, got ${seconds}`);
   if (seconds === 0) return '0s';
   if (seconds % 3600 === 0) return `${seconds / 3600}h`;
   if (seconds % 60 === 0) return `${seconds / 60}m`;
@@ -35,6 +36,7 @@ export function renderPrometheusRules(rules: readonly AlertRule[] = ALERT_RULES)
     if (names.has(rule.name)) throw new Error(`duplicate alert name ${rule.name}`);
     names.add(rule.name);
   }
-  const header = '# Generated from monitoring/alerts.ts by monitoring/write-artifacts.ts: edit the catalog, not this file.\n';
+  const header =
+    '# Generated from monitoring/alerts.ts by monitoring/write-artifacts.ts: edit the catalog, not this file.\n';
   return header + stringify({ groups: [{ name: RULE_GROUP, rules: rules.map(prometheusRule) }] }, { lineWidth: 0 });
 }

@@ -6,7 +6,23 @@
  */
 import { METRIC_LIST, MetricDefinition } from './metrics';
 
-const KEYWORDS = new Set(['and', 'or', 'unless', 'bool', 'offset', 'by', 'without', 'on', 'ignoring', 'group_left', 'group_right', 'inf', 'nan', 'start', 'end']);
+const KEYWORDS = new Set([
+  'and',
+  'or',
+  'unless',
+  'bool',
+  'offset',
+  'by',
+  'without',
+  'on',
+  'ignoring',
+  'group_left',
+  'group_right',
+  'inf',
+  'nan',
+  'start',
+  'end',
+]);
 const LABEL_LIST = /\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)/g;
 
 /** Metric names `expr` selects, in order of first appearance, without duplicates. */
@@ -31,7 +47,8 @@ export function metricNamesIn(expr: string): string[] {
       continue;
     }
     const isDuration = previous === 'offset' || previous === '@';
-    if (!call && !isDuration && !KEYWORDS.has(identifier.toLowerCase()) && !names.includes(identifier)) names.push(identifier);
+    if (!call && !isDuration && !KEYWORDS.has(identifier.toLowerCase()) && !names.includes(identifier))
+      names.push(identifier);
     previous = identifier;
   }
   return names;
@@ -43,7 +60,10 @@ const HISTOGRAM_SERIES = /_(bucket|sum|count)$/;
  * The catalog metric a selected series name belongs to: the metric itself, or for a histogram its
  * `_bucket`, `_sum` and `_count` series. Undefined when the runtime defines no such metric.
  */
-export function catalogMetricFor(series: string, catalog: readonly MetricDefinition[] = METRIC_LIST): MetricDefinition | undefined {
+export function catalogMetricFor(
+  series: string,
+  catalog: readonly MetricDefinition[] = METRIC_LIST,
+): MetricDefinition | undefined {
   const exact = catalog.find((metric) => metric.name === series);
   if (exact) return exact;
   const base = series.replace(HISTOGRAM_SERIES, '');

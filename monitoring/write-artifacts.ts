@@ -31,5 +31,6 @@ export function writeArtifacts(outdir: string = GENERATED_DIR): string[] {
 }
 
 if (require.main === module) {
-  for (const file of writeArtifacts(process.argv[2] ? path.resolve(process.argv[2]) : GENERATED_DIR)) console.log(path.relative(process.cwd(), file));
+  for (const file of writeArtifacts(process.argv[2] ? path.resolve(process.argv[2]) : GENERATED_DIR))
+    console.log(path.relative(process.cwd(), file));
 }

@@ -19,20 +19,44 @@ export interface FakeWorkflow {
 
 export interface FakeN8n {
   url: string;
-  state: { workflows: FakeWorkflow[]; executions: { id: string; workflowId: string; finished: boolean; mode: string; status: string; startedAt: string; stoppedAt: string; data: unknown }[]; requests: number };
+  state: {
+    workflows: FakeWorkflow[];
+    executions: {
+      id: string;
+      workflowId: string;
+      finished: boolean;
+      mode: string;
+      status: string;
+      startedAt: string;
+      stoppedAt: string;
+      data: unknown;
+    }[];
+    requests: number;
+  };
   close(): Promise<void>;
 }
 
 export function webhookWorkflow(id: string, path: string, active = false): FakeWorkflow {
   const at = new Date(Date.UTC(2024, 0, 1)).toISOString();
   return {
-    id, name: `Workflow ${id}`, active, createdAt: at, updatedAt: at, tags: [],
-    nodes: [{ name: 'Webhook', type: 'n8n-nodes-base.webhook', parameters: { path, httpMethod: 'POST' }, position: [0, 0] }],
+    id,
+    name: `Workflow ${id}`,
+    active,
+    createdAt: at,
+    updatedAt: at,
+    tags: [],
+    nodes: [
+      { name: 'Webhook', type: 'n8n-nodes-base.webhook', parameters: { path, httpMethod: 'POST' }, position: [0, 0] },
+    ],
     connections: {},
   };
 }
 
-export async function startFakeN8n(options: { apiKey: string; workflows?: FakeWorkflow[]; pageSize?: number }): Promise<FakeN8n> {
+export async function startFakeN8n(options: {
+  apiKey: string;
+  workflows?: FakeWorkflow[];
+  pageSize?: number;
+}): Promise<FakeN8n> {
   const state: FakeN8n['state'] = { workflows: options.workflows ?? [], executions: [], requests: 0 };
   const pageSize = options.pageSize ?? 2;
   const send = (res: http.ServerResponse, status: number, body: unknown) => {
@@ -48,18 +72,43 @@ export async function startFakeN8n(options: { apiKey: string; workflows?: FakeWo
       const parts = url.pathname.split('/').filter(Boolean);
       if (parts[0] === 'webhook') {
         const path = parts.slice(1).join('/');
-        const wf = state.workflows.find((w) => w.active && w.nodes.some((n) => n.type === 'n8n-nodes-base.webhook' && n.parameters.path === path && n.parameters.httpMethod === req.method));
-        if (!wf) return send(res, 404, { code: 404, message: `The requested webhook "${req.method} ${path}" is not registered.` });
+        const wf = state.workflows.find(
+          (w) =>
+            w.active &&
+            w.nodes.some(
+              (n) =>
+                n.type === 'n8n-nodes-base.webhook' &&
+                n.parameters.path === path &&
+                n.parameters.httpMethod === req.method,
+            ),
+        );
+        if (!wf)
+          return send(res, 404, {
+            code: 404,
+            message: `The requested webhook "${req.method} ${path}" is not registered.`,
+          });
         const now = new Date().toISOString();
         const body = Buffer.concat(chunks).toString('utf8');
-        state.executions.unshift({ id: String(state.executions.length + 1), workflowId: wf.id, finished: true, mode: 'webhook', status: 'success', startedAt: now, stoppedAt: now, data: body ? JSON.parse(body) : null });
+        state.executions.unshift({
+          id: String(state.executions.length + 1),
+          workflowId: wf.id,
+          finished: true,
+          mode: 'webhook',
+          status: 'success',
+          startedAt: now,
+          stoppedAt: now,
+          data: body ? JSON.parse(body) : null,
+        });
         return send(res, 200, { message: 'Workflow was started' });
       }
       if (parts[0] !== 'api' || parts[1] !== 'v1') return send(res, 404, { message: 'not found' });
-      if (req.headers['x-n8n-api-key'] !== options.apiKey) return send(res, 401, { message: "'X-N8N-API-KEY' header required" });
+      if (req.headers['x-n8n-api-key'] !== options.apiKey)
+        return send(res, 401, { message: "'X-N8N-API-KEY' header required" });
       const page = <T>(items: T[]) => {
         const limit = Math.min(Number(url.searchParams.get('limit') ?? 100), 250);
-        const start = url.searchParams.get('cursor') ? Number(Buffer.from(url.searchParams.get('cursor')!, 'base64').toString()) : 0;
+        const start = url.searchParams.get('cursor')
+          ? Number(Buffer.from(url.searchParams.get('cursor')!, 'base64').toString())
+          : 0;
         const size = Math.min(limit, pageSize);
         const data = items.slice(start, start + size);
         const nextCursor = start + size < items.length ? Buffer.from(String(start + size)).toString('base64') : null;
@@ -81,7 +130,15 @@ export async function startFakeN8n(options: { apiKey: string; workflows?: FakeWo
       }
       if (parts[2] === 'executions' && req.method === 'GET' && parts.length === 3) {
         const workflowId = url.searchParams.get('workflowId');
-        return send(res, 200, page(state.executions.filter((e) => workflowId === null || e.workflowId === workflowId).map(({ data: _data, ...e }) => e)));
+        return send(
+          res,
+          200,
+          page(
+            state.executions
+              .filter((e) => workflowId === null || e.workflowId === workflowId)
+              .map(({ data: _data, ...e }) => e),
+          ),
+        );
       }
       return send(res, 405, { message: `${req.method} method not allowed` });
     });

@@ -7,7 +7,14 @@
 import { createHash } from 'crypto';
 import { stableStringify } from './batch';
 import type { Queryable } from './db';
-import { EVENT_MAPPINGS, METRIC_MAPPINGS, OBJECT_EVENT_MAPPINGS, type EventRow, type Mapped, type MetricRow } from './analytics-mappings';
+import {
+  EVENT_MAPPINGS,
+  METRIC_MAPPINGS,
+  OBJECT_EVENT_MAPPINGS,
+  type EventRow,
+  type Mapped,
+  type MetricRow,
+} from './analytics-mappings';
 import { protectRecord, subjectHash, type FieldCipher } from './privacy';
 
 export interface AnalyticsResult {
@@ -36,13 +43,24 @@ function mapAll<T>(records: readonly VendorRecord[], map: (record: VendorRecord)
   return { rows, refused };
 }
 
-function mappingFor<T>(mappings: Readonly<Record<string, (record: VendorRecord) => Mapped<T>>>, source: string, kind: string) {
+function mappingFor<T>(
+  mappings: Readonly<Record<string, (record: VendorRecord) => Mapped<T>>>,
+  source: string,
+  kind: string,
+) {
   const map = mappings[source];
-  if (!map) throw new Error(`no ${kind} mapping for source "${source}": known are ${Object.keys(mappings).sort().join(', ')}`);
+  if (!map)
+    throw new Error(`no ${kind} mapping for source "${source}": known are ${Object.keys(mappings).sort().join(', ')}`);
   return map;
 }
 
-async function quarantine(tx: Queryable, source: string, mapping: string, refused: readonly { record: VendorRecord; errors: readonly unknown[] }[], cipher?: FieldCipher): Promise<void> {
+async function quarantine(
+  tx: Queryable,
+  source: string,
+  mapping: string,
+  refused: readonly { record: VendorRecord; errors: readonly unknown[] }[],
+  cipher?: FieldCipher,
+): Promise<void> {
   if (refused.length === 0) return;
   const subjects = refused.map(({ record }) => {
     const match = /"[^"]*email[^"]*":"([^"\s@]+@[^"\s@]+)"/i.exec(JSON.stringify(record));
@@ -74,7 +92,10 @@ export async function upsertEvents(
   options: { cipher?: FieldCipher; object?: string } = {},
 ): Promise<AnalyticsResult> {
   const object = options.object ?? 'events';
-  const map = object === 'events' ? mappingFor(EVENT_MAPPINGS, source, 'event') : mappingFor(OBJECT_EVENT_MAPPINGS[source] ?? {}, object, `${source} event`);
+  const map =
+    object === 'events'
+      ? mappingFor(EVENT_MAPPINGS, source, 'event')
+      : mappingFor(OBJECT_EVENT_MAPPINGS[source] ?? {}, object, `${source} event`);
   const { rows, refused } = mapAll(records, map);
   await quarantine(tx, source, `${source}_to_internal.${object}`, refused, options.cipher);
   // Within one page the last version of an id wins, as it would across pages.
@@ -98,7 +119,14 @@ export async function upsertEvents(
     inserted = written.filter((r) => r.inserted).length;
     updated = written.length - inserted;
   }
-  return { received: records.length, inserted, updated, unchanged: latest.size - inserted - updated, duplicates: rows.length - latest.size, quarantined: refused.length };
+  return {
+    received: records.length,
+    inserted,
+    updated,
+    unchanged: latest.size - inserted - updated,
+    duplicates: rows.length - latest.size,
+    quarantined: refused.length,
+  };
 }
 
 /**
@@ -106,7 +134,12 @@ export async function upsertEvents(
  * wrote (the day was pulled again, and what it holds now is the truth), then the page's rows are
  * upserted by (metric, date, dimensions). Pages of the same pull add to each other.
  */
-export async function replaceMetricDays(tx: Queryable, source: string, records: readonly VendorRecord[], options: { cipher?: FieldCipher } = {}): Promise<AnalyticsResult & { readonly replaced: number }> {
+export async function replaceMetricDays(
+  tx: Queryable,
+  source: string,
+  records: readonly VendorRecord[],
+  options: { cipher?: FieldCipher } = {},
+): Promise<AnalyticsResult & { readonly replaced: number }> {
   const { rows, refused } = mapAll(records, mappingFor(METRIC_MAPPINGS, source, 'metric'));
   await quarantine(tx, source, `${source}_to_internal.metrics_daily`, refused, options.cipher);
   const latest = new Map<string, MetricRow & { dimensions_key: string }>();
@@ -120,7 +153,13 @@ export async function replaceMetricDays(tx: Queryable, source: string, records: 
   const byPull = new Map<string, Set<string>>();
   for (const row of latest.values()) byPull.set(row.pull_id, (byPull.get(row.pull_id) ?? new Set()).add(row.date));
   for (const [pullId, days] of byPull) {
-    replaced += (await tx.query('DELETE FROM metrics_daily WHERE source = $1 AND date = ANY($2::date[]) AND pull_id <> $3', [source, [...days], pullId])).rowCount;
+    replaced += (
+      await tx.query('DELETE FROM metrics_daily WHERE source = $1 AND date = ANY($2::date[]) AND pull_id <> $3', [
+        source,
+        [...days],
+        pullId,
+      ])
+    ).rowCount;
   }
   if (latest.size > 0) {
     const { rows: written } = await tx.query<{ inserted: boolean }>(
@@ -135,7 +174,15 @@ export async function replaceMetricDays(tx: Queryable, source: string, records: 
     inserted = written.filter((r) => r.inserted).length;
     updated = written.length - inserted;
   }
-  return { received: records.length, inserted, updated, unchanged: latest.size - inserted - updated, duplicates: rows.length - latest.size, quarantined: refused.length, replaced };
+  return {
+    received: records.length,
+    inserted,
+    updated,
+    unchanged: latest.size - inserted - updated,
+    duplicates: rows.length - latest.size,
+    quarantined: refused.length,
+    replaced,
+  };
 }
 
 /** Sync objects of the analytics connectors whose pages go to `events` or to `metrics_daily`. */
@@ -146,16 +193,28 @@ export const ANALYTICS_OBJECTS = { events: 'events', metrics: 'metrics' } as con
  * `metrics` pages to replaceMetricDays; undefined for any other (integration, object), which the
  * engine's default sink keeps handling.
  */
-export async function ingestAnalyticsPage(tx: Queryable, page: { integration: string; object: string; records: readonly VendorRecord[] }, options: { cipher?: FieldCipher } = {}): Promise<AnalyticsResult | undefined> {
-  if (page.object === ANALYTICS_OBJECTS.events && EVENT_MAPPINGS[page.integration]) return upsertEvents(tx, page.integration, page.records, options);
-  if (OBJECT_EVENT_MAPPINGS[page.integration]?.[page.object]) return upsertEvents(tx, page.integration, page.records, { ...options, object: page.object });
-  if (page.object === ANALYTICS_OBJECTS.metrics && METRIC_MAPPINGS[page.integration]) return replaceMetricDays(tx, page.integration, page.records, options);
+export async function ingestAnalyticsPage(
+  tx: Queryable,
+  page: { integration: string; object: string; records: readonly VendorRecord[] },
+  options: { cipher?: FieldCipher } = {},
+): Promise<AnalyticsResult | undefined> {
+  if (page.object === ANALYTICS_OBJECTS.events && EVENT_MAPPINGS[page.integration])
+    return upsertEvents(tx, page.integration, page.records, options);
+  if (OBJECT_EVENT_MAPPINGS[page.integration]?.[page.object])
+    return upsertEvents(tx, page.integration, page.records, { ...options, object: page.object });
+  if (page.object === ANALYTICS_OBJECTS.metrics && METRIC_MAPPINGS[page.integration])
+    return replaceMetricDays(tx, page.integration, page.records, options);
   return undefined;
 }
 
 /** The engine's sink contract (services/sync-runtime/src/engine/types.ts RecordSink), structurally: pipelines does not import the runtime. */
 interface PageSink {
-  upsert(tx: Queryable, run: { readonly integration: string; readonly object: string; readonly runId: string }, records: readonly VendorRecord[], deletedIds: readonly string[]): Promise<{ received: number; accepted: number; quarantined: number; duplicates: number }>;
+  upsert(
+    tx: Queryable,
+    run: { readonly integration: string; readonly object: string; readonly runId: string },
+    records: readonly VendorRecord[],
+    deletedIds: readonly string[],
+  ): Promise<{ received: number; accepted: number; quarantined: number; duplicates: number }>;
   purge?(tx: Queryable, integration: string): Promise<number>;
 }
 

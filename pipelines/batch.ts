@@ -45,7 +45,16 @@ export interface PipelineOptions {
   rules?: ValidationRules;
 }
 
-export const emptyResult = (): BatchResult => ({ received: 0, accepted: 0, quarantined: 0, duplicates: 0, inserted: 0, updated: 0, unchanged: 0, dropped: 0 });
+export const emptyResult = (): BatchResult => ({
+  received: 0,
+  accepted: 0,
+  quarantined: 0,
+  duplicates: 0,
+  inserted: 0,
+  updated: 0,
+  unchanged: 0,
+  dropped: 0,
+});
 
 export function addResults(a: BatchResult, b: BatchResult): BatchResult {
   return {
@@ -60,7 +69,18 @@ export function addResults(a: BatchResult, b: BatchResult): BatchResult {
   };
 }
 
-export const STAGING_COLUMNS = ['batch_id', 'ord', 'email', 'first_name', 'last_name', 'phone', 'company_name', 'created_at', 'updated_at', 'source_id'] as const;
+export const STAGING_COLUMNS = [
+  'batch_id',
+  'ord',
+  'email',
+  'first_name',
+  'last_name',
+  'phone',
+  'company_name',
+  'created_at',
+  'updated_at',
+  'source_id',
+] as const;
 
 /** The contact fields a mapping can carry, as the internal field and the contacts column. */
 const CONTACT_FIELDS = [
@@ -115,7 +135,9 @@ function conflictCondition(policy: ConflictPolicy, integration: string, params: 
   if (policy.kind === 'latest_wins') return newer;
   params.push(policy.source);
   const source = `$${params.length}`;
-  return integration === policy.source ? `(contacts.source IS DISTINCT FROM ${source} OR ${newer})` : `(contacts.source IS DISTINCT FROM ${source} AND ${newer})`;
+  return integration === policy.source
+    ? `(contacts.source IS DISTINCT FROM ${source} OR ${newer})`
+    : `(contacts.source IS DISTINCT FROM ${source} AND ${newer})`;
 }
 
 /** Hashing every row costs; the filter is added only while some vendor erasure is unconfirmed. */
@@ -125,7 +147,8 @@ const ERASURE_FILTER = `AND NOT EXISTS (
       )`;
 
 /** Where a batch's valid rows are read from: the staging table (COPY) or a JSON parameter inside the caller's transaction. */
-type RowSource = { readonly kind: 'staging'; readonly batchId: string } | { readonly kind: 'json'; readonly rows: string };
+type RowSource =
+  { readonly kind: 'staging'; readonly batchId: string } | { readonly kind: 'json'; readonly rows: string };
 
 const JSON_ROWS = `jsonb_to_recordset($1::jsonb) AS contact_staging(ord int, email text, first_name text, last_name text, phone text,
         company_name text, created_at timestamptz, updated_at timestamptz, source_id text)`;
@@ -137,11 +160,18 @@ const JSON_ROWS = `jsonb_to_recordset($1::jsonb) AS contact_staging(ord int, ema
  * not confirmed yet, the counts, and a column the source's mapping does not carry keeps its stored
  * value (a Mailchimp member has no company: it must not reset one to 'Unknown'). It also records the contact's source and change position.
  */
-function upsertStatement(mapping: Mapping, integration: string, object: string, source: RowSource, erasuresOpen: boolean): { sql: string; params: unknown[] } {
+function upsertStatement(
+  mapping: Mapping,
+  integration: string,
+  object: string,
+  source: RowSource,
+  erasuresOpen: boolean,
+): { sql: string; params: unknown[] } {
   const params: unknown[] = [source.kind === 'staging' ? source.batchId : source.rows, integration, object];
   const condition = conflictCondition(mapping.conflict, integration, params);
   const columns = mappedColumns(mapping);
-  const from = source.kind === 'staging' ? 'contact_staging\n      WHERE batch_id = $1\n      AND' : `${JSON_ROWS}\n      WHERE`;
+  const from =
+    source.kind === 'staging' ? 'contact_staging\n      WHERE batch_id = $1\n      AND' : `${JSON_ROWS}\n      WHERE`;
   const set = (column: string) => (columns.has(column) ? `EXCLUDED.${column}` : `contacts.${column}`);
   const erasureFilter = erasuresOpen ? ERASURE_FILTER : '';
   const sql = `
@@ -231,12 +261,17 @@ export interface PreparedBatch {
 
 function checkInput(input: BatchInput): Mapping {
   if (!input || typeof input !== 'object') throw new Error('batch input must be an object');
-  if (typeof input.integration !== 'string' || !/^[a-z0-9_]{1,64}$/.test(input.integration)) throw new Error(`integration must be a lower-case name of letters, digits and _, got ${JSON.stringify(input.integration)}`);
+  if (typeof input.integration !== 'string' || !/^[a-z0-9_]{1,64}$/.test(input.integration))
+    throw new Error(
+      `integration must be a lower-case name of letters, digits and _, got ${JSON.stringify(input.integration)}`,
+    );
   if (!Array.isArray(input.records)) throw new Error('records must be an array');
   if (input.runId !== undefined && typeof input.runId !== 'string') throw new Error('runId must be a string');
-  if (input.externalIds !== undefined && input.externalIds.length !== input.records.length) throw new Error('externalIds must have one entry per record');
+  if (input.externalIds !== undefined && input.externalIds.length !== input.records.length)
+    throw new Error('externalIds must have one entry per record');
   const mapping = loadMappings().get(input.mapping);
-  if (mapping.direction !== 'inbound') throw new Error(`mapping ${mapping.name} is outbound; a batch runs an inbound mapping into the store`);
+  if (mapping.direction !== 'inbound')
+    throw new Error(`mapping ${mapping.name} is outbound; a batch runs an inbound mapping into the store`);
   return mapping;
 }
 
@@ -247,7 +282,11 @@ const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
  * Maps and validates in slices, yielding between them so the database work of a previous batch
  * proceeds meanwhile. `sourceIds` are the quarantine ids of the records when replaying.
  */
-export async function prepareBatch(input: BatchInput, options: PipelineOptions = {}, sourceIds?: readonly string[]): Promise<PreparedBatch> {
+export async function prepareBatch(
+  input: BatchInput,
+  options: PipelineOptions = {},
+  sourceIds?: readonly string[],
+): Promise<PreparedBatch> {
   const mapping = checkInput(input);
   // Random across processes; a bigint keeps every staged row (and the batch filter) small.
   const batchId = String(randomInt(1, 2 ** 48));
@@ -259,11 +298,26 @@ export async function prepareBatch(input: BatchInput, options: PipelineOptions =
   for (let start = 0; start < input.records.length; start += SLICE) {
     if (start > 0) await yieldToLoop();
     const slice = input.records.slice(start, start + SLICE);
-    const { valid, invalid, validIndexes, dropped } = validateRecords(mapping, slice, options.rules ?? VALIDATION_RULES);
+    const { valid, invalid, validIndexes, dropped } = validateRecords(
+      mapping,
+      slice,
+      options.rules ?? VALIDATION_RULES,
+    );
     droppedCount += dropped.length;
     valid.forEach((v, i) => {
       const ord = start + validIndexes[i];
-      rows.push([batchId, ord, v.email, v.first_name ?? null, v.last_name ?? null, v.phone_number ?? null, v.company_name ?? null, v.created_at ?? null, v.updated_at, input.externalIds?.[ord] ?? null]);
+      rows.push([
+        batchId,
+        ord,
+        v.email,
+        v.first_name ?? null,
+        v.last_name ?? null,
+        v.phone_number ?? null,
+        v.company_name ?? null,
+        v.created_at ?? null,
+        v.updated_at,
+        input.externalIds?.[ord] ?? null,
+      ]);
       if (sourceIds) resolvedIds.push(sourceIds[start + validIndexes[i]]);
     });
     for (const { index, record, errors } of invalid) {
@@ -273,7 +327,15 @@ export async function prepareBatch(input: BatchInput, options: PipelineOptions =
       const key = id ?? hash;
       const existing = quarantine.get(key);
       if (existing) existing.occurrences++;
-      else quarantine.set(key, { record: jsonForDb(protectRecord(record, options.cipher)), errors: jsonForDb(errors), hash, subject: subjectOf(mapping, record), occurrences: 1, id });
+      else
+        quarantine.set(key, {
+          record: jsonForDb(protectRecord(record, options.cipher)),
+          errors: jsonForDb(errors),
+          hash,
+          subject: subjectOf(mapping, record),
+          occurrences: 1,
+          id,
+        });
     }
   }
   return {
@@ -295,7 +357,8 @@ export async function prepareBatch(input: BatchInput, options: PipelineOptions =
 function subjectOf(mapping: Mapping, record: Record<string, unknown>): string | null {
   const path = mapping.fields.find((f) => f.to === 'email')?.from;
   let value: unknown = record;
-  for (const segment of (path ?? '').split('.')) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
+  for (const segment of (path ?? '').split('.'))
+    value = value && typeof value === 'object' ? (value as Record<string, unknown>)[segment] : undefined;
   return typeof value === 'string' && value.trim() ? subjectHash(value) : null;
 }
 
@@ -320,7 +383,16 @@ async function storeQuarantine(tx: Queryable, batch: PreparedBatch): Promise<voi
        run_id = COALESCE(EXCLUDED.run_id, pipeline_quarantine.run_id),
        occurrences = pipeline_quarantine.occurrences + EXCLUDED.occurrences,
        last_seen_at = now()`,
-    [batch.integration, batch.mapping.name, batch.runId, q.map((x) => x.record), q.map((x) => x.errors), q.map((x) => x.hash), q.map((x) => x.subject), q.map((x) => x.occurrences)],
+    [
+      batch.integration,
+      batch.mapping.name,
+      batch.runId,
+      q.map((x) => x.record),
+      q.map((x) => x.errors),
+      q.map((x) => x.hash),
+      q.map((x) => x.subject),
+      q.map((x) => x.occurrences),
+    ],
   );
 }
 
@@ -331,14 +403,24 @@ async function upsertWithin(tx: Queryable, batch: PreparedBatch, source: RowSour
   let c: Counts = { cleaned: 0, distinct_rows: 0, inserted: 0, updated: 0 };
   if (batch.rows.length) {
     const open = await tx.query("SELECT 1 FROM erasure_requests WHERE status <> 'done' LIMIT 1");
-    const { sql, params } = upsertStatement(batch.mapping, batch.integration, batch.object, source, open.rows.length > 0);
+    const { sql, params } = upsertStatement(
+      batch.mapping,
+      batch.integration,
+      batch.object,
+      source,
+      open.rows.length > 0,
+    );
     await tx.query(CONTACT_CHANGE_LOCK);
     c = (await tx.query<Counts>(sql, params)).rows[0];
     // JS validation and the SQL filter are the same rule; a disagreement must not commit miscounted work.
-    if (c.cleaned !== batch.rows.length) throw new Error(`pipeline invariant broken: ${batch.rows.length} rows passed validation but the statement kept ${c.cleaned}`);
+    if (c.cleaned !== batch.rows.length)
+      throw new Error(
+        `pipeline invariant broken: ${batch.rows.length} rows passed validation but the statement kept ${c.cleaned}`,
+      );
   }
   await storeQuarantine(tx, batch);
-  if (batch.resolvedIds.length) await tx.query('DELETE FROM pipeline_quarantine WHERE id = ANY($1::bigint[])', [batch.resolvedIds]);
+  if (batch.resolvedIds.length)
+    await tx.query('DELETE FROM pipeline_quarantine WHERE id = ANY($1::bigint[])', [batch.resolvedIds]);
   return {
     received: batch.received,
     accepted: c.distinct_rows,
@@ -356,7 +438,17 @@ async function upsertWithin(tx: Queryable, batch: PreparedBatch, source: RowSour
  * run counters and audit entry): the rows go in as one JSON parameter instead of through COPY.
  */
 export function commitBatchWithin(tx: Queryable, batch: PreparedBatch): Promise<BatchResult> {
-  const rows = batch.rows.map((r) => ({ ord: r[1], email: r[2], first_name: r[3], last_name: r[4], phone: r[5], company_name: r[6], created_at: r[7], updated_at: r[8], source_id: r[9] }));
+  const rows = batch.rows.map((r) => ({
+    ord: r[1],
+    email: r[2],
+    first_name: r[3],
+    last_name: r[4],
+    phone: r[5],
+    company_name: r[6],
+    created_at: r[7],
+    updated_at: r[8],
+    source_id: r[9],
+  }));
   return upsertWithin(tx, batch, { kind: 'json', rows: jsonForDb(rows) });
 }
 
@@ -370,7 +462,8 @@ export async function commitBatch(db: Db, batch: PreparedBatch): Promise<BatchRe
       return result;
     });
   } catch (error) {
-    if (batch.rows.length) await db.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]).catch(() => undefined);
+    if (batch.rows.length)
+      await db.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]).catch(() => undefined);
     throw error;
   }
 }
@@ -386,14 +479,22 @@ export async function runBatch(db: Db, input: BatchInput, options: PipelineOptio
  */
 export async function runStream(
   db: Db,
-  input: { integration: string; mapping: string; runId?: string; chunks: AsyncIterable<readonly Record<string, unknown>[]> | Iterable<readonly Record<string, unknown>[]> },
+  input: {
+    integration: string;
+    mapping: string;
+    runId?: string;
+    chunks: AsyncIterable<readonly Record<string, unknown>[]> | Iterable<readonly Record<string, unknown>[]>;
+  },
   options: PipelineOptions = {},
 ): Promise<BatchResult> {
   let total = emptyResult();
   let pending: Promise<BatchResult> | undefined;
   try {
     for await (const records of input.chunks) {
-      const prepared = await prepareBatch({ integration: input.integration, mapping: input.mapping, runId: input.runId, records }, options);
+      const prepared = await prepareBatch(
+        { integration: input.integration, mapping: input.mapping, runId: input.runId, records },
+        options,
+      );
       if (pending) total = addResults(total, await pending);
       pending = commitBatch(db, prepared);
     }
@@ -422,8 +523,12 @@ const asIso = (v: unknown) => (v instanceof Date ? v.toISOString() : new Date(St
 const asJson = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : v);
 
 /** Quarantined records, oldest first; sensitive fields stay encrypted. */
-export async function listQuarantine(db: Queryable, q: { integration?: string; limit: number; offset: number }): Promise<{ items: QuarantineItem[]; total: number }> {
-  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000) throw new Error('limit must be an integer from 1 to 1000');
+export async function listQuarantine(
+  db: Queryable,
+  q: { integration?: string; limit: number; offset: number },
+): Promise<{ items: QuarantineItem[]; total: number }> {
+  if (!Number.isInteger(q.limit) || q.limit < 1 || q.limit > 1000)
+    throw new Error('limit must be an integer from 1 to 1000');
   if (!Number.isInteger(q.offset) || q.offset < 0) throw new Error('offset must be a non-negative integer');
   const integration = q.integration ?? null;
   const { rows } = await db.query(
@@ -431,7 +536,12 @@ export async function listQuarantine(db: Queryable, q: { integration?: string; l
      FROM pipeline_quarantine WHERE ($1::text IS NULL OR integration = $1) ORDER BY id LIMIT $2 OFFSET $3`,
     [integration, q.limit, q.offset],
   );
-  const total = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM pipeline_quarantine WHERE ($1::text IS NULL OR integration = $1)', [integration])).rows[0].n;
+  const total = (
+    await db.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pipeline_quarantine WHERE ($1::text IS NULL OR integration = $1)',
+      [integration],
+    )
+  ).rows[0].n;
   return {
     total,
     items: rows.map((r) => ({
@@ -457,7 +567,10 @@ export async function amendQuarantine(db: Queryable, id: string, record: Record<
   const { rows } = await db.query('SELECT mapping FROM pipeline_quarantine WHERE id = $1', [id]);
   if (rows.length === 0) throw new Error(`quarantine item ${id} does not exist`);
   const mapping = loadMappings().get(rows[0].mapping);
-  await db.query('UPDATE pipeline_quarantine SET record = $2::jsonb, record_hash = $3, subject_hash = $4 WHERE id = $1', [id, jsonForDb(record), hash, subjectOf(mapping, record)]);
+  await db.query(
+    'UPDATE pipeline_quarantine SET record = $2::jsonb, record_hash = $3, subject_hash = $4 WHERE id = $1',
+    [id, jsonForDb(record), hash, subjectOf(mapping, record)],
+  );
 }
 
 const REPLAY_PAGE = 5000;
@@ -466,7 +579,11 @@ const REPLAY_PAGE = 5000;
  * Runs quarantined records (the given ids, or all) through the pipeline again, with the current rules:
  * those that pass are upserted and leave the quarantine; the others stay with their new errors.
  */
-export async function replayQuarantine(db: Db, ids?: readonly string[], options: PipelineOptions = {}): Promise<BatchResult> {
+export async function replayQuarantine(
+  db: Db,
+  ids?: readonly string[],
+  options: PipelineOptions = {},
+): Promise<BatchResult> {
   if (ids) {
     const bad = ids.find((id) => typeof id !== 'string' || !/^[0-9]+$/.test(id));
     if (bad !== undefined) throw new Error(`quarantine id must be numeric, got ${JSON.stringify(bad)}`);
@@ -485,14 +602,23 @@ export async function replayQuarantine(db: Db, ids?: readonly string[], options:
     const groups = new Map<string, Group>();
     for (const row of rows) {
       const key = `${row.integration}\u0000${row.mapping}`;
-      const group: Group = groups.get(key) ?? { integration: row.integration, mapping: row.mapping, ids: [], records: [] };
+      const group: Group = groups.get(key) ?? {
+        integration: row.integration,
+        mapping: row.mapping,
+        ids: [],
+        records: [],
+      };
       const record = asJson(row.record) as Record<string, unknown>;
       group.ids.push(row.id);
       group.records.push(options.cipher ? revealRecord(record, options.cipher) : record);
       groups.set(key, group);
     }
     for (const group of groups.values()) {
-      const prepared = await prepareBatch({ integration: group.integration, mapping: group.mapping, records: group.records, runId: 'replay' }, options, group.ids);
+      const prepared = await prepareBatch(
+        { integration: group.integration, mapping: group.mapping, records: group.records, runId: 'replay' },
+        options,
+        group.ids,
+      );
       total = addResults(total, await commitBatch(db, prepared));
     }
     if (rows.length < REPLAY_PAGE) break;
@@ -505,11 +631,22 @@ export async function replayQuarantine(db: Db, ids?: readonly string[], options:
  * it is not taken for a new change. The hash is computed in SQL exactly as the upsert computes it,
  * over `columns`: those the destination's inbound mapping carries back (default all).
  */
-export async function recordPushes(db: Queryable, integration: string, records: readonly Record<string, unknown>[], columns: ReadonlySet<string> = ALL_COLUMNS): Promise<void> {
+export async function recordPushes(
+  db: Queryable,
+  integration: string,
+  records: readonly Record<string, unknown>[],
+  columns: ReadonlySet<string> = ALL_COLUMNS,
+): Promise<void> {
   if (records.length === 0) return;
   const bad = records.findIndex((r) => typeof r?.email !== 'string' || !r.email.trim());
   if (bad >= 0) throw new Error(`record ${bad}: email is required to remember a push`);
-  const rows = records.map((r) => ({ email: r.email, first_name: r.first_name, last_name: r.last_name, phone: r.phone_number, company_name: r.company_name }));
+  const rows = records.map((r) => ({
+    email: r.email,
+    first_name: r.first_name,
+    last_name: r.last_name,
+    phone: r.phone_number,
+    company_name: r.company_name,
+  }));
   await db.query(
     `INSERT INTO sync_pushes (integration, record_key, content_hash)
      SELECT DISTINCT ON (TRIM(LOWER(r.email))) $1, TRIM(LOWER(r.email)), ${contentHashSql('r', columns)}

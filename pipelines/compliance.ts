@@ -2,23 +2,38 @@
  * GDPR (retention, erasure with audit proof and vendor erasure queue) and CCPA (opt-out honoured on
  * the push path), with the settings of config/compliance.ts.
  */
-import { COMPLIANCE, type ComplianceConfig } from '../config/compliance';
-import { INTEGRATIONS, type IntegrationFamily } from '../config/integrations';
+import { COMPLIANCE, type ComplianceConfig } from '@data-sync/config/compliance';
+import { INTEGRATIONS, type IntegrationFamily } from '@data-sync/config/integrations';
 import type { Db, Queryable } from './db';
 import { subjectHash } from './privacy';
 
 function checkEmail(email: unknown): string {
-  if (typeof email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(email.trim())) throw new Error(`email must be an email address, got ${JSON.stringify(email)}`);
+  if (typeof email !== 'string' || !/^[^\s@]+@[^\s@]+$/.test(email.trim()))
+    throw new Error(`email must be an email address, got ${JSON.stringify(email)}`);
   return email.trim().toLowerCase();
 }
 
 function checkActor(opts: { actor: string } | undefined): string {
-  if (!opts || typeof opts.actor !== 'string' || !opts.actor.trim()) throw new Error('actor is required (who asked, for the audit log)');
+  if (!opts || typeof opts.actor !== 'string' || !opts.actor.trim())
+    throw new Error('actor is required (who asked, for the audit log)');
   return opts.actor;
 }
 
-async function audit(tx: Queryable, actor: string, action: string, target: string, outcome: string, details: Record<string, unknown>): Promise<void> {
-  await tx.query('INSERT INTO audit_log (actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5::jsonb)', [actor, action, target, outcome, JSON.stringify(details)]);
+async function audit(
+  tx: Queryable,
+  actor: string,
+  action: string,
+  target: string,
+  outcome: string,
+  details: Record<string, unknown>,
+): Promise<void> {
+  await tx.query('INSERT INTO audit_log (actor, action, target, outcome, details) VALUES ($1, $2, $3, $4, $5::jsonb)', [
+    actor,
+    action,
+    target,
+    outcome,
+    JSON.stringify(details),
+  ]);
 }
 
 /** Records a CCPA opt-out (by subject hash only) with an audit entry; repeating it is harmless. */
@@ -26,13 +41,20 @@ export async function optOut(db: Db, email: string, opts: { actor: string }): Pr
   const subject = subjectHash(checkEmail(email));
   const actor = checkActor(opts);
   await db.transaction(async (tx) => {
-    const { rowCount } = await tx.query('INSERT INTO privacy_opt_outs (subject_hash, actor) VALUES ($1, $2) ON CONFLICT (subject_hash) DO NOTHING', [subject, actor]);
-    await audit(tx, actor, 'ccpa.opt_out', `subject:${subject}`, rowCount > 0 ? 'recorded' : 'already_recorded', { families: COMPLIANCE.ccpa.optOutFamilies });
+    const { rowCount } = await tx.query(
+      'INSERT INTO privacy_opt_outs (subject_hash, actor) VALUES ($1, $2) ON CONFLICT (subject_hash) DO NOTHING',
+      [subject, actor],
+    );
+    await audit(tx, actor, 'ccpa.opt_out', `subject:${subject}`, rowCount > 0 ? 'recorded' : 'already_recorded', {
+      families: COMPLIANCE.ccpa.optOutFamilies,
+    });
   });
 }
 
 export async function isOptedOut(db: Queryable, email: string): Promise<boolean> {
-  const { rows } = await db.query('SELECT 1 FROM privacy_opt_outs WHERE subject_hash = $1', [subjectHash(checkEmail(email))]);
+  const { rows } = await db.query('SELECT 1 FROM privacy_opt_outs WHERE subject_hash = $1', [
+    subjectHash(checkEmail(email)),
+  ]);
   return rows.length > 0;
 }
 
@@ -40,12 +62,23 @@ export async function isOptedOut(db: Queryable, email: string): Promise<boolean>
  * The records that may be sent to a destination of `family`: for the opt-out families (marketing),
  * those whose subject has not opted out. Records are matched by `emailField`.
  */
-export async function filterOptedOut<T extends Record<string, unknown>>(db: Queryable, family: IntegrationFamily, records: readonly T[], emailField = 'email', config: ComplianceConfig = COMPLIANCE): Promise<T[]> {
+export async function filterOptedOut<T extends Record<string, unknown>>(
+  db: Queryable,
+  family: IntegrationFamily,
+  records: readonly T[],
+  emailField = 'email',
+  config: ComplianceConfig = COMPLIANCE,
+): Promise<T[]> {
   if (!config.ccpa.enabled || !config.ccpa.optOutFamilies.includes(family) || records.length === 0) return [...records];
-  const hashes = records.map((r) => (typeof r[emailField] === 'string' && (r[emailField] as string).trim() ? subjectHash(r[emailField] as string) : null));
+  const hashes = records.map((r) =>
+    typeof r[emailField] === 'string' && (r[emailField] as string).trim() ? subjectHash(r[emailField] as string) : null,
+  );
   const wanted = [...new Set(hashes.filter((h): h is string => h !== null))];
   if (wanted.length === 0) return [...records];
-  const { rows } = await db.query<{ subject_hash: string }>('SELECT subject_hash FROM privacy_opt_outs WHERE subject_hash = ANY($1::text[])', [wanted]);
+  const { rows } = await db.query<{ subject_hash: string }>(
+    'SELECT subject_hash FROM privacy_opt_outs WHERE subject_hash = ANY($1::text[])',
+    [wanted],
+  );
   const out = new Set(rows.map((r) => r.subject_hash));
   return records.filter((_, i) => hashes[i] === null || !out.has(hashes[i] as string));
 }
@@ -68,7 +101,11 @@ const defaultVendors = () => INTEGRATIONS.filter((i) => i.enabled).map((i) => i.
  * GDPR erasure: deletes the subject from every pipeline table, queues one erasure per connected
  * vendor, and writes the proof (what was erased, where) to the audit log, all in one transaction.
  */
-export async function eraseSubject(db: Db, email: string, opts: { actor: string; vendors?: readonly string[]; other?: OtherPersonalData }): Promise<{ erased: Record<string, number>; vendorErasures: string[] }> {
+export async function eraseSubject(
+  db: Db,
+  email: string,
+  opts: { actor: string; vendors?: readonly string[]; other?: OtherPersonalData },
+): Promise<{ erased: Record<string, number>; vendorErasures: string[] }> {
   const normalized = checkEmail(email);
   const actor = checkActor(opts);
   const subject = subjectHash(normalized);
@@ -78,12 +115,21 @@ export async function eraseSubject(db: Db, email: string, opts: { actor: string;
   return db.transaction(async (tx) => {
     const erased: Record<string, number> = {};
     erased.contacts = (await tx.query('DELETE FROM contacts WHERE email = $1', [normalized])).rowCount;
-    erased.contact_staging = (await tx.query('DELETE FROM contact_staging WHERE TRIM(LOWER(email)) = $1', [normalized])).rowCount;
+    erased.contact_staging = (
+      await tx.query('DELETE FROM contact_staging WHERE TRIM(LOWER(email)) = $1', [normalized])
+    ).rowCount;
     // Quarantined raw records: by the subject hash taken when quarantined, and by the email anywhere in the record.
-    erased.pipeline_quarantine = (await tx.query('DELETE FROM pipeline_quarantine WHERE subject_hash = $1 OR strpos(lower(record::text), $2) > 0', [subject, normalized])).rowCount;
+    erased.pipeline_quarantine = (
+      await tx.query('DELETE FROM pipeline_quarantine WHERE subject_hash = $1 OR strpos(lower(record::text), $2) > 0', [
+        subject,
+        normalized,
+      ])
+    ).rowCount;
     erased.sync_pushes = (await tx.query('DELETE FROM sync_pushes WHERE record_key = $1', [normalized])).rowCount;
     // Analytics events linked to the subject by email, or naming it as the vendor's user id.
-    erased.events = (await tx.query('DELETE FROM events WHERE email = $1 OR lower(user_id) = $1', [normalized])).rowCount;
+    erased.events = (
+      await tx.query('DELETE FROM events WHERE email = $1 OR lower(user_id) = $1', [normalized])
+    ).rowCount;
     erased.contact_sources = (await tx.query('DELETE FROM contact_sources WHERE email = $1', [normalized])).rowCount;
     if (opts.other) Object.assign(erased, await opts.other.erase(tx, normalized));
     if (vendors.length) {
@@ -126,7 +172,12 @@ export async function claimErasureRequests(db: Db, limit = 10, leaseMs = ERASURE
        RETURNING integration, subject_hash, attempts, last_error`,
       [MAX_ERASURE_ATTEMPTS],
     );
-    for (const r of abandoned) await audit(tx, 'erasure-worker', 'gdpr.vendor_erase', `subject:${r.subject_hash}`, 'failed', { integration: r.integration, attempts: r.attempts, error: r.last_error });
+    for (const r of abandoned)
+      await audit(tx, 'erasure-worker', 'gdpr.vendor_erase', `subject:${r.subject_hash}`, 'failed', {
+        integration: r.integration,
+        attempts: r.attempts,
+        error: r.last_error,
+      });
     const { rows } = await tx.query(
       `UPDATE erasure_requests SET status = 'in_progress', attempts = attempts + 1, lease_until = now() + $2::int * interval '1 millisecond'
        WHERE id IN (SELECT id FROM erasure_requests WHERE status = 'pending' OR (status = 'in_progress' AND lease_until < now())
@@ -142,7 +193,11 @@ export async function claimErasureRequests(db: Db, limit = 10, leaseMs = ERASURE
  * Records a vendor's answer: done forgets the email and writes an audit entry; an error puts the
  * request back to pending, or marks it failed after MAX_ERASURE_ATTEMPTS.
  */
-export async function completeErasureRequest(db: Db, id: string, outcome: { ok: true; notPermanent?: string } | { ok: false; error: string }): Promise<void> {
+export async function completeErasureRequest(
+  db: Db,
+  id: string,
+  outcome: { ok: true; notPermanent?: string } | { ok: false; error: string },
+): Promise<void> {
   await db.transaction(async (tx) => {
     const { rows } = await tx.query(
       `UPDATE erasure_requests SET
@@ -156,8 +211,16 @@ export async function completeErasureRequest(db: Db, id: string, outcome: { ok: 
     if (rows.length === 0) throw new Error(`erasure request ${id} is not in progress`);
     const r = rows[0];
     if (r.status !== 'pending') {
-      const details = outcome.ok ? (outcome.notPermanent ? { permanent: false, reason: outcome.notPermanent } : {}) : { error: outcome.error };
-      await audit(tx, 'erasure-worker', 'gdpr.vendor_erase', `subject:${r.subject_hash}`, r.status, { integration: r.integration, attempts: r.attempts, ...details });
+      const details = outcome.ok
+        ? outcome.notPermanent
+          ? { permanent: false, reason: outcome.notPermanent }
+          : {}
+        : { error: outcome.error };
+      await audit(tx, 'erasure-worker', 'gdpr.vendor_erase', `subject:${r.subject_hash}`, r.status, {
+        integration: r.integration,
+        attempts: r.attempts,
+        ...details,
+      });
     }
   });
 }
@@ -174,7 +237,12 @@ const ANONYMIZE: Record<string, string> = {
  * `anonymization_fields`) or deleted; quarantined raw records, push hashes and analytics events that old are deleted,
  * and so are staging rows older than a day. `deleted` counts rows of every table.
  */
-export async function applyRetention(db: Db, now: Date = new Date(), config: ComplianceConfig = COMPLIANCE, other?: OtherPersonalData): Promise<{ deleted: number; anonymized: number }> {
+export async function applyRetention(
+  db: Db,
+  now: Date = new Date(),
+  config: ComplianceConfig = COMPLIANCE,
+  other?: OtherPersonalData,
+): Promise<{ deleted: number; anonymized: number }> {
   if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new Error('now must be a valid Date');
   if (!config.gdpr.enabled) return { deleted: 0, anonymized: 0 };
   const cutoff = new Date(now.getTime() - config.gdpr.dataRetentionDays * 86_400_000).toISOString();
@@ -186,18 +254,39 @@ export async function applyRetention(db: Db, now: Date = new Date(), config: Com
       deleted += (await tx.query(`DELETE FROM contacts WHERE ${expired}`, [cutoff])).rowCount;
     } else {
       const sets = config.gdpr.anonymizationFields.filter((f) => ANONYMIZE[f]).map((f) => `${f} = ${ANONYMIZE[f]}`);
-      if (sets.length) anonymized = (await tx.query(`UPDATE contacts SET ${sets.join(', ')}, anonymized_at = $2 WHERE anonymized_at IS NULL AND ${expired}`, [cutoff, now.toISOString()])).rowCount;
+      if (sets.length)
+        anonymized = (
+          await tx.query(
+            `UPDATE contacts SET ${sets.join(', ')}, anonymized_at = $2 WHERE anonymized_at IS NULL AND ${expired}`,
+            [cutoff, now.toISOString()],
+          )
+        ).rowCount;
     }
-    deleted += (await tx.query('DELETE FROM pipeline_quarantine WHERE last_seen_at < $1::timestamptz', [cutoff])).rowCount;
+    deleted += (await tx.query('DELETE FROM pipeline_quarantine WHERE last_seen_at < $1::timestamptz', [cutoff]))
+      .rowCount;
     deleted += (await tx.query('DELETE FROM sync_pushes WHERE pushed_at < $1::timestamptz', [cutoff])).rowCount;
     // Where a contact was seen: a deleted contact's rows go with it; an anonymized one keeps none.
-    deleted += (await tx.query('DELETE FROM contact_sources s WHERE s.synced_at < $1::timestamptz OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.email = s.email)', [cutoff])).rowCount;
+    deleted += (
+      await tx.query(
+        'DELETE FROM contact_sources s WHERE s.synced_at < $1::timestamptz OR NOT EXISTS (SELECT 1 FROM contacts c WHERE c.email = s.email)',
+        [cutoff],
+      )
+    ).rowCount;
     if (other) deleted += await other.retain(tx, cutoff);
     // Events are behaviour tied to a person: kept no longer than the contacts they describe.
     deleted += (await tx.query('DELETE FROM events WHERE occurred_at < $1::timestamptz', [cutoff])).rowCount;
     // Staging rows of batches a crash interrupted (a live batch holds its rows for seconds).
-    deleted += (await tx.query("DELETE FROM contact_staging WHERE loaded_at < $1::timestamptz - interval '1 day'", [now.toISOString()])).rowCount;
-    await audit(tx, 'retention', 'gdpr.retention', 'contacts', 'applied', { cutoff, action: config.gdpr.retentionAction, deleted, anonymized });
+    deleted += (
+      await tx.query("DELETE FROM contact_staging WHERE loaded_at < $1::timestamptz - interval '1 day'", [
+        now.toISOString(),
+      ])
+    ).rowCount;
+    await audit(tx, 'retention', 'gdpr.retention', 'contacts', 'applied', {
+      cutoff,
+      action: config.gdpr.retentionAction,
+      deleted,
+      anonymized,
+    });
     return { deleted, anonymized };
   });
 }

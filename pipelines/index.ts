@@ -14,7 +14,13 @@ export {
   type MappingSet,
   type ConflictPolicy,
 } from './mappings';
-export { validateRecords, VALIDATION_RULES, type ValidationRules, type FieldError, type InvalidRecord } from './validation';
+export {
+  validateRecords,
+  VALIDATION_RULES,
+  type ValidationRules,
+  type FieldError,
+  type InvalidRecord,
+} from './validation';
 export {
   runBatch,
   runStream,
@@ -27,5 +33,23 @@ export {
   type PipelineOptions,
   type QuarantineItem,
 } from './batch';
-export { eraseSubject, optOut, isOptedOut, filterOptedOut, applyRetention, claimErasureRequests, completeErasureRequest, type ErasureRequest } from './compliance';
-export { maskPii, classifyField, FieldCipher, cipherFromEnv, protectRecord, revealRecord, subjectHash, type Role } from './privacy';
+export {
+  eraseSubject,
+  optOut,
+  isOptedOut,
+  filterOptedOut,
+  applyRetention,
+  claimErasureRequests,
+  completeErasureRequest,
+  type ErasureRequest,
+} from './compliance';
+export {
+  maskPii,
+  classifyField,
+  FieldCipher,
+  cipherFromEnv,
+  protectRecord,
+  revealRecord,
+  subjectHash,
+  type Role,
+} from './privacy';

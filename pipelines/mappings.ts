@@ -29,7 +29,10 @@ const INTERNAL_CONTACT: FieldSchema = {
   created_at: { type: 'timestamp' },
   updated_at: { type: 'timestamp' },
 };
-export const INTERNAL_SCHEMAS: Readonly<Record<string, FieldSchema>> = { Contact: INTERNAL_CONTACT, User: INTERNAL_CONTACT };
+export const INTERNAL_SCHEMAS: Readonly<Record<string, FieldSchema>> = {
+  Contact: INTERNAL_CONTACT,
+  User: INTERNAL_CONTACT,
+};
 
 /** An object field (or, with numeric segments such as `emails.0.value`, a list's items by position). */
 const obj = (fields: FieldSchema): ObjectField => ({ type: 'object', fields });
@@ -66,7 +69,15 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
   hubspot: {
     contacts: {
       id: ro('string'),
-      properties: obj({ firstname: str, lastname: str, email: str, phone: str, company: str, createdate: ro('timestamp'), lastmodifieddate: ro('timestamp') }),
+      properties: obj({
+        firstname: str,
+        lastname: str,
+        email: str,
+        phone: str,
+        company: str,
+        createdate: ro('timestamp'),
+        lastmodifieddate: ro('timestamp'),
+      }),
     },
   },
   // API v2 persons: emails and phones are lists of { value, primary, label }, timestamps RFC 3339.
@@ -119,7 +130,15 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
   klaviyo: {
     profiles: {
       id: ro('string'),
-      attributes: obj({ email: str, first_name: str, last_name: str, phone_number: str, organization: str, created: ro('timestamp'), updated: ro('timestamp') }),
+      attributes: obj({
+        email: str,
+        first_name: str,
+        last_name: str,
+        phone_number: str,
+        organization: str,
+        created: ro('timestamp'),
+        updated: ro('timestamp'),
+      }),
     },
   },
   // v3 contacts: the address is an object on reads; writes take it as a string.
@@ -168,7 +187,8 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
  * win over every other integration's (and over its own only when newer), and lets the others update
  * only rows the source of truth has not written.
  */
-export type ConflictPolicy = { readonly kind: 'latest_wins' } | { readonly kind: 'source_of_truth'; readonly source: string };
+export type ConflictPolicy =
+  { readonly kind: 'latest_wins' } | { readonly kind: 'source_of_truth'; readonly source: string };
 
 export interface MappingSpec {
   /** Vendor object on the vendor side (for inbound mappings, the object in the mapping's name). */
@@ -184,11 +204,27 @@ export interface MappingSpec {
 const SALESFORCE_WINS: ConflictPolicy = { kind: 'source_of_truth', source: 'salesforce' };
 
 const salesforcePerson = (company: string) => ({
-  fields: { FirstName: 'first_name', LastName: 'last_name', Email: 'email', Phone: 'phone_number', [company]: 'company_name', CreatedDate: 'created_at', LastModifiedDate: 'updated_at' },
+  fields: {
+    FirstName: 'first_name',
+    LastName: 'last_name',
+    Email: 'email',
+    Phone: 'phone_number',
+    [company]: 'company_name',
+    CreatedDate: 'created_at',
+    LastModifiedDate: 'updated_at',
+  },
   conflict: SALESFORCE_WINS,
 });
 const zohoPerson = (company: string) => ({
-  fields: { First_Name: 'first_name', Last_Name: 'last_name', Email: 'email', Phone: 'phone_number', [company]: 'company_name', Created_Time: 'created_at', Modified_Time: 'updated_at' },
+  fields: {
+    First_Name: 'first_name',
+    Last_Name: 'last_name',
+    Email: 'email',
+    Phone: 'phone_number',
+    [company]: 'company_name',
+    Created_Time: 'created_at',
+    Modified_Time: 'updated_at',
+  },
   conflict: SALESFORCE_WINS,
 });
 
@@ -215,14 +251,28 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
   },
   pipedrive_to_internal: {
     persons: {
-      fields: { first_name: 'first_name', last_name: 'last_name', 'emails.0.value': 'email', 'phones.0.value': 'phone_number', add_time: 'created_at', update_time: 'updated_at' },
+      fields: {
+        first_name: 'first_name',
+        last_name: 'last_name',
+        'emails.0.value': 'email',
+        'phones.0.value': 'phone_number',
+        add_time: 'created_at',
+        update_time: 'updated_at',
+      },
       conflict: SALESFORCE_WINS,
     },
   },
   zoho_to_internal: { Contacts: zohoPerson('Account_Name.name'), Leads: zohoPerson('Company') },
   mailchimp_to_internal: {
     member: {
-      fields: { email_address: 'email', 'merge_fields.FNAME': 'first_name', 'merge_fields.LNAME': 'last_name', 'merge_fields.PHONE': 'phone_number', timestamp_signup: 'created_at', last_changed: 'updated_at' },
+      fields: {
+        email_address: 'email',
+        'merge_fields.FNAME': 'first_name',
+        'merge_fields.LNAME': 'last_name',
+        'merge_fields.PHONE': 'phone_number',
+        timestamp_signup: 'created_at',
+        last_changed: 'updated_at',
+      },
     },
   },
   klaviyo_to_internal: {
@@ -240,7 +290,14 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
   },
   constant_contact_to_internal: {
     contacts: {
-      fields: { 'email_address.address': 'email', first_name: 'first_name', last_name: 'last_name', company_name: 'company_name', created_at: 'created_at', updated_at: 'updated_at' },
+      fields: {
+        'email_address.address': 'email',
+        first_name: 'first_name',
+        last_name: 'last_name',
+        company_name: 'company_name',
+        created_at: 'created_at',
+        updated_at: 'updated_at',
+      },
     },
   },
   // A lead never changes after submission: its creation time is also its last update.
@@ -279,40 +336,98 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
   ...Object.fromEntries(
     ['facebook', 'instagram', 'x', 'linkedin'].map((system) => [
       `internal_to_${system}`,
-      { custom_audience: { fields: { email: 'email', first_name: 'first_name', last_name: 'last_name', phone_number: 'phone_number' } } },
+      {
+        custom_audience: {
+          fields: { email: 'email', first_name: 'first_name', last_name: 'last_name', phone_number: 'phone_number' },
+        },
+      },
     ]),
   ),
   internal_to_mailchimp: {
     User: {
       vendorObject: 'member',
-      fields: { email: 'email_address', first_name: 'merge_fields.FNAME', last_name: 'merge_fields.LNAME', phone_number: 'merge_fields.PHONE', created_at: 'timestamp_signup' },
+      fields: {
+        email: 'email_address',
+        first_name: 'merge_fields.FNAME',
+        last_name: 'merge_fields.LNAME',
+        phone_number: 'merge_fields.PHONE',
+        created_at: 'timestamp_signup',
+      },
     },
   },
   // Upserted by the External_Id__c external id field (the connector's default), which holds the email.
   internal_to_salesforce: {
-    Contact: { fields: { first_name: 'FirstName', last_name: 'LastName', email: 'Email', phone_number: 'Phone' }, joins: { External_Id__c: ['email'] } },
-    Lead: { fields: { first_name: 'FirstName', last_name: 'LastName', email: 'Email', phone_number: 'Phone', company_name: 'Company' }, joins: { External_Id__c: ['email'] } },
+    Contact: {
+      fields: { first_name: 'FirstName', last_name: 'LastName', email: 'Email', phone_number: 'Phone' },
+      joins: { External_Id__c: ['email'] },
+    },
+    Lead: {
+      fields: {
+        first_name: 'FirstName',
+        last_name: 'LastName',
+        email: 'Email',
+        phone_number: 'Phone',
+        company_name: 'Company',
+      },
+      joins: { External_Id__c: ['email'] },
+    },
   },
   internal_to_hubspot: {
     contacts: {
-      fields: { first_name: 'properties.firstname', last_name: 'properties.lastname', email: 'properties.email', phone_number: 'properties.phone', company_name: 'properties.company' },
+      fields: {
+        first_name: 'properties.firstname',
+        last_name: 'properties.lastname',
+        email: 'properties.email',
+        phone_number: 'properties.phone',
+        company_name: 'properties.company',
+      },
     },
   },
   // Pipedrive requires a person's full name.
   internal_to_pipedrive: {
-    persons: { fields: { first_name: 'first_name', last_name: 'last_name', email: 'emails.0.value', phone_number: 'phones.0.value' }, joins: { name: ['first_name', 'last_name'] } },
+    persons: {
+      fields: {
+        first_name: 'first_name',
+        last_name: 'last_name',
+        email: 'emails.0.value',
+        phone_number: 'phones.0.value',
+      },
+      joins: { name: ['first_name', 'last_name'] },
+    },
   },
   internal_to_zoho: {
     Contacts: { fields: { first_name: 'First_Name', last_name: 'Last_Name', email: 'Email', phone_number: 'Phone' } },
-    Leads: { fields: { first_name: 'First_Name', last_name: 'Last_Name', email: 'Email', phone_number: 'Phone', company_name: 'Company' } },
+    Leads: {
+      fields: {
+        first_name: 'First_Name',
+        last_name: 'Last_Name',
+        email: 'Email',
+        phone_number: 'Phone',
+        company_name: 'Company',
+      },
+    },
   },
   internal_to_klaviyo: {
     profiles: {
-      fields: { email: 'attributes.email', first_name: 'attributes.first_name', last_name: 'attributes.last_name', phone_number: 'attributes.phone_number', company_name: 'attributes.organization' },
+      fields: {
+        email: 'attributes.email',
+        first_name: 'attributes.first_name',
+        last_name: 'attributes.last_name',
+        phone_number: 'attributes.phone_number',
+        company_name: 'attributes.organization',
+      },
     },
   },
   internal_to_constant_contact: {
-    contacts: { vendorObject: 'contact_write', fields: { email: 'email_address', first_name: 'first_name', last_name: 'last_name', company_name: 'company_name' } },
+    contacts: {
+      vendorObject: 'contact_write',
+      fields: {
+        email: 'email_address',
+        first_name: 'first_name',
+        last_name: 'last_name',
+        company_name: 'company_name',
+      },
+    },
   },
 };
 
@@ -321,25 +436,51 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
  * object); `*` stands for every object of a system whose objects are lists of one record type
  * (Mailchimp audiences). An object with no inbound mapping is kept in the raw replica only.
  */
-export const OBJECT_MAPPINGS: Readonly<Record<string, { readonly inbound: Readonly<Record<string, string>>; readonly outbound: Readonly<Record<string, string>> }>> = {
+export const OBJECT_MAPPINGS: Readonly<
+  Record<
+    string,
+    { readonly inbound: Readonly<Record<string, string>>; readonly outbound: Readonly<Record<string, string>> }
+  >
+> = {
   salesforce: {
     inbound: { Contact: 'salesforce_to_internal.Contact', Lead: 'salesforce_to_internal.Lead' },
     outbound: { Contact: 'internal_to_salesforce.Contact', Lead: 'internal_to_salesforce.Lead' },
   },
-  hubspot: { inbound: { contacts: 'hubspot_to_internal.contacts' }, outbound: { contacts: 'internal_to_hubspot.contacts' } },
-  pipedrive: { inbound: { persons: 'pipedrive_to_internal.persons' }, outbound: { persons: 'internal_to_pipedrive.persons' } },
+  hubspot: {
+    inbound: { contacts: 'hubspot_to_internal.contacts' },
+    outbound: { contacts: 'internal_to_hubspot.contacts' },
+  },
+  pipedrive: {
+    inbound: { persons: 'pipedrive_to_internal.persons' },
+    outbound: { persons: 'internal_to_pipedrive.persons' },
+  },
   zoho: {
     inbound: { Contacts: 'zoho_to_internal.Contacts', Leads: 'zoho_to_internal.Leads' },
     outbound: { Contacts: 'internal_to_zoho.Contacts', Leads: 'internal_to_zoho.Leads' },
   },
   mailchimp: { inbound: { '*': 'mailchimp_to_internal.member' }, outbound: { '*': 'internal_to_mailchimp.User' } },
-  klaviyo: { inbound: { profiles: 'klaviyo_to_internal.profiles' }, outbound: { profiles: 'internal_to_klaviyo.profiles' } },
-  constant_contact: { inbound: { contacts: 'constant_contact_to_internal.contacts' }, outbound: { contacts: 'internal_to_constant_contact.contacts' } },
-  facebook: { inbound: { leads: 'facebook_to_internal.leads' }, outbound: { custom_audience: 'internal_to_facebook.custom_audience' } },
-  instagram: { inbound: { leads: 'instagram_to_internal.leads' }, outbound: { custom_audience: 'internal_to_instagram.custom_audience' } },
+  klaviyo: {
+    inbound: { profiles: 'klaviyo_to_internal.profiles' },
+    outbound: { profiles: 'internal_to_klaviyo.profiles' },
+  },
+  constant_contact: {
+    inbound: { contacts: 'constant_contact_to_internal.contacts' },
+    outbound: { contacts: 'internal_to_constant_contact.contacts' },
+  },
+  facebook: {
+    inbound: { leads: 'facebook_to_internal.leads' },
+    outbound: { custom_audience: 'internal_to_facebook.custom_audience' },
+  },
+  instagram: {
+    inbound: { leads: 'instagram_to_internal.leads' },
+    outbound: { custom_audience: 'internal_to_instagram.custom_audience' },
+  },
   // Mentions carry no contact: they become events (pipelines/analytics-mappings.ts).
   x: { inbound: {}, outbound: { custom_audience: 'internal_to_x.custom_audience' } },
-  linkedin: { inbound: { leads: 'linkedin_to_internal.leads' }, outbound: { custom_audience: 'internal_to_linkedin.custom_audience' } },
+  linkedin: {
+    inbound: { leads: 'linkedin_to_internal.leads' },
+    outbound: { custom_audience: 'internal_to_linkedin.custom_audience' },
+  },
 };
 
 /** The mapping that carries `object` of `system` in `direction`, or undefined (replica only / not pushed). */
@@ -394,9 +535,13 @@ export function resolvePath(schema: FieldSchema, path: string, where: string): R
     const prefix = segments.slice(0, i).join('.');
     if (!segment) throw new MappingError(`${where}: empty segment in field path "${path}"`);
     field = Object.prototype.hasOwnProperty.call(fields, segment) ? fields[segment] : undefined;
-    if (!field) throw new MappingError(`${where}: unknown field "${prefix ? `${prefix}.` : ''}${segment}" in path "${path}"`);
+    if (!field)
+      throw new MappingError(`${where}: unknown field "${prefix ? `${prefix}.` : ''}${segment}" in path "${path}"`);
     if (i < segments.length - 1) {
-      if (field.type !== 'object') throw new MappingError(`${where}: "${segments.slice(0, i + 1).join('.')}" is a ${field.type}, so path "${path}" cannot exist`);
+      if (field.type !== 'object')
+        throw new MappingError(
+          `${where}: "${segments.slice(0, i + 1).join('.')}" is a ${field.type}, so path "${path}" cannot exist`,
+        );
       fields = field.fields;
     }
   }
@@ -405,15 +550,22 @@ export function resolvePath(schema: FieldSchema, path: string, where: string): R
 
 function vendorSchema(system: string, object: string, where: string): FieldSchema {
   const objects = VENDOR_SCHEMAS[system];
-  if (!objects) throw new MappingError(`${where}: unknown system "${system}" (known: ${Object.keys(VENDOR_SCHEMAS).join(', ')})`);
+  if (!objects)
+    throw new MappingError(`${where}: unknown system "${system}" (known: ${Object.keys(VENDOR_SCHEMAS).join(', ')})`);
   const schema = objects[object];
-  if (!schema) throw new MappingError(`${where}: unknown ${system} object "${object}" (known: ${Object.keys(objects).join(', ')})`);
+  if (!schema)
+    throw new MappingError(
+      `${where}: unknown ${system} object "${object}" (known: ${Object.keys(objects).join(', ')})`,
+    );
   return schema;
 }
 
 function internalSchema(entity: string, where: string): FieldSchema {
   const schema = INTERNAL_SCHEMAS[entity];
-  if (!schema) throw new MappingError(`${where}: unknown internal entity "${entity}" (known: ${Object.keys(INTERNAL_SCHEMAS).join(', ')})`);
+  if (!schema)
+    throw new MappingError(
+      `${where}: unknown internal entity "${entity}" (known: ${Object.keys(INTERNAL_SCHEMAS).join(', ')})`,
+    );
   return schema;
 }
 
@@ -436,7 +588,8 @@ export function compileMapping(setName: string, object: string, spec: MappingSpe
   const fields = Object.entries(spec.fields).map(([from, to]) => {
     const s = resolvePath(source, from, `${name} source`);
     const t = resolvePath(target, to, `${name} target`);
-    if (s.type === 'object' || t.type === 'object') throw new MappingError(`${name}: "${s.type === 'object' ? from : to}" is an object; map its fields instead`);
+    if (s.type === 'object' || t.type === 'object')
+      throw new MappingError(`${name}: "${s.type === 'object' ? from : to}" is an object; map its fields instead`);
     if (s.type !== t.type) throw new MappingError(`${name}: "${from}" is a ${s.type} but "${to}" is a ${t.type}`);
     return { from, to };
   });
@@ -445,19 +598,26 @@ export function compileMapping(setName: string, object: string, spec: MappingSpe
   for (const { to } of fields) {
     if (targets.has(to)) throw new MappingError(`${name}: target "${to}" is mapped more than once`);
     for (const other of targets) {
-      if (other.startsWith(`${to}.`) || to.startsWith(`${other}.`)) throw new MappingError(`${name}: targets "${other}" and "${to}" overlap`);
+      if (other.startsWith(`${to}.`) || to.startsWith(`${other}.`))
+        throw new MappingError(`${name}: targets "${other}" and "${to}" overlap`);
     }
     targets.add(to);
   }
   if (direction === 'inbound') {
     for (const needed of ['email', 'updated_at']) {
-      if (!targets.has(needed)) throw new MappingError(`${name}: an inbound mapping must map internal field "${needed}" (contacts are keyed by email and ordered by updated_at)`);
+      if (!targets.has(needed))
+        throw new MappingError(
+          `${name}: an inbound mapping must map internal field "${needed}" (contacts are keyed by email and ordered by updated_at)`,
+        );
     }
   }
   const joins = Object.entries(spec.joins ?? {}).map(([to, from]) => {
     if (from.length === 0) throw new MappingError(`${name}: join into "${to}" has no sources`);
-    for (const f of from) if (resolvePath(source, f, `${name} source`).type !== 'string') throw new MappingError(`${name}: join into "${to}" reads "${f}", which is not text`);
-    if (resolvePath(target, to, `${name} target`).type !== 'string') throw new MappingError(`${name}: join target "${to}" is not text`);
+    for (const f of from)
+      if (resolvePath(source, f, `${name} source`).type !== 'string')
+        throw new MappingError(`${name}: join into "${to}" reads "${f}", which is not text`);
+    if (resolvePath(target, to, `${name} target`).type !== 'string')
+      throw new MappingError(`${name}: join target "${to}" is not text`);
     if (targets.has(to)) throw new MappingError(`${name}: target "${to}" is mapped more than once`);
     targets.add(to);
     return { to, from: [...from] };
@@ -466,7 +626,17 @@ export function compileMapping(setName: string, object: string, spec: MappingSpe
   if (conflict.kind === 'source_of_truth' && !VENDOR_SCHEMAS[conflict.source]) {
     throw new MappingError(`${name}: conflict source of truth "${conflict.source}" is not a known system`);
   }
-  return { name, direction, system, vendorObject, internalEntity, fields, joins, conflict, reversible: joins.length === 0 && new Set(fields.map((f) => f.from)).size === fields.length };
+  return {
+    name,
+    direction,
+    system,
+    vendorObject,
+    internalEntity,
+    fields,
+    joins,
+    conflict,
+    reversible: joins.length === 0 && new Set(fields.map((f) => f.from)).size === fields.length,
+  };
 }
 
 function buildSet(specs: typeof MAPPING_SPECS): MappingSet {
@@ -505,7 +675,9 @@ export function reverseMapping(mapping: Mapping): Mapping {
   const [from, to] = mapping.name.split('.')[0].split('_to_');
   const vendor = vendorSchema(mapping.system, mapping.vendorObject, mapping.name);
   const fields = mapping.fields
-    .filter((f) => mapping.direction === 'outbound' || !(resolvePath(vendor, f.from, mapping.name) as LeafField).readonly)
+    .filter(
+      (f) => mapping.direction === 'outbound' || !(resolvePath(vendor, f.from, mapping.name) as LeafField).readonly,
+    )
     .map((f) => ({ from: f.to, to: f.from }));
   return {
     ...mapping,
@@ -528,7 +700,10 @@ export function getPath(record: Record<string, unknown>, path: string): unknown 
       walked = walked ? `${walked}.${segment}` : segment;
       continue;
     }
-    if (typeof value !== 'object' || Array.isArray(value)) throw new MappingError(`"${walked}" is ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not an object, so "${path}" cannot be read`);
+    if (typeof value !== 'object' || Array.isArray(value))
+      throw new MappingError(
+        `"${walked}" is ${Array.isArray(value) ? 'an array' : `a ${typeof value}`}, not an object, so "${path}" cannot be read`,
+      );
     value = (value as Record<string, unknown>)[segment];
     walked = walked ? `${walked}.${segment}` : segment;
   }
@@ -541,7 +716,8 @@ function setPath(record: Record<string, unknown>, path: string, value: unknown):
   segments.slice(0, -1).forEach((segment, i) => {
     const next = target[segment];
     // A numeric next segment is a list position (`emails.0.value`).
-    if (next === undefined) target = target[segment] = (/^[0-9]+$/.test(segments[i + 1]) ? [] : {}) as Record<string, unknown>;
+    if (next === undefined)
+      target = target[segment] = (/^[0-9]+$/.test(segments[i + 1]) ? [] : {}) as Record<string, unknown>;
     else target = next as Record<string, unknown>;
   });
   target[segments[segments.length - 1]] = value;
@@ -551,7 +727,8 @@ const compiledPaths = new WeakMap<Mapping, { from: string; to: string[] }[]>();
 
 /** Maps one record; fields absent from the source are absent from the result. */
 export function applyMapping(mapping: Mapping, record: Record<string, unknown>): Record<string, unknown> {
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) throw new MappingError(`${mapping.name}: a record must be an object`);
+  if (record === null || typeof record !== 'object' || Array.isArray(record))
+    throw new MappingError(`${mapping.name}: a record must be an object`);
   let paths = compiledPaths.get(mapping);
   if (!paths) compiledPaths.set(mapping, (paths = mapping.fields.map((f) => ({ from: f.from, to: f.to.split('.') }))));
   const out: Record<string, unknown> = {};
@@ -562,14 +739,19 @@ export function applyMapping(mapping: Mapping, record: Record<string, unknown>):
     else setPath(out, to.join('.'), value);
   }
   for (const join of mapping.joins) {
-    const parts = join.from.map((f) => (f.includes('.') ? getPath(record, f) : record[f])).filter((v) => typeof v === 'string' && v.trim() !== '');
+    const parts = join.from
+      .map((f) => (f.includes('.') ? getPath(record, f) : record[f]))
+      .filter((v) => typeof v === 'string' && v.trim() !== '');
     if (parts.length > 0) setPath(out, join.to, parts.join(' '));
   }
   return out;
 }
 
 /** Maps records with `mapping` (a name or a compiled mapping); a record that cannot be read throws naming its index and field. */
-export function transformRecords(mapping: string | Mapping, records: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+export function transformRecords(
+  mapping: string | Mapping,
+  records: readonly Record<string, unknown>[],
+): Record<string, unknown>[] {
   const m = typeof mapping === 'string' ? loadMappings().get(mapping) : mapping;
   return records.map((record, index) => {
     try {
@@ -581,6 +763,9 @@ export function transformRecords(mapping: string | Mapping, records: readonly Re
 }
 
 /** Runs a 1:1 mapping backwards (internal rows back to the vendor's shape, for bi-directional sync). */
-export function reverseRecords(mapping: string, records: readonly Record<string, unknown>[]): Record<string, unknown>[] {
+export function reverseRecords(
+  mapping: string,
+  records: readonly Record<string, unknown>[],
+): Record<string, unknown>[] {
   return transformRecords(reverseMapping(loadMappings().get(mapping)), records);
 }

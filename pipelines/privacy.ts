@@ -2,7 +2,7 @@
  * Data classification, column-level encryption and masking, from config/compliance.ts.
  */
 import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'crypto';
-import { COMPLIANCE, type PiiCategory, type SensitiveCategory } from '../config/compliance';
+import { COMPLIANCE, type PiiCategory, type SensitiveCategory } from '@data-sync/config/compliance';
 
 export type FieldClass = PiiCategory | SensitiveCategory | 'none';
 
@@ -13,7 +13,11 @@ export function subjectHash(email: string): string {
 
 const PII = new Set<string>(COMPLIANCE.dataClassification.piiFields);
 const SENSITIVE = new Set<string>(COMPLIANCE.dataClassification.sensitiveFields);
-const CATEGORY_HINTS: readonly FieldClass[] = [...COMPLIANCE.dataClassification.sensitiveFields, 'ip_address', ...COMPLIANCE.dataClassification.piiFields];
+const CATEGORY_HINTS: readonly FieldClass[] = [
+  ...COMPLIANCE.dataClassification.sensitiveFields,
+  'ip_address',
+  ...COMPLIANCE.dataClassification.piiFields,
+];
 
 /** The category of a field path (`Account.Name`, `email`), from config, else from its last segment's name. */
 export function classifyField(path: string): FieldClass {
@@ -24,7 +28,10 @@ export function classifyField(path: string): FieldClass {
   if (byLeaf && byLeaf !== 'none') return byLeaf;
   const lower = leaf.toLowerCase();
   const compact = lower.replace(/[^a-z]/g, '');
-  return CATEGORY_HINTS.find((category) => lower.includes(category) || compact.includes(category.replace(/_/g, ''))) ?? 'none';
+  return (
+    CATEGORY_HINTS.find((category) => lower.includes(category) || compact.includes(category.replace(/_/g, ''))) ??
+    'none'
+  );
 }
 
 export const isSensitive = (path: string) => SENSITIVE.has(classifyField(path));
@@ -50,7 +57,11 @@ export class FieldCipher {
   /** A key written as 64 hex characters or base64 of 32 bytes (e.g. DATA_SYNC_ENCRYPTION_KEY). */
   static fromString(value: string, name = 'DATA_SYNC_ENCRYPTION_KEY'): FieldCipher {
     const text = value.trim();
-    const key = /^[0-9a-fA-F]{64}$/.test(text) ? Buffer.from(text, 'hex') : /^[A-Za-z0-9+/]{43}=?$/.test(text) ? Buffer.from(text, 'base64') : undefined;
+    const key = /^[0-9a-fA-F]{64}$/.test(text)
+      ? Buffer.from(text, 'hex')
+      : /^[A-Za-z0-9+/]{43}=?$/.test(text)
+        ? Buffer.from(text, 'base64')
+        : undefined;
     if (!key || key.length !== 32) throw new Error(`${name} must be 32 bytes written as 64 hex characters or base64`);
     return new FieldCipher(key);
   }
@@ -86,7 +97,9 @@ export class FieldCipher {
  * The cipher for `DATA_SYNC_ENCRYPTION_KEY`, or undefined when it is not set (sensitive values are
  * then stored redacted); a malformed key throws at startup rather than at the first record.
  */
-export function cipherFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): FieldCipher | undefined {
+export function cipherFromEnv(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+): FieldCipher | undefined {
   const value = env.DATA_SYNC_ENCRYPTION_KEY;
   return value === undefined || value === '' ? undefined : FieldCipher.fromString(value);
 }
@@ -94,11 +107,18 @@ export function cipherFromEnv(env: Readonly<Record<string, string | undefined>> 
 /** Stored in place of a sensitive value when no encryption key is configured: never plaintext at rest. */
 export const REDACTED = '[redacted]';
 
-function mapLeaves(record: Record<string, unknown>, fn: (path: string, value: unknown) => unknown, prefix = ''): Record<string, unknown> {
+function mapLeaves(
+  record: Record<string, unknown>,
+  fn: (path: string, value: unknown) => unknown,
+  prefix = '',
+): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(record)) {
     const path = prefix ? `${prefix}.${key}` : key;
-    out[key] = value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date) ? mapLeaves(value as Record<string, unknown>, fn, path) : fn(path, value);
+    out[key] =
+      value !== null && typeof value === 'object' && !Array.isArray(value) && !(value instanceof Date)
+        ? mapLeaves(value as Record<string, unknown>, fn, path)
+        : fn(path, value);
   }
   return out;
 }

@@ -125,8 +125,14 @@ export function validateInternal(
     let error: FieldError | undefined;
     if (!declared) error = { field, rule: 'schema', reason: `${field} is not a field of ${entity}` };
     else if (declared.type === 'string' && v !== null && v !== undefined) {
-      if (typeof v !== 'string') error = { field, rule: 'type', reason: `${label(field, source)} must be text, got ${Array.isArray(v) ? 'an array' : typeof v}` };
-      else if (v.includes('\u0000')) error = { field, rule: 'type', reason: `${label(field, source)} contains a NUL character` };
+      if (typeof v !== 'string')
+        error = {
+          field,
+          rule: 'type',
+          reason: `${label(field, source)} must be text, got ${Array.isArray(v) ? 'an array' : typeof v}`,
+        };
+      else if (v.includes('\u0000'))
+        error = { field, rule: 'type', reason: `${label(field, source)} contains a NUL character` };
     }
     if (error) {
       errors.push(error);
@@ -148,7 +154,10 @@ export function validateInternal(
     switch (rule.format) {
       case 'email':
         if (typeof v !== 'string' || !EMAIL_PATTERN.test(v)) {
-          const reason = typeof v === 'string' && v.trim() !== v && EMAIL_PATTERN.test(v.trim()) ? 'has leading or trailing whitespace' : 'is not a valid email address';
+          const reason =
+            typeof v === 'string' && v.trim() !== v && EMAIL_PATTERN.test(v.trim())
+              ? 'has leading or trailing whitespace'
+              : 'is not a valid email address';
           errors.push({ field, rule: 'format', reason: `${label(field, source)} ${reason}` });
           continue;
         }
@@ -157,16 +166,29 @@ export function validateInternal(
         if (typeof v !== 'string' || v.trim() === '') break;
         const e164 = checkPhone(v, rule.defaultCountry);
         if (e164 === null) {
-          errors.push({ field, rule: 'format', reason: `${label(field, source)} is not a valid phone number${rule.defaultCountry ? ` (numbers without a country code are read as ${rule.defaultCountry})` : ''}` });
+          errors.push({
+            field,
+            rule: 'format',
+            reason: `${label(field, source)} is not a valid phone number${rule.defaultCountry ? ` (numbers without a country code are read as ${rule.defaultCountry})` : ''}`,
+          });
           continue;
         }
         if (rule.normalize) value[field] = e164;
         break;
       }
       case 'timestamp': {
-        const ms = v instanceof Date ? v.getTime() : typeof v === 'string' && TIMESTAMP_PATTERN.test(v) ? Date.parse(v.replace(' ', 'T')) : NaN;
+        const ms =
+          v instanceof Date
+            ? v.getTime()
+            : typeof v === 'string' && TIMESTAMP_PATTERN.test(v)
+              ? Date.parse(v.replace(' ', 'T'))
+              : NaN;
         if (!Number.isFinite(ms)) {
-          errors.push({ field, rule: 'format', reason: `${label(field, source)} must be an ISO 8601 timestamp with a time zone` });
+          errors.push({
+            field,
+            rule: 'format',
+            reason: `${label(field, source)} must be an ISO 8601 timestamp with a time zone`,
+          });
           continue;
         }
         value[field] = new Date(ms).toISOString();
@@ -177,12 +199,18 @@ export function validateInternal(
     }
     if (rule.max_length !== undefined && typeof v === 'string' && v.length > rule.max_length) {
       const length = charLength(v.trim());
-      if (length > rule.max_length) errors.push({ field, rule: 'max_length', reason: `${label(field, source)} is ${length} characters, more than ${rule.max_length}` });
+      if (length > rule.max_length)
+        errors.push({
+          field,
+          rule: 'max_length',
+          reason: `${label(field, source)} is ${length} characters, more than ${rule.max_length}`,
+        });
     }
   }
   if (errors.length === 0) return { value, errors, dropped: [] };
   // A quarantined record keeps every reason; a kept one loses the values whose rule says drop.
-  if (errors.some((e) => e.rule === 'schema' || actionFor(rules, e.field) === 'quarantine')) return { value, errors, dropped: [] };
+  if (errors.some((e) => e.rule === 'schema' || actionFor(rules, e.field) === 'quarantine'))
+    return { value, errors, dropped: [] };
   const dropped = errors.filter((e) => actionFor(rules, e.field) === 'drop');
   for (const error of dropped) delete value[error.field];
   // `keep`: a field that failed was not normalized, so it still holds the value as received.
@@ -191,7 +219,11 @@ export function validateInternal(
 
 /** Where each internal field of `mapping` comes from (for error messages naming the vendor field). */
 export function sourceFields(mapping: Mapping): ReadonlyMap<string, string> {
-  return new Map(mapping.direction === 'inbound' ? mapping.fields.map((f) => [f.to, f.from]) : mapping.fields.map((f) => [f.from, f.from]));
+  return new Map(
+    mapping.direction === 'inbound'
+      ? mapping.fields.map((f) => [f.to, f.from])
+      : mapping.fields.map((f) => [f.from, f.from]),
+  );
 }
 
 /**
@@ -217,7 +249,11 @@ export function validateRecords(
       invalid.push({ index, record, errors: [{ field: '*', rule: 'mapping', reason: (error as Error).message }] });
       return;
     }
-    const { value, errors, dropped: droppedHere } = validateInternal(internal, rules, m.internalEntity, source, m.direction === 'inbound');
+    const {
+      value,
+      errors,
+      dropped: droppedHere,
+    } = validateInternal(internal, rules, m.internalEntity, source, m.direction === 'inbound');
     if (errors.length) invalid.push({ index, record, errors });
     else {
       valid.push(value);

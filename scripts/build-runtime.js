@@ -23,7 +23,9 @@ const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
 const demoLeftOut = {
   name: 'demo-left-out',
   setup(b) {
-    b.onResolve({ filter: /^\.\/demo$/ }, (args) => (args.importer === path.join(root, ENTRIES.main) ? { path: args.path, external: true } : undefined));
+    b.onResolve({ filter: /^\.\/demo$/ }, (args) =>
+      args.importer === path.join(root, ENTRIES.main) ? { path: args.path, external: true } : undefined,
+    );
   },
 };
 
@@ -53,14 +55,18 @@ async function buildRuntime({ quiet = false } = {}) {
   const result = await bundleNodeEntries({ outdir: staging });
   // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
   require('tsx/cjs');
-  const worker = await require('../services/sync-runtime/src/cloudflare/build').buildCloudflareWorker({ outfile: path.join(staging, 'cloudflare.js') });
+  const worker = await require('@data-sync/sync-runtime/src/cloudflare/build').buildCloudflareWorker({
+    outfile: path.join(staging, 'cloudflare.js'),
+  });
   const previous = `${outdir}.old-${process.pid}`;
   if (fs.existsSync(outdir)) fs.renameSync(outdir, previous);
   fs.renameSync(staging, outdir);
   fs.rmSync(previous, { recursive: true, force: true });
   if (!quiet) {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {
-      console.log(`${path.relative(root, path.join(outdir, path.basename(file)))}  ${(info.bytes / 1024).toFixed(1)} KiB`);
+      console.log(
+        `${path.relative(root, path.join(outdir, path.basename(file)))}  ${(info.bytes / 1024).toFixed(1)} KiB`,
+      );
     }
     console.log(`${path.relative(root, path.join(outdir, 'cloudflare.js'))}  ${(worker.bytes / 1024).toFixed(1)} KiB`);
   }

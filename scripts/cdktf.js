@@ -39,7 +39,12 @@ if (require.main === module) {
     console.error(`error: ${error.message}`);
     process.exit(2);
   }
-  const env = { ...process.env, CDKTF_CONTEXT_JSON: mergedContextJson(parsed.context, process.env), CHECKPOINT_DISABLE: '1', CDKTF_DISABLE_PLUGIN_CACHE_ENV: '1' };
+  const env = {
+    ...process.env,
+    CDKTF_CONTEXT_JSON: mergedContextJson(parsed.context, process.env),
+    CHECKPOINT_DISABLE: '1',
+    CDKTF_DISABLE_PLUGIN_CACHE_ENV: '1',
+  };
   if (parsed.rest[0] === 'synth-local') {
     // Synthesize without the CLI (3-4 s faster, no terraform needed).
     const result = spawnSync(process.execPath, [path.join(__dirname, 'run-app.js')], { stdio: 'inherit', env });

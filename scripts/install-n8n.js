@@ -32,16 +32,24 @@ function n8nPaths(cacheDir) {
 function run(step, args, options, log) {
   log(`install-n8n: ${step}`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const result = spawnSync(npm, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', maxBuffer: 64 * 1024 * 1024, ...options });
+  const result = spawnSync(npm, args, {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    encoding: 'utf8',
+    maxBuffer: 64 * 1024 * 1024,
+    ...options,
+  });
   if (result.status !== 0) {
     const tail = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
-    throw new Error(`install-n8n: "${step}" failed (npm ${args.join(' ')}, exit ${result.status ?? result.signal}):\n${tail}`);
+    throw new Error(
+      `install-n8n: "${step}" failed (npm ${args.join(' ')}, exit ${result.status ?? result.signal}):\n${tail}`,
+    );
   }
 }
 
 /** Installs n8n@version into cacheDir unless a complete install is already there; returns its paths. */
 function installN8n(version, cacheDir = n8nCacheDir(version), log = (line) => console.error(line)) {
-  if (!/^\d+\.\d+\.\d+$/.test(version)) throw new Error(`install-n8n: version must be an exact x.y.z, got "${version}"`);
+  if (!/^\d+\.\d+\.\d+$/.test(version))
+    throw new Error(`install-n8n: version must be an exact x.y.z, got "${version}"`);
   const paths = n8nPaths(cacheDir);
   if (fs.existsSync(paths.marker) && fs.readFileSync(paths.marker, 'utf8').trim() === version) return paths;
 
@@ -52,9 +60,18 @@ function installN8n(version, cacheDir = n8nCacheDir(version), log = (line) => co
   run(`Node for n8n (${NODE_PACKAGE})`, ['install', '--save-exact', NODE_PACKAGE, ...quiet], { cwd: cacheDir }, log);
 
   // With the bundled Node first on PATH and as npm's nodedir, native modules are built for its ABI.
-  const env = { ...process.env, PATH: `${path.dirname(paths.node)}${path.delimiter}${process.env.PATH}`, npm_config_nodedir: paths.nodeDir };
+  const env = {
+    ...process.env,
+    PATH: `${path.dirname(paths.node)}${path.delimiter}${process.env.PATH}`,
+    npm_config_nodedir: paths.nodeDir,
+  };
   // Install scripts are skipped (several download from the internet); the one native module n8n needs is rebuilt next.
-  run(`n8n@${version} (about 4 minutes)`, ['install', '--save-exact', `n8n@${version}`, '--ignore-scripts', ...quiet], { cwd: cacheDir, env }, log);
+  run(
+    `n8n@${version} (about 4 minutes)`,
+    ['install', '--save-exact', `n8n@${version}`, '--ignore-scripts', ...quiet],
+    { cwd: cacheDir, env },
+    log,
+  );
   run('sqlite3 native build (about 2 minutes)', ['rebuild', 'sqlite3', ...quiet], { cwd: cacheDir, env }, log);
   fs.writeFileSync(paths.marker, `${version}\n`);
   return paths;

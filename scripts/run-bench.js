@@ -5,7 +5,11 @@ const fs = require('fs');
 const path = require('path');
 
 const benchDir = path.resolve(__dirname, '..', 'bench');
-const available = fs.readdirSync(benchDir).filter((f) => f.endsWith('.ts')).map((f) => f.slice(0, -3)).sort();
+const available = fs
+  .readdirSync(benchDir)
+  .filter((f) => f.endsWith('.ts'))
+  .map((f) => f.slice(0, -3))
+  .sort();
 const wanted = process.argv.slice(2);
 const unknown = wanted.filter((name) => !available.includes(name));
 if (unknown.length) {

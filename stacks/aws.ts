@@ -1,7 +1,7 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
-import { CLOUD_SIZING, type StackSettings } from '../config';
+import { CLOUD_SIZING, type StackSettings } from '@data-sync/config';
 import { AwsDatabase } from '../constructs/database/aws';
 import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
@@ -26,7 +26,11 @@ export interface AwsStackOptions {
 }
 
 /** Secrets created empty beside the integration credentials (see the README section "Filling secrets"). */
-export const AWS_RUNTIME_SECRETS = ['runtime/DATA_SYNC_ENCRYPTION_KEY', 'runtime/N8N_API_KEY', ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const)] as const;
+export const AWS_RUNTIME_SECRETS = [
+  'runtime/DATA_SYNC_ENCRYPTION_KEY',
+  'runtime/N8N_API_KEY',
+  ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const),
+] as const;
 
 /** The AWS reference stack: every capability of stacks/capabilities.ts from AWS services. */
 export class AwsStack extends DataSyncStack {
@@ -46,14 +50,29 @@ export class AwsStack extends DataSyncStack {
     const region = options.region ?? 'us-east-1';
     new AwsProvider(this, 'aws', {
       region,
-      defaultTags: [{ tags: { service: env.serviceName, environment: env.name, stack: settings.stackName, 'managed-by': 'cdktf' } }],
+      defaultTags: [
+        { tags: { service: env.serviceName, environment: env.name, stack: settings.stackName, 'managed-by': 'cdktf' } },
+      ],
     });
 
-    this.network = new AwsNetwork(this, 'network', { prefix, existing: options.existingVpc, natGateways: CLOUD_SIZING[env.name].awsNatGateways });
-    this.secrets = new AwsSecrets(this, 'secrets', { prefix, integrations: settings.integrations, extra: AWS_RUNTIME_SECRETS });
+    this.network = new AwsNetwork(this, 'network', {
+      prefix,
+      existing: options.existingVpc,
+      natGateways: CLOUD_SIZING[env.name].awsNatGateways,
+    });
+    this.secrets = new AwsSecrets(this, 'secrets', {
+      prefix,
+      integrations: settings.integrations,
+      extra: AWS_RUNTIME_SECRETS,
+    });
     const keyArn = this.secrets.key.arn;
     const extra = (key: (typeof AWS_RUNTIME_SECRETS)[number]) => this.secrets.extra.get(key)!.arn;
-    this.queue = new AwsQueue(this, 'queue', { prefix, kmsKeyArn: keyArn, maxReceiveCount: env.maxReceiveCount, workerTimeoutSeconds: env.workerTimeoutSeconds });
+    this.queue = new AwsQueue(this, 'queue', {
+      prefix,
+      kmsKeyArn: keyArn,
+      maxReceiveCount: env.maxReceiveCount,
+      workerTimeoutSeconds: env.workerTimeoutSeconds,
+    });
     this.database = new AwsDatabase(this, 'database', {
       identifier: prefix,
       databaseName: 'datasync',
@@ -64,9 +83,17 @@ export class AwsStack extends DataSyncStack {
       kmsKeyArn: keyArn,
     });
 
-    const credentialSecrets = Object.fromEntries([...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]));
+    const credentialSecrets = Object.fromEntries(
+      [...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]),
+    );
     const databaseEnv = { DATABASE_URL: this.database.urlWithoutCredentials, PGUSER: 'datasync' };
-    const common = { LOG_LEVEL: CLOUD_SIZING[env.name].logLevel, DATA_SYNC_ENVIRONMENT: env.name, DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url, DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url };
+    const common = {
+      LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
+      DATA_SYNC_ENVIRONMENT: env.name,
+      DATA_SYNC_QUEUE: 'sqs',
+      DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url,
+      DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url,
+    };
 
     this.runtime = new AwsRuntime(this, 'runtime', {
       prefix,
@@ -88,7 +115,9 @@ export class AwsStack extends DataSyncStack {
         ...databaseEnv,
         DATA_SYNC_ROLE: 'api',
         // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
-        ...(settings.features.enableN8nWorkflows ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }) } : {}),
+        ...(settings.features.enableN8nWorkflows
+          ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }) }
+          : {}),
       },
       secrets: {
         ...credentialSecrets,
@@ -98,11 +127,16 @@ export class AwsStack extends DataSyncStack {
       },
       taskStatements: [
         { sid: 'Enqueue', actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [this.queue.queue.arn] },
-        { sid: 'InspectAndRedriveDeadLetters', actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], resources: [this.queue.deadLetterQueue.arn] },
+        {
+          sid: 'InspectAndRedriveDeadLetters',
+          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+          resources: [this.queue.deadLetterQueue.arn],
+        },
         { sid: 'QueueKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [keyArn] },
       ],
     });
-    for (const slot of ['blue', 'green'] as const) this.database.allowFrom(`api-${slot}`, this.runtime.services[slot].securityGroup.id);
+    for (const slot of ['blue', 'green'] as const)
+      this.database.allowFrom(`api-${slot}`, this.runtime.services[slot].securityGroup.id);
 
     this.worker = new AwsWorker(this, 'worker', {
       name: `${prefix}-worker`,
@@ -115,7 +149,11 @@ export class AwsStack extends DataSyncStack {
       logRetentionDays: env.logRetentionDays,
       vpcId: this.network.vpcId,
       subnetIds: this.network.privateSubnetIds,
-      secretArns: [...Object.values(credentialSecrets), this.database.masterSecretArn, extra('runtime/DATA_SYNC_ENCRYPTION_KEY')],
+      secretArns: [
+        ...Object.values(credentialSecrets),
+        this.database.masterSecretArn,
+        extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
+      ],
       // Lambda cannot inject secrets as ECS does: it gets their ARNs and reads them at start.
       environment: {
         ...common,
@@ -147,7 +185,10 @@ export class AwsStack extends DataSyncStack {
         database: env.database,
         features: settings.features,
         apiUrl: this.runtime.url,
-        secretArns: Object.fromEntries(N8N_PROCESS_SECRETS.map((name) => [name, extra(`n8n/${name}`)])) as Record<(typeof N8N_PROCESS_SECRETS)[number], string>,
+        secretArns: Object.fromEntries(N8N_PROCESS_SECRETS.map((name) => [name, extra(`n8n/${name}`)])) as Record<
+          (typeof N8N_PROCESS_SECRETS)[number],
+          string
+        >,
       });
     }
 

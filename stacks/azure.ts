@@ -6,7 +6,7 @@ import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { Fn, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import type { EnvironmentName, StackSettings } from '../config';
+import type { EnvironmentName, StackSettings } from '@data-sync/config';
 import { AzureDatabase } from '../constructs/database/azure';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
 import { N8N_SECRETS } from '../constructs/n8n/gcp';
@@ -28,7 +28,11 @@ export interface AzureStackOptions {
 }
 
 /** Flexible Server SKU per environment (Burstable in dev; HA needs General Purpose). */
-export const AZURE_POSTGRES_SKUS: Record<EnvironmentName, string> = { dev: 'B_Standard_B1ms', staging: 'GP_Standard_D2ds_v5', prod: 'GP_Standard_D4ds_v5' };
+export const AZURE_POSTGRES_SKUS: Record<EnvironmentName, string> = {
+  dev: 'B_Standard_B1ms',
+  staging: 'GP_Standard_D2ds_v5',
+  prod: 'GP_Standard_D4ds_v5',
+};
 
 /**
  * The Azure composition: Container Apps (runtime with blue/green revision labels, a Service Bus
@@ -41,23 +45,49 @@ export class AzureStack extends DataSyncStack {
     super(scope, settings);
     const { env } = settings;
     const prefix = `ds-${env.name}`;
-    const subscriptionId = new TerraformVariable(this, 'azure_subscription_id', { type: 'string', description: `Azure subscription of the ${env.name} environment` }).stringValue;
-    const location = new TerraformVariable(this, 'azure_location', { type: 'string', default: options.region ?? 'westeurope', description: 'Region of every resource' }).stringValue;
+    const subscriptionId = new TerraformVariable(this, 'azure_subscription_id', {
+      type: 'string',
+      description: `Azure subscription of the ${env.name} environment`,
+    }).stringValue;
+    const location = new TerraformVariable(this, 'azure_location', {
+      type: 'string',
+      default: options.region ?? 'westeurope',
+      description: 'Region of every resource',
+    }).stringValue;
     const adminPassword = (name: string, what: string) =>
-      new TerraformVariable(this, name, { type: 'string', sensitive: true, nullable: false, description: `Administrator password of the ${what} PostgreSQL server (write-only: never stored in state; pass TF_VAR_${name})` }).stringValue;
+      new TerraformVariable(this, name, {
+        type: 'string',
+        sensitive: true,
+        nullable: false,
+        description: `Administrator password of the ${what} PostgreSQL server (write-only: never stored in state; pass TF_VAR_${name})`,
+      }).stringValue;
     new AzurermProvider(this, 'azurerm', { features: [{}], subscriptionId, storageUseAzuread: true });
     const tenantId = new DataAzurermClientConfig(this, 'client').tenantId;
     // Globally unique names (vault, registry, namespace, servers) get a stable suffix per subscription and environment.
     const unique = Fn.substr(Fn.md5(Fn.join('/', [subscriptionId, settings.prefix])), 0, 6);
-    const group = new ResourceGroup(this, 'group', { name: `${settings.prefix}-rg`, location, tags: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' } });
+    const group = new ResourceGroup(this, 'group', {
+      name: `${settings.prefix}-rg`,
+      location,
+      tags: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' },
+    });
     const base = { resourceGroupName: group.name, location };
     const n8nEnabled = settings.features.enableN8nWorkflows;
 
     const network = new AzureNetwork(this, 'network', { prefix, ...base });
     const credentials = settings.integrations.flatMap((i) => i.credentials);
     const runtimeSecrets = [...credentials, ...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
-    const secrets = new AzureSecrets(this, 'secrets', { ...base, name: `${prefix}-kv-${unique}`, tenantId, names: [...runtimeSecrets, SCHEDULER_TOKEN_SECRET, ...(n8nEnabled ? N8N_SECRETS : [])] });
-    const queue = new AzureQueue(this, 'queue', { ...base, namespaceName: `${prefix}-bus-${unique}`, maxDeliveryCount: env.maxReceiveCount, lockSeconds: Math.min(300, env.workerTimeoutSeconds) });
+    const secrets = new AzureSecrets(this, 'secrets', {
+      ...base,
+      name: `${prefix}-kv-${unique}`,
+      tenantId,
+      names: [...runtimeSecrets, SCHEDULER_TOKEN_SECRET, ...(n8nEnabled ? N8N_SECRETS : [])],
+    });
+    const queue = new AzureQueue(this, 'queue', {
+      ...base,
+      namespaceName: `${prefix}-bus-${unique}`,
+      maxDeliveryCount: env.maxReceiveCount,
+      lockSeconds: Math.min(300, env.workerTimeoutSeconds),
+    });
     const databaseShared = {
       ...base,
       tenantId,
@@ -78,14 +108,38 @@ export class AzureStack extends DataSyncStack {
     });
 
     const identity = new UserAssignedIdentity(this, 'runtime-identity', { ...base, name: `${prefix}-runtime` });
-    const schedulerIdentity = new UserAssignedIdentity(this, 'scheduler-identity', { ...base, name: `${prefix}-scheduler` });
-    const registry = new ContainerRegistry(this, 'registry', { ...base, name: Fn.join('', ['datasync', env.name, unique]), sku: 'Standard', adminEnabled: false, anonymousPullEnabled: false });
-    const pull = new RoleAssignment(this, 'runtime-pulls-images', { scope: registry.id, roleDefinitionName: 'AcrPull', principalId: identity.principalId, principalType: 'ServicePrincipal' });
+    const schedulerIdentity = new UserAssignedIdentity(this, 'scheduler-identity', {
+      ...base,
+      name: `${prefix}-scheduler`,
+    });
+    const registry = new ContainerRegistry(this, 'registry', {
+      ...base,
+      name: Fn.join('', ['datasync', env.name, unique]),
+      sku: 'Standard',
+      adminEnabled: false,
+      anonymousPullEnabled: false,
+    });
+    const pull = new RoleAssignment(this, 'runtime-pulls-images', {
+      scope: registry.id,
+      roleDefinitionName: 'AcrPull',
+      principalId: identity.principalId,
+      principalType: 'ServicePrincipal',
+    });
     const readSecrets = secrets.grantRead('runtime-reads-secrets', identity.principalId);
     const schedulerReads = secrets.grantRead('scheduler-reads-secrets', schedulerIdentity.principalId);
     const queueGrants = queue.grant('runtime', identity.principalId, ['owner']);
-    const metrics = new AzureMetricsWorkspace(this, 'metrics', { prefix, ...base, publisher: { principalId: identity.principalId, clientId: identity.clientId } });
-    const apps = new AzureAppsEnvironment(this, 'apps', { prefix, ...base, subnetId: network.appsSubnet.id, logRetentionDays: env.logRetentionDays, zoneRedundant: env.database.multiAz });
+    const metrics = new AzureMetricsWorkspace(this, 'metrics', {
+      prefix,
+      ...base,
+      publisher: { principalId: identity.principalId, clientId: identity.clientId },
+    });
+    const apps = new AzureAppsEnvironment(this, 'apps', {
+      prefix,
+      ...base,
+      subnetId: network.appsSubnet.id,
+      logRetentionDays: env.logRetentionDays,
+      zoneRedundant: env.database.multiAz,
+    });
 
     const n8n = n8nEnabled
       ? new AzureN8n(this, 'n8n', {

@@ -2,7 +2,7 @@ import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
-import { SLOTS, type StackSettings } from '../config';
+import { SLOTS, type StackSettings } from '@data-sync/config';
 import { CloudflareDatabase } from '../constructs/database/cloudflare';
 import { CloudflareMonitoring } from '../constructs/monitoring/cloudflare';
 import { CloudflareN8nAccess, N8N_ON_WORKERS_EXCEPTION } from '../constructs/n8n/cloudflare';
@@ -19,7 +19,12 @@ import { addressOf } from '../constructs/generic/terraform';
  * Hyperdrive): the field-encryption keyring, the operator token the trigger route accepts, the
  * integrations' connector settings (JSON), and the n8n API key when n8n is enabled.
  */
-export const CLOUDFLARE_RUNTIME_SECRETS = ['DATA_SYNC_ENCRYPTION_KEY', 'API_TOKEN', 'INTEGRATIONS', 'N8N_API_KEY'] as const;
+export const CLOUDFLARE_RUNTIME_SECRETS = [
+  'DATA_SYNC_ENCRYPTION_KEY',
+  'API_TOKEN',
+  'INTEGRATIONS',
+  'N8N_API_KEY',
+] as const;
 
 /**
  * The Cloudflare composition: the runtime as two Worker scripts with a route switch (blue-green), a
@@ -31,8 +36,18 @@ export class CloudflareStack extends DataSyncStack {
   constructor(scope: Construct, settings: StackSettings) {
     super(scope, settings);
     const { env, prefix } = settings;
-    const variable = (name: string, description: string, extra: { default?: string | number; sensitive?: boolean; type?: string } = {}) =>
-      new TerraformVariable(this, name, { type: extra.type ?? 'string', description, default: extra.default, sensitive: extra.sensitive, nullable: false });
+    const variable = (
+      name: string,
+      description: string,
+      extra: { default?: string | number; sensitive?: boolean; type?: string } = {},
+    ) =>
+      new TerraformVariable(this, name, {
+        type: extra.type ?? 'string',
+        description,
+        default: extra.default,
+        sensitive: extra.sensitive,
+        nullable: false,
+      });
     const accountId = variable('cloudflare_account_id', 'Cloudflare account id').stringValue;
     const zoneId = variable('cloudflare_zone_id', 'Zone the runtime and n8n hostnames live in').stringValue;
     const zoneName = variable('cloudflare_zone_name', 'Name of that zone, e.g. example.com').stringValue;
@@ -49,7 +64,9 @@ export class CloudflareStack extends DataSyncStack {
         database: variable('database_name', 'PostgreSQL database', { default: 'data_sync' }).stringValue,
         user: variable('database_user', 'PostgreSQL user', { default: 'data_sync' }).stringValue,
       },
-      password: variable('database_password', 'PostgreSQL password (pass TF_VAR_database_password; never commit it)', { sensitive: true }).stringValue,
+      password: variable('database_password', 'PostgreSQL password (pass TF_VAR_database_password; never commit it)', {
+        sensitive: true,
+      }).stringValue,
     });
     const state = new CloudflareRateLimitState(this, 'rate-limits', { prefix, accountId });
     const n8n = settings.features.enableN8nWorkflows
@@ -58,8 +75,12 @@ export class CloudflareStack extends DataSyncStack {
           accountId,
           zoneId,
           zoneName,
-          originHost: variable('n8n_origin_host', 'Hostname of the external n8n origin (n8n cannot run on Workers)').stringValue,
-          allowedEmailDomain: variable('access_email_domain', 'Email domain whose users may open the n8n editor through Cloudflare Access').stringValue,
+          originHost: variable('n8n_origin_host', 'Hostname of the external n8n origin (n8n cannot run on Workers)')
+            .stringValue,
+          allowedEmailDomain: variable(
+            'access_email_domain',
+            'Email domain whose users may open the n8n editor through Cloudflare Access',
+          ).stringValue,
         })
       : undefined;
     const shared: WorkersScriptBindings[] = [
@@ -90,16 +111,33 @@ export class CloudflareStack extends DataSyncStack {
       retryDelaySeconds: 60,
       version: settings.imageTags[settings.activeSlot],
       deployCode: settings.deploymentSlot === settings.activeSlot,
-      bindings: [...shared, { type: 'json', name: 'SCHEDULES', json: JSON.stringify(cloudflareCronMap(settings.integrations)) }],
+      bindings: [
+        ...shared,
+        { type: 'json', name: 'SCHEDULES', json: JSON.stringify(cloudflareCronMap(settings.integrations)) },
+      ],
     });
-    const schedules = settings.integrations.length > 0 ? new CloudflareSchedules(this, 'schedules', { accountId, scriptName: consumer.script.scriptName, integrations: settings.integrations }) : undefined;
+    const schedules =
+      settings.integrations.length > 0
+        ? new CloudflareSchedules(this, 'schedules', {
+            accountId,
+            scriptName: consumer.script.scriptName,
+            integrations: settings.integrations,
+          })
+        : undefined;
     const credentials = settings.integrations.flatMap((i) => i.credentials);
     new CloudflareWorkerSecrets(this, 'secrets', {
       accountId,
       scripts: [...SLOTS.map((slot) => `${prefix}-runtime-${slot}`), `${prefix}-consumer`],
       names: [...credentials, ...CLOUDFLARE_RUNTIME_SECRETS.filter((name) => n8n || name !== 'N8N_API_KEY')],
     });
-    const monitoring = new CloudflareMonitoring(this, 'monitoring', { prefix, accountId, zoneId, alertEmail: env.alertEmail, runtimeHost: runtime.hostname, n8nOriginHost: n8n?.originHost });
+    const monitoring = new CloudflareMonitoring(this, 'monitoring', {
+      prefix,
+      accountId,
+      zoneId,
+      alertEmail: env.alertEmail,
+      runtimeHost: runtime.hostname,
+      n8nOriginHost: n8n?.originHost,
+    });
 
     this.provide('api', addressOf(runtime.scripts[settings.activeSlot]));
     this.provide('webhooks', addressOf(runtime.activeRoute));
@@ -113,7 +151,10 @@ export class CloudflareStack extends DataSyncStack {
     this.provide('database', addressOf(database.hyperdrive));
     this.except('n8n', N8N_ON_WORKERS_EXCEPTION);
     this.provide('alerts', addressOf(monitoring.policies.DataSyncRuntimeDown));
-    this.except('dashboards', 'Cloudflare has no dashboard resource: Workers and Queues analytics are built into the dashboard, and the Key Metrics panels need a Prometheus/Grafana that scrapes the Worker');
+    this.except(
+      'dashboards',
+      'Cloudflare has no dashboard resource: Workers and Queues analytics are built into the dashboard, and the Key Metrics panels need a Prometheus/Grafana that scrapes the Worker',
+    );
     this.provide('blueGreen', addressOf(runtime.activeRoute));
   }
 }

@@ -1,6 +1,6 @@
 import { LocalBackend, S3Backend, TerraformOutput, TerraformStack } from 'cdktf';
 import type { Construct } from 'constructs';
-import { SLOTS, type Slot, type StackSettings } from '../config';
+import { SLOTS, type Slot, type StackSettings } from '@data-sync/config';
 import type { Capability } from './capabilities';
 
 /**
@@ -11,7 +11,10 @@ export abstract class DataSyncStack extends TerraformStack {
   private readonly provided = new Map<Capability, string>();
   private readonly missing = new Map<Capability, string>();
 
-  constructor(scope: Construct, readonly settings: StackSettings) {
+  constructor(
+    scope: Construct,
+    readonly settings: StackSettings,
+  ) {
     super(scope, settings.stackName);
     const backend = settings.backend;
     if (backend.type === 's3') {
@@ -33,8 +36,15 @@ export abstract class DataSyncStack extends TerraformStack {
    */
   exposeEndpoints(endpoints: { readonly url: string; readonly slotUrls: Readonly<Record<Slot, string>> }): void {
     new TerraformOutput(this, 'url', { value: endpoints.url, description: 'Runtime URL (the active slot)' });
-    for (const slot of SLOTS) new TerraformOutput(this, `url-${slot}`, { value: endpoints.slotUrls[slot], description: `URL of the ${slot} slot, for smoke tests before a switch` });
-    new TerraformOutput(this, 'active_slot', { value: this.settings.activeSlot, description: 'Slot that receives all traffic' });
+    for (const slot of SLOTS)
+      new TerraformOutput(this, `url-${slot}`, {
+        value: endpoints.slotUrls[slot],
+        description: `URL of the ${slot} slot, for smoke tests before a switch`,
+      });
+    new TerraformOutput(this, 'active_slot', {
+      value: this.settings.activeSlot,
+      description: 'Slot that receives all traffic',
+    });
   }
 
   /**
@@ -42,7 +52,10 @@ export abstract class DataSyncStack extends TerraformStack {
    * CI pushes the image there, and the blue-green workflow checks a tag exists there before a release.
    */
   exposeImageRepository(repository: string): void {
-    new TerraformOutput(this, 'image_repository', { value: repository, description: 'Runtime image repository the stack deploys from (CI pushes <repository>:<tag> here)' });
+    new TerraformOutput(this, 'image_repository', {
+      value: repository,
+      description: 'Runtime image repository the stack deploys from (CI pushes <repository>:<tag> here)',
+    });
   }
 
   /** Records that `what` (a construct path or resource address) provides `capability`. */

@@ -5,7 +5,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformVariable } from 'cdktf';
 import { addressOf } from '../constructs/generic/terraform';
 import type { Construct } from 'constructs';
-import type { EnvironmentName, StackSettings } from '../config';
+import type { EnvironmentName, StackSettings } from '@data-sync/config';
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
 import { GcpN8n, N8N_SECRETS } from '../constructs/n8n/gcp';
@@ -24,7 +24,11 @@ export interface GcpStackOptions {
 }
 
 /** Cloud SQL machine tier per environment (the AWS instance classes' counterparts). */
-export const GCP_SQL_TIERS: Record<EnvironmentName, string> = { dev: 'db-custom-1-3840', staging: 'db-custom-2-7680', prod: 'db-custom-4-16384' };
+export const GCP_SQL_TIERS: Record<EnvironmentName, string> = {
+  dev: 'db-custom-1-3840',
+  staging: 'db-custom-2-7680',
+  prod: 'db-custom-4-16384',
+};
 /** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
 export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY'] as const;
 
@@ -38,9 +42,20 @@ export class GcpStack extends DataSyncStack {
   constructor(scope: Construct, settings: StackSettings, options: GcpStackOptions = {}) {
     super(scope, settings);
     const { env, prefix } = settings;
-    const project = new TerraformVariable(this, 'gcp_project', { type: 'string', description: `GCP project id of the ${env.name} environment` }).stringValue;
-    const region = new TerraformVariable(this, 'gcp_region', { type: 'string', default: options.region ?? 'us-central1', description: 'Region of every regional resource' }).stringValue;
-    new GoogleProvider(this, 'google', { project, region, defaultLabels: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' } });
+    const project = new TerraformVariable(this, 'gcp_project', {
+      type: 'string',
+      description: `GCP project id of the ${env.name} environment`,
+    }).stringValue;
+    const region = new TerraformVariable(this, 'gcp_region', {
+      type: 'string',
+      default: options.region ?? 'us-central1',
+      description: 'Region of every regional resource',
+    }).stringValue;
+    new GoogleProvider(this, 'google', {
+      project,
+      region,
+      defaultLabels: { service: env.serviceName, environment: env.name, managed_by: 'cdktf' },
+    });
     const projectNumber = new DataGoogleProject(this, 'project', { projectId: project }).number;
     const accountPrefix = `ds-${env.name}`;
     const n8nEnabled = settings.features.enableN8nWorkflows;
@@ -50,8 +65,19 @@ export class GcpStack extends DataSyncStack {
     const network = new GcpNetwork(this, 'network', { prefix, region });
     const credentials = settings.integrations.flatMap((i) => i.credentials);
     const runtimeSecrets = [...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
-    const secrets = new GcpSecrets(this, 'secrets', { prefix, region, projectNumber, names: [...credentials, ...runtimeSecrets, ...(n8nEnabled ? N8N_SECRETS : [])] });
-    const queue = new GcpQueue(this, 'queue', { prefix, region, kmsKeyId: secrets.key.id, keyGrants: [...secrets.keyGrants], projectNumber });
+    const secrets = new GcpSecrets(this, 'secrets', {
+      prefix,
+      region,
+      projectNumber,
+      names: [...credentials, ...runtimeSecrets, ...(n8nEnabled ? N8N_SECRETS : [])],
+    });
+    const queue = new GcpQueue(this, 'queue', {
+      prefix,
+      region,
+      kmsKeyId: secrets.key.id,
+      keyGrants: [...secrets.keyGrants],
+      projectNumber,
+    });
     const database = new GcpDatabase(this, 'database', {
       name: `${prefix}-db`,
       region,
@@ -94,7 +120,10 @@ export class GcpStack extends DataSyncStack {
       dockerConfig: { immutableTags: true },
     });
     const imageRepository = `${region}-docker.pkg.dev/${project}/${registry.repositoryId}/${env.serviceName}`;
-    const identity = new ServiceAccount(this, 'runtime-identity', { accountId: `${accountPrefix}-runtime`, displayName: `${prefix} runtime` });
+    const identity = new ServiceAccount(this, 'runtime-identity', {
+      accountId: `${accountPrefix}-runtime`,
+      displayName: `${prefix} runtime`,
+    });
     const member = `serviceAccount:${identity.email}`;
     const grants = secrets.grantAccess('runtime', member, [...credentials, ...runtimeSecrets]);
     // Pushes arrive as HTTP requests: a job must finish within the ack deadline (Pub/Sub allows at most 600 s).
@@ -121,7 +150,9 @@ export class GcpStack extends DataSyncStack {
         DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: `${accountPrefix}-push@${project}.iam.gserviceaccount.com`,
         ...(n8n ? { N8N_URL: n8n.service.uri } : {}),
       },
-      secrets: Object.fromEntries([...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId])),
+      secrets: Object.fromEntries(
+        [...credentials, ...runtimeSecrets].map((name) => [name, secrets.secrets[name].secretId]),
+      ),
       network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },
       deletionProtection: env.database.deletionProtection,
       dependsOn: grants,
@@ -137,7 +168,12 @@ export class GcpStack extends DataSyncStack {
       ackDeadlineSeconds,
       audience: pushAudience,
     });
-    const schedules = new GcpSchedules(this, 'schedules', { prefix, region, topicId: queue.topic.id, integrations: settings.integrations });
+    const schedules = new GcpSchedules(this, 'schedules', {
+      prefix,
+      region,
+      topicId: queue.topic.id,
+      integrations: settings.integrations,
+    });
     const monitoring = new GcpMonitoring(this, 'monitoring', {
       prefix,
       project,

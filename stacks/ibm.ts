@@ -1,8 +1,14 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
-import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '../config';
+import { CLOUD_SIZING, type StackSettings, intervalMinutes } from '@data-sync/config';
 import { IbmPostgres } from '../constructs/database/ibm';
-import { IbmIamAuthorizationPolicy, IbmIamServiceId, IbmIamServicePolicy, IbmProvider, IbmResourceGroup } from '../constructs/generic/ibm';
+import {
+  IbmIamAuthorizationPolicy,
+  IbmIamServiceId,
+  IbmIamServicePolicy,
+  IbmProvider,
+  IbmResourceGroup,
+} from '../constructs/generic/ibm';
 import { IbmMonitoring } from '../constructs/monitoring/ibm';
 import { IbmN8n } from '../constructs/n8n/ibm';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
@@ -27,7 +33,12 @@ export interface IbmStackOptions {
 }
 
 /** Secrets Manager secrets beside the integration credentials. */
-export const IBM_EXTRA_SECRETS = ['DATA_SYNC_ENCRYPTION_KEY', ...N8N_PROCESS_SECRETS, 'N8N_API_KEY', 'EVENT_STREAMS_API_KEY'] as const;
+export const IBM_EXTRA_SECRETS = [
+  'DATA_SYNC_ENCRYPTION_KEY',
+  ...N8N_PROCESS_SECRETS,
+  'N8N_API_KEY',
+  'EVENT_STREAMS_API_KEY',
+] as const;
 
 /** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/generic/ibm.ts. */
 export class IbmStack extends DataSyncStack {
@@ -44,9 +55,17 @@ export class IbmStack extends DataSyncStack {
     const { env, prefix } = settings;
     const region = options.region ?? 'us-south';
     new IbmProvider(this, 'ibm', { region });
-    const resourceGroupId = new IbmResourceGroup(this, 'group', { name: options.resourceGroup ?? 'default' }).attr('id');
+    const resourceGroupId = new IbmResourceGroup(this, 'group', { name: options.resourceGroup ?? 'default' }).attr(
+      'id',
+    );
 
-    this.secrets = new IbmSecrets(this, 'secrets', { prefix, region, resourceGroupId, integrations: settings.integrations, extra: IBM_EXTRA_SECRETS });
+    this.secrets = new IbmSecrets(this, 'secrets', {
+      prefix,
+      region,
+      resourceGroupId,
+      integrations: settings.integrations,
+      extra: IBM_EXTRA_SECRETS,
+    });
     const kmsGuid = this.secrets.kmsInstance.attr('guid');
     const dbReadsKey = new IbmIamAuthorizationPolicy(this, 'db-reads-key', {
       source_service_name: 'databases-for-postgresql',
@@ -55,22 +74,45 @@ export class IbmStack extends DataSyncStack {
       roles: ['Reader'],
       description: 'Databases for PostgreSQL encrypt disks and backups with the stack root key',
     });
-    this.queue = new IbmQueue(this, 'queue', { prefix, region, resourceGroupId, enterprise: CLOUD_SIZING[env.name].ibmEventStreamsEnterprise, kmsInstanceGuid: kmsGuid, rootKeyCrn: this.secrets.rootKeyCrn, partitions: env.instanceCount });
-    this.database = new IbmPostgres(this, 'database', { name: prefix, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, sizing: env.database });
+    this.queue = new IbmQueue(this, 'queue', {
+      prefix,
+      region,
+      resourceGroupId,
+      enterprise: CLOUD_SIZING[env.name].ibmEventStreamsEnterprise,
+      kmsInstanceGuid: kmsGuid,
+      rootKeyCrn: this.secrets.rootKeyCrn,
+      partitions: env.instanceCount,
+    });
+    this.database = new IbmPostgres(this, 'database', {
+      name: prefix,
+      region,
+      resourceGroupId,
+      rootKeyCrn: this.secrets.rootKeyCrn,
+      sizing: env.database,
+    });
     this.database.node.addDependency(dbReadsKey);
 
     // The runtime's identity: its API key (created out of band) goes into the runtime-credentials secret.
-    const identity = new IbmIamServiceId(this, 'runtime-identity', { name: `${prefix}-runtime`, description: 'Data sync runtime and worker' });
+    const identity = new IbmIamServiceId(this, 'runtime-identity', {
+      name: `${prefix}-runtime`,
+      description: 'Data sync runtime and worker',
+    });
     new IbmIamServicePolicy(this, 'runtime-event-streams', {
       iam_service_id: identity.id,
       roles: ['Reader', 'Writer'],
-      resource_attributes: [{ name: 'serviceName', value: 'messagehub' }, { name: 'serviceInstance', value: this.queue.instance.attr('guid') }],
+      resource_attributes: [
+        { name: 'serviceName', value: 'messagehub' },
+        { name: 'serviceInstance', value: this.queue.instance.attr('guid') },
+      ],
       description: 'Produce and consume sync jobs',
     });
     new IbmIamServicePolicy(this, 'runtime-secrets', {
       iam_service_id: identity.id,
       roles: ['SecretsReader'],
-      resource_attributes: [{ name: 'serviceName', value: 'secrets-manager' }, { name: 'serviceInstance', value: this.secrets.secretsManager.attr('guid') }],
+      resource_attributes: [
+        { name: 'serviceName', value: 'secrets-manager' },
+        { name: 'serviceInstance', value: this.secrets.secretsManager.attr('guid') },
+      ],
       description: 'Read integration credentials',
     });
 
@@ -95,7 +137,9 @@ export class IbmStack extends DataSyncStack {
         DATA_SYNC_QUEUE: 'store',
         // n8n's app lives in the runtime's project, so its endpoint exists only once both are declared;
         // N8N_API_KEY comes with the runtime-credentials secret.
-        ...(settings.features.enableN8nWorkflows ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.app.attr('endpoint') }) } : {}),
+        ...(settings.features.enableN8nWorkflows
+          ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.app.attr('endpoint') }) }
+          : {}),
       },
     });
     const stableTag = settings.imageTags[settings.deploymentSlot === 'blue' ? 'green' : 'blue'];
@@ -108,19 +152,41 @@ export class IbmStack extends DataSyncStack {
       instances: env.instanceCount,
     });
     if (settings.features.enableN8nWorkflows) {
-      this.n8n = new IbmN8n(this, 'n8n', { prefix, projectId: this.runtime.projectId, region, resourceGroupId, rootKeyCrn: this.secrets.rootKeyCrn, database: env.database, features: settings.features, apiUrl: options.customDomain ? `https://${options.customDomain.domainName}` : this.runtime.apps[settings.activeSlot].attr('endpoint') });
+      this.n8n = new IbmN8n(this, 'n8n', {
+        prefix,
+        projectId: this.runtime.projectId,
+        region,
+        resourceGroupId,
+        rootKeyCrn: this.secrets.rootKeyCrn,
+        database: env.database,
+        features: settings.features,
+        apiUrl: options.customDomain
+          ? `https://${options.customDomain.domainName}`
+          : this.runtime.apps[settings.activeSlot].attr('endpoint'),
+      });
       this.n8n.database.node.addDependency(dbReadsKey);
     }
-    this.monitoring = new IbmMonitoring(this, 'monitoring', { prefix, region, resourceGroupId, alertEmail: env.alertEmail, logRetentionDays: env.logRetentionDays });
+    this.monitoring = new IbmMonitoring(this, 'monitoring', {
+      prefix,
+      region,
+      resourceGroupId,
+      alertEmail: env.alertEmail,
+      logRetentionDays: env.logRetentionDays,
+    });
 
-    if (this.runtime.domainMapping) new TerraformOutput(this, 'api_cname_target', { value: this.runtime.domainMapping.attr('cname_target'), description: 'CNAME target for the API domain' });
+    if (this.runtime.domainMapping)
+      new TerraformOutput(this, 'api_cname_target', {
+        value: this.runtime.domainMapping.attr('cname_target'),
+        description: 'CNAME target for the API domain',
+      });
     this.exposeEndpoints(this.runtime);
     this.exposeImageRepository(imageRepository);
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.app.attr('endpoint') });
     // Code Engine cron subscriptions are not in the IBM provider; these are the exact commands to create them.
     new TerraformOutput(this, 'schedule_commands', {
       value: settings.integrations.map(
-        (i) => `ibmcloud ce subscription cron create --name ${prefix}-${i.name} --destination-type app --destination ${prefix}-api-${settings.activeSlot} --path /api/sync/trigger/${i.name} --schedule '${cronExpression(i.syncInterval)}' --data '{}' --content-type application/json # every ${intervalMinutes(i.syncInterval)} min`,
+        (i) =>
+          `ibmcloud ce subscription cron create --name ${prefix}-${i.name} --destination-type app --destination ${prefix}-api-${settings.activeSlot} --path /api/sync/trigger/${i.name} --schedule '${cronExpression(i.syncInterval)}' --data '{}' --content-type application/json # every ${intervalMinutes(i.syncInterval)} min`,
       ),
       description: 'Commands that create the Code Engine cron subscriptions (one per enabled integration)',
     });
@@ -131,7 +197,10 @@ export class IbmStack extends DataSyncStack {
     // Provisioned for an Event Streams binding; until the runtime has one, dead letters are the store queue's (PostgreSQL).
     this.provide('deadLetters', addressOf(this.queue.deadLetters));
     this.provide('worker', addressOf(this.worker.job));
-    this.except('schedules', 'Code Engine cron subscriptions cannot be declared with the IBM Terraform provider (no subscription resource, IBM-Cloud/terraform-provider-ibm#5231); the schedule_commands output holds the exact ibmcloud commands per enabled integration');
+    this.except(
+      'schedules',
+      'Code Engine cron subscriptions cannot be declared with the IBM Terraform provider (no subscription resource, IBM-Cloud/terraform-provider-ibm#5231); the schedule_commands output holds the exact ibmcloud commands per enabled integration',
+    );
     this.provide('secrets', addressOf(this.secrets.secretsManager));
     this.provide('database', addressOf(this.database.database));
     if (this.n8n) this.provide('n8n', addressOf(this.n8n.app));

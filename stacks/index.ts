@@ -1,5 +1,5 @@
 import type { Construct } from 'constructs';
-import type { Cloud, StackOptionsContext, StackSettings } from '../config';
+import type { Cloud, StackOptionsContext, StackSettings } from '@data-sync/config';
 import { AwsStack } from './aws';
 import type { DataSyncStack } from './data-sync-stack';
 import { AzureStack } from './azure';

@@ -4,7 +4,7 @@ import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
 import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import type { EnvironmentConfig } from '../../config';
+import type { EnvironmentConfig } from '@data-sync/config';
 
 export interface AwsDatabaseProps {
   /** Name of the instance, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */
@@ -39,7 +39,11 @@ export class AwsDatabase extends Construct {
     super(scope, id);
     const engineVersion = props.engineVersion ?? '16';
     const subnets = new DbSubnetGroup(this, 'subnets', { name: props.identifier, subnetIds: [...props.subnetIds] });
-    this.securityGroup = new SecurityGroup(this, 'sg', { name: `${props.identifier}-db`, description: `PostgreSQL ${props.identifier}: clients only`, vpcId: props.vpcId });
+    this.securityGroup = new SecurityGroup(this, 'sg', {
+      name: `${props.identifier}-db`,
+      description: `PostgreSQL ${props.identifier}: clients only`,
+      vpcId: props.vpcId,
+    });
     const parameters = new DbParameterGroup(this, 'parameters', {
       name: `${props.identifier}-pg${engineVersion}`,
       family: `postgres${engineVersion}`,
@@ -72,7 +76,9 @@ export class AwsDatabase extends Construct {
       copyTagsToSnapshot: true,
       autoMinorVersionUpgrade: true,
       // Performance Insights does not exist for the micro and small classes.
-      ...(/\.(micro|small)$/.test(sizing.instanceClass) ? {} : { performanceInsightsEnabled: true, performanceInsightsKmsKeyId: props.kmsKeyArn }),
+      ...(/\.(micro|small)$/.test(sizing.instanceClass)
+        ? {}
+        : { performanceInsightsEnabled: true, performanceInsightsKmsKeyId: props.kmsKeyArn }),
     });
     this.masterSecretArn = this.instance.masterUserSecret.get(0).secretArn;
   }

@@ -33,7 +33,9 @@ export interface AzureDatabaseProps {
   readonly databases: readonly string[];
 }
 
-const STORAGE_MB = [32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4193280, 4194304, 8388608, 16777216, 33553408];
+const STORAGE_MB = [
+  32768, 65536, 131072, 262144, 524288, 1048576, 2097152, 4193280, 4194304, 8388608, 16777216, 33553408,
+];
 
 /**
  * PostgreSQL Flexible Server with VNet integration only (public network access disabled), storage
@@ -69,10 +71,20 @@ export class AzureDatabase extends Construct {
       dependsOn: [props.dnsLink],
     });
     for (const db of props.databases) {
-      new PostgresqlFlexibleServerDatabase(this, `db-${db}`, { name: db, serverId: this.server.id, charset: 'UTF8', collation: 'en_US.utf8' });
+      new PostgresqlFlexibleServerDatabase(this, `db-${db}`, {
+        name: db,
+        serverId: this.server.id,
+        charset: 'UTF8',
+        collation: 'en_US.utf8',
+      });
     }
     if (props.deletionProtection) {
-      new ManagementLock(this, 'lock', { name: `${props.name}-no-delete`, scope: this.server.id, lockLevel: 'CanNotDelete', notes: 'Production database: remove this lock deliberately before deleting' });
+      new ManagementLock(this, 'lock', {
+        name: `${props.name}-no-delete`,
+        scope: this.server.id,
+        lockLevel: 'CanNotDelete',
+        notes: 'Production database: remove this lock deliberately before deleting',
+      });
     }
   }
 }

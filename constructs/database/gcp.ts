@@ -52,7 +52,12 @@ export class GcpDatabase extends Construct {
         diskType: 'PD_SSD',
         diskSize: props.diskSizeGb,
         diskAutoresize: true,
-        ipConfiguration: { ipv4Enabled: false, privateNetwork: props.networkId, sslMode: 'ENCRYPTED_ONLY', enablePrivatePathForGoogleCloudServices: true },
+        ipConfiguration: {
+          ipv4Enabled: false,
+          privateNetwork: props.networkId,
+          sslMode: 'ENCRYPTED_ONLY',
+          enablePrivatePathForGoogleCloudServices: true,
+        },
         backupConfiguration: {
           enabled: true,
           startTime: '03:00',
@@ -65,6 +70,8 @@ export class GcpDatabase extends Construct {
       },
       dependsOn: [props.privateServices],
     });
-    this.databases = Object.fromEntries(props.databases.map((db) => [db, new SqlDatabase(this, `db-${db}`, { name: db, instance: this.instance.name })]));
+    this.databases = Object.fromEntries(
+      props.databases.map((db) => [db, new SqlDatabase(this, `db-${db}`, { name: db, instance: this.instance.name })]),
+    );
   }
 }

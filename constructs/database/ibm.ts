@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../../config';
+import type { EnvironmentConfig } from '@data-sync/config';
 import { IbmDatabase } from '../generic/ibm';
 
 export interface IbmDatabaseProps {
@@ -36,7 +36,14 @@ export class IbmPostgres extends Construct {
       service_endpoints: 'private',
       key_protect_key: props.rootKeyCrn,
       backup_encryption_key_crn: props.rootKeyCrn,
-      group: [{ group_id: 'member', members: { allocation_count: members }, memory: { allocation_mb: 4096 * members }, disk: { allocation_mb: props.sizing.allocatedStorageGb * 1024 * members } }],
+      group: [
+        {
+          group_id: 'member',
+          members: { allocation_count: members },
+          memory: { allocation_mb: 4096 * members },
+          disk: { allocation_mb: props.sizing.allocatedStorageGb * 1024 * members },
+        },
+      ],
     });
   }
 }

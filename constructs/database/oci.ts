@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig } from '../../config';
+import type { EnvironmentConfig } from '@data-sync/config';
 import { OciPsqlDbSystem } from '../generic/oci';
 
 export interface OciDatabaseProps {
@@ -44,8 +44,13 @@ export class OciDatabase extends Construct {
       instance_memory_size_in_gbs: props.memoryGb ?? 32,
       network_details: { subnet_id: props.subnetId, nsg_ids: [props.nsgId] },
       storage_details: { is_regionally_durable: true, system_type: 'OCI_OPTIMIZED_STORAGE' },
-      credentials: { username: props.username, password_details: { password_type: 'VAULT_SECRET', secret_id: props.passwordSecretId, secret_version: '1' } },
-      management_policy: { backup_policy: { kind: 'DAILY', backup_start: '02:00', retention_days: props.sizing.backupRetentionDays } },
+      credentials: {
+        username: props.username,
+        password_details: { password_type: 'VAULT_SECRET', secret_id: props.passwordSecretId, secret_version: '1' },
+      },
+      management_policy: {
+        backup_policy: { kind: 'DAILY', backup_start: '02:00', retention_days: props.sizing.backupRetentionDays },
+      },
     });
   }
 

@@ -45,11 +45,22 @@ export class ServiceRole extends Construct {
       name: props.name,
       assumeRolePolicy: JSON.stringify({
         Version: '2012-10-17',
-        Statement: [{ Effect: 'Allow', Principal: { Service: props.service }, Action: 'sts:AssumeRole', Condition: { StringEquals: { 'aws:SourceAccount': props.accountId } } }],
+        Statement: [
+          {
+            Effect: 'Allow',
+            Principal: { Service: props.service },
+            Action: 'sts:AssumeRole',
+            Condition: { StringEquals: { 'aws:SourceAccount': props.accountId } },
+          },
+        ],
       }),
     });
     if (props.statements.length > 0) {
-      new IamRolePolicy(this, 'policy', { name: props.name, role: this.role.id, policy: policyDocument(props.statements) });
+      new IamRolePolicy(this, 'policy', {
+        name: props.name,
+        role: this.role.id,
+        policy: policyDocument(props.statements),
+      });
     }
   }
 

@@ -38,18 +38,29 @@ export class SysdigProvider extends GenericProvider<SysdigIbmProviderConfig> {
 type Parameters = Readonly<Record<string, string | number | boolean>>;
 
 // Platform services (Key Protect, Secrets Manager, Event Streams, Monitoring, Cloud Logs)
-export const IbmResourceInstance = resourceType<{
-  name: string;
-  service: string;
-  plan: string;
-  location: string;
-  resource_group_id: string;
-  service_endpoints?: 'public' | 'private' | 'public-and-private';
-  parameters?: Parameters;
-  tags?: string[];
-}, 'guid' | 'crn'>(IBM_PROVIDER, 'ibm_resource_instance');
-export const IbmKmsKey = resourceType<{ instance_id: string; key_name: string; standard_key: boolean; force_delete?: boolean }, 'crn' | 'key_id'>(IBM_PROVIDER, 'ibm_kms_key');
-export const IbmKmsKeyPolicies = resourceType<{ instance_id: string; key_id: string; rotation: { enabled: boolean; interval_month: number }; dual_auth_delete?: { enabled: boolean } }>(IBM_PROVIDER, 'ibm_kms_key_policies');
+export const IbmResourceInstance = resourceType<
+  {
+    name: string;
+    service: string;
+    plan: string;
+    location: string;
+    resource_group_id: string;
+    service_endpoints?: 'public' | 'private' | 'public-and-private';
+    parameters?: Parameters;
+    tags?: string[];
+  },
+  'guid' | 'crn'
+>(IBM_PROVIDER, 'ibm_resource_instance');
+export const IbmKmsKey = resourceType<
+  { instance_id: string; key_name: string; standard_key: boolean; force_delete?: boolean },
+  'crn' | 'key_id'
+>(IBM_PROVIDER, 'ibm_kms_key');
+export const IbmKmsKeyPolicies = resourceType<{
+  instance_id: string;
+  key_id: string;
+  rotation: { enabled: boolean; interval_month: number };
+  dual_auth_delete?: { enabled: boolean };
+}>(IBM_PROVIDER, 'ibm_kms_key_policies');
 export const IbmIamAuthorizationPolicy = resourceType<{
   source_service_name: string;
   source_resource_instance_id?: string;
@@ -58,16 +69,26 @@ export const IbmIamAuthorizationPolicy = resourceType<{
   roles: string[];
   description?: string;
 }>(IBM_PROVIDER, 'ibm_iam_authorization_policy');
-export const IbmIamServiceId = resourceType<{ name: string; description: string }, 'iam_id'>(IBM_PROVIDER, 'ibm_iam_service_id');
+export const IbmIamServiceId = resourceType<{ name: string; description: string }, 'iam_id'>(
+  IBM_PROVIDER,
+  'ibm_iam_service_id',
+);
 export const IbmIamServicePolicy = resourceType<{
   iam_service_id: string;
   roles: string[];
-  resource_attributes: { name: 'serviceName' | 'serviceInstance' | 'resourceType' | 'resource'; value: string; operator?: 'stringEquals' }[];
+  resource_attributes: {
+    name: 'serviceName' | 'serviceInstance' | 'resourceType' | 'resource';
+    value: string;
+    operator?: 'stringEquals';
+  }[];
   description?: string;
 }>(IBM_PROVIDER, 'ibm_iam_service_policy');
 
 // Secrets Manager
-export const IbmSmSecretGroup = resourceType<{ instance_id: string; region: string; name: string; description?: string }, 'secret_group_id'>(IBM_PROVIDER, 'ibm_sm_secret_group');
+export const IbmSmSecretGroup = resourceType<
+  { instance_id: string; region: string; name: string; description?: string },
+  'secret_group_id'
+>(IBM_PROVIDER, 'ibm_sm_secret_group');
 export const IbmSmArbitrarySecret = resourceType<{
   instance_id: string;
   region: string;
@@ -80,7 +101,12 @@ export const IbmSmArbitrarySecret = resourceType<{
 }>(IBM_PROVIDER, 'ibm_sm_arbitrary_secret');
 
 // Event Streams
-export const IbmEventStreamsTopic = resourceType<{ resource_instance_id: string; name: string; partitions: number; config?: Readonly<Record<string, string>> }>(IBM_PROVIDER, 'ibm_event_streams_topic');
+export const IbmEventStreamsTopic = resourceType<{
+  resource_instance_id: string;
+  name: string;
+  partitions: number;
+  config?: Readonly<Record<string, string>>;
+}>(IBM_PROVIDER, 'ibm_event_streams_topic');
 
 // Databases for PostgreSQL
 export interface IbmDatabaseGroup {
@@ -106,49 +132,88 @@ export const IbmDatabase = resourceType<{
 
 // Code Engine
 export interface IbmCodeEngineEnvVariable {
-  readonly type: 'literal' | 'config_map_full_reference' | 'secret_full_reference' | 'config_map_key_reference' | 'secret_key_reference';
+  readonly type:
+    | 'literal'
+    | 'config_map_full_reference'
+    | 'secret_full_reference'
+    | 'config_map_key_reference'
+    | 'secret_key_reference';
   readonly name?: string;
   readonly value?: string;
   readonly reference?: string;
   readonly key?: string;
 }
-export const IbmCodeEngineProject = resourceType<{ name: string; resource_group_id: string }, 'project_id'>(IBM_PROVIDER, 'ibm_code_engine_project');
-export const IbmCodeEngineConfigMap = resourceType<{ project_id: string; name: string; data: Readonly<Record<string, string>> }, 'name'>(IBM_PROVIDER, 'ibm_code_engine_config_map');
-export const IbmCodeEngineSecret = resourceType<{ project_id: string; name: string; format: 'generic' | 'registry' | 'tls'; data: Readonly<Record<string, string>> }, 'name'>(IBM_PROVIDER, 'ibm_code_engine_secret');
-export const IbmCodeEngineApp = resourceType<{
+export const IbmCodeEngineProject = resourceType<{ name: string; resource_group_id: string }, 'project_id'>(
+  IBM_PROVIDER,
+  'ibm_code_engine_project',
+);
+export const IbmCodeEngineConfigMap = resourceType<
+  { project_id: string; name: string; data: Readonly<Record<string, string>> },
+  'name'
+>(IBM_PROVIDER, 'ibm_code_engine_config_map');
+export const IbmCodeEngineSecret = resourceType<
+  { project_id: string; name: string; format: 'generic' | 'registry' | 'tls'; data: Readonly<Record<string, string>> },
+  'name'
+>(IBM_PROVIDER, 'ibm_code_engine_secret');
+export const IbmCodeEngineApp = resourceType<
+  {
+    project_id: string;
+    name: string;
+    image_reference: string;
+    image_port: number;
+    image_secret?: string;
+    /** Replaces the image's entrypoint. */
+    run_commands?: string[];
+    /** Replaces the image's command. */
+    run_arguments?: string[];
+    managed_domain_mappings: 'local' | 'local_private' | 'local_public';
+    run_env_variables: IbmCodeEngineEnvVariable[];
+    scale_min_instances: number;
+    scale_max_instances: number;
+    scale_cpu_limit: string;
+    scale_memory_limit: string;
+    probe_readiness?: {
+      type: 'http' | 'tcp';
+      path?: string;
+      port?: number;
+      interval?: number;
+      failure_threshold?: number;
+    }[];
+  },
+  'name' | 'endpoint'
+>(IBM_PROVIDER, 'ibm_code_engine_app');
+export const IbmCodeEngineJob = resourceType<
+  {
+    project_id: string;
+    name: string;
+    image_reference: string;
+    image_secret?: string;
+    run_mode: 'task' | 'daemon';
+    run_env_variables: IbmCodeEngineEnvVariable[];
+    scale_array_spec: string;
+    scale_cpu_limit: string;
+    scale_memory_limit: string;
+  },
+  'name'
+>(IBM_PROVIDER, 'ibm_code_engine_job');
+export const IbmCodeEngineJobRun = resourceType<{
   project_id: string;
   name: string;
-  image_reference: string;
-  image_port: number;
-  image_secret?: string;
-  /** Replaces the image's entrypoint. */
-  run_commands?: string[];
-  /** Replaces the image's command. */
-  run_arguments?: string[];
-  managed_domain_mappings: 'local' | 'local_private' | 'local_public';
-  run_env_variables: IbmCodeEngineEnvVariable[];
-  scale_min_instances: number;
-  scale_max_instances: number;
-  scale_cpu_limit: string;
-  scale_memory_limit: string;
-  probe_readiness?: { type: 'http' | 'tcp'; path?: string; port?: number; interval?: number; failure_threshold?: number }[];
-}, 'name' | 'endpoint'>(IBM_PROVIDER, 'ibm_code_engine_app');
-export const IbmCodeEngineJob = resourceType<{
-  project_id: string;
-  name: string;
-  image_reference: string;
-  image_secret?: string;
-  run_mode: 'task' | 'daemon';
-  run_env_variables: IbmCodeEngineEnvVariable[];
-  scale_array_spec: string;
-  scale_cpu_limit: string;
-  scale_memory_limit: string;
-}, 'name'>(IBM_PROVIDER, 'ibm_code_engine_job');
-export const IbmCodeEngineJobRun = resourceType<{ project_id: string; name: string; job_name: string; run_mode?: 'task' | 'daemon' }>(IBM_PROVIDER, 'ibm_code_engine_job_run');
-export const IbmCodeEngineDomainMapping = resourceType<{ project_id: string; name: string; tls_secret: string; component: { name: string; resource_type: 'app_v2' }[] }, 'cname_target'>(IBM_PROVIDER, 'ibm_code_engine_domain_mapping');
+  job_name: string;
+  run_mode?: 'task' | 'daemon';
+}>(IBM_PROVIDER, 'ibm_code_engine_job_run');
+export const IbmCodeEngineDomainMapping = resourceType<
+  { project_id: string; name: string; tls_secret: string; component: { name: string; resource_type: 'app_v2' }[] },
+  'cname_target'
+>(IBM_PROVIDER, 'ibm_code_engine_domain_mapping');
 
 // IBM Cloud Monitoring (Sysdig)
-export const SysdigMonitorNotificationChannelEmail = resourceType<{ name: string; recipients: string[]; enabled: boolean; notify_when_ok: boolean }>(SYSDIG_PROVIDER, 'sysdig_monitor_notification_channel_email');
+export const SysdigMonitorNotificationChannelEmail = resourceType<{
+  name: string;
+  recipients: string[];
+  enabled: boolean;
+  notify_when_ok: boolean;
+}>(SYSDIG_PROVIDER, 'sysdig_monitor_notification_channel_email');
 export const SysdigMonitorAlertV2Prometheus = resourceType<{
   name: string;
   description: string;
@@ -161,7 +226,15 @@ export const SysdigMonitorAlertV2Prometheus = resourceType<{
 export const SysdigMonitorDashboard = resourceType<{
   name: string;
   description: string;
-  panel: { pos_x: number; pos_y: number; width: number; height: number; type: 'timechart' | 'number'; name: string; query: { promql: string; unit: 'percent' | 'data' | 'data rate' | 'number' | 'number rate' | 'time' }[] }[];
+  panel: {
+    pos_x: number;
+    pos_y: number;
+    width: number;
+    height: number;
+    type: 'timechart' | 'number';
+    name: string;
+    query: { promql: string; unit: 'percent' | 'data' | 'data rate' | 'number' | 'number rate' | 'time' }[];
+  }[];
 }>(SYSDIG_PROVIDER, 'sysdig_monitor_dashboard');
 
 // Data sources

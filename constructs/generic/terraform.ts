@@ -5,7 +5,13 @@
  * exactly what lands in the Terraform JSON; exported attributes are a typed union per resource.
  */
 import type { Construct } from 'constructs';
-import { TerraformDataSource, type TerraformMetaArguments, TerraformProvider, TerraformResource, TerraformStack } from 'cdktf';
+import {
+  TerraformDataSource,
+  type TerraformMetaArguments,
+  TerraformProvider,
+  TerraformResource,
+  TerraformStack,
+} from 'cdktf';
 
 /** Which provider a resource type belongs to: local name, registry source and version constraint. */
 export interface ProviderSpec {
@@ -19,7 +25,12 @@ export interface ProviderSpec {
 
 /** A provider block with the spec's source and version written into required_providers. */
 export class GenericProvider<Config extends object> extends TerraformProvider {
-  constructor(scope: Construct, id: string, spec: ProviderSpec, private readonly config: Config) {
+  constructor(
+    scope: Construct,
+    id: string,
+    spec: ProviderSpec,
+    private readonly config: Config,
+  ) {
     super(scope, id, {
       terraformResourceType: spec.name,
       terraformProviderSource: spec.source,
@@ -44,8 +55,19 @@ export interface TypedResourceClass<Config extends object, Attr extends string> 
 
 /** A resource whose arguments are `Config` and whose exported attributes are `Attr` (plus `id`). */
 export class TypedResource<Config extends object, Attr extends string> extends TerraformResource {
-  constructor(scope: Construct, id: string, type: string, spec: ProviderSpec, readonly config: Config, meta: Meta = {}) {
-    super(scope, id, { terraformResourceType: type, terraformGeneratorMetadata: { providerName: spec.name, providerVersionConstraint: spec.version }, ...meta });
+  constructor(
+    scope: Construct,
+    id: string,
+    type: string,
+    spec: ProviderSpec,
+    readonly config: Config,
+    meta: Meta = {},
+  ) {
+    super(scope, id, {
+      terraformResourceType: type,
+      terraformGeneratorMetadata: { providerName: spec.name, providerVersionConstraint: spec.version },
+      ...meta,
+    });
   }
 
   protected synthesizeAttributes(): Record<string, unknown> {
@@ -63,7 +85,10 @@ export class TypedResource<Config extends object, Attr extends string> extends T
 }
 
 /** Declares a typed resource class for one Terraform resource type of a provider. */
-export function resourceType<Config extends object, Attr extends string = never>(spec: ProviderSpec, type: string): TypedResourceClass<Config, Attr> {
+export function resourceType<Config extends object, Attr extends string = never>(
+  spec: ProviderSpec,
+  type: string,
+): TypedResourceClass<Config, Attr> {
   return class extends TypedResource<Config, Attr> {
     static readonly resourceType = type;
     constructor(scope: Construct, id: string, config: Config, meta?: Meta) {
@@ -74,8 +99,17 @@ export function resourceType<Config extends object, Attr extends string = never>
 
 /** A data source whose arguments are `Config` and whose exported attributes are `Attr`. */
 export class TypedDataSource<Config extends object, Attr extends string> extends TerraformDataSource {
-  constructor(scope: Construct, id: string, type: string, spec: ProviderSpec, private readonly config: Config) {
-    super(scope, id, { terraformResourceType: type, terraformGeneratorMetadata: { providerName: spec.name, providerVersionConstraint: spec.version } });
+  constructor(
+    scope: Construct,
+    id: string,
+    type: string,
+    spec: ProviderSpec,
+    private readonly config: Config,
+  ) {
+    super(scope, id, {
+      terraformResourceType: type,
+      terraformGeneratorMetadata: { providerName: spec.name, providerVersionConstraint: spec.version },
+    });
   }
 
   protected synthesizeAttributes(): Record<string, unknown> {

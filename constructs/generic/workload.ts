@@ -2,8 +2,8 @@
  * Cloud-neutral pieces every cloud's constructs share: the n8n image, the sync-job message a
  * schedule sends, and sync_interval as rate or cron expressions. No provider is imported here.
  */
-import { type IntegrationSettings, intervalMinutes } from '../../config';
-import { scheduleMessage } from '../../config/job-message';
+import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
+import { scheduleMessage } from '@data-sync/config/job-message';
 
 /**
  * The one n8n version every cloud runs, and the test tier installs (`npm run test:n8n`). Pinned: n8n's
@@ -21,7 +21,8 @@ export function triggerMessage(integration: IntegrationSettings): string {
 /** `rate(...)` expression for a sync_interval: `15m` -> `rate(15 minutes)`, `1h` -> `rate(1 hour)`. */
 export function rateExpression(syncInterval: string): string {
   const minutes = intervalMinutes(syncInterval);
-  const [value, unit] = minutes % 1440 === 0 ? [minutes / 1440, 'day'] : minutes % 60 === 0 ? [minutes / 60, 'hour'] : [minutes, 'minute'];
+  const [value, unit] =
+    minutes % 1440 === 0 ? [minutes / 1440, 'day'] : minutes % 60 === 0 ? [minutes / 60, 'hour'] : [minutes, 'minute'];
   return `rate(${value} ${unit}${value === 1 ? '' : 's'})`;
 }
 
@@ -29,7 +30,11 @@ export function rateExpression(syncInterval: string): string {
 export function cronExpression(syncInterval: string): string {
   const minutes = intervalMinutes(syncInterval);
   if (minutes < 60 && 60 % minutes === 0) return `*/${minutes} * * * *`;
-  if (minutes % 60 === 0 && minutes < 1440 && 1440 % minutes === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
-  if (minutes % 1440 === 0 && minutes / 1440 <= 28) return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
-  throw new Error(`sync_interval "${syncInterval}" has no exact cron form: use a divisor of an hour or of a day, or whole days`);
+  if (minutes % 60 === 0 && minutes < 1440 && 1440 % minutes === 0)
+    return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
+  if (minutes % 1440 === 0 && minutes / 1440 <= 28)
+    return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
+  throw new Error(
+    `sync_interval "${syncInterval}" has no exact cron form: use a divisor of an hour or of a day, or whole days`,
+  );
 }

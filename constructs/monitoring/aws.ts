@@ -1,11 +1,21 @@
 import { Construct } from 'constructs';
 import { CloudwatchDashboard } from '@cdktf/provider-aws/lib/cloudwatch-dashboard';
-import { CloudwatchMetricAlarm, type CloudwatchMetricAlarmConfig, type CloudwatchMetricAlarmMetricQuery } from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
+import {
+  CloudwatchMetricAlarm,
+  type CloudwatchMetricAlarmConfig,
+  type CloudwatchMetricAlarmMetricQuery,
+} from '@cdktf/provider-aws/lib/cloudwatch-metric-alarm';
 import { SnsTopic } from '@cdktf/provider-aws/lib/sns-topic';
 import { SnsTopicSubscription } from '@cdktf/provider-aws/lib/sns-topic-subscription';
-import type { IntegrationSettings } from '../../config';
-import { ALERT_RULES, type AlertRule, type Comparison, DASHBOARD_PANELS, type DashboardPanel } from '../../monitoring/alerts';
-import { METRICS, METRIC_LIST } from '../../monitoring/metrics';
+import type { IntegrationSettings } from '@data-sync/config';
+import {
+  ALERT_RULES,
+  type AlertRule,
+  type Comparison,
+  DASHBOARD_PANELS,
+  type DashboardPanel,
+} from '@data-sync/monitoring/alerts';
+import { METRICS, METRIC_LIST } from '@data-sync/monitoring/metrics';
 
 /** CloudWatch namespace the runtime's Prometheus metrics land in (through the CloudWatch agent sidecar). */
 export const METRICS_NAMESPACE = 'DataSync';
@@ -15,7 +25,8 @@ export const SCRAPE_JOB = 'data-sync';
 export const SERVICE_LABEL = 'service';
 
 /** Synthetic label set to `match` on series that satisfy a ratio rule's numerator filter (CloudWatch has no regex dimensions). */
-export const numeratorLabel = (rule: AlertRule) => `alarm_${rule.name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}`;
+export const numeratorLabel = (rule: AlertRule) =>
+  `alarm_${rule.name.replace(/([a-z0-9])([A-Z])/g, '$1_$2').toLowerCase()}`;
 
 const COMPARISON: Record<Comparison, string | undefined> = {
   '>': 'GreaterThanThreshold',
@@ -36,7 +47,11 @@ function comparison(rule: AlertRule, op: Comparison): string {
  * it scrapes the runtime's /metrics on localhost, labels every series with the service, and marks
  * the numerator series of every ratio alert rule with that rule's synthetic label.
  */
-export function prometheusScrapeConfig(serviceName: string, port: number, rules: readonly AlertRule[] = ALERT_RULES): string {
+export function prometheusScrapeConfig(
+  serviceName: string,
+  port: number,
+  rules: readonly AlertRule[] = ALERT_RULES,
+): string {
   const relabels = rules.flatMap((rule) => {
     if (rule.condition.kind !== 'ratio') return [];
     const labels = Object.keys(rule.condition.numeratorFilter);
@@ -44,7 +59,10 @@ export function prometheusScrapeConfig(serviceName: string, port: number, rules:
       {
         source_labels: ['__name__', ...labels],
         separator: ';',
-        regex: [rule.condition.metric, ...labels.map((l) => (rule.condition as { numeratorFilter: Record<string, string> }).numeratorFilter[l])].join(';'),
+        regex: [
+          rule.condition.metric,
+          ...labels.map((l) => (rule.condition as { numeratorFilter: Record<string, string> }).numeratorFilter[l]),
+        ].join(';'),
         target_label: numeratorLabel(rule),
         replacement: 'match',
         action: 'replace',
@@ -80,7 +98,14 @@ export function cloudwatchAgentConfig(logGroupName: string, rules: readonly Aler
     })),
     ...rules.flatMap((rule) =>
       rule.condition.kind === 'ratio'
-        ? [{ source_labels: [numeratorLabel(rule)], label_matcher: '^match$', dimensions: [[SERVICE_LABEL, numeratorLabel(rule)]], metric_selectors: [selector(rule.condition.metric, false)] }]
+        ? [
+            {
+              source_labels: [numeratorLabel(rule)],
+              label_matcher: '^match$',
+              dimensions: [[SERVICE_LABEL, numeratorLabel(rule)]],
+              metric_selectors: [selector(rule.condition.metric, false)],
+            },
+          ]
         : [],
     ),
   ];
@@ -91,7 +116,11 @@ export function cloudwatchAgentConfig(logGroupName: string, rules: readonly Aler
         prometheus: {
           prometheus_config_path: 'env:PROMETHEUS_CONFIG_CONTENT',
           log_group_name: logGroupName,
-          emf_processor: { metric_namespace: METRICS_NAMESPACE, metric_declaration_dedup: true, metric_declaration: declarations },
+          emf_processor: {
+            metric_namespace: METRICS_NAMESPACE,
+            metric_declaration_dedup: true,
+            metric_declaration: declarations,
+          },
         },
       },
       force_flush_interval: 5,
@@ -124,7 +153,9 @@ export interface AwsMonitoringProps {
   readonly region: string;
 }
 
-type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' | 'alarmName'> & { readonly suffix?: string };
+type AlarmSpec = Omit<CloudwatchMetricAlarmConfig, 'alarmActions' | 'okActions' | 'alarmName'> & {
+  readonly suffix?: string;
+};
 
 const periods = (forSeconds: number, period: number) => Math.max(1, Math.ceil(forSeconds / period));
 
@@ -137,12 +168,24 @@ export class AwsMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: AwsMonitoringProps) {
     super(scope, id);
     this.topic = new SnsTopic(this, 'alerts', { name: `${props.prefix}-alerts`, kmsMasterKeyId: props.kmsKeyArn });
-    new SnsTopicSubscription(this, 'email', { topicArn: this.topic.arn, protocol: 'email', endpoint: props.alertEmail });
+    new SnsTopicSubscription(this, 'email', {
+      topicArn: this.topic.arn,
+      protocol: 'email',
+      endpoint: props.alertEmail,
+    });
     const service = { [SERVICE_LABEL]: props.serviceName };
     const add = (name: string, spec: AlarmSpec) => {
       const { suffix, ...config } = spec;
       const key = suffix ? `${name}-${suffix}` : name;
-      this.alarms.set(key, new CloudwatchMetricAlarm(this, key, { ...config, alarmName: `${props.prefix}-${key}`, alarmActions: [this.topic.arn], okActions: [this.topic.arn] }));
+      this.alarms.set(
+        key,
+        new CloudwatchMetricAlarm(this, key, {
+          ...config,
+          alarmName: `${props.prefix}-${key}`,
+          alarmActions: [this.topic.arn],
+          okActions: [this.topic.arn],
+        }),
+      );
     };
     for (const rule of props.rules ?? ALERT_RULES) {
       for (const spec of this.render(rule, props, service)) add(rule.name, spec);
@@ -159,12 +202,18 @@ export class AwsMonitoring extends Construct {
       comparisonOperator: 'GreaterThanThreshold',
       treatMissingData: 'notBreaching',
     });
-    this.dashboard = new CloudwatchDashboard(this, 'dashboard', { dashboardName: `${props.prefix}-key-metrics`, dashboardBody: this.dashboardBody(props) });
+    this.dashboard = new CloudwatchDashboard(this, 'dashboard', {
+      dashboardName: `${props.prefix}-key-metrics`,
+      dashboardBody: this.dashboardBody(props),
+    });
   }
 
   private render(rule: AlertRule, props: AwsMonitoringProps, service: Record<string, string>): AlarmSpec[] {
     const c = rule.condition;
-    const common = { alarmDescription: `${rule.summary}. ${rule.description} Severity ${rule.severity}. Runbook: ${rule.runbook}`, tags: { severity: rule.severity } };
+    const common = {
+      alarmDescription: `${rule.summary}. ${rule.description} Severity ${rule.severity}. Runbook: ${rule.runbook}`,
+      tags: { severity: rule.severity },
+    };
     // Dead letters are counted by SQS itself; the runtime's gauge would only see them while it runs.
     if (c.metric === METRICS.deadLetterDepth.name && c.kind === 'threshold') {
       return [
@@ -207,7 +256,10 @@ export class AwsMonitoring extends Construct {
     if (c.kind === 'threshold') {
       // min/max over every label value equals the PromQL `min by (...)`/`max by (...)` crossing the
       // threshold for at least one of them; a per-label sum has no such equivalent.
-      if (c.aggregate === 'sum' && c.by.length > 0) throw new Error(`Alert rule ${rule.name}: sum by (${c.by.join(', ')}) has no single CloudWatch alarm equivalent`);
+      if (c.aggregate === 'sum' && c.by.length > 0)
+        throw new Error(
+          `Alert rule ${rule.name}: sum by (${c.by.join(', ')}) has no single CloudWatch alarm equivalent`,
+        );
       return [
         {
           ...common,
@@ -228,9 +280,34 @@ export class AwsMonitoring extends Construct {
       ...common,
       suffix: integration.name,
       metricQuery: [
-        { id: 'last', returnData: false, metric: { namespace: METRICS_NAMESPACE, metricName: c.metric, dimensions: { ...service, integration: integration.name }, stat: 'Maximum', period: 60 } },
-        { id: 'interval', returnData: false, metric: { namespace: METRICS_NAMESPACE, metricName: c.relativeTo, dimensions: { ...service, integration: integration.name }, stat: 'Maximum', period: 60 } },
-        { id: 'age', expression: '(EPOCH(last) - last) / interval', label: `${integration.name} age in intervals`, returnData: true },
+        {
+          id: 'last',
+          returnData: false,
+          metric: {
+            namespace: METRICS_NAMESPACE,
+            metricName: c.metric,
+            dimensions: { ...service, integration: integration.name },
+            stat: 'Maximum',
+            period: 60,
+          },
+        },
+        {
+          id: 'interval',
+          returnData: false,
+          metric: {
+            namespace: METRICS_NAMESPACE,
+            metricName: c.relativeTo,
+            dimensions: { ...service, integration: integration.name },
+            stat: 'Maximum',
+            period: 60,
+          },
+        },
+        {
+          id: 'age',
+          expression: '(EPOCH(last) - last) / interval',
+          label: `${integration.name} age in intervals`,
+          returnData: true,
+        },
       ],
       evaluationPeriods: periods(rule.forSeconds, 60),
       threshold: c.factor,
@@ -248,10 +325,18 @@ export class AwsMonitoring extends Construct {
       if (panel.unit === 'percent') {
         // The first equality matcher of the panel's PromQL selects the numerator, e.g. {status="succeeded"}.
         const matcher = /\{(\w+)="([^"]+)"\}/.exec(panel.expr);
-        if (!matcher) throw new Error(`Dashboard panel "${panel.title}": a percent panel needs a {label="value"} numerator`);
+        if (!matcher)
+          throw new Error(`Dashboard panel "${panel.title}": a percent panel needs a {label="value"} numerator`);
         metrics = [
           [{ expression: '100 * FILL(part, 0) / whole', label: panel.title, id: 'pct' }],
-          [METRICS_NAMESPACE, panel.metric, ...service, matcher[1], matcher[2], { id: 'part', stat: 'Sum', visible: false }],
+          [
+            METRICS_NAMESPACE,
+            panel.metric,
+            ...service,
+            matcher[1],
+            matcher[2],
+            { id: 'part', stat: 'Sum', visible: false },
+          ],
           [METRICS_NAMESPACE, panel.metric, ...service, { id: 'whole', stat: 'Sum', visible: false }],
         ];
       } else if (metric.type === 'histogram') {
@@ -262,11 +347,28 @@ export class AwsMonitoring extends Construct {
           [METRICS_NAMESPACE, `${panel.metric}_count`, ...service, { id: 'count', stat: 'Sum', visible: false }],
         ];
       } else if (panel.unit === 'ops') {
-        metrics = [[{ expression: 'events / PERIOD(events)', label: `${panel.title} per second`, id: 'rate' }], [METRICS_NAMESPACE, panel.metric, ...service, { id: 'events', stat: 'Sum', visible: false }]];
+        metrics = [
+          [{ expression: 'events / PERIOD(events)', label: `${panel.title} per second`, id: 'rate' }],
+          [METRICS_NAMESPACE, panel.metric, ...service, { id: 'events', stat: 'Sum', visible: false }],
+        ];
       } else {
-        metrics = [[METRICS_NAMESPACE, panel.metric, ...service, { stat: panel.metric === METRICS.apiRequestsRemaining.name ? 'Minimum' : 'Maximum' }]];
+        metrics = [
+          [
+            METRICS_NAMESPACE,
+            panel.metric,
+            ...service,
+            { stat: panel.metric === METRICS.apiRequestsRemaining.name ? 'Minimum' : 'Maximum' },
+          ],
+        ];
       }
-      return { type: 'metric', x: (i % 2) * 12, y: Math.floor(i / 2) * 6, width: 12, height: 6, properties: { title: panel.title, region: props.region, view: 'timeSeries', period: 300, metrics } };
+      return {
+        type: 'metric',
+        x: (i % 2) * 12,
+        y: Math.floor(i / 2) * 6,
+        width: 12,
+        height: 6,
+        properties: { title: panel.title, region: props.region, view: 'timeSeries', period: 300, metrics },
+      };
     });
     return JSON.stringify({ widgets });
   }

@@ -7,8 +7,8 @@ import { MonitorWorkspace } from '@cdktf/provider-azurerm/lib/monitor-workspace'
 import { PortalDashboard } from '@cdktf/provider-azurerm/lib/portal-dashboard';
 import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { Construct } from 'constructs';
-import { ALERT_RULES, DASHBOARD_PANELS, type AlertRule, type DashboardPanel } from '../../monitoring/alerts';
-import { RULE_GROUP } from '../../monitoring/prometheus';
+import { ALERT_RULES, DASHBOARD_PANELS, type AlertRule, type DashboardPanel } from '@data-sync/monitoring/alerts';
+import { RULE_GROUP } from '@data-sync/monitoring/prometheus';
 import type { AzureMetricsSink } from '../runtime/azure';
 
 export interface AzureMetricsWorkspaceProps {
@@ -35,7 +35,11 @@ export class AzureMetricsWorkspace extends Construct {
     super(scope, id);
     const base = { resourceGroupName: props.resourceGroupName, location: props.location };
     this.workspace = new MonitorWorkspace(this, 'workspace', { ...base, name: `${props.prefix}-prometheus` });
-    const endpoint = new MonitorDataCollectionEndpoint(this, 'endpoint', { ...base, name: `${props.prefix}-metrics`, kind: 'Linux' });
+    const endpoint = new MonitorDataCollectionEndpoint(this, 'endpoint', {
+      ...base,
+      name: `${props.prefix}-metrics`,
+      kind: 'Linux',
+    });
     this.rule = new MonitorDataCollectionRule(this, 'rule', {
       ...base,
       name: `${props.prefix}-prometheus`,
@@ -45,7 +49,12 @@ export class AzureMetricsWorkspace extends Construct {
       dataFlow: [{ streams: ['Microsoft-PrometheusMetrics'], destinations: ['workspace'] }],
       dataSources: { prometheusForwarder: [{ name: 'remote-write', streams: ['Microsoft-PrometheusMetrics'] }] },
     });
-    this.publisherGrant = new RoleAssignment(this, 'publisher', { scope: this.rule.id, roleDefinitionName: 'Monitoring Metrics Publisher', principalId: props.publisher.principalId, principalType: 'ServicePrincipal' });
+    this.publisherGrant = new RoleAssignment(this, 'publisher', {
+      scope: this.rule.id,
+      roleDefinitionName: 'Monitoring Metrics Publisher',
+      principalId: props.publisher.principalId,
+      principalType: 'ServicePrincipal',
+    });
     this.sink = {
       remoteWriteUrl: `${endpoint.metricsIngestionEndpoint}/dataCollectionRules/${this.rule.immutableId}/streams/Microsoft-PrometheusMetrics/api/v1/write?api-version=2023-04-24`,
       clientId: props.publisher.clientId,
@@ -62,7 +71,10 @@ export function isoDuration(seconds: number): string {
 const SEVERITY: Record<AlertRule['severity'], number> = { critical: 0, warning: 2 };
 
 /** Portal dashboard properties: native Service Bus charts, then one tile per Key Metrics panel with its PromQL. */
-export function azureDashboardProperties(panels: readonly DashboardPanel[], links: { readonly namespaceId: string; readonly workspaceId: string; readonly queue: string }): string {
+export function azureDashboardProperties(
+  panels: readonly DashboardPanel[],
+  links: { readonly namespaceId: string; readonly workspaceId: string; readonly queue: string },
+): string {
   const chart = (title: string, metric: string) => ({
     type: 'Extension/HubsExtension/PartType/MonitorChartPart',
     inputs: [
@@ -71,7 +83,15 @@ export function azureDashboardProperties(panels: readonly DashboardPanel[], link
         value: {
           chart: {
             title,
-            metrics: [{ resourceMetadata: { id: links.namespaceId }, name: metric, aggregationType: 4, namespace: 'microsoft.servicebus/namespaces', metricVisualization: { displayName: metric } }],
+            metrics: [
+              {
+                resourceMetadata: { id: links.namespaceId },
+                name: metric,
+                aggregationType: 4,
+                namespace: 'microsoft.servicebus/namespaces',
+                metricVisualization: { displayName: metric },
+              },
+            ],
             filterCollection: { filters: [{ key: 'EntityName', operator: 0, values: [links.queue] }] },
             visualization: { chartType: 2 },
           },
@@ -92,15 +112,31 @@ export function azureDashboardProperties(panels: readonly DashboardPanel[], link
       },
     },
   });
-  const parts = [chart('Dead-lettered jobs', 'DeadletteredMessages'), chart('Queued jobs', 'ActiveMessages'), ...panels.map(tile)];
+  const parts = [
+    chart('Dead-lettered jobs', 'DeadletteredMessages'),
+    chart('Queued jobs', 'ActiveMessages'),
+    ...panels.map(tile),
+  ];
   return JSON.stringify({
     lenses: {
       '0': {
         order: 0,
-        parts: Object.fromEntries(parts.map((metadata, i) => [String(i), { position: { x: (i % 2) * 6, y: Math.floor(i / 2) * 4, colSpan: 6, rowSpan: 4 }, metadata }])),
+        parts: Object.fromEntries(
+          parts.map((metadata, i) => [
+            String(i),
+            { position: { x: (i % 2) * 6, y: Math.floor(i / 2) * 4, colSpan: 6, rowSpan: 4 }, metadata },
+          ]),
+        ),
       },
     },
-    metadata: { model: { timeRange: { value: { relative: { duration: 24, timeUnit: 1 } }, type: 'MsPortalFx.Composition.Configuration.ValueTypes.TimeRange' } } },
+    metadata: {
+      model: {
+        timeRange: {
+          value: { relative: { duration: 24, timeUnit: 1 } },
+          type: 'MsPortalFx.Composition.Configuration.ValueTypes.TimeRange',
+        },
+      },
+    },
   });
 }
 
@@ -183,14 +219,28 @@ export class AzureMonitoring extends Construct {
         action: [{ actionGroupId: this.actionGroup.id }],
       });
     this.metricAlerts = [
-      metricAlert('dead-letters', 'DeadletteredMessages', 0, 'Jobs exhausted their deliveries and wait in the dead-letter subqueue (runbook: docs/runbooks/dead-letter-replay.md)'),
-      metricAlert('backlog', 'ActiveMessages', props.backlogThreshold ?? 1000, 'The worker is not keeping up with the queue'),
+      metricAlert(
+        'dead-letters',
+        'DeadletteredMessages',
+        0,
+        'Jobs exhausted their deliveries and wait in the dead-letter subqueue (runbook: docs/runbooks/dead-letter-replay.md)',
+      ),
+      metricAlert(
+        'backlog',
+        'ActiveMessages',
+        props.backlogThreshold ?? 1000,
+        'The worker is not keeping up with the queue',
+      ),
     ];
     this.dashboard = new PortalDashboard(this, 'dashboard', {
       ...base,
       location: props.location,
       name: `${props.prefix}-key-metrics`,
-      dashboardProperties: azureDashboardProperties(props.panels ?? DASHBOARD_PANELS, { namespaceId: props.serviceBus.namespaceId, workspaceId: props.metrics.workspace.id, queue: props.serviceBus.queue }),
+      dashboardProperties: azureDashboardProperties(props.panels ?? DASHBOARD_PANELS, {
+        namespaceId: props.serviceBus.namespaceId,
+        workspaceId: props.metrics.workspace.id,
+        queue: props.serviceBus.queue,
+      }),
     });
   }
 }

@@ -1,7 +1,7 @@
 import { Healthcheck } from '@cdktf/provider-cloudflare/lib/healthcheck';
 import { NotificationPolicy } from '@cdktf/provider-cloudflare/lib/notification-policy';
 import { Construct } from 'constructs';
-import { ALERT_RULES } from '../../monitoring/alerts';
+import { ALERT_RULES } from '@data-sync/monitoring/alerts';
 
 /**
  * Alert rules Cloudflare cannot evaluate, with the reason. Notification policies only know
@@ -10,10 +10,13 @@ import { ALERT_RULES } from '../../monitoring/alerts';
  * file (monitoring/generated) evaluates them where a Prometheus scrapes the Worker.
  */
 export const CLOUDFLARE_ALERT_EXCEPTIONS: Readonly<Record<string, string>> = {
-  HighSyncFailureRate: 'sync run outcomes are runtime metrics; Cloudflare notification policies cannot alert on a Worker\u2019s own metrics',
-  APIRateLimitApproaching: 'vendor rate-limit headroom is a runtime metric; Cloudflare notification policies cannot alert on a Worker\u2019s own metrics',
+  HighSyncFailureRate:
+    'sync run outcomes are runtime metrics; Cloudflare notification policies cannot alert on a Worker\u2019s own metrics',
+  APIRateLimitApproaching:
+    'vendor rate-limit headroom is a runtime metric; Cloudflare notification policies cannot alert on a Worker\u2019s own metrics',
   DeadLetterQueueNotEmpty: 'Cloudflare Queues exposes no backlog or dead-letter alert type to notification policies',
-  SyncLagging: 'last-success timestamps are runtime metrics; Cloudflare notification policies cannot alert on a Worker\u2019s own metrics',
+  SyncLagging:
+    'last-success timestamps are runtime metrics; Cloudflare notification policies cannot alert on a Worker\u2019s own metrics',
 };
 
 export interface CloudflareMonitoringProps {
@@ -85,9 +88,17 @@ export class CloudflareMonitoring extends Construct {
         mechanisms: { email },
       }),
     };
-    this.exceptions = { ...CLOUDFLARE_ALERT_EXCEPTIONS, ...(props.n8nOriginHost ? {} : { N8nDown: 'n8n is disabled in this environment (enableN8nWorkflows=false): there is no origin to check' }) };
+    this.exceptions = {
+      ...CLOUDFLARE_ALERT_EXCEPTIONS,
+      ...(props.n8nOriginHost
+        ? {}
+        : { N8nDown: 'n8n is disabled in this environment (enableN8nWorkflows=false): there is no origin to check' }),
+    };
     const covered = new Set([...Object.keys(this.policies), ...Object.keys(this.exceptions)]);
     const missing = ALERT_RULES.filter((r) => !covered.has(r.name)).map((r) => r.name);
-    if (missing.length > 0) throw new Error(`Cloudflare monitoring: alert rules neither alerted on nor excepted with a reason: ${missing.join(', ')}`);
+    if (missing.length > 0)
+      throw new Error(
+        `Cloudflare monitoring: alert rules neither alerted on nor excepted with a reason: ${missing.join(', ')}`,
+      );
   }
 }

@@ -4,8 +4,8 @@ import { MonitoringAlertPolicy } from '@cdktf/provider-google/lib/monitoring-ale
 import { MonitoringDashboard } from '@cdktf/provider-google/lib/monitoring-dashboard';
 import { MonitoringNotificationChannel } from '@cdktf/provider-google/lib/monitoring-notification-channel';
 import { Construct } from 'constructs';
-import { ALERT_RULES, DASHBOARD_PANELS, type AlertRule, type DashboardPanel } from '../../monitoring/alerts';
-import { RULE_GROUP } from '../../monitoring/prometheus';
+import { ALERT_RULES, DASHBOARD_PANELS, type AlertRule, type DashboardPanel } from '@data-sync/monitoring/alerts';
+import { RULE_GROUP } from '@data-sync/monitoring/prometheus';
 
 export interface GcpMonitoringProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -41,7 +41,15 @@ export function gcpDashboardJson(title: string, panels: readonly DashboardPanel[
         widget: {
           title: panel.title,
           xyChart: {
-            dataSets: [{ timeSeriesQuery: { prometheusQuery: panel.expr, unitOverride: panel.unit === 'seconds' ? 's' : panel.unit === 'percent' ? '10^2.%' : '1' }, plotType: 'LINE' }],
+            dataSets: [
+              {
+                timeSeriesQuery: {
+                  prometheusQuery: panel.expr,
+                  unitOverride: panel.unit === 'seconds' ? 's' : panel.unit === 'percent' ? '10^2.%' : '1',
+                },
+                plotType: 'LINE',
+              },
+            ],
             yAxis: { scale: 'LINEAR' },
           },
         },
@@ -92,12 +100,23 @@ export class GcpMonitoring extends Construct {
             },
           },
         ],
-        documentation: { subject: `${rule.name}: ${rule.summary}`, content: `${rule.description}\n\nRunbook: ${rule.runbook}`, mimeType: 'text/markdown' },
+        documentation: {
+          subject: `${rule.name}: ${rule.summary}`,
+          content: `${rule.description}\n\nRunbook: ${rule.runbook}`,
+          mimeType: 'text/markdown',
+        },
         alertStrategy: { autoClose: '86400s' },
         userLabels: { alert: rule.name.toLowerCase(), severity: rule.severity },
       });
     }
-    const pubsub = (name: string, title: string, subscription: string, metric: string, threshold: number, description: string) => {
+    const pubsub = (
+      name: string,
+      title: string,
+      subscription: string,
+      metric: string,
+      threshold: number,
+      description: string,
+    ) => {
       policies[name] = new MonitoringAlertPolicy(this, `alert-${name}`, {
         displayName: `${props.prefix} ${name}`,
         combiner: 'OR',
@@ -115,14 +134,34 @@ export class GcpMonitoring extends Construct {
             },
           },
         ],
-        documentation: { subject: `${name}: ${title}`, content: `${description}\n\nRunbook: docs/runbooks/dead-letter-replay.md`, mimeType: 'text/markdown' },
+        documentation: {
+          subject: `${name}: ${title}`,
+          content: `${description}\n\nRunbook: docs/runbooks/dead-letter-replay.md`,
+          mimeType: 'text/markdown',
+        },
         alertStrategy: { autoClose: '86400s' },
       });
     };
-    pubsub('DeadLettersPresent', 'Dead-letter subscription holds jobs', props.subscriptions.deadLetters, 'num_undelivered_messages', 0, 'Jobs exhausted their deliveries and wait on the dead-letter subscription.');
-    pubsub('OldestJobAge', 'Oldest unacknowledged job is too old', props.subscriptions.push, 'oldest_unacked_message_age', props.oldestJobAgeSeconds ?? 900, 'The push subscription is not keeping up: the oldest job waits too long.');
+    pubsub(
+      'DeadLettersPresent',
+      'Dead-letter subscription holds jobs',
+      props.subscriptions.deadLetters,
+      'num_undelivered_messages',
+      0,
+      'Jobs exhausted their deliveries and wait on the dead-letter subscription.',
+    );
+    pubsub(
+      'OldestJobAge',
+      'Oldest unacknowledged job is too old',
+      props.subscriptions.push,
+      'oldest_unacked_message_age',
+      props.oldestJobAgeSeconds ?? 900,
+      'The push subscription is not keeping up: the oldest job waits too long.',
+    );
     this.policies = policies;
-    this.dashboard = new MonitoringDashboard(this, 'dashboard', { dashboardJson: gcpDashboardJson(`${props.prefix} Key Metrics`, props.panels ?? DASHBOARD_PANELS) });
+    this.dashboard = new MonitoringDashboard(this, 'dashboard', {
+      dashboardJson: gcpDashboardJson(`${props.prefix} Key Metrics`, props.panels ?? DASHBOARD_PANELS),
+    });
     this.logBucket = new LoggingProjectBucketConfig(this, 'logs', {
       project: props.project,
       location: 'global',

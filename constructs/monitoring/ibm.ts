@@ -1,13 +1,24 @@
 import { Construct } from 'constructs';
-import { ALERT_RULES, type AlertRule, DASHBOARD_PANELS, type DashboardPanel } from '../../monitoring/alerts';
-import { IbmResourceInstance, SysdigMonitorAlertV2Prometheus, SysdigMonitorDashboard, SysdigMonitorNotificationChannelEmail, SysdigProvider } from '../generic/ibm';
+import { ALERT_RULES, type AlertRule, DASHBOARD_PANELS, type DashboardPanel } from '@data-sync/monitoring/alerts';
+import {
+  IbmResourceInstance,
+  SysdigMonitorAlertV2Prometheus,
+  SysdigMonitorDashboard,
+  SysdigMonitorNotificationChannelEmail,
+  SysdigProvider,
+} from '../generic/ibm';
 
 /** Cloud Logs keeps data for one of these numbers of days. */
 const CLOUD_LOGS_RETENTION = [7, 14, 30, 60, 90] as const;
 /** The smallest Cloud Logs retention that keeps logs at least `days`. */
 export const cloudLogsRetention = (days: number) => CLOUD_LOGS_RETENTION.find((d) => d >= days) ?? 90;
 
-const UNIT: Record<DashboardPanel['unit'], 'percent' | 'time' | 'number rate' | 'number'> = { percent: 'percent', seconds: 'time', ops: 'number rate', count: 'number' };
+const UNIT: Record<DashboardPanel['unit'], 'percent' | 'time' | 'number rate' | 'number'> = {
+  percent: 'percent',
+  seconds: 'time',
+  ops: 'number rate',
+  count: 'number',
+};
 
 export interface IbmMonitoringProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -35,7 +46,13 @@ export class IbmMonitoring extends Construct {
 
   constructor(scope: Construct, id: string, props: IbmMonitoringProps) {
     super(scope, id);
-    this.instance = new IbmResourceInstance(this, 'monitoring', { name: `${props.prefix}-monitoring`, service: 'sysdig-monitor', plan: 'graduated-tier', location: props.region, resource_group_id: props.resourceGroupId });
+    this.instance = new IbmResourceInstance(this, 'monitoring', {
+      name: `${props.prefix}-monitoring`,
+      service: 'sysdig-monitor',
+      plan: 'graduated-tier',
+      location: props.region,
+      resource_group_id: props.resourceGroupId,
+    });
     new IbmResourceInstance(this, 'logs', {
       name: `${props.prefix}-logs`,
       service: 'logs',
@@ -51,7 +68,12 @@ export class IbmMonitoring extends Construct {
       ibm_monitor_iam_url: 'https://iam.cloud.ibm.com',
       ibm_monitor_instance_id: this.instance.attr('guid'),
     });
-    const channel = (this.channel = new SysdigMonitorNotificationChannelEmail(this, 'email', { name: `${props.prefix}-alerts`, recipients: [props.alertEmail], enabled: true, notify_when_ok: true }));
+    const channel = (this.channel = new SysdigMonitorNotificationChannelEmail(this, 'email', {
+      name: `${props.prefix}-alerts`,
+      recipients: [props.alertEmail],
+      enabled: true,
+      notify_when_ok: true,
+    }));
     for (const rule of props.rules ?? ALERT_RULES) {
       this.alerts.set(
         rule.name,

@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
-import { type IntegrationSettings, intervalMinutes } from '../../config';
-import { ALERT_RULES, type AlertRule } from '../../monitoring/alerts';
+import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
+import { ALERT_RULES, type AlertRule } from '@data-sync/monitoring/alerts';
 import { OciIdentityPolicy, OciMonitoringAlarm, OciOnsNotificationTopic, OciOnsSubscription } from '../generic/oci';
 
 /** Custom metric namespace the runtime's metrics are published to (OCI reserves the `oci_` prefix). */
@@ -34,14 +34,26 @@ export function ociAlarmSpecs(rule: AlertRule, integrations: readonly Integratio
   const c = rule.condition;
   if (c.kind === 'ratio') {
     const w = window(c.windowSeconds / 60);
-    return [{ name: rule.name, query: `(${c.metric}[${w}]${mqlFilter(c.numeratorFilter)}.rate() / ${c.metric}[${w}].rate()) ${c.op} ${c.threshold}`, pendingDuration: pending(rule.forSeconds) }];
+    return [
+      {
+        name: rule.name,
+        query: `(${c.metric}[${w}]${mqlFilter(c.numeratorFilter)}.rate() / ${c.metric}[${w}].rate()) ${c.op} ${c.threshold}`,
+        pendingDuration: pending(rule.forSeconds),
+      },
+    ];
   }
   if (c.kind === 'threshold') {
     const group = c.by.length ? `.groupBy(${c.by.join(', ')})` : '';
     const statistic = c.aggregate === 'min' ? 'min()' : c.aggregate === 'max' ? 'max()' : 'sum()';
     const op = c.op === '==' ? '==' : c.op;
     const query = `${c.metric}[1m]${group}.${statistic} ${op} ${c.threshold}`;
-    return [{ name: rule.name, query: rule.expr.includes('absent(') ? `${query} || ${c.metric}[1m]${group}.absent()` : query, pendingDuration: pending(rule.forSeconds) }];
+    return [
+      {
+        name: rule.name,
+        query: rule.expr.includes('absent(') ? `${query} || ${c.metric}[1m]${group}.absent()` : query,
+        pendingDuration: pending(rule.forSeconds),
+      },
+    ];
   }
   return integrations.map((integration) => {
     const staleMinutes = c.factor * intervalMinutes(integration.syncInterval);
@@ -75,15 +87,26 @@ export class OciMonitoring extends Construct {
   constructor(scope: Construct, id: string, props: OciMonitoringProps) {
     super(scope, id);
     const compartment_id = props.compartmentId;
-    const topic = new OciOnsNotificationTopic(this, 'topic', { compartment_id, name: `${props.prefix}-alerts`, description: 'Data sync alerts' });
-    new OciOnsSubscription(this, 'email', { compartment_id, topic_id: topic.id, protocol: 'EMAIL', endpoint: props.alertEmail });
+    const topic = new OciOnsNotificationTopic(this, 'topic', {
+      compartment_id,
+      name: `${props.prefix}-alerts`,
+      description: 'Data sync alerts',
+    });
+    new OciOnsSubscription(this, 'email', {
+      compartment_id,
+      topic_id: topic.id,
+      protocol: 'EMAIL',
+      endpoint: props.alertEmail,
+    });
     this.topic = topic;
     this.topicId = topic.id;
     new OciIdentityPolicy(this, 'publish-metrics', {
       compartment_id,
       name: `${props.prefix}-publish-metrics`,
       description: 'The runtime publishes its metrics to the data_sync namespace only',
-      statements: [`Allow dynamic-group ${props.publisherDynamicGroup} to use metrics in compartment id ${compartment_id} where target.metrics.namespace = '${OCI_METRICS_NAMESPACE}'`],
+      statements: [
+        `Allow dynamic-group ${props.publisherDynamicGroup} to use metrics in compartment id ${compartment_id} where target.metrics.namespace = '${OCI_METRICS_NAMESPACE}'`,
+      ],
     });
     for (const rule of props.rules ?? ALERT_RULES) {
       for (const spec of ociAlarmSpecs(rule, props.integrations)) {

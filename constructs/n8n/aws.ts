@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
-import type { EnvironmentConfig, FeatureFlags } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
 import { AwsDatabase } from '../database/aws';
 import { AwsFargateService, type AwsTaskContext } from '../runtime/aws';
 import { N8N_IMAGE } from '../generic/workload';
@@ -49,7 +49,8 @@ export class AwsN8n extends Construct {
     super(scope, id);
     const name = `${props.prefix}-n8n`;
     const pathPrefix = props.pathPrefix ?? '/n8n/';
-    if (!/^\/[a-z0-9-]+\/$/.test(pathPrefix)) throw new Error(`AwsN8n: pathPrefix must look like /name/, got "${pathPrefix}"`);
+    if (!/^\/[a-z0-9-]+\/$/.test(pathPrefix))
+      throw new Error(`AwsN8n: pathPrefix must look like /name/, got "${pathPrefix}"`);
     const ctx = props.context;
     this.database = new AwsDatabase(this, 'database', {
       identifier: name,
@@ -67,7 +68,14 @@ export class AwsN8n extends Construct {
       targetType: 'ip',
       vpcId: ctx.vpcId,
       deregistrationDelay: '30',
-      healthCheck: { path: '/healthz', matcher: '200', interval: 30, healthyThreshold: 2, unhealthyThreshold: 3, timeout: 5 },
+      healthCheck: {
+        path: '/healthz',
+        matcher: '200',
+        interval: 30,
+        healthyThreshold: 2,
+        unhealthyThreshold: 3,
+        timeout: 5,
+      },
     });
     const rule = new LbListenerRule(this, 'route', {
       listenerArn: props.listenerArn,

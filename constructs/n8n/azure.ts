@@ -5,7 +5,7 @@ import { Construct } from 'constructs';
 import { AzureDatabase, type AzureDatabaseProps } from '../database/azure';
 import { keyVaultSecretEnv } from '../runtime/azure';
 import type { AzureSecrets } from '../secrets/azure';
-import type { FeatureFlags } from '../../config';
+import type { FeatureFlags } from '@data-sync/config';
 import { N8N_IMAGE } from '../generic/workload';
 import { N8N_SECRETS } from './gcp';
 import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
@@ -42,7 +42,11 @@ export class AzureN8n extends Construct {
   constructor(scope: Construct, id: string, props: AzureN8nProps) {
     super(scope, id);
     this.database = new AzureDatabase(this, 'database', { ...props.database, databases: ['n8n'] });
-    this.identity = new UserAssignedIdentity(this, 'identity', { name: `${props.prefix}-n8n`, resourceGroupName: props.resourceGroupName, location: props.location });
+    this.identity = new UserAssignedIdentity(this, 'identity', {
+      name: `${props.prefix}-n8n`,
+      resourceGroupName: props.resourceGroupName,
+      location: props.location,
+    });
     const grant = props.secrets.grantRead('n8n-reads-secrets', this.identity.principalId);
     const fromVault = keyVaultSecretEnv(props.secrets, this.identity.id, N8N_SECRETS);
     const env = (name: string) => fromVault.env.find((e) => e.name === name)!;
@@ -55,7 +59,12 @@ export class AzureN8n extends Construct {
       workloadProfileName: 'Consumption',
       identity: { type: 'UserAssigned', identityIds: [this.identity.id] },
       secret: fromVault.secret,
-      ingress: { externalEnabled: true, targetPort: N8N_PORT, allowInsecureConnections: false, trafficWeight: [{ latestRevision: true, percentage: 100 }] },
+      ingress: {
+        externalEnabled: true,
+        targetPort: N8N_PORT,
+        allowInsecureConnections: false,
+        trafficWeight: [{ latestRevision: true, percentage: 100 }],
+      },
       template: {
         minReplicas: 1,
         maxReplicas: 1,
@@ -78,13 +87,24 @@ export class AzureN8n extends Construct {
               { name: 'N8N_PROXY_HOPS', value: '1' },
             ],
             // The start step runs n8n's CLI once per workflow before the server listens (2-3 minutes).
-            startupProbe: [{ transport: 'HTTP', path: '/healthz', port: N8N_PORT, intervalSeconds: 30, failureCountThreshold: N8N_STARTUP_SECONDS / 30 }],
+            startupProbe: [
+              {
+                transport: 'HTTP',
+                path: '/healthz',
+                port: N8N_PORT,
+                intervalSeconds: 30,
+                failureCountThreshold: N8N_STARTUP_SECONDS / 30,
+              },
+            ],
           },
         ],
       },
       dependsOn: [grant],
     });
-    new TerraformOutput(this, 'url', { value: `https://${this.app.ingress.fqdn}`, description: 'n8n URL' }).overrideLogicalId('n8n_url');
+    new TerraformOutput(this, 'url', {
+      value: `https://${this.app.ingress.fqdn}`,
+      description: 'n8n URL',
+    }).overrideLogicalId('n8n_url');
     webhookOutputs(this, `https://${this.app.ingress.fqdn}`);
   }
 }

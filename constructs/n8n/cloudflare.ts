@@ -40,7 +40,15 @@ export class CloudflareN8nAccess extends Construct {
     super(scope, id);
     this.hostname = `${props.prefix}-n8n.${props.zoneName}`;
     this.originHost = props.originHost;
-    new DnsRecord(this, 'dns', { zoneId: props.zoneId, name: this.hostname, type: 'CNAME', content: props.originHost, proxied: true, ttl: 1, comment: 'External n8n origin behind Cloudflare Access' });
+    new DnsRecord(this, 'dns', {
+      zoneId: props.zoneId,
+      name: this.hostname,
+      type: 'CNAME',
+      content: props.originHost,
+      proxied: true,
+      ttl: 1,
+      comment: 'External n8n origin behind Cloudflare Access',
+    });
     const allow = new ZeroTrustAccessPolicy(this, 'allow-team', {
       accountId: props.accountId,
       name: `${props.prefix} n8n editors`,
@@ -72,6 +80,9 @@ export class CloudflareN8nAccess extends Construct {
       appLauncherVisible: false,
       policies: [{ id: bypass.id, precedence: 1 }],
     });
-    new TerraformOutput(this, 'url', { value: `https://${this.hostname}`, description: 'n8n (external origin, behind Cloudflare Access)' }).overrideLogicalId('n8n_url');
+    new TerraformOutput(this, 'url', {
+      value: `https://${this.hostname}`,
+      description: 'n8n (external origin, behind Cloudflare Access)',
+    }).overrideLogicalId('n8n_url');
   }
 }

@@ -4,7 +4,7 @@ import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { GcpDatabase, type GcpDatabaseProps } from '../database/gcp';
-import type { FeatureFlags } from '../../config';
+import type { FeatureFlags } from '@data-sync/config';
 import { N8N_IMAGE } from '../generic/workload';
 import type { GcpSecrets } from '../secrets/gcp';
 import { N8N_PORT, N8N_PROCESS_SECRETS, N8N_STARTUP_SECONDS, n8nStart, webhookOutputs } from './provisioning';
@@ -46,10 +46,20 @@ export class GcpN8n extends Construct {
 
   constructor(scope: Construct, id: string, props: GcpN8nProps) {
     super(scope, id);
-    this.database = new GcpDatabase(this, 'database', { ...props.database, name: `${props.prefix}-n8n-db`, region: props.region, databases: ['n8n'] });
-    this.serviceAccount = new ServiceAccount(this, 'identity', { accountId: `${props.accountPrefix}-n8n`, displayName: `${props.prefix} n8n` });
+    this.database = new GcpDatabase(this, 'database', {
+      ...props.database,
+      name: `${props.prefix}-n8n-db`,
+      region: props.region,
+      databases: ['n8n'],
+    });
+    this.serviceAccount = new ServiceAccount(this, 'identity', {
+      accountId: `${props.accountPrefix}-n8n`,
+      displayName: `${props.prefix} n8n`,
+    });
     const grants = props.secrets.grantAccess('n8n', `serviceAccount:${this.serviceAccount.email}`, N8N_SECRETS);
-    const secret = (name: string) => ({ secretKeyRef: { secret: props.secrets.secrets[name].secretId, version: 'latest' } });
+    const secret = (name: string) => ({
+      secretKeyRef: { secret: props.secrets.secrets[name].secretId, version: 'latest' },
+    });
     const start = n8nStart(props.features, props.apiUrl);
     this.service = new CloudRunV2Service(this, 'service', {
       name: `${props.prefix}-n8n`,
@@ -59,7 +69,10 @@ export class GcpN8n extends Construct {
       template: {
         serviceAccount: this.serviceAccount.email,
         scaling: { minInstanceCount: 1, maxInstanceCount: 1 },
-        vpcAccess: { egress: 'PRIVATE_RANGES_ONLY', networkInterfaces: [{ network: props.network.networkId, subnetwork: props.network.subnetworkId }] },
+        vpcAccess: {
+          egress: 'PRIVATE_RANGES_ONLY',
+          networkInterfaces: [{ network: props.network.networkId, subnetwork: props.network.subnetworkId }],
+        },
         containers: [
           {
             name: 'n8n',
@@ -81,14 +94,23 @@ export class GcpN8n extends Construct {
               { name: 'N8N_PROXY_HOPS', value: '1' },
             ],
             // The start step runs n8n's CLI once per workflow before the server listens (2-3 minutes).
-            startupProbe: { httpGet: { path: '/healthz', port: N8N_PORT }, periodSeconds: 10, failureThreshold: N8N_STARTUP_SECONDS / 10 },
+            startupProbe: {
+              httpGet: { path: '/healthz', port: N8N_PORT },
+              periodSeconds: 10,
+              failureThreshold: N8N_STARTUP_SECONDS / 10,
+            },
           },
         ],
       },
       dependsOn: grants,
     });
     // Webhooks reach n8n without Google credentials; n8n's user management guards the editor and API.
-    new CloudRunV2ServiceIamMember(this, 'public-invoker', { name: this.service.name, location: props.region, role: 'roles/run.invoker', member: 'allUsers' });
+    new CloudRunV2ServiceIamMember(this, 'public-invoker', {
+      name: this.service.name,
+      location: props.region,
+      role: 'roles/run.invoker',
+      member: 'allUsers',
+    });
     new TerraformOutput(this, 'url', { value: this.service.uri, description: 'n8n URL' }).overrideLogicalId('n8n_url');
     webhookOutputs(this, this.service.uri);
   }

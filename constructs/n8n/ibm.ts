@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig, FeatureFlags } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
 import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineSecret } from '../generic/ibm';
 import { IbmPostgres } from '../database/ibm';
 import { envFrom } from '../runtime/ibm';
@@ -35,7 +35,13 @@ export class IbmN8n extends Construct {
   constructor(scope: Construct, id: string, props: IbmN8nProps) {
     super(scope, id);
     const name = `${props.prefix}-n8n`;
-    this.database = new IbmPostgres(this, 'database', { name, region: props.region, resourceGroupId: props.resourceGroupId, rootKeyCrn: props.rootKeyCrn, sizing: props.database });
+    this.database = new IbmPostgres(this, 'database', {
+      name,
+      region: props.region,
+      resourceGroupId: props.resourceGroupId,
+      rootKeyCrn: props.rootKeyCrn,
+      sizing: props.database,
+    });
     const start = n8nStart(props.features, props.apiUrl);
     const config = new IbmCodeEngineConfigMap(this, 'config', {
       project_id: props.projectId,
@@ -49,7 +55,12 @@ export class IbmN8n extends Construct {
         DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
       },
     });
-    const secret = new IbmCodeEngineSecret(this, 'secret', { project_id: props.projectId, name: 'n8n-credentials', format: 'generic', data: {} }, { lifecycle: { ignoreChanges: ['data'] } });
+    const secret = new IbmCodeEngineSecret(
+      this,
+      'secret',
+      { project_id: props.projectId, name: 'n8n-credentials', format: 'generic', data: {} },
+      { lifecycle: { ignoreChanges: ['data'] } },
+    );
     this.app = new IbmCodeEngineApp(this, 'app', {
       project_id: props.projectId,
       name,

@@ -1,5 +1,5 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig, FeatureFlags } from '../../config';
+import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
 import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathRouteSet } from '../generic/oci';
 import { OciDatabase } from '../database/oci';
 import { OciHost, type OciHostContext } from '../runtime/oci';
@@ -78,7 +78,16 @@ export class OciN8n extends Construct {
           DB_POSTGRESDB_PASSWORD_FILE: '/secrets/DB_PASSWORD',
           DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
         },
-        health_checks: [{ health_check_type: 'HTTP', path: '/healthz', port: N8N_PORT, interval_in_seconds: 30, failure_threshold: 3, initial_delay_in_seconds: N8N_STARTUP_SECONDS }],
+        health_checks: [
+          {
+            health_check_type: 'HTTP',
+            path: '/healthz',
+            port: N8N_PORT,
+            interval_in_seconds: 30,
+            failure_threshold: 3,
+            initial_delay_in_seconds: N8N_STARTUP_SECONDS,
+          },
+        ],
       },
       secrets: [
         { file: 'DB_PASSWORD', secretId: props.dbPasswordSecretId },
@@ -92,11 +101,18 @@ export class OciN8n extends Construct {
       policy: 'ROUND_ROBIN',
       health_checker: { protocol: 'HTTP', port: N8N_PORT, url_path: '/healthz', return_code: 200 },
     });
-    new OciLoadBalancerBackend(this, 'backend', { load_balancer_id: props.loadBalancerId, backendset_name: backends.attr('name'), ip_address: host.privateIp, port: N8N_PORT });
+    new OciLoadBalancerBackend(this, 'backend', {
+      load_balancer_id: props.loadBalancerId,
+      backendset_name: backends.attr('name'),
+      ip_address: host.privateIp,
+      port: N8N_PORT,
+    });
     this.pathRouteSet = new OciLoadBalancerPathRouteSet(this, 'routes', {
       load_balancer_id: props.loadBalancerId,
       name: 'n8n',
-      path_routes: [{ backend_set_name: backends.attr('name'), path: pathPrefix, path_match_type: { match_type: 'PREFIX_MATCH' } }],
+      path_routes: [
+        { backend_set_name: backends.attr('name'), path: pathPrefix, path_match_type: { match_type: 'PREFIX_MATCH' } },
+      ],
     });
     webhookOutputs(this, this.url);
   }

@@ -7,9 +7,9 @@ import { TerraformOutput } from 'cdktf';
 import type { Construct } from 'constructs';
 import * as fs from 'fs';
 import * as path from 'path';
-import type { FeatureFlags } from '../../config/environments';
-import { provisioningPlan } from '../../n8n/provisioning/plan';
-import { WEBHOOKS, webhookUrl } from '../../n8n/webhooks';
+import type { FeatureFlags } from '@data-sync/config/environments';
+import { provisioningPlan } from '@data-sync/n8n/provisioning/plan';
+import { WEBHOOKS, webhookUrl } from '@data-sync/n8n/webhooks';
 import { projectRoot } from '../generic/zip';
 
 /** MindsDB's API base (the design's host); a setting so tests can point it at a local MindsDB. */
@@ -31,14 +31,20 @@ export const N8N_STARTUP_SECONDS = 360;
  * start (so no setup page can be claimed; the password as a bcrypt hash), and the credential values
  * the start step imports (JSON keyed by credential, see n8n/credentials).
  */
-export const N8N_PROCESS_SECRETS = ['N8N_ENCRYPTION_KEY', 'N8N_INSTANCE_OWNER_EMAIL', 'N8N_INSTANCE_OWNER_PASSWORD_HASH', 'N8N_CREDENTIALS'] as const;
+export const N8N_PROCESS_SECRETS = [
+  'N8N_ENCRYPTION_KEY',
+  'N8N_INSTANCE_OWNER_EMAIL',
+  'N8N_INSTANCE_OWNER_PASSWORD_HASH',
+  'N8N_CREDENTIALS',
+] as const;
 
 /** The start step's source, read once from the repository (synth runs from the project root). */
 let startSource: string | undefined;
 function startScript(): string {
   startSource ??= fs.readFileSync(path.join(projectRoot(), 'n8n', 'provisioning', 'start.js'), 'utf8');
   // Terraform would read these as its own interpolation or template directives inside the string.
-  if (/\$\{|%\{/.test(startSource)) throw new Error('n8n/provisioning/start.js must not contain "${" or "%{" (Terraform reads them in strings)');
+  if (/\$\{|%\{/.test(startSource))
+    throw new Error('n8n/provisioning/start.js must not contain "${" or "%{" (Terraform reads them in strings)');
   return startSource;
 }
 
@@ -79,10 +85,12 @@ export function n8nStart(features: FeatureFlags, apiUrl?: string): N8nStart {
   };
 }
 
-
 /** One stack output per n8n webhook (`n8n_webhook_<path>`), the URL its caller is configured with. */
 export function webhookOutputs(scope: Construct, n8nBaseUrl: string): void {
   for (const webhook of Object.values(WEBHOOKS)) {
-    new TerraformOutput(scope, `webhook-${webhook.path}`, { value: webhookUrl(n8nBaseUrl, webhook), description: `${webhook.description} (header ${webhook.authHeader})` }).overrideLogicalId(`n8n_webhook_${webhook.path.replace(/-/g, '_')}`);
+    new TerraformOutput(scope, `webhook-${webhook.path}`, {
+      value: webhookUrl(n8nBaseUrl, webhook),
+      description: `${webhook.description} (header ${webhook.authHeader})`,
+    }).overrideLogicalId(`n8n_webhook_${webhook.path.replace(/-/g, '_')}`);
   }
 }

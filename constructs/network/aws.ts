@@ -40,32 +40,65 @@ export class AwsNetwork extends Construct {
     super(scope, id);
     if (props.existing) {
       const { vpcId, privateSubnetIds } = props.existing;
-      if (privateSubnetIds.length < 2) throw new Error(`AwsNetwork ${props.prefix}: an existing VPC needs at least two private subnets in different AZs (got ${privateSubnetIds.length})`);
+      if (privateSubnetIds.length < 2)
+        throw new Error(
+          `AwsNetwork ${props.prefix}: an existing VPC needs at least two private subnets in different AZs (got ${privateSubnetIds.length})`,
+        );
       this.vpcId = vpcId;
       this.privateSubnetIds = [...privateSubnetIds];
       return;
     }
     const cidr = props.cidr ?? '10.20.0.0/16';
     const zones = new DataAwsAvailabilityZones(this, 'zones', { state: 'available' });
-    const vpc = new Vpc(this, 'vpc', { cidrBlock: cidr, enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: props.prefix } });
+    const vpc = new Vpc(this, 'vpc', {
+      cidrBlock: cidr,
+      enableDnsHostnames: true,
+      enableDnsSupport: true,
+      tags: { Name: props.prefix },
+    });
     const igw = new InternetGateway(this, 'igw', { vpcId: vpc.id, tags: { Name: props.prefix } });
-    const publicRoutes = new RouteTable(this, 'public-routes', { vpcId: vpc.id, route: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }], tags: { Name: `${props.prefix}-public` } });
+    const publicRoutes = new RouteTable(this, 'public-routes', {
+      vpcId: vpc.id,
+      route: [{ cidrBlock: '0.0.0.0/0', gatewayId: igw.id }],
+      tags: { Name: `${props.prefix}-public` },
+    });
     const natCount = props.natGateways ?? 2;
     const nats: NatGateway[] = [];
     this.privateSubnetIds = [];
     for (const az of [0, 1]) {
       const zone = Fn.element(zones.names, az);
-      const pub = new Subnet(this, `public-${az}`, { vpcId: vpc.id, availabilityZone: zone, cidrBlock: Fn.cidrsubnet(cidr, 4, az), tags: { Name: `${props.prefix}-public-${az}`, tier: 'public' } });
+      const pub = new Subnet(this, `public-${az}`, {
+        vpcId: vpc.id,
+        availabilityZone: zone,
+        cidrBlock: Fn.cidrsubnet(cidr, 4, az),
+        tags: { Name: `${props.prefix}-public-${az}`, tier: 'public' },
+      });
       new RouteTableAssociation(this, `public-${az}-routes`, { subnetId: pub.id, routeTableId: publicRoutes.id });
       if (az < natCount) {
         const eip = new Eip(this, `nat-${az}-ip`, { domain: 'vpc', tags: { Name: `${props.prefix}-nat-${az}` } });
-        nats.push(new NatGateway(this, `nat-${az}`, { allocationId: eip.allocationId, subnetId: pub.id, tags: { Name: `${props.prefix}-${az}` }, dependsOn: [igw] }));
+        nats.push(
+          new NatGateway(this, `nat-${az}`, {
+            allocationId: eip.allocationId,
+            subnetId: pub.id,
+            tags: { Name: `${props.prefix}-${az}` },
+            dependsOn: [igw],
+          }),
+        );
       }
     }
     for (const az of [0, 1]) {
       const zone = Fn.element(zones.names, az);
-      const priv = new Subnet(this, `private-${az}`, { vpcId: vpc.id, availabilityZone: zone, cidrBlock: Fn.cidrsubnet(cidr, 4, 8 + az), tags: { Name: `${props.prefix}-private-${az}`, tier: 'private' } });
-      const routes = new RouteTable(this, `private-${az}-routes-table`, { vpcId: vpc.id, route: [{ cidrBlock: '0.0.0.0/0', natGatewayId: nats[Math.min(az, nats.length - 1)].id }], tags: { Name: `${props.prefix}-private-${az}` } });
+      const priv = new Subnet(this, `private-${az}`, {
+        vpcId: vpc.id,
+        availabilityZone: zone,
+        cidrBlock: Fn.cidrsubnet(cidr, 4, 8 + az),
+        tags: { Name: `${props.prefix}-private-${az}`, tier: 'private' },
+      });
+      const routes = new RouteTable(this, `private-${az}-routes-table`, {
+        vpcId: vpc.id,
+        route: [{ cidrBlock: '0.0.0.0/0', natGatewayId: nats[Math.min(az, nats.length - 1)].id }],
+        tags: { Name: `${props.prefix}-private-${az}` },
+      });
       new RouteTableAssociation(this, `private-${az}-routes`, { subnetId: priv.id, routeTableId: routes.id });
       this.privateSubnetIds.push(priv.id);
     }

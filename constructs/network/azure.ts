@@ -31,13 +31,26 @@ export class AzureNetwork extends Construct {
     super(scope, id);
     const [a, b] = (props.addressSpace ?? '10.30.0.0/16').split('.');
     const base = { resourceGroupName: props.resourceGroupName };
-    this.vnet = new VirtualNetwork(this, 'vnet', { ...base, name: `${props.prefix}-vnet`, location: props.location, addressSpace: [props.addressSpace ?? '10.30.0.0/16'] });
+    this.vnet = new VirtualNetwork(this, 'vnet', {
+      ...base,
+      name: `${props.prefix}-vnet`,
+      location: props.location,
+      addressSpace: [props.addressSpace ?? '10.30.0.0/16'],
+    });
     this.appsSubnet = new Subnet(this, 'apps', {
       ...base,
       name: 'apps',
       virtualNetworkName: this.vnet.name,
       addressPrefixes: [`${a}.${b}.0.0/23`],
-      delegation: [{ name: 'container-apps', serviceDelegation: { name: 'Microsoft.App/environments', actions: ['Microsoft.Network/virtualNetworks/subnets/join/action'] } }],
+      delegation: [
+        {
+          name: 'container-apps',
+          serviceDelegation: {
+            name: 'Microsoft.App/environments',
+            actions: ['Microsoft.Network/virtualNetworks/subnets/join/action'],
+          },
+        },
+      ],
     });
     this.databaseSubnet = new Subnet(this, 'database', {
       ...base,
@@ -45,9 +58,20 @@ export class AzureNetwork extends Construct {
       virtualNetworkName: this.vnet.name,
       addressPrefixes: [`${a}.${b}.2.0/24`],
       serviceEndpoints: ['Microsoft.Storage'],
-      delegation: [{ name: 'postgresql', serviceDelegation: { name: 'Microsoft.DBforPostgreSQL/flexibleServers', actions: ['Microsoft.Network/virtualNetworks/subnets/join/action'] } }],
+      delegation: [
+        {
+          name: 'postgresql',
+          serviceDelegation: {
+            name: 'Microsoft.DBforPostgreSQL/flexibleServers',
+            actions: ['Microsoft.Network/virtualNetworks/subnets/join/action'],
+          },
+        },
+      ],
     });
-    this.databaseDnsZone = new PrivateDnsZone(this, 'database-dns', { ...base, name: `${props.prefix}.private.postgres.database.azure.com` });
+    this.databaseDnsZone = new PrivateDnsZone(this, 'database-dns', {
+      ...base,
+      name: `${props.prefix}.private.postgres.database.azure.com`,
+    });
     this.databaseDnsLink = new PrivateDnsZoneVirtualNetworkLink(this, 'database-dns-link', {
       ...base,
       name: `${props.prefix}-database`,

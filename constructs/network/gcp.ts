@@ -27,7 +27,11 @@ export class GcpNetwork extends Construct {
 
   constructor(scope: Construct, id: string, props: GcpNetworkProps) {
     super(scope, id);
-    this.network = new ComputeNetwork(this, 'vpc', { name: `${props.prefix}-vpc`, autoCreateSubnetworks: false, routingMode: 'REGIONAL' });
+    this.network = new ComputeNetwork(this, 'vpc', {
+      name: `${props.prefix}-vpc`,
+      autoCreateSubnetworks: false,
+      routingMode: 'REGIONAL',
+    });
     this.subnetwork = new ComputeSubnetwork(this, 'private', {
       name: `${props.prefix}-private`,
       network: this.network.id,

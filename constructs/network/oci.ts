@@ -38,36 +38,144 @@ export class OciNetwork extends Construct {
     super(scope, id);
     const cidr = props.cidr ?? '10.30.0.0/16';
     const compartment_id = props.compartmentId;
-    const vcn = new OciCoreVcn(this, 'vcn', { compartment_id, cidr_blocks: [cidr], display_name: props.prefix, dns_label: props.prefix.replace(/[^a-z0-9]/g, '').slice(0, 15) });
-    const igw = new OciCoreInternetGateway(this, 'igw', { compartment_id, vcn_id: vcn.id, display_name: `${props.prefix}-igw`, enabled: true });
-    const nat = new OciCoreNatGateway(this, 'nat', { compartment_id, vcn_id: vcn.id, display_name: `${props.prefix}-nat` });
-    const publicRoutes = new OciCoreRouteTable(this, 'public-routes', { compartment_id, vcn_id: vcn.id, display_name: `${props.prefix}-public`, route_rules: [{ network_entity_id: igw.id, destination: '0.0.0.0/0', destination_type: 'CIDR_BLOCK' }] });
-    const privateRoutes = new OciCoreRouteTable(this, 'private-routes', { compartment_id, vcn_id: vcn.id, display_name: `${props.prefix}-private`, route_rules: [{ network_entity_id: nat.id, destination: '0.0.0.0/0', destination_type: 'CIDR_BLOCK' }] });
+    const vcn = new OciCoreVcn(this, 'vcn', {
+      compartment_id,
+      cidr_blocks: [cidr],
+      display_name: props.prefix,
+      dns_label: props.prefix.replace(/[^a-z0-9]/g, '').slice(0, 15),
+    });
+    const igw = new OciCoreInternetGateway(this, 'igw', {
+      compartment_id,
+      vcn_id: vcn.id,
+      display_name: `${props.prefix}-igw`,
+      enabled: true,
+    });
+    const nat = new OciCoreNatGateway(this, 'nat', {
+      compartment_id,
+      vcn_id: vcn.id,
+      display_name: `${props.prefix}-nat`,
+    });
+    const publicRoutes = new OciCoreRouteTable(this, 'public-routes', {
+      compartment_id,
+      vcn_id: vcn.id,
+      display_name: `${props.prefix}-public`,
+      route_rules: [{ network_entity_id: igw.id, destination: '0.0.0.0/0', destination_type: 'CIDR_BLOCK' }],
+    });
+    const privateRoutes = new OciCoreRouteTable(this, 'private-routes', {
+      compartment_id,
+      vcn_id: vcn.id,
+      display_name: `${props.prefix}-private`,
+      route_rules: [{ network_entity_id: nat.id, destination: '0.0.0.0/0', destination_type: 'CIDR_BLOCK' }],
+    });
     this.privateCidr = Fn.cidrsubnet(cidr, 8, 1);
-    this.publicSubnetId = new OciCoreSubnet(this, 'public', { compartment_id, vcn_id: vcn.id, cidr_block: Fn.cidrsubnet(cidr, 8, 0), display_name: `${props.prefix}-public`, dns_label: 'pub', prohibit_public_ip_on_vnic: false, route_table_id: publicRoutes.id }).id;
-    this.privateSubnetId = new OciCoreSubnet(this, 'private', { compartment_id, vcn_id: vcn.id, cidr_block: this.privateCidr, display_name: `${props.prefix}-private`, dns_label: 'priv', prohibit_public_ip_on_vnic: true, route_table_id: privateRoutes.id }).id;
+    this.publicSubnetId = new OciCoreSubnet(this, 'public', {
+      compartment_id,
+      vcn_id: vcn.id,
+      cidr_block: Fn.cidrsubnet(cidr, 8, 0),
+      display_name: `${props.prefix}-public`,
+      dns_label: 'pub',
+      prohibit_public_ip_on_vnic: false,
+      route_table_id: publicRoutes.id,
+    }).id;
+    this.privateSubnetId = new OciCoreSubnet(this, 'private', {
+      compartment_id,
+      vcn_id: vcn.id,
+      cidr_block: this.privateCidr,
+      display_name: `${props.prefix}-private`,
+      dns_label: 'priv',
+      prohibit_public_ip_on_vnic: true,
+      route_table_id: privateRoutes.id,
+    }).id;
     this.vcnId = vcn.id;
 
-    const nsg = (name: string) => new OciCoreNetworkSecurityGroup(this, `${name}-nsg`, { compartment_id, vcn_id: vcn.id, display_name: `${props.prefix}-${name}` }).id;
+    const nsg = (name: string) =>
+      new OciCoreNetworkSecurityGroup(this, `${name}-nsg`, {
+        compartment_id,
+        vcn_id: vcn.id,
+        display_name: `${props.prefix}-${name}`,
+      }).id;
     this.gatewayNsgId = nsg('gateway');
     this.loadBalancerNsgId = nsg('lb');
     this.appNsgId = nsg('apps');
     this.databaseNsgId = nsg('db');
     const tcp = (min: number, max = min) => ({ destination_port_range: { min, max } });
     // The API gateway is the only public entry, HTTPS only; the load balancer behind it is private.
-    new OciCoreNetworkSecurityGroupSecurityRule(this, 'gateway-in-443', { network_security_group_id: this.gatewayNsgId, direction: 'INGRESS', protocol: '6', source: '0.0.0.0/0', source_type: 'CIDR_BLOCK', tcp_options: tcp(443), description: 'HTTPS from the internet' });
-    new OciCoreNetworkSecurityGroupSecurityRule(this, 'gateway-out', { network_security_group_id: this.gatewayNsgId, direction: 'EGRESS', protocol: '6', destination: this.loadBalancerNsgId, destination_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(80, 8082), description: 'to the load balancer listeners' });
+    new OciCoreNetworkSecurityGroupSecurityRule(this, 'gateway-in-443', {
+      network_security_group_id: this.gatewayNsgId,
+      direction: 'INGRESS',
+      protocol: '6',
+      source: '0.0.0.0/0',
+      source_type: 'CIDR_BLOCK',
+      tcp_options: tcp(443),
+      description: 'HTTPS from the internet',
+    });
+    new OciCoreNetworkSecurityGroupSecurityRule(this, 'gateway-out', {
+      network_security_group_id: this.gatewayNsgId,
+      direction: 'EGRESS',
+      protocol: '6',
+      destination: this.loadBalancerNsgId,
+      destination_type: 'NETWORK_SECURITY_GROUP',
+      tcp_options: tcp(80, 8082),
+      description: 'to the load balancer listeners',
+    });
     // 8081/8082: each blue-green slot's own listener, for smoke tests before a switch.
     for (const port of [80, 8081, 8082]) {
-      new OciCoreNetworkSecurityGroupSecurityRule(this, `lb-in-${port}`, { network_security_group_id: this.loadBalancerNsgId, direction: 'INGRESS', protocol: '6', source: this.gatewayNsgId, source_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(port), description: `listener ${port} from the API gateway` });
+      new OciCoreNetworkSecurityGroupSecurityRule(this, `lb-in-${port}`, {
+        network_security_group_id: this.loadBalancerNsgId,
+        direction: 'INGRESS',
+        protocol: '6',
+        source: this.gatewayNsgId,
+        source_type: 'NETWORK_SECURITY_GROUP',
+        tcp_options: tcp(port),
+        description: `listener ${port} from the API gateway`,
+      });
     }
-    new OciCoreNetworkSecurityGroupSecurityRule(this, 'lb-out', { network_security_group_id: this.loadBalancerNsgId, direction: 'EGRESS', protocol: '6', destination: this.appNsgId, destination_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(1024, 65535), description: 'to the apps' });
-    new OciCoreNetworkSecurityGroupSecurityRule(this, 'apps-in', { network_security_group_id: this.appNsgId, direction: 'INGRESS', protocol: '6', source: this.loadBalancerNsgId, source_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(1024, 65535), description: 'from the load balancer' });
+    new OciCoreNetworkSecurityGroupSecurityRule(this, 'lb-out', {
+      network_security_group_id: this.loadBalancerNsgId,
+      direction: 'EGRESS',
+      protocol: '6',
+      destination: this.appNsgId,
+      destination_type: 'NETWORK_SECURITY_GROUP',
+      tcp_options: tcp(1024, 65535),
+      description: 'to the apps',
+    });
+    new OciCoreNetworkSecurityGroupSecurityRule(this, 'apps-in', {
+      network_security_group_id: this.appNsgId,
+      direction: 'INGRESS',
+      protocol: '6',
+      source: this.loadBalancerNsgId,
+      source_type: 'NETWORK_SECURITY_GROUP',
+      tcp_options: tcp(1024, 65535),
+      description: 'from the load balancer',
+    });
     // The stream pool's private endpoint sits in the apps group: HTTPS and Kafka from group members.
     for (const port of [443, 9092]) {
-      new OciCoreNetworkSecurityGroupSecurityRule(this, `apps-in-self-${port}`, { network_security_group_id: this.appNsgId, direction: 'INGRESS', protocol: '6', source: this.appNsgId, source_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(port), description: 'stream pool endpoint' });
+      new OciCoreNetworkSecurityGroupSecurityRule(this, `apps-in-self-${port}`, {
+        network_security_group_id: this.appNsgId,
+        direction: 'INGRESS',
+        protocol: '6',
+        source: this.appNsgId,
+        source_type: 'NETWORK_SECURITY_GROUP',
+        tcp_options: tcp(port),
+        description: 'stream pool endpoint',
+      });
     }
-    new OciCoreNetworkSecurityGroupSecurityRule(this, 'apps-out', { network_security_group_id: this.appNsgId, direction: 'EGRESS', protocol: '6', destination: '0.0.0.0/0', destination_type: 'CIDR_BLOCK', description: 'vendor APIs, OCI APIs, database, stream pool' });
-    new OciCoreNetworkSecurityGroupSecurityRule(this, 'db-in', { network_security_group_id: this.databaseNsgId, direction: 'INGRESS', protocol: '6', source: this.appNsgId, source_type: 'NETWORK_SECURITY_GROUP', tcp_options: tcp(5432), description: 'PostgreSQL from the apps' });
+    new OciCoreNetworkSecurityGroupSecurityRule(this, 'apps-out', {
+      network_security_group_id: this.appNsgId,
+      direction: 'EGRESS',
+      protocol: '6',
+      destination: '0.0.0.0/0',
+      destination_type: 'CIDR_BLOCK',
+      description: 'vendor APIs, OCI APIs, database, stream pool',
+    });
+    new OciCoreNetworkSecurityGroupSecurityRule(this, 'db-in', {
+      network_security_group_id: this.databaseNsgId,
+      direction: 'INGRESS',
+      protocol: '6',
+      source: this.appNsgId,
+      source_type: 'NETWORK_SECURITY_GROUP',
+      tcp_options: tcp(5432),
+      description: 'PostgreSQL from the apps',
+    });
   }
 }

@@ -21,11 +21,15 @@ export class AwsQueue extends Construct {
   constructor(scope: Construct, id: string, props: AwsQueueProps) {
     super(scope, id);
     if (!Number.isInteger(props.maxReceiveCount) || props.maxReceiveCount < 1 || props.maxReceiveCount > 1000) {
-      throw new Error(`AwsQueue ${props.prefix}: maxReceiveCount must be an integer 1-1000, got ${props.maxReceiveCount}`);
+      throw new Error(
+        `AwsQueue ${props.prefix}: maxReceiveCount must be an integer 1-1000, got ${props.maxReceiveCount}`,
+      );
     }
     this.visibilityTimeoutSeconds = Math.min(props.workerTimeoutSeconds * 6, 43_200);
     if (this.visibilityTimeoutSeconds <= props.workerTimeoutSeconds) {
-      throw new Error(`AwsQueue ${props.prefix}: workerTimeoutSeconds ${props.workerTimeoutSeconds} leaves no visibility timeout above it (SQS maximum 43200 s)`);
+      throw new Error(
+        `AwsQueue ${props.prefix}: workerTimeoutSeconds ${props.workerTimeoutSeconds} leaves no visibility timeout above it (SQS maximum 43200 s)`,
+      );
     }
     const jobs = `${props.prefix}-jobs`;
     this.deadLetterQueue = new SqsQueue(this, 'dead-letters', {
@@ -41,7 +45,10 @@ export class AwsQueue extends Construct {
       visibilityTimeoutSeconds: this.visibilityTimeoutSeconds,
       messageRetentionSeconds: 345_600,
       receiveWaitTimeSeconds: 20,
-      redrivePolicy: JSON.stringify({ deadLetterTargetArn: this.deadLetterQueue.arn, maxReceiveCount: props.maxReceiveCount }),
+      redrivePolicy: JSON.stringify({
+        deadLetterTargetArn: this.deadLetterQueue.arn,
+        maxReceiveCount: props.maxReceiveCount,
+      }),
     });
   }
 }

@@ -27,7 +27,10 @@ export class AzureQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureQueueProps) {
     super(scope, id);
-    if (props.lockSeconds < 5 || props.lockSeconds > 300) throw new Error(`${props.namespaceName}: Service Bus lock duration must be 5-300 seconds, got ${props.lockSeconds}`);
+    if (props.lockSeconds < 5 || props.lockSeconds > 300)
+      throw new Error(
+        `${props.namespaceName}: Service Bus lock duration must be 5-300 seconds, got ${props.lockSeconds}`,
+      );
     this.namespace = new ServicebusNamespace(this, 'namespace', {
       name: props.namespaceName,
       resourceGroupName: props.resourceGroupName,
@@ -66,4 +69,8 @@ export class AzureQueue extends Construct {
   }
 }
 
-const AZURE_SERVICE_BUS_ROLES = { send: 'Azure Service Bus Data Sender', receive: 'Azure Service Bus Data Receiver', owner: 'Azure Service Bus Data Owner' } as const;
+const AZURE_SERVICE_BUS_ROLES = {
+  send: 'Azure Service Bus Data Sender',
+  receive: 'Azure Service Bus Data Receiver',
+  owner: 'Azure Service Bus Data Owner',
+} as const;

@@ -22,7 +22,11 @@ export class CloudflareQueue extends Construct {
 
   constructor(scope: Construct, id: string, props: CloudflareQueueProps) {
     super(scope, id);
-    this.queue = new Queue(this, 'jobs', { accountId: props.accountId, queueName: `${props.prefix}-jobs`, settings: { messageRetentionPeriod: 4 * 86400 } });
+    this.queue = new Queue(this, 'jobs', {
+      accountId: props.accountId,
+      queueName: `${props.prefix}-jobs`,
+      settings: { messageRetentionPeriod: 4 * 86400 },
+    });
     this.deadLetterQueue = new Queue(this, 'dead-letters', {
       accountId: props.accountId,
       queueName: `${props.prefix}-jobs-dead-letters`,

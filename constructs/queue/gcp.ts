@@ -38,8 +38,19 @@ export class GcpQueue extends Construct {
     this.serviceAgent = `serviceAccount:service-${props.projectNumber}@gcp-sa-pubsub.iam.gserviceaccount.com`;
     const storage = { allowedPersistenceRegions: [props.region] };
     const dependsOn = props.keyGrants;
-    this.topic = new PubsubTopic(this, 'jobs', { name: `${props.prefix}-jobs`, kmsKeyName: props.kmsKeyId, messageStoragePolicy: storage, messageRetentionDuration: '86400s', dependsOn });
-    this.deadLetterTopic = new PubsubTopic(this, 'dead-letters', { name: `${props.prefix}-jobs-dead-letters`, kmsKeyName: props.kmsKeyId, messageStoragePolicy: storage, dependsOn });
+    this.topic = new PubsubTopic(this, 'jobs', {
+      name: `${props.prefix}-jobs`,
+      kmsKeyName: props.kmsKeyId,
+      messageStoragePolicy: storage,
+      messageRetentionDuration: '86400s',
+      dependsOn,
+    });
+    this.deadLetterTopic = new PubsubTopic(this, 'dead-letters', {
+      name: `${props.prefix}-jobs-dead-letters`,
+      kmsKeyName: props.kmsKeyId,
+      messageStoragePolicy: storage,
+      dependsOn,
+    });
     const retention = `${(props.deadLetterRetentionDays ?? 7) * 86400}s`;
     this.deadLetterSubscription = new PubsubSubscription(this, 'dead-letter-inbox', {
       name: `${props.prefix}-jobs-dead-letters`,

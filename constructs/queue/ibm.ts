@@ -49,10 +49,26 @@ export class IbmQueue extends Construct {
       this.instance.node.addDependency(auth);
     } else {
       // The standard plan is multi-tenant and encrypted at rest with IBM-managed keys only.
-      this.instance = new IbmResourceInstance(this, 'event-streams', { name: `${props.prefix}-events`, service: 'messagehub', plan: 'standard', location: props.region, resource_group_id: props.resourceGroupId });
+      this.instance = new IbmResourceInstance(this, 'event-streams', {
+        name: `${props.prefix}-events`,
+        service: 'messagehub',
+        plan: 'standard',
+        location: props.region,
+        resource_group_id: props.resourceGroupId,
+      });
     }
     const instanceId = this.instance.id;
-    this.jobs = new IbmEventStreamsTopic(this, 'jobs', { resource_instance_id: instanceId, name: this.jobsTopic, partitions: props.partitions ?? 2, config: { 'retention.ms': week, 'cleanup.policy': 'delete' } });
-    this.deadLetters = new IbmEventStreamsTopic(this, 'dead-letters', { resource_instance_id: instanceId, name: this.deadLetterTopic, partitions: 1, config: { 'retention.ms': String(30 * 24 * 3600 * 1000), 'cleanup.policy': 'delete' } });
+    this.jobs = new IbmEventStreamsTopic(this, 'jobs', {
+      resource_instance_id: instanceId,
+      name: this.jobsTopic,
+      partitions: props.partitions ?? 2,
+      config: { 'retention.ms': week, 'cleanup.policy': 'delete' },
+    });
+    this.deadLetters = new IbmEventStreamsTopic(this, 'dead-letters', {
+      resource_instance_id: instanceId,
+      name: this.deadLetterTopic,
+      partitions: 1,
+      config: { 'retention.ms': String(30 * 24 * 3600 * 1000), 'cleanup.policy': 'delete' },
+    });
   }
 }

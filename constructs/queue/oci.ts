@@ -34,15 +34,26 @@ export class OciQueue extends Construct {
   constructor(scope: Construct, id: string, props: OciQueueProps) {
     super(scope, id);
     const retention = props.retentionHours ?? 168;
-    if (retention < 24 || retention > 168) throw new Error(`OciQueue ${props.prefix}: retentionHours must be 24-168, got ${retention}`);
+    if (retention < 24 || retention > 168)
+      throw new Error(`OciQueue ${props.prefix}: retentionHours must be 24-168, got ${retention}`);
     const pool = new OciStreamingStreamPool(this, 'pool', {
       compartment_id: props.compartmentId,
       name: `${props.prefix}-jobs`,
       custom_encryption_key: { kms_key_id: props.kmsKeyId },
       private_endpoint_settings: { subnet_id: props.subnetId, nsg_ids: [...props.nsgIds] },
     });
-    const jobs = new OciStreamingStream(this, 'jobs', { name: `${props.prefix}-jobs`, partitions: props.partitions ?? 2, retention_in_hours: retention, stream_pool_id: pool.id });
-    const deadLetters = new OciStreamingStream(this, 'dead-letters', { name: `${props.prefix}-jobs-dlq`, partitions: 1, retention_in_hours: 168, stream_pool_id: pool.id });
+    const jobs = new OciStreamingStream(this, 'jobs', {
+      name: `${props.prefix}-jobs`,
+      partitions: props.partitions ?? 2,
+      retention_in_hours: retention,
+      stream_pool_id: pool.id,
+    });
+    const deadLetters = new OciStreamingStream(this, 'dead-letters', {
+      name: `${props.prefix}-jobs-dlq`,
+      partitions: 1,
+      retention_in_hours: 168,
+      stream_pool_id: pool.id,
+    });
     this.streamPoolId = pool.id;
     this.jobs = jobs;
     this.deadLetters = deadLetters;

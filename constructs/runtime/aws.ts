@@ -16,7 +16,7 @@ import { LbListenerRule } from '@cdktf/provider-aws/lib/lb-listener-rule';
 import { LbTargetGroup } from '@cdktf/provider-aws/lib/lb-target-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 import { type IamStatement, ServiceRole } from '../generic/aws-iam';
 import { cloudwatchAgentConfig, prometheusScrapeConfig } from '../monitoring/aws';
 
@@ -73,7 +73,11 @@ export class AwsFargateService extends Construct {
   constructor(scope: Construct, id: string, props: AwsFargateServiceProps) {
     super(scope, id);
     const ctx = props.context;
-    this.logGroup = new CloudwatchLogGroup(this, 'logs', { name: `/ecs/${props.name}`, retentionInDays: ctx.logRetentionDays, kmsKeyId: ctx.kmsKeyArn });
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/ecs/${props.name}`,
+      retentionInDays: ctx.logRetentionDays,
+      kmsKeyId: ctx.kmsKeyArn,
+    });
     const secretArns = [...new Set(Object.values(props.secrets).map((ref) => ref.replace(/:[^:]*::$/, '')))];
     const execution = new ServiceRole(this, 'execution-role', {
       name: `${props.name}-execution`,
@@ -85,15 +89,33 @@ export class AwsFargateService extends Construct {
           ? [
               // GetAuthorizationToken is account-wide; ECR does not scope it to a repository.
               { sid: 'EcrToken', actions: ['ecr:GetAuthorizationToken'], resources: ['*'] },
-              { sid: 'EcrPull', actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'], resources: [props.repositoryArn] },
+              {
+                sid: 'EcrPull',
+                actions: ['ecr:BatchCheckLayerAvailability', 'ecr:GetDownloadUrlForLayer', 'ecr:BatchGetImage'],
+                resources: [props.repositoryArn],
+              },
             ]
           : []),
-        ...(secretArns.length ? [{ sid: 'InjectSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secretArns }] : []),
+        ...(secretArns.length
+          ? [{ sid: 'InjectSecrets', actions: ['secretsmanager:GetSecretValue'], resources: secretArns }]
+          : []),
         { sid: 'DecryptSecrets', actions: ['kms:Decrypt'], resources: [ctx.kmsKeyArn] },
       ],
     });
-    const task = new ServiceRole(this, 'task-role', { name: `${props.name}-task`, service: 'ecs-tasks.amazonaws.com', accountId: ctx.accountId, statements: props.taskStatements });
-    const logConfiguration = (streamPrefix: string) => ({ logDriver: 'awslogs', options: { 'awslogs-group': this.logGroup.name, 'awslogs-region': ctx.region, 'awslogs-stream-prefix': streamPrefix } });
+    const task = new ServiceRole(this, 'task-role', {
+      name: `${props.name}-task`,
+      service: 'ecs-tasks.amazonaws.com',
+      accountId: ctx.accountId,
+      statements: props.taskStatements,
+    });
+    const logConfiguration = (streamPrefix: string) => ({
+      logDriver: 'awslogs',
+      options: {
+        'awslogs-group': this.logGroup.name,
+        'awslogs-region': ctx.region,
+        'awslogs-stream-prefix': streamPrefix,
+      },
+    });
     const main = {
       name: 'app',
       image: props.image,
@@ -113,13 +135,24 @@ export class AwsFargateService extends Construct {
       executionRoleArn: execution.arn,
       taskRoleArn: task.arn,
       runtimePlatform: { operatingSystemFamily: 'LINUX', cpuArchitecture: 'X86_64' },
-      containerDefinitions: JSON.stringify([main, ...(props.sidecars ?? []).map((s) => ({ ...s, logConfiguration: logConfiguration(String(s.name)) }))]),
+      containerDefinitions: JSON.stringify([
+        main,
+        ...(props.sidecars ?? []).map((s) => ({ ...s, logConfiguration: logConfiguration(String(s.name)) })),
+      ]),
     });
     this.securityGroup = new SecurityGroup(this, 'sg', {
       name: props.name,
       description: `${props.name}: from the load balancer only`,
       vpcId: ctx.vpcId,
-      egress: [{ protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], description: 'vendor APIs, AWS APIs and the database' }],
+      egress: [
+        {
+          protocol: '-1',
+          fromPort: 0,
+          toPort: 0,
+          cidrBlocks: ['0.0.0.0/0'],
+          description: 'vendor APIs, AWS APIs and the database',
+        },
+      ],
     });
     new VpcSecurityGroupIngressRule(this, 'from-lb', {
       securityGroupId: this.securityGroup.id,
@@ -140,8 +173,14 @@ export class AwsFargateService extends Construct {
       enableEcsManagedTags: true,
       healthCheckGracePeriodSeconds: props.healthCheckGraceSeconds ?? 60,
       deploymentCircuitBreaker: { enable: true, rollback: true },
-      networkConfiguration: { subnets: [...ctx.subnetIds], securityGroups: [this.securityGroup.id], assignPublicIp: false },
-      loadBalancer: [{ targetGroupArn: props.targetGroupArn, containerName: 'app', containerPort: props.containerPort }],
+      networkConfiguration: {
+        subnets: [...ctx.subnetIds],
+        securityGroups: [this.securityGroup.id],
+        assignPublicIp: false,
+      },
+      loadBalancer: [
+        { targetGroupArn: props.targetGroupArn, containerName: 'app', containerPort: props.containerPort },
+      ],
     });
   }
 }
@@ -217,8 +256,19 @@ export class AwsRuntime extends Construct {
   constructor(scope: Construct, id: string, props: AwsRuntimeProps) {
     super(scope, id);
     const port = props.containerPort ?? 3000;
-    this.cluster = new EcsCluster(this, 'cluster', { name: props.prefix, setting: [{ name: 'containerInsights', value: 'enabled' }] });
-    this.taskContext = { accountId: props.accountId, region: props.region, vpcId: props.vpcId, subnetIds: props.privateSubnetIds, cluster: this.cluster, kmsKeyArn: props.kmsKeyArn, logRetentionDays: props.logRetentionDays };
+    this.cluster = new EcsCluster(this, 'cluster', {
+      name: props.prefix,
+      setting: [{ name: 'containerInsights', value: 'enabled' }],
+    });
+    this.taskContext = {
+      accountId: props.accountId,
+      region: props.region,
+      vpcId: props.vpcId,
+      subnetIds: props.privateSubnetIds,
+      cluster: this.cluster,
+      kmsKeyArn: props.kmsKeyArn,
+      logRetentionDays: props.logRetentionDays,
+    };
     this.repository = new EcrRepository(this, 'repository', {
       name: props.serviceName === props.prefix ? props.prefix : `${props.prefix}/${props.serviceName}`,
       imageTagMutability: 'IMMUTABLE',
@@ -227,15 +277,34 @@ export class AwsRuntime extends Construct {
     });
     new EcrLifecyclePolicy(this, 'repository-lifecycle', {
       repository: this.repository.name,
-      policy: JSON.stringify({ rules: [{ rulePriority: 1, description: 'keep the last 50 images', selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 50 }, action: { type: 'expire' } }] }),
+      policy: JSON.stringify({
+        rules: [
+          {
+            rulePriority: 1,
+            description: 'keep the last 50 images',
+            selection: { tagStatus: 'any', countType: 'imageCountMoreThan', countNumber: 50 },
+            action: { type: 'expire' },
+          },
+        ],
+      }),
     });
     this.loadBalancerSecurityGroup = new SecurityGroup(this, 'lb-sg', {
       name: `${props.prefix}-lb`,
       description: `${props.prefix} internal load balancer: from CloudFront only`,
       vpcId: props.vpcId,
-      egress: [{ protocol: 'tcp', fromPort: 0, toPort: 65535, cidrBlocks: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'], description: 'targets in the VPC' }],
+      egress: [
+        {
+          protocol: 'tcp',
+          fromPort: 0,
+          toPort: 65535,
+          cidrBlocks: ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16'],
+          description: 'targets in the VPC',
+        },
+      ],
     });
-    const cloudfront = new DataAwsEc2ManagedPrefixList(this, 'cloudfront-origin-facing', { name: CLOUDFRONT_ORIGIN_FACING });
+    const cloudfront = new DataAwsEc2ManagedPrefixList(this, 'cloudfront-origin-facing', {
+      name: CLOUDFRONT_ORIGIN_FACING,
+    });
     new VpcSecurityGroupIngressRule(this, 'lb-from-cloudfront', {
       securityGroupId: this.loadBalancerSecurityGroup.id,
       prefixListId: cloudfront.id,
@@ -261,7 +330,14 @@ export class AwsRuntime extends Construct {
         targetType: 'ip',
         vpcId: props.vpcId,
         deregistrationDelay: '30',
-        healthCheck: { path: '/health', matcher: '200', interval: 15, healthyThreshold: 2, unhealthyThreshold: 3, timeout: 5 },
+        healthCheck: {
+          path: '/health',
+          matcher: '200',
+          interval: 15,
+          healthyThreshold: 2,
+          unhealthyThreshold: 3,
+          timeout: 5,
+        },
       });
     }
     // The VPC origin's hop, inside the VPC: CloudFront terminates the viewer's TLS.
@@ -269,7 +345,17 @@ export class AwsRuntime extends Construct {
       loadBalancerArn: this.loadBalancer.arn,
       port: 80,
       protocol: 'HTTP',
-      defaultAction: [{ type: 'forward', forward: { targetGroup: SLOTS.map((slot) => ({ arn: this.targetGroups[slot].arn, weight: slot === props.activeSlot ? 100 : 0 })) } }],
+      defaultAction: [
+        {
+          type: 'forward',
+          forward: {
+            targetGroup: SLOTS.map((slot) => ({
+              arn: this.targetGroups[slot].arn,
+              weight: slot === props.activeSlot ? 100 : 0,
+            })),
+          },
+        },
+      ],
     });
     SLOTS.forEach((slot, i) => {
       new LbListenerRule(this, `slot-${slot}`, {
@@ -280,12 +366,26 @@ export class AwsRuntime extends Construct {
       });
     });
     const origin = new CloudfrontVpcOrigin(this, 'vpc-origin', {
-      vpcOriginEndpointConfig: [{ name: props.prefix, arn: this.loadBalancer.arn, httpPort: 80, httpsPort: 443, originProtocolPolicy: 'http-only', originSslProtocols: [{ items: ['TLSv1.2'], quantity: 1 }] }],
+      vpcOriginEndpointConfig: [
+        {
+          name: props.prefix,
+          arn: this.loadBalancer.arn,
+          httpPort: 80,
+          httpsPort: 443,
+          originProtocolPolicy: 'http-only',
+          originSslProtocols: [{ items: ['TLSv1.2'], quantity: 1 }],
+        },
+      ],
     });
     // An API: nothing cached, every viewer header, cookie and query string reaches the runtime.
     const noCache = new DataAwsCloudfrontCachePolicy(this, 'caching-disabled', { name: 'Managed-CachingDisabled' });
-    const allViewer = new DataAwsCloudfrontOriginRequestPolicy(this, 'all-viewer', { name: 'Managed-AllViewerExceptHostHeader' });
-    const distribution = (name: 'active' | Slot, domain?: { readonly domainName: string; readonly certificate: string }) =>
+    const allViewer = new DataAwsCloudfrontOriginRequestPolicy(this, 'all-viewer', {
+      name: 'Managed-AllViewerExceptHostHeader',
+    });
+    const distribution = (
+      name: 'active' | Slot,
+      domain?: { readonly domainName: string; readonly certificate: string },
+    ) =>
       new CloudfrontDistribution(this, `cdn-${name}`, {
         enabled: true,
         comment: `${props.prefix} ${name === 'active' ? 'API (active slot)' : `${name} slot`}`,
@@ -293,13 +393,15 @@ export class AwsRuntime extends Construct {
         isIpv6Enabled: true,
         priceClass: 'PriceClass_100',
         aliases: domain ? [domain.domainName] : undefined,
-        origin: [{
-          originId: 'alb',
-          domainName: this.loadBalancer.dnsName,
-          vpcOriginConfig: { vpcOriginId: origin.id, originReadTimeout: 60 },
-          // CloudFront replaces a viewer's header of the same name: a viewer cannot pick a slot.
-          customHeader: [{ name: AWS_SLOT_HEADER, value: name }],
-        }],
+        origin: [
+          {
+            originId: 'alb',
+            domainName: this.loadBalancer.dnsName,
+            vpcOriginConfig: { vpcOriginId: origin.id, originReadTimeout: 60 },
+            // CloudFront replaces a viewer's header of the same name: a viewer cannot pick a slot.
+            customHeader: [{ name: AWS_SLOT_HEADER, value: name }],
+          },
+        ],
         defaultCacheBehavior: {
           targetOriginId: 'alb',
           viewerProtocolPolicy: 'redirect-to-https',
@@ -311,14 +413,25 @@ export class AwsRuntime extends Construct {
         },
         restrictions: { geoRestriction: { restrictionType: 'none' } },
         viewerCertificate: domain
-          ? { acmCertificateArn: domain.certificate, sslSupportMethod: 'sni-only', minimumProtocolVersion: 'TLSv1.2_2021' }
+          ? {
+              acmCertificateArn: domain.certificate,
+              sslSupportMethod: 'sni-only',
+              minimumProtocolVersion: 'TLSv1.2_2021',
+            }
           : { cloudfrontDefaultCertificate: true },
       });
     this.distributions.active = distribution('active', props.customDomain);
     for (const slot of SLOTS) this.distributions[slot] = distribution(slot);
     this.url = `https://${props.customDomain?.domainName ?? this.distributions.active.domainName}`;
-    this.slotUrls = { blue: `https://${this.distributions.blue.domainName}`, green: `https://${this.distributions.green.domainName}` };
-    this.metricsLogGroup = new CloudwatchLogGroup(this, 'metrics-logs', { name: `/ecs/${props.prefix}/metrics`, retentionInDays: props.logRetentionDays, kmsKeyId: props.kmsKeyArn });
+    this.slotUrls = {
+      blue: `https://${this.distributions.blue.domainName}`,
+      green: `https://${this.distributions.green.domainName}`,
+    };
+    this.metricsLogGroup = new CloudwatchLogGroup(this, 'metrics-logs', {
+      name: `/ecs/${props.prefix}/metrics`,
+      retentionInDays: props.logRetentionDays,
+      kmsKeyId: props.kmsKeyArn,
+    });
     const sidecar = {
       name: 'cloudwatch-agent',
       image: props.cloudwatchAgentImage ?? 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.247357.0b252275',
@@ -345,7 +458,11 @@ export class AwsRuntime extends Construct {
         sidecars: [sidecar],
         taskStatements: [
           ...props.taskStatements,
-          { sid: 'MetricsSidecarLogs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'], resources: [this.metricsLogGroup.arn, `${this.metricsLogGroup.arn}:*`] },
+          {
+            sid: 'MetricsSidecarLogs',
+            actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+            resources: [this.metricsLogGroup.arn, `${this.metricsLogGroup.arn}:*`],
+          },
         ],
       });
       // The listener must exist before a service registers in its target group.

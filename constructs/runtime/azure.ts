@@ -1,10 +1,15 @@
-import { ContainerApp, ContainerAppSecret, ContainerAppTemplateContainer, ContainerAppTemplateContainerEnv } from '@cdktf/provider-azurerm/lib/container-app';
+import {
+  ContainerApp,
+  ContainerAppSecret,
+  ContainerAppTemplateContainer,
+  ContainerAppTemplateContainerEnv,
+} from '@cdktf/provider-azurerm/lib/container-app';
 import { ContainerAppEnvironment } from '@cdktf/provider-azurerm/lib/container-app-environment';
 import { LogAnalyticsWorkspace } from '@cdktf/provider-azurerm/lib/log-analytics-workspace';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { createHash } from 'crypto';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 import { keyVaultSecretName, type AzureSecrets } from '../secrets/azure';
 
 export interface AzureAppsEnvironmentProps {
@@ -53,9 +58,17 @@ export interface AzureAppIdentity {
 }
 
 /** Key Vault references for `names`: the app's `secret` blocks and the env entries that read them. */
-export function keyVaultSecretEnv(secrets: AzureSecrets, identityId: string, names: readonly string[]): { secret: ContainerAppSecret[]; env: ContainerAppTemplateContainerEnv[] } {
+export function keyVaultSecretEnv(
+  secrets: AzureSecrets,
+  identityId: string,
+  names: readonly string[],
+): { secret: ContainerAppSecret[]; env: ContainerAppTemplateContainerEnv[] } {
   return {
-    secret: names.map((name) => ({ name: keyVaultSecretName(name), keyVaultSecretId: secrets.secretUrl(name), identity: identityId })),
+    secret: names.map((name) => ({
+      name: keyVaultSecretName(name),
+      keyVaultSecretId: secrets.secretUrl(name),
+      identity: identityId,
+    })),
     env: names.map((name) => ({ name, secretName: keyVaultSecretName(name) })),
   };
 }
@@ -72,11 +85,19 @@ export interface AzureMetricsSink {
 }
 
 /** A sidecar container running Prometheus in agent mode: scrapes localhost:`port`/metrics, writes with Entra ID auth. */
-export function prometheusAgentSidecar(sink: AzureMetricsSink, port: number, labels: Readonly<Record<string, string>>): ContainerAppTemplateContainer {
+export function prometheusAgentSidecar(
+  sink: AzureMetricsSink,
+  port: number,
+  labels: Readonly<Record<string, string>>,
+): ContainerAppTemplateContainer {
   const config = {
     global: { scrape_interval: '30s', external_labels: labels },
-    scrape_configs: [{ job_name: 'data-sync', metrics_path: '/metrics', static_configs: [{ targets: [`localhost:${port}`] }] }],
-    remote_write: [{ url: sink.remoteWriteUrl, azuread: { cloud: 'AzurePublic', managed_identity: { client_id: sink.clientId } } }],
+    scrape_configs: [
+      { job_name: 'data-sync', metrics_path: '/metrics', static_configs: [{ targets: [`localhost:${port}`] }] },
+    ],
+    remote_write: [
+      { url: sink.remoteWriteUrl, azuread: { cloud: 'AzurePublic', managed_identity: { client_id: sink.clientId } } },
+    ],
   };
   return {
     name: 'metrics',
@@ -84,7 +105,11 @@ export function prometheusAgentSidecar(sink: AzureMetricsSink, port: number, lab
     cpu: 0.25,
     memory: '0.5Gi',
     // The image has a busybox shell; the config (JSON is YAML) comes in through the environment.
-    command: ['/bin/sh', '-c', 'printf "%s" "$PROMETHEUS_CONFIG" > /tmp/prometheus.yml && exec /bin/prometheus --agent --config.file=/tmp/prometheus.yml --storage.agent.path=/tmp/agent'],
+    command: [
+      '/bin/sh',
+      '-c',
+      'printf "%s" "$PROMETHEUS_CONFIG" > /tmp/prometheus.yml && exec /bin/prometheus --agent --config.file=/tmp/prometheus.yml --storage.agent.path=/tmp/agent',
+    ],
     env: [{ name: 'PROMETHEUS_CONFIG', value: JSON.stringify(config) }],
   };
 }
@@ -132,7 +157,10 @@ export const AZURE_RUNTIME_PORT = 8080;
  * a first deploy both labels point at the one revision that exists.
  */
 export function azureRevisionSuffix(tag: string): string {
-  const clean = tag.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
+  const clean = tag
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
   return clean && clean.length <= 19 ? `v${clean}` : `v${createHash('sha256').update(tag).digest('hex').slice(0, 12)}`;
 }
 
@@ -153,7 +181,9 @@ export class AzureRuntime extends Construct {
 
   constructor(scope: Construct, id: string, props: AzureRuntimeProps) {
     super(scope, id);
-    this.revisions = Object.fromEntries(SLOTS.map((slot) => [slot, azureRevisionSuffix(props.imageTags[slot])])) as Record<Slot, string>;
+    this.revisions = Object.fromEntries(
+      SLOTS.map((slot) => [slot, azureRevisionSuffix(props.imageTags[slot])]),
+    ) as Record<Slot, string>;
     const fromVault = keyVaultSecretEnv(props.secrets, props.identity.id, props.secretNames);
     const probe = { transport: 'HTTP', path: '/health', port: AZURE_RUNTIME_PORT };
     this.app = new ContainerApp(this, 'app', {
@@ -170,7 +200,12 @@ export class AzureRuntime extends Construct {
         targetPort: AZURE_RUNTIME_PORT,
         transport: 'auto',
         allowInsecureConnections: false,
-        trafficWeight: SLOTS.map((slot) => ({ label: slot, revisionSuffix: this.revisions[slot], latestRevision: false, percentage: slot === props.activeSlot ? 100 : 0 })),
+        trafficWeight: SLOTS.map((slot) => ({
+          label: slot,
+          revisionSuffix: this.revisions[slot],
+          latestRevision: false,
+          percentage: slot === props.activeSlot ? 100 : 0,
+        })),
       },
       template: {
         revisionSuffix: this.revisions[props.deploymentSlot],
@@ -200,6 +235,9 @@ export class AzureRuntime extends Construct {
       dependsOn: props.dependsOn,
     });
     this.url = `https://${this.app.ingress.fqdn}`;
-    this.slotUrls = { blue: `https://${props.name}---blue.${props.environment.defaultDomain}`, green: `https://${props.name}---green.${props.environment.defaultDomain}` };
+    this.slotUrls = {
+      blue: `https://${props.name}---blue.${props.environment.defaultDomain}`,
+      green: `https://${props.name}---green.${props.environment.defaultDomain}`,
+    };
   }
 }

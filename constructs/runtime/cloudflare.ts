@@ -4,14 +4,17 @@ import { ZoneSetting } from '@cdktf/provider-cloudflare/lib/zone-setting';
 import { WorkersScript, WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { Fn, Token, ref } from 'cdktf';
 import { Construct } from 'constructs';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 
 /** The Worker bundle the Cloudflare entry builds (services/sync-runtime/src/cloudflare), relative to the project root. */
 export const CLOUDFLARE_BUNDLE = 'dist/runtime/cloudflare.js';
 /** From a stack's directory (`cdktf.out/stacks/<stack>`, where Terraform runs) back to the project root. */
 const STACK_DIR_TO_ROOT = '../../..';
 /** Workers runtime settings shared by every script of the stack. */
-export const WORKER_COMPATIBILITY: { readonly compatibilityDate: string; readonly compatibilityFlags: string[] } = { compatibilityDate: '2025-07-01', compatibilityFlags: ['nodejs_compat'] };
+export const WORKER_COMPATIBILITY: { readonly compatibilityDate: string; readonly compatibilityFlags: string[] } = {
+  compatibilityDate: '2025-07-01',
+  compatibilityFlags: ['nodejs_compat'],
+};
 
 /**
  * Script content for a Worker: the ES module bundle read by Terraform at plan time (`file()`-style
@@ -67,10 +70,22 @@ export class CloudflareRuntime extends Construct {
     super(scope, id);
     this.hostname = `${props.prefix}.${props.zoneName}`;
     // `value` is a dynamic attribute: the provider takes the setting's own JSON value, here the string "on".
-    this.alwaysUseHttps = new ZoneSetting(this, 'always-use-https', { zoneId: props.zoneId, settingId: 'always_use_https', value: 'on' as unknown as Record<string, string> });
+    this.alwaysUseHttps = new ZoneSetting(this, 'always-use-https', {
+      zoneId: props.zoneId,
+      settingId: 'always_use_https',
+      value: 'on' as unknown as Record<string, string>,
+    });
     const host = (name: string, hostname: string) =>
       // Worker routes need a proxied DNS record; 100:: is the documented originless placeholder.
-      new DnsRecord(this, `dns-${name}`, { zoneId: props.zoneId, name: hostname, type: 'AAAA', content: '100::', proxied: true, ttl: 1, comment: `Worker route for ${props.prefix}` });
+      new DnsRecord(this, `dns-${name}`, {
+        zoneId: props.zoneId,
+        name: hostname,
+        type: 'AAAA',
+        content: '100::',
+        proxied: true,
+        ttl: 1,
+        comment: `Worker route for ${props.prefix}`,
+      });
     host('main', this.hostname);
     const scripts = {} as Record<Slot, WorkersScript>;
     const slotUrls = {} as Record<Slot, string>;
@@ -92,11 +107,19 @@ export class CloudflareRuntime extends Construct {
       });
       const slotHost = `${props.prefix}-${slot}.${props.zoneName}`;
       host(slot, slotHost);
-      new WorkersRoute(this, `route-${slot}`, { zoneId: props.zoneId, pattern: `${slotHost}/*`, script: scripts[slot].scriptName });
+      new WorkersRoute(this, `route-${slot}`, {
+        zoneId: props.zoneId,
+        pattern: `${slotHost}/*`,
+        script: scripts[slot].scriptName,
+      });
       slotUrls[slot] = `https://${slotHost}`;
     }
     this.scripts = scripts;
-    this.activeRoute = new WorkersRoute(this, 'route-active', { zoneId: props.zoneId, pattern: `${this.hostname}/*`, script: scripts[props.activeSlot].scriptName });
+    this.activeRoute = new WorkersRoute(this, 'route-active', {
+      zoneId: props.zoneId,
+      pattern: `${this.hostname}/*`,
+      script: scripts[props.activeSlot].scriptName,
+    });
     this.url = `https://${this.hostname}`;
     this.slotUrls = slotUrls;
   }
@@ -134,6 +157,11 @@ export class CloudflareRateLimitState extends Construct {
 
   /** The binding other scripts use to reach the namespace. */
   binding(): WorkersScriptBindings {
-    return { type: 'durable_object_namespace', name: 'RATE_LIMITER', className: RATE_LIMITER_CLASS, scriptName: this.script.scriptName };
+    return {
+      type: 'durable_object_namespace',
+      name: 'RATE_LIMITER',
+      className: RATE_LIMITER_CLASS,
+      scriptName: this.script.scriptName,
+    };
   }
 }

@@ -1,10 +1,14 @@
-import { CloudRunV2Service, CloudRunV2ServiceTemplateContainers, CloudRunV2ServiceTemplateContainersEnv } from '@cdktf/provider-google/lib/cloud-run-v2-service';
+import {
+  CloudRunV2Service,
+  CloudRunV2ServiceTemplateContainers,
+  CloudRunV2ServiceTemplateContainersEnv,
+} from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
 import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { Fn, ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { createHash } from 'crypto';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 
 export interface GcpRuntimeProps {
   /** Cloud Run service name, e.g. `data-sync-prod-runtime`. */
@@ -46,7 +50,8 @@ export interface GcpRuntimeProps {
 /** The container port the runtime listens on (Cloud Run sets PORT to it; the GMP sidecar scrapes it). */
 export const GCP_RUNTIME_PORT = 8080;
 /** Google's Managed Service for Prometheus sidecar for Cloud Run: scrapes :8080/metrics into Cloud Monitoring. */
-export const GMP_SIDECAR_IMAGE = 'us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0';
+export const GMP_SIDECAR_IMAGE =
+  'us-docker.pkg.dev/cloud-ops-agents-artifacts/cloud-run-gmp-sidecar/cloud-run-gmp-sidecar:1.2.0';
 
 /**
  * Revision name for an image tag: `<service>-<tag>` lowercased, at most 63 characters. It depends on
@@ -54,8 +59,17 @@ export const GMP_SIDECAR_IMAGE = 'us-docker.pkg.dev/cloud-ops-agents-artifacts/c
  * and on a first deploy (both slots on one tag) both slots point at the one revision that exists.
  */
 export function gcpRevisionName(service: string, tag: string): string {
-  const clean = tag.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '');
-  const suffix = service.length + 1 + clean.length <= 63 && clean ? clean : createHash('sha256').update(tag).digest('hex').slice(0, Math.max(8, 62 - service.length));
+  const clean = tag
+    .toLowerCase()
+    .replace(/[^a-z0-9]+/g, '-')
+    .replace(/^-+|-+$/g, '');
+  const suffix =
+    service.length + 1 + clean.length <= 63 && clean
+      ? clean
+      : createHash('sha256')
+          .update(tag)
+          .digest('hex')
+          .slice(0, Math.max(8, 62 - service.length));
   return `${service}-${suffix}`.slice(0, 63);
 }
 
@@ -77,19 +91,33 @@ export class GcpRuntime extends Construct {
 
   constructor(scope: Construct, id: string, props: GcpRuntimeProps) {
     super(scope, id);
-    const revisions = Object.fromEntries(SLOTS.map((slot) => [slot, gcpRevisionName(props.name, props.imageTags[slot])])) as Record<Slot, string>;
+    const revisions = Object.fromEntries(
+      SLOTS.map((slot) => [slot, gcpRevisionName(props.name, props.imageTags[slot])]),
+    ) as Record<Slot, string>;
     this.revisions = revisions;
     const env: CloudRunV2ServiceTemplateContainersEnv[] = [
       ...Object.entries(props.env).map(([name, value]) => ({ name, value })),
-      ...Object.entries(props.secrets).map(([name, secret]) => ({ name, valueSource: { secretKeyRef: { secret, version: 'latest' } } })),
+      ...Object.entries(props.secrets).map(([name, secret]) => ({
+        name,
+        valueSource: { secretKeyRef: { secret, version: 'latest' } },
+      })),
     ];
-    const probe = { httpGet: { path: '/health', port: GCP_RUNTIME_PORT }, periodSeconds: 10, failureThreshold: 6, timeoutSeconds: 5 };
+    const probe = {
+      httpGet: { path: '/health', port: GCP_RUNTIME_PORT },
+      periodSeconds: 10,
+      failureThreshold: 6,
+      timeoutSeconds: 5,
+    };
     const runtime: CloudRunV2ServiceTemplateContainers = {
       name: 'runtime',
       image: `${props.image}:${props.imageTags[props.deploymentSlot]}`,
       ports: { containerPort: GCP_RUNTIME_PORT, name: 'http1' },
       env: [...env, { name: 'HOST', value: '0.0.0.0' }],
-      resources: { limits: { cpu: String(props.cpuUnits / 1024), memory: `${props.memoryMb}Mi` }, cpuIdle: false, startupCpuBoost: true },
+      resources: {
+        limits: { cpu: String(props.cpuUnits / 1024), memory: `${props.memoryMb}Mi` },
+        cpuIdle: false,
+        startupCpuBoost: true,
+      },
       startupProbe: probe,
       livenessProbe: probe,
     };
@@ -99,7 +127,11 @@ export class GcpRuntime extends Construct {
       dependsOn: ['runtime'],
       resources: { limits: { cpu: '0.5', memory: '512Mi' } },
     };
-    const metricWriter = new ProjectIamMember(this, 'metric-writer', { project: props.project, role: 'roles/monitoring.metricWriter', member: `serviceAccount:${props.serviceAccountEmail}` });
+    const metricWriter = new ProjectIamMember(this, 'metric-writer', {
+      project: props.project,
+      role: 'roles/monitoring.metricWriter',
+      member: `serviceAccount:${props.serviceAccountEmail}`,
+    });
     this.service = new CloudRunV2Service(this, 'service', {
       name: props.name,
       location: props.region,
@@ -111,7 +143,10 @@ export class GcpRuntime extends Construct {
         timeout: `${props.timeoutSeconds}s`,
         maxInstanceRequestConcurrency: 40,
         scaling: { minInstanceCount: props.instanceCount, maxInstanceCount: props.instanceCount * 5 },
-        vpcAccess: { egress: 'PRIVATE_RANGES_ONLY', networkInterfaces: [{ network: props.network.networkId, subnetwork: props.network.subnetworkId }] },
+        vpcAccess: {
+          egress: 'PRIVATE_RANGES_ONLY',
+          networkInterfaces: [{ network: props.network.networkId, subnetwork: props.network.subnetworkId }],
+        },
         containers: [runtime, sidecar],
       },
       traffic: SLOTS.map((slot) => ({
@@ -123,8 +158,16 @@ export class GcpRuntime extends Construct {
       dependsOn: [metricWriter, ...(props.dependsOn ?? [])],
     });
     // Vendors post webhooks without Google credentials; the API authenticates and verifies signatures itself.
-    new CloudRunV2ServiceIamMember(this, 'public-invoker', { name: this.service.name, location: props.region, role: 'roles/run.invoker', member: 'allUsers' });
+    new CloudRunV2ServiceIamMember(this, 'public-invoker', {
+      name: this.service.name,
+      location: props.region,
+      role: 'roles/run.invoker',
+      member: 'allUsers',
+    });
     this.url = this.service.uri;
-    this.slotUrls = { blue: Fn.replace(this.service.uri, 'https://', 'https://blue---'), green: Fn.replace(this.service.uri, 'https://', 'https://green---') };
+    this.slotUrls = {
+      blue: Fn.replace(this.service.uri, 'https://', 'https://blue---'),
+      green: Fn.replace(this.service.uri, 'https://', 'https://green---'),
+    };
   }
 }

@@ -1,6 +1,13 @@
 import { Construct } from 'constructs';
-import { SLOTS, type Slot } from '../../config';
-import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineDomainMapping, type IbmCodeEngineEnvVariable, IbmCodeEngineProject, IbmCodeEngineSecret } from '../generic/ibm';
+import { SLOTS, type Slot } from '@data-sync/config';
+import {
+  IbmCodeEngineApp,
+  IbmCodeEngineConfigMap,
+  IbmCodeEngineDomainMapping,
+  type IbmCodeEngineEnvVariable,
+  IbmCodeEngineProject,
+  IbmCodeEngineSecret,
+} from '../generic/ibm';
 
 /** Code Engine secret holding the registry credentials (`ibmcloud ce registry create --name icr-pull ...`). */
 export const REGISTRY_SECRET = 'icr-pull';
@@ -11,7 +18,11 @@ export function codeEngineSize(cpuUnits: number, memoryMb: number): { cpu: strin
 }
 
 /** Environment of a Code Engine workload: its config map and its secret, both referenced whole. */
-export function envFrom(configMap: string, secret: string, literals: Record<string, string> = {}): IbmCodeEngineEnvVariable[] {
+export function envFrom(
+  configMap: string,
+  secret: string,
+  literals: Record<string, string> = {},
+): IbmCodeEngineEnvVariable[] {
   return [
     { type: 'config_map_full_reference', reference: configMap },
     { type: 'secret_full_reference', reference: secret },
@@ -62,10 +73,22 @@ export class IbmRuntime extends Construct {
   constructor(scope: Construct, id: string, props: IbmRuntimeProps) {
     super(scope, id);
     const port = props.port ?? 3000;
-    this.project = new IbmCodeEngineProject(this, 'project', { name: props.prefix, resource_group_id: props.resourceGroupId });
+    this.project = new IbmCodeEngineProject(this, 'project', {
+      name: props.prefix,
+      resource_group_id: props.resourceGroupId,
+    });
     this.projectId = this.project.attr('project_id');
-    this.configMapName = new IbmCodeEngineConfigMap(this, 'config', { project_id: this.projectId, name: 'runtime-config', data: props.config }).attr('name');
-    this.secretName = new IbmCodeEngineSecret(this, 'secret', { project_id: this.projectId, name: 'runtime-credentials', format: 'generic', data: {} }, { lifecycle: { ignoreChanges: ['data'] } }).attr('name');
+    this.configMapName = new IbmCodeEngineConfigMap(this, 'config', {
+      project_id: this.projectId,
+      name: 'runtime-config',
+      data: props.config,
+    }).attr('name');
+    this.secretName = new IbmCodeEngineSecret(
+      this,
+      'secret',
+      { project_id: this.projectId, name: 'runtime-credentials', format: 'generic', data: {} },
+      { lifecycle: { ignoreChanges: ['data'] } },
+    ).attr('name');
     const size = codeEngineSize(props.cpuUnits, props.memoryMb);
     for (const slot of SLOTS) {
       this.apps[slot] = new IbmCodeEngineApp(this, `api-${slot}`, {
@@ -75,7 +98,12 @@ export class IbmRuntime extends Construct {
         image_port: port,
         image_secret: REGISTRY_SECRET,
         managed_domain_mappings: 'local_public',
-        run_env_variables: envFrom(this.configMapName, this.secretName, { DATA_SYNC_ROLE: 'api', DATA_SYNC_SLOT: slot, HOST: '0.0.0.0', PORT: String(port) }),
+        run_env_variables: envFrom(this.configMapName, this.secretName, {
+          DATA_SYNC_ROLE: 'api',
+          DATA_SYNC_SLOT: slot,
+          HOST: '0.0.0.0',
+          PORT: String(port),
+        }),
         scale_min_instances: props.instanceCount,
         scale_max_instances: props.instanceCount,
         scale_cpu_limit: size.cpu,
@@ -91,7 +119,9 @@ export class IbmRuntime extends Construct {
         component: [{ name: this.apps[props.activeSlot].attr('name'), resource_type: 'app_v2' }],
       });
     }
-    this.url = props.customDomain ? `https://${props.customDomain.domainName}` : this.apps[props.activeSlot].attr('endpoint');
+    this.url = props.customDomain
+      ? `https://${props.customDomain.domainName}`
+      : this.apps[props.activeSlot].attr('endpoint');
     this.slotUrls = { blue: this.apps.blue.attr('endpoint'), green: this.apps.green.attr('endpoint') };
   }
 }

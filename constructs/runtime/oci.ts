@@ -1,6 +1,6 @@
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
-import { SLOTS, type Slot } from '../../config';
+import { SLOTS, type Slot } from '@data-sync/config';
 import {
   OciApigatewayDeployment,
   OciApigatewayGateway,
@@ -49,11 +49,20 @@ export interface OciSecretFile {
  * file of a shared in-memory volume (and a .pgpass line when asked), then stays up. Apps read the
  * files (`*_FILE` variables, PGPASSFILE); secret values never appear in the configuration.
  */
-export function secretsSidecar(files: readonly OciSecretFile[], pgpass?: { host: string; user: string; passwordFile: string }): OciContainer {
+export function secretsSidecar(
+  files: readonly OciSecretFile[],
+  pgpass?: { host: string; user: string; passwordFile: string },
+): OciContainer {
   const fetch = files.map(
-    (f) => `oci secrets secret-bundle get --secret-id ${f.secretId} --query 'data."secret-bundle-content".content' --raw-output | base64 -d > ${SECRETS_DIR}/${f.file}`,
+    (f) =>
+      `oci secrets secret-bundle get --secret-id ${f.secretId} --query 'data."secret-bundle-content".content' --raw-output | base64 -d > ${SECRETS_DIR}/${f.file}`,
   );
-  const pass = pgpass ? [`printf '%s:5432:*:%s:%s\\n' '${pgpass.host}' '${pgpass.user}' "$(cat ${SECRETS_DIR}/${pgpass.passwordFile})" > ${SECRETS_DIR}/pgpass`, `chmod 600 ${SECRETS_DIR}/pgpass`] : [];
+  const pass = pgpass
+    ? [
+        `printf '%s:5432:*:%s:%s\\n' '${pgpass.host}' '${pgpass.user}' "$(cat ${SECRETS_DIR}/${pgpass.passwordFile})" > ${SECRETS_DIR}/pgpass`,
+        `chmod 600 ${SECRETS_DIR}/pgpass`,
+      ]
+    : [];
   return {
     display_name: 'secrets',
     image_url: OCI_CLI_IMAGE,
@@ -92,12 +101,25 @@ export class OciHost extends Construct {
       display_name: props.name,
       shape: CONTAINER_SHAPE,
       shape_config: { ocpus: props.ocpus, memory_in_gbs: props.memoryGb },
-      containers: [{ ...props.app, volume_mounts: [{ mount_path: SECRETS_DIR, volume_name: 'secrets', is_read_only: true }] }, secretsSidecar(props.secrets, props.pgpass)],
-      vnics: [{ subnet_id: ctx.subnetId, nsg_ids: [...ctx.nsgIds], private_ip: this.privateIp, is_public_ip_assigned: false, display_name: props.name }],
+      containers: [
+        { ...props.app, volume_mounts: [{ mount_path: SECRETS_DIR, volume_name: 'secrets', is_read_only: true }] },
+        secretsSidecar(props.secrets, props.pgpass),
+      ],
+      vnics: [
+        {
+          subnet_id: ctx.subnetId,
+          nsg_ids: [...ctx.nsgIds],
+          private_ip: this.privateIp,
+          is_public_ip_assigned: false,
+          display_name: props.name,
+        },
+      ],
       volumes: [{ name: 'secrets', volume_type: 'EMPTYDIR', backing_store: 'MEMORY' }],
       container_restart_policy: 'ALWAYS',
       graceful_shutdown_timeout_in_seconds: 30,
-      image_pull_secrets: [{ registry_endpoint: ctx.registryHost, secret_type: 'VAULT', secret_id: ctx.registrySecretId }],
+      image_pull_secrets: [
+        { registry_endpoint: ctx.registryHost, secret_type: 'VAULT', secret_id: ctx.registrySecretId },
+      ],
     });
   }
 }
@@ -168,7 +190,12 @@ export class OciRuntime extends Construct {
     this.props = props;
     const port = props.port ?? 3000;
     const ctx = props.context;
-    const repo = new OciArtifactsContainerRepository(this, 'repository', { compartment_id: ctx.compartmentId, display_name: `${props.prefix}/${props.serviceName}`, is_immutable: true, is_public: false });
+    const repo = new OciArtifactsContainerRepository(this, 'repository', {
+      compartment_id: ctx.compartmentId,
+      display_name: `${props.prefix}/${props.serviceName}`,
+      is_immutable: true,
+      is_public: false,
+    });
     this.imageRepository = `${ctx.registryHost}/${props.registryNamespace}/${props.prefix}/${props.serviceName}`;
     this.loadBalancer = new OciLoadBalancer(this, 'lb', {
       compartment_id: ctx.compartmentId,
@@ -192,14 +219,22 @@ export class OciRuntime extends Construct {
     const route = (path: string, port: number) => ({
       path: `${path}/{rest*}`,
       methods: ['ANY'],
-      backend: { type: 'HTTP_BACKEND' as const, url: `http://${lbAddress}:${port}/$\${request.path[rest]}`, connect_timeout_in_seconds: 10, read_timeout_in_seconds: 60, send_timeout_in_seconds: 60 },
+      backend: {
+        type: 'HTTP_BACKEND' as const,
+        url: `http://${lbAddress}:${port}/$\${request.path[rest]}`,
+        connect_timeout_in_seconds: 10,
+        read_timeout_in_seconds: 60,
+        send_timeout_in_seconds: 60,
+      },
     });
     this.deployment = new OciApigatewayDeployment(this, 'api', {
       compartment_id: ctx.compartmentId,
       gateway_id: this.gateway.id,
       display_name: props.prefix,
       path_prefix: '/',
-      specification: { routes: [route('', 80), ...SLOTS.map((slot) => route(`${OCI_SLOT_PATH}/${slot}`, OCI_SLOT_PORTS[slot]))] },
+      specification: {
+        routes: [route('', 80), ...SLOTS.map((slot) => route(`${OCI_SLOT_PATH}/${slot}`, OCI_SLOT_PORTS[slot]))],
+      },
     });
     this.url = `https://${props.customDomain?.domainName ?? this.gateway.attr('hostname')}`;
     new OciLoggingLog(this, 'access-log', {
@@ -208,14 +243,29 @@ export class OciRuntime extends Construct {
       log_type: 'SERVICE',
       is_enabled: true,
       retention_duration: ociRetention(props.logRetentionDays),
-      configuration: { source: { category: 'access', resource: this.loadBalancer.id, service: 'loadbalancer', source_type: 'OCISERVICE' } },
+      configuration: {
+        source: {
+          category: 'access',
+          resource: this.loadBalancer.id,
+          service: 'loadbalancer',
+          source_type: 'OCISERVICE',
+        },
+      },
     });
     SLOTS.forEach((slot, slotIndex) => {
       this.backendSets[slot] = new OciLoadBalancerBackendSet(this, `backends-${slot}`, {
         load_balancer_id: this.loadBalancer.id,
         name: slot,
         policy: 'LEAST_CONNECTIONS',
-        health_checker: { protocol: 'HTTP', port, url_path: '/health', return_code: 200, interval_ms: 10000, retries: 3, timeout_in_millis: 3000 },
+        health_checker: {
+          protocol: 'HTTP',
+          port,
+          url_path: '/health',
+          return_code: 200,
+          interval_ms: 10000,
+          retries: 3,
+          timeout_in_millis: 3000,
+        },
       });
       this.hosts[slot] = Array.from({ length: props.instanceCount }, (_, i) => {
         const host = new OciHost(this, `${slot}-${i}`, {
@@ -228,20 +278,29 @@ export class OciRuntime extends Construct {
             display_name: 'app',
             image_url: `${this.imageRepository}:${props.imageTags[slot]}`,
             environment_variables: { ...props.environment, PORT: String(port), HOST: '0.0.0.0', DATA_SYNC_SLOT: slot },
-            health_checks: [{ health_check_type: 'HTTP', path: '/health', port, interval_in_seconds: 10, failure_threshold: 3 }],
+            health_checks: [
+              { health_check_type: 'HTTP', path: '/health', port, interval_in_seconds: 10, failure_threshold: 3 },
+            ],
           },
           secrets: props.secrets,
           pgpass: props.pgpass,
         });
         host.node.addDependency(repo);
-        new OciLoadBalancerBackend(this, `${slot}-${i}-backend`, { load_balancer_id: this.loadBalancer.id, backendset_name: this.backendSets[slot].attr('name'), ip_address: host.privateIp, port });
+        new OciLoadBalancerBackend(this, `${slot}-${i}-backend`, {
+          load_balancer_id: this.loadBalancer.id,
+          backendset_name: this.backendSets[slot].attr('name'),
+          ip_address: host.privateIp,
+          port,
+        });
         return host;
       });
     });
   }
 
   /** The private load balancer's listener behind the gateway: default backend set = the active slot's; extra path routes (n8n) when given. */
-  listen(pathRouteSet?: InstanceType<typeof OciLoadBalancerPathRouteSet>): InstanceType<typeof OciLoadBalancerListener> {
+  listen(
+    pathRouteSet?: InstanceType<typeof OciLoadBalancerPathRouteSet>,
+  ): InstanceType<typeof OciLoadBalancerListener> {
     // Each slot also answers on its own port, so a deploy pipeline can smoke-test the idle slot.
     for (const slot of SLOTS) {
       new OciLoadBalancerListener(this, `slot-${slot}`, {

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { SchedulerSchedule } from '@cdktf/provider-aws/lib/scheduler-schedule';
 import { SchedulerScheduleGroup } from '@cdktf/provider-aws/lib/scheduler-schedule-group';
-import { type IntegrationSettings, intervalMinutes } from '../../config';
+import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
 import { ServiceRole } from '../generic/aws-iam';
 import { rateExpression, triggerMessage } from '../generic/workload';
 
@@ -51,7 +51,10 @@ export class AwsSchedules extends Construct {
             roleArn: role.arn,
             input: triggerMessage(integration),
             // A trigger older than one interval is superseded by the next one (EventBridge allows 60 s to 24 h).
-            retryPolicy: { maximumEventAgeInSeconds: Math.min(86_400, Math.max(60, intervalMinutes(integration.syncInterval) * 60)), maximumRetryAttempts: 5 },
+            retryPolicy: {
+              maximumEventAgeInSeconds: Math.min(86_400, Math.max(60, intervalMinutes(integration.syncInterval) * 60)),
+              maximumRetryAttempts: 5,
+            },
             deadLetterConfig: { arn: props.deadLetterQueueArn },
           },
         }),

@@ -1,7 +1,7 @@
 import { ContainerAppJob } from '@cdktf/provider-azurerm/lib/container-app-job';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
+import type { IntegrationSettings } from '@data-sync/config';
 import { keyVaultSecretName, type AzureSecrets } from '../secrets/azure';
 import { cronFor } from './gcp';
 
@@ -42,7 +42,10 @@ export class AzureSchedules extends Construct {
     this.jobs = Object.fromEntries(
       props.integrations.map((integration) => {
         const name = `${props.prefix}-sync-${integration.name.replace(/_/g, '-')}`;
-        if (name.length > 32) throw new Error(`Container Apps job name "${name}" is longer than 32 characters: shorten the prefix or integration name`);
+        if (name.length > 32)
+          throw new Error(
+            `Container Apps job name "${name}" is longer than 32 characters: shorten the prefix or integration name`,
+          );
         const job = new ContainerAppJob(this, integration.name, {
           name,
           resourceGroupName: props.resourceGroupName,
@@ -52,8 +55,18 @@ export class AzureSchedules extends Construct {
           replicaTimeoutInSeconds: 120,
           replicaRetryLimit: 2,
           identity: { type: 'UserAssigned', identityIds: [props.identityId] },
-          secret: [{ name: tokenSecret, keyVaultSecretId: props.secrets.secretUrl(SCHEDULER_TOKEN_SECRET), identity: props.identityId }],
-          scheduleTriggerConfig: { cronExpression: cronFor(integration.syncInterval), parallelism: 1, replicaCompletionCount: 1 },
+          secret: [
+            {
+              name: tokenSecret,
+              keyVaultSecretId: props.secrets.secretUrl(SCHEDULER_TOKEN_SECRET),
+              identity: props.identityId,
+            },
+          ],
+          scheduleTriggerConfig: {
+            cronExpression: cronFor(integration.syncInterval),
+            parallelism: 1,
+            replicaCompletionCount: 1,
+          },
           dependsOn: props.dependsOn,
           template: {
             container: [
@@ -62,7 +75,11 @@ export class AzureSchedules extends Construct {
                 image: CURL_IMAGE,
                 cpu: 0.25,
                 memory: '0.5Gi',
-                command: ['/bin/sh', '-c', 'curl --fail-with-body -sS -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "{}" "$RUNTIME_URL/api/sync/trigger/$INTEGRATION"'],
+                command: [
+                  '/bin/sh',
+                  '-c',
+                  'curl --fail-with-body -sS -X POST -H "Authorization: Bearer $TOKEN" -H "Content-Type: application/json" -d "{}" "$RUNTIME_URL/api/sync/trigger/$INTEGRATION"',
+                ],
                 env: [
                   { name: 'RUNTIME_URL', value: props.runtimeUrl },
                   { name: 'INTEGRATION', value: integration.name },

@@ -1,6 +1,6 @@
 import { WorkersCronTrigger } from '@cdktf/provider-cloudflare/lib/workers-cron-trigger';
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
+import type { IntegrationSettings } from '@data-sync/config';
 import { cronFor } from './gcp';
 
 /** Integrations per cron expression: the consumer's `scheduled()` handler enqueues a sync for each on its cron. */

@@ -1,7 +1,7 @@
 import { CloudSchedulerJob } from '@cdktf/provider-google/lib/cloud-scheduler-job';
-import { scheduleMessage, type JobMessage } from '../../config/job-message';
+import { scheduleMessage, type JobMessage } from '@data-sync/config/job-message';
 import { Construct } from 'constructs';
-import { intervalMinutes, type IntegrationSettings } from '../../config';
+import { intervalMinutes, type IntegrationSettings } from '@data-sync/config';
 
 /**
  * A sync_interval as a 5-field cron expression (UTC): `15m` -> `*\/15 * * * *`, `1h` -> `0 * * * *`,
@@ -11,9 +11,12 @@ import { intervalMinutes, type IntegrationSettings } from '../../config';
 export function cronFor(interval: string): string {
   const minutes = intervalMinutes(interval);
   if (minutes < 60 && 60 % minutes === 0) return minutes === 1 ? '* * * * *' : `*/${minutes} * * * *`;
-  if (minutes % 60 === 0 && minutes < 1440 && 24 % (minutes / 60) === 0) return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
+  if (minutes % 60 === 0 && minutes < 1440 && 24 % (minutes / 60) === 0)
+    return minutes === 60 ? '0 * * * *' : `0 */${minutes / 60} * * *`;
   if (minutes % 1440 === 0) return minutes === 1440 ? '0 0 * * *' : `0 0 */${minutes / 1440} * *`;
-  throw new Error(`sync_interval "${interval}" cannot be expressed as a cron schedule: use a divisor of 60 minutes, a divisor of 24 hours, or whole days`);
+  throw new Error(
+    `sync_interval "${interval}" cannot be expressed as a cron schedule: use a divisor of 60 minutes, a divisor of 24 hours, or whole days`,
+  );
 }
 
 /** The job a schedule enqueues: a sync of the integration, whose run the runtime creates (config/job-message.ts). */

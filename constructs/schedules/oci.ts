@@ -1,6 +1,13 @@
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
-import { OciArtifactsContainerRepository, OciFunctionsApplication, OciFunctionsFunction, OciIdentityPolicy, OciLoggingLog, OciResourceSchedulerSchedule } from '../generic/oci';
+import type { IntegrationSettings } from '@data-sync/config';
+import {
+  OciArtifactsContainerRepository,
+  OciFunctionsApplication,
+  OciFunctionsFunction,
+  OciIdentityPolicy,
+  OciLoggingLog,
+  OciResourceSchedulerSchedule,
+} from '../generic/oci';
 import { ociRetention } from '../runtime/oci';
 import { cronExpression, triggerMessage } from '../generic/workload';
 
@@ -35,16 +42,29 @@ export class OciSchedules extends Construct {
   constructor(scope: Construct, id: string, props: OciSchedulesProps) {
     super(scope, id);
     const compartment_id = props.compartmentId;
-    const app = (this.application = new OciFunctionsApplication(this, 'app', { compartment_id, display_name: `${props.prefix}-triggers`, subnet_ids: [props.subnetId], network_security_group_ids: [props.nsgId], shape: 'GENERIC_X86' }));
+    const app = (this.application = new OciFunctionsApplication(this, 'app', {
+      compartment_id,
+      display_name: `${props.prefix}-triggers`,
+      subnet_ids: [props.subnetId],
+      network_security_group_ids: [props.nsgId],
+      shape: 'GENERIC_X86',
+    }));
     new OciLoggingLog(this, 'invoke-log', {
       display_name: `${props.prefix}-triggers-invoke`,
       log_group_id: props.logGroupId,
       log_type: 'SERVICE',
       is_enabled: true,
       retention_duration: ociRetention(props.logRetentionDays),
-      configuration: { source: { category: 'invoke', resource: app.id, service: 'functions', source_type: 'OCISERVICE' } },
+      configuration: {
+        source: { category: 'invoke', resource: app.id, service: 'functions', source_type: 'OCISERVICE' },
+      },
     });
-    const repo = new OciArtifactsContainerRepository(this, 'repository', { compartment_id, display_name: props.functionRepository.name, is_immutable: true, is_public: false });
+    const repo = new OciArtifactsContainerRepository(this, 'repository', {
+      compartment_id,
+      display_name: props.functionRepository.name,
+      is_immutable: true,
+      is_public: false,
+    });
     const fn = new OciFunctionsFunction(this, 'trigger', {
       application_id: app.id,
       display_name: `${props.prefix}-trigger`,

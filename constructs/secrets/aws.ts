@@ -5,7 +5,7 @@ import { DataAwsRegion } from '@cdktf/provider-aws/lib/data-aws-region';
 import { KmsAlias } from '@cdktf/provider-aws/lib/kms-alias';
 import { KmsKey } from '@cdktf/provider-aws/lib/kms-key';
 import { SecretsmanagerSecret } from '@cdktf/provider-aws/lib/secretsmanager-secret';
-import type { IntegrationSettings } from '../../config';
+import type { IntegrationSettings } from '@data-sync/config';
 
 export interface AwsSecretsProps {
   /** Resource name prefix, e.g. `data-sync-prod`; secrets are named `<prefix>/...`. */
@@ -53,7 +53,24 @@ export class AwsSecrets extends Construct {
             Sid: 'AccountAdministersAndDelegates',
             Effect: 'Allow',
             Principal: { AWS: root },
-            Action: ['kms:Create*', 'kms:Describe*', 'kms:Enable*', 'kms:List*', 'kms:Put*', 'kms:Update*', 'kms:Revoke*', 'kms:Disable*', 'kms:Get*', 'kms:Delete*', 'kms:TagResource', 'kms:UntagResource', 'kms:ScheduleKeyDeletion', 'kms:CancelKeyDeletion', 'kms:RotateKeyOnDemand', ...usage],
+            Action: [
+              'kms:Create*',
+              'kms:Describe*',
+              'kms:Enable*',
+              'kms:List*',
+              'kms:Put*',
+              'kms:Update*',
+              'kms:Revoke*',
+              'kms:Disable*',
+              'kms:Get*',
+              'kms:Delete*',
+              'kms:TagResource',
+              'kms:UntagResource',
+              'kms:ScheduleKeyDeletion',
+              'kms:CancelKeyDeletion',
+              'kms:RotateKeyOnDemand',
+              ...usage,
+            ],
             Resource: '*',
           },
           {
@@ -64,7 +81,12 @@ export class AwsSecrets extends Construct {
             Resource: '*',
             // The stack's log groups: /ecs/<prefix>... (tasks, metrics sidecar) and /aws/lambda/<prefix>... (worker).
             Condition: {
-              ArnLike: { 'kms:EncryptionContext:aws:logs:arn': ['/ecs/', '/aws/lambda/'].map((base) => `arn:${this.partition}:logs:${this.region}:${this.accountId}:log-group:${base}${props.prefix}*`) },
+              ArnLike: {
+                'kms:EncryptionContext:aws:logs:arn': ['/ecs/', '/aws/lambda/'].map(
+                  (base) =>
+                    `arn:${this.partition}:logs:${this.region}:${this.accountId}:log-group:${base}${props.prefix}*`,
+                ),
+              },
             },
           },
           {
@@ -94,7 +116,15 @@ export class AwsSecrets extends Construct {
       }
     }
     for (const key of props.extra ?? []) {
-      this.extra.set(key, new SecretsmanagerSecret(this, key, { name: `${props.prefix}/${key}`, description: `${key}; value set out of band`, kmsKeyId: this.key.arn, recoveryWindowInDays }));
+      this.extra.set(
+        key,
+        new SecretsmanagerSecret(this, key, {
+          name: `${props.prefix}/${key}`,
+          description: `${key}; value set out of band`,
+          kmsKeyId: this.key.arn,
+          recoveryWindowInDays,
+        }),
+      );
     }
   }
 

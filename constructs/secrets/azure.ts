@@ -45,12 +45,18 @@ export class AzureSecrets extends Construct {
 
   /** Versionless URL of a named secret (the latest version is used at each revision start). */
   secretUrl(name: string): string {
-    if (!this.names.has(name)) throw new Error(`Key Vault ${this.vault.name}: no secret named ${name} (known: ${[...this.names].join(', ')})`);
+    if (!this.names.has(name))
+      throw new Error(`Key Vault ${this.vault.name}: no secret named ${name} (known: ${[...this.names].join(', ')})`);
     return `${this.vault.vaultUri}secrets/${keyVaultSecretName(name)}`;
   }
 
   /** Lets an identity read secret values (Key Vault Secrets User on this vault only). */
   grantRead(id: string, principalId: string): RoleAssignment {
-    return new RoleAssignment(this, id, { scope: this.vault.id, roleDefinitionName: 'Key Vault Secrets User', principalId, principalType: 'ServicePrincipal' });
+    return new RoleAssignment(this, id, {
+      scope: this.vault.id,
+      roleDefinitionName: 'Key Vault Secrets User',
+      principalId,
+      principalType: 'ServicePrincipal',
+    });
   }
 }

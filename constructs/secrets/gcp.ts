@@ -58,7 +58,11 @@ export class GcpSecrets extends Construct {
       secrets[name] = new SecretManagerSecret(this, `secret-${name.toLowerCase()}`, {
         secretId: gcpSecretId(props.prefix, name),
         labels: { managed_by: 'cdktf', value_source: 'out-of-band' },
-        replication: { userManaged: { replicas: [{ location: props.region, customerManagedEncryption: { kmsKeyName: this.key.id } }] } },
+        replication: {
+          userManaged: {
+            replicas: [{ location: props.region, customerManagedEncryption: { kmsKeyName: this.key.id } }],
+          },
+        },
         dependsOn: [...this.keyGrants],
       });
     }
@@ -69,8 +73,13 @@ export class GcpSecrets extends Construct {
   grantAccess(id: string, member: string, names: readonly string[]): SecretManagerSecretIamMember[] {
     return names.map((name) => {
       const secret = this.secrets[name];
-      if (!secret) throw new Error(`${this.prefix}: no secret named ${name} (known: ${Object.keys(this.secrets).join(', ')})`);
-      return new SecretManagerSecretIamMember(this, `${id}-${name.toLowerCase()}`, { secretId: secret.id, role: 'roles/secretmanager.secretAccessor', member });
+      if (!secret)
+        throw new Error(`${this.prefix}: no secret named ${name} (known: ${Object.keys(this.secrets).join(', ')})`);
+      return new SecretManagerSecretIamMember(this, `${id}-${name.toLowerCase()}`, {
+        secretId: secret.id,
+        role: 'roles/secretmanager.secretAccessor',
+        member,
+      });
     });
   }
 }

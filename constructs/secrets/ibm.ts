@@ -1,6 +1,13 @@
 import { Construct } from 'constructs';
-import type { IntegrationSettings } from '../../config';
-import { IbmIamAuthorizationPolicy, IbmKmsKey, IbmKmsKeyPolicies, IbmResourceInstance, IbmSmArbitrarySecret, IbmSmSecretGroup } from '../generic/ibm';
+import type { IntegrationSettings } from '@data-sync/config';
+import {
+  IbmIamAuthorizationPolicy,
+  IbmKmsKey,
+  IbmKmsKeyPolicies,
+  IbmResourceInstance,
+  IbmSmArbitrarySecret,
+  IbmSmSecretGroup,
+} from '../generic/ibm';
 
 export interface IbmSecretsProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -29,9 +36,25 @@ export class IbmSecrets extends Construct {
 
   constructor(scope: Construct, id: string, props: IbmSecretsProps) {
     super(scope, id);
-    this.kmsInstance = new IbmResourceInstance(this, 'kms', { name: `${props.prefix}-kms`, service: 'kms', plan: 'tiered-pricing', location: props.region, resource_group_id: props.resourceGroupId, service_endpoints: 'private' });
-    const key = new IbmKmsKey(this, 'root-key', { instance_id: this.kmsInstance.attr('guid'), key_name: `${props.prefix}-root`, standard_key: false, force_delete: false });
-    new IbmKmsKeyPolicies(this, 'rotation', { instance_id: this.kmsInstance.attr('guid'), key_id: key.attr('key_id'), rotation: { enabled: true, interval_month: props.rotationMonths ?? 3 } });
+    this.kmsInstance = new IbmResourceInstance(this, 'kms', {
+      name: `${props.prefix}-kms`,
+      service: 'kms',
+      plan: 'tiered-pricing',
+      location: props.region,
+      resource_group_id: props.resourceGroupId,
+      service_endpoints: 'private',
+    });
+    const key = new IbmKmsKey(this, 'root-key', {
+      instance_id: this.kmsInstance.attr('guid'),
+      key_name: `${props.prefix}-root`,
+      standard_key: false,
+      force_delete: false,
+    });
+    new IbmKmsKeyPolicies(this, 'rotation', {
+      instance_id: this.kmsInstance.attr('guid'),
+      key_id: key.attr('key_id'),
+      rotation: { enabled: true, interval_month: props.rotationMonths ?? 3 },
+    });
     this.rootKeyCrn = key.attr('crn');
     this.secretsManager = new IbmResourceInstance(this, 'secrets-manager', {
       name: `${props.prefix}-secrets`,
@@ -51,10 +74,27 @@ export class IbmSecrets extends Construct {
       description: 'Secrets Manager encrypts with the stack root key',
     });
     this.secretsManager.node.addDependency(auth);
-    const group = new IbmSmSecretGroup(this, 'group', { instance_id: this.secretsManager.attr('guid'), region: props.region, name: props.prefix, description: 'Data sync credentials' });
+    const group = new IbmSmSecretGroup(this, 'group', {
+      instance_id: this.secretsManager.attr('guid'),
+      region: props.region,
+      name: props.prefix,
+      description: 'Data sync credentials',
+    });
     const entries = [
-      ...props.integrations.flatMap((i) => i.credentials.map((credential) => ({ key: credential, name: `${i.name}-${credential}`, description: `${i.name} credential ${credential}; value set out of band`, labels: [i.name] }))),
-      ...(props.extra ?? []).map((key) => ({ key, name: key, description: `${key}; value set out of band`, labels: ['runtime'] })),
+      ...props.integrations.flatMap((i) =>
+        i.credentials.map((credential) => ({
+          key: credential,
+          name: `${i.name}-${credential}`,
+          description: `${i.name} credential ${credential}; value set out of band`,
+          labels: [i.name],
+        })),
+      ),
+      ...(props.extra ?? []).map((key) => ({
+        key,
+        name: key,
+        description: `${key}; value set out of band`,
+        labels: ['runtime'],
+      })),
     ];
     for (const entry of entries) {
       const secret = new IbmSmArbitrarySecret(

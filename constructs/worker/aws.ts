@@ -54,14 +54,30 @@ export class AwsWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: AwsWorkerProps) {
     super(scope, id);
-    if (props.timeoutSeconds > 900) throw new Error(`AwsWorker ${props.name}: timeoutSeconds ${props.timeoutSeconds} exceeds Lambda's 900 s limit`);
-    const bundle = new TerraformAsset(this, 'bundle', { path: zipFiles(path.join(projectRoot(), RUNTIME_BUNDLE_DIR), [LAMBDA_ENTRY]), type: AssetType.FILE });
-    this.logGroup = new CloudwatchLogGroup(this, 'logs', { name: `/aws/lambda/${props.name}`, retentionInDays: props.logRetentionDays, kmsKeyId: props.kmsKeyArn });
+    if (props.timeoutSeconds > 900)
+      throw new Error(`AwsWorker ${props.name}: timeoutSeconds ${props.timeoutSeconds} exceeds Lambda's 900 s limit`);
+    const bundle = new TerraformAsset(this, 'bundle', {
+      path: zipFiles(path.join(projectRoot(), RUNTIME_BUNDLE_DIR), [LAMBDA_ENTRY]),
+      type: AssetType.FILE,
+    });
+    this.logGroup = new CloudwatchLogGroup(this, 'logs', {
+      name: `/aws/lambda/${props.name}`,
+      retentionInDays: props.logRetentionDays,
+      kmsKeyId: props.kmsKeyArn,
+    });
     this.securityGroup = new SecurityGroup(this, 'sg', {
       name: props.name,
       description: `${props.name}: egress only`,
       vpcId: props.vpcId,
-      egress: [{ protocol: '-1', fromPort: 0, toPort: 0, cidrBlocks: ['0.0.0.0/0'], description: 'vendor APIs, AWS APIs and the database' }],
+      egress: [
+        {
+          protocol: '-1',
+          fromPort: 0,
+          toPort: 0,
+          cidrBlocks: ['0.0.0.0/0'],
+          description: 'vendor APIs, AWS APIs and the database',
+        },
+      ],
     });
     const role = new ServiceRole(this, 'role', {
       name: props.name,
@@ -69,11 +85,27 @@ export class AwsWorker extends Construct {
       accountId: props.accountId,
       statements: [
         { sid: 'Logs', actions: ['logs:CreateLogStream', 'logs:PutLogEvents'], resources: [`${this.logGroup.arn}:*`] },
-        { sid: 'ConsumeQueue', actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'], resources: [props.queueArn] },
+        {
+          sid: 'ConsumeQueue',
+          actions: ['sqs:ReceiveMessage', 'sqs:DeleteMessage', 'sqs:ChangeMessageVisibility', 'sqs:GetQueueAttributes'],
+          resources: [props.queueArn],
+        },
         { sid: 'UseKey', actions: ['kms:Decrypt', 'kms:GenerateDataKey'], resources: [props.kmsKeyArn] },
-        ...(props.secretArns.length ? [{ sid: 'ReadSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [...props.secretArns] }] : []),
+        ...(props.secretArns.length
+          ? [{ sid: 'ReadSecrets', actions: ['secretsmanager:GetSecretValue'], resources: [...props.secretArns] }]
+          : []),
         // ENI management for VPC access; EC2 does not support resource-level ARNs for these calls.
-        { sid: 'VpcNetworkInterfaces', actions: ['ec2:CreateNetworkInterface', 'ec2:DescribeNetworkInterfaces', 'ec2:DeleteNetworkInterface', 'ec2:AssignPrivateIpAddresses', 'ec2:UnassignPrivateIpAddresses'], resources: ['*'] },
+        {
+          sid: 'VpcNetworkInterfaces',
+          actions: [
+            'ec2:CreateNetworkInterface',
+            'ec2:DescribeNetworkInterfaces',
+            'ec2:DeleteNetworkInterface',
+            'ec2:AssignPrivateIpAddresses',
+            'ec2:UnassignPrivateIpAddresses',
+          ],
+          resources: ['*'],
+        },
       ],
     });
     this.function = new LambdaFunction(this, 'function', {

@@ -1,7 +1,12 @@
 import { ContainerApp } from '@cdktf/provider-azurerm/lib/container-app';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
-import { keyVaultSecretEnv, prometheusAgentSidecar, type AzureAppIdentity, type AzureMetricsSink } from '../runtime/azure';
+import {
+  keyVaultSecretEnv,
+  prometheusAgentSidecar,
+  type AzureAppIdentity,
+  type AzureMetricsSink,
+} from '../runtime/azure';
 import type { AzureSecrets } from '../secrets/azure';
 
 export interface AzureWorkerProps {
@@ -69,7 +74,9 @@ export class AzureWorker extends Construct {
               { name: 'AZURE_CLIENT_ID', value: props.identity.clientId },
               ...fromVault.env,
             ],
-            livenessProbe: [{ transport: 'HTTP', path: '/health', port: 8080, intervalSeconds: 15, failureCountThreshold: 4 }],
+            livenessProbe: [
+              { transport: 'HTTP', path: '/health', port: 8080, intervalSeconds: 15, failureCountThreshold: 4 },
+            ],
           },
           prometheusAgentSidecar(props.metrics, 8080, { service: 'data-sync', app: props.name }),
         ],

@@ -37,7 +37,11 @@ export class CloudflareConsumer extends Construct {
       scriptName: `${props.prefix}-consumer`,
       ...workerModule(),
       ...WORKER_COMPATIBILITY,
-      bindings: [...props.bindings, { type: 'plain_text', name: 'DATA_SYNC_ROLE', text: 'worker' }, { type: 'plain_text', name: 'DATA_SYNC_VERSION', text: props.version }],
+      bindings: [
+        ...props.bindings,
+        { type: 'plain_text', name: 'DATA_SYNC_ROLE', text: 'worker' },
+        { type: 'plain_text', name: 'DATA_SYNC_VERSION', text: props.version },
+      ],
       keepBindings: ['secret_text'],
       observability: { enabled: true, headSamplingRate: 1 },
       lifecycle: props.deployCode ? undefined : KEEP_DEPLOYED_CODE,
@@ -48,7 +52,13 @@ export class CloudflareConsumer extends Construct {
       scriptName: this.script.scriptName,
       type: 'worker',
       deadLetterQueue: props.queue.deadLetterQueue.queueName,
-      settings: { batchSize: 10, maxRetries: props.maxRetries, maxWaitTimeMs: 5000, retryDelay: props.retryDelaySeconds, maxConcurrency: 10 },
+      settings: {
+        batchSize: 10,
+        maxRetries: props.maxRetries,
+        maxWaitTimeMs: 5000,
+        retryDelay: props.retryDelaySeconds,
+        maxConcurrency: 10,
+      },
     });
   }
 }

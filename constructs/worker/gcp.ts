@@ -38,7 +38,10 @@ export class GcpPushWorker extends Construct {
     if (props.maxDeliveryAttempts < 5 || props.maxDeliveryAttempts > 100) {
       throw new Error(`${props.prefix}: Pub/Sub max delivery attempts must be 5-100, got ${props.maxDeliveryAttempts}`);
     }
-    this.invoker = new ServiceAccount(this, 'invoker', { accountId: `${props.accountPrefix}-push`, displayName: `${props.prefix} Pub/Sub push invoker` });
+    this.invoker = new ServiceAccount(this, 'invoker', {
+      accountId: `${props.accountPrefix}-push`,
+      displayName: `${props.prefix} Pub/Sub push invoker`,
+    });
     const invokerGrant = new CloudRunV2ServiceIamMember(this, 'invoker-run', {
       name: props.service.name,
       location: props.service.location,
@@ -52,9 +55,15 @@ export class GcpPushWorker extends Construct {
       ackDeadlineSeconds: props.ackDeadlineSeconds,
       messageRetentionDuration: '86400s',
       expirationPolicy: { ttl: '' },
-      pushConfig: { pushEndpoint: endpoint, oidcToken: { serviceAccountEmail: this.invoker.email, audience: props.audience ?? endpoint } },
+      pushConfig: {
+        pushEndpoint: endpoint,
+        oidcToken: { serviceAccountEmail: this.invoker.email, audience: props.audience ?? endpoint },
+      },
       retryPolicy: { minimumBackoff: '10s', maximumBackoff: '600s' },
-      deadLetterPolicy: { deadLetterTopic: props.queue.deadLetterTopic.id, maxDeliveryAttempts: props.maxDeliveryAttempts },
+      deadLetterPolicy: {
+        deadLetterTopic: props.queue.deadLetterTopic.id,
+        maxDeliveryAttempts: props.maxDeliveryAttempts,
+      },
       dependsOn: [invokerGrant, props.queue.deadLetterPublisher],
     });
     // The Pub/Sub service agent acknowledges the forwarded message on this subscription.

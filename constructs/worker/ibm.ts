@@ -33,6 +33,11 @@ export class IbmWorker extends Construct {
       scale_cpu_limit: size.cpu,
       scale_memory_limit: size.memory,
     });
-    new IbmCodeEngineJobRun(this, 'run', { project_id: props.projectId, name: `${props.prefix}-worker-daemon`, job_name: this.job.attr('name'), run_mode: 'daemon' });
+    new IbmCodeEngineJobRun(this, 'run', {
+      project_id: props.projectId,
+      name: `${props.prefix}-worker-daemon`,
+      job_name: this.job.attr('name'),
+      run_mode: 'daemon',
+    });
   }
 }

@@ -24,17 +24,23 @@ export class OciWorker extends Construct {
 
   constructor(scope: Construct, id: string, props: OciWorkerProps) {
     super(scope, id);
-    this.hosts = Array.from({ length: props.instances ?? 1 }, (_, i) =>
-      new OciHost(this, `worker-${i}`, {
-        name: `${props.prefix}-worker-${i}`,
-        context: props.context,
-        hostNumber: 60 + i,
-        ocpus: props.ocpus ?? 1,
-        memoryGb: props.memoryGb ?? 2,
-        app: { display_name: 'worker', image_url: props.image, environment_variables: { ...props.environment, DATA_SYNC_ROLE: 'worker' } },
-        secrets: props.secrets,
-        pgpass: props.pgpass,
-      }),
+    this.hosts = Array.from(
+      { length: props.instances ?? 1 },
+      (_, i) =>
+        new OciHost(this, `worker-${i}`, {
+          name: `${props.prefix}-worker-${i}`,
+          context: props.context,
+          hostNumber: 60 + i,
+          ocpus: props.ocpus ?? 1,
+          memoryGb: props.memoryGb ?? 2,
+          app: {
+            display_name: 'worker',
+            image_url: props.image,
+            environment_variables: { ...props.environment, DATA_SYNC_ROLE: 'worker' },
+          },
+          secrets: props.secrets,
+          pgpass: props.pgpass,
+        }),
     );
   }
 }

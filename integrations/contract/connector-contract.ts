@@ -4,7 +4,14 @@
  * verification. A connector's test file calls `connectorContract({...})` once.
  */
 import { sweepDeleted } from '../reconcile';
-import { IntegrationError, WebhookRejected, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookRequest } from '../connector';
+import {
+  IntegrationError,
+  WebhookRejected,
+  type ConnectorContext,
+  type ConnectorModule,
+  type VendorRecord,
+  type WebhookRequest,
+} from '../connector';
 
 /** Switches and views every fake under test/fakes/ offers. */
 export interface Fake {
@@ -120,7 +127,10 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
     let config: C;
     const sleeps: number[] = [];
     let clockSkewMs = 0;
-    const context: ConnectorContext = { sleep: async (ms) => void sleeps.push(ms), now: () => Date.now() + clockSkewMs };
+    const context: ConnectorContext = {
+      sleep: async (ms) => void sleeps.push(ms),
+      now: () => Date.now() + clockSkewMs,
+    };
     const pushObject = spec.pushObject ?? spec.object;
     const semantics = spec.pushSemantics ?? 'upsert';
 
@@ -137,7 +147,10 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       expect(violations).toEqual([]);
     });
 
-    async function pullAll(cursor: string | null, maxPages = 100): Promise<{ ids: string[]; cursor: string | null; pages: number }> {
+    async function pullAll(
+      cursor: string | null,
+      maxPages = 100,
+    ): Promise<{ ids: string[]; cursor: string | null; pages: number }> {
       const connector = spec.module.create(config, context);
       const ids: string[] = [];
       let pages = 0;
@@ -191,55 +204,68 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
     });
 
     // Event stores (recordDeletes: false) hold immutable events and re-read days: no record changes between pages.
-    (spec.recordDeletes === false ? test.skip : test)('a record changed between two pages of a run is pulled at its new version, once per version; every other record once', async () => {
-      const connector = spec.module.create(config, context);
-      const first = await connector.pull(spec.object, null);
-      expect(first.done).toBe(false);
-      const emitted = new Set(first.records.map(spec.recordId));
-      const pending = fake.ids(spec.object).find((id) => !emitted.has(id));
-      expect(pending).toBeDefined();
-      fake.touch(spec.object, pending!);
-      const rest = await pullAll(first.cursor);
-      // The next incremental pull brings at most its new version (if the run read an older snapshot).
-      const after = await pullAll(rest.cursor);
-      const all = [...emitted, ...rest.ids, ...after.ids];
-      // Once, or twice where the vendor pages a snapshot (Salesforce query locators): the old
-      // version from the snapshot, then the new one; never more, never lost.
-      const times = all.filter((id) => id === pending).length;
-      expect(times).toBeGreaterThanOrEqual(1);
-      expect(times).toBeLessThanOrEqual(2);
-      expect((await pullAll(after.cursor)).ids).toEqual([]);
-      const others = all.filter((id) => id !== pending);
-      expect(new Set(others).size).toBe(others.length);
-      expect([...new Set(all)].sort()).toEqual([...fake.ids(spec.object)].sort());
-    });
-
-    (spec.recordDeletes === false ? test.skip : test)('a record deleted at the vendor is detected as deleted, once', async () => {
-      const full = await pullAll(null);
-      if (spec.deletes === 'sweep') {
-        const [gone] = fake.ids(spec.object);
-        fake.remove!(spec.object, gone);
+    (spec.recordDeletes === false ? test.skip : test)(
+      'a record changed between two pages of a run is pulled at its new version, once per version; every other record once',
+      async () => {
         const connector = spec.module.create(config, context);
-        expect(await sweepDeleted(spec.name, connector, spec.object, full.ids)).toEqual([gone]);
-        expect(await sweepDeleted(spec.name, connector, spec.object, full.ids.filter((id) => id !== gone))).toEqual([]);
-        return;
-      }
-      const [victim] = fake.ids(spec.object);
-      fake.remove!(spec.object, victim);
-      const connector = spec.module.create(config, context);
-      const deleted: string[] = [];
-      let cursor = full.cursor;
-      for (let round = 0; round < 2; round++) {
-        for (;;) {
-          const page = await connector.pull(spec.object, cursor);
-          deleted.push(...page.deletedIds);
-          expect(page.records.map(spec.recordId)).not.toContain(victim);
-          cursor = page.cursor;
-          if (page.done) break;
+        const first = await connector.pull(spec.object, null);
+        expect(first.done).toBe(false);
+        const emitted = new Set(first.records.map(spec.recordId));
+        const pending = fake.ids(spec.object).find((id) => !emitted.has(id));
+        expect(pending).toBeDefined();
+        fake.touch(spec.object, pending!);
+        const rest = await pullAll(first.cursor);
+        // The next incremental pull brings at most its new version (if the run read an older snapshot).
+        const after = await pullAll(rest.cursor);
+        const all = [...emitted, ...rest.ids, ...after.ids];
+        // Once, or twice where the vendor pages a snapshot (Salesforce query locators): the old
+        // version from the snapshot, then the new one; never more, never lost.
+        const times = all.filter((id) => id === pending).length;
+        expect(times).toBeGreaterThanOrEqual(1);
+        expect(times).toBeLessThanOrEqual(2);
+        expect((await pullAll(after.cursor)).ids).toEqual([]);
+        const others = all.filter((id) => id !== pending);
+        expect(new Set(others).size).toBe(others.length);
+        expect([...new Set(all)].sort()).toEqual([...fake.ids(spec.object)].sort());
+      },
+    );
+
+    (spec.recordDeletes === false ? test.skip : test)(
+      'a record deleted at the vendor is detected as deleted, once',
+      async () => {
+        const full = await pullAll(null);
+        if (spec.deletes === 'sweep') {
+          const [gone] = fake.ids(spec.object);
+          fake.remove!(spec.object, gone);
+          const connector = spec.module.create(config, context);
+          expect(await sweepDeleted(spec.name, connector, spec.object, full.ids)).toEqual([gone]);
+          expect(
+            await sweepDeleted(
+              spec.name,
+              connector,
+              spec.object,
+              full.ids.filter((id) => id !== gone),
+            ),
+          ).toEqual([]);
+          return;
         }
-      }
-      expect(deleted).toEqual([victim]);
-    });
+        const [victim] = fake.ids(spec.object);
+        fake.remove!(spec.object, victim);
+        const connector = spec.module.create(config, context);
+        const deleted: string[] = [];
+        let cursor = full.cursor;
+        for (let round = 0; round < 2; round++) {
+          for (;;) {
+            const page = await connector.pull(spec.object, cursor);
+            deleted.push(...page.deletedIds);
+            expect(page.records.map(spec.recordId)).not.toContain(victim);
+            cursor = page.cursor;
+            if (page.done) break;
+          }
+        }
+        expect(deleted).toEqual([victim]);
+      },
+    );
 
     test('backs off on 429 for as long as the vendor asks, then continues', async () => {
       const tooMany = spec.tooManyRequests ?? { headers: { 'Retry-After': '2' }, waitMs: 2000 };
@@ -259,7 +285,10 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
     test('gives up on a persistent 5xx after a bounded number of attempts', async () => {
       fake.failNext(500, 1000);
       const before = fake.requestCount();
-      const error = await spec.module.create(config, context).pull(spec.object, null).catch((e) => e);
+      const error = await spec.module
+        .create(config, context)
+        .pull(spec.object, null)
+        .catch((e) => e);
       expect(error).toBeInstanceOf(IntegrationError);
       expect(error.kind).toBe('unavailable');
       const attempts = fake.requestCount() - before;
@@ -276,46 +305,60 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       const check = await connector.test();
       expect(check.ok).toBe(false);
       expect(check.message).toMatch(/auth|unauthori|invalid|expired|revoked|denied|forbidden|401|403/i);
-      if (spec.pushAuthErrors === false) await expect(connector.push(pushObject, spec.pushRecords(1, 0))).resolves.toMatchObject({ failed: [] });
+      if (spec.pushAuthErrors === false)
+        await expect(connector.push(pushObject, spec.pushRecords(1, 0))).resolves.toMatchObject({ failed: [] });
       else await expect(connector.push(pushObject, spec.pushRecords(1, 0))).rejects.toMatchObject({ kind: 'auth' });
     });
 
-    test(semantics === 'append' ? 'push delivers each record once per push (the vendor keeps no key to deduplicate on)' : 'push upserts are idempotent: pushing the same records twice leaves the same state', async () => {
-      const connector = spec.module.create(config, context);
-      const records = spec.pushRecords(5, 1);
-      const before = fake.ids(pushObject).length;
-      const first = await connector.push(pushObject, records);
-      expect(first.failed).toEqual([]);
-      expect(first.upserted).toBe(5);
-      const afterFirst = fake.snapshot(pushObject);
-      expect(fake.ids(pushObject)).toHaveLength(before + 5);
-      const second = await connector.push(pushObject, records);
-      expect(second.failed).toEqual([]);
-      if (semantics === 'append') {
-        expect(fake.ids(pushObject)).toHaveLength(before + 10);
-        return;
-      }
-      expect(fake.snapshot(pushObject)).toEqual(afterFirst);
-      expect(fake.ids(pushObject)).toHaveLength(before + 5);
-    });
+    test(
+      semantics === 'append'
+        ? 'push delivers each record once per push (the vendor keeps no key to deduplicate on)'
+        : 'push upserts are idempotent: pushing the same records twice leaves the same state',
+      async () => {
+        const connector = spec.module.create(config, context);
+        const records = spec.pushRecords(5, 1);
+        const before = fake.ids(pushObject).length;
+        const first = await connector.push(pushObject, records);
+        expect(first.failed).toEqual([]);
+        expect(first.upserted).toBe(5);
+        const afterFirst = fake.snapshot(pushObject);
+        expect(fake.ids(pushObject)).toHaveLength(before + 5);
+        const second = await connector.push(pushObject, records);
+        expect(second.failed).toEqual([]);
+        if (semantics === 'append') {
+          expect(fake.ids(pushObject)).toHaveLength(before + 10);
+          return;
+        }
+        expect(fake.snapshot(pushObject)).toEqual(afterFirst);
+        expect(fake.ids(pushObject)).toHaveLength(before + 5);
+      },
+    );
 
     if (semantics !== 'append') {
-      test(semantics === 'upsert' ? 'push updates an existing record in place by its external key' : 'a re-push under a known key is dropped by the vendor, never duplicated', async () => {
-        const connector = spec.module.create(config, context);
-        await connector.push(pushObject, spec.pushRecords(2, 1));
-        const count = fake.ids(pushObject).length;
-        const snapshot = JSON.stringify(fake.snapshot(pushObject));
-        await connector.push(pushObject, spec.pushRecords(2, 2));
-        expect(fake.ids(pushObject)).toHaveLength(count);
-        if (semantics === 'upsert') expect(JSON.stringify(fake.snapshot(pushObject))).not.toBe(snapshot);
-        else expect(JSON.stringify(fake.snapshot(pushObject))).toBe(snapshot);
-      });
+      test(
+        semantics === 'upsert'
+          ? 'push updates an existing record in place by its external key'
+          : 'a re-push under a known key is dropped by the vendor, never duplicated',
+        async () => {
+          const connector = spec.module.create(config, context);
+          await connector.push(pushObject, spec.pushRecords(2, 1));
+          const count = fake.ids(pushObject).length;
+          const snapshot = JSON.stringify(fake.snapshot(pushObject));
+          await connector.push(pushObject, spec.pushRecords(2, 2));
+          expect(fake.ids(pushObject)).toHaveLength(count);
+          if (semantics === 'upsert') expect(JSON.stringify(fake.snapshot(pushObject))).not.toBe(snapshot);
+          else expect(JSON.stringify(fake.snapshot(pushObject))).toBe(snapshot);
+        },
+      );
     }
 
     if (spec.recordDeletes === false) {
       test('delete of single records is refused as unsupported, changing nothing', async () => {
         const [victim] = fake.ids(spec.object);
-        const error = await spec.module.create(config, context).delete(spec.object, [victim]).catch((e) => e);
+        const error = await spec.module
+          .create(config, context)
+          .delete(spec.object, [victim])
+          .catch((e) => e);
         expect(error).toBeInstanceOf(IntegrationError);
         expect(error.message).toMatch(/not support|cannot delete/i);
         expect(fake.ids(spec.object)).toContain(victim);
@@ -343,7 +386,13 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
 
     if (!spec.webhook) {
       test('the vendor sends no webhooks: every delivery is refused', () => {
-        const request: WebhookRequest = { method: 'POST', url: `https://api.example.com/webhooks/${spec.name}`, headers: { 'content-type': 'application/json' }, rawBody: Buffer.from('{}'), now: Date.now() };
+        const request: WebhookRequest = {
+          method: 'POST',
+          url: `https://api.example.com/webhooks/${spec.name}`,
+          headers: { 'content-type': 'application/json' },
+          rawBody: Buffer.from('{}'),
+          now: Date.now(),
+        };
         expect(() => spec.module.verifyWebhook(config, request)).toThrow(WebhookRejected);
       });
       return;
@@ -378,7 +427,9 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
         const request = webhook.sign(config, webhook.body(config, 4), now);
         if (webhook.replay === 'timestamp') {
           expect(spec.module.verifyWebhook(config, request).events.length).toBeGreaterThan(0);
-          expect(() => spec.module.verifyWebhook(config, { ...request, now: now + 10 * 60_000 })).toThrow(WebhookRejected);
+          expect(() => spec.module.verifyWebhook(config, { ...request, now: now + 10 * 60_000 })).toThrow(
+            WebhookRejected,
+          );
         } else {
           const first = spec.module.verifyWebhook(config, request).events.map((e) => e.id);
           expect(first.length).toBeGreaterThan(0);

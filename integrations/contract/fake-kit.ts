@@ -58,7 +58,11 @@ export interface Framing {
 }
 
 const CRM_FRAMING: Framing = { jsonType: 'application/json;charset=UTF-8', contentLength: false, keepAliveMs: 1000 };
-export const MARKETING_FRAMING: Framing = { jsonType: 'application/json; charset=utf-8', contentLength: true, keepAliveMs: 5000 };
+export const MARKETING_FRAMING: Framing = {
+  jsonType: 'application/json; charset=utf-8',
+  contentLength: true,
+  keepAliveMs: 5000,
+};
 
 export interface ServeOptions {
   /** 0 (the default) picks a free port. */
@@ -98,7 +102,12 @@ export async function serveFake(
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const url = new URL(req.url ?? '/', `http://${req.headers.host ?? '127.0.0.1'}`);
-      const request: FakeRequest = { method: req.method ?? 'GET', url, headers: req.headers, body: Buffer.concat(chunks) };
+      const request: FakeRequest = {
+        method: req.method ?? 'GET',
+        url,
+        headers: req.headers,
+        body: Buffer.concat(chunks),
+      };
       log.push(url.pathname);
       const answer = async (): Promise<FakeResponse> => {
         if (faults && !faults.exempt?.(request)) {
@@ -179,11 +188,46 @@ export function isoSeconds(ms: number): string {
 }
 
 /** Deterministic pseudo-random numbers (mulberry32): the same seed gives the same data on every run. */
-export { rng as seededRandom } from '../../pipelines/testing/generate';
+export { rng as seededRandom } from '@data-sync/pipelines/testing/generate';
 
-const FIRST = ['Ada', 'Grace', 'Alan', 'Edsger', 'Barbara', 'Donald', 'Frances', 'Ken', 'Margaret', 'Dennis', 'Radia', 'Tim'];
-const LAST = ['Lovelace', 'Hopper', 'Turing', 'Dijkstra', 'Liskov', 'Knuth', 'Allen', 'Thompson', 'Hamilton', 'Ritchie', 'Perlman', 'Berners-Lee'];
-const COMPANIES = ['Acme Corp', 'Globex', 'Initech', 'Umbrella', 'Hooli', 'Stark Industries', 'Wayne Enterprises', 'Soylent'];
+const FIRST = [
+  'Ada',
+  'Grace',
+  'Alan',
+  'Edsger',
+  'Barbara',
+  'Donald',
+  'Frances',
+  'Ken',
+  'Margaret',
+  'Dennis',
+  'Radia',
+  'Tim',
+];
+const LAST = [
+  'Lovelace',
+  'Hopper',
+  'Turing',
+  'Dijkstra',
+  'Liskov',
+  'Knuth',
+  'Allen',
+  'Thompson',
+  'Hamilton',
+  'Ritchie',
+  'Perlman',
+  'Berners-Lee',
+];
+const COMPANIES = [
+  'Acme Corp',
+  'Globex',
+  'Initech',
+  'Umbrella',
+  'Hooli',
+  'Stark Industries',
+  'Wayne Enterprises',
+  'Soylent',
+];
 
 /** A generated person: names, a unique email (by index) and a phone. */
 export function fakePerson(index: number, random: () => number) {

@@ -9,12 +9,12 @@ import { randomBytes } from 'crypto';
 import { mkdtempSync, rmSync } from 'fs';
 import { tmpdir } from 'os';
 import * as path from 'path';
-import { migrate, openPglite, openPostgres, type Db } from '../../pipelines/db';
-import { TEST_DATABASE_URL } from '../../test/support/services';
-import { describeWithService } from '../../test/support/services';
-import { scratchDatabase } from '../../test/support/scratch-database';
-import { startFakeConstantContact, type ConstantContactFake } from '../../test/fakes/constant_contact';
-import { testSealer } from '../../test/fakes/constant_contact/sealer';
+import { migrate, openPglite, openPostgres, type Db } from '@data-sync/pipelines/db';
+import { TEST_DATABASE_URL } from '@data-sync/test-services';
+import { describeWithService } from '@data-sync/test-services';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
+import { startFakeConstantContact, type ConstantContactFake } from '@data-sync/vendor-fakes/constant_contact';
+import { testSealer } from '@data-sync/vendor-fakes/constant_contact/sealer';
 import type { ConnectorContext } from '../connector';
 import { constantContact, constantContactConfigSchema } from '../marketing/constant_contact';
 import { INTEGRATION_MIGRATIONS } from '../migrations';
@@ -27,7 +27,14 @@ const ROOT = path.join(__dirname, '../..');
 
 function connectorFor(fake: ConstantContactFake, context: ConnectorContext) {
   return constantContact.create(
-    constantContactConfigSchema.parse({ clientId: fake.clientId, clientSecret: fake.clientSecret, refreshToken: fake.refreshToken, baseUrl: fake.url, tokenUrl: `${fake.url}/oauth2/default/v1/token`, requestsPerSecond: 1000 }),
+    constantContactConfigSchema.parse({
+      clientId: fake.clientId,
+      clientSecret: fake.clientSecret,
+      refreshToken: fake.refreshToken,
+      baseUrl: fake.url,
+      tokenUrl: `${fake.url}/oauth2/default/v1/token`,
+      requestsPerSecond: 1000,
+    }),
     context,
   );
 }
@@ -37,7 +44,10 @@ async function stored(db: Db): Promise<{ refreshToken: string; accessToken: stri
   const { rows } = await db.query<{ sealed: string }>('SELECT sealed FROM integration_oauth_tokens');
   expect(rows).toHaveLength(1);
   const tokens = JSON.parse(await sealer.unseal(rows[0].sealed));
-  return { ...tokens, clear: rows[0].sealed.includes(tokens.refreshToken) || rows[0].sealed.includes(tokens.accessToken) };
+  return {
+    ...tokens,
+    clear: rows[0].sealed.includes(tokens.refreshToken) || rows[0].sealed.includes(tokens.accessToken),
+  };
 }
 
 /**
@@ -55,7 +65,10 @@ function checkedFetch(db: Db, problems: string[]): typeof fetch {
   }) as typeof fetch;
 }
 
-function runWorker(fakeUrl: string, databaseUrl: string): Promise<{ ok: boolean; kind?: string; message?: string; records?: number }> {
+function runWorker(
+  fakeUrl: string,
+  databaseUrl: string,
+): Promise<{ ok: boolean; kind?: string; message?: string; records?: number }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
       cwd: ROOT,
@@ -98,7 +111,10 @@ describeWithService('OAuth rotation on PostgreSQL, two worker processes', TEST_D
 
   test('two workers refresh once between them, a restarted worker continues with the rotated token, stored sealed', async () => {
     const [a, b] = await Promise.all([runWorker(fake.url, scratch.url), runWorker(fake.url, scratch.url)]);
-    expect([a, b]).toEqual([{ ok: true, records: 3 }, { ok: true, records: 3 }]);
+    expect([a, b]).toEqual([
+      { ok: true, records: 3 },
+      { ok: true, records: 3 },
+    ]);
     expect(fake.state.tokenGrants).toBe(1);
     const first = await stored(db);
     expect(first.clear).toBe(false);
@@ -107,7 +123,10 @@ describeWithService('OAuth rotation on PostgreSQL, two worker processes', TEST_D
     // The access token expires; both workers want a new one at once, then a fresh process starts.
     fake.expireAccessTokens();
     const again = await Promise.all([runWorker(fake.url, scratch.url), runWorker(fake.url, scratch.url)]);
-    expect(again).toEqual([{ ok: true, records: 3 }, { ok: true, records: 3 }]);
+    expect(again).toEqual([
+      { ok: true, records: 3 },
+      { ok: true, records: 3 },
+    ]);
     expect(fake.state.tokenGrants).toBe(2);
     fake.expireAccessTokens();
     expect(await runWorker(fake.url, scratch.url)).toEqual({ ok: true, records: 3 });
@@ -132,7 +151,12 @@ describeWithService('OAuth rotation on PostgreSQL, two worker processes', TEST_D
     expect(await runWorker(fake.url, scratch.url)).toMatchObject({ ok: true });
     fake.revokeAuth();
     const results = await Promise.all([runWorker(fake.url, scratch.url), runWorker(fake.url, scratch.url)]);
-    for (const result of results) expect(result).toMatchObject({ ok: false, kind: 'auth', message: expect.stringMatching(/invalid_grant.*reauthorize/) });
+    for (const result of results)
+      expect(result).toMatchObject({
+        ok: false,
+        kind: 'auth',
+        message: expect.stringMatching(/invalid_grant.*reauthorize/),
+      });
   });
 });
 
@@ -152,7 +176,9 @@ describe('OAuth rotation on PGlite, two workers in one process and a restart', (
     let db = await openPglite(dir);
     await migrate(db, INTEGRATION_MIGRATIONS);
     const problems: string[] = [];
-    const workers = [0, 1].map(() => connectorFor(fake, { tokenStore: new SqlTokenStore(db, sealer), fetch: checkedFetch(db, problems) }));
+    const workers = [0, 1].map(() =>
+      connectorFor(fake, { tokenStore: new SqlTokenStore(db, sealer), fetch: checkedFetch(db, problems) }),
+    );
     await Promise.all(workers.map((w) => w.pull('contacts', null)));
     expect(fake.state.tokenGrants).toBe(1);
     fake.expireAccessTokens();
@@ -165,7 +191,10 @@ describe('OAuth rotation on PGlite, two workers in one process and a restart', (
     db = await openPglite(dir);
     try {
       fake.expireAccessTokens();
-      const restarted = connectorFor(fake, { tokenStore: new SqlTokenStore(db, sealer), fetch: checkedFetch(db, problems) });
+      const restarted = connectorFor(fake, {
+        tokenStore: new SqlTokenStore(db, sealer),
+        fetch: checkedFetch(db, problems),
+      });
       expect((await restarted.pull('contacts', null)).records).toHaveLength(2);
       expect(fake.state.tokenGrants).toBe(3);
       expect((await stored(db)).refreshToken).not.toBe(before.refreshToken);

@@ -23,7 +23,13 @@ function session(options: { now: () => number; grants: Grant[]; store?: MemoryTo
 
 test('concurrent callers share one refresh; the rotated refresh token is presented next time', async () => {
   let now = 0;
-  const { s, presented } = session({ now: () => now, grants: [{ accessToken: 'a1', refreshToken: 'r1', expiresInMs: 3_600_000 }, { accessToken: 'a2', refreshToken: 'r2', expiresInMs: 3_600_000 }] });
+  const { s, presented } = session({
+    now: () => now,
+    grants: [
+      { accessToken: 'a1', refreshToken: 'r1', expiresInMs: 3_600_000 },
+      { accessToken: 'a2', refreshToken: 'r2', expiresInMs: 3_600_000 },
+    ],
+  });
   expect(await Promise.all([s.accessToken(), s.accessToken(), s.accessToken()])).toEqual(['a1', 'a1', 'a1']);
   now = 3_600_000;
   expect(await s.accessToken()).toBe('a2');
@@ -32,7 +38,13 @@ test('concurrent callers share one refresh; the rotated refresh token is present
 
 test('refreshes ahead of expiry, not after a failed call', async () => {
   let now = 0;
-  const { s, presented } = session({ now: () => now, grants: [{ accessToken: 'a1', expiresInMs: 600_000 }, { accessToken: 'a2', expiresInMs: 600_000 }] });
+  const { s, presented } = session({
+    now: () => now,
+    grants: [
+      { accessToken: 'a1', expiresInMs: 600_000 },
+      { accessToken: 'a2', expiresInMs: 600_000 },
+    ],
+  });
   await s.accessToken();
   now = 600_000 - 59_000;
   expect(await s.accessToken()).toBe('a2');
@@ -42,16 +54,27 @@ test('refreshes ahead of expiry, not after a failed call', async () => {
 
 test('a second instance on the same store uses the stored token instead of refreshing', async () => {
   const store = new MemoryTokenStore();
-  const first = session({ now: () => 0, grants: [{ accessToken: 'a1', refreshToken: 'r1', expiresInMs: 3_600_000 }], store });
+  const first = session({
+    now: () => 0,
+    grants: [{ accessToken: 'a1', refreshToken: 'r1', expiresInMs: 3_600_000 }],
+    store,
+  });
   await first.s.accessToken();
   const second = session({ now: () => 0, grants: [], store });
   expect(await second.s.accessToken()).toBe('a1');
   expect(second.presented).toEqual([]);
 });
 
-test('a rejected access token is replaced once, by another instance\'s newer one when there is one', async () => {
+test("a rejected access token is replaced once, by another instance's newer one when there is one", async () => {
   const store = new MemoryTokenStore();
-  const a = session({ now: () => 0, grants: [{ accessToken: 'a1', refreshToken: 'r1', expiresInMs: 3_600_000 }, { accessToken: 'a2', refreshToken: 'r2', expiresInMs: 3_600_000 }], store });
+  const a = session({
+    now: () => 0,
+    grants: [
+      { accessToken: 'a1', refreshToken: 'r1', expiresInMs: 3_600_000 },
+      { accessToken: 'a2', refreshToken: 'r2', expiresInMs: 3_600_000 },
+    ],
+    store,
+  });
   const b = session({ now: () => 0, grants: [], store });
   await a.s.accessToken();
   expect(await b.s.accessToken()).toBe('a1');

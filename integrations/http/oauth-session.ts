@@ -26,7 +26,10 @@ export interface TokenStore {
    * sees the tokens stored when the lock was taken and returns those to store (undefined: keep them).
    * The new tokens are stored before `locked` resolves.
    */
-  locked(key: string, update: (current: StoredTokens | undefined) => Promise<StoredTokens | undefined>): Promise<StoredTokens | undefined>;
+  locked(
+    key: string,
+    update: (current: StoredTokens | undefined) => Promise<StoredTokens | undefined>,
+  ): Promise<StoredTokens | undefined>;
 }
 
 /** A process-local store: what a connector uses when the runtime passes none. */
@@ -38,13 +41,19 @@ export class MemoryTokenStore implements TokenStore {
     return this.tokens.get(key);
   }
 
-  locked(key: string, update: (current: StoredTokens | undefined) => Promise<StoredTokens | undefined>): Promise<StoredTokens | undefined> {
+  locked(
+    key: string,
+    update: (current: StoredTokens | undefined) => Promise<StoredTokens | undefined>,
+  ): Promise<StoredTokens | undefined> {
     const run = (this.queues.get(key) ?? Promise.resolve()).then(async () => {
       const next = await update(this.tokens.get(key));
       if (next) this.tokens.set(key, next);
       return this.tokens.get(key);
     });
-    this.queues.set(key, run.catch(() => undefined));
+    this.queues.set(
+      key,
+      run.catch(() => undefined),
+    );
     return run;
   }
 }
@@ -118,8 +127,13 @@ export class OAuthSession {
     await this.pending;
   }
 
-  private usable(tokens: StoredTokens | undefined, rejected?: string): tokens is StoredTokens & { accessToken: string } {
-    return Boolean(tokens?.accessToken && tokens.accessToken !== rejected && (tokens.expiresAt ?? 0) - this.aheadMs > this.now());
+  private usable(
+    tokens: StoredTokens | undefined,
+    rejected?: string,
+  ): tokens is StoredTokens & { accessToken: string } {
+    return Boolean(
+      tokens?.accessToken && tokens.accessToken !== rejected && (tokens.expiresAt ?? 0) - this.aheadMs > this.now(),
+    );
   }
 
   private async obtain(rejected: string | undefined): Promise<StoredTokens> {
@@ -143,9 +157,15 @@ export class OAuthSession {
         }
         throw error;
       }
-      return { refreshToken: grant.refreshToken ?? refreshToken, accessToken: grant.accessToken, expiresAt: this.now() + grant.expiresInMs, apiDomain: grant.apiDomain ?? latest?.apiDomain };
+      return {
+        refreshToken: grant.refreshToken ?? refreshToken,
+        accessToken: grant.accessToken,
+        expiresAt: this.now() + grant.expiresInMs,
+        apiDomain: grant.apiDomain ?? latest?.apiDomain,
+      };
     });
-    if (!result?.accessToken) throw new IntegrationError(this.options.integration, 'auth', 'no access token after refreshing');
+    if (!result?.accessToken)
+      throw new IntegrationError(this.options.integration, 'auth', 'no access token after refreshing');
     return (this.current = result);
   }
 }

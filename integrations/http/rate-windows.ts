@@ -70,7 +70,8 @@ export class WindowBudget {
     let wait = Math.max(0, this.pausedUntil - now);
     for (const window of this.windows) {
       const inWindow = this.calls.filter((c) => c.t > now - window.windowMs);
-      if (inWindow.length >= window.limit) wait = Math.max(wait, inWindow[inWindow.length - window.limit].t + window.windowMs - now);
+      if (inWindow.length >= window.limit)
+        wait = Math.max(wait, inWindow[inWindow.length - window.limit].t + window.windowMs - now);
     }
     return wait;
   }
@@ -95,8 +96,14 @@ export class WindowBudget {
       answered.pending = false;
       this.calls.sort((a, b) => a.t - b.t);
     }
-    if (observation.retryAfterMs !== undefined && observation.retryAfterMs > 0) this.pausedUntil = Math.max(this.pausedUntil, now + observation.retryAfterMs);
-    if (observation.remaining !== undefined && observation.remaining <= 0 && observation.resetMs !== undefined && observation.resetMs > 0) {
+    if (observation.retryAfterMs !== undefined && observation.retryAfterMs > 0)
+      this.pausedUntil = Math.max(this.pausedUntil, now + observation.retryAfterMs);
+    if (
+      observation.remaining !== undefined &&
+      observation.remaining <= 0 &&
+      observation.resetMs !== undefined &&
+      observation.resetMs > 0
+    ) {
       this.pausedUntil = Math.max(this.pausedUntil, now + observation.resetMs);
     }
   }

@@ -1,5 +1,5 @@
 import Redis from 'ioredis';
-import { describeWithService, TEST_REDIS_URL } from '../../test/support/services';
+import { describeWithService, TEST_REDIS_URL } from '@data-sync/test-services';
 import { parseRateLimitPolicy } from './rate-windows';
 import { RedisTokenBucket, RedisWindowBudget } from './redis-token-bucket';
 
@@ -69,8 +69,14 @@ describeWithService('RedisTokenBucket', TEST_REDIS_URL, () => {
       const k = key();
       const other = new Redis(TEST_REDIS_URL, { maxRetriesPerRequest: 1 });
       try {
-        const a = new RedisWindowBudget(redis, k, [{ limit: 2, windowMs: HOUR }, { limit: 3, windowMs: 2 * HOUR }]);
-        const b = new RedisWindowBudget(other, k, [{ limit: 2, windowMs: HOUR }, { limit: 3, windowMs: 2 * HOUR }]);
+        const a = new RedisWindowBudget(redis, k, [
+          { limit: 2, windowMs: HOUR },
+          { limit: 3, windowMs: 2 * HOUR },
+        ]);
+        const b = new RedisWindowBudget(other, k, [
+          { limit: 2, windowMs: HOUR },
+          { limit: 3, windowMs: 2 * HOUR },
+        ]);
         expect([await a.tryAcquire(), await b.tryAcquire()]).toEqual([0, 0]);
         const wait = await a.tryAcquire();
         expect(wait).toBeGreaterThan(HOUR - 60_000);

@@ -72,7 +72,8 @@ export class RedisTokenBucket {
     private readonly options: RedisTokenBucketOptions,
   ) {
     if (!(options.capacity > 0)) throw new Error(`RedisTokenBucket capacity must be > 0, got ${options.capacity}`);
-    if (!(options.refillPerSecond > 0)) throw new Error(`RedisTokenBucket refillPerSecond must be > 0, got ${options.refillPerSecond}`);
+    if (!(options.refillPerSecond > 0))
+      throw new Error(`RedisTokenBucket refillPerSecond must be > 0, got ${options.refillPerSecond}`);
     this.sleep = options.sleep ?? realSleep;
   }
 
@@ -91,7 +92,16 @@ export class RedisTokenBucket {
 
   async observe(observation: RateLimitObservation): Promise<void> {
     const arg = (value: number | undefined) => (value === undefined ? '' : String(value));
-    await this.redis.eval(OBSERVE, 1, this.key, this.options.capacity, this.options.refillPerSecond, arg(observation.remaining), arg(observation.resetMs), arg(observation.retryAfterMs));
+    await this.redis.eval(
+      OBSERVE,
+      1,
+      this.key,
+      this.options.capacity,
+      this.options.refillPerSecond,
+      arg(observation.remaining),
+      arg(observation.resetMs),
+      arg(observation.retryAfterMs),
+    );
   }
 }
 
@@ -175,7 +185,9 @@ export class RedisWindowBudget implements EndpointBudget {
   /** Takes a slot when every window has room and returns 0; otherwise how long to wait (ms). */
   async tryAcquire(): Promise<number> {
     const member = `${process.pid}:${randomUUID()}:${this.counter++}`;
-    const wait = Number(await this.redis.eval(WINDOW_TAKE, 1, this.key, member, ...this.windows.flatMap((w) => [w.limit, w.windowMs])));
+    const wait = Number(
+      await this.redis.eval(WINDOW_TAKE, 1, this.key, member, ...this.windows.flatMap((w) => [w.limit, w.windowMs])),
+    );
     if (wait <= 0) this.pending.push(member);
     return wait;
   }
@@ -191,7 +203,15 @@ export class RedisWindowBudget implements EndpointBudget {
   async observe(observation: RateLimitObservation, declared: readonly RateWindow[] = []): Promise<void> {
     const answered = this.pending.shift() ?? '';
     let pause = observation.retryAfterMs ?? 0;
-    if (observation.remaining !== undefined && observation.remaining <= 0 && observation.resetMs) pause = Math.max(pause, observation.resetMs);
-    await this.redis.eval(WINDOW_OBSERVE, 1, this.key, answered, pause > 0 ? String(pause) : '', ...declared.flatMap((w) => [w.limit, w.windowMs]));
+    if (observation.remaining !== undefined && observation.remaining <= 0 && observation.resetMs)
+      pause = Math.max(pause, observation.resetMs);
+    await this.redis.eval(
+      WINDOW_OBSERVE,
+      1,
+      this.key,
+      answered,
+      pause > 0 ? String(pause) : '',
+      ...declared.flatMap((w) => [w.limit, w.windowMs]),
+    );
   }
 }

@@ -4,7 +4,7 @@
  * process at a time refreshes, across every worker. New tokens are committed before the lock is
  * released and before any caller sees them, so a rotated refresh token is never used unstored.
  */
-import type { Db, Queryable } from '../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { StoredTokens, TokenStore } from './oauth-session';
 
 /** Encrypts and decrypts the tokens at rest (the runtime passes its Keyring's encrypt/decrypt). */
@@ -23,7 +23,10 @@ export class SqlTokenStore implements TokenStore {
     return this.read(this.db, key);
   }
 
-  locked(key: string, update: (current: StoredTokens | undefined) => Promise<StoredTokens | undefined>): Promise<StoredTokens | undefined> {
+  locked(
+    key: string,
+    update: (current: StoredTokens | undefined) => Promise<StoredTokens | undefined>,
+  ): Promise<StoredTokens | undefined> {
     return this.db.transaction(async (tx) => {
       // Two 32-bit halves of the key's hash, namespaced so they meet no other advisory lock of the runtime.
       await tx.query("SELECT pg_advisory_xact_lock(hashtext('integration_oauth_tokens'), hashtext($1))", [key]);
@@ -41,7 +44,9 @@ export class SqlTokenStore implements TokenStore {
   }
 
   private async read(q: Queryable, key: string): Promise<StoredTokens | undefined> {
-    const { rows } = await q.query<{ sealed: string }>('SELECT sealed FROM integration_oauth_tokens WHERE key = $1', [key]);
+    const { rows } = await q.query<{ sealed: string }>('SELECT sealed FROM integration_oauth_tokens WHERE key = $1', [
+      key,
+    ]);
     if (rows.length === 0) return undefined;
     return JSON.parse(await this.sealer.unseal(rows[0].sealed)) as StoredTokens;
   }

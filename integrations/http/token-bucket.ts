@@ -32,7 +32,8 @@ export class TokenBucket {
 
   constructor(private readonly options: TokenBucketOptions) {
     if (!(options.capacity > 0)) throw new Error(`TokenBucket capacity must be > 0, got ${options.capacity}`);
-    if (!(options.refillPerSecond > 0)) throw new Error(`TokenBucket refillPerSecond must be > 0, got ${options.refillPerSecond}`);
+    if (!(options.refillPerSecond > 0))
+      throw new Error(`TokenBucket refillPerSecond must be > 0, got ${options.refillPerSecond}`);
     this.clock = options.now ?? Date.now;
     this.sleeper = options.sleep ?? realSleep;
     this.tokens = options.capacity;

@@ -24,12 +24,28 @@ async function brokenServer(mode: 'cut' | 'invalid-json', faulty: number) {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { url, served: () => served, close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }) };
+  return {
+    url,
+    served: () => served,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
 }
 
 function client(url: string) {
   const sleeps: number[] = [];
-  return { sleeps, http: new VendorHttp({ integration: 'acme', baseUrl: url, context: { sleep: async (ms) => void sleeps.push(ms) }, random: () => 0.5 }) };
+  return {
+    sleeps,
+    http: new VendorHttp({
+      integration: 'acme',
+      baseUrl: url,
+      context: { sleep: async (ms) => void sleeps.push(ms) },
+      random: () => 0.5,
+    }),
+  };
 }
 
 describe.each(['cut', 'invalid-json'] as const)('a %s response body', (mode) => {
@@ -48,7 +64,9 @@ describe.each(['cut', 'invalid-json'] as const)('a %s response body', (mode) => 
   test('fails with kind unavailable after the bounded attempts, never reaching the caller as text', async () => {
     const server = await brokenServer(mode, 100);
     try {
-      const error = (await client(server.url).http.json({ path: '/x' }).catch((e: unknown) => e)) as IntegrationError;
+      const error = (await client(server.url)
+        .http.json({ path: '/x' })
+        .catch((e: unknown) => e)) as IntegrationError;
       expect(error).toBeInstanceOf(IntegrationError);
       expect(error.kind).toBe('unavailable');
       expect(error.message).toMatch(mode === 'cut' ? /body/ : /JSON/);

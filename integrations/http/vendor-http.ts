@@ -111,23 +111,36 @@ export function resetSecondsToMs(value: number | undefined, now: number): number
 export function defaultRateLimit(headers: Headers, now: number): RateLimitObservation {
   const remaining = headerNumber(headers, 'x-ratelimit-remaining') ?? headerNumber(headers, 'ratelimit-remaining');
   const limit = headerNumber(headers, 'x-ratelimit-limit') ?? headerNumber(headers, 'ratelimit-limit');
-  const resetMs = resetSecondsToMs(headerNumber(headers, 'x-ratelimit-reset') ?? headerNumber(headers, 'ratelimit-reset'), now);
+  const resetMs = resetSecondsToMs(
+    headerNumber(headers, 'x-ratelimit-reset') ?? headerNumber(headers, 'ratelimit-reset'),
+    now,
+  );
   const retryAfterMs = parseRetryAfter(headers.get('retry-after'), now);
   return strip({ remaining, limit, resetMs, retryAfterMs });
 }
 
-export function strip(observation: { -readonly [K in keyof RateLimitObservation]: RateLimitObservation[K] | undefined }): RateLimitObservation {
+export function strip(observation: {
+  -readonly [K in keyof RateLimitObservation]: RateLimitObservation[K] | undefined;
+}): RateLimitObservation {
   const out: { -readonly [K in keyof RateLimitObservation]?: number } = {};
-  for (const [key, value] of Object.entries(observation)) if (value !== undefined) out[key as keyof RateLimitObservation] = value;
+  for (const [key, value] of Object.entries(observation))
+    if (value !== undefined) out[key as keyof RateLimitObservation] = value;
   return out;
 }
 
 function defaultErrorMessage(body: unknown): string | undefined {
   if (typeof body === 'string') return body.slice(0, 300) || undefined;
-  if (Array.isArray(body)) return body.map((item) => defaultErrorMessage(item)).filter(Boolean).join('; ') || undefined;
+  if (Array.isArray(body))
+    return (
+      body
+        .map((item) => defaultErrorMessage(item))
+        .filter(Boolean)
+        .join('; ') || undefined
+    );
   if (body && typeof body === 'object') {
     const b = body as Record<string, unknown>;
-    if (typeof b.error === 'string' && typeof b.error_description === 'string') return `${b.error}: ${b.error_description}`;
+    if (typeof b.error === 'string' && typeof b.error_description === 'string')
+      return `${b.error}: ${b.error_description}`;
     const code = [b.errorCode, b.code, b.category].find((c) => typeof c === 'string' && c);
     if (code && typeof b.message === 'string') return `${code}: ${b.message}`;
     for (const key of ['message', 'error_description', 'error', 'detail', 'title']) {
@@ -141,7 +154,9 @@ function defaultErrorMessage(body: unknown): string | undefined {
 }
 
 export function buildUrl(baseUrl: string, path: string, query?: Query): URL {
-  const url = /^https?:\/\//.test(path) ? new URL(path) : new URL(baseUrl.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`));
+  const url = /^https?:\/\//.test(path)
+    ? new URL(path)
+    : new URL(baseUrl.replace(/\/+$/, '') + (path.startsWith('/') ? path : `/${path}`));
   for (const [key, value] of Object.entries(query ?? {})) {
     if (value === undefined || value === null) continue;
     if (Array.isArray(value)) for (const item of value) url.searchParams.append(key, String(item));
@@ -185,7 +200,11 @@ export class VendorHttp {
       await budget?.acquire();
       await this.options.bucket?.acquire();
       await this.options.context?.acquire?.();
-      const headers: Record<string, string> = { accept: 'application/json', ...(await this.options.auth?.()), ...request.headers };
+      const headers: Record<string, string> = {
+        accept: 'application/json',
+        ...(await this.options.auth?.()),
+        ...request.headers,
+      };
       let body: string | Buffer | undefined = request.body;
       if (request.json !== undefined) {
         body = JSON.stringify(request.json);
@@ -210,7 +229,11 @@ export class VendorHttp {
           await this.sleep(this.backoff(attempt));
           continue;
         }
-        throw new IntegrationError(this.integration, 'unavailable', `${method} ${url.pathname} failed after ${attempt} attempt(s): ${(error as Error).message}`);
+        throw new IntegrationError(
+          this.integration,
+          'unavailable',
+          `${method} ${url.pathname} failed after ${attempt} attempt(s): ${(error as Error).message}`,
+        );
       }
       const latencyMs = this.now() - started;
       const rateLimit = (this.options.parseRateLimit ?? defaultRateLimit)(response.headers, this.now());
@@ -227,11 +250,17 @@ export class VendorHttp {
             await this.sleep(this.backoff(attempt));
             continue;
           }
-          throw new IntegrationError(this.integration, 'unavailable', `${method} ${url.pathname} -> ${response.status} with a body that is not valid JSON, after ${attempt} attempt(s)`, response.status);
+          throw new IntegrationError(
+            this.integration,
+            'unavailable',
+            `${method} ${url.pathname} -> ${response.status} with a body that is not valid JSON, after ${attempt} attempt(s)`,
+            response.status,
+          );
         }
         return { status: response.status, headers: response.headers, body: parsed as T, rateLimit };
       }
-      const vendorMessage = (this.options.errorMessage ?? defaultErrorMessage)(parsed, response.status) ?? response.statusText;
+      const vendorMessage =
+        (this.options.errorMessage ?? defaultErrorMessage)(parsed, response.status) ?? response.statusText;
       const describe = `${method} ${url.pathname} -> ${response.status}${vendorMessage ? `: ${vendorMessage}` : ''}`;
 
       const kind = this.options.classifyError?.(response.status, parsed);
@@ -258,19 +287,33 @@ export class VendorHttp {
         throw new IntegrationError(this.integration, 'auth', describe, response.status);
       }
       if (response.status === 429) {
-        const waitMs = rateLimit.retryAfterMs ?? this.options.tooManyRequestsWaitMs?.(parsed, rateLimit) ?? rateLimit.resetMs ?? this.backoff(attempt);
+        const waitMs =
+          rateLimit.retryAfterMs ??
+          this.options.tooManyRequestsWaitMs?.(parsed, rateLimit) ??
+          rateLimit.resetMs ??
+          this.backoff(attempt);
         if (attempt < this.maxAttempts && waitMs <= (this.options.maxRetryAfterMs ?? 120_000)) {
           await this.sleep(waitMs);
           continue;
         }
-        throw new IntegrationError(this.integration, 'rate_limit', `${describe}${Number.isFinite(waitMs) ? ` (retry after ${waitMs} ms)` : ''}`, 429);
+        throw new IntegrationError(
+          this.integration,
+          'rate_limit',
+          `${describe}${Number.isFinite(waitMs) ? ` (retry after ${waitMs} ms)` : ''}`,
+          429,
+        );
       }
       if (response.status >= 500 || response.status === 408) {
         if (retryable && attempt < this.maxAttempts) {
           await this.sleep(rateLimit.retryAfterMs ?? this.backoff(attempt));
           continue;
         }
-        throw new IntegrationError(this.integration, 'unavailable', `${describe} after ${attempt} attempt(s)`, response.status);
+        throw new IntegrationError(
+          this.integration,
+          'unavailable',
+          `${describe} after ${attempt} attempt(s)`,
+          response.status,
+        );
       }
       if (response.status === 404) throw new IntegrationError(this.integration, 'not_found', describe, 404);
       throw new IntegrationError(this.integration, 'vendor_error', describe, response.status);

@@ -3,9 +3,9 @@
  * limit, a Mailchimp push through several POST /batches, a Constant Contact import activity. Prints
  * records per second for the report; asserts only counts.
  */
-import { startFakeConstantContact } from '../../test/fakes/constant_contact';
-import { startFakeKlaviyo } from '../../test/fakes/klaviyo';
-import { startFakeMailchimp } from '../../test/fakes/mailchimp';
+import { startFakeConstantContact } from '@data-sync/vendor-fakes/constant_contact';
+import { startFakeKlaviyo } from '@data-sync/vendor-fakes/klaviyo';
+import { startFakeMailchimp } from '@data-sync/vendor-fakes/mailchimp';
 import { constantContact } from './constant_contact';
 import { klaviyo } from './klaviyo';
 import { mailchimp } from './mailchimp';
@@ -22,7 +22,9 @@ test('Klaviyo: 10,001 profiles become two bulk import jobs, all upserted', async
   try {
     const records = Array.from({ length: 10_001 }, (_, i) => ({ email: `bulk.${i}@example.com`, first_name: `F${i}` }));
     const started = Date.now();
-    const result = await klaviyo.create({ apiKey: fake.apiKey, baseUrl: fake.url, bulkPollMs: 1 } as never, instant).push('profiles', records);
+    const result = await klaviyo
+      .create({ apiKey: fake.apiKey, baseUrl: fake.url, bulkPollMs: 1 } as never, instant)
+      .push('profiles', records);
     rate('klaviyo bulk import', records.length, started);
     expect(result).toEqual({ upserted: 10_001, failed: [] });
     expect([...fake.state.bulkJobs.values()].map((j) => j.profiles.length)).toEqual([10_000, 1]);
@@ -35,9 +37,14 @@ test('Klaviyo: 10,001 profiles become two bulk import jobs, all upserted', async
 test('Mailchimp: 5,000 members through POST /batches, all upserted', async () => {
   const fake = await startFakeMailchimp({ seed: { newsletter: 0 } });
   try {
-    const records = Array.from({ length: 5_000 }, (_, i) => ({ email_address: `batch.${i}@example.com`, merge_fields: { FNAME: `F${i}` } }));
+    const records = Array.from({ length: 5_000 }, (_, i) => ({
+      email_address: `batch.${i}@example.com`,
+      merge_fields: { FNAME: `F${i}` },
+    }));
     const started = Date.now();
-    const result = await mailchimp.create({ apiKey: fake.apiKey, baseUrl: fake.url, batchPollMs: 1 } as never, instant).push('newsletter', records);
+    const result = await mailchimp
+      .create({ apiKey: fake.apiKey, baseUrl: fake.url, batchPollMs: 1 } as never, instant)
+      .push('newsletter', records);
     rate('mailchimp batches', records.length, started);
     expect(result).toEqual({ upserted: 5_000, failed: [] });
     expect(fake.state.batches.size).toBe(5);
@@ -49,7 +56,10 @@ test('Mailchimp: 5,000 members through POST /batches, all upserted', async () =>
 test('Constant Contact: 5,000 contacts through one JSON import activity', async () => {
   const fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
   try {
-    const records = Array.from({ length: 5_000 }, (_, i) => ({ email_address: `import.${i}@example.com`, first_name: `F${i}` }));
+    const records = Array.from({ length: 5_000 }, (_, i) => ({
+      email_address: `import.${i}@example.com`,
+      first_name: `F${i}`,
+    }));
     const started = Date.now();
     const config = {
       clientId: fake.clientId,

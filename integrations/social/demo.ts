@@ -4,9 +4,9 @@
  * (mentions, an Ads API custom audience) and the LinkedIn fake (Lead Gen Forms responses, a Matched
  * Audience), with connector configs pointing at them.
  */
-import { startFakeMeta, type MetaFake } from '../../test/fakes/meta';
-import { startFakeLinkedin, type LinkedinFake } from '../../test/fakes/linkedin';
-import { startFakeX, type XFake } from '../../test/fakes/x';
+import { startFakeMeta, type MetaFake } from '@data-sync/vendor-fakes/meta';
+import { startFakeLinkedin, type LinkedinFake } from '@data-sync/vendor-fakes/linkedin';
+import { startFakeX, type XFake } from '@data-sync/vendor-fakes/x';
 
 type Network = 'facebook' | 'instagram' | 'x' | 'linkedin';
 
@@ -20,14 +20,22 @@ export interface SocialDemoFakes {
 }
 
 /** Seeded leads alternate between Facebook and Instagram. */
-export async function startSocialDemoFakes(options: { leads?: number; mentions?: number } = {}): Promise<SocialDemoFakes> {
+export async function startSocialDemoFakes(
+  options: { leads?: number; mentions?: number } = {},
+): Promise<SocialDemoFakes> {
   const [meta, x, linkedin] = await Promise.all([
     startFakeMeta({ seed: { leads: options.leads ?? 60 }, audiences: 2 }),
     startFakeX({ seed: { mentions: options.mentions ?? 40 } }),
     startFakeLinkedin({ seed: { leads: options.leads ?? 30 } }),
   ]);
   const c = meta.credentials;
-  const base = { accessToken: c.accessToken, appSecret: c.appSecret, pageId: c.pageId, verifyToken: c.verifyToken, baseUrl: meta.url };
+  const base = {
+    accessToken: c.accessToken,
+    appSecret: c.appSecret,
+    pageId: c.pageId,
+    verifyToken: c.verifyToken,
+    baseUrl: meta.url,
+  };
   return {
     configs: {
       facebook: { ...base, audienceId: meta.audienceIds[0] },

@@ -4,7 +4,7 @@
  * the ids to publish, and the credentials the published ones use (definitions only; the values
  * come from the N8N_CREDENTIALS secret at start).
  */
-import type { FeatureFlags } from '../../config/environments';
+import type { FeatureFlags } from '@data-sync/config/environments';
 import { CREDENTIALS, type CredentialDefinition } from '../credentials';
 import { WORKFLOWS, isActive, settingsOf, type N8nWorkflowJson } from '../workflows';
 
@@ -25,7 +25,9 @@ export function provisioningPlan(features: FeatureFlags): ProvisioningPlan {
   const twice = ids.find((id, i) => ids.indexOf(id) !== i);
   if (twice) throw new Error(`two workflows share the id ${twice}`);
   const published = all.filter((w) => w.active).map((w) => w.workflow);
-  const credentialIds = new Set(published.flatMap((w) => w.nodes.flatMap((n) => Object.values(n.credentials ?? {}).map((c) => c.id))));
+  const credentialIds = new Set(
+    published.flatMap((w) => w.nodes.flatMap((n) => Object.values(n.credentials ?? {}).map((c) => c.id))),
+  );
   const credentials = [...credentialIds].map((id) => {
     const definition = BY_ID.get(id);
     if (!definition) throw new Error(`a workflow uses credential ${id}, which n8n/credentials does not define`);

@@ -57,10 +57,12 @@ function parseJson(name, text) {
 function credentialsFrom(plan, secret) {
   return plan.credentials.map((definition) => {
     const entry = secret[definition.key];
-    if (!entry || typeof entry !== 'object') fail('N8N_CREDENTIALS has no "' + definition.key + '" entry (credential ' + definition.name + ')');
+    if (!entry || typeof entry !== 'object')
+      fail('N8N_CREDENTIALS has no "' + definition.key + '" entry (credential ' + definition.name + ')');
     const data = {};
     for (const field of definition.required) {
-      if (entry[field] === undefined || entry[field] === '') fail('N8N_CREDENTIALS: ' + definition.key + '.' + field + ' is missing');
+      if (entry[field] === undefined || entry[field] === '')
+        fail('N8N_CREDENTIALS: ' + definition.key + '.' + field + ' is missing');
       data[field] = entry[field];
     }
     for (const field of definition.optional || []) if (entry[field] !== undefined) data[field] = entry[field];
@@ -72,7 +74,8 @@ function credentialsFrom(plan, secret) {
 function fillSettings(value, lookup) {
   if (typeof value === 'string') return value.replace(/@@([A-Z][A-Z0-9_]*)@@/g, (whole, name) => lookup(name) ?? whole);
   if (Array.isArray(value)) return value.map((v) => fillSettings(v, lookup));
-  if (value && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillSettings(v, lookup)]));
+  if (value && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, fillSettings(v, lookup)]));
   return value;
 }
 
@@ -90,8 +93,11 @@ function provision() {
   const secret = secretText ? parseJson('N8N_CREDENTIALS', secretText) : {};
   if (plan.credentials.length && !secretText) fail('N8N_CREDENTIALS is not set');
   const settings = secret.settings || {};
-  const lookup = (name) => (process.env[name] !== undefined && process.env[name] !== '' ? process.env[name] : settings[name]);
-  for (const name of plan.settings) if (lookup(name) === undefined) fail('setting ' + name + ' is not set (environment or N8N_CREDENTIALS settings.' + name + ')');
+  const lookup = (name) =>
+    process.env[name] !== undefined && process.env[name] !== '' ? process.env[name] : settings[name];
+  for (const name of plan.settings)
+    if (lookup(name) === undefined)
+      fail('setting ' + name + ' is not set (environment or N8N_CREDENTIALS settings.' + name + ')');
   const credentials = credentialsFrom(plan, secret);
 
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-provisioning-'));
@@ -104,7 +110,8 @@ function provision() {
     }
     const workflows = path.join(dir, 'workflows');
     fs.mkdirSync(workflows);
-    for (const workflow of plan.workflows) fs.writeFileSync(path.join(workflows, workflow.id + '.json'), JSON.stringify(fillSettings(workflow, lookup)));
+    for (const workflow of plan.workflows)
+      fs.writeFileSync(path.join(workflows, workflow.id + '.json'), JSON.stringify(fillSettings(workflow, lookup)));
     n8n(['import:workflow', '--separate', '--input=' + workflows]);
     for (const id of plan.publish) n8n(['publish:workflow', '--id=' + id]);
   } finally {

@@ -36,14 +36,23 @@ export function syncFailureAlert(): N8nWorkflowJson {
     alsoStartedBy: onDemand(),
     nodes: [
       everyMinutes('Schedule Trigger', FAILURE_CHECK_MINUTES),
-      httpRequest('Failed Runs', { method: 'GET', url: `${setting('DATA_SYNC_API_URL')}/api/sync/history`, bearer: CREDENTIALS.dataSyncApi, query: { status: 'failed', limit: '100' } }),
+      httpRequest('Failed Runs', {
+        method: 'GET',
+        url: `${setting('DATA_SYNC_API_URL')}/api/sync/history`,
+        bearer: CREDENTIALS.dataSyncApi,
+        query: { status: 'failed', limit: '100' },
+      }),
       splitOut('Each Run', 'runs'),
       // Runs that failed since the previous check; each is reported once.
-      filterTrue('New Failures', `={{ !!$json.finishedAt && DateTime.fromISO($json.finishedAt) > $now.minus({ minutes: ${FAILURE_CHECK_MINUTES} }) }}`),
+      filterTrue(
+        'New Failures',
+        `={{ !!$json.finishedAt && DateTime.fromISO($json.finishedAt) > $now.minus({ minutes: ${FAILURE_CHECK_MINUTES} }) }}`,
+      ),
       httpRequest('Notify', {
         method: 'POST',
         url: setting('ALERT_WEBHOOK_URL'),
-        jsonBody: "={{ JSON.stringify({ text: 'Data sync run ' + $json.id + ' of ' + $json.integration + ' failed: ' + $json.error, run: $json }) }}",
+        jsonBody:
+          "={{ JSON.stringify({ text: 'Data sync run ' + $json.id + ' of ' + $json.integration + ' failed: ' + $json.error, run: $json }) }}",
       }),
     ],
   });

@@ -4,7 +4,7 @@
  * (`enableCrmSync`, ...). Inactive ones are still imported (deactivated), so turning a flag off
  * unpublishes a workflow instead of leaving an old copy running.
  */
-import type { FeatureFlags } from '../../config/environments';
+import type { FeatureFlags } from '@data-sync/config/environments';
 import { syncFailureAlert, triggerSync } from './data-sync-api';
 import { mailchimpSubscriberSync } from './mailchimp-subscriber-sync';
 import { mindsdbQuery } from './mindsdb-query';

@@ -17,8 +17,14 @@ export function mailchimpSubscriberSync(): N8nWorkflowJson {
     alsoStartedBy: onDemand(),
     nodes: [
       everyMinutes('Schedule Trigger', SUBSCRIBER_SYNC_MINUTES),
-      postgresQuery('Get New Users', `SELECT email, first_name, last_name, created_at FROM users WHERE created_at > NOW() - INTERVAL '${SUBSCRIBER_SYNC_MINUTES} minutes'`),
-      mailchimpAddMember('Mailchimp Add Subscriber', setting('MAILCHIMP_NEWSLETTER_LIST_ID'), '={{ $json.email }}', { FNAME: '={{ $json.first_name }}', LNAME: '={{ $json.last_name }}' }),
+      postgresQuery(
+        'Get New Users',
+        `SELECT email, first_name, last_name, created_at FROM users WHERE created_at > NOW() - INTERVAL '${SUBSCRIBER_SYNC_MINUTES} minutes'`,
+      ),
+      mailchimpAddMember('Mailchimp Add Subscriber', setting('MAILCHIMP_NEWSLETTER_LIST_ID'), '={{ $json.email }}', {
+        FNAME: '={{ $json.first_name }}',
+        LNAME: '={{ $json.last_name }}',
+      }),
     ],
   });
 }

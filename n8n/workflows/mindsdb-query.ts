@@ -16,7 +16,12 @@ export function mindsdbQuery(): N8nWorkflowJson {
     name: 'MindsDB Query',
     nodes: [
       webhookTrigger('Webhook Trigger', WEBHOOKS.mindsdbQuery),
-      httpRequest('MindsDB', { method: 'POST', url: `${setting('MINDSDB_API_URL')}/api/v1/query`, bearer: CREDENTIALS.mindsdb, jsonBody: '={{ JSON.stringify({ query: $json.body.query }) }}' }),
+      httpRequest('MindsDB', {
+        method: 'POST',
+        url: `${setting('MINDSDB_API_URL')}/api/v1/query`,
+        bearer: CREDENTIALS.mindsdb,
+        jsonBody: '={{ JSON.stringify({ query: $json.body.query }) }}',
+      }),
     ],
   });
 }

@@ -10,21 +10,38 @@ import type { NodeSpec } from './workflow';
 const BASE = 'n8n-nodes-base';
 
 /** Webhook trigger 2.1 with header authentication; `lastNode` answers with the last node's first item. */
-export function webhookTrigger(name: string, webhook: WebhookDefinition, responseMode: 'onReceived' | 'lastNode' = 'lastNode'): NodeSpec {
+export function webhookTrigger(
+  name: string,
+  webhook: WebhookDefinition,
+  responseMode: 'onReceived' | 'lastNode' = 'lastNode',
+): NodeSpec {
   return {
     name,
     type: `${BASE}.webhook`,
     typeVersion: 2.1,
     webhookId: webhook.webhookId,
-    parameters: { httpMethod: webhook.method, path: webhook.path, authentication: 'headerAuth', responseMode, ...(responseMode === 'lastNode' ? { responseData: 'firstEntryJson' } : {}), options: {} },
+    parameters: {
+      httpMethod: webhook.method,
+      path: webhook.path,
+      authentication: 'headerAuth',
+      responseMode,
+      ...(responseMode === 'lastNode' ? { responseData: 'firstEntryJson' } : {}),
+      options: {},
+    },
     credentials: [CREDENTIALS.webhook],
   };
 }
 
 /** Schedule trigger 1.4 every `minutes` minutes. */
 export function everyMinutes(name: string, minutes: number): NodeSpec {
-  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 59) throw new Error(`schedule: minutes must be 1-59 (n8n's minutes interval), got ${minutes}`);
-  return { name, type: `${BASE}.scheduleTrigger`, typeVersion: 1.4, parameters: { rule: { interval: [{ field: 'minutes', minutesInterval: minutes }] } } };
+  if (!Number.isInteger(minutes) || minutes < 1 || minutes > 59)
+    throw new Error(`schedule: minutes must be 1-59 (n8n's minutes interval), got ${minutes}`);
+  return {
+    name,
+    type: `${BASE}.scheduleTrigger`,
+    typeVersion: 1.4,
+    parameters: { rule: { interval: [{ field: 'minutes', minutesInterval: minutes }] } },
+  };
 }
 
 /** Execute Workflow Trigger 1.1 passing its input through: starts a workflow on demand. */
@@ -33,7 +50,12 @@ export function onDemand(name = 'Run Now'): NodeSpec {
 }
 
 /** Salesforce 1.1 `get` of one record by id, through the JWT bearer credential. */
-export function salesforceGet(name: string, resource: 'contact' | 'account', id: string, options: { continueOnError?: boolean } = {}): NodeSpec {
+export function salesforceGet(
+  name: string,
+  resource: 'contact' | 'account',
+  id: string,
+  options: { continueOnError?: boolean } = {},
+): NodeSpec {
   return {
     name,
     type: `${BASE}.salesforce`,
@@ -45,8 +67,14 @@ export function salesforceGet(name: string, resource: 'contact' | 'account', id:
 }
 
 /** Postgres 2.7 upsert into `table` matching on `matchOn`, each column set by an expression. */
-export function postgresUpsert(name: string, table: string, matchOn: string, columns: Record<string, string>): NodeSpec {
-  if (!(matchOn in columns)) throw new Error(`postgres upsert ${table}: the match column "${matchOn}" must be one of the columns`);
+export function postgresUpsert(
+  name: string,
+  table: string,
+  matchOn: string,
+  columns: Record<string, string>,
+): NodeSpec {
+  if (!(matchOn in columns))
+    throw new Error(`postgres upsert ${table}: the match column "${matchOn}" must be one of the columns`);
   return {
     name,
     type: `${BASE}.postgres`,
@@ -59,7 +87,15 @@ export function postgresUpsert(name: string, table: string, matchOn: string, col
         mappingMode: 'defineBelow',
         value: columns,
         matchingColumns: [matchOn],
-        schema: Object.keys(columns).map((id) => ({ id, displayName: id, required: id === matchOn, defaultMatch: false, display: true, type: 'string', canBeUsedToMatch: true })),
+        schema: Object.keys(columns).map((id) => ({
+          id,
+          displayName: id,
+          required: id === matchOn,
+          defaultMatch: false,
+          display: true,
+          type: 'string',
+          canBeUsedToMatch: true,
+        })),
       },
       options: {},
     },
@@ -69,11 +105,22 @@ export function postgresUpsert(name: string, table: string, matchOn: string, col
 
 /** Postgres 2.7 query (no user input is interpolated into it). */
 export function postgresQuery(name: string, query: string): NodeSpec {
-  return { name, type: `${BASE}.postgres`, typeVersion: 2.7, parameters: { operation: 'executeQuery', query, options: {} }, credentials: [CREDENTIALS.postgres] };
+  return {
+    name,
+    type: `${BASE}.postgres`,
+    typeVersion: 2.7,
+    parameters: { operation: 'executeQuery', query, options: {} },
+    credentials: [CREDENTIALS.postgres],
+  };
 }
 
 /** Mailchimp 1: add a member to a list (POST /lists/{list}/members) with merge fields. */
-export function mailchimpAddMember(name: string, list: string, email: string, mergeFields: Record<string, string>): NodeSpec {
+export function mailchimpAddMember(
+  name: string,
+  list: string,
+  email: string,
+  mergeFields: Record<string, string>,
+): NodeSpec {
   return {
     name,
     type: `${BASE}.mailchimp`,
@@ -87,14 +134,25 @@ export function mailchimpAddMember(name: string, list: string, email: string, me
       status: 'subscribed',
       options: {},
       jsonParameters: false,
-      mergeFieldsUi: { mergeFieldsValues: Object.entries(mergeFields).map(([field, value]) => ({ name: field, value })) },
+      mergeFieldsUi: {
+        mergeFieldsValues: Object.entries(mergeFields).map(([field, value]) => ({ name: field, value })),
+      },
     },
     credentials: [CREDENTIALS.mailchimp],
   };
 }
 
 /** HTTP Request 4.5 with a bearer credential and, for POST, a JSON body expression. */
-export function httpRequest(name: string, spec: { method: 'GET' | 'POST'; url: string; bearer?: (typeof CREDENTIALS)['mindsdb' | 'dataSyncApi']; jsonBody?: string; query?: Record<string, string> }): NodeSpec {
+export function httpRequest(
+  name: string,
+  spec: {
+    method: 'GET' | 'POST';
+    url: string;
+    bearer?: (typeof CREDENTIALS)['mindsdb' | 'dataSyncApi'];
+    jsonBody?: string;
+    query?: Record<string, string>;
+  },
+): NodeSpec {
   return {
     name,
     type: `${BASE}.httpRequest`,
@@ -102,8 +160,15 @@ export function httpRequest(name: string, spec: { method: 'GET' | 'POST'; url: s
     parameters: {
       method: spec.method,
       url: spec.url,
-      ...(spec.bearer ? { authentication: 'genericCredentialType', genericAuthType: 'httpBearerAuth' } : { authentication: 'none' }),
-      ...(spec.query ? { sendQuery: true, queryParameters: { parameters: Object.entries(spec.query).map(([n, value]) => ({ name: n, value })) } } : {}),
+      ...(spec.bearer
+        ? { authentication: 'genericCredentialType', genericAuthType: 'httpBearerAuth' }
+        : { authentication: 'none' }),
+      ...(spec.query
+        ? {
+            sendQuery: true,
+            queryParameters: { parameters: Object.entries(spec.query).map(([n, value]) => ({ name: n, value })) },
+          }
+        : {}),
       ...(spec.jsonBody !== undefined ? { sendBody: true, specifyBody: 'json', jsonBody: spec.jsonBody } : {}),
       options: {},
     },
@@ -125,7 +190,14 @@ export function filterTrue(name: string, condition: string): NodeSpec {
     parameters: {
       conditions: {
         options: { caseSensitive: true, leftValue: '', typeValidation: 'strict', version: 2 },
-        conditions: [{ id: `${name}-condition`, leftValue: condition, rightValue: '', operator: { type: 'boolean', operation: 'true', singleValue: true } }],
+        conditions: [
+          {
+            id: `${name}-condition`,
+            leftValue: condition,
+            rightValue: '',
+            operator: { type: 'boolean', operation: 'true', singleValue: true },
+          },
+        ],
         combinator: 'and',
       },
       options: {},

@@ -38,7 +38,9 @@ export interface CredentialRef {
 }
 
 /** A node before it is placed: everything but id and position. */
-export type NodeSpec = Omit<N8nNode, 'id' | 'position' | 'credentials'> & { readonly credentials?: readonly CredentialRef[] };
+export type NodeSpec = Omit<N8nNode, 'id' | 'position' | 'credentials'> & {
+  readonly credentials?: readonly CredentialRef[];
+};
 
 /** n8n workflow ids are 16 characters of [A-Za-z0-9]; ours are fixed so a re-import updates in place. */
 export const WORKFLOW_ID = /^[A-Za-z0-9]{16}$/;
@@ -52,27 +54,42 @@ export const WORKFLOW_ID = /^[A-Za-z0-9]{16}$/;
  * Execute Workflow Trigger so the same run can be started on demand (`n8n execute --id=`, or from
  * another workflow) without waiting for the schedule.
  */
-export function linearWorkflow(spec: { id: string; name: string; settings?: Record<string, unknown>; nodes: readonly NodeSpec[]; alsoStartedBy?: NodeSpec }): N8nWorkflowJson {
-  if (!WORKFLOW_ID.test(spec.id)) throw new Error(`workflow id "${spec.id}" must be 16 letters or digits (n8n's id format)`);
+export function linearWorkflow(spec: {
+  id: string;
+  name: string;
+  settings?: Record<string, unknown>;
+  nodes: readonly NodeSpec[];
+  alsoStartedBy?: NodeSpec;
+}): N8nWorkflowJson {
+  if (!WORKFLOW_ID.test(spec.id))
+    throw new Error(`workflow id "${spec.id}" must be 16 letters or digits (n8n's id format)`);
   const all = spec.alsoStartedBy ? [...spec.nodes, spec.alsoStartedBy] : spec.nodes;
   const names = all.map((n) => n.name);
   const twice = names.find((n, i) => names.indexOf(n) !== i);
-  if (twice) throw new Error(`workflow "${spec.name}": node name "${twice}" is used twice (n8n connects nodes by name)`);
+  if (twice)
+    throw new Error(`workflow "${spec.name}": node name "${twice}" is used twice (n8n connects nodes by name)`);
   const nodes = all.map((node, index): N8nNode => {
     const { credentials, ...rest } = node;
     return {
       ...rest,
       id: `${spec.id}-${String(index + 1).padStart(2, '0')}`,
       position: index < spec.nodes.length ? [index * 260, 0] : [0, 200],
-      ...(credentials?.length ? { credentials: Object.fromEntries(credentials.map((c) => [c.type, { id: c.id, name: c.name }])) } : {}),
+      ...(credentials?.length
+        ? { credentials: Object.fromEntries(credentials.map((c) => [c.type, { id: c.id, name: c.name }])) }
+        : {}),
     };
   });
   // Deployments pass workflows to n8n through Terraform strings, where these would be interpolation.
   const terraformSyntax = JSON.stringify(nodes).match(/\$\{|%\{/);
-  if (terraformSyntax) throw new Error(`workflow "${spec.name}": "${terraformSyntax[0]}" in a node parameter would be read by Terraform; build the string with +`);
+  if (terraformSyntax)
+    throw new Error(
+      `workflow "${spec.name}": "${terraformSyntax[0]}" in a node parameter would be read by Terraform; build the string with +`,
+    );
   const connections: N8nConnections = {};
-  for (let i = 0; i + 1 < spec.nodes.length; i++) connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
-  if (spec.alsoStartedBy && spec.nodes.length > 1) connections[spec.alsoStartedBy.name] = { main: [[{ node: spec.nodes[1].name, type: 'main', index: 0 }]] };
+  for (let i = 0; i + 1 < spec.nodes.length; i++)
+    connections[nodes[i].name] = { main: [[{ node: nodes[i + 1].name, type: 'main', index: 0 }]] };
+  if (spec.alsoStartedBy && spec.nodes.length > 1)
+    connections[spec.alsoStartedBy.name] = { main: [[{ node: spec.nodes[1].name, type: 'main', index: 0 }]] };
   return {
     id: spec.id,
     name: spec.name,
@@ -80,7 +97,12 @@ export function linearWorkflow(spec: { id: string; name: string; settings?: Reco
     nodes,
     connections,
     // v1 execution order is what n8n's editor creates today; every execution is kept until pruning removes it.
-    settings: { executionOrder: 'v1', saveDataErrorExecution: 'all', saveDataSuccessExecution: 'all', ...spec.settings },
+    settings: {
+      executionOrder: 'v1',
+      saveDataErrorExecution: 'all',
+      saveDataSuccessExecution: 'all',
+      ...spec.settings,
+    },
     pinData: {},
   };
 }

@@ -3,7 +3,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
 import { Db, migrate, openPglite, openPostgres } from '.';
-import { TEST_DATABASE_URL, describeWithService } from '../../test/support/services';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 
 function behavesLikePostgres(open: () => Promise<Db>) {
   let db: Db;
@@ -18,10 +18,19 @@ function behavesLikePostgres(open: () => Promise<Db>) {
   });
 
   test('bulk-loads rows with tabs, newlines, backslashes and nulls intact', async () => {
-    const rows = Array.from({ length: 2500 }, (_, i) => [i, i % 7 === 0 ? null : `n\t${i}\\x\nend`, new Date(Date.UTC(2024, 0, 1, 0, 0, i))]);
+    const rows = Array.from({ length: 2500 }, (_, i) => [
+      i,
+      i % 7 === 0 ? null : `n\t${i}\\x\nend`,
+      new Date(Date.UTC(2024, 0, 1, 0, 0, i)),
+    ]);
     expect(await db.copyRows(table, ['id', 'note', 'at'], rows)).toBe(2500);
-    const { rows: out } = await db.query<{ id: number; note: string | null }>(`SELECT id, note FROM ${table} WHERE id IN (7, 8) ORDER BY id`);
-    expect(out).toEqual([{ id: 7, note: null }, { id: 8, note: 'n\t8\\x\nend' }]);
+    const { rows: out } = await db.query<{ id: number; note: string | null }>(
+      `SELECT id, note FROM ${table} WHERE id IN (7, 8) ORDER BY id`,
+    );
+    expect(out).toEqual([
+      { id: 7, note: null },
+      { id: 8, note: 'n\t8\\x\nend' },
+    ]);
   });
 
   test('a transaction that throws leaves nothing behind', async () => {
@@ -48,7 +57,9 @@ function behavesLikePostgres(open: () => Promise<Db>) {
 }
 
 describe('PGlite', () => behavesLikePostgres(() => openPglite()));
-describeWithService('PostgreSQL', TEST_DATABASE_URL, () => behavesLikePostgres(async () => openPostgres(TEST_DATABASE_URL)));
+describeWithService('PostgreSQL', TEST_DATABASE_URL, () =>
+  behavesLikePostgres(async () => openPostgres(TEST_DATABASE_URL)),
+);
 
 describe('PGlite data directory', () => {
   const dirs: string[] = [];
@@ -62,7 +73,7 @@ describe('PGlite data directory', () => {
   test('a second open of a directory in use refuses, naming the holder; data survives reopening', async () => {
     const dir = tempDir();
     const db = await openPglite(dir);
-    await db.exec('CREATE TABLE kept (v text); INSERT INTO kept VALUES (\'first\')');
+    await db.exec("CREATE TABLE kept (v text); INSERT INTO kept VALUES ('first')");
     await expect(openPglite(dir)).rejects.toThrow(`in use by process ${process.pid}`);
     await db.close();
     const again = await openPglite(dir);

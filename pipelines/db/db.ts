@@ -17,7 +17,11 @@ export interface Db extends Queryable {
    * Bulk-loads rows into `table` (COPY FROM STDIN on PostgreSQL, batched multi-row INSERTs on PGlite,
    * which cannot COPY from a stream). Values are written as text; null stays NULL.
    */
-  copyRows(table: string, columns: readonly string[], rows: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>): Promise<number>;
+  copyRows(
+    table: string,
+    columns: readonly string[],
+    rows: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>,
+  ): Promise<number>;
   close(): Promise<void>;
 }
 

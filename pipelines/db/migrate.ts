@@ -11,7 +11,9 @@ export interface Migration {
  * transaction. An advisory lock keeps two instances starting together from applying one twice.
  */
 export async function migrate(db: Db, migrations: readonly Migration[]): Promise<string[]> {
-  await db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+  await db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (id text PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())',
+  );
   const ids = new Set<string>();
   for (const m of migrations) {
     if (ids.has(m.id)) throw new Error(`duplicate migration id ${m.id}`);

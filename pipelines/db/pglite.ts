@@ -7,8 +7,13 @@ import { Db, Queryable, ident } from './db';
 const MAX_PARAMS = 30000;
 
 export class DataDirLockedError extends Error {
-  constructor(readonly dataDir: string, readonly pid: number) {
-    super(`PGlite data directory ${dataDir} is in use by process ${pid}; PGlite allows one process per directory (stop it, or set DATA_SYNC_DATA_DIR to another directory, or DATABASE_URL for PostgreSQL)`);
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number,
+  ) {
+    super(
+      `PGlite data directory ${dataDir} is in use by process ${pid}; PGlite allows one process per directory (stop it, or set DATA_SYNC_DATA_DIR to another directory, or DATABASE_URL for PostgreSQL)`,
+    );
     this.name = 'DataDirLockedError';
   }
 }
@@ -84,10 +89,15 @@ export async function openPglite(dataDir?: string): Promise<Db> {
       const flush = async () => {
         if (batch.length === 0) return;
         const n = batch.length / perRow;
-        const values = Array.from({ length: n }, (_, r) => `(${columns.map((_, c) => `$${r * perRow + c + 1}`).join(', ')})`).join(', ');
+        const values = Array.from(
+          { length: n },
+          (_, r) => `(${columns.map((_, c) => `$${r * perRow + c + 1}`).join(', ')})`,
+        ).join(', ');
         const params = batch;
         batch = [];
-        await serialized(() => pg.query(`INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES ${values}`, params as any[]));
+        await serialized(() =>
+          pg.query(`INSERT INTO ${ident(table)} (${columns.map(ident).join(', ')}) VALUES ${values}`, params as any[]),
+        );
       };
       for await (const row of rows as AsyncIterable<readonly unknown[]>) {
         batch.push(...row.map((v) => (v === undefined ? null : v instanceof Date ? v.toISOString() : v)));

@@ -7,11 +7,15 @@ import { Db, Queryable, ident } from './db';
 /** Escapes one value for COPY's text format. */
 function copyText(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
-  const text = value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
+  const text =
+    value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
 }
 
-async function* copyLines(rows: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>, counter: { n: number }) {
+async function* copyLines(
+  rows: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>,
+  counter: { n: number },
+) {
   let chunk = '';
   for await (const row of rows as AsyncIterable<readonly unknown[]>) {
     chunk += row.map(copyText).join('\t') + '\n';

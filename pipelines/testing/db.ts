@@ -28,7 +28,9 @@ export async function pipelinePglite(): Promise<TestDb> {
 }
 
 export async function pipelinePostgres(url: string, prefix: string): Promise<TestDb> {
-  const schema = `${prefix}_${process.pid}_${Math.floor(Math.random() * 1e9)}`.toLowerCase().replace(/[^a-z0-9_]/g, '_');
+  const schema = `${prefix}_${process.pid}_${Math.floor(Math.random() * 1e9)}`
+    .toLowerCase()
+    .replace(/[^a-z0-9_]/g, '_');
   const admin = openPostgres(url, { max: 1 });
   await admin.exec(`CREATE SCHEMA ${schema}`);
   await admin.close();

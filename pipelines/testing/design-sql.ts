@@ -6,7 +6,15 @@ export const DESIGN_TABLES_SQL = `
   CREATE TABLE raw_contacts (email text, first_name text, last_name text, phone text, company_name text, created_at timestamptz, updated_at timestamptz);
   CREATE TABLE contacts (email text PRIMARY KEY, first_name text, last_name text, phone text, company_name text, created_at timestamptz, updated_at timestamptz)`;
 
-export const RAW_COLUMNS = ['email', 'first_name', 'last_name', 'phone', 'company_name', 'created_at', 'updated_at'] as const;
+export const RAW_COLUMNS = [
+  'email',
+  'first_name',
+  'last_name',
+  'phone',
+  'company_name',
+  'created_at',
+  'updated_at',
+] as const;
 
 export const DESIGN_SQL = `
 -- Example data transformation query

@@ -61,7 +61,12 @@ export function validPhone(r: () => number): string {
 }
 
 /** `createdOffset` is per contact, as a vendor's creation date is the same in every version of a record. */
-export function validContact(r: () => number, email: string, offset: number, createdOffset = offset - 86_400): RawContact {
+export function validContact(
+  r: () => number,
+  email: string,
+  offset: number,
+  createdOffset = offset - 86_400,
+): RawContact {
   return {
     email,
     first_name: r() < 0.05 ? null : messy(r, pick(r, FIRST)),
@@ -88,7 +93,8 @@ export function toSalesforce(row: RawContact, id: number): Record<string, unknow
 }
 
 /** An email that differs only in case from `email` (the SQL lower-cases it into the same contact). */
-export const recased = (r: () => number, email: string) => [...email].map((c) => (r() < 0.3 ? c.toUpperCase() : c)).join('');
+export const recased = (r: () => number, email: string) =>
+  [...email].map((c) => (r() < 0.3 ? c.toUpperCase() : c)).join('');
 
 function shuffle<T>(r: () => number, items: T[]): T[] {
   for (let i = items.length - 1; i > 0; i--) {
@@ -106,7 +112,10 @@ function shuffle<T>(r: () => number, items: T[]): T[] {
 export function sqlEquivalentRows(n: number, seed: number): RawContact[] {
   const r = rng(seed);
   const identities = Math.max(1, Math.floor(n * 0.7));
-  const offsets = shuffle(r, Array.from({ length: n }, (_, i) => i + 1));
+  const offsets = shuffle(
+    r,
+    Array.from({ length: n }, (_, i) => i + 1),
+  );
   return Array.from({ length: n }, (_, i) => {
     const identity = Math.floor(r() * identities);
     const email = `user${identity}@example.com`;
@@ -135,13 +144,33 @@ export interface QualityExpectation {
  * `n` Salesforce contacts with known defects, each defective record having exactly one defect, and
  * `winners`: for each email, the updated_at of the record that must end up stored.
  */
-export function qualityDataset(n: number, seed: number): { records: Record<string, unknown>[]; expected: QualityExpectation; winners: Map<string, string> } {
+export function qualityDataset(
+  n: number,
+  seed: number,
+): { records: Record<string, unknown>[]; expected: QualityExpectation; winners: Map<string, string> } {
   const r = rng(seed);
   const share = (f: number) => Math.floor(n * f);
-  const counts = { missingEmail: share(0.02), missingUpdatedAt: share(0.01), badEmail: share(0.03), badPhone: share(0.025), longFirstName: share(0.01), longCompany: share(0.01), duplicates: share(0.15) };
-  const invalid = counts.missingEmail + counts.missingUpdatedAt + counts.badEmail + counts.badPhone + counts.longFirstName + counts.longCompany;
+  const counts = {
+    missingEmail: share(0.02),
+    missingUpdatedAt: share(0.01),
+    badEmail: share(0.03),
+    badPhone: share(0.025),
+    longFirstName: share(0.01),
+    longCompany: share(0.01),
+    duplicates: share(0.15),
+  };
+  const invalid =
+    counts.missingEmail +
+    counts.missingUpdatedAt +
+    counts.badEmail +
+    counts.badPhone +
+    counts.longFirstName +
+    counts.longCompany;
   const unique = n - invalid - counts.duplicates;
-  const offsets = shuffle(r, Array.from({ length: n }, (_, i) => i + 1));
+  const offsets = shuffle(
+    r,
+    Array.from({ length: n }, (_, i) => i + 1),
+  );
   let next = 0;
   const rows: RawContact[] = [];
   const winners = new Map<string, string>();
@@ -169,10 +198,17 @@ export function qualityDataset(n: number, seed: number): { records: Record<strin
   let id = 0;
   for (let i = 0; i < counts.missingEmail; i++) rows.push({ ...defective(id++), email: pick(r, [null, '', '   ']) });
   for (let i = 0; i < counts.missingUpdatedAt; i++) rows.push({ ...defective(id++), updated_at: null });
-  for (let i = 0; i < counts.badEmail; i++, id++) rows.push({ ...defective(id), email: pick(r, [`bad${id}.example.org`, `bad${id}@`, `bad${id}@nodot`, ` bad${id}@quality.example.org`]) });
-  for (let i = 0; i < counts.badPhone; i++) rows.push({ ...defective(id++), phone: pick(r, ['12', 'call me', '+1 555 555 5555', '000-000-0000']) });
-  for (let i = 0; i < counts.longFirstName; i++) rows.push({ ...defective(id++), first_name: 'x'.repeat(256 + Math.floor(r() * 100)) });
-  for (let i = 0; i < counts.longCompany; i++) rows.push({ ...defective(id++), company_name: `${'Big Company '.repeat(22)}${i}` });
+  for (let i = 0; i < counts.badEmail; i++, id++)
+    rows.push({
+      ...defective(id),
+      email: pick(r, [`bad${id}.example.org`, `bad${id}@`, `bad${id}@nodot`, ` bad${id}@quality.example.org`]),
+    });
+  for (let i = 0; i < counts.badPhone; i++)
+    rows.push({ ...defective(id++), phone: pick(r, ['12', 'call me', '+1 555 555 5555', '000-000-0000']) });
+  for (let i = 0; i < counts.longFirstName; i++)
+    rows.push({ ...defective(id++), first_name: 'x'.repeat(256 + Math.floor(r() * 100)) });
+  for (let i = 0; i < counts.longCompany; i++)
+    rows.push({ ...defective(id++), company_name: `${'Big Company '.repeat(22)}${i}` });
   const records = shuffle(r, rows).map((row, i) => toSalesforce(row, i));
   return { records, expected: { received: n, unique, ...counts }, winners };
 }
@@ -188,7 +224,12 @@ export function benchChunk(index: number, size: number, seed: number): RawContac
   for (let i = 0; i < size; i++) {
     const identity = i < distinct ? i : Math.floor(r() * distinct);
     const email = `u${index}x${identity}@bench.example.com`;
-    const row = validContact(r, i < distinct ? email : recased(r, email), index * size + i + 1, -(index * size + identity));
+    const row = validContact(
+      r,
+      i < distinct ? email : recased(r, email),
+      index * size + i + 1,
+      -(index * size + identity),
+    );
     const roll = r();
     if (roll < 0.03) row.email = `u${index}x${i}.bench.example.com`;
     else if (roll < 0.04) row.phone = '12';

@@ -3,9 +3,18 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { build } from 'esbuild';
-import { TEST_DATABASE_URL, describeWithService } from '../support/services';
-import { scratchDatabase } from '../support/scratch-database';
-import { ROOT, RUNTIME_IMAGE_COMMAND, assembleImage, buildRoot, copyArgs, envOf, lastOf, readDockerfile } from '../support/runtime-image';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
+import {
+  ROOT,
+  RUNTIME_IMAGE_COMMAND,
+  assembleImage,
+  buildRoot,
+  copyArgs,
+  envOf,
+  lastOf,
+  readDockerfile,
+} from '../support/runtime-image';
 
 const stages = readDockerfile();
 const final = stages[stages.length - 1];
@@ -13,7 +22,8 @@ const execForm = (args: string): string[] => JSON.parse(args) as string[];
 
 /** Builds dist/runtime when a clean clone has not yet (the image's build stage runs the same script). */
 beforeAll(async () => {
-  if (!fs.existsSync(path.join(ROOT, 'dist/runtime/main.js'))) await require(path.join(ROOT, 'scripts/build-runtime.js')).buildRuntime({ quiet: true });
+  if (!fs.existsSync(path.join(ROOT, 'dist/runtime/main.js')))
+    await require(path.join(ROOT, 'scripts/build-runtime.js')).buildRuntime({ quiet: true });
 }, 180_000);
 
 describe('runtime Dockerfile', () => {
@@ -34,8 +44,13 @@ describe('runtime Dockerfile', () => {
   });
 
   test('every file the build stage copies from the context exists and .dockerignore lets it through', () => {
-    const ignore = fs.readFileSync(path.join(ROOT, '.dockerignore'), 'utf8').split('\n').map((l) => l.trim());
-    const copied = stages.slice(0, -1).flatMap((s) => s.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => copyArgs(i).sources));
+    const ignore = fs
+      .readFileSync(path.join(ROOT, '.dockerignore'), 'utf8')
+      .split('\n')
+      .map((l) => l.trim());
+    const copied = stages
+      .slice(0, -1)
+      .flatMap((s) => s.instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => copyArgs(i).sources));
     expect(copied.length).toBeGreaterThan(0);
     for (const source of copied) {
       expect([source, fs.existsSync(path.join(ROOT, source))]).toEqual([source, true]);
@@ -45,8 +60,22 @@ describe('runtime Dockerfile', () => {
 
   test('the build stage copies every source file the bundles are built from', async () => {
     const copied = stages[0].instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => copyArgs(i).sources);
-    const entries = ['services/sync-runtime/src/main.ts', 'services/sync-runtime/src/lambda.ts', 'services/sync-runtime/src/cloudflare/entry.ts'].map((f) => path.join(ROOT, f));
-    const result = await build({ entryPoints: entries, bundle: true, platform: 'node', write: false, metafile: true, outdir: os.tmpdir(), external: ['@electric-sql/pglite', 'pg-native'], logLevel: 'silent', absWorkingDir: ROOT });
+    const entries = [
+      'services/sync-runtime/src/main.ts',
+      'services/sync-runtime/src/lambda.ts',
+      'services/sync-runtime/src/cloudflare/entry.ts',
+    ].map((f) => path.join(ROOT, f));
+    const result = await build({
+      entryPoints: entries,
+      bundle: true,
+      platform: 'node',
+      write: false,
+      metafile: true,
+      outdir: os.tmpdir(),
+      external: ['@electric-sql/pglite', 'pg-native'],
+      logLevel: 'silent',
+      absWorkingDir: ROOT,
+    });
     const sources = Object.keys(result.metafile.inputs).filter((f) => !f.includes('node_modules'));
     const uncovered = sources.filter((f) => !copied.some((c) => f === c || f.startsWith(`${c.replace(/\/$/, '')}/`)));
     expect(uncovered).toEqual([]);
@@ -55,7 +84,8 @@ describe('runtime Dockerfile', () => {
   test('every file the runtime stage copies from the build stage exists after npm run build', () => {
     const src = buildRoot(stages, final.instructions.map((i) => copyArgs(i).from).find(Boolean)!);
     for (const instruction of final.instructions.filter((i) => i.keyword === 'COPY')) {
-      for (const source of copyArgs(instruction).sources) expect([source, fs.existsSync(path.join(ROOT, path.relative(src, source)))]).toEqual([source, true]);
+      for (const source of copyArgs(instruction).sources)
+        expect([source, fs.existsSync(path.join(ROOT, path.relative(src, source)))]).toEqual([source, true]);
     }
   });
 });
@@ -75,9 +105,22 @@ describeWithService('runtime image file system', TEST_DATABASE_URL, () => {
   test('the command starts from the image files alone (no repository, no node_modules beyond what is copied): /health, /health/ready and /docs answer, and HEALTHCHECK passes', async () => {
     const app = assembleImage(path.join(dir, 'fs'));
     const dataDir = path.join(dir, 'data');
-    const env = { PATH: process.env.PATH, ...envOf(final), HOST: '127.0.0.1', PORT: '0', DATA_SYNC_DATA_DIR: dataDir, DATABASE_URL: database.url, DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'), LOG_LEVEL: 'warn' };
+    const env = {
+      PATH: process.env.PATH,
+      ...envOf(final),
+      HOST: '127.0.0.1',
+      PORT: '0',
+      DATA_SYNC_DATA_DIR: dataDir,
+      DATABASE_URL: database.url,
+      DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+      LOG_LEVEL: 'warn',
+    };
     const [command, ...args] = RUNTIME_IMAGE_COMMAND;
-    const child = spawn(command === 'node' ? process.execPath : command, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command === 'node' ? process.execPath : command, args, {
+      cwd: app,
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
@@ -90,12 +133,19 @@ describeWithService('runtime image file system', TEST_DATABASE_URL, () => {
         });
         child.on('exit', (code) => reject(new Error(`exited ${code}: ${stdout}\n${stderr}`)));
       });
-      for (const route of ['/health', '/health/ready', '/docs/static/index.html']) expect([route, (await fetch(`${url}${route}`)).status]).toEqual([route, 200]);
+      for (const route of ['/health', '/health/ready', '/docs/static/index.html'])
+        expect([route, (await fetch(`${url}${route}`)).status]).toEqual([route, 200]);
       expect(stderr).not.toContain('swagger-ui assets not found');
       const healthcheck = execForm(lastOf(final, 'HEALTHCHECK')!.replace(/^.*?CMD /, ''));
-      const probe = spawnSync(process.execPath, healthcheck.slice(1), { env: { PATH: process.env.PATH, PORT: new URL(url).port }, encoding: 'utf8' });
+      const probe = spawnSync(process.execPath, healthcheck.slice(1), {
+        env: { PATH: process.env.PATH, PORT: new URL(url).port },
+        encoding: 'utf8',
+      });
       expect(probe.status).toBe(0);
-      const refused = spawnSync(process.execPath, healthcheck.slice(1), { env: { PATH: process.env.PATH, PORT: '1' }, encoding: 'utf8' });
+      const refused = spawnSync(process.execPath, healthcheck.slice(1), {
+        env: { PATH: process.env.PATH, PORT: '1' },
+        encoding: 'utf8',
+      });
       expect(refused.status).toBe(1);
     } finally {
       child.kill('SIGTERM');

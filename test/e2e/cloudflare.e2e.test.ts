@@ -5,9 +5,18 @@
  * push it queues.
  */
 import { Miniflare } from 'miniflare';
-import { buildCloudflareWorker } from '../../services/sync-runtime/src/cloudflare/build';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { ENCRYPTION_KEY, expectNoEcho, expectPulledAndPushed, expectWebhookSync, report, runs, startWorld, type World } from './support/scenario';
+import { buildCloudflareWorker } from '@data-sync/sync-runtime/src/cloudflare/build';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import {
+  ENCRYPTION_KEY,
+  expectNoEcho,
+  expectPulledAndPushed,
+  expectWebhookSync,
+  report,
+  runs,
+  startWorld,
+  type World,
+} from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 
 async function eventually(check: () => Promise<boolean>, what: string, timeoutMs = 60_000): Promise<void> {
@@ -27,7 +36,10 @@ describeWithService('Cloudflare: Cron Trigger -> Queue -> consumer Worker (minif
     world = await startWorld('cloudflare');
     const script = resource(stack(), 'cloudflare_workers_script', 'worker_script');
     const consumer = resource(stack(), 'cloudflare_queue_consumer', 'worker_consumer');
-    const bindings: Record<string, string | Record<string, string[]>> = { DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY, RETRY_BASE_SECONDS: '0' };
+    const bindings: Record<string, string | Record<string, string[]>> = {
+      DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      RETRY_BASE_SECONDS: '0',
+    };
     for (const b of script.bindings as { name: string; type: string; text?: string; json?: string }[]) {
       if (b.type === 'plain_text' && !b.text!.includes('${')) bindings[b.name] = b.text!;
       if (b.type === 'json') bindings[b.name] = JSON.parse(b.json!);
@@ -59,9 +71,15 @@ describeWithService('Cloudflare: Cron Trigger -> Queue -> consumer Worker (minif
 
   /** Fires the stack's Cron Trigger that schedules `integration`, then waits for its pull and whatever push follows. */
   async function fire(integration: string) {
-    const schedules = JSON.parse(resource(stack(), 'cloudflare_workers_script', 'worker_script').bindings.find((b: { name: string }) => b.name === 'SCHEDULES').json) as Record<string, string[]>;
+    const schedules = JSON.parse(
+      resource(stack(), 'cloudflare_workers_script', 'worker_script').bindings.find(
+        (b: { name: string }) => b.name === 'SCHEDULES',
+      ).json,
+    ) as Record<string, string[]>;
     const cron = Object.keys(schedules).find((c) => schedules[c].includes(integration))!;
-    const crons = resource(stack(), 'cloudflare_workers_cron_trigger', 'schedules_crons').schedules.map((s: { cron: string }) => s.cron);
+    const crons = resource(stack(), 'cloudflare_workers_cron_trigger', 'schedules_crons').schedules.map(
+      (s: { cron: string }) => s.cron,
+    );
     expect(crons).toContain(cron);
     const before = (await runs(world)).length;
     // The Fetcher miniflare returns has scheduled() at run time; its published type lacks it.
@@ -87,7 +105,12 @@ describeWithService('Cloudflare: Cron Trigger -> Queue -> consumer Worker (minif
       const response = await mf.dispatchFetch(`https://data-sync.example${path}`, { method: 'POST', headers, body });
       return { status: response.status, body: await response.text() };
     };
-    const edited = async () => (await world.db.query("SELECT 1 FROM contacts WHERE email = 'grace.hopper@example.com' AND first_name = 'Amazing'")).rows.length > 0;
+    const edited = async () =>
+      (
+        await world.db.query(
+          "SELECT 1 FROM contacts WHERE email = 'grace.hopper@example.com' AND first_name = 'Amazing'",
+        )
+      ).rows.length > 0;
     await expectWebhookSync(world, post, () => eventually(edited, 'the webhook-triggered pull'));
   });
 });

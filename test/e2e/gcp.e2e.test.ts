@@ -4,9 +4,17 @@
  * push route decodes (decodePubsubPush) and hands to the engine. The OIDC check of the route has its
  * own tests (api/pubsub-push.test.ts); here the envelope is what Pub/Sub would send.
  */
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { decodePubsubPush } from '../../services/sync-runtime/src/queue/pubsub-binding';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import { decodePubsubPush } from '@data-sync/sync-runtime/src/queue/pubsub-binding';
+import {
+  drainStoreQueue,
+  expectNoEcho,
+  expectPulledAndPushed,
+  report,
+  startWorld,
+  expectWebhookSyncThroughApi,
+  type World,
+} from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 
 describeWithService('GCP: Cloud Scheduler -> Pub/Sub push -> runtime', TEST_DATABASE_URL, () => {
@@ -19,10 +27,19 @@ describeWithService('GCP: Cloud Scheduler -> Pub/Sub push -> runtime', TEST_DATA
 
   /** One push delivery of the scheduler job's message, as Pub/Sub frames it. */
   async function deliver(integration: string) {
-    const target = resource(synthesizedStack('gcp'), 'google_cloud_scheduler_job', `schedules_${integration}`).pubsub_target;
+    const target = resource(
+      synthesizedStack('gcp'),
+      'google_cloud_scheduler_job',
+      `schedules_${integration}`,
+    ).pubsub_target;
     expect(target.topic_name).toMatch(/^\$\{google_pubsub_topic\.queue_jobs_\w+\.id\}$/);
     const push = {
-      message: { data: target.data, attributes: target.attributes ?? {}, messageId: `m-${++delivered}`, publishTime: new Date().toISOString() },
+      message: {
+        data: target.data,
+        attributes: target.attributes ?? {},
+        messageId: `m-${++delivered}`,
+        publishTime: new Date().toISOString(),
+      },
       subscription: 'projects/e2e/subscriptions/data-sync-dev-jobs-push',
       deliveryAttempt: 1,
     };

@@ -4,10 +4,18 @@
  * interval is read from the stack's Code Engine cron command for the integration.
  */
 import pino from 'pino';
-import { intervalMinutes } from '../../config/integrations';
-import { createScheduler } from '../../services/sync-runtime/src/engine';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
+import { intervalMinutes } from '@data-sync/config/integrations';
+import { createScheduler } from '@data-sync/sync-runtime/src/engine';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import {
+  drainStoreQueue,
+  expectNoEcho,
+  expectPulledAndPushed,
+  report,
+  startWorld,
+  expectWebhookSyncThroughApi,
+  type World,
+} from './support/scenario';
 import { synthesizedStack } from './support/synthesized';
 
 describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_DATABASE_URL, () => {
@@ -31,7 +39,13 @@ describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_D
       get: (name: string) => world.runtime.integrations.source.get(name),
       list: async () => (await world.runtime.integrations.source.list()).filter((i) => only.has(i.name)),
     };
-    const scheduler = createScheduler({ db: world.db, engine: world.runtime.engine, integrations: source, intervals: (name) => minutesOf(name), logger: pino({ level: 'silent' }) });
+    const scheduler = createScheduler({
+      db: world.db,
+      engine: world.runtime.engine,
+      integrations: source,
+      intervals: (name) => minutesOf(name),
+      logger: pino({ level: 'silent' }),
+    });
     expect(minutesOf('salesforce')).toBe(intervalMinutes('1h'));
     only.add('salesforce');
     expect(await scheduler.tick(new Date())).toEqual(['salesforce']);

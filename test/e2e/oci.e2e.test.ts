@@ -3,9 +3,17 @@
  * is the job message; OCI runs on the store queue in its PostgreSQL (no Streaming binding yet), so the
  * message is enqueued there and the worker handles it.
  */
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
-import { parseJobText } from '../../config/job-message';
-import { drainStoreQueue, expectNoEcho, expectPulledAndPushed, report, startWorld, expectWebhookSyncThroughApi, type World } from './support/scenario';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import { parseJobText } from '@data-sync/config/job-message';
+import {
+  drainStoreQueue,
+  expectNoEcho,
+  expectPulledAndPushed,
+  report,
+  startWorld,
+  expectWebhookSyncThroughApi,
+  type World,
+} from './support/scenario';
 import { resource, synthesizedStack } from './support/synthesized';
 
 describeWithService('OCI: Resource Scheduler body -> store queue -> worker', TEST_DATABASE_URL, () => {
@@ -23,7 +31,11 @@ describeWithService('OCI: Resource Scheduler body -> store queue -> worker', TES
   test("the stack's schedule body runs a pull through the pipeline, the push reaches Mailchimp, and its echo changes nothing", async () => {
     const enqueue = async (integration: string) => {
       const message = parseJobText(bodyOf(integration), `OCI schedule of ${integration}`);
-      await world.runtime.queue.enqueue({ kind: message.kind, integration: message.integration, payload: message.payload });
+      await world.runtime.queue.enqueue({
+        kind: message.kind,
+        integration: message.integration,
+        payload: message.payload,
+      });
     };
     await enqueue('salesforce');
     await drainStoreQueue(world);

@@ -12,23 +12,33 @@ import * as os from 'os';
 import * as path from 'path';
 import { Client } from 'pg';
 import { buildApp } from '../../app';
-import { createN8nClient } from '../../n8n/client';
-import { CREDENTIALS, WEBHOOK_AUTH_HEADER } from '../../n8n/credentials';
-import { WEBHOOKS } from '../../n8n/webhooks';
-import { SALESFORCE_CONTACT_SYNC_ID } from '../../n8n/workflows/salesforce-contact-sync';
-import { MAILCHIMP_SUBSCRIBER_SYNC_ID } from '../../n8n/workflows/mailchimp-subscriber-sync';
-import { MINDSDB_QUERY_ID } from '../../n8n/workflows/mindsdb-query';
-import { SYNC_FAILURE_ALERT_ID, TRIGGER_SYNC_ID } from '../../n8n/workflows/data-sync-api';
-import { migrate, openPostgres } from '../../pipelines/db';
-import { PIPELINE_MIGRATIONS } from '../../pipelines';
-import { bearer, createHarness, type Harness } from '../../services/sync-runtime/src/api/testing/harness';
-import { startFakeMailchimp, type MailchimpFake } from '../fakes/mailchimp';
-import { startFakeSalesforce, type FakeSalesforce } from '../fakes/salesforce';
-import { scratchDatabase } from '../support/scratch-database';
-import { describeWithService, TEST_DATABASE_URL } from '../support/services';
+import { createN8nClient } from '@data-sync/n8n/client';
+import { CREDENTIALS, WEBHOOK_AUTH_HEADER } from '@data-sync/n8n/credentials';
+import { WEBHOOKS } from '@data-sync/n8n/webhooks';
+import { SALESFORCE_CONTACT_SYNC_ID } from '@data-sync/n8n/workflows/salesforce-contact-sync';
+import { MAILCHIMP_SUBSCRIBER_SYNC_ID } from '@data-sync/n8n/workflows/mailchimp-subscriber-sync';
+import { MINDSDB_QUERY_ID } from '@data-sync/n8n/workflows/mindsdb-query';
+import { SYNC_FAILURE_ALERT_ID, TRIGGER_SYNC_ID } from '@data-sync/n8n/workflows/data-sync-api';
+import { migrate, openPostgres } from '@data-sync/pipelines/db';
+import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines';
+import { bearer, createHarness, type Harness } from '@data-sync/sync-runtime/src/api/testing/harness';
+import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
+import { startFakeSalesforce, type FakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
 import { type Block, resourcesOf, synthJson } from '../support/terraform-checks';
 import { startRecorder, type Recorder } from './support/recorder';
-import { bcryptHash, createApiKey, ensureN8n, freePort, n8nCli, n8nEnvironment, OFFLINE_ENV, runN8n, type RunningN8n } from './support/real-n8n';
+import {
+  bcryptHash,
+  createApiKey,
+  ensureN8n,
+  freePort,
+  n8nCli,
+  n8nEnvironment,
+  OFFLINE_ENV,
+  runN8n,
+  type RunningN8n,
+} from './support/real-n8n';
 import { startVendorProxy, type VendorProxy } from './support/vendor-proxy';
 
 jest.setTimeout(20 * 60_000);
@@ -43,13 +53,18 @@ function deployedN8nContainer() {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-synth-'));
   try {
     const [stack] = buildApp({ context: { clouds: 'gcp', environment: 'staging' }, outdir }).stacks;
-    const [, service] = resourcesOf(synthJson(stack), 'google_cloud_run_v2_service').find(([, s]) => String(s.name).endsWith('-n8n'))!;
+    const [, service] = resourcesOf(synthJson(stack), 'google_cloud_run_v2_service').find(([, s]) =>
+      String(s.name).endsWith('-n8n'),
+    )!;
     const container = ((service.template as Block).containers as Block[])[0];
     const env = container.env as { name: string; value?: string; value_source?: unknown }[];
     return {
       command: container.command as string[],
       plain: Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!])),
-      secretNames: env.filter((e) => e.value_source !== undefined).map((e) => e.name).sort(),
+      secretNames: env
+        .filter((e) => e.value_source !== undefined)
+        .map((e) => e.name)
+        .sort(),
     };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
@@ -82,21 +97,40 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     sql = new Client({ connectionString: data.url });
     await sql.connect();
     // The application's users table the design's subscriber sync reads.
-    await sql.query('CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, first_name text, last_name text, created_at timestamptz NOT NULL DEFAULT now())');
+    await sql.query(
+      'CREATE TABLE users (id serial PRIMARY KEY, email text NOT NULL, first_name text, last_name text, created_at timestamptz NOT NULL DEFAULT now())',
+    );
 
-    const keys = generateKeyPairSync('rsa', { modulusLength: 2048, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-    salesforce = await startFakeSalesforce({ jwtPublicKey: keys.publicKey, acceptMyDomainAudience: true, username: 'integration@data-sync.test', seed: { Account: 2, Contact: 3 } });
+    const keys = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    salesforce = await startFakeSalesforce({
+      jwtPublicKey: keys.publicKey,
+      acceptMyDomainAudience: true,
+      username: 'integration@data-sync.test',
+      seed: { Account: 2, Contact: 3 },
+    });
     mailchimp = await startFakeMailchimp({ apiKey: MAILCHIMP_KEY, seed: { newsletter: 0 } });
     proxy = await startVendorProxy({ 'us6.api.mailchimp.com': mailchimp.url });
     mindsdb = await startRecorder((r) =>
-      r.path === '/api/v1/query' && r.headers.authorization === `Bearer ${MINDSDB_KEY}` ? { status: 200, body: { type: 'table', column_names: ['answer'], data: [['42']] } } : { status: 401, body: { error: 'unauthorized' } },
+      r.path === '/api/v1/query' && r.headers.authorization === `Bearer ${MINDSDB_KEY}`
+        ? { status: 200, body: { type: 'table', column_names: ['answer'], data: [['42']] } }
+        : { status: 401, body: { error: 'unauthorized' } },
     );
     alerts = await startRecorder(() => ({ status: 200, body: { ok: true } }));
     runtime = await createHarness({ n8n: null });
 
     const deployed = deployedN8nContainer();
     command = deployed.command;
-    expect(deployed.secretNames).toEqual(['DB_POSTGRESDB_PASSWORD', 'N8N_CREDENTIALS', 'N8N_ENCRYPTION_KEY', 'N8N_INSTANCE_OWNER_EMAIL', 'N8N_INSTANCE_OWNER_PASSWORD_HASH']);
+    expect(deployed.secretNames).toEqual([
+      'DB_POSTGRESDB_PASSWORD',
+      'N8N_CREDENTIALS',
+      'N8N_ENCRYPTION_KEY',
+      'N8N_INSTANCE_OWNER_EMAIL',
+      'N8N_INSTANCE_OWNER_PASSWORD_HASH',
+    ]);
     const dataUrl = new URL(data.url);
     const storeUrl = new URL(store.url);
     const secrets = {
@@ -106,12 +140,27 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       DB_POSTGRESDB_PASSWORD: 'unused-with-trust-auth',
       N8N_CREDENTIALS: JSON.stringify({
         webhook: { value: WEBHOOK_TOKEN },
-        salesforce: { clientId: salesforce.state.clientId, username: 'integration@data-sync.test', privateKey: keys.privateKey, myDomainUrl: salesforce.url },
-        postgres: { host: dataUrl.hostname, port: Number(dataUrl.port), database: dataUrl.pathname.slice(1), user: dataUrl.username, password: 'unused-with-trust-auth', ssl: 'disable' },
+        salesforce: {
+          clientId: salesforce.state.clientId,
+          username: 'integration@data-sync.test',
+          privateKey: keys.privateKey,
+          myDomainUrl: salesforce.url,
+        },
+        postgres: {
+          host: dataUrl.hostname,
+          port: Number(dataUrl.port),
+          database: dataUrl.pathname.slice(1),
+          user: dataUrl.username,
+          password: 'unused-with-trust-auth',
+          ssl: 'disable',
+        },
         mailchimp: { apiKey: MAILCHIMP_KEY },
         mindsdb: { token: MINDSDB_KEY },
         dataSyncApi: { token: runtime.auth.operator },
-        settings: { MAILCHIMP_NEWSLETTER_LIST_ID: mailchimp.listId('newsletter'), ALERT_WEBHOOK_URL: `${alerts.url}/alert` },
+        settings: {
+          MAILCHIMP_NEWSLETTER_LIST_ID: mailchimp.listId('newsletter'),
+          ALERT_WEBHOOK_URL: `${alerts.url}/alert`,
+        },
       }),
     };
     const port = await freePort();
@@ -128,7 +177,9 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       MINDSDB_API_URL: mindsdb.url,
       N8N_PORT: String(port),
     };
-    const unresolved = Object.entries(deployed.plain).filter(([name, value]) => value.includes('${') && !(name in addresses));
+    const unresolved = Object.entries(deployed.plain).filter(
+      ([name, value]) => value.includes('${') && !(name in addresses),
+    );
     expect(unresolved).toEqual([]);
     env = n8nEnvironment(binDirs, {
       ...deployed.plain,
@@ -147,16 +198,36 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
   afterAll(async () => {
     await n8n?.stop();
     await sql?.end();
-    await Promise.all([salesforce?.close(), mailchimp?.close(), proxy?.close(), mindsdb?.close(), alerts?.close(), runtime?.close()]);
+    await Promise.all([
+      salesforce?.close(),
+      mailchimp?.close(),
+      proxy?.close(),
+      mindsdb?.close(),
+      alerts?.close(),
+      runtime?.close(),
+    ]);
     await Promise.all([store.drop(), data.drop()]);
     fs.rmSync(userFolder, { recursive: true, force: true });
   });
 
   const hook = (webhook: { path: string }, body: unknown, token = WEBHOOK_TOKEN) =>
-    fetch(`${n8n.url}/webhook/${webhook.path}`, { method: 'POST', headers: { 'content-type': 'application/json', [WEBHOOK_AUTH_HEADER]: token }, body: JSON.stringify(body) });
+    fetch(`${n8n.url}/webhook/${webhook.path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [WEBHOOK_AUTH_HEADER]: token },
+      body: JSON.stringify(body),
+    });
 
   test('the owner exists from the environment: the setup page cannot be claimed', async () => {
-    const claim = await fetch(`${n8n.url}/rest/owner/setup`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'attacker@example.com', firstName: 'a', lastName: 'b', password: 'Attacker-password-1' }) });
+    const claim = await fetch(`${n8n.url}/rest/owner/setup`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        email: 'attacker@example.com',
+        firstName: 'a',
+        lastName: 'b',
+        password: 'Attacker-password-1',
+      }),
+    });
     expect(claim.status).toBe(400);
     await expect(createApiKey(n8n.url, OWNER.email, OWNER.password)).resolves.toMatch(/\S{20,}/);
   });
@@ -167,11 +238,24 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     const account = salesforce.state.objects.get('Account')!.get(String(contact.AccountId))!;
     expect((await hook(WEBHOOKS.salesforceContact, { contactId }, 'wrong-token')).status).toBe(403);
     const answer = await hook(WEBHOOKS.salesforceContact, { contactId });
-    expect([answer.status, await answer.text()]).toEqual([200, expect.stringContaining(String(contact.Email).toLowerCase())]);
-    const row = async () => (await sql.query('SELECT email, first_name, last_name, phone, company_name, source, created_at FROM contacts')).rows;
+    expect([answer.status, await answer.text()]).toEqual([
+      200,
+      expect.stringContaining(String(contact.Email).toLowerCase()),
+    ]);
+    const row = async () =>
+      (await sql.query('SELECT email, first_name, last_name, phone, company_name, source, created_at FROM contacts'))
+        .rows;
     const first = await row();
     expect(first).toEqual([
-      { email: String(contact.Email).toLowerCase(), first_name: contact.FirstName, last_name: contact.LastName, phone: contact.Phone, company_name: account.Name, source: 'salesforce', created_at: new Date(String(contact.CreatedDate).replace('+0000', 'Z')) },
+      {
+        email: String(contact.Email).toLowerCase(),
+        first_name: contact.FirstName,
+        last_name: contact.LastName,
+        phone: contact.Phone,
+        company_name: account.Name,
+        source: 'salesforce',
+        created_at: new Date(String(contact.CreatedDate).replace('+0000', 'Z')),
+      },
     ]);
     expect((await hook(WEBHOOKS.salesforceContact, { contactId })).status).toBe(200);
     expect(await row()).toEqual(first);
@@ -182,7 +266,10 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       ('new.one@example.com', 'New', 'One', now() - interval '2 minutes'),
       ('new.two@example.com', 'New', 'Two', now()),
       ('old.user@example.com', 'Old', 'User', now() - interval '2 hours')`);
-    await n8nCli(binDirs, { ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, ['execute', `--id=${MAILCHIMP_SUBSCRIBER_SYNC_ID}`]);
+    await n8nCli(binDirs, { ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, [
+      'execute',
+      `--id=${MAILCHIMP_SUBSCRIBER_SYNC_ID}`,
+    ]);
     expect(mailchimp.members('newsletter').map((m) => [m.email_address, m.status, m.merge_fields])).toEqual([
       ['new.one@example.com', 'subscribed', { FNAME: 'New', LNAME: 'One' }],
       ['new.two@example.com', 'subscribed', { FNAME: 'New', LNAME: 'Two' }],
@@ -196,56 +283,140 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     expect(answer.status).toBe(200);
     expect(await answer.json()).toEqual({ type: 'table', column_names: ['answer'], data: [['42']] });
     const request = mindsdb.requests.at(-1)!;
-    expect([request.method, request.path, request.headers.authorization, JSON.parse(request.body)]).toEqual(['POST', '/api/v1/query', `Bearer ${MINDSDB_KEY}`, { query: 'How many contacts signed up this week?' }]);
+    expect([request.method, request.path, request.headers.authorization, JSON.parse(request.body)]).toEqual([
+      'POST',
+      '/api/v1/query',
+      `Bearer ${MINDSDB_KEY}`,
+      { query: 'How many contacts signed up this week?' },
+    ]);
   });
 
   test('the failure alert, executed, posts each run that failed since the last check to the alert webhook', async () => {
     await runtime.db.query(`INSERT INTO sync_runs (id, integration, status, actor, error, finished_at) VALUES
       ('run-failed-now', 'salesforce', 'failed', 'schedule', 'Salesforce answered 503', now() - interval '1 minute'),
       ('run-failed-before', 'salesforce', 'failed', 'schedule', 'older failure', now() - interval '1 hour')`);
-    await n8nCli(binDirs, { ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, ['execute', `--id=${SYNC_FAILURE_ALERT_ID}`]);
+    await n8nCli(binDirs, { ...env, N8N_RUNNERS_BROKER_PORT: String(await freePort()) }, [
+      'execute',
+      `--id=${SYNC_FAILURE_ALERT_ID}`,
+    ]);
     // The published copy in the running n8n polls on its own 5-minute schedule too, and may post the same
     // failure when that tick falls into this test: each alert is the recent failure, never the older one.
     const posted = alerts.requests.map((r) => JSON.stringify([r.method, r.path, JSON.parse(r.body).text]));
     expect(posted.length).toBeGreaterThanOrEqual(1);
-    expect([...new Set(posted)].map((a) => JSON.parse(a))).toEqual([['POST', '/alert', 'Data sync run run-failed-now of salesforce failed: Salesforce answered 503']]);
+    expect([...new Set(posted)].map((a) => JSON.parse(a))).toEqual([
+      ['POST', '/alert', 'Data sync run run-failed-now of salesforce failed: Salesforce answered 503'],
+    ]);
   });
 
   test('the trigger workflow starts a sync through this service API with the operator token', async () => {
-    const created = await runtime.inject({ method: 'POST', url: '/api/integrations', headers: bearer(runtime.auth.admin), payload: { name: 'crm_demo', system: 'demo', objects: ['contacts'], config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'demo-api-key', webhookSecret: 'demo-webhook-secret' } } });
+    const created = await runtime.inject({
+      method: 'POST',
+      url: '/api/integrations',
+      headers: bearer(runtime.auth.admin),
+      payload: {
+        name: 'crm_demo',
+        system: 'demo',
+        objects: ['contacts'],
+        config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'demo-api-key', webhookSecret: 'demo-webhook-secret' },
+      },
+    });
     expect(created.statusCode).toBe(201);
     const answer = await hook(WEBHOOKS.triggerSync, { integration: 'crm_demo' });
     expect(answer.status).toBe(200);
     const { runId } = (await answer.json()) as { runId: string };
-    const history = await runtime.inject({ method: 'GET', url: '/api/sync/history?integration=crm_demo', headers: bearer(runtime.auth.viewer) });
+    const history = await runtime.inject({
+      method: 'GET',
+      url: '/api/sync/history?integration=crm_demo',
+      headers: bearer(runtime.auth.viewer),
+    });
     expect(history.json().runs.map((r: { id: string }) => r.id)).toContain(runId);
   });
 
   test('the runtime /api/workflows routes work against this n8n', async () => {
     const apiKey = await createApiKey(n8n.url, OWNER.email, OWNER.password);
-    const api = await createHarness({ n8n: createN8nClient({ baseUrl: n8n.url, apiKey, webhookHeaders: { [WEBHOOK_AUTH_HEADER]: WEBHOOK_TOKEN } }), db: runtime.db });
+    const api = await createHarness({
+      n8n: createN8nClient({ baseUrl: n8n.url, apiKey, webhookHeaders: { [WEBHOOK_AUTH_HEADER]: WEBHOOK_TOKEN } }),
+      db: runtime.db,
+    });
     try {
-      const list = await api.inject({ method: 'GET', url: '/api/workflows?limit=250', headers: bearer(api.auth.viewer) });
+      const list = await api.inject({
+        method: 'GET',
+        url: '/api/workflows?limit=250',
+        headers: bearer(api.auth.viewer),
+      });
       expect(list.statusCode).toBe(200);
-      const listed = Object.fromEntries(list.json().workflows.map((w: { id: string; active: boolean }) => [w.id, w.active]));
-      expect(listed).toEqual({ [SALESFORCE_CONTACT_SYNC_ID]: true, [MAILCHIMP_SUBSCRIBER_SYNC_ID]: true, [MINDSDB_QUERY_ID]: true, [TRIGGER_SYNC_ID]: true, [SYNC_FAILURE_ALERT_ID]: true });
+      const listed = Object.fromEntries(
+        list.json().workflows.map((w: { id: string; active: boolean }) => [w.id, w.active]),
+      );
+      expect(listed).toEqual({
+        [SALESFORCE_CONTACT_SYNC_ID]: true,
+        [MAILCHIMP_SUBSCRIBER_SYNC_ID]: true,
+        [MINDSDB_QUERY_ID]: true,
+        [TRIGGER_SYNC_ID]: true,
+        [SYNC_FAILURE_ALERT_ID]: true,
+      });
 
-      const status = await api.inject({ method: 'GET', url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/status`, headers: bearer(api.auth.viewer) });
-      expect(status.json()).toMatchObject({ workflow: { id: SALESFORCE_CONTACT_SYNC_ID, active: true }, lastStatus: 'success', executions: expect.arrayContaining([expect.objectContaining({ workflowId: SALESFORCE_CONTACT_SYNC_ID, mode: 'webhook' })]) });
+      const status = await api.inject({
+        method: 'GET',
+        url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/status`,
+        headers: bearer(api.auth.viewer),
+      });
+      expect(status.json()).toMatchObject({
+        workflow: { id: SALESFORCE_CONTACT_SYNC_ID, active: true },
+        lastStatus: 'success',
+        executions: expect.arrayContaining([
+          expect.objectContaining({ workflowId: SALESFORCE_CONTACT_SYNC_ID, mode: 'webhook' }),
+        ]),
+      });
 
-      const off = await api.inject({ method: 'POST', url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/activate`, headers: bearer(api.auth.operator), payload: { active: false } });
+      const off = await api.inject({
+        method: 'POST',
+        url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/activate`,
+        headers: bearer(api.auth.operator),
+        payload: { active: false },
+      });
       expect(off.json()).toMatchObject({ id: SALESFORCE_CONTACT_SYNC_ID, active: false });
       // Deactivating removes the production webhook asynchronously inside n8n, so the route's own guard is what is checked here.
-      const after = await api.inject({ method: 'GET', url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/status`, headers: bearer(api.auth.viewer) });
+      const after = await api.inject({
+        method: 'GET',
+        url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/status`,
+        headers: bearer(api.auth.viewer),
+      });
       expect(after.json().workflow.active).toBe(false);
-      const inactive = await api.inject({ method: 'POST', url: '/api/workflows/execute', headers: bearer(api.auth.operator), payload: { workflowId: SALESFORCE_CONTACT_SYNC_ID, payload: {} } });
+      const inactive = await api.inject({
+        method: 'POST',
+        url: '/api/workflows/execute',
+        headers: bearer(api.auth.operator),
+        payload: { workflowId: SALESFORCE_CONTACT_SYNC_ID, payload: {} },
+      });
       expect([inactive.statusCode, inactive.json().error]).toEqual([409, 'workflow_not_runnable']);
-      const on = await api.inject({ method: 'POST', url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/activate`, headers: bearer(api.auth.operator) });
+      const on = await api.inject({
+        method: 'POST',
+        url: `/api/workflows/${SALESFORCE_CONTACT_SYNC_ID}/activate`,
+        headers: bearer(api.auth.operator),
+      });
       expect(on.json()).toMatchObject({ active: true });
-      const run = await api.inject({ method: 'POST', url: '/api/workflows/execute', headers: bearer(api.auth.operator), payload: { workflowId: MINDSDB_QUERY_ID, payload: { query: 'Which accounts grew fastest?' } } });
-      expect(run.json()).toEqual({ workflowId: MINDSDB_QUERY_ID, status: 200, response: { type: 'table', column_names: ['answer'], data: [['42']] } });
+      const run = await api.inject({
+        method: 'POST',
+        url: '/api/workflows/execute',
+        headers: bearer(api.auth.operator),
+        payload: { workflowId: MINDSDB_QUERY_ID, payload: { query: 'Which accounts grew fastest?' } },
+      });
+      expect(run.json()).toEqual({
+        workflowId: MINDSDB_QUERY_ID,
+        status: 200,
+        response: { type: 'table', column_names: ['answer'], data: [['42']] },
+      });
       expect(JSON.parse(mindsdb.requests.at(-1)!.body)).toEqual({ query: 'Which accounts grew fastest?' });
-      expect((await api.inject({ method: 'GET', url: '/api/workflows/nosuchworkflow1/status', headers: bearer(api.auth.viewer) })).statusCode).toBe(404);
+      expect(
+        (
+          await api.inject({
+            method: 'GET',
+            url: '/api/workflows/nosuchworkflow1/status',
+            headers: bearer(api.auth.viewer),
+          })
+        ).statusCode,
+      ).toBe(404);
       expect((await api.inject({ method: 'GET', url: '/health/n8n' })).json().status).toBe('ok');
     } finally {
       await api.close();
@@ -257,7 +428,8 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       const client = new Client({ connectionString: store.url });
       await client.connect();
       try {
-        const workflows = (await client.query('SELECT id, name, nodes, connections FROM workflow_entity ORDER BY id')).rows;
+        const workflows = (await client.query('SELECT id, name, nodes, connections FROM workflow_entity ORDER BY id'))
+          .rows;
         const credentials = (await client.query('SELECT id, name, type FROM credentials_entity ORDER BY id')).rows;
         return { workflows, credentials };
       } finally {
@@ -265,9 +437,19 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       }
     };
     const before = await inventory();
-    expect(before.credentials.map((c) => c.id).sort()).toEqual(Object.values(CREDENTIALS).map((c) => c.id).sort());
+    expect(before.credentials.map((c) => c.id).sort()).toEqual(
+      Object.values(CREDENTIALS)
+        .map((c) => c.id)
+        .sort(),
+    );
     await n8n.stop();
-    n8n = await runN8n({ command, env, port: Number(env.N8N_PORT), probe: WEBHOOKS.salesforceContact.path, timeoutMs: 10 * 60_000 });
+    n8n = await runN8n({
+      command,
+      env,
+      port: Number(env.N8N_PORT),
+      probe: WEBHOOKS.salesforceContact.path,
+      timeoutMs: 10 * 60_000,
+    });
     expect(await inventory()).toEqual(before);
     const [, contactId] = salesforce.ids('Contact');
     expect((await hook(WEBHOOKS.salesforceContact, { contactId })).status).toBe(200);

@@ -1,4 +1,4 @@
-import { scheduleMessage } from '../../config/job-message';
+import { scheduleMessage } from '@data-sync/config/job-message';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
@@ -6,13 +6,29 @@ import * as zlib from 'zlib';
 import { App } from 'cdktf';
 import { buildApp } from '../../app';
 import { AwsStack } from '../../stacks/aws';
-import { ENVIRONMENT_CONFIGS, type EnvironmentName, FAMILY_FLAG, INTEGRATIONS, resolveSettings, parseContext } from '../../config';
-import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
+import {
+  ENVIRONMENT_CONFIGS,
+  type EnvironmentName,
+  FAMILY_FLAG,
+  INTEGRATIONS,
+  resolveSettings,
+  parseContext,
+} from '@data-sync/config';
+import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import { AwsMonitoring } from '../../constructs/monitoring/aws';
 import { zipBytes, zipFiles } from '../../constructs/generic/zip';
 import { rateExpression } from '../../constructs/generic/workload';
-import { type Block, type TerraformJson, changedPaths, checkCapabilities, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
+import {
+  type Block,
+  type TerraformJson,
+  changedPaths,
+  checkCapabilities,
+  checkPolicies,
+  checkReferences,
+  resourcesOf,
+  synthJson,
+} from '../support/terraform-checks';
 
 const ENVIRONMENTS: EnvironmentName[] = ['dev', 'staging', 'prod'];
 
@@ -35,8 +51,10 @@ const only = (json: TerraformJson, type: string): Block => {
   expect(all).toHaveLength(1);
   return all[0][1];
 };
-const byName = (json: TerraformJson, type: string, attribute: string) => new Map(resourcesOf(json, type).map(([, body]) => [String(body[attribute]), body]));
-const containers = (taskDefinition: Block) => JSON.parse(String(taskDefinition.container_definitions)) as Array<Record<string, any>>;
+const byName = (json: TerraformJson, type: string, attribute: string) =>
+  new Map(resourcesOf(json, type).map(([, body]) => [String(body[attribute]), body]));
+const containers = (taskDefinition: Block) =>
+  JSON.parse(String(taskDefinition.container_definitions)) as Array<Record<string, any>>;
 const listenerWeights = (json: TerraformJson) => {
   const [[, listener]] = resourcesOf(json, 'aws_lb_listener');
   const groups = (listener.default_action as any[])[0].forward.target_group as { arn: string; weight: number }[];
@@ -62,14 +80,24 @@ describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
       expect(service.desired_count).toBe(2);
       expect(String(service.task_definition)).toContain(`aws_ecs_task_definition.runtime_${slot}_task_`);
       const task = tasks.get(name)!;
-      expect(task).toMatchObject({ cpu: '1024', memory: '2048', network_mode: 'awsvpc', requires_compatibilities: ['FARGATE'] });
+      expect(task).toMatchObject({
+        cpu: '1024',
+        memory: '2048',
+        network_mode: 'awsvpc',
+        requires_compatibilities: ['FARGATE'],
+      });
       expect(containers(task)[0].image).toMatch(/repository_url\}:1\.0\.0$/);
     }
   });
 
   test('database: encrypted, private, managed master password; multi-AZ and deletion protection only in prod', () => {
     const db = byName(json(), 'aws_db_instance', 'identifier').get(`data-sync-${environment}`)!;
-    expect(db).toMatchObject({ engine: 'postgres', storage_encrypted: true, publicly_accessible: false, manage_master_user_password: true });
+    expect(db).toMatchObject({
+      engine: 'postgres',
+      storage_encrypted: true,
+      publicly_accessible: false,
+      manage_master_user_password: true,
+    });
     expect(db.password).toBeUndefined();
     expect(db.multi_az).toBe(environment === 'prod');
     expect(db.deletion_protection).toBe(environment === 'prod');
@@ -79,16 +107,22 @@ describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
   test('schedules and secrets exist exactly for the enabled integrations', () => {
     const settings = resolveSettings('aws', environment, parseContext({ environment }));
     const schedules = resourcesOf(json(), 'aws_scheduler_schedule').map(([, s]) => s);
-    expect(schedules.map((s) => s.name).sort()).toEqual(settings.integrations.map((i) => `data-sync-${environment}-${i.name}`).sort());
+    expect(schedules.map((s) => s.name).sort()).toEqual(
+      settings.integrations.map((i) => `data-sync-${environment}-${i.name}`).sort(),
+    );
     for (const schedule of schedules) {
       const integration = INTEGRATIONS.find((i) => schedule.name === `data-sync-${environment}-${i.name}`)!;
       expect(settings.features[FAMILY_FLAG[integration.family]]).toBe(true);
-      expect(schedule.schedule_expression).toBe({ '1h': 'rate(1 hour)', '30m': 'rate(30 minutes)', '15m': 'rate(15 minutes)' }[integration.syncInterval]);
+      expect(schedule.schedule_expression).toBe(
+        { '1h': 'rate(1 hour)', '30m': 'rate(30 minutes)', '15m': 'rate(15 minutes)' }[integration.syncInterval],
+      );
       expect(JSON.parse(String((schedule.target as any).input))).toEqual(scheduleMessage(integration.name));
       expect(String((schedule.target as any).arn)).toMatch(/^\$\{aws_sqs_queue\.queue_jobs_\w+\.arn\}$/);
     }
     const secretNames = resourcesOf(json(), 'aws_secretsmanager_secret').map(([, s]) => String(s.name));
-    const credentials = settings.integrations.flatMap((i) => i.credentials.map((c) => `data-sync-${environment}/integrations/${i.name}/${c}`));
+    const credentials = settings.integrations.flatMap((i) =>
+      i.credentials.map((c) => `data-sync-${environment}/integrations/${i.name}/${c}`),
+    );
     expect(secretNames.filter((n) => n.includes('/integrations/')).sort()).toEqual(credentials.sort());
     expect(resourcesOf(json(), 'aws_secretsmanager_secret_version')).toEqual([]);
   });
@@ -96,13 +130,18 @@ describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
   test('queue: KMS, DLQ redrive with the environment maxReceiveCount, visibility above the worker timeout', () => {
     const queues = byName(json(), 'aws_sqs_queue', 'name');
     const jobs = queues.get(`data-sync-${environment}-jobs`)!;
-    expect(JSON.parse(String(jobs.redrive_policy))).toEqual({ deadLetterTargetArn: expect.stringMatching(/^\$\{aws_sqs_queue\.queue_dead-letters_\w+\.arn\}$/), maxReceiveCount: env.maxReceiveCount });
+    expect(JSON.parse(String(jobs.redrive_policy))).toEqual({
+      deadLetterTargetArn: expect.stringMatching(/^\$\{aws_sqs_queue\.queue_dead-letters_\w+\.arn\}$/),
+      maxReceiveCount: env.maxReceiveCount,
+    });
     expect(jobs.visibility_timeout_seconds).toBeGreaterThan(env.workerTimeoutSeconds);
     expect(jobs.kms_master_key_id).toMatch(/aws_kms_key/);
     const lambda = only(json(), 'aws_lambda_function');
     expect(lambda.timeout).toBe(env.workerTimeoutSeconds);
     expect(lambda.filename).toMatch(/^assets\/worker_bundle_\w+\/[0-9A-F]+\/archive\.zip$/);
-    expect(only(json(), 'aws_lambda_event_source_mapping')).toMatchObject({ function_response_types: ['ReportBatchItemFailures'] });
+    expect(only(json(), 'aws_lambda_event_source_mapping')).toMatchObject({
+      function_response_types: ['ReportBatchItemFailures'],
+    });
   });
 
   test('log groups keep logs for the environment retention', () => {
@@ -113,7 +152,13 @@ describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
 
   test('an alarm for every alert rule, SQS age alarm, SNS topic and a dashboard panel per catalog panel', () => {
     const alarms = resourcesOf(json(), 'aws_cloudwatch_metric_alarm').map(([, a]) => String(a.alarm_name));
-    for (const rule of ALERT_RULES) expect(alarms.some((n) => n === `data-sync-${environment}-${rule.name}` || n.startsWith(`data-sync-${environment}-${rule.name}-`))).toBe(true);
+    for (const rule of ALERT_RULES)
+      expect(
+        alarms.some(
+          (n) =>
+            n === `data-sync-${environment}-${rule.name}` || n.startsWith(`data-sync-${environment}-${rule.name}-`),
+        ),
+      ).toBe(true);
     expect(alarms).toContain(`data-sync-${environment}-QueueOldestMessageAge`);
     const dashboard = JSON.parse(String(only(json(), 'aws_cloudwatch_dashboard').dashboard_body));
     expect(dashboard.widgets.map((w: any) => w.properties.title)).toEqual(DASHBOARD_PANELS.map((p) => p.title));
@@ -128,34 +173,63 @@ describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
 });
 
 describe('AWS alarms render the alert catalog', () => {
-  const alarms = () => new Map(resourcesOf(synth({ environment: 'prod' }), 'aws_cloudwatch_metric_alarm').map(([, a]) => [String(a.alarm_name), a]));
+  const alarms = () =>
+    new Map(
+      resourcesOf(synth({ environment: 'prod' }), 'aws_cloudwatch_metric_alarm').map(([, a]) => [
+        String(a.alarm_name),
+        a,
+      ]),
+    );
 
   test('HighSyncFailureRate: failed / total over 5 minutes > 0.1 from the DataSync namespace', () => {
     const alarm = alarms().get('data-sync-prod-HighSyncFailureRate')!;
     expect(alarm).toMatchObject({ threshold: 0.1, comparison_operator: 'GreaterThanThreshold', evaluation_periods: 1 });
     const queries = alarm.metric_query as any[];
     expect(queries.find((q) => q.id === 'ratio').expression).toBe('FILL(matching, 0) / total');
-    expect(queries.find((q) => q.id === 'matching').metric).toMatchObject({ namespace: 'DataSync', metric_name: 'data_sync_sync_runs_total', period: 300, dimensions: { service: 'data-sync-service', alarm_high_sync_failure_rate: 'match' } });
+    expect(queries.find((q) => q.id === 'matching').metric).toMatchObject({
+      namespace: 'DataSync',
+      metric_name: 'data_sync_sync_runs_total',
+      period: 300,
+      dimensions: { service: 'data-sync-service', alarm_high_sync_failure_rate: 'match' },
+    });
   });
 
   test('APIRateLimitApproaching: minimum remaining < 100 for 1 minute', () => {
-    expect(alarms().get('data-sync-prod-APIRateLimitApproaching')).toMatchObject({ metric_name: 'data_sync_api_requests_remaining', statistic: 'Minimum', threshold: 100, comparison_operator: 'LessThanThreshold', period: 60, evaluation_periods: 1 });
+    expect(alarms().get('data-sync-prod-APIRateLimitApproaching')).toMatchObject({
+      metric_name: 'data_sync_api_requests_remaining',
+      statistic: 'Minimum',
+      threshold: 100,
+      comparison_operator: 'LessThanThreshold',
+      period: 60,
+      evaluation_periods: 1,
+    });
   });
 
   test('dead letters are alarmed from SQS itself, and staleness per integration', () => {
-    expect(alarms().get('data-sync-prod-DeadLetterQueueNotEmpty')).toMatchObject({ namespace: 'AWS/SQS', metric_name: 'ApproximateNumberOfMessagesVisible', threshold: 0 });
+    expect(alarms().get('data-sync-prod-DeadLetterQueueNotEmpty')).toMatchObject({
+      namespace: 'AWS/SQS',
+      metric_name: 'ApproximateNumberOfMessagesVisible',
+      threshold: 0,
+    });
     expect(alarms().has('data-sync-prod-SyncLagging-salesforce')).toBe(true);
   });
 
   test('the metrics sidecar scrapes /metrics into namespace DataSync and marks ratio numerators', () => {
-    const task = byName(synth({ environment: 'prod' }), 'aws_ecs_task_definition', 'family').get('data-sync-prod-api-blue')!;
+    const task = byName(synth({ environment: 'prod' }), 'aws_ecs_task_definition', 'family').get(
+      'data-sync-prod-api-blue',
+    )!;
     const agent = containers(task).find((c) => c.name === 'cloudwatch-agent')!;
     const env = Object.fromEntries(agent.environment.map((e: any) => [e.name, e.value]));
     const cw = JSON.parse(env.CW_CONFIG_CONTENT);
     expect(cw.logs.metrics_collected.prometheus.emf_processor.metric_namespace).toBe('DataSync');
     const scrape = JSON.parse(env.PROMETHEUS_CONFIG_CONTENT).scrape_configs[0];
     expect(scrape.static_configs[0].targets).toEqual(['localhost:3000']);
-    expect(scrape.metric_relabel_configs).toContainEqual(expect.objectContaining({ regex: 'data_sync_sync_runs_total;failed', target_label: 'alarm_high_sync_failure_rate' }));
+    expect(scrape.metric_relabel_configs).toContainEqual(
+      expect.objectContaining({
+        regex: 'data_sync_sync_runs_total;failed',
+        target_label: 'alarm_high_sync_failure_rate',
+      }),
+    );
   });
 });
 
@@ -167,8 +241,12 @@ describe('AWS blue-green', () => {
     expect(listenerWeights(green)).toEqual({ blue: 0, green: 100 });
     const changed = changedPaths(blue, green);
     expect(changed.filter((p) => !p.startsWith('output.active_slot'))).toEqual([
-      expect.stringMatching(/^resource\.aws_lb_listener\.runtime_http_\w+\.default_action\[0\]\.forward\.target_group\[0\]\.weight$/),
-      expect.stringMatching(/^resource\.aws_lb_listener\.runtime_http_\w+\.default_action\[0\]\.forward\.target_group\[1\]\.weight$/),
+      expect.stringMatching(
+        /^resource\.aws_lb_listener\.runtime_http_\w+\.default_action\[0\]\.forward\.target_group\[0\]\.weight$/,
+      ),
+      expect.stringMatching(
+        /^resource\.aws_lb_listener\.runtime_http_\w+\.default_action\[0\]\.forward\.target_group\[1\]\.weight$/,
+      ),
     ]);
   });
 
@@ -181,7 +259,9 @@ describe('AWS blue-green', () => {
     expect(listenerWeights(after)).toEqual({ blue: 100, green: 0 });
     expect(changedPaths(before, after)).toEqual([
       expect.stringMatching(/^resource\.aws_ecs_task_definition\.runtime_green_task_\w+\.container_definitions$/),
-      expect.stringMatching(/^resource\.aws_ecs_task_definition\.runtime_green_task_\w+\.container_definitions<json>\[0\]\.image$/),
+      expect.stringMatching(
+        /^resource\.aws_ecs_task_definition\.runtime_green_task_\w+\.container_definitions<json>\[0\]\.image$/,
+      ),
     ]);
   });
 });
@@ -190,11 +270,16 @@ describe('AWS context', () => {
   test('a disabled family removes its schedules and secrets', () => {
     const json = synth({ environment: 'dev', enableCrmSync: 'false' });
     expect(resourcesOf(json, 'aws_scheduler_schedule').map(([, s]) => s.name)).toEqual(['data-sync-dev-mailchimp']);
-    expect(resourcesOf(json, 'aws_secretsmanager_secret').some(([, s]) => String(s.name).includes('salesforce'))).toBe(false);
+    expect(resourcesOf(json, 'aws_secretsmanager_secret').some(([, s]) => String(s.name).includes('salesforce'))).toBe(
+      false,
+    );
   });
 
   test('without n8n the stack says so instead of providing it', () => {
-    const { stacks } = buildApp({ context: { clouds: 'aws', environment: 'dev', enableN8nWorkflows: 'false' }, outdir });
+    const { stacks } = buildApp({
+      context: { clouds: 'aws', environment: 'dev', enableN8nWorkflows: 'false' },
+      outdir,
+    });
     expect(stacks[0].capabilities.has('n8n')).toBe(false);
     expect(stacks[0].exceptions.get('n8n')).toMatch(/enableN8nWorkflows/);
     expect(resourcesOf(synthJson(stacks[0]), 'aws_ecs_service')).toHaveLength(2);
@@ -220,13 +305,44 @@ describe('AWS context', () => {
 
 describe('AWS renderers', () => {
   test('sync intervals become EventBridge rate expressions', () => {
-    expect(['15m', '1h', '90m', '2h', '1d', '2d'].map(rateExpression)).toEqual(['rate(15 minutes)', 'rate(1 hour)', 'rate(90 minutes)', 'rate(2 hours)', 'rate(1 day)', 'rate(2 days)']);
+    expect(['15m', '1h', '90m', '2h', '1d', '2d'].map(rateExpression)).toEqual([
+      'rate(15 minutes)',
+      'rate(1 hour)',
+      'rate(90 minutes)',
+      'rate(2 hours)',
+      'rate(1 day)',
+      'rate(2 days)',
+    ]);
   });
 
   test('a PromQL equality a CloudWatch alarm cannot express fails loudly', () => {
-    const rule = { ...ALERT_RULES[0], name: 'Bad', condition: { kind: 'threshold' as const, metric: 'data_sync_up', aggregate: 'sum' as const, by: ['role'], op: '<' as const, threshold: 1 } };
+    const rule = {
+      ...ALERT_RULES[0],
+      name: 'Bad',
+      condition: {
+        kind: 'threshold' as const,
+        metric: 'data_sync_up',
+        aggregate: 'sum' as const,
+        by: ['role'],
+        op: '<' as const,
+        threshold: 1,
+      },
+    };
     const app = buildApp({ context: { clouds: 'aws', environment: 'dev' }, outdir });
-    expect(() => new AwsMonitoring(app.stacks[0], 'probe', { prefix: 'p', serviceName: 's', kmsKeyArn: 'k', alertEmail: 'a@example.com', integrations: [], queueName: 'q', deadLetterQueueName: 'd', region: 'us-east-1', rules: [rule] })).toThrow('Alert rule Bad: sum by (role) has no single CloudWatch alarm equivalent');
+    expect(
+      () =>
+        new AwsMonitoring(app.stacks[0], 'probe', {
+          prefix: 'p',
+          serviceName: 's',
+          kmsKeyArn: 'k',
+          alertEmail: 'a@example.com',
+          integrations: [],
+          queueName: 'q',
+          deadLetterQueueName: 'd',
+          region: 'us-east-1',
+          rules: [rule],
+        }),
+    ).toThrow('Alert rule Bad: sum by (role) has no single CloudWatch alarm equivalent');
   });
 });
 
@@ -241,11 +357,20 @@ describe('AWS stack options from context', () => {
   });
 
   test('an existing VPC is used instead of a new one: the internal load balancer, tasks and database in its private subnets', () => {
-    const json = synth({ environment: 'staging', awsVpcId: 'vpc-0123456789abcdef0', awsPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2' });
+    const json = synth({
+      environment: 'staging',
+      awsVpcId: 'vpc-0123456789abcdef0',
+      awsPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2',
+    });
     expect(resourcesOf(json, 'aws_vpc')).toEqual([]);
     expect(resourcesOf(json, 'aws_nat_gateway')).toEqual([]);
-    expect(only(json, 'aws_lb')).toMatchObject({ internal: true, subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'] });
-    expect(new Set(resourcesOf(json, 'aws_security_group').map(([, g]) => g.vpc_id))).toEqual(new Set(['vpc-0123456789abcdef0']));
+    expect(only(json, 'aws_lb')).toMatchObject({
+      internal: true,
+      subnets: ['subnet-0aaaaaaaaaaaaaaa1', 'subnet-0aaaaaaaaaaaaaaa2'],
+    });
+    expect(new Set(resourcesOf(json, 'aws_security_group').map(([, g]) => g.vpc_id))).toEqual(
+      new Set(['vpc-0123456789abcdef0']),
+    );
     expect(checkReferences(json)).toEqual([]);
     expect(checkPolicies(json, 'aws')).toEqual([]);
   });
@@ -253,52 +378,101 @@ describe('AWS stack options from context', () => {
   test('a custom domain puts its hostname and certificate on the main distribution; the slots keep their own names', () => {
     const json = synth({ environment: 'prod', awsDomainName: 'api.example.org', awsCertificateArn: CERT });
     const distributions = byName(json, 'aws_cloudfront_distribution', 'comment');
-    expect(distributions.get('data-sync-prod API (active slot)')).toMatchObject({ aliases: ['api.example.org'], viewer_certificate: { acm_certificate_arn: CERT, ssl_support_method: 'sni-only', minimum_protocol_version: 'TLSv1.2_2021' } });
-    expect(distributions.get('data-sync-prod blue slot')!.viewer_certificate).toEqual({ cloudfront_default_certificate: true });
+    expect(distributions.get('data-sync-prod API (active slot)')).toMatchObject({
+      aliases: ['api.example.org'],
+      viewer_certificate: {
+        acm_certificate_arn: CERT,
+        ssl_support_method: 'sni-only',
+        minimum_protocol_version: 'TLSv1.2_2021',
+      },
+    });
+    expect(distributions.get('data-sync-prod blue slot')!.viewer_certificate).toEqual({
+      cloudfront_default_certificate: true,
+    });
     expect((json.output as any).url.value).toBe('https://api.example.org');
     expect(checkPolicies(json, 'aws')).toEqual([]);
   });
 
-  test('no custom domain: HTTPS on the distributions\' own names, HTTP redirected, the load balancer reachable only from CloudFront', () => {
+  test("no custom domain: HTTPS on the distributions' own names, HTTP redirected, the load balancer reachable only from CloudFront", () => {
     const json = synth({ environment: 'prod' });
     const distributions = resourcesOf(json, 'aws_cloudfront_distribution');
     expect(distributions).toHaveLength(3);
     for (const [, d] of distributions) {
       expect(d.viewer_certificate).toEqual({ cloudfront_default_certificate: true });
       expect((d.default_cache_behavior as Block).viewer_protocol_policy).toBe('redirect-to-https');
-      expect(((d.origin as Block[])[0].vpc_origin_config as Block).vpc_origin_id).toMatch(/^\$\{aws_cloudfront_vpc_origin\./);
+      expect(((d.origin as Block[])[0].vpc_origin_config as Block).vpc_origin_id).toMatch(
+        /^\$\{aws_cloudfront_vpc_origin\./,
+      );
     }
     expect(only(json, 'aws_lb')).toMatchObject({ internal: true });
     const sg = byName(json, 'aws_security_group', 'name').get('data-sync-prod-lb')!;
     expect(sg.ingress).toBeUndefined();
-    const [[, fromCloudfront]] = resourcesOf(json, 'aws_vpc_security_group_ingress_rule').filter(([, r]) => String(r.prefix_list_id).includes('cloudfront'));
+    const [[, fromCloudfront]] = resourcesOf(json, 'aws_vpc_security_group_ingress_rule').filter(([, r]) =>
+      String(r.prefix_list_id).includes('cloudfront'),
+    );
     expect(fromCloudfront).toMatchObject({ from_port: 80, to_port: 80 });
-    expect(Object.values((json.data as any).aws_ec2_managed_prefix_list).map((d: any) => d.name)).toEqual(['com.amazonaws.global.cloudfront.origin-facing']);
+    expect(Object.values((json.data as any).aws_ec2_managed_prefix_list).map((d: any) => d.name)).toEqual([
+      'com.amazonaws.global.cloudfront.origin-facing',
+    ]);
   });
 
   test('each slot distribution sets the slot header and the listener forwards it to that slot only', () => {
     const json = synth({ environment: 'prod' });
-    const headers = resourcesOf(json, 'aws_cloudfront_distribution').map(([, d]) => ((d.origin as Block[])[0].custom_header as Block[])[0].value).sort();
+    const headers = resourcesOf(json, 'aws_cloudfront_distribution')
+      .map(([, d]) => ((d.origin as Block[])[0].custom_header as Block[])[0].value)
+      .sort();
     expect(headers).toEqual(['active', 'blue', 'green']);
-    const rules = resourcesOf(json, 'aws_lb_listener_rule').filter(([name]) => /slot/.test(name)).map(([, r]) => [((r.condition as Block[])[0].http_header as Block).values, (r.action as Block[])[0].target_group_arn]);
-    expect(rules).toEqual([[['blue'], expect.stringMatching(/tg-blue/)], [['green'], expect.stringMatching(/tg-green/)]]);
+    const rules = resourcesOf(json, 'aws_lb_listener_rule')
+      .filter(([name]) => /slot/.test(name))
+      .map(([, r]) => [
+        ((r.condition as Block[])[0].http_header as Block).values,
+        (r.action as Block[])[0].target_group_arn,
+      ]);
+    expect(rules).toEqual([
+      [['blue'], expect.stringMatching(/tg-blue/)],
+      [['green'], expect.stringMatching(/tg-green/)],
+    ]);
   });
 
   test.each([
     [{ awsRegion: 'mars-1' }, 'Invalid context value awsRegion="mars-1": expected an AWS region such as eu-west-1'],
-    [{ awsVpcId: 'vpc-0123456789abcdef0' }, 'Invalid context value awsPrivateSubnetIds=undefined: expected two or more distinct subnet ids'],
-    [{ awsVpcId: 'vpc-0123456789abcdef0', awsPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1' }, 'expected two or more distinct subnet ids'],
+    [
+      { awsVpcId: 'vpc-0123456789abcdef0' },
+      'Invalid context value awsPrivateSubnetIds=undefined: expected two or more distinct subnet ids',
+    ],
+    [
+      { awsVpcId: 'vpc-0123456789abcdef0', awsPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1' },
+      'expected two or more distinct subnet ids',
+    ],
     [{ awsPrivateSubnetIds: 'subnet-0aaaaaaaaaaaaaaa1,subnet-0aaaaaaaaaaaaaaa2' }, 'set awsVpcId too'],
-    [{ environment: 'prod', awsDomainName: 'api.example.org' }, 'Invalid context value awsDomainName="api.example.org": set awsCertificateArn too'],
-    [{ awsDomainName: 'api.example.org', awsCertificateArn: CERT }, 'set environment too: a hostname belongs to one environment'],
-    [{ environment: 'prod', awsDomainName: 'api.example.org', awsCertificateArn: CERT.replace('us-east-1', 'eu-west-1') }, 'expected an ACM certificate ARN in us-east-1'],
+    [
+      { environment: 'prod', awsDomainName: 'api.example.org' },
+      'Invalid context value awsDomainName="api.example.org": set awsCertificateArn too',
+    ],
+    [
+      { awsDomainName: 'api.example.org', awsCertificateArn: CERT },
+      'set environment too: a hostname belongs to one environment',
+    ],
+    [
+      {
+        environment: 'prod',
+        awsDomainName: 'api.example.org',
+        awsCertificateArn: CERT.replace('us-east-1', 'eu-west-1'),
+      },
+      'expected an ACM certificate ARN in us-east-1',
+    ],
   ])('%j is refused naming the key', (context, message) => {
     expect(() => buildApp({ context: { clouds: 'aws', ...context }, outdir })).toThrow(message);
   });
 
   test('an existing VPC with fewer than two private subnets fails in the construct too', () => {
     const settings = resolveSettings('aws', 'staging', parseContext({ environment: 'staging' }));
-    expect(() => new AwsStack(new App({ outdir, skipValidation: true }), settings, { existingVpc: { vpcId: 'vpc-1', privateSubnetIds: ['b'] } })).toThrow('an existing VPC needs at least two private subnets in different AZs (got 1)');
+    expect(
+      () =>
+        new AwsStack(new App({ outdir, skipValidation: true }), settings, {
+          existingVpc: { vpcId: 'vpc-1', privateSubnetIds: ['b'] },
+        }),
+    ).toThrow('an existing VPC needs at least two private subnets in different AZs (got 1)');
   });
 });
 
@@ -316,7 +490,11 @@ describe('worker bundle zip', () => {
     expect(zip.readUInt32LE(14)).toBe(zlib.crc32(content));
     expect(zip.readUInt32LE(22)).toBe(content.length);
     const end = zip.subarray(zip.length - 22);
-    expect([end.readUInt32LE(0), end.readUInt16LE(10), end.readUInt32LE(16)]).toEqual([0x06054b50, 1, 30 + nameLength + compressed]);
+    expect([end.readUInt32LE(0), end.readUInt16LE(10), end.readUInt32LE(16)]).toEqual([
+      0x06054b50,
+      1,
+      30 + nameLength + compressed,
+    ]);
   });
 
   test('a missing bundle is a clear error', () => {
@@ -329,7 +507,9 @@ describe('AWS key policy', () => {
     const json = synth({ environment: 'prod' });
     const policy = JSON.parse(String(only(json, 'aws_kms_key').policy));
     const logs = policy.Statement.find((s: any) => s.Sid === 'CloudWatchLogsEncrypt');
-    const patterns = (logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn'] as string[]).map((p) => new RegExp(`:log-group:${p.split(':log-group:')[1].replace(/[/]/g, '\\/').replace('*', '.*')}$`));
+    const patterns = (logs.Condition.ArnLike['kms:EncryptionContext:aws:logs:arn'] as string[]).map(
+      (p) => new RegExp(`:log-group:${p.split(':log-group:')[1].replace(/[/]/g, '\\/').replace('*', '.*')}$`),
+    );
     for (const [, group] of resourcesOf(json, 'aws_cloudwatch_log_group')) {
       expect([group.name, patterns.some((re) => re.test(`:log-group:${group.name}`))]).toEqual([group.name, true]);
     }

@@ -1,14 +1,28 @@
-import { scheduleMessage } from '../../config/job-message';
+import { scheduleMessage } from '@data-sync/config/job-message';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { ENVIRONMENTS, ENVIRONMENT_CONFIGS, INTEGRATIONS, parseContext, resolveSettings, type EnvironmentName } from '../../config';
+import {
+  ENVIRONMENTS,
+  ENVIRONMENT_CONFIGS,
+  INTEGRATIONS,
+  parseContext,
+  resolveSettings,
+  type EnvironmentName,
+} from '@data-sync/config';
 import { cronFor } from '../../constructs/schedules/gcp';
 import { gcpRevisionName } from '../../constructs/runtime/gcp';
-import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
+import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { GCP_POLICIES } from '../support/policies/gcp';
-import { type Block, type TerraformJson, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
+import {
+  type Block,
+  type TerraformJson,
+  checkPolicies,
+  checkReferences,
+  resourcesOf,
+  synthJson,
+} from '../support/terraform-checks';
 
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'gcp-stack-'));
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
@@ -24,8 +38,10 @@ const only = (json: TerraformJson, type: string, filter: (body: Block) => boolea
   expect(found).toHaveLength(1);
   return found[0][1];
 };
-const runtimeOf = (json: TerraformJson) => only(json, 'google_cloud_run_v2_service', (b) => String(b.name).endsWith('-runtime'));
-const runtimeContainer = (service: Block) => ((service.template as Block).containers as Block[]).find((c) => c.name === 'runtime')!;
+const runtimeOf = (json: TerraformJson) =>
+  only(json, 'google_cloud_run_v2_service', (b) => String(b.name).endsWith('-runtime'));
+const runtimeContainer = (service: Block) =>
+  ((service.template as Block).containers as Block[]).find((c) => c.name === 'runtime')!;
 
 const byEnv = {} as Record<EnvironmentName, TerraformJson>;
 beforeAll(() => {
@@ -44,13 +60,25 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
   test('the runtime runs the design sizing, privately egressing, with secrets from Secret Manager', () => {
     const service = runtimeOf(byEnv[environment]);
     const template = service.template as Block;
-    expect(template.scaling).toEqual({ min_instance_count: env.instanceCount, max_instance_count: env.instanceCount * 5 });
+    expect(template.scaling).toEqual({
+      min_instance_count: env.instanceCount,
+      max_instance_count: env.instanceCount * 5,
+    });
     const container = runtimeContainer(service);
-    expect((container.resources as Block).limits).toEqual({ cpu: String(env.cpuUnits / 1024), memory: `${env.memoryMb}Mi` });
+    expect((container.resources as Block).limits).toEqual({
+      cpu: String(env.cpuUnits / 1024),
+      memory: `${env.memoryMb}Mi`,
+    });
     expect((template.vpc_access as Block).egress).toBe('PRIVATE_RANGES_ONLY');
     const secretEnv = (container.env as Block[]).filter((e) => e.value_source).map((e) => e.name);
-    expect(secretEnv).toEqual(expect.arrayContaining([...settings.integrations.flatMap((i) => i.credentials), 'DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY']));
-    expect(((template.containers as Block[]).map((c) => c.name))).toEqual(['runtime', 'metrics']);
+    expect(secretEnv).toEqual(
+      expect.arrayContaining([
+        ...settings.integrations.flatMap((i) => i.credentials),
+        'DATABASE_URL',
+        'DATA_SYNC_ENCRYPTION_KEY',
+      ]),
+    );
+    expect((template.containers as Block[]).map((c) => c.name)).toEqual(['runtime', 'metrics']);
     // Cloud Run reserves PORT (it sets it from the container port) and rejects revisions that set it.
     expect((container.env as Block[]).map((e) => e.name)).not.toContain('PORT');
     expect(container.ports).toEqual({ container_port: 8080, name: 'http1' });
@@ -67,7 +95,12 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
   });
 
   test('one Cloud Scheduler job per enabled integration, on its sync_interval, publishing a sync job', () => {
-    const jobs = new Map(resourcesOf(byEnv[environment], 'google_cloud_scheduler_job').map(([, b]) => [((b.pubsub_target as Block).attributes as Block).integration, b]));
+    const jobs = new Map(
+      resourcesOf(byEnv[environment], 'google_cloud_scheduler_job').map(([, b]) => [
+        ((b.pubsub_target as Block).attributes as Block).integration,
+        b,
+      ]),
+    );
     expect([...jobs.keys()].sort()).toEqual(settings.integrations.map((i) => i.name).sort());
     for (const integration of settings.integrations) {
       const job = jobs.get(integration.name)!;
@@ -82,9 +115,11 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
 
   test('secrets: one empty CMEK secret per enabled credential, readable by the runtime only as needed', () => {
     const ids = resourcesOf(byEnv[environment], 'google_secret_manager_secret').map(([, b]) => b.secret_id);
-    for (const credential of settings.integrations.flatMap((i) => i.credentials)) expect(ids).toContain(`${settings.prefix}-${credential.toLowerCase().replace(/_/g, '-')}`);
+    for (const credential of settings.integrations.flatMap((i) => i.credentials))
+      expect(ids).toContain(`${settings.prefix}-${credential.toLowerCase().replace(/_/g, '-')}`);
     const disabled = INTEGRATIONS.filter((i) => !settings.integrations.includes(i)).flatMap((i) => i.credentials);
-    for (const credential of disabled) expect(ids).not.toContain(`${settings.prefix}-${credential.toLowerCase().replace(/_/g, '-')}`);
+    for (const credential of disabled)
+      expect(ids).not.toContain(`${settings.prefix}-${credential.toLowerCase().replace(/_/g, '-')}`);
     expect(resourcesOf(byEnv[environment], 'google_secret_manager_secret_version')).toEqual([]);
     expect(only(byEnv[environment], 'google_kms_crypto_key').rotation_period).toBe(`${90 * 86400}s`);
   });
@@ -94,12 +129,23 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
     const push = only(json, 'google_pubsub_subscription', (b) => !!b.push_config);
     const config = push.push_config as Block;
     expect(config.push_endpoint).toMatch(/^\$\{google_cloud_run_v2_service\.runtime_service_\w+\.uri\}\/pubsub\/push$/);
-    expect((config.oidc_token as Block).service_account_email).toMatch(/^\$\{google_service_account\.worker_invoker_\w+\.email\}$/);
+    expect((config.oidc_token as Block).service_account_email).toMatch(
+      /^\$\{google_service_account\.worker_invoker_\w+\.email\}$/,
+    );
     expect((push.dead_letter_policy as Block).max_delivery_attempts).toBe(Math.max(5, env.maxReceiveCount));
-    const agent = /^serviceAccount:service-\$\{data\.google_project\.project\.number\}@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/;
-    expect(only(json, 'google_pubsub_topic_iam_member')).toMatchObject({ role: 'roles/pubsub.publisher', member: expect.stringMatching(agent) });
-    expect(only(json, 'google_pubsub_subscription_iam_member')).toMatchObject({ role: 'roles/pubsub.subscriber', member: expect.stringMatching(agent) });
-    const invoker = only(json, 'google_cloud_run_v2_service_iam_member', (b) => String(b.member).includes('worker_invoker'));
+    const agent =
+      /^serviceAccount:service-\$\{data\.google_project\.project\.number\}@gcp-sa-pubsub\.iam\.gserviceaccount\.com$/;
+    expect(only(json, 'google_pubsub_topic_iam_member')).toMatchObject({
+      role: 'roles/pubsub.publisher',
+      member: expect.stringMatching(agent),
+    });
+    expect(only(json, 'google_pubsub_subscription_iam_member')).toMatchObject({
+      role: 'roles/pubsub.subscriber',
+      member: expect.stringMatching(agent),
+    });
+    const invoker = only(json, 'google_cloud_run_v2_service_iam_member', (b) =>
+      String(b.member).includes('worker_invoker'),
+    );
     expect(invoker.role).toBe('roles/run.invoker');
   });
 
@@ -111,12 +157,16 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
       expect(policy).toBeDefined();
       const condition = (policy!.conditions as Block[])[0].condition_prometheus_query_language as Block;
       expect(condition).toMatchObject({ query: rule.expr, duration: `${rule.forSeconds}s`, alert_rule: rule.name });
-      expect(policy!.notification_channels).toEqual([expect.stringMatching(/^\$\{google_monitoring_notification_channel\./)]);
+      expect(policy!.notification_channels).toEqual([
+        expect.stringMatching(/^\$\{google_monitoring_notification_channel\./),
+      ]);
     }
     expect(policies.filter((p) => (p.conditions as Block[])[0].condition_threshold)).toHaveLength(2);
     expect(only(json, 'google_monitoring_notification_channel').labels).toEqual({ email_address: env.alertEmail });
     const dashboard = JSON.parse(String(only(json, 'google_monitoring_dashboard').dashboard_json));
-    expect(dashboard.mosaicLayout.tiles.map((t: { widget: { title: string } }) => t.widget.title)).toEqual(DASHBOARD_PANELS.map((p) => p.title));
+    expect(dashboard.mosaicLayout.tiles.map((t: { widget: { title: string } }) => t.widget.title)).toEqual(
+      DASHBOARD_PANELS.map((p) => p.title),
+    );
     expect(only(json, 'google_logging_project_bucket_config').retention_days).toBe(env.logRetentionDays);
   });
 
@@ -129,7 +179,9 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
     const envVars = Object.fromEntries((container.env as Block[]).map((e) => [e.name, e.value]));
     expect(envVars.DATA_SYNC_PUBSUB_PUSH_AUDIENCE).toBe(oidc.audience);
     const invoker = only(json, 'google_service_account', (b) => String(b.account_id).endsWith('-push'));
-    expect(envVars.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT).toBe(`${invoker.account_id}@\${var.gcp_project}.iam.gserviceaccount.com`);
+    expect(envVars.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT).toBe(
+      `${invoker.account_id}@\${var.gcp_project}.iam.gserviceaccount.com`,
+    );
     expect(oidc.service_account_email).toMatch(/^\$\{google_service_account\.worker_invoker_\w+\.email\}$/);
   });
 
@@ -138,21 +190,44 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
     const n8n = only(json, 'google_cloud_run_v2_service', (b) => String(b.name).endsWith('-n8n'));
     const container = ((n8n.template as Block).containers as Block[])[0];
     const envVars = Object.fromEntries((container.env as Block[]).map((e) => [e.name, e.value ?? e.value_source]));
-    expect(envVars.DB_POSTGRESDB_HOST).toMatch(/^\$\{google_sql_database_instance\.n8n_database_instance_\w+\.private_ip_address\}$/);
-    expect(envVars.N8N_ENCRYPTION_KEY).toEqual({ secret_key_ref: { secret: expect.stringMatching(/^\$\{google_secret_manager_secret\./), version: 'latest' } });
+    expect(envVars.DB_POSTGRESDB_HOST).toMatch(
+      /^\$\{google_sql_database_instance\.n8n_database_instance_\w+\.private_ip_address\}$/,
+    );
+    expect(envVars.N8N_ENCRYPTION_KEY).toEqual({
+      secret_key_ref: { secret: expect.stringMatching(/^\$\{google_secret_manager_secret\./), version: 'latest' },
+    });
     only(json, 'google_sql_database_instance', (b) => b.name === `${settings.prefix}-n8n-db`);
   });
 });
 
 test('dev schedules only the limited integrations, prod every enabled one', () => {
-  const names = (json: TerraformJson) => resourcesOf(json, 'google_cloud_scheduler_job').map(([, b]) => (b.pubsub_target as Block).attributes as Block).map((a) => a.integration);
+  const names = (json: TerraformJson) =>
+    resourcesOf(json, 'google_cloud_scheduler_job')
+      .map(([, b]) => (b.pubsub_target as Block).attributes as Block)
+      .map((a) => a.integration);
   expect(names(byEnv.dev).sort()).toEqual(['hubspot', 'mailchimp', 'salesforce']);
-  expect(names(byEnv.prod).sort()).toEqual(INTEGRATIONS.filter((i) => i.enabled).map((i) => i.name).sort());
+  expect(names(byEnv.prod).sort()).toEqual(
+    INTEGRATIONS.filter((i) => i.enabled)
+      .map((i) => i.name)
+      .sort(),
+  );
 });
 
 describe('blue-green through Cloud Run traffic tags', () => {
-  const deploying = synth({ environment: 'staging', activeSlot: 'blue', deploymentSlot: 'green', imageTag: '2.0.0', stableImageTag: '1.4.0' });
-  const switched = synth({ environment: 'staging', activeSlot: 'green', deploymentSlot: 'green', imageTag: '2.0.0', stableImageTag: '1.4.0' });
+  const deploying = synth({
+    environment: 'staging',
+    activeSlot: 'blue',
+    deploymentSlot: 'green',
+    imageTag: '2.0.0',
+    stableImageTag: '1.4.0',
+  });
+  const switched = synth({
+    environment: 'staging',
+    activeSlot: 'green',
+    deploymentSlot: 'green',
+    imageTag: '2.0.0',
+    stableImageTag: '1.4.0',
+  });
   const service = 'data-sync-staging-runtime';
 
   test('the deploying slot gets the new image and revision at 0% with its own tag; the active slot keeps 100%', () => {
@@ -168,15 +243,23 @@ describe('blue-green through Cloud Run traffic tags', () => {
   test('switching activeSlot moves only the percentages', () => {
     const before = runtimeOf(deploying);
     const after = runtimeOf(switched);
-    expect((after.traffic as Block[]).map((t) => [t.tag, t.percent])).toEqual([['blue', 0], ['green', 100]]);
+    expect((after.traffic as Block[]).map((t) => [t.tag, t.percent])).toEqual([
+      ['blue', 0],
+      ['green', 100],
+    ]);
     expect({ ...after, traffic: undefined }).toEqual({ ...before, traffic: undefined });
-    expect((after.traffic as Block[]).map((t) => t.revision)).toEqual((before.traffic as Block[]).map((t) => t.revision));
+    expect((after.traffic as Block[]).map((t) => t.revision)).toEqual(
+      (before.traffic as Block[]).map((t) => t.revision),
+    );
   });
 
   test('a first deploy (both slots on one tag) points both tags at the one revision the template creates', () => {
     const runtime = runtimeOf(byEnv.dev);
     const revision = (runtime.template as Block).revision;
-    expect((runtime.traffic as Block[]).map((t) => [t.tag, t.revision, t.percent])).toEqual([['blue', revision, 100], ['green', revision, 0]]);
+    expect((runtime.traffic as Block[]).map((t) => [t.tag, t.revision, t.percent])).toEqual([
+      ['blue', revision, 100],
+      ['green', revision, 0],
+    ]);
   });
 
   test('revision names are valid Cloud Run names for any image tag', () => {
@@ -189,7 +272,15 @@ describe('blue-green through Cloud Run traffic tags', () => {
 });
 
 test('cron schedules from sync intervals, and intervals cron cannot repeat are named', () => {
-  expect(['1m', '15m', '30m', '1h', '6h', '1d', '2d'].map(cronFor)).toEqual(['* * * * *', '*/15 * * * *', '*/30 * * * *', '0 * * * *', '0 */6 * * *', '0 0 * * *', '0 0 */2 * *']);
+  expect(['1m', '15m', '30m', '1h', '6h', '1d', '2d'].map(cronFor)).toEqual([
+    '* * * * *',
+    '*/15 * * * *',
+    '*/30 * * * *',
+    '0 * * * *',
+    '0 */6 * * *',
+    '0 0 * * *',
+    '0 0 */2 * *',
+  ]);
   expect(() => cronFor('45m')).toThrow('sync_interval "45m" cannot be expressed as a cron schedule');
   expect(() => cronFor('5h')).toThrow('sync_interval "5h"');
 });
@@ -202,14 +293,45 @@ describe('GCP policy rules catch violations', () => {
   };
   const first = (json: any, type: string) => Object.values(json.resource[type])[0] as any;
   test.each<[string, (json: any) => void, RegExp]>([
-    ['an unencrypted topic', (j) => delete first(j, 'google_pubsub_topic').kms_key_name, /gcp\/pubsub-encrypted.*no kms_key_name/],
-    ['a push subscription without dead letters', (j) => Object.values<any>(j.resource.google_pubsub_subscription).filter((s) => s.push_config).forEach((s) => delete s.dead_letter_policy), /gcp\/pubsub-dead-letter.*no dead_letter_policy/],
-    ['a public Cloud SQL IP', (j) => (first(j, 'google_sql_database_instance').settings.ip_configuration.ipv4_enabled = true), /gcp\/sql-private-tls-backups.*ipv4_enabled/],
-    ['an editor grant', (j) => (first(j, 'google_project_iam_member').role = 'roles/editor'), /gcp\/no-primitive-or-public-iam.*roles\/editor/],
-    ['a public secret', (j) => (first(j, 'google_secret_manager_secret_iam_member').member = 'allUsers'), /gcp\/no-primitive-or-public-iam.*allUsers/],
-    ['a secret value', (j) => (j.resource.google_secret_manager_secret_version = { v: { secret: 'x', secret_data: 'hunter2' } }), /gcp\/secrets-empty-and-cmek.*secret value/],
+    [
+      'an unencrypted topic',
+      (j) => delete first(j, 'google_pubsub_topic').kms_key_name,
+      /gcp\/pubsub-encrypted.*no kms_key_name/,
+    ],
+    [
+      'a push subscription without dead letters',
+      (j) =>
+        Object.values<any>(j.resource.google_pubsub_subscription)
+          .filter((s) => s.push_config)
+          .forEach((s) => delete s.dead_letter_policy),
+      /gcp\/pubsub-dead-letter.*no dead_letter_policy/,
+    ],
+    [
+      'a public Cloud SQL IP',
+      (j) => (first(j, 'google_sql_database_instance').settings.ip_configuration.ipv4_enabled = true),
+      /gcp\/sql-private-tls-backups.*ipv4_enabled/,
+    ],
+    [
+      'an editor grant',
+      (j) => (first(j, 'google_project_iam_member').role = 'roles/editor'),
+      /gcp\/no-primitive-or-public-iam.*roles\/editor/,
+    ],
+    [
+      'a public secret',
+      (j) => (first(j, 'google_secret_manager_secret_iam_member').member = 'allUsers'),
+      /gcp\/no-primitive-or-public-iam.*allUsers/,
+    ],
+    [
+      'a secret value',
+      (j) => (j.resource.google_secret_manager_secret_version = { v: { secret: 'x', secret_data: 'hunter2' } }),
+      /gcp\/secrets-empty-and-cmek.*secret value/,
+    ],
     ['a key without rotation', (j) => delete first(j, 'google_kms_crypto_key').rotation_period, /gcp\/kms-rotation/],
-    ['logs without retention', (j) => delete first(j, 'google_logging_project_bucket_config').retention_days, /gcp\/log-retention/],
+    [
+      'logs without retention',
+      (j) => delete first(j, 'google_logging_project_bucket_config').retention_days,
+      /gcp\/log-retention/,
+    ],
   ])('%s', (_, edit, expected) => {
     expect(mutate(() => undefined)).toEqual([]);
     expect(mutate(edit)).toEqual(expect.arrayContaining([expect.stringMatching(expected)]));
@@ -218,8 +340,12 @@ describe('GCP policy rules catch violations', () => {
 
 describe('GCP stack options from context', () => {
   test('gcpRegion becomes the default of the gcp_region variable; a bad one is refused', () => {
-    expect((synth({ environment: 'dev', gcpRegion: 'europe-west1' }).variable as any).gcp_region.default).toBe('europe-west1');
+    expect((synth({ environment: 'dev', gcpRegion: 'europe-west1' }).variable as any).gcp_region.default).toBe(
+      'europe-west1',
+    );
     expect((synth({ environment: 'dev' }).variable as any).gcp_region.default).toBe('us-central1');
-    expect(() => synth({ gcpRegion: 'Europe West' })).toThrow('Invalid context value gcpRegion="Europe West": expected a GCP region such as europe-west1');
+    expect(() => synth({ gcpRegion: 'Europe West' })).toThrow(
+      'Invalid context value gcpRegion="Europe West": expected a GCP region such as europe-west1',
+    );
   });
 });

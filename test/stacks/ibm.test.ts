@@ -2,13 +2,22 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { ENVIRONMENT_CONFIGS, type EnvironmentName, parseContext, resolveSettings } from '../../config';
+import { ENVIRONMENT_CONFIGS, type EnvironmentName, parseContext, resolveSettings } from '@data-sync/config';
 import { cloudLogsRetention } from '../../constructs/monitoring/ibm';
 import { codeEngineSize } from '../../constructs/runtime/ibm';
-import { ALERT_RULES, DASHBOARD_PANELS } from '../../monitoring/alerts';
+import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import type { DataSyncStack } from '../../stacks/data-sync-stack';
-import { type Block, type TerraformJson, changedPaths, checkCapabilities, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
+import {
+  type Block,
+  type TerraformJson,
+  changedPaths,
+  checkCapabilities,
+  checkPolicies,
+  checkReferences,
+  resourcesOf,
+  synthJson,
+} from '../support/terraform-checks';
 
 const ENVIRONMENTS: EnvironmentName[] = ['dev', 'staging', 'prod'];
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'ibm-stack-test-'));
@@ -24,15 +33,20 @@ function synth(context: Record<string, unknown>) {
   }
   return cache.get(key)!;
 }
-const apps = (json: TerraformJson) => new Map(resourcesOf(json, 'ibm_code_engine_app').map(([, body]) => [String(body.name), body]));
-const mappedApp = (json: TerraformJson) => String((resourcesOf(json, 'ibm_code_engine_domain_mapping')[0][1].component as Block[])[0].name);
+const apps = (json: TerraformJson) =>
+  new Map(resourcesOf(json, 'ibm_code_engine_app').map(([, body]) => [String(body.name), body]));
+const mappedApp = (json: TerraformJson) =>
+  String((resourcesOf(json, 'ibm_code_engine_domain_mapping')[0][1].component as Block[])[0].name);
 
 describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
   const env = ENVIRONMENT_CONFIGS[environment];
   const json = () => synth({ environment }).json;
 
   test('declares the IBM and Sysdig providers with version constraints', () => {
-    expect(json().terraform?.required_providers).toEqual({ ibm: { source: 'IBM-Cloud/ibm', version: '~> 1.70' }, sysdig: { source: 'sysdiglabs/sysdig', version: '~> 3.0' } });
+    expect(json().terraform?.required_providers).toEqual({
+      ibm: { source: 'IBM-Cloud/ibm', version: '~> 1.70' },
+      sysdig: { source: 'sysdiglabs/sysdig', version: '~> 3.0' },
+    });
   });
 
   test('every reference resolves and every policy holds', () => {
@@ -42,15 +56,24 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
 
   test("the runtime's config map names its PostgreSQL (no PGlite in a deployed environment) and the store queue", () => {
     const [dbName] = resourcesOf(json(), 'ibm_database').find(([, b]) => !String(b.name).includes('n8n'))!;
-    const data = resourcesOf(json(), 'ibm_code_engine_config_map').find(([, b]) => b.name === 'runtime-config')![1].data as Record<string, string>;
+    const data = resourcesOf(json(), 'ibm_code_engine_config_map').find(([, b]) => b.name === 'runtime-config')![1]
+      .data as Record<string, string>;
     expect(data).toMatchObject({ DATA_SYNC_ENVIRONMENT: environment, DATA_SYNC_QUEUE: 'store' });
-    expect(data.DATABASE_URL).toBe(`postgres://admin@\${ibm_database.${dbName}.connectionstrings[0].hosts[0].hostname}:\${ibm_database.${dbName}.connectionstrings[0].hosts[0].port}/ibmclouddb?sslmode=no-verify`);
+    expect(data.DATABASE_URL).toBe(
+      `postgres://admin@\${ibm_database.${dbName}.connectionstrings[0].hosts[0].hostname}:\${ibm_database.${dbName}.connectionstrings[0].hosts[0].port}/ibmclouddb?sslmode=no-verify`,
+    );
   });
 
   test('blue and green Code Engine apps: instanceCount warm instances, 1 vCPU, 2 GB, own image tag', () => {
     for (const slot of ['blue', 'green']) {
       const app = apps(json()).get(`data-sync-${environment}-api-${slot}`)!;
-      expect(app).toMatchObject({ scale_min_instances: env.instanceCount, scale_max_instances: env.instanceCount, scale_cpu_limit: '1', scale_memory_limit: '2G', image_port: 3000 });
+      expect(app).toMatchObject({
+        scale_min_instances: env.instanceCount,
+        scale_max_instances: env.instanceCount,
+        scale_cpu_limit: '1',
+        scale_memory_limit: '2G',
+        image_port: 3000,
+      });
       expect(app.image_reference).toMatch(/:1\.0\.0$/);
     }
     // No custom domain in context: no mapping to a hostname nobody owns; the active app's own HTTPS endpoint is the URL.
@@ -66,8 +89,11 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
     expect(dbs.has(`data-sync-${environment}-n8n`)).toBe(true);
     const settings = resolveSettings('ibm', environment, parseContext({ environment }));
     const secrets = resourcesOf(json(), 'ibm_sm_arbitrary_secret').map(([, s]) => s);
-    expect(secrets.filter((s) => (s.labels as string[])[0] !== 'runtime').length).toBe(settings.integrations.flatMap((i) => i.credentials).length);
-    for (const secret of secrets) expect(secret).toMatchObject({ payload: '', lifecycle: { ignore_changes: ['payload'] } });
+    expect(secrets.filter((s) => (s.labels as string[])[0] !== 'runtime').length).toBe(
+      settings.integrations.flatMap((i) => i.credentials).length,
+    );
+    for (const secret of secrets)
+      expect(secret).toMatchObject({ payload: '', lifecycle: { ignore_changes: ['payload'] } });
     expect(resourcesOf(json(), 'ibm_code_engine_job')[0][1]).toMatchObject({ run_mode: 'daemon' });
   });
 
@@ -87,7 +113,8 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
     const settings = resolveSettings('ibm', environment, parseContext({ environment }));
     const commands = (json().output as any).schedule_commands.value as string[];
     expect(commands).toHaveLength(settings.integrations.length);
-    for (const integration of settings.integrations) expect(commands.some((c) => c.includes(`--name data-sync-${environment}-${integration.name} `))).toBe(true);
+    for (const integration of settings.integrations)
+      expect(commands.some((c) => c.includes(`--name data-sync-${environment}-${integration.name} `))).toBe(true);
   });
 });
 
@@ -96,16 +123,23 @@ describe('IBM blue-green', () => {
 
   test('a custom domain from context is mapped to the active app with its TLS secret', () => {
     const json = synth({ environment: 'prod', ...domain }).json;
-    expect(resourcesOf(json, 'ibm_code_engine_domain_mapping')[0][1]).toMatchObject({ name: 'api.example.org', tls_secret: 'api-tls' });
+    expect(resourcesOf(json, 'ibm_code_engine_domain_mapping')[0][1]).toMatchObject({
+      name: 'api.example.org',
+      tls_secret: 'api-tls',
+    });
     expect((json.output as any).url.value).toBe('https://api.example.org');
-    expect(() => buildApp({ context: { clouds: 'ibm', ibmDomainName: 'api.example.org' }, outdir })).toThrow('Invalid context value ibmDomainName="api.example.org": set ibmTlsSecret too');
+    expect(() => buildApp({ context: { clouds: 'ibm', ibmDomainName: 'api.example.org' }, outdir })).toThrow(
+      'Invalid context value ibmDomainName="api.example.org": set ibmTlsSecret too',
+    );
   });
 
   test("without a custom domain, switching activeSlot changes only the outputs, the schedule commands and n8n's address of the runtime", () => {
     const blue = synth({ environment: 'prod' }).json;
     const green = synth({ environment: 'prod', activeSlot: 'green' }).json;
     // n8n calls the runtime's API at the active app's own endpoint, so it follows the switch.
-    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.'))).toEqual([expect.stringMatching(/^resource\.ibm_code_engine_config_map\.n8n_config_\w+\.data\.DATA_SYNC_API_URL$/)]);
+    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.'))).toEqual([
+      expect.stringMatching(/^resource\.ibm_code_engine_config_map\.n8n_config_\w+\.data\.DATA_SYNC_API_URL$/),
+    ]);
     expect((green.output as any).url.value).toMatch(/runtime_api-green_/);
   });
 
@@ -114,15 +148,24 @@ describe('IBM blue-green', () => {
     const green = synth({ environment: 'prod', activeSlot: 'green', ...domain }).json;
     expect(mappedApp(blue)).toMatch(/api-blue/);
     expect(mappedApp(green)).toMatch(/api-green/);
-    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.'))).toEqual([expect.stringMatching(/^resource\.ibm_code_engine_domain_mapping\.runtime_domain_\w+\.component\[0\]\.name$/)]);
+    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.'))).toEqual([
+      expect.stringMatching(/^resource\.ibm_code_engine_domain_mapping\.runtime_domain_\w+\.component\[0\]\.name$/),
+    ]);
   });
 
   test('deploymentSlot gets the new image; nothing else changes', () => {
     const before = synth({ environment: 'prod', stableImageTag: '1.4.0' }).json;
-    const after = synth({ environment: 'prod', stableImageTag: '1.4.0', deploymentSlot: 'green', imageTag: '2.0.0' }).json;
+    const after = synth({
+      environment: 'prod',
+      stableImageTag: '1.4.0',
+      deploymentSlot: 'green',
+      imageTag: '2.0.0',
+    }).json;
     expect(apps(after).get('data-sync-prod-api-green')!.image_reference).toMatch(/:2\.0\.0$/);
     expect(apps(after).get('data-sync-prod-api-blue')!.image_reference).toMatch(/:1\.4\.0$/);
-    expect(changedPaths(before, after)).toEqual([expect.stringMatching(/^resource\.ibm_code_engine_app\.runtime_api-green_\w+\.image_reference$/)]);
+    expect(changedPaths(before, after)).toEqual([
+      expect.stringMatching(/^resource\.ibm_code_engine_app\.runtime_api-green_\w+\.image_reference$/),
+    ]);
   });
 });
 

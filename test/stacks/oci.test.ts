@@ -2,13 +2,22 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { ENVIRONMENT_CONFIGS, type EnvironmentName, parseContext, resolveSettings } from '../../config';
+import { ENVIRONMENT_CONFIGS, type EnvironmentName, parseContext, resolveSettings } from '@data-sync/config';
 import { cronExpression } from '../../constructs/generic/workload';
 import { ociAlarmSpecs } from '../../constructs/monitoring/oci';
-import { ALERT_RULES } from '../../monitoring/alerts';
+import { ALERT_RULES } from '@data-sync/monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import type { DataSyncStack } from '../../stacks/data-sync-stack';
-import { type Block, type TerraformJson, changedPaths, checkCapabilities, checkPolicies, checkReferences, resourcesOf, synthJson } from '../support/terraform-checks';
+import {
+  type Block,
+  type TerraformJson,
+  changedPaths,
+  checkCapabilities,
+  checkPolicies,
+  checkReferences,
+  resourcesOf,
+  synthJson,
+} from '../support/terraform-checks';
 
 const ENVIRONMENTS: EnvironmentName[] = ['dev', 'staging', 'prod'];
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'oci-stack-test-'));
@@ -24,7 +33,13 @@ function synth(context: Record<string, unknown>) {
   }
   return cache.get(key)!;
 }
-const instances = (json: TerraformJson) => new Map(resourcesOf(json, 'oci_container_instances_container_instance').map(([, body]) => [String(body.display_name), body]));
+const instances = (json: TerraformJson) =>
+  new Map(
+    resourcesOf(json, 'oci_container_instances_container_instance').map(([, body]) => [
+      String(body.display_name),
+      body,
+    ]),
+  );
 const app = (instance: Block) => (instance.containers as Block[])[0];
 
 describe.each(ENVIRONMENTS)('OCI stack, %s', (environment) => {
@@ -51,7 +66,11 @@ describe.each(ENVIRONMENTS)('OCI stack, %s', (environment) => {
         expect((instance.vnics as Block[])[0].is_public_ip_assigned).toBe(false);
       }
     }
-    expect(resourcesOf(json(), 'oci_load_balancer_backend_set').map(([, b]) => b.name).sort()).toEqual(['blue', 'green', 'n8n']);
+    expect(
+      resourcesOf(json(), 'oci_load_balancer_backend_set')
+        .map(([, b]) => b.name)
+        .sort(),
+    ).toEqual(['blue', 'green', 'n8n']);
   });
 
   test('PostgreSQL: private, Vault password, a standby node only in prod', () => {
@@ -65,14 +84,25 @@ describe.each(ENVIRONMENTS)('OCI stack, %s', (environment) => {
   test('a schedule per enabled integration and an alarm per alert rule', () => {
     const settings = resolveSettings('oci', environment, parseContext({ environment }));
     const schedules = resourcesOf(json(), 'oci_resource_scheduler_schedule').map(([, s]) => s);
-    expect(schedules.map((s) => s.display_name).sort()).toEqual(settings.integrations.map((i) => `data-sync-${environment}-${i.name}`).sort());
+    expect(schedules.map((s) => s.display_name).sort()).toEqual(
+      settings.integrations.map((i) => `data-sync-${environment}-${i.name}`).sort(),
+    );
     for (const integration of settings.integrations) {
       const schedule = schedules.find((s) => s.display_name === `data-sync-${environment}-${integration.name}`)!;
       expect(schedule.recurrence_details).toBe(cronExpression(integration.syncInterval));
-      expect(JSON.parse((schedule.resources as any)[0].parameters[0].value)).toMatchObject({ kind: 'sync', integration: integration.name });
+      expect(JSON.parse((schedule.resources as any)[0].parameters[0].value)).toMatchObject({
+        kind: 'sync',
+        integration: integration.name,
+      });
     }
     const alarms = resourcesOf(json(), 'oci_monitoring_alarm').map(([, a]) => String(a.display_name));
-    for (const rule of ALERT_RULES) expect(alarms.some((a) => a === `data-sync-${environment}-${rule.name}` || a.startsWith(`data-sync-${environment}-${rule.name}-`))).toBe(true);
+    for (const rule of ALERT_RULES)
+      expect(
+        alarms.some(
+          (a) =>
+            a === `data-sync-${environment}-${rule.name}` || a.startsWith(`data-sync-${environment}-${rule.name}-`),
+        ),
+      ).toBe(true);
   });
 
   test('logs keep at least the environment retention, in OCI 30-day steps', () => {
@@ -93,37 +123,66 @@ describe('OCI blue-green', () => {
   test('switching activeSlot moves only the listener default backend set', () => {
     const blue = synth({ environment: 'prod' }).json;
     const green = synth({ environment: 'prod', activeSlot: 'green' }).json;
-    const listener = (json: TerraformJson) => String(resourcesOf(json, 'oci_load_balancer_listener')[0][1].default_backend_set_name);
+    const listener = (json: TerraformJson) =>
+      String(resourcesOf(json, 'oci_load_balancer_listener')[0][1].default_backend_set_name);
     expect(listener(blue)).toMatch(/backends-blue/);
     expect(listener(green)).toMatch(/backends-green/);
-    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.active_slot'))).toEqual([expect.stringMatching(/^resource\.oci_load_balancer_listener\.runtime_http_\w+\.default_backend_set_name$/)]);
+    expect(changedPaths(blue, green).filter((p) => !p.startsWith('output.active_slot'))).toEqual([
+      expect.stringMatching(/^resource\.oci_load_balancer_listener\.runtime_http_\w+\.default_backend_set_name$/),
+    ]);
   });
 
   test('deploymentSlot gets the new image on its instances only', () => {
     const before = synth({ environment: 'prod', stableImageTag: '1.4.0' }).json;
-    const after = synth({ environment: 'prod', stableImageTag: '1.4.0', deploymentSlot: 'green', imageTag: '2.0.0' }).json;
+    const after = synth({
+      environment: 'prod',
+      stableImageTag: '1.4.0',
+      deploymentSlot: 'green',
+      imageTag: '2.0.0',
+    }).json;
     const all = instances(after);
     expect(app(all.get('data-sync-prod-api-green-0')!).image_url).toMatch(/:2\.0\.0$/);
     expect(app(all.get('data-sync-prod-api-blue-0')!).image_url).toMatch(/:1\.4\.0$/);
     const changed = changedPaths(before, after);
     expect(changed.length).toBe(2);
-    for (const p of changed) expect(p).toMatch(/^resource\.oci_container_instances_container_instance\.runtime_green-\d_instance_\w+\.containers\[0\]\.image_url$/);
+    for (const p of changed)
+      expect(p).toMatch(
+        /^resource\.oci_container_instances_container_instance\.runtime_green-\d_instance_\w+\.containers\[0\]\.image_url$/,
+      );
   });
 });
 
 describe('OCI renderers', () => {
   test('sync intervals become exact cron expressions', () => {
-    expect(['15m', '30m', '1h', '6h', '1d'].map(cronExpression)).toEqual(['*/15 * * * *', '*/30 * * * *', '0 * * * *', '0 */6 * * *', '0 0 * * *']);
+    expect(['15m', '30m', '1h', '6h', '1d'].map(cronExpression)).toEqual([
+      '*/15 * * * *',
+      '*/30 * * * *',
+      '0 * * * *',
+      '0 */6 * * *',
+      '0 0 * * *',
+    ]);
     expect(() => cronExpression('7m')).toThrow('sync_interval "7m" has no exact cron form');
   });
 
   test('alert rules become MQL: ratio, regex filter, threshold with absence, staleness per integration', () => {
     const rule = (name: string) => ALERT_RULES.find((r) => r.name === name)!;
-    const salesforce = resolveSettings('oci', 'prod', parseContext({})).integrations.filter((i) => i.name === 'salesforce');
-    expect(ociAlarmSpecs(rule('HighSyncFailureRate'), [])[0].query).toBe('(data_sync_sync_runs_total[5m]{status = "failed"}.rate() / data_sync_sync_runs_total[5m].rate()) > 0.1');
+    const salesforce = resolveSettings('oci', 'prod', parseContext({})).integrations.filter(
+      (i) => i.name === 'salesforce',
+    );
+    expect(ociAlarmSpecs(rule('HighSyncFailureRate'), [])[0].query).toBe(
+      '(data_sync_sync_runs_total[5m]{status = "failed"}.rate() / data_sync_sync_runs_total[5m].rate()) > 0.1',
+    );
     expect(ociAlarmSpecs(rule('WebhookErrorRate'), [])[0].query).toContain('{code =~ "5*"}');
-    expect(ociAlarmSpecs(rule('DataSyncRuntimeDown'), [])[0].query).toBe('data_sync_up[1m].sum() < 1 || data_sync_up[1m].absent()');
-    expect(ociAlarmSpecs(rule('SyncLagging'), salesforce)).toEqual([{ name: 'SyncLagging-salesforce', query: 'data_sync_last_success_timestamp_seconds[60m]{integration = "salesforce"}.rate() <= 0', pendingDuration: 'PT60M' }]);
+    expect(ociAlarmSpecs(rule('DataSyncRuntimeDown'), [])[0].query).toBe(
+      'data_sync_up[1m].sum() < 1 || data_sync_up[1m].absent()',
+    );
+    expect(ociAlarmSpecs(rule('SyncLagging'), salesforce)).toEqual([
+      {
+        name: 'SyncLagging-salesforce',
+        query: 'data_sync_last_success_timestamp_seconds[60m]{integration = "salesforce"}.rate() <= 0',
+        pendingDuration: 'PT60M',
+      },
+    ]);
   });
 });
 
@@ -144,24 +203,35 @@ describe('OCI HTTPS and stack options from context', () => {
       ['/_slots/blue/{rest*}', 'LB:8081/$${request.path[rest]}'],
       ['/_slots/green/{rest*}', 'LB:8082/$${request.path[rest]}'],
     ]);
-    const open = resourcesOf(json, 'oci_core_network_security_group_security_rule').filter(([, r]) => r.source === '0.0.0.0/0');
+    const open = resourcesOf(json, 'oci_core_network_security_group_security_rule').filter(
+      ([, r]) => r.source === '0.0.0.0/0',
+    );
     expect(open.map(([, r]) => (r.tcp_options as any).destination_port_range)).toEqual([{ min: 443, max: 443 }]);
     expect((json.output as any).url.value).toMatch(/^https:\/\/\$\{oci_apigateway_gateway\.\w+\.hostname\}$/);
   });
 
   test('ociRegion reaches the provider and the registry host; a custom domain puts its certificate on the gateway', () => {
-    const { json } = synth({ environment: 'prod', ociRegion: 'eu-frankfurt-1', ociDomainName: 'api.example.org', ociCertificateId: CERT });
+    const { json } = synth({
+      environment: 'prod',
+      ociRegion: 'eu-frankfurt-1',
+      ociDomainName: 'api.example.org',
+      ociCertificateId: CERT,
+    });
     expect(JSON.stringify(json.provider)).toContain('eu-frankfurt-1');
     expect((json.output as any).image_repository.value).toMatch(/^eu-frankfurt-1\.ocir\.io\//);
     expect(resourcesOf(json, 'oci_apigateway_gateway')[0][1].certificate_id).toBe(CERT);
     expect((json.output as any).url.value).toBe('https://api.example.org');
-    expect(() => synth({ environment: 'prod', ociCertificateId: CERT })).toThrow('Invalid context value ociCertificateId="ocid1.certificate.oc1.iad.amaaaaaaexample": set ociDomainName too');
+    expect(() => synth({ environment: 'prod', ociCertificateId: CERT })).toThrow(
+      'Invalid context value ociCertificateId="ocid1.certificate.oc1.iad.amaaaaaaexample": set ociDomainName too',
+    );
   });
 
   test('the runtime gets N8N_URL on the gateway and its API key as a Vault secret file', () => {
     const { json } = synth({ environment: 'prod' });
-    const app = resourcesOf(json, 'oci_container_instances_container_instance').find(([, b]) => String(b.display_name).endsWith('api-blue-0'))![1];
-    const env = ((app.containers as any[])[0]).environment_variables;
+    const app = resourcesOf(json, 'oci_container_instances_container_instance').find(([, b]) =>
+      String(b.display_name).endsWith('api-blue-0'),
+    )![1];
+    const env = (app.containers as any[])[0].environment_variables;
     expect(env.N8N_URL).toMatch(/^https:\/\/\$\{oci_apigateway_gateway\.\w+\.hostname\}\/n8n\/$/);
     expect(env.N8N_API_KEY_FILE).toBe('/secrets/N8N_API_KEY');
     expect(JSON.stringify((app.containers as any[])[1].command)).toContain('/secrets/N8N_API_KEY');

@@ -49,7 +49,11 @@ export function copyArgs(instruction: DockerInstruction): { from?: string; sourc
   const words = instruction.args.split(' ');
   const flags = words.filter((w) => w.startsWith('--'));
   const paths = words.filter((w) => !w.startsWith('--'));
-  return { from: flags.find((f) => f.startsWith('--from='))?.slice('--from='.length), sources: paths.slice(0, -1), destination: paths[paths.length - 1] };
+  return {
+    from: flags.find((f) => f.startsWith('--from='))?.slice('--from='.length),
+    sources: paths.slice(0, -1),
+    destination: paths[paths.length - 1],
+  };
 }
 
 /** ENV in both forms (`ENV A=1 B=2` and `ENV A 1`). */
@@ -62,7 +66,8 @@ export function envOf(stage: DockerStage): Record<string, string> {
       env[name] = rest.join(' ');
       continue;
     }
-    for (const [, name, value] of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g)) env[name] = value.replace(/^"|"$/g, '');
+    for (const [, name, value] of args.matchAll(/([A-Za-z_][A-Za-z0-9_]*)=("[^"]*"|\S*)/g))
+      env[name] = value.replace(/^"|"$/g, '');
   }
   return env;
 }
@@ -94,11 +99,17 @@ export function assembleImage(dir: string, stages: readonly DockerStage[] = read
   fs.mkdirSync(appDir, { recursive: true });
   for (const instruction of final.instructions.filter((i) => i.keyword === 'COPY')) {
     const { from, sources, destination } = copyArgs(instruction);
-    if (!from) throw new Error(`Dockerfile: the runtime stage copies from the build context (${instruction.args}); only built files belong there`);
+    if (!from)
+      throw new Error(
+        `Dockerfile: the runtime stage copies from the build context (${instruction.args}); only built files belong there`,
+      );
     const src = buildRoot(stages, from);
     for (const source of sources) {
       const inRepo = path.join(ROOT, path.relative(src, source));
-      if (!fs.existsSync(inRepo)) throw new Error(`Dockerfile: COPY --from=${from} ${source} does not exist after npm run build (${path.relative(ROOT, inRepo)})`);
+      if (!fs.existsSync(inRepo))
+        throw new Error(
+          `Dockerfile: COPY --from=${from} ${source} does not exist after npm run build (${path.relative(ROOT, inRepo)})`,
+        );
       const target = path.isAbsolute(destination) ? path.join(dir, destination) : path.join(appDir, destination);
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.cpSync(fs.realpathSync(inRepo), target, { recursive: true, dereference: true });

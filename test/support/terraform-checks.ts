@@ -4,7 +4,7 @@
  * download providers here), so these checks read the JSON that cdktf writes.
  */
 import { Testing, TerraformStack } from 'cdktf';
-import type { Cloud } from '../../config';
+import type { Cloud } from '@data-sync/config';
 import { policyRules } from './policies';
 
 /** A resource or data source body as cdktf writes it. */
@@ -58,7 +58,12 @@ export function parseJsonString(value: unknown): unknown {
 }
 
 /** Visits every leaf of a value, with its dotted path; JSON held in strings is visited too. */
-export function walk(value: unknown, visit: (path: string, leaf: unknown, key: string) => void, path = '', key = ''): void {
+export function walk(
+  value: unknown,
+  visit: (path: string, leaf: unknown, key: string) => void,
+  path = '',
+  key = '',
+): void {
   if (Array.isArray(value)) {
     value.forEach((item, i) => walk(item, visit, `${path}[${i}]`, key));
   } else if (value !== null && typeof value === 'object') {
@@ -71,7 +76,11 @@ export function walk(value: unknown, visit: (path: string, leaf: unknown, key: s
 }
 
 /** Visits every object (not array) inside a value, JSON held in strings included, with its path. */
-export function walkObjects(value: unknown, visit: (path: string, object: Record<string, unknown>) => void, path = ''): void {
+export function walkObjects(
+  value: unknown,
+  visit: (path: string, object: Record<string, unknown>) => void,
+  path = '',
+): void {
   if (Array.isArray(value)) {
     value.forEach((item, i) => walkObjects(item, visit, `${path}[${i}]`));
   } else if (value !== null && typeof value === 'object') {
@@ -130,14 +139,29 @@ export function interpolations(text: string): string[] {
   return found;
 }
 
-const BUILTIN_ROOTS = new Set(['each', 'count', 'self', 'path', 'terraform', 'true', 'false', 'null', 'for', 'in', 'if', 'endif', 'else', 'endfor']);
+const BUILTIN_ROOTS = new Set([
+  'each',
+  'count',
+  'self',
+  'path',
+  'terraform',
+  'true',
+  'false',
+  'null',
+  'for',
+  'in',
+  'if',
+  'endif',
+  'else',
+  'endfor',
+]);
 
 /** Traversal roots (`aws_sqs_queue.jobs.arn` -> ['aws_sqs_queue', 'jobs']) of one expression, strings removed. */
 function traversals(expression: string): { segments: string[]; text: string }[] {
   // Literal strings inside the expression may hold their own `${...}`; check those, then blank them.
   let stripped = '';
   const nested: string[] = [];
-  for (let i = 0; i < expression.length; ) {
+  for (let i = 0; i < expression.length;) {
     if (expression[i] === '"') {
       const end = endOfString(expression, i);
       nested.push(...interpolations(expression.slice(i + 1, end - 1)));
@@ -178,7 +202,9 @@ function unresolved(json: TerraformJson, segments: string[]): string | undefined
     case 'module':
       return a !== undefined && json.module?.[a] !== undefined ? undefined : `module "${a}" is not declared`;
     case 'data':
-      return a !== undefined && b !== undefined && json.data?.[a]?.[b] !== undefined ? undefined : `data source ${a}.${b} is not declared`;
+      return a !== undefined && b !== undefined && json.data?.[a]?.[b] !== undefined
+        ? undefined
+        : `data source ${a}.${b} is not declared`;
     default:
       if (a === undefined) return `"${root}" is not a resource, data source, variable, local or module reference`;
       return json.resource?.[root]?.[a] !== undefined ? undefined : `resource ${root}.${a} is not declared`;
@@ -230,17 +256,23 @@ export function changedPaths(a: TerraformJson, b: TerraformJson): string[] {
  * Each capability the stack provides must name a resource address (`<type>.<logical id>`) declared
  * in its JSON, and each capability must be provided or excepted with a reason. Returns problems.
  */
-export function checkCapabilities(stack: { readonly capabilities: ReadonlyMap<string, string>; readonly exceptions: ReadonlyMap<string, string> }, json: TerraformJson, capabilities: readonly string[]): string[] {
+export function checkCapabilities(
+  stack: { readonly capabilities: ReadonlyMap<string, string>; readonly exceptions: ReadonlyMap<string, string> },
+  json: TerraformJson,
+  capabilities: readonly string[],
+): string[] {
   const problems: string[] = [];
   for (const capability of capabilities) {
     const address = stack.capabilities.get(capability);
     const reason = stack.exceptions.get(capability);
-    if (address === undefined && (reason ?? '').trim().length < 20) problems.push(`${capability} is neither provided nor excepted with a reason`);
+    if (address === undefined && (reason ?? '').trim().length < 20)
+      problems.push(`${capability} is neither provided nor excepted with a reason`);
     if (address !== undefined && reason !== undefined) problems.push(`${capability} is both provided and excepted`);
     if (address === undefined) continue;
     const match = /^([a-z][a-z0-9]*_[a-z0-9_]+)\.([A-Za-z0-9_-]+)$/.exec(address);
     if (!match) problems.push(`${capability} -> "${address}" is not a resource address`);
-    else if (!json.resource?.[match[1]]?.[match[2]]) problems.push(`${capability} -> ${address} is not declared in the stack`);
+    else if (!json.resource?.[match[1]]?.[match[2]])
+      problems.push(`${capability} -> ${address} is not declared in the stack`);
   }
   return problems;
 }

@@ -11,9 +11,17 @@ export const amplitudeConfigSchema = z
     /** Override of every Amplitude host (tests, demo); production leaves it unset. */
     baseUrl: z.string().url().optional(),
     /** First day of a full sync (by upload time); default 30 days before it starts. */
-    startDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'startDate must be a YYYY-MM-DD date').optional(),
+    startDate: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'startDate must be a YYYY-MM-DD date')
+      .optional(),
     /** Upload hours per export call, i.e. per page (an export may hold at most 365 days and 4 GB). */
-    hoursPerPage: z.number().int().min(1).max(24 * 31).default(24),
+    hoursPerPage: z
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 31)
+      .default(24),
     /** Hours after the end of an upload hour before its export is complete (Amplitude: at least 2). */
     lagHours: z.number().int().min(0).max(48).default(2),
     /** Upload endpoint: the Batch Event Upload API (default) or HTTP V2. */

@@ -11,15 +11,28 @@ export const googleAnalyticsConfigSchema = z
     /** Key id of that private key, sent as the JWT `kid`. */
     privateKeyId: z.string().min(1).optional(),
     /** Measurement Protocol: the web stream's measurement id and API secret (GOOGLE_ANALYTICS_MP_API_SECRET); without them push() is refused. */
-    measurementId: z.string().regex(/^G-[A-Z0-9]+$/, 'measurementId must look like G-XXXXXXX').optional(),
+    measurementId: z
+      .string()
+      .regex(/^G-[A-Z0-9]+$/, 'measurementId must look like G-XXXXXXX')
+      .optional(),
     apiSecret: z.string().min(1).optional(),
     /** Validate every push batch at /debug/mp/collect first (the collect endpoint answers 2xx to anything). */
     validatePushes: z.boolean().default(true),
     /** Report shape: `date` is always the first dimension. */
-    dimensions: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_:]*$/)).max(8).default(['eventName']),
-    metrics: z.array(z.string().regex(/^[A-Za-z][A-Za-z0-9_:]*$/)).min(1).max(10).default(['eventCount', 'activeUsers']),
+    dimensions: z
+      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_:]*$/))
+      .max(8)
+      .default(['eventName']),
+    metrics: z
+      .array(z.string().regex(/^[A-Za-z][A-Za-z0-9_:]*$/))
+      .min(1)
+      .max(10)
+      .default(['eventCount', 'activeUsers']),
     /** First day of a full sync; default 30 days before it starts. */
-    startDate: z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'startDate must be a YYYY-MM-DD date').optional(),
+    startDate: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}$/, 'startDate must be a YYYY-MM-DD date')
+      .optional(),
     /** Days before today re-read and replaced on every pull: GA4 keeps processing recent days (up to about 72 hours). */
     lookBackDays: z.number().int().min(0).max(30).default(3),
     /** The property's reporting time zone, which GA4's days are in (the report's metadata.timeZone). */

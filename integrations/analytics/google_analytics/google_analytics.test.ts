@@ -1,6 +1,6 @@
 import { createHash } from 'crypto';
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeGa4, type Ga4Fake } from '../../../test/fakes/ga4';
+import { startFakeGa4, type Ga4Fake } from '@data-sync/vendor-fakes/ga4';
 import { addDays } from '../shared/time';
 import { googleAnalyticsConfigSchema, type GoogleAnalyticsConfig } from './config';
 import { dayIn, googleAnalytics } from './index';
@@ -8,9 +8,17 @@ import { dayIn, googleAnalytics } from './index';
 function configFor(fake: Ga4Fake, extra: Record<string, unknown> = {}): GoogleAnalyticsConfig {
   const { propertyId, clientEmail, privateKey, privateKeyId, measurementId, apiSecret } = fake.credentials;
   return googleAnalyticsConfigSchema.parse({
-    propertyId, clientEmail, privateKey, privateKeyId, measurementId, apiSecret,
+    propertyId,
+    clientEmail,
+    privateKey,
+    privateKeyId,
+    measurementId,
+    apiSecret,
     startDate: addDays(dayIn('UTC', Date.now()), -10),
-    tokenUrl: `${fake.url}/token`, dataApiUrl: fake.url, collectUrl: fake.url, userDeletionUrl: fake.url,
+    tokenUrl: `${fake.url}/token`,
+    dataApiUrl: fake.url,
+    collectUrl: fake.url,
+    userDeletionUrl: fake.url,
     ...extra,
   });
 }
@@ -31,14 +39,23 @@ connectorContract<GoogleAnalyticsConfig>({
     return fake.ids('metrics').filter((id) => id.split('|')[0] >= since);
   },
   pushObject: 'events',
-  pushRecords: (count, variant) => Array.from({ length: count }, (_, i) => ({ client_id: `${1000 + i}.1767225600`, email: `contract.${i}@push.example.com`, name: 'contract_push', params: { variant, event_id: `contract-${i}` } })),
+  pushRecords: (count, variant) =>
+    Array.from({ length: count }, (_, i) => ({
+      client_id: `${1000 + i}.1767225600`,
+      email: `contract.${i}@push.example.com`,
+      name: 'contract_push',
+      params: { variant, event_id: `contract-${i}` },
+    })),
   pushSemantics: 'append',
   pushAuthErrors: false,
   tooManyRequests: { headers: {}, waitMs: 2000 },
   recordDeletes: false,
   erasure: {
     email: () => 'ada.lovelace.1@example.com',
-    erased: (fake, email) => (fake as Ga4Fake).userDeletions.some((d) => d.type === 'USER_ID' && d.userId === createHash('sha256').update(email).digest('hex')),
+    erased: (fake, email) =>
+      (fake as Ga4Fake).userDeletions.some(
+        (d) => d.type === 'USER_ID' && d.userId === createHash('sha256').update(email).digest('hex'),
+      ),
   },
 });
 
@@ -53,9 +70,19 @@ describe('google analytics specifics', () => {
     const page = await googleAnalytics.create(configFor(fake)).pull('metrics', null);
     expect(page.done).toBe(true);
     expect(page.records).toHaveLength(8);
-    expect(page.records[0]).toEqual({ id: `${page.records[0].date}|${(page.records[0].dimensions as { eventName: string }).eventName}`, date: expect.stringMatching(/^\d{8}$/), dimensions: { eventName: expect.any(String) }, metrics: { eventCount: expect.stringMatching(/^\d+$/), activeUsers: expect.stringMatching(/^\d+$/) }, pullId: expect.any(String) });
+    expect(page.records[0]).toEqual({
+      id: `${page.records[0].date}|${(page.records[0].dimensions as { eventName: string }).eventName}`,
+      date: expect.stringMatching(/^\d{8}$/),
+      dimensions: { eventName: expect.any(String) },
+      metrics: { eventCount: expect.stringMatching(/^\d+$/), activeUsers: expect.stringMatching(/^\d+$/) },
+      pullId: expect.any(String),
+    });
     expect(new Set(page.records.map((r) => r.pullId)).size).toBe(1);
-    expect(fake.reports[0]).toMatchObject({ dimensions: [{ name: 'date' }, { name: 'eventName' }], returnPropertyQuota: true, offset: '0' });
+    expect(fake.reports[0]).toMatchObject({
+      dimensions: [{ name: 'date' }, { name: 'eventName' }],
+      returnPropertyQuota: true,
+      offset: '0',
+    });
   });
 
   test('the Measurement Protocol validation refuses bad events before anything is sent', async () => {
@@ -65,7 +92,10 @@ describe('google analytics specifics', () => {
       { name: 'no_client', params: { event_id: 'n' } },
     ]);
     expect(result.upserted).toBe(1);
-    expect(result.failed).toEqual([{ key: 'n', reason: 'client_id is required' }, { key: 'reserved', reason: 'NAME_RESERVED: Event name first_visit is reserved.' }]);
+    expect(result.failed).toEqual([
+      { key: 'n', reason: 'client_id is required' },
+      { key: 'reserved', reason: 'NAME_RESERVED: Event name first_visit is reserved.' },
+    ]);
     expect(fake.collected.map((e) => e.name)).toEqual(['good_event']);
   });
 

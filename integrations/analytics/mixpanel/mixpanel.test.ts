@@ -1,6 +1,6 @@
 import { connectorContract } from '../../contract/connector-contract';
 import { IntegrationError } from '../../connector';
-import { startFakeMixpanel, type MixpanelFake } from '../../../test/fakes/mixpanel';
+import { startFakeMixpanel, type MixpanelFake } from '@data-sync/vendor-fakes/mixpanel';
 import { addDays, utcDay } from '../shared/time';
 import { mixpanelConfigSchema, mixpanelHosts, type MixpanelConfig } from './config';
 import { mixpanel } from './index';
@@ -8,8 +8,14 @@ import { mixpanel } from './index';
 function configFor(fake: MixpanelFake, extra: Record<string, unknown> = {}): MixpanelConfig {
   const c = fake.credentials;
   return mixpanelConfigSchema.parse({
-    serviceAccountUsername: c.username, serviceAccountSecret: c.secret, projectId: c.projectId, projectToken: c.projectToken, gdprToken: c.gdprToken,
-    baseUrl: fake.url, startDate: addDays(utcDay(Date.now()), -4), ...extra,
+    serviceAccountUsername: c.username,
+    serviceAccountSecret: c.secret,
+    projectId: c.projectId,
+    projectToken: c.projectToken,
+    gdprToken: c.gdprToken,
+    baseUrl: fake.url,
+    startDate: addDays(utcDay(Date.now()), -4),
+    ...extra,
   });
 }
 
@@ -23,7 +29,15 @@ connectorContract<MixpanelConfig>({
   configFor: () => configFor(current),
   recordId: (record) => String((record.properties as { $insert_id: string }).$insert_id),
   pushRecords: (count, variant) =>
-    Array.from({ length: count }, (_, i) => ({ event: 'Contract push', properties: { time: 1767225600 + i, distinct_id: `contract.${i}@push.example.com`, $insert_id: `contract-${i}`, variant } })),
+    Array.from({ length: count }, (_, i) => ({
+      event: 'Contract push',
+      properties: {
+        time: 1767225600 + i,
+        distinct_id: `contract.${i}@push.example.com`,
+        $insert_id: `contract-${i}`,
+        variant,
+      },
+    })),
   // Mixpanel's 429 carries no Retry-After; the export API's budget is 60 queries an hour.
   tooManyRequests: { headers: {}, waitMs: 60_000 },
   recordDeletes: false,
@@ -41,9 +55,23 @@ describe('mixpanel specifics', () => {
   afterEach(async () => fake.close());
 
   test('the residency picks the export, ingestion and application hosts', () => {
-    const eu = mixpanelConfigSchema.parse({ serviceAccountUsername: 'u', serviceAccountSecret: 's', projectId: 1, projectToken: 't', region: 'eu' });
-    expect(mixpanelHosts(eu)).toEqual({ data: 'https://data-eu.mixpanel.com', api: 'https://api-eu.mixpanel.com', app: 'https://eu.mixpanel.com' });
-    expect(mixpanelHosts({ ...eu, region: 'us' })).toEqual({ data: 'https://data.mixpanel.com', api: 'https://api.mixpanel.com', app: 'https://mixpanel.com' });
+    const eu = mixpanelConfigSchema.parse({
+      serviceAccountUsername: 'u',
+      serviceAccountSecret: 's',
+      projectId: 1,
+      projectToken: 't',
+      region: 'eu',
+    });
+    expect(mixpanelHosts(eu)).toEqual({
+      data: 'https://data-eu.mixpanel.com',
+      api: 'https://api-eu.mixpanel.com',
+      app: 'https://eu.mixpanel.com',
+    });
+    expect(mixpanelHosts({ ...eu, region: 'us' })).toEqual({
+      data: 'https://data.mixpanel.com',
+      api: 'https://api.mixpanel.com',
+      app: 'https://mixpanel.com',
+    });
   });
 
   test('strict import reports each refused event by insert id and imports the rest', async () => {
@@ -51,14 +79,26 @@ describe('mixpanel specifics', () => {
       { event: 'ok', properties: { time: 1767225600, distinct_id: 'a', $insert_id: 'good-1' } },
       { event: 'bad', properties: { time: 'yesterday', distinct_id: 'a', $insert_id: 'bad-1' } },
     ]);
-    expect(result).toEqual({ upserted: 1, failed: [{ key: 'bad-1', reason: "properties.time: 'properties.time' is invalid: must be specified as seconds since epoch" }] });
+    expect(result).toEqual({
+      upserted: 1,
+      failed: [
+        {
+          key: 'bad-1',
+          reason: "properties.time: 'properties.time' is invalid: must be specified as seconds since epoch",
+        },
+      ],
+    });
   });
 
   test('profiles are set through Engage with the project token', async () => {
-    const result = await mixpanel.create(configFor(fake)).push('profiles', [{ distinct_id: 'ada@example.com', $email: 'ada@example.com', plan: 'team' }]);
+    const result = await mixpanel
+      .create(configFor(fake))
+      .push('profiles', [{ distinct_id: 'ada@example.com', $email: 'ada@example.com', plan: 'team' }]);
     expect(result).toEqual({ upserted: 1, failed: [] });
     expect(fake.profiles.get('ada@example.com')).toMatchObject({ plan: 'team' });
-    const wrongToken = await mixpanel.create(configFor(fake, { projectToken: 'nope' })).push('profiles', [{ distinct_id: 'x' }]);
+    const wrongToken = await mixpanel
+      .create(configFor(fake, { projectToken: 'nope' }))
+      .push('profiles', [{ distinct_id: 'x' }]);
     expect(wrongToken.failed).toEqual([{ key: 'x', reason: 'token, missing or empty' }]);
   });
 
@@ -66,7 +106,7 @@ describe('mixpanel specifics', () => {
     const connector = mixpanel.create(configFor(fake, { lookBackDays: 0 }));
     const pullAll = async (cursor: string | null) => {
       const seen: Record<string, unknown>[] = [];
-      for (let done = false; !done; ) {
+      for (let done = false; !done;) {
         const page = await connector.pull('events', cursor);
         seen.push(...page.records);
         ({ cursor, done } = page);

@@ -10,7 +10,8 @@ export const utcDay = (ms: number): string => new Date(ms).toISOString().slice(0
 export const addDays = (day: string, n: number): string => utcDay(Date.parse(`${day}T00:00:00Z`) + n * DAY);
 
 /** Whole days from `a` to `b`. */
-export const daysBetween = (a: string, b: string): number => Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY);
+export const daysBetween = (a: string, b: string): number =>
+  Math.round((Date.parse(`${b}T00:00:00Z`) - Date.parse(`${a}T00:00:00Z`)) / DAY);
 
 export const minDay = (a: string, b: string): string => (a < b ? a : b);
 export const maxDay = (a: string, b: string): string => (a > b ? a : b);
@@ -23,6 +24,11 @@ export function readCursor<T>(integration: string, cursor: string, check: (value
   } catch {
     value = undefined;
   }
-  if (!value || typeof value !== 'object' || !check(value)) throw new IntegrationError(integration, 'invalid_config', `unreadable cursor ${JSON.stringify(cursor).slice(0, 120)}; reset the integration to sync from the start`);
+  if (!value || typeof value !== 'object' || !check(value))
+    throw new IntegrationError(
+      integration,
+      'invalid_config',
+      `unreadable cursor ${JSON.stringify(cursor).slice(0, 120)}; reset the integration to sync from the start`,
+    );
   return value as T;
 }

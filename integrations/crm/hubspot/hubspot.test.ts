@@ -1,4 +1,4 @@
-import { startFakeHubSpot, type FakeHubSpot } from '../../../test/fakes/hubspot';
+import { startFakeHubSpot, type FakeHubSpot } from '@data-sync/vendor-fakes/hubspot';
 import { createHubSpot, hubspot, hubspotRateLimit, signatureV3, type HubSpotConfig } from '.';
 
 const fast = { sleep: async () => undefined };
@@ -6,7 +6,12 @@ let fake: FakeHubSpot;
 afterEach(async () => fake?.close());
 
 function config(url: string, extra: Partial<HubSpotConfig> = {}): HubSpotConfig {
-  return hubspot.configSchema.parse({ baseUrl: url, accessToken: 'pat-na1-fake-token', clientSecret: 'app-secret-1', ...extra });
+  return hubspot.configSchema.parse({
+    baseUrl: url,
+    accessToken: 'pat-na1-fake-token',
+    clientSecret: 'app-secret-1',
+    ...extra,
+  });
 }
 
 async function pullAll(connector: ReturnType<typeof createHubSpot>, cursor: string | null) {
@@ -82,8 +87,14 @@ test('gdpr-delete erases the contact by email, and erasing again is not an error
 
 test('batch upsert splits into 100s and reports per-record errors of a 207', async () => {
   fake = await startFakeHubSpot({ seed: { contacts: 0 } });
-  const records = Array.from({ length: 150 }, (_, i) => ({ properties: { email: `b${i}@example.com`, firstname: 'B' } }));
-  const result = await createHubSpot(config(fake.url), fast).push('contacts', [...records, { email: 'x@example.com', favourite_colour: 'blue' }, { firstname: 'no email' }]);
+  const records = Array.from({ length: 150 }, (_, i) => ({
+    properties: { email: `b${i}@example.com`, firstname: 'B' },
+  }));
+  const result = await createHubSpot(config(fake.url), fast).push('contacts', [
+    ...records,
+    { email: 'x@example.com', favourite_colour: 'blue' },
+    { firstname: 'no email' },
+  ]);
   expect(result.upserted).toBe(150);
   expect(result.failed).toEqual([
     { key: '', reason: 'missing id property email' },
@@ -104,7 +115,10 @@ test('companies are upserted by a unique property, not by domain, which companie
   expect(fake.ids('companies')).toHaveLength(2);
   // Asking for domain anyway fails as HubSpot fails it: the whole batch, with its message.
   const byDomain = createHubSpot(config(fake.url, { idProperties: { companies: 'domain' } }), fast);
-  await expect(byDomain.push('companies', companies)).rejects.toMatchObject({ kind: 'vendor_error', message: expect.stringContaining('non-unique 0-2 property domain') });
+  await expect(byDomain.push('companies', companies)).rejects.toMatchObject({
+    kind: 'vendor_error',
+    message: expect.stringContaining('non-unique 0-2 property domain'),
+  });
 });
 
 test('the DAILY policy fails at once as rate_limit, without retrying', async () => {
@@ -112,12 +126,19 @@ test('the DAILY policy fails at once as rate_limit, without retrying', async () 
   const connector = createHubSpot(config(fake.url), fast);
   await connector.pull('contacts', null).catch(() => undefined);
   const before = fake.requestCount();
-  await expect(connector.pull('contacts', null)).rejects.toMatchObject({ kind: 'rate_limit', message: expect.stringContaining('daily') });
+  await expect(connector.pull('contacts', null)).rejects.toMatchObject({
+    kind: 'rate_limit',
+    message: expect.stringContaining('daily'),
+  });
   expect(fake.requestCount() - before).toBe(1);
 });
 
 test('rate-limit headers are read as remaining calls in the interval', () => {
-  const headers = new Headers({ 'X-HubSpot-RateLimit-Max': '190', 'X-HubSpot-RateLimit-Remaining': '0', 'X-HubSpot-RateLimit-Interval-Milliseconds': '10000' });
+  const headers = new Headers({
+    'X-HubSpot-RateLimit-Max': '190',
+    'X-HubSpot-RateLimit-Remaining': '0',
+    'X-HubSpot-RateLimit-Interval-Milliseconds': '10000',
+  });
   expect(hubspotRateLimit(headers, 0)).toEqual({ limit: 190, remaining: 0, resetMs: 10_000 });
 });
 
@@ -125,12 +146,39 @@ test('the v3 signature covers the URI with HubSpot-decoded characters', () => {
   const now = 1_700_000_000_000;
   const body = Buffer.from('[{"eventId":1,"portalId":5,"subscriptionType":"contact.creation","objectId":9}]');
   const encoded = 'https://api.example.com/webhooks/hubspot?email=a%40b.com';
-  const signature = signatureV3('s3cret', 'POST', 'https://api.example.com/webhooks/hubspot?email=a@b.com', body.toString(), String(now));
+  const signature = signatureV3(
+    's3cret',
+    'POST',
+    'https://api.example.com/webhooks/hubspot?email=a@b.com',
+    body.toString(),
+    String(now),
+  );
   const cfg = config('http://127.0.0.1:1', { clientSecret: 's3cret' });
-  const result = hubspot.verifyWebhook(cfg, { method: 'POST', url: encoded, headers: { 'X-HubSpot-Signature-v3': signature, 'X-HubSpot-Request-Timestamp': String(now) }, rawBody: body, now });
-  expect(result.events).toEqual([{ id: 'hubspot:5:1', type: 'contact.creation', object: 'contacts', recordId: '9', payload: expect.any(Object) }]);
-  expect(() => hubspot.verifyWebhook({ ...cfg, portalId: 6 }, { method: 'POST', url: encoded, headers: { 'X-HubSpot-Signature-v3': signature, 'X-HubSpot-Request-Timestamp': String(now) }, rawBody: body, now })).toThrow(/portal/);
-  expect(() => hubspot.verifyWebhook(cfg, { method: 'POST', url: encoded, headers: {}, rawBody: body, now })).toThrow(/missing/);
+  const result = hubspot.verifyWebhook(cfg, {
+    method: 'POST',
+    url: encoded,
+    headers: { 'X-HubSpot-Signature-v3': signature, 'X-HubSpot-Request-Timestamp': String(now) },
+    rawBody: body,
+    now,
+  });
+  expect(result.events).toEqual([
+    { id: 'hubspot:5:1', type: 'contact.creation', object: 'contacts', recordId: '9', payload: expect.any(Object) },
+  ]);
+  expect(() =>
+    hubspot.verifyWebhook(
+      { ...cfg, portalId: 6 },
+      {
+        method: 'POST',
+        url: encoded,
+        headers: { 'X-HubSpot-Signature-v3': signature, 'X-HubSpot-Request-Timestamp': String(now) },
+        rawBody: body,
+        now,
+      },
+    ),
+  ).toThrow(/portal/);
+  expect(() => hubspot.verifyWebhook(cfg, { method: 'POST', url: encoded, headers: {}, rawBody: body, now })).toThrow(
+    /missing/,
+  );
 });
 
 test('config errors name the field', () => {

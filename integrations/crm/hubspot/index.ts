@@ -51,7 +51,11 @@ export const hubspotConfigSchema = z
      * already were: every incremental pull also re-reads this window behind the watermark for ids it
      * has not emitted at that version (ids emitted inside the window are kept in the cursor).
      */
-    searchLookbackMs: z.number().int().min(0).default(10 * 60_000),
+    searchLookbackMs: z
+      .number()
+      .int()
+      .min(0)
+      .default(10 * 60_000),
     /** Webhooks older than this are replays (HubSpot's guidance: 5 minutes). */
     maxWebhookAgeMs: z.number().int().positive().default(300_000),
   })
@@ -132,7 +136,8 @@ interface Cursor {
 function readCursor(text: string): Cursor {
   try {
     const cursor = JSON.parse(text) as Cursor;
-    if (['list', 'search', 'late', 'archived'].includes(cursor.phase) && typeof cursor.since === 'number') return cursor;
+    if (['list', 'search', 'late', 'archived'].includes(cursor.phase) && typeof cursor.since === 'number')
+      return cursor;
   } catch {
     // Falls through to the error below.
   }
@@ -146,7 +151,8 @@ function toMs(value: string | undefined | null): number {
 }
 
 function typeName(type: string): string {
-  if (!/^[a-z][a-z0-9_]*$/.test(type)) throw new IntegrationError('hubspot', 'invalid_config', `"${type}" is not a HubSpot object type`);
+  if (!/^[a-z][a-z0-9_]*$/.test(type))
+    throw new IntegrationError('hubspot', 'invalid_config', `"${type}" is not a HubSpot object type`);
   return type;
 }
 
@@ -163,11 +169,17 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
     parseRateLimit: hubspotRateLimit,
     tooManyRequestsWaitMs: hubspotTooManyRequestsWait,
   });
-  const propertiesOf = (type: string) => [...new Set([...(config.properties[type] ?? DEFAULT_PROPERTIES[type] ?? []), lastModifiedProperty(type)])];
+  const propertiesOf = (type: string) => [
+    ...new Set([...(config.properties[type] ?? DEFAULT_PROPERTIES[type] ?? []), lastModifiedProperty(type)]),
+  ];
   const idPropertyOf = (type: string) => config.idProperties[type] ?? DEFAULT_ID_PROPERTY[type] ?? 'external_id';
 
   /** `recent` with `records` added, keeping only what is inside the look-back window behind `since`. */
-  function remember(recent: Readonly<Record<string, number>> | undefined, records: readonly HsObject[], since: number): Record<string, number> {
+  function remember(
+    recent: Readonly<Record<string, number>> | undefined,
+    records: readonly HsObject[],
+    since: number,
+  ): Record<string, number> {
     const floor = since - config.searchLookbackMs;
     const next: Record<string, number> = {};
     for (const [id, ms] of Object.entries(recent ?? {})) if (ms > floor) next[id] = ms;
@@ -187,11 +199,15 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
     const late = cursor.late!;
     const lastModified = lastModifiedProperty(type);
     const page = await search(type, {
-      filterGroups: [{ filters: [
-        { propertyName: lastModified, operator: 'GT', value: String(late.lo) },
-        { propertyName: lastModified, operator: 'LTE', value: String(late.hi) },
-        { propertyName: 'hs_object_id', operator: 'GT', value: late.lastId },
-      ] }],
+      filterGroups: [
+        {
+          filters: [
+            { propertyName: lastModified, operator: 'GT', value: String(late.lo) },
+            { propertyName: lastModified, operator: 'LTE', value: String(late.hi) },
+            { propertyName: 'hs_object_id', operator: 'GT', value: late.lastId },
+          ],
+        },
+      ],
       sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
     });
     const seen = { ...(cursor.recent ?? {}) };
@@ -203,22 +219,43 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
       const next: Cursor = { ...cursor, recent, late: { ...late, lastId: page.results[page.results.length - 1].id } };
       return { records, deletedIds: [], cursor: JSON.stringify(next), done: false };
     }
-    return archivedPage(type, { phase: 'archived', since: cursor.since, deletesSince: cursor.deletesSince, recent }, records);
+    return archivedPage(
+      type,
+      { phase: 'archived', since: cursor.since, deletesSince: cursor.deletesSince, recent },
+      records,
+    );
   }
 
   async function search(type: string, body: Record<string, unknown>): Promise<HsPage> {
     await searchBucket.acquire();
-    return http.json<HsPage>({ method: 'POST', path: `/crm/v3/objects/${type}/search`, json: { ...body, properties: propertiesOf(type), limit: config.searchPageSize } });
+    return http.json<HsPage>({
+      method: 'POST',
+      path: `/crm/v3/objects/${type}/search`,
+      json: { ...body, properties: propertiesOf(type), limit: config.searchPageSize },
+    });
   }
 
   /** One page of archived records newer than the delete watermark; finishes the pull when it is the last. */
   async function archivedPage(type: string, cursor: Cursor, records: HsObject[]): Promise<PullPage> {
-    const page = await http.json<HsPage>({ path: `/crm/v3/objects/${type}`, query: { archived: 'true', limit: config.pageSize, after: cursor.after, properties: 'hs_object_id' } });
+    const page = await http.json<HsPage>({
+      path: `/crm/v3/objects/${type}`,
+      query: { archived: 'true', limit: config.pageSize, after: cursor.after, properties: 'hs_object_id' },
+    });
     const fresh = page.results.filter((r) => toMs(r.archivedAt ?? r.updatedAt) > cursor.deletesSince);
-    const deletesMax = Math.max(cursor.deletesMax ?? cursor.deletesSince, ...fresh.map((r) => toMs(r.archivedAt ?? r.updatedAt)));
+    const deletesMax = Math.max(
+      cursor.deletesMax ?? cursor.deletesSince,
+      ...fresh.map((r) => toMs(r.archivedAt ?? r.updatedAt)),
+    );
     const next = page.paging?.next?.after;
     const nextCursor: Cursor = next
-      ? { phase: 'archived', since: cursor.since, after: next, deletesSince: cursor.deletesSince, deletesMax, recent: cursor.recent }
+      ? {
+          phase: 'archived',
+          since: cursor.since,
+          after: next,
+          deletesSince: cursor.deletesSince,
+          deletesMax,
+          recent: cursor.recent,
+        }
       : { phase: 'search', since: cursor.since, deletesSince: deletesMax, recent: cursor.recent };
     return { records, deletedIds: fresh.map((r) => r.id), cursor: JSON.stringify(nextCursor), done: !next };
   }
@@ -235,15 +272,28 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
       const lastModified = lastModifiedProperty(type);
       if (cursorText === null || readCursor(cursorText).phase === 'list') {
         const previous = cursorText === null ? undefined : readCursor(cursorText);
-        const response = await http.request<HsPage>({ path: `/crm/v3/objects/${type}`, query: { limit: config.pageSize, after: previous?.after, properties: propertiesOf(type).join(',') } });
+        const response = await http.request<HsPage>({
+          path: `/crm/v3/objects/${type}`,
+          query: { limit: config.pageSize, after: previous?.after, properties: propertiesOf(type).join(',') },
+        });
         // Changes made while the full list runs are caught by the first search: it starts from the
         // vendor's clock at the first page, a second early because the Date header has whole seconds.
         const startedAt = previous?.since ?? (Date.parse(response.headers.get('date') ?? '') || Date.now()) - 1000;
         const next = response.body.paging?.next?.after;
         // What the list emits inside the look-back window must not come back from the first look-back read.
         const recent = remember(previous?.recent, response.body.results, startedAt);
-        if (next) return { records: response.body.results, deletedIds: [], cursor: JSON.stringify({ phase: 'list', since: startedAt, after: next, deletesSince: startedAt, recent }), done: false };
-        return archivedPage(type, { phase: 'archived', since: startedAt, deletesSince: previous?.deletesSince ?? startedAt, recent }, response.body.results);
+        if (next)
+          return {
+            records: response.body.results,
+            deletedIds: [],
+            cursor: JSON.stringify({ phase: 'list', since: startedAt, after: next, deletesSince: startedAt, recent }),
+            done: false,
+          };
+        return archivedPage(
+          type,
+          { phase: 'archived', since: startedAt, deletesSince: previous?.deletesSince ?? startedAt, recent },
+          response.body.results,
+        );
       }
       const cursor = readCursor(cursorText);
       if (cursor.phase === 'archived') return archivedPage(type, cursor, []);
@@ -251,10 +301,14 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
 
       if (cursor.tie) {
         const page = await search(type, {
-          filterGroups: [{ filters: [
-            { propertyName: lastModified, operator: 'EQ', value: String(cursor.tie.ts) },
-            { propertyName: 'hs_object_id', operator: 'GT', value: cursor.tie.lastId },
-          ] }],
+          filterGroups: [
+            {
+              filters: [
+                { propertyName: lastModified, operator: 'EQ', value: String(cursor.tie.ts) },
+                { propertyName: 'hs_object_id', operator: 'GT', value: cursor.tie.lastId },
+              ],
+            },
+          ],
           sorts: [{ propertyName: 'hs_object_id', direction: 'ASCENDING' }],
         });
         const recent = remember(cursor.recent, page.results, cursor.tie.ts);
@@ -273,13 +327,32 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
         // so records at that timestamp are read by id instead.
         const boundary = toMs(page.results[page.results.length - 1].updatedAt);
         const before = page.results.filter((r) => toMs(r.updatedAt) < boundary);
-        return { records: before, deletedIds: [], cursor: JSON.stringify({ ...cursor, recent: remember(cursor.recent, before, boundary), tie: { ts: boundary, lastId: '0' } }), done: false };
+        return {
+          records: before,
+          deletedIds: [],
+          cursor: JSON.stringify({
+            ...cursor,
+            recent: remember(cursor.recent, before, boundary),
+            tie: { ts: boundary, lastId: '0' },
+          }),
+          done: false,
+        };
       }
       const since = Math.max(cursor.since, ...page.results.map((r) => toMs(r.updatedAt)));
       // Already emitted at this version: read by the full list after its change.
       const unseen = page.results.filter((r) => cursor.recent?.[r.id] !== toMs(r.updatedAt));
       // Changes are read up to `since`; what search indexed late behind it follows.
-      return latePage(type, { phase: 'late', since, deletesSince: cursor.deletesSince, recent: cursor.recent, late: { lo: since - config.searchLookbackMs, hi: since, lastId: '0' } }, unseen);
+      return latePage(
+        type,
+        {
+          phase: 'late',
+          since,
+          deletesSince: cursor.deletesSince,
+          recent: cursor.recent,
+          late: { lo: since - config.searchLookbackMs, hi: since, lastId: '0' },
+        },
+        unseen,
+      );
     },
 
     async push(object, records) {
@@ -288,18 +361,36 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
       let upserted = 0;
       const failed: { key: string; reason: string }[] = [];
       const inputs = records.flatMap((record) => {
-        const properties = (record.properties && typeof record.properties === 'object' ? record.properties : record) as Record<string, unknown>;
+        const properties = (
+          record.properties && typeof record.properties === 'object' ? record.properties : record
+        ) as Record<string, unknown>;
         const key = properties[idProperty];
         if (key === undefined || key === null || key === '') {
           failed.push({ key: '', reason: `missing id property ${idProperty}` });
           return [];
         }
-        const writable = Object.fromEntries(Object.entries(properties).filter(([name, value]) => !['hs_object_id', 'createdate', 'lastmodifieddate', 'hs_createdate', 'hs_lastmodifieddate'].includes(name) && value !== undefined));
-        return [{ idProperty, id: String(key), properties: Object.fromEntries(Object.entries(writable).map(([k, v]) => [k, v === null ? '' : String(v)])) }];
+        const writable = Object.fromEntries(
+          Object.entries(properties).filter(
+            ([name, value]) =>
+              !['hs_object_id', 'createdate', 'lastmodifieddate', 'hs_createdate', 'hs_lastmodifieddate'].includes(
+                name,
+              ) && value !== undefined,
+          ),
+        );
+        return [
+          {
+            idProperty,
+            id: String(key),
+            properties: Object.fromEntries(Object.entries(writable).map(([k, v]) => [k, v === null ? '' : String(v)])),
+          },
+        ];
       });
       for (let i = 0; i < inputs.length; i += BATCH_LIMIT) {
         const chunk = inputs.slice(i, i + BATCH_LIMIT);
-        const response = await http.request<{ results?: unknown[]; errors?: { message: string; context?: Record<string, string[]> }[] }>({
+        const response = await http.request<{
+          results?: unknown[];
+          errors?: { message: string; context?: Record<string, string[]> }[];
+        }>({
           method: 'POST',
           path: `/crm/v3/objects/${type}/batch/upsert`,
           json: { inputs: chunk },
@@ -317,14 +408,24 @@ export function createHubSpot(config: HubSpotConfig, context: ConnectorContext =
     async delete(object, ids) {
       const type = typeName(object);
       for (let i = 0; i < ids.length; i += BATCH_LIMIT) {
-        await http.request({ method: 'POST', path: `/crm/v3/objects/${type}/batch/archive`, json: { inputs: ids.slice(i, i + BATCH_LIMIT).map((id) => ({ id })) } });
+        await http.request({
+          method: 'POST',
+          path: `/crm/v3/objects/${type}/batch/archive`,
+          json: { inputs: ids.slice(i, i + BATCH_LIMIT).map((id) => ({ id })) },
+        });
       }
     },
 
     async erase(email) {
-      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new IntegrationError('hubspot', 'invalid_config', `erase needs an email address, got "${email}"`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(email))
+        throw new IntegrationError('hubspot', 'invalid_config', `erase needs an email address, got "${email}"`);
       // 404: no such contact, which is the state erasure asks for.
-      await http.request({ method: 'POST', path: '/crm/v3/objects/contacts/gdpr-delete', json: { objectId: email, idProperty: 'email' }, accept: [404] });
+      await http.request({
+        method: 'POST',
+        path: '/crm/v3/objects/contacts/gdpr-delete',
+        json: { objectId: email, idProperty: 'email' },
+        accept: [404],
+      });
     },
   };
 }
@@ -336,23 +437,51 @@ function header(request: WebhookRequest, name: string): string | undefined {
 }
 
 /** HubSpot signs the URI with these characters decoded. */
-const DECODED: Record<string, string> = { '%3A': ':', '%2F': '/', '%3F': '?', '%40': '@', '%21': '!', '%24': '$', '%27': "'", '%28': '(', '%29': ')', '%2A': '*', '%2C': ',', '%3B': ';' };
+const DECODED: Record<string, string> = {
+  '%3A': ':',
+  '%2F': '/',
+  '%3F': '?',
+  '%40': '@',
+  '%21': '!',
+  '%24': '$',
+  '%27': "'",
+  '%28': '(',
+  '%29': ')',
+  '%2A': '*',
+  '%2C': ',',
+  '%3B': ';',
+};
 
-export function signatureV3(clientSecret: string, method: string, url: string, body: string, timestamp: string): string {
+export function signatureV3(
+  clientSecret: string,
+  method: string,
+  url: string,
+  body: string,
+  timestamp: string,
+): string {
   const uri = url.replace(/%(3A|2F|3F|40|21|24|27|28|29|2A|2C|3B)/gi, (m) => DECODED[m.toUpperCase()]);
-  return createHmac('sha256', clientSecret).update(`${method.toUpperCase()}${uri}${body}${timestamp}`, 'utf8').digest('base64');
+  return createHmac('sha256', clientSecret)
+    .update(`${method.toUpperCase()}${uri}${body}${timestamp}`, 'utf8')
+    .digest('base64');
 }
 
 export function verifyHubSpotWebhook(config: HubSpotConfig, request: WebhookRequest): WebhookEvents {
   const signature = header(request, 'x-hubspot-signature-v3');
   const timestamp = header(request, 'x-hubspot-request-timestamp');
-  if (!signature || !timestamp) throw new WebhookRejected('missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp');
+  if (!signature || !timestamp)
+    throw new WebhookRejected('missing X-HubSpot-Signature-v3 or X-HubSpot-Request-Timestamp');
   const sentAt = Number(timestamp);
   if (!Number.isFinite(sentAt)) throw new WebhookRejected('X-HubSpot-Request-Timestamp is not a number');
-  if (Math.abs(request.now - sentAt) > config.maxWebhookAgeMs) throw new WebhookRejected(`request timestamp outside the ${config.maxWebhookAgeMs / 1000} s window (replayed or clock skew)`);
-  const expected = Buffer.from(signatureV3(config.clientSecret, request.method, request.url, request.rawBody.toString('utf8'), timestamp));
+  if (Math.abs(request.now - sentAt) > config.maxWebhookAgeMs)
+    throw new WebhookRejected(
+      `request timestamp outside the ${config.maxWebhookAgeMs / 1000} s window (replayed or clock skew)`,
+    );
+  const expected = Buffer.from(
+    signatureV3(config.clientSecret, request.method, request.url, request.rawBody.toString('utf8'), timestamp),
+  );
   const given = Buffer.from(signature);
-  if (expected.length !== given.length || !timingSafeEqual(expected, given)) throw new WebhookRejected('signature mismatch');
+  if (expected.length !== given.length || !timingSafeEqual(expected, given))
+    throw new WebhookRejected('signature mismatch');
   let events: unknown;
   try {
     events = JSON.parse(request.rawBody.toString('utf8'));
@@ -362,8 +491,10 @@ export function verifyHubSpotWebhook(config: HubSpotConfig, request: WebhookRequ
   if (!Array.isArray(events)) throw new WebhookRejected('body is not an array of events', 400);
   return {
     events: events.map((event: Record<string, unknown>) => {
-      if (typeof event?.eventId !== 'number' && typeof event?.eventId !== 'string') throw new WebhookRejected('event without eventId', 400);
-      if (config.portalId !== undefined && event.portalId !== config.portalId) throw new WebhookRejected(`event from portal ${event.portalId}`, 403);
+      if (typeof event?.eventId !== 'number' && typeof event?.eventId !== 'string')
+        throw new WebhookRejected('event without eventId', 400);
+      if (config.portalId !== undefined && event.portalId !== config.portalId)
+        throw new WebhookRejected(`event from portal ${event.portalId}`, 403);
       const type = String(event.subscriptionType ?? 'unknown');
       const objectName = type.split('.')[0];
       return {

@@ -7,7 +7,17 @@
  */
 import { timingSafeEqual } from 'crypto';
 import { z } from 'zod';
-import { IntegrationError, checkConnection, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
+import {
+  IntegrationError,
+  checkConnection,
+  WebhookRejected,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorModule,
+  type VendorRecord,
+  type WebhookEvents,
+  type WebhookRequest,
+} from '../../connector';
 import { TokenBucket } from '../../http/token-bucket';
 import { VendorHttp } from '../../http/vendor-http';
 
@@ -28,7 +38,16 @@ export const pipedriveConfigSchema = z
 export type PipedriveConfig = z.infer<typeof pipedriveConfigSchema>;
 
 const TYPES = ['persons', 'organizations', 'deals'];
-const READ_ONLY = new Set(['id', 'add_time', 'update_time', 'is_deleted', 'creator_user_id', 'next_activity_id', 'last_activity_id', 'custom_fields']);
+const READ_ONLY = new Set([
+  'id',
+  'add_time',
+  'update_time',
+  'is_deleted',
+  'creator_user_id',
+  'next_activity_id',
+  'last_activity_id',
+  'custom_fields',
+]);
 
 interface Item extends VendorRecord {
   id: number;
@@ -58,7 +77,12 @@ function readCursor(text: string | null): Cursor {
 }
 
 function typeName(type: string): string {
-  if (!TYPES.includes(type)) throw new IntegrationError('pipedrive', 'invalid_config', `unknown Pipedrive object "${type}" (known: ${TYPES.join(', ')})`);
+  if (!TYPES.includes(type))
+    throw new IntegrationError(
+      'pipedrive',
+      'invalid_config',
+      `unknown Pipedrive object "${type}" (known: ${TYPES.join(', ')})`,
+    );
   return type;
 }
 
@@ -66,7 +90,8 @@ function typeName(type: string): string {
 export function pipedriveKey(type: string, record: VendorRecord): string | undefined {
   if (type === 'persons') {
     const emails = record.emails as { value?: string; primary?: boolean }[] | undefined;
-    const email = (Array.isArray(emails) ? (emails.find((e) => e.primary) ?? emails[0])?.value : undefined) ?? record.email;
+    const email =
+      (Array.isArray(emails) ? (emails.find((e) => e.primary) ?? emails[0])?.value : undefined) ?? record.email;
     return typeof email === 'string' && email ? email.toLowerCase() : undefined;
   }
   const value = type === 'deals' ? record.title : record.name;
@@ -74,19 +99,31 @@ export function pipedriveKey(type: string, record: VendorRecord): string | undef
 }
 
 function writable(type: string, record: VendorRecord): Record<string, unknown> {
-  const out = Object.fromEntries(Object.entries(record).filter(([k, v]) => !READ_ONLY.has(k) && k !== 'email' && v !== undefined));
-  if (type === 'persons' && !out.emails && typeof record.email === 'string') out.emails = [{ value: record.email, primary: true, label: 'work' }];
+  const out = Object.fromEntries(
+    Object.entries(record).filter(([k, v]) => !READ_ONLY.has(k) && k !== 'email' && v !== undefined),
+  );
+  if (type === 'persons' && !out.emails && typeof record.email === 'string')
+    out.emails = [{ value: record.email, primary: true, label: 'work' }];
   return out;
 }
 
 export function createPipedrive(config: PipedriveConfig, context: ConnectorContext = {}): Connector {
   // Pipedrive's token budget allows roughly 80 requests per 2 s window on lower plans.
   const bucket = new TokenBucket({ capacity: 40, refillPerSecond: 20, sleep: context.sleep });
-  const http = new VendorHttp({ integration: 'pipedrive', baseUrl: config.baseUrl, context, bucket, auth: () => ({ 'x-api-token': config.apiToken }) });
+  const http = new VendorHttp({
+    integration: 'pipedrive',
+    baseUrl: config.baseUrl,
+    context,
+    bucket,
+    auth: () => ({ 'x-api-token': config.apiToken }),
+  });
 
   async function find(type: string, key: string): Promise<Item[]> {
     const field = type === 'persons' ? 'email' : type === 'deals' ? 'title' : 'name';
-    const body = await http.json<{ data: { items: { item: Item }[] } }>({ path: `/api/v2/${type}/search`, query: { term: key, fields: field, exact_match: 'true', limit: 10 } });
+    const body = await http.json<{ data: { items: { item: Item }[] } }>({
+      path: `/api/v2/${type}/search`,
+      query: { term: key, fields: field, exact_match: 'true', limit: 10 },
+    });
     return body.data.items.map((i) => i.item);
   }
 
@@ -102,10 +139,18 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
       const cursor = readCursor(cursorText);
       const body = await http.json<{ data: Item[]; additional_data?: { next_cursor?: string | null } }>({
         path: `/api/v2/${type}`,
-        query: { limit: config.pageSize, sort_by: 'update_time', sort_direction: 'asc', updated_since: cursor.since, cursor: cursor.next },
+        query: {
+          limit: config.pageSize,
+          sort_by: 'update_time',
+          sort_direction: 'asc',
+          updated_since: cursor.since,
+          cursor: cursor.next,
+        },
       });
       const sinceMs = cursor.since ? Date.parse(cursor.since) : undefined;
-      const records = body.data.filter((item) => !(Date.parse(item.update_time) === sinceMs && cursor.boundary.includes(item.id)));
+      const records = body.data.filter(
+        (item) => !(Date.parse(item.update_time) === sinceMs && cursor.boundary.includes(item.id)),
+      );
       let max = cursor.max ?? cursor.since;
       let maxIds = [...(cursor.maxIds ?? cursor.boundary)];
       for (const item of body.data) {
@@ -115,7 +160,9 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
         } else if (Date.parse(item.update_time) === Date.parse(max) && !maxIds.includes(item.id)) maxIds.push(item.id);
       }
       const next = body.additional_data?.next_cursor ?? undefined;
-      const nextCursor: Cursor = next ? { since: cursor.since, boundary: cursor.boundary, next, max, maxIds } : { since: max, boundary: maxIds };
+      const nextCursor: Cursor = next
+        ? { since: cursor.since, boundary: cursor.boundary, next, max, maxIds }
+        : { since: max, boundary: maxIds };
       // API v2 lists no deleted items; deletes reach us through webhooks (`meta.action: delete`).
       return { records, deletedIds: [], cursor: JSON.stringify(nextCursor), done: !next };
     },
@@ -124,7 +171,10 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
       const type = typeName(object);
       let next: string | undefined;
       do {
-        const body = await http.json<{ data: Item[]; additional_data?: { next_cursor?: string | null } }>({ path: `/api/v2/${type}`, query: { limit: 500, cursor: next } });
+        const body = await http.json<{ data: Item[]; additional_data?: { next_cursor?: string | null } }>({
+          path: `/api/v2/${type}`,
+          query: { limit: 500, cursor: next },
+        });
         for (const item of body.data) yield String(item.id);
         next = body.additional_data?.next_cursor ?? undefined;
       } while (next);
@@ -137,16 +187,26 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
       for (const record of records) {
         const key = pipedriveKey(type, record);
         if (!key) {
-          failed.push({ key: '', reason: `missing ${type === 'persons' ? 'email' : type === 'deals' ? 'title' : 'name'}` });
+          failed.push({
+            key: '',
+            reason: `missing ${type === 'persons' ? 'email' : type === 'deals' ? 'title' : 'name'}`,
+          });
           continue;
         }
         try {
           const [existing] = await find(type, key);
-          if (existing) await http.request({ method: 'PATCH', path: `/api/v2/${type}/${existing.id}`, json: writable(type, record) });
-          else await http.request({ method: 'POST', path: `/api/v2/${type}`, json: writable(type, record), retry: false });
+          if (existing)
+            await http.request({
+              method: 'PATCH',
+              path: `/api/v2/${type}/${existing.id}`,
+              json: writable(type, record),
+            });
+          else
+            await http.request({ method: 'POST', path: `/api/v2/${type}`, json: writable(type, record), retry: false });
           upserted++;
         } catch (error) {
-          if (error instanceof IntegrationError && error.kind === 'vendor_error') failed.push({ key, reason: error.message });
+          if (error instanceof IntegrationError && error.kind === 'vendor_error')
+            failed.push({ key, reason: error.message });
           else throw error;
         }
       }
@@ -156,18 +216,25 @@ export function createPipedrive(config: PipedriveConfig, context: ConnectorConte
     async delete(object, ids) {
       const type = typeName(object);
       // 404: already deleted, the state asked for.
-      for (const id of ids) await http.request({ method: 'DELETE', path: `/api/v2/${type}/${encodeURIComponent(id)}`, accept: [404] });
+      for (const id of ids)
+        await http.request({ method: 'DELETE', path: `/api/v2/${type}/${encodeURIComponent(id)}`, accept: [404] });
     },
 
     async erase(email) {
-      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new IntegrationError('pipedrive', 'invalid_config', `erase needs an email address, got "${email}"`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(email))
+        throw new IntegrationError('pipedrive', 'invalid_config', `erase needs an email address, got "${email}"`);
       const ids: string[] = [];
       for (const person of await find('persons', email.toLowerCase())) {
         await http.request({ method: 'DELETE', path: `/api/v2/persons/${person.id}`, accept: [404] });
         ids.push(String(person.id));
       }
       // Pipedrive's API has no permanent delete: it purges deleted persons itself 30 days later.
-      return { permanent: false, ids, reason: 'Pipedrive marks deleted persons as deleted and purges them 30 days later; its API offers no immediate permanent delete' };
+      return {
+        permanent: false,
+        ids,
+        reason:
+          'Pipedrive marks deleted persons as deleted and purges them 30 days later; its API offers no immediate permanent delete',
+      };
     },
   };
 }
@@ -178,11 +245,15 @@ function header(request: WebhookRequest, name: string): string | undefined {
 }
 
 export function verifyPipedriveWebhook(config: PipedriveConfig, request: WebhookRequest): WebhookEvents {
-  if (request.method.toUpperCase() !== 'POST') throw new WebhookRejected(`webhooks are POSTed, got ${request.method}`, 405);
+  if (request.method.toUpperCase() !== 'POST')
+    throw new WebhookRejected(`webhooks are POSTed, got ${request.method}`, 405);
   const authorization = header(request, 'authorization') ?? '';
-  const expected = Buffer.from(`Basic ${Buffer.from(`${config.webhookUser}:${config.webhookPassword}`).toString('base64')}`);
+  const expected = Buffer.from(
+    `Basic ${Buffer.from(`${config.webhookUser}:${config.webhookPassword}`).toString('base64')}`,
+  );
   const given = Buffer.from(authorization);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new WebhookRejected('missing or wrong Basic credentials');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new WebhookRejected('missing or wrong Basic credentials');
   let body: { meta?: Record<string, unknown>; data?: unknown; previous?: unknown };
   try {
     body = JSON.parse(request.rawBody.toString('utf8'));
@@ -190,15 +261,24 @@ export function verifyPipedriveWebhook(config: PipedriveConfig, request: Webhook
     throw new WebhookRejected('body is not JSON', 400);
   }
   const meta = body?.meta;
-  if (!meta || (typeof meta.id !== 'string' && typeof meta.id !== 'number')) throw new WebhookRejected('webhook without meta.id', 400);
-  if (Number(meta.company_id) !== config.companyId) throw new WebhookRejected(`webhook for company ${meta.company_id}`, 403);
+  if (!meta || (typeof meta.id !== 'string' && typeof meta.id !== 'number'))
+    throw new WebhookRejected('webhook without meta.id', 400);
+  if (Number(meta.company_id) !== config.companyId)
+    throw new WebhookRejected(`webhook for company ${meta.company_id}`, 403);
   const entity = String(meta.entity ?? 'unknown');
   return {
     events: [
       {
         id: `pipedrive:${config.companyId}:${meta.id}`,
         type: `${entity}.${meta.action ?? 'unknown'}`,
-        object: entity === 'person' ? 'persons' : entity === 'organization' ? 'organizations' : entity === 'deal' ? 'deals' : entity,
+        object:
+          entity === 'person'
+            ? 'persons'
+            : entity === 'organization'
+              ? 'organizations'
+              : entity === 'deal'
+                ? 'deals'
+                : entity,
         recordId: meta.entity_id === undefined ? undefined : String(meta.entity_id),
         payload: body,
       },

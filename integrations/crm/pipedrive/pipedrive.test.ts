@@ -1,8 +1,15 @@
-import { startFakePipedrive, type FakePipedrive } from '../../../test/fakes/pipedrive';
+import { startFakePipedrive, type FakePipedrive } from '@data-sync/vendor-fakes/pipedrive';
 import { createPipedrive, pipedrive, pipedriveKey, type PipedriveConfig } from '.';
 
 function pipedriveConfig(url: string, pageSize = 500): PipedriveConfig {
-  return pipedrive.configSchema.parse({ baseUrl: url, apiToken: 'fake-pipedrive-token', pageSize, companyId: 7001, webhookUser: 'sync', webhookPassword: 'webhook-password-1' });
+  return pipedrive.configSchema.parse({
+    baseUrl: url,
+    apiToken: 'fake-pipedrive-token',
+    pageSize,
+    companyId: 7001,
+    webhookUser: 'sync',
+    webhookPassword: 'webhook-password-1',
+  });
 }
 
 const fast = { sleep: async () => undefined };
@@ -42,7 +49,11 @@ test('erase deletes the persons with the email and records that Pipedrive purges
 
 test('push reports items without a key and vendor validation errors per item', async () => {
   fake = await startFakePipedrive({ seed: { persons: 0 } });
-  const result = await createPipedrive(pipedriveConfig(fake.url), fast).push('persons', [{ name: 'No Email' }, { email: 'ok@example.com', name: 'Ok' }, { email: 'bad@example.com', name: 'Bad', shoe_size: 44 }]);
+  const result = await createPipedrive(pipedriveConfig(fake.url), fast).push('persons', [
+    { name: 'No Email' },
+    { email: 'ok@example.com', name: 'Ok' },
+    { email: 'bad@example.com', name: 'Bad', shoe_size: 44 },
+  ]);
   expect(result.upserted).toBe(1);
   expect(result.failed).toEqual([
     { key: '', reason: 'missing email' },
@@ -53,12 +64,17 @@ test('push reports items without a key and vendor validation errors per item', a
 test('unknown objects and cursors are clear invalid_config errors', async () => {
   fake = await startFakePipedrive({ seed: { persons: 1 } });
   const connector = createPipedrive(pipedriveConfig(fake.url), fast);
-  await expect(connector.pull('leads', null)).rejects.toMatchObject({ kind: 'invalid_config', message: expect.stringContaining('persons') });
+  await expect(connector.pull('leads', null)).rejects.toMatchObject({
+    kind: 'invalid_config',
+    message: expect.stringContaining('persons'),
+  });
   await expect(connector.pull('persons', '{"nope":1}')).rejects.toMatchObject({ kind: 'invalid_config' });
 });
 
 test('the push key is the primary email, a name or a title', () => {
-  expect(pipedriveKey('persons', { emails: [{ value: 'b@x.com' }, { value: 'A@X.com', primary: true }] })).toBe('a@x.com');
+  expect(pipedriveKey('persons', { emails: [{ value: 'b@x.com' }, { value: 'A@X.com', primary: true }] })).toBe(
+    'a@x.com',
+  );
   expect(pipedriveKey('organizations', { name: 'Acme' })).toBe('Acme');
   expect(pipedriveKey('deals', { title: 'Big' })).toBe('Big');
 });

@@ -38,7 +38,8 @@ export function salesforceRateLimit(headers: Headers, now: number): RateLimitObs
 export function classifySalesforceError(status: number, body: unknown): IntegrationError['kind'] | undefined {
   const text = JSON.stringify(body ?? '');
   if (status === 403 && text.includes('REQUEST_LIMIT_EXCEEDED')) return 'rate_limit';
-  if (status === 400 && /"error":"(invalid_client|invalid_grant|invalid_client_id|unauthorized_client)"/.test(text)) return 'auth';
+  if (status === 400 && /"error":"(invalid_client|invalid_grant|invalid_client_id|unauthorized_client)"/.test(text))
+    return 'auth';
   if (status === 503 && text.includes('SERVER_UNAVAILABLE')) return 'unavailable';
   return undefined;
 }
@@ -55,7 +56,12 @@ export class SalesforceClient {
     private readonly context: ConnectorContext = {},
   ) {
     this.apiPath = `/services/data/v${config.apiVersion}`;
-    const shared = { integration: 'salesforce', context, parseRateLimit: salesforceRateLimit, classifyError: classifySalesforceError };
+    const shared = {
+      integration: 'salesforce',
+      context,
+      parseRateLimit: salesforceRateLimit,
+      classifyError: classifySalesforceError,
+    };
     this.login = new VendorHttp({ ...shared, baseUrl: config.baseUrl });
     // Salesforce has no per-second quota but caps concurrent long requests at 25 per org; the
     // bucket keeps one instance from bursting past that, Sforce-Limit-Info lowers it near the daily limit.
@@ -90,7 +96,16 @@ export class SalesforceClient {
       form.set('client_secret', auth.clientSecret);
     } else {
       form.set('grant_type', 'urn:ietf:params:oauth:grant-type:jwt-bearer');
-      form.set('assertion', jwtAssertion(auth.clientId, auth.username, jwtAudience(this.config.baseUrl, auth.audience), auth.privateKey, Date.now()));
+      form.set(
+        'assertion',
+        jwtAssertion(
+          auth.clientId,
+          auth.username,
+          jwtAudience(this.config.baseUrl, auth.audience),
+          auth.privateKey,
+          Date.now(),
+        ),
+      );
     }
     const body = await this.login.json<{ access_token?: string; instance_url?: string }>({
       method: 'POST',
@@ -98,7 +113,8 @@ export class SalesforceClient {
       body: form.toString(),
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
     });
-    if (!body?.access_token || !body.instance_url) throw new IntegrationError('salesforce', 'auth', 'token response without access_token or instance_url');
+    if (!body?.access_token || !body.instance_url)
+      throw new IntegrationError('salesforce', 'auth', 'token response without access_token or instance_url');
     this.token = { accessToken: body.access_token, instanceUrl: body.instance_url.replace(/\/+$/, '') };
     return this.token;
   }
@@ -110,7 +126,10 @@ export class SalesforceClient {
     return this.api.json<T>({ ...request, path: `${instanceUrl}${path}` });
   }
 
-  async query<T = Record<string, unknown>>(soql: string, options: { all?: boolean; batchSize?: number } = {}): Promise<QueryResult<T>> {
+  async query<T = Record<string, unknown>>(
+    soql: string,
+    options: { all?: boolean; batchSize?: number } = {},
+  ): Promise<QueryResult<T>> {
     return this.call<QueryResult<T>>({
       path: options.all ? '/queryAll' : '/query',
       query: { q: soql },
@@ -123,7 +142,11 @@ export class SalesforceClient {
     try {
       return await this.call<QueryResult<T>>({ path: nextRecordsUrl });
     } catch (error) {
-      if (error instanceof IntegrationError && (error.kind === 'not_found' || (error.kind === 'vendor_error' && /INVALID_QUERY_LOCATOR/.test(error.message)))) return undefined;
+      if (
+        error instanceof IntegrationError &&
+        (error.kind === 'not_found' || (error.kind === 'vendor_error' && /INVALID_QUERY_LOCATOR/.test(error.message)))
+      )
+        return undefined;
       throw error;
     }
   }
@@ -149,7 +172,10 @@ export class SalesforceClient {
       });
       for (const [, result] of String(xml).matchAll(/<result>([\s\S]*?)<\/result>/g)) {
         if (/<success>true<\/success>/.test(result)) continue;
-        refused.push({ id: /<id>([^<]*)<\/id>/.exec(result)?.[1] ?? '', reason: /<message>([^<]*)<\/message>/.exec(result)?.[1] ?? 'refused' });
+        refused.push({
+          id: /<id>([^<]*)<\/id>/.exec(result)?.[1] ?? '',
+          reason: /<message>([^<]*)<\/message>/.exec(result)?.[1] ?? 'refused',
+        });
       }
     }
     return refused;
@@ -168,22 +194,47 @@ export class SalesforceClient {
       json: { object, operation, externalIdFieldName, contentType: 'CSV', lineEnding: 'LF', columnDelimiter: 'COMMA' },
       retry: false,
     });
-    await this.call({ method: 'PUT', path: `/jobs/ingest/${created.id}/batches`, body: csv, headers: { 'content-type': 'text/csv' } });
+    await this.call({
+      method: 'PUT',
+      path: `/jobs/ingest/${created.id}/batches`,
+      body: csv,
+      headers: { 'content-type': 'text/csv' },
+    });
     await this.call({ method: 'PATCH', path: `/jobs/ingest/${created.id}`, json: { state: 'UploadComplete' } });
     const sleep = this.context.sleep ?? ((ms: number) => new Promise((resolve) => setTimeout(resolve, ms)));
     let waited = 0;
     for (;;) {
       const job = await this.call<BulkJobInfo>({ path: `/jobs/ingest/${created.id}` });
       if (job.state === 'JobComplete') {
-        const failed = job.numberRecordsFailed ? parseCsv(await this.call<string>({ path: `/jobs/ingest/${created.id}/failedResults/`, headers: { accept: 'text/csv' } })) : [];
-        return { job, failed: failed.map(({ sf__Error, sf__Id: _id, ...row }) => ({ error: sf__Error ?? 'unknown error', row })) };
+        const failed = job.numberRecordsFailed
+          ? parseCsv(
+              await this.call<string>({
+                path: `/jobs/ingest/${created.id}/failedResults/`,
+                headers: { accept: 'text/csv' },
+              }),
+            )
+          : [];
+        return {
+          job,
+          failed: failed.map(({ sf__Error, sf__Id: _id, ...row }) => ({ error: sf__Error ?? 'unknown error', row })),
+        };
       }
       if (job.state === 'Failed' || job.state === 'Aborted') {
-        throw new IntegrationError('salesforce', 'vendor_error', `bulk ${operation} job ${job.id} on ${object} ${job.state}: ${job.errorMessage ?? 'no message'}`);
+        throw new IntegrationError(
+          'salesforce',
+          'vendor_error',
+          `bulk ${operation} job ${job.id} on ${object} ${job.state}: ${job.errorMessage ?? 'no message'}`,
+        );
       }
       if (waited >= this.config.bulkTimeoutMs) {
-        await this.call({ method: 'PATCH', path: `/jobs/ingest/${created.id}`, json: { state: 'Aborted' } }).catch(() => undefined);
-        throw new IntegrationError('salesforce', 'unavailable', `bulk ${operation} job ${job.id} on ${object} still ${job.state} after ${waited} ms; aborted`);
+        await this.call({ method: 'PATCH', path: `/jobs/ingest/${created.id}`, json: { state: 'Aborted' } }).catch(
+          () => undefined,
+        );
+        throw new IntegrationError(
+          'salesforce',
+          'unavailable',
+          `bulk ${operation} job ${job.id} on ${object} still ${job.state} after ${waited} ms; aborted`,
+        );
       }
       await sleep(this.config.bulkPollMs);
       waited += this.config.bulkPollMs;
@@ -192,7 +243,13 @@ export class SalesforceClient {
 }
 
 /** RS256-signed JWT for the OAuth 2.0 JWT bearer flow (valid 3 minutes, as Salesforce allows at most). */
-export function jwtAssertion(clientId: string, username: string, audience: string, privateKey: string, now: number): string {
+export function jwtAssertion(
+  clientId: string,
+  username: string,
+  audience: string,
+  privateKey: string,
+  now: number,
+): string {
   const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
   const aud = audience.replace(/\/+$/, '');
   const unsigned = `${encode({ alg: 'RS256' })}.${encode({ iss: clientId, sub: username, aud, exp: Math.floor(now / 1000) + 180 })}`;
@@ -235,7 +292,9 @@ export function parseCsv(text: string): Record<string, string>[] {
     rows.push(row);
   }
   const [header = [], ...data] = rows;
-  return data.filter((r) => r.some((v) => v !== '')).map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
+  return data
+    .filter((r) => r.some((v) => v !== ''))
+    .map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
 }
 
 /** CSV for a Bulk API 2.0 upload: `#N/A` clears a field, an empty cell leaves it unchanged. */

@@ -4,7 +4,16 @@
  * composite sObjects upserts by external id (200 per call) or a Bulk API 2.0 ingest job above the
  * bulk threshold; webhooks are outbound messages.
  */
-import { IntegrationError, checkConnection, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
+import {
+  IntegrationError,
+  checkConnection,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorModule,
+  type PullPage,
+  type PushResult,
+  type VendorRecord,
+} from '../../connector';
 import { SalesforceClient, toCsv, type QueryResult } from './client';
 import { DEFAULT_FIELDS, salesforceConfigSchema, type SalesforceConfig } from './config';
 import { verifyOutboundMessage } from './outbound-message';
@@ -16,7 +25,16 @@ const COMPOSITE_LIMIT = 200;
 /** Bulk API 2.0 accepts 150 MB per job; 100k rows keeps a job well below that for CRM records. */
 const BULK_JOB_ROWS = 100_000;
 const DEFAULT_EXTERNAL_ID = 'External_Id__c';
-const SYSTEM_FIELDS = new Set(['Id', 'attributes', 'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp', 'CreatedById', 'LastModifiedById']);
+const SYSTEM_FIELDS = new Set([
+  'Id',
+  'attributes',
+  'IsDeleted',
+  'CreatedDate',
+  'LastModifiedDate',
+  'SystemModstamp',
+  'CreatedById',
+  'LastModifiedById',
+]);
 
 interface Watermark {
   readonly ts: string;
@@ -60,10 +78,14 @@ function afterWatermark(mark: Watermark | undefined): string {
   return `(SystemModstamp > ${ts} OR (SystemModstamp = ${ts} AND Id > ${soqlString(mark.id)}))`;
 }
 
-function lastWatermark(records: readonly Record<string, unknown>[], previous: Watermark | undefined): Watermark | undefined {
+function lastWatermark(
+  records: readonly Record<string, unknown>[],
+  previous: Watermark | undefined,
+): Watermark | undefined {
   const last = records[records.length - 1];
   if (!last) return previous;
-  if (typeof last.Id !== 'string' || typeof last.SystemModstamp !== 'string') throw new IntegrationError('salesforce', 'vendor_error', 'query result without Id or SystemModstamp');
+  if (typeof last.Id !== 'string' || typeof last.SystemModstamp !== 'string')
+    throw new IntegrationError('salesforce', 'vendor_error', 'query result without Id or SystemModstamp');
   return { ts: last.SystemModstamp, id: last.Id };
 }
 
@@ -73,7 +95,8 @@ export interface SalesforceConnector extends Connector {
 }
 
 function objectName(object: string): string {
-  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(object)) throw new IntegrationError('salesforce', 'invalid_config', `"${object}" is not a Salesforce object API name`);
+  if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(object))
+    throw new IntegrationError('salesforce', 'invalid_config', `"${object}" is not a Salesforce object API name`);
   return object;
 }
 
@@ -98,8 +121,15 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
     const soql = `SELECT Id, SystemModstamp FROM ${object} WHERE IsDeleted = true${filter ? ` AND ${filter}` : ''} ORDER BY SystemModstamp ASC, Id ASC`;
     const result = await continueOrRequery(cursor.next, soql, true);
     const deletes = lastWatermark(result.records, cursor.deletes);
-    const next: Cursor = result.done ? { phase: 'records', records: cursor.records, deletes } : { phase: 'deletes', records: cursor.records, deletes, next: result.nextRecordsUrl };
-    return { records: [], deletedIds: result.records.map((r) => String(r.Id)), cursor: JSON.stringify(next), done: result.done };
+    const next: Cursor = result.done
+      ? { phase: 'records', records: cursor.records, deletes }
+      : { phase: 'deletes', records: cursor.records, deletes, next: result.nextRecordsUrl };
+    return {
+      records: [],
+      deletedIds: result.records.map((r) => String(r.Id)),
+      cursor: JSON.stringify(next),
+      done: result.done,
+    };
   }
 
   async function upsertComposite(object: string, records: readonly VendorRecord[]): Promise<PushResult> {
@@ -108,14 +138,23 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
     const failed: { key: string; reason: string }[] = [];
     for (let i = 0; i < records.length; i += COMPOSITE_LIMIT) {
       const chunk = records.slice(i, i + COMPOSITE_LIMIT);
-      const results = await client.call<{ id?: string; success: boolean; errors: { statusCode: string; message: string }[] }[]>({
+      const results = await client.call<
+        { id?: string; success: boolean; errors: { statusCode: string; message: string }[] }[]
+      >({
         method: 'PATCH',
         path: `/composite/sobjects/${object}/${externalId}`,
-        json: { allOrNone: false, records: chunk.map((record) => ({ attributes: { type: object }, ...writable(record) })) },
+        json: {
+          allOrNone: false,
+          records: chunk.map((record) => ({ attributes: { type: object }, ...writable(record) })),
+        },
       });
       results.forEach((result, index) => {
         if (result.success) upserted++;
-        else failed.push({ key: String(chunk[index][externalId]), reason: result.errors.map((e) => `${e.statusCode}: ${e.message}`).join('; ') });
+        else
+          failed.push({
+            key: String(chunk[index][externalId]),
+            reason: result.errors.map((e) => `${e.statusCode}: ${e.message}`).join('; '),
+          });
       });
     }
     return { upserted, failed };
@@ -138,7 +177,9 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
   return {
     test: () =>
       checkConnection(async () => {
-        const limits = await client.call<{ DailyApiRequests?: { Max: number; Remaining: number } }>({ path: '/limits' });
+        const limits = await client.call<{ DailyApiRequests?: { Max: number; Remaining: number } }>({
+          path: '/limits',
+        });
         const daily = limits.DailyApiRequests;
         return daily ? `connected; ${daily.Remaining}/${daily.Max} daily API requests left` : 'connected';
       }),
@@ -152,7 +193,12 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
       const result = await continueOrRequery(cursor.next, soql, false);
       const records = lastWatermark(result.records, cursor.records);
       if (!result.done) {
-        return { records: result.records, deletedIds: [], cursor: JSON.stringify({ phase: 'records', records, deletes: cursor.deletes, next: result.nextRecordsUrl }), done: false };
+        return {
+          records: result.records,
+          deletedIds: [],
+          cursor: JSON.stringify({ phase: 'records', records, deletes: cursor.deletes, next: result.nextRecordsUrl }),
+          done: false,
+        };
       }
       // Changes are read; deletes since the last delete watermark follow, in this call when they fit one batch.
       const deletes = await pullDeletes(name, { phase: 'deletes', records, deletes: cursor.deletes });
@@ -163,10 +209,19 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
       const name = objectName(object);
       if (records.length === 0) return { upserted: 0, failed: [] };
       const externalId = externalIdOf(name);
-      const missing = records.filter((record) => record[externalId] === undefined || record[externalId] === null || record[externalId] === '');
+      const missing = records.filter(
+        (record) => record[externalId] === undefined || record[externalId] === null || record[externalId] === '',
+      );
       const valid = records.filter((record) => !missing.includes(record));
-      const result = valid.length > config.bulkThreshold ? await upsertBulk(name, valid) : await upsertComposite(name, valid);
-      return { upserted: result.upserted, failed: [...missing.map(() => ({ key: '', reason: `missing external id field ${externalId}` })), ...result.failed] };
+      const result =
+        valid.length > config.bulkThreshold ? await upsertBulk(name, valid) : await upsertComposite(name, valid);
+      return {
+        upserted: result.upserted,
+        failed: [
+          ...missing.map(() => ({ key: '', reason: `missing external id field ${externalId}` })),
+          ...result.failed,
+        ],
+      };
     },
 
     async delete(object, ids) {
@@ -174,7 +229,9 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
       const failures: string[] = [];
       for (let i = 0; i < ids.length; i += COMPOSITE_LIMIT) {
         const chunk = ids.slice(i, i + COMPOSITE_LIMIT);
-        const results = await client.call<{ id: string; success: boolean; errors: { statusCode: string; message: string }[] }[]>({
+        const results = await client.call<
+          { id: string; success: boolean; errors: { statusCode: string; message: string }[] }[]
+        >({
           method: 'DELETE',
           path: '/composite/sobjects',
           query: { ids: chunk.join(','), allOrNone: 'false' },
@@ -186,32 +243,63 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
           }
         }
       }
-      if (failures.length) throw new IntegrationError('salesforce', 'vendor_error', `delete failed for ${failures.length} record(s): ${failures.slice(0, 5).join(' | ')}`);
+      if (failures.length)
+        throw new IntegrationError(
+          'salesforce',
+          'vendor_error',
+          `delete failed for ${failures.length} record(s): ${failures.slice(0, 5).join(' | ')}`,
+        );
     },
 
     async erase(email) {
-      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new IntegrationError('salesforce', 'invalid_config', `erase needs an email address, got "${email}"`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(email))
+        throw new IntegrationError('salesforce', 'invalid_config', `erase needs an email address, got "${email}"`);
       // Contacts and leads carry the subject's email. queryAll finds records in the Recycle Bin too,
       // every batch of them: live ones are hard-deleted (Bulk API hardDelete, needs the "Bulk API
       // Hard Delete" permission), recycled ones purged with emptyRecycleBin.
       for (const object of ['Contact', 'Lead']) {
         const found: { Id: string; IsDeleted: boolean }[] = [];
-        let result = await client.query<{ Id: string; IsDeleted: boolean }>(`SELECT Id, IsDeleted FROM ${object} WHERE Email = ${soqlString(email)}`, { all: true });
+        let result = await client.query<{ Id: string; IsDeleted: boolean }>(
+          `SELECT Id, IsDeleted FROM ${object} WHERE Email = ${soqlString(email)}`,
+          { all: true },
+        );
         found.push(...result.records);
         while (!result.done && result.nextRecordsUrl) {
           const more = await client.queryMore<{ Id: string; IsDeleted: boolean }>(result.nextRecordsUrl);
-          if (!more) throw new IntegrationError('salesforce', 'unavailable', `query locator expired while looking up ${object} records to erase; erase again`);
+          if (!more)
+            throw new IntegrationError(
+              'salesforce',
+              'unavailable',
+              `query locator expired while looking up ${object} records to erase; erase again`,
+            );
           result = more;
           found.push(...result.records);
         }
         const live = found.filter((r) => !r.IsDeleted).map((r) => r.Id);
         if (live.length) {
-          const { failed } = await client.bulkIngest(object, 'hardDelete', toCsv(['Id'], live.map((Id) => ({ Id }))));
-          if (failed.length) throw new IntegrationError('salesforce', 'vendor_error', `erasing ${object} ${failed.map((f) => f.row.Id).join(',')}: ${failed[0].error}`);
+          const { failed } = await client.bulkIngest(
+            object,
+            'hardDelete',
+            toCsv(
+              ['Id'],
+              live.map((Id) => ({ Id })),
+            ),
+          );
+          if (failed.length)
+            throw new IntegrationError(
+              'salesforce',
+              'vendor_error',
+              `erasing ${object} ${failed.map((f) => f.row.Id).join(',')}: ${failed[0].error}`,
+            );
         }
         const recycled = found.filter((r) => r.IsDeleted).map((r) => r.Id);
         const refused = recycled.length ? await client.emptyRecycleBin(recycled) : [];
-        if (refused.length) throw new IntegrationError('salesforce', 'vendor_error', `purging ${object} ${refused.map((r) => r.id).join(',')} from the Recycle Bin: ${refused[0].reason}`);
+        if (refused.length)
+          throw new IntegrationError(
+            'salesforce',
+            'vendor_error',
+            `purging ${object} ${refused.map((r) => r.id).join(',')} from the Recycle Bin: ${refused[0].reason}`,
+          );
       }
     },
 
@@ -220,11 +308,14 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
       const out: VendorRecord[] = [];
       for (let i = 0; i < ids.length; i += COMPOSITE_LIMIT) {
         const chunk = ids.slice(i, i + COMPOSITE_LIMIT);
-        let result = await client.query(`SELECT ${fieldsOf(name).join(', ')} FROM ${name} WHERE Id IN (${chunk.map(soqlString).join(', ')})`);
+        let result = await client.query(
+          `SELECT ${fieldsOf(name).join(', ')} FROM ${name} WHERE Id IN (${chunk.map(soqlString).join(', ')})`,
+        );
         out.push(...result.records);
         while (!result.done && result.nextRecordsUrl) {
           const more = await client.queryMore(result.nextRecordsUrl);
-          if (!more) throw new IntegrationError('salesforce', 'unavailable', 'query locator expired while fetching records');
+          if (!more)
+            throw new IntegrationError('salesforce', 'unavailable', 'query locator expired while fetching records');
           result = more;
           out.push(...result.records);
         }
@@ -235,7 +326,11 @@ export function createSalesforce(config: SalesforceConfig, context: ConnectorCon
 }
 
 function writable(record: VendorRecord): VendorRecord {
-  return Object.fromEntries(Object.entries(record).filter(([field, value]) => !SYSTEM_FIELDS.has(field) && (value === null || typeof value !== 'object')));
+  return Object.fromEntries(
+    Object.entries(record).filter(
+      ([field, value]) => !SYSTEM_FIELDS.has(field) && (value === null || typeof value !== 'object'),
+    ),
+  );
 }
 
 export const salesforce: ConnectorModule<SalesforceConfig> = {

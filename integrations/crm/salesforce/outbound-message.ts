@@ -30,7 +30,11 @@ const ENTITIES: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"'
 
 function decode(text: string): string {
   return text.replace(/&(#x[0-9a-fA-F]+|#\d+|lt|gt|amp|quot|apos);/g, (_, entity: string) =>
-    entity.startsWith('#x') ? String.fromCodePoint(parseInt(entity.slice(2), 16)) : entity.startsWith('#') ? String.fromCodePoint(Number(entity.slice(1))) : ENTITIES[entity],
+    entity.startsWith('#x')
+      ? String.fromCodePoint(parseInt(entity.slice(2), 16))
+      : entity.startsWith('#')
+        ? String.fromCodePoint(Number(entity.slice(1)))
+        : ENTITIES[entity],
   );
 }
 
@@ -43,7 +47,8 @@ function element(xml: string, name: string): string | undefined {
 export function parseOutboundMessage(xml: string): OutboundMessage {
   if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new WebhookRejected('outbound message must not contain a DOCTYPE', 400);
   const notificationsMatch = /<(?:[\w-]+:)?notifications(?:\s[^>]*)?>([\s\S]*)<\/(?:[\w-]+:)?notifications>/.exec(xml);
-  if (!/<(?:[\w-]+:)?Envelope[\s>]/.test(xml) || !notificationsMatch) throw new WebhookRejected('not a Salesforce outbound message (no SOAP notifications element)', 400);
+  if (!/<(?:[\w-]+:)?Envelope[\s>]/.test(xml) || !notificationsMatch)
+    throw new WebhookRejected('not a Salesforce outbound message (no SOAP notifications element)', 400);
   const body = notificationsMatch[1];
   const organizationId = element(body.split(/<(?:[\w-]+:)?Notification[\s>]/)[0], 'OrganizationId');
   if (!organizationId) throw new WebhookRejected('outbound message without OrganizationId', 400);
@@ -77,17 +82,23 @@ function sameSecret(given: string, expected: string): boolean {
   return a.length === b.length && timingSafeEqual(a, b);
 }
 
-export function verifyOutboundMessage(config: { organizationId: string; webhookToken: string }, request: WebhookRequest): WebhookEvents {
-  if (request.method.toUpperCase() !== 'POST') throw new WebhookRejected(`outbound messages are POSTed, got ${request.method}`, 405);
+export function verifyOutboundMessage(
+  config: { organizationId: string; webhookToken: string },
+  request: WebhookRequest,
+): WebhookEvents {
+  if (request.method.toUpperCase() !== 'POST')
+    throw new WebhookRejected(`outbound messages are POSTed, got ${request.method}`, 405);
   let token: string | null;
   try {
     token = new URL(request.url).searchParams.get('token');
   } catch {
     throw new WebhookRejected('unparseable request URL', 400);
   }
-  if (!token || !sameSecret(token, config.webhookToken)) throw new WebhookRejected('missing or wrong endpoint token', 401);
+  if (!token || !sameSecret(token, config.webhookToken))
+    throw new WebhookRejected('missing or wrong endpoint token', 401);
   const message = parseOutboundMessage(request.rawBody.toString('utf8'));
-  if (!sameOrg(message.organizationId, config.organizationId)) throw new WebhookRejected(`outbound message from another org (${message.organizationId})`, 403);
+  if (!sameOrg(message.organizationId, config.organizationId))
+    throw new WebhookRejected(`outbound message from another org (${message.organizationId})`, 403);
   const seen = new Set<string>();
   const events = message.notifications
     .filter((n) => !seen.has(n.notificationId) && seen.add(n.notificationId))
@@ -102,17 +113,28 @@ export function verifyOutboundMessage(config: { organizationId: string; webhookT
 }
 
 function escapeXml(text: string): string {
-  return text.replace(/[<>&"']/g, (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!);
+  return text.replace(
+    /[<>&"']/g,
+    (c) => ({ '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' })[c]!,
+  );
 }
 
 /** The envelope Salesforce sends, for the fake and the tests. */
-export function buildOutboundMessage(message: OutboundMessage, urls = { enterprise: 'https://example.my.salesforce.com/services/Soap/c/60.0', partner: 'https://example.my.salesforce.com/services/Soap/u/60.0' }): string {
+export function buildOutboundMessage(
+  message: OutboundMessage,
+  urls = {
+    enterprise: 'https://example.my.salesforce.com/services/Soap/c/60.0',
+    partner: 'https://example.my.salesforce.com/services/Soap/u/60.0',
+  },
+): string {
   const notifications = message.notifications
     .map(
       (n) =>
         `<Notification><Id>${escapeXml(n.notificationId)}</Id><sObject xsi:type="sf:${n.object}" xmlns:sf="urn:sobject.enterprise.soap.sforce.com">` +
         Object.entries(n.fields)
-          .map(([field, value]) => (value === null ? `<sf:${field} xsi:nil="true"/>` : `<sf:${field}>${escapeXml(value)}</sf:${field}>`))
+          .map(([field, value]) =>
+            value === null ? `<sf:${field} xsi:nil="true"/>` : `<sf:${field}>${escapeXml(value)}</sf:${field}>`,
+          )
           .join('') +
         '</sObject></Notification>',
     )

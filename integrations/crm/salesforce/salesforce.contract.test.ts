@@ -1,5 +1,5 @@
 import { connectorContract } from '../../contract/connector-contract';
-import { startFakeSalesforce } from '../../../test/fakes/salesforce';
+import { startFakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
 import { buildOutboundMessage, salesforce, type SalesforceConfig } from '.';
 
 const ORG = '00D5e000000KQ2eEAG';
@@ -24,7 +24,12 @@ connectorContract<SalesforceConfig>({
   configFor: (url) => salesforceConfig(url, 200),
   recordId: (record) => String(record.Id),
   pushRecords: (count, variant) =>
-    Array.from({ length: count }, (_, i) => ({ External_Id__c: `ext-${i}`, FirstName: `First${variant}`, LastName: `Last${i}`, Email: `pushed${i}.v${variant}@example.com` })),
+    Array.from({ length: count }, (_, i) => ({
+      External_Id__c: `ext-${i}`,
+      FirstName: `First${variant}`,
+      LastName: `Last${i}`,
+      Email: `pushed${i}.v${variant}@example.com`,
+    })),
   tooManyRequests: { headers: { 'Retry-After': '2' }, waitMs: 2000 },
   webhook: {
     body: (config, n) =>
@@ -32,8 +37,16 @@ connectorContract<SalesforceConfig>({
         buildOutboundMessage({
           organizationId: config.organizationId,
           notifications: [
-            { notificationId: `04l5e00000Gx7Q${String(n).padStart(2, '0')}AJ`, object: 'Contact', fields: { Id: '0035e0000000000001AAA', Email: `n${n}@example.com` } },
-            { notificationId: `04l5e00000Gx8Q${String(n).padStart(2, '0')}AJ`, object: 'Contact', fields: { Id: '0035e0000000000002AAA', Email: null } },
+            {
+              notificationId: `04l5e00000Gx7Q${String(n).padStart(2, '0')}AJ`,
+              object: 'Contact',
+              fields: { Id: '0035e0000000000001AAA', Email: `n${n}@example.com` },
+            },
+            {
+              notificationId: `04l5e00000Gx8Q${String(n).padStart(2, '0')}AJ`,
+              object: 'Contact',
+              fields: { Id: '0035e0000000000002AAA', Email: null },
+            },
           ],
         }),
       ),
@@ -46,6 +59,9 @@ connectorContract<SalesforceConfig>({
     }),
     forgedConfig: (config) => ({ ...config, webhookToken: 'guessed-token-abcdefghij' }),
     replay: 'event-id',
-    tamper: (request) => ({ ...request, rawBody: Buffer.from(request.rawBody.toString('utf8').replace(ORG, '00D000000000001AAA')) }),
+    tamper: (request) => ({
+      ...request,
+      rawBody: Buffer.from(request.rawBody.toString('utf8').replace(ORG, '00D000000000001AAA')),
+    }),
   },
 });

@@ -1,7 +1,14 @@
 import { generateKeyPairSync } from 'crypto';
 import { IntegrationError, WebhookRejected, type RateLimitObservation } from '../../connector';
-import { startFakeSalesforce, type FakeSalesforce } from '../../../test/fakes/salesforce';
-import { buildOutboundMessage, createSalesforce, parseOutboundMessage, salesforce, SOAP_ACK, type SalesforceConfig } from '.';
+import { startFakeSalesforce, type FakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
+import {
+  buildOutboundMessage,
+  createSalesforce,
+  parseOutboundMessage,
+  salesforce,
+  SOAP_ACK,
+  type SalesforceConfig,
+} from '.';
 import { salesforceRateLimit } from './client';
 import { jwtAudience } from './config';
 import { soqlDateTime, soqlString } from '.';
@@ -64,13 +71,21 @@ test('an expired query locator resumes from the watermark without gaps or repeat
 
 test('an unreadable cursor is a clear invalid_config error', async () => {
   fake = await startFakeSalesforce({ seed: { Contact: 1 } });
-  await expect(createSalesforce(config(fake.url), fast).pull('Contact', 'garbage')).rejects.toMatchObject({ kind: 'invalid_config' });
-  await expect(createSalesforce(config(fake.url), fast).pull('Contact; DROP', null)).rejects.toMatchObject({ kind: 'invalid_config' });
+  await expect(createSalesforce(config(fake.url), fast).pull('Contact', 'garbage')).rejects.toMatchObject({
+    kind: 'invalid_config',
+  });
+  await expect(createSalesforce(config(fake.url), fast).pull('Contact; DROP', null)).rejects.toMatchObject({
+    kind: 'invalid_config',
+  });
 });
 
 test('pushes up to the threshold use composite calls of at most 200 records', async () => {
   fake = await startFakeSalesforce({ seed: { Contact: 0 } });
-  const records = Array.from({ length: 450 }, (_, i) => ({ External_Id__c: `c-${i}`, LastName: `L${i}`, Email: `c${i}@example.com` }));
+  const records = Array.from({ length: 450 }, (_, i) => ({
+    External_Id__c: `c-${i}`,
+    LastName: `L${i}`,
+    Email: `c${i}@example.com`,
+  }));
   const result = await createSalesforce(config(fake.url), fast).push('Contact', records);
   expect(result).toEqual({ upserted: 450, failed: [] });
   expect(fake.ids('Contact')).toHaveLength(450);
@@ -79,7 +94,11 @@ test('pushes up to the threshold use composite calls of at most 200 records', as
 
 test('pushes above the bulk threshold go through a Bulk API 2.0 ingest job, reporting rejected rows', async () => {
   fake = await startFakeSalesforce({ seed: { Contact: 0 } });
-  const records: Record<string, unknown>[] = Array.from({ length: 30 }, (_, i) => ({ External_Id__c: `b-${i}`, LastName: `Name, "${i}"`, Email: `b${i}@example.com` }));
+  const records: Record<string, unknown>[] = Array.from({ length: 30 }, (_, i) => ({
+    External_Id__c: `b-${i}`,
+    LastName: `Name, "${i}"`,
+    Email: `b${i}@example.com`,
+  }));
   records.push({ External_Id__c: 'b-bad', Email: 'nolastname@example.com' });
   const result = await createSalesforce(config(fake.url, { bulkThreshold: 10 }), fast).push('Contact', records);
   expect(result.upserted).toBe(30);
@@ -91,7 +110,10 @@ test('pushes above the bulk threshold go through a Bulk API 2.0 ingest job, repo
 
 test('records without the external id are reported as failures, not sent', async () => {
   fake = await startFakeSalesforce({ seed: { Contact: 0 } });
-  const result = await createSalesforce(config(fake.url), fast).push('Contact', [{ LastName: 'x' }, { External_Id__c: 'ok', LastName: 'y' }]);
+  const result = await createSalesforce(config(fake.url), fast).push('Contact', [
+    { LastName: 'x' },
+    { External_Id__c: 'ok', LastName: 'y' },
+  ]);
   expect(result.upserted).toBe(1);
   expect(result.failed).toEqual([{ key: '', reason: 'missing external id field External_Id__c' }]);
 });
@@ -113,7 +135,9 @@ test('erase finds every record with the email, recycled ones too, across query b
   const live = fake.state.upsertRecord('Contact', { LastName: 'Subject', Email: email });
   const recycled = fake.state.upsertRecord('Contact', { LastName: 'Subject', Email: email });
   fake.state.deleteRecord('Contact', recycled.Id);
-  const leads = [1, 2, 3].map((n) => fake.state.upsertRecord('Lead', { LastName: `Subject${n}`, Email: email, Company: 'X' }));
+  const leads = [1, 2, 3].map((n) =>
+    fake.state.upsertRecord('Lead', { LastName: `Subject${n}`, Email: email, Company: 'X' }),
+  );
   await createSalesforce(config(fake.url), fast).erase(email);
   expect(fake.state.hardDeleted).toEqual(new Set([live.Id, recycled.Id, ...leads.map((l) => l.Id)]));
   expect(fake.state.recycleBin.get('Contact')!.size).toBe(0);
@@ -121,10 +145,17 @@ test('erase finds every record with the email, recycled ones too, across query b
   expect(fake.ids('Contact')).toHaveLength(4);
 });
 
-test('query batches below Salesforce\'s minimum of 200 are refused in config, naming the field', () => {
-  const result = salesforce.configSchema.safeParse({ auth: { type: 'client_credentials', clientId: 'a', clientSecret: 'b' }, organizationId: ORG, webhookToken: 'outbound-token-0123456789', batchSize: 199 });
+test("query batches below Salesforce's minimum of 200 are refused in config, naming the field", () => {
+  const result = salesforce.configSchema.safeParse({
+    auth: { type: 'client_credentials', clientId: 'a', clientSecret: 'b' },
+    organizationId: ORG,
+    webhookToken: 'outbound-token-0123456789',
+    batchSize: 199,
+  });
   expect(result.success).toBe(false);
-  expect(result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['batchSize: Salesforce query batches are 200 to 2000 records']);
+  expect(result.success ? [] : result.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual([
+    'batchSize: Salesforce query batches are 200 to 2000 records',
+  ]);
 });
 
 test('fetch returns the current records by id', async () => {
@@ -139,7 +170,10 @@ test('Sforce-Limit-Info is reported to observe after each call', async () => {
   const seen: RateLimitObservation[] = [];
   await createSalesforce(config(fake.url), { ...fast, observe: (c) => void seen.push(c.rateLimit) }).test();
   expect(seen.at(-1)).toEqual({ limit: 1000, remaining: 999 });
-  expect(salesforceRateLimit(new Headers({ 'Sforce-Limit-Info': 'api-usage=18/5000' }), 0)).toEqual({ limit: 5000, remaining: 4982 });
+  expect(salesforceRateLimit(new Headers({ 'Sforce-Limit-Info': 'api-usage=18/5000' }), 0)).toEqual({
+    limit: 5000,
+    remaining: 4982,
+  });
 });
 
 test('the daily limit (403 REQUEST_LIMIT_EXCEEDED) is a rate_limit error, not auth', async () => {
@@ -162,36 +196,88 @@ test('an expired session is refreshed once and the call succeeds', async () => {
 
 test('wrong client credentials are an auth error naming the OAuth error', async () => {
   fake = await startFakeSalesforce({ seed: { Contact: 1 } });
-  const bad = config(fake.url, { auth: { type: 'client_credentials', clientId: 'fake-client-id', clientSecret: 'wrong' } });
-  const error = await createSalesforce(bad, fast).pull('Contact', null).catch((e: IntegrationError) => e);
+  const bad = config(fake.url, {
+    auth: { type: 'client_credentials', clientId: 'fake-client-id', clientSecret: 'wrong' },
+  });
+  const error = await createSalesforce(bad, fast)
+    .pull('Contact', null)
+    .catch((e: IntegrationError) => e);
   expect(error).toMatchObject({ kind: 'auth', message: expect.stringContaining('invalid_client') });
 });
 
 test('the JWT bearer flow signs an assertion the token endpoint verifies', async () => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  fake = await startFakeSalesforce({ seed: { Contact: 2 }, jwtPublicKey: publicKey, username: 'integration@example.com' });
-  const jwt = config(fake.url, { auth: { type: 'jwt_bearer', clientId: 'fake-client-id', username: 'integration@example.com', privateKey } });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  fake = await startFakeSalesforce({
+    seed: { Contact: 2 },
+    jwtPublicKey: publicKey,
+    username: 'integration@example.com',
+  });
+  const jwt = config(fake.url, {
+    auth: { type: 'jwt_bearer', clientId: 'fake-client-id', username: 'integration@example.com', privateKey },
+  });
   expect((await createSalesforce(jwt, fast).pull('Contact', null)).records).toHaveLength(2);
-  const other = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
-  const forged = config(fake.url, { auth: { type: 'jwt_bearer', clientId: 'fake-client-id', username: 'integration@example.com', privateKey: other.privateKey } });
+  const other = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
+  const forged = config(fake.url, {
+    auth: {
+      type: 'jwt_bearer',
+      clientId: 'fake-client-id',
+      username: 'integration@example.com',
+      privateKey: other.privateKey,
+    },
+  });
   await expect(createSalesforce(forged, fast).pull('Contact', null)).rejects.toMatchObject({ kind: 'auth' });
 });
 
 test('the JWT audience is the login host, not the My Domain base URL: production, sandbox and a configured community URL', async () => {
-  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048, privateKeyEncoding: { type: 'pkcs8', format: 'pem' }, publicKeyEncoding: { type: 'spki', format: 'pem' } });
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', {
+    modulusLength: 2048,
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+  });
   const auth = { type: 'jwt_bearer', clientId: 'fake-client-id', username: 'integration@example.com', privateKey };
-  fake = await startFakeSalesforce({ seed: { Contact: 1 }, jwtPublicKey: publicKey, username: 'integration@example.com' });
+  fake = await startFakeSalesforce({
+    seed: { Contact: 1 },
+    jwtPublicKey: publicKey,
+    username: 'integration@example.com',
+  });
   expect((await createSalesforce(config(fake.url, { auth }), fast).pull('Contact', null)).records).toHaveLength(1);
   await fake.close();
-  fake = await startFakeSalesforce({ seed: { Contact: 1 }, jwtPublicKey: publicKey, username: 'integration@example.com', jwtAudience: 'https://customers.example.com/partners' });
-  expect((await createSalesforce(config(fake.url, { auth: { ...auth, audience: 'https://customers.example.com/partners' } }), fast).pull('Contact', null)).records).toHaveLength(1);
-  await expect(createSalesforce(config(fake.url, { auth }), fast).pull('Contact', null)).rejects.toMatchObject({ kind: 'auth', message: expect.stringContaining('audience is invalid') });
+  fake = await startFakeSalesforce({
+    seed: { Contact: 1 },
+    jwtPublicKey: publicKey,
+    username: 'integration@example.com',
+    jwtAudience: 'https://customers.example.com/partners',
+  });
+  expect(
+    (
+      await createSalesforce(
+        config(fake.url, { auth: { ...auth, audience: 'https://customers.example.com/partners' } }),
+        fast,
+      ).pull('Contact', null)
+    ).records,
+  ).toHaveLength(1);
+  await expect(createSalesforce(config(fake.url, { auth }), fast).pull('Contact', null)).rejects.toMatchObject({
+    kind: 'auth',
+    message: expect.stringContaining('audience is invalid'),
+  });
   expect(jwtAudience('https://acme--uat.sandbox.my.salesforce.com', undefined)).toBe('https://test.salesforce.com');
   expect(jwtAudience('https://acme.my.salesforce.com', undefined)).toBe('https://login.salesforce.com');
 });
 
 test('config errors name the field', () => {
-  const result = salesforce.configSchema.safeParse({ auth: { type: 'client_credentials', clientId: 'a', clientSecret: 'b' }, organizationId: 'nope', webhookToken: 'short' });
+  const result = salesforce.configSchema.safeParse({
+    auth: { type: 'client_credentials', clientId: 'a', clientSecret: 'b' },
+    organizationId: 'nope',
+    webhookToken: 'short',
+  });
   expect(result.success).toBe(false);
   const paths = result.success ? [] : result.error.issues.map((i) => i.path.join('.'));
   expect(paths).toEqual(expect.arrayContaining(['organizationId', 'webhookToken']));
@@ -204,13 +290,23 @@ test('SOQL literals are escaped and datetimes formatted for SOQL', () => {
 
 describe('outbound messages', () => {
   const cfg = { organizationId: ORG, webhookToken: 'outbound-token-0123456789' };
-  const request = (body: string, token = cfg.webhookToken) => ({ method: 'POST', url: `https://x.example/webhooks/salesforce?token=${token}`, headers: {}, rawBody: Buffer.from(body), now: 0 });
+  const request = (body: string, token = cfg.webhookToken) => ({
+    method: 'POST',
+    url: `https://x.example/webhooks/salesforce?token=${token}`,
+    headers: {},
+    rawBody: Buffer.from(body),
+    now: 0,
+  });
 
   test('parses notifications with nil fields and entities, answers with the SOAP Ack', () => {
     const body = buildOutboundMessage({
       organizationId: ORG,
       notifications: [
-        { notificationId: '04l000000000001AAA', object: 'Contact', fields: { Id: '003000000000001AAA', LastName: 'O\'Brien & <Sons>', Phone: null } },
+        {
+          notificationId: '04l000000000001AAA',
+          object: 'Contact',
+          fields: { Id: '003000000000001AAA', LastName: "O'Brien & <Sons>", Phone: null },
+        },
         { notificationId: '04l000000000001AAA', object: 'Contact', fields: { Id: '003000000000001AAA' } },
         { notificationId: '04l000000000002AAA', object: 'Lead', fields: { Id: '00Q000000000001AAA' } },
       ],
@@ -221,19 +317,42 @@ describe('outbound messages', () => {
       ['Contact', '003000000000001AAA'],
       ['Lead', '00Q000000000001AAA'],
     ]);
-    expect((result.events[0].payload as { fields: Record<string, unknown> }).fields).toEqual({ Id: '003000000000001AAA', LastName: "O'Brien & <Sons>", Phone: null });
+    expect((result.events[0].payload as { fields: Record<string, unknown> }).fields).toEqual({
+      Id: '003000000000001AAA',
+      LastName: "O'Brien & <Sons>",
+      Phone: null,
+    });
   });
 
   test('accepts the 15-character form of the org id', () => {
-    const body = buildOutboundMessage({ organizationId: ORG.slice(0, 15), notifications: [{ notificationId: '04l000000000003AAA', object: 'Contact', fields: { Id: '003000000000009AAA' } }] });
+    const body = buildOutboundMessage({
+      organizationId: ORG.slice(0, 15),
+      notifications: [
+        { notificationId: '04l000000000003AAA', object: 'Contact', fields: { Id: '003000000000009AAA' } },
+      ],
+    });
     expect(salesforce.verifyWebhook(config('http://127.0.0.1:1'), request(body)).events).toHaveLength(1);
   });
 
   test('rejects DOCTYPEs, missing tokens and other orgs', () => {
-    const good = buildOutboundMessage({ organizationId: ORG, notifications: [{ notificationId: '04l000000000004AAA', object: 'Contact', fields: { Id: '003000000000009AAA' } }] });
+    const good = buildOutboundMessage({
+      organizationId: ORG,
+      notifications: [
+        { notificationId: '04l000000000004AAA', object: 'Contact', fields: { Id: '003000000000009AAA' } },
+      ],
+    });
     expect(() => parseOutboundMessage('<!DOCTYPE x [<!ENTITY a "b">]>' + good)).toThrow(WebhookRejected);
-    expect(() => salesforce.verifyWebhook(config('http://127.0.0.1:1'), { ...request(good), url: 'https://x.example/webhooks/salesforce' })).toThrow(/token/);
-    expect(() => salesforce.verifyWebhook(config('http://127.0.0.1:1'), request(good.replace(ORG, '00D000000000009AAA')))).toThrow(/another org/);
-    expect(() => salesforce.verifyWebhook(config('http://127.0.0.1:1'), { ...request(good), method: 'GET' })).toThrow(WebhookRejected);
+    expect(() =>
+      salesforce.verifyWebhook(config('http://127.0.0.1:1'), {
+        ...request(good),
+        url: 'https://x.example/webhooks/salesforce',
+      }),
+    ).toThrow(/token/);
+    expect(() =>
+      salesforce.verifyWebhook(config('http://127.0.0.1:1'), request(good.replace(ORG, '00D000000000009AAA'))),
+    ).toThrow(/another org/);
+    expect(() => salesforce.verifyWebhook(config('http://127.0.0.1:1'), { ...request(good), method: 'GET' })).toThrow(
+      WebhookRejected,
+    );
   });
 });

@@ -9,7 +9,17 @@
  */
 import { createHash, timingSafeEqual } from 'crypto';
 import { z } from 'zod';
-import { IntegrationError, checkConnection, WebhookRejected, type Connector, type ConnectorContext, type ConnectorModule, type VendorRecord, type WebhookEvents, type WebhookRequest } from '../../connector';
+import {
+  IntegrationError,
+  checkConnection,
+  WebhookRejected,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorModule,
+  type VendorRecord,
+  type WebhookEvents,
+  type WebhookRequest,
+} from '../../connector';
 import { GrantRevoked, OAuthSession } from '../../http/oauth-session';
 import { TokenBucket } from '../../http/token-bucket';
 import { VendorHttp } from '../../http/vendor-http';
@@ -45,7 +55,12 @@ export const DEFAULT_FIELDS: Record<string, readonly string[]> = {
   Accounts: ['Account_Name', 'Phone', 'Website', 'Industry', 'Created_Time', 'Modified_Time'],
   Deals: ['Deal_Name', 'Amount', 'Stage', 'Closing_Date', 'Account_Name', 'Created_Time', 'Modified_Time'],
 };
-const DEFAULT_DUPLICATE_CHECK: Record<string, readonly string[]> = { Contacts: ['Email'], Leads: ['Email'], Accounts: ['Account_Name'], Deals: ['Deal_Name'] };
+const DEFAULT_DUPLICATE_CHECK: Record<string, readonly string[]> = {
+  Contacts: ['Email'],
+  Leads: ['Email'],
+  Accounts: ['Account_Name'],
+  Deals: ['Deal_Name'],
+};
 const BATCH_LIMIT = 100;
 
 interface ZohoItem extends VendorRecord {
@@ -99,7 +114,8 @@ function readCursor(text: string | null): Cursor {
 }
 
 function module(object: string): string {
-  if (!/^[A-Z][A-Za-z0-9_]*$/.test(object)) throw new IntegrationError('zoho', 'invalid_config', `"${object}" is not a Zoho module API name`);
+  if (!/^[A-Z][A-Za-z0-9_]*$/.test(object))
+    throw new IntegrationError('zoho', 'invalid_config', `"${object}" is not a Zoho module API name`);
   return object;
 }
 
@@ -128,15 +144,34 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
     initialRefreshToken: config.refreshToken,
     store: context.tokenStore,
     refresh: async (refreshToken) => {
-      const body = await accounts.json<{ access_token?: string; api_domain?: string; expires_in?: number; error?: string }>({
+      const body = await accounts.json<{
+        access_token?: string;
+        api_domain?: string;
+        expires_in?: number;
+        error?: string;
+      }>({
         method: 'POST',
         path: '/oauth/v2/token',
-        query: { refresh_token: refreshToken, client_id: config.clientId, client_secret: config.clientSecret, grant_type: 'refresh_token' },
+        query: {
+          refresh_token: refreshToken,
+          client_id: config.clientId,
+          client_secret: config.clientSecret,
+          grant_type: 'refresh_token',
+        },
       });
       // Zoho answers a revoked or unknown refresh token with HTTP 200 and error invalid_code.
       if (body?.error === 'invalid_code') throw new GrantRevoked('invalid_code');
-      if (!body?.access_token) throw new IntegrationError('zoho', 'auth', `token refresh failed: ${body?.error ?? 'no access_token in response'}`);
-      return { accessToken: body.access_token, apiDomain: (body.api_domain ?? config.baseUrl).replace(/\/+$/, ''), expiresInMs: (body.expires_in ?? 3600) * 1000 };
+      if (!body?.access_token)
+        throw new IntegrationError(
+          'zoho',
+          'auth',
+          `token refresh failed: ${body?.error ?? 'no access_token in response'}`,
+        );
+      return {
+        accessToken: body.access_token,
+        apiDomain: (body.api_domain ?? config.baseUrl).replace(/\/+$/, ''),
+        expiresInMs: (body.expires_in ?? 3600) * 1000,
+      };
     },
   });
   const accessToken = async () => {
@@ -160,10 +195,16 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
     const { apiDomain } = await accessToken();
     return http.request<T>({ ...request, path: `${apiDomain}/crm/v6${request.path}` });
   };
-  const fieldsOf = (name: string) => [...new Set([...(config.fields[name] ?? DEFAULT_FIELDS[name] ?? ['Modified_Time']), 'Modified_Time'])];
+  const fieldsOf = (name: string) => [
+    ...new Set([...(config.fields[name] ?? DEFAULT_FIELDS[name] ?? ['Modified_Time']), 'Modified_Time']),
+  ];
 
   /** Deleted records at or after `since` (whole seconds) except those already reported at that second. */
-  async function deletedSince(name: string, since: string | undefined, seen: readonly string[]): Promise<{ ids: string[]; latest?: string; latestIds: string[] }> {
+  async function deletedSince(
+    name: string,
+    since: string | undefined,
+    seen: readonly string[],
+  ): Promise<{ ids: string[]; latest?: string; latestIds: string[] }> {
     const ids: string[] = [];
     let latest = since;
     let latestIds = [...seen];
@@ -198,33 +239,66 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
     async pull(object, cursorText) {
       const name = module(object);
       // A full sync reports deletions from its start on; older ones concern records it never read.
-      const cursor = cursorText === null ? { ...readCursor(null), deletesSince: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString() } : readCursor(cursorText);
+      const cursor =
+        cursorText === null
+          ? { ...readCursor(null), deletesSince: new Date(Math.floor(Date.now() / 1000) * 1000).toISOString() }
+          : readCursor(cursorText);
       const response = await api<ZohoList<ZohoItem>>({
         path: `/${name}`,
-        query: { fields: fieldsOf(name).join(','), per_page: config.pageSize, ...(cursor.pageToken ? { page_token: cursor.pageToken } : { page: cursor.page }), sort_by: 'Modified_Time', sort_order: 'asc' },
+        query: {
+          fields: fieldsOf(name).join(','),
+          per_page: config.pageSize,
+          ...(cursor.pageToken ? { page_token: cursor.pageToken } : { page: cursor.page }),
+          sort_by: 'Modified_Time',
+          sort_order: 'asc',
+        },
         headers: cursor.since ? { 'If-Modified-Since': secondBefore(cursor.since) } : undefined,
         accept: [204, 304],
       });
       const items = response.body?.data ?? [];
       const sinceMs = cursor.since ? Date.parse(cursor.since) : undefined;
-      const records = items.filter((r) => sinceMs === undefined || Date.parse(r.Modified_Time) > sinceMs || (Date.parse(r.Modified_Time) === sinceMs && !cursor.boundary.includes(r.id)));
+      const records = items.filter(
+        (r) =>
+          sinceMs === undefined ||
+          Date.parse(r.Modified_Time) > sinceMs ||
+          (Date.parse(r.Modified_Time) === sinceMs && !cursor.boundary.includes(r.id)),
+      );
       const more = Boolean(response.body?.info?.more_records);
       let next: Cursor;
       const last = items[items.length - 1];
       if (last && Date.parse(last.Modified_Time) === sinceMs) {
         // The whole page is at the watermark second: read the next page of the same query.
         const page = more ? cursor.page + 1 : 1;
-        const pageToken = more && page * config.pageSize > DISCRETE_PAGING_LIMIT ? response.body?.info?.next_page_token ?? undefined : undefined;
-        if (more && page * config.pageSize > DISCRETE_PAGING_LIMIT && !pageToken) throw new IntegrationError('zoho', 'vendor_error', `more than ${DISCRETE_PAGING_LIMIT} ${name} share the modification time ${cursor.since} and Zoho sent no next_page_token`);
+        const pageToken =
+          more && page * config.pageSize > DISCRETE_PAGING_LIMIT
+            ? (response.body?.info?.next_page_token ?? undefined)
+            : undefined;
+        if (more && page * config.pageSize > DISCRETE_PAGING_LIMIT && !pageToken)
+          throw new IntegrationError(
+            'zoho',
+            'vendor_error',
+            `more than ${DISCRETE_PAGING_LIMIT} ${name} share the modification time ${cursor.since} and Zoho sent no next_page_token`,
+          );
         next = { ...cursor, boundary: [...new Set([...cursor.boundary, ...items.map((r) => r.id)])], page, pageToken };
       } else if (last) {
         const since = last.Modified_Time;
-        next = { since, boundary: items.filter((r) => Date.parse(r.Modified_Time) === Date.parse(since)).map((r) => r.id), page: 1, deletesSince: cursor.deletesSince, deletesSeen: cursor.deletesSeen };
+        next = {
+          since,
+          boundary: items.filter((r) => Date.parse(r.Modified_Time) === Date.parse(since)).map((r) => r.id),
+          page: 1,
+          deletesSince: cursor.deletesSince,
+          deletesSeen: cursor.deletesSeen,
+        };
       } else next = { ...cursor, page: 1 };
       if (more) return { records, deletedIds: [], cursor: JSON.stringify(next), done: false };
       // Changes are read; deleted records since the last delete watermark follow.
       const deletes = await deletedSince(name, cursor.deletesSince, cursor.deletesSeen ?? []);
-      return { records, deletedIds: deletes.ids, cursor: JSON.stringify({ ...next, deletesSince: deletes.latest, deletesSeen: deletes.latestIds }), done: true };
+      return {
+        records,
+        deletedIds: deletes.ids,
+        cursor: JSON.stringify({ ...next, deletesSince: deletes.latest, deletesSeen: deletes.latestIds }),
+        done: true,
+      };
     },
 
     async push(object, records) {
@@ -232,8 +306,17 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
       const checks = config.duplicateCheckFields[name] ?? DEFAULT_DUPLICATE_CHECK[name] ?? ['id'];
       let upserted = 0;
       const failed: { key: string; reason: string }[] = [];
-      const keyOf = (record: VendorRecord) => String(checks.map((f) => record[f]).find((v) => v !== undefined && v !== null && v !== '') ?? '');
-      const writable = records.map((r) => Object.fromEntries(Object.entries(r).filter(([k, v]) => !['Created_Time', 'Modified_Time', 'Created_By', 'Modified_By', '$approval', '$state'].includes(k) && v !== undefined)));
+      const keyOf = (record: VendorRecord) =>
+        String(checks.map((f) => record[f]).find((v) => v !== undefined && v !== null && v !== '') ?? '');
+      const writable = records.map((r) =>
+        Object.fromEntries(
+          Object.entries(r).filter(
+            ([k, v]) =>
+              !['Created_Time', 'Modified_Time', 'Created_By', 'Modified_By', '$approval', '$state'].includes(k) &&
+              v !== undefined,
+          ),
+        ),
+      );
       for (let i = 0; i < writable.length; i += BATCH_LIMIT) {
         const chunk = writable.slice(i, i + BATCH_LIMIT);
         // 207 when some records fail, 400 when all do: either way `data` holds one result per record.
@@ -245,7 +328,12 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
         });
         const results = response.body?.data;
         if (!Array.isArray(results) || results.length !== chunk.length) {
-          throw new IntegrationError('zoho', 'vendor_error', `POST /${name}/upsert -> ${response.status}: ${response.body?.code ?? 'no per-record results'}: ${response.body?.message ?? ''}`, response.status);
+          throw new IntegrationError(
+            'zoho',
+            'vendor_error',
+            `POST /${name}/upsert -> ${response.status}: ${response.body?.code ?? 'no per-record results'}: ${response.body?.message ?? ''}`,
+            response.status,
+          );
         }
         results.forEach((result, index) => {
           if (result.status === 'success') upserted++;
@@ -258,16 +346,27 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
     async delete(object, ids) {
       const name = module(object);
       for (let i = 0; i < ids.length; i += BATCH_LIMIT) {
-        const response = await api<{ data: { status: string; code: string; details?: { id?: string } }[] }>({ method: 'DELETE', path: `/${name}`, query: { ids: ids.slice(i, i + BATCH_LIMIT).join(',') }, accept: [202] });
+        const response = await api<{ data: { status: string; code: string; details?: { id?: string } }[] }>({
+          method: 'DELETE',
+          path: `/${name}`,
+          query: { ids: ids.slice(i, i + BATCH_LIMIT).join(',') },
+          accept: [202],
+        });
         const failures = response.body.data.filter((r) => r.status !== 'success');
         // INVALID_DATA on delete: the id no longer exists, the state asked for.
         const real = failures.filter((r) => r.code !== 'INVALID_DATA');
-        if (real.length) throw new IntegrationError('zoho', 'vendor_error', `delete failed: ${real.map((r) => `${r.details?.id}: ${r.code}`).join(', ')}`);
+        if (real.length)
+          throw new IntegrationError(
+            'zoho',
+            'vendor_error',
+            `delete failed: ${real.map((r) => `${r.details?.id}: ${r.code}`).join(', ')}`,
+          );
       }
     },
 
     async erase(email) {
-      if (!/^[^\s@]+@[^\s@]+$/.test(email)) throw new IntegrationError('zoho', 'invalid_config', `erase needs an email address, got "${email}"`);
+      if (!/^[^\s@]+@[^\s@]+$/.test(email))
+        throw new IntegrationError('zoho', 'invalid_config', `erase needs an email address, got "${email}"`);
       for (const name of ['Contacts', 'Leads']) {
         const found = await api<ZohoList<{ id: string }>>({ path: `/${name}/search`, query: { email }, accept: [204] });
         const ids = (found.body?.data ?? []).map((r) => r.id);
@@ -276,7 +375,11 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
         // A delete only moves records to the recycle bin (kept 60 days); the v8 recycle bin API removes
         // them for good (scope ZohoCRM.settings.recycle_bin.DELETE, admin profile).
         const { apiDomain } = await accessToken();
-        for (const id of ids) await http.request({ method: 'DELETE', path: `${apiDomain}/crm/v8/settings/recycle_bin/${encodeURIComponent(id)}` });
+        for (const id of ids)
+          await http.request({
+            method: 'DELETE',
+            path: `${apiDomain}/crm/v8/settings/recycle_bin/${encodeURIComponent(id)}`,
+          });
       }
     },
   };
@@ -284,8 +387,16 @@ export function createZoho(config: ZohoConfig, context: ConnectorContext = {}): 
 }
 
 export function verifyZohoNotification(config: ZohoConfig, request: WebhookRequest): WebhookEvents {
-  if (request.method.toUpperCase() !== 'POST') throw new WebhookRejected(`notifications are POSTed, got ${request.method}`, 405);
-  let body: { token?: unknown; channel_id?: unknown; server_time?: unknown; module?: unknown; operation?: unknown; ids?: unknown };
+  if (request.method.toUpperCase() !== 'POST')
+    throw new WebhookRejected(`notifications are POSTed, got ${request.method}`, 405);
+  let body: {
+    token?: unknown;
+    channel_id?: unknown;
+    server_time?: unknown;
+    module?: unknown;
+    operation?: unknown;
+    ids?: unknown;
+  };
   try {
     body = JSON.parse(request.rawBody.toString('utf8'));
   } catch {
@@ -293,10 +404,13 @@ export function verifyZohoNotification(config: ZohoConfig, request: WebhookReque
   }
   const given = Buffer.from(typeof body?.token === 'string' ? body.token : '');
   const expected = Buffer.from(config.webhookToken);
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new WebhookRejected('missing or wrong channel token');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new WebhookRejected('missing or wrong channel token');
   const channel = String(body.channel_id ?? '');
-  if (config.channelIds.length && !config.channelIds.includes(channel)) throw new WebhookRejected(`notification of unknown channel ${channel}`, 403);
-  if (!Array.isArray(body.ids) || typeof body.module !== 'string' || typeof body.server_time !== 'number') throw new WebhookRejected('notification without module, ids or server_time', 400);
+  if (config.channelIds.length && !config.channelIds.includes(channel))
+    throw new WebhookRejected(`notification of unknown channel ${channel}`, 403);
+  if (!Array.isArray(body.ids) || typeof body.module !== 'string' || typeof body.server_time !== 'number')
+    throw new WebhookRejected('notification without module, ids or server_time', 400);
   return {
     events: body.ids.map((id) => ({
       id: `zoho:${channel}:${body.server_time}:${body.operation}:${id}`,

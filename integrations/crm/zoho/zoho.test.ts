@@ -1,4 +1,4 @@
-import { startFakeZoho, type FakeZoho } from '../../../test/fakes/zoho';
+import { startFakeZoho, type FakeZoho } from '@data-sync/vendor-fakes/zoho';
 import { MemoryTokenStore } from '../../http/oauth-session';
 import { createZoho, zoho, type ZohoConfig } from '.';
 
@@ -7,7 +7,15 @@ let fake: FakeZoho;
 afterEach(async () => fake?.close());
 
 function config(url: string, extra: Partial<ZohoConfig> = {}): ZohoConfig {
-  return zoho.configSchema.parse({ baseUrl: url, accountsUrl: url, clientId: '1000.FAKECLIENT', clientSecret: 'fake-zoho-secret', refreshToken: '1000.fake-refresh-token', webhookToken: 'zoho-channel-token-123', ...extra });
+  return zoho.configSchema.parse({
+    baseUrl: url,
+    accountsUrl: url,
+    clientId: '1000.FAKECLIENT',
+    clientSecret: 'fake-zoho-secret',
+    refreshToken: '1000.fake-refresh-token',
+    webhookToken: 'zoho-channel-token-123',
+    ...extra,
+  });
 }
 
 async function pullAll(connector: ReturnType<typeof createZoho>, cursor: string | null) {
@@ -44,9 +52,11 @@ test('workers sharing a token store share one access token instead of each minti
   expect(fake.state.issuedTokens).toHaveLength(2);
 });
 
-test('a revoked refresh token is an auth error naming Zoho\'s error', async () => {
+test("a revoked refresh token is an auth error naming Zoho's error", async () => {
   fake = await startFakeZoho({ seed: { Contacts: 1 } });
-  const error = await createZoho(config(fake.url, { refreshToken: '1000.wrong' }), fast).pull('Contacts', null).catch((e) => e);
+  const error = await createZoho(config(fake.url, { refreshToken: '1000.wrong' }), fast)
+    .pull('Contacts', null)
+    .catch((e) => e);
   expect(error).toMatchObject({ kind: 'auth', message: expect.stringContaining('invalid_code') });
 });
 
@@ -121,7 +131,11 @@ test('past 2,000 records in one second the pull continues with page_token', asyn
 
 test('upsert reports rejected records with the field Zoho names', async () => {
   fake = await startFakeZoho({ seed: { Contacts: 0 } });
-  const result = await createZoho(config(fake.url), fast).push('Contacts', [{ Email: 'ok@example.com', Last_Name: 'Ok' }, { Email: 'nolast@example.com' }, { Email: 'odd@example.com', Last_Name: 'X', Shoe_Size: 44 }]);
+  const result = await createZoho(config(fake.url), fast).push('Contacts', [
+    { Email: 'ok@example.com', Last_Name: 'Ok' },
+    { Email: 'nolast@example.com' },
+    { Email: 'odd@example.com', Last_Name: 'X', Shoe_Size: 44 },
+  ]);
   expect(result.upserted).toBe(1);
   expect(result.failed).toEqual([
     { key: 'nolast@example.com', reason: 'MANDATORY_NOT_FOUND: required field not found (Last_Name)' },
@@ -131,9 +145,24 @@ test('upsert reports rejected records with the field Zoho names', async () => {
 
 test('notifications with a wrong token or of an unknown channel are rejected', () => {
   const cfg = config('http://127.0.0.1:1', { channelIds: ['1'] });
-  const request = (body: object) => ({ method: 'POST', url: 'https://x.example/zoho', headers: {}, rawBody: Buffer.from(JSON.stringify(body)), now: 0 });
-  const good = { server_time: 1, module: 'Contacts', ids: ['9'], operation: 'insert', channel_id: '1', token: 'zoho-channel-token-123' };
-  expect(zoho.verifyWebhook(cfg, request(good)).events).toEqual([{ id: 'zoho:1:1:insert:9', type: 'Contacts.insert', object: 'Contacts', recordId: '9', payload: good }]);
+  const request = (body: object) => ({
+    method: 'POST',
+    url: 'https://x.example/zoho',
+    headers: {},
+    rawBody: Buffer.from(JSON.stringify(body)),
+    now: 0,
+  });
+  const good = {
+    server_time: 1,
+    module: 'Contacts',
+    ids: ['9'],
+    operation: 'insert',
+    channel_id: '1',
+    token: 'zoho-channel-token-123',
+  };
+  expect(zoho.verifyWebhook(cfg, request(good)).events).toEqual([
+    { id: 'zoho:1:1:insert:9', type: 'Contacts.insert', object: 'Contacts', recordId: '9', payload: good },
+  ]);
   expect(() => zoho.verifyWebhook(cfg, request({ ...good, token: 'zoho-channel-token-124' }))).toThrow(/token/);
   expect(() => zoho.verifyWebhook(cfg, request({ ...good, channel_id: '2' }))).toThrow(/channel/);
   expect(() => zoho.verifyWebhook(cfg, request({ ...good, ids: 'x' }))).toThrow(/ids/);

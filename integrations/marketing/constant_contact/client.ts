@@ -12,7 +12,8 @@ import { VendorHttp, type VendorRequest, type VendorResponse } from '../../http/
 import type { ConstantContactConfig } from './config';
 
 export function ctctErrorMessage(body: unknown): string | undefined {
-  if (Array.isArray(body)) return body.map((e) => [e?.error_key, e?.error_message].filter(Boolean).join(': ')).join('; ') || undefined;
+  if (Array.isArray(body))
+    return body.map((e) => [e?.error_key, e?.error_message].filter(Boolean).join(': ')).join('; ') || undefined;
   if (body && typeof body === 'object') {
     const b = body as { error?: string; error_description?: string };
     if (b.error) return [b.error, b.error_description].filter(Boolean).join(': ');
@@ -26,7 +27,9 @@ export function ctctErrorMessage(body: unknown): string | undefined {
  * Mashery-era keys mean the same.
  */
 export function ctctTooManyRequestsWait(body: unknown): number | undefined {
-  const keys = (Array.isArray(body) ? body : [body]).map((e) => String((e as { error_key?: unknown } | undefined)?.error_key ?? ''));
+  const keys = (Array.isArray(body) ? body : [body]).map((e) =>
+    String((e as { error_key?: unknown } | undefined)?.error_key ?? ''),
+  );
   if (keys.some((k) => k === 'quota_exceeded' || k.endsWith('over.ratelimit'))) return Infinity;
   if (keys.some((k) => k === 'throttled' || k.endsWith('over.qps'))) return 1000;
   return undefined;
@@ -38,17 +41,39 @@ export class ConstantContactClient {
   private readonly session: OAuthSession;
   private readonly origin: string;
 
-  constructor(readonly config: ConstantContactConfig, readonly context: ConnectorContext = {}) {
-    const key = createHash('sha256').update(`${config.clientId}\n${config.refreshToken}\n${config.tokenUrl}`).digest('hex');
+  constructor(
+    readonly config: ConstantContactConfig,
+    readonly context: ConnectorContext = {},
+  ) {
+    const key = createHash('sha256')
+      .update(`${config.clientId}\n${config.refreshToken}\n${config.tokenUrl}`)
+      .digest('hex');
     const perSecond = config.requestsPerSecond;
-    const bucket = sharedBucket(`constant_contact:${createHash('sha256').update(`${config.clientId}\n${new URL(config.baseUrl).origin}`).digest('hex').slice(0, 16)}`, {
-      // Half up front and half refilled keeps any one-second window within the limit.
-      capacity: Math.max(1, perSecond / 2),
-      refillPerSecond: perSecond / 2,
-      sleep: context.sleep,
+    const bucket = sharedBucket(
+      `constant_contact:${createHash('sha256')
+        .update(`${config.clientId}\n${new URL(config.baseUrl).origin}`)
+        .digest('hex')
+        .slice(0, 16)}`,
+      {
+        // Half up front and half refilled keeps any one-second window within the limit.
+        capacity: Math.max(1, perSecond / 2),
+        refillPerSecond: perSecond / 2,
+        sleep: context.sleep,
+      },
+    );
+    this.tokenHttp = new VendorHttp({
+      integration: 'constant_contact',
+      baseUrl: config.tokenUrl,
+      context,
+      errorMessage: ctctErrorMessage,
     });
-    this.tokenHttp = new VendorHttp({ integration: 'constant_contact', baseUrl: config.tokenUrl, context, errorMessage: ctctErrorMessage });
-    this.session = new OAuthSession({ integration: 'constant_contact', key: `constant_contact:${key}`, initialRefreshToken: config.refreshToken, store: context.tokenStore, refresh: (token) => this.refresh(token) });
+    this.session = new OAuthSession({
+      integration: 'constant_contact',
+      key: `constant_contact:${key}`,
+      initialRefreshToken: config.refreshToken,
+      store: context.tokenStore,
+      refresh: (token) => this.refresh(token),
+    });
     this.origin = new URL(config.baseUrl).origin;
     let used: string | undefined;
     this.http = new VendorHttp({
@@ -69,20 +94,37 @@ export class ConstantContactClient {
   private async refresh(refreshToken: string): Promise<Grant> {
     const form = new URLSearchParams({ grant_type: 'refresh_token', refresh_token: refreshToken });
     const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (this.config.clientSecret) headers.authorization = `Basic ${Buffer.from(`${this.config.clientId}:${this.config.clientSecret}`).toString('base64')}`;
+    if (this.config.clientSecret)
+      headers.authorization = `Basic ${Buffer.from(`${this.config.clientId}:${this.config.clientSecret}`).toString('base64')}`;
     else form.set('client_id', this.config.clientId);
-    const response = await this.tokenHttp.request<{ access_token?: string; expires_in?: number; refresh_token?: string; error?: string; error_description?: string }>({
+    const response = await this.tokenHttp.request<{
+      access_token?: string;
+      expires_in?: number;
+      refresh_token?: string;
+      error?: string;
+      error_description?: string;
+    }>({
       method: 'POST',
       path: this.config.tokenUrl,
       body: form.toString(),
       headers,
       accept: [400, 401],
     });
-    if (response.body?.error === 'invalid_grant') throw new GrantRevoked(ctctErrorMessage(response.body) ?? 'invalid_grant');
+    if (response.body?.error === 'invalid_grant')
+      throw new GrantRevoked(ctctErrorMessage(response.body) ?? 'invalid_grant');
     if (response.status !== 200 || !response.body?.access_token) {
-      throw new IntegrationError('constant_contact', 'auth', `token refresh failed (${response.status}): ${ctctErrorMessage(response.body) ?? 'no access token'}; reauthorize the application`, response.status);
+      throw new IntegrationError(
+        'constant_contact',
+        'auth',
+        `token refresh failed (${response.status}): ${ctctErrorMessage(response.body) ?? 'no access token'}; reauthorize the application`,
+        response.status,
+      );
     }
-    return { accessToken: response.body.access_token, refreshToken: response.body.refresh_token, expiresInMs: (response.body.expires_in ?? 3600) * 1000 };
+    return {
+      accessToken: response.body.access_token,
+      refreshToken: response.body.refresh_token,
+      expiresInMs: (response.body.expires_in ?? 3600) * 1000,
+    };
   }
 
   /** A `_links.next.href` (relative to the API host) as an absolute URL on the configured host only. */
@@ -91,9 +133,18 @@ export class ConstantContactClient {
     try {
       url = new URL(href, this.config.baseUrl);
     } catch {
-      throw new IntegrationError('constant_contact', 'invalid_config', 'cursor holds a next link that is not a URL; reset the sync state');
+      throw new IntegrationError(
+        'constant_contact',
+        'invalid_config',
+        'cursor holds a next link that is not a URL; reset the sync state',
+      );
     }
-    if (url.origin !== this.origin) throw new IntegrationError('constant_contact', 'invalid_config', `cursor's next link points at ${url.origin}, not ${this.origin}; reset the sync state`);
+    if (url.origin !== this.origin)
+      throw new IntegrationError(
+        'constant_contact',
+        'invalid_config',
+        `cursor's next link points at ${url.origin}, not ${this.origin}; reset the sync state`,
+      );
     return url.toString();
   }
 

@@ -21,12 +21,20 @@ export const constantContactConfigSchema = z
     /** Contacts per import activity (Constant Contact's maximum is 40,000, and 4 MB). */
     bulkSize: z.number().int().min(1).max(40_000).default(20_000),
     bulkPollMs: z.number().int().min(1).default(2000),
-    bulkTimeoutMs: z.number().int().min(1).default(30 * 60_000),
+    bulkTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(30 * 60_000),
     /** Constant Contact allows 4 requests per second per application. */
     requestsPerSecond: z.number().min(0.5).default(4),
     /** Public JSON web keys that sign webhooks (from https://developer.constantcontact.com/.well-known/jwks.json). */
     webhookJwks: z.object({ keys: z.array(jwk).min(1) }).optional(),
-    webhookToleranceMs: z.number().int().min(1000).default(5 * 60_000),
+    webhookToleranceMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(5 * 60_000),
   })
   .strict();
 

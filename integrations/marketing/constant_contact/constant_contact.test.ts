@@ -1,19 +1,30 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'crypto';
 import { connectorContract } from '../../contract/connector-contract';
 import { WebhookRejected, type WebhookRequest } from '../../connector';
-import { startFakeConstantContact, type ConstantContactFake } from '../../../test/fakes/constant_contact';
+import { startFakeConstantContact, type ConstantContactFake } from '@data-sync/vendor-fakes/constant_contact';
 import { constantContactConfigSchema, type ConstantContactConfig } from './config';
 import { constantContact } from './index';
 
-function keyPair(kid: string): { kid: string; privateKey: KeyObject; jwk: { kty: string; kid: string; n?: string; [field: string]: unknown } } {
+function keyPair(kid: string): {
+  kid: string;
+  privateKey: KeyObject;
+  jwk: { kty: string; kid: string; n?: string; [field: string]: unknown };
+} {
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  return { kid, privateKey, jwk: { ...publicKey.export({ format: 'jwk' }), kty: 'RSA', kid, alg: 'RS256', use: 'sig' } };
+  return {
+    kid,
+    privateKey,
+    jwk: { ...publicKey.export({ format: 'jwk' }), kty: 'RSA', kid, alg: 'RS256', use: 'sig' },
+  };
 }
 
 const REAL = keyPair('ctct-1');
 const ATTACKER = keyPair('ctct-1');
 
-function configFor(fake: { url: string; clientId?: string; refreshToken?: string }, extra: Record<string, unknown> = {}): ConstantContactConfig {
+function configFor(
+  fake: { url: string; clientId?: string; refreshToken?: string },
+  extra: Record<string, unknown> = {},
+): ConstantContactConfig {
   return constantContactConfigSchema.parse({
     clientId: fake.clientId ?? 'fake-client-id',
     clientSecret: 'fake-client-secret',
@@ -30,14 +41,26 @@ function configFor(fake: { url: string; clientId?: string; refreshToken?: string
 }
 
 function webhookBody(n: number): Buffer {
-  return Buffer.from(JSON.stringify({ url: `https://api.cc.email/v3/partner/accounts/acct-${n}/plan`, event_type: 'tier.increase' }));
+  return Buffer.from(
+    JSON.stringify({ url: `https://api.cc.email/v3/partner/accounts/acct-${n}/plan`, event_type: 'tier.increase' }),
+  );
 }
 
 function signed(config: ConstantContactConfig, body: Buffer, now: number): WebhookRequest {
   const key = config.webhookJwks?.keys[0]?.n === REAL.jwk.n ? REAL : ATTACKER;
-  const header = Buffer.from(JSON.stringify({ alg: 'RS256', kid: key.kid, ts: Math.floor(now / 1000), b64: false, crit: ['b64'] })).toString('base64url');
-  const signature = sign('sha256', Buffer.concat([Buffer.from(`${header}.`), body]), key.privateKey).toString('base64url');
-  return { method: 'POST', url: 'https://api.example.com/webhooks/constant_contact', headers: { 'content-type': 'application/json', 'X-CTCT-WEBHOOK-SIG': `${header}..${signature}` }, rawBody: body, now };
+  const header = Buffer.from(
+    JSON.stringify({ alg: 'RS256', kid: key.kid, ts: Math.floor(now / 1000), b64: false, crit: ['b64'] }),
+  ).toString('base64url');
+  const signature = sign('sha256', Buffer.concat([Buffer.from(`${header}.`), body]), key.privateKey).toString(
+    'base64url',
+  );
+  return {
+    method: 'POST',
+    url: 'https://api.example.com/webhooks/constant_contact',
+    headers: { 'content-type': 'application/json', 'X-CTCT-WEBHOOK-SIG': `${header}..${signature}` },
+    rawBody: body,
+    now,
+  };
 }
 
 let listId = '';
@@ -55,7 +78,12 @@ connectorContract<ConstantContactConfig>({
   },
   configFor: (url, pageSize) => configFor({ url }, { pageSize, listIds: [listId] }),
   recordId: (record) => String(record.contact_id),
-  pushRecords: (count, variant) => Array.from({ length: count }, (_, i) => ({ email_address: `contract.${i}@push.example.com`, first_name: `Push${i}`, last_name: `Variant${variant}` })),
+  pushRecords: (count, variant) =>
+    Array.from({ length: count }, (_, i) => ({
+      email_address: `contract.${i}@push.example.com`,
+      first_name: `Push${i}`,
+      last_name: `Variant${variant}`,
+    })),
   tooManyRequests: { headers: { 'Retry-After': '2' }, waitMs: 2000 },
   webhook: {
     body: (_config, n) => webhookBody(n),
@@ -89,7 +117,10 @@ describe('constant contact specifics', () => {
   test('a revoked refresh token is an auth error that says to reauthorize', async () => {
     fake = await startFakeConstantContact({ seed: { contacts: 1 }, perSecond: 1000 });
     fake.revokeAuth();
-    const error = await constantContact.create(configFor(fake)).pull('contacts', null).catch((e) => e);
+    const error = await constantContact
+      .create(configFor(fake))
+      .pull('contacts', null)
+      .catch((e) => e);
     expect(error).toMatchObject({ kind: 'auth', message: expect.stringContaining('invalid_grant') });
   });
 
@@ -111,34 +142,77 @@ describe('constant contact specifics', () => {
 
   test('large pushes run as a JSON import activity and map failed lines back to emails', async () => {
     fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
-    const connector = constantContact.create(configFor(fake, { listIds: [fake.listId('Newsletter')], bulkThreshold: 5 }));
-    const records = Array.from({ length: 8 }, (_, i) => ({ email_address: i === 2 ? 'bad-address' : `bulk.${i}@example.com`, first_name: `B${i}` }));
+    const connector = constantContact.create(
+      configFor(fake, { listIds: [fake.listId('Newsletter')], bulkThreshold: 5 }),
+    );
+    const records = Array.from({ length: 8 }, (_, i) => ({
+      email_address: i === 2 ? 'bad-address' : `bulk.${i}@example.com`,
+      first_name: `B${i}`,
+    }));
     const result = await connector.push('contacts', records);
-    expect(result).toEqual({ upserted: 7, failed: [{ key: 'bad-address', reason: expect.stringContaining('invalid') }] });
+    expect(result).toEqual({
+      upserted: 7,
+      failed: [{ key: 'bad-address', reason: expect.stringContaining('invalid') }],
+    });
     expect(fake.state.activities.size).toBe(1);
     expect(fake.ids('contacts')).toHaveLength(7);
   });
 
   test('imports send the import shape: phone, flat address fields, cf:<name> custom fields, so nothing is dropped', async () => {
     fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
-    const connector = constantContact.create(configFor(fake, { listIds: [fake.listId('Newsletter')], bulkThreshold: 2 }));
+    const connector = constantContact.create(
+      configFor(fake, { listIds: [fake.listId('Newsletter')], bulkThreshold: 2 }),
+    );
     const colour = fake.state.customFields[0].custom_field_id;
     const records = [
-      { email_address: 'a@example.com', phone_number: '555-555-0001', street_address: { kind: 'work', street: '1 Main St', city: 'Springfield', state: 'IL', postal_code: '62701', country: 'US' }, custom_fields: [{ custom_field_id: colour, value: 'teal' }] },
-      { email_address: 'b@example.com', phone_number: '555-555-0002', street_address: { kind: 'home', street: '2 Elm St', city: 'Shelbyville', postal_code: '62565' } },
+      {
+        email_address: 'a@example.com',
+        phone_number: '555-555-0001',
+        street_address: {
+          kind: 'work',
+          street: '1 Main St',
+          city: 'Springfield',
+          state: 'IL',
+          postal_code: '62701',
+          country: 'US',
+        },
+        custom_fields: [{ custom_field_id: colour, value: 'teal' }],
+      },
+      {
+        email_address: 'b@example.com',
+        phone_number: '555-555-0002',
+        street_address: { kind: 'home', street: '2 Elm St', city: 'Shelbyville', postal_code: '62565' },
+      },
     ];
     expect(await connector.push('contacts', records)).toEqual({ upserted: 2, failed: [] });
     expect(fake.state.droppedImportFields).toEqual(new Set());
-    const [a, b] = [...fake.state.contacts.values()].sort((x, y) => x.email_address.address.localeCompare(y.email_address.address));
-    expect(a).toMatchObject({ phone_numbers: [{ phone_number: '555-555-0001' }], street_addresses: [{ kind: 'work', street: '1 Main St', city: 'Springfield', state: 'IL', postal_code: '62701', country: 'US' }], custom_fields: [{ custom_field_id: colour, value: 'teal' }] });
-    expect(b).toMatchObject({ phone_numbers: [{ phone_number: '555-555-0002' }], street_addresses: [{ kind: 'home', street: '2 Elm St', city: 'Shelbyville', postal_code: '62565' }] });
+    const [a, b] = [...fake.state.contacts.values()].sort((x, y) =>
+      x.email_address.address.localeCompare(y.email_address.address),
+    );
+    expect(a).toMatchObject({
+      phone_numbers: [{ phone_number: '555-555-0001' }],
+      street_addresses: [
+        { kind: 'work', street: '1 Main St', city: 'Springfield', state: 'IL', postal_code: '62701', country: 'US' },
+      ],
+      custom_fields: [{ custom_field_id: colour, value: 'teal' }],
+    });
+    expect(b).toMatchObject({
+      phone_numbers: [{ phone_number: '555-555-0002' }],
+      street_addresses: [{ kind: 'home', street: '2 Elm St', city: 'Shelbyville', postal_code: '62565' }],
+    });
   });
 
   test('an import larger than 4 MB is split, so Constant Contact drops no contact past the limit', async () => {
     fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
-    const connector = constantContact.create(configFor(fake, { listIds: [fake.listId('Newsletter')], bulkThreshold: 2 }));
+    const connector = constantContact.create(
+      configFor(fake, { listIds: [fake.listId('Newsletter')], bulkThreshold: 2 }),
+    );
     const street = 'x'.repeat(255);
-    const records = Array.from({ length: 14_000 }, (_, i) => ({ email_address: `big.${i}@example.com`, first_name: 'Big', street_address: { street, city: 'Springfield' } }));
+    const records = Array.from({ length: 14_000 }, (_, i) => ({
+      email_address: `big.${i}@example.com`,
+      first_name: 'Big',
+      street_address: { street, city: 'Springfield' },
+    }));
     expect(await connector.push('contacts', records)).toEqual({ upserted: 14_000, failed: [] });
     expect(fake.state.droppedImportRows).toBe(0);
     expect(fake.state.activities.size).toBeGreaterThan(1);
@@ -150,10 +224,12 @@ describe('constant contact specifics', () => {
     let clock = Date.now();
     fake = await startFakeConstantContact({ seed: { contacts: 2 }, perSecond: 1, perDay: 1_000, now: () => clock });
     const sleeps: number[] = [];
-    const connector = constantContact.create(configFor(fake, { pageSize: 1 }), { sleep: async (ms) => void (sleeps.push(ms), (clock += ms)) });
+    const connector = constantContact.create(configFor(fake, { pageSize: 1 }), {
+      sleep: async (ms) => void (sleeps.push(ms), (clock += ms)),
+    });
     // Two calls in one second: the second is throttled and retried after a second.
     let cursor: string | null = null;
-    for (let done = false; !done; ) ({ cursor, done } = await connector.pull('contacts', cursor));
+    for (let done = false; !done;) ({ cursor, done } = await connector.pull('contacts', cursor));
     expect(fake.state.throttled).toBeGreaterThan(0);
     expect(sleeps).toContain(1000);
     fake.state.requestsToday = 1_000;
@@ -167,8 +243,13 @@ describe('constant contact specifics', () => {
 
   test('a push without any list to join fails per record with the reason', async () => {
     fake = await startFakeConstantContact({ seed: { contacts: 0 }, perSecond: 1000 });
-    const result = await constantContact.create(configFor(fake, { listIds: [] })).push('contacts', [{ email_address: 'x@example.com' }]);
-    expect(result).toEqual({ upserted: 0, failed: [{ key: 'x@example.com', reason: expect.stringContaining('listIds') }] });
+    const result = await constantContact
+      .create(configFor(fake, { listIds: [] }))
+      .push('contacts', [{ email_address: 'x@example.com' }]);
+    expect(result).toEqual({
+      upserted: 0,
+      failed: [{ key: 'x@example.com', reason: expect.stringContaining('listIds') }],
+    });
   });
 
   test('erase deletes the contact found by email', async () => {
@@ -178,15 +259,26 @@ describe('constant contact specifics', () => {
     const outcome = await connector.erase('Erase.Me@example.com');
     expect(fake.ids('contacts')).toEqual([]);
     // Constant Contact keeps the deleted contact: the erasure says so instead of claiming it is gone.
-    expect(outcome).toEqual({ permanent: false, ids: [expect.any(String)], reason: expect.stringContaining('no permanent delete') });
+    expect(outcome).toEqual({
+      permanent: false,
+      ids: [expect.any(String)],
+      reason: expect.stringContaining('no permanent delete'),
+    });
     expect([...fake.state.contacts.values()].map((c) => c.deleted_at)).toEqual([expect.any(String)]);
     await expect(connector.erase('nobody@example.com')).resolves.toMatchObject({ ids: [] });
   });
 
   test('paces requests to the vendor limit of 4 per second without being throttled', async () => {
     // The fake counts arrival times; a little headroom absorbs scheduling jitter on a busy machine.
-    fake = await startFakeConstantContact({ seed: { contacts: 12 }, perSecond: 6, pageSize: 2, clientId: 'paced-client' });
-    const connector = constantContact.create(configFor(fake, { clientId: 'paced-client', pageSize: 2, requestsPerSecond: 4 }));
+    fake = await startFakeConstantContact({
+      seed: { contacts: 12 },
+      perSecond: 6,
+      pageSize: 2,
+      clientId: 'paced-client',
+    });
+    const connector = constantContact.create(
+      configFor(fake, { clientId: 'paced-client', pageSize: 2, requestsPerSecond: 4 }),
+    );
     let cursor: string | null = null;
     let pages = 0;
     for (;;) {
@@ -205,19 +297,37 @@ describe('constant contact specifics', () => {
 
     test('returns the event type and payload of a verified delivery', () => {
       const result = constantContact.verifyWebhook(config, signed(config, webhookBody(1), now));
-      expect(result.events).toEqual([{ id: expect.stringMatching(/^[0-9a-f]{64}$/), type: 'tier.increase', payload: JSON.parse(webhookBody(1).toString()) }]);
+      expect(result.events).toEqual([
+        {
+          id: expect.stringMatching(/^[0-9a-f]{64}$/),
+          type: 'tier.increase',
+          payload: JSON.parse(webhookBody(1).toString()),
+        },
+      ]);
     });
 
     test('refuses a JWS that is not detached or declares an encoded payload', () => {
       const request = signed(config, webhookBody(2), now);
       const [header, , signature] = request.headers['X-CTCT-WEBHOOK-SIG']!.split('.');
-      expect(() => constantContact.verifyWebhook(config, { ...request, headers: { 'X-CTCT-WEBHOOK-SIG': `${header}.${Buffer.from('x').toString('base64url')}.${signature}` } })).toThrow(WebhookRejected);
+      expect(() =>
+        constantContact.verifyWebhook(config, {
+          ...request,
+          headers: { 'X-CTCT-WEBHOOK-SIG': `${header}.${Buffer.from('x').toString('base64url')}.${signature}` },
+        }),
+      ).toThrow(WebhookRejected);
       const encoded = Buffer.from(JSON.stringify({ alg: 'RS256', ts: Math.floor(now / 1000) })).toString('base64url');
-      expect(() => constantContact.verifyWebhook(config, { ...request, headers: { 'X-CTCT-WEBHOOK-SIG': `${encoded}..${signature}` } })).toThrow(/b64=false/);
+      expect(() =>
+        constantContact.verifyWebhook(config, {
+          ...request,
+          headers: { 'X-CTCT-WEBHOOK-SIG': `${encoded}..${signature}` },
+        }),
+      ).toThrow(/b64=false/);
     });
 
     test('without configured keys every delivery is refused', () => {
-      expect(() => constantContact.verifyWebhook({ ...config, webhookJwks: undefined }, signed(config, webhookBody(3), now))).toThrow(/not configured/);
+      expect(() =>
+        constantContact.verifyWebhook({ ...config, webhookJwks: undefined }, signed(config, webhookBody(3), now)),
+      ).toThrow(/not configured/);
     });
   });
 });

@@ -11,7 +11,9 @@ import type { KlaviyoConfig } from './config';
 
 export function klaviyoErrorMessage(body: unknown): string | undefined {
   if (typeof body === 'string') return body.slice(0, 300) || undefined;
-  const list = (body as { errors?: { code?: string; detail?: string; title?: string; source?: { pointer?: string } }[] } | undefined)?.errors;
+  const list = (
+    body as { errors?: { code?: string; detail?: string; title?: string; source?: { pointer?: string } }[] } | undefined
+  )?.errors;
   if (!Array.isArray(list) || list.length === 0) return undefined;
   return list.map((e) => [e.code, e.detail ?? e.title, e.source?.pointer].filter(Boolean).join(': ')).join('; ');
 }
@@ -21,11 +23,21 @@ export function klaviyoErrorMessage(body: unknown): string | undefined {
  * description, revision 2026-07-15): burst per second and steady per minute. Paths are matched
  * after the account's ids are taken out.
  */
-export const ENDPOINT_LIMITS: readonly { readonly pattern: RegExp; readonly name: string; readonly burst: number; readonly steady: number }[] = [
+export const ENDPOINT_LIMITS: readonly {
+  readonly pattern: RegExp;
+  readonly name: string;
+  readonly burst: number;
+  readonly steady: number;
+}[] = [
   { pattern: /^\/api\/accounts$/, name: 'accounts', burst: 1, steady: 15 },
   { pattern: /^\/api\/metrics$/, name: 'metrics', burst: 10, steady: 150 },
   { pattern: /^\/api\/events$/, name: 'events', burst: 350, steady: 3500 },
-  { pattern: /^\/api\/profile-bulk-import-jobs(\/[^/]+(\/import-errors)?)?$/, name: 'profile-bulk-import-jobs', burst: 10, steady: 150 },
+  {
+    pattern: /^\/api\/profile-bulk-import-jobs(\/[^/]+(\/import-errors)?)?$/,
+    name: 'profile-bulk-import-jobs',
+    burst: 10,
+    steady: 150,
+  },
   { pattern: /^\/api\/data-privacy-deletion-jobs$/, name: 'data-privacy-deletion-jobs', burst: 3, steady: 60 },
   { pattern: /^\/api\/profiles$/, name: 'profiles', burst: 75, steady: 750 },
   { pattern: /^\/api\/profile-import$/, name: 'profile-import', burst: 75, steady: 750 },
@@ -36,14 +48,21 @@ export class KlaviyoClient {
   private readonly origin: string;
   private readonly account: string;
 
-  constructor(readonly config: KlaviyoConfig, readonly context: ConnectorContext = {}) {
+  constructor(
+    readonly config: KlaviyoConfig,
+    readonly context: ConnectorContext = {},
+  ) {
     this.origin = new URL(config.baseUrl).origin;
     this.account = createHash('sha256').update(`${config.apiKey}\n${this.origin}`).digest('hex').slice(0, 16);
     this.http = new VendorHttp({
       integration: 'klaviyo',
       baseUrl: config.baseUrl,
       context,
-      auth: () => ({ authorization: `Klaviyo-API-Key ${config.apiKey}`, revision: config.revision, accept: 'application/vnd.api+json' }),
+      auth: () => ({
+        authorization: `Klaviyo-API-Key ${config.apiKey}`,
+        revision: config.revision,
+        accept: 'application/vnd.api+json',
+      }),
       errorMessage: klaviyoErrorMessage,
       budgetFor: (method, url) => this.budget(method, url.pathname),
     });
@@ -65,7 +84,8 @@ export class KlaviyoClient {
   }
 
   request<T>(request: VendorRequest): Promise<VendorResponse<T>> {
-    const headers = request.json !== undefined ? { 'content-type': 'application/vnd.api+json', ...request.headers } : request.headers;
+    const headers =
+      request.json !== undefined ? { 'content-type': 'application/vnd.api+json', ...request.headers } : request.headers;
     return this.http.request<T>({ ...request, headers });
   }
 
@@ -79,9 +99,18 @@ export class KlaviyoClient {
     try {
       url = new URL(link);
     } catch {
-      throw new IntegrationError('klaviyo', 'invalid_config', 'cursor holds a next link that is not a URL; reset the sync state');
+      throw new IntegrationError(
+        'klaviyo',
+        'invalid_config',
+        'cursor holds a next link that is not a URL; reset the sync state',
+      );
     }
-    if (url.origin !== this.origin) throw new IntegrationError('klaviyo', 'invalid_config', `cursor's next link points at ${url.origin}, not ${this.origin}; reset the sync state`);
+    if (url.origin !== this.origin)
+      throw new IntegrationError(
+        'klaviyo',
+        'invalid_config',
+        `cursor's next link points at ${url.origin}, not ${this.origin}; reset the sync state`,
+      );
     return url.toString();
   }
 }

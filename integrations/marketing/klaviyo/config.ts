@@ -1,7 +1,11 @@
 import { z } from 'zod';
 
 /** Klaviyo's names for the catalog's metric objects; override or add with `metrics`. */
-export const DEFAULT_METRIC_NAMES: Readonly<Record<string, string>> = { email_open: 'Opened Email', email_click: 'Clicked Email', purchase: 'Placed Order' };
+export const DEFAULT_METRIC_NAMES: Readonly<Record<string, string>> = {
+  email_open: 'Opened Email',
+  email_click: 'Clicked Email',
+  purchase: 'Placed Order',
+};
 
 export const klaviyoConfigSchema = z
   .object({
@@ -13,7 +17,10 @@ export const klaviyoConfigSchema = z
      * API revision sent in the `revision` header; the shapes this connector reads are those of this
      * revision. Klaviyo retires a revision two years after its release (calls then answer 410).
      */
-    revision: z.string().regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, 'revision must look like 2026-07-15').default('2026-07-15'),
+    revision: z
+      .string()
+      .regex(/^\d{4}-\d{2}-\d{2}(\.pre)?$/, 'revision must look like 2026-07-15')
+      .default('2026-07-15'),
     /** Profiles per page (Klaviyo allows up to 100); events pages take up to 200. */
     pageSize: z.number().int().min(1).max(100).default(100),
     /** Metric ids by object name; objects not listed are looked up by their metric name. */
@@ -27,7 +34,11 @@ export const klaviyoConfigSchema = z
     /** Profiles per bulk import job (Klaviyo's maximum is 10,000). */
     bulkSize: z.number().int().min(1).max(10_000).default(10_000),
     bulkPollMs: z.number().int().min(1).default(2000),
-    bulkTimeoutMs: z.number().int().min(1).default(30 * 60_000),
+    bulkTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(30 * 60_000),
     /**
      * Caps on the profile endpoints' budget (burst per second, steady per minute; Klaviyo documents
      * 75/750 for them). Every other endpoint keeps its own documented, lower budget.
@@ -38,7 +49,11 @@ export const klaviyoConfigSchema = z
     webhookSecret: z.string().min(16, 'webhookSecret must be at least 16 characters').optional(),
     /** When set, deliveries for another webhook id are refused. */
     webhookId: z.string().min(1).optional(),
-    webhookToleranceMs: z.number().int().min(1000).default(5 * 60_000),
+    webhookToleranceMs: z
+      .number()
+      .int()
+      .min(1000)
+      .default(5 * 60_000),
   })
   .strict();
 

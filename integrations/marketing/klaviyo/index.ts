@@ -5,7 +5,16 @@
  * JSON:API `links.next`; the cursor keeps that link plus an updated/datetime watermark.
  */
 import { z, type ZodType } from 'zod';
-import { IntegrationError, checkConnection, type Connector, type ConnectorContext, type ConnectorModule, type PullPage, type PushResult, type VendorRecord } from '../../connector';
+import {
+  IntegrationError,
+  checkConnection,
+  type Connector,
+  type ConnectorContext,
+  type ConnectorModule,
+  type PullPage,
+  type PushResult,
+  type VendorRecord,
+} from '../../connector';
 import { parseConfig } from '../shared/config';
 import { decodeCursor, encodeCursor } from '../shared/cursor';
 import { mapPool } from '../shared/pool';
@@ -18,7 +27,10 @@ import { verifyKlaviyoWebhook } from './webhook';
 export { klaviyoConfigSchema, type KlaviyoConfig } from './config';
 export { klaviyoSignature } from './webhook';
 
-const cursorSchema = z.object({ mark: z.object({ ts: z.number().nullable(), seen: z.array(z.string()) }), next: z.string().nullable() });
+const cursorSchema = z.object({
+  mark: z.object({ ts: z.number().nullable(), seen: z.array(z.string()) }),
+  next: z.string().nullable(),
+});
 
 interface Resource {
   type: string;
@@ -44,21 +56,26 @@ function iso(ms: number): string {
 }
 
 function recordFailure(error: unknown): string | undefined {
-  if (error instanceof IntegrationError && (error.kind === 'vendor_error' || error.kind === 'not_found')) return error.message;
+  if (error instanceof IntegrationError && (error.kind === 'vendor_error' || error.kind === 'not_found'))
+    return error.message;
   return undefined;
 }
 
 /** Profile attributes from a plain record or a JSON:API profile resource. */
 function attributesOf(record: VendorRecord): { id?: string; attributes: Record<string, unknown> } {
   if (record.type === 'profile' && typeof record.attributes === 'object' && record.attributes !== null) {
-    return { id: typeof record.id === 'string' ? record.id : undefined, attributes: record.attributes as Record<string, unknown> };
+    return {
+      id: typeof record.id === 'string' ? record.id : undefined,
+      attributes: record.attributes as Record<string, unknown>,
+    };
   }
   const { id, type: _type, ...attributes } = record;
   return { id: typeof id === 'string' ? id : undefined, attributes };
 }
 
 function keyOf(id: string | undefined, attributes: Record<string, unknown>): string | undefined {
-  for (const key of PROFILE_KEYS) if (typeof attributes[key] === 'string' && attributes[key]) return String(attributes[key]);
+  for (const key of PROFILE_KEYS)
+    if (typeof attributes[key] === 'string' && attributes[key]) return String(attributes[key]);
   return id;
 }
 
@@ -66,7 +83,10 @@ class KlaviyoConnector implements Connector {
   private readonly client: KlaviyoClient;
   private metricIds: Promise<Map<string, string>> | undefined;
 
-  constructor(private readonly config: KlaviyoConfig, private readonly context: ConnectorContext) {
+  constructor(
+    private readonly config: KlaviyoConfig,
+    private readonly context: ConnectorContext,
+  ) {
     this.client = new KlaviyoClient(config, context);
   }
 
@@ -81,7 +101,12 @@ class KlaviyoConnector implements Connector {
     const configured = this.config.metrics[object];
     if (configured) return configured;
     const name = this.config.metricNames[object];
-    if (!name) throw new IntegrationError('klaviyo', 'invalid_config', `unknown object "${object}": use profiles, or name its metric in metricNames.${object} or metrics.${object}`);
+    if (!name)
+      throw new IntegrationError(
+        'klaviyo',
+        'invalid_config',
+        `unknown object "${object}": use profiles, or name its metric in metricNames.${object} or metrics.${object}`,
+      );
     this.metricIds ??= this.allMetrics();
     let id: string | undefined;
     try {
@@ -90,7 +115,12 @@ class KlaviyoConnector implements Connector {
       this.metricIds = undefined;
       throw error;
     }
-    if (!id) throw new IntegrationError('klaviyo', 'invalid_config', `no metric named "${name}" in the account (object "${object}"): set metrics.${object} to its id`);
+    if (!id)
+      throw new IntegrationError(
+        'klaviyo',
+        'invalid_config',
+        `no metric named "${name}" in the account (object "${object}"): set metrics.${object} to its id`,
+      );
     return id;
   }
 
@@ -99,14 +129,19 @@ class KlaviyoConnector implements Connector {
     let path: string = '/api/metrics';
     for (;;) {
       const page = await this.client.json<ResourcePage>({ path });
-      for (const metric of page.data) if (typeof metric.attributes.name === 'string' && !ids.has(metric.attributes.name)) ids.set(metric.attributes.name, metric.id);
+      for (const metric of page.data)
+        if (typeof metric.attributes.name === 'string' && !ids.has(metric.attributes.name))
+          ids.set(metric.attributes.name, metric.id);
       if (!page.links?.next) return ids;
       path = this.client.nextLink(page.links.next);
     }
   }
 
   async pull(object: string, cursor: string | null): Promise<PullPage> {
-    const state = decodeCursor('klaviyo', cursor, cursorSchema, { mark: { ts: START.ts, seen: [...START.seen] }, next: null });
+    const state = decodeCursor('klaviyo', cursor, cursorSchema, {
+      mark: { ts: START.ts, seen: [...START.seen] },
+      next: null,
+    });
     const profiles = object === 'profiles';
     const field = profiles ? 'updated' : 'datetime';
     let request;
@@ -117,20 +152,32 @@ class KlaviyoConnector implements Connector {
       if (from !== null) filters.push(`greater-than(${field},${iso(from)})`);
       request = {
         path: profiles ? '/api/profiles' : '/api/events',
-        query: { filter: filters.length ? filters.join(',') : undefined, sort: field, 'page[size]': this.config.pageSize },
+        query: {
+          filter: filters.length ? filters.join(',') : undefined,
+          sort: field,
+          'page[size]': this.config.pageSize,
+        },
       };
     }
     const page = await this.client.json<ResourcePage>(request);
     const changedMs = (r: Resource) => secondsOf(r.attributes[field]) ?? 0;
     const fresh = page.data.filter((r) => isNew(state.mark, r.id, changedMs(r)));
-    const mark = advance(state.mark, fresh.map((r) => ({ id: r.id, changedMs: changedMs(r) })));
+    const mark = advance(
+      state.mark,
+      fresh.map((r) => ({ id: r.id, changedMs: changedMs(r) })),
+    );
     const next = page.links?.next ?? null;
     return { records: fresh, deletedIds: [], cursor: encodeCursor({ mark, next }), done: next === null };
   }
 
   /** Profile ids for a reconciliation sweep: Klaviyo's API lists no deleted profiles. */
   async *listIds(object: string): AsyncIterable<string> {
-    if (object !== 'profiles') throw new IntegrationError('klaviyo', 'invalid_config', `only profiles can be swept for deletes, not "${object}" (events are never deleted)`);
+    if (object !== 'profiles')
+      throw new IntegrationError(
+        'klaviyo',
+        'invalid_config',
+        `only profiles can be swept for deletes, not "${object}" (events are never deleted)`,
+      );
     let request: VendorRequest = { path: '/api/profiles', query: { 'fields[profile]': 'id', 'page[size]': 100 } };
     for (;;) {
       const page = await this.client.json<ResourcePage>(request);
@@ -141,7 +188,12 @@ class KlaviyoConnector implements Connector {
   }
 
   async push(object: string, records: readonly VendorRecord[]): Promise<PushResult> {
-    if (object !== 'profiles') throw new IntegrationError('klaviyo', 'invalid_config', `push supports profiles only, not "${object}" (events are created by Klaviyo's tracking APIs)`);
+    if (object !== 'profiles')
+      throw new IntegrationError(
+        'klaviyo',
+        'invalid_config',
+        `push supports profiles only, not "${object}" (events are created by Klaviyo's tracking APIs)`,
+      );
     const failed: { key: string; reason: string }[] = [];
     const valid: { key: string; id?: string; attributes: Record<string, unknown> }[] = [];
     records.forEach((record, index) => {
@@ -150,14 +202,24 @@ class KlaviyoConnector implements Connector {
       if (!key) failed.push({ key: `#${index}`, reason: 'one of email, phone_number, external_id or id is required' });
       else valid.push({ key, id, attributes });
     });
-    const upserted = valid.length >= this.config.bulkThreshold ? await this.pushBulk(valid, failed) : await this.pushEach(valid, failed);
+    const upserted =
+      valid.length >= this.config.bulkThreshold
+        ? await this.pushBulk(valid, failed)
+        : await this.pushEach(valid, failed);
     return { upserted, failed };
   }
 
-  private async pushEach(profiles: { key: string; id?: string; attributes: Record<string, unknown> }[], failed: { key: string; reason: string }[]): Promise<number> {
+  private async pushEach(
+    profiles: { key: string; id?: string; attributes: Record<string, unknown> }[],
+    failed: { key: string; reason: string }[],
+  ): Promise<number> {
     const ok = await mapPool(profiles, 5, async ({ key, id, attributes }) => {
       try {
-        await this.client.request({ method: 'POST', path: '/api/profile-import', json: { data: { type: 'profile', ...(id ? { id } : {}), attributes } } });
+        await this.client.request({
+          method: 'POST',
+          path: '/api/profile-import',
+          json: { data: { type: 'profile', ...(id ? { id } : {}), attributes } },
+        });
         return true;
       } catch (error) {
         const reason = recordFailure(error);
@@ -169,7 +231,10 @@ class KlaviyoConnector implements Connector {
     return ok.filter(Boolean).length;
   }
 
-  private async pushBulk(profiles: { key: string; attributes: Record<string, unknown> }[], failed: { key: string; reason: string }[]): Promise<number> {
+  private async pushBulk(
+    profiles: { key: string; attributes: Record<string, unknown> }[],
+    failed: { key: string; reason: string }[],
+  ): Promise<number> {
     const sleep = this.context.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
     let upserted = 0;
     for (let start = 0; start < profiles.length; start += this.config.bulkSize) {
@@ -178,18 +243,32 @@ class KlaviyoConnector implements Connector {
         data: {
           type: 'profile-bulk-import-job',
           attributes: { profiles: { data: chunk.map((p) => ({ type: 'profile', attributes: p.attributes })) } },
-          ...(this.config.listId ? { relationships: { lists: { data: [{ type: 'list', id: this.config.listId }] } } } : {}),
+          ...(this.config.listId
+            ? { relationships: { lists: { data: [{ type: 'list', id: this.config.listId }] } } }
+            : {}),
         },
       };
       // A repeated job only upserts the same profiles again, so the submission may be retried.
-      let job = (await this.client.json<{ data: BulkJob }>({ method: 'POST', path: '/api/profile-bulk-import-jobs', json: body })).data;
+      let job = (
+        await this.client.json<{ data: BulkJob }>({ method: 'POST', path: '/api/profile-bulk-import-jobs', json: body })
+      ).data;
       const deadline = Date.now() + this.config.bulkTimeoutMs;
       while (!['complete', 'cancelled', 'failed'].includes(job.attributes.status)) {
-        if (Date.now() > deadline) throw new IntegrationError('klaviyo', 'unavailable', `bulk import job ${job.id} not complete after ${this.config.bulkTimeoutMs} ms (status ${job.attributes.status})`);
+        if (Date.now() > deadline)
+          throw new IntegrationError(
+            'klaviyo',
+            'unavailable',
+            `bulk import job ${job.id} not complete after ${this.config.bulkTimeoutMs} ms (status ${job.attributes.status})`,
+          );
         await sleep(this.config.bulkPollMs);
         job = (await this.client.json<{ data: BulkJob }>({ path: `/api/profile-bulk-import-jobs/${job.id}` })).data;
       }
-      if (job.attributes.status !== 'complete') throw new IntegrationError('klaviyo', 'vendor_error', `bulk import job ${job.id} ended ${job.attributes.status}`);
+      if (job.attributes.status !== 'complete')
+        throw new IntegrationError(
+          'klaviyo',
+          'vendor_error',
+          `bulk import job ${job.id} ended ${job.attributes.status}`,
+        );
       const failedHere = new Set<number>();
       let path: string = `/api/profile-bulk-import-jobs/${job.id}/import-errors`;
       for (;;) {
@@ -197,7 +276,9 @@ class KlaviyoConnector implements Connector {
         for (const error of page.data) {
           const pointer = (error.attributes.source as { pointer?: string } | undefined)?.pointer ?? '';
           const index = Number(/\/profiles\/data\/(\d+)/.exec(pointer)?.[1] ?? NaN);
-          const key = chunk[index]?.key ?? String((error.attributes.original_payload as Record<string, unknown> | undefined)?.email ?? error.id);
+          const key =
+            chunk[index]?.key ??
+            String((error.attributes.original_payload as Record<string, unknown> | undefined)?.email ?? error.id);
           if (Number.isInteger(index)) failedHere.add(index);
           failed.push({ key, reason: String(error.attributes.detail ?? error.attributes.title ?? 'import error') });
         }
@@ -210,7 +291,12 @@ class KlaviyoConnector implements Connector {
   }
 
   async delete(object: string, ids: readonly string[]): Promise<void> {
-    if (object !== 'profiles') throw new IntegrationError('klaviyo', 'invalid_config', `Klaviyo cannot delete "${object}"; only profiles (through data-privacy deletion jobs)`);
+    if (object !== 'profiles')
+      throw new IntegrationError(
+        'klaviyo',
+        'invalid_config',
+        `Klaviyo cannot delete "${object}"; only profiles (through data-privacy deletion jobs)`,
+      );
     await mapPool(ids, 3, (id) => this.deletionJob({ type: 'profile', id }));
   }
 
@@ -219,7 +305,11 @@ class KlaviyoConnector implements Connector {
   }
 
   private async deletionJob(profile: Record<string, unknown>): Promise<void> {
-    await this.client.request({ method: 'POST', path: '/api/data-privacy-deletion-jobs', json: { data: { type: 'data-privacy-deletion-job', attributes: { profile: { data: profile } } } } });
+    await this.client.request({
+      method: 'POST',
+      path: '/api/data-privacy-deletion-jobs',
+      json: { data: { type: 'data-privacy-deletion-job', attributes: { profile: { data: profile } } } },
+    });
   }
 }
 

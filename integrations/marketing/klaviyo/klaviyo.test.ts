@@ -1,13 +1,19 @@
 import { connectorContract } from '../../contract/connector-contract';
 import { IntegrationError, WebhookRejected, type WebhookRequest } from '../../connector';
-import { startFakeKlaviyo, type KlaviyoFake } from '../../../test/fakes/klaviyo';
+import { startFakeKlaviyo, type KlaviyoFake } from '@data-sync/vendor-fakes/klaviyo';
 import { klaviyoConfigSchema, type KlaviyoConfig } from './config';
 import { klaviyo, klaviyoSignature } from './index';
 
 const SECRET = 'klaviyo-webhook-secret-0123456789';
 
 function configFor(url: string, extra: Record<string, unknown> = {}): KlaviyoConfig {
-  return klaviyoConfigSchema.parse({ apiKey: 'pk_fake_0123456789abcdef0123456789abcdef', baseUrl: url, webhookSecret: SECRET, bulkPollMs: 1, ...extra });
+  return klaviyoConfigSchema.parse({
+    apiKey: 'pk_fake_0123456789abcdef0123456789abcdef',
+    baseUrl: url,
+    webhookSecret: SECRET,
+    bulkPollMs: 1,
+    ...extra,
+  });
 }
 
 function webhookBody(n: number, webhookId = 'wh_01'): Buffer {
@@ -17,7 +23,12 @@ function webhookBody(n: number, webhookId = 'wh_01'): Buffer {
         {
           topic: 'event:klaviyo.opened_email',
           external_id: `evt_${n}`,
-          payload: { type: 'event', id: `evt_${n}`, attributes: { datetime: '2026-03-01T11:59:00+00:00', event_properties: { Subject: 'Hello' } }, relationships: { profile: { data: { type: 'profile', id: `P${n}` } } } },
+          payload: {
+            type: 'event',
+            id: `evt_${n}`,
+            attributes: { datetime: '2026-03-01T11:59:00+00:00', event_properties: { Subject: 'Hello' } },
+            relationships: { profile: { data: { type: 'profile', id: `P${n}` } } },
+          },
         },
       ],
       meta: { klaviyo_account_id: 'FakeAcct', klaviyo_webhook_id: webhookId, timestamp: '2026-03-01T12:00:00Z' },
@@ -30,7 +41,12 @@ function signed(config: KlaviyoConfig, body: Buffer, now: number, webhookId = 'w
   return {
     method: 'POST',
     url: 'https://api.example.com/webhooks/klaviyo',
-    headers: { 'content-type': 'application/json', 'Klaviyo-Webhook-Id': webhookId, 'Klaviyo-Timestamp': timestamp, 'Klaviyo-Signature': klaviyoSignature(config.webhookSecret ?? '', body, timestamp) },
+    headers: {
+      'content-type': 'application/json',
+      'Klaviyo-Webhook-Id': webhookId,
+      'Klaviyo-Timestamp': timestamp,
+      'Klaviyo-Signature': klaviyoSignature(config.webhookSecret ?? '', body, timestamp),
+    },
     rawBody: body,
     now,
   };
@@ -44,7 +60,12 @@ connectorContract<KlaviyoConfig>({
   configFor: (url, pageSize) => configFor(url, { pageSize }),
   deletes: 'sweep',
   recordId: (record) => String(record.id),
-  pushRecords: (count, variant) => Array.from({ length: count }, (_, i) => ({ email: `contract.${i}@push.example.com`, first_name: `Push${i}`, last_name: `Variant${variant}` })),
+  pushRecords: (count, variant) =>
+    Array.from({ length: count }, (_, i) => ({
+      email: `contract.${i}@push.example.com`,
+      first_name: `Push${i}`,
+      last_name: `Variant${variant}`,
+    })),
   webhook: {
     body: (_config, n) => webhookBody(n),
     sign: signed,
@@ -72,7 +93,11 @@ describe('klaviyo specifics', () => {
     expect((await current.pull('email_open', null)).records).toHaveLength(3);
     expect(fake.state.violations).toEqual([]);
     const retired = klaviyo.create(configFor(fake.url, { revision: '2024-10-15' }));
-    await expect(retired.pull('profiles', null)).rejects.toMatchObject({ kind: 'vendor_error', status: 410, message: expect.stringContaining('retired') });
+    await expect(retired.pull('profiles', null)).rejects.toMatchObject({
+      kind: 'vendor_error',
+      status: 410,
+      message: expect.stringContaining('retired'),
+    });
   });
 
   test('an endpoint with a lower documented budget is paced to it (deletion jobs: 3/s)', async () => {
@@ -85,7 +110,9 @@ describe('klaviyo specifics', () => {
 
   test('windows the vendor declares in RateLimit-Limit lower the documented budget', async () => {
     fake = await startFakeKlaviyo({ seed: { profiles: 12 }, burst: 2, steady: 100, apiKey: 'pk_declared_0123456789' });
-    const connector = klaviyo.create(klaviyoConfigSchema.parse({ apiKey: 'pk_declared_0123456789', baseUrl: fake.url, pageSize: 2 }));
+    const connector = klaviyo.create(
+      klaviyoConfigSchema.parse({ apiKey: 'pk_declared_0123456789', baseUrl: fake.url, pageSize: 2 }),
+    );
     let cursor: string | null = null;
     let pages = 0;
     for (let done = false; !done; pages++) ({ cursor, done } = await connector.pull('profiles', cursor));
@@ -95,7 +122,9 @@ describe('klaviyo specifics', () => {
 
   test('a request outside the OpenAPI description is refused and recorded', async () => {
     fake = await startFakeKlaviyo({ seed: { profiles: 1 } });
-    const response = await fetch(`${fake.url}/api/profiles?page[size]=500`, { headers: { authorization: `Klaviyo-API-Key ${fake.apiKey}`, revision: '2026-07-15' } });
+    const response = await fetch(`${fake.url}/api/profiles?page[size]=500`, {
+      headers: { authorization: `Klaviyo-API-Key ${fake.apiKey}`, revision: '2026-07-15' },
+    });
     expect(response.status).toBe(400);
     expect(fake.state.violations).toEqual([expect.stringContaining('page[size]=500')]);
   });
@@ -108,7 +137,9 @@ describe('klaviyo specifics', () => {
     for (;;) {
       const page = await connector.pull('email_open', cursor);
       ids.push(...page.records.map((r) => String(r.id)));
-      expect(page.records.every((r) => (r.relationships as any).metric.data.id === fake.metricId('email_open'))).toBe(true);
+      expect(page.records.every((r) => (r.relationships as any).metric.data.id === fake.metricId('email_open'))).toBe(
+        true,
+      );
       cursor = page.cursor;
       if (page.done) break;
     }
@@ -121,13 +152,21 @@ describe('klaviyo specifics', () => {
 
   test('an unknown metric object is an invalid_config error naming it', async () => {
     fake = await startFakeKlaviyo({ seed: { profiles: 1 } });
-    await expect(klaviyo.create(configFor(fake.url)).pull('page_view', null)).rejects.toMatchObject({ kind: 'invalid_config', message: expect.stringContaining('"page_view"') });
+    await expect(klaviyo.create(configFor(fake.url)).pull('page_view', null)).rejects.toMatchObject({
+      kind: 'invalid_config',
+      message: expect.stringContaining('"page_view"'),
+    });
   });
 
   test('large pushes run as bulk import jobs and report the rejected profiles by key', async () => {
     fake = await startFakeKlaviyo({ seed: { profiles: 0 } });
-    const records = Array.from({ length: 12 }, (_, i) => ({ email: i === 4 ? 'broken@' : `bulk.${i}@example.com`, first_name: `B${i}` }));
-    const result = await klaviyo.create(configFor(fake.url, { bulkThreshold: 10, bulkSize: 5 })).push('profiles', records);
+    const records = Array.from({ length: 12 }, (_, i) => ({
+      email: i === 4 ? 'broken@' : `bulk.${i}@example.com`,
+      first_name: `B${i}`,
+    }));
+    const result = await klaviyo
+      .create(configFor(fake.url, { bulkThreshold: 10, bulkSize: 5 }))
+      .push('profiles', records);
     expect(result.upserted).toBe(11);
     expect(result.failed).toEqual([{ key: 'broken@', reason: expect.stringContaining('Invalid email') }]);
     expect(fake.state.bulkJobs.size).toBe(3);
@@ -136,7 +175,9 @@ describe('klaviyo specifics', () => {
 
   test('a profile without any identifier fails alone', async () => {
     fake = await startFakeKlaviyo({ seed: { profiles: 0 } });
-    const result = await klaviyo.create(configFor(fake.url)).push('profiles', [{ first_name: 'Nobody' }, { email: 'some@example.com' }]);
+    const result = await klaviyo
+      .create(configFor(fake.url))
+      .push('profiles', [{ first_name: 'Nobody' }, { email: 'some@example.com' }]);
     expect(result).toEqual({ upserted: 1, failed: [{ key: '#0', reason: expect.stringContaining('required') }] });
   });
 
@@ -153,7 +194,12 @@ describe('klaviyo specifics', () => {
   test('paces calls to the account tier so the vendor never has to throttle', async () => {
     // The fake's windows count arrival times; a little headroom absorbs scheduling jitter on a busy machine.
     fake = await startFakeKlaviyo({ seed: { profiles: 0 }, burst: 8, steady: 400, apiKey: 'pk_paced_0123456789' });
-    const config = klaviyoConfigSchema.parse({ apiKey: 'pk_paced_0123456789', baseUrl: fake.url, burstPerSecond: 6, steadyPerMinute: 360 });
+    const config = klaviyoConfigSchema.parse({
+      apiKey: 'pk_paced_0123456789',
+      baseUrl: fake.url,
+      burstPerSecond: 6,
+      steadyPerMinute: 360,
+    });
     const records = Array.from({ length: 12 }, (_, i) => ({ email: `paced.${i}@example.com` }));
     expect(await klaviyo.create(config).push('profiles', records)).toEqual({ upserted: 12, failed: [] });
     expect(fake.state.throttled).toBe(0);
@@ -161,8 +207,12 @@ describe('klaviyo specifics', () => {
 
   test('a stored next link to another host is refused instead of followed with the API key', async () => {
     fake = await startFakeKlaviyo({ seed: { profiles: 1 } });
-    const evil = Buffer.from(JSON.stringify({ mark: { ts: null, seen: [] }, next: 'https://evil.example.com/api/profiles' })).toString('base64url');
-    await expect(klaviyo.create(configFor(fake.url)).pull('profiles', evil)).rejects.toMatchObject({ kind: 'invalid_config' });
+    const evil = Buffer.from(
+      JSON.stringify({ mark: { ts: null, seen: [] }, next: 'https://evil.example.com/api/profiles' }),
+    ).toString('base64url');
+    await expect(klaviyo.create(configFor(fake.url)).pull('profiles', evil)).rejects.toMatchObject({
+      kind: 'invalid_config',
+    });
   });
 
   describe('webhooks', () => {
@@ -171,25 +221,47 @@ describe('klaviyo specifics', () => {
 
     test('returns each event with its external id, topic and profile', () => {
       expect(klaviyo.verifyWebhook(config, signed(config, webhookBody(7), now)).events).toEqual([
-        { id: 'evt_7', type: 'event:klaviyo.opened_email', object: 'events', recordId: 'P7', payload: expect.objectContaining({ id: 'evt_7' }) },
+        {
+          id: 'evt_7',
+          type: 'event:klaviyo.opened_email',
+          object: 'events',
+          recordId: 'P7',
+          payload: expect.objectContaining({ id: 'evt_7' }),
+        },
       ]);
     });
 
     test('accepts epoch-second timestamps too', () => {
       const body = webhookBody(8);
       const timestamp = String(Math.floor(now / 1000));
-      const request = { ...signed(config, body, now), headers: { 'Klaviyo-Webhook-Id': 'wh_01', 'Klaviyo-Timestamp': timestamp, 'Klaviyo-Signature': klaviyoSignature(SECRET, body, timestamp) } };
+      const request = {
+        ...signed(config, body, now),
+        headers: {
+          'Klaviyo-Webhook-Id': 'wh_01',
+          'Klaviyo-Timestamp': timestamp,
+          'Klaviyo-Signature': klaviyoSignature(SECRET, body, timestamp),
+        },
+      };
       expect(klaviyo.verifyWebhook(config, request).events).toHaveLength(1);
     });
 
     test('refuses a body whose webhook id does not match the header, or another webhook than configured', () => {
-      expect(() => klaviyo.verifyWebhook(config, signed(config, webhookBody(9, 'wh_other'), now))).toThrow(/klaviyo_webhook_id/);
-      expect(() => klaviyo.verifyWebhook({ ...config, webhookId: 'wh_02' }, signed(config, webhookBody(10), now))).toThrow(WebhookRejected);
+      expect(() => klaviyo.verifyWebhook(config, signed(config, webhookBody(9, 'wh_other'), now))).toThrow(
+        /klaviyo_webhook_id/,
+      );
+      expect(() =>
+        klaviyo.verifyWebhook({ ...config, webhookId: 'wh_02' }, signed(config, webhookBody(10), now)),
+      ).toThrow(WebhookRejected);
     });
 
     test('refuses unsigned deliveries', () => {
       const request = signed(config, webhookBody(11), now);
-      expect(() => klaviyo.verifyWebhook(config, { ...request, headers: { 'Klaviyo-Timestamp': request.headers['Klaviyo-Timestamp'] } })).toThrow(/required/);
+      expect(() =>
+        klaviyo.verifyWebhook(config, {
+          ...request,
+          headers: { 'Klaviyo-Timestamp': request.headers['Klaviyo-Timestamp'] },
+        }),
+      ).toThrow(/required/);
     });
   });
 });

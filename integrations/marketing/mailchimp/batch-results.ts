@@ -12,7 +12,11 @@ export interface BatchOperationResult {
 }
 
 function octal(block: Buffer, offset: number, length: number): number {
-  const text = block.subarray(offset, offset + length).toString('ascii').replace(/\0.*$/s, '').trim();
+  const text = block
+    .subarray(offset, offset + length)
+    .toString('ascii')
+    .replace(/\0.*$/s, '')
+    .trim();
   return text === '' ? 0 : parseInt(text, 8);
 }
 

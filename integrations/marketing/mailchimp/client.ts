@@ -39,7 +39,10 @@ export class MailchimpClient {
   private readonly semaphore: Semaphore;
   private listIds: Promise<Map<string, string>> | undefined;
 
-  constructor(readonly config: MailchimpConfig, readonly context: ConnectorContext = {}) {
+  constructor(
+    readonly config: MailchimpConfig,
+    readonly context: ConnectorContext = {},
+  ) {
     const authorization = `Basic ${Buffer.from(`anystring:${config.apiKey}`).toString('base64')}`;
     this.http = new VendorHttp({
       integration: 'mailchimp',
@@ -63,7 +66,10 @@ export class MailchimpClient {
   async allLists(): Promise<{ id: string; name: string }[]> {
     const lists: { id: string; name: string }[] = [];
     for (let offset = 0; ; offset += 1000) {
-      const page = await this.json<{ lists: { id: string; name: string }[]; total_items: number }>({ path: '/lists', query: { count: 1000, offset, fields: 'lists.id,lists.name,total_items' } });
+      const page = await this.json<{ lists: { id: string; name: string }[]; total_items: number }>({
+        path: '/lists',
+        query: { count: 1000, offset, fields: 'lists.id,lists.name,total_items' },
+      });
       lists.push(...page.lists.map((l) => ({ id: l.id, name: l.name })));
       if (page.lists.length < 1000 || lists.length >= page.total_items) return lists;
     }
@@ -81,7 +87,12 @@ export class MailchimpClient {
       this.listIds = undefined;
       throw error;
     }
-    if (!id) throw new IntegrationError('mailchimp', 'invalid_config', `no audience named "${object}": set lists.${object} to its list id`);
+    if (!id)
+      throw new IntegrationError(
+        'mailchimp',
+        'invalid_config',
+        `no audience named "${object}": set lists.${object} to its list id`,
+      );
     return id;
   }
 }

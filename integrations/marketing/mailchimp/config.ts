@@ -21,14 +21,22 @@ export const mailchimpConfigSchema = z
     /** Operations per batch request. */
     batchSize: z.number().int().min(1).max(10_000).default(1000),
     batchPollMs: z.number().int().min(1).default(2000),
-    batchTimeoutMs: z.number().int().min(1).default(30 * 60_000),
+    batchTimeoutMs: z
+      .number()
+      .int()
+      .min(1)
+      .default(30 * 60_000),
     /** Secret expected in the webhook URL's `secret` query parameter (Mailchimp does not sign deliveries). */
     webhookSecret: z.string().min(16, 'webhookSecret must be at least 16 characters').optional(),
     /**
      * Deliveries whose fired_at is further off are refused. Mailchimp retries for 75 minutes, and the
      * time zone of fired_at is not documented, so the default also spans any UTC offset (±14 h).
      */
-    webhookMaxAgeMs: z.number().int().min(60_000).default(26 * 60 * 60_000),
+    webhookMaxAgeMs: z
+      .number()
+      .int()
+      .min(60_000)
+      .default(26 * 60 * 60_000),
   })
   .strict();
 

@@ -23,7 +23,11 @@ export function parseMailchimpForm(raw: string): Record<string, unknown> {
   for (const [key, value] of new URLSearchParams(raw)) {
     const path = key.replace(/\]/g, '').split('[');
     const bad = path.find((part) => PROTOTYPE_KEYS.has(part));
-    if (bad !== undefined) throw new WebhookRejected(`mailchimp: form field ${JSON.stringify(key)} names ${bad}, which no Mailchimp field does`, 400);
+    if (bad !== undefined)
+      throw new WebhookRejected(
+        `mailchimp: form field ${JSON.stringify(key)} names ${bad}, which no Mailchimp field does`,
+        400,
+      );
     let node = out;
     path.forEach((part, i) => {
       if (i === path.length - 1) node[part] = value;
@@ -57,7 +61,8 @@ export function verifyMailchimpWebhook(config: MailchimpConfig, request: Webhook
   } catch {
     throw new WebhookRejected('mailchimp: request URL is not a URL', 400);
   }
-  if (!secretMatches(config.webhookSecret, url.searchParams.get('secret'))) throw new WebhookRejected('mailchimp: webhook secret missing or wrong', 401);
+  if (!secretMatches(config.webhookSecret, url.searchParams.get('secret')))
+    throw new WebhookRejected('mailchimp: webhook secret missing or wrong', 401);
   const validation = { events: [], response: { status: 200, contentType: 'text/plain', body: '' } };
   const method = request.method.toUpperCase();
   if (method === 'GET' || (method === 'POST' && request.rawBody.length === 0)) return validation;
@@ -67,17 +72,23 @@ export function verifyMailchimpWebhook(config: MailchimpConfig, request: Webhook
   const type = form.type;
   const data = form.data as Record<string, unknown> | undefined;
   if (typeof type !== 'string' || !EVENT_TYPES.has(type) || typeof data !== 'object' || data === null) {
-    throw new WebhookRejected('mailchimp: body is not a Mailchimp webhook (form fields type and data[...] expected)', 400);
+    throw new WebhookRejected(
+      'mailchimp: body is not a Mailchimp webhook (form fields type and data[...] expected)',
+      400,
+    );
   }
   const fired = firedAt(form.fired_at);
   if (fired === null) throw new WebhookRejected('mailchimp: fired_at missing or not "YYYY-MM-DD HH:MM:SS"', 400);
-  if (request.now - fired > config.webhookMaxAgeMs) throw new WebhookRejected(`mailchimp: delivery fired at ${form.fired_at} is older than the allowed window`, 401);
-  if (fired - request.now > Math.min(config.webhookMaxAgeMs, 14 * 60 * 60_000 + 5 * 60_000)) throw new WebhookRejected(`mailchimp: delivery fired at ${form.fired_at} is in the future`, 401);
+  if (request.now - fired > config.webhookMaxAgeMs)
+    throw new WebhookRejected(`mailchimp: delivery fired at ${form.fired_at} is older than the allowed window`, 401);
+  if (fired - request.now > Math.min(config.webhookMaxAgeMs, 14 * 60 * 60_000 + 5 * 60_000))
+    throw new WebhookRejected(`mailchimp: delivery fired at ${form.fired_at} is in the future`, 401);
 
   const id = createHash('sha256').update(request.rawBody).digest('hex');
   const listId = typeof data.list_id === 'string' ? data.list_id : undefined;
   const listName = Object.entries(config.lists).find(([, value]) => value === listId)?.[0];
-  const email = typeof data.email === 'string' ? data.email : typeof data.new_email === 'string' ? data.new_email : undefined;
+  const email =
+    typeof data.email === 'string' ? data.email : typeof data.new_email === 'string' ? data.new_email : undefined;
   // upemail events name the member by new_id; the others by id.
   const memberId = typeof data.id === 'string' ? data.id : typeof data.new_id === 'string' ? data.new_id : undefined;
   const recordId = memberId ?? (email ? createHash('md5').update(email.toLowerCase()).digest('hex') : undefined);

@@ -12,11 +12,19 @@ export function decodeCursor<T>(integration: string, cursor: string | null, sche
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw new IntegrationError(integration, 'invalid_config', `cursor "${cursor.slice(0, 40)}" is not a cursor this connector wrote; reset the sync state`);
+    throw new IntegrationError(
+      integration,
+      'invalid_config',
+      `cursor "${cursor.slice(0, 40)}" is not a cursor this connector wrote; reset the sync state`,
+    );
   }
   const result = schema.safeParse(parsed);
   if (!result.success) {
-    throw new IntegrationError(integration, 'invalid_config', `cursor does not match this connector's format (${result.error.issues[0]?.message}); reset the sync state`);
+    throw new IntegrationError(
+      integration,
+      'invalid_config',
+      `cursor does not match this connector's format (${result.error.issues[0]?.message}); reset the sync state`,
+    );
   }
   return result.data;
 }

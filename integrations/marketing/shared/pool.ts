@@ -24,7 +24,11 @@ export class Semaphore {
  * Runs `fn` over `items` with at most `limit` in flight; results keep the input order. The first
  * rejection stops new work and is rethrown once the calls in flight have settled.
  */
-export async function mapPool<T, R>(items: readonly T[], limit: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+export async function mapPool<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (item: T, index: number) => Promise<R>,
+): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let nextIndex = 0;
   let failure: { error: unknown } | undefined;

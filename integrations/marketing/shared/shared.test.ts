@@ -14,7 +14,12 @@ describe('watermark', () => {
     ]);
     expect(mark).toEqual({ ts: 2000, seen: ['b', 'c'] });
     expect(queryFrom(mark)).toBe(1000);
-    expect([isNew(mark, 'a', 1000), isNew(mark, 'b', 2000), isNew(mark, 'd', 2000), isNew(mark, 'a', 3000)]).toEqual([false, false, true, true]);
+    expect([isNew(mark, 'a', 1000), isNew(mark, 'b', 2000), isNew(mark, 'd', 2000), isNew(mark, 'a', 3000)]).toEqual([
+      false,
+      false,
+      true,
+      true,
+    ]);
     expect(advance(mark, [{ id: 'd', changedMs: 2000 }])).toEqual({ ts: 2000, seen: ['b', 'c', 'd'] });
     expect(advance(mark, [])).toEqual(mark);
     expect(advance(START, [])).toBe(START);

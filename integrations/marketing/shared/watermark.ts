@@ -27,7 +27,10 @@ export function isNew(mark: Watermark, id: string, changedMs: number): boolean {
 }
 
 /** The watermark after emitting `records`. */
-export function advance(mark: Watermark, records: readonly { readonly id: string; readonly changedMs: number }[]): Watermark {
+export function advance(
+  mark: Watermark,
+  records: readonly { readonly id: string; readonly changedMs: number }[],
+): Watermark {
   let ts = mark.ts;
   for (const r of records) if (ts === null || r.changedMs > ts) ts = r.changedMs;
   if (ts === null) return mark;

@@ -3,4 +3,8 @@ import { metaModule } from '../meta/connector';
 
 export { metaConfigSchema as facebookConfigSchema, type MetaConfig as FacebookConfig } from '../meta/config';
 
-export const facebook = metaModule({ system: 'facebook', objects: ['page'], ownsLead: (platform) => platform !== 'ig' });
+export const facebook = metaModule({
+  system: 'facebook',
+  objects: ['page'],
+  ownsLead: (platform) => platform !== 'ig',
+});

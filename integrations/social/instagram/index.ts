@@ -6,4 +6,8 @@ import { metaModule } from '../meta/connector';
 
 export { metaConfigSchema as instagramConfigSchema, type MetaConfig as InstagramConfig } from '../meta/config';
 
-export const instagram = metaModule({ system: 'instagram', objects: ['instagram', 'page'], ownsLead: (platform) => platform === 'ig' });
+export const instagram = metaModule({
+  system: 'instagram',
+  objects: ['instagram', 'page'],
+  ownsLead: (platform) => platform === 'ig',
+});

@@ -12,7 +12,10 @@ export const linkedinConfigSchema = z
     /** Matched Audiences DMP segment pushed to; without it push is refused. */
     segmentId: z.string().regex(/^\d+$/, 'segmentId is the numeric DMP segment id').optional(),
     /** `LinkedIn-Version` header (YYYYMM). */
-    version: z.string().regex(/^\d{6}$/, 'version looks like 202610').default('202610'),
+    version: z
+      .string()
+      .regex(/^\d{6}$/, 'version looks like 202610')
+      .default('202610'),
     /** Override of https://api.linkedin.com (tests, demo). */
     baseUrl: z.string().url().default('https://api.linkedin.com'),
     /** Override of the token endpoint. */

@@ -15,7 +15,10 @@ export function normalizeEmail(value: unknown): string | undefined {
 
 export function normalizeName(value: unknown): string | undefined {
   if (typeof value !== 'string') return undefined;
-  const name = value.normalize('NFC').toLowerCase().replace(/[\s\p{P}\p{S}]/gu, '');
+  const name = value
+    .normalize('NFC')
+    .toLowerCase()
+    .replace(/[\s\p{P}\p{S}]/gu, '');
   return name || undefined;
 }
 
@@ -35,14 +38,20 @@ export interface HashedMember {
 }
 
 /** Hashes the audience members among `records` ({ email, first_name, last_name, phone_number }); the rest fail by key. */
-export function hashMembers(records: readonly Record<string, unknown>[]): { members: HashedMember[]; failed: { key: string; reason: string }[] } {
+export function hashMembers(records: readonly Record<string, unknown>[]): {
+  members: HashedMember[];
+  failed: { key: string; reason: string }[];
+} {
   const members: HashedMember[] = [];
   const failed: { key: string; reason: string }[] = [];
   const seen = new Set<string>();
   records.forEach((record, index) => {
     const email = normalizeEmail(record.email);
     if (!email) {
-      failed.push({ key: typeof record.email === 'string' && record.email ? record.email : `#${index}`, reason: 'a valid email is required to match an audience member' });
+      failed.push({
+        key: typeof record.email === 'string' && record.email ? record.email : `#${index}`,
+        reason: 'a valid email is required to match an audience member',
+      });
       return;
     }
     if (seen.has(email)) return;
@@ -50,7 +59,13 @@ export function hashMembers(records: readonly Record<string, unknown>[]): { memb
     const first = normalizeName(record.first_name);
     const last = normalizeName(record.last_name);
     const phone = normalizePhone(record.phone_number);
-    members.push({ key: email, email: sha256(email), firstName: first && sha256(first), lastName: last && sha256(last), phone: phone && sha256(phone) });
+    members.push({
+      key: email,
+      email: sha256(email),
+      firstName: first && sha256(first),
+      lastName: last && sha256(last),
+      phone: phone && sha256(phone),
+    });
   });
   return { members, failed };
 }

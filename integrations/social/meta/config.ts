@@ -18,7 +18,10 @@ export const metaConfigSchema = z
     /** Where a data deletion request's status is shown; the confirmation code is appended as `?code=`. */
     deletionStatusUrl: z.string().url().optional(),
     /** Graph API version (path prefix). */
-    apiVersion: z.string().regex(/^v\d+\.0$/, 'apiVersion looks like v21.0').default('v21.0'),
+    apiVersion: z
+      .string()
+      .regex(/^v\d+\.0$/, 'apiVersion looks like v21.0')
+      .default('v21.0'),
     /** Override of https://graph.facebook.com (tests, demo). */
     baseUrl: z.string().url().default('https://graph.facebook.com'),
     /** Leads per page (`limit`). */

@@ -19,7 +19,10 @@ interface GraphError {
 /** A Graph list: `data` and cursor paging. */
 export interface GraphPage<T> {
   readonly data: T[];
-  readonly paging?: { readonly cursors?: { readonly before?: string; readonly after?: string }; readonly next?: string };
+  readonly paging?: {
+    readonly cursors?: { readonly before?: string; readonly after?: string };
+    readonly next?: string;
+  };
 }
 
 function graphError(body: unknown): GraphError | undefined {
@@ -35,7 +38,13 @@ const THROTTLE_CODES = (code: number) => [4, 17, 32, 613].includes(code) || (cod
 export function graphErrorMessage(body: unknown): string | undefined {
   const error = graphError(body);
   if (!error) return typeof body === 'string' ? body.slice(0, 300) || undefined : undefined;
-  return [error.type, error.code !== undefined ? `code ${error.code}${error.error_subcode ? `/${error.error_subcode}` : ''}` : undefined, error.message].filter(Boolean).join(': ');
+  return [
+    error.type,
+    error.code !== undefined ? `code ${error.code}${error.error_subcode ? `/${error.error_subcode}` : ''}` : undefined,
+    error.message,
+  ]
+    .filter(Boolean)
+    .join(': ');
 }
 
 export function classifyGraphError(status: number, body: unknown): IntegrationError['kind'] | undefined {
@@ -50,7 +59,9 @@ export function classifyGraphError(status: number, body: unknown): IntegrationEr
 
 function usagePercent(value: unknown): number[] {
   if (!value || typeof value !== 'object') return [];
-  return ['call_count', 'total_time', 'total_cputime'].map((k) => (value as Record<string, unknown>)[k]).filter((n): n is number => typeof n === 'number');
+  return ['call_count', 'total_time', 'total_cputime']
+    .map((k) => (value as Record<string, unknown>)[k])
+    .filter((n): n is number => typeof n === 'number');
 }
 
 /**
@@ -97,7 +108,11 @@ export class GraphClient {
   /** HMAC-SHA256 of the token under the app secret, sent with every call. */
   private readonly proof: string;
 
-  constructor(readonly integration: string, readonly config: MetaConfig, context: ConnectorContext = {}) {
+  constructor(
+    readonly integration: string,
+    readonly config: MetaConfig,
+    context: ConnectorContext = {},
+  ) {
     this.origin = new URL(config.baseUrl).origin;
     const proof = createHmac('sha256', config.appSecret).update(config.accessToken).digest('hex');
     this.http = new VendorHttp({
@@ -116,7 +131,11 @@ export class GraphClient {
   async call<T>(request: VendorRequest & { form?: Record<string, string> }): Promise<T> {
     const absolute = /^https?:\/\//.test(request.path);
     if (absolute && new URL(request.path).origin !== this.origin) {
-      throw new IntegrationError(this.integration, 'invalid_config', `paging link points at ${new URL(request.path).origin}, not ${this.origin}; reset the sync state`);
+      throw new IntegrationError(
+        this.integration,
+        'invalid_config',
+        `paging link points at ${new URL(request.path).origin}, not ${this.origin}; reset the sync state`,
+      );
     }
     const { form, ...rest } = request;
     const body = form ? new URLSearchParams({ ...form, appsecret_proof: this.proof }).toString() : undefined;
@@ -124,7 +143,9 @@ export class GraphClient {
     return this.http.json<T>({
       ...rest,
       query,
-      ...(body !== undefined ? { body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...rest.headers } } : {}),
+      ...(body !== undefined
+        ? { body, headers: { 'content-type': 'application/x-www-form-urlencoded', ...rest.headers } }
+        : {}),
     });
   }
 

@@ -13,8 +13,14 @@ export const xConfigSchema = z
     accessToken: z.string().min(1).optional(),
     accessTokenSecret: z.string().min(1).optional(),
     /** Ads account and customer-list custom audience pushed to; without them push is refused. */
-    adsAccountId: z.string().regex(/^[0-9a-z]+$/, 'adsAccountId is the ads account id').optional(),
-    audienceId: z.string().regex(/^[0-9a-z]+$/, 'audienceId is the custom audience id').optional(),
+    adsAccountId: z
+      .string()
+      .regex(/^[0-9a-z]+$/, 'adsAccountId is the ads account id')
+      .optional(),
+    audienceId: z
+      .string()
+      .regex(/^[0-9a-z]+$/, 'audienceId is the custom audience id')
+      .optional(),
     /** Override of https://api.x.com (tests, demo). */
     baseUrl: z.string().url().default('https://api.x.com'),
     /** Override of https://ads-api.x.com (tests, demo). */

@@ -6,7 +6,8 @@
 import { createHmac, randomBytes } from 'crypto';
 
 /** RFC 3986 percent-encoding (encodeURIComponent leaves !'()* alone). */
-export const rfc3986 = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+export const rfc3986 = (value: string) =>
+  encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 
 export interface OAuth1Credentials {
   readonly consumerKey: string;
@@ -15,14 +16,22 @@ export interface OAuth1Credentials {
   readonly tokenSecret: string;
 }
 
-export function oauth1Signature(method: string, url: URL, oauth: Record<string, string>, consumerSecret: string, tokenSecret: string): string {
+export function oauth1Signature(
+  method: string,
+  url: URL,
+  oauth: Record<string, string>,
+  consumerSecret: string,
+  tokenSecret: string,
+): string {
   const params = [...url.searchParams.entries(), ...Object.entries(oauth).filter(([k]) => k !== 'oauth_signature')]
     .map(([k, v]) => [rfc3986(k), rfc3986(v)] as const)
     .sort(([a, av], [b, bv]) => (a === b ? (av < bv ? -1 : 1) : a < b ? -1 : 1))
     .map(([k, v]) => `${k}=${v}`)
     .join('&');
   const base = [method.toUpperCase(), rfc3986(`${url.origin}${url.pathname}`), rfc3986(params)].join('&');
-  return createHmac('sha1', `${rfc3986(consumerSecret)}&${rfc3986(tokenSecret)}`).update(base).digest('base64');
+  return createHmac('sha1', `${rfc3986(consumerSecret)}&${rfc3986(tokenSecret)}`)
+    .update(base)
+    .digest('base64');
 }
 
 /** The Authorization header of one request. */
@@ -36,7 +45,9 @@ export function oauth1Header(method: string, url: URL, credentials: OAuth1Creden
     oauth_version: '1.0',
   };
   oauth.oauth_signature = oauth1Signature(method, url, oauth, credentials.consumerSecret, credentials.tokenSecret);
-  return `OAuth ${Object.entries(oauth).map(([k, v]) => `${rfc3986(k)}="${rfc3986(v)}"`).join(', ')}`;
+  return `OAuth ${Object.entries(oauth)
+    .map(([k, v]) => `${rfc3986(k)}="${rfc3986(v)}"`)
+    .join(', ')}`;
 }
 
 /** The oauth_* parameters of an Authorization header (for the fake's check). */

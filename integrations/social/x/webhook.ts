@@ -9,12 +9,17 @@ import { WebhookRejected, type WebhookEvents, type WebhookHandshake, type Webhoo
 import { header } from '../meta/webhook';
 import type { XConfig } from './config';
 
-export const xSignature = (consumerSecret: string, payload: string | Buffer) => `sha256=${createHmac('sha256', consumerSecret).update(payload).digest('base64')}`;
+export const xSignature = (consumerSecret: string, payload: string | Buffer) =>
+  `sha256=${createHmac('sha256', consumerSecret).update(payload).digest('base64')}`;
 
 export function xCrc(config: XConfig, request: WebhookRequest): WebhookHandshake {
   const token = new URL(request.url).searchParams.get('crc_token');
   if (!token) throw new WebhookRejected('x: a CRC check carries crc_token', 400);
-  return { status: 200, contentType: 'application/json', body: JSON.stringify({ response_token: xSignature(config.consumerSecret, token) }) };
+  return {
+    status: 200,
+    contentType: 'application/json',
+    body: JSON.stringify({ response_token: xSignature(config.consumerSecret, token) }),
+  };
 }
 
 type Activity = Record<string, unknown> & { for_user_id?: unknown };
@@ -22,7 +27,10 @@ type Activity = Record<string, unknown> & { for_user_id?: unknown };
 /** Event lists of an Account Activity delivery and how each item is identified. */
 const LISTS: Record<string, (item: Record<string, unknown>) => string | undefined> = {
   tweet_create_events: (t) => (typeof t.id_str === 'string' ? t.id_str : undefined),
-  tweet_delete_events: (t) => ((t.status as { id_str?: string } | undefined)?.id_str ? `${(t.status as { id_str: string }).id_str}:${t.timestamp_ms}` : undefined),
+  tweet_delete_events: (t) =>
+    (t.status as { id_str?: string } | undefined)?.id_str
+      ? `${(t.status as { id_str: string }).id_str}:${t.timestamp_ms}`
+      : undefined,
   favorite_events: (t) => (typeof t.id === 'string' ? t.id : undefined),
   follow_events: (t) => {
     const source = (t.source as { id?: string } | undefined)?.id;
@@ -36,15 +44,18 @@ export function verifyXWebhook(config: XConfig, request: WebhookRequest): Webhoo
   if (!signature) throw new WebhookRejected('x: x-twitter-webhooks-signature header is required', 401);
   const expected = Buffer.from(xSignature(config.consumerSecret, request.rawBody));
   const given = Buffer.from(signature.trim());
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new WebhookRejected('x: signature does not match', 401);
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    throw new WebhookRejected('x: signature does not match', 401);
   let body: Activity;
   try {
     body = JSON.parse(request.rawBody.toString('utf8'));
   } catch {
     throw new WebhookRejected('x: body is not JSON', 400);
   }
-  if (!body || typeof body !== 'object' || typeof body.for_user_id !== 'string') throw new WebhookRejected('x: body has no for_user_id', 400);
-  if (body.for_user_id !== config.userId) throw new WebhookRejected(`x: delivery for user ${body.for_user_id}, expected ${config.userId}`, 401);
+  if (!body || typeof body !== 'object' || typeof body.for_user_id !== 'string')
+    throw new WebhookRejected('x: body has no for_user_id', 400);
+  if (body.for_user_id !== config.userId)
+    throw new WebhookRejected(`x: delivery for user ${body.for_user_id}, expected ${config.userId}`, 401);
   const events: WebhookEvents['events'][number][] = [];
   for (const [list, idOf] of Object.entries(LISTS)) {
     const items = body[list];
@@ -54,7 +65,12 @@ export function verifyXWebhook(config: XConfig, request: WebhookRequest): Webhoo
       const id = item && typeof item === 'object' ? idOf(item) : undefined;
       if (!id) throw new WebhookRejected(`x: ${list}[${index}] has no id`, 400);
       const type = list.replace(/_events$/, '');
-      events.push({ id: `${type}:${id}`, type, ...(type === 'tweet_create' ? { object: 'mentions', recordId: id } : {}), payload: item });
+      events.push({
+        id: `${type}:${id}`,
+        type,
+        ...(type === 'tweet_create' ? { object: 'mentions', recordId: id } : {}),
+        payload: item,
+      });
     });
   }
   return { events };

@@ -7,12 +7,25 @@ const key = Buffer.alloc(32, 7).toString('base64');
 
 test('defaults: PGlite in .data, store queue, all roles, port 3000 on loopback', () => {
   const c = loadConfig({});
-  expect(c).toMatchObject({ port: 3000, host: '127.0.0.1', dataDir: path.resolve('.data'), queue: 'store', role: 'all', logLevel: 'info', databaseUrl: undefined, n8nUrl: undefined });
+  expect(c).toMatchObject({
+    port: 3000,
+    host: '127.0.0.1',
+    dataDir: path.resolve('.data'),
+    queue: 'store',
+    role: 'all',
+    logLevel: 'info',
+    databaseUrl: undefined,
+    n8nUrl: undefined,
+  });
 });
 
 test('a deployed environment runs on its PostgreSQL; PGlite is for development only', () => {
-  expect(loadConfig({ DATA_SYNC_ENVIRONMENT: 'staging', DATABASE_URL: 'postgres://db.internal/datasync' })).toMatchObject({ environment: 'staging', databaseUrl: 'postgres://db.internal/datasync' });
-  expect(() => loadConfig({ DATA_SYNC_ENVIRONMENT: 'prod' })).toThrow('Invalid environment variable DATABASE_URL: is required in a deployed environment (DATA_SYNC_ENVIRONMENT=prod)');
+  expect(
+    loadConfig({ DATA_SYNC_ENVIRONMENT: 'staging', DATABASE_URL: 'postgres://db.internal/datasync' }),
+  ).toMatchObject({ environment: 'staging', databaseUrl: 'postgres://db.internal/datasync' });
+  expect(() => loadConfig({ DATA_SYNC_ENVIRONMENT: 'prod' })).toThrow(
+    'Invalid environment variable DATABASE_URL: is required in a deployed environment (DATA_SYNC_ENVIRONMENT=prod)',
+  );
 });
 
 test('the blue-green slot the stacks set is kept for GET /health', () => {
@@ -55,9 +68,16 @@ test.each([
 
 describe('cloud queue bindings', () => {
   test('DATA_SYNC_QUEUE=sqs reads the queue URLs', () => {
-    const config = loadConfig({ DATA_SYNC_QUEUE: 'sqs', DATA_SYNC_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q', DATA_SYNC_SQS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q-dlq' });
+    const config = loadConfig({
+      DATA_SYNC_QUEUE: 'sqs',
+      DATA_SYNC_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+      DATA_SYNC_SQS_DLQ_URL: 'https://sqs.eu-west-1.amazonaws.com/1/q-dlq',
+    });
     expect(config.queue).toBe('sqs');
-    expect(config.cloudQueue).toMatchObject({ queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q', deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q-dlq' });
+    expect(config.cloudQueue).toMatchObject({
+      queueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q',
+      deadLetterQueueUrl: 'https://sqs.eu-west-1.amazonaws.com/1/q-dlq',
+    });
   });
 
   test('a cloud queue without its variables stops start-up naming the missing one', () => {
@@ -83,16 +103,30 @@ describe('secrets from mounted files (<NAME>_FILE)', () => {
       N8N_URL: 'http://127.0.0.1:5678',
       N8N_API_KEY_FILE: secretFile('n8n', 'n8n-api-key'),
     });
-    expect(config).toMatchObject({ encryptionKeys: [key], databaseUrl: 'postgres://datasync@db.internal:5432/postgres', n8nApiKey: 'n8n-api-key' });
+    expect(config).toMatchObject({
+      encryptionKeys: [key],
+      databaseUrl: 'postgres://datasync@db.internal:5432/postgres',
+      n8nApiKey: 'n8n-api-key',
+    });
   });
 
   test('a file value is validated like the variable itself', () => {
-    expect(() => loadConfig({ DATA_SYNC_ENCRYPTION_KEY_FILE: secretFile('short', 'c2hvcnQ=\n') })).toThrow('Invalid environment variable DATA_SYNC_ENCRYPTION_KEY: must be base64 of exactly 32 bytes');
+    expect(() => loadConfig({ DATA_SYNC_ENCRYPTION_KEY_FILE: secretFile('short', 'c2hvcnQ=\n') })).toThrow(
+      'Invalid environment variable DATA_SYNC_ENCRYPTION_KEY: must be base64 of exactly 32 bytes',
+    );
   });
 
   test.each([
-    [{ DATA_SYNC_ENCRYPTION_KEY_FILE: '/nonexistent/key' }, 'DATA_SYNC_ENCRYPTION_KEY_FILE', 'names a file that cannot be read (ENOENT): /nonexistent/key'],
-    [{ DATA_SYNC_ENCRYPTION_KEY: 'x', DATA_SYNC_ENCRYPTION_KEY_FILE: '/run/secrets/key' }, 'DATA_SYNC_ENCRYPTION_KEY_FILE', 'is set together with DATA_SYNC_ENCRYPTION_KEY'],
+    [
+      { DATA_SYNC_ENCRYPTION_KEY_FILE: '/nonexistent/key' },
+      'DATA_SYNC_ENCRYPTION_KEY_FILE',
+      'names a file that cannot be read (ENOENT): /nonexistent/key',
+    ],
+    [
+      { DATA_SYNC_ENCRYPTION_KEY: 'x', DATA_SYNC_ENCRYPTION_KEY_FILE: '/run/secrets/key' },
+      'DATA_SYNC_ENCRYPTION_KEY_FILE',
+      'is set together with DATA_SYNC_ENCRYPTION_KEY',
+    ],
   ])('%j stops start-up naming %s', (env, variable, message) => {
     expect(() => loadConfig(env)).toThrow(`Invalid environment variable ${variable}: ${message}`);
   });

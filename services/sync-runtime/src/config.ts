@@ -6,26 +6,47 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
 import { ConfigError } from './config-error';
-import { CLOUD_QUEUE_KINDS, type CloudBindingOptions, type CloudQueueKind, cloudBindingOptionsFromEnv } from './queue/cloud-bindings';
+import {
+  CLOUD_QUEUE_KINDS,
+  type CloudBindingOptions,
+  type CloudQueueKind,
+  cloudBindingOptionsFromEnv,
+} from './queue/cloud-bindings';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const url = (protocols: readonly string[]) =>
-  z.string().refine((value) => {
-    try {
-      return protocols.includes(new URL(value).protocol);
-    } catch {
-      return false;
-    }
-  }, `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`);
+  z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol);
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`,
+  );
 
-const optional = <T extends z.ZodTypeAny>(schema: T) => z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
+const optional = <T extends z.ZodTypeAny>(schema: T) =>
+  z.preprocess((v) => (v === '' ? undefined : v), schema.optional());
 
 const SCHEMA = z.object({
-  PORT: z.preprocess((v) => (v === undefined || v === '' ? '3000' : v), z.string().regex(/^[0-9]+$/, 'must be a port number').transform(Number).pipe(z.number().int().min(0).max(65535))),
+  PORT: z.preprocess(
+    (v) => (v === undefined || v === '' ? '3000' : v),
+    z
+      .string()
+      .regex(/^[0-9]+$/, 'must be a port number')
+      .transform(Number)
+      .pipe(z.number().int().min(0).max(65535)),
+  ),
   HOST: z.preprocess((v) => (v === undefined || v === '' ? '127.0.0.1' : v), z.string().min(1)),
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
-  DATA_SYNC_ENVIRONMENT: optional(z.string().trim().regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be an environment name such as dev, staging or prod')),
+  DATA_SYNC_ENVIRONMENT: optional(
+    z
+      .string()
+      .trim()
+      .regex(/^[a-z][a-z0-9-]{0,31}$/, 'must be an environment name such as dev, staging or prod'),
+  ),
   DATA_SYNC_DATA_DIR: z.preprocess((v) => (v === undefined || v === '' ? '.data' : v), z.string().min(1)),
   REDIS_URL: optional(url(['redis:', 'rediss:'])),
   DATA_SYNC_QUEUE: optional(z.enum(['store', 'redis', ...CLOUD_QUEUE_KINDS])),
@@ -34,16 +55,53 @@ const SCHEMA = z.object({
   DATA_SYNC_ENCRYPTION_KEY: optional(z.string()),
   N8N_URL: optional(url(['http:', 'https:'])),
   DATA_SYNC_PUBSUB_PUSH_AUDIENCE: optional(z.string().trim().min(1)),
-  DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: optional(z.string().trim().regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'must be the push service account\'s email')),
+  DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: optional(
+    z
+      .string()
+      .trim()
+      .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "must be the push service account's email"),
+  ),
   N8N_API_KEY: optional(z.string().min(1)),
   LOG_LEVEL: z.preprocess((v) => (v === undefined || v === '' ? 'info' : v), z.enum(LOG_LEVELS)),
-  DATA_SYNC_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '600' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (requests per minute per client)').transform(Number)),
-  DATA_SYNC_WEBHOOK_RATE_LIMIT: z.preprocess((v) => (v === undefined || v === '' ? '12000' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer (webhook requests per minute per sender address)').transform(Number)),
-  DATA_SYNC_WORKER_CONCURRENCY: z.preprocess((v) => (v === undefined || v === '' ? '4' : v), z.string().regex(/^[1-9][0-9]*$/, 'must be a positive integer').transform(Number)),
-  DATA_SYNC_TRUST_PROXY: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
-  DATA_SYNC_DEMO: z.preprocess((v) => (v === undefined || v === '' ? 'false' : v), z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true')),
-  DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET: optional(z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)')),
-  DATA_SYNC_SHUTDOWN_MS: z.preprocess((v) => (v === undefined || v === '' ? '10000' : v), z.string().regex(/^[0-9]+$/, 'must be milliseconds').transform(Number)),
+  DATA_SYNC_RATE_LIMIT: z.preprocess(
+    (v) => (v === undefined || v === '' ? '600' : v),
+    z
+      .string()
+      .regex(/^[1-9][0-9]*$/, 'must be a positive integer (requests per minute per client)')
+      .transform(Number),
+  ),
+  DATA_SYNC_WEBHOOK_RATE_LIMIT: z.preprocess(
+    (v) => (v === undefined || v === '' ? '12000' : v),
+    z
+      .string()
+      .regex(/^[1-9][0-9]*$/, 'must be a positive integer (webhook requests per minute per sender address)')
+      .transform(Number),
+  ),
+  DATA_SYNC_WORKER_CONCURRENCY: z.preprocess(
+    (v) => (v === undefined || v === '' ? '4' : v),
+    z
+      .string()
+      .regex(/^[1-9][0-9]*$/, 'must be a positive integer')
+      .transform(Number),
+  ),
+  DATA_SYNC_TRUST_PROXY: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'false' : v),
+    z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+  ),
+  DATA_SYNC_DEMO: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'false' : v),
+    z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+  ),
+  DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET: optional(
+    z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)'),
+  ),
+  DATA_SYNC_SHUTDOWN_MS: z.preprocess(
+    (v) => (v === undefined || v === '' ? '10000' : v),
+    z
+      .string()
+      .regex(/^[0-9]+$/, 'must be milliseconds')
+      .transform(Number),
+  ),
 });
 
 export interface RuntimeConfig {
@@ -89,7 +147,14 @@ export { ConfigError };
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(SCHEMA.shape);
 
 /** Secrets that may also come from a file named by `<NAME>_FILE` (mounted secrets: OCI, Docker, Kubernetes). */
-export const SECRET_FILE_VARIABLES = ['DATABASE_URL', 'REDIS_URL', 'DATA_SYNC_ENCRYPTION_KEY', 'N8N_API_KEY', 'DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET', 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING'] as const;
+export const SECRET_FILE_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'DATA_SYNC_ENCRYPTION_KEY',
+  'N8N_API_KEY',
+  'DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET',
+  'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
+] as const;
 
 /** `env` with each secret read from its `<NAME>_FILE` (one trailing newline dropped) when only the file is given. */
 function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
@@ -101,7 +166,10 @@ function withSecretFiles(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
     try {
       resolved[name] = fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
     } catch (error) {
-      throw new ConfigError(`${name}_FILE`, `names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${file}`);
+      throw new ConfigError(
+        `${name}_FILE`,
+        `names a file that cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}): ${file}`,
+      );
     }
   }
   return resolved;
@@ -117,20 +185,36 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
   }
   const e = parsed.data;
   // PGlite keeps its data inside the container, where a restart or a second instance loses it.
-  if (e.DATA_SYNC_ENVIRONMENT && !e.DATABASE_URL) throw new ConfigError('DATABASE_URL', `is required in a deployed environment (DATA_SYNC_ENVIRONMENT=${e.DATA_SYNC_ENVIRONMENT}): the embedded PGlite store is for development only`);
+  if (e.DATA_SYNC_ENVIRONMENT && !e.DATABASE_URL)
+    throw new ConfigError(
+      'DATABASE_URL',
+      `is required in a deployed environment (DATA_SYNC_ENVIRONMENT=${e.DATA_SYNC_ENVIRONMENT}): the embedded PGlite store is for development only`,
+    );
   const queue = e.DATA_SYNC_QUEUE ?? (e.REDIS_URL ? 'redis' : 'store');
-  if (queue === 'redis' && !e.REDIS_URL) throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
+  if (queue === 'redis' && !e.REDIS_URL)
+    throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
   const cloudQueue = queue === 'store' || queue === 'redis' ? undefined : cloudBindingOptionsFromEnv(queue, env);
   // Either alone would be unusable (no audience) or unsafe (any Google account can mint a token for an audience).
-  if (e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && !e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT) throw new ConfigError('DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT', 'is required when DATA_SYNC_PUBSUB_PUSH_AUDIENCE is set');
-  if (e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT && !e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE) throw new ConfigError('DATA_SYNC_PUBSUB_PUSH_AUDIENCE', 'is required when DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT is set');
+  if (e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && !e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT)
+    throw new ConfigError(
+      'DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT',
+      'is required when DATA_SYNC_PUBSUB_PUSH_AUDIENCE is set',
+    );
+  if (e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT && !e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE)
+    throw new ConfigError(
+      'DATA_SYNC_PUBSUB_PUSH_AUDIENCE',
+      'is required when DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT is set',
+    );
   if (e.N8N_URL && !e.N8N_API_KEY) throw new ConfigError('N8N_API_KEY', 'is required when N8N_URL is set');
   let encryptionKeys: string[] | undefined;
   if (e.DATA_SYNC_ENCRYPTION_KEY !== undefined) {
     encryptionKeys = e.DATA_SYNC_ENCRYPTION_KEY.split(',').map((k) => k.trim());
     for (const key of encryptionKeys) {
       if (Buffer.from(key, 'base64').length !== 32 || !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) {
-        throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'must be base64 of exactly 32 bytes (comma-separated when rotating: new key first); generate one with `openssl rand -base64 32`');
+        throw new ConfigError(
+          'DATA_SYNC_ENCRYPTION_KEY',
+          'must be base64 of exactly 32 bytes (comma-separated when rotating: new key first); generate one with `openssl rand -base64 32`',
+        );
       }
     }
   }
@@ -156,6 +240,13 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     demo: e.DATA_SYNC_DEMO,
     trustProxy: e.DATA_SYNC_TRUST_PROXY,
     complianceWebhookSecret: e.DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET,
-    ...(e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT ? { pubsubPush: { audience: e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE, serviceAccount: e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT } } : {}),
+    ...(e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT
+      ? {
+          pubsubPush: {
+            audience: e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE,
+            serviceAccount: e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT,
+          },
+        }
+      : {}),
   };
 }

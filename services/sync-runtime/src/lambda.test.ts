@@ -1,6 +1,6 @@
 import { randomBytes } from 'crypto';
 import pino from 'pino';
-import { TEST_DATABASE_URL, describeWithService } from '../../../test/support/services';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { startFakeSecretsManager } from '../test/support/fake-secrets-manager';
 import { TestStore, openTestPostgres } from '../test/support/store';
 import { ConfigError } from './config';
@@ -16,7 +16,9 @@ const message = (messageId: string, body: unknown, receiveCount = '1'): SqsRecor
 
 describe('SQS messages as jobs', () => {
   test('a job body becomes a job: its id (or the message id), attempts from the receive count, enqueue time from SentTimestamp', () => {
-    expect(jobFromSqsRecord(message('m1', { id: 'j1', kind: 'sync', integration: 'crm', payload: { runId: 'r' } }, '3'))).toEqual({
+    expect(
+      jobFromSqsRecord(message('m1', { id: 'j1', kind: 'sync', integration: 'crm', payload: { runId: 'r' } }, '3')),
+    ).toEqual({
       id: 'j1',
       kind: 'sync',
       integration: 'crm',
@@ -24,9 +26,17 @@ describe('SQS messages as jobs', () => {
       attempts: 3,
       enqueuedAt: new Date(1700000000000),
     });
-    expect(jobFromSqsRecord({ messageId: 'm2', body: '{"kind":"probe","payload":{"probeId":"p"}}' })).toMatchObject({ id: 'm2', kind: 'probe', attempts: 1 });
+    expect(jobFromSqsRecord({ messageId: 'm2', body: '{"kind":"probe","payload":{"probeId":"p"}}' })).toMatchObject({
+      id: 'm2',
+      kind: 'probe',
+      attempts: 1,
+    });
     // A retried job is a new message carrying its earlier deliveries and first enqueue time.
-    expect(jobFromSqsRecord(message('m6', { id: 'j6', kind: 'sync', payload: null, enqueuedAt: 1600000000000, attemptsBefore: 2 }, '1'))).toMatchObject({
+    expect(
+      jobFromSqsRecord(
+        message('m6', { id: 'j6', kind: 'sync', payload: null, enqueuedAt: 1600000000000, attemptsBefore: 2 }, '1'),
+      ),
+    ).toMatchObject({
       id: 'j6',
       attempts: 3,
       enqueuedAt: new Date(1600000000000),
@@ -35,8 +45,12 @@ describe('SQS messages as jobs', () => {
 
   test('a body that is not JSON or not a job is rejected with a message naming the problem', () => {
     expect(() => jobFromSqsRecord(message('m3', '{oops'))).toThrow('message m3: not a job message (body is not JSON)');
-    expect(() => jobFromSqsRecord(message('m4', { kind: 'launch', payload: 1 }))).toThrow(/message m4: not a job message \(kind: Invalid enum value/);
-    expect(() => jobFromSqsRecord(message('m5', [1, 2]))).toThrow(/message m5: not a job message \(body: Expected object/);
+    expect(() => jobFromSqsRecord(message('m4', { kind: 'launch', payload: 1 }))).toThrow(
+      /message m4: not a job message \(kind: Invalid enum value/,
+    );
+    expect(() => jobFromSqsRecord(message('m5', [1, 2]))).toThrow(
+      /message m5: not a job message \(body: Expected object/,
+    );
   });
 });
 
@@ -53,7 +67,11 @@ describe('the SQS handler', () => {
       }),
     });
     const result = await handle({
-      Records: [message('ok', { kind: 'webhook', integration: 'x', payload: 'fine' }), message('fails', { kind: 'sync', payload: 'bad' }, '2'), message('garbage', 'not json')],
+      Records: [
+        message('ok', { kind: 'webhook', integration: 'x', payload: 'fine' }),
+        message('fails', { kind: 'sync', payload: 'bad' }, '2'),
+        message('garbage', 'not json'),
+      ],
     });
     expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'fails' }, { itemIdentifier: 'garbage' }] });
     expect(seen.map((j) => [j.id, j.attempts])).toEqual([
@@ -65,13 +83,19 @@ describe('the SQS handler', () => {
 
   test('when the engine cannot start, the whole batch fails so SQS retries it', async () => {
     const handle = createSqsHandler({ logger, engine: async () => Promise.reject(new Error('database unreachable')) });
-    await expect(handle({ Records: [message('a', { kind: 'probe', payload: {} })] })).rejects.toThrow('database unreachable');
+    await expect(handle({ Records: [message('a', { kind: 'probe', payload: {} })] })).rejects.toThrow(
+      'database unreachable',
+    );
   });
 
   test('without DATABASE_URL or DATA_SYNC_ENCRYPTION_KEY the Lambda refuses to boot, naming the variable', async () => {
     await expect(bootLambdaEngine({}, logger)).rejects.toThrow(expect.objectContaining({ variable: 'DATABASE_URL' }));
-    await expect(bootLambdaEngine({ DATABASE_URL: 'postgres://127.0.0.1:1/none' }, logger)).rejects.toBeInstanceOf(ConfigError);
-    await expect(bootLambdaEngine({ DATABASE_URL: 'postgres://127.0.0.1:1/none' }, logger)).rejects.toThrow(/DATA_SYNC_ENCRYPTION_KEY/);
+    await expect(bootLambdaEngine({ DATABASE_URL: 'postgres://127.0.0.1:1/none' }, logger)).rejects.toBeInstanceOf(
+      ConfigError,
+    );
+    await expect(bootLambdaEngine({ DATABASE_URL: 'postgres://127.0.0.1:1/none' }, logger)).rejects.toThrow(
+      /DATA_SYNC_ENCRYPTION_KEY/,
+    );
   });
 });
 
@@ -83,14 +107,22 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
   afterAll(() => store.drop());
 
   test('boots from the environment and runs the engine job handler: a probe is processed, a sync of an unknown run is reported failed', async () => {
-    const handle = createLambdaHandler({ DATABASE_URL: store.url, DATA_SYNC_ENCRYPTION_KEY: randomBytes(32).toString('base64') }, logger);
+    const handle = createLambdaHandler(
+      { DATABASE_URL: store.url, DATA_SYNC_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
+      logger,
+    );
     try {
       await store.db.query(`INSERT INTO probe_runs (id) VALUES ('lambda-probe')`);
       const result = await handle({
-        Records: [message('probe', { kind: 'probe', payload: { probeId: 'lambda-probe' } }), message('sync', { kind: 'sync', integration: 'crm', payload: { runId: 'missing' } })],
+        Records: [
+          message('probe', { kind: 'probe', payload: { probeId: 'lambda-probe' } }),
+          message('sync', { kind: 'sync', integration: 'crm', payload: { runId: 'missing' } }),
+        ],
       });
       expect(result).toEqual({ batchItemFailures: [{ itemIdentifier: 'sync' }] });
-      const { rows } = await store.db.query(`SELECT picked_at IS NOT NULL AS picked, finished_at IS NOT NULL AS finished FROM probe_runs WHERE id = 'lambda-probe'`);
+      const { rows } = await store.db.query(
+        `SELECT picked_at IS NOT NULL AS picked, finished_at IS NOT NULL AS finished FROM probe_runs WHERE id = 'lambda-probe'`,
+      );
       expect(rows).toEqual([{ picked: true, finished: true }]);
     } finally {
       await handle.close();
@@ -102,24 +134,38 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
     const url = new URL(store.url!);
     const sm = await startFakeSecretsManager({
       [arn('key')]: randomBytes(32).toString('base64'),
-      [arn('rds')]: JSON.stringify({ username: decodeURIComponent(url.username) || 'postgres', password: 'from-secrets-manager' }),
+      [arn('rds')]: JSON.stringify({
+        username: decodeURIComponent(url.username) || 'postgres',
+        password: 'from-secrets-manager',
+      }),
     });
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
     url.password = '';
     const handle = createLambdaHandler(
-      { DATABASE_URL: url.toString(), DATABASE_SECRET_ARN: arn('rds'), DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('key'), AWS_REGION: 'eu-west-1', AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url },
+      {
+        DATABASE_URL: url.toString(),
+        DATABASE_SECRET_ARN: arn('rds'),
+        DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('key'),
+        AWS_REGION: 'eu-west-1',
+        AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
+      },
       logger,
     );
     try {
       await store.db.query(`INSERT INTO probe_runs (id) VALUES ('lambda-probe-2')`);
-      expect(await handle({ Records: [message('probe', { kind: 'probe', payload: { probeId: 'lambda-probe-2' } })] })).toEqual({ batchItemFailures: [] });
+      expect(
+        await handle({ Records: [message('probe', { kind: 'probe', payload: { probeId: 'lambda-probe-2' } })] }),
+      ).toEqual({ batchItemFailures: [] });
       expect(sm.requests.sort()).toEqual([arn('key'), arn('rds')]);
     } finally {
       await handle.close();
       await sm.close();
-      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }

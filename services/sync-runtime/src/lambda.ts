@@ -4,8 +4,8 @@
  * (ReportBatchItemFailures), so SQS redelivers only those and dead-letters them after maxReceiveCount.
  */
 import type { Logger } from 'pino';
-import { parseJobText } from '../../../config/job-message';
-import { openPostgres } from '../../../pipelines/db';
+import { parseJobText } from '@data-sync/config/job-message';
+import { openPostgres } from '@data-sync/pipelines/db';
 import { ConfigError, loadConfig } from './config';
 import type { SyncEngine } from './engine';
 import { createLogger } from './logger';
@@ -52,12 +52,17 @@ export function createSqsHandler(deps: { engine: () => Promise<Pick<SyncEngine, 
   return async (event: SqsEvent): Promise<SqsBatchResponse> => {
     // Without an engine (database unreachable) every message fails: the whole batch is retried.
     const engine = await deps.engine();
-    const outcomes = await Promise.allSettled(event.Records.map(async (record) => engine.handle(jobFromSqsRecord(record))));
+    const outcomes = await Promise.allSettled(
+      event.Records.map(async (record) => engine.handle(jobFromSqsRecord(record))),
+    );
     const batchItemFailures: { itemIdentifier: string }[] = [];
     outcomes.forEach((outcome, i) => {
       if (outcome.status === 'fulfilled') return;
       const messageId = event.Records[i].messageId;
-      deps.logger.warn({ messageId, err: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason) }, 'job failed; SQS redelivers it');
+      deps.logger.warn(
+        { messageId, err: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason) },
+        'job failed; SQS redelivers it',
+      );
       batchItemFailures.push({ itemIdentifier: messageId });
     });
     return { batchItemFailures };
@@ -69,11 +74,19 @@ export function createSqsHandler(deps: { engine: () => Promise<Pick<SyncEngine, 
  * DATA_SYNC_ENCRYPTION_KEY required: a Lambda cannot use PGlite or a key file), with the secrets the
  * stack names by ARN read from Secrets Manager first.
  */
-export async function bootLambdaEngine(rawEnv: NodeJS.ProcessEnv, logger?: Logger): Promise<{ engine: SyncEngine; close(): Promise<void> }> {
+export async function bootLambdaEngine(
+  rawEnv: NodeJS.ProcessEnv,
+  logger?: Logger,
+): Promise<{ engine: SyncEngine; close(): Promise<void> }> {
   const env = await withAwsSecrets(rawEnv);
   const config = loadConfig(env);
-  if (!config.databaseUrl) throw new ConfigError('DATABASE_URL', 'is required by the Lambda worker (PGlite cannot be shared between Lambda instances)');
-  if (!config.encryptionKeys) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required by the Lambda worker (base64 of 32 bytes)');
+  if (!config.databaseUrl)
+    throw new ConfigError(
+      'DATABASE_URL',
+      'is required by the Lambda worker (PGlite cannot be shared between Lambda instances)',
+    );
+  if (!config.encryptionKeys)
+    throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required by the Lambda worker (base64 of 32 bytes)');
   const log = logger ?? createLogger({ level: config.logLevel });
   // A small pool per instance: Lambda scales by instances, each handling one batch at a time.
   const db = openPostgres(config.databaseUrl, { max: 4 });
@@ -103,7 +116,10 @@ export function createLambdaHandler(env: NodeJS.ProcessEnv, logger?: Logger) {
     });
     return booted;
   };
-  const handle = createSqsHandler({ engine: async () => (await boot()).engine, logger: logger ?? createLogger({ level: 'info' }) });
+  const handle = createSqsHandler({
+    engine: async () => (await boot()).engine,
+    logger: logger ?? createLogger({ level: 'info' }),
+  });
   return Object.assign(handle, {
     async close() {
       if (booted) await (await booted).close();

@@ -37,7 +37,13 @@ export function createLogger(options: { level: string; destination?: Destination
       name: options.name ?? 'data-sync',
       redact: { paths: REDACT_PATHS, censor: '[redacted]' },
       serializers: {
-        req: (req: { method?: string; url?: string; id?: string; ip?: string; socket?: { remoteAddress?: string } }) => ({
+        req: (req: {
+          method?: string;
+          url?: string;
+          id?: string;
+          ip?: string;
+          socket?: { remoteAddress?: string };
+        }) => ({
           id: req.id,
           method: req.method,
           url: pathOnly(req.url),

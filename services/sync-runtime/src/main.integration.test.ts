@@ -9,7 +9,13 @@ const ROOT = path.resolve(__dirname, '../../..');
 function startMain(dataDir: string) {
   const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
     cwd: ROOT,
-    env: { PATH: process.env.PATH, DATA_SYNC_DATA_DIR: dataDir, PORT: '0', LOG_LEVEL: 'warn', DATA_SYNC_SHUTDOWN_MS: '2000' },
+    env: {
+      PATH: process.env.PATH,
+      DATA_SYNC_DATA_DIR: dataDir,
+      PORT: '0',
+      LOG_LEVEL: 'warn',
+      DATA_SYNC_SHUTDOWN_MS: '2000',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -21,7 +27,8 @@ function startMain(dataDir: string) {
   const waitFor = async (pattern: RegExp, timeoutMs = 60_000) => {
     const until = Date.now() + timeoutMs;
     while (!pattern.test(stdout)) {
-      if (Date.now() > until || child.exitCode !== null) throw new Error(`no ${pattern} in output: ${stdout}\n${stderr}`);
+      if (Date.now() > until || child.exitCode !== null)
+        throw new Error(`no ${pattern} in output: ${stdout}\n${stderr}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     return pattern.exec(stdout)!;
@@ -63,14 +70,20 @@ describe('main', () => {
     const again = startMain(dir);
     children.push(again.child);
     const [, url2] = await again.waitFor(/listening on (http:\/\/\S+) /);
-    expect((await fetch(`${url2}/api/sync/status`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(200);
+    expect((await fetch(`${url2}/api/sync/status`, { headers: { authorization: `Bearer ${token}` } })).status).toBe(
+      200,
+    );
     expect(again.output().stdout).not.toContain('dst_');
     again.child.kill('SIGTERM');
     expect(await again.exited).toBe(0);
   }, 180_000);
 
   test('a bad variable stops start-up with a message naming it', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], { cwd: ROOT, env: { PATH: process.env.PATH, PORT: 'eighty' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', MAIN], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH, PORT: 'eighty' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += c));
     const code = await new Promise((resolve) => child.on('exit', resolve));

@@ -5,9 +5,9 @@
 import type { FastifyInstance } from 'fastify';
 import IORedis from 'ioredis';
 import type { Logger } from 'pino';
-import { intervalMinutes } from '../../../config/integrations';
-import { createN8nClient } from '../../../n8n/client';
-import { DataDirLockedError } from '../../../pipelines/db';
+import { intervalMinutes } from '@data-sync/config/integrations';
+import { createN8nClient } from '@data-sync/n8n/client';
+import { DataDirLockedError } from '@data-sync/pipelines/db';
 import { buildApi } from './api/app';
 import { ConfigError, RuntimeConfig, loadConfig } from './config';
 import { createScheduler, createWorker, IntegrationSource } from './engine';
@@ -28,7 +28,9 @@ export interface Runtime {
   stop(): Promise<void>;
 }
 
-export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger; print?: (line: string) => void } = {}): Promise<Runtime> {
+export async function start(
+  options: { env?: NodeJS.ProcessEnv; logger?: Logger; print?: (line: string) => void } = {},
+): Promise<Runtime> {
   const config = loadConfig(options.env ?? process.env);
   const logger = options.logger ?? createLogger({ level: config.logLevel });
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
@@ -36,7 +38,8 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
   const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines } = runtime;
   const closers: (() => Promise<unknown>)[] = [() => runtime.close()];
   const closeAll = async () => {
-    for (const close of closers.reverse()) await close().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
+    for (const close of closers.reverse())
+      await close().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
   };
   try {
     metrics.m.up.set({ role: config.role }, 1);
@@ -51,10 +54,32 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
     let adminToken: string | null = null;
     if (config.role !== 'worker') {
       // With Redis configured, every API instance counts against the same inbound limits.
-      const rateLimitRedis = config.redisUrl ? new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false }) : undefined;
+      const rateLimitRedis = config.redisUrl
+        ? new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false })
+        : undefined;
       if (rateLimitRedis) closers.push(() => rateLimitRedis.quit());
-      app = await buildApi({ db, queue, engine, connectors, integrations, tokens, metrics, n8n, pipelines, logger, rateLimitPerMinute: config.rateLimitPerMinute, webhookRateLimitPerMinute: config.webhookRateLimitPerMinute, rateLimitRedis, role: config.role, slot: config.slot, trustProxy: config.trustProxy,
-        pubsubPush: config.pubsubPush ? { verifier: createGoogleOidcVerifier(config.pubsubPush), handle: (job) => engine.handle(job) } : null, complianceWebhookSecret: config.complianceWebhookSecret });
+      app = await buildApi({
+        db,
+        queue,
+        engine,
+        connectors,
+        integrations,
+        tokens,
+        metrics,
+        n8n,
+        pipelines,
+        logger,
+        rateLimitPerMinute: config.rateLimitPerMinute,
+        webhookRateLimitPerMinute: config.webhookRateLimitPerMinute,
+        rateLimitRedis,
+        role: config.role,
+        slot: config.slot,
+        trustProxy: config.trustProxy,
+        pubsubPush: config.pubsubPush
+          ? { verifier: createGoogleOidcVerifier(config.pubsubPush), handle: (job) => engine.handle(job) }
+          : null,
+        complianceWebhookSecret: config.complianceWebhookSecret,
+      });
       const listening = app;
       closers.push(() => listening.close());
       const address = await app.listen({ port: config.port, host: config.host });
@@ -64,7 +89,13 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
       if (adminToken) print(`First start: admin API token (shown once, only its hash is stored):\n  ${adminToken}`);
     }
     if (config.role !== 'api') {
-      const worker = createWorker({ queue, engine, concurrency: config.workerConcurrency, logger, metrics: engineMetrics(metrics) });
+      const worker = createWorker({
+        queue,
+        engine,
+        concurrency: config.workerConcurrency,
+        logger,
+        metrics: engineMetrics(metrics),
+      });
       // The scheduler reads each integration's interval from the list it has just loaded.
       const intervals = new Map<string, number>();
       const source: IntegrationSource = {
@@ -76,7 +107,13 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
           return all.map(integrations.toSource);
         },
       };
-      const scheduler = createScheduler({ db, engine, integrations: source, intervals: (name) => intervals.get(name), logger });
+      const scheduler = createScheduler({
+        db,
+        engine,
+        integrations: source,
+        intervals: (name) => intervals.get(name),
+        logger,
+      });
       worker.start();
       scheduler.start();
       // Reverse order on close: the scheduler stops first, then in-flight jobs finish or are released.
@@ -89,7 +126,10 @@ export async function start(options: { env?: NodeJS.ProcessEnv; logger?: Logger;
     if (config.demo) {
       // Loaded only in demo mode: the vendor fakes stay out of the production bundles (scripts/build-runtime.js).
       const { startDemo } = await import('./demo').catch((error: Error) => {
-        throw new ConfigError('DATA_SYNC_DEMO', `needs the vendor fakes, which only the source tree has (npm run dev:demo), not a production bundle: ${error.message}`);
+        throw new ConfigError(
+          'DATA_SYNC_DEMO',
+          `needs the vendor fakes, which only the source tree has (npm run dev:demo), not a production bundle: ${error.message}`,
+        );
       });
       const demo = await startDemo({ integrations, engine, print });
       closers.push(() => demo.close());

@@ -3,11 +3,15 @@
  * with the alert rules and dashboards), plus prom-client's default process metrics.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
-import { METRICS, MetricKey } from '../../../monitoring/metrics';
+import { METRICS, MetricKey } from '@data-sync/monitoring/metrics';
 import type { QueueBinding } from './queue/binding';
 
 type Def<K extends MetricKey> = (typeof METRICS)[K];
-type Instrument<K extends MetricKey> = Def<K>['type'] extends 'counter' ? Counter<string> : Def<K>['type'] extends 'gauge' ? Gauge<string> : Histogram<string>;
+type Instrument<K extends MetricKey> = Def<K>['type'] extends 'counter'
+  ? Counter<string>
+  : Def<K>['type'] extends 'gauge'
+    ? Gauge<string>
+    : Histogram<string>;
 export type RuntimeInstruments = { [K in MetricKey]: Instrument<K> };
 
 export interface RuntimeMetrics {

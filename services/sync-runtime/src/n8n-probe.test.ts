@@ -13,7 +13,14 @@ describe('n8n probe', () => {
   test('sets the gauge to 1 while n8n answers and to 0 when it stops, logging only the transitions', async () => {
     let healthy = true;
     const values: number[] = [];
-    const probe = startN8nProbe({ ping: async () => { if (!healthy) throw new Error('connect ECONNREFUSED'); }, gauge: { set: (v) => values.push(v) }, logger: quiet, intervalMs: 3_600_000 });
+    const probe = startN8nProbe({
+      ping: async () => {
+        if (!healthy) throw new Error('connect ECONNREFUSED');
+      },
+      gauge: { set: (v) => values.push(v) },
+      logger: quiet,
+      intervalMs: 3_600_000,
+    });
     try {
       expect(await probe.probe()).toBe(1);
       healthy = false;
@@ -32,7 +39,12 @@ describe('n8n probe', () => {
   test('after stop a probe in flight no longer sets the gauge', async () => {
     let release!: () => void;
     const values: number[] = [];
-    const probe = startN8nProbe({ ping: () => new Promise<void>((resolve) => (release = resolve)), gauge: { set: (v) => values.push(v) }, logger: quiet, intervalMs: 3_600_000 });
+    const probe = startN8nProbe({
+      ping: () => new Promise<void>((resolve) => (release = resolve)),
+      gauge: { set: (v) => values.push(v) },
+      logger: quiet,
+      intervalMs: 3_600_000,
+    });
     const inFlight = probe.probe();
     probe.stop();
     release();
@@ -53,7 +65,13 @@ describe('n8n probe', () => {
     });
     await new Promise<void>((resolve) => n8n.listen(0, '127.0.0.1', resolve));
     const runtime = await start({
-      env: { PORT: '0', DATA_SYNC_DATA_DIR: dataDir, DATA_SYNC_ROLE: 'api', N8N_URL: `http://127.0.0.1:${(n8n.address() as AddressInfo).port}`, N8N_API_KEY: 'probe-key' },
+      env: {
+        PORT: '0',
+        DATA_SYNC_DATA_DIR: dataDir,
+        DATA_SYNC_ROLE: 'api',
+        N8N_URL: `http://127.0.0.1:${(n8n.address() as AddressInfo).port}`,
+        N8N_API_KEY: 'probe-key',
+      },
       logger: createLogger({ level: 'silent' }),
       print: () => undefined,
     });
@@ -61,7 +79,8 @@ describe('n8n probe', () => {
       expect(await probedWith).toBe('probe-key');
       // The gauge is set once the client has read the answer: a scrape or two after the request.
       let metrics = '';
-      for (let scrape = 0; scrape < 20 && !/^data_sync_n8n_up 1$/m.test(metrics); scrape++) metrics = await (await fetch(`${runtime.url}/metrics`)).text();
+      for (let scrape = 0; scrape < 20 && !/^data_sync_n8n_up 1$/m.test(metrics); scrape++)
+        metrics = await (await fetch(`${runtime.url}/metrics`)).text();
       expect(metrics).toMatch(/^data_sync_n8n_up 1$/m);
     } finally {
       await runtime.stop();

@@ -6,13 +6,12 @@
  * CRASH_REDIS_URL, CRASH_REDIS_PREFIX, CRASH_INTEGRATIONS (JSON IntegrationInfo[]), CRASH_CONCURRENCY (default 2).
  */
 import pino from 'pino';
-import { openPostgres } from '../../../pipelines/db';
+import { openPostgres } from '@data-sync/pipelines/db';
 import { IntegrationInfo, RecordSink, createStoreSink, createSyncEngine, createWorker } from '../src/engine';
 import { createBullmqBinding } from '../src/queue/bullmq-binding';
 import { createStoreBinding } from '../src/queue/store-binding';
 import { CRASH_LEASE_MS, CRASH_RETRY } from './support/crash-config';
 import { fakeConnector } from './support/fake-source';
-
 
 function env(name: string): string {
   const value = process.env[name];
@@ -24,10 +23,19 @@ async function main() {
   const db = openPostgres(env('CRASH_DATABASE_URL'), { max: 4 });
   const queue =
     env('CRASH_BINDING') === 'bullmq'
-      ? createBullmqBinding({ url: env('CRASH_REDIS_URL'), prefix: env('CRASH_REDIS_PREFIX'), queue: env('CRASH_QUEUE'), retry: CRASH_RETRY, stalledIntervalMs: 200 })
+      ? createBullmqBinding({
+          url: env('CRASH_REDIS_URL'),
+          prefix: env('CRASH_REDIS_PREFIX'),
+          queue: env('CRASH_QUEUE'),
+          retry: CRASH_RETRY,
+          stalledIntervalMs: 200,
+        })
       : createStoreBinding({ db, queue: env('CRASH_QUEUE'), retry: CRASH_RETRY });
   const list = JSON.parse(env('CRASH_INTEGRATIONS')) as IntegrationInfo[];
-  const integrations = { get: async (name: string) => list.find((i) => i.name === name) ?? null, list: async () => list };
+  const integrations = {
+    get: async (name: string) => list.find((i) => i.name === name) ?? null,
+    list: async () => list,
+  };
   const store = createStoreSink();
   const sink: RecordSink = {
     async upsert(tx, run, records, deletedIds) {
@@ -40,8 +48,22 @@ async function main() {
     },
   };
   const logger = pino({ level: 'warn' }, pino.destination(2));
-  const engine = createSyncEngine({ db, queue, integrations, connectors: (system) => (system === fakeConnector.system ? fakeConnector : undefined), sink, logger });
-  const worker = createWorker({ queue, engine, concurrency: Number(process.env.CRASH_CONCURRENCY ?? 2), leaseMs: CRASH_LEASE_MS, pollMs: 20, logger });
+  const engine = createSyncEngine({
+    db,
+    queue,
+    integrations,
+    connectors: (system) => (system === fakeConnector.system ? fakeConnector : undefined),
+    sink,
+    logger,
+  });
+  const worker = createWorker({
+    queue,
+    engine,
+    concurrency: Number(process.env.CRASH_CONCURRENCY ?? 2),
+    leaseMs: CRASH_LEASE_MS,
+    pollMs: 20,
+    logger,
+  });
   worker.start();
   process.on('SIGTERM', () => {
     void worker

@@ -7,15 +7,15 @@
  */
 import { randomBytes } from 'crypto';
 import pino from 'pino';
-import { openPostgres, type Db } from '../../../pipelines/db';
-import { loadConfig } from '../../../services/sync-runtime/src/config';
-import { createRuntime, type SyncRuntime } from '../../../services/sync-runtime/src/runtime/runtime';
-import { start } from '../../../services/sync-runtime/src/main';
-import type { QueueBinding } from '../../../services/sync-runtime/src/queue/binding';
-import { buildOutboundMessage } from '../../../integrations/crm/salesforce';
-import { startFakeMailchimp, type MailchimpFake } from '../../fakes/mailchimp';
-import { startFakeSalesforce, type FakeSalesforce } from '../../fakes/salesforce';
-import { scratchDatabase } from '../../support/scratch-database';
+import { openPostgres, type Db } from '@data-sync/pipelines/db';
+import { loadConfig } from '@data-sync/sync-runtime/src/config';
+import { createRuntime, type SyncRuntime } from '@data-sync/sync-runtime/src/runtime/runtime';
+import { start } from '@data-sync/sync-runtime/src/main';
+import type { QueueBinding } from '@data-sync/sync-runtime/src/queue/binding';
+import { buildOutboundMessage } from '@data-sync/integrations/crm/salesforce';
+import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
+import { startFakeSalesforce, type FakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 
 export const ORG = '00D5e000000E2EOEAA';
 export const WEBHOOK_TOKEN = 'e2e-outbound-message-token';
@@ -52,12 +52,21 @@ const silent = pino({ level: 'silent' });
 export async function startWorld(name: string, options: { queue?: (db: Db) => QueueBinding } = {}): Promise<World> {
   const scratch = scratchDatabase(`e2e_${name}`);
   await scratch.create();
-  const salesforce = await startFakeSalesforce({ seed: { Contact: 30, Lead: 10 }, organizationId: ORG, clientId: 'e2e-client', clientSecret: 'e2e-secret' });
+  const salesforce = await startFakeSalesforce({
+    seed: { Contact: 30, Lead: 10 },
+    organizationId: ORG,
+    clientId: 'e2e-client',
+    clientSecret: 'e2e-secret',
+  });
   for (const row of Object.values(DIRTY)) salesforce.state.upsertRecord('Contact', { ...row });
   const mailchimp = await startFakeMailchimp({ seed: { newsletter: 5 } });
   const db = openPostgres(scratch.url, { max: 4 });
   const config = loadConfig({ DATABASE_URL: scratch.url, DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY });
-  const runtime = await createRuntime(config, { db, logger: silent, ...(options.queue ? { queue: options.queue } : {}) });
+  const runtime = await createRuntime(config, {
+    db,
+    logger: silent,
+    ...(options.queue ? { queue: options.queue } : {}),
+  });
   await runtime.integrations.create({
     name: 'salesforce',
     system: 'salesforce',
@@ -65,7 +74,12 @@ export async function startWorld(name: string, options: { queue?: (db: Db) => Qu
     syncInterval: '1h',
     objects: ['Contact', 'Lead'],
     webhookAllowlist: [],
-    config: { baseUrl: salesforce.url, auth: { type: 'client_credentials', clientId: 'e2e-client', clientSecret: 'e2e-secret' }, organizationId: ORG, webhookToken: WEBHOOK_TOKEN },
+    config: {
+      baseUrl: salesforce.url,
+      auth: { type: 'client_credentials', clientId: 'e2e-client', clientSecret: 'e2e-secret' },
+      organizationId: ORG,
+      webhookToken: WEBHOOK_TOKEN,
+    },
   });
   await runtime.integrations.create({
     name: 'mailchimp',
@@ -109,14 +123,20 @@ interface RunRow {
 }
 
 export async function runs(world: World): Promise<RunRow[]> {
-  const { rows } = await world.db.query<RunRow>('SELECT integration, direction, status, received, accepted, quarantined, inserted, updated, unchanged, dropped, failed, error FROM sync_runs ORDER BY queued_at, id');
+  const { rows } = await world.db.query<RunRow>(
+    'SELECT integration, direction, status, received, accepted, quarantined, inserted, updated, unchanged, dropped, failed, error FROM sync_runs ORDER BY queued_at, id',
+  );
   return rows;
 }
 
 /** Members of the Mailchimp fake's `newsletter` audience, by email. */
 export function newsletterEmails(world: World): Set<string> {
   const list = [...world.mailchimp.state.lists.values()].find((l) => l.name === 'newsletter');
-  return new Set([...(list?.members.values() ?? [])].map((m) => String((m as { email_address: string }).email_address).toLowerCase()));
+  return new Set(
+    [...(list?.members.values() ?? [])].map((m) =>
+      String((m as { email_address: string }).email_address).toLowerCase(),
+    ),
+  );
 }
 
 export interface Figures {
@@ -143,30 +163,61 @@ export async function expectPulledAndPushed(world: World, cloud: string): Promis
   expect(pull!.dropped).toBeGreaterThanOrEqual(1);
   expect(pull!.inserted).toBe(30 + 10 + 2);
 
-  const contact = async (email: string) => (await world.db.query('SELECT email, first_name, last_name, phone, source FROM contacts WHERE email = $1', [email])).rows[0];
+  const contact = async (email: string) =>
+    (await world.db.query('SELECT email, first_name, last_name, phone, source FROM contacts WHERE email = $1', [email]))
+      .rows[0];
   // The design document's cleaning: TRIM(LOWER(email)), INITCAP(TRIM(name)), digits and + of the phone (E.164).
-  expect(await contact('ada.lovelace@example.com')).toEqual({ email: 'ada.lovelace@example.com', first_name: 'Ada', last_name: 'Lovelace', phone: '+14155552671', source: 'salesforce' });
-  expect(await contact('grace.hopper@example.com')).toMatchObject({ first_name: 'Grace', phone: null, source: 'salesforce' });
-  const quarantine = await world.db.query<{ errors: { field: string; rule: string }[] }>('SELECT errors FROM pipeline_quarantine');
+  expect(await contact('ada.lovelace@example.com')).toEqual({
+    email: 'ada.lovelace@example.com',
+    first_name: 'Ada',
+    last_name: 'Lovelace',
+    phone: '+14155552671',
+    source: 'salesforce',
+  });
+  expect(await contact('grace.hopper@example.com')).toMatchObject({
+    first_name: 'Grace',
+    phone: null,
+    source: 'salesforce',
+  });
+  const quarantine = await world.db.query<{ errors: { field: string; rule: string }[] }>(
+    'SELECT errors FROM pipeline_quarantine',
+  );
   expect(quarantine.rows.map((r) => r.errors.map((e) => `${e.field}:${e.rule}`))).toEqual([['email:format']]);
 
   // Every Salesforce contact is now a newsletter member; Mailchimp's own members were not sent back.
   const members = newsletterEmails(world);
-  const fromSalesforce = (await world.db.query<{ email: string }>("SELECT email FROM contacts WHERE source = 'salesforce'")).rows.map((r) => r.email);
+  const fromSalesforce = (
+    await world.db.query<{ email: string }>("SELECT email FROM contacts WHERE source = 'salesforce'")
+  ).rows.map((r) => r.email);
   expect(fromSalesforce).toHaveLength(42);
   for (const email of fromSalesforce) expect(members.has(email)).toBe(true);
   expect(push!.accepted).toBe(42);
-  return { cloud, pulled: pull!.received, quarantined: pull!.quarantined, dropped: pull!.dropped, pushed: push!.accepted, echoesChanged: 0 };
+  return {
+    cloud,
+    pulled: pull!.received,
+    quarantined: pull!.quarantined,
+    dropped: pull!.dropped,
+    pushed: push!.accepted,
+    echoesChanged: 0,
+  };
 }
 
 /** Mailchimp's next pull brings the pushed members back: none may change a contact (echo suppression). */
 export async function expectNoEcho(world: World, pullMailchimp: () => Promise<void>): Promise<number> {
-  const before = (await world.db.query('SELECT email, first_name, last_name, phone, company_name, updated_at, source FROM contacts ORDER BY email')).rows;
+  const before = (
+    await world.db.query(
+      'SELECT email, first_name, last_name, phone, company_name, updated_at, source FROM contacts ORDER BY email',
+    )
+  ).rows;
   await pullMailchimp();
   const pulls = (await runs(world)).filter((r) => r.integration === 'mailchimp' && r.direction === 'pull');
   const last = pulls[pulls.length - 1];
   expect(last).toMatchObject({ status: 'succeeded' });
-  const after = (await world.db.query('SELECT email, first_name, last_name, phone, company_name, updated_at, source FROM contacts ORDER BY email')).rows;
+  const after = (
+    await world.db.query(
+      'SELECT email, first_name, last_name, phone, company_name, updated_at, source FROM contacts ORDER BY email',
+    )
+  ).rows;
   const salesforceRows = (rows: Record<string, unknown>[]) => rows.filter((r) => r.source === 'salesforce');
   expect(salesforceRows(after)).toEqual(salesforceRows(before));
   // The 5 members Mailchimp had of its own are contacts now; nothing it echoed counts as a change.
@@ -175,7 +226,9 @@ export async function expectNoEcho(world: World, pullMailchimp: () => Promise<vo
 
 /** Prints one cloud's figures for the note and CI's log. */
 export function report(figures: Figures): void {
-  process.stdout.write(`e2e ${figures.cloud}: pulled ${figures.pulled}, quarantined ${figures.quarantined}, values dropped ${figures.dropped}, pushed ${figures.pushed}\n`);
+  process.stdout.write(
+    `e2e ${figures.cloud}: pulled ${figures.pulled}, quarantined ${figures.quarantined}, values dropped ${figures.dropped}, pushed ${figures.pushed}\n`,
+  );
 }
 
 /**
@@ -207,27 +260,70 @@ export async function drainStoreQueue(world: World): Promise<number> {
  * ingress; the queued webhook job triggers the pull that brings the edit into contacts.
  * `post` sends the request as the vendor would and answers status and body; `settle` runs the queue.
  */
-export async function expectWebhookSync(world: World, post: (path: string, body: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>, settle: () => Promise<unknown>): Promise<void> {
-  const contact = [...world.salesforce.state.objects.get('Contact')!.values()].find((r) => String(r.Email).toLowerCase() === 'grace.hopper@example.com')!;
+export async function expectWebhookSync(
+  world: World,
+  post: (path: string, body: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>,
+  settle: () => Promise<unknown>,
+): Promise<void> {
+  const contact = [...world.salesforce.state.objects.get('Contact')!.values()].find(
+    (r) => String(r.Email).toLowerCase() === 'grace.hopper@example.com',
+  )!;
   world.salesforce.state.upsertRecord('Contact', { Id: contact.Id, FirstName: 'Amazing', LastName: 'Grace' });
   // Saved in a later second than the last sync saw, as a user's edit after it.
   world.salesforce.touch('Contact', String(contact.Id));
-  const body = buildOutboundMessage({ organizationId: ORG, notifications: [{ notificationId: `04l${String(Date.now()).slice(-12)}AAA`, object: 'Contact', fields: { Id: String(contact.Id) } }] });
-  const forged = await post('/webhooks/salesforce?token=not-the-token', body, { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' });
+  const body = buildOutboundMessage({
+    organizationId: ORG,
+    notifications: [
+      {
+        notificationId: `04l${String(Date.now()).slice(-12)}AAA`,
+        object: 'Contact',
+        fields: { Id: String(contact.Id) },
+      },
+    ],
+  });
+  const forged = await post('/webhooks/salesforce?token=not-the-token', body, {
+    'content-type': 'text/xml; charset=utf-8',
+    soapaction: '""',
+  });
   expect(forged.status).toBe(401);
-  const answer = await post(`/webhooks/salesforce?token=${WEBHOOK_TOKEN}`, body, { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' });
+  const answer = await post(`/webhooks/salesforce?token=${WEBHOOK_TOKEN}`, body, {
+    'content-type': 'text/xml; charset=utf-8',
+    soapaction: '""',
+  });
   // Salesforce retries until it gets its SOAP Ack.
   expect(answer).toEqual({ status: 200, body: expect.stringContaining('<Ack>true</Ack>') });
   await settle();
-  const { rows } = await world.db.query('SELECT first_name, last_name, source FROM contacts WHERE email = $1', ['grace.hopper@example.com']);
+  const { rows } = await world.db.query('SELECT first_name, last_name, source FROM contacts WHERE email = $1', [
+    'grace.hopper@example.com',
+  ]);
   expect(rows).toEqual([{ first_name: 'Amazing', last_name: 'Grace', source: 'salesforce' }]);
-  const audit = await world.db.query<{ n: number }>("SELECT count(*)::int AS n FROM audit_log WHERE action = 'webhook.rejected' AND target = 'salesforce'");
+  const audit = await world.db.query<{ n: number }>(
+    "SELECT count(*)::int AS n FROM audit_log WHERE action = 'webhook.rejected' AND target = 'salesforce'",
+  );
   expect(audit.rows[0].n).toBe(1);
 }
 
 /** The runtime's API process (main.ts, role api) on the world's database; `env` adds the cloud's queue settings. */
-export async function startApi(world: World, env: Record<string, string> = {}): Promise<{ url: string; post: (path: string, body: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>; stop(): Promise<void> }> {
-  const api = await start({ env: { DATABASE_URL: world.databaseUrl, DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY, DATA_SYNC_ROLE: 'api', HOST: '127.0.0.1', PORT: '0', ...env }, logger: silent, print: () => undefined });
+export async function startApi(
+  world: World,
+  env: Record<string, string> = {},
+): Promise<{
+  url: string;
+  post: (path: string, body: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>;
+  stop(): Promise<void>;
+}> {
+  const api = await start({
+    env: {
+      DATABASE_URL: world.databaseUrl,
+      DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY,
+      DATA_SYNC_ROLE: 'api',
+      HOST: '127.0.0.1',
+      PORT: '0',
+      ...env,
+    },
+    logger: silent,
+    print: () => undefined,
+  });
   return {
     url: api.url!,
     async post(path, body, headers) {

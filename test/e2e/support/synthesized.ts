@@ -15,7 +15,9 @@ export function synthesizedStack(cloud: string, environment = 'dev'): any {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'e2e-cdktf-'));
     buildApp({ context: { environment }, outdir }).app.synth();
   }
-  return JSON.parse(fs.readFileSync(path.join(outdir, 'stacks', `data-sync-${cloud}-${environment}`, 'cdk.tf.json'), 'utf8'));
+  return JSON.parse(
+    fs.readFileSync(path.join(outdir, 'stacks', `data-sync-${cloud}-${environment}`, 'cdk.tf.json'), 'utf8'),
+  );
 }
 
 /** The resource of `type` whose logical name starts with `prefix` (cdktf adds a hash). */

@@ -10,8 +10,17 @@
 import archiver from 'archiver';
 import { randomUUID } from 'crypto';
 import { gzipSync } from 'zlib';
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import {
+  FakeSwitches,
+  MARKETING_FRAMING,
+  fakePerson,
+  jsonBody,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '@data-sync/integrations/contract/fake-kit';
 
 export interface AmplitudeEvent {
   uuid: string;
@@ -49,11 +58,24 @@ const EVENT_TYPES = ['session_start', 'song_played', 'checkout', 'level_up'];
 const DEDUPE_MS = 7 * 86_400_000;
 
 /** Amplitude's export timestamp: `2026-01-05 08:00:00.123000`, UTC. */
-const amplitudeTime = (ms: number) => new Date(ms).toISOString().replace('T', ' ').replace(/\.(\d{3})Z$/, '.$1000');
-const hourOf = (text: string) => Date.UTC(Number(text.slice(0, 4)), Number(text.slice(4, 6)) - 1, Number(text.slice(6, 8)), Number(text.slice(9, 11)));
+const amplitudeTime = (ms: number) =>
+  new Date(ms)
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.(\d{3})Z$/, '.$1000');
+const hourOf = (text: string) =>
+  Date.UTC(Number(text.slice(0, 4)), Number(text.slice(4, 6)) - 1, Number(text.slice(6, 8)), Number(text.slice(9, 11)));
 
 function errorBody(status: number): unknown {
-  if (status === 429) return { code: 429, error: 'Too many requests for some devices and users', eps_threshold: 30, throttled_devices: {}, throttled_users: {}, throttled_events: [] };
+  if (status === 429)
+    return {
+      code: 429,
+      error: 'Too many requests for some devices and users',
+      eps_threshold: 30,
+      throttled_devices: {},
+      throttled_users: {},
+      throttled_events: [],
+    };
   if (status === 401) return 'Invalid API key or secret key';
   return { code: status, error: 'Internal server error' };
 }
@@ -74,7 +96,10 @@ async function zipOf(files: { name: string; content: Buffer }[]): Promise<Buffer
 
 export async function startFakeAmplitude(options: AmplitudeFakeOptions = {}): Promise<AmplitudeFake> {
   const now = options.now ?? Date.now;
-  const credentials = { apiKey: options.apiKey ?? '0f1e2d3c4b5a69788796a5b4c3d2e1f0', secretKey: options.secretKey ?? 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5' };
+  const credentials = {
+    apiKey: options.apiKey ?? '0f1e2d3c4b5a69788796a5b4c3d2e1f0',
+    secretKey: options.secretKey ?? 'a0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5',
+  };
   const switches = new FakeSwitches();
   const events: AmplitudeEvent[] = [];
   const deletionJobs: AmplitudeFake['deletionJobs'] = [];
@@ -111,19 +136,31 @@ export async function startFakeAmplitude(options: AmplitudeFakeOptions = {}): Pr
   async function exportRange(request: FakeRequest): Promise<FakeResponse> {
     const start = request.url.searchParams.get('start') ?? '';
     const end = request.url.searchParams.get('end') ?? '';
-    if (!/^\d{8}T\d{2}$/.test(start) || !/^\d{8}T\d{2}$/.test(end)) return { status: 400, body: 'start and end are required, formatted YYYYMMDDTHH' };
+    if (!/^\d{8}T\d{2}$/.test(start) || !/^\d{8}T\d{2}$/.test(end))
+      return { status: 400, body: 'start and end are required, formatted YYYYMMDDTHH' };
     const from = hourOf(start);
     const to = hourOf(end) + HOUR;
-    if (to <= from || to - from > 365 * 86_400_000) return { status: 400, body: 'the range must be positive and at most 365 days' };
-    const selected = events.filter((e) => e.uploadedMs >= from && e.uploadedMs < to).sort((a, b) => a.uploadedMs - b.uploadedMs);
+    if (to <= from || to - from > 365 * 86_400_000)
+      return { status: 400, body: 'the range must be positive and at most 365 days' };
+    const selected = events
+      .filter((e) => e.uploadedMs >= from && e.uploadedMs < to)
+      .sort((a, b) => a.uploadedMs - b.uploadedMs);
     if (selected.length === 0) return { status: 404, body: 'No data available for the time range requested.' };
     const byHour = new Map<number, AmplitudeEvent[]>();
-    for (const e of selected) byHour.set(Math.floor(e.uploadedMs / HOUR), [...(byHour.get(Math.floor(e.uploadedMs / HOUR)) ?? []), e]);
+    for (const e of selected)
+      byHour.set(Math.floor(e.uploadedMs / HOUR), [...(byHour.get(Math.floor(e.uploadedMs / HOUR)) ?? []), e]);
     const files = [...byHour.entries()].map(([hour, list]) => {
       const at = new Date(hour * HOUR);
-      return { name: `${APP}/${APP}_${at.toISOString().slice(0, 10)}_${at.getUTCHours()}#0.json.gz`, content: gzipSync(list.map((e) => `${JSON.stringify(exportView(e))}\n`).join('')) };
+      return {
+        name: `${APP}/${APP}_${at.toISOString().slice(0, 10)}_${at.getUTCHours()}#0.json.gz`,
+        content: gzipSync(list.map((e) => `${JSON.stringify(exportView(e))}\n`).join('')),
+      };
     });
-    return { status: 200, headers: { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${APP}.zip"` }, body: await zipOf(files) };
+    return {
+      status: 200,
+      headers: { 'content-type': 'application/zip', 'content-disposition': `attachment; filename="${APP}.zip"` },
+      body: await zipOf(files),
+    };
   }
 
   function upload(request: FakeRequest): FakeResponse {
@@ -133,9 +170,12 @@ export async function startFakeAmplitude(options: AmplitudeFakeOptions = {}): Pr
     } catch {
       return { status: 400, body: { code: 400, error: 'Invalid JSON request body' } };
     }
-    if (!body || typeof body.api_key !== 'string' || !body.api_key) return { status: 400, body: { code: 400, error: 'Request missing required field', missing_field: 'api_key' } };
-    if (switches.authRevoked || body.api_key !== credentials.apiKey) return { status: 400, body: { code: 400, error: 'Invalid API key: ' + String(body.api_key).slice(0, 6) + '…' } };
-    if (!Array.isArray(body.events) || body.events.length === 0) return { status: 400, body: { code: 400, error: 'Request missing required field', missing_field: 'events' } };
+    if (!body || typeof body.api_key !== 'string' || !body.api_key)
+      return { status: 400, body: { code: 400, error: 'Request missing required field', missing_field: 'api_key' } };
+    if (switches.authRevoked || body.api_key !== credentials.apiKey)
+      return { status: 400, body: { code: 400, error: 'Invalid API key: ' + String(body.api_key).slice(0, 6) + '…' } };
+    if (!Array.isArray(body.events) || body.events.length === 0)
+      return { status: 400, body: { code: 400, error: 'Request missing required field', missing_field: 'events' } };
     if (request.body.length > 20 * 1024 * 1024) return { status: 413, body: { code: 413, error: 'Payload too large' } };
     const invalid: Record<string, number[]> = {};
     const missing: Record<string, number[]> = {};
@@ -146,20 +186,52 @@ export async function startFakeAmplitude(options: AmplitudeFakeOptions = {}): Pr
       if (e?.time !== undefined && !Number.isInteger(e.time)) (invalid.time ??= []).push(i);
     });
     if (Object.keys(invalid).length || Object.keys(missing).length) {
-      return { status: 400, body: { code: 400, error: 'Invalid field values on some events', ...(Object.keys(invalid).length ? { events_with_invalid_fields: invalid } : {}), ...(Object.keys(missing).length ? { events_with_missing_fields: missing } : {}) } };
+      return {
+        status: 400,
+        body: {
+          code: 400,
+          error: 'Invalid field values on some events',
+          ...(Object.keys(invalid).length ? { events_with_invalid_fields: invalid } : {}),
+          ...(Object.keys(missing).length ? { events_with_missing_fields: missing } : {}),
+        },
+      };
     }
     const at = now();
     for (const e of body.events as Record<string, any>[]) {
       const insertId = typeof e.insert_id === 'string' ? e.insert_id : null;
       // Ignored: the same insert_id on the same device_id (if any) within the past 7 days.
-      if (insertId && events.some((x) => x.$insert_id === insertId && (x.device_id ?? '') === (e.device_id ?? '') && at - x.uploadedMs < DEDUPE_MS)) continue;
+      if (
+        insertId &&
+        events.some(
+          (x) =>
+            x.$insert_id === insertId && (x.device_id ?? '') === (e.device_id ?? '') && at - x.uploadedMs < DEDUPE_MS,
+        )
+      )
+        continue;
       events.push({
-        uuid: randomUUID(), $insert_id: insertId, event_type: e.event_type, user_id: e.user_id ?? null, device_id: e.device_id ?? null,
-        event_time: amplitudeTime(typeof e.time === 'number' ? e.time : at), server_upload_time: amplitudeTime(at),
-        event_properties: e.event_properties ?? {}, user_properties: e.user_properties ?? {}, app: APP, amplitude_id: amplitudeIds++, uploadedMs: at,
+        uuid: randomUUID(),
+        $insert_id: insertId,
+        event_type: e.event_type,
+        user_id: e.user_id ?? null,
+        device_id: e.device_id ?? null,
+        event_time: amplitudeTime(typeof e.time === 'number' ? e.time : at),
+        server_upload_time: amplitudeTime(at),
+        event_properties: e.event_properties ?? {},
+        user_properties: e.user_properties ?? {},
+        app: APP,
+        amplitude_id: amplitudeIds++,
+        uploadedMs: at,
       });
     }
-    return { status: 200, body: { code: 200, events_ingested: (body.events as unknown[]).length, payload_size_bytes: request.body.length, server_upload_time: at } };
+    return {
+      status: 200,
+      body: {
+        code: 200,
+        events_ingested: (body.events as unknown[]).length,
+        payload_size_bytes: request.body.length,
+        server_upload_time: at,
+      },
+    };
   }
 
   const handler = async (request: FakeRequest): Promise<FakeResponse> => {
@@ -170,12 +242,30 @@ export async function startFakeAmplitude(options: AmplitudeFakeOptions = {}): Pr
     if (request.method === 'POST' && path === '/api/2/deletions/users') {
       const body = jsonBody(request) as { user_ids?: unknown; amplitude_ids?: unknown; requester?: unknown };
       const userIds = Array.isArray(body?.user_ids) ? body.user_ids.map(String) : [];
-      if (userIds.length + (Array.isArray(body?.amplitude_ids) ? body.amplitude_ids.length : 0) === 0 || typeof body?.requester !== 'string') return { status: 400, body: { error: 'user_ids or amplitude_ids, and requester, are required' } };
+      if (
+        userIds.length + (Array.isArray(body?.amplitude_ids) ? body.amplitude_ids.length : 0) === 0 ||
+        typeof body?.requester !== 'string'
+      )
+        return { status: 400, body: { error: 'user_ids or amplitude_ids, and requester, are required' } };
       if (userIds.length > 100) return { status: 400, body: { error: 'at most 100 ids per request' } };
       const day = new Date(now() + 30 * 86_400_000).toISOString().slice(0, 10);
       deletionJobs.push({ user_ids: userIds, requester: body.requester, day });
       const found = events.filter((e) => e.user_id !== null && userIds.includes(e.user_id));
-      return { status: 200, body: [{ day, status: 'staging', amplitude_ids: [...new Set(found.map((e) => e.amplitude_id))].map((id) => ({ amplitude_id: id, requester: body.requester, requested_on_day: new Date(now()).toISOString().slice(0, 10) })), app: APP }] };
+      return {
+        status: 200,
+        body: [
+          {
+            day,
+            status: 'staging',
+            amplitude_ids: [...new Set(found.map((e) => e.amplitude_id))].map((id) => ({
+              amplitude_id: id,
+              requester: body.requester,
+              requested_on_day: new Date(now()).toISOString().slice(0, 10),
+            })),
+            app: APP,
+          },
+        ],
+      };
     }
     return { status: 404, body: { error: `no route ${request.method} ${path}` } };
   };
@@ -198,6 +288,9 @@ export async function startFakeAmplitude(options: AmplitudeFakeOptions = {}): Pr
       event.uploadedMs = now();
       event.server_upload_time = amplitudeTime(event.uploadedMs);
     },
-    snapshot: () => events.map(({ uuid, uploadedMs, server_upload_time, amplitude_id, ...rest }) => rest).sort((a, b) => String(a.$insert_id).localeCompare(String(b.$insert_id))),
+    snapshot: () =>
+      events
+        .map(({ uuid, uploadedMs, server_upload_time, amplitude_id, ...rest }) => rest)
+        .sort((a, b) => String(a.$insert_id).localeCompare(String(b.$insert_id))),
   };
 }

@@ -10,12 +10,29 @@
  * of the body, as Constant Contact documents.
  */
 import { createHash, randomUUID } from 'crypto';
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import {
+  FakeSwitches,
+  MARKETING_FRAMING,
+  fakePerson,
+  isoSeconds,
+  jsonBody,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '@data-sync/integrations/contract/fake-kit';
 
 export interface CtctContact {
   contact_id: string;
-  email_address: { address: string; permission_to_send: string; created_at: string; updated_at: string; opt_in_source: string; confirm_status: string };
+  email_address: {
+    address: string;
+    permission_to_send: string;
+    created_at: string;
+    updated_at: string;
+    opt_in_source: string;
+    confirm_status: string;
+  };
   first_name?: string;
   last_name?: string;
   job_title?: string;
@@ -26,17 +43,38 @@ export interface CtctContact {
   deleted_at?: string;
   list_memberships: string[];
   phone_numbers?: { phone_number: string; kind: string }[];
-  street_addresses?: { kind: string; street?: string; city?: string; state?: string; postal_code?: string; country?: string }[];
+  street_addresses?: {
+    kind: string;
+    street?: string;
+    city?: string;
+    state?: string;
+    postal_code?: string;
+    country?: string;
+  }[];
   custom_fields?: { custom_field_id: string; value: string }[];
   updatedMs: number;
 }
 
 /** The fields of a JSON import row (JsonImportContact in Constant Contact's OpenAPI description), besides `cf:<name>`. */
 const IMPORT_FIELDS = new Set([
-  'email', 'first_name', 'last_name', 'job_title', 'company_name', 'birthday_month', 'birthday_day', 'anniversary',
-  'phone', 'home_phone', 'work_phone', 'mobile_phone', 'other_phone',
-  ...['', 'home_', 'work_'].flatMap((p) => ['street', 'street2', 'city', 'state', 'zip', 'country'].map((f) => `${p}${f}`)),
-  'sms_number', 'sms_consent_date',
+  'email',
+  'first_name',
+  'last_name',
+  'job_title',
+  'company_name',
+  'birthday_month',
+  'birthday_day',
+  'anniversary',
+  'phone',
+  'home_phone',
+  'work_phone',
+  'mobile_phone',
+  'other_phone',
+  ...['', 'home_', 'work_'].flatMap((p) =>
+    ['street', 'street2', 'city', 'state', 'zip', 'country'].map((f) => `${p}${f}`),
+  ),
+  'sms_number',
+  'sms_consent_date',
 ]);
 /** Constant Contact imports the first 4 MB of a JSON import body and drops the rest. */
 export const IMPORT_BYTES = 4 * 1024 * 1024;
@@ -96,9 +134,29 @@ export interface ConstantContactFake extends Fake {
 }
 
 function ctctError(status: number, message?: string): FakeResponse {
-  const key: Record<number, string> = { 400: 'contacts.api.bad.request', 401: 'unauthorized', 403: 'forbidden', 404: 'not_found', 409: 'conflict', 415: 'unsupported_media_type', 429: 'too_many_requests', 500: 'server_error', 503: 'service_unavailable' };
-  const defaults: Record<number, string> = { 401: 'Unauthorized', 403: 'This user is not authorized to perform this action.', 404: 'The requested resource was not found.', 429: 'Too many requests', 500: 'There was a problem with our internal service.', 503: 'Our internal service is temporarily unavailable.' };
-  return { status, body: [{ error_key: key[status] ?? 'error', error_message: message ?? defaults[status] ?? 'Bad request.' }] };
+  const key: Record<number, string> = {
+    400: 'contacts.api.bad.request',
+    401: 'unauthorized',
+    403: 'forbidden',
+    404: 'not_found',
+    409: 'conflict',
+    415: 'unsupported_media_type',
+    429: 'too_many_requests',
+    500: 'server_error',
+    503: 'service_unavailable',
+  };
+  const defaults: Record<number, string> = {
+    401: 'Unauthorized',
+    403: 'This user is not authorized to perform this action.',
+    404: 'The requested resource was not found.',
+    429: 'Too many requests',
+    500: 'There was a problem with our internal service.',
+    503: 'Our internal service is temporarily unavailable.',
+  };
+  return {
+    status,
+    body: [{ error_key: key[status] ?? 'error', error_message: message ?? defaults[status] ?? 'Bad request.' }],
+  };
 }
 
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
@@ -128,7 +186,9 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     accessTokens: new Map(),
     tokenGrants: 0,
     throttled: 0,
-    customFields: [{ custom_field_id: uuid('custom:favourite_colour'), name: 'favourite_colour', label: 'Favourite colour' }],
+    customFields: [
+      { custom_field_id: uuid('custom:favourite_colour'), name: 'favourite_colour', label: 'Favourite colour' },
+    ],
     droppedImportFields: new Set(),
     droppedImportRows: 0,
     requestsToday: 0,
@@ -148,7 +208,14 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     const stamp = isoSeconds(ms).replace('+00:00', 'Z');
     state.contacts.set(id, {
       contact_id: id,
-      email_address: { address: p.email, permission_to_send: 'implicit', created_at: stamp, updated_at: stamp, opt_in_source: 'Account', confirm_status: 'off' },
+      email_address: {
+        address: p.email,
+        permission_to_send: 'implicit',
+        created_at: stamp,
+        updated_at: stamp,
+        opt_in_source: 'Account',
+        confirm_status: 'off',
+      },
       first_name: p.firstName,
       last_name: p.lastName,
       create_source: 'Account',
@@ -171,17 +238,41 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
   };
 
   /** Creates or updates by email, as sign_up_form does (a deleted contact is revived). */
-  const signUp = (fields: Record<string, unknown>, lists: string[]): { status: number; contact?: CtctContact; error?: string } => {
-    const email = typeof fields.email_address === 'string' ? fields.email_address.trim() : typeof fields.email === 'string' ? fields.email.trim() : '';
+  const signUp = (
+    fields: Record<string, unknown>,
+    lists: string[],
+  ): { status: number; contact?: CtctContact; error?: string } => {
+    const email =
+      typeof fields.email_address === 'string'
+        ? fields.email_address.trim()
+        : typeof fields.email === 'string'
+          ? fields.email.trim()
+          : '';
     if (!EMAIL.test(email)) return { status: 400, error: `Email address ${email || '(missing)'} is invalid.` };
-    if (lists.length === 0 || lists.some((id) => !state.lists.some((l) => l.list_id === id))) return { status: 400, error: 'list_memberships must name 1 to 50 existing lists.' };
+    if (lists.length === 0 || lists.some((id) => !state.lists.some((l) => l.list_id === id)))
+      return { status: 400, error: 'list_memberships must name 1 to 50 existing lists.' };
     const existing = state.contacts.get(emailIndex.get(email.toLowerCase()) ?? '');
     const updates: Record<string, unknown> = {};
-    for (const field of ['first_name', 'last_name', 'job_title', 'company_name']) if (typeof fields[field] === 'string') updates[field] = fields[field];
-    if (typeof fields.phone_number === 'string') updates.phone_numbers = [{ phone_number: fields.phone_number, kind: 'other' }];
+    for (const field of ['first_name', 'last_name', 'job_title', 'company_name'])
+      if (typeof fields[field] === 'string') updates[field] = fields[field];
+    if (typeof fields.phone_number === 'string')
+      updates.phone_numbers = [{ phone_number: fields.phone_number, kind: 'other' }];
     const address = fields.street_address as Record<string, string> | undefined;
-    if (address && typeof address === 'object') updates.street_addresses = [{ kind: address.kind ?? 'home', street: address.street, city: address.city, state: address.state, postal_code: address.postal_code, country: address.country }];
-    if (Array.isArray(fields.custom_fields)) updates.custom_fields = (fields.custom_fields as { custom_field_id: string; value: string }[]).filter((f) => state.customFields.some((c) => c.custom_field_id === f.custom_field_id));
+    if (address && typeof address === 'object')
+      updates.street_addresses = [
+        {
+          kind: address.kind ?? 'home',
+          street: address.street,
+          city: address.city,
+          state: address.state,
+          postal_code: address.postal_code,
+          country: address.country,
+        },
+      ];
+    if (Array.isArray(fields.custom_fields))
+      updates.custom_fields = (fields.custom_fields as { custom_field_id: string; value: string }[]).filter((f) =>
+        state.customFields.some((c) => c.custom_field_id === f.custom_field_id),
+      );
     if (existing) {
       const before = JSON.stringify([existing, existing.deleted_at]);
       Object.assign(existing, updates);
@@ -193,7 +284,14 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     const stamp = isoSeconds(now()).replace('+00:00', 'Z');
     const contact: CtctContact = {
       contact_id: uuid(`contact:new:${counter++}:${email}`),
-      email_address: { address: email, permission_to_send: 'explicit', created_at: stamp, updated_at: stamp, opt_in_source: 'Contact', confirm_status: 'off' },
+      email_address: {
+        address: email,
+        permission_to_send: 'explicit',
+        created_at: stamp,
+        updated_at: stamp,
+        opt_in_source: 'Contact',
+        confirm_status: 'off',
+      },
       ...updates,
       create_source: 'Contact',
       created_at: stamp,
@@ -218,12 +316,26 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
         else state.droppedImportFields.add(name);
       } else if (!IMPORT_FIELDS.has(name)) state.droppedImportFields.add(name);
     }
-    for (const name of ['email', 'first_name', 'last_name', 'job_title', 'company_name']) if (row[name] !== undefined) fields[name] = row[name];
-    const phone = ['phone', 'other_phone', 'mobile_phone', 'home_phone', 'work_phone'].map((n) => row[n]).find((v) => typeof v === 'string');
+    for (const name of ['email', 'first_name', 'last_name', 'job_title', 'company_name'])
+      if (row[name] !== undefined) fields[name] = row[name];
+    const phone = ['phone', 'other_phone', 'mobile_phone', 'home_phone', 'work_phone']
+      .map((n) => row[n])
+      .find((v) => typeof v === 'string');
     if (phone) fields.phone_number = phone;
-    for (const [prefix, kind] of [['', 'home'], ['home_', 'home'], ['work_', 'work']] as const) {
+    for (const [prefix, kind] of [
+      ['', 'home'],
+      ['home_', 'home'],
+      ['work_', 'work'],
+    ] as const) {
       if (typeof row[`${prefix}street`] === 'string' || typeof row[`${prefix}city`] === 'string') {
-        fields.street_address = { kind, street: row[`${prefix}street`], city: row[`${prefix}city`], state: row[`${prefix}state`], postal_code: row[`${prefix}zip`], country: row[`${prefix}country`] };
+        fields.street_address = {
+          kind,
+          street: row[`${prefix}street`],
+          city: row[`${prefix}city`],
+          state: row[`${prefix}state`],
+          postal_code: row[`${prefix}zip`],
+          country: row[`${prefix}country`],
+        };
         break;
       }
     }
@@ -237,13 +349,23 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     const basic = req.headers.authorization;
     if (basic?.startsWith('Basic ')) {
       const [user, pass] = Buffer.from(basic.slice(6), 'base64').toString('utf8').split(':');
-      if (user !== clientId || pass !== clientSecret) return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed.' } };
+      if (user !== clientId || pass !== clientSecret)
+        return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed.' } };
       id = user;
     }
-    if (id !== clientId) return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed.' } };
-    if (form.get('grant_type') !== 'refresh_token') return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'The authorization grant type is not supported.' } };
+    if (id !== clientId)
+      return { status: 401, body: { error: 'invalid_client', error_description: 'Client authentication failed.' } };
+    if (form.get('grant_type') !== 'refresh_token')
+      return {
+        status: 400,
+        body: { error: 'unsupported_grant_type', error_description: 'The authorization grant type is not supported.' },
+      };
     const presented = form.get('refresh_token') ?? '';
-    if (!state.refreshTokens.has(presented)) return { status: 400, body: { error: 'invalid_grant', error_description: 'The refresh token is invalid or expired.' } };
+    if (!state.refreshTokens.has(presented))
+      return {
+        status: 400,
+        body: { error: 'invalid_grant', error_description: 'The refresh token is invalid or expired.' },
+      };
     state.tokenGrants++;
     let refresh = presented;
     if (opts.rotateRefreshTokens) {
@@ -253,7 +375,16 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     }
     const access = `fake-access-${randomUUID()}`;
     state.accessTokens.set(access, now() + ttl * 1000);
-    return { status: 200, body: { token_type: 'Bearer', expires_in: ttl, access_token: access, scope: 'contact_data offline_access', refresh_token: refresh } };
+    return {
+      status: 200,
+      body: {
+        token_type: 'Bearer',
+        expires_in: ttl,
+        access_token: access,
+        scope: 'contact_data offline_access',
+        refresh_token: refresh,
+      },
+    };
   };
 
   const handle = (req: FakeRequest): FakeResponse => {
@@ -270,12 +401,48 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     const q = req.url.searchParams;
     const method = req.method;
 
-    if (method === 'GET' && path === '/v3/account/summary') return { status: 200, body: { encoded_account_id: 'fake-account', organization_name: 'Fake Constant Contact', contact_email: 'owner@example.com', country_code: 'US', time_zone_id: 'UTC' } };
-    if (method === 'GET' && path === '/v3/contact_custom_fields') return { status: 200, body: { custom_fields: state.customFields.map((f) => ({ ...f, type: 'string', created_at: isoSeconds(base), updated_at: isoSeconds(base) })), _links: {} } };
-    if (method === 'GET' && path === '/v3/contact_lists') return { status: 200, body: { lists: state.lists.map((l) => ({ ...l, favorite: false, created_at: isoSeconds(base), updated_at: isoSeconds(base) })), lists_count: state.lists.length, _links: {} } };
+    if (method === 'GET' && path === '/v3/account/summary')
+      return {
+        status: 200,
+        body: {
+          encoded_account_id: 'fake-account',
+          organization_name: 'Fake Constant Contact',
+          contact_email: 'owner@example.com',
+          country_code: 'US',
+          time_zone_id: 'UTC',
+        },
+      };
+    if (method === 'GET' && path === '/v3/contact_custom_fields')
+      return {
+        status: 200,
+        body: {
+          custom_fields: state.customFields.map((f) => ({
+            ...f,
+            type: 'string',
+            created_at: isoSeconds(base),
+            updated_at: isoSeconds(base),
+          })),
+          _links: {},
+        },
+      };
+    if (method === 'GET' && path === '/v3/contact_lists')
+      return {
+        status: 200,
+        body: {
+          lists: state.lists.map((l) => ({
+            ...l,
+            favorite: false,
+            created_at: isoSeconds(base),
+            updated_at: isoSeconds(base),
+          })),
+          lists_count: state.lists.length,
+          _links: {},
+        },
+      };
     if (method === 'GET' && path === '/v3/contacts') {
       const limit = Number(q.get('limit') ?? defaultLimit);
-      if (!Number.isInteger(limit) || limit < 1 || limit > 500) return ctctError(400, 'limit must be between 1 and 500.');
+      if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+        return ctctError(400, 'limit must be between 1 and 500.');
       let rows = [...state.contacts.values()];
       const status = q.get('status') ?? 'active';
       if (status !== 'all') rows = rows.filter((c) => (status === 'deleted' ? c.deleted_at : !c.deleted_at));
@@ -297,7 +464,9 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
         } catch {
           return ctctError(400, 'The cursor is invalid.');
         }
-        start = rows.findIndex((c) => c.updatedMs > position[0] || (c.updatedMs === position[0] && c.contact_id > position[1]));
+        start = rows.findIndex(
+          (c) => c.updatedMs > position[0] || (c.updatedMs === position[0] && c.contact_id > position[1]),
+        );
         if (start < 0) start = rows.length;
       }
       const slice = rows.slice(start, start + limit);
@@ -309,13 +478,23 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
         links.next = { href: `/v3/contacts?${nextQuery.toString()}` };
       }
       const include = (q.get('include') ?? '').split(',');
-      return { status: 200, body: { contacts: slice.map((c) => view(c, include)), ...(q.get('include_count') === 'true' ? { contacts_count: rows.length } : {}), _links: links } };
+      return {
+        status: 200,
+        body: {
+          contacts: slice.map((c) => view(c, include)),
+          ...(q.get('include_count') === 'true' ? { contacts_count: rows.length } : {}),
+          _links: links,
+        },
+      };
     }
     if (method === 'POST' && path === '/v3/contacts/sign_up_form') {
       if (typeof body !== 'object' || body === null) return ctctError(400, 'Request body is required.');
       const result = signUp(body, Array.isArray(body.list_memberships) ? body.list_memberships : []);
       if (!result.contact) return ctctError(result.status, result.error);
-      return { status: result.status, body: { contact_id: result.contact.contact_id, action: result.status === 201 ? 'created' : 'updated' } };
+      return {
+        status: result.status,
+        body: { contact_id: result.contact.contact_id, action: result.status === 201 ? 'created' : 'updated' },
+      };
     }
     const contactMatch = /^\/v3\/contacts\/([0-9a-f-]{36})$/.exec(path);
     if (contactMatch) {
@@ -347,7 +526,14 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
         }
         state.droppedImportRows += rows.length - kept;
       }
-      const activity: Activity = { activity_id: uuid(`activity:${counter++}`), state: 'initialized', rows: rows.slice(0, kept), list_ids: lists, errors: [], created_at: isoSeconds(now()) };
+      const activity: Activity = {
+        activity_id: uuid(`activity:${counter++}`),
+        state: 'initialized',
+        rows: rows.slice(0, kept),
+        list_ids: lists,
+        errors: [],
+        created_at: isoSeconds(now()),
+      };
       state.activities.set(activity.activity_id, activity);
       return { status: 201, body: activityView(activity) };
     }
@@ -375,7 +561,10 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
     updated_at: isoSeconds(now()),
     percent_done: a.state === 'completed' ? 100 : 0,
     activity_errors: a.errors,
-    status: { items_total_count: a.rows.length, items_completed_count: a.state === 'completed' ? a.rows.length - a.errors.length : 0 },
+    status: {
+      items_total_count: a.rows.length,
+      items_completed_count: a.state === 'completed' ? a.rows.length - a.errors.length : 0,
+    },
     _links: { self: { href: `/v3/activities/${a.activity_id}` } },
   });
 
@@ -388,7 +577,13 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
         window.start = t;
         window.count = 0;
       }
-      if (++state.requestsToday > perDay) return { status: 429, body: [{ error_key: 'quota_exceeded', error_message: 'The daily request quota for this API key is exhausted.' }] };
+      if (++state.requestsToday > perDay)
+        return {
+          status: 429,
+          body: [
+            { error_key: 'quota_exceeded', error_message: 'The daily request quota for this API key is exhausted.' },
+          ],
+        };
       if (++window.count > perSecond) {
         state.throttled++;
         return { status: 429, body: [{ error_key: 'throttled', error_message: 'Too many requests per second.' }] };
@@ -418,7 +613,8 @@ export async function startFakeConstantContact(opts: ConstantContactFakeOptions 
       for (const token of state.accessTokens.keys()) state.accessTokens.set(token, now() - 1);
     },
     ids: () => [...state.contacts.values()].filter((c) => !c.deleted_at).map((c) => c.contact_id),
-    snapshot: () => [...state.contacts.values()].map((c) => ({ ...c })).sort((a, b) => a.contact_id.localeCompare(b.contact_id)),
+    snapshot: () =>
+      [...state.contacts.values()].map((c) => ({ ...c })).sort((a, b) => a.contact_id.localeCompare(b.contact_id)),
     remove: (_object, id) => {
       const contact = state.contacts.get(id);
       if (!contact) throw new Error(`fake Constant Contact: no contact ${id}`);

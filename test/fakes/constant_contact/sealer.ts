@@ -1,6 +1,6 @@
 /** AES-256-GCM sealing for token-store tests, in the spirit of the runtime's Keyring (which tests of integrations/ cannot import). */
 import { createCipheriv, createDecipheriv, randomBytes } from 'crypto';
-import type { Sealer } from '../../../integrations/http/sql-token-store';
+import type { Sealer } from '@data-sync/integrations/http/sql-token-store';
 
 export function testSealer(key: Buffer): Sealer {
   return {

@@ -6,8 +6,16 @@
  * promise an order among equal sort values.
  */
 import { createHash, createHmac, randomUUID } from 'crypto';
-import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+import {
+  FakeSwitches,
+  fakeCompany,
+  fakePerson,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 
 export interface HsRecord {
   id: string;
@@ -61,10 +69,20 @@ const PROPERTIES: Record<string, readonly string[]> = {
  * custom properties created with hasUniqueValue (external_id here). A company's `domain` is not one:
  * HubSpot lets several companies share a domain.
  */
-const UNIQUE: Record<string, readonly string[]> = { contacts: ['email', 'external_id'], companies: ['external_id'], deals: ['external_id'], tickets: ['external_id'] };
+const UNIQUE: Record<string, readonly string[]> = {
+  contacts: ['email', 'external_id'],
+  companies: ['external_id'],
+  deals: ['external_id'],
+  tickets: ['external_id'],
+};
 /** HubSpot's object type ids, as its error messages name them. */
 const TYPE_IDS: Record<string, string> = { contacts: '0-1', companies: '0-2', deals: '0-3', tickets: '0-5' };
-const DEFAULT_PROPERTIES: Record<string, readonly string[]> = { contacts: ['email', 'firstname', 'lastname'], companies: ['name', 'domain'], deals: ['dealname', 'amount', 'dealstage'], tickets: ['subject', 'hs_pipeline_stage'] };
+const DEFAULT_PROPERTIES: Record<string, readonly string[]> = {
+  contacts: ['email', 'firstname', 'lastname'],
+  companies: ['name', 'domain'],
+  deals: ['dealname', 'amount', 'dealstage'],
+  tickets: ['subject', 'hs_pipeline_stage'],
+};
 
 export function lastModifiedProperty(type: string): string {
   return type === 'contacts' ? 'lastmodifieddate' : 'hs_lastmodifieddate';
@@ -76,7 +94,13 @@ function hsError(status: number, category: string, message: string, extra: Recor
 }
 
 /** v3 signature: base64 HMAC-SHA256 over method + URI + body + timestamp with the app's client secret. */
-export function hubspotSignatureV3(clientSecret: string, method: string, uri: string, body: string, timestamp: number): string {
+export function hubspotSignatureV3(
+  clientSecret: string,
+  method: string,
+  uri: string,
+  body: string,
+  timestamp: number,
+): string {
   return createHmac('sha256', clientSecret).update(`${method}${uri}${body}${timestamp}`, 'utf8').digest('base64');
 }
 
@@ -127,7 +151,13 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     const newId = String(++idCounter);
     const record: HsRecord = {
       id: newId,
-      properties: { ...Object.fromEntries(PROPERTIES[type].map((p) => [p, null])), ...properties, hs_object_id: newId, [createdProperty(type)]: at, [lastModifiedProperty(type)]: at },
+      properties: {
+        ...Object.fromEntries(PROPERTIES[type].map((p) => [p, null])),
+        ...properties,
+        hs_object_id: newId,
+        [createdProperty(type)]: at,
+        [lastModifiedProperty(type)]: at,
+      },
       createdAt: at,
       updatedAt: at,
       archived: false,
@@ -144,28 +174,64 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
       const company = fakeCompany(random);
       const at = new Date(dayAgo + Math.floor(i / 3)).toISOString();
       const properties: Record<string, Record<string, string>> = {
-        contacts: { email: person.email, firstname: person.firstName, lastname: person.lastName, phone: person.phone, company },
+        contacts: {
+          email: person.email,
+          firstname: person.firstName,
+          lastname: person.lastName,
+          phone: person.phone,
+          company,
+        },
         companies: { name: company, domain: `${company.toLowerCase().replace(/\W+/g, '')}${idCounter}.example.com` },
-        deals: { dealname: `${company} deal`, amount: String(Math.round(random() * 10000)), dealstage: 'appointmentscheduled', pipeline: 'default' },
-        tickets: { subject: `Ticket from ${person.firstName}`, content: 'Cannot log in', hs_pipeline: '0', hs_pipeline_stage: '1' },
+        deals: {
+          dealname: `${company} deal`,
+          amount: String(Math.round(random() * 10000)),
+          dealstage: 'appointmentscheduled',
+          pipeline: 'default',
+        },
+        tickets: {
+          subject: `Ticket from ${person.firstName}`,
+          content: 'Cannot log in',
+          hs_pipeline: '0',
+          hs_pipeline_stage: '1',
+        },
       };
       save(type, properties[type], undefined, at);
     }
   }
 
   function view(record: HsRecord, type: string, requested: readonly string[] | undefined) {
-    const names = [...new Set([...(requested?.length ? requested : DEFAULT_PROPERTIES[type]), 'hs_object_id', createdProperty(type), lastModifiedProperty(type)])];
-    const properties = Object.fromEntries(names.filter((n) => n in record.properties).map((n) => [n, record.properties[n]]));
-    return { id: record.id, properties, createdAt: record.createdAt, updatedAt: record.updatedAt, archived: record.archived, ...(record.archivedAt ? { archivedAt: record.archivedAt } : {}) };
+    const names = [
+      ...new Set([
+        ...(requested?.length ? requested : DEFAULT_PROPERTIES[type]),
+        'hs_object_id',
+        createdProperty(type),
+        lastModifiedProperty(type),
+      ]),
+    ];
+    const properties = Object.fromEntries(
+      names.filter((n) => n in record.properties).map((n) => [n, record.properties[n]]),
+    );
+    return {
+      id: record.id,
+      properties,
+      createdAt: record.createdAt,
+      updatedAt: record.updatedAt,
+      archived: record.archived,
+      ...(record.archivedAt ? { archivedAt: record.archivedAt } : {}),
+    };
   }
 
   function comparable(value: string | null | undefined, property: string): number | string | null {
     if (value === null || value === undefined) return null;
-    if (/date$/.test(property) || property === 'hs_object_id') return /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+    if (/date$/.test(property) || property === 'hs_object_id')
+      return /^\d+$/.test(value) ? Number(value) : Date.parse(value);
     return value.toLowerCase();
   }
 
-  function filterMatches(record: HsRecord, filter: { propertyName: string; operator: string; value?: string; values?: string[] }): boolean {
+  function filterMatches(
+    record: HsRecord,
+    filter: { propertyName: string; operator: string; value?: string; values?: string[] },
+  ): boolean {
     const left = comparable(record.properties[filter.propertyName], filter.propertyName);
     const right = comparable(filter.value, filter.propertyName);
     switch (filter.operator) {
@@ -198,17 +264,23 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
 
   function search(type: string, body: any): FakeResponse {
     const limit = body?.limit ?? 10;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 200) return hsError(400, 'VALIDATION_ERROR', 'limit must be between 1 and 200');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 200)
+      return hsError(400, 'VALIDATION_ERROR', 'limit must be between 1 and 200');
     const groups: any[] = body?.filterGroups ?? [];
-    if (groups.length > 5 || groups.some((g) => (g.filters ?? []).length > 6)) return hsError(400, 'VALIDATION_ERROR', 'at most 5 filterGroups with 6 filters each');
+    if (groups.length > 5 || groups.some((g) => (g.filters ?? []).length > 6))
+      return hsError(400, 'VALIDATION_ERROR', 'at most 5 filterGroups with 6 filters each');
     const sorts: any[] = body?.sorts ?? [];
     if (sorts.length > 1) return hsError(400, 'VALIDATION_ERROR', 'only one sort is allowed');
     const offset = body?.after ? Number(body.after) : 0;
     if (offset + limit > 10_000) return hsError(400, 'VALIDATION_ERROR', 'paging beyond 10000 results is not allowed');
     let rows: HsRecord[];
     try {
-      const indexed = [...state.objects.get(type)!.values()].flatMap((r) => (state.unindexed.has(r.id) ? (state.unindexed.get(r.id) ? [state.unindexed.get(r.id)!] : []) : [r]));
-      rows = indexed.filter((r) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(r, f))));
+      const indexed = [...state.objects.get(type)!.values()].flatMap((r) =>
+        state.unindexed.has(r.id) ? (state.unindexed.get(r.id) ? [state.unindexed.get(r.id)!] : []) : [r],
+      );
+      rows = indexed.filter(
+        (r) => groups.length === 0 || groups.some((g) => (g.filters ?? []).every((f: any) => filterMatches(r, f))),
+      );
     } catch (error) {
       return hsError(400, 'VALIDATION_ERROR', (error as Error).message);
     }
@@ -222,17 +294,27 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     });
     const slice = rows.slice(offset, offset + limit);
     const next = offset + limit < rows.length ? { next: { after: String(offset + limit) } } : undefined;
-    return { status: 200, body: { total: rows.length, results: slice.map((r) => view(r, type, body?.properties)), ...(next ? { paging: next } : {}) } };
+    return {
+      status: 200,
+      body: {
+        total: rows.length,
+        results: slice.map((r) => view(r, type, body?.properties)),
+        ...(next ? { paging: next } : {}),
+      },
+    };
   }
 
   function list(type: string, url: URL): FakeResponse {
     const limit = Number(url.searchParams.get('limit') ?? 10);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return hsError(400, 'VALIDATION_ERROR', 'limit must be between 1 and 100');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      return hsError(400, 'VALIDATION_ERROR', 'limit must be between 1 and 100');
     const size = pageSize ? Math.min(pageSize, limit) : limit;
     const archived = url.searchParams.get('archived') === 'true';
     const after = Number(url.searchParams.get('after') ?? 0);
     const properties = url.searchParams.getAll('properties').flatMap((p) => p.split(','));
-    const rows = [...(archived ? state.archived : state.objects).get(type)!.values()].filter((r) => Number(r.id) > after).sort((a, b) => Number(a.id) - Number(b.id));
+    const rows = [...(archived ? state.archived : state.objects).get(type)!.values()]
+      .filter((r) => Number(r.id) > after)
+      .sort((a, b) => Number(a.id) - Number(b.id));
     const slice = rows.slice(0, size);
     const body: Record<string, unknown> = { results: slice.map((r) => view(r, type, properties)) };
     if (rows.length > size) {
@@ -250,28 +332,49 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     const errors: unknown[] = [];
     const startedAt = new Date().toISOString();
     // Upserting by a property that is not unique fails the whole batch (HubSpot answers 400).
-    const nonUnique = inputs.map((input) => input.idProperty ?? 'hs_object_id').find((idProperty: string) => !UNIQUE[type].includes(idProperty));
-    if (nonUnique) return hsError(400, 'VALIDATION_ERROR', `Unable to perform update/upsert by non-unique ${TYPE_IDS[type]} property ${nonUnique} in portal ID 62515`);
+    const nonUnique = inputs
+      .map((input) => input.idProperty ?? 'hs_object_id')
+      .find((idProperty: string) => !UNIQUE[type].includes(idProperty));
+    if (nonUnique)
+      return hsError(
+        400,
+        'VALIDATION_ERROR',
+        `Unable to perform update/upsert by non-unique ${TYPE_IDS[type]} property ${nonUnique} in portal ID 62515`,
+      );
     for (const input of inputs) {
       const idProperty = input.idProperty;
       const unknown = Object.keys(input.properties ?? {}).filter((p) => !PROPERTIES[type].includes(p));
       if (unknown.length) {
-        errors.push({ status: 'error', category: 'VALIDATION_ERROR', message: `Property values were not valid: ${unknown.map((p) => `Property "${p}" does not exist`).join(', ')}`, context: { id: [String(input.id)] } });
+        errors.push({
+          status: 'error',
+          category: 'VALIDATION_ERROR',
+          message: `Property values were not valid: ${unknown.map((p) => `Property "${p}" does not exist`).join(', ')}`,
+          context: { id: [String(input.id)] },
+        });
         continue;
       }
       const key = String(input.id).toLowerCase();
-      const existing = [...state.objects.get(type)!.values()].find((r) => (r.properties[idProperty] ?? '').toLowerCase() === key);
+      const existing = [...state.objects.get(type)!.values()].find(
+        (r) => (r.properties[idProperty] ?? '').toLowerCase() === key,
+      );
       const properties = { ...input.properties, [idProperty]: idProperty === 'email' ? key : String(input.id) };
       const record = state.upsertRecord(type, properties, existing?.id);
       results.push({ ...view(record, type, Object.keys(properties)), new: !existing });
     }
-    const payload = { status: 'COMPLETE', results, startedAt, completedAt: new Date().toISOString(), ...(errors.length ? { numErrors: errors.length, errors } : {}) };
+    const payload = {
+      status: 'COMPLETE',
+      results,
+      startedAt,
+      completedAt: new Date().toISOString(),
+      ...(errors.length ? { numErrors: errors.length, errors } : {}),
+    };
     return { status: errors.length ? 207 : 200, body: payload };
   }
 
   function route(request: FakeRequest): FakeResponse {
     const parts = request.url.pathname.split('/').filter(Boolean);
-    if (parts[0] !== 'crm' || parts[1] !== 'v3' || parts[2] !== 'objects') return hsError(404, 'OBJECT_NOT_FOUND', `No route for ${request.method} ${request.url.pathname}`);
+    if (parts[0] !== 'crm' || parts[1] !== 'v3' || parts[2] !== 'objects')
+      return hsError(404, 'OBJECT_NOT_FOUND', `No route for ${request.method} ${request.url.pathname}`);
     const type = parts[3];
     if (!state.objects.has(type)) return hsError(400, 'VALIDATION_ERROR', `Unable to infer object type from: ${type}`);
     const body = () => JSON.parse(request.body.toString('utf8') || '{}');
@@ -288,7 +391,9 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     if (rest[0] === 'gdpr-delete' && request.method === 'POST' && type === 'contacts') {
       const { objectId, idProperty } = body();
       const table = state.objects.get(type)!;
-      const match = [...table.values(), ...state.archived.get(type)!.values()].find((r) => (idProperty === 'email' ? r.properties.email === String(objectId).toLowerCase() : r.id === String(objectId)));
+      const match = [...table.values(), ...state.archived.get(type)!.values()].find((r) =>
+        idProperty === 'email' ? r.properties.email === String(objectId).toLowerCase() : r.id === String(objectId),
+      );
       if (!match) return hsError(404, 'OBJECT_NOT_FOUND', 'resource not found');
       table.delete(match.id);
       state.archived.get(type)!.delete(match.id);
@@ -297,7 +402,9 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     }
     if (rest.length === 1 && request.method === 'GET') {
       const record = state.objects.get(type)!.get(rest[0]);
-      return record ? { status: 200, body: view(record, type, request.url.searchParams.getAll('properties')) } : hsError(404, 'OBJECT_NOT_FOUND', 'resource not found');
+      return record
+        ? { status: 200, body: view(record, type, request.url.searchParams.getAll('properties')) }
+        : hsError(404, 'OBJECT_NOT_FOUND', 'resource not found');
     }
     return hsError(404, 'OBJECT_NOT_FOUND', `No route for ${request.method} ${request.url.pathname}`);
   }
@@ -312,29 +419,53 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     };
   }
 
-  const server = await serveFake((request) => {
-    const failure = switches.admit();
-    if (failure) {
-      const response =
-        failure.status === 429
-          ? hsError(429, 'RATE_LIMITS', 'You have reached your ten_secondly_rolling limit.', { errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING', groupName: 'publicapi:private-app:ten-secondly-rolling' })
-          : hsError(failure.status, 'INTERNAL_ERROR', 'internal error');
-      return { ...response, headers: { ...limitHeaders(0), ...failure.headers } };
-    }
-    if (switches.authRevoked || request.headers.authorization !== `Bearer ${state.accessToken}`) {
-      return hsError(401, 'INVALID_AUTHENTICATION', 'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview');
-    }
-    const now = Date.now();
-    while (window.length && window[0] <= now - 10_000) window.shift();
-    if (window.length >= tenSecondLimit) {
-      return { ...hsError(429, 'RATE_LIMITS', 'You have reached your ten_secondly_rolling limit.', { errorType: 'RATE_LIMIT', policyName: 'TEN_SECONDLY_ROLLING' }), headers: limitHeaders(0) };
-    }
-    if (state.dailyUsed >= dailyLimit) return { ...hsError(429, 'RATE_LIMITS', 'You have reached your daily limit.', { errorType: 'RATE_LIMIT', policyName: 'DAILY' }), headers: limitHeaders(tenSecondLimit - window.length) };
-    window.push(now);
-    state.dailyUsed++;
-    const response = route(request);
-    return { ...response, headers: { ...limitHeaders(tenSecondLimit - window.length), ...response.headers } };
-  }, { port: options.port });
+  const server = await serveFake(
+    (request) => {
+      const failure = switches.admit();
+      if (failure) {
+        const response =
+          failure.status === 429
+            ? hsError(429, 'RATE_LIMITS', 'You have reached your ten_secondly_rolling limit.', {
+                errorType: 'RATE_LIMIT',
+                policyName: 'TEN_SECONDLY_ROLLING',
+                groupName: 'publicapi:private-app:ten-secondly-rolling',
+              })
+            : hsError(failure.status, 'INTERNAL_ERROR', 'internal error');
+        return { ...response, headers: { ...limitHeaders(0), ...failure.headers } };
+      }
+      if (switches.authRevoked || request.headers.authorization !== `Bearer ${state.accessToken}`) {
+        return hsError(
+          401,
+          'INVALID_AUTHENTICATION',
+          'Authentication credentials not found. This API supports OAuth 2.0 authentication and you can find more details at https://developers.hubspot.com/docs/methods/auth/oauth-overview',
+        );
+      }
+      const now = Date.now();
+      while (window.length && window[0] <= now - 10_000) window.shift();
+      if (window.length >= tenSecondLimit) {
+        return {
+          ...hsError(429, 'RATE_LIMITS', 'You have reached your ten_secondly_rolling limit.', {
+            errorType: 'RATE_LIMIT',
+            policyName: 'TEN_SECONDLY_ROLLING',
+          }),
+          headers: limitHeaders(0),
+        };
+      }
+      if (state.dailyUsed >= dailyLimit)
+        return {
+          ...hsError(429, 'RATE_LIMITS', 'You have reached your daily limit.', {
+            errorType: 'RATE_LIMIT',
+            policyName: 'DAILY',
+          }),
+          headers: limitHeaders(tenSecondLimit - window.length),
+        };
+      window.push(now);
+      state.dailyUsed++;
+      const response = route(request);
+      return { ...response, headers: { ...limitHeaders(tenSecondLimit - window.length), ...response.headers } };
+    },
+    { port: options.port },
+  );
 
   return {
     url: server.url,
@@ -360,7 +491,12 @@ export async function startFakeHubSpot(options: FakeHubSpotOptions = {}): Promis
     indexNow: (id) => void state.unindexed.delete(id),
     snapshot: (type) =>
       [...(state.objects.get(type)?.values() ?? [])]
-        .map((r) => ({ id: r.id, properties: Object.fromEntries(Object.entries(r.properties).filter(([k]) => k !== lastModifiedProperty(type))) }))
+        .map((r) => ({
+          id: r.id,
+          properties: Object.fromEntries(
+            Object.entries(r.properties).filter(([k]) => k !== lastModifiedProperty(type)),
+          ),
+        }))
         .sort((a, b) => Number(a.id) - Number(b.id)),
   };
 }

@@ -5,8 +5,18 @@
  * results, the 10-simultaneous-connections limit per API key (429), and Mailchimp's problem-details errors.
  */
 import { createHash, randomUUID } from 'crypto';
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, isoSeconds, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import {
+  FakeSwitches,
+  MARKETING_FRAMING,
+  fakePerson,
+  isoSeconds,
+  jsonBody,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '@data-sync/integrations/contract/fake-kit';
 import { tarGz } from './tar';
 
 export interface MailchimpMember {
@@ -102,11 +112,23 @@ export function subscriberHash(email: string): string {
   return createHash('md5').update(email.trim().toLowerCase()).digest('hex');
 }
 
-function problem(status: number, detail: string, title = TITLES[status] ?? 'Error', errors?: { field: string; message: string }[]): FakeResponse {
+function problem(
+  status: number,
+  detail: string,
+  title = TITLES[status] ?? 'Error',
+  errors?: { field: string; message: string }[],
+): FakeResponse {
   return {
     status,
     headers: { 'content-type': 'application/problem+json; charset=utf-8' },
-    body: { type: 'https://mailchimp.com/developer/marketing/docs/errors/', title, status, detail, instance: randomUUID(), ...(errors ? { errors } : {}) },
+    body: {
+      type: 'https://mailchimp.com/developer/marketing/docs/errors/',
+      title,
+      status,
+      detail,
+      instance: randomUUID(),
+      ...(errors ? { errors } : {}),
+    },
   };
 }
 
@@ -122,7 +144,14 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
   const now = opts.now ?? Date.now;
   const maxConnections = opts.maxConnections ?? 10;
   const switches = new FakeSwitches();
-  const state: MailchimpFakeState = { apiKey, revoked: false, lists: new Map(), forgotten: new Set(), batches: new Map(), peakConnections: 0 };
+  const state: MailchimpFakeState = {
+    apiKey,
+    revoked: false,
+    lists: new Map(),
+    forgotten: new Set(),
+    batches: new Map(),
+    peakConnections: 0,
+  };
   let webId = 1000;
   let inFlight = 0;
   const next = seededRandom(5);
@@ -161,12 +190,14 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       });
     }
   });
-  for (const name of ['newsletter', 'product_updates']) if (![...state.lists.values()].some((l) => l.name === name)) makeList(name);
+  for (const name of ['newsletter', 'product_updates'])
+    if (![...state.lists.values()].some((l) => l.name === name)) makeList(name);
 
   const authorized = (req: FakeRequest): boolean => {
     const header = req.headers.authorization ?? '';
     let key = '';
-    if (header.startsWith('Basic ')) key = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':');
+    if (header.startsWith('Basic '))
+      key = Buffer.from(header.slice(6), 'base64').toString('utf8').split(':').slice(1).join(':');
     else if (header.toLowerCase().startsWith('apikey ')) key = header.slice(7);
     return !state.revoked && key === state.apiKey;
   };
@@ -178,28 +209,78 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
   };
 
   /** Creates or updates by subscriber hash, as PUT /lists/{id}/members/{hash} does. */
-  const upsert = (list: MailchimpList, hash: string, body: Record<string, unknown>, mode: 'put' | 'patch' | 'post'): FakeResponse => {
+  const upsert = (
+    list: MailchimpList,
+    hash: string,
+    body: Record<string, unknown>,
+    mode: 'put' | 'patch' | 'post',
+  ): FakeResponse => {
     const email = typeof body.email_address === 'string' ? body.email_address.trim() : undefined;
     const existing = list.members.get(hash);
-    if (mode === 'post' && existing) return problem(400, `${email} is already a list member. Use PUT to insert or update list members.`, 'Member Exists');
+    if (mode === 'post' && existing)
+      return problem(
+        400,
+        `${email} is already a list member. Use PUT to insert or update list members.`,
+        'Member Exists',
+      );
     if (!existing && mode === 'patch') return problem(404, 'The requested resource could not be found.');
-    if (email !== undefined && !EMAIL.test(email)) return problem(400, 'The resource submitted could not be validated. For field-specific details, see the \'errors\' array.', 'Invalid Resource', [{ field: 'email_address', message: 'Please provide a valid email address.' }]);
+    if (email !== undefined && !EMAIL.test(email))
+      return problem(
+        400,
+        "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+        'Invalid Resource',
+        [{ field: 'email_address', message: 'Please provide a valid email address.' }],
+      );
     for (const field of ['status', 'status_if_new'] as const) {
       if (body[field] !== undefined && !STATUSES.includes(String(body[field]))) {
-        return problem(400, "The resource submitted could not be validated. For field-specific details, see the 'errors' array.", 'Invalid Resource', [{ field, message: `Data did not match any of the allowed values: ${STATUSES.join(', ')}` }]);
+        return problem(
+          400,
+          "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+          'Invalid Resource',
+          [{ field, message: `Data did not match any of the allowed values: ${STATUSES.join(', ')}` }],
+        );
       }
     }
-    if (body.merge_fields !== undefined && (typeof body.merge_fields !== 'object' || body.merge_fields === null || Array.isArray(body.merge_fields))) {
-      return problem(400, "The resource submitted could not be validated. For field-specific details, see the 'errors' array.", 'Invalid Resource', [{ field: 'merge_fields', message: 'Schema describes object, other type found instead' }]);
+    if (
+      body.merge_fields !== undefined &&
+      (typeof body.merge_fields !== 'object' || body.merge_fields === null || Array.isArray(body.merge_fields))
+    ) {
+      return problem(
+        400,
+        "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+        'Invalid Resource',
+        [{ field: 'merge_fields', message: 'Schema describes object, other type found instead' }],
+      );
     }
     if (!existing) {
-      if (!email) return problem(400, "The resource submitted could not be validated. For field-specific details, see the 'errors' array.", 'Invalid Resource', [{ field: 'email_address', message: 'This value should not be blank.' }]);
-      if (subscriberHash(email) !== hash) return problem(400, 'The subscriber hash in the URL does not match the email address in the body.', 'Invalid Resource');
+      if (!email)
+        return problem(
+          400,
+          "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+          'Invalid Resource',
+          [{ field: 'email_address', message: 'This value should not be blank.' }],
+        );
+      if (subscriberHash(email) !== hash)
+        return problem(
+          400,
+          'The subscriber hash in the URL does not match the email address in the body.',
+          'Invalid Resource',
+        );
       if (state.forgotten.has(email.toLowerCase())) {
-        return problem(400, `${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`, 'Forgotten Email Not Subscribed');
+        return problem(
+          400,
+          `${email} was permanently deleted and cannot be re-imported. The contact must re-subscribe to get back on the list.`,
+          'Forgotten Email Not Subscribed',
+        );
       }
       const status = String(body.status ?? body.status_if_new ?? '');
-      if (!status) return problem(400, "The resource submitted could not be validated. For field-specific details, see the 'errors' array.", 'Invalid Resource', [{ field: 'status', message: 'Schema describes string, NULL found instead' }]);
+      if (!status)
+        return problem(
+          400,
+          "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+          'Invalid Resource',
+          [{ field: 'status', message: 'Schema describes string, NULL found instead' }],
+        );
       const stamp = isoSeconds(now());
       const member: MailchimpMember = {
         id: hash,
@@ -228,22 +309,28 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       list.members.set(existing.id, existing);
     }
     if (body.status !== undefined) existing.status = String(body.status);
-    else if (existing.status === 'archived' && body.status_if_new !== undefined) existing.status = String(body.status_if_new);
-    if (body.merge_fields) existing.merge_fields = { ...existing.merge_fields, ...(body.merge_fields as Record<string, unknown>) };
-    if (JSON.stringify([existing.email_address, existing.status, existing.merge_fields]) !== before) setChanged(existing);
+    else if (existing.status === 'archived' && body.status_if_new !== undefined)
+      existing.status = String(body.status_if_new);
+    if (body.merge_fields)
+      existing.merge_fields = { ...existing.merge_fields, ...(body.merge_fields as Record<string, unknown>) };
+    if (JSON.stringify([existing.email_address, existing.status, existing.merge_fields]) !== before)
+      setChanged(existing);
     return { status: 200, body: publicMember(existing) };
   };
 
   const listMembers = (list: MailchimpList, query: URLSearchParams): FakeResponse => {
     const count = Number(query.get('count') ?? 10);
     const offset = Number(query.get('offset') ?? 0);
-    if (!Number.isInteger(count) || count < 1 || count > 1000) return problem(400, 'count must be between 1 and 1000.', 'Invalid Resource');
-    if (!Number.isInteger(offset) || offset < 0) return problem(400, 'offset must be a non-negative integer.', 'Invalid Resource');
+    if (!Number.isInteger(count) || count < 1 || count > 1000)
+      return problem(400, 'count must be between 1 and 1000.', 'Invalid Resource');
+    if (!Number.isInteger(offset) || offset < 0)
+      return problem(400, 'offset must be a non-negative integer.', 'Invalid Resource');
     let members = [...list.members.values()];
     const since = query.get('since_last_changed');
     if (since) {
       const sinceMs = Date.parse(since);
-      if (Number.isNaN(sinceMs)) return problem(400, `since_last_changed "${since}" is not a valid date.`, 'Invalid Resource');
+      if (Number.isNaN(sinceMs))
+        return problem(400, `since_last_changed "${since}" is not a valid date.`, 'Invalid Resource');
       members = members.filter((m) => m.changedMs > sinceMs);
     }
     const before = query.get('before_last_changed');
@@ -253,9 +340,11 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
     else if (opts.archivedInUnfiltered === false) members = members.filter((m) => m.status !== 'archived');
     const sortField = query.get('sort_field');
     if (sortField) {
-      if (!['last_changed', 'timestamp_opt', 'timestamp_signup'].includes(sortField)) return problem(400, `Invalid sort_field ${sortField}`, 'Invalid Resource');
+      if (!['last_changed', 'timestamp_opt', 'timestamp_signup'].includes(sortField))
+        return problem(400, `Invalid sort_field ${sortField}`, 'Invalid Resource');
       const dir = (query.get('sort_dir') ?? 'ASC').toUpperCase() === 'DESC' ? -1 : 1;
-      const key = (m: MailchimpMember): number => (sortField === 'last_changed' ? m.changedMs : Date.parse(m[sortField as 'timestamp_opt']));
+      const key = (m: MailchimpMember): number =>
+        sortField === 'last_changed' ? m.changedMs : Date.parse(m[sortField as 'timestamp_opt']);
       members.sort((a, b) => dir * (key(a) - key(b)));
     }
     const page = members.slice(offset, offset + count);
@@ -279,7 +368,12 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       return {
         status: 200,
         body: {
-          lists: lists.slice(offset, offset + count).map((l) => ({ id: l.id, web_id: 1, name: l.name, stats: { member_count: [...l.members.values()].filter((m) => m.status === 'subscribed').length } })),
+          lists: lists.slice(offset, offset + count).map((l) => ({
+            id: l.id,
+            web_id: 1,
+            name: l.name,
+            stats: { member_count: [...l.members.values()].filter((m) => m.status === 'subscribed').length },
+          })),
           total_items: lists.length,
         },
       };
@@ -288,7 +382,10 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
     if (listMatch) {
       const list = state.lists.get(listMatch[1]);
       if (!list) return problem(404, 'The requested resource could not be found.');
-      if (!listMatch[2]) return method === 'GET' ? { status: 200, body: { id: list.id, name: list.name } } : problem(405, 'Method not allowed');
+      if (!listMatch[2])
+        return method === 'GET'
+          ? { status: 200, body: { id: list.id, name: list.name } }
+          : problem(405, 'Method not allowed');
       const hash = listMatch[3];
       if (!hash) {
         if (method === 'GET') return listMembers(list, query);
@@ -310,13 +407,17 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       const member = list.members.get(hash);
       switch (method) {
         case 'GET':
-          return member ? { status: 200, body: publicMember(member) } : problem(404, 'The requested resource could not be found.');
+          return member
+            ? { status: 200, body: publicMember(member) }
+            : problem(404, 'The requested resource could not be found.');
         case 'PUT':
         case 'PATCH':
-          if (typeof body !== 'object' || body === null || Array.isArray(body)) return problem(400, 'The request body must be a JSON object.', 'JSON Parse Exception');
+          if (typeof body !== 'object' || body === null || Array.isArray(body))
+            return problem(400, 'The request body must be a JSON object.', 'JSON Parse Exception');
           return upsert(list, hash, body as Record<string, unknown>, method === 'PUT' ? 'put' : 'patch');
         case 'DELETE':
-          if (!member || member.status === 'archived') return problem(404, 'The requested resource could not be found.');
+          if (!member || member.status === 'archived')
+            return problem(404, 'The requested resource could not be found.');
           member.status = 'archived';
           setChanged(member);
           return { status: 204 };
@@ -348,10 +449,20 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
       try {
         body = op.body ? JSON.parse(op.body) : undefined;
       } catch {
-        return { status_code: 400, operation_id: op.operation_id, response: JSON.stringify(problem(400, 'We encountered an unspecified JSON parsing error.', 'JSON Parse Exception').body) };
+        return {
+          status_code: 400,
+          operation_id: op.operation_id,
+          response: JSON.stringify(
+            problem(400, 'We encountered an unspecified JSON parsing error.', 'JSON Parse Exception').body,
+          ),
+        };
       }
       const res = route(op.method.toUpperCase(), path.replace(/^\/3\.0/, ''), query, body);
-      return { status_code: res.status, operation_id: op.operation_id, response: res.body === undefined ? '' : JSON.stringify(res.body) };
+      return {
+        status_code: res.status,
+        operation_id: op.operation_id,
+        response: res.body === undefined ? '' : JSON.stringify(res.body),
+      };
     });
   };
 
@@ -364,7 +475,11 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
         const batch = state.batches.get(results[1]);
         if (!batch || batch.status !== 'finished') return { status: 404, body: 'NoSuchKey' };
         const chunks: { name: string; content: string }[] = [];
-        for (let i = 0; i < batch.results.length; i += 500) chunks.push({ name: `${createHash('md5').update(`${batch.id}:${i}`).digest('hex')}.json`, content: JSON.stringify(batch.results.slice(i, i + 500)) });
+        for (let i = 0; i < batch.results.length; i += 500)
+          chunks.push({
+            name: `${createHash('md5').update(`${batch.id}:${i}`).digest('hex')}.json`,
+            content: JSON.stringify(batch.results.slice(i, i + 500)),
+          });
         return { status: 200, headers: { 'content-type': 'application/x-gzip' }, body: tarGz(batch.id, chunks) };
       }
       if (!pathname.startsWith('/3.0/')) return problem(404, 'The requested resource could not be found.');
@@ -375,7 +490,8 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
           return problem(429, `You have exceeded the limit of ${maxConnections} simultaneous connections.`);
         }
         if (opts.latencyMs) await new Promise((r) => setTimeout(r, opts.latencyMs));
-        if (!authorized(req)) return problem(401, "Your API key may be invalid, or you've attempted to access the wrong datacenter.");
+        if (!authorized(req))
+          return problem(401, "Your API key may be invalid, or you've attempted to access the wrong datacenter.");
         let body: unknown;
         try {
           body = jsonBody(req);
@@ -385,10 +501,26 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
         const path = pathname.slice(4);
         if (path === '/batches' && req.method === 'POST') {
           const operations = (body as { operations?: unknown })?.operations;
-          if (!Array.isArray(operations) || operations.some((op) => typeof op?.method !== 'string' || typeof op?.path !== 'string')) {
-            return problem(400, "The resource submitted could not be validated. For field-specific details, see the 'errors' array.", 'Invalid Resource', [{ field: 'operations', message: 'Each operation needs method and path' }]);
+          if (
+            !Array.isArray(operations) ||
+            operations.some((op) => typeof op?.method !== 'string' || typeof op?.path !== 'string')
+          ) {
+            return problem(
+              400,
+              "The resource submitted could not be validated. For field-specific details, see the 'errors' array.",
+              'Invalid Resource',
+              [{ field: 'operations', message: 'Each operation needs method and path' }],
+            );
           }
-          const batch: Batch = { id: randomUUID().replace(/-/g, '').slice(0, 10), status: 'pending', operations, results: [], submitted_at: isoSeconds(now()), completed_at: '', polls: 0 };
+          const batch: Batch = {
+            id: randomUUID().replace(/-/g, '').slice(0, 10),
+            status: 'pending',
+            operations,
+            results: [],
+            submitted_at: isoSeconds(now()),
+            completed_at: '',
+            polls: 0,
+          };
           state.batches.set(batch.id, batch);
           return { status: 200, body: batchView(batch, baseUrl) };
         }
@@ -413,7 +545,11 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
     },
     {
       framing: MARKETING_FRAMING,
-      faults: { switches, body: (status) => problem(status, 'Injected failure').body, exempt: (req) => req.url.pathname.startsWith('/batch-results/') },
+      faults: {
+        switches,
+        body: (status) => problem(status, 'Injected failure').body,
+        exempt: (req) => req.url.pathname.startsWith('/batch-results/'),
+      },
     },
   );
   baseUrl = server.url;
@@ -435,11 +571,19 @@ export async function startFakeMailchimp(opts: MailchimpFakeOptions = {}): Promi
     state,
     listId: (name) => listByName(name).id,
     members: (name) =>
-      [...listByName(name).members.values()].map(publicMember).sort((a, b) => a.email_address.localeCompare(b.email_address)),
+      [...listByName(name).members.values()]
+        .map(publicMember)
+        .sort((a, b) => a.email_address.localeCompare(b.email_address)),
     ids: (name) => [...listByName(name).members.values()].filter((m) => m.status !== 'archived').map((m) => m.id),
     snapshot: (name) =>
       [...listByName(name).members.values()]
-        .map((m) => ({ id: m.id, email_address: m.email_address, status: m.status, merge_fields: m.merge_fields, last_changed: m.last_changed }))
+        .map((m) => ({
+          id: m.id,
+          email_address: m.email_address,
+          status: m.status,
+          merge_fields: m.merge_fields,
+          last_changed: m.last_changed,
+        }))
         .sort((a, b) => a.id.localeCompare(b.id)),
     remove: (name, id) => {
       const member = listByName(name).members.get(id);

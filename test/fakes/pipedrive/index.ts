@@ -4,8 +4,16 @@
  * (PATCH) and delete, `x-api-token` auth, the x-ratelimit-* headers of its two-second window and
  * Pipedrive's `{ success: false, error }` bodies.
  */
-import { FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+import {
+  FakeSwitches,
+  fakeCompany,
+  fakePerson,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 
 export type PdRecord = Record<string, unknown> & { id: number; update_time: string; add_time: string };
 
@@ -31,7 +39,10 @@ export interface FakePipedrive extends Fake {
 const TYPES = ['persons', 'organizations', 'deals'] as const;
 /** Search fields per type, the `fields` values Pipedrive accepts. */
 const SEARCH_FIELDS: Record<string, Record<string, (r: PdRecord) => string[]>> = {
-  persons: { email: (r) => ((r.emails as { value: string }[]) ?? []).map((e) => e.value), name: (r) => [String(r.name)] },
+  persons: {
+    email: (r) => ((r.emails as { value: string }[]) ?? []).map((e) => e.value),
+    name: (r) => [String(r.name)],
+  },
   organizations: { name: (r) => [String(r.name)] },
   deals: { title: (r) => [String(r.title)] },
 };
@@ -45,8 +56,15 @@ const REQUIRED: Record<string, string> = { persons: 'name', organizations: 'name
 /** Pipedrive's RFC 3339 timestamps have whole seconds. */
 const rfc3339 = (ms: number) => new Date(ms).toISOString().replace(/\.\d{3}Z$/, 'Z');
 
-function pdError(status: number, error: string, info = 'Please check developers.pipedrive.com for more information about Pipedrive API.'): FakeResponse {
-  return { status, body: { success: false, error, errorCode: status, error_info: info, data: null, additional_data: null } };
+function pdError(
+  status: number,
+  error: string,
+  info = 'Please check developers.pipedrive.com for more information about Pipedrive API.',
+): FakeResponse {
+  return {
+    status,
+    body: { success: false, error, errorCode: status, error_info: info, data: null, additional_data: null },
+  };
 }
 
 export async function startFakePipedrive(options: FakePipedriveOptions = {}): Promise<FakePipedrive> {
@@ -90,9 +108,23 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
       const company = fakeCompany(random);
       const at = rfc3339(seedClock + Math.floor(seeded++ / 3) * 1000);
       const fields: Record<string, Record<string, unknown>> = {
-        persons: { name: `${person.firstName} ${person.lastName}`, first_name: person.firstName, last_name: person.lastName, emails: [{ value: person.email, primary: true, label: 'work' }], phones: [{ value: person.phone, primary: true, label: 'work' }], owner_id: 1, org_id: null },
+        persons: {
+          name: `${person.firstName} ${person.lastName}`,
+          first_name: person.firstName,
+          last_name: person.lastName,
+          emails: [{ value: person.email, primary: true, label: 'work' }],
+          phones: [{ value: person.phone, primary: true, label: 'work' }],
+          owner_id: 1,
+          org_id: null,
+        },
         organizations: { name: `${company} ${idCounter + 1}`, owner_id: 1 },
-        deals: { title: `${company} deal ${idCounter + 1}`, value: Math.round(random() * 10000), currency: 'EUR', status: 'open', stage_id: 1 },
+        deals: {
+          title: `${company} deal ${idCounter + 1}`,
+          value: Math.round(random() * 10000),
+          currency: 'EUR',
+          status: 'open',
+          stage_id: 1,
+        },
       };
       const record: PdRecord = { id: ++idCounter, ...fields[type], add_time: at, update_time: at, is_deleted: false };
       state.objects.get(type)!.set(record.id, record);
@@ -100,20 +132,28 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
   }
   seedClock = 0;
 
-  const encodeCursor = (r: PdRecord, sortBy: string) => Buffer.from(JSON.stringify({ k: r[sortBy], id: r.id })).toString('base64url');
+  const encodeCursor = (r: PdRecord, sortBy: string) =>
+    Buffer.from(JSON.stringify({ k: r[sortBy], id: r.id })).toString('base64url');
 
   function list(type: string, url: URL): FakeResponse {
     const limit = Number(url.searchParams.get('limit') ?? 100);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) return pdError(400, 'Validation failed: limit: Number must be less than or equal to 500');
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      return pdError(400, 'Validation failed: limit: Number must be less than or equal to 500');
     const size = options.pageSize ? Math.min(limit, options.pageSize) : limit;
     const sortBy = url.searchParams.get('sort_by') ?? 'id';
-    if (!['id', 'update_time', 'add_time'].includes(sortBy)) return pdError(400, `Validation failed: sort_by: Invalid enum value. Expected 'id' | 'update_time' | 'add_time', received '${sortBy}'`);
+    if (!['id', 'update_time', 'add_time'].includes(sortBy))
+      return pdError(
+        400,
+        `Validation failed: sort_by: Invalid enum value. Expected 'id' | 'update_time' | 'add_time', received '${sortBy}'`,
+      );
     const desc = url.searchParams.get('sort_direction') === 'desc';
     const since = url.searchParams.get('updated_since');
     const sinceMs = since ? Date.parse(since) : undefined;
     if (since && Number.isNaN(sinceMs)) return pdError(400, 'Validation failed: updated_since: Invalid datetime');
     const key = (r: PdRecord) => (sortBy === 'id' ? r.id : Date.parse(String(r[sortBy])));
-    let rows = [...state.objects.get(type)!.values()].filter((r) => sinceMs === undefined || Date.parse(r.update_time) >= sinceMs);
+    let rows = [...state.objects.get(type)!.values()].filter(
+      (r) => sinceMs === undefined || Date.parse(r.update_time) >= sinceMs,
+    );
     rows.sort((a, b) => (key(a) === key(b) ? a.id - b.id : key(a) < key(b) ? -1 : 1) * (desc ? -1 : 1));
     const cursor = url.searchParams.get('cursor');
     if (cursor) {
@@ -125,7 +165,11 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
       }
       // Keyset paging: the cursor is the last item's sort key and id, so edits do not shift pages.
       const afterKey = sortBy === 'id' ? Number(after.k) : Date.parse(String(after.k));
-      rows = rows.filter((r) => (desc ? key(r) < afterKey || (key(r) === afterKey && r.id < after.id) : key(r) > afterKey || (key(r) === afterKey && r.id > after.id)));
+      rows = rows.filter((r) =>
+        desc
+          ? key(r) < afterKey || (key(r) === afterKey && r.id < after.id)
+          : key(r) > afterKey || (key(r) === afterKey && r.id > after.id),
+      );
     }
     const slice = rows.slice(0, size);
     const next = rows.length > size ? encodeCursor(slice[slice.length - 1], sortBy) : null;
@@ -140,22 +184,34 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
     const readers = fields.map((f) => SEARCH_FIELDS[type][f]);
     if (readers.some((r) => !r)) return pdError(400, `Validation failed: fields: Invalid enum value for ${type}`);
     const items = [...state.objects.get(type)!.values()]
-      .filter((r) => readers.some((read) => read(r).some((v) => (exact ? v.toLowerCase() === term.toLowerCase() : v.toLowerCase().includes(term.toLowerCase())))))
+      .filter((r) =>
+        readers.some((read) =>
+          read(r).some((v) =>
+            exact ? v.toLowerCase() === term.toLowerCase() : v.toLowerCase().includes(term.toLowerCase()),
+          ),
+        ),
+      )
       .map((r) => ({ result_score: 1, item: r }));
     return { status: 200, body: { success: true, data: { items }, additional_data: { next_cursor: null } } };
   }
 
   function write(type: string, body: Record<string, unknown>, id?: number): FakeResponse {
     const unknown = Object.keys(body).filter((k) => !WRITABLE[type].includes(k));
-    if (unknown.length) return pdError(400, `Validation failed: Unrecognized key(s) in object: ${unknown.map((k) => `'${k}'`).join(', ')}`);
-    if (id === undefined && !body[REQUIRED[type]]) return pdError(400, `Validation failed: ${REQUIRED[type]}: Required`);
+    if (unknown.length)
+      return pdError(
+        400,
+        `Validation failed: Unrecognized key(s) in object: ${unknown.map((k) => `'${k}'`).join(', ')}`,
+      );
+    if (id === undefined && !body[REQUIRED[type]])
+      return pdError(400, `Validation failed: ${REQUIRED[type]}: Required`);
     if (id !== undefined && !state.objects.get(type)!.has(id)) return pdError(404, 'Item not found');
     return { status: 200, body: { success: true, data: state.save(type, body, id) } };
   }
 
   function route(request: FakeRequest): FakeResponse {
     const parts = request.url.pathname.split('/').filter(Boolean);
-    if (parts[0] !== 'api' || parts[1] !== 'v2' || !state.objects.has(parts[2])) return pdError(404, 'Unknown method .');
+    if (parts[0] !== 'api' || parts[1] !== 'v2' || !state.objects.has(parts[2]))
+      return pdError(404, 'Unknown method .');
     const type = parts[2];
     const rest = parts.slice(3);
     const body = () => JSON.parse(request.body.toString('utf8') || '{}') as Record<string, unknown>;
@@ -179,21 +235,34 @@ export async function startFakePipedrive(options: FakePipedriveOptions = {}): Pr
     return pdError(404, 'Unknown method .');
   }
 
-  const server = await serveFake((request) => {
-    const now = Date.now();
-    while (window.length && window[0] <= now - 2000) window.shift();
-    const limitHeaders = (remaining: number) => ({ 'x-ratelimit-limit': String(windowLimit), 'x-ratelimit-remaining': String(Math.max(0, remaining)), 'x-ratelimit-reset': '2', 'x-daily-requests-left': '9999' });
-    const failure = switches.admit();
-    if (failure) {
-      const response = failure.status === 429 ? pdError(429, 'Request over limit') : pdError(failure.status, 'Internal server error');
-      return { ...response, headers: { ...limitHeaders(0), ...failure.headers } };
-    }
-    if (switches.authRevoked || request.headers['x-api-token'] !== state.apiToken) return pdError(401, 'unauthorized access');
-    if (window.length >= windowLimit) return { ...pdError(429, 'Request over limit'), headers: { ...limitHeaders(0), 'retry-after': '2' } };
-    window.push(now);
-    const response = route(request);
-    return { ...response, headers: { ...limitHeaders(windowLimit - window.length), ...response.headers } };
-  }, { port: options.port });
+  const server = await serveFake(
+    (request) => {
+      const now = Date.now();
+      while (window.length && window[0] <= now - 2000) window.shift();
+      const limitHeaders = (remaining: number) => ({
+        'x-ratelimit-limit': String(windowLimit),
+        'x-ratelimit-remaining': String(Math.max(0, remaining)),
+        'x-ratelimit-reset': '2',
+        'x-daily-requests-left': '9999',
+      });
+      const failure = switches.admit();
+      if (failure) {
+        const response =
+          failure.status === 429
+            ? pdError(429, 'Request over limit')
+            : pdError(failure.status, 'Internal server error');
+        return { ...response, headers: { ...limitHeaders(0), ...failure.headers } };
+      }
+      if (switches.authRevoked || request.headers['x-api-token'] !== state.apiToken)
+        return pdError(401, 'unauthorized access');
+      if (window.length >= windowLimit)
+        return { ...pdError(429, 'Request over limit'), headers: { ...limitHeaders(0), 'retry-after': '2' } };
+      window.push(now);
+      const response = route(request);
+      return { ...response, headers: { ...limitHeaders(windowLimit - window.length), ...response.headers } };
+    },
+    { port: options.port },
+  );
 
   return {
     url: server.url,

@@ -5,9 +5,18 @@
  * error bodies. It can also deliver outbound messages (SOAP) to a receiver.
  */
 import { createPublicKey, createVerify, randomBytes } from 'crypto';
-import { parseCsv } from '../../../integrations/crm/salesforce/client';
-import { FakeClock, FakeSwitches, fakeCompany, fakePerson, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
-import type { Fake, FakeOptions } from '../../../integrations/contract/connector-contract';
+import { parseCsv } from '@data-sync/integrations/crm/salesforce/client';
+import {
+  FakeClock,
+  FakeSwitches,
+  fakeCompany,
+  fakePerson,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '@data-sync/integrations/contract/fake-kit';
+import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 import { SoqlError, compareBy, matches, parseSoql, type SoqlQuery } from './soql';
 
 export type SfRecord = Record<string, unknown> & { Id: string; SystemModstamp: string; IsDeleted: boolean };
@@ -119,7 +128,13 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         return existing;
       }
       const id = newId(object);
-      const record: SfRecord = { Id: id, IsDeleted: false, CreatedDate: now, LastModifiedDate: now, SystemModstamp: now };
+      const record: SfRecord = {
+        Id: id,
+        IsDeleted: false,
+        CreatedDate: now,
+        LastModifiedDate: now,
+        SystemModstamp: now,
+      };
       for (const field of FIELDS[object]) record[field] = null;
       Object.assign(record, fields, { Id: id });
       table.set(id, record);
@@ -151,9 +166,27 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       const account = accounts[i % Math.max(1, accounts.length)];
       const fields: Record<string, Record<string, unknown>> = {
         Account: { Name: `${company} ${idCounter + 1}`, Industry: 'Technology', Phone: person.phone },
-        Contact: { FirstName: person.firstName, LastName: person.lastName, Email: person.email, Phone: person.phone, AccountId: account },
-        Lead: { FirstName: person.firstName, LastName: person.lastName, Email: person.email, Company: company, Status: 'Open - Not Contacted' },
-        Opportunity: { Name: `${company} deal`, StageName: 'Prospecting', CloseDate: '2026-06-30', Amount: Math.round(random() * 100000), AccountId: account },
+        Contact: {
+          FirstName: person.firstName,
+          LastName: person.lastName,
+          Email: person.email,
+          Phone: person.phone,
+          AccountId: account,
+        },
+        Lead: {
+          FirstName: person.firstName,
+          LastName: person.lastName,
+          Email: person.email,
+          Company: company,
+          Status: 'Open - Not Contacted',
+        },
+        Opportunity: {
+          Name: `${company} deal`,
+          StageName: 'Prospecting',
+          CloseDate: '2026-06-30',
+          Amount: Math.round(random() * 100000),
+          AccountId: account,
+        },
       };
       state.upsertRecord(object, fields[object]);
     }
@@ -186,7 +219,9 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         out[head] = null;
         continue;
       }
-      const nested = (out[head] as Record<string, unknown>) ?? { attributes: { type: head, url: `${API}/sobjects/${head}/${parent.Id}` } };
+      const nested = (out[head] as Record<string, unknown>) ?? {
+        attributes: { type: head, url: `${API}/sobjects/${head}/${parent.Id}` },
+      };
       nested[rest.join('.')] = fieldOf(head, parent, rest.join('.'));
       out[head] = nested;
     }
@@ -201,16 +236,22 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       return { status: 400, body: errorBody('MALFORMED_QUERY', (error as SoqlError).message) };
     }
     const table = state.objects.get(query.object);
-    if (!table) return { status: 400, body: errorBody('INVALID_TYPE', `sObject type '${query.object}' is not supported.`) };
+    if (!table)
+      return { status: 400, body: errorBody('INVALID_TYPE', `sObject type '${query.object}' is not supported.`) };
     const known = new Set([...SYSTEM_FIELDS, ...FIELDS[query.object]]);
     const fieldNames = [...query.fields, ...collectFields(query.where), ...query.orderBy.map((o) => o.field)];
     for (const field of fieldNames) {
       const head = field.split('.')[0];
       if (!known.has(field) && !(field.includes('.') && known.has(`${head}Id`))) {
-        return { status: 400, body: errorBody('INVALID_FIELD', `No such column '${field}' on entity '${query.object}'.`) };
+        return {
+          status: 400,
+          body: errorBody('INVALID_FIELD', `No such column '${field}' on entity '${query.object}'.`),
+        };
       }
     }
-    const source = all ? [...table.values(), ...state.recycleBin.get(query.object)!.values()].filter((r) => !state.hardDeleted.has(r.Id)) : [...table.values()];
+    const source = all
+      ? [...table.values(), ...state.recycleBin.get(query.object)!.values()].filter((r) => !state.hardDeleted.has(r.Id))
+      : [...table.values()];
     let rows = source.filter((row) => matches(query.where, (field) => fieldOf(query.object, row, field)));
     rows.sort(compareBy(query.orderBy, (row, field) => fieldOf(query.object, row, field)));
     if (query.limit !== undefined) rows = rows.slice(0, query.limit);
@@ -240,7 +281,15 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     tokens.add(token);
     return {
       status: 200,
-      body: { access_token: token, instance_url: baseUrl, id: `${baseUrl}/id/${state.organizationId}/0055e000001AbCdAAK`, token_type: 'Bearer', issued_at: String(Date.now()), signature: randomBytes(32).toString('base64'), scope: 'api' },
+      body: {
+        access_token: token,
+        instance_url: baseUrl,
+        id: `${baseUrl}/id/${state.organizationId}/0055e000001AbCdAAK`,
+        token_type: 'Bearer',
+        issued_at: String(Date.now()),
+        signature: randomBytes(32).toString('base64'),
+        scope: 'api',
+      },
     };
   }
 
@@ -248,7 +297,11 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     const form = new URLSearchParams(request.body.toString('utf8'));
     const grant = form.get('grant_type');
     if (grant === 'client_credentials') {
-      if (switches.authRevoked || form.get('client_id') !== state.clientId || form.get('client_secret') !== state.clientSecret) {
+      if (
+        switches.authRevoked ||
+        form.get('client_id') !== state.clientId ||
+        form.get('client_secret') !== state.clientSecret
+      ) {
         return { status: 400, body: { error: 'invalid_client', error_description: 'invalid client credentials' } };
       }
       return issueToken();
@@ -256,17 +309,32 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     if (grant === 'urn:ietf:params:oauth:grant-type:jwt-bearer') {
       const assertion = form.get('assertion') ?? '';
       const [header, payload, signature] = assertion.split('.');
-      if (!options.jwtPublicKey || !header || !payload || !signature) return { status: 400, body: { error: 'invalid_grant', error_description: 'invalid assertion' } };
+      if (!options.jwtPublicKey || !header || !payload || !signature)
+        return { status: 400, body: { error: 'invalid_grant', error_description: 'invalid assertion' } };
       const verifier = createVerify('RSA-SHA256');
       verifier.update(`${header}.${payload}`);
       const valid = verifier.verify(createPublicKey(options.jwtPublicKey), Buffer.from(signature, 'base64url'));
-      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { iss?: string; sub?: string; aud?: string; exp?: number };
-      if (switches.authRevoked || !valid || claims.iss !== state.clientId || (options.username && claims.sub !== options.username)) {
+      const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as {
+        iss?: string;
+        sub?: string;
+        aud?: string;
+        exp?: number;
+      };
+      if (
+        switches.authRevoked ||
+        !valid ||
+        claims.iss !== state.clientId ||
+        (options.username && claims.sub !== options.username)
+      ) {
         return { status: 400, body: { error: 'invalid_grant', error_description: 'invalid assertion' } };
       }
-      const audienceOk = claims.aud === (options.jwtAudience ?? 'https://login.salesforce.com') || (options.acceptMyDomainAudience === true && claims.aud === baseUrl);
-      if (!audienceOk) return { status: 400, body: { error: 'invalid_grant', error_description: 'audience is invalid' } };
-      if (!claims.exp || claims.exp * 1000 < Date.now()) return { status: 400, body: { error: 'invalid_grant', error_description: 'expired authorization code' } };
+      const audienceOk =
+        claims.aud === (options.jwtAudience ?? 'https://login.salesforce.com') ||
+        (options.acceptMyDomainAudience === true && claims.aud === baseUrl);
+      if (!audienceOk)
+        return { status: 400, body: { error: 'invalid_grant', error_description: 'audience is invalid' } };
+      if (!claims.exp || claims.exp * 1000 < Date.now())
+        return { status: 400, body: { error: 'invalid_grant', error_description: 'expired authorization code' } };
       return issueToken();
     }
     return { status: 400, body: { error: 'unsupported_grant_type', error_description: 'grant type not supported' } };
@@ -281,14 +349,18 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       body: `<?xml version="1.0" encoding="UTF-8"?><soapenv:Envelope xmlns:soapenv="http://schemas.xmlsoap.org/soap/envelope/"><soapenv:Body><soapenv:Fault><faultcode>sf:${code}</faultcode><faultstring>${code}: ${message}</faultstring></soapenv:Fault></soapenv:Body></soapenv:Envelope>`,
     });
     const session = /<(?:\w+:)?sessionId>([^<]+)<\/(?:\w+:)?sessionId>/.exec(xml)?.[1];
-    if (switches.authRevoked || !session || !tokens.has(session)) return fault('INVALID_SESSION_ID', 'Invalid Session ID found in SessionHeader: Illegal Session');
-    if (!/<(?:\w+:)?emptyRecycleBin>/.test(xml)) return fault('UNKNOWN_EXCEPTION', 'the fake knows only emptyRecycleBin');
+    if (switches.authRevoked || !session || !tokens.has(session))
+      return fault('INVALID_SESSION_ID', 'Invalid Session ID found in SessionHeader: Illegal Session');
+    if (!/<(?:\w+:)?emptyRecycleBin>/.test(xml))
+      return fault('UNKNOWN_EXCEPTION', 'the fake knows only emptyRecycleBin');
     const ids = [...xml.matchAll(/<(?:\w+:)?ids>([^<]+)<\/(?:\w+:)?ids>/g)].map((m) => m[1]);
     if (ids.length === 0) return fault('INVALID_QUERY_FILTER_OPERATOR', 'ids is required');
-    if (ids.length > 200) return fault('EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call');
+    if (ids.length > 200)
+      return fault('EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call');
     const results = ids.map((id) => {
       const bin = [...state.recycleBin.values()].find((table) => table.has(id));
-      if (!bin) return `<result><errors><message>entity is not in the recycle bin</message><statusCode>INVALID_ID_FIELD</statusCode></errors><id>${id}</id><success>false</success></result>`;
+      if (!bin)
+        return `<result><errors><message>entity is not in the recycle bin</message><statusCode>INVALID_ID_FIELD</statusCode></errors><id>${id}</id><success>false</success></result>`;
       bin.delete(id);
       state.hardDeleted.add(id);
       return `<result><id>${id}</id><success>true</success></result>`;
@@ -302,30 +374,63 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
 
   function compositeUpsert(object: string, externalField: string, body: unknown): FakeResponse {
     const payload = body as { allOrNone?: boolean; records?: Record<string, unknown>[] };
-    if (!Array.isArray(payload?.records)) return { status: 400, body: errorBody('JSON_PARSER_ERROR', 'records is required') };
-    if (payload.records.length > 200) return { status: 400, body: errorBody('EXCEEDED_ID_LIMIT', 'record limit reached. cannot submit more than 200 records into this call') };
+    if (!Array.isArray(payload?.records))
+      return { status: 400, body: errorBody('JSON_PARSER_ERROR', 'records is required') };
+    if (payload.records.length > 200)
+      return {
+        status: 400,
+        body: errorBody(
+          'EXCEEDED_ID_LIMIT',
+          'record limit reached. cannot submit more than 200 records into this call',
+        ),
+      };
     const table = state.objects.get(object)!;
     return {
       status: 200,
       body: payload.records.map((input) => {
         const { attributes, ...fields } = input as { attributes?: { type?: string } } & Record<string, unknown>;
-        if (attributes?.type !== object) return { success: false, errors: [{ statusCode: 'INVALID_TYPE', message: `attributes.type must be ${object}`, fields: [] }] };
+        if (attributes?.type !== object)
+          return {
+            success: false,
+            errors: [{ statusCode: 'INVALID_TYPE', message: `attributes.type must be ${object}`, fields: [] }],
+          };
         const result = upsertByExternalId(object, externalField, fields, table);
-        return 'error' in result ? { success: false, errors: [result.error] } : { id: result.id, success: true, errors: [], created: result.created };
+        return 'error' in result
+          ? { success: false, errors: [result.error] }
+          : { id: result.id, success: true, errors: [], created: result.created };
       }),
     };
   }
 
-  function upsertByExternalId(object: string, externalField: string, fields: Record<string, unknown>, table: Map<string, SfRecord>):
-    | { id: string; created: boolean }
-    | { error: { statusCode: string; message: string; fields: string[] } } {
+  function upsertByExternalId(
+    object: string,
+    externalField: string,
+    fields: Record<string, unknown>,
+    table: Map<string, SfRecord>,
+  ): { id: string; created: boolean } | { error: { statusCode: string; message: string; fields: string[] } } {
     const key = fields[externalField];
-    if (key === undefined || key === null || key === '') return { error: { statusCode: 'MISSING_ARGUMENT', message: `${externalField} not specified`, fields: [externalField] } };
+    if (key === undefined || key === null || key === '')
+      return {
+        error: { statusCode: 'MISSING_ARGUMENT', message: `${externalField} not specified`, fields: [externalField] },
+      };
     for (const field of Object.keys(fields)) {
-      if (!FIELDS[object].includes(field)) return { error: { statusCode: 'INVALID_FIELD', message: `No such column '${field}' on sobject of type ${object}`, fields: [field] } };
+      if (!FIELDS[object].includes(field))
+        return {
+          error: {
+            statusCode: 'INVALID_FIELD',
+            message: `No such column '${field}' on sobject of type ${object}`,
+            fields: [field],
+          },
+        };
     }
     if (object === 'Contact' && !fields.LastName && ![...table.values()].some((r) => r[externalField] === key)) {
-      return { error: { statusCode: 'REQUIRED_FIELD_MISSING', message: 'Required fields are missing: [LastName]', fields: ['LastName'] } };
+      return {
+        error: {
+          statusCode: 'REQUIRED_FIELD_MISSING',
+          message: 'Required fields are missing: [LastName]',
+          fields: ['LastName'],
+        },
+      };
     }
     const existing = [...table.values()].find((r) => r[externalField] === key);
     if (existing) {
@@ -358,9 +463,15 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         job.successful.push({ id, created: false, row });
         continue;
       }
-      const fields = Object.fromEntries(Object.entries(row).map(([k, v]) => [k, v === '' ? null : v === '#N/A' ? null : v]));
+      const fields = Object.fromEntries(
+        Object.entries(row).map(([k, v]) => [k, v === '' ? null : v === '#N/A' ? null : v]),
+      );
       const result = upsertByExternalId(job.object, job.externalIdFieldName ?? 'Id', fields, table);
-      if ('error' in result) job.failed.push({ row, error: `${result.error.statusCode}:${result.error.message}:${result.error.fields.join(';')}` });
+      if ('error' in result)
+        job.failed.push({
+          row,
+          error: `${result.error.statusCode}:${result.error.message}:${result.error.fields.join(';')}`,
+        });
       else job.successful.push({ id: result.id, created: result.created, row });
     }
     job.state = 'JobComplete';
@@ -386,17 +497,31 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
   function bulk(request: FakeRequest, rest: string[]): FakeResponse {
     if (rest.length === 0 && request.method === 'POST') {
       const body = JSON.parse(request.body.toString('utf8')) as Partial<BulkJob> & { contentType?: string };
-      if (!body.object || !state.objects.has(body.object)) return { status: 400, body: errorBody('INVALIDJOB', `InvalidJob : Unable to find object: ${body.object}`) };
-      if (!['insert', 'upsert', 'update', 'delete', 'hardDelete'].includes(String(body.operation))) return { status: 400, body: errorBody('INVALIDJOB', `InvalidJob : Invalid operation: ${body.operation}`) };
-      if (body.operation === 'upsert' && !body.externalIdFieldName) return { status: 400, body: errorBody('INVALIDJOB', 'InvalidJob : External ID was blank for ' + body.object) };
-      const job: BulkJob = { id: `7505e${String(++jobCounter).padStart(10, '0')}AAA`, object: body.object, operation: body.operation!, externalIdFieldName: body.externalIdFieldName, state: 'Open', csv: '', processed: 0, failed: [], successful: [] };
+      if (!body.object || !state.objects.has(body.object))
+        return { status: 400, body: errorBody('INVALIDJOB', `InvalidJob : Unable to find object: ${body.object}`) };
+      if (!['insert', 'upsert', 'update', 'delete', 'hardDelete'].includes(String(body.operation)))
+        return { status: 400, body: errorBody('INVALIDJOB', `InvalidJob : Invalid operation: ${body.operation}`) };
+      if (body.operation === 'upsert' && !body.externalIdFieldName)
+        return { status: 400, body: errorBody('INVALIDJOB', 'InvalidJob : External ID was blank for ' + body.object) };
+      const job: BulkJob = {
+        id: `7505e${String(++jobCounter).padStart(10, '0')}AAA`,
+        object: body.object,
+        operation: body.operation!,
+        externalIdFieldName: body.externalIdFieldName,
+        state: 'Open',
+        csv: '',
+        processed: 0,
+        failed: [],
+        successful: [],
+      };
       state.bulkJobs.set(job.id, job);
       return { status: 200, body: jobInfo(job) };
     }
     const job = state.bulkJobs.get(rest[0]);
     if (!job) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
     if (rest[1] === 'batches' && request.method === 'PUT') {
-      if (job.state !== 'Open') return { status: 409, body: errorBody('INVALIDJOBSTATE', `Job is in state ${job.state}`) };
+      if (job.state !== 'Open')
+        return { status: 409, body: errorBody('INVALIDJOBSTATE', `Job is in state ${job.state}`) };
       const text = request.body.toString('utf8');
       job.csv = job.csv ? job.csv + text.slice(text.indexOf('\n') + 1) : text;
       return { status: 201 };
@@ -413,17 +538,26 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         job.state = 'Aborted';
         return { status: 200, body: jobInfo(job) };
       }
-      return { status: 400, body: errorBody('INVALIDJOBSTATE', `Cannot change state from ${job.state} to ${body.state}`) };
+      return {
+        status: 400,
+        body: errorBody('INVALIDJOBSTATE', `Cannot change state from ${job.state} to ${body.state}`),
+      };
     }
     if (rest.length === 1 && request.method === 'GET') return { status: 200, body: jobInfo(job) };
     if (rest[1] === 'failedResults' && request.method === 'GET') {
       const header = Object.keys(job.failed[0]?.row ?? {});
-      const lines = [csvLine(['sf__Id', 'sf__Error', ...header]), ...job.failed.map((f) => csvLine(['', f.error, ...header.map((h) => f.row[h])]))];
+      const lines = [
+        csvLine(['sf__Id', 'sf__Error', ...header]),
+        ...job.failed.map((f) => csvLine(['', f.error, ...header.map((h) => f.row[h])])),
+      ];
       return { status: 200, headers: { 'content-type': 'text/csv' }, body: lines.join('\n') + '\n' };
     }
     if (rest[1] === 'successfulResults' && request.method === 'GET') {
       const header = Object.keys(job.successful[0]?.row ?? {});
-      const lines = [csvLine(['sf__Id', 'sf__Created', ...header]), ...job.successful.map((s) => csvLine([s.id, String(s.created), ...header.map((h) => s.row[h])]))];
+      const lines = [
+        csvLine(['sf__Id', 'sf__Created', ...header]),
+        ...job.successful.map((s) => csvLine([s.id, String(s.created), ...header.map((h) => s.row[h])])),
+      ];
       return { status: 200, headers: { 'content-type': 'text/csv' }, body: lines.join('\n') + '\n' };
     }
     return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
@@ -434,7 +568,13 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     const [head, ...rest] = parts;
     const json = () => JSON.parse(request.body.toString('utf8') || 'null') as unknown;
     if (head === 'limits' && request.method === 'GET') {
-      return { status: 200, body: { DailyApiRequests: { Max: dailyLimit, Remaining: dailyLimit - state.apiUsage }, DailyBulkV2QueryJobs: { Max: 10000, Remaining: 10000 } } };
+      return {
+        status: 200,
+        body: {
+          DailyApiRequests: { Max: dailyLimit, Remaining: dailyLimit - state.apiUsage },
+          DailyBulkV2QueryJobs: { Max: 10000, Remaining: 10000 },
+        },
+      };
     }
     if ((head === 'query' || head === 'queryAll') && request.method === 'GET') {
       const all = head === 'queryAll';
@@ -455,23 +595,31 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
       // sObject names in paths are case-insensitive (`/sobjects/contact/...` is a Contact).
       const object = Object.keys(FIELDS).find((name) => name.toLowerCase() === rest[0].toLowerCase());
       const record = object ? state.objects.get(object)?.get(rest[1]) : undefined;
-      if (!object || !record) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
+      if (!object || !record)
+        return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
       const fields = request.url.searchParams.get('fields')?.split(',') ?? [...SYSTEM_FIELDS, ...FIELDS[object]];
       return { status: 200, body: shape(object, record, fields) };
     }
     if (head === 'composite' && rest[0] === 'sobjects') {
       if (request.method === 'PATCH' && rest.length === 3) {
-        if (!state.objects.has(rest[1])) return { status: 400, body: errorBody('INVALID_TYPE', `sObject type '${rest[1]}' is not supported.`) };
+        if (!state.objects.has(rest[1]))
+          return { status: 400, body: errorBody('INVALID_TYPE', `sObject type '${rest[1]}' is not supported.`) };
         return compositeUpsert(rest[1], rest[2], json());
       }
       if (request.method === 'DELETE' && rest.length === 1) {
         const ids = (request.url.searchParams.get('ids') ?? '').split(',').filter(Boolean);
-        if (ids.length > 200) return { status: 400, body: errorBody('EXCEEDED_ID_LIMIT', 'cannot delete more than 200 records') };
+        if (ids.length > 200)
+          return { status: 400, body: errorBody('EXCEEDED_ID_LIMIT', 'cannot delete more than 200 records') };
         return {
           status: 200,
           body: ids.map((id) => {
             const object = [...state.objects.entries()].find(([, table]) => table.has(id))?.[0];
-            if (!object) return { id, success: false, errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }] };
+            if (!object)
+              return {
+                id,
+                success: false,
+                errors: [{ statusCode: 'ENTITY_IS_DELETED', message: 'entity is deleted', fields: [] }],
+              };
             state.deleteRecord(object, id);
             return { id, success: true, errors: [] };
           }),
@@ -482,22 +630,34 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
   }
 
-  const server = await serveFake(async (request) => {
-    const failure = switches.admit();
-    if (failure) {
-      const body = failure.status >= 500 ? errorBody('SERVER_UNAVAILABLE', 'Server unavailable') : errorBody('REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.');
-      return { status: failure.status, headers: failure.headers, body };
-    }
-    if (request.url.pathname === '/services/oauth2/token' && request.method === 'POST') return tokenEndpoint(request);
-    if (request.url.pathname === `/services/Soap/u/${API.split('/v')[1]}` && request.method === 'POST') return soap(request);
-    // Salesforce serves every API version side by side; clients pin theirs (n8n's node uses v59.0).
-    const versioned = /^\/services\/data\/v(\d{2})\.0(\/.*)$/.exec(request.url.pathname);
-    if (!versioned || Number(versioned[1]) < 31) return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
-    if (!authorized(request)) return { status: 401, body: errorBody('INVALID_SESSION_ID', 'Session expired or invalid') };
-    state.apiUsage++;
-    const response = api(request, versioned[2]);
-    return { ...response, headers: { ...response.headers, 'Sforce-Limit-Info': `api-usage=${state.apiUsage}/${dailyLimit}` } };
-  }, { port: options.port });
+  const server = await serveFake(
+    async (request) => {
+      const failure = switches.admit();
+      if (failure) {
+        const body =
+          failure.status >= 500
+            ? errorBody('SERVER_UNAVAILABLE', 'Server unavailable')
+            : errorBody('REQUEST_LIMIT_EXCEEDED', 'ConcurrentPerOrgLongTxn Limit exceeded.');
+        return { status: failure.status, headers: failure.headers, body };
+      }
+      if (request.url.pathname === '/services/oauth2/token' && request.method === 'POST') return tokenEndpoint(request);
+      if (request.url.pathname === `/services/Soap/u/${API.split('/v')[1]}` && request.method === 'POST')
+        return soap(request);
+      // Salesforce serves every API version side by side; clients pin theirs (n8n's node uses v59.0).
+      const versioned = /^\/services\/data\/v(\d{2})\.0(\/.*)$/.exec(request.url.pathname);
+      if (!versioned || Number(versioned[1]) < 31)
+        return { status: 404, body: errorBody('NOT_FOUND', 'The requested resource does not exist') };
+      if (!authorized(request))
+        return { status: 401, body: errorBody('INVALID_SESSION_ID', 'Session expired or invalid') };
+      state.apiUsage++;
+      const response = api(request, versioned[2]);
+      return {
+        ...response,
+        headers: { ...response.headers, 'Sforce-Limit-Info': `api-usage=${state.apiUsage}/${dailyLimit}` },
+      };
+    },
+    { port: options.port },
+  );
   baseUrl = server.url;
 
   return {

@@ -22,7 +22,8 @@ export interface SoqlQuery {
   readonly limit?: number;
 }
 
-const TOKEN = /\s*(?:('(?:[^'\\]|\\.)*')|(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))|(-?\d+(?:\.\d+)?)|(<=|>=|!=|<>|=|<|>|\(|\)|,)|([A-Za-z_][A-Za-z0-9_.]*))/y;
+const TOKEN =
+  /\s*(?:('(?:[^'\\]|\\.)*')|(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2}))|(-?\d+(?:\.\d+)?)|(<=|>=|!=|<>|=|<|>|\(|\)|,)|([A-Za-z_][A-Za-z0-9_.]*))/y;
 
 function tokenize(text: string): string[] {
   const tokens: string[] = [];
@@ -68,7 +69,8 @@ export function parseSoql(text: string): SoqlQuery {
   const literal = (): Literal => {
     const token = take();
     if (token.startsWith("'")) return token.slice(1, -1).replace(/\\(.)/g, '$1');
-    if (/^\d{4}-\d{2}-\d{2}T/.test(token)) return { datetime: Date.parse(token.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) };
+    if (/^\d{4}-\d{2}-\d{2}T/.test(token))
+      return { datetime: Date.parse(token.replace(/([+-]\d{2})(\d{2})$/, '$1:$2')) };
     if (/^-?\d/.test(token)) return Number(token);
     if (/^(true|false)$/i.test(token)) return token.toLowerCase() === 'true';
     if (/^null$/i.test(token)) return null;
@@ -149,7 +151,8 @@ export function parseSoql(text: string): SoqlQuery {
 
 /** Comparable form of a stored value: datetimes to epoch ms, the rest as is. */
 function comparable(value: unknown): unknown {
-  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.test(value)) return Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
+  if (typeof value === 'string' && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}/.test(value))
+    return Date.parse(value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2'));
   return value;
 }
 
@@ -175,10 +178,19 @@ export function matches(condition: Condition | undefined, get: (field: string) =
       const left = comparable(get(condition.field)) as string | number | null;
       const right = literalValue(condition.value) as string | number | null;
       if (condition.op === 'LIKE') {
-        const pattern = new RegExp(`^${String(right).replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/%/g, '.*').replace(/_/g, '.')}$`, 'i');
+        const pattern = new RegExp(
+          `^${String(right)
+            .replace(/[.*+?^${}()|[\]\\]/g, '\\$&')
+            .replace(/%/g, '.*')
+            .replace(/_/g, '.')}$`,
+          'i',
+        );
         return left !== null && pattern.test(String(left));
       }
-      if (condition.op === '=') return typeof left === 'string' && typeof right === 'string' ? left.toLowerCase() === right.toLowerCase() : left === right;
+      if (condition.op === '=')
+        return typeof left === 'string' && typeof right === 'string'
+          ? left.toLowerCase() === right.toLowerCase()
+          : left === right;
       if (condition.op === '!=') return left !== right;
       if (left === null || right === null) return false;
       if (condition.op === '<') return left < right;
@@ -189,7 +201,10 @@ export function matches(condition: Condition | undefined, get: (field: string) =
   }
 }
 
-export function compareBy(orderBy: SoqlQuery['orderBy'], get: (row: Record<string, unknown>, field: string) => unknown) {
+export function compareBy(
+  orderBy: SoqlQuery['orderBy'],
+  get: (row: Record<string, unknown>, field: string) => unknown,
+) {
   return (a: Record<string, unknown>, b: Record<string, unknown>): number => {
     for (const { field, desc } of orderBy) {
       const x = comparable(get(a, field)) as string | number;

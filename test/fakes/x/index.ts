@@ -7,11 +7,20 @@
  * `Update`/`Delete` operations of hashed users). touch() edits a mention: X gives the edit a new id
  * and lists the original first in `edit_history_post_ids`. Helpers sign Account Activity deliveries.
  */
-import type { Fake } from '../../../integrations/contract/connector-contract';
-import { FakeSwitches, MARKETING_FRAMING, fakePerson, jsonBody, seededRandom, serveFake, type FakeRequest, type FakeResponse } from '../../../integrations/contract/fake-kit';
-import { sha256 } from '../../../integrations/social/meta/audience';
-import { oauth1Signature, parseOAuth1Header } from '../../../integrations/social/x/oauth1';
-import { xSignature } from '../../../integrations/social/x/webhook';
+import type { Fake } from '@data-sync/integrations/contract/connector-contract';
+import {
+  FakeSwitches,
+  MARKETING_FRAMING,
+  fakePerson,
+  jsonBody,
+  seededRandom,
+  serveFake,
+  type FakeRequest,
+  type FakeResponse,
+} from '@data-sync/integrations/contract/fake-kit';
+import { sha256 } from '@data-sync/integrations/social/meta/audience';
+import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/social/x/oauth1';
+import { xSignature } from '@data-sync/integrations/social/x/webhook';
 import { X_OPENAPI_PRESENT, checkXRequest } from './openapi';
 
 export interface FakePost {
@@ -25,7 +34,16 @@ export interface FakePost {
 }
 
 export interface XFake extends Fake {
-  readonly credentials: { bearerToken: string; userId: string; consumerKey: string; consumerSecret: string; accessToken: string; accessTokenSecret: string; adsAccountId: string; audienceId: string };
+  readonly credentials: {
+    bearerToken: string;
+    userId: string;
+    consumerKey: string;
+    consumerSecret: string;
+    accessToken: string;
+    accessTokenSecret: string;
+    adsAccountId: string;
+    audienceId: string;
+  };
   /** Latest version of each mention, by original id. */
   readonly mentions: Map<string, FakePost>;
   /** Audience members by email hash. */
@@ -43,9 +61,12 @@ const PROBLEMS: Record<number, unknown> = {
   401: { title: 'Unauthorized', type: 'about:blank', status: 401, detail: 'Unauthorized' },
   429: { title: 'Too Many Requests', type: 'about:blank', status: 429, detail: 'Too Many Requests' },
 };
-const problem = (status: number) => PROBLEMS[status] ?? { title: 'Service Unavailable', type: 'about:blank', status, detail: 'Service Unavailable' };
+const problem = (status: number) =>
+  PROBLEMS[status] ?? { title: 'Service Unavailable', type: 'about:blank', status, detail: 'Service Unavailable' };
 
-export async function startFakeX(options: { seed?: Readonly<Record<string, number>>; pageSize?: number } = {}): Promise<XFake> {
+export async function startFakeX(
+  options: { seed?: Readonly<Record<string, number>>; pageSize?: number } = {},
+): Promise<XFake> {
   const credentials = {
     bearerToken: 'AAAAAAAAAAAAAAAAAAAAAFakeBearer',
     userId: '2244994945',
@@ -69,7 +90,15 @@ export async function startFakeX(options: { seed?: Readonly<Record<string, numbe
   const post = (text: string, original?: string): FakePost => {
     const id = String(nextId++);
     clock += 1000;
-    const p: FakePost = { id, text, author_id: String(1_000_000 + Math.floor(random() * 1_000_000)), created_at: new Date(clock).toISOString(), conversation_id: id, lang: 'en', edit_history_post_ids: original ? [original, id] : [id] };
+    const p: FakePost = {
+      id,
+      text,
+      author_id: String(1_000_000 + Math.floor(random() * 1_000_000)),
+      created_at: new Date(clock).toISOString(),
+      conversation_id: id,
+      lang: 'en',
+      edit_history_post_ids: original ? [original, id] : [id],
+    };
     mentions.set(original ?? id, p);
     return p;
   };
@@ -89,12 +118,24 @@ export async function startFakeX(options: { seed?: Readonly<Record<string, numbe
     const token = q.get('pagination_token');
     if (token) {
       const before = Buffer.from(token, 'base64url').toString('utf8');
-      if (!/^\d+$/.test(before)) return { status: 400, body: { title: 'Invalid Request', type: 'https://api.x.com/2/problems/invalid-request', detail: 'pagination_token is invalid' } };
+      if (!/^\d+$/.test(before))
+        return {
+          status: 400,
+          body: {
+            title: 'Invalid Request',
+            type: 'https://api.x.com/2/problems/invalid-request',
+            detail: 'pagination_token is invalid',
+          },
+        };
       items = items.filter((p) => BigInt(p.id) < BigInt(before));
     }
     const page = items.slice(0, max);
     if (page.length === 0) return { status: 200, body: { meta: { result_count: 0 } } };
-    const meta: Record<string, unknown> = { result_count: page.length, newest_id: page[0].id, oldest_id: page[page.length - 1].id };
+    const meta: Record<string, unknown> = {
+      result_count: page.length,
+      newest_id: page[0].id,
+      oldest_id: page[page.length - 1].id,
+    };
     if (items.length > max) meta.next_token = Buffer.from(page[page.length - 1].id).toString('base64url');
     return { status: 200, body: { data: page, meta } };
   }
@@ -102,12 +143,30 @@ export async function startFakeX(options: { seed?: Readonly<Record<string, numbe
   function audienceUsers(request: FakeRequest): FakeResponse {
     const oauth = parseOAuth1Header(String(request.headers.authorization ?? ''));
     const url = new URL(`${request.url.origin}${request.url.pathname}${request.url.search}`);
-    const valid = oauth && oauth.oauth_consumer_key === credentials.consumerKey && oauth.oauth_token === credentials.accessToken && oauth.oauth_signature_method === 'HMAC-SHA1'
-      && oauth.oauth_signature === oauth1Signature('POST', url, oauth, credentials.consumerSecret, credentials.accessTokenSecret);
-    if (switches.authRevoked || !valid) return { status: 401, body: { errors: [{ code: 'UNAUTHORIZED_ACCESS', message: 'This request is not properly authenticated' }], request: { params: {} } } };
+    const valid =
+      oauth &&
+      oauth.oauth_consumer_key === credentials.consumerKey &&
+      oauth.oauth_token === credentials.accessToken &&
+      oauth.oauth_signature_method === 'HMAC-SHA1' &&
+      oauth.oauth_signature ===
+        oauth1Signature('POST', url, oauth, credentials.consumerSecret, credentials.accessTokenSecret);
+    if (switches.authRevoked || !valid)
+      return {
+        status: 401,
+        body: {
+          errors: [{ code: 'UNAUTHORIZED_ACCESS', message: 'This request is not properly authenticated' }],
+          request: { params: {} },
+        },
+      };
     const ops = jsonBody(request) as { operation_type?: string; params?: { users?: Record<string, string[]>[] } }[];
-    if (!Array.isArray(ops) || ops.some((op) => !['Update', 'Delete'].includes(String(op.operation_type)) || !Array.isArray(op.params?.users))) {
-      return { status: 400, body: { errors: [{ code: 'INVALID_PARAMETER', message: 'operation_type and params.users are required' }] } };
+    if (
+      !Array.isArray(ops) ||
+      ops.some((op) => !['Update', 'Delete'].includes(String(op.operation_type)) || !Array.isArray(op.params?.users))
+    ) {
+      return {
+        status: 400,
+        body: { errors: [{ code: 'INVALID_PARAMETER', message: 'operation_type and params.users are required' }] },
+      };
     }
     let total = 0;
     let success = 0;
@@ -123,19 +182,44 @@ export async function startFakeX(options: { seed?: Readonly<Record<string, numbe
         } else if (!audience.has(hash)) audience.set(hash, user);
       }
     }
-    return { status: 200, body: { request: { params: { account_id: credentials.adsAccountId, custom_audience_id: credentials.audienceId } }, data: { success_count: success, total_count: total } } };
+    return {
+      status: 200,
+      body: {
+        request: { params: { account_id: credentials.adsAccountId, custom_audience_id: credentials.audienceId } },
+        data: { success_count: success, total_count: total },
+      },
+    };
   }
 
   async function handle(request: FakeRequest): Promise<FakeResponse> {
     const path = request.url.pathname;
-    if (path === `/12/accounts/${credentials.adsAccountId}/custom_audiences/${credentials.audienceId}/users` && request.method === 'POST') return audienceUsers(request);
+    if (
+      path === `/12/accounts/${credentials.adsAccountId}/custom_audiences/${credentials.audienceId}/users` &&
+      request.method === 'POST'
+    )
+      return audienceUsers(request);
     if (X_OPENAPI_PRESENT) violations.push(...checkXRequest(request.method, request.url));
-    if (switches.authRevoked || request.headers.authorization !== `Bearer ${credentials.bearerToken}`) return { status: 401, headers: { 'content-type': 'application/problem+json' }, body: problem(401) };
+    if (switches.authRevoked || request.headers.authorization !== `Bearer ${credentials.bearerToken}`)
+      return { status: 401, headers: { 'content-type': 'application/problem+json' }, body: problem(401) };
     window.remaining = Math.max(0, window.remaining - 1);
-    const headers = { 'x-rate-limit-limit': String(window.limit), 'x-rate-limit-remaining': String(window.remaining), 'x-rate-limit-reset': String(window.reset) };
-    if (request.method === 'GET' && path === `/2/users/${credentials.userId}`) return { status: 200, headers, body: { data: { id: credentials.userId, name: 'Acme', username: 'acme' } } };
-    if (request.method === 'GET' && path === `/2/users/${credentials.userId}/mentions`) return { ...listMentions(request), headers };
-    return { status: 404, headers, body: { title: 'Not Found Error', type: 'https://api.x.com/2/problems/resource-not-found', detail: `no route ${path}` } };
+    const headers = {
+      'x-rate-limit-limit': String(window.limit),
+      'x-rate-limit-remaining': String(window.remaining),
+      'x-rate-limit-reset': String(window.reset),
+    };
+    if (request.method === 'GET' && path === `/2/users/${credentials.userId}`)
+      return { status: 200, headers, body: { data: { id: credentials.userId, name: 'Acme', username: 'acme' } } };
+    if (request.method === 'GET' && path === `/2/users/${credentials.userId}/mentions`)
+      return { ...listMentions(request), headers };
+    return {
+      status: 404,
+      headers,
+      body: {
+        title: 'Not Found Error',
+        type: 'https://api.x.com/2/problems/resource-not-found',
+        detail: `no route ${path}`,
+      },
+    };
   }
 
   const server = await serveFake(handle, { framing: MARKETING_FRAMING, faults: { switches, body: problem } });
@@ -152,16 +236,35 @@ export async function startFakeX(options: { seed?: Readonly<Record<string, numbe
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
     ...(X_OPENAPI_PRESENT ? { violations: () => [...violations] } : {}),
-    ids: (object) => (object === 'mentions' ? [...mentions.keys()].sort() : object === 'custom_audience' ? [...audience.keys()].sort() : []),
+    ids: (object) =>
+      object === 'mentions'
+        ? [...mentions.keys()].sort()
+        : object === 'custom_audience'
+          ? [...audience.keys()].sort()
+          : [],
     touch(object, id) {
       const current = mentions.get(id);
       if (object === 'mentions' && current) post(`${current.text} (edited)`, id);
     },
-    snapshot: (object) => (object === 'custom_audience' ? [...audience.entries()].sort() : [...mentions.entries()].sort()),
+    snapshot: (object) =>
+      object === 'custom_audience' ? [...audience.entries()].sort() : [...mentions.entries()].sort(),
     mention: (text) => post(text),
     activityDelivery(p) {
-      const body = Buffer.from(JSON.stringify({ for_user_id: credentials.userId, tweet_create_events: [{ id_str: p.id, text: p.text, created_at: p.created_at, user: { id_str: p.author_id } }] }));
-      return { body, headers: { 'content-type': 'application/json', 'x-twitter-webhooks-signature': xSignature(credentials.consumerSecret, body) } };
+      const body = Buffer.from(
+        JSON.stringify({
+          for_user_id: credentials.userId,
+          tweet_create_events: [
+            { id_str: p.id, text: p.text, created_at: p.created_at, user: { id_str: p.author_id } },
+          ],
+        }),
+      );
+      return {
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-twitter-webhooks-signature': xSignature(credentials.consumerSecret, body),
+        },
+      };
     },
   };
 }

@@ -8,9 +8,29 @@ import * as fs from 'fs';
 
 export const X_OPENAPI_PATH = '/work/shared/vendor-specs/x/x-api-v2.openapi.json';
 
-type Schema = { type?: string; minimum?: number; maximum?: number; pattern?: string; minLength?: number; maxLength?: number; enum?: string[]; items?: Schema; $ref?: string; format?: string };
-interface Parameter { name: string; in: string; required?: boolean; schema?: Schema; $ref?: string }
-interface Spec { paths: Record<string, Record<string, { parameters?: Parameter[] }>>; components: { parameters: Record<string, Parameter>; schemas: Record<string, Schema> } }
+type Schema = {
+  type?: string;
+  minimum?: number;
+  maximum?: number;
+  pattern?: string;
+  minLength?: number;
+  maxLength?: number;
+  enum?: string[];
+  items?: Schema;
+  $ref?: string;
+  format?: string;
+};
+interface Parameter {
+  name: string;
+  in: string;
+  required?: boolean;
+  schema?: Schema;
+  $ref?: string;
+}
+interface Spec {
+  paths: Record<string, Record<string, { parameters?: Parameter[] }>>;
+  components: { parameters: Record<string, Parameter>; schemas: Record<string, Schema> };
+}
 
 /** Whether the description is on this machine (vendor-specs is not part of the repository). */
 export const X_OPENAPI_PRESENT = fs.existsSync(X_OPENAPI_PATH);
@@ -69,7 +89,9 @@ export function checkXRequest(method: string, url: URL): string[] {
       if (!declared) problems.push(`${method} ${template}: undeclared query parameter ${name}`);
       else if (declared.schema) problems.push(...checkValue(name, value, declared.schema));
     }
-    for (const p of query) if (p.required && !url.searchParams.has(p.name)) problems.push(`${method} ${template}: missing required ${p.name}`);
+    for (const p of query)
+      if (p.required && !url.searchParams.has(p.name))
+        problems.push(`${method} ${template}: missing required ${p.name}`);
     return problems.map((p) => `${method} ${url.pathname}: ${p}`);
   }
   return [`${method} ${url.pathname}: unknown operation`];

@@ -11,7 +11,9 @@ import * as path from 'path';
 import { N8N_VERSION } from '../../../constructs/generic/workload';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
-const { installN8n } = require('../../../scripts/install-n8n.js') as { installN8n(version: string): { node: string; n8nBin: string; nodeDir: string } };
+const { installN8n } = require('../../../scripts/install-n8n.js') as {
+  installN8n(version: string): { node: string; n8nBin: string; nodeDir: string };
+};
 
 /** The pinned n8n, installed when missing (about 7 minutes from empty, then instant). */
 export function ensureN8n(): { binDirs: string[]; cacheDir: string } {
@@ -69,7 +71,13 @@ export function n8nEnvironment(binDirs: readonly string[], env: Readonly<Record<
  * (a published webhook) answers with anything but 404: n8n's readiness turns 200 a moment before
  * production webhooks are registered. Rejects with n8n's output if it exits first.
  */
-export async function runN8n(options: { command: readonly string[]; env: NodeJS.ProcessEnv; port: number; probe: string; timeoutMs: number }): Promise<RunningN8n> {
+export async function runN8n(options: {
+  command: readonly string[];
+  env: NodeJS.ProcessEnv;
+  port: number;
+  probe: string;
+  timeoutMs: number;
+}): Promise<RunningN8n> {
   const [file, ...args] = options.command;
   const child = spawn(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -92,13 +100,18 @@ export async function runN8n(options: { command: readonly string[]; env: NodeJS.
   let exitCode: number | null | undefined;
   exited.then((code) => (exitCode = code));
   while (!ready && exitCode === undefined && Date.now() < deadline) {
-    const status = await fetch(`${url}/webhook/${options.probe}`, { method: 'POST' }).then((r) => r.status, () => 0);
+    const status = await fetch(`${url}/webhook/${options.probe}`, { method: 'POST' }).then(
+      (r) => r.status,
+      () => 0,
+    );
     ready = status !== 0 && status !== 404;
     if (!ready) await new Promise((resolve) => setTimeout(resolve, 500));
   }
   if (!ready) {
     await stop();
-    throw new Error(`n8n did not serve /webhook/${options.probe} (${exitCode === undefined ? 'timed out' : `exited ${exitCode}`}):\n${output.slice(-4000)}`);
+    throw new Error(
+      `n8n did not serve /webhook/${options.probe} (${exitCode === undefined ? 'timed out' : `exited ${exitCode}`}):\n${output.slice(-4000)}`,
+    );
   }
   return { url, process: child, output: () => output, stop };
 }
@@ -108,33 +121,51 @@ export async function runN8n(options: { command: readonly string[]; env: NodeJS.
  * Asynchronous: the fakes it calls live in this process's event loop.
  */
 export function n8nCli(binDirs: readonly string[], env: NodeJS.ProcessEnv, args: readonly string[]): Promise<string> {
-  const child = spawn('n8n', args, { env: { ...env, PATH: [...binDirs, env.PATH].join(path.delimiter) }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn('n8n', args, {
+    env: { ...env, PATH: [...binDirs, env.PATH].join(path.delimiter) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString('utf8')));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString('utf8')));
   return new Promise((resolve, reject) => {
-    child.on('exit', (code, signal) => (code === 0 ? resolve(output) : reject(new Error(`n8n ${args.join(' ')} failed (${code ?? signal}):\n${output.slice(-4000)}`))));
+    child.on('exit', (code, signal) =>
+      code === 0
+        ? resolve(output)
+        : reject(new Error(`n8n ${args.join(' ')} failed (${code ?? signal}):\n${output.slice(-4000)}`)),
+    );
   });
 }
 
 /** A bcrypt hash with n8n's own bcrypt library, as an operator would make N8N_INSTANCE_OWNER_PASSWORD_HASH. */
 export function bcryptHash(cacheDir: string, password: string): string {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  const bcrypt = require(path.join(cacheDir, 'node_modules', 'bcryptjs')) as { hashSync(p: string, rounds: number): string };
+  const bcrypt = require(path.join(cacheDir, 'node_modules', 'bcryptjs')) as {
+    hashSync(p: string, rounds: number): string;
+  };
   return bcrypt.hashSync(password, 10);
 }
 
 /** A public API key, made the way an operator would from a script: owner login, then POST /rest/api-keys. */
 export async function createApiKey(url: string, email: string, password: string): Promise<string> {
   const browserId = 'data-sync-test';
-  const login = await fetch(`${url}/rest/login`, { method: 'POST', headers: { 'content-type': 'application/json', 'browser-id': browserId }, body: JSON.stringify({ emailOrLdapLoginId: email, password }) });
+  const login = await fetch(`${url}/rest/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', 'browser-id': browserId },
+    body: JSON.stringify({ emailOrLdapLoginId: email, password }),
+  });
   if (login.status !== 200) throw new Error(`n8n login answered ${login.status}: ${await login.text()}`);
   const cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
   const headers = { cookie, 'browser-id': browserId, 'content-type': 'application/json' };
   const scopes = ((await (await fetch(`${url}/rest/api-keys/scopes`, { headers })).json()) as { data: string[] }).data;
   // Labels are unique per user.
-  const created = await fetch(`${url}/rest/api-keys`, { method: 'POST', headers, body: JSON.stringify({ label: `data-sync test ${Date.now()}-${Math.random()}`, scopes, expiresAt: null }) });
-  if (created.status !== 200) throw new Error(`n8n API key creation answered ${created.status}: ${await created.text()}`);
+  const created = await fetch(`${url}/rest/api-keys`, {
+    method: 'POST',
+    headers,
+    body: JSON.stringify({ label: `data-sync test ${Date.now()}-${Math.random()}`, scopes, expiresAt: null }),
+  });
+  if (created.status !== 200)
+    throw new Error(`n8n API key creation answered ${created.status}: ${await created.text()}`);
   return ((await created.json()) as { data: { rawApiKey: string } }).data.rawApiKey;
 }
 

@@ -17,14 +17,21 @@ export interface Recorder {
   close(): Promise<void>;
 }
 
-export async function startRecorder(answer: (request: RecordedRequest) => { status: number; body: unknown }): Promise<Recorder> {
+export async function startRecorder(
+  answer: (request: RecordedRequest) => { status: number; body: unknown },
+): Promise<Recorder> {
   const requests: RecordedRequest[] = [];
   const waiting: ((r: RecordedRequest) => void)[] = [];
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      const recorded = { method: req.method ?? '', path: req.url ?? '', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') };
+      const recorded = {
+        method: req.method ?? '',
+        path: req.url ?? '',
+        headers: req.headers,
+        body: Buffer.concat(chunks).toString('utf8'),
+      };
       requests.push(recorded);
       waiting.shift()?.(recorded);
       const { status, body } = answer(recorded);

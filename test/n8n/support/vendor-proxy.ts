@@ -25,10 +25,58 @@ export interface VendorProxy {
 function certificates(dir: string, hosts: readonly string[]): { key: Buffer; cert: Buffer; caFile: string } {
   const file = (name: string) => path.join(dir, name);
   const openssl = (...args: string[]) => execFileSync('openssl', args, { stdio: 'pipe' });
-  openssl('req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('ca.key'), '-out', file('ca.pem'), '-days', '1', '-subj', '/CN=data-sync test CA', '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign');
-  openssl('req', '-newkey', 'rsa:2048', '-nodes', '-keyout', file('host.key'), '-out', file('host.csr'), '-subj', `/CN=${hosts[0]}`);
-  fs.writeFileSync(file('host.ext'), `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}\nextendedKeyUsage=serverAuth\n`);
-  openssl('x509', '-req', '-in', file('host.csr'), '-CA', file('ca.pem'), '-CAkey', file('ca.key'), '-CAcreateserial', '-out', file('host.pem'), '-days', '1', '-extfile', file('host.ext'));
+  openssl(
+    'req',
+    '-x509',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    file('ca.key'),
+    '-out',
+    file('ca.pem'),
+    '-days',
+    '1',
+    '-subj',
+    '/CN=data-sync test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign',
+  );
+  openssl(
+    'req',
+    '-newkey',
+    'rsa:2048',
+    '-nodes',
+    '-keyout',
+    file('host.key'),
+    '-out',
+    file('host.csr'),
+    '-subj',
+    `/CN=${hosts[0]}`,
+  );
+  fs.writeFileSync(
+    file('host.ext'),
+    `subjectAltName=${hosts.map((h) => `DNS:${h}`).join(',')}\nextendedKeyUsage=serverAuth\n`,
+  );
+  openssl(
+    'x509',
+    '-req',
+    '-in',
+    file('host.csr'),
+    '-CA',
+    file('ca.pem'),
+    '-CAkey',
+    file('ca.key'),
+    '-CAcreateserial',
+    '-out',
+    file('host.pem'),
+    '-days',
+    '1',
+    '-extfile',
+    file('host.ext'),
+  );
   return { key: fs.readFileSync(file('host.key')), cert: fs.readFileSync(file('host.pem')), caFile: file('ca.pem') };
 }
 
@@ -39,10 +87,19 @@ export async function startVendorProxy(routes: Readonly<Record<string, string>>)
   const connects: string[] = [];
   const forward = http.createServer((req, res) => {
     const target = new URL(routes[String(req.headers.host).split(':')[0]]);
-    const upstream = http.request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: { ...req.headers, host: target.host } }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
+    const upstream = http.request(
+      {
+        host: target.hostname,
+        port: target.port,
+        method: req.method,
+        path: req.url,
+        headers: { ...req.headers, host: target.host },
+      },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 502, answer.headers);
+        answer.pipe(res);
+      },
+    );
     upstream.on('error', (error) => res.writeHead(502).end(error.message));
     req.pipe(upstream);
   });

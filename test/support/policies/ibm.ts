@@ -2,7 +2,8 @@
 import { type Block, type TerraformJson, resourcesOf } from '../terraform-checks';
 import type { PolicyRule } from '.';
 
-const each = (json: TerraformJson, type: string, check: (address: string, body: Block) => string[]) => resourcesOf(json, type).flatMap(([name, body]) => check(`${type}.${name}`, body));
+const each = (json: TerraformJson, type: string, check: (address: string, body: Block) => string[]) =>
+  resourcesOf(json, type).flatMap(([name, body]) => check(`${type}.${name}`, body));
 const BROAD_ROLES = new Set(['Administrator', 'Manager', 'Editor']);
 
 export const IBM_POLICIES: readonly PolicyRule[] = [
@@ -11,8 +12,14 @@ export const IBM_POLICIES: readonly PolicyRule[] = [
     description: 'Every Event Streams instance with topics has a dead-letter (-dlq) topic',
     check(json) {
       const byInstance = new Map<string, string[]>();
-      for (const [, topic] of resourcesOf(json, 'ibm_event_streams_topic')) byInstance.set(String(topic.resource_instance_id), [...(byInstance.get(String(topic.resource_instance_id)) ?? []), String(topic.name)]);
-      return [...byInstance].filter(([, names]) => !names.some((n) => n.endsWith('-dlq'))).map(([instance]) => `Event Streams ${instance} has no dead-letter topic`);
+      for (const [, topic] of resourcesOf(json, 'ibm_event_streams_topic'))
+        byInstance.set(String(topic.resource_instance_id), [
+          ...(byInstance.get(String(topic.resource_instance_id)) ?? []),
+          String(topic.name),
+        ]);
+      return [...byInstance]
+        .filter(([, names]) => !names.some((n) => n.endsWith('-dlq')))
+        .map(([instance]) => `Event Streams ${instance} has no dead-letter topic`);
     },
   },
   {
@@ -34,7 +41,9 @@ export const IBM_POLICIES: readonly PolicyRule[] = [
         const attributes = (body.resource_attributes as Block[]) ?? [];
         const names = new Set(attributes.map((a) => a.name));
         return [
-          ...(names.has('serviceName') && names.has('serviceInstance') ? [] : [`${address} is not scoped to one service instance`]),
+          ...(names.has('serviceName') && names.has('serviceInstance')
+            ? []
+            : [`${address} is not scoped to one service instance`]),
           ...((body.roles as string[]) ?? []).filter((r) => BROAD_ROLES.has(r)).map((r) => `${address} grants ${r}`),
         ];
       }),
@@ -44,14 +53,20 @@ export const IBM_POLICIES: readonly PolicyRule[] = [
     description: 'Every Cloud Logs instance sets a retention period',
     check: (json) =>
       each(json, 'ibm_resource_instance', (address, body) =>
-        body.service === 'logs' && typeof (body.parameters as Block | undefined)?.retention_period !== 'number' ? [`${address} has no retention_period`] : [],
+        body.service === 'logs' && typeof (body.parameters as Block | undefined)?.retention_period !== 'number'
+          ? [`${address} has no retention_period`]
+          : [],
       ),
   },
   {
     id: 'ibm/key-rotation',
     description: 'Every root key has a rotation policy',
     check(json) {
-      const rotated = new Set(resourcesOf(json, 'ibm_kms_key_policies').filter(([, p]) => (p.rotation as Block)?.enabled === true).map(([, p]) => String(p.key_id)));
+      const rotated = new Set(
+        resourcesOf(json, 'ibm_kms_key_policies')
+          .filter(([, p]) => (p.rotation as Block)?.enabled === true)
+          .map(([, p]) => String(p.key_id)),
+      );
       return resourcesOf(json, 'ibm_kms_key')
         .filter(([name]) => ![...rotated].some((ref) => ref.includes(`ibm_kms_key.${name}.`)))
         .map(([name]) => `ibm_kms_key.${name} has no rotation policy`);
@@ -61,8 +76,12 @@ export const IBM_POLICIES: readonly PolicyRule[] = [
     id: 'ibm/secrets-empty',
     description: 'Secrets Manager secrets and Code Engine secrets hold no value in the configuration',
     check: (json) => [
-      ...each(json, 'ibm_sm_arbitrary_secret', (address, body) => (body.payload === '' ? [] : [`${address} has a payload in the configuration`])),
-      ...each(json, 'ibm_code_engine_secret', (address, body) => (Object.keys((body.data as Block) ?? {}).length === 0 ? [] : [`${address} has data in the configuration`])),
+      ...each(json, 'ibm_sm_arbitrary_secret', (address, body) =>
+        body.payload === '' ? [] : [`${address} has a payload in the configuration`],
+      ),
+      ...each(json, 'ibm_code_engine_secret', (address, body) =>
+        Object.keys((body.data as Block) ?? {}).length === 0 ? [] : [`${address} has data in the configuration`],
+      ),
     ],
   },
 ];

@@ -4,7 +4,7 @@
  * cloud's. The registry is built on each call so that rule modules may import helpers from
  * ../terraform-checks at load time without an import cycle biting.
  */
-import type { Cloud } from '../../../config';
+import type { Cloud } from '@data-sync/config';
 import { type TerraformJson, walk, walkObjects } from '../terraform-checks';
 import { AWS_POLICIES } from './aws';
 import { AZURE_POLICIES } from './azure';
@@ -25,9 +25,11 @@ export interface PolicyRule {
 }
 
 /** Attribute names whose literal value would be a secret in the configuration. */
-export const SECRET_ATTRIBUTE = /(^|_)(password|passwd|secret_string|secret_binary|secret_value|secret_data|payload|api_key|apikey|token|private_key|client_secret|encryption_key|access_key|credentials)$/i;
+export const SECRET_ATTRIBUTE =
+  /(^|_)(password|passwd|secret_string|secret_binary|secret_value|secret_data|payload|api_key|apikey|token|private_key|client_secret|encryption_key|access_key|credentials)$/i;
 /** Environment variable names that hold secrets (by their ending, so DATABASE_SECRET_ARN is not one). */
-export const SECRET_ENV_NAME = /(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ENCRYPTION_KEY|ACCESS_KEY|CREDENTIALS?)$/i;
+export const SECRET_ENV_NAME =
+  /(PASSWORD|PASSWD|SECRET|TOKEN|API_KEY|APIKEY|PRIVATE_KEY|ENCRYPTION_KEY|ACCESS_KEY|CREDENTIALS?)$/i;
 
 /** A literal (not an expression) non-empty string: what a secret in the configuration looks like. */
 function literalString(value: unknown): value is string {
@@ -38,13 +40,15 @@ function literalString(value: unknown): value is string {
 export const COMMON_POLICIES: readonly PolicyRule[] = [
   {
     id: 'common/no-literal-secret',
-    description: 'No secret value is written into the configuration: secret attributes and secret-named environment variables are references or absent',
+    description:
+      'No secret value is written into the configuration: secret attributes and secret-named environment variables are references or absent',
     check(json) {
       const problems: string[] = [];
       for (const [type, byName] of Object.entries(json.resource ?? {})) {
         for (const [name, body] of Object.entries(byName)) {
           walk(body, (path, leaf, key) => {
-            if (SECRET_ATTRIBUTE.test(key) && literalString(leaf)) problems.push(`${type}.${name}: ${path} holds a literal secret value`);
+            if (SECRET_ATTRIBUTE.test(key) && literalString(leaf))
+              problems.push(`${type}.${name}: ${path} holds a literal secret value`);
           });
           // Environment lists such as [{ name, value }] (ECS, Cloud Run, Container Apps, Code Engine).
           walkObjects(body, (path, object) => {
@@ -60,7 +64,8 @@ export const COMMON_POLICIES: readonly PolicyRule[] = [
   },
   {
     id: 'common/unique-env-names',
-    description: 'No container sets one environment variable twice (which value wins differs by platform, and some refuse the revision)',
+    description:
+      'No container sets one environment variable twice (which value wins differs by platform, and some refuse the revision)',
     check(json) {
       const problems: string[] = [];
       for (const [type, byName] of Object.entries(json.resource ?? {})) {
@@ -69,8 +74,11 @@ export const COMMON_POLICIES: readonly PolicyRule[] = [
             for (const key of ['env', 'environment']) {
               const list = object[key];
               if (!Array.isArray(list)) continue;
-              const names = list.map((e) => (e !== null && typeof e === 'object' ? (e as Record<string, unknown>).name : undefined)).filter((n): n is string => typeof n === 'string');
-              for (const twice of new Set(names.filter((n, i) => names.indexOf(n) !== i))) problems.push(`${type}.${name}: environment ${twice} is set twice at ${path ? `${path}.` : ''}${key}`);
+              const names = list
+                .map((e) => (e !== null && typeof e === 'object' ? (e as Record<string, unknown>).name : undefined))
+                .filter((n): n is string => typeof n === 'string');
+              for (const twice of new Set(names.filter((n, i) => names.indexOf(n) !== i)))
+                problems.push(`${type}.${name}: environment ${twice} is set twice at ${path ? `${path}.` : ''}${key}`);
             }
           });
         }
@@ -84,7 +92,8 @@ export const COMMON_POLICIES: readonly PolicyRule[] = [
     check(json) {
       const problems: string[] = [];
       walk(json, (path, leaf) => {
-        if (typeof leaf === 'string' && /TfToken\[|\$\{Token\[/.test(leaf)) problems.push(`${path}: unresolved token ${leaf.slice(0, 80)}`);
+        if (typeof leaf === 'string' && /TfToken\[|\$\{Token\[/.test(leaf))
+          problems.push(`${path}: unresolved token ${leaf.slice(0, 80)}`);
       });
       return problems;
     },

@@ -18,49 +18,88 @@ export interface N8nContainer {
 }
 
 const N8N_IMAGE = /(^|\/)n8nio\/n8n:/;
-const list = (value: unknown): Block[] => (Array.isArray(value) ? (value as Block[]) : value && typeof value === 'object' ? [value as Block] : []);
+const list = (value: unknown): Block[] =>
+  Array.isArray(value) ? (value as Block[]) : value && typeof value === 'object' ? [value as Block] : [];
 
 /** Every n8n container of a synthesized stack, with its environment read the way its cloud sets it. */
 export function n8nContainers(json: TerraformJson): N8nContainer[] {
   const found: N8nContainer[] = [];
   const add = (address: string, image: unknown, literal: [string, unknown][], secret: string[]) => {
-    if (typeof image === 'string' && N8N_IMAGE.test(image)) found.push({ address, image, literal: new Map(literal.map(([k, v]) => [k, String(v)])), secret: new Set(secret) });
+    if (typeof image === 'string' && N8N_IMAGE.test(image))
+      found.push({
+        address,
+        image,
+        literal: new Map(literal.map(([k, v]) => [k, String(v)])),
+        secret: new Set(secret),
+      });
   };
   for (const [name, task] of resourcesOf(json, 'aws_ecs_task_definition')) {
     for (const c of list(parseJsonString(task.container_definitions))) {
-      add(`aws_ecs_task_definition.${name}`, c.image, list(c.environment).map((e) => [String(e.name), e.value]), list(c.secrets).map((e) => String(e.name)));
+      add(
+        `aws_ecs_task_definition.${name}`,
+        c.image,
+        list(c.environment).map((e) => [String(e.name), e.value]),
+        list(c.secrets).map((e) => String(e.name)),
+      );
     }
   }
   for (const [name, service] of resourcesOf(json, 'google_cloud_run_v2_service')) {
     for (const c of list((service.template as Block | undefined)?.containers)) {
       const env = list(c.env);
-      add(`google_cloud_run_v2_service.${name}`, c.image, env.filter((e) => e.value !== undefined).map((e) => [String(e.name), e.value]), env.filter((e) => e.value_source !== undefined).map((e) => String(e.name)));
+      add(
+        `google_cloud_run_v2_service.${name}`,
+        c.image,
+        env.filter((e) => e.value !== undefined).map((e) => [String(e.name), e.value]),
+        env.filter((e) => e.value_source !== undefined).map((e) => String(e.name)),
+      );
     }
   }
   for (const [name, app] of resourcesOf(json, 'azurerm_container_app')) {
     for (const c of list((app.template as Block | undefined)?.container)) {
       const env = list(c.env);
-      add(`azurerm_container_app.${name}`, c.image, env.filter((e) => e.value !== undefined).map((e) => [String(e.name), e.value]), env.filter((e) => e.secret_name !== undefined).map((e) => String(e.name)));
+      add(
+        `azurerm_container_app.${name}`,
+        c.image,
+        env.filter((e) => e.value !== undefined).map((e) => [String(e.name), e.value]),
+        env.filter((e) => e.secret_name !== undefined).map((e) => String(e.name)),
+      );
     }
   }
   for (const [name, instance] of resourcesOf(json, 'oci_container_instances_container_instance')) {
     for (const c of list(instance.containers)) {
       const env = Object.entries((c.environment_variables as Record<string, unknown>) ?? {});
       // Vault secrets arrive as files the secrets sidecar writes; `X_FILE` is how n8n reads X.
-      add(`oci_container_instances_container_instance.${name}`, c.image_url, env.filter(([k]) => !k.endsWith('_FILE')), env.filter(([k, v]) => k.endsWith('_FILE') && String(v).startsWith('/secrets/')).map(([k]) => k.slice(0, -'_FILE'.length)));
+      add(
+        `oci_container_instances_container_instance.${name}`,
+        c.image_url,
+        env.filter(([k]) => !k.endsWith('_FILE')),
+        env
+          .filter(([k, v]) => k.endsWith('_FILE') && String(v).startsWith('/secrets/'))
+          .map(([k]) => k.slice(0, -'_FILE'.length)),
+      );
     }
   }
-  const configMaps = new Map(resourcesOf(json, 'ibm_code_engine_config_map').map(([name, map]) => [name, (map.data as Record<string, unknown>) ?? {}]));
+  const configMaps = new Map(
+    resourcesOf(json, 'ibm_code_engine_config_map').map(([name, map]) => [
+      name,
+      (map.data as Record<string, unknown>) ?? {},
+    ]),
+  );
   for (const [name, app] of resourcesOf(json, 'ibm_code_engine_app')) {
     const refs = list(app.run_env_variables);
     const literal = refs.flatMap((r): [string, unknown][] => {
       if (r.type === 'literal') return [[String(r.name), r.value]];
-      const map = r.type === 'config_map_full_reference' ? /ibm_code_engine_config_map\.([\w-]+)\./.exec(String(r.reference)) : null;
+      const map =
+        r.type === 'config_map_full_reference'
+          ? /ibm_code_engine_config_map\.([\w-]+)\./.exec(String(r.reference))
+          : null;
       return map ? Object.entries(configMaps.get(map[1]) ?? {}) : [];
     });
     // The Code Engine secret is created empty and filled from Secrets Manager out of band: every
     // process secret not set literally comes from it when the app references it.
-    const secret = refs.some((r) => r.type === 'secret_full_reference') ? N8N_PROCESS_SECRETS.filter((s) => !literal.some(([k]) => k === s)) : [];
+    const secret = refs.some((r) => r.type === 'secret_full_reference')
+      ? N8N_PROCESS_SECRETS.filter((s) => !literal.some(([k]) => k === s))
+      : [];
     add(`ibm_code_engine_app.${name}`, app.image_reference, literal, secret);
   }
   return found;
@@ -73,9 +112,15 @@ export const N8N_POLICIES: readonly PolicyRule[] = [
     check: (json) =>
       n8nContainers(json).flatMap((c) => [
         ...(c.image.endsWith(`:${N8N_VERSION}`) ? [] : [`${c.address} runs ${c.image}, not n8n ${N8N_VERSION}`]),
-        ...[...c.literal.keys(), ...c.secret].filter((k) => k.startsWith('N8N_BASIC_AUTH_')).map((k) => `${c.address} sets ${k} (n8n has no basic auth since 1.0)`),
-        ...(c.literal.get('N8N_INSTANCE_OWNER_MANAGED_BY_ENV') === 'true' ? [] : [`${c.address} does not set N8N_INSTANCE_OWNER_MANAGED_BY_ENV=true (its owner account could be claimed)`]),
-        ...N8N_PROCESS_SECRETS.filter((s) => !c.secret.has(s)).map((s) => `${c.address} does not read ${s} from a secret`),
+        ...[...c.literal.keys(), ...c.secret]
+          .filter((k) => k.startsWith('N8N_BASIC_AUTH_'))
+          .map((k) => `${c.address} sets ${k} (n8n has no basic auth since 1.0)`),
+        ...(c.literal.get('N8N_INSTANCE_OWNER_MANAGED_BY_ENV') === 'true'
+          ? []
+          : [`${c.address} does not set N8N_INSTANCE_OWNER_MANAGED_BY_ENV=true (its owner account could be claimed)`]),
+        ...N8N_PROCESS_SECRETS.filter((s) => !c.secret.has(s)).map(
+          (s) => `${c.address} does not read ${s} from a secret`,
+        ),
         ...N8N_PROCESS_SECRETS.filter((s) => c.literal.has(s)).map((s) => `${c.address} sets ${s} as a plain value`),
       ]),
   },

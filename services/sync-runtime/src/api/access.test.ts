@@ -24,9 +24,15 @@ test('every registered route answers 401 without or with a bad token and 403 bel
   const problems: string[] = [];
   for (const route of routes) {
     for (const caller of callers) {
-      const res = await h.inject({ method: route.method, url: concrete(route.url), headers: caller.headers, payload: ['POST', 'PUT', 'PATCH'].includes(route.method) ? {} : undefined });
+      const res = await h.inject({
+        method: route.method,
+        url: concrete(route.url),
+        headers: caller.headers,
+        payload: ['POST', 'PUT', 'PATCH'].includes(route.method) ? {} : undefined,
+      });
       const where = `${route.method} ${route.url} as ${caller.name} (needs ${route.access}): got ${res.statusCode}`;
-      if (res.statusCode >= 500 && !(route.url.startsWith('/api/workflows') && res.statusCode === 503)) problems.push(`${where} (server error)`);
+      if (res.statusCode >= 500 && !(route.url.startsWith('/api/workflows') && res.statusCode === 503))
+        problems.push(`${where} (server error)`);
       if (route.access === 'public') {
         if (res.statusCode === 401 || res.statusCode === 403) problems.push(where);
       } else if (caller.role === null) {
@@ -55,7 +61,14 @@ test('routes without a declared role cannot be registered', async () => {
 });
 
 test('denied calls are audited as denied', async () => {
-  await h.inject({ method: 'POST', url: '/api/tokens', headers: bearer(h.auth.operator), payload: { name: 'n', role: 'admin' } });
-  const { rows } = await h.db.query(`SELECT outcome, actor FROM audit_log WHERE action = 'POST /api/tokens' AND outcome = 'denied'`);
+  await h.inject({
+    method: 'POST',
+    url: '/api/tokens',
+    headers: bearer(h.auth.operator),
+    payload: { name: 'n', role: 'admin' },
+  });
+  const { rows } = await h.db.query(
+    `SELECT outcome, actor FROM audit_log WHERE action = 'POST /api/tokens' AND outcome = 'denied'`,
+  );
   expect(rows.length).toBeGreaterThan(0);
 });

@@ -1,9 +1,9 @@
-import { mixpanel } from '../../../../integrations/analytics/mixpanel';
-import { mixpanelConfigSchema } from '../../../../integrations/analytics/mixpanel/config';
-import { ingestAnalyticsPage, replaceMetricDays } from '../../../../pipelines/analytics';
-import { runBatch } from '../../../../pipelines/batch';
-import { sfTime, toSalesforce } from '../../../../pipelines/testing/generate';
-import { startFakeMixpanel, type MixpanelFake } from '../../../../test/fakes/mixpanel';
+import { mixpanel } from '@data-sync/integrations/analytics/mixpanel';
+import { mixpanelConfigSchema } from '@data-sync/integrations/analytics/mixpanel/config';
+import { ingestAnalyticsPage, replaceMetricDays } from '@data-sync/pipelines/analytics';
+import { runBatch } from '@data-sync/pipelines/batch';
+import { sfTime, toSalesforce } from '@data-sync/pipelines/testing/generate';
+import { startFakeMixpanel, type MixpanelFake } from '@data-sync/vendor-fakes/mixpanel';
 import { bearer, createHarness, type Harness } from './testing/harness';
 
 let h: Harness;
@@ -14,15 +14,43 @@ beforeAll(async () => {
   fake = await startFakeMixpanel({ seed: { events: 12 } });
   // Events pulled from the fake through the connector, into the model as the sink step writes them.
   const c = fake.credentials;
-  const connector = mixpanel.create(mixpanelConfigSchema.parse({ serviceAccountUsername: c.username, serviceAccountSecret: c.secret, projectId: c.projectId, projectToken: c.projectToken, baseUrl: fake.url, startDate: new Date(Date.now() - 4 * 86_400_000).toISOString().slice(0, 10) }));
+  const connector = mixpanel.create(
+    mixpanelConfigSchema.parse({
+      serviceAccountUsername: c.username,
+      serviceAccountSecret: c.secret,
+      projectId: c.projectId,
+      projectToken: c.projectToken,
+      baseUrl: fake.url,
+      startDate: new Date(Date.now() - 4 * 86_400_000).toISOString().slice(0, 10),
+    }),
+  );
   let cursor: string | null = null;
-  for (let done = false; !done; ) {
+  for (let done = false; !done;) {
     const page = await connector.pull('events', cursor);
-    await h.db.transaction((tx) => ingestAnalyticsPage(tx, { integration: 'mixpanel', object: 'events', records: page.records }));
+    await h.db.transaction((tx) =>
+      ingestAnalyticsPage(tx, { integration: 'mixpanel', object: 'events', records: page.records }),
+    );
     ({ cursor, done } = page);
   }
   const [first] = [...fake.events.values()];
-  await runBatch(h.db, { integration: 'salesforce', mapping: 'salesforce_to_internal.Contact', records: [toSalesforce({ email: first.properties.distinct_id, first_name: 'Ada', last_name: 'L', phone: null, company_name: null, created_at: null, updated_at: sfTime(1) }, 1)] });
+  await runBatch(h.db, {
+    integration: 'salesforce',
+    mapping: 'salesforce_to_internal.Contact',
+    records: [
+      toSalesforce(
+        {
+          email: first.properties.distinct_id,
+          first_name: 'Ada',
+          last_name: 'L',
+          phone: null,
+          company_name: null,
+          created_at: null,
+          updated_at: sfTime(1),
+        },
+        1,
+      ),
+    ],
+  });
   await replaceMetricDays(h.db, 'google_analytics', [
     { date: '20260101', dimensions: { country: 'DE' }, metrics: { activeUsers: '5' }, pullId: 'p1' },
     { date: '20260102', dimensions: { country: 'DE' }, metrics: { activeUsers: '8' }, pullId: 'p1' },
@@ -48,7 +76,8 @@ test('GET /api/events lists the pulled events newest first, paginated, with PII 
   const page = await get('/api/events?limit=5&offset=10');
   expect(page.body).toMatchObject({ total: 12, items: all.body.items.slice(10) });
   const text = JSON.stringify(all.body);
-  for (const e of fake.events.values()) expect(text).not.toContain(e.properties.distinct_id.includes('@') ? e.properties.distinct_id : '\u0000');
+  for (const e of fake.events.values())
+    expect(text).not.toContain(e.properties.distinct_id.includes('@') ? e.properties.distinct_id : '\u0000');
   expect(all.body.items.find((e: { email: string | null }) => e.email)?.email).toMatch(/^\w\*\*\*@example\.com$/);
 });
 
@@ -56,7 +85,9 @@ test('operators see emails, and an event carrying a contact email links to that 
   const { body } = await get('/api/events?limit=500', 'operator');
   const [first] = [...fake.events.values()];
   const linked = body.items.filter((e: { contactEmail: string | null }) => e.contactEmail);
-  expect(linked.map((e: { eventId: string; contactEmail: string }) => [e.eventId, e.contactEmail])).toEqual([[first.properties.$insert_id, first.properties.distinct_id]]);
+  expect(linked.map((e: { eventId: string; contactEmail: string }) => [e.eventId, e.contactEmail])).toEqual([
+    [first.properties.$insert_id, first.properties.distinct_id],
+  ]);
 });
 
 test('events filter by source, name and time; a reversed range is a 400', async () => {
@@ -78,9 +109,27 @@ test('GET /api/metrics lists daily values newest day first and filters by metric
   expect(all.body).toEqual({
     total: 3,
     items: [
-      { source: 'google_analytics', metric: 'activeUsers', date: '2026-01-02', dimensions: { country: 'DE' }, value: 8 },
-      { source: 'google_analytics', metric: 'activeUsers', date: '2026-01-02', dimensions: { country: 'FR' }, value: 3 },
-      { source: 'google_analytics', metric: 'activeUsers', date: '2026-01-01', dimensions: { country: 'DE' }, value: 5 },
+      {
+        source: 'google_analytics',
+        metric: 'activeUsers',
+        date: '2026-01-02',
+        dimensions: { country: 'DE' },
+        value: 8,
+      },
+      {
+        source: 'google_analytics',
+        metric: 'activeUsers',
+        date: '2026-01-02',
+        dimensions: { country: 'FR' },
+        value: 3,
+      },
+      {
+        source: 'google_analytics',
+        metric: 'activeUsers',
+        date: '2026-01-01',
+        dimensions: { country: 'DE' },
+        value: 5,
+      },
     ],
   });
   expect((await get('/api/metrics?from=2026-01-01&to=2026-01-01')).body.total).toBe(1);

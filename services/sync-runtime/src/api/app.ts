@@ -25,7 +25,8 @@ import { complianceRoutes } from './routes/compliance';
 import { contactRoutes } from './routes/contacts';
 import { analyticsRoutes } from './routes/analytics';
 
-const LOGO = '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="32"><text x="0" y="24" font-family="sans-serif" font-size="20" fill="#fff">Data Sync</text></svg>';
+const LOGO =
+  '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="32"><text x="0" y="24" font-family="sans-serif" font-size="20" fill="#fff">Data Sync</text></svg>';
 
 /**
  * swagger-ui's static files, looked up at run time: in the esbuild bundle the plugin's own __dirname
@@ -64,32 +65,54 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
-    const body = { error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}`, details: null };
+    const body = {
+      error: 'not_found',
+      message: `no route ${request.method} ${request.url.split('?')[0]}`,
+      details: null,
+    };
     return reply.code(404).send(body);
   });
 
   await app.register(swagger, {
     openapi: {
       openapi: '3.0.3',
-      info: { title: 'Data Sync Service', version: '1.0.0', description: 'Sync, integrations, workflows (n8n), pipelines, webhooks and health.' },
-      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'API token (roles: viewer < operator < admin)' } } },
+      info: {
+        title: 'Data Sync Service',
+        version: '1.0.0',
+        description: 'Sync, integrations, workflows (n8n), pipelines, webhooks and health.',
+      },
+      components: {
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'API token (roles: viewer < operator < admin)' },
+        },
+      },
       security: [{ bearer: [] }],
     },
   });
   const assets = swaggerUiAssets();
   if (assets) {
     // An inline logo: the default one is read from the plugin's folder, which the bundle does not have.
-    await app.register(swaggerUi, { routePrefix: '/docs', logo: { type: 'image/svg+xml', content: Buffer.from(LOGO) }, baseDir: assets });
+    await app.register(swaggerUi, {
+      routePrefix: '/docs',
+      logo: { type: 'image/svg+xml', content: Buffer.from(LOGO) },
+      baseDir: assets,
+    });
   } else {
-    deps.logger.warn('swagger-ui assets not found (node_modules/@fastify/swagger-ui): /docs serves the OpenAPI JSON only');
-    app.get('/docs/json', { config: { access: 'public', audit: false }, schema: { hide: true } }, async () => app.swagger());
+    deps.logger.warn(
+      'swagger-ui assets not found (node_modules/@fastify/swagger-ui): /docs serves the OpenAPI JSON only',
+    );
+    app.get('/docs/json', { config: { access: 'public', audit: false }, schema: { hide: true } }, async () =>
+      app.swagger(),
+    );
   }
 
   registerAccessControl(app, { tokens: deps.tokens, db: deps.db });
   await app.register(rateLimit, {
     global: true,
     // A Redis outage degrades to no limit rather than failing every request.
-    ...(deps.rateLimitRedis ? { redis: deps.rateLimitRedis, nameSpace: 'data-sync-rate-limit:', skipOnError: true } : {}),
+    ...(deps.rateLimitRedis
+      ? { redis: deps.rateLimitRedis, nameSpace: 'data-sync-rate-limit:', skipOnError: true }
+      : {}),
     max: deps.rateLimitPerMinute ?? 600,
     timeWindow: 60_000,
     // Per token when one is sent (hashed: the key may be logged), otherwise per client address.
@@ -97,14 +120,22 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       const auth = request.headers.authorization;
       return auth ? `t:${hashToken(auth).slice(0, 32)}` : `ip:${request.ip}`;
     },
-    errorResponseBuilder: (_request, context) => new ApiError(429, 'rate_limited', `too many requests: at most ${context.max} per minute; retry in ${context.after}`, { limit: context.max, retryAfter: context.after }),
+    errorResponseBuilder: (_request, context) =>
+      new ApiError(
+        429,
+        'rate_limited',
+        `too many requests: at most ${context.max} per minute; retry in ${context.after}`,
+        { limit: context.max, retryAfter: context.after },
+      ),
   });
 
   // ajv coerces a query value such as "1e400" to Infinity and lets it pass integer/maximum checks.
   app.addHook('preHandler', async (request) => {
     for (const [name, value] of Object.entries((request.query ?? {}) as Record<string, unknown>)) {
       if (typeof value === 'number' && !Number.isFinite(value)) {
-        throw new ApiError(400, 'validation_failed', `querystring/${name} must be a finite number`, [{ in: 'querystring', path: `/${name}`, message: 'must be a finite number' }]);
+        throw new ApiError(400, 'validation_failed', `querystring/${name} must be a finite number`, [
+          { in: 'querystring', path: `/${name}`, message: 'must be a finite number' },
+        ]);
       }
     }
   });

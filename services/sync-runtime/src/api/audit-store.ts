@@ -1,5 +1,5 @@
 /** The audit log (table audit_log, created by ENGINE_MIGRATIONS): who did what to which target, and how it ended. */
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 
 export interface AuditEntry {
   readonly actor: string;
@@ -40,7 +40,15 @@ export async function listAudit(
   }
   const clause = where.length ? `WHERE ${where.join(' AND ')}` : '';
   const total = await q.query<{ n: string }>(`SELECT count(*) AS n FROM audit_log ${clause}`, params);
-  const { rows } = await q.query<{ id: string; at: Date | string; actor: string; action: string; target: string; outcome: string; details: unknown }>(
+  const { rows } = await q.query<{
+    id: string;
+    at: Date | string;
+    actor: string;
+    action: string;
+    target: string;
+    outcome: string;
+    details: unknown;
+  }>(
     `SELECT id, at, actor, action, target, outcome, details FROM audit_log ${clause} ORDER BY id DESC LIMIT $${params.length + 1} OFFSET $${params.length + 2}`,
     [...params, filter.limit, filter.offset],
   );

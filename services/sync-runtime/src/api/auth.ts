@@ -4,7 +4,7 @@
  * state-changing call, written before the answer leaves.
  */
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 import { Role, RouteAccess, roleAllows } from '../security/tokens';
 import type { TokenInfo, TokenStore } from '../security/token-store';
 import { ApiError } from './errors';
@@ -37,7 +37,12 @@ export function actorOf(request: FastifyRequest): string {
 
 export function requireRole(request: FastifyRequest, role: Role, why: string): void {
   if (!request.principal || !roleAllows(request.principal.role, role)) {
-    throw new ApiError(403, 'forbidden', `${why} needs the ${role} role; this token has ${request.principal?.role ?? 'none'}`, { required: role, held: request.principal?.role ?? null });
+    throw new ApiError(
+      403,
+      'forbidden',
+      `${why} needs the ${role} role; this token has ${request.principal?.role ?? 'none'}`,
+      { required: role, held: request.principal?.role ?? null },
+    );
   }
 }
 
@@ -63,7 +68,8 @@ export function registerAccessControl(app: FastifyInstance, deps: { tokens: Toke
       route.config.access = 'public';
       route.config.audit = false;
     }
-    for (const method of [route.method].flat()) app.routeAccess.push({ method, url: route.url, access: route.config.access });
+    for (const method of [route.method].flat())
+      app.routeAccess.push({ method, url: route.url, access: route.config.access });
   });
 
   app.addHook('onRequest', async (request) => {
@@ -77,7 +83,12 @@ export function registerAccessControl(app: FastifyInstance, deps: { tokens: Toke
     if (!principal) throw new ApiError(401, 'unauthorized', 'invalid or revoked API token');
     request.principal = principal;
     if (!roleAllows(principal.role, access)) {
-      throw new ApiError(403, 'forbidden', `${request.method} ${request.routeOptions.url} needs the ${access} role; this token has ${principal.role}`, { required: access, held: principal.role });
+      throw new ApiError(
+        403,
+        'forbidden',
+        `${request.method} ${request.routeOptions.url} needs the ${access} role; this token has ${principal.role}`,
+        { required: access, held: principal.role },
+      );
     }
   });
 
@@ -86,13 +97,16 @@ export function registerAccessControl(app: FastifyInstance, deps: { tokens: Toke
     if (!MUTATING.has(request.method) || !config?.access || config.audit === false) return payload;
     const status = reply.statusCode;
     const params = (request.params ?? {}) as Record<string, string>;
-    const target = Object.keys(params).length ? Object.values(params).join('/') : (request.routeOptions.url ?? request.url);
+    const target = Object.keys(params).length
+      ? Object.values(params).join('/')
+      : (request.routeOptions.url ?? request.url);
     try {
       await writeAudit(deps.db, {
         actor: actorOf(request),
         action: `${request.method} ${request.routeOptions.url}`,
         target,
-        outcome: status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status < 500 ? 'rejected' : 'failed',
+        outcome:
+          status < 400 ? 'ok' : status === 401 || status === 403 ? 'denied' : status < 500 ? 'rejected' : 'failed',
         details: { status, requestId: request.id, ip: request.ip, ...(request.auditDetails ?? {}) },
       });
     } catch (error) {

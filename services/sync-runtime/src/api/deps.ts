@@ -1,9 +1,9 @@
 /** What the HTTP API needs, as interfaces: main.ts wires the real ones, tests may pass fakes. */
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Db } from '../../../../pipelines/db';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import type { N8nClient } from '../../../../n8n/client';
+import type { Db } from '@data-sync/pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import type { N8nClient } from '@data-sync/n8n/client';
 import type { Job, QueueBinding } from '../queue/binding';
 import type { RuntimeMetrics } from '../metrics';
 import type { GoogleOidcVerifier } from '../security/google-oidc';
@@ -14,11 +14,25 @@ export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
 /** The part of the sync engine (engine/index.ts) the routes call. */
 export interface EngineApi {
-  trigger(integration: string, opts: { actor: string; full?: boolean; direction?: 'pull' | 'push' }): Promise<{ runId: string; jobId: string }>;
-  reset(integration: string, opts: { actor: string; purge: boolean }): Promise<{ cursorsCleared: number; purgedRecords: number }>;
+  trigger(
+    integration: string,
+    opts: { actor: string; full?: boolean; direction?: 'pull' | 'push' },
+  ): Promise<{ runId: string; jobId: string }>;
+  reset(
+    integration: string,
+    opts: { actor: string; purge: boolean },
+  ): Promise<{ cursorsCleared: number; purgedRecords: number }>;
   probe(): Promise<{ ok: boolean; runId: string; timings: Readonly<Record<string, number>>; error?: string }>;
-  status(): Promise<readonly { integration: string; lastRun: unknown; cursors: Record<string, string | null>; running: boolean }[]>;
-  history(q: { integration?: string; status?: RunStatus; direction?: 'pull' | 'push'; limit: number; offset: number }): Promise<{ runs: readonly unknown[]; total: number }>;
+  status(): Promise<
+    readonly { integration: string; lastRun: unknown; cursors: Record<string, string | null>; running: boolean }[]
+  >;
+  history(q: {
+    integration?: string;
+    status?: RunStatus;
+    direction?: 'pull' | 'push';
+    limit: number;
+    offset: number;
+  }): Promise<{ runs: readonly unknown[]; total: number }>;
 }
 
 export interface BatchCounts {
@@ -37,14 +51,34 @@ export interface PipelinesApi {
   mappingNames(): readonly string[];
   /** Which way a mapping runs: ingest takes inbound ones only. */
   direction(mapping: string): 'inbound' | 'outbound';
-  validateRecords(mapping: string, records: readonly Record<string, unknown>[]): { valid: Record<string, unknown>[]; invalid: { index: number; record: Record<string, unknown>; errors: { field: string; rule: string; reason: string }[] }[] };
+  validateRecords(
+    mapping: string,
+    records: readonly Record<string, unknown>[],
+  ): {
+    valid: Record<string, unknown>[];
+    invalid: {
+      index: number;
+      record: Record<string, unknown>;
+      errors: { field: string; rule: string; reason: string }[];
+    }[];
+  };
   transformRecords(mapping: string, records: readonly Record<string, unknown>[]): Record<string, unknown>[];
-  runBatch(db: Db, input: { integration: string; mapping: string; records: readonly Record<string, unknown>[]; runId?: string }): Promise<BatchCounts>;
-  listQuarantine(db: Db, q: { integration?: string; limit: number; offset: number }): Promise<{ items: readonly unknown[]; total: number }>;
+  runBatch(
+    db: Db,
+    input: { integration: string; mapping: string; records: readonly Record<string, unknown>[]; runId?: string },
+  ): Promise<BatchCounts>;
+  listQuarantine(
+    db: Db,
+    q: { integration?: string; limit: number; offset: number },
+  ): Promise<{ items: readonly unknown[]; total: number }>;
   /** Runs quarantined records (the given ids, or all) through the pipeline again. */
   replayQuarantine(db: Db, ids?: readonly string[]): Promise<BatchCounts>;
   /** GDPR erasure of a subject from the store; queues one vendor erasure per name in `vendors`. */
-  eraseSubject(db: Db, email: string, opts: { actor: string; vendors?: readonly string[] }): Promise<{ erased: Record<string, number>; vendorErasures: string[] }>;
+  eraseSubject(
+    db: Db,
+    email: string,
+    opts: { actor: string; vendors?: readonly string[] },
+  ): Promise<{ erased: Record<string, number>; vendorErasures: string[] }>;
   optOut(db: Db, email: string, opts: { actor: string }): Promise<void>;
   isOptedOut(db: Db, email: string): Promise<boolean>;
   /** A copy of `record` safe to show `role` (sensitive fields redacted, PII masked below operator). */

@@ -14,7 +14,8 @@ export class ApiError extends Error {
   }
 }
 
-export const notFound = (what: string, id: string) => new ApiError(404, 'not_found', `${what} "${id}" does not exist`, { [what]: id });
+export const notFound = (what: string, id: string) =>
+  new ApiError(404, 'not_found', `${what} "${id}" does not exist`, { [what]: id });
 
 export interface ErrorBody {
   error: string;
@@ -45,7 +46,8 @@ const UNSTORABLE_TEXT = new Set(['22P05', '22021']);
 
 /** Turns any thrown value into a status and body; 5xx only for what is not the client's fault. */
 export function toErrorBody(error: unknown): { status: number; body: ErrorBody } {
-  if (error instanceof ApiError) return { status: error.statusCode, body: { error: error.error, message: error.message, details: error.details } };
+  if (error instanceof ApiError)
+    return { status: error.statusCode, body: { error: error.error, message: error.message, details: error.details } };
   const e = error as Partial<FastifyError> & { validation?: unknown; validationContext?: string };
   if (e && Array.isArray(e.validation)) {
     return {
@@ -64,15 +66,41 @@ export function toErrorBody(error: unknown): { status: number; body: ErrorBody }
   }
   // PostgreSQL refuses text it cannot store (the NUL character, invalid encodings): the client's data, not a fault.
   if (UNSTORABLE_TEXT.has((error as { code?: unknown })?.code as string)) {
-    return { status: 400, body: { error: 'unstorable_text', message: 'the request holds text the database cannot store (such as the NUL character \\u0000)', details: null } };
+    return {
+      status: 400,
+      body: {
+        error: 'unstorable_text',
+        message: 'the request holds text the database cannot store (such as the NUL character \\u0000)',
+        details: null,
+      },
+    };
   }
-  if (e && e instanceof SyntaxError) return { status: 400, body: { error: 'malformed_json', message: `malformed JSON body: ${e.message}`, details: null } };
+  if (e && e instanceof SyntaxError)
+    return {
+      status: 400,
+      body: { error: 'malformed_json', message: `malformed JSON body: ${e.message}`, details: null },
+    };
   const status = typeof e?.statusCode === 'number' ? e.statusCode : 500;
   if (status >= 400 && status < 500) {
-    const code = (e.code && FASTIFY_CODES[e.code]) ?? (status === 429 ? 'rate_limited' : status === 413 ? 'body_too_large' : status === 415 ? 'unsupported_media_type' : 'bad_request');
+    const code =
+      (e.code && FASTIFY_CODES[e.code]) ??
+      (status === 429
+        ? 'rate_limited'
+        : status === 413
+          ? 'body_too_large'
+          : status === 415
+            ? 'unsupported_media_type'
+            : 'bad_request');
     return { status, body: { error: code, message: e.message ?? 'bad request', details: null } };
   }
-  return { status: status >= 500 && status < 600 ? status : 500, body: { error: 'internal_error', message: 'internal error: the failure is logged with the request id', details: null } };
+  return {
+    status: status >= 500 && status < 600 ? status : 500,
+    body: {
+      error: 'internal_error',
+      message: 'internal error: the failure is logged with the request id',
+      details: null,
+    },
+  };
 }
 
 export function errorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {

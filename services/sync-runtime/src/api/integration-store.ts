@@ -3,7 +3,7 @@
  * AES-256-GCM; the API only ever shows it masked. Also the engine's IntegrationSource.
  */
 import { randomUUID } from 'crypto';
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { Keyring } from '../security/crypto';
 import { isEnvRef, resolveEnvRefs } from '../security/env-refs';
 
@@ -51,14 +51,17 @@ interface Row {
 
 export const MASK = '********';
 /** Config keys whose values are secrets: masked in answers, restored when a client sends the mask back. */
-const SECRET_KEY = /secret|token|password|passwd|passphrase|credential|private|signing|signature|api[-_]?key|apikey|^key$|auth|cert/i;
+const SECRET_KEY =
+  /secret|token|password|passwd|passphrase|credential|private|signing|signature|api[-_]?key|apikey|^key$|auth|cert/i;
 
 /** A copy of `value` with every secret-looking string replaced by MASK (everything under a secret key); credential references stay readable. */
 export function maskSecrets(value: unknown, underSecret = false): unknown {
   if (isEnvRef(value)) return value;
   if (Array.isArray(value)) return value.map((v) => maskSecrets(v, underSecret));
   if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, maskSecrets(v, underSecret || SECRET_KEY.test(k))]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, maskSecrets(v, underSecret || SECRET_KEY.test(k))]),
+    );
   }
   if (underSecret && typeof value === 'string' && value !== '') return MASK;
   return value;
@@ -67,7 +70,8 @@ export function maskSecrets(value: unknown, underSecret = false): unknown {
 /** `next` with every MASK value replaced by the value at the same path in `previous` (a client echoing a masked config). */
 export function restoreMasked(next: unknown, previous: unknown): unknown {
   if (next === MASK) return previous;
-  if (Array.isArray(next)) return next.map((v, i) => restoreMasked(v, Array.isArray(previous) ? previous[i] : undefined));
+  if (Array.isArray(next))
+    return next.map((v, i) => restoreMasked(v, Array.isArray(previous) ? previous[i] : undefined));
   if (next !== null && typeof next === 'object') {
     const prev = previous !== null && typeof previous === 'object' ? (previous as Record<string, unknown>) : {};
     return Object.fromEntries(Object.entries(next).map(([k, v]) => [k, restoreMasked(v, prev[k])]));
@@ -171,7 +175,15 @@ export function createIntegrationStore(db: Db, keyring: Keyring, options: Integr
         `UPDATE integrations SET enabled = $2, sync_interval = $3, objects = $4, webhook_allowlist = $5, config_sealed = $6,
            push_objects = COALESCE($7::jsonb, push_objects), updated_at = now()
          WHERE id = $1 RETURNING *`,
-        [id, input.enabled, input.syncInterval, JSON.stringify(input.objects), JSON.stringify(input.webhookAllowlist), keyring.encrypt(JSON.stringify(input.config)), input.pushObjects === undefined ? null : JSON.stringify(input.pushObjects)],
+        [
+          id,
+          input.enabled,
+          input.syncInterval,
+          JSON.stringify(input.objects),
+          JSON.stringify(input.webhookAllowlist),
+          keyring.encrypt(JSON.stringify(input.config)),
+          input.pushObjects === undefined ? null : JSON.stringify(input.pushObjects),
+        ],
       );
       if (rows.length === 0) return null;
       cache.delete(rows[0].name);
@@ -203,12 +215,20 @@ export type IntegrationStore = ReturnType<typeof createIntegrationStore>;
  * Re-seals every integration's config under the keyring's primary key, inside the caller's transaction.
  * Rows already under the primary key are left alone.
  */
-export async function resealIntegrations(tx: Queryable, keyring: Keyring): Promise<{ resealed: number; total: number }> {
-  const { rows } = await tx.query<{ id: string; config_sealed: string }>('SELECT id, config_sealed FROM integrations ORDER BY id FOR UPDATE');
+export async function resealIntegrations(
+  tx: Queryable,
+  keyring: Keyring,
+): Promise<{ resealed: number; total: number }> {
+  const { rows } = await tx.query<{ id: string; config_sealed: string }>(
+    'SELECT id, config_sealed FROM integrations ORDER BY id FOR UPDATE',
+  );
   let resealed = 0;
   for (const row of rows) {
     if (keyring.isCurrent(row.config_sealed)) continue;
-    await tx.query('UPDATE integrations SET config_sealed = $2 WHERE id = $1', [row.id, keyring.encrypt(keyring.decrypt(row.config_sealed))]);
+    await tx.query('UPDATE integrations SET config_sealed = $2 WHERE id = $1', [
+      row.id,
+      keyring.encrypt(keyring.decrypt(row.config_sealed)),
+    ]);
     resealed++;
   }
   return { resealed, total: rows.length };

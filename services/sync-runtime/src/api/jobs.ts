@@ -3,7 +3,7 @@
  * and 'pipeline' (an ingest batch through pipelines/). Both are safe to run twice (at-least-once delivery).
  */
 import type { Logger } from 'pino';
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import type { EngineApi, PipelinesApi } from './deps';
 import { writeAudit } from './audit-store';
@@ -26,27 +26,45 @@ export function createWebhookJobHandler(deps: {
   return async (job: Job): Promise<void> => {
     const payload = job.payload as WebhookJobPayload | null;
     const integration = job.integration;
-    if (!integration || !payload || !Array.isArray(payload.events)) throw new Error(`webhook job ${job.id} has no integration or events`);
+    if (!integration || !payload || !Array.isArray(payload.events))
+      throw new Error(`webhook job ${job.id} has no integration or events`);
     const ids = payload.events.map((e) => e.id);
-    const seen = await deps.db.query<{ event_id: string }>('SELECT event_id FROM webhook_events WHERE integration = $1 AND event_id = ANY($2::text[])', [integration, ids]);
+    const seen = await deps.db.query<{ event_id: string }>(
+      'SELECT event_id FROM webhook_events WHERE integration = $1 AND event_id = ANY($2::text[])',
+      [integration, ids],
+    );
     const seenIds = new Set(seen.rows.map((r) => r.event_id));
     const fresh = payload.events.filter((e) => !seenIds.has(e.id));
     if (fresh.length === 0) return;
-    for (const event of fresh) if (event.type === 'data_deletion' && deps.deletion) await deps.deletion(integration, event.payload);
+    for (const event of fresh)
+      if (event.type === 'data_deletion' && deps.deletion) await deps.deletion(integration, event.payload);
     const changes = fresh.filter((e) => e.type !== 'data_deletion');
-    const waiting = await deps.db.query(`SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`, [integration]);
+    const waiting = await deps.db.query(
+      `SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`,
+      [integration],
+    );
     let runId: string | null = null;
-    if (changes.length > 0 && waiting.rows.length === 0) runId = (await deps.engine.trigger(integration, { actor: `webhook:${integration}` })).runId;
+    if (changes.length > 0 && waiting.rows.length === 0)
+      runId = (await deps.engine.trigger(integration, { actor: `webhook:${integration}` })).runId;
     await deps.db.transaction(async (tx) => {
       for (const event of fresh) {
-        await tx.query('INSERT INTO webhook_events (integration, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [integration, event.id, event.type]);
+        await tx.query(
+          'INSERT INTO webhook_events (integration, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
+          [integration, event.id, event.type],
+        );
       }
       await writeAudit(tx, {
         actor: `webhook:${integration}`,
         action: 'webhook.processed',
         target: integration,
         outcome: 'ok',
-        details: { jobId: job.id, events: fresh.length, duplicates: payload.events.length - fresh.length, runId, receivedAt: payload.receivedAt },
+        details: {
+          jobId: job.id,
+          events: fresh.length,
+          duplicates: payload.events.length - fresh.length,
+          runId,
+          receivedAt: payload.receivedAt,
+        },
       });
     });
     deps.logger.info({ integration, events: fresh.length, runId }, 'webhook events processed');
@@ -57,21 +75,48 @@ export function createWebhookJobHandler(deps: {
 export function createPipelineJobHandler(deps: { db: Db; pipelines: PipelinesApi; logger: Logger }) {
   return async (job: Job): Promise<void> => {
     const payload = job.payload as PipelineJobPayload | null;
-    if (!job.integration || !payload || typeof payload.runId !== 'string' || !Array.isArray(payload.records)) throw new Error(`pipeline job ${job.id} has no run, integration or records`);
-    const { rows } = await deps.db.query<{ status: string }>(`UPDATE pipeline_runs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status <> 'succeeded' RETURNING status`, [payload.runId]);
+    if (!job.integration || !payload || typeof payload.runId !== 'string' || !Array.isArray(payload.records))
+      throw new Error(`pipeline job ${job.id} has no run, integration or records`);
+    const { rows } = await deps.db.query<{ status: string }>(
+      `UPDATE pipeline_runs SET status = 'running', started_at = COALESCE(started_at, now()) WHERE id = $1 AND status <> 'succeeded' RETURNING status`,
+      [payload.runId],
+    );
     if (rows.length === 0) return;
     try {
-      const result = await deps.pipelines.runBatch(deps.db, { integration: job.integration, mapping: payload.mapping, records: payload.records, runId: payload.runId });
+      const result = await deps.pipelines.runBatch(deps.db, {
+        integration: job.integration,
+        mapping: payload.mapping,
+        records: payload.records,
+        runId: payload.runId,
+      });
       await deps.db.transaction(async (tx) => {
         await tx.query(
           `UPDATE pipeline_runs SET status = 'succeeded', received = $2, accepted = $3, quarantined = $4, duplicates = $5, inserted = $6, updated = $7, unchanged = $8, error = NULL, finished_at = now() WHERE id = $1`,
-          [payload.runId, result.received, result.accepted, result.quarantined, result.duplicates, result.inserted, result.updated, result.unchanged],
+          [
+            payload.runId,
+            result.received,
+            result.accepted,
+            result.quarantined,
+            result.duplicates,
+            result.inserted,
+            result.updated,
+            result.unchanged,
+          ],
         );
-        await writeAudit(tx, { actor: 'worker', action: 'pipeline.run', target: job.integration!, outcome: 'succeeded', details: { runId: payload.runId, mapping: payload.mapping, ...result } });
+        await writeAudit(tx, {
+          actor: 'worker',
+          action: 'pipeline.run',
+          target: job.integration!,
+          outcome: 'succeeded',
+          details: { runId: payload.runId, mapping: payload.mapping, ...result },
+        });
       });
     } catch (error) {
       const message = (error as Error).message;
-      await deps.db.query(`UPDATE pipeline_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`, [payload.runId, message]);
+      await deps.db.query(`UPDATE pipeline_runs SET status = 'failed', error = $2, finished_at = now() WHERE id = $1`, [
+        payload.runId,
+        message,
+      ]);
       deps.logger.warn({ runId: payload.runId, err: message }, 'pipeline run failed');
       throw error;
     }

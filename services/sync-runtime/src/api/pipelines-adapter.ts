@@ -1,5 +1,17 @@
 /** pipelines/index.ts seen through the interface the routes and the 'pipeline' job use. */
-import { FieldCipher, eraseSubject, isOptedOut, listQuarantine, loadMappings, maskPii, optOut, replayQuarantine, runBatch, transformRecords, validateRecords } from '../../../../pipelines';
+import {
+  FieldCipher,
+  eraseSubject,
+  isOptedOut,
+  listQuarantine,
+  loadMappings,
+  maskPii,
+  optOut,
+  replayQuarantine,
+  runBatch,
+  transformRecords,
+  validateRecords,
+} from '@data-sync/pipelines';
 import { RUNTIME_PERSONAL_DATA } from '../store/personal-data';
 import type { PipelinesApi } from './deps';
 

@@ -1,5 +1,5 @@
 import IORedis from 'ioredis';
-import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
+import { TEST_REDIS_URL, describeWithService } from '@data-sync/test-services';
 import { bearer, createHarness, Harness } from './testing/harness';
 
 let h: Harness;
@@ -10,12 +10,17 @@ afterAll(async () => h.close());
 
 test('inbound requests are limited per token: the 4th in a minute is 429 in the error shape, other tokens unaffected', async () => {
   const statuses = [];
-  for (let i = 0; i < 4; i++) statuses.push((await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.viewer) })).statusCode);
+  for (let i = 0; i < 4; i++)
+    statuses.push(
+      (await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.viewer) })).statusCode,
+    );
   expect(statuses).toEqual([200, 200, 200, 429]);
   const limited = await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.viewer) });
   expect(limited.json()).toMatchObject({ error: 'rate_limited', details: { limit: 3 } });
   expect(limited.headers['retry-after']).toBeDefined();
-  expect((await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.operator) })).statusCode).toBe(200);
+  expect(
+    (await h.inject({ method: 'GET', url: '/api/sync/status', headers: bearer(h.auth.operator) })).statusCode,
+  ).toBe(200);
 });
 
 describeWithService('inbound rate limit shared through Redis', TEST_REDIS_URL, () => {
@@ -38,7 +43,8 @@ describeWithService('inbound rate limit shared through Redis', TEST_REDIS_URL, (
 
   test('two instances count against one limit per client', async () => {
     const statuses = [];
-    for (const instance of [a, b, a, b]) statuses.push((await instance.inject({ method: 'GET', url: '/health' })).statusCode);
+    for (const instance of [a, b, a, b])
+      statuses.push((await instance.inject({ method: 'GET', url: '/health' })).statusCode);
     expect(statuses).toEqual([200, 200, 200, 429]);
   });
 });

@@ -37,8 +37,18 @@ function problemWith(value: unknown): 'too_deeply_nested' | 'malformed_unicode' 
 /** `value`, or a 400 naming `what` when it nests deeper than MAX_NESTING or holds a lone surrogate. */
 export function checkedRequestData<T>(value: T, what: string): T {
   const problem = problemWith(value);
-  if (problem === 'too_deeply_nested') throw new ApiError(400, problem, `${what} nests objects or arrays deeper than ${MAX_NESTING} levels`, { maxDepth: MAX_NESTING });
-  if (problem === 'unstorable_text') throw new ApiError(400, problem, `${what} holds text the database cannot store (the NUL character \\u0000)`, null);
-  if (problem === 'malformed_unicode') throw new ApiError(400, problem, `${what} holds a lone UTF-16 surrogate (such as \\ud800), which is not text`, null);
+  if (problem === 'too_deeply_nested')
+    throw new ApiError(400, problem, `${what} nests objects or arrays deeper than ${MAX_NESTING} levels`, {
+      maxDepth: MAX_NESTING,
+    });
+  if (problem === 'unstorable_text')
+    throw new ApiError(400, problem, `${what} holds text the database cannot store (the NUL character \\u0000)`, null);
+  if (problem === 'malformed_unicode')
+    throw new ApiError(
+      400,
+      problem,
+      `${what} holds a lone UTF-16 surrogate (such as \\ud800), which is not text`,
+      null,
+    );
   return value;
 }

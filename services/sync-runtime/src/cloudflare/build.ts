@@ -34,7 +34,10 @@ export const nodeBuiltins: Plugin = {
       if (args.kind === 'require-call') return { path: name, namespace: 'required-builtin' };
       return { path: name, external: true };
     });
-    b.onLoad({ filter: /.*/, namespace: 'required-builtin' }, (args) => ({ contents: `import lib from ${JSON.stringify(args.path)};\nmodule.exports = lib;`, loader: 'js' }));
+    b.onLoad({ filter: /.*/, namespace: 'required-builtin' }, (args) => ({
+      contents: `import lib from ${JSON.stringify(args.path)};\nmodule.exports = lib;`,
+      loader: 'js',
+    }));
     b.onLoad({ filter: /.*/, namespace: 'absent-builtin' }, (args) => ({
       contents: `const provided = ${ABSENT_BUILTINS[args.path]};\nmodule.exports = new Proxy(provided, { get(target, key) { if (key in target) return target[key]; if (key === '__esModule' || typeof key === 'symbol') return undefined; return () => { throw new Error(${JSON.stringify(`${args.path} is not available on Workers`)} + ': ' + String(key)); }; } });`,
       loader: 'js',
@@ -51,7 +54,9 @@ export interface WorkerBuild {
 }
 
 /** Bundles `entry` (default: the production entry); writes `outfile` unless `write` is false. */
-export async function buildCloudflareWorker(options: { entry?: string; outfile?: string; write?: boolean; minify?: boolean } = {}): Promise<WorkerBuild> {
+export async function buildCloudflareWorker(
+  options: { entry?: string; outfile?: string; write?: boolean; minify?: boolean } = {},
+): Promise<WorkerBuild> {
   const outfile = options.outfile ?? WORKER_OUTFILE;
   const write = options.write ?? true;
   const result = await build({
@@ -72,7 +77,12 @@ export async function buildCloudflareWorker(options: { entry?: string; outfile?:
     logLevel: 'warning',
   });
   const code = write ? require('fs').readFileSync(outfile, 'utf8') : result.outputFiles![0].text;
-  return { code, bytes: Buffer.byteLength(code), outfile: write ? outfile : null, inputs: Object.keys(result.metafile!.inputs) };
+  return {
+    code,
+    bytes: Buffer.byteLength(code),
+    outfile: write ? outfile : null,
+    inputs: Object.keys(result.metafile!.inputs),
+  };
 }
 
 if (require.main === module) {

@@ -22,7 +22,10 @@ describe('takeToken (token bucket)', () => {
   });
 
   test('a clock that goes backwards adds no tokens', () => {
-    expect(takeToken({ tokens: 0.5, updatedAt: 10_000 }, limits, 5_000)).toMatchObject({ allowed: false, state: { tokens: 0.5, updatedAt: 10_000 } });
+    expect(takeToken({ tokens: 0.5, updatedAt: 10_000 }, limits, 5_000)).toMatchObject({
+      allowed: false,
+      state: { tokens: 0.5, updatedAt: 10_000 },
+    });
   });
 
   test('refuses limits that could never allow a call', () => {

@@ -6,7 +6,7 @@
  * advisory lock serialises isolates.
  */
 import pino, { type Logger } from 'pino';
-import { migrate, openPostgres, type Db } from '../../../../pipelines/db';
+import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
 import { writeAudit } from '../api/audit-store';
 import { REDACT_PATHS } from '../logger';
 import type { DeadLetter, Job, NewJob, QueueBinding, QueueDepth } from '../queue/binding';
@@ -16,21 +16,39 @@ import { MIGRATIONS } from '../store/migrations';
 import { sendJob } from './env-core';
 import type { WorkerCore, WorkerEnv } from './types';
 
-const REDACTED_KEYS = new Set(REDACT_PATHS.map((p) => p.split('.').pop()!.replace(/^\["|"\]$/g, '').toLowerCase()));
+const REDACTED_KEYS = new Set(
+  REDACT_PATHS.map((p) =>
+    p
+      .split('.')
+      .pop()!
+      .replace(/^\["|"\]$/g, '')
+      .toLowerCase(),
+  ),
+);
 
 /** Drops every key the runtime's logger redacts, at any depth, before a line reaches the Workers log. */
 export function redact(value: unknown, depth = 0): unknown {
   if (depth > 8 || value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
   if (value instanceof Error) return { type: value.name, message: value.message };
-  return Object.fromEntries(Object.entries(value).filter(([k]) => !REDACTED_KEYS.has(k.toLowerCase())).map(([k, v]) => [k, redact(v, depth + 1)]));
+  return Object.fromEntries(
+    Object.entries(value)
+      .filter(([k]) => !REDACTED_KEYS.has(k.toLowerCase()))
+      .map(([k, v]) => [k, redact(v, depth + 1)]),
+  );
 }
 
 function workerLogger(level: string): Logger {
-  return pino({ level, browser: { asObject: true, write: (entry: object) => console.log(JSON.stringify(redact(entry))) } });
+  return pino({
+    level,
+    browser: { asObject: true, write: (entry: object) => console.log(JSON.stringify(redact(entry))) },
+  });
 }
 
-const unavailable = (operation: string) => new Error(`${operation} is not available on Cloudflare Queues from a Worker: messages are pushed to the consumer, and dead letters live in the dead-letter queue (see docs/runbooks/dead-letter-replay.md)`);
+const unavailable = (operation: string) =>
+  new Error(
+    `${operation} is not available on Cloudflare Queues from a Worker: messages are pushed to the consumer, and dead letters live in the dead-letter queue (see docs/runbooks/dead-letter-replay.md)`,
+  );
 
 /**
  * The engine's queue over the JOBS producer. Cloudflare pushes messages to the consumer (which acks,
@@ -60,8 +78,10 @@ let migrated: Promise<void> | null = null;
 /** Builds the core from the bindings; throws naming the binding that is missing or wrong. */
 export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
   const hyperdrive = env.HYPERDRIVE as HyperdriveBinding | undefined;
-  if (!hyperdrive?.connectionString) throw new Error('the HYPERDRIVE binding (PostgreSQL through Hyperdrive) is missing');
-  if (typeof env.DATA_SYNC_ENCRYPTION_KEY !== 'string' || !env.DATA_SYNC_ENCRYPTION_KEY) throw new Error('the DATA_SYNC_ENCRYPTION_KEY secret is missing');
+  if (!hyperdrive?.connectionString)
+    throw new Error('the HYPERDRIVE binding (PostgreSQL through Hyperdrive) is missing');
+  if (typeof env.DATA_SYNC_ENCRYPTION_KEY !== 'string' || !env.DATA_SYNC_ENCRYPTION_KEY)
+    throw new Error('the DATA_SYNC_ENCRYPTION_KEY secret is missing');
   // Comma-separated when rotating, new key first: the same format as the Node runtime's variable.
   const keyring = Keyring.fromBase64(env.DATA_SYNC_ENCRYPTION_KEY.split(',').map((k) => k.trim()));
   const logger = workerLogger(typeof env.LOG_LEVEL === 'string' ? env.LOG_LEVEL : 'info');
@@ -81,7 +101,17 @@ export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
     async integration(name) {
       const found = await integrations.getByNameCached(name);
       // The config resolves when read: an unresolvable credential reference throws EnvRefError there.
-      return found && { name: found.name, system: found.system, enabled: found.enabled, webhookAllowlist: found.webhookAllowlist, get config() { return integrations.resolvedConfig(found); } };
+      return (
+        found && {
+          name: found.name,
+          system: found.system,
+          enabled: found.enabled,
+          webhookAllowlist: found.webhookAllowlist,
+          get config() {
+            return integrations.resolvedConfig(found);
+          },
+        }
+      );
     },
     audit: (entry) => writeAudit(db, entry),
     trigger: (integration, { actor, full }) => engine.trigger(integration, { actor, full }),

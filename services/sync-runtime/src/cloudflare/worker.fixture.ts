@@ -5,7 +5,7 @@
  * recorder at TEST_SINK_URL (a non-2xx answer makes the job fail). The API tests' demo connector is
  * registered beside the real ones, for the webhook cases shared with the Node route.
  */
-import { CONNECTORS } from '../../../../integrations/registry';
+import { CONNECTORS } from '@data-sync/integrations/registry';
 import { demoConnector } from '../api/testing/demo-connector';
 import { resolveEnvRefs } from '../security/env-refs';
 import { createWorker } from './worker';
@@ -17,13 +17,24 @@ function fixtureCore(env: WorkerEnv): WorkerCore {
   const secrets = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as NodeJS.ProcessEnv;
   const sink = String(env.TEST_SINK_URL);
   const post = async (path: string, body: unknown) => {
-    const response = await fetch(`${sink}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const response = await fetch(`${sink}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(body),
+    });
     if (!response.ok) throw new Error(`the recorder answered ${response.status} to ${path}`);
   };
   return {
     async integration(name) {
       const found = integrations.get(name);
-      return found ? { ...found, get config() { return resolveEnvRefs(found.config, secrets); } } : null;
+      return found
+        ? {
+            ...found,
+            get config() {
+              return resolveEnvRefs(found.config, secrets);
+            },
+          }
+        : null;
     },
     async trigger(integration, { actor, full }) {
       const runId = crypto.randomUUID();

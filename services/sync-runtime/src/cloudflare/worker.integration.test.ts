@@ -65,7 +65,13 @@ const DLQ_READER = `export default { async queue(batch, env) {
 } };`;
 
 const firedAt = () => new Date().toISOString().replace('T', ' ').slice(0, 19);
-const mailchimpForm = (email: string) => new URLSearchParams({ type: 'subscribe', fired_at: firedAt(), 'data[email]': email, 'data[list_id]': 'abc123' }).toString();
+const mailchimpForm = (email: string) =>
+  new URLSearchParams({
+    type: 'subscribe',
+    fired_at: firedAt(),
+    'data[email]': email,
+    'data[list_id]': 'abc123',
+  }).toString();
 
 describe('Cloudflare Worker entry (miniflare)', () => {
   let mf: Miniflare;
@@ -73,7 +79,11 @@ describe('Cloudflare Worker entry (miniflare)', () => {
 
   beforeAll(async () => {
     recorder = await startRecorder();
-    const { code } = await buildCloudflareWorker({ entry: path.join(__dirname, 'worker.fixture.ts'), write: false, minify: false });
+    const { code } = await buildCloudflareWorker({
+      entry: path.join(__dirname, 'worker.fixture.ts'),
+      write: false,
+      minify: false,
+    });
     mf = new Miniflare({
       workers: [
         {
@@ -90,7 +100,11 @@ describe('Cloudflare Worker entry (miniflare)', () => {
             RATE_LIMIT_CAPACITY: '100',
             RATE_LIMIT_PER_SECOND: '100',
             INTEGRATIONS: JSON.stringify([
-              { name: 'mailchimp', system: 'mailchimp', config: { apiKey: 'abc123-us6', webhookSecret: WEBHOOK_SECRET, lists: { newsletter: 'abc123' } } },
+              {
+                name: 'mailchimp',
+                system: 'mailchimp',
+                config: { apiKey: 'abc123-us6', webhookSecret: WEBHOOK_SECRET, lists: { newsletter: 'abc123' } },
+              },
               { name: 'mailchimp-broken', system: 'mailchimp', config: { apiKey: 'not a key' } },
               { name: 'paused', system: 'mailchimp', enabled: false, config: { apiKey: 'abc123-us6' } },
               { name: 'flaky', system: 'mailchimp', config: { apiKey: 'abc123-us6' } },
@@ -100,10 +114,19 @@ describe('Cloudflare Worker entry (miniflare)', () => {
             ]),
           },
           queueProducers: { JOBS: 'jobs' },
-          queueConsumers: { jobs: { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: MAX_RETRIES, deadLetterQueue: 'jobs-dlq' } },
+          queueConsumers: {
+            jobs: { maxBatchSize: 10, maxBatchTimeout: 0.05, maxRetries: MAX_RETRIES, deadLetterQueue: 'jobs-dlq' },
+          },
           durableObjects: { RATE_LIMITER: 'RateLimiter' },
         },
-        { name: 'dlq-reader', modules: true, script: DLQ_READER, compatibilityDate: '2024-09-23', bindings: { SINK: recorder.url }, queueConsumers: { 'jobs-dlq': { maxBatchTimeout: 0.05 } } },
+        {
+          name: 'dlq-reader',
+          modules: true,
+          script: DLQ_READER,
+          compatibilityDate: '2024-09-23',
+          bindings: { SINK: recorder.url },
+          queueConsumers: { 'jobs-dlq': { maxBatchTimeout: 0.05 } },
+        },
       ],
     });
     await mf.ready;
@@ -114,7 +137,8 @@ describe('Cloudflare Worker entry (miniflare)', () => {
     await recorder?.close();
   });
 
-  const call = (pathname: string, init?: RequestInit) => mf.dispatchFetch(`https://data-sync.example${pathname}`, init as never);
+  const call = (pathname: string, init?: RequestInit) =>
+    mf.dispatchFetch(`https://data-sync.example${pathname}`, init as never);
 
   test('GET /health answers ok with the slot the script serves', async () => {
     const response = await call('/health');
@@ -124,20 +148,39 @@ describe('Cloudflare Worker entry (miniflare)', () => {
 
   test('a verified webhook is queued before the answer and the consumer hands the job to the core', async () => {
     const email = 'ada@example.com';
-    const response = await call(`/webhooks/mailchimp?secret=${WEBHOOK_SECRET}`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: mailchimpForm(email) });
+    const response = await call(`/webhooks/mailchimp?secret=${WEBHOOK_SECRET}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: mailchimpForm(email),
+    });
     expect(response.status).toBe(202);
     const { accepted, jobId } = (await response.json()) as { accepted: number; jobId: string };
     expect(accepted).toBe(1);
     await eventually(() => expect(recorder.jobs.find((j) => j.id === jobId)).toBeDefined());
     const job = recorder.jobs.find((j) => j.id === jobId)!;
-    expect(job).toMatchObject({ kind: 'webhook', integration: 'mailchimp', attempts: 1, dedupeKey: expect.stringMatching(/^webhook:mailchimp:/) });
-    expect((job.payload as { events: { type: string; object: string; payload: { data: { email: string } } }[] }).events).toEqual([
-      expect.objectContaining({ type: 'subscribe', object: 'newsletter', payload: expect.objectContaining({ data: expect.objectContaining({ email }) }) }),
+    expect(job).toMatchObject({
+      kind: 'webhook',
+      integration: 'mailchimp',
+      attempts: 1,
+      dedupeKey: expect.stringMatching(/^webhook:mailchimp:/),
+    });
+    expect(
+      (job.payload as { events: { type: string; object: string; payload: { data: { email: string } } }[] }).events,
+    ).toEqual([
+      expect.objectContaining({
+        type: 'subscribe',
+        object: 'newsletter',
+        payload: expect.objectContaining({ data: expect.objectContaining({ email }) }),
+      }),
     ]);
   });
 
   test('webhooks with a wrong secret, for unknown, disabled or misconfigured integrations are refused with a message', async () => {
-    const form = { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: mailchimpForm('eve@example.com') };
+    const form = {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: mailchimpForm('eve@example.com'),
+    };
     const wrong = await call('/webhooks/mailchimp?secret=wrong-secret-wrong-secret', form);
     expect(wrong.status).toBe(401);
     expect(await wrong.json()).toMatchObject({ error: 'webhook_rejected', message: expect.stringMatching(/secret/) });
@@ -148,7 +191,13 @@ describe('Cloudflare Worker entry (miniflare)', () => {
     expect(await broken.json()).toMatchObject({ error: 'invalid_config', message: expect.stringMatching(/apiKey/) });
     expect((await call('/webhooks/Bad%20Name', form)).status).toBe(400);
     expect((await call('/webhooks/mailchimp', { method: 'PUT', body: 'x' })).status).toBe(405);
-    expect(recorder.jobs.some((j) => (j.payload as { events?: { payload: { data: { email: string } } }[] }).events?.[0]?.payload.data.email === 'eve@example.com')).toBe(false);
+    expect(
+      recorder.jobs.some(
+        (j) =>
+          (j.payload as { events?: { payload: { data: { email: string } } }[] }).events?.[0]?.payload.data.email ===
+          'eve@example.com',
+      ),
+    ).toBe(false);
   });
 
   describe('POST /webhooks/:integration answers the cases the Node route answers', () => {
@@ -157,7 +206,11 @@ describe('Cloudflare Worker entry (miniflare)', () => {
     beforeAll(async () => {
       for (const c of WEBHOOK_CASES) {
         // Cloudflare names the client in CF-Connecting-IP: the allowlist reads it there.
-        const response = await call(`/webhooks/${c.name}`, { method: 'POST', headers: { ...caseHeaders(c), 'cf-connecting-ip': CASE_CLIENT_IP }, body: c.body });
+        const response = await call(`/webhooks/${c.name}`, {
+          method: 'POST',
+          headers: { ...caseHeaders(c), 'cf-connecting-ip': CASE_CLIENT_IP },
+          body: c.body,
+        });
         answers.set(c.name, { status: response.status, body: await response.json() });
       }
       // The queue delivers in order: once the last queued case's job has arrived, every earlier one has too.
@@ -172,7 +225,11 @@ describe('Cloudflare Worker entry (miniflare)', () => {
       const jobs = recorder.jobs.filter((j) => j.kind === 'webhook' && j.integration === c.name);
       expect(jobs).toHaveLength(c.expected.queued ? 1 : 0);
       if (c.expected.queued) expect(jobs[0].dedupeKey).toMatch(new RegExp(`^webhook:${c.name}:[0-9a-f]{32}$`));
-      expect(recorder.audits.filter((a) => a.action === 'webhook.rejected' && a.target === c.name && a.outcome === 'rejected')).toHaveLength(c.expected.audited ? 1 : 0);
+      expect(
+        recorder.audits.filter(
+          (a) => a.action === 'webhook.rejected' && a.target === c.name && a.outcome === 'rejected',
+        ),
+      ).toHaveLength(c.expected.audited ? 1 : 0);
     });
   });
 
@@ -184,28 +241,54 @@ describe('Cloudflare Worker entry (miniflare)', () => {
         expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
         expect(await response.text()).toBe(c.expected.text);
       } else expect(await response.json()).toMatchObject(c.expected.body!);
-      await eventually(() => expect(recorder.audits.filter((a) => a.action === 'webhook.rejected' && a.target === c.name)).toHaveLength(c.expected.audited ? 1 : 0));
+      await eventually(() =>
+        expect(recorder.audits.filter((a) => a.action === 'webhook.rejected' && a.target === c.name)).toHaveLength(
+          c.expected.audited ? 1 : 0,
+        ),
+      );
     });
   });
 
   test('POST /api/sync/trigger/:integration needs the token, validates the body and queues a sync job', async () => {
     expect((await call('/api/sync/trigger/mailchimp', { method: 'POST' })).status).toBe(401);
-    expect((await call('/api/sync/trigger/mailchimp', { method: 'POST', headers: { authorization: 'Bearer wrong' } })).status).toBe(403);
+    expect(
+      (await call('/api/sync/trigger/mailchimp', { method: 'POST', headers: { authorization: 'Bearer wrong' } }))
+        .status,
+    ).toBe(403);
     const auth = { authorization: `Bearer ${API_TOKEN}`, 'content-type': 'application/json' };
-    const badBody = await call('/api/sync/trigger/mailchimp', { method: 'POST', headers: auth, body: '{"full": "yes"}' });
+    const badBody = await call('/api/sync/trigger/mailchimp', {
+      method: 'POST',
+      headers: auth,
+      body: '{"full": "yes"}',
+    });
     expect(badBody.status).toBe(400);
     expect(await badBody.json()).toMatchObject({ message: 'body/full must be a boolean' });
-    expect((await call('/api/sync/trigger/mailchimp', { method: 'POST', headers: auth, body: '{not json' })).status).toBe(400);
+    expect(
+      (await call('/api/sync/trigger/mailchimp', { method: 'POST', headers: auth, body: '{not json' })).status,
+    ).toBe(400);
     expect((await call('/api/sync/trigger/nope', { method: 'POST', headers: auth })).status).toBe(404);
-    const response = await call('/api/sync/trigger/mailchimp', { method: 'POST', headers: auth, body: '{"full": true}' });
+    const response = await call('/api/sync/trigger/mailchimp', {
+      method: 'POST',
+      headers: auth,
+      body: '{"full": true}',
+    });
     expect(response.status).toBe(202);
     const { runId, jobId } = (await response.json()) as { runId: string; jobId: string };
-    await eventually(() => expect(recorder.jobs.find((j) => j.id === jobId)).toMatchObject({ kind: 'sync', integration: 'mailchimp', payload: { runId, full: true } }));
+    await eventually(() =>
+      expect(recorder.jobs.find((j) => j.id === jobId)).toMatchObject({
+        kind: 'sync',
+        integration: 'mailchimp',
+        payload: { runId, full: true },
+      }),
+    );
   });
 
   test('a failing job is retried, then moved to the dead-letter queue', async () => {
     recorder.failing.add('flaky');
-    const response = await call('/api/sync/trigger/flaky', { method: 'POST', headers: { authorization: `Bearer ${API_TOKEN}` } });
+    const response = await call('/api/sync/trigger/flaky', {
+      method: 'POST',
+      headers: { authorization: `Bearer ${API_TOKEN}` },
+    });
     expect(response.status).toBe(202);
     const { jobId } = (await response.json()) as { jobId: string };
     await eventually(() => expect(recorder.dead.map((d) => d.body.id)).toContain(jobId));
@@ -219,15 +302,25 @@ describe('Cloudflare Worker entry (miniflare)', () => {
     const jobs = await mf.getQueueProducer<unknown>('JOBS', 'data-sync');
     await jobs.send({ id: 'malformed-1', kind: 'teleport', integration: 'mailchimp' });
     await eventually(() => expect(recorder.dead.map((d) => d.body.id)).toContain('malformed-1'));
-    expect(recorder.dead.find((d) => d.body.id === 'malformed-1')!.body).toEqual({ id: 'malformed-1', kind: 'teleport', integration: 'mailchimp' });
+    expect(recorder.dead.find((d) => d.body.id === 'malformed-1')!.body).toEqual({
+      id: 'malformed-1',
+      kind: 'teleport',
+      integration: 'mailchimp',
+    });
     expect(recorder.jobs.some((j) => j.id === 'malformed-1')).toBe(false);
   });
 
   test('the RateLimiter Durable Object keeps one token bucket per integration', async () => {
     // miniflare types the namespace with workers-types, which this project does not install.
-    const limiter = (await mf.getDurableObjectNamespace('RATE_LIMITER', 'data-sync')) as unknown as DurableObjectNamespace;
+    const limiter = (await mf.getDurableObjectNamespace(
+      'RATE_LIMITER',
+      'data-sync',
+    )) as unknown as DurableObjectNamespace;
     const take = async (integration: string) => {
-      const response = await limiter.get(limiter.idFromName(integration)).fetch('https://rate-limiter/take', { method: 'POST', body: JSON.stringify({ capacity: 2, refillPerSecond: 0.01 }) });
+      const response = await limiter.get(limiter.idFromName(integration)).fetch('https://rate-limiter/take', {
+        method: 'POST',
+        body: JSON.stringify({ capacity: 2, refillPerSecond: 0.01 }),
+      });
       return (await response.json()) as { allowed: boolean; retryAfterMs: number; remaining: number };
     };
     expect(await take('throttled')).toMatchObject({ allowed: true, remaining: 1 });
@@ -236,7 +329,10 @@ describe('Cloudflare Worker entry (miniflare)', () => {
     expect(denied.allowed).toBe(false);
     expect(denied.retryAfterMs).toBeGreaterThan(90_000);
     expect(await take('other-integration')).toMatchObject({ allowed: true, remaining: 1 });
-    const bad = await limiter.get(limiter.idFromName('throttled')).fetch('https://rate-limiter/take', { method: 'POST', body: JSON.stringify({ capacity: 0, refillPerSecond: 1 }) });
+    const bad = await limiter.get(limiter.idFromName('throttled')).fetch('https://rate-limiter/take', {
+      method: 'POST',
+      body: JSON.stringify({ capacity: 0, refillPerSecond: 1 }),
+    });
     expect(bad.status).toBe(400);
   });
 

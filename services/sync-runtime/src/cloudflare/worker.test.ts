@@ -4,7 +4,14 @@ import { redact } from './runtime-core';
 import { createWorker, jobFromMessage, retryDelaySeconds, scheduledIntegrations } from './worker';
 import type { QueueMessage, WorkerCore, WorkerEnv } from './types';
 
-const message = (body: unknown, attempts = 1): QueueMessage<unknown> => ({ id: 'm1', timestamp: new Date('2026-01-01T00:00:00Z'), body, attempts, ack: () => undefined, retry: () => undefined });
+const message = (body: unknown, attempts = 1): QueueMessage<unknown> => ({
+  id: 'm1',
+  timestamp: new Date('2026-01-01T00:00:00Z'),
+  body,
+  attempts,
+  ack: () => undefined,
+  retry: () => undefined,
+});
 
 describe('retryDelaySeconds', () => {
   test('doubles per attempt with jitter between half and the full ceiling, capped at 15 minutes', () => {
@@ -17,12 +24,33 @@ describe('retryDelaySeconds', () => {
 
 describe('jobFromMessage', () => {
   test('reads a queued job and takes attempts from the delivery', () => {
-    const job = jobFromMessage(message({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, enqueuedAt: Date.parse('2026-02-03T04:05:06.000Z') }, 3));
-    expect(job).toEqual({ id: 'j1', kind: 'sync', integration: 'hubspot', payload: { runId: 'r1' }, dedupeKey: undefined, attempts: 3, enqueuedAt: new Date('2026-02-03T04:05:06.000Z') });
+    const job = jobFromMessage(
+      message(
+        {
+          id: 'j1',
+          kind: 'sync',
+          integration: 'hubspot',
+          payload: { runId: 'r1' },
+          enqueuedAt: Date.parse('2026-02-03T04:05:06.000Z'),
+        },
+        3,
+      ),
+    );
+    expect(job).toEqual({
+      id: 'j1',
+      kind: 'sync',
+      integration: 'hubspot',
+      payload: { runId: 'r1' },
+      dedupeKey: undefined,
+      attempts: 3,
+      enqueuedAt: new Date('2026-02-03T04:05:06.000Z'),
+    });
   });
 
   test("a stack's schedule message (no id) takes the message's id", () => {
-    expect(jobFromMessage(message({ kind: 'sync', integration: 'hubspot', payload: { trigger: 'schedule' } }))).toMatchObject({ id: 'm1', kind: 'sync', integration: 'hubspot' });
+    expect(
+      jobFromMessage(message({ kind: 'sync', integration: 'hubspot', payload: { trigger: 'schedule' } })),
+    ).toMatchObject({ id: 'm1', kind: 'sync', integration: 'hubspot' });
   });
 
   test.each([
@@ -38,8 +66,19 @@ describe('jobFromMessage', () => {
 
 describe('parseIntegrations (the INTEGRATIONS secret)', () => {
   test('reads entries, enabled by default', () => {
-    const parsed = parseIntegrations(JSON.stringify([{ name: 'mailchimp', system: 'mailchimp', config: { apiKey: 'k-us6' } }, { name: 'off', system: 'hubspot', enabled: false }]));
-    expect(parsed.get('mailchimp')).toEqual({ name: 'mailchimp', system: 'mailchimp', enabled: true, webhookAllowlist: [], config: { apiKey: 'k-us6' } });
+    const parsed = parseIntegrations(
+      JSON.stringify([
+        { name: 'mailchimp', system: 'mailchimp', config: { apiKey: 'k-us6' } },
+        { name: 'off', system: 'hubspot', enabled: false },
+      ]),
+    );
+    expect(parsed.get('mailchimp')).toEqual({
+      name: 'mailchimp',
+      system: 'mailchimp',
+      enabled: true,
+      webhookAllowlist: [],
+      config: { apiKey: 'k-us6' },
+    });
     expect(parsed.get('off')).toMatchObject({ enabled: false, config: {} });
     expect(parseIntegrations(undefined).size).toBe(0);
   });
@@ -60,8 +99,19 @@ describe('parseIntegrations (the INTEGRATIONS secret)', () => {
 
 describe('redact (Worker log lines)', () => {
   test('drops the keys the runtime logger redacts, at any depth', () => {
-    const line = redact({ msg: 'x', integration: 'hubspot', config: { apiKey: 'k' }, nested: { token: 't', list: [{ password: 'p', ok: 1 }] }, err: new Error('boom') });
-    expect(line).toEqual({ msg: 'x', integration: 'hubspot', nested: { list: [{ ok: 1 }] }, err: { type: 'Error', message: 'boom' } });
+    const line = redact({
+      msg: 'x',
+      integration: 'hubspot',
+      config: { apiKey: 'k' },
+      nested: { token: 't', list: [{ password: 'p', ok: 1 }] },
+      err: new Error('boom'),
+    });
+    expect(line).toEqual({
+      msg: 'x',
+      integration: 'hubspot',
+      nested: { list: [{ ok: 1 }] },
+      err: { type: 'Error', message: 'boom' },
+    });
     expect(JSON.stringify(line)).not.toMatch(/"k"|"t"|"p"/);
   });
 });
@@ -93,9 +143,16 @@ describe('scheduled (Cron Triggers)', () => {
       handle: async () => undefined,
     };
     const worker = createWorker(() => core);
-    await worker.scheduled({ cron: '*/15 * * * *', scheduledTime: 0 }, env(JSON.stringify({ '*/15 * * * *': ['mailchimp'], '0 * * * *': ['salesforce'] })));
+    await worker.scheduled(
+      { cron: '*/15 * * * *', scheduledTime: 0 },
+      env(JSON.stringify({ '*/15 * * * *': ['mailchimp'], '0 * * * *': ['salesforce'] })),
+    );
     await worker.scheduled({ cron: '0 * * * *', scheduledTime: 0 }, env({ '0 * * * *': ['salesforce', 'hubspot'] }));
-    expect(triggered).toEqual(['mailchimp:schedule:*/15 * * * *', 'salesforce:schedule:0 * * * *', 'hubspot:schedule:0 * * * *']);
+    expect(triggered).toEqual([
+      'mailchimp:schedule:*/15 * * * *',
+      'salesforce:schedule:0 * * * *',
+      'hubspot:schedule:0 * * * *',
+    ]);
   });
 
   test('one failing trigger does not stop the others, and the invocation reports it', async () => {
@@ -110,14 +167,19 @@ describe('scheduled (Cron Triggers)', () => {
       audit: async () => undefined,
       handle: async () => undefined,
     };
-    const run = createWorker(() => core).scheduled({ cron: 'c', scheduledTime: 0 }, env({ c: ['hubspot', 'salesforce'] }));
+    const run = createWorker(() => core).scheduled(
+      { cron: 'c', scheduledTime: 0 },
+      env({ c: ['hubspot', 'salesforce'] }),
+    );
     await expect(run).rejects.toThrow('scheduled sync could not be queued for hubspot: database unavailable');
     expect(triggered).toEqual(['salesforce']);
   });
 
   test('a malformed SCHEDULES binding is an error naming it', () => {
     expect(() => scheduledIntegrations(env('{'), 'c')).toThrow('the SCHEDULES binding is not valid JSON');
-    expect(() => scheduledIntegrations(env({ c: 'salesforce' }), 'c')).toThrow('SCHEDULES["c"] must be a list of integration names');
+    expect(() => scheduledIntegrations(env({ c: 'salesforce' }), 'c')).toThrow(
+      'SCHEDULES["c"] must be a list of integration names',
+    );
     expect(scheduledIntegrations(env(undefined), 'c')).toEqual([]);
   });
 });

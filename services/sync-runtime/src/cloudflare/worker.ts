@@ -12,13 +12,21 @@
  */
 import { Buffer } from 'buffer';
 import { createHash, timingSafeEqual } from 'crypto';
-import { CONNECTORS } from '../../../../integrations/registry';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import { parseJobEnvelope } from '../../../../config/job-message';
+import { CONNECTORS } from '@data-sync/integrations/registry';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { parseJobEnvelope } from '@data-sync/config/job-message';
 import type { Job } from '../queue/binding';
 import { handshakeWebhook, ingestWebhook } from '../webhooks/ingest';
 import { sendJob } from './env-core';
-import type { CoreFactory, ExecutionContext, MessageBatch, QueueMessage, ScheduledController, WorkerCore, WorkerEnv } from './types';
+import type {
+  CoreFactory,
+  ExecutionContext,
+  MessageBatch,
+  QueueMessage,
+  ScheduledController,
+  WorkerCore,
+  WorkerEnv,
+} from './types';
 
 export { RateLimiter } from './rate-limiter';
 
@@ -27,7 +35,12 @@ const MAX_RETRY_DELAY_SECONDS = 15 * 60;
 const MAX_BODY_BYTES = 1024 * 1024;
 
 class HttpError extends Error {
-  constructor(readonly status: number, readonly code: string, message: string, readonly details: unknown = null) {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details: unknown = null,
+  ) {
     super(message);
   }
 }
@@ -35,11 +48,16 @@ class HttpError extends Error {
 const json = (status: number, body: unknown) => Response.json(body, { status });
 const errorResponse = (e: HttpError) => json(e.status, { error: e.code, message: e.message, details: e.details });
 
-function numberVar(env: WorkerEnv, key: 'RATE_LIMIT_CAPACITY' | 'RATE_LIMIT_PER_SECOND' | 'RETRY_BASE_SECONDS', fallback: number): number {
+function numberVar(
+  env: WorkerEnv,
+  key: 'RATE_LIMIT_CAPACITY' | 'RATE_LIMIT_PER_SECOND' | 'RETRY_BASE_SECONDS',
+  fallback: number,
+): number {
   const raw = env[key];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`Worker variable ${key}=${JSON.stringify(raw)} must be a non-negative number`);
+  if (!Number.isFinite(value) || value < 0)
+    throw new Error(`Worker variable ${key}=${JSON.stringify(raw)} must be a non-negative number`);
   return value;
 }
 
@@ -71,13 +89,18 @@ function authorize(request: Request, env: WorkerEnv): void {
   if (!env.API_TOKEN) throw new HttpError(503, 'not_configured', 'the API_TOKEN secret is not set on this Worker');
   const match = /^Bearer\s+(\S+)\s*$/i.exec(request.headers.get('authorization') ?? '');
   if (!match) throw new HttpError(401, 'unauthorized', 'an Authorization: Bearer <token> header is required');
-  if (!timingSafeEqual(sha256(match[1]), sha256(env.API_TOKEN))) throw new HttpError(403, 'forbidden', 'this token may not trigger syncs');
+  if (!timingSafeEqual(sha256(match[1]), sha256(env.API_TOKEN)))
+    throw new HttpError(403, 'forbidden', 'this token may not trigger syncs');
 }
 
 async function integrationOrThrow(core: WorkerCore, name: string) {
-  if (!NAME.test(name)) throw new HttpError(400, 'bad_request', `"${name}" is not an integration name (${NAME.source})`, { integration: name });
+  if (!NAME.test(name))
+    throw new HttpError(400, 'bad_request', `"${name}" is not an integration name (${NAME.source})`, {
+      integration: name,
+    });
   const integration = await core.integration(name);
-  if (!integration || !integration.enabled) throw new HttpError(404, 'not_found', `integration "${name}" does not exist or is disabled`, { integration: name });
+  if (!integration || !integration.enabled)
+    throw new HttpError(404, 'not_found', `integration "${name}" does not exist or is disabled`, { integration: name });
   return integration;
 }
 
@@ -85,12 +108,22 @@ async function readBody(request: Request): Promise<Buffer> {
   const declared = Number(request.headers.get('content-length') ?? '0');
   if (declared > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
   const body = Buffer.from(await request.arrayBuffer());
-  if (body.length > MAX_BODY_BYTES) throw new HttpError(413, 'body_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
+  if (body.length > MAX_BODY_BYTES)
+    throw new HttpError(413, 'body_too_large', `the body exceeds ${MAX_BODY_BYTES} bytes`);
   return body;
 }
 
-async function webhook(request: Request, env: WorkerEnv, core: WorkerCore, name: string, connectors: Readonly<Record<string, ConnectorModule>>): Promise<Response> {
-  if (!NAME.test(name)) throw new HttpError(400, 'bad_request', `"${name}" is not an integration name (${NAME.source})`, { integration: name });
+async function webhook(
+  request: Request,
+  env: WorkerEnv,
+  core: WorkerCore,
+  name: string,
+  connectors: Readonly<Record<string, ConnectorModule>>,
+): Promise<Response> {
+  if (!NAME.test(name))
+    throw new HttpError(400, 'bad_request', `"${name}" is not an integration name (${NAME.source})`, {
+      integration: name,
+    });
   const rawBody = await readBody(request);
   const headers: Record<string, string> = {};
   request.headers.forEach((value, key) => {
@@ -101,16 +134,32 @@ async function webhook(request: Request, env: WorkerEnv, core: WorkerCore, name:
     {
       async integration(integration) {
         const found = await core.integration(integration);
-        return found && { name: found.name, system: found.system, enabled: found.enabled, webhookAllowlist: found.webhookAllowlist, resolvedConfig: () => found.config };
+        return (
+          found && {
+            name: found.name,
+            system: found.system,
+            enabled: found.enabled,
+            webhookAllowlist: found.webhookAllowlist,
+            resolvedConfig: () => found.config,
+          }
+        );
       },
       connectors,
       enqueue: (job) => sendJob(env, job),
       audit: (entry) => core.audit(entry),
     },
     // Cloudflare sets CF-Connecting-IP to the client's address; without it no allowlist admits the sender.
-    { integration: name, clientIp: request.headers.get('cf-connecting-ip') ?? '', method: request.method, url: request.url, headers, rawBody },
+    {
+      integration: name,
+      clientIp: request.headers.get('cf-connecting-ip') ?? '',
+      method: request.method,
+      url: request.url,
+      headers,
+      rawBody,
+    },
   );
-  if ('text' in answer) return new Response(answer.text, { status: answer.status, headers: { 'content-type': answer.contentType } });
+  if ('text' in answer)
+    return new Response(answer.text, { status: answer.status, headers: { 'content-type': answer.contentType } });
   return json(answer.status, answer.json);
 }
 
@@ -126,10 +175,17 @@ async function trigger(request: Request, env: WorkerEnv, core: WorkerCore, name:
       throw new HttpError(400, 'malformed_json', 'the body is not valid JSON');
     }
     if (body !== null) {
-      if (typeof body !== 'object' || Array.isArray(body)) throw new HttpError(400, 'bad_request', 'the body must be an object like {"full": true}');
+      if (typeof body !== 'object' || Array.isArray(body))
+        throw new HttpError(400, 'bad_request', 'the body must be an object like {"full": true}');
       const { full: value, ...rest } = body as Record<string, unknown>;
-      if (Object.keys(rest).length > 0) throw new HttpError(400, 'bad_request', `unknown field(s) ${Object.keys(rest).join(', ')}: only "full" is accepted`);
-      if (value !== undefined && typeof value !== 'boolean') throw new HttpError(400, 'bad_request', 'body/full must be a boolean', { field: 'full' });
+      if (Object.keys(rest).length > 0)
+        throw new HttpError(
+          400,
+          'bad_request',
+          `unknown field(s) ${Object.keys(rest).join(', ')}: only "full" is accepted`,
+        );
+      if (value !== undefined && typeof value !== 'boolean')
+        throw new HttpError(400, 'bad_request', 'body/full must be a boolean', { field: 'full' });
       full = value === true;
     }
   }
@@ -146,7 +202,10 @@ async function takeToken(env: WorkerEnv, integration: string): Promise<number> {
   const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(integration));
   const response = await stub.fetch('https://rate-limiter/take', {
     method: 'POST',
-    body: JSON.stringify({ capacity: numberVar(env, 'RATE_LIMIT_CAPACITY', 10), refillPerSecond: numberVar(env, 'RATE_LIMIT_PER_SECOND', 5) }),
+    body: JSON.stringify({
+      capacity: numberVar(env, 'RATE_LIMIT_CAPACITY', 10),
+      refillPerSecond: numberVar(env, 'RATE_LIMIT_PER_SECOND', 5),
+    }),
   });
   if (!response.ok) throw new Error(`rate limiter answered ${response.status}: ${await response.text()}`);
   const result = (await response.json()) as { allowed: boolean; retryAfterMs: number };
@@ -175,9 +234,11 @@ export function scheduledIntegrations(env: WorkerEnv, cron: string): readonly st
       throw new Error('the SCHEDULES binding is not valid JSON');
     }
   }
-  if (schedules === null || typeof schedules !== 'object' || Array.isArray(schedules)) throw new Error('the SCHEDULES binding must map cron expressions to integration lists');
+  if (schedules === null || typeof schedules !== 'object' || Array.isArray(schedules))
+    throw new Error('the SCHEDULES binding must map cron expressions to integration lists');
   const names = (schedules as Record<string, unknown>)[cron] ?? [];
-  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && NAME.test(n))) throw new Error(`SCHEDULES[${JSON.stringify(cron)}] must be a list of integration names`);
+  if (!Array.isArray(names) || !names.every((n) => typeof n === 'string' && NAME.test(n)))
+    throw new Error(`SCHEDULES[${JSON.stringify(cron)}] must be a list of integration names`);
   return names;
 }
 
@@ -188,13 +249,24 @@ export interface WorkerHandlers {
 }
 
 /** Runs `work` with a core built for this invocation, and closes the core afterwards. */
-async function withCore<T>(coreFor: CoreFactory, env: WorkerEnv, ctx: ExecutionContext | undefined, work: (core: WorkerCore) => Promise<T>): Promise<T> {
+async function withCore<T>(
+  coreFor: CoreFactory,
+  env: WorkerEnv,
+  ctx: ExecutionContext | undefined,
+  work: (core: WorkerCore) => Promise<T>,
+): Promise<T> {
   const core = await coreFor(env);
   try {
     return await work(core);
   } finally {
     if (core.close) {
-      const closing = core.close().catch((error) => console.error(JSON.stringify({ level: 'error', msg: 'closing the core failed', err: (error as Error).message })));
+      const closing = core
+        .close()
+        .catch((error) =>
+          console.error(
+            JSON.stringify({ level: 'error', msg: 'closing the core failed', err: (error as Error).message }),
+          ),
+        );
       if (ctx) ctx.waitUntil(closing);
       else await closing;
     }
@@ -202,24 +274,38 @@ async function withCore<T>(coreFor: CoreFactory, env: WorkerEnv, ctx: ExecutionC
 }
 
 /** The module Worker's handlers over the cores that `coreFor` builds from the bindings, one per invocation. */
-export function createWorker(coreFor: CoreFactory, connectors: Readonly<Record<string, ConnectorModule>> = CONNECTORS): WorkerHandlers {
+export function createWorker(
+  coreFor: CoreFactory,
+  connectors: Readonly<Record<string, ConnectorModule>> = CONNECTORS,
+): WorkerHandlers {
   return {
     async fetch(request, env, ctx) {
       const url = new URL(request.url);
       const path = url.pathname.replace(/\/+$/, '') || '/';
       try {
         if (path === '/health') {
-          if (request.method !== 'GET' && request.method !== 'HEAD') throw new HttpError(405, 'method_not_allowed', `${request.method} ${path} is not allowed: use GET`);
-          return json(200, { status: 'ok', runtime: 'cloudflare-worker', ...(env.DATA_SYNC_SLOT === 'blue' || env.DATA_SYNC_SLOT === 'green' ? { slot: env.DATA_SYNC_SLOT } : {}) });
+          if (request.method !== 'GET' && request.method !== 'HEAD')
+            throw new HttpError(405, 'method_not_allowed', `${request.method} ${path} is not allowed: use GET`);
+          return json(200, {
+            status: 'ok',
+            runtime: 'cloudflare-worker',
+            ...(env.DATA_SYNC_SLOT === 'blue' || env.DATA_SYNC_SLOT === 'green' ? { slot: env.DATA_SYNC_SLOT } : {}),
+          });
         }
         const hook = /^\/webhooks\/([^/]+)$/.exec(path);
         const run = /^\/api\/sync\/trigger\/([^/]+)$/.exec(path);
         if (!hook && !run) throw new HttpError(404, 'not_found', `no route ${request.method} ${path}`);
         if (request.method !== 'POST' && !(hook && request.method === 'GET')) {
-          throw new HttpError(405, 'method_not_allowed', `${request.method} ${path} is not allowed: use POST${hook ? ' (or GET for a handshake)' : ''}`);
+          throw new HttpError(
+            405,
+            'method_not_allowed',
+            `${request.method} ${path} is not allowed: use POST${hook ? ' (or GET for a handshake)' : ''}`,
+          );
         }
         const name = decodeURIComponent((hook ?? run)![1]);
-        return await withCore(coreFor, env, ctx, (core) => (hook ? webhook(request, env, core, name, connectors) : trigger(request, env, core, name)));
+        return await withCore(coreFor, env, ctx, (core) =>
+          hook ? webhook(request, env, core, name, connectors) : trigger(request, env, core, name),
+        );
       } catch (error) {
         if (error instanceof HttpError) return errorResponse(error);
         console.error(JSON.stringify({ level: 'error', msg: 'request failed', path, err: (error as Error).message }));
@@ -260,7 +346,15 @@ async function consume(batch: MessageBatch<unknown>, env: WorkerEnv, handler: Wo
       job = jobFromMessage(message);
     } catch (error) {
       // Never dropped: retried like any failure, so it ends in the dead-letter queue for inspection.
-      console.error(JSON.stringify({ level: 'error', msg: 'malformed job message', queue: batch.queue, messageId: message.id, err: (error as Error).message }));
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'malformed job message',
+          queue: batch.queue,
+          messageId: message.id,
+          err: (error as Error).message,
+        }),
+      );
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts, base) });
       continue;
     }
@@ -273,7 +367,17 @@ async function consume(batch: MessageBatch<unknown>, env: WorkerEnv, handler: Wo
       await handler.handle(job);
       message.ack();
     } catch (error) {
-      console.error(JSON.stringify({ level: 'error', msg: 'job failed', jobId: job.id, kind: job.kind, integration: job.integration, attempts: job.attempts, err: (error as Error).message }));
+      console.error(
+        JSON.stringify({
+          level: 'error',
+          msg: 'job failed',
+          jobId: job.id,
+          kind: job.kind,
+          integration: job.integration,
+          attempts: job.attempts,
+          err: (error as Error).message,
+        }),
+      );
       message.retry({ delaySeconds: retryDelaySeconds(job.attempts, base) });
     }
   }

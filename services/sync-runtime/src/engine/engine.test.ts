@@ -1,12 +1,22 @@
 import pino from 'pino';
-import { ConnectorContext, ConnectorModule } from '../../../../integrations/connector';
-import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
+import { ConnectorContext, ConnectorModule } from '@data-sync/integrations/connector';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { FakeSource, fakeConnector, startFakeSource } from '../../test/support/fake-source';
 import { TestStore, openTestPglite, openTestPostgres } from '../../test/support/store';
 import { Job, QueueBinding } from '../queue/binding';
 import { eventually } from '../queue/contract';
 import { createStoreBinding } from '../queue/store-binding';
-import { EngineMetrics, IntegrationInfo, RunRecord, SyncEngine, UnknownIntegrationError, createScheduler, createStoreSink, createSyncEngine, createWorker } from '.';
+import {
+  EngineMetrics,
+  IntegrationInfo,
+  RunRecord,
+  SyncEngine,
+  UnknownIntegrationError,
+  createScheduler,
+  createStoreSink,
+  createSyncEngine,
+  createWorker,
+} from '.';
 
 const logger = pino({ level: 'silent' });
 const FAST_RETRY = { maxAttempts: 3, baseDelayMs: 10, maxDelayMs: 20 };
@@ -15,14 +25,20 @@ function recordingMetrics() {
   const values = new Map<string, number>();
   const key = (metric: string, labels: Record<string, string>) => `${metric}${JSON.stringify(labels)}`;
   const metrics: EngineMetrics = {
-    inc: (metric, labels, value = 1) => void values.set(key(metric, labels), (values.get(key(metric, labels)) ?? 0) + value),
+    inc: (metric, labels, value = 1) =>
+      void values.set(key(metric, labels), (values.get(key(metric, labels)) ?? 0) + value),
     observe: (metric, labels) => void values.set(key(metric, labels), (values.get(key(metric, labels)) ?? 0) + 1),
     set: (metric, labels, value) => void values.set(key(metric, labels), value),
   };
   return { metrics, get: (metric: string, labels: Record<string, string>) => values.get(key(metric, labels)) ?? 0 };
 }
 
-const record = (id: number, version = 1, extra: Record<string, unknown> = {}) => ({ id: `r${id}`, name: `record ${id} v${version}`, updated_at: new Date(Date.UTC(2024, 0, 1, 0, version, id)).toISOString(), ...extra });
+const record = (id: number, version = 1, extra: Record<string, unknown> = {}) => ({
+  id: `r${id}`,
+  name: `record ${id} v${version}`,
+  updated_at: new Date(Date.UTC(2024, 0, 1, 0, version, id)).toISOString(),
+  ...extra,
+});
 
 function engineSuite(open: () => Promise<TestStore>) {
   let store: TestStore;
@@ -37,19 +53,44 @@ function engineSuite(open: () => Promise<TestStore>) {
   });
 
   /** A fresh integration (own dataset), queue and engine per test. */
-  function setup(options: { objects?: string[]; pageSize?: number; token?: string; connector?: ConnectorModule; config?: unknown; connectorContext?: (i: IntegrationInfo) => ConnectorContext } = {}) {
+  function setup(
+    options: {
+      objects?: string[];
+      pageSize?: number;
+      token?: string;
+      connector?: ConnectorModule;
+      config?: unknown;
+      connectorContext?: (i: IntegrationInfo) => ConnectorContext;
+    } = {},
+  ) {
     const name = `int${++queueNo}`;
     const integration: IntegrationInfo = {
       name,
       system: 'fake-http',
-      config: options.config ?? { baseUrl: source.url, dataset: name, token: options.token ?? 'secret', pageSize: options.pageSize ?? 10 },
+      config: options.config ?? {
+        baseUrl: source.url,
+        dataset: name,
+        token: options.token ?? 'secret',
+        pageSize: options.pageSize ?? 10,
+      },
       objects: options.objects ?? ['contacts', 'deals'],
     };
     const registry = new Map<string, IntegrationInfo>([[name, integration]]);
-    const integrations = { get: async (n: string) => registry.get(n) ?? null, list: async () => [...registry.values()] };
+    const integrations = {
+      get: async (n: string) => registry.get(n) ?? null,
+      list: async () => [...registry.values()],
+    };
     const queue = createStoreBinding({ db: store.db, queue: `engine-${name}`, retry: FAST_RETRY });
     const recorded = recordingMetrics();
-    const engine = createSyncEngine({ db: store.db, queue, integrations, connectors: (system) => (system === 'fake-http' ? options.connector ?? fakeConnector : undefined), logger, metrics: recorded.metrics, connectorContext: options.connectorContext });
+    const engine = createSyncEngine({
+      db: store.db,
+      queue,
+      integrations,
+      connectors: (system) => (system === 'fake-http' ? (options.connector ?? fakeConnector) : undefined),
+      logger,
+      metrics: recorded.metrics,
+      connectorContext: options.connectorContext,
+    });
     return { name, integration, registry, integrations, queue, engine, recorded };
   }
 
@@ -74,24 +115,58 @@ function engineSuite(open: () => Promise<TestStore>) {
     }
   }
 
-  const run = async (engine: SyncEngine, runId: string): Promise<RunRecord> => (await engine.history({ limit: 1000, offset: 0 })).runs.find((r) => r.id === runId)!;
+  const run = async (engine: SyncEngine, runId: string): Promise<RunRecord> =>
+    (await engine.history({ limit: 1000, offset: 0 })).runs.find((r) => r.id === runId)!;
   const records = async (integration: string, object: string) =>
-    (await store.db.query<{ external_id: string; data: any; deleted: boolean }>('SELECT external_id, data, deleted FROM synced_records WHERE integration = $1 AND object = $2 ORDER BY external_id', [integration, object])).rows;
+    (
+      await store.db.query<{ external_id: string; data: any; deleted: boolean }>(
+        'SELECT external_id, data, deleted FROM synced_records WHERE integration = $1 AND object = $2 ORDER BY external_id',
+        [integration, object],
+      )
+    ).rows;
 
   test('a full sync pulls every page, upserts it and commits cursor, run counters and audit entries', async () => {
     const { name, engine, queue, recorded } = setup();
-    source.upsert(name, 'contacts', Array.from({ length: 25 }, (_, i) => record(i)));
-    source.upsert(name, 'deals', Array.from({ length: 12 }, (_, i) => record(i)));
+    source.upsert(
+      name,
+      'contacts',
+      Array.from({ length: 25 }, (_, i) => record(i)),
+    );
+    source.upsert(
+      name,
+      'deals',
+      Array.from({ length: 12 }, (_, i) => record(i)),
+    );
     const { runId, jobId } = await engine.trigger(name, { actor: 'alice' });
     expect(await run(engine, runId)).toMatchObject({ status: 'queued', jobId, actor: 'alice', full: false });
     await drain(queue, engine);
-    expect(await run(engine, runId)).toMatchObject({ status: 'succeeded', pages: 5, received: 37, accepted: 37, duplicates: 0, quarantined: 0, attempts: 1, error: null });
+    expect(await run(engine, runId)).toMatchObject({
+      status: 'succeeded',
+      pages: 5,
+      received: 37,
+      accepted: 37,
+      duplicates: 0,
+      quarantined: 0,
+      attempts: 1,
+      error: null,
+    });
     expect(await records(name, 'contacts')).toHaveLength(25);
     expect((await records(name, 'deals'))[0]).toMatchObject({ external_id: 'r0', data: record(0), deleted: false });
     const [status] = (await engine.status()).filter((s) => s.integration === name);
-    expect(status).toMatchObject({ cursors: { contacts: '25', deals: '12' }, running: false, lastRun: { id: runId, status: 'succeeded' } });
-    const audit = await store.db.query<{ action: string; outcome: string; actor: string }>(`SELECT action, outcome, actor FROM audit_log WHERE target = $1 ORDER BY id`, [name]);
-    expect(audit.rows.map((a) => `${a.action}:${a.outcome}`)).toEqual(['sync.trigger:queued', ...Array(5).fill('sync.page:committed'), 'sync.run:succeeded']);
+    expect(status).toMatchObject({
+      cursors: { contacts: '25', deals: '12' },
+      running: false,
+      lastRun: { id: runId, status: 'succeeded' },
+    });
+    const audit = await store.db.query<{ action: string; outcome: string; actor: string }>(
+      `SELECT action, outcome, actor FROM audit_log WHERE target = $1 ORDER BY id`,
+      [name],
+    );
+    expect(audit.rows.map((a) => `${a.action}:${a.outcome}`)).toEqual([
+      'sync.trigger:queued',
+      ...Array(5).fill('sync.page:committed'),
+      'sync.run:succeeded',
+    ]);
     expect(audit.rows.every((a) => a.actor === 'alice')).toBe(true);
     expect(recorded.get('syncRuns', { integration: name, status: 'succeeded' })).toBe(1);
     expect(recorded.get('recordsProcessed', { integration: name, outcome: 'accepted' })).toBe(37);
@@ -100,7 +175,11 @@ function engineSuite(open: () => Promise<TestStore>) {
 
   test('the next run resumes from the stored cursor: only changes are pulled; older versions never overwrite newer ones; deletes leave tombstones', async () => {
     const { name, engine, queue } = setup({ objects: ['contacts'] });
-    source.upsert(name, 'contacts', Array.from({ length: 20 }, (_, i) => record(i, 2)));
+    source.upsert(
+      name,
+      'contacts',
+      Array.from({ length: 20 }, (_, i) => record(i, 2)),
+    );
     await engine.trigger(name, { actor: 'a' });
     await drain(queue, engine);
     const before = source.requests;
@@ -109,7 +188,14 @@ function engineSuite(open: () => Promise<TestStore>) {
     const { runId } = await engine.trigger(name, { actor: 'a' });
     await drain(queue, engine);
     expect(source.requests - before).toBe(1);
-    expect(await run(engine, runId)).toMatchObject({ status: 'succeeded', pages: 1, received: 3, accepted: 2, duplicates: 1, deleted: 1 });
+    expect(await run(engine, runId)).toMatchObject({
+      status: 'succeeded',
+      pages: 1,
+      received: 3,
+      accepted: 2,
+      duplicates: 1,
+      deleted: 1,
+    });
     const rows = await records(name, 'contacts');
     expect(rows).toHaveLength(21);
     expect(rows.find((r) => r.external_id === 'r1')!.data.name).toBe('record 1 v3');
@@ -117,23 +203,41 @@ function engineSuite(open: () => Promise<TestStore>) {
     expect(rows.find((r) => r.external_id === 'r3')!.deleted).toBe(true);
   });
 
-  test('reset clears the cursors so the next run is a full pull; with purge it also removes only that integration\'s records', async () => {
+  test("reset clears the cursors so the next run is a full pull; with purge it also removes only that integration's records", async () => {
     const a = setup({ objects: ['contacts'] });
     const b = setup({ objects: ['contacts'] });
     for (const s of [a, b]) {
-      source.upsert(s.name, 'contacts', Array.from({ length: 15 }, (_, i) => record(i)));
+      source.upsert(
+        s.name,
+        'contacts',
+        Array.from({ length: 15 }, (_, i) => record(i)),
+      );
       await s.engine.trigger(s.name, { actor: 'a' });
       await drain(s.queue, s.engine);
     }
-    expect(await a.engine.reset(a.name, { actor: 'bob', purge: false })).toEqual({ cursorsCleared: 1, purgedRecords: 0 });
+    expect(await a.engine.reset(a.name, { actor: 'bob', purge: false })).toEqual({
+      cursorsCleared: 1,
+      purgedRecords: 0,
+    });
     expect((await a.engine.status()).find((s) => s.integration === a.name)!.cursors).toEqual({ contacts: null });
     const again = await a.engine.trigger(a.name, { actor: 'a' });
     await drain(a.queue, a.engine);
-    expect(await run(a.engine, again.runId)).toMatchObject({ status: 'succeeded', received: 15, accepted: 0, duplicates: 15 });
-    expect(await a.engine.reset(a.name, { actor: 'bob', purge: true })).toEqual({ cursorsCleared: 1, purgedRecords: 15 });
+    expect(await run(a.engine, again.runId)).toMatchObject({
+      status: 'succeeded',
+      received: 15,
+      accepted: 0,
+      duplicates: 15,
+    });
+    expect(await a.engine.reset(a.name, { actor: 'bob', purge: true })).toEqual({
+      cursorsCleared: 1,
+      purgedRecords: 15,
+    });
     expect(await records(a.name, 'contacts')).toHaveLength(0);
     expect(await records(b.name, 'contacts')).toHaveLength(15);
-    const audit = await store.db.query(`SELECT action, details FROM audit_log WHERE target = $1 AND action LIKE 'sync.reset%' ORDER BY id`, [a.name]);
+    const audit = await store.db.query(
+      `SELECT action, details FROM audit_log WHERE target = $1 AND action LIKE 'sync.reset%' ORDER BY id`,
+      [a.name],
+    );
     expect(audit.rows).toEqual([
       { action: 'sync.reset', details: { cursorsCleared: 1, purgedRecords: 0 } },
       { action: 'sync.reset.purge', details: { cursorsCleared: 1, purgedRecords: 15 } },
@@ -149,14 +253,21 @@ function engineSuite(open: () => Promise<TestStore>) {
       ...fakeConnector,
       create: (config, ctx) => {
         const inner = fakeConnector.create(config, ctx);
-        return { ...inner, pull: async (object, cursor) => {
-          if (++pulls === crashAt) throw new Error('worker died');
-          return inner.pull(object, cursor);
-        } };
+        return {
+          ...inner,
+          pull: async (object, cursor) => {
+            if (++pulls === crashAt) throw new Error('worker died');
+            return inner.pull(object, cursor);
+          },
+        };
       },
     };
     const { name, engine, queue } = setup({ objects: ['contacts'], connector: crashing });
-    source.upsert(name, 'contacts', Array.from({ length: 30 }, (_, i) => record(i)));
+    source.upsert(
+      name,
+      'contacts',
+      Array.from({ length: 30 }, (_, i) => record(i)),
+    );
     crashAt = 0;
     await engine.trigger(name, { actor: 'a' });
     await drain(queue, engine);
@@ -165,12 +276,24 @@ function engineSuite(open: () => Promise<TestStore>) {
     const { runId } = await engine.trigger(name, { actor: 'a', full: true });
     await drain(queue, engine);
     // Two pages before the failure, then the redelivery continues with the last one: 3 pages, not 2 + 3.
-    expect(await run(engine, runId)).toMatchObject({ status: 'succeeded', full: true, attempts: 2, pages: 3, received: 30, accepted: 0, duplicates: 30 });
+    expect(await run(engine, runId)).toMatchObject({
+      status: 'succeeded',
+      full: true,
+      attempts: 2,
+      pages: 3,
+      received: 30,
+      accepted: 0,
+      duplicates: 30,
+    });
   });
 
   test('a job redelivered after the run finished, or delivered twice at once, changes nothing twice', async () => {
     const { name, engine, queue } = setup({ objects: ['contacts'], pageSize: 5 });
-    source.upsert(name, 'contacts', Array.from({ length: 40 }, (_, i) => record(i)));
+    source.upsert(
+      name,
+      'contacts',
+      Array.from({ length: 40 }, (_, i) => record(i)),
+    );
     const { runId } = await engine.trigger(name, { actor: 'a' });
     const [job] = await queue.claim(1, 10_000);
     const twin: Job = { ...job, attempts: job.attempts + 1 };
@@ -180,8 +303,15 @@ function engineSuite(open: () => Promise<TestStore>) {
     source.delayMs = 0;
     const after = await run(engine, runId);
     expect(after).toMatchObject({ status: 'succeeded', pages: 8, received: 40, accepted: 40, duplicates: 0 });
-    const audit = await store.db.query(`SELECT action, count(*)::int AS n FROM audit_log WHERE target = $1 GROUP BY action ORDER BY action`, [name]);
-    expect(audit.rows).toEqual([{ action: 'sync.page', n: 8 }, { action: 'sync.run', n: 1 }, { action: 'sync.trigger', n: 1 }]);
+    const audit = await store.db.query(
+      `SELECT action, count(*)::int AS n FROM audit_log WHERE target = $1 GROUP BY action ORDER BY action`,
+      [name],
+    );
+    expect(audit.rows).toEqual([
+      { action: 'sync.page', n: 8 },
+      { action: 'sync.run', n: 1 },
+      { action: 'sync.trigger', n: 1 },
+    ]);
     await engine.handle(job);
     expect(await run(engine, runId)).toEqual(after);
     await queue.ack(job);
@@ -194,7 +324,10 @@ function engineSuite(open: () => Promise<TestStore>) {
     const [job] = await queue.claim(1, 10_000);
     source.failNext(1, 503);
     await expect(engine.handle(job)).rejects.toThrow(/HTTP 503/);
-    expect(await run(engine, runId)).toMatchObject({ status: 'failed', error: `unavailable (HTTP 503): ${name}: the source answered HTTP 503` });
+    expect(await run(engine, runId)).toMatchObject({
+      status: 'failed',
+      error: `unavailable (HTTP 503): ${name}: the source answered HTTP 503`,
+    });
     expect(recorded.get('apiErrors', { integration: name, code: '503' })).toBe(1);
     expect(await queue.fail(job, 'x')).toBe('retry');
     await drain(queue, engine);
@@ -205,7 +338,10 @@ function engineSuite(open: () => Promise<TestStore>) {
     const failed = await revoked.engine.trigger(revoked.name, { actor: 'a' });
     const [authJob] = await revoked.queue.claim(1, 10_000);
     await expect(revoked.engine.handle(authJob)).resolves.toBeUndefined();
-    expect(await run(revoked.engine, failed.runId)).toMatchObject({ status: 'failed', error: expect.stringMatching(/^auth \(HTTP 401\): .*rejected the token/) });
+    expect(await run(revoked.engine, failed.runId)).toMatchObject({
+      status: 'failed',
+      error: expect.stringMatching(/^auth \(HTTP 401\): .*rejected the token/),
+    });
     expect(revoked.recorded.get('syncRuns', { integration: revoked.name, status: 'failed' })).toBe(1);
   });
 
@@ -218,16 +354,25 @@ function engineSuite(open: () => Promise<TestStore>) {
     bad.registry.delete(bad.name);
     await bad.engine.handle(job);
     expect((await run(bad.engine, runId)).error).toMatch(/no longer exists/);
-    await expect(bad.engine.handle({ ...job, kind: 'erasure', payload: {} })).rejects.toThrow('no handler for job kind "erasure"');
+    await expect(bad.engine.handle({ ...job, kind: 'erasure', payload: {} })).rejects.toThrow(
+      'no handler for job kind "erasure"',
+    );
   });
 
   test("the connector gets the runtime's context (rate limiter, observers) next to the engine's metrics", async () => {
     const calls: string[] = [];
     const { name, engine, queue, recorded } = setup({
       objects: ['contacts'],
-      connectorContext: (integration) => ({ acquire: async () => void calls.push(`acquire:${integration.name}`), observe: (call) => void calls.push(`observe:${call.status}`) }),
+      connectorContext: (integration) => ({
+        acquire: async () => void calls.push(`acquire:${integration.name}`),
+        observe: (call) => void calls.push(`observe:${call.status}`),
+      }),
     });
-    source.upsert(name, 'contacts', Array.from({ length: 12 }, (_, i) => record(i)));
+    source.upsert(
+      name,
+      'contacts',
+      Array.from({ length: 12 }, (_, i) => record(i)),
+    );
     await engine.trigger(name, { actor: 'a' });
     await drain(queue, engine);
     expect(calls).toEqual([`acquire:${name}`, 'observe:200', `acquire:${name}`, 'observe:200']);
@@ -238,11 +383,29 @@ function engineSuite(open: () => Promise<TestStore>) {
     const { engine, queue } = setup();
     const seen: unknown[] = [];
     engine.registerHandler('webhook', async (job) => void seen.push(job.payload));
-    await queue.enqueue({ kind: 'webhook', integration: 'x', payload: { events: [{ id: 'e1', type: 'contact.updated', payload: { event: 1 } }], receivedAt: '2026-01-01T00:00:00Z' } });
+    await queue.enqueue({
+      kind: 'webhook',
+      integration: 'x',
+      payload: {
+        events: [{ id: 'e1', type: 'contact.updated', payload: { event: 1 } }],
+        receivedAt: '2026-01-01T00:00:00Z',
+      },
+    });
     await drain(queue, engine);
-    expect(seen).toEqual([{ events: [{ id: 'e1', type: 'contact.updated', payload: { event: 1 } }], receivedAt: '2026-01-01T00:00:00Z' }]);
+    expect(seen).toEqual([
+      { events: [{ id: 'e1', type: 'contact.updated', payload: { event: 1 } }], receivedAt: '2026-01-01T00:00:00Z' },
+    ]);
     // A payload that is not the contract's is refused where the job is handled, naming the field.
-    await expect(engine.handle({ id: 'j', kind: 'webhook', integration: 'x', payload: { event: 1 }, attempts: 1, enqueuedAt: new Date() })).rejects.toThrow('payload.events: Required');
+    await expect(
+      engine.handle({
+        id: 'j',
+        kind: 'webhook',
+        integration: 'x',
+        payload: { event: 1 },
+        attempts: 1,
+        enqueuedAt: new Date(),
+      }),
+    ).rejects.toThrow('payload.events: Required');
   });
 
   test('history filters by integration and status, pages with limit and offset, newest first', async () => {
@@ -261,8 +424,12 @@ function engineSuite(open: () => Promise<TestStore>) {
     const succeeded = await a.engine.history({ integration: a.name, status: 'succeeded', limit: 2, offset: 1 });
     expect(succeeded.total).toBe(3);
     expect(succeeded.runs.map((r) => r.id)).toEqual([ids[1], ids[0]]);
-    expect((await a.engine.history({ integration: b.name, status: 'failed', limit: 5, offset: 0 })).runs.map((r) => r.id)).toEqual([failed]);
-    expect((await a.engine.history({ integration: a.name, status: 'queued', limit: 5, offset: 0 })).runs.map((r) => r.id)).toEqual([queued]);
+    expect(
+      (await a.engine.history({ integration: b.name, status: 'failed', limit: 5, offset: 0 })).runs.map((r) => r.id),
+    ).toEqual([failed]);
+    expect(
+      (await a.engine.history({ integration: a.name, status: 'queued', limit: 5, offset: 0 })).runs.map((r) => r.id),
+    ).toEqual([queued]);
     expect((await a.engine.history({ integration: a.name, limit: 5, offset: 10 })).runs).toEqual([]);
     // Nonsense paging falls back to the defaults instead of reaching the SQL.
     expect((await a.engine.history({ integration: a.name, limit: NaN, offset: -3 })).runs).toHaveLength(4);
@@ -292,12 +459,31 @@ function engineSuite(open: () => Promise<TestStore>) {
       calls++;
       throw new Error('always broken');
     });
-    await queue.enqueue({ kind: 'pipeline', integration: 'x', payload: { runId: 'p1', mapping: 'salesforce_to_internal.Contact', records: [] } });
-    const worker = createWorker({ queue, engine, logger, pollMs: 10, leaseMs: 5000, concurrency: 2, metrics: recorded.metrics, depthEveryMs: 0 });
+    await queue.enqueue({
+      kind: 'pipeline',
+      integration: 'x',
+      payload: { runId: 'p1', mapping: 'salesforce_to_internal.Contact', records: [] },
+    });
+    const worker = createWorker({
+      queue,
+      engine,
+      logger,
+      pollMs: 10,
+      leaseMs: 5000,
+      concurrency: 2,
+      metrics: recorded.metrics,
+      depthEveryMs: 0,
+    });
     worker.start();
-    await eventually(() => queue.depth(), (d) => d.dead === 1 && d.ready + d.inFlight + d.delayed === 0);
+    await eventually(
+      () => queue.depth(),
+      (d) => d.dead === 1 && d.ready + d.inFlight + d.delayed === 0,
+    );
     // The worker's depth gauges catch up on its next loop.
-    await eventually(async () => recorded.get('deadLetterDepth', {}), (n) => n === 1);
+    await eventually(
+      async () => recorded.get('deadLetterDepth', {}),
+      (n) => n === 1,
+    );
     await worker.stop(1000);
     expect(calls).toBe(FAST_RETRY.maxAttempts);
     expect((await queue.listDeadLetters())[0].lastError).toBe('always broken');
@@ -314,7 +500,11 @@ function engineSuite(open: () => Promise<TestStore>) {
       started = true;
       await blocked;
     });
-    const id = await queue.enqueue({ kind: 'pipeline', integration: 'x', payload: { runId: 'p1', mapping: 'salesforce_to_internal.Contact', records: [] } });
+    const id = await queue.enqueue({
+      kind: 'pipeline',
+      integration: 'x',
+      payload: { runId: 'p1', mapping: 'salesforce_to_internal.Contact', records: [] },
+    });
     const worker = createWorker({ queue, engine, logger, pollMs: 10, leaseMs: 60_000 });
     worker.start();
     await eventually(async () => started, Boolean);
@@ -328,13 +518,20 @@ function engineSuite(open: () => Promise<TestStore>) {
   test('schedulers on several instances queue each due run exactly once and do not pile runs on a queued one', async () => {
     const { name, engine, integrations, queue } = setup({ objects: ['contacts'] });
     const other = setup({ objects: ['contacts'] });
-    const both = { get: async (n: string) => (await integrations.get(n)) ?? (await other.integrations.get(n)), list: async () => [...(await integrations.list()), ...(await other.integrations.list())] };
+    const both = {
+      get: async (n: string) => (await integrations.get(n)) ?? (await other.integrations.get(n)),
+      list: async () => [...(await integrations.list()), ...(await other.integrations.list())],
+    };
     const intervals = (n: string) => (n === name ? 60 : undefined);
-    const schedulers = [0, 1, 2].map(() => createScheduler({ db: store.db, engine, integrations: both, intervals, logger }));
+    const schedulers = [0, 1, 2].map(() =>
+      createScheduler({ db: store.db, engine, integrations: both, intervals, logger }),
+    );
     const t0 = new Date('2030-01-01T00:00:00Z');
     const first = await Promise.all(schedulers.map((s) => s.tick(t0)));
     expect(first.flat()).toEqual([name]);
-    expect((await engine.history({ integration: name, limit: 10, offset: 0 })).runs).toMatchObject([{ actor: 'scheduler', status: 'queued' }]);
+    expect((await engine.history({ integration: name, limit: 10, offset: 0 })).runs).toMatchObject([
+      { actor: 'scheduler', status: 'queued' },
+    ]);
     expect((await Promise.all(schedulers.map((s) => s.tick(new Date(t0.getTime() + 59 * 60_000))))).flat()).toEqual([]);
     // Due again, but the first run is still queued: the slot passes without a second run.
     expect((await schedulers[0].tick(new Date(t0.getTime() + 60 * 60_000))).flat()).toEqual([]);
@@ -348,21 +545,52 @@ function engineSuite(open: () => Promise<TestStore>) {
     const sink = createStoreSink();
     const target = { integration: `sink-${queueNo++}`, object: 'things', runId: 'r' };
     const first = await store.db.transaction((tx) =>
-      sink.upsert(tx, target, [{ id: 1, v: 'a', updated_at: '2024-01-01T00:00:00Z' }, { id: 1, v: 'b', updated_at: '2024-01-02T00:00:00Z' }, { id: 1, v: 'old', updated_at: '2023-01-01T00:00:00Z' }, { name: 'no id' }, { Id: 'n', v: 1 }], []),
+      sink.upsert(
+        tx,
+        target,
+        [
+          { id: 1, v: 'a', updated_at: '2024-01-01T00:00:00Z' },
+          { id: 1, v: 'b', updated_at: '2024-01-02T00:00:00Z' },
+          { id: 1, v: 'old', updated_at: '2023-01-01T00:00:00Z' },
+          { name: 'no id' },
+          { Id: 'n', v: 1 },
+        ],
+        [],
+      ),
     );
     expect(first).toEqual({ received: 5, accepted: 2, quarantined: 1, duplicates: 2 });
-    const second = await store.db.transaction((tx) => sink.upsert(tx, target, [{ Id: 'n', v: 1 }, { Id: 'n', v: 2 }], ['1']));
+    const second = await store.db.transaction((tx) =>
+      sink.upsert(
+        tx,
+        target,
+        [
+          { Id: 'n', v: 1 },
+          { Id: 'n', v: 2 },
+        ],
+        ['1'],
+      ),
+    );
     expect(second).toEqual({ received: 2, accepted: 1, quarantined: 0, duplicates: 1 });
     const rows = await records(target.integration, 'things');
     expect(rows).toEqual([
       { external_id: '1', data: { id: 1, v: 'b', updated_at: '2024-01-02T00:00:00Z' }, deleted: true },
       { external_id: 'n', data: { Id: 'n', v: 2 }, deleted: false },
     ]);
-    expect(await store.db.transaction((tx) => sink.upsert(tx, target, [{ id: 1, v: 'b', updated_at: '2024-01-02T00:00:00Z' }], []))).toMatchObject({ accepted: 0, duplicates: 1 });
-    expect(await store.db.transaction((tx) => sink.upsert(tx, target, [{ id: 1, v: 'c', updated_at: '2024-01-03T00:00:00Z' }], []))).toMatchObject({ accepted: 1 });
+    expect(
+      await store.db.transaction((tx) =>
+        sink.upsert(tx, target, [{ id: 1, v: 'b', updated_at: '2024-01-02T00:00:00Z' }], []),
+      ),
+    ).toMatchObject({ accepted: 0, duplicates: 1 });
+    expect(
+      await store.db.transaction((tx) =>
+        sink.upsert(tx, target, [{ id: 1, v: 'c', updated_at: '2024-01-03T00:00:00Z' }], []),
+      ),
+    ).toMatchObject({ accepted: 1 });
     expect((await records(target.integration, 'things'))[0]).toMatchObject({ deleted: false, data: { v: 'c' } });
   });
 }
 
 describe('sync engine on PGlite', () => engineSuite(openTestPglite));
-describeWithService('sync engine on PostgreSQL', TEST_DATABASE_URL, () => engineSuite(() => openTestPostgres('engine')));
+describeWithService('sync engine on PostgreSQL', TEST_DATABASE_URL, () =>
+  engineSuite(() => openTestPostgres('engine')),
+);

@@ -1,9 +1,9 @@
 import { z } from 'zod';
-import type { Connector, ConnectorModule } from '../../../../integrations/connector';
-import { eraseSubject } from '../../../../pipelines';
-import { Db, migrate, openPostgres } from '../../../../pipelines/db';
-import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
-import { scratchDatabase } from '../../../../test/support/scratch-database';
+import type { Connector, ConnectorModule } from '@data-sync/integrations/connector';
+import { eraseSubject } from '@data-sync/pipelines';
+import { Db, migrate, openPostgres } from '@data-sync/pipelines/db';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 import { createLogger } from '../logger';
 import { MIGRATIONS } from '../store/migrations';
 import { createErasureJobHandler, runRetentionIfDue } from './erasure';
@@ -25,7 +25,9 @@ describeWithService('erasure and retention on PostgreSQL, several instances', TE
   });
 
   test('instances ticking together apply the retention once', async () => {
-    await instances[0].query(`INSERT INTO contacts (email, created_at, updated_at) VALUES ('old@x.io', now() - interval '10 years', now() - interval '10 years')`);
+    await instances[0].query(
+      `INSERT INTO contacts (email, created_at, updated_at) VALUES ('old@x.io', now() - interval '10 years', now() - interval '10 years')`,
+    );
     const results = await Promise.all(instances.flatMap((db) => [runRetentionIfDue(db), runRetentionIfDue(db)]));
     expect(results.filter((r) => r !== null)).toHaveLength(1);
     expect((await instances[0].query(`SELECT 1 FROM audit_log WHERE action = 'gdpr.retention'`)).rows).toHaveLength(1);
@@ -41,15 +43,29 @@ describeWithService('erasure and retention on PostgreSQL, several instances', TE
       create: () => ({ erase: async (email: string) => void calls.push(email) }) as unknown as Connector,
       verifyWebhook: () => ({ events: [] }),
     };
-    const integrations = { get: async (name: string) => ({ name, system: 'fake', config: {}, objects: [] }), list: async () => [] };
+    const integrations = {
+      get: async (name: string) => ({ name, system: 'fake', config: {}, objects: [] }),
+      list: async () => [],
+    };
     const emails = Array.from({ length: 30 }, (_, i) => `s${i}@x.io`);
     for (const email of emails) await eraseSubject(instances[0], email, { actor: 'test', vendors: ['crm_a'] });
     const logger = createLogger({ level: 'silent' });
     await Promise.all(
-      instances.map((db, i) => createErasureJobHandler({ db, integrations, connectors: () => module, logger, batch: 4 })({ id: `job-${i}`, kind: 'erasure', integration: 'crm_a', payload: {}, attempts: 1, enqueuedAt: new Date() })),
+      instances.map((db, i) =>
+        createErasureJobHandler({ db, integrations, connectors: () => module, logger, batch: 4 })({
+          id: `job-${i}`,
+          kind: 'erasure',
+          integration: 'crm_a',
+          payload: {},
+          attempts: 1,
+          enqueuedAt: new Date(),
+        }),
+      ),
     );
     expect(calls.sort()).toEqual([...emails].sort());
-    const { rows } = await instances[0].query<{ status: string; n: string }>('SELECT status, count(*) AS n FROM erasure_requests GROUP BY status');
+    const { rows } = await instances[0].query<{ status: string; n: string }>(
+      'SELECT status, count(*) AS n FROM erasure_requests GROUP BY status',
+    );
     expect(rows).toEqual([{ status: 'done', n: '30' }]);
   });
 });

@@ -3,10 +3,10 @@
  * integration's connector) and the hourly GDPR retention, run by one instance at a time.
  */
 import type { Logger } from 'pino';
-import type { ConnectorContext, ConnectorModule, ErasureOutcome } from '../../../../integrations/connector';
-import { applyRetention, claimErasureRequests, completeErasureRequest } from '../../../../pipelines';
+import type { ConnectorContext, ConnectorModule, ErasureOutcome } from '@data-sync/integrations/connector';
+import { applyRetention, claimErasureRequests, completeErasureRequest } from '@data-sync/pipelines';
 import { RUNTIME_PERSONAL_DATA } from '../store/personal-data';
-import type { Db, Queryable } from '../../../../pipelines/db';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import type { IntegrationSource } from './types';
 
@@ -38,7 +38,11 @@ export function createErasureJobHandler(deps: ErasureHandlerDeps) {
         try {
           const outcome = await eraseAtVendor(deps, request.integration, request.email);
           // A vendor that cannot delete for good (soft delete, purge after N days): the reason goes into the proof.
-          await completeErasureRequest(deps.db, request.id, outcome && outcome.permanent === false ? { ok: true, notPermanent: outcome.reason } : { ok: true });
+          await completeErasureRequest(
+            deps.db,
+            request.id,
+            outcome && outcome.permanent === false ? { ok: true, notPermanent: outcome.reason } : { ok: true },
+          );
           done++;
         } catch (error) {
           const message = error instanceof Error ? error.message : String(error);
@@ -60,7 +64,10 @@ async function eraseAtVendor(deps: ErasureHandlerDeps, name: string, email: stri
   const module = deps.connectors(integration.system);
   if (!module) throw new Error(`no connector for system ${JSON.stringify(integration.system)}`);
   const parsed = module.configSchema.safeParse(integration.config);
-  if (!parsed.success) throw new Error(`invalid config for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`);
+  if (!parsed.success)
+    throw new Error(
+      `invalid config for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+    );
   return module.create(parsed.data, deps.connectorContext).erase(email);
 }
 
@@ -87,11 +94,19 @@ function withinTransaction(db: Db, tx: Queryable): Db {
  * instance in at a time, and the audit log's last 'gdpr.retention' entry tells it whether the hour is
  * already done. Returns the counts, or null when another instance holds the lock or ran it recently.
  */
-export async function runRetentionIfDue(db: Db, now: Date = new Date()): Promise<{ deleted: number; anonymized: number } | null> {
+export async function runRetentionIfDue(
+  db: Db,
+  now: Date = new Date(),
+): Promise<{ deleted: number; anonymized: number } | null> {
   return db.transaction(async (tx) => {
-    const lock = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [RETENTION_LOCK]);
+    const lock = await tx.query<{ locked: boolean }>('SELECT pg_try_advisory_xact_lock($1) AS locked', [
+      RETENTION_LOCK,
+    ]);
     if (!lock.rows[0]?.locked) return null;
-    const recent = await tx.query(`SELECT 1 FROM audit_log WHERE action = 'gdpr.retention' AND at > $1::timestamptz LIMIT 1`, [new Date(now.getTime() - HOUR_MS).toISOString()]);
+    const recent = await tx.query(
+      `SELECT 1 FROM audit_log WHERE action = 'gdpr.retention' AND at > $1::timestamptz LIMIT 1`,
+      [new Date(now.getTime() - HOUR_MS).toISOString()],
+    );
     if (recent.rows.length > 0) return null;
     return applyRetention(withinTransaction(db, tx), now, undefined, RUNTIME_PERSONAL_DATA);
   });

@@ -7,12 +7,12 @@
  * (`sync_pushes`), so the destination's echo is not taken for a change on its next pull.
  */
 import type { Logger } from 'pino';
-import type { Connector, ConnectorModule } from '../../../../integrations/connector';
-import { IntegrationError } from '../../../../integrations/connector';
-import { filterOptedOut } from '../../../../pipelines/compliance';
-import { contentHashSql, mappedColumns, recordPushes, CONTACT_CHANGE_LOCK } from '../../../../pipelines/batch';
-import { transformRecords, type Mapping } from '../../../../pipelines/mappings';
-import type { Db } from '../../../../pipelines/db';
+import type { Connector, ConnectorModule } from '@data-sync/integrations/connector';
+import { IntegrationError } from '@data-sync/integrations/connector';
+import { filterOptedOut } from '@data-sync/pipelines/compliance';
+import { contentHashSql, mappedColumns, recordPushes, CONTACT_CHANGE_LOCK } from '@data-sync/pipelines/batch';
+import { transformRecords, type Mapping } from '@data-sync/pipelines/mappings';
+import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import { addPageStats, audit, CursorMoved, describeError, PERMANENT, RunFinished, type RunRow } from './runs';
 import type { EngineMetrics, IntegrationInfo } from './types';
@@ -42,9 +42,16 @@ export interface PushJobDeps {
   readonly clock: () => Date;
   readonly mappings: (system: string, object: string, direction: 'inbound' | 'outbound') => Mapping | undefined;
   readonly runOfJob: (job: Job) => Promise<RunRow | null>;
-  readonly openConnector: (run: RunRow) => Promise<{ integration: IntegrationInfo; module: ConnectorModule; connector: Connector } | { failure: string }>;
+  readonly openConnector: (
+    run: RunRow,
+  ) => Promise<{ integration: IntegrationInfo; module: ConnectorModule; connector: Connector } | { failure: string }>;
   readonly startRun: (run: RunRow, job: Job, startedAt: Date, firstStart: boolean) => Promise<void>;
-  readonly finishRun: (run: RunRow, status: 'succeeded' | 'failed', error: string | null, startedAt: Date) => Promise<void>;
+  readonly finishRun: (
+    run: RunRow,
+    status: 'succeeded' | 'failed',
+    error: string | null,
+    startedAt: Date,
+  ) => Promise<void>;
 }
 
 const iso = (value: Date | string | null) => (value === null ? undefined : new Date(value).toISOString());
@@ -53,7 +60,11 @@ export function createPushJob(deps: PushJobDeps) {
   const { db, logger, metrics, clock } = deps;
 
   /** Contacts changed after position `after`, with what decides whether each is sent. */
-  async function changesAfter(destination: string, after: string, columns: ReadonlySet<string>): Promise<ChangedContact[]> {
+  async function changesAfter(
+    destination: string,
+    after: string,
+    columns: ReadonlySet<string>,
+  ): Promise<ChangedContact[]> {
     const { rows } = await db.query<ChangedContact>(
       `SELECT c.email, c.first_name, c.last_name, c.phone AS phone_number, c.company_name, c.created_at, c.updated_at, c.source, c.change_seq::text AS change_seq,
               COALESCE(p.content_hash = ${contentHashSql('c', columns)}, false) AS already_pushed,
@@ -66,18 +77,34 @@ export function createPushJob(deps: PushJobDeps) {
     return rows;
   }
 
-  async function pushObject(run: RunRow, integration: IntegrationInfo, module: ConnectorModule, connector: Connector, object: string) {
+  async function pushObject(
+    run: RunRow,
+    integration: IntegrationInfo,
+    module: ConnectorModule,
+    connector: Connector,
+    object: string,
+  ) {
     const mapping = deps.mappings(integration.system, object, 'outbound');
-    if (!mapping) throw new IntegrationError(run.integration, 'invalid_config', `${integration.system} object "${object}" has no outbound mapping, so nothing can be pushed into it`);
+    if (!mapping)
+      throw new IntegrationError(
+        run.integration,
+        'invalid_config',
+        `${integration.system} object "${object}" has no outbound mapping, so nothing can be pushed into it`,
+      );
     // The echo fingerprint covers what the destination sends back: the columns of its inbound mapping.
     const columns = mappedColumns(deps.mappings(integration.system, object, 'inbound') ?? mapping);
     const cursorKey = `push:${object}`;
     for (;;) {
-      const stored = await db.query<{ cursor: string | null }>('SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2', [run.integration, cursorKey]);
+      const stored = await db.query<{ cursor: string | null }>(
+        'SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2',
+        [run.integration, cursorKey],
+      );
       const from = stored.rows[0]?.cursor ?? null;
       const changes = await changesAfter(run.integration, from ?? '0', columns);
       if (changes.length === 0) return;
-      const eligible = changes.filter((c) => c.source !== run.integration && !c.already_pushed && !c.erasing && !c.anonymized);
+      const eligible = changes.filter(
+        (c) => c.source !== run.integration && !c.already_pushed && !c.erasing && !c.anonymized,
+      );
       const allowed = await filterOptedOut(db, module.family, eligible, 'email');
       const internal = allowed.map((c) => ({
         email: c.email,
@@ -88,23 +115,42 @@ export function createPushJob(deps: PushJobDeps) {
         created_at: iso(c.created_at),
       }));
       const defined = internal.map((r) => Object.fromEntries(Object.entries(r).filter(([, v]) => v !== undefined)));
-      const result = defined.length > 0 ? await connector.push(object, transformRecords(mapping, defined)) : { upserted: 0, failed: [] };
+      const result =
+        defined.length > 0
+          ? await connector.push(object, transformRecords(mapping, defined))
+          : { upserted: 0, failed: [] };
       const failedKeys = new Set(result.failed.map((f) => String(f.key).trim().toLowerCase()));
       const pushed = internal.filter((r) => !failedKeys.has(r.email));
       const position = changes[changes.length - 1].change_seq;
       const skipped = changes.length - allowed.length;
       try {
         await db.transaction(async (tx) => {
-          const state = await tx.query<{ status: string }>('SELECT status FROM sync_runs WHERE id = $1 FOR UPDATE', [run.id]);
+          const state = await tx.query<{ status: string }>('SELECT status FROM sync_runs WHERE id = $1 FOR UPDATE', [
+            run.id,
+          ]);
           if (state.rows[0]?.status === 'succeeded') throw new RunFinished();
-          await tx.query('INSERT INTO sync_cursors (integration, object, cursor) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING', [run.integration, cursorKey]);
-          const current = await tx.query<{ cursor: string | null }>('SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2 FOR UPDATE', [run.integration, cursorKey]);
+          await tx.query(
+            'INSERT INTO sync_cursors (integration, object, cursor) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING',
+            [run.integration, cursorKey],
+          );
+          const current = await tx.query<{ cursor: string | null }>(
+            'SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2 FOR UPDATE',
+            [run.integration, cursorKey],
+          );
           if (current.rows[0].cursor !== from) throw new CursorMoved();
           // Under the contacts' change lock, so no pull commits between this and the position it records.
           await tx.query(CONTACT_CHANGE_LOCK);
           await recordPushes(tx, run.integration, pushed, columns);
-          await tx.query('UPDATE sync_cursors SET cursor = $3, run_id = $4, updated_at = $5 WHERE integration = $1 AND object = $2', [run.integration, cursorKey, position, run.id, clock()]);
-          const stats = { received: changes.length, accepted: result.upserted, failed: result.failed.length, unchanged: skipped };
+          await tx.query(
+            'UPDATE sync_cursors SET cursor = $3, run_id = $4, updated_at = $5 WHERE integration = $1 AND object = $2',
+            [run.integration, cursorKey, position, run.id, clock()],
+          );
+          const stats = {
+            received: changes.length,
+            accepted: result.upserted,
+            failed: result.failed.length,
+            unchanged: skipped,
+          };
           await addPageStats(tx, run.id, object, mapping.name, stats, clock());
           await audit(tx, {
             actor: run.actor,
@@ -116,7 +162,10 @@ export function createPushJob(deps: PushJobDeps) {
         });
       } catch (error) {
         if (error instanceof CursorMoved) {
-          logger.warn({ runId: run.id, object }, 'push position moved by another delivery; continuing from the stored position');
+          logger.warn(
+            { runId: run.id, object },
+            'push position moved by another delivery; continuing from the stored position',
+          );
           continue;
         }
         throw error;
@@ -133,7 +182,13 @@ export function createPushJob(deps: PushJobDeps) {
     const run = await deps.runOfJob(job);
     if (!run) throw new Error(`push job ${job.id}: its run does not exist`);
     if (run.status === 'succeeded') return;
-    const log = logger.child({ runId: run.id, integration: run.integration, jobId: job.id, attempt: job.attempts, direction: 'push' });
+    const log = logger.child({
+      runId: run.id,
+      integration: run.integration,
+      jobId: job.id,
+      attempt: job.attempts,
+      direction: 'push',
+    });
     const startedAt = run.started_at === null ? clock() : new Date(run.started_at);
     const opened = await deps.openConnector(run);
     if ('failure' in opened) {

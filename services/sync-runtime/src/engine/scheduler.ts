@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { SyncEngine } from './engine';
 import type { IntegrationSource } from './types';
 
@@ -53,7 +53,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         [integration.name, now],
       );
       if (claimed.rowCount === 0) continue;
-      const waiting = await db.query(`SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`, [integration.name]);
+      const waiting = await db.query(
+        `SELECT 1 FROM sync_runs WHERE integration = $1 AND direction = 'pull' AND status = 'queued' LIMIT 1`,
+        [integration.name],
+      );
       if (waiting.rows.length > 0) {
         logger?.info({ integration: integration.name }, 'scheduled run skipped: a run is still queued');
         continue;
@@ -64,7 +67,10 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         queued.push(integration.name);
       } catch (error) {
         // Give the slot back so the next tick (here or on another instance) tries again.
-        await db.query('UPDATE sync_schedules SET next_run_at = $2 WHERE integration = $1', [integration.name, claimed.rows[0].previous]);
+        await db.query('UPDATE sync_schedules SET next_run_at = $2 WHERE integration = $1', [
+          integration.name,
+          claimed.rows[0].previous,
+        ]);
         logger?.error({ err: error, integration: integration.name }, 'scheduled run could not be queued');
       }
     }
@@ -77,7 +83,9 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
       if (timer) return;
       const run = () => {
         // Ticks never overlap: a slow tick delays the next one.
-        ticking = ticking.then(() => tick(new Date())).catch((error) => logger?.error({ err: error }, 'scheduler tick failed'));
+        ticking = ticking
+          .then(() => tick(new Date()))
+          .catch((error) => logger?.error({ err: error }, 'scheduler tick failed'));
       };
       timer = setInterval(run, tickMs);
       run();

@@ -1,4 +1,4 @@
-import type { VendorRecord } from '../../../../integrations/connector';
+import type { VendorRecord } from '@data-sync/integrations/connector';
 import type { RecordSink } from './types';
 
 export interface StoreSinkOptions {
@@ -10,10 +10,20 @@ export interface StoreSinkOptions {
 
 // contact_id: Constant Contact's contact key.
 const ID_FIELDS = ['id', 'Id', 'ID', 'external_id', 'uuid', 'contact_id'];
-const UPDATED_FIELDS = ['updated_at', 'updatedAt', 'LastModifiedDate', 'lastmodifieddate', 'modified_at', 'modifiedAt', 'hs_lastmodifieddate', 'last_modified'];
+const UPDATED_FIELDS = [
+  'updated_at',
+  'updatedAt',
+  'LastModifiedDate',
+  'lastmodifieddate',
+  'modified_at',
+  'modifiedAt',
+  'hs_lastmodifieddate',
+  'last_modified',
+];
 
 function pick(record: VendorRecord, fields: readonly string[]): unknown {
-  for (const field of fields) if (record[field] !== undefined && record[field] !== null && record[field] !== '') return record[field];
+  for (const field of fields)
+    if (record[field] !== undefined && record[field] !== null && record[field] !== '') return record[field];
   return undefined;
 }
 
@@ -25,7 +35,12 @@ export function recordId(record: VendorRecord): string | null {
 
 function toTime(value: unknown): Date | null {
   if (value === undefined) return null;
-  const date = typeof value === 'number' ? new Date(value) : typeof value === 'string' ? new Date(/^\d+$/.test(value) ? Number(value) : value) : null;
+  const date =
+    typeof value === 'number'
+      ? new Date(value)
+      : typeof value === 'string'
+        ? new Date(/^\d+$/.test(value) ? Number(value) : value)
+        : null;
   return date && !Number.isNaN(date.getTime()) ? date : null;
 }
 
@@ -42,7 +57,10 @@ export function createStoreSink(options: StoreSinkOptions = {}): RecordSink {
     async upsert(tx, run, records, deletedIds) {
       let quarantined = 0;
       let duplicates = 0;
-      const latest = new Map<string, { external_id: string; data: VendorRecord; source_updated_at: string | null; at: number }>();
+      const latest = new Map<
+        string,
+        { external_id: string; data: VendorRecord; source_updated_at: string | null; at: number }
+      >();
       for (const record of records) {
         const id = pick(record, idFields);
         if (typeof id !== 'string' && typeof id !== 'number') {
@@ -54,11 +72,21 @@ export function createStoreSink(options: StoreSinkOptions = {}): RecordSink {
         const seen = latest.get(key);
         if (seen) duplicates++;
         // Within a page the newest version wins; with equal times, the later one (pages are oldest change first).
-        if (!seen || (at?.getTime() ?? -Infinity) >= seen.at) latest.set(key, { external_id: key, data: record, source_updated_at: at ? at.toISOString() : null, at: at?.getTime() ?? -Infinity });
+        if (!seen || (at?.getTime() ?? -Infinity) >= seen.at)
+          latest.set(key, {
+            external_id: key,
+            data: record,
+            source_updated_at: at ? at.toISOString() : null,
+            at: at?.getTime() ?? -Infinity,
+          });
       }
       let accepted = 0;
       if (latest.size > 0) {
-        const rows = [...latest.values()].map(({ external_id, data, source_updated_at }) => ({ external_id, data, source_updated_at }));
+        const rows = [...latest.values()].map(({ external_id, data, source_updated_at }) => ({
+          external_id,
+          data,
+          source_updated_at,
+        }));
         const result = await tx.query(
           `INSERT INTO synced_records (integration, object, external_id, data, source_updated_at, run_id)
            SELECT $1, $2, r.external_id, r.data, r.source_updated_at, $3

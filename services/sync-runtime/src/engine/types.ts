@@ -1,6 +1,6 @@
-import type { Queryable } from '../../../../pipelines/db';
-import type { VendorRecord } from '../../../../integrations/connector';
-import type { MetricKey } from '../../../../monitoring/metrics';
+import type { Queryable } from '@data-sync/pipelines/db';
+import type { VendorRecord } from '@data-sync/integrations/connector';
+import type { MetricKey } from '@data-sync/monitoring/metrics';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 export const RUN_STATUSES: readonly RunStatus[] = ['queued', 'running', 'succeeded', 'failed'];
@@ -88,7 +88,12 @@ export interface SinkResult {
 
 /** Where pulled records go, inside the page's transaction. Must be idempotent: a page can be delivered twice. */
 export interface RecordSink {
-  upsert(tx: Queryable, run: { readonly integration: string; readonly object: string; readonly runId: string }, records: readonly VendorRecord[], deletedIds: readonly string[]): Promise<SinkResult>;
+  upsert(
+    tx: Queryable,
+    run: { readonly integration: string; readonly object: string; readonly runId: string },
+    records: readonly VendorRecord[],
+    deletedIds: readonly string[],
+  ): Promise<SinkResult>;
   /** Removes everything synced for an integration (reset with purge); returns how many records. */
   purge?(tx: Queryable, integration: string): Promise<number>;
 }
@@ -100,9 +105,20 @@ type Labels = Readonly<Record<string, string>>;
  * runtime backs this with its prom-client registry.
  */
 export interface EngineMetrics {
-  inc(metric: Extract<MetricKey, 'syncRuns' | 'recordsProcessed' | 'duplicates' | 'valuesDropped' | 'recordsPushed' | 'apiRequests' | 'apiErrors'>, labels: Labels, value?: number): void;
+  inc(
+    metric: Extract<
+      MetricKey,
+      'syncRuns' | 'recordsProcessed' | 'duplicates' | 'valuesDropped' | 'recordsPushed' | 'apiRequests' | 'apiErrors'
+    >,
+    labels: Labels,
+    value?: number,
+  ): void;
   observe(metric: Extract<MetricKey, 'syncDuration' | 'apiLatency'>, labels: Labels, value: number): void;
-  set(metric: Extract<MetricKey, 'lastSuccess' | 'apiRequestsRemaining' | 'queueDepth' | 'deadLetterDepth'>, labels: Labels, value: number): void;
+  set(
+    metric: Extract<MetricKey, 'lastSuccess' | 'apiRequestsRemaining' | 'queueDepth' | 'deadLetterDepth'>,
+    labels: Labels,
+    value: number,
+  ): void;
 }
 
 export class UnknownIntegrationError extends Error {
@@ -115,7 +131,12 @@ export class UnknownIntegrationError extends Error {
 export interface ProbeResult {
   readonly ok: boolean;
   readonly runId: string;
-  readonly timings: { readonly enqueueMs: number; readonly pickupMs: number; readonly processMs: number; readonly totalMs: number };
+  readonly timings: {
+    readonly enqueueMs: number;
+    readonly pickupMs: number;
+    readonly processMs: number;
+    readonly totalMs: number;
+  };
   /** Why it failed, when ok is false. */
   readonly error?: string;
 }

@@ -34,7 +34,10 @@ export function createWorker(deps: WorkerDeps): Worker {
   const leaseMs = deps.leaseMs ?? 30_000;
   const pollMs = deps.pollMs ?? 250;
   const depthEveryMs = deps.depthEveryMs ?? 15_000;
-  const inFlight = new Map<string, { job: Job; done: Promise<void>; finished: boolean; released: boolean; heartbeat?: NodeJS.Timeout }>();
+  const inFlight = new Map<
+    string,
+    { job: Job; done: Promise<void>; finished: boolean; released: boolean; heartbeat?: NodeJS.Timeout }
+  >();
   let running = false;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
@@ -63,15 +66,24 @@ export function createWorker(deps: WorkerDeps): Worker {
 
   function run(job: Job) {
     const key = `${job.id}:${job.attempts}`;
-    const entry: { job: Job; done: Promise<void>; finished: boolean; released: boolean; heartbeat?: NodeJS.Timeout } = { job, done: Promise.resolve(), finished: false, released: false };
+    const entry: { job: Job; done: Promise<void>; finished: boolean; released: boolean; heartbeat?: NodeJS.Timeout } = {
+      job,
+      done: Promise.resolve(),
+      finished: false,
+      released: false,
+    };
     const log = logger.child({ jobId: job.id, kind: job.kind, attempt: job.attempts });
-    const heartbeat = setInterval(() => {
-      queue.extend(job, leaseMs).catch((error) => {
-        clearInterval(heartbeat);
-        if (error instanceof LeaseLostError) log.warn('lease lost while handling the job; another delivery owns it now');
-        else log.error({ err: error }, 'could not extend the lease');
-      });
-    }, Math.max(50, Math.floor(leaseMs / 3)));
+    const heartbeat = setInterval(
+      () => {
+        queue.extend(job, leaseMs).catch((error) => {
+          clearInterval(heartbeat);
+          if (error instanceof LeaseLostError)
+            log.warn('lease lost while handling the job; another delivery owns it now');
+          else log.error({ err: error }, 'could not extend the lease');
+        });
+      },
+      Math.max(50, Math.floor(leaseMs / 3)),
+    );
     entry.heartbeat = heartbeat;
     entry.done = (async () => {
       try {
@@ -83,13 +95,18 @@ export function createWorker(deps: WorkerDeps): Worker {
         const message = error instanceof Error ? error.message : String(error);
         if (entry.released) return;
         const outcome = await queue.fail(job, message);
-        log.warn({ err: message, outcome }, outcome === 'dead' ? 'job failed for the last time: dead-lettered' : 'job failed: retried after backoff');
+        log.warn(
+          { err: message, outcome },
+          outcome === 'dead' ? 'job failed for the last time: dead-lettered' : 'job failed: retried after backoff',
+        );
       } finally {
         clearInterval(heartbeat);
         inFlight.delete(key);
         wake?.();
       }
-    })().catch((error) => log.error({ err: error }, 'could not acknowledge or fail the job; it is redelivered after its lease'));
+    })().catch((error) =>
+      log.error({ err: error }, 'could not acknowledge or fail the job; it is redelivered after its lease'),
+    );
     inFlight.set(key, entry);
   }
 
@@ -124,7 +141,10 @@ export function createWorker(deps: WorkerDeps): Worker {
       const deadline = new Promise<'deadline'>((resolve) => {
         timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs));
       });
-      const outcome = await Promise.race([Promise.all(pending.map((p) => p.done)).then(() => 'done' as const), deadline]);
+      const outcome = await Promise.race([
+        Promise.all(pending.map((p) => p.done)).then(() => 'done' as const),
+        deadline,
+      ]);
       clearTimeout(timer);
       if (outcome === 'done') return;
       for (const entry of inFlight.values()) {
@@ -132,7 +152,15 @@ export function createWorker(deps: WorkerDeps): Worker {
         entry.released = true;
         // A released job may be claimed again at once: this process must no longer touch its lease.
         clearInterval(entry.heartbeat);
-        if (queue.release) await queue.release(entry.job).catch((error) => logger.error({ err: error, jobId: entry.job.id }, 'could not release the job; it is redelivered after its lease'));
+        if (queue.release)
+          await queue
+            .release(entry.job)
+            .catch((error) =>
+              logger.error(
+                { err: error, jobId: entry.job.id },
+                'could not release the job; it is redelivered after its lease',
+              ),
+            );
         logger.warn({ jobId: entry.job.id }, 'shutdown deadline reached: job released unfinished');
       }
     },

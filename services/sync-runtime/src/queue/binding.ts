@@ -2,8 +2,8 @@
  * The queue-binding interface every provider implements (in-store, Redis/BullMQ, SQS, Pub/Sub,
  * Service Bus, Cloudflare Queues), and that one contract suite tests.
  */
-import type { Queryable } from '../../../../pipelines/db';
-import { JOB_KINDS, parseJobEnvelope, type JobKind } from '../../../../config/job-message';
+import type { Queryable } from '@data-sync/pipelines/db';
+import { JOB_KINDS, parseJobEnvelope, type JobKind } from '@data-sync/config/job-message';
 
 export { JOB_KINDS, type JobKind };
 
@@ -18,7 +18,10 @@ export interface NewJob {
 
 /** Checks a job's envelope (config/job-message.ts) before any binding stores it; throws naming the bad field. */
 export function checkJob(job: NewJob): void {
-  parseJobEnvelope({ kind: job.kind, integration: job.integration, payload: job.payload, dedupeKey: job.dedupeKey }, `${job.kind} job`);
+  parseJobEnvelope(
+    { kind: job.kind, integration: job.integration, payload: job.payload, dedupeKey: job.dedupeKey },
+    `${job.kind} job`,
+  );
 }
 
 export interface Job extends NewJob {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
-import { TEST_REDIS_URL, describeWithService } from '../../../../test/support/services';
+import { TEST_REDIS_URL, describeWithService } from '@data-sync/test-services';
 import { QueueBinding } from './binding';
 import { createBullmqBinding } from './bullmq-binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';
@@ -20,7 +20,14 @@ describeWithService('BullMQ binding on Redis', TEST_REDIS_URL, () => {
     'BullMQ',
     async (shareWith) => {
       const queue = shareWith ? queues.get(shareWith)! : `q${++next}`;
-      const binding = createBullmqBinding({ url: TEST_REDIS_URL, queue, prefix, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, stalledIntervalMs: 50 });
+      const binding = createBullmqBinding({
+        url: TEST_REDIS_URL,
+        queue,
+        prefix,
+        retry: CONTRACT_RETRY,
+        random: CONTRACT_RANDOM,
+        stalledIntervalMs: 50,
+      });
       queues.set(binding, queue);
       return binding;
     },

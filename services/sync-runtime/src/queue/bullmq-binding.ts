@@ -1,7 +1,18 @@
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
 import { Job as BullJob, Queue, Worker } from 'bullmq';
-import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
+import {
+  DEFAULT_RETRY,
+  DeadLetter,
+  Job,
+  JobKind,
+  LeaseLostError,
+  NewJob,
+  QueueBinding,
+  RetryPolicy,
+  backoffMs,
+  checkJob,
+} from './binding';
 
 export interface BullmqBindingOptions {
   /** Redis URL (REDIS_URL). */
@@ -85,7 +96,12 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
 
     async enqueue(job: NewJob, opts) {
       checkJob(job);
-      const data: JobData = { kind: job.kind, payload: job.payload ?? null, ...(job.integration !== undefined ? { integration: job.integration } : {}), ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}) };
+      const data: JobData = {
+        kind: job.kind,
+        payload: job.payload ?? null,
+        ...(job.integration !== undefined ? { integration: job.integration } : {}),
+        ...(job.dedupeKey !== undefined ? { dedupeKey: job.dedupeKey } : {}),
+      };
       const added = await queue.add(job.kind, data, {
         attempts: retry.maxAttempts,
         backoff: { type: 'jitter' },
@@ -109,7 +125,10 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
         if (!job) break;
         if (job.attemptsStarted > retry.maxAttempts) {
           // Its lease expired on the last allowed delivery (the worker crashed every time): dead letter.
-          await job.moveToFailed(new Error(`lease expired after ${job.attemptsStarted - 1} deliveries (worker crashed or stalled)`), token);
+          await job.moveToFailed(
+            new Error(`lease expired after ${job.attemptsStarted - 1} deliveries (worker crashed or stalled)`),
+            token,
+          );
           continue;
         }
         await job.extendLock(token, Math.max(1, Math.round(leaseMs)));
@@ -150,11 +169,16 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
 
     async listDeadLetters(limit = 100): Promise<DeadLetter[]> {
       const failed = await queue.getFailed(0, Math.max(0, limit - 1));
-      return failed.filter(Boolean).map((job) => ({ ...toJob(job), lastError: job.failedReason ?? '', deadAt: new Date(job.finishedOn ?? job.timestamp) }));
+      return failed.filter(Boolean).map((job) => ({
+        ...toJob(job),
+        lastError: job.failedReason ?? '',
+        deadAt: new Date(job.finishedOn ?? job.timestamp),
+      }));
     },
 
     async redrive(ids) {
-      const jobs = ids === undefined ? await queue.getFailed(0, -1) : await Promise.all(ids.map((id) => queue.getJob(id)));
+      const jobs =
+        ids === undefined ? await queue.getFailed(0, -1) : await Promise.all(ids.map((id) => queue.getJob(id)));
       let moved = 0;
       for (const job of jobs) {
         if (!job || (await job.getState()) !== 'failed') continue;

@@ -4,7 +4,12 @@ import type { AddressInfo } from 'net';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { ManagedIdentityCredential } from '@azure/identity';
 import { ConfigError } from '../config';
-import { CLOUD_QUEUE_VARIABLES, CloudQueueKind, cloudBindingOptionsFromEnv, createCloudBinding } from './cloud-bindings';
+import {
+  CLOUD_QUEUE_VARIABLES,
+  CloudQueueKind,
+  cloudBindingOptionsFromEnv,
+  createCloudBinding,
+} from './cloud-bindings';
 
 const SQS_ENV = {
   DATA_SYNC_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/data-sync-jobs',
@@ -24,7 +29,8 @@ const SERVICEBUS_ENV = {
   AZURE_CLIENT_ID: '6f1c2b9e-0d3a-4c55-9e1f-2a7b8c9d0e1f',
   DATA_SYNC_SERVICEBUS_QUEUE: 'data-sync-jobs',
 };
-const SERVICEBUS_CONNECTION_STRING = 'Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=worker;SharedAccessKey=c2VjcmV0';
+const SERVICEBUS_CONNECTION_STRING =
+  'Endpoint=sb://acme.servicebus.windows.net/;SharedAccessKeyName=worker;SharedAccessKey=c2VjcmV0';
 
 const configError = (fn: () => unknown, variable: string) => {
   try {
@@ -52,20 +58,41 @@ describe('cloud queue options from the environment', () => {
       deadLetterTopic: 'data-sync-jobs-dead',
       deadLetterSubscription: 'data-sync-jobs-dead-keep',
     });
-    expect(cloudBindingOptionsFromEnv('servicebus', SERVICEBUS_ENV)).toEqual({ fullyQualifiedNamespace: 'acme-data-sync.servicebus.windows.net', credential: expect.any(ManagedIdentityCredential), queue: 'data-sync-jobs' });
+    expect(cloudBindingOptionsFromEnv('servicebus', SERVICEBUS_ENV)).toEqual({
+      fullyQualifiedNamespace: 'acme-data-sync.servicebus.windows.net',
+      credential: expect.any(ManagedIdentityCredential),
+      queue: 'data-sync-jobs',
+    });
   });
 
   test('a Service Bus connection string, when given, is used instead of an identity', () => {
     const env = { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_CONNECTION_STRING: SERVICEBUS_CONNECTION_STRING };
-    expect(cloudBindingOptionsFromEnv('servicebus', env)).toEqual({ connectionString: SERVICEBUS_CONNECTION_STRING, queue: 'data-sync-jobs' });
+    expect(cloudBindingOptionsFromEnv('servicebus', env)).toEqual({
+      connectionString: SERVICEBUS_CONNECTION_STRING,
+      queue: 'data-sync-jobs',
+    });
   });
 
   test.each(Object.entries(CLOUD_QUEUE_VARIABLES))('a missing required %s variable is named', (kind, variables) => {
-    const full: Record<string, Record<string, string>> = { sqs: SQS_ENV, pubsub: PUBSUB_ENV, servicebus: SERVICEBUS_ENV };
-    const optional = new Set(['AWS_REGION', 'DATA_SYNC_SQS_ENDPOINT', 'DATA_SYNC_SQS_WAIT_SECONDS', 'GOOGLE_CLOUD_PROJECT', 'PUBSUB_EMULATOR_HOST', 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'AZURE_CLIENT_ID']);
+    const full: Record<string, Record<string, string>> = {
+      sqs: SQS_ENV,
+      pubsub: PUBSUB_ENV,
+      servicebus: SERVICEBUS_ENV,
+    };
+    const optional = new Set([
+      'AWS_REGION',
+      'DATA_SYNC_SQS_ENDPOINT',
+      'DATA_SYNC_SQS_WAIT_SECONDS',
+      'GOOGLE_CLOUD_PROJECT',
+      'PUBSUB_EMULATOR_HOST',
+      'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
+      'AZURE_CLIENT_ID',
+    ]);
     for (const variable of variables.filter((v) => !optional.has(v))) {
       const env = { ...full[kind], [variable]: '' };
-      expect(configError(() => cloudBindingOptionsFromEnv(kind as CloudQueueKind, env), variable)).toMatch(new RegExp(`is required when DATA_SYNC_QUEUE is "${kind}"`));
+      expect(configError(() => cloudBindingOptionsFromEnv(kind as CloudQueueKind, env), variable)).toMatch(
+        new RegExp(`is required when DATA_SYNC_QUEUE is "${kind}"`),
+      );
     }
   });
 
@@ -77,9 +104,21 @@ describe('cloud queue options from the environment', () => {
     ['pubsub', 'DATA_SYNC_PUBSUB_TOPIC', { ...PUBSUB_ENV, DATA_SYNC_PUBSUB_TOPIC: 'goog-jobs' }],
     ['pubsub', 'DATA_SYNC_PUBSUB_SUBSCRIPTION', { ...PUBSUB_ENV, DATA_SYNC_PUBSUB_SUBSCRIPTION: 'ab' }],
     ['pubsub', 'GOOGLE_CLOUD_PROJECT', { ...PUBSUB_ENV, GOOGLE_CLOUD_PROJECT: 'Acme' }],
-    ['servicebus', 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING', { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_CONNECTION_STRING: 'https://acme.servicebus.windows.net' }],
-    ['servicebus', 'DATA_SYNC_SERVICEBUS_HOST', { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_HOST: 'https://acme-data-sync.servicebus.windows.net:443/' }],
-    ['servicebus', 'DATA_SYNC_SERVICEBUS_HOST', { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_HOST: 'acme-data-sync.example.com' }],
+    [
+      'servicebus',
+      'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
+      { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_CONNECTION_STRING: 'https://acme.servicebus.windows.net' },
+    ],
+    [
+      'servicebus',
+      'DATA_SYNC_SERVICEBUS_HOST',
+      { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_HOST: 'https://acme-data-sync.servicebus.windows.net:443/' },
+    ],
+    [
+      'servicebus',
+      'DATA_SYNC_SERVICEBUS_HOST',
+      { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_HOST: 'acme-data-sync.example.com' },
+    ],
     ['servicebus', 'AZURE_CLIENT_ID', { ...SERVICEBUS_ENV, AZURE_CLIENT_ID: 'runtime-identity' }],
     ['servicebus', 'DATA_SYNC_SERVICEBUS_QUEUE', { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_QUEUE: 'jobs queue' }],
   ])('a malformed %s value of %s is refused naming the variable', (kind, variable, env) => {
@@ -88,16 +127,24 @@ describe('cloud queue options from the environment', () => {
 
   test('an unknown kind is refused naming DATA_SYNC_QUEUE', () => {
     configError(() => cloudBindingOptionsFromEnv('kafka' as CloudQueueKind, {}), 'DATA_SYNC_QUEUE');
-    expect(() => createCloudBinding('kafka' as CloudQueueKind, {} as never)).toThrow(/unknown cloud queue kind "kafka"/);
+    expect(() => createCloudBinding('kafka' as CloudQueueKind, {} as never)).toThrow(
+      /unknown cloud queue kind "kafka"/,
+    );
   });
 });
 
 describe('createCloudBinding', () => {
   test('builds the Pub/Sub and Service Bus bindings from their options without connecting until used', async () => {
-    const pubsub = createCloudBinding('pubsub', { ...cloudBindingOptionsFromEnv('pubsub', PUBSUB_ENV), apiEndpoint: '127.0.0.1:9' });
+    const pubsub = createCloudBinding('pubsub', {
+      ...cloudBindingOptionsFromEnv('pubsub', PUBSUB_ENV),
+      apiEndpoint: '127.0.0.1:9',
+    });
     expect(pubsub.name).toBe('pubsub');
     await pubsub.close();
-    for (const env of [SERVICEBUS_ENV, { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_CONNECTION_STRING: SERVICEBUS_CONNECTION_STRING }]) {
+    for (const env of [
+      SERVICEBUS_ENV,
+      { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_CONNECTION_STRING: SERVICEBUS_CONNECTION_STRING },
+    ]) {
       const servicebus = createCloudBinding('servicebus', cloudBindingOptionsFromEnv('servicebus', env));
       expect(servicebus.name).toBe('servicebus');
       await servicebus.close();
@@ -114,14 +161,25 @@ describe('createCloudBinding', () => {
         const url = new URL(req.url ?? '/', 'http://127.0.0.1');
         requests.push({ url, header: req.headers['x-identity-header'] as string | undefined });
         res.writeHead(200, { 'content-type': 'application/json' });
-        res.end(JSON.stringify({ access_token: 'token-for-service-bus', expires_on: String(Math.floor(Date.now() / 1000) + 3600), resource: url.searchParams.get('resource'), token_type: 'Bearer', client_id: url.searchParams.get('client_id') }));
+        res.end(
+          JSON.stringify({
+            access_token: 'token-for-service-bus',
+            expires_on: String(Math.floor(Date.now() / 1000) + 3600),
+            resource: url.searchParams.get('resource'),
+            token_type: 'Bearer',
+            client_id: url.searchParams.get('client_id'),
+          }),
+        );
       });
       await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
       process.env.IDENTITY_ENDPOINT = `http://127.0.0.1:${(server.address() as AddressInfo).port}/msi/token`;
       process.env.IDENTITY_HEADER = 'container-apps-secret-header';
     });
     afterAll(async () => {
-      for (const [name, value] of [['IDENTITY_ENDPOINT', saved.endpoint], ['IDENTITY_HEADER', saved.header]] as const) {
+      for (const [name, value] of [
+        ['IDENTITY_ENDPOINT', saved.endpoint],
+        ['IDENTITY_HEADER', saved.header],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -130,7 +188,8 @@ describe('createCloudBinding', () => {
 
     test("the credential built from the stack's variables takes Service Bus tokens for the user-assigned identity", async () => {
       const options = cloudBindingOptionsFromEnv('servicebus', SERVICEBUS_ENV);
-      if (!('credential' in options) || !('getToken' in options.credential)) throw new Error('expected a managed-identity token credential');
+      if (!('credential' in options) || !('getToken' in options.credential))
+        throw new Error('expected a managed-identity token credential');
       const token = await options.credential.getToken('https://servicebus.azure.net/.default');
       expect(token?.token).toBe('token-for-service-bus');
       expect(requests).toHaveLength(1);
@@ -145,9 +204,16 @@ describe('createCloudBinding', () => {
     let endpoint: string;
     beforeAll(async () => {
       // fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
-      fauxqs = spawn(process.execPath, ['-e', "import('fauxqs').then(async ({ buildApp }) => { const app = buildApp({ logger: false }); await app.listen({ port: 0, host: '127.0.0.1' }); process.stdout.write(app.server.address().port + '\\n'); })"], {
-        stdio: ['ignore', 'pipe', 'inherit'],
-      });
+      fauxqs = spawn(
+        process.execPath,
+        [
+          '-e',
+          "import('fauxqs').then(async ({ buildApp }) => { const app = buildApp({ logger: false }); await app.listen({ port: 0, host: '127.0.0.1' }); process.stdout.write(app.server.address().port + '\\n'); })",
+        ],
+        {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        },
+      );
       const port = await new Promise<string>((resolve, reject) => {
         fauxqs.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
         fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
@@ -157,7 +223,10 @@ describe('createCloudBinding', () => {
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     afterAll(() => {
       fauxqs?.kill();
-      for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+      for (const [name, value] of [
+        ['AWS_ACCESS_KEY_ID', saved.id],
+        ['AWS_SECRET_ACCESS_KEY', saved.secret],
+      ] as const) {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
@@ -168,9 +237,17 @@ describe('createCloudBinding', () => {
       process.env.AWS_ACCESS_KEY_ID = 'test';
       process.env.AWS_SECRET_ACCESS_KEY = 'test';
       const admin = new SQSClient({ region: 'us-east-1', endpoint });
-      const [main, dlq] = [await admin.send(new CreateQueueCommand({ QueueName: `cloud-${process.pid}` })), await admin.send(new CreateQueueCommand({ QueueName: `cloud-${process.pid}-dlq` }))];
+      const [main, dlq] = [
+        await admin.send(new CreateQueueCommand({ QueueName: `cloud-${process.pid}` })),
+        await admin.send(new CreateQueueCommand({ QueueName: `cloud-${process.pid}-dlq` })),
+      ];
       admin.destroy();
-      const env = { DATA_SYNC_SQS_QUEUE_URL: main.QueueUrl!, DATA_SYNC_SQS_DLQ_URL: dlq.QueueUrl!, AWS_REGION: 'us-east-1', DATA_SYNC_SQS_ENDPOINT: endpoint };
+      const env = {
+        DATA_SYNC_SQS_QUEUE_URL: main.QueueUrl!,
+        DATA_SYNC_SQS_DLQ_URL: dlq.QueueUrl!,
+        AWS_REGION: 'us-east-1',
+        DATA_SYNC_SQS_ENDPOINT: endpoint,
+      };
       const binding = createCloudBinding('sqs', cloudBindingOptionsFromEnv('sqs', env));
       const id = await binding.enqueue({ kind: 'sync', integration: 'crm', payload: { page: 1 } });
       const [job] = await binding.claim(1, 5000);

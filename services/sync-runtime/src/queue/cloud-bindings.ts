@@ -65,19 +65,50 @@ export function createCloudBinding<K extends CloudQueueKind>(kind: K, options: C
       const [client, admin] =
         'connectionString' in o
           ? [new ServiceBusClient(o.connectionString), new ServiceBusAdministrationClient(o.connectionString)]
-          : [new ServiceBusClient(o.fullyQualifiedNamespace, o.credential), new ServiceBusAdministrationClient(o.fullyQualifiedNamespace, o.credential)];
-      return createServiceBusBinding({ client, admin, queue: o.queue, ownsClient: true, retry: o.retry, random: o.random, dedupe: o.dedupe });
+          : [
+              new ServiceBusClient(o.fullyQualifiedNamespace, o.credential),
+              new ServiceBusAdministrationClient(o.fullyQualifiedNamespace, o.credential),
+            ];
+      return createServiceBusBinding({
+        client,
+        admin,
+        queue: o.queue,
+        ownsClient: true,
+        retry: o.retry,
+        random: o.random,
+        dedupe: o.dedupe,
+      });
     }
     default:
-      throw new Error(`unknown cloud queue kind ${JSON.stringify(kind)}; expected one of ${CLOUD_QUEUE_KINDS.join(', ')}`);
+      throw new Error(
+        `unknown cloud queue kind ${JSON.stringify(kind)}; expected one of ${CLOUD_QUEUE_KINDS.join(', ')}`,
+      );
   }
 }
 
 /** The environment variables each cloud binding reads (for the README and start-up errors). */
 export const CLOUD_QUEUE_VARIABLES: Record<CloudQueueKind, readonly string[]> = {
-  sqs: ['DATA_SYNC_SQS_QUEUE_URL', 'DATA_SYNC_SQS_DLQ_URL', 'AWS_REGION', 'DATA_SYNC_SQS_ENDPOINT', 'DATA_SYNC_SQS_WAIT_SECONDS'],
-  pubsub: ['GOOGLE_CLOUD_PROJECT', 'DATA_SYNC_PUBSUB_TOPIC', 'DATA_SYNC_PUBSUB_SUBSCRIPTION', 'DATA_SYNC_PUBSUB_DLQ_TOPIC', 'DATA_SYNC_PUBSUB_DLQ_SUBSCRIPTION', 'PUBSUB_EMULATOR_HOST'],
-  servicebus: ['DATA_SYNC_SERVICEBUS_HOST', 'DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'AZURE_CLIENT_ID', 'DATA_SYNC_SERVICEBUS_QUEUE'],
+  sqs: [
+    'DATA_SYNC_SQS_QUEUE_URL',
+    'DATA_SYNC_SQS_DLQ_URL',
+    'AWS_REGION',
+    'DATA_SYNC_SQS_ENDPOINT',
+    'DATA_SYNC_SQS_WAIT_SECONDS',
+  ],
+  pubsub: [
+    'GOOGLE_CLOUD_PROJECT',
+    'DATA_SYNC_PUBSUB_TOPIC',
+    'DATA_SYNC_PUBSUB_SUBSCRIPTION',
+    'DATA_SYNC_PUBSUB_DLQ_TOPIC',
+    'DATA_SYNC_PUBSUB_DLQ_SUBSCRIPTION',
+    'PUBSUB_EMULATOR_HOST',
+  ],
+  servicebus: [
+    'DATA_SYNC_SERVICEBUS_HOST',
+    'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
+    'AZURE_CLIENT_ID',
+    'DATA_SYNC_SERVICEBUS_QUEUE',
+  ],
 };
 
 const required = (env: NodeJS.ProcessEnv, name: string, kind: CloudQueueKind) => {
@@ -92,14 +123,19 @@ const httpUrl = (env: NodeJS.ProcessEnv, name: string, value: string) => {
   } catch {
     throw new ConfigError(name, `must be a URL; got ${JSON.stringify(value)}`);
   }
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new ConfigError(name, `must be an http(s) URL; got ${JSON.stringify(value)}`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    throw new ConfigError(name, `must be an http(s) URL; got ${JSON.stringify(value)}`);
   return value;
 };
 /** Pub/Sub's rule for topic and subscription ids. */
 const PUBSUB_NAME = /^(?!goog)[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
 const pubsubName = (env: NodeJS.ProcessEnv, name: string) => {
   const value = required(env, name, 'pubsub');
-  if (!PUBSUB_NAME.test(value)) throw new ConfigError(name, `must be a Pub/Sub id (3-255 of letters, digits, - _ . ~ + %, starting with a letter, not "goog"); got ${JSON.stringify(value)}`);
+  if (!PUBSUB_NAME.test(value))
+    throw new ConfigError(
+      name,
+      `must be a Pub/Sub id (3-255 of letters, digits, - _ . ~ + %, starting with a letter, not "goog"); got ${JSON.stringify(value)}`,
+    );
   return value;
 };
 
@@ -114,7 +150,11 @@ const SERVICEBUS_HOST = /^[a-z][a-z0-9-]{4,48}[a-z0-9]\.servicebus\.(?:[a-z0-9-]
 function azureCredential(env: NodeJS.ProcessEnv): AzureCredential {
   const clientId = env.AZURE_CLIENT_ID?.trim();
   if (!clientId) return new DefaultAzureCredential();
-  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(clientId)) throw new ConfigError('AZURE_CLIENT_ID', `must be the client id (a GUID) of the managed identity; got ${JSON.stringify(clientId)}`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(clientId))
+    throw new ConfigError(
+      'AZURE_CLIENT_ID',
+      `must be the client id (a GUID) of the managed identity; got ${JSON.stringify(clientId)}`,
+    );
   return new ManagedIdentityCredential({ clientId });
 }
 
@@ -123,11 +163,18 @@ function azureCredential(env: NodeJS.ProcessEnv): AzureCredential {
  * is missing or malformed. Service Bus takes a connection string (shared key) when one is given,
  * otherwise the namespace host and an Entra credential (see azureCredential).
  */
-export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(kind: K, env: NodeJS.ProcessEnv): CloudBindingOptions[K] {
+export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(
+  kind: K,
+  env: NodeJS.ProcessEnv,
+): CloudBindingOptions[K] {
   switch (kind) {
     case 'sqs': {
       const wait = env.DATA_SYNC_SQS_WAIT_SECONDS?.trim();
-      if (wait !== undefined && wait !== '' && !/^(?:[0-9]|1[0-9]|20)$/.test(wait)) throw new ConfigError('DATA_SYNC_SQS_WAIT_SECONDS', `must be a whole number of seconds 0..20; got ${JSON.stringify(wait)}`);
+      if (wait !== undefined && wait !== '' && !/^(?:[0-9]|1[0-9]|20)$/.test(wait))
+        throw new ConfigError(
+          'DATA_SYNC_SQS_WAIT_SECONDS',
+          `must be a whole number of seconds 0..20; got ${JSON.stringify(wait)}`,
+        );
       const endpoint = env.DATA_SYNC_SQS_ENDPOINT?.trim();
       const options: SqsOptions = {
         queueUrl: httpUrl(env, 'DATA_SYNC_SQS_QUEUE_URL', required(env, 'DATA_SYNC_SQS_QUEUE_URL', 'sqs')),
@@ -140,7 +187,11 @@ export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(kind: K, en
     }
     case 'pubsub': {
       const project = env.GOOGLE_CLOUD_PROJECT?.trim();
-      if (project !== undefined && project !== '' && !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project)) throw new ConfigError('GOOGLE_CLOUD_PROJECT', `must be a Google Cloud project id; got ${JSON.stringify(project)}`);
+      if (project !== undefined && project !== '' && !/^[a-z][a-z0-9-]{4,28}[a-z0-9]$/.test(project))
+        throw new ConfigError(
+          'GOOGLE_CLOUD_PROJECT',
+          `must be a Google Cloud project id; got ${JSON.stringify(project)}`,
+        );
       const options: PubsubOptions = {
         ...(project ? { projectId: project } : {}),
         topic: pubsubName(env, 'DATA_SYNC_PUBSUB_TOPIC'),
@@ -152,18 +203,37 @@ export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(kind: K, en
     }
     case 'servicebus': {
       const queue = required(env, 'DATA_SYNC_SERVICEBUS_QUEUE', 'servicebus');
-      if (!/^[A-Za-z0-9][A-Za-z0-9\-._/]{0,259}$/.test(queue)) throw new ConfigError('DATA_SYNC_SERVICEBUS_QUEUE', `must be a Service Bus queue name; got ${JSON.stringify(queue)}`);
+      if (!/^[A-Za-z0-9][A-Za-z0-9\-._/]{0,259}$/.test(queue))
+        throw new ConfigError(
+          'DATA_SYNC_SERVICEBUS_QUEUE',
+          `must be a Service Bus queue name; got ${JSON.stringify(queue)}`,
+        );
       const connectionString = env.DATA_SYNC_SERVICEBUS_CONNECTION_STRING?.trim();
       if (connectionString) {
-        if (!/(^|;)Endpoint=sb:\/\/[^;]+/i.test(connectionString)) throw new ConfigError('DATA_SYNC_SERVICEBUS_CONNECTION_STRING', 'must be a Service Bus connection string ("Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…")');
+        if (!/(^|;)Endpoint=sb:\/\/[^;]+/i.test(connectionString))
+          throw new ConfigError(
+            'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
+            'must be a Service Bus connection string ("Endpoint=sb://<namespace>.servicebus.windows.net/;SharedAccessKeyName=…;SharedAccessKey=…")',
+          );
         return { connectionString, queue } as CloudBindingOptions[K];
       }
       const host = env.DATA_SYNC_SERVICEBUS_HOST?.trim();
-      if (!host) throw new ConfigError('DATA_SYNC_SERVICEBUS_HOST', 'is required when DATA_SYNC_QUEUE is "servicebus" (or DATA_SYNC_SERVICEBUS_CONNECTION_STRING)');
-      if (!SERVICEBUS_HOST.test(host)) throw new ConfigError('DATA_SYNC_SERVICEBUS_HOST', `must be a namespace host such as "acme.servicebus.windows.net" (no scheme, port or path); got ${JSON.stringify(host)}`);
+      if (!host)
+        throw new ConfigError(
+          'DATA_SYNC_SERVICEBUS_HOST',
+          'is required when DATA_SYNC_QUEUE is "servicebus" (or DATA_SYNC_SERVICEBUS_CONNECTION_STRING)',
+        );
+      if (!SERVICEBUS_HOST.test(host))
+        throw new ConfigError(
+          'DATA_SYNC_SERVICEBUS_HOST',
+          `must be a namespace host such as "acme.servicebus.windows.net" (no scheme, port or path); got ${JSON.stringify(host)}`,
+        );
       return { fullyQualifiedNamespace: host, credential: azureCredential(env), queue } as CloudBindingOptions[K];
     }
     default:
-      throw new ConfigError('DATA_SYNC_QUEUE', `must be one of ${CLOUD_QUEUE_KINDS.join(', ')}; got ${JSON.stringify(kind)}`);
+      throw new ConfigError(
+        'DATA_SYNC_QUEUE',
+        `must be one of ${CLOUD_QUEUE_KINDS.join(', ')}; got ${JSON.stringify(kind)}`,
+      );
   }
 }

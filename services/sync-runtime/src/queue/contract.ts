@@ -15,12 +15,18 @@ export const CONTRACT_RANDOM = () => 0.999999;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Polls `fn` until it returns a value that `done` accepts; fails after `timeoutMs`. */
-export async function eventually<T>(fn: () => Promise<T>, done: (value: T) => boolean, timeoutMs = 8000, everyMs = 25): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T>,
+  done: (value: T) => boolean,
+  timeoutMs = 8000,
+  everyMs = 25,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await fn();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
+    if (Date.now() > deadline)
+      throw new Error(`condition not met within ${timeoutMs} ms; last value: ${JSON.stringify(value)}`);
     await sleep(everyMs);
   }
 }
@@ -40,7 +46,11 @@ export function queueBindingContract(
     afterEach(async () => {
       for (const binding of open.splice(0).reverse()) await cleanup(binding);
     });
-    const claimOne = (binding: QueueBinding, leaseMs = 5000) => eventually(() => binding.claim(1, leaseMs), (jobs) => jobs.length === 1).then((jobs) => jobs[0]);
+    const claimOne = (binding: QueueBinding, leaseMs = 5000) =>
+      eventually(
+        () => binding.claim(1, leaseMs),
+        (jobs) => jobs.length === 1,
+      ).then((jobs) => jobs[0]);
 
     test('an enqueued job is durable: another connection claims it with kind, integration, payload and dedupe key intact', async () => {
       const producer = await fresh();
@@ -99,13 +109,23 @@ export function queueBindingContract(
       expect(await queue.claim(1, 5000)).toEqual([]);
       const dead = await queue.listDeadLetters();
       expect(dead).toHaveLength(1);
-      expect(dead[0]).toMatchObject({ id, kind: 'sync', integration: 'erp', payload: { n: 1 }, lastError: 'boom final' });
+      expect(dead[0]).toMatchObject({
+        id,
+        kind: 'sync',
+        integration: 'erp',
+        payload: { n: 1 },
+        lastError: 'boom final',
+      });
       expect(dead[0].deadAt).toBeInstanceOf(Date);
     });
 
     test('dead letters are listed and redriven (all, or by id) with fresh attempts', async () => {
       const queue = await fresh();
-      const ids = [await queue.enqueue({ kind: 'webhook', payload: 'a' }), await queue.enqueue({ kind: 'webhook', payload: 'b' }), await queue.enqueue({ kind: 'webhook', payload: 'c' })];
+      const ids = [
+        await queue.enqueue({ kind: 'webhook', payload: 'a' }),
+        await queue.enqueue({ kind: 'webhook', payload: 'b' }),
+        await queue.enqueue({ kind: 'webhook', payload: 'c' }),
+      ];
       let dead = 0;
       while (dead < 3) {
         for (const job of await queue.claim(3, 5000)) if ((await queue.fail(job, 'nope')) === 'dead') dead++;
@@ -119,7 +139,10 @@ export function queueBindingContract(
       await queue.ack(redriven);
       expect(await queue.redrive()).toBe(2);
       expect((await queue.depth()).dead).toBe(0);
-      const rest = await eventually(() => queue.claim(5, 5000), (jobs) => jobs.length > 0);
+      const rest = await eventually(
+        () => queue.claim(5, 5000),
+        (jobs) => jobs.length > 0,
+      );
       const more = rest.length < 2 ? await claimOne(queue) : undefined;
       const all = more ? [...rest, more] : rest;
       expect(all.map((j) => j.id).sort()).toEqual([ids[0], ids[2]].sort());
@@ -158,7 +181,10 @@ export function queueBindingContract(
       for (let attempt = 1; attempt <= CONTRACT_RETRY.maxAttempts; attempt++) {
         expect(await claimOne(queue, 100)).toMatchObject({ id, attempts: attempt });
       }
-      await eventually(() => queue.claim(1, 100).then(async (jobs) => (jobs.length ? jobs : (await queue.depth()).dead)), (v) => v === 1);
+      await eventually(
+        () => queue.claim(1, 100).then(async (jobs) => (jobs.length ? jobs : (await queue.depth()).dead)),
+        (v) => v === 1,
+      );
       const dead = await queue.listDeadLetters();
       expect(dead.map((d) => d.id)).toEqual([id]);
       expect(dead[0].lastError).toMatch(/lease expired/);
@@ -167,7 +193,9 @@ export function queueBindingContract(
     test('a dedupe key returns the pending job instead of a second one, and is free again once that job is done', async () => {
       const queue = await fresh();
       const first = await queue.enqueue({ kind: 'sync', integration: 'crm', payload: { n: 1 }, dedupeKey: 'sync:crm' });
-      expect(await queue.enqueue({ kind: 'sync', integration: 'crm', payload: { n: 2 }, dedupeKey: 'sync:crm' })).toBe(first);
+      expect(await queue.enqueue({ kind: 'sync', integration: 'crm', payload: { n: 2 }, dedupeKey: 'sync:crm' })).toBe(
+        first,
+      );
       const other = await queue.enqueue({ kind: 'sync', integration: 'erp', payload: {}, dedupeKey: 'sync:erp' });
       expect(other).not.toBe(first);
       expect((await queue.depth()).ready).toBe(2);
@@ -195,16 +223,31 @@ export function queueBindingContract(
       const queue = await fresh();
       const [distinct, same] = await Promise.all([
         Promise.all(Array.from({ length: 20 }, (_, i) => queue.enqueue({ kind: 'webhook', payload: { i } }))),
-        Promise.all(Array.from({ length: 20 }, (_, i) => queue.enqueue({ kind: 'sync', integration: 'crm', payload: { i }, dedupeKey: 'burst' }))),
+        Promise.all(
+          Array.from({ length: 20 }, (_, i) =>
+            queue.enqueue({ kind: 'sync', integration: 'crm', payload: { i }, dedupeKey: 'burst' }),
+          ),
+        ),
       ]);
       expect(new Set(distinct).size).toBe(20);
       expect(new Set(same).size).toBe(1);
       expect(distinct).not.toContain(same[0]);
       expect((await queue.depth()).ready).toBe(21);
       const claimed: Job[] = [];
-      while (claimed.length < 21) claimed.push(...(await eventually(() => queue.claim(21 - claimed.length, 5000), (jobs) => jobs.length > 0)));
+      while (claimed.length < 21)
+        claimed.push(
+          ...(await eventually(
+            () => queue.claim(21 - claimed.length, 5000),
+            (jobs) => jobs.length > 0,
+          )),
+        );
       expect(claimed.map((j) => j.id).sort()).toEqual([...distinct, same[0]].sort());
-      expect(claimed.filter((j) => j.kind === 'webhook').map((j) => (j.payload as { i: number }).i).sort((a, b) => a - b)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      expect(
+        claimed
+          .filter((j) => j.kind === 'webhook')
+          .map((j) => (j.payload as { i: number }).i)
+          .sort((a, b) => a - b),
+      ).toEqual(Array.from({ length: 20 }, (_, i) => i));
       for (const job of claimed) await queue.ack(job);
     });
 
@@ -219,4 +262,3 @@ export function queueBindingContract(
     });
   });
 }
-

@@ -1,4 +1,4 @@
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { RuntimeConfig } from '../config';
 import type { QueueBinding } from './binding';
 import { createBullmqBinding } from './bullmq-binding';

@@ -5,7 +5,15 @@ import { randomUUID } from 'crypto';
 import { PubSub } from '@google-cloud/pubsub';
 import { QueueBinding } from './binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, eventually, queueBindingContract } from './contract';
-import { ProcessDepthLedger, PubsubNames, PubsubPushError, createPubsubBinding, decodePubsubPush, deadLetterPolicyAttempts, ensurePubsubResources } from './pubsub-binding';
+import {
+  ProcessDepthLedger,
+  PubsubNames,
+  PubsubPushError,
+  createPubsubBinding,
+  decodePubsubPush,
+  deadLetterPolicyAttempts,
+  ensurePubsubResources,
+} from './pubsub-binding';
 import { ProcessDedupeRegistry, newJobBody } from './sqs-binding';
 
 const EMULATOR = '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator';
@@ -22,16 +30,33 @@ const freePort = () =>
   });
 
 const pushBody = (data: unknown, extra: object = {}) => ({
-  message: { data: Buffer.from(JSON.stringify(data)).toString('base64'), attributes: {}, messageId: '1', publishTime: '2026-01-02T03:04:05.000Z' },
+  message: {
+    data: Buffer.from(JSON.stringify(data)).toString('base64'),
+    attributes: {},
+    messageId: '1',
+    publishTime: '2026-01-02T03:04:05.000Z',
+  },
   subscription: 'projects/p/subscriptions/jobs-push',
   ...extra,
 });
 
 describe('Pub/Sub push requests', () => {
   test('a push body decodes to the job it carries, with the delivery attempt Pub/Sub reports', () => {
-    const body = newJobBody({ kind: 'webhook', integration: 'shop', payload: { order: 7 }, dedupeKey: 'order-7' }, 'job-1', 1_700_000_000_000);
+    const body = newJobBody(
+      { kind: 'webhook', integration: 'shop', payload: { order: 7 }, dedupeKey: 'order-7' },
+      'job-1',
+      1_700_000_000_000,
+    );
     const { job, subscription, dueAt } = decodePubsubPush(pushBody(body, { deliveryAttempt: 3 }));
-    expect(job).toEqual({ id: 'job-1', kind: 'webhook', integration: 'shop', payload: { order: 7 }, dedupeKey: 'order-7', attempts: 3, enqueuedAt: new Date(1_700_000_000_000) });
+    expect(job).toEqual({
+      id: 'job-1',
+      kind: 'webhook',
+      integration: 'shop',
+      payload: { order: 7 },
+      dedupeKey: 'order-7',
+      attempts: 3,
+      enqueuedAt: new Date(1_700_000_000_000),
+    });
     expect(subscription).toBe('projects/p/subscriptions/jobs-push');
     expect(dueAt).toBeNull();
   });
@@ -51,10 +76,32 @@ describe('Pub/Sub push requests', () => {
     [{ message: {}, subscription: 'nope' }, /"subscription"/],
     [{ message: { data: 'e30=' }, subscription: 'projects/p/subscriptions/s' }, /messageId/],
     [{ message: { data: '***', messageId: '1' }, subscription: 'projects/p/subscriptions/s' }, /base64/],
-    [{ message: { data: 'e30=', messageId: '1', attributes: { a: 1 } }, subscription: 'projects/p/subscriptions/s' }, /attributes/],
-    [{ message: { data: Buffer.from('{"id":"x","kind":"sync"}').toString('base64'), messageId: '1' }, subscription: 'projects/p/subscriptions/s', deliveryAttempt: 0 }, /deliveryAttempt/],
-    [{ message: { data: Buffer.from('not json').toString('base64'), messageId: '1' }, subscription: 'projects/p/subscriptions/s' }, /"message.data": message 1: body is not JSON/],
-    [{ message: { data: Buffer.from('{"id":"x","kind":"dance"}').toString('base64'), messageId: '1' }, subscription: 'projects/p/subscriptions/s' }, /not a job/],
+    [
+      { message: { data: 'e30=', messageId: '1', attributes: { a: 1 } }, subscription: 'projects/p/subscriptions/s' },
+      /attributes/,
+    ],
+    [
+      {
+        message: { data: Buffer.from('{"id":"x","kind":"sync"}').toString('base64'), messageId: '1' },
+        subscription: 'projects/p/subscriptions/s',
+        deliveryAttempt: 0,
+      },
+      /deliveryAttempt/,
+    ],
+    [
+      {
+        message: { data: Buffer.from('not json').toString('base64'), messageId: '1' },
+        subscription: 'projects/p/subscriptions/s',
+      },
+      /"message.data": message 1: body is not JSON/,
+    ],
+    [
+      {
+        message: { data: Buffer.from('{"id":"x","kind":"dance"}').toString('base64'), messageId: '1' },
+        subscription: 'projects/p/subscriptions/s',
+      },
+      /not a job/,
+    ],
   ])('a bad push body %j is refused naming the problem', (body, message) => {
     expect(() => decodePubsubPush(body)).toThrow(PubsubPushError);
     expect(() => decodePubsubPush(body)).toThrow(message);
@@ -81,7 +128,8 @@ test('the process depth ledger counts a lease or a delay that ran out as ready',
 
 // The emulator is not a service CI starts: where its binary is absent the suite is skipped, visibly.
 const emulatorInstalled = existsSync(EMULATOR);
-if (!emulatorInstalled) console.warn(`skipping Pub/Sub emulator tests: ${EMULATOR} is not installed (gcloud's pubsub-emulator component)`);
+if (!emulatorInstalled)
+  console.warn(`skipping Pub/Sub emulator tests: ${EMULATOR} is not installed (gcloud's pubsub-emulator component)`);
 
 (emulatorInstalled ? describe : describe.skip)('Pub/Sub binding on the emulator', () => {
   let emulator: ChildProcess;
@@ -93,7 +141,10 @@ if (!emulatorInstalled) console.warn(`skipping Pub/Sub emulator tests: ${EMULATO
     process.env.METADATA_SERVER_DETECTION = 'none';
     process.env.PUBSUB_EMULATOR_HOST = apiEndpoint;
     // Its own process group, so that the JVM it execs is stopped with it.
-    emulator = spawn(EMULATOR, [`--host=127.0.0.1`, `--port=${port}`], { detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    emulator = spawn(EMULATOR, [`--host=127.0.0.1`, `--port=${port}`], {
+      detached: true,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     await new Promise<void>((resolve, reject) => {
       let log = '';
       const onData = (chunk: Buffer) => {
@@ -115,7 +166,12 @@ if (!emulatorInstalled) console.warn(`skipping Pub/Sub emulator tests: ${EMULATO
   const tag = `${process.pid}-${randomUUID().slice(0, 6)}`;
   const createNames = async (): Promise<PubsubNames> => {
     const base = `jobs-${tag}-${++next}`;
-    const names = { topic: base, subscription: `${base}-work`, deadLetterTopic: `${base}-dead`, deadLetterSubscription: `${base}-dead-keep` };
+    const names = {
+      topic: base,
+      subscription: `${base}-work`,
+      deadLetterTopic: `${base}-dead`,
+      deadLetterSubscription: `${base}-dead-keep`,
+    };
     await ensurePubsubResources(admin, names, CONTRACT_RETRY);
     return names;
   };
@@ -127,7 +183,15 @@ if (!emulatorInstalled) console.warn(`skipping Pub/Sub emulator tests: ${EMULATO
     'Pub/Sub',
     async (shareWith) => {
       const n = shareWith ? names.get(shareWith)! : await createNames();
-      const binding = createPubsubBinding({ ...n, projectId: PROJECT, apiEndpoint, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, dedupe, depth: ledger });
+      const binding = createPubsubBinding({
+        ...n,
+        projectId: PROJECT,
+        apiEndpoint,
+        retry: CONTRACT_RETRY,
+        random: CONTRACT_RANDOM,
+        dedupe,
+        depth: ledger,
+      });
       names.set(binding, n);
       return binding;
     },
@@ -138,16 +202,30 @@ if (!emulatorInstalled) console.warn(`skipping Pub/Sub emulator tests: ${EMULATO
     const n = await createNames();
     await ensurePubsubResources(admin, n, CONTRACT_RETRY);
     const [metadata] = await admin.subscription(n.subscription).getMetadata();
-    expect(metadata.deadLetterPolicy).toMatchObject({ deadLetterTopic: `projects/${PROJECT}/topics/${n.deadLetterTopic}`, maxDeliveryAttempts: 5 });
+    expect(metadata.deadLetterPolicy).toMatchObject({
+      deadLetterTopic: `projects/${PROJECT}/topics/${n.deadLetterTopic}`,
+      maxDeliveryAttempts: 5,
+    });
   });
 
   test('a subscription without a dead-letter policy is refused with the reason: Pub/Sub would not count attempts', async () => {
     const n = await createNames();
     const bare = `${n.subscription}-bare`;
     await admin.topic(n.topic).createSubscription(bare);
-    const binding = createPubsubBinding({ ...n, subscription: bare, projectId: PROJECT, apiEndpoint, depth: new ProcessDepthLedger() });
+    const binding = createPubsubBinding({
+      ...n,
+      subscription: bare,
+      projectId: PROJECT,
+      apiEndpoint,
+      depth: new ProcessDepthLedger(),
+    });
     await binding.enqueue({ kind: 'sync', payload: {} });
-    await expect(eventually(() => binding.claim(1, 5000), (jobs) => jobs.length > 0)).rejects.toThrow(/has no dead-letter policy/);
+    await expect(
+      eventually(
+        () => binding.claim(1, 5000),
+        (jobs) => jobs.length > 0,
+      ),
+    ).rejects.toThrow(/has no dead-letter policy/);
     await binding.close();
   });
 
@@ -166,19 +244,34 @@ if (!emulatorInstalled) console.warn(`skipping Pub/Sub emulator tests: ${EMULATO
 
   test('a job dead-lettered by the subscription policy (no binding saw it fail) is listed with a generic error', async () => {
     const n = await createNames();
-    const binding = createPubsubBinding({ ...n, projectId: PROJECT, apiEndpoint, retry: { ...CONTRACT_RETRY, maxAttempts: 50 }, depth: new ProcessDepthLedger() });
+    const binding = createPubsubBinding({
+      ...n,
+      projectId: PROJECT,
+      apiEndpoint,
+      retry: { ...CONTRACT_RETRY, maxAttempts: 50 },
+      depth: new ProcessDepthLedger(),
+    });
     const id = await binding.enqueue({ kind: 'sync', payload: { n: 1 } });
     // Released on every delivery until the subscription policy's 5 attempts are spent.
     for (let i = 0; i < deadLetterPolicyAttempts(CONTRACT_RETRY); i++) {
-      const [job] = await eventually(() => binding.claim(1, 60_000), (jobs) => jobs.length === 1);
+      const [job] = await eventually(
+        () => binding.claim(1, 60_000),
+        (jobs) => jobs.length === 1,
+      );
       expect(job.attempts).toBe(i + 1);
       await binding.release!(job);
     }
-    const dead = await eventually(async () => {
-      const again = await binding.claim(1, 60_000);
-      if (again.length) throw new Error(`delivered again on attempt ${again[0].attempts}, past the policy's ${deadLetterPolicyAttempts(CONTRACT_RETRY)}`);
-      return binding.listDeadLetters();
-    }, (list) => list.length > 0);
+    const dead = await eventually(
+      async () => {
+        const again = await binding.claim(1, 60_000);
+        if (again.length)
+          throw new Error(
+            `delivered again on attempt ${again[0].attempts}, past the policy's ${deadLetterPolicyAttempts(CONTRACT_RETRY)}`,
+          );
+        return binding.listDeadLetters();
+      },
+      (list) => list.length > 0,
+    );
     expect(dead).toEqual([expect.objectContaining({ id, lastError: expect.stringMatching(/dead-letter policy/) })]);
     await binding.close();
   });

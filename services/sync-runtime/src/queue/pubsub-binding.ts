@@ -3,8 +3,28 @@
  * with its own subscription for the dead letters. Also decodes push deliveries for `/pubsub/push`.
  */
 import { PubSub, Topic, v1 } from '@google-cloud/pubsub';
-import { DEFAULT_RETRY, DeadLetter, Job, LeaseLostError, QueueBinding, QueueDepth, RetryPolicy, backoffMs } from './binding';
-import { DedupeRegistry, JobBody, deadBody, deadLetterFromBody, jobFromBody, newJobBody, parseJobBody, processDedupe, redrivenBody, toSeconds } from './sqs-binding';
+import {
+  DEFAULT_RETRY,
+  DeadLetter,
+  Job,
+  LeaseLostError,
+  QueueBinding,
+  QueueDepth,
+  RetryPolicy,
+  backoffMs,
+} from './binding';
+import {
+  DedupeRegistry,
+  JobBody,
+  deadBody,
+  deadLetterFromBody,
+  jobFromBody,
+  newJobBody,
+  parseJobBody,
+  processDedupe,
+  redrivenBody,
+  toSeconds,
+} from './sqs-binding';
 
 export interface PubsubNames {
   /** Topic the jobs are published to. */
@@ -81,14 +101,19 @@ export const processDepthLedger = new ProcessDepthLedger();
  * allow more deliveries than the binding (which dead-letters itself, recording the error), and
  * Pub/Sub takes 5..100.
  */
-export const deadLetterPolicyAttempts = (retry: RetryPolicy = DEFAULT_RETRY) => Math.min(100, Math.max(5, retry.maxAttempts + 1));
+export const deadLetterPolicyAttempts = (retry: RetryPolicy = DEFAULT_RETRY) =>
+  Math.min(100, Math.max(5, retry.maxAttempts + 1));
 
 /**
  * Creates the topics and subscriptions the binding uses when they do not exist (development and the
  * emulator; deployments create them in the stack). The pull subscription gets a dead-letter policy,
  * which is also what makes Pub/Sub count delivery attempts.
  */
-export async function ensurePubsubResources(pubsub: PubSub, names: PubsubNames, retry: RetryPolicy = DEFAULT_RETRY): Promise<void> {
+export async function ensurePubsubResources(
+  pubsub: PubSub,
+  names: PubsubNames,
+  retry: RetryPolicy = DEFAULT_RETRY,
+): Promise<void> {
   const topic = async (name: string) => {
     const t = pubsub.topic(name);
     const [exists] = await t.exists();
@@ -103,7 +128,9 @@ export async function ensurePubsubResources(pubsub: PubSub, names: PubsubNames, 
     if (!exists) await on.createSubscription(name, { ackDeadlineSeconds: 10, ...extra });
   };
   await subscription(dead, names.deadLetterSubscription, {});
-  await subscription(jobs, names.subscription, { deadLetterPolicy: { deadLetterTopic: dead.name, maxDeliveryAttempts: deadLetterPolicyAttempts(retry) } });
+  await subscription(jobs, names.subscription, {
+    deadLetterPolicy: { deadLetterTopic: dead.name, maxDeliveryAttempts: deadLetterPolicyAttempts(retry) },
+  });
 }
 
 interface Delivery {
@@ -144,7 +171,12 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
   const dedupe = options.dedupe ?? processDedupe;
   const ledger = options.depth ?? processDepthLedger;
   const ownClient = !options.pubsub;
-  const pubsub = options.pubsub ?? new PubSub({ ...(options.projectId ? { projectId: options.projectId } : {}), ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}) });
+  const pubsub =
+    options.pubsub ??
+    new PubSub({
+      ...(options.projectId ? { projectId: options.projectId } : {}),
+      ...(options.apiEndpoint ? { apiEndpoint: options.apiEndpoint } : {}),
+    });
   // The pull client reuses the PubSub client's resolved endpoint, credentials and emulator settings
   // (PubSub's ClientConfig is the gax ClientOptions it passes to this same client internally).
   const subscriber = new v1.SubscriberClient(pubsub.options as ConstructorParameters<typeof v1.SubscriberClient>[0]);
@@ -157,12 +189,20 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
 
   const publish = async (topic: Topic, body: JobBody, attributes: Record<string, string> = {}) => {
     const data = Buffer.from(JSON.stringify(body));
-    if (data.length > MAX_DATA_BYTES) throw new Error(`job ${body.id} is ${data.length} bytes as JSON; Pub/Sub takes at most ${MAX_DATA_BYTES}`);
+    if (data.length > MAX_DATA_BYTES)
+      throw new Error(`job ${body.id} is ${data.length} bytes as JSON; Pub/Sub takes at most ${MAX_DATA_BYTES}`);
     await topic.publishMessage({ data, attributes: { jobId: body.id, ...attributes } });
   };
   const modAck = (sub: string, ackIds: string[], seconds: number) =>
-    ackIds.length ? subscriber.modifyAckDeadline({ subscription: sub, ackIds, ackDeadlineSeconds: Math.min(MAX_DEADLINE_SECONDS, seconds) }) : Promise.resolve();
-  const acknowledge = (sub: string, ackIds: string[]) => (ackIds.length ? subscriber.acknowledge({ subscription: sub, ackIds }) : Promise.resolve());
+    ackIds.length
+      ? subscriber.modifyAckDeadline({
+          subscription: sub,
+          ackIds,
+          ackDeadlineSeconds: Math.min(MAX_DEADLINE_SECONDS, seconds),
+        })
+      : Promise.resolve();
+  const acknowledge = (sub: string, ackIds: string[]) =>
+    ackIds.length ? subscriber.acknowledge({ subscription: sub, ackIds }) : Promise.resolve();
 
   const pull = async (sub: string, max: number): Promise<Pulled[]> => {
     // returnImmediately: claim answers at once when nothing is ready; the worker loop polls.
@@ -173,7 +213,9 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
       data: Buffer.from(m.message?.data ?? ''),
       attributes: (m.message?.attributes ?? {}) as Record<string, string>,
       deliveryAttempt: m.deliveryAttempt ?? 0,
-      publishTime: m.message?.publishTime ? Number(m.message.publishTime.seconds) * 1000 + Math.floor((m.message.publishTime.nanos ?? 0) / 1e6) : Date.now(),
+      publishTime: m.message?.publishTime
+        ? Number(m.message.publishTime.seconds) * 1000 + Math.floor((m.message.publishTime.nanos ?? 0) / 1e6)
+        : Date.now(),
     }));
   };
 
@@ -183,7 +225,11 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
     while (all.length < limit) {
       const batch = await pull(deadSubscription, Math.min(100, limit - all.length));
       if (batch.length === 0) break;
-      await modAck(deadSubscription, batch.map((m) => m.ackId), seconds);
+      await modAck(
+        deadSubscription,
+        batch.map((m) => m.ackId),
+        seconds,
+      );
       all.push(...batch);
     }
     return all;
@@ -191,11 +237,13 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
 
   const delivery = (job: Job) => {
     const found = deliveries.get(job);
-    if (!found) throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through this Pub/Sub binding`);
+    if (!found)
+      throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through this Pub/Sub binding`);
     return found;
   };
   const holds = (d: Delivery) => Date.now() < d.deadline - LEASE_MARGIN_MS;
-  const releaseKey = (body: JobBody) => (body.dedupeKey !== undefined ? dedupe.release(subscription, body.dedupeKey, body.id) : Promise.resolve());
+  const releaseKey = (body: JobBody) =>
+    body.dedupeKey !== undefined ? dedupe.release(subscription, body.dedupeKey, body.id) : Promise.resolve();
   const toDead = async (ackId: string, body: JobBody, attempts: number, error: string) => {
     await publish(deadTopic, deadBody(body, attempts, error));
     await acknowledge(subscription, [ackId]);
@@ -238,13 +286,18 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
             body = parseJobBody(m.data.toString('utf8'), m.messageId);
           } catch (error) {
             // Not a job: it can never succeed, so it goes to the dead letters as it is, for a person to read.
-            await deadTopic.publishMessage({ data: m.data, attributes: { ...m.attributes, lastError: (error as Error).message } });
+            await deadTopic.publishMessage({
+              data: m.data,
+              attributes: { ...m.attributes, lastError: (error as Error).message },
+            });
             await acknowledge(subscription, [m.ackId]);
             ledger.note(subscription, m.messageId, 'dead');
             continue;
           }
           if (m.deliveryAttempt < 1) {
-            throw new Error(`subscription ${subscription} has no dead-letter policy, so Pub/Sub reports no delivery attempts and retries could not be counted: give it one (ensurePubsubResources does)`);
+            throw new Error(
+              `subscription ${subscription} has no dead-letter policy, so Pub/Sub reports no delivery attempts and retries could not be counted: give it one (ensurePubsubResources does)`,
+            );
           }
           const notBefore = Number(m.attributes.notBefore ?? 0);
           if (notBefore > started) {
@@ -253,7 +306,12 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
           }
           const job = jobFromBody(body, m.deliveryAttempt);
           if (job.attempts > retry.maxAttempts) {
-            await toDead(m.ackId, body, job.attempts - 1, `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`);
+            await toDead(
+              m.ackId,
+              body,
+              job.attempts - 1,
+              `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`,
+            );
             continue;
           }
           deliveries.set(job, { ackId: m.ackId, body, deadline: started + lease * 1000 });
@@ -261,7 +319,11 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
           taken.push(m);
           jobs.push(job);
         }
-        await modAck(subscription, taken.map((m) => m.ackId), lease);
+        await modAck(
+          subscription,
+          taken.map((m) => m.ackId),
+          lease,
+        );
       }
       return jobs;
     },
@@ -312,13 +374,29 @@ export function createPubsubBinding(options: PubsubBindingOptions): QueueBinding
     async listDeadLetters(limit = 100) {
       const messages = await pullAllDead(30, limit);
       // Back at once: listing is a look, not a claim.
-      await modAck(deadSubscription, messages.map((m) => m.ackId), 0);
+      await modAck(
+        deadSubscription,
+        messages.map((m) => m.ackId),
+        0,
+      );
       return messages.map((m): DeadLetter => {
         try {
           const body = parseJobBody(m.data.toString('utf8'), m.messageId);
-          return deadLetterFromBody(body, "moved by the subscription's dead-letter policy after its maxDeliveryAttempts", m.publishTime);
+          return deadLetterFromBody(
+            body,
+            "moved by the subscription's dead-letter policy after its maxDeliveryAttempts",
+            m.publishTime,
+          );
         } catch (error) {
-          return { id: m.messageId, kind: 'sync', payload: m.data.toString('utf8'), attempts: 0, enqueuedAt: new Date(m.publishTime), lastError: m.attributes.lastError ?? (error as Error).message, deadAt: new Date(m.publishTime) };
+          return {
+            id: m.messageId,
+            kind: 'sync',
+            payload: m.data.toString('utf8'),
+            attempts: 0,
+            enqueuedAt: new Date(m.publishTime),
+            lastError: m.attributes.lastError ?? (error as Error).message,
+            deadAt: new Date(m.publishTime),
+          };
         }
       });
     },
@@ -374,22 +452,40 @@ export class PubsubPushError extends Error {
  * error status so Pub/Sub pushes it again later). Throws PubsubPushError naming the bad field.
  */
 export function decodePubsubPush(body: unknown): { job: Job; subscription: string; dueAt: Date | null } {
-  const b = body as { message?: { data?: unknown; attributes?: unknown; messageId?: unknown; publishTime?: unknown }; subscription?: unknown; deliveryAttempt?: unknown } | null;
-  if (!b || typeof b !== 'object' || Array.isArray(b)) throw new PubsubPushError('push body must be a JSON object with "message" and "subscription"');
+  const b = body as {
+    message?: { data?: unknown; attributes?: unknown; messageId?: unknown; publishTime?: unknown };
+    subscription?: unknown;
+    deliveryAttempt?: unknown;
+  } | null;
+  if (!b || typeof b !== 'object' || Array.isArray(b))
+    throw new PubsubPushError('push body must be a JSON object with "message" and "subscription"');
   const message = b.message;
-  if (!message || typeof message !== 'object' || Array.isArray(message)) throw new PubsubPushError('"message" must be an object');
-  if (typeof b.subscription !== 'string' || !/^projects\/[^/]+\/subscriptions\/[^/]+$/.test(b.subscription)) throw new PubsubPushError('"subscription" must be "projects/<project>/subscriptions/<name>"');
-  if (typeof message.messageId !== 'string' || message.messageId === '') throw new PubsubPushError('"message.messageId" must be a non-empty string');
-  if (typeof message.data !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(message.data)) throw new PubsubPushError('"message.data" must be base64');
+  if (!message || typeof message !== 'object' || Array.isArray(message))
+    throw new PubsubPushError('"message" must be an object');
+  if (typeof b.subscription !== 'string' || !/^projects\/[^/]+\/subscriptions\/[^/]+$/.test(b.subscription))
+    throw new PubsubPushError('"subscription" must be "projects/<project>/subscriptions/<name>"');
+  if (typeof message.messageId !== 'string' || message.messageId === '')
+    throw new PubsubPushError('"message.messageId" must be a non-empty string');
+  if (typeof message.data !== 'string' || !/^[A-Za-z0-9+/_-]*={0,2}$/.test(message.data))
+    throw new PubsubPushError('"message.data" must be base64');
   const attributes = message.attributes ?? {};
-  if (typeof attributes !== 'object' || Array.isArray(attributes) || Object.values(attributes as object).some((v) => typeof v !== 'string')) {
+  if (
+    typeof attributes !== 'object' ||
+    Array.isArray(attributes) ||
+    Object.values(attributes as object).some((v) => typeof v !== 'string')
+  ) {
     throw new PubsubPushError('"message.attributes" must be an object of strings');
   }
-  if (b.deliveryAttempt !== undefined && !(Number.isInteger(b.deliveryAttempt) && (b.deliveryAttempt as number) > 0)) throw new PubsubPushError('"deliveryAttempt" must be a positive integer');
+  if (b.deliveryAttempt !== undefined && !(Number.isInteger(b.deliveryAttempt) && (b.deliveryAttempt as number) > 0))
+    throw new PubsubPushError('"deliveryAttempt" must be a positive integer');
   const published = typeof message.publishTime === 'string' ? Date.parse(message.publishTime) : NaN;
   let jobBody: JobBody;
   try {
-    jobBody = parseJobBody(Buffer.from(message.data, 'base64').toString('utf8'), message.messageId, Number.isFinite(published) ? published : Date.now());
+    jobBody = parseJobBody(
+      Buffer.from(message.data, 'base64').toString('utf8'),
+      message.messageId,
+      Number.isFinite(published) ? published : Date.now(),
+    );
   } catch (error) {
     throw new PubsubPushError(`"message.data": ${(error as Error).message}`);
   }

@@ -11,7 +11,14 @@ import { randomUUID } from 'crypto';
 import { ServiceBusError, ServiceBusMessage, ServiceBusReceiverOptions } from '@azure/service-bus';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, eventually, queueBindingContract } from './contract';
 import { QueueBinding } from './binding';
-import { SbAdmin, SbClient, SbReceivedMessage, SbReceiver, SbSender, createServiceBusBinding } from './servicebus-binding';
+import {
+  SbAdmin,
+  SbClient,
+  SbReceivedMessage,
+  SbReceiver,
+  SbSender,
+  createServiceBusBinding,
+} from './servicebus-binding';
 import { ProcessDedupeRegistry } from './sqs-binding';
 
 interface Stored {
@@ -32,7 +39,11 @@ interface Entity {
 
 const MAX_MESSAGE_BYTES = 256 * 1024;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const lockLost = () => new ServiceBusError('The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.', 'MessageLockLost');
+const lockLost = () =>
+  new ServiceBusError(
+    'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.',
+    'MessageLockLost',
+  );
 
 class FakeServiceBus {
   private readonly entities = new Map<string, Entity>();
@@ -61,18 +72,34 @@ class FakeServiceBus {
     s.deliveryCount++;
     if (s.deliveryCount >= this.settings.maxDeliveryCount) {
       e.active.splice(e.active.indexOf(s), 1);
-      s.props = { ...s.props, DeadLetterReason: 'MaxDeliveryCountExceeded', DeadLetterErrorDescription: `Message could not be consumed after ${this.settings.maxDeliveryCount} delivery attempts.` };
+      s.props = {
+        ...s.props,
+        DeadLetterReason: 'MaxDeliveryCountExceeded',
+        DeadLetterErrorDescription: `Message could not be consumed after ${this.settings.maxDeliveryCount} delivery attempts.`,
+      };
       e.dead.push(s);
     }
   }
 
   store(queue: string, message: ServiceBusMessage, scheduledAt: number): number {
-    if (!message || typeof message !== 'object' || Array.isArray(message) || !('body' in message)) throw new TypeError('the fake takes one ServiceBusMessage per call');
+    if (!message || typeof message !== 'object' || Array.isArray(message) || !('body' in message))
+      throw new TypeError('the fake takes one ServiceBusMessage per call');
     const size = Buffer.byteLength(JSON.stringify(message.body ?? null));
-    if (size > MAX_MESSAGE_BYTES) throw new ServiceBusError(`The message body size ${size} exceeds the limit of ${MAX_MESSAGE_BYTES}`, 'MessageSizeExceeded');
+    if (size > MAX_MESSAGE_BYTES)
+      throw new ServiceBusError(
+        `The message body size ${size} exceeds the limit of ${MAX_MESSAGE_BYTES}`,
+        'MessageSizeExceeded',
+      );
     const e = this.entity(queue);
     // The broker stores a copy: what the sender mutates later is not what receivers get.
-    const stored: Stored = { seq: ++this.seq, message: structuredClone(message), enqueuedAt: Date.now(), scheduledAt, deliveryCount: 0, props: {} };
+    const stored: Stored = {
+      seq: ++this.seq,
+      message: structuredClone(message),
+      enqueuedAt: Date.now(),
+      scheduledAt,
+      deliveryCount: 0,
+      props: {},
+    };
     (scheduledAt > Date.now() ? e.scheduled : e.active).push(stored);
     return stored.seq;
   }
@@ -106,7 +133,11 @@ class FakeServiceBus {
       getQueueRuntimeProperties: async (queue) => {
         const e = this.entity(queue);
         this.tick(e);
-        return { activeMessageCount: e.active.length, scheduledMessageCount: e.scheduled.length, deadLetterMessageCount: e.dead.length };
+        return {
+          activeMessageCount: e.active.length,
+          scheduledMessageCount: e.scheduled.length,
+          deadLetterMessageCount: e.dead.length,
+        };
       },
     };
   }
@@ -114,9 +145,17 @@ class FakeServiceBus {
 
 class FakeSender implements SbSender {
   private closed = false;
-  constructor(private readonly bus: FakeServiceBus, private readonly queue: string, private readonly clientClosed: () => boolean) {}
+  constructor(
+    private readonly bus: FakeServiceBus,
+    private readonly queue: string,
+    private readonly clientClosed: () => boolean,
+  ) {}
   private open() {
-    if (this.closed || this.clientClosed()) throw new ServiceBusError(`The sender for "${this.queue}" has been closed and can no longer be used.`, 'GeneralError');
+    if (this.closed || this.clientClosed())
+      throw new ServiceBusError(
+        `The sender for "${this.queue}" has been closed and can no longer be used.`,
+        'GeneralError',
+      );
   }
   async sendMessages(message: ServiceBusMessage): Promise<void> {
     this.open();
@@ -134,9 +173,18 @@ class FakeSender implements SbSender {
 class FakeReceiver implements SbReceiver {
   private closed = false;
   private peekedUpTo = 0;
-  constructor(private readonly bus: FakeServiceBus, private readonly queue: string, private readonly deadLetters: boolean, private readonly clientClosed: () => boolean) {}
+  constructor(
+    private readonly bus: FakeServiceBus,
+    private readonly queue: string,
+    private readonly deadLetters: boolean,
+    private readonly clientClosed: () => boolean,
+  ) {}
   private open() {
-    if (this.closed || this.clientClosed()) throw new ServiceBusError(`The receiver for "${this.queue}" has been closed and can no longer be used.`, 'GeneralError');
+    if (this.closed || this.clientClosed())
+      throw new ServiceBusError(
+        `The receiver for "${this.queue}" has been closed and can no longer be used.`,
+        'GeneralError',
+      );
   }
   private list(e: Entity) {
     return this.deadLetters ? e.dead : e.active;
@@ -162,7 +210,11 @@ class FakeReceiver implements SbReceiver {
     this.bus.tick(e);
     const s = this.list(e).find((x) => x.lock && x.lock.token === m.lockToken);
     if (!s) throw lockLost();
-    if (s.lock!.receiver !== this) throw new ServiceBusError('This message was received by a different receiver: settle it with that receiver.', 'GeneralError');
+    if (s.lock!.receiver !== this)
+      throw new ServiceBusError(
+        'This message was received by a different receiver: settle it with that receiver.',
+        'GeneralError',
+      );
     return { e, s };
   }
 
@@ -172,7 +224,9 @@ class FakeReceiver implements SbReceiver {
       this.open();
       const e = this.bus.entity(this.queue);
       this.bus.tick(e);
-      const free = this.list(e).filter((s) => !s.lock).slice(0, max);
+      const free = this.list(e)
+        .filter((s) => !s.lock)
+        .slice(0, max);
       if (free.length || Date.now() >= deadline) {
         return free.map((s) => {
           s.lock = { token: randomUUID(), until: Date.now() + this.bus.settings.lockDurationMs, receiver: this };
@@ -186,7 +240,9 @@ class FakeReceiver implements SbReceiver {
     this.open();
     const e = this.bus.entity(this.queue);
     this.bus.tick(e);
-    const page = this.list(e).filter((s) => s.seq > this.peekedUpTo).slice(0, max);
+    const page = this.list(e)
+      .filter((s) => s.seq > this.peekedUpTo)
+      .slice(0, max);
     if (page.length) this.peekedUpTo = page[page.length - 1].seq;
     return page.map((s) => this.view(s, false));
   }
@@ -201,13 +257,24 @@ class FakeReceiver implements SbReceiver {
       s.deliveryCount++;
     } else this.bus.unlock(e, s);
   }
-  async deadLetterMessage(m: SbReceivedMessage, options: { deadLetterReason?: string; deadLetterErrorDescription?: string } & { [key: string]: number | boolean | string | Date | null } = {}) {
-    if (this.deadLetters) throw new ServiceBusError('A message in the dead-letter subqueue cannot be dead-lettered again.', 'GeneralError');
+  async deadLetterMessage(
+    m: SbReceivedMessage,
+    options: { deadLetterReason?: string; deadLetterErrorDescription?: string } & {
+      [key: string]: number | boolean | string | Date | null;
+    } = {},
+  ) {
+    if (this.deadLetters)
+      throw new ServiceBusError('A message in the dead-letter subqueue cannot be dead-lettered again.', 'GeneralError');
     const { e, s } = this.locked(m);
     const { deadLetterReason, deadLetterErrorDescription, ...modify } = options;
     e.active.splice(e.active.indexOf(s), 1);
     s.lock = undefined;
-    s.props = { ...s.props, ...modify, DeadLetterReason: deadLetterReason ?? null, DeadLetterErrorDescription: deadLetterErrorDescription ?? null };
+    s.props = {
+      ...s.props,
+      ...modify,
+      DeadLetterReason: deadLetterReason ?? null,
+      DeadLetterErrorDescription: deadLetterErrorDescription ?? null,
+    };
     e.dead.push(s);
   }
   async renewMessageLock(m: SbReceivedMessage): Promise<Date> {
@@ -237,7 +304,9 @@ describe('the Service Bus fake keeps the rules the binding relies on', () => {
     expect(third.deliveryCount).toBe(2);
     await receiver.abandonMessage(third);
     expect(await receiver.receiveMessages(1, { maxWaitTimeInMs: 0 })).toEqual([]);
-    const [dead] = await client.createReceiver('q', { receiveMode: 'peekLock', subQueueType: 'deadLetter' }).peekMessages(10);
+    const [dead] = await client
+      .createReceiver('q', { receiveMode: 'peekLock', subQueueType: 'deadLetter' })
+      .peekMessages(10);
     expect(dead).toMatchObject({ body: { a: 1 }, deadLetterReason: 'MaxDeliveryCountExceeded' });
     await client.close();
   });
@@ -246,8 +315,12 @@ describe('the Service Bus fake keeps the rules the binding relies on', () => {
     const bus = new FakeServiceBus({ lockDurationMs: 1000, maxDeliveryCount: 10 });
     const client = bus.client();
     await client.createSender('q').sendMessages({ body: 1 });
-    const [m] = await client.createReceiver('q', { receiveMode: 'peekLock' }).receiveMessages(1, { maxWaitTimeInMs: 0 });
-    await expect(client.createReceiver('q', { receiveMode: 'peekLock' }).completeMessage(m)).rejects.toThrow(/different receiver/);
+    const [m] = await client
+      .createReceiver('q', { receiveMode: 'peekLock' })
+      .receiveMessages(1, { maxWaitTimeInMs: 0 });
+    await expect(client.createReceiver('q', { receiveMode: 'peekLock' }).completeMessage(m)).rejects.toThrow(
+      /different receiver/,
+    );
     await client.close();
     await expect(client.createSender('q').sendMessages({ body: 2 })).rejects.toThrow(/closed/);
   });
@@ -258,13 +331,31 @@ describe('Service Bus binding against the SDK-boundary fake', () => {
   const buses = new Map<QueueBinding, { bus: FakeServiceBus; queue: string }>();
   const dedupe = new ProcessDedupeRegistry();
   let next = 0;
-  const make = (bus: FakeServiceBus, queue: string, extra: Partial<Parameters<typeof createServiceBusBinding>[0]> = {}) =>
-    createServiceBusBinding({ client: bus.client(), admin: bus.admin(), queue, ownsClient: true, retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, dedupe, ...extra });
+  const make = (
+    bus: FakeServiceBus,
+    queue: string,
+    extra: Partial<Parameters<typeof createServiceBusBinding>[0]> = {},
+  ) =>
+    createServiceBusBinding({
+      client: bus.client(),
+      admin: bus.admin(),
+      queue,
+      ownsClient: true,
+      retry: CONTRACT_RETRY,
+      random: CONTRACT_RANDOM,
+      dedupe,
+      ...extra,
+    });
 
   queueBindingContract(
     'Service Bus (fake)',
     async (shareWith) => {
-      const target = shareWith ? buses.get(shareWith)! : { bus: new FakeServiceBus({ lockDurationMs: LOCK_MS, maxDeliveryCount: CONTRACT_RETRY.maxAttempts + 1 }), queue: `q${++next}` };
+      const target = shareWith
+        ? buses.get(shareWith)!
+        : {
+            bus: new FakeServiceBus({ lockDurationMs: LOCK_MS, maxDeliveryCount: CONTRACT_RETRY.maxAttempts + 1 }),
+            queue: `q${++next}`,
+          };
       const binding = make(target.bus, target.queue);
       buses.set(binding, target);
       return binding;
@@ -282,7 +373,10 @@ describe('Service Bus binding against the SDK-boundary fake', () => {
     expect(await other.claim(1, 1000)).toEqual([]);
     expect(await other.depth()).toEqual({ ready: 0, inFlight: 1, delayed: 0, dead: 0 });
     await worker.close();
-    const again = await eventually(() => other.claim(1, 1000), (jobs) => jobs.length === 1);
+    const again = await eventually(
+      () => other.claim(1, 1000),
+      (jobs) => jobs.length === 1,
+    );
     expect(again[0]).toMatchObject({ id, attempts: 2 });
     await other.ack(again[0]);
     await other.close();
@@ -299,7 +393,11 @@ describe('Service Bus binding against the SDK-boundary fake', () => {
     }
     expect(await binding.claim(1, 5000)).toEqual([]);
     const [dead] = await binding.listDeadLetters();
-    expect(dead).toMatchObject({ id, payload: { x: 1 }, lastError: expect.stringMatching(/after 2 delivery attempts/) });
+    expect(dead).toMatchObject({
+      id,
+      payload: { x: 1 },
+      lastError: expect.stringMatching(/after 2 delivery attempts/),
+    });
     expect(await binding.redrive()).toBe(1);
     const [job] = await binding.claim(1, 5000);
     expect(job).toMatchObject({ id, attempts: 1 });
@@ -322,7 +420,9 @@ describe('Service Bus binding against the SDK-boundary fake', () => {
   test('a job too large for the queue is refused with a message and leaves its dedupe key free', async () => {
     const bus = new FakeServiceBus({ lockDurationMs: LOCK_MS, maxDeliveryCount: 10 });
     const binding = make(bus, 'big');
-    await expect(binding.enqueue({ kind: 'sync', payload: 'x'.repeat(300 * 1024), dedupeKey: 'k' })).rejects.toThrow(/exceeds the limit/);
+    await expect(binding.enqueue({ kind: 'sync', payload: 'x'.repeat(300 * 1024), dedupeKey: 'k' })).rejects.toThrow(
+      /exceeds the limit/,
+    );
     const id = await binding.enqueue({ kind: 'sync', payload: 'small', dedupeKey: 'k' });
     const [job] = await binding.claim(1, 5000);
     expect(job.id).toBe(id);

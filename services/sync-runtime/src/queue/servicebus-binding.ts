@@ -3,14 +3,37 @@
  * letters. Typed against the narrow slice of @azure/service-bus it uses, so tests can stand a fake in.
  */
 import { randomUUID } from 'crypto';
-import type { QueueRuntimeProperties, ReceiveMessagesOptions, ServiceBusMessage, ServiceBusReceivedMessage, ServiceBusReceiverOptions } from '@azure/service-bus';
+import type {
+  QueueRuntimeProperties,
+  ReceiveMessagesOptions,
+  ServiceBusMessage,
+  ServiceBusReceivedMessage,
+  ServiceBusReceiverOptions,
+} from '@azure/service-bus';
 import { DEFAULT_RETRY, DeadLetter, Job, LeaseLostError, QueueBinding, RetryPolicy, backoffMs } from './binding';
-import { DedupeRegistry, JobBody, deadLetterFromBody, jobFromBody, newJobBody, parseJobBody, processDedupe, redrivenBody } from './sqs-binding';
+import {
+  DedupeRegistry,
+  JobBody,
+  deadLetterFromBody,
+  jobFromBody,
+  newJobBody,
+  parseJobBody,
+  processDedupe,
+  redrivenBody,
+} from './sqs-binding';
 
 /** What the binding reads of a received message. */
 export type SbReceivedMessage = Pick<
   ServiceBusReceivedMessage,
-  'body' | 'messageId' | 'applicationProperties' | 'deliveryCount' | 'lockToken' | 'lockedUntilUtc' | 'enqueuedTimeUtc' | 'deadLetterReason' | 'deadLetterErrorDescription'
+  | 'body'
+  | 'messageId'
+  | 'applicationProperties'
+  | 'deliveryCount'
+  | 'lockToken'
+  | 'lockedUntilUtc'
+  | 'enqueuedTimeUtc'
+  | 'deadLetterReason'
+  | 'deadLetterErrorDescription'
 >;
 
 /** The ServiceBusSender methods the binding uses (the real sender satisfies it). */
@@ -26,7 +49,12 @@ export interface SbReceiver {
   peekMessages(maxMessageCount: number): Promise<SbReceivedMessage[]>;
   completeMessage(message: SbReceivedMessage): Promise<void>;
   abandonMessage(message: SbReceivedMessage): Promise<void>;
-  deadLetterMessage(message: SbReceivedMessage, options?: { deadLetterReason?: string; deadLetterErrorDescription?: string } & { [key: string]: number | boolean | string | Date | null }): Promise<void>;
+  deadLetterMessage(
+    message: SbReceivedMessage,
+    options?: { deadLetterReason?: string; deadLetterErrorDescription?: string } & {
+      [key: string]: number | boolean | string | Date | null;
+    },
+  ): Promise<void>;
   renewMessageLock(message: SbReceivedMessage): Promise<Date>;
   close(): Promise<void>;
 }
@@ -40,7 +68,9 @@ export interface SbClient {
 
 /** The ServiceBusAdministrationClient method depth() uses. */
 export interface SbAdmin {
-  getQueueRuntimeProperties(queueName: string): Promise<Pick<QueueRuntimeProperties, 'activeMessageCount' | 'scheduledMessageCount' | 'deadLetterMessageCount'>>;
+  getQueueRuntimeProperties(
+    queueName: string,
+  ): Promise<Pick<QueueRuntimeProperties, 'activeMessageCount' | 'scheduledMessageCount' | 'deadLetterMessageCount'>>;
 }
 
 export interface ServiceBusBindingOptions {
@@ -60,7 +90,8 @@ export interface ServiceBusBindingOptions {
 
 /** Service Bus's longest dead-letter error description. */
 const MAX_DESCRIPTION = 4096;
-const lockLost = (error: unknown) => ['MessageLockLost', 'MessageNotFound', 'SessionLockLost'].includes((error as { code?: string })?.code ?? '');
+const lockLost = (error: unknown) =>
+  ['MessageLockLost', 'MessageNotFound', 'SessionLockLost'].includes((error as { code?: string })?.code ?? '');
 
 interface Delivery {
   readonly message: SbReceivedMessage;
@@ -98,9 +129,20 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
   const deliveries = new WeakMap<Job, Delivery>();
   const live = new Set<Delivery>();
 
-  const message = (body: JobBody): ServiceBusMessage => ({ body, messageId: randomUUID(), contentType: 'application/json', applicationProperties: { jobId: body.id } });
-  const bodyOf = (m: SbReceivedMessage) => parseJobBody(typeof m.body === 'string' ? m.body : JSON.stringify(m.body), m.messageId !== undefined ? String(m.messageId) : '?', m.enqueuedTimeUtc?.getTime());
-  const releaseKey = (body: JobBody) => (body.dedupeKey !== undefined ? dedupe.release(queue, body.dedupeKey, body.id) : Promise.resolve());
+  const message = (body: JobBody): ServiceBusMessage => ({
+    body,
+    messageId: randomUUID(),
+    contentType: 'application/json',
+    applicationProperties: { jobId: body.id },
+  });
+  const bodyOf = (m: SbReceivedMessage) =>
+    parseJobBody(
+      typeof m.body === 'string' ? m.body : JSON.stringify(m.body),
+      m.messageId !== undefined ? String(m.messageId) : '?',
+      m.enqueuedTimeUtc?.getTime(),
+    );
+  const releaseKey = (body: JobBody) =>
+    body.dedupeKey !== undefined ? dedupe.release(queue, body.dedupeKey, body.id) : Promise.resolve();
 
   const stopRenewing = (d: Delivery) => {
     if (d.timer) clearTimeout(d.timer);
@@ -131,7 +173,8 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
 
   const delivery = (job: Job) => {
     const found = deliveries.get(job);
-    if (!found) throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through this Service Bus binding`);
+    if (!found)
+      throw new Error(`job ${job.id} (delivery ${job.attempts}) was not claimed through this Service Bus binding`);
     return found;
   };
   /** Settles a delivery; a lost lock becomes LeaseLostError. */
@@ -146,7 +189,11 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
     deliveries.delete(job);
   };
   const deadLetter = (m: SbReceivedMessage, reason: string, error: string) =>
-    receiver.deadLetterMessage(m, { deadLetterReason: reason, deadLetterErrorDescription: error.slice(0, MAX_DESCRIPTION), deadAt: Date.now() });
+    receiver.deadLetterMessage(m, {
+      deadLetterReason: reason,
+      deadLetterErrorDescription: error.slice(0, MAX_DESCRIPTION),
+      deadAt: Date.now(),
+    });
 
   /** A fresh receiver on the dead-letter subqueue (a receiver's peek cursor only moves forward). */
   const withDeadLetters = async <T>(fn: (dlq: SbReceiver) => Promise<T>): Promise<T> => {
@@ -164,7 +211,15 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
     try {
       return { ...deadLetterFromBody(bodyOf(m), lastError, deadAt), lastError, deadAt: new Date(deadAt) };
     } catch (error) {
-      return { id: String(m.messageId ?? '?'), kind: 'sync', payload: m.body ?? null, attempts: 0, enqueuedAt: new Date(deadAt), lastError: (error as Error).message, deadAt: new Date(deadAt) };
+      return {
+        id: String(m.messageId ?? '?'),
+        kind: 'sync',
+        payload: m.body ?? null,
+        attempts: 0,
+        enqueuedAt: new Date(deadAt),
+        lastError: (error as Error).message,
+        deadAt: new Date(deadAt),
+      };
     }
   };
 
@@ -202,7 +257,11 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
         }
         const job = jobFromBody(body, (m.deliveryCount ?? 0) + 1);
         if (job.attempts > retry.maxAttempts) {
-          await deadLetter(m, 'LeaseExpired', `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`);
+          await deadLetter(
+            m,
+            'LeaseExpired',
+            `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`,
+          );
           await releaseKey(body);
           continue;
         }
@@ -326,7 +385,12 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
       } finally {
         await peeker.close();
       }
-      return { ready: props.activeMessageCount - inFlight, inFlight, delayed: props.scheduledMessageCount, dead: props.deadLetterMessageCount };
+      return {
+        ready: props.activeMessageCount - inFlight,
+        inFlight,
+        delayed: props.scheduledMessageCount,
+        dead: props.deadLetterMessageCount,
+      };
     },
 
     async close() {

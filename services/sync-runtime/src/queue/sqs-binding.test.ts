@@ -1,6 +1,12 @@
 import { ChildProcess, spawn } from 'child_process';
 import { randomUUID } from 'crypto';
-import { CreateQueueCommand, GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient, SendMessageCommand } from '@aws-sdk/client-sqs';
+import {
+  CreateQueueCommand,
+  GetQueueAttributesCommand,
+  ReceiveMessageCommand,
+  SQSClient,
+  SendMessageCommand,
+} from '@aws-sdk/client-sqs';
 import { jobFromSqsRecord } from '../lambda';
 import { QueueBinding } from './binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';
@@ -17,7 +23,8 @@ import('fauxqs').then(async ({ buildApp }) => {
 let fauxqs: ChildProcess;
 let endpoint: string;
 let admin: SQSClient;
-const clientFor = () => new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
+const clientFor = () =>
+  new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 
 beforeAll(async () => {
   fauxqs = spawn(process.execPath, ['-e', FAUXQS], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
@@ -38,11 +45,20 @@ let next = 0;
 async function createQueues(options: { redriveMaxReceiveCount?: number } = {}) {
   const name = `${prefix}-${++next}`;
   const dlq = await admin.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }));
-  const dlqArn = (await admin.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))).Attributes!.QueueArn!;
+  const dlqArn = (
+    await admin.send(new GetQueueAttributesCommand({ QueueUrl: dlq.QueueUrl, AttributeNames: ['QueueArn'] }))
+  ).Attributes!.QueueArn!;
   const main = await admin.send(
     new CreateQueueCommand({
       QueueName: name,
-      Attributes: options.redriveMaxReceiveCount ? { RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: options.redriveMaxReceiveCount }) } : {},
+      Attributes: options.redriveMaxReceiveCount
+        ? {
+            RedrivePolicy: JSON.stringify({
+              deadLetterTargetArn: dlqArn,
+              maxReceiveCount: options.redriveMaxReceiveCount,
+            }),
+          }
+        : {},
     }),
   );
   return { queueUrl: main.QueueUrl!, deadLetterQueueUrl: dlq.QueueUrl! };
@@ -54,8 +70,16 @@ describe('SQS binding on fauxqs', () => {
   queueBindingContract(
     'SQS',
     async (shareWith) => {
-      const urls = shareWith ? queues.get(shareWith)! : await createQueues({ redriveMaxReceiveCount: CONTRACT_RETRY.maxAttempts + 2 });
-      const binding = createSqsBinding({ ...urls, client: clientFor(), retry: CONTRACT_RETRY, random: CONTRACT_RANDOM, dedupe });
+      const urls = shareWith
+        ? queues.get(shareWith)!
+        : await createQueues({ redriveMaxReceiveCount: CONTRACT_RETRY.maxAttempts + 2 });
+      const binding = createSqsBinding({
+        ...urls,
+        client: clientFor(),
+        retry: CONTRACT_RETRY,
+        random: CONTRACT_RANDOM,
+        dedupe,
+      });
       queues.set(binding, urls);
       return binding;
     },
@@ -65,11 +89,32 @@ describe('SQS binding on fauxqs', () => {
   test('a message body is what the Lambda worker reads: the same id, kind, integration, payload and dedupe key', async () => {
     const urls = await createQueues();
     const binding = createSqsBinding({ ...urls, client: clientFor() });
-    const id = await binding.enqueue({ kind: 'webhook', integration: 'shop', payload: { order: 7 }, dedupeKey: 'order-7' });
-    const raw = await admin.send(new ReceiveMessageCommand({ QueueUrl: urls.queueUrl, MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'] }));
+    const id = await binding.enqueue({
+      kind: 'webhook',
+      integration: 'shop',
+      payload: { order: 7 },
+      dedupeKey: 'order-7',
+    });
+    const raw = await admin.send(
+      new ReceiveMessageCommand({
+        QueueUrl: urls.queueUrl,
+        MessageSystemAttributeNames: ['ApproximateReceiveCount', 'SentTimestamp'],
+      }),
+    );
     const message = raw.Messages![0];
-    const job = jobFromSqsRecord({ messageId: message.MessageId!, body: message.Body!, attributes: message.Attributes });
-    expect(job).toMatchObject({ id, kind: 'webhook', integration: 'shop', payload: { order: 7 }, dedupeKey: 'order-7', attempts: 1 });
+    const job = jobFromSqsRecord({
+      messageId: message.MessageId!,
+      body: message.Body!,
+      attributes: message.Attributes,
+    });
+    expect(job).toMatchObject({
+      id,
+      kind: 'webhook',
+      integration: 'shop',
+      payload: { order: 7 },
+      dedupeKey: 'order-7',
+      attempts: 1,
+    });
     await binding.close();
   });
 

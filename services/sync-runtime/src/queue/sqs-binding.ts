@@ -12,8 +12,19 @@ import {
   SQSClient,
   SendMessageCommand,
 } from '@aws-sdk/client-sqs';
-import { parseJobEnvelope } from '../../../../config/job-message';
-import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, RetryPolicy, backoffMs, checkJob } from './binding';
+import { parseJobEnvelope } from '@data-sync/config/job-message';
+import {
+  DEFAULT_RETRY,
+  DeadLetter,
+  Job,
+  JobKind,
+  LeaseLostError,
+  NewJob,
+  QueueBinding,
+  RetryPolicy,
+  backoffMs,
+  checkJob,
+} from './binding';
 
 /**
  * A job as a message body: JSON with the fields lambda.ts's JOB_BODY reads (id, kind, integration,
@@ -60,10 +71,21 @@ export function parseJobBody(text: string, messageId: string, sentAt = Date.now(
   } catch {
     throw new Error(`message ${messageId}: body is not JSON`);
   }
-  const { lastError, deadAt, ...message } = (body && typeof body === 'object' ? body : { body }) as Record<string, unknown>;
+  const { lastError, deadAt, ...message } = (body && typeof body === 'object' ? body : { body }) as Record<
+    string,
+    unknown
+  >;
   const job = parseJobEnvelope(message, `message ${messageId}`);
-  const jobBody: JobBody = { ...job, payload: job.payload ?? null, id: job.id ?? messageId, enqueuedAt: job.enqueuedAt ?? sentAt, attemptsBefore: job.attemptsBefore ?? 0 };
-  return typeof lastError === 'string' ? { ...jobBody, lastError, deadAt: typeof deadAt === 'number' ? deadAt : sentAt } : jobBody;
+  const jobBody: JobBody = {
+    ...job,
+    payload: job.payload ?? null,
+    id: job.id ?? messageId,
+    enqueuedAt: job.enqueuedAt ?? sentAt,
+    attemptsBefore: job.attemptsBefore ?? 0,
+  };
+  return typeof lastError === 'string'
+    ? { ...jobBody, lastError, deadAt: typeof deadAt === 'number' ? deadAt : sentAt }
+    : jobBody;
 }
 
 export function jobFromBody(body: JobBody, deliveries: number): Job {
@@ -78,7 +100,11 @@ export function jobFromBody(body: JobBody, deliveries: number): Job {
   };
 }
 
-export function deadLetterFromBody(body: DeadBody | JobBody, fallbackError: string, fallbackDeadAt: number): DeadLetter {
+export function deadLetterFromBody(
+  body: DeadBody | JobBody,
+  fallbackError: string,
+  fallbackDeadAt: number,
+): DeadLetter {
   const dead = body as Partial<DeadBody>;
   return {
     ...jobFromBody(body, 0),
@@ -90,13 +116,31 @@ export function deadLetterFromBody(body: DeadBody | JobBody, fallbackError: stri
 /** A job body with its error, ready for the dead-letter queue. */
 export function deadBody(body: JobBody, attempts: number, lastError: string): DeadBody {
   const { id, kind, integration, payload, dedupeKey, enqueuedAt } = body;
-  return { id, kind, ...(integration !== undefined ? { integration } : {}), payload, ...(dedupeKey !== undefined ? { dedupeKey } : {}), enqueuedAt, attemptsBefore: attempts, lastError, deadAt: Date.now() };
+  return {
+    id,
+    kind,
+    ...(integration !== undefined ? { integration } : {}),
+    payload,
+    ...(dedupeKey !== undefined ? { dedupeKey } : {}),
+    enqueuedAt,
+    attemptsBefore: attempts,
+    lastError,
+    deadAt: Date.now(),
+  };
 }
 
 /** A dead letter's body back as a fresh job (same id, attempts start again). */
 export function redrivenBody(body: JobBody): JobBody {
   const { id, kind, integration, payload, dedupeKey, enqueuedAt } = body;
-  return { id, kind, ...(integration !== undefined ? { integration } : {}), payload, ...(dedupeKey !== undefined ? { dedupeKey } : {}), enqueuedAt, attemptsBefore: 0 };
+  return {
+    id,
+    kind,
+    ...(integration !== undefined ? { integration } : {}),
+    payload,
+    ...(dedupeKey !== undefined ? { dedupeKey } : {}),
+    enqueuedAt,
+    attemptsBefore: 0,
+  };
 }
 
 /** Cloud queues' delays and leases are whole seconds: round up, so a job is never early. */
@@ -193,20 +237,39 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
   const random = options.random ?? Math.random;
   const dedupe = options.dedupe ?? processDedupe;
   const waitTimeSeconds = options.waitTimeSeconds ?? 0;
-  if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 0 || waitTimeSeconds > 20) throw new Error(`SQS waitTimeSeconds must be an integer 0..20; got ${waitTimeSeconds}`);
+  if (!Number.isInteger(waitTimeSeconds) || waitTimeSeconds < 0 || waitTimeSeconds > 20)
+    throw new Error(`SQS waitTimeSeconds must be an integer 0..20; got ${waitTimeSeconds}`);
   const ownClient = !options.client;
-  const client = options.client ?? new SQSClient({ ...(options.region ? { region: options.region } : {}), ...(options.endpoint ? { endpoint: options.endpoint } : {}) });
+  const client =
+    options.client ??
+    new SQSClient({
+      ...(options.region ? { region: options.region } : {}),
+      ...(options.endpoint ? { endpoint: options.endpoint } : {}),
+    });
   const queueUrl = options.queueUrl;
   const dlqUrl = options.deadLetterQueueUrl;
   const deliveries = new WeakMap<Job, Delivery>();
 
   const send = async (url: string, body: JobBody, delaySeconds = 0) => {
     const text = JSON.stringify(body);
-    if (Buffer.byteLength(text) > MAX_BODY_BYTES) throw new Error(`job ${body.id} is ${Buffer.byteLength(text)} bytes as JSON; SQS takes at most ${MAX_BODY_BYTES}`);
-    await client.send(new SendMessageCommand({ QueueUrl: url, MessageBody: text, ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}) }));
+    if (Buffer.byteLength(text) > MAX_BODY_BYTES)
+      throw new Error(
+        `job ${body.id} is ${Buffer.byteLength(text)} bytes as JSON; SQS takes at most ${MAX_BODY_BYTES}`,
+      );
+    await client.send(
+      new SendMessageCommand({
+        QueueUrl: url,
+        MessageBody: text,
+        ...(delaySeconds > 0 ? { DelaySeconds: delaySeconds } : {}),
+      }),
+    );
   };
-  const remove = (url: string, receipt: string) => client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receipt }));
-  const setVisibility = (url: string, receipt: string, seconds: number) => client.send(new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: receipt, VisibilityTimeout: seconds }));
+  const remove = (url: string, receipt: string) =>
+    client.send(new DeleteMessageCommand({ QueueUrl: url, ReceiptHandle: receipt }));
+  const setVisibility = (url: string, receipt: string, seconds: number) =>
+    client.send(
+      new ChangeMessageVisibilityCommand({ QueueUrl: url, ReceiptHandle: receipt, VisibilityTimeout: seconds }),
+    );
 
   const delivery = (job: Job) => {
     const found = deliveries.get(job);
@@ -222,7 +285,8 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
       throw error;
     }
   };
-  const releaseKey = (body: JobBody) => (body.dedupeKey !== undefined ? dedupe.release(queueUrl, body.dedupeKey, body.id) : Promise.resolve());
+  const releaseKey = (body: JobBody) =>
+    body.dedupeKey !== undefined ? dedupe.release(queueUrl, body.dedupeKey, body.id) : Promise.resolve();
 
   const receive = async (url: string, max: number, visibilitySeconds: number): Promise<Message[]> => {
     const out = await client.send(
@@ -250,17 +314,29 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
 
   const counts = async (url: string) => {
     const out = await client.send(
-      new GetQueueAttributesCommand({ QueueUrl: url, AttributeNames: ['ApproximateNumberOfMessages', 'ApproximateNumberOfMessagesNotVisible', 'ApproximateNumberOfMessagesDelayed'] }),
+      new GetQueueAttributesCommand({
+        QueueUrl: url,
+        AttributeNames: [
+          'ApproximateNumberOfMessages',
+          'ApproximateNumberOfMessagesNotVisible',
+          'ApproximateNumberOfMessagesDelayed',
+        ],
+      }),
     );
     const a = out.Attributes ?? {};
-    return { ready: Number(a.ApproximateNumberOfMessages ?? 0), inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0), delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0) };
+    return {
+      ready: Number(a.ApproximateNumberOfMessages ?? 0),
+      inFlight: Number(a.ApproximateNumberOfMessagesNotVisible ?? 0),
+      delayed: Number(a.ApproximateNumberOfMessagesDelayed ?? 0),
+    };
   };
 
   return {
     name: 'sqs',
     async enqueue(job, opts) {
       const delaySeconds = toSeconds(opts?.delayMs ?? 0);
-      if (delaySeconds > MAX_DELAY_SECONDS) throw new Error(`delayMs ${opts?.delayMs} is beyond SQS's longest delay (${MAX_DELAY_SECONDS} s)`);
+      if (delaySeconds > MAX_DELAY_SECONDS)
+        throw new Error(`delayMs ${opts?.delayMs} is beyond SQS's longest delay (${MAX_DELAY_SECONDS} s)`);
       const body = newJobBody(job);
       if (job.dedupeKey !== undefined) {
         const owner = await dedupe.reserve(queueUrl, job.dedupeKey, body.id);
@@ -296,7 +372,14 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
           }
           const job = jobFromBody(body, received);
           if (job.attempts > retry.maxAttempts) {
-            await send(dlqUrl, deadBody(body, job.attempts - 1, `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`));
+            await send(
+              dlqUrl,
+              deadBody(
+                body,
+                job.attempts - 1,
+                `lease expired ${job.attempts - 1} times without an acknowledgement (worker crashed or stalled)`,
+              ),
+            );
             await remove(queueUrl, receipt);
             await releaseKey(body);
             continue;
@@ -336,7 +419,11 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
         await releaseKey(body);
         return 'dead';
       }
-      await send(queueUrl, { ...body, attemptsBefore: job.attempts }, Math.min(MAX_DELAY_SECONDS, toSeconds(backoffMs(job.attempts, retry, random))));
+      await send(
+        queueUrl,
+        { ...body, attemptsBefore: job.attempts },
+        Math.min(MAX_DELAY_SECONDS, toSeconds(backoffMs(job.attempts, retry, random))),
+      );
       await remove(queueUrl, receipt);
       deliveries.delete(job);
       return 'retry';
@@ -358,13 +445,31 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
     async listDeadLetters(limit = 100) {
       const messages = await receiveAllDead(30, limit);
       // Make them visible again at once: listing is a look, not a claim.
-      await Promise.all(messages.map((m) => setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) => (isStale(error) ? undefined : Promise.reject(error)))));
+      await Promise.all(
+        messages.map((m) =>
+          setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) =>
+            isStale(error) ? undefined : Promise.reject(error),
+          ),
+        ),
+      );
       return messages.map((m) => {
         const sent = Number(m.Attributes?.SentTimestamp ?? Date.now());
         try {
-          return deadLetterFromBody(parseJobBody(m.Body ?? '', m.MessageId ?? '?'), "moved by the queue's RedrivePolicy after maxReceiveCount receives", sent);
+          return deadLetterFromBody(
+            parseJobBody(m.Body ?? '', m.MessageId ?? '?'),
+            "moved by the queue's RedrivePolicy after maxReceiveCount receives",
+            sent,
+          );
         } catch (error) {
-          return { id: m.MessageId ?? '?', kind: 'sync', payload: m.Body ?? null, attempts: 0, enqueuedAt: new Date(sent), lastError: (error as Error).message, deadAt: new Date(sent) } satisfies DeadLetter;
+          return {
+            id: m.MessageId ?? '?',
+            kind: 'sync',
+            payload: m.Body ?? null,
+            attempts: 0,
+            enqueuedAt: new Date(sent),
+            lastError: (error as Error).message,
+            deadAt: new Date(sent),
+          } satisfies DeadLetter;
         }
       });
     },
@@ -385,7 +490,9 @@ export function createSqsBinding(options: SqsBindingOptions): QueueBinding {
           await remove(dlqUrl, m.ReceiptHandle!);
           moved++;
         } else {
-          await setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) => (isStale(error) ? undefined : Promise.reject(error)));
+          await setVisibility(dlqUrl, m.ReceiptHandle!, 0).catch((error) =>
+            isStale(error) ? undefined : Promise.reject(error),
+          );
         }
       }
       return moved;

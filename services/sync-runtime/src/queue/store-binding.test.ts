@@ -1,4 +1,4 @@
-import { TEST_DATABASE_URL, describeWithService } from '../../../../test/support/services';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { TestStore, openTestPglite, openTestPostgres } from '../../test/support/store';
 import { QueueBinding } from './binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';
@@ -23,7 +23,7 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
     (binding) => binding.close(),
   );
 
-  test('enqueueWithin commits the job with the caller\'s transaction, and a rollback leaves no job', async () => {
+  test("enqueueWithin commits the job with the caller's transaction, and a rollback leaves no job", async () => {
     const binding = createStoreBinding({ db: store.db, queue: 'tx' });
     await expect(
       store.db.transaction(async (tx) => {
@@ -53,4 +53,6 @@ function storeContract(label: string, open: () => Promise<TestStore>) {
 }
 
 describe('store binding on PGlite', () => storeContract('store on PGlite', openTestPglite));
-describeWithService('store binding on PostgreSQL', TEST_DATABASE_URL, () => storeContract('store on PostgreSQL', () => openTestPostgres('store_binding')));
+describeWithService('store binding on PostgreSQL', TEST_DATABASE_URL, () =>
+  storeContract('store on PostgreSQL', () => openTestPostgres('store_binding')),
+);

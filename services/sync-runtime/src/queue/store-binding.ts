@@ -1,5 +1,17 @@
-import type { Db, Queryable } from '../../../../pipelines/db';
-import { DEFAULT_RETRY, DeadLetter, Job, JobKind, LeaseLostError, NewJob, QueueBinding, QueueDepth, RetryPolicy, backoffMs, checkJob } from './binding';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
+import {
+  DEFAULT_RETRY,
+  DeadLetter,
+  Job,
+  JobKind,
+  LeaseLostError,
+  NewJob,
+  QueueBinding,
+  QueueDepth,
+  RetryPolicy,
+  backoffMs,
+  checkJob,
+} from './binding';
 
 export interface StoreBindingOptions {
   readonly db: Db;
@@ -65,7 +77,14 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
   const random = options.random ?? Math.random;
 
   async function insert(target: Queryable, job: NewJob, delayMs = 0): Promise<string> {
-    const params = [queue, job.kind, job.integration ?? null, JSON.stringify(job.payload ?? null), job.dedupeKey ?? null, ms(delayMs)];
+    const params = [
+      queue,
+      job.kind,
+      job.integration ?? null,
+      JSON.stringify(job.payload ?? null),
+      job.dedupeKey ?? null,
+      ms(delayMs),
+    ];
     // The existing job can be acknowledged between the conflict and the lookup: then insert again.
     for (let attempt = 0; attempt < 3; attempt++) {
       const inserted = await target.query<{ id: string }>(
@@ -76,7 +95,10 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
         params,
       );
       if (inserted.rows.length > 0) return String(inserted.rows[0].id);
-      const existing = await target.query<{ id: string }>(`SELECT id FROM jobs WHERE queue = $1 AND dedupe_key = $2 AND status <> 'dead'`, [queue, job.dedupeKey]);
+      const existing = await target.query<{ id: string }>(
+        `SELECT id FROM jobs WHERE queue = $1 AND dedupe_key = $2 AND status <> 'dead'`,
+        [queue, job.dedupeKey],
+      );
       if (existing.rows.length > 0) return String(existing.rows[0].id);
     }
     throw new Error(`could not enqueue job with dedupe key ${job.dedupeKey} on queue ${queue}`);
@@ -99,7 +121,13 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
   };
 
   async function insertBatch(batch: Pending[]) {
-    const input = batch.map(({ job, delayMs }) => ({ kind: job.kind, integration: job.integration ?? null, payload: job.payload ?? null, dedupe_key: job.dedupeKey ?? null, delay_ms: ms(delayMs) }));
+    const input = batch.map(({ job, delayMs }) => ({
+      kind: job.kind,
+      integration: job.integration ?? null,
+      payload: job.payload ?? null,
+      dedupe_key: job.dedupeKey ?? null,
+      delay_ms: ms(delayMs),
+    }));
     let rows: { ord: string | number; id: string | number; inserted: boolean }[];
     try {
       ({ rows } = await db.query<{ ord: string | number; id: string | number; inserted: boolean }>(
@@ -120,9 +148,13 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
     } catch (error) {
       // One job the database refuses (text jsonb cannot hold) must not fail the others: each goes on its own.
       // Only when the server reported the error (a SQLSTATE): the statement was rolled back, so none is inserted twice.
-      const refused = typeof (error as { code?: unknown })?.code === 'string' && /^[0-9A-Z]{5}$/.test((error as { code: string }).code);
+      const refused =
+        typeof (error as { code?: unknown })?.code === 'string' &&
+        /^[0-9A-Z]{5}$/.test((error as { code: string }).code);
       if (batch.length === 1 || !refused) return batch.forEach((pending) => pending.reject(error));
-      await Promise.all(batch.map((pending) => insert(db, pending.job, pending.delayMs).then(pending.resolve, pending.reject)));
+      await Promise.all(
+        batch.map((pending) => insert(db, pending.job, pending.delayMs).then(pending.resolve, pending.reject)),
+      );
       return;
     }
     await Promise.all(
@@ -167,7 +199,9 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
          RETURNING j.*`,
         [queue, max, ms(leaseMs)],
       );
-      return rows.sort((a, b) => new Date(a.run_at).getTime() - new Date(b.run_at).getTime() || Number(a.id) - Number(b.id)).map(toJob);
+      return rows
+        .sort((a, b) => new Date(a.run_at).getTime() - new Date(b.run_at).getTime() || Number(a.id) - Number(b.id))
+        .map(toJob);
     },
 
     async ack(job) {
@@ -209,8 +243,15 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
     },
 
     async listDeadLetters(limit = 100): Promise<DeadLetter[]> {
-      const { rows } = await db.query<JobRow>(`SELECT * FROM jobs WHERE queue = $1 AND status = 'dead' ORDER BY dead_at, id LIMIT $2`, [queue, limit]);
-      return rows.map((row) => ({ ...toJob(row), lastError: row.last_error ?? '', deadAt: new Date(row.dead_at ?? row.enqueued_at) }));
+      const { rows } = await db.query<JobRow>(
+        `SELECT * FROM jobs WHERE queue = $1 AND status = 'dead' ORDER BY dead_at, id LIMIT $2`,
+        [queue, limit],
+      );
+      return rows.map((row) => ({
+        ...toJob(row),
+        lastError: row.last_error ?? '',
+        deadAt: new Date(row.dead_at ?? row.enqueued_at),
+      }));
     },
 
     async redrive(ids) {
@@ -233,7 +274,12 @@ export function createStoreBinding(options: StoreBindingOptions): QueueBinding {
         [queue],
       );
       const row = rows[0];
-      return { ready: Number(row.ready), inFlight: Number(row.inFlight), delayed: Number(row.delayed), dead: Number(row.dead) };
+      return {
+        ready: Number(row.ready),
+        inFlight: Number(row.inFlight),
+        delayed: Number(row.delayed),
+        dead: Number(row.dead),
+      };
     },
 
     // Waits for enqueues in progress; the database belongs to the caller, who closes it.

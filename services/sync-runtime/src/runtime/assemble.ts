@@ -5,17 +5,17 @@
  * Worker bundles it (cloudflare/build.ts).
  */
 import type { Logger } from 'pino';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import { CONNECTORS } from '../../../../integrations/registry';
-import { FieldCipher } from '../../../../pipelines';
-import type { Db } from '../../../../pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { CONNECTORS } from '@data-sync/integrations/registry';
+import { FieldCipher } from '@data-sync/pipelines';
+import type { Db } from '@data-sync/pipelines/db';
 import type { PipelinesApi } from '../api/deps';
 import { createIntegrationStore, type IntegrationStore } from '../api/integration-store';
 import { createPipelineJobHandler, createWebhookJobHandler } from '../api/jobs';
 import { createPipelinesApi } from '../api/pipelines-adapter';
 import { createStoreSink, createSyncEngine, type EngineMetrics, type SyncEngine } from '../engine';
-import { withAnalyticsModel } from '../../../../pipelines/analytics';
-import { SqlTokenStore } from '../../../../integrations/http/sql-token-store';
+import { withAnalyticsModel } from '@data-sync/pipelines/analytics';
+import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
@@ -69,17 +69,31 @@ export interface JobHandlerDeps {
 export function registerJobHandlers(engine: SyncEngine, deps: JobHandlerDeps): void {
   const { db, queue, integrations, pipelines, connectors, logger } = deps;
   // Vendors asked to erase a subject: the enabled integrations that have a connector (as the GDPR route does).
-  const vendors = async () => (await integrations.list()).filter((i) => i.enabled && connectors[i.system]).map((i) => i.name);
+  const vendors = async () =>
+    (await integrations.list()).filter((i) => i.enabled && connectors[i.system]).map((i) => i.name);
   const deletion = async (integration: string, payload: unknown) => {
     const queueErasures = async (names: readonly string[]) => {
-      for (const name of names) await queue.enqueue({ kind: 'erasure', integration: name, payload: {}, dedupeKey: `erasure:${name}` });
+      for (const name of names)
+        await queue.enqueue({ kind: 'erasure', integration: name, payload: {}, dedupeKey: `erasure:${name}` });
     };
-    const erased = await processMetaDeletion({ db, pipelines, vendors, queueErasures }, integration, payload as MetaDeletion);
+    const erased = await processMetaDeletion(
+      { db, pipelines, vendors, queueErasures },
+      integration,
+      payload as MetaDeletion,
+    );
     logger.info({ integration, subjectsErased: erased }, 'data deletion request processed');
   };
   engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger, deletion }));
   engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines, logger }));
-  engine.registerHandler('erasure', createErasureJobHandler({ db, integrations: integrations.source, connectors: (system) => connectors[system], logger }));
+  engine.registerHandler(
+    'erasure',
+    createErasureJobHandler({
+      db,
+      integrations: integrations.source,
+      connectors: (system) => connectors[system],
+      logger,
+    }),
+  );
 }
 
 /** The stores, the pipelines API and the engine over `parts`, with every job handler registered. */
@@ -89,7 +103,10 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   const integrations = createIntegrationStore(db, keyring, { env: parts.env });
   const tokens = createTokenStore(db);
   const cipher = new FieldCipher(keyring.primaryKey);
-  const tokenStore = new SqlTokenStore(db, { seal: (plain) => keyring.encrypt(plain), unseal: (sealed) => keyring.decrypt(sealed) });
+  const tokenStore = new SqlTokenStore(db, {
+    seal: (plain) => keyring.encrypt(plain),
+    unseal: (sealed) => keyring.decrypt(sealed),
+  });
   const pipelines = createPipelinesApi({ cipher });
   const engine = createSyncEngine({
     db,

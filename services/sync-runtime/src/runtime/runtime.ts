@@ -5,8 +5,8 @@
  * Workers core assembles the same parts over its own bindings (cloudflare/runtime-core.ts).
  */
 import type { Logger } from 'pino';
-import type { ConnectorModule } from '../../../../integrations/connector';
-import { type Db, migrate, openDb } from '../../../../pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { type Db, migrate, openDb } from '@data-sync/pipelines/db';
 import { ConfigError, type RuntimeConfig } from '../config';
 import type { EngineMetrics } from '../engine';
 import { createMetrics, type RuntimeMetrics } from '../metrics';
@@ -59,9 +59,14 @@ export function engineMetrics(metrics: RuntimeMetrics): EngineMetrics {
 /** The keyring: DATA_SYNC_ENCRYPTION_KEY, or in development (PGlite) a key file generated in the data directory. */
 export function loadKeyring(config: RuntimeConfig, logger: Logger): Keyring {
   if (config.encryptionKeys) return Keyring.fromBase64(config.encryptionKeys);
-  if (config.databaseUrl) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required with DATABASE_URL (base64 of 32 bytes; `openssl rand -base64 32`)');
+  if (config.databaseUrl)
+    throw new ConfigError(
+      'DATA_SYNC_ENCRYPTION_KEY',
+      'is required with DATABASE_URL (base64 of 32 bytes; `openssl rand -base64 32`)',
+    );
   const { keyring, created, file } = loadDevKeyring(config.dataDir);
-  if (created) logger.warn({ file }, 'generated a development encryption key; set DATA_SYNC_ENCRYPTION_KEY in production');
+  if (created)
+    logger.warn({ file }, 'generated a development encryption key; set DATA_SYNC_ENCRYPTION_KEY in production');
   return keyring;
 }
 
@@ -77,9 +82,24 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
     const keyring = options.keyring ?? loadKeyring(config, logger);
     const metrics = options.metrics ?? createMetrics();
     const opened = (queue = options.queue ? options.queue(db) : openQueue(config, db));
-    const parts = assembleRuntime({ db, queue: opened, keyring, logger, env: options.env, connectors: options.connectors, engineMetrics: engineMetrics(metrics) });
+    const parts = assembleRuntime({
+      db,
+      queue: opened,
+      keyring,
+      logger,
+      env: options.env,
+      connectors: options.connectors,
+      engineMetrics: engineMetrics(metrics),
+    });
     return {
-      ...parts, config, db, keyring, queue: opened, metrics, logger, applied,
+      ...parts,
+      config,
+      db,
+      keyring,
+      queue: opened,
+      metrics,
+      logger,
+      applied,
       async close() {
         try {
           await opened.close();

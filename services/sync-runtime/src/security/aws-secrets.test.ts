@@ -19,7 +19,10 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await sm.close();
-  for (const [name, value] of [['AWS_ACCESS_KEY_ID', saved.id], ['AWS_SECRET_ACCESS_KEY', saved.secret]] as const) {
+  for (const [name, value] of [
+    ['AWS_ACCESS_KEY_ID', saved.id],
+    ['AWS_SECRET_ACCESS_KEY', saved.secret],
+  ] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;
   }
@@ -30,7 +33,10 @@ const lambdaEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   DATABASE_URL: 'postgres://datasync@db.internal:5432/datasync',
   DATABASE_SECRET_ARN: arn('rds!db-1'),
   DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('runtime/DATA_SYNC_ENCRYPTION_KEY'),
-  DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify({ HUBSPOT_API_KEY: arn('integrations/hubspot/HUBSPOT_API_KEY'), MAILCHIMP_API_KEY: arn('integrations/mailchimp/MAILCHIMP_API_KEY') }),
+  DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify({
+    HUBSPOT_API_KEY: arn('integrations/hubspot/HUBSPOT_API_KEY'),
+    MAILCHIMP_API_KEY: arn('integrations/mailchimp/MAILCHIMP_API_KEY'),
+  }),
   ...extra,
 });
 
@@ -46,16 +52,40 @@ test("the worker's environment as the AWS stack sets it becomes the key, a datab
 test('without ARNs nothing is read; values already in the environment win', async () => {
   const before = sm.requests.length;
   expect(await withAwsSecrets({ DATABASE_URL: 'postgres://x@h/db' })).toEqual({ DATABASE_URL: 'postgres://x@h/db' });
-  const env = await withAwsSecrets(lambdaEnv({ DATA_SYNC_ENCRYPTION_KEY: 'given', HUBSPOT_API_KEY: 'given', DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify({ HUBSPOT_API_KEY: arn('integrations/hubspot/HUBSPOT_API_KEY') }) }));
+  const env = await withAwsSecrets(
+    lambdaEnv({
+      DATA_SYNC_ENCRYPTION_KEY: 'given',
+      HUBSPOT_API_KEY: 'given',
+      DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify({
+        HUBSPOT_API_KEY: arn('integrations/hubspot/HUBSPOT_API_KEY'),
+      }),
+    }),
+  );
   expect([env.DATA_SYNC_ENCRYPTION_KEY, env.HUBSPOT_API_KEY]).toEqual(['given', 'given']);
   expect(sm.requests.slice(before)).toEqual([arn('rds!db-1')]);
 });
 
 test.each([
-  [{ DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('runtime/empty') }, 'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN', /names a secret with no value yet: aws secretsmanager put-secret-value/],
+  [
+    { DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('runtime/empty') },
+    'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN',
+    /names a secret with no value yet: aws secretsmanager put-secret-value/,
+  ],
   [{ DATABASE_SECRET_ARN: arn('not-json') }, 'DATABASE_SECRET_ARN', /must name RDS's managed secret/],
-  [{ DATA_SYNC_CREDENTIAL_SECRET_ARNS: '["HUBSPOT_API_KEY"]' }, 'DATA_SYNC_CREDENTIAL_SECRET_ARNS', /must be a JSON object of credential name to secret ARN/],
-  [{ AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:1', DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: '', DATA_SYNC_CREDENTIAL_SECRET_ARNS: '' }, 'DATABASE_SECRET_ARN', /names a secret that could not be read \(.+\): arn:aws/],
+  [
+    { DATA_SYNC_CREDENTIAL_SECRET_ARNS: '["HUBSPOT_API_KEY"]' },
+    'DATA_SYNC_CREDENTIAL_SECRET_ARNS',
+    /must be a JSON object of credential name to secret ARN/,
+  ],
+  [
+    {
+      AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:1',
+      DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: '',
+      DATA_SYNC_CREDENTIAL_SECRET_ARNS: '',
+    },
+    'DATABASE_SECRET_ARN',
+    /names a secret that could not be read \(.+\): arn:aws/,
+  ],
 ])('%j stops the boot naming %s', async (extra, variable, message) => {
   const error = await withAwsSecrets(lambdaEnv(extra as NodeJS.ProcessEnv)).then(
     () => undefined,

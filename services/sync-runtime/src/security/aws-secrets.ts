@@ -9,14 +9,21 @@ import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-sec
 import { ConfigError } from '../config-error';
 
 /** The variables naming secrets by ARN that withAwsSecrets reads. */
-export const AWS_SECRET_VARIABLES = ['DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN', 'DATABASE_SECRET_ARN', 'DATA_SYNC_CREDENTIAL_SECRET_ARNS'] as const;
+export const AWS_SECRET_VARIABLES = [
+  'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN',
+  'DATABASE_SECRET_ARN',
+  'DATA_SYNC_CREDENTIAL_SECRET_ARNS',
+] as const;
 
 /** Reads a secret's current value; undefined when it has none yet (created empty, filled out of band). */
 export type SecretReader = (arn: string) => Promise<string | undefined>;
 
 /** A reader on Secrets Manager (region from AWS_REGION; AWS_ENDPOINT_URL_SECRETS_MANAGER for a local endpoint). */
 export function secretsManagerReader(env: NodeJS.ProcessEnv): SecretReader {
-  const client = new SecretsManagerClient({ ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}), ...(env.AWS_ENDPOINT_URL_SECRETS_MANAGER ? { endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER } : {}) });
+  const client = new SecretsManagerClient({
+    ...(env.AWS_REGION ? { region: env.AWS_REGION } : {}),
+    ...(env.AWS_ENDPOINT_URL_SECRETS_MANAGER ? { endpoint: env.AWS_ENDPOINT_URL_SECRETS_MANAGER } : {}),
+  });
   return async (arn) => {
     try {
       const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: arn }));
@@ -39,7 +46,10 @@ async function readNamed(read: SecretReader, variable: string, arn: string): Pro
 }
 
 /** `env` with the secrets its ARN variables name filled in; variables already set are left as they are. */
-export async function withAwsSecrets(env: NodeJS.ProcessEnv, read: SecretReader = secretsManagerReader(env)): Promise<NodeJS.ProcessEnv> {
+export async function withAwsSecrets(
+  env: NodeJS.ProcessEnv,
+  read: SecretReader = secretsManagerReader(env),
+): Promise<NodeJS.ProcessEnv> {
   const resolved = { ...env };
   const keyArn = env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN?.trim();
   const databaseArn = env.DATABASE_SECRET_ARN?.trim();
@@ -49,7 +59,11 @@ export async function withAwsSecrets(env: NodeJS.ProcessEnv, read: SecretReader 
     (async () => {
       if (!keyArn || env.DATA_SYNC_ENCRYPTION_KEY) return;
       const key = await readNamed(read, 'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN', keyArn);
-      if (!key) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN', `names a secret with no value yet: aws secretsmanager put-secret-value --secret-id ${keyArn} --secret-string "$(openssl rand -base64 32)"`);
+      if (!key)
+        throw new ConfigError(
+          'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN',
+          `names a secret with no value yet: aws secretsmanager put-secret-value --secret-id ${keyArn} --secret-string "$(openssl rand -base64 32)"`,
+        );
       resolved.DATA_SYNC_ENCRYPTION_KEY = key;
     })(),
     (async () => {
@@ -59,9 +73,16 @@ export async function withAwsSecrets(env: NodeJS.ProcessEnv, read: SecretReader 
       try {
         login = JSON.parse(secret ?? '');
       } catch {
-        throw new ConfigError('DATABASE_SECRET_ARN', `must name RDS's managed secret ({"username","password"}): ${databaseArn}`);
+        throw new ConfigError(
+          'DATABASE_SECRET_ARN',
+          `must name RDS's managed secret ({"username","password"}): ${databaseArn}`,
+        );
       }
-      if (typeof login.username !== 'string' || typeof login.password !== 'string') throw new ConfigError('DATABASE_SECRET_ARN', `must name RDS's managed secret ({"username","password"}): ${databaseArn}`);
+      if (typeof login.username !== 'string' || typeof login.password !== 'string')
+        throw new ConfigError(
+          'DATABASE_SECRET_ARN',
+          `must name RDS's managed secret ({"username","password"}): ${databaseArn}`,
+        );
       const url = new URL(env.DATABASE_URL);
       url.username = encodeURIComponent(login.username);
       url.password = encodeURIComponent(login.password);
@@ -85,7 +106,12 @@ function parseCredentialArns(raw: string | undefined): Record<string, string> {
   } catch {
     throw new ConfigError('DATA_SYNC_CREDENTIAL_SECRET_ARNS', 'must be a JSON object of credential name to secret ARN');
   }
-  if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed) || !Object.entries(parsed).every(([k, v]) => /^[A-Z][A-Z0-9_]*$/.test(k) && typeof v === 'string')) {
+  if (
+    parsed === null ||
+    typeof parsed !== 'object' ||
+    Array.isArray(parsed) ||
+    !Object.entries(parsed).every(([k, v]) => /^[A-Z][A-Z0-9_]*$/.test(k) && typeof v === 'string')
+  ) {
     throw new ConfigError('DATA_SYNC_CREDENTIAL_SECRET_ARNS', 'must be a JSON object of credential name to secret ARN');
   }
   return parsed as Record<string, string>;

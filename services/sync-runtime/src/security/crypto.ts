@@ -37,7 +37,10 @@ export class Keyring {
 
   /** Every key, the encrypting one first. */
   get allKeys(): Buffer[] {
-    return [this.primaryKey, ...[...this.keys.entries()].filter(([id]) => id !== this.primaryId).map(([, key]) => Buffer.from(key))];
+    return [
+      this.primaryKey,
+      ...[...this.keys.entries()].filter(([id]) => id !== this.primaryId).map(([, key]) => Buffer.from(key)),
+    ];
   }
 
   /** The encrypting key (for the pipelines' column-level FieldCipher, which keys on the same secret). */
@@ -50,7 +53,13 @@ export class Keyring {
     const cipher = createCipheriv('aes-256-gcm', this.keys.get(this.primaryId)!, iv);
     cipher.setAAD(Buffer.from(`${VERSION}:${this.primaryId}`));
     const data = Buffer.concat([cipher.update(plaintext, 'utf8'), cipher.final()]);
-    return [VERSION, this.primaryId, iv.toString('base64'), cipher.getAuthTag().toString('base64'), data.toString('base64')].join(':');
+    return [
+      VERSION,
+      this.primaryId,
+      iv.toString('base64'),
+      cipher.getAuthTag().toString('base64'),
+      data.toString('base64'),
+    ].join(':');
   }
 
   decrypt(sealed: string): string {

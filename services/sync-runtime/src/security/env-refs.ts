@@ -6,7 +6,7 @@
  * variable (DATABASE_URL, the encryption key) would let an admin send it to a vendor URL of their choice.
  */
 import * as fs from 'fs';
-import { INTEGRATIONS } from '../../../../config/integrations';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
 
 /** The variables a reference may name: every credential of the integration catalog. */
 export const REFERABLE_VARIABLES: ReadonlySet<string> = new Set(INTEGRATIONS.flatMap((i) => i.credentials));
@@ -16,7 +16,11 @@ export interface EnvRef {
 }
 
 export const isEnvRef = (value: unknown): value is EnvRef =>
-  value !== null && typeof value === 'object' && !Array.isArray(value) && Object.keys(value).length === 1 && typeof (value as { $env?: unknown }).$env === 'string';
+  value !== null &&
+  typeof value === 'object' &&
+  !Array.isArray(value) &&
+  Object.keys(value).length === 1 &&
+  typeof (value as { $env?: unknown }).$env === 'string';
 
 /** A reference that cannot be resolved, with the config path and the variable it names. */
 export class EnvRefError extends Error {
@@ -37,7 +41,12 @@ export class EnvRefError extends Error {
 export function resolveEnvRefs(config: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
   if (isEnvRef(config)) {
     const name = config.$env;
-    if (!REFERABLE_VARIABLES.has(name)) throw new EnvRefError(path, name, `is not a credential of the integration catalog (one of ${[...REFERABLE_VARIABLES].sort().join(', ')})`);
+    if (!REFERABLE_VARIABLES.has(name))
+      throw new EnvRefError(
+        path,
+        name,
+        `is not a credential of the integration catalog (one of ${[...REFERABLE_VARIABLES].sort().join(', ')})`,
+      );
     const value = env[name];
     if (value) return value;
     const file = env[`${name}_FILE`];
@@ -45,13 +54,18 @@ export function resolveEnvRefs(config: unknown, env: NodeJS.ProcessEnv, path = '
       try {
         return fs.readFileSync(file, 'utf8').replace(/\r?\n$/, '');
       } catch (error) {
-        throw new EnvRefError(path, name, `could not be read from ${name}_FILE (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+        throw new EnvRefError(
+          path,
+          name,
+          `could not be read from ${name}_FILE (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+        );
       }
     }
     throw new EnvRefError(path, name, 'is not set in this deployment');
   }
   if (Array.isArray(config)) return config.map((item, i) => resolveEnvRefs(item, env, `${path}/${i}`));
-  if (config !== null && typeof config === 'object') return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, resolveEnvRefs(v, env, `${path}/${k}`)]));
+  if (config !== null && typeof config === 'object')
+    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, resolveEnvRefs(v, env, `${path}/${k}`)]));
   return config;
 }
 
@@ -59,7 +73,14 @@ export function resolveEnvRefs(config: unknown, env: NodeJS.ProcessEnv, path = '
 export function keepEnvRefs(parsed: unknown, raw: unknown): unknown {
   if (isEnvRef(raw)) return raw;
   if (Array.isArray(parsed) && Array.isArray(raw)) return parsed.map((item, i) => keepEnvRefs(item, raw[i]));
-  if (parsed !== null && typeof parsed === 'object' && !Array.isArray(parsed) && raw !== null && typeof raw === 'object' && !Array.isArray(raw)) {
+  if (
+    parsed !== null &&
+    typeof parsed === 'object' &&
+    !Array.isArray(parsed) &&
+    raw !== null &&
+    typeof raw === 'object' &&
+    !Array.isArray(raw)
+  ) {
     const source = raw as Record<string, unknown>;
     return Object.fromEntries(Object.entries(parsed).map(([k, v]) => [k, k in source ? keepEnvRefs(v, source[k]) : v]));
   }

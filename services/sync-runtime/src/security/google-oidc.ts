@@ -57,22 +57,26 @@ function reason(error: unknown): string {
   if (message.startsWith('Token used too late')) return 'the token has expired';
   if (message.startsWith('Token used too early')) return 'the token is not valid yet';
   if (message.startsWith('Invalid issuer')) return 'the token was not issued by Google';
-  if (message.startsWith('Invalid token signature') || message.startsWith('No pem found')) return 'the token is not signed by a current Google key';
+  if (message.startsWith('Invalid token signature') || message.startsWith('No pem found'))
+    return 'the token is not signed by a current Google key';
   if (message.startsWith('Expiration time too far')) return 'the token lives longer than Google tokens do';
   return 'the token could not be read as a Google ID token';
 }
 
 export function createGoogleOidcVerifier(options: GoogleOidcOptions): GoogleOidcVerifier {
   if (!options.audience) throw new Error('a Google OIDC verifier needs an audience');
-  if (!options.serviceAccount) throw new Error('a Google OIDC verifier needs the service account whose tokens it accepts');
+  if (!options.serviceAccount)
+    throw new Error('a Google OIDC verifier needs the service account whose tokens it accepts');
   const client = options.client ?? new OAuth2Client();
-  const certs = options.certs ?? (async () => (await client.getFederatedSignonCertsAsync()).certs as Record<string, string>);
+  const certs =
+    options.certs ?? (async () => (await client.getFederatedSignonCertsAsync()).certs as Record<string, string>);
   const expected = options.serviceAccount.toLowerCase();
   return {
     audience: options.audience,
     serviceAccount: options.serviceAccount,
     async verify(authorization) {
-      if (!authorization) throw new OidcRejected(401, 'missing token: Pub/Sub push sends "Authorization: Bearer <Google ID token>"');
+      if (!authorization)
+        throw new OidcRejected(401, 'missing token: Pub/Sub push sends "Authorization: Bearer <Google ID token>"');
       const jwt = bearerJwt(authorization);
       if (!jwt) throw new OidcRejected(401, 'the Authorization header does not carry a Google ID token (a JWT)');
       // Outside the try: Google's keys being unreachable is our failure (a 5xx, so Pub/Sub retries), not the token's.
@@ -85,7 +89,11 @@ export function createGoogleOidcVerifier(options: GoogleOidcOptions): GoogleOidc
         throw new OidcRejected(401, reason(error));
       }
       const email = payload?.email;
-      if (!email || email.toLowerCase() !== expected) throw new OidcRejected(403, `the token belongs to ${email ?? 'no email'}, not the push service account ${options.serviceAccount}`);
+      if (!email || email.toLowerCase() !== expected)
+        throw new OidcRejected(
+          403,
+          `the token belongs to ${email ?? 'no email'}, not the push service account ${options.serviceAccount}`,
+        );
       if (payload?.email_verified !== true) throw new OidcRejected(403, `the token's email ${email} is not verified`);
       return { email };
     },

@@ -10,7 +10,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
-import { DataDirLockedError, migrate, openDb } from '../../../../pipelines/db';
+import { DataDirLockedError, migrate, openDb } from '@data-sync/pipelines/db';
 import { ConfigError, loadConfig } from '../config';
 import { MIGRATIONS } from '../store/migrations';
 import { DEV_KEY_FILE, DEV_NEXT_KEY_FILE, Keyring, generateKey, keyId, loadDevKeyring } from './crypto';
@@ -22,15 +22,24 @@ export async function rotateKeyCommand(env: NodeJS.ProcessEnv, print: (line: str
   let oldKeys: Buffer[];
   let devDir: string | null = null;
   if (config.encryptionKeys) {
-    if (!next) throw new ConfigError('DATA_SYNC_NEW_ENCRYPTION_KEY', 'is required: the key to re-encrypt under (base64 of 32 bytes; `openssl rand -base64 32`)');
+    if (!next)
+      throw new ConfigError(
+        'DATA_SYNC_NEW_ENCRYPTION_KEY',
+        'is required: the key to re-encrypt under (base64 of 32 bytes; `openssl rand -base64 32`)',
+      );
     oldKeys = Keyring.fromBase64(config.encryptionKeys).allKeys;
   } else {
-    if (config.databaseUrl) throw new ConfigError('DATA_SYNC_ENCRYPTION_KEY', 'is required with DATABASE_URL: the key the data is encrypted with now');
+    if (config.databaseUrl)
+      throw new ConfigError(
+        'DATA_SYNC_ENCRYPTION_KEY',
+        'is required with DATABASE_URL: the key the data is encrypted with now',
+      );
     devDir = config.dataDir;
     oldKeys = loadDevKeyring(devDir).keyring.allKeys;
   }
   const newKey = next ?? generateKey();
-  if (Buffer.from(newKey, 'base64').length !== 32) throw new ConfigError('DATA_SYNC_NEW_ENCRYPTION_KEY', 'must be base64 of exactly 32 bytes');
+  if (Buffer.from(newKey, 'base64').length !== 32)
+    throw new ConfigError('DATA_SYNC_NEW_ENCRYPTION_KEY', 'must be base64 of exactly 32 bytes');
   const keyring = new Keyring(Buffer.from(newKey, 'base64'), oldKeys);
 
   const db = await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir });
@@ -39,8 +48,14 @@ export async function rotateKeyCommand(env: NodeJS.ProcessEnv, print: (line: str
     if (devDir) fs.writeFileSync(path.join(devDir, DEV_NEXT_KEY_FILE), newKey + '\n', { mode: 0o600 });
     const result = await rotateEncryption(db, keyring);
     if (devDir) fs.renameSync(path.join(devDir, DEV_NEXT_KEY_FILE), path.join(devDir, DEV_KEY_FILE));
-    print(`re-encrypted ${result.integrations.resealed} of ${result.integrations.total} integration configs and ${result.quarantinedFields} quarantined fields under key ${keyId(keyring.primaryKey)}`);
-    print(devDir ? `the new key is in ${path.join(devDir, DEV_KEY_FILE)}` : 'now deploy with DATA_SYNC_ENCRYPTION_KEY set to the new key');
+    print(
+      `re-encrypted ${result.integrations.resealed} of ${result.integrations.total} integration configs and ${result.quarantinedFields} quarantined fields under key ${keyId(keyring.primaryKey)}`,
+    );
+    print(
+      devDir
+        ? `the new key is in ${path.join(devDir, DEV_KEY_FILE)}`
+        : 'now deploy with DATA_SYNC_ENCRYPTION_KEY set to the new key',
+    );
   } finally {
     await db.close();
   }
@@ -48,7 +63,9 @@ export async function rotateKeyCommand(env: NodeJS.ProcessEnv, print: (line: str
 
 if (require.main === module) {
   rotateKeyCommand(process.env, (line) => process.stdout.write(line + '\n')).catch((error) => {
-    process.stderr.write(`error: ${error instanceof ConfigError || error instanceof DataDirLockedError ? error.message : (error as Error).stack}\n`);
+    process.stderr.write(
+      `error: ${error instanceof ConfigError || error instanceof DataDirLockedError ? error.message : (error as Error).stack}\n`,
+    );
     process.exit(error instanceof ConfigError || error instanceof DataDirLockedError ? 2 : 1);
   });
 }

@@ -3,8 +3,8 @@
  * integration configs (AES-256-GCM, key id in each value) and the sensitive fields the pipelines
  * encrypt in quarantined records (FieldCipher tokens, which carry no key id: every old key is tried).
  */
-import type { Db, Queryable } from '../../../../pipelines/db';
-import { FieldCipher } from '../../../../pipelines';
+import type { Db, Queryable } from '@data-sync/pipelines/db';
+import { FieldCipher } from '@data-sync/pipelines';
 import { resealIntegrations } from '../api/integration-store';
 import type { Keyring } from './crypto';
 
@@ -14,9 +14,16 @@ export interface RotationResult {
 }
 
 /** Re-encrypts every FieldCipher token in `value` (dotted paths are the cipher's authenticated data). */
-function reencryptTokens(value: unknown, path: string, ciphers: { current: FieldCipher; old: FieldCipher[] }, counter: { n: number }): unknown {
+function reencryptTokens(
+  value: unknown,
+  path: string,
+  ciphers: { current: FieldCipher; old: FieldCipher[] },
+  counter: { n: number },
+): unknown {
   if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, reencryptTokens(v, path ? `${path}.${k}` : k, ciphers, counter)]));
+    return Object.fromEntries(
+      Object.entries(value).map(([k, v]) => [k, reencryptTokens(v, path ? `${path}.${k}` : k, ciphers, counter)]),
+    );
   }
   if (!FieldCipher.isToken(value)) return value;
   for (const candidate of [ciphers.current, ...ciphers.old]) {
@@ -38,12 +45,15 @@ async function reencryptQuarantine(tx: Queryable, keyring: Keyring): Promise<num
   if (!exists.rows[0].t) return 0;
   const [current, ...old] = keyring.allKeys.map((k) => new FieldCipher(k));
   const counter = { n: 0 };
-  const { rows } = await tx.query<{ id: string; record: unknown }>('SELECT id, record FROM pipeline_quarantine ORDER BY id FOR UPDATE');
+  const { rows } = await tx.query<{ id: string; record: unknown }>(
+    'SELECT id, record FROM pipeline_quarantine ORDER BY id FOR UPDATE',
+  );
   for (const row of rows) {
     const record = typeof row.record === 'string' ? JSON.parse(row.record) : row.record;
     const before = counter.n;
     const next = reencryptTokens(record, '', { current, old }, counter);
-    if (counter.n !== before) await tx.query('UPDATE pipeline_quarantine SET record = $2::jsonb WHERE id = $1', [row.id, JSON.stringify(next)]);
+    if (counter.n !== before)
+      await tx.query('UPDATE pipeline_quarantine SET record = $2::jsonb WHERE id = $1', [row.id, JSON.stringify(next)]);
   }
   return counter.n;
 }

@@ -1,8 +1,8 @@
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { FieldCipher } from '../../../../pipelines';
-import { migrate, openPglite } from '../../../../pipelines/db';
+import { FieldCipher } from '@data-sync/pipelines';
+import { migrate, openPglite } from '@data-sync/pipelines/db';
 import { createIntegrationStore } from '../api/integration-store';
 import { MIGRATIONS } from '../store/migrations';
 import { DecryptionError, Keyring, generateKey, loadDevKeyring } from './crypto';
@@ -25,7 +25,9 @@ describe('AES-256-GCM keyring', () => {
     const parts = sealed.split(':');
     const flipped = Buffer.from(parts[4], 'base64');
     flipped[0] ^= 1;
-    expect(() => keyring.decrypt([...parts.slice(0, 4), flipped.toString('base64')].join(':'))).toThrow(DecryptionError);
+    expect(() => keyring.decrypt([...parts.slice(0, 4), flipped.toString('base64')].join(':'))).toThrow(
+      DecryptionError,
+    );
     expect(() => Keyring.fromBase64([generateKey()]).decrypt(sealed)).toThrow(/not configured/);
     expect(() => keyring.decrypt('plain text')).toThrow(DecryptionError);
   });
@@ -67,21 +69,51 @@ describe('key rotation', () => {
       const oldKey = generateKey();
       const oldRing = Keyring.fromBase64([oldKey]);
       const store = createIntegrationStore(db, oldRing);
-      await store.create({ name: 'a', system: 'demo', enabled: true, syncInterval: '1h', objects: [], webhookAllowlist: [], config: { apiKey: 'k-a' } });
-      await store.create({ name: 'b', system: 'demo', enabled: true, syncInterval: '1h', objects: [], webhookAllowlist: [], config: { apiKey: 'k-b' } });
+      await store.create({
+        name: 'a',
+        system: 'demo',
+        enabled: true,
+        syncInterval: '1h',
+        objects: [],
+        webhookAllowlist: [],
+        config: { apiKey: 'k-a' },
+      });
+      await store.create({
+        name: 'b',
+        system: 'demo',
+        enabled: true,
+        syncInterval: '1h',
+        objects: [],
+        webhookAllowlist: [],
+        config: { apiKey: 'k-b' },
+      });
       const oldCipher = new FieldCipher(oldRing.primaryKey);
-      const record = { email: 'x@example.com', ssn: oldCipher.encrypt('ssn', '123-45-6789'), nested: { credit_card: oldCipher.encrypt('nested.credit_card', '4111') } };
-      await db.query(`INSERT INTO pipeline_quarantine (integration, mapping, record, errors, record_hash) VALUES ('a', 'm', $1::jsonb, '[]', 'h')`, [JSON.stringify(record)]);
+      const record = {
+        email: 'x@example.com',
+        ssn: oldCipher.encrypt('ssn', '123-45-6789'),
+        nested: { credit_card: oldCipher.encrypt('nested.credit_card', '4111') },
+      };
+      await db.query(
+        `INSERT INTO pipeline_quarantine (integration, mapping, record, errors, record_hash) VALUES ('a', 'm', $1::jsonb, '[]', 'h')`,
+        [JSON.stringify(record)],
+      );
 
       const newKey = generateKey();
       const result = await rotateEncryption(db, Keyring.fromBase64([newKey, oldKey]));
       expect(result).toEqual({ integrations: { resealed: 2, total: 2 }, quarantinedFields: 2 });
-      expect(await rotateEncryption(db, Keyring.fromBase64([newKey, oldKey]))).toEqual({ integrations: { resealed: 0, total: 2 }, quarantinedFields: 0 });
+      expect(await rotateEncryption(db, Keyring.fromBase64([newKey, oldKey]))).toEqual({
+        integrations: { resealed: 0, total: 2 },
+        quarantinedFields: 0,
+      });
 
       const onlyNew = createIntegrationStore(db, Keyring.fromBase64([newKey]));
       expect((await onlyNew.getByName('b'))!.config).toEqual({ apiKey: 'k-b' });
       await expect(createIntegrationStore(db, oldRing).getByName('a')).rejects.toThrow(DecryptionError);
-      const stored = (await db.query<{ record: { ssn: string; nested: { credit_card: string } } }>('SELECT record FROM pipeline_quarantine')).rows[0].record;
+      const stored = (
+        await db.query<{ record: { ssn: string; nested: { credit_card: string } } }>(
+          'SELECT record FROM pipeline_quarantine',
+        )
+      ).rows[0].record;
       const newCipher = new FieldCipher(Buffer.from(newKey, 'base64'));
       expect(newCipher.decrypt('ssn', stored.ssn)).toBe('123-45-6789');
       expect(newCipher.decrypt('nested.credit_card', stored.nested.credit_card)).toBe('4111');
@@ -97,7 +129,15 @@ describe('key rotation', () => {
     const before = loadDevKeyring(dir).keyring;
     const db = await openPglite(dir);
     await migrate(db, MIGRATIONS);
-    await createIntegrationStore(db, before).create({ name: 'a', system: 'demo', enabled: true, syncInterval: '1h', objects: [], webhookAllowlist: [], config: { apiKey: 'k' } });
+    await createIntegrationStore(db, before).create({
+      name: 'a',
+      system: 'demo',
+      enabled: true,
+      syncInterval: '1h',
+      objects: [],
+      webhookAllowlist: [],
+      config: { apiKey: 'k' },
+    });
     await db.close();
     const lines: string[] = [];
     await rotateKeyCommand({ DATA_SYNC_DATA_DIR: dir }, (l) => lines.push(l));
@@ -114,6 +154,11 @@ describe('key rotation', () => {
   });
 
   test('production needs the new key named', async () => {
-    await expect(rotateKeyCommand({ DATA_SYNC_ENCRYPTION_KEY: generateKey(), DATABASE_URL: 'postgres://x@127.0.0.1:1/x' }, () => undefined)).rejects.toThrow('DATA_SYNC_NEW_ENCRYPTION_KEY');
+    await expect(
+      rotateKeyCommand(
+        { DATA_SYNC_ENCRYPTION_KEY: generateKey(), DATABASE_URL: 'postgres://x@127.0.0.1:1/x' },
+        () => undefined,
+      ),
+    ).rejects.toThrow('DATA_SYNC_NEW_ENCRYPTION_KEY');
   });
 });

@@ -1,6 +1,6 @@
 /** API tokens in the store: only their SHA-256 hashes are kept; the token itself is shown once. */
 import { randomUUID } from 'crypto';
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 import { Role, generateToken, hashToken } from './tokens';
 
 export interface TokenInfo {
@@ -20,7 +20,13 @@ interface TokenRow {
 }
 
 const iso = (v: Date | string | null) => (v === null ? null : new Date(v).toISOString());
-const toInfo = (r: TokenRow): TokenInfo => ({ id: r.id, name: r.name, role: r.role, createdAt: iso(r.created_at)!, revokedAt: iso(r.revoked_at) });
+const toInfo = (r: TokenRow): TokenInfo => ({
+  id: r.id,
+  name: r.name,
+  role: r.role,
+  createdAt: iso(r.created_at)!,
+  revokedAt: iso(r.revoked_at),
+});
 
 export class TokenNameTaken extends Error {
   constructor(name: string) {
@@ -44,16 +50,24 @@ export function createTokenStore(db: Queryable) {
     },
     /** The live token matching `token`, or null. */
     async verify(token: string): Promise<TokenInfo | null> {
-      const { rows } = await db.query<TokenRow>('SELECT id, name, role, created_at, revoked_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL', [hashToken(token)]);
+      const { rows } = await db.query<TokenRow>(
+        'SELECT id, name, role, created_at, revoked_at FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL',
+        [hashToken(token)],
+      );
       return rows.length ? toInfo(rows[0]) : null;
     },
     async list(): Promise<TokenInfo[]> {
-      const { rows } = await db.query<TokenRow>('SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY created_at, name');
+      const { rows } = await db.query<TokenRow>(
+        'SELECT id, name, role, created_at, revoked_at FROM api_tokens ORDER BY created_at, name',
+      );
       return rows.map(toInfo);
     },
     /** Revokes a token; false when no live token has that id. */
     async revoke(id: string): Promise<boolean> {
-      const { rowCount } = await db.query('UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL', [id]);
+      const { rowCount } = await db.query(
+        'UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL',
+        [id],
+      );
       return rowCount > 0;
     },
     /**

@@ -5,7 +5,7 @@
  * `user_id` or `from.id`) is erased through the GDPR erasure (this store, then every vendor), and the
  * outcome is recorded under the confirmation code for the status URL to show.
  */
-import type { Db } from '../../../../pipelines/db';
+import type { Db } from '@data-sync/pipelines/db';
 import type { PipelinesApi } from '../api/deps';
 import { writeAudit } from '../api/audit-store';
 
@@ -63,13 +63,22 @@ export async function processMetaDeletion(
   const vendors = await deps.vendors();
   const queued = new Set<string>();
   for (const email of emails) {
-    const result = await deps.pipelines.eraseSubject(deps.db, email, { actor: `meta:data_deletion:${integration}`, vendors });
+    const result = await deps.pipelines.eraseSubject(deps.db, email, {
+      actor: `meta:data_deletion:${integration}`,
+      vendors,
+    });
     for (const name of result.vendorErasures) queued.add(name);
   }
   // Queued before the outcome is recorded: a crash in between erases again (harmless) rather than never.
   await deps.queueErasures([...queued]);
   // The proof names neither the user id nor the emails: the code is what the person holds.
-  await writeAudit(deps.db, { actor: `webhook:${integration}`, action: 'meta.data_deletion', target: statusTarget(request.confirmationCode), outcome: 'completed', details: { subjectsErased: emails.length } });
+  await writeAudit(deps.db, {
+    actor: `webhook:${integration}`,
+    action: 'meta.data_deletion',
+    target: statusTarget(request.confirmationCode),
+    outcome: 'completed',
+    details: { subjectsErased: emails.length },
+  });
   return emails.length;
 }
 
@@ -79,5 +88,10 @@ export async function metaDeletionStatus(db: Db, code: string): Promise<MetaDele
     [statusTarget(code)],
   );
   if (rows.length === 0) return { confirmationCode: code, status: 'pending' };
-  return { confirmationCode: code, status: 'completed', subjectsErased: rows[0].details.subjectsErased ?? 0, completedAt: new Date(rows[0].at).toISOString() };
+  return {
+    confirmationCode: code,
+    status: 'completed',
+    subjectsErased: rows[0].details.subjectsErased ?? 0,
+    completedAt: new Date(rows[0].at).toISOString(),
+  };
 }

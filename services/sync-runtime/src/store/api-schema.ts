@@ -2,7 +2,7 @@
  * Tables the HTTP API owns: integrations (config sealed with AES-256-GCM), API tokens (hashed), webhook
  * events already seen (vendors redeliver) and pipeline ingest runs. audit_log is in ENGINE_MIGRATIONS.
  */
-import type { Migration } from '../../../../pipelines/db';
+import type { Migration } from '@data-sync/pipelines/db';
 
 export const API_MIGRATIONS: Migration[] = [
   {

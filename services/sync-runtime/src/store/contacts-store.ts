@@ -1,5 +1,5 @@
 /** The internal model's contacts as the API shows them: paged, filtered, with where each was seen. */
-import type { Queryable } from '../../../../pipelines/db';
+import type { Queryable } from '@data-sync/pipelines/db';
 
 export interface ContactView {
   readonly email: string;
@@ -56,11 +56,17 @@ export function createContactsStore(db: Queryable) {
       const conditions: string[] = [];
       const params: unknown[] = [];
       if (q.email !== undefined) conditions.push(`c.email = $${params.push(q.email.trim().toLowerCase())}`);
-      if (q.source !== undefined) conditions.push(`EXISTS (SELECT 1 FROM contact_sources s WHERE s.email = c.email AND s.integration = $${params.push(q.source)})`);
+      if (q.source !== undefined)
+        conditions.push(
+          `EXISTS (SELECT 1 FROM contact_sources s WHERE s.email = c.email AND s.integration = $${params.push(q.source)})`,
+        );
       if (q.updatedSince !== undefined) conditions.push(`c.updated_at >= $${params.push(q.updatedSince)}::timestamptz`);
       const where = conditions.length ? `WHERE ${conditions.join(' AND ')}` : '';
       const total = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM contacts c ${where}`, params);
-      const { rows } = await db.query(`SELECT ${COLUMNS} FROM contacts c ${where} ORDER BY c.updated_at DESC NULLS LAST, c.email LIMIT ${q.limit} OFFSET ${q.offset}`, params);
+      const { rows } = await db.query(
+        `SELECT ${COLUMNS} FROM contacts c ${where} ORDER BY c.updated_at DESC NULLS LAST, c.email LIMIT ${q.limit} OFFSET ${q.offset}`,
+        params,
+      );
       return { items: rows.map(view), total: total.rows[0].n };
     },
 
@@ -69,7 +75,13 @@ export function createContactsStore(db: Queryable) {
       const key = email.trim().toLowerCase();
       const { rows } = await db.query(`SELECT ${COLUMNS} FROM contacts c WHERE c.email = $1`, [key]);
       if (rows.length === 0) return null;
-      const sources = await db.query<{ integration: string; object: string | null; external_id: string | null; synced_at: unknown; pushed_at: unknown }>(
+      const sources = await db.query<{
+        integration: string;
+        object: string | null;
+        external_id: string | null;
+        synced_at: unknown;
+        pushed_at: unknown;
+      }>(
         `SELECT COALESCE(s.integration, p.integration) AS integration, s.object, s.external_id, s.synced_at, p.pushed_at
          FROM (SELECT * FROM contact_sources WHERE email = $1) s FULL JOIN (SELECT * FROM sync_pushes WHERE record_key = $1) p ON p.integration = s.integration
          ORDER BY 1`,
@@ -77,7 +89,13 @@ export function createContactsStore(db: Queryable) {
       );
       return {
         ...view(rows[0]),
-        sources: sources.rows.map((s) => ({ integration: s.integration, object: s.object ?? '', externalId: s.external_id, lastSyncedAt: iso(s.synced_at) ?? '', lastPushedAt: iso(s.pushed_at) })),
+        sources: sources.rows.map((s) => ({
+          integration: s.integration,
+          object: s.object ?? '',
+          externalId: s.external_id,
+          lastSyncedAt: iso(s.synced_at) ?? '',
+          lastPushedAt: iso(s.pushed_at),
+        })),
       };
     },
   };

@@ -1,4 +1,4 @@
-import type { Migration } from '../../../../pipelines/db';
+import type { Migration } from '@data-sync/pipelines/db';
 
 /**
  * The runtime's tables: the in-store job queue, sync runs, cursors, the default sink's records,

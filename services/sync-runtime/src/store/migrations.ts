@@ -1,9 +1,15 @@
 /** Every migration of the runtime's store, applied in id order: engine (100_), API (200_), pipelines (300_), analytics (350_), connector state such as OAuth tokens (400_). */
-import type { Migration } from '../../../../pipelines/db';
-import { PIPELINE_MIGRATIONS } from '../../../../pipelines';
-import { ANALYTICS_MIGRATIONS } from '../../../../pipelines/analytics-migrations';
+import type { Migration } from '@data-sync/pipelines/db';
+import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines';
+import { ANALYTICS_MIGRATIONS } from '@data-sync/pipelines/analytics-migrations';
 import { API_MIGRATIONS } from './api-schema';
 import { ENGINE_MIGRATIONS } from './engine-schema';
-import { INTEGRATION_MIGRATIONS } from '../../../../integrations/migrations';
+import { INTEGRATION_MIGRATIONS } from '@data-sync/integrations/migrations';
 
-export const MIGRATIONS: readonly Migration[] = [...ENGINE_MIGRATIONS, ...API_MIGRATIONS, ...PIPELINE_MIGRATIONS, ...ANALYTICS_MIGRATIONS, ...INTEGRATION_MIGRATIONS];
+export const MIGRATIONS: readonly Migration[] = [
+  ...ENGINE_MIGRATIONS,
+  ...API_MIGRATIONS,
+  ...PIPELINE_MIGRATIONS,
+  ...ANALYTICS_MIGRATIONS,
+  ...INTEGRATION_MIGRATIONS,
+];

@@ -4,17 +4,22 @@
  * jobs (webhook events and ingest batches carry records). Live jobs are left alone: they finish within
  * minutes and are deleted when acknowledged, and dropping one would lose accepted work.
  */
-import type { OtherPersonalData } from '../../../../pipelines/compliance';
+import type { OtherPersonalData } from '@data-sync/pipelines/compliance';
 
 export const RUNTIME_PERSONAL_DATA: OtherPersonalData = {
   async erase(tx, email) {
     // The address anywhere in the record: vendors put it at different paths (Email, properties.email, emails[0].value).
     const replica = await tx.query('DELETE FROM synced_records WHERE strpos(lower(data::text), $1) > 0', [email]);
-    const dead = await tx.query("DELETE FROM jobs WHERE status = 'dead' AND strpos(lower(payload::text), $1) > 0", [email]);
+    const dead = await tx.query("DELETE FROM jobs WHERE status = 'dead' AND strpos(lower(payload::text), $1) > 0", [
+      email,
+    ]);
     return { synced_records: replica.rowCount, dead_letters: dead.rowCount };
   },
   async retain(tx, cutoff) {
-    const replica = await tx.query('DELETE FROM synced_records WHERE COALESCE(source_updated_at, synced_at) < $1::timestamptz', [cutoff]);
+    const replica = await tx.query(
+      'DELETE FROM synced_records WHERE COALESCE(source_updated_at, synced_at) < $1::timestamptz',
+      [cutoff],
+    );
     const dead = await tx.query("DELETE FROM jobs WHERE status = 'dead' AND dead_at < $1::timestamptz", [cutoff]);
     return replica.rowCount + dead.rowCount;
   },

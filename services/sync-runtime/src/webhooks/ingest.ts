@@ -8,7 +8,7 @@
  */
 import type { Buffer } from 'buffer';
 import ipaddr from 'ipaddr.js';
-import { WebhookRejected, type ConnectorModule } from '../../../../integrations/connector';
+import { WebhookRejected, type ConnectorModule } from '@data-sync/integrations/connector';
 import type { AuditEntry } from '../api/audit-store';
 import { ApiError, notFound } from '../api/errors';
 import { checkedRequestData } from '../api/request-data';
@@ -81,19 +81,33 @@ export function ipAllowed(ip: string, cidrs: readonly string[]): boolean {
 
 /** The same delivery again while the first is still queued is one job: the key hashes its event ids. */
 async function dedupeKey(name: string, eventIds: readonly string[]): Promise<string> {
-  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode([...eventIds].sort().join('\n'))));
+  const digest = new Uint8Array(
+    await crypto.subtle.digest('SHA-256', new TextEncoder().encode([...eventIds].sort().join('\n'))),
+  );
   return `webhook:${name}:${[...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
 /** The integration's connector and parsed config, or the ApiError to answer (unknown, disabled, misconfigured). */
-async function openIntegration(deps: WebhookIngestDeps, delivery: WebhookDelivery, reject: (status: number, reason: string) => Promise<never>, found: () => void) {
+async function openIntegration(
+  deps: WebhookIngestDeps,
+  delivery: WebhookDelivery,
+  reject: (status: number, reason: string) => Promise<never>,
+  found: () => void,
+) {
   const name = delivery.integration;
   const integration = await deps.integration(name);
   if (!integration || !integration.enabled) throw notFound('integration', name);
   found();
-  if (!ipAllowed(delivery.clientIp, integration.webhookAllowlist)) await reject(403, `address ${delivery.clientIp} is not in the webhook allowlist of ${name}`);
+  if (!ipAllowed(delivery.clientIp, integration.webhookAllowlist))
+    await reject(403, `address ${delivery.clientIp} is not in the webhook allowlist of ${name}`);
   const module = deps.connectors[integration.system];
-  if (!module) throw new ApiError(409, 'no_connector', `integration "${name}" uses system "${integration.system}", which has no connector`, { system: integration.system });
+  if (!module)
+    throw new ApiError(
+      409,
+      'no_connector',
+      `integration "${name}" uses system "${integration.system}", which has no connector`,
+      { system: integration.system },
+    );
 
   let raw: unknown;
   try {
@@ -101,20 +115,38 @@ async function openIntegration(deps: WebhookIngestDeps, delivery: WebhookDeliver
   } catch (error) {
     if (!(error instanceof EnvRefError)) throw error;
     // The vendor retries a 503; the deployment has to set the variable.
-    throw new ApiError(503, 'integration_misconfigured', `integration "${name}" cannot verify deliveries: its ${error.message}`, { integration: name, variable: error.variable });
+    throw new ApiError(
+      503,
+      'integration_misconfigured',
+      `integration "${name}" cannot verify deliveries: its ${error.message}`,
+      { integration: name, variable: error.variable },
+    );
   }
   const config = module.configSchema.safeParse(raw);
   if (!config.success) {
     const issues = config.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
-    throw new ApiError(409, 'invalid_config', `integration "${name}" has an invalid ${integration.system} config: ${issues.join('; ')}`, { integration: name, issues });
+    throw new ApiError(
+      409,
+      'invalid_config',
+      `integration "${name}" has an invalid ${integration.system} config: ${issues.join('; ')}`,
+      { integration: name, issues },
+    );
   }
   return { integration, module, config: config.data as unknown };
 }
 
 function rejecter(deps: WebhookIngestDeps, delivery: WebhookDelivery) {
   return async (status: number, reason: string): Promise<never> => {
-    await deps.audit({ actor: `webhook:${delivery.clientIp}`, action: 'webhook.rejected', target: delivery.integration, outcome: 'rejected', details: { status, reason, ...(delivery.requestId ? { requestId: delivery.requestId } : {}) } });
-    throw new ApiError(status, status === 403 ? 'forbidden' : 'webhook_rejected', reason, { integration: delivery.integration });
+    await deps.audit({
+      actor: `webhook:${delivery.clientIp}`,
+      action: 'webhook.rejected',
+      target: delivery.integration,
+      outcome: 'rejected',
+      details: { status, reason, ...(delivery.requestId ? { requestId: delivery.requestId } : {}) },
+    });
+    throw new ApiError(status, status === 403 ? 'forbidden' : 'webhook_rejected', reason, {
+      integration: delivery.integration,
+    });
   };
 }
 
@@ -127,19 +159,46 @@ export async function handshakeWebhook(deps: WebhookIngestDeps, delivery: Webhoo
   let known: string | null = null;
   const reject = rejecter(deps, delivery);
   try {
-    const { integration, module, config } = await openIntegration(deps, delivery, reject, () => (known = delivery.integration));
-    if (!module.webhookHandshake) throw new ApiError(405, 'method_not_allowed', `${integration.system} sends no webhook handshake: deliveries are POSTed`, { integration: integration.name });
+    const { integration, module, config } = await openIntegration(
+      deps,
+      delivery,
+      reject,
+      () => (known = delivery.integration),
+    );
+    if (!module.webhookHandshake)
+      throw new ApiError(
+        405,
+        'method_not_allowed',
+        `${integration.system} sends no webhook handshake: deliveries are POSTed`,
+        { integration: integration.name },
+      );
     let answer;
     try {
-      answer = module.webhookHandshake(config, { method: delivery.method, url: delivery.url, headers: delivery.headers, rawBody: delivery.rawBody, now: now() });
+      answer = module.webhookHandshake(config, {
+        method: delivery.method,
+        url: delivery.url,
+        headers: delivery.headers,
+        rawBody: delivery.rawBody,
+        now: now(),
+      });
     } catch (error) {
-      if (error instanceof WebhookRejected) return await reject(error.status >= 400 && error.status < 500 ? error.status : 401, error.reason);
-      throw new ApiError(400, 'webhook_invalid', `the ${integration.system} handshake could not be read: ${(error as Error).message}`, { integration: integration.name });
+      if (error instanceof WebhookRejected)
+        return await reject(error.status >= 400 && error.status < 500 ? error.status : 401, error.reason);
+      throw new ApiError(
+        400,
+        'webhook_invalid',
+        `the ${integration.system} handshake could not be read: ${(error as Error).message}`,
+        { integration: integration.name },
+      );
     }
     return { status: answer.status, text: answer.body, contentType: answer.contentType, integration: integration.name };
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    return { status: error.statusCode, json: { error: error.error, message: error.message, details: error.details }, integration: known };
+    return {
+      status: error.statusCode,
+      json: { error: error.error, message: error.message, details: error.details },
+      integration: known,
+    };
   }
 }
 
@@ -153,23 +212,59 @@ export async function ingestWebhook(deps: WebhookIngestDeps, delivery: WebhookDe
     const { integration, module, config } = await openIntegration(deps, delivery, reject, () => (known = name));
     let verified;
     try {
-      verified = module.verifyWebhook(config, { method: delivery.method, url: delivery.url, headers: delivery.headers, rawBody: delivery.rawBody, now: now() });
+      verified = module.verifyWebhook(config, {
+        method: delivery.method,
+        url: delivery.url,
+        headers: delivery.headers,
+        rawBody: delivery.rawBody,
+        now: now(),
+      });
     } catch (error) {
-      if (error instanceof WebhookRejected) return await reject(error.status >= 400 && error.status < 500 ? error.status : 401, error.reason);
-      throw new ApiError(400, 'webhook_invalid', `the ${integration.system} webhook could not be read: ${(error as Error).message}`, { integration: name });
+      if (error instanceof WebhookRejected)
+        return await reject(error.status >= 400 && error.status < 500 ? error.status : 401, error.reason);
+      throw new ApiError(
+        400,
+        'webhook_invalid',
+        `the ${integration.system} webhook could not be read: ${(error as Error).message}`,
+        { integration: name },
+      );
     }
 
-    const events = checkedRequestData(verified.events, `the ${integration.system} webhook`).map((e) => ({ id: String(e.id), type: e.type, object: e.object, recordId: e.recordId, payload: e.payload }));
+    const events = checkedRequestData(verified.events, `the ${integration.system} webhook`).map((e) => ({
+      id: String(e.id),
+      type: e.type,
+      object: e.object,
+      recordId: e.recordId,
+      payload: e.payload,
+    }));
     let jobId: string | null = null;
     if (events.length > 0) {
       const payload: WebhookJobPayload = { events, receivedAt: new Date(now()).toISOString() };
       // Durable before the answer: the vendor may not deliver again.
-      jobId = await deps.enqueue({ kind: 'webhook', integration: name, payload, dedupeKey: await dedupeKey(name, events.map((e) => e.id)) });
+      jobId = await deps.enqueue({
+        kind: 'webhook',
+        integration: name,
+        payload,
+        dedupeKey: await dedupeKey(
+          name,
+          events.map((e) => e.id),
+        ),
+      });
     }
-    if (verified.response) return { status: verified.response.status, text: verified.response.body, contentType: verified.response.contentType, integration: name };
+    if (verified.response)
+      return {
+        status: verified.response.status,
+        text: verified.response.body,
+        contentType: verified.response.contentType,
+        integration: name,
+      };
     return { status: 202, json: { accepted: events.length, jobId }, integration: name };
   } catch (error) {
     if (!(error instanceof ApiError)) throw error;
-    return { status: error.statusCode, json: { error: error.error, message: error.message, details: error.details }, integration: known };
+    return {
+      status: error.statusCode,
+      json: { error: error.error, message: error.message, details: error.details },
+      integration: known,
+    };
   }
 }

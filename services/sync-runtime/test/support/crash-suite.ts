@@ -3,7 +3,7 @@ import * as path from 'path';
 import { randomUUID } from 'crypto';
 import IORedis from 'ioredis';
 import pino from 'pino';
-import { TEST_REDIS_URL } from '../../../../test/support/services';
+import { TEST_REDIS_URL } from '@data-sync/test-services';
 import { IntegrationInfo, createSyncEngine } from '../../src/engine';
 import { QueueBinding } from '../../src/queue/binding';
 import { createBullmqBinding } from '../../src/queue/bullmq-binding';
@@ -33,7 +33,10 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const children = new Set<ChildProcess>();
 
 function startWorker(env: Record<string, string>): Promise<ChildProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--import', 'tsx', WORKER], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   children.add(child);
   child.on('exit', () => children.delete(child));
   let stderr = '';
@@ -63,7 +66,9 @@ export function crashSuite(binding: 'store' | 'bullmq') {
   const prefix = `crash-${process.pid}-${randomUUID().slice(0, 8)}`;
   beforeAll(async () => {
     [store, source] = await Promise.all([openTestPostgres(`crash_${binding}`), startFakeSource()]);
-    await store.db.exec('CREATE TABLE crash_writes (integration text NOT NULL, object text NOT NULL, external_id text NOT NULL, run_id text NOT NULL)');
+    await store.db.exec(
+      'CREATE TABLE crash_writes (integration text NOT NULL, object text NOT NULL, external_id text NOT NULL, run_id text NOT NULL)',
+    );
   });
   afterAll(async () => {
     await Promise.all([...children].map((child) => kill(child, 'SIGKILL')));
@@ -77,82 +82,112 @@ export function crashSuite(binding: 'store' | 'bullmq') {
     }
   });
 
-  test(`SIGKILL mid-sync ${KILLS} times: nothing lost, nothing duplicated, nothing unexpected`, async () => {
-    const queueName = `crash-${binding}`;
-    const integrations: IntegrationInfo[] = Array.from({ length: INTEGRATIONS }, (_, i) => ({
-      name: `crash${i}`,
-      system: fakeConnector.system,
-      config: { baseUrl: source.url, dataset: `crash${i}`, token: 'secret', pageSize: PAGE_SIZE },
-      objects: ['contacts'],
-    }));
-    const expected = new Map<string, Set<string>>();
-    for (const integration of integrations) {
-      const records = Array.from({ length: RECORDS }, (_, n) => ({ id: `${integration.name}-${n}`, updated_at: new Date(Date.UTC(2024, 0, 1, 0, 0, n)).toISOString() }));
-      source.upsert(integration.name, 'contacts', records);
-      expected.set(integration.name, new Set(records.map((r) => r.id)));
-    }
-    source.delayMs = 10;
-    const queue: QueueBinding =
-      binding === 'bullmq' ? createBullmqBinding({ url: TEST_REDIS_URL, prefix, queue: queueName, retry: CRASH_RETRY }) : createStoreBinding({ db: store.db, queue: queueName, retry: CRASH_RETRY });
-    const lookup = { get: async (name: string) => integrations.find((i) => i.name === name) ?? null, list: async () => integrations };
-    const engine = createSyncEngine({ db: store.db, queue, integrations: lookup, connectors: () => fakeConnector, logger: pino({ level: 'silent' }) });
-    const runIds = [];
-    for (const integration of integrations) runIds.push((await engine.trigger(integration.name, { actor: 'crash-test' })).runId);
+  test(
+    `SIGKILL mid-sync ${KILLS} times: nothing lost, nothing duplicated, nothing unexpected`,
+    async () => {
+      const queueName = `crash-${binding}`;
+      const integrations: IntegrationInfo[] = Array.from({ length: INTEGRATIONS }, (_, i) => ({
+        name: `crash${i}`,
+        system: fakeConnector.system,
+        config: { baseUrl: source.url, dataset: `crash${i}`, token: 'secret', pageSize: PAGE_SIZE },
+        objects: ['contacts'],
+      }));
+      const expected = new Map<string, Set<string>>();
+      for (const integration of integrations) {
+        const records = Array.from({ length: RECORDS }, (_, n) => ({
+          id: `${integration.name}-${n}`,
+          updated_at: new Date(Date.UTC(2024, 0, 1, 0, 0, n)).toISOString(),
+        }));
+        source.upsert(integration.name, 'contacts', records);
+        expected.set(integration.name, new Set(records.map((r) => r.id)));
+      }
+      source.delayMs = 10;
+      const queue: QueueBinding =
+        binding === 'bullmq'
+          ? createBullmqBinding({ url: TEST_REDIS_URL, prefix, queue: queueName, retry: CRASH_RETRY })
+          : createStoreBinding({ db: store.db, queue: queueName, retry: CRASH_RETRY });
+      const lookup = {
+        get: async (name: string) => integrations.find((i) => i.name === name) ?? null,
+        list: async () => integrations,
+      };
+      const engine = createSyncEngine({
+        db: store.db,
+        queue,
+        integrations: lookup,
+        connectors: () => fakeConnector,
+        logger: pino({ level: 'silent' }),
+      });
+      const runIds = [];
+      for (const integration of integrations)
+        runIds.push((await engine.trigger(integration.name, { actor: 'crash-test' })).runId);
 
-    const env = {
-      CRASH_DATABASE_URL: store.url!,
-      CRASH_BINDING: binding,
-      CRASH_QUEUE: queueName,
-      CRASH_REDIS_URL: TEST_REDIS_URL,
-      CRASH_REDIS_PREFIX: prefix,
-      CRASH_INTEGRATIONS: JSON.stringify(integrations),
-    };
-    const pages = async () => Number((await store.db.query<{ n: string }>('SELECT coalesce(sum(pages), 0) AS n FROM sync_runs')).rows[0].n);
-    const started = Date.now();
-    let killedMidSync = 0;
-    for (let cycle = 0; cycle < KILLS; cycle++) {
-      const child = await startWorker(env);
-      const before = await pages();
-      // Kill once this worker has committed a page or two, at a random moment inside the next page.
-      const deadline = Date.now() + 30_000;
-      while ((await pages()) < before + 1 + (cycle % 2) && Date.now() < deadline) await sleep(5);
-      await sleep(Math.floor(Math.random() * 25));
-      const inFlight = (await queue.depth()).inFlight;
-      await kill(child, 'SIGKILL');
-      if (inFlight > 0) killedMidSync++;
-    }
-    const killPhase = (Date.now() - started) / 1000;
-    const finisher = await startWorker({ ...env, CRASH_CONCURRENCY: '6' });
-    const all = async () => (await store.db.query<{ status: string; attempts: number }>('SELECT status, attempts FROM sync_runs')).rows;
-    const deadline = Date.now() + 90_000;
-    while ((await all()).some((r) => r.status !== 'succeeded') && Date.now() < deadline) await sleep(50);
-    await kill(finisher, 'SIGTERM');
+      const env = {
+        CRASH_DATABASE_URL: store.url!,
+        CRASH_BINDING: binding,
+        CRASH_QUEUE: queueName,
+        CRASH_REDIS_URL: TEST_REDIS_URL,
+        CRASH_REDIS_PREFIX: prefix,
+        CRASH_INTEGRATIONS: JSON.stringify(integrations),
+      };
+      const pages = async () =>
+        Number((await store.db.query<{ n: string }>('SELECT coalesce(sum(pages), 0) AS n FROM sync_runs')).rows[0].n);
+      const started = Date.now();
+      let killedMidSync = 0;
+      for (let cycle = 0; cycle < KILLS; cycle++) {
+        const child = await startWorker(env);
+        const before = await pages();
+        // Kill once this worker has committed a page or two, at a random moment inside the next page.
+        const deadline = Date.now() + 30_000;
+        while ((await pages()) < before + 1 + (cycle % 2) && Date.now() < deadline) await sleep(5);
+        await sleep(Math.floor(Math.random() * 25));
+        const inFlight = (await queue.depth()).inFlight;
+        await kill(child, 'SIGKILL');
+        if (inFlight > 0) killedMidSync++;
+      }
+      const killPhase = (Date.now() - started) / 1000;
+      const finisher = await startWorker({ ...env, CRASH_CONCURRENCY: '6' });
+      const all = async () =>
+        (await store.db.query<{ status: string; attempts: number }>('SELECT status, attempts FROM sync_runs')).rows;
+      const deadline = Date.now() + 90_000;
+      while ((await all()).some((r) => r.status !== 'succeeded') && Date.now() < deadline) await sleep(50);
+      await kill(finisher, 'SIGTERM');
 
-    const runs = await all();
-    const writes = (await store.db.query<{ integration: string; external_id: string; n: number }>('SELECT integration, external_id, count(*)::int AS n FROM crash_writes GROUP BY 1, 2')).rows;
-    const target = (await store.db.query<{ integration: string; external_id: string }>('SELECT integration, external_id FROM synced_records WHERE NOT deleted')).rows;
-    const inTarget = new Set(target.map((r) => `${r.integration}/${r.external_id}`));
-    const expectedKeys = [...expected].flatMap(([integration, ids]) => [...ids].map((id) => `${integration}/${id}`));
-    const expectedSet = new Set(expectedKeys);
-    const counts = {
-      expected: expectedKeys.length,
-      lost: expectedKeys.filter((key) => !inTarget.has(key)).length,
-      duplicated: writes.filter((w) => w.n > 1).length,
-      unexpected: [...inTarget].filter((key) => !expectedSet.has(key)).length + writes.filter((w) => !expectedSet.has(`${w.integration}/${w.external_id}`)).length,
-      recoveredRuns: runs.filter((r) => r.status === 'succeeded' && Number(r.attempts) > 1).length,
-      kills: KILLS,
-      killedMidSync,
-      deadLetters: (await queue.depth()).dead,
-      killPhaseSeconds: killPhase,
-      seconds: (Date.now() - started) / 1000,
-    };
-    console.log(`crash test (${binding} binding): ${JSON.stringify(counts)}`);
-    await queue.close();
-    expect(runs.map((r) => r.status)).toEqual(Array(INTEGRATIONS).fill('succeeded'));
-    expect(counts).toMatchObject({ lost: 0, duplicated: 0, unexpected: 0, deadLetters: 0 });
-    expect(writes).toHaveLength(expectedKeys.length);
-    expect(counts.killedMidSync).toBeGreaterThanOrEqual(KILLS - 1);
-    expect(counts.recoveredRuns).toBeGreaterThan(0);
-  }, TEST_TIMEOUT_MS);
+      const runs = await all();
+      const writes = (
+        await store.db.query<{ integration: string; external_id: string; n: number }>(
+          'SELECT integration, external_id, count(*)::int AS n FROM crash_writes GROUP BY 1, 2',
+        )
+      ).rows;
+      const target = (
+        await store.db.query<{ integration: string; external_id: string }>(
+          'SELECT integration, external_id FROM synced_records WHERE NOT deleted',
+        )
+      ).rows;
+      const inTarget = new Set(target.map((r) => `${r.integration}/${r.external_id}`));
+      const expectedKeys = [...expected].flatMap(([integration, ids]) => [...ids].map((id) => `${integration}/${id}`));
+      const expectedSet = new Set(expectedKeys);
+      const counts = {
+        expected: expectedKeys.length,
+        lost: expectedKeys.filter((key) => !inTarget.has(key)).length,
+        duplicated: writes.filter((w) => w.n > 1).length,
+        unexpected:
+          [...inTarget].filter((key) => !expectedSet.has(key)).length +
+          writes.filter((w) => !expectedSet.has(`${w.integration}/${w.external_id}`)).length,
+        recoveredRuns: runs.filter((r) => r.status === 'succeeded' && Number(r.attempts) > 1).length,
+        kills: KILLS,
+        killedMidSync,
+        deadLetters: (await queue.depth()).dead,
+        killPhaseSeconds: killPhase,
+        seconds: (Date.now() - started) / 1000,
+      };
+      console.log(`crash test (${binding} binding): ${JSON.stringify(counts)}`);
+      await queue.close();
+      expect(runs.map((r) => r.status)).toEqual(Array(INTEGRATIONS).fill('succeeded'));
+      expect(counts).toMatchObject({ lost: 0, duplicated: 0, unexpected: 0, deadLetters: 0 });
+      expect(writes).toHaveLength(expectedKeys.length);
+      expect(counts.killedMidSync).toBeGreaterThanOrEqual(KILLS - 1);
+      expect(counts.recoveredRuns).toBeGreaterThan(0);
+    },
+    TEST_TIMEOUT_MS,
+  );
 }
-

@@ -20,16 +20,35 @@ export async function startFakeSecretsManager(secrets: Readonly<Record<string, s
     req.on('data', (chunk) => (body += chunk));
     req.on('end', () => {
       const answer = (status: number, payload: unknown) => {
-        res.writeHead(status, { 'content-type': 'application/x-amz-json-1.1', 'x-amzn-requestid': `req-${requests.length}` });
+        res.writeHead(status, {
+          'content-type': 'application/x-amz-json-1.1',
+          'x-amzn-requestid': `req-${requests.length}`,
+        });
         res.end(JSON.stringify(payload));
       };
-      if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue') return answer(400, { __type: 'UnknownOperationException', message: `not faked: ${req.headers['x-amz-target']}` });
-      if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 ')) return answer(400, { __type: 'IncompleteSignatureException', message: 'requests must be signed' });
+      if (req.headers['x-amz-target'] !== 'secretsmanager.GetSecretValue')
+        return answer(400, {
+          __type: 'UnknownOperationException',
+          message: `not faked: ${req.headers['x-amz-target']}`,
+        });
+      if (!String(req.headers.authorization ?? '').startsWith('AWS4-HMAC-SHA256 '))
+        return answer(400, { __type: 'IncompleteSignatureException', message: 'requests must be signed' });
       const { SecretId } = JSON.parse(body) as { SecretId: string };
       requests.push(SecretId);
       const value = secrets[SecretId];
-      if (value === undefined) return answer(400, { __type: 'ResourceNotFoundException', message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT" });
-      answer(200, { ARN: SecretId, Name: SecretId.split(':').pop(), SecretString: value, VersionId: 'v1', VersionStages: ['AWSCURRENT'], CreatedDate: 1_700_000_000 });
+      if (value === undefined)
+        return answer(400, {
+          __type: 'ResourceNotFoundException',
+          message: "Secrets Manager can't find the specified secret value for staging label: AWSCURRENT",
+        });
+      answer(200, {
+        ARN: SecretId,
+        Name: SecretId.split(':').pop(),
+        SecretString: value,
+        VersionId: 'v1',
+        VersionStages: ['AWSCURRENT'],
+        CreatedDate: 1_700_000_000,
+      });
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

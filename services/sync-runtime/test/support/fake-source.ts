@@ -1,7 +1,7 @@
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { z } from 'zod';
-import { ConnectorModule, IntegrationError, PullPage, VendorRecord } from '../../../../integrations/connector';
+import { ConnectorModule, IntegrationError, PullPage, VendorRecord } from '@data-sync/integrations/connector';
 
 type Entry = { type: 'upsert'; record: VendorRecord } | { type: 'delete'; id: string };
 
@@ -66,7 +66,8 @@ export async function startFakeSource(): Promise<FakeSource> {
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
-    upsert: (dataset, object, records) => log(dataset, object).push(...records.map((record) => ({ type: 'upsert' as const, record }))),
+    upsert: (dataset, object, records) =>
+      log(dataset, object).push(...records.map((record) => ({ type: 'upsert' as const, record }))),
     delete: (dataset, object, ids) => log(dataset, object).push(...ids.map((id) => ({ type: 'delete' as const, id }))),
     failNext: (count, status) => {
       failures = { count, status };
@@ -89,7 +90,12 @@ export async function startFakeSource(): Promise<FakeSource> {
   };
 }
 
-const configSchema = z.object({ baseUrl: z.string().url(), dataset: z.string().min(1), token: z.string().min(1), pageSize: z.number().int().positive().default(10) });
+const configSchema = z.object({
+  baseUrl: z.string().url(),
+  dataset: z.string().min(1),
+  token: z.string().min(1),
+  pageSize: z.number().int().positive().default(10),
+});
 
 /** A connector over the fake source: reads only (the engine never pushes). */
 export const fakeConnector: ConnectorModule = {
@@ -105,7 +111,9 @@ export const fakeConnector: ConnectorModule = {
     return {
       async test() {
         const started = Date.now();
-        const res = await doFetch(`${config.baseUrl}/${config.dataset}/_ping?limit=0`, { headers: { authorization: `Bearer ${config.token}` } });
+        const res = await doFetch(`${config.baseUrl}/${config.dataset}/_ping?limit=0`, {
+          headers: { authorization: `Bearer ${config.token}` },
+        });
         return { ok: res.ok, message: res.ok ? 'ok' : `HTTP ${res.status}`, latencyMs: Date.now() - started };
       },
       async pull(object, cursor): Promise<PullPage> {
@@ -113,7 +121,10 @@ export const fakeConnector: ConnectorModule = {
         const started = Date.now();
         let res: Response;
         try {
-          res = await doFetch(`${config.baseUrl}/${config.dataset}/${object}?cursor=${cursor ?? 0}&limit=${config.pageSize}`, { headers: { authorization: `Bearer ${config.token}` } });
+          res = await doFetch(
+            `${config.baseUrl}/${config.dataset}/${object}?cursor=${cursor ?? 0}&limit=${config.pageSize}`,
+            { headers: { authorization: `Bearer ${config.token}` } },
+          );
         } catch (error) {
           context.observe?.({ status: 0, latencyMs: Date.now() - started, rateLimit: {} });
           throw new IntegrationError(name, 'unavailable', `cannot reach the source: ${(error as Error).message}`);
@@ -121,7 +132,8 @@ export const fakeConnector: ConnectorModule = {
         context.observe?.({ status: res.status, latencyMs: Date.now() - started, rateLimit: {} });
         if (res.status === 401) throw new IntegrationError(name, 'auth', 'the source rejected the token', 401);
         if (res.status === 429) throw new IntegrationError(name, 'rate_limit', 'rate limited', 429);
-        if (!res.ok) throw new IntegrationError(name, 'unavailable', `the source answered HTTP ${res.status}`, res.status);
+        if (!res.ok)
+          throw new IntegrationError(name, 'unavailable', `the source answered HTTP ${res.status}`, res.status);
         const body = (await res.json()) as { records: VendorRecord[]; deleted: string[]; next: string; done: boolean };
         return { records: body.records, deletedIds: body.deleted, cursor: body.next, done: body.done };
       },

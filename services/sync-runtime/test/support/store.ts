@@ -1,5 +1,5 @@
-import { Db, migrate, openPglite, openPostgres } from '../../../../pipelines/db';
-import { TEST_DATABASE_URL } from '../../../../test/support/services';
+import { Db, migrate, openPglite, openPostgres } from '@data-sync/pipelines/db';
+import { TEST_DATABASE_URL } from '@data-sync/test-services';
 import { ENGINE_MIGRATIONS } from '../../src/store/engine-schema';
 
 /**

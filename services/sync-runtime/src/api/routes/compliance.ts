@@ -29,30 +29,47 @@ const emailBody = {
   type: 'object',
   required: ['email'],
   additionalProperties: false,
-  properties: { email: { type: 'string', minLength: 3, maxLength: 320, description: "the data subject's email address" } },
+  properties: {
+    email: { type: 'string', minLength: 3, maxLength: 320, description: "the data subject's email address" },
+  },
 } as const;
 
 const erasureView = {
   type: 'object',
   properties: {
     erased: { type: 'object', additionalProperties: { type: 'integer' }, description: 'rows deleted per table' },
-    vendorErasures: { type: 'array', items: { type: 'string' }, description: 'integrations asked to erase the subject' },
+    vendorErasures: {
+      type: 'array',
+      items: { type: 'string' },
+      description: 'integrations asked to erase the subject',
+    },
     jobs: { type: 'array', items: { type: 'string' }, description: "the 'erasure' jobs queued for them" },
   },
 } as const;
 
 const countsView = {
   type: 'object',
-  properties: Object.fromEntries(['received', 'accepted', 'quarantined', 'duplicates', 'inserted', 'updated', 'unchanged'].map((k) => [k, { type: 'integer' }])),
+  properties: Object.fromEntries(
+    ['received', 'accepted', 'quarantined', 'duplicates', 'inserted', 'updated', 'unchanged'].map((k) => [
+      k,
+      { type: 'integer' },
+    ]),
+  ),
 } as const;
 
 const quarantineItem = {
   type: 'object',
   properties: {
-    id: { type: 'string' }, integration: { type: 'string' }, mapping: { type: 'string' }, runId: { type: ['string', 'null'] },
+    id: { type: 'string' },
+    integration: { type: 'string' },
+    mapping: { type: 'string' },
+    runId: { type: ['string', 'null'] },
     record: { type: 'object', additionalProperties: true },
     errors: { type: 'array', items: { type: 'object', additionalProperties: true } },
-    occurrences: { type: 'integer' }, attempts: { type: 'integer' }, createdAt: { type: 'string' }, lastSeenAt: { type: 'string' },
+    occurrences: { type: 'integer' },
+    attempts: { type: 'integer' },
+    createdAt: { type: 'string' },
+    lastSeenAt: { type: 'string' },
   },
 } as const;
 
@@ -69,111 +86,162 @@ async function clientInput<T>(fn: () => Promise<T>): Promise<T> {
 
 export const complianceRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
   const pipelines = (): PipelinesApi => {
-    if (!deps.pipelines) throw new ApiError(501, 'pipelines_unavailable', 'the pipelines module is not part of this build');
+    if (!deps.pipelines)
+      throw new ApiError(501, 'pipelines_unavailable', 'the pipelines module is not part of this build');
     return deps.pipelines;
   };
 
   /** Erases the subject here, then queues one 'erasure' job per vendor: the enabled integrations that have a connector. */
   async function erase(email: string, actor: string) {
     const p = pipelines();
-    const vendors = (await deps.integrations.list()).filter((i) => i.enabled && deps.connectors[i.system]).map((i) => i.name);
+    const vendors = (await deps.integrations.list())
+      .filter((i) => i.enabled && deps.connectors[i.system])
+      .map((i) => i.name);
     const result = await clientInput(() => p.eraseSubject(deps.db, email, { actor, vendors }));
     // A job already waiting for a vendor drains every pending request of it: one is enough.
-    const jobs = await Promise.all(result.vendorErasures.map((integration) => deps.queue.enqueue({ kind: 'erasure', integration, payload: {}, dedupeKey: `erasure:${integration}` })));
+    const jobs = await Promise.all(
+      result.vendorErasures.map((integration) =>
+        deps.queue.enqueue({ kind: 'erasure', integration, payload: {}, dedupeKey: `erasure:${integration}` }),
+      ),
+    );
     return { erased: result.erased, vendorErasures: result.vendorErasures, jobs };
   }
 
-  app.get('/api/pipelines/quarantine', {
-    config: { access: 'operator' },
-    schema: {
-      tags: ['pipelines'],
-      summary: "Quarantined records with their errors; PII masked for the caller's role",
-      querystring: { type: 'object', additionalProperties: false, properties: { integration: { type: 'string', maxLength: 63 }, ...paging } },
-      response: { 200: { type: 'object', properties: { items: { type: 'array', items: quarantineItem }, total: { type: 'integer' } } }, ...errorResponses },
-    },
-  }, async (request: FastifyRequest<{ Querystring: { integration?: string; limit: number; offset: number } }>) => {
-    const p = pipelines();
-    const { integration, limit, offset } = request.query;
-    const role = request.principal!.role;
-    const page = await p.listQuarantine(deps.db, { integration, limit, offset });
-    const items = (page.items as Record<string, unknown>[]).map((item) => ({ ...item, record: p.maskPii((item.record ?? {}) as Record<string, unknown>, role) }));
-    return { items, total: page.total };
-  });
-
-  app.post('/api/pipelines/quarantine/replay', {
-    config: { access: 'operator' },
-    schema: {
-      tags: ['pipelines'],
-      summary: 'Run quarantined records (the given ids, or all) through the pipeline again with the current rules',
-      body: {
-        type: 'object',
-        additionalProperties: false,
-        properties: { ids: { type: 'array', minItems: 1, maxItems: 10_000, items: { type: 'string', pattern: '^[0-9]{1,18}$' } } },
-      },
-      response: { 200: countsView, ...errorResponses },
-    },
-  }, async (request: FastifyRequest<{ Body: { ids?: string[] } | undefined }>) => {
-    const p = pipelines();
-    const ids = request.body?.ids;
-    const result = await clientInput(() => p.replayQuarantine(deps.db, ids));
-    request.auditDetails = { ids: ids?.length ?? 'all', ...result };
-    return result;
-  });
-
-  app.post('/api/compliance/erasure', {
-    config: { access: 'admin' },
-    schema: {
-      tags: ['compliance'],
-      summary: "GDPR erasure: deletes the subject from the store (audited) and queues the vendors' erasures",
-      body: emailBody,
-      response: { 202: erasureView, ...errorResponses },
-    },
-  }, async (request: FastifyRequest<{ Body: { email: string } }>, reply) => {
-    const result = await erase(request.body.email, actorOf(request));
-    request.auditDetails = { erased: result.erased, vendorErasures: result.vendorErasures, jobs: result.jobs };
-    return reply.code(202).send(result);
-  });
-
-  app.post('/api/compliance/opt-out', {
-    config: { access: 'operator' },
-    schema: {
-      tags: ['compliance'],
-      summary: 'CCPA opt-out: the subject is no longer pushed to marketing destinations',
-      body: emailBody,
-      response: { 200: { type: 'object', properties: { optedOut: { type: 'boolean' } } }, ...errorResponses },
-    },
-  }, async (request: FastifyRequest<{ Body: { email: string } }>) => {
-    const p = pipelines();
-    await clientInput(() => p.optOut(deps.db, request.body.email, { actor: actorOf(request) }));
-    return { optedOut: await p.isOptedOut(deps.db, request.body.email) };
-  });
-
-  // The status URL Meta's data deletion callback answers with: the person holds only the confirmation code.
-  app.get('/compliance/meta-deletions', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['compliance'],
-      summary: 'Status of a Meta data deletion request, by the confirmation code the callback answered with',
-      security: [],
-      querystring: { type: 'object', required: ['code'], additionalProperties: false, properties: { code: { type: 'string', pattern: '^[0-9a-f]{20}$' } } },
-      response: {
-        200: {
+  app.get(
+    '/api/pipelines/quarantine',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['pipelines'],
+        summary: "Quarantined records with their errors; PII masked for the caller's role",
+        querystring: {
           type: 'object',
+          additionalProperties: false,
+          properties: { integration: { type: 'string', maxLength: 63 }, ...paging },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: { items: { type: 'array', items: quarantineItem }, total: { type: 'integer' } },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request: FastifyRequest<{ Querystring: { integration?: string; limit: number; offset: number } }>) => {
+      const p = pipelines();
+      const { integration, limit, offset } = request.query;
+      const role = request.principal!.role;
+      const page = await p.listQuarantine(deps.db, { integration, limit, offset });
+      const items = (page.items as Record<string, unknown>[]).map((item) => ({
+        ...item,
+        record: p.maskPii((item.record ?? {}) as Record<string, unknown>, role),
+      }));
+      return { items, total: page.total };
+    },
+  );
+
+  app.post(
+    '/api/pipelines/quarantine/replay',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['pipelines'],
+        summary: 'Run quarantined records (the given ids, or all) through the pipeline again with the current rules',
+        body: {
+          type: 'object',
+          additionalProperties: false,
           properties: {
-            confirmationCode: { type: 'string' }, status: { type: 'string', enum: ['pending', 'completed'] },
-            subjectsErased: { type: 'integer' }, completedAt: { type: 'string' }, message: { type: 'string' },
+            ids: { type: 'array', minItems: 1, maxItems: 10_000, items: { type: 'string', pattern: '^[0-9]{1,18}$' } },
           },
         },
-        ...errorResponses,
+        response: { 200: countsView, ...errorResponses },
       },
     },
-  }, async (request: FastifyRequest<{ Querystring: { code: string } }>) => {
-    const status = await metaDeletionStatus(deps.db, request.query.code);
-    const message = status.status === 'completed'
-      ? `Completed ${status.completedAt}: the data this service held about you from Meta was deleted, and its vendors were asked to delete theirs.`
-      : 'Received and not processed yet; check again later.';
-    return { ...status, message };
-  });
+    async (request: FastifyRequest<{ Body: { ids?: string[] } | undefined }>) => {
+      const p = pipelines();
+      const ids = request.body?.ids;
+      const result = await clientInput(() => p.replayQuarantine(deps.db, ids));
+      request.auditDetails = { ids: ids?.length ?? 'all', ...result };
+      return result;
+    },
+  );
+
+  app.post(
+    '/api/compliance/erasure',
+    {
+      config: { access: 'admin' },
+      schema: {
+        tags: ['compliance'],
+        summary: "GDPR erasure: deletes the subject from the store (audited) and queues the vendors' erasures",
+        body: emailBody,
+        response: { 202: erasureView, ...errorResponses },
+      },
+    },
+    async (request: FastifyRequest<{ Body: { email: string } }>, reply) => {
+      const result = await erase(request.body.email, actorOf(request));
+      request.auditDetails = { erased: result.erased, vendorErasures: result.vendorErasures, jobs: result.jobs };
+      return reply.code(202).send(result);
+    },
+  );
+
+  app.post(
+    '/api/compliance/opt-out',
+    {
+      config: { access: 'operator' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'CCPA opt-out: the subject is no longer pushed to marketing destinations',
+        body: emailBody,
+        response: { 200: { type: 'object', properties: { optedOut: { type: 'boolean' } } }, ...errorResponses },
+      },
+    },
+    async (request: FastifyRequest<{ Body: { email: string } }>) => {
+      const p = pipelines();
+      await clientInput(() => p.optOut(deps.db, request.body.email, { actor: actorOf(request) }));
+      return { optedOut: await p.isOptedOut(deps.db, request.body.email) };
+    },
+  );
+
+  // The status URL Meta's data deletion callback answers with: the person holds only the confirmation code.
+  app.get(
+    '/compliance/meta-deletions',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Status of a Meta data deletion request, by the confirmation code the callback answered with',
+        security: [],
+        querystring: {
+          type: 'object',
+          required: ['code'],
+          additionalProperties: false,
+          properties: { code: { type: 'string', pattern: '^[0-9a-f]{20}$' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              confirmationCode: { type: 'string' },
+              status: { type: 'string', enum: ['pending', 'completed'] },
+              subjectsErased: { type: 'integer' },
+              completedAt: { type: 'string' },
+              message: { type: 'string' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request: FastifyRequest<{ Querystring: { code: string } }>) => {
+      const status = await metaDeletionStatus(deps.db, request.query.code);
+      const message =
+        status.status === 'completed'
+          ? `Completed ${status.completedAt}: the data this service held about you from Meta was deleted, and its vendors were asked to delete theirs.`
+          : 'Received and not processed yet; check again later.';
+      return { ...status, message };
+    },
+  );
 
   // The signed webhooks: their scope keeps the raw JSON bytes the signature covers.
   await app.register(async (hooks) => {
@@ -192,33 +260,75 @@ export const complianceRoutes = (deps: ApiDeps) => async (app: FastifyInstance) 
     /** 503 when no secret is configured, 401 when the signature does not match the raw body. */
     const verify = (request: FastifyRequest, source: string) => {
       const secret = deps.complianceWebhookSecret;
-      if (!secret) throw new ApiError(503, 'not_configured', `the ${source} webhook is not configured: set DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET`);
+      if (!secret)
+        throw new ApiError(
+          503,
+          'not_configured',
+          `the ${source} webhook is not configured: set DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET`,
+        );
       const header = request.headers[SIGNATURE_HEADER];
-      if (!verifyComplianceSignature(secret, raw.get(request) ?? Buffer.alloc(0), Array.isArray(header) ? header[0] : header)) {
-        throw new ApiError(401, 'webhook_rejected', `missing or invalid X-Data-Sync-Signature (hex HMAC-SHA256 of the body)`);
+      if (
+        !verifyComplianceSignature(
+          secret,
+          raw.get(request) ?? Buffer.alloc(0),
+          Array.isArray(header) ? header[0] : header,
+        )
+      ) {
+        throw new ApiError(
+          401,
+          'webhook_rejected',
+          `missing or invalid X-Data-Sync-Signature (hex HMAC-SHA256 of the body)`,
+        );
       }
     };
-    const signed = { tags: ['webhooks'], security: [], body: emailBody, headers: { type: 'object', properties: { [SIGNATURE_HEADER]: { type: 'string', description: 'hex HMAC-SHA256 of the raw body with the shared secret' } } } };
+    const signed = {
+      tags: ['webhooks'],
+      security: [],
+      body: emailBody,
+      headers: {
+        type: 'object',
+        properties: {
+          [SIGNATURE_HEADER]: { type: 'string', description: 'hex HMAC-SHA256 of the raw body with the shared secret' },
+        },
+      },
+    };
 
-    hooks.post('/webhooks/gdpr/delete', {
-      // Audited by the access hook (rejections too); the erasure itself writes its own proof.
-      config: { access: 'public' },
-      schema: { ...signed, summary: 'GDPR deletion request, signed with the shared secret: erases the subject and queues vendor erasures', response: { 202: erasureView, ...errorResponses } },
-    }, async (request: FastifyRequest<{ Body: { email: string } }>, reply) => {
-      verify(request, 'GDPR deletion');
-      const result = await erase(request.body.email, 'webhook:gdpr');
-      request.auditDetails = { erased: result.erased, vendorErasures: result.vendorErasures, jobs: result.jobs };
-      return reply.code(202).send(result);
-    });
+    hooks.post(
+      '/webhooks/gdpr/delete',
+      {
+        // Audited by the access hook (rejections too); the erasure itself writes its own proof.
+        config: { access: 'public' },
+        schema: {
+          ...signed,
+          summary:
+            'GDPR deletion request, signed with the shared secret: erases the subject and queues vendor erasures',
+          response: { 202: erasureView, ...errorResponses },
+        },
+      },
+      async (request: FastifyRequest<{ Body: { email: string } }>, reply) => {
+        verify(request, 'GDPR deletion');
+        const result = await erase(request.body.email, 'webhook:gdpr');
+        request.auditDetails = { erased: result.erased, vendorErasures: result.vendorErasures, jobs: result.jobs };
+        return reply.code(202).send(result);
+      },
+    );
 
-    hooks.post('/webhooks/ccpa/opt-out', {
-      config: { access: 'public' },
-      schema: { ...signed, summary: 'CCPA opt-out request, signed with the shared secret', response: { 200: { type: 'object', properties: { optedOut: { type: 'boolean' } } }, ...errorResponses } },
-    }, async (request: FastifyRequest<{ Body: { email: string } }>) => {
-      verify(request, 'CCPA opt-out');
-      const p = pipelines();
-      await clientInput(() => p.optOut(deps.db, request.body.email, { actor: 'webhook:ccpa' }));
-      return { optedOut: await p.isOptedOut(deps.db, request.body.email) };
-    });
+    hooks.post(
+      '/webhooks/ccpa/opt-out',
+      {
+        config: { access: 'public' },
+        schema: {
+          ...signed,
+          summary: 'CCPA opt-out request, signed with the shared secret',
+          response: { 200: { type: 'object', properties: { optedOut: { type: 'boolean' } } }, ...errorResponses },
+        },
+      },
+      async (request: FastifyRequest<{ Body: { email: string } }>) => {
+        verify(request, 'CCPA opt-out');
+        const p = pipelines();
+        await clientInput(() => p.optOut(deps.db, request.body.email, { actor: 'webhook:ccpa' }));
+        return { optedOut: await p.isOptedOut(deps.db, request.body.email) };
+      },
+    );
   });
 };

@@ -16,117 +16,203 @@ export function withTimeout<T>(promise: Promise<T>, ms: number, what: string): P
   ]);
 }
 
-const check = { type: 'object', required: ['ok'], properties: { ok: { type: 'boolean' }, message: { type: 'string' }, latencyMs: { type: 'number' } } } as const;
+const check = {
+  type: 'object',
+  required: ['ok'],
+  properties: { ok: { type: 'boolean' }, message: { type: 'string' }, latencyMs: { type: 'number' } },
+} as const;
 
 export const healthRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => {
-  app.get('/health', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['health'],
-      summary: 'Liveness, and the blue-green slot that answered (so a smoke test can tell which one it reached)',
-      security: [],
-      response: { 200: { type: 'object', properties: { status: { type: 'string' }, slot: { type: 'string', enum: ['blue', 'green'] } } }, ...errorResponses },
-    },
-  }, async () => ({ status: 'ok', ...(deps.slot ? { slot: deps.slot } : {}) }));
-
-  app.get('/health/ready', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['health'],
-      summary: 'Readiness: the store and the queue answer',
-      security: [],
-      response: {
-        200: { type: 'object', properties: { status: { type: 'string' }, store: check, queue: check } },
-        503: { type: 'object', properties: { status: { type: 'string' }, store: check, queue: check } },
-        ...errorResponses,
-      },
-    },
-  }, async (_request, reply) => {
-    const probe = async (fn: () => Promise<unknown>, what: string) => {
-      const started = performance.now();
-      try {
-        await withTimeout(fn(), CHECK_TIMEOUT_MS, what);
-        return { ok: true, latencyMs: Math.round(performance.now() - started) };
-      } catch (error) {
-        return { ok: false, message: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
-      }
-    };
-    const [store, queue] = await Promise.all([probe(() => deps.db.query('SELECT 1'), 'the store'), probe(() => deps.queue.depth(), 'the queue')]);
-    const ok = store.ok && queue.ok;
-    return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', store, queue });
-  });
-
-  app.get('/health/integrations', {
-    config: { access: 'viewer' },
-    schema: {
-      tags: ['health'],
-      summary: "Each enabled integration's connection test (credentials and reachability)",
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            status: { type: 'string', enum: ['ok', 'degraded'] },
-            integrations: { type: 'array', items: { type: 'object', properties: { name: { type: 'string' }, system: { type: 'string' }, ...check.properties } } },
+  app.get(
+    '/health',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness, and the blue-green slot that answered (so a smoke test can tell which one it reached)',
+        security: [],
+        response: {
+          200: {
+            type: 'object',
+            properties: { status: { type: 'string' }, slot: { type: 'string', enum: ['blue', 'green'] } },
           },
+          ...errorResponses,
         },
-        ...errorResponses,
       },
     },
-  }, async () => {
-    const all = (await deps.integrations.list()).filter((i) => i.enabled);
-    const results = await Promise.all(
-      all.map(async (integration) => {
-        const module = deps.connectors[integration.system];
-        if (!module) return { name: integration.name, system: integration.system, ok: false, message: `no connector for system "${integration.system}"`, latencyMs: 0 };
+    async () => ({ status: 'ok', ...(deps.slot ? { slot: deps.slot } : {}) }),
+  );
+
+  app.get(
+    '/health/ready',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: the store and the queue answer',
+        security: [],
+        response: {
+          200: { type: 'object', properties: { status: { type: 'string' }, store: check, queue: check } },
+          503: { type: 'object', properties: { status: { type: 'string' }, store: check, queue: check } },
+          ...errorResponses,
+        },
+      },
+    },
+    async (_request, reply) => {
+      const probe = async (fn: () => Promise<unknown>, what: string) => {
         const started = performance.now();
         try {
-          const result = await withTimeout(module.create(deps.integrations.resolvedConfig(integration)).test(), CHECK_TIMEOUT_MS, integration.name);
-          return { name: integration.name, system: integration.system, ok: result.ok, message: result.message, latencyMs: result.latencyMs };
+          await withTimeout(fn(), CHECK_TIMEOUT_MS, what);
+          return { ok: true, latencyMs: Math.round(performance.now() - started) };
         } catch (error) {
-          return { name: integration.name, system: integration.system, ok: false, message: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
+          return { ok: false, message: (error as Error).message, latencyMs: Math.round(performance.now() - started) };
         }
-      }),
-    );
-    return { status: results.every((r) => r.ok) ? 'ok' : 'degraded', integrations: results };
-  });
+      };
+      const [store, queue] = await Promise.all([
+        probe(() => deps.db.query('SELECT 1'), 'the store'),
+        probe(() => deps.queue.depth(), 'the queue'),
+      ]);
+      const ok = store.ok && queue.ok;
+      return reply.code(ok ? 200 : 503).send({ status: ok ? 'ready' : 'not ready', store, queue });
+    },
+  );
 
-  app.get('/health/n8n', {
-    config: { access: 'public' },
-    schema: {
-      tags: ['health'],
-      summary: 'n8n: ok, unreachable or not configured',
-      security: [],
-      response: {
-        200: { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'unreachable', 'not configured'] }, message: { type: 'string' }, latencyMs: { type: 'number' } } },
-        503: { type: 'object', properties: { status: { type: 'string', enum: ['ok', 'unreachable', 'not configured'] }, message: { type: 'string' }, latencyMs: { type: 'number' } } },
-        ...errorResponses,
+  app.get(
+    '/health/integrations',
+    {
+      config: { access: 'viewer' },
+      schema: {
+        tags: ['health'],
+        summary: "Each enabled integration's connection test (credentials and reachability)",
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              status: { type: 'string', enum: ['ok', 'degraded'] },
+              integrations: {
+                type: 'array',
+                items: {
+                  type: 'object',
+                  properties: { name: { type: 'string' }, system: { type: 'string' }, ...check.properties },
+                },
+              },
+            },
+          },
+          ...errorResponses,
+        },
       },
     },
-  }, async (_request, reply) => {
-    if (!deps.n8n) {
-      deps.metrics.m.n8nUp.set(0);
-      return { status: 'not configured', message: 'N8N_URL is not set' };
-    }
-    const started = performance.now();
-    try {
-      await withTimeout(deps.n8n.ping(), CHECK_TIMEOUT_MS, 'n8n');
-      deps.metrics.m.n8nUp.set(1);
-      return { status: 'ok', latencyMs: Math.round(performance.now() - started) };
-    } catch (error) {
-      deps.metrics.m.n8nUp.set(0);
-      return reply.code(503).send({ status: 'unreachable', message: (error as Error).message, latencyMs: Math.round(performance.now() - started) });
-    }
-  });
+    async () => {
+      const all = (await deps.integrations.list()).filter((i) => i.enabled);
+      const results = await Promise.all(
+        all.map(async (integration) => {
+          const module = deps.connectors[integration.system];
+          if (!module)
+            return {
+              name: integration.name,
+              system: integration.system,
+              ok: false,
+              message: `no connector for system "${integration.system}"`,
+              latencyMs: 0,
+            };
+          const started = performance.now();
+          try {
+            const result = await withTimeout(
+              module.create(deps.integrations.resolvedConfig(integration)).test(),
+              CHECK_TIMEOUT_MS,
+              integration.name,
+            );
+            return {
+              name: integration.name,
+              system: integration.system,
+              ok: result.ok,
+              message: result.message,
+              latencyMs: result.latencyMs,
+            };
+          } catch (error) {
+            return {
+              name: integration.name,
+              system: integration.system,
+              ok: false,
+              message: (error as Error).message,
+              latencyMs: Math.round(performance.now() - started),
+            };
+          }
+        }),
+      );
+      return { status: results.every((r) => r.ok) ? 'ok' : 'degraded', integrations: results };
+    },
+  );
 
-  app.get('/metrics', {
-    config: { access: 'public' },
-    schema: { tags: ['health'], summary: 'Prometheus metrics (text exposition format)', security: [], produces: ['text/plain'], response: { 200: { type: 'string' }, ...errorResponses } },
-  }, async (request, reply) => {
-    try {
-      await withTimeout(deps.metrics.refreshQueue(deps.queue), CHECK_TIMEOUT_MS, 'the queue');
-    } catch (error) {
-      request.log.warn({ err: error }, 'queue depth unavailable for this scrape');
-    }
-    return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
-  });
+  app.get(
+    '/health/n8n',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['health'],
+        summary: 'n8n: ok, unreachable or not configured',
+        security: [],
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              status: { type: 'string', enum: ['ok', 'unreachable', 'not configured'] },
+              message: { type: 'string' },
+              latencyMs: { type: 'number' },
+            },
+          },
+          503: {
+            type: 'object',
+            properties: {
+              status: { type: 'string', enum: ['ok', 'unreachable', 'not configured'] },
+              message: { type: 'string' },
+              latencyMs: { type: 'number' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (_request, reply) => {
+      if (!deps.n8n) {
+        deps.metrics.m.n8nUp.set(0);
+        return { status: 'not configured', message: 'N8N_URL is not set' };
+      }
+      const started = performance.now();
+      try {
+        await withTimeout(deps.n8n.ping(), CHECK_TIMEOUT_MS, 'n8n');
+        deps.metrics.m.n8nUp.set(1);
+        return { status: 'ok', latencyMs: Math.round(performance.now() - started) };
+      } catch (error) {
+        deps.metrics.m.n8nUp.set(0);
+        return reply.code(503).send({
+          status: 'unreachable',
+          message: (error as Error).message,
+          latencyMs: Math.round(performance.now() - started),
+        });
+      }
+    },
+  );
+
+  app.get(
+    '/metrics',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['health'],
+        summary: 'Prometheus metrics (text exposition format)',
+        security: [],
+        produces: ['text/plain'],
+        response: { 200: { type: 'string' }, ...errorResponses },
+      },
+    },
+    async (request, reply) => {
+      try {
+        await withTimeout(deps.metrics.refreshQueue(deps.queue), CHECK_TIMEOUT_MS, 'the queue');
+      } catch (error) {
+        request.log.warn({ err: error }, 'queue depth unavailable for this scrape');
+      }
+      return reply.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
+    },
+  );
 };

@@ -17,41 +17,93 @@ export const webhookRoutes = (deps: ApiDeps) => async (app: FastifyInstance) => 
 
   // Only names of configured integrations become label values: random path segments must not grow the series.
   const known = new WeakMap<FastifyRequest, string>();
-  const count = (request: FastifyRequest, reply: FastifyReply) => deps.metrics.m.webhookRequests.inc({ integration: known.get(request) ?? 'unknown', code: String(reply.statusCode) });
+  const count = (request: FastifyRequest, reply: FastifyReply) =>
+    deps.metrics.m.webhookRequests.inc({
+      integration: known.get(request) ?? 'unknown',
+      code: String(reply.statusCode),
+    });
 
-  app.post<{ Params: { integration: string } }>('/webhooks/:integration', {
-    config: { access: 'public', audit: false, rateLimit: { max: deps.webhookRateLimitPerMinute ?? 12_000, timeWindow: 60_000, keyGenerator: (request) => `webhook:${request.ip}` } },
-    schema: {
-      tags: ['webhooks'],
-      summary: "Inbound vendor webhook: verified by the integration's verifier, queued durably before the 202",
-      security: [],
-      params: integrationNameParam,
-      response: { 202: { type: 'object', properties: { accepted: { type: 'integer' }, jobId: { type: ['string', 'null'], description: 'null when the delivery carried no events' } } }, ...errorResponses },
+  app.post<{ Params: { integration: string } }>(
+    '/webhooks/:integration',
+    {
+      config: {
+        access: 'public',
+        audit: false,
+        rateLimit: {
+          max: deps.webhookRateLimitPerMinute ?? 12_000,
+          timeWindow: 60_000,
+          keyGenerator: (request) => `webhook:${request.ip}`,
+        },
+      },
+      schema: {
+        tags: ['webhooks'],
+        summary: "Inbound vendor webhook: verified by the integration's verifier, queued durably before the 202",
+        security: [],
+        params: integrationNameParam,
+        response: {
+          202: {
+            type: 'object',
+            properties: {
+              accepted: { type: 'integer' },
+              jobId: { type: ['string', 'null'], description: 'null when the delivery carried no events' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+      onResponse: async (request, reply) => count(request, reply),
     },
-    onResponse: async (request, reply) => count(request, reply),
-  }, async (request, reply) => send(request, reply, await ingestWebhook(ingestDeps(request), delivery(request))));
+    async (request, reply) => send(request, reply, await ingestWebhook(ingestDeps(request), delivery(request))),
+  );
 
-  app.get<{ Params: { integration: string } }>('/webhooks/:integration', {
-    config: { access: 'public', audit: false, rateLimit: { max: deps.webhookRateLimitPerMinute ?? 12_000, timeWindow: 60_000, keyGenerator: (request) => `webhook:${request.ip}` } },
-    schema: {
-      tags: ['webhooks'],
-      summary: "Vendor subscription handshake (Meta hub.challenge, X CRC, LinkedIn challenge), answered by the integration's connector",
-      security: [],
-      params: integrationNameParam,
-      response: { 200: { type: 'string', description: 'the challenge or CRC answer, in the content type the vendor expects' }, ...errorResponses },
+  app.get<{ Params: { integration: string } }>(
+    '/webhooks/:integration',
+    {
+      config: {
+        access: 'public',
+        audit: false,
+        rateLimit: {
+          max: deps.webhookRateLimitPerMinute ?? 12_000,
+          timeWindow: 60_000,
+          keyGenerator: (request) => `webhook:${request.ip}`,
+        },
+      },
+      schema: {
+        tags: ['webhooks'],
+        summary:
+          "Vendor subscription handshake (Meta hub.challenge, X CRC, LinkedIn challenge), answered by the integration's connector",
+        security: [],
+        params: integrationNameParam,
+        response: {
+          200: { type: 'string', description: 'the challenge or CRC answer, in the content type the vendor expects' },
+          ...errorResponses,
+        },
+      },
+      onResponse: async (request, reply) => count(request, reply),
     },
-    onResponse: async (request, reply) => count(request, reply),
-  }, async (request, reply) => send(request, reply, await handshakeWebhook(ingestDeps(request), delivery(request))));
+    async (request, reply) => send(request, reply, await handshakeWebhook(ingestDeps(request), delivery(request))),
+  );
 
   function ingestDeps(request: FastifyRequest): WebhookIngestDeps {
     return {
       async integration(name) {
         const found = await deps.integrations.getByNameCached(name);
-        return found && { name: found.name, system: found.system, enabled: found.enabled, webhookAllowlist: found.webhookAllowlist, resolvedConfig: () => deps.integrations.resolvedConfig(found) };
+        return (
+          found && {
+            name: found.name,
+            system: found.system,
+            enabled: found.enabled,
+            webhookAllowlist: found.webhookAllowlist,
+            resolvedConfig: () => deps.integrations.resolvedConfig(found),
+          }
+        );
       },
       connectors: deps.connectors,
       enqueue: (job) => deps.queue.enqueue(job),
-      audit: (entry) => writeAudit(deps.db, entry).catch((error) => request.log.error({ err: error }, 'could not write the audit entry')),
+      audit: (entry) =>
+        writeAudit(deps.db, entry).catch((error) =>
+          request.log.error({ err: error }, 'could not write the audit entry'),
+        ),
       now: deps.now,
     };
   }

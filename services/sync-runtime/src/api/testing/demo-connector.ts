@@ -4,7 +4,7 @@
  */
 import { createHmac, timingSafeEqual } from 'crypto';
 import { z } from 'zod';
-import { ConnectorModule, IntegrationError, WebhookRejected } from '../../../../../integrations/connector';
+import { ConnectorModule, IntegrationError, WebhookRejected } from '@data-sync/integrations/connector';
 
 export const demoConfigSchema = z.object({
   baseUrl: z.string().url(),
@@ -23,7 +23,8 @@ export const demoSource: Record<string, { id: string; updatedAt: string; name: s
   ],
 };
 
-export const signDemo = (secret: string, body: string | Buffer) => createHmac('sha256', secret).update(body).digest('hex');
+export const signDemo = (secret: string, body: string | Buffer) =>
+  createHmac('sha256', secret).update(body).digest('hex');
 
 export const demoConnector: ConnectorModule<DemoConfig> = {
   system: 'demo',
@@ -54,7 +55,8 @@ export const demoConnector: ConnectorModule<DemoConfig> = {
     if (!signature) throw new WebhookRejected('missing x-demo-signature header');
     const expected = Buffer.from(signDemo(config.webhookSecret, request.rawBody));
     const given = Buffer.from(signature);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) throw new WebhookRejected('bad signature');
+    if (given.length !== expected.length || !timingSafeEqual(given, expected))
+      throw new WebhookRejected('bad signature');
     const body = JSON.parse(request.rawBody.toString('utf8')) as { events?: { id: string; type: string }[] };
     if (!Array.isArray(body.events)) throw new Error('body has no events array');
     return { events: body.events.map((e) => ({ id: String(e.id), type: String(e.type), payload: e })) };

@@ -5,9 +5,9 @@
 import { Writable } from 'stream';
 import type { Redis } from 'ioredis';
 import type { FastifyInstance } from 'fastify';
-import { openPglite, Db } from '../../../../../pipelines/db';
-import type { ConnectorModule } from '../../../../../integrations/connector';
-import type { N8nClient } from '../../../../../n8n/client';
+import { openPglite, Db } from '@data-sync/pipelines/db';
+import type { ConnectorModule } from '@data-sync/integrations/connector';
+import type { N8nClient } from '@data-sync/n8n/client';
 import { buildApi } from '../app';
 import type { IntegrationStore } from '../integration-store';
 import { loadConfig } from '../../config';
@@ -47,10 +47,15 @@ export async function request(base: string, spec: RequestSpec): Promise<Reply> {
     if (typeof spec.payload === 'string' || Buffer.isBuffer(spec.payload)) body = spec.payload;
     else {
       body = JSON.stringify(spec.payload);
-      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type')) headers['content-type'] = 'application/json';
+      if (!Object.keys(headers).some((k) => k.toLowerCase() === 'content-type'))
+        headers['content-type'] = 'application/json';
     }
   }
-  const res = await fetch(base + spec.url, { method: spec.method, headers, body: Buffer.isBuffer(body) ? new Uint8Array(body) : body });
+  const res = await fetch(base + spec.url, {
+    method: spec.method,
+    headers,
+    body: Buffer.isBuffer(body) ? new Uint8Array(body) : body,
+  });
   const text = await res.text();
   const out: Record<string, string> = {};
   res.headers.forEach((value, key) => (out[key] = value));
@@ -79,7 +84,21 @@ export interface Harness {
   close: () => Promise<void>;
 }
 
-export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?: string; queue?: (db: Db) => QueueBinding; worker?: boolean; n8n?: N8nClient | null; rateLimitPerMinute?: number; bodyLimit?: number; db?: Db; connectors?: Record<string, ConnectorModule>; env?: NodeJS.ProcessEnv; slot?: 'blue' | 'green' } = {}): Promise<Harness> {
+export async function createHarness(
+  options: {
+    rateLimitRedis?: Redis;
+    logLevel?: string;
+    queue?: (db: Db) => QueueBinding;
+    worker?: boolean;
+    n8n?: N8nClient | null;
+    rateLimitPerMinute?: number;
+    bodyLimit?: number;
+    db?: Db;
+    connectors?: Record<string, ConnectorModule>;
+    env?: NodeJS.ProcessEnv;
+    slot?: 'blue' | 'green';
+  } = {},
+): Promise<Harness> {
   const db = options.db ?? (await openPglite());
   const lines: string[] = [];
   const destination = new Writable({
@@ -93,15 +112,32 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
   const keyring = Keyring.fromBase64([encryptionKey]);
   // The production wiring (every job handler) over this test's database, key, queue and connectors.
   const runtime = await createRuntime(loadConfig({}), {
-    db, keyring, logger,
-    queue: options.queue ?? ((store) => createStoreBinding({ db: store, queue: `api-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`, retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 } })),
+    db,
+    keyring,
+    logger,
+    queue:
+      options.queue ??
+      ((store) =>
+        createStoreBinding({
+          db: store,
+          queue: `api-test-${process.pid}-${Math.random().toString(36).slice(2, 8)}`,
+          retry: { maxAttempts: 2, baseDelayMs: 1, maxDelayMs: 2 },
+        })),
     metrics: createMetrics({ defaultMetrics: false }),
     connectors: options.connectors ?? { demo: demoConnector },
     env: options.env ?? {},
   });
   const { queue, metrics, connectors, integrations, tokens, pipelines, engine } = runtime;
   const app = await buildApi({
-    db, queue, engine, connectors, integrations, tokens, metrics, logger, pipelines,
+    db,
+    queue,
+    engine,
+    connectors,
+    integrations,
+    tokens,
+    metrics,
+    logger,
+    pipelines,
     n8n: options.n8n ?? null,
     slot: options.slot,
     rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
@@ -110,7 +146,9 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
     rateLimitRedis: options.rateLimitRedis,
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
-  const worker = options.worker ? createWorker({ queue, engine, logger, concurrency: 2, pollMs: 10, leaseMs: 30_000 }) : null;
+  const worker = options.worker
+    ? createWorker({ queue, engine, logger, concurrency: 2, pollMs: 10, leaseMs: 30_000 })
+    : null;
   worker?.start();
   const suffix = Math.random().toString(36).slice(2, 8);
   const auth = {
@@ -119,7 +157,18 @@ export async function createHarness(options: { rateLimitRedis?: Redis; logLevel?
     admin: (await tokens.create(`admin-${suffix}`, 'admin')).token,
   };
   return {
-    app, url, inject: (spec) => request(url, spec), db, queue, engine, integrations, tokens, metrics, keyring, encryptionKey, auth,
+    app,
+    url,
+    inject: (spec) => request(url, spec),
+    db,
+    queue,
+    engine,
+    integrations,
+    tokens,
+    metrics,
+    keyring,
+    encryptionKey,
+    auth,
     logs: () => lines.join(''),
     async drain() {
       let handled = 0;

@@ -3,13 +3,13 @@
  * with connector configs pointing at them, so a new user sees syncs and webhooks work without any
  * vendor credentials. Configs are connector input: parse each with its module's configSchema.
  */
-import { startFakeHubSpot } from '../test/fakes/hubspot';
-import { startFakePipedrive } from '../test/fakes/pipedrive';
-import { startFakeSalesforce } from '../test/fakes/salesforce';
-import { startFakeZoho } from '../test/fakes/zoho';
-import { startAnalyticsDemoFakes } from './analytics/demo';
-import { startMarketingDemoFakes } from './marketing/demo';
-import { startSocialDemoFakes } from './social/demo';
+import { startFakeHubSpot } from '../hubspot';
+import { startFakePipedrive } from '../pipedrive';
+import { startFakeSalesforce } from '../salesforce';
+import { startFakeZoho } from '../zoho';
+import { startAnalyticsDemoFakes } from './analytics';
+import { startMarketingDemoFakes } from './marketing';
+import { startSocialDemoFakes } from '@data-sync/integrations/social/demo';
 
 export interface DemoFakes {
   /** Config input per integration name of config/integrations.ts. */
@@ -39,10 +39,23 @@ export const DEMO_SECRETS = {
 export async function startDemoFakes(): Promise<DemoFakes> {
   const s = DEMO_SECRETS;
   const [salesforceFake, hubspotFake, pipedriveFake, zohoFake, marketing, analytics, social] = await Promise.all([
-    startFakeSalesforce({ seed: { Account: 20, Contact: 200, Lead: 60, Opportunity: 40 }, organizationId: s.salesforceOrganizationId, clientId: s.salesforceClientId, clientSecret: s.salesforceClientSecret }),
-    startFakeHubSpot({ seed: { contacts: 150, companies: 30, deals: 40, tickets: 20 }, accessToken: s.hubspotAccessToken }),
+    startFakeSalesforce({
+      seed: { Account: 20, Contact: 200, Lead: 60, Opportunity: 40 },
+      organizationId: s.salesforceOrganizationId,
+      clientId: s.salesforceClientId,
+      clientSecret: s.salesforceClientSecret,
+    }),
+    startFakeHubSpot({
+      seed: { contacts: 150, companies: 30, deals: 40, tickets: 20 },
+      accessToken: s.hubspotAccessToken,
+    }),
     startFakePipedrive({ seed: { persons: 80, organizations: 20, deals: 30 }, apiToken: s.pipedriveApiToken }),
-    startFakeZoho({ seed: { Contacts: 90, Leads: 40, Accounts: 20, Deals: 25 }, clientId: s.zohoClientId, clientSecret: s.zohoClientSecret, refreshToken: s.zohoRefreshToken }),
+    startFakeZoho({
+      seed: { Contacts: 90, Leads: 40, Accounts: 20, Deals: 25 },
+      clientId: s.zohoClientId,
+      clientSecret: s.zohoClientSecret,
+      refreshToken: s.zohoRefreshToken,
+    }),
     startMarketingDemoFakes(),
     startAnalyticsDemoFakes(),
     startSocialDemoFakes(),
@@ -56,15 +69,44 @@ export async function startDemoFakes(): Promise<DemoFakes> {
         webhookToken: s.salesforceWebhookToken,
       },
       hubspot: { baseUrl: hubspotFake.url, accessToken: s.hubspotAccessToken, clientSecret: s.hubspotClientSecret },
-      pipedrive: { baseUrl: pipedriveFake.url, apiToken: s.pipedriveApiToken, companyId: s.pipedriveCompanyId, webhookUser: 'sync', webhookPassword: s.pipedriveWebhookPassword },
-      zoho: { baseUrl: zohoFake.url, accountsUrl: zohoFake.url, clientId: s.zohoClientId, clientSecret: s.zohoClientSecret, refreshToken: s.zohoRefreshToken, webhookToken: s.zohoWebhookToken },
+      pipedrive: {
+        baseUrl: pipedriveFake.url,
+        apiToken: s.pipedriveApiToken,
+        companyId: s.pipedriveCompanyId,
+        webhookUser: 'sync',
+        webhookPassword: s.pipedriveWebhookPassword,
+      },
+      zoho: {
+        baseUrl: zohoFake.url,
+        accountsUrl: zohoFake.url,
+        clientId: s.zohoClientId,
+        clientSecret: s.zohoClientSecret,
+        refreshToken: s.zohoRefreshToken,
+        webhookToken: s.zohoWebhookToken,
+      },
       ...marketing.configs,
       ...analytics.configs,
       ...social.configs,
     },
-    urls: { salesforce: salesforceFake.url, hubspot: hubspotFake.url, pipedrive: pipedriveFake.url, zoho: zohoFake.url, ...marketing.urls, ...analytics.urls, ...social.urls },
+    urls: {
+      salesforce: salesforceFake.url,
+      hubspot: hubspotFake.url,
+      pipedrive: pipedriveFake.url,
+      zoho: zohoFake.url,
+      ...marketing.urls,
+      ...analytics.urls,
+      ...social.urls,
+    },
     close: async () => {
-      await Promise.all([salesforceFake.close(), hubspotFake.close(), pipedriveFake.close(), zohoFake.close(), marketing.close(), analytics.close(), social.close()]);
+      await Promise.all([
+        salesforceFake.close(),
+        hubspotFake.close(),
+        pipedriveFake.close(),
+        zohoFake.close(),
+        marketing.close(),
+        analytics.close(),
+        social.close(),
+      ]);
     },
   };
 }

@@ -1,6 +1,6 @@
-import { INTEGRATIONS } from '../config/integrations';
-import { CONNECTORS } from '../integrations/registry';
-import { mappingFor, OBJECT_MAPPINGS } from './mappings';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
+import { CONNECTORS } from './registry';
+import { mappingFor, OBJECT_MAPPINGS } from '@data-sync/pipelines/mappings';
 
 /** Each connector's person object: pulled into contacts, and written back where the connector can push it. */
 const PERSON_OBJECT: Readonly<Record<string, string>> = {
@@ -22,9 +22,16 @@ describe('object mappings', () => {
     expect(people.map((m) => m.system).sort()).toEqual(Object.keys(PERSON_OBJECT).sort());
     for (const module of people) {
       const object = PERSON_OBJECT[module.system];
-      expect(mappingFor(module.system, object, 'inbound')).toMatchObject({ direction: 'inbound', system: module.system });
+      expect(mappingFor(module.system, object, 'inbound')).toMatchObject({
+        direction: 'inbound',
+        system: module.system,
+      });
       if (NOT_WRITABLE[module.system]) expect(mappingFor(module.system, object, 'outbound')).toBeUndefined();
-      else expect(mappingFor(module.system, object, 'outbound')).toMatchObject({ direction: 'outbound', system: module.system });
+      else
+        expect(mappingFor(module.system, object, 'outbound')).toMatchObject({
+          direction: 'outbound',
+          system: module.system,
+        });
     }
   });
 

@@ -1,6 +1,6 @@
-import { INTEGRATIONS } from '../config/integrations';
-import { startDemoFakes } from './demo';
-import { CONNECTORS } from './registry';
+import { INTEGRATIONS } from '@data-sync/config/integrations';
+import { startDemoFakes } from '.';
+import { CONNECTORS } from '@data-sync/integrations/registry';
 
 test('the demo starts a fake for every catalog integration, and each registered connector connects with its config', async () => {
   const demo = await startDemoFakes();
@@ -20,7 +20,9 @@ test('every CRM connector pulls seeded records from its demo fake', async () => 
   try {
     for (const settings of INTEGRATIONS.filter((i) => i.family === 'crm')) {
       const module = CONNECTORS[settings.name];
-      const page = await module.create(module.configSchema.parse(demo.configs[settings.name])).pull(settings.objects[0], null);
+      const page = await module
+        .create(module.configSchema.parse(demo.configs[settings.name]))
+        .pull(settings.objects[0], null);
       expect({ name: settings.name, records: page.records.length > 0 }).toEqual({ name: settings.name, records: true });
     }
   } finally {

@@ -1,5 +1,5 @@
 import { Client } from 'pg';
-import { TEST_DATABASE_URL } from './services';
+import { TEST_DATABASE_URL } from '.';
 
 async function admin(sql: string): Promise<void> {
   const client = new Client({ connectionString: TEST_DATABASE_URL });
@@ -15,7 +15,11 @@ async function admin(sql: string): Promise<void> {
  * A database of its own on the test PostgreSQL server, for suites whose migrations or locks must not
  * meet other suites' tables: `create()` (re)creates it empty, `drop()` removes it.
  */
-export function scratchDatabase(prefix: string): { readonly url: string; create(): Promise<void>; drop(): Promise<void> } {
+export function scratchDatabase(prefix: string): {
+  readonly url: string;
+  create(): Promise<void>;
+  drop(): Promise<void>;
+} {
   const name = `${prefix}_${process.pid}`;
   const url = new URL(TEST_DATABASE_URL);
   url.pathname = `/${name}`;

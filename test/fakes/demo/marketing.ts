@@ -3,18 +3,19 @@
  * loopback, seeded with generated data, and returns connector configs pointing at them, so
  * `npm run dev` shows a sync without any vendor credentials.
  */
-import { startFakeConstantContact } from '../../test/fakes/constant_contact';
-import { startFakeKlaviyo } from '../../test/fakes/klaviyo';
-import { startFakeMailchimp } from '../../test/fakes/mailchimp';
-import type { ConstantContactConfig } from './constant_contact';
-import type { KlaviyoConfig } from './klaviyo';
-import type { MailchimpConfig } from './mailchimp';
+import { startFakeConstantContact } from '../constant_contact';
+import { startFakeKlaviyo } from '../klaviyo';
+import { startFakeMailchimp } from '../mailchimp';
+import type { ConstantContactConfig } from '@data-sync/integrations/marketing/constant_contact';
+import type { KlaviyoConfig } from '@data-sync/integrations/marketing/klaviyo';
+import type { MailchimpConfig } from '@data-sync/integrations/marketing/mailchimp';
 
 export interface MarketingDemoFakes {
   readonly configs: {
     readonly mailchimp: Partial<MailchimpConfig> & Pick<MailchimpConfig, 'apiKey'>;
     readonly klaviyo: Partial<KlaviyoConfig> & Pick<KlaviyoConfig, 'apiKey'>;
-    readonly constant_contact: Partial<ConstantContactConfig> & Pick<ConstantContactConfig, 'clientId' | 'refreshToken'>;
+    readonly constant_contact: Partial<ConstantContactConfig> &
+      Pick<ConstantContactConfig, 'clientId' | 'refreshToken'>;
   };
   readonly urls: Readonly<Record<'mailchimp' | 'klaviyo' | 'constant_contact', string>>;
   close(): Promise<void>;
