@@ -49,7 +49,8 @@ export const COMPLIANCE: ComplianceConfig = {
   ccpa: {
     enabled: true,
     optOutWebhook: 'https://api.example.com/ccpa/opt-out',
-    optOutFamilies: ['marketing'],
+    // Social audiences (Meta, LinkedIn, X) are ad targeting: sharing an opted-out subject with them is what CCPA forbids.
+    optOutFamilies: ['marketing', 'social'],
   },
   dataClassification: {
     piiFields: ['email', 'phone', 'name', 'address'],

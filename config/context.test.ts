@@ -82,6 +82,10 @@ describe('stack settings', () => {
       'google_analytics',
       'mixpanel',
       'amplitude',
+      'facebook',
+      'instagram',
+      'x',
+      'linkedin',
     ]);
   });
 

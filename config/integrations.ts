@@ -156,6 +156,50 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: [],
     credentials: ['AMPLITUDE_API_KEY', 'AMPLITUDE_SECRET_KEY'],
   },
+  {
+    // Lead Ads leads in (webhook first, this schedule as the safety net); contacts out as hashed Custom Audience members.
+    name: 'facebook',
+    family: 'social',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['leads'],
+    pushObjects: ['custom_audience'],
+    webhookUrl: 'https://api.example.com/webhooks/facebook',
+    credentials: ['FACEBOOK_PAGE_ACCESS_TOKEN', 'FACEBOOK_APP_SECRET', 'FACEBOOK_VERIFY_TOKEN'],
+  },
+  {
+    // Instagram Lead Ads (the linked Page's forms, platform "ig"); the ad account's Custom Audience out.
+    name: 'instagram',
+    family: 'social',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['leads'],
+    pushObjects: ['custom_audience'],
+    webhookUrl: 'https://api.example.com/webhooks/instagram',
+    credentials: ['INSTAGRAM_ACCESS_TOKEN', 'INSTAGRAM_APP_SECRET', 'INSTAGRAM_VERIFY_TOKEN'],
+  },
+  {
+    // Mentions into events (since_id every 15-minute rate window), Account Activity webhooks; contacts out to an Ads API custom audience.
+    name: 'x',
+    family: 'social',
+    enabled: true,
+    syncInterval: '15m',
+    objects: ['mentions'],
+    pushObjects: ['custom_audience'],
+    webhookUrl: 'https://api.example.com/webhooks/x',
+    credentials: ['X_BEARER_TOKEN', 'X_CONSUMER_KEY', 'X_CONSUMER_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
+  },
+  {
+    // Lead Gen Forms responses in (lead notifications first, this schedule as the safety net); contacts out to a Matched Audience.
+    name: 'linkedin',
+    family: 'social',
+    enabled: true,
+    syncInterval: '1h',
+    objects: ['leads'],
+    pushObjects: ['custom_audience'],
+    webhookUrl: 'https://api.example.com/webhooks/linkedin',
+    credentials: ['LINKEDIN_CLIENT_ID', 'LINKEDIN_CLIENT_SECRET', 'LINKEDIN_REFRESH_TOKEN'],
+  },
 ];
 
 const INTERVAL = /^([1-9][0-9]*)([mhd])$/;

@@ -57,6 +57,13 @@ export interface WebhookEvents {
   readonly response?: { readonly status: number; readonly contentType: string; readonly body: string };
 }
 
+/** The answer to a vendor's GET subscription handshake (Meta's hub.challenge, X's CRC, LinkedIn's challenge). */
+export interface WebhookHandshake {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
 /** What the runtime hands a webhook verifier: the raw request. */
 export interface WebhookRequest {
   readonly method: string;
@@ -158,6 +165,11 @@ export interface ConnectorModule<C = any> {
   create(config: C, context?: ConnectorContext): Connector;
   /** Verifies an inbound webhook and returns its events; throws WebhookRejected when forged, tampered or replayed. */
   verifyWebhook(config: C, request: WebhookRequest): WebhookEvents;
+  /**
+   * Answers a GET on the webhook route (the vendor confirming the subscription); throws WebhookRejected
+   * when the token or signature is wrong. Absent: the vendor sends no handshake and GET is refused.
+   */
+  webhookHandshake?(config: C, request: WebhookRequest): WebhookHandshake;
 }
 
 /**

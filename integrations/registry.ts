@@ -16,6 +16,10 @@ import { mailchimp } from './marketing/mailchimp';
 import { dynamics } from './erp/dynamics';
 import { netsuite } from './erp/netsuite';
 import { sap } from './erp/sap';
+import { facebook } from './social/facebook';
+import { instagram } from './social/instagram';
+import { linkedin } from './social/linkedin';
+import { x } from './social/x';
 
 // CRM connectors (integrations/crm/).
 const CRM: Record<string, ConnectorModule> = { salesforce, hubspot, pipedrive, zoho };
@@ -29,7 +33,16 @@ const ANALYTICS: Record<string, ConnectorModule> = { google_analytics: googleAna
 // ERP connectors (integrations/erp/).
 const ERP: Record<string, ConnectorModule> = { sap, netsuite, dynamics };
 
-export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = { ...CRM, ...MARKETING, ...ANALYTICS, ...ERP };
+// Social connectors (integrations/social/).
+const SOCIAL: Record<string, ConnectorModule> = { facebook, instagram, x, linkedin };
+
+export const CONNECTORS: Readonly<Record<string, ConnectorModule>> = {
+  ...CRM,
+  ...MARKETING,
+  ...ANALYTICS,
+  ...ERP,
+  ...SOCIAL,
+};
 
 /** The connector module named `name`, or an error naming the known ones. */
 export function connectorFor(name: string): ConnectorModule {

@@ -152,6 +152,37 @@ export function mapGa4ReportRow(record: Json): Mapped<MetricRow> {
   return { ok: true, rows };
 }
 
+/** An X mention (an API v2 post naming the account) as the event `x.mention`; an edit is a new post with its own id. */
+export function mapXMention(record: Json): Mapped<EventRow> {
+  const event_id = text(record.id);
+  const occurred_at =
+    typeof record.created_at === 'string' && !Number.isNaN(Date.parse(record.created_at))
+      ? new Date(record.created_at).toISOString()
+      : null;
+  const bad = missing(['id', event_id], ['created_at', occurred_at]);
+  if (bad) return bad;
+  const { id: _id, created_at: _created, author_id, ...properties } = record;
+  return {
+    ok: true,
+    rows: [
+      {
+        event_id: event_id!,
+        name: 'x.mention',
+        occurred_at: occurred_at!,
+        user_id: text(author_id),
+        device_id: null,
+        email: null,
+        properties,
+      },
+    ],
+  };
+}
+
+/** Event mappings of objects named other than `events` (social mentions), by catalog name and object. */
+export const OBJECT_EVENT_MAPPINGS: Readonly<
+  Record<string, Readonly<Record<string, (record: Json) => Mapped<EventRow>>>>
+> = { x: { mentions: mapXMention } };
+
 /** The inbound analytics mapping of each source, by catalog name. */
 export const EVENT_MAPPINGS: Readonly<Record<string, (record: Json) => Mapped<EventRow>>> = {
   mixpanel: mapMixpanelEvent,

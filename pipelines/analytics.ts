@@ -7,7 +7,14 @@
 import { createHash } from 'crypto';
 import { stableStringify } from './batch';
 import type { Queryable } from './db';
-import { EVENT_MAPPINGS, METRIC_MAPPINGS, type EventRow, type Mapped, type MetricRow } from './analytics-mappings';
+import {
+  EVENT_MAPPINGS,
+  METRIC_MAPPINGS,
+  OBJECT_EVENT_MAPPINGS,
+  type EventRow,
+  type Mapped,
+  type MetricRow,
+} from './analytics-mappings';
 import { protectRecord, subjectHash, type FieldCipher } from './privacy';
 
 export interface AnalyticsResult {
@@ -83,10 +90,15 @@ export async function upsertEvents(
   tx: Queryable,
   source: string,
   records: readonly VendorRecord[],
-  options: { cipher?: FieldCipher } = {},
+  options: { cipher?: FieldCipher; object?: string } = {},
 ): Promise<AnalyticsResult> {
-  const { rows, refused } = mapAll(records, mappingFor(EVENT_MAPPINGS, source, 'event'));
-  await quarantine(tx, source, `${source}_to_internal.events`, refused, options.cipher);
+  const object = options.object ?? 'events';
+  const map =
+    object === 'events'
+      ? mappingFor(EVENT_MAPPINGS, source, 'event')
+      : mappingFor(OBJECT_EVENT_MAPPINGS[source] ?? {}, object, `${source} event`);
+  const { rows, refused } = mapAll(records, map);
+  await quarantine(tx, source, `${source}_to_internal.${object}`, refused, options.cipher);
   // Within one page the last version of an id wins, as it would across pages.
   const latest = new Map<string, EventRow>();
   for (const row of rows) latest.set(row.event_id, row);
@@ -189,6 +201,8 @@ export async function ingestAnalyticsPage(
 ): Promise<AnalyticsResult | undefined> {
   if (page.object === ANALYTICS_OBJECTS.events && EVENT_MAPPINGS[page.integration])
     return upsertEvents(tx, page.integration, page.records, options);
+  if (OBJECT_EVENT_MAPPINGS[page.integration]?.[page.object])
+    return upsertEvents(tx, page.integration, page.records, { ...options, object: page.object });
   if (page.object === ANALYTICS_OBJECTS.metrics && METRIC_MAPPINGS[page.integration])
     return replaceMetricDays(tx, page.integration, page.records, options);
   return undefined;

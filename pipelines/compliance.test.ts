@@ -91,6 +91,10 @@ function complianceSuite(open: () => Promise<TestDb>) {
         'google_analytics',
         'mixpanel',
         'amplitude',
+        'facebook',
+        'instagram',
+        'x',
+        'linkedin',
       ],
     });
     for (const table of [
@@ -118,7 +122,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
     expect(JSON.stringify(audit[0])).not.toContain('gone@');
 
     // The worker drains the queue through each connector's erase(email); done forgets the email.
-    const claimed = await claimErasureRequests(t.db, 10);
+    const claimed = await claimErasureRequests(t.db, 20);
     expect(claimed.map((c) => [c.integration, c.email])).toEqual([
       ['salesforce', 'gone@x.io'],
       ['hubspot', 'gone@x.io'],
@@ -129,8 +133,12 @@ function complianceSuite(open: () => Promise<TestDb>) {
       ['google_analytics', 'gone@x.io'],
       ['mixpanel', 'gone@x.io'],
       ['amplitude', 'gone@x.io'],
+      ['facebook', 'gone@x.io'],
+      ['instagram', 'gone@x.io'],
+      ['x', 'gone@x.io'],
+      ['linkedin', 'gone@x.io'],
     ]);
-    expect(await claimErasureRequests(t.db, 10)).toEqual([]);
+    expect(await claimErasureRequests(t.db, 20)).toEqual([]);
     await completeErasureRequest(t.db, claimed[0].id, { ok: true });
     await completeErasureRequest(t.db, claimed[1].id, { ok: false, error: 'HTTP 503' });
     const { rows } = await t.db.query('SELECT integration, status, email FROM erasure_requests ORDER BY id');
@@ -144,6 +152,11 @@ function complianceSuite(open: () => Promise<TestDb>) {
       { integration: 'google_analytics', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'mixpanel', status: 'in_progress', email: 'gone@x.io' },
       { integration: 'amplitude', status: 'in_progress', email: 'gone@x.io' },
+      ...['facebook', 'instagram', 'x', 'linkedin'].map((integration) => ({
+        integration,
+        status: 'in_progress',
+        email: 'gone@x.io',
+      })),
     ]);
     expect(await count("audit_log WHERE action = 'gdpr.vendor_erase' AND outcome = 'done'")).toBe(1);
     await expect(completeErasureRequest(t.db, claimed[0].id, { ok: true })).rejects.toThrow('is not in progress');

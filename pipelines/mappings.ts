@@ -197,6 +197,31 @@ export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, Fie
     },
     contact_write: { email_address: str, first_name: str, last_name: str, company_name: str },
   },
+  // Lead Ads leads with their answers flattened by name (integrations/social/meta), and hashed audience members.
+  ...Object.fromEntries(
+    ['facebook', 'instagram'].map((system) => [
+      system,
+      {
+        leads: {
+          id: ro('string'),
+          created_time: ro('timestamp'),
+          answers: obj({ email: str, first_name: str, last_name: str, phone_number: str, company_name: str }),
+        },
+        custom_audience: { email: str, first_name: str, last_name: str, phone_number: str },
+      },
+    ]),
+  ),
+  // Hashed by the connector before it leaves (integrations/social/meta/audience.ts).
+  x: { custom_audience: { email: str, first_name: str, last_name: str, phone_number: str } },
+  // Lead form responses with answers named by the form's predefined fields (integrations/social/linkedin).
+  linkedin: {
+    leads: {
+      id: ro('string'),
+      submittedAtTime: ro('timestamp'),
+      answers: obj({ email: str, first_name: str, last_name: str, phone_number: str, company_name: str }),
+    },
+    custom_audience: { email: str, first_name: str, last_name: str, phone_number: str },
+  },
 };
 
 /**
@@ -361,6 +386,49 @@ export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, Mapp
       conflict: SALESFORCE_WINS,
     },
   },
+  // A lead never changes after submission: its creation time is also its last update.
+  ...Object.fromEntries(
+    ['facebook', 'instagram'].map((system) => [
+      `${system}_to_internal`,
+      {
+        leads: {
+          fields: {
+            'answers.email': 'email',
+            'answers.first_name': 'first_name',
+            'answers.last_name': 'last_name',
+            'answers.phone_number': 'phone_number',
+            'answers.company_name': 'company_name',
+            created_time: 'updated_at',
+          },
+          conflict: SALESFORCE_WINS,
+        },
+      },
+    ]),
+  ),
+  linkedin_to_internal: {
+    leads: {
+      fields: {
+        'answers.email': 'email',
+        'answers.first_name': 'first_name',
+        'answers.last_name': 'last_name',
+        'answers.phone_number': 'phone_number',
+        'answers.company_name': 'company_name',
+        submittedAtTime: 'updated_at',
+      },
+      conflict: SALESFORCE_WINS,
+    },
+  },
+  // The connectors normalize and hash these before they leave (integrations/social/meta/audience.ts).
+  ...Object.fromEntries(
+    ['facebook', 'instagram', 'x', 'linkedin'].map((system) => [
+      `internal_to_${system}`,
+      {
+        custom_audience: {
+          fields: { email: 'email', first_name: 'first_name', last_name: 'last_name', phone_number: 'phone_number' },
+        },
+      },
+    ]),
+  ),
   internal_to_mailchimp: {
     User: {
       vendorObject: 'member',
@@ -516,6 +584,20 @@ export const OBJECT_MAPPINGS: Readonly<
   constant_contact: {
     inbound: { contacts: 'constant_contact_to_internal.contacts' },
     outbound: { contacts: 'internal_to_constant_contact.contacts' },
+  },
+  facebook: {
+    inbound: { leads: 'facebook_to_internal.leads' },
+    outbound: { custom_audience: 'internal_to_facebook.custom_audience' },
+  },
+  instagram: {
+    inbound: { leads: 'instagram_to_internal.leads' },
+    outbound: { custom_audience: 'internal_to_instagram.custom_audience' },
+  },
+  // Mentions carry no contact: they become events (pipelines/analytics-mappings.ts).
+  x: { inbound: {}, outbound: { custom_audience: 'internal_to_x.custom_audience' } },
+  linkedin: {
+    inbound: { leads: 'linkedin_to_internal.leads' },
+    outbound: { custom_audience: 'internal_to_linkedin.custom_audience' },
   },
 };
 

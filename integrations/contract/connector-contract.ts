@@ -85,8 +85,8 @@ export interface ConnectorContractSpec<C> {
   /** False when the vendor accepts pushes whatever the credential (GA4's Measurement Protocol answers 2xx to anything): push then only must not crash. */
   readonly pushAuthErrors?: boolean;
   /**
-   * False where the connector does not re-read a look-back window yet (SAP, NetSuite: an open gap, not a
-   * vendor property), so the late-exposed change case is skipped for it. @default true
+   * False where the connector does not re-read a look-back window yet (SAP, NetSuite, Meta leads: an open
+   * gap, not a vendor property), so the late-exposed change case is skipped for it. @default true
    */
   readonly lateChanges?: boolean;
   /** False for event stores: single records cannot be deleted (delete() must refuse, naming why), nor edited, so there are no deletes or edits to detect. */

@@ -177,7 +177,19 @@ test('the cron map groups integrations that share an interval', () => {
   const integrations = resolveSettings('cloudflare', 'prod', parseContext({ environment: 'prod' })).integrations;
   expect(
     cloudflareCronMap([...integrations, { ...integrations[0], name: 'other', syncInterval: '60m' }])['0 * * * *'],
-  ).toEqual(['salesforce', 'sap', 'netsuite', 'dynamics', 'google_analytics', 'mixpanel', 'amplitude', 'other']);
+  ).toEqual([
+    'salesforce',
+    'sap',
+    'netsuite',
+    'dynamics',
+    'google_analytics',
+    'mixpanel',
+    'amplitude',
+    'facebook',
+    'instagram',
+    'linkedin',
+    'other',
+  ]);
 });
 
 describe('blue-green with two scripts and a route switch', () => {

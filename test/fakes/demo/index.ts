@@ -9,6 +9,7 @@ import { startFakeSalesforce } from '../salesforce';
 import { startFakeZoho } from '../zoho';
 import { startAnalyticsDemoFakes } from './analytics';
 import { startErpDemoFakes } from './erp';
+import { startSocialDemoFakes } from './social';
 import { startMarketingDemoFakes } from './marketing';
 
 export interface DemoFakes {
@@ -38,7 +39,7 @@ export const DEMO_SECRETS = {
 
 export async function startDemoFakes(): Promise<DemoFakes> {
   const s = DEMO_SECRETS;
-  const [salesforceFake, hubspotFake, pipedriveFake, zohoFake, marketing, analytics, erp] = await Promise.all([
+  const [salesforceFake, hubspotFake, pipedriveFake, zohoFake, marketing, analytics, erp, social] = await Promise.all([
     startFakeSalesforce({
       seed: { Account: 20, Contact: 200, Lead: 60, Opportunity: 40 },
       organizationId: s.salesforceOrganizationId,
@@ -59,6 +60,7 @@ export async function startDemoFakes(): Promise<DemoFakes> {
     startMarketingDemoFakes(),
     startAnalyticsDemoFakes(),
     startErpDemoFakes(),
+    startSocialDemoFakes(),
   ]);
   return {
     configs: {
@@ -87,6 +89,7 @@ export async function startDemoFakes(): Promise<DemoFakes> {
       ...marketing.configs,
       ...analytics.configs,
       ...erp.configs,
+      ...social.configs,
     },
     urls: {
       salesforce: salesforceFake.url,
@@ -96,6 +99,7 @@ export async function startDemoFakes(): Promise<DemoFakes> {
       ...marketing.urls,
       ...analytics.urls,
       ...erp.urls,
+      ...social.urls,
     },
     close: async () => {
       await Promise.all([
@@ -106,6 +110,7 @@ export async function startDemoFakes(): Promise<DemoFakes> {
         marketing.close(),
         analytics.close(),
         erp.close(),
+        social.close(),
       ]);
     },
   };

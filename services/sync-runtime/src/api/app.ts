@@ -172,6 +172,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       quarantine,
       pipelines,
       complianceWebhookSecret,
+      metaDeletions: store.metaDeletions,
     }),
   );
   await app.register(contactRoutes({ contacts: store.contacts }));

@@ -15,9 +15,16 @@ import type { PipelineJobPayload } from './routes/pipelines';
 /**
  * A webhook delivery: events already seen (vendors redeliver) are skipped; new ones queue an incremental
  * sync of the integration unless one is already waiting. The events are recorded after the trigger, so
- * a crash in between triggers again rather than losing the events.
+ * a crash in between triggers again rather than losing the events. Data deletion requests (Meta's
+ * callback) go to `deletion` instead of triggering a sync.
  */
-export function createWebhookJobHandler(deps: { db: Db; engine: Pick<EngineApi, 'trigger'>; logger: Logger }) {
+export function createWebhookJobHandler(deps: {
+  db: Db;
+  engine: Pick<EngineApi, 'trigger'>;
+  logger: Logger;
+  /** Processes a verified data deletion request of `integration`. @default none: such events are only recorded */
+  deletion?: (integration: string, payload: unknown) => Promise<void>;
+}) {
   return async (job: Job): Promise<void> => {
     const payload = job.payload as WebhookJobPayload | null;
     const integration = job.integration;
@@ -31,8 +38,11 @@ export function createWebhookJobHandler(deps: { db: Db; engine: Pick<EngineApi, 
     const seenIds = new Set(seen.rows.map((r) => r.event_id));
     const fresh = payload.events.filter((e) => !seenIds.has(e.id));
     if (fresh.length === 0) return;
+    for (const event of fresh)
+      if (event.type === 'data_deletion' && deps.deletion) await deps.deletion(integration, event.payload);
+    const changes = fresh.filter((e) => e.type !== 'data_deletion');
     let runId: string | null = null;
-    if (!(await createRunsRepository(deps.db).hasQueuedPull(integration)))
+    if (changes.length > 0 && !(await createRunsRepository(deps.db).hasQueuedPull(integration)))
       runId = (await deps.engine.trigger(integration, { actor: `webhook:${integration}` })).runId;
     await deps.db.transaction(async (tx) => {
       for (const event of fresh) {

@@ -2,7 +2,7 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import * as path from 'path';
 import { Miniflare } from 'miniflare';
-import { WEBHOOK_CASES, CASE_CLIENT_IP, caseHeaders } from '../webhooks/ingest.cases';
+import { HANDSHAKE_CASES, WEBHOOK_CASES, CASE_CLIENT_IP, caseHeaders } from '../webhooks/ingest.cases';
 import { buildCloudflareWorker } from './build';
 import type { DurableObjectNamespace } from './types';
 
@@ -110,6 +110,7 @@ describe('Cloudflare Worker entry (miniflare)', () => {
               { name: 'flaky', system: 'mailchimp', config: { apiKey: 'abc123-us6' } },
               { name: 'throttled', system: 'mailchimp', config: { apiKey: 'abc123-us6' } },
               ...WEBHOOK_CASES.flatMap((c) => (c.integration ? [{ ...c.integration, system: 'demo' }] : [])),
+              ...HANDSHAKE_CASES.map((c) => c.integration),
             ]),
           },
           queueProducers: { JOBS: 'jobs' },
@@ -229,6 +230,22 @@ describe('Cloudflare Worker entry (miniflare)', () => {
           (a) => a.action === 'webhook.rejected' && a.target === c.name && a.outcome === 'rejected',
         ),
       ).toHaveLength(c.expected.audited ? 1 : 0);
+    });
+  });
+
+  describe('GET /webhooks/:integration answers the handshake cases the Node route answers', () => {
+    test.each(HANDSHAKE_CASES.map((c) => [c.title, c] as const))('%s', async (_title, c) => {
+      const response = await call(`/webhooks/${c.name}${c.query}`, { headers: { 'cf-connecting-ip': CASE_CLIENT_IP } });
+      expect(response.status).toBe(c.expected.status);
+      if (c.expected.text !== undefined) {
+        expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+        expect(await response.text()).toBe(c.expected.text);
+      } else expect(await response.json()).toMatchObject(c.expected.body!);
+      await eventually(() =>
+        expect(recorder.audits.filter((a) => a.action === 'webhook.rejected' && a.target === c.name)).toHaveLength(
+          c.expected.audited ? 1 : 0,
+        ),
+      );
     });
   });
 

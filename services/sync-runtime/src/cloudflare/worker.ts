@@ -1,6 +1,7 @@
 /**
  * The runtime's Cloudflare Workers entry (module Worker, nodejs_compat):
  *   fetch  POST /webhooks/:integration        ingestWebhook (as on Node), onto JOBS, then 202
+ *          GET  /webhooks/:integration        handshakeWebhook (as on Node): the vendor's subscription handshake
  *          POST /api/sync/trigger/:integration bearer API_TOKEN, queues a sync run through the core
  *          GET  /health                       liveness
  *   queue  the JOBS consumer: takes a token from the integration's RateLimiter, runs the job through
@@ -15,7 +16,7 @@ import { CONNECTORS } from '@data-sync/integrations/registry';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { backoffMs, type Job } from '../queue/binding';
 import { jobBodyOf, jobFromBody, toSeconds } from '../queue/core/body';
-import { ingestWebhook } from '../webhooks/ingest';
+import { handshakeWebhook, ingestWebhook } from '../webhooks/ingest';
 import { sendJob } from './env-core';
 import type {
   CoreFactory,
@@ -119,7 +120,8 @@ async function webhook(
   request.headers.forEach((value, key) => {
     headers[key] = value;
   });
-  const answer = await ingestWebhook(
+  // A GET is the vendor's subscription handshake; it goes through the same lookup and allowlist.
+  const answer = await (request.method === 'GET' ? handshakeWebhook : ingestWebhook)(
     {
       async integration(integration) {
         const found = await core.integration(integration);
@@ -284,8 +286,13 @@ export function createWorker(
         const hook = /^\/webhooks\/([^/]+)$/.exec(path);
         const run = /^\/api\/sync\/trigger\/([^/]+)$/.exec(path);
         if (!hook && !run) throw new HttpError(404, 'not_found', `no route ${request.method} ${path}`);
-        if (request.method !== 'POST')
-          throw new HttpError(405, 'method_not_allowed', `${request.method} ${path} is not allowed: use POST`);
+        if (request.method !== 'POST' && !(hook && request.method === 'GET')) {
+          throw new HttpError(
+            405,
+            'method_not_allowed',
+            `${request.method} ${path} is not allowed: use POST${hook ? ' (or GET for a handshake)' : ''}`,
+          );
+        }
         const name = decodeURIComponent((hook ?? run)![1]);
         return await withCore(coreFor, env, ctx, (core) =>
           hook ? webhook(request, env, core, name, connectors) : trigger(request, env, core, name),

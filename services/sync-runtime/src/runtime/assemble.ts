@@ -23,6 +23,7 @@ import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
 import { createRepositories, type Repositories } from '../store/repositories';
 import { createTokenStore, type TokenStore } from '../store/tokens-repository';
+import { processMetaDeletion, type MetaDeletion } from '../social/meta-deletion';
 
 export interface RuntimeParts {
   /** The database every part reads and writes, already migrated. */
@@ -58,6 +59,8 @@ export interface AssembledRuntime {
 /** What the job handlers need besides the engine. */
 export interface JobHandlerDeps {
   readonly db: Db;
+  /** Where follow-up jobs go (the vendor erasures of a data deletion request). */
+  readonly queue: QueueBinding;
   readonly integrations: IntegrationStore;
   readonly pipelines: PipelinesApi;
   readonly connectors: Readonly<Record<string, ConnectorModule>>;
@@ -69,8 +72,23 @@ export interface JobHandlerDeps {
  * the engine's own): the single list, so a new kind is handled by every entry point at once.
  */
 export function registerJobHandlers(engine: SyncEngine, deps: JobHandlerDeps): void {
-  const { db, integrations, pipelines, connectors, logger } = deps;
-  engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger }));
+  const { db, queue, integrations, pipelines, connectors, logger } = deps;
+  // Vendors asked to erase a subject: the enabled integrations that have a connector (as the GDPR route does).
+  const vendors = async () =>
+    (await integrations.list()).filter((i) => i.enabled && connectors[i.system]).map((i) => i.name);
+  const deletion = async (integration: string, payload: unknown) => {
+    const queueErasures = async (names: readonly string[]) => {
+      for (const name of names)
+        await queue.enqueue({ kind: 'erasure', integration: name, payload: {}, dedupeKey: `erasure:${name}` });
+    };
+    const erased = await processMetaDeletion(
+      { db, pipelines, vendors, queueErasures },
+      integration,
+      payload as MetaDeletion,
+    );
+    logger.info({ integration, subjectsErased: erased }, 'data deletion request processed');
+  };
+  engine.registerHandler('webhook', createWebhookJobHandler({ db, engine, logger, deletion }));
   engine.registerHandler('pipeline', createPipelineJobHandler({ db, pipelines, logger }));
   engine.registerHandler(
     'erasure',
@@ -109,7 +127,7 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     pipeline: { cipher },
     pushDebounceMs: parts.pushDebounceMs,
   });
-  registerJobHandlers(engine, { db, integrations, pipelines, connectors, logger });
+  registerJobHandlers(engine, { db, queue, integrations, pipelines, connectors, logger });
   // A run whose job is dead-lettered (its last failure, or a lease that kept expiring) is closed as failed.
   queue.onDeadLetter?.(async (job, reason) => {
     try {

@@ -3,6 +3,7 @@
  * so no SQL against the store lives anywhere else in the API.
  */
 import type { Db } from '@data-sync/pipelines/db';
+import { metaDeletionStatus, type MetaDeletionStatus } from '../social/meta-deletion';
 import type { PipelinesApi } from '../api/deps';
 import { createAnalyticsRepository, type AnalyticsRepository } from './analytics-repository';
 import { createAuditRepository, type AuditRepository } from './audit-repository';
@@ -22,6 +23,8 @@ export interface Repositories {
   readonly audit: AuditRepository;
   readonly contacts: ReturnType<typeof createContactsStore>;
   readonly analytics: AnalyticsRepository;
+  /** Meta data deletion requests, by the confirmation code their callback answered with. */
+  readonly metaDeletions: { status(code: string): Promise<MetaDeletionStatus> };
   /** null without the pipelines module: the quarantine routes answer 501. */
   readonly quarantine: QuarantineRepository | null;
   /** null without the pipelines module: the compliance routes answer 501. */
@@ -44,6 +47,7 @@ export function createRepositories(
     audit: createAuditRepository(db),
     contacts: createContactsStore(db),
     analytics: createAnalyticsRepository(db),
+    metaDeletions: { status: (code) => metaDeletionStatus(db, code) },
     quarantine: pipelines && createQuarantineRepository(db, pipelines),
     privacy: pipelines && createPrivacyRepository(db, pipelines),
     async ping() {

@@ -192,3 +192,67 @@ export const caseHeaders = (c: WebhookCase): Record<string, string> => ({
   'content-type': c.contentType,
   'x-demo-signature': signDemo(c.signWith, c.body),
 });
+
+/** A GET subscription handshake both runners must answer alike. */
+export interface HandshakeCase {
+  readonly title: string;
+  readonly name: string;
+  /** Registered with `system` and `config`. */
+  readonly integration: { readonly name: string; readonly system: string; readonly config: Record<string, unknown> };
+  /** Query string, with its `?`. */
+  readonly query: string;
+  readonly expected: {
+    readonly status: number;
+    /** The text answer (the challenge echo), or a subset of the JSON error. */
+    readonly text?: string;
+    readonly body?: Record<string, unknown>;
+    readonly audited: boolean;
+  };
+}
+
+export const META_VERIFY_TOKEN = 'meta-verify-token-for-cases';
+const metaCase = (name: string) => ({
+  name,
+  system: 'facebook',
+  config: {
+    accessToken: 'EAAcasePageToken',
+    appSecret: 'meta-case-app-secret',
+    pageId: '1020304050',
+    verifyToken: META_VERIFY_TOKEN,
+  },
+});
+
+export const HANDSHAKE_CASES: readonly HandshakeCase[] = [
+  {
+    title: "Meta's subscription handshake is answered with hub.challenge as text",
+    integration: metaCase('case_meta_ok'),
+    name: 'case_meta_ok',
+    query: `?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=${META_VERIFY_TOKEN}`,
+    expected: { status: 200, text: '1158201444', audited: false },
+  },
+  {
+    title: 'a handshake with the wrong verify token is 403 and audited',
+    integration: metaCase('case_meta_bad'),
+    name: 'case_meta_bad',
+    query: '?hub.mode=subscribe&hub.challenge=1158201444&hub.verify_token=guessed-token',
+    expected: {
+      status: 403,
+      body: { error: 'forbidden', message: expect.stringContaining('verify_token') },
+      audited: true,
+    },
+  },
+  {
+    title: 'a handshake without a challenge is 400',
+    integration: metaCase('case_meta_empty'),
+    name: 'case_meta_empty',
+    query: `?hub.mode=subscribe&hub.verify_token=${META_VERIFY_TOKEN}`,
+    expected: { status: 400, body: { error: 'webhook_rejected' }, audited: true },
+  },
+  {
+    title: 'a GET to a vendor without a handshake is 405',
+    integration: { name: 'case_no_handshake', system: 'demo', config: demoConfig },
+    name: 'case_no_handshake',
+    query: '?challenge=x',
+    expected: { status: 405, body: { error: 'method_not_allowed' }, audited: false },
+  },
+];

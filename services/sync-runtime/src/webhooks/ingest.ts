@@ -87,62 +87,132 @@ async function dedupeKey(name: string, eventIds: readonly string[]): Promise<str
   return `webhook:${name}:${[...digest.slice(0, 16)].map((b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
+/** The integration's connector and parsed config, or the ApiError to answer (unknown, disabled, misconfigured). */
+async function openIntegration(
+  deps: WebhookIngestDeps,
+  delivery: WebhookDelivery,
+  reject: (status: number, reason: string) => Promise<never>,
+  found: () => void,
+) {
+  const name = delivery.integration;
+  const integration = await deps.integration(name);
+  if (!integration || !integration.enabled) throw notFound('integration', name);
+  found();
+  if (!ipAllowed(delivery.clientIp, integration.webhookAllowlist))
+    await reject(403, `address ${delivery.clientIp} is not in the webhook allowlist of ${name}`);
+  const module = deps.connectors[integration.system];
+  if (!module)
+    throw new ApiError(
+      409,
+      'no_connector',
+      `integration "${name}" uses system "${integration.system}", which has no connector`,
+      { system: integration.system },
+    );
+
+  let raw: unknown;
+  try {
+    raw = integration.resolvedConfig();
+  } catch (error) {
+    if (!(error instanceof EnvRefError)) throw error;
+    // The vendor retries a 503; the deployment has to set the variable.
+    throw new ApiError(
+      503,
+      'integration_misconfigured',
+      `integration "${name}" cannot verify deliveries: its ${error.message}`,
+      { integration: name, variable: error.variable },
+    );
+  }
+  const config = module.configSchema.safeParse(raw);
+  if (!config.success) {
+    const issues = config.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
+    throw new ApiError(
+      409,
+      'invalid_config',
+      `integration "${name}" has an invalid ${integration.system} config: ${issues.join('; ')}`,
+      { integration: name, issues },
+    );
+  }
+  return { integration, module, config: config.data as unknown };
+}
+
+function rejecter(deps: WebhookIngestDeps, delivery: WebhookDelivery) {
+  return async (status: number, reason: string): Promise<never> => {
+    await deps.audit({
+      actor: `webhook:${delivery.clientIp}`,
+      action: 'webhook.rejected',
+      target: delivery.integration,
+      outcome: 'rejected',
+      details: { status, reason, ...(delivery.requestId ? { requestId: delivery.requestId } : {}) },
+    });
+    throw new ApiError(status, status === 403 ? 'forbidden' : 'webhook_rejected', reason, {
+      integration: delivery.integration,
+    });
+  };
+}
+
+/**
+ * A GET on the webhook route: the vendor confirming the subscription (Meta's hub.challenge, X's CRC,
+ * LinkedIn's challenge), answered by the connector's webhookHandshake; 405 for vendors without one.
+ */
+export async function handshakeWebhook(deps: WebhookIngestDeps, delivery: WebhookDelivery): Promise<WebhookAnswer> {
+  const now = deps.now ?? Date.now;
+  let known: string | null = null;
+  const reject = rejecter(deps, delivery);
+  try {
+    const { integration, module, config } = await openIntegration(
+      deps,
+      delivery,
+      reject,
+      () => (known = delivery.integration),
+    );
+    if (!module.webhookHandshake)
+      throw new ApiError(
+        405,
+        'method_not_allowed',
+        `${integration.system} sends no webhook handshake: deliveries are POSTed`,
+        { integration: integration.name },
+      );
+    let answer;
+    try {
+      answer = module.webhookHandshake(config, {
+        method: delivery.method,
+        url: delivery.url,
+        headers: delivery.headers,
+        rawBody: delivery.rawBody,
+        now: now(),
+      });
+    } catch (error) {
+      if (error instanceof WebhookRejected)
+        return await reject(error.status >= 400 && error.status < 500 ? error.status : 401, error.reason);
+      throw new ApiError(
+        400,
+        'webhook_invalid',
+        `the ${integration.system} handshake could not be read: ${(error as Error).message}`,
+        { integration: integration.name },
+      );
+    }
+    return { status: answer.status, text: answer.body, contentType: answer.contentType, integration: integration.name };
+  } catch (error) {
+    if (!(error instanceof ApiError)) throw error;
+    return {
+      status: error.statusCode,
+      json: { error: error.error, message: error.message, details: error.details },
+      integration: known,
+    };
+  }
+}
+
 /** Verifies and queues one delivery; answers every client error, throws only on faults (store unreachable). */
 export async function ingestWebhook(deps: WebhookIngestDeps, delivery: WebhookDelivery): Promise<WebhookAnswer> {
   const name = delivery.integration;
   const now = deps.now ?? Date.now;
   let known: string | null = null;
-  const reject = async (status: number, reason: string): Promise<never> => {
-    await deps.audit({
-      actor: `webhook:${delivery.clientIp}`,
-      action: 'webhook.rejected',
-      target: name,
-      outcome: 'rejected',
-      details: { status, reason, ...(delivery.requestId ? { requestId: delivery.requestId } : {}) },
-    });
-    throw new ApiError(status, status === 403 ? 'forbidden' : 'webhook_rejected', reason, { integration: name });
-  };
+  const reject = rejecter(deps, delivery);
   try {
-    const integration = await deps.integration(name);
-    if (!integration || !integration.enabled) throw notFound('integration', name);
-    known = name;
-    if (!ipAllowed(delivery.clientIp, integration.webhookAllowlist))
-      await reject(403, `address ${delivery.clientIp} is not in the webhook allowlist of ${name}`);
-    const module = deps.connectors[integration.system];
-    if (!module)
-      throw new ApiError(
-        409,
-        'no_connector',
-        `integration "${name}" uses system "${integration.system}", which has no connector`,
-        { system: integration.system },
-      );
-
-    let raw: unknown;
-    try {
-      raw = integration.resolvedConfig();
-    } catch (error) {
-      if (!(error instanceof EnvRefError)) throw error;
-      // The vendor retries a 503; the deployment has to set the variable.
-      throw new ApiError(
-        503,
-        'integration_misconfigured',
-        `integration "${name}" cannot verify deliveries: its ${error.message}`,
-        { integration: name, variable: error.variable },
-      );
-    }
-    const config = module.configSchema.safeParse(raw);
-    if (!config.success) {
-      const issues = config.error.issues.map((i) => `${i.path.join('.') || '(config)'}: ${i.message}`);
-      throw new ApiError(
-        409,
-        'invalid_config',
-        `integration "${name}" has an invalid ${integration.system} config: ${issues.join('; ')}`,
-        { integration: name, issues },
-      );
-    }
+    const { integration, module, config } = await openIntegration(deps, delivery, reject, () => (known = name));
     let verified;
     try {
-      verified = module.verifyWebhook(config.data, {
+      verified = module.verifyWebhook(config, {
         method: delivery.method,
         url: delivery.url,
         headers: delivery.headers,

@@ -1,10 +1,12 @@
+import { facebook } from '@data-sync/integrations/social/facebook';
+import { demoConnector } from '../api/testing/demo-connector';
 import { createHarness, Harness } from '../api/testing/harness';
-import { WEBHOOK_CASES, caseHeaders } from './ingest.cases';
+import { HANDSHAKE_CASES, WEBHOOK_CASES, caseHeaders } from './ingest.cases';
 
 let h: Harness;
 
 beforeAll(async () => {
-  h = await createHarness();
+  h = await createHarness({ connectors: { demo: demoConnector, facebook } });
   for (const c of WEBHOOK_CASES) {
     if (c.integration)
       await h.integrations.create({
@@ -15,6 +17,14 @@ beforeAll(async () => {
         objects: ['contacts'],
       });
   }
+  for (const c of HANDSHAKE_CASES)
+    await h.integrations.create({
+      ...c.integration,
+      enabled: true,
+      webhookAllowlist: [],
+      syncInterval: '1h',
+      objects: ['leads'],
+    });
 });
 afterAll(async () => h.close());
 
@@ -38,6 +48,21 @@ describe('POST /webhooks/:integration on the Node API (the cases the Worker answ
       `SELECT 1 FROM audit_log WHERE action = 'webhook.rejected' AND target = $1 AND outcome = 'rejected'`,
       [c.name],
     );
+    expect(audit.rows).toHaveLength(c.expected.audited ? 1 : 0);
+  });
+});
+
+describe('GET /webhooks/:integration on the Node API: subscription handshakes (the Worker answers alike)', () => {
+  test.each(HANDSHAKE_CASES.map((c) => [c.title, c] as const))('%s', async (_title, c) => {
+    const res = await h.inject({ method: 'GET', url: `/webhooks/${c.name}${c.query}` });
+    expect(res.statusCode).toBe(c.expected.status);
+    if (c.expected.text !== undefined) {
+      expect(res.headers['content-type']).toMatch(/^text\/plain/);
+      expect(res.body).toBe(c.expected.text);
+    } else expect(res.json()).toMatchObject(c.expected.body!);
+    const audit = await h.db.query(`SELECT 1 FROM audit_log WHERE action = 'webhook.rejected' AND target = $1`, [
+      c.name,
+    ]);
     expect(audit.rows).toHaveLength(c.expected.audited ? 1 : 0);
   });
 });

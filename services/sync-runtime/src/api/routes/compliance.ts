@@ -14,6 +14,7 @@ import type { PipelinesApi } from '../deps';
 import { ApiError } from '../errors';
 import { actorOf } from '../auth';
 import { errorResponses, paging } from '../schemas';
+import type { Repositories } from '../../store/repositories';
 
 /** The header carrying hex HMAC-SHA256 of the raw body, keyed with DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET. */
 export const SIGNATURE_HEADER = 'x-data-sync-signature';
@@ -100,6 +101,8 @@ export interface ComplianceRouteDeps {
   readonly pipelines?: PipelinesApi | null;
   /** Shared secret of the GDPR/CCPA webhooks. @default null: they answer 503 */
   readonly complianceWebhookSecret?: string | null;
+  /** Meta data deletion requests (their status page). */
+  readonly metaDeletions: Repositories['metaDeletions'];
 }
 
 export const complianceRoutes = (deps: ComplianceRouteDeps) => async (app: FastifyInstance) => {
@@ -219,6 +222,46 @@ export const complianceRoutes = (deps: ComplianceRouteDeps) => async (app: Fasti
       const { privacy } = pipelines();
       await clientInput(() => privacy.optOut(request.body.email, { actor: actorOf(request) }));
       return { optedOut: await privacy.isOptedOut(request.body.email) };
+    },
+  );
+
+  // The status URL Meta's data deletion callback answers with: the person holds only the confirmation code.
+  app.get(
+    '/compliance/meta-deletions',
+    {
+      config: { access: 'public' },
+      schema: {
+        tags: ['compliance'],
+        summary: 'Status of a Meta data deletion request, by the confirmation code the callback answered with',
+        security: [],
+        querystring: {
+          type: 'object',
+          required: ['code'],
+          additionalProperties: false,
+          properties: { code: { type: 'string', pattern: '^[0-9a-f]{20}$' } },
+        },
+        response: {
+          200: {
+            type: 'object',
+            properties: {
+              confirmationCode: { type: 'string' },
+              status: { type: 'string', enum: ['pending', 'completed'] },
+              subjectsErased: { type: 'integer' },
+              completedAt: { type: 'string' },
+              message: { type: 'string' },
+            },
+          },
+          ...errorResponses,
+        },
+      },
+    },
+    async (request: FastifyRequest<{ Querystring: { code: string } }>) => {
+      const status = await deps.metaDeletions.status(request.query.code);
+      const message =
+        status.status === 'completed'
+          ? `Completed ${status.completedAt}: the data this service held about you from Meta was deleted, and its vendors were asked to delete theirs.`
+          : 'Received and not processed yet; check again later.';
+      return { ...status, message };
     },
   );
 

@@ -1,0 +1,37 @@
+import { z } from 'zod';
+
+export const xConfigSchema = z
+  .object({
+    /** App-only Bearer token: reads (users, mentions) on API v2. */
+    bearerToken: z.string().min(1, 'bearerToken is required'),
+    /** The account whose mentions are read and whose Account Activity webhooks arrive. */
+    userId: z.string().regex(/^[0-9]{1,19}$/, 'userId is a numeric X user id'),
+    /** Consumer (API) key and secret: the secret answers CRC checks and verifies webhook signatures. */
+    consumerKey: z.string().min(1, 'consumerKey is required'),
+    consumerSecret: z.string().min(1, 'consumerSecret is required'),
+    /** OAuth 1.0a access token and secret of the ads account user (the Ads API requires user context). */
+    accessToken: z.string().min(1).optional(),
+    accessTokenSecret: z.string().min(1).optional(),
+    /** Ads account and customer-list custom audience pushed to; without them push is refused. */
+    adsAccountId: z
+      .string()
+      .regex(/^[0-9a-z]+$/, 'adsAccountId is the ads account id')
+      .optional(),
+    audienceId: z
+      .string()
+      .regex(/^[0-9a-z]+$/, 'audienceId is the custom audience id')
+      .optional(),
+    /** Override of https://api.x.com (tests, demo). */
+    baseUrl: z.string().url().default('https://api.x.com'),
+    /** Override of https://ads-api.x.com (tests, demo). */
+    adsBaseUrl: z.string().url().default('https://ads-api.x.com'),
+    /** Ads API version (path prefix). */
+    adsApiVersion: z.string().regex(/^\d+$/).default('12'),
+    /** Mentions per page (`max_results`, 5-100). */
+    pageSize: z.number().int().min(5).max(100).default(100),
+    /** Users per custom audience operation (X takes up to 2500). */
+    audienceBatchSize: z.number().int().min(1).max(2500).default(2500),
+  })
+  .strict();
+
+export type XConfig = z.infer<typeof xConfigSchema>;
