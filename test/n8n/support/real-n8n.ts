@@ -103,7 +103,10 @@ export async function runN8n(options: {
       (r) => r.status,
       () => 0,
     );
-    ready = status !== 0 && status !== 404;
+    // Ready once the probe webhook is registered and refuses a request without its credential: while n8n is
+    // starting it answers 503 ("starting up") and 404 until its workflows are activated, and the requests
+    // that followed then met unregistered webhooks and an unmounted owner route (404).
+    ready = status === 401 || status === 403;
     if (!ready) await new Promise((resolve) => setTimeout(resolve, 500));
   }
   if (!ready) {
