@@ -1,31 +1,9 @@
-import * as fs from 'fs';
-import * as os from 'os';
-import * as path from 'path';
-import { buildApp } from '../../app';
 import { INTEGRATIONS } from '@data-sync/config';
-import type { DataSyncStack } from '../../stacks/data-sync-stack';
-import { synthJson, type Block, type TerraformJson } from '../support/terraform-checks';
+import type { Block, TerraformJson } from '../support/terraform-checks';
+import { CLOUDS, expectFlagAddsFamily, synthWithFlag } from './support/family-flag';
 
-const CLOUDS = ['aws', 'gcp', 'azure', 'cloudflare', 'oci', 'ibm'] as const;
 const SOCIAL = INTEGRATIONS.filter((i) => i.family === 'social' && i.enabled);
 
-const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'social-flag-test-'));
-afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
-
-function synth(cloud: string, enableSocialSync: boolean): { stack: DataSyncStack; json: TerraformJson; text: string } {
-  const { stacks } = buildApp({
-    context: { clouds: cloud, environment: 'dev', enableSocialSync: String(enableSocialSync) },
-    outdir,
-  });
-  expect(stacks).toHaveLength(1);
-  const json = synthJson(stacks[0]);
-  return { stack: stacks[0], json, text: JSON.stringify(json) };
-}
-
-const kebab = (name: string) => name.toLowerCase().replace(/_/g, '-');
-/** Occurrences of `name` as a word of its own (between characters that are not letters or digits). */
-const mentions = (text: string, name: string) =>
-  text.match(new RegExp(`(?<![A-Za-z0-9])${name}(?![A-Za-z0-9])`, 'g'))?.length ?? 0;
 const resource = (json: TerraformJson, address: string): Block => {
   const [type, name] = address.split('.');
   return json.resource?.[type]?.[name] ?? {};
@@ -72,27 +50,9 @@ test('the catalog has the four social networks of the design document, each with
 
 describe.each(CLOUDS)('%s: enableSocialSync', (cloud) => {
   test('off: no social secret, injection or schedule; on: each credential as an empty secret, injected, and a schedule per network; the webhooks ingress is public either way', () => {
-    const off = synth(cloud, false);
-    const on = synth(cloud, true);
-    for (const integration of SOCIAL) {
-      // Its schedule (job message, cron map or job name) names it; each cloud's own test checks the schedules themselves.
-      // A one-letter name (x) also occurs in unrelated text, so for it the flag must add occurrences rather than make the first.
-      const offCount = mentions(off.text, integration.name);
-      const onCount = mentions(on.text, integration.name);
-      expect({
-        integration: integration.name,
-        added: onCount > offCount,
-        offFree: integration.name.length > 2 ? offCount === 0 : true,
-      }).toEqual({ integration: integration.name, added: true, offFree: true });
-      for (const credential of integration.credentials) {
-        expect({ credential, off: off.text.includes(credential) || off.text.includes(kebab(credential)) }).toEqual({
-          credential,
-          off: false,
-        });
-        // The runtime reads the credential from the variable of that name.
-        expect({ credential, on: on.text.includes(credential) }).toEqual({ credential, on: true });
-      }
-    }
+    const off = synthWithFlag(cloud, 'enableSocialSync', false);
+    const on = synthWithFlag(cloud, 'enableSocialSync', true);
+    expectFlagAddsFamily(off, on, SOCIAL);
     const address = on.stack.capabilities.get('webhooks');
     expect(address).toBeDefined();
     expect({ cloud, address, public: INGRESS[cloud](on.json, resource(on.json, address!)) }).toEqual({
