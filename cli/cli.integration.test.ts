@@ -11,31 +11,12 @@ import { IntegrationError, type ConnectorModule } from '@data-sync/integrations/
 import { toSalesforce, sfTime } from '@data-sync/pipelines/testing/generate';
 import { createPipelinesApi } from '@data-sync/sync-runtime/src/api/pipelines-adapter';
 import { createHarness, Harness } from '@data-sync/sync-runtime/src/api/testing/harness';
-import { demoConnector } from '@data-sync/sync-runtime/src/api/testing/demo-connector';
+import { DEMO_CONFIG, demoConnector, slowDemoConnector } from '@data-sync/sync-runtime/src/api/testing/demo-connector';
 import { main } from './src/main';
 
 const BIN = path.join(__dirname, 'data-sync.js');
-const CONFIG = {
-  baseUrl: 'https://demo.example.com',
-  apiKey: 'key-live-0123456789',
-  webhookSecret: 'whsec-abcdefghijkl',
-  pageSize: 1,
-};
-
-/** The demo connector, one page at a time with a pause between pages, so progress can be watched. */
-const slowDemo: ConnectorModule = {
-  ...demoConnector,
-  create(config) {
-    const inner = demoConnector.create(config as never);
-    return {
-      ...inner,
-      async pull(object, cursor) {
-        await new Promise((resolve) => setTimeout(resolve, 250));
-        return inner.pull(object, cursor);
-      },
-    };
-  },
-};
+/** Pages commit slowly enough to be followed one by one. */
+const slowDemo = slowDemoConnector(250);
 /** A source whose credentials were revoked: every pull fails for good (no retry). */
 const revoked: ConnectorModule = {
   ...demoConnector,
@@ -126,7 +107,7 @@ describe('integrations', () => {
       /^data-sync: --config is not valid JSON/,
     );
 
-    fs.writeFileSync(path.join(dir, 'crm.json'), JSON.stringify(CONFIG));
+    fs.writeFileSync(path.join(dir, 'crm.json'), JSON.stringify(DEMO_CONFIG));
     const added = await cli(
       'integrations',
       'add',
@@ -148,7 +129,7 @@ describe('integrations', () => {
     expect(list.stdout).toMatch(/\ncrm\s+demo\s+yes\s+1d\s+contacts\s+\S+\n/);
     const asJson = JSON.parse((await cli('integrations', 'list', '--json')).stdout);
     expect(asJson.integrations[0]).toMatchObject({ name: 'crm', config: { apiKey: '********' } });
-    expect(list.stdout + JSON.stringify(asJson)).not.toContain(CONFIG.apiKey);
+    expect(list.stdout + JSON.stringify(asJson)).not.toContain(DEMO_CONFIG.apiKey);
 
     expect(await cli('integrations', 'test', 'crm')).toMatchObject({
       code: 0,
@@ -168,7 +149,7 @@ describe('integrations', () => {
       '--system',
       'demo',
       '--config',
-      JSON.stringify({ ...CONFIG, apiKey: 'revoked-0123456789' }),
+      JSON.stringify({ ...DEMO_CONFIG, apiKey: 'revoked-0123456789' }),
       '--disabled',
     );
     expect(await cli('integrations', 'test', 'stale')).toMatchObject({
@@ -216,7 +197,7 @@ describe('sync trigger --wait', () => {
       '--system',
       'revoked',
       '--config',
-      JSON.stringify(CONFIG),
+      JSON.stringify(DEMO_CONFIG),
       '--objects',
       'contacts',
     );

@@ -7,11 +7,10 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { chromium, BrowserContext, Page } from 'playwright-core';
-import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { toSalesforce, sfTime } from '@data-sync/pipelines/testing/generate';
 import { createPipelinesApi } from '@data-sync/sync-runtime/src/api/pipelines-adapter';
 import { bearer, createHarness, Harness } from '@data-sync/sync-runtime/src/api/testing/harness';
-import { demoConnector } from '@data-sync/sync-runtime/src/api/testing/demo-connector';
+import { DEMO_CONFIG, slowDemoConnector } from '@data-sync/sync-runtime/src/api/testing/demo-connector';
 
 const { buildConsole } = require(path.join(__dirname, '../scripts/build-console.js')) as {
   buildConsole: () => Promise<{ outdir: string }>;
@@ -30,27 +29,8 @@ const FLAGS = [
 ];
 const VIEWPORT = { width: 1280, height: 800 };
 const SHOTS = path.join(os.tmpdir(), 'data-sync-console-screenshots');
-const CONFIG = {
-  baseUrl: 'https://demo.example.com',
-  apiKey: 'key-live-0123456789',
-  webhookSecret: 'whsec-abcdefghijkl',
-  pageSize: 1,
-};
-
-/** Pages commit slowly enough that the run page shows them arriving one by one. */
-const slowDemo: ConnectorModule = {
-  ...demoConnector,
-  create(config) {
-    const inner = demoConnector.create(config as never);
-    return {
-      ...inner,
-      async pull(object, cursor) {
-        await new Promise((resolve) => setTimeout(resolve, 700));
-        return inner.pull(object, cursor);
-      },
-    };
-  },
-};
+/** Pages commit slowly enough to be followed one by one. */
+const slowDemo = slowDemoConnector(700);
 
 const chromiumMissing = !fs.existsSync(CHROMIUM);
 const requireChromium = process.env.REQUIRE_SERVICES === '1';
@@ -78,7 +58,7 @@ describeBrowser('web console in headless Chromium', () => {
         method: 'POST',
         url: '/api/integrations',
         headers: admin,
-        payload: { name, system: 'demo', objects: ['contacts'], config: CONFIG },
+        payload: { name, system: 'demo', objects: ['contacts'], config: DEMO_CONFIG },
       });
       expect(res.statusCode).toBe(201);
     }
@@ -90,7 +70,7 @@ describeBrowser('web console in headless Chromium', () => {
         name: 'stale',
         system: 'demo',
         objects: ['contacts'],
-        config: { ...CONFIG, apiKey: 'revoked-0123456789' },
+        config: { ...DEMO_CONFIG, apiKey: 'revoked-0123456789' },
       },
     });
     const crmRun = (

@@ -62,3 +62,28 @@ export const demoConnector: ConnectorModule<DemoConfig> = {
     return { events: body.events.map((e) => ({ id: String(e.id), type: String(e.type), payload: e })) };
   },
 };
+
+/** A demo integration's config: one record per page, so a run has pages to follow. */
+export const DEMO_CONFIG: DemoConfig = {
+  baseUrl: 'https://demo.example.com',
+  apiKey: 'key-live-0123456789',
+  webhookSecret: 'whsec-abcdefghijkl',
+  pageSize: 1,
+};
+
+/** The demo connector with a pause of `delayMs` before each page, so progress can be watched. */
+export function slowDemoConnector(delayMs: number): ConnectorModule<DemoConfig> {
+  return {
+    ...demoConnector,
+    create(config, context) {
+      const inner = demoConnector.create(config, context);
+      return {
+        ...inner,
+        async pull(object, cursor) {
+          await new Promise((resolve) => setTimeout(resolve, delayMs));
+          return inner.pull(object, cursor);
+        },
+      };
+    },
+  };
+}
