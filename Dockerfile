@@ -37,7 +37,8 @@ ENV NODE_ENV=production \
     PORT=3000 \
     DATA_SYNC_DATA_DIR=/data
 WORKDIR /app
-COPY --from=build /src/dist/runtime/main.js dist/runtime/main.js
+# One bundle per cloud (each with only its queue SDK; the stacks start theirs) and main.js, the local one.
+COPY --from=build /src/dist/runtime/main.js /src/dist/runtime/aws.js /src/dist/runtime/gcp.js /src/dist/runtime/azure.js /src/dist/runtime/oci.js /src/dist/runtime/ibm.js dist/runtime/
 COPY --from=build /src/dist/runtime/console dist/runtime/console
 # Imported at run time, never bundled: PGlite (the embedded store without DATABASE_URL) ships its
 # WASM and data files beside its module; swagger-ui's page for /docs is read from its package.

@@ -7,24 +7,39 @@ const path = require('path');
 const root = path.resolve(__dirname, '..');
 const outdir = path.join(root, 'dist', 'runtime');
 
-/** Entry points: `main` serves the API and/or worker; `lambda` is the SQS-triggered worker (Node, CommonJS). */
+/**
+ * Entry points (Node, CommonJS): `main` is the local process (store and Redis queues: docker-compose, the
+ * image's default command); each cloud's container runs its own bundle, carrying only the queue SDK it
+ * selects; `lambda` is AWS's SQS-triggered worker.
+ */
 const ENTRIES = {
   main: 'services/sync-runtime/src/main.ts',
+  aws: 'services/sync-runtime/src/bundles/aws.ts',
+  gcp: 'services/sync-runtime/src/bundles/gcp.ts',
+  azure: 'services/sync-runtime/src/bundles/azure.ts',
+  oci: 'services/sync-runtime/src/bundles/oci.ts',
+  ibm: 'services/sync-runtime/src/bundles/ibm.ts',
   lambda: 'services/sync-runtime/src/lambda.ts',
 };
+
+/** Size budgets (bytes): a Lambda cold start loads the whole file, a container its bundle. */
+const SIZE_LIMITS = { lambda: 1.5 * 1024 * 1024, container: 3 * 1024 * 1024 };
+const limitOf = (entry) => (entry === 'lambda' ? SIZE_LIMITS.lambda : SIZE_LIMITS.container);
 
 /** Loaded at run time, never bundled: PGlite ships WASM beside its module; pg-native is optional. */
 const EXTERNAL = ['@electric-sql/pglite', 'pg-native'];
 
 /**
- * Demo mode (DATA_SYNC_DEMO) starts the vendor fakes under test/fakes: main.ts imports it dynamically,
+ * Demo mode (DATA_SYNC_DEMO) starts the vendor fakes under test/fakes: process.ts imports it dynamically,
  * which esbuild would still bundle, so the import stays a require the bundle cannot satisfy.
  */
 const demoLeftOut = {
   name: 'demo-left-out',
   setup(b) {
     b.onResolve({ filter: /^\.\/demo$/ }, (args) =>
-      args.importer === path.join(root, ENTRIES.main) ? { path: args.path, external: true } : undefined,
+      args.importer === path.join(root, 'services/sync-runtime/src/process.ts')
+        ? { path: args.path, external: true }
+        : undefined,
     );
   },
 };
@@ -66,8 +81,11 @@ async function buildRuntime({ quiet = false } = {}) {
   fs.rmSync(previous, { recursive: true, force: true });
   if (!quiet) {
     for (const [file, info] of Object.entries(result.metafile.outputs)) {
+      const entry = path.basename(file, '.js');
+      const within = info.bytes <= limitOf(entry) ? 'within' : 'OVER';
       console.log(
-        `${path.relative(root, path.join(outdir, path.basename(file)))}  ${(info.bytes / 1024).toFixed(1)} KiB`,
+        `${path.relative(root, path.join(outdir, path.basename(file)))}  ${(info.bytes / 1024).toFixed(1)} KiB` +
+          `  (${within} ${(limitOf(entry) / 1024 / 1024).toFixed(1)} MiB)`,
       );
     }
     console.log(`${path.relative(root, path.join(outdir, 'cloudflare.js'))}  ${(worker.bytes / 1024).toFixed(1)} KiB`);
@@ -78,7 +96,7 @@ async function buildRuntime({ quiet = false } = {}) {
   return outdir;
 }
 
-module.exports = { buildRuntime, bundleNodeEntries, RUNTIME_OUTDIR: outdir };
+module.exports = { buildRuntime, bundleNodeEntries, ENTRIES, limitOf, RUNTIME_OUTDIR: outdir };
 if (require.main === module) {
   buildRuntime().catch((error) => {
     console.error(error.message);

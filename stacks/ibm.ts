@@ -33,12 +33,7 @@ export interface IbmStackOptions {
 }
 
 /** Secrets Manager secrets beside the integration credentials. */
-export const IBM_EXTRA_SECRETS = [
-  'DATA_SYNC_ENCRYPTION_KEY',
-  ...N8N_PROCESS_SECRETS,
-  'N8N_API_KEY',
-  'EVENT_STREAMS_API_KEY',
-] as const;
+export const IBM_EXTRA_SECRETS = ['DATA_SYNC_ENCRYPTION_KEY', ...N8N_PROCESS_SECRETS, 'N8N_API_KEY'] as const;
 
 /** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/providers/ibm.ts. */
 export class IbmStack extends DataSyncStack {
@@ -192,6 +187,11 @@ export class IbmStack extends DataSyncStack {
     this.exposeEndpoints(this.runtime);
     this.exposeImageRepository(imageRepository);
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.app.attr('endpoint') });
+    new TerraformOutput(this, 'runtime_secret_keys', {
+      value: ['PGPASSWORD', ...[...this.secrets.secretIds.keys()].filter((key) => !n8nOnly.has(key))],
+      description:
+        'Keys the runtime-credentials Code Engine secret must hold (ibmcloud ce secret update --from-env-file): the database password and the runtime secrets',
+    });
     // Code Engine cron subscriptions are not in the IBM provider; these are the exact commands to create them.
     new TerraformOutput(this, 'schedule_commands', {
       value: settings.integrations.map(

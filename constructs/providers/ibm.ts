@@ -191,6 +191,8 @@ export const IbmCodeEngineJob = resourceType<
     name: string;
     image_reference: string;
     image_secret?: string;
+    /** Replaces the image's CMD. */
+    run_arguments?: string[];
     run_mode: 'task' | 'daemon';
     run_env_variables: IbmCodeEngineEnvVariable[];
     scale_array_spec: string;

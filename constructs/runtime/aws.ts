@@ -19,6 +19,7 @@ import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-securit
 import { SLOTS, type Slot } from '@data-sync/config';
 import { type IamStatement, ServiceRole } from '../iam/aws';
 import { cloudwatchAgentConfig, prometheusScrapeConfig } from '../monitoring/aws';
+import { runtimeCommand } from '../shared/runtime-bundle';
 
 /** What every Fargate task of the stack shares. */
 export interface AwsTaskContext {
@@ -63,6 +64,8 @@ export interface AwsFargateServiceProps {
   readonly repositoryArn?: string;
   /** Replaces the main image's entrypoint (and command); @default the image's own. */
   readonly entryPoint?: readonly string[];
+  /** Replaces the main image's command (CMD), keeping its entrypoint; @default the image's own. */
+  readonly command?: readonly string[];
   /** Seconds after a task starts before failed load-balancer health checks count. @default 60 */
   readonly healthCheckGraceSeconds?: number;
 }
@@ -124,6 +127,7 @@ export class AwsFargateService extends Construct {
       name: 'app',
       image: props.image,
       ...(props.entryPoint ? { entryPoint: [...props.entryPoint], command: [] } : {}),
+      ...(props.command ? { command: [...props.command] } : {}),
       essential: true,
       portMappings: [{ containerPort: props.containerPort, protocol: 'tcp' }],
       environment: Object.entries(props.environment).map(([name, value]) => ({ name, value })),
@@ -450,6 +454,7 @@ export class AwsRuntime extends Construct {
         name: `${props.prefix}-api-${slot}`,
         context: this.taskContext,
         image: `${this.repository.repositoryUrl}:${props.imageTags[slot]}`,
+        command: runtimeCommand('aws'),
         containerPort: port,
         cpuUnits: props.cpuUnits,
         memoryMb: props.memoryMb,

@@ -11,6 +11,7 @@ import { Construct } from 'constructs';
 import { createHash } from 'crypto';
 import { SLOTS, type Slot } from '@data-sync/config';
 import { keyVaultSecretName, type AzureSecrets } from '../secrets/azure';
+import { runtimeCommand } from '../shared/runtime-bundle';
 
 export interface AzureAppsEnvironmentProps {
   /** Resource name prefix, e.g. `ds-prod`. */
@@ -216,6 +217,7 @@ export class AzureRuntime extends Construct {
           {
             name: 'runtime',
             image: `${props.registry}/${props.repository}:${props.imageTags[props.deploymentSlot]}`,
+            args: runtimeCommand('azure'),
             cpu: props.cpuUnits / 1024,
             memory: `${props.memoryMb / 1024}Gi`,
             env: [

@@ -9,6 +9,7 @@ import { Fn, ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
 import { createHash } from 'crypto';
 import { SLOTS, type Slot } from '@data-sync/config';
+import { runtimeCommand } from '../shared/runtime-bundle';
 
 export interface GcpRuntimeProps {
   /** Cloud Run service name, e.g. `data-sync-prod-runtime`. */
@@ -111,6 +112,7 @@ export class GcpRuntime extends Construct {
     const runtime: CloudRunV2ServiceTemplateContainers = {
       name: 'runtime',
       image: `${props.image}:${props.imageTags[props.deploymentSlot]}`,
+      args: runtimeCommand('gcp'),
       ports: { containerPort: GCP_RUNTIME_PORT, name: 'http1' },
       env: [...env, { name: 'HOST', value: '0.0.0.0' }],
       resources: {

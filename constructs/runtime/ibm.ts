@@ -8,6 +8,7 @@ import {
   IbmCodeEngineProject,
   IbmCodeEngineSecret,
 } from '../providers/ibm';
+import { runtimeCommand } from '../shared/runtime-bundle';
 
 /** Code Engine secret holding the registry credentials (`ibmcloud ce registry create --name icr-pull ...`). */
 export const REGISTRY_SECRET = 'icr-pull';
@@ -95,6 +96,7 @@ export class IbmRuntime extends Construct {
         project_id: this.projectId,
         name: `${props.prefix}-api-${slot}`,
         image_reference: `${props.imageRepository}:${props.imageTags[slot]}`,
+        run_arguments: runtimeCommand('ibm'),
         image_port: port,
         image_secret: REGISTRY_SECRET,
         managed_domain_mappings: 'local_public',

@@ -14,6 +14,7 @@ import {
   type OciLoadBalancerPathRouteSet,
   OciLoggingLog,
 } from '../providers/oci';
+import { runtimeCommand } from '../shared/runtime-bundle';
 
 /** OCI CLI image of the secrets sidecar (dated tag, pinned). */
 export const OCI_CLI_IMAGE = 'ghcr.io/oracle/oci-cli:20250716';
@@ -290,6 +291,7 @@ export class OciRuntime extends Construct {
           app: {
             display_name: 'app',
             image_url: `${this.imageRepository}:${props.imageTags[slot]}`,
+            arguments: runtimeCommand('oci'),
             environment_variables: { ...props.environment, PORT: String(port), HOST: '0.0.0.0', DATA_SYNC_SLOT: slot },
             health_checks: [
               { health_check_type: 'HTTP', path: '/health', port, interval_in_seconds: 10, failure_threshold: 3 },

@@ -8,6 +8,7 @@ import {
   type AzureMetricsSink,
 } from '../runtime/azure';
 import type { AzureSecrets } from '../secrets/azure';
+import { runtimeCommand } from '../shared/runtime-bundle';
 
 export interface AzureWorkerProps {
   /** Container app name (at most 32 characters), e.g. `ds-prod-worker`. */
@@ -63,6 +64,7 @@ export class AzureWorker extends Construct {
           {
             name: 'worker',
             image: props.image,
+            args: runtimeCommand('azure'),
             cpu: props.cpuUnits / 1024,
             memory: `${props.memoryMb / 1024}Gi`,
             env: [

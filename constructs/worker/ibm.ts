@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { IbmCodeEngineJob, IbmCodeEngineJobRun } from '../providers/ibm';
 import { REGISTRY_SECRET, codeEngineSize, envFrom } from '../runtime/ibm';
+import { runtimeCommand } from '../shared/runtime-bundle';
 
 export interface IbmWorkerProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -26,6 +27,7 @@ export class IbmWorker extends Construct {
       project_id: props.projectId,
       name: `${props.prefix}-worker`,
       image_reference: props.image,
+      run_arguments: runtimeCommand('ibm'),
       image_secret: REGISTRY_SECRET,
       run_mode: 'daemon',
       run_env_variables: envFrom(props.configMapName, props.secretName, { DATA_SYNC_ROLE: 'worker' }),

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import { OciHost, type OciHostContext, type OciSecretFile } from '../runtime/oci';
+import { runtimeCommand } from '../shared/runtime-bundle';
 
 export interface OciWorkerProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -39,6 +40,7 @@ export class OciWorker extends Construct {
           app: {
             display_name: 'worker',
             image_url: props.image,
+            arguments: runtimeCommand('oci'),
             environment_variables: { ...props.environment, DATA_SYNC_ROLE: 'worker' },
           },
           secrets: props.secrets,

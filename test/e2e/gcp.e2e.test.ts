@@ -5,7 +5,7 @@
  * own tests (api/pubsub-push.test.ts); here the envelope is what Pub/Sub would send.
  */
 import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
-import { decodePubsubPush } from '@data-sync/sync-runtime/src/queue/pubsub-binding';
+import { decodePubsubPush } from '@data-sync/sync-runtime/src/queue/pubsub-push';
 import {
   drainStoreQueue,
   expectNoEcho,

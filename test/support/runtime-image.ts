@@ -110,7 +110,9 @@ export function assembleImage(dir: string, stages: readonly DockerStage[] = read
         throw new Error(
           `Dockerfile: COPY --from=${from} ${source} does not exist after npm run build (${path.relative(ROOT, inRepo)})`,
         );
-      const target = path.isAbsolute(destination) ? path.join(dir, destination) : path.join(appDir, destination);
+      const into = path.isAbsolute(destination) ? path.join(dir, destination) : path.join(appDir, destination);
+      // As Docker does: a destination ending in `/` (required with several sources) is a folder to copy into.
+      const target = destination.endsWith('/') ? path.join(into, path.basename(source)) : into;
       fs.mkdirSync(path.dirname(target), { recursive: true });
       fs.cpSync(fs.realpathSync(inRepo), target, { recursive: true, dereference: true });
     }

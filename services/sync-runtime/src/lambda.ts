@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from './config';
 import type { SyncEngine } from './engine';
 import { createLogger } from './logger';
 import { Job } from './queue/binding';
+import { sqsQueue } from './queue/openers/sqs';
 import { createRuntime } from './runtime/runtime';
 import { withAwsSecrets } from './security/aws-secrets';
 
@@ -92,7 +93,7 @@ export async function bootLambdaEngine(
   const db = openPostgres(config.databaseUrl, { max: 4 });
   try {
     // The queue is the configured binding: the engine enqueues from handlers (a webhook job triggers a sync).
-    const runtime = await createRuntime(config, { db, env, logger: log });
+    const runtime = await createRuntime(config, { db, env, logger: log, queues: { sqs: sqsQueue } });
     return {
       engine: runtime.engine,
       async close() {

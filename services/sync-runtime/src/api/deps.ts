@@ -6,7 +6,7 @@ import type { ConnectorModule } from '@data-sync/integrations/connector';
 import type { N8nClient } from '@data-sync/n8n/client';
 import type { Job, QueueBinding } from '../queue/binding';
 import type { RuntimeMetrics } from '../metrics';
-import type { GoogleOidcVerifier } from '../security/google-oidc';
+import type { GoogleOidcVerifier } from '../security/oidc-verifier';
 import type { Repositories } from '../store/repositories';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';

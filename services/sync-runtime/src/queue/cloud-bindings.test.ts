@@ -2,14 +2,11 @@ import { ChildProcess, spawn } from 'child_process';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { ManagedIdentityCredential } from '@azure/identity';
 import { ConfigError } from '../config';
-import {
-  CLOUD_QUEUE_VARIABLES,
-  CloudQueueKind,
-  cloudBindingOptionsFromEnv,
-  createCloudBinding,
-} from './cloud-bindings';
+import { CLOUD_QUEUE_VARIABLES, CloudQueueKind, cloudBindingOptionsFromEnv } from './cloud-bindings';
+import { openServiceBus, serviceBusCredential } from './openers/servicebus';
+import { createPubsubBinding } from './pubsub-binding';
+import { createSqsBinding } from './sqs-binding';
 
 const SQS_ENV = {
   DATA_SYNC_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/data-sync-jobs',
@@ -60,7 +57,7 @@ describe('cloud queue options from the environment', () => {
     });
     expect(cloudBindingOptionsFromEnv('servicebus', SERVICEBUS_ENV)).toEqual({
       fullyQualifiedNamespace: 'acme-data-sync.servicebus.windows.net',
-      credential: expect.any(ManagedIdentityCredential),
+      managedIdentityClientId: SERVICEBUS_ENV.AZURE_CLIENT_ID,
       queue: 'data-sync-jobs',
     });
   });
@@ -127,15 +124,12 @@ describe('cloud queue options from the environment', () => {
 
   test('an unknown kind is refused naming DATA_SYNC_QUEUE', () => {
     configError(() => cloudBindingOptionsFromEnv('kafka' as CloudQueueKind, {}), 'DATA_SYNC_QUEUE');
-    expect(() => createCloudBinding('kafka' as CloudQueueKind, {} as never)).toThrow(
-      /unknown cloud queue kind "kafka"/,
-    );
   });
 });
 
-describe('createCloudBinding', () => {
+describe('the cloud bindings from their environment options', () => {
   test('builds the Pub/Sub and Service Bus bindings from their options without connecting until used', async () => {
-    const pubsub = createCloudBinding('pubsub', {
+    const pubsub = createPubsubBinding({
       ...cloudBindingOptionsFromEnv('pubsub', PUBSUB_ENV),
       apiEndpoint: '127.0.0.1:9',
     });
@@ -145,7 +139,7 @@ describe('createCloudBinding', () => {
       SERVICEBUS_ENV,
       { ...SERVICEBUS_ENV, DATA_SYNC_SERVICEBUS_CONNECTION_STRING: SERVICEBUS_CONNECTION_STRING },
     ]) {
-      const servicebus = createCloudBinding('servicebus', cloudBindingOptionsFromEnv('servicebus', env));
+      const servicebus = openServiceBus(cloudBindingOptionsFromEnv('servicebus', env));
       expect(servicebus.name).toBe('servicebus');
       await servicebus.close();
     }
@@ -188,9 +182,10 @@ describe('createCloudBinding', () => {
 
     test("the credential built from the stack's variables takes Service Bus tokens for the user-assigned identity", async () => {
       const options = cloudBindingOptionsFromEnv('servicebus', SERVICEBUS_ENV);
-      if (!('credential' in options) || !('getToken' in options.credential))
-        throw new Error('expected a managed-identity token credential');
-      const token = await options.credential.getToken('https://servicebus.azure.net/.default');
+      if ('connectionString' in options) throw new Error('expected the managed identity, not a connection string');
+      const credential = serviceBusCredential(options);
+      if (!('getToken' in credential)) throw new Error('expected a managed-identity token credential');
+      const token = await credential.getToken('https://servicebus.azure.net/.default');
       expect(token?.token).toBe('token-for-service-bus');
       expect(requests).toHaveLength(1);
       expect(requests[0].header).toBe('container-apps-secret-header');
@@ -232,8 +227,8 @@ describe('createCloudBinding', () => {
       }
     });
 
-    test('enqueue, claim and ack through the binding the factory built', async () => {
-      // The factory's client takes credentials from the default chain, as it does on AWS.
+    test('enqueue, claim and ack through the binding built from the environment', async () => {
+      // The binding's client takes credentials from the default chain, as it does on AWS.
       process.env.AWS_ACCESS_KEY_ID = 'test';
       process.env.AWS_SECRET_ACCESS_KEY = 'test';
       const admin = new SQSClient({ region: 'us-east-1', endpoint });
@@ -248,7 +243,7 @@ describe('createCloudBinding', () => {
         AWS_REGION: 'us-east-1',
         DATA_SYNC_SQS_ENDPOINT: endpoint,
       };
-      const binding = createCloudBinding('sqs', cloudBindingOptionsFromEnv('sqs', env));
+      const binding = createSqsBinding(cloudBindingOptionsFromEnv('sqs', env));
       const id = await binding.enqueue({ kind: 'sync', integration: 'crm', payload: { page: 1 } });
       const [job] = await binding.claim(1, 5000);
       expect(job).toMatchObject({ id, kind: 'sync', integration: 'crm', payload: { page: 1 }, attempts: 1 });

@@ -1,15 +1,12 @@
 /**
- * The cloud queue bindings behind one factory, and the options a deployment gives them through the
- * environment (DATA_SYNC_QUEUE = sqs | pubsub | servicebus).
+ * The options a deployment gives the cloud queue bindings through the environment
+ * (DATA_SYNC_QUEUE = sqs | pubsub | servicebus). Free of the cloud SDKs: each bundle carries only the
+ * SDKs of the bindings it can open (queue/openers).
  */
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
-import { ServiceBusAdministrationClient, ServiceBusClient } from '@azure/service-bus';
+import type { ServiceBusAdministrationClient } from '@azure/service-bus';
 import { ConfigError } from '../config-error';
-import { QueueBinding, RetryPolicy } from './binding';
-import { createPubsubBinding } from './pubsub-binding';
-import { createServiceBusBinding } from './servicebus-binding';
+import type { RetryPolicy } from './binding';
 import type { DedupeRegistry } from './core/dedupe';
-import { createSqsBinding } from './sqs-binding';
 
 export const CLOUD_QUEUE_KINDS = ['sqs', 'pubsub', 'servicebus'] as const;
 export type CloudQueueKind = (typeof CLOUD_QUEUE_KINDS)[number];
@@ -46,45 +43,19 @@ export interface PubsubOptions extends Common {
 
 export type ServiceBusOptions = Common & { readonly queue: string } & (
     | { readonly connectionString: string }
-    | { readonly fullyQualifiedNamespace: string; readonly credential: AzureCredential }
+    | {
+        readonly fullyQualifiedNamespace: string;
+        /** The client id of the user-assigned managed identity; @default the default credential chain */
+        readonly managedIdentityClientId?: string;
+        /** A credential to use instead of a managed identity. @default from managedIdentityClientId */
+        readonly credential?: AzureCredential;
+      }
   );
 
 export interface CloudBindingOptions {
   sqs: SqsOptions;
   pubsub: PubsubOptions;
   servicebus: ServiceBusOptions;
-}
-
-export function createCloudBinding<K extends CloudQueueKind>(kind: K, options: CloudBindingOptions[K]): QueueBinding {
-  switch (kind) {
-    case 'sqs':
-      return createSqsBinding(options as SqsOptions);
-    case 'pubsub':
-      return createPubsubBinding(options as PubsubOptions);
-    case 'servicebus': {
-      const o = options as ServiceBusOptions;
-      const [client, admin] =
-        'connectionString' in o
-          ? [new ServiceBusClient(o.connectionString), new ServiceBusAdministrationClient(o.connectionString)]
-          : [
-              new ServiceBusClient(o.fullyQualifiedNamespace, o.credential),
-              new ServiceBusAdministrationClient(o.fullyQualifiedNamespace, o.credential),
-            ];
-      return createServiceBusBinding({
-        client,
-        admin,
-        queue: o.queue,
-        ownsClient: true,
-        retry: o.retry,
-        random: o.random,
-        dedupe: o.dedupe,
-      });
-    }
-    default:
-      throw new Error(
-        `unknown cloud queue kind ${JSON.stringify(kind)}; expected one of ${CLOUD_QUEUE_KINDS.join(', ')}`,
-      );
-  }
 }
 
 /** The environment variables each cloud binding reads (for the README and start-up errors). */
@@ -144,25 +115,24 @@ const pubsubName = (env: NodeJS.ProcessEnv, name: string) => {
 const SERVICEBUS_HOST = /^[a-z][a-z0-9-]{4,48}[a-z0-9]\.servicebus\.(?:[a-z0-9-]+\.)*[a-z]{2,}$/i;
 
 /**
- * The Entra credential of the Service Bus client when no connection string is given: the user-assigned
- * managed identity AZURE_CLIENT_ID names (as the stacks deploy it), otherwise the default chain
- * (az login, workload identity, a system-assigned identity).
+ * The user-assigned managed identity AZURE_CLIENT_ID names (as the stacks deploy it), else undefined:
+ * the Service Bus opener then uses the default chain (az login, workload identity, a system identity).
  */
-function azureCredential(env: NodeJS.ProcessEnv): AzureCredential {
+function managedIdentityClientId(env: NodeJS.ProcessEnv): string | undefined {
   const clientId = env.AZURE_CLIENT_ID?.trim();
-  if (!clientId) return new DefaultAzureCredential();
+  if (!clientId) return undefined;
   if (!/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(clientId))
     throw new ConfigError(
       'AZURE_CLIENT_ID',
       `must be the client id (a GUID) of the managed identity; got ${JSON.stringify(clientId)}`,
     );
-  return new ManagedIdentityCredential({ clientId });
+  return clientId;
 }
 
 /**
  * Reads the options of `kind` from the environment; throws ConfigError naming the variable when one
  * is missing or malformed. Service Bus takes a connection string (shared key) when one is given,
- * otherwise the namespace host and an Entra credential (see azureCredential).
+ * otherwise the namespace host and the managed identity's client id (see managedIdentityClientId).
  */
 export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(
   kind: K,
@@ -229,7 +199,12 @@ export function cloudBindingOptionsFromEnv<K extends CloudQueueKind>(
           'DATA_SYNC_SERVICEBUS_HOST',
           `must be a namespace host such as "acme.servicebus.windows.net" (no scheme, port or path); got ${JSON.stringify(host)}`,
         );
-      return { fullyQualifiedNamespace: host, credential: azureCredential(env), queue } as CloudBindingOptions[K];
+      const clientId = managedIdentityClientId(env);
+      return {
+        fullyQualifiedNamespace: host,
+        ...(clientId ? { managedIdentityClientId: clientId } : {}),
+        queue,
+      } as CloudBindingOptions[K];
     }
     default:
       throw new ConfigError(

@@ -1,18 +1,24 @@
 import type { Db } from '@data-sync/pipelines/db';
-import type { RuntimeConfig } from '../config';
+import { ConfigError, type RuntimeConfig } from '../config';
 import type { QueueBinding } from './binding';
-import { createBullmqBinding } from './bullmq-binding';
-import { type CloudQueueKind, createCloudBinding } from './cloud-bindings';
-import { createStoreBinding } from './store-binding';
 
-/** The queue binding the configuration chooses: the store (default), Redis, or a cloud queue. */
-export function openQueue(config: RuntimeConfig, db: Db): QueueBinding {
-  switch (config.queue) {
-    case 'store':
-      return createStoreBinding({ db });
-    case 'redis':
-      return createBullmqBinding({ url: config.redisUrl!, allowVolatile: config.redisAllowVolatile });
-    default:
-      return createCloudBinding(config.queue as CloudQueueKind, config.cloudQueue!);
-  }
+export type QueueKind = RuntimeConfig['queue'];
+/** Opens one kind of queue binding from the configuration, over the store's database. */
+export type QueueOpener = (config: RuntimeConfig, db: Db) => QueueBinding;
+/**
+ * The bindings an entry point can open: each bundle lists only the ones its deployment selects, so it
+ * carries no other binding's SDK (queue/openers holds one per kind).
+ */
+export type QueueOpeners = Readonly<Partial<Record<QueueKind, QueueOpener>>>;
+
+/** The queue binding the configuration chooses (DATA_SYNC_QUEUE), if this entry point carries it. */
+export function openQueue(config: RuntimeConfig, db: Db, openers: QueueOpeners): QueueBinding {
+  const open = openers[config.queue];
+  if (!open)
+    throw new ConfigError(
+      'DATA_SYNC_QUEUE',
+      `is "${config.queue}", which this bundle cannot open (it has ${Object.keys(openers).join(', ')}); ` +
+        `run the bundle of the cloud that provides it (dist/runtime/<cloud>.js) or main.js for store and redis`,
+    );
+  return open(config, db);
 }

@@ -11,7 +11,8 @@ import { ConfigError, type RuntimeConfig } from '../config';
 import type { EngineMetrics } from '../engine';
 import { createMetrics, type RuntimeMetrics } from '../metrics';
 import type { QueueBinding } from '../queue/binding';
-import { openQueue } from '../queue/open-queue';
+import { openQueue, type QueueOpeners } from '../queue/open-queue';
+import { storeQueue } from '../queue/openers/store';
 import { Keyring, loadDevKeyring } from '../security/crypto';
 import { MIGRATIONS } from '../store/migrations';
 import { type AssembledRuntime, assembleRuntime } from './assemble';
@@ -23,8 +24,10 @@ export interface RuntimeOptions {
   readonly db?: Db;
   /** The keyring. @default loadKeyring(config, logger) */
   readonly keyring?: Keyring;
-  /** Opens the queue over the database; close() closes it. @default openQueue(config, db) */
+  /** Opens the queue over the database; close() closes it. @default openQueue(config, db, queues) */
   readonly queue?: (db: Db) => QueueBinding;
+  /** The queue bindings this entry point carries (DATA_SYNC_QUEUE picks one). @default the store's only */
+  readonly queues?: QueueOpeners;
   /** What credential references resolve against. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Connector modules by system. @default CONNECTORS */
@@ -81,7 +84,9 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const keyring = options.keyring ?? loadKeyring(config, logger);
     const metrics = options.metrics ?? createMetrics();
-    const opened = (queue = options.queue ? options.queue(db) : openQueue(config, db));
+    const opened = (queue = options.queue
+      ? options.queue(db)
+      : openQueue(config, db, options.queues ?? { store: storeQueue }));
     // A binding that cannot keep its promises (a Redis without persistence) stops the start here, with its reason.
     await opened.ready?.();
     const parts = assembleRuntime({

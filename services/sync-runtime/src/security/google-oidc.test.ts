@@ -1,5 +1,6 @@
 import { createSign, generateKeyPairSync, KeyObject } from 'crypto';
-import { OidcRejected, bearerJwt, createGoogleOidcVerifier } from './google-oidc';
+import { bearerJwt, createGoogleOidcVerifier } from './google-oidc';
+import { OidcRejected } from './oidc-verifier';
 
 const AUDIENCE = 'https://runtime.example.run.app/pubsub/push';
 const PUSHER = 'ds-test-push@project.iam.gserviceaccount.com';

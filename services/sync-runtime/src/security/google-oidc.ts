@@ -4,6 +4,7 @@
  * the configured service account as the verified `email`.
  */
 import { OAuth2Client } from 'google-auth-library';
+import { type GoogleOidcVerifier, OidcRejected } from './oidc-verifier';
 
 /** The issuers Google writes into its ID tokens. */
 export const GOOGLE_ISSUERS = ['https://accounts.google.com', 'accounts.google.com'];
@@ -19,24 +20,6 @@ export interface GoogleOidcOptions {
   /** PEM certificates by key id; default Google's current ones (fetched and cached per their Cache-Control). */
   readonly certs?: () => Promise<Record<string, string>>;
   readonly client?: OAuth2Client;
-}
-
-/** A rejected token: 401 when it proves nothing, 403 when it is valid but not the push identity's. */
-export class OidcRejected extends Error {
-  constructor(
-    readonly status: 401 | 403,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'OidcRejected';
-  }
-}
-
-export interface GoogleOidcVerifier {
-  readonly audience: string;
-  readonly serviceAccount: string;
-  /** Verifies an Authorization header value; resolves with the token's email, throws OidcRejected. */
-  verify(authorization: string | undefined): Promise<{ email: string }>;
 }
 
 const JWT = /^Bearer\s+([A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+)\s*$/i;

@@ -5,8 +5,8 @@
  * subscription's maxDeliveryAttempts, dead-letter it. 4xx for a body that is not a job.
  */
 import type { FastifyInstance } from 'fastify';
-import { PubsubPushError, decodePubsubPush } from '../../queue/pubsub-binding';
-import { OidcRejected } from '../../security/google-oidc';
+import { PubsubPushError, decodePubsubPush } from '../../queue/pubsub-push';
+import { OidcRejected } from '../../security/oidc-verifier';
 import type { ApiDeps } from '../deps';
 import { ApiError } from '../errors';
 import { errorResponses } from '../schemas';

@@ -1,0 +1,192 @@
+/**
+ * The runtime process every container bundle runs: API, worker and scheduler in one process (`all`,
+ * the `npm run dev` default on PGlite + the in-store queue), or `api` / `worker` alone in production
+ * (DATA_SYNC_ROLE). The entry points (main.ts, bundles/<cloud>.ts) say which queue bindings it carries.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { DestinationStream, Logger } from 'pino';
+import { intervalMinutes } from '@data-sync/config/integrations';
+import { createN8nClient } from '@data-sync/n8n/client';
+import { DataDirLockedError } from '@data-sync/pipelines/db';
+import { buildApi } from './api/app';
+import { openRateLimitRedis } from './api/rate-limit-redis';
+import { ConfigError, RuntimeConfig, loadConfig } from './config';
+import { createScheduler, createWorker, IntegrationSource } from './engine';
+import { startRetention } from './engine/erasure';
+import { createLogger } from './logger';
+import { createRuntime, engineMetrics } from './runtime/runtime';
+import { startN8nProbe } from './n8n-probe';
+import type { QueueOpeners } from './queue/open-queue';
+import type { GoogleOidcOptions } from './security/google-oidc';
+import type { GoogleOidcVerifier } from './security/oidc-verifier';
+import type { Job } from './queue/binding';
+
+export interface Runtime {
+  readonly config: RuntimeConfig;
+  /** The listening API (role api or all). */
+  readonly app: FastifyInstance | null;
+  /** http://host:port when the API listens. */
+  readonly url: string | null;
+  /** The admin token generated on this first start (shown once), else null. */
+  readonly adminToken: string | null;
+  stop(): Promise<void>;
+}
+
+export interface ProcessOptions {
+  /** The queue bindings this bundle carries; DATA_SYNC_QUEUE must name one of them. */
+  readonly queues: QueueOpeners;
+  /** Verifies Pub/Sub push tokens (the GCP bundle); without it DATA_SYNC_PUBSUB_PUSH_* is refused. @default none */
+  readonly pubsubPushVerifier?: (options: GoogleOidcOptions) => GoogleOidcVerifier;
+  /** The configuration's source. @default process.env */
+  readonly env?: NodeJS.ProcessEnv;
+  /** Where every part logs. @default pino at LOG_LEVEL to logDestination */
+  readonly logger?: Logger;
+  /** Where the default logger writes, given stdout. @default JSON lines on stdout */
+  readonly logDestination?: (stdout: NodeJS.WriteStream) => DestinationStream | undefined;
+  /** Prints the start-up lines (the URL, the first admin token). @default stdout */
+  readonly print?: (line: string) => void;
+}
+
+export async function startProcess(options: ProcessOptions): Promise<Runtime> {
+  const config = loadConfig(options.env ?? process.env);
+  const verifyPush = options.pubsubPushVerifier;
+  if (config.pubsubPush && !verifyPush)
+    throw new ConfigError(
+      'DATA_SYNC_PUBSUB_PUSH_AUDIENCE',
+      'is set, but this bundle does not take Pub/Sub pushes; run the GCP bundle (dist/runtime/gcp.js)',
+    );
+  const logger =
+    options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination?.(process.stdout) });
+  const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
+  const runtime = await createRuntime(config, { logger, queues: options.queues });
+  const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines, repositories } = runtime;
+  const closers: (() => Promise<unknown>)[] = [() => runtime.close()];
+  const closeAll = async () => {
+    for (const close of closers.reverse())
+      await close().catch((error) => logger.error({ err: error }, 'shutdown step failed'));
+  };
+  try {
+    metrics.m.up.set({ role: config.role }, 1);
+    const n8n = config.n8nUrl ? createN8nClient({ baseUrl: config.n8nUrl, apiKey: config.n8nApiKey! }) : null;
+    if (n8n) {
+      const probe = startN8nProbe({ ping: () => n8n.ping(), gauge: metrics.m.n8nUp, logger });
+      closers.push(async () => probe.stop());
+    }
+
+    let app: FastifyInstance | null = null;
+    let url: string | null = null;
+    let adminToken: string | null = null;
+    if (config.role !== 'worker') {
+      // With Redis configured, every API instance counts against the same inbound limits.
+      const rateLimitRedis = config.redisUrl ? openRateLimitRedis(config.redisUrl) : undefined;
+      if (rateLimitRedis) closers.push(() => rateLimitRedis.quit());
+      const pubsubPush =
+        config.pubsubPush && verifyPush
+          ? { verifier: verifyPush(config.pubsubPush), handle: (job: Job) => engine.handle(job) }
+          : null;
+      app = await buildApi({
+        repositories,
+        queue,
+        engine,
+        connectors,
+        metrics,
+        n8n,
+        pipelines,
+        logger,
+        pubsubPush,
+        config: {
+          rateLimitPerMinute: config.rateLimitPerMinute,
+          webhookRateLimitPerMinute: config.webhookRateLimitPerMinute,
+          rateLimitRedis,
+          slot: config.slot,
+          trustProxy: config.trustProxy,
+          complianceWebhookSecret: config.complianceWebhookSecret,
+        },
+      });
+      const listening = app;
+      closers.push(() => listening.close());
+      const address = await app.listen({ port: config.port, host: config.host });
+      url = address;
+      adminToken = await tokens.bootstrapAdmin();
+      print(`Data Sync Service listening on ${url} (API docs: ${url}/docs)`);
+      if (adminToken) print(`First start: admin API token (shown once, only its hash is stored):\n  ${adminToken}`);
+    }
+    if (config.role !== 'api') {
+      const worker = createWorker({
+        queue,
+        engine,
+        concurrency: config.workerConcurrency,
+        logger,
+        metrics: engineMetrics(metrics),
+      });
+      // The scheduler reads each integration's interval from the list it has just loaded.
+      const intervals = new Map<string, number>();
+      const source: IntegrationSource = {
+        get: (name) => integrations.source.get(name),
+        async list() {
+          const all = (await integrations.list()).filter((i) => i.enabled);
+          intervals.clear();
+          for (const i of all) intervals.set(i.name, intervalMinutes(i.syncInterval));
+          return all.map(integrations.toSource);
+        },
+      };
+      const scheduler = createScheduler({
+        db,
+        engine,
+        integrations: source,
+        intervals: (name) => intervals.get(name),
+        logger,
+      });
+      worker.start();
+      scheduler.start();
+      // Reverse order on close: the scheduler stops first, then in-flight jobs finish or are released.
+      closers.push(() => worker.stop(config.shutdownMs));
+      closers.push(async () => scheduler.stop());
+      const retention = startRetention({ db, logger });
+      closers.push(async () => retention.stop());
+      logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
+    }
+    if (config.demo) {
+      // Loaded only in demo mode: the vendor fakes stay out of the production bundles (scripts/build-runtime.js).
+      const { startDemo } = await import('./demo').catch((error: Error) => {
+        throw new ConfigError(
+          'DATA_SYNC_DEMO',
+          `needs the vendor fakes, which only the source tree has (npm run dev:demo), not a production bundle: ${error.message}`,
+        );
+      });
+      const demo = await startDemo({ integrations, engine, print });
+      closers.push(() => demo.close());
+    }
+    return { config, app, url, adminToken, stop: closeAll };
+  } catch (error) {
+    await closeAll();
+    throw error;
+  }
+}
+
+/** Runs the process: clear messages for bad configuration and a PGlite directory in use; SIGTERM drains. */
+export async function runProcess(options: ProcessOptions): Promise<void> {
+  let runtime: Runtime;
+  try {
+    runtime = await startProcess(options);
+  } catch (error) {
+    if (error instanceof ConfigError || error instanceof DataDirLockedError) {
+      process.stderr.write(`error: ${error.message}\n`);
+      process.exit(2);
+    }
+    process.stderr.write(`error: start-up failed: ${(error as Error).stack ?? error}\n`);
+    process.exit(1);
+  }
+  let stopping = false;
+  const shutdown = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    process.stderr.write(`${signal}: shutting down (in-flight jobs get ${runtime.config.shutdownMs} ms)\n`);
+    runtime.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}

@@ -1,0 +1,42 @@
+import { type RuntimeProcess, resourcesOf, runsRuntime } from './runtime-process';
+
+type EnvVariable =
+  | { type: 'literal'; name: string; value: string }
+  | { type: 'config_map_full_reference' | 'secret_full_reference'; reference: string }
+  | { type: 'config_map_key_reference' | 'secret_key_reference'; name: string; key: string; reference: string };
+
+/**
+ * The Code Engine apps' and jobs' runtime containers: literal variables, and whole config maps and
+ * secrets (the config map's data is in the stack; the secret's keys are the `runtime_secret_keys` output).
+ */
+export function ibmContainers(stack: any): RuntimeProcess[] {
+  const byName = (type: string) =>
+    new Map<string, any>(resourcesOf(stack, type).map(([logical, r]) => [`\${${type}.${logical}.name}`, r]));
+  const configMaps = byName('ibm_code_engine_config_map');
+  const secrets = byName('ibm_code_engine_secret');
+  return [...resourcesOf(stack, 'ibm_code_engine_app'), ...resourcesOf(stack, 'ibm_code_engine_job')]
+    .filter(([, r]) => runsRuntime(r.run_arguments))
+    .map(([name, r]) => {
+      const env: Record<string, string> = {};
+      const secretRefs: Record<string, string> = {};
+      const listed: string[] = [];
+      for (const v of r.run_env_variables as EnvVariable[]) {
+        if (v.type === 'literal') {
+          env[v.name] = v.value;
+          listed.push(v.name);
+        } else if (v.type === 'config_map_full_reference') {
+          const map = configMaps.get(v.reference);
+          if (!map) throw new Error(`${name}: no config map ${v.reference}`);
+          Object.assign(env, map.data);
+          listed.push(...Object.keys(map.data));
+        } else if (v.type === 'secret_full_reference') {
+          if (!secrets.has(v.reference)) throw new Error(`${name}: no secret ${v.reference}`);
+          // Its data is filled out of band; the stack's output names the keys the operator puts in it.
+          for (const key of stack.output.runtime_secret_keys.value as string[])
+            secretRefs[key] = `${v.reference}/${key}`;
+          listed.push(...(stack.output.runtime_secret_keys.value as string[]));
+        } else throw new Error(`${name}: ${v.type} variables are not read by this test yet`);
+      }
+      return { name: `${r['//']?.metadata?.path ?? name}`, command: r.run_arguments, env, secrets: secretRefs, listed };
+    });
+}

@@ -1,0 +1,108 @@
+/**
+ * One stack's runtime processes booted together on one fresh database: each answers /health/ready
+ * with 200 (API) and a probe job sent through an API is taken by a worker (POST /api/sync/test, the
+ * deploy smoke test). Also checks the stack's variables: none listed twice, none the runtime ignores.
+ */
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
+import { ENVIRONMENTS, type EnvironmentName } from '@data-sync/config/environments';
+import { startFakeN8n } from '@data-sync/n8n/fake-server';
+import { openPostgres } from '@data-sync/pipelines/db';
+import { createTokenStore } from '@data-sync/sync-runtime/src/store/tokens-repository';
+import { scratchDatabase } from '@data-sync/test-services/scratch-database';
+import { buildApp } from '../../../app';
+import { type BootedProcess, type LocalServices, RUNTIME_READS, bootProcess, newEncryptionKey } from './boot';
+import type { RuntimeProcess } from './runtime-process';
+
+export { ENVIRONMENTS };
+
+const synthesized = new Map<string, string>();
+
+/** The synthesized `cdk.tf.json` of `data-sync-<cloud>-<environment>` (the app synthesized once per environment). */
+export function stackOf(cloud: string, environment: EnvironmentName): any {
+  let outdir = synthesized.get(environment);
+  if (!outdir) {
+    outdir = fs.mkdtempSync(path.join(os.tmpdir(), `boot-cdktf-${environment}-`));
+    buildApp({ context: { environment }, outdir }).app.synth();
+    synthesized.set(environment, outdir);
+  }
+  return JSON.parse(
+    fs.readFileSync(path.join(outdir, 'stacks', `data-sync-${cloud}-${environment}`, 'cdk.tf.json'), 'utf8'),
+  );
+}
+
+/** Each process lists every variable once, and every variable it sets is one the runtime reads. */
+export function expectVariablesWired(processes: readonly RuntimeProcess[]): void {
+  for (const p of processes) {
+    const twice = p.listed.filter((name, i) => p.listed.indexOf(name) !== i);
+    expect({ process: p.name, twice }).toEqual({ process: p.name, twice: [] });
+    const unread = p.listed.filter((name) => !RUNTIME_READS.has(name));
+    expect({ process: p.name, unread }).toEqual({ process: p.name, unread: [] });
+  }
+}
+
+export interface StackBoot {
+  readonly booted: readonly BootedProcess[];
+  readonly local: LocalServices;
+  /** An operator token for the stack's database. */
+  readonly token: string;
+}
+
+/**
+ * Boots `processes` (the first alone, so it applies the migrations), runs `check`, stops everything.
+ * `queue` points the stack's queue variables at a local emulator.
+ */
+export async function withBootedStack(
+  name: string,
+  processes: readonly RuntimeProcess[],
+  check: (boot: StackBoot) => Promise<void>,
+  queue?: LocalServices['queue'],
+): Promise<void> {
+  const scratch = scratchDatabase(`boot_${name.replace(/\W/g, '_')}`);
+  await scratch.create();
+  const n8nApiKey = 'boot-test-n8n-key';
+  const n8n = await startFakeN8n({ apiKey: n8nApiKey });
+  const local: LocalServices = {
+    databaseUrl: scratch.url,
+    n8nUrl: n8n.url,
+    n8nApiKey,
+    encryptionKey: newEncryptionKey(),
+    ...(queue ? { queue } : {}),
+  };
+  const booted: BootedProcess[] = [];
+  const db = openPostgres(scratch.url, { max: 2 });
+  try {
+    const [first, ...rest] = processes;
+    booted.push(await bootProcess(first, local));
+    booted.push(...(await Promise.all(rest.map((p) => bootProcess(p, local)))));
+    const { token } = await createTokenStore(db).create('boot-test', 'operator');
+    await check({ booted, local, token });
+  } catch (error) {
+    const outputs = booted.map((b) => `--- ${b.process.name}\n${b.output().slice(-3000)}`).join('\n');
+    throw new Error(`${(error as Error).message}\n${outputs}`);
+  } finally {
+    await Promise.all(booted.map((b) => b.stop()));
+    await db.close();
+    await n8n.close();
+    await scratch.drop();
+  }
+}
+
+/** Every API answers /health/ready with 200, and a probe job through the first API is taken by a worker. */
+export async function expectReadyAndJobTaken({ booted, token }: StackBoot): Promise<void> {
+  const apis = booted.filter((b) => b.url);
+  expect(apis.length).toBeGreaterThan(0);
+  for (const api of apis) {
+    const ready = await fetch(`${api.url}/health/ready`);
+    expect({ process: api.process.name, status: ready.status, body: await ready.json() }).toMatchObject({
+      process: api.process.name,
+      status: 200,
+    });
+  }
+  const probe = await fetch(`${apis[0].url}/api/sync/test`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}` },
+  });
+  expect({ status: probe.status, body: await probe.json() }).toMatchObject({ status: 200, body: { ok: true } });
+}
