@@ -38,6 +38,7 @@ export const RUNTIME_READS: ReadonlySet<string> = new Set([
   ...REFERABLE_VARIABLES,
   ...[...REFERABLE_VARIABLES].map((name) => `${name}_FILE`),
   // pg reads the password and the pgpass file itself; the AWS SDK reads its endpoint override.
+  'PGUSER',
   'PGPASSWORD',
   'PGPASSFILE',
   'HOST',
@@ -48,6 +49,8 @@ export const RUNTIME_READS: ReadonlySet<string> = new Set([
 /** A test value for a secret variable (the platform would read it from its secret manager). */
 export function testSecret(name: string, local: LocalServices): string {
   if (name === 'DATABASE_URL') return local.databaseUrl;
+  // The user the local server knows (the URL's, or the one pg defaults to).
+  if (name === 'PGUSER') return decodeURIComponent(new URL(local.databaseUrl).username) || os.userInfo().username;
   if (name === 'DATA_SYNC_ENCRYPTION_KEY') return local.encryptionKey;
   if (name === 'N8N_API_KEY') return local.n8nApiKey;
   // The local server trusts loopback connections: any password is accepted.
@@ -55,16 +58,23 @@ export function testSecret(name: string, local: LocalServices): string {
   return `boot-test-${name.toLowerCase().replace(/_/g, '-')}`;
 }
 
-/** A deployment-time value for a Terraform reference the runtime only passes on (ids, names, hosts). */
+/**
+ * A deployment-time value for a Terraform reference the runtime only passes on (ids, names, ARNs),
+ * distinct per reference so two secrets never share one.
+ */
 const placeholder = (reference: string): string => {
   if (/client_id$/.test(reference)) return '00000000-0000-4000-8000-000000000000';
   if (/^var\.gcp_project$/.test(reference)) return 'boot-test-project';
-  return 'boot-test';
+  const name = reference.replace(/[^A-Za-z0-9-]+/g, '-');
+  if (/(\.arn|secret_arn)$/.test(reference)) return `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}`;
+  return `boot-test-${name}`;
 };
 
 /** The value `name` takes here: local endpoints for the store, queue and n8n; references resolved. */
 export function localValue(name: string, value: string, local: LocalServices): string {
   if (name === 'DATABASE_URL') return local.databaseUrl;
+  // The user the local server knows (the URL's, or the one pg defaults to).
+  if (name === 'PGUSER') return decodeURIComponent(new URL(local.databaseUrl).username) || os.userInfo().username;
   if (name === 'N8N_URL') return local.n8nUrl;
   const queueUrl = local.queue?.variables[name];
   if (queueUrl) return queueUrl;

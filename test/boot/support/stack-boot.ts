@@ -80,7 +80,7 @@ export async function withBootedStack(
     await check({ booted, local, token });
   } catch (error) {
     const outputs = booted.map((b) => `--- ${b.process.name}\n${b.output().slice(-3000)}`).join('\n');
-    throw new Error(`${(error as Error).message}\n${outputs}`);
+    throw new Error(`${(error as Error).message}\n${outputs}`, { cause: error });
   } finally {
     await Promise.all(booted.map((b) => b.stop()));
     await db.close();

@@ -1,0 +1,108 @@
+/**
+ * AWS as deployed: the ECS services' API containers (one per blue-green slot) put jobs on SQS
+ * (fauxqs here), and the Lambda worker, its deployment package's handler with the function's
+ * environment and its secrets read from Secrets Manager (a fake), takes them.
+ */
+import { type ChildProcess, spawn } from 'child_process';
+import * as path from 'path';
+import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { LAMBDA_ENTRY, RUNTIME_BUNDLE_DIR } from '../../constructs/worker/aws';
+import { ROOT } from '../support/runtime-image';
+import {
+  startFakeSecretsManager,
+  type FakeSecretsManager,
+} from '@data-sync/sync-runtime/test/support/fake-secrets-manager';
+import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import { localValue } from './support/boot';
+import { awsContainers, awsLambda } from './support/aws';
+import { pollQueue, startLambda } from './support/lambda';
+import {
+  ENVIRONMENTS,
+  expectReadyAndJobTaken,
+  expectVariablesWired,
+  stackOf,
+  withBootedStack,
+} from './support/stack-boot';
+
+const FAUXQS = `
+import('fauxqs').then(async ({ buildApp }) => {
+  const app = buildApp({ logger: false });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  process.stdout.write(String(app.server.address().port) + '\\n');
+});`;
+const AWS = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'boot-test', AWS_SECRET_ACCESS_KEY: 'boot-test' };
+
+describeWithService('AWS runtime processes boot with what the stack gives them', TEST_DATABASE_URL, () => {
+  let fauxqs: ChildProcess;
+  let endpoint: string;
+  let sqs: SQSClient;
+  beforeAll(async () => {
+    fauxqs = spawn(process.execPath, ['-e', FAUXQS], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const port = await new Promise<string>((resolve, reject) => {
+      fauxqs.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
+      fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
+    });
+    endpoint = `http://127.0.0.1:${port}`;
+    sqs = new SQSClient({ region: AWS.AWS_REGION, endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+  });
+  afterAll(() => {
+    sqs?.destroy();
+    fauxqs?.kill();
+  });
+
+  test.each(ENVIRONMENTS)(
+    '%s: the API containers are ready and the Lambda takes the probe job they put on SQS',
+    async (environment) => {
+      const stack = stackOf('aws', environment);
+      const processes = awsContainers(stack);
+      expect(processes.map((p) => p.name.replace(/_task_[0-9A-F]+/, ''))).toEqual([
+        'aws_ecs_task_definition.runtime_blue/app',
+        'aws_ecs_task_definition.runtime_green/app',
+      ]);
+      expect(processes.map((p) => p.command)).toEqual(processes.map(() => ['node', 'dist/runtime/aws.js']));
+      expectVariablesWired(processes);
+      const name = `boot-${environment}-${process.pid}`;
+      const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
+      const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+      const queue = {
+        variables: { DATA_SYNC_SQS_QUEUE_URL: queueUrl, DATA_SYNC_SQS_DLQ_URL: dlqUrl },
+        extra: { ...AWS, DATA_SYNC_SQS_ENDPOINT: endpoint },
+      };
+      let secrets: FakeSecretsManager | undefined;
+      await withBootedStack(
+        `aws-${environment}`,
+        processes,
+        async (boot) => {
+          // The function's environment as synthesized; it names its secrets by ARN (read at cold start).
+          const fn = awsLambda(stack);
+          const env: Record<string, string> = { ...AWS, DATA_SYNC_SQS_ENDPOINT: endpoint };
+          for (const [variable, value] of Object.entries(fn.env))
+            env[variable] = localValue(variable, value, boot.local);
+          const database = new URL(boot.local.databaseUrl);
+          secrets = await startFakeSecretsManager({
+            [env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN]: boot.local.encryptionKey,
+            [env.DATABASE_SECRET_ARN]: JSON.stringify({ username: database.username || 'postgres', password: 'x' }),
+          });
+          env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
+          expect(fn.handler).toBe(`${path.basename(LAMBDA_ENTRY, '.js')}.handler`);
+          // The deployment package holds the bundle alone (constructs/worker/aws.ts zips just that file).
+          const lambda = await startLambda([path.join(ROOT, RUNTIME_BUNDLE_DIR, LAMBDA_ENTRY)], fn.handler, env);
+          const mapping = pollQueue(sqs, queueUrl, lambda);
+          try {
+            await expectReadyAndJobTaken(boot);
+          } catch (error) {
+            throw new Error(`${(error as Error).message}\n--- the Lambda\n${lambda.output().slice(-3000)}`, {
+              cause: error,
+            });
+          } finally {
+            await mapping.stop();
+            lambda.stop();
+            await secrets?.close();
+          }
+        },
+        queue,
+      );
+    },
+    180_000,
+  );
+});
