@@ -65,10 +65,22 @@ export function testSecret(name: string, local: LocalServices): string {
 const placeholder = (reference: string): string => {
   if (/client_id$/.test(reference)) return '00000000-0000-4000-8000-000000000000';
   if (/^var\.gcp_project$/.test(reference)) return 'boot-test-project';
+  if (/^azurerm_servicebus_namespace\.\w+\.endpoint$/.test(reference))
+    return 'https://boot-test-namespace.servicebus.windows.net:443/';
   const name = reference.replace(/[^A-Za-z0-9-]+/g, '-');
   if (/(\.arn|secret_arn)$/.test(reference)) return `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}`;
   return `boot-test-${name}`;
 };
+
+/** A reference, or the string functions the stacks wrap references in (trimprefix, trimsuffix). */
+function evaluate(expression: string): string {
+  const call = /^(trimprefix|trimsuffix)\((.*),\s*"([^"]*)"\)$/.exec(expression.trim());
+  if (!call) return placeholder(expression.trim());
+  const [, fn, inner, affix] = call;
+  const value = evaluate(inner);
+  if (fn === 'trimprefix') return value.startsWith(affix) ? value.slice(affix.length) : value;
+  return value.endsWith(affix) ? value.slice(0, value.length - affix.length) : value;
+}
 
 /** The value `name` takes here: local endpoints for the store, queue and n8n; references resolved. */
 export function localValue(name: string, value: string, local: LocalServices): string {
@@ -78,7 +90,7 @@ export function localValue(name: string, value: string, local: LocalServices): s
   if (name === 'N8N_URL') return local.n8nUrl;
   const queueUrl = local.queue?.variables[name];
   if (queueUrl) return queueUrl;
-  return value.replace(/\$\{([^}]+)\}/g, (_, reference: string) => placeholder(reference));
+  return value.replace(/\$\{([^}]+)\}/g, (_, expression: string) => evaluate(expression));
 }
 
 export interface BootedProcess {
