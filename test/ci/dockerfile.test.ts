@@ -77,11 +77,10 @@ describe('runtime Dockerfile', () => {
 
   test('the build stage copies every source file the bundles are built from', async () => {
     const copied = stages[0].instructions.filter((i) => i.keyword === 'COPY').flatMap((i) => copyArgs(i).sources);
-    const entries = [
-      'services/sync-runtime/src/main.ts',
-      'services/sync-runtime/src/lambda.ts',
-      'services/sync-runtime/src/cloudflare/entry.ts',
-    ].map((f) => path.join(ROOT, f));
+    const { ENTRIES } = require(path.join(ROOT, 'scripts/build-runtime.js')) as { ENTRIES: Record<string, string> };
+    const entries = [...Object.values(ENTRIES), 'services/sync-runtime/src/cloudflare/entry.ts'].map((f) =>
+      path.join(ROOT, f),
+    );
     const result = await build({
       entryPoints: entries,
       bundle: true,
