@@ -29,6 +29,8 @@ export const xConfigSchema = z
     adsApiVersion: z.string().regex(/^\d+$/).default('12'),
     /** Mentions per page (`max_results`, 5-100). */
     pageSize: z.number().int().min(5).max(100).default(100),
+    /** Most recent posts of the account whose public metrics each metrics pull reads (`max_results`, 5-100). */
+    insightPosts: z.number().int().min(5).max(100).default(100),
     /** Users per custom audience operation (X takes up to 2500). */
     audienceBatchSize: z.number().int().min(1).max(2500).default(2500),
   })

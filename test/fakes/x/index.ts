@@ -6,6 +6,8 @@
  * (`POST /12/accounts/{account}/custom_audiences/{audience}/users`, OAuth 1.0a signatures checked,
  * `Update`/`Delete` operations of hashed users). touch() edits a mention: X gives the edit a new id
  * and lists the original first in `edit_history_post_ids`. Helpers sign Account Activity deliveries.
+ * Metrics: `user.fields=public_metrics` on `/2/users/{id}` and the account's own posts at
+ * `/2/users/{id}/tweets` (newest first, `max_results`) with `post.fields=public_metrics`.
  */
 import type { Fake } from '@data-sync/integrations/contract/connector-contract';
 import {
@@ -21,6 +23,7 @@ import {
 import { sha256 } from '@data-sync/integrations/social/meta/audience';
 import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/social/x/oauth1';
 import { xSignature } from '@data-sync/integrations/social/x/webhook';
+import { insightValue } from '../meta';
 import { X_OPENAPI_PRESENT, checkXRequest } from './openapi';
 
 export interface FakePost {
@@ -51,6 +54,10 @@ export interface XFake extends Fake {
   readonly removed: string[];
   /** Plain emails of the seeded audience members (for erasure tests). */
   readonly seededMembers: readonly string[];
+  /** The account's `public_metrics` now; tests change them. */
+  readonly userMetrics: { followers_count: number; following_count: number; post_count: number; listed_count: number };
+  /** The account's own posts, newest first, with their `public_metrics`. */
+  readonly ownPosts: { id: string; created_at: string; text: string; public_metrics: Record<string, number> }[];
   /** A mention posted now; returns it. */
   mention(text: string): FakePost;
   /** The Account Activity delivery announcing `post`, signed. */
@@ -105,6 +112,39 @@ export async function startFakeX(
   for (let i = 0; i < (options.seed?.mentions ?? 0); i++) post(`@acme question number ${i}`);
   const seededMembers = Array.from({ length: 3 }, (_, i) => fakePerson(i, random).email);
   for (const email of seededMembers) audience.set(sha256(email), { email: [sha256(email)] });
+
+  const userMetrics = { followers_count: 8800, following_count: 120, post_count: 3, listed_count: 14 };
+  const POST_METRICS = [
+    'repost_count',
+    'reply_count',
+    'like_count',
+    'quote_count',
+    'bookmark_count',
+    'impression_count',
+  ];
+  const ownPosts = Array.from({ length: 3 }, (_, i) => {
+    const id = String(1_450_000_000_000_000_000n - BigInt(i));
+    return {
+      id,
+      created_at: new Date(Date.parse('2026-01-31T12:00:00Z') - i * 3_600_000).toISOString(),
+      text: `Acme update ${i}`,
+      edit_history_post_ids: [id],
+      public_metrics: Object.fromEntries(POST_METRICS.map((m) => [m, insightValue(id, m)])),
+    };
+  });
+  const fieldsOf = (request: FakeRequest, name: string) => (request.url.searchParams.get(name) ?? '').split(',');
+
+  function listOwnPosts(request: FakeRequest): FakeResponse {
+    const max = Number(request.url.searchParams.get('max_results') ?? 10);
+    const withMetrics = fieldsOf(request, 'post.fields').includes('public_metrics');
+    const data = ownPosts
+      .slice(0, max)
+      .map(({ public_metrics, ...post }) => (withMetrics ? { ...post, public_metrics } : post));
+    return {
+      status: 200,
+      body: { data, meta: { result_count: data.length, newest_id: data[0]?.id, oldest_id: data[data.length - 1]?.id } },
+    };
+  }
 
   const timeline = () => [...mentions.values()].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
   const pageSize = options.pageSize ?? 100;
@@ -207,8 +247,17 @@ export async function startFakeX(
       'x-rate-limit-remaining': String(window.remaining),
       'x-rate-limit-reset': String(window.reset),
     };
-    if (request.method === 'GET' && path === `/2/users/${credentials.userId}`)
-      return { status: 200, headers, body: { data: { id: credentials.userId, name: 'Acme', username: 'acme' } } };
+    if (request.method === 'GET' && path === `/2/users/${credentials.userId}`) {
+      const user = { id: credentials.userId, name: 'Acme', username: 'acme' };
+      const withMetrics = fieldsOf(request, 'user.fields').includes('public_metrics');
+      return {
+        status: 200,
+        headers,
+        body: { data: withMetrics ? { ...user, public_metrics: { ...userMetrics } } : user },
+      };
+    }
+    if (request.method === 'GET' && path === `/2/users/${credentials.userId}/tweets`)
+      return { ...listOwnPosts(request), headers };
     if (request.method === 'GET' && path === `/2/users/${credentials.userId}/mentions`)
       return { ...listMentions(request), headers };
     return {
@@ -230,6 +279,8 @@ export async function startFakeX(
     audience,
     removed,
     seededMembers,
+    userMetrics,
+    ownPosts,
     close: () => server.close(),
     failNext: (status, times, headers) => switches.failNext(status, times, headers),
     revokeAuth: () => switches.revokeAuth(),
