@@ -28,6 +28,7 @@ import { pullInsights } from '../insights';
 import { hashMembers, normalizeEmail, sha256, type HashedMember } from '../meta/audience';
 import { xConfigSchema, type XConfig } from './config';
 import { oauth1Header } from './oauth1';
+import { xUserSession } from './oauth2';
 import { verifyXWebhook, xCrc } from './webhook';
 
 export { xConfigSchema, type XConfig } from './config';
@@ -81,11 +82,26 @@ class XConnector implements Connector {
     private readonly context: ConnectorContext,
   ) {
     const common = { integration: 'x', context, parseRateLimit: xRateLimit, errorMessage: problemMessage };
-    this.api = new VendorHttp({
-      ...common,
-      baseUrl: config.baseUrl,
-      auth: () => ({ authorization: `Bearer ${config.bearerToken}` }),
-    });
+    if (config.clientId) {
+      // User context (OAuth 2.0 with PKCE): a 401 means the access token was revoked or expired early.
+      const session = xUserSession(config, context);
+      let used: string | undefined;
+      this.api = new VendorHttp({
+        ...common,
+        baseUrl: config.baseUrl,
+        auth: async () => ({ authorization: `Bearer ${(used = await session.accessToken())}` }),
+        onUnauthorized: async () => {
+          if (used) await session.rejected(used);
+          return true;
+        },
+      });
+    } else {
+      this.api = new VendorHttp({
+        ...common,
+        baseUrl: config.baseUrl,
+        auth: () => ({ authorization: `Bearer ${config.bearerToken}` }),
+      });
+    }
     this.ads = new VendorHttp({
       ...common,
       baseUrl: `${config.adsBaseUrl.replace(/\/+$/, '')}/${config.adsApiVersion}`,

@@ -7,7 +7,10 @@
  * `Update`/`Delete` operations of hashed users). touch() edits a mention: X gives the edit a new id
  * and lists the original first in `edit_history_post_ids`. Helpers sign Account Activity deliveries.
  * Metrics: `user.fields=public_metrics` on `/2/users/{id}` and the account's own posts at
- * `/2/users/{id}/tweets` (newest first, `max_results`) with `post.fields=public_metrics`.
+ * `/2/users/{id}/tweets` (newest first, `max_results`) with `post.fields=public_metrics`. OAuth 2.0:
+ * `GET /i/oauth2/authorize` stands for the person approving (a 302 to `redirect_uri` with `code` and
+ * `state`), `POST /2/oauth2/token` exchanges the code against its PKCE verifier (S256 or plain, as X
+ * allows) and refreshes, rotating refresh tokens (each works once); user access tokens last 2 hours.
  */
 import type { Fake } from '@data-sync/integrations/contract/connector-contract';
 import {
@@ -20,7 +23,9 @@ import {
   type FakeRequest,
   type FakeResponse,
 } from '@data-sync/integrations/contract/fake-kit';
+import { randomBytes } from 'crypto';
 import { sha256 } from '@data-sync/integrations/social/meta/audience';
+import { s256 } from '@data-sync/integrations/social/x/oauth2';
 import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/social/x/oauth1';
 import { xSignature } from '@data-sync/integrations/social/x/webhook';
 import { insightValue } from '../meta';
@@ -46,6 +51,15 @@ export interface XFake extends Fake {
     accessTokenSecret: string;
     adsAccountId: string;
     audienceId: string;
+    clientId: string;
+    clientSecret: string;
+  };
+  /** OAuth 2.0: what each authorization asked for, refresh tokens issued (in order) and those already used. */
+  readonly oauth2: {
+    readonly authorizations: { codeChallengeMethod: string; scope: string; redirectUri: string }[];
+    readonly refreshTokens: string[];
+    readonly usedRefreshTokens: Set<string>;
+    readonly accessTokens: Set<string>;
   };
   /** Latest version of each mention, by original id. */
   readonly mentions: Map<string, FakePost>;
@@ -83,7 +97,92 @@ export async function startFakeX(
     accessTokenSecret: 'LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE',
     adsAccountId: '18ce54d4x5t',
     audienceId: '1nmth',
+    clientId: 'M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ',
+    clientSecret: 'fake-oauth2-client-secret',
   };
+  const oauth2 = {
+    authorizations: [] as { codeChallengeMethod: string; scope: string; redirectUri: string }[],
+    refreshTokens: [] as string[],
+    usedRefreshTokens: new Set<string>(),
+    accessTokens: new Set<string>(),
+  };
+  const codes = new Map<string, { challenge: string; method: string; redirectUri: string; scope: string }>();
+  const token = (prefix: string) => `${prefix}${randomBytes(18).toString('base64url')}`;
+  const oauthError = (error: string, description: string): FakeResponse => ({
+    status: 400,
+    body: { error, error_description: description },
+  });
+
+  function authorize(request: FakeRequest): FakeResponse {
+    const q = request.url.searchParams;
+    const redirect = q.get('redirect_uri');
+    const challenge = q.get('code_challenge');
+    const method = q.get('code_challenge_method') ?? 'plain';
+    if (
+      q.get('response_type') !== 'code' ||
+      q.get('client_id') !== credentials.clientId ||
+      !redirect ||
+      !q.get('state') ||
+      !challenge ||
+      !['S256', 'plain'].includes(method)
+    )
+      return { status: 400, body: { error: 'invalid_request', error_description: 'Missing or invalid parameters' } };
+    const code = token('code-');
+    const scope = q.get('scope') ?? '';
+    codes.set(code, { challenge, method, redirectUri: redirect, scope });
+    oauth2.authorizations.push({ codeChallengeMethod: method, scope, redirectUri: redirect });
+    const to = new URL(redirect);
+    to.searchParams.set('state', q.get('state')!);
+    to.searchParams.set('code', code);
+    return { status: 302, headers: { location: to.toString() }, body: '' };
+  }
+
+  function issue(scope: string): FakeResponse {
+    const access = token('user-access-');
+    oauth2.accessTokens.add(access);
+    const body: Record<string, unknown> = { token_type: 'bearer', expires_in: 7200, access_token: access, scope };
+    if (scope.split(' ').includes('offline.access')) {
+      const refresh = token('refresh-');
+      oauth2.refreshTokens.push(refresh);
+      body.refresh_token = refresh;
+    }
+    return { status: 200, body };
+  }
+
+  const scopes = new Map<string, string>();
+  function tokenEndpoint(request: FakeRequest): FakeResponse {
+    const form = new URLSearchParams(request.body.toString('utf8'));
+    const basic = `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`;
+    if (request.headers.authorization !== basic || form.get('client_id') !== credentials.clientId)
+      return {
+        status: 401,
+        body: { error: 'unauthorized_client', error_description: 'Missing valid authorization header' },
+      };
+    if (form.get('grant_type') === 'authorization_code') {
+      const code = codes.get(form.get('code') ?? '');
+      const verifier = form.get('code_verifier') ?? '';
+      if (!code || code.redirectUri !== form.get('redirect_uri'))
+        return oauthError('invalid_request', 'Value passed for the authorization code was invalid.');
+      codes.delete(form.get('code')!);
+      if ((code.method === 'S256' ? s256(verifier) : verifier) !== code.challenge)
+        return oauthError('invalid_request', 'Value passed for the code verifier did not match the code challenge.');
+      const answer = issue(code.scope);
+      const refresh = (answer.body as { refresh_token?: string }).refresh_token;
+      if (refresh) scopes.set(refresh, code.scope);
+      return answer;
+    }
+    if (form.get('grant_type') === 'refresh_token') {
+      const presented = form.get('refresh_token') ?? '';
+      const scope = scopes.get(presented);
+      if (switches.authRevoked || !scope || oauth2.usedRefreshTokens.has(presented))
+        return oauthError('invalid_request', 'Value passed for the token was invalid.');
+      oauth2.usedRefreshTokens.add(presented);
+      const answer = issue(scope);
+      scopes.set((answer.body as { refresh_token: string }).refresh_token, scope);
+      return answer;
+    }
+    return oauthError('unsupported_grant_type', 'grant_type is not supported');
+  }
   const switches = new FakeSwitches();
   const random = seededRandom(47);
   const mentions = new Map<string, FakePost>();
@@ -238,8 +337,11 @@ export async function startFakeX(
       request.method === 'POST'
     )
       return audienceUsers(request);
+    if (path === '/i/oauth2/authorize' && request.method === 'GET') return authorize(request);
+    if (path === '/2/oauth2/token' && request.method === 'POST') return tokenEndpoint(request);
     if (X_OPENAPI_PRESENT) violations.push(...checkXRequest(request.method, request.url));
-    if (switches.authRevoked || request.headers.authorization !== `Bearer ${credentials.bearerToken}`)
+    const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
+    if (switches.authRevoked || !bearer || (bearer !== credentials.bearerToken && !oauth2.accessTokens.has(bearer)))
       return { status: 401, headers: { 'content-type': 'application/problem+json' }, body: problem(401) };
     window.remaining = Math.max(0, window.remaining - 1);
     const headers = {
@@ -281,6 +383,7 @@ export async function startFakeX(
     seededMembers,
     userMetrics,
     ownPosts,
+    oauth2,
     close: () => server.close(),
     failNext: (status, times, headers) => switches.failNext(status, times, headers),
     revokeAuth: () => switches.revokeAuth(),
