@@ -51,11 +51,14 @@ export interface XFake extends Fake {
     accessTokenSecret: string;
     adsAccountId: string;
     audienceId: string;
-    clientId: string;
-    clientSecret: string;
   };
-  /** OAuth 2.0: what each authorization asked for, refresh tokens issued (in order) and those already used. */
+  /**
+   * OAuth 2.0: the app's client (kept out of `credentials`, which configure app-only reads), what each
+   * authorization asked for, refresh tokens issued (in order) and those already used.
+   */
   readonly oauth2: {
+    readonly clientId: string;
+    readonly clientSecret: string;
     readonly authorizations: { codeChallengeMethod: string; scope: string; redirectUri: string }[];
     readonly refreshTokens: string[];
     readonly usedRefreshTokens: Set<string>;
@@ -97,10 +100,10 @@ export async function startFakeX(
     accessTokenSecret: 'LswwdoUaIvS8ltyTt5jkRh4J50vUPVVHtR2YPi5kE',
     adsAccountId: '18ce54d4x5t',
     audienceId: '1nmth',
-    clientId: 'M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ',
-    clientSecret: 'fake-oauth2-client-secret',
   };
   const oauth2 = {
+    clientId: 'M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ',
+    clientSecret: 'fake-oauth2-client-secret',
     authorizations: [] as { codeChallengeMethod: string; scope: string; redirectUri: string }[],
     refreshTokens: [] as string[],
     usedRefreshTokens: new Set<string>(),
@@ -120,7 +123,7 @@ export async function startFakeX(
     const method = q.get('code_challenge_method') ?? 'plain';
     if (
       q.get('response_type') !== 'code' ||
-      q.get('client_id') !== credentials.clientId ||
+      q.get('client_id') !== oauth2.clientId ||
       !redirect ||
       !q.get('state') ||
       !challenge ||
@@ -152,8 +155,8 @@ export async function startFakeX(
   const scopes = new Map<string, string>();
   function tokenEndpoint(request: FakeRequest): FakeResponse {
     const form = new URLSearchParams(request.body.toString('utf8'));
-    const basic = `Basic ${Buffer.from(`${credentials.clientId}:${credentials.clientSecret}`).toString('base64')}`;
-    if (request.headers.authorization !== basic || form.get('client_id') !== credentials.clientId)
+    const basic = `Basic ${Buffer.from(`${oauth2.clientId}:${oauth2.clientSecret}`).toString('base64')}`;
+    if (request.headers.authorization !== basic || form.get('client_id') !== oauth2.clientId)
       return {
         status: 401,
         body: { error: 'unauthorized_client', error_description: 'Missing valid authorization header' },
