@@ -128,7 +128,7 @@ async function endToEnd() {
       }
       const start = performance.now();
       await runtime.engine.trigger('facebook', { actor: 'bench', full: true });
-      let contacts = 0;
+      let contacts: number;
       for (;;) {
         const jobs = await queue.claim(10, 60_000);
         for (const job of jobs) {
