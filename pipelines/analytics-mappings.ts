@@ -188,6 +188,11 @@ export const EVENT_MAPPINGS: Readonly<Record<string, (record: Json) => Mapped<Ev
   mixpanel: mapMixpanelEvent,
   amplitude: mapAmplitudeEvent,
 };
+// The social connectors' insights (integrations/social/insights.ts) are emitted as GA4-shaped rows.
 export const METRIC_MAPPINGS: Readonly<Record<string, (record: Json) => Mapped<MetricRow>>> = {
   google_analytics: mapGa4ReportRow,
+  facebook: mapGa4ReportRow,
+  instagram: mapGa4ReportRow,
+  linkedin: mapGa4ReportRow,
+  x: mapGa4ReportRow,
 };

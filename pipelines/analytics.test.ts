@@ -194,6 +194,33 @@ function analyticsStore(open: () => Promise<TestDb>) {
     ]);
   });
 
+  test('replaceMetricDays: a re-read of a day replaces only the metrics it brings; the other counts of that day stay', async () => {
+    const row = (date: string, metrics: Record<string, number>, pullId: string) => ({
+      id: date,
+      date,
+      dimensions: { page_id: '1' },
+      metrics,
+      pullId,
+    });
+    // Day 1's pull: the daily value and the follower count as of that day.
+    await replaceMetricDays(t.db, 'facebook', [row('20260110', { page_media_view: 5, followers_count: 100 }, 'p1')]);
+    // The next day's pull re-reads day 1's daily value only (followers now belong to day 2).
+    const second = await replaceMetricDays(t.db, 'facebook', [
+      row('20260110', { page_media_view: 7 }, 'p2'),
+      row('20260111', { page_media_view: 3, followers_count: 104 }, 'p2'),
+    ]);
+    expect(second).toMatchObject({ replaced: 1, inserted: 3 });
+    const { rows } = await t.db.query(
+      "SELECT to_char(date, 'YYYY-MM-DD') AS date, metric, value FROM metrics_daily WHERE source = 'facebook' ORDER BY date, metric",
+    );
+    expect(rows).toEqual([
+      { date: '2026-01-10', metric: 'followers_count', value: 100 },
+      { date: '2026-01-10', metric: 'page_media_view', value: 7 },
+      { date: '2026-01-11', metric: 'followers_count', value: 104 },
+      { date: '2026-01-11', metric: 'page_media_view', value: 3 },
+    ]);
+  });
+
   test('ingestAnalyticsPage routes events and metrics pages and leaves other objects to the default sink', async () => {
     await expect(
       ingestAnalyticsPage(t.db, { integration: 'mixpanel', object: 'events', records: [mixpanel('x')] }),

@@ -131,7 +131,7 @@ export async function upsertEvents(
 }
 
 /**
- * Writes GA4-style daily report rows of `source`: every day in the page loses the rows another pull
+ * Writes GA4-style daily report rows of `source`: every (day, metric) in the page loses the rows another pull
  * wrote (the day was pulled again, and what it holds now is the truth), then the page's rows are
  * upserted by (metric, date, dimensions). Pages of the same pull add to each other.
  */
@@ -151,15 +151,21 @@ export async function replaceMetricDays(
   let replaced = 0;
   let inserted = 0;
   let updated = 0;
-  const byPull = new Map<string, Set<string>>();
-  for (const row of latest.values()) byPull.set(row.pull_id, (byPull.get(row.pull_id) ?? new Set()).add(row.date));
-  for (const [pullId, days] of byPull) {
+  // By (day, metric): a pull that re-reads a day's daily values leaves that day's counts of other metrics
+  // (a social account's followers as of that day) alone.
+  const byPull = new Map<string, Map<string, { date: string; metric: string }>>();
+  for (const row of latest.values()) {
+    const keys = byPull.get(row.pull_id) ?? new Map<string, { date: string; metric: string }>();
+    keys.set(`${row.date}\u0000${row.metric}`, { date: row.date, metric: row.metric });
+    byPull.set(row.pull_id, keys);
+  }
+  for (const [pullId, keys] of byPull) {
     replaced += (
-      await tx.query('DELETE FROM metrics_daily WHERE source = $1 AND date = ANY($2::date[]) AND pull_id <> $3', [
-        source,
-        [...days],
-        pullId,
-      ])
+      await tx.query(
+        `DELETE FROM metrics_daily m USING unnest($2::date[], $3::text[]) AS k(date, metric)
+         WHERE m.source = $1 AND m.date = k.date AND m.metric = k.metric AND m.pull_id <> $4`,
+        [source, [...keys.values()].map((k) => k.date), [...keys.values()].map((k) => k.metric), pullId],
+      )
     ).rowCount;
   }
   if (latest.size > 0) {

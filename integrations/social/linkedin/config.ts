@@ -11,6 +11,12 @@ export const linkedinConfigSchema = z
     sponsoredAccountId: z.string().regex(/^\d+$/, 'sponsoredAccountId is the numeric ad account id'),
     /** Matched Audiences DMP segment pushed to; without it push is refused. */
     segmentId: z.string().regex(/^\d+$/, 'segmentId is the numeric DMP segment id').optional(),
+    /** The Organization Page whose follower and share statistics are read; without it metrics are refused. */
+    organizationId: z.string().regex(/^\d+$/, 'organizationId is the numeric organization id').optional(),
+    /** Days of statistics re-read behind the last pulled day. */
+    insightsLookBackDays: z.number().int().min(0).max(30).default(3),
+    /** Days of statistics the first metrics pull reads. */
+    insightsFirstDays: z.number().int().min(0).max(365).default(30),
     /** `LinkedIn-Version` header (YYYYMM). */
     version: z
       .string()

@@ -28,7 +28,9 @@ import { parseConfig } from '../../marketing/shared/config';
 import { decodeCursor, encodeCursor } from '../../marketing/shared/cursor';
 import { START, advance, isNew, queryFrom } from '../../marketing/shared/watermark';
 import { hashMembers, normalizeEmail, sha256, type HashedMember } from '../meta/audience';
+import { pullInsights } from '../insights';
 import { linkedinConfigSchema, type LinkedinConfig } from './config';
+import { readLinkedinInsights } from './insights';
 import { linkedinChallenge, verifyLinkedinWebhook } from './webhook';
 
 export { linkedinConfigSchema, type LinkedinConfig } from './config';
@@ -164,7 +166,7 @@ class LinkedinConnector implements Connector {
       throw new IntegrationError(
         'linkedin',
         'invalid_config',
-        `unknown object "${object}": linkedin pulls leads and pushes custom_audience`,
+        `unknown object "${object}": linkedin pulls leads and metrics and pushes custom_audience`,
       );
   }
 
@@ -190,7 +192,25 @@ class LinkedinConnector implements Connector {
     return cached;
   }
 
+  private pullMetrics(cursor: string | null): Promise<PullPage> {
+    const organizationId = this.config.organizationId;
+    if (!organizationId)
+      throw new IntegrationError(
+        'linkedin',
+        'invalid_config',
+        'organizationId is not configured, so there is no Organization Page to read statistics of',
+      );
+    return pullInsights(
+      'linkedin',
+      cursor,
+      this.context.now?.() ?? Date.now(),
+      { lookBackDays: this.config.insightsLookBackDays, firstDays: this.config.insightsFirstDays },
+      (window) => readLinkedinInsights(this.http, organizationId, window),
+    );
+  }
+
   async pull(object: string, cursor: string | null): Promise<PullPage> {
+    if (object === 'metrics') return this.pullMetrics(cursor);
     this.requireObject(object, 'leads');
     const state = decodeCursor('linkedin', cursor, cursorSchema, { mark: { ...START, seen: [] }, run: null });
     const now = this.context.now?.() ?? Date.now();

@@ -28,6 +28,22 @@ export const metaConfigSchema = z
     pageSize: z.number().int().min(1).max(500).default(100),
     /** Members per /users call (Meta's maximum is 10,000). */
     audienceBatchSize: z.number().int().min(1).max(10_000).default(10_000),
+    /** Page insights read per day (`period=day`) into metrics_daily (Facebook). */
+    pageMetrics: z
+      .array(z.string().regex(/^[a-z_]+$/))
+      .default(['page_media_view', 'page_post_engagements', 'page_daily_follows_unique']),
+    /** Lifetime insights of each recent Page post (Facebook). */
+    postMetrics: z.array(z.string().regex(/^[a-z_]+$/)).default(['post_media_view', 'post_clicks']),
+    /** Instagram account insights read per day (`period=day`). */
+    instagramMetrics: z.array(z.string().regex(/^[a-z_]+$/)).default(['reach', 'follower_count']),
+    /** Lifetime insights of each recent Instagram media object. */
+    mediaMetrics: z.array(z.string().regex(/^[a-z_]+$/)).default(['reach', 'likes', 'comments', 'saved', 'shares']),
+    /** Most recent posts (or media) whose lifetime insights each metrics pull reads; 0 reads none. */
+    insightItems: z.number().int().min(0).max(100).default(25),
+    /** Days of insights re-read behind the last pulled day (Meta revises recent days). */
+    insightsLookBackDays: z.number().int().min(0).max(30).default(3),
+    /** Days of insights the first metrics pull reads (Meta serves 90 days per call). */
+    insightsFirstDays: z.number().int().min(0).max(89).default(30),
   })
   .strict();
 

@@ -25,6 +25,8 @@ import { START, advance, isNew, queryFrom, secondsOf } from '../../marketing/sha
 import { hashMembers, normalizeEmail, sha256, type HashedMember } from './audience';
 import { metaConfigSchema, type MetaConfig } from './config';
 import { GraphClient, type GraphPage } from './graph';
+import { readMetaInsights } from './insights';
+import { pullInsights } from '../insights';
 import { metaHandshake, verifyMetaWebhook } from './webhook';
 
 export const LEAD_FIELDS = 'id,created_time,field_data,form_id,ad_id,adset_id,campaign_id,is_organic,platform';
@@ -73,7 +75,7 @@ class MetaConnector implements Connector {
   constructor(
     private readonly variant: MetaVariant,
     private readonly config: MetaConfig,
-    context: ConnectorContext,
+    private readonly context: ConnectorContext,
   ) {
     this.graph = new GraphClient(variant.system, config, context);
   }
@@ -93,7 +95,7 @@ class MetaConnector implements Connector {
       throw new IntegrationError(
         this.variant.system,
         'invalid_config',
-        `unknown object "${object}": ${this.variant.system} pulls leads and pushes custom_audience`,
+        `unknown object "${object}": ${this.variant.system} pulls leads and metrics and pushes custom_audience`,
       );
   }
 
@@ -109,6 +111,14 @@ class MetaConnector implements Connector {
   }
 
   async pull(object: string, cursor: string | null): Promise<PullPage> {
+    if (object === 'metrics')
+      return pullInsights(
+        this.variant.system,
+        cursor,
+        this.context.now?.() ?? Date.now(),
+        { lookBackDays: this.config.insightsLookBackDays, firstDays: this.config.insightsFirstDays },
+        (window) => readMetaInsights(this.variant.system, this.graph, this.config, window),
+      );
     this.requireObject(object, 'leads');
     const state = decodeCursor(this.variant.system, cursor, cursorSchema, { mark: { ...START, seen: [] }, run: null });
     const run = state.run ?? { mark: state.mark, forms: await this.forms(), after: null };

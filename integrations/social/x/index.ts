@@ -1,5 +1,7 @@
 /**
  * X (API v2 and the Ads API). Objects:
+ * - `metrics` in: the account's `public_metrics` (followers, following, posts, lists) and each recent
+ *   post's (`/2/users/{id}/tweets`), counts as of now with no history at X, so rows of the pull's day.
  * - `mentions` in: `/2/users/{id}/mentions`, newest first with `pagination_token`, then from `since_id`
  *   (the newest id of the previous complete run). An edited post is a new post whose edit history
  *   starts with the original id, which is the record's identity (`original_id`). Posts of others cannot
@@ -22,9 +24,11 @@ import {
 import { VendorHttp, defaultRateLimit, resetSecondsToMs, strip } from '../../http/vendor-http';
 import { parseConfig } from '../../marketing/shared/config';
 import { decodeCursor, encodeCursor } from '../../marketing/shared/cursor';
+import { pullInsights } from '../insights';
 import { hashMembers, normalizeEmail, sha256, type HashedMember } from '../meta/audience';
 import { xConfigSchema, type XConfig } from './config';
 import { oauth1Header } from './oauth1';
+import { xUserSession } from './oauth2';
 import { verifyXWebhook, xCrc } from './webhook';
 
 export { xConfigSchema, type XConfig } from './config';
@@ -75,18 +79,37 @@ class XConnector implements Connector {
 
   constructor(
     private readonly config: XConfig,
-    context: ConnectorContext,
+    private readonly context: ConnectorContext,
   ) {
     const common = { integration: 'x', context, parseRateLimit: xRateLimit, errorMessage: problemMessage };
-    this.api = new VendorHttp({
-      ...common,
-      baseUrl: config.baseUrl,
-      auth: () => ({ authorization: `Bearer ${config.bearerToken}` }),
-    });
+    if (config.clientId) {
+      // User context (OAuth 2.0 with PKCE): a 401 means the access token was revoked or expired early.
+      const session = xUserSession(config, context);
+      let used: string | undefined;
+      this.api = new VendorHttp({
+        ...common,
+        baseUrl: config.baseUrl,
+        auth: async () => ({ authorization: `Bearer ${(used = await session.accessToken())}` }),
+        onUnauthorized: async () => {
+          if (used) await session.rejected(used);
+          return true;
+        },
+      });
+    } else {
+      this.api = new VendorHttp({
+        ...common,
+        baseUrl: config.baseUrl,
+        auth: () => ({ authorization: `Bearer ${config.bearerToken}` }),
+      });
+    }
     this.ads = new VendorHttp({
       ...common,
       baseUrl: `${config.adsBaseUrl.replace(/\/+$/, '')}/${config.adsApiVersion}`,
     });
+  }
+
+  private now(): number {
+    return this.context.now?.() ?? Date.now();
   }
 
   test() {
@@ -101,11 +124,30 @@ class XConnector implements Connector {
       throw new IntegrationError(
         'x',
         'invalid_config',
-        `unknown object "${object}": x pulls mentions and pushes custom_audience`,
+        `unknown object "${object}": x pulls mentions and metrics and pushes custom_audience`,
       );
   }
 
+  private pullMetrics(cursor: string | null): Promise<PullPage> {
+    const dims = { user_id: this.config.userId };
+    // Counts now: re-reading past days gives nothing, so no look-back.
+    return pullInsights('x', cursor, this.now(), { lookBackDays: 0, firstDays: 0 }, async (window) => {
+      const user = await this.api.json<{ data?: { public_metrics?: Record<string, unknown> } }>({
+        path: `/2/users/${this.config.userId}`,
+        query: { 'user.fields': 'public_metrics' },
+      });
+      window.add(window.today, dims, user.data?.public_metrics ?? {});
+      const posts = await this.api.json<{ data?: { id: string; public_metrics?: Record<string, unknown> }[] }>({
+        path: `/2/users/${this.config.userId}/tweets`,
+        query: { max_results: this.config.insightPosts, 'post.fields': 'public_metrics,created_at' },
+      });
+      for (const post of posts.data ?? [])
+        window.add(window.today, { ...dims, post_id: post.id }, post.public_metrics ?? {});
+    });
+  }
+
   async pull(object: string, cursor: string | null): Promise<PullPage> {
+    if (object === 'metrics') return this.pullMetrics(cursor);
     this.requireObject(object, 'mentions');
     const state = decodeCursor('x', cursor, cursorSchema, { since: null, run: null });
     const page = await this.api.json<PostsPage>({

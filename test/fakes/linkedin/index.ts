@@ -5,7 +5,10 @@
  * `start`/`count` with `paging.total`, oldest first), and `POST /rest/dmpSegments/{id}/users` (BATCH_CREATE of
  * ADD/REMOVE with SHA256_EMAIL ids). Every REST call must carry `LinkedIn-Version` (YYYYMM) and
  * `X-Restli-Protocol-Version: 2.0.0`; violations() lists those that did not. touch() makes a response
- * appear later (a late-synced lead): lead form responses never change otherwise.
+ * appear later (a late-synced lead): lead form responses never change otherwise. Organization Page
+ * statistics: `/rest/organizationalEntityFollowerStatistics` and `/rest/organizationalEntityShareStatistics`
+ * (`q=organizationalEntity`, `timeIntervals` of DAY granularity, one element per day, epoch ms ranges) and
+ * `/rest/networkSizes/{urn}?edgeType=COMPANY_FOLLOWED_BY_MEMBER`.
  */
 import { randomUUID } from 'crypto';
 import type { Fake } from '@data-sync/integrations/contract/connector-contract';
@@ -22,6 +25,7 @@ import {
 } from '@data-sync/integrations/contract/fake-kit';
 import { sha256 } from '@data-sync/integrations/social/meta/audience';
 import { linkedinSignature } from '@data-sync/integrations/social/linkedin/webhook';
+import { insightValue } from '../meta';
 
 export interface FakeFormResponse {
   id: string;
@@ -41,7 +45,12 @@ export interface LinkedinFake extends Fake {
     refreshToken: string;
     sponsoredAccountId: string;
     segmentId: string;
+    organizationId: string;
   };
+  /** First-degree followers of the organization now; tests change it. */
+  followers: number;
+  /** The value the fake reports for a statistic on `day` (YYYY-MM-DD). */
+  statValue(metric: string, day: string): number;
   readonly responses: Map<string, FakeFormResponse>;
   /** Segment members by SHA256_EMAIL. */
   readonly segment: Set<string>;
@@ -80,6 +89,7 @@ export async function startFakeLinkedin(
     refreshToken: 'AQXfake-refresh-token',
     sponsoredAccountId: '512345678',
     segmentId: '9876543',
+    organizationId: '2414183',
   };
   const switches = new FakeSwitches();
   const clock = new FakeClock(Date.parse('2026-01-05T08:00:00Z'), 2);
@@ -165,6 +175,60 @@ export async function startFakeLinkedin(
     return { status: 200, body: { elements: results } };
   }
 
+  const orgUrn = `urn:li:organization:${credentials.organizationId}`;
+  const statValue = (metric: string, day: string) => insightValue(orgUrn, metric, day);
+  const SHARE_STATS = [
+    'uniqueImpressionsCount',
+    'shareCount',
+    'engagement',
+    'clickCount',
+    'likeCount',
+    'impressionCount',
+    'commentCount',
+  ];
+
+  /** Time-bound statistics: one element per DAY in [start, end). */
+  function statistics(request: FakeRequest, kind: 'followers' | 'shares'): FakeResponse {
+    const raw = request.url.search;
+    const interval = /timeIntervals=\(timeRange:\(start:(\d+),end:(\d+)\),timeGranularityType:DAY\)/.exec(raw);
+    if (!raw.includes('q=organizationalEntity') || !raw.includes(`organizationalEntity=${encodeURIComponent(orgUrn)}`))
+      return {
+        status: 400,
+        body: error(400, 'ILLEGAL_ARGUMENT', 'q=organizationalEntity&organizationalEntity=<urn> is required'),
+      };
+    if (!interval || Number(interval[2]) <= Number(interval[1]))
+      return {
+        status: 400,
+        body: error(
+          400,
+          'ILLEGAL_ARGUMENT',
+          'timeIntervals=(timeRange:(start,end),timeGranularityType:DAY) is required',
+        ),
+      };
+    const elements = [];
+    for (let t = Number(interval[1]); t < Number(interval[2]); t += 86_400_000) {
+      const day = new Date(t).toISOString().slice(0, 10);
+      const timeRange = { start: t, end: t + 86_400_000 };
+      elements.push(
+        kind === 'followers'
+          ? {
+              timeRange,
+              followerGains: {
+                organicFollowerGain: statValue('organicFollowerGain', day),
+                paidFollowerGain: statValue('paidFollowerGain', day),
+              },
+              organizationalEntity: orgUrn,
+            }
+          : {
+              timeRange,
+              totalShareStatistics: Object.fromEntries(SHARE_STATS.map((m) => [m, statValue(m, day)])),
+              organizationalEntity: orgUrn,
+            },
+      );
+    }
+    return { status: 200, body: { paging: { start: 0, count: 10, links: [] }, elements } };
+  }
+
   async function handle(request: FakeRequest): Promise<FakeResponse> {
     const path = request.url.pathname;
     if (path === '/oauth/v2/accessToken' && request.method === 'POST') {
@@ -217,14 +281,25 @@ export async function startFakeLinkedin(
     if (request.method === 'GET' && path === `/rest/leadForms/${FORM_ID}`)
       return { status: 200, body: { id: Number(FORM_ID), name: 'Whitepaper', content: { questions: QUESTIONS } } };
     if (request.method === 'GET' && path === '/rest/leadFormResponses') return listResponses(request);
+    if (request.method === 'GET' && path === '/rest/organizationalEntityFollowerStatistics')
+      return statistics(request, 'followers');
+    if (request.method === 'GET' && path === '/rest/organizationalEntityShareStatistics')
+      return statistics(request, 'shares');
+    if (request.method === 'GET' && path === `/rest/networkSizes/${encodeURIComponent(orgUrn)}`) {
+      if (request.url.searchParams.get('edgeType') !== 'COMPANY_FOLLOWED_BY_MEMBER')
+        return { status: 400, body: error(400, 'ILLEGAL_ARGUMENT', 'edgeType must be COMPANY_FOLLOWED_BY_MEMBER') };
+      return { status: 200, body: { firstDegreeSize: fake.followers } };
+    }
     const members = /^\/rest\/dmpSegments\/(\d+)\/users$/.exec(path);
     if (request.method === 'POST' && members) return segmentUsers(request, members[1]);
     return { status: 404, body: error(404, 'NOT_FOUND', `no resource ${path}`) };
   }
 
   const server = await serveFake(handle, { framing: MARKETING_FRAMING, faults: { switches, body: faultBody } });
-  return {
+  const fake: LinkedinFake = {
     url: server.url,
+    followers: 5120,
+    statValue,
     credentials,
     responses,
     segment,
@@ -266,6 +341,7 @@ export async function startFakeLinkedin(
       };
     },
   };
+  return fake;
 }
 
 export const linkedinMemberHash = (email: string) => sha256(email.trim().toLowerCase());

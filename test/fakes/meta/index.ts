@@ -5,7 +5,10 @@
  * `payload` form field of `schema` and hashed `data` rows, answered with `num_received`), Bearer tokens
  * checked with `appsecret_proof`, Graph error bodies (code 190 for a bad token), and helpers that submit a
  * lead and build the signed webhook delivery Meta would send for it. touch() makes a lead appear later
- * (Meta can expose a lead after its webhook); there is no other way a lead changes.
+ * (Meta can expose a lead after its webhook); there is no other way a lead changes. Insights: the Page's
+ * and its linked Instagram account's `/{id}/insights` (`period=day`, `since` included, `until` excluded,
+ * at most 90 days, each value's `end_time` 08:00 UTC closing its day), their follower counts as fields,
+ * `/{page}/published_posts` and `/{ig}/media` newest first, and each post's or media's lifetime insights.
  */
 import { createHmac } from 'crypto';
 import type { Fake } from '@data-sync/integrations/contract/connector-contract';
@@ -61,11 +64,36 @@ export interface MetaFake extends Fake {
     person: { email: string; first_name?: string; last_name?: string; full_name?: string; phone_number?: string },
     platform?: 'fb' | 'ig',
   ): FakeLead;
+  /** The Instagram professional account linked to the Page (`instagram_business_account`). */
+  readonly instagramAccountId: string;
+  /** Follower counts now, by node (the Page, the Instagram account); tests change them. */
+  readonly followers: Map<string, number>;
+  /** Posts of the Page and media of the Instagram account, newest first, by node. */
+  readonly posts: Map<string, { id: string; created_time: string }[]>;
+  /** The value the fake reports for `metric` of `node` on `day` (YYYY-MM-DD), or a lifetime value without day. */
+  insightValue(node: string, metric: string, day?: string): number;
   /** The `leadgen` delivery Meta posts for `lead`, with its X-Hub-Signature-256. */
   leadgenDelivery(lead: FakeLead): { body: Buffer; headers: Record<string, string> };
 }
 
 const GRAPH_VERSION = /^\/v\d+\.0(\/.*)$/;
+const DAY_MS = 86_400_000;
+
+/** A deterministic count for (node, metric, day): the same question always gets the same answer. */
+export function insightValue(node: string, metric: string, day = 'lifetime'): number {
+  let h = 2166136261;
+  for (const c of `${node}|${metric}|${day}`) h = Math.imul(h ^ c.charCodeAt(0), 16777619) >>> 0;
+  return h % 5000;
+}
+
+const INVALID_METRIC = (metric: string) => ({
+  error: {
+    message: `(#100) The value must be a valid insights metric: ${metric}`,
+    type: 'OAuthException',
+    code: 100,
+    fbtrace_id: 'AFakeTrace',
+  },
+});
 
 function graphError(status: number): unknown {
   if (status === 429)
@@ -124,6 +152,28 @@ export async function startFakeMeta(options: MetaFakeOptions = {}): Promise<Meta
   const removed: string[] = [];
   let nextLead = 1;
   let people = 0;
+  const instagramAccountId = '17841400000000001';
+  const followers = new Map([
+    [credentials.pageId, 1200],
+    [instagramAccountId, 3400],
+  ]);
+  const posts = new Map(
+    [credentials.pageId, instagramAccountId].map((node, n) => [
+      node,
+      Array.from({ length: 3 }, (_, i) => ({
+        id: n === 0 ? `${credentials.pageId}_${7000 + i}` : `1790000000000${100 + i}`,
+        created_time: graphTime(new Date(Date.parse('2026-01-04T12:00:00Z') - i * DAY_MS)),
+      })),
+    ]),
+  );
+  const DAILY: Record<string, readonly string[]> = {
+    [credentials.pageId]: ['page_media_view', 'page_post_engagements', 'page_daily_follows_unique', 'page_follows'],
+    [instagramAccountId]: ['reach', 'follower_count', 'views'],
+  };
+  const LIFETIME: Record<string, readonly string[]> = {
+    [credentials.pageId]: ['post_media_view', 'post_clicks', 'post_reactions_like_total'],
+    [instagramAccountId]: ['reach', 'likes', 'comments', 'saved', 'shares', 'views', 'total_interactions'],
+  };
 
   const addLead = (fields: Record<string, string | undefined>, platform: string, at: Date): FakeLead => {
     const id = String(3_000_000_000_000_000 + nextLead++);
@@ -197,6 +247,86 @@ export async function startFakeMeta(options: MetaFakeOptions = {}): Promise<Meta
         }
       : undefined;
     return { status: 200, body: { data, ...(paging ? { paging } : {}) } };
+  }
+
+  /** `/{node}/insights`: daily series over [since, until), or lifetime values of a post or media. */
+  function insights(request: FakeRequest, node: string): FakeResponse {
+    const q = request.url.searchParams;
+    const metrics = (q.get('metric') ?? '').split(',').filter(Boolean);
+    const owner = [...posts].find(([, items]) => items.some((p) => p.id === node))?.[0];
+    const allowed = owner ? LIFETIME[owner] : DAILY[node];
+    const period = q.get('period') ?? (owner ? 'lifetime' : 'day');
+    if (!allowed || metrics.length === 0) return { status: 400, body: INVALID_METRIC(metrics[0] ?? '') };
+    const unknown = metrics.find((m) => !allowed.includes(m));
+    if (unknown) return { status: 400, body: INVALID_METRIC(unknown) };
+    if (owner) {
+      if (period !== 'lifetime') return { status: 400, body: graphError(400) };
+      return {
+        status: 200,
+        body: {
+          data: metrics.map((name) => ({
+            name,
+            period: 'lifetime',
+            values: [{ value: insightValue(node, name) }],
+            title: name,
+            description: `Lifetime ${name}`,
+            id: `${node}/insights/${name}/lifetime`,
+          })),
+        },
+      };
+    }
+    const since = Number(q.get('since'));
+    const until = Number(q.get('until'));
+    if (period !== 'day' || !Number.isInteger(since) || !Number.isInteger(until) || until <= since)
+      return { status: 400, body: graphError(400) };
+    if (until - since > 90 * 86_400)
+      return {
+        status: 400,
+        body: {
+          error: {
+            message: '(#100) There cannot be more than 90 days (7776000 s) between since and until',
+            type: 'OAuthException',
+            code: 100,
+          },
+        },
+      };
+    const days: string[] = [];
+    for (let t = since * 1000; t < until * 1000; t += DAY_MS) days.push(new Date(t).toISOString().slice(0, 10));
+    return {
+      status: 200,
+      body: {
+        data: metrics.map((name) => ({
+          name,
+          period: 'day',
+          values: days.map((day) => ({
+            value: insightValue(node, name, day),
+            end_time: graphTime(new Date(Date.parse(`${day}T08:00:00Z`) + DAY_MS)),
+          })),
+          title: name,
+          description: `Daily ${name}`,
+          id: `${node}/insights/${name}/day`,
+        })),
+        paging: { previous: `${request.url.origin}/previous`, next: `${request.url.origin}/next` },
+      },
+    };
+  }
+
+  function fieldsOf(node: string, fields: string[]): FakeResponse {
+    const values: Record<string, unknown> = {
+      id: node,
+      ...(node === credentials.pageId
+        ? {
+            name: 'Acme Page',
+            followers_count: followers.get(node),
+            fan_count: followers.get(node)! - 17,
+            instagram_business_account: { id: instagramAccountId },
+          }
+        : { username: 'acme', followers_count: followers.get(node), media_count: posts.get(node)!.length }),
+    };
+    return {
+      status: 200,
+      body: Object.fromEntries(['id', ...fields].filter((f) => f in values).map((f) => [f, values[f]])),
+    };
   }
 
   const nextLink = (request: FakeRequest, after: string) => {
@@ -293,8 +423,21 @@ export async function startFakeMeta(options: MetaFakeOptions = {}): Promise<Meta
       ...response,
       headers: { ...usage, ...response.headers },
     });
-    if (request.method === 'GET' && path.length === 1 && path[0] === credentials.pageId)
-      return answer({ status: 200, body: { id: credentials.pageId, name: 'Acme Page' } });
+    const fields = (request.url.searchParams.get('fields') ?? 'id,name').split(',');
+    if (request.method === 'GET' && path.length === 1 && followers.has(path[0]))
+      return answer(fieldsOf(path[0], fields));
+    if (request.method === 'GET' && path.length === 2 && path[1] === 'insights')
+      return answer(insights(request, path[0]));
+    const edge = path[0] === credentials.pageId ? 'published_posts' : path[0] === instagramAccountId ? 'media' : '';
+    if (request.method === 'GET' && path.length === 2 && path[1] === edge) {
+      const limit = Math.min(Number(request.url.searchParams.get('limit') ?? 25), 100);
+      const time = edge === 'media' ? 'timestamp' : 'created_time';
+      const data = posts
+        .get(path[0])!
+        .slice(0, limit)
+        .map((p) => ({ id: p.id, ...(fields.includes(time) ? { [time]: p.created_time } : {}) }));
+      return answer({ status: 200, body: { data } });
+    }
     if (
       request.method === 'GET' &&
       path.length === 2 &&
@@ -339,6 +482,10 @@ export async function startFakeMeta(options: MetaFakeOptions = {}): Promise<Meta
     revokeAuth: () => switches.revokeAuth(),
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
+    instagramAccountId,
+    followers,
+    posts,
+    insightValue,
     ids(object) {
       if (object === 'leads') return [...leads.keys()].sort();
       if (object === 'custom_audience') return [...audiences.get(credentials.audienceId)!.keys()].sort();

@@ -6,6 +6,11 @@
  * (`POST /12/accounts/{account}/custom_audiences/{audience}/users`, OAuth 1.0a signatures checked,
  * `Update`/`Delete` operations of hashed users). touch() edits a mention: X gives the edit a new id
  * and lists the original first in `edit_history_post_ids`. Helpers sign Account Activity deliveries.
+ * Metrics: `user.fields=public_metrics` on `/2/users/{id}` and the account's own posts at
+ * `/2/users/{id}/tweets` (newest first, `max_results`) with `post.fields=public_metrics`. OAuth 2.0:
+ * `GET /i/oauth2/authorize` stands for the person approving (a 302 to `redirect_uri` with `code` and
+ * `state`), `POST /2/oauth2/token` exchanges the code against its PKCE verifier (S256 or plain, as X
+ * allows) and refreshes, rotating refresh tokens (each works once); user access tokens last 2 hours.
  */
 import type { Fake } from '@data-sync/integrations/contract/connector-contract';
 import {
@@ -18,9 +23,12 @@ import {
   type FakeRequest,
   type FakeResponse,
 } from '@data-sync/integrations/contract/fake-kit';
+import { randomBytes } from 'crypto';
 import { sha256 } from '@data-sync/integrations/social/meta/audience';
+import { s256 } from '@data-sync/integrations/social/x/oauth2';
 import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/social/x/oauth1';
 import { xSignature } from '@data-sync/integrations/social/x/webhook';
+import { insightValue } from '../meta';
 import { X_OPENAPI_PRESENT, checkXRequest } from './openapi';
 
 export interface FakePost {
@@ -44,6 +52,18 @@ export interface XFake extends Fake {
     adsAccountId: string;
     audienceId: string;
   };
+  /**
+   * OAuth 2.0: the app's client (kept out of `credentials`, which configure app-only reads), what each
+   * authorization asked for, refresh tokens issued (in order) and those already used.
+   */
+  readonly oauth2: {
+    readonly clientId: string;
+    readonly clientSecret: string;
+    readonly authorizations: { codeChallengeMethod: string; scope: string; redirectUri: string }[];
+    readonly refreshTokens: string[];
+    readonly usedRefreshTokens: Set<string>;
+    readonly accessTokens: Set<string>;
+  };
   /** Latest version of each mention, by original id. */
   readonly mentions: Map<string, FakePost>;
   /** Audience members by email hash. */
@@ -51,6 +71,10 @@ export interface XFake extends Fake {
   readonly removed: string[];
   /** Plain emails of the seeded audience members (for erasure tests). */
   readonly seededMembers: readonly string[];
+  /** The account's `public_metrics` now; tests change them. */
+  readonly userMetrics: { followers_count: number; following_count: number; post_count: number; listed_count: number };
+  /** The account's own posts, newest first, with their `public_metrics`. */
+  readonly ownPosts: { id: string; created_at: string; text: string; public_metrics: Record<string, number> }[];
   /** A mention posted now; returns it. */
   mention(text: string): FakePost;
   /** The Account Activity delivery announcing `post`, signed. */
@@ -77,6 +101,91 @@ export async function startFakeX(
     adsAccountId: '18ce54d4x5t',
     audienceId: '1nmth',
   };
+  const oauth2 = {
+    clientId: 'M1M5R3BMVy13QmpScXkzTUt5OE46MTpjaQ',
+    clientSecret: 'fake-oauth2-client-secret',
+    authorizations: [] as { codeChallengeMethod: string; scope: string; redirectUri: string }[],
+    refreshTokens: [] as string[],
+    usedRefreshTokens: new Set<string>(),
+    accessTokens: new Set<string>(),
+  };
+  const codes = new Map<string, { challenge: string; method: string; redirectUri: string; scope: string }>();
+  const token = (prefix: string) => `${prefix}${randomBytes(18).toString('base64url')}`;
+  const oauthError = (error: string, description: string): FakeResponse => ({
+    status: 400,
+    body: { error, error_description: description },
+  });
+
+  function authorize(request: FakeRequest): FakeResponse {
+    const q = request.url.searchParams;
+    const redirect = q.get('redirect_uri');
+    const challenge = q.get('code_challenge');
+    const method = q.get('code_challenge_method') ?? 'plain';
+    if (
+      q.get('response_type') !== 'code' ||
+      q.get('client_id') !== oauth2.clientId ||
+      !redirect ||
+      !q.get('state') ||
+      !challenge ||
+      !['S256', 'plain'].includes(method)
+    )
+      return { status: 400, body: { error: 'invalid_request', error_description: 'Missing or invalid parameters' } };
+    const code = token('code-');
+    const scope = q.get('scope') ?? '';
+    codes.set(code, { challenge, method, redirectUri: redirect, scope });
+    oauth2.authorizations.push({ codeChallengeMethod: method, scope, redirectUri: redirect });
+    const to = new URL(redirect);
+    to.searchParams.set('state', q.get('state')!);
+    to.searchParams.set('code', code);
+    return { status: 302, headers: { location: to.toString() }, body: '' };
+  }
+
+  function issue(scope: string): FakeResponse {
+    const access = token('user-access-');
+    oauth2.accessTokens.add(access);
+    const body: Record<string, unknown> = { token_type: 'bearer', expires_in: 7200, access_token: access, scope };
+    if (scope.split(' ').includes('offline.access')) {
+      const refresh = token('refresh-');
+      oauth2.refreshTokens.push(refresh);
+      body.refresh_token = refresh;
+    }
+    return { status: 200, body };
+  }
+
+  const scopes = new Map<string, string>();
+  function tokenEndpoint(request: FakeRequest): FakeResponse {
+    const form = new URLSearchParams(request.body.toString('utf8'));
+    const basic = `Basic ${Buffer.from(`${oauth2.clientId}:${oauth2.clientSecret}`).toString('base64')}`;
+    if (request.headers.authorization !== basic || form.get('client_id') !== oauth2.clientId)
+      return {
+        status: 401,
+        body: { error: 'unauthorized_client', error_description: 'Missing valid authorization header' },
+      };
+    if (form.get('grant_type') === 'authorization_code') {
+      const code = codes.get(form.get('code') ?? '');
+      const verifier = form.get('code_verifier') ?? '';
+      if (!code || code.redirectUri !== form.get('redirect_uri'))
+        return oauthError('invalid_request', 'Value passed for the authorization code was invalid.');
+      codes.delete(form.get('code')!);
+      if ((code.method === 'S256' ? s256(verifier) : verifier) !== code.challenge)
+        return oauthError('invalid_request', 'Value passed for the code verifier did not match the code challenge.');
+      const answer = issue(code.scope);
+      const refresh = (answer.body as { refresh_token?: string }).refresh_token;
+      if (refresh) scopes.set(refresh, code.scope);
+      return answer;
+    }
+    if (form.get('grant_type') === 'refresh_token') {
+      const presented = form.get('refresh_token') ?? '';
+      const scope = scopes.get(presented);
+      if (switches.authRevoked || !scope || oauth2.usedRefreshTokens.has(presented))
+        return oauthError('invalid_request', 'Value passed for the token was invalid.');
+      oauth2.usedRefreshTokens.add(presented);
+      const answer = issue(scope);
+      scopes.set((answer.body as { refresh_token: string }).refresh_token, scope);
+      return answer;
+    }
+    return oauthError('unsupported_grant_type', 'grant_type is not supported');
+  }
   const switches = new FakeSwitches();
   const random = seededRandom(47);
   const mentions = new Map<string, FakePost>();
@@ -105,6 +214,39 @@ export async function startFakeX(
   for (let i = 0; i < (options.seed?.mentions ?? 0); i++) post(`@acme question number ${i}`);
   const seededMembers = Array.from({ length: 3 }, (_, i) => fakePerson(i, random).email);
   for (const email of seededMembers) audience.set(sha256(email), { email: [sha256(email)] });
+
+  const userMetrics = { followers_count: 8800, following_count: 120, post_count: 3, listed_count: 14 };
+  const POST_METRICS = [
+    'repost_count',
+    'reply_count',
+    'like_count',
+    'quote_count',
+    'bookmark_count',
+    'impression_count',
+  ];
+  const ownPosts = Array.from({ length: 3 }, (_, i) => {
+    const id = String(1_450_000_000_000_000_000n - BigInt(i));
+    return {
+      id,
+      created_at: new Date(Date.parse('2026-01-31T12:00:00Z') - i * 3_600_000).toISOString(),
+      text: `Acme update ${i}`,
+      edit_history_post_ids: [id],
+      public_metrics: Object.fromEntries(POST_METRICS.map((m) => [m, insightValue(id, m)])),
+    };
+  });
+  const fieldsOf = (request: FakeRequest, name: string) => (request.url.searchParams.get(name) ?? '').split(',');
+
+  function listOwnPosts(request: FakeRequest): FakeResponse {
+    const max = Number(request.url.searchParams.get('max_results') ?? 10);
+    const withMetrics = fieldsOf(request, 'post.fields').includes('public_metrics');
+    const data = ownPosts
+      .slice(0, max)
+      .map(({ public_metrics, ...post }) => (withMetrics ? { ...post, public_metrics } : post));
+    return {
+      status: 200,
+      body: { data, meta: { result_count: data.length, newest_id: data[0]?.id, oldest_id: data[data.length - 1]?.id } },
+    };
+  }
 
   const timeline = () => [...mentions.values()].sort((a, b) => (BigInt(b.id) > BigInt(a.id) ? 1 : -1));
   const pageSize = options.pageSize ?? 100;
@@ -198,8 +340,11 @@ export async function startFakeX(
       request.method === 'POST'
     )
       return audienceUsers(request);
+    if (path === '/i/oauth2/authorize' && request.method === 'GET') return authorize(request);
+    if (path === '/2/oauth2/token' && request.method === 'POST') return tokenEndpoint(request);
     if (X_OPENAPI_PRESENT) violations.push(...checkXRequest(request.method, request.url));
-    if (switches.authRevoked || request.headers.authorization !== `Bearer ${credentials.bearerToken}`)
+    const bearer = /^Bearer (.+)$/.exec(String(request.headers.authorization ?? ''))?.[1];
+    if (switches.authRevoked || !bearer || (bearer !== credentials.bearerToken && !oauth2.accessTokens.has(bearer)))
       return { status: 401, headers: { 'content-type': 'application/problem+json' }, body: problem(401) };
     window.remaining = Math.max(0, window.remaining - 1);
     const headers = {
@@ -207,8 +352,17 @@ export async function startFakeX(
       'x-rate-limit-remaining': String(window.remaining),
       'x-rate-limit-reset': String(window.reset),
     };
-    if (request.method === 'GET' && path === `/2/users/${credentials.userId}`)
-      return { status: 200, headers, body: { data: { id: credentials.userId, name: 'Acme', username: 'acme' } } };
+    if (request.method === 'GET' && path === `/2/users/${credentials.userId}`) {
+      const user = { id: credentials.userId, name: 'Acme', username: 'acme' };
+      const withMetrics = fieldsOf(request, 'user.fields').includes('public_metrics');
+      return {
+        status: 200,
+        headers,
+        body: { data: withMetrics ? { ...user, public_metrics: { ...userMetrics } } : user },
+      };
+    }
+    if (request.method === 'GET' && path === `/2/users/${credentials.userId}/tweets`)
+      return { ...listOwnPosts(request), headers };
     if (request.method === 'GET' && path === `/2/users/${credentials.userId}/mentions`)
       return { ...listMentions(request), headers };
     return {
@@ -230,6 +384,9 @@ export async function startFakeX(
     audience,
     removed,
     seededMembers,
+    userMetrics,
+    ownPosts,
+    oauth2,
     close: () => server.close(),
     failNext: (status, times, headers) => switches.failNext(status, times, headers),
     revokeAuth: () => switches.revokeAuth(),

@@ -24,6 +24,7 @@ import type { Keyring } from '../security/crypto';
 import { createRepositories, type Repositories } from '../store/repositories';
 import { createTokenStore, type TokenStore } from '../store/tokens-repository';
 import { processMetaDeletion, type MetaDeletion } from '../social/meta-deletion';
+import { withMetaAppUsers } from '../social/meta-app-users';
 
 export interface RuntimeParts {
   /** The database every part reads and writes, already migrated. */
@@ -112,7 +113,8 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     seal: (plain) => keyring.encrypt(plain),
     unseal: (sealed) => keyring.decrypt(sealed),
   });
-  const pipelines = createPipelinesApi({ cipher });
+  // Ingested Meta records teach which subject an app-scoped user id is, for Meta's data deletion requests.
+  const pipelines = withMetaAppUsers(createPipelinesApi({ cipher }));
   const engine = createSyncEngine({
     db,
     queue,

@@ -1,15 +1,15 @@
 /**
  * Meta's data deletion request callback, after the webhook route verified its `signed_request` and
  * answered with the status URL and confirmation code (integrations/social/meta/webhook.ts): the person
- * is named by an app-scoped user id, so every subject whose synced Meta records carry that id (as
- * `user_id` or `from.id`) is erased through the GDPR erasure (this store, then every vendor), and the
- * outcome is recorded under the confirmation code for the status URL to show.
+ * is named by an app-scoped user id, so every subject linked to that id (meta-app-users.ts: ids seen on
+ * ingested records, and synced Meta records carrying it as `user_id` or `from.id`) is erased through the
+ * GDPR erasure (this store, then every vendor), the links are forgotten, and the outcome is recorded under
+ * the confirmation code for the status URL to show.
  */
 import type { Db } from '@data-sync/pipelines/db';
 import type { PipelinesApi } from '../api/deps';
 import { writeAudit } from '../store/audit-repository';
-
-export const META_SYSTEMS = ['facebook', 'instagram'];
+import { META_SYSTEMS, appUserEmails } from './meta-app-users';
 
 export interface MetaDeletion {
   readonly userId: string;
@@ -26,14 +26,14 @@ export interface MetaDeletionStatus {
 
 const statusTarget = (code: string) => `meta-deletion:${code}`;
 
-/** Emails of the subjects whose Meta records (raw replica) name `userId`. */
+/** Emails of the subjects linked to `userId`, and of those whose Meta records (raw replica) name it. */
 async function linkedEmails(db: Db, userId: string): Promise<string[]> {
   const { rows } = await db.query<{ data: Record<string, unknown> }>(
     `SELECT r.data FROM synced_records r JOIN integrations i ON i.name = r.integration
      WHERE i.system = ANY($1::text[]) AND (r.data->>'user_id' = $2 OR r.data->'from'->>'id' = $2)`,
     [META_SYSTEMS, userId],
   );
-  const emails = new Set<string>();
+  const emails = new Set<string>(await appUserEmails(db, userId));
   for (const { data } of rows) {
     const answers = data.answers as Record<string, unknown> | undefined;
     const email = answers?.email ?? data.email;
@@ -71,6 +71,7 @@ export async function processMetaDeletion(
   }
   // Queued before the outcome is recorded: a crash in between erases again (harmless) rather than never.
   await deps.queueErasures([...queued]);
+  await deps.db.query('DELETE FROM meta_app_users WHERE app_user_id = $1', [request.userId]);
   // The proof names neither the user id nor the emails: the code is what the person holds.
   await writeAudit(deps.db, {
     actor: `webhook:${integration}`,

@@ -9,6 +9,7 @@ import { ACCOUNT_MIGRATIONS } from '@data-sync/pipelines/account-migrations';
 import { API_MIGRATIONS } from './api-schema';
 import { ENGINE_MIGRATIONS } from './engine-schema';
 import { INTEGRATION_MIGRATIONS } from '@data-sync/integrations/migrations';
+import { META_APP_USER_MIGRATIONS } from '../social/meta-app-users';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...ENGINE_MIGRATIONS,
@@ -16,5 +17,6 @@ export const MIGRATIONS: readonly Migration[] = [
   ...PIPELINE_MIGRATIONS,
   ...ANALYTICS_MIGRATIONS,
   ...INTEGRATION_MIGRATIONS,
+  ...META_APP_USER_MIGRATIONS,
   ...ACCOUNT_MIGRATIONS,
 ];
