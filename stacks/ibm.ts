@@ -1,6 +1,6 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
-import { CLOUD_SIZING, PROXY_HOPS, type StackSettings, intervalMinutes } from '@data-sync/config';
+import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { IbmPostgres } from '../constructs/database/ibm';
 import {
   IbmIamAuthorizationPolicy,
@@ -15,7 +15,6 @@ import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
 import { IbmQueue } from '../constructs/queue/ibm';
 import { IbmRuntime } from '../constructs/runtime/ibm';
 import { IbmSecrets } from '../constructs/secrets/ibm';
-import { cronExpression } from '../constructs/shared/schedule';
 import { IbmWorker } from '../constructs/worker/ibm';
 import { addressOf } from '../constructs/shared/address';
 import { DataSyncStack } from './data-sync-stack';
@@ -192,25 +191,16 @@ export class IbmStack extends DataSyncStack {
       description:
         'Keys the runtime-credentials Code Engine secret must hold (ibmcloud ce secret update --from-env-file): the database password and the runtime secrets',
     });
-    // Code Engine cron subscriptions are not in the IBM provider; these are the exact commands to create them.
-    new TerraformOutput(this, 'schedule_commands', {
-      value: settings.integrations.map(
-        (i) =>
-          `ibmcloud ce subscription cron create --name ${prefix}-${i.name} --destination-type app --destination ${prefix}-api-${settings.activeSlot} --path /api/sync/trigger/${i.name} --schedule '${cronExpression(i.syncInterval)}' --data '{}' --content-type application/json # every ${intervalMinutes(i.syncInterval)} min`,
-      ),
-      description: 'Commands that create the Code Engine cron subscriptions (one per enabled integration)',
-    });
-
     this.provide('api', addressOf(this.runtime.apps[settings.activeSlot]));
     this.provide('webhooks', addressOf(this.runtime.domainMapping ?? this.runtime.apps[settings.activeSlot]));
     this.provide('queue', addressOf(this.queue.jobs));
     // Provisioned for an Event Streams binding; until the runtime has one, dead letters are the store queue's (PostgreSQL).
     this.provide('deadLetters', addressOf(this.queue.deadLetters));
     this.provide('worker', addressOf(this.worker.job));
-    this.except(
-      'schedules',
-      'Code Engine cron subscriptions cannot be declared with the IBM Terraform provider (no subscription resource, IBM-Cloud/terraform-provider-ibm#5231); the schedule_commands output holds the exact ibmcloud commands per enabled integration',
-    );
+    // The worker's own scheduler enqueues each enabled integration on its interval. Code Engine cron
+    // subscriptions are not in the provider (IBM-Cloud/terraform-provider-ibm#5231) and could not
+    // authenticate to the API anyway: they send no Authorization header.
+    this.provide('schedules', addressOf(this.worker.job));
     this.provide('secrets', addressOf(this.secrets.secretsManager));
     this.provide('database', addressOf(this.database.database));
     if (this.n8n) this.provide('n8n', addressOf(this.n8n.app));

@@ -1,7 +1,7 @@
 /**
  * IBM as deployed: the runtime runs on the store queue in its PostgreSQL, and its own scheduler (the
- * worker role the stack deploys) enqueues each enabled integration's runs on its sync interval. The
- * interval is read from the stack's Code Engine cron command for the integration.
+ * worker role of the Code Engine job the stack deploys) enqueues each enabled integration's runs on
+ * its registered sync interval.
  */
 import pino from 'pino';
 import { intervalMinutes } from '@data-sync/config/integrations';
@@ -25,15 +25,13 @@ describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_D
   });
   afterAll(async () => world?.close());
 
-  /** Minutes of the integration's schedule, from the stack's `# every N min` cron command. */
-  const minutesOf = (integration: string): number => {
-    const commands: string[] = synthesizedStack('ibm').output.schedule_commands.value;
-    const command = commands.find((c) => c.includes(`--path /api/sync/trigger/${integration} `));
-    if (!command) throw new Error(`the IBM stack schedules no ${integration}`);
-    return Number(/# every (\d+) min$/.exec(command)![1]);
-  };
-
   test('a due schedule runs a pull through the pipeline, the push reaches Mailchimp, and its echo changes nothing', async () => {
+    const [worker] = Object.values<any>(synthesizedStack('ibm').resource.ibm_code_engine_job);
+    expect(worker.run_env_variables).toContainEqual({ type: 'literal', name: 'DATA_SYNC_ROLE', value: 'worker' });
+    // The worker's scheduler reads each integration's interval from its registration (process.ts).
+    const registered = new Map(
+      (await world.runtime.integrations.list()).map((i) => [i.name, intervalMinutes(i.syncInterval)]),
+    );
     const only = new Set<string>();
     const source = {
       get: (name: string) => world.runtime.integrations.source.get(name),
@@ -43,10 +41,10 @@ describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_D
       db: world.db,
       engine: world.runtime.engine,
       integrations: source,
-      intervals: (name) => minutesOf(name),
+      intervals: (name) => registered.get(name),
       logger: pino({ level: 'silent' }),
     });
-    expect(minutesOf('salesforce')).toBe(intervalMinutes('1h'));
+    expect(registered.get('salesforce')).toBe(intervalMinutes('1h'));
     only.add('salesforce');
     expect(await scheduler.tick(new Date())).toEqual(['salesforce']);
     await drainStoreQueue(world);

@@ -106,15 +106,14 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
     expect((logs.parameters as Block).retention_period).toBeGreaterThanOrEqual(env.logRetentionDays);
   });
 
-  test('every capability is provided by a declared resource or excepted with a reason; schedules come as exact commands', () => {
+  test("every capability is provided by a declared resource; schedules are the worker job's scheduler, not unauthenticated cron calls", () => {
     const { stack } = synth({ environment });
     expect(checkCapabilities(stack, json(), CAPABILITIES)).toEqual([]);
-    expect(stack.exceptions.get('schedules')).toMatch(/terraform-provider-ibm/);
-    const settings = resolveSettings('ibm', environment, parseContext({ environment }));
-    const commands = (json().output as any).schedule_commands.value as string[];
-    expect(commands).toHaveLength(settings.integrations.length);
-    for (const integration of settings.integrations)
-      expect(commands.some((c) => c.includes(`--name data-sync-${environment}-${integration.name} `))).toBe(true);
+    expect(stack.exceptions.has('schedules')).toBe(false);
+    const [[, worker]] = resourcesOf(json(), 'ibm_code_engine_job');
+    expect(worker.run_env_variables).toContainEqual({ type: 'literal', name: 'DATA_SYNC_ROLE', value: 'worker' });
+    expect(worker.run_mode).toBe('daemon');
+    expect(JSON.stringify(json().output ?? {})).not.toMatch(/subscription cron/);
   });
 });
 
