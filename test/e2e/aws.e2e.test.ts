@@ -13,6 +13,7 @@ import {
   SendMessageCommand,
   SQSClient,
 } from '@aws-sdk/client-sqs';
+import { AWS_QUEUES } from '@data-sync/sync-runtime/src/bundles/aws';
 import { createLambdaHandler } from '@data-sync/sync-runtime/src/lambda';
 import {
   startFakeSecretsManager,
@@ -167,7 +168,7 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
   });
 
   test('a Salesforce outbound message through the API goes over SQS to the Lambda, which pulls the edited contact in', async () => {
-    const api = await startApi(world, apiQueue);
+    const api = await startApi(world, apiQueue, AWS_QUEUES);
     try {
       await expectWebhookSync(world, api.post, () => pollUntilIdle());
     } finally {

@@ -5,6 +5,7 @@ import { startFakeSecretsManager } from '../test/support/fake-secrets-manager';
 import { TestStore, openTestPostgres } from '../test/support/store';
 import { ConfigError } from './config';
 import { SqsRecord, bootLambdaEngine, createLambdaHandler, createSqsHandler, jobFromSqsRecord } from './lambda';
+import { storeQueue } from './queue/openers/store';
 import type { Job } from './queue/binding';
 
 const logger = pino({ level: 'silent' });
@@ -99,6 +100,9 @@ describe('the SQS handler', () => {
   });
 });
 
+/** The store's queue for follow-up jobs, so these tests need no SQS (the e2e and boot tests use fauxqs). */
+const STORE_QUEUE = { queues: { store: storeQueue } };
+
 describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
   let store: TestStore;
   beforeAll(async () => {
@@ -106,10 +110,20 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
   });
   afterAll(() => store.drop());
 
+  test('refuses a queue other than SQS: its follow-up jobs would never reach a Lambda', async () => {
+    await expect(
+      bootLambdaEngine(
+        { DATABASE_URL: store.url, DATA_SYNC_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
+        logger,
+      ),
+    ).rejects.toThrow(expect.objectContaining({ variable: 'DATA_SYNC_QUEUE' }));
+  });
+
   test('boots from the environment and runs the engine job handler: a probe is processed, a sync of an unknown run is reported failed', async () => {
     const handle = createLambdaHandler(
       { DATABASE_URL: store.url, DATA_SYNC_ENCRYPTION_KEY: randomBytes(32).toString('base64') },
       logger,
+      STORE_QUEUE,
     );
     try {
       await store.db.query(`INSERT INTO probe_runs (id) VALUES ('lambda-probe')`);
@@ -152,6 +166,7 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
         AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
       },
       logger,
+      STORE_QUEUE,
     );
     try {
       await store.db.query(`INSERT INTO probe_runs (id) VALUES ('lambda-probe-2')`);

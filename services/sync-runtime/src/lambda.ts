@@ -10,6 +10,7 @@ import { ConfigError, loadConfig } from './config';
 import type { SyncEngine } from './engine';
 import { createLogger } from './logger';
 import { Job } from './queue/binding';
+import type { QueueOpeners } from './queue/open-queue';
 import { sqsQueue } from './queue/openers/sqs';
 import { createRuntime } from './runtime/runtime';
 import { withAwsSecrets } from './security/aws-secrets';
@@ -75,9 +76,15 @@ export function createSqsHandler(deps: { engine: () => Promise<Pick<SyncEngine, 
  * DATA_SYNC_ENCRYPTION_KEY required: a Lambda cannot use PGlite or a key file), with the secrets the
  * stack names by ARN read from Secrets Manager first.
  */
+export interface LambdaOptions {
+  /** The queue bindings the Lambda may open. @default SQS only: follow-up jobs must reach the queue that triggers it */
+  readonly queues?: QueueOpeners;
+}
+
 export async function bootLambdaEngine(
   rawEnv: NodeJS.ProcessEnv,
   logger?: Logger,
+  options: LambdaOptions = {},
 ): Promise<{ engine: SyncEngine; close(): Promise<void> }> {
   const env = await withAwsSecrets(rawEnv);
   const config = loadConfig(env);
@@ -93,7 +100,12 @@ export async function bootLambdaEngine(
   const db = openPostgres(config.databaseUrl, { max: 4 });
   try {
     // The queue is the configured binding: the engine enqueues from handlers (a webhook job triggers a sync).
-    const runtime = await createRuntime(config, { db, env, logger: log, queues: { sqs: sqsQueue } });
+    const runtime = await createRuntime(config, {
+      db,
+      env,
+      logger: log,
+      queues: options.queues ?? { sqs: sqsQueue },
+    });
     return {
       engine: runtime.engine,
       async close() {
@@ -108,10 +120,10 @@ export async function bootLambdaEngine(
 }
 
 /** A Lambda handler that boots the engine from `env` on its first event and keeps it for the next ones. */
-export function createLambdaHandler(env: NodeJS.ProcessEnv, logger?: Logger) {
+export function createLambdaHandler(env: NodeJS.ProcessEnv, logger?: Logger, options: LambdaOptions = {}) {
   let booted: Promise<{ engine: SyncEngine; close(): Promise<void> }> | null = null;
   const boot = () => {
-    booted ??= bootLambdaEngine(env, logger).catch((error) => {
+    booted ??= bootLambdaEngine(env, logger, options).catch((error) => {
       booted = null;
       throw error;
     });

@@ -10,7 +10,9 @@ import pino from 'pino';
 import { openPostgres, type Db } from '@data-sync/pipelines/db';
 import { loadConfig } from '@data-sync/sync-runtime/src/config';
 import { createRuntime, type SyncRuntime } from '@data-sync/sync-runtime/src/runtime/runtime';
-import { start } from '@data-sync/sync-runtime/src/main';
+import { LOCAL_QUEUES } from '@data-sync/sync-runtime/src/main';
+import { startProcess } from '@data-sync/sync-runtime/src/process';
+import type { QueueOpeners } from '@data-sync/sync-runtime/src/queue/open-queue';
 import type { QueueBinding } from '@data-sync/sync-runtime/src/queue/binding';
 import { buildOutboundMessage } from '@data-sync/integrations/crm/salesforce';
 import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
@@ -307,12 +309,14 @@ export async function expectWebhookSync(
 export async function startApi(
   world: World,
   env: Record<string, string> = {},
+  queues: QueueOpeners = LOCAL_QUEUES,
 ): Promise<{
   url: string;
   post: (path: string, body: string, headers: Record<string, string>) => Promise<{ status: number; body: string }>;
   stop(): Promise<void>;
 }> {
-  const api = await start({
+  const api = await startProcess({
+    queues,
     env: {
       DATABASE_URL: world.databaseUrl,
       DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY,
