@@ -28,6 +28,7 @@ export interface AwsStackOptions {
 /** Secrets created empty beside the integration credentials (see the README section "Filling secrets"). */
 export const AWS_RUNTIME_SECRETS = [
   'runtime/DATA_SYNC_ENCRYPTION_KEY',
+  'runtime/DATA_SYNC_ADMIN_TOKEN',
   'runtime/N8N_API_KEY',
   ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const),
 ] as const;
@@ -129,6 +130,8 @@ export class AwsStack extends DataSyncStack {
         ...credentialSecrets,
         PGPASSWORD: `${this.database.masterSecretArn}:password::`,
         DATA_SYNC_ENCRYPTION_KEY: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
+        // The first admin token: from Secrets Manager, never printed into the logs.
+        DATA_SYNC_ADMIN_TOKEN: extra('runtime/DATA_SYNC_ADMIN_TOKEN'),
         ...(settings.features.enableN8nWorkflows ? { N8N_API_KEY: extra('runtime/N8N_API_KEY') } : {}),
       },
       taskStatements: [

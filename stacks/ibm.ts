@@ -35,6 +35,8 @@ export interface IbmStackOptions {
 /** Secrets Manager secrets beside the integration credentials. */
 export const IBM_EXTRA_SECRETS = [
   'DATA_SYNC_ENCRYPTION_KEY',
+  // The first admin token; copied into the runtime-credentials secret with the others.
+  'DATA_SYNC_ADMIN_TOKEN',
   ...N8N_PROCESS_SECRETS,
   'N8N_API_KEY',
   'EVENT_STREAMS_API_KEY',

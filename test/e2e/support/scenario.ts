@@ -61,7 +61,12 @@ export async function startWorld(name: string, options: { queue?: (db: Db) => Qu
   for (const row of Object.values(DIRTY)) salesforce.state.upsertRecord('Contact', { ...row });
   const mailchimp = await startFakeMailchimp({ seed: { newsletter: 5 } });
   const db = openPostgres(scratch.url, { max: 4 });
-  const config = loadConfig({ DATABASE_URL: scratch.url, DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY });
+  const config = loadConfig({
+    DATABASE_URL: scratch.url,
+    DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    // The vendors are fakes on loopback.
+    DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
+  });
   const runtime = await createRuntime(config, {
     db,
     logger: silent,

@@ -13,6 +13,7 @@ import { createMetrics, type RuntimeMetrics } from '../metrics';
 import type { QueueBinding } from '../queue/binding';
 import { openQueue } from '../queue/open-queue';
 import { Keyring, loadDevKeyring } from '../security/crypto';
+import { createVendorFetch } from '../security/vendor-fetch';
 import { MIGRATIONS } from '../store/migrations';
 import { type AssembledRuntime, assembleRuntime } from './assemble';
 
@@ -84,12 +85,19 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
     const opened = (queue = options.queue ? options.queue(db) : openQueue(config, db));
     // A binding that cannot keep its promises (a Redis without persistence) stops the start here, with its reason.
     await opened.ready?.();
+    if (config.allowLocalVendors)
+      logger.warn(
+        'DATA_SYNC_ALLOW_LOCAL_VENDORS is on: integrations may call loopback and private addresses (vendor fakes only)',
+      );
     const parts = assembleRuntime({
       db,
       queue: opened,
       keyring,
       logger,
       env: options.env,
+      allowLocalVendors: config.allowLocalVendors,
+      // Every vendor call is checked against the system's hosts and its resolved address as the socket connects.
+      vendorFetch: (system) => createVendorFetch({ system, allowLocal: config.allowLocalVendors }),
       connectors: options.connectors,
       engineMetrics: engineMetrics(metrics),
     });
