@@ -41,6 +41,8 @@ const SCHEMA = z.object({
   ),
   HOST: z.preprocess((v) => (v === undefined || v === '' ? '127.0.0.1' : v), z.string().min(1)),
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
+  DATABASE_MIGRATION_URL: optional(url(['postgres:', 'postgresql:'])),
+  DATABASE_CA: optional(z.string().min(1)),
   DATA_SYNC_ENVIRONMENT: optional(
     z
       .string()
@@ -136,6 +138,13 @@ export interface RuntimeConfig {
   readonly host: string;
   /** PostgreSQL; absent: PGlite in `dataDir`. */
   readonly databaseUrl?: string;
+  /**
+   * The owner role's PostgreSQL URL (DATABASE_MIGRATION_URL): migrations run as it, and the DATABASE_URL role
+   * is granted DML only. Absent: DATABASE_URL's role migrates (development, single-role databases).
+   */
+  readonly databaseMigrationUrl?: string;
+  /** The database server's CA (DATABASE_CA: PEM or its base64): both URLs then verify-full against it. */
+  readonly databaseCa?: string;
   readonly dataDir: string;
   /** The deployed environment the stacks name (dev, staging, prod); absent on a developer machine. */
   readonly environment?: string;
@@ -189,6 +198,8 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(SCHEMA.shape);
 /** Secrets that may also come from a file named by `<NAME>_FILE` (mounted secrets: OCI, Docker, Kubernetes). */
 export const SECRET_FILE_VARIABLES = [
   'DATABASE_URL',
+  'DATABASE_MIGRATION_URL',
+  'DATABASE_CA',
   'REDIS_URL',
   'DATA_SYNC_ENCRYPTION_KEY',
   'N8N_API_KEY',
@@ -232,6 +243,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
       'DATABASE_URL',
       `is required in a deployed environment (DATA_SYNC_ENVIRONMENT=${e.DATA_SYNC_ENVIRONMENT}): the embedded PGlite store is for development only`,
     );
+  if (e.DATABASE_MIGRATION_URL && !e.DATABASE_URL)
+    throw new ConfigError('DATABASE_MIGRATION_URL', 'is set without DATABASE_URL, the role the runtime serves as');
   const queue = e.DATA_SYNC_QUEUE ?? (e.REDIS_URL ? 'redis' : 'store');
   if (queue === 'redis' && !e.REDIS_URL)
     throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
@@ -264,6 +277,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
+    databaseCa: e.DATABASE_CA,
     dataDir: path.resolve(e.DATA_SYNC_DATA_DIR),
     environment: e.DATA_SYNC_ENVIRONMENT,
     redisUrl: e.REDIS_URL,

@@ -121,6 +121,32 @@ suite('database TLS (verify-full)', () => {
     await expect(startOn('localhost', certs.otherCa)).rejects.toThrow(/self[- ]signed|unable to verify|certificate/i);
   });
 
+  test('the CA given as content (DATABASE_CA, PEM or base64 as IBM gives it) verifies the same way', async () => {
+    const withCa = async (host: string, ca: string) => {
+      const url = new URL(pg.url);
+      url.hostname = host;
+      const config = loadConfig({
+        DATABASE_URL: url.toString(),
+        DATABASE_CA: ca,
+        DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
+      });
+      const runtime = await createRuntime(config, { logger: pino({ level: 'silent' }) });
+      try {
+        const { rows } = await runtime.db.query<{ ssl: boolean }>(
+          'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+        );
+        return rows[0].ssl;
+      } finally {
+        await runtime.close();
+      }
+    };
+    const pem = fs.readFileSync(certs.ca, 'utf8');
+    await expect(withCa('localhost', pem)).resolves.toBe(true);
+    await expect(withCa('localhost', Buffer.from(pem).toString('base64'))).resolves.toBe(true);
+    await expect(withCa('localhost', fs.readFileSync(certs.otherCa, 'utf8'))).rejects.toThrow(/certificate/i);
+    await expect(withCa('127.0.0.1', pem)).rejects.toThrow(/IP: 127.0.0.1 is not in the cert's list/);
+  });
+
   test('a server whose certificate names another host is refused', async () => {
     await expect(startOn('127.0.0.1', certs.ca)).rejects.toThrow(/IP: 127.0.0.1 is not in the cert's list|altnames/i);
   });
