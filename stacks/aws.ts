@@ -3,7 +3,7 @@ import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { AwsDatabase } from '../constructs/database/aws';
-import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
+import { type ExistingAwsVpc, AwsAccessLogs, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
 import { AwsN8n } from '../constructs/n8n/aws';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
@@ -116,6 +116,11 @@ export class AwsStack extends DataSyncStack {
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
       customDomain: options.customDomain,
+      accessLogs: new AwsAccessLogs(this, 'access-logs', {
+        prefix,
+        accountId: this.secrets.accountId,
+        retentionDays: env.logRetentionDays,
+      }),
       environment: {
         ...common,
         ...databaseEnv,

@@ -17,7 +17,7 @@ import { OciN8n } from '../constructs/n8n/oci';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
 import { OciNetwork } from '../constructs/network/oci';
 import { OciQueue } from '../constructs/queue/oci';
-import { type OciHostContext, OciRuntime } from '../constructs/runtime/oci';
+import { type OciHostContext, OciRuntime, ociRetention } from '../constructs/runtime/oci';
 import { OciSchedules } from '../constructs/schedules/oci';
 import { OciSecrets } from '../constructs/secrets/oci';
 import { OciWorker } from '../constructs/worker/oci';
@@ -83,8 +83,9 @@ export class OciStack extends DataSyncStack {
     const logGroup = new OciLoggingLogGroup(this, 'logs', {
       compartment_id: compartmentId,
       display_name: prefix,
-      description: 'Load balancer access and function invocation logs',
+      description: 'Load balancer access, VCN flow and function invocation logs',
     });
+    this.network.addFlowLogs(logGroup.id, ociRetention(env.logRetentionDays));
     this.queue = new OciQueue(this, 'queue', {
       prefix,
       compartmentId,
