@@ -324,6 +324,8 @@ export async function startApi(
       DATA_SYNC_ROLE: 'api',
       HOST: '127.0.0.1',
       PORT: '0',
+      // Jobs pushed to the API (Pub/Sub push) call the vendor fakes on loopback.
+      DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
       ...env,
     },
     logger: silent,
