@@ -133,7 +133,7 @@ describe('integrations', () => {
 
     expect(await cli('integrations', 'test', 'crm')).toMatchObject({
       code: 0,
-      stdout: expect.stringMatching(/^crm: ok: connected to https:\/\/demo.example.com/),
+      stdout: expect.stringMatching(/^crm: ok: connected to http:\/\/127.0.0.1:1/),
     });
     expect(await cli('integrations', 'test', 'nope')).toMatchObject({
       code: 1,

@@ -22,6 +22,11 @@ export interface IntegrationSettings {
   readonly webhookUrl?: string;
   /** Names of the credentials it needs, stored as one secret each. */
   readonly credentials: readonly string[];
+  /**
+   * The vendor's API hosts, the only ones its config may point at and its calls may reach (https): a name, or
+   * `*.domain` for any subdomain. Anything else is refused unless the local-vendor override allows a fake.
+   */
+  readonly vendorHosts: readonly string[];
 }
 
 export const INTEGRATIONS: readonly IntegrationSettings[] = [
@@ -34,6 +39,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: [],
     webhookUrl: 'https://api.example.com/webhooks/salesforce',
     credentials: ['SALESFORCE_CLIENT_ID', 'SALESFORCE_CLIENT_SECRET'],
+    vendorHosts: ['login.salesforce.com', 'test.salesforce.com', '*.salesforce.com', '*.force.com'],
   },
   {
     name: 'hubspot',
@@ -44,6 +50,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: [],
     webhookUrl: 'https://api.example.com/webhooks/hubspot',
     credentials: ['HUBSPOT_API_KEY'],
+    vendorHosts: ['api.hubapi.com', '*.hubapi.com', 'api.hubspot.com'],
   },
   {
     name: 'pipedrive',
@@ -53,6 +60,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     objects: ['persons', 'organizations', 'deals'],
     pushObjects: [],
     credentials: ['PIPEDRIVE_API_TOKEN'],
+    vendorHosts: ['api.pipedrive.com', '*.pipedrive.com', 'oauth.pipedrive.com'],
   },
   {
     name: 'zoho',
@@ -62,6 +70,22 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     objects: ['Contacts', 'Leads', 'Accounts', 'Deals'],
     pushObjects: [],
     credentials: ['ZOHO_CLIENT_ID', 'ZOHO_CLIENT_SECRET', 'ZOHO_REFRESH_TOKEN'],
+    vendorHosts: [
+      '*.zohoapis.com',
+      '*.zohoapis.eu',
+      '*.zohoapis.in',
+      '*.zohoapis.com.au',
+      '*.zohoapis.jp',
+      '*.zohoapis.ca',
+      '*.zohoapis.sa',
+      'accounts.zoho.com',
+      'accounts.zoho.eu',
+      'accounts.zoho.in',
+      'accounts.zoho.com.au',
+      'accounts.zoho.jp',
+      'accounts.zohocloud.ca',
+      'accounts.zoho.sa',
+    ],
   },
   {
     // Business partners (Business Partner OData API); SAP_CLIENT_ID/SECRET are the XSUAA client of the communication arrangement.
@@ -73,6 +97,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: [],
     webhookUrl: 'https://api.example.com/webhooks/sap',
     credentials: ['SAP_CLIENT_ID', 'SAP_CLIENT_SECRET'],
+    vendorHosts: ['*.s4hana.ondemand.com', '*.s4hana.cloud.sap', '*.hana.ondemand.com'],
   },
   {
     // SuiteTalk REST: customers and contacts; OAuth 2.0 machine-to-machine (certificate-signed JWT).
@@ -83,6 +108,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     objects: ['customer', 'contact'],
     pushObjects: [],
     credentials: ['NETSUITE_CLIENT_ID', 'NETSUITE_CERTIFICATE_ID', 'NETSUITE_PRIVATE_KEY'],
+    vendorHosts: ['*.netsuite.com'],
   },
   {
     // Dataverse Web API; the webhook key authenticates the registered service endpoint.
@@ -94,6 +120,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: [],
     webhookUrl: 'https://api.example.com/webhooks/dynamics',
     credentials: ['DYNAMICS_TENANT_ID', 'DYNAMICS_CLIENT_ID', 'DYNAMICS_CLIENT_SECRET', 'DYNAMICS_WEBHOOK_KEY'],
+    vendorHosts: ['*.dynamics.com', 'login.microsoftonline.com'],
   },
   {
     name: 'mailchimp',
@@ -104,6 +131,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: ['newsletter'],
     webhookUrl: 'https://api.example.com/webhooks/mailchimp',
     credentials: ['MAILCHIMP_API_KEY'],
+    vendorHosts: ['*.api.mailchimp.com', 'login.mailchimp.com'],
   },
   {
     name: 'klaviyo',
@@ -113,6 +141,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     objects: ['profiles', 'email_open', 'email_click', 'purchase'],
     pushObjects: [],
     credentials: ['KLAVIYO_API_KEY'],
+    vendorHosts: ['a.klaviyo.com'],
   },
   {
     name: 'constant_contact',
@@ -122,6 +151,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     objects: ['contacts'],
     pushObjects: [],
     credentials: ['CONSTANT_CONTACT_CLIENT_ID', 'CONSTANT_CONTACT_REFRESH_TOKEN'],
+    vendorHosts: ['api.cc.email', 'authz.constantcontact.com'],
   },
   {
     // Daily report rows (GA4 Data API) into metrics_daily; GOOGLE_ANALYTICS_CLIENT_ID is the service account's client email.
@@ -132,6 +162,13 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     objects: ['metrics'],
     pushObjects: [],
     credentials: ['GOOGLE_ANALYTICS_CLIENT_ID', 'GOOGLE_ANALYTICS_PRIVATE_KEY', 'GOOGLE_ANALYTICS_MP_API_SECRET'],
+    vendorHosts: [
+      'oauth2.googleapis.com',
+      'analyticsdata.googleapis.com',
+      'www.googleapis.com',
+      'www.google-analytics.com',
+      'region1.google-analytics.com',
+    ],
   },
   {
     name: 'mixpanel',
@@ -146,6 +183,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
       'MIXPANEL_PROJECT_TOKEN',
       'MIXPANEL_GDPR_TOKEN',
     ],
+    vendorHosts: ['mixpanel.com', '*.mixpanel.com'],
   },
   {
     name: 'amplitude',
@@ -155,6 +193,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     objects: ['events'],
     pushObjects: [],
     credentials: ['AMPLITUDE_API_KEY', 'AMPLITUDE_SECRET_KEY'],
+    vendorHosts: ['amplitude.com', '*.amplitude.com'],
   },
   {
     // Lead Ads leads in (webhook first, this schedule as the safety net); contacts out as hashed Custom Audience members.
@@ -166,6 +205,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: ['custom_audience'],
     webhookUrl: 'https://api.example.com/webhooks/facebook',
     credentials: ['FACEBOOK_PAGE_ACCESS_TOKEN', 'FACEBOOK_APP_SECRET', 'FACEBOOK_VERIFY_TOKEN'],
+    vendorHosts: ['graph.facebook.com'],
   },
   {
     // Instagram Lead Ads (the linked Page's forms, platform "ig"); the ad account's Custom Audience out.
@@ -177,6 +217,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: ['custom_audience'],
     webhookUrl: 'https://api.example.com/webhooks/instagram',
     credentials: ['INSTAGRAM_ACCESS_TOKEN', 'INSTAGRAM_APP_SECRET', 'INSTAGRAM_VERIFY_TOKEN'],
+    vendorHosts: ['graph.facebook.com', 'graph.instagram.com'],
   },
   {
     // Mentions into events (since_id every 15-minute rate window), Account Activity webhooks; contacts out to an Ads API custom audience.
@@ -188,6 +229,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: ['custom_audience'],
     webhookUrl: 'https://api.example.com/webhooks/x',
     credentials: ['X_BEARER_TOKEN', 'X_CONSUMER_KEY', 'X_CONSUMER_SECRET', 'X_ACCESS_TOKEN', 'X_ACCESS_TOKEN_SECRET'],
+    vendorHosts: ['api.x.com', 'ads-api.x.com', 'api.twitter.com', 'ads-api.twitter.com'],
   },
   {
     // Lead Gen Forms responses in (lead notifications first, this schedule as the safety net); contacts out to a Matched Audience.
@@ -199,6 +241,7 @@ export const INTEGRATIONS: readonly IntegrationSettings[] = [
     pushObjects: ['custom_audience'],
     webhookUrl: 'https://api.example.com/webhooks/linkedin',
     credentials: ['LINKEDIN_CLIENT_ID', 'LINKEDIN_CLIENT_SECRET', 'LINKEDIN_REFRESH_TOKEN'],
+    vendorHosts: ['api.linkedin.com', 'www.linkedin.com'],
   },
 ];
 

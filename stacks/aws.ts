@@ -3,7 +3,7 @@ import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { AwsDatabase } from '../constructs/database/aws';
-import { type ExistingAwsVpc, AwsNetwork } from '../constructs/network/aws';
+import { type ExistingAwsVpc, AwsAccessLogs, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
 import { AwsN8n } from '../constructs/n8n/aws';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
@@ -28,6 +28,7 @@ export interface AwsStackOptions {
 /** Secrets created empty beside the integration credentials (see the README section "Filling secrets"). */
 export const AWS_RUNTIME_SECRETS = [
   'runtime/DATA_SYNC_ENCRYPTION_KEY',
+  'runtime/DATA_SYNC_ADMIN_TOKEN',
   'runtime/N8N_API_KEY',
   ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const),
 ] as const;
@@ -115,6 +116,11 @@ export class AwsStack extends DataSyncStack {
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
       customDomain: options.customDomain,
+      accessLogs: new AwsAccessLogs(this, 'access-logs', {
+        prefix,
+        accountId: this.secrets.accountId,
+        retentionDays: env.logRetentionDays,
+      }),
       environment: {
         ...common,
         ...databaseEnv,
@@ -129,6 +135,8 @@ export class AwsStack extends DataSyncStack {
         ...credentialSecrets,
         PGPASSWORD: `${this.database.masterSecretArn}:password::`,
         DATA_SYNC_ENCRYPTION_KEY: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
+        // The first admin token: from Secrets Manager, never printed into the logs.
+        DATA_SYNC_ADMIN_TOKEN: extra('runtime/DATA_SYNC_ADMIN_TOKEN'),
         ...(settings.features.enableN8nWorkflows ? { N8N_API_KEY: extra('runtime/N8N_API_KEY') } : {}),
       },
       taskStatements: [

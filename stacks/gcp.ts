@@ -25,7 +25,8 @@ export interface GcpStackOptions {
 }
 
 /** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
-export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY'] as const;
+/** The runtime's own secrets (GCP and Azure); DATA_SYNC_ADMIN_TOKEN is the first admin token, never printed. */
+export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY', 'DATA_SYNC_ADMIN_TOKEN'] as const;
 
 /**
  * The GCP composition: Cloud Run v2 runtime with blue-green traffic tags, Pub/Sub with a push

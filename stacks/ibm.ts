@@ -32,7 +32,13 @@ export interface IbmStackOptions {
 }
 
 /** Secrets Manager secrets beside the integration credentials. */
-export const IBM_EXTRA_SECRETS = ['DATA_SYNC_ENCRYPTION_KEY', ...N8N_PROCESS_SECRETS, 'N8N_API_KEY'] as const;
+export const IBM_EXTRA_SECRETS = [
+  'DATA_SYNC_ENCRYPTION_KEY',
+  // The first admin token; copied into the runtime-credentials secret with the others.
+  'DATA_SYNC_ADMIN_TOKEN',
+  ...N8N_PROCESS_SECRETS,
+  'N8N_API_KEY',
+] as const;
 
 /** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/providers/ibm.ts. */
 export class IbmStack extends DataSyncStack {

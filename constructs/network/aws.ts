@@ -2,6 +2,13 @@ import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import { DataAwsAvailabilityZones } from '@cdktf/provider-aws/lib/data-aws-availability-zones';
 import { CloudwatchLogGroup } from '@cdktf/provider-aws/lib/cloudwatch-log-group';
+import { DataAwsElbServiceAccount } from '@cdktf/provider-aws/lib/data-aws-elb-service-account';
+import { S3Bucket } from '@cdktf/provider-aws/lib/s3-bucket';
+import { S3BucketLifecycleConfiguration } from '@cdktf/provider-aws/lib/s3-bucket-lifecycle-configuration';
+import { S3BucketOwnershipControls } from '@cdktf/provider-aws/lib/s3-bucket-ownership-controls';
+import { S3BucketPolicy } from '@cdktf/provider-aws/lib/s3-bucket-policy';
+import { S3BucketPublicAccessBlock } from '@cdktf/provider-aws/lib/s3-bucket-public-access-block';
+import { S3BucketServerSideEncryptionConfigurationA } from '@cdktf/provider-aws/lib/s3-bucket-server-side-encryption-configuration';
 import { Eip } from '@cdktf/provider-aws/lib/eip';
 import { FlowLog } from '@cdktf/provider-aws/lib/flow-log';
 import { InternetGateway } from '@cdktf/provider-aws/lib/internet-gateway';
@@ -136,5 +143,82 @@ export class AwsNetwork extends Construct {
       logDestination: group.arn,
       iamRoleArn: role.arn,
     });
+  }
+}
+
+export interface AwsAccessLogsProps {
+  /** Resource name prefix, e.g. `data-sync-prod`; the bucket is `<prefix>-access-logs-<account>`. */
+  readonly prefix: string;
+  readonly accountId: string;
+  /** Days the logs are kept. */
+  readonly retentionDays: number;
+}
+
+/**
+ * The bucket the load balancer and the CloudFront distributions write their access logs to: private, encrypted
+ * with S3-managed keys (the only kind ALB log delivery supports), expired after the retention, written only by
+ * the region's Elastic Load Balancing account (under `alb/`) and CloudFront's log delivery (through the bucket
+ * ACL it adds itself, hence ownership "BucketOwnerPreferred": CloudFront standard logging needs ACLs).
+ */
+export class AwsAccessLogs extends Construct {
+  readonly bucketName: string;
+  /** `<bucket>.s3.amazonaws.com`, what a CloudFront logging_config names. */
+  readonly bucketDomainName: string;
+  /** Key prefix of the load balancer's logs. */
+  readonly albPrefix = 'alb';
+
+  constructor(scope: Construct, id: string, props: AwsAccessLogsProps) {
+    super(scope, id);
+    const bucket = new S3Bucket(this, 'bucket', {
+      bucket: `${props.prefix}-access-logs-${props.accountId}`,
+      forceDestroy: false,
+    });
+    new S3BucketPublicAccessBlock(this, 'private', {
+      bucket: bucket.id,
+      blockPublicAcls: true,
+      blockPublicPolicy: true,
+      ignorePublicAcls: true,
+      restrictPublicBuckets: true,
+    });
+    new S3BucketServerSideEncryptionConfigurationA(this, 'encryption', {
+      bucket: bucket.id,
+      rule: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: 'AES256' } }],
+    });
+    new S3BucketOwnershipControls(this, 'ownership', {
+      bucket: bucket.id,
+      rule: { objectOwnership: 'BucketOwnerPreferred' },
+    });
+    new S3BucketLifecycleConfiguration(this, 'expiry', {
+      bucket: bucket.id,
+      rule: [
+        { id: 'expire', status: 'Enabled', filter: [{ prefix: '' }], expiration: [{ days: props.retentionDays }] },
+      ],
+    });
+    const elb = new DataAwsElbServiceAccount(this, 'elb-account');
+    new S3BucketPolicy(this, 'policy', {
+      bucket: bucket.id,
+      policy: JSON.stringify({
+        Version: '2012-10-17',
+        Statement: [
+          {
+            Sid: 'AlbLogDelivery',
+            Effect: 'Allow',
+            Principal: { AWS: elb.arn },
+            Action: 's3:PutObject',
+            Resource: `${bucket.arn}/${this.albPrefix}/AWSLogs/${props.accountId}/*`,
+          },
+          {
+            Sid: 'TlsOnly',
+            Effect: 'Deny',
+            Principal: '*',
+            Action: 's3:*',
+            Resource: [bucket.arn, `${bucket.arn}/*`],
+            Condition: { Bool: { 'aws:SecureTransport': 'false' } },
+          },
+        ],
+      }),
+    });
+    this.bucketName = bucket.bucket;
+    this.bucketDomainName = bucket.bucketDomainName;
   }
 }

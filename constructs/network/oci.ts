@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import { Fn } from 'cdktf';
 import {
+  OciLoggingLog,
   OciCoreInternetGateway,
   OciCoreNatGateway,
   OciCoreNetworkSecurityGroup,
@@ -37,9 +38,11 @@ export class OciNetwork extends Construct {
   readonly n8nNsgId: string;
   /** n8n's database: admits n8n only. */
   readonly n8nDatabaseNsgId: string;
+  private readonly prefix: string;
 
   constructor(scope: Construct, id: string, props: OciNetworkProps) {
     super(scope, id);
+    this.prefix = props.prefix;
     const cidr = props.cidr ?? '10.30.0.0/16';
     const compartment_id = props.compartmentId;
     const vcn = new OciCoreVcn(this, 'vcn', {
@@ -210,5 +213,26 @@ export class OciNetwork extends Construct {
     rule('n8n-in', this.n8nNsgId, 'INGRESS', this.loadBalancerNsgId, [5678], 'n8n from the load balancer');
     rule('n8n-out', this.n8nNsgId, 'EGRESS', '0.0.0.0/0', [1, 65535], 'vendor APIs, OCI APIs, its database');
     rule('n8n-db-in', this.n8nDatabaseNsgId, 'INGRESS', this.n8nNsgId, [5432], 'PostgreSQL from n8n');
+  }
+
+  /**
+   * VCN flow logs of both subnets (every accepted and rejected flow) into `logGroupId`, kept
+   * `retentionDuration` days: what reached the containers and the databases, and what was refused.
+   */
+  addFlowLogs(logGroupId: string, retentionDuration: number): void {
+    for (const [name, subnetId] of [
+      ['public', this.publicSubnetId],
+      ['private', this.privateSubnetId],
+    ] as const)
+      new OciLoggingLog(this, `flow-log-${name}`, {
+        display_name: `${this.prefix}-${name}-flows`,
+        log_group_id: logGroupId,
+        log_type: 'SERVICE',
+        is_enabled: true,
+        retention_duration: retentionDuration,
+        configuration: {
+          source: { category: 'all', resource: subnetId, service: 'flowlogs', source_type: 'OCISERVICE' },
+        },
+      });
   }
 }

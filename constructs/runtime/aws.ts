@@ -222,6 +222,8 @@ export interface AwsRuntimeProps {
   /** Task-role permissions of the runtime (queue, secrets). */
   readonly taskStatements: readonly IamStatement[];
   /** Custom hostname of the API and its ACM certificate in us-east-1. @default none: the distribution's own *.cloudfront.net name and certificate */
+  /** Where the load balancer and the distributions write access logs (AwsAccessLogs). @default no access logs */
+  readonly accessLogs?: { readonly bucketName: string; readonly bucketDomainName: string; readonly albPrefix: string };
   readonly customDomain?: { readonly domainName: string; readonly certificate: string };
   /** Port the runtime listens on. @default 3000 */
   readonly containerPort?: number;
@@ -329,6 +331,9 @@ export class AwsRuntime extends Construct {
       subnets: [...props.privateSubnetIds],
       dropInvalidHeaderFields: true,
       enableDeletionProtection: false,
+      accessLogs: props.accessLogs
+        ? { bucket: props.accessLogs.bucketName, prefix: props.accessLogs.albPrefix, enabled: true }
+        : undefined,
     });
     for (const slot of SLOTS) {
       this.targetGroups[slot] = new LbTargetGroup(this, `tg-${slot}`, {
@@ -420,6 +425,9 @@ export class AwsRuntime extends Construct {
           compress: true,
         },
         restrictions: { geoRestriction: { restrictionType: 'none' } },
+        loggingConfig: props.accessLogs
+          ? { bucket: props.accessLogs.bucketDomainName, prefix: `cloudfront/${name}/`, includeCookies: false }
+          : undefined,
         viewerCertificate: domain
           ? {
               acmCertificateArn: domain.certificate,

@@ -75,6 +75,8 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
       AWS_REGION: 'us-east-1',
       AWS_ENDPOINT_URL_SECRETS_MANAGER: '',
       DATA_SYNC_SQS_ENDPOINT: endpoint,
+      // The vendors are fakes on loopback.
+      DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
     };
     for (const [name, raw] of Object.entries(variables)) {
       env[name] = resolveReferences(raw, (reference) => {

@@ -37,6 +37,8 @@ describeWithService('Azure: Container Apps job command -> API -> worker', TEST_D
         DATA_SYNC_ROLE: 'api',
         HOST: '127.0.0.1',
         PORT: '0',
+        // The vendors are fakes on loopback.
+        DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
       },
       logger: pino({ level: 'silent' }),
       print: () => undefined,

@@ -32,6 +32,8 @@ beforeAll(async () => {
   const config = loadConfig({
     DATABASE_URL: scratch.url,
     DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 7).toString('base64'),
+    // The vendors are fakes on loopback.
+    DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
   });
   runtime = await createRuntime(config, { db, logger: pino({ level: 'silent' }) });
   const base = { enabled: true, syncInterval: '1h', webhookAllowlist: [] };

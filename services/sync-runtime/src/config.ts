@@ -41,6 +41,8 @@ const SCHEMA = z.object({
   ),
   HOST: z.preprocess((v) => (v === undefined || v === '' ? '127.0.0.1' : v), z.string().min(1)),
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
+  DATABASE_MIGRATION_URL: optional(url(['postgres:', 'postgresql:'])),
+  DATABASE_CA: optional(z.string().min(1)),
   DATA_SYNC_ENVIRONMENT: optional(
     z
       .string()
@@ -68,6 +70,13 @@ const SCHEMA = z.object({
     z
       .string()
       .regex(/^[1-9][0-9]*$/, 'must be a positive integer (requests per minute per client)')
+      .transform(Number),
+  ),
+  DATA_SYNC_AUTH_FAILURE_LIMIT: z.preprocess(
+    (v) => (v === undefined || v === '' ? '20' : v),
+    z
+      .string()
+      .regex(/^[1-9][0-9]*$/, 'must be a positive integer (failed authentication attempts per minute per address)')
       .transform(Number),
   ),
   DATA_SYNC_WEBHOOK_RATE_LIMIT: z.preprocess(
@@ -99,11 +108,20 @@ const SCHEMA = z.object({
     (v) => (v === undefined || v === '' ? 'false' : v),
     z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
   ),
+  DATA_SYNC_ALLOW_LOCAL_VENDORS: z.preprocess(
+    (v) => (v === undefined || v === '' ? 'false' : v),
+    z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
+  ),
   DATA_SYNC_DEMO: z.preprocess(
     (v) => (v === undefined || v === '' ? 'false' : v),
     z.enum(['true', 'false'], { message: 'must be true or false' }).transform((v) => v === 'true'),
   ),
-  DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET: optional(
+  DATA_SYNC_ADMIN_TOKEN: optional(z.string().trim().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)')),
+  // One secret per endpoint: a signature for an opt-out never passes the deletion webhook.
+  DATA_SYNC_GDPR_WEBHOOK_SECRET: optional(
+    z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)'),
+  ),
+  DATA_SYNC_CCPA_WEBHOOK_SECRET: optional(
     z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)'),
   ),
   DATA_SYNC_SHUTDOWN_MS: z.preprocess(
@@ -120,12 +138,24 @@ export interface RuntimeConfig {
   readonly host: string;
   /** PostgreSQL; absent: PGlite in `dataDir`. */
   readonly databaseUrl?: string;
+  /**
+   * The owner role's PostgreSQL URL (DATABASE_MIGRATION_URL): migrations run as it, and the DATABASE_URL role
+   * is granted DML only. Absent: DATABASE_URL's role migrates (development, single-role databases).
+   */
+  readonly databaseMigrationUrl?: string;
+  /** The database server's CA (DATABASE_CA: PEM or its base64): both URLs then verify-full against it. */
+  readonly databaseCa?: string;
   readonly dataDir: string;
   /** The deployed environment the stacks name (dev, staging, prod); absent on a developer machine. */
   readonly environment?: string;
   readonly redisUrl?: string;
   /** Accept a Redis without persistence for the Redis queue binding (DATA_SYNC_REDIS_ALLOW_VOLATILE). */
   readonly redisAllowVolatile: boolean;
+  /**
+   * Let integration configs point at loopback and private addresses over http (vendor fakes; the demo turns it
+   * on): DATA_SYNC_ALLOW_LOCAL_VENDORS, logged at start and in the audit entry of each config that uses it.
+   */
+  readonly allowLocalVendors: boolean;
   readonly queue: 'store' | 'redis' | CloudQueueKind;
   /** The cloud binding's options (queue URLs, topic and subscriptions, namespace), when `queue` is a cloud queue. */
   readonly cloudQueue?: CloudBindingOptions[CloudQueueKind];
@@ -139,6 +169,8 @@ export interface RuntimeConfig {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Inbound requests per minute per client (token, or IP for webhooks and health). */
   readonly rateLimitPerMinute: number;
+  /** Failed authentication attempts per minute per client address, before any token is verified. */
+  readonly authFailuresPerMinute: number;
   /** Webhook requests per minute per sender address (vendors burst from a few addresses). */
   readonly webhookRateLimitPerMinute: number;
   readonly workerConcurrency: number;
@@ -148,8 +180,12 @@ export interface RuntimeConfig {
   readonly demo: boolean;
   /** How long SIGTERM waits for in-flight jobs before releasing them. */
   readonly shutdownMs: number;
-  /** Shared secret signing the GDPR/CCPA webhooks; absent: they answer 503. */
-  readonly complianceWebhookSecret?: string;
+  /** The secret signing the GDPR deletion webhook (DATA_SYNC_GDPR_WEBHOOK_SECRET); absent: it answers 503. */
+  readonly gdprWebhookSecret?: string;
+  /** The secret signing the CCPA opt-out webhook (DATA_SYNC_CCPA_WEBHOOK_SECRET); absent: it answers 503. */
+  readonly ccpaWebhookSecret?: string;
+  /** The admin API token from the secret manager (DATA_SYNC_ADMIN_TOKEN); absent in development, where one is printed. */
+  readonly adminToken?: string;
   /** Pub/Sub push (GCP): the OIDC audience and push identity `/pubsub/push` accepts; absent: it answers 503. */
   readonly pubsubPush?: { readonly audience: string; readonly serviceAccount: string };
 }
@@ -162,11 +198,15 @@ export const CONFIG_VARIABLES: readonly string[] = Object.keys(SCHEMA.shape);
 /** Secrets that may also come from a file named by `<NAME>_FILE` (mounted secrets: OCI, Docker, Kubernetes). */
 export const SECRET_FILE_VARIABLES = [
   'DATABASE_URL',
+  'DATABASE_MIGRATION_URL',
+  'DATABASE_CA',
   'REDIS_URL',
   'DATA_SYNC_ENCRYPTION_KEY',
   'N8N_API_KEY',
-  'DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET',
+  'DATA_SYNC_GDPR_WEBHOOK_SECRET',
+  'DATA_SYNC_CCPA_WEBHOOK_SECRET',
   'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
+  'DATA_SYNC_ADMIN_TOKEN',
 ] as const;
 
 /** `env` with each secret read from its `<NAME>_FILE` (one trailing newline dropped) when only the file is given. */
@@ -203,6 +243,8 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
       'DATABASE_URL',
       `is required in a deployed environment (DATA_SYNC_ENVIRONMENT=${e.DATA_SYNC_ENVIRONMENT}): the embedded PGlite store is for development only`,
     );
+  if (e.DATABASE_MIGRATION_URL && !e.DATABASE_URL)
+    throw new ConfigError('DATABASE_MIGRATION_URL', 'is set without DATABASE_URL, the role the runtime serves as');
   const queue = e.DATA_SYNC_QUEUE ?? (e.REDIS_URL ? 'redis' : 'store');
   if (queue === 'redis' && !e.REDIS_URL)
     throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
@@ -235,10 +277,14 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
+    databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
+    databaseCa: e.DATABASE_CA,
     dataDir: path.resolve(e.DATA_SYNC_DATA_DIR),
     environment: e.DATA_SYNC_ENVIRONMENT,
     redisUrl: e.REDIS_URL,
     redisAllowVolatile: e.DATA_SYNC_REDIS_ALLOW_VOLATILE,
+    // The demo's fakes listen on loopback.
+    allowLocalVendors: e.DATA_SYNC_ALLOW_LOCAL_VENDORS || e.DATA_SYNC_DEMO,
     queue,
     cloudQueue,
     role: e.DATA_SYNC_ROLE,
@@ -248,12 +294,15 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     n8nApiKey: e.N8N_API_KEY,
     logLevel: e.LOG_LEVEL,
     rateLimitPerMinute: e.DATA_SYNC_RATE_LIMIT,
+    authFailuresPerMinute: e.DATA_SYNC_AUTH_FAILURE_LIMIT,
     webhookRateLimitPerMinute: e.DATA_SYNC_WEBHOOK_RATE_LIMIT,
     workerConcurrency: e.DATA_SYNC_WORKER_CONCURRENCY,
     shutdownMs: e.DATA_SYNC_SHUTDOWN_MS,
     demo: e.DATA_SYNC_DEMO,
     trustProxy: e.DATA_SYNC_TRUST_PROXY,
-    complianceWebhookSecret: e.DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET,
+    gdprWebhookSecret: e.DATA_SYNC_GDPR_WEBHOOK_SECRET,
+    ccpaWebhookSecret: e.DATA_SYNC_CCPA_WEBHOOK_SECRET,
+    adminToken: e.DATA_SYNC_ADMIN_TOKEN,
     ...(e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT
       ? {
           pubsubPush: {

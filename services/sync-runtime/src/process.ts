@@ -96,18 +96,27 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
         pubsubPush,
         config: {
           rateLimitPerMinute: config.rateLimitPerMinute,
+          authFailuresPerMinute: config.authFailuresPerMinute,
           webhookRateLimitPerMinute: config.webhookRateLimitPerMinute,
           rateLimitRedis,
           slot: config.slot,
           trustProxy: config.trustProxy,
-          complianceWebhookSecret: config.complianceWebhookSecret,
+          gdprWebhookSecret: config.gdprWebhookSecret,
+          ccpaWebhookSecret: config.ccpaWebhookSecret,
         },
       });
       const listening = app;
       closers.push(() => listening.close());
       const address = await app.listen({ port: config.port, host: config.host });
       url = address;
-      adminToken = await tokens.bootstrapAdmin();
+      // Deployed environments take the admin token from the secret manager: a printed one would land in the
+      // cloud's logs. Only a development start (no DATA_SYNC_ENVIRONMENT) generates and prints one.
+      if (config.adminToken) await tokens.ensureAdmin(config.adminToken);
+      else if (!config.environment) adminToken = await tokens.bootstrapAdmin();
+      else if ((await tokens.list()).length === 0)
+        logger.warn(
+          'no API token exists and DATA_SYNC_ADMIN_TOKEN is not set: fill the admin token secret the stack declares and restart',
+        );
       print(`Data Sync Service listening on ${url} (API docs: ${url}/docs)`);
       if (adminToken) print(`First start: admin API token (shown once, only its hash is stored):\n  ${adminToken}`);
     }

@@ -63,7 +63,12 @@ export async function startWorld(name: string, options: { queue?: (db: Db) => Qu
   for (const row of Object.values(DIRTY)) salesforce.state.upsertRecord('Contact', { ...row });
   const mailchimp = await startFakeMailchimp({ seed: { newsletter: 5 } });
   const db = openPostgres(scratch.url, { max: 4 });
-  const config = loadConfig({ DATABASE_URL: scratch.url, DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY });
+  const config = loadConfig({
+    DATABASE_URL: scratch.url,
+    DATA_SYNC_ENCRYPTION_KEY: ENCRYPTION_KEY,
+    // The vendors are fakes on loopback.
+    DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
+  });
   const runtime = await createRuntime(config, {
     db,
     logger: silent,
@@ -323,6 +328,8 @@ export async function startApi(
       DATA_SYNC_ROLE: 'api',
       HOST: '127.0.0.1',
       PORT: '0',
+      // Jobs pushed to the API (Pub/Sub push) call the vendor fakes on loopback.
+      DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
       ...env,
     },
     logger: silent,

@@ -52,8 +52,13 @@ test('routes without a declared role cannot be registered', async () => {
     (async () => {
       const { default: Fastify } = await import('fastify');
       const { registerAccessControl } = await import('./auth');
+      const { createAuthFailureLimiter } = await import('./plugins/auth-failures');
       const app = Fastify();
-      registerAccessControl(app, { tokens: h.tokens, audit: h.repositories.audit });
+      registerAccessControl(app, {
+        tokens: h.tokens,
+        audit: h.repositories.audit,
+        authFailures: createAuthFailureLimiter({ max: 10 }),
+      });
       app.get('/undeclared', async () => 'x');
       await app.ready();
     })(),

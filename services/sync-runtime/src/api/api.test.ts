@@ -70,7 +70,7 @@ describe('integrations', () => {
     expect(res.json()).toMatchObject({ error: 'unknown_system', details: { known: ['demo'] } });
   });
 
-  test('credentials are sealed at rest and masked in every answer; a masked value sent back keeps the secret', async () => {
+  test('credentials are sealed at rest and masked in every answer; a masked value sent back keeps the secret while the URLs stay', async () => {
     const created = await createIntegration('crm_a');
     expect(created.config).toEqual({ baseUrl: 'http://127.0.0.1:1', apiKey: MASK, webhookSecret: MASK });
     const raw = await h.db.query<{ config_sealed: string }>('SELECT config_sealed FROM integrations WHERE id = $1', [
@@ -87,14 +87,22 @@ describe('integrations', () => {
       method: 'PUT',
       url: `/api/integrations/${created.id}`,
       headers: bearer(h.auth.admin),
-      payload: { config: { ...created.config, baseUrl: 'http://127.0.0.1:2' }, syncInterval: '15m' },
+      payload: { config: { ...created.config }, syncInterval: '15m' },
     });
     expect(updated.statusCode).toBe(200);
     expect(updated.json()).toMatchObject({
       syncInterval: '15m',
-      config: { baseUrl: 'http://127.0.0.1:2', apiKey: MASK },
+      config: { baseUrl: 'http://127.0.0.1:1', apiKey: MASK },
     });
-    expect((await h.integrations.getById(created.id))!.config).toEqual({ baseUrl: 'http://127.0.0.1:2', ...SECRET });
+    expect((await h.integrations.getById(created.id))!.config).toEqual({ baseUrl: 'http://127.0.0.1:1', ...SECRET });
+    const moved = await h.inject({
+      method: 'PUT',
+      url: `/api/integrations/${created.id}`,
+      headers: bearer(h.auth.admin),
+      payload: { config: { ...created.config, baseUrl: 'http://127.0.0.1:2' } },
+    });
+    expect(moved.statusCode).toBe(400);
+    expect(moved.json()).toMatchObject({ error: 'secrets_required' });
   });
 
   test('duplicates conflict, unknown ids are 404, bad CIDRs and intervals are 400', async () => {
@@ -103,7 +111,7 @@ describe('integrations', () => {
       method: 'POST',
       url: '/api/integrations',
       headers: bearer(h.auth.admin),
-      payload: { name: 'crm_b', system: 'demo', config: { baseUrl: 'http://a.b', ...SECRET } },
+      payload: { name: 'crm_b', system: 'demo', config: { baseUrl: 'http://127.0.0.1:3', ...SECRET } },
     });
     expect(dup.statusCode).toBe(409);
     expect(
@@ -127,7 +135,7 @@ describe('integrations', () => {
         name: 'crm_c',
         system: 'demo',
         webhookAllowlist: ['10.0.0.0/33'],
-        config: { baseUrl: 'http://a.b', ...SECRET },
+        config: { baseUrl: 'http://127.0.0.1:3', ...SECRET },
       },
     });
     expect(cidr.statusCode).toBe(400);
@@ -136,7 +144,12 @@ describe('integrations', () => {
       method: 'POST',
       url: '/api/integrations',
       headers: bearer(h.auth.admin),
-      payload: { name: 'crm_c', system: 'demo', syncInterval: '5x', config: { baseUrl: 'http://a.b', ...SECRET } },
+      payload: {
+        name: 'crm_c',
+        system: 'demo',
+        syncInterval: '5x',
+        config: { baseUrl: 'http://127.0.0.1:3', ...SECRET },
+      },
     });
     expect(interval.statusCode).toBe(400);
   });
@@ -155,7 +168,7 @@ describe('integrations', () => {
       payload: {
         name: 'crm_test_bad',
         system: 'demo',
-        config: { baseUrl: 'http://a.b', apiKey: 'revoked-123456', webhookSecret: SECRET.webhookSecret },
+        config: { baseUrl: 'http://127.0.0.1:3', apiKey: 'revoked-123456', webhookSecret: SECRET.webhookSecret },
       },
     });
     const res = await h.inject({

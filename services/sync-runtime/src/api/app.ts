@@ -8,11 +8,11 @@ import Fastify, { FastifyBaseLogger, FastifyInstance, LogController } from 'fast
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import { hashToken } from '../security/tokens';
 import type { ApiDeps } from './deps';
 import { ApiError, ERROR_SCHEMA, errorHandler } from './errors';
 import { checkedRequestData } from './request-data';
 import { registerAccessControl } from './auth';
+import { createAuthFailureLimiter } from './plugins/auth-failures';
 import { healthRoutes } from './routes/health';
 import { syncRoutes } from './routes/sync';
 import { integrationRoutes } from './routes/integrations';
@@ -118,7 +118,17 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     );
   }
 
-  registerAccessControl(app, { tokens: store.tokens, audit: store.audit });
+  // Access control's hook runs first: it limits failed attempts per address before verifying a token, so
+  // the rate limit below only sees authenticated requests (and public ones) and counts them per token.
+  registerAccessControl(app, {
+    tokens: store.tokens,
+    audit: store.audit,
+    authFailures: createAuthFailureLimiter({
+      max: config.authFailuresPerMinute ?? 20,
+      redis: config.rateLimitRedis,
+      now: config.now,
+    }),
+  });
   await app.register(rateLimit, {
     global: true,
     // A Redis outage degrades to no limit rather than failing every request.
@@ -127,11 +137,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       : {}),
     max: config.rateLimitPerMinute ?? 600,
     timeWindow: 60_000,
-    // Per token when one is sent (hashed: the key may be logged), otherwise per client address.
-    keyGenerator: (request) => {
-      const auth = request.headers.authorization;
-      return auth ? `t:${hashToken(auth).slice(0, 32)}` : `ip:${request.ip}`;
-    },
+    // Per verified token (access control has run), otherwise (public routes) per client address.
+    keyGenerator: (request) => (request.principal ? `t:${request.principal.id}` : `ip:${request.ip}`),
     errorResponseBuilder: (_request, context) =>
       new ApiError(
         429,
@@ -162,7 +169,6 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   await app.register(workflowRoutes({ n8n, metrics }));
   await app.register(pipelineRoutes({ engine, integrations, pipelineRuns: store.pipelineRuns, quarantine, pipelines }));
   await app.register(adminRoutes({ audit: store.audit, tokens: store.tokens, queue }));
-  const complianceWebhookSecret = config.complianceWebhookSecret;
   await app.register(
     complianceRoutes({
       integrations,
@@ -171,7 +177,10 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       privacy: store.privacy,
       quarantine,
       pipelines,
-      complianceWebhookSecret,
+      gdprWebhookSecret: config.gdprWebhookSecret,
+      ccpaWebhookSecret: config.ccpaWebhookSecret,
+      nonces: store.complianceNonces,
+      now: config.now,
       metaDeletions: store.metaDeletions,
     }),
   );

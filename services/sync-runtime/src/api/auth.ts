@@ -8,6 +8,7 @@ import { Role, RouteAccess, roleAllows } from '../security/tokens';
 import type { TokenInfo, TokenStore } from '../store/tokens-repository';
 import { ApiError } from './errors';
 import type { AuditRepository } from '../store/audit-repository';
+import type { AuthFailureLimiter } from './plugins/auth-failures';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -55,7 +56,7 @@ const MUTATING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
 export function registerAccessControl(
   app: FastifyInstance,
-  deps: { tokens: TokenStore; audit: AuditRepository },
+  deps: { tokens: TokenStore; audit: AuditRepository; authFailures: AuthFailureLimiter },
 ): void {
   app.decorateRequest('principal', null);
   app.decorateRequest('auditDetails', null as unknown as Record<string, unknown>);
@@ -74,15 +75,33 @@ export function registerAccessControl(
       app.routeAccess.push({ method, url: route.url, access: route.config.access });
   });
 
-  app.addHook('onRequest', async (request) => {
+  app.addHook('onRequest', async (request, reply) => {
     request.auditDetails = {};
     const access = request.routeOptions.config?.access;
     // No access config: the not-found handler, which answers 404 to everyone.
     if (!access || access === 'public') return;
+    // Before the token is looked at: an address out of failed attempts cannot try another one.
+    const blockedMs = await deps.authFailures.blockedForMs(request.ip);
+    if (blockedMs > 0) {
+      const retryAfter = Math.ceil(blockedMs / 1000);
+      reply.header('retry-after', String(retryAfter));
+      throw new ApiError(
+        429,
+        'rate_limited',
+        `too many failed authentication attempts from this address: at most ${deps.authFailures.max} per minute; retry in ${retryAfter} s`,
+        { limit: deps.authFailures.max, retryAfter },
+      );
+    }
     const token = bearer(request.headers.authorization);
-    if (!token) throw new ApiError(401, 'unauthorized', 'missing API token: send "Authorization: Bearer <token>"');
+    if (!token) {
+      await deps.authFailures.record(request.ip);
+      throw new ApiError(401, 'unauthorized', 'missing API token: send "Authorization: Bearer <token>"');
+    }
     const principal = await deps.tokens.verify(token);
-    if (!principal) throw new ApiError(401, 'unauthorized', 'invalid or revoked API token');
+    if (!principal) {
+      await deps.authFailures.record(request.ip);
+      throw new ApiError(401, 'unauthorized', 'invalid or revoked API token');
+    }
     request.principal = principal;
     if (!roleAllows(principal.role, access)) {
       throw new ApiError(

@@ -4,14 +4,18 @@ import { subjectHash } from '@data-sync/pipelines';
 import { toSalesforce, sfTime } from '@data-sync/pipelines/testing/generate';
 import { buildApi } from './app';
 import { createPipelinesApi } from './pipelines-adapter';
-import { signComplianceWebhook } from './routes/compliance';
+import { randomBytes } from 'crypto';
+import { complianceHeaders } from '../security/compliance-signature';
 import { bearer, createHarness, Harness, request } from './testing/harness';
 import { demoConnector } from './testing/demo-connector';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { createLogger } from '../logger';
 import { createMetrics } from '../metrics';
 
-const WEBHOOK_SECRET = 'compliance-test-secret-0123456789';
+const GDPR_SECRET = 'gdpr-webhook-secret-0123456789';
+const CCPA_SECRET = 'ccpa-webhook-secret-9876543210';
+/** The clock of the signed app: the skew tests sign relative to it. */
+const clock = Date.now();
 const SECRET = { apiKey: 'key-live-0123456789', webhookSecret: 'whsec-abcdefghijkl' };
 const MAPPING = 'salesforce_to_internal.Contact';
 
@@ -33,7 +37,12 @@ beforeAll(async () => {
     n8n: null,
     pipelines: createPipelinesApi(),
     logger: createLogger({ level: 'silent', destination: new Writable({ write: (_c, _e, cb) => cb() }) }),
-    config: { rateLimitPerMinute: 1_000_000, complianceWebhookSecret: WEBHOOK_SECRET },
+    config: {
+      rateLimitPerMinute: 1_000_000,
+      gdprWebhookSecret: GDPR_SECRET,
+      ccpaWebhookSecret: CCPA_SECRET,
+      now: () => clock,
+    },
   });
   signedUrl = await signed.listen({ port: 0, host: '127.0.0.1' });
   const created = await h.inject({
@@ -325,51 +334,94 @@ describe('quarantine', () => {
 });
 
 describe('compliance webhooks', () => {
-  const post = (base: string, path: string, body: string, signature?: string) =>
+  const GDPR = '/webhooks/gdpr/delete';
+  const CCPA = '/webhooks/ccpa/opt-out';
+  const nonce = () => randomBytes(16).toString('hex');
+  const now = () => Math.floor(clock / 1000);
+  /** The headers a sender computes: its secret over this method, path, timestamp, nonce and body. */
+  const signedBy = (secret: string, path: string, body: string, extra: { timestamp?: number; nonce?: string } = {}) =>
+    complianceHeaders(secret, {
+      method: 'POST',
+      path,
+      body,
+      timestamp: extra.timestamp ?? now(),
+      nonce: extra.nonce ?? nonce(),
+    });
+  const post = (base: string, path: string, body: string, headers: Record<string, string> = {}) =>
     request(base, {
       method: 'POST',
       url: path,
-      headers: {
-        'content-type': 'application/json',
-        ...(signature === undefined ? {} : { 'x-data-sync-signature': signature }),
-      },
+      headers: { 'content-type': 'application/json', ...headers },
       payload: body,
     });
 
-  test('without DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET they answer 503 saying so', async () => {
+  test('without their secrets they answer 503 naming the variable', async () => {
     const body = JSON.stringify({ email: 'w@x.io' });
-    for (const path of ['/webhooks/gdpr/delete', '/webhooks/ccpa/opt-out']) {
-      const res = await post(h.url, path, body, signComplianceWebhook(WEBHOOK_SECRET, body));
+    for (const [path, secret, variable] of [
+      [GDPR, GDPR_SECRET, 'DATA_SYNC_GDPR_WEBHOOK_SECRET'],
+      [CCPA, CCPA_SECRET, 'DATA_SYNC_CCPA_WEBHOOK_SECRET'],
+    ]) {
+      const res = await post(h.url, path, body, signedBy(secret, path, body));
       expect(res.statusCode).toBe(503);
-      expect(res.json()).toMatchObject({
-        error: 'not_configured',
-        message: expect.stringContaining('DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET'),
-      });
+      expect(res.json()).toMatchObject({ error: 'not_configured', message: expect.stringContaining(variable) });
     }
   });
 
-  test('a forged, missing or other-body signature is rejected with 401 and changes nothing', async () => {
+  test('a forged, missing, other-body, other-path or other-secret signature is rejected with 401 and changes nothing', async () => {
     const body = JSON.stringify({ email: 'forged@x.io' });
-    for (const signature of [
-      undefined,
-      'abc',
-      signComplianceWebhook('wrong-secret-0123456789', body),
-      signComplianceWebhook(WEBHOOK_SECRET, JSON.stringify({ email: 'other@x.io' })),
+    const good = signedBy(CCPA_SECRET, CCPA, body);
+    for (const headers of [
+      {},
+      { ...good, 'x-data-sync-signature': 'abc' },
+      signedBy('wrong-secret-0123456789', CCPA, body),
+      signedBy(CCPA_SECRET, CCPA, JSON.stringify({ email: 'other@x.io' })),
+      // The GDPR endpoint's secret, or a signature made for the other path, does not open this one.
+      signedBy(GDPR_SECRET, CCPA, body),
+      signedBy(CCPA_SECRET, GDPR, body),
+      { ...good, 'x-data-sync-nonce': 'short' },
     ]) {
-      const res = await post(signedUrl, '/webhooks/ccpa/opt-out', body, signature);
+      const res = await post(signedUrl, CCPA, body, headers);
       expect(res.statusCode).toBe(401);
       expect(res.json().error).toBe('webhook_rejected');
     }
     expect(await createPipelinesApi().isOptedOut(h.db, 'forged@x.io')).toBe(false);
-    const rejected = await h.db.query(
-      `SELECT 1 FROM audit_log WHERE action = 'POST /webhooks/ccpa/opt-out' AND outcome = 'denied'`,
-    );
-    expect(rejected.rows.length).toBe(4);
+    const rejected = await h.db.query(`SELECT 1 FROM audit_log WHERE action = 'POST ${CCPA}' AND outcome = 'denied'`);
+    expect(rejected.rows.length).toBe(7);
+  });
+
+  test('an opt-out signature sent to the deletion webhook is refused: nothing is erased', async () => {
+    await insertContact('cross@x.io');
+    const body = JSON.stringify({ email: 'cross@x.io' });
+    const optOut = signedBy(CCPA_SECRET, CCPA, body);
+    expect((await post(signedUrl, CCPA, body, optOut)).statusCode).toBe(200);
+    const replayedElsewhere = await post(signedUrl, GDPR, body, optOut);
+    expect(replayedElsewhere.statusCode).toBe(401);
+    expect(await contactEmails()).toContain('cross@x.io');
+  });
+
+  test('the same signed request twice is a replay: the second is 401', async () => {
+    const body = JSON.stringify({ email: 'replay@x.io' });
+    const headers = signedBy(CCPA_SECRET, CCPA, body);
+    expect((await post(signedUrl, CCPA, body, headers)).statusCode).toBe(200);
+    const again = await post(signedUrl, CCPA, body, headers);
+    expect(again.statusCode).toBe(401);
+    expect(again.json().message).toContain('already used');
+  });
+
+  test('a timestamp outside the 5-minute window either way is refused; within it the request passes', async () => {
+    const body = JSON.stringify({ email: 'skew@x.io' });
+    for (const offset of [-301, 301]) {
+      const res = await post(signedUrl, CCPA, body, signedBy(CCPA_SECRET, CCPA, body, { timestamp: now() + offset }));
+      expect(res.statusCode).toBe(401);
+      expect(res.json().message).toContain('more than 300 s');
+    }
+    const late = await post(signedUrl, CCPA, body, signedBy(CCPA_SECRET, CCPA, body, { timestamp: now() - 290 }));
+    expect(late.statusCode).toBe(200);
   });
 
   test('a validly signed CCPA opt-out is recorded', async () => {
     const body = JSON.stringify({ email: 'ccpa@x.io' });
-    const res = await post(signedUrl, '/webhooks/ccpa/opt-out', body, signComplianceWebhook(WEBHOOK_SECRET, body));
+    const res = await post(signedUrl, CCPA, body, signedBy(CCPA_SECRET, CCPA, body));
     expect(res.statusCode).toBe(200);
     expect(res.json()).toEqual({ optedOut: true });
     expect(await createPipelinesApi().isOptedOut(h.db, 'ccpa@x.io')).toBe(true);
@@ -378,7 +430,7 @@ describe('compliance webhooks', () => {
   test('a validly signed GDPR deletion erases the subject and queues the vendor erasure', async () => {
     await insertContact('gdpr@x.io');
     const body = JSON.stringify({ email: 'gdpr@x.io' });
-    const res = await post(signedUrl, '/webhooks/gdpr/delete', body, signComplianceWebhook(WEBHOOK_SECRET, body));
+    const res = await post(signedUrl, GDPR, body, signedBy(GDPR_SECRET, GDPR, body));
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({ erased: { contacts: 1 }, vendorErasures: ['crm_erase'] });
     expect(await contactEmails()).not.toContain('gdpr@x.io');
@@ -390,15 +442,10 @@ describe('compliance webhooks', () => {
   });
 
   test('a malformed body is a 400 before anything else', async () => {
-    const res = await post(
-      signedUrl,
-      '/webhooks/gdpr/delete',
-      '{"email":',
-      signComplianceWebhook(WEBHOOK_SECRET, '{"email":'),
-    );
+    const res = await post(signedUrl, GDPR, '{"email":', signedBy(GDPR_SECRET, GDPR, '{"email":'));
     expect(res.statusCode).toBe(400);
     expect(res.json().error).toBe('malformed_json');
-    const noEmail = await post(signedUrl, '/webhooks/gdpr/delete', '{}', signComplianceWebhook(WEBHOOK_SECRET, '{}'));
+    const noEmail = await post(signedUrl, GDPR, '{}', signedBy(GDPR_SECRET, GDPR, '{}'));
     expect(noEmail.statusCode).toBe(400);
     expect(noEmail.json().message).toContain('email');
   });

@@ -1,15 +1,17 @@
 import { bearer, createHarness, Harness } from './testing/harness';
-import { demoSource, signDemo } from './testing/demo-connector';
+import { demoConnector, demoSource, signDemo } from './testing/demo-connector';
 
 // What the stacks do: each catalog credential is an environment variable filled from the cloud's secret manager.
 const env: NodeJS.ProcessEnv = {
-  HUBSPOT_API_KEY: 'hs-live-key-0123',
-  KLAVIYO_API_KEY: 'whsec-from-the-vault',
+  DYNAMICS_CLIENT_SECRET: 'hs-live-key-0123',
+  DYNAMICS_WEBHOOK_KEY: 'whsec-from-the-vault',
+  HUBSPOT_API_KEY: 'another-vendors-key',
   DATABASE_URL: 'postgres://user:pw@db/x',
 };
 let h: Harness;
 beforeAll(async () => {
-  h = await createHarness({ env });
+  // The demo connector stands in for the catalog's dynamics system, whose credentials the references may name.
+  h = await createHarness({ env, connectors: { dynamics: demoConnector } });
 });
 afterAll(async () => h.close());
 
@@ -18,9 +20,9 @@ const create = (name: string, config: Record<string, unknown>) =>
     method: 'POST',
     url: '/api/integrations',
     headers: bearer(h.auth.admin),
-    payload: { name, system: 'demo', objects: ['contacts'], config: { baseUrl: 'http://127.0.0.1:1', ...config } },
+    payload: { name, system: 'dynamics', objects: ['contacts'], config: { baseUrl: 'http://127.0.0.1:1', ...config } },
   });
-const byReference = { apiKey: { $env: 'HUBSPOT_API_KEY' }, webhookSecret: { $env: 'KLAVIYO_API_KEY' } };
+const byReference = { apiKey: { $env: 'DYNAMICS_CLIENT_SECRET' }, webhookSecret: { $env: 'DYNAMICS_WEBHOOK_KEY' } };
 const webhook = (name: string, secret: string) => {
   const body = JSON.stringify({ events: [{ id: `e-${Math.random()}`, type: 'contact.updated' }] });
   return h.inject({
@@ -65,7 +67,7 @@ test('credentials given by reference are used by the connector but never stored 
 
 test('a rotated secret takes effect without touching the integration', async () => {
   const created = await create('ref_rotate', byReference);
-  env.HUBSPOT_API_KEY = 'revoked-old-key';
+  env.DYNAMICS_CLIENT_SECRET = 'revoked-old-key';
   expect(
     (
       await h.inject({
@@ -75,7 +77,7 @@ test('a rotated secret takes effect without touching the integration', async () 
       })
     ).json(),
   ).toMatchObject({ ok: false, message: expect.stringContaining('revoked') });
-  env.HUBSPOT_API_KEY = 'hs-live-key-0123';
+  env.DYNAMICS_CLIENT_SECRET = 'hs-live-key-0123';
   expect(
     (
       await h.inject({
@@ -87,31 +89,36 @@ test('a rotated secret takes effect without touching the integration', async () 
   ).toMatchObject({ ok: true });
 });
 
-test('a reference to a variable outside the catalog, or one the deployment does not set, is 400 naming it', async () => {
-  const outside = await create('ref_bad', { apiKey: { $env: 'DATABASE_URL' }, webhookSecret: 'whsec-abcdefghijkl' });
-  expect(outside.statusCode).toBe(400);
-  expect(outside.json()).toMatchObject({ error: 'invalid_config', details: [{ path: '/config/apiKey' }] });
-  expect(outside.json().message).toContain(
-    'references DATABASE_URL, which is not a credential of the integration catalog',
-  );
+test("a reference to a variable that is not the system's own catalog credential, or one the deployment does not set, is 400 naming it", async () => {
+  for (const variable of ['DATABASE_URL', 'HUBSPOT_API_KEY']) {
+    const outside = await create('ref_bad', { apiKey: { $env: variable }, webhookSecret: 'whsec-abcdefghijkl' });
+    expect(outside.statusCode).toBe(400);
+    expect(outside.json()).toMatchObject({ error: 'invalid_config', details: [{ path: '/config/apiKey' }] });
+    expect(outside.json().message).toContain(
+      `references ${variable}, which is not a credential of dynamics in the integration catalog`,
+    );
+  }
   const unset = await create('ref_unset', {
-    apiKey: { $env: 'PIPEDRIVE_API_TOKEN' },
+    apiKey: { $env: 'DYNAMICS_TENANT_ID' },
     webhookSecret: 'whsec-abcdefghijkl',
   });
   expect(unset.statusCode).toBe(400);
   expect(unset.json().message).toBe(
-    'config /apiKey references PIPEDRIVE_API_TOKEN, which is not set in this deployment',
+    'config /apiKey references DYNAMICS_TENANT_ID, which is not set in this deployment',
   );
 });
 
 test('when a deployment drops a referenced variable, runs fail with the reason and webhooks answer 503 for the vendor to retry', async () => {
   await create('ref_gone', byReference);
-  const saved = env.KLAVIYO_API_KEY;
-  delete env.KLAVIYO_API_KEY;
+  const saved = env.DYNAMICS_WEBHOOK_KEY;
+  delete env.DYNAMICS_WEBHOOK_KEY;
   try {
     const hook = await webhook('ref_gone', 'whsec-from-the-vault');
     expect(hook.statusCode).toBe(503);
-    expect(hook.json()).toMatchObject({ error: 'integration_misconfigured', details: { variable: 'KLAVIYO_API_KEY' } });
+    expect(hook.json()).toMatchObject({
+      error: 'integration_misconfigured',
+      details: { variable: 'DYNAMICS_WEBHOOK_KEY' },
+    });
     const trigger = await h.inject({
       method: 'POST',
       url: '/api/sync/trigger/ref_gone',
@@ -127,13 +134,13 @@ test('when a deployment drops a referenced variable, runs fail with the reason a
       expect.objectContaining({
         id: trigger.json().runId,
         status: 'failed',
-        error: expect.stringContaining('references KLAVIYO_API_KEY, which is not set in this deployment'),
+        error: expect.stringContaining('references DYNAMICS_WEBHOOK_KEY, which is not set in this deployment'),
       }),
     ]);
     expect(
       (await h.inject({ method: 'GET', url: '/api/integrations', headers: bearer(h.auth.viewer) })).statusCode,
     ).toBe(200);
   } finally {
-    env.KLAVIYO_API_KEY = saved;
+    env.DYNAMICS_WEBHOOK_KEY = saved;
   }
 });

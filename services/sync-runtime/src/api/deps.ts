@@ -97,14 +97,18 @@ export interface ApiConfig {
   readonly slot?: 'blue' | 'green';
   /** Inbound limit per client and minute. @default 600 */
   readonly rateLimitPerMinute?: number;
+  /** Failed authentication attempts per client address and minute, checked before a token is verified. @default 20 */
+  readonly authFailuresPerMinute?: number;
   /** Shares the inbound rate-limit counters between instances (REDIS_URL). @default in-process counters */
   readonly rateLimitRedis?: Redis;
   /** Webhook requests per minute per sender address. @default 12000 */
   readonly webhookRateLimitPerMinute?: number;
   /** Largest accepted body in bytes. @default 1 MiB */
   readonly bodyLimit?: number;
-  /** Shared secret of the GDPR/CCPA webhooks (DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET). @default null: they answer 503 */
-  readonly complianceWebhookSecret?: string | null;
+  /** The GDPR deletion webhook's secret (DATA_SYNC_GDPR_WEBHOOK_SECRET). @default null: it answers 503 */
+  readonly gdprWebhookSecret?: string | null;
+  /** The CCPA opt-out webhook's secret (DATA_SYNC_CCPA_WEBHOOK_SECRET), never the GDPR one. @default null: it answers 503 */
+  readonly ccpaWebhookSecret?: string | null;
   /** The clock webhook signatures and push tokens are checked against. @default Date.now */
   readonly now?: () => number;
   /** Proxy hops whose X-Forwarded-* entries are trusted (client address, scheme); @default 0, none */

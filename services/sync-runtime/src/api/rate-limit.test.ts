@@ -69,3 +69,67 @@ describeWithService('inbound rate limit on a Redis that stops answering', TEST_R
     await proxy.close();
   });
 });
+
+describe('failed authentication attempts, limited per client address before any token is verified', () => {
+  let g: Harness;
+  beforeAll(async () => {
+    // One proxy hop in front, so each test client is told apart by its X-Forwarded-For address.
+    g = await createHarness({ authFailuresPerMinute: 3, trustProxy: 1, logLevel: 'warn' });
+  });
+  afterAll(async () => g.close());
+  const from = (address: string, token?: string) =>
+    g.inject({
+      method: 'GET',
+      url: '/api/sync/status',
+      headers: { 'x-forwarded-for': address, ...(token ? bearer(token) : {}) },
+    });
+
+  test('a guesser rotating tokens gets 429 after the budget, even for a valid token; other addresses are unaffected', async () => {
+    const statuses = [];
+    for (const guess of ['guess-1', 'guess-2', undefined, 'guess-4'])
+      statuses.push((await from('203.0.113.5', guess)).statusCode);
+    expect(statuses).toEqual([401, 401, 401, 429]);
+    const blocked = await from('203.0.113.5', g.auth.admin);
+    expect(blocked.statusCode).toBe(429);
+    expect(blocked.json()).toMatchObject({ error: 'rate_limited', details: { limit: 3 } });
+    expect(Number(blocked.headers['retry-after'])).toBeGreaterThan(0);
+    expect((await from('198.51.100.7', g.auth.viewer)).statusCode).toBe(200);
+    // Successful requests do not spend the failure budget.
+    for (let i = 0; i < 5; i++) expect((await from('198.51.100.8', g.auth.viewer)).statusCode).toBe(200);
+    expect((await from('198.51.100.8', 'guess')).statusCode).toBe(401);
+  });
+});
+
+describeWithService('failed authentication attempts shared through Redis', TEST_REDIS_URL, () => {
+  const address = `192.0.2.${Math.floor(Math.random() * 200) + 1}`;
+  let redis: IORedis;
+  let a: Harness;
+  let b: Harness;
+  beforeAll(async () => {
+    redis = new IORedis(TEST_REDIS_URL);
+    const options = { authFailuresPerMinute: 2, trustProxy: 1, logLevel: 'warn', rateLimitRedis: redis, db: h.db };
+    a = await createHarness(options);
+    b = await createHarness(options);
+  });
+  afterAll(async () => {
+    await a.close();
+    await b.close();
+    await redis.del(`data-sync-auth-failures:${address}`);
+    await redis.quit();
+  });
+
+  test('two instances count one budget per address', async () => {
+    const statuses = [];
+    for (const instance of [a, b, a])
+      statuses.push(
+        (
+          await instance.inject({
+            method: 'GET',
+            url: '/api/sync/status',
+            headers: { 'x-forwarded-for': address, ...bearer('not-a-token') },
+          })
+        ).statusCode,
+      );
+    expect(statuses).toEqual([401, 401, 429]);
+  });
+});

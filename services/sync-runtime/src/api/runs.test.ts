@@ -8,7 +8,7 @@ afterAll(async () => h.close());
 
 const HOUR = 3_600_000;
 const CONFIG = {
-  baseUrl: 'https://demo.example.com',
+  baseUrl: 'http://127.0.0.1:1',
   apiKey: 'key-live-0123456789',
   webhookSecret: 'whsec-abcdefghijkl',
 };

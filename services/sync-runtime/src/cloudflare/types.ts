@@ -82,6 +82,9 @@ export interface WorkerEnv {
   /** Token bucket size and refill rate per integration (vars; defaults 10 and 5/s). */
   readonly RATE_LIMIT_CAPACITY?: string;
   readonly RATE_LIMIT_PER_SECOND?: string;
+  /** Inbound requests per minute per client address: the trigger route (var; default 600) and webhooks (default 12000). */
+  readonly DATA_SYNC_RATE_LIMIT?: string;
+  readonly DATA_SYNC_WEBHOOK_RATE_LIMIT?: string;
   /** First retry delay in seconds, doubled per attempt up to 15 minutes (var; default 5). */
   readonly RETRY_BASE_SECONDS?: string;
   /** JSON binding: cron expression -> integrations a Cron Trigger with that expression syncs. */

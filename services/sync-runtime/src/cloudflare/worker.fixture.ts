@@ -31,7 +31,7 @@ function fixtureCore(env: WorkerEnv): WorkerCore {
         ? {
             ...found,
             get config() {
-              return resolveEnvRefs(found.config, secrets);
+              return resolveEnvRefs(found.config, secrets, found.system);
             },
           }
         : null;

@@ -4,6 +4,9 @@
  *          GET  /webhooks/:integration        handshakeWebhook (as on Node): the vendor's subscription handshake
  *          POST /api/sync/trigger/:integration bearer API_TOKEN, queues a sync run through the core
  *          GET  /health                       liveness
+ *          every route but /health is limited per client address (CF-Connecting-IP) before any other work, as
+ *          on Node: webhooks per sender (DATA_SYNC_WEBHOOK_RATE_LIMIT), the trigger route before its token is
+ *          checked (DATA_SYNC_RATE_LIMIT), in the RateLimiter object of that address
  *   queue  the JOBS consumer: takes a token from the integration's RateLimiter, runs the job through
  *          the core, acks on success and retries with backoff on failure; after the consumer's
  *          max_retries Cloudflare moves the message to the dead-letter queue.
@@ -40,17 +43,25 @@ class HttpError extends Error {
     readonly code: string,
     message: string,
     readonly details: unknown = null,
+    readonly headers: Readonly<Record<string, string>> = {},
   ) {
     super(message);
   }
 }
 
-const json = (status: number, body: unknown) => Response.json(body, { status });
-const errorResponse = (e: HttpError) => json(e.status, { error: e.code, message: e.message, details: e.details });
+const json = (status: number, body: unknown, headers: Readonly<Record<string, string>> = {}) =>
+  Response.json(body, { status, headers });
+const errorResponse = (e: HttpError) =>
+  json(e.status, { error: e.code, message: e.message, details: e.details }, e.headers);
 
 function numberVar(
   env: WorkerEnv,
-  key: 'RATE_LIMIT_CAPACITY' | 'RATE_LIMIT_PER_SECOND' | 'RETRY_BASE_SECONDS',
+  key:
+    | 'RATE_LIMIT_CAPACITY'
+    | 'RATE_LIMIT_PER_SECOND'
+    | 'RETRY_BASE_SECONDS'
+    | 'DATA_SYNC_RATE_LIMIT'
+    | 'DATA_SYNC_WEBHOOK_RATE_LIMIT',
   fallback: number,
 ): number {
   const raw = env[key];
@@ -188,19 +199,46 @@ async function trigger(request: Request, env: WorkerEnv, core: WorkerCore, name:
 /** Longest the consumer sleeps for a rate-limit token before handing the message back with a delay. */
 const MAX_INLINE_WAIT_MS = 5000;
 
-/** Takes one token of `integration`'s bucket; the ms to wait when there is none, else 0. */
-async function takeToken(env: WorkerEnv, integration: string): Promise<number> {
-  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(integration));
-  const response = await stub.fetch('https://rate-limiter/take', {
-    method: 'POST',
-    body: JSON.stringify({
-      capacity: numberVar(env, 'RATE_LIMIT_CAPACITY', 10),
-      refillPerSecond: numberVar(env, 'RATE_LIMIT_PER_SECOND', 5),
-    }),
-  });
+/** Takes one token of the bucket named `name`; the ms to wait when there is none, else 0. */
+async function takeToken(
+  env: WorkerEnv,
+  name: string,
+  limits = {
+    capacity: numberVar(env, 'RATE_LIMIT_CAPACITY', 10),
+    refillPerSecond: numberVar(env, 'RATE_LIMIT_PER_SECOND', 5),
+  },
+): Promise<number> {
+  const stub = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(name));
+  const response = await stub.fetch('https://rate-limiter/take', { method: 'POST', body: JSON.stringify(limits) });
   if (!response.ok) throw new Error(`rate limiter answered ${response.status}: ${await response.text()}`);
   const result = (await response.json()) as { allowed: boolean; retryAfterMs: number };
   return result.allowed ? 0 : Math.max(1, result.retryAfterMs);
+}
+
+/**
+ * 429 when the client address has used up its requests of the minute on this kind of route: a bucket of
+ * `perMinute` refilled over the minute, the Node runtime's limits (per sender for webhooks, per address before
+ * authentication for the API). Bucket names hold a colon, which no integration name (an outbound bucket) has.
+ */
+async function limitInbound(env: WorkerEnv, request: Request, kind: 'webhook' | 'api'): Promise<void> {
+  const perMinute =
+    kind === 'webhook'
+      ? numberVar(env, 'DATA_SYNC_WEBHOOK_RATE_LIMIT', 12_000)
+      : numberVar(env, 'DATA_SYNC_RATE_LIMIT', 600);
+  const address = request.headers.get('cf-connecting-ip') ?? 'unknown';
+  const waitMs = await takeToken(env, `inbound:${kind}:${address}`, {
+    capacity: perMinute,
+    refillPerSecond: perMinute / 60,
+  });
+  if (waitMs === 0) return;
+  const retryAfter = Math.ceil(waitMs / 1000);
+  throw new HttpError(
+    429,
+    'rate_limited',
+    `too many requests from this address: at most ${perMinute} per minute; retry in ${retryAfter} s`,
+    { limit: perMinute, retryAfter },
+    { 'retry-after': String(retryAfter) },
+  );
 }
 
 /** Waits (briefly) for a token of `integration`'s bucket: true once taken, false when the wait would be too long. */
@@ -294,6 +332,8 @@ export function createWorker(
           );
         }
         const name = decodeURIComponent((hook ?? run)![1]);
+        // Before the body, the database or the token is looked at.
+        await limitInbound(env, request, hook ? 'webhook' : 'api');
         return await withCore(coreFor, env, ctx, (core) =>
           hook ? webhook(request, env, core, name, connectors) : trigger(request, env, core, name),
         );

@@ -16,7 +16,8 @@ export interface ErasureHandlerDeps {
   readonly integrations: IntegrationSource;
   readonly connectors: (system: string) => ConnectorModule | undefined;
   readonly logger: Logger;
-  readonly connectorContext?: ConnectorContext;
+  /** What a connector of a system is created with (the fetch limited to its vendor's hosts). @default none */
+  readonly connectorContext?: (system: string) => ConnectorContext;
   /** Requests claimed per round (default 25). */
   readonly batch?: number;
 }
@@ -68,7 +69,7 @@ async function eraseAtVendor(deps: ErasureHandlerDeps, name: string, email: stri
     throw new Error(
       `invalid config for ${name}: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
     );
-  return module.create(parsed.data, deps.connectorContext).erase(email);
+  return module.create(parsed.data, deps.connectorContext?.(integration.system)).erase(email);
 }
 
 /** Advisory-lock key of the retention task (any constant shared by every instance). */

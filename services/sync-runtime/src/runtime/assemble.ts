@@ -37,6 +37,10 @@ export interface RuntimeParts {
   readonly logger: Logger;
   /** What credential references (`{ $env }`) in integration configs resolve against. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
+  /** The local-vendor override (DATA_SYNC_ALLOW_LOCAL_VENDORS): configs may point at fakes on local addresses. @default false */
+  readonly allowLocalVendors?: boolean;
+  /** The fetch each system's connectors call their vendor with (Node: limited to its hosts). @default the global fetch */
+  readonly vendorFetch?: (system: string) => typeof fetch;
   /** Connector modules by system. @default CONNECTORS (integrations/registry) */
   readonly connectors?: Readonly<Record<string, ConnectorModule>>;
   /** The engine's metrics. @default none recorded */
@@ -98,6 +102,7 @@ export function registerJobHandlers(engine: SyncEngine, deps: JobHandlerDeps): v
       integrations: integrations.source,
       connectors: (system) => connectors[system],
       logger,
+      connectorContext: integrations.connectorContext,
     }),
   );
 }
@@ -106,7 +111,11 @@ export function registerJobHandlers(engine: SyncEngine, deps: JobHandlerDeps): v
 export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   const { db, queue, keyring, logger } = parts;
   const connectors = parts.connectors ?? CONNECTORS;
-  const integrations = createIntegrationStore(db, keyring, { env: parts.env });
+  const integrations = createIntegrationStore(db, keyring, {
+    env: parts.env,
+    allowLocalVendors: parts.allowLocalVendors,
+    vendorFetch: parts.vendorFetch,
+  });
   const tokens = createTokenStore(db);
   const cipher = new FieldCipher(keyring.primaryKey);
   const tokenStore = new SqlTokenStore(db, {
@@ -123,7 +132,7 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     logger,
     metrics: parts.engineMetrics,
     // Rotated OAuth tokens live sealed in the store, so every process and a restart use the current one.
-    connectorContext: () => ({ tokenStore }),
+    connectorContext: (integration) => ({ tokenStore, ...integrations.connectorContext(integration.system) }),
     // The raw replica, and in the same page transaction the analytics events and daily metrics and the ERP accounts.
     sink: withAccountsModel(withAnalyticsModel(createStoreSink(), { cipher }), { cipher }),
     pipeline: { cipher },

@@ -6,7 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
-import { type Db, migrate, openDb } from '@data-sync/pipelines/db';
+import { type Db, migrate, openDb, openPostgres } from '@data-sync/pipelines/db';
 import { ConfigError, type RuntimeConfig } from '../config';
 import type { EngineMetrics } from '../engine';
 import { createMetrics, type RuntimeMetrics } from '../metrics';
@@ -14,7 +14,10 @@ import type { QueueBinding } from '../queue/binding';
 import { openQueue, type QueueOpeners } from '../queue/open-queue';
 import { storeQueue } from '../queue/openers/store';
 import { Keyring, loadDevKeyring } from '../security/crypto';
+import { createVendorFetch } from '../security/vendor-fetch';
 import { MIGRATIONS } from '../store/migrations';
+import { currentRole, grantRuntimeRole } from '../store/database-roles';
+import { withDatabaseCa } from '../store/database-ca';
 import { type AssembledRuntime, assembleRuntime } from './assemble';
 
 export interface RuntimeOptions {
@@ -73,14 +76,38 @@ export function loadKeyring(config: RuntimeConfig, logger: Logger): Keyring {
   return keyring;
 }
 
+/**
+ * Applies the migrations: as the owner role when DATABASE_MIGRATION_URL is set, then granting the serving role
+ * (DATABASE_URL's) DML only; otherwise over the serving connection itself.
+ */
+async function migrateAsOwner(config: RuntimeConfig, db: Db): Promise<string[]> {
+  if (!config.databaseMigrationUrl) return migrate(db, MIGRATIONS);
+  const ownerUrl = config.databaseCa
+    ? withDatabaseCa(config.databaseMigrationUrl, config.databaseCa)
+    : config.databaseMigrationUrl;
+  const owner = openPostgres(ownerUrl, { max: 1 });
+  try {
+    const applied = await migrate(owner, MIGRATIONS);
+    const [ownerRole, runtimeRole] = [await currentRole(owner), await currentRole(db)];
+    if (ownerRole !== runtimeRole) await grantRuntimeRole(owner, runtimeRole);
+    return applied;
+  } finally {
+    await owner.close();
+  }
+}
+
 /** Opens (or takes) the database, migrates it, and wires every part; on failure closes what it opened. */
 export async function createRuntime(config: RuntimeConfig, options: RuntimeOptions): Promise<SyncRuntime> {
   const { logger } = options;
-  const db = options.db ?? (await openDb({ databaseUrl: config.databaseUrl, dataDir: config.dataDir }));
+  const databaseUrl =
+    config.databaseUrl && config.databaseCa
+      ? withDatabaseCa(config.databaseUrl, config.databaseCa)
+      : config.databaseUrl;
+  const db = options.db ?? (await openDb({ databaseUrl, dataDir: config.dataDir }));
   const closeDb = options.db ? async () => undefined : () => db.close();
   let queue: QueueBinding | undefined;
   try {
-    const applied = await migrate(db, MIGRATIONS);
+    const applied = await migrateAsOwner(config, db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
     const keyring = options.keyring ?? loadKeyring(config, logger);
     const metrics = options.metrics ?? createMetrics();
@@ -89,12 +116,19 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
       : openQueue(config, db, options.queues ?? { store: storeQueue }));
     // A binding that cannot keep its promises (a Redis without persistence) stops the start here, with its reason.
     await opened.ready?.();
+    if (config.allowLocalVendors)
+      logger.warn(
+        'DATA_SYNC_ALLOW_LOCAL_VENDORS is on: integrations may call loopback and private addresses (vendor fakes only)',
+      );
     const parts = assembleRuntime({
       db,
       queue: opened,
       keyring,
       logger,
       env: options.env,
+      allowLocalVendors: config.allowLocalVendors,
+      // Every vendor call is checked against the system's hosts and its resolved address as the socket connects.
+      vendorFetch: (system) => createVendorFetch({ system, allowLocal: config.allowLocalVendors }),
       connectors: options.connectors,
       engineMetrics: engineMetrics(metrics),
     });

@@ -2,14 +2,18 @@
  * Credentials by reference: an integration's config may hold `{ "$env": "HUBSPOT_API_KEY" }` where a
  * secret goes. The stacks put each catalog credential into the runtime's environment from the cloud's
  * secret manager, so the secret never passes through the API or the database, and rotating it there
- * takes effect at the next start. Only the catalog's credential names resolve: a reference to any other
- * variable (DATABASE_URL, the encryption key) would let an admin send it to a vendor URL of their choice.
+ * takes effect at the next start. Only the credential names of the integration's own system resolve: a
+ * reference to any other variable (DATABASE_URL, the encryption key, another vendor's key) would let an admin
+ * send it to a URL that system calls.
  */
 import * as fs from 'fs';
-import { INTEGRATIONS } from '@data-sync/config/integrations';
+import { INTEGRATIONS, findIntegration } from '@data-sync/config/integrations';
 
-/** The variables a reference may name: every credential of the integration catalog. */
+/** Every variable some config may reference (what the stacks may set): the catalog's credentials. */
 export const REFERABLE_VARIABLES: ReadonlySet<string> = new Set(INTEGRATIONS.flatMap((i) => i.credentials));
+
+/** The variables a config of `system` may reference: its catalog entry's credentials. */
+export const referableVariables = (system: string): readonly string[] => findIntegration(system)?.credentials ?? [];
 
 export interface EnvRef {
   readonly $env: string;
@@ -35,17 +39,19 @@ export class EnvRefError extends Error {
 }
 
 /**
- * `config` with every reference replaced by its variable's value (or the content of `<NAME>_FILE`, one
- * trailing newline dropped, for mounted secrets). Throws EnvRefError for a name outside the catalog or unset.
+ * `config` (of an integration of `system`) with every reference replaced by its variable's value (or the content
+ * of `<NAME>_FILE`, one trailing newline dropped, for mounted secrets). Throws EnvRefError for a name that is not
+ * one of the system's catalog credentials, or unset.
  */
-export function resolveEnvRefs(config: unknown, env: NodeJS.ProcessEnv, path = ''): unknown {
+export function resolveEnvRefs(config: unknown, env: NodeJS.ProcessEnv, system: string, path = ''): unknown {
   if (isEnvRef(config)) {
     const name = config.$env;
-    if (!REFERABLE_VARIABLES.has(name))
+    const referable = referableVariables(system);
+    if (!referable.includes(name))
       throw new EnvRefError(
         path,
         name,
-        `is not a credential of the integration catalog (one of ${[...REFERABLE_VARIABLES].sort().join(', ')})`,
+        `is not a credential of ${system} in the integration catalog (${[...referable].sort().join(', ') || 'it has none'})`,
       );
     const value = env[name];
     if (value) return value;
@@ -63,9 +69,11 @@ export function resolveEnvRefs(config: unknown, env: NodeJS.ProcessEnv, path = '
     }
     throw new EnvRefError(path, name, 'is not set in this deployment');
   }
-  if (Array.isArray(config)) return config.map((item, i) => resolveEnvRefs(item, env, `${path}/${i}`));
+  if (Array.isArray(config)) return config.map((item, i) => resolveEnvRefs(item, env, system, `${path}/${i}`));
   if (config !== null && typeof config === 'object')
-    return Object.fromEntries(Object.entries(config).map(([k, v]) => [k, resolveEnvRefs(v, env, `${path}/${k}`)]));
+    return Object.fromEntries(
+      Object.entries(config).map(([k, v]) => [k, resolveEnvRefs(v, env, system, `${path}/${k}`)]),
+    );
   return config;
 }
 

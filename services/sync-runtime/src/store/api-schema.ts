@@ -74,4 +74,16 @@ export const API_MIGRATIONS: Migration[] = [
     id: '204_integration_push_objects',
     sql: `ALTER TABLE integrations ADD COLUMN push_objects jsonb NOT NULL DEFAULT '[]'`,
   },
+  {
+    // Nonces of the signed GDPR/CCPA webhooks: a replayed request within the skew window is refused.
+    id: '210_compliance_nonces',
+    sql: `
+      CREATE TABLE compliance_nonces (
+        endpoint text NOT NULL,
+        nonce text NOT NULL,
+        seen_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (endpoint, nonce)
+      );
+      CREATE INDEX compliance_nonces_seen ON compliance_nonces (seen_at)`,
+  },
 ];

@@ -3,6 +3,7 @@
  * AES-256-GCM; the API only ever shows it masked. Also the engine's IntegrationSource.
  */
 import { randomUUID } from 'crypto';
+import type { ConnectorContext } from '@data-sync/integrations/connector';
 import type { Db, Queryable } from '@data-sync/pipelines/db';
 import type { Keyring } from '../security/crypto';
 import { isEnvRef, resolveEnvRefs } from '../security/env-refs';
@@ -96,11 +97,16 @@ export interface IntegrationStoreOptions {
   readonly clock?: () => number;
   /** Where credential references resolve (default process.env). */
   readonly env?: NodeJS.ProcessEnv;
+  /** The local-vendor override: configs may point at loopback and private addresses (fakes). @default false */
+  readonly allowLocalVendors?: boolean;
+  /** The fetch a connector of `system` calls its vendor with (Node: vendor-fetch.ts). @default the global fetch */
+  readonly vendorFetch?: (system: string) => typeof fetch;
 }
 
 export function createIntegrationStore(db: Db, keyring: Keyring, options: IntegrationStoreOptions = {}) {
   const clock = options.clock ?? Date.now;
   const env = options.env ?? process.env;
+  const allowLocalVendors = options.allowLocalVendors ?? false;
   const cache = new Map<string, { at: number; value: Integration | null }>();
   const toIntegration = (r: Row): Integration => ({
     id: r.id,
@@ -132,7 +138,13 @@ export function createIntegrationStore(db: Db, keyring: Keyring, options: Integr
 
   const store = {
     /** The config a connector gets: credential references resolved (throws EnvRefError naming the variable). */
-    resolvedConfig: (integration: Pick<Integration, 'config'>): unknown => resolveEnvRefs(integration.config, env),
+    resolvedConfig: (integration: Pick<Integration, 'config' | 'system'>): unknown =>
+      resolveEnvRefs(integration.config, env, integration.system),
+    /** Whether configs may point at loopback and private addresses (the local-vendor override). */
+    allowLocalVendors,
+    /** What a connector of `system` is created with: the fetch limited to its vendor's hosts. */
+    connectorContext: (system: string): ConnectorContext =>
+      options.vendorFetch ? { fetch: options.vendorFetch(system) } : {},
     /** The engine's view of one integration (IntegrationSource), its config resolved when read. */
     toSource,
     async list(): Promise<Integration[]> {

@@ -7,6 +7,7 @@ import { metaDeletionStatus, type MetaDeletionStatus } from '../social/meta-dele
 import type { PipelinesApi } from '../api/deps';
 import { createAnalyticsRepository, type AnalyticsRepository } from './analytics-repository';
 import { createAuditRepository, type AuditRepository } from './audit-repository';
+import { createComplianceNonces, type ComplianceNonces } from './compliance-nonces';
 import { createContactsStore } from './contacts-store';
 import type { IntegrationStore } from './integrations-repository';
 import { createPipelineRunsRepository, type PipelineRunsRepository } from './pipeline-runs-repository';
@@ -29,6 +30,8 @@ export interface Repositories {
   readonly quarantine: QuarantineRepository | null;
   /** null without the pipelines module: the compliance routes answer 501. */
   readonly privacy: PrivacyRepository | null;
+  /** Nonces of the signed compliance webhooks (replays refused). */
+  readonly complianceNonces: ComplianceNonces;
   /** Resolves when the store answers a trivial query (readiness). */
   ping(): Promise<void>;
 }
@@ -48,6 +51,7 @@ export function createRepositories(
     contacts: createContactsStore(db),
     analytics: createAnalyticsRepository(db),
     metaDeletions: { status: (code) => metaDeletionStatus(db, code) },
+    complianceNonces: createComplianceNonces(db),
     quarantine: pipelines && createQuarantineRepository(db, pipelines),
     privacy: pipelines && createPrivacyRepository(db, pipelines),
     async ping() {

@@ -71,8 +71,21 @@ export function createTokenStore(db: Queryable) {
       return rowCount > 0;
     },
     /**
+     * The deployed environments' admin token, read from the secret manager (DATA_SYNC_ADMIN_TOKEN): stored as
+     * the `admin` token's hash. A new value in the secret replaces the old hash at the next start (rotation);
+     * an unchanged one leaves the token as it is, revoked or not.
+     */
+    async ensureAdmin(token: string): Promise<void> {
+      await db.query(
+        `INSERT INTO api_tokens (id, name, token_hash, role) VALUES ($1, 'admin', $2, 'admin')
+         ON CONFLICT (name) DO UPDATE SET token_hash = EXCLUDED.token_hash, role = 'admin', revoked_at = NULL
+         WHERE api_tokens.token_hash <> EXCLUDED.token_hash`,
+        [randomUUID(), hashToken(token)],
+      );
+    },
+    /**
      * On first start (no token at all), creates an admin token and returns it so it can be printed
-     * once; afterwards returns null.
+     * once; afterwards returns null. Development only: deployed environments use ensureAdmin.
      */
     async bootstrapAdmin(): Promise<string | null> {
       const { rows } = await db.query<{ n: string }>('SELECT count(*) AS n FROM api_tokens');

@@ -49,7 +49,16 @@ function freePort(): Promise<number> {
   });
 }
 
-export async function startPrivatePostgres(label: string): Promise<PrivatePostgres> {
+/** A server certificate and key (PEM files) the private server serves TLS with. */
+export interface ServerTls {
+  readonly certFile: string;
+  readonly keyFile: string;
+}
+
+export async function startPrivatePostgres(
+  label: string,
+  settings: { tls?: ServerTls } = {},
+): Promise<PrivatePostgres> {
   const user = runAs();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), `pg-${label}-`));
   if (user) fs.chownSync(dir, user.uid, user.gid);
@@ -62,7 +71,20 @@ export async function startPrivatePostgres(label: string): Promise<PrivatePostgr
     ['-D', data, '-U', 'postgres', '-A', 'trust', '--no-sync', '-E', 'UTF8'],
     options,
   );
-  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=30`;
+  let tlsOptions = '';
+  if (settings.tls) {
+    // The server reads them as its own user, and refuses a key others may read.
+    for (const [from, to] of [
+      [settings.tls.certFile, 'server.crt'],
+      [settings.tls.keyFile, 'server.key'],
+    ]) {
+      fs.copyFileSync(from, path.join(dir, to));
+      fs.chmodSync(path.join(dir, to), 0o600);
+      if (user) fs.chownSync(path.join(dir, to), user.uid, user.gid);
+    }
+    tlsOptions = ` -c ssl=on -c ssl_cert_file=${path.join(dir, 'server.crt')} -c ssl_key_file=${path.join(dir, 'server.key')}`;
+  }
+  const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=30${tlsOptions}`;
   const start = async () => void (await pgCtl('-o', serverOptions, '-l', path.join(dir, 'log'), '-w', 'start'));
   const stop = async () => void (await pgCtl('-m', 'fast', '-w', 'stop'));
   await start();

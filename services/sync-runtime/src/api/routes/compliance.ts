@@ -1,9 +1,8 @@
 /**
  * Compliance: the quarantine (list with PII masked per role, replay), GDPR erasure and CCPA opt-out by
- * API token, and the same two as webhooks signed with a shared secret (the design document's
- * deletion and opt-out webhooks).
+ * API token, and the same two as webhooks (the design document's deletion and opt-out webhooks), each
+ * signed with a secret of its own over the method, path, a timestamp, a nonce and the body (no replays).
  */
-import { createHmac, timingSafeEqual } from 'crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
 import type { QueueBinding } from '../../queue/binding';
@@ -15,20 +14,13 @@ import { ApiError } from '../errors';
 import { actorOf } from '../auth';
 import { errorResponses, paging } from '../schemas';
 import type { Repositories } from '../../store/repositories';
-
-/** The header carrying hex HMAC-SHA256 of the raw body, keyed with DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET. */
-export const SIGNATURE_HEADER = 'x-data-sync-signature';
-
-export function signComplianceWebhook(secret: string, rawBody: string | Buffer): string {
-  return createHmac('sha256', secret).update(rawBody).digest('hex');
-}
-
-/** Whether `signature` is the hex HMAC of `rawBody` (compared in constant time). */
-export function verifyComplianceSignature(secret: string, rawBody: Buffer, signature: string | undefined): boolean {
-  if (!signature || !/^[0-9a-fA-F]{64}$/.test(signature.trim())) return false;
-  const expected = Buffer.from(signComplianceWebhook(secret, rawBody), 'hex');
-  return timingSafeEqual(expected, Buffer.from(signature.trim(), 'hex'));
-}
+import {
+  NONCE_HEADER,
+  SIGNATURE_HEADER,
+  SKEW_SECONDS,
+  TIMESTAMP_HEADER,
+  complianceSignatureProblem,
+} from '../../security/compliance-signature';
 
 const emailBody = {
   type: 'object',
@@ -99,8 +91,14 @@ export interface ComplianceRouteDeps {
   readonly quarantine: QuarantineRepository | null;
   /** The pipeline stages (PII masking). @default null: these routes answer 501 */
   readonly pipelines?: PipelinesApi | null;
-  /** Shared secret of the GDPR/CCPA webhooks. @default null: they answer 503 */
-  readonly complianceWebhookSecret?: string | null;
+  /** The GDPR deletion webhook's secret (DATA_SYNC_GDPR_WEBHOOK_SECRET). @default null: it answers 503 */
+  readonly gdprWebhookSecret?: string | null;
+  /** The CCPA opt-out webhook's secret (DATA_SYNC_CCPA_WEBHOOK_SECRET). @default null: it answers 503 */
+  readonly ccpaWebhookSecret?: string | null;
+  /** Nonces seen by the signed webhooks. */
+  readonly nonces: Repositories['complianceNonces'];
+  /** The clock timestamps are checked against. @default Date.now */
+  readonly now?: () => number;
   /** Meta data deletion requests (their status page). */
   readonly metaDeletions: Repositories['metaDeletions'];
 }
@@ -279,29 +277,30 @@ export const complianceRoutes = (deps: ComplianceRouteDeps) => async (app: Fasti
       }
     });
 
-    /** 503 when no secret is configured, 401 when the signature does not match the raw body. */
-    const verify = (request: FastifyRequest, source: string) => {
-      const secret = deps.complianceWebhookSecret;
+    /** 503 when the endpoint has no secret, 401 when the signature, its timestamp or its nonce is refused. */
+    const verify = async (
+      request: FastifyRequest,
+      source: string,
+      secret: string | null | undefined,
+      variable: string,
+    ) => {
       if (!secret)
-        throw new ApiError(
-          503,
-          'not_configured',
-          `the ${source} webhook is not configured: set DATA_SYNC_COMPLIANCE_WEBHOOK_SECRET`,
-        );
-      const header = request.headers[SIGNATURE_HEADER];
-      if (
-        !verifyComplianceSignature(
-          secret,
-          raw.get(request) ?? Buffer.alloc(0),
-          Array.isArray(header) ? header[0] : header,
-        )
-      ) {
-        throw new ApiError(
-          401,
-          'webhook_rejected',
-          `missing or invalid X-Data-Sync-Signature (hex HMAC-SHA256 of the body)`,
-        );
-      }
+        throw new ApiError(503, 'not_configured', `the ${source} webhook is not configured: set ${variable}`);
+      const header = (name: string) => {
+        const value = request.headers[name];
+        return (Array.isArray(value) ? value[0] : value)?.trim();
+      };
+      const path = request.url.split('?')[0];
+      const problem = complianceSignatureProblem(
+        secret,
+        { method: request.method, path, body: raw.get(request) ?? Buffer.alloc(0) },
+        { signature: header(SIGNATURE_HEADER), timestamp: header(TIMESTAMP_HEADER), nonce: header(NONCE_HEADER) },
+        (deps.now ?? Date.now)(),
+      );
+      if (problem) throw new ApiError(401, 'webhook_rejected', problem);
+      // Claimed only once the signature holds: an unsigned request cannot use up a sender's nonce.
+      if (!(await deps.nonces.claim(path, header(NONCE_HEADER)!)))
+        throw new ApiError(401, 'webhook_rejected', `${NONCE_HEADER} was already used: a replayed request`);
     };
     const signed = {
       tags: ['webhooks'],
@@ -310,7 +309,19 @@ export const complianceRoutes = (deps: ComplianceRouteDeps) => async (app: Fasti
       headers: {
         type: 'object',
         properties: {
-          [SIGNATURE_HEADER]: { type: 'string', description: 'hex HMAC-SHA256 of the raw body with the shared secret' },
+          [SIGNATURE_HEADER]: {
+            type: 'string',
+            description:
+              "hex HMAC-SHA256, with this endpoint's secret, of `METHOD\\npath\\ntimestamp\\nnonce\\n` followed by the raw body",
+          },
+          [TIMESTAMP_HEADER]: {
+            type: 'string',
+            description: `unix seconds, within ${SKEW_SECONDS} s of the server's clock`,
+          },
+          [NONCE_HEADER]: {
+            type: 'string',
+            description: 'unique per request (16-128 of A-Z a-z 0-9 _ -); a reused one is refused',
+          },
         },
       },
     };
@@ -322,13 +333,12 @@ export const complianceRoutes = (deps: ComplianceRouteDeps) => async (app: Fasti
         config: { access: 'public' },
         schema: {
           ...signed,
-          summary:
-            'GDPR deletion request, signed with the shared secret: erases the subject and queues vendor erasures',
+          summary: 'GDPR deletion request, signed with its own secret: erases the subject and queues vendor erasures',
           response: { 202: erasureView, ...errorResponses },
         },
       },
       async (request: FastifyRequest<{ Body: { email: string } }>, reply) => {
-        verify(request, 'GDPR deletion');
+        await verify(request, 'GDPR deletion', deps.gdprWebhookSecret, 'DATA_SYNC_GDPR_WEBHOOK_SECRET');
         const result = await erase(request.body.email, 'webhook:gdpr');
         request.auditDetails = { erased: result.erased, vendorErasures: result.vendorErasures, jobs: result.jobs };
         return reply.code(202).send(result);
@@ -341,12 +351,12 @@ export const complianceRoutes = (deps: ComplianceRouteDeps) => async (app: Fasti
         config: { access: 'public' },
         schema: {
           ...signed,
-          summary: 'CCPA opt-out request, signed with the shared secret',
+          summary: 'CCPA opt-out request, signed with its own secret',
           response: { 200: { type: 'object', properties: { optedOut: { type: 'boolean' } } }, ...errorResponses },
         },
       },
       async (request: FastifyRequest<{ Body: { email: string } }>) => {
-        verify(request, 'CCPA opt-out');
+        await verify(request, 'CCPA opt-out', deps.ccpaWebhookSecret, 'DATA_SYNC_CCPA_WEBHOOK_SECRET');
         const { privacy } = pipelines();
         await clientInput(() => privacy.optOut(request.body.email, { actor: 'webhook:ccpa' }));
         return { optedOut: await privacy.isOptedOut(request.body.email) };

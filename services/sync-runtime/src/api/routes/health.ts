@@ -136,7 +136,12 @@ export const healthRoutes = (deps: HealthRouteDeps) => async (app: FastifyInstan
           const started = performance.now();
           try {
             const result = await withTimeout(
-              module.create(deps.integrations.resolvedConfig(integration)).test(),
+              module
+                .create(
+                  deps.integrations.resolvedConfig(integration),
+                  deps.integrations.connectorContext(integration.system),
+                )
+                .test(),
               CHECK_TIMEOUT_MS,
               integration.name,
             );

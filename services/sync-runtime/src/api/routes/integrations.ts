@@ -12,10 +12,12 @@ import {
   Integration,
   IntegrationNameTaken,
   IntegrationStore,
+  MASK,
   maskSecrets,
   restoreMasked,
 } from '../../store/integrations-repository';
 import { EnvRefError, keepEnvRefs } from '../../security/env-refs';
+import { VendorUrlError, calledUrlsChanged, checkVendorUrls, usesLocalVendor } from '../../security/vendor-hosts';
 import { NAME_PATTERN, anyObject, errorResponses, idParam } from '../schemas';
 import { withTimeout } from './health';
 
@@ -86,6 +88,13 @@ export function normalizeAllowlist(entries: readonly string[]): string[] {
   });
 }
 
+/** Whether a config sent back still holds a masked secret somewhere. */
+function containsMask(value: unknown): boolean {
+  if (value === MASK) return true;
+  if (Array.isArray(value)) return value.some(containsMask);
+  return value !== null && typeof value === 'object' && Object.values(value).some(containsMask);
+}
+
 export interface IntegrationRouteDeps {
   readonly integrations: IntegrationStore;
   readonly connectors: Readonly<Record<string, ConnectorModule>>;
@@ -105,13 +114,14 @@ export const integrationRoutes = (deps: IntegrationRouteDeps) => async (app: Fas
     return module;
   }
 
-  /** The config to store: checked resolved, kept with its credential references. */
+  /** The config to store: checked resolved (its URLs on the vendor's hosts), kept with its credential references. */
   function validConfig(system: string, config: unknown): unknown {
     let resolved: unknown;
     try {
-      resolved = deps.integrations.resolvedConfig({ config });
+      resolved = deps.integrations.resolvedConfig({ config, system });
+      checkVendorUrls(system, resolved, deps.integrations.allowLocalVendors);
     } catch (error) {
-      if (!(error instanceof EnvRefError)) throw error;
+      if (!(error instanceof EnvRefError || error instanceof VendorUrlError)) throw error;
       throw new ApiError(400, 'invalid_config', error.message, [
         { in: 'body', path: `/config${error.path}`, message: error.message },
       ]);
@@ -233,7 +243,12 @@ export const integrationRoutes = (deps: IntegrationRouteDeps) => async (app: Fas
           webhookAllowlist: normalizeAllowlist(body.webhookAllowlist ?? []),
           config,
         });
-        request.auditDetails = { id: created.id, name: created.name, system: created.system };
+        request.auditDetails = {
+          id: created.id,
+          name: created.name,
+          system: created.system,
+          ...(usesLocalVendor(config) && { localVendorOverride: true }),
+        };
         return reply.code(201).send(view(created));
       } catch (error) {
         if (error instanceof IntegrationNameTaken)
@@ -274,6 +289,14 @@ export const integrationRoutes = (deps: IntegrationRouteDeps) => async (app: Fas
         body.config === undefined
           ? current.config
           : validConfig(current.system, restoreMasked(body.config, current.config));
+      // A stored secret stays only while the URLs it is sent to stay: otherwise an admin token alone could
+      // move the vendor's credential to another host (still one of the vendor's, but e.g. another tenant's).
+      if (body.config !== undefined && containsMask(body.config) && calledUrlsChanged(current.config, config))
+        throw new ApiError(
+          400,
+          'secrets_required',
+          `the config changes a URL the ${current.system} connector calls: give its secrets again instead of ${MASK}`,
+        );
       const updated = await deps.integrations.update(current.id, {
         enabled: body.enabled ?? current.enabled,
         syncInterval: body.syncInterval === undefined ? current.syncInterval : validInterval(body.syncInterval),
@@ -284,7 +307,11 @@ export const integrationRoutes = (deps: IntegrationRouteDeps) => async (app: Fas
         config,
       });
       if (!updated) throw notFound('integration', request.params.id);
-      request.auditDetails = { name: updated.name, changed: Object.keys(body) };
+      request.auditDetails = {
+        name: updated.name,
+        changed: Object.keys(body),
+        ...(usesLocalVendor(config) && { localVendorOverride: true }),
+      };
       return view(updated);
     },
   );
@@ -334,7 +361,12 @@ export const integrationRoutes = (deps: IntegrationRouteDeps) => async (app: Fas
       const started = performance.now();
       try {
         const result = await withTimeout(
-          module.create(deps.integrations.resolvedConfig(integration)).test(),
+          module
+            .create(
+              deps.integrations.resolvedConfig(integration),
+              deps.integrations.connectorContext(integration.system),
+            )
+            .test(),
           10_000,
           integration.name,
         );

@@ -63,9 +63,9 @@ export const demoConnector: ConnectorModule<DemoConfig> = {
   },
 };
 
-/** A demo integration's config: one record per page, so a run has pages to follow. */
+/** A demo integration's config: one record per page, so a run has pages to follow (the demo connector calls no URL). */
 export const DEMO_CONFIG: DemoConfig = {
-  baseUrl: 'https://demo.example.com',
+  baseUrl: 'http://127.0.0.1:1',
   apiKey: 'key-live-0123456789',
   webhookSecret: 'whsec-abcdefghijkl',
   pageSize: 1,

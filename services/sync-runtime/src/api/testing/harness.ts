@@ -94,12 +94,16 @@ export async function createHarness(
     worker?: boolean;
     n8n?: N8nClient | null;
     rateLimitPerMinute?: number;
+    /** Failed authentication attempts per address and minute. @default 1000000 (tests send many on purpose) */
+    authFailuresPerMinute?: number;
     bodyLimit?: number;
     db?: Db;
     connectors?: Record<string, ConnectorModule>;
     env?: NodeJS.ProcessEnv;
     slot?: 'blue' | 'green';
     trustProxy?: number;
+    /** The local-vendor override the tests' fakes need (DATA_SYNC_ALLOW_LOCAL_VENDORS). @default true */
+    allowLocalVendors?: boolean;
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openPglite());
@@ -114,7 +118,8 @@ export async function createHarness(
   const encryptionKey = generateKey();
   const keyring = Keyring.fromBase64([encryptionKey]);
   // The production wiring (every job handler) over this test's database, key, queue and connectors.
-  const runtime = await createRuntime(loadConfig({}), {
+  const config = loadConfig({ DATA_SYNC_ALLOW_LOCAL_VENDORS: String(options.allowLocalVendors ?? true) });
+  const runtime = await createRuntime(config, {
     db,
     keyring,
     logger,
@@ -144,6 +149,7 @@ export async function createHarness(
       slot: options.slot,
       rateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
       webhookRateLimitPerMinute: options.rateLimitPerMinute ?? 1_000_000,
+      authFailuresPerMinute: options.authFailuresPerMinute ?? 1_000_000,
       bodyLimit: options.bodyLimit,
       rateLimitRedis: options.rateLimitRedis,
       trustProxy: options.trustProxy,
