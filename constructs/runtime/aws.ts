@@ -221,9 +221,9 @@ export interface AwsRuntimeProps {
   readonly secrets: Record<string, string>;
   /** Task-role permissions of the runtime (queue, secrets). */
   readonly taskStatements: readonly IamStatement[];
-  /** Custom hostname of the API and its ACM certificate in us-east-1. @default none: the distribution's own *.cloudfront.net name and certificate */
   /** Where the load balancer and the distributions write access logs (AwsAccessLogs). @default no access logs */
   readonly accessLogs?: { readonly bucketName: string; readonly bucketDomainName: string; readonly albPrefix: string };
+  /** Custom hostname of the API and its ACM certificate in us-east-1. @default none: the distribution's own *.cloudfront.net name and certificate */
   readonly customDomain?: { readonly domainName: string; readonly certificate: string };
   /** Port the runtime listens on. @default 3000 */
   readonly containerPort?: number;
