@@ -18,6 +18,7 @@ import {
   type WebhookEvents,
 } from '../../connector';
 import { VendorHttp } from '../../http/vendor-http';
+import { LOOK_BACK_MS, remember, unseen, type Versions } from '../../look-back';
 import { ClientCredentials } from '../shared/client-credentials';
 import { netsuiteConfigSchema, type NetSuiteConfig } from './config';
 
@@ -35,22 +36,62 @@ const WRITABLE: Record<string, readonly string[]> = {
   contact: ['firstName', 'lastName', 'company', 'email', 'phone'],
 };
 
-interface Cursor {
-  /** lastmodifieddate (account time, whole seconds) and id of the last record read. */
+interface Position {
+  /** lastmodifieddate (account time, whole seconds) and id of a record read. */
   readonly at: string;
   readonly id: number;
 }
 
+interface Cursor extends Position {
+  /** Versions emitted inside the look-back window behind `at` (absent in cursors written before it). */
+  readonly recent?: Versions;
+  /** Where the run in progress continues: its keyset position, behind `at` while it re-reads the window. */
+  readonly scan?: Position;
+}
+
+const STAMP_TEXT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/;
+const stampMs = (at: string) => Date.parse(`${at}Z`);
+const versionOf = (row: Record<string, string>) => ({ id: String(row.id), ms: stampMs(row.lastmodifieddate) });
+
 function readCursor(text: string | null): Cursor | null {
-  if (text === null) return null;
+  // An empty cursor is what a full pull of an empty record type leaves.
+  if (text === null || text === '') return null;
   try {
     const cursor = JSON.parse(text) as Cursor;
-    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(cursor.at) && Number.isInteger(cursor.id)) return cursor;
+    if (
+      STAMP_TEXT.test(cursor.at) &&
+      Number.isInteger(cursor.id) &&
+      (cursor.scan === undefined || (STAMP_TEXT.test(cursor.scan.at) && Number.isInteger(cursor.scan.id)))
+    )
+      return cursor;
   } catch {
     // Falls through to the error below.
   }
   throw new IntegrationError('netsuite', 'invalid_config', `unreadable pull cursor: ${text.slice(0, 80)}`);
 }
+
+/** The later of two keyset positions. */
+function later(a: Position, b: Position | undefined): Position {
+  if (!b) return a;
+  const [ma, mb] = [stampMs(a.at), stampMs(b.at)];
+  return mb > ma || (mb === ma && b.id > a.id) ? { at: b.at, id: b.id } : { at: a.at, id: a.id };
+}
+
+/**
+ * The SuiteQL condition a page starts from: after the run's keyset position; a new run of a cursor that
+ * remembers versions starts the look-back window behind its newest change (cursors written before the
+ * window resume after it, and gain the window on this advance).
+ */
+function pageStart(cursor: Cursor | null): string {
+  if (!cursor) return '';
+  if (cursor.scan) return afterPosition(cursor.scan);
+  if (!cursor.recent) return afterPosition(cursor);
+  const from = new Date(stampMs(cursor.at) - LOOK_BACK_MS).toISOString().slice(0, 19);
+  return ` WHERE lastmodifieddate >= ${timestamp(from)}`;
+}
+
+const afterPosition = (at: Position) =>
+  ` WHERE lastmodifieddate > ${timestamp(at.at)} OR (lastmodifieddate = ${timestamp(at.at)} AND id > ${at.id})`;
 
 function recordType(object: string): string {
   if (!COLUMNS[object])
@@ -149,17 +190,20 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
         `TO_CHAR(datecreated, ${STAMP}) AS datecreated`,
         `TO_CHAR(lastmodifieddate, ${STAMP}) AS lastmodifieddate`,
       ].join(', ');
-      const where = cursor
-        ? ` WHERE lastmodifieddate > ${timestamp(cursor.at)} OR (lastmodifieddate = ${timestamp(cursor.at)} AND id > ${cursor.id})`
-        : '';
       const page = await suiteql(
-        `SELECT ${select} FROM ${type}${where} ORDER BY lastmodifieddate, id`,
+        `SELECT ${select} FROM ${type}${pageStart(cursor)} ORDER BY lastmodifieddate, id`,
         config.pageSize,
       );
       const last = page.items[page.items.length - 1];
-      const next = last ? { at: last.lastmodifieddate, id: Number(last.id) } : cursor;
+      const read = last ? { at: last.lastmodifieddate, id: Number(last.id) } : undefined;
+      const newest = cursor ? later(cursor, read) : read;
+      // The window re-read skips the versions emitted already; a change exposed late shows a new one.
+      const emitted = unseen(page.items, cursor?.recent, versionOf);
+      const recent = newest ? remember(cursor?.recent, emitted, versionOf, stampMs(newest.at)) : undefined;
+      const next: Cursor | undefined =
+        newest && (page.hasMore ? { ...newest, recent, scan: read ?? cursor?.scan } : { ...newest, recent });
       // SuiteQL prints the account's time without a zone; it is read as UTC (see the README).
-      const records: VendorRecord[] = page.items.map(({ links: _links, ...row }) => ({
+      const records: VendorRecord[] = emitted.map(({ links: _links, ...row }) => ({
         ...row,
         datecreated: row.datecreated ? `${row.datecreated}Z` : undefined,
         lastmodifieddate: row.lastmodifieddate ? `${row.lastmodifieddate}Z` : undefined,

@@ -6,7 +6,6 @@ import { netsuite, type NetSuiteConfig } from '.';
 let keyed: FakeNetSuite | undefined;
 
 connectorContract<NetSuiteConfig>({
-  lateChanges: false,
   name: 'netsuite',
   module: netsuite,
   object: 'customer',

@@ -20,6 +20,7 @@ import {
   type WebhookRequest,
 } from '../../connector';
 import { VendorHttp, type VendorRequest } from '../../http/vendor-http';
+import { LOOK_BACK_MS, remember, unseen, type Versions } from '../../look-back';
 import { ClientCredentials } from '../shared/client-credentials';
 import { sapConfigSchema, type SapConfig } from './config';
 
@@ -46,23 +47,63 @@ const NOT_UPDATED = new Set([
 
 type Row = Record<string, unknown> & { __metadata?: { etag?: string } };
 
-interface Cursor {
-  /** LastChangeDate (epoch ms, midnight), LastChangeTime (seconds of the day) and number of the last record read. */
+interface Position {
+  /** LastChangeDate (epoch ms, midnight), LastChangeTime (seconds of the day) and number of a record read. */
   readonly date: number;
   readonly time: number;
   readonly id: string;
 }
 
+interface Cursor extends Position {
+  /** Versions emitted inside the look-back window behind this position (absent in cursors written before it). */
+  readonly recent?: Versions;
+  /** Where the run in progress continues: its keyset position, behind the newest while it re-reads the window. */
+  readonly scan?: Position;
+}
+
+const isPosition = (value: Partial<Position> | undefined): value is Position =>
+  typeof value?.date === 'number' && typeof value.time === 'number' && typeof value.id === 'string';
+
 function readCursor(text: string | null): Cursor | null {
-  if (text === null) return null;
+  // An empty cursor is what a full pull of an empty category leaves.
+  if (text === null || text === '') return null;
   try {
     const cursor = JSON.parse(text) as Cursor;
-    if (typeof cursor.date === 'number' && typeof cursor.time === 'number' && typeof cursor.id === 'string')
-      return cursor;
+    if (isPosition(cursor) && (cursor.scan === undefined || isPosition(cursor.scan))) return cursor;
   } catch {
     // Falls through to the error below.
   }
   throw new IntegrationError('sap', 'invalid_config', `unreadable pull cursor: ${text.slice(0, 80)}`);
+}
+
+const DAY_MS = 86_400_000;
+const positionMs = (at: Position) => at.date + at.time * 1000;
+const positionOf = (row: Row): Position => ({
+  date: odataDate(row.LastChangeDate) ?? 0,
+  time: odataTime(row.LastChangeTime) ?? 0,
+  id: String(row.BusinessPartner),
+});
+const versionOf = (row: Row) => ({ id: String(row.BusinessPartner), ms: positionMs(positionOf(row)) });
+
+/** The later of two keyset positions. */
+function later(a: Position, b: Position | undefined): Position {
+  if (!b) return a;
+  const [ma, mb] = [positionMs(a), positionMs(b)];
+  return mb > ma || (mb === ma && b.id > a.id) ? b : { date: a.date, time: a.time, id: a.id };
+}
+
+/**
+ * Where a page starts: after the run's keyset position; a new run of a cursor that remembers versions
+ * starts the look-back window behind its newest change (cursors written before the window resume after
+ * it, and gain the window on this advance).
+ */
+function pageStart(cursor: Cursor): string {
+  if (cursor.scan) return after(cursor.scan);
+  if (!cursor.recent) return after(cursor);
+  const from = positionMs(cursor) - LOOK_BACK_MS;
+  const d = literalDate(Math.floor(from / DAY_MS) * DAY_MS);
+  const t = literalTime(Math.floor((from % DAY_MS) / 1000));
+  return `(LastChangeDate gt ${d} or (LastChangeDate eq ${d} and LastChangeTime ge ${t}))`;
 }
 
 function category(object: string): string {
@@ -261,7 +302,7 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
     async pull(object, cursorText) {
       const filter = [`BusinessPartnerCategory eq '${category(object)}'`];
       const cursor = readCursor(cursorText);
-      if (cursor) filter.push(after(cursor));
+      if (cursor) filter.push(pageStart(cursor));
       const body = await http.json<{ d: { results: Row[]; __next?: string } }>({
         path: '/A_BusinessPartner',
         query: {
@@ -274,18 +315,18 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
       });
       const rows = body.d.results;
       const last = rows[rows.length - 1];
-      const next: Cursor | null = last
-        ? {
-            date: odataDate(last.LastChangeDate) ?? 0,
-            time: odataTime(last.LastChangeTime) ?? 0,
-            id: String(last.BusinessPartner),
-          }
-        : cursor;
-      // Archived partners are SAP's deletes; every other row is a change.
-      const records = rows.filter((r) => !r.IsMarkedForArchiving).map(normalize);
-      const deletedIds = rows.filter((r) => r.IsMarkedForArchiving).map((r) => String(r.BusinessPartner));
+      const read = last ? positionOf(last) : undefined;
+      const newest = cursor ? later(cursor, read) : read;
+      // The window re-read skips the versions emitted already (archivals included); a change exposed late shows a new one.
+      const emitted = unseen(rows, cursor?.recent, versionOf);
+      const recent = newest ? remember(cursor?.recent, emitted, versionOf, positionMs(newest)) : undefined;
       // A short page ends the run; a server that pages below `$top` says so with __next.
       const done = rows.length < config.pageSize && !body.d.__next;
+      const next: Cursor | undefined =
+        newest && (done ? { ...newest, recent } : { ...newest, recent, scan: read ?? cursor?.scan });
+      // Archived partners are SAP's deletes; every other row is a change.
+      const records = emitted.filter((r) => !r.IsMarkedForArchiving).map(normalize);
+      const deletedIds = emitted.filter((r) => r.IsMarkedForArchiving).map((r) => String(r.BusinessPartner));
       return { records, deletedIds, cursor: next ? JSON.stringify(next) : '', done };
     },
 

@@ -458,6 +458,14 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
       if (!records.get(type)?.delete(Number(id))) throw new Error(`no ${type} ${id}`);
     },
     touch: (type, id) => void state.edit(type, Number(id), {}),
+    touchLate: (type, id, lagMs) => {
+      const table = records.get(type)!;
+      const row = table.get(Number(id));
+      if (!row) throw new Error(`no ${type} ${id}`);
+      const newest = Math.max(...[...table.values()].map((r) => r.lastmodifieddate));
+      // Whole seconds, as NetSuite keeps lastmodifieddate.
+      row.lastmodifieddate = Math.floor((newest - lagMs) / 1000) * 1000;
+    },
     snapshot: (type) =>
       [...(records.get(type)?.values() ?? [])]
         .map(({ lastmodifieddate: _m, ...row }) => row)

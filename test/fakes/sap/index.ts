@@ -537,6 +537,13 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
     ids: (object) => live(object).map((bp) => String(bp.BusinessPartner)),
     remove: (_object, id) => void state.edit(id, { IsMarkedForArchiving: true }),
     touch: (_object, id) => void state.edit(id, {}),
+    touchLate: (_object, id, lagMs) => {
+      const partners = [...sets.get('A_BusinessPartner')!.values()];
+      const bp = partners.find((p) => p.BusinessPartner === id);
+      if (!bp) throw new Error(`no business partner ${id}`);
+      const newest = Math.max(...partners.map((p) => Number(p.LastChangeDate) + Number(p.LastChangeTime) * 1000));
+      stamp(bp, new Date(newest - lagMs));
+    },
     snapshot: (object) =>
       live(object)
         .map(({ LastChangeDate: _d, LastChangeTime: _t, __etag: _e, ...bp }) => ({
