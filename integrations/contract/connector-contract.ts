@@ -262,6 +262,8 @@ export function connectorContract<C>(spec: ConnectorContractSpec<C>): void {
       async () => {
         const full = await pullAll(null);
         if (spec.deletes === 'sweep') {
+          // The runtime sweeps only the objects the module names.
+          expect(spec.module.sweepObjects).toContain(spec.object);
           const [gone] = fake.ids(spec.object);
           fake.remove!(spec.object, gone);
           const connector = spec.module.create(config, context);

@@ -295,5 +295,7 @@ export const netsuite: ConnectorModule<NetSuiteConfig> = {
   family: 'erp',
   configSchema: netsuiteConfigSchema,
   create: createNetSuite,
+  // The SuiteQL reads report no deletes.
+  sweepObjects: Object.keys(COLUMNS),
   verifyWebhook: verifyNetSuiteWebhook,
 };

@@ -242,5 +242,7 @@ export function metaModule(variant: MetaVariant): ConnectorModule<MetaConfig> {
       new MetaConnector(variant, parseConfig(variant.system, metaConfigSchema, config), context),
     verifyWebhook: (config, request) => verifyMetaWebhook(variant.system, variant.objects, config, request),
     webhookHandshake: (config, request) => metaHandshake(variant.system, config, request),
+    // Graph lists no deleted leads.
+    sweepObjects: ['leads'],
   };
 }
