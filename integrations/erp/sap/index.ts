@@ -5,7 +5,8 @@
  * date, time and number, so a partner edited mid-run moves behind the cursor instead of shifting a
  * `$skip`; business partners cannot be deleted (`sap:deletable="false"`), so the archiving flag
  * `IsMarkedForArchiving` is SAP's delete, reported in `deletedIds`. Writes fetch a CSRF token first
- * and update with `If-Match`; a new partner is one deep insert with its address and email.
+ * and update with `If-Match`; a new partner is one deep insert with its address and email. A push
+ * sends its writes in `$batch` requests, one change set per record, so one refused record fails alone.
  */
 import { timingSafeEqual } from 'crypto';
 import {
@@ -19,9 +20,10 @@ import {
   type WebhookEvents,
   type WebhookRequest,
 } from '../../connector';
-import { VendorHttp, type VendorRequest } from '../../http/vendor-http';
+import { VendorHttp, type VendorRequest, type VendorResponse } from '../../http/vendor-http';
 import { LOOK_BACK_MS, remember, unseen, type Versions } from '../../look-back';
 import { ClientCredentials } from '../shared/client-credentials';
+import { buildBatch, parseBatchResponse, type BatchRequest } from '../shared/odata-batch';
 import { sapConfigSchema, type SapConfig } from './config';
 
 export { sapConfigSchema, type SapConfig } from './config';
@@ -221,7 +223,7 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
   }
 
   /** A modifying call with the CSRF token; an expired token (403 `x-csrf-token: Required`) is fetched again once. */
-  async function modify(request: VendorRequest): Promise<void> {
+  async function modify(request: VendorRequest): Promise<VendorResponse<unknown>> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const current = session ?? (await fetchSession());
       const response = await http.request({
@@ -229,7 +231,7 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
         headers: { ...request.headers, 'x-csrf-token': current.token, cookie: current.cookie },
         accept: [403, ...(request.accept ?? [])],
       });
-      if (response.status !== 403) return;
+      if (response.status !== 403) return response;
       if (response.headers.get('x-csrf-token')?.toLowerCase() !== 'required')
         throw new IntegrationError(
           'sap',
@@ -332,8 +334,8 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
 
     async push(object, records) {
       const kind = category(object);
-      let upserted = 0;
       const failed: { key: string; reason: string }[] = [];
+      const writes: { key: string; request: BatchRequest }[] = [];
       for (const record of records) {
         const email = sapEmail(record);
         if (!email) {
@@ -344,36 +346,71 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
           });
           continue;
         }
+        let existing: Row | undefined;
         try {
-          const [existing] = await findByEmail(email);
-          if (existing) {
-            const fields = Object.fromEntries(
-              Object.entries(record).filter(([k, v]) => !NOT_UPDATED.has(k) && !k.startsWith('to_') && v !== undefined),
-            );
-            await modify({
+          [existing] = await findByEmail(email);
+        } catch (error) {
+          if (!(error instanceof IntegrationError && error.kind === 'vendor_error')) throw error;
+          failed.push({ key: email, reason: error.message });
+          continue;
+        }
+        if (existing) {
+          const fields = Object.fromEntries(
+            Object.entries(record).filter(([k, v]) => !NOT_UPDATED.has(k) && !k.startsWith('to_') && v !== undefined),
+          );
+          writes.push({
+            key: email,
+            request: {
               method: 'PATCH',
-              path: `/A_BusinessPartner(${quote(String(existing.BusinessPartner))})`,
+              path: `A_BusinessPartner(${quote(String(existing.BusinessPartner))})`,
               json: fields,
               headers: ifMatch(existing.etag as string | undefined),
-            });
-          } else {
-            const addresses = results(record.to_BusinessPartnerAddress).map((a) => ({
-              Country: config.defaultCountry,
-              ...a,
-            }));
-            await modify({
+            },
+          });
+        } else {
+          const addresses = results(record.to_BusinessPartnerAddress).map((a) => ({
+            Country: config.defaultCountry,
+            ...a,
+          }));
+          writes.push({
+            key: email,
+            request: {
               method: 'POST',
-              path: '/A_BusinessPartner',
+              path: 'A_BusinessPartner',
               json: { BusinessPartnerCategory: kind, ...record, to_BusinessPartnerAddress: { results: addresses } },
-              retry: false,
-            });
-          }
-          upserted++;
-        } catch (error) {
-          if (error instanceof IntegrationError && error.kind === 'vendor_error')
-            failed.push({ key: email, reason: error.message });
-          else throw error;
+            },
+          });
         }
+      }
+      let upserted = 0;
+      for (let i = 0; i < writes.length; i += config.batchSize) {
+        const chunk = writes.slice(i, i + config.batchSize);
+        const batch = buildBatch(chunk.map((w) => [w.request]));
+        const response = await modify({
+          method: 'POST',
+          path: '/$batch',
+          body: batch.body,
+          headers: { 'content-type': batch.contentType, accept: 'multipart/mixed' },
+          // A deep insert is not idempotent: a batch holding one is not resent blindly.
+          retry: chunk.every((w) => w.request.method !== 'POST'),
+        });
+        const answers = parseBatchResponse(response.headers.get('content-type') ?? '', String(response.body ?? ''));
+        if (answers.length !== chunk.length)
+          throw new IntegrationError(
+            'sap',
+            'vendor_error',
+            `$batch answered ${answers.length} change sets for ${chunk.length} sent`,
+          );
+        answers.forEach(([answer], index) => {
+          if (answer && answer.status < 300) upserted++;
+          else if (answer?.status === 401 || answer?.status === 403)
+            throw new IntegrationError('sap', 'auth', `$batch change set -> ${answer.status}`, answer.status);
+          else
+            failed.push({
+              key: chunk[index].key,
+              reason: `${chunk[index].request.method} ${chunk[index].request.path} -> ${answer?.status ?? '?'}: ${sapMessage(answer?.body) ?? 'refused'}`,
+            });
+        });
       }
       return { upserted, failed };
     },
