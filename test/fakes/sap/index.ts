@@ -24,7 +24,7 @@ import {
 import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 import { businessPartnerModel, checkWriteBody, type EdmEntityType } from './edmx';
 import { evaluate, filterNames, FilterError, parseFilter } from './odata-filter';
-import { batchAnswer, parseBatch, type BatchPart, type InnerRequest } from './batch';
+import { batchAnswer, parseBatch, type BatchPart, type InnerRequest } from '../odata/batch';
 
 export const SAP_SERVICE_PATH = '/sap/opu/odata/sap/API_BUSINESS_PARTNER';
 const NS = 'API_BUSINESS_PARTNER';

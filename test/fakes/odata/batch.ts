@@ -1,5 +1,5 @@
 /**
- * OData `$batch` bodies as SAP Gateway reads and writes them (multipart/mixed): a batch of parts, each
+ * OData `$batch` bodies as SAP Gateway (V2) and Dataverse (V4) read and write them (multipart/mixed): a batch of parts, each
  * an `application/http` request (reads) or a multipart/mixed change set of modifying requests; the
  * answer has one part per batch part, a change set answered by the responses of its requests or by the
  * one error that rolled it back. Written apart from the connector's builder, so neither hides the other's bug.
