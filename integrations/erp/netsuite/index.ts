@@ -3,7 +3,8 @@
  * then `id`) of `customer` or `contact`, so a record edited mid-run moves behind the cursor; SuiteQL
  * reports no deletes, so they are found by a sweep of the live ids (`listIds`). Pushes upsert by
  * external id (`PUT /record/v1/customer/eid:<email>`). Authentication is OAuth 2.0 client credentials
- * (M2M) with a PS256 client assertion signed by the mapped certificate's key. NetSuite has no
+ * (M2M) with a PS256 client assertion signed by the mapped certificate's key, or token-based
+ * authentication (OAuth 1.0a, HMAC-SHA256, realm = account id) signing every request. NetSuite has no
  * outbound webhooks of its own (only SuiteScript could post), so every delivery is refused.
  */
 import { constants, createPrivateKey, sign, type KeyObject } from 'crypto';
@@ -19,6 +20,7 @@ import {
 } from '../../connector';
 import { VendorHttp } from '../../http/vendor-http';
 import { LOOK_BACK_MS, remember, unseen, type Versions } from '../../look-back';
+import { oauth1Header } from '../../http/oauth1';
 import { ClientCredentials } from '../shared/client-credentials';
 import { netsuiteConfigSchema, type NetSuiteConfig } from './config';
 
@@ -127,7 +129,7 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
   let key: KeyObject | undefined;
   const now = context.now ?? Date.now;
   const assertion = () => {
-    key ??= createPrivateKey(config.privateKey);
+    key ??= createPrivateKey(config.privateKey!);
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const iat = Math.floor(now() / 1000);
     const unsigned = `${encode({ typ: 'JWT', alg: 'PS256', kid: config.certificateId })}.${encode({ iss: config.clientId, scope: 'rest_webservices', aud: tokenUrl, iat, exp: iat + 3600 })}`;
@@ -140,20 +142,41 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
   };
   // The account's concurrency limit: NetSuite names it in the body and sends no Retry-After.
   const tooManyRequestsWaitMs = (body: unknown) => (isConcurrencyLimit(body) ? config.concurrencyWaitMs : undefined);
-  const credentials = new ClientCredentials({
-    integration: 'netsuite',
-    tokenUrl,
-    clientId: config.clientId,
-    assertion,
-    context,
-    tooManyRequestsWaitMs,
-  });
+  const tba = config.tba;
+  // M2M exchanges a signed assertion for bearer tokens; token-based authentication signs every request.
+  const credentials = tba
+    ? undefined
+    : new ClientCredentials({
+        integration: 'netsuite',
+        tokenUrl,
+        clientId: config.clientId!,
+        assertion,
+        context,
+        tooManyRequestsWaitMs,
+      });
+  const signed = (method: string, url: URL, token: NonNullable<NetSuiteConfig['tba']>) =>
+    oauth1Header(
+      method,
+      url,
+      {
+        consumerKey: token.consumerKey,
+        consumerSecret: token.consumerSecret,
+        token: token.tokenId,
+        tokenSecret: token.tokenSecret,
+      },
+      // The realm is the account id as NetSuite writes it: upper case, a sandbox's suffix after `_`.
+      { signatureMethod: 'HMAC-SHA256', realm: config.accountId.toUpperCase(), now: now() },
+    );
   const http = new VendorHttp({
     integration: 'netsuite',
     baseUrl: base,
     context,
-    auth: async () => ({ authorization: `Bearer ${await credentials.accessToken()}` }),
+    auth: async ({ method, url }) => ({
+      authorization: tba ? signed(method, url, tba) : `Bearer ${await credentials!.accessToken()}`,
+    }),
     onUnauthorized: async () => {
+      // A refused signature does not get better by signing again.
+      if (!credentials) return false;
       credentials.invalidate();
       return true;
     },

@@ -24,7 +24,7 @@ import { parseConfig } from '../../marketing/shared/config';
 import { decodeCursor, encodeCursor } from '../../marketing/shared/cursor';
 import { hashMembers, normalizeEmail, sha256, type HashedMember } from '../meta/audience';
 import { xConfigSchema, type XConfig } from './config';
-import { oauth1Header } from './oauth1';
+import { oauth1Header } from '../../http/oauth1';
 import { verifyXWebhook, xCrc } from './webhook';
 
 export { xConfigSchema, type XConfig } from './config';

@@ -19,7 +19,7 @@ import {
   type FakeResponse,
 } from '@data-sync/integrations/contract/fake-kit';
 import { sha256 } from '@data-sync/integrations/social/meta/audience';
-import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/social/x/oauth1';
+import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/http/oauth1';
 import { xSignature } from '@data-sync/integrations/social/x/webhook';
 import { X_OPENAPI_PRESENT, checkXRequest } from './openapi';
 
