@@ -6,7 +6,7 @@
  */
 import { z } from 'zod';
 
-export const JOB_KINDS = ['sync', 'push', 'webhook', 'pipeline', 'probe', 'erasure'] as const;
+export const JOB_KINDS = ['sync', 'push', 'webhook', 'pipeline', 'probe', 'erasure', 'sweep'] as const;
 export type JobKind = (typeof JOB_KINDS)[number];
 
 const NAME = z
@@ -55,6 +55,8 @@ export type PipelinePayload = z.infer<typeof pipelinePayload>;
 
 const probePayload = z.object({ probeId: z.string().min(1) }).strict();
 const erasurePayload = z.object({}).strict();
+/** A reconciliation sweep of one integration (ids only): the objects its module sweeps. */
+const sweepPayload = z.object({}).strict();
 
 /** Fields every message may carry beside its kind and payload (set by the bindings). */
 const envelope = {
@@ -78,6 +80,7 @@ export const JOB_MESSAGE = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('pipeline'), payload: pipelinePayload, ...envelope }).strict(),
   z.object({ kind: z.literal('probe'), payload: probePayload, ...envelope }).strict(),
   z.object({ kind: z.literal('erasure'), payload: erasurePayload, ...envelope }).strict(),
+  z.object({ kind: z.literal('sweep'), payload: sweepPayload, ...envelope }).strict(),
 ]);
 export type JobMessage = z.infer<typeof JOB_MESSAGE>;
 
@@ -86,7 +89,7 @@ export const JOB_ENVELOPE = z.object({ kind: z.enum(JOB_KINDS), payload: z.unkno
 export type JobEnvelope = z.infer<typeof JOB_ENVELOPE>;
 
 /** Runs and webhooks belong to an integration: their messages must name it. */
-const NEEDS_INTEGRATION: ReadonlySet<JobKind> = new Set(['sync', 'push', 'webhook', 'pipeline']);
+const NEEDS_INTEGRATION: ReadonlySet<JobKind> = new Set(['sync', 'push', 'webhook', 'pipeline', 'sweep']);
 
 export class InvalidJobMessage extends Error {
   constructor(where: string, problems: string) {

@@ -163,6 +163,12 @@ export interface ConnectorModule<C = any> {
   /** Validates an integration's config (credentials, base URL override, objects); input may omit defaulted fields. */
   readonly configSchema: ZodType<C, ZodTypeDef, unknown>;
   create(config: C, context?: ConnectorContext): Connector;
+  /**
+   * Objects whose deletes only a reconciliation sweep finds (the vendor lists no deleted records): the
+   * runtime sweeps them (sweepDeleted over `listIds`) after scheduled syncs, once a day. Absent: pulls
+   * report deletes in `deletedIds`, or the objects are never deleted.
+   */
+  readonly sweepObjects?: readonly string[];
   /** Verifies an inbound webhook and returns its events; throws WebhookRejected when forged, tampered or replayed. */
   verifyWebhook(config: C, request: WebhookRequest): WebhookEvents;
   /**

@@ -27,4 +27,12 @@ export const ACCOUNT_MIGRATIONS: Migration[] = [
       );
       CREATE INDEX accounts_name ON accounts (lower(name))`,
   },
+  {
+    // The position account pushes read from, as contacts' change_seq is theirs.
+    id: '501_accounts_change_seq',
+    sql: `
+      CREATE SEQUENCE accounts_change_seq;
+      ALTER TABLE accounts ADD COLUMN change_seq bigint NOT NULL DEFAULT nextval('accounts_change_seq');
+      CREATE INDEX accounts_change ON accounts (change_seq)`,
+  },
 ];

@@ -6,6 +6,8 @@
 import { createHash } from 'crypto';
 import { stableStringify } from './batch';
 import type { Queryable } from './db';
+import { accountErasureGuard } from './account-compliance';
+import { ACCOUNT_CHANGE_LOCK } from './account-push';
 import { ACCOUNT_MAPPINGS, type AccountRow } from './account-mappings';
 import { quarantine } from './analytics';
 import type { FieldCipher } from './privacy';
@@ -52,12 +54,15 @@ export async function ingestAccountPage(
   let inserted = 0;
   let updated = 0;
   if (rows.size > 0) {
+    // Pushes record their position under the same lock, so none reads past a change not yet committed.
+    await tx.query(ACCOUNT_CHANGE_LOCK);
     const { rows: written } = await tx.query<{ inserted: boolean }>(
       `INSERT INTO accounts (source, external_id, name, account_number, email, phone, website, source_updated_at, content_hash)
-       SELECT $1, r.external_id, r.name, r.account_number, r.email, r.phone, r.website, r.source_updated_at, r.content_hash
+       SELECT $1, r.external_id, r.name, r.account_number, ${accountErasureGuard('r.email', 'r.email')}, ${accountErasureGuard('r.email', 'r.phone')}, r.website, r.source_updated_at, r.content_hash
        FROM jsonb_to_recordset($2::jsonb) AS r(external_id text, name text, account_number text, email text, phone text, website text, source_updated_at timestamptz, content_hash text)
        ON CONFLICT (source, external_id) DO UPDATE SET name = EXCLUDED.name, account_number = EXCLUDED.account_number, email = EXCLUDED.email, phone = EXCLUDED.phone,
-         website = EXCLUDED.website, source_updated_at = EXCLUDED.source_updated_at, content_hash = EXCLUDED.content_hash, deleted_at = NULL, updated_at = now()
+         website = EXCLUDED.website, source_updated_at = EXCLUDED.source_updated_at, content_hash = EXCLUDED.content_hash, deleted_at = NULL, updated_at = now(),
+         change_seq = nextval('accounts_change_seq')
        WHERE (accounts.content_hash <> EXCLUDED.content_hash OR accounts.deleted_at IS NOT NULL)
          AND (accounts.source_updated_at IS NULL OR EXCLUDED.source_updated_at IS NULL OR EXCLUDED.source_updated_at >= accounts.source_updated_at)
        RETURNING (xmax = 0) AS inserted`,

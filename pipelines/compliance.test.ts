@@ -80,6 +80,7 @@ function complianceSuite(open: () => Promise<TestDb>) {
         sync_pushes: 1,
         events: 1,
         contact_sources: 1,
+        accounts: 0,
       },
       vendorErasures: [
         'salesforce',

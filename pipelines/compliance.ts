@@ -5,6 +5,7 @@
 import { COMPLIANCE, type ComplianceConfig } from '@data-sync/config/compliance';
 import { INTEGRATIONS, type IntegrationFamily } from '@data-sync/config/integrations';
 import type { Db, Queryable } from './db';
+import { eraseFromAccounts, retainAccounts } from './account-compliance';
 import { subjectHash } from './privacy';
 
 function checkEmail(email: unknown): string {
@@ -131,6 +132,7 @@ export async function eraseSubject(
       await tx.query('DELETE FROM events WHERE email = $1 OR lower(user_id) = $1', [normalized])
     ).rowCount;
     erased.contact_sources = (await tx.query('DELETE FROM contact_sources WHERE email = $1', [normalized])).rowCount;
+    erased.accounts = await eraseFromAccounts(tx, normalized);
     if (opts.other) Object.assign(erased, await opts.other.erase(tx, normalized));
     if (vendors.length) {
       await tx.query(
@@ -273,6 +275,9 @@ export async function applyRetention(
       )
     ).rowCount;
     if (other) deleted += await other.retain(tx, cutoff);
+    const accounts = await retainAccounts(tx, cutoff, config.gdpr.retentionAction, config.gdpr.anonymizationFields);
+    deleted += accounts.deleted;
+    anonymized += accounts.anonymized;
     // Events are behaviour tied to a person: kept no longer than the contacts they describe.
     deleted += (await tx.query('DELETE FROM events WHERE occurred_at < $1::timestamptz', [cutoff])).rowCount;
     // Staging rows of batches a crash interrupted (a live batch holds its rows for seconds).

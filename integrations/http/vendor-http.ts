@@ -39,8 +39,11 @@ export interface VendorHttpOptions {
   readonly integration: string;
   readonly baseUrl: string;
   readonly context?: ConnectorContext;
-  /** Headers added to every call (auth); may fetch or refresh a token. */
-  readonly auth?: () => Promise<Record<string, string>> | Record<string, string>;
+  /** Headers added to every call (auth); may fetch or refresh a token, or sign the call (OAuth 1.0a). */
+  readonly auth?: (call: {
+    readonly method: string;
+    readonly url: URL;
+  }) => Promise<Record<string, string>> | Record<string, string>;
   /**
    * Called once on 401 before giving up (e.g. refresh an OAuth access token); returns true when the
    * call should be retried with fresh credentials.
@@ -202,7 +205,7 @@ export class VendorHttp {
       await this.options.context?.acquire?.();
       const headers: Record<string, string> = {
         accept: 'application/json',
-        ...(await this.options.auth?.()),
+        ...(await this.options.auth?.({ method, url })),
         ...request.headers,
       };
       let body: string | Buffer | undefined = request.body;

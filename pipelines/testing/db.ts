@@ -3,6 +3,7 @@
  * PostgreSQL (dropped on close) so parallel test files never share tables.
  */
 import { Db, migrate, openPglite, openPostgres } from '../db';
+import { ACCOUNT_MIGRATIONS } from '../account-migrations';
 import { ANALYTICS_MIGRATIONS } from '../analytics-migrations';
 import { PIPELINE_MIGRATIONS } from '../migrations';
 
@@ -17,7 +18,7 @@ export interface TestDb {
 }
 
 async function prepare(db: Db): Promise<void> {
-  await migrate(db, [...PIPELINE_MIGRATIONS, ...ANALYTICS_MIGRATIONS]);
+  await migrate(db, [...PIPELINE_MIGRATIONS, ...ANALYTICS_MIGRATIONS, ...ACCOUNT_MIGRATIONS]);
   await db.exec(AUDIT_LOG_DDL);
 }
 

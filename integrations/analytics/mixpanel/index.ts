@@ -207,7 +207,7 @@ class MixpanelConnector implements Connector {
     const normalized = email.trim().toLowerCase();
     const found = await this.app.json<{ results?: { $distinct_id: string }[] }>({
       method: 'POST',
-      path: '/api/2.0/engage',
+      path: '/api/query/engage',
       query: { project_id: this.config.projectId },
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ where: `properties["$email"] == ${JSON.stringify(normalized)}` }).toString(),
@@ -216,7 +216,7 @@ class MixpanelConnector implements Connector {
     const distinctIds = [...new Set([normalized, ...(found.results ?? []).map((r) => r.$distinct_id)])];
     await this.app.request({
       method: 'POST',
-      path: '/api/app/data-deletions/v3.0/',
+      path: '/api/app/data-deletions/v3.0',
       query: { token: this.config.projectToken },
       headers: { authorization: `Bearer ${this.config.gdprToken}` },
       json: { distinct_ids: distinctIds, compliance_type: 'GDPR' },

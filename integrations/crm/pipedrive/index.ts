@@ -310,5 +310,7 @@ export const pipedrive: ConnectorModule<PipedriveConfig> = {
   family: 'crm',
   configSchema: pipedriveConfigSchema,
   create: createPipedrive,
+  // API v2 lists no deleted items.
+  sweepObjects: TYPES,
   verifyWebhook: verifyPipedriveWebhook,
 };

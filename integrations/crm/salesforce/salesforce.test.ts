@@ -356,3 +356,10 @@ describe('outbound messages', () => {
     );
   });
 });
+
+test('the fake refuses and lists a query of a field the object does not have in its describe', async () => {
+  fake = await startFakeSalesforce({ seed: { Contact: 1 } });
+  const connector = createSalesforce(config(fake.url, { fields: { Contact: ['Email', 'Favourite_Colour'] } }), fast);
+  await expect(connector.pull('Contact', null)).rejects.toThrow(/Favourite_Colour/);
+  expect(fake.violations!()).toEqual(["SOQL on Contact: no field Favourite_Colour in the standard object's describe"]);
+});

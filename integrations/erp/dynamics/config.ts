@@ -10,6 +10,8 @@ export const dynamicsConfigSchema = z
     clientSecret: z.string().min(1),
     /** Token endpoint; defaults to the tenant's v2.0 endpoint at login.microsoftonline.com. */
     tokenUrl: z.string().url().optional(),
+    /** Upserts (one change set each) per `$batch` request; Dataverse takes at most 1,000 requests in one. */
+    batchSize: z.number().int().min(1).max(1000).default(100),
     /** Rows per page (`Prefer: odata.maxpagesize`). */
     pageSize: z.number().int().min(1).max(5000).default(500),
     /** The alternate key a push upserts each table by; the environment must define it (see the README). */

@@ -1,4 +1,5 @@
 import { startFakeDynamics, type FakeDynamics } from '@data-sync/vendor-fakes/dynamics';
+import { buildBatch, parseBatchResponse } from '../shared/odata-batch';
 import { dynamics, type DynamicsConfig } from '.';
 
 const TENANT = '11111111-2222-4333-8444-555555555555';
@@ -46,4 +47,62 @@ test('a stored cursor whose link points at another host is refused before any to
   const connector = dynamics.create(config(), context);
   const cursor = JSON.stringify({ delta: 'https://attacker.example.com/api/data/v9.2/contacts?$deltatoken=1' });
   await expect(connector.pull('contacts', cursor)).rejects.toMatchObject({ kind: 'invalid_config' });
+});
+
+test('a push is one $batch of upserts: a refused row fails alone, the rest land', async () => {
+  const posts: string[] = [];
+  const counting: typeof fetch = (input, init) => {
+    if (init?.method === 'POST') posts.push(new URL(String(input)).pathname);
+    return fetch(input, init);
+  };
+  const connector = dynamics.create(config(), { ...context, fetch: counting });
+  const result = await connector.push('contacts', [
+    { emailaddress1: 'one@example.com', firstname: 'One', lastname: 'Batch' },
+    { emailaddress1: 'bad@example.com', firstname: 'Bad', nosuchcolumn: 'x' },
+    { emailaddress1: 'two@example.com', firstname: 'Two', lastname: 'Batch' },
+  ]);
+  expect(result).toEqual({
+    upserted: 2,
+    failed: [{ key: 'bad@example.com', reason: expect.stringMatching(/-> 400: .*nosuchcolumn/) }],
+  });
+  expect(posts.filter((p) => !p.includes('oauth2'))).toEqual(['/api/data/v9.2/$batch']);
+  const emails = [...fake.state.tables.get('contacts')!.values()].map((r) => r.emailaddress1);
+  expect(emails).toEqual(expect.arrayContaining(['one@example.com', 'two@example.com']));
+  expect(emails).not.toContain('bad@example.com');
+});
+
+test('the fake ends a batch at its first failure unless the request prefers odata.continue-on-error', async () => {
+  const token = await fetch(`${fake.url}/${TENANT}/oauth2/v2.0/token`, {
+    method: 'POST',
+    body: new URLSearchParams({
+      grant_type: 'client_credentials',
+      client_id: fake.state.clientId,
+      client_secret: fake.state.clientSecret,
+      scope: `${fake.url}/.default`,
+    }),
+  }).then((r) => r.json() as Promise<{ access_token: string }>);
+  const root = `${fake.url}/api/data/v9.2`;
+  const batch = buildBatch(
+    [
+      [{ method: 'PATCH', path: `contacts(emailaddress1='a%40example.com')`, json: { nosuchcolumn: 1 } }],
+      [{ method: 'PATCH', path: `contacts(emailaddress1='b%40example.com')`, json: { firstname: 'B' } }],
+    ],
+    root,
+  );
+  const send = async (prefer?: string) => {
+    const answer = await fetch(`${root}/$batch`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${token.access_token}`,
+        'content-type': batch.contentType,
+        ...(prefer ? { prefer } : {}),
+      },
+      body: batch.body,
+    });
+    return parseBatchResponse(answer.headers.get('content-type')!, await answer.text()).map((set) =>
+      set.map((r) => r.status),
+    );
+  };
+  expect(await send()).toEqual([[400]]);
+  expect(await send('odata.continue-on-error')).toEqual([[400], [204]]);
 });

@@ -22,6 +22,7 @@ import {
 } from '../../connector';
 import { VendorHttp } from '../../http/vendor-http';
 import { ClientCredentials } from '../shared/client-credentials';
+import { buildBatch, parseBatchResponse, type BatchRequest } from '../shared/odata-batch';
 import { dynamicsConfigSchema, type DynamicsConfig } from './config';
 
 export { dynamicsConfigSchema, type DynamicsConfig } from './config';
@@ -197,8 +198,8 @@ export function createDynamics(config: DynamicsConfig, context: ConnectorContext
     async push(object, records) {
       table(object);
       const key = keyOf(object);
-      let upserted = 0;
       const failed: { key: string; reason: string }[] = [];
+      const upserts: { key: string; request: BatchRequest }[] = [];
       for (const record of records) {
         const value = record[key];
         if (typeof value !== 'string' || !value) {
@@ -210,19 +211,40 @@ export function createDynamics(config: DynamicsConfig, context: ConnectorContext
             ([k, v]) => !READ_ONLY.has(k) && k !== key && !k.startsWith('@') && v !== undefined,
           ),
         );
-        try {
-          // An upsert: PATCH by alternate key creates the row when none holds the key, so a retry is safe.
-          await http.request({
-            method: 'PATCH',
-            path: `/${object}(${key}=${encodeURIComponent(quote(value))})`,
-            json: fields,
-          });
-          upserted++;
-        } catch (error) {
-          if (error instanceof IntegrationError && error.kind === 'vendor_error')
-            failed.push({ key: value, reason: error.message });
-          else throw error;
-        }
+        // An upsert: PATCH by alternate key creates the row when none holds the key, so a resent batch is safe.
+        upserts.push({
+          key: value,
+          request: { method: 'PATCH', path: `${object}(${key}=${encodeURIComponent(quote(value))})`, json: fields },
+        });
+      }
+      let upserted = 0;
+      for (let i = 0; i < upserts.length; i += config.batchSize) {
+        const chunk = upserts.slice(i, i + config.batchSize);
+        const batch = buildBatch(
+          chunk.map((u) => [u.request]),
+          `${org}/api/data/v9.2`,
+        );
+        const response = await http.request<string>({
+          method: 'POST',
+          path: '/$batch',
+          body: batch.body,
+          // Without continue-on-error Dataverse stops the batch at its first failed request.
+          headers: { 'content-type': batch.contentType, accept: 'application/json', prefer: 'odata.continue-on-error' },
+        });
+        const answers = parseBatchResponse(response.headers.get('content-type') ?? '', String(response.body ?? ''));
+        chunk.forEach((upsert, index) => {
+          const [answer] = answers[index] ?? [];
+          if (answer && answer.status < 300) upserted++;
+          else if (answer?.status === 401 || answer?.status === 403)
+            throw new IntegrationError('dynamics', 'auth', `$batch request -> ${answer.status}`, answer.status);
+          else
+            failed.push({
+              key: upsert.key,
+              reason: answer
+                ? `PATCH ${upsert.request.path} -> ${answer.status}: ${dataverseMessage(answer.body) ?? 'refused'}`
+                : 'not answered in the $batch response',
+            });
+        });
       }
       return { upserted, failed };
     },

@@ -3,7 +3,8 @@
  * then `id`) of `customer` or `contact`, so a record edited mid-run moves behind the cursor; SuiteQL
  * reports no deletes, so they are found by a sweep of the live ids (`listIds`). Pushes upsert by
  * external id (`PUT /record/v1/customer/eid:<email>`). Authentication is OAuth 2.0 client credentials
- * (M2M) with a PS256 client assertion signed by the mapped certificate's key. NetSuite has no
+ * (M2M) with a PS256 client assertion signed by the mapped certificate's key, or token-based
+ * authentication (OAuth 1.0a, HMAC-SHA256, realm = account id) signing every request. NetSuite has no
  * outbound webhooks of its own (only SuiteScript could post), so every delivery is refused.
  */
 import { constants, createPrivateKey, sign, type KeyObject } from 'crypto';
@@ -18,6 +19,8 @@ import {
   type WebhookEvents,
 } from '../../connector';
 import { VendorHttp } from '../../http/vendor-http';
+import { LOOK_BACK_MS, remember, unseen, type Versions } from '../../look-back';
+import { oauth1Header } from '../../http/oauth1';
 import { ClientCredentials } from '../shared/client-credentials';
 import { netsuiteConfigSchema, type NetSuiteConfig } from './config';
 
@@ -35,22 +38,62 @@ const WRITABLE: Record<string, readonly string[]> = {
   contact: ['firstName', 'lastName', 'company', 'email', 'phone'],
 };
 
-interface Cursor {
-  /** lastmodifieddate (account time, whole seconds) and id of the last record read. */
+interface Position {
+  /** lastmodifieddate (account time, whole seconds) and id of a record read. */
   readonly at: string;
   readonly id: number;
 }
 
+interface Cursor extends Position {
+  /** Versions emitted inside the look-back window behind `at` (absent in cursors written before it). */
+  readonly recent?: Versions;
+  /** Where the run in progress continues: its keyset position, behind `at` while it re-reads the window. */
+  readonly scan?: Position;
+}
+
+const STAMP_TEXT = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/;
+const stampMs = (at: string) => Date.parse(`${at}Z`);
+const versionOf = (row: Record<string, string>) => ({ id: String(row.id), ms: stampMs(row.lastmodifieddate) });
+
 function readCursor(text: string | null): Cursor | null {
-  if (text === null) return null;
+  // An empty cursor is what a full pull of an empty record type leaves.
+  if (text === null || text === '') return null;
   try {
     const cursor = JSON.parse(text) as Cursor;
-    if (/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d$/.test(cursor.at) && Number.isInteger(cursor.id)) return cursor;
+    if (
+      STAMP_TEXT.test(cursor.at) &&
+      Number.isInteger(cursor.id) &&
+      (cursor.scan === undefined || (STAMP_TEXT.test(cursor.scan.at) && Number.isInteger(cursor.scan.id)))
+    )
+      return cursor;
   } catch {
     // Falls through to the error below.
   }
   throw new IntegrationError('netsuite', 'invalid_config', `unreadable pull cursor: ${text.slice(0, 80)}`);
 }
+
+/** The later of two keyset positions. */
+function later(a: Position, b: Position | undefined): Position {
+  if (!b) return a;
+  const [ma, mb] = [stampMs(a.at), stampMs(b.at)];
+  return mb > ma || (mb === ma && b.id > a.id) ? { at: b.at, id: b.id } : { at: a.at, id: a.id };
+}
+
+/**
+ * The SuiteQL condition a page starts from: after the run's keyset position; a new run of a cursor that
+ * remembers versions starts the look-back window behind its newest change (cursors written before the
+ * window resume after it, and gain the window on this advance).
+ */
+function pageStart(cursor: Cursor | null): string {
+  if (!cursor) return '';
+  if (cursor.scan) return afterPosition(cursor.scan);
+  if (!cursor.recent) return afterPosition(cursor);
+  const from = new Date(stampMs(cursor.at) - LOOK_BACK_MS).toISOString().slice(0, 19);
+  return ` WHERE lastmodifieddate >= ${timestamp(from)}`;
+}
+
+const afterPosition = (at: Position) =>
+  ` WHERE lastmodifieddate > ${timestamp(at.at)} OR (lastmodifieddate = ${timestamp(at.at)} AND id > ${at.id})`;
 
 function recordType(object: string): string {
   if (!COLUMNS[object])
@@ -86,7 +129,7 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
   let key: KeyObject | undefined;
   const now = context.now ?? Date.now;
   const assertion = () => {
-    key ??= createPrivateKey(config.privateKey);
+    key ??= createPrivateKey(config.privateKey!);
     const encode = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const iat = Math.floor(now() / 1000);
     const unsigned = `${encode({ typ: 'JWT', alg: 'PS256', kid: config.certificateId })}.${encode({ iss: config.clientId, scope: 'rest_webservices', aud: tokenUrl, iat, exp: iat + 3600 })}`;
@@ -99,20 +142,41 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
   };
   // The account's concurrency limit: NetSuite names it in the body and sends no Retry-After.
   const tooManyRequestsWaitMs = (body: unknown) => (isConcurrencyLimit(body) ? config.concurrencyWaitMs : undefined);
-  const credentials = new ClientCredentials({
-    integration: 'netsuite',
-    tokenUrl,
-    clientId: config.clientId,
-    assertion,
-    context,
-    tooManyRequestsWaitMs,
-  });
+  const tba = config.tba;
+  // M2M exchanges a signed assertion for bearer tokens; token-based authentication signs every request.
+  const credentials = tba
+    ? undefined
+    : new ClientCredentials({
+        integration: 'netsuite',
+        tokenUrl,
+        clientId: config.clientId!,
+        assertion,
+        context,
+        tooManyRequestsWaitMs,
+      });
+  const signed = (method: string, url: URL, token: NonNullable<NetSuiteConfig['tba']>) =>
+    oauth1Header(
+      method,
+      url,
+      {
+        consumerKey: token.consumerKey,
+        consumerSecret: token.consumerSecret,
+        token: token.tokenId,
+        tokenSecret: token.tokenSecret,
+      },
+      // The realm is the account id as NetSuite writes it: upper case, a sandbox's suffix after `_`.
+      { signatureMethod: 'HMAC-SHA256', realm: config.accountId.toUpperCase(), now: now() },
+    );
   const http = new VendorHttp({
     integration: 'netsuite',
     baseUrl: base,
     context,
-    auth: async () => ({ authorization: `Bearer ${await credentials.accessToken()}` }),
+    auth: async ({ method, url }) => ({
+      authorization: tba ? signed(method, url, tba) : `Bearer ${await credentials!.accessToken()}`,
+    }),
     onUnauthorized: async () => {
+      // A refused signature does not get better by signing again.
+      if (!credentials) return false;
       credentials.invalidate();
       return true;
     },
@@ -149,17 +213,20 @@ export function createNetSuite(config: NetSuiteConfig, context: ConnectorContext
         `TO_CHAR(datecreated, ${STAMP}) AS datecreated`,
         `TO_CHAR(lastmodifieddate, ${STAMP}) AS lastmodifieddate`,
       ].join(', ');
-      const where = cursor
-        ? ` WHERE lastmodifieddate > ${timestamp(cursor.at)} OR (lastmodifieddate = ${timestamp(cursor.at)} AND id > ${cursor.id})`
-        : '';
       const page = await suiteql(
-        `SELECT ${select} FROM ${type}${where} ORDER BY lastmodifieddate, id`,
+        `SELECT ${select} FROM ${type}${pageStart(cursor)} ORDER BY lastmodifieddate, id`,
         config.pageSize,
       );
       const last = page.items[page.items.length - 1];
-      const next = last ? { at: last.lastmodifieddate, id: Number(last.id) } : cursor;
+      const read = last ? { at: last.lastmodifieddate, id: Number(last.id) } : undefined;
+      const newest = cursor ? later(cursor, read) : read;
+      // The window re-read skips the versions emitted already; a change exposed late shows a new one.
+      const emitted = unseen(page.items, cursor?.recent, versionOf);
+      const recent = newest ? remember(cursor?.recent, emitted, versionOf, stampMs(newest.at)) : undefined;
+      const next: Cursor | undefined =
+        newest && (page.hasMore ? { ...newest, recent, scan: read ?? cursor?.scan } : { ...newest, recent });
       // SuiteQL prints the account's time without a zone; it is read as UTC (see the README).
-      const records: VendorRecord[] = page.items.map(({ links: _links, ...row }) => ({
+      const records: VendorRecord[] = emitted.map(({ links: _links, ...row }) => ({
         ...row,
         datecreated: row.datecreated ? `${row.datecreated}Z` : undefined,
         lastmodifieddate: row.lastmodifieddate ? `${row.lastmodifieddate}Z` : undefined,
@@ -251,5 +318,7 @@ export const netsuite: ConnectorModule<NetSuiteConfig> = {
   family: 'erp',
   configSchema: netsuiteConfigSchema,
   create: createNetSuite,
+  // The SuiteQL reads report no deletes.
+  sweepObjects: Object.keys(COLUMNS),
   verifyWebhook: verifyNetSuiteWebhook,
 };

@@ -47,3 +47,49 @@ test('an assertion signed with another key than the mapped certificate is refuse
   const check = await netsuite.create(config({ privateKey: other }), context).test();
   expect(check).toMatchObject({ ok: false, message: expect.stringMatching(/^auth: .*invalid_client/) });
 });
+
+const tba = (extra: Partial<NonNullable<NetSuiteConfig['tba']>> = {}): NetSuiteConfig =>
+  netsuite.configSchema.parse({
+    accountId: fake.state.accountId,
+    baseUrl: fake.url,
+    tba: { ...fake.state.tba, ...extra },
+  });
+
+test('token-based authentication signs each request: OAuth 1.0a HMAC-SHA256 with the account id as realm', async () => {
+  const headers: string[] = [];
+  const recording: typeof fetch = (input, init) => {
+    headers.push(String(new Headers(init?.headers).get('authorization')));
+    return fetch(input, init);
+  };
+  const connector = netsuite.create(tba(), { ...context, fetch: recording });
+  expect((await connector.pull('customer', null)).records.length).toBeGreaterThan(0);
+  expect(headers[0]).toMatch(
+    new RegExp(`^OAuth realm="${fake.state.accountId.toUpperCase()}", .*oauth_signature_method="HMAC-SHA256"`),
+  );
+  // No token endpoint is called: every request carries its own signature.
+  expect(headers.every((h) => h.startsWith('OAuth '))).toBe(true);
+});
+
+test('a wrong token secret, or a repeated nonce, is refused as auth', async () => {
+  const check = await netsuite.create(tba({ tokenSecret: 'not-the-secret' }), context).test();
+  expect(check).toMatchObject({ ok: false, message: expect.stringMatching(/^auth: .*INVALID_LOGIN/) });
+  let header = '';
+  const capture: typeof fetch = (input, init) => {
+    header = String(new Headers(init?.headers).get('authorization'));
+    return fetch(input, init);
+  };
+  await netsuite.create(tba(), { ...context, fetch: capture }).test();
+  const replay = await fetch(`${fake.url}/services/rest/record/v1/customer?limit=1`, {
+    headers: { authorization: header },
+  });
+  expect(replay.status).toBe(401);
+});
+
+test('a config names one way to authenticate: TBA or M2M, not both, not neither', () => {
+  const base = { accountId: 'TSTDRV1', baseUrl: 'https://ns.example.com' };
+  const both = netsuite.configSchema.safeParse({ ...base, tba: fake.state.tba, clientId: 'c' });
+  expect(both.success).toBe(false);
+  const neither = netsuite.configSchema.safeParse(base);
+  expect(neither.success).toBe(false);
+  expect(JSON.stringify(neither.error?.issues)).toContain('M2M needs clientId, certificateId and privateKey');
+});

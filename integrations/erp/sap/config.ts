@@ -22,6 +22,8 @@ export const sapConfigSchema = z
     auth,
     /** Records per `$top` page. */
     pageSize: z.number().int().min(1).max(5000).default(500),
+    /** Change sets (one per pushed record) sent in one `$batch` request. */
+    batchSize: z.number().int().min(1).max(1000).default(100),
     /** Country written into a new business partner's address, which S/4HANA requires. */
     defaultCountry: z
       .string()

@@ -5,7 +5,8 @@
  * date, time and number, so a partner edited mid-run moves behind the cursor instead of shifting a
  * `$skip`; business partners cannot be deleted (`sap:deletable="false"`), so the archiving flag
  * `IsMarkedForArchiving` is SAP's delete, reported in `deletedIds`. Writes fetch a CSRF token first
- * and update with `If-Match`; a new partner is one deep insert with its address and email.
+ * and update with `If-Match`; a new partner is one deep insert with its address and email. A push
+ * sends its writes in `$batch` requests, one change set per record, so one refused record fails alone.
  */
 import { timingSafeEqual } from 'crypto';
 import {
@@ -19,8 +20,10 @@ import {
   type WebhookEvents,
   type WebhookRequest,
 } from '../../connector';
-import { VendorHttp, type VendorRequest } from '../../http/vendor-http';
+import { VendorHttp, type VendorRequest, type VendorResponse } from '../../http/vendor-http';
+import { LOOK_BACK_MS, remember, unseen, type Versions } from '../../look-back';
 import { ClientCredentials } from '../shared/client-credentials';
+import { buildBatch, parseBatchResponse, type BatchRequest } from '../shared/odata-batch';
 import { sapConfigSchema, type SapConfig } from './config';
 
 export { sapConfigSchema, type SapConfig } from './config';
@@ -46,23 +49,63 @@ const NOT_UPDATED = new Set([
 
 type Row = Record<string, unknown> & { __metadata?: { etag?: string } };
 
-interface Cursor {
-  /** LastChangeDate (epoch ms, midnight), LastChangeTime (seconds of the day) and number of the last record read. */
+interface Position {
+  /** LastChangeDate (epoch ms, midnight), LastChangeTime (seconds of the day) and number of a record read. */
   readonly date: number;
   readonly time: number;
   readonly id: string;
 }
 
+interface Cursor extends Position {
+  /** Versions emitted inside the look-back window behind this position (absent in cursors written before it). */
+  readonly recent?: Versions;
+  /** Where the run in progress continues: its keyset position, behind the newest while it re-reads the window. */
+  readonly scan?: Position;
+}
+
+const isPosition = (value: Partial<Position> | undefined): value is Position =>
+  typeof value?.date === 'number' && typeof value.time === 'number' && typeof value.id === 'string';
+
 function readCursor(text: string | null): Cursor | null {
-  if (text === null) return null;
+  // An empty cursor is what a full pull of an empty category leaves.
+  if (text === null || text === '') return null;
   try {
     const cursor = JSON.parse(text) as Cursor;
-    if (typeof cursor.date === 'number' && typeof cursor.time === 'number' && typeof cursor.id === 'string')
-      return cursor;
+    if (isPosition(cursor) && (cursor.scan === undefined || isPosition(cursor.scan))) return cursor;
   } catch {
     // Falls through to the error below.
   }
   throw new IntegrationError('sap', 'invalid_config', `unreadable pull cursor: ${text.slice(0, 80)}`);
+}
+
+const DAY_MS = 86_400_000;
+const positionMs = (at: Position) => at.date + at.time * 1000;
+const positionOf = (row: Row): Position => ({
+  date: odataDate(row.LastChangeDate) ?? 0,
+  time: odataTime(row.LastChangeTime) ?? 0,
+  id: String(row.BusinessPartner),
+});
+const versionOf = (row: Row) => ({ id: String(row.BusinessPartner), ms: positionMs(positionOf(row)) });
+
+/** The later of two keyset positions. */
+function later(a: Position, b: Position | undefined): Position {
+  if (!b) return a;
+  const [ma, mb] = [positionMs(a), positionMs(b)];
+  return mb > ma || (mb === ma && b.id > a.id) ? b : { date: a.date, time: a.time, id: a.id };
+}
+
+/**
+ * Where a page starts: after the run's keyset position; a new run of a cursor that remembers versions
+ * starts the look-back window behind its newest change (cursors written before the window resume after
+ * it, and gain the window on this advance).
+ */
+function pageStart(cursor: Cursor): string {
+  if (cursor.scan) return after(cursor.scan);
+  if (!cursor.recent) return after(cursor);
+  const from = positionMs(cursor) - LOOK_BACK_MS;
+  const d = literalDate(Math.floor(from / DAY_MS) * DAY_MS);
+  const t = literalTime(Math.floor((from % DAY_MS) / 1000));
+  return `(LastChangeDate gt ${d} or (LastChangeDate eq ${d} and LastChangeTime ge ${t}))`;
 }
 
 function category(object: string): string {
@@ -180,7 +223,7 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
   }
 
   /** A modifying call with the CSRF token; an expired token (403 `x-csrf-token: Required`) is fetched again once. */
-  async function modify(request: VendorRequest): Promise<void> {
+  async function modify(request: VendorRequest): Promise<VendorResponse<unknown>> {
     for (let attempt = 0; attempt < 2; attempt++) {
       const current = session ?? (await fetchSession());
       const response = await http.request({
@@ -188,7 +231,7 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
         headers: { ...request.headers, 'x-csrf-token': current.token, cookie: current.cookie },
         accept: [403, ...(request.accept ?? [])],
       });
-      if (response.status !== 403) return;
+      if (response.status !== 403) return response;
       if (response.headers.get('x-csrf-token')?.toLowerCase() !== 'required')
         throw new IntegrationError(
           'sap',
@@ -261,7 +304,7 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
     async pull(object, cursorText) {
       const filter = [`BusinessPartnerCategory eq '${category(object)}'`];
       const cursor = readCursor(cursorText);
-      if (cursor) filter.push(after(cursor));
+      if (cursor) filter.push(pageStart(cursor));
       const body = await http.json<{ d: { results: Row[]; __next?: string } }>({
         path: '/A_BusinessPartner',
         query: {
@@ -274,25 +317,25 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
       });
       const rows = body.d.results;
       const last = rows[rows.length - 1];
-      const next: Cursor | null = last
-        ? {
-            date: odataDate(last.LastChangeDate) ?? 0,
-            time: odataTime(last.LastChangeTime) ?? 0,
-            id: String(last.BusinessPartner),
-          }
-        : cursor;
-      // Archived partners are SAP's deletes; every other row is a change.
-      const records = rows.filter((r) => !r.IsMarkedForArchiving).map(normalize);
-      const deletedIds = rows.filter((r) => r.IsMarkedForArchiving).map((r) => String(r.BusinessPartner));
+      const read = last ? positionOf(last) : undefined;
+      const newest = cursor ? later(cursor, read) : read;
+      // The window re-read skips the versions emitted already (archivals included); a change exposed late shows a new one.
+      const emitted = unseen(rows, cursor?.recent, versionOf);
+      const recent = newest ? remember(cursor?.recent, emitted, versionOf, positionMs(newest)) : undefined;
       // A short page ends the run; a server that pages below `$top` says so with __next.
       const done = rows.length < config.pageSize && !body.d.__next;
+      const next: Cursor | undefined =
+        newest && (done ? { ...newest, recent } : { ...newest, recent, scan: read ?? cursor?.scan });
+      // Archived partners are SAP's deletes; every other row is a change.
+      const records = emitted.filter((r) => !r.IsMarkedForArchiving).map(normalize);
+      const deletedIds = emitted.filter((r) => r.IsMarkedForArchiving).map((r) => String(r.BusinessPartner));
       return { records, deletedIds, cursor: next ? JSON.stringify(next) : '', done };
     },
 
     async push(object, records) {
       const kind = category(object);
-      let upserted = 0;
       const failed: { key: string; reason: string }[] = [];
+      const writes: { key: string; request: BatchRequest }[] = [];
       for (const record of records) {
         const email = sapEmail(record);
         if (!email) {
@@ -303,36 +346,71 @@ export function createSap(config: SapConfig, context: ConnectorContext = {}): Co
           });
           continue;
         }
+        let existing: Row | undefined;
         try {
-          const [existing] = await findByEmail(email);
-          if (existing) {
-            const fields = Object.fromEntries(
-              Object.entries(record).filter(([k, v]) => !NOT_UPDATED.has(k) && !k.startsWith('to_') && v !== undefined),
-            );
-            await modify({
+          [existing] = await findByEmail(email);
+        } catch (error) {
+          if (!(error instanceof IntegrationError && error.kind === 'vendor_error')) throw error;
+          failed.push({ key: email, reason: error.message });
+          continue;
+        }
+        if (existing) {
+          const fields = Object.fromEntries(
+            Object.entries(record).filter(([k, v]) => !NOT_UPDATED.has(k) && !k.startsWith('to_') && v !== undefined),
+          );
+          writes.push({
+            key: email,
+            request: {
               method: 'PATCH',
-              path: `/A_BusinessPartner(${quote(String(existing.BusinessPartner))})`,
+              path: `A_BusinessPartner(${quote(String(existing.BusinessPartner))})`,
               json: fields,
               headers: ifMatch(existing.etag as string | undefined),
-            });
-          } else {
-            const addresses = results(record.to_BusinessPartnerAddress).map((a) => ({
-              Country: config.defaultCountry,
-              ...a,
-            }));
-            await modify({
+            },
+          });
+        } else {
+          const addresses = results(record.to_BusinessPartnerAddress).map((a) => ({
+            Country: config.defaultCountry,
+            ...a,
+          }));
+          writes.push({
+            key: email,
+            request: {
               method: 'POST',
-              path: '/A_BusinessPartner',
+              path: 'A_BusinessPartner',
               json: { BusinessPartnerCategory: kind, ...record, to_BusinessPartnerAddress: { results: addresses } },
-              retry: false,
-            });
-          }
-          upserted++;
-        } catch (error) {
-          if (error instanceof IntegrationError && error.kind === 'vendor_error')
-            failed.push({ key: email, reason: error.message });
-          else throw error;
+            },
+          });
         }
+      }
+      let upserted = 0;
+      for (let i = 0; i < writes.length; i += config.batchSize) {
+        const chunk = writes.slice(i, i + config.batchSize);
+        const batch = buildBatch(chunk.map((w) => [w.request]));
+        const response = await modify({
+          method: 'POST',
+          path: '/$batch',
+          body: batch.body,
+          headers: { 'content-type': batch.contentType, accept: 'multipart/mixed' },
+          // A deep insert is not idempotent: a batch holding one is not resent blindly.
+          retry: chunk.every((w) => w.request.method !== 'POST'),
+        });
+        const answers = parseBatchResponse(response.headers.get('content-type') ?? '', String(response.body ?? ''));
+        if (answers.length !== chunk.length)
+          throw new IntegrationError(
+            'sap',
+            'vendor_error',
+            `$batch answered ${answers.length} change sets for ${chunk.length} sent`,
+          );
+        answers.forEach(([answer], index) => {
+          if (answer && answer.status < 300) upserted++;
+          else if (answer?.status === 401 || answer?.status === 403)
+            throw new IntegrationError('sap', 'auth', `$batch change set -> ${answer.status}`, answer.status);
+          else
+            failed.push({
+              key: chunk[index].key,
+              reason: `${chunk[index].request.method} ${chunk[index].request.path} -> ${answer?.status ?? '?'}: ${sapMessage(answer?.body) ?? 'refused'}`,
+            });
+        });
       }
       return { upserted, failed };
     },

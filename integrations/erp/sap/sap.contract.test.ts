@@ -5,7 +5,6 @@ import { sap, type SapConfig } from '.';
 const WEBHOOK = { username: 'event-mesh', password: 'event-mesh-password-1', source: '/default/sap.s4.beh/S4H100' };
 
 connectorContract<SapConfig>({
-  lateChanges: false,
   name: 'sap',
   module: sap,
   object: 'persons',

@@ -1,4 +1,5 @@
 import { startFakeSap, SAP_SERVICE_PATH, type FakeSap } from '@data-sync/vendor-fakes/sap';
+import { buildBatch, parseBatchResponse } from '../shared/odata-batch';
 import { sap, type SapConfig } from '.';
 
 let fake: FakeSap;
@@ -92,4 +93,65 @@ test("updates go with the ETag just read: a stale one is refused (412), the conn
   };
   expect(await connector.push('persons', [record])).toEqual({ upserted: 1, failed: [] });
   expect((fake.snapshot('persons') as { FirstName: string }[])[0].FirstName).toBe('New');
+});
+
+test('a push sends its writes in one $batch, one change set per record: a refused record fails alone, the rest land', async () => {
+  const calls: string[] = [];
+  const counting: typeof fetch = (input, init) => {
+    calls.push(`${init?.method ?? 'GET'} ${new URL(String(input)).pathname.replace(SAP_SERVICE_PATH, '')}`);
+    return fetch(input, init);
+  };
+  const connector = sap.create(basic(), { ...context, fetch: counting });
+  const [existing] = fake.snapshot('persons') as { BusinessPartner: string; emails: string[] }[];
+  const address = (email: string) => ({ results: [{ to_EmailAddress: { results: [{ EmailAddress: email }] } }] });
+  const result = await connector.push('persons', [
+    { FirstName: 'Renamed', LastName: 'Person', to_BusinessPartnerAddress: address(existing.emails[0]) },
+    { FirstName: 'New', LastName: 'Person', to_BusinessPartnerAddress: address('new.person@example.com') },
+    { FirstName: 'Bad', NoSuchField: 'x', to_BusinessPartnerAddress: address('bad.person@example.com') },
+  ]);
+  expect(result.upserted).toBe(2);
+  expect(result.failed).toEqual([
+    { key: 'bad.person@example.com', reason: expect.stringMatching(/POST A_BusinessPartner -> 400: .*NoSuchField/) },
+  ]);
+  expect(calls.filter((c) => c.startsWith('POST'))).toEqual(['POST /$batch']);
+  const people = fake.snapshot('persons') as { BusinessPartner: string; FirstName: string; emails: string[] }[];
+  expect(people.find((p) => p.BusinessPartner === existing.BusinessPartner)?.FirstName).toBe('Renamed');
+  expect(people.some((p) => p.emails.includes('new.person@example.com'))).toBe(true);
+  expect(people.some((p) => p.emails.includes('bad.person@example.com'))).toBe(false);
+});
+
+test('the fake applies a change set all or nothing: a failing request rolls back the ones before it', async () => {
+  const auth = `Basic ${Buffer.from(`${fake.state.username}:${fake.state.password}`).toString('base64')}`;
+  const session = await fetch(`${fake.url}${SAP_SERVICE_PATH}/`, {
+    headers: { authorization: auth, 'x-csrf-token': 'Fetch' },
+  });
+  const headers = {
+    authorization: auth,
+    'x-csrf-token': session.headers.get('x-csrf-token')!,
+    cookie: session.headers.getSetCookie()[0].split(';')[0],
+  };
+  const [id] = fake.ids('persons');
+  const batch = buildBatch([
+    [
+      { method: 'PATCH', path: `A_BusinessPartner('${id}')`, json: { FirstName: 'RolledBack' } },
+      {
+        method: 'PATCH',
+        path: `A_BusinessPartner('${id}')`,
+        json: { FirstName: 'X' },
+        headers: { 'If-Match': 'W/"stale"' },
+      },
+    ],
+  ]);
+  const answer = await fetch(`${fake.url}${SAP_SERVICE_PATH}/$batch`, {
+    method: 'POST',
+    headers: { ...headers, 'content-type': batch.contentType },
+    body: batch.body,
+  });
+  expect(answer.status).toBe(202);
+  const [changeSet] = parseBatchResponse(answer.headers.get('content-type')!, await answer.text());
+  expect(changeSet.map((r) => r.status)).toEqual([412]);
+  const person = (fake.snapshot('persons') as { BusinessPartner: string; FirstName: string }[]).find(
+    (p) => p.BusinessPartner === id,
+  );
+  expect(person?.FirstName).not.toBe('RolledBack');
 });

@@ -324,4 +324,6 @@ export const klaviyo: ConnectorModule<KlaviyoConfig> = {
   configSchema: klaviyoConfigSchema as unknown as ZodType<KlaviyoConfig>,
   create: (config, context = {}) => new KlaviyoConnector(parseConfig('klaviyo', klaviyoConfigSchema, config), context),
   verifyWebhook: (config, request) => verifyKlaviyoWebhook(config, request),
+  // Klaviyo lists no deleted profiles; events are never deleted.
+  sweepObjects: ['profiles'],
 };

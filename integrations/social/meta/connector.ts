@@ -1,8 +1,9 @@
 /**
  * The Meta Lead Ads and Custom Audiences connector, shared by Facebook and Instagram (whose Lead Ads
  * land in the linked Page's forms, told apart by the lead's `platform`). Objects:
- * - `leads` in: every form's `/{form-id}/leads`, filtered by `time_created` after the watermark of the
- *   previous complete run, paged by `paging.cursors.after`; the form answers are flattened into
+ * - `leads` in: every form's `/{form-id}/leads`, filtered by `time_created` from the look-back window
+ *   behind the watermark of the previous complete run (a lead listed late is still pulled, once), paged
+ *   by `paging.cursors.after`; the form answers are flattened into
  *   `answers` for the inbound mapping. Meta reports no deletes: `listIds` serves the sweep.
  * - `custom_audience` out: contacts as hashed members of the configured customer-list audience
  *   (`POST /{audience-id}/users`); erasure removes the member (`DELETE`) and deletes the subject's leads.
@@ -31,7 +32,12 @@ import { metaHandshake, verifyMetaWebhook } from './webhook';
 
 export const LEAD_FIELDS = 'id,created_time,field_data,form_id,ad_id,adset_id,campaign_id,is_organic,platform';
 
-const markSchema = z.object({ ts: z.number().nullable(), seen: z.array(z.string()) });
+// `recent` (the look-back window's versions) is optional: cursors written before the window lack it.
+const markSchema = z.object({
+  ts: z.number().nullable(),
+  seen: z.array(z.string()),
+  recent: z.record(z.string(), z.number()).optional(),
+});
 const cursorSchema = z.object({
   mark: markSchema,
   run: z.object({ mark: markSchema, forms: z.array(z.string()), after: z.string().nullable() }).nullable(),
@@ -246,5 +252,7 @@ export function metaModule(variant: MetaVariant): ConnectorModule<MetaConfig> {
       new MetaConnector(variant, parseConfig(variant.system, metaConfigSchema, config), context),
     verifyWebhook: (config, request) => verifyMetaWebhook(variant.system, variant.objects, config, request),
     webhookHandshake: (config, request) => metaHandshake(variant.system, config, request),
+    // Graph lists no deleted leads.
+    sweepObjects: ['leads'],
   };
 }

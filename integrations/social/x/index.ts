@@ -27,7 +27,7 @@ import { decodeCursor, encodeCursor } from '../../marketing/shared/cursor';
 import { pullInsights } from '../insights';
 import { hashMembers, normalizeEmail, sha256, type HashedMember } from '../meta/audience';
 import { xConfigSchema, type XConfig } from './config';
-import { oauth1Header } from './oauth1';
+import { oauth1Header } from '../../http/oauth1';
 import { xUserSession } from './oauth2';
 import { verifyXWebhook, xCrc } from './webhook';
 

@@ -21,6 +21,7 @@ import {
   type FakeResponse,
 } from '@data-sync/integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
+import { batchAnswer, parseBatch, type BatchPart, type InnerRequest } from '../odata/batch';
 import { evaluate, filterNames, parseFilter } from '../sap/odata-filter';
 
 export const DATAVERSE_PATH = '/api/data/v9.2';
@@ -424,6 +425,13 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
         },
       };
     }
+    if (rest === '$batch')
+      return request.method === 'POST' ? batch(request, base) : refuse(405, '0x80060888', '$batch takes POST only');
+    return resource(request, rest, base);
+  }
+
+  /** A table or row request, authenticated already: alone or inside a `$batch`. */
+  function resource(request: FakeRequest, rest: string, base: string): FakeResponse {
     const match = /^([a-z]+)(?:\((.*)\))?$/.exec(rest);
     if (!match || !TABLES[match[1]]) return refuse(404, '0x8006088a', `Resource not found for the segment '${rest}'.`);
     if (match[2] === undefined) {
@@ -431,6 +439,65 @@ export async function startFakeDynamics(options: FakeDynamicsOptions = {}): Prom
       return refuse(405, '0x80060888', `${request.method} on the collection is not used by the connector`);
     }
     return write(match[1], request, match[2], base);
+  }
+
+  /**
+   * `$batch` as Dataverse runs it: parts in order, at most 1,000 requests, each change set all or
+   * nothing; the first failure ends the batch unless the request prefers `odata.continue-on-error`.
+   */
+  function batch(request: FakeRequest, base: string): FakeResponse {
+    let parts: BatchPart[];
+    try {
+      parts = parseBatch(String(request.headers['content-type'] ?? ''), request.body.toString('utf8'));
+    } catch (error) {
+      return refuse(400, '0x80048d19', `Invalid $batch request: ${(error as Error).message}`);
+    }
+    const count = parts.reduce((n, part) => n + ('changeSet' in part ? part.changeSet.length : 1), 0);
+    if (count > 1000) return refuse(400, '0x80048d19', `The batch holds ${count} requests; the limit is 1000`);
+    const root = `${base}${DATAVERSE_PATH}/`;
+    const run = (inner: InnerRequest): FakeResponse => {
+      const url = new URL(inner.target, root);
+      if (!`${url.origin}${url.pathname}`.startsWith(root))
+        return refuse(400, '0x80048d19', `${inner.target} is not a URL of this environment's Web API`);
+      const innerRequest: FakeRequest = {
+        method: inner.method,
+        url,
+        headers: { ...inner.headers, host: request.headers.host },
+        body: Buffer.from(inner.body),
+      };
+      return resource(innerRequest, decodeURIComponent(url.pathname.slice(DATAVERSE_PATH.length + 1)), base);
+    };
+    const continueOnError = /odata\.continue-on-error/i.test(String(request.headers.prefer ?? ''));
+    const answers: (FakeResponse | FakeResponse[])[] = [];
+    for (const part of parts) {
+      let answer: FakeResponse | FakeResponse[];
+      if ('request' in part) answer = run(part.request);
+      else {
+        const saved = {
+          tables: new Map(
+            [...tables].map(([name, rows]) => [name, new Map([...rows].map(([k, r]) => [k, structuredClone(r)]))]),
+          ),
+          deleted: new Map([...deleted].map(([name, list]) => [name, [...list]])),
+          version,
+        };
+        const results: FakeResponse[] = [];
+        answer = results;
+        for (const inner of part.changeSet) {
+          const result = run(inner);
+          if (result.status >= 400) {
+            for (const [name, rows] of saved.tables) tables.set(name, rows);
+            for (const [name, list] of saved.deleted) deleted.set(name, list);
+            version = saved.version;
+            answer = result;
+            break;
+          }
+          results.push(result);
+        }
+      }
+      answers.push(answer);
+      if (!Array.isArray(answer) && answer.status >= 400 && !continueOnError) break;
+    }
+    return { ...batchAnswer(answers), status: 200 };
   }
 
   const server = await serveFake(

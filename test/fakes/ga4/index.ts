@@ -7,6 +7,9 @@
  * `propertyQuota`, Google's `{ error: { code, message, status } }` errors), the Measurement Protocol
  * (`/mp/collect` answers 204 to anything and keeps valid events; `/debug/mp/collect` answers
  * `validationMessages`) and the User Deletion API (`userDeletionRequests:upsert`). Days are UTC.
+ * Data API requests are checked against the methods and schemas of its discovery document
+ * (operations.json, derived by extract-operations.py); what breaks them is answered 400 and listed by
+ * violations(). The token endpoint, the Measurement Protocol and the User Deletion API are other APIs.
  */
 import { createVerify, generateKeyPairSync, randomUUID } from 'crypto';
 import type { Fake } from '@data-sync/integrations/contract/connector-contract';
@@ -19,6 +22,11 @@ import {
   type FakeRequest,
   type FakeResponse,
 } from '@data-sync/integrations/contract/fake-kit';
+import { checkRequest, type Description } from '../described/operations';
+import operations from './operations.json';
+
+// JSON imports are typed by their values, too narrowly for the rule types.
+const DATA_API = operations as unknown as Description;
 
 /** One generated row at the finest grain: a day, an event name and a country. */
 interface BaseRow {
@@ -325,6 +333,7 @@ export async function startFakeGa4(options: Ga4FakeOptions = {}): Promise<Ga4Fak
     return messages;
   }
 
+  const violations: string[] = [];
   const handler = (request: FakeRequest): FakeResponse => {
     const path = request.url.pathname;
     if (request.method === 'POST' && path === '/token') {
@@ -336,6 +345,16 @@ export async function startFakeGa4(options: Ga4FakeOptions = {}): Promise<Ga4Fak
       const token = `ya29.${randomUUID()}`;
       tokens.set(token, now() + 3599_000);
       return { status: 200, body: { access_token: token, expires_in: 3599, token_type: 'Bearer' } };
+    }
+    if (path.startsWith('/v1beta/')) {
+      const problems = checkRequest(DATA_API, request);
+      if (problems.length) {
+        violations.push(...problems);
+        return {
+          status: 400,
+          body: { error: { code: 400, message: problems.join('; '), status: 'INVALID_ARGUMENT' } },
+        };
+      }
     }
     const report = /^\/v1beta\/properties\/([^/:]+):runReport$/.exec(path);
     if (request.method === 'POST' && report) return runReport(request, report[1]);
@@ -414,6 +433,7 @@ export async function startFakeGa4(options: Ga4FakeOptions = {}): Promise<Ga4Fak
     },
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
+    violations: () => [...violations],
     ids: (object) => (object === 'events' ? collected.map((_, i) => String(i)) : reportIds()),
     touch(_object, id) {
       const [date, eventName] = id.split('|');

@@ -498,6 +498,13 @@ export async function startFakeMeta(options: MetaFakeOptions = {}): Promise<Meta
       const lead = leads.get(id);
       if (object === 'leads' && lead) lead.created_time = graphTime(clock.later());
     },
+    touchLate(object, id, lagMs) {
+      const lead = leads.get(id);
+      if (object !== 'leads' || !lead) throw new Error(`no ${object} ${id}`);
+      const newest = Math.max(...[...leads.values()].map((l) => Date.parse(l.created_time.replace('+0000', 'Z'))));
+      // A lead Meta lists late (a lagging replica): dated before leads already listed.
+      lead.created_time = graphTime(new Date(newest - lagMs));
+    },
     snapshot(object) {
       if (object === 'custom_audience') return [...audiences.get(credentials.audienceId)!.entries()].sort();
       return [...leads.values()].sort((a, b) => a.id.localeCompare(b.id)).map((l) => ({ ...l, email: emailOf(l) }));

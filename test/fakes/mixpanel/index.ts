@@ -4,9 +4,11 @@
  * project_id), the Ingestion API (`POST /import?strict=1`: per-event validation with
  * `failed_records`, the 2 MB limit, dedupe on (event, time, distinct_id, $insert_id) where the latest
  * ingested wins; `POST /engage` with `$token` and `$set`), the service-account check `GET /api/app/me`,
- * the Engage query (`POST /api/2.0/engage` with `where=properties["$email"] == "…"`) and the GDPR API
- * (`POST /api/app/data-deletions/v3.0/?token=` with a Bearer OAuth token), which removes the subject's
+ * the Engage query (`POST /api/query/engage` with `where=properties["$email"] == "…"`) and the GDPR API
+ * (`POST /api/app/data-deletions/v3.0?token=` with a Bearer OAuth token), which removes the subject's
  * events and profile. Every stored event has `mp_processing_time_ms`; touch() re-processes one (a late event).
+ * Every request is checked against the operations of Mixpanel's OpenAPI descriptions (operations.json,
+ * derived by extract-operations.py); what breaks them is answered 400 and listed by violations().
  */
 import { randomUUID } from 'crypto';
 import type { Fake } from '@data-sync/integrations/contract/connector-contract';
@@ -20,6 +22,8 @@ import {
   type FakeRequest,
   type FakeResponse,
 } from '@data-sync/integrations/contract/fake-kit';
+import { checkRequest, type Description } from '../described/operations';
+import operations from './operations.json';
 
 export interface MixpanelEvent {
   event: string;
@@ -55,6 +59,11 @@ export interface MixpanelFake extends Fake {
   readonly profiles: Map<string, Record<string, unknown>>;
   readonly deletions: { distinct_ids: string[]; compliance_type: string; task_id: string }[];
 }
+
+// JSON imports are typed by their values, too narrowly for the rule types.
+const DESCRIPTION = operations as unknown as Description;
+/** Documented on Mixpanel's service-account page, not in its OpenAPI descriptions: exempt from the check. */
+const UNDESCRIBED = new Set(['GET /api/app/me']);
 
 const EVENT_NAMES = ['Signed up', 'Viewed page', 'Added to cart', 'Purchased'];
 const MAX_IMPORT_BYTES = 2 * 1024 * 1024;
@@ -129,8 +138,17 @@ export async function startFakeMixpanel(options: MixpanelFakeOptions = {}): Prom
     return undefined;
   };
 
+  const violations: string[] = [];
   const handler = (request: FakeRequest): FakeResponse => {
     const path = request.url.pathname;
+    if (!UNDESCRIBED.has(`${request.method} ${path}`)) {
+      // Strict /import answers each refused event in failed_records, which the handler does below.
+      const problems = checkRequest(DESCRIPTION, request, { body: path !== '/import' });
+      if (problems.length) {
+        violations.push(...problems);
+        return { status: 400, body: { error: problems.join('; '), status: 'error' } };
+      }
+    }
     if (request.method === 'GET' && path === '/api/app/me') {
       if (switches.authRevoked || request.headers.authorization !== basic) return { status: 401, body: errorBody(401) };
       return {
@@ -233,7 +251,7 @@ export async function startFakeMixpanel(options: MixpanelFakeOptions = {}): Prom
         profiles.set(u.$distinct_id, { ...profiles.get(u.$distinct_id), ...u.$set });
       return { status: 200, body: { status: 1, error: null } };
     }
-    if (request.method === 'POST' && path === '/api/2.0/engage') {
+    if (request.method === 'POST' && path === '/api/query/engage') {
       const denied = serviceAccount(request);
       if (denied) return denied;
       const where = new URLSearchParams(request.body.toString('utf8')).get('where') ?? '';
@@ -246,7 +264,7 @@ export async function startFakeMixpanel(options: MixpanelFakeOptions = {}): Prom
         body: { page: 0, page_size: 1000, session_id: randomUUID(), status: 'ok', total: results.length, results },
       };
     }
-    if (request.method === 'POST' && path === '/api/app/data-deletions/v3.0/') {
+    if (request.method === 'POST' && path === '/api/app/data-deletions/v3.0') {
       if (switches.authRevoked || request.headers.authorization !== `Bearer ${credentials.gdprToken}`)
         return { status: 401, body: { error: 'Invalid OAuth token', status: 'error' } };
       if (request.url.searchParams.get('token') !== credentials.projectToken)
@@ -283,6 +301,7 @@ export async function startFakeMixpanel(options: MixpanelFakeOptions = {}): Prom
     revokeAuth: () => switches.revokeAuth(),
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
+    violations: () => [...violations],
     ids: (object) =>
       object === 'events' ? [...events.values()].map((e) => e.properties.$insert_id) : [...profiles.keys()],
     touch(_object, id) {

@@ -3,7 +3,8 @@
  * transient`, `limit`/`offset`, `links`/`hasMore`) over `customer` and `contact`, the record API
  * (`GET /services/rest/record/v1/<type>`, upsert by external id `PUT …/<type>/eid:<id>`, `DELETE
  * …/<type>/<id>`), the OAuth 2.0 client credentials (M2M) token endpoint that verifies the PS256
- * client assertion against the mapped certificate, NetSuite's error bodies (`o:errorDetails`) and
+ * client assertion against the mapped certificate, token-based authentication (OAuth 1.0a
+ * HMAC-SHA256 signatures with the account as realm), NetSuite's error bodies (`o:errorDetails`) and
  * its concurrency limit answer. NetSuite publishes no machine-readable API description (the
  * metadata catalog is generated per account), so the fake understands the SuiteQL the connector
  * writes (select list with TO_CHAR, WHERE with AND/OR/comparisons and TO_TIMESTAMP, ORDER BY) and
@@ -22,6 +23,7 @@ import {
   type FakeResponse,
 } from '@data-sync/integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
+import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/http/oauth1';
 import { evaluate, parseFilter } from '../sap/odata-filter';
 
 type Row = Record<string, unknown> & { id: number; lastmodifieddate: number; datecreated: number };
@@ -74,6 +76,8 @@ export interface FakeNetSuiteState {
   readonly certificateId: string;
   /** The private key of the certificate mapped to the integration (PEM, PKCS#8), for the connector's config. */
   readonly privateKey: string;
+  /** The integration record's consumer and the access token of its user, for token-based authentication. */
+  readonly tba: { consumerKey: string; consumerSecret: string; tokenId: string; tokenSecret: string };
   readonly records: Map<string, Map<number, Row>>;
   /** Sets fields as a user editing the record in the UI would (a new lastmodifieddate). */
   edit(type: string, id: number, fields: Record<string, unknown>): Row;
@@ -126,6 +130,8 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const certificate: KeyObject = createPublicKey(publicKey.export({ type: 'spki', format: 'pem' }));
   const tokens = new Set<string>();
+  /** Timestamp and nonce of every token-based request accepted (NetSuite refuses a repeated nonce). */
+  const nonces = new Set<string>();
   const clock = new FakeClock(Math.floor((Date.now() - 86_400_000) / 1000) * 1000);
   let counter = 100;
   const records = new Map<string, Map<number, Row>>(Object.keys(TYPES).map((t) => [t, new Map()]));
@@ -135,6 +141,12 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     clientId: options.clientId ?? 'ns-m2m-client-0001',
     certificateId: options.certificateId ?? 'cert-m2m-0001',
     privateKey: privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    tba: {
+      consumerKey: randomBytes(32).toString('hex'),
+      consumerSecret: randomBytes(32).toString('hex'),
+      tokenId: randomBytes(32).toString('hex'),
+      tokenSecret: randomBytes(32).toString('hex'),
+    },
     records,
     edit(type, id, fields) {
       const row = records.get(type)?.get(id);
@@ -408,6 +420,34 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     );
   }
 
+  /**
+   * Token-based authentication: an OAuth 1.0a HMAC-SHA256 signature by the integration record's
+   * consumer and the user's token, realm the account id, a timestamp within five minutes and a nonce
+   * not seen before.
+   */
+  function tokenBased(request: FakeRequest, base: string): boolean {
+    const oauth = parseOAuth1Header(request.headers.authorization);
+    const tba = state.tba;
+    if (!oauth) return false;
+    const url = new URL(`${base}${request.url.pathname}${request.url.search}`);
+    const expected = oauth1Signature(request.method, url, oauth, tba.consumerSecret, tba.tokenSecret, 'HMAC-SHA256');
+    const age = Math.abs(Date.now() / 1000 - Number(oauth.oauth_timestamp));
+    const fresh = Boolean(oauth.oauth_nonce) && !nonces.has(`${oauth.oauth_timestamp}:${oauth.oauth_nonce}`);
+    if (
+      oauth.realm !== state.accountId.toUpperCase() ||
+      oauth.oauth_signature_method !== 'HMAC-SHA256' ||
+      oauth.oauth_version !== '1.0' ||
+      oauth.oauth_consumer_key !== tba.consumerKey ||
+      oauth.oauth_token !== tba.tokenId ||
+      !(age <= 300) ||
+      !fresh ||
+      oauth.oauth_signature !== expected
+    )
+      return false;
+    nonces.add(`${oauth.oauth_timestamp}:${oauth.oauth_nonce}`);
+    return true;
+  }
+
   function route(request: FakeRequest): FakeResponse {
     const base = `http://${request.headers.host}`;
     const path = request.url.pathname;
@@ -416,7 +456,8 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
     const bearer = request.headers.authorization?.startsWith('Bearer ')
       ? request.headers.authorization.slice(7)
       : undefined;
-    if (switches.authRevoked || !bearer || !tokens.has(bearer))
+    const signed = request.headers.authorization?.startsWith('OAuth ') ? tokenBased(request, base) : false;
+    if (switches.authRevoked || (!signed && (!bearer || !tokens.has(bearer))))
       return nsError(
         401,
         'Unauthorized',
@@ -458,6 +499,14 @@ export async function startFakeNetSuite(options: FakeNetSuiteOptions = {}): Prom
       if (!records.get(type)?.delete(Number(id))) throw new Error(`no ${type} ${id}`);
     },
     touch: (type, id) => void state.edit(type, Number(id), {}),
+    touchLate: (type, id, lagMs) => {
+      const table = records.get(type)!;
+      const row = table.get(Number(id));
+      if (!row) throw new Error(`no ${type} ${id}`);
+      const newest = Math.max(...[...table.values()].map((r) => r.lastmodifieddate));
+      // Whole seconds, as NetSuite keeps lastmodifieddate.
+      row.lastmodifieddate = Math.floor((newest - lagMs) / 1000) * 1000;
+    },
     snapshot: (type) =>
       [...(records.get(type)?.values() ?? [])]
         .map(({ lastmodifieddate: _m, ...row }) => row)

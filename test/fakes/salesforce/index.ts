@@ -2,7 +2,9 @@
  * A local Salesforce: OAuth2 token endpoint (client credentials and JWT bearer), REST query and
  * queryAll with query locators (`done` / `nextRecordsUrl`), sObject rows, composite sObjects upsert
  * and delete, Bulk API 2.0 ingest jobs, `/limits`, the `Sforce-Limit-Info` header and Salesforce's
- * error bodies. It can also deliver outbound messages (SOAP) to a receiver.
+ * error bodies. It can also deliver outbound messages (SOAP) to a receiver. Queries and upserts may name
+ * the standard fields of the object's describe (standard-fields.json, derived from jsforce's typings by
+ * extract-fields.py) and External_Id__c; any other is refused and listed by violations().
  */
 import { createPublicKey, createVerify, randomBytes } from 'crypto';
 import { parseCsv } from '@data-sync/integrations/crm/salesforce/client';
@@ -18,6 +20,7 @@ import {
 } from '@data-sync/integrations/contract/fake-kit';
 import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 import { SoqlError, compareBy, matches, parseSoql, type SoqlQuery } from './soql';
+import standardFields from './standard-fields.json';
 
 export type SfRecord = Record<string, unknown> & { Id: string; SystemModstamp: string; IsDeleted: boolean };
 
@@ -86,6 +89,16 @@ const FIELDS: Record<string, readonly string[]> = {
   Opportunity: ['Name', 'StageName', 'CloseDate', 'Amount', 'AccountId', 'External_Id__c'],
 };
 const SYSTEM_FIELDS = ['Id', 'IsDeleted', 'CreatedDate', 'LastModifiedDate', 'SystemModstamp'];
+/**
+ * The fields an org has per object: the standard ones of Salesforce's describe metadata (as jsforce's
+ * typings carry them, standard-fields.json) and the custom external id field the setup creates.
+ */
+const DESCRIBED: Record<string, ReadonlySet<string>> = Object.fromEntries(
+  Object.entries(standardFields.objects as Record<string, string[]>).map(([object, fields]) => [
+    object,
+    new Set([...fields, 'External_Id__c']),
+  ]),
+);
 
 /** Salesforce's datetime format: 2026-01-05T08:00:00.000+0000. */
 export function sfDate(date: Date): string {
@@ -98,6 +111,8 @@ function errorBody(errorCode: string, message: string, fields: string[] = []) {
 
 export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): Promise<FakeSalesforce> {
   const switches = new FakeSwitches();
+  /** Requests naming a field the object's describe does not have, as `what: field`. */
+  const violations: string[] = [];
   const clock = new FakeClock();
   const random = seededRandom(42);
   const pageSize = options.pageSize ?? 2000;
@@ -238,11 +253,12 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     const table = state.objects.get(query.object);
     if (!table)
       return { status: 400, body: errorBody('INVALID_TYPE', `sObject type '${query.object}' is not supported.`) };
-    const known = new Set([...SYSTEM_FIELDS, ...FIELDS[query.object]]);
+    const known = DESCRIBED[query.object];
     const fieldNames = [...query.fields, ...collectFields(query.where), ...query.orderBy.map((o) => o.field)];
     for (const field of fieldNames) {
       const head = field.split('.')[0];
       if (!known.has(field) && !(field.includes('.') && known.has(`${head}Id`))) {
+        violations.push(`SOQL on ${query.object}: no field ${field} in the standard object's describe`);
         return {
           status: 400,
           body: errorBody('INVALID_FIELD', `No such column '${field}' on entity '${query.object}'.`),
@@ -414,7 +430,8 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
         error: { statusCode: 'MISSING_ARGUMENT', message: `${externalField} not specified`, fields: [externalField] },
       };
     for (const field of Object.keys(fields)) {
-      if (!FIELDS[object].includes(field))
+      if (!DESCRIBED[object].has(field)) {
+        violations.push(`upsert of ${object}: no field ${field} in its describe`);
         return {
           error: {
             statusCode: 'INVALID_FIELD',
@@ -422,6 +439,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
             fields: [field],
           },
         };
+      }
     }
     if (object === 'Contact' && !fields.LastName && ![...table.values()].some((r) => r[externalField] === key)) {
       return {
@@ -671,6 +689,7 @@ export async function startFakeSalesforce(options: FakeSalesforceOptions = {}): 
     },
     restoreAuth: () => switches.restoreAuth(),
     requestCount: () => switches.requestCount(),
+    violations: () => [...violations],
     ids: (object) => [...(state.objects.get(object)?.keys() ?? [])],
     remove: (object, id) => state.deleteRecord(object, id),
     touch: (object, id) => {

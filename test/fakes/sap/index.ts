@@ -24,6 +24,7 @@ import {
 import type { Fake, FakeOptions } from '@data-sync/integrations/contract/connector-contract';
 import { businessPartnerModel, checkWriteBody, type EdmEntityType } from './edmx';
 import { evaluate, filterNames, FilterError, parseFilter } from './odata-filter';
+import { batchAnswer, parseBatch, type BatchPart, type InnerRequest } from '../odata/batch';
 
 export const SAP_SERVICE_PATH = '/sap/opu/odata/sap/API_BUSINESS_PARTNER';
 const NS = 'API_BUSINESS_PARTNER';
@@ -477,6 +478,13 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
     }
     if (rest === '' && request.method === 'GET')
       return { status: 200, headers: csrf, body: { d: { EntitySets: [...model.sets.keys()] } } };
+    if (rest === '$batch')
+      return request.method === 'POST' ? batch(request, base) : refuse('$batch takes POST only', 405);
+    return resource(request, rest, base, csrf);
+  }
+
+  /** One entity set or entity request, authenticated (and CSRF-checked) already: alone or inside a `$batch`. */
+  function resource(request: FakeRequest, rest: string, base: string, csrf: Record<string, string>): FakeResponse {
     const match = /^([A-Za-z_]+)(?:\((.*)\))?$/.exec(rest);
     if (!match || !model.sets.has(match[1]))
       return refuse(`Resource not found for segment '${rest}'`, 404, '/IWBEP/CM_MGW_RT/004');
@@ -501,6 +509,53 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
       };
     }
     return write(request, set, key, base);
+  }
+
+  /**
+   * `$batch`: reads alone, modifying requests in change sets, each change set applied all or nothing
+   * (rolled back and answered by its error when one of its requests fails). The CSRF token and the
+   * credentials are those of the batch request.
+   */
+  function batch(request: FakeRequest, base: string): FakeResponse {
+    let batchParts: BatchPart[];
+    try {
+      batchParts = parseBatch(String(request.headers['content-type'] ?? ''), request.body.toString('utf8'));
+    } catch (error) {
+      return refuse(`Invalid $batch request: ${(error as Error).message}`);
+    }
+    const run = (inner: InnerRequest): FakeResponse => {
+      const url = new URL(inner.target, `${base}${SAP_SERVICE_PATH}/`);
+      if (!url.pathname.startsWith(`${SAP_SERVICE_PATH}/`))
+        return refuse(`${inner.target} is outside the service`, 404);
+      const innerRequest: FakeRequest = {
+        method: inner.method,
+        url,
+        headers: { ...inner.headers, host: request.headers.host },
+        body: Buffer.from(inner.body),
+      };
+      return resource(innerRequest, url.pathname.slice(SAP_SERVICE_PATH.length + 1), base, {});
+    };
+    return batchAnswer(
+      batchParts.map((part) => {
+        if ('request' in part)
+          return part.request.method === 'GET'
+            ? run(part.request)
+            : refuse(`${part.request.method} outside a change set`, 400);
+        const saved = new Map(
+          [...sets].map(([name, rows]) => [name, new Map([...rows].map(([k, r]) => [k, structuredClone(r)]))]),
+        );
+        const answers: FakeResponse[] = [];
+        for (const inner of part.changeSet) {
+          const answer = run(inner);
+          if (answer.status >= 400) {
+            for (const [name, rows] of saved) sets.set(name, rows);
+            return answer;
+          }
+          answers.push(answer);
+        }
+        return answers;
+      }),
+    );
   }
 
   const server = await serveFake(
@@ -537,6 +592,13 @@ export async function startFakeSap(options: FakeSapOptions = {}): Promise<FakeSa
     ids: (object) => live(object).map((bp) => String(bp.BusinessPartner)),
     remove: (_object, id) => void state.edit(id, { IsMarkedForArchiving: true }),
     touch: (_object, id) => void state.edit(id, {}),
+    touchLate: (_object, id, lagMs) => {
+      const partners = [...sets.get('A_BusinessPartner')!.values()];
+      const bp = partners.find((p) => p.BusinessPartner === id);
+      if (!bp) throw new Error(`no business partner ${id}`);
+      const newest = Math.max(...partners.map((p) => Number(p.LastChangeDate) + Number(p.LastChangeTime) * 1000));
+      stamp(bp, new Date(newest - lagMs));
+    },
     snapshot: (object) =>
       live(object)
         .map(({ LastChangeDate: _d, LastChangeTime: _t, __etag: _e, ...bp }) => ({

@@ -26,7 +26,7 @@ import {
 import { randomBytes } from 'crypto';
 import { sha256 } from '@data-sync/integrations/social/meta/audience';
 import { s256 } from '@data-sync/integrations/social/x/oauth2';
-import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/social/x/oauth1';
+import { oauth1Signature, parseOAuth1Header } from '@data-sync/integrations/http/oauth1';
 import { xSignature } from '@data-sync/integrations/social/x/webhook';
 import { insightValue } from '../meta';
 import { X_OPENAPI_PRESENT, checkXRequest } from './openapi';

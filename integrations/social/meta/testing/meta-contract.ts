@@ -28,7 +28,6 @@ const emailOf = (fake: MetaFake, id: string) =>
 export function metaContract(module: ConnectorModule<MetaConfig>, platform: 'fb' | 'ig'): void {
   let current: MetaFake;
   connectorContract<MetaConfig>({
-    lateChanges: false,
     name: module.system,
     module,
     object: 'leads',

@@ -16,6 +16,7 @@ import { createPullJob } from './pull';
 import { createPushJob } from './push';
 import { createReconciler, type Reconciled } from './reconcile';
 import { createStoreSink } from './sink';
+import { createSweeps } from './sweep';
 import { createEngineStatus, type EngineStatus } from './status';
 import { createTriggers, type Triggers } from './trigger';
 import type { EngineMetrics, IntegrationInfo, IntegrationSource, RecordSink } from './types';
@@ -70,6 +71,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
   const triggers = createTriggers({ db, queue, integrations, sink, logger, clock });
   const status = createEngineStatus({ db, queue, integrations, mappings });
   const pushDebounceMs = deps.pushDebounceMs ?? 2000;
+  const sweeps = createSweeps({ db, queue, sink, lifecycle, logger, clock });
   const dispatch = createJobDispatch({
     sync: createPullJob({
       db,
@@ -83,6 +85,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       mappings,
       pipeline: deps.pipeline,
       pushDebounceMs,
+      queueSweep: sweeps.queueIfDue,
     }),
     push: createPushJob({
       db,
@@ -94,6 +97,7 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
       ...lifecycle,
     }),
     probe: status.probeJob,
+    sweep: sweeps.sweepJob,
   });
   const reconcile = createReconciler({
     db,

@@ -22,7 +22,7 @@ export type OpenedConnector =
 
 export interface RunLifecycle {
   /** The connector of a run's integration, or the reason the run cannot start (a permanent failure). */
-  openConnector(run: RunRow): Promise<OpenedConnector>;
+  openConnector(run: Pick<RunRow, 'integration'>): Promise<OpenedConnector>;
   /** Marks a run running for this delivery (a full pull clears its cursors once, on the first start). */
   startRun(run: RunRow, job: Job, startedAt: Date, firstStart: boolean): Promise<void>;
   /** Ends a run not already succeeded, with its audit entry and metrics. */

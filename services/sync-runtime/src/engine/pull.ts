@@ -4,7 +4,7 @@
  */
 import type { Logger } from 'pino';
 import type { RunPayload } from '@data-sync/config/job-message';
-import { IntegrationError, type PullPage } from '@data-sync/integrations/connector';
+import { IntegrationError, type ConnectorModule, type PullPage } from '@data-sync/integrations/connector';
 import { commitBatchWithin, prepareBatch, type BatchResult, type PipelineOptions } from '@data-sync/pipelines/batch';
 import type { Mapping } from '@data-sync/pipelines/mappings';
 import type { Db } from '@data-sync/pipelines/db';
@@ -30,6 +30,8 @@ export interface PullJobDeps {
   readonly pipeline?: PipelineOptions;
   /** Delay before a pull's changes are pushed to the destinations. */
   readonly pushDebounceMs: number;
+  /** Queues the integration's reconciliation sweep when it is due (sweep.ts); called after a scheduled pull. */
+  readonly queueSweep?: (integration: IntegrationInfo, module: ConnectorModule) => Promise<unknown>;
 }
 
 export function createPullJob(deps: PullJobDeps) {
@@ -146,7 +148,7 @@ export function createPullJob(deps: PullJobDeps) {
       await fail(opened.failure);
       return;
     }
-    const { integration, connector } = opened;
+    const { integration, module, connector } = opened;
     await lifecycle.startRun(run, job, startedAt, firstStart);
     log.info('sync run started');
 
@@ -203,5 +205,7 @@ export function createPullJob(deps: PullJobDeps) {
     await lifecycle.finishRun(run, 'succeeded', null, startedAt);
     log.info('sync run succeeded');
     await queuePushes(integration, changed);
+    // Deletes the vendor cannot report ride on its schedule (every cloud's), at the sweep's own pace.
+    if (run.actor === 'scheduler') await deps.queueSweep?.(integration, module);
   };
 }

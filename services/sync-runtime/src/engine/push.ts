@@ -4,11 +4,13 @@
  * path owes its users: a contact that came from this destination (its own data, and the conflict
  * policy's source of truth is never overwritten by others), one already pushed with the same content,
  * a subject being erased, and for marketing destinations a CCPA opt-out. What it sends is remembered
- * (`sync_pushes`), so the destination's echo is not taken for a change on its next pull.
+ * (`sync_pushes`), so the destination's echo is not taken for a change on its next pull. Objects
+ * that hold organizations (SAP organizations, Dataverse accounts) take the accounts instead.
  */
 import type { Logger } from 'pino';
 import type { Connector, ConnectorModule } from '@data-sync/integrations/connector';
 import { IntegrationError } from '@data-sync/integrations/connector';
+import { accountOutbound } from '@data-sync/pipelines/account-push';
 import { filterOptedOut } from '@data-sync/pipelines/compliance';
 import { contentHashSql, mappedColumns, recordPushes, CONTACT_CHANGE_LOCK } from '@data-sync/pipelines/batch';
 import { transformRecords, type Mapping } from '@data-sync/pipelines/mappings';
@@ -16,6 +18,7 @@ import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
 import { writeAudit } from '../store/audit-repository';
 import { createRunsRepository, type RunRow } from '../store/runs-repository';
+import { pushAccounts } from './push-accounts';
 import { CursorMoved, describeError, PERMANENT, RunFinished } from './runs';
 import type { EngineMetrics, IntegrationInfo } from './types';
 
@@ -91,6 +94,8 @@ export function createPushJob(deps: PushJobDeps) {
     connector: Connector,
     object: string,
   ) {
+    // Objects holding organizations take the accounts, not contacts (push-accounts.ts).
+    if (accountOutbound(integration.system, object)) return pushAccounts(deps, run, integration, connector, object);
     const mapping = deps.mappings(integration.system, object, 'outbound');
     if (!mapping)
       throw new IntegrationError(

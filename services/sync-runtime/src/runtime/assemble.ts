@@ -5,7 +5,7 @@
  * Worker bundles it (cloudflare/build.ts).
  */
 import type { Logger } from 'pino';
-import type { ConnectorModule } from '@data-sync/integrations/connector';
+import type { ConnectorContext, ConnectorModule } from '@data-sync/integrations/connector';
 import { CONNECTORS } from '@data-sync/integrations/registry';
 import { FieldCipher } from '@data-sync/pipelines';
 import type { Db } from '@data-sync/pipelines/db';
@@ -47,6 +47,8 @@ export interface RuntimeParts {
   readonly engineMetrics?: EngineMetrics;
   /** Delay before a pull's changes are pushed to the destinations (a burst of pages is one push). @default 2000 */
   readonly pushDebounceMs?: number;
+  /** The vendors' endpoint budgets every process shares (RedisWindowBudget when Redis is configured). @default each process keeps its own */
+  readonly budget?: ConnectorContext['budget'];
 }
 
 /** What every entry point uses of the runtime. */
@@ -131,8 +133,13 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
     connectors: (system) => connectors[system],
     logger,
     metrics: parts.engineMetrics,
-    // Rotated OAuth tokens live sealed in the store, so every process and a restart use the current one.
-    connectorContext: (integration) => ({ tokenStore, ...integrations.connectorContext(integration.system) }),
+    // Rotated OAuth tokens live sealed in the store, so every process and a restart use the current one;
+    // with a shared budget, every process together stays within each vendor endpoint's windows.
+    connectorContext: (integration) => ({
+      tokenStore,
+      budget: parts.budget,
+      ...integrations.connectorContext(integration.system),
+    }),
     // The raw replica, and in the same page transaction the analytics events and daily metrics and the ERP accounts.
     sink: withAccountsModel(withAnalyticsModel(createStoreSink(), { cipher }), { cipher }),
     pipeline: { cipher },

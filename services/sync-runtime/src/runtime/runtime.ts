@@ -4,8 +4,10 @@
  * keyring, the queue, the metrics, and the parts assembleRuntime wires with every job handler. The
  * Workers core assembles the same parts over its own bindings (cloudflare/runtime-core.ts).
  */
+import IORedis from 'ioredis';
 import type { Logger } from 'pino';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
+import { RedisWindowBudget } from '@data-sync/integrations/http/redis-token-bucket';
 import { type Db, migrate, openDb, openPostgres } from '@data-sync/pipelines/db';
 import { ConfigError, type RuntimeConfig } from '../config';
 import type { EngineMetrics } from '../engine';
@@ -106,6 +108,7 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
   const db = options.db ?? (await openDb({ databaseUrl, dataDir: config.dataDir }));
   const closeDb = options.db ? async () => undefined : () => db.close();
   let queue: QueueBinding | undefined;
+  let budgetRedis: IORedis | undefined;
   try {
     const applied = await migrateAsOwner(config, db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
@@ -120,7 +123,12 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
       logger.warn(
         'DATA_SYNC_ALLOW_LOCAL_VENDORS is on: integrations may call loopback and private addresses (vendor fakes only)',
       );
+    // With Redis configured, every process draws on one budget per vendor endpoint (the keys expire by themselves).
+    const redis = (budgetRedis = config.redisUrl
+      ? new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000 })
+      : undefined);
     const parts = assembleRuntime({
+      budget: redis && ((key, windows) => new RedisWindowBudget(redis, `ratelimit:${key}`, windows)),
       db,
       queue: opened,
       keyring,
@@ -144,6 +152,7 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
       async close() {
         try {
           await opened.close();
+          await redis?.quit();
         } finally {
           await closeDb();
         }
@@ -151,6 +160,7 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
     };
   } catch (error) {
     await queue?.close().catch(() => undefined);
+    budgetRedis?.disconnect();
     await closeDb();
     throw error;
   }
