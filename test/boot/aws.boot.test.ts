@@ -3,7 +3,6 @@
  * (fauxqs here), and the Lambda worker, its deployment package's handler with the function's
  * environment and its secrets read from Secrets Manager (a fake), takes them.
  */
-import { type ChildProcess, spawn } from 'child_process';
 import * as path from 'path';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { LAMBDA_ENTRY, RUNTIME_BUNDLE_DIR } from '../../constructs/worker/aws';
@@ -23,31 +22,22 @@ import {
   stackOf,
   withBootedStack,
 } from './support/stack-boot';
+import { startFauxqs } from '@data-sync/test-services/fauxqs';
 
-const FAUXQS = `
-import('fauxqs').then(async ({ buildApp }) => {
-  const app = buildApp({ logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  process.stdout.write(String(app.server.address().port) + '\\n');
-});`;
 const AWS = { AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'boot-test', AWS_SECRET_ACCESS_KEY: 'boot-test' };
 
 describeWithService('AWS runtime processes boot with what the stack gives them', TEST_DATABASE_URL, () => {
-  let fauxqs: ChildProcess;
+  let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
   let endpoint: string;
   let sqs: SQSClient;
   beforeAll(async () => {
-    fauxqs = spawn(process.execPath, ['-e', FAUXQS], { stdio: ['ignore', 'pipe', 'inherit'] });
-    const port = await new Promise<string>((resolve, reject) => {
-      fauxqs.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
-      fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
-    });
-    endpoint = `http://127.0.0.1:${port}`;
+    fauxqs = await startFauxqs();
+    endpoint = fauxqs.endpoint;
     sqs = new SQSClient({ region: AWS.AWS_REGION, endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
   });
   afterAll(() => {
     sqs?.destroy();
-    fauxqs?.kill();
+    fauxqs?.stop();
   });
 
   test.each(ENVIRONMENTS)(

@@ -3,7 +3,6 @@
  * Lambda worker (its real handler, booted from the environment the stack gives it, with the secrets it
  * names read from Secrets Manager) handles every message, including the pushes it queues itself.
  */
-import { spawn, type ChildProcess } from 'child_process';
 import { randomBytes } from 'crypto';
 import pino from 'pino';
 import {
@@ -31,17 +30,10 @@ import {
   type World,
 } from './support/scenario';
 import { resolveReferences, resource, synthesizedStack } from './support/synthesized';
-
-// fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
-const FAUXQS = `
-import('fauxqs').then(async ({ buildApp }) => {
-  const app = buildApp({ logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  process.stdout.write(String(app.server.address().port) + '\\n');
-});`;
+import { startFauxqs } from '@data-sync/test-services/fauxqs';
 
 describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DATABASE_URL, () => {
-  let fauxqs: ChildProcess;
+  let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
   let sqs: SQSClient;
   let secrets: FakeSecretsManager;
   let world: World;
@@ -53,12 +45,8 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
   beforeAll(async () => {
     process.env.AWS_ACCESS_KEY_ID ??= 'test';
     process.env.AWS_SECRET_ACCESS_KEY ??= 'test';
-    fauxqs = spawn(process.execPath, ['-e', FAUXQS], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
-    const port = await new Promise<string>((resolve, reject) => {
-      fauxqs.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
-      fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
-    });
-    const endpoint = `http://127.0.0.1:${port}`;
+    fauxqs = await startFauxqs();
+    const endpoint = fauxqs.endpoint;
     sqs = new SQSClient({ region: 'us-east-1', endpoint });
     const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'e2e-jobs-dlq' }))).QueueUrl!;
     queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'e2e-jobs' }))).QueueUrl!;
@@ -115,7 +103,7 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
     await world?.close();
     await secrets?.close();
     sqs?.destroy();
-    fauxqs?.kill();
+    fauxqs?.stop();
   });
 
   /** The Lambda's SQS event source: batches of messages, deleted unless reported as failed; until the queue stays empty. */

@@ -10,6 +10,7 @@ import { ENVIRONMENTS, type EnvironmentName } from '@data-sync/config/environmen
 import { startFakeN8n } from '@data-sync/n8n/fake-server';
 import { openPostgres } from '@data-sync/pipelines/db';
 import { createTokenStore } from '@data-sync/sync-runtime/src/store/tokens-repository';
+import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 import { buildApp } from '../../../app';
 import { type BootedProcess, type LocalServices, RUNTIME_READS, bootProcess, newEncryptionKey } from './boot';
@@ -105,4 +106,31 @@ export async function expectReadyAndJobTaken({ booted, token }: StackBoot): Prom
     headers: { authorization: `Bearer ${token}` },
   });
   expect({ status: probe.status, body: await probe.json() }).toMatchObject({ status: 200, body: { ok: true } });
+}
+
+/**
+ * The boot test of a cloud whose jobs stay in the store's queue (GCP, OCI, IBM): for every environment,
+ * its processes run its bundle, each API is ready and a worker takes a probe job.
+ */
+export function describeStoreQueueBoot(
+  cloud: 'gcp' | 'oci' | 'ibm',
+  processesOf: (stack: any) => RuntimeProcess[],
+): void {
+  describeWithService(
+    `${cloud.toUpperCase()} runtime processes boot with what the stack gives them`,
+    TEST_DATABASE_URL,
+    () => {
+      test.each(ENVIRONMENTS)(
+        '%s: every process starts, each API is ready, and a worker takes a probe job',
+        async (environment) => {
+          const processes = processesOf(stackOf(cloud, environment));
+          expect(processes.length).toBeGreaterThan(0);
+          expect(processes.map((p) => p.command)).toEqual(processes.map(() => ['node', `dist/runtime/${cloud}.js`]));
+          expectVariablesWired(processes);
+          await withBootedStack(`${cloud}-${environment}`, processes, expectReadyAndJobTaken);
+        },
+        180_000,
+      );
+    },
+  );
 }

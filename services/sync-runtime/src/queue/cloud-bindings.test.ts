@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'child_process';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
@@ -7,6 +6,7 @@ import { CLOUD_QUEUE_VARIABLES, CloudQueueKind, cloudBindingOptionsFromEnv } fro
 import { openServiceBus, serviceBusCredential } from './openers/servicebus';
 import { createPubsubBinding } from './pubsub-binding';
 import { createSqsBinding } from './sqs-binding';
+import { startFauxqs } from '@data-sync/test-services/fauxqs';
 
 const SQS_ENV = {
   DATA_SYNC_SQS_QUEUE_URL: 'https://sqs.eu-west-1.amazonaws.com/123456789012/data-sync-jobs',
@@ -195,29 +195,15 @@ describe('the cloud bindings from their environment options', () => {
   });
 
   describe('SQS from environment variables, against fauxqs', () => {
-    let fauxqs: ChildProcess;
+    let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
     let endpoint: string;
     beforeAll(async () => {
-      // fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
-      fauxqs = spawn(
-        process.execPath,
-        [
-          '-e',
-          "import('fauxqs').then(async ({ buildApp }) => { const app = buildApp({ logger: false }); await app.listen({ port: 0, host: '127.0.0.1' }); process.stdout.write(app.server.address().port + '\\n'); })",
-        ],
-        {
-          stdio: ['ignore', 'pipe', 'inherit'],
-        },
-      );
-      const port = await new Promise<string>((resolve, reject) => {
-        fauxqs.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
-        fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
-      });
-      endpoint = `http://127.0.0.1:${port}`;
+      fauxqs = await startFauxqs();
+      endpoint = fauxqs.endpoint;
     });
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     afterAll(() => {
-      fauxqs?.kill();
+      fauxqs?.stop();
       for (const [name, value] of [
         ['AWS_ACCESS_KEY_ID', saved.id],
         ['AWS_SECRET_ACCESS_KEY', saved.secret],

@@ -1,4 +1,3 @@
-import { ChildProcess, spawn } from 'child_process';
 import { randomUUID } from 'crypto';
 import {
   CreateQueueCommand,
@@ -12,33 +11,22 @@ import { QueueBinding } from './binding';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, queueBindingContract } from './contract';
 import { ProcessDedupeRegistry } from './core/dedupe';
 import { createSqsBinding } from './sqs-binding';
+import { startFauxqs } from '@data-sync/test-services/fauxqs';
 
-// fauxqs is ESM-only and jest runs CommonJS here: it runs in a child process, on loopback only.
-const FAUXQS = `
-import('fauxqs').then(async ({ buildApp }) => {
-  const app = buildApp({ logger: false });
-  await app.listen({ port: 0, host: '127.0.0.1' });
-  process.stdout.write(String(app.server.address().port) + '\\n');
-});`;
-
-let fauxqs: ChildProcess;
+let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
 let endpoint: string;
 let admin: SQSClient;
 const clientFor = () =>
   new SQSClient({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'test', secretAccessKey: 'test' } });
 
 beforeAll(async () => {
-  fauxqs = spawn(process.execPath, ['-e', FAUXQS], { cwd: process.cwd(), stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<string>((resolve, reject) => {
-    fauxqs.stdout!.once('data', (chunk: Buffer) => resolve(chunk.toString().trim()));
-    fauxqs.once('exit', (code) => reject(new Error(`fauxqs exited with ${code}`)));
-  });
-  endpoint = `http://127.0.0.1:${port}`;
+  fauxqs = await startFauxqs();
+  endpoint = fauxqs.endpoint;
   admin = clientFor();
 });
 afterAll(() => {
   admin?.destroy();
-  fauxqs?.kill();
+  fauxqs?.stop();
 });
 
 const prefix = `t${process.pid}-${randomUUID().slice(0, 6)}`;
