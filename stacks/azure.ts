@@ -9,7 +9,8 @@ import type { Construct } from 'constructs';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { AzureDatabase } from '../constructs/database/azure';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
-import { N8N_SECRETS } from '../constructs/n8n/provisioning';
+import { N8N_DB_PASSWORD_SECRET } from '../constructs/n8n/provisioning';
+import { n8nSecretNames } from '../constructs/n8n/processes';
 import { AzureN8n } from '../constructs/n8n/azure';
 import { AzureNetwork } from '../constructs/network/azure';
 import { AzureQueue } from '../constructs/queue/azure';
@@ -73,7 +74,11 @@ export class AzureStack extends DataSyncStack {
       ...base,
       name: `${prefix}-kv-${unique}`,
       tenantId,
-      names: [...runtimeSecrets, SCHEDULER_TOKEN_SECRET, ...(n8nEnabled ? N8N_SECRETS : [])],
+      names: [
+        ...runtimeSecrets,
+        SCHEDULER_TOKEN_SECRET,
+        ...(n8nEnabled ? [...n8nSecretNames(settings.n8n), N8N_DB_PASSWORD_SECRET] : []),
+      ],
     });
     const queue = new AzureQueue(this, 'queue', {
       ...base,
@@ -142,8 +147,11 @@ export class AzureStack extends DataSyncStack {
           prefix,
           ...base,
           environmentId: apps.environment.id,
+          environmentDomain: apps.environment.defaultDomain,
+          environmentCidr: Fn.element(network.appsSubnet.addressPrefixes, 0),
           secrets,
           features: settings.features,
+          shape: settings.n8n,
           // The runtime app's FQDN in the environment's domain: its own attribute would make a cycle (its environment names n8n's).
           apiUrl: `https://${prefix}-runtime.${apps.environment.defaultDomain}`,
           database: {

@@ -9,7 +9,8 @@ import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config'
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
 import { GcpN8n } from '../constructs/n8n/gcp';
-import { N8N_SECRETS } from '../constructs/n8n/provisioning';
+import { N8N_DB_PASSWORD_SECRET } from '../constructs/n8n/provisioning';
+import { n8nSecretNames } from '../constructs/n8n/processes';
 import { GcpNetwork } from '../constructs/network/gcp';
 import { GcpQueue } from '../constructs/queue/gcp';
 import { GcpRuntime } from '../constructs/runtime/gcp';
@@ -64,7 +65,11 @@ export class GcpStack extends DataSyncStack {
       prefix,
       region,
       projectNumber,
-      names: [...credentials, ...runtimeSecrets, ...(n8nEnabled ? N8N_SECRETS : [])],
+      names: [
+        ...credentials,
+        ...runtimeSecrets,
+        ...(n8nEnabled ? [...n8nSecretNames(settings.n8n), N8N_DB_PASSWORD_SECRET] : []),
+      ],
     });
     const queue = new GcpQueue(this, 'queue', {
       prefix,
@@ -92,6 +97,8 @@ export class GcpStack extends DataSyncStack {
           region,
           secrets,
           features: settings.features,
+          shape: settings.n8n,
+          projectNumber,
           // Cloud Run's deterministic URL of the runtime: its own URI would make a cycle (its environment names n8n's).
           apiUrl: `https://${prefix}-runtime-${projectNumber}.${region}.run.app`,
           network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },

@@ -51,8 +51,8 @@ export interface AwsFargateServiceProps {
   readonly environment: Record<string, string>;
   /** Environment variables read from Secrets Manager: name -> secret ARN (optionally `:json-key::`). */
   readonly secrets: Record<string, string>;
-  /** Target group the main container registers in. */
-  readonly targetGroupArn: string;
+  /** Target group the main container registers in; @default none (a service no load balancer reaches, e.g. a queue worker) */
+  readonly targetGroupArn?: string;
   /** Security group of the load balancer, allowed to reach containerPort. */
   readonly loadBalancerSecurityGroupId: string;
   /** Extra task-role permissions. */
@@ -175,16 +175,17 @@ export class AwsFargateService extends Construct {
       platformVersion: 'LATEST',
       propagateTags: 'SERVICE',
       enableEcsManagedTags: true,
-      healthCheckGracePeriodSeconds: props.healthCheckGraceSeconds ?? 60,
+      // ECS accepts a grace period only on services behind a load balancer.
+      ...(props.targetGroupArn ? { healthCheckGracePeriodSeconds: props.healthCheckGraceSeconds ?? 60 } : {}),
       deploymentCircuitBreaker: { enable: true, rollback: true },
       networkConfiguration: {
         subnets: [...ctx.subnetIds],
         securityGroups: [this.securityGroup.id],
         assignPublicIp: false,
       },
-      loadBalancer: [
-        { targetGroupArn: props.targetGroupArn, containerName: 'app', containerPort: props.containerPort },
-      ],
+      loadBalancer: props.targetGroupArn
+        ? [{ targetGroupArn: props.targetGroupArn, containerName: 'app', containerPort: props.containerPort }]
+        : [],
     });
   }
 }
