@@ -30,6 +30,7 @@ export interface AwsStackOptions {
 export const AWS_RUNTIME_SECRETS = [
   'runtime/DATA_SYNC_ENCRYPTION_KEY',
   'runtime/N8N_API_KEY',
+  'runtime/N8N_WEBHOOK_TOKEN',
   ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const),
   ...N8N_QUEUE_SECRETS.map((name) => `n8n/${name}` as const),
 ] as const;
@@ -131,7 +132,9 @@ export class AwsStack extends DataSyncStack {
         ...credentialSecrets,
         PGPASSWORD: `${this.database.masterSecretArn}:password::`,
         DATA_SYNC_ENCRYPTION_KEY: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
-        ...(settings.features.enableN8nWorkflows ? { N8N_API_KEY: extra('runtime/N8N_API_KEY') } : {}),
+        ...(settings.features.enableN8nWorkflows
+          ? { N8N_API_KEY: extra('runtime/N8N_API_KEY'), N8N_WEBHOOK_TOKEN: extra('runtime/N8N_WEBHOOK_TOKEN') }
+          : {}),
       },
       taskStatements: [
         { sid: 'Enqueue', actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [this.queue.queue.arn] },

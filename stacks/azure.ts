@@ -69,7 +69,11 @@ export class AzureStack extends DataSyncStack {
 
     const network = new AzureNetwork(this, 'network', { prefix, ...base });
     const credentials = settings.integrations.flatMap((i) => i.credentials);
-    const runtimeSecrets = [...credentials, ...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
+    const runtimeSecrets = [
+      ...credentials,
+      ...RUNTIME_SECRETS,
+      ...(n8nEnabled ? ['N8N_API_KEY', 'N8N_WEBHOOK_TOKEN'] : []),
+    ];
     const secrets = new AzureSecrets(this, 'secrets', {
       ...base,
       name: `${prefix}-kv-${unique}`,

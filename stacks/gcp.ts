@@ -25,7 +25,7 @@ export interface GcpStackOptions {
   readonly region?: string;
 }
 
-/** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
+/** Secrets the runtime reads besides the integration credentials; N8N_API_KEY and N8N_WEBHOOK_TOKEN only with n8n. */
 export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY'] as const;
 
 /**
@@ -60,7 +60,7 @@ export class GcpStack extends DataSyncStack {
 
     const network = new GcpNetwork(this, 'network', { prefix, region });
     const credentials = settings.integrations.flatMap((i) => i.credentials);
-    const runtimeSecrets = [...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
+    const runtimeSecrets = [...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY', 'N8N_WEBHOOK_TOKEN'] : [])];
     const secrets = new GcpSecrets(this, 'secrets', {
       prefix,
       region,

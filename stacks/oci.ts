@@ -39,6 +39,7 @@ export const OCI_EXTRA_SECRETS = [
   'DATA_SYNC_ENCRYPTION_KEY',
   ...N8N_PROCESS_SECRETS,
   'N8N_API_KEY',
+  'N8N_WEBHOOK_TOKEN',
   'registry-pull',
 ] as const;
 
@@ -145,7 +146,12 @@ export class OciStack extends DataSyncStack {
     const secretFiles = [
       { file: 'DB_PASSWORD', secretId: this.secrets.secretId('db-password') },
       { file: 'DATA_SYNC_ENCRYPTION_KEY', secretId: this.secrets.secretId('DATA_SYNC_ENCRYPTION_KEY') },
-      ...(n8nEnabled ? [{ file: 'N8N_API_KEY', secretId: this.secrets.secretId('N8N_API_KEY') }] : []),
+      ...(n8nEnabled
+        ? (['N8N_API_KEY', 'N8N_WEBHOOK_TOKEN'] as const).map((file) => ({
+            file,
+            secretId: this.secrets.secretId(file),
+          }))
+        : []),
       ...credentialFiles,
     ];
     new OciIdentityPolicy(this, 'containers-policy', {
@@ -169,7 +175,11 @@ export class OciStack extends DataSyncStack {
       DATA_SYNC_QUEUE: 'store',
       // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
       ...(n8nEnabled
-        ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }), N8N_API_KEY_FILE: '/secrets/N8N_API_KEY' }
+        ? {
+            N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }),
+            N8N_API_KEY_FILE: '/secrets/N8N_API_KEY',
+            N8N_WEBHOOK_TOKEN_FILE: '/secrets/N8N_WEBHOOK_TOKEN',
+          }
         : {}),
       ...Object.fromEntries(credentialFiles.map((f) => [`${f.file}_FILE`, `/secrets/${f.file}`])),
     };
