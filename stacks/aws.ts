@@ -197,6 +197,7 @@ export class AwsStack extends DataSyncStack {
         database: env.database,
         features: settings.features,
         shape: settings.n8n,
+        metrics: { serviceName: env.serviceName, logGroup: this.runtime.metricsLogGroup },
         apiUrl: this.runtime.url,
         secretArns: Object.fromEntries(
           n8nSecretNames(settings.n8n).map((name) => [

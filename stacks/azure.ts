@@ -156,6 +156,7 @@ export class AzureStack extends DataSyncStack {
           secrets,
           features: settings.features,
           shape: settings.n8n,
+          metrics: { remoteWriteUrl: metrics.sink.remoteWriteUrl, ruleId: metrics.rule.id },
           // The runtime app's FQDN in the environment's domain: its own attribute would make a cycle (its environment names n8n's).
           apiUrl: `https://${prefix}-runtime.${apps.environment.defaultDomain}`,
           database: {

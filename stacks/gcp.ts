@@ -98,6 +98,7 @@ export class GcpStack extends DataSyncStack {
           secrets,
           features: settings.features,
           shape: settings.n8n,
+          project,
           projectNumber,
           // Cloud Run's deterministic URL of the runtime: its own URI would make a cycle (its environment names n8n's).
           apiUrl: `https://${prefix}-runtime-${projectNumber}.${region}.run.app`,

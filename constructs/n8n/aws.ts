@@ -7,7 +7,8 @@ import { Wafv2WebAclAssociation } from '@cdktf/provider-aws/lib/wafv2-web-acl-as
 import type { EnvironmentConfig, FeatureFlags, N8nShape } from '@data-sync/config';
 import { WEBHOOK_PATH_PREFIX } from '@data-sync/n8n/webhooks';
 import { AwsDatabase } from '../database/aws';
-import { AwsFargateService, type AwsTaskContext } from '../runtime/aws';
+import { cloudwatchAgentConfig, prometheusScrapeConfig } from '../monitoring/aws';
+import { AwsFargateService, CLOUDWATCH_AGENT_IMAGE, type AwsTaskContext } from '../runtime/aws';
 import { N8N_IMAGE } from '../shared/n8n-image';
 import { n8nProcessName, n8nProcesses, type N8nProcess, type N8nRole } from './processes';
 import { N8N_PORT, N8N_STARTUP_SECONDS, webhookOutputs } from './provisioning';
@@ -33,6 +34,11 @@ export interface AwsN8nProps {
   readonly features: FeatureFlags;
   /** Processes (regular or queue mode) and editor access of the environment. */
   readonly shape: N8nShape;
+  /** Where main's metrics go: the runtime's metrics log group (EMF) and the `service` label of every series. */
+  readonly metrics: {
+    readonly serviceName: string;
+    readonly logGroup: { readonly name: string; readonly arn: string };
+  };
   /** Public URL of this service's API, which workflows call. */
   readonly apiUrl: string;
   /** Secrets Manager ARNs of n8nSecretNames(shape), by name (created empty, filled out of band). */
@@ -118,6 +124,27 @@ export class AwsN8n extends Construct {
           action: [{ type: 'forward', targetGroupArn: webhookGroup.arn }],
         }),
       );
+    // Main's /metrics (queue gauges included) into the runtime's CloudWatch namespace, by the runtime's agent.
+    const metrics = {
+      sidecars: [
+        {
+          name: 'cloudwatch-agent',
+          image: CLOUDWATCH_AGENT_IMAGE,
+          essential: false,
+          environment: [
+            { name: 'PROMETHEUS_CONFIG_CONTENT', value: prometheusScrapeConfig(props.metrics.serviceName, N8N_PORT) },
+            { name: 'CW_CONFIG_CONTENT', value: cloudwatchAgentConfig(props.metrics.logGroup.name) },
+          ],
+        },
+      ],
+      taskStatements: [
+        {
+          sid: 'MetricsSidecarLogs',
+          actions: ['logs:CreateLogStream', 'logs:PutLogEvents', 'logs:DescribeLogStreams'],
+          resources: [props.metrics.logGroup.arn, `${props.metrics.logGroup.arn}:*`],
+        },
+      ],
+    };
     const run = (process: N8nProcess, targetGroupArn: string | undefined) => {
       const service = new AwsFargateService(this, process.role === 'main' ? 'service' : `service-${process.role}`, {
         name: n8nProcessName(name, process.role),
@@ -146,7 +173,7 @@ export class AwsN8n extends Construct {
         },
         targetGroupArn,
         loadBalancerSecurityGroupId: props.loadBalancerSecurityGroupId,
-        taskStatements: [],
+        ...(process.role === 'main' ? metrics : { taskStatements: [] }),
       });
       for (const route of routes) service.service.node.addDependency(route);
       this.database.allowFrom(`n8n${process.role === 'main' ? '' : `-${process.role}`}`, service.securityGroup.id);

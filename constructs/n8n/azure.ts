@@ -1,9 +1,10 @@
 import { ContainerApp } from '@cdktf/provider-azurerm/lib/container-app';
+import { RoleAssignment } from '@cdktf/provider-azurerm/lib/role-assignment';
 import { UserAssignedIdentity } from '@cdktf/provider-azurerm/lib/user-assigned-identity';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { AzureDatabase, type AzureDatabaseProps } from '../database/azure';
-import { keyVaultSecretEnv } from '../runtime/azure';
+import { keyVaultSecretEnv, prometheusAgentSidecar } from '../runtime/azure';
 import type { AzureSecrets } from '../secrets/azure';
 import type { FeatureFlags, N8nShape } from '@data-sync/config';
 import { N8N_IMAGE } from '../shared/n8n-image';
@@ -28,6 +29,8 @@ export interface AzureN8nProps {
   readonly features: FeatureFlags;
   /** Processes (regular or queue mode) and editor access of the environment. */
   readonly shape: N8nShape;
+  /** Where main's metrics go: the Azure Monitor workspace's remote-write URL and its data collection rule. */
+  readonly metrics: { readonly remoteWriteUrl: string; readonly ruleId: string };
   /** Public URL of this service's API; @default none: DATA_SYNC_API_URL comes from the N8N_CREDENTIALS settings. */
   readonly apiUrl?: string;
   /** Image; @default N8N_IMAGE. */
@@ -60,7 +63,16 @@ export class AzureN8n extends Construct {
       location: props.location,
     });
     const secretNames = [...n8nSecretNames(props.shape), N8N_DB_PASSWORD_SECRET];
-    const grants = props.secrets.grantRead('n8n-reads', this.identity.principalId, secretNames);
+    const grants = [
+      ...props.secrets.grantRead('n8n-reads', this.identity.principalId, secretNames),
+      // Main's Prometheus agent remote-writes n8n's metrics as n8n's identity, to the rule only.
+      new RoleAssignment(this, 'metrics-publisher', {
+        scope: props.metrics.ruleId,
+        roleDefinitionName: 'Monitoring Metrics Publisher',
+        principalId: this.identity.principalId,
+        principalType: 'ServicePrincipal',
+      }),
+    ];
     const fromVault = keyVaultSecretEnv(props.secrets, this.identity.id, secretNames);
     const env = (name: string) => fromVault.env.find((e) => e.name === name)!;
     const processes = n8nProcesses(props.shape, props.features, props.apiUrl);
@@ -143,6 +155,15 @@ export class AzureN8n extends Construct {
                 },
               ],
             },
+            ...(process.role === 'main'
+              ? [
+                  prometheusAgentSidecar(
+                    { remoteWriteUrl: props.metrics.remoteWriteUrl, clientId: this.identity.clientId },
+                    N8N_PORT,
+                    { service: 'data-sync', app: appName('main') },
+                  ),
+                ]
+              : []),
           ],
         },
         dependsOn: grants,

@@ -1,11 +1,13 @@
 import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { GcpDatabase, type GcpDatabaseProps } from '../database/gcp';
 import type { FeatureFlags, N8nShape } from '@data-sync/config';
 import { N8N_IMAGE } from '../shared/n8n-image';
+import { GCP_RUNTIME_PORT, GMP_SIDECAR_IMAGE } from '../runtime/gcp';
 import type { GcpSecrets } from '../secrets/gcp';
 import { n8nProcessName, n8nProcesses, n8nSecretNames, type N8nProcess, type N8nRole } from './processes';
 import { N8N_DB_PASSWORD_SECRET, N8N_PORT, N8N_STARTUP_SECONDS, webhookOutputs } from './provisioning';
@@ -27,6 +29,8 @@ export interface GcpN8nProps {
   readonly features: FeatureFlags;
   /** Processes (regular or queue mode) and editor access of the environment. */
   readonly shape: N8nShape;
+  /** The project id: main's metrics writer grant. */
+  readonly project: string;
   /** The project's number: Cloud Run's deterministic URLs (`https://<name>-<number>.<region>.run.app`). */
   readonly projectNumber: string;
   /** Public URL of this service's API; @default none: DATA_SYNC_API_URL comes from the N8N_CREDENTIALS settings. */
@@ -75,7 +79,14 @@ export class GcpN8n extends Construct {
     const webhookRole: N8nRole = processes.some((p) => p.role === 'webhook') ? 'webhook' : 'main';
     // Deterministic: the webhook service's own URI in its environment would be a cycle.
     this.webhookBaseUrl = `https://${serviceName(webhookRole)}-${props.projectNumber}.${props.region}.run.app`;
+    // Main's /metrics go to Managed Prometheus through Google's sidecar, which scrapes :8080/metrics: main listens there.
+    const metricWriter = new ProjectIamMember(this, 'metric-writer', {
+      project: props.project,
+      role: 'roles/monitoring.metricWriter',
+      member: `serviceAccount:${this.serviceAccount.email}`,
+    });
     const run = (process: N8nProcess): CloudRunV2Service => {
+      const port = process.role === 'main' ? GCP_RUNTIME_PORT : N8N_PORT;
       const service = new CloudRunV2Service(this, process.role === 'main' ? 'service' : `service-${process.role}`, {
         name: serviceName(process.role),
         location: props.region,
@@ -94,10 +105,13 @@ export class GcpN8n extends Construct {
               name: 'n8n',
               image: props.image ?? N8N_IMAGE,
               command: [...process.command],
-              ports: { containerPort: N8N_PORT },
+              ports: { containerPort: port },
               resources: { limits: { cpu: '1', memory: '2048Mi' }, cpuIdle: false },
               env: [
-                ...Object.entries(process.environment).map(([name, value]) => ({ name, value })),
+                ...Object.entries({ ...process.environment, N8N_PORT: String(port) }).map(([name, value]) => ({
+                  name,
+                  value,
+                })),
                 { name: 'WEBHOOK_URL', value: `${this.webhookBaseUrl}/` },
                 { name: 'DB_POSTGRESDB_HOST', value: this.database.instance.privateIpAddress },
                 { name: 'DB_POSTGRESDB_PORT', value: '5432' },
@@ -112,14 +126,24 @@ export class GcpN8n extends Construct {
               ],
               // Main runs n8n's CLI once per workflow before the server listens (2-3 minutes).
               startupProbe: {
-                httpGet: { path: '/healthz', port: N8N_PORT },
+                httpGet: { path: '/healthz', port },
                 periodSeconds: 10,
                 failureThreshold: N8N_STARTUP_SECONDS / 10,
               },
             },
+            ...(process.role === 'main'
+              ? [
+                  {
+                    name: 'metrics',
+                    image: GMP_SIDECAR_IMAGE,
+                    dependsOn: ['n8n'],
+                    resources: { limits: { cpu: '0.5', memory: '512Mi' } },
+                  },
+                ]
+              : []),
           ],
         },
-        dependsOn: grants,
+        dependsOn: process.role === 'main' ? [...grants, metricWriter] : grants,
       });
       this.services[process.role] = service;
       return service;

@@ -190,6 +190,9 @@ export class AwsFargateService extends Construct {
   }
 }
 
+/** The CloudWatch agent that scrapes a task's Prometheus metrics into CloudWatch (runtime and n8n tasks). */
+export const CLOUDWATCH_AGENT_IMAGE = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.247357.0b252275';
+
 export interface AwsRuntimeProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
   readonly prefix: string;
@@ -439,7 +442,7 @@ export class AwsRuntime extends Construct {
     });
     const sidecar = {
       name: 'cloudwatch-agent',
-      image: props.cloudwatchAgentImage ?? 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.247357.0b252275',
+      image: props.cloudwatchAgentImage ?? CLOUDWATCH_AGENT_IMAGE,
       essential: false,
       environment: [
         { name: 'PROMETHEUS_CONFIG_CONTENT', value: prometheusScrapeConfig(props.serviceName, port) },

@@ -20,6 +20,7 @@ import { SALESFORCE_CONTACT_SYNC_ID } from '@data-sync/n8n/workflows/salesforce-
 import { MAILCHIMP_SUBSCRIBER_SYNC_ID } from '@data-sync/n8n/workflows/mailchimp-subscriber-sync';
 import { MINDSDB_QUERY_ID } from '@data-sync/n8n/workflows/mindsdb-query';
 import { SYNC_FAILURE_ALERT_ID, TRIGGER_SYNC_ID } from '@data-sync/n8n/workflows/data-sync-api';
+import { N8N_METRIC_LIST } from '@data-sync/monitoring/n8n-metrics';
 import { migrate, openPostgres } from '@data-sync/pipelines/db';
 import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines';
 import { bearer, createHarness, type Harness } from '@data-sync/sync-runtime/src/api/testing/harness';
@@ -295,6 +296,14 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     });
     expect(claim.status).toBe(400);
     await expect(createApiKey(n8n.url, OWNER.email, OWNER.password)).resolves.toMatch(/\S{20,}/);
+  });
+
+  test("main's /metrics, as deployed, exposes every n8n metric the monitoring catalog alerts on", async () => {
+    const metrics = await (await fetch(`${n8n.url}/metrics`)).text();
+    const exposed = new Set(
+      metrics.split('\n').flatMap((line) => /^# TYPE (\S+) (\S+)$/.exec(line)?.slice(1, 2) ?? []),
+    );
+    expect(N8N_METRIC_LIST.map((m) => m.name).filter((name) => !exposed.has(name))).toEqual([]);
   });
 
   test('a Salesforce contact event gives a contacts row (company from its account), and a repeat changes nothing', async () => {
