@@ -255,6 +255,7 @@ export class OciStack extends DataSyncStack {
         dbPasswordSecretId: n8nDbPassword,
         secretIds: n8nSecretIds,
         features: settings.features,
+        shape: settings.n8n,
         apiUrl: this.runtime.url,
       });
     }

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
-import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
+import type { EnvironmentConfig, FeatureFlags, N8nShape } from '@data-sync/config';
+import { WEBHOOK_PATH_PREFIX } from '@data-sync/n8n/webhooks';
 import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathRouteSet } from '../providers/oci';
 import { OciDatabase } from '../database/oci';
 import { OciHost, type OciHostContext } from '../runtime/oci';
@@ -21,6 +22,8 @@ export interface OciN8nProps {
   readonly secretIds: Readonly<Record<(typeof N8N_PROCESS_SECRETS)[number], string>>;
   /** Feature flags: which workflows are published. */
   readonly features: FeatureFlags;
+  /** Editor access of the environment (OCI runs n8n in regular mode: its processes are not split here). */
+  readonly shape: N8nShape;
   /** Public URL of this service's API, which workflows call. */
   readonly apiUrl: string;
   /** Path n8n is served under; @default `/n8n/`. */
@@ -110,9 +113,18 @@ export class OciN8n extends Construct {
     this.pathRouteSet = new OciLoadBalancerPathRouteSet(this, 'routes', {
       load_balancer_id: props.loadBalancerId,
       name: 'n8n',
-      path_routes: [
-        { backend_set_name: backends.attr('name'), path: pathPrefix, path_match_type: { match_type: 'PREFIX_MATCH' } },
-      ],
+      // A restricted editor is not routed at all: the gateway has no per-path source allowlist, so only the
+      // webhooks and the public API (key-authenticated, what the runtime calls) reach n8n; every other
+      // /n8n/ path falls to the runtime's default backend set (404). Operators open the editor from inside
+      // the VCN (for example an OCI Bastion session to the instance's private address).
+      path_routes: (props.shape.editor.access === 'public'
+        ? [pathPrefix]
+        : [`${pathPrefix}${WEBHOOK_PATH_PREFIX}/`, `${pathPrefix}api/v1/`]
+      ).map((path) => ({
+        backend_set_name: backends.attr('name'),
+        path,
+        path_match_type: { match_type: 'PREFIX_MATCH' },
+      })),
     });
     webhookOutputs(this, this.url);
   }

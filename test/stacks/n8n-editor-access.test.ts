@@ -17,7 +17,6 @@ const WEBHOOK_PATH = '/webhook/salesforce-contact';
 /** Clouds whose editor is still public in staging and prod, and why (issue 14, left open). */
 const STILL_PUBLIC: Partial<Record<N8nCloud, string>> = {
   gcp: 'Cloud Run has no IP allowlist and the GA provider no IAP on Cloud Run: it needs an HTTPS load balancer with Cloud Armor (and a domain for its certificate)',
-  oci: 'the API gateway forwards every /n8n/ path to the load balancer; OCI has no per-path source allowlist there',
   ibm: "Code Engine's public endpoint has no IP allowlist",
 };
 
@@ -112,15 +111,24 @@ function gcpAdmits(stack: any, service: 'n8n' | 'n8n-webhooks'): boolean {
   );
 }
 
-/** OCI and IBM: whether the editor is served on the public route at all. */
-function publicRouteServesEditor(cloud: 'oci' | 'ibm', stack: any): boolean {
-  const r = stack.resource;
-  if (cloud === 'ibm')
-    return Object.values(r.ibm_code_engine_app as Record<string, any>).some(
-      (a) => String(a.name).endsWith('-n8n') && a.managed_domain_mappings !== 'local_private',
-    );
-  return Object.values(r.oci_load_balancer_path_route_set as Record<string, any>).some((set) =>
-    set.path_routes.some((route: any) => route.path === '/n8n/'),
+/**
+ * OCI: the public API gateway forwards every path to the load balancer, whose path routes send a
+ * request to n8n only when one of their prefixes matches; anything else reaches the runtime.
+ */
+function ociRoutesToN8n(stack: any, path: string): boolean {
+  const uri = `/n8n${path}`;
+  return Object.values(stack.resource.oci_load_balancer_path_route_set as Record<string, any>).some((set) =>
+    set.path_routes.some((route: any) => {
+      expect(route.path_match_type.match_type).toBe('PREFIX_MATCH');
+      return uri.startsWith(route.path);
+    }),
+  );
+}
+
+/** IBM: whether the editor's app has a public endpoint at all. */
+function ibmPublic(stack: any): boolean {
+  return Object.values(stack.resource.ibm_code_engine_app as Record<string, any>).some(
+    (a) => String(a.name).endsWith('-n8n') && a.managed_domain_mappings !== 'local_private',
   );
 }
 
@@ -128,7 +136,8 @@ function editorReachable(cloud: N8nCloud, stack: any, from: string): boolean {
   if (cloud === 'aws') return EDITOR_PATHS.some((path) => awsAdmits(stack, { path, from }));
   if (cloud === 'azure') return EDITOR_PATHS.some((path) => azureAdmits(stack, { path, from }, 'n8n'));
   if (cloud === 'gcp') return gcpAdmits(stack, 'n8n');
-  return publicRouteServesEditor(cloud, stack);
+  if (cloud === 'oci') return EDITOR_PATHS.some((path) => ociRoutesToN8n(stack, path));
+  return ibmPublic(stack);
 }
 
 describe.each(['staging', 'prod'])('n8n editor access in %s', (environment) => {
@@ -149,6 +158,14 @@ describe.each(['staging', 'prod'])('n8n editor access in %s', (environment) => {
     expect(azureAdmits(n8nStack('azure', environment), { path: '/rest/login', from: ALLOWED }, 'n8n')).toBe(true);
   });
 
+  test('OCI: webhooks and the public API are routed to n8n, the editor is not', () => {
+    const stack = n8nStack('oci', environment);
+    expect(ociRoutesToN8n(stack, WEBHOOK_PATH)).toBe(true);
+    expect(ociRoutesToN8n(stack, '/api/v1/workflows')).toBe(true);
+    for (const path of EDITOR_PATHS)
+      expect({ path, routed: ociRoutesToN8n(stack, path) }).toEqual({ path, routed: false });
+  });
+
   test('webhooks stay reachable from anywhere on AWS, Azure and GCP', () => {
     expect(awsAdmits(n8nStack('aws', environment), { path: WEBHOOK_PATH, from: ANYWHERE })).toBe(true);
     expect(azureAdmits(n8nStack('azure', environment), { path: WEBHOOK_PATH, from: ANYWHERE }, 'n8n-webhooks')).toBe(
@@ -161,4 +178,5 @@ describe.each(['staging', 'prod'])('n8n editor access in %s', (environment) => {
 test('dev keeps its editor reachable (no allowlist applies there)', () => {
   expect(editorReachable('aws', n8nStack('aws', 'dev'), ANYWHERE)).toBe(true);
   expect(editorReachable('azure', n8nStack('azure', 'dev'), ANYWHERE)).toBe(true);
+  expect(editorReachable('oci', n8nStack('oci', 'dev'), ANYWHERE)).toBe(true);
 });
