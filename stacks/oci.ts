@@ -15,6 +15,7 @@ import {
 import { OciMonitoring } from '../constructs/monitoring/oci';
 import { OciN8n } from '../constructs/n8n/oci';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
+import { N8N_QUEUE_SECRETS, n8nSecretNames } from '../constructs/n8n/processes';
 import { OciNetwork } from '../constructs/network/oci';
 import { OciQueue } from '../constructs/queue/oci';
 import { type OciHostContext, OciRuntime } from '../constructs/runtime/oci';
@@ -38,6 +39,7 @@ export const OCI_EXTRA_SECRETS = [
   'n8n-db-password',
   'DATA_SYNC_ENCRYPTION_KEY',
   ...N8N_PROCESS_SECRETS,
+  ...N8N_QUEUE_SECRETS,
   'N8N_API_KEY',
   'N8N_WEBHOOK_TOKEN',
   'registry-pull',
@@ -229,8 +231,8 @@ export class OciStack extends DataSyncStack {
     });
     if (n8nEnabled) {
       const n8nSecretIds = Object.fromEntries(
-        N8N_PROCESS_SECRETS.map((name) => [name, this.secrets.secretId(name)]),
-      ) as Record<(typeof N8N_PROCESS_SECRETS)[number], string>;
+        n8nSecretNames(settings.n8n).map((name) => [name, this.secrets.secretId(name)]),
+      );
       const n8nGroup = workloadGroup('n8n');
       const n8nDbPassword = this.secrets.secretId('n8n-db-password');
       new OciIdentityPolicy(this, 'n8n-policy', {

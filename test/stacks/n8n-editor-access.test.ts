@@ -119,7 +119,7 @@ function ociRoutesToN8n(stack: any, path: string): boolean {
   const uri = `/n8n${path}`;
   return Object.values(stack.resource.oci_load_balancer_path_route_set as Record<string, any>).some((set) =>
     set.path_routes.some((route: any) => {
-      expect(route.path_match_type.match_type).toBe('PREFIX_MATCH');
+      expect(['PREFIX_MATCH', 'FORCE_LONGEST_PREFIX_MATCH']).toContain(route.path_match_type.match_type);
       return uri.startsWith(route.path);
     }),
   );

@@ -7,7 +7,7 @@
 import { N8N_PROCESSES } from '@data-sync/config';
 import { n8nProcessesOf, n8nStack, processNamed } from './support/n8n-stacks';
 
-const CLOUDS = ['aws', 'gcp', 'azure'] as const;
+const CLOUDS = ['aws', 'gcp', 'azure', 'oci'] as const;
 const REDIS_SECRETS = ['QUEUE_BULL_REDIS_HOST', 'QUEUE_BULL_REDIS_PORT', 'QUEUE_BULL_REDIS_PASSWORD'];
 
 describe.each(CLOUDS)('n8n on %s', (cloud) => {
@@ -34,7 +34,7 @@ describe.each(CLOUDS)('n8n on %s', (cloud) => {
           tls: 'true',
         });
         for (const secret of REDIS_SECRETS) expect(p.secrets[secret]).toBeTruthy();
-        // The same secret, not only the same name, on every process.
+        // The same secret, not only the same name, on every process (on OCI: the file its sidecar writes from it).
         expect(p.secrets.N8N_ENCRYPTION_KEY).toBe(main.secrets.N8N_ENCRYPTION_KEY);
         expect(p.env.N8N_ENCRYPTION_KEY).toBeUndefined();
       }
@@ -74,6 +74,21 @@ describe('webhook paths lead to the webhook processes in prod', () => {
       s.load_balancer.some((lb: any) => lb.target_group_arn === `\${aws_lb_target_group.${group}.arn}`),
     );
     expect(service.name).toBe('data-sync-prod-n8n-webhooks');
+  });
+
+  test('OCI: the load balancer sends /n8n/webhook/ to the webhook instances, the longest prefix winning', () => {
+    const r = n8nStack('oci', 'prod').resource;
+    const routes = Object.values(r.oci_load_balancer_path_route_set as Record<string, any>)[0].path_routes;
+    const webhook = routes.find((route: any) => route.path === '/n8n/webhook/');
+    expect(webhook.path_match_type.match_type).toBe('FORCE_LONGEST_PREFIX_MATCH');
+    const hosts = Object.values(r.oci_container_instances_container_instance as Record<string, any>).filter((h) =>
+      String(h.display_name).startsWith('data-sync-prod-n8n-webhooks-'),
+    );
+    expect(hosts).toHaveLength(2);
+    const backends = Object.values(r.oci_load_balancer_backend as Record<string, any>).filter(
+      (b) => b.backendset_name === webhook.backend_set_name,
+    );
+    expect(backends).toHaveLength(hosts.length);
   });
 
   test.each(['gcp', 'azure'] as const)('%s: the webhook outputs and WEBHOOK_URL name the webhook service', (cloud) => {

@@ -51,9 +51,42 @@ const split = (env: readonly Env[]) => ({
   ),
 });
 
-/** Every n8n process (main, workers, webhook processes) of a stack on AWS, GCP or Azure. */
-export function n8nProcessesOf(cloud: 'aws' | 'gcp' | 'azure', stack: any): SynthesizedN8nProcess[] {
+/** The Vault secret reference an OCI instance's secrets sidecar writes into `file`. */
+function vaultSecretWrittenTo(host: any, file: string): string {
+  const sidecar = host.containers.find((c: any) => c.display_name === 'secrets');
+  const steps = String(sidecar.command.at(-1)).split(' && ');
+  const step = steps.find((s) => s.endsWith(`> ${file}`));
+  if (!step) throw new Error(`${host.display_name}: no secret is written to ${file}`);
+  return /--secret-id (\S+)/.exec(step)![1];
+}
+
+/** Every n8n process (main, workers, webhook processes) of a stack on AWS, GCP, Azure or OCI. */
+export function n8nProcessesOf(cloud: 'aws' | 'gcp' | 'azure' | 'oci', stack: any): SynthesizedN8nProcess[] {
   const r = stack.resource;
+  if (cloud === 'oci') {
+    // One container instance per process instance (`<name>-<i>` in a pool); secrets arrive as `X_FILE`.
+    const byName = new Map<string, SynthesizedN8nProcess>();
+    for (const host of Object.values(r.oci_container_instances_container_instance as Record<string, any>)) {
+      const name = String(host.display_name).replace(/-\d+$/, '');
+      if (!name.includes('-n8n')) continue;
+      const app = host.containers[0];
+      const vars = Object.entries(app.environment_variables as Record<string, string>);
+      const seen = byName.get(name);
+      byName.set(name, {
+        name,
+        command: app.command,
+        env: Object.fromEntries(vars.filter(([k]) => !k.endsWith('_FILE'))),
+        // The Vault secret the secrets sidecar writes into each file.
+        secrets: Object.fromEntries(
+          vars
+            .filter(([k]) => k.endsWith('_FILE'))
+            .map(([k, file]) => [k.slice(0, -'_FILE'.length), vaultSecretWrittenTo(host, file)]),
+        ),
+        instances: (seen?.instances ?? 0) + 1,
+      });
+    }
+    return [...byName.values()];
+  }
   if (cloud === 'aws') {
     const services = Object.values(r.aws_ecs_service as Record<string, any>);
     return Object.values(r.aws_ecs_task_definition as Record<string, any>)
