@@ -1,4 +1,5 @@
 import { ENVIRONMENTS, EnvironmentName, FeatureFlags } from './environments';
+import { N8N_CONTEXT_KEYS, parseEditorAllowlist } from './n8n-shape';
 import { STACK_OPTION_KEYS, type StackOptionsContext, parseStackOptions } from './stack-options';
 
 export const SLOTS = ['blue', 'green'] as const;
@@ -30,6 +31,7 @@ export const CONTEXT_KEYS = {
   stateLockTable: 'DynamoDB table that locks the S3 state (default: data-sync-terraform-locks)',
   ...Object.fromEntries(FLAG_KEYS.map((k) => [k, 'true or false (default: per environment)'])),
   ...STACK_OPTION_KEYS,
+  ...N8N_CONTEXT_KEYS,
 } as Record<string, string>;
 
 /** The validated deploy context; feature flags only where the user set them. */
@@ -46,6 +48,8 @@ export interface DeployContext {
   readonly flags: Partial<FeatureFlags>;
   /** Region, existing network and custom domain per cloud (config/stack-options.ts). */
   readonly stackOptions: StackOptionsContext;
+  /** CIDRs that may open the n8n editor where it is restricted (config/n8n-shape.ts); none by default. */
+  readonly n8nEditorAllowlist: readonly string[];
 }
 
 export class ContextError extends Error {
@@ -120,6 +124,9 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
   const stackOptions = parseStackOptions(raw, environments.length, (key, value, expected) => {
     throw new ContextError(`Invalid context value ${key}=${JSON.stringify(value)}: ${expected}`);
   });
+  const n8nEditorAllowlist = parseEditorAllowlist(raw, (key, value, expected) => {
+    throw new ContextError(`Invalid context value ${key}=${JSON.stringify(value)}: ${expected}`);
+  });
   return {
     environments,
     clouds: raw.clouds === undefined ? [...CLOUDS] : list('clouds', raw.clouds, CLOUDS),
@@ -132,6 +139,7 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
     stateLockTable: typeof raw.stateLockTable === 'string' ? raw.stateLockTable : 'data-sync-terraform-locks',
     flags,
     stackOptions,
+    n8nEditorAllowlist,
   };
 }
 

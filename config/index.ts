@@ -5,3 +5,4 @@ export * from './settings';
 export * from './stack-options';
 export * from './sizing';
 export * from './proxy-hops';
+export * from './n8n-shape';

@@ -8,6 +8,7 @@ import {
   BackendConfig,
 } from './environments';
 import { INTEGRATIONS, IntegrationSettings } from './integrations';
+import { type N8nShape, n8nShape } from './n8n-shape';
 
 /** Everything one stack needs: environment values, effective flags, enabled integrations and slots. */
 export interface StackSettings {
@@ -26,6 +27,8 @@ export interface StackSettings {
   readonly stackName: string;
   /** Short resource prefix, `data-sync-<environment>`. */
   readonly prefix: string;
+  /** n8n's processes and editor access in this environment (config/n8n-shape.ts). */
+  readonly n8n: N8nShape;
 }
 
 export const stackName = (cloud: Cloud, environment: EnvironmentName) => `data-sync-${cloud}-${environment}`;
@@ -53,5 +56,6 @@ export function resolveSettings(cloud: Cloud, environment: EnvironmentName, cont
       : env.backend,
     stackName: stackName(cloud, environment),
     prefix: `data-sync-${environment}`,
+    n8n: n8nShape(environment, context.n8nEditorAllowlist),
   };
 }

@@ -3,6 +3,7 @@
  * catalog, so a rule and the metric it watches cannot drift apart.
  */
 import { METRICS } from './metrics';
+import { N8N_METRICS } from './n8n-metrics';
 
 export type Severity = 'warning' | 'critical';
 export type Comparison = '>' | '<' | '>=' | '<=' | '==';
@@ -130,6 +131,24 @@ export const ALERT_RULES: readonly AlertRule[] = [
     runbook: 'docs/runbooks/sync-failures.md',
     condition: { kind: 'threshold', metric: m.n8nUp.name, aggregate: 'max', by: [], op: '<', threshold: 1 },
     expr: `max(${m.n8nUp.name}) < 1`,
+  },
+  {
+    name: 'N8nQueueBacklog',
+    severity: 'warning',
+    forSeconds: 600,
+    summary: 'n8n executions are waiting for workers',
+    description:
+      'More than 50 n8n executions have waited in the queue for 10 minutes: the workers are down or too few.',
+    runbook: 'docs/runbooks/sync-failures.md',
+    condition: {
+      kind: 'threshold',
+      metric: N8N_METRICS.queueJobsWaiting.name,
+      aggregate: 'max',
+      by: [],
+      op: '>',
+      threshold: 50,
+    },
+    expr: `max(${N8N_METRICS.queueJobsWaiting.name}) > 50`,
   },
   {
     name: 'DataSyncRuntimeDown',

@@ -5,6 +5,7 @@
  * `offset`/`@`) and keeps the identifiers that are not functions, aggregations or keywords.
  */
 import { METRIC_LIST, MetricDefinition } from './metrics';
+import { N8N_METRIC_LIST } from './n8n-metrics';
 
 const KEYWORDS = new Set([
   'and',
@@ -58,11 +59,11 @@ const HISTOGRAM_SERIES = /_(bucket|sum|count)$/;
 
 /**
  * The catalog metric a selected series name belongs to: the metric itself, or for a histogram its
- * `_bucket`, `_sum` and `_count` series. Undefined when the runtime defines no such metric.
+ * `_bucket`, `_sum` and `_count` series. Undefined when neither the runtime nor n8n (n8n-metrics.ts) defines it.
  */
 export function catalogMetricFor(
   series: string,
-  catalog: readonly MetricDefinition[] = METRIC_LIST,
+  catalog: readonly MetricDefinition[] = [...METRIC_LIST, ...N8N_METRIC_LIST],
 ): MetricDefinition | undefined {
   const exact = catalog.find((metric) => metric.name === series);
   if (exact) return exact;

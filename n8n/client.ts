@@ -185,6 +185,12 @@ export function createN8nClient(options: N8nClientOptions) {
       );
       if (status === 404)
         throw new N8nError('not_found', `n8n has no webhook registered at ${url} (is the workflow active?)`, status);
+      if (status === 401 || status === 403)
+        throw new N8nError(
+          'auth',
+          `n8n's webhook at ${url} refused the call (${status}): its header credential (N8N_WEBHOOK_TOKEN) is missing or wrong`,
+          status,
+        );
       if (status >= 500) throw new N8nError('unreachable', `n8n webhook answered ${status}`, status);
       return { status, body, url };
     },

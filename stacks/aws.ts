@@ -7,6 +7,7 @@ import { type ExistingAwsVpc, AwsAccessLogs, AwsNetwork } from '../constructs/ne
 import { AwsMonitoring } from '../constructs/monitoring/aws';
 import { AwsN8n } from '../constructs/n8n/aws';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
+import { N8N_QUEUE_SECRETS, n8nSecretNames } from '../constructs/n8n/processes';
 import { AwsQueue } from '../constructs/queue/aws';
 import { AwsRuntime } from '../constructs/runtime/aws';
 import { AwsSchedules } from '../constructs/schedules/aws';
@@ -30,7 +31,9 @@ export const AWS_RUNTIME_SECRETS = [
   'runtime/DATA_SYNC_ENCRYPTION_KEY',
   'runtime/DATA_SYNC_ADMIN_TOKEN',
   'runtime/N8N_API_KEY',
+  'runtime/N8N_WEBHOOK_TOKEN',
   ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const),
+  ...N8N_QUEUE_SECRETS.map((name) => `n8n/${name}` as const),
 ] as const;
 
 /** The AWS reference stack: every capability of stacks/capabilities.ts from AWS services. */
@@ -137,7 +140,9 @@ export class AwsStack extends DataSyncStack {
         DATA_SYNC_ENCRYPTION_KEY: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
         // The first admin token: from Secrets Manager, never printed into the logs.
         DATA_SYNC_ADMIN_TOKEN: extra('runtime/DATA_SYNC_ADMIN_TOKEN'),
-        ...(settings.features.enableN8nWorkflows ? { N8N_API_KEY: extra('runtime/N8N_API_KEY') } : {}),
+        ...(settings.features.enableN8nWorkflows
+          ? { N8N_API_KEY: extra('runtime/N8N_API_KEY'), N8N_WEBHOOK_TOKEN: extra('runtime/N8N_WEBHOOK_TOKEN') }
+          : {}),
       },
       taskStatements: [
         { sid: 'Enqueue', actions: ['sqs:SendMessage', 'sqs:GetQueueAttributes'], resources: [this.queue.queue.arn] },
@@ -194,15 +199,20 @@ export class AwsStack extends DataSyncStack {
         prefix,
         context: this.runtime.taskContext,
         listenerArn: this.runtime.listener.arn,
+        loadBalancerArn: this.runtime.loadBalancer.arn,
         loadBalancerSecurityGroupId: this.runtime.loadBalancerSecurityGroup.id,
         publicUrl: this.runtime.url,
         database: env.database,
         features: settings.features,
+        shape: settings.n8n,
+        metrics: { serviceName: env.serviceName, logGroup: this.runtime.metricsLogGroup },
         apiUrl: this.runtime.url,
-        secretArns: Object.fromEntries(N8N_PROCESS_SECRETS.map((name) => [name, extra(`n8n/${name}`)])) as Record<
-          (typeof N8N_PROCESS_SECRETS)[number],
-          string
-        >,
+        secretArns: Object.fromEntries(
+          n8nSecretNames(settings.n8n).map((name) => [
+            name,
+            extra(`n8n/${name}` as (typeof AWS_RUNTIME_SECRETS)[number]),
+          ]),
+        ),
       });
     }
 

@@ -9,7 +9,8 @@ import type { Construct } from 'constructs';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { AzureDatabase } from '../constructs/database/azure';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
-import { N8N_SECRETS } from '../constructs/n8n/provisioning';
+import { N8N_DB_PASSWORD_SECRET } from '../constructs/n8n/provisioning';
+import { n8nSecretNames } from '../constructs/n8n/processes';
 import { AzureN8n } from '../constructs/n8n/azure';
 import { AzureNetwork } from '../constructs/network/azure';
 import { AzureQueue } from '../constructs/queue/azure';
@@ -68,12 +69,20 @@ export class AzureStack extends DataSyncStack {
 
     const network = new AzureNetwork(this, 'network', { prefix, ...base });
     const credentials = settings.integrations.flatMap((i) => i.credentials);
-    const runtimeSecrets = [...credentials, ...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
+    const runtimeSecrets = [
+      ...credentials,
+      ...RUNTIME_SECRETS,
+      ...(n8nEnabled ? ['N8N_API_KEY', 'N8N_WEBHOOK_TOKEN'] : []),
+    ];
     const secrets = new AzureSecrets(this, 'secrets', {
       ...base,
       name: `${prefix}-kv-${unique}`,
       tenantId,
-      names: [...runtimeSecrets, SCHEDULER_TOKEN_SECRET, ...(n8nEnabled ? N8N_SECRETS : [])],
+      names: [
+        ...runtimeSecrets,
+        SCHEDULER_TOKEN_SECRET,
+        ...(n8nEnabled ? [...n8nSecretNames(settings.n8n), N8N_DB_PASSWORD_SECRET] : []),
+      ],
     });
     const queue = new AzureQueue(this, 'queue', {
       ...base,
@@ -142,8 +151,12 @@ export class AzureStack extends DataSyncStack {
           prefix,
           ...base,
           environmentId: apps.environment.id,
+          environmentDomain: apps.environment.defaultDomain,
+          environmentCidr: Fn.element(network.appsSubnet.addressPrefixes, 0),
           secrets,
           features: settings.features,
+          shape: settings.n8n,
+          metrics: { remoteWriteUrl: metrics.sink.remoteWriteUrl, ruleId: metrics.rule.id },
           // The runtime app's FQDN in the environment's domain: its own attribute would make a cycle (its environment names n8n's).
           apiUrl: `https://${prefix}-runtime.${apps.environment.defaultDomain}`,
           database: {

@@ -9,7 +9,8 @@ import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config'
 import { GcpDatabase } from '../constructs/database/gcp';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
 import { GcpN8n } from '../constructs/n8n/gcp';
-import { N8N_SECRETS } from '../constructs/n8n/provisioning';
+import { N8N_DB_PASSWORD_SECRET } from '../constructs/n8n/provisioning';
+import { n8nSecretNames } from '../constructs/n8n/processes';
 import { GcpNetwork } from '../constructs/network/gcp';
 import { GcpQueue } from '../constructs/queue/gcp';
 import { GcpRuntime } from '../constructs/runtime/gcp';
@@ -24,8 +25,10 @@ export interface GcpStackOptions {
   readonly region?: string;
 }
 
-/** Secrets the runtime reads besides the integration credentials; N8N_API_KEY only with n8n. */
-/** The runtime's own secrets (GCP and Azure); DATA_SYNC_ADMIN_TOKEN is the first admin token, never printed. */
+/**
+ * The runtime's own secrets (GCP and Azure) besides the integration credentials; DATA_SYNC_ADMIN_TOKEN is the
+ * first admin token, never printed. N8N_API_KEY and N8N_WEBHOOK_TOKEN come only with n8n.
+ */
 export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY', 'DATA_SYNC_ADMIN_TOKEN'] as const;
 
 /**
@@ -60,12 +63,16 @@ export class GcpStack extends DataSyncStack {
 
     const network = new GcpNetwork(this, 'network', { prefix, region });
     const credentials = settings.integrations.flatMap((i) => i.credentials);
-    const runtimeSecrets = [...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY'] : [])];
+    const runtimeSecrets = [...RUNTIME_SECRETS, ...(n8nEnabled ? ['N8N_API_KEY', 'N8N_WEBHOOK_TOKEN'] : [])];
     const secrets = new GcpSecrets(this, 'secrets', {
       prefix,
       region,
       projectNumber,
-      names: [...credentials, ...runtimeSecrets, ...(n8nEnabled ? N8N_SECRETS : [])],
+      names: [
+        ...credentials,
+        ...runtimeSecrets,
+        ...(n8nEnabled ? [...n8nSecretNames(settings.n8n), N8N_DB_PASSWORD_SECRET] : []),
+      ],
     });
     const queue = new GcpQueue(this, 'queue', {
       prefix,
@@ -93,6 +100,9 @@ export class GcpStack extends DataSyncStack {
           region,
           secrets,
           features: settings.features,
+          shape: settings.n8n,
+          project,
+          projectNumber,
           // Cloud Run's deterministic URL of the runtime: its own URI would make a cycle (its environment names n8n's).
           apiUrl: `https://${prefix}-runtime-${projectNumber}.${region}.run.app`,
           network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },

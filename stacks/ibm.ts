@@ -38,6 +38,7 @@ export const IBM_EXTRA_SECRETS = [
   'DATA_SYNC_ADMIN_TOKEN',
   ...N8N_PROCESS_SECRETS,
   'N8N_API_KEY',
+  'N8N_WEBHOOK_TOKEN',
 ] as const;
 
 /** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/providers/ibm.ts. */
@@ -146,7 +147,7 @@ export class IbmStack extends DataSyncStack {
         // No Event Streams binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
         DATA_SYNC_QUEUE: 'store',
         // n8n's app lives in the runtime's project, so its endpoint exists only once both are declared;
-        // N8N_API_KEY comes with the runtime-credentials secret.
+        // N8N_API_KEY and N8N_WEBHOOK_TOKEN come with the runtime-credentials secret.
         ...(settings.features.enableN8nWorkflows
           ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.app.attr('endpoint') }) }
           : {}),

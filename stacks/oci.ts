@@ -15,6 +15,7 @@ import {
 import { OciMonitoring } from '../constructs/monitoring/oci';
 import { OciN8n } from '../constructs/n8n/oci';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
+import { N8N_QUEUE_SECRETS, n8nSecretNames } from '../constructs/n8n/processes';
 import { OciNetwork } from '../constructs/network/oci';
 import { OciQueue } from '../constructs/queue/oci';
 import { type OciHostContext, OciRuntime, ociRetention } from '../constructs/runtime/oci';
@@ -39,7 +40,9 @@ export const OCI_EXTRA_SECRETS = [
   'DATA_SYNC_ENCRYPTION_KEY',
   'DATA_SYNC_ADMIN_TOKEN',
   ...N8N_PROCESS_SECRETS,
+  ...N8N_QUEUE_SECRETS,
   'N8N_API_KEY',
+  'N8N_WEBHOOK_TOKEN',
   'registry-pull',
 ] as const;
 
@@ -148,7 +151,12 @@ export class OciStack extends DataSyncStack {
       { file: 'DB_PASSWORD', secretId: this.secrets.secretId('db-password') },
       { file: 'DATA_SYNC_ENCRYPTION_KEY', secretId: this.secrets.secretId('DATA_SYNC_ENCRYPTION_KEY') },
       { file: 'DATA_SYNC_ADMIN_TOKEN', secretId: this.secrets.secretId('DATA_SYNC_ADMIN_TOKEN') },
-      ...(n8nEnabled ? [{ file: 'N8N_API_KEY', secretId: this.secrets.secretId('N8N_API_KEY') }] : []),
+      ...(n8nEnabled
+        ? (['N8N_API_KEY', 'N8N_WEBHOOK_TOKEN'] as const).map((file) => ({
+            file,
+            secretId: this.secrets.secretId(file),
+          }))
+        : []),
       ...credentialFiles,
     ];
     new OciIdentityPolicy(this, 'containers-policy', {
@@ -174,7 +182,11 @@ export class OciStack extends DataSyncStack {
       DATA_SYNC_QUEUE: 'store',
       // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
       ...(n8nEnabled
-        ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }), N8N_API_KEY_FILE: '/secrets/N8N_API_KEY' }
+        ? {
+            N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.url }),
+            N8N_API_KEY_FILE: '/secrets/N8N_API_KEY',
+            N8N_WEBHOOK_TOKEN_FILE: '/secrets/N8N_WEBHOOK_TOKEN',
+          }
         : {}),
       ...Object.fromEntries(credentialFiles.map((f) => [`${f.file}_FILE`, `/secrets/${f.file}`])),
     };
@@ -224,8 +236,8 @@ export class OciStack extends DataSyncStack {
     });
     if (n8nEnabled) {
       const n8nSecretIds = Object.fromEntries(
-        N8N_PROCESS_SECRETS.map((name) => [name, this.secrets.secretId(name)]),
-      ) as Record<(typeof N8N_PROCESS_SECRETS)[number], string>;
+        n8nSecretNames(settings.n8n).map((name) => [name, this.secrets.secretId(name)]),
+      );
       const n8nGroup = workloadGroup('n8n');
       const n8nDbPassword = this.secrets.secretId('n8n-db-password');
       new OciIdentityPolicy(this, 'n8n-policy', {
@@ -250,6 +262,7 @@ export class OciStack extends DataSyncStack {
         dbPasswordSecretId: n8nDbPassword,
         secretIds: n8nSecretIds,
         features: settings.features,
+        shape: settings.n8n,
         apiUrl: this.runtime.url,
       });
     }

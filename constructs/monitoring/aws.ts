@@ -16,6 +16,7 @@ import {
   type DashboardPanel,
 } from '@data-sync/monitoring/alerts';
 import { METRICS, METRIC_LIST } from '@data-sync/monitoring/metrics';
+import { N8N_METRIC_LIST } from '@data-sync/monitoring/n8n-metrics';
 
 /** CloudWatch namespace the runtime's Prometheus metrics land in (through the CloudWatch agent sidecar). */
 export const METRICS_NAMESPACE = 'DataSync';
@@ -90,7 +91,8 @@ export function prometheusScrapeConfig(
 export function cloudwatchAgentConfig(logGroupName: string, rules: readonly AlertRule[] = ALERT_RULES): string {
   const selector = (name: string, histogram: boolean) => (histogram ? `^${name}(_sum|_count)$` : `^${name}$`);
   const declarations = [
-    ...METRIC_LIST.map((metric) => ({
+    // n8n's metrics too: its main task runs the same agent (constructs/n8n/aws.ts).
+    ...[...METRIC_LIST, ...N8N_METRIC_LIST].map((metric) => ({
       source_labels: ['job'],
       label_matcher: `^${SCRAPE_JOB}$`,
       dimensions: [[SERVICE_LABEL], ...metric.labels.map((label) => [SERVICE_LABEL, label])],

@@ -17,6 +17,8 @@ export const CLOUDFLARE_ALERT_EXCEPTIONS: Readonly<Record<string, string>> = {
   DeadLetterQueueNotEmpty: 'Cloudflare Queues exposes no backlog or dead-letter alert type to notification policies',
   SyncLagging:
     'last-success timestamps are runtime metrics; Cloudflare notification policies cannot alert on a Worker\u2019s own metrics',
+  N8nQueueBacklog:
+    'n8n runs outside Cloudflare (an external origin behind Access): its queue metrics are scraped where it runs, not by a notification policy',
 };
 
 export interface CloudflareMonitoringProps {

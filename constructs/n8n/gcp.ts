@@ -1,20 +1,16 @@
 import { CloudRunV2Service } from '@cdktf/provider-google/lib/cloud-run-v2-service';
 import { CloudRunV2ServiceIamMember } from '@cdktf/provider-google/lib/cloud-run-v2-service-iam-member';
+import { ProjectIamMember } from '@cdktf/provider-google/lib/project-iam-member';
 import { ServiceAccount } from '@cdktf/provider-google/lib/service-account';
 import { TerraformOutput } from 'cdktf';
 import { Construct } from 'constructs';
 import { GcpDatabase, type GcpDatabaseProps } from '../database/gcp';
-import type { FeatureFlags } from '@data-sync/config';
+import type { FeatureFlags, N8nShape } from '@data-sync/config';
 import { N8N_IMAGE } from '../shared/n8n-image';
+import { GCP_RUNTIME_PORT, GMP_SIDECAR_IMAGE } from '../runtime/gcp';
 import type { GcpSecrets } from '../secrets/gcp';
-import {
-  N8N_PORT,
-  N8N_PROCESS_SECRETS,
-  N8N_SECRETS,
-  N8N_STARTUP_SECONDS,
-  n8nStart,
-  webhookOutputs,
-} from './provisioning';
+import { n8nProcessName, n8nProcesses, n8nSecretNames, type N8nProcess, type N8nRole } from './processes';
+import { N8N_DB_PASSWORD_SECRET, N8N_PORT, N8N_STARTUP_SECONDS, webhookOutputs } from './provisioning';
 
 export interface GcpN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -23,7 +19,7 @@ export interface GcpN8nProps {
   readonly accountPrefix: string;
   /** Region of the service and its database. */
   readonly region: string;
-  /** Secrets holding N8N_SECRETS (filled out of band). */
+  /** Secrets holding n8nSecretNames(shape) and N8N_DB_PASSWORD_SECRET (filled out of band). */
   readonly secrets: GcpSecrets;
   /** Its own Cloud SQL instance: everything but name and databases. */
   readonly database: Omit<GcpDatabaseProps, 'name' | 'databases' | 'region'>;
@@ -31,6 +27,12 @@ export interface GcpN8nProps {
   readonly network: { readonly networkId: string; readonly subnetworkId: string };
   /** Feature flags: which workflows are published. */
   readonly features: FeatureFlags;
+  /** Processes (regular or queue mode) and editor access of the environment. */
+  readonly shape: N8nShape;
+  /** The project id: main's metrics writer grant. */
+  readonly project: string;
+  /** The project's number: Cloud Run's deterministic URLs (`https://<name>-<number>.<region>.run.app`). */
+  readonly projectNumber: string;
   /** Public URL of this service's API; @default none: DATA_SYNC_API_URL comes from the N8N_CREDENTIALS settings. */
   readonly apiUrl?: string;
   /** Image; @default N8N_IMAGE. */
@@ -38,15 +40,20 @@ export interface GcpN8nProps {
 }
 
 /**
- * n8n on Cloud Run (one instance: n8n's regular mode is not horizontally scalable) with its own
- * Cloud SQL instance. Its encryption key, owner, credential values and database password come from
- * Secret Manager; the database user `n8n` is created out of band with that password. The container
- * provisions the workflows before `n8n start` (constructs/n8n/provisioning.ts).
+ * n8n on Cloud Run with its own Cloud SQL instance: main (one instance: it owns schedules and
+ * provisioning) and, in queue mode, worker services (internal ingress, no invoker: nothing calls them)
+ * and public webhook services the webhook URLs point at. Its encryption key, owner, credential values,
+ * Redis and database password come from Secret Manager; the database user `n8n` is created out of band
+ * with that password. Main provisions the workflows before `n8n start` (constructs/n8n/provisioning.ts).
  */
 export class GcpN8n extends Construct {
+  /** The main process (editor, API, schedules). */
   readonly service: CloudRunV2Service;
+  readonly services: Partial<Record<N8nRole, CloudRunV2Service>> = {};
   readonly database: GcpDatabase;
   readonly serviceAccount: ServiceAccount;
+  /** Public base URL of the webhooks (the webhook processes in queue mode, else main). */
+  readonly webhookBaseUrl: string;
 
   constructor(scope: Construct, id: string, props: GcpN8nProps) {
     super(scope, id);
@@ -60,62 +67,101 @@ export class GcpN8n extends Construct {
       accountId: `${props.accountPrefix}-n8n`,
       displayName: `${props.prefix} n8n`,
     });
-    const grants = props.secrets.grantAccess('n8n', `serviceAccount:${this.serviceAccount.email}`, N8N_SECRETS);
+    const grants = props.secrets.grantAccess('n8n', `serviceAccount:${this.serviceAccount.email}`, [
+      ...n8nSecretNames(props.shape),
+      N8N_DB_PASSWORD_SECRET,
+    ]);
     const secret = (name: string) => ({
       secretKeyRef: { secret: props.secrets.secrets[name].secretId, version: 'latest' },
     });
-    const start = n8nStart(props.features, props.apiUrl);
-    this.service = new CloudRunV2Service(this, 'service', {
-      name: `${props.prefix}-n8n`,
-      location: props.region,
-      ingress: 'INGRESS_TRAFFIC_ALL',
-      deletionProtection: props.database.deletionProtection,
-      template: {
-        serviceAccount: this.serviceAccount.email,
-        scaling: { minInstanceCount: 1, maxInstanceCount: 1 },
-        vpcAccess: {
-          egress: 'PRIVATE_RANGES_ONLY',
-          networkInterfaces: [{ network: props.network.networkId, subnetwork: props.network.subnetworkId }],
-        },
-        containers: [
-          {
-            name: 'n8n',
-            image: props.image ?? N8N_IMAGE,
-            command: [...start.command],
-            ports: { containerPort: N8N_PORT },
-            resources: { limits: { cpu: '1', memory: '2048Mi' }, cpuIdle: false },
-            env: [
-              ...Object.entries(start.environment).map(([name, value]) => ({ name, value })),
-              { name: 'DB_POSTGRESDB_HOST', value: this.database.instance.privateIpAddress },
-              { name: 'DB_POSTGRESDB_PORT', value: '5432' },
-              { name: 'DB_POSTGRESDB_DATABASE', value: 'n8n' },
-              { name: 'DB_POSTGRESDB_USER', value: 'n8n' },
-              // Private IP inside the VPC; Cloud SQL's per-instance CA is not in the image's trust store.
-              { name: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED', value: 'false' },
-              { name: 'DB_POSTGRESDB_PASSWORD', valueSource: secret('N8N_DB_PASSWORD') },
-              ...N8N_PROCESS_SECRETS.map((name) => ({ name, valueSource: secret(name) })),
-              { name: 'N8N_PROTOCOL', value: 'https' },
-              { name: 'N8N_PROXY_HOPS', value: '1' },
-            ],
-            // The start step runs n8n's CLI once per workflow before the server listens (2-3 minutes).
-            startupProbe: {
-              httpGet: { path: '/healthz', port: N8N_PORT },
-              periodSeconds: 10,
-              failureThreshold: N8N_STARTUP_SECONDS / 10,
-            },
+    const processes = n8nProcesses(props.shape, props.features, props.apiUrl);
+    const serviceName = (role: N8nRole) => n8nProcessName(`${props.prefix}-n8n`, role);
+    const webhookRole: N8nRole = processes.some((p) => p.role === 'webhook') ? 'webhook' : 'main';
+    // Deterministic: the webhook service's own URI in its environment would be a cycle.
+    this.webhookBaseUrl = `https://${serviceName(webhookRole)}-${props.projectNumber}.${props.region}.run.app`;
+    // Main's /metrics go to Managed Prometheus through Google's sidecar, which scrapes :8080/metrics: main listens there.
+    const metricWriter = new ProjectIamMember(this, 'metric-writer', {
+      project: props.project,
+      role: 'roles/monitoring.metricWriter',
+      member: `serviceAccount:${this.serviceAccount.email}`,
+    });
+    const run = (process: N8nProcess): CloudRunV2Service => {
+      const port = process.role === 'main' ? GCP_RUNTIME_PORT : N8N_PORT;
+      const service = new CloudRunV2Service(this, process.role === 'main' ? 'service' : `service-${process.role}`, {
+        name: serviceName(process.role),
+        location: props.region,
+        // Workers take no requests; Cloud Run still needs their health port, which nothing outside reaches.
+        ingress: process.role === 'worker' ? 'INGRESS_TRAFFIC_INTERNAL_ONLY' : 'INGRESS_TRAFFIC_ALL',
+        deletionProtection: props.database.deletionProtection,
+        template: {
+          serviceAccount: this.serviceAccount.email,
+          scaling: { minInstanceCount: process.instances, maxInstanceCount: process.instances },
+          vpcAccess: {
+            egress: 'PRIVATE_RANGES_ONLY',
+            networkInterfaces: [{ network: props.network.networkId, subnetwork: props.network.subnetworkId }],
           },
-        ],
-      },
-      dependsOn: grants,
-    });
+          containers: [
+            {
+              name: 'n8n',
+              image: props.image ?? N8N_IMAGE,
+              command: [...process.command],
+              ports: { containerPort: port },
+              resources: { limits: { cpu: '1', memory: '2048Mi' }, cpuIdle: false },
+              env: [
+                ...Object.entries({ ...process.environment, N8N_PORT: String(port) }).map(([name, value]) => ({
+                  name,
+                  value,
+                })),
+                { name: 'WEBHOOK_URL', value: `${this.webhookBaseUrl}/` },
+                { name: 'DB_POSTGRESDB_HOST', value: this.database.instance.privateIpAddress },
+                { name: 'DB_POSTGRESDB_PORT', value: '5432' },
+                { name: 'DB_POSTGRESDB_DATABASE', value: 'n8n' },
+                { name: 'DB_POSTGRESDB_USER', value: 'n8n' },
+                // Private IP inside the VPC; Cloud SQL's per-instance CA is not in the image's trust store.
+                { name: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED', value: 'false' },
+                { name: 'DB_POSTGRESDB_PASSWORD', valueSource: secret(N8N_DB_PASSWORD_SECRET) },
+                ...process.secrets.map((name) => ({ name, valueSource: secret(name) })),
+                { name: 'N8N_PROTOCOL', value: 'https' },
+                { name: 'N8N_PROXY_HOPS', value: '1' },
+              ],
+              // Main runs n8n's CLI once per workflow before the server listens (2-3 minutes).
+              startupProbe: {
+                httpGet: { path: '/healthz', port },
+                periodSeconds: 10,
+                failureThreshold: N8N_STARTUP_SECONDS / 10,
+              },
+            },
+            ...(process.role === 'main'
+              ? [
+                  {
+                    name: 'metrics',
+                    image: GMP_SIDECAR_IMAGE,
+                    dependsOn: ['n8n'],
+                    resources: { limits: { cpu: '0.5', memory: '512Mi' } },
+                  },
+                ]
+              : []),
+          ],
+        },
+        dependsOn: process.role === 'main' ? [...grants, metricWriter] : grants,
+      });
+      this.services[process.role] = service;
+      return service;
+    };
+    this.service = run(processes[0]);
+    for (const process of processes.slice(1)) run(process);
     // Webhooks reach n8n without Google credentials; n8n's user management guards the editor and API.
-    new CloudRunV2ServiceIamMember(this, 'public-invoker', {
-      name: this.service.name,
-      location: props.region,
-      role: 'roles/run.invoker',
-      member: 'allUsers',
-    });
+    for (const role of ['main', 'webhook'] as const) {
+      const service = this.services[role];
+      if (service)
+        new CloudRunV2ServiceIamMember(this, role === 'main' ? 'public-invoker' : `public-invoker-${role}`, {
+          name: service.name,
+          location: props.region,
+          role: 'roles/run.invoker',
+          member: 'allUsers',
+        });
+    }
     new TerraformOutput(this, 'url', { value: this.service.uri, description: 'n8n URL' }).overrideLogicalId('n8n_url');
-    webhookOutputs(this, this.service.uri);
+    webhookOutputs(this, this.webhookBaseUrl);
   }
 }

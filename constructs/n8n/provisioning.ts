@@ -38,8 +38,8 @@ export const N8N_PROCESS_SECRETS = [
   'N8N_CREDENTIALS',
 ] as const;
 
-/** Secret names n8n needs on GCP and Azure: N8N_PROCESS_SECRETS and its database user's password. */
-export const N8N_SECRETS = [...N8N_PROCESS_SECRETS, 'N8N_DB_PASSWORD'] as const;
+/** Secret of n8n's database user's password, where the stack cannot inject the database's own (GCP, Azure). */
+export const N8N_DB_PASSWORD_SECRET = 'N8N_DB_PASSWORD';
 
 /** The start step's source, read once from the repository (synth runs from the project root). */
 let startSource: string | undefined;
@@ -59,6 +59,26 @@ export interface N8nStart {
 }
 
 /**
+ * Settings every n8n process shares (main, worker, webhook): the database, execution data pruning
+ * (in every environment: executions of a worker are pruned by main, which owns the database), no
+ * calls home, and no environment access from workflows.
+ */
+export const N8N_SHARED_ENVIRONMENT: Readonly<Record<string, string>> = {
+  N8N_PORT: String(N8N_PORT),
+  // Workflows cannot read the container's environment (it holds N8N_CREDENTIALS).
+  N8N_BLOCK_ENV_ACCESS_IN_NODE: 'true',
+  N8N_DIAGNOSTICS_ENABLED: 'false',
+  N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
+  N8N_PERSONALIZATION_ENABLED: 'false',
+  // Execution data is pruned after 14 days, or beyond 50,000 executions.
+  EXECUTIONS_DATA_PRUNE: 'true',
+  EXECUTIONS_DATA_MAX_AGE: '336',
+  EXECUTIONS_DATA_PRUNE_MAX_COUNT: '50000',
+  DB_TYPE: 'postgresdb',
+  DB_POSTGRESDB_SSL_ENABLED: 'true',
+};
+
+/**
  * The n8n container's start command and plain environment for an environment's flags. `apiUrl` is
  * this service's public URL (DATA_SYNC_API_URL of the workflows); where Terraform cannot know it
  * without a cycle (the runtime's environment refers to n8n's URL), leave it out and put
@@ -71,19 +91,10 @@ export function n8nStart(features: FeatureFlags, apiUrl?: string): N8nStart {
     environment: {
       N8N_PROVISIONING: JSON.stringify(provisioningPlan(features)),
       ...settings,
-      N8N_PORT: String(N8N_PORT),
+      ...N8N_SHARED_ENVIRONMENT,
       N8N_INSTANCE_OWNER_MANAGED_BY_ENV: 'true',
-      // Workflows cannot read the container's environment (it holds N8N_CREDENTIALS).
-      N8N_BLOCK_ENV_ACCESS_IN_NODE: 'true',
-      N8N_DIAGNOSTICS_ENABLED: 'false',
-      N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
-      N8N_PERSONALIZATION_ENABLED: 'false',
-      // Execution data is pruned after 14 days, or beyond 50,000 executions.
-      EXECUTIONS_DATA_PRUNE: 'true',
-      EXECUTIONS_DATA_MAX_AGE: '336',
-      EXECUTIONS_DATA_PRUNE_MAX_COUNT: '50000',
-      DB_TYPE: 'postgresdb',
-      DB_POSTGRESDB_SSL_ENABLED: 'true',
+      // Prometheus metrics on /metrics, scraped into the monitoring catalog (monitoring/n8n-metrics.ts).
+      N8N_METRICS: 'true',
     },
   };
 }

@@ -52,8 +52,8 @@ export interface AwsFargateServiceProps {
   readonly environment: Record<string, string>;
   /** Environment variables read from Secrets Manager: name -> secret ARN (optionally `:json-key::`). */
   readonly secrets: Record<string, string>;
-  /** Target group the main container registers in. */
-  readonly targetGroupArn: string;
+  /** Target group the main container registers in; @default none (a service no load balancer reaches, e.g. a queue worker) */
+  readonly targetGroupArn?: string;
   /** Security group of the load balancer, allowed to reach containerPort. */
   readonly loadBalancerSecurityGroupId: string;
   /** Extra task-role permissions. */
@@ -179,19 +179,23 @@ export class AwsFargateService extends Construct {
       platformVersion: 'LATEST',
       propagateTags: 'SERVICE',
       enableEcsManagedTags: true,
-      healthCheckGracePeriodSeconds: props.healthCheckGraceSeconds ?? 60,
+      // ECS accepts a grace period only on services behind a load balancer.
+      ...(props.targetGroupArn ? { healthCheckGracePeriodSeconds: props.healthCheckGraceSeconds ?? 60 } : {}),
       deploymentCircuitBreaker: { enable: true, rollback: true },
       networkConfiguration: {
         subnets: [...ctx.subnetIds],
         securityGroups: [this.securityGroup.id],
         assignPublicIp: false,
       },
-      loadBalancer: [
-        { targetGroupArn: props.targetGroupArn, containerName: 'app', containerPort: props.containerPort },
-      ],
+      loadBalancer: props.targetGroupArn
+        ? [{ targetGroupArn: props.targetGroupArn, containerName: 'app', containerPort: props.containerPort }]
+        : [],
     });
   }
 }
+
+/** The CloudWatch agent that scrapes a task's Prometheus metrics into CloudWatch (runtime and n8n tasks). */
+export const CLOUDWATCH_AGENT_IMAGE = 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.247357.0b252275';
 
 export interface AwsRuntimeProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
@@ -450,7 +454,7 @@ export class AwsRuntime extends Construct {
     });
     const sidecar = {
       name: 'cloudwatch-agent',
-      image: props.cloudwatchAgentImage ?? 'public.ecr.aws/cloudwatch-agent/cloudwatch-agent:1.247357.0b252275',
+      image: props.cloudwatchAgentImage ?? CLOUDWATCH_AGENT_IMAGE,
       essential: false,
       environment: [
         { name: 'PROMETHEUS_CONFIG_CONTENT', value: prometheusScrapeConfig(props.serviceName, port) },

@@ -5,6 +5,9 @@
  */
 import { WEBHOOK_AUTH_HEADER } from '../credentials';
 
+/** n8n's production webhook path segment: webhooks answer on `/webhook/<path>` (`N8N_ENDPOINT_WEBHOOK`'s default). */
+export const WEBHOOK_PATH_PREFIX = 'webhook';
+
 export interface WebhookDefinition {
   /** Path after `/webhook/`. */
   readonly path: string;
@@ -42,5 +45,5 @@ export const WEBHOOKS = {
 
 /** The production URL of a webhook under n8n's public base URL (which ends with `/` or not). */
 export function webhookUrl(n8nBaseUrl: string, webhook: WebhookDefinition): string {
-  return `${n8nBaseUrl.replace(/\/+$/, '')}/webhook/${webhook.path}`;
+  return `${n8nBaseUrl.replace(/\/+$/, '')}/${WEBHOOK_PATH_PREFIX}/${webhook.path}`;
 }

@@ -1,10 +1,12 @@
 /**
  * The deployed n8n shape against a real n8n (the pinned version, installed into a cache on first run):
- * the GCP staging stack (every workflow published) is synthesized, and its n8n container's command and environment are started
- * unchanged on loopback, with the secrets it names supplied here and only the addresses Terraform
- * would fill (database, ports, vendor base URLs) replaced. Its start step provisions the credentials
- * and workflows; then each workflow runs against the vendor fakes, local PostgreSQL and this
- * service's real API, and the runtime's /api/workflows routes run against this n8n.
+ * the GCP staging stack (every workflow published, queue mode) is synthesized, and its three n8n
+ * containers (main, `n8n worker`, `n8n webhook`) are started with their commands and environments
+ * unchanged on loopback, with the secrets they name supplied here and only the addresses Terraform
+ * would fill (database, Redis, ports, vendor base URLs) replaced. Main's start step provisions the
+ * credentials and workflows; then each workflow runs, through the webhook process and the worker,
+ * against the vendor fakes, local PostgreSQL and this service's real API, and the runtime's
+ * /api/workflows routes run against this n8n with the client its config builds.
  */
 import { generateKeyPairSync } from 'crypto';
 import * as fs from 'fs';
@@ -12,20 +14,22 @@ import * as os from 'os';
 import * as path from 'path';
 import { Client } from 'pg';
 import { buildApp } from '../../app';
-import { createN8nClient } from '@data-sync/n8n/client';
 import { CREDENTIALS, WEBHOOK_AUTH_HEADER } from '@data-sync/n8n/credentials';
 import { WEBHOOKS } from '@data-sync/n8n/webhooks';
 import { SALESFORCE_CONTACT_SYNC_ID } from '@data-sync/n8n/workflows/salesforce-contact-sync';
 import { MAILCHIMP_SUBSCRIBER_SYNC_ID } from '@data-sync/n8n/workflows/mailchimp-subscriber-sync';
 import { MINDSDB_QUERY_ID } from '@data-sync/n8n/workflows/mindsdb-query';
 import { SYNC_FAILURE_ALERT_ID, TRIGGER_SYNC_ID } from '@data-sync/n8n/workflows/data-sync-api';
+import { N8N_METRIC_LIST } from '@data-sync/monitoring/n8n-metrics';
 import { migrate, openPostgres } from '@data-sync/pipelines/db';
 import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines';
 import { bearer, createHarness, type Harness } from '@data-sync/sync-runtime/src/api/testing/harness';
+import { loadConfig } from '@data-sync/sync-runtime/src/config';
+import { n8nClientFor } from '@data-sync/sync-runtime/src/n8n-client';
 import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
 import { startFakeSalesforce, type FakeSalesforce } from '@data-sync/vendor-fakes/salesforce';
 import { scratchDatabase } from '@data-sync/test-services/scratch-database';
-import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
+import { describeWithService, TEST_DATABASE_URL, TEST_REDIS_URL } from '@data-sync/test-services';
 import { type Block, resourcesOf, synthJson } from '../support/terraform-checks';
 import { startRecorder, type Recorder } from './support/recorder';
 import {
@@ -48,24 +52,33 @@ const WEBHOOK_TOKEN = 'webhook-token-0123456789';
 const MINDSDB_KEY = 'mindsdb-key-abcdef';
 const MAILCHIMP_KEY = 'fake0000000000000000000000000000-us6';
 
-/** The n8n container of the synthesized GCP staging stack: command, plain env, and secret-sourced names. */
-function deployedN8nContainer() {
+/** A process's container as deployed: command, plain env, and secret-sourced names. */
+interface DeployedProcess {
+  readonly command: string[];
+  readonly plain: Record<string, string>;
+  readonly secretNames: string[];
+}
+
+/** The n8n containers of the synthesized GCP staging stack (main, workers, webhook processes). */
+function deployedN8nProcesses(): Record<'main' | 'worker' | 'webhook', DeployedProcess> {
   const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-synth-'));
   try {
     const [stack] = buildApp({ context: { clouds: 'gcp', environment: 'staging' }, outdir }).stacks;
-    const [, service] = resourcesOf(synthJson(stack), 'google_cloud_run_v2_service').find(([, s]) =>
-      String(s.name).endsWith('-n8n'),
-    )!;
-    const container = ((service.template as Block).containers as Block[])[0];
-    const env = container.env as { name: string; value?: string; value_source?: unknown }[];
-    return {
-      command: container.command as string[],
-      plain: Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!])),
-      secretNames: env
-        .filter((e) => e.value_source !== undefined)
-        .map((e) => e.name)
-        .sort(),
+    const services = resourcesOf(synthJson(stack), 'google_cloud_run_v2_service');
+    const named = (suffix: string): DeployedProcess => {
+      const [, service] = services.find(([, s]) => String(s.name).endsWith(suffix))!;
+      const container = ((service.template as Block).containers as Block[])[0];
+      const env = container.env as { name: string; value?: string; value_source?: unknown }[];
+      return {
+        command: container.command as string[],
+        plain: Object.fromEntries(env.filter((e) => e.value !== undefined).map((e) => [e.name, e.value!])),
+        secretNames: env
+          .filter((e) => e.value_source !== undefined)
+          .map((e) => e.name)
+          .sort(),
+      };
     };
+    return { main: named('-n8n'), worker: named('-n8n-workers'), webhook: named('-n8n-webhooks') };
   } finally {
     fs.rmSync(outdir, { recursive: true, force: true });
   }
@@ -75,6 +88,8 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
   const store = scratchDatabase('n8n_store');
   const data = scratchDatabase('n8n_data');
   let n8n: RunningN8n;
+  let worker: RunningN8n;
+  let webhooks: RunningN8n;
   let salesforce: FakeSalesforce;
   let mailchimp: MailchimpFake;
   let proxy: VendorProxy;
@@ -85,6 +100,8 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
   let binDirs: string[];
   let env: NodeJS.ProcessEnv;
   let command: string[];
+  let webhookCommand: string[];
+  let webhookEnv: NodeJS.ProcessEnv;
   const userFolder = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-home-'));
 
   beforeAll(async () => {
@@ -122,7 +139,8 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     alerts = await startRecorder(() => ({ status: 200, body: { ok: true } }));
     runtime = await createHarness({ n8n: null });
 
-    const deployed = deployedN8nContainer();
+    const processes = deployedN8nProcesses();
+    const deployed = processes.main;
     command = deployed.command;
     expect(deployed.secretNames).toEqual([
       'DB_POSTGRESDB_PASSWORD',
@@ -130,14 +148,29 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       'N8N_ENCRYPTION_KEY',
       'N8N_INSTANCE_OWNER_EMAIL',
       'N8N_INSTANCE_OWNER_PASSWORD_HASH',
+      'QUEUE_BULL_REDIS_HOST',
+      'QUEUE_BULL_REDIS_PASSWORD',
+      'QUEUE_BULL_REDIS_PORT',
     ]);
+    for (const role of ['worker', 'webhook'] as const)
+      expect(processes[role].secretNames).toEqual([
+        'DB_POSTGRESDB_PASSWORD',
+        'N8N_ENCRYPTION_KEY',
+        'QUEUE_BULL_REDIS_HOST',
+        'QUEUE_BULL_REDIS_PASSWORD',
+        'QUEUE_BULL_REDIS_PORT',
+      ]);
     const dataUrl = new URL(data.url);
     const storeUrl = new URL(store.url);
+    const redisUrl = new URL(TEST_REDIS_URL);
     const secrets = {
       N8N_ENCRYPTION_KEY: 'test-encryption-key-0123456789abcdef',
       N8N_INSTANCE_OWNER_EMAIL: OWNER.email,
       N8N_INSTANCE_OWNER_PASSWORD_HASH: bcryptHash(installed.cacheDir, OWNER.password),
       DB_POSTGRESDB_PASSWORD: 'unused-with-trust-auth',
+      QUEUE_BULL_REDIS_HOST: redisUrl.hostname,
+      QUEUE_BULL_REDIS_PORT: redisUrl.port || '6379',
+      // The local Redis has no password (QUEUE_BULL_REDIS_PASSWORD stays unset).
       N8N_CREDENTIALS: JSON.stringify({
         webhook: { value: WEBHOOK_TOKEN },
         salesforce: {
@@ -163,7 +196,7 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
         },
       }),
     };
-    const port = await freePort();
+    const [port, workerPort, webhookPort] = [await freePort(), await freePort(), await freePort()];
     // What Terraform fills in on GCP (the Cloud SQL address, the service URLs), pointed at this machine.
     const addresses = {
       DB_POSTGRESDB_HOST: storeUrl.hostname,
@@ -176,26 +209,58 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       DATA_SYNC_API_URL: runtime.url,
       MINDSDB_API_URL: mindsdb.url,
       N8N_PORT: String(port),
+      // The public URL of the webhooks: the webhook process's.
+      WEBHOOK_URL: `http://127.0.0.1:${webhookPort}/`,
+      // The local Redis has no TLS; its own key prefix keeps other tests' queues apart.
+      QUEUE_BULL_REDIS_TLS: 'false',
+      QUEUE_BULL_PREFIX: `n8n-test-${process.pid}-${Date.now()}`,
     };
-    const unresolved = Object.entries(deployed.plain).filter(
-      ([name, value]) => value.includes('${') && !(name in addresses),
+    const unresolved = Object.values(processes).flatMap((p) =>
+      Object.entries(p.plain).filter(([name, value]) => value.includes('${') && !(name in addresses)),
     );
     expect(unresolved).toEqual([]);
-    env = n8nEnvironment(binDirs, {
-      ...deployed.plain,
-      ...addresses,
-      ...secrets,
-      ...OFFLINE_ENV,
-      N8N_USER_FOLDER: userFolder,
-      N8N_RUNNERS_BROKER_PORT: String(await freePort()),
-      HTTPS_PROXY: proxy.url,
-      NO_PROXY: '127.0.0.1,localhost',
-      NODE_EXTRA_CA_CERTS: proxy.caFile,
-    });
+    /** One process's environment: what the stack gives it, the secrets it names, this machine's addresses. */
+    const processEnv = async (p: DeployedProcess, own: Record<string, string>) =>
+      n8nEnvironment(binDirs, {
+        ...p.plain,
+        ...addresses,
+        ...Object.fromEntries(Object.entries(secrets).filter(([name]) => p.secretNames.includes(name))),
+        ...OFFLINE_ENV,
+        N8N_USER_FOLDER: userFolder,
+        N8N_RUNNERS_BROKER_PORT: String(await freePort()),
+        HTTPS_PROXY: proxy.url,
+        NO_PROXY: '127.0.0.1,localhost',
+        NODE_EXTRA_CA_CERTS: proxy.caFile,
+        ...own,
+      });
+    env = await processEnv(deployed, {});
     n8n = await runN8n({ command, env, port, probe: WEBHOOKS.salesforceContact.path, timeoutMs: 10 * 60_000 });
+    webhookCommand = processes.webhook.command;
+    webhookEnv = await processEnv(processes.webhook, { N8N_PORT: String(webhookPort) });
+    [worker, webhooks] = await Promise.all([
+      runN8n({
+        command: processes.worker.command,
+        env: await processEnv(processes.worker, {
+          N8N_PORT: String(workerPort),
+          QUEUE_HEALTH_CHECK_PORT: String(workerPort),
+        }),
+        port: workerPort,
+        probe: WEBHOOKS.salesforceContact.path,
+        readiness: { port: workerPort },
+        timeoutMs: 5 * 60_000,
+      }),
+      runN8n({
+        command: webhookCommand,
+        env: webhookEnv,
+        port: webhookPort,
+        probe: WEBHOOKS.salesforceContact.path,
+        timeoutMs: 5 * 60_000,
+      }),
+    ]);
   });
 
   afterAll(async () => {
+    await Promise.all([webhooks?.stop(), worker?.stop()]);
     await n8n?.stop();
     await sql?.end();
     await Promise.all([
@@ -210,8 +275,9 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     fs.rmSync(userFolder, { recursive: true, force: true });
   });
 
+  // Callers reach the webhook processes (the stacks' webhook URLs); the worker runs the executions.
   const hook = (webhook: { path: string }, body: unknown, token = WEBHOOK_TOKEN) =>
-    fetch(`${n8n.url}/webhook/${webhook.path}`, {
+    fetch(`${webhooks.url}/webhook/${webhook.path}`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', [WEBHOOK_AUTH_HEADER]: token },
       body: JSON.stringify(body),
@@ -230,6 +296,14 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     });
     expect(claim.status).toBe(400);
     await expect(createApiKey(n8n.url, OWNER.email, OWNER.password)).resolves.toMatch(/\S{20,}/);
+  });
+
+  test("main's /metrics, as deployed, exposes every n8n metric the monitoring catalog alerts on", async () => {
+    const metrics = await (await fetch(`${n8n.url}/metrics`)).text();
+    const exposed = new Set(
+      metrics.split('\n').flatMap((line) => /^# TYPE (\S+) (\S+)$/.exec(line)?.slice(1, 2) ?? []),
+    );
+    expect(N8N_METRIC_LIST.map((m) => m.name).filter((name) => !exposed.has(name))).toEqual([]);
   });
 
   test('a Salesforce contact event gives a contacts row (company from its account), and a repeat changes nothing', async () => {
@@ -335,7 +409,7 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
   test('the runtime /api/workflows routes work against this n8n', async () => {
     const apiKey = await createApiKey(n8n.url, OWNER.email, OWNER.password);
     const api = await createHarness({
-      n8n: createN8nClient({ baseUrl: n8n.url, apiKey, webhookHeaders: { [WEBHOOK_AUTH_HEADER]: WEBHOOK_TOKEN } }),
+      n8n: n8nClientFor(loadConfig({ N8N_URL: n8n.url, N8N_API_KEY: apiKey, N8N_WEBHOOK_TOKEN: WEBHOOK_TOKEN })),
       db: runtime.db,
     });
     try {
@@ -421,6 +495,46 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
     } finally {
       await api.close();
     }
+  });
+
+  test("/api/workflows/execute: n8n's webhook refuses the runtime without N8N_WEBHOOK_TOKEN, or with a wrong one, and accepts it with the credential's value", async () => {
+    const apiKey = await createApiKey(n8n.url, OWNER.email, OWNER.password);
+    const execute = async (token: string | undefined) => {
+      const api = await createHarness({
+        n8n: n8nClientFor(loadConfig({ N8N_URL: n8n.url, N8N_API_KEY: apiKey, N8N_WEBHOOK_TOKEN: token })),
+        db: runtime.db,
+      });
+      try {
+        const response = await api.inject({
+          method: 'POST',
+          url: '/api/workflows/execute',
+          headers: bearer(api.auth.operator),
+          payload: { workflowId: MINDSDB_QUERY_ID, payload: { query: 'How many contacts?' } },
+        });
+        return { status: response.statusCode, body: response.json() };
+      } finally {
+        await api.close();
+      }
+    };
+    const queries = mindsdb.requests.length;
+    for (const token of [undefined, 'not-the-webhook-token']) {
+      const refused = await execute(token);
+      expect(refused).toMatchObject({
+        status: 502,
+        body: { error: 'n8n_unavailable', details: { kind: 'auth', status: 403 } },
+      });
+      expect(refused.body.message).toContain('N8N_WEBHOOK_TOKEN');
+    }
+    expect(mindsdb.requests.length).toBe(queries);
+    expect(await execute(WEBHOOK_TOKEN)).toEqual({
+      status: 202,
+      body: {
+        workflowId: MINDSDB_QUERY_ID,
+        status: 200,
+        response: { type: 'table', column_names: ['answer'], data: [['42']] },
+      },
+    });
+    expect(JSON.parse(mindsdb.requests.at(-1)!.body)).toEqual({ query: 'How many contacts?' });
   });
 
   test('a restart provisions again without changing anything that did not change, and the webhooks answer', async () => {

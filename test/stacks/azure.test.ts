@@ -311,6 +311,10 @@ describe('Key Vault access: each identity reads only the secrets it is given', (
       'n8n-encryption-key',
       'n8n-instance-owner-email',
       'n8n-instance-owner-password-hash',
+      // prod runs n8n in queue mode (config/n8n-shape.ts): its Redis.
+      'queue-bull-redis-host',
+      'queue-bull-redis-password',
+      'queue-bull-redis-port',
     ]);
   });
 

@@ -2,7 +2,13 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { buildApp } from '../../app';
-import { ENVIRONMENT_CONFIGS, type EnvironmentName, parseContext, resolveSettings } from '@data-sync/config';
+import {
+  ENVIRONMENT_CONFIGS,
+  type EnvironmentName,
+  N8N_PROCESSES,
+  parseContext,
+  resolveSettings,
+} from '@data-sync/config';
 import { cronExpression } from '../../constructs/shared/schedule';
 import { ociAlarmSpecs } from '../../constructs/monitoring/oci';
 import { ALERT_RULES } from '@data-sync/monitoring/alerts';
@@ -70,7 +76,7 @@ describe.each(ENVIRONMENTS)('OCI stack, %s', (environment) => {
       resourcesOf(json(), 'oci_load_balancer_backend_set')
         .map(([, b]) => b.name)
         .sort(),
-    ).toEqual(['blue', 'green', 'n8n']);
+    ).toEqual(['blue', 'green', 'n8n', ...(N8N_PROCESSES[environment].mode === 'queue' ? ['n8n-webhooks'] : [])]);
   });
 
   test('PostgreSQL: private, Vault password, a standby node only in prod', () => {
@@ -233,7 +239,8 @@ describe('OCI isolation: n8n and the runtime are separate identities and network
   const policies = resourcesOf(json, 'oci_identity_policy').map(([, body]) => body.statements as string[]);
   const hosts = instances(json);
   const n8n = hosts.get('data-sync-prod-n8n')!;
-  const runtimeHosts = [...hosts].filter(([name]) => !name.endsWith('-n8n')).map(([, body]) => body);
+  // n8n's queue workers and webhook processes are `<prefix>-n8n-workers-<i>` and `<prefix>-n8n-webhooks-<i>`.
+  const runtimeHosts = [...hosts].filter(([name]) => !name.includes('-n8n')).map(([, body]) => body);
 
   test("no dynamic group matches every container instance in the compartment: each matches one workload's tag", () => {
     expect(groups).toHaveLength(2);

@@ -64,6 +64,7 @@ const SCHEMA = z.object({
       .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, "must be the push service account's email"),
   ),
   N8N_API_KEY: optional(z.string().min(1)),
+  N8N_WEBHOOK_TOKEN: optional(z.string().min(1)),
   LOG_LEVEL: z.preprocess((v) => (v === undefined || v === '' ? 'info' : v), z.enum(LOG_LEVELS)),
   DATA_SYNC_RATE_LIMIT: z.preprocess(
     (v) => (v === undefined || v === '' ? '600' : v),
@@ -166,6 +167,8 @@ export interface RuntimeConfig {
   readonly encryptionKeys?: readonly string[];
   readonly n8nUrl?: string;
   readonly n8nApiKey?: string;
+  /** Sent in n8n/webhooks' header on every webhook call (/api/workflows/execute); n8n's webhooks refuse calls without it. */
+  readonly n8nWebhookToken?: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** Inbound requests per minute per client (token, or IP for webhooks and health). */
   readonly rateLimitPerMinute: number;
@@ -205,6 +208,7 @@ export const SECRET_FILE_VARIABLES = [
   'N8N_API_KEY',
   'DATA_SYNC_GDPR_WEBHOOK_SECRET',
   'DATA_SYNC_CCPA_WEBHOOK_SECRET',
+  'N8N_WEBHOOK_TOKEN',
   'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
   'DATA_SYNC_ADMIN_TOKEN',
 ] as const;
@@ -292,6 +296,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     encryptionKeys,
     n8nUrl: e.N8N_URL,
     n8nApiKey: e.N8N_API_KEY,
+    n8nWebhookToken: e.N8N_WEBHOOK_TOKEN,
     logLevel: e.LOG_LEVEL,
     rateLimitPerMinute: e.DATA_SYNC_RATE_LIMIT,
     authFailuresPerMinute: e.DATA_SYNC_AUTH_FAILURE_LIMIT,

@@ -6,7 +6,6 @@
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { intervalMinutes } from '@data-sync/config/integrations';
-import { createN8nClient } from '@data-sync/n8n/client';
 import { DataDirLockedError } from '@data-sync/pipelines/db';
 import { buildApi } from './api/app';
 import { openRateLimitRedis } from './api/rate-limit-redis';
@@ -15,6 +14,7 @@ import { createScheduler, createWorker, IntegrationSource } from './engine';
 import { startRetention } from './engine/erasure';
 import { createLogger } from './logger';
 import { createRuntime, engineMetrics } from './runtime/runtime';
+import { n8nClientFor } from './n8n-client';
 import { startN8nProbe } from './n8n-probe';
 import type { QueueOpeners } from './queue/open-queue';
 import type { GoogleOidcOptions } from './security/google-oidc';
@@ -67,7 +67,7 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
   };
   try {
     metrics.m.up.set({ role: config.role }, 1);
-    const n8n = config.n8nUrl ? createN8nClient({ baseUrl: config.n8nUrl, apiKey: config.n8nApiKey! }) : null;
+    const n8n = n8nClientFor(config);
     if (n8n) {
       const probe = startN8nProbe({ ping: () => n8n.ping(), gauge: metrics.m.n8nUp, logger });
       closers.push(async () => probe.stop());

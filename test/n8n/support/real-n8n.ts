@@ -66,9 +66,11 @@ export function n8nEnvironment(binDirs: readonly string[], env: Readonly<Record<
 }
 
 /**
- * Starts `command` (the container's command: `node -e <start step> start`) and resolves once `probe`
- * (a published webhook) answers with anything but 404: n8n's readiness turns 200 a moment before
- * production webhooks are registered. Rejects with n8n's output if it exits first.
+ * Starts `command` (the container's command: `node -e <start step> start`, `n8n worker`, `n8n webhook`)
+ * and resolves once `probe` (a published webhook) refuses a request without its credential: n8n's
+ * readiness turns 200 a moment before production webhooks are registered. A worker serves no webhooks:
+ * give `readiness` (the port of its health server) to wait for its /healthz/readiness (database and
+ * Redis connected) instead. Rejects with n8n's output if it exits first.
  */
 export async function runN8n(options: {
   command: readonly string[];
@@ -76,6 +78,7 @@ export async function runN8n(options: {
   port: number;
   probe: string;
   timeoutMs: number;
+  readiness?: { port: number };
 }): Promise<RunningN8n> {
   const [file, ...args] = options.command;
   const child = spawn(file, args, { env: options.env, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -99,20 +102,23 @@ export async function runN8n(options: {
   let exitCode: number | null | undefined;
   void exited.then((code) => (exitCode = code));
   while (!ready && exitCode === undefined && Date.now() < deadline) {
-    const status = await fetch(`${url}/webhook/${options.probe}`, { method: 'POST' }).then(
+    const probe = options.readiness
+      ? fetch(`http://127.0.0.1:${options.readiness.port}/healthz/readiness`)
+      : fetch(`${url}/webhook/${options.probe}`, { method: 'POST' });
+    const status = await probe.then(
       (r) => r.status,
       () => 0,
     );
     // Ready once the probe webhook is registered and refuses a request without its credential: while n8n is
     // starting it answers 503 ("starting up") and 404 until its workflows are activated, and the requests
     // that followed then met unregistered webhooks and an unmounted owner route (404).
-    ready = status === 401 || status === 403;
+    ready = options.readiness ? status === 200 : status === 401 || status === 403;
     if (!ready) await new Promise((resolve) => setTimeout(resolve, 500));
   }
   if (!ready) {
     await stop();
     throw new Error(
-      `n8n did not serve /webhook/${options.probe} (${exitCode === undefined ? 'timed out' : `exited ${exitCode}`}):\n${output.slice(-4000)}`,
+      `n8n did not get ready on ${options.readiness ? '/healthz/readiness' : `/webhook/${options.probe}`} (${exitCode === undefined ? 'timed out' : `exited ${exitCode}`}):\n${output.slice(-4000)}`,
     );
   }
   return { url, process: child, output: () => output, stop };

@@ -15,6 +15,8 @@ export interface N8nContainer {
   readonly image: string;
   readonly literal: ReadonlyMap<string, string>;
   readonly secret: ReadonlySet<string>;
+  /** `worker` or `webhook` for a queue-mode process (`n8n worker`, `n8n webhook`), else `main`. */
+  readonly role: 'main' | 'worker' | 'webhook';
 }
 
 const N8N_IMAGE = /(^|\/)n8nio\/n8n:/;
@@ -24,13 +26,16 @@ const list = (value: unknown): Block[] =>
 /** Every n8n container of a synthesized stack, with its environment read the way its cloud sets it. */
 export function n8nContainers(json: TerraformJson): N8nContainer[] {
   const found: N8nContainer[] = [];
-  const add = (address: string, image: unknown, literal: [string, unknown][], secret: string[]) => {
+  const add = (address: string, image: unknown, literal: [string, unknown][], secret: string[], command?: unknown) => {
+    const words = Array.isArray(command) ? command.map(String) : [];
+    const role = words[0] === 'n8n' && (words[1] === 'worker' || words[1] === 'webhook') ? words[1] : 'main';
     if (typeof image === 'string' && N8N_IMAGE.test(image))
       found.push({
         address,
         image,
         literal: new Map(literal.map(([k, v]) => [k, String(v)])),
         secret: new Set(secret),
+        role,
       });
   };
   for (const [name, task] of resourcesOf(json, 'aws_ecs_task_definition')) {
@@ -40,6 +45,7 @@ export function n8nContainers(json: TerraformJson): N8nContainer[] {
         c.image,
         list(c.environment).map((e) => [String(e.name), e.value]),
         list(c.secrets).map((e) => String(e.name)),
+        c.entryPoint,
       );
     }
   }
@@ -51,6 +57,7 @@ export function n8nContainers(json: TerraformJson): N8nContainer[] {
         c.image,
         env.filter((e) => e.value !== undefined).map((e) => [String(e.name), e.value]),
         env.filter((e) => e.value_source !== undefined).map((e) => String(e.name)),
+        c.command,
       );
     }
   }
@@ -62,6 +69,7 @@ export function n8nContainers(json: TerraformJson): N8nContainer[] {
         c.image,
         env.filter((e) => e.value !== undefined).map((e) => [String(e.name), e.value]),
         env.filter((e) => e.secret_name !== undefined).map((e) => String(e.name)),
+        c.command,
       );
     }
   }
@@ -76,6 +84,7 @@ export function n8nContainers(json: TerraformJson): N8nContainer[] {
         env
           .filter(([k, v]) => k.endsWith('_FILE') && String(v).startsWith('/secrets/'))
           .map(([k]) => k.slice(0, -'_FILE'.length)),
+        c.command,
       );
     }
   }
@@ -100,28 +109,36 @@ export function n8nContainers(json: TerraformJson): N8nContainer[] {
     const secret = refs.some((r) => r.type === 'secret_full_reference')
       ? N8N_PROCESS_SECRETS.filter((s) => !literal.some(([k]) => k === s))
       : [];
-    add(`ibm_code_engine_app.${name}`, app.image_reference, literal, secret);
+    add(`ibm_code_engine_app.${name}`, app.image_reference, literal, secret, app.run_commands);
   }
   return found;
 }
 
+/** Secrets a queue-mode worker or webhook process reads: the same encryption key as main, and Redis's password. */
+const QUEUE_PROCESS_SECRETS = ['N8N_ENCRYPTION_KEY', 'QUEUE_BULL_REDIS_PASSWORD'] as const;
+
 export const N8N_POLICIES: readonly PolicyRule[] = [
   {
     id: 'common/n8n-hardened',
-    description: `Every n8n container runs n8n ${N8N_VERSION}, sets no N8N_BASIC_AUTH_* variable, has its owner managed by the environment, and reads ${N8N_PROCESS_SECRETS.join(', ')} from a secret`,
+    description: `Every n8n container runs n8n ${N8N_VERSION} and sets no N8N_BASIC_AUTH_* variable; main has its owner managed by the environment and reads ${N8N_PROCESS_SECRETS.join(', ')} from a secret; queue workers and webhook processes read ${QUEUE_PROCESS_SECRETS.join(', ')} from a secret`,
     check: (json) =>
-      n8nContainers(json).flatMap((c) => [
-        ...(c.image.endsWith(`:${N8N_VERSION}`) ? [] : [`${c.address} runs ${c.image}, not n8n ${N8N_VERSION}`]),
-        ...[...c.literal.keys(), ...c.secret]
-          .filter((k) => k.startsWith('N8N_BASIC_AUTH_'))
-          .map((k) => `${c.address} sets ${k} (n8n has no basic auth since 1.0)`),
-        ...(c.literal.get('N8N_INSTANCE_OWNER_MANAGED_BY_ENV') === 'true'
-          ? []
-          : [`${c.address} does not set N8N_INSTANCE_OWNER_MANAGED_BY_ENV=true (its owner account could be claimed)`]),
-        ...N8N_PROCESS_SECRETS.filter((s) => !c.secret.has(s)).map(
-          (s) => `${c.address} does not read ${s} from a secret`,
-        ),
-        ...N8N_PROCESS_SECRETS.filter((s) => c.literal.has(s)).map((s) => `${c.address} sets ${s} as a plain value`),
-      ]),
+      n8nContainers(json).flatMap((c) => {
+        const secrets: readonly string[] = c.role === 'main' ? N8N_PROCESS_SECRETS : QUEUE_PROCESS_SECRETS;
+        return [
+          ...(c.image.endsWith(`:${N8N_VERSION}`) ? [] : [`${c.address} runs ${c.image}, not n8n ${N8N_VERSION}`]),
+          ...[...c.literal.keys(), ...c.secret]
+            .filter((k) => k.startsWith('N8N_BASIC_AUTH_'))
+            .map((k) => `${c.address} sets ${k} (n8n has no basic auth since 1.0)`),
+          ...(c.role !== 'main' || c.literal.get('N8N_INSTANCE_OWNER_MANAGED_BY_ENV') === 'true'
+            ? []
+            : [
+                `${c.address} does not set N8N_INSTANCE_OWNER_MANAGED_BY_ENV=true (its owner account could be claimed)`,
+              ]),
+          ...secrets.filter((s) => !c.secret.has(s)).map((s) => `${c.address} does not read ${s} from a secret`),
+          ...[...N8N_PROCESS_SECRETS, ...QUEUE_PROCESS_SECRETS]
+            .filter((s) => c.literal.has(s))
+            .map((s) => `${c.address} sets ${s} as a plain value`),
+        ];
+      }),
   },
 ];
