@@ -29,6 +29,8 @@ beforeAll(async () => {
   const config = loadConfig({
     DATABASE_URL: scratch.url,
     DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+    // The SAP and Dataverse fakes listen on loopback.
+    DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
   });
   runtime = await createRuntime(config, { db, logger: pino({ level: 'silent' }) });
   const base = { enabled: true, syncInterval: '1h', webhookAllowlist: [] };

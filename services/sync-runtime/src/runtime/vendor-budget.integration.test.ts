@@ -27,6 +27,8 @@ describeWithService('vendor budgets shared through Redis', TEST_REDIS_URL, () =>
     DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 9).toString('base64'),
     REDIS_URL: TEST_REDIS_URL,
     DATA_SYNC_QUEUE: 'store',
+    // The Klaviyo fake listens on loopback.
+    DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
   };
   let db: Db;
   let klaviyo: KlaviyoFake;
