@@ -8,6 +8,7 @@ import type { Job, QueueBinding } from '../queue/binding';
 import type { RuntimeMetrics } from '../metrics';
 import type { GoogleOidcVerifier } from '../security/google-oidc';
 import type { Repositories } from '../store/repositories';
+import type { ChangeStreamOptions } from './routes/change-stream';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -109,6 +110,8 @@ export interface ApiConfig {
   readonly now?: () => number;
   /** Proxy hops whose X-Forwarded-* entries are trusted (client address, scheme); @default 0, none */
   readonly trustProxy?: number;
+  /** Page size, poll interval and heartbeat of GET /api/changes/stream. @default streamChanges' defaults */
+  readonly changeStream?: ChangeStreamOptions;
   /** The benchmark turns Fastify's per-request log lines off. @default false */
   readonly disableRequestLogging?: boolean;
 }

@@ -1,6 +1,6 @@
 /**
  * Every migration of the runtime's store, applied in id order: engine (100_), API (200_), pipelines (300_),
- * analytics (350_), connector state such as OAuth tokens (400_), accounts (500_).
+ * analytics (350_), connector state such as OAuth tokens (400_), accounts (500_), the change feed and event outbox (600_).
  */
 import type { Migration } from '@data-sync/pipelines/db';
 import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines';
@@ -9,6 +9,7 @@ import { ACCOUNT_MIGRATIONS } from '@data-sync/pipelines/account-migrations';
 import { API_MIGRATIONS } from './api-schema';
 import { ENGINE_MIGRATIONS } from './engine-schema';
 import { INTEGRATION_MIGRATIONS } from '@data-sync/integrations/migrations';
+import { CHANGE_FEED_MIGRATIONS } from './changes-schema';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...ENGINE_MIGRATIONS,
@@ -17,4 +18,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...ANALYTICS_MIGRATIONS,
   ...INTEGRATION_MIGRATIONS,
   ...ACCOUNT_MIGRATIONS,
+  ...CHANGE_FEED_MIGRATIONS,
 ];

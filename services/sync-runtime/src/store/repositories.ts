@@ -7,6 +7,7 @@ import { metaDeletionStatus, type MetaDeletionStatus } from '../social/meta-dele
 import type { PipelinesApi } from '../api/deps';
 import { createAnalyticsRepository, type AnalyticsRepository } from './analytics-repository';
 import { createAuditRepository, type AuditRepository } from './audit-repository';
+import { createChangesRepository, type ChangesRepository } from './changes-repository';
 import { createContactsStore } from './contacts-store';
 import type { IntegrationStore } from './integrations-repository';
 import { createPipelineRunsRepository, type PipelineRunsRepository } from './pipeline-runs-repository';
@@ -23,6 +24,8 @@ export interface Repositories {
   readonly audit: AuditRepository;
   readonly contacts: ReturnType<typeof createContactsStore>;
   readonly analytics: AnalyticsRepository;
+  /** The change feed of the internal model (GET /api/changes). */
+  readonly changes: ChangesRepository;
   /** Meta data deletion requests, by the confirmation code their callback answered with. */
   readonly metaDeletions: { status(code: string): Promise<MetaDeletionStatus> };
   /** null without the pipelines module: the quarantine routes answer 501. */
@@ -47,6 +50,7 @@ export function createRepositories(
     audit: createAuditRepository(db),
     contacts: createContactsStore(db),
     analytics: createAnalyticsRepository(db),
+    changes: createChangesRepository(db),
     metaDeletions: { status: (code) => metaDeletionStatus(db, code) },
     quarantine: pipelines && createQuarantineRepository(db, pipelines),
     privacy: pipelines && createPrivacyRepository(db, pipelines),
