@@ -189,7 +189,7 @@ describe('the change stream under a slow client', () => {
         changedAt: '2026-01-01T00:00:00.000Z',
       }));
     };
-    const done = streamChanges(sink, { list, present: (c) => c }, 0, { pageSize: 10 });
+    const done = streamChanges(sink, { list, present: (c) => ({ ...c }) }, 0, { pageSize: 10 });
     await stall;
     expect({ reads, written }).toEqual({ reads: 1, written: 10 });
     stall = new Promise<void>((resolve) => (stalled = resolve));
