@@ -14,7 +14,7 @@ import { createScheduler, createWorker, IntegrationSource } from './engine';
 import { startRetention } from './engine/erasure';
 import { createLogger } from './logger';
 import { terminalDestination } from './pretty-logs';
-import { createRuntime, engineMetrics } from './runtime/runtime';
+import { createRuntime, engineMetrics, type SyncRuntime } from './runtime/runtime';
 import { startN8nProbe } from './n8n-probe';
 import { createGoogleOidcVerifier } from './security/google-oidc';
 import type { Job } from './queue/binding';
@@ -27,6 +27,8 @@ export interface Runtime {
   readonly url: string | null;
   /** The admin token generated on this first start (shown once), else null. */
   readonly adminToken: string | null;
+  /** The event bus the outbox publisher delivers to (the in-process one by default, for embedded consumers). */
+  readonly events: SyncRuntime['events'];
   stop(): Promise<void>;
 }
 
@@ -122,6 +124,9 @@ export async function start(
       closers.push(async () => scheduler.stop());
       const retention = startRetention({ db, logger });
       closers.push(async () => retention.stop());
+      // The worker role drains the outbox: every instance may, the lease keeps them from sending one event twice at once.
+      runtime.events.publisher.start();
+      closers.push(() => runtime.events.publisher.stop());
       logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
     }
     if (config.demo) {
@@ -135,7 +140,7 @@ export async function start(
       const demo = await startDemo({ integrations, engine, print });
       closers.push(() => demo.close());
     }
-    return { config, app, url, adminToken, stop: closeAll };
+    return { config, app, url, adminToken, events: runtime.events, stop: closeAll };
   } catch (error) {
     await closeAll();
     throw error;
