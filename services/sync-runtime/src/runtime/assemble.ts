@@ -19,6 +19,7 @@ import { withAccountsModel } from '@data-sync/pipelines/accounts';
 import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import { closeRunOfDeadJob } from '../store/runs-repository';
+import { addEvent } from '../store/outbox-repository';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
 import { createRepositories, type Repositories } from '../store/repositories';
@@ -131,6 +132,17 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   // A run whose job is dead-lettered (its last failure, or a lease that kept expiring) is closed as failed.
   queue.onDeadLetter?.(async (job, reason) => {
     try {
+      await addEvent(db, {
+        type: 'queue.dead_lettered',
+        subject: job.integration,
+        data: {
+          jobId: job.id,
+          kind: job.kind,
+          integration: job.integration,
+          attempts: job.attempts,
+          reason: reason.slice(0, 500),
+        },
+      });
       const runId = await closeRunOfDeadJob(db, job, reason);
       if (runId)
         logger.warn({ runId, jobId: job.id, kind: job.kind, reason }, 'job dead-lettered: its run is closed as failed');
