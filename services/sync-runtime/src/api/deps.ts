@@ -89,7 +89,7 @@ export interface PipelinesApi {
   optOut(db: Db, email: string, opts: { actor: string }): Promise<void>;
   isOptedOut(db: Db, email: string): Promise<boolean>;
   /** A copy of `record` safe to show `role` (sensitive fields redacted, PII masked below operator). */
-  maskPii<T extends Record<string, unknown>>(record: T, role: 'viewer' | 'operator' | 'admin'): T;
+  maskPii<T extends Record<string, unknown>>(record: T, role: 'viewer' | 'operator' | 'admin' | 'service'): T;
 }
 
 /** The API's settings: limits, the slot it serves, proxy trust, the compliance webhooks' secret. */

@@ -20,6 +20,7 @@ import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import { closeRunOfDeadJob } from '../store/runs-repository';
 import { addEvent } from '../store/outbox-repository';
+import { ingestUserChanges, type UserChange } from '../internal-users/ingest';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
 import { createRepositories, type Repositories } from '../store/repositories';
@@ -150,6 +151,19 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
       logger.error({ err: error, jobId: job.id }, 'could not close the run of a dead-lettered job');
     }
   });
-  const repositories = createRepositories(db, { integrations, tokens, pipelines });
+  const internalUsers = {
+    ingest: (changes: readonly UserChange[]) =>
+      ingestUserChanges(
+        {
+          db,
+          queue,
+          pipeline: { cipher },
+          destinations: async () =>
+            (await integrations.list()).filter((i) => i.enabled && (i.pushObjects?.length ?? 0) > 0).map((i) => i.name),
+        },
+        changes,
+      ),
+  };
+  const repositories = createRepositories(db, { integrations, tokens, pipelines, internalUsers });
   return { connectors, integrations, tokens, pipelines, engine, repositories };
 }

@@ -127,4 +127,20 @@ export const CHANGE_FEED_MIGRATIONS: Migration[] = [
       CREATE TRIGGER pipeline_quarantine_event AFTER INSERT ON pipeline_quarantine REFERENCING NEW TABLE AS new_rows
         FOR EACH STATEMENT EXECUTE FUNCTION record_quarantined()`,
   },
+  {
+    // Internal services' tokens (role service), and the User Service's users by id: the version last applied
+    // (an older or repeated one changes nothing) and the address its contact row has (a delete finds it).
+    id: '601_service_tokens_and_internal_users',
+    sql: `
+      ALTER TABLE api_tokens DROP CONSTRAINT api_tokens_role_check;
+      ALTER TABLE api_tokens ADD CONSTRAINT api_tokens_role_check CHECK (role IN ('viewer', 'operator', 'admin', 'service'));
+      CREATE TABLE internal_users (
+        user_id text PRIMARY KEY,
+        version bigint NOT NULL,
+        email text,
+        deleted_at timestamptz,
+        updated_at timestamptz NOT NULL DEFAULT now()
+      );
+      CREATE INDEX internal_users_email ON internal_users (email)`,
+  },
 ];

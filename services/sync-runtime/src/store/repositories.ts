@@ -5,6 +5,7 @@
 import type { Db } from '@data-sync/pipelines/db';
 import { metaDeletionStatus, type MetaDeletionStatus } from '../social/meta-deletion';
 import type { PipelinesApi } from '../api/deps';
+import type { UserChange, UserIngestResult } from '../internal-users/ingest';
 import { createAnalyticsRepository, type AnalyticsRepository } from './analytics-repository';
 import { createAuditRepository, type AuditRepository } from './audit-repository';
 import { createChangesRepository, type ChangesRepository } from './changes-repository';
@@ -32,6 +33,8 @@ export interface Repositories {
   readonly quarantine: QuarantineRepository | null;
   /** null without the pipelines module: the compliance routes answer 501. */
   readonly privacy: PrivacyRepository | null;
+  /** The User Service's intake (POST /api/internal/users); null where the runtime has no queue to push with: the route answers 501. */
+  readonly internalUsers: { ingest(changes: readonly UserChange[]): Promise<UserIngestResult> } | null;
   /** Resolves when the store answers a trivial query (readiness). */
   ping(): Promise<void>;
 }
@@ -39,7 +42,12 @@ export interface Repositories {
 /** `integrations` and `tokens` are built by the caller: they need the keyring and the environment. */
 export function createRepositories(
   db: Db,
-  parts: { integrations: IntegrationStore; tokens: TokenStore; pipelines?: PipelinesApi | null },
+  parts: {
+    integrations: IntegrationStore;
+    tokens: TokenStore;
+    pipelines?: PipelinesApi | null;
+    internalUsers?: Repositories['internalUsers'];
+  },
 ): Repositories {
   const pipelines = parts.pipelines ?? null;
   return {
@@ -54,6 +62,7 @@ export function createRepositories(
     metaDeletions: { status: (code) => metaDeletionStatus(db, code) },
     quarantine: pipelines && createQuarantineRepository(db, pipelines),
     privacy: pipelines && createPrivacyRepository(db, pipelines),
+    internalUsers: parts.internalUsers ?? null,
     async ping() {
       await db.query('SELECT 1');
     },
