@@ -124,10 +124,13 @@ export async function start(
       closers.push(async () => scheduler.stop());
       const retention = startRetention({ db, logger });
       closers.push(async () => retention.stop());
-      // The worker role drains the outbox: every instance may, the lease keeps them from sending one event twice at once.
+      logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
+    }
+    // Every long-running instance drains the outbox (leases keep two from sending an event at once). A deployed
+    // environment without a bus keeps its events in the outbox, none lost, rather than handing them to nobody.
+    if (config.events.kind !== 'inprocess' || !config.environment) {
       runtime.events.publisher.start();
       closers.push(() => runtime.events.publisher.stop());
-      logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
     }
     if (config.demo) {
       // Loaded only in demo mode: the vendor fakes stay out of the production bundles (scripts/build-runtime.js).
