@@ -93,7 +93,7 @@ export class AwsStack extends DataSyncStack {
       [...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]),
     );
     const databaseEnv = { DATABASE_URL: this.database.urlWithoutCredentials, PGUSER: 'datasync' };
-    const events = new AwsEventBus(this, 'events', { prefix });
+    const events = new AwsEventBus(this, 'events', { prefix, kmsKeyArn: keyArn });
     const common = {
       LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
       DATA_SYNC_ENVIRONMENT: env.name,

@@ -129,6 +129,7 @@ export class GcpStack extends DataSyncStack {
       kmsKeyId: secrets.key.id,
       keyGrants: [...secrets.keyGrants],
       publisher: member,
+      serviceAgent: queue.serviceAgent,
     });
     const ackDeadlineSeconds = Math.min(600, env.workerTimeoutSeconds + 60);
     const runtime = new GcpRuntime(this, 'runtime', {

@@ -15,6 +15,8 @@ import type { IamStatement } from '../iam/aws';
 export interface AwsEventBusProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
   readonly prefix: string;
+  /** KMS key ARN that encrypts the topic and the queues (its policy lets SNS use it). */
+  readonly kmsKeyArn: string;
 }
 
 /**
@@ -31,14 +33,21 @@ export class AwsEventBus extends Construct {
 
   constructor(scope: Construct, id: string, props: AwsEventBusProps) {
     super(scope, id);
-    this.topic = new SnsTopic(this, 'events', { name: `${props.prefix}-events`, kmsMasterKeyId: 'alias/aws/sns' });
+    this.topic = new SnsTopic(this, 'events', { name: `${props.prefix}-events`, kmsMasterKeyId: props.kmsKeyArn });
     this.queues = {} as Record<EventConsumer, SqsQueue>;
     for (const consumer of EVENT_CONSUMER_NAMES) {
       const name = consumer.replace(/_/g, '-');
+      // A consumer's poison message goes to its own dead-letter queue, not back to the topic.
+      const deadLetters = new SqsQueue(this, `queue-${consumer}-dead-letters`, {
+        name: `${props.prefix}-events-${name}-dlq`,
+        kmsMasterKeyId: props.kmsKeyArn,
+        messageRetentionSeconds: 1_209_600,
+      });
       const queue = new SqsQueue(this, `queue-${consumer}`, {
         name: `${props.prefix}-events-${name}`,
-        sqsManagedSseEnabled: true,
+        kmsMasterKeyId: props.kmsKeyArn,
         messageRetentionSeconds: 1_209_600,
+        redrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetters.arn, maxReceiveCount: 10 }),
       });
       new SqsQueuePolicy(this, `queue-${consumer}-policy`, {
         queueUrl: queue.url,

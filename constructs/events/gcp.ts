@@ -1,4 +1,5 @@
 import { PubsubSubscription } from '@cdktf/provider-google/lib/pubsub-subscription';
+import { PubsubSubscriptionIamMember } from '@cdktf/provider-google/lib/pubsub-subscription-iam-member';
 import { PubsubTopic } from '@cdktf/provider-google/lib/pubsub-topic';
 import { PubsubTopicIamMember } from '@cdktf/provider-google/lib/pubsub-topic-iam-member';
 import type { ITerraformDependable } from 'cdktf';
@@ -20,6 +21,8 @@ export interface GcpEventBusProps {
   readonly region: string;
   /** The runtime's IAM member (`serviceAccount:…`): the only publisher. */
   readonly publisher: string;
+  /** The Pub/Sub service agent (`serviceAccount:service-<n>@gcp-sa-pubsub…`), which forwards dead letters. */
+  readonly serviceAgent: string;
   /** The Pub/Sub service agent's grant on the key (a CMEK topic cannot precede it); @default none */
   readonly keyGrants?: ITerraformDependable[];
 }
@@ -34,6 +37,8 @@ export const pubsubEventFilter = (consumer: EventConsumer) =>
  */
 export class GcpEventBus extends Construct {
   readonly topic: PubsubTopic;
+  /** Where an event a service fails to acknowledge 10 times goes, kept 7 days for inspection. */
+  readonly deadLetterTopic: PubsubTopic;
   readonly subscriptions: Record<EventConsumer, PubsubSubscription>;
   readonly publisherGrant: PubsubTopicIamMember;
   /** What the runtime needs to publish here. */
@@ -48,6 +53,24 @@ export class GcpEventBus extends Construct {
       messageRetentionDuration: '604800s',
       dependsOn: props.keyGrants,
     });
+    this.deadLetterTopic = new PubsubTopic(this, 'dead-letters', {
+      name: `${props.prefix}-events-dead-letters`,
+      kmsKeyName: props.kmsKeyId,
+      messageStoragePolicy: { allowedPersistenceRegions: [props.region] },
+      dependsOn: props.keyGrants,
+    });
+    new PubsubSubscription(this, 'dead-letter-inbox', {
+      name: `${props.prefix}-events-dead-letters`,
+      topic: this.deadLetterTopic.id,
+      ackDeadlineSeconds: 60,
+      messageRetentionDuration: '604800s',
+      expirationPolicy: { ttl: '' },
+    });
+    new PubsubTopicIamMember(this, 'dead-letter-publisher', {
+      topic: this.deadLetterTopic.id,
+      role: 'roles/pubsub.publisher',
+      member: props.serviceAgent,
+    });
     this.subscriptions = Object.fromEntries(
       EVENT_CONSUMER_NAMES.map((consumer) => [
         consumer,
@@ -58,9 +81,17 @@ export class GcpEventBus extends Construct {
           ackDeadlineSeconds: 60,
           messageRetentionDuration: '604800s',
           expirationPolicy: { ttl: '' },
+          deadLetterPolicy: { deadLetterTopic: this.deadLetterTopic.id, maxDeliveryAttempts: 10 },
         }),
       ]),
     ) as Record<EventConsumer, PubsubSubscription>;
+    // Dead-lettering needs the service agent to acknowledge on the source subscription.
+    for (const consumer of EVENT_CONSUMER_NAMES)
+      new PubsubSubscriptionIamMember(this, `dead-letter-subscriber-${consumer}`, {
+        subscription: this.subscriptions[consumer].name,
+        role: 'roles/pubsub.subscriber',
+        member: props.serviceAgent,
+      });
     this.publisherGrant = new PubsubTopicIamMember(this, 'runtime-publishes', {
       topic: this.topic.id,
       role: 'roles/pubsub.publisher',

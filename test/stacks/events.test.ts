@@ -27,7 +27,9 @@ function synth(cloud: string): TerraformJson {
 const wire = (consumer: keyof typeof EVENT_CONSUMERS) =>
   EVENT_CONSUMERS[consumer].types.map((t) => EVENT_TYPE_PREFIX + t);
 const named = (json: TerraformJson, type: string, part: string): [string, Block] => {
-  const found = resourcesOf(json, type).filter(([id]) => id.includes(part));
+  const found = resourcesOf(json, type).filter(([id]) =>
+    new RegExp(part === 'events' ? '^events_[0-9A-F]{8}$' : `^events_${part}_[0-9A-F]{8}$`).test(id),
+  );
   expect(found).toHaveLength(1);
   return found[0];
 };
@@ -63,7 +65,7 @@ test('GCP: a Pub/Sub topic, a filtered subscription per service, publish granted
   expect(resourcesOf(json, 'google_project_iam_member').filter(([, b]) => b.role === 'roles/pubsub.publisher')).toEqual(
     [],
   );
-  const [, service] = named(json, 'google_cloud_run_v2_service', 'runtime');
+  const [, service] = resourcesOf(json, 'google_cloud_run_v2_service').find(([id]) => id.startsWith('runtime_'))!;
   const env = ((service.template as Block).containers as Block[])[0].env as { name: string; value?: string }[];
   expect(env).toEqual(
     expect.arrayContaining([
