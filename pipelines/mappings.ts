@@ -41,6 +41,19 @@ const firstOf = (fields: FieldSchema): ObjectField => obj({ '0': obj(fields) });
 
 /** The vendor objects the mappings read or write, as their APIs return them (the fields used here). */
 export const VENDOR_SCHEMAS: Readonly<Record<string, Readonly<Record<string, FieldSchema>>>> = {
+  // The internal User Service's users, as POST /api/internal/users takes them.
+  user_service: {
+    users: {
+      id: ro('string'),
+      email: str,
+      firstName: str,
+      lastName: str,
+      phone: str,
+      company: str,
+      createdAt: ro('timestamp'),
+      updatedAt: ro('timestamp'),
+    },
+  },
   salesforce: {
     Contact: {
       Id: ro('string'),
@@ -280,6 +293,19 @@ const zohoPerson = (company: string) => ({
  * (the SQL orders by `updated_at`) and each mapping's conflict policy.
  */
 export const MAPPING_SPECS: Readonly<Record<string, Readonly<Record<string, MappingSpec>>>> = {
+  user_service_to_internal: {
+    users: {
+      fields: {
+        email: 'email',
+        firstName: 'first_name',
+        lastName: 'last_name',
+        phone: 'phone_number',
+        company: 'company_name',
+        createdAt: 'created_at',
+        updatedAt: 'updated_at',
+      },
+    },
+  },
   salesforce_to_internal: { Contact: salesforcePerson('Account.Name'), Lead: salesforcePerson('Company') },
   hubspot_to_internal: {
     contacts: {

@@ -137,8 +137,9 @@ export function revealRecord(record: Record<string, unknown>, cipher: FieldCiphe
   return mapLeaves(record, (path, value) => (FieldCipher.isToken(value) ? cipher.decrypt(path, value) : value));
 }
 
-export type Role = 'viewer' | 'operator' | 'admin';
-const RANK: Record<Role, number> = { viewer: 0, operator: 1, admin: 2 };
+/** The API's roles; an internal service's token (`service`) sees PII masked, as a viewer does. */
+export type Role = 'viewer' | 'operator' | 'admin' | 'service';
+const RANK: Record<Role, number> = { service: 0, viewer: 0, operator: 1, admin: 2 };
 
 function maskValue(category: FieldClass, value: string): string {
   switch (category) {

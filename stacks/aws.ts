@@ -1,3 +1,4 @@
+import { AwsEventBus } from '../constructs/events/aws';
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
@@ -96,12 +97,14 @@ export class AwsStack extends DataSyncStack {
       [...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]),
     );
     const databaseEnv = { DATABASE_URL: this.database.urlWithoutCredentials, PGUSER: 'datasync' };
+    const events = new AwsEventBus(this, 'events', { prefix, kmsKeyArn: keyArn });
     const common = {
       LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
       DATA_SYNC_ENVIRONMENT: env.name,
       DATA_SYNC_QUEUE: 'sqs',
       DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url,
       DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url,
+      ...events.environment,
     };
 
     this.runtime = new AwsRuntime(this, 'runtime', {
@@ -152,6 +155,7 @@ export class AwsStack extends DataSyncStack {
           resources: [this.queue.deadLetterQueue.arn],
         },
         { sid: 'QueueKey', actions: ['kms:GenerateDataKey', 'kms:Decrypt'], resources: [keyArn] },
+        events.publishStatement,
       ],
     });
     for (const slot of ['blue', 'green'] as const)
@@ -247,5 +251,6 @@ export class AwsStack extends DataSyncStack {
     this.provide('dashboards', addressOf(this.monitoring.dashboard));
     // Weighted forward between the blue and green target groups.
     this.provide('blueGreen', addressOf(this.runtime.listener));
+    this.provide('eventBus', addressOf(events.topic));
   }
 }

@@ -1,3 +1,4 @@
+import { AzureEventBus } from '../constructs/events/azure';
 import { ContainerRegistry } from '@cdktf/provider-azurerm/lib/container-registry';
 import { DataAzurermClientConfig } from '@cdktf/provider-azurerm/lib/data-azurerm-client-config';
 import { AzurermProvider } from '@cdktf/provider-azurerm/lib/provider';
@@ -132,6 +133,11 @@ export class AzureStack extends DataSyncStack {
       SCHEDULER_TOKEN_SECRET,
     ]);
     const queueGrants = queue.grant('runtime', identity.principalId, ['owner']);
+    const events = new AzureEventBus(this, 'events', {
+      prefix,
+      namespaceId: queue.namespace.id,
+      publisherPrincipalId: identity.principalId,
+    });
     const metrics = new AzureMetricsWorkspace(this, 'metrics', {
       prefix,
       ...base,
@@ -175,9 +181,10 @@ export class AzureStack extends DataSyncStack {
       DATA_SYNC_QUEUE: 'servicebus',
       DATA_SYNC_SERVICEBUS_HOST: Fn.trimsuffix(Fn.trimprefix(queue.namespace.endpoint, 'https://'), ':443/'),
       DATA_SYNC_SERVICEBUS_QUEUE: queue.queue.name,
+      ...events.environment,
       ...(n8n ? { N8N_URL: `https://${n8n.app.ingress.fqdn}` } : {}),
     };
-    const grants = [pull, ...readSecrets, metrics.publisherGrant, ...queueGrants];
+    const grants = [pull, ...readSecrets, metrics.publisherGrant, ...queueGrants, events.sender];
     const runtime = new AzureRuntime(this, 'runtime', {
       name: `${prefix}-runtime`,
       resourceGroupName: group.name,
@@ -248,5 +255,6 @@ export class AzureStack extends DataSyncStack {
     this.provide('alerts', addressOf(monitoring.ruleGroup));
     this.provide('dashboards', addressOf(monitoring.dashboard));
     this.provide('blueGreen', addressOf(runtime.app));
+    this.provide('eventBus', addressOf(events.topic));
   }
 }

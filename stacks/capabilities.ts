@@ -12,5 +12,6 @@ export const CAPABILITIES = [
   'alerts',
   'dashboards',
   'blueGreen',
+  'eventBus',
 ] as const;
 export type Capability = (typeof CAPABILITIES)[number];

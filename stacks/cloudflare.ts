@@ -1,3 +1,4 @@
+import { CloudflareEventBus } from '../constructs/events/cloudflare';
 import { CloudflareProvider } from '@cdktf/provider-cloudflare/lib/provider';
 import type { WorkersScriptBindings } from '@cdktf/provider-cloudflare/lib/workers-script';
 import { TerraformVariable } from 'cdktf';
@@ -55,6 +56,7 @@ export class CloudflareStack extends DataSyncStack {
     new CloudflareProvider(this, 'cloudflare', {});
 
     const queue = new CloudflareQueue(this, 'queue', { prefix, accountId });
+    const events = new CloudflareEventBus(this, 'events', { prefix, accountId });
     const database = new CloudflareDatabase(this, 'database', {
       prefix,
       accountId,
@@ -85,6 +87,7 @@ export class CloudflareStack extends DataSyncStack {
       : undefined;
     const shared: WorkersScriptBindings[] = [
       { type: 'queue', name: 'JOBS', queueName: queue.queue.queueName },
+      ...events.bindings,
       state.binding(),
       database.binding(),
       { type: 'plain_text', name: 'DATA_SYNC_ENVIRONMENT', text: env.name },
@@ -155,5 +158,6 @@ export class CloudflareStack extends DataSyncStack {
       'Cloudflare has no dashboard resource: Workers and Queues analytics are built into the dashboard, and the Key Metrics panels need a Prometheus/Grafana that scrapes the Worker',
     );
     this.provide('blueGreen', addressOf(runtime.activeRoute));
+    this.provide('eventBus', addressOf(events.queues.notifications));
   }
 }

@@ -1,3 +1,4 @@
+import { GcpEventBus } from '../constructs/events/gcp';
 import { ArtifactRegistryRepository } from '@cdktf/provider-google/lib/artifact-registry-repository';
 import { DataGoogleProject } from '@cdktf/provider-google/lib/data-google-project';
 import { GoogleProvider } from '@cdktf/provider-google/lib/provider';
@@ -133,6 +134,14 @@ export class GcpStack extends DataSyncStack {
     const member = `serviceAccount:${identity.email}`;
     const grants = secrets.grantAccess('runtime', member, [...credentials, ...runtimeSecrets]);
     // Pushes arrive as HTTP requests: a job must finish within the ack deadline (Pub/Sub allows at most 600 s).
+    const events = new GcpEventBus(this, 'events', {
+      prefix,
+      region,
+      kmsKeyId: secrets.key.id,
+      keyGrants: [...secrets.keyGrants],
+      publisher: member,
+      serviceAgent: queue.serviceAgent,
+    });
     const ackDeadlineSeconds = Math.min(600, env.workerTimeoutSeconds + 60);
     const runtime = new GcpRuntime(this, 'runtime', {
       name: `${prefix}-runtime`,
@@ -154,6 +163,7 @@ export class GcpStack extends DataSyncStack {
         DATA_SYNC_ENVIRONMENT: env.name,
         GOOGLE_CLOUD_PROJECT: project,
         DATA_SYNC_PUBSUB_PUSH_AUDIENCE: pushAudience,
+        ...events.environment,
         DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: `${accountPrefix}-push@${project}.iam.gserviceaccount.com`,
         ...(n8n ? { N8N_URL: n8n.service.uri } : {}),
       },
@@ -162,7 +172,7 @@ export class GcpStack extends DataSyncStack {
       ),
       network: { networkId: network.network.id, subnetworkId: network.subnetwork.id },
       deletionProtection: env.database.deletionProtection,
-      dependsOn: grants,
+      dependsOn: [...grants, events.publisherGrant],
     });
     this.exposeEndpoints(runtime);
     this.exposeImageRepository(imageRepository);
@@ -205,5 +215,6 @@ export class GcpStack extends DataSyncStack {
     this.provide('alerts', addressOf(Object.values(monitoring.policies)[0]));
     this.provide('dashboards', addressOf(monitoring.dashboard));
     this.provide('blueGreen', addressOf(runtime.service));
+    this.provide('eventBus', addressOf(events.topic));
   }
 }

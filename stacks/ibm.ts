@@ -216,5 +216,9 @@ export class IbmStack extends DataSyncStack {
     this.provide('dashboards', addressOf(this.monitoring.dashboard));
     // The custom domain maps to the active slot's app; without one, `url` names the active app's endpoint.
     this.provide('blueGreen', addressOf(this.runtime.domainMapping ?? this.runtime.apps[settings.activeSlot]));
+    this.except(
+      'eventBus',
+      'the runtime has no IBM Event Notifications binding yet; events stay in the runtime outbox, none lost, until it does',
+    );
   }
 }

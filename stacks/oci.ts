@@ -298,5 +298,9 @@ export class OciStack extends DataSyncStack {
     );
     // One backend set per slot; the listener's default backend set is the active slot's.
     this.provide('blueGreen', addressOf(listener));
+    this.except(
+      'eventBus',
+      'the runtime has no OCI Notifications binding yet (it needs OCI request signing with the instance principal); events stay in the runtime outbox, none lost, until it does',
+    );
   }
 }

@@ -90,6 +90,15 @@ export class AwsSecrets extends Construct {
             },
           },
           {
+            // The event topic delivers to its KMS-encrypted subscriber queues (constructs/events/aws.ts).
+            Sid: 'EventTopicDelivers',
+            Effect: 'Allow',
+            Principal: { Service: 'sns.amazonaws.com' },
+            Action: ['kms:Decrypt', 'kms:GenerateDataKey*'],
+            Resource: '*',
+            Condition: { StringEquals: { 'aws:SourceAccount': this.accountId } },
+          },
+          {
             Sid: 'CloudWatchAlarmsPublish',
             Effect: 'Allow',
             Principal: { Service: 'cloudwatch.amazonaws.com' },

@@ -161,7 +161,8 @@ describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
     expect(alarms).toContain(`data-sync-${environment}-QueueOldestMessageAge`);
     const dashboard = JSON.parse(String(only(json(), 'aws_cloudwatch_dashboard').dashboard_body));
     expect(dashboard.widgets.map((w: any) => w.properties.title)).toEqual(DASHBOARD_PANELS.map((p) => p.title));
-    expect(only(json(), 'aws_sns_topic').kms_master_key_id).toMatch(/aws_kms_key/);
+    for (const [, topic] of resourcesOf(json(), 'aws_sns_topic'))
+      expect(topic.kms_master_key_id).toMatch(/aws_kms_key/);
   });
 
   test('every capability is provided by a resource the stack declares', () => {

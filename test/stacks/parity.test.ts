@@ -14,6 +14,7 @@ import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '@data-sync/sync-runtime
 import { CLOUD_QUEUE_VARIABLES } from '@data-sync/sync-runtime/src/queue/cloud-bindings';
 import { AWS_SECRET_VARIABLES } from '@data-sync/sync-runtime/src/security/aws-secrets';
 import { REFERABLE_VARIABLES } from '@data-sync/sync-runtime/src/security/env-refs';
+import { EVENT_BUS_VARIABLES } from '@data-sync/sync-runtime/src/events/open-bus';
 
 /**
  * Capability parity: every cloud stack of every environment provides each capability of
@@ -183,6 +184,7 @@ test('the stacks give the Node runtime only variables it reads', () => {
     ...SECRET_FILE_VARIABLES.flatMap((name) => [name, `${name}_FILE`]),
     ...Object.values(CLOUD_QUEUE_VARIABLES).flat(),
     ...AWS_SECRET_VARIABLES,
+    ...EVENT_BUS_VARIABLES,
     ...[...REFERABLE_VARIABLES].flatMap((name) => [name, `${name}_FILE`]),
     // Read by node-postgres itself.
     'PGUSER',

@@ -12,6 +12,7 @@ import {
   type CloudQueueKind,
   cloudBindingOptionsFromEnv,
 } from './queue/cloud-bindings';
+import { eventBusOptionsFromEnv, type EventBusOptions } from './events/open-bus';
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -191,6 +192,8 @@ export interface RuntimeConfig {
   readonly adminToken?: string;
   /** Pub/Sub push (GCP): the OIDC audience and push identity `/pubsub/push` accepts; absent: it answers 503. */
   readonly pubsubPush?: { readonly audience: string; readonly serviceAccount: string };
+  /** Where the outbox's CloudEvents go (DATA_SYNC_EVENTS and its variables, events/open-bus.ts). */
+  readonly events: EventBusOptions;
 }
 
 export { ConfigError };
@@ -211,6 +214,7 @@ export const SECRET_FILE_VARIABLES = [
   'N8N_WEBHOOK_TOKEN',
   'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
   'DATA_SYNC_ADMIN_TOKEN',
+  'DATA_SYNC_EVENTS_WEBHOOK_SECRET',
 ] as const;
 
 /** `env` with each secret read from its `<NAME>_FILE` (one trailing newline dropped) when only the file is given. */
@@ -308,6 +312,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     gdprWebhookSecret: e.DATA_SYNC_GDPR_WEBHOOK_SECRET,
     ccpaWebhookSecret: e.DATA_SYNC_CCPA_WEBHOOK_SECRET,
     adminToken: e.DATA_SYNC_ADMIN_TOKEN,
+    events: eventBusOptionsFromEnv(env, e.DATA_SYNC_ENVIRONMENT),
     ...(e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT
       ? {
           pubsubPush: {

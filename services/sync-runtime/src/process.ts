@@ -13,7 +13,7 @@ import { ConfigError, RuntimeConfig, loadConfig } from './config';
 import { createScheduler, createWorker, IntegrationSource } from './engine';
 import { startRetention } from './engine/erasure';
 import { createLogger } from './logger';
-import { createRuntime, engineMetrics } from './runtime/runtime';
+import { createRuntime, engineMetrics, type SyncRuntime } from './runtime/runtime';
 import { n8nClientFor } from './n8n-client';
 import { startN8nProbe } from './n8n-probe';
 import type { QueueOpeners } from './queue/open-queue';
@@ -29,6 +29,8 @@ export interface Runtime {
   readonly url: string | null;
   /** The admin token generated on this first start (shown once), else null. */
   readonly adminToken: string | null;
+  /** The event bus the outbox publisher delivers to (the in-process one by default, for embedded consumers). */
+  readonly events: SyncRuntime['events'];
   stop(): Promise<void>;
 }
 
@@ -155,6 +157,12 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
       closers.push(async () => retention.stop());
       logger.info({ queue: queue.name, concurrency: config.workerConcurrency }, 'worker and scheduler started');
     }
+    // Every long-running instance drains the outbox (leases keep two from sending an event at once). A deployed
+    // environment without a bus keeps its events in the outbox, none lost, rather than handing them to nobody.
+    if (config.events.kind !== 'inprocess' || !config.environment) {
+      runtime.events.publisher.start();
+      closers.push(() => runtime.events.publisher.stop());
+    }
     if (config.demo) {
       // Loaded only in demo mode: the vendor fakes stay out of the production bundles (scripts/build-runtime.js).
       const { startDemo } = await import('./demo').catch((error: Error) => {
@@ -166,7 +174,7 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
       const demo = await startDemo({ integrations, engine, print });
       closers.push(() => demo.close());
     }
-    return { config, app, url, adminToken, stop: closeAll };
+    return { config, app, url, adminToken, events: runtime.events, stop: closeAll };
   } catch (error) {
     await closeAll();
     throw error;

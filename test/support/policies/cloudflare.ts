@@ -42,7 +42,8 @@ export const CLOUDFLARE_POLICIES: readonly PolicyRule[] = [
             );
           continue;
         }
-        const worker = own.find((c) => c.body.type === 'worker');
+        // A queue another service consumes (the event bus) is pulled over HTTP, with the same dead-letter rules.
+        const worker = own.find((c) => c.body.type === 'worker' || c.body.type === 'http_pull');
         if (!worker) problems.push(`cloudflare_queue.${name} has no Worker consumer`);
         else if (!worker.dlq || !json.resource?.cloudflare_queue?.[worker.dlq])
           problems.push(`cloudflare_queue_consumer.${worker.name} has no dead_letter_queue of this stack`);

@@ -24,6 +24,8 @@ import { adminRoutes } from './routes/admin';
 import { complianceRoutes } from './routes/compliance';
 import { contactRoutes } from './routes/contacts';
 import { analyticsRoutes } from './routes/analytics';
+import { changeRoutes } from './routes/changes';
+import { internalUserRoutes } from './routes/internal-users';
 import { runRoutes } from './routes/runs';
 import { consoleAssetsDir, consoleRoutes } from './routes/console';
 
@@ -186,6 +188,8 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
   await app.register(contactRoutes({ contacts: store.contacts }));
   await app.register(analyticsRoutes({ analytics: store.analytics }));
+  await app.register(changeRoutes({ changes: store.changes, stream: config.changeStream }));
+  await app.register(internalUserRoutes({ internalUsers: store.internalUsers }));
   await app.register(
     webhookRoutes({ integrations, connectors, queue, audit: store.audit, metrics, webhookRateLimitPerMinute, now }),
   );

@@ -8,6 +8,7 @@ import type { Job, QueueBinding } from '../queue/binding';
 import type { RuntimeMetrics } from '../metrics';
 import type { GoogleOidcVerifier } from '../security/oidc-verifier';
 import type { Repositories } from '../store/repositories';
+import type { ChangeStreamOptions } from './routes/change-stream';
 
 export type RunStatus = 'queued' | 'running' | 'succeeded' | 'failed';
 
@@ -88,7 +89,7 @@ export interface PipelinesApi {
   optOut(db: Db, email: string, opts: { actor: string }): Promise<void>;
   isOptedOut(db: Db, email: string): Promise<boolean>;
   /** A copy of `record` safe to show `role` (sensitive fields redacted, PII masked below operator). */
-  maskPii<T extends Record<string, unknown>>(record: T, role: 'viewer' | 'operator' | 'admin'): T;
+  maskPii<T extends Record<string, unknown>>(record: T, role: 'viewer' | 'operator' | 'admin' | 'service'): T;
 }
 
 /** The API's settings: limits, the slot it serves, proxy trust, the compliance webhooks' secret. */
@@ -113,6 +114,8 @@ export interface ApiConfig {
   readonly now?: () => number;
   /** Proxy hops whose X-Forwarded-* entries are trusted (client address, scheme); @default 0, none */
   readonly trustProxy?: number;
+  /** Page size, poll interval and heartbeat of GET /api/changes/stream. @default streamChanges' defaults */
+  readonly changeStream?: ChangeStreamOptions;
   /** The benchmark turns Fastify's per-request log lines off. @default false */
   readonly disableRequestLogging?: boolean;
 }

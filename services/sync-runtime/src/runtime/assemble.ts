@@ -19,6 +19,8 @@ import { withAccountsModel } from '@data-sync/pipelines/accounts';
 import { SqlTokenStore } from '@data-sync/integrations/http/sql-token-store';
 import { createErasureJobHandler } from '../engine/erasure';
 import { closeRunOfDeadJob } from '../store/runs-repository';
+import { addEvent } from '../store/outbox-repository';
+import { ingestUserChanges, type UserChange } from '../internal-users/ingest';
 import type { QueueBinding } from '../queue/binding';
 import type { Keyring } from '../security/crypto';
 import { createRepositories, type Repositories } from '../store/repositories';
@@ -149,6 +151,17 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   // A run whose job is dead-lettered (its last failure, or a lease that kept expiring) is closed as failed.
   queue.onDeadLetter?.(async (job, reason) => {
     try {
+      await addEvent(db, {
+        type: 'queue.dead_lettered',
+        subject: job.integration,
+        data: {
+          jobId: job.id,
+          kind: job.kind,
+          integration: job.integration,
+          attempts: job.attempts,
+          reason: reason.slice(0, 500),
+        },
+      });
       const runId = await closeRunOfDeadJob(db, job, reason);
       if (runId)
         logger.warn({ runId, jobId: job.id, kind: job.kind, reason }, 'job dead-lettered: its run is closed as failed');
@@ -156,6 +169,19 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
       logger.error({ err: error, jobId: job.id }, 'could not close the run of a dead-lettered job');
     }
   });
-  const repositories = createRepositories(db, { integrations, tokens, pipelines });
+  const internalUsers = {
+    ingest: (changes: readonly UserChange[]) =>
+      ingestUserChanges(
+        {
+          db,
+          queue,
+          pipeline: { cipher },
+          destinations: async () =>
+            (await integrations.list()).filter((i) => i.enabled && (i.pushObjects?.length ?? 0) > 0).map((i) => i.name),
+        },
+        changes,
+      ),
+  };
+  const repositories = createRepositories(db, { integrations, tokens, pipelines, internalUsers });
   return { connectors, integrations, tokens, pipelines, engine, repositories };
 }

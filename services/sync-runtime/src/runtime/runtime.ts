@@ -20,6 +20,10 @@ import { createVendorFetch } from '../security/vendor-fetch';
 import { MIGRATIONS } from '../store/migrations';
 import { currentRole, grantRuntimeRole } from '../store/database-roles';
 import { withDatabaseCa } from '../store/database-ca';
+import { createOutboxRepository } from '../store/outbox-repository';
+import type { EventBus } from '../events/bus';
+import { openEventBus } from '../events/open-bus';
+import { createEventPublisher, type EventPublisher } from '../events/publisher';
 import { type AssembledRuntime, assembleRuntime } from './assemble';
 
 export interface RuntimeOptions {
@@ -39,6 +43,8 @@ export interface RuntimeOptions {
   readonly connectors?: Readonly<Record<string, ConnectorModule>>;
   /** The prom-client instruments. @default createMetrics() */
   readonly metrics?: RuntimeMetrics;
+  /** Where the outbox's events go. @default openEventBus(config.events) */
+  readonly eventBus?: EventBus;
 }
 
 export interface SyncRuntime extends AssembledRuntime {
@@ -48,6 +54,8 @@ export interface SyncRuntime extends AssembledRuntime {
   readonly queue: QueueBinding;
   readonly metrics: RuntimeMetrics;
   readonly logger: Logger;
+  /** The event bus and the outbox publisher draining onto it (started by the worker role, main.ts). */
+  readonly events: { readonly bus: EventBus; readonly publisher: EventPublisher };
   /** Migrations this start applied (empty when the schema was current). */
   readonly applied: readonly string[];
   /** Closes the queue, then the database when createRuntime opened it. */
@@ -140,6 +148,14 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
       connectors: options.connectors,
       engineMetrics: engineMetrics(metrics),
     });
+    const bus = options.eventBus ?? openEventBus(config.events);
+    const publisher = createEventPublisher({
+      outbox: createOutboxRepository(db),
+      bus,
+      source: config.events.source,
+      leaseMs: config.events.leaseMs,
+      logger,
+    });
     return {
       ...parts,
       config,
@@ -149,8 +165,11 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
       metrics,
       logger,
       applied,
+      events: { bus, publisher },
       async close() {
         try {
+          await publisher.stop();
+          await bus.close();
           await opened.close();
           await redis?.quit();
         } finally {

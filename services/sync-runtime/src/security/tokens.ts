@@ -1,7 +1,11 @@
-/** API tokens (random, shown once, stored as a SHA-256 hash) and the role order viewer < operator < admin. */
+/**
+ * API tokens (random, shown once, stored as a SHA-256 hash) and the role order viewer < operator < admin.
+ * `service` stands outside that order: an internal service's token (the User Service) reaches only the
+ * routes that require `service`, and no person's token reaches those.
+ */
 import { createHash, randomBytes } from 'crypto';
 
-export const ROLES = ['viewer', 'operator', 'admin'] as const;
+export const ROLES = ['viewer', 'operator', 'admin', 'service'] as const;
 export type Role = (typeof ROLES)[number];
 /** What a route requires: a role, or `public` for liveness, webhooks (verified by signature) and docs. */
 export type RouteAccess = Role | 'public';
@@ -12,6 +16,7 @@ export function isRole(value: unknown): value is Role {
 
 /** Whether `held` is at least `required`. */
 export function roleAllows(held: Role, required: Role): boolean {
+  if (held === 'service' || required === 'service') return held === required;
   return ROLES.indexOf(held) >= ROLES.indexOf(required);
 }
 

@@ -1,6 +1,6 @@
 /**
  * Every migration of the runtime's store, applied in id order: engine (100_), API (200_), pipelines (300_),
- * analytics (350_), connector state such as OAuth tokens (400_), accounts (500_).
+ * analytics (350_), connector state such as OAuth tokens (400_), accounts (500_), the change feed and event outbox (600_).
  */
 import type { Migration } from '@data-sync/pipelines/db';
 import { PIPELINE_MIGRATIONS } from '@data-sync/pipelines';
@@ -10,6 +10,7 @@ import { API_MIGRATIONS } from './api-schema';
 import { ENGINE_MIGRATIONS } from './engine-schema';
 import { INTEGRATION_MIGRATIONS } from '@data-sync/integrations/migrations';
 import { META_APP_USER_MIGRATIONS } from '../social/meta-app-users';
+import { CHANGE_FEED_MIGRATIONS } from './changes-schema';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...ENGINE_MIGRATIONS,
@@ -19,4 +20,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...INTEGRATION_MIGRATIONS,
   ...META_APP_USER_MIGRATIONS,
   ...ACCOUNT_MIGRATIONS,
+  ...CHANGE_FEED_MIGRATIONS,
 ];

@@ -5,6 +5,9 @@
  * minutes and are deleted when acknowledged, and dropping one would lose accepted work.
  */
 import type { OtherPersonalData } from '@data-sync/pipelines/compliance';
+import { subjectHash } from '@data-sync/pipelines/privacy';
+import { eraseSubjectChanges, retainChanges } from './changes-repository';
+import { addEvent, retainPublishedEvents } from './outbox-repository';
 
 export const RUNTIME_PERSONAL_DATA: OtherPersonalData = {
   async erase(tx, email) {
@@ -13,7 +16,15 @@ export const RUNTIME_PERSONAL_DATA: OtherPersonalData = {
     const dead = await tx.query("DELETE FROM jobs WHERE status = 'dead' AND strpos(lower(payload::text), $1) > 0", [
       email,
     ]);
-    return { synced_records: replica.rowCount, dead_letters: dead.rowCount };
+    // The change feed keeps row images: the subject leaves it, and consumers learn of the erasure by its hash only.
+    const subject = subjectHash(email);
+    const changes = await eraseSubjectChanges(tx, email, subject);
+    await addEvent(tx, {
+      type: 'compliance.erasure.completed',
+      subject: `subject:${subject}`,
+      data: { subjectHash: subject },
+    });
+    return { synced_records: replica.rowCount, dead_letters: dead.rowCount, change_feed: changes };
   },
   async retain(tx, cutoff) {
     const replica = await tx.query(
@@ -21,6 +32,8 @@ export const RUNTIME_PERSONAL_DATA: OtherPersonalData = {
       [cutoff],
     );
     const dead = await tx.query("DELETE FROM jobs WHERE status = 'dead' AND dead_at < $1::timestamptz", [cutoff]);
-    return replica.rowCount + dead.rowCount;
+    const changes = await retainChanges(tx, cutoff);
+    const events = await retainPublishedEvents(tx, cutoff);
+    return replica.rowCount + dead.rowCount + changes + events;
   },
 };

@@ -5,9 +5,11 @@
 import type { Db } from '@data-sync/pipelines/db';
 import { metaDeletionStatus, type MetaDeletionStatus } from '../social/meta-deletion';
 import type { PipelinesApi } from '../api/deps';
+import type { UserChange, UserIngestResult } from '../internal-users/ingest';
 import { createAnalyticsRepository, type AnalyticsRepository } from './analytics-repository';
 import { createAuditRepository, type AuditRepository } from './audit-repository';
 import { createComplianceNonces, type ComplianceNonces } from './compliance-nonces';
+import { createChangesRepository, type ChangesRepository } from './changes-repository';
 import { createContactsStore } from './contacts-store';
 import type { IntegrationStore } from './integrations-repository';
 import { createPipelineRunsRepository, type PipelineRunsRepository } from './pipeline-runs-repository';
@@ -24,6 +26,8 @@ export interface Repositories {
   readonly audit: AuditRepository;
   readonly contacts: ReturnType<typeof createContactsStore>;
   readonly analytics: AnalyticsRepository;
+  /** The change feed of the internal model (GET /api/changes). */
+  readonly changes: ChangesRepository;
   /** Meta data deletion requests, by the confirmation code their callback answered with. */
   readonly metaDeletions: { status(code: string): Promise<MetaDeletionStatus> };
   /** null without the pipelines module: the quarantine routes answer 501. */
@@ -32,6 +36,8 @@ export interface Repositories {
   readonly privacy: PrivacyRepository | null;
   /** Nonces of the signed compliance webhooks (replays refused). */
   readonly complianceNonces: ComplianceNonces;
+  /** The User Service's intake (POST /api/internal/users); null where the runtime has no queue to push with: the route answers 501. */
+  readonly internalUsers: { ingest(changes: readonly UserChange[]): Promise<UserIngestResult> } | null;
   /** Resolves when the store answers a trivial query (readiness). */
   ping(): Promise<void>;
 }
@@ -39,7 +45,12 @@ export interface Repositories {
 /** `integrations` and `tokens` are built by the caller: they need the keyring and the environment. */
 export function createRepositories(
   db: Db,
-  parts: { integrations: IntegrationStore; tokens: TokenStore; pipelines?: PipelinesApi | null },
+  parts: {
+    integrations: IntegrationStore;
+    tokens: TokenStore;
+    pipelines?: PipelinesApi | null;
+    internalUsers?: Repositories['internalUsers'];
+  },
 ): Repositories {
   const pipelines = parts.pipelines ?? null;
   return {
@@ -50,10 +61,12 @@ export function createRepositories(
     audit: createAuditRepository(db),
     contacts: createContactsStore(db),
     analytics: createAnalyticsRepository(db),
+    changes: createChangesRepository(db),
     metaDeletions: { status: (code) => metaDeletionStatus(db, code) },
     complianceNonces: createComplianceNonces(db),
     quarantine: pipelines && createQuarantineRepository(db, pipelines),
     privacy: pipelines && createPrivacyRepository(db, pipelines),
+    internalUsers: parts.internalUsers ?? null,
     async ping() {
       await db.query('SELECT 1');
     },

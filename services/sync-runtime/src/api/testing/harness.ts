@@ -78,7 +78,7 @@ export interface Harness {
   keyring: Keyring;
   encryptionKey: string;
   /** One token per role. */
-  auth: { viewer: string; operator: string; admin: string };
+  auth: { viewer: string; operator: string; admin: string; service: string };
   /** Everything the logger wrote (JSON lines). */
   logs: () => string;
   /** Claims and handles every ready job (the worker, run synchronously). */
@@ -165,6 +165,7 @@ export async function createHarness(
     viewer: (await tokens.create(`viewer-${suffix}`, 'viewer')).token,
     operator: (await tokens.create(`operator-${suffix}`, 'operator')).token,
     admin: (await tokens.create(`admin-${suffix}`, 'admin')).token,
+    service: (await tokens.create(`service-${suffix}`, 'service')).token,
   };
   return {
     app,

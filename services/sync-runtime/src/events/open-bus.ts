@@ -1,0 +1,170 @@
+/**
+ * Which bus the runtime publishes to (DATA_SYNC_EVENTS) and its options from the environment, read once
+ * at start-up by config.ts: a missing or malformed variable is a ConfigError naming it.
+ */
+import { ServiceBusClient, type ServiceBusMessageBatch } from '@azure/service-bus';
+import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
+import {
+  EVENT_BUSES,
+  EVENT_CONSUMER_NAMES,
+  EVENT_ENV,
+  type EventBusKind,
+  type EventConsumer,
+} from '@data-sync/config/events';
+import { ConfigError } from '../config-error';
+import type { EventBus } from './bus';
+import { createInProcessBus } from './inprocess';
+import { createPubsubBus } from './pubsub';
+import { createServiceBusBus } from './servicebus';
+import { createWebhookBus, type WebhookTarget } from './webhook';
+
+/** What every bus's options carry: the CloudEvents source and the publisher's lease. */
+interface Common {
+  readonly source: string;
+  /** How long a publisher holds claimed events before another may send them (DATA_SYNC_EVENTS_LEASE_MS). */
+  readonly leaseMs: number;
+}
+
+export type EventBusOptions = Common &
+  (
+    | { readonly kind: 'inprocess' }
+    | { readonly kind: 'webhook'; readonly targets: readonly WebhookTarget[]; readonly secret: string }
+    | { readonly kind: 'pubsub'; readonly topic: string; readonly projectId?: string }
+    | {
+        readonly kind: 'servicebus';
+        readonly topic: string;
+        readonly connection:
+          { readonly connectionString: string } | { readonly host: string; readonly clientId?: string };
+      }
+  );
+
+/** Every variable the event buses read (the README and the stacks' parity test list them). */
+export const EVENT_BUS_VARIABLES: readonly string[] = [
+  EVENT_ENV.bus,
+  EVENT_ENV.target,
+  EVENT_ENV.source,
+  'DATA_SYNC_EVENTS_WEBHOOKS',
+  'DATA_SYNC_EVENTS_WEBHOOK_SECRET',
+  'DATA_SYNC_EVENTS_LEASE_MS',
+];
+
+/** Buses that exist in the contract and the stacks but whose runtime binding this build cannot offer, and why. */
+const UNAVAILABLE: Partial<Record<EventBusKind, string>> = {
+  eventbridge: 'needs @aws-sdk/client-eventbridge, which this build does not include',
+  sns: 'needs @aws-sdk/client-sns, which this build does not include',
+  cloudflare: 'is published by the Worker through its queue producer bindings (EVENTS_<SERVICE>), not from Node',
+  oci: 'has no runtime binding in this build (OCI Notifications needs request signing with the instance principal)',
+  ibm: 'has no runtime binding in this build (IBM Event Notifications)',
+};
+
+const TOPIC = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
+
+function target(env: NodeJS.ProcessEnv, kind: EventBusKind): string {
+  const value = env[EVENT_ENV.target]?.trim();
+  if (!value) throw new ConfigError(EVENT_ENV.target, `is required when ${EVENT_ENV.bus} is "${kind}" (the topic)`);
+  if (!TOPIC.test(value))
+    throw new ConfigError(EVENT_ENV.target, `must be a topic name or id; got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function webhookTargets(env: NodeJS.ProcessEnv): WebhookTarget[] {
+  const name = 'DATA_SYNC_EVENTS_WEBHOOKS';
+  const raw = env[name]?.trim();
+  const shape = `a JSON object of service to URL, services ${EVENT_CONSUMER_NAMES.join(', ')}: {"notifications":"https://…"}`;
+  if (!raw) throw new ConfigError(name, `is required when ${EVENT_ENV.bus} is "webhook" (${shape})`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(raw);
+  } catch {
+    throw new ConfigError(name, `must be ${shape}`);
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed) || !Object.keys(parsed).length)
+    throw new ConfigError(name, `must be ${shape}`);
+  return Object.entries(parsed as Record<string, unknown>).map(([consumer, url]) => {
+    if (!(EVENT_CONSUMER_NAMES as string[]).includes(consumer))
+      throw new ConfigError(
+        name,
+        `names an unknown service ${JSON.stringify(consumer)}; expected ${EVENT_CONSUMER_NAMES.join(', ')}`,
+      );
+    const protocol = URL.canParse(String(url)) ? new URL(String(url)).protocol : null;
+    if (typeof url !== 'string' || !protocol || !['http:', 'https:'].includes(protocol))
+      throw new ConfigError(name, `the URL of ${consumer} must be an http(s) URL`);
+    return { consumer: consumer as EventConsumer, url };
+  });
+}
+
+/** The bus options; `environment` names the default CloudEvents source (/data-sync/<environment>). */
+export function eventBusOptionsFromEnv(env: NodeJS.ProcessEnv, environment?: string): EventBusOptions {
+  const raw = env[EVENT_ENV.bus]?.trim() || 'inprocess';
+  if (!(EVENT_BUSES as readonly string[]).includes(raw))
+    throw new ConfigError(EVENT_ENV.bus, `must be one of ${EVENT_BUSES.join(', ')}; got ${JSON.stringify(raw)}`);
+  const kind = raw as EventBusKind;
+  const source = env[EVENT_ENV.source]?.trim() || `/data-sync/${environment ?? 'local'}`;
+  if (!/^[\x21-\x7e]{1,255}$/.test(source))
+    throw new ConfigError(EVENT_ENV.source, 'must be a URI reference without spaces (CloudEvents source)');
+  const lease = env.DATA_SYNC_EVENTS_LEASE_MS?.trim() || '30000';
+  if (!/^[1-9][0-9]{2,6}$/.test(lease))
+    throw new ConfigError('DATA_SYNC_EVENTS_LEASE_MS', 'must be milliseconds between 100 and 9999999');
+  const common = { source, leaseMs: Number(lease) };
+  const unavailable = UNAVAILABLE[kind];
+  if (unavailable) throw new ConfigError(EVENT_ENV.bus, `"${kind}" ${unavailable}`);
+  switch (kind) {
+    case 'webhook': {
+      const secret = env.DATA_SYNC_EVENTS_WEBHOOK_SECRET ?? '';
+      if (secret.length < 16)
+        throw new ConfigError(
+          'DATA_SYNC_EVENTS_WEBHOOK_SECRET',
+          'must be at least 16 characters when DATA_SYNC_EVENTS is "webhook" (`openssl rand -hex 32`)',
+        );
+      return { kind, ...common, targets: webhookTargets(env), secret };
+    }
+    case 'pubsub': {
+      const projectId = env.GOOGLE_CLOUD_PROJECT?.trim();
+      return { kind, ...common, topic: target(env, kind), ...(projectId ? { projectId } : {}) };
+    }
+    case 'servicebus': {
+      const connectionString = env.DATA_SYNC_SERVICEBUS_CONNECTION_STRING?.trim();
+      const host = env.DATA_SYNC_SERVICEBUS_HOST?.trim();
+      if (!connectionString && !host)
+        throw new ConfigError(
+          'DATA_SYNC_SERVICEBUS_HOST',
+          `is required when ${EVENT_ENV.bus} is "servicebus" (or DATA_SYNC_SERVICEBUS_CONNECTION_STRING)`,
+        );
+      const clientId = env.AZURE_CLIENT_ID?.trim();
+      return {
+        kind,
+        ...common,
+        topic: target(env, kind),
+        connection: connectionString ? { connectionString } : { host: host!, ...(clientId ? { clientId } : {}) },
+      };
+    }
+    default:
+      return { kind: 'inprocess', ...common };
+  }
+}
+
+/** Opens the bus `options` describe. */
+export function openEventBus(options: EventBusOptions): EventBus {
+  switch (options.kind) {
+    case 'webhook':
+      return createWebhookBus(options);
+    case 'pubsub':
+      return createPubsubBus({ topic: options.topic, projectId: options.projectId });
+    case 'servicebus': {
+      const c = options.connection;
+      const client =
+        'connectionString' in c
+          ? new ServiceBusClient(c.connectionString)
+          : new ServiceBusClient(
+              c.host,
+              c.clientId ? new ManagedIdentityCredential({ clientId: c.clientId }) : new DefaultAzureCredential(),
+            );
+      return createServiceBusBus<ServiceBusMessageBatch>({
+        sender: client.createSender(options.topic),
+        close: () => client.close(),
+      });
+    }
+    default:
+      return createInProcessBus();
+  }
+}
