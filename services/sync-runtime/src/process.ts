@@ -17,6 +17,7 @@ import { createRuntime, engineMetrics, type SyncRuntime } from './runtime/runtim
 import { n8nClientFor } from './n8n-client';
 import { startN8nProbe } from './n8n-probe';
 import type { QueueOpeners } from './queue/open-queue';
+import type { EventBusOpeners } from './events/openers';
 import type { GoogleOidcOptions } from './security/google-oidc';
 import type { GoogleOidcVerifier } from './security/oidc-verifier';
 import type { Job } from './queue/binding';
@@ -37,6 +38,8 @@ export interface Runtime {
 export interface ProcessOptions {
   /** The queue bindings this bundle carries; DATA_SYNC_QUEUE must name one of them. */
   readonly queues: QueueOpeners;
+  /** The event buses this bundle carries (DATA_SYNC_EVENTS picks one). @default in-process and webhook */
+  readonly eventBuses?: EventBusOpeners;
   /** Verifies Pub/Sub push tokens (the GCP bundle); without it DATA_SYNC_PUBSUB_PUSH_* is refused. @default none */
   readonly pubsubPushVerifier?: (options: GoogleOidcOptions) => GoogleOidcVerifier;
   /** The configuration's source. @default process.env */
@@ -60,7 +63,7 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
   const logger =
     options.logger ?? createLogger({ level: config.logLevel, destination: options.logDestination?.(process.stdout) });
   const print = options.print ?? ((line: string) => process.stdout.write(line + '\n'));
-  const runtime = await createRuntime(config, { logger, queues: options.queues });
+  const runtime = await createRuntime(config, { logger, queues: options.queues, eventBuses: options.eventBuses });
   const { db, queue, engine, connectors, integrations, tokens, metrics, pipelines, repositories } = runtime;
   const closers: (() => Promise<unknown>)[] = [() => runtime.close()];
   const closeAll = async () => {

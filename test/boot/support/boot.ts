@@ -10,6 +10,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '@data-sync/sync-runtime/src/config';
+import { EVENT_BUS_VARIABLES } from '@data-sync/sync-runtime/src/events/open-bus';
 import { CLOUD_QUEUE_VARIABLES } from '@data-sync/sync-runtime/src/queue/cloud-bindings';
 import { AWS_SECRET_VARIABLES } from '@data-sync/sync-runtime/src/security/aws-secrets';
 import { REFERABLE_VARIABLES } from '@data-sync/sync-runtime/src/security/env-refs';
@@ -28,13 +29,14 @@ export interface LocalServices {
 
 /**
  * Every variable a runtime bundle reads: its configuration, secret files, AWS secret ARNs, the cloud
- * queue bindings', integration credentials (and their files), and what libraries it loads read.
+ * queue bindings' and event buses', integration credentials (and their files), and what libraries it loads read.
  */
 export const RUNTIME_READS: ReadonlySet<string> = new Set([
   ...CONFIG_VARIABLES,
   ...SECRET_FILE_VARIABLES.map((name) => `${name}_FILE`),
   ...AWS_SECRET_VARIABLES,
   ...Object.values(CLOUD_QUEUE_VARIABLES).flat(),
+  ...EVENT_BUS_VARIABLES,
   ...REFERABLE_VARIABLES,
   ...[...REFERABLE_VARIABLES].map((name) => `${name}_FILE`),
   // pg reads the password and the pgpass file itself; the AWS SDK reads its endpoint override.

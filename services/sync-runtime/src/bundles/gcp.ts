@@ -2,10 +2,15 @@
  * The GCP container (Cloud Run): jobs arrive as Pub/Sub pushes (verified OIDC tokens) and follow-up
  * jobs go through the store's queue, so the Pub/Sub client library is not needed here.
  */
+import { BASE_EVENT_BUSES } from '../events/openers';
+import { pubsubEventBus } from '../events/openers/pubsub';
 import { runProcess } from '../process';
 import { storeQueue } from '../queue/openers/store';
 import { createGoogleOidcVerifier } from '../security/google-oidc';
 
 export const GCP_QUEUES = { store: storeQueue } as const;
+/** Events go to the stack's Pub/Sub topic (over REST: see events/pubsub.ts). */
+export const GCP_EVENT_BUSES = { ...BASE_EVENT_BUSES, pubsub: pubsubEventBus } as const;
 
-if (require.main === module) void runProcess({ queues: GCP_QUEUES, pubsubPushVerifier: createGoogleOidcVerifier });
+if (require.main === module)
+  void runProcess({ queues: GCP_QUEUES, eventBuses: GCP_EVENT_BUSES, pubsubPushVerifier: createGoogleOidcVerifier });

@@ -2,8 +2,6 @@
  * Which bus the runtime publishes to (DATA_SYNC_EVENTS) and its options from the environment, read once
  * at start-up by config.ts: a missing or malformed variable is a ConfigError naming it.
  */
-import { ServiceBusClient, type ServiceBusMessageBatch } from '@azure/service-bus';
-import { DefaultAzureCredential, ManagedIdentityCredential } from '@azure/identity';
 import {
   EVENT_BUSES,
   EVENT_CONSUMER_NAMES,
@@ -13,10 +11,8 @@ import {
 } from '@data-sync/config/events';
 import { ConfigError } from '../config-error';
 import type { EventBus } from './bus';
-import { createInProcessBus } from './inprocess';
-import { createPubsubBus } from './pubsub';
-import { createServiceBusBus } from './servicebus';
-import { createWebhookBus, type WebhookTarget } from './webhook';
+import type { EventBusOpeners } from './openers';
+import type { WebhookTarget } from './webhook';
 
 /** What every bus's options carry: the CloudEvents source and the publisher's lease. */
 interface Common {
@@ -143,28 +139,13 @@ export function eventBusOptionsFromEnv(env: NodeJS.ProcessEnv, environment?: str
   }
 }
 
-/** Opens the bus `options` describe. */
-export function openEventBus(options: EventBusOptions): EventBus {
-  switch (options.kind) {
-    case 'webhook':
-      return createWebhookBus(options);
-    case 'pubsub':
-      return createPubsubBus({ topic: options.topic, projectId: options.projectId });
-    case 'servicebus': {
-      const c = options.connection;
-      const client =
-        'connectionString' in c
-          ? new ServiceBusClient(c.connectionString)
-          : new ServiceBusClient(
-              c.host,
-              c.clientId ? new ManagedIdentityCredential({ clientId: c.clientId }) : new DefaultAzureCredential(),
-            );
-      return createServiceBusBus<ServiceBusMessageBatch>({
-        sender: client.createSender(options.topic),
-        close: () => client.close(),
-      });
-    }
-    default:
-      return createInProcessBus();
-  }
+/** Opens the bus `options` describe, if this entry point carries it. */
+export function openEventBus(options: EventBusOptions, openers: EventBusOpeners): EventBus {
+  const open = openers[options.kind];
+  if (!open)
+    throw new ConfigError(
+      EVENT_ENV.bus,
+      `is "${options.kind}", which this bundle cannot publish to (it has ${Object.keys(openers).join(', ')}); run the bundle of the cloud that provides it (dist/runtime/<cloud>.js)`,
+    );
+  return open(options);
 }

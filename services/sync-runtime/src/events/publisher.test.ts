@@ -43,7 +43,7 @@ test('a run, a quarantine, a model change and a dead letter each publish their C
       system: 'demo',
       objects: ['contacts'],
       config: {
-        baseUrl: 'https://demo.example.com',
+        baseUrl: 'http://127.0.0.1:1',
         apiKey: 'key-live-0123456789',
         webhookSecret: 'whsec-abcdefghijkl',
       },

@@ -23,6 +23,7 @@ import { withDatabaseCa } from '../store/database-ca';
 import { createOutboxRepository } from '../store/outbox-repository';
 import type { EventBus } from '../events/bus';
 import { openEventBus } from '../events/open-bus';
+import { BASE_EVENT_BUSES, type EventBusOpeners } from '../events/openers';
 import { createEventPublisher, type EventPublisher } from '../events/publisher';
 import { type AssembledRuntime, assembleRuntime } from './assemble';
 
@@ -43,8 +44,10 @@ export interface RuntimeOptions {
   readonly connectors?: Readonly<Record<string, ConnectorModule>>;
   /** The prom-client instruments. @default createMetrics() */
   readonly metrics?: RuntimeMetrics;
-  /** Where the outbox's events go. @default openEventBus(config.events) */
+  /** Where the outbox's events go. @default openEventBus(config.events, eventBuses) */
   readonly eventBus?: EventBus;
+  /** The event buses this entry point carries (DATA_SYNC_EVENTS picks one). @default in-process and webhook */
+  readonly eventBuses?: EventBusOpeners;
 }
 
 export interface SyncRuntime extends AssembledRuntime {
@@ -148,7 +151,7 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
       connectors: options.connectors,
       engineMetrics: engineMetrics(metrics),
     });
-    const bus = options.eventBus ?? openEventBus(config.events);
+    const bus = options.eventBus ?? openEventBus(config.events, options.eventBuses ?? BASE_EVENT_BUSES);
     const publisher = createEventPublisher({
       outbox: createOutboxRepository(db),
       bus,
