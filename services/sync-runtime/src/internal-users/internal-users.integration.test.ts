@@ -27,7 +27,8 @@ beforeAll(async () => {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'internal-users-'));
   mailchimp = await startFakeMailchimp({ seed: { newsletter: 0 } });
   runtime = await start({
-    env: { DATA_SYNC_DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'warn' },
+    // The Mailchimp fake listens on loopback.
+    env: { DATA_SYNC_DATA_DIR: dir, PORT: '0', LOG_LEVEL: 'warn', DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true' },
     print: () => undefined,
   });
   admin = runtime.adminToken!;
