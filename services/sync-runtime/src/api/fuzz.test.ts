@@ -47,6 +47,12 @@ function send(
         headers: body ? { ...headers, 'content-length': String(body.length) } : headers,
       },
       (res) => {
+        // An event stream (GET /api/changes/stream) never ends: its status is the answer.
+        if (String(res.headers['content-type']).startsWith('text/event-stream')) {
+          resolve(res.statusCode ?? 0);
+          req.destroy();
+          return;
+        }
         res.resume();
         res.on('end', () => resolve(res.statusCode ?? 0));
       },
