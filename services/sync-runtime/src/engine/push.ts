@@ -16,9 +16,9 @@ import { contentHashSql, mappedColumns, recordPushes, CONTACT_CHANGE_LOCK } from
 import { transformRecords, type Mapping } from '@data-sync/pipelines/mappings';
 import type { Db } from '@data-sync/pipelines/db';
 import type { Job } from '../queue/binding';
-import { writeAudit } from '../store/audit-repository';
-import { createRunsRepository, type RunRow } from '../store/runs-repository';
+import type { RunRow } from '../store/runs-repository';
 import { pushAccounts } from './push-accounts';
+import { commitPushPage, countPushed, pushPosition } from './push-page';
 import { CursorMoved, describeError, PERMANENT, RunFinished } from './runs';
 import type { EngineMetrics, IntegrationInfo } from './types';
 
@@ -107,11 +107,7 @@ export function createPushJob(deps: PushJobDeps) {
     const columns = mappedColumns(deps.mappings(integration.system, object, 'inbound') ?? mapping);
     const cursorKey = `push:${object}`;
     for (;;) {
-      const stored = await db.query<{ cursor: string | null }>(
-        'SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2',
-        [run.integration, cursorKey],
-      );
-      const from = stored.rows[0]?.cursor ?? null;
+      const from = await pushPosition(db, run.integration, cursorKey);
       const changes = await changesAfter(run.integration, from ?? '0', columns);
       if (changes.length === 0) return;
       const eligible = changes.filter(
@@ -133,42 +129,21 @@ export function createPushJob(deps: PushJobDeps) {
           : { upserted: 0, failed: [] };
       const failedKeys = new Set(result.failed.map((f) => String(f.key).trim().toLowerCase()));
       const pushed = internal.filter((r) => !failedKeys.has(r.email));
-      const position = changes[changes.length - 1].change_seq;
       const skipped = changes.length - allowed.length;
       try {
-        await db.transaction(async (tx) => {
-          const runs = createRunsRepository(tx);
-          if ((await runs.lockStatus(run.id)) === 'succeeded') throw new RunFinished();
-          await tx.query(
-            'INSERT INTO sync_cursors (integration, object, cursor) VALUES ($1, $2, NULL) ON CONFLICT DO NOTHING',
-            [run.integration, cursorKey],
-          );
-          const current = await tx.query<{ cursor: string | null }>(
-            'SELECT cursor FROM sync_cursors WHERE integration = $1 AND object = $2 FOR UPDATE',
-            [run.integration, cursorKey],
-          );
-          if (current.rows[0].cursor !== from) throw new CursorMoved();
-          // Under the contacts' change lock, so no pull commits between this and the position it records.
-          await tx.query(CONTACT_CHANGE_LOCK);
-          await recordPushes(tx, run.integration, pushed, columns);
-          await tx.query(
-            'UPDATE sync_cursors SET cursor = $3, run_id = $4, updated_at = $5 WHERE integration = $1 AND object = $2',
-            [run.integration, cursorKey, position, run.id, clock()],
-          );
-          const stats = {
-            received: changes.length,
-            accepted: result.upserted,
-            failed: result.failed.length,
-            unchanged: skipped,
-          };
-          await runs.addPageStats(run.id, object, mapping.name, stats, clock());
-          await writeAudit(tx, {
-            actor: run.actor,
-            action: 'sync.push.page',
-            target: run.integration,
-            outcome: 'committed',
-            details: { runId: run.id, object, position, ...stats, failures: result.failed.slice(0, 20) },
-          });
+        await commitPushPage(db, {
+          run,
+          object,
+          cursorKey,
+          from,
+          position: changes[changes.length - 1].change_seq,
+          changeLock: CONTACT_CHANGE_LOCK,
+          remember: (tx) => recordPushes(tx, run.integration, pushed, columns),
+          mapping: mapping.name,
+          result,
+          skipped,
+          received: changes.length,
+          at: clock(),
         });
       } catch (error) {
         if (error instanceof CursorMoved) {
@@ -180,10 +155,7 @@ export function createPushJob(deps: PushJobDeps) {
         }
         throw error;
       }
-      const labels = { integration: run.integration };
-      metrics?.inc('recordsPushed', { ...labels, outcome: 'upserted' }, result.upserted);
-      metrics?.inc('recordsPushed', { ...labels, outcome: 'failed' }, result.failed.length);
-      metrics?.inc('recordsPushed', { ...labels, outcome: 'skipped' }, skipped);
+      countPushed(metrics, run.integration, result, skipped);
       if (changes.length < PUSH_BATCH) return;
     }
   }
