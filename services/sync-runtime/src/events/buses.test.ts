@@ -3,11 +3,8 @@
  * Miniflare's Queues (one queue per service), Service Bus at the SDK boundary (no emulator runs here),
  * and the signed webhook against a local receiver.
  */
-import { ChildProcess, spawn } from 'child_process';
 import { createHmac, randomUUID } from 'crypto';
-import { existsSync } from 'fs';
 import * as http from 'http';
-import * as net from 'net';
 import type { AddressInfo } from 'net';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { Miniflare } from 'miniflare';
@@ -19,6 +16,7 @@ import { eventBusOptionsFromEnv } from './open-bus';
 import { createPubsubBus } from './pubsub';
 import { createServiceBusBus } from './servicebus';
 import { createWebhookBus } from './webhook';
+import { describeWithPubsubEmulator, startPubsubEmulator } from '@data-sync/test-services/pubsub-emulator';
 
 const event = (type: EventType, data: Record<string, unknown> = {}): CloudEvent =>
   cloudEvent({ id: randomUUID(), source: '/data-sync/test', type, subject: 'crm', time: new Date(), data });
@@ -166,42 +164,15 @@ describe('Cloudflare Queues bus (Miniflare)', () => {
   });
 });
 
-const EMULATOR = '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator';
-const emulatorInstalled = existsSync(EMULATOR);
-if (!emulatorInstalled) console.warn(`skipping the Pub/Sub bus emulator test: ${EMULATOR} is not installed`);
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
-
-(emulatorInstalled ? describe : describe.skip)('Pub/Sub bus (emulator)', () => {
-  let emulator: ChildProcess;
+describeWithPubsubEmulator('Pub/Sub bus (emulator)', () => {
+  let emulator: Awaited<ReturnType<typeof startPubsubEmulator>>;
   let apiEndpoint: string;
   beforeAll(async () => {
-    const port = await freePort();
-    apiEndpoint = `127.0.0.1:${port}`;
-    process.env.METADATA_SERVER_DETECTION = 'none';
-    process.env.PUBSUB_EMULATOR_HOST = apiEndpoint;
-    emulator = spawn(EMULATOR, ['--host=127.0.0.1', `--port=${port}`], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let log = '';
-      const onData = (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes('Server started')) resolve();
-      };
-      emulator.stdout!.on('data', onData);
-      emulator.stderr!.on('data', onData);
-      emulator.once('exit', (code) => reject(new Error(`Pub/Sub emulator exited with ${code}: ${log}`)));
-    });
+    emulator = await startPubsubEmulator();
+    apiEndpoint = emulator.apiEndpoint;
   }, 60_000);
   afterAll(() => {
-    if (emulator?.pid) process.kill(-emulator.pid, 'SIGTERM');
+    emulator?.stop();
   });
 
   test('events reach the topic in binary mode: the data as the body, the envelope as ce- attributes', async () => {

@@ -1,6 +1,3 @@
-import { ChildProcess, spawn } from 'child_process';
-import { existsSync } from 'fs';
-import * as net from 'net';
 import { randomUUID } from 'crypto';
 import { PubSub } from '@google-cloud/pubsub';
 import { QueueBinding } from './binding';
@@ -13,19 +10,9 @@ import {
   ensurePubsubResources,
 } from './pubsub-binding';
 import { ProcessDedupeRegistry } from './core/dedupe';
+import { describeWithPubsubEmulator, startPubsubEmulator } from '@data-sync/test-services/pubsub-emulator';
 
-const EMULATOR = '/usr/lib/google-cloud-sdk/platform/pubsub-emulator/bin/cloud-pubsub-emulator';
 const PROJECT = 'data-sync-test';
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 
 test('the subscription dead-letter policy allows more deliveries than the binding, within Pub/Sub 5..100', () => {
   expect(deadLetterPolicyAttempts({ ...CONTRACT_RETRY, maxAttempts: 3 })).toBe(5);
@@ -45,40 +32,18 @@ test('the process depth ledger counts a lease or a delay that ran out as ready',
   expect(ledger.depth('other', 2000)).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 });
 });
 
-// The emulator is not a service CI starts: where its binary is absent the suite is skipped, visibly.
-const emulatorInstalled = existsSync(EMULATOR);
-if (!emulatorInstalled)
-  console.warn(`skipping Pub/Sub emulator tests: ${EMULATOR} is not installed (gcloud's pubsub-emulator component)`);
-
-(emulatorInstalled ? describe : describe.skip)('Pub/Sub binding on the emulator', () => {
-  let emulator: ChildProcess;
+describeWithPubsubEmulator('Pub/Sub binding on the emulator', () => {
+  let emulator: Awaited<ReturnType<typeof startPubsubEmulator>>;
   let apiEndpoint: string;
   let admin: PubSub;
   beforeAll(async () => {
-    const port = await freePort();
-    apiEndpoint = `127.0.0.1:${port}`;
-    process.env.METADATA_SERVER_DETECTION = 'none';
-    process.env.PUBSUB_EMULATOR_HOST = apiEndpoint;
-    // Its own process group, so that the JVM it execs is stopped with it.
-    emulator = spawn(EMULATOR, [`--host=127.0.0.1`, `--port=${port}`], {
-      detached: true,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    await new Promise<void>((resolve, reject) => {
-      let log = '';
-      const onData = (chunk: Buffer) => {
-        log += chunk.toString();
-        if (log.includes('Server started')) resolve();
-      };
-      emulator.stdout!.on('data', onData);
-      emulator.stderr!.on('data', onData);
-      emulator.once('exit', (code) => reject(new Error(`Pub/Sub emulator exited with ${code}: ${log}`)));
-    });
+    emulator = await startPubsubEmulator();
+    apiEndpoint = emulator.apiEndpoint;
     admin = new PubSub({ projectId: PROJECT, apiEndpoint });
   }, 60_000);
   afterAll(async () => {
     await admin?.close();
-    if (emulator?.pid) process.kill(-emulator.pid, 'SIGTERM');
+    emulator?.stop();
   });
 
   let next = 0;
