@@ -4,6 +4,7 @@
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { lazyCompilers } from './lazy-compilers';
 import Fastify, { FastifyBaseLogger, FastifyInstance, LogController } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -56,6 +57,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     trustProxy: (_address: string, hop: number) => hop < (config.trustProxy ?? 0),
     // Unknown properties are rejected where a schema says additionalProperties: false, not silently dropped.
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true, allErrors: false } },
+    schemaController: { compilersFactory: lazyCompilers() as never },
     frameworkErrors: (error, request, reply) => errorHandler(error, request, reply),
     logController: new LogController({ disableRequestLogging: config.disableRequestLogging ?? false }),
   });
