@@ -83,7 +83,7 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
     let adminToken: string | null = null;
     if (config.role !== 'worker') {
       // With Redis configured, every API instance counts against the same inbound limits.
-      const rateLimitRedis = config.redisUrl ? openRateLimitRedis(config.redisUrl) : undefined;
+      const rateLimitRedis = config.redisUrl ? await openRateLimitRedis(config.redisUrl) : undefined;
       if (rateLimitRedis) closers.push(() => rateLimitRedis.quit());
       const pubsubPush =
         config.pubsubPush && verifyPush

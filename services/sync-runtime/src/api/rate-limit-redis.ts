@@ -1,9 +1,10 @@
-import IORedis, { type Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
+import { openRedisClient } from '../runtime/redis-client';
 
 /**
  * The Redis client of the shared inbound rate limit. Its hook runs on every request, /health included,
  * so no command may wait on a paused or half-open Redis: one that times out is skipped (skipOnError).
  */
-export function openRateLimitRedis(url: string, commandTimeoutMs = 500): Redis {
-  return new IORedis(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: commandTimeoutMs });
+export function openRateLimitRedis(url: string, commandTimeoutMs = 500): Promise<Redis> {
+  return openRedisClient(url, { maxRetriesPerRequest: 1, enableOfflineQueue: false, commandTimeout: commandTimeoutMs });
 }

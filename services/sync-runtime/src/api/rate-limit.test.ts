@@ -54,7 +54,7 @@ describeWithService('inbound rate limit shared through Redis', TEST_REDIS_URL, (
 describeWithService('inbound rate limit on a Redis that stops answering', TEST_REDIS_URL, () => {
   test('requests, /health included, are answered while Redis is silent: its calls time out and are skipped', async () => {
     const proxy = await startPausableProxy(TEST_REDIS_URL);
-    const redis = openRateLimitRedis(proxy.url, 200);
+    const redis = await openRateLimitRedis(proxy.url, 200);
     await new Promise((resolve) => redis.once('ready', resolve));
     const paused = await createHarness({ rateLimitPerMinute: 3, logLevel: 'silent', rateLimitRedis: redis, db: h.db });
     proxy.silent = true;

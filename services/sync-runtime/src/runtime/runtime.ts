@@ -4,7 +4,7 @@
  * keyring, the queue, the metrics, and the parts assembleRuntime wires with every job handler. The
  * Workers core assembles the same parts over its own bindings (cloudflare/runtime-core.ts).
  */
-import IORedis from 'ioredis';
+import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { RedisWindowBudget } from '@data-sync/integrations/http/redis-token-bucket';
@@ -26,6 +26,7 @@ import { openEventBus } from '../events/open-bus';
 import { BASE_EVENT_BUSES, type EventBusOpeners } from '../events/openers';
 import { createEventPublisher, type EventPublisher } from '../events/publisher';
 import { type AssembledRuntime, assembleRuntime } from './assemble';
+import { openRedisClient } from './redis-client';
 
 export interface RuntimeOptions {
   /** Where every part logs. */
@@ -119,7 +120,7 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
   const db = options.db ?? (await openDb({ databaseUrl, dataDir: config.dataDir }));
   const closeDb = options.db ? async () => undefined : () => db.close();
   let queue: QueueBinding | undefined;
-  let budgetRedis: IORedis | undefined;
+  let budgetRedis: Redis | undefined;
   try {
     const applied = await migrateAsOwner(config, db);
     if (applied.length) logger.info({ applied }, 'migrations applied');
@@ -136,7 +137,7 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
       );
     // With Redis configured, every process draws on one budget per vendor endpoint (the keys expire by themselves).
     const redis = (budgetRedis = config.redisUrl
-      ? new IORedis(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000 })
+      ? await openRedisClient(config.redisUrl, { maxRetriesPerRequest: 1, commandTimeout: 2000 })
       : undefined);
     const parts = assembleRuntime({
       budget: redis && ((key, windows) => new RedisWindowBudget(redis, `ratelimit:${key}`, windows)),
