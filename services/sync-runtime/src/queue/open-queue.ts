@@ -3,8 +3,11 @@ import { ConfigError, type RuntimeConfig } from '../config';
 import type { QueueBinding } from './binding';
 
 export type QueueKind = RuntimeConfig['queue'];
-/** Opens one kind of queue binding from the configuration, over the store's database. */
-export type QueueOpener = (config: RuntimeConfig, db: Db) => QueueBinding;
+/**
+ * Opens one kind of queue binding from the configuration, over the store's database; an opener may load
+ * its SDK only when chosen (a bundle that carries two bindings evaluates one).
+ */
+export type QueueOpener = (config: RuntimeConfig, db: Db) => QueueBinding | Promise<QueueBinding>;
 /**
  * The bindings an entry point can open: each bundle lists only the ones its deployment selects, so it
  * carries no other binding's SDK (queue/openers holds one per kind).
@@ -12,7 +15,7 @@ export type QueueOpener = (config: RuntimeConfig, db: Db) => QueueBinding;
 export type QueueOpeners = Readonly<Partial<Record<QueueKind, QueueOpener>>>;
 
 /** The queue binding the configuration chooses (DATA_SYNC_QUEUE), if this entry point carries it. */
-export function openQueue(config: RuntimeConfig, db: Db, openers: QueueOpeners): QueueBinding {
+export async function openQueue(config: RuntimeConfig, db: Db, openers: QueueOpeners): Promise<QueueBinding> {
   const open = openers[config.queue];
   if (!open)
     throw new ConfigError(

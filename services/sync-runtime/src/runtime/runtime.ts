@@ -128,7 +128,7 @@ export async function createRuntime(config: RuntimeConfig, options: RuntimeOptio
     const metrics = options.metrics ?? createMetrics();
     const opened = (queue = options.queue
       ? options.queue(db)
-      : openQueue(config, db, options.queues ?? { store: storeQueue }));
+      : await openQueue(config, db, options.queues ?? { store: storeQueue }));
     // A binding that cannot keep its promises (a Redis without persistence) stops the start here, with its reason.
     await opened.ready?.();
     if (config.allowLocalVendors)

@@ -1,6 +1,7 @@
-import { createBullmqBinding } from '../bullmq-binding';
 import type { QueueOpener } from '../open-queue';
 
-/** BullMQ on REDIS_URL (DATA_SYNC_QUEUE=redis). */
-export const redisQueue: QueueOpener = (config) =>
-  createBullmqBinding({ url: config.redisUrl!, allowVolatile: config.redisAllowVolatile });
+/** BullMQ on REDIS_URL (DATA_SYNC_QUEUE=redis), loaded only when chosen: main.js also starts on the store queue. */
+export const redisQueue: QueueOpener = async (config) => {
+  const { createBullmqBinding } = await import('../bullmq-binding');
+  return createBullmqBinding({ url: config.redisUrl!, allowVolatile: config.redisAllowVolatile });
+};
