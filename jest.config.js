@@ -11,5 +11,6 @@ module.exports = {
   // (jest's default would be 1 here) keep both busy.
   maxWorkers: 3,
   globalSetup: '<rootDir>/test/support/global-setup.js',
+  reporters: ['default', '<rootDir>/test/support/slowest-files-reporter.js'],
   testTimeout: 60000,
 };
