@@ -2,6 +2,7 @@ import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { IbmPostgres } from '../constructs/database/ibm';
+import { IbmEventBus } from '../constructs/events/ibm';
 import {
   IbmIamAuthorizationPolicy,
   IbmIamServiceId,
@@ -39,6 +40,8 @@ export const IBM_EXTRA_SECRETS = [
   ...N8N_PROCESS_SECRETS,
   'N8N_API_KEY',
   'N8N_WEBHOOK_TOKEN',
+  // The API key of the events service ID (IbmEventBus), created out of band: the runtime's only way to publish events.
+  'DATA_SYNC_IBM_EN_API_KEY',
 ] as const;
 
 /** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/providers/ibm.ts. */
@@ -125,6 +128,8 @@ export class IbmStack extends DataSyncStack {
       });
     }
 
+    const events = new IbmEventBus(this, 'events', { prefix, region, resourceGroupId });
+
     const imageRepository = options.imageRepository ?? 'us.icr.io/data-sync/data-sync-service';
     this.runtime = new IbmRuntime(this, 'runtime', {
       prefix,
@@ -146,6 +151,7 @@ export class IbmStack extends DataSyncStack {
         DATABASE_URL: `postgres://admin@${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname')}:${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port')}/ibmclouddb?sslmode=no-verify`,
         // No Event Streams binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
         DATA_SYNC_QUEUE: 'store',
+        ...events.environment,
         // n8n's app lives in the runtime's project, so its endpoint exists only once both are declared;
         // N8N_API_KEY and N8N_WEBHOOK_TOKEN come with the runtime-credentials secret.
         ...(settings.features.enableN8nWorkflows
@@ -216,9 +222,6 @@ export class IbmStack extends DataSyncStack {
     this.provide('dashboards', addressOf(this.monitoring.dashboard));
     // The custom domain maps to the active slot's app; without one, `url` names the active app's endpoint.
     this.provide('blueGreen', addressOf(this.runtime.domainMapping ?? this.runtime.apps[settings.activeSlot]));
-    this.except(
-      'eventBus',
-      'the runtime has no IBM Event Notifications binding yet; events stay in the runtime outbox, none lost, until it does',
-    );
+    this.provide('eventBus', addressOf(events.instance));
   }
 }

@@ -2,6 +2,7 @@ import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput, TerraformVariable } from 'cdktf';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { OciDatabase } from '../constructs/database/oci';
+import { OciEventBus } from '../constructs/events/oci';
 import {
   OciIdentityAvailabilityDomains,
   OciIdentityDynamicGroup,
@@ -131,6 +132,13 @@ export class OciStack extends DataSyncStack {
         matching_rule: `ALL {resource.type = 'computecontainerinstance', resource.compartment.id = '${compartmentId}', tag.${roleKey}.value = '${role}'}`,
       });
     const group = workloadGroup('runtime');
+    const events = new OciEventBus(this, 'events', {
+      prefix,
+      compartmentId,
+      publisherDynamicGroup: group.attr('name'),
+      tagKey: roleKey,
+      tagDependencies: [roleTag],
+    });
 
     const hostContext: OciHostContext = {
       compartmentId,
@@ -180,6 +188,7 @@ export class OciStack extends DataSyncStack {
       DATA_SYNC_ADMIN_TOKEN_FILE: '/secrets/DATA_SYNC_ADMIN_TOKEN',
       // No Streaming binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
       DATA_SYNC_QUEUE: 'store',
+      ...events.environment,
       // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
       ...(n8nEnabled
         ? {
@@ -298,9 +307,6 @@ export class OciStack extends DataSyncStack {
     );
     // One backend set per slot; the listener's default backend set is the active slot's.
     this.provide('blueGreen', addressOf(listener));
-    this.except(
-      'eventBus',
-      'the runtime has no OCI Notifications binding yet (it needs OCI request signing with the instance principal); events stay in the runtime outbox, none lost, until it does',
-    );
+    this.provide('eventBus', addressOf(events.topic));
   }
 }

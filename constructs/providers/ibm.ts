@@ -111,6 +111,27 @@ export const IbmEventStreamsTopic = resourceType<{
   config?: Readonly<Record<string, string>>;
 }>(IBM_PROVIDER, 'ibm_event_streams_topic');
 
+// Event Notifications
+export const IbmEnSource = resourceType<
+  { instance_guid: string; name: string; description?: string; enabled: boolean },
+  'source_id'
+>(IBM_PROVIDER, 'ibm_en_source');
+export interface IbmEnTopicRule {
+  readonly enabled: boolean;
+  /** A JSONPath test on the event, e.g. `$.type == 'com.example.created'` (3 to 255 characters). */
+  readonly event_type_filter: string;
+  readonly notification_filter?: string;
+}
+export const IbmEnTopic = resourceType<
+  {
+    instance_guid: string;
+    name: string;
+    description?: string;
+    sources: { id: string; rules: IbmEnTopicRule[] }[];
+  },
+  'topic_id'
+>(IBM_PROVIDER, 'ibm_en_topic');
+
 // Databases for PostgreSQL
 export interface IbmDatabaseGroup {
   readonly group_id: 'member';

@@ -317,10 +317,11 @@ export const OciResourceSchedulerSchedule = resourceType<{
 }>(OCI_PROVIDER, 'oci_resource_scheduler_schedule');
 
 // Notifications, monitoring, logging, identity
-export const OciOnsNotificationTopic = resourceType<{ compartment_id: string; name: string; description?: string }>(
-  OCI_PROVIDER,
-  'oci_ons_notification_topic',
-);
+export const OciOnsNotificationTopic = resourceType<
+  { compartment_id: string; name: string; description?: string; defined_tags?: Tags },
+  /** The endpoint PublishMessage is called on for this topic. */
+  'api_endpoint'
+>(OCI_PROVIDER, 'oci_ons_notification_topic');
 export const OciOnsSubscription = resourceType<{
   compartment_id: string;
   topic_id: string;

@@ -1,5 +1,8 @@
-/** IBM as deployed: the Code Engine API apps per slot and the worker job, with config map and secret references. */
-import { ibmContainers } from './support/ibm';
+/**
+ * IBM as deployed: the Code Engine API apps per slot and the worker job, with config map and secret
+ * references; events to Event Notifications and IAM stand-ins with the key the secret carries.
+ */
+import { ibmContainers, startIbmBus } from './support/ibm';
 import { describeStoreQueueBoot } from './support/stack-boot';
 
-describeStoreQueueBoot('ibm', ibmContainers);
+describeStoreQueueBoot('ibm', ibmContainers, startIbmBus);

@@ -137,3 +137,83 @@ test('Cloudflare: a Queue per service, bound to the Worker as EVENTS_<SERVICE>',
   }
   expect(stringsWith(json.resource, 'EVENTS_AI_ADVISOR').length).toBeGreaterThan(0);
 });
+
+test('OCI: a Notifications topic, PublishMessage only for the runtime group on the tagged topic, the runtime told', () => {
+  const json = synth('oci');
+  const [topicId, topic] = named(json, 'oci_ons_notification_topic', 'events');
+  expect(topic.name).toBe('data-sync-prod-events');
+  expect(topic.defined_tags).toEqual({ 'data_sync_prod.role': 'events' });
+  const [groupId] = resourcesOf(json, 'oci_identity_dynamic_group').find(
+    ([, g]) => g.name === 'data-sync-prod-runtime',
+  )!;
+  const group = `\${oci_identity_dynamic_group.${groupId}.name}`;
+  const [, policy] = named(json, 'oci_identity_policy', 'runtime-publishes');
+  expect(policy.statements).toEqual([
+    `Allow dynamic-group ${group} to use ons-topics in compartment id \${var.compartment_ocid} where all {request.permission = 'ONS_TOPIC_PUBLISH', target.resource.tag.data_sync_prod.role = 'events'}`,
+  ]);
+  // The only Notifications grant anyone holds on topics (the alerts topic is published by the Monitoring service).
+  expect(
+    resourcesOf(json, 'oci_identity_policy').flatMap(([, p]) =>
+      (p.statements as string[]).filter((s) => /ons-(topics|family)/.test(s)),
+    ),
+  ).toEqual(policy.statements);
+  const runtimes = resourcesOf(json, 'oci_container_instances_container_instance').flatMap(([, instance]) =>
+    (instance.containers as Block[]).filter((c) =>
+      (c.arguments as string[] | undefined)?.includes('dist/runtime/oci.js'),
+    ),
+  );
+  expect(runtimes.length).toBeGreaterThan(0);
+  for (const container of runtimes)
+    expect(container.environment_variables).toMatchObject({
+      DATA_SYNC_EVENTS: 'oci',
+      DATA_SYNC_EVENTS_TARGET: `\${oci_ons_notification_topic.${topicId}.id}`,
+      DATA_SYNC_OCI_NOTIFICATIONS_ENDPOINT: `\${oci_ons_notification_topic.${topicId}.api_endpoint}`,
+    });
+});
+
+test('IBM: Event Notifications with the runtime as API source, a topic per service with a rule per type, a publisher-only service ID', () => {
+  const json = synth('ibm');
+  const [instanceId, instance] = named(json, 'ibm_resource_instance', 'events');
+  expect(instance).toMatchObject({ service: 'event-notifications', name: 'data-sync-prod-events' });
+  const guid = `\${ibm_resource_instance.${instanceId}.guid}`;
+  const [sourceId, source] = named(json, 'ibm_en_source', 'runtime-source');
+  expect(source).toMatchObject({ instance_guid: guid, enabled: true });
+  const sourceRef = `\${ibm_en_source.${sourceId}.source_id}`;
+  for (const consumer of EVENT_CONSUMER_NAMES) {
+    const [, topic] = named(json, 'ibm_en_topic', `topic-${consumer}`);
+    expect(topic.instance_guid).toBe(guid);
+    const sources = topic.sources as { id: string; rules: { enabled: boolean; event_type_filter: string }[] }[];
+    expect(sources.map((s) => s.id)).toEqual([sourceRef]);
+    expect(sources[0].rules).toEqual(
+      wire(consumer).map((t) => ({ enabled: true, event_type_filter: `$.type == '${t}'` })),
+    );
+  }
+  const [publisherId] = named(json, 'ibm_iam_service_id', 'publisher');
+  const onEvents = resourcesOf(json, 'ibm_iam_service_policy').filter(([, p]) =>
+    (p.resource_attributes as { value: string }[]).some((a) => a.value === 'event-notifications'),
+  );
+  expect(onEvents.map(([, p]) => [p.iam_service_id, p.roles, p.resource_attributes])).toEqual([
+    [
+      `\${ibm_iam_service_id.${publisherId}.id}`,
+      ['Event Notification Publisher'],
+      [
+        { name: 'serviceName', value: 'event-notifications' },
+        { name: 'serviceInstance', value: guid },
+      ],
+    ],
+  ]);
+  // The publisher holds that one policy and nothing else.
+  expect(
+    resourcesOf(json, 'ibm_iam_service_policy').filter(
+      ([, p]) => p.iam_service_id === `\${ibm_iam_service_id.${publisherId}.id}`,
+    ),
+  ).toHaveLength(1);
+  const [, config] = resourcesOf(json, 'ibm_code_engine_config_map').find(([, m]) => m.name === 'runtime-config')!;
+  expect(config.data).toMatchObject({
+    DATA_SYNC_EVENTS: 'ibm',
+    DATA_SYNC_EVENTS_TARGET: guid,
+    DATA_SYNC_IBM_EN_SOURCE_ID: sourceRef,
+    DATA_SYNC_IBM_EN_URL: 'https://us-south.event-notifications.cloud.ibm.com/event-notifications',
+  });
+  expect((json.output?.runtime_secret_keys as { value: string[] }).value).toContain('DATA_SYNC_IBM_EN_API_KEY');
+});

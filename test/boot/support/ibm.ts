@@ -1,4 +1,9 @@
+import { EVENT_ENV } from '@data-sync/config/events';
+import { startFakeIbmCloud } from '@data-sync/sync-runtime/src/events/testing/fake-ibm-cloud';
+import { type LocalServices, testSecret } from './boot';
+import { commitOutboxEvent } from './outbox-event';
 import { type RuntimeProcess, resourcesOf, runsRuntime } from './runtime-process';
+import type { LocalBus } from './stack-boot';
 
 type EnvVariable =
   | { type: 'literal'; name: string; value: string }
@@ -39,4 +44,28 @@ export function ibmContainers(stack: any): RuntimeProcess[] {
       }
       return { name: `${r['//']?.metadata?.path ?? name}`, command: r.run_arguments, env, secrets: secretRefs, listed };
     });
+}
+
+/** The Event Notifications instance GUID the processes are given here (the stack's is known only once applied). */
+const BOOT_INSTANCE = '00000000-0000-4000-8000-0000000000e1';
+
+/**
+ * IBM Event Notifications here: stand-ins of IAM (knowing the API key the runtime-credentials secret
+ * would carry) and of Send Notifications.
+ */
+export async function startIbmBus(): Promise<LocalBus> {
+  const apiKeyVariable = 'DATA_SYNC_IBM_EN_API_KEY';
+  const ibm = await startFakeIbmCloud({ apiKey: testSecret(apiKeyVariable, {} as LocalServices) });
+  return {
+    variables: { [EVENT_ENV.target]: BOOT_INSTANCE, DATA_SYNC_IBM_EN_URL: ibm.enUrl },
+    extra: { DATA_SYNC_IBM_IAM_URL: ibm.iamUrl },
+    async expectEventDelivered({ local }) {
+      const marker = await commitOutboxEvent(local.databaseUrl);
+      const mine = () => ibm.notifications.some((n) => (n.body.data as { marker?: string }).marker === marker);
+      // Other events may come first; wait for more until ours is among them.
+      while (!mine()) await ibm.received(ibm.notifications.length + 1);
+      expect(ibm.notifications.map((n) => n.instanceId)).toEqual(ibm.notifications.map(() => BOOT_INSTANCE));
+    },
+    close: () => ibm.close(),
+  };
 }

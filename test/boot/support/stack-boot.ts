@@ -108,26 +108,52 @@ export async function expectReadyAndJobTaken({ booted, token }: StackBoot): Prom
   expect({ status: probe.status, body: await probe.json() }).toMatchObject({ status: 200, body: { ok: true } });
 }
 
+/** A local stand-in for a stack's event bus: the variables that point the processes at it, and its check. */
+export interface LocalBus {
+  /** Values of the stack's bus variables here, by name. */
+  readonly variables: Readonly<Record<string, string>>;
+  /** Variables the platform gives the processes besides the stack's (credentials). */
+  readonly extra: Record<string, string>;
+  /** Puts an event in the stack's outbox and resolves once the stand-in has it from a process. */
+  expectEventDelivered(boot: StackBoot): Promise<void>;
+  close(): Promise<void>;
+}
+
 /**
  * The boot test of a cloud whose jobs stay in the store's queue (GCP, OCI, IBM): for every environment,
- * its processes run its bundle, each API is ready and a worker takes a probe job.
+ * its processes run its bundle, each API is ready and a worker takes a probe job; with `startBus`, the
+ * processes publish to its stand-in and an outbox event reaches it.
  */
 export function describeStoreQueueBoot(
   cloud: 'gcp' | 'oci' | 'ibm',
   processesOf: (stack: any) => RuntimeProcess[],
+  startBus?: () => Promise<LocalBus>,
 ): void {
   describeWithService(
     `${cloud.toUpperCase()} runtime processes boot with what the stack gives them`,
     TEST_DATABASE_URL,
     () => {
       test.each(ENVIRONMENTS)(
-        '%s: every process starts, each API is ready, and a worker takes a probe job',
+        `%s: every process starts, each API is ready, and a worker takes a probe job${startBus ? '; an outbox event reaches the bus' : ''}`,
         async (environment) => {
           const processes = processesOf(stackOf(cloud, environment));
           expect(processes.length).toBeGreaterThan(0);
           expect(processes.map((p) => p.command)).toEqual(processes.map(() => ['node', `dist/runtime/${cloud}.js`]));
           expectVariablesWired(processes);
-          await withBootedStack(`${cloud}-${environment}`, processes, expectReadyAndJobTaken);
+          const bus = await startBus?.();
+          try {
+            await withBootedStack(
+              `${cloud}-${environment}`,
+              processes,
+              async (boot) => {
+                await expectReadyAndJobTaken(boot);
+                await bus?.expectEventDelivered(boot);
+              },
+              bus && { variables: bus.variables, extra: bus.extra },
+            );
+          } finally {
+            await bus?.close();
+          }
         },
         180_000,
       );

@@ -32,6 +32,15 @@ export type EventBusOptions = Common &
         readonly connection:
           { readonly connectionString: string } | { readonly host: string; readonly clientId?: string };
       }
+    | { readonly kind: 'oci'; readonly topicId: string; readonly endpoint: string }
+    | {
+        readonly kind: 'ibm';
+        readonly instanceId: string;
+        readonly sourceId: string;
+        readonly url: string;
+        readonly apiKey: string;
+        readonly iamUrl?: string;
+      }
   );
 
 /** Every variable the event buses read (the README and the stacks' parity test list them). */
@@ -42,6 +51,13 @@ export const EVENT_BUS_VARIABLES: readonly string[] = [
   'DATA_SYNC_EVENTS_WEBHOOKS',
   'DATA_SYNC_EVENTS_WEBHOOK_SECRET',
   'DATA_SYNC_EVENTS_LEASE_MS',
+  // OCI Notifications: the topic's API endpoint (the resource principal's variables are the platform's).
+  'DATA_SYNC_OCI_NOTIFICATIONS_ENDPOINT',
+  // IBM Event Notifications: the regional API, the runtime's API source, its service ID's key, and IAM.
+  'DATA_SYNC_IBM_EN_URL',
+  'DATA_SYNC_IBM_EN_SOURCE_ID',
+  'DATA_SYNC_IBM_EN_API_KEY',
+  'DATA_SYNC_IBM_IAM_URL',
 ];
 
 /** Buses that exist in the contract and the stacks but whose runtime binding this build cannot offer, and why. */
@@ -49,8 +65,6 @@ const UNAVAILABLE: Partial<Record<EventBusKind, string>> = {
   eventbridge: 'needs @aws-sdk/client-eventbridge, which this build does not include',
   sns: 'needs @aws-sdk/client-sns, which this build does not include',
   cloudflare: 'is published by the Worker through its queue producer bindings (EVENTS_<SERVICE>), not from Node',
-  oci: 'has no runtime binding in this build (OCI Notifications needs request signing with the instance principal)',
-  ibm: 'has no runtime binding in this build (IBM Event Notifications)',
 };
 
 const TOPIC = /^[A-Za-z][A-Za-z0-9\-_.~+%]{2,254}$/;
@@ -61,6 +75,51 @@ function target(env: NodeJS.ProcessEnv, kind: EventBusKind): string {
   if (!TOPIC.test(value))
     throw new ConfigError(EVENT_ENV.target, `must be a topic name or id; got ${JSON.stringify(value)}`);
   return value;
+}
+
+/** An http(s) URL variable; `purpose` says what it is in the message. */
+function urlVariable(env: NodeJS.ProcessEnv, name: string, kind: EventBusKind, purpose: string): string {
+  const value = env[name]?.trim();
+  if (!value) throw new ConfigError(name, `is required when ${EVENT_ENV.bus} is "${kind}" (${purpose})`);
+  const protocol = URL.canParse(value) ? new URL(value).protocol : null;
+  if (!protocol || !['http:', 'https:'].includes(protocol))
+    throw new ConfigError(name, `must be an https URL (${purpose}); got ${JSON.stringify(value)}`);
+  return value;
+}
+
+const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+function ibmOptions(env: NodeJS.ProcessEnv, common: Common): EventBusOptions {
+  const instanceId = env[EVENT_ENV.target]?.trim() ?? '';
+  if (!GUID.test(instanceId))
+    throw new ConfigError(
+      EVENT_ENV.target,
+      `must be the Event Notifications instance GUID when ${EVENT_ENV.bus} is "ibm"; got ${JSON.stringify(instanceId)}`,
+    );
+  const sourceId = env.DATA_SYNC_IBM_EN_SOURCE_ID?.trim();
+  if (!sourceId || !/^[\x21-\x7e]{1,255}$/.test(sourceId))
+    throw new ConfigError(
+      'DATA_SYNC_IBM_EN_SOURCE_ID',
+      'is required when DATA_SYNC_EVENTS is "ibm" (the API source id)',
+    );
+  const apiKey = env.DATA_SYNC_IBM_EN_API_KEY?.trim();
+  if (!apiKey)
+    throw new ConfigError(
+      'DATA_SYNC_IBM_EN_API_KEY',
+      'is required when DATA_SYNC_EVENTS is "ibm" (the API key of the stack\'s events service ID)',
+    );
+  const iamUrl = env.DATA_SYNC_IBM_IAM_URL?.trim()
+    ? urlVariable(env, 'DATA_SYNC_IBM_IAM_URL', 'ibm', 'IBM Cloud IAM')
+    : undefined;
+  return {
+    kind: 'ibm',
+    ...common,
+    instanceId,
+    sourceId,
+    apiKey,
+    url: urlVariable(env, 'DATA_SYNC_IBM_EN_URL', 'ibm', "the instance's regional Event Notifications API"),
+    ...(iamUrl ? { iamUrl } : {}),
+  };
 }
 
 function webhookTargets(env: NodeJS.ProcessEnv): WebhookTarget[] {
@@ -134,6 +193,15 @@ export function eventBusOptionsFromEnv(env: NodeJS.ProcessEnv, environment?: str
         connection: connectionString ? { connectionString } : { host: host!, ...(clientId ? { clientId } : {}) },
       };
     }
+    case 'oci':
+      return {
+        kind,
+        ...common,
+        topicId: target(env, kind),
+        endpoint: urlVariable(env, 'DATA_SYNC_OCI_NOTIFICATIONS_ENDPOINT', kind, "the topic's API endpoint"),
+      };
+    case 'ibm':
+      return ibmOptions(env, common);
     default:
       return { kind: 'inprocess', ...common };
   }
