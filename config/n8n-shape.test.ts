@@ -22,7 +22,8 @@ describe('n8n shape per environment', () => {
 
   test('a restricted editor has queue mode, so its webhooks can be served apart from it', () => {
     for (const env of ENVIRONMENTS)
-      if (n8nShape(env, { cidrs: [], members: [] }).editor.access === 'allowlist') expect(N8N_PROCESSES[env].mode).toBe('queue');
+      if (n8nShape(env, { cidrs: [], members: [] }).editor.access === 'allowlist')
+        expect(N8N_PROCESSES[env].mode).toBe('queue');
   });
 });
 
