@@ -110,4 +110,17 @@ describe('webhook paths lead to the webhook processes in prod', () => {
     for (const suffix of ['-n8n', '-n8n-workers'])
       expect(`${processNamed(processes, suffix).env.WEBHOOK_URL}webhook/salesforce-contact`).toBe(url);
   });
+
+  test("IBM: the queue's Redis secrets are in Secrets Manager beside n8n's others, and the runtime is given none", () => {
+    const stack = n8nStack('ibm', 'prod');
+    const names = Object.values(stack.resource.ibm_sm_arbitrary_secret as Record<string, any>).map((x) => x.name);
+    expect(names).toEqual(expect.arrayContaining(REDIS_SECRETS));
+    const runtimeReads = Object.values(stack.resource.ibm_iam_service_policy as Record<string, any>).map(
+      (policy) => policy.description,
+    );
+    for (const secret of REDIS_SECRETS) {
+      expect(runtimeReads).not.toContain(`Read ${secret}`);
+      expect(stack.output.runtime_secret_keys.value).not.toContain(secret);
+    }
+  });
 });
