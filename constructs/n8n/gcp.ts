@@ -42,10 +42,11 @@ export interface GcpN8nProps {
 /**
  * n8n on Cloud Run with its own Cloud SQL instance: main (one instance: it owns schedules and
  * provisioning) and, in queue mode, worker services (internal ingress, no invoker: nothing calls them)
- * and public webhook services the webhook URLs point at. Where the editor is restricted (staging, prod), main
- * admits only Google identities with the invoker role: the editor's members and the runtime. Its encryption key, owner, credential values,
- * Redis and database password come from Secret Manager; the database user `n8n` is created out of band
- * with that password. Main provisions the workflows before `n8n start` (constructs/n8n/provisioning.ts).
+ * and public webhook services the webhook URLs point at. Where the editor is restricted (staging, prod),
+ * main admits only Google identities with the invoker role: the editor's members and the runtime. Its
+ * encryption key, owner, credential values, Redis and database password come from Secret Manager; the
+ * database user `n8n` is created out of band with that password. Main provisions the workflows before
+ * `n8n start` (constructs/n8n/provisioning.ts).
  */
 export class GcpN8n extends Construct {
   /** The main process (editor, API, schedules). */
