@@ -1,7 +1,8 @@
 /**
  * The n8n processes of synthesized stacks, as each cloud gives them to its containers: command, plain
  * environment and the secret each variable is read from. Every environment of the clouds that run
- * n8n in containers is synthesized once per test process, with an editor allowlist in context.
+ * n8n in containers is synthesized once per test process, with an editor allowlist and editor members
+ * in context.
  */
 import * as fs from 'fs';
 import * as os from 'os';
