@@ -1,5 +1,5 @@
 import { ENVIRONMENTS, EnvironmentName, FeatureFlags } from './environments';
-import { N8N_CONTEXT_KEYS, parseEditorAllowlist } from './n8n-shape';
+import { N8N_CONTEXT_KEYS, parseEditorAllowlist, parseEditorMembers } from './n8n-shape';
 import { STACK_OPTION_KEYS, type StackOptionsContext, parseStackOptions } from './stack-options';
 
 export const SLOTS = ['blue', 'green'] as const;
@@ -50,6 +50,8 @@ export interface DeployContext {
   readonly stackOptions: StackOptionsContext;
   /** CIDRs that may open the n8n editor where it is restricted (config/n8n-shape.ts); none by default. */
   readonly n8nEditorAllowlist: readonly string[];
+  /** IAM members that may open the n8n editor on GCP where it is restricted (config/n8n-shape.ts); none by default. */
+  readonly n8nEditorMembers: readonly string[];
 }
 
 export class ContextError extends Error {
@@ -127,6 +129,9 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
   const n8nEditorAllowlist = parseEditorAllowlist(raw, (key, value, expected) => {
     throw new ContextError(`Invalid context value ${key}=${JSON.stringify(value)}: ${expected}`);
   });
+  const n8nEditorMembers = parseEditorMembers(raw, (key, value, expected) => {
+    throw new ContextError(`Invalid context value ${key}=${JSON.stringify(value)}: ${expected}`);
+  });
   return {
     environments,
     clouds: raw.clouds === undefined ? [...CLOUDS] : list('clouds', raw.clouds, CLOUDS),
@@ -140,6 +145,7 @@ export function parseContext(raw: Record<string, unknown>): DeployContext {
     flags,
     stackOptions,
     n8nEditorAllowlist,
+    n8nEditorMembers,
   };
 }
 

@@ -14,14 +14,16 @@ describe('n8n shape per environment', () => {
   });
 
   test('the editor is restricted in staging and prod, public in dev', () => {
-    expect(n8nShape('dev', ['203.0.113.0/24']).editor).toEqual({ access: 'public' });
+    const access = { cidrs: ['203.0.113.0/24'], members: ['group:ops@example.com'] };
+    expect(n8nShape('dev', access).editor).toEqual({ access: 'public' });
     for (const env of ['staging', 'prod'] as const)
-      expect(n8nShape(env, ['203.0.113.0/24']).editor).toEqual({ access: 'allowlist', cidrs: ['203.0.113.0/24'] });
+      expect(n8nShape(env, access).editor).toEqual({ access: 'allowlist', ...access });
   });
 
   test('a restricted editor has queue mode, so its webhooks can be served apart from it', () => {
     for (const env of ENVIRONMENTS)
-      if (n8nShape(env, []).editor.access === 'allowlist') expect(N8N_PROCESSES[env].mode).toBe('queue');
+      if (n8nShape(env, { cidrs: [], members: [] }).editor.access === 'allowlist')
+        expect(N8N_PROCESSES[env].mode).toBe('queue');
   });
 });
 
@@ -30,7 +32,11 @@ describe('n8nEditorAllowlist context', () => {
 
   test('absent: nobody from outside (an empty allowlist)', () => {
     expect(parseContext({}).n8nEditorAllowlist).toEqual([]);
-    expect(resolveSettings('aws', 'prod', parseContext({})).n8n.editor).toEqual({ access: 'allowlist', cidrs: [] });
+    expect(resolveSettings('aws', 'prod', parseContext({})).n8n.editor).toEqual({
+      access: 'allowlist',
+      cidrs: [],
+      members: [],
+    });
   });
 
   test('a comma-separated string or a list of IPv4 CIDRs, deduplicated, reaches every stack', () => {
@@ -40,6 +46,7 @@ describe('n8nEditorAllowlist context', () => {
     expect(resolveSettings('azure', 'staging', context).n8n.editor).toEqual({
       access: 'allowlist',
       cidrs: ['198.51.100.7/32'],
+      members: [],
     });
   });
 
@@ -55,5 +62,41 @@ describe('n8nEditorAllowlist context', () => {
     expect(() => allowlist(value)).toThrow(ContextError);
     expect(() => allowlist(value)).toThrow(/n8nEditorAllowlist/);
     expect(() => allowlist(value)).toThrow(message);
+  });
+});
+
+describe('n8nEditorMembers context', () => {
+  const members = (value: unknown) => parseContext({ n8nEditorMembers: value }).n8nEditorMembers;
+
+  test('absent: nobody but the runtime may invoke the editor', () => {
+    expect(parseContext({}).n8nEditorMembers).toEqual([]);
+    expect(resolveSettings('gcp', 'prod', parseContext({})).n8n.editor).toMatchObject({ members: [] });
+  });
+
+  test('users, groups, service accounts and domains, deduplicated, reach every restricted stack', () => {
+    expect(members('group:ops@example.com, user:ana@example.com,group:ops@example.com')).toEqual([
+      'group:ops@example.com',
+      'user:ana@example.com',
+    ]);
+    expect(members(['serviceAccount:ci@p.iam.gserviceaccount.com', 'domain:example.com'])).toEqual([
+      'serviceAccount:ci@p.iam.gserviceaccount.com',
+      'domain:example.com',
+    ]);
+    const context = parseContext({ n8nEditorMembers: 'group:ops@example.com' });
+    expect(resolveSettings('gcp', 'staging', context).n8n.editor).toMatchObject({ members: ['group:ops@example.com'] });
+    expect(resolveSettings('gcp', 'dev', context).n8n.editor).toEqual({ access: 'public' });
+  });
+
+  test.each([
+    ['allUsers', /would make the editor public/],
+    ['allAuthenticatedUsers', /would make the editor public/],
+    ['ops@example.com', /expected IAM members such as group:ops@example.com/],
+    ['team:ops@example.com', /expected IAM members/],
+    ['group:ops', /expected IAM members/],
+    ['domain:', /expected IAM members/],
+  ])('rejects %s with a message naming the key', (value, message) => {
+    expect(() => members(value)).toThrow(ContextError);
+    expect(() => members(value)).toThrow(/n8nEditorMembers/);
+    expect(() => members(value)).toThrow(message);
   });
 });

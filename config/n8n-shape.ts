@@ -2,7 +2,8 @@
  * How n8n runs in each environment, as one table: regular mode (one process) or the queue mode n8n
  * recommends for production (main for the editor and API, `n8n worker` processes running executions
  * from Redis, `n8n webhook` processes serving /webhook/* behind the load balancer), and who may open
- * the editor. The editor allowlist comes from context (`n8nEditorAllowlist`), validated here.
+ * the editor. The editor allowlist (`n8nEditorAllowlist`) and the editor's members on clouds that grant
+ * access by identity (`n8nEditorMembers`) come from context, validated here.
  */
 import type { EnvironmentName } from './environments';
 
@@ -23,9 +24,12 @@ export interface N8nShape {
   readonly processes: N8nProcesses;
   /**
    * Who reaches the editor and API: `public` (dev), or only the CIDRs of the allowlist (none: nobody from
-   * outside the network). Webhook paths stay public either way.
+   * outside the network) and, where a cloud admits by identity instead (GCP's IAM), only `members`.
+   * Webhook paths stay public either way.
    */
-  readonly editor: { readonly access: 'public' } | { readonly access: 'allowlist'; readonly cidrs: readonly string[] };
+  readonly editor:
+    | { readonly access: 'public' }
+    | { readonly access: 'allowlist'; readonly cidrs: readonly string[]; readonly members: readonly string[] };
 }
 
 /**
@@ -45,6 +49,8 @@ const RESTRICTED_EDITOR: ReadonlySet<EnvironmentName> = new Set(['staging', 'pro
 export const N8N_CONTEXT_KEYS = {
   n8nEditorAllowlist:
     'comma-separated IPv4 CIDRs that may open the n8n editor in staging and prod, e.g. 203.0.113.0/24 (default: none, the editor is closed from outside; webhooks stay public)',
+  n8nEditorMembers:
+    'comma-separated IAM members that may open the n8n editor on GCP in staging and prod, e.g. group:ops@example.com (default: none)',
 } as const;
 
 const CIDR = /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})\/(\d{1,2})$/;
@@ -80,10 +86,58 @@ export function parseEditorAllowlist(raw: Record<string, unknown>, fail: Fail): 
   return [...new Set(cidrs)];
 }
 
-/** The environment's n8n shape, with the context's editor allowlist. */
-export function n8nShape(environment: EnvironmentName, editorAllowlist: readonly string[]): N8nShape {
+const EMAIL = /^[^\s@:,]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+const DOMAIN = /^[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$/;
+/** IAM member kinds that name people or workloads; `allUsers`/`allAuthenticatedUsers` would make the editor public. */
+const MEMBER_KINDS: ReadonlyMap<string, RegExp> = new Map([
+  ['user', EMAIL],
+  ['group', EMAIL],
+  ['serviceAccount', EMAIL],
+  ['domain', DOMAIN],
+]);
+
+/** Parses `n8nEditorMembers` (a list or comma-separated string of IAM members such as `group:ops@example.com`; none when absent). */
+export function parseEditorMembers(raw: Record<string, unknown>, fail: Fail): readonly string[] {
+  const value = raw.n8nEditorMembers;
+  if (value === undefined) return [];
+  const items = Array.isArray(value)
+    ? value
+    : typeof value === 'string'
+      ? value
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : [value];
+  const members: string[] = [];
+  for (const item of items) {
+    const text = String(item);
+    if (text === 'allUsers' || text === 'allAuthenticatedUsers')
+      return fail('n8nEditorMembers', value, `"${text}" would make the editor public: name users, groups or a domain`);
+    const colon = text.indexOf(':');
+    const pattern = MEMBER_KINDS.get(text.slice(0, colon));
+    if (typeof item !== 'string' || colon < 0 || !pattern?.test(text.slice(colon + 1)))
+      return fail(
+        'n8nEditorMembers',
+        value,
+        `expected IAM members such as group:ops@example.com (${[...MEMBER_KINDS.keys()].join(', ')}), got "${text}"`,
+      );
+    members.push(item);
+  }
+  return [...new Set(members)];
+}
+
+/** The context's editor access where the editor is restricted (config/context.ts parses both lists). */
+export interface EditorAccessContext {
+  readonly cidrs: readonly string[];
+  readonly members: readonly string[];
+}
+
+/** The environment's n8n shape, with the context's editor allowlist and members. */
+export function n8nShape(environment: EnvironmentName, access: EditorAccessContext): N8nShape {
   return {
     processes: N8N_PROCESSES[environment],
-    editor: RESTRICTED_EDITOR.has(environment) ? { access: 'allowlist', cidrs: editorAllowlist } : { access: 'public' },
+    editor: RESTRICTED_EDITOR.has(environment)
+      ? { access: 'allowlist', cidrs: access.cidrs, members: access.members }
+      : { access: 'public' },
   };
 }

@@ -56,6 +56,6 @@ export function resolveSettings(cloud: Cloud, environment: EnvironmentName, cont
       : env.backend,
     stackName: stackName(cloud, environment),
     prefix: `data-sync-${environment}`,
-    n8n: n8nShape(environment, context.n8nEditorAllowlist),
+    n8n: n8nShape(environment, { cidrs: context.n8nEditorAllowlist, members: context.n8nEditorMembers }),
   };
 }

@@ -132,6 +132,8 @@ export class GcpStack extends DataSyncStack {
       displayName: `${prefix} runtime`,
     });
     const member = `serviceAccount:${identity.email}`;
+    // The runtime calls N8N_URL with an ID token of this identity (bundles/gcp.ts): main admits no one else.
+    n8n?.grantInvoker('runtime-invoker', member);
     const grants = secrets.grantAccess('runtime', member, [...credentials, ...runtimeSecrets]);
     // Pushes arrive as HTTP requests: a job must finish within the ack deadline (Pub/Sub allows at most 600 s).
     const events = new GcpEventBus(this, 'events', {

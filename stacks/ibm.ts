@@ -13,6 +13,7 @@ import {
 import { IbmMonitoring } from '../constructs/monitoring/ibm';
 import { IbmN8n } from '../constructs/n8n/ibm';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
+import { n8nSecretNames } from '../constructs/n8n/processes';
 import { IbmQueue } from '../constructs/queue/ibm';
 import { IbmRuntime } from '../constructs/runtime/ibm';
 import { IbmSecrets } from '../constructs/secrets/ibm';
@@ -68,7 +69,8 @@ export class IbmStack extends DataSyncStack {
       region,
       resourceGroupId,
       integrations: settings.integrations,
-      extra: IBM_EXTRA_SECRETS,
+      // The queue's Redis (queue mode, config/n8n-shape.ts) is n8n's like its other secrets.
+      extra: [...new Set([...IBM_EXTRA_SECRETS, ...n8nSecretNames(settings.n8n)])],
     });
     const kmsGuid = this.secrets.kmsInstance.attr('guid');
     const dbReadsKey = new IbmIamAuthorizationPolicy(this, 'db-reads-key', {
@@ -112,7 +114,7 @@ export class IbmStack extends DataSyncStack {
     });
     // One policy per secret the runtime reads (its credentials and keys, never n8n's): a grant on the
     // instance would let it read every secret in it.
-    const n8nOnly = new Set<string>(N8N_PROCESS_SECRETS);
+    const n8nOnly = new Set<string>(n8nSecretNames(settings.n8n));
     for (const [key, secretId] of this.secrets.secretIds) {
       if (n8nOnly.has(key)) continue;
       new IbmIamServicePolicy(this, `runtime-reads-${key}`, {
@@ -152,8 +154,9 @@ export class IbmStack extends DataSyncStack {
         // No Event Streams binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
         DATA_SYNC_QUEUE: 'store',
         ...events.environment,
-        // n8n's app lives in the runtime's project, so its endpoint exists only once both are declared;
-        // N8N_API_KEY and N8N_WEBHOOK_TOKEN come with the runtime-credentials secret.
+        // n8n's app lives in the runtime's project, so its endpoint exists only once both are declared (a
+        // private one where the editor is restricted); N8N_API_KEY and N8N_WEBHOOK_TOKEN come with the
+        // runtime-credentials secret.
         ...(settings.features.enableN8nWorkflows
           ? { N8N_URL: Lazy.stringValue({ produce: () => this.n8n!.app.attr('endpoint') }) }
           : {}),
@@ -177,6 +180,7 @@ export class IbmStack extends DataSyncStack {
         rootKeyCrn: this.secrets.rootKeyCrn,
         database: env.database,
         features: settings.features,
+        shape: settings.n8n,
         apiUrl: options.customDomain
           ? `https://${options.customDomain.domainName}`
           : this.runtime.apps[settings.activeSlot].attr('endpoint'),

@@ -42,9 +42,11 @@ export interface GcpN8nProps {
 /**
  * n8n on Cloud Run with its own Cloud SQL instance: main (one instance: it owns schedules and
  * provisioning) and, in queue mode, worker services (internal ingress, no invoker: nothing calls them)
- * and public webhook services the webhook URLs point at. Its encryption key, owner, credential values,
- * Redis and database password come from Secret Manager; the database user `n8n` is created out of band
- * with that password. Main provisions the workflows before `n8n start` (constructs/n8n/provisioning.ts).
+ * and public webhook services the webhook URLs point at. Where the editor is restricted (staging, prod),
+ * main admits only Google identities with the invoker role: the editor's members and the runtime. Its
+ * encryption key, owner, credential values, Redis and database password come from Secret Manager; the
+ * database user `n8n` is created out of band with that password. Main provisions the workflows before
+ * `n8n start` (constructs/n8n/provisioning.ts).
  */
 export class GcpN8n extends Construct {
   /** The main process (editor, API, schedules). */
@@ -150,18 +152,29 @@ export class GcpN8n extends Construct {
     };
     this.service = run(processes[0]);
     for (const process of processes.slice(1)) run(process);
-    // Webhooks reach n8n without Google credentials; n8n's user management guards the editor and API.
-    for (const role of ['main', 'webhook'] as const) {
-      const service = this.services[role];
-      if (service)
-        new CloudRunV2ServiceIamMember(this, role === 'main' ? 'public-invoker' : `public-invoker-${role}`, {
-          name: service.name,
-          location: props.region,
-          role: 'roles/run.invoker',
-          member: 'allUsers',
-        });
-    }
+    // Webhook services serve only /webhook/*: callers have no Google credentials, so anyone may invoke them.
+    const webhooks = this.services.webhook;
+    if (webhooks) this.invoker('public-invoker-webhook', webhooks, 'allUsers');
+    // Main is the editor and n8n's API. Restricted, it admits only Google identities that hold the invoker role
+    // (the editor's members, through `gcloud run services proxy`, and the runtime, grantInvoker): its ingress
+    // stays ALL because IAM, not the network, is the guard.
+    if (props.shape.editor.access === 'public') this.invoker('public-invoker', this.service, 'allUsers');
+    else props.shape.editor.members.forEach((member, i) => this.invoker(`editor-invoker-${i}`, this.service, member));
     new TerraformOutput(this, 'url', { value: this.service.uri, description: 'n8n URL' }).overrideLogicalId('n8n_url');
     webhookOutputs(this, this.webhookBaseUrl);
+  }
+
+  /** Lets `member` (e.g. `serviceAccount:<runtime>`) call main: its ID token for main's URL is then admitted. */
+  grantInvoker(id: string, member: string): CloudRunV2ServiceIamMember {
+    return this.invoker(id, this.service, member);
+  }
+
+  private invoker(id: string, service: CloudRunV2Service, member: string): CloudRunV2ServiceIamMember {
+    return new CloudRunV2ServiceIamMember(this, id, {
+      name: service.name,
+      location: service.location,
+      role: 'roles/run.invoker',
+      member,
+    });
   }
 }

@@ -2,148 +2,56 @@
  * Policy over the synthesized stacks: in staging and prod, n8n's editor cannot be opened from an
  * arbitrary internet address, while the webhook paths can; allowlisted addresses (context
  * n8nEditorAllowlist) reach the editor. Each cloud's access rules are evaluated as the cloud would
- * evaluate a request (WAF statements on AWS, ingress restrictions on Azure, ingress and invoker IAM
- * on GCP), not by looking for a resource's presence.
+ * evaluate a request (test/support/policies/n8n-editor.ts), not by looking for a resource's presence.
+ * GCP admits by identity instead of address (n8nEditorMembers), IBM only over the private network.
  */
-import { posix } from 'path';
-import { EDITOR_ALLOWLIST, N8N_CLOUDS, type N8nCloud, n8nStack } from './support/n8n-stacks';
+import { checkPolicies } from '../support/terraform-checks';
+import {
+  ANYWHERE,
+  EDITOR_PATHS,
+  awsAdmits,
+  azureAdmits,
+  editorReachable,
+  gcpAdmits,
+  gcpInvokers,
+  gcpService,
+  ibmPublic,
+  inCidr,
+  ociRoutesToN8n,
+} from '../support/policies/n8n-editor';
+import { EDITOR_ALLOWLIST, EDITOR_MEMBERS, N8N_CLOUDS, n8nStack } from './support/n8n-stacks';
 
-/** An address on no allowlist (TEST-NET-1): "from 0.0.0.0/0". */
-const ANYWHERE = '192.0.2.1';
 const ALLOWED = '203.0.113.77';
-const EDITOR_PATHS = ['/', '/signin', '/rest/login', '/rest/settings', '/home/workflows'];
 const WEBHOOK_PATH = '/webhook/salesforce-contact';
 
-/** Clouds whose editor is still public in staging and prod, and why (issue 14, left open). */
-const STILL_PUBLIC: Partial<Record<N8nCloud, string>> = {
-  gcp: 'Cloud Run has no IP allowlist and the GA provider no IAP on Cloud Run: it needs an HTTPS load balancer with Cloud Armor (and a domain for its certificate)',
-  ibm: "Code Engine's public endpoint has no IP allowlist",
-};
-
-const ipToInt = (ip: string) => ip.split('.').reduce((a, o) => a * 256 + Number(o), 0);
-function inCidr(ip: string, cidr: string): boolean {
-  const [network, bits] = cidr.split('/');
-  const size = 2 ** (32 - Number(bits));
-  return Math.floor(ipToInt(ip) / size) === Math.floor(ipToInt(network) / size);
-}
-
-/** A request as each cloud sees it: the path under n8n's base and the viewer's address. */
-interface Probe {
-  readonly path: string;
-  readonly from: string;
-}
-
-/** AWS: the ALB forwards /n8n/* to n8n; the WAF web ACL on that ALB decides, evaluated statement by statement. */
-function awsAdmits(stack: any, probe: Probe): boolean {
-  const r = stack.resource;
-  const uri = `/n8n${probe.path}`;
-  const forwards = Object.values(r.aws_lb_listener_rule as Record<string, any>).some((rule) =>
-    rule.condition.some((c: any) =>
-      (c.path_pattern?.values ?? []).some((p: string) => new RegExp(`^${p.replace('*', '.*')}$`).test(uri)),
-    ),
-  );
-  if (!forwards) return false;
-  const lb = Object.keys(r.aws_lb)[0];
-  const association = Object.values((r.aws_wafv2_web_acl_association ?? {}) as Record<string, any>).find(
-    (a) => a.resource_arn === `\${aws_lb.${lb}.arn}`,
-  );
-  if (!association) return true;
-  const aclName = /aws_wafv2_web_acl\.([^.]+)\.arn/.exec(association.web_acl_arn)![1];
-  const acl = r.aws_wafv2_web_acl[aclName];
-  const ipSet = (arn: string) => r.aws_wafv2_ip_set[/aws_wafv2_ip_set\.([^.]+)\.arn/.exec(arn)![1]];
-  const matches = (s: any): boolean => {
-    if (s.AndStatement) return s.AndStatement.Statements.every(matches);
-    if (s.OrStatement) return s.OrStatement.Statements.some(matches);
-    if (s.NotStatement) return !matches(s.NotStatement.Statement);
-    if (s.ByteMatchStatement) {
-      const b = s.ByteMatchStatement;
-      if (!b.FieldToMatch.UriPath || b.PositionalConstraint !== 'STARTS_WITH') throw new Error('unsupported match');
-      // The statement's own text transformations, in their order: a statement without them sees the raw path.
-      const seen = [...b.TextTransformations]
-        .sort((x: any, y: any) => x.Priority - y.Priority)
-        .reduce((value: string, t: any) => {
-          if (t.Type === 'URL_DECODE') return decodeURIComponent(value);
-          if (t.Type === 'NORMALIZE_PATH') return posix.normalize(value);
-          throw new Error(`unsupported transformation ${t.Type}`);
-        }, uri);
-      return seen.startsWith(b.SearchString);
-    }
-    if (s.IPSetReferenceStatement) {
-      // Only the entry CloudFront appends counts: earlier X-Forwarded-For entries are the viewer's to forge.
-      expect(s.IPSetReferenceStatement.IPSetForwardedIPConfig).toMatchObject({ Position: 'LAST' });
-      return ipSet(s.IPSetReferenceStatement.ARN).addresses.some((c: string) => inCidr(probe.from, c));
-    }
-    throw new Error(`unsupported WAF statement ${Object.keys(s).join()}`);
-  };
-  const rules = [...JSON.parse(acl.rule_json)].sort((a, b) => a.Priority - b.Priority);
-  const first = rules.find((rule) => matches(rule.Statement));
-  if (first) return !first.Action.Block;
-  return 'allow' in acl.default_action;
-}
-
-/** Azure: the app serving the path (main for the editor), its external ingress and its Allow rules. */
-function azureAdmits(stack: any, probe: Probe, app: 'n8n' | 'n8n-webhooks'): boolean {
-  const r = stack.resource;
-  const target = Object.values(r.azurerm_container_app as Record<string, any>).find((a) =>
-    String(a.name).endsWith(`-${app}`),
-  );
-  if (!target?.ingress?.external_enabled) return false;
-  const rules: any[] = target.ingress.ip_security_restriction ?? [];
-  if (rules.length === 0) return true;
-  expect(new Set(rules.map((rule) => rule.action))).toEqual(new Set(['Allow']));
-  const cidr = (range: string) => {
-    const subnet = /azurerm_subnet\.([^.]+)\.address_prefixes/.exec(range);
-    return subnet ? r.azurerm_subnet[subnet[1]].address_prefixes[0] : range;
-  };
-  return rules.some((rule) => inCidr(probe.from, cidr(rule.ip_address_range)));
-}
-
-/** GCP: a Cloud Run service admits the internet with ingress ALL and an allUsers invoker. */
-function gcpAdmits(stack: any, service: 'n8n' | 'n8n-webhooks'): boolean {
-  const r = stack.resource;
-  const [key, target] = Object.entries(r.google_cloud_run_v2_service as Record<string, any>).find(([, s]) =>
-    String(s.name).endsWith(`-${service}`),
-  )!;
-  const invokers = Object.values((r.google_cloud_run_v2_service_iam_member ?? {}) as Record<string, any>);
-  return (
-    target.ingress === 'INGRESS_TRAFFIC_ALL' &&
-    invokers.some((m) => m.name === `\${google_cloud_run_v2_service.${key}.name}` && m.member === 'allUsers')
-  );
-}
-
-/**
- * OCI: the public API gateway forwards every path to the load balancer, whose path routes send a
- * request to n8n only when one of their prefixes matches; anything else reaches the runtime.
- */
-function ociRoutesToN8n(stack: any, path: string): boolean {
-  const uri = `/n8n${path}`;
-  return Object.values(stack.resource.oci_load_balancer_path_route_set as Record<string, any>).some((set) =>
-    set.path_routes.some((route: any) => {
-      expect(['PREFIX_MATCH', 'FORCE_LONGEST_PREFIX_MATCH']).toContain(route.path_match_type.match_type);
-      return uri.startsWith(route.path);
-    }),
-  );
-}
-
-/** IBM: whether the editor's app has a public endpoint at all. */
-function ibmPublic(stack: any): boolean {
-  return Object.values(stack.resource.ibm_code_engine_app as Record<string, any>).some(
-    (a) => String(a.name).endsWith('-n8n') && a.managed_domain_mappings !== 'local_private',
-  );
-}
-
-function editorReachable(cloud: N8nCloud, stack: any, from: string): boolean {
-  if (cloud === 'aws') return EDITOR_PATHS.some((path) => awsAdmits(stack, { path, from }));
-  if (cloud === 'azure') return EDITOR_PATHS.some((path) => azureAdmits(stack, { path, from }, 'n8n'));
-  if (cloud === 'gcp') return gcpAdmits(stack, 'n8n');
-  if (cloud === 'oci') return EDITOR_PATHS.some((path) => ociRoutesToN8n(stack, path));
-  return ibmPublic(stack);
-}
-
 describe.each(['staging', 'prod'])('n8n editor access in %s', (environment) => {
-  test('the editor is not reachable from an arbitrary address except on the clouds still listed as public', () => {
+  test('the editor is not reachable from an arbitrary address on any cloud', () => {
     const reachable = N8N_CLOUDS.filter((cloud) => editorReachable(cloud, n8nStack(cloud, environment), ANYWHERE));
-    expect(reachable).toEqual(Object.keys(STILL_PUBLIC));
+    expect(reachable).toEqual([]);
+  });
+
+  test("GCP: only the runtime's service account and the editor's members may invoke main", () => {
+    const stack = n8nStack('gcp', environment);
+    const [, main] = gcpService(stack, 'n8n');
+    const runtime = Object.entries(stack.resource.google_cloud_run_v2_service as Record<string, any>).find(([, s]) =>
+      String(s.name).endsWith('-runtime'),
+    )![1];
+    expect(main.ingress).toBe('INGRESS_TRAFFIC_ALL');
+    expect(new Set(gcpInvokers(stack, 'n8n'))).toEqual(
+      new Set([`serviceAccount:${runtime.template.service_account}`, ...EDITOR_MEMBERS]),
+    );
+  });
+
+  test("IBM: main's endpoint is private, and the runtime's N8N_URL is that endpoint", () => {
+    const stack = n8nStack('ibm', environment);
+    const [mainId, main] = Object.entries(stack.resource.ibm_code_engine_app as Record<string, any>).find(([, a]) =>
+      String(a.name).endsWith('-n8n'),
+    )!;
+    expect(main.managed_domain_mappings).toBe('local_private');
+    const runtimeConfig = Object.values(stack.resource.ibm_code_engine_config_map as Record<string, any>).find(
+      (m) => m.data.DATA_SYNC_QUEUE !== undefined,
+    );
+    expect(runtimeConfig.data.N8N_URL).toBe(`\${ibm_code_engine_app.${mainId}.endpoint}`);
   });
 
   test('AWS: the editor, its REST API and a path-traversal through the webhook prefix are blocked for other addresses', () => {
@@ -166,17 +74,53 @@ describe.each(['staging', 'prod'])('n8n editor access in %s', (environment) => {
       expect({ path, routed: ociRoutesToN8n(stack, path) }).toEqual({ path, routed: false });
   });
 
-  test('webhooks stay reachable from anywhere on AWS, Azure and GCP', () => {
+  test('webhooks stay reachable from anywhere on AWS, Azure, GCP and IBM', () => {
     expect(awsAdmits(n8nStack('aws', environment), { path: WEBHOOK_PATH, from: ANYWHERE })).toBe(true);
     expect(azureAdmits(n8nStack('azure', environment), { path: WEBHOOK_PATH, from: ANYWHERE }, 'n8n-webhooks')).toBe(
       true,
     );
     expect(gcpAdmits(n8nStack('gcp', environment), 'n8n-webhooks')).toBe(true);
+    expect(ibmPublic(n8nStack('ibm', environment), 'n8n-webhooks')).toBe(true);
   });
 });
 
-test('dev keeps its editor reachable (no allowlist applies there)', () => {
-  expect(editorReachable('aws', n8nStack('aws', 'dev'), ANYWHERE)).toBe(true);
-  expect(editorReachable('azure', n8nStack('azure', 'dev'), ANYWHERE)).toBe(true);
-  expect(editorReachable('oci', n8nStack('oci', 'dev'), ANYWHERE)).toBe(true);
+test('dev keeps its editor reachable on every cloud (no allowlist applies there)', () => {
+  expect(N8N_CLOUDS.filter((cloud) => !editorReachable(cloud, n8nStack(cloud, 'dev'), ANYWHERE))).toEqual([]);
+});
+
+describe('the policy common/n8n-editor-not-public', () => {
+  const violations = (stack: any, cloud: (typeof N8N_CLOUDS)[number]) =>
+    checkPolicies(stack, cloud).filter((v) => v.startsWith('[common/n8n-editor-not-public]'));
+
+  test('passes every staging and prod stack, and dev whose editor is public by design', () => {
+    for (const cloud of N8N_CLOUDS)
+      for (const environment of ['dev', 'staging', 'prod'])
+        expect({ cloud, environment, violations: violations(n8nStack(cloud, environment), cloud) }).toEqual({
+          cloud,
+          environment,
+          violations: [],
+        });
+  });
+
+  test("reports GCP's main invocable by allUsers again in prod", () => {
+    const stack = structuredClone(n8nStack('gcp', 'prod'));
+    const [main] = gcpService(stack, 'n8n');
+    stack.resource.google_cloud_run_v2_service_iam_member.reopened = {
+      name: `\${google_cloud_run_v2_service.${main}.name}`,
+      role: 'roles/run.invoker',
+      member: 'allUsers',
+    };
+    expect(violations(stack, 'gcp')).toEqual([
+      `[common/n8n-editor-not-public] google_cloud_run_v2_service.${main} (data-sync-prod-n8n): n8n's editor admits a request from any internet address`,
+    ]);
+  });
+
+  test("reports IBM's main with a public endpoint again in staging", () => {
+    const stack = structuredClone(n8nStack('ibm', 'staging'));
+    const main = Object.values(stack.resource.ibm_code_engine_app as Record<string, any>).find((a) =>
+      String(a.name).endsWith('-n8n'),
+    );
+    delete main.managed_domain_mappings;
+    expect(violations(stack, 'ibm')).toEqual([expect.stringContaining('(data-sync-staging-n8n)')]);
+  });
 });

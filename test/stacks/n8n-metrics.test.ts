@@ -2,7 +2,8 @@
  * n8n's metrics reach the monitoring catalog on AWS, GCP and Azure: main exposes them
  * (N8N_METRICS, with the queue gauges in queue mode), each cloud scrapes main's /metrics the way it
  * scrapes the runtime's, into the store its N8nQueueBacklog alarm reads, with the dimension that alarm
- * filters on.
+ * filters on. IBM renders the alert and main exposes the gauge, but nothing scrapes a Code Engine app's
+ * /metrics into IBM Cloud Monitoring yet, the runtime's included.
  */
 import { N8N_METRICS } from '@data-sync/monitoring/n8n-metrics';
 import { n8nProcessesOf, n8nStack, processNamed } from './support/n8n-stacks';
@@ -12,7 +13,7 @@ const values = (o: Record<string, any>) => Object.values(o ?? {});
 
 describe.each(['staging', 'prod'])('n8n metrics in %s', (environment) => {
   test('main exposes them with the queue metrics on every cloud', () => {
-    for (const cloud of ['aws', 'gcp', 'azure'] as const)
+    for (const cloud of ['aws', 'gcp', 'azure', 'ibm'] as const)
       expect(processNamed(n8nProcessesOf(cloud, n8nStack(cloud, environment)), '-n8n').env).toMatchObject({
         N8N_METRICS: 'true',
         N8N_METRICS_INCLUDE_QUEUE_METRICS: 'true',
@@ -79,5 +80,11 @@ describe.each(['staging', 'prod'])('n8n metrics in %s', (environment) => {
     );
     const rules = values(r.azurerm_monitor_alert_prometheus_rule_group).flatMap((g) => g.rule);
     expect(rules.find((x: any) => x.alert === 'N8nQueueBacklog').expression).toContain(WAITING);
+  });
+
+  test('IBM: the N8nQueueBacklog alert is an IBM Cloud Monitoring PromQL alert on the queue gauge main exposes', () => {
+    const r = n8nStack('ibm', environment).resource;
+    const alert = values(r.sysdig_monitor_alert_v2_prometheus).find((a) => String(a.name).endsWith('-N8nQueueBacklog'));
+    expect(alert.query).toContain(WAITING);
   });
 });

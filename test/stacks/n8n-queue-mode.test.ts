@@ -7,7 +7,7 @@
 import { N8N_PROCESSES } from '@data-sync/config';
 import { n8nProcessesOf, n8nStack, processNamed } from './support/n8n-stacks';
 
-const CLOUDS = ['aws', 'gcp', 'azure', 'oci'] as const;
+const CLOUDS = ['aws', 'gcp', 'azure', 'oci', 'ibm'] as const;
 const REDIS_SECRETS = ['QUEUE_BULL_REDIS_HOST', 'QUEUE_BULL_REDIS_PORT', 'QUEUE_BULL_REDIS_PASSWORD'];
 
 describe.each(CLOUDS)('n8n on %s', (cloud) => {
@@ -34,7 +34,8 @@ describe.each(CLOUDS)('n8n on %s', (cloud) => {
           tls: 'true',
         });
         for (const secret of REDIS_SECRETS) expect(p.secrets[secret]).toBeTruthy();
-        // The same secret, not only the same name, on every process (on OCI: the file its sidecar writes from it).
+        // The same secret, not only the same name, on every process (on OCI: the file its sidecar writes from it;
+        // on IBM: the key of the Code Engine secret).
         expect(p.secrets.N8N_ENCRYPTION_KEY).toBe(main.secrets.N8N_ENCRYPTION_KEY);
         expect(p.env.N8N_ENCRYPTION_KEY).toBeUndefined();
       }
@@ -97,5 +98,29 @@ describe('webhook paths lead to the webhook processes in prod', () => {
     const webhookHost = cloud === 'gcp' ? 'data-sync-prod-n8n-webhooks-' : 'https://ds-prod-n8n-webhooks.';
     expect(url).toContain(webhookHost);
     for (const p of n8nProcessesOf(cloud, stack)) expect(`${p.env.WEBHOOK_URL}webhook/salesforce-contact`).toBe(url);
+  });
+
+  test('IBM: the webhook outputs name the public webhook app, which main and the workers give n8n as WEBHOOK_URL', () => {
+    const stack = n8nStack('ibm', 'prod');
+    const apps = Object.entries(stack.resource.ibm_code_engine_app as Record<string, any>);
+    const [webhookApp] = apps.find(([, a]) => a.name === 'data-sync-prod-n8n-webhooks')!;
+    const url = stack.output.n8n_webhook_salesforce_contact.value as string;
+    expect(url).toBe(`\${ibm_code_engine_app.${webhookApp}.endpoint}/webhook/salesforce-contact`);
+    const processes = n8nProcessesOf('ibm', stack);
+    for (const suffix of ['-n8n', '-n8n-workers'])
+      expect(`${processNamed(processes, suffix).env.WEBHOOK_URL}webhook/salesforce-contact`).toBe(url);
+  });
+
+  test("IBM: the queue's Redis secrets are in Secrets Manager beside n8n's others, and the runtime is given none", () => {
+    const stack = n8nStack('ibm', 'prod');
+    const names = Object.values(stack.resource.ibm_sm_arbitrary_secret as Record<string, any>).map((x) => x.name);
+    expect(names).toEqual(expect.arrayContaining(REDIS_SECRETS));
+    const runtimeReads = Object.values(stack.resource.ibm_iam_service_policy as Record<string, any>).map(
+      (policy) => policy.description,
+    );
+    for (const secret of REDIS_SECRETS) {
+      expect(runtimeReads).not.toContain(`Read ${secret}`);
+      expect(stack.output.runtime_secret_keys.value).not.toContain(secret);
+    }
   });
 });

@@ -14,7 +14,7 @@ import { createScheduler, createWorker, IntegrationSource } from './engine';
 import { startRetention } from './engine/erasure';
 import { createLogger } from './logger';
 import { createRuntime, engineMetrics, type SyncRuntime } from './runtime/runtime';
-import { n8nClientFor } from './n8n-client';
+import { n8nClientFor, type N8nAuthFactory } from './n8n-client';
 import { startN8nProbe } from './n8n-probe';
 import type { QueueOpeners } from './queue/open-queue';
 import type { EventBusOpeners } from './events/openers';
@@ -42,6 +42,8 @@ export interface ProcessOptions {
   readonly eventBuses?: EventBusOpeners;
   /** Verifies Pub/Sub push tokens (the GCP bundle); without it DATA_SYNC_PUBSUB_PUSH_* is refused. @default none */
   readonly pubsubPushVerifier?: (options: GoogleOidcOptions) => GoogleOidcVerifier;
+  /** Headers every n8n call carries for the platform in front of n8n (the GCP bundle: a Google ID token). @default none */
+  readonly n8nAuth?: N8nAuthFactory;
   /** The configuration's source. @default process.env */
   readonly env?: NodeJS.ProcessEnv;
   /** Where every part logs. @default pino at LOG_LEVEL to logDestination */
@@ -72,7 +74,7 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
   };
   try {
     metrics.m.up.set({ role: config.role }, 1);
-    const n8n = n8nClientFor(config);
+    const n8n = n8nClientFor(config, options.n8nAuth);
     if (n8n) {
       const probe = startN8nProbe({ ping: () => n8n.ping(), gauge: metrics.m.n8nUp, logger });
       closers.push(async () => probe.stop());

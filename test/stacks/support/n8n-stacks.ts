@@ -1,7 +1,8 @@
 /**
  * The n8n processes of synthesized stacks, as each cloud gives them to its containers: command, plain
  * environment and the secret each variable is read from. Every environment of the clouds that run
- * n8n in containers is synthesized once per test process, with an editor allowlist in context.
+ * n8n in containers is synthesized once per test process, with an editor allowlist and editor members
+ * in context.
  */
 import * as fs from 'fs';
 import * as os from 'os';
@@ -11,8 +12,9 @@ import { buildApp } from '../../../app';
 export const N8N_CLOUDS = ['aws', 'gcp', 'azure', 'oci', 'ibm'] as const;
 export type N8nCloud = (typeof N8N_CLOUDS)[number];
 
-/** The allowlist the stacks are synthesized with. */
+/** The allowlist and the editor's IAM members the stacks are synthesized with. */
 export const EDITOR_ALLOWLIST = ['203.0.113.0/24', '198.51.100.7/32'];
+export const EDITOR_MEMBERS = ['group:n8n-editors@example.com', 'user:ana@example.com'];
 
 let outdir: string | undefined;
 
@@ -21,7 +23,11 @@ export function n8nStack(cloud: N8nCloud, environment: string): any {
   if (!outdir) {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'n8n-stacks-'));
     buildApp({
-      context: { clouds: N8N_CLOUDS.join(','), n8nEditorAllowlist: EDITOR_ALLOWLIST.join(',') },
+      context: {
+        clouds: N8N_CLOUDS.join(','),
+        n8nEditorAllowlist: EDITOR_ALLOWLIST.join(','),
+        n8nEditorMembers: EDITOR_MEMBERS.join(','),
+      },
       outdir,
     }).app.synth();
   }
@@ -60,9 +66,32 @@ function vaultSecretWrittenTo(host: any, file: string): string {
   return /--secret-id (\S+)/.exec(step)![1];
 }
 
-/** Every n8n process (main, workers, webhook processes) of a stack on AWS, GCP, Azure or OCI. */
-export function n8nProcessesOf(cloud: 'aws' | 'gcp' | 'azure' | 'oci', stack: any): SynthesizedN8nProcess[] {
+/** Every n8n process (main, workers, webhook processes) of a stack. */
+export function n8nProcessesOf(cloud: N8nCloud, stack: any): SynthesizedN8nProcess[] {
   const r = stack.resource;
+  if (cloud === 'ibm') {
+    // Plain settings from the config map each app references whole; secrets by key from a Code Engine secret.
+    const configMaps = r.ibm_code_engine_config_map as Record<string, any>;
+    return Object.values(r.ibm_code_engine_app as Record<string, any>)
+      .filter((a) => String(a.name).includes('-n8n'))
+      .map((app) => {
+        const refs: any[] = app.run_env_variables;
+        const env: Record<string, string> = {};
+        for (const ref of refs.filter((e) => e.type === 'config_map_full_reference')) {
+          const map = /ibm_code_engine_config_map\.([\w-]+)\./.exec(ref.reference)![1];
+          Object.assign(env, configMaps[map].data);
+        }
+        for (const ref of refs.filter((e) => e.type === 'literal')) env[ref.name] = ref.value;
+        const keyed = refs.filter((e) => e.type === 'secret_key_reference');
+        return {
+          name: app.name,
+          command: app.run_commands,
+          env,
+          secrets: Object.fromEntries(keyed.map((e) => [e.name, `${e.reference}#${e.key}`])),
+          instances: app.scale_min_instances,
+        };
+      });
+  }
   if (cloud === 'oci') {
     // One container instance per process instance (`<name>-<i>` in a pool); secrets arrive as `X_FILE`.
     const byName = new Map<string, SynthesizedN8nProcess>();
