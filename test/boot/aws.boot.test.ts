@@ -18,7 +18,8 @@ import {
 } from '@data-sync/sync-runtime/test/support/fake-secrets-manager';
 import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
 import { localValue } from './support/boot';
-import { awsContainers, awsLambda, declareAwsEventBus } from './support/aws';
+import { awsContainers, awsLambda } from './support/aws';
+import { declareAwsEventBus } from '@data-sync/sync-runtime/test/support/aws-event-bus';
 import { pollQueue, startLambda } from './support/lambda';
 import {
   ENVIRONMENTS,

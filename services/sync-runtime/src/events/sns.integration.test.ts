@@ -1,6 +1,6 @@
 /**
  * The SNS bus against fauxqs (SNS and SQS), set up as the synthesized AWS stack declares it (run
- * `npm run synth` first; test/boot/support/aws.ts declareAwsEventBus): the topic, and each service's queue
+ * `npm run synth` first; test/support/aws-event-bus.ts): the topic, and each service's queue
  * subscribed with the stack's filter policy, scope and raw delivery. Events published from the outbox reach each service's queue as raw CloudEvents,
  * only its types; an event SNS cannot take stays in the outbox while the others are marked published.
  */
@@ -23,7 +23,7 @@ import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
 import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
 import { startFauxqs } from '@data-sync/test-services/fauxqs';
 import { scratchDatabase } from '@data-sync/test-services/scratch-database';
-import { declareAwsEventBus } from '../../../../test/boot/support/aws';
+import { declareAwsEventBus } from '../../test/support/aws-event-bus';
 import { ConfigError } from '../config-error';
 import { MIGRATIONS } from '../store/migrations';
 import { addEvent, createOutboxRepository } from '../store/outbox-repository';
