@@ -19,12 +19,12 @@ export interface SnsBusOptions {
 }
 
 /** PublishBatch takes at most 10 entries per call. */
-export const SNS_BATCH_ENTRIES = 10;
+const SNS_BATCH_ENTRIES = 10;
 /** A message, and a whole PublishBatch call, are at most 256 KiB (body and attributes) on a topic's default settings. */
 export const SNS_MAX_BYTES = 262_144;
 
 /** An event as a PublishBatch entry; its id is the CloudEvent's (unique in a batch, and a UUID fits SNS's 80 characters). */
-export function snsEntry(event: CloudEvent): PublishBatchRequestEntry {
+function snsEntry(event: CloudEvent): PublishBatchRequestEntry {
   return {
     Id: event.id,
     Message: JSON.stringify(event),
@@ -33,7 +33,7 @@ export function snsEntry(event: CloudEvent): PublishBatchRequestEntry {
 }
 
 /** The bytes SNS counts of an entry: the message and each attribute's name, type and value. */
-export function snsEntryBytes(entry: PublishBatchRequestEntry): number {
+function snsEntryBytes(entry: PublishBatchRequestEntry): number {
   let bytes = Buffer.byteLength(entry.Message ?? '');
   for (const [name, value] of Object.entries(entry.MessageAttributes ?? {}))
     bytes +=
@@ -42,7 +42,7 @@ export function snsEntryBytes(entry: PublishBatchRequestEntry): number {
 }
 
 /** Groups entries into calls of at most 10 entries and 256 KiB, in order; an entry too big on its own is returned apart. */
-export function snsBatches(entries: readonly PublishBatchRequestEntry[]): {
+function snsBatches(entries: readonly PublishBatchRequestEntry[]): {
   batches: PublishBatchRequestEntry[][];
   tooBig: Map<string, string>;
 } {
