@@ -104,7 +104,6 @@ export class AwsStack extends DataSyncStack {
       DATA_SYNC_QUEUE: 'sqs',
       DATA_SYNC_SQS_QUEUE_URL: this.queue.queue.url,
       DATA_SYNC_SQS_DLQ_URL: this.queue.deadLetterQueue.url,
-      ...events.environment,
     };
 
     this.runtime = new AwsRuntime(this, 'runtime', {
@@ -131,6 +130,8 @@ export class AwsStack extends DataSyncStack {
         ...common,
         ...databaseEnv,
         DATA_SYNC_ROLE: 'api',
+        // The ECS services drain the outbox onto the topic; the Lambda worker only writes to it.
+        ...events.environment,
         DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.aws),
         // n8n is routed on the runtime's own load balancer, so its URL exists only once both are declared.
         ...(settings.features.enableN8nWorkflows

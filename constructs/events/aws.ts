@@ -28,7 +28,7 @@ export class AwsEventBus extends Construct {
   readonly topic: SnsTopic;
   readonly queues: Record<EventConsumer, SqsQueue>;
   readonly publishStatement: IamStatement;
-  /** What the runtime needs to publish here. */
+  /** What the runtime needs to publish here: for the processes that drain the outbox (the ECS services). */
   readonly environment: Record<string, string>;
 
   constructor(scope: Construct, id: string, props: AwsEventBusProps) {
@@ -76,8 +76,7 @@ export class AwsEventBus extends Construct {
       this.queues[consumer] = queue;
     }
     this.publishStatement = { sid: 'PublishEvents', actions: ['sns:Publish'], resources: [this.topic.arn] };
-    // The SNS binding needs @aws-sdk/client-sns, which the runtime does not include yet: until it does the
-    // runtime keeps events in its outbox (none lost) and only the topic is named.
-    this.environment = { [EVENT_ENV.target]: this.topic.arn };
+    // The runtime's SNS binding (events/sns.ts) publishes in the topic's region, which it reads from the ARN.
+    this.environment = { [EVENT_ENV.bus]: 'sns', [EVENT_ENV.target]: this.topic.arn };
   }
 }

@@ -1,10 +1,15 @@
 /**
  * AWS as deployed: the ECS services' API containers (one per blue-green slot) put jobs on SQS
  * (fauxqs here), and the Lambda worker, its deployment package's handler with the function's
- * environment and its secrets read from Secrets Manager (a fake), takes them.
+ * environment and its secrets read from Secrets Manager (a fake), takes them. The containers drain the
+ * event outbox onto the stack's SNS topic (fauxqs too, subscribed as the stack declares): an event lands
+ * in the Notifications Service's queue as its CloudEvent.
  */
 import * as path from 'path';
-import { CreateQueueCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { SNSClient } from '@aws-sdk/client-sns';
+import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { openPostgres } from '@data-sync/pipelines/db';
+import { addEvent } from '@data-sync/sync-runtime/src/store/outbox-repository';
 import { LAMBDA_ENTRY, RUNTIME_BUNDLE_DIR } from '../../constructs/worker/aws';
 import { ROOT } from '../support/runtime-image';
 import {
@@ -14,6 +19,7 @@ import {
 import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
 import { localValue } from './support/boot';
 import { awsContainers, awsLambda } from './support/aws';
+import { declareAwsEventBus } from '@data-sync/sync-runtime/test/support/aws-event-bus';
 import { pollQueue, startLambda } from './support/lambda';
 import {
   ENVIRONMENTS,
@@ -30,18 +36,33 @@ describeWithService('AWS runtime processes boot with what the stack gives them',
   let fauxqs: Awaited<ReturnType<typeof startFauxqs>>;
   let endpoint: string;
   let sqs: SQSClient;
+  let sns: SNSClient;
   beforeAll(async () => {
     fauxqs = await startFauxqs();
     endpoint = fauxqs.endpoint;
-    sqs = new SQSClient({ region: AWS.AWS_REGION, endpoint, credentials: { accessKeyId: 'x', secretAccessKey: 'x' } });
+    const credentials = { accessKeyId: 'x', secretAccessKey: 'x' };
+    sqs = new SQSClient({ region: AWS.AWS_REGION, endpoint, credentials });
+    sns = new SNSClient({ region: AWS.AWS_REGION, endpoint, credentials });
   });
   afterAll(() => {
     sqs?.destroy();
+    sns?.destroy();
     fauxqs?.stop();
   });
 
+  /** The first message on `queueUrl` whose CloudEvent has `id` (long polls, each waiting for a message). */
+  async function receiveEvent(queueUrl: string, id: string): Promise<{ id: string; type: string }> {
+    for (;;) {
+      const { Messages = [] } = await sqs.send(
+        new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 2 }),
+      );
+      const found = Messages.map((m) => JSON.parse(m.Body!) as { id: string; type: string }).find((e) => e.id === id);
+      if (found) return found;
+    }
+  }
+
   test.each(ENVIRONMENTS)(
-    '%s: the API containers are ready and the Lambda takes the probe job they put on SQS',
+    '%s: the API containers are ready, the Lambda takes the probe job they put on SQS, and they publish events to SNS',
     async (environment) => {
       const stack = stackOf('aws', environment);
       const processes = awsContainers(stack);
@@ -54,9 +75,15 @@ describeWithService('AWS runtime processes boot with what the stack gives them',
       const name = `boot-${environment}-${process.pid}`;
       const dlqUrl = (await sqs.send(new CreateQueueCommand({ QueueName: `${name}-dlq` }))).QueueUrl!;
       const queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: name }))).QueueUrl!;
+      const bus = await declareAwsEventBus(stack, { sns, sqs });
       const queue = {
-        variables: { DATA_SYNC_SQS_QUEUE_URL: queueUrl, DATA_SYNC_SQS_DLQ_URL: dlqUrl },
-        extra: { ...AWS, DATA_SYNC_SQS_ENDPOINT: endpoint },
+        variables: {
+          DATA_SYNC_SQS_QUEUE_URL: queueUrl,
+          DATA_SYNC_SQS_DLQ_URL: dlqUrl,
+          DATA_SYNC_EVENTS_TARGET: bus.topicArn,
+        },
+        // The SDK reads AWS_ENDPOINT_URL_SNS itself (service-specific endpoints).
+        extra: { ...AWS, DATA_SYNC_SQS_ENDPOINT: endpoint, AWS_ENDPOINT_URL_SNS: endpoint },
       };
       let secrets: FakeSecretsManager | undefined;
       await withBootedStack(
@@ -80,6 +107,28 @@ describeWithService('AWS runtime processes boot with what the stack gives them',
           const mapping = pollQueue(sqs, queueUrl, lambda);
           try {
             await expectReadyAndJobTaken(boot);
+            // An event committed to the outbox (as a run's outcome is) is published by the containers.
+            const db = openPostgres(boot.local.databaseUrl, { max: 1 });
+            try {
+              const subject = `boot-${environment}`;
+              await addEvent(db, { type: 'sync.run.failed', subject, data: { integration: subject } });
+              const { rows } = await db.query<{ id: string }>(
+                'SELECT id::text AS id FROM event_outbox WHERE subject = $1',
+                [subject],
+              );
+              const received = await receiveEvent(bus.queueUrls.notifications, rows[0].id);
+              expect(received.type).toBe('com.datasync.sync.run.failed');
+              for (;;) {
+                const published = await db.query(
+                  'SELECT 1 FROM event_outbox WHERE id = $1 AND published_at IS NOT NULL',
+                  [rows[0].id],
+                );
+                if (published.rows.length) break;
+                await new Promise((resolve) => setTimeout(resolve, 100));
+              }
+            } finally {
+              await db.close();
+            }
           } catch (error) {
             throw new Error(`${(error as Error).message}\n--- the Lambda\n${lambda.output().slice(-3000)}`, {
               cause: error,

@@ -2,7 +2,8 @@
  * Cloudflare as deployed: every Worker script of the stack (the API per blue-green slot, the queue
  * consumer, the Durable Object script) in miniflare from the module file the stack uploads, with the
  * stack's bindings; the secrets set out of band (wrangler secret put) get test values. A sync
- * triggered on the active slot's API goes onto the jobs queue and the consumer script runs it.
+ * triggered on the active slot's API goes onto the jobs queue and the consumer script runs it, and the
+ * run's outcome event goes from the outbox to the event queues of the services that take it.
  */
 import pino from 'pino';
 import { Miniflare } from 'miniflare';
@@ -12,7 +13,7 @@ import { startFakeMailchimp } from '@data-sync/vendor-fakes/mailchimp';
 import { describeWithService, TEST_DATABASE_URL } from '@data-sync/test-services';
 import { scratchDatabase } from '@data-sync/test-services/scratch-database';
 import { newEncryptionKey } from './support/boot';
-import { cloudflareWorkers } from './support/cloudflare';
+import { cloudflareWorkers, eventQueueReader } from './support/cloudflare';
 import { ENVIRONMENTS, stackOf } from './support/stack-boot';
 
 const API_TOKEN = 'boot-test-api-token';
@@ -23,7 +24,7 @@ const scriptOf = async (mf: Miniflare, name: string) => (await mf.getWorker(name
 
 describeWithService('Cloudflare Worker scripts boot with what the stack gives them', TEST_DATABASE_URL, () => {
   test.each(ENVIRONMENTS)(
-    '%s: each API script answers /health, and a sync it queues is run by the consumer script',
+    '%s: each API script answers /health, a sync it queues is run by the consumer script, and its event is published',
     async (environment) => {
       const stack = stackOf('cloudflare', environment);
       const scratch = scratchDatabase(`boot_cloudflare_${environment}`);
@@ -63,7 +64,8 @@ describeWithService('Cloudflare Worker scripts boot with what the stack gives th
             `data-sync-${environment}-state`,
           ].sort(),
         );
-        mf = new Miniflare({ workers });
+        const events = eventQueueReader(stack);
+        mf = new Miniflare({ workers: [...workers, events.worker] });
         await mf.ready;
         for (const slot of ['blue', 'green']) {
           const api = await scriptOf(mf, `data-sync-${environment}-runtime-${slot}`);
@@ -89,6 +91,20 @@ describeWithService('Cloudflare Worker scripts boot with what the stack gives th
           expect(rows[0]?.status).not.toBe('failed');
           await new Promise((resolve) => setTimeout(resolve, 100));
         }
+        // The consumer script drains the outbox after its batch: the run's event reaches the services that take it.
+        const outcome = (m: { body: { type: string; data: Record<string, unknown> } }) =>
+          m.body.type === 'com.datasync.sync.run.succeeded' && m.body.data.runId === runId;
+        const notified = await events.next((m) => outcome(m) && /-events-notifications$/.test(m.queue));
+        await events.next((m) => outcome(m) && /-events-kpi-engine$/.test(m.queue));
+        for (;;) {
+          const { rows } = await runtime.db.query<{ published: boolean }>(
+            'SELECT published_at IS NOT NULL AS published FROM event_outbox WHERE id = $1',
+            [notified.body.id],
+          );
+          if (rows[0]?.published) break;
+          await new Promise((resolve) => setTimeout(resolve, 100));
+        }
+        expect(events.messages.filter((m) => outcome(m) && /-events-ai-advisor$/.test(m.queue))).toEqual([]);
       } finally {
         await mf?.dispose();
         await runtime.close();

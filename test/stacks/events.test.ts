@@ -102,7 +102,22 @@ test('AWS: an SNS topic, an SQS queue per service subscribed with its filter pol
   // One statement per task role (a slot each), all the same: publish, to this topic.
   expect(publishing.length).toBeGreaterThan(0);
   for (const statement of publishing) expect(statement).toMatchObject({ Action: ['sns:Publish'], Resource: [arn] });
-  expect(stringsWith(json.resource, 'DATA_SYNC_EVENTS_TARGET').length).toBeGreaterThan(0);
+  // The ECS services drain the outbox onto the topic; the Lambda worker does not, so it is not told the bus.
+  const runtimes = resourcesOf(json, 'aws_ecs_task_definition')
+    .filter(([id]) => id.startsWith('runtime_'))
+    .map(
+      ([, task]) => (JSON.parse(String(task.container_definitions)) as { name: string; environment: object[] }[])[0],
+    );
+  expect(runtimes).toHaveLength(2);
+  for (const container of runtimes)
+    expect(container.environment).toEqual(
+      expect.arrayContaining([
+        { name: 'DATA_SYNC_EVENTS', value: 'sns' },
+        { name: 'DATA_SYNC_EVENTS_TARGET', value: arn },
+      ]),
+    );
+  const [[, lambda]] = resourcesOf(json, 'aws_lambda_function');
+  expect(Object.keys((lambda.environment as { variables: object }).variables)).not.toContain('DATA_SYNC_EVENTS');
 });
 
 test('Azure: a Service Bus topic, a subscription per service with a rule per type, Data Sender on that topic only', () => {

@@ -80,3 +80,68 @@ export function cloudflareWorkers(stack: any, locals: WorkerLocals): WorkerOptio
     return options as WorkerOptions;
   });
 }
+
+/** A message an event queue delivered: the queue's name and the message body (a CloudEvent). */
+export interface EventQueueMessage {
+  readonly queue: string;
+  readonly body: { id: string; type: string; data: Record<string, unknown> };
+}
+
+/**
+ * A stand-in for the internal services' HTTP pull consumers (miniflare cannot serve pull consumers): a
+ * Worker consuming every queue the stack gives a pull consumer to, with the consumer's batch size,
+ * that hands each message to the test. `next` resolves with the first message that matches.
+ */
+export function eventQueueReader(stack: any): {
+  readonly worker: WorkerOptions;
+  readonly messages: EventQueueMessage[];
+  next(match: (m: EventQueueMessage) => boolean): Promise<EventQueueMessage>;
+} {
+  const queues = resourcesOf(stack, 'cloudflare_queue');
+  const pulled = resourcesOf(stack, 'cloudflare_queue_consumer')
+    .filter(([, c]) => c.type === 'http_pull')
+    .map(([, c]) => {
+      const id = /^\$\{cloudflare_queue\.([^.]+)\.queue_id\}$/.exec(c.queue_id)![1];
+      return {
+        queueName: queues.find(([name]) => name === id)![1].queue_name as string,
+        batchSize: c.settings.batch_size,
+      };
+    });
+  const messages: EventQueueMessage[] = [];
+  let waiters: { match: (m: EventQueueMessage) => boolean; resolve: (m: EventQueueMessage) => void }[] = [];
+  const take = (message: EventQueueMessage) => {
+    messages.push(message);
+    waiters = waiters.filter((w) => (w.match(message) ? (w.resolve(message), false) : true));
+  };
+  const worker = {
+    name: 'event-queue-reader',
+    modules: true,
+    script: `export default {
+      async queue(batch, env) {
+        const bodies = batch.messages.map((m) => m.body);
+        await env.TEST.fetch('http://test/', { method: 'POST', body: JSON.stringify({ queue: batch.queue, bodies }) });
+        batch.ackAll();
+      },
+    };`,
+    serviceBindings: {
+      TEST: async (request: { json(): Promise<unknown> }) => {
+        const { queue, bodies } = (await request.json()) as { queue: string; bodies: EventQueueMessage['body'][] };
+        for (const body of bodies) take({ queue, body });
+        return new Response(null, { status: 204 }) as never;
+      },
+    },
+    queueConsumers: Object.fromEntries(
+      pulled.map((p) => [p.queueName, { maxBatchSize: p.batchSize, maxBatchTimeout: 0.05 }]),
+    ),
+  } as unknown as WorkerOptions;
+  return {
+    worker,
+    messages,
+    next: (match) =>
+      new Promise((resolve) => {
+        const found = messages.find(match);
+        if (found) resolve(found);
+        else waiters.push({ match, resolve });
+      }),
+  };
+}

@@ -1,13 +1,17 @@
 /**
  * The production Worker core: the runtime's own engine, integration store and job handlers (the same
  * assembleRuntime as every Node entry point), over PostgreSQL through the Hyperdrive binding (pg on Cloudflare sockets), with the JOBS queue as
- * the engine's queue. One core per request or batch (workerd sockets cannot outlive their request;
+ * the engine's queue; what the engine writes to the event outbox is published onto the event queues. One core per request or batch (workerd sockets cannot outlive their request;
  * Hyperdrive keeps the pooled connections to the database). Migrations run once per isolate, and an
  * advisory lock serialises isolates.
  */
 import pino, { type Logger } from 'pino';
 import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
 import { writeAudit } from '../store/audit-repository';
+import { createOutboxRepository } from '../store/outbox-repository';
+import { cloudflareEventQueues, createCloudflareQueueBus } from '../events/cloudflare';
+import { eventSourceFromEnv } from '../events/open-bus';
+import { createEventPublisher } from '../events/publisher';
 import { REDACT_PATHS } from '../logger';
 import type { DeadLetter, Job, NewJob, QueueBinding, QueueDepth } from '../queue/binding';
 import { Keyring } from '../security/crypto';
@@ -116,6 +120,17 @@ export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
     audit: (entry) => writeAudit(db, entry),
     trigger: (integration, { actor, full }) => engine.trigger(integration, { actor, full }),
     handle: (job) => engine.handle(job),
+    // The container runtime's publisher over the same outbox: leases keep concurrent invocations from sending an event twice at once.
+    publishEvents: () =>
+      createEventPublisher({
+        outbox: createOutboxRepository(db),
+        bus: createCloudflareQueueBus(cloudflareEventQueues(env)),
+        source: eventSourceFromEnv(
+          env,
+          typeof env.DATA_SYNC_ENVIRONMENT === 'string' ? env.DATA_SYNC_ENVIRONMENT : undefined,
+        ),
+        logger,
+      }).drain(),
     close: () => db.close(),
   };
 }

@@ -116,6 +116,8 @@ export interface WorkerCore {
   audit(entry: AuditEntry): Promise<void>;
   /** Processes one delivered job; throws when it must be retried. */
   handle(job: Job): Promise<void>;
+  /** Publishes the outbox's pending events onto the event queues (EVENTS_<SERVICE>); how many. */
+  publishEvents?(): Promise<number>;
   /** Releases what the core opened (database connections): called after each request and batch. */
   close?(): Promise<void>;
 }

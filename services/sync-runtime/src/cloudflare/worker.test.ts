@@ -182,3 +182,57 @@ describe('scheduled (Cron Triggers)', () => {
     expect(scheduledIntegrations(env(undefined), 'c')).toEqual([]);
   });
 });
+
+describe('events after an invocation', () => {
+  const batchOf = (body: unknown) => ({ queue: 'jobs', messages: [message(body)] });
+  const job = { id: 'j1', kind: 'sync', integration: 'hubspot', payload: {}, enqueuedAt: 0 };
+  const noLimit = {
+    RATE_LIMITER: {
+      idFromName: () => ({}),
+      get: () => ({ fetch: async () => Response.json({ allowed: true, retryAfterMs: 0 }) }),
+    },
+  } as unknown as WorkerEnv;
+  const coreRecording = (steps: string[], publish: () => Promise<number>): WorkerCore => ({
+    integration: async () => null,
+    trigger: async () => ({ runId: 'r', jobId: 'j' }),
+    audit: async () => undefined,
+    handle: async () => void steps.push('handle'),
+    publishEvents: async () => {
+      steps.push('publish');
+      return publish();
+    },
+    close: async () => void steps.push('close'),
+  });
+
+  test("the outbox is published after the batch's jobs, within the invocation (waitUntil), before the core closes", async () => {
+    const steps: string[] = [];
+    const pending: Promise<unknown>[] = [];
+    await createWorker(() => coreRecording(steps, async () => 1)).queue(batchOf(job), noLimit, {
+      waitUntil: (p) => void pending.push(p),
+    });
+    expect(pending).toHaveLength(1);
+    await Promise.all(pending);
+    expect(steps).toEqual(['handle', 'publish', 'close']);
+  });
+
+  test('a publishing failure leaves the events in the outbox: logged, the batch still succeeds and the core closes', async () => {
+    const steps: string[] = [];
+    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);
+    try {
+      await createWorker(() =>
+        coreRecording(steps, async () => {
+          throw new Error('the EVENTS_NOTIFICATIONS queue binding is missing');
+        }),
+      ).queue(batchOf(job), noLimit);
+      expect(steps).toEqual(['handle', 'publish', 'close']);
+      expect(logged.mock.calls.map(([line]) => JSON.parse(String(line)))).toEqual([
+        expect.objectContaining({
+          msg: expect.stringMatching(/stay in the outbox/),
+          err: expect.stringMatching(/EVENTS_NOTIFICATIONS/),
+        }),
+      ]);
+    } finally {
+      logged.mockRestore();
+    }
+  });
+});

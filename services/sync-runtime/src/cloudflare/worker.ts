@@ -10,6 +10,8 @@
  *   queue  the JOBS consumer: takes a token from the integration's RateLimiter, runs the job through
  *          the core, acks on success and retries with backoff on failure; after the consumer's
  *          max_retries Cloudflare moves the message to the dead-letter queue.
+ *   after every request, batch and Cron Trigger that built a core, the event outbox is drained onto the
+ *   event queues (EVENTS_<SERVICE>) through ctx.waitUntil, at least once (events/publisher.ts).
  * The core (integration lookup, trigger, job handling) is injected so that the Worker shares the
  * runtime's engine; createWorker(coreFactory) builds the handlers.
  */
@@ -288,18 +290,23 @@ async function withCore<T>(
   try {
     return await work(core);
   } finally {
-    if (core.close) {
-      const closing = core
-        .close()
-        .catch((error) =>
-          console.error(
-            JSON.stringify({ level: 'error', msg: 'closing the core failed', err: (error as Error).message }),
-          ),
-        );
-      if (ctx) ctx.waitUntil(closing);
-      else await closing;
-    }
+    const finishing = publishThenClose(core);
+    if (ctx) ctx.waitUntil(finishing);
+    else await finishing;
   }
+}
+
+/**
+ * After the invocation's work (done or failed: a failed run writes its event too), the outbox's pending events
+ * go to the event queues while the core's connections are still open; an event that fails stays in the
+ * outbox for the next invocation. Then the core closes.
+ */
+async function publishThenClose(core: WorkerCore): Promise<void> {
+  const logFailure = (msg: string) => (error: unknown) =>
+    console.error(JSON.stringify({ level: 'error', msg, err: (error as Error).message }));
+  if (core.publishEvents)
+    await core.publishEvents().catch(logFailure('publishing events failed; they stay in the outbox'));
+  if (core.close) await core.close().catch(logFailure('closing the core failed'));
 }
 
 /** The module Worker's handlers over the cores that `coreFor` builds from the bindings, one per invocation. */

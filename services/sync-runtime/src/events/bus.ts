@@ -24,3 +24,16 @@ export function eventAttributes(event: CloudEvent): Record<string, string> {
     event_type: event.type,
   };
 }
+
+/** Thrown by `publish` when the bus took some events and refused others: only the refused ones are retried. */
+export class UndeliveredEventsError extends Error {
+  /** The refused events' ids, each with the bus's reason. */
+  readonly undelivered: ReadonlyMap<string, string>;
+
+  constructor(undelivered: ReadonlyMap<string, string>) {
+    const [first] = undelivered.values();
+    super(`${undelivered.size} event(s) were not taken, e.g. ${first}`);
+    this.name = 'UndeliveredEventsError';
+    this.undelivered = undelivered;
+  }
+}

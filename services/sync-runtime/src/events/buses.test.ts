@@ -228,7 +228,8 @@ describe('bus configuration', () => {
       /unknown service "billing"/,
     ],
     [{ DATA_SYNC_EVENTS: 'servicebus', DATA_SYNC_EVENTS_TARGET: 'events' }, 'DATA_SYNC_SERVICEBUS_HOST', /is required/],
-    [{ DATA_SYNC_EVENTS: 'sns' }, 'DATA_SYNC_EVENTS', /@aws-sdk\/client-sns/],
+    [{ DATA_SYNC_EVENTS: 'sns' }, 'DATA_SYNC_EVENTS_TARGET', /is required when DATA_SYNC_EVENTS is "sns"/],
+    [{ DATA_SYNC_EVENTS: 'eventbridge' }, 'DATA_SYNC_EVENTS', /@aws-sdk\/client-eventbridge/],
     [{ DATA_SYNC_EVENTS_LEASE_MS: '5' }, 'DATA_SYNC_EVENTS_LEASE_MS', /milliseconds/],
   ])('%j is refused naming %s', (env, variable, message) => {
     let error: unknown;

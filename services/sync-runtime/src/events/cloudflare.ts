@@ -4,7 +4,13 @@
  * Worker's producer bindings (EVENTS_NOTIFICATIONS, EVENTS_KPI_ENGINE, EVENTS_AI_ADVISOR). Structured
  * CloudEvents JSON bodies.
  */
-import { EVENT_CONSUMERS, eventTypeOf, type CloudEvent, type EventConsumer } from '@data-sync/config/events';
+import {
+  EVENT_CONSUMERS,
+  EVENT_CONSUMER_NAMES,
+  eventTypeOf,
+  type CloudEvent,
+  type EventConsumer,
+} from '@data-sync/config/events';
 import type { EventBus } from './bus';
 
 /** The part of a Workers Queue producer binding this uses. */
@@ -14,6 +20,21 @@ export interface QueueProducer {
 
 /** The Worker binding name of a consumer's queue. */
 export const cloudflareEventBinding = (consumer: EventConsumer) => `EVENTS_${consumer.toUpperCase()}`;
+
+/** The Worker's event queue producers from its bindings; throws naming a binding that is missing. */
+export function cloudflareEventQueues(
+  bindings: Readonly<Record<string, unknown>>,
+): Record<EventConsumer, QueueProducer> {
+  return Object.fromEntries(
+    EVENT_CONSUMER_NAMES.map((consumer) => {
+      const name = cloudflareEventBinding(consumer);
+      const binding = bindings[name] as Partial<QueueProducer> | undefined;
+      if (typeof binding?.sendBatch !== 'function')
+        throw new Error(`the ${name} queue binding (the ${EVENT_CONSUMERS[consumer].title}'s events) is missing`);
+      return [consumer, binding as QueueProducer];
+    }),
+  ) as Record<EventConsumer, QueueProducer>;
+}
 
 /** Queues take at most 100 messages per sendBatch. */
 const BATCH = 100;

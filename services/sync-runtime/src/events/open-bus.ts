@@ -26,6 +26,7 @@ export type EventBusOptions = Common &
     | { readonly kind: 'inprocess' }
     | { readonly kind: 'webhook'; readonly targets: readonly WebhookTarget[]; readonly secret: string }
     | { readonly kind: 'pubsub'; readonly topic: string; readonly projectId?: string }
+    | { readonly kind: 'sns'; readonly topicArn: string; readonly region: string }
     | {
         readonly kind: 'servicebus';
         readonly topic: string;
@@ -63,7 +64,6 @@ export const EVENT_BUS_VARIABLES: readonly string[] = [
 /** Buses that exist in the contract and the stacks but whose runtime binding this build cannot offer, and why. */
 const UNAVAILABLE: Partial<Record<EventBusKind, string>> = {
   eventbridge: 'needs @aws-sdk/client-eventbridge, which this build does not include',
-  sns: 'needs @aws-sdk/client-sns, which this build does not include',
   cloudflare: 'is published by the Worker through its queue producer bindings (EVENTS_<SERVICE>), not from Node',
 };
 
@@ -122,6 +122,21 @@ function ibmOptions(env: NodeJS.ProcessEnv, common: Common): EventBusOptions {
   };
 }
 
+/** A standard SNS topic's ARN (partition, region, account, name): the region is the one to publish in. */
+const SNS_TOPIC_ARN = /^arn:aws[a-z-]*:sns:([a-z]{2}(?:-[a-z]+)+-\d):\d{12}:[A-Za-z0-9_-]{1,256}$/;
+
+function snsTopic(env: NodeJS.ProcessEnv): { topicArn: string; region: string } {
+  const value = env[EVENT_ENV.target]?.trim();
+  if (!value) throw new ConfigError(EVENT_ENV.target, `is required when ${EVENT_ENV.bus} is "sns" (the topic's ARN)`);
+  const match = SNS_TOPIC_ARN.exec(value);
+  if (!match)
+    throw new ConfigError(
+      EVENT_ENV.target,
+      `must be an SNS topic ARN (arn:aws:sns:<region>:<account>:<name>); got ${JSON.stringify(value)}`,
+    );
+  return { topicArn: value, region: match[1] };
+}
+
 function webhookTargets(env: NodeJS.ProcessEnv): WebhookTarget[] {
   const name = 'DATA_SYNC_EVENTS_WEBHOOKS';
   const raw = env[name]?.trim();
@@ -148,15 +163,22 @@ function webhookTargets(env: NodeJS.ProcessEnv): WebhookTarget[] {
   });
 }
 
+/** The CloudEvents source: DATA_SYNC_EVENTS_SOURCE, else /data-sync/<environment> (the Worker reads it too). */
+export function eventSourceFromEnv(env: Readonly<Record<string, unknown>>, environment?: string): string {
+  const given = env[EVENT_ENV.source];
+  const source = (typeof given === 'string' && given.trim()) || `/data-sync/${environment ?? 'local'}`;
+  if (!/^[\x21-\x7e]{1,255}$/.test(source))
+    throw new ConfigError(EVENT_ENV.source, 'must be a URI reference without spaces (CloudEvents source)');
+  return source;
+}
+
 /** The bus options; `environment` names the default CloudEvents source (/data-sync/<environment>). */
 export function eventBusOptionsFromEnv(env: NodeJS.ProcessEnv, environment?: string): EventBusOptions {
   const raw = env[EVENT_ENV.bus]?.trim() || 'inprocess';
   if (!(EVENT_BUSES as readonly string[]).includes(raw))
     throw new ConfigError(EVENT_ENV.bus, `must be one of ${EVENT_BUSES.join(', ')}; got ${JSON.stringify(raw)}`);
   const kind = raw as EventBusKind;
-  const source = env[EVENT_ENV.source]?.trim() || `/data-sync/${environment ?? 'local'}`;
-  if (!/^[\x21-\x7e]{1,255}$/.test(source))
-    throw new ConfigError(EVENT_ENV.source, 'must be a URI reference without spaces (CloudEvents source)');
+  const source = eventSourceFromEnv(env, environment);
   const lease = env.DATA_SYNC_EVENTS_LEASE_MS?.trim() || '30000';
   if (!/^[1-9][0-9]{2,6}$/.test(lease))
     throw new ConfigError('DATA_SYNC_EVENTS_LEASE_MS', 'must be milliseconds between 100 and 9999999');
@@ -177,6 +199,8 @@ export function eventBusOptionsFromEnv(env: NodeJS.ProcessEnv, environment?: str
       const projectId = env.GOOGLE_CLOUD_PROJECT?.trim();
       return { kind, ...common, topic: target(env, kind), ...(projectId ? { projectId } : {}) };
     }
+    case 'sns':
+      return { kind, ...common, ...snsTopic(env) };
     case 'servicebus': {
       const connectionString = env.DATA_SYNC_SERVICEBUS_CONNECTION_STRING?.trim();
       const host = env.DATA_SYNC_SERVICEBUS_HOST?.trim();

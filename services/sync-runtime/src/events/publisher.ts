@@ -7,7 +7,7 @@
 import type { Logger } from 'pino';
 import { cloudEvent, type CloudEvent } from '@data-sync/config/events';
 import type { OutboxEvent, OutboxRepository } from '../store/outbox-repository';
-import type { EventBus } from './bus';
+import { type EventBus, UndeliveredEventsError } from './bus';
 
 export interface EventPublisherOptions {
   readonly outbox: OutboxRepository;
@@ -61,7 +61,14 @@ export function createEventPublisher(options: EventPublisherOptions): EventPubli
       try {
         await bus.publish(claimed.map((e) => toCloudEvent(e, source)));
       } catch (error) {
-        await outbox.release(ids, (error as Error).message);
+        // The events the bus did take are published: marking them keeps a partial failure from resending them.
+        const refused = error instanceof UndeliveredEventsError ? error.undelivered : null;
+        if (refused) {
+          await outbox.markPublished(ids.filter((id) => !refused.has(id)));
+          const byReason = new Map<string, string[]>();
+          for (const [id, reason] of refused) byReason.set(reason, [...(byReason.get(reason) ?? []), id]);
+          for (const [reason, refusedIds] of byReason) await outbox.release(refusedIds, reason);
+        } else await outbox.release(ids, (error as Error).message);
         throw error;
       }
       await outbox.markPublished(ids);
