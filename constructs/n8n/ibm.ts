@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import type { EnvironmentConfig, FeatureFlags } from '@data-sync/config';
 import { IbmCodeEngineApp, IbmCodeEngineConfigMap, IbmCodeEngineSecret } from '../providers/ibm';
 import { IbmPostgres } from '../database/ibm';
+import { N8N_ROLE } from '../database/roles';
 import { envFrom } from '../runtime/ibm';
 import { N8N_IMAGE } from '../shared/n8n-image';
 import { N8N_PORT, n8nStart, webhookOutputs } from './provisioning';
@@ -48,11 +49,13 @@ export class IbmN8n extends Construct {
       name: 'n8n-config',
       data: {
         ...start.environment,
-        DB_POSTGRESDB_HOST: this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname'),
-        DB_POSTGRESDB_PORT: this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port'),
-        DB_POSTGRESDB_DATABASE: 'ibmclouddb',
-        DB_POSTGRESDB_USER: 'admin',
-        DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
+        DB_POSTGRESDB_HOST: this.database.endpoint.host,
+        DB_POSTGRESDB_PORT: this.database.endpoint.port,
+        // Its own role and database, created out of band (the admin stays with operators).
+        DB_POSTGRESDB_DATABASE: 'n8n',
+        DB_POSTGRESDB_USER: N8N_ROLE,
+        DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'true',
+        DB_POSTGRESDB_SSL_CA: this.database.serverCaPem,
       },
     });
     const secret = new IbmCodeEngineSecret(
