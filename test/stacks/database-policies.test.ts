@@ -105,7 +105,7 @@ describe('the runtime does not log in as the master user', () => {
     expect(roles(withUser('data_sync_app'), cloud)).toEqual([]);
   });
 
-  test('PGUSER naming the admin is refused, and a URL hidden in a secret (no login to check) is reported', () => {
+  test('PGUSER naming the admin is refused, and a URL hidden in a secret or file (no login to check) is reported', () => {
     const server = { aws_db_instance: { db: { username: 'datasync' } } };
     expect(
       roles(
@@ -124,8 +124,18 @@ describe('the runtime does not log in as the master user', () => {
       '[common/runtime-not-db-admin] aws_ecs_task_definition.api: DATABASE_URL names no login (postgres://db/x?sslmode=verify-full)',
       '[common/runtime-not-db-admin] aws_ecs_task_definition.api: PGUSER logs in as datasync, the admin login of aws_db_instance.db',
     ]);
-    expect(roles(resource(server), 'aws')).toEqual([
-      '[common/runtime-not-db-admin] no runtime sets DATABASE_URL in the configuration (a secret holding the whole URL hides its login)',
+    const hidden = resource({
+      ...server,
+      aws_ecs_task_definition: {
+        api: { container_definitions: JSON.stringify([{ secrets: [{ name: 'DATABASE_URL', valueFrom: 'arn:s' }] }]) },
+      },
+      oci_container_instances_container_instance: {
+        api: { containers: [{ environment_variables: { DATABASE_URL_FILE: '/secrets/DATABASE_URL' } }] },
+      },
+    });
+    expect(roles(hidden, 'aws')).toEqual([
+      '[common/runtime-not-db-admin] aws_ecs_task_definition.api: DATABASE_URL comes from a secret, so its login cannot be checked',
+      '[common/runtime-not-db-admin] oci_container_instances_container_instance.api: DATABASE_URL comes from a file, so its login cannot be checked',
     ]);
   });
 });

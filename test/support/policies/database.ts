@@ -99,27 +99,30 @@ export const DATABASE_POLICIES: readonly PolicyRule[] = [
   {
     id: 'common/runtime-not-db-admin',
     description:
-      "The runtime's DATABASE_URL (and PGUSER) names a login of its own, never the database server's admin or master login, and is visible in the configuration so that it can be checked",
+      "The runtime's DATABASE_URL (and PGUSER) names a login of its own, never the database server's admin or master login, and is set in the configuration (not from a secret or file) so that it can be checked",
     check(json) {
       const admins = adminLogins(json);
       if (admins.size === 0) return [];
       const problems: string[] = [];
-      let urls = 0;
       for (const [type, byName] of Object.entries(json.resource ?? {}))
-        for (const [name, body] of Object.entries(byName))
+        for (const [name, body] of Object.entries(byName)) {
+          const address = `${type}.${name}`;
           for (const [variable, value] of environmentOf(body)) {
+            if (variable === 'DATABASE_URL_FILE')
+              problems.push(`${address}: DATABASE_URL comes from a file, so its login cannot be checked`);
             if (variable !== 'DATABASE_URL' && variable !== 'PGUSER') continue;
-            if (variable === 'DATABASE_URL') urls += 1;
             const user = variable === 'PGUSER' ? value : userOf(value);
             if (variable === 'DATABASE_URL' && !user)
-              problems.push(`${type}.${name}: DATABASE_URL names no login (${value.slice(0, 60)})`);
+              problems.push(`${address}: DATABASE_URL names no login (${value.slice(0, 60)})`);
             else if (user && admins.has(user))
-              problems.push(`${type}.${name}: ${variable} logs in as ${user}, the admin login of ${admins.get(user)}`);
+              problems.push(`${address}: ${variable} logs in as ${user}, the admin login of ${admins.get(user)}`);
           }
-      if (urls === 0)
-        problems.push(
-          'no runtime sets DATABASE_URL in the configuration (a secret holding the whole URL hides its login)',
-        );
+          // A secret holding the whole URL ({ name, valueFrom | value_source | secret_name }) hides the login.
+          walkObjects(body, (_path, object) => {
+            if (object.name === 'DATABASE_URL' && object.value === undefined)
+              problems.push(`${address}: DATABASE_URL comes from a secret, so its login cannot be checked`);
+          });
+        }
       return problems;
     },
   },
