@@ -19,11 +19,13 @@ export type VerifyMode = 'verify-full' | 'verify-ca';
 export interface PostgresUrlParts {
   /** The role to log in as (its password comes from PGPASSWORD or a password file). */
   readonly user: string;
+  /** Host name (or, where the certificate cannot name one, the address) clients dial. */
   readonly host: string;
-  /** @default 5432 */
+  /** Port; @default 5432 */
   readonly port?: string | number;
+  /** Database to connect to. */
   readonly database: string;
-  /** @default verify-full */
+  /** How the server certificate is checked; @default verify-full */
   readonly verify?: VerifyMode;
 }
 
