@@ -3,7 +3,8 @@ import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
-import { AwsDatabase } from '../constructs/database/aws';
+import { AwsDatabase, rdsCaCertificate } from '../constructs/database/aws';
+import { OWNER_ROLE, RUNTIME_ROLE } from '../constructs/database/roles';
 import { type ExistingAwsVpc, AwsAccessLogs, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
 import { AwsN8n } from '../constructs/n8n/aws';
@@ -33,6 +34,10 @@ export const AWS_RUNTIME_SECRETS = [
   'runtime/DATA_SYNC_ADMIN_TOKEN',
   'runtime/N8N_API_KEY',
   'runtime/N8N_WEBHOOK_TOKEN',
+  // The serving role's password; the owner role's URL (ECS) and login (Lambda): see "Database TLS and roles".
+  'runtime/DATABASE_PASSWORD',
+  'runtime/DATABASE_MIGRATION_URL',
+  'runtime/DATABASE_OWNER_LOGIN',
   ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const),
   ...N8N_QUEUE_SECRETS.map((name) => `n8n/${name}` as const),
 ] as const;
@@ -96,7 +101,7 @@ export class AwsStack extends DataSyncStack {
     const credentialSecrets = Object.fromEntries(
       [...this.secrets.credentials].map(([name, secret]) => [name, secret.arn]),
     );
-    const databaseEnv = { DATABASE_URL: this.database.urlWithoutCredentials, PGUSER: 'datasync' };
+    const databaseCa = rdsCaCertificate(this, this.database.caCertIdentifier);
     const events = new AwsEventBus(this, 'events', { prefix, kmsKeyArn: keyArn });
     const common = {
       LOG_LEVEL: CLOUD_SIZING[env.name].logLevel,
@@ -128,7 +133,8 @@ export class AwsStack extends DataSyncStack {
       }),
       environment: {
         ...common,
-        ...databaseEnv,
+        DATABASE_URL: this.database.urlFor(RUNTIME_ROLE),
+        DATABASE_CA: databaseCa,
         DATA_SYNC_ROLE: 'api',
         // The ECS services drain the outbox onto the topic; the Lambda worker only writes to it.
         ...events.environment,
@@ -140,7 +146,8 @@ export class AwsStack extends DataSyncStack {
       },
       secrets: {
         ...credentialSecrets,
-        PGPASSWORD: `${this.database.masterSecretArn}:password::`,
+        PGPASSWORD: extra('runtime/DATABASE_PASSWORD'),
+        DATABASE_MIGRATION_URL: extra('runtime/DATABASE_MIGRATION_URL'),
         DATA_SYNC_ENCRYPTION_KEY: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
         // The first admin token: from Secrets Manager, never printed into the logs.
         DATA_SYNC_ADMIN_TOKEN: extra('runtime/DATA_SYNC_ADMIN_TOKEN'),
@@ -175,15 +182,17 @@ export class AwsStack extends DataSyncStack {
       subnetIds: this.network.privateSubnetIds,
       secretArns: [
         ...Object.values(credentialSecrets),
-        this.database.masterSecretArn,
+        extra('runtime/DATABASE_OWNER_LOGIN'),
         extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
       ],
-      // Lambda cannot inject secrets as ECS does: it gets their ARNs and reads them at start.
+      // Lambda cannot inject secrets as ECS does: it gets their ARNs and reads them at start. The runtime reads
+      // one database login from Secrets Manager and migrates at every start, so the worker logs in as the owner.
       environment: {
         ...common,
-        ...databaseEnv,
+        DATABASE_URL: this.database.urlFor(OWNER_ROLE),
+        DATABASE_CA: databaseCa,
         DATA_SYNC_ROLE: 'worker',
-        DATABASE_SECRET_ARN: this.database.masterSecretArn,
+        DATABASE_SECRET_ARN: extra('runtime/DATABASE_OWNER_LOGIN'),
         DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
         DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify(credentialSecrets),
       },
@@ -212,6 +221,7 @@ export class AwsStack extends DataSyncStack {
         shape: settings.n8n,
         metrics: { serviceName: env.serviceName, logGroup: this.runtime.metricsLogGroup },
         apiUrl: this.runtime.url,
+        databaseCa,
         secretArns: Object.fromEntries(
           n8nSecretNames(settings.n8n).map((name) => [
             name,

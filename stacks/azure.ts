@@ -9,6 +9,7 @@ import { Fn, TerraformVariable } from 'cdktf';
 import type { Construct } from 'constructs';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { AzureDatabase } from '../constructs/database/azure';
+import { RUNTIME_ROLE } from '../constructs/database/roles';
 import { AzureMetricsWorkspace, AzureMonitoring } from '../constructs/monitoring/azure';
 import { N8N_DB_PASSWORD_SECRET } from '../constructs/n8n/provisioning';
 import { n8nSecretNames } from '../constructs/n8n/processes';
@@ -177,6 +178,7 @@ export class AzureStack extends DataSyncStack {
     const sharedEnv = {
       LOG_LEVEL: 'info',
       DATA_SYNC_ENVIRONMENT: env.name,
+      DATABASE_URL: database.urlFor(RUNTIME_ROLE, 'data_sync'),
       // The runtime authenticates to Service Bus as its managed identity (AZURE_CLIENT_ID): the namespace takes no keys.
       DATA_SYNC_QUEUE: 'servicebus',
       DATA_SYNC_SERVICEBUS_HOST: Fn.trimsuffix(Fn.trimprefix(queue.namespace.endpoint, 'https://'), ':443/'),

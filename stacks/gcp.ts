@@ -8,6 +8,7 @@ import { addressOf } from '../constructs/shared/address';
 import type { Construct } from 'constructs';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { GcpDatabase } from '../constructs/database/gcp';
+import { RUNTIME_ROLE } from '../constructs/database/roles';
 import { GcpMonitoring } from '../constructs/monitoring/gcp';
 import { GcpN8n } from '../constructs/n8n/gcp';
 import { N8N_DB_PASSWORD_SECRET } from '../constructs/n8n/provisioning';
@@ -30,7 +31,13 @@ export interface GcpStackOptions {
  * The runtime's own secrets (GCP and Azure) besides the integration credentials; DATA_SYNC_ADMIN_TOKEN is the
  * first admin token, never printed. N8N_API_KEY and N8N_WEBHOOK_TOKEN come only with n8n.
  */
-export const RUNTIME_SECRETS = ['DATABASE_URL', 'DATA_SYNC_ENCRYPTION_KEY', 'DATA_SYNC_ADMIN_TOKEN'] as const;
+export const RUNTIME_SECRETS = [
+  // The serving role's password and the owner role's URL: see the README, "Database TLS and roles".
+  'PGPASSWORD',
+  'DATABASE_MIGRATION_URL',
+  'DATA_SYNC_ENCRYPTION_KEY',
+  'DATA_SYNC_ADMIN_TOKEN',
+] as const;
 
 /**
  * The GCP composition: Cloud Run v2 runtime with blue-green traffic tags, Pub/Sub with a push
@@ -164,6 +171,8 @@ export class GcpStack extends DataSyncStack {
         DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.gcp),
         DATA_SYNC_ENVIRONMENT: env.name,
         GOOGLE_CLOUD_PROJECT: project,
+        DATABASE_URL: database.urlFor(RUNTIME_ROLE, 'data_sync'),
+        DATABASE_CA: database.serverCa,
         DATA_SYNC_PUBSUB_PUSH_AUDIENCE: pushAudience,
         ...events.environment,
         DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT: `${accountPrefix}-push@${project}.iam.gserviceaccount.com`,

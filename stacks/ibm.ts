@@ -3,6 +3,7 @@ import { Lazy, TerraformOutput } from 'cdktf';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { IbmPostgres } from '../constructs/database/ibm';
 import { IbmEventBus } from '../constructs/events/ibm';
+import { RUNTIME_ROLE } from '../constructs/database/roles';
 import {
   IbmIamAuthorizationPolicy,
   IbmIamServiceId,
@@ -148,9 +149,10 @@ export class IbmStack extends DataSyncStack {
         DATA_SYNC_ENVIRONMENT: env.name,
         // The worker job shares this config map and serves no HTTP, so only the API apps use it.
         DATA_SYNC_TRUST_PROXY: String(PROXY_HOPS.ibm),
-        // The admin password goes into the runtime-credentials secret as PGPASSWORD (pg reads it). The
-        // deployment's CA is self-signed (connectionstrings[0].certificate): encrypted, not verified.
-        DATABASE_URL: `postgres://admin@${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname')}:${this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port')}/ibmclouddb?sslmode=no-verify`,
+        // The serving role's password and the owner role's DATABASE_MIGRATION_URL go into the
+        // runtime-credentials secret (runtime_secret_keys); the deployment's self-signed CA verifies the server.
+        DATABASE_URL: this.database.urlFor(RUNTIME_ROLE, 'data_sync'),
+        DATABASE_CA: this.database.serverCaBase64,
         // No Event Streams binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
         DATA_SYNC_QUEUE: 'store',
         ...events.environment,
@@ -204,9 +206,13 @@ export class IbmStack extends DataSyncStack {
     this.exposeImageRepository(imageRepository);
     if (this.n8n) new TerraformOutput(this, 'n8n_url', { value: this.n8n.app.attr('endpoint') });
     new TerraformOutput(this, 'runtime_secret_keys', {
-      value: ['PGPASSWORD', ...[...this.secrets.secretIds.keys()].filter((key) => !n8nOnly.has(key))],
+      value: [
+        'PGPASSWORD',
+        'DATABASE_MIGRATION_URL',
+        ...[...this.secrets.secretIds.keys()].filter((key) => !n8nOnly.has(key)),
+      ],
       description:
-        'Keys the runtime-credentials Code Engine secret must hold (ibmcloud ce secret update --from-env-file): the database password and the runtime secrets',
+        "Keys the runtime-credentials Code Engine secret must hold (ibmcloud ce secret update --from-env-file): the serving role data_sync_app's password, the owner role's URL and the runtime secrets",
     });
     this.provide('api', addressOf(this.runtime.apps[settings.activeSlot]));
     this.provide('webhooks', addressOf(this.runtime.domainMapping ?? this.runtime.apps[settings.activeSlot]));

@@ -1,3 +1,4 @@
+import { TerraformVariable } from 'cdktf';
 import { Construct } from 'constructs';
 import { DbInstance } from '@cdktf/provider-aws/lib/db-instance';
 import { DbParameterGroup } from '@cdktf/provider-aws/lib/db-parameter-group';
@@ -5,6 +6,7 @@ import { DbSubnetGroup } from '@cdktf/provider-aws/lib/db-subnet-group';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { VpcSecurityGroupIngressRule } from '@cdktf/provider-aws/lib/vpc-security-group-ingress-rule';
 import type { EnvironmentConfig } from '@data-sync/config';
+import { postgresUrl } from './roles';
 
 export interface AwsDatabaseProps {
   /** Name of the instance, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */
@@ -22,11 +24,14 @@ export interface AwsDatabaseProps {
   readonly kmsKeyArn: string;
   /** PostgreSQL major version; @default `16` */
   readonly engineVersion?: string;
+  /** The RDS CA that signs the server certificate, pinned so clients know which root to trust; @default `rds-ca-rsa2048-g1` */
+  readonly caCertIdentifier?: string;
 }
 
 /**
  * Database capability on AWS: RDS PostgreSQL, storage-encrypted with the stack key, private (own
- * subnet group and security group), TLS enforced, master password managed by RDS in Secrets Manager.
+ * subnet group and security group), TLS enforced with a pinned CA, master password managed by RDS in
+ * Secrets Manager (and rotated by it: so operators only use it, out of band, to create the stack's roles).
  */
 export class AwsDatabase extends Construct {
   readonly instance: DbInstance;
@@ -34,10 +39,13 @@ export class AwsDatabase extends Construct {
   /** ARN of the RDS-managed secret holding `{"username","password"}`. */
   readonly masterSecretArn: string;
   readonly port = 5432;
+  /** The CA the server certificate chains to (its root is in the region's RDS bundle). */
+  readonly caCertIdentifier: string;
 
   constructor(scope: Construct, id: string, props: AwsDatabaseProps) {
     super(scope, id);
     const engineVersion = props.engineVersion ?? '16';
+    this.caCertIdentifier = props.caCertIdentifier ?? 'rds-ca-rsa2048-g1';
     const subnets = new DbSubnetGroup(this, 'subnets', { name: props.identifier, subnetIds: [...props.subnetIds] });
     this.securityGroup = new SecurityGroup(this, 'sg', {
       name: `${props.identifier}-db`,
@@ -67,6 +75,7 @@ export class AwsDatabase extends Construct {
       dbSubnetGroupName: subnets.name,
       vpcSecurityGroupIds: [this.securityGroup.id],
       parameterGroupName: parameters.name,
+      caCertIdentifier: this.caCertIdentifier,
       publiclyAccessible: false,
       multiAz: sizing.multiAz,
       deletionProtection: sizing.deletionProtection,
@@ -95,8 +104,20 @@ export class AwsDatabase extends Construct {
     });
   }
 
-  /** Connection URL without credentials (they come from PGUSER/PGPASSWORD); TLS on, as rds.force_ssl requires. */
-  get urlWithoutCredentials(): string {
-    return `postgres://${this.instance.address}:${this.port}/${this.instance.dbName}?sslmode=no-verify`;
+  /** Connection URL of `user` without a password (PGPASSWORD), verify-full: RDS certificates name the instance's address. */
+  urlFor(user: string): string {
+    return postgresUrl({ user, host: this.instance.address, port: this.port, database: this.instance.dbName });
   }
+}
+
+/**
+ * The RDS root CA clients verify against, as a Terraform variable: the bundle cannot be fetched at synth, is
+ * public (no secret), and is small enough for the Lambda worker's environment (4 KB in all) only as one root.
+ */
+export function rdsCaCertificate(scope: Construct, caCertIdentifier = 'rds-ca-rsa2048-g1'): string {
+  return new TerraformVariable(scope, 'rds_ca_certificate', {
+    type: 'string',
+    nullable: false,
+    description: `PEM of the RDS root CA ${caCertIdentifier} of the stack's region: the "Amazon RDS <region> Root CA RSA2048 G1" certificate of https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem (public, not a secret)`,
+  }).stringValue;
 }

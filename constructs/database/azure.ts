@@ -3,6 +3,7 @@ import { PostgresqlFlexibleServer } from '@cdktf/provider-azurerm/lib/postgresql
 import { PostgresqlFlexibleServerDatabase } from '@cdktf/provider-azurerm/lib/postgresql-flexible-server-database';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
+import { postgresUrl } from './roles';
 
 export interface AzureDatabaseProps {
   /** Server name (globally unique, 3-63 lowercase characters). */
@@ -41,6 +42,8 @@ const STORAGE_MB = [
  * PostgreSQL Flexible Server with VNet integration only (public network access disabled), storage
  * encrypted at rest, Entra ID and password auth, automated backups (geo-redundant and zone-redundant
  * HA in production). The administrator password is write-only, supplied from a sensitive variable.
+ * Its certificate chains to public roots (DigiCert Global Root G2, Microsoft RSA Root CA 2017) and names the
+ * server's FQDN, so clients verify it fully against the system's trust store, with no CA to ship.
  */
 export class AzureDatabase extends Construct {
   readonly server: PostgresqlFlexibleServer;
@@ -86,5 +89,10 @@ export class AzureDatabase extends Construct {
         notes: 'Production database: remove this lock deliberately before deleting',
       });
     }
+  }
+
+  /** URL of `user` on `database` without a password, verify-full against the public roots. */
+  urlFor(user: string, database: string): string {
+    return postgresUrl({ user, host: this.server.fqdn, database });
   }
 }

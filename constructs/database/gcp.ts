@@ -2,6 +2,7 @@ import { SqlDatabase } from '@cdktf/provider-google/lib/sql-database';
 import { SqlDatabaseInstance } from '@cdktf/provider-google/lib/sql-database-instance';
 import { ITerraformDependable } from 'cdktf';
 import { Construct } from 'constructs';
+import { postgresUrl } from './roles';
 
 export interface GcpDatabaseProps {
   /** Instance name, e.g. `data-sync-prod-db`. */
@@ -32,6 +33,9 @@ export interface GcpDatabaseProps {
  * Cloud SQL for PostgreSQL with a private IP only (no public IPv4), TLS required, automated backups
  * and, in production, HA and deletion protection. Storage is encrypted at rest by Google. Database
  * users are created out of band with their password from Secret Manager, so none is in Terraform.
+ * The server certificate comes from the instance's own CA (per-instance CA, the default server CA mode)
+ * and names no private IP, so clients verify the chain against that CA (verify-ca): a CA dedicated to one
+ * instance signs no other server's certificate.
  */
 export class GcpDatabase extends Construct {
   readonly instance: SqlDatabaseInstance;
@@ -56,6 +60,8 @@ export class GcpDatabase extends Construct {
           ipv4Enabled: false,
           privateNetwork: props.networkId,
           sslMode: 'ENCRYPTED_ONLY',
+          // Pinned: verify-ca is as strong as a name check only while the CA signs this instance alone.
+          serverCaMode: 'GOOGLE_MANAGED_INTERNAL_CA',
           enablePrivatePathForGoogleCloudServices: true,
         },
         backupConfiguration: {
@@ -73,5 +79,15 @@ export class GcpDatabase extends Construct {
     this.databases = Object.fromEntries(
       props.databases.map((db) => [db, new SqlDatabase(this, `db-${db}`, { name: db, instance: this.instance.name })]),
     );
+  }
+
+  /** PEM of the instance's server CA (public; Cloud SQL rotates it only when asked). */
+  get serverCa(): string {
+    return this.instance.serverCaCert.get(0).cert;
+  }
+
+  /** URL of `user` on `database` by private IP, without a password, verifying the chain against serverCa. */
+  urlFor(user: string, database: string): string {
+    return postgresUrl({ user, host: this.instance.privateIpAddress, database, verify: 'verify-ca' });
   }
 }

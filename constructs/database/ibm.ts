@@ -1,6 +1,8 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '@data-sync/config';
+import { Fn } from 'cdktf';
 import { IbmDatabase } from '../providers/ibm';
+import { postgresUrl } from './roles';
 
 export interface IbmDatabaseProps {
   /** Instance name, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */
@@ -18,7 +20,9 @@ export interface IbmDatabaseProps {
  * Database capability on IBM Cloud: Databases for PostgreSQL on private endpoints only, disk and
  * backups encrypted with the stack's Key Protect root key. The service always spreads members over
  * zones; prod gets 3 members, other environments the minimum of 2. The admin password is not
- * in the configuration: set it out of band (`ibmcloud cdb deployment-user-password`).
+ * in the configuration: set it out of band (`ibmcloud cdb deployment-user-password`). The server
+ * certificate comes from the deployment's own self-signed CA (connectionstrings[0].certbase64, public) for
+ * the private endpoint's host name: clients verify it fully against that CA.
  */
 export class IbmPostgres extends Construct {
   readonly database: InstanceType<typeof IbmDatabase>;
@@ -45,5 +49,28 @@ export class IbmPostgres extends Construct {
         },
       ],
     });
+  }
+
+  /** The private endpoint's host name and port. */
+  get endpoint(): { readonly host: string; readonly port: string } {
+    return {
+      host: this.database.getStringAttribute('connectionstrings[0].hosts[0].hostname'),
+      port: this.database.getStringAttribute('connectionstrings[0].hosts[0].port'),
+    };
+  }
+
+  /** The deployment's CA as IBM gives it: base64 of the PEM (DATABASE_CA accepts it as it is). */
+  get serverCaBase64(): string {
+    return this.database.getStringAttribute('connectionstrings[0].certbase64');
+  }
+
+  /** The deployment's CA as PEM (n8n takes PEM only). */
+  get serverCaPem(): string {
+    return Fn.base64decode(this.serverCaBase64);
+  }
+
+  /** URL of `user` on `database` without a password (PGPASSWORD), verify-full against the deployment's CA. */
+  urlFor(user: string, database: string): string {
+    return postgresUrl({ user, ...this.endpoint, database });
   }
 }

@@ -1,6 +1,7 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig } from '@data-sync/config';
-import { OciPsqlDbSystem } from '../providers/oci';
+import { OciPsqlDbSystem, OciPsqlDbSystemConnectionDetail } from '../providers/oci';
+import { postgresUrl } from './roles';
 
 export interface OciDatabaseProps {
   /** Display name, e.g. `data-sync-prod` or `data-sync-prod-n8n`. */
@@ -27,10 +28,13 @@ export interface OciDatabaseProps {
 /**
  * Database capability on OCI: OCI Database with PostgreSQL on regionally durable storage
  * (encrypted at rest by the service), private endpoint only, administrator password read from a
- * Vault secret at creation, daily backups kept per environment.
+ * Vault secret at creation, daily backups kept per environment. Its server certificate is issued by the
+ * service's private CA (not publicly trusted) for the endpoint's FQDN: clients connect by that name and
+ * verify against the CA the connection details give.
  */
 export class OciDatabase extends Construct {
   readonly dbSystem: InstanceType<typeof OciPsqlDbSystem>;
+  private readonly connection: InstanceType<typeof OciPsqlDbSystemConnectionDetail>;
 
   constructor(scope: Construct, id: string, props: OciDatabaseProps) {
     super(scope, id);
@@ -52,10 +56,21 @@ export class OciDatabase extends Construct {
         backup_policy: { kind: 'DAILY', backup_start: '02:00', retention_days: props.sizing.backupRetentionDays },
       },
     });
+    this.connection = new OciPsqlDbSystemConnectionDetail(this, 'connection', { db_system_id: this.dbSystem.id });
   }
 
-  /** Private endpoint host name (the primary endpoint's FQDN). */
+  /** Private endpoint host name (the primary endpoint's FQDN, the name its certificate carries). */
   get host(): string {
-    return this.dbSystem.getStringAttribute('network_details[0].primary_db_endpoint_private_ip');
+    return this.connection.attr('primary_db_endpoint[0].fqdn');
+  }
+
+  /** PEM of the PostgreSQL service's private CA that signs the server certificate. */
+  get serverCa(): string {
+    return this.connection.attr('ca_certificate');
+  }
+
+  /** URL of `user` on `database` without a password (a pgpass file holds it), verify-full against serverCa. */
+  urlFor(user: string, database: string): string {
+    return postgresUrl({ user, host: this.host, database });
   }
 }

@@ -41,6 +41,8 @@ export interface AwsN8nProps {
   };
   /** Public URL of this service's API, which workflows call. */
   readonly apiUrl: string;
+  /** PEM of the RDS root CA n8n verifies its database against (not publicly trusted). */
+  readonly databaseCa: string;
   /** Secrets Manager ARNs of n8nSecretNames(shape), by name (created empty, filled out of band). */
   readonly secretArns: Readonly<Record<string, string>>;
   /** Path n8n is served under; @default `/n8n/` */
@@ -165,7 +167,8 @@ export class AwsN8n extends Construct {
           DB_POSTGRESDB_PORT: String(this.database.port),
           DB_POSTGRESDB_DATABASE: 'n8n',
           DB_POSTGRESDB_USER: 'n8n',
-          DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
+          DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'true',
+          DB_POSTGRESDB_SSL_CA: props.databaseCa,
         },
         secrets: {
           ...Object.fromEntries(process.secrets.map((secret) => [secret, props.secretArns[secret]])),

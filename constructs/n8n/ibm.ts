@@ -7,6 +7,7 @@ import {
   IbmCodeEngineSecret,
 } from '../providers/ibm';
 import { IbmPostgres } from '../database/ibm';
+import { N8N_ROLE } from '../database/roles';
 import { N8N_IMAGE } from '../shared/n8n-image';
 import { n8nProcessName, n8nProcesses, type N8nProcess, type N8nRole } from './processes';
 import { N8N_PORT, webhookOutputs } from './provisioning';
@@ -77,11 +78,13 @@ export class IbmN8n extends Construct {
       { lifecycle: { ignoreChanges: ['data'] } },
     );
     const database = {
-      DB_POSTGRESDB_HOST: this.database.database.getStringAttribute('connectionstrings[0].hosts[0].hostname'),
-      DB_POSTGRESDB_PORT: this.database.database.getStringAttribute('connectionstrings[0].hosts[0].port'),
-      DB_POSTGRESDB_DATABASE: 'ibmclouddb',
-      DB_POSTGRESDB_USER: 'admin',
-      DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
+      DB_POSTGRESDB_HOST: this.database.endpoint.host,
+      DB_POSTGRESDB_PORT: this.database.endpoint.port,
+      // Its own role and database, created out of band (the admin stays with operators).
+      DB_POSTGRESDB_DATABASE: 'n8n',
+      DB_POSTGRESDB_USER: N8N_ROLE,
+      DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'true',
+      DB_POSTGRESDB_SSL_CA: this.database.serverCaPem,
     };
     const processes = n8nProcesses(props.shape, props.features, props.apiUrl);
     const run = (process: N8nProcess, webhookUrl?: string): App => {

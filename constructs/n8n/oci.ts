@@ -95,7 +95,9 @@ export class OciN8n extends Construct {
             DB_POSTGRESDB_DATABASE: 'postgres',
             DB_POSTGRESDB_USER: 'n8n',
             DB_POSTGRESDB_PASSWORD_FILE: '/secrets/DB_PASSWORD',
-            DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
+            DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'true',
+            // The PostgreSQL service's private CA (public content), for the endpoint FQDN in DB_POSTGRESDB_HOST.
+            DB_POSTGRESDB_SSL_CA: this.database.serverCa,
           },
           health_checks: [
             {

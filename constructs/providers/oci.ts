@@ -379,6 +379,11 @@ export const OciIdentityAvailabilityDomains = dataSourceType<{ compartment_id: s
   OCI_PROVIDER,
   'oci_identity_availability_domains',
 );
+/** Connection details of a PostgreSQL DB system: the service's private CA and the endpoints' FQDNs. */
+export const OciPsqlDbSystemConnectionDetail = dataSourceType<
+  { db_system_id: string },
+  'ca_certificate' | 'primary_db_endpoint[0].fqdn'
+>(OCI_PROVIDER, 'oci_psql_db_system_connection_detail');
 export const OciObjectstorageNamespace = dataSourceType<{ compartment_id: string }, 'namespace'>(
   OCI_PROVIDER,
   'oci_objectstorage_namespace',

@@ -70,6 +70,8 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
       env[name] = resolveReferences(raw, (reference) => {
         if (reference.endsWith('.address')) return database.hostname;
         if (reference.endsWith('.db_name')) return database.pathname.slice(1);
+        // The local server has no TLS, so no RDS CA to verify it against (an empty DATABASE_CA reads as unset).
+        if (reference === 'var.rds_ca_certificate') return '';
         if (reference === 'aws_sqs_queue.queue_jobs_E9CBB996.url' || /queue_jobs_\w+\.url$/.test(reference))
           return queueUrl;
         if (/queue_dead-letters_\w+\.url$/.test(reference)) return dlqUrl;

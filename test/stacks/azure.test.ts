@@ -67,7 +67,12 @@ describe.each(ENVIRONMENTS)('Azure %s stack', (environment) => {
     const vars = envOf(main);
     for (const credential of settings.integrations.flatMap((i) => i.credentials))
       expect(vars[credential]).toEqual({ secret: credential.toLowerCase().replace(/_/g, '-') });
-    expect(vars.DATABASE_URL).toEqual({ secret: 'database-url' });
+    expect(vars.PGPASSWORD).toEqual({ secret: 'pgpassword' });
+    expect(vars.DATABASE_MIGRATION_URL).toEqual({ secret: 'database-migration-url' });
+    // The serving role, verify-full against the public roots Flexible Server's certificate chains to.
+    expect(vars.DATABASE_URL).toMatch(
+      /^postgres:\/\/data_sync_app@\$\{azurerm_postgresql_flexible_server\.database_server_\w+\.fqdn\}:5432\/data_sync\?sslmode=verify-full$/,
+    );
     for (const secret of runtime.secret as Block[])
       expect(secret.key_vault_secret_id).toMatch(
         /^\$\{azurerm_key_vault\.secrets_vault_\w+\.vault_uri\}secrets\/[a-z0-9-]+$/,
@@ -324,7 +329,7 @@ describe('Key Vault access: each identity reads only the secrets it is given', (
     const runtime = [...readable]
       .filter(([identity]) => !identity.startsWith('n8n') && !identity.includes('scheduler'))
       .flatMap(([, names]) => names);
-    expect(runtime).toContain('database-url');
+    expect(runtime).toEqual(expect.arrayContaining(['pgpassword', 'database-migration-url']));
     const othersOwn = new Set([...of('n8n_identity'), ...scheduler]);
     expect(runtime.filter((name) => othersOwn.has(name))).toEqual([]);
   });

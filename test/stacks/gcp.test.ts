@@ -74,9 +74,20 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
     expect(secretEnv).toEqual(
       expect.arrayContaining([
         ...settings.integrations.flatMap((i) => i.credentials),
-        'DATABASE_URL',
+        'PGPASSWORD',
+        'DATABASE_MIGRATION_URL',
         'DATA_SYNC_ENCRYPTION_KEY',
       ]),
+    );
+    // The serving role by private IP, the chain checked against the instance's own CA (its certificate names no IP).
+    const plain = Object.fromEntries(
+      (container.env as Block[]).filter((e) => e.value !== undefined).map((e) => [e.name, e.value]),
+    );
+    expect(plain.DATABASE_URL).toMatch(
+      /^postgres:\/\/data_sync_app@\$\{google_sql_database_instance\.database_instance_\w+\.private_ip_address\}:5432\/data_sync\?sslmode=verify-ca$/,
+    );
+    expect(plain.DATABASE_CA).toMatch(
+      /^\$\{google_sql_database_instance\.database_instance_\w+\.server_ca_cert\[0\]\.cert\}$/,
     );
     expect((template.containers as Block[]).map((c) => c.name)).toEqual(['runtime', 'metrics']);
     // Cloud Run reserves PORT (it sets it from the container port) and rejects revisions that set it.

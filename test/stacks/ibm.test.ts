@@ -59,9 +59,11 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
     const data = resourcesOf(json(), 'ibm_code_engine_config_map').find(([, b]) => b.name === 'runtime-config')![1]
       .data as Record<string, string>;
     expect(data).toMatchObject({ DATA_SYNC_ENVIRONMENT: environment, DATA_SYNC_QUEUE: 'store' });
+    // The serving role, verify-full against the deployment's own CA (DATABASE_CA takes IBM's base64 as it is).
     expect(data.DATABASE_URL).toBe(
-      `postgres://admin@\${ibm_database.${dbName}.connectionstrings[0].hosts[0].hostname}:\${ibm_database.${dbName}.connectionstrings[0].hosts[0].port}/ibmclouddb?sslmode=no-verify`,
+      `postgres://data_sync_app@\${ibm_database.${dbName}.connectionstrings[0].hosts[0].hostname}:\${ibm_database.${dbName}.connectionstrings[0].hosts[0].port}/data_sync?sslmode=verify-full`,
     );
+    expect(data.DATABASE_CA).toBe(`\${ibm_database.${dbName}.connectionstrings[0].certbase64}`);
   });
 
   test('blue and green Code Engine apps: instanceCount warm instances, 1 vCPU, 2 GB, own image tag', () => {

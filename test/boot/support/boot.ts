@@ -50,7 +50,8 @@ export const RUNTIME_READS: ReadonlySet<string> = new Set([
 
 /** A test value for a secret variable (the platform would read it from its secret manager). */
 export function testSecret(name: string, local: LocalServices): string {
-  if (name === 'DATABASE_URL') return local.databaseUrl;
+  // The serving and the owner role are one login here: the migration runs, the grant is skipped.
+  if (name === 'DATABASE_URL' || name === 'DATABASE_MIGRATION_URL') return local.databaseUrl;
   // The user the local server knows (the URL's, or the one pg defaults to).
   if (name === 'PGUSER') return decodeURIComponent(new URL(local.databaseUrl).username) || os.userInfo().username;
   if (name === 'DATA_SYNC_ENCRYPTION_KEY') return local.encryptionKey;
@@ -86,7 +87,10 @@ function evaluate(expression: string): string {
 
 /** The value `name` takes here: local endpoints for the store, queue and n8n; references resolved. */
 export function localValue(name: string, value: string, local: LocalServices): string {
-  if (name === 'DATABASE_URL') return local.databaseUrl;
+  if (name === 'DATABASE_URL' || name === 'DATABASE_MIGRATION_URL') return local.databaseUrl;
+  // The local server has no TLS, and DATABASE_CA makes the runtime verify-full: empty reads as unset. The
+  // stacks' verification is the policy's (common/db-tls-verified) and store/database-tls.integration.test.ts's.
+  if (name === 'DATABASE_CA') return '';
   // The user the local server knows (the URL's, or the one pg defaults to).
   if (name === 'PGUSER') return decodeURIComponent(new URL(local.databaseUrl).username) || os.userInfo().username;
   if (name === 'N8N_URL') return local.n8nUrl;

@@ -9,6 +9,7 @@ import { type TerraformJson, walk, walkObjects } from '../terraform-checks';
 import { AWS_POLICIES } from './aws';
 import { AZURE_POLICIES } from './azure';
 import { CLOUDFLARE_POLICIES } from './cloudflare';
+import { DATABASE_POLICIES } from './database';
 import { GCP_POLICIES } from './gcp';
 import { HTTPS_POLICY } from './https';
 import { IBM_POLICIES } from './ibm';
@@ -100,7 +101,7 @@ export const COMMON_POLICIES: readonly PolicyRule[] = [
   },
 ];
 
-/** The cross-cloud rules (with ./https.ts) plus the cloud's own; undefined for a cloud without a rule module yet. */
+/** The cross-cloud rules (with ./https.ts, ./n8n.ts and ./database.ts) plus the cloud's own; undefined for a cloud without a rule module yet. */
 export function policyRules(cloud: Cloud): readonly PolicyRule[] | undefined {
   const byCloud: Partial<Record<Cloud, readonly PolicyRule[]>> = {
     aws: AWS_POLICIES,
@@ -111,5 +112,5 @@ export function policyRules(cloud: Cloud): readonly PolicyRule[] | undefined {
     cloudflare: CLOUDFLARE_POLICIES,
   };
   const own = byCloud[cloud];
-  return own && [...COMMON_POLICIES, HTTPS_POLICY, ...N8N_POLICIES, ...own];
+  return own && [...COMMON_POLICIES, HTTPS_POLICY, ...N8N_POLICIES, ...DATABASE_POLICIES, ...own];
 }

@@ -5,7 +5,8 @@
  * a high finding fails; a medium or low one must be listed in docs/security-findings.md with its reason.
  */
 import type { Cloud } from '@data-sync/config';
-import { type Block, type TerraformJson, parseJsonString, resourcesOf, walk, walkObjects } from '../terraform-checks';
+import { type Block, type TerraformJson, parseJsonString, resourcesOf } from '../terraform-checks';
+import { unverifiedTls } from './database';
 
 export type Family = 'TLS' | 'logging' | 'encryption' | 'public exposure' | 'IAM scope';
 export type Severity = 'high' | 'medium' | 'low';
@@ -25,32 +26,6 @@ export interface SecurityCheck {
 
 const list = (value: unknown): Block[] =>
   value === undefined ? [] : Array.isArray(value) ? (value as Block[]) : [value as Block];
-
-/** A database URL that encrypts without checking whose certificate it is (or does not encrypt). */
-const UNVERIFIED_URL = /[?&]sslmode=(disable|allow|prefer|require|no-verify)\b/;
-/** Settings that switch certificate verification off, by variable name. */
-const UNVERIFIED_SETTING: Readonly<Record<string, string>> = {
-  DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'false',
-  NODE_TLS_REJECT_UNAUTHORIZED: '0',
-};
-
-/** Ways a resource turns certificate verification off: its URLs and its environment, in every platform's shape. */
-function unverifiedTls(body: Block): string[] {
-  const found = new Set<string>();
-  walk(body, (_path, leaf, key) => {
-    if (typeof leaf === 'string' && UNVERIFIED_URL.test(leaf))
-      found.add(`a database URL with ${UNVERIFIED_URL.exec(leaf)![0].slice(1)}`);
-    if (UNVERIFIED_SETTING[key] !== undefined && String(leaf) === UNVERIFIED_SETTING[key])
-      found.add(`${key}=${String(leaf)}`);
-  });
-  // Environment lists ([{ name, value }], ECS JSON included).
-  walkObjects(body, (_path, object) => {
-    const name = String(object.name);
-    if (UNVERIFIED_SETTING[name] !== undefined && String(object.value) === UNVERIFIED_SETTING[name])
-      found.add(`${name}=${String(object.value)}`);
-  });
-  return [...found];
-}
 
 function eachResource(
   json: TerraformJson,

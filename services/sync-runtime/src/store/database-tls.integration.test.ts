@@ -147,6 +147,30 @@ suite('database TLS (verify-full)', () => {
     await expect(withCa('127.0.0.1', pem)).rejects.toThrow(/IP: 127.0.0.1 is not in the cert's list/);
   });
 
+  test('verify-ca in the URL (Cloud SQL on a private IP) checks the chain against DATABASE_CA but not the name', async () => {
+    const chainOnly = async (ca: string) => {
+      const url = new URL(pg.url);
+      url.hostname = '127.0.0.1';
+      url.search = '?sslmode=verify-ca';
+      const config = loadConfig({
+        DATABASE_URL: url.toString(),
+        DATABASE_CA: ca,
+        DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 3).toString('base64'),
+      });
+      const runtime = await createRuntime(config, { logger: pino({ level: 'silent' }) });
+      try {
+        const { rows } = await runtime.db.query<{ ssl: boolean }>(
+          'SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()',
+        );
+        return rows[0].ssl;
+      } finally {
+        await runtime.close();
+      }
+    };
+    await expect(chainOnly(fs.readFileSync(certs.ca, 'utf8'))).resolves.toBe(true);
+    await expect(chainOnly(fs.readFileSync(certs.otherCa, 'utf8'))).rejects.toThrow(/certificate/i);
+  });
+
   test('a server whose certificate names another host is refused', async () => {
     await expect(startOn('127.0.0.1', certs.ca)).rejects.toThrow(/IP: 127.0.0.1 is not in the cert's list|altnames/i);
   });
