@@ -27,7 +27,7 @@ import { createRepositories, type Repositories } from '../store/repositories';
 import { createTokenStore, type TokenStore } from '../store/tokens-repository';
 import { processMetaDeletion, type MetaDeletion } from '../social/meta-deletion';
 import { withMetaAppUsers } from '../social/meta-app-users';
-import { createXAuthorizationStore } from '../social/x-authorizations';
+import { createXAuthorizationStore, type XAuthorizationStore } from '../social/x-authorizations';
 
 export interface RuntimeParts {
   /** The database every part reads and writes, already migrated. */
@@ -64,6 +64,8 @@ export interface AssembledRuntime {
   readonly engine: SyncEngine;
   /** The store's repositories, over the same database (the API's view of the store). */
   readonly repositories: Repositories;
+  /** X accounts being connected; their grants go to the token store the engine's X connectors read. */
+  readonly xAuthorizations: XAuthorizationStore;
 }
 
 /** What the job handlers need besides the engine. */
@@ -187,5 +189,5 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   // An X account connected through the API stores its grant in the same token store the engine's connectors read.
   const xAuthorizations = createXAuthorizationStore(db, sealer, tokenStore);
   const repositories = createRepositories(db, { integrations, tokens, pipelines, internalUsers, xAuthorizations });
-  return { connectors, integrations, tokens, pipelines, engine, repositories };
+  return { connectors, integrations, tokens, pipelines, engine, repositories, xAuthorizations };
 }
