@@ -32,7 +32,7 @@ export abstract class DataSyncStack extends TerraformStack {
 
   /**
    * Publishes the runtime's endpoints under the fixed output names deploy pipelines read on every
-   * cloud: `url` (the active slot), `url-blue`, `url-green` and `active_slot`.
+   * cloud: `url` (the active slot), `url-blue`, `url-green` and `active_slot`; and `x_oauth_callback_url`.
    */
   exposeEndpoints(endpoints: { readonly url: string; readonly slotUrls: Readonly<Record<Slot, string>> }): void {
     new TerraformOutput(this, 'url', { value: endpoints.url, description: 'Runtime URL (the active slot)' });
@@ -44,6 +44,11 @@ export abstract class DataSyncStack extends TerraformStack {
     new TerraformOutput(this, 'active_slot', {
       value: this.settings.activeSlot,
       description: 'Slot that receives all traffic',
+    });
+    // Every cloud's ingress passes this path to the runtime as it does /webhooks/ (the Worker routes it itself).
+    new TerraformOutput(this, 'x_oauth_callback_url', {
+      value: `${endpoints.url}/oauth/x/callback`,
+      description: "Callback URI to register with the X app and set as an X integration's config.redirectUri",
     });
   }
 

@@ -12,6 +12,12 @@ export const xConfigSchema = z
     refreshToken: z.string().min(1).optional(),
     /** Override of https://api.x.com/2/oauth2/token (tests, demo). */
     tokenUrl: z.string().url().default('https://api.x.com/2/oauth2/token'),
+    /** The runtime's `<public URL>/oauth/x/callback` (the stack output `x_oauth_callback_url`), registered as the X app's callback URI. */
+    redirectUri: z
+      .string()
+      .url()
+      .refine((uri) => new URL(uri).pathname === '/oauth/x/callback', 'redirectUri ends with /oauth/x/callback')
+      .optional(),
     /** Override of https://x.com/i/oauth2/authorize (tests, demo). */
     authorizeUrl: z.string().url().default('https://x.com/i/oauth2/authorize'),
     /** The account whose mentions are read and whose Account Activity webhooks arrive. */

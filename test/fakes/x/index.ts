@@ -9,8 +9,11 @@
  * Metrics: `user.fields=public_metrics` on `/2/users/{id}` and the account's own posts at
  * `/2/users/{id}/tweets` (newest first, `max_results`) with `post.fields=public_metrics`. OAuth 2.0:
  * `GET /i/oauth2/authorize` stands for the person approving (a 302 to `redirect_uri` with `code` and
- * `state`), `POST /2/oauth2/token` exchanges the code against its PKCE verifier (S256 or plain, as X
- * allows) and refreshes, rotating refresh tokens (each works once); user access tokens last 2 hours.
+ * `state`; with `oauth2.declining` set, with `error=access_denied` instead), `POST /2/oauth2/token`
+ * (the app's HTTP Basic client authentication, as X asks of confidential clients) exchanges a code once,
+ * for the client and redirect URI it was issued to, against its PKCE verifier (S256 or plain, as X
+ * allows; a wrong verifier is `invalid_grant`, RFC 7636 4.6), and refreshes, rotating refresh tokens
+ * (each works once); user access tokens last 2 hours.
  */
 import type { Fake } from '@data-sync/integrations/contract/connector-contract';
 import {
@@ -63,6 +66,8 @@ export interface XFake extends Fake {
     readonly refreshTokens: string[];
     readonly usedRefreshTokens: Set<string>;
     readonly accessTokens: Set<string>;
+    /** While true, the person declines: the authorize endpoint redirects with `error=access_denied`. */
+    declining: boolean;
   };
   /** Latest version of each mention, by original id. */
   readonly mentions: Map<string, FakePost>;
@@ -108,8 +113,12 @@ export async function startFakeX(
     refreshTokens: [] as string[],
     usedRefreshTokens: new Set<string>(),
     accessTokens: new Set<string>(),
+    declining: false,
   };
-  const codes = new Map<string, { challenge: string; method: string; redirectUri: string; scope: string }>();
+  const codes = new Map<
+    string,
+    { challenge: string; method: string; redirectUri: string; scope: string; clientId: string }
+  >();
   const token = (prefix: string) => `${prefix}${randomBytes(18).toString('base64url')}`;
   const oauthError = (error: string, description: string): FakeResponse => ({
     status: 400,
@@ -130,12 +139,16 @@ export async function startFakeX(
       !['S256', 'plain'].includes(method)
     )
       return { status: 400, body: { error: 'invalid_request', error_description: 'Missing or invalid parameters' } };
-    const code = token('code-');
-    const scope = q.get('scope') ?? '';
-    codes.set(code, { challenge, method, redirectUri: redirect, scope });
-    oauth2.authorizations.push({ codeChallengeMethod: method, scope, redirectUri: redirect });
     const to = new URL(redirect);
     to.searchParams.set('state', q.get('state')!);
+    if (oauth2.declining) {
+      to.searchParams.set('error', 'access_denied');
+      return { status: 302, headers: { location: to.toString() }, body: '' };
+    }
+    const code = token('code-');
+    const scope = q.get('scope') ?? '';
+    codes.set(code, { challenge, method, redirectUri: redirect, scope, clientId: oauth2.clientId });
+    oauth2.authorizations.push({ codeChallengeMethod: method, scope, redirectUri: redirect });
     to.searchParams.set('code', code);
     return { status: 302, headers: { location: to.toString() }, body: '' };
   }
@@ -164,11 +177,12 @@ export async function startFakeX(
     if (form.get('grant_type') === 'authorization_code') {
       const code = codes.get(form.get('code') ?? '');
       const verifier = form.get('code_verifier') ?? '';
-      if (!code || code.redirectUri !== form.get('redirect_uri'))
+      if (!code || code.redirectUri !== form.get('redirect_uri') || code.clientId !== form.get('client_id'))
         return oauthError('invalid_request', 'Value passed for the authorization code was invalid.');
+      // Spent by this attempt whatever its outcome: a code works once.
       codes.delete(form.get('code')!);
       if ((code.method === 'S256' ? s256(verifier) : verifier) !== code.challenge)
-        return oauthError('invalid_request', 'Value passed for the code verifier did not match the code challenge.');
+        return oauthError('invalid_grant', 'Value passed for the code verifier did not match the code challenge.');
       const answer = issue(code.scope);
       const refresh = (answer.body as { refresh_token?: string }).refresh_token;
       if (refresh) scopes.set(refresh, code.scope);

@@ -29,6 +29,7 @@ import { changeRoutes } from './routes/changes';
 import { internalUserRoutes } from './routes/internal-users';
 import { runRoutes } from './routes/runs';
 import { consoleAssetsDir, consoleRoutes } from './routes/console';
+import { xAuthorizationRoutes } from './routes/x-authorization';
 
 const LOGO =
   '<svg xmlns="http://www.w3.org/2000/svg" width="160" height="32"><text x="0" y="24" font-family="sans-serif" font-size="20" fill="#fff">Data Sync</text></svg>';
@@ -170,6 +171,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   );
   await app.register(syncRoutes({ engine, integrations, runs: store.runs, queue }));
   await app.register(integrationRoutes({ integrations, connectors }));
+  await app.register(
+    xAuthorizationRoutes({ integrations, xAuthorizations: store.xAuthorizations, audit: store.audit, now }),
+  );
   await app.register(workflowRoutes({ n8n, metrics }));
   await app.register(pipelineRoutes({ engine, integrations, pipelineRuns: store.pipelineRuns, quarantine, pipelines }));
   await app.register(adminRoutes({ audit: store.audit, tokens: store.tokens, queue }));

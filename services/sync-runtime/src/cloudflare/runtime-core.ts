@@ -17,6 +17,7 @@ import type { DeadLetter, Job, NewJob, QueueBinding, QueueDepth } from '../queue
 import { Keyring } from '../security/crypto';
 import { assembleRuntime } from '../runtime/assemble';
 import { MIGRATIONS } from '../store/migrations';
+import { finishXAuthorization } from '../social/x-authorization-flow';
 import { sendJob } from './env-core';
 import type { WorkerCore, WorkerEnv } from './types';
 
@@ -100,7 +101,13 @@ export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
   }
   // Credential references resolve against the Worker's secrets (string bindings).
   const secrets = Object.fromEntries(Object.entries(env).filter(([, v]) => typeof v === 'string')) as NodeJS.ProcessEnv;
-  const { integrations, engine } = assembleRuntime({ db, queue: jobsQueue(env), keyring, logger, env: secrets });
+  const { integrations, engine, xAuthorizations } = assembleRuntime({
+    db,
+    queue: jobsQueue(env),
+    keyring,
+    logger,
+    env: secrets,
+  });
   return {
     async integration(name) {
       const found = await integrations.getByNameCached(name);
@@ -131,6 +138,11 @@ export async function runtimeCore(env: WorkerEnv): Promise<WorkerCore> {
         ),
         logger,
       }).drain(),
+    finishXAuthorization: (query) =>
+      finishXAuthorization(
+        { store: xAuthorizations, integrations, audit: (entry) => writeAudit(db, entry), now: Date.now },
+        query,
+      ),
     close: () => db.close(),
   };
 }

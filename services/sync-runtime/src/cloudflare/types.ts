@@ -4,6 +4,7 @@
  */
 import type { AuditEntry } from '../store/audit-repository';
 import type { Job, NewJob } from '../queue/binding';
+import type { XCallbackQuery } from '../social/x-authorization-flow';
 
 export interface QueueSendOptions {
   readonly contentType?: 'json' | 'text' | 'bytes' | 'v8';
@@ -118,6 +119,8 @@ export interface WorkerCore {
   handle(job: Job): Promise<void>;
   /** Publishes the outbox's pending events onto the event queues (EVENTS_<SERVICE>); how many. */
   publishEvents?(): Promise<number>;
+  /** Completes the X account authorization X redirected back with (throws XAuthorizationRefused); absent: the callback answers 501. */
+  finishXAuthorization?(query: XCallbackQuery): Promise<{ integration: string }>;
   /** Releases what the core opened (database connections): called after each request and batch. */
   close?(): Promise<void>;
 }

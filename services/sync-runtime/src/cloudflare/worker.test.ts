@@ -3,6 +3,7 @@ import { parseIntegrations } from './env-core';
 import { redact } from './runtime-core';
 import { createWorker, jobFromMessage, retryDelaySeconds, scheduledIntegrations } from './worker';
 import type { QueueMessage, WorkerCore, WorkerEnv } from './types';
+import { XAuthorizationRefused } from '../social/x-authorization-flow';
 
 const message = (body: unknown, attempts = 1): QueueMessage<unknown> => ({
   id: 'm1',
@@ -234,5 +235,51 @@ describe('events after an invocation', () => {
     } finally {
       logged.mockRestore();
     }
+  });
+});
+
+describe('GET /oauth/x/callback (X redirects the person back after connecting an X account)', () => {
+  // Every request is within its inbound limit: the limiter itself is tested in rate-limiter.test.ts.
+  const env = {
+    RATE_LIMITER: {
+      idFromName: (name: string) => ({ toString: () => name }),
+      get: () => ({ fetch: async () => Response.json({ allowed: true, retryAfterMs: 0 }) }),
+    },
+  } as unknown as WorkerEnv;
+  const coreWith = (finish?: WorkerCore['finishXAuthorization']): WorkerCore => ({
+    integration: async () => null,
+    trigger: async () => ({ runId: 'r', jobId: 'j' }),
+    audit: async () => undefined,
+    handle: async () => undefined,
+    ...(finish && { finishXAuthorization: finish }),
+  });
+  const callback = 'https://sync.example.com/oauth/x/callback?state=s1&code=c1';
+
+  test('hands the query to the core and shows the person that the account is connected', async () => {
+    const seen: unknown[] = [];
+    const worker = createWorker(() =>
+      coreWith(async (query) => {
+        seen.push(query);
+        return { integration: 'x_acme' };
+      }),
+    );
+    const answer = await worker.fetch(new Request(callback), env);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('content-type')).toContain('text/html');
+    expect(await answer.text()).toContain('x_acme');
+    expect(seen).toEqual([{ state: 's1', code: 'c1', error: undefined, error_description: undefined }]);
+  });
+
+  test("a refusal is the core's status and message; another method is 405; a core without X authorizations is 501", async () => {
+    const refusing = createWorker(() =>
+      coreWith(async () => {
+        throw new XAuthorizationRefused(400, 'invalid_state', 'this authorization is unknown or was already used');
+      }),
+    );
+    const refused = await refusing.fetch(new Request(callback), env);
+    expect(refused.status).toBe(400);
+    expect(await refused.json()).toMatchObject({ error: 'invalid_state', message: expect.stringContaining('already') });
+    expect((await refusing.fetch(new Request(callback, { method: 'POST' }), env)).status).toBe(405);
+    expect((await createWorker(() => coreWith()).fetch(new Request(callback), env)).status).toBe(501);
   });
 });

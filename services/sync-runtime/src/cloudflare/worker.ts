@@ -4,6 +4,8 @@
  *          GET  /webhooks/:integration        handshakeWebhook (as on Node): the vendor's subscription handshake
  *          POST /api/sync/trigger/:integration bearer API_TOKEN, queues a sync run through the core
  *          GET  /health                       liveness
+ *          GET  /oauth/x/callback             X's redirect after a person connected an X account (the state is
+ *                                             its credential): finishXAuthorization, as on Node
  *          every route but /health is limited per client address (CF-Connecting-IP) before any other work, as
  *          on Node: webhooks per sender (DATA_SYNC_WEBHOOK_RATE_LIMIT), the trigger route before its token is
  *          checked (DATA_SYNC_RATE_LIMIT), in the RateLimiter object of that address
@@ -22,6 +24,8 @@ import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { backoffMs, type Job } from '../queue/binding';
 import { jobBodyOf, jobFromBody, toSeconds } from '../queue/core/body';
 import { handshakeWebhook, ingestWebhook } from '../webhooks/ingest';
+import { X_CALLBACK_PATH } from '../social/x-authorizations';
+import { XAuthorizationRefused, xConnectedPage, type XCallbackQuery } from '../social/x-authorization-flow';
 import { sendJob } from './env-core';
 import type {
   CoreFactory,
@@ -106,6 +110,30 @@ async function integrationOrThrow(core: WorkerCore, name: string) {
   if (!integration || !integration.enabled)
     throw new HttpError(404, 'not_found', `integration "${name}" does not exist or is disabled`, { integration: name });
   return integration;
+}
+
+/** X's redirect back: completes the authorization and shows the person a page saying so. */
+async function xCallback(url: URL, core: WorkerCore): Promise<Response> {
+  if (!core.finishXAuthorization)
+    throw new HttpError(501, 'not_implemented', 'this Worker core does not complete X authorizations');
+  const param = (name: string) => url.searchParams.get(name) ?? undefined;
+  const query: XCallbackQuery = {
+    state: param('state'),
+    code: param('code'),
+    error: param('error'),
+    error_description: param('error_description'),
+  };
+  try {
+    const { integration } = await core.finishXAuthorization(query);
+    return new Response(xConnectedPage(integration), {
+      status: 200,
+      headers: { 'content-type': 'text/html; charset=utf-8' },
+    });
+  } catch (error) {
+    if (error instanceof XAuthorizationRefused)
+      throw new HttpError(error.status, error.code, error.message, error.details);
+    throw error;
+  }
 }
 
 async function readBody(request: Request): Promise<Buffer> {
@@ -327,6 +355,12 @@ export function createWorker(
             runtime: 'cloudflare-worker',
             ...(env.DATA_SYNC_SLOT === 'blue' || env.DATA_SYNC_SLOT === 'green' ? { slot: env.DATA_SYNC_SLOT } : {}),
           });
+        }
+        if (path === X_CALLBACK_PATH) {
+          if (request.method !== 'GET')
+            throw new HttpError(405, 'method_not_allowed', `${request.method} ${path} is not allowed: use GET`);
+          await limitInbound(env, request, 'api');
+          return await withCore(coreFor, env, ctx, (core) => xCallback(url, core));
         }
         const hook = /^\/webhooks\/([^/]+)$/.exec(path);
         const run = /^\/api\/sync\/trigger\/([^/]+)$/.exec(path);

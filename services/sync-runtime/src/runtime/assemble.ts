@@ -27,6 +27,7 @@ import { createRepositories, type Repositories } from '../store/repositories';
 import { createTokenStore, type TokenStore } from '../store/tokens-repository';
 import { processMetaDeletion, type MetaDeletion } from '../social/meta-deletion';
 import { withMetaAppUsers } from '../social/meta-app-users';
+import { createXAuthorizationStore, type XAuthorizationStore } from '../social/x-authorizations';
 
 export interface RuntimeParts {
   /** The database every part reads and writes, already migrated. */
@@ -63,6 +64,8 @@ export interface AssembledRuntime {
   readonly engine: SyncEngine;
   /** The store's repositories, over the same database (the API's view of the store). */
   readonly repositories: Repositories;
+  /** X accounts being connected; their grants go to the token store the engine's X connectors read. */
+  readonly xAuthorizations: XAuthorizationStore;
 }
 
 /** What the job handlers need besides the engine. */
@@ -122,10 +125,11 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
   });
   const tokens = createTokenStore(db);
   const cipher = new FieldCipher(keyring.primaryKey);
-  const tokenStore = new SqlTokenStore(db, {
-    seal: (plain) => keyring.encrypt(plain),
-    unseal: (sealed) => keyring.decrypt(sealed),
-  });
+  const sealer = {
+    seal: (plain: string) => keyring.encrypt(plain),
+    unseal: (sealed: string) => keyring.decrypt(sealed),
+  };
+  const tokenStore = new SqlTokenStore(db, sealer);
   // Ingested Meta records teach which subject an app-scoped user id is, for Meta's data deletion requests.
   const pipelines = withMetaAppUsers(createPipelinesApi({ cipher }));
   const engine = createSyncEngine({
@@ -182,6 +186,8 @@ export function assembleRuntime(parts: RuntimeParts): AssembledRuntime {
         changes,
       ),
   };
-  const repositories = createRepositories(db, { integrations, tokens, pipelines, internalUsers });
-  return { connectors, integrations, tokens, pipelines, engine, repositories };
+  // An X account connected through the API stores its grant in the same token store the engine's connectors read.
+  const xAuthorizations = createXAuthorizationStore(db, sealer, tokenStore);
+  const repositories = createRepositories(db, { integrations, tokens, pipelines, internalUsers, xAuthorizations });
+  return { connectors, integrations, tokens, pipelines, engine, repositories, xAuthorizations };
 }

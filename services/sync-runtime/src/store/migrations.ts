@@ -11,6 +11,7 @@ import { ENGINE_MIGRATIONS } from './engine-schema';
 import { INTEGRATION_MIGRATIONS } from '@data-sync/integrations/migrations';
 import { META_APP_USER_MIGRATIONS } from '../social/meta-app-users';
 import { CHANGE_FEED_MIGRATIONS } from './changes-schema';
+import { X_AUTHORIZATION_MIGRATIONS } from '../social/x-authorizations';
 
 export const MIGRATIONS: readonly Migration[] = [
   ...ENGINE_MIGRATIONS,
@@ -21,4 +22,5 @@ export const MIGRATIONS: readonly Migration[] = [
   ...META_APP_USER_MIGRATIONS,
   ...ACCOUNT_MIGRATIONS,
   ...CHANGE_FEED_MIGRATIONS,
+  ...X_AUTHORIZATION_MIGRATIONS,
 ];

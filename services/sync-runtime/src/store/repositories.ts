@@ -6,6 +6,7 @@ import type { Db } from '@data-sync/pipelines/db';
 import { metaDeletionStatus, type MetaDeletionStatus } from '../social/meta-deletion';
 import type { PipelinesApi } from '../api/deps';
 import type { UserChange, UserIngestResult } from '../internal-users/ingest';
+import type { XAuthorizationStore } from '../social/x-authorizations';
 import { createAnalyticsRepository, type AnalyticsRepository } from './analytics-repository';
 import { createAuditRepository, type AuditRepository } from './audit-repository';
 import { createComplianceNonces, type ComplianceNonces } from './compliance-nonces';
@@ -38,6 +39,8 @@ export interface Repositories {
   readonly complianceNonces: ComplianceNonces;
   /** The User Service's intake (POST /api/internal/users); null where the runtime has no queue to push with: the route answers 501. */
   readonly internalUsers: { ingest(changes: readonly UserChange[]): Promise<UserIngestResult> } | null;
+  /** X accounts being connected (OAuth 2.0 PKCE); null where the runtime has no token store: the X authorization routes answer 501. */
+  readonly xAuthorizations: XAuthorizationStore | null;
   /** Resolves when the store answers a trivial query (readiness). */
   ping(): Promise<void>;
 }
@@ -50,6 +53,7 @@ export function createRepositories(
     tokens: TokenStore;
     pipelines?: PipelinesApi | null;
     internalUsers?: Repositories['internalUsers'];
+    xAuthorizations?: Repositories['xAuthorizations'];
   },
 ): Repositories {
   const pipelines = parts.pipelines ?? null;
@@ -67,6 +71,7 @@ export function createRepositories(
     quarantine: pipelines && createQuarantineRepository(db, pipelines),
     privacy: pipelines && createPrivacyRepository(db, pipelines),
     internalUsers: parts.internalUsers ?? null,
+    xAuthorizations: parts.xAuthorizations ?? null,
     async ping() {
       await db.query('SELECT 1');
     },

@@ -104,6 +104,8 @@ export async function createHarness(
     trustProxy?: number;
     /** The local-vendor override the tests' fakes need (DATA_SYNC_ALLOW_LOCAL_VENDORS). @default true */
     allowLocalVendors?: boolean;
+    /** The API's clock (signatures, expiries). @default Date.now */
+    now?: () => number;
   } = {},
 ): Promise<Harness> {
   const db = options.db ?? (await openPglite());
@@ -153,6 +155,7 @@ export async function createHarness(
       bodyLimit: options.bodyLimit,
       rateLimitRedis: options.rateLimitRedis,
       trustProxy: options.trustProxy,
+      now: options.now,
     },
   });
   const url = await app.listen({ port: 0, host: '127.0.0.1' });
