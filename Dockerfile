@@ -3,7 +3,7 @@
 # the esbuild bundle plus only the files it loads at run time.
 
 # Build: the bundle needs the dev tools (esbuild, tsx); none of them reaches the runtime image.
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json ./
 # npm ci links the workspace packages (@data-sync/*), so their manifests come first.
@@ -30,8 +30,8 @@ COPY console ./console
 COPY test/fakes ./test/fakes
 RUN npm run build
 
-# Runtime: Node 20 slim, no npm install, no shell tooling beyond the base, running as the node user.
-FROM node:20-bookworm-slim AS runtime
+# Runtime: Node 24 slim, no npm install, no shell tooling beyond the base, running as the node user.
+FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \

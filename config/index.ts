@@ -6,3 +6,4 @@ export * from './stack-options';
 export * from './sizing';
 export * from './proxy-hops';
 export * from './n8n-shape';
+export * from './node-runtime';

@@ -7,6 +7,7 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { ServiceRole } from '../iam/aws';
 import { projectRoot, zipFiles } from '../shared/zip';
+import { LAMBDA_NODE_RUNTIME } from '@data-sync/config';
 
 /** The runtime bundle esbuild writes (scripts/build-runtime.js), relative to the project root where synth runs. */
 export const RUNTIME_BUNDLE_DIR = 'dist/runtime';
@@ -111,7 +112,7 @@ export class AwsWorker extends Construct {
     this.function = new LambdaFunction(this, 'function', {
       functionName: props.name,
       role: role.arn,
-      runtime: 'nodejs20.x',
+      runtime: LAMBDA_NODE_RUNTIME,
       handler: 'lambda.handler',
       filename: bundle.path,
       sourceCodeHash: bundle.assetHash,

