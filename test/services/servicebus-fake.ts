@@ -15,8 +15,9 @@
  *   settled lock answers `com.microsoft:message-lock-lost`. A lock that runs out (the entity's lock
  *   duration) or an abandon counts a delivery; reaching the max delivery count dead-letters with
  *   MaxDeliveryCountExceeded. A drain request gives back the unused credit.
- * - `<entity>/$management`: the operations the binding calls (renew-lock, peek-message,
- *   schedule-message); other operations answer 501.
+ * - `<entity>/$management`: the operations the binding's calls make (renew-lock, peek-message,
+ *   schedule-message, and update-disposition, which the SDK settles with when the receiving link
+ *   has gone); other operations answer 501.
  * - The administration client's Atom API on the same port over HTTPS: ServiceBusAdministrationClient
  *   always builds `https://<endpoint host:port>/<queue>?api-version=...`, so the port also accepts
  *   TLS (told apart by the first byte) with a self-signed certificate the clients must trust
@@ -598,6 +599,29 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
           }
         }
         return answer(200, 'OK', { 'sequence-numbers': rhea.types.wrap_list(sequenceNumbers) });
+      }
+      case 'com.microsoft:update-disposition': {
+        // What the SDK sends when the link that received a message has gone.
+        const stored = store.byToken(rhea.uuid_to_string(((body['lock-tokens'] ?? []) as any[])[0] ?? Buffer.alloc(16)));
+        if (!stored)
+          return answer(
+            410,
+            'The lock supplied is invalid. Either the lock expired, or the message has already been removed from the queue.',
+            undefined,
+            LOCK_LOST,
+          );
+        const status = String(body['disposition-status']);
+        if (status === 'completed') store.remove(stored);
+        else if (status === 'abandoned') store.unlock(stored);
+        else if (status === 'suspended' && store.deadLetters)
+          store.deadLetter(stored, {
+            ...((body['properties-to-modify'] as object | undefined) ?? {}),
+            DeadLetterReason: body['deadletter-reason'],
+            DeadLetterErrorDescription: body['deadletter-description'],
+          });
+        else return answer(400, `The fake cannot apply disposition ${JSON.stringify(status)} here.`);
+        store.pump();
+        return answer(200, 'OK');
       }
       default:
         return answer(501, `The fake does not implement the management operation ${JSON.stringify(operation)}.`);
