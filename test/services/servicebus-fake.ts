@@ -72,8 +72,8 @@ export interface ServiceBusFake {
   createSubscription(topic: string, name: string, settings?: SubscriptionSettings): void;
   /** The active messages of a queue or subscription path (`<topic>/Subscriptions/<name>`, `…/$DeadLetterQueue`). */
   messages(entityPath: string): StoredView[];
-  /** Resolves once `entityPath` holds at least `count` active messages. */
-  waitForMessages(entityPath: string, count: number): Promise<StoredView[]>;
+  /** Resolves with the active messages of `entityPath` once `until` accepts them (checked on each arrival). */
+  waitFor(entityPath: string, until: (messages: StoredView[]) => boolean): Promise<StoredView[]>;
   close(): Promise<void>;
 }
 
@@ -348,7 +348,10 @@ class Namespace {
 }
 
 /** The outcome the broker settles with: the one it applied. */
-function settledOutcome(outcome: 'complete' | 'abandon' | 'deadLetter', state: { undeliverable_here?: boolean } | undefined) {
+function settledOutcome(
+  outcome: 'complete' | 'abandon' | 'deadLetter',
+  state: { undeliverable_here?: boolean } | undefined,
+) {
   if (outcome === 'complete') return rhea.message.accepted().described();
   if (outcome === 'abandon')
     return state?.undeliverable_here === undefined
@@ -362,7 +365,9 @@ const amqpError = (condition: string, description: string) =>
   Object.assign(new Error(description), { condition, description });
 
 function view(stored: Stored): StoredView {
-  const body = stored.message.body;
+  // A data section (what the SDK sends a JSON body as) holds the bytes; an AMQP value holds itself.
+  const section = stored.message.body as { typecode?: number; content?: unknown } | undefined;
+  const body = section?.typecode === 0x75 ? section.content : section;
   const text = Buffer.isBuffer(body) ? body.toString('utf8') : undefined;
   let parsed: unknown = body;
   if (text !== undefined) {
@@ -371,8 +376,6 @@ function view(stored: Stored): StoredView {
     } catch {
       parsed = text;
     }
-  } else if (body && typeof body === 'object' && 'content' in (body as object)) {
-    parsed = (body as { content: unknown }).content;
   }
   return {
     sequenceNumber: stored.seq,
@@ -478,7 +481,9 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
     const name = decodeURIComponent(url.pathname.replace(/^\/+/, ''));
     if (!request.headers.authorization) {
       response.writeHead(401, { 'content-type': 'application/xml' });
-      response.end('<Error><Code>401</Code><Detail>MissingToken: the request has no Authorization header.</Detail></Error>');
+      response.end(
+        '<Error><Code>401</Code><Detail>MissingToken: the request has no Authorization header.</Detail></Error>',
+      );
       return;
     }
     if (request.method !== 'GET') {
@@ -528,8 +533,7 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
     const link =
       context.connection.find_sender(
         (l: any) => l.is_open() && l.remote.attach?.target?.address === request.reply_to,
-      ) ??
-      context.connection.find_sender((l: any) => l.is_open() && l.remote.attach?.source?.address === requested);
+      ) ?? context.connection.find_sender((l: any) => l.is_open() && l.remote.attach?.source?.address === requested);
     if (!link) return;
     link.send({ ...response, correlation_id: request.message_id, to: request.reply_to });
   };
@@ -602,7 +606,9 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
       }
       case 'com.microsoft:update-disposition': {
         // What the SDK sends when the link that received a message has gone.
-        const stored = store.byToken(rhea.uuid_to_string(((body['lock-tokens'] ?? []) as any[])[0] ?? Buffer.alloc(16)));
+        const stored = store.byToken(
+          rhea.uuid_to_string(((body['lock-tokens'] ?? []) as any[])[0] ?? Buffer.alloc(16)),
+        );
         if (!stored)
           return answer(
             410,
@@ -660,7 +666,10 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
       return sender.close({ condition: 'amqp:unauthorized-access', description: 'No put-token on $cbs yet.' });
     const store = namespace.store(address);
     if (!store)
-      return sender.close({ condition: 'amqp:not-found', description: `The messaging entity '${address}' could not be found.` });
+      return sender.close({
+        condition: 'amqp:not-found',
+        description: `The messaging entity '${address}' could not be found.`,
+      });
     sender.fakeStore = store;
     store.receivers.add(sender);
   });
@@ -705,21 +714,32 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
       const store = namespace.store(address.slice(0, -'/$management'.length));
       if (!store)
         return reply(context, message, {
-          application_properties: { statusCode: 404, statusDescription: `No entity at ${address}`, 'error-condition': 'amqp:not-found' },
+          application_properties: {
+            statusCode: 404,
+            statusDescription: `No entity at ${address}`,
+            'error-condition': 'amqp:not-found',
+          },
         } as rhea.Message);
       return management(context, store, message);
     }
     const size = (context.delivery.data as Buffer[] | undefined)?.reduce((n, b) => n + b.length, 0) ?? 0;
     try {
       if (context.delivery.format === BATCH_FORMAT) {
-        // A batch: each data section holds one encoded message.
-        const sections = (message.body as { content: Buffer[] }).content ?? [];
+        // A batch arrives undecoded (rhea decodes format 0 only); each of its data sections holds one encoded message.
+        const body = rhea.message.decode(context.message as unknown as Buffer).body as {
+          multiple?: boolean;
+          content: Buffer | Buffer[];
+        };
+        const sections = body.multiple ? (body.content as Buffer[]) : [body.content as Buffer];
         for (const encoded of sections) namespace.accept(address, rhea.message.decode(encoded), encoded.length);
       } else namespace.accept(address, message, size);
       context.delivery.accept();
     } catch (error) {
       const e = error as { condition?: string; description?: string; message: string };
-      context.delivery.reject({ condition: e.condition ?? 'amqp:internal-error', description: e.description ?? e.message });
+      context.delivery.reject({
+        condition: e.condition ?? 'amqp:internal-error',
+        description: e.description ?? e.message,
+      });
     }
   });
 
@@ -799,13 +819,14 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
     createTopic: (name, settings) => namespace.createTopic(name, settings),
     createSubscription: (topic, name, settings) => namespace.createSubscription(topic, name, settings),
     messages: (entityPath) => findStore(entityPath).messages.map(view),
-    waitForMessages(entityPath, count) {
+    waitFor(entityPath, until) {
       const store = findStore(entityPath);
       return new Promise((resolve) => {
         const check = () => {
-          if (store.messages.length < count) return;
+          const messages = store.messages.map(view);
+          if (!until(messages)) return;
           store.watchers.delete(check);
-          resolve(store.messages.map(view));
+          resolve(messages);
         };
         store.watchers.add(check);
         check();
