@@ -6,17 +6,97 @@
  * managed identity (DATA_SYNC_SERVICEBUS_HOST + AZURE_CLIENT_ID), which needs an Entra token from
  * the Container Apps identity endpoint that does not exist here, so the fake's connection string
  * (DATA_SYNC_SERVICEBUS_CONNECTION_STRING, which the runtime prefers) points both the queue and the
- * event bus at it, and NODE_EXTRA_CA_CERTS lets the administration client trust its certificate.
+ * event bus at it, NODE_EXTRA_CA_CERTS lets the administration client trust its certificate, and
+ * DATA_SYNC_ALLOW_LOCAL_VENDORS lets the sync reach its loopback Mailchimp fake.
  */
-import { type ServiceBusFake, describeWithService, startServiceBusFake, TEST_DATABASE_URL } from '@data-sync/test-services';
-import { azureContainers, azureServiceBus, serviceBusNameVariables } from './support/azure';
+import pino from 'pino';
+import { loadConfig } from '@data-sync/sync-runtime/src/config';
+import { createRuntime } from '@data-sync/sync-runtime/src/runtime/runtime';
 import {
+  type ServiceBusFake,
+  describeWithService,
+  startServiceBusFake,
+  TEST_DATABASE_URL,
+} from '@data-sync/test-services';
+import type { StoredView } from '@data-sync/test-services/servicebus-fake';
+import { startFakeMailchimp } from '@data-sync/vendor-fakes/mailchimp';
+import { type DeclaredServiceBus, azureContainers, azureServiceBus, serviceBusNameVariables } from './support/azure';
+import {
+  type StackBoot,
   ENVIRONMENTS,
   expectReadyAndJobTaken,
   expectVariablesWired,
   stackOf,
   withBootedStack,
 } from './support/stack-boot';
+
+/**
+ * A sync triggered through the API runs on the worker app, and the run's outcome event reaches
+ * exactly the topic's subscriptions whose rules name it (the outbox publisher sends it to the topic).
+ * The integration is written to the store directly, as the Cloudflare boot test does: the vendor is
+ * a loopback fake.
+ */
+async function expectRunEventsRouted(
+  fake: ServiceBusFake,
+  boot: StackBoot,
+  topic: string,
+  declared: DeclaredServiceBus,
+) {
+  const mailchimp = await startFakeMailchimp({ seed: { newsletter: 3 } });
+  const runtime = await createRuntime(
+    loadConfig({ DATABASE_URL: boot.local.databaseUrl, DATA_SYNC_ENCRYPTION_KEY: boot.local.encryptionKey }),
+    { logger: pino({ level: 'silent' }) },
+  );
+  try {
+    await runtime.integrations.create({
+      name: 'mailchimp',
+      system: 'mailchimp',
+      enabled: true,
+      syncInterval: '15m',
+      objects: ['newsletter'],
+      webhookAllowlist: [],
+      config: { apiKey: mailchimp.apiKey, baseUrl: mailchimp.url },
+    });
+    const api = boot.booted.find((b) => b.url)!;
+    const triggered = await fetch(`${api.url}/api/sync/trigger/mailchimp`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${boot.token}` },
+    });
+    expect(triggered.status).toBe(202);
+    const { runId } = (await triggered.json()) as { runId: string };
+    // The run's outcome event, from whichever subscription it reached first.
+    const subscriptions = Object.entries(declared.topics[topic].subscriptions);
+    const pathOf = (name: string) => `${topic}/Subscriptions/${name}`;
+    const ofRun = (m: StoredView) => (m.body as { data?: { runId?: string } }).data?.runId === runId;
+    let giveUp: NodeJS.Timeout | undefined;
+    const outcome = await Promise.race([
+      ...subscriptions.map(([name]) =>
+        fake.waitFor(pathOf(name), (ms) => ms.some(ofRun)).then((ms) => ms.find(ofRun)!),
+      ),
+      // A bound, not a wait: without it a lost event would hold the booted apps until jest gives up on the test.
+      new Promise<never>((_, reject) => {
+        giveUp = setTimeout(
+          () => reject(new Error(`no outcome event of run ${runId} on ${topic} within 60 s`)),
+          60_000,
+        );
+      }),
+    ]).finally(() => clearTimeout(giveUp));
+    expect(outcome.subject).toBe('com.datasync.sync.run.succeeded');
+    for (const [name, s] of subscriptions) {
+      const subjects = fake
+        .messages(pathOf(name))
+        .filter(ofRun)
+        .map((m) => m.subject);
+      expect({ name, subjects }).toEqual({
+        name,
+        subjects: !s.subjects || s.subjects.includes(outcome.subject!) ? [outcome.subject] : [],
+      });
+    }
+  } finally {
+    await runtime.close();
+    await mailchimp.close();
+  }
+}
 
 describeWithService('Azure runtime processes boot with what the stack gives them', TEST_DATABASE_URL, () => {
   let fake: ServiceBusFake;
@@ -26,7 +106,7 @@ describeWithService('Azure runtime processes boot with what the stack gives them
   afterEach(() => fake?.close());
 
   test.each(ENVIRONMENTS)(
-    '%s: the runtime and worker apps are ready on Service Bus, and the worker takes the probe job the API puts on the queue',
+    '%s: the apps are ready on Service Bus, the worker takes the probe job and runs a sync the API queues, and its outcome event reaches the subscriptions whose rules name it',
     async (environment) => {
       const stack = stackOf('azure', environment);
       const processes = azureContainers(stack);
@@ -51,10 +131,23 @@ describeWithService('Azure runtime processes boot with what the stack gives them
       expect(Object.keys(declared.queues)).toContain(names[0].DATA_SYNC_SERVICEBUS_QUEUE);
       expect(Object.keys(declared.topics)).toContain(names[0].DATA_SYNC_EVENTS_TARGET);
 
-      await withBootedStack(`azure-${environment}`, processes, expectReadyAndJobTaken, {
-        variables: names[0],
-        extra: { DATA_SYNC_SERVICEBUS_CONNECTION_STRING: fake.connectionString, NODE_EXTRA_CA_CERTS: fake.caFile },
-      });
+      await withBootedStack(
+        `azure-${environment}`,
+        processes,
+        async (boot) => {
+          await expectReadyAndJobTaken(boot);
+          await expectRunEventsRouted(fake, boot, names[0].DATA_SYNC_EVENTS_TARGET, declared);
+        },
+        {
+          variables: names[0],
+          extra: {
+            DATA_SYNC_SERVICEBUS_CONNECTION_STRING: fake.connectionString,
+            NODE_EXTRA_CA_CERTS: fake.caFile,
+            // The sync's vendor is a loopback fake, which the runtime refuses otherwise.
+            DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true',
+          },
+        },
+      );
     },
     180_000,
   );

@@ -77,6 +77,18 @@ export interface ServiceBusFake {
   close(): Promise<void>;
 }
 
+/** rhea's delivery outcomes, which its typings leave out. */
+interface Outcome {
+  described(): unknown;
+}
+const outcomes = rhea.message as unknown as {
+  accepted(): Outcome;
+  released(): Outcome;
+  modified(fields: { undeliverable_here: boolean }): Outcome;
+  rejected(fields: { error?: { condition: string; description: string } }): Outcome;
+};
+const decode = (encoded: Buffer) => rhea.message.decode(encoded) as unknown as rhea.Message;
+
 const DEAD_LETTER_CONDITION = 'com.microsoft:dead-letter';
 const LOCK_LOST = 'com.microsoft:message-lock-lost';
 const BATCH_FORMAT = 0x80013700;
@@ -86,8 +98,6 @@ const MAX_MESSAGE_BYTES = 256 * 1024;
 interface Lock {
   readonly token: string;
   until: number;
-  /** The transfer that carries the lock token (its tag). */
-  delivery?: any;
   timer: NodeJS.Timeout;
 }
 
@@ -107,7 +117,6 @@ class Store {
   readonly watchers = new Set<() => void>();
   constructor(
     readonly path: string,
-    readonly namespace: Namespace,
     readonly lockDurationMs: number,
     readonly maxDeliveryCount: number,
     /** Where dead letters go; none for a dead-letter subqueue itself. */
@@ -182,9 +191,10 @@ class Store {
   private deliver(sender: any, stored: Stored) {
     const lock = this.lock(stored);
     const tag = reorderGuid(Buffer.from(rhea.string_to_uuid(lock.token)));
-    lock.delivery = sender.send(wireMessage(stored, lock.until, lock.token), tag);
-    (sender.fakeSent ??= []).push(lock.delivery);
-    lock.delivery.fake = { store: this, stored, token: lock.token };
+    const delivery = sender.send(wireMessage(stored, lock.until, lock.token), tag);
+    (sender.fakeSent ??= []).push(delivery);
+    // What a disposition on this transfer settles.
+    delivery.fake = { store: this, stored, token: lock.token };
   }
 }
 
@@ -239,8 +249,8 @@ class Namespace {
 
   createStore(path: string, settings: EntitySettings) {
     const lock = settings.lockDurationMs ?? 60_000;
-    const dead = new Store(`${path}/$DeadLetterQueue`, this, lock, Infinity);
-    return new Store(path, this, lock, settings.maxDeliveryCount ?? 10, dead);
+    const dead = new Store(`${path}/$DeadLetterQueue`, lock, Infinity);
+    return new Store(path, lock, settings.maxDeliveryCount ?? 10, dead);
   }
 
   createQueue(name: string, settings: EntitySettings = {}) {
@@ -352,13 +362,13 @@ function settledOutcome(
   outcome: 'complete' | 'abandon' | 'deadLetter',
   state: { undeliverable_here?: boolean } | undefined,
 ) {
-  if (outcome === 'complete') return rhea.message.accepted().described();
+  if (outcome === 'complete') return outcomes.accepted().described();
   if (outcome === 'abandon')
     return state?.undeliverable_here === undefined
-      ? rhea.message.released().described()
-      : rhea.message.modified({ undeliverable_here: false }).described();
+      ? outcomes.released().described()
+      : outcomes.modified({ undeliverable_here: false }).described();
   // Without the error: the SDK fails a settlement whose settled state carries one.
-  return rhea.message.rejected({}).described();
+  return outcomes.rejected({}).described();
 }
 
 const amqpError = (condition: string, description: string) =>
@@ -594,7 +604,7 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
         const sequenceNumbers: unknown[] = [];
         for (const entry of (body.messages ?? []) as any[]) {
           const encoded: Buffer = entry.message;
-          const message = rhea.message.decode(encoded);
+          const message = decode(encoded);
           try {
             sequenceNumbers.push(rhea.types.wrap_long(namespace.accept(store.path, message, encoded.length)));
           } catch (error) {
@@ -702,6 +712,7 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
       const ok = props.operation === 'put-token' && typeof message.body === 'string' && !!message.body;
       if (ok) authorized.add(context.connection);
       reply(context, message, {
+        body: undefined,
         application_properties: {
           'status-code': ok ? 202 : 401,
           'status-description': ok ? 'Accepted' : 'The put-token request lacks a token.',
@@ -714,6 +725,7 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
       const store = namespace.store(address.slice(0, -'/$management'.length));
       if (!store)
         return reply(context, message, {
+          body: undefined,
           application_properties: {
             statusCode: 404,
             statusDescription: `No entity at ${address}`,
@@ -731,7 +743,7 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
           content: Buffer | Buffer[];
         };
         const sections = body.multiple ? (body.content as Buffer[]) : [body.content as Buffer];
-        for (const encoded of sections) namespace.accept(address, rhea.message.decode(encoded), encoded.length);
+        for (const encoded of sections) namespace.accept(address, decode(encoded), encoded.length);
       } else namespace.accept(address, message, size);
       context.delivery.accept();
     } catch (error) {
@@ -753,7 +765,7 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
     if (!live) {
       delivery.update(
         true,
-        rhea.message
+        outcomes
           .rejected({
             error: {
               condition: LOCK_LOST,
@@ -772,7 +784,7 @@ export async function startServiceBusFake(): Promise<ServiceBusFake> {
       if (!store.deadLetters || error.condition !== DEAD_LETTER_CONDITION) {
         delivery.update(
           true,
-          rhea.message
+          outcomes
             .rejected({
               error: {
                 condition: 'amqp:not-allowed',

@@ -75,8 +75,7 @@ export function azureServiceBus(stack: any): DeclaredServiceBus {
   );
   const rules = resourcesOf(stack, 'azurerm_servicebus_subscription_rule');
   const topics: DeclaredServiceBus['topics'] = {};
-  for (const topic of topicByRef.values())
-    topics[topic.name] = { ...entitySettings(topic), subscriptions: {} };
+  for (const topic of topicByRef.values()) topics[topic.name] = { ...entitySettings(topic), subscriptions: {} };
   for (const [id, s] of resourcesOf(stack, 'azurerm_servicebus_subscription')) {
     const topic = topicByRef.get(s.topic_id);
     if (!topic) throw new Error(`subscription ${id} names the topic ${s.topic_id}, which the stack lacks`);
