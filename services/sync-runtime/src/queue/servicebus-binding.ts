@@ -52,7 +52,10 @@ export interface SbSender {
 /** The ServiceBusReceiver methods the binding uses (the real receiver satisfies it). */
 export interface SbReceiver {
   receiveMessages(maxMessageCount: number, options?: ReceiveMessagesOptions): Promise<SbReceivedMessage[]>;
-  peekMessages(maxMessageCount: number, options?: Pick<PeekMessagesOptions, 'fromSequenceNumber'>): Promise<SbReceivedMessage[]>;
+  peekMessages(
+    maxMessageCount: number,
+    options?: Pick<PeekMessagesOptions, 'fromSequenceNumber'>,
+  ): Promise<SbReceivedMessage[]>;
   completeMessage(message: SbReceivedMessage): Promise<void>;
   abandonMessage(message: SbReceivedMessage): Promise<void>;
   deadLetterMessage(
@@ -137,7 +140,7 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
  */
 async function* peekPages(receiver: SbReceiver, limit: number): AsyncGenerator<SbReceivedMessage[]> {
   let from = Long.ZERO;
-  for (let seen = 0; seen < limit; ) {
+  for (let seen = 0; seen < limit;) {
     const page = await receiver.peekMessages(Math.min(100, limit - seen), { fromSequenceNumber: from });
     if (page.length === 0) return;
     seen += page.length;
