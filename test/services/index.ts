@@ -62,3 +62,5 @@ function probeSync(url: string): boolean {
   const script = `const s=require('net').connect({host:${JSON.stringify(hostname)},port:${Number(port)}},()=>process.exit(0));s.on('error',()=>process.exit(1));setTimeout(()=>process.exit(1),1000);`;
   return spawnSync(process.execPath, ['-e', script]).status === 0;
 }
+
+export { startServiceBusFake, type ServiceBusFake } from './servicebus-fake';

@@ -8,7 +8,8 @@ import * as http from 'http';
 import type { AddressInfo } from 'net';
 import { PubSub, type Message } from '@google-cloud/pubsub';
 import { Miniflare } from 'miniflare';
-import type { ServiceBusMessage } from '@azure/service-bus';
+import { ServiceBusClient, type ServiceBusMessage, type ServiceBusMessageBatch } from '@azure/service-bus';
+import { type ServiceBusFake, startServiceBusFake } from '@data-sync/test-services';
 import { cloudEvent, EVENT_CONSUMERS, type CloudEvent, type EventType } from '@data-sync/config/events';
 import { ConfigError } from '../config-error';
 import { cloudflareEventBinding, createCloudflareQueueBus, type QueueProducer } from './cloudflare';
@@ -112,6 +113,43 @@ describe('Service Bus bus (SDK boundary)', () => {
       events.map((e) => [e.id, e.type, e.id]),
     );
     expect(sent[0][0].contentType).toMatch(/^application\/cloudevents\+json/);
+  });
+});
+
+describe('Service Bus bus through @azure/service-bus against the AMQP fake', () => {
+  let fake: ServiceBusFake;
+  beforeAll(async () => {
+    fake = await startServiceBusFake();
+  });
+  afterAll(() => fake.close());
+
+  test("events reach the subscriptions whose correlation rules name their type, as CloudEvents the topic's duplicate detection keeps once", async () => {
+    fake.createTopic('events', { duplicateDetectionMs: 60_000 });
+    for (const [consumer, { types }] of Object.entries(EVENT_CONSUMERS))
+      fake.createSubscription('events', consumer, { subjects: types.map((t) => `com.datasync.${t}`) });
+    const client = new ServiceBusClient(fake.connectionString);
+    const bus = createServiceBusBus<ServiceBusMessageBatch>({
+      sender: client.createSender('events'),
+      close: () => client.close(),
+    });
+    const events = [event('sync.run.succeeded'), event('sync.records.changed'), event('queue.dead_lettered')];
+    await bus.publish(events);
+    // A redelivery from the outbox carries the same event ids.
+    await bus.publish(events.slice(0, 1));
+    await bus.close();
+    for (const [consumer, { types }] of Object.entries(EVENT_CONSUMERS)) {
+      const wanted = events.filter((e) => (types as readonly string[]).includes(e.type.replace('com.datasync.', '')));
+      const got = fake.messages(`events/Subscriptions/${consumer}`);
+      expect({ consumer, got: got.map((m) => [m.messageId, m.subject, (m.body as CloudEvent).id]) }).toEqual({
+        consumer,
+        got: wanted.map((e) => [e.id, e.type, e.id]),
+      });
+      for (const m of got)
+        expect(m.applicationProperties).toMatchObject({
+          'cloudEvents:specversion': '1.0',
+          'cloudEvents:id': m.messageId,
+        });
+    }
   });
 });
 

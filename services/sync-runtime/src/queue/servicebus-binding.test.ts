@@ -4,11 +4,20 @@
  * Service Bus's rules: peek-lock with a queue-wide LockDuration, lock tokens that die when the lock
  * expires or the message is settled, deliveryCount as the JS SDK exposes it (0 on the first delivery,
  * +1 on abandon or lock expiry), MaxDeliveryCount moving a message to the dead-letter subqueue,
- * scheduled messages, peek cursors that only move forward, settlement only through the receiver that
+ * scheduled messages, peeks from a sequence number or else on from a cursor the client's receivers of
+ * an entity share, settlement only through the receiver that
  * received the message, and closed senders/receivers refusing work.
  */
 import { randomUUID } from 'crypto';
-import { ServiceBusError, ServiceBusMessage, ServiceBusReceiverOptions } from '@azure/service-bus';
+import Long from 'long';
+import {
+  ServiceBusAdministrationClient,
+  ServiceBusClient,
+  ServiceBusError,
+  ServiceBusMessage,
+  ServiceBusReceiverOptions,
+} from '@azure/service-bus';
+import { type ServiceBusFake, startServiceBusFake } from '@data-sync/test-services';
 import { CONTRACT_RANDOM, CONTRACT_RETRY, eventually, queueBindingContract } from './contract';
 import { QueueBinding } from './binding';
 import {
@@ -108,6 +117,7 @@ class FakeServiceBus {
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the SDK-shaped objects below are not methods of the bus
     const bus = this;
     const opened: { close(): Promise<void> }[] = [];
+    const peekCursors = new Map<string, number>();
     const client = {
       closed: false,
       createSender(queue: string): SbSender {
@@ -117,7 +127,13 @@ class FakeServiceBus {
       },
       createReceiver(queue: string, options?: ServiceBusReceiverOptions): SbReceiver {
         if (options?.receiveMode !== 'peekLock') throw new Error('the fake supports peekLock receivers only');
-        const receiver = new FakeReceiver(bus, queue, options.subQueueType === 'deadLetter', () => client.closed);
+        const receiver = new FakeReceiver(
+          bus,
+          queue,
+          options.subQueueType === 'deadLetter',
+          () => client.closed,
+          peekCursors,
+        );
         opened.push(receiver);
         return receiver;
       },
@@ -173,12 +189,13 @@ class FakeSender implements SbSender {
 
 class FakeReceiver implements SbReceiver {
   private closed = false;
-  private peekedUpTo = 0;
   constructor(
     private readonly bus: FakeServiceBus,
     private readonly queue: string,
     private readonly deadLetters: boolean,
     private readonly clientClosed: () => boolean,
+    /** The client's peek cursors by entity (the SDK keeps one per connection and entity path). */
+    private readonly peekCursors: Map<string, number>,
   ) {}
   private open() {
     if (this.closed || this.clientClosed())
@@ -200,6 +217,7 @@ class FakeReceiver implements SbReceiver {
       lockToken: withLock ? s.lock?.token : undefined,
       lockedUntilUtc: s.lock ? new Date(s.lock.until) : undefined,
       enqueuedTimeUtc: new Date(s.enqueuedAt),
+      sequenceNumber: Long.fromNumber(s.seq),
       deadLetterReason: props.DeadLetterReason as string | undefined,
       deadLetterErrorDescription: props.DeadLetterErrorDescription as string | undefined,
     };
@@ -237,14 +255,17 @@ class FakeReceiver implements SbReceiver {
       await sleep(10);
     }
   }
-  async peekMessages(max: number): Promise<SbReceivedMessage[]> {
+  /** Like the SDK's: from a sequence number, else on from a cursor shared by the client's receivers of the entity. */
+  async peekMessages(max: number, options?: { fromSequenceNumber?: Long }): Promise<SbReceivedMessage[]> {
     this.open();
     const e = this.bus.entity(this.queue);
     this.bus.tick(e);
+    const cursor = `${this.queue}/${this.deadLetters ? 'dlq' : 'active'}`;
+    const from = options?.fromSequenceNumber?.toNumber() ?? (this.peekCursors.get(cursor) ?? 0) + 1;
     const page = this.list(e)
-      .filter((s) => s.seq > this.peekedUpTo)
+      .filter((s) => s.seq >= from)
       .slice(0, max);
-    if (page.length) this.peekedUpTo = page[page.length - 1].seq;
+    if (page.length) this.peekCursors.set(cursor, page[page.length - 1].seq);
     return page.map((s) => this.view(s, false));
   }
   async completeMessage(m: SbReceivedMessage) {
@@ -430,4 +451,41 @@ describe('Service Bus binding against the SDK-boundary fake', () => {
     await binding.ack(job);
     await binding.close();
   });
+});
+
+describe('Service Bus binding through @azure/service-bus against the AMQP fake', () => {
+  // Renewals go over the wire here: a lock shorter than this is lost on a busy machine before the renewal lands.
+  const LOCK_MS = 2000;
+  let fake: ServiceBusFake;
+  const queues = new Map<QueueBinding, string>();
+  const dedupe = new ProcessDedupeRegistry();
+  let next = 0;
+  beforeAll(async () => {
+    fake = await startServiceBusFake();
+  });
+  afterAll(() => fake.close());
+
+  queueBindingContract(
+    'Service Bus (SDK on the fake)',
+    async (shareWith) => {
+      let queue = shareWith && queues.get(shareWith);
+      if (!queue) {
+        queue = `sdk-q${++next}`;
+        fake.createQueue(queue, { lockDurationMs: LOCK_MS, maxDeliveryCount: CONTRACT_RETRY.maxAttempts + 1 });
+      }
+      const binding = createServiceBusBinding({
+        client: new ServiceBusClient(fake.connectionString),
+        // The fake's HTTPS certificate is self-signed; a namespace's chains to a public CA.
+        admin: new ServiceBusAdministrationClient(fake.connectionString, { tlsOptions: { ca: fake.ca } }),
+        queue,
+        ownsClient: true,
+        retry: CONTRACT_RETRY,
+        random: CONTRACT_RANDOM,
+        dedupe,
+      });
+      queues.set(binding, queue);
+      return binding;
+    },
+    (binding) => binding.close(),
+  );
 });

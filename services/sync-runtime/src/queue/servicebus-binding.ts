@@ -3,7 +3,9 @@
  * letters. Typed against the narrow slice of @azure/service-bus it uses, so tests can stand a fake in.
  */
 import { randomUUID } from 'crypto';
+import Long from 'long';
 import type {
+  PeekMessagesOptions,
   QueueRuntimeProperties,
   ReceiveMessagesOptions,
   ServiceBusMessage,
@@ -37,6 +39,7 @@ export type SbReceivedMessage = Pick<
   | 'enqueuedTimeUtc'
   | 'deadLetterReason'
   | 'deadLetterErrorDescription'
+  | 'sequenceNumber'
 >;
 
 /** The ServiceBusSender methods the binding uses (the real sender satisfies it). */
@@ -49,7 +52,10 @@ export interface SbSender {
 /** The ServiceBusReceiver methods the binding uses (the real receiver satisfies it). */
 export interface SbReceiver {
   receiveMessages(maxMessageCount: number, options?: ReceiveMessagesOptions): Promise<SbReceivedMessage[]>;
-  peekMessages(maxMessageCount: number): Promise<SbReceivedMessage[]>;
+  peekMessages(
+    maxMessageCount: number,
+    options?: Pick<PeekMessagesOptions, 'fromSequenceNumber'>,
+  ): Promise<SbReceivedMessage[]>;
   completeMessage(message: SbReceivedMessage): Promise<void>;
   abandonMessage(message: SbReceivedMessage): Promise<void>;
   deadLetterMessage(
@@ -127,12 +133,30 @@ export function createServiceBusBinding(options: ServiceBusBindingOptions): Queu
   return createQueueBinding(serviceBusTransport(options), options);
 }
 
+/**
+ * Pages of up to `limit` messages peeked from the start of the entity. Each page names where it
+ * starts: without a sequence number the SDK peeks on from a cursor it keeps per connection and
+ * entity, shared by every receiver of the client, so a second listing would start where the first ended.
+ */
+async function* peekPages(receiver: SbReceiver, limit: number): AsyncGenerator<SbReceivedMessage[]> {
+  let from = Long.ZERO;
+  for (let seen = 0; seen < limit;) {
+    const page = await receiver.peekMessages(Math.min(100, limit - seen), { fromSequenceNumber: from });
+    if (page.length === 0) return;
+    seen += page.length;
+    from = Long.fromValue(page[page.length - 1].sequenceNumber!).add(1);
+    yield page;
+  }
+}
+
 function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<Delivery> {
   const waitMs = options.receiveWaitMs ?? 100;
   const peekLimit = options.depthPeekLimit ?? 1000;
   const { client, admin, queue } = options;
   const sender = client.createSender(queue);
-  const receiver = client.createReceiver(queue, { receiveMode: 'peekLock' });
+  // The SDK renews the lock of every received message for 5 minutes unless told not to: then a
+  // lease would outlive the worker's interest in it, and keepLocked renews exactly as long as the lease.
+  const receiver = client.createReceiver(queue, { receiveMode: 'peekLock', maxAutoLockRenewalDurationInMs: 0 });
   const live = new Set<Delivery>();
 
   const message = (body: JobBody): ServiceBusMessage => ({
@@ -193,9 +217,13 @@ function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<
       deadAt: Date.now(),
     });
 
-  /** A fresh receiver on the dead-letter subqueue (a receiver's peek cursor only moves forward). */
+  /** A receiver on the dead-letter subqueue, closed after `fn`. */
   const withDeadLetters = async <T>(fn: (dlq: SbReceiver) => Promise<T>): Promise<T> => {
-    const dlq = client.createReceiver(queue, { receiveMode: 'peekLock', subQueueType: 'deadLetter' });
+    const dlq = client.createReceiver(queue, {
+      receiveMode: 'peekLock',
+      subQueueType: 'deadLetter',
+      maxAutoLockRenewalDurationInMs: 0,
+    });
     try {
       return await fn(dlq);
     } finally {
@@ -289,11 +317,7 @@ function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<
     async listDeadLetters(limit) {
       return withDeadLetters(async (dlq) => {
         const all: SbReceivedMessage[] = [];
-        while (all.length < limit) {
-          const page = await dlq.peekMessages(Math.min(100, limit - all.length));
-          if (page.length === 0) break;
-          all.push(...page);
-        }
+        for await (const page of peekPages(dlq, limit)) all.push(...page);
         return all.map(toDeadLetter);
       });
     },
@@ -329,14 +353,9 @@ function serviceBusTransport(options: ServiceBusBindingOptions): QueueTransport<
       const peeker = client.createReceiver(queue, { receiveMode: 'peekLock' });
       let inFlight = 0;
       try {
-        let seen = 0;
         const now = Date.now();
-        while (seen < Math.min(peekLimit, props.activeMessageCount)) {
-          const page = await peeker.peekMessages(Math.min(100, peekLimit - seen));
-          if (page.length === 0) break;
-          seen += page.length;
+        for await (const page of peekPages(peeker, Math.min(peekLimit, props.activeMessageCount)))
           inFlight += page.filter((m) => (m.lockedUntilUtc?.getTime() ?? 0) > now).length;
-        }
       } finally {
         await peeker.close();
       }
