@@ -29,6 +29,9 @@ export interface AwsStackOptions {
 }
 
 /** Secrets created empty beside the integration credentials (see the README section "Filling secrets"). */
+/** The Lambda Node.js runtimes' file of Amazon's CA certificates, RDS's among them (loaded only when named). */
+export const LAMBDA_AMAZON_CA_BUNDLE = '/var/runtime/ca-cert.pem';
+
 export const AWS_RUNTIME_SECRETS = [
   'runtime/DATA_SYNC_ENCRYPTION_KEY',
   'runtime/DATA_SYNC_ADMIN_TOKEN',
@@ -185,16 +188,20 @@ export class AwsStack extends DataSyncStack {
         extra('runtime/DATABASE_OWNER_LOGIN'),
         extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
       ],
-      // Lambda cannot inject secrets as ECS does: it gets their ARNs and reads them at start. The runtime reads
-      // one database login from Secrets Manager and migrates at every start, so the worker logs in as the owner.
+      // Lambda cannot inject secrets as ECS does: it is told which to read and reads them at start. The runtime
+      // reads one database login from Secrets Manager and migrates at every start, so the worker logs in as the
+      // owner. Lambda allows 4 KB of environment in all: credentials go by name under one prefix (a map of ARNs
+      // outgrew it in prod), and the RDS CA comes from the runtime's Amazon CA bundle, which holds the RDS roots
+      // (NODE_EXTRA_CA_CERTS), instead of 1.5 KB of PEM.
       environment: {
         ...common,
         DATABASE_URL: this.database.urlFor(OWNER_ROLE),
-        DATABASE_CA: databaseCa,
+        NODE_EXTRA_CA_CERTS: LAMBDA_AMAZON_CA_BUNDLE,
         DATA_SYNC_ROLE: 'worker',
         DATABASE_SECRET_ARN: extra('runtime/DATABASE_OWNER_LOGIN'),
         DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
-        DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify(credentialSecrets),
+        DATA_SYNC_CREDENTIAL_SECRET_PREFIX: this.secrets.credentialNamePrefix,
+        DATA_SYNC_CREDENTIAL_SECRETS: [...this.secrets.credentialNames.values()].join(','),
       },
     });
     this.database.allowFrom('worker', this.worker.securityGroup.id);

@@ -118,6 +118,6 @@ export function rdsCaCertificate(scope: Construct, caCertIdentifier = 'rds-ca-rs
   return new TerraformVariable(scope, 'rds_ca_certificate', {
     type: 'string',
     nullable: false,
-    description: `PEM of the RDS root CA ${caCertIdentifier} of the stack's region: the "Amazon RDS <region> Root CA RSA2048 G1" certificate of https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem (public, not a secret)`,
+    description: `PEM of the RDS root CAs of the stack's region, ${caCertIdentifier} among them: https://truststore.pki.rds.amazonaws.com/<region>/<region>-bundle.pem (public, not a secret; the terraform-stack workflow downloads it)`,
   }).stringValue;
 }

@@ -27,6 +27,10 @@ export class AwsSecrets extends Construct {
   readonly key: KmsKey;
   /** Integration credential secrets by credential name (`SALESFORCE_CLIENT_ID`). */
   readonly credentials = new Map<string, SecretsmanagerSecret>();
+  /** What precedes `<integration>/<CREDENTIAL>` in a credential secret's name. */
+  readonly credentialNamePrefix: string;
+  /** `<integration>/<CREDENTIAL>` of every credential secret, by credential name. */
+  readonly credentialNames = new Map<string, string>();
   /** Extra secrets by key. */
   readonly extra = new Map<string, SecretsmanagerSecret>();
   readonly accountId: string;
@@ -110,12 +114,14 @@ export class AwsSecrets extends Construct {
     });
     new KmsAlias(this, 'alias', { name: `alias/${props.prefix}`, targetKeyId: this.key.keyId });
     const recoveryWindowInDays = props.recoveryWindowDays ?? 7;
+    this.credentialNamePrefix = `${props.prefix}/integrations/`;
     for (const integration of props.integrations) {
       for (const credential of integration.credentials) {
+        this.credentialNames.set(credential, `${integration.name}/${credential}`);
         this.credentials.set(
           credential,
           new SecretsmanagerSecret(this, `${integration.name}-${credential}`, {
-            name: `${props.prefix}/integrations/${integration.name}/${credential}`,
+            name: `${this.credentialNamePrefix}${integration.name}/${credential}`,
             description: `${integration.name} credential ${credential}; value set out of band`,
             kmsKeyId: this.key.arn,
             recoveryWindowInDays,

@@ -39,7 +39,9 @@ export const RUNTIME_READS: ReadonlySet<string> = new Set([
   ...EVENT_BUS_VARIABLES,
   ...REFERABLE_VARIABLES,
   ...[...REFERABLE_VARIABLES].map((name) => `${name}_FILE`),
-  // pg reads the password and the pgpass file itself; the AWS SDK reads its endpoint override.
+  // pg reads the password and the pgpass file itself; the AWS SDK reads its endpoint override; Node reads
+  // the extra CA certificates it trusts (the Lambda's Amazon CA bundle, RDS's roots among them).
+  'NODE_EXTRA_CA_CERTS',
   'PGUSER',
   'PGPASSWORD',
   'PGPASSFILE',

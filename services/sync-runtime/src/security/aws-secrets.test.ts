@@ -13,7 +13,8 @@ beforeAll(async () => {
   sm = await startFakeSecretsManager({
     [arn('runtime/DATA_SYNC_ENCRYPTION_KEY')]: KEY,
     [arn('rds!db-1')]: JSON.stringify({ username: 'datasync', password: 'p@ss/w:rd' }),
-    [arn('integrations/hubspot/HUBSPOT_API_KEY')]: 'hs-live-key',
+    // Credentials are read by name (the stack lists names, not ARNs: Lambda's environment is 4 KB).
+    ['data-sync-prod/integrations/hubspot/HUBSPOT_API_KEY']: 'hs-live-key',
     [arn('not-json')]: 'plain',
   });
 });
@@ -33,14 +34,12 @@ const lambdaEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   DATABASE_URL: 'postgres://datasync@db.internal:5432/datasync',
   DATABASE_SECRET_ARN: arn('rds!db-1'),
   DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('runtime/DATA_SYNC_ENCRYPTION_KEY'),
-  DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify({
-    HUBSPOT_API_KEY: arn('integrations/hubspot/HUBSPOT_API_KEY'),
-    MAILCHIMP_API_KEY: arn('integrations/mailchimp/MAILCHIMP_API_KEY'),
-  }),
+  DATA_SYNC_CREDENTIAL_SECRET_PREFIX: 'data-sync-prod/integrations/',
+  DATA_SYNC_CREDENTIAL_SECRETS: 'hubspot/HUBSPOT_API_KEY,mailchimp/MAILCHIMP_API_KEY',
   ...extra,
 });
 
-test("the worker's environment as the AWS stack sets it becomes the key, a database URL with RDS's login, and the filled credentials", async () => {
+test("the worker's environment as the AWS stack sets it becomes the key, a database URL with its login, and the filled credentials", async () => {
   const env = await withAwsSecrets(lambdaEnv());
   expect(env.DATA_SYNC_ENCRYPTION_KEY).toBe(KEY);
   expect(env.DATABASE_URL).toBe('postgres://datasync:p%40ss%2Fw%3Ard@db.internal:5432/datasync');
@@ -56,9 +55,7 @@ test('without ARNs nothing is read; values already in the environment win', asyn
     lambdaEnv({
       DATA_SYNC_ENCRYPTION_KEY: 'given',
       HUBSPOT_API_KEY: 'given',
-      DATA_SYNC_CREDENTIAL_SECRET_ARNS: JSON.stringify({
-        HUBSPOT_API_KEY: arn('integrations/hubspot/HUBSPOT_API_KEY'),
-      }),
+      DATA_SYNC_CREDENTIAL_SECRETS: 'hubspot/HUBSPOT_API_KEY',
     }),
   );
   expect([env.DATA_SYNC_ENCRYPTION_KEY, env.HUBSPOT_API_KEY]).toEqual(['given', 'given']);
@@ -73,15 +70,16 @@ test.each([
   ],
   [{ DATABASE_SECRET_ARN: arn('not-json') }, 'DATABASE_SECRET_ARN', /must name RDS's managed secret/],
   [
-    { DATA_SYNC_CREDENTIAL_SECRET_ARNS: '["HUBSPOT_API_KEY"]' },
-    'DATA_SYNC_CREDENTIAL_SECRET_ARNS',
-    /must be a JSON object of credential name to secret ARN/,
+    { DATA_SYNC_CREDENTIAL_SECRETS: 'HUBSPOT_API_KEY' },
+    'DATA_SYNC_CREDENTIAL_SECRETS',
+    /must list <integration>\/<CREDENTIAL> entries separated by commas; got "HUBSPOT_API_KEY"/,
   ],
+  [{ DATA_SYNC_CREDENTIAL_SECRET_PREFIX: '' }, 'DATA_SYNC_CREDENTIAL_SECRET_PREFIX', /is required with/],
   [
     {
       AWS_ENDPOINT_URL_SECRETS_MANAGER: 'http://127.0.0.1:1',
       DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: '',
-      DATA_SYNC_CREDENTIAL_SECRET_ARNS: '',
+      DATA_SYNC_CREDENTIAL_SECRETS: '',
     },
     'DATABASE_SECRET_ARN',
     /names a secret that could not be read \(.+\): arn:aws/,

@@ -1,9 +1,10 @@
 /**
  * The Lambda worker's secrets. Lambda cannot put Secrets Manager values into the environment as ECS
- * does, so the AWS stack gives the worker their ARNs and it reads them once per cold start:
- * DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN (the key), DATABASE_SECRET_ARN (RDS's managed `{"username","password"}`,
- * put into DATABASE_URL) and DATA_SYNC_CREDENTIAL_SECRET_ARNS (`{"<CREDENTIAL>": "<arn>"}`, the catalog
- * credentials that integration configs refer to).
+ * does, so the AWS stack names them and the worker reads them once per cold start:
+ * DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN (the key), DATABASE_SECRET_ARN (a `{"username","password"}` login,
+ * put into DATABASE_URL) and the catalog credentials that integration configs refer to:
+ * DATA_SYNC_CREDENTIAL_SECRETS (`<integration>/<CREDENTIAL>,…`) under DATA_SYNC_CREDENTIAL_SECRET_PREFIX,
+ * read by name: Lambda allows 4 KB of environment in all, which a map of ARNs outgrew in prod.
  */
 import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { ConfigError } from '../config-error';
@@ -12,11 +13,12 @@ import { ConfigError } from '../config-error';
 export const AWS_SECRET_VARIABLES = [
   'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN',
   'DATABASE_SECRET_ARN',
-  'DATA_SYNC_CREDENTIAL_SECRET_ARNS',
+  'DATA_SYNC_CREDENTIAL_SECRET_PREFIX',
+  'DATA_SYNC_CREDENTIAL_SECRETS',
 ] as const;
 
-/** Reads a secret's current value; undefined when it has none yet (created empty, filled out of band). */
-export type SecretReader = (arn: string) => Promise<string | undefined>;
+/** Reads a secret's current value by ARN or name; undefined when it has none yet (created empty, filled out of band). */
+export type SecretReader = (id: string) => Promise<string | undefined>;
 
 /** A reader on Secrets Manager (region from AWS_REGION; AWS_ENDPOINT_URL_SECRETS_MANAGER for a local endpoint). */
 export function secretsManagerReader(env: NodeJS.ProcessEnv): SecretReader {
@@ -53,7 +55,7 @@ export async function withAwsSecrets(
   const resolved = { ...env };
   const keyArn = env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN?.trim();
   const databaseArn = env.DATABASE_SECRET_ARN?.trim();
-  const credentialArns = parseCredentialArns(env.DATA_SYNC_CREDENTIAL_SECRET_ARNS);
+  const credentials = parseCredentialSecrets(env);
 
   await Promise.all([
     (async () => {
@@ -88,31 +90,38 @@ export async function withAwsSecrets(
       url.password = encodeURIComponent(login.password);
       resolved.DATABASE_URL = url.toString();
     })(),
-    ...Object.entries(credentialArns).map(async ([name, arn]) => {
+    ...credentials.map(async ({ name, secretId }) => {
       if (env[name]) return;
       // A credential not filled in yet stays unset: a config that refers to it says so when it is used.
-      const value = await readNamed(read, 'DATA_SYNC_CREDENTIAL_SECRET_ARNS', arn);
+      const value = await readNamed(read, 'DATA_SYNC_CREDENTIAL_SECRETS', secretId);
       if (value) resolved[name] = value;
     }),
   ]);
   return resolved;
 }
 
-function parseCredentialArns(raw: string | undefined): Record<string, string> {
-  if (!raw?.trim()) return {};
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(raw);
-  } catch {
-    throw new ConfigError('DATA_SYNC_CREDENTIAL_SECRET_ARNS', 'must be a JSON object of credential name to secret ARN');
-  }
-  if (
-    parsed === null ||
-    typeof parsed !== 'object' ||
-    Array.isArray(parsed) ||
-    !Object.entries(parsed).every(([k, v]) => /^[A-Z][A-Z0-9_]*$/.test(k) && typeof v === 'string')
-  ) {
-    throw new ConfigError('DATA_SYNC_CREDENTIAL_SECRET_ARNS', 'must be a JSON object of credential name to secret ARN');
-  }
-  return parsed as Record<string, string>;
+const CREDENTIAL_ENTRY = /^[a-z0-9][a-z0-9_-]*\/([A-Z][A-Z0-9_]*)$/;
+
+/** The credentials to read: each `<integration>/<CREDENTIAL>` entry is the secret named prefix + entry. */
+function parseCredentialSecrets(env: NodeJS.ProcessEnv): { name: string; secretId: string }[] {
+  const entries = (env.DATA_SYNC_CREDENTIAL_SECRETS ?? '')
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter(Boolean);
+  if (!entries.length) return [];
+  const prefix = env.DATA_SYNC_CREDENTIAL_SECRET_PREFIX?.trim();
+  if (!prefix)
+    throw new ConfigError(
+      'DATA_SYNC_CREDENTIAL_SECRET_PREFIX',
+      'is required with DATA_SYNC_CREDENTIAL_SECRETS (the secret name prefix, e.g. data-sync-prod/integrations/)',
+    );
+  return entries.map((entry) => {
+    const match = CREDENTIAL_ENTRY.exec(entry);
+    if (!match)
+      throw new ConfigError(
+        'DATA_SYNC_CREDENTIAL_SECRETS',
+        `must list <integration>/<CREDENTIAL> entries separated by commas; got ${JSON.stringify(entry)}`,
+      );
+    return { name: match[1], secretId: `${prefix}${entry}` };
+  });
 }
