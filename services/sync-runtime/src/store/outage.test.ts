@@ -52,7 +52,12 @@ describe('isStoreOutage', () => {
       });
     });
     const retrying = new IORedis({ port: closed, host: '127.0.0.1', maxRetriesPerRequest: 1, retryStrategy: () => 10 });
-    const offline = new IORedis({ port: closed, host: '127.0.0.1', enableOfflineQueue: false });
+    const offline = new IORedis({
+      port: closed,
+      host: '127.0.0.1',
+      enableOfflineQueue: false,
+      retryStrategy: () => null,
+    });
     for (const client of [retrying, offline]) client.on('error', () => undefined);
     try {
       expect(isStoreOutage(await rejection(retrying.get('key')))).toBe(true);
