@@ -201,7 +201,7 @@ suite('fault suite: PostgreSQL outages', () => {
       try {
         const { runId } = await triggerSync(world.runtime.url);
         // Backoff up to 8 s between deliveries, and a lease (30 s) when a failure could not be recorded while the store was down.
-        const outcome = await settled(world.db, runId!, RESTART_SETTLE_MS);
+        const outcome = await Promise.race([settled(world.db, runId!, RESTART_SETTLE_MS), world.runtime.crashed]);
         expect(restart.errors).toEqual([]);
         expect(outcome.status).toBe('failed');
         expect(outcome.error).toEqual(expect.any(String));
@@ -237,7 +237,7 @@ suite('fault suite: PostgreSQL outages', () => {
       const world = await start(server, CONTACTS, (n) => (n % 2 === 0 ? restart.cut() : restart.settled()));
       try {
         const { runId } = await triggerSync(world.runtime.url);
-        const outcome = await settled(world.db, runId!, RESTART_SETTLE_MS);
+        const outcome = await Promise.race([settled(world.db, runId!, RESTART_SETTLE_MS), world.runtime.crashed]);
         expect(restart.errors).toEqual([]);
         expect(outcome).toEqual({ status: 'succeeded', error: null });
         const failures = world.runtime.logs.filter((line) => line.msg === 'sync run failed').length;

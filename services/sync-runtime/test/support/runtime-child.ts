@@ -18,6 +18,8 @@ export interface RuntimeChild {
   readonly logs: readonly Record<string, unknown>[];
   /** Resolves with the first log line (already written or still to come) `match` accepts. */
   waitForLog(match: (line: Record<string, unknown>) => boolean, timeoutMs?: number): Promise<Record<string, unknown>>;
+  /** Rejects with the exit status and stderr if the process exits without kill(): a test races its waits against it. */
+  readonly crashed: Promise<never>;
   /** Sends `signal` and resolves once the process exited (a SIGTERM left unanswered for 15 s becomes a SIGKILL). */
   kill(signal: NodeJS.Signals): Promise<void>;
 }
@@ -58,9 +60,15 @@ export function startRuntime(env: Record<string, string>): Promise<RuntimeChild>
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   running.add(child);
+  let killing = false;
+  let onCrash: (error: Error) => void = () => undefined;
+  const crashed = new Promise<never>((_, reject) => (onCrash = reject));
+  // Only a test that races against it observes the rejection.
+  crashed.catch(() => undefined);
   const exited = new Promise<void>((resolve) =>
-    child.once('exit', () => {
+    child.once('exit', (code, signal) => {
       running.delete(child);
+      if (!killing) onCrash(new Error(`the runtime exited unasked (${code ?? signal}): ${stderr.slice(-4000)}`));
       resolve();
     }),
   );
@@ -97,6 +105,7 @@ export function startRuntime(env: Record<string, string>): Promise<RuntimeChild>
   const handle: Omit<RuntimeChild, 'url'> = {
     pid: child.pid!,
     logs,
+    crashed,
     waitForLog(match, timeoutMs = 60_000) {
       const found = logs.find(match);
       if (found) return Promise.resolve(found);
@@ -117,6 +126,7 @@ export function startRuntime(env: Record<string, string>): Promise<RuntimeChild>
     },
     async kill(signal) {
       if (child.exitCode !== null || child.signalCode !== null) return;
+      killing = true;
       const fallback = signal === 'SIGKILL' ? undefined : setTimeout(() => child.kill('SIGKILL'), 15_000);
       child.kill(signal);
       await exited;
