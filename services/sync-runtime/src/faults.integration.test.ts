@@ -15,6 +15,7 @@ import { createWorker, type Worker } from './engine';
 import { createRuntime, type SyncRuntime } from './runtime/runtime';
 import { startFaultProxy, type FaultProxy } from '../test/support/fault-proxy';
 import { privatePostgresAvailable, startPrivatePostgres, type PrivatePostgres } from '../test/support/private-postgres';
+import { expectComplete, settled } from '../test/support/fault-checks';
 
 const CONTACTS = 120;
 const PAGE = 10;
@@ -90,50 +91,6 @@ async function start(databaseUrl: string, proxyOptions: Parameters<typeof startF
   };
 }
 
-/**
- * Resolves once the run is closed and its job is off the queue (acknowledged, or dead-lettered): a failed
- * delivery marks the run failed until the queue delivers it again, so the status alone is not the end.
- */
-async function settled(db: Db, runId: string, timeoutMs = 120_000): Promise<{ status: string; error: string | null }> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      const { rows } = await db.query<{ status: string; error: string | null; pending: boolean }>(
-        `SELECT status, error, EXISTS (SELECT 1 FROM jobs WHERE payload->>'runId' = $1 AND status <> 'dead') AS pending
-           FROM sync_runs WHERE id = $1`,
-        [runId],
-      );
-      const run = rows[0];
-      if (run && !run.pending && run.status !== 'queued' && run.status !== 'running')
-        return { status: run.status, error: run.error };
-    } catch {
-      // The store is down for a moment in the restart case: ask again.
-    }
-    if (Date.now() > deadline) throw new Error(`run ${runId} did not settle`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
-
-/** What every case asserts: every contact once (in the replica and the internal model), no run left open. */
-async function expectComplete(db: Db) {
-  const contacts = await db.query<{ total: string; distinct: string }>(
-    `SELECT count(*) AS total, count(DISTINCT email) AS distinct FROM contacts WHERE source = 'hubspot'`,
-  );
-  expect({ total: Number(contacts.rows[0].total), distinct: Number(contacts.rows[0].distinct) }).toEqual({
-    total: CONTACTS,
-    distinct: CONTACTS,
-  });
-  const { rows } = await db.query<{ total: string; distinct: string }>(
-    `SELECT count(*) AS total, count(DISTINCT external_id) AS distinct FROM synced_records WHERE integration = 'hubspot' AND object = 'contacts'`,
-  );
-  expect({ total: Number(rows[0].total), distinct: Number(rows[0].distinct) }).toEqual({
-    total: CONTACTS,
-    distinct: CONTACTS,
-  });
-  const open = await db.query(`SELECT id FROM sync_runs WHERE status IN ('queued', 'running')`);
-  expect(open.rows).toEqual([]);
-}
-
 describeWithService('fault suite', TEST_DATABASE_URL, () => {
   test('20% mixed vendor faults (500, 429, resets, cut-off bodies, invalid JSON): the full sync succeeds, nothing lost or duplicated', async () => {
     const scratch = scratchDatabase('faults_vendor');
@@ -142,7 +99,7 @@ describeWithService('fault suite', TEST_DATABASE_URL, () => {
     try {
       const { runId } = await world.runtime.engine.trigger('hubspot', { actor: 'fault-suite', full: true });
       expect(await settled(world.db, runId)).toEqual({ status: 'succeeded', error: null });
-      await expectComplete(world.db);
+      await expectComplete(world.db, CONTACTS);
       const { faults, requests, forwarded } = world.proxy.figures;
       // The vendor client retries every kind, cut-off bodies and invalid JSON included (they used to fail the
       // delivery at once, or reach the connector as text): a delivery fails only once a call used all its attempts.
@@ -151,7 +108,7 @@ describeWithService('fault suite', TEST_DATABASE_URL, () => {
       expect(faults['cut-body']).toBeGreaterThan(0);
       expect(faults['invalid-json']).toBeGreaterThan(0);
       console.log(
-        `fault suite, vendor faults: ${requests} requests, ${forwarded} forwarded, faults ${JSON.stringify(faults)}, ${world.failures.length} failed delivery(ies) redelivered; ${CONTACTS} contacts synced once`,
+        `[faults] vendor faults: ${requests} requests, ${forwarded} forwarded, faults ${JSON.stringify(faults)}, ${world.failures.length} failed delivery(ies) redelivered; ${CONTACTS} contacts synced once`,
       );
     } finally {
       await world.close();
@@ -181,9 +138,9 @@ describeWithService('fault suite', TEST_DATABASE_URL, () => {
         await restart;
         // The delivery cut by the restart fails; the queue delivers it again and the run completes.
         expect(outcome.status).toBe('succeeded');
-        await expectComplete(world.db);
+        await expectComplete(world.db, CONTACTS);
         console.log(
-          `fault suite, PostgreSQL restart: run ${outcome.status} after ${world.failures.length} failed delivery(ies), ${world.proxy.figures.requests} vendor requests for ${CONTACTS / PAGE} pages`,
+          `[faults] postgres restart (in-process): run ${outcome.status} after ${world.failures.length} failed delivery(ies), ${world.proxy.figures.requests} vendor requests for ${CONTACTS / PAGE} pages`,
         );
       } finally {
         await world.close();

@@ -44,13 +44,18 @@ export function createWebhookJobHandler(deps: {
     let runId: string | null = null;
     if (changes.length > 0 && !(await createRunsRepository(deps.db).hasQueuedPull(integration)))
       runId = (await deps.engine.trigger(integration, { actor: `webhook:${integration}` })).runId;
-    await deps.db.transaction(async (tx) => {
+    const recorded = await deps.db.transaction(async (tx) => {
+      let inserted = 0;
       for (const event of fresh) {
-        await tx.query(
+        const result = await tx.query(
           'INSERT INTO webhook_events (integration, event_id, type) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING',
           [integration, event.id, event.type],
         );
+        inserted += result.rowCount;
       }
+      // A concurrent delivery of the same job (its lease expired while this one ran) recorded them first and
+      // audits them: processed once means one audit entry.
+      if (inserted === 0) return 0;
       await writeAudit(tx, {
         actor: `webhook:${integration}`,
         action: 'webhook.processed',
@@ -58,14 +63,15 @@ export function createWebhookJobHandler(deps: {
         outcome: 'ok',
         details: {
           jobId: job.id,
-          events: fresh.length,
-          duplicates: payload.events.length - fresh.length,
+          events: inserted,
+          duplicates: payload.events.length - inserted,
           runId,
           receivedAt: payload.receivedAt,
         },
       });
+      return inserted;
     });
-    deps.logger.info({ integration, events: fresh.length, runId }, 'webhook events processed');
+    if (recorded > 0) deps.logger.info({ integration, events: recorded, runId }, 'webhook events processed');
   };
 }
 

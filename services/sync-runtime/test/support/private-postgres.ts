@@ -85,7 +85,13 @@ export async function startPrivatePostgres(
     tlsOptions = ` -c ssl=on -c ssl_cert_file=${path.join(dir, 'server.crt')} -c ssl_key_file=${path.join(dir, 'server.key')}`;
   }
   const serverOptions = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=30${tlsOptions}`;
-  const start = async () => void (await pgCtl('-o', serverOptions, '-l', path.join(dir, 'log'), '-w', 'start'));
+  const log = path.join(dir, 'log');
+  // pg_ctl only says "Examine the log output": a failed start carries the log's last lines.
+  const start = async () =>
+    void (await pgCtl('-o', serverOptions, '-l', log, '-w', 'start').catch((error: Error) => {
+      const tail = fs.existsSync(log) ? fs.readFileSync(log, 'utf8').split('\n').slice(-15).join('\n') : '';
+      throw new Error(`${error.message}\n${tail}`);
+    }));
   const stop = async () => void (await pgCtl('-m', 'fast', '-w', 'stop'));
   await start();
   return {
