@@ -35,6 +35,27 @@ const wrap = (client: Pool | PoolClient): Queryable => ({
   },
 });
 
+/**
+ * `use` with a client of `pool`. pg-pool handles a client's errors only while it is idle, so a held client
+ * whose server ends the connection (a restart, a failover, an administrator) would emit an unhandled
+ * 'error' and crash the process: here the error fails this use instead, and the broken client is
+ * destroyed on release rather than returned to the pool.
+ */
+async function checkedOut<T>(pool: Pool, use: (client: PoolClient) => Promise<T>): Promise<T> {
+  const client = await pool.connect();
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken = error;
+  };
+  client.on('error', onError);
+  try {
+    return await use(client);
+  } finally {
+    client.off('error', onError);
+    client.release(broken);
+  }
+}
+
 /** A PostgreSQL database through a `pg` pool. */
 export function openPostgres(connectionString: string, options: { max?: number } = {}): Db {
   const pool = new Pool({ connectionString, max: options.max ?? 10 });
@@ -47,31 +68,25 @@ export function openPostgres(connectionString: string, options: { max?: number }
     async exec(sql) {
       await pool.query(sql);
     },
-    async transaction(fn) {
-      const client = await pool.connect();
-      try {
-        await client.query('BEGIN');
-        const result = await fn(wrap(client));
-        await client.query('COMMIT');
-        return result;
-      } catch (error) {
-        await client.query('ROLLBACK').catch(() => undefined);
-        throw error;
-      } finally {
-        client.release();
-      }
-    },
-    async copyRows(table, columns, rows) {
-      const client = await pool.connect();
-      const counter = { n: 0 };
-      try {
+    transaction: (fn) =>
+      checkedOut(pool, async (client) => {
+        try {
+          await client.query('BEGIN');
+          const result = await fn(wrap(client));
+          await client.query('COMMIT');
+          return result;
+        } catch (error) {
+          await client.query('ROLLBACK').catch(() => undefined);
+          throw error;
+        }
+      }),
+    copyRows: (table, columns, rows) =>
+      checkedOut(pool, async (client) => {
+        const counter = { n: 0 };
         const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
         await pipeline(Readable.from(copyLines(rows, counter)), client.query(copyFrom(sql)));
         return counter.n;
-      } finally {
-        client.release();
-      }
-    },
+      }),
     close: () => pool.end(),
   };
 }
