@@ -10,11 +10,7 @@ import { type TerraformJson, synthJson, walkObjects } from '../support/terraform
 import { n8nContainers } from '../support/policies/n8n';
 import { WEBHOOKS } from '@data-sync/n8n/webhooks';
 import { N8N_VERSION } from '../../constructs/shared/n8n-image';
-import { CONFIG_VARIABLES, SECRET_FILE_VARIABLES } from '@data-sync/sync-runtime/src/config';
-import { CLOUD_QUEUE_VARIABLES } from '@data-sync/sync-runtime/src/queue/cloud-bindings';
-import { AWS_SECRET_VARIABLES } from '@data-sync/sync-runtime/src/security/aws-secrets';
-import { REFERABLE_VARIABLES } from '@data-sync/sync-runtime/src/security/env-refs';
-import { EVENT_BUS_VARIABLES } from '@data-sync/sync-runtime/src/events/open-bus';
+import { RUNTIME_READS } from '../boot/support/boot';
 
 /**
  * Capability parity: every cloud stack of every environment provides each capability of
@@ -179,20 +175,8 @@ test('every container running the Node runtime in a deployed environment is give
 });
 
 test('the stacks give the Node runtime only variables it reads', () => {
-  const read = new Set<string>([
-    ...CONFIG_VARIABLES,
-    ...SECRET_FILE_VARIABLES.flatMap((name) => [name, `${name}_FILE`]),
-    ...Object.values(CLOUD_QUEUE_VARIABLES).flat(),
-    ...AWS_SECRET_VARIABLES,
-    ...EVENT_BUS_VARIABLES,
-    ...[...REFERABLE_VARIABLES].flatMap((name) => [name, `${name}_FILE`]),
-    // Read by node-postgres itself.
-    'PGUSER',
-    'PGPASSWORD',
-    'PGPASSFILE',
-  ]);
   const unread = nodeStacks()
     .flatMap(runtimeEnvironments)
-    .flatMap((env) => env.names.filter((name) => !read.has(name)).map((name) => `${env.where}: ${name}`));
+    .flatMap((env) => env.names.filter((name) => !RUNTIME_READS.has(name)).map((name) => `${env.where}: ${name}`));
   expect(unread).toEqual([]);
 });
