@@ -1,4 +1,5 @@
 import { ENVIRONMENTS, EnvironmentName, FeatureFlags } from './environments';
+import { contextItems } from './context-items';
 import { N8N_CONTEXT_KEYS, parseEditorAllowlist, parseEditorMembers } from './n8n-shape';
 import { STACK_OPTION_KEYS, type StackOptionsContext, parseStackOptions } from './stack-options';
 
@@ -90,14 +91,7 @@ function imageTag(key: string, value: unknown): string {
 }
 
 function list<T extends string>(key: string, value: unknown, allowed: readonly T[]): T[] {
-  const items = Array.isArray(value)
-    ? value
-    : typeof value === 'string'
-      ? value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : [value];
+  const items = contextItems(value);
   if (items.length === 0)
     throw new ContextError(`Invalid context value ${key}="": allowed values are ${allowed.join(', ')}`);
   return [...new Set(items.map((item) => oneOf(key, item, allowed)))];

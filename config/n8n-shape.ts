@@ -6,6 +6,7 @@
  * access by identity (`n8nEditorMembers`) come from context, validated here.
  */
 import type { EnvironmentName } from './environments';
+import { contextItems } from './context-items';
 
 /** One process, or queue mode with its worker and webhook processes. */
 export type N8nProcesses =
@@ -61,14 +62,7 @@ type Fail = (key: string, value: unknown, expected: string) => never;
 export function parseEditorAllowlist(raw: Record<string, unknown>, fail: Fail): readonly string[] {
   const value = raw.n8nEditorAllowlist;
   if (value === undefined) return [];
-  const items = Array.isArray(value)
-    ? value
-    : typeof value === 'string'
-      ? value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : [value];
+  const items = contextItems(value);
   const cidrs: string[] = [];
   for (const item of items) {
     const match = typeof item === 'string' ? CIDR.exec(item) : null;
@@ -100,14 +94,7 @@ const MEMBER_KINDS: ReadonlyMap<string, RegExp> = new Map([
 export function parseEditorMembers(raw: Record<string, unknown>, fail: Fail): readonly string[] {
   const value = raw.n8nEditorMembers;
   if (value === undefined) return [];
-  const items = Array.isArray(value)
-    ? value
-    : typeof value === 'string'
-      ? value
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : [value];
+  const items = contextItems(value);
   const members: string[] = [];
   for (const item of items) {
     const text = String(item);

@@ -1,3 +1,4 @@
+import { contextItems } from './context-items';
 /**
  * Deployment details per cloud from context: region, an existing network, a custom domain and its
  * certificate. Validated here like every other key; the stack factory hands them to each stack.
@@ -86,14 +87,7 @@ export function parseStackOptions(raw: Record<string, unknown>, environments: nu
   };
   const subnets = (key: 'awsPrivateSubnetIds'): string[] => {
     const value = raw[key];
-    const items = Array.isArray(value)
-      ? value
-      : typeof value === 'string'
-        ? value
-            .split(',')
-            .map((s) => s.trim())
-            .filter(Boolean)
-        : [];
+    const items = contextItems(value);
     if (
       items.length < 2 ||
       !items.every((id) => typeof id === 'string' && SUBNET.test(id)) ||
