@@ -8,11 +8,17 @@ import * as fs from 'fs';
 import * as net from 'net';
 import * as os from 'os';
 import * as path from 'path';
+import { servicesRequired } from '@data-sync/test-services';
 
 /** The server binary; override with REDIS_SERVER. */
 export const REDIS_SERVER = process.env.REDIS_SERVER ?? 'redis-server';
 
-export const privateRedisAvailable = () => spawnSync(REDIS_SERVER, ['--version']).status === 0;
+/** Whether a private Redis can be started; under REQUIRE_SERVICES=1 a missing redis-server fails instead of skipping. */
+export function privateRedisAvailable(): boolean {
+  if (spawnSync(REDIS_SERVER, ['--version']).status === 0) return true;
+  if (servicesRequired) throw new Error(`no ${REDIS_SERVER} to start a private Redis (REQUIRE_SERVICES=1)`);
+  return false;
+}
 
 export interface PrivateRedis {
   /** redis://127.0.0.1:<port> */
