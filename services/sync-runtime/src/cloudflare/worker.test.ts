@@ -216,6 +216,18 @@ describe('events after an invocation', () => {
     expect(steps).toEqual(['handle', 'publish', 'close']);
   });
 
+  test('a request closes its core without publishing: only batches and Cron Triggers drain the outbox', async () => {
+    const steps: string[] = [];
+    const pending: Promise<unknown>[] = [];
+    const answer = await createWorker(() => coreRecording(steps, async () => 1)).fetch(
+      new Request('https://sync.example.com/oauth/x/callback?state=s&code=c'),
+      noLimit,
+      { waitUntil: (p) => void pending.push(p) },
+    );
+    await Promise.all(pending);
+    expect({ status: answer.status, steps }).toEqual({ status: 501, steps: ['close'] });
+  });
+
   test('a publishing failure leaves the events in the outbox: logged, the batch still succeeds and the core closes', async () => {
     const steps: string[] = [];
     const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined);

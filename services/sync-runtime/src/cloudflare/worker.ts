@@ -12,8 +12,9 @@
  *   queue  the JOBS consumer: takes a token from the integration's RateLimiter, runs the job through
  *          the core, acks on success and retries with backoff on failure; after the consumer's
  *          max_retries Cloudflare moves the message to the dead-letter queue.
- *   after every request, batch and Cron Trigger that built a core, the event outbox is drained onto the
- *   event queues (EVENTS_<SERVICE>) through ctx.waitUntil, at least once (events/publisher.ts).
+ *   after every queue batch and Cron Trigger (the invocations that run or queue syncs), the event outbox
+ *   is drained onto the event queues (EVENTS_<SERVICE>) through ctx.waitUntil, at least once
+ *   (events/publisher.ts).
  * The core (integration lookup, trigger, job handling) is injected so that the Worker shares the
  * runtime's engine; createWorker(coreFactory) builds the handlers.
  */
@@ -307,18 +308,23 @@ export interface WorkerHandlers {
   scheduled(controller: ScheduledController, env: WorkerEnv, ctx?: ExecutionContext): Promise<void>;
 }
 
-/** Runs `work` with a core built for this invocation, and closes the core afterwards. */
+/**
+ * Runs `work` with a core built for this invocation, and closes the core afterwards. Queue batches and
+ * Cron Triggers then publish the outbox: they run the syncs that write events, while a request only
+ * queues work (publishing after each would cost every webhook a database round trip).
+ */
 async function withCore<T>(
   coreFor: CoreFactory,
   env: WorkerEnv,
   ctx: ExecutionContext | undefined,
   work: (core: WorkerCore) => Promise<T>,
+  publish = false,
 ): Promise<T> {
   const core = await coreFor(env);
   try {
     return await work(core);
   } finally {
-    const finishing = publishThenClose(core);
+    const finishing = publishThenClose(core, publish);
     if (ctx) ctx.waitUntil(finishing);
     else await finishing;
   }
@@ -329,10 +335,10 @@ async function withCore<T>(
  * go to the event queues while the core's connections are still open; an event that fails stays in the
  * outbox for the next invocation. Then the core closes.
  */
-async function publishThenClose(core: WorkerCore): Promise<void> {
+async function publishThenClose(core: WorkerCore, publish: boolean): Promise<void> {
   const logFailure = (msg: string) => (error: unknown) =>
     console.error(JSON.stringify({ level: 'error', msg, err: (error as Error).message }));
-  if (core.publishEvents)
+  if (publish && core.publishEvents)
     await core.publishEvents().catch(logFailure('publishing events failed; they stay in the outbox'));
   if (core.close) await core.close().catch(logFailure('closing the core failed'));
 }
@@ -387,7 +393,7 @@ export function createWorker(
 
     async queue(batch, env, ctx) {
       const base = numberVar(env, 'RETRY_BASE_SECONDS', 5);
-      await withCore(coreFor, env, ctx, (handler) => consume(batch, env, handler, base));
+      await withCore(coreFor, env, ctx, (handler) => consume(batch, env, handler, base), true);
     },
 
     // A Cron Trigger queues one sync run per integration on its schedule; one failing trigger does not
@@ -395,17 +401,23 @@ export function createWorker(
     async scheduled(controller, env, ctx) {
       const names = scheduledIntegrations(env, controller.cron);
       if (names.length === 0) return;
-      const failed = await withCore(coreFor, env, ctx, async (core) => {
-        const errors: string[] = [];
-        for (const name of names) {
-          try {
-            await core.trigger(name, { actor: `schedule:${controller.cron}`, full: false });
-          } catch (error) {
-            errors.push(`${name}: ${(error as Error).message}`);
+      const failed = await withCore(
+        coreFor,
+        env,
+        ctx,
+        async (core) => {
+          const errors: string[] = [];
+          for (const name of names) {
+            try {
+              await core.trigger(name, { actor: `schedule:${controller.cron}`, full: false });
+            } catch (error) {
+              errors.push(`${name}: ${(error as Error).message}`);
+            }
           }
-        }
-        return errors;
-      });
+          return errors;
+        },
+        true,
+      );
       if (failed.length > 0) throw new Error(`scheduled sync could not be queued for ${failed.join('; ')}`);
     },
   };
