@@ -149,6 +149,25 @@ describe('OCI Notifications message packing', () => {
     for (const m of messages) expect(Buffer.byteLength(onsMessage(m))).toBeLessThanOrEqual(ONS_MESSAGE_LIMIT_BYTES);
   });
 
+  test('the size is counted exactly with escaped and multi-byte text: each message is full up to the next event', () => {
+    const events = Array.from({ length: 40 }, (_, i) =>
+      cloudEvent({
+        id: randomUUID(),
+        source: '/data-sync/test',
+        type: 'sync.records.changed',
+        time: new Date(),
+        data: { text: `"quoted" \\ back\nslash é 漢字 ${'x'.repeat(1_000 + i * 97)}` },
+      }),
+    );
+    const messages = packOnsMessages(events);
+    expect(messages.flat()).toEqual(events);
+    for (const [i, m] of messages.entries()) {
+      expect(Buffer.byteLength(onsMessage(m))).toBeLessThanOrEqual(ONS_MESSAGE_LIMIT_BYTES);
+      if (i + 1 < messages.length)
+        expect(Buffer.byteLength(onsMessage([...m, messages[i + 1][0]]))).toBeGreaterThan(ONS_MESSAGE_LIMIT_BYTES);
+    }
+  });
+
   test('an event larger than a message is refused with its id', () => {
     const event = big(70_000);
     expect(() => packOnsMessages([event])).toThrow(`event ${event.id} is larger than an OCI Notifications message`);

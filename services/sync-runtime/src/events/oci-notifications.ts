@@ -35,17 +35,26 @@ export function onsMessage(events: readonly CloudEvent[]): string {
   return JSON.stringify({ title: TITLE, body: JSON.stringify(events) });
 }
 
+/** The bytes `event` adds to a message's body: escaping is per character, so a batch's size is the sum of its events'. */
+const escapedBytes = (event: CloudEvent) => Buffer.byteLength(JSON.stringify(JSON.stringify(event))) - 2;
+const EMPTY_MESSAGE_BYTES = Buffer.byteLength(onsMessage([]));
+
 /** `events` split into consecutive runs whose message stays within the limit; throws for an event too large alone. */
 export function packOnsMessages(events: readonly CloudEvent[]): CloudEvent[][] {
   const messages: CloudEvent[][] = [];
   let current: CloudEvent[] = [];
+  let bytes = EMPTY_MESSAGE_BYTES;
   for (const event of events) {
-    if (current.length && Buffer.byteLength(onsMessage([...current, event])) > ONS_MESSAGE_LIMIT_BYTES) {
+    const size = escapedBytes(event);
+    if (EMPTY_MESSAGE_BYTES + size > ONS_MESSAGE_LIMIT_BYTES)
+      throw new Error(`event ${event.id} is larger than an OCI Notifications message may be (64 KiB)`);
+    // A comma separates it from the previous event.
+    if (current.length && bytes + 1 + size > ONS_MESSAGE_LIMIT_BYTES) {
       messages.push(current);
       current = [];
+      bytes = EMPTY_MESSAGE_BYTES;
     }
-    if (!current.length && Buffer.byteLength(onsMessage([event])) > ONS_MESSAGE_LIMIT_BYTES)
-      throw new Error(`event ${event.id} is larger than an OCI Notifications message may be (64 KiB)`);
+    bytes += (current.length ? 1 : 0) + size;
     current.push(event);
   }
   if (current.length) messages.push(current);
