@@ -21,10 +21,15 @@ export function mailchimpSubscriberSync(): N8nWorkflowJson {
         'Get New Users',
         `SELECT email, first_name, last_name, created_at FROM users WHERE created_at > NOW() - INTERVAL '${SUBSCRIBER_SYNC_MINUTES} minutes'`,
       ),
-      mailchimpAddMember('Mailchimp Add Subscriber', setting('MAILCHIMP_NEWSLETTER_LIST_ID'), '={{ $json.email }}', {
-        FNAME: '={{ $json.first_name }}',
-        LNAME: '={{ $json.last_name }}',
-      }),
+      // The window and the schedule meet at their edges, so a user can come up in two runs (or in a run started
+      // by hand beside a scheduled one): Mailchimp answers "Member Exists", which must not stop the others.
+      mailchimpAddMember(
+        'Mailchimp Add Subscriber',
+        setting('MAILCHIMP_NEWSLETTER_LIST_ID'),
+        '={{ $json.email }}',
+        { FNAME: '={{ $json.first_name }}', LNAME: '={{ $json.last_name }}' },
+        { continueOnError: true },
+      ),
     ],
   });
 }

@@ -120,6 +120,7 @@ export function mailchimpAddMember(
   list: string,
   email: string,
   mergeFields: Record<string, string>,
+  options: { continueOnError?: boolean } = {},
 ): NodeSpec {
   return {
     name,
@@ -139,6 +140,7 @@ export function mailchimpAddMember(
       },
     },
     credentials: [CREDENTIALS.mailchimp],
+    ...(options.continueOnError ? { onError: 'continueRegularOutput', alwaysOutputData: true } : {}),
   };
 }
 
