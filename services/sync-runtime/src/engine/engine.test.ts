@@ -571,6 +571,35 @@ function engineSuite(open: () => Promise<TestStore>) {
     expect((await engine.history({ integration: other.name, limit: 10, offset: 0 })).total).toBe(0);
   });
 
+  test('a due schedule does not stack a pull on one awaiting redelivery, and queues again once that one is dead-lettered', async () => {
+    const failing: ConnectorModule = {
+      ...fakeConnector,
+      create: (config, context) => {
+        const connector = Object.create(fakeConnector.create(config, context));
+        connector.pull = () => {
+          throw new IntegrationError('flaky', 'vendor_error', 'the vendor is down');
+        };
+        return connector;
+      },
+    };
+    const { name, engine, integrations, queue } = setup({ objects: ['contacts'], connector: failing });
+    const scheduler = createScheduler({ db: store.db, engine, integrations, intervals: () => 60, logger });
+    const t0 = new Date('2031-01-01T00:00:00Z');
+    expect(await scheduler.tick(t0)).toEqual([name]);
+    const [job] = await queue.claim(1, 10_000);
+    await expect(engine.handle(job)).rejects.toThrow('the vendor is down');
+    await queue.fail(job, 'the vendor is down');
+    // The run failed this delivery, but its job waits for the next one: the due slot passes.
+    expect(await scheduler.tick(new Date(t0.getTime() + 60 * 60_000))).toEqual([]);
+    await drain(queue, engine);
+    expect((await queue.depth()).dead).toBe(1);
+    expect(await scheduler.tick(new Date(t0.getTime() + 120 * 60_000))).toEqual([name]);
+    expect((await engine.history({ integration: name, limit: 10, offset: 0 })).runs).toMatchObject([
+      { actor: 'scheduler', status: 'queued' },
+      { actor: 'scheduler', status: 'failed' },
+    ]);
+  });
+
   test('the store sink quarantines records without an id, keeps the newest of in-page duplicates and compares data when there are no timestamps', async () => {
     const sink = createStoreSink();
     const target = { integration: `sink-${queueNo++}`, object: 'things', runId: 'r' };

@@ -14,7 +14,7 @@ import { createJobDispatch, type JobDispatch, type JobHandler } from './dispatch
 import { createRunLifecycle } from './lifecycle';
 import { createPullJob } from './pull';
 import { createPushJob } from './push';
-import { createReconciler, type Reconciled } from './reconcile';
+import { createPullInFlight, createReconciler, type Reconciled } from './reconcile';
 import { createStoreSink } from './sink';
 import { createSweeps } from './sweep';
 import { createEngineStatus, type EngineStatus } from './status';
@@ -53,6 +53,8 @@ export interface SyncEngineDeps {
 export interface SyncEngine extends Triggers, Omit<EngineStatus, 'probeJob'>, JobDispatch {
   /** Closes runs whose job the queue lost or dead-lettered, and queues lost ones again (reconcile.ts). */
   reconcile(): Promise<Reconciled>;
+  /** Whether a pull of the integration is queued, or running or awaiting redelivery where the queue can tell. */
+  pullInFlight(integration: string): Promise<boolean>;
 }
 
 export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
@@ -120,5 +122,6 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     registerHandler: dispatch.registerHandler,
     kinds: dispatch.kinds,
     reconcile,
+    pullInFlight: createPullInFlight({ db, queue }),
   };
 }

@@ -47,6 +47,26 @@ function staleReason(run: RunRow, state: JobState | null): { reason: string; req
   return { reason: `its job ${run.job_id} is no longer in the queue (lost by the queue)`, requeue: true };
 }
 
+/**
+ * Whether a pull of `integration` is still on its way: queued, or (where the queue can tell) running or
+ * failed with its job still waiting for redelivery. The scheduler skips a due slot then, so an hourly
+ * schedule never stacks a second pull on one that is retrying; a run whose job is gone or dead is
+ * closed by reconcile() and blocks nothing.
+ */
+export function createPullInFlight(
+  deps: Pick<ReconcileDeps, 'db' | 'queue'>,
+): (integration: string) => Promise<boolean> {
+  const runs = createRunsRepository(deps.db);
+  return async function pullInFlight(integration) {
+    if (await runs.hasQueuedPull(integration)) return true;
+    if (!deps.queue.jobState) return false;
+    const latest = await runs.latestPull(integration);
+    if (!latest?.job_id || (latest.status !== 'running' && latest.status !== 'failed')) return false;
+    const state = await deps.queue.jobState(latest.job_id);
+    return state === 'queued' || state === 'active';
+  };
+}
+
 export function createReconciler(deps: ReconcileDeps): () => Promise<Reconciled> {
   const { db, queue, logger, metrics, clock } = deps;
   const runs = createRunsRepository(db);

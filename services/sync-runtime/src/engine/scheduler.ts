@@ -1,12 +1,11 @@
 import type { Logger } from 'pino';
 import type { Db } from '@data-sync/pipelines/db';
-import { createRunsRepository } from '../store/runs-repository';
 import type { SyncEngine } from './engine';
 import type { IntegrationSource } from './types';
 
 export interface SchedulerDeps {
   readonly db: Db;
-  readonly engine: Pick<SyncEngine, 'trigger' | 'reconcile'>;
+  readonly engine: Pick<SyncEngine, 'trigger' | 'reconcile' | 'pullInFlight'>;
   readonly integrations: IntegrationSource;
   /** Minutes between scheduled runs of an integration; undefined or <= 0: not scheduled. */
   readonly intervals: (name: string) => number | undefined;
@@ -25,7 +24,7 @@ export interface Scheduler {
 /**
  * Enqueues each integration's sync every `intervals(name)` minutes. Several instances may tick at
  * once: a due slot is taken by one atomic UPDATE of its `sync_schedules` row (next_run_at moves
- * forward), so exactly one instance queues the run. A run still waiting in the queue is not doubled;
+ * forward), so exactly one instance queues the run. A pull still queued or awaiting redelivery is not doubled;
  * one whose job the queue lost or dead-lettered is closed first (engine.reconcile), so it blocks nothing.
  */
 export function createScheduler(deps: SchedulerDeps): Scheduler {
@@ -33,8 +32,6 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
   const tickMs = deps.tickMs ?? 30_000;
   let timer: NodeJS.Timeout | null = null;
   let ticking: Promise<unknown> = Promise.resolve();
-
-  const runs = createRunsRepository(db);
 
   async function tick(now: Date): Promise<string[]> {
     const queued: string[] = [];
@@ -63,8 +60,8 @@ export function createScheduler(deps: SchedulerDeps): Scheduler {
         [integration.name, now],
       );
       if (claimed.rowCount === 0) continue;
-      if (await runs.hasQueuedPull(integration.name)) {
-        logger?.info({ integration: integration.name }, 'scheduled run skipped: a run is still queued');
+      if (await engine.pullInFlight(integration.name)) {
+        logger?.info({ integration: integration.name }, 'scheduled run skipped: a pull is still queued or retrying');
         continue;
       }
       try {

@@ -276,6 +276,16 @@ export function createRunsRepository(q: Queryable) {
       );
     },
 
+    /** The integration's most recently queued pull run. */
+    async latestPull(integration: string): Promise<RunRow | undefined> {
+      return (
+        await rows(
+          `SELECT * FROM sync_runs WHERE integration = $1 AND direction = 'pull' ORDER BY queued_at DESC, id DESC LIMIT 1`,
+          [integration],
+        )
+      )[0];
+    },
+
     async history(query: RunHistoryQuery): Promise<{ runs: RunRecord[]; total: number }> {
       const conditions: string[] = [];
       const params: unknown[] = [];
