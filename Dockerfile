@@ -35,7 +35,8 @@ FROM node:24-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
     PORT=3000 \
-    DATA_SYNC_DATA_DIR=/data
+    DATA_SYNC_DATA_DIR=/data \
+    NODE_COMPILE_CACHE=/app/.node-compile-cache
 WORKDIR /app
 # One bundle per cloud (each with only its queue SDK; the stacks start theirs) and main.js, the local one.
 COPY --from=build /src/dist/runtime/main.js /src/dist/runtime/aws.js /src/dist/runtime/gcp.js /src/dist/runtime/azure.js /src/dist/runtime/oci.js /src/dist/runtime/ibm.js dist/runtime/
@@ -48,6 +49,10 @@ COPY --from=build /src/node_modules/@fastify/swagger-ui/static node_modules/@fas
 RUN mkdir /data && chown 1000:1000 /data
 # 1000 is the base image's `node` user; numeric so platforms can verify it is not root.
 USER 1000:1000
+# Node's compile cache, filled here by loading each bundle once: a container then starts from compiled code
+# instead of parsing 2-3 MB of JavaScript. Node keys it by its version, flags and user id, so this runs on the
+# image's own Node, as the user the containers run as, with no flags, as the stacks' commands start Node.
+RUN for bundle in main aws gcp azure oci ibm; do node -e "require('./dist/runtime/' + process.argv[1] + '.js')" "$bundle"; done
 EXPOSE 3000
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:' + (process.env.PORT || 3000) + '/health').then((r) => process.exit(r.ok ? 0 : 1), () => process.exit(1))"]

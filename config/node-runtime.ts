@@ -8,3 +8,22 @@ export const RUNTIME_NODE_MAJOR = 24;
 
 /** The Lambda runtime identifier for RUNTIME_NODE_MAJOR. */
 export const LAMBDA_NODE_RUNTIME = `nodejs${RUNTIME_NODE_MAJOR}.x`;
+
+/** The Lambda worker's memory (MiB): the stacks' size, and the one the build makes the worker's code cache for. */
+export const LAMBDA_MEMORY_MB = 1024;
+
+/**
+ * The options Lambda's Node bootstrap starts the runtime with for a function of `memoryMb` MiB: a tenth of
+ * the memory as new space (half of it per semi-space), the rest as old space. V8 takes its code cache only
+ * under the same flags, so the build and the boot test start Node with exactly these.
+ */
+export function lambdaNodeArgs(memoryMb: number): string[] {
+  const newSpace = Math.floor(memoryMb / 10);
+  return [
+    '--expose-gc',
+    '--max-http-header-size',
+    '81920',
+    `--max-semi-space-size=${Math.floor(newSpace / 2)}`,
+    `--max-old-space-size=${memoryMb - newSpace}`,
+  ];
+}

@@ -1,5 +1,6 @@
 // Bundles the sync runtime with esbuild into dist/runtime: one file per entry point, printed with its
 // size. The stacks package this folder (TerraformAsset) for Lambda and for container images.
+const { spawnSync } = require('child_process');
 const esbuild = require('esbuild');
 const fs = require('fs');
 const path = require('path');
@@ -81,13 +82,42 @@ function bundleNodeEntries({ outdir: target, write = true }) {
   });
 }
 
+/** The Lambda's handler module, which loads lambda.js with its code cache (services/sync-runtime/src/lambda-handler.ts). */
+const LAMBDA_HANDLER = 'services/sync-runtime/src/lambda-handler.ts';
+
+/**
+ * The Lambda handler module beside the bundles, and lambda.js's V8 code cache, made by loading the bundle
+ * through that module under the flags Lambda starts Node with for the worker's memory (a cache made under
+ * other flags is refused). Made by this Node: CI builds on the runtime's Node major, as Lambda runs it.
+ */
+async function buildLambdaHandler(dir) {
+  await esbuild.build({
+    entryPoints: [path.join(root, LAMBDA_HANDLER)],
+    outfile: path.join(dir, 'lambda-handler.js'),
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    minify: true,
+    logLevel: 'warning',
+  });
+  const { LAMBDA_MEMORY_MB, lambdaNodeArgs } = require('@data-sync/config/node-runtime');
+  const made = spawnSync(process.execPath, [...lambdaNodeArgs(LAMBDA_MEMORY_MB), path.join(dir, 'lambda-handler.js')], {
+    cwd: dir,
+    env: { PATH: process.env.PATH, DATA_SYNC_WRITE_CODE_CACHE: '1' },
+    encoding: 'utf8',
+  });
+  if (made.status !== 0) throw new Error(`making lambda.js's code cache failed:\n${made.stderr}`);
+}
+
 async function buildRuntime({ quiet = false } = {}) {
   // Built beside the old bundle and swapped in, so a synth reading dist/runtime meanwhile never finds it half-written.
   const staging = `${outdir}.tmp-${process.pid}`;
   fs.rmSync(staging, { recursive: true, force: true });
   const result = await bundleNodeEntries({ outdir: staging });
-  // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
   require('tsx/cjs');
+  await buildLambdaHandler(staging);
+  // The Cloudflare Worker is an ES module for workerd, built by its own TypeScript script.
   const worker = await require('@data-sync/sync-runtime/src/cloudflare/build').buildCloudflareWorker({
     outfile: path.join(staging, 'cloudflare.js'),
   });

@@ -1,3 +1,4 @@
+import * as fs from 'fs';
 import * as path from 'path';
 import { Construct } from 'constructs';
 import { AssetType, TerraformAsset } from 'cdktf';
@@ -7,12 +8,22 @@ import { LambdaFunction } from '@cdktf/provider-aws/lib/lambda-function';
 import { SecurityGroup } from '@cdktf/provider-aws/lib/security-group';
 import { ServiceRole } from '../iam/aws';
 import { projectRoot, zipFiles } from '../shared/zip';
-import { LAMBDA_NODE_RUNTIME } from '@data-sync/config';
+import { LAMBDA_MEMORY_MB, LAMBDA_NODE_RUNTIME } from '@data-sync/config';
 
 /** The runtime bundle esbuild writes (scripts/build-runtime.js), relative to the project root where synth runs. */
 export const RUNTIME_BUNDLE_DIR = 'dist/runtime';
-/** The Lambda entry of the bundle (handler `lambda.handler`); the other entries are not for Lambda. */
+/** The Lambda's handler module (handler `lambda-handler.handler`): it loads the worker bundle with its code cache. */
+export const LAMBDA_HANDLER_MODULE = 'lambda-handler.js';
+/** The worker bundle; the other bundles are not for Lambda. */
 export const LAMBDA_ENTRY = 'lambda.js';
+/** The bundle's V8 code caches, one per Node version and flags the build made one for (lambda-handler.ts). */
+export const isLambdaCodeCache = (name: string) => /^lambda\.[0-9a-f]{16}\.v8cache$/.test(name);
+
+/** The deployment package's files in `dir`: the handler module, the bundle and its code caches. */
+export function lambdaPackageFiles(dir: string): string[] {
+  const caches = fs.existsSync(dir) ? fs.readdirSync(dir).filter(isLambdaCodeCache).sort() : [];
+  return [LAMBDA_HANDLER_MODULE, LAMBDA_ENTRY, ...caches];
+}
 
 export interface AwsWorkerProps {
   /** Function name, e.g. `data-sync-prod-worker`. */
@@ -39,13 +50,14 @@ export interface AwsWorkerProps {
   readonly batchSize?: number;
   /** Concurrent invocations the queue may drive (protects the database and vendor rate limits). @default 10 */
   readonly maximumConcurrency?: number;
-  /** Memory in MiB. @default 1024 */
+  /** Memory in MiB: the build makes the bundle's code cache for LAMBDA_MEMORY_MB only. @default LAMBDA_MEMORY_MB (1024) */
   readonly memoryMb?: number;
 }
 
 /**
  * Worker capability on AWS: a Lambda function packaged from the runtime bundle (a TerraformAsset of
- * the zipped dist/runtime/lambda.js, zipped once per process: see ../shared/zip.ts), consuming the sync queue through an event source mapping that reports
+ * the zipped handler module, dist/runtime/lambda.js and its code cache, zipped once per process: see ../shared/zip.ts),
+ * consuming the sync queue through an event source mapping that reports
  * per-message failures (ReportBatchItemFailures), so only failed messages are retried and dead-lettered.
  */
 export class AwsWorker extends Construct {
@@ -57,9 +69,14 @@ export class AwsWorker extends Construct {
     super(scope, id);
     if (props.timeoutSeconds > 900)
       throw new Error(`AwsWorker ${props.name}: timeoutSeconds ${props.timeoutSeconds} exceeds Lambda's 900 s limit`);
+    const dir = path.join(projectRoot(), RUNTIME_BUNDLE_DIR);
+    // A code cache's bytes change from build to build while its meaning does not: identified by name, so a
+    // synth of the same code keeps the function's source hash and a deploy does not update it.
+    const zipped = zipFiles(dir, lambdaPackageFiles(dir), { identifiedByName: isLambdaCodeCache });
     const bundle = new TerraformAsset(this, 'bundle', {
-      path: zipFiles(path.join(projectRoot(), RUNTIME_BUNDLE_DIR), [LAMBDA_ENTRY]),
+      path: zipped.path,
       type: AssetType.FILE,
+      assetHash: zipped.digest.toUpperCase(),
     });
     this.logGroup = new CloudwatchLogGroup(this, 'logs', {
       name: `/aws/lambda/${props.name}`,
@@ -113,11 +130,11 @@ export class AwsWorker extends Construct {
       functionName: props.name,
       role: role.arn,
       runtime: LAMBDA_NODE_RUNTIME,
-      handler: 'lambda.handler',
+      handler: `${path.basename(LAMBDA_HANDLER_MODULE, '.js')}.handler`,
       filename: bundle.path,
       sourceCodeHash: bundle.assetHash,
       timeout: props.timeoutSeconds,
-      memorySize: props.memoryMb ?? 1024,
+      memorySize: props.memoryMb ?? LAMBDA_MEMORY_MB,
       architectures: ['arm64'],
       kmsKeyArn: props.kmsKeyArn,
       environment: { variables: { ...props.environment } },

@@ -10,8 +10,8 @@ import { SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { openPostgres } from '@data-sync/pipelines/db';
 import { addEvent } from '@data-sync/sync-runtime/src/store/outbox-repository';
-import { LAMBDA_ENTRY, RUNTIME_BUNDLE_DIR } from '../../constructs/worker/aws';
-import { ROOT } from '../support/runtime-image';
+import { LAMBDA_HANDLER_MODULE } from '../../constructs/worker/aws';
+import { lambdaNodeArgs } from '@data-sync/config';
 import {
   startFakeSecretsManager,
   type FakeSecretsManager,
@@ -25,6 +25,7 @@ import {
   ENVIRONMENTS,
   expectReadyAndJobTaken,
   expectVariablesWired,
+  stackDirOf,
   stackOf,
   withBootedStack,
 } from './support/stack-boot';
@@ -101,9 +102,16 @@ describeWithService('AWS runtime processes boot with what the stack gives them',
             [env.DATABASE_SECRET_ARN]: JSON.stringify({ username: database.username || 'postgres', password: 'x' }),
           });
           env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
-          expect(fn.handler).toBe(`${path.basename(LAMBDA_ENTRY, '.js')}.handler`);
-          // The deployment package holds the bundle alone (constructs/worker/aws.ts zips just that file).
-          const lambda = await startLambda([path.join(ROOT, RUNTIME_BUNDLE_DIR, LAMBDA_ENTRY)], fn.handler, env);
+          expect(fn.handler).toBe(`${path.basename(LAMBDA_HANDLER_MODULE, '.js')}.handler`);
+          // The deployment package the stack uploads, started with the Node flags Lambda uses for its memory:
+          // the bundle is compiled from the code cache the build made for exactly that.
+          const lambda = await startLambda(
+            path.join(stackDirOf('aws', environment), fn.filename),
+            fn.handler,
+            env,
+            lambdaNodeArgs(fn.memoryMb),
+          );
+          expect(lambda.codeCache).toBe('used');
           const mapping = pollQueue(sqs, queueUrl, lambda);
           try {
             await expectReadyAndJobTaken(boot);

@@ -20,6 +20,8 @@ import {
 const stages = readDockerfile();
 const final = stages[stages.length - 1];
 const execForm = (args: string): string[] => JSON.parse(args) as string[];
+/** The runtime stage's RUN that loads each bundle to fill Node's compile cache. */
+const warmUp = () => final.instructions.find((i) => i.keyword === 'RUN' && i.args.includes('dist/runtime/'))!;
 
 /** Builds dist/runtime when a clean clone has not yet (the image's build stage runs the same script). */
 beforeAll(async () => {
@@ -105,6 +107,19 @@ describe('runtime Dockerfile', () => {
     expect(uncovered).toEqual([]);
   });
 
+  test("Node's compile cache is warmed for every bundle the image holds, after USER, so it carries the containers' user id", () => {
+    expect(envOf(final).NODE_COMPILE_CACHE).toMatch(new RegExp(`^${lastOf(final, 'WORKDIR')}/`));
+    const user = final.instructions.map((i) => i.keyword).lastIndexOf('USER');
+    const warm = warmUp();
+    expect(final.instructions.indexOf(warm)).toBeGreaterThan(user);
+    const held = final.instructions
+      .filter((i) => i.keyword === 'COPY')
+      .flatMap((i) => copyArgs(i).sources)
+      .flatMap((source) => /\/dist\/runtime\/(\w+)\.js$/.exec(source)?.[1] ?? []);
+    expect(held.length).toBeGreaterThan(1);
+    expect(/for bundle in ([\w ]+); do/.exec(warm.args)![1].split(' ').sort()).toEqual(held.sort());
+  });
+
   test('every file the runtime stage copies from the build stage exists after npm run build', () => {
     const src = buildRoot(stages, final.instructions.map((i) => copyArgs(i).from).find(Boolean)!);
     for (const instruction of final.instructions.filter((i) => i.keyword === 'COPY')) {
@@ -124,6 +139,20 @@ describeWithService('runtime image file system', TEST_DATABASE_URL, () => {
   afterAll(async () => {
     fs.rmSync(dir, { recursive: true, force: true });
     await database.drop();
+  });
+
+  test('the compile-cache warm-up loads every bundle from the image files alone', () => {
+    const app = assembleImage(path.join(dir, 'warm'));
+    const cache = path.join(dir, 'compile-cache');
+    const run = spawnSync('/bin/sh', ['-c', warmUp().args], {
+      cwd: app,
+      env: { PATH: `${path.dirname(process.execPath)}:${process.env.PATH}`, NODE_COMPILE_CACHE: cache },
+      encoding: 'utf8',
+    });
+    expect({ status: run.status, stderr: run.stderr }).toEqual({ status: 0, stderr: '' });
+    // Node 22.1 and later (the image's Node) write the cache; older ones ignore the variable.
+    const [major, minor] = process.versions.node.split('.').map(Number);
+    if (major > 22 || (major === 22 && minor >= 1)) expect(fs.readdirSync(cache).length).toBeGreaterThan(0);
   });
 
   test('the command starts from the image files alone (no repository, no node_modules beyond what is copied): /health, /health/ready, /docs and /console answer, and HEALTHCHECK passes', async () => {

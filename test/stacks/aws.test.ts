@@ -13,11 +13,13 @@ import {
   INTEGRATIONS,
   resolveSettings,
   parseContext,
+  lambdaNodeArgs,
 } from '@data-sync/config';
 import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
 import { AwsMonitoring } from '../../constructs/monitoring/aws';
 import { zipBytes, zipFiles } from '../../constructs/shared/zip';
+import { codeCacheFile } from '@data-sync/sync-runtime/src/lambda-code-cache';
 import {
   type Block,
   type TerraformJson,
@@ -30,6 +32,17 @@ import {
 } from '../support/terraform-checks';
 
 const ENVIRONMENTS: EnvironmentName[] = ['dev', 'staging', 'prod'];
+
+/** The file names of a zip, from its local headers in order. */
+function zipNames(zip: Buffer): string[] {
+  const names: string[] = [];
+  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50;) {
+    const nameLength = zip.readUInt16LE(at + 26);
+    names.push(zip.subarray(at + 30, at + 30 + nameLength).toString());
+    at += 30 + nameLength + zip.readUInt16LE(at + 28) + zip.readUInt32LE(at + 18);
+  }
+  return names;
+}
 
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'aws-stack-test-'));
 afterAll(() => fs.rmSync(outdir, { recursive: true, force: true }));
@@ -298,8 +311,17 @@ describe('AWS context', () => {
     app.synth();
     const dir = path.join(outdir, 'stacks', 'data-sync-aws-dev');
     const json = JSON.parse(fs.readFileSync(path.join(dir, 'cdk.tf.json'), 'utf8')) as TerraformJson;
-    const archive = path.join(dir, String(only(json, 'aws_lambda_function').filename));
+    const fn = only(json, 'aws_lambda_function');
+    const archive = path.join(dir, String(fn.filename));
     expect(fs.statSync(archive).size).toBeGreaterThan(1000);
+    // The handler module, the bundle it loads, and that bundle's code cache for the Node flags Lambda
+    // starts this function with (the build's Node: CI synthesizes on the runtime's Node and architecture).
+    expect(fn.handler).toBe('lambda-handler.handler');
+    expect(zipNames(fs.readFileSync(archive))).toEqual([
+      'lambda-handler.js',
+      'lambda.js',
+      codeCacheFile(process.version, lambdaNodeArgs(Number(fn.memory_size))),
+    ]);
   });
 });
 
@@ -484,6 +506,22 @@ describe('worker bundle zip', () => {
       1,
       30 + nameLength + compressed,
     ]);
+  });
+
+  test("a code cache counts by name only: remade with other bytes it keeps the package's digest, a changed bundle does not", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'zip-identity-'));
+    const write = (name: string, content: string) => fs.writeFileSync(path.join(dir, name), content);
+    const files = ['lambda.js', 'lambda.0123456789abcdef.v8cache'];
+    const options = { identifiedByName: (name: string) => name.endsWith('.v8cache') };
+    write(files[0], 'exports.handler = 1;');
+    write(files[1], 'cache bytes of one build');
+    const first = zipFiles(dir, files, options);
+    write(files[1], 'cache bytes of the next build');
+    expect(zipFiles(dir, files, options).digest).toBe(first.digest);
+    expect(zipFiles(dir, files).digest).not.toBe(first.digest);
+    write(files[0], 'exports.handler = 2;');
+    expect(zipFiles(dir, files, options).digest).not.toBe(first.digest);
+    fs.rmSync(dir, { recursive: true, force: true });
   });
 
   test('a missing bundle is a clear error', () => {

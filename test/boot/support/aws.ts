@@ -23,7 +23,13 @@ export function awsContainers(stack: any): RuntimeProcess[] {
 }
 
 /** The SQS-triggered Lambda worker: its handler file and environment (it reads its secrets by ARN). */
-export function awsLambda(stack: any): { handler: string; env: Record<string, string> } {
+export function awsLambda(stack: any): {
+  handler: string;
+  env: Record<string, string>;
+  /** The deployment package, relative to the stack's folder in cdktf.out. */
+  filename: string;
+  memoryMb: number;
+} {
   const [[, fn]] = resourcesOf(stack, 'aws_lambda_function', 'worker_function');
-  return { handler: fn.handler, env: fn.environment.variables };
+  return { handler: fn.handler, env: fn.environment.variables, filename: fn.filename, memoryMb: fn.memory_size };
 }

@@ -7,11 +7,13 @@ import { type ChildProcess, fork } from 'child_process';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
+import * as zlib from 'zlib';
 import { DeleteMessageCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 
 const HOST = `
 const [file, name] = process.argv.slice(2);
-const handler = require(file)[name];
+const loaded = require(file);
+const handler = loaded[name];
 if (typeof handler !== 'function') throw new Error(file + ' exports no ' + name);
 process.on('message', ({ id, event }) => {
   handler(event).then(
@@ -19,7 +21,7 @@ process.on('message', ({ id, event }) => {
     (error) => process.send({ id, error: String(error && error.stack || error) }),
   );
 });
-process.send({ ready: true });
+process.send({ ready: true, codeCache: loaded.codeCache });
 `;
 
 export interface LambdaHost {
@@ -27,23 +29,42 @@ export interface LambdaHost {
   stop(): void;
 }
 
-/** Loads `<package>/<file>.js` and its `handler` export (`lambda.handler`) in a child with `env`. */
-export async function startLambda(packageFiles: string[], handler: string, env: Record<string, string>) {
+/** The files of a zip (stored or deflated), from its local headers. */
+export function unzip(zip: Buffer): Map<string, Buffer> {
+  const files = new Map<string, Buffer>();
+  for (let at = 0; zip.readUInt32LE(at) === 0x04034b50;) {
+    const method = zip.readUInt16LE(at + 8);
+    const size = zip.readUInt32LE(at + 18);
+    const nameLength = zip.readUInt16LE(at + 26);
+    const start = at + 30 + nameLength + zip.readUInt16LE(at + 28);
+    const data = zip.subarray(start, start + size);
+    files.set(zip.subarray(at + 30, at + 30 + nameLength).toString(), method === 8 ? zlib.inflateRawSync(data) : data);
+    at = start + size;
+  }
+  return files;
+}
+
+/**
+ * Unpacks the deployment package `zipFile` and loads `<file>.js` and its `handler` export (`lambda-handler.handler`)
+ * in a child with `env`, started with `nodeArgs` as Lambda's bootstrap starts Node (config lambdaNodeArgs).
+ */
+export async function startLambda(zipFile: string, handler: string, env: Record<string, string>, nodeArgs: string[]) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'boot-lambda-'));
-  for (const file of packageFiles) fs.copyFileSync(file, path.join(dir, path.basename(file)));
+  for (const [name, content] of unzip(fs.readFileSync(zipFile))) fs.writeFileSync(path.join(dir, name), content);
   const [module, name] = handler.split('.');
   const host = path.join(dir, 'host.js');
   fs.writeFileSync(host, HOST);
   const child: ChildProcess = fork(host, [path.join(dir, `${module}.js`), name], {
     cwd: dir,
     env: { PATH: process.env.PATH ?? '/usr/bin:/bin', ...env },
+    execArgv: nodeArgs,
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   let output = '';
   child.stdout!.on('data', (c) => (output += c));
   child.stderr!.on('data', (c) => (output += c));
-  await new Promise<void>((resolve, reject) => {
-    child.once('message', () => resolve());
+  const codeCache = await new Promise<string>((resolve, reject) => {
+    child.once('message', (m: { codeCache: string }) => resolve(m.codeCache));
     child.once('exit', (code) => reject(new Error(`the Lambda host exited with ${code}:\n${output}`)));
   });
   let next = 0;
@@ -56,6 +77,8 @@ export async function startLambda(packageFiles: string[], handler: string, env: 
   });
   return {
     output: () => output,
+    /** Whether the bundle was compiled from its code cache ('used', 'rejected' or 'none'). */
+    codeCache,
     invoke(event: unknown) {
       const id = next++;
       return new Promise<{ batchItemFailures: { itemIdentifier: string }[] }>((resolve, reject) => {

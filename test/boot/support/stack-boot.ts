@@ -20,17 +20,20 @@ export { ENVIRONMENTS };
 
 const synthesized = new Map<string, string>();
 
-/** The synthesized `cdk.tf.json` of `data-sync-<cloud>-<environment>` (the app synthesized once per environment). */
-export function stackOf(cloud: string, environment: EnvironmentName): any {
+/** The folder of `data-sync-<cloud>-<environment>` in cdktf.out (the app synthesized once per environment). */
+export function stackDirOf(cloud: string, environment: EnvironmentName): string {
   let outdir = synthesized.get(environment);
   if (!outdir) {
     outdir = fs.mkdtempSync(path.join(os.tmpdir(), `boot-cdktf-${environment}-`));
     buildApp({ context: { environment }, outdir }).app.synth();
     synthesized.set(environment, outdir);
   }
-  return JSON.parse(
-    fs.readFileSync(path.join(outdir, 'stacks', `data-sync-${cloud}-${environment}`, 'cdk.tf.json'), 'utf8'),
-  );
+  return path.join(outdir, 'stacks', `data-sync-${cloud}-${environment}`);
+}
+
+/** The synthesized `cdk.tf.json` of `data-sync-<cloud>-<environment>`. */
+export function stackOf(cloud: string, environment: EnvironmentName): any {
+  return JSON.parse(fs.readFileSync(path.join(stackDirOf(cloud, environment), 'cdk.tf.json'), 'utf8'));
 }
 
 /** Each process lists every variable once, and every variable it sets is one the runtime reads. */
