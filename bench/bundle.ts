@@ -5,7 +5,8 @@
  * the same way in the same run. The Lambda is loaded as Lambda does, through its handler module under the
  * bootstrap's flags, with and without its code cache; on a Node with a compile cache (22.1 and later) the
  * containers are also started with the cache the image warms (Dockerfile). Run: `npm run bench -- bundle`
- * (RUNS=<n>, default 5; BENCH_NODE=<node binary> to measure on another Node, e.g. the deployed major).
+ * (RUNS=<n>, default 5). It runs them on the deployed Node major (installed into a cache, scripts/install-node.js)
+ * unless BENCH_NODE names another binary.
  */
 import { spawn, spawnSync } from 'child_process';
 import * as fs from 'fs';
@@ -22,11 +23,16 @@ const { buildRuntime, ENTRIES, limitOf } = require(path.join(root, 'scripts', 'b
   limitOf(entry: string): number;
 };
 const TARGETS = { loadMs: { lambda: 150 }, readyMs: 500 };
-const node = process.env.BENCH_NODE ?? process.execPath;
+const { installNode } = require(path.join(root, 'scripts', 'install-node.js')) as {
+  installNode(major: number): string;
+};
+const { LAMBDA_MEMORY_MB, RUNTIME_NODE_MAJOR, lambdaNodeArgs } =
+  require('@data-sync/config') as typeof import('@data-sync/config');
+/** The deployed Node (the image's and the Lambda's major) unless BENCH_NODE names another binary. */
+const node = process.env.BENCH_NODE ?? installNode(RUNTIME_NODE_MAJOR);
 const nodeVersion = spawnSync(node, ['--version'], { encoding: 'utf8' }).stdout.trim();
 const [major, minor] = nodeVersion.slice(1).split('.').map(Number);
 const hasCompileCache = major > 22 || (major === 22 && minor >= 1);
-const { LAMBDA_MEMORY_MB, lambdaNodeArgs } = require('@data-sync/config') as typeof import('@data-sync/config');
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 

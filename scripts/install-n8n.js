@@ -29,8 +29,8 @@ function n8nPaths(cacheDir) {
   };
 }
 
-function run(step, args, options, log) {
-  log(`install-n8n: ${step}`);
+function runNpm(step, args, options, log) {
+  log(`install: ${step}`);
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
   const result = spawnSync(npm, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +41,7 @@ function run(step, args, options, log) {
   if (result.status !== 0) {
     const tail = `${result.stdout ?? ''}\n${result.stderr ?? ''}`.trim().split('\n').slice(-30).join('\n');
     throw new Error(
-      `install-n8n: "${step}" failed (npm ${args.join(' ')}, exit ${result.status ?? result.signal}):\n${tail}`,
+      `install: "${step}" failed (npm ${args.join(' ')}, exit ${result.status ?? result.signal}):\n${tail}`,
     );
   }
 }
@@ -57,7 +57,7 @@ function installN8n(version, cacheDir = n8nCacheDir(version), log = (line) => co
   fs.mkdirSync(cacheDir, { recursive: true });
   fs.writeFileSync(path.join(cacheDir, 'package.json'), JSON.stringify({ name: 'n8n-cache', private: true }));
   const quiet = ['--no-audit', '--no-fund', '--loglevel=error'];
-  run(`Node for n8n (${NODE_PACKAGE})`, ['install', '--save-exact', NODE_PACKAGE, ...quiet], { cwd: cacheDir }, log);
+  runNpm(`Node for n8n (${NODE_PACKAGE})`, ['install', '--save-exact', NODE_PACKAGE, ...quiet], { cwd: cacheDir }, log);
 
   // With the bundled Node first on PATH and as npm's nodedir, native modules are built for its ABI.
   const env = {
@@ -66,18 +66,18 @@ function installN8n(version, cacheDir = n8nCacheDir(version), log = (line) => co
     npm_config_nodedir: paths.nodeDir,
   };
   // Install scripts are skipped (several download from the internet); the one native module n8n needs is rebuilt next.
-  run(
+  runNpm(
     `n8n@${version} (about 4 minutes)`,
     ['install', '--save-exact', `n8n@${version}`, '--ignore-scripts', ...quiet],
     { cwd: cacheDir, env },
     log,
   );
-  run('sqlite3 native build (about 2 minutes)', ['rebuild', 'sqlite3', ...quiet], { cwd: cacheDir, env }, log);
+  runNpm('sqlite3 native build (about 2 minutes)', ['rebuild', 'sqlite3', ...quiet], { cwd: cacheDir, env }, log);
   fs.writeFileSync(paths.marker, `${version}\n`);
   return paths;
 }
 
-module.exports = { installN8n, n8nCacheDir, n8nPaths };
+module.exports = { installN8n, n8nCacheDir, n8nPaths, runNpm };
 
 if (require.main === module) {
   const [version, cacheDir] = process.argv.slice(2);

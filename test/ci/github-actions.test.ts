@@ -108,7 +108,7 @@ describe('GitHub workflows', () => {
       context: { clouds: 'aws', environment: 'dev' },
       outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'gha-arch-')),
     });
-    const fn = Object.values(synthJson(stacks[0]).resource.aws_lambda_function)[0] as { architectures: string[] };
+    const fn = Object.values(synthJson(stacks[0]).resource!.aws_lambda_function!)[0] as { architectures: string[] };
     const label = { arm64: /^ubuntu-[\d.]+-arm$/, x86_64: /^ubuntu-(latest|[\d.]+)$/ }[fn.architectures[0]]!;
     /** The runner label for an AWS stack: `inputs.cloud == 'aws' && A || B` picks A. */
     const forAws = (runsOn: string) =>

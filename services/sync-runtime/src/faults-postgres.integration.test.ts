@@ -213,7 +213,9 @@ suite('fault suite: PostgreSQL outages', () => {
         expect(dead.rows).toHaveLength(1);
         expect(Number(dead.rows[0].attempts)).toBeGreaterThanOrEqual(DEFAULT_RETRY.maxAttempts);
         expect(restart.count).toBeGreaterThanOrEqual(DEFAULT_RETRY.maxAttempts);
-        const open = await world.db.query(`SELECT id FROM sync_runs WHERE status IN ('queued', 'running')`);
+        const open = await world.db.query(
+          `SELECT id, status, actor, direction, job_id, error, queued_at, updated_at FROM sync_runs WHERE status IN ('queued', 'running')`,
+        );
         expect(open.rows).toEqual([]);
         console.log(
           `[faults] restart per delivery, no progress: ${restart.count} restarts, job dead after ${dead.rows[0].attempts} deliveries, run ${outcome.status} (${outcome.error!.slice(0, 120)})`,

@@ -65,7 +65,9 @@ export async function expectComplete(db: Db, contacts: number): Promise<void> {
     total: contacts,
     distinct: contacts,
   });
-  const open = await db.query(`SELECT id, status FROM sync_runs WHERE status IN ('queued', 'running')`);
+  const open = await db.query(
+    `SELECT id, status, actor, direction, job_id, error, queued_at, updated_at FROM sync_runs WHERE status IN ('queued', 'running')`,
+  );
   expect(open.rows).toEqual([]);
 }
 
