@@ -61,15 +61,29 @@ describe('database connections verify the server', () => {
     ]);
   });
 
-  test("the named exception (GCP's n8n) covers that one setting on those services only", () => {
-    const n8n = (value: string) => ({
-      template: { containers: [{ env: [{ name: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED', value }] }] },
-    });
+  test("no service is excepted: GCP's n8n told not to verify, or over TCP without TLS, is refused; on Cloud SQL's proxy socket it passes", () => {
+    const n8n = (env: { name: string; value: string }[]) => ({ template: { containers: [{ env }] } });
     const json = resource({
-      google_cloud_run_v2_service: { n8n_service_1: n8n('false'), runtime_service_1: n8n('false') },
+      google_cloud_run_v2_service: {
+        n8n_service_1: n8n([
+          { name: 'DB_POSTGRESDB_HOST', value: '${google_sql_database_instance.n8n.private_ip_address}' },
+          { name: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED', value: 'false' },
+        ]),
+        n8n_service_2: n8n([
+          { name: 'DB_POSTGRESDB_HOST', value: '/cloudsql/${google_sql_database_instance.n8n.connection_name}' },
+        ]),
+        // TLS off over TCP: nothing to verify, nothing encrypted.
+        n8n_service_3: n8n([{ name: 'DB_POSTGRESDB_HOST', value: '10.0.0.7' }]),
+        n8n_service_4: n8n([
+          { name: 'DB_POSTGRESDB_HOST', value: '10.0.0.7' },
+          { name: 'DB_POSTGRESDB_SSL_ENABLED', value: 'true' },
+        ]),
+      },
     });
     expect(tls(json, 'gcp')).toEqual([
-      '[common/db-tls-verified] google_cloud_run_v2_service.runtime_service_1 sets DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED=false',
+      '[common/db-tls-verified] google_cloud_run_v2_service.n8n_service_1 sets DB_POSTGRESDB_HOST over TCP without DB_POSTGRESDB_SSL_ENABLED=true',
+      '[common/db-tls-verified] google_cloud_run_v2_service.n8n_service_1 sets DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED=false',
+      '[common/db-tls-verified] google_cloud_run_v2_service.n8n_service_3 sets DB_POSTGRESDB_HOST over TCP without DB_POSTGRESDB_SSL_ENABLED=true',
     ]);
   });
 });

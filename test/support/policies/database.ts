@@ -1,7 +1,7 @@
 /**
  * Database connections as every stack configures them: each runtime and n8n connection verifies the server
  * it reaches (no sslmode that skips the check or the encryption, no switch that turns n8n's or Node's check
- * off), and the runtime never logs in as the database's admin or master login: it serves as its own DML-only
+ * off, n8n over TCP only with TLS on; over a Unix socket, Cloud SQL's Auth Proxy on GCP, it needs none), and the runtime never logs in as the database's admin or master login: it serves as its own DML-only
  * role (constructs/database/roles.ts). Environment variables are read in every platform's shape.
  */
 import { type Block, type TerraformJson, resourcesOf, walk, walkObjects } from '../terraform-checks';
@@ -17,19 +17,6 @@ const UNVERIFIED_SETTING: Readonly<Record<string, string>> = {
 /** The runtime's connection variables: each must ask for verification itself (pg's default is no TLS at all). */
 const RUNTIME_URLS = ['DATABASE_URL', 'DATABASE_MIGRATION_URL'];
 const VERIFYING_URL = /[?&]sslmode=verify-(full|ca)\b/;
-
-/**
- * Connections that cannot verify yet, by resource address and setting, each with its reason; the security
- * table still counts them (docs/security-findings.md, `tls/db-certificate-verified`).
- */
-export const UNVERIFIED_CONNECTIONS: readonly { address: RegExp; setting: string; reason: string }[] = [
-  {
-    address: /^google_cloud_run_v2_service\.n8n_/,
-    setting: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED=false',
-    reason:
-      "n8n always checks the host name, and Cloud SQL's certificate names no private IP; the fix is the Cloud SQL Auth Proxy as a sidecar",
-  },
-];
 
 /** Every `name = value` a resource sets in its environment: maps (Lambda, OCI, IBM config maps) and `{ name, value }` lists. */
 function environmentOf(body: Block): Array<[string, string]> {
@@ -50,7 +37,12 @@ export function unverifiedTls(body: Block): string[] {
     if (typeof leaf === 'string' && UNVERIFIED_URL.test(leaf))
       found.add(`a database URL with ${UNVERIFIED_URL.exec(leaf)![0].slice(1)}`);
   });
-  for (const [name, value] of environmentOf(body)) {
+  const environment = environmentOf(body);
+  // n8n encrypts only when told to; a Unix socket (Cloud SQL's proxy on GCP) is local, and the proxy encrypts.
+  const tcpHost = environment.find(([name, value]) => name === 'DB_POSTGRESDB_HOST' && !value.startsWith('/'));
+  if (tcpHost && !environment.some(([name, value]) => name === 'DB_POSTGRESDB_SSL_ENABLED' && value === 'true'))
+    found.add('DB_POSTGRESDB_HOST over TCP without DB_POSTGRESDB_SSL_ENABLED=true');
+  for (const [name, value] of environment) {
     if (UNVERIFIED_SETTING[name] !== undefined && value === UNVERIFIED_SETTING[name]) found.add(`${name}=${value}`);
     if (RUNTIME_URLS.includes(name) && !VERIFYING_URL.test(value) && !UNVERIFIED_URL.test(value))
       found.add(`${name} without sslmode=verify-full or verify-ca`);
@@ -90,9 +82,7 @@ export const DATABASE_POLICIES: readonly PolicyRule[] = [
       Object.entries(json.resource ?? {}).flatMap(([type, byName]) =>
         Object.entries(byName).flatMap(([name, body]) => {
           const address = `${type}.${name}`;
-          return unverifiedTls(body)
-            .filter((what) => !UNVERIFIED_CONNECTIONS.some((u) => u.address.test(address) && u.setting === what))
-            .map((what) => `${address} sets ${what}`);
+          return unverifiedTls(body).map((what) => `${address} sets ${what}`);
         }),
       ),
   },
