@@ -101,23 +101,32 @@ describe('the runtime does not log in as the master user', () => {
     ['oci', { oci_psql_db_system: { db: { credentials: { username: 'datasync' } } } }, 'datasync'],
     ['gcp', { google_sql_database_instance: { db: {} } }, 'postgres'],
     ['ibm', { ibm_database: { db: {} } }, 'admin'],
-  ])('%s: a DATABASE_URL naming the admin login is refused, the serving role passes', (cloud, server, admin) => {
-    const withUser = (user: string) =>
-      resource({
-        ...server,
-        aws_ecs_task_definition: {
-          api: ecsTask([{ name: 'DATABASE_URL', value: `postgres://${user}@\${db.host}:5432/x?sslmode=verify-full` }]),
-        },
-      });
-    expect(roles(withUser(admin), cloud)).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `^\\[common/runtime-not-db-admin\\] aws_ecs_task_definition\\.api: DATABASE_URL logs in as ${admin}, the admin login of `,
+  ])(
+    '%s: a DATABASE_URL naming the admin login or the owner role is refused, the serving role passes',
+    (cloud, server, admin) => {
+      const withUser = (user: string) =>
+        resource({
+          ...server,
+          aws_ecs_task_definition: {
+            api: ecsTask([
+              { name: 'DATABASE_URL', value: `postgres://${user}@\${db.host}:5432/x?sslmode=verify-full` },
+            ]),
+          },
+        });
+      expect(roles(withUser(admin), cloud)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^\\[common/runtime-not-db-admin\\] aws_ecs_task_definition\\.api: DATABASE_URL logs in as ${admin}, the admin login of `,
+          ),
         ),
-      ),
-    ]);
-    expect(roles(withUser('data_sync_app'), cloud)).toEqual([]);
-  });
+      ]);
+      expect(roles(withUser('data_sync_app'), cloud)).toEqual([]);
+      // The owner role has DDL rights: it is the migrations' (DATABASE_MIGRATION_URL), never the serving URL's.
+      expect(roles(withUser('data_sync_owner'), cloud)).toEqual([
+        `[common/runtime-not-db-admin] aws_ecs_task_definition.api: DATABASE_URL logs in as data_sync_owner, the owner role (DDL rights: only DATABASE_MIGRATION_URL names it)`,
+      ]);
+    },
+  );
 
   test('PGUSER naming the admin is refused, and a URL hidden in a secret or file (no login to check) is reported', () => {
     const server = { aws_db_instance: { db: { username: 'datasync' } } };

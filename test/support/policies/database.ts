@@ -1,10 +1,12 @@
 /**
  * Database connections as every stack configures them: each runtime and n8n connection verifies the server
  * it reaches (no sslmode that skips the check or the encryption, no switch that turns n8n's or Node's check
- * off, n8n over TCP only with TLS on; over a Unix socket, Cloud SQL's Auth Proxy on GCP, it needs none), and the runtime never logs in as the database's admin or master login: it serves as its own DML-only
- * role (constructs/database/roles.ts). Environment variables are read in every platform's shape.
+ * off, n8n over TCP only with TLS on; over a Unix socket, Cloud SQL's Auth Proxy on GCP, it needs none), and
+ * the runtime never serves as the database's admin or master login nor as the owner role: it serves as its
+ * own DML-only role (constructs/database/roles.ts). Environment variables are read in every platform's shape.
  */
 import { type Block, type TerraformJson, resourcesOf, walk, walkObjects } from '../terraform-checks';
+import { OWNER_ROLE } from '../../../constructs/database/roles';
 import type { PolicyRule } from '.';
 
 /** A database URL that encrypts without checking whose certificate it is (or does not encrypt). */
@@ -89,7 +91,7 @@ export const DATABASE_POLICIES: readonly PolicyRule[] = [
   {
     id: 'common/runtime-not-db-admin',
     description:
-      "The runtime's DATABASE_URL (and PGUSER) names a login of its own, never the database server's admin or master login, and is set in the configuration (not from a secret or file) so that it can be checked",
+      "The runtime's DATABASE_URL (and PGUSER) names a login of its own, never the database server's admin or master login nor the owner role the migrations run as, and is set in the configuration (not from a secret or file) so that it can be checked",
     check(json) {
       const admins = adminLogins(json);
       if (admins.size === 0) return [];
@@ -106,6 +108,10 @@ export const DATABASE_POLICIES: readonly PolicyRule[] = [
               problems.push(`${address}: DATABASE_URL names no login (${value.slice(0, 60)})`);
             else if (user && admins.has(user))
               problems.push(`${address}: ${variable} logs in as ${user}, the admin login of ${admins.get(user)}`);
+            else if (user === OWNER_ROLE)
+              problems.push(
+                `${address}: ${variable} logs in as ${user}, the owner role (DDL rights: only DATABASE_MIGRATION_URL names it)`,
+              );
           }
           // A secret holding the whole URL ({ name, valueFrom | value_source | secret_name }) hides the login.
           walkObjects(body, (_path, object) => {
