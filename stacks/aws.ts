@@ -4,7 +4,7 @@ import { Lazy, TerraformOutput } from 'cdktf';
 import { AwsProvider } from '@cdktf/provider-aws/lib/provider';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
 import { AwsDatabase, rdsCaCertificate } from '../constructs/database/aws';
-import { OWNER_ROLE, RUNTIME_ROLE } from '../constructs/database/roles';
+import { RUNTIME_ROLE } from '../constructs/database/roles';
 import { type ExistingAwsVpc, AwsAccessLogs, AwsNetwork } from '../constructs/network/aws';
 import { AwsMonitoring } from '../constructs/monitoring/aws';
 import { AwsN8n } from '../constructs/n8n/aws';
@@ -37,10 +37,9 @@ export const AWS_RUNTIME_SECRETS = [
   'runtime/DATA_SYNC_ADMIN_TOKEN',
   'runtime/N8N_API_KEY',
   'runtime/N8N_WEBHOOK_TOKEN',
-  // The serving role's password; the owner role's URL (ECS) and login (Lambda): see "Database TLS and roles".
+  // The serving role's password (ECS and Lambda) and the owner role's URL (ECS only): see "Database TLS and roles".
   'runtime/DATABASE_PASSWORD',
   'runtime/DATABASE_MIGRATION_URL',
-  'runtime/DATABASE_OWNER_LOGIN',
   ...N8N_PROCESS_SECRETS.map((name) => `n8n/${name}` as const),
   ...N8N_QUEUE_SECRETS.map((name) => `n8n/${name}` as const),
 ] as const;
@@ -185,20 +184,22 @@ export class AwsStack extends DataSyncStack {
       subnetIds: this.network.privateSubnetIds,
       secretArns: [
         ...Object.values(credentialSecrets),
-        extra('runtime/DATABASE_OWNER_LOGIN'),
+        extra('runtime/DATABASE_PASSWORD'),
         extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
       ],
-      // Lambda cannot inject secrets as ECS does: it is told which to read and reads them at start. The runtime
-      // reads one database login from Secrets Manager and migrates at every start, so the worker logs in as the
-      // owner. Lambda allows 4 KB of environment in all: credentials go by name under one prefix (a map of ARNs
-      // outgrew it in prod), and the RDS CA comes from the runtime's Amazon CA bundle, which holds the RDS roots
-      // (NODE_EXTRA_CA_CERTS), instead of 1.5 KB of PEM.
+      // Lambda cannot inject secrets as ECS does: it is told which to read and reads them at start. It serves as
+      // the DML-only role and migrates nothing: it checks that the schema has its bundle's migrations, which the
+      // ECS API (the owner's URL) applies, and fails its start until then (SQS redelivers). Lambda allows 4 KB
+      // of environment in all: credentials go by name under one prefix (a map of ARNs outgrew it in prod), and
+      // the RDS CA comes from the runtime's Amazon CA bundle, which holds the RDS roots (NODE_EXTRA_CA_CERTS),
+      // instead of 1.5 KB of PEM.
       environment: {
         ...common,
-        DATABASE_URL: this.database.urlFor(OWNER_ROLE),
+        DATABASE_URL: this.database.urlFor(RUNTIME_ROLE),
+        DATA_SYNC_MIGRATIONS: 'check',
         NODE_EXTRA_CA_CERTS: LAMBDA_AMAZON_CA_BUNDLE,
         DATA_SYNC_ROLE: 'worker',
-        DATABASE_SECRET_ARN: extra('runtime/DATABASE_OWNER_LOGIN'),
+        DATABASE_PASSWORD_SECRET_ARN: extra('runtime/DATABASE_PASSWORD'),
         DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: extra('runtime/DATA_SYNC_ENCRYPTION_KEY'),
         DATA_SYNC_CREDENTIAL_SECRET_PREFIX: this.secrets.credentialNamePrefix,
         DATA_SYNC_CREDENTIAL_SECRETS: [...this.secrets.credentialNames.values()].join(','),

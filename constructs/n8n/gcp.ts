@@ -12,6 +12,10 @@ import type { GcpSecrets } from '../secrets/gcp';
 import { n8nProcessName, n8nProcesses, n8nSecretNames, type N8nProcess, type N8nRole } from './processes';
 import { N8N_DB_PASSWORD_SECRET, N8N_PORT, N8N_STARTUP_SECONDS, webhookOutputs } from './provisioning';
 
+/** The Cloud SQL volume's name and where Cloud Run mounts it (the only path it allows). */
+const CLOUD_SQL_VOLUME = 'cloudsql';
+const CLOUD_SQL_MOUNT = '/cloudsql';
+
 export interface GcpN8nProps {
   /** Resource name prefix, e.g. `data-sync-prod`. */
   readonly prefix: string;
@@ -23,7 +27,7 @@ export interface GcpN8nProps {
   readonly secrets: GcpSecrets;
   /** Its own Cloud SQL instance: everything but name and databases. */
   readonly database: Omit<GcpDatabaseProps, 'name' | 'databases' | 'region'>;
-  /** VPC network and subnetwork for direct VPC egress to the database. */
+  /** VPC network and subnetwork for direct VPC egress: the private paths to the database's proxy and to Redis. */
   readonly network: { readonly networkId: string; readonly subnetworkId: string };
   /** Feature flags: which workflows are published. */
   readonly features: FeatureFlags;
@@ -45,8 +49,9 @@ export interface GcpN8nProps {
  * and public webhook services the webhook URLs point at. Where the editor is restricted (staging, prod),
  * main admits only Google identities with the invoker role: the editor's members and the runtime. Its
  * encryption key, owner, credential values, Redis and database password come from Secret Manager; the
- * database user `n8n` is created out of band with that password. Main provisions the workflows before
- * `n8n start` (constructs/n8n/provisioning.ts).
+ * database user `n8n` is created out of band with that password. Each process reaches the database through
+ * Cloud Run's Cloud SQL connection (a Unix socket; the platform's Auth Proxy verifies the instance). Main
+ * provisions the workflows before `n8n start` (constructs/n8n/provisioning.ts).
  */
 export class GcpN8n extends Construct {
   /** The main process (editor, API, schedules). */
@@ -87,6 +92,20 @@ export class GcpN8n extends Construct {
       role: 'roles/monitoring.metricWriter',
       member: `serviceAccount:${this.serviceAccount.email}`,
     });
+    // Cloud SQL has no per-instance IAM policy: the project grant is conditioned on n8n's own instance.
+    const sqlClient = new ProjectIamMember(this, 'sql-client', {
+      project: props.project,
+      role: 'roles/cloudsql.client',
+      member: `serviceAccount:${this.serviceAccount.email}`,
+      condition: {
+        title: 'n8n-database-only',
+        description: "Connect to n8n's own Cloud SQL instance only",
+        expression: `resource.type == "sqladmin.googleapis.com/Instance" && resource.name == "projects/${props.project}/instances/${this.database.instance.name}"`,
+      },
+    });
+    // Cloud Run's Cloud SQL volume runs the Auth Proxy for the instance: mTLS to the instance it names, checked by
+    // its identity (no host name to match), and a Unix socket at /cloudsql/<connection name> inside the container.
+    const socketDir = `${CLOUD_SQL_MOUNT}/${this.database.instance.connectionName}`;
     const run = (process: N8nProcess): CloudRunV2Service => {
       const port = process.role === 'main' ? GCP_RUNTIME_PORT : N8N_PORT;
       const service = new CloudRunV2Service(this, process.role === 'main' ? 'service' : `service-${process.role}`, {
@@ -98,6 +117,9 @@ export class GcpN8n extends Construct {
         template: {
           serviceAccount: this.serviceAccount.email,
           scaling: { minInstanceCount: process.instances, maxInstanceCount: process.instances },
+          volumes: [
+            { name: CLOUD_SQL_VOLUME, cloudSqlInstance: { instances: [this.database.instance.connectionName] } },
+          ],
           vpcAccess: {
             egress: 'PRIVATE_RANGES_ONLY',
             networkInterfaces: [{ network: props.network.networkId, subnetwork: props.network.subnetworkId }],
@@ -108,19 +130,19 @@ export class GcpN8n extends Construct {
               image: props.image ?? N8N_IMAGE,
               command: [...process.command],
               ports: { containerPort: port },
+              volumeMounts: [{ name: CLOUD_SQL_VOLUME, mountPath: CLOUD_SQL_MOUNT }],
               resources: { limits: { cpu: '1', memory: '2048Mi' }, cpuIdle: false },
               env: [
-                ...Object.entries({ ...process.environment, N8N_PORT: String(port) }).map(([name, value]) => ({
-                  name,
-                  value,
-                })),
+                // The socket is the proxy's, which speaks plain PostgreSQL: n8n asking it for TLS would be refused.
+                ...Object.entries({ ...process.environment, N8N_PORT: String(port) })
+                  .filter(([name]) => name !== 'DB_POSTGRESDB_SSL_ENABLED')
+                  .map(([name, value]) => ({ name, value })),
                 { name: 'WEBHOOK_URL', value: `${this.webhookBaseUrl}/` },
-                { name: 'DB_POSTGRESDB_HOST', value: this.database.instance.privateIpAddress },
+                // pg takes a host starting with '/' as the directory of the socket `.s.PGSQL.<port>`.
+                { name: 'DB_POSTGRESDB_HOST', value: socketDir },
                 { name: 'DB_POSTGRESDB_PORT', value: '5432' },
                 { name: 'DB_POSTGRESDB_DATABASE', value: 'n8n' },
                 { name: 'DB_POSTGRESDB_USER', value: 'n8n' },
-                // Private IP inside the VPC; Cloud SQL's per-instance CA is not in the image's trust store.
-                { name: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED', value: 'false' },
                 { name: 'DB_POSTGRESDB_PASSWORD', valueSource: secret(N8N_DB_PASSWORD_SECRET) },
                 ...process.secrets.map((name) => ({ name, valueSource: secret(name) })),
                 { name: 'N8N_PROTOCOL', value: 'https' },
@@ -145,7 +167,7 @@ export class GcpN8n extends Construct {
               : []),
           ],
         },
-        dependsOn: process.role === 'main' ? [...grants, metricWriter] : grants,
+        dependsOn: process.role === 'main' ? [...grants, sqlClient, metricWriter] : [...grants, sqlClient],
       });
       this.services[process.role] = service;
       return service;

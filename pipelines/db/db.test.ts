@@ -2,7 +2,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { spawnSync } from 'child_process';
-import { Db, migrate, openPglite, openPostgres } from '.';
+import { Db, migrate, openPglite, openPostgres, pendingMigrations } from '.';
 import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 
 function behavesLikePostgres(open: () => Promise<Db>) {
@@ -54,7 +54,36 @@ function behavesLikePostgres(open: () => Promise<Db>) {
     expect((await db.query(`SELECT a, b FROM ${name}`)).rows).toEqual([{ a: 1, b: 'x;y' }]);
     await db.exec(`DROP TABLE ${name}; DELETE FROM schema_migrations WHERE id LIKE '${name}%'`);
   });
+
+  test('pending migrations are the ones not recorded, in id order; asking applies none', async () => {
+    const name = `${table}_p`;
+    const migrations = [
+      { id: `${name}_002`, sql: `ALTER TABLE ${name} ADD COLUMN b text` },
+      { id: `${name}_001`, sql: `CREATE TABLE ${name} (a int)` },
+    ];
+    await migrate(db, [migrations[1]]);
+    expect(await pendingMigrations(db, migrations)).toEqual([`${name}_002`]);
+    expect(await pendingMigrations(db, migrations)).toEqual([`${name}_002`]);
+    const { rows } = await db.query(`SELECT column_name FROM information_schema.columns WHERE table_name = $1`, [name]);
+    expect(rows).toEqual([{ column_name: 'a' }]);
+    await db.exec(`DROP TABLE ${name}; DELETE FROM schema_migrations WHERE id LIKE '${name}%'`);
+  });
 }
+
+test('on a database never migrated every migration is pending, and asking creates nothing', async () => {
+  const db = await openPglite();
+  try {
+    const migrations = [
+      { id: 'b', sql: 'CREATE TABLE b (x int)' },
+      { id: 'a', sql: 'CREATE TABLE a (x int)' },
+    ];
+    expect(await pendingMigrations(db, migrations)).toEqual(['a', 'b']);
+    const { rows } = await db.query(`SELECT to_regclass('schema_migrations') IS NULL AS absent`);
+    expect(rows).toEqual([{ absent: true }]);
+  } finally {
+    await db.close();
+  }
+});
 
 describe('PGlite', () => behavesLikePostgres(() => openPglite()));
 describeWithService('PostgreSQL', TEST_DATABASE_URL, () =>

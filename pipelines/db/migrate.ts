@@ -34,6 +34,23 @@ export async function migrate(db: Db, migrations: readonly Migration[]): Promise
   return applied;
 }
 
+/**
+ * The migrations (ids, in id order) not recorded in `schema_migrations`: all of them when the table does not
+ * exist yet. Reads only, so a role without DDL rights can tell whether the schema is current.
+ */
+export async function pendingMigrations(db: Db, migrations: readonly Migration[]): Promise<string[]> {
+  const { rows: table } = await db.query<{ exists: boolean }>(
+    "SELECT to_regclass('schema_migrations') IS NOT NULL AS exists",
+  );
+  const recorded = table[0].exists
+    ? new Set((await db.query<{ id: string }>('SELECT id FROM schema_migrations')).rows.map((r) => r.id))
+    : new Set<string>();
+  return migrations
+    .map((m) => m.id)
+    .filter((id) => !recorded.has(id))
+    .sort((a, b) => a.localeCompare(b));
+}
+
 /** Splits SQL on semicolons outside quotes and dollar-quoted bodies. */
 export function splitStatements(sql: string): string[] {
   const out: string[] = [];

@@ -1,15 +1,17 @@
 /**
  * AWS as deployed: the ECS services' API containers (one per blue-green slot) put jobs on SQS
  * (fauxqs here), and the Lambda worker, its deployment package's handler with the function's
- * environment and its secrets read from Secrets Manager (a fake), takes them. The containers drain the
- * event outbox onto the stack's SNS topic (fauxqs too, subscribed as the stack declares): an event lands
- * in the Notifications Service's queue as its CloudEvent.
+ * environment and its secrets read from Secrets Manager (a fake), takes them, logged in as a role with
+ * only the grants the containers' migration run (as the owner) gives the serving role. The containers
+ * drain the event outbox onto the stack's SNS topic (fauxqs too, subscribed as the stack declares): an
+ * event lands in the Notifications Service's queue as its CloudEvent.
  */
 import * as path from 'path';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { CreateQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { openPostgres } from '@data-sync/pipelines/db';
 import { addEvent } from '@data-sync/sync-runtime/src/store/outbox-repository';
+import { RUNTIME_ROLE } from '../../constructs/database/roles';
 import { LAMBDA_HANDLER_MODULE } from '../../constructs/worker/aws';
 import { lambdaNodeArgs } from '@data-sync/config';
 import {
@@ -93,13 +95,17 @@ describeWithService('AWS runtime processes boot with what the stack gives them',
         async (boot) => {
           // The function's environment as synthesized; it names its secrets by ARN (read at cold start).
           const fn = awsLambda(stack);
+          // It serves as the DML-only role and only checks the schema the API containers (the owner) migrated.
+          expect(fn.env.DATABASE_URL).toMatch(new RegExp(`^postgres://${RUNTIME_ROLE}@`));
+          expect(fn.env.DATA_SYNC_MIGRATIONS).toBe('check');
           const env: Record<string, string> = { ...AWS, DATA_SYNC_SQS_ENDPOINT: endpoint };
           for (const [variable, value] of Object.entries(fn.env))
             env[variable] = localValue(variable, value, boot.local);
-          const database = new URL(boot.local.databaseUrl);
+          expect(env.DATABASE_URL).toBe(boot.local.servingUrl);
           secrets = await startFakeSecretsManager({
             [env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN]: boot.local.encryptionKey,
-            [env.DATABASE_SECRET_ARN]: JSON.stringify({ username: database.username || 'postgres', password: 'x' }),
+            // The local server trusts loopback: any password is accepted.
+            [env.DATABASE_PASSWORD_SECRET_ARN]: 'boot-test-password',
           });
           env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
           expect(fn.handler).toBe(`${path.basename(LAMBDA_HANDLER_MODULE, '.js')}.handler`);
@@ -148,6 +154,7 @@ describeWithService('AWS runtime processes boot with what the stack gives them',
           }
         },
         queue,
+        { servingRole: true },
       );
     },
     180_000,

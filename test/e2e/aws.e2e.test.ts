@@ -79,14 +79,14 @@ describeWithService('AWS: EventBridge schedule -> SQS -> Lambda worker', TEST_DA
         throw new Error(`the e2e test does not know what ${reference} is once deployed`);
       });
     }
-    // The local server has no TLS; RDS does (the stack asks for it).
-    env.DATABASE_URL = env.DATABASE_URL.replace(/\?sslmode=[^&]+$/, '');
-    expect(variables.DATABASE_URL).toMatch(/sslmode=/);
+    // The local server has no TLS; RDS does (the stack asks for it). It has one login, which stands in for the
+    // serving role (its DML-only grants are the boot test's and store/database-roles.integration.test.ts's).
+    const url = new URL(env.DATABASE_URL.replace(/\?sslmode=[^&]+$/, ''));
+    url.username = database.username || 'postgres';
+    env.DATABASE_URL = url.toString();
+    expect(variables.DATABASE_URL).toMatch(/^postgres:\/\/data_sync_app@.*sslmode=/);
     values[env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN] = ENCRYPTION_KEY;
-    values[env.DATABASE_SECRET_ARN] = JSON.stringify({
-      username: database.username || 'postgres',
-      password: randomBytes(8).toString('hex'),
-    });
+    values[env.DATABASE_PASSWORD_SECRET_ARN] = randomBytes(8).toString('hex');
     secrets = await startFakeSecretsManager(values);
     env.AWS_ENDPOINT_URL_SECRETS_MANAGER = secrets.url;
     handler = createLambdaHandler(env, pino({ level: 'silent' }));

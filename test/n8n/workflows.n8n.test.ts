@@ -3,7 +3,8 @@
  * the GCP staging stack (every workflow published, queue mode) is synthesized, and its three n8n
  * containers (main, `n8n worker`, `n8n webhook`) are started with their commands and environments
  * unchanged on loopback, with the secrets they name supplied here and only the addresses Terraform
- * would fill (database, Redis, ports, vendor base URLs) replaced. Main's start step provisions the
+ * would fill (database, Redis, ports, vendor base URLs) replaced: the database is the local server's Unix
+ * socket where Cloud Run mounts Cloud SQL's (POSTGRES_SOCKET_DIR). Main's start step provisions the
  * credentials and workflows; then each workflow runs, through the webhook process and the worker,
  * against the vendor fakes, local PostgreSQL and this service's real API, and the runtime's
  * /api/workflows routes run against this n8n with the client its config builds.
@@ -47,6 +48,11 @@ import { startVendorProxy, type VendorProxy } from './support/vendor-proxy';
 
 jest.setTimeout(20 * 60_000);
 
+/**
+ * This machine's PostgreSQL socket directory, standing in for Cloud Run's `/cloudsql/<connection name>`: the
+ * stack's n8n, with no TLS settings, connects through a Unix socket as it does through Cloud SQL's proxy.
+ */
+const POSTGRES_SOCKET_DIR = process.env.TEST_POSTGRES_SOCKET_DIR ?? '/var/run/postgresql';
 const OWNER = { email: 'owner@data-sync.test', password: 'Owner-password-1' };
 const WEBHOOK_TOKEN = 'webhook-token-0123456789';
 const MINDSDB_KEY = 'mindsdb-key-abcdef';
@@ -197,15 +203,17 @@ describeWithService('n8n as deployed, against a real n8n', TEST_DATABASE_URL, ()
       }),
     };
     const [port, workerPort, webhookPort] = [await freePort(), await freePort(), await freePort()];
-    // What Terraform fills in on GCP (the Cloud SQL address, the service URLs), pointed at this machine.
+    // Every process reaches the database on Cloud Run's Cloud SQL socket; here, on the local server's socket.
+    for (const p of Object.values(processes))
+      expect(p.plain.DB_POSTGRESDB_HOST).toMatch(
+        /^\/cloudsql\/\$\{google_sql_database_instance\.\w+\.connection_name\}$/,
+      );
+    // What Terraform fills in on GCP (the Cloud SQL connection, the service URLs), pointed at this machine.
     const addresses = {
-      DB_POSTGRESDB_HOST: storeUrl.hostname,
-      DB_POSTGRESDB_PORT: storeUrl.port,
+      DB_POSTGRESDB_HOST: POSTGRES_SOCKET_DIR,
+      DB_POSTGRESDB_PORT: storeUrl.port || '5432',
       DB_POSTGRESDB_DATABASE: storeUrl.pathname.slice(1),
       DB_POSTGRESDB_USER: storeUrl.username,
-      // The local server has no TLS (n8n turns TLS on when either setting asks for it).
-      DB_POSTGRESDB_SSL_ENABLED: 'false',
-      DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED: 'true',
       DATA_SYNC_API_URL: runtime.url,
       MINDSDB_API_URL: mindsdb.url,
       N8N_PORT: String(port),

@@ -17,6 +17,7 @@ import {
 } from '@data-sync/config';
 import { ALERT_RULES, DASHBOARD_PANELS } from '@data-sync/monitoring/alerts';
 import { CAPABILITIES } from '../../stacks/capabilities';
+import { RUNTIME_ROLE } from '../../constructs/database/roles';
 import { AwsMonitoring } from '../../constructs/monitoring/aws';
 import { zipBytes, zipFiles } from '../../constructs/shared/zip';
 import { codeCacheFile } from '@data-sync/sync-runtime/src/lambda-code-cache';
@@ -154,6 +155,41 @@ describe.each(ENVIRONMENTS)('AWS stack, %s', (environment) => {
     expect(only(json(), 'aws_lambda_event_source_mapping')).toMatchObject({
       function_response_types: ['ReportBatchItemFailures'],
     });
+  });
+
+  test('the Lambda worker serves as the DML-only role, migrates nothing, and may read exactly the secrets it names', () => {
+    const lambda = only(json(), 'aws_lambda_function');
+    const variables = (lambda.environment as { variables: Record<string, string> }).variables;
+    expect(variables.DATABASE_URL).toMatch(new RegExp(`^postgres://${RUNTIME_ROLE}@`));
+    expect(variables.DATA_SYNC_MIGRATIONS).toBe('check');
+    expect(variables.DATABASE_MIGRATION_URL).toBeUndefined();
+    // The ARN of each secret the worker reads at start: its password, the key, and the credentials by name.
+    const arnOf = new Map(
+      resourcesOf(json(), 'aws_secretsmanager_secret').map(([name, s]) => [
+        String(s.name),
+        `\${aws_secretsmanager_secret.${name}.arn}`,
+      ]),
+    );
+    const credentials = variables.DATA_SYNC_CREDENTIAL_SECRETS.split(',').map((entry) =>
+      arnOf.get(`${variables.DATA_SYNC_CREDENTIAL_SECRET_PREFIX}${entry}`)!,
+    );
+    expect(variables.DATABASE_PASSWORD_SECRET_ARN).toBe(
+      arnOf.get(`data-sync-${environment}/runtime/DATABASE_PASSWORD`),
+    );
+    const policy = resourcesOf(json(), 'aws_iam_role_policy')
+      .map(([, p]) => JSON.parse(String(p.policy)) as { Statement: { Sid: string; Resource: string[] }[] })
+      .find((p) => p.Statement.some((st) => st.Sid === 'ConsumeQueue'))!;
+    const reads = policy.Statement.find((st) => st.Sid === 'ReadSecrets')!.Resource;
+    expect([...reads].sort()).toEqual(
+      [...credentials, variables.DATABASE_PASSWORD_SECRET_ARN, variables.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN].sort(),
+    );
+    // No owner login is kept for it: the owner's URL is the ECS API's alone.
+    expect(
+      [...arnOf.keys()].filter((name) => name.startsWith(`data-sync-${environment}/runtime/DATABASE_`)).sort(),
+    ).toEqual([
+      `data-sync-${environment}/runtime/DATABASE_MIGRATION_URL`,
+      `data-sync-${environment}/runtime/DATABASE_PASSWORD`,
+    ]);
   });
 
   test('log groups keep logs for the environment retention', () => {

@@ -61,15 +61,29 @@ describe('database connections verify the server', () => {
     ]);
   });
 
-  test("the named exception (GCP's n8n) covers that one setting on those services only", () => {
-    const n8n = (value: string) => ({
-      template: { containers: [{ env: [{ name: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED', value }] }] },
-    });
+  test("no service is excepted: GCP's n8n told not to verify, or over TCP without TLS, is refused; on Cloud SQL's proxy socket it passes", () => {
+    const n8n = (env: { name: string; value: string }[]) => ({ template: { containers: [{ env }] } });
     const json = resource({
-      google_cloud_run_v2_service: { n8n_service_1: n8n('false'), runtime_service_1: n8n('false') },
+      google_cloud_run_v2_service: {
+        n8n_service_1: n8n([
+          { name: 'DB_POSTGRESDB_HOST', value: '${google_sql_database_instance.n8n.private_ip_address}' },
+          { name: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED', value: 'false' },
+        ]),
+        n8n_service_2: n8n([
+          { name: 'DB_POSTGRESDB_HOST', value: '/cloudsql/${google_sql_database_instance.n8n.connection_name}' },
+        ]),
+        // TLS off over TCP: nothing to verify, nothing encrypted.
+        n8n_service_3: n8n([{ name: 'DB_POSTGRESDB_HOST', value: '10.0.0.7' }]),
+        n8n_service_4: n8n([
+          { name: 'DB_POSTGRESDB_HOST', value: '10.0.0.7' },
+          { name: 'DB_POSTGRESDB_SSL_ENABLED', value: 'true' },
+        ]),
+      },
     });
     expect(tls(json, 'gcp')).toEqual([
-      '[common/db-tls-verified] google_cloud_run_v2_service.runtime_service_1 sets DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED=false',
+      '[common/db-tls-verified] google_cloud_run_v2_service.n8n_service_1 sets DB_POSTGRESDB_HOST over TCP without DB_POSTGRESDB_SSL_ENABLED=true',
+      '[common/db-tls-verified] google_cloud_run_v2_service.n8n_service_1 sets DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED=false',
+      '[common/db-tls-verified] google_cloud_run_v2_service.n8n_service_3 sets DB_POSTGRESDB_HOST over TCP without DB_POSTGRESDB_SSL_ENABLED=true',
     ]);
   });
 });
@@ -87,23 +101,32 @@ describe('the runtime does not log in as the master user', () => {
     ['oci', { oci_psql_db_system: { db: { credentials: { username: 'datasync' } } } }, 'datasync'],
     ['gcp', { google_sql_database_instance: { db: {} } }, 'postgres'],
     ['ibm', { ibm_database: { db: {} } }, 'admin'],
-  ])('%s: a DATABASE_URL naming the admin login is refused, the serving role passes', (cloud, server, admin) => {
-    const withUser = (user: string) =>
-      resource({
-        ...server,
-        aws_ecs_task_definition: {
-          api: ecsTask([{ name: 'DATABASE_URL', value: `postgres://${user}@\${db.host}:5432/x?sslmode=verify-full` }]),
-        },
-      });
-    expect(roles(withUser(admin), cloud)).toEqual([
-      expect.stringMatching(
-        new RegExp(
-          `^\\[common/runtime-not-db-admin\\] aws_ecs_task_definition\\.api: DATABASE_URL logs in as ${admin}, the admin login of `,
+  ])(
+    '%s: a DATABASE_URL naming the admin login or the owner role is refused, the serving role passes',
+    (cloud, server, admin) => {
+      const withUser = (user: string) =>
+        resource({
+          ...server,
+          aws_ecs_task_definition: {
+            api: ecsTask([
+              { name: 'DATABASE_URL', value: `postgres://${user}@\${db.host}:5432/x?sslmode=verify-full` },
+            ]),
+          },
+        });
+      expect(roles(withUser(admin), cloud)).toEqual([
+        expect.stringMatching(
+          new RegExp(
+            `^\\[common/runtime-not-db-admin\\] aws_ecs_task_definition\\.api: DATABASE_URL logs in as ${admin}, the admin login of `,
+          ),
         ),
-      ),
-    ]);
-    expect(roles(withUser('data_sync_app'), cloud)).toEqual([]);
-  });
+      ]);
+      expect(roles(withUser('data_sync_app'), cloud)).toEqual([]);
+      // The owner role has DDL rights: it is the migrations' (DATABASE_MIGRATION_URL), never the serving URL's.
+      expect(roles(withUser('data_sync_owner'), cloud)).toEqual([
+        `[common/runtime-not-db-admin] aws_ecs_task_definition.api: DATABASE_URL logs in as data_sync_owner, the owner role (DDL rights: only DATABASE_MIGRATION_URL names it)`,
+      ]);
+    },
+  );
 
   test('PGUSER naming the admin is refused, and a URL hidden in a secret or file (no login to check) is reported', () => {
     const server = { aws_db_instance: { db: { username: 'datasync' } } };

@@ -203,13 +203,45 @@ describe.each(ENVIRONMENTS)('GCP %s stack', (environment) => {
     const n8n = only(json, 'google_cloud_run_v2_service', (b) => String(b.name).endsWith('-n8n'));
     const container = ((n8n.template as Block).containers as Block[])[0];
     const envVars = Object.fromEntries((container.env as Block[]).map((e) => [e.name, e.value ?? e.value_source]));
-    expect(envVars.DB_POSTGRESDB_HOST).toMatch(
-      /^\$\{google_sql_database_instance\.n8n_database_instance_\w+\.private_ip_address\}$/,
-    );
     expect(envVars.N8N_ENCRYPTION_KEY).toEqual({
       secret_key_ref: { secret: expect.stringMatching(/^\$\{google_secret_manager_secret\./), version: 'latest' },
     });
     only(json, 'google_sql_database_instance', (b) => b.name === `${settings.prefix}-n8n-db`);
+  });
+
+  test("every n8n process reaches its database through Cloud Run's Cloud SQL socket, with only that instance's client role", () => {
+    const json = byEnv[environment];
+    const [[instance]] = resourcesOf(json, 'google_sql_database_instance').filter(
+      ([, b]) => b.name === `${settings.prefix}-n8n-db`,
+    );
+    const connection = `\${google_sql_database_instance.${instance}.connection_name}`;
+    const services = resourcesOf(json, 'google_cloud_run_v2_service').filter(([, b]) =>
+      /-n8n(-|$)/.test(String(b.name)),
+    );
+    expect(services.length).toBe(settings.n8n.processes.mode === 'queue' ? 3 : 1);
+    for (const [, service] of services) {
+      const template = service.template as Block;
+      expect(template.volumes).toEqual([{ name: 'cloudsql', cloud_sql_instance: { instances: [connection] } }]);
+      const container = (template.containers as Block[])[0];
+      expect(container.volume_mounts).toEqual([{ name: 'cloudsql', mount_path: '/cloudsql' }]);
+      const env = Object.fromEntries((container.env as Block[]).map((e) => [e.name, e.value ?? e.value_source]));
+      expect(env.DB_POSTGRESDB_HOST).toBe(`/cloudsql/${connection}`);
+      // The proxy encrypts and checks the instance; TLS settings would only ask n8n to redo it on the socket.
+      expect(Object.keys(env).filter((name) => name.startsWith('DB_POSTGRESDB_SSL'))).toEqual([]);
+    }
+    const grants = resourcesOf(json, 'google_project_iam_member').filter(([, b]) => b.role === 'roles/cloudsql.client');
+    expect(grants.map(([, b]) => b)).toEqual([
+      {
+        project: '${var.gcp_project}',
+        role: 'roles/cloudsql.client',
+        member: expect.stringMatching(/^serviceAccount:\$\{google_service_account\.n8n_identity_\w+\.email\}$/),
+        condition: {
+          title: 'n8n-database-only',
+          description: expect.any(String),
+          expression: `resource.type == "sqladmin.googleapis.com/Instance" && resource.name == "projects/\${var.gcp_project}/instances/\${google_sql_database_instance.${instance}.name}"`,
+        },
+      },
+    ]);
   });
 });
 

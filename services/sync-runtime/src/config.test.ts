@@ -28,6 +28,22 @@ test('a deployed environment runs on its PostgreSQL; PGlite is for development o
   );
 });
 
+test('migrations are applied by default; DATA_SYNC_MIGRATIONS=check only checks them, never beside the owner URL', () => {
+  const db = { DATABASE_URL: 'postgres://data_sync_app@db.internal/datasync' };
+  expect(loadConfig(db).migrations).toBe('apply');
+  expect(loadConfig({ ...db, DATA_SYNC_MIGRATIONS: 'check' }).migrations).toBe('check');
+  expect(() => loadConfig({ ...db, DATA_SYNC_MIGRATIONS: 'skip' })).toThrow(
+    expect.objectContaining({ variable: 'DATA_SYNC_MIGRATIONS' }),
+  );
+  expect(() =>
+    loadConfig({
+      ...db,
+      DATA_SYNC_MIGRATIONS: 'check',
+      DATABASE_MIGRATION_URL: 'postgres://data_sync_owner@db.internal/datasync',
+    }),
+  ).toThrow(/DATA_SYNC_MIGRATIONS: is "check" but DATABASE_MIGRATION_URL is set/);
+});
+
 test('DATA_SYNC_TRUST_PROXY is the hop count of the proxies in front; false or unset trusts none', () => {
   expect(loadConfig({ DATA_SYNC_TRUST_PROXY: '2' }).trustProxy).toBe(2);
   expect(loadConfig({ DATA_SYNC_TRUST_PROXY: 'false' }).trustProxy).toBe(0);

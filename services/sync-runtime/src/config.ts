@@ -43,6 +43,7 @@ const SCHEMA = z.object({
   HOST: z.preprocess((v) => (v === undefined || v === '' ? '127.0.0.1' : v), z.string().min(1)),
   DATABASE_URL: optional(url(['postgres:', 'postgresql:'])),
   DATABASE_MIGRATION_URL: optional(url(['postgres:', 'postgresql:'])),
+  DATA_SYNC_MIGRATIONS: z.preprocess((v) => (v === undefined || v === '' ? 'apply' : v), z.enum(['apply', 'check'])),
   DATABASE_CA: optional(z.string().min(1)),
   DATA_SYNC_ENVIRONMENT: optional(
     z
@@ -145,6 +146,11 @@ export interface RuntimeConfig {
    * is granted DML only. Absent: DATABASE_URL's role migrates (development, single-role databases).
    */
   readonly databaseMigrationUrl?: string;
+  /**
+   * What a start does with the store's migrations (DATA_SYNC_MIGRATIONS): `apply` them, or, in a process given
+   * no migration rights (the AWS Lambda worker), `check` that the schema has every one and refuse to start if not.
+   */
+  readonly migrations: 'apply' | 'check';
   /** The database server's CA (DATABASE_CA: PEM or its base64): both URLs then verify-full against it. */
   readonly databaseCa?: string;
   readonly dataDir: string;
@@ -253,6 +259,11 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     );
   if (e.DATABASE_MIGRATION_URL && !e.DATABASE_URL)
     throw new ConfigError('DATABASE_MIGRATION_URL', 'is set without DATABASE_URL, the role the runtime serves as');
+  if (e.DATA_SYNC_MIGRATIONS === 'check' && e.DATABASE_MIGRATION_URL)
+    throw new ConfigError(
+      'DATA_SYNC_MIGRATIONS',
+      'is "check" but DATABASE_MIGRATION_URL is set: a process given the owner role applies the migrations',
+    );
   const queue = e.DATA_SYNC_QUEUE ?? (e.REDIS_URL ? 'redis' : 'store');
   if (queue === 'redis' && !e.REDIS_URL)
     throw new ConfigError('DATA_SYNC_QUEUE', 'is "redis" but REDIS_URL is not set');
@@ -286,6 +297,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
     databaseMigrationUrl: e.DATABASE_MIGRATION_URL,
+    migrations: e.DATA_SYNC_MIGRATIONS,
     databaseCa: e.DATABASE_CA,
     dataDir: path.resolve(e.DATA_SYNC_DATA_DIR),
     environment: e.DATA_SYNC_ENVIRONMENT,

@@ -3,9 +3,12 @@ import pino from 'pino';
 import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { startFakeSecretsManager } from '../test/support/fake-secrets-manager';
 import { TestStore, openTestPostgres } from '../test/support/store';
+import { migrate } from '@data-sync/pipelines/db';
 import { ConfigError } from './config';
 import { SqsRecord, bootLambdaEngine, createLambdaHandler, createSqsHandler, jobFromSqsRecord } from './lambda';
 import { storeQueue } from './queue/openers/store';
+import { SchemaNotMigratedError } from './runtime/runtime';
+import { MIGRATIONS } from './store/migrations';
 import type { Job } from './queue/binding';
 
 const logger = pino({ level: 'silent' });
@@ -143,24 +146,22 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
     }
   });
 
-  test('boots as the AWS stack deploys it: the key and the database login come from Secrets Manager by ARN', async () => {
+  test("boots as the AWS stack deploys it: the key and the serving role's password come from Secrets Manager by ARN", async () => {
     const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}`;
     const url = new URL(store.url!);
     const sm = await startFakeSecretsManager({
       [arn('key')]: randomBytes(32).toString('base64'),
-      [arn('rds')]: JSON.stringify({
-        username: decodeURIComponent(url.username) || 'postgres',
-        password: 'from-secrets-manager',
-      }),
+      [arn('password')]: 'from-secrets-manager',
     });
     const saved = { id: process.env.AWS_ACCESS_KEY_ID, secret: process.env.AWS_SECRET_ACCESS_KEY };
     process.env.AWS_ACCESS_KEY_ID = 'test';
     process.env.AWS_SECRET_ACCESS_KEY = 'test';
     url.password = '';
+    url.username ||= 'postgres';
     const handle = createLambdaHandler(
       {
         DATABASE_URL: url.toString(),
-        DATABASE_SECRET_ARN: arn('rds'),
+        DATABASE_PASSWORD_SECRET_ARN: arn('password'),
         DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('key'),
         AWS_REGION: 'eu-west-1',
         AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
@@ -173,7 +174,7 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
       expect(
         await handle({ Records: [message('probe', { kind: 'probe', payload: { probeId: 'lambda-probe-2' } })] }),
       ).toEqual({ batchItemFailures: [] });
-      expect(sm.requests.sort()).toEqual([arn('key'), arn('rds')]);
+      expect(sm.requests.sort()).toEqual([arn('key'), arn('password')]);
     } finally {
       await handle.close();
       await sm.close();
@@ -184,6 +185,41 @@ describeWithService('the Lambda against PostgreSQL', TEST_DATABASE_URL, () => {
         if (value === undefined) delete process.env[name];
         else process.env[name] = value;
       }
+    }
+  });
+
+  test('without migration rights it applies none: a schema lacking some fails the start naming them, and once the owner applies them the next batch runs', async () => {
+    const behind = await openTestPostgres('lambda_check');
+    const env = {
+      DATABASE_URL: behind.url!,
+      DATA_SYNC_ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      DATA_SYNC_MIGRATIONS: 'check',
+    };
+    const handle = createLambdaHandler(env, logger, STORE_QUEUE);
+    const recorded = async () =>
+      (await behind.db.query<{ id: string }>('SELECT id FROM schema_migrations ORDER BY id')).rows.map((r) => r.id);
+    try {
+      const before = await recorded();
+      const missing = MIGRATIONS.map((m) => m.id)
+        .filter((id) => !before.includes(id))
+        .sort();
+      expect(missing.length).toBeGreaterThan(0);
+      const probe = message('probe', { kind: 'probe', payload: { probeId: 'lambda-check' } });
+      const refused = await handle({ Records: [probe] }).then(
+        () => undefined,
+        (error: unknown) => error,
+      );
+      expect(refused).toBeInstanceOf(SchemaNotMigratedError);
+      expect((refused as SchemaNotMigratedError).missing).toEqual(missing);
+      expect((refused as Error).message).toContain(missing.join(', '));
+      expect(await recorded()).toEqual(before);
+      // The ECS API's start (the owner's URL) migrates; SQS redelivers the batch, and this time it boots.
+      await migrate(behind.db, MIGRATIONS);
+      await behind.db.query(`INSERT INTO probe_runs (id) VALUES ('lambda-check')`);
+      expect(await handle({ Records: [probe] })).toEqual({ batchItemFailures: [] });
+    } finally {
+      await handle.close();
+      await behind.drop();
     }
   });
 });

@@ -119,7 +119,11 @@ export async function bootLambdaEngine(
   }
 }
 
-/** A Lambda handler that boots the engine from `env` on its first event and keeps it for the next ones. */
+/**
+ * A Lambda handler that boots the engine from `env` on its first event and keeps it for the next ones. A boot
+ * that fails (a schema still lacking migrations, under DATA_SYNC_MIGRATIONS=check) fails that batch, which SQS
+ * redelivers, and is tried again on the next.
+ */
 export function createLambdaHandler(env: NodeJS.ProcessEnv, logger?: Logger, options: LambdaOptions = {}) {
   let booted: Promise<{ engine: SyncEngine; close(): Promise<void> }> | null = null;
   const boot = () => {

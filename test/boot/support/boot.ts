@@ -14,12 +14,16 @@ import { EVENT_BUS_VARIABLES } from '@data-sync/sync-runtime/src/events/open-bus
 import { CLOUD_QUEUE_VARIABLES } from '@data-sync/sync-runtime/src/queue/cloud-bindings';
 import { AWS_SECRET_VARIABLES } from '@data-sync/sync-runtime/src/security/aws-secrets';
 import { REFERABLE_VARIABLES } from '@data-sync/sync-runtime/src/security/env-refs';
+import { RUNTIME_ROLE } from '../../../constructs/database/roles';
 import { assembleImage, envOf, readDockerfile } from '../../support/runtime-image';
 import type { RuntimeProcess } from './runtime-process';
 
 /** Where the processes of one stack find their dependencies here. */
 export interface LocalServices {
+  /** The database as its owner (the owner role's DATABASE_MIGRATION_URL; every URL without servingUrl). */
   readonly databaseUrl: string;
+  /** The same database as a login with no rights of its own, for the stacks' serving role (RUNTIME_ROLE). */
+  readonly servingUrl?: string;
   readonly n8nUrl: string;
   readonly n8nApiKey: string;
   readonly encryptionKey: string;
@@ -89,6 +93,9 @@ function evaluate(expression: string): string {
 
 /** The value `name` takes here: local endpoints for the store, queue and n8n; references resolved. */
 export function localValue(name: string, value: string, local: LocalServices): string {
+  // The serving role gets only what the owner's migration run grants it.
+  if (name === 'DATABASE_URL' && local.servingUrl && value.startsWith(`postgres://${RUNTIME_ROLE}@`))
+    return local.servingUrl;
   if (name === 'DATABASE_URL' || name === 'DATABASE_MIGRATION_URL') return local.databaseUrl;
   // The local server has no TLS, and DATABASE_CA makes the runtime verify-full: empty reads as unset. The
   // stacks' verification is the policy's (common/db-tls-verified) and store/database-tls.integration.test.ts's.

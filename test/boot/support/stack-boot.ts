@@ -8,7 +8,7 @@ import * as os from 'os';
 import * as path from 'path';
 import { ENVIRONMENTS, type EnvironmentName } from '@data-sync/config/environments';
 import { startFakeN8n } from '@data-sync/n8n/fake-server';
-import { openPostgres } from '@data-sync/pipelines/db';
+import { type Db, openPostgres } from '@data-sync/pipelines/db';
 import { createTokenStore } from '@data-sync/sync-runtime/src/store/tokens-repository';
 import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services';
 import { scratchDatabase } from '@data-sync/test-services/scratch-database';
@@ -55,20 +55,25 @@ export interface StackBoot {
 
 /**
  * Boots `processes` (the first alone, so it applies the migrations), runs `check`, stops everything.
- * `queue` points the stack's queue variables at a local emulator.
+ * `queue` points the stack's queue variables at a local emulator. With `servingRole`, the stack's serving
+ * role logs in as a role of its own, created here with no rights: it has only what the migration run grants.
  */
 export async function withBootedStack(
   name: string,
   processes: readonly RuntimeProcess[],
   check: (boot: StackBoot) => Promise<void>,
   queue?: LocalServices['queue'],
+  options: { readonly servingRole?: boolean } = {},
 ): Promise<void> {
   const scratch = scratchDatabase(`boot_${name.replace(/\W/g, '_')}`);
   await scratch.create();
+  const serving = options.servingRole ? `${new URL(scratch.url).pathname.slice(1)}_app` : undefined;
+  const servingUrl = serving ? await createLogin(serving, scratch.url) : undefined;
   const n8nApiKey = 'boot-test-n8n-key';
   const n8n = await startFakeN8n({ apiKey: n8nApiKey });
   const local: LocalServices = {
     databaseUrl: scratch.url,
+    ...(servingUrl ? { servingUrl } : {}),
     n8nUrl: n8n.url,
     n8nApiKey,
     encryptionKey: newEncryptionKey(),
@@ -90,7 +95,28 @@ export async function withBootedStack(
     await db.close();
     await n8n.close();
     await scratch.drop();
+    if (serving) await asAdmin((admin) => admin.exec(`DROP ROLE IF EXISTS ${serving}`));
   }
+}
+
+async function asAdmin<T>(use: (admin: Db) => Promise<T>): Promise<T> {
+  const admin = openPostgres(TEST_DATABASE_URL, { max: 1 });
+  try {
+    return await use(admin);
+  } finally {
+    await admin.close();
+  }
+}
+
+/** A login role `role` with no grants, and `databaseUrl` logging in as it (the local server trusts loopback). */
+async function createLogin(role: string, databaseUrl: string): Promise<string> {
+  await asAdmin(async (admin) => {
+    await admin.exec(`DROP ROLE IF EXISTS ${role}`);
+    await admin.exec(`CREATE ROLE ${role} LOGIN`);
+  });
+  const url = new URL(databaseUrl);
+  url.username = role;
+  return url.toString();
 }
 
 /** Every API answers /health/ready with 200, and a probe job through the first API is taken by a worker. */

@@ -1,10 +1,12 @@
 /**
  * Database connections as every stack configures them: each runtime and n8n connection verifies the server
  * it reaches (no sslmode that skips the check or the encryption, no switch that turns n8n's or Node's check
- * off), and the runtime never logs in as the database's admin or master login: it serves as its own DML-only
- * role (constructs/database/roles.ts). Environment variables are read in every platform's shape.
+ * off, n8n over TCP only with TLS on; over a Unix socket, Cloud SQL's Auth Proxy on GCP, it needs none), and
+ * the runtime never serves as the database's admin or master login nor as the owner role: it serves as its
+ * own DML-only role (constructs/database/roles.ts). Environment variables are read in every platform's shape.
  */
 import { type Block, type TerraformJson, resourcesOf, walk, walkObjects } from '../terraform-checks';
+import { OWNER_ROLE } from '../../../constructs/database/roles';
 import type { PolicyRule } from '.';
 
 /** A database URL that encrypts without checking whose certificate it is (or does not encrypt). */
@@ -17,19 +19,6 @@ const UNVERIFIED_SETTING: Readonly<Record<string, string>> = {
 /** The runtime's connection variables: each must ask for verification itself (pg's default is no TLS at all). */
 const RUNTIME_URLS = ['DATABASE_URL', 'DATABASE_MIGRATION_URL'];
 const VERIFYING_URL = /[?&]sslmode=verify-(full|ca)\b/;
-
-/**
- * Connections that cannot verify yet, by resource address and setting, each with its reason; the security
- * table still counts them (docs/security-findings.md, `tls/db-certificate-verified`).
- */
-export const UNVERIFIED_CONNECTIONS: readonly { address: RegExp; setting: string; reason: string }[] = [
-  {
-    address: /^google_cloud_run_v2_service\.n8n_/,
-    setting: 'DB_POSTGRESDB_SSL_REJECT_UNAUTHORIZED=false',
-    reason:
-      "n8n always checks the host name, and Cloud SQL's certificate names no private IP; the fix is the Cloud SQL Auth Proxy as a sidecar",
-  },
-];
 
 /** Every `name = value` a resource sets in its environment: maps (Lambda, OCI, IBM config maps) and `{ name, value }` lists. */
 function environmentOf(body: Block): Array<[string, string]> {
@@ -50,7 +39,12 @@ export function unverifiedTls(body: Block): string[] {
     if (typeof leaf === 'string' && UNVERIFIED_URL.test(leaf))
       found.add(`a database URL with ${UNVERIFIED_URL.exec(leaf)![0].slice(1)}`);
   });
-  for (const [name, value] of environmentOf(body)) {
+  const environment = environmentOf(body);
+  // n8n encrypts only when told to; a Unix socket (Cloud SQL's proxy on GCP) is local, and the proxy encrypts.
+  const tcpHost = environment.find(([name, value]) => name === 'DB_POSTGRESDB_HOST' && !value.startsWith('/'));
+  if (tcpHost && !environment.some(([name, value]) => name === 'DB_POSTGRESDB_SSL_ENABLED' && value === 'true'))
+    found.add('DB_POSTGRESDB_HOST over TCP without DB_POSTGRESDB_SSL_ENABLED=true');
+  for (const [name, value] of environment) {
     if (UNVERIFIED_SETTING[name] !== undefined && value === UNVERIFIED_SETTING[name]) found.add(`${name}=${value}`);
     if (RUNTIME_URLS.includes(name) && !VERIFYING_URL.test(value) && !UNVERIFIED_URL.test(value))
       found.add(`${name} without sslmode=verify-full or verify-ca`);
@@ -90,16 +84,14 @@ export const DATABASE_POLICIES: readonly PolicyRule[] = [
       Object.entries(json.resource ?? {}).flatMap(([type, byName]) =>
         Object.entries(byName).flatMap(([name, body]) => {
           const address = `${type}.${name}`;
-          return unverifiedTls(body)
-            .filter((what) => !UNVERIFIED_CONNECTIONS.some((u) => u.address.test(address) && u.setting === what))
-            .map((what) => `${address} sets ${what}`);
+          return unverifiedTls(body).map((what) => `${address} sets ${what}`);
         }),
       ),
   },
   {
     id: 'common/runtime-not-db-admin',
     description:
-      "The runtime's DATABASE_URL (and PGUSER) names a login of its own, never the database server's admin or master login, and is set in the configuration (not from a secret or file) so that it can be checked",
+      "The runtime's DATABASE_URL (and PGUSER) names a login of its own, never the database server's admin or master login nor the owner role the migrations run as, and is set in the configuration (not from a secret or file) so that it can be checked",
     check(json) {
       const admins = adminLogins(json);
       if (admins.size === 0) return [];
@@ -116,6 +108,10 @@ export const DATABASE_POLICIES: readonly PolicyRule[] = [
               problems.push(`${address}: DATABASE_URL names no login (${value.slice(0, 60)})`);
             else if (user && admins.has(user))
               problems.push(`${address}: ${variable} logs in as ${user}, the admin login of ${admins.get(user)}`);
+            else if (user === OWNER_ROLE)
+              problems.push(
+                `${address}: ${variable} logs in as ${user}, the owner role (DDL rights: only DATABASE_MIGRATION_URL names it)`,
+              );
           }
           // A secret holding the whole URL ({ name, valueFrom | value_source | secret_name }) hides the login.
           walkObjects(body, (_path, object) => {

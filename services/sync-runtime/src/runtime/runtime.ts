@@ -1,6 +1,6 @@
 /**
  * createRuntime(config): what every Node entry point (main.ts, lambda.ts, the API test harness) needs
- * from the runtime configuration: the database (given or opened) with its migrations applied, the
+ * from the runtime configuration: the database (given or opened) with its migrations applied (or checked), the
  * keyring, the queue, the metrics, and the parts assembleRuntime wires with every job handler. The
  * Workers core assembles the same parts over its own bindings (cloudflare/runtime-core.ts).
  */
@@ -8,7 +8,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { ConnectorModule } from '@data-sync/integrations/connector';
 import { RedisWindowBudget } from '@data-sync/integrations/http/redis-token-bucket';
-import { type Db, migrate, openDb, openPostgres } from '@data-sync/pipelines/db';
+import { type Db, migrate, openDb, openPostgres, pendingMigrations } from '@data-sync/pipelines/db';
 import { ConfigError, type RuntimeConfig } from '../config';
 import type { EngineMetrics } from '../engine';
 import { createMetrics, type RuntimeMetrics } from '../metrics';
@@ -90,11 +90,29 @@ export function loadKeyring(config: RuntimeConfig, logger: Logger): Keyring {
   return keyring;
 }
 
+/** A start refused because the schema lacks migrations this bundle carries, which this process may not apply. */
+export class SchemaNotMigratedError extends Error {
+  constructor(readonly missing: readonly string[]) {
+    super(
+      `the database schema lacks ${missing.length} migration(s) this bundle carries: ${missing.join(', ')}. ` +
+        'This process has no migration rights (DATA_SYNC_MIGRATIONS=check); the process given DATABASE_MIGRATION_URL ' +
+        '(on AWS the ECS API) applies them at its start, after which this one starts',
+    );
+    this.name = 'SchemaNotMigratedError';
+  }
+}
+
 /**
  * Applies the migrations: as the owner role when DATABASE_MIGRATION_URL is set, then granting the serving role
- * (DATABASE_URL's) DML only; otherwise over the serving connection itself.
+ * (DATABASE_URL's) DML only; otherwise over the serving connection itself. With DATA_SYNC_MIGRATIONS=check it
+ * applies none and refuses a schema that lacks any (serving on an older schema would fail job by job).
  */
 async function migrateAsOwner(config: RuntimeConfig, db: Db): Promise<string[]> {
+  if (config.migrations === 'check') {
+    const missing = await pendingMigrations(db, MIGRATIONS);
+    if (missing.length) throw new SchemaNotMigratedError(missing);
+    return [];
+  }
   if (!config.databaseMigrationUrl) return migrate(db, MIGRATIONS);
   const ownerUrl = config.databaseCa
     ? withDatabaseCa(config.databaseMigrationUrl, config.databaseCa)
@@ -110,7 +128,7 @@ async function migrateAsOwner(config: RuntimeConfig, db: Db): Promise<string[]> 
   }
 }
 
-/** Opens (or takes) the database, migrates it, and wires every part; on failure closes what it opened. */
+/** Opens (or takes) the database, migrates (or checks) it, and wires every part; on failure closes what it opened. */
 export async function createRuntime(config: RuntimeConfig, options: RuntimeOptions): Promise<SyncRuntime> {
   const { logger } = options;
   const databaseUrl =

@@ -12,10 +12,10 @@ beforeAll(async () => {
   process.env.AWS_SECRET_ACCESS_KEY = 'test';
   sm = await startFakeSecretsManager({
     [arn('runtime/DATA_SYNC_ENCRYPTION_KEY')]: KEY,
-    [arn('rds!db-1')]: JSON.stringify({ username: 'datasync', password: 'p@ss/w:rd' }),
+    [arn('runtime/DATABASE_PASSWORD')]: 'p@ss/w:rd',
+    [arn('runtime/empty-password')]: '',
     // Credentials are read by name (the stack lists names, not ARNs: Lambda's environment is 4 KB).
     ['data-sync-prod/integrations/hubspot/HUBSPOT_API_KEY']: 'hs-live-key',
-    [arn('not-json')]: 'plain',
   });
 });
 afterAll(async () => {
@@ -31,18 +31,18 @@ afterAll(async () => {
 const lambdaEnv = (extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv => ({
   AWS_REGION: 'eu-west-1',
   AWS_ENDPOINT_URL_SECRETS_MANAGER: sm.url,
-  DATABASE_URL: 'postgres://datasync@db.internal:5432/datasync',
-  DATABASE_SECRET_ARN: arn('rds!db-1'),
+  DATABASE_URL: 'postgres://data_sync_app@db.internal:5432/datasync',
+  DATABASE_PASSWORD_SECRET_ARN: arn('runtime/DATABASE_PASSWORD'),
   DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: arn('runtime/DATA_SYNC_ENCRYPTION_KEY'),
   DATA_SYNC_CREDENTIAL_SECRET_PREFIX: 'data-sync-prod/integrations/',
   DATA_SYNC_CREDENTIAL_SECRETS: 'hubspot/HUBSPOT_API_KEY,mailchimp/MAILCHIMP_API_KEY',
   ...extra,
 });
 
-test("the worker's environment as the AWS stack sets it becomes the key, a database URL with its login, and the filled credentials", async () => {
+test("the worker's environment as the AWS stack sets it becomes the key, the serving role's URL with its password, and the filled credentials", async () => {
   const env = await withAwsSecrets(lambdaEnv());
   expect(env.DATA_SYNC_ENCRYPTION_KEY).toBe(KEY);
-  expect(env.DATABASE_URL).toBe('postgres://datasync:p%40ss%2Fw%3Ard@db.internal:5432/datasync');
+  expect(env.DATABASE_URL).toBe('postgres://data_sync_app:p%40ss%2Fw%3Ard@db.internal:5432/datasync');
   expect(env.HUBSPOT_API_KEY).toBe('hs-live-key');
   // Not filled in yet: left unset, for a config that refers to it to report.
   expect(env.MAILCHIMP_API_KEY).toBeUndefined();
@@ -59,7 +59,7 @@ test('without ARNs nothing is read; values already in the environment win', asyn
     }),
   );
   expect([env.DATA_SYNC_ENCRYPTION_KEY, env.HUBSPOT_API_KEY]).toEqual(['given', 'given']);
-  expect(sm.requests.slice(before)).toEqual([arn('rds!db-1')]);
+  expect(sm.requests.slice(before)).toEqual([arn('runtime/DATABASE_PASSWORD')]);
 });
 
 test.each([
@@ -68,7 +68,12 @@ test.each([
     'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN',
     /names a secret with no value yet: aws secretsmanager put-secret-value/,
   ],
-  [{ DATABASE_SECRET_ARN: arn('not-json') }, 'DATABASE_SECRET_ARN', /must name RDS's managed secret/],
+  [
+    { DATABASE_PASSWORD_SECRET_ARN: arn('runtime/empty-password') },
+    'DATABASE_PASSWORD_SECRET_ARN',
+    /names a secret with no value yet: put the password of data_sync_app into arn:aws/,
+  ],
+  [{ DATABASE_URL: 'postgres://db.internal:5432/datasync' }, 'DATABASE_URL', /names no login/],
   [
     { DATA_SYNC_CREDENTIAL_SECRETS: 'HUBSPOT_API_KEY' },
     'DATA_SYNC_CREDENTIAL_SECRETS',
@@ -81,7 +86,7 @@ test.each([
       DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN: '',
       DATA_SYNC_CREDENTIAL_SECRETS: '',
     },
-    'DATABASE_SECRET_ARN',
+    'DATABASE_PASSWORD_SECRET_ARN',
     /names a secret that could not be read \(.+\): arn:aws/,
   ],
 ])('%j stops the boot naming %s', async (extra, variable, message) => {

@@ -1,8 +1,8 @@
 /**
  * The Lambda worker's secrets. Lambda cannot put Secrets Manager values into the environment as ECS
  * does, so the AWS stack names them and the worker reads them once per cold start:
- * DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN (the key), DATABASE_SECRET_ARN (a `{"username","password"}` login,
- * put into DATABASE_URL) and the catalog credentials that integration configs refer to:
+ * DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN (the key), DATABASE_PASSWORD_SECRET_ARN (the password of the role
+ * DATABASE_URL logs in as, put into that URL) and the catalog credentials that integration configs refer to:
  * DATA_SYNC_CREDENTIAL_SECRETS (`<integration>/<CREDENTIAL>,…`) under DATA_SYNC_CREDENTIAL_SECRET_PREFIX,
  * read by name: Lambda allows 4 KB of environment in all, which a map of ARNs outgrew in prod.
  */
@@ -12,7 +12,7 @@ import { ConfigError } from '../config-error';
 /** The variables naming secrets by ARN that withAwsSecrets reads. */
 export const AWS_SECRET_VARIABLES = [
   'DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN',
-  'DATABASE_SECRET_ARN',
+  'DATABASE_PASSWORD_SECRET_ARN',
   'DATA_SYNC_CREDENTIAL_SECRET_PREFIX',
   'DATA_SYNC_CREDENTIAL_SECRETS',
 ] as const;
@@ -54,7 +54,7 @@ export async function withAwsSecrets(
 ): Promise<NodeJS.ProcessEnv> {
   const resolved = { ...env };
   const keyArn = env.DATA_SYNC_ENCRYPTION_KEY_SECRET_ARN?.trim();
-  const databaseArn = env.DATABASE_SECRET_ARN?.trim();
+  const passwordArn = env.DATABASE_PASSWORD_SECRET_ARN?.trim();
   const credentials = parseCredentialSecrets(env);
 
   await Promise.all([
@@ -69,25 +69,21 @@ export async function withAwsSecrets(
       resolved.DATA_SYNC_ENCRYPTION_KEY = key;
     })(),
     (async () => {
-      if (!databaseArn || !env.DATABASE_URL) return;
-      const secret = await readNamed(read, 'DATABASE_SECRET_ARN', databaseArn);
-      let login: { username?: unknown; password?: unknown };
-      try {
-        login = JSON.parse(secret ?? '');
-      } catch {
-        throw new ConfigError(
-          'DATABASE_SECRET_ARN',
-          `must name RDS's managed secret ({"username","password"}): ${databaseArn}`,
-        );
-      }
-      if (typeof login.username !== 'string' || typeof login.password !== 'string')
-        throw new ConfigError(
-          'DATABASE_SECRET_ARN',
-          `must name RDS's managed secret ({"username","password"}): ${databaseArn}`,
-        );
+      if (!passwordArn || !env.DATABASE_URL) return;
       const url = new URL(env.DATABASE_URL);
-      url.username = encodeURIComponent(login.username);
-      url.password = encodeURIComponent(login.password);
+      // The secret holds a password only: the login is the URL's (the stack names the serving role there).
+      if (!url.username)
+        throw new ConfigError(
+          'DATABASE_URL',
+          'names no login, so the password DATABASE_PASSWORD_SECRET_ARN names has no role',
+        );
+      const password = await readNamed(read, 'DATABASE_PASSWORD_SECRET_ARN', passwordArn);
+      if (!password)
+        throw new ConfigError(
+          'DATABASE_PASSWORD_SECRET_ARN',
+          `names a secret with no value yet: put the password of ${decodeURIComponent(url.username)} into ${passwordArn}`,
+        );
+      url.password = encodeURIComponent(password);
       resolved.DATABASE_URL = url.toString();
     })(),
     ...credentials.map(async ({ name, secretId }) => {

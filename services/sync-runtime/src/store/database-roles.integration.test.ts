@@ -10,6 +10,7 @@ import { TEST_DATABASE_URL, describeWithService } from '@data-sync/test-services
 import { loadConfig } from '../config';
 import { createRuntime, type SyncRuntime } from '../runtime/runtime';
 import { demoConnector } from '../api/testing/demo-connector';
+import { currentRole } from './database-roles';
 
 describeWithService('least-privilege database roles', TEST_DATABASE_URL, () => {
   const suffix = `${process.pid}_${randomBytes(3).toString('hex')}`;
@@ -80,6 +81,21 @@ describeWithService('least-privilege database roles', TEST_DATABASE_URL, () => {
       `SELECT tableowner AS owner FROM pg_tables WHERE tablename = 'integrations'`,
     );
     expect(rows).toEqual([{ owner }]);
+  });
+
+  test('a process given only the serving role (DATA_SYNC_MIGRATIONS=check, the AWS Lambda) starts on the migrated schema', async () => {
+    const config = loadConfig({
+      DATABASE_URL: urlFor(serving),
+      DATA_SYNC_MIGRATIONS: 'check',
+      DATA_SYNC_ENCRYPTION_KEY: Buffer.alloc(32, 5).toString('base64'),
+    });
+    const checking = await createRuntime(config, { logger: pino({ level: 'silent' }) });
+    try {
+      expect(checking.applied).toEqual([]);
+      expect(await currentRole(checking.db)).toBe(serving);
+    } finally {
+      await checking.close();
+    }
   });
 
   test.each([
