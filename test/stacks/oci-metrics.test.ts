@@ -6,8 +6,7 @@
  * runtime's real prom-client output, converted, holds every metric and dimension the alarms' MQL
  * filters on, and the bundled relay the stack mounts posts it, signed as OCI checks it.
  */
-import { type ChildProcess, spawn } from 'child_process';
-import { createHash, createVerify, generateKeyPairSync, type KeyObject } from 'crypto';
+import { generateKeyPairSync } from 'crypto';
 import * as fs from 'fs';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
@@ -26,10 +25,11 @@ import {
   signedPostHeaders,
   toOciMetricData,
 } from '@data-sync/monitoring/oci-metrics-relay';
-import { ociSigningString, signOciRequest } from '@data-sync/sync-runtime/src/events/oci-request-signing';
+import { signOciRequest } from '@data-sync/sync-runtime/src/events/oci-request-signing';
 import { createMetrics } from '@data-sync/sync-runtime/src/metrics';
 import { buildApp } from '../../app';
 import { N8N_PORT } from '../../constructs/n8n/provisioning';
+import { relayOf, relayScriptOf, startFakeTelemetryIngestion, startRelay } from '../support/oci-metrics-relay';
 import { type Block, resourcesOf, synthJson } from '../support/terraform-checks';
 
 const outdir = fs.mkdtempSync(path.join(os.tmpdir(), 'oci-metrics-'));
@@ -40,22 +40,9 @@ const json = synthJson(stack);
 const instances = resourcesOf(json, 'oci_container_instances_container_instance').map(([, body]) => body);
 const containers = (instance: Block) => instance.containers as Block[];
 const envOf = (container: Block) => container.environment_variables as Record<string, string>;
-const relayOf = (instance: Block) => containers(instance).find((c) => c.display_name === 'metrics');
 const runsRuntime = (instance: Block) =>
   (containers(instance)[0].arguments as string[] | undefined)?.includes('dist/runtime/oci.js') ?? false;
 const isN8nMain = (instance: Block) => String(instance.display_name).endsWith('-n8n');
-/** The relay script an instance mounts: the CONFIGFILE volume of the relay's mount, decoded. */
-function relayScript(instance: Block): { file: string; source: string } {
-  const relay = relayOf(instance)!;
-  const mount = (relay.volume_mounts as Block[])[0];
-  const volume = (instance.volumes as Block[]).find((v) => v.name === mount.volume_name)!;
-  expect(volume.volume_type).toBe('CONFIGFILE');
-  const [config] = volume.configs as Block[];
-  return {
-    file: `${mount.mount_path}/${config.file_name}`,
-    source: Buffer.from(String(config.data), 'base64').toString('utf8'),
-  };
-}
 const alarms = resourcesOf(json, 'oci_monitoring_alarm').map(([, body]) => body);
 
 describe('the OCI stack relays every runtime and n8n main instance to the alarms’ namespace', () => {
@@ -90,7 +77,7 @@ describe('the OCI stack relays every runtime and n8n main instance to the alarms
         [RELAY_ENV.dimensions]: JSON.stringify({ instance: instance.display_name }),
         [RELAY_ENV.intervalSeconds]: '60',
       });
-      expect(relay.command).toEqual(['node', relayScript(instance).file]);
+      expect(relay.command).toEqual(['node', relayScriptOf(instance).file]);
       // The relay runs the runtime image, pulled with the registry secret every instance already has.
       expect(String(relay.image_url)).toContain('/data-sync-prod/');
     }
@@ -277,61 +264,6 @@ describe('the relay’s conversion follows PostMetricData’s rules', () => {
   });
 });
 
-/** A PostMetricData stand-in: it checks each call's signature against the resource principal's key. */
-async function startFakeIngestion(trusted: { token: string; publicKey: KeyObject }) {
-  const calls: { path: string; body: any }[] = [];
-  const refused: string[] = [];
-  let notify: () => void = () => {};
-  const server = http.createServer((req, res) => {
-    let body = '';
-    req.on('data', (c) => (body += c));
-    req.on('end', () => {
-      const fields = Object.fromEntries(
-        [...String(req.headers.authorization).matchAll(/(\w+)="([^"]*)"/g)].map(([, k, v]) => [k, v]),
-      );
-      const values: Record<string, string> = {
-        '(request-target)': `${req.method!.toLowerCase()} ${req.url}`,
-        ...(Object.fromEntries(Object.entries(req.headers).map(([k, v]) => [k, String(v)])) as Record<string, string>),
-      };
-      const problem =
-        fields.keyId !== `ST$${trusted.token}`
-          ? 'keyId'
-          : req.headers['x-content-sha256'] !== createHash('sha256').update(body).digest('base64')
-            ? 'body hash'
-            : !createVerify('RSA-SHA256')
-                  .update(ociSigningString(String(fields.headers).split(' '), values))
-                  .verify(trusted.publicKey, fields.signature, 'base64')
-              ? 'signature'
-              : null;
-      if (problem) {
-        refused.push(problem);
-        res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ message: problem }));
-        return;
-      }
-      calls.push({ path: req.url!, body: JSON.parse(body) });
-      res.writeHead(200, { 'content-type': 'application/json' }).end('{"failedMetricsCount":0,"failedMetrics":[]}');
-      notify();
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
-    calls,
-    refused,
-    /** Resolves once a scrape's every call has come (no new call for 300 ms). */
-    settled: () =>
-      new Promise<void>((resolve) => {
-        let timer: NodeJS.Timeout | undefined;
-        notify = () => {
-          clearTimeout(timer);
-          timer = setTimeout(resolve, 300);
-        };
-        if (calls.length) notify();
-      }),
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
-
 test('the relay the stack mounts posts the instance’s /metrics, signed with its resource principal, in batches', async () => {
   const instance = instances.find((i) => i.display_name === 'data-sync-prod-api-blue-0')!;
   const metrics = runtimeMetrics();
@@ -342,45 +274,30 @@ test('the relay the stack mounts posts the instance’s /metrics, signed with it
     void metrics.registry.metrics().then((text) => res.writeHead(200, { 'content-type': 'text/plain' }).end(text));
   });
   await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oci-relay-'));
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'oci-relay-principal-'));
   const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const token = 'relay-rpst';
   fs.writeFileSync(path.join(dir, 'rpst'), token);
   fs.writeFileSync(path.join(dir, 'rpst.pem'), privateKey.export({ type: 'pkcs8', format: 'pem' }));
-  const script = relayScript(instance);
-  fs.writeFileSync(path.join(dir, 'relay.js'), script.source);
-  const ingestion = await startFakeIngestion({ token, publicKey });
+  const ingestion = await startFakeTelemetryIngestion({ token, publicKey });
   const env = envOf(relayOf(instance)!);
-  let child: ChildProcess | undefined;
-  let output = '';
+  const relay = startRelay(instance, {
+    scrapeOrigin: `http://127.0.0.1:${(app.address() as AddressInfo).port}`,
+    ingestionUrl: ingestion.url,
+    // As OCI gives a container instance's containers their resource principal.
+    principal: {
+      OCI_RESOURCE_PRINCIPAL_VERSION: '2.2',
+      OCI_RESOURCE_PRINCIPAL_RPST: path.join(dir, 'rpst'),
+      OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: path.join(dir, 'rpst.pem'),
+      OCI_RESOURCE_PRINCIPAL_REGION: 'us-ashburn-1',
+    },
+  });
   try {
-    child = spawn(process.execPath, [path.join(dir, 'relay.js')], {
-      env: {
-        PATH: process.env.PATH,
-        ...env,
-        // Here the app and the endpoint are local stand-ins; the stack's values are checked above.
-        [RELAY_ENV.scrapeUrl]: env[RELAY_ENV.scrapeUrl].replace(
-          /localhost:\d+/,
-          `127.0.0.1:${(app.address() as AddressInfo).port}`,
-        ),
-        [RELAY_ENV.ingestionEndpoint]: ingestion.url,
-        // As OCI gives a container instance's containers their resource principal.
-        OCI_RESOURCE_PRINCIPAL_VERSION: '2.2',
-        OCI_RESOURCE_PRINCIPAL_RPST: path.join(dir, 'rpst'),
-        OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: path.join(dir, 'rpst.pem'),
-        OCI_RESOURCE_PRINCIPAL_REGION: 'us-ashburn-1',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    child.stderr!.on('data', (c) => (output += c));
     await ingestion.settled();
-    expect({ refused: ingestion.refused, output }).toEqual({ refused: [], output: '' });
+    expect({ refused: ingestion.refused, output: relay.output() }).toEqual({ refused: [], output: '' });
     expect(ingestion.calls.length).toBeGreaterThan(1);
-    const streams = ingestion.calls.flatMap((c) => c.body.metricData as OciMetricData[]);
-    for (const call of ingestion.calls) {
-      expect(call.path).toBe('/20180401/metrics');
-      expect(call.body.metricData.length).toBeLessThanOrEqual(OCI_STREAMS_PER_CALL);
-    }
+    for (const call of ingestion.calls) expect(call.body.metricData.length).toBeLessThanOrEqual(OCI_STREAMS_PER_CALL);
+    const streams = ingestion.calls.flatMap((c) => c.body.metricData);
     expect(new Set(streams.map((s) => `${s.namespace} ${s.compartmentId}`))).toEqual(
       new Set([`${env[RELAY_ENV.namespace]} ${env[RELAY_ENV.compartmentId]}`]),
     );
@@ -391,10 +308,9 @@ test('the relay the stack mounts posts the instance’s /metrics, signed with it
         datapoints: [expect.objectContaining({ value: 1 })],
       }),
     );
-    const webhookStreams = streams.filter((s) => s.name === METRICS.webhookRequests.name);
-    expect(webhookStreams).toHaveLength(OCI_STREAMS_PER_CALL + 2);
+    expect(streams.filter((s) => s.name === METRICS.webhookRequests.name)).toHaveLength(OCI_STREAMS_PER_CALL + 2);
   } finally {
-    child?.kill();
+    relay.stop();
     await ingestion.close();
     await new Promise<void>((resolve) => app.close(() => resolve()));
     fs.rmSync(dir, { recursive: true, force: true });
