@@ -56,7 +56,11 @@ export function parsePrometheusText(text: string): PrometheusSample[] {
             const parsed = parseLabels(line, brace);
             return { name: line.slice(0, brace), labels: parsed.labels, rest: line.slice(parsed.end) };
           })()
-        : { name: line.slice(0, space), labels: {}, rest: line.slice(space) };
+        : {
+            name: line.slice(0, space < 0 ? line.length : space),
+            labels: {},
+            rest: space < 0 ? '' : line.slice(space),
+          };
     const [value] = rest.trim().split(/\s+/);
     samples.push({ name, labels, value: SPECIAL_VALUES[value] ?? Number(value) });
   }
@@ -133,11 +137,13 @@ export function toOciMetricData(
   return { data, skipped };
 }
 
-/** `data` in PostMetricData bodies of at most OCI_STREAMS_PER_CALL streams each. */
-export function postMetricDataBodies(data: readonly OciMetricData[]): string[] {
-  const bodies: string[] = [];
-  for (let i = 0; i < data.length; i += OCI_STREAMS_PER_CALL)
-    bodies.push(JSON.stringify({ metricData: data.slice(i, i + OCI_STREAMS_PER_CALL), batchAtomicity: 'NON_ATOMIC' }));
+/** `data` in PostMetricData bodies of at most OCI_STREAMS_PER_CALL streams each, with their stream counts. */
+export function postMetricDataBodies(data: readonly OciMetricData[]): { body: string; streams: number }[] {
+  const bodies: { body: string; streams: number }[] = [];
+  for (let i = 0; i < data.length; i += OCI_STREAMS_PER_CALL) {
+    const metricData = data.slice(i, i + OCI_STREAMS_PER_CALL);
+    bodies.push({ body: JSON.stringify({ metricData, batchAtomicity: 'NON_ATOMIC' }), streams: metricData.length });
+  }
   return bodies;
 }
 
@@ -192,6 +198,7 @@ export interface RelayConfig extends OciMetricsTarget {
   readonly intervalSeconds: number;
 }
 
+/** The relay's variables, by setting. */
 export const RELAY_ENV = {
   scrapeUrl: 'DATA_SYNC_METRICS_SCRAPE_URL',
   ingestionEndpoint: 'DATA_SYNC_METRICS_INGESTION_ENDPOINT',
@@ -202,6 +209,7 @@ export const RELAY_ENV = {
   intervalSeconds: 'DATA_SYNC_METRICS_INTERVAL_SECONDS',
 } as const;
 
+/** The relay's settings from `env`; throws naming the variable that is missing or wrong. */
 export function relayConfig(env: NodeJS.ProcessEnv): RelayConfig {
   const read = (key: keyof typeof RELAY_ENV) => {
     const value = env[RELAY_ENV[key]];
@@ -237,7 +245,7 @@ export async function relayOnce(config: RelayConfig, env: NodeJS.ProcessEnv, now
   const url = `${config.ingestionEndpoint}/20180401/metrics`;
   const failed: string[] = [];
   let posted = 0;
-  for (const body of postMetricDataBodies(data)) {
+  for (const { body, streams } of postMetricDataBodies(data)) {
     // Read for every call: the platform renews the token and key files.
     const headers = signedPostHeaders(url, body, resourcePrincipalKey(env), new Date());
     const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
@@ -250,7 +258,6 @@ export async function relayOnce(config: RelayConfig, env: NodeJS.ProcessEnv, now
       failed.push(`PostMetricData answered ${response.status}: ${answer.message ?? ''}`);
       continue;
     }
-    const streams = (JSON.parse(body) as { metricData: unknown[] }).metricData.length;
     posted += streams - (answer.failedMetricsCount ?? 0);
     for (const f of answer.failedMetrics ?? []) failed.push(`${f.metricData?.name}: ${f.message}`);
   }
@@ -260,15 +267,16 @@ export async function relayOnce(config: RelayConfig, env: NodeJS.ProcessEnv, now
 /** Relays every interval until the process is stopped, one JSON log line per round that did not go cleanly. */
 export function runRelay(env: NodeJS.ProcessEnv = process.env): void {
   const config = relayConfig(env);
-  const round = () =>
-    relayOnce(config, env).then(
-      (r) => {
-        if (r.skipped.length || r.failed.length)
-          process.stderr.write(`${JSON.stringify({ msg: 'metrics relay', ...r })}\n`);
-      },
-      (error: Error) =>
-        process.stderr.write(`${JSON.stringify({ msg: 'metrics relay failed', err: error.message })}\n`),
-    );
+  const log = (line: object) => process.stderr.write(`${JSON.stringify(line)}\n`);
+  // The next round waits for this one: a slow endpoint never stacks rounds up.
+  const round = async (): Promise<void> => {
+    try {
+      const r = await relayOnce(config, env);
+      if (r.skipped.length || r.failed.length) log({ msg: 'metrics relay', ...r });
+    } catch (error) {
+      log({ msg: 'metrics relay failed', err: (error as Error).message });
+    }
+    setTimeout(() => void round(), config.intervalSeconds * 1000);
+  };
   void round();
-  setInterval(round, config.intervalSeconds * 1000);
 }

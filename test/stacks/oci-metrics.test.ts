@@ -22,6 +22,7 @@ import {
   parsePrometheusText,
   postMetricDataBodies,
   relayConfig,
+  relayOnce,
   signedPostHeaders,
   toOciMetricData,
 } from '@data-sync/monitoring/oci-metrics-relay';
@@ -250,8 +251,12 @@ describe('the relay’s conversion follows PostMetricData’s rules', () => {
       datapoints: [{ timestamp: new Date(0).toISOString(), value: i }],
     });
     const bodies = postMetricDataBodies(Array.from({ length: 2 * OCI_STREAMS_PER_CALL + 1 }, (_, i) => one(i)));
-    expect(bodies.map((b) => JSON.parse(b).metricData.length)).toEqual([OCI_STREAMS_PER_CALL, OCI_STREAMS_PER_CALL, 1]);
-    expect(JSON.parse(bodies[0]).batchAtomicity).toBe('NON_ATOMIC');
+    expect(bodies.map((b) => [JSON.parse(b.body).metricData.length, b.streams])).toEqual([
+      [OCI_STREAMS_PER_CALL, OCI_STREAMS_PER_CALL],
+      [OCI_STREAMS_PER_CALL, OCI_STREAMS_PER_CALL],
+      [1, 1],
+    ]);
+    expect(JSON.parse(bodies[0].body).batchAtomicity).toBe('NON_ATOMIC');
   });
 
   test("the relay's signature is the runtime's (the one the OCI Notifications stand-in verifies)", () => {
@@ -314,5 +319,34 @@ test('the relay the stack mounts posts the instance’s /metrics, signed with it
     await ingestion.close();
     await new Promise<void>((resolve) => app.close(() => resolve()));
     fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('a refused call and an app that does not answer are reported, not lost in silence', async () => {
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const principal = {
+    OCI_RESOURCE_PRINCIPAL_VERSION: '2.2',
+    OCI_RESOURCE_PRINCIPAL_RPST: 'not-the-trusted-token',
+    OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM: String(privateKey.export({ type: 'pkcs8', format: 'pem' })),
+  };
+  const ingestion = await startFakeTelemetryIngestion({ token: 'trusted', publicKey });
+  const metrics = runtimeMetrics();
+  const app = http.createServer((_req, res) => {
+    void metrics.registry.metrics().then((text) => res.writeHead(200).end(text));
+  });
+  await new Promise<void>((resolve) => app.listen(0, '127.0.0.1', resolve));
+  const config = {
+    ...seriesOf('data-sync-prod-api-blue-0'),
+    scrapeUrl: `http://127.0.0.1:${(app.address() as AddressInfo).port}/metrics`,
+    ingestionEndpoint: ingestion.url,
+  };
+  try {
+    const round = await relayOnce(config, principal);
+    expect(round.posted).toBe(0);
+    expect(round.failed).toEqual(['PostMetricData answered 401: keyId is not the trusted session token']);
+    await new Promise<void>((resolve) => app.close(() => resolve()));
+    await expect(relayOnce(config, principal)).rejects.toThrow('fetch failed');
+  } finally {
+    await ingestion.close();
   }
 });
