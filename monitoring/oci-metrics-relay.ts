@@ -268,7 +268,10 @@ export async function relayOnce(config: RelayConfig, env: NodeJS.ProcessEnv, now
 export function runRelay(env: NodeJS.ProcessEnv = process.env): void {
   const config = relayConfig(env);
   const log = (line: object) => process.stderr.write(`${JSON.stringify(line)}\n`);
-  // The next round waits for this one: a slow endpoint never stacks rounds up.
+  const interval = config.intervalSeconds * 1000;
+  const started = Date.now();
+  // A fixed cadence from the start (no drift that would leave an alarm's minute without a point), and
+  // the next round waits for this one, so a slow endpoint skips a beat rather than stacking rounds.
   const round = async (): Promise<void> => {
     try {
       const r = await relayOnce(config, env);
@@ -276,7 +279,7 @@ export function runRelay(env: NodeJS.ProcessEnv = process.env): void {
     } catch (error) {
       log({ msg: 'metrics relay failed', err: (error as Error).message });
     }
-    setTimeout(() => void round(), config.intervalSeconds * 1000);
+    setTimeout(() => void round(), interval - ((Date.now() - started) % interval));
   };
   void round();
 }

@@ -20,8 +20,8 @@ export const OCI_METRICS_NAMESPACE = 'data_sync';
 /** Where the relay sidecar mounts its script. */
 export const OCI_METRICS_RELAY_DIR = '/relay';
 const RELAY_FILE = 'oci-metrics-relay.js';
-/** Seconds between two scrapes: the alarms evaluate at a 1-minute resolution. */
-export const OCI_METRICS_INTERVAL_SECONDS = 60;
+/** Seconds between two scrapes: two points in each minute the alarms evaluate (1-minute resolution), as AWS's agent scrapes. */
+export const OCI_METRICS_INTERVAL_SECONDS = 30;
 
 /** PostMetricData's endpoint of `region` (telemetry-ingestion, not the telemetry endpoint queries use). */
 export const ociTelemetryIngestionEndpoint = (region: string) =>
@@ -67,7 +67,7 @@ export interface OciMetricsRelayProps {
 
 /**
  * The metrics relay sidecar of a container instance and the volume with its script: it scrapes the
- * app's /metrics on localhost every minute and posts the catalog's series to OCI Monitoring in the
+ * app's /metrics on localhost every 30 seconds and posts the catalog's series to OCI Monitoring in the
  * alarms' namespace, with the instance's resource principal (allowed by OciMonitoring's policy).
  */
 export function ociMetricsRelay(props: OciMetricsRelayProps): { container: OciContainer; volume: OciContainerVolume } {

@@ -76,7 +76,8 @@ describe('the OCI stack relays every runtime and n8n main instance to the alarms
         [RELAY_ENV.compartmentId]: [...compartments][0],
         [RELAY_ENV.ingestionEndpoint]: 'https://telemetry-ingestion.us-ashburn-1.oraclecloud.com',
         [RELAY_ENV.dimensions]: JSON.stringify({ instance: instance.display_name }),
-        [RELAY_ENV.intervalSeconds]: '60',
+        // Two points in each minute the alarms evaluate.
+        [RELAY_ENV.intervalSeconds]: '30',
       });
       expect(relay.command).toEqual(['node', relayScriptOf(instance).file]);
       // The relay runs the runtime image, pulled with the registry secret every instance already has.
