@@ -146,6 +146,7 @@ export class OciStack extends DataSyncStack {
 
     const hostContext: OciHostContext = {
       compartmentId,
+      region,
       availabilityDomain,
       subnetId: this.network.privateSubnetId,
       subnetCidr: this.network.privateCidr,
@@ -207,6 +208,7 @@ export class OciStack extends DataSyncStack {
       ...Object.fromEntries(credentialFiles.map((f) => [`${f.file}_FILE`, `/secrets/${f.file}`])),
     };
 
+    const stableTag = settings.imageTags[settings.deploymentSlot === 'blue' ? 'green' : 'blue'];
     this.runtime = new OciRuntime(this, 'runtime', {
       prefix,
       serviceName: env.serviceName,
@@ -218,6 +220,7 @@ export class OciStack extends DataSyncStack {
       customDomain: options.customDomain,
       activeSlot: settings.activeSlot,
       imageTags: settings.imageTags,
+      stableImageTag: stableTag,
       instanceCount: env.instanceCount,
       cpuUnits: env.cpuUnits,
       memoryMb: env.memoryMb,
@@ -227,7 +230,6 @@ export class OciStack extends DataSyncStack {
       logGroupId: logGroup.id,
       logRetentionDays: env.logRetentionDays,
     });
-    const stableTag = settings.imageTags[settings.deploymentSlot === 'blue' ? 'green' : 'blue'];
     this.worker = new OciWorker(this, 'worker', {
       prefix,
       context: hostContext,
@@ -250,11 +252,11 @@ export class OciStack extends DataSyncStack {
       logGroupId: logGroup.id,
       logRetentionDays: env.logRetentionDays,
     });
-    if (n8nEnabled) {
+    const n8nGroup = n8nEnabled ? workloadGroup('n8n') : undefined;
+    if (n8nGroup) {
       const n8nSecretIds = Object.fromEntries(
         n8nSecretNames(settings.n8n).map((name) => [name, this.secrets.secretId(name)]),
       );
-      const n8nGroup = workloadGroup('n8n');
       const n8nDbPassword = this.secrets.secretId('n8n-db-password');
       new OciIdentityPolicy(this, 'n8n-policy', {
         compartment_id: compartmentId,
@@ -280,6 +282,7 @@ export class OciStack extends DataSyncStack {
         features: settings.features,
         shape: settings.n8n,
         apiUrl: this.runtime.url,
+        metricsRelayImage: `${this.runtime.imageRepository}:${stableTag}`,
       });
     }
     const listener = this.runtime.listen(this.n8n?.pathRouteSet);
@@ -288,7 +291,8 @@ export class OciStack extends DataSyncStack {
       compartmentId,
       alertEmail: env.alertEmail,
       integrations: settings.integrations,
-      publisherDynamicGroup: group.attr('name'),
+      // Every runtime instance and n8n's main run a metrics relay (constructs/monitoring/oci.ts).
+      publisherDynamicGroups: [group.attr('name'), ...(n8nGroup ? [n8nGroup.attr('name')] : [])],
     });
 
     this.exposeEndpoints(this.runtime);

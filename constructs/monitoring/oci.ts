@@ -1,10 +1,101 @@
+import * as path from 'path';
 import { Construct } from 'constructs';
+import { buildSync } from 'esbuild';
 import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
 import { ALERT_RULES, type AlertRule } from '@data-sync/monitoring/alerts';
-import { OciIdentityPolicy, OciMonitoringAlarm, OciOnsNotificationTopic, OciOnsSubscription } from '../providers/oci';
+import type { MetricDefinition } from '@data-sync/monitoring/metrics';
+import { RELAY_ENV } from '@data-sync/monitoring/oci-metrics-relay';
+import {
+  type OciContainer,
+  type OciContainerVolume,
+  OciIdentityPolicy,
+  OciMonitoringAlarm,
+  OciOnsNotificationTopic,
+  OciOnsSubscription,
+} from '../providers/oci';
+import { projectRoot } from '../shared/zip';
 
 /** Custom metric namespace the runtime's metrics are published to (OCI reserves the `oci_` prefix). */
 export const OCI_METRICS_NAMESPACE = 'data_sync';
+/** Where the relay sidecar mounts its script. */
+export const OCI_METRICS_RELAY_DIR = '/relay';
+const RELAY_FILE = 'oci-metrics-relay.js';
+/** Seconds between two scrapes: two points in each minute the alarms evaluate (1-minute resolution), as AWS's agent scrapes. */
+export const OCI_METRICS_INTERVAL_SECONDS = 30;
+
+/** PostMetricData's endpoint of `region` (telemetry-ingestion, not the telemetry endpoint queries use). */
+export const ociTelemetryIngestionEndpoint = (region: string) =>
+  `https://telemetry-ingestion.${region}.oraclecloud.com`;
+
+/** The series a relay posts for `metrics`: a histogram's `_sum` and `_count` (as on AWS), not its buckets. */
+export const ociRelaySeries = (metrics: readonly MetricDefinition[]): string[] =>
+  metrics.flatMap((m) => (m.type === 'histogram' ? [`${m.name}_sum`, `${m.name}_count`] : [m.name]));
+
+let relayScript: string | undefined;
+/** monitoring/oci-metrics-relay.ts as one CommonJS file (node builtins only), bundled once per synth. */
+export function ociMetricsRelayScript(): string {
+  relayScript ??= buildSync({
+    stdin: {
+      contents: "import { runRelay } from './oci-metrics-relay'; runRelay();",
+      resolveDir: path.join(projectRoot(), 'monitoring'),
+      loader: 'ts',
+    },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    minify: true,
+    write: false,
+    logLevel: 'warning',
+  }).outputFiles[0].text;
+  return relayScript;
+}
+
+export interface OciMetricsRelayProps {
+  /** An image with Node.js 20 or later on its PATH (the runtime image). */
+  readonly image: string;
+  /** Port of the app's /metrics on the instance's localhost. */
+  readonly port: number;
+  /** Catalog metrics to post; every other series of /metrics is left out. */
+  readonly metrics: readonly MetricDefinition[];
+  /** The container instance's display name: the `instance` dimension, so each instance's counters stay one stream. */
+  readonly instance: string;
+  readonly compartmentId: string;
+  /** Region whose telemetry-ingestion endpoint takes the metrics. */
+  readonly region: string;
+}
+
+/**
+ * The metrics relay sidecar of a container instance and the volume with its script: it scrapes the
+ * app's /metrics on localhost every 30 seconds and posts the catalog's series to OCI Monitoring in the
+ * alarms' namespace, with the instance's resource principal (allowed by OciMonitoring's policy).
+ */
+export function ociMetricsRelay(props: OciMetricsRelayProps): { container: OciContainer; volume: OciContainerVolume } {
+  const volume = 'metrics-relay';
+  return {
+    container: {
+      display_name: 'metrics',
+      image_url: props.image,
+      command: ['node', `${OCI_METRICS_RELAY_DIR}/${RELAY_FILE}`],
+      environment_variables: {
+        [RELAY_ENV.scrapeUrl]: `http://localhost:${props.port}/metrics`,
+        [RELAY_ENV.ingestionEndpoint]: ociTelemetryIngestionEndpoint(props.region),
+        [RELAY_ENV.compartmentId]: props.compartmentId,
+        [RELAY_ENV.namespace]: OCI_METRICS_NAMESPACE,
+        [RELAY_ENV.dimensions]: JSON.stringify({ instance: props.instance }),
+        [RELAY_ENV.series]: ociRelaySeries(props.metrics).join(','),
+        [RELAY_ENV.intervalSeconds]: String(OCI_METRICS_INTERVAL_SECONDS),
+      },
+      volume_mounts: [{ mount_path: OCI_METRICS_RELAY_DIR, volume_name: volume, is_read_only: true }],
+      resource_config: { vcpus_limit: 0.25, memory_limit_in_gbs: 0.25 },
+    },
+    volume: {
+      name: volume,
+      volume_type: 'CONFIGFILE',
+      configs: [{ file_name: RELAY_FILE, data: Buffer.from(ociMetricsRelayScript()).toString('base64') }],
+    },
+  };
+}
 
 /** A Prometheus label matcher as an MQL dimension filter: exact values stay, `.`/`.*` patterns become MQL wildcards. */
 function mqlFilter(filter: Readonly<Record<string, string>>): string {
@@ -72,8 +163,8 @@ export interface OciMonitoringProps {
   readonly compartmentId: string;
   readonly alertEmail: string;
   readonly integrations: readonly IntegrationSettings[];
-  /** Dynamic group of the container instances, allowed to publish metrics to the namespace only. */
-  readonly publisherDynamicGroup: string;
+  /** Dynamic groups of the container instances whose relays publish metrics, to the namespace only. */
+  readonly publisherDynamicGroups: readonly string[];
   /** Rules to render; @default ALERT_RULES */
   readonly rules?: readonly AlertRule[];
 }
@@ -103,10 +194,11 @@ export class OciMonitoring extends Construct {
     new OciIdentityPolicy(this, 'publish-metrics', {
       compartment_id,
       name: `${props.prefix}-publish-metrics`,
-      description: 'The runtime publishes its metrics to the data_sync namespace only',
-      statements: [
-        `Allow dynamic-group ${props.publisherDynamicGroup} to use metrics in compartment id ${compartment_id} where target.metrics.namespace = '${OCI_METRICS_NAMESPACE}'`,
-      ],
+      description: 'The runtime and n8n publish their metrics to the data_sync namespace only',
+      statements: props.publisherDynamicGroups.map(
+        (group) =>
+          `Allow dynamic-group ${group} to use metrics in compartment id ${compartment_id} where target.metrics.namespace = '${OCI_METRICS_NAMESPACE}'`,
+      ),
     });
     for (const rule of props.rules ?? ALERT_RULES) {
       for (const spec of ociAlarmSpecs(rule, props.integrations)) {

@@ -1,5 +1,6 @@
 import { Construct } from 'constructs';
 import type { EnvironmentConfig, FeatureFlags, N8nShape } from '@data-sync/config';
+import { N8N_METRIC_LIST } from '@data-sync/monitoring/n8n-metrics';
 import { WEBHOOK_PATH_PREFIX } from '@data-sync/n8n/webhooks';
 import { OciLoadBalancerBackend, OciLoadBalancerBackendSet, OciLoadBalancerPathRouteSet } from '../providers/oci';
 import { OciDatabase } from '../database/oci';
@@ -35,6 +36,8 @@ export interface OciN8nProps {
   readonly pathPrefix?: string;
   /** Image; @default N8N_IMAGE. */
   readonly image?: string;
+  /** Image (with Node.js) of main's metrics relay: the runtime image, whose pull the instances' registry secret allows. */
+  readonly metricsRelayImage: string;
 }
 
 /**
@@ -42,7 +45,7 @@ export interface OciN8nProps {
  * database password and secrets read from Vault secrets through `*_FILE` variables (n8n's own, and
  * the start step's for N8N_CREDENTIALS), routed by the runtime's load balancer under its own path. In
  * queue mode, worker instances run the executions and webhook instances get the webhook paths. Main
- * provisions the workflows before `n8n start`.
+ * provisions the workflows before `n8n start`. Main's metrics relay posts its /metrics to OCI Monitoring.
  */
 export class OciN8n extends Construct {
   readonly database: OciDatabase;
@@ -114,6 +117,10 @@ export class OciN8n extends Construct {
           { file: 'DB_PASSWORD', secretId: props.dbPasswordSecretId },
           ...secrets.map((secret) => ({ file: secret, secretId: props.secretIds[secret] })),
         ],
+        // Main exposes the metrics (N8N_METRICS, the queue gauges in queue mode); its relay posts them.
+        ...(process.role === 'main'
+          ? { metrics: { port: N8N_PORT, catalog: N8N_METRIC_LIST, image: props.metricsRelayImage } }
+          : {}),
       });
       this.hosts.push(host);
       return host;

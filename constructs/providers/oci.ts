@@ -266,6 +266,10 @@ export interface OciContainer {
   readonly command?: string[];
   readonly volume_mounts?: { mount_path: string; volume_name: string; is_read_only?: boolean }[];
 }
+/** An instance's volume: scratch space, or files given as base64 content (`CONFIGFILE`). */
+export type OciContainerVolume =
+  | { name: string; volume_type: 'EMPTYDIR'; backing_store: 'EPHEMERAL_STORAGE' | 'MEMORY' }
+  | { name: string; volume_type: 'CONFIGFILE'; configs: { file_name: string; data: string; path?: string }[] };
 export const OciContainerInstance = resourceType<{
   compartment_id: string;
   availability_domain: string;
@@ -283,7 +287,7 @@ export const OciContainerInstance = resourceType<{
   container_restart_policy: 'ALWAYS' | 'NEVER' | 'ON_FAILURE';
   graceful_shutdown_timeout_in_seconds?: number;
   image_pull_secrets?: { registry_endpoint: string; secret_type: 'VAULT'; secret_id: string }[];
-  volumes?: { name: string; volume_type: 'EMPTYDIR'; backing_store: 'EPHEMERAL_STORAGE' | 'MEMORY' }[];
+  volumes?: OciContainerVolume[];
   freeform_tags?: Tags;
   defined_tags?: Tags;
 }>(OCI_PROVIDER, 'oci_container_instances_container_instance');

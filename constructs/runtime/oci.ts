@@ -14,6 +14,8 @@ import {
   type OciLoadBalancerPathRouteSet,
   OciLoggingLog,
 } from '../providers/oci';
+import { METRIC_LIST, type MetricDefinition } from '@data-sync/monitoring/metrics';
+import { ociMetricsRelay } from '../monitoring/oci';
 import { runtimeCommand } from '../shared/runtime-bundle';
 
 /** OCI CLI image of the secrets sidecar (dated tag, pinned). */
@@ -26,6 +28,8 @@ export const CONTAINER_SHAPE = 'CI.Standard.E4.Flex';
 /** What every container instance of the stack shares. */
 export interface OciHostContext {
   readonly compartmentId: string;
+  /** Region of the stack: where the metrics relays post. */
+  readonly region: string;
   readonly availabilityDomain: string;
   readonly subnetId: string;
   /** CIDR of subnetId: instances get fixed addresses in it so load balancer backends can name them. */
@@ -92,9 +96,11 @@ export interface OciHostProps {
   readonly secrets: readonly OciSecretFile[];
   /** A .pgpass line the sidecar writes from a secret file; @default none */
   readonly pgpass?: { host: string; user: string; passwordFile: string };
+  /** The app's /metrics a relay sidecar posts to OCI Monitoring, and the relay's image (with Node.js); @default no relay */
+  readonly metrics?: { readonly port: number; readonly catalog: readonly MetricDefinition[]; readonly image: string };
 }
 
-/** One container instance: the app container and the secrets sidecar, at a fixed private IP. */
+/** One container instance: the app container, the secrets sidecar and the metrics relay when asked, at a fixed private IP. */
 export class OciHost extends Construct {
   readonly instance: InstanceType<typeof OciContainerInstance>;
   readonly privateIp: string;
@@ -103,6 +109,16 @@ export class OciHost extends Construct {
     super(scope, id);
     const ctx = props.context;
     this.privateIp = Fn.cidrhost(ctx.subnetCidr, props.hostNumber);
+    const relay =
+      props.metrics &&
+      ociMetricsRelay({
+        image: props.metrics.image,
+        port: props.metrics.port,
+        metrics: props.metrics.catalog,
+        instance: props.name,
+        compartmentId: ctx.compartmentId,
+        region: ctx.region,
+      });
     this.instance = new OciContainerInstance(
       this,
       'instance',
@@ -115,6 +131,7 @@ export class OciHost extends Construct {
         containers: [
           { ...props.app, volume_mounts: [{ mount_path: SECRETS_DIR, volume_name: 'secrets', is_read_only: true }] },
           secretsSidecar(props.secrets, props.pgpass),
+          ...(relay ? [relay.container] : []),
         ],
         vnics: [
           {
@@ -125,7 +142,10 @@ export class OciHost extends Construct {
             display_name: props.name,
           },
         ],
-        volumes: [{ name: 'secrets', volume_type: 'EMPTYDIR', backing_store: 'MEMORY' }],
+        volumes: [
+          { name: 'secrets', volume_type: 'EMPTYDIR', backing_store: 'MEMORY' },
+          ...(relay ? [relay.volume] : []),
+        ],
         container_restart_policy: 'ALWAYS',
         graceful_shutdown_timeout_in_seconds: 30,
         image_pull_secrets: [
@@ -155,6 +175,8 @@ export interface OciRuntimeProps {
   /** Slot whose backend set the listener forwards to. */
   readonly activeSlot: Slot;
   readonly imageTags: Readonly<Record<Slot, string>>;
+  /** Tag of the slot not being deployed: every instance's metrics relay runs it, so a deploy changes the app containers only. */
+  readonly stableImageTag: string;
   /** Container instances per slot. */
   readonly instanceCount: number;
   /** CPU units per instance (1024 = 1 OCPU). */
@@ -299,6 +321,7 @@ export class OciRuntime extends Construct {
           },
           secrets: props.secrets,
           pgpass: props.pgpass,
+          metrics: { port, catalog: METRIC_LIST, image: `${this.imageRepository}:${props.stableImageTag}` },
         });
         host.node.addDependency(repo);
         new OciLoadBalancerBackend(this, `${slot}-${i}-backend`, {

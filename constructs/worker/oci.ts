@@ -1,4 +1,5 @@
 import { Construct } from 'constructs';
+import { METRIC_LIST } from '@data-sync/monitoring/metrics';
 import { OciHost, type OciHostContext, type OciSecretFile } from '../runtime/oci';
 import { runtimeCommand } from '../shared/runtime-bundle';
 
@@ -22,7 +23,14 @@ export interface OciWorkerProps {
   readonly memoryMb?: number;
 }
 
-/** Worker capability on OCI: container instances running the runtime in worker role on the store queue (PostgreSQL). */
+/** Port of the worker's HTTP server (/health, /metrics), on the instance's localhost only. */
+const WORKER_PORT = 3000;
+
+/**
+ * Worker capability on OCI: container instances running the runtime's worker on the store queue
+ * (PostgreSQL). Role `all`, because the `worker` role serves no HTTP and so no /metrics; the API it adds
+ * listens on localhost, for the metrics relay beside it, and is unreachable from outside the instance.
+ */
 export class OciWorker extends Construct {
   readonly hosts: OciHost[];
 
@@ -41,10 +49,17 @@ export class OciWorker extends Construct {
             display_name: 'worker',
             image_url: props.image,
             arguments: runtimeCommand('oci'),
-            environment_variables: { ...props.environment, DATA_SYNC_ROLE: 'worker' },
+            environment_variables: {
+              ...props.environment,
+              DATA_SYNC_ROLE: 'all',
+              // The image sets HOST=0.0.0.0.
+              HOST: '127.0.0.1',
+              PORT: String(WORKER_PORT),
+            },
           },
           secrets: props.secrets,
           pgpass: props.pgpass,
+          metrics: { port: WORKER_PORT, catalog: METRIC_LIST, image: props.image },
         }),
     );
   }

@@ -1,11 +1,12 @@
 /**
- * n8n's metrics reach the monitoring catalog on AWS, GCP and Azure: main exposes them
+ * n8n's metrics reach the monitoring catalog on AWS, GCP, Azure and OCI: main exposes them
  * (N8N_METRICS, with the queue gauges in queue mode), each cloud scrapes main's /metrics the way it
  * scrapes the runtime's, into the store its N8nQueueBacklog alarm reads, with the dimension that alarm
  * filters on. IBM renders the alert and main exposes the gauge, but nothing scrapes a Code Engine app's
  * /metrics into IBM Cloud Monitoring yet, the runtime's included.
  */
 import { N8N_METRICS } from '@data-sync/monitoring/n8n-metrics';
+import { RELAY_ENV, relayConfig } from '@data-sync/monitoring/oci-metrics-relay';
 import { n8nProcessesOf, n8nStack, processNamed } from './support/n8n-stacks';
 
 const WAITING = N8N_METRICS.queueJobsWaiting.name;
@@ -13,7 +14,7 @@ const values = (o: Record<string, any>) => Object.values(o ?? {});
 
 describe.each(['staging', 'prod'])('n8n metrics in %s', (environment) => {
   test('main exposes them with the queue metrics on every cloud', () => {
-    for (const cloud of ['aws', 'gcp', 'azure', 'ibm'] as const)
+    for (const cloud of ['aws', 'gcp', 'azure', 'oci', 'ibm'] as const)
       expect(processNamed(n8nProcessesOf(cloud, n8nStack(cloud, environment)), '-n8n').env).toMatchObject({
         N8N_METRICS: 'true',
         N8N_METRICS_INCLUDE_QUEUE_METRICS: 'true',
@@ -80,6 +81,33 @@ describe.each(['staging', 'prod'])('n8n metrics in %s', (environment) => {
     );
     const rules = values(r.azurerm_monitor_alert_prometheus_rule_group).flatMap((g) => g.rule);
     expect(rules.find((x: any) => x.alert === 'N8nQueueBacklog').expression).toContain(WAITING);
+  });
+
+  test("OCI: main's relay posts n8n's port into the alarm's namespace, allowed for n8n's dynamic group there only", () => {
+    const r = n8nStack('oci', environment).resource;
+    const main = values(r.oci_container_instances_container_instance).find((i) =>
+      String(i.display_name).endsWith('-n8n'),
+    );
+    const [n8n, , relay] = main.containers;
+    expect(relay.display_name).toBe('metrics');
+    const config = relayConfig(relay.environment_variables);
+    expect(config.scrapeUrl).toBe(`http://localhost:${n8n.environment_variables.N8N_PORT}/metrics`);
+    expect(n8n.health_checks[0].port).toBe(Number(n8n.environment_variables.N8N_PORT));
+    expect(config.series).toContain(WAITING);
+    const alarm = values(r.oci_monitoring_alarm).find((a) => String(a.query).includes(WAITING));
+    expect(alarm).toMatchObject({
+      namespace: config.namespace,
+      metric_compartment_id: config.compartmentId,
+      query: `${WAITING}[1m].max() > 50`,
+    });
+    expect(relay.environment_variables[RELAY_ENV.dimensions]).toBe(JSON.stringify({ instance: main.display_name }));
+    // main's resource principal: the n8n dynamic group, which its tag selects, may use metrics in that namespace.
+    const [groupId] = Object.entries(r.oci_identity_dynamic_group as Record<string, any>).find(([, g]) =>
+      String(g.matching_rule).includes(`.value = '${Object.values(main.defined_tags)[0]}'`),
+    )!;
+    expect(values(r.oci_identity_policy).flatMap((p) => p.statements)).toContain(
+      `Allow dynamic-group \${oci_identity_dynamic_group.${groupId}.name} to use metrics in compartment id \${var.compartment_ocid} where target.metrics.namespace = '${config.namespace}'`,
+    );
   });
 
   test('IBM: the N8nQueueBacklog alert is an IBM Cloud Monitoring PromQL alert on the queue gauge main exposes', () => {

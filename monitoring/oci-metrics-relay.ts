@@ -1,0 +1,285 @@
+/**
+ * The metrics relay of an OCI container instance. OCI Monitoring does not scrape Prometheus endpoints, so
+ * a sidecar scrapes the app's /metrics on localhost (the containers of an instance share one network),
+ * keeps the catalog's series, and posts them to PostMetricData (the region's telemetry-ingestion
+ * endpoint), signed with the instance's resource principal. Counters stay cumulative: the alarms' MQL
+ * takes `.rate()` of them; histograms go as `_sum` and `_count`, as on AWS. Built on node:crypto and
+ * fetch only: the stacks bundle this file into the sidecar (constructs/monitoring/oci.ts).
+ */
+import { createHash, createPrivateKey, createSign, type KeyObject } from 'crypto';
+import * as fs from 'fs';
+import * as path from 'path';
+
+/** One sample of the Prometheus text format. */
+export interface PrometheusSample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+const ESCAPES: Readonly<Record<string, string>> = { n: '\n', '\\': '\\', '"': '"' };
+/** The format's spellings Number() does not read. */
+const SPECIAL_VALUES: Readonly<Record<string, number>> = { '+Inf': Infinity, '-Inf': -Infinity, NaN };
+
+/** The labels of `{a="x",b="y"}` starting at `line[start]` (the `{`), and the index after the `}`. */
+function parseLabels(line: string, start: number): { labels: Record<string, string>; end: number } {
+  const labels: Record<string, string> = {};
+  let i = start + 1;
+  for (;;) {
+    while (line[i] === ' ' || line[i] === ',') i++;
+    if (line[i] === '}') return { labels, end: i + 1 };
+    const eq = line.indexOf('=', i);
+    if (eq < 0 || line[eq + 1] !== '"') throw new Error(`malformed labels: ${line}`);
+    const name = line.slice(i, eq).trim();
+    let value = '';
+    for (i = eq + 2; line[i] !== '"'; i++) {
+      if (i >= line.length) throw new Error(`unterminated label value: ${line}`);
+      if (line[i] === '\\') value += ESCAPES[line[++i]] ?? `\\${line[i]}`;
+      else value += line[i];
+    }
+    labels[name] = value;
+    i++;
+  }
+}
+
+/** The samples of a Prometheus text exposition (version 0.0.4), comments and TYPE/HELP lines skipped. */
+export function parsePrometheusText(text: string): PrometheusSample[] {
+  const samples: PrometheusSample[] = [];
+  for (const raw of text.split('\n')) {
+    const line = raw.trim();
+    if (!line || line.startsWith('#')) continue;
+    const brace = line.indexOf('{');
+    const space = line.indexOf(' ');
+    const { name, labels, rest } =
+      brace >= 0 && (space < 0 || brace < space)
+        ? (() => {
+            const parsed = parseLabels(line, brace);
+            return { name: line.slice(0, brace), labels: parsed.labels, rest: line.slice(parsed.end) };
+          })()
+        : {
+            name: line.slice(0, space < 0 ? line.length : space),
+            labels: {},
+            rest: space < 0 ? '' : line.slice(space),
+          };
+    const [value] = rest.trim().split(/\s+/);
+    samples.push({ name, labels, value: SPECIAL_VALUES[value] ?? Number(value) });
+  }
+  return samples;
+}
+
+/** One metric stream's data points, as PostMetricData takes them (MetricDataDetails). */
+export interface OciMetricData {
+  readonly namespace: string;
+  readonly compartmentId: string;
+  readonly name: string;
+  readonly dimensions: Readonly<Record<string, string>>;
+  readonly datapoints: readonly { readonly timestamp: string; readonly value: number }[];
+}
+
+/** Where and as what a relay posts. */
+export interface OciMetricsTarget {
+  /** Custom metric namespace (lowercase, no `oci_` prefix). */
+  readonly namespace: string;
+  readonly compartmentId: string;
+  /** Dimensions of every stream besides the sample's labels: which instance posted it. */
+  readonly dimensions: Readonly<Record<string, string>>;
+  /** Series names to post (a histogram's `_sum` and `_count`); every other series is left out. */
+  readonly series: ReadonlySet<string>;
+}
+
+/** PostMetricData's rules (Monitoring API reference, MetricDataDetails): names, dimension keys and values. */
+const METRIC_NAME = /^[A-Za-z][A-Za-z0-9._$-]*$/;
+const DIMENSION_KEY = /^[\x21-\x7e]{1,256}$/;
+const MAX_DIMENSION_VALUE = 512;
+const MAX_DIMENSIONS = 20;
+/** Unique metric streams per PostMetricData call. */
+export const OCI_STREAMS_PER_CALL = 50;
+
+/**
+ * The samples of `target.series` as metric streams with one data point at `at`. A stream PostMetricData
+ * would refuse (a bad name or dimension, a value JSON cannot carry) is left out and named in `skipped`,
+ * so one odd label cannot fail a whole batch. Empty label values are absent labels, as in Prometheus.
+ */
+export function toOciMetricData(
+  samples: readonly PrometheusSample[],
+  target: OciMetricsTarget,
+  at: Date,
+): { data: OciMetricData[]; skipped: string[] } {
+  const data: OciMetricData[] = [];
+  const skipped: string[] = [];
+  const timestamp = at.toISOString();
+  for (const sample of samples) {
+    if (!target.series.has(sample.name)) continue;
+    const dimensions = {
+      ...Object.fromEntries(Object.entries(sample.labels).filter(([, v]) => v !== '')),
+      ...target.dimensions,
+    };
+    const entries = Object.entries(dimensions);
+    const problem = !Number.isFinite(sample.value)
+      ? `value ${sample.value}`
+      : !METRIC_NAME.test(sample.name)
+        ? 'name'
+        : entries.length > MAX_DIMENSIONS
+          ? `${entries.length} dimensions`
+          : entries.find(([k, v]) => !DIMENSION_KEY.test(k) || v.length > MAX_DIMENSION_VALUE)?.[0];
+    if (problem) {
+      skipped.push(`${sample.name} (${problem})`);
+      continue;
+    }
+    data.push({
+      namespace: target.namespace,
+      compartmentId: target.compartmentId,
+      name: sample.name,
+      dimensions,
+      datapoints: [{ timestamp, value: sample.value }],
+    });
+  }
+  return { data, skipped };
+}
+
+/** `data` in PostMetricData bodies of at most OCI_STREAMS_PER_CALL streams each, with their stream counts. */
+export function postMetricDataBodies(data: readonly OciMetricData[]): { body: string; streams: number }[] {
+  const bodies: { body: string; streams: number }[] = [];
+  for (let i = 0; i < data.length; i += OCI_STREAMS_PER_CALL) {
+    const metricData = data.slice(i, i + OCI_STREAMS_PER_CALL);
+    bodies.push({ body: JSON.stringify({ metricData, batchAtomicity: 'NON_ATOMIC' }), streams: metricData.length });
+  }
+  return bodies;
+}
+
+/** Who signs: the key id OCI looks up (`ST$<token>` for a resource principal) and its private key. */
+export interface OciSigningKey {
+  readonly keyId: string;
+  readonly privateKey: KeyObject;
+}
+
+/** A variable's value, or the file it names when it is an absolute path (OCI rewrites the files when it renews them). */
+function valueOrFile(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const value = env[name]?.trim();
+  return value && path.isAbsolute(value) ? fs.readFileSync(value, 'utf8').trim() : value || undefined;
+}
+
+/** The container instance's resource principal (version 2.2: session token and private key, values or files). */
+export function resourcePrincipalKey(env: NodeJS.ProcessEnv): OciSigningKey {
+  if (env.OCI_RESOURCE_PRINCIPAL_VERSION?.trim() !== '2.2')
+    throw new Error('OCI_RESOURCE_PRINCIPAL_VERSION is not 2.2: this container has no resource principal');
+  const token = valueOrFile(env, 'OCI_RESOURCE_PRINCIPAL_RPST');
+  const pem = valueOrFile(env, 'OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM');
+  if (!token || !pem) throw new Error('OCI_RESOURCE_PRINCIPAL_RPST or OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM is not set');
+  const passphrase = valueOrFile(env, 'OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE');
+  return { keyId: `ST$${token}`, privateKey: createPrivateKey({ key: pem, ...(passphrase ? { passphrase } : {}) }) };
+}
+
+/** The headers of a signed JSON POST (OCI's HTTP signature version 1, rsa-sha256, body headers included). */
+export function signedPostHeaders(url: string, body: string, key: OciSigningKey, now: Date): Record<string, string> {
+  const target = new URL(url);
+  const headers: Record<string, string> = {
+    date: now.toUTCString(),
+    host: target.host,
+    'x-content-sha256': createHash('sha256').update(body).digest('base64'),
+    'content-type': 'application/json',
+    'content-length': String(Buffer.byteLength(body)),
+  };
+  const names = ['(request-target)', 'date', 'host', 'x-content-sha256', 'content-type', 'content-length'];
+  const values: Record<string, string> = { ...headers, '(request-target)': `post ${target.pathname}${target.search}` };
+  const signature = createSign('RSA-SHA256')
+    .update(names.map((name) => `${name}: ${values[name]}`).join('\n'))
+    .sign(key.privateKey, 'base64');
+  headers.authorization = `Signature version="1",keyId="${key.keyId}",algorithm="rsa-sha256",headers="${names.join(' ')}",signature="${signature}"`;
+  return headers;
+}
+
+/** The relay's settings, from the sidecar's environment (constructs/monitoring/oci.ts sets them). */
+export interface RelayConfig extends OciMetricsTarget {
+  /** The app's /metrics on localhost. */
+  readonly scrapeUrl: string;
+  /** The region's telemetry-ingestion endpoint, e.g. `https://telemetry-ingestion.us-ashburn-1.oraclecloud.com`. */
+  readonly ingestionEndpoint: string;
+  readonly intervalSeconds: number;
+}
+
+/** The relay's variables, by setting. */
+export const RELAY_ENV = {
+  scrapeUrl: 'DATA_SYNC_METRICS_SCRAPE_URL',
+  ingestionEndpoint: 'DATA_SYNC_METRICS_INGESTION_ENDPOINT',
+  compartmentId: 'DATA_SYNC_METRICS_COMPARTMENT_ID',
+  namespace: 'DATA_SYNC_METRICS_NAMESPACE',
+  dimensions: 'DATA_SYNC_METRICS_DIMENSIONS',
+  series: 'DATA_SYNC_METRICS_SERIES',
+  intervalSeconds: 'DATA_SYNC_METRICS_INTERVAL_SECONDS',
+} as const;
+
+/** The relay's settings from `env`; throws naming the variable that is missing or wrong. */
+export function relayConfig(env: NodeJS.ProcessEnv): RelayConfig {
+  const read = (key: keyof typeof RELAY_ENV) => {
+    const value = env[RELAY_ENV[key]];
+    if (!value) throw new Error(`${RELAY_ENV[key]} is not set`);
+    return value;
+  };
+  const intervalSeconds = Number(read('intervalSeconds'));
+  if (!(intervalSeconds >= 10)) throw new Error(`${RELAY_ENV.intervalSeconds} must be a number of seconds, 10 or more`);
+  return {
+    scrapeUrl: read('scrapeUrl'),
+    ingestionEndpoint: read('ingestionEndpoint').replace(/\/+$/, ''),
+    compartmentId: read('compartmentId'),
+    namespace: read('namespace'),
+    dimensions: JSON.parse(read('dimensions')) as Record<string, string>,
+    series: new Set(read('series').split(',')),
+    intervalSeconds,
+  };
+}
+
+/** What one relay round did. */
+export interface RelayRound {
+  readonly posted: number;
+  readonly skipped: readonly string[];
+  /** PostMetricData's failedMetrics messages, and refused calls. */
+  readonly failed: readonly string[];
+}
+
+/** Scrapes once and posts what it read; throws when the app does not answer. */
+export async function relayOnce(config: RelayConfig, env: NodeJS.ProcessEnv, now = new Date()): Promise<RelayRound> {
+  const scraped = await fetch(config.scrapeUrl, { signal: AbortSignal.timeout(10_000) });
+  if (!scraped.ok) throw new Error(`${config.scrapeUrl} answered ${scraped.status}`);
+  const { data, skipped } = toOciMetricData(parsePrometheusText(await scraped.text()), config, now);
+  const url = `${config.ingestionEndpoint}/20180401/metrics`;
+  const failed: string[] = [];
+  let posted = 0;
+  for (const { body, streams } of postMetricDataBodies(data)) {
+    // Read for every call: the platform renews the token and key files.
+    const headers = signedPostHeaders(url, body, resourcePrincipalKey(env), new Date());
+    const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
+    const answer = (await response.json().catch(() => ({}))) as {
+      failedMetricsCount?: number;
+      failedMetrics?: { message?: string; metricData?: { name?: string } }[];
+      message?: string;
+    };
+    if (!response.ok) {
+      failed.push(`PostMetricData answered ${response.status}: ${answer.message ?? ''}`);
+      continue;
+    }
+    posted += streams - (answer.failedMetricsCount ?? 0);
+    for (const f of answer.failedMetrics ?? []) failed.push(`${f.metricData?.name}: ${f.message}`);
+  }
+  return { posted, skipped, failed };
+}
+
+/** Relays every interval until the process is stopped, one JSON log line per round that did not go cleanly. */
+export function runRelay(env: NodeJS.ProcessEnv = process.env): void {
+  const config = relayConfig(env);
+  const log = (line: object) => process.stderr.write(`${JSON.stringify(line)}\n`);
+  const interval = config.intervalSeconds * 1000;
+  const started = Date.now();
+  // A fixed cadence from the start (no drift that would leave an alarm's minute without a point), and
+  // the next round waits for this one, so a slow endpoint skips a beat rather than stacking rounds.
+  const round = async (): Promise<void> => {
+    try {
+      const r = await relayOnce(config, env);
+      if (r.skipped.length || r.failed.length) log({ msg: 'metrics relay', ...r });
+    } catch (error) {
+      log({ msg: 'metrics relay failed', err: (error as Error).message });
+    }
+    setTimeout(() => void round(), interval - ((Date.now() - started) % interval));
+  };
+  void round();
+}
