@@ -74,46 +74,28 @@ function charLength(value: string): number {
 
 /**
  * Phone checks, remembered: re-syncs see the same numbers again and again, and libphonenumber's
- * validation builds regular expressions on every call. A value seen before is answered from its raw
- * text; a new one made of digits and punctuation only is then looked up by its digits (the same number
- * written another way), and only a number seen in neither is parsed. Letters and extensions take the
- * full path. Each map holds at most `max` entries and is cleared when full.
+ * validation builds regular expressions on every call. A number made of digits and punctuation only
+ * is remembered by its digits, so the same number written another way is not parsed again; letters
+ * and extensions take the full path. At most `max` numbers are held; the memo is cleared when full.
  */
 export function phoneChecker(max: number): {
   check(value: string, country: CountryCode | undefined): string | null;
   readonly size: number;
 } {
-  const byRaw = new Map<string, Map<string, string | null>>();
   const byDigits = new Map<string, string | null>();
-  let rawSize = 0;
-  const remember = <K>(map: Map<K, string | null>, key: K, result: string | null) => {
-    map.set(key, result);
-    return result;
-  };
-  const parse = (value: string, country: CountryCode | undefined): string | null => {
-    const key = PLAIN_PHONE.test(value) ? `${country ?? ''}:${value.replace(/[^0-9+]/g, '')}` : undefined;
-    if (key === undefined) return checkPhoneUncached(value, country);
-    const hit = byDigits.get(key);
-    if (hit !== undefined) return hit;
-    if (byDigits.size >= max) byDigits.clear();
-    return remember(byDigits, key, checkPhoneUncached(value, country));
-  };
   return {
     check(value, country) {
-      let raw = byRaw.get(country ?? '');
-      if (raw === undefined) byRaw.set(country ?? '', (raw = new Map()));
-      const hit = raw.get(value);
+      if (!PLAIN_PHONE.test(value)) return checkPhoneUncached(value, country);
+      const key = `${country ?? ''}:${value.replace(/[^0-9+]/g, '')}`;
+      const hit = byDigits.get(key);
       if (hit !== undefined) return hit;
-      const result = parse(value, country);
-      if (rawSize >= max) {
-        for (const map of byRaw.values()) map.clear();
-        rawSize = 0;
-      }
-      rawSize++;
-      return remember(raw, value, result);
+      const result = checkPhoneUncached(value, country);
+      if (byDigits.size >= max) byDigits.clear();
+      byDigits.set(key, result);
+      return result;
     },
     get size() {
-      return Math.max(rawSize, byDigits.size);
+      return byDigits.size;
     },
   };
 }
