@@ -278,6 +278,100 @@ function checkInput(input: BatchInput): Mapping {
 const SLICE = 5000;
 const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
 
+/** A batch whose valid rows are counted rather than held: what the upsert and the quarantine need. */
+type CommitInput = Omit<PreparedBatch, 'rows'> & { readonly rowCount: number };
+
+/** The state of a batch's CPU work while its slices are mapped and validated. */
+interface Preparation {
+  readonly input: BatchInput;
+  readonly options: PipelineOptions;
+  readonly sourceIds: readonly string[] | undefined;
+  readonly mapping: Mapping;
+  readonly batchId: string;
+  readonly quarantine: Map<string, Quarantined>;
+  readonly resolvedIds: string[];
+  quarantinedCount: number;
+  droppedCount: number;
+  rowCount: number;
+}
+
+function startPreparation(
+  input: BatchInput,
+  options: PipelineOptions,
+  sourceIds: readonly string[] | undefined,
+): Preparation {
+  return {
+    input,
+    options,
+    sourceIds,
+    mapping: checkInput(input),
+    // Random across processes; a bigint keeps every staged row (and the batch filter) small.
+    batchId: String(randomInt(1, 2 ** 48)),
+    quarantine: new Map(),
+    resolvedIds: [],
+    quarantinedCount: 0,
+    droppedCount: 0,
+    rowCount: 0,
+  };
+}
+
+/** Maps and validates the slice of records from `start`, appending its staging rows to `rows`. */
+function prepareSlice(p: Preparation, start: number, rows: unknown[][]): void {
+  const { input, mapping, batchId, sourceIds, options, quarantine } = p;
+  const slice = input.records.slice(start, start + SLICE);
+  const { valid, invalid, validIndexes, dropped } = validateRecords(mapping, slice, options.rules ?? VALIDATION_RULES);
+  p.droppedCount += dropped.length;
+  p.rowCount += valid.length;
+  valid.forEach((v, i) => {
+    const ord = start + validIndexes[i];
+    rows.push([
+      batchId,
+      ord,
+      v.email,
+      v.first_name ?? null,
+      v.last_name ?? null,
+      v.phone_number ?? null,
+      v.company_name ?? null,
+      v.created_at ?? null,
+      v.updated_at,
+      input.externalIds?.[ord] ?? null,
+    ]);
+    if (sourceIds) p.resolvedIds.push(sourceIds[ord]);
+  });
+  for (const { index, record, errors } of invalid) {
+    p.quarantinedCount++;
+    const hash = createHash('sha256').update(stableStringify(record)).digest('hex');
+    const id = sourceIds?.[start + index];
+    const key = id ?? hash;
+    const existing = quarantine.get(key);
+    if (existing) existing.occurrences++;
+    else
+      quarantine.set(key, {
+        record: jsonForDb(protectRecord(record, options.cipher)),
+        errors: jsonForDb(errors),
+        hash,
+        subject: subjectOf(mapping, record),
+        occurrences: 1,
+        id,
+      });
+  }
+}
+
+function finishPreparation(p: Preparation): Omit<PreparedBatch, 'rows'> {
+  return {
+    mapping: p.mapping,
+    integration: p.input.integration,
+    object: p.input.object ?? p.mapping.vendorObject,
+    runId: p.input.runId ?? null,
+    batchId: p.batchId,
+    received: p.input.records.length,
+    quarantine: [...p.quarantine.values()],
+    quarantinedCount: p.quarantinedCount,
+    droppedCount: p.droppedCount,
+    resolvedIds: p.resolvedIds,
+  };
+}
+
 /**
  * Maps and validates in slices, yielding between them so the database work of a previous batch
  * proceeds meanwhile. `sourceIds` are the quarantine ids of the records when replaying.
@@ -287,70 +381,22 @@ export async function prepareBatch(
   options: PipelineOptions = {},
   sourceIds?: readonly string[],
 ): Promise<PreparedBatch> {
-  const mapping = checkInput(input);
-  // Random across processes; a bigint keeps every staged row (and the batch filter) small.
-  const batchId = String(randomInt(1, 2 ** 48));
+  const p = startPreparation(input, options, sourceIds);
   const rows: unknown[][] = [];
-  const quarantine = new Map<string, Quarantined>();
-  const resolvedIds: string[] = [];
-  let quarantinedCount = 0;
-  let droppedCount = 0;
   for (let start = 0; start < input.records.length; start += SLICE) {
     if (start > 0) await yieldToLoop();
-    const slice = input.records.slice(start, start + SLICE);
-    const { valid, invalid, validIndexes, dropped } = validateRecords(
-      mapping,
-      slice,
-      options.rules ?? VALIDATION_RULES,
-    );
-    droppedCount += dropped.length;
-    valid.forEach((v, i) => {
-      const ord = start + validIndexes[i];
-      rows.push([
-        batchId,
-        ord,
-        v.email,
-        v.first_name ?? null,
-        v.last_name ?? null,
-        v.phone_number ?? null,
-        v.company_name ?? null,
-        v.created_at ?? null,
-        v.updated_at,
-        input.externalIds?.[ord] ?? null,
-      ]);
-      if (sourceIds) resolvedIds.push(sourceIds[start + validIndexes[i]]);
-    });
-    for (const { index, record, errors } of invalid) {
-      quarantinedCount++;
-      const hash = createHash('sha256').update(stableStringify(record)).digest('hex');
-      const id = sourceIds?.[start + index];
-      const key = id ?? hash;
-      const existing = quarantine.get(key);
-      if (existing) existing.occurrences++;
-      else
-        quarantine.set(key, {
-          record: jsonForDb(protectRecord(record, options.cipher)),
-          errors: jsonForDb(errors),
-          hash,
-          subject: subjectOf(mapping, record),
-          occurrences: 1,
-          id,
-        });
-    }
+    prepareSlice(p, start, rows);
   }
-  return {
-    mapping,
-    integration: input.integration,
-    object: input.object ?? mapping.vendorObject,
-    runId: input.runId ?? null,
-    batchId,
-    received: input.records.length,
-    rows,
-    quarantine: [...quarantine.values()],
-    quarantinedCount,
-    droppedCount,
-    resolvedIds,
-  };
+  return { ...finishPreparation(p), rows };
+}
+
+/** The staging rows of a batch, each slice mapped and validated only when the COPY asks for its rows. */
+function* stagingRows(p: Preparation): Generator<unknown[]> {
+  for (let start = 0; start < p.input.records.length; start += SLICE) {
+    const rows: unknown[][] = [];
+    prepareSlice(p, start, rows);
+    yield* rows;
+  }
 }
 
 /** The subject's hash from the record's mapped email, when it has one, so erasure finds quarantined rows. */
@@ -362,7 +408,7 @@ function subjectOf(mapping: Mapping, record: Record<string, unknown>): string | 
   return typeof value === 'string' && value.trim() ? subjectHash(value) : null;
 }
 
-async function storeQuarantine(tx: Queryable, batch: PreparedBatch): Promise<void> {
+async function storeQuarantine(tx: Queryable, batch: CommitInput): Promise<void> {
   const q = batch.quarantine;
   if (q.length === 0) return;
   if (q[0].id !== undefined) {
@@ -399,9 +445,9 @@ async function storeQuarantine(tx: Queryable, batch: PreparedBatch): Promise<voi
 type Counts = { cleaned: number; distinct_rows: number; inserted: number; updated: number };
 
 /** The upsert and the quarantine of one prepared batch, inside the caller's transaction. */
-async function upsertWithin(tx: Queryable, batch: PreparedBatch, source: RowSource): Promise<BatchResult> {
+async function upsertWithin(tx: Queryable, batch: CommitInput, source: RowSource): Promise<BatchResult> {
   let c: Counts = { cleaned: 0, distinct_rows: 0, inserted: 0, updated: 0 };
-  if (batch.rows.length) {
+  if (batch.rowCount) {
     const open = await tx.query("SELECT 1 FROM erasure_requests WHERE status <> 'done' LIMIT 1");
     const { sql, params } = upsertStatement(
       batch.mapping,
@@ -411,11 +457,14 @@ async function upsertWithin(tx: Queryable, batch: PreparedBatch, source: RowSour
       open.rows.length > 0,
     );
     await tx.query(CONTACT_CHANGE_LOCK);
+    // The statement sorts and materializes the whole batch: with the default 4 MB a batch of tens of
+    // thousands spills to temporary files. Local to the transaction.
+    if (batch.rowCount > 5000) await tx.query("SET LOCAL work_mem = '64MB'");
     c = (await tx.query<Counts>(sql, params)).rows[0];
     // JS validation and the SQL filter are the same rule; a disagreement must not commit miscounted work.
-    if (c.cleaned !== batch.rows.length)
+    if (c.cleaned !== batch.rowCount)
       throw new Error(
-        `pipeline invariant broken: ${batch.rows.length} rows passed validation but the statement kept ${c.cleaned}`,
+        `pipeline invariant broken: ${batch.rowCount} rows passed validation but the statement kept ${c.cleaned}`,
       );
   }
   await storeQuarantine(tx, batch);
@@ -449,23 +498,51 @@ export function commitBatchWithin(tx: Queryable, batch: PreparedBatch): Promise<
     updated_at: r[8],
     source_id: r[9],
   }));
-  return upsertWithin(tx, batch, { kind: 'json', rows: jsonForDb(rows) });
+  return upsertWithin(tx, { ...batch, rowCount: rows.length }, { kind: 'json', rows: jsonForDb(rows) });
+}
+
+/** Removes a batch's staged rows after a failure; the failure itself is what the caller reports. */
+async function dropStaged(db: Db, batch: CommitInput): Promise<void> {
+  if (batch.rowCount)
+    await db.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]).catch(() => undefined);
+}
+
+/** Upserts a batch whose rows are staged and records its quarantine, in one transaction. */
+async function commitStaged(db: Db, batch: CommitInput): Promise<BatchResult> {
+  try {
+    return await db.transaction(async (tx) => {
+      const result = await upsertWithin(tx, batch, { kind: 'staging', batchId: batch.batchId });
+      if (batch.rowCount) await tx.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]);
+      return result;
+    });
+  } catch (error) {
+    await dropStaged(db, batch);
+    throw error;
+  }
 }
 
 /** Stages the valid rows (COPY), then upserts and records the quarantine in one transaction. */
 export async function commitBatch(db: Db, batch: PreparedBatch): Promise<BatchResult> {
-  if (batch.rows.length) await db.copyRows('contact_staging', STAGING_COLUMNS, batch.rows);
+  const { rows, ...rest } = batch;
+  const staged: CommitInput = { ...rest, rowCount: rows.length };
+  if (rows.length) await db.copyRows('contact_staging', STAGING_COLUMNS, rows);
+  return commitStaged(db, staged);
+}
+
+/**
+ * Maps and validates a batch while its valid rows stream into the staging table: PostgreSQL stores
+ * one part while Node validates the next, and the rows are never all held at once.
+ */
+async function stageStreaming(db: Db, input: BatchInput, options: PipelineOptions): Promise<CommitInput> {
+  const p = startPreparation(input, options, undefined);
   try {
-    return await db.transaction(async (tx) => {
-      const result = await upsertWithin(tx, batch, { kind: 'staging', batchId: batch.batchId });
-      if (batch.rows.length) await tx.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]);
-      return result;
-    });
+    await db.copyRows('contact_staging', STAGING_COLUMNS, stagingRows(p));
   } catch (error) {
-    if (batch.rows.length)
-      await db.query('DELETE FROM contact_staging WHERE batch_id = $1', [batch.batchId]).catch(() => undefined);
+    // PostgreSQL's aborted COPY stores nothing, but PGlite's INSERTs before the failure stay.
+    await dropStaged(db, { ...finishPreparation(p), rowCount: p.rowCount });
     throw error;
   }
+  return { ...finishPreparation(p), rowCount: p.rowCount };
 }
 
 /** Runs one batch through the whole pipeline. */
@@ -474,8 +551,9 @@ export async function runBatch(db: Db, input: BatchInput, options: PipelineOptio
 }
 
 /**
- * Runs a stream of chunks of one integration's records, preparing the next chunk while the database
- * works on the current one; memory holds about two chunks whatever the stream's length.
+ * Runs a stream of chunks of one integration's records, one batch per chunk and committed in order.
+ * A chunk is mapped, validated and staged (COPY) while the database upserts the previous one, so
+ * Node's CPU work and PostgreSQL's overlap; memory holds about two chunks whatever the stream's length.
  */
 export async function runStream(
   db: Db,
@@ -491,12 +569,19 @@ export async function runStream(
   let pending: Promise<BatchResult> | undefined;
   try {
     for await (const records of input.chunks) {
-      const prepared = await prepareBatch(
+      const staged = await stageStreaming(
+        db,
         { integration: input.integration, mapping: input.mapping, runId: input.runId, records },
         options,
       );
-      if (pending) total = addResults(total, await pending);
-      pending = commitBatch(db, prepared);
+      try {
+        if (pending) total = addResults(total, await pending);
+      } catch (error) {
+        pending = undefined;
+        await dropStaged(db, staged);
+        throw error;
+      }
+      pending = commitStaged(db, staged);
     }
     if (pending) total = addResults(total, await pending);
   } catch (error) {

@@ -73,27 +73,78 @@ function charLength(value: string): number {
 }
 
 /**
- * Phone results by the number's digits: re-syncs see the same numbers again and again, and
- * libphonenumber's validation builds regular expressions on every call. Only numbers made of digits
- * and punctuation are cached (letters and extensions take the full path); bounded by clearing.
+ * Phone checks, remembered: re-syncs see the same numbers again and again, and libphonenumber's
+ * validation builds regular expressions on every call. A number made of digits and punctuation only
+ * is remembered by its digits, so the same number written another way is not parsed again; letters
+ * and extensions take the full path. At most `max` numbers are held; the memo is cleared when full.
  */
-const phoneCache = new Map<string, string | null>();
-const PHONE_CACHE_MAX = 200_000;
+export function phoneChecker(max: number): {
+  check(value: string, country: CountryCode | undefined): string | null;
+  readonly size: number;
+} {
+  const byDigits = new Map<string, string | null>();
+  return {
+    check(value, country) {
+      if (!PLAIN_PHONE.test(value)) return checkPhoneUncached(value, country);
+      const key = `${country ?? ''}:${value.replace(/[^0-9+]/g, '')}`;
+      const hit = byDigits.get(key);
+      if (hit !== undefined) return hit;
+      const result = checkPhoneUncached(value, country);
+      if (byDigits.size >= max) byDigits.clear();
+      byDigits.set(key, result);
+      return result;
+    },
+    get size() {
+      return byDigits.size;
+    },
+  };
+}
+
 const PLAIN_PHONE = /^[0-9+\s().\-/]+$/;
 
-function checkPhone(value: string, country: CountryCode | undefined): string | null {
-  const key = PLAIN_PHONE.test(value) ? `${country ?? ''}:${value.replace(/[^0-9+]/g, '')}` : undefined;
-  if (key !== undefined) {
-    const hit = phoneCache.get(key);
-    if (hit !== undefined) return hit;
-  }
+/** The E.164 form of a valid phone number, else null. */
+export function checkPhoneUncached(value: string, country: CountryCode | undefined): string | null {
   const parsed = parsePhoneNumberFromString(value, country);
-  const result = parsed && parsed.isValid() ? parsed.number : null;
-  if (key !== undefined) {
-    if (phoneCache.size >= PHONE_CACHE_MAX) phoneCache.clear();
-    phoneCache.set(key, result);
+  return parsed && parsed.isValid() ? parsed.number : null;
+}
+
+const phones = phoneChecker(200_000);
+
+const DAY_MS = 86_400_000;
+const TWO_DIGITS = Array.from({ length: 60 }, (_, i) => String(i).padStart(2, '0'));
+const isoDates = new Map<number, string>();
+
+/**
+ * `new Date(ms).toISOString()` for whole milliseconds, its cost mostly gone: every record has two
+ * timestamps, and records of one sync share few days, so the date part is remembered per day
+ * (at most 10,000, cleared when full) and the time of day is formatted here.
+ */
+export function isoTimestamp(ms: number): string {
+  const day = Math.floor(ms / DAY_MS);
+  let date = isoDates.get(day);
+  if (date === undefined) {
+    if (isoDates.size >= 10_000) isoDates.clear();
+    const full = new Date(day * DAY_MS).toISOString();
+    date = full.slice(0, full.indexOf('T') + 1);
+    isoDates.set(day, date);
   }
-  return result;
+  let rest = ms - day * DAY_MS;
+  const hours = Math.floor(rest / 3_600_000);
+  rest -= hours * 3_600_000;
+  const minutes = Math.floor(rest / 60_000);
+  rest -= minutes * 60_000;
+  const seconds = Math.floor(rest / 1000);
+  rest -= seconds * 1000;
+  return `${date}${TWO_DIGITS[hours]}:${TWO_DIGITS[minutes]}:${TWO_DIGITS[seconds]}${rest < 10 ? '.00' : rest < 100 ? '.0' : '.'}${rest}Z`;
+}
+
+/** `value.trim() === ''`, without trimming when the first character already decides it (most values). */
+function isBlank(value: string): boolean {
+  if (value.length === 0) return true;
+  const first = value.charCodeAt(0);
+  // Neither a whitespace nor a line terminator (all of those are below 33 or from U+00A0 on).
+  if (first > 32 && first < 0xa0) return false;
+  return value.trim() === '';
 }
 
 const compiledRules = new WeakMap<ValidationRules, [string, FieldRule][]>();
@@ -144,7 +195,7 @@ export function validateInternal(
   for (const [field, rule] of list) {
     if (typeErrors?.has(field)) continue;
     let v = value[field];
-    const missing = v === undefined || v === null || (typeof v === 'string' && v.trim() === '');
+    const missing = v === undefined || v === null || (typeof v === 'string' && isBlank(v));
     if (rule.required && missing) {
       errors.push({ field, rule: 'required', reason: `${label(field, source)} is required` });
       continue;
@@ -164,7 +215,7 @@ export function validateInternal(
         break;
       case 'phone': {
         if (typeof v !== 'string' || v.trim() === '') break;
-        const e164 = checkPhone(v, rule.defaultCountry);
+        const e164 = phones.check(v, rule.defaultCountry);
         if (e164 === null) {
           errors.push({
             field,
@@ -181,7 +232,8 @@ export function validateInternal(
           v instanceof Date
             ? v.getTime()
             : typeof v === 'string' && TIMESTAMP_PATTERN.test(v)
-              ? Date.parse(v.replace(' ', 'T'))
+              ? // The pattern allows a space only between the date and the time, at index 10.
+                Date.parse(v.charCodeAt(10) === 32 ? `${v.slice(0, 10)}T${v.slice(11)}` : v)
               : NaN;
         if (!Number.isFinite(ms)) {
           errors.push({
@@ -191,7 +243,7 @@ export function validateInternal(
           });
           continue;
         }
-        value[field] = new Date(ms).toISOString();
+        value[field] = isoTimestamp(ms);
         break;
       }
       case undefined:

@@ -4,23 +4,47 @@ import { pipeline } from 'stream/promises';
 import { Readable } from 'stream';
 import { Db, Queryable, ident } from './db';
 
+const COPY_SPECIAL = /[\\\n\r\t]/;
+
 /** Escapes one value for COPY's text format. */
 function copyText(value: unknown): string {
   if (value === null || value === undefined) return '\\N';
   const text =
     value instanceof Date ? value.toISOString() : typeof value === 'object' ? JSON.stringify(value) : String(value);
-  return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t');
+  // Most values need no escape; testing once is cheaper than four replacements.
+  return COPY_SPECIAL.test(text)
+    ? text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n').replace(/\r/g, '\\r').replace(/\t/g, '\\t')
+    : text;
 }
 
-async function* copyLines(
-  rows: Iterable<readonly unknown[]> | AsyncIterable<readonly unknown[]>,
-  counter: { n: number },
-) {
+const COPY_CHUNK = 64 * 1024;
+
+function copyLine(row: readonly unknown[]): string {
+  let line = copyText(row[0]);
+  for (let i = 1; i < row.length; i++) line += '\t' + copyText(row[i]);
+  return line + '\n';
+}
+
+/** COPY text in chunks of about 64 KiB, read synchronously: awaiting every row of an array would cost more than its formatting. */
+function* copyChunks(rows: Iterable<readonly unknown[]>, counter: { n: number }) {
   let chunk = '';
-  for await (const row of rows as AsyncIterable<readonly unknown[]>) {
-    chunk += row.map(copyText).join('\t') + '\n';
+  for (const row of rows) {
+    chunk += copyLine(row);
     counter.n++;
-    if (chunk.length > 64 * 1024) {
+    if (chunk.length > COPY_CHUNK) {
+      yield chunk;
+      chunk = '';
+    }
+  }
+  if (chunk) yield chunk;
+}
+
+async function* copyLines(rows: AsyncIterable<readonly unknown[]>, counter: { n: number }) {
+  let chunk = '';
+  for await (const row of rows) {
+    chunk += copyLine(row);
+    counter.n++;
+    if (chunk.length > COPY_CHUNK) {
       yield chunk;
       chunk = '';
     }
@@ -84,7 +108,11 @@ export function openPostgres(connectionString: string, options: { max?: number }
       checkedOut(pool, async (client) => {
         const counter = { n: 0 };
         const sql = `COPY ${ident(table)} (${columns.map(ident).join(', ')}) FROM STDIN`;
-        await pipeline(Readable.from(copyLines(rows, counter)), client.query(copyFrom(sql)));
+        const text =
+          Symbol.asyncIterator in rows
+            ? copyLines(rows as AsyncIterable<readonly unknown[]>, counter)
+            : copyChunks(rows as Iterable<readonly unknown[]>, counter);
+        await pipeline(Readable.from(text), client.query(copyFrom(sql)));
         return counter.n;
       }),
     close: () => pool.end(),
