@@ -199,6 +199,10 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
 
     ack: ({ job, token }) => settle(job.moveToCompleted(null, token, false)),
 
+    // BullMQ completes one job per script; sent together, they share the connection's round trips.
+    ackMany: (deliveries) =>
+      Promise.all(deliveries.map(({ delivery: { job, token } }) => settle(job.moveToCompleted(null, token, false)))),
+
     async retryLater({ job, token }, _job, delayMs, error, progressedAt) {
       if (progressedAt !== progressOf(job)) await job.updateProgress(progressedAt);
       await settle(job.moveToFailed(new RetryLater(error, delayMs), token, false));
