@@ -65,6 +65,7 @@ export function jobsQueue(env: WorkerEnv): QueueBinding {
     enqueue: (job: NewJob, options?: { delayMs?: number }) => sendJob(env, job, options?.delayMs),
     claim: async (): Promise<Job[]> => Promise.reject(unavailable('claim')),
     ack: async () => Promise.reject(unavailable('ack')),
+    ackMany: async () => Promise.reject(unavailable('ackMany')),
     fail: async (): Promise<'retry' | 'dead'> => Promise.reject(unavailable('fail')),
     extend: async () => Promise.reject(unavailable('extend')),
     listDeadLetters: async (): Promise<DeadLetter[]> => Promise.reject(unavailable('listDeadLetters')),

@@ -545,6 +545,95 @@ function engineSuite(open: () => Promise<TestStore>) {
     await queue.ack(again);
   });
 
+  const webhookJob = (integration: string, id: string) => ({
+    kind: 'webhook' as const,
+    integration,
+    payload: { events: [{ id, type: 'contact.updated', payload: {} }], receivedAt: new Date().toISOString() },
+  });
+  const eventOf = (job: Job) => (job.payload as { events: { id: string }[] }).events[0].id;
+
+  test('the worker hands a backlog of one kind and integration to the batch handler and acknowledges it together; a failed batch is handled job by job, each failure to its own retry policy', async () => {
+    const { engine, queue } = setup();
+    const batchSizes: number[] = [];
+    const done = new Map<string, number>();
+    const succeed = (job: Job) => done.set(eventOf(job), (done.get(eventOf(job)) ?? 0) + 1);
+    let poisonCalls = 0;
+    const one = async (job: Job) => {
+      if (eventOf(job) === 'poison') {
+        poisonCalls++;
+        throw new Error('poisoned');
+      }
+      succeed(job);
+    };
+    engine.registerHandler(
+      'webhook',
+      Object.assign(one, {
+        batch: async (jobs: readonly Job[]) => {
+          batchSizes.push(jobs.length);
+          if (jobs.some((job) => eventOf(job) === 'poison')) throw new Error('a poisoned batch');
+          jobs.forEach(succeed);
+        },
+      }),
+    );
+    const good = Array.from({ length: 60 }, (_, i) => `e${i}`);
+    for (const [i, id] of good.entries()) {
+      await queue.enqueue(webhookJob(i % 2 ? 'x' : 'y', id));
+      if (i === 30) await queue.enqueue(webhookJob('x', 'poison'));
+    }
+    const worker = createWorker({ queue, engine, logger, pollMs: 10, leaseMs: 5000, concurrency: 2 });
+    worker.start();
+    await eventually(
+      () => queue.depth(),
+      (d) => d.dead === 1 && d.ready + d.inFlight + d.delayed === 0,
+    );
+    await worker.stop(1000);
+    // Each good job done once, though one batch failed around the poisoned one.
+    expect([...done.keys()].sort()).toEqual([...good].sort());
+    expect([...done.values()].every((n) => n === 1)).toBe(true);
+    expect(Math.max(...batchSizes)).toBeGreaterThan(10);
+    expect(batchSizes.length).toBeLessThan(good.length / 5);
+    expect(poisonCalls).toBe(FAST_RETRY.maxAttempts);
+    expect((await queue.listDeadLetters()).map(eventOf)).toEqual(['poison']);
+  });
+
+  test('stopping the worker hands back at once the jobs it claimed but had not started, and at the deadline the batches still running', async () => {
+    const { engine, queue } = setup();
+    let unblock!: () => void;
+    const blocked = new Promise<void>((resolve) => (unblock = resolve));
+    const started: string[] = [];
+    const handle = async (jobs: readonly Job[]) => {
+      started.push(...jobs.map(eventOf));
+      // The first integration's jobs finish, so that the worker sees a backlog and claims wide.
+      if (jobs[0].integration !== 'first') await blocked;
+    };
+    engine.registerHandler(
+      'webhook',
+      Object.assign((job: Job) => handle([job]), { batch: handle }),
+    );
+    await queue.enqueue(webhookJob('first', 'f1'));
+    await queue.enqueue(webhookJob('first', 'f2'));
+    const later: string[] = [];
+    for (const integration of ['a', 'b', 'c'])
+      for (let i = 0; i < 3; i++) {
+        later.push(`${integration}${i}`);
+        await queue.enqueue(webhookJob(integration, `${integration}${i}`));
+      }
+    const worker = createWorker({ queue, engine, logger, pollMs: 10, leaseMs: 60_000, concurrency: 2 });
+    worker.start();
+    await eventually(
+      async () => started.length,
+      (n) => n === 8,
+    );
+    // Two integrations' batches run; the third's jobs wait for a slot.
+    expect((await queue.depth()).inFlight).toBe(9);
+    await worker.stop(50);
+    const again = await queue.claim(20, 5000);
+    expect(again.map(eventOf).sort()).toEqual(later);
+    expect(again.every((job) => job.attempts === 1)).toBe(true);
+    unblock();
+    await queue.ackMany(again);
+  });
+
   test('schedulers on several instances queue each due run exactly once and do not pile runs on a queued one', async () => {
     const { name, engine, integrations, queue } = setup({ objects: ['contacts'] });
     const other = setup({ objects: ['contacts'] });

@@ -119,6 +119,8 @@ export function createSyncEngine(deps: SyncEngineDeps): SyncEngine {
     history: status.history,
     probe: status.probe,
     handle: dispatch.handle,
+    batches: dispatch.batches,
+    handleBatch: dispatch.handleBatch,
     registerHandler: dispatch.registerHandler,
     kinds: dispatch.kinds,
     reconcile,

@@ -5,10 +5,17 @@ import type { EngineMetrics } from './types';
 
 export interface WorkerDeps {
   readonly queue: QueueBinding;
-  readonly engine: Pick<SyncEngine, 'handle'>;
-  /** Jobs handled at once (default 4). */
+  /** Runs the jobs; with batches and handleBatch, the jobs of a kind that batches are handled together. */
+  readonly engine: Pick<SyncEngine, 'handle'> & Partial<Pick<SyncEngine, 'batches' | 'handleBatch'>>;
+  /** Jobs (or batches of jobs) handled at once (default 4). */
   readonly concurrency?: number;
-  /** Lease per claim, renewed every third of it while a job runs (default 30 s). */
+  /**
+   * Most jobs of one kind and integration handled as one batch, and the most claimed at once while the
+   * queue holds a backlog of such jobs: a crash leaves about that many to their lease, instead of one per
+   * slot (default 50; 1 handles every job on its own).
+   */
+  readonly batchSize?: number;
+  /** Lease per claim, renewed every third of it until the job is settled (default 30 s). */
   readonly leaseMs?: number;
   /** Wait between claims when the queue is empty (default 250 ms). */
   readonly pollMs?: number;
@@ -21,27 +28,57 @@ export interface WorkerDeps {
 export interface Worker {
   start(): void;
   /**
-   * Stops claiming and waits up to `deadlineMs` for in-flight jobs; those still running then are
-   * released back to the queue (or, on bindings without release, left to their lease).
+   * Stops claiming and waits up to `deadlineMs` for in-flight jobs; those still running then, and those
+   * claimed but not started, are released back to the queue (or, on bindings without release, left to
+   * their lease).
    */
   stop(deadlineMs: number): Promise<void>;
 }
 
-/** The queue worker loop: claim, handle with a renewed lease, ack; a failure goes back to the binding's retry policy. */
+/** A claimed job, its lease renewed from the claim until it is settled or released. */
+interface Claimed {
+  readonly job: Job;
+  readonly heartbeat: NodeJS.Timeout;
+  readonly log: Logger;
+  /** The handler is done with it (only the ack or fail is left): shutdown lets it settle. */
+  handled: boolean;
+  /** Handed back at shutdown: this process must no longer settle it or touch its lease. */
+  released: boolean;
+}
+
+/** What one slot of the concurrency runs: one job, or a batch of jobs of one kind and integration. */
+interface Unit {
+  readonly jobs: readonly Claimed[];
+  /** Its jobs are of a kind that batches. */
+  readonly batch: boolean;
+  done: Promise<void>;
+  finished: boolean;
+}
+
+/**
+ * The queue worker loop: claim, handle with a renewed lease, ack; a failure goes back to the binding's
+ * retry policy. While the queue holds a backlog of jobs whose kind batches (webhooks), the worker claims
+ * up to `batchSize` at once and hands each kind and integration's jobs to the engine together, then
+ * acknowledges them together; a batch that fails is handled again job by job, so each failure meets its
+ * own job's retry policy and one bad job does not hold back the others.
+ */
 export function createWorker(deps: WorkerDeps): Worker {
   const { queue, engine, logger, metrics } = deps;
   const concurrency = Math.max(1, deps.concurrency ?? 4);
+  const batchSize = engine.batches && engine.handleBatch ? Math.max(1, deps.batchSize ?? 50) : 1;
   const leaseMs = deps.leaseMs ?? 30_000;
   const pollMs = deps.pollMs ?? 250;
   const depthEveryMs = deps.depthEveryMs ?? 15_000;
-  const inFlight = new Map<
-    string,
-    { job: Job; done: Promise<void>; finished: boolean; released: boolean; heartbeat?: NodeJS.Timeout }
-  >();
+  const batches = (job: Job) => batchSize > 1 && engine.batches!(job.kind);
+  /** Claimed, waiting for a free slot (a wide claim can bring more than the free slots take). */
+  const waiting: Claimed[] = [];
+  const units = new Set<Unit>();
   let running = false;
   let loop: Promise<void> | null = null;
   let wake: (() => void) | null = null;
   let lastDepth = 0;
+  /** The last claim was full and held jobs that batch: the backlog is worth claiming in bulk. */
+  let wide = false;
 
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -64,14 +101,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     metrics.set('deadLetterDepth', {}, depth.dead);
   }
 
-  function run(job: Job) {
-    const key = `${job.id}:${job.attempts}`;
-    const entry: { job: Job; done: Promise<void>; finished: boolean; released: boolean; heartbeat?: NodeJS.Timeout } = {
-      job,
-      done: Promise.resolve(),
-      finished: false,
-      released: false,
-    };
+  function hold(job: Job): Claimed {
     const log = logger.child({ jobId: job.id, kind: job.kind, attempt: job.attempts });
     const heartbeat = setInterval(
       () => {
@@ -84,45 +114,124 @@ export function createWorker(deps: WorkerDeps): Worker {
       },
       Math.max(50, Math.floor(leaseMs / 3)),
     );
-    entry.heartbeat = heartbeat;
-    entry.done = (async () => {
-      try {
-        await engine.handle(job);
-        entry.finished = true;
-        if (!entry.released) await queue.ack(job);
-      } catch (error) {
-        entry.finished = true;
-        const message = error instanceof Error ? error.message : String(error);
-        if (entry.released) return;
-        const outcome = await queue.fail(job, message);
-        log.warn(
-          { err: message, outcome },
-          outcome === 'dead' ? 'job failed for the last time: dead-lettered' : 'job failed: retried after backoff',
-        );
-      } finally {
-        clearInterval(heartbeat);
-        inFlight.delete(key);
+    return { job, heartbeat, log, handled: false, released: false };
+  }
+
+  /** Handles one job on its own and settles it: ack, or fail to its retry policy. */
+  async function runOne(claimed: Claimed) {
+    const { job, log } = claimed;
+    try {
+      await engine.handle(job);
+      claimed.handled = true;
+      if (!claimed.released) await queue.ack(job);
+    } catch (error) {
+      claimed.handled = true;
+      const message = error instanceof Error ? error.message : String(error);
+      if (claimed.released) return;
+      const outcome = await queue.fail(job, message);
+      log.warn(
+        { err: message, outcome },
+        outcome === 'dead' ? 'job failed for the last time: dead-lettered' : 'job failed: retried after backoff',
+      );
+    } finally {
+      clearInterval(claimed.heartbeat);
+    }
+  }
+
+  async function runBatch(jobs: readonly Claimed[]) {
+    try {
+      await engine.handleBatch!(jobs.map((c) => c.job));
+    } catch (error) {
+      logger.warn(
+        { err: error instanceof Error ? error.message : String(error), jobs: jobs.length, kind: jobs[0].job.kind },
+        'a batch of jobs failed: each is handled again on its own',
+      );
+      for (const claimed of jobs)
+        if (claimed.released) clearInterval(claimed.heartbeat);
+        else
+          await runOne(claimed).catch((err) =>
+            claimed.log.error({ err }, 'could not acknowledge or fail the job; it is redelivered after its lease'),
+          );
+      return;
+    }
+    for (const claimed of jobs) claimed.handled = true;
+    const done = jobs.filter((c) => !c.released);
+    try {
+      await queue.ackMany(done.map((c) => c.job));
+    } finally {
+      for (const claimed of jobs) clearInterval(claimed.heartbeat);
+    }
+  }
+
+  function start(jobs: Claimed[]) {
+    const unit: Unit = { jobs, batch: batches(jobs[0].job), done: Promise.resolve(), finished: false };
+    unit.done = (jobs.length === 1 ? runOne(jobs[0]) : runBatch(jobs))
+      .catch((error) =>
+        logger.error(
+          { err: error, jobIds: jobs.map((c) => c.job.id) },
+          'could not acknowledge or fail the jobs; they are redelivered after their lease',
+        ),
+      )
+      .finally(() => {
+        unit.finished = true;
+        units.delete(unit);
         wake?.();
-      }
-    })().catch((error) =>
-      log.error({ err: error }, 'could not acknowledge or fail the job; it is redelivered after its lease'),
-    );
-    inFlight.set(key, entry);
+      });
+    units.add(unit);
+  }
+
+  /** The next unit from the waiting jobs: the oldest, with the jobs of its kind and integration when it batches. */
+  function nextUnit(): Claimed[] {
+    const first = waiting.shift()!;
+    if (!batches(first.job)) return [first];
+    const unit = [first];
+    for (let i = 0; i < waiting.length && unit.length < batchSize;) {
+      const { job } = waiting[i];
+      if (job.kind === first.job.kind && job.integration === first.job.integration) unit.push(...waiting.splice(i, 1));
+      else i++;
+    }
+    return unit;
   }
 
   async function mainLoop() {
     while (running) {
       try {
         await reportDepth();
-        const free = concurrency - inFlight.size;
-        const jobs = free > 0 ? await queue.claim(free, leaseMs) : [];
-        for (const job of jobs) run(job);
-        if (jobs.length === 0 && running) await sleep(pollMs);
+        const free = concurrency - units.size;
+        let claimed = 0;
+        // Wide, one claim's batches run before the next claim (they take milliseconds): what a crash
+        // leaves to the lease stays about one batch, and the next claim gathers a full one meanwhile.
+        if (free > 0 && waiting.length === 0 && !(wide && [...units].some((unit) => unit.batch))) {
+          const max = wide ? Math.max(free, batchSize) : free;
+          const jobs = await queue.claim(max, leaseMs);
+          wide = jobs.length === max && jobs.some(batches);
+          claimed = jobs.length;
+          // Stopped during the claim: these go straight back below, as the waiting ones do.
+          waiting.push(...jobs.map(hold));
+          if (!running) break;
+        }
+        while (units.size < concurrency && waiting.length > 0) start(nextUnit());
+        if (claimed === 0 && running) await sleep(pollMs);
       } catch (error) {
         logger.error({ err: error }, 'claiming jobs failed; retrying');
         if (running) await sleep(Math.max(pollMs, 1000));
       }
     }
+  }
+
+  async function release(claimed: Claimed) {
+    claimed.released = true;
+    // A released job may be claimed again at once: this process must no longer touch its lease.
+    clearInterval(claimed.heartbeat);
+    if (queue.release)
+      await queue
+        .release(claimed.job)
+        .catch((error) =>
+          logger.error(
+            { err: error, jobId: claimed.job.id },
+            'could not release the job; it is redelivered after its lease',
+          ),
+        );
   }
 
   return {
@@ -136,32 +245,26 @@ export function createWorker(deps: WorkerDeps): Worker {
       running = false;
       wake?.();
       await loop;
-      const pending = [...inFlight.values()];
+      // Claimed but never started: handed back at once.
+      for (const claimed of waiting.splice(0)) await release(claimed);
+      const pending = [...units];
       let timer: NodeJS.Timeout | undefined;
       const deadline = new Promise<'deadline'>((resolve) => {
         timer = setTimeout(() => resolve('deadline'), Math.max(0, deadlineMs));
       });
       const outcome = await Promise.race([
-        Promise.all(pending.map((p) => p.done)).then(() => 'done' as const),
+        Promise.all(pending.map((unit) => unit.done)).then(() => 'done' as const),
         deadline,
       ]);
       clearTimeout(timer);
       if (outcome === 'done') return;
-      for (const entry of inFlight.values()) {
-        if (entry.finished) continue;
-        entry.released = true;
-        // A released job may be claimed again at once: this process must no longer touch its lease.
-        clearInterval(entry.heartbeat);
-        if (queue.release)
-          await queue
-            .release(entry.job)
-            .catch((error) =>
-              logger.error(
-                { err: error, jobId: entry.job.id },
-                'could not release the job; it is redelivered after its lease',
-              ),
-            );
-        logger.warn({ jobId: entry.job.id }, 'shutdown deadline reached: job released unfinished');
+      for (const unit of units) {
+        if (unit.finished) continue;
+        for (const claimed of unit.jobs) {
+          if (claimed.handled || claimed.released) continue;
+          await release(claimed);
+          logger.warn({ jobId: claimed.job.id }, 'shutdown deadline reached: job released unfinished');
+        }
       }
     },
   };

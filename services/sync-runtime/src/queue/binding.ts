@@ -73,6 +73,12 @@ export interface QueueBinding {
   claim(max: number, leaseMs: number): Promise<Job[]>;
   /** Marks a claimed job done. */
   ack(job: Job): Promise<void>;
+  /**
+   * Marks several claimed jobs done, as ack() does each, in one request where the broker allows it (else
+   * one by one). A stale delivery among them changes nothing, as with ack(); a rejection may leave any of
+   * them unacknowledged (redelivered after its lease).
+   */
+  ackMany(jobs: readonly Job[]): Promise<void>;
   /** Marks a claimed job failed: retried with backoff and jitter, dead-lettered after maxAttempts deliveries without progress. */
   fail(job: Job, error: string): Promise<'retry' | 'dead'>;
   /** Extends a claimed job's lease while it is still being worked on; throws LeaseLostError when it was lost. */

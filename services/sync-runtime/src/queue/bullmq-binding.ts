@@ -186,18 +186,31 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
         stalledCheckStarted = true;
         await worker.startStalledCheckTimer();
       }
-      const received = [];
-      while (received.length < max) {
+      if (max <= 0) return [];
+      const next = async (): Promise<Delivery | undefined> => {
         const token = randomUUID();
         const job = (await worker.getNextJob(token, { block: false })) as BullJob | undefined;
-        if (!job) break;
-        await job.extendLock(token, Math.max(1, Math.round(leaseMs)));
-        received.push({ delivery: { job, token }, job: toJob(job), progressedAt: progressOf(job) });
-      }
-      return received;
+        return job ? { job, token } : undefined;
+      };
+      // One first, so that an empty queue costs one script; then the rest sent together: Redis runs them in
+      // the order sent (oldest first), and a drained queue answers the surplus with nothing.
+      const first = await next();
+      if (!first) return [];
+      const rest = max > 1 ? await Promise.all(Array.from({ length: max - 1 }, next)) : [];
+      const taken = [first, ...rest].filter((d): d is Delivery => d !== undefined);
+      await Promise.all(taken.map(({ job, token }) => job.extendLock(token, Math.max(1, Math.round(leaseMs)))));
+      return taken.map((delivery) => ({
+        delivery,
+        job: toJob(delivery.job),
+        progressedAt: progressOf(delivery.job),
+      }));
     },
 
     ack: ({ job, token }) => settle(job.moveToCompleted(null, token, false)),
+
+    // BullMQ completes one job per script; sent together, they share the connection's round trips.
+    ackMany: (deliveries) =>
+      Promise.all(deliveries.map(({ delivery: { job, token } }) => settle(job.moveToCompleted(null, token, false)))),
 
     async retryLater({ job, token }, _job, delayMs, error, progressedAt) {
       if (progressedAt !== progressOf(job)) await job.updateProgress(progressedAt);

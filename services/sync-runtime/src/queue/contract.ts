@@ -164,6 +164,40 @@ export function queueBindingContract(
       expect(await survivor.depth()).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 });
     });
 
+    test('ackMany settles claimed jobs together: none is delivered again, a stale delivery among them changes nothing, their dedupe keys are free', async () => {
+      const queue = await fresh();
+      await queue.ackMany([]);
+      const staleId = await queue.enqueue({ kind: 'webhook', integration: 'crm', payload: 'stale' });
+      const crashed = await claimOne(queue, 150);
+      const survivor = await fresh(queue);
+      const again = await claimOne(survivor, 5000);
+      expect(again).toMatchObject({ id: staleId, attempts: 2 });
+      const ids = [
+        await queue.enqueue({ kind: 'webhook', integration: 'crm', payload: 1 }),
+        await queue.enqueue({ kind: 'webhook', integration: 'crm', payload: 2 }),
+        await queue.enqueue({ kind: 'webhook', integration: 'crm', payload: 3, dedupeKey: 'hook:3' }),
+      ];
+      const claimed: Job[] = [];
+      while (claimed.length < 3)
+        claimed.push(
+          ...(await eventually(
+            () => queue.claim(3 - claimed.length, 1000),
+            (jobs) => jobs.length > 0,
+          )),
+        );
+      expect(claimed.map((j) => j.id).sort()).toEqual([...ids].sort());
+      await queue.ackMany([...claimed, crashed]);
+      // Only the survivor's delivery is left, and still its own to settle.
+      expect(await queue.depth()).toEqual({ ready: 0, inFlight: 1, delayed: 0, dead: 0 });
+      await sleep(1100);
+      expect(await queue.claim(5, 5000)).toEqual([]);
+      const next = await queue.enqueue({ kind: 'webhook', integration: 'crm', payload: 4, dedupeKey: 'hook:3' });
+      expect(next).not.toBe(ids[2]);
+      await survivor.ack(again);
+      await queue.ack(await claimOne(queue));
+      expect(await queue.depth()).toEqual({ ready: 0, inFlight: 0, delayed: 0, dead: 0 });
+    });
+
     test('extending a lease keeps the job from being redelivered', async () => {
       const queue = await fresh();
       await queue.enqueue({ kind: 'sync', payload: {} });

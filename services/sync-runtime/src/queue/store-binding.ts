@@ -188,6 +188,18 @@ function storeTransport(db: Db, queue: string): QueueTransport<Delivery> {
 
     ack: (d) => settled(`DELETE FROM jobs ${ACTIVE}`, d),
 
+    async ackMany(deliveries) {
+      // One statement: a delivery whose lease was lost (another attempt owns the row) matches no row.
+      const { rows } = await db.query<{ id: string | number; attempts: number }>(
+        `DELETE FROM jobs j USING unnest($1::bigint[], $2::int[]) AS d(id, attempts)
+         WHERE j.id = d.id AND j.attempts = d.attempts AND j.status = 'active'
+         RETURNING j.id, j.attempts`,
+        [deliveries.map(({ delivery }) => delivery.id), deliveries.map(({ delivery }) => delivery.attempts)],
+      );
+      const deleted = new Set(rows.map((row) => `${row.id}:${row.attempts}`));
+      return deliveries.map(({ delivery }) => deleted.has(`${delivery.id}:${delivery.attempts}`));
+    },
+
     async retryLater(d, _job, delayMs, error, progressedAt) {
       // A stale delivery changes nothing: the job was claimed again (and is retried there) or dead-lettered.
       await settled(

@@ -25,6 +25,18 @@ export async function writeAudit(q: Queryable, entry: AuditEntry): Promise<void>
   ]);
 }
 
+/** Writes `entries` in one statement (a batch of jobs audits each job at once). */
+export async function writeAudits(q: Queryable, entries: readonly AuditEntry[]): Promise<void> {
+  if (entries.length === 0) return;
+  await q.query(
+    `INSERT INTO audit_log (actor, action, target, outcome, details)
+     SELECT actor, action, target, outcome, details
+     FROM jsonb_to_recordset($1::jsonb) AS e(ord int, actor text, action text, target text, outcome text, details jsonb)
+     ORDER BY ord`,
+    [JSON.stringify(entries.map((entry, ord) => ({ ord, ...entry, details: entry.details ?? {} })))],
+  );
+}
+
 export interface AuditFilter {
   readonly actor?: string;
   readonly action?: string;

@@ -52,6 +52,11 @@ export interface QueueTransport<D> {
   receive(max: number, leaseMs: number): Promise<Array<Received<D> | Unreadable<D>>>;
   /** Deletes a delivered job; false when the delivery was stale (its lease lost), so nothing changed. */
   ack(delivery: D, job: Job): Promise<boolean>;
+  /**
+   * Deletes several delivered jobs in one request, answering as ack() for each, in order. Without it the
+   * core acknowledges them one by one. Must be safe to repeat: the core tries it again after a blip.
+   */
+  ackMany?(deliveries: ReadonlyArray<{ readonly delivery: D; readonly job: Job }>): Promise<boolean[]>;
   /** Makes the job due again after `delayMs`, remembering `progressedAt`; throws LeaseLostError for a stale delivery. */
   retryLater(delivery: D, job: Job, delayMs: number, error: string, progressedAt: number): Promise<void>;
   /** Moves a delivery (`job` null: an unreadable message) to the dead letters with `reason`; false when it was stale. */
@@ -129,6 +134,13 @@ export function createQueueBinding<D>(transport: QueueTransport<D>, options: Que
     return job;
   };
 
+  const ack = async (job: Job) => {
+    const entry = delivery(job);
+    const acked = await retrying(() => transport.ack(entry.delivery, job), transient);
+    tracked.delete(job);
+    if (acked) await releaseKey(job);
+  };
+
   return {
     name: transport.name,
     ...(transport.ready ? { ready: () => transport.ready!() } : {}),
@@ -181,11 +193,20 @@ export function createQueueBinding<D>(transport: QueueTransport<D>, options: Que
       return jobs;
     },
 
-    async ack(job) {
-      const entry = delivery(job);
-      const acked = await retrying(() => transport.ack(entry.delivery, job), transient);
-      tracked.delete(job);
-      if (acked) await releaseKey(job);
+    ack,
+
+    async ackMany(jobs) {
+      if (!transport.ackMany) {
+        const settled = await Promise.allSettled(jobs.map(ack));
+        const refused = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (refused) throw refused.reason;
+        return;
+      }
+      const deliveries = jobs.map((job) => ({ delivery: delivery(job).delivery, job }));
+      if (deliveries.length === 0) return;
+      const acked = await retrying(() => transport.ackMany!(deliveries), transient);
+      for (const job of jobs) tracked.delete(job);
+      await Promise.all(jobs.map((job, i) => (acked[i] ? releaseKey(job) : undefined)));
     },
 
     async fail(job, error) {
