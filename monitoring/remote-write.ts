@@ -125,7 +125,8 @@ export async function remoteWrite(target: RemoteWriteTarget, series: readonly Ti
   const response = await fetch(target.url, {
     method: 'POST',
     headers: { ...REMOTE_WRITE_HEADERS, authorization: `Bearer ${target.token}` },
-    body: compress(encodeWriteRequest(series)),
+    // A copy on its own ArrayBuffer: fetch's BodyInit takes no Buffer view of a shared pool.
+    body: new Uint8Array(compress(encodeWriteRequest(series))),
     signal: AbortSignal.timeout(10_000),
   });
   if (!response.ok) {
