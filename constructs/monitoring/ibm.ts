@@ -8,6 +8,13 @@ import {
   SysdigProvider,
 } from '../providers/ibm';
 
+/**
+ * IBM Cloud Monitoring's Prometheus remote-write endpoint in `region` (public ingestion endpoint): the
+ * runtime sends its metrics there itself, as nothing scrapes a Code Engine app's /metrics.
+ */
+export const ibmRemoteWriteUrl = (region: string) =>
+  `https://ingest.prws.${region}.monitoring.cloud.ibm.com/prometheus/remote/write`;
+
 /** Cloud Logs keeps data for one of these numbers of days. */
 const CLOUD_LOGS_RETENTION = [7, 14, 30, 60, 90] as const;
 /** The smallest Cloud Logs retention that keeps logs at least `days`. */

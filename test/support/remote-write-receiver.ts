@@ -3,9 +3,14 @@
  * token and the 1.0 headers, Snappy-decompresses the body and reads the WriteRequest with its own minimal
  * protobuf reader (written from prompb's field numbers, independently of monitoring/remote-write.ts).
  */
+import * as fs from 'fs';
 import * as http from 'http';
+import * as https from 'https';
 import type { AddressInfo } from 'net';
+import * as os from 'os';
+import * as path from 'path';
 import { uncompress } from 'snappyjs';
+import { certificate } from '../services/servicebus-fake';
 
 /** A decoded time series: labels by name, and its samples. */
 export interface ReceivedSeries {
@@ -75,23 +80,33 @@ export function labelOrder(body: Buffer): string[][] {
 export interface FakeRemoteWrite {
   /** The endpoint's URL (`/prometheus/remote/write`, as IBM's). */
   readonly url: string;
+  /** With `tls`, the self-signed certificate's file, for a child process's NODE_EXTRA_CA_CERTS. */
+  readonly caFile?: string;
   /** Accepted requests' series, in arrival order. */
   readonly series: ReceivedSeries[];
   /** Why requests were refused. */
   readonly refused: string[];
-  /** Resolves once a series matching `match` has arrived. */
-  arrived(match: (s: ReceivedSeries) => boolean): Promise<ReceivedSeries>;
+  /** Resolves once a series matching `match` has arrived; rejects after `timeoutMs` (default 20 s) naming what did. */
+  arrived(match: (s: ReceivedSeries) => boolean, timeoutMs?: number): Promise<ReceivedSeries>;
   close(): Promise<void>;
 }
 
 export const REMOTE_WRITE_PATH = '/prometheus/remote/write';
 
-/** Starts the stand-in, accepting `token` as bearer; with `status`, it answers every request with it. */
-export async function startFakeRemoteWrite(token: string, options: { status?: number } = {}): Promise<FakeRemoteWrite> {
+/**
+ * Starts the stand-in, accepting `token` as bearer; with `status`, it answers every request with it; with
+ * `tls`, over HTTPS with a self-signed certificate for 127.0.0.1 (the runtime sends only to https:// URLs).
+ */
+export async function startFakeRemoteWrite(
+  token: string,
+  options: { status?: number; tls?: boolean } = {},
+): Promise<FakeRemoteWrite> {
   const series: ReceivedSeries[] = [];
   const refused: string[] = [];
   const waiters: (() => void)[] = [];
-  const server = http.createServer((req, res) => {
+  const dir = options.tls ? fs.mkdtempSync(path.join(os.tmpdir(), 'remote-write-')) : undefined;
+  const tls = dir ? certificate(dir) : undefined;
+  const handle: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
@@ -120,22 +135,39 @@ export async function startFakeRemoteWrite(token: string, options: { status?: nu
       res.writeHead(204).end();
       for (const wake of waiters.splice(0)) wake();
     });
-  });
+  };
+  const server = tls ? https.createServer({ key: tls.key, cert: tls.cert }, handle) : http.createServer(handle);
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}${REMOTE_WRITE_PATH}`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}${REMOTE_WRITE_PATH}`,
+    ...(tls ? { caFile: tls.certFile } : {}),
     series,
     refused,
-    async arrived(match) {
+    async arrived(match, timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
       for (;;) {
         const found = series.find(match);
         if (found) return found;
-        await new Promise<void>((resolve) => waiters.push(resolve));
+        const left = deadline - Date.now();
+        if (left <= 0)
+          throw new Error(
+            `no matching series arrived in ${timeoutMs} ms; arrived: ${[...new Set(series.map((s) => s.labels.__name__))].join(', ') || 'none'}; refused: ${refused.join('; ') || 'none'}`,
+          );
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, left);
+          waiters.push(() => {
+            clearTimeout(timer);
+            resolve();
+          });
+        });
       }
     },
     close: () =>
       new Promise<void>((resolve) => {
-        server.close(() => resolve());
+        server.close(() => {
+          if (dir) fs.rmSync(dir, { recursive: true, force: true });
+          resolve();
+        });
         // fetch keeps its connections alive; close would wait for them.
         server.closeAllConnections();
       }),
