@@ -1,6 +1,7 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
+import { N8N_METRIC_LIST } from '@data-sync/monitoring/n8n-metrics';
 import { IbmPostgres } from '../constructs/database/ibm';
 import { IbmEventBus } from '../constructs/events/ibm';
 import { RUNTIME_ROLE } from '../constructs/database/roles';
@@ -11,7 +12,7 @@ import {
   IbmProvider,
   IbmResourceGroup,
 } from '../constructs/providers/ibm';
-import { IbmMonitoring, ibmRemoteWriteUrl } from '../constructs/monitoring/ibm';
+import { IbmMetricsRelay, IbmMonitoring, ibmRemoteWriteUrl } from '../constructs/monitoring/ibm';
 import { IbmN8n } from '../constructs/n8n/ibm';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
 import { n8nSecretNames } from '../constructs/n8n/processes';
@@ -193,6 +194,17 @@ export class IbmStack extends DataSyncStack {
           : this.runtime.apps[settings.activeSlot].attr('endpoint'),
       });
       this.n8n.database.node.addDependency(dbReadsKey);
+      // n8n cannot push its metrics and nothing scrapes a Code Engine app: a relay job scrapes main (one instance).
+      new IbmMetricsRelay(this, 'n8n-metrics', {
+        prefix: `${prefix}-n8n`,
+        projectId: this.runtime.projectId,
+        image: `${imageRepository}:${stableTag}`,
+        scrapeUrl: `${this.n8n.app.attr('endpoint')}/metrics`,
+        metrics: N8N_METRIC_LIST,
+        instance: `${prefix}-n8n`,
+        region,
+        tokenSecretName: this.runtime.secretName,
+      });
     }
     this.monitoring = new IbmMonitoring(this, 'monitoring', {
       prefix,

@@ -1,5 +1,5 @@
 import { METRICS } from '@data-sync/monitoring/metrics';
-import { startFakeRemoteWrite } from '../../../test/support/remote-write-receiver';
+import { startFakeRemoteWrite } from '@data-sync/test-services/remote-write-receiver';
 import { createMetrics } from './metrics';
 import { startMetricsPush } from './metrics-push';
 

@@ -4,7 +4,7 @@ import { METRICS, METRIC_LIST } from '@data-sync/monitoring/metrics';
 import { catalogMetricFor } from '@data-sync/monitoring/promql';
 import { startFakeIbmCloud } from '@data-sync/sync-runtime/src/events/testing/fake-ibm-cloud';
 import { type LocalServices, testSecret } from './boot';
-import { startFakeRemoteWrite } from '../../support/remote-write-receiver';
+import { startFakeRemoteWrite } from '@data-sync/test-services/remote-write-receiver';
 import { commitOutboxEvent } from './outbox-event';
 import { type RuntimeProcess, resourcesOf, runsRuntime } from './runtime-process';
 import type { LocalBus } from './stack-boot';

@@ -10,7 +10,7 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { uncompress } from 'snappyjs';
-import { certificate } from '../services/servicebus-fake';
+import { certificate } from './servicebus-fake';
 
 /** A decoded time series: labels by name, and its samples. */
 export interface ReceivedSeries {

@@ -1,7 +1,12 @@
-import { decodeWriteRequest, labelOrder, startFakeRemoteWrite } from '../test/support/remote-write-receiver';
-import { METRICS } from './metrics';
-import { parsePrometheusText } from './prometheus-text';
-import { catalogSeries, encodeWriteRequest, remoteWrite, toTimeSeries } from './remote-write';
+import { decodeWriteRequest, labelOrder, startFakeRemoteWrite } from '@data-sync/test-services/remote-write-receiver';
+import { METRICS } from '@data-sync/monitoring/metrics';
+import { parsePrometheusText } from '@data-sync/monitoring/prometheus-text';
+import { catalogSeries, encodeWriteRequest, remoteWrite, toTimeSeries } from '@data-sync/monitoring/remote-write';
+import {
+  REMOTE_WRITE_RELAY_ENV,
+  remoteWriteRelayConfig,
+  remoteWriteRelayOnce,
+} from '@data-sync/monitoring/remote-write-relay';
 
 describe('the WriteRequest encoding', () => {
   test('matches a hand-encoded request byte for byte', () => {
@@ -81,5 +86,37 @@ describe('remoteWrite', () => {
     } finally {
       await receiver.close();
     }
+  });
+});
+
+describe('the remote-write relay', () => {
+  const env = {
+    [REMOTE_WRITE_RELAY_ENV.scrapeUrl]: 'http://127.0.0.1:9/metrics',
+    [REMOTE_WRITE_RELAY_ENV.url]: 'https://ingest.prws.us-south.monitoring.cloud.ibm.com/prometheus/remote/write',
+    [REMOTE_WRITE_RELAY_ENV.token]: 'token',
+    [REMOTE_WRITE_RELAY_ENV.instance]: 'n8n',
+    [REMOTE_WRITE_RELAY_ENV.series]: 'a,b',
+    [REMOTE_WRITE_RELAY_ENV.intervalSeconds]: '30',
+  };
+
+  test('its settings name the variable that is missing or wrong', () => {
+    expect(remoteWriteRelayConfig(env)).toMatchObject({
+      instance: 'n8n',
+      series: new Set(['a', 'b']),
+      intervalSeconds: 30,
+    });
+    expect(() => remoteWriteRelayConfig({ ...env, [REMOTE_WRITE_RELAY_ENV.token]: '' })).toThrow(
+      'DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN is not set',
+    );
+    expect(() => remoteWriteRelayConfig({ ...env, [REMOTE_WRITE_RELAY_ENV.url]: 'http://x/write' })).toThrow(
+      'DATA_SYNC_METRICS_REMOTE_WRITE_URL must be an https:// URL',
+    );
+    expect(() => remoteWriteRelayConfig({ ...env, [REMOTE_WRITE_RELAY_ENV.intervalSeconds]: '1' })).toThrow(
+      'DATA_SYNC_METRICS_INTERVAL_SECONDS must be a number of seconds, 10 or more',
+    );
+  });
+
+  test('a round throws when the scraped app does not answer', async () => {
+    await expect(remoteWriteRelayOnce(remoteWriteRelayConfig(env))).rejects.toThrow('fetch failed');
   });
 });
