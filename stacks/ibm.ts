@@ -1,6 +1,7 @@
 import type { Construct } from 'constructs';
 import { Lazy, TerraformOutput } from 'cdktf';
 import { CLOUD_SIZING, PROXY_HOPS, type StackSettings } from '@data-sync/config';
+import { N8N_METRIC_LIST } from '@data-sync/monitoring/n8n-metrics';
 import { IbmPostgres } from '../constructs/database/ibm';
 import { IbmEventBus } from '../constructs/events/ibm';
 import { RUNTIME_ROLE } from '../constructs/database/roles';
@@ -11,7 +12,7 @@ import {
   IbmProvider,
   IbmResourceGroup,
 } from '../constructs/providers/ibm';
-import { IbmMonitoring } from '../constructs/monitoring/ibm';
+import { IbmMetricsRelay, IbmMonitoring, ibmRemoteWriteUrl } from '../constructs/monitoring/ibm';
 import { IbmN8n } from '../constructs/n8n/ibm';
 import { N8N_PROCESS_SECRETS } from '../constructs/n8n/provisioning';
 import { n8nSecretNames } from '../constructs/n8n/processes';
@@ -44,6 +45,9 @@ export const IBM_EXTRA_SECRETS = [
   'N8N_WEBHOOK_TOKEN',
   // The API key of the events service ID (IbmEventBus), created out of band: the runtime's only way to publish events.
   'DATA_SYNC_IBM_EN_API_KEY',
+  // A Monitor API token of the stack's Monitoring instance, the bearer of the runtime's remote write; created
+  // out of band (Terraform would keep it in its state).
+  'DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN',
 ] as const;
 
 /** The IBM Cloud stack: the capabilities of stacks/capabilities.ts from IBM Cloud services, through the typed wrappers of constructs/providers/ibm.ts. */
@@ -156,6 +160,8 @@ export class IbmStack extends DataSyncStack {
         // No Event Streams binding in the runtime yet: jobs queue in PostgreSQL (the store binding).
         DATA_SYNC_QUEUE: 'store',
         ...events.environment,
+        // Nothing scrapes a Code Engine app: each process sends its metrics, with the token from runtime-credentials.
+        DATA_SYNC_METRICS_REMOTE_WRITE_URL: ibmRemoteWriteUrl(region),
         // n8n's app lives in the runtime's project, so its endpoint exists only once both are declared (a
         // private one where the editor is restricted); N8N_API_KEY and N8N_WEBHOOK_TOKEN come with the
         // runtime-credentials secret.
@@ -188,6 +194,17 @@ export class IbmStack extends DataSyncStack {
           : this.runtime.apps[settings.activeSlot].attr('endpoint'),
       });
       this.n8n.database.node.addDependency(dbReadsKey);
+      // n8n cannot push its metrics and nothing scrapes a Code Engine app: a relay job scrapes main (one instance).
+      new IbmMetricsRelay(this, 'n8n-metrics', {
+        prefix: `${prefix}-n8n`,
+        projectId: this.runtime.projectId,
+        image: `${imageRepository}:${stableTag}`,
+        scrapeUrl: `${this.n8n.app.attr('endpoint')}/metrics`,
+        metrics: N8N_METRIC_LIST,
+        instance: `${prefix}-n8n`,
+        region,
+        tokenSecretName: this.runtime.secretName,
+      });
     }
     this.monitoring = new IbmMonitoring(this, 'monitoring', {
       prefix,

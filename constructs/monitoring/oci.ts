@@ -1,6 +1,4 @@
-import * as path from 'path';
 import { Construct } from 'constructs';
-import { buildSync } from 'esbuild';
 import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
 import { ALERT_RULES, type AlertRule } from '@data-sync/monitoring/alerts';
 import type { MetricDefinition } from '@data-sync/monitoring/metrics';
@@ -13,7 +11,7 @@ import {
   OciOnsNotificationTopic,
   OciOnsSubscription,
 } from '../providers/oci';
-import { projectRoot } from '../shared/zip';
+import { relayScript } from './relay-script';
 
 /** Custom metric namespace the runtime's metrics are published to (OCI reserves the `oci_` prefix). */
 export const OCI_METRICS_NAMESPACE = 'data_sync';
@@ -31,25 +29,8 @@ export const ociTelemetryIngestionEndpoint = (region: string) =>
 export const ociRelaySeries = (metrics: readonly MetricDefinition[]): string[] =>
   metrics.flatMap((m) => (m.type === 'histogram' ? [`${m.name}_sum`, `${m.name}_count`] : [m.name]));
 
-let relayScript: string | undefined;
 /** monitoring/oci-metrics-relay.ts as one CommonJS file (node builtins only), bundled once per synth. */
-export function ociMetricsRelayScript(): string {
-  relayScript ??= buildSync({
-    stdin: {
-      contents: "import { runRelay } from './oci-metrics-relay'; runRelay();",
-      resolveDir: path.join(projectRoot(), 'monitoring'),
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    minify: true,
-    write: false,
-    logLevel: 'warning',
-  }).outputFiles[0].text;
-  return relayScript;
-}
+export const ociMetricsRelayScript = (): string => relayScript('oci-metrics-relay', 'runRelay');
 
 export interface OciMetricsRelayProps {
   /** An image with Node.js 20 or later on its PATH (the runtime image). */

@@ -216,6 +216,8 @@ export const IbmCodeEngineJob = resourceType<
     run_arguments?: string[];
     run_mode: 'task' | 'daemon';
     run_env_variables: IbmCodeEngineEnvVariable[];
+    /** Config maps or secrets mounted as files, one per key. */
+    run_volume_mounts?: { mount_path: string; reference: string; type: 'config_map' | 'secret' }[];
     scale_array_spec: string;
     scale_cpu_limit: string;
     scale_memory_limit: string;

@@ -26,7 +26,10 @@ describeWithService('IBM: the worker scheduler -> store queue -> worker', TEST_D
   afterAll(async () => world?.close());
 
   test('a due schedule runs a pull through the pipeline, the push reaches Mailchimp, and its echo changes nothing', async () => {
-    const [worker] = Object.values<any>(synthesizedStack('ibm').resource.ibm_code_engine_job);
+    // The stack's other daemon job is n8n main's metrics relay.
+    const worker = Object.values<any>(synthesizedStack('ibm').resource.ibm_code_engine_job).find((j) =>
+      String(j.name).endsWith('-worker'),
+    );
     expect(worker.run_env_variables).toContainEqual({ type: 'literal', name: 'DATA_SYNC_ROLE', value: 'worker' });
     // The worker's scheduler reads each integration's interval from its registration (process.ts).
     const registered = new Map(

@@ -398,7 +398,7 @@ function view(stored: Stored): StoredView {
 }
 
 /** A self-signed certificate for 127.0.0.1 (openssl is part of the image). */
-function certificate(dir: string): { key: string; cert: string; certFile: string } {
+export function certificate(dir: string): { key: string; cert: string; certFile: string } {
   const keyFile = path.join(dir, 'key.pem');
   const certFile = path.join(dir, 'cert.pem');
   execFileSync(

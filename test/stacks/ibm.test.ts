@@ -35,6 +35,8 @@ function synth(context: Record<string, unknown>) {
 }
 const apps = (json: TerraformJson) =>
   new Map(resourcesOf(json, 'ibm_code_engine_app').map(([, body]) => [String(body.name), body]));
+const workerJob = (json: TerraformJson) =>
+  resourcesOf(json, 'ibm_code_engine_job').find(([, body]) => String(body.name).endsWith('-worker'))![1];
 const mappedApp = (json: TerraformJson) =>
   String((resourcesOf(json, 'ibm_code_engine_domain_mapping')[0][1].component as Block[])[0].name);
 
@@ -96,7 +98,7 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
     );
     for (const secret of secrets)
       expect(secret).toMatchObject({ payload: '', lifecycle: { ignore_changes: ['payload'] } });
-    expect(resourcesOf(json(), 'ibm_code_engine_job')[0][1]).toMatchObject({ run_mode: 'daemon' });
+    expect(workerJob(json())).toMatchObject({ run_mode: 'daemon' });
   });
 
   test('an alert per rule in PromQL, a dashboard panel per catalog panel, logs kept for the environment', () => {
@@ -112,7 +114,7 @@ describe.each(ENVIRONMENTS)('IBM stack, %s', (environment) => {
     const { stack } = synth({ environment });
     expect(checkCapabilities(stack, json(), CAPABILITIES)).toEqual([]);
     expect(stack.exceptions.has('schedules')).toBe(false);
-    const [[, worker]] = resourcesOf(json(), 'ibm_code_engine_job');
+    const worker = workerJob(json());
     expect(worker.run_env_variables).toContainEqual({ type: 'literal', name: 'DATA_SYNC_ROLE', value: 'worker' });
     expect(worker.run_mode).toBe('daemon');
     expect(JSON.stringify(json().output ?? {})).not.toMatch(/subscription cron/);

@@ -1,12 +1,13 @@
 /**
- * n8n's metrics reach the monitoring catalog on AWS, GCP, Azure and OCI: main exposes them
+ * n8n's metrics reach the monitoring catalog on AWS, GCP, Azure, OCI and IBM: main exposes them
  * (N8N_METRICS, with the queue gauges in queue mode), each cloud scrapes main's /metrics the way it
  * scrapes the runtime's, into the store its N8nQueueBacklog alarm reads, with the dimension that alarm
- * filters on. IBM renders the alert and main exposes the gauge, but nothing scrapes a Code Engine app's
- * /metrics into IBM Cloud Monitoring yet, the runtime's included.
+ * filters on. On IBM, where nothing scrapes a Code Engine app, a relay job scrapes main and remote-writes
+ * the gauge to the IBM Cloud Monitoring instance the PromQL alert is defined on.
  */
 import { N8N_METRICS } from '@data-sync/monitoring/n8n-metrics';
 import { RELAY_ENV, relayConfig } from '@data-sync/monitoring/oci-metrics-relay';
+import { REMOTE_WRITE_RELAY_ENV, remoteWriteRelayConfig } from '@data-sync/monitoring/remote-write-relay';
 import { n8nProcessesOf, n8nStack, processNamed } from './support/n8n-stacks';
 
 const WAITING = N8N_METRICS.queueJobsWaiting.name;
@@ -110,9 +111,34 @@ describe.each(['staging', 'prod'])('n8n metrics in %s', (environment) => {
     );
   });
 
-  test('IBM: the N8nQueueBacklog alert is an IBM Cloud Monitoring PromQL alert on the queue gauge main exposes', () => {
+  test("IBM: a relay job scrapes main's /metrics and remote-writes the queue gauge to the Monitoring its PromQL alert reads", () => {
     const r = n8nStack('ibm', environment).resource;
     const alert = values(r.sysdig_monitor_alert_v2_prometheus).find((a) => String(a.name).endsWith('-N8nQueueBacklog'));
     expect(alert.query).toContain(WAITING);
+    const [mainId, main] = Object.entries(r.ibm_code_engine_app as Record<string, any>).find(([, a]) =>
+      String(a.name).endsWith('-n8n'),
+    )!;
+    const relay = values(r.ibm_code_engine_job).find((j) => String(j.name).endsWith('-metrics-relay'));
+    const env = Object.fromEntries(
+      relay.run_env_variables.filter((v: any) => v.type === 'literal').map((v: any) => [v.name, v.value]),
+    );
+    const config = remoteWriteRelayConfig({ ...env, [REMOTE_WRITE_RELAY_ENV.token]: 'from-the-secret' });
+    expect(config.scrapeUrl).toBe(`\${ibm_code_engine_app.${mainId}.endpoint}/metrics`);
+    expect(config.series).toContain(WAITING);
+    expect(config.instance).toBe(main.name);
+    const monitoring = values(r.ibm_resource_instance).find((i) => i.service === 'sysdig-monitor');
+    expect(config.target.url).toBe(
+      `https://ingest.prws.${monitoring.location}.monitoring.cloud.ibm.com/prometheus/remote/write`,
+    );
+    // The token is the one key of the runtime's secret the job is given, never a value here.
+    expect(relay.run_env_variables).toContainEqual({
+      type: 'secret_key_reference',
+      name: REMOTE_WRITE_RELAY_ENV.token,
+      key: REMOTE_WRITE_RELAY_ENV.token,
+      reference: expect.stringMatching(/^\$\{ibm_code_engine_secret\.runtime_secret_\w+\.name\}$/),
+    });
+    // main runs one instance: one relay, one instance label, no double counting.
+    expect(main.scale_max_instances).toBe(1);
+    expect(relay).toMatchObject({ run_mode: 'daemon', scale_array_spec: '0' });
   });
 });

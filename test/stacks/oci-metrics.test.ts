@@ -19,13 +19,13 @@ import {
   OCI_STREAMS_PER_CALL,
   type OciMetricData,
   RELAY_ENV,
-  parsePrometheusText,
   postMetricDataBodies,
   relayConfig,
   relayOnce,
   signedPostHeaders,
   toOciMetricData,
 } from '@data-sync/monitoring/oci-metrics-relay';
+import { parsePrometheusText } from '@data-sync/monitoring/prometheus-text';
 import { signOciRequest } from '@data-sync/sync-runtime/src/events/oci-request-signing';
 import { createMetrics } from '@data-sync/sync-runtime/src/metrics';
 import { buildApp } from '../../app';

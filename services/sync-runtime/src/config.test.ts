@@ -90,6 +90,43 @@ test.each([
   expect(() => loadConfig(env)).toThrow(`Invalid environment variable ${variable}:`);
 });
 
+describe('metrics remote write (DATA_SYNC_METRICS_REMOTE_WRITE_URL and _TOKEN)', () => {
+  const url = 'https://ingest.prws.us-south.monitoring.cloud.ibm.com/prometheus/remote/write';
+
+  test('absent by default; set, the process sends to the URL with the token', () => {
+    expect(loadConfig({}).metricsRemoteWrite).toBeUndefined();
+    expect(
+      loadConfig({ DATA_SYNC_METRICS_REMOTE_WRITE_URL: url, DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN: ' t0ken ' })
+        .metricsRemoteWrite,
+    ).toEqual({ url, token: 't0ken' });
+  });
+
+  test('the token must come with the URL, and the URL with the token', () => {
+    expect(() => loadConfig({ DATA_SYNC_METRICS_REMOTE_WRITE_URL: url })).toThrow(
+      'Invalid environment variable DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN: is required when DATA_SYNC_METRICS_REMOTE_WRITE_URL is set',
+    );
+    expect(() => loadConfig({ DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN: 't' })).toThrow(
+      'Invalid environment variable DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN: is set without DATA_SYNC_METRICS_REMOTE_WRITE_URL',
+    );
+  });
+
+  test('the URL is https, http only for a local receiver with DATA_SYNC_ALLOW_LOCAL_VENDORS', () => {
+    const local = {
+      DATA_SYNC_METRICS_REMOTE_WRITE_URL: 'http://127.0.0.1:9/write',
+      DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN: 't',
+    };
+    expect(() => loadConfig(local)).toThrow(
+      'Invalid environment variable DATA_SYNC_METRICS_REMOTE_WRITE_URL: must be an https:// URL',
+    );
+    expect(loadConfig({ ...local, DATA_SYNC_ALLOW_LOCAL_VENDORS: 'true' }).metricsRemoteWrite?.url).toBe(
+      'http://127.0.0.1:9/write',
+    );
+    expect(() =>
+      loadConfig({ DATA_SYNC_METRICS_REMOTE_WRITE_URL: 'ftp://x/write', DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN: 't' }),
+    ).toThrow('Invalid environment variable DATA_SYNC_METRICS_REMOTE_WRITE_URL: must be a URL starting with');
+  });
+});
+
 describe('cloud queue bindings', () => {
   test('DATA_SYNC_QUEUE=sqs reads the queue URLs', () => {
     const config = loadConfig({

@@ -127,6 +127,8 @@ const SCHEMA = z.object({
   DATA_SYNC_CCPA_WEBHOOK_SECRET: optional(
     z.string().min(16, 'must be at least 16 characters (`openssl rand -hex 32`)'),
   ),
+  DATA_SYNC_METRICS_REMOTE_WRITE_URL: optional(url(['https:', 'http:'])),
+  DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN: optional(z.string().trim().min(1)),
   DATA_SYNC_SHUTDOWN_MS: z.preprocess(
     (v) => (v === undefined || v === '' ? '10000' : v),
     z
@@ -200,6 +202,11 @@ export interface RuntimeConfig {
   readonly pubsubPush?: { readonly audience: string; readonly serviceAccount: string };
   /** Where the outbox's CloudEvents go (DATA_SYNC_EVENTS and its variables, events/open-bus.ts). */
   readonly events: EventBusOptions;
+  /**
+   * The Prometheus remote-write endpoint the process sends its catalog metrics to, with its bearer token
+   * (DATA_SYNC_METRICS_REMOTE_WRITE_URL and _TOKEN): where nothing scrapes /metrics (IBM Code Engine).
+   */
+  readonly metricsRemoteWrite?: { readonly url: string; readonly token: string };
 }
 
 export { ConfigError };
@@ -221,6 +228,7 @@ export const SECRET_FILE_VARIABLES = [
   'DATA_SYNC_SERVICEBUS_CONNECTION_STRING',
   'DATA_SYNC_ADMIN_TOKEN',
   'DATA_SYNC_EVENTS_WEBHOOK_SECRET',
+  'DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN',
 ] as const;
 
 /** `env` with each secret read from its `<NAME>_FILE` (one trailing newline dropped) when only the file is given. */
@@ -280,6 +288,24 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
       'is required when DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT is set',
     );
   if (e.N8N_URL && !e.N8N_API_KEY) throw new ConfigError('N8N_API_KEY', 'is required when N8N_URL is set');
+  const allowLocalVendors = e.DATA_SYNC_ALLOW_LOCAL_VENDORS || e.DATA_SYNC_DEMO;
+  if (e.DATA_SYNC_METRICS_REMOTE_WRITE_URL) {
+    // The bearer token would cross the network in the clear.
+    if (new URL(e.DATA_SYNC_METRICS_REMOTE_WRITE_URL).protocol !== 'https:' && !allowLocalVendors)
+      throw new ConfigError(
+        'DATA_SYNC_METRICS_REMOTE_WRITE_URL',
+        'must be an https:// URL (http:// only with DATA_SYNC_ALLOW_LOCAL_VENDORS=true, for a local receiver)',
+      );
+    if (!e.DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN)
+      throw new ConfigError(
+        'DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN',
+        "is required when DATA_SYNC_METRICS_REMOTE_WRITE_URL is set (the endpoint's bearer token, e.g. a Monitor API token)",
+      );
+  } else if (e.DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN)
+    throw new ConfigError(
+      'DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN',
+      'is set without DATA_SYNC_METRICS_REMOTE_WRITE_URL, the endpoint it is for',
+    );
   let encryptionKeys: string[] | undefined;
   if (e.DATA_SYNC_ENCRYPTION_KEY !== undefined) {
     encryptionKeys = e.DATA_SYNC_ENCRYPTION_KEY.split(',').map((k) => k.trim());
@@ -304,7 +330,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     redisUrl: e.REDIS_URL,
     redisAllowVolatile: e.DATA_SYNC_REDIS_ALLOW_VOLATILE,
     // The demo's fakes listen on loopback.
-    allowLocalVendors: e.DATA_SYNC_ALLOW_LOCAL_VENDORS || e.DATA_SYNC_DEMO,
+    allowLocalVendors,
     queue,
     cloudQueue,
     role: e.DATA_SYNC_ROLE,
@@ -325,6 +351,14 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     ccpaWebhookSecret: e.DATA_SYNC_CCPA_WEBHOOK_SECRET,
     adminToken: e.DATA_SYNC_ADMIN_TOKEN,
     events: eventBusOptionsFromEnv(env, e.DATA_SYNC_ENVIRONMENT),
+    ...(e.DATA_SYNC_METRICS_REMOTE_WRITE_URL && e.DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN
+      ? {
+          metricsRemoteWrite: {
+            url: e.DATA_SYNC_METRICS_REMOTE_WRITE_URL,
+            token: e.DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN,
+          },
+        }
+      : {}),
     ...(e.DATA_SYNC_PUBSUB_PUSH_AUDIENCE && e.DATA_SYNC_PUBSUB_PUSH_SERVICE_ACCOUNT
       ? {
           pubsubPush: {

@@ -3,6 +3,7 @@
  * the `npm run dev` default on PGlite + the in-store queue), or `api` / `worker` alone in production
  * (DATA_SYNC_ROLE). The entry points (main.ts, bundles/<cloud>.ts) say which queue bindings it carries.
  */
+import * as os from 'os';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { intervalMinutes } from '@data-sync/config/integrations';
@@ -15,6 +16,7 @@ import { startRetention } from './engine/erasure';
 import { createLogger } from './logger';
 import { createRuntime, engineMetrics, type SyncRuntime } from './runtime/runtime';
 import { n8nClientFor, type N8nAuthFactory } from './n8n-client';
+import { startMetricsPush } from './metrics-push';
 import { startN8nProbe } from './n8n-probe';
 import type { QueueOpeners } from './queue/open-queue';
 import type { EventBusOpeners } from './events/openers';
@@ -78,6 +80,17 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
     if (n8n) {
       const probe = startN8nProbe({ ping: () => n8n.ping(), gauge: metrics.m.n8nUp, logger });
       closers.push(async () => probe.stop());
+    }
+    if (config.metricsRemoteWrite) {
+      // The hostname is the instance's own on Code Engine (an app revision's or a job run's pod name).
+      const push = startMetricsPush({
+        target: config.metricsRemoteWrite,
+        registry: metrics.registry,
+        instance: os.hostname(),
+        refresh: () => metrics.refreshQueue(queue),
+        logger,
+      });
+      closers.push(() => push.stop());
     }
 
     let app: FastifyInstance | null = null;

@@ -1,6 +1,10 @@
+import * as os from 'os';
 import { EVENT_ENV } from '@data-sync/config/events';
+import { METRICS, METRIC_LIST } from '@data-sync/monitoring/metrics';
+import { catalogMetricFor } from '@data-sync/monitoring/promql';
 import { startFakeIbmCloud } from '@data-sync/sync-runtime/src/events/testing/fake-ibm-cloud';
 import { type LocalServices, testSecret } from './boot';
+import { startFakeRemoteWrite } from '@data-sync/test-services/remote-write-receiver';
 import { commitOutboxEvent } from './outbox-event';
 import { type RuntimeProcess, resourcesOf, runsRuntime } from './runtime-process';
 import type { LocalBus } from './stack-boot';
@@ -46,19 +50,43 @@ export function ibmContainers(stack: any): RuntimeProcess[] {
     });
 }
 
+const REMOTE_WRITE_TOKEN = 'DATA_SYNC_METRICS_REMOTE_WRITE_TOKEN';
+
 /** The Event Notifications instance GUID the processes are given here (the stack's is known only once applied). */
 const BOOT_INSTANCE = '00000000-0000-4000-8000-0000000000e1';
 
 /**
- * IBM Event Notifications here: stand-ins of IAM (knowing the API key the runtime-credentials secret
- * would carry) and of Send Notifications.
+ * IBM Cloud here: stand-ins of IAM (knowing the API key the runtime-credentials secret would carry), of
+ * Event Notifications' Send Notifications, and of Monitoring's remote-write ingestion (HTTPS, trusting the
+ * token that secret would carry).
  */
 export async function startIbmBus(): Promise<LocalBus> {
   const apiKeyVariable = 'DATA_SYNC_IBM_EN_API_KEY';
   const ibm = await startFakeIbmCloud({ apiKey: testSecret(apiKeyVariable, {} as LocalServices) });
+  const monitoring = await startFakeRemoteWrite(testSecret(REMOTE_WRITE_TOKEN, {} as LocalServices), { tls: true });
   return {
-    variables: { [EVENT_ENV.target]: BOOT_INSTANCE, DATA_SYNC_IBM_EN_URL: ibm.enUrl },
-    extra: { DATA_SYNC_IBM_IAM_URL: ibm.iamUrl },
+    variables: {
+      [EVENT_ENV.target]: BOOT_INSTANCE,
+      DATA_SYNC_IBM_EN_URL: ibm.enUrl,
+      DATA_SYNC_METRICS_REMOTE_WRITE_URL: monitoring.url,
+    },
+    extra: { DATA_SYNC_IBM_IAM_URL: ibm.iamUrl, NODE_EXTRA_CA_CERTS: monitoring.caFile! },
+    async expectMetricsArrived({ booted }) {
+      // Every process pushes once at start, labelled with its host (all share one here).
+      const roles = booted.map((b) => b.env.DATA_SYNC_ROLE);
+      for (const role of new Set(roles))
+        await monitoring.arrived((s) => s.labels.__name__ === METRICS.up.name && s.labels.role === role);
+      const ups = monitoring.series.filter((s) => s.labels.__name__ === METRICS.up.name);
+      expect(new Set(ups.map((s) => s.labels.instance))).toEqual(new Set([os.hostname()]));
+      expect(ups.every((s) => s.samples[0].value === 1)).toBe(true);
+      // The series a fresh process has (labelled ones appear with their first event): the queue gauges the
+      // DeadLetters alert reads, n8n's probe.
+      const names = new Set(monitoring.series.map((s) => s.labels.__name__));
+      for (const name of [METRICS.deadLetterDepth.name, METRICS.n8nUp.name, METRICS.queueDepth.name])
+        expect({ name, arrived: names.has(name) }).toEqual({ name, arrived: true });
+      expect([...names].filter((name) => !catalogMetricFor(name, METRIC_LIST))).toEqual([]);
+      expect(monitoring.refused).toEqual([]);
+    },
     async expectEventDelivered({ local }) {
       const marker = await commitOutboxEvent(local.databaseUrl);
       const mine = () => ibm.notifications.some((n) => (n.body.data as { marker?: string }).marker === marker);
@@ -66,6 +94,9 @@ export async function startIbmBus(): Promise<LocalBus> {
       while (!mine()) await ibm.received(ibm.notifications.length + 1);
       expect(ibm.notifications.map((n) => n.instanceId)).toEqual(ibm.notifications.map(() => BOOT_INSTANCE));
     },
-    close: () => ibm.close(),
+    close: async () => {
+      await ibm.close();
+      await monitoring.close();
+    },
   };
 }

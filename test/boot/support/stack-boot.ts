@@ -145,6 +145,8 @@ export interface LocalBus {
   readonly extra: Record<string, string>;
   /** Puts an event in the stack's outbox and resolves once the stand-in has it from a process. */
   expectEventDelivered(boot: StackBoot): Promise<void>;
+  /** Where the processes push their metrics (IBM): resolves once every process's have arrived. @default none */
+  expectMetricsArrived?(boot: StackBoot): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -177,6 +179,7 @@ export function describeStoreQueueBoot(
               async (boot) => {
                 await expectReadyAndJobTaken(boot);
                 await bus?.expectEventDelivered(boot);
+                await bus?.expectMetricsArrived?.(boot);
               },
               bus && { variables: bus.variables, extra: bus.extra },
             );
