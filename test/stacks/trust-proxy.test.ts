@@ -49,8 +49,11 @@ describe.each(Object.keys(PROXY_HOPS) as (keyof typeof PROXY_HOPS)[])('%s', (clo
   test("every API process trusts exactly its load balancer's hops in X-Forwarded-For", () => {
     const { stacks } = buildApp({ context: { clouds: cloud, environment: 'prod' }, outdir });
     const environments = API_ENVIRONMENTS[cloud](synthJson(stacks[0]));
-    const api = environments.filter((env) => ['api', 'all'].includes(env.DATA_SYNC_ROLE));
+    // A process serving on loopback only (a worker whose /metrics a sidecar scrapes) is behind no balancer.
+    const served = environments.filter((env) => ['api', 'all'].includes(env.DATA_SYNC_ROLE));
+    const api = served.filter((env) => env.HOST !== '127.0.0.1');
     expect(api.length).toBeGreaterThan(0);
     for (const env of api) expect(env.DATA_SYNC_TRUST_PROXY).toBe(String(PROXY_HOPS[cloud]));
+    for (const env of served.filter((e) => !api.includes(e))) expect(env.DATA_SYNC_TRUST_PROXY).toBeUndefined();
   });
 });
