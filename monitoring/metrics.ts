@@ -130,3 +130,15 @@ export const METRICS = {
 
 export type MetricKey = keyof typeof METRICS;
 export const METRIC_LIST: readonly MetricDefinition[] = Object.values(METRICS);
+
+/**
+ * The exposed series names of `metrics`: a histogram's `_bucket`, `_sum` and `_count`, or without its buckets
+ * where nothing reads them (OCI's alarms, like AWS's, use only `_sum` and `_count`; PromQL's histogram_quantile
+ * reads the buckets). @default buckets included
+ */
+export const catalogSeries = (metrics: readonly MetricDefinition[], { buckets = true } = {}): Set<string> =>
+  new Set(
+    metrics.flatMap((m) =>
+      m.type === 'histogram' ? [...(buckets ? ['_bucket'] : []), '_sum', '_count'].map((s) => m.name + s) : [m.name],
+    ),
+  );

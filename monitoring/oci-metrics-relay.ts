@@ -6,10 +6,9 @@
  * takes `.rate()` of them; histograms go as `_sum` and `_count`, as on AWS. Built on node:crypto and
  * fetch only: the stacks bundle this file into the sidecar (constructs/monitoring/oci.ts).
  */
-import { createHash, createPrivateKey, createSign, type KeyObject } from 'crypto';
-import * as fs from 'fs';
-import * as path from 'path';
+import { resourcePrincipalKey, signOciRequest } from './oci-signing';
 import { type PrometheusSample, parsePrometheusText } from './prometheus-text';
+import { everyInterval, scrapeMetrics } from './relay-cadence';
 
 /** One metric stream's data points, as PostMetricData takes them (MetricDataDetails). */
 export interface OciMetricData {
@@ -91,48 +90,6 @@ export function postMetricDataBodies(data: readonly OciMetricData[]): { body: st
   return bodies;
 }
 
-/** Who signs: the key id OCI looks up (`ST$<token>` for a resource principal) and its private key. */
-export interface OciSigningKey {
-  readonly keyId: string;
-  readonly privateKey: KeyObject;
-}
-
-/** A variable's value, or the file it names when it is an absolute path (OCI rewrites the files when it renews them). */
-function valueOrFile(env: NodeJS.ProcessEnv, name: string): string | undefined {
-  const value = env[name]?.trim();
-  return value && path.isAbsolute(value) ? fs.readFileSync(value, 'utf8').trim() : value || undefined;
-}
-
-/** The container instance's resource principal (version 2.2: session token and private key, values or files). */
-export function resourcePrincipalKey(env: NodeJS.ProcessEnv): OciSigningKey {
-  if (env.OCI_RESOURCE_PRINCIPAL_VERSION?.trim() !== '2.2')
-    throw new Error('OCI_RESOURCE_PRINCIPAL_VERSION is not 2.2: this container has no resource principal');
-  const token = valueOrFile(env, 'OCI_RESOURCE_PRINCIPAL_RPST');
-  const pem = valueOrFile(env, 'OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM');
-  if (!token || !pem) throw new Error('OCI_RESOURCE_PRINCIPAL_RPST or OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM is not set');
-  const passphrase = valueOrFile(env, 'OCI_RESOURCE_PRINCIPAL_PRIVATE_PEM_PASSPHRASE');
-  return { keyId: `ST$${token}`, privateKey: createPrivateKey({ key: pem, ...(passphrase ? { passphrase } : {}) }) };
-}
-
-/** The headers of a signed JSON POST (OCI's HTTP signature version 1, rsa-sha256, body headers included). */
-export function signedPostHeaders(url: string, body: string, key: OciSigningKey, now: Date): Record<string, string> {
-  const target = new URL(url);
-  const headers: Record<string, string> = {
-    date: now.toUTCString(),
-    host: target.host,
-    'x-content-sha256': createHash('sha256').update(body).digest('base64'),
-    'content-type': 'application/json',
-    'content-length': String(Buffer.byteLength(body)),
-  };
-  const names = ['(request-target)', 'date', 'host', 'x-content-sha256', 'content-type', 'content-length'];
-  const values: Record<string, string> = { ...headers, '(request-target)': `post ${target.pathname}${target.search}` };
-  const signature = createSign('RSA-SHA256')
-    .update(names.map((name) => `${name}: ${values[name]}`).join('\n'))
-    .sign(key.privateKey, 'base64');
-  headers.authorization = `Signature version="1",keyId="${key.keyId}",algorithm="rsa-sha256",headers="${names.join(' ')}",signature="${signature}"`;
-  return headers;
-}
-
 /** The relay's settings, from the sidecar's environment (constructs/monitoring/oci.ts sets them). */
 export interface RelayConfig extends OciMetricsTarget {
   /** The app's /metrics on localhost. */
@@ -183,15 +140,13 @@ export interface RelayRound {
 
 /** Scrapes once and posts what it read; throws when the app does not answer. */
 export async function relayOnce(config: RelayConfig, env: NodeJS.ProcessEnv, now = new Date()): Promise<RelayRound> {
-  const scraped = await fetch(config.scrapeUrl, { signal: AbortSignal.timeout(10_000) });
-  if (!scraped.ok) throw new Error(`${config.scrapeUrl} answered ${scraped.status}`);
-  const { data, skipped } = toOciMetricData(parsePrometheusText(await scraped.text()), config, now);
+  const { data, skipped } = toOciMetricData(parsePrometheusText(await scrapeMetrics(config.scrapeUrl)), config, now);
   const url = `${config.ingestionEndpoint}/20180401/metrics`;
   const failed: string[] = [];
   let posted = 0;
   for (const { body, streams } of postMetricDataBodies(data)) {
     // Read for every call: the platform renews the token and key files.
-    const headers = signedPostHeaders(url, body, resourcePrincipalKey(env), new Date());
+    const headers = signOciRequest({ method: 'POST', url, body }, resourcePrincipalKey(env));
     const response = await fetch(url, { method: 'POST', headers, body, signal: AbortSignal.timeout(10_000) });
     const answer = (await response.json().catch(() => ({}))) as {
       failedMetricsCount?: number;
@@ -212,18 +167,12 @@ export async function relayOnce(config: RelayConfig, env: NodeJS.ProcessEnv, now
 export function runRelay(env: NodeJS.ProcessEnv = process.env): void {
   const config = relayConfig(env);
   const log = (line: object) => process.stderr.write(`${JSON.stringify(line)}\n`);
-  const interval = config.intervalSeconds * 1000;
-  const started = Date.now();
-  // A fixed cadence from the start (no drift that would leave an alarm's minute without a point), and
-  // the next round waits for this one, so a slow endpoint skips a beat rather than stacking rounds.
-  const round = async (): Promise<void> => {
+  everyInterval(config.intervalSeconds, async () => {
     try {
       const r = await relayOnce(config, env);
       if (r.skipped.length || r.failed.length) log({ msg: 'metrics relay', ...r });
     } catch (error) {
       log({ msg: 'metrics relay failed', err: (error as Error).message });
     }
-    setTimeout(() => void round(), interval - ((Date.now() - started) % interval));
-  };
-  void round();
+  });
 }

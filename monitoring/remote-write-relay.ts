@@ -5,6 +5,7 @@
  * bundles this file into a config map its relay job mounts (constructs/monitoring/ibm.ts).
  */
 import { parsePrometheusText } from './prometheus-text';
+import { everyInterval, scrapeMetrics } from './relay-cadence';
 import { type RemoteWriteTarget, remoteWrite, toTimeSeries } from './remote-write';
 
 /** The relay's variables, by setting. */
@@ -52,9 +53,7 @@ export function remoteWriteRelayConfig(env: NodeJS.ProcessEnv): RemoteWriteRelay
 
 /** Scrapes once and sends what it read; resolves with the series count, throws when either side fails. */
 export async function remoteWriteRelayOnce(config: RemoteWriteRelayConfig, now = Date.now()): Promise<number> {
-  const scraped = await fetch(config.scrapeUrl, { signal: AbortSignal.timeout(10_000) });
-  if (!scraped.ok) throw new Error(`${config.scrapeUrl} answered ${scraped.status}`);
-  const series = toTimeSeries(parsePrometheusText(await scraped.text()), {
+  const series = toTimeSeries(parsePrometheusText(await scrapeMetrics(config.scrapeUrl)), {
     series: config.series,
     labels: { instance: config.instance },
     timestampMs: now,
@@ -67,11 +66,8 @@ export async function remoteWriteRelayOnce(config: RemoteWriteRelayConfig, now =
 export function runRemoteWriteRelay(env: NodeJS.ProcessEnv = process.env): void {
   const config = remoteWriteRelayConfig(env);
   const log = (line: object) => process.stderr.write(`${JSON.stringify(line)}\n`);
-  const interval = config.intervalSeconds * 1000;
-  const started = Date.now();
   let failing = false;
-  // A fixed cadence from the start, and the next round waits for this one (a slow side skips a beat).
-  const round = async (): Promise<void> => {
+  everyInterval(config.intervalSeconds, async () => {
     try {
       await remoteWriteRelayOnce(config);
       if (failing) log({ msg: 'metrics relay works again' });
@@ -80,7 +76,5 @@ export function runRemoteWriteRelay(env: NodeJS.ProcessEnv = process.env): void 
       if (!failing) log({ msg: 'metrics relay failed', err: (error as Error).message });
       failing = true;
     }
-    setTimeout(() => void round(), interval - ((Date.now() - started) % interval));
-  };
-  void round();
+  });
 }

@@ -12,7 +12,6 @@
  * then Snappy block-compressed (snappyjs, pure JavaScript), as the protocol requires.
  */
 import { compress } from 'snappyjs';
-import type { MetricDefinition } from './metrics';
 import type { PrometheusSample } from './prometheus-text';
 
 /** One series with one sample: its labels (`__name__` among them) and value at `timestampMs`. */
@@ -28,12 +27,6 @@ export const REMOTE_WRITE_HEADERS = {
   'content-encoding': 'snappy',
   'x-prometheus-remote-write-version': '0.1.0',
 } as const;
-
-/** The series names of `metrics`: a histogram's `_bucket`, `_sum` and `_count` (PromQL's histogram_quantile reads the buckets). */
-export const catalogSeries = (metrics: readonly MetricDefinition[]): Set<string> =>
-  new Set(
-    metrics.flatMap((m) => (m.type === 'histogram' ? ['_bucket', '_sum', '_count'].map((s) => m.name + s) : [m.name])),
-  );
 
 const LABEL_NAME = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 

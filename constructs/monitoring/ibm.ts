@@ -1,7 +1,6 @@
 import { Construct } from 'constructs';
 import { ALERT_RULES, type AlertRule, DASHBOARD_PANELS, type DashboardPanel } from '@data-sync/monitoring/alerts';
-import type { MetricDefinition } from '@data-sync/monitoring/metrics';
-import { catalogSeries } from '@data-sync/monitoring/remote-write';
+import { catalogSeries, type MetricDefinition } from '@data-sync/monitoring/metrics';
 import { REMOTE_WRITE_RELAY_ENV } from '@data-sync/monitoring/remote-write-relay';
 import {
   IbmCodeEngineConfigMap,

@@ -1,7 +1,7 @@
 import { Construct } from 'constructs';
 import { type IntegrationSettings, intervalMinutes } from '@data-sync/config';
 import { ALERT_RULES, type AlertRule } from '@data-sync/monitoring/alerts';
-import type { MetricDefinition } from '@data-sync/monitoring/metrics';
+import { catalogSeries, type MetricDefinition } from '@data-sync/monitoring/metrics';
 import { RELAY_ENV } from '@data-sync/monitoring/oci-metrics-relay';
 import {
   type OciContainer,
@@ -26,8 +26,9 @@ export const ociTelemetryIngestionEndpoint = (region: string) =>
   `https://telemetry-ingestion.${region}.oraclecloud.com`;
 
 /** The series a relay posts for `metrics`: a histogram's `_sum` and `_count` (as on AWS), not its buckets. */
-export const ociRelaySeries = (metrics: readonly MetricDefinition[]): string[] =>
-  metrics.flatMap((m) => (m.type === 'histogram' ? [`${m.name}_sum`, `${m.name}_count`] : [m.name]));
+export const ociRelaySeries = (metrics: readonly MetricDefinition[]): string[] => [
+  ...catalogSeries(metrics, { buckets: false }),
+];
 
 /** monitoring/oci-metrics-relay.ts as one CommonJS file (node builtins only), bundled once per synth. */
 export const ociMetricsRelayScript = (): string => relayScript('oci-metrics-relay', 'runRelay');

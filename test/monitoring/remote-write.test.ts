@@ -1,7 +1,7 @@
 import { decodeWriteRequest, labelOrder, startFakeRemoteWrite } from '@data-sync/test-services/remote-write-receiver';
-import { METRICS } from '@data-sync/monitoring/metrics';
+import { METRICS, catalogSeries } from '@data-sync/monitoring/metrics';
 import { parsePrometheusText } from '@data-sync/monitoring/prometheus-text';
-import { catalogSeries, encodeWriteRequest, remoteWrite, toTimeSeries } from '@data-sync/monitoring/remote-write';
+import { encodeWriteRequest, remoteWrite, toTimeSeries } from '@data-sync/monitoring/remote-write';
 import {
   REMOTE_WRITE_RELAY_ENV,
   remoteWriteRelayConfig,

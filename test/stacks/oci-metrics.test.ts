@@ -22,11 +22,9 @@ import {
   postMetricDataBodies,
   relayConfig,
   relayOnce,
-  signedPostHeaders,
   toOciMetricData,
 } from '@data-sync/monitoring/oci-metrics-relay';
 import { parsePrometheusText } from '@data-sync/monitoring/prometheus-text';
-import { signOciRequest } from '@data-sync/sync-runtime/src/events/oci-request-signing';
 import { createMetrics } from '@data-sync/sync-runtime/src/metrics';
 import { buildApp } from '../../app';
 import { N8N_PORT } from '../../constructs/n8n/provisioning';
@@ -258,15 +256,6 @@ describe('the relay’s conversion follows PostMetricData’s rules', () => {
       [1, 1],
     ]);
     expect(JSON.parse(bodies[0].body).batchAtomicity).toBe('NON_ATOMIC');
-  });
-
-  test("the relay's signature is the runtime's (the one the OCI Notifications stand-in verifies)", () => {
-    const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-    const key = { keyId: 'ST$token', privateKey };
-    const url = 'https://telemetry-ingestion.us-ashburn-1.oraclecloud.com/20180401/metrics';
-    const body = '{"metricData":[]}';
-    const now = new Date('2026-12-04T18:00:00Z');
-    expect(signedPostHeaders(url, body, key, now)).toEqual(signOciRequest({ method: 'POST', url, body }, key, now));
   });
 });
 

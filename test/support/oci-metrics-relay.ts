@@ -11,7 +11,7 @@ import type { AddressInfo } from 'net';
 import * as os from 'os';
 import * as path from 'path';
 import { type OciMetricData, RELAY_ENV } from '@data-sync/monitoring/oci-metrics-relay';
-import { ociSigningString } from '@data-sync/sync-runtime/src/events/oci-request-signing';
+import { ociSigningString } from '@data-sync/monitoring/oci-signing';
 import type { Block } from './terraform-checks';
 
 const containersOf = (instance: Block) => instance.containers as Block[];

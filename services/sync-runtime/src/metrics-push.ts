@@ -5,9 +5,9 @@
  */
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { METRIC_LIST } from '@data-sync/monitoring/metrics';
+import { METRIC_LIST, catalogSeries } from '@data-sync/monitoring/metrics';
 import { parsePrometheusText } from '@data-sync/monitoring/prometheus-text';
-import { catalogSeries, type RemoteWriteTarget, remoteWrite, toTimeSeries } from '@data-sync/monitoring/remote-write';
+import { type RemoteWriteTarget, remoteWrite, toTimeSeries } from '@data-sync/monitoring/remote-write';
 
 /** Between pushes: two points in each minute the alerts evaluate, as the other clouds' agents scrape. */
 export const METRICS_PUSH_INTERVAL_MS = 30_000;

@@ -16,7 +16,7 @@ import { ConfigError } from '../config-error';
 import { MIGRATIONS } from '../store/migrations';
 import { addEvent, createOutboxRepository } from '../store/outbox-repository';
 import { createOciNotificationsBus, ONS_MESSAGE_LIMIT_BYTES, onsMessage, packOnsMessages } from './oci-notifications';
-import { resourcePrincipalKey } from './oci-resource-principal';
+import { resourcePrincipalKey } from '@data-sync/monitoring/oci-signing';
 import { eventBusOptionsFromEnv } from './open-bus';
 import { createEventPublisher } from './publisher';
 import { type FakeOns, startFakeOns } from './testing/fake-ons';

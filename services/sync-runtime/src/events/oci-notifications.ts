@@ -11,8 +11,7 @@
  */
 import type { CloudEvent } from '@data-sync/config/events';
 import type { EventBus } from './bus';
-import { type OciSigningKey, signOciRequest } from './oci-request-signing';
-import { resourcePrincipalKey } from './oci-resource-principal';
+import { type OciSigningKey, resourcePrincipalKey, signOciRequest } from '@data-sync/monitoring/oci-signing';
 
 export interface OciNotificationsBusOptions {
   /** The topic OCID (DATA_SYNC_EVENTS_TARGET). */

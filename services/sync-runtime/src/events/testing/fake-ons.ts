@@ -7,7 +7,7 @@ import { createHash, createVerify, type KeyObject } from 'crypto';
 import * as http from 'http';
 import type { AddressInfo } from 'net';
 import type { CloudEvent } from '@data-sync/config/events';
-import { ociSigningString } from '../oci-request-signing';
+import { ociSigningString } from '@data-sync/monitoring/oci-signing';
 
 export interface FakeOnsMessage {
   readonly topicId: string;
