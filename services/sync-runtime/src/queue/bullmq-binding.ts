@@ -49,6 +49,9 @@ const MAX_BATCH = 500;
  */
 const UNLIMITED = 2 ** 31 - 1;
 
+/** The lock BullMQ takes with each job it hands out: the worker's default lease, so a claim need not extend it. */
+const LOCK_MS = 30_000;
+
 /** A failure the core retries: BullMQ's backoff strategy reads the core's delay from it. */
 class RetryLater extends Error {
   constructor(
@@ -97,6 +100,7 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
     connection,
     prefix,
     autorun: false,
+    lockDuration: LOCK_MS,
     maxStalledCount: UNLIMITED,
     stalledInterval: options.stalledIntervalMs ?? 30_000,
     settings: {
@@ -131,6 +135,16 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       attempts: job.attemptsStarted,
       enqueuedAt: new Date(job.timestamp),
     };
+  };
+  /**
+   * Runs `send` with the connection's socket corked until the next turn of the event loop: the scripts it
+   * sends (each written once BullMQ's own promises resolve) leave in one write instead of one each.
+   */
+  const corked = <T>(send: () => Promise<T>): Promise<T> => {
+    const socket = (connection as unknown as { stream?: { cork(): void; uncork(): void } }).stream;
+    socket?.cork();
+    setImmediate(() => socket?.uncork());
+    return send();
   };
   const progressOf = (job: BullJob) => (typeof job.progress === 'number' ? job.progress : 0);
 
@@ -196,9 +210,11 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       // the order sent (oldest first), and a drained queue answers the surplus with nothing.
       const first = await next();
       if (!first) return [];
-      const rest = max > 1 ? await Promise.all(Array.from({ length: max - 1 }, next)) : [];
+      const rest = max > 1 ? await corked(() => Promise.all(Array.from({ length: max - 1 }, next))) : [];
       const taken = [first, ...rest].filter((d): d is Delivery => d !== undefined);
-      await Promise.all(taken.map(({ job, token }) => job.extendLock(token, Math.max(1, Math.round(leaseMs)))));
+      const lease = Math.max(1, Math.round(leaseMs));
+      // Each job costs a script to take; another to set its lease only when that differs from the lock it came with.
+      if (lease !== LOCK_MS) await Promise.all(taken.map(({ job, token }) => job.extendLock(token, lease)));
       return taken.map((delivery) => ({
         delivery,
         job: toJob(delivery.job),
@@ -210,7 +226,9 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
 
     // BullMQ completes one job per script; sent together, they share the connection's round trips.
     ackMany: (deliveries) =>
-      Promise.all(deliveries.map(({ delivery: { job, token } }) => settle(job.moveToCompleted(null, token, false)))),
+      corked(() =>
+        Promise.all(deliveries.map(({ delivery: { job, token } }) => settle(job.moveToCompleted(null, token, false)))),
+      ),
 
     async retryLater({ job, token }, _job, delayMs, error, progressedAt) {
       if (progressedAt !== progressOf(job)) await job.updateProgress(progressedAt);
