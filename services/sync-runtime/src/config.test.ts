@@ -16,7 +16,9 @@ test('defaults: PGlite in .data, store queue, all roles, port 3000 on loopback',
     logLevel: 'info',
     databaseUrl: undefined,
     n8nUrl: undefined,
+    workerBatchSize: 500,
   });
+  expect(loadConfig({ DATA_SYNC_WORKER_BATCH_SIZE: '50' }).workerBatchSize).toBe(50);
 });
 
 test('a deployed environment runs on its PostgreSQL; PGlite is for development only', () => {
@@ -79,6 +81,7 @@ test.each([
   [{ N8N_URL: 'http://127.0.0.1:5678' }, 'N8N_API_KEY'],
   [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
   [{ DATA_SYNC_RATE_LIMIT: '0' }, 'DATA_SYNC_RATE_LIMIT'],
+  [{ DATA_SYNC_WORKER_BATCH_SIZE: '0' }, 'DATA_SYNC_WORKER_BATCH_SIZE'],
   [{ DATA_SYNC_TRUST_PROXY: 'yes' }, 'DATA_SYNC_TRUST_PROXY'],
   [{ DATA_SYNC_TRUST_PROXY: 'true' }, 'DATA_SYNC_TRUST_PROXY'],
   [{ DATA_SYNC_TRUST_PROXY: '-1' }, 'DATA_SYNC_TRUST_PROXY'],

@@ -6,6 +6,7 @@ import * as fs from 'fs';
 import * as path from 'path';
 import { z } from 'zod';
 import { ConfigError } from './config-error';
+import { DEFAULT_BATCH_SIZE as DEFAULT_WORKER_BATCH_SIZE } from './engine/worker';
 import {
   CLOUD_QUEUE_KINDS,
   type CloudBindingOptions,
@@ -94,6 +95,13 @@ const SCHEMA = z.object({
     z
       .string()
       .regex(/^[1-9][0-9]*$/, 'must be a positive integer')
+      .transform(Number),
+  ),
+  DATA_SYNC_WORKER_BATCH_SIZE: z.preprocess(
+    (v) => (v === undefined || v === '' ? String(DEFAULT_WORKER_BATCH_SIZE) : v),
+    z
+      .string()
+      .regex(/^[1-9][0-9]*$/, 'must be a positive integer (webhook jobs handled as one batch)')
       .transform(Number),
   ),
   DATA_SYNC_TRUST_PROXY: z.preprocess(
@@ -186,6 +194,8 @@ export interface RuntimeConfig {
   /** Webhook requests per minute per sender address (vendors burst from a few addresses). */
   readonly webhookRateLimitPerMinute: number;
   readonly workerConcurrency: number;
+  /** Webhook jobs of one integration handled, and claimed, as one batch while a backlog lasts. */
+  readonly workerBatchSize: number;
   /** Proxies in front of the runtime whose X-Forwarded-* entries are trusted (client address, scheme); 0: none. */
   readonly trustProxy: number;
   /** Demo mode: local vendor fakes, one integration each, synced at start. */
@@ -344,6 +354,7 @@ export function loadConfig(rawEnv: NodeJS.ProcessEnv = process.env): RuntimeConf
     authFailuresPerMinute: e.DATA_SYNC_AUTH_FAILURE_LIMIT,
     webhookRateLimitPerMinute: e.DATA_SYNC_WEBHOOK_RATE_LIMIT,
     workerConcurrency: e.DATA_SYNC_WORKER_CONCURRENCY,
+    workerBatchSize: e.DATA_SYNC_WORKER_BATCH_SIZE,
     shutdownMs: e.DATA_SYNC_SHUTDOWN_MS,
     demo: e.DATA_SYNC_DEMO,
     trustProxy: e.DATA_SYNC_TRUST_PROXY,

@@ -145,6 +145,7 @@ export async function startProcess(options: ProcessOptions): Promise<Runtime> {
         queue,
         engine,
         concurrency: config.workerConcurrency,
+        batchSize: config.workerBatchSize,
         logger,
         metrics: engineMetrics(metrics),
       });

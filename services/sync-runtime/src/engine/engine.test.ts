@@ -634,6 +634,76 @@ function engineSuite(open: () => Promise<TestStore>) {
     await queue.ackMany(again);
   });
 
+  test('while a backlog batch is handled the worker claims the next, and starts it once the first is handled, before its acknowledgement returns; batches of one integration never overlap', async () => {
+    const { engine, queue } = setup();
+    const gates: (() => void)[] = [];
+    let handling = 0;
+    let overlapped = false;
+    const batchesSeen: string[][] = [];
+    const handle = async (jobs: readonly Job[]) => {
+      overlapped ||= handling > 0;
+      handling++;
+      batchesSeen.push(jobs.map(eventOf));
+      // Every batch waits for the test, so what the worker does meanwhile can be seen.
+      await new Promise<void>((resolve) => gates.push(resolve));
+      handling--;
+    };
+    engine.registerHandler(
+      'webhook',
+      Object.assign((job: Job) => handle([job]), { batch: handle }),
+    );
+    let releaseAck!: () => void;
+    const ackHeld = new Promise<void>((resolve) => (releaseAck = resolve));
+    let acksStarted = 0;
+    const slowAcks: QueueBinding = {
+      ...queue,
+      async ackMany(jobs) {
+        acksStarted++;
+        await ackHeld;
+        return queue.ackMany(jobs);
+      },
+    };
+    const ids = Array.from({ length: 14 }, (_, i) => `e${i}`);
+    for (const id of ids) await queue.enqueue(webhookJob('x', id));
+    const worker = createWorker({
+      queue: slowAcks,
+      engine,
+      logger,
+      pollMs: 10,
+      leaseMs: 60_000,
+      concurrency: 2,
+      batchSize: 4,
+    });
+    worker.start();
+    // The first claim takes a slot's worth (2) and comes back full, so the next is wide (4) and taken
+    // while the first batch is still being handled.
+    await eventually(
+      async () => ({ batches: batchesSeen.length, depth: await queue.depth() }),
+      (s) => s.batches === 1 && s.depth.inFlight === 6,
+    );
+    expect(batchesSeen[0]).toEqual(['e0', 'e1']);
+    // The first batch is handled; its acknowledgement is held, and the claimed batch starts meanwhile.
+    gates.shift()!();
+    await eventually(
+      async () => batchesSeen.length,
+      (n) => n === 2,
+    );
+    expect(acksStarted).toBe(1);
+    expect(batchesSeen[1]).toEqual(['e2', 'e3', 'e4', 'e5']);
+    releaseAck();
+    while (batchesSeen.flat().length < ids.length || gates.length > 0) {
+      gates.shift()?.();
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    await eventually(
+      () => queue.depth(),
+      (d) => d.ready + d.inFlight === 0,
+    );
+    await worker.stop(1000);
+    expect(batchesSeen.flat()).toEqual(ids);
+    expect(overlapped).toBe(false);
+  });
+
   test('schedulers on several instances queue each due run exactly once and do not pile runs on a queued one', async () => {
     const { name, engine, integrations, queue } = setup({ objects: ['contacts'] });
     const other = setup({ objects: ['contacts'] });
