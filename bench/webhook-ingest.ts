@@ -4,6 +4,8 @@
  * binding and on the Redis (BullMQ) binding, beside a Fastify no-op POST route measured in the same run.
  * The server runs in a child process so the load generator does not share its event loop.
  * The last column checks durability: every 202 must be among the jobs queued when the server stops.
+ * Then a worker process (the runtime's own wiring: assembleRuntime and createWorker) drains that backlog,
+ * and its rate is printed beside the ingest rate it has to keep up with.
  * Run: `npm run bench -- webhook-ingest` (DURATION=<s>, CONNECTIONS=<n>; TEST_DATABASE_URL, TEST_REDIS_URL;
  * PROFILE_DIR=<dir> writes a V8 CPU profile of each server process there, for Chrome DevTools or speedscope).
  */
@@ -11,6 +13,7 @@ import { spawn } from 'child_process';
 import { createHmac, randomUUID } from 'crypto';
 import Fastify from 'fastify';
 import { TEST_DATABASE_URL, TEST_REDIS_URL, serviceAvailable } from '@data-sync/test-services';
+import type { Job, QueueBinding } from '@data-sync/sync-runtime/src/queue/binding';
 
 interface AutocannonResult {
   requests: { average: number };
@@ -26,6 +29,72 @@ const DURATION = Number(process.env.DURATION ?? 10);
 const CONNECTIONS = Number(process.env.CONNECTIONS ?? 50);
 const SECRET = 'bench-webhook-secret';
 type Mode = 'noop' | 'postgres' | 'redis';
+type Binding = Exclude<Mode, 'noop'>;
+
+/** The queue a child opens: the same queue (store queue name, BullMQ prefix) for the API and its drain. */
+async function openBenchQueue(binding: Binding, db: import('@data-sync/pipelines/db').Db) {
+  if (binding === 'postgres') {
+    const { createStoreBinding } = await import('@data-sync/sync-runtime/src/queue/store-binding');
+    return createStoreBinding({ db, queue: 'bench' });
+  }
+  const { createBullmqBinding } = await import('@data-sync/sync-runtime/src/queue/bullmq-binding');
+  return createBullmqBinding({ url: TEST_REDIS_URL, prefix: process.env.BENCH_QUEUE_PREFIX!, allowVolatile: true });
+}
+
+/**
+ * The drain side, in a child process: the runtime's worker over the backlog the API left, timed from its
+ * start until it has acknowledged every queued webhook job; checks each one's event was recorded and prints
+ * the count, the milliseconds and its CPU milliseconds.
+ */
+async function drain(binding: Binding): Promise<void> {
+  const [{ openPostgres }, { assembleRuntime }, { createWorker }, { createLogger }, { Keyring }] = await Promise.all([
+    import('@data-sync/pipelines/db'),
+    import('@data-sync/sync-runtime/src/runtime/assemble'),
+    import('@data-sync/sync-runtime/src/engine/worker'),
+    import('@data-sync/sync-runtime/src/logger'),
+    import('@data-sync/sync-runtime/src/security/crypto'),
+  ]);
+  const db = openPostgres(process.env.BENCH_DATABASE_URL!);
+  const queue = await openBenchQueue(binding, db);
+  const logger = createLogger({ level: 'error' });
+  const runtime = assembleRuntime({ db, queue, keyring: Keyring.fromBase64([process.env.BENCH_KEY!]), logger });
+  const expected = Number(process.env.BENCH_EXPECT);
+  // Timed by the worker's own acknowledgements: polling the database would load the server being measured.
+  let acked = 0;
+  let allAcked!: () => void;
+  const drained = new Promise<void>((resolve) => (allAcked = resolve));
+  const count = (jobs: readonly Job[]) => {
+    acked += jobs.filter((job) => job.kind === 'webhook').length;
+    if (acked >= expected) allAcked();
+  };
+  const counted: QueueBinding = {
+    ...queue,
+    ack: async (job) => {
+      await queue.ack(job);
+      count([job]);
+    },
+    ackMany: async (jobs) => {
+      await queue.ackMany(jobs);
+      count(jobs);
+    },
+  };
+  const worker = createWorker({ queue: counted, engine: runtime.engine, logger });
+  const started = performance.now();
+  const cpuBefore = process.cpuUsage();
+  worker.start();
+  await drained;
+  const elapsed = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  await worker.stop(5000);
+  const { rows } = await db.query<{ n: string }>(
+    `SELECT count(*) AS n FROM webhook_events WHERE integration = 'bench'`,
+  );
+  const done = Number(rows[0].n);
+  await queue.close();
+  await db.close();
+  if (done < expected) throw new Error(`${expected} webhook jobs acknowledged, but only ${done} events recorded`);
+  process.stdout.write(`DRAINED ${done} ${elapsed.toFixed(1)} ${((cpu.user + cpu.system) / 1000).toFixed(1)}\n`);
+}
 
 /** The server side, in the child process: prints its URL, serves until killed. */
 async function serve(mode: Mode): Promise<void> {
@@ -41,9 +110,7 @@ async function serve(mode: Mode): Promise<void> {
     { createIntegrationStore },
     { createLogger },
     { createMetrics },
-    { createStoreBinding },
-    { createBullmqBinding },
-    { Keyring, generateKey },
+    { Keyring },
     { createTokenStore },
     { MIGRATIONS },
     { demoConnector },
@@ -54,8 +121,6 @@ async function serve(mode: Mode): Promise<void> {
     import('@data-sync/sync-runtime/src/store/integrations-repository'),
     import('@data-sync/sync-runtime/src/logger'),
     import('@data-sync/sync-runtime/src/metrics'),
-    import('@data-sync/sync-runtime/src/queue/store-binding'),
-    import('@data-sync/sync-runtime/src/queue/bullmq-binding'),
     import('@data-sync/sync-runtime/src/security/crypto'),
     import('@data-sync/sync-runtime/src/store/tokens-repository'),
     import('@data-sync/sync-runtime/src/store/migrations'),
@@ -64,9 +129,10 @@ async function serve(mode: Mode): Promise<void> {
   ]);
   const db = openPostgres(process.env.BENCH_DATABASE_URL!, { max: 20 });
   await migrate(db, MIGRATIONS);
-  const keyring = Keyring.fromBase64([generateKey()]);
+  const keyring = Keyring.fromBase64([process.env.BENCH_KEY!]);
   const integrations = createIntegrationStore(db, keyring);
   await db.query(`DELETE FROM integrations WHERE name = 'bench'`);
+  await db.query(`DELETE FROM webhook_events WHERE integration = 'bench'`);
   await integrations.create({
     name: 'bench',
     system: 'demo',
@@ -76,10 +142,7 @@ async function serve(mode: Mode): Promise<void> {
     webhookAllowlist: [],
     config: { baseUrl: 'http://127.0.0.1:1', apiKey: 'bench-api-key', webhookSecret: SECRET },
   });
-  const queue =
-    mode === 'postgres'
-      ? createStoreBinding({ db, queue: 'bench' })
-      : createBullmqBinding({ url: TEST_REDIS_URL, prefix: `bench-${process.pid}`, allowVolatile: true });
+  const queue = await openBenchQueue(mode, db);
   const unused = () => {
     throw new Error('not used by the webhook route');
   };
@@ -105,9 +168,10 @@ async function serve(mode: Mode): Promise<void> {
   });
 }
 
+const profile = () => (process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : []);
+
 function startServer(mode: Mode, env: NodeJS.ProcessEnv): Promise<{ url: string; stop: () => Promise<string> }> {
-  const profile = process.env.PROFILE_DIR ? ['--cpu-prof', `--cpu-prof-dir=${process.env.PROFILE_DIR}`] : [];
-  const child = spawn(process.execPath, [...profile, '--import', 'tsx', __filename, '--serve', mode], {
+  const child = spawn(process.execPath, [...profile(), '--import', 'tsx', __filename, '--serve', mode], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -134,6 +198,29 @@ function startServer(mode: Mode, env: NodeJS.ProcessEnv): Promise<{ url: string;
   });
 }
 
+/** Runs the drain child over the backlog of `expected` webhook jobs: the jobs it recorded and the milliseconds. */
+function runDrain(
+  binding: Binding,
+  expected: number,
+  env: NodeJS.ProcessEnv,
+): Promise<{ jobs: number; ms: number; cpuMs: number }> {
+  const child = spawn(process.execPath, [...profile(), '--import', 'tsx', __filename, '--drain', binding], {
+    env: { ...process.env, ...env, BENCH_EXPECT: String(expected) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (c) => (out += c));
+  child.stderr.on('data', (c) => (err += c));
+  return new Promise((resolve, reject) =>
+    child.on('exit', (code) => {
+      const match = /DRAINED (\d+) ([\d.]+) ([\d.]+)/.exec(out);
+      if (code === 0 && match) resolve({ jobs: Number(match[1]), ms: Number(match[2]), cpuMs: Number(match[3]) });
+      else reject(new Error(`the ${binding} drain exited with ${code}: ${err}${out}`));
+    }),
+  );
+}
+
 interface Figures {
   name: string;
   reqPerSec: number;
@@ -144,6 +231,9 @@ interface Figures {
   /** 202 answers, and jobs found queued when the server stopped (every 202 must be among them). */
   accepted: number;
   queued?: number;
+  /** The worker's rate over that backlog, jobs per second, and its process's CPU per job (µs). */
+  drainPerSec?: number;
+  drainCpuUs?: number;
 }
 
 async function load(name: string, url: string): Promise<Figures> {
@@ -194,14 +284,26 @@ async function main(): Promise<void> {
     await admin.query(`CREATE DATABASE ${dbName}`);
     const benchUrl = new URL(TEST_DATABASE_URL);
     benchUrl.pathname = `/${dbName}`;
+    const { generateKey } = await import('@data-sync/sync-runtime/src/security/crypto');
     try {
-      const measureDurable = async (name: string, mode: Mode) => {
-        const server = await startServer(mode, { BENCH_DATABASE_URL: benchUrl.toString() });
+      const measureDurable = async (name: string, mode: Binding) => {
+        const env = {
+          BENCH_DATABASE_URL: benchUrl.toString(),
+          BENCH_KEY: generateKey(),
+          BENCH_QUEUE_PREFIX: `bench-${process.pid}-${mode}`,
+        };
+        const server = await startServer(mode, env);
         const figures = await load(name, server.url);
         const said = await server.stop();
         const queued = /queued (\d+) jobs/.exec(said);
         if (!queued) throw new Error(`the ${mode} server did not report its queue depth: ${said}`);
-        rows.push({ ...figures, queued: Number(queued[1]) });
+        const drained = await runDrain(mode, Number(queued[1]), env);
+        rows.push({
+          ...figures,
+          queued: Number(queued[1]),
+          drainPerSec: drained.jobs / (drained.ms / 1000),
+          drainCpuUs: (drained.cpuMs * 1000) / drained.jobs,
+        });
       };
       await measureDurable('webhook, PostgreSQL store binding', 'postgres');
       if (await serviceAvailable('Redis', TEST_REDIS_URL))
@@ -237,12 +339,35 @@ async function main(): Promise<void> {
       durable,
     );
   }
+  console.log('\nwebhook drain: the worker over that backlog, beside the rate it arrived at (target >= 100%)');
+  console.log(
+    'name'.padEnd(40),
+    'jobs/s'.padStart(9),
+    'ingest'.padStart(9),
+    'vs ingest'.padStart(10),
+    'worker CPU µs/job'.padStart(18),
+  );
+  for (const r of rows)
+    if (r.drainPerSec !== undefined)
+      console.log(
+        r.name.padEnd(40),
+        r.drainPerSec.toFixed(0).padStart(9),
+        r.reqPerSec.toFixed(0).padStart(9),
+        `${((r.drainPerSec / r.reqPerSec) * 100).toFixed(0)}%`.padStart(10),
+        r.drainCpuUs!.toFixed(0).padStart(18),
+      );
   // Requests cut off when the run ends may be queued without their 202 arriving: queued may exceed 202s, never fall short.
   if (rows.some((r) => r.queued !== undefined && r.queued < r.accepted)) process.exitCode = 1;
 }
 
 const serveIndex = process.argv.indexOf('--serve');
+const drainIndex = process.argv.indexOf('--drain');
 if (serveIndex > 0) void serve(process.argv[serveIndex + 1] as Mode);
+else if (drainIndex > 0)
+  drain(process.argv[drainIndex + 1] as Binding).catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
 else
   main().catch((error) => {
     console.error(error);
