@@ -1,13 +1,28 @@
 /**
- * End-to-end sync throughput: Lead Ads leads seeded at the Meta Graph fake are pulled by the real
- * engine (store queue on this machine's PostgreSQL), run through the pipeline (map, validate, clean,
- * deduplicate, upsert into contacts) and pushed to the Mailchimp fake's newsletter audience, until the
- * audience holds every contact. The baseline, in the same run, moves the same leads with the same two
- * connectors and nothing between them (pull every page, push every record: vendor I/O only), so the
- * ratio is what the engine, pipeline and store cost. Requests made are printed next to the baseline's.
+ * Two end-to-end sections, both through the real runtime (engine, store queue on this machine's
+ * PostgreSQL in a private schema, with the local-vendor override for the fakes).
  *
- *   npm run bench -- sync-e2e          (BENCH_RECORDS=<n>, default 10000; BENCH_DATABASE_URL, else TEST_DATABASE_URL)
- *   PROFILE_DIR=<dir> writes a V8 CPU profile of the end-to-end run there.
+ * 1. Pipeline: Lead Ads leads seeded at the Meta Graph fake are pulled by the engine, run through the
+ *    pipeline (map, validate, clean, deduplicate, upsert into contacts) and pushed to the Mailchimp fake's
+ *    newsletter audience, until the audience holds every contact. The baseline, in the same run, moves
+ *    the same leads with the same two connectors and nothing between them (pull every page, push every
+ *    record: vendor I/O only), so the ratio is what the engine, pipeline and store cost. Requests made
+ *    are printed next to the baseline's.
+ * 2. Vendor syncs: each CRM and marketing fake (support/vendor-benches.ts) is seeded with records and
+ *    held to the vendor's documented rate limit, then synced in full and, after 1% of the records
+ *    changed, incrementally. Each sync prints its wall time next to the least time the rate limit allows
+ *    for the minimum requests (pages at the documented maximum page size, plus the token grant; target
+ *    >= 90%), or records/s where no limit binds, and the requests the fake received next to that minimum
+ *    (target <= 1.05x; the incremental minimum includes the look-back window's re-reads). The store must
+ *    hold every seeded record: a mismatch or a failed run exits 1, a missed target is only printed.
+ *
+ *   npm run bench -- sync-e2e
+ *     BENCH_RECORDS=<n>          leads of section 1 (default 10000)
+ *     BENCH_VENDOR_RECORDS=<n>   records seeded per vendor in section 2 (default 100000)
+ *     BENCH_VENDORS=a,b          section 2's vendors (default all: salesforce, hubspot, dynamics, zoho,
+ *                                pipedrive, mailchimp, klaviyo, constant_contact)
+ *     BENCH_DATABASE_URL, else TEST_DATABASE_URL
+ *     PROFILE_DIR=<dir>          writes a V8 CPU profile of section 1's end-to-end run there.
  */
 import { Session } from 'inspector';
 import * as fs from 'fs';
@@ -17,12 +32,19 @@ import { CONNECTORS } from '@data-sync/integrations/registry';
 import { migrate, openPostgres, type Db } from '@data-sync/pipelines/db';
 import { startFakeMeta } from '@data-sync/vendor-fakes/meta';
 import { startFakeMailchimp, type MailchimpFake } from '@data-sync/vendor-fakes/mailchimp';
-import { assembleRuntime } from '@data-sync/sync-runtime/src/runtime/assemble';
+import { assembleRuntime, type AssembledRuntime } from '@data-sync/sync-runtime/src/runtime/assemble';
 import { createStoreBinding } from '@data-sync/sync-runtime/src/queue/store-binding';
 import { Keyring, generateKey } from '@data-sync/sync-runtime/src/security/crypto';
 import { MIGRATIONS } from '@data-sync/sync-runtime/src/store/migrations';
+import { LOOK_BACK_MS } from '@data-sync/integrations/look-back';
+import type { QueueBinding } from '@data-sync/sync-runtime/src/queue/binding';
+import { VENDOR_BENCHES, rateBoundSeconds, type VendorBench } from './support/vendor-benches';
 
 const RECORDS = Number(process.env.BENCH_RECORDS ?? 10_000);
+const VENDOR_RECORDS = Number(process.env.BENCH_VENDOR_RECORDS ?? 100_000);
+const VENDORS = process.env.BENCH_VENDORS?.split(',').map((v) => v.trim()) ?? VENDOR_BENCHES.map((v) => v.system);
+/** Share of the seeded records changed between the full and the incremental sync. */
+const CHANGED_SHARE = 0.01;
 const URL_ =
   process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const PAGE = 500;
@@ -165,8 +187,153 @@ async function endToEnd() {
   }
 }
 
+/** Handles every job until none is left (jobs waiting out a 429 included). */
+async function drain(db: Db, queue: QueueBinding, engine: AssembledRuntime['engine']): Promise<void> {
+  for (;;) {
+    const jobs = await queue.claim(10, 60_000);
+    for (const job of jobs) {
+      await engine.handle(job);
+      await queue.ack(job);
+    }
+    if (jobs.length) continue;
+    if ((await db.query('SELECT 1 FROM jobs LIMIT 1')).rows.length === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+interface SyncResult {
+  readonly kind: 'full' | 'incremental';
+  readonly seconds: number;
+  readonly requests: number;
+  readonly minRequests: number;
+  readonly boundSeconds: number;
+  /** Records the run had to bring: all of them in full, the changed ones incrementally. */
+  readonly expected: number;
+  readonly accepted: number;
+  readonly stored: number;
+  readonly error: string | null;
+}
+
+/** A full, then (after CHANGED_SHARE of the records changed) an incremental sync of one vendor's fake. */
+async function vendorSyncs(bench: VendorBench): Promise<SyncResult[]> {
+  const { fake, config } = await bench.start(VENDOR_RECORDS);
+  try {
+    return await withSchema(async (db) => {
+      await migrate(db, MIGRATIONS);
+      const queue = createStoreBinding({ db, queue: `bench-e2e-${process.pid}-${bench.system}` });
+      const runtime = assembleRuntime({
+        db,
+        queue,
+        keyring: Keyring.fromBase64([generateKey()]),
+        logger: pino({ level: 'warn' }),
+        allowLocalVendors: true,
+      });
+      await runtime.integrations.create({
+        enabled: true,
+        syncInterval: '1h',
+        webhookAllowlist: [],
+        name: bench.system,
+        system: bench.system,
+        objects: [bench.object],
+        pushObjects: [],
+        config,
+      });
+      const stored = async () =>
+        (
+          await db.query<{ n: number }>(
+            'SELECT count(*)::int AS n FROM synced_records WHERE integration = $1 AND NOT deleted',
+            [bench.system],
+          )
+        ).rows[0].n;
+      const sync = async (full: boolean, minRequests: number, expected: number): Promise<SyncResult> => {
+        const before = fake.requestCount();
+        const start = performance.now();
+        const { runId } = await runtime.engine.trigger(bench.system, { actor: 'bench', full });
+        await drain(db, queue, runtime.engine);
+        const seconds = (performance.now() - start) / 1000;
+        const run = (
+          await db.query<{ status: string; accepted: number; error: string | null }>(
+            'SELECT status, accepted, error FROM sync_runs WHERE id = $1',
+            [runId],
+          )
+        ).rows[0];
+        return {
+          kind: full ? 'full' : 'incremental',
+          seconds,
+          requests: fake.requestCount() - before,
+          minRequests,
+          boundSeconds: rateBoundSeconds(minRequests, bench.limits),
+          expected,
+          accepted: run.accepted,
+          stored: await stored(),
+          error: run.status === 'succeeded' ? null : (run.error ?? run.status),
+        };
+      };
+      const pages = (records: number, size: number) => Math.max(1, Math.ceil(records / size)) + bench.deleteRequests;
+      const fullStart = Date.now();
+      const full = await sync(true, bench.authRequests + pages(VENDOR_RECORDS, bench.fullPage), VENDOR_RECORDS);
+      // The incremental pull re-reads the look-back window behind its watermark: those records are part
+      // of its minimum, as are the changed ones (the oldest, outside the window).
+      const windowIds = (
+        await db.query<{ external_id: string }>(
+          `WITH t AS (SELECT external_id, (data #>> $2::text[])::timestamptz AS at FROM synced_records WHERE integration = $1)
+           SELECT external_id FROM t WHERE at >= coalesce($3, (SELECT max(at) FROM t)) - make_interval(secs => $4)`,
+          [
+            bench.system,
+            bench.modifiedAt,
+            bench.watermark === 'pull-start' ? new Date(fullStart).toISOString() : null,
+            LOOK_BACK_MS / 1000,
+          ],
+        )
+      ).rows.map((r) => r.external_id);
+      const changedIds = fake.ids(bench.object).slice(0, Math.ceil(VENDOR_RECORDS * CHANGED_SHARE));
+      for (const id of changedIds) fake.touch(bench.object, id);
+      const reads = new Set([...windowIds, ...changedIds]).size;
+      // The token grant of the full sync is still valid: the incremental one needs none.
+      const incremental = await sync(false, pages(reads, bench.incrementalPage), changedIds.length);
+      return [full, incremental];
+    });
+  } finally {
+    await fake.close();
+  }
+}
+
+async function vendorSection(): Promise<boolean> {
+  const unknown = VENDORS.filter((v) => !VENDOR_BENCHES.some((b) => b.system === v));
+  if (unknown.length) throw new Error(`BENCH_VENDORS: unknown ${unknown.join(', ')}`);
+  console.log(
+    `sync-e2e vendors: ${VENDOR_RECORDS.toLocaleString('en-US')} records each, full then incremental (${CHANGED_SHARE * 100}% changed)`,
+  );
+  const n = (x: number) => x.toLocaleString('en-US');
+  let ok = true;
+  for (const bench of VENDOR_BENCHES.filter((b) => VENDORS.includes(b.system))) {
+    console.log(`  ${bench.system} ${bench.object}: ${bench.source}`);
+    const syncs = await vendorSyncs(bench);
+    for (const s of syncs) {
+      const time =
+        s.boundSeconds > 0
+          ? `bound ${s.boundSeconds.toFixed(1)} s (bound/wall ${((s.boundSeconds / s.seconds) * 100).toFixed(0)}%${s.boundSeconds / s.seconds >= 0.9 ? '' : ', target 90%'})`
+          : `not rate bound, ${n(Math.round(s.expected / s.seconds))} records/s`;
+      const factor = s.requests / s.minRequests;
+      // Every seeded record stored, and each run accepting exactly the records it had to bring.
+      const problems = [
+        ...(s.stored === VENDOR_RECORDS ? [] : [`store holds ${n(s.stored)} of ${n(VENDOR_RECORDS)}`]),
+        ...(s.accepted === s.expected ? [] : [`accepted ${n(s.accepted)}, expected ${n(s.expected)}`]),
+        ...(s.error ? [`run failed: ${s.error}`] : []),
+      ];
+      console.log(
+        `    ${s.kind.padEnd(11)} wall ${s.seconds.toFixed(1).padStart(6)} s  ${time}  requests ${n(s.requests)} / min ${n(s.minRequests)} (${factor.toFixed(2)}x${factor <= 1.05 ? '' : ', target 1.05x'})  accepted ${n(s.accepted)}  stored ${n(s.stored)}${problems.length ? `  ERROR: ${problems.join('; ')}` : ''}`,
+      );
+      if (problems.length) ok = false;
+    }
+  }
+  return ok;
+}
+
 async function main() {
   if (!Number.isInteger(RECORDS) || RECORDS < 1) throw new Error('BENCH_RECORDS must be a positive integer');
+  if (!Number.isInteger(VENDOR_RECORDS) || VENDOR_RECORDS < 1)
+    throw new Error('BENCH_VENDOR_RECORDS must be a positive integer');
   console.log(`sync-e2e: ${RECORDS.toLocaleString('en-US')} Lead Ads leads, Meta fake -> pipeline -> Mailchimp fake`);
   const base = await baseline();
   const e2e = await endToEnd();
@@ -180,6 +347,7 @@ async function main() {
   console.log(
     `  ratio end-to-end/baseline: ${((e2e.delivered / e2e.seconds / (base.delivered / base.seconds)) * 100).toFixed(0)}% of the baseline's speed; requests ${(e2e.requests / base.requests).toFixed(2)}x`,
   );
+  if (!(await vendorSection())) process.exitCode = 1;
 }
 
 main().catch((error) => {
