@@ -6,7 +6,7 @@
  */
 import { createHash } from 'crypto';
 import { IntegrationError, type ConnectorContext } from '../../connector';
-import { sharedBucket } from '../../http/token-bucket';
+import { sharedWindowBudget } from '../../http/rate-windows';
 import { GrantRevoked, OAuthSession, type Grant } from '../../http/oauth-session';
 import { VendorHttp, type VendorRequest, type VendorResponse } from '../../http/vendor-http';
 import type { ConstantContactConfig } from './config';
@@ -48,19 +48,17 @@ export class ConstantContactClient {
     const key = createHash('sha256')
       .update(`${config.clientId}\n${config.refreshToken}\n${config.tokenUrl}`)
       .digest('hex');
-    const perSecond = config.requestsPerSecond;
-    const bucket = sharedBucket(
-      `constant_contact:${createHash('sha256')
-        .update(`${config.clientId}\n${new URL(config.baseUrl).origin}`)
-        .digest('hex')
-        .slice(0, 16)}`,
-      {
-        // Half up front and half refilled keeps any one-second window within the limit.
-        capacity: Math.max(1, perSecond / 2),
-        refillPerSecond: perSecond / 2,
-        sleep: context.sleep,
-      },
-    );
+    const budgetKey = `constant_contact:${createHash('sha256')
+      .update(`${config.clientId}\n${new URL(config.baseUrl).origin}`)
+      .digest('hex')
+      .slice(0, 16)}`;
+    // `requestsPerSecond` as a sliding log (at most that many in any window), which runs at the full rate;
+    // a token bucket can only keep every one-second window within it at half the rate. Below 1 per second,
+    // one request per its share of a second. Shared across processes when the runtime has a shared budget.
+    const limit = Math.max(1, Math.floor(config.requestsPerSecond));
+    const windows = [{ limit, windowMs: Math.round((1000 * limit) / config.requestsPerSecond) }];
+    const budget =
+      context.budget?.(budgetKey, windows) ?? sharedWindowBudget(budgetKey, { windows, sleep: context.sleep });
     this.tokenHttp = new VendorHttp({
       integration: 'constant_contact',
       baseUrl: config.tokenUrl,
@@ -80,7 +78,7 @@ export class ConstantContactClient {
       integration: 'constant_contact',
       baseUrl: `${config.baseUrl.replace(/\/+$/, '')}/v3`,
       context,
-      bucket,
+      budgetFor: () => budget,
       auth: async () => ({ authorization: `Bearer ${(used = await this.session.accessToken())}` }),
       onUnauthorized: async () => {
         if (used) await this.session.rejected(used);

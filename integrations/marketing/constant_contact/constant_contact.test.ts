@@ -1,6 +1,7 @@
 import { generateKeyPairSync, sign, type KeyObject } from 'crypto';
 import { connectorContract } from '../../contract/connector-contract';
 import { WebhookRejected, type WebhookRequest } from '../../connector';
+import { sharedWindowBudget } from '../../http/rate-windows';
 import { startFakeConstantContact, type ConstantContactFake } from '@data-sync/vendor-fakes/constant_contact';
 import { constantContactConfigSchema, type ConstantContactConfig } from './config';
 import { constantContact } from './index';
@@ -268,16 +269,23 @@ describe('constant contact specifics', () => {
     await expect(connector.erase('nobody@example.com')).resolves.toMatchObject({ ids: [] });
   });
 
-  test('paces requests to the vendor limit of 4 per second without being throttled', async () => {
-    // The fake counts arrival times; a little headroom absorbs scheduling jitter on a busy machine.
+  test('paces requests to the full vendor limit of 4 per second, as a window shared through the runtime, without being throttled', async () => {
+    // The fake's one-second windows hold exactly the limit the connector keeps to.
     fake = await startFakeConstantContact({
       seed: { contacts: 12 },
-      perSecond: 6,
+      perSecond: 4,
       pageSize: 2,
       clientId: 'paced-client',
     });
+    const declared: unknown[] = [];
     const connector = constantContact.create(
       configFor(fake, { clientId: 'paced-client', pageSize: 2, requestsPerSecond: 4 }),
+      {
+        budget: (key, windows) => {
+          declared.push({ key, windows });
+          return sharedWindowBudget(`test:${key}`, { windows });
+        },
+      },
     );
     let cursor: string | null = null;
     let pages = 0;
@@ -289,6 +297,10 @@ describe('constant contact specifics', () => {
     }
     expect(pages).toBe(6);
     expect(fake.state.throttled).toBe(0);
+    // 4 in any second, not a bucket's 2 per second sustained.
+    expect(declared).toEqual([
+      { key: expect.stringMatching(/^constant_contact:[0-9a-f]{16}$/), windows: [{ limit: 4, windowMs: 1000 }] },
+    ]);
   });
 
   describe('webhooks', () => {
