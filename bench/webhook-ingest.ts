@@ -77,15 +77,6 @@ async function drain(binding: Binding): Promise<void> {
       await queue.ackMany(jobs);
       count(jobs);
     },
-    ...(queue.ackManyAndClaim
-      ? {
-          ackManyAndClaim: async (jobs: readonly Job[], leaseMs: number) => {
-            const next = await queue.ackManyAndClaim!(jobs, leaseMs);
-            count(jobs);
-            return next;
-          },
-        }
-      : {}),
   };
   const worker = createWorker({ queue: counted, engine: runtime.engine, logger });
   const started = performance.now();
