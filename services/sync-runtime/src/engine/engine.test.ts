@@ -704,38 +704,6 @@ function engineSuite(open: () => Promise<TestStore>) {
     expect(overlapped).toBe(false);
   });
 
-  test('on a binding that claims as it acknowledges, the worker takes a backlog through those acknowledgements, each job handled once', async () => {
-    const { engine, queue } = setup();
-    const handled: string[] = [];
-    const handle = async (jobs: readonly Job[]) => void handled.push(...jobs.map(eventOf));
-    engine.registerHandler(
-      'webhook',
-      Object.assign((job: Job) => handle([job]), { batch: handle }),
-    );
-    let broughtByAcks = 0;
-    // The store has no such step: made here of its two halves, as a broker would do it in one.
-    const claimingAcks: QueueBinding = {
-      ...queue,
-      async ackManyAndClaim(jobs, leaseMs) {
-        await queue.ackMany(jobs);
-        const next = await queue.claim(jobs.length, leaseMs);
-        broughtByAcks += next.length;
-        return next;
-      },
-    };
-    const ids = Array.from({ length: 30 }, (_, i) => `e${i}`);
-    for (const id of ids) await queue.enqueue(webhookJob('x', id));
-    const worker = createWorker({ queue: claimingAcks, engine, logger, pollMs: 10, concurrency: 2, batchSize: 5 });
-    worker.start();
-    await eventually(
-      () => queue.depth(),
-      (d) => d.ready + d.inFlight === 0 && handled.length === ids.length,
-    );
-    await worker.stop(1000);
-    expect([...handled].sort()).toEqual([...ids].sort());
-    expect(broughtByAcks).toBeGreaterThan(10);
-  });
-
   test('schedulers on several instances queue each due run exactly once and do not pile runs on a queued one', async () => {
     const { name, engine, integrations, queue } = setup({ objects: ['contacts'] });
     const other = setup({ objects: ['contacts'] });

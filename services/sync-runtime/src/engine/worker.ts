@@ -171,19 +171,7 @@ export function createWorker(deps: WorkerDeps): Worker {
     wake?.();
     const done = jobs.filter((c) => !c.released);
     try {
-      if (wide && running && queue.ackManyAndClaim) {
-        // While the backlog lasts, each acknowledgement brings the next job with it (one step, not two).
-        const next = (
-          await queue.ackManyAndClaim(
-            done.map((c) => c.job),
-            leaseMs,
-          )
-        ).map(hold);
-        if (running) {
-          waiting.push(...next);
-          wake?.();
-        } else for (const claimed of next) await release(claimed);
-      } else await queue.ackMany(done.map((c) => c.job));
+      await queue.ackMany(done.map((c) => c.job));
     } finally {
       for (const claimed of jobs) clearInterval(claimed.heartbeat);
     }

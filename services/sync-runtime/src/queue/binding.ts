@@ -79,12 +79,6 @@ export interface QueueBinding {
    * them unacknowledged (redelivered after its lease).
    */
   ackMany(jobs: readonly Job[]): Promise<void>;
-  /**
-   * Optional, for brokers that can take the next job in the same step as they acknowledge one (BullMQ):
-   * acknowledges `jobs` as ackMany() does and claims up to one job per acknowledged one, leased for
-   * `leaseMs`. Without it, a worker acknowledges and claims apart.
-   */
-  ackManyAndClaim?(jobs: readonly Job[], leaseMs: number): Promise<Job[]>;
   /** Marks a claimed job failed: retried with backoff and jitter, dead-lettered after maxAttempts deliveries without progress. */
   fail(job: Job, error: string): Promise<'retry' | 'dead'>;
   /** Extends a claimed job's lease while it is still being worked on; throws LeaseLostError when it was lost. */

@@ -146,24 +146,6 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
     setImmediate(() => socket?.uncork());
     return send();
   };
-  /** Jobs taken, as received deliveries leased for `leaseMs`. */
-  const delivered = async (taken: readonly Delivery[], leaseMs: number) => {
-    const lease = Math.max(1, Math.round(leaseMs));
-    // Each job costs a script to take; another to set its lease only when that differs from the lock it came with.
-    if (lease !== LOCK_MS) await Promise.all(taken.map(({ job, token }) => job.extendLock(token, lease)));
-    return taken.map((delivery) => ({ delivery, job: toJob(delivery.job), progressedAt: progressOf(delivery.job) }));
-  };
-  /** The job a completion script took next (its answer: the job's fields and id), locked with `token`. */
-  const nextOf = async (completed: unknown, token: string): Promise<Delivery | undefined> => {
-    if (!Array.isArray(completed) || !completed[0]) return undefined;
-    // What BullMQ's own processing loop turns that answer into a job with.
-    const next = await (
-      worker as unknown as {
-        nextJobFromJobData(data: unknown, id: string, token: string): Promise<BullJob | undefined>;
-      }
-    ).nextJobFromJobData(completed[0], completed[1] as string, token);
-    return next ? { job: next, token } : undefined;
-  };
   const progressOf = (job: BullJob) => (typeof job.progress === 'number' ? job.progress : 0);
 
   /** Runs a settle of a delivery; false when BullMQ says the delivery is stale. */
@@ -229,10 +211,15 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       const first = await next();
       if (!first) return [];
       const rest = max > 1 ? await corked(() => Promise.all(Array.from({ length: max - 1 }, next))) : [];
-      return delivered(
-        [first, ...rest].filter((d): d is Delivery => d !== undefined),
-        leaseMs,
-      );
+      const taken = [first, ...rest].filter((d): d is Delivery => d !== undefined);
+      const lease = Math.max(1, Math.round(leaseMs));
+      // Each job costs a script to take; another to set its lease only when that differs from the lock it came with.
+      if (lease !== LOCK_MS) await Promise.all(taken.map(({ job, token }) => job.extendLock(token, lease)));
+      return taken.map((delivery) => ({
+        delivery,
+        job: toJob(delivery.job),
+        progressedAt: progressOf(delivery.job),
+      }));
     },
 
     ack: ({ job, token }) => settle(job.moveToCompleted(null, token, false)),
@@ -242,29 +229,6 @@ export function createBullmqBinding(options: BullmqBindingOptions): QueueBinding
       corked(() =>
         Promise.all(deliveries.map(({ delivery: { job, token } }) => settle(job.moveToCompleted(null, token, false)))),
       ),
-
-    async ackManyAndReceive(deliveries, leaseMs) {
-      // BullMQ's completion script can take the next job in the same step, locked with the same token.
-      const outcomes = await corked(() =>
-        Promise.all(
-          deliveries.map(async ({ delivery: { job, token } }) => {
-            try {
-              return { acked: true, next: await nextOf(await job.moveToCompleted(null, token, true), token) };
-            } catch (error) {
-              if (isStale(error)) return { acked: false, next: undefined };
-              throw error;
-            }
-          }),
-        ),
-      );
-      return {
-        acked: outcomes.map((o) => o.acked),
-        received: await delivered(
-          outcomes.flatMap((o) => (o.next ? [o.next] : [])),
-          leaseMs,
-        ),
-      };
-    },
 
     async retryLater({ job, token }, _job, delayMs, error, progressedAt) {
       if (progressedAt !== progressOf(job)) await job.updateProgress(progressedAt);

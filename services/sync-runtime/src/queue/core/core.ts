@@ -57,14 +57,6 @@ export interface QueueTransport<D> {
    * core acknowledges them one by one. Must be safe to repeat: the core tries it again after a blip.
    */
   ackMany?(deliveries: ReadonlyArray<{ readonly delivery: D; readonly job: Job }>): Promise<boolean[]>;
-  /**
-   * As ackMany(), and each acknowledgement also receives the next message, leased for `leaseMs`. Not
-   * repeated after a blip (the messages it received would be leased twice): the core falls back to ackMany().
-   */
-  ackManyAndReceive?(
-    deliveries: ReadonlyArray<{ readonly delivery: D; readonly job: Job }>,
-    leaseMs: number,
-  ): Promise<{ acked: boolean[]; received: Array<Received<D> | Unreadable<D>> }>;
   /** Makes the job due again after `delayMs`, remembering `progressedAt`; throws LeaseLostError for a stale delivery. */
   retryLater(delivery: D, job: Job, delayMs: number, error: string, progressedAt: number): Promise<void>;
   /** Moves a delivery (`job` null: an unreadable message) to the dead letters with `reason`; false when it was stale. */
@@ -142,40 +134,6 @@ export function createQueueBinding<D>(transport: QueueTransport<D>, options: Que
     return job;
   };
 
-  /** Tracks what a transport received; buries what can never succeed or spent its lease budget. */
-  const accept = async (batch: ReadonlyArray<Received<D> | Unreadable<D>>) => {
-    const accepted: Job[] = [];
-    let buried = 0;
-    for (const received of batch) {
-      if ('unreadable' in received) {
-        await transport.bury(received.delivery, null, received.unreadable);
-        buried++;
-      } else if (leaseBudgetSpent(received.job.attempts, received.progressedAt, retry)) {
-        // Every delivery since the last progress let its lease expire (the worker crashed each time).
-        const reason = leaseExpiredReason(stalledDeliveries(received.job.attempts - 1, received.progressedAt));
-        if (await transport.bury(received.delivery, received.job, reason)) await deadLettered(received.job, reason);
-        buried++;
-      } else {
-        accepted.push(track(received));
-      }
-    }
-    return { accepted, buried };
-  };
-
-  const ackMany = async (jobs: readonly Job[]) => {
-    if (!transport.ackMany) {
-      const settled = await Promise.allSettled(jobs.map(ack));
-      const refused = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
-      if (refused) throw refused.reason;
-      return;
-    }
-    const deliveries = jobs.map((job) => ({ delivery: delivery(job).delivery, job }));
-    if (deliveries.length === 0) return;
-    const acked = await retrying(() => transport.ackMany!(deliveries), transient);
-    for (const job of jobs) tracked.delete(job);
-    await Promise.all(jobs.map((job, i) => (acked[i] ? releaseKey(job) : undefined)));
-  };
-
   const ack = async (job: Job) => {
     const entry = delivery(job);
     const acked = await retrying(() => transport.ack(entry.delivery, job), transient);
@@ -214,8 +172,21 @@ export function createQueueBinding<D>(transport: QueueTransport<D>, options: Que
     async claim(max, leaseMs) {
       const jobs: Job[] = [];
       while (jobs.length < max) {
-        const { accepted, buried } = await accept(await transport.receive(max - jobs.length, leaseMs));
-        jobs.push(...accepted);
+        const batch = await transport.receive(max - jobs.length, leaseMs);
+        let buried = 0;
+        for (const received of batch) {
+          if ('unreadable' in received) {
+            await transport.bury(received.delivery, null, received.unreadable);
+            buried++;
+          } else if (leaseBudgetSpent(received.job.attempts, received.progressedAt, retry)) {
+            // Every delivery since the last progress let its lease expire (the worker crashed each time).
+            const reason = leaseExpiredReason(stalledDeliveries(received.job.attempts - 1, received.progressedAt));
+            if (await transport.bury(received.delivery, received.job, reason)) await deadLettered(received.job, reason);
+            buried++;
+          } else {
+            jobs.push(track(received));
+          }
+        }
         // Only what was buried leaves room to fill: otherwise the transport gave all it had.
         if (buried === 0) break;
       }
@@ -223,27 +194,20 @@ export function createQueueBinding<D>(transport: QueueTransport<D>, options: Que
     },
 
     ack,
-    ackMany,
 
-    ...(transport.ackManyAndReceive
-      ? {
-          async ackManyAndClaim(jobs: readonly Job[], leaseMs: number): Promise<Job[]> {
-            const deliveries = jobs.map((job) => ({ delivery: delivery(job).delivery, job }));
-            if (deliveries.length === 0) return [];
-            let outcome: Awaited<ReturnType<NonNullable<QueueTransport<D>['ackManyAndReceive']>>>;
-            try {
-              outcome = await transport.ackManyAndReceive!(deliveries, leaseMs);
-            } catch {
-              // What it may have received comes back after its lease; the acknowledgements are made apart.
-              await ackMany(jobs);
-              return [];
-            }
-            for (const job of jobs) tracked.delete(job);
-            await Promise.all(jobs.map((job, i) => (outcome.acked[i] ? releaseKey(job) : undefined)));
-            return (await accept(outcome.received)).accepted;
-          },
-        }
-      : {}),
+    async ackMany(jobs) {
+      if (!transport.ackMany) {
+        const settled = await Promise.allSettled(jobs.map(ack));
+        const refused = settled.find((s): s is PromiseRejectedResult => s.status === 'rejected');
+        if (refused) throw refused.reason;
+        return;
+      }
+      const deliveries = jobs.map((job) => ({ delivery: delivery(job).delivery, job }));
+      if (deliveries.length === 0) return;
+      const acked = await retrying(() => transport.ackMany!(deliveries), transient);
+      for (const job of jobs) tracked.delete(job);
+      await Promise.all(jobs.map((job, i) => (acked[i] ? releaseKey(job) : undefined)));
+    },
 
     async fail(job, error) {
       const entry = delivery(job);
