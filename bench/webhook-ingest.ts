@@ -221,6 +221,18 @@ function runDrain(
   );
 }
 
+/** Deletes the bench queue's keys from the shared Redis (BullMQ leaves its queue's keys behind). */
+async function dropRedisKeys(prefix: string): Promise<void> {
+  const { default: IORedis } = await import('ioredis');
+  const redis = new IORedis(TEST_REDIS_URL);
+  try {
+    const keys = await redis.keys(`${prefix}:*`);
+    if (keys.length) await redis.del(...keys);
+  } finally {
+    redis.disconnect();
+  }
+}
+
 interface Figures {
   name: string;
   reqPerSec: number;
@@ -297,7 +309,9 @@ async function main(): Promise<void> {
         const said = await server.stop();
         const queued = /queued (\d+) jobs/.exec(said);
         if (!queued) throw new Error(`the ${mode} server did not report its queue depth: ${said}`);
-        const drained = await runDrain(mode, Number(queued[1]), env);
+        const drained = await runDrain(mode, Number(queued[1]), env).finally(() =>
+          mode === 'redis' ? dropRedisKeys(env.BENCH_QUEUE_PREFIX) : undefined,
+        );
         rows.push({
           ...figures,
           queued: Number(queued[1]),
