@@ -81,19 +81,21 @@ suite('fault suite: PostgreSQL outages', () => {
 
   /**
    * Restarts of the private server that cut a delivery: cut() stops it and resolves while it is down (the held
-   * vendor answer then reaches a runtime that cannot commit), and starts it again at once. One restart at a
-   * time; settled() resolves once the last one is done.
+   * vendor answer then reaches a runtime that cannot commit), and starts it again at once, or once the
+   * case's `holdDown` settles. One restart at a time; settled() resolves once the last one is done.
    */
-  function restarter(server: PrivatePostgres) {
+  function restarter(server: PrivatePostgres, holdDown?: () => Promise<unknown>) {
     let last: Promise<void> = Promise.resolve();
     const restart = {
       count: 0,
       /** Restarts that failed (pg_ctl's error with the server log), asserted empty: a held vendor answer must never wait on one. */
       errors: [] as string[],
       cut(): Promise<void> {
+        const held = holdDown?.().catch(() => undefined);
         const stopped = last.then(() => server.stop());
         // A failed start is tried once more, so the server is up for the next delivery; the failure is kept.
         last = stopped
+          .then(() => held)
           .then(() => server.start())
           .catch(async (error: Error) => {
             restart.errors.push(error.message);
@@ -238,17 +240,29 @@ suite('fault suite: PostgreSQL outages', () => {
   test(
     'PostgreSQL restarted after each committed page: the sync keeps its progress, is never dead-lettered, and completes exactly once',
     async () => {
-      const CONTACTS = 90;
+      // Enough pages that the cut deliveries outnumber maxAttempts with room to spare.
+      const CONTACTS = 150;
       const server = await startPrivatePostgres('faults-progress');
-      const restart = restarter(server);
+      let world: Awaited<ReturnType<typeof start>> | undefined;
+      const failedDeliveries = () => world!.runtime.logs.filter((line) => line.msg === 'sync run failed').length;
+      // The store stays down until the cut delivery has failed: on a busy machine a quick restart could
+      // otherwise be back before the delivery's next write, and the delivery would go on past its page.
+      const restart = restarter(server, () => {
+        const before = failedDeliveries();
+        return until(
+          'the cut delivery did not fail',
+          async () => (failedDeliveries() > before ? true : undefined),
+          15_000,
+        );
+      });
       // Every second vendor request meets a store that is down: each delivery commits one page before it is cut.
-      const world = await start(server, CONTACTS, (n) => (n % 2 === 0 ? restart.cut() : restart.settled()));
+      world = await start(server, CONTACTS, (n) => (n % 2 === 0 ? restart.cut() : restart.settled()));
       try {
         const { runId } = await triggerSync(world.runtime.url);
         const outcome = await Promise.race([settled(world.db, runId!, RESTART_SETTLE_MS), world.runtime.crashed]);
         expect(restart.errors).toEqual([]);
         expect(outcome).toEqual({ status: 'succeeded', error: null });
-        const failures = world.runtime.logs.filter((line) => line.msg === 'sync run failed').length;
+        const failures = failedDeliveries();
         // More cut deliveries than maxAttempts: only deliveries without progress count against it.
         expect(failures).toBeGreaterThan(DEFAULT_RETRY.maxAttempts);
         const dead = await world.db.query(`SELECT id FROM jobs WHERE status = 'dead'`);
