@@ -96,6 +96,29 @@ async function baseline(): Promise<{ seconds: number; requests: number; delivere
   }
 }
 
+/**
+ * Handles every job until none is left (jobs waiting out a 429 included; probes aside) and `done`, when
+ * given, holds.
+ */
+async function drain(
+  db: Db,
+  queue: QueueBinding,
+  engine: AssembledRuntime['engine'],
+  done: () => Promise<boolean> = async () => true,
+): Promise<void> {
+  for (;;) {
+    const jobs = await queue.claim(10, 60_000);
+    for (const job of jobs) {
+      await engine.handle(job);
+      await queue.ack(job);
+    }
+    if (jobs.length) continue;
+    const waiting = await db.query(`SELECT 1 FROM jobs WHERE kind <> 'probe' LIMIT 1`);
+    if (waiting.rows.length === 0 && (await done())) return;
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
 async function withSchema<T>(fn: (db: Db) => Promise<T>): Promise<T> {
   const schema = `bench_e2e_${process.pid}`;
   const admin = openPostgres(URL_, { max: 1 });
@@ -150,19 +173,11 @@ async function endToEnd() {
       }
       const start = performance.now();
       await runtime.engine.trigger('facebook', { actor: 'bench', full: true });
-      let contacts: number;
-      for (;;) {
-        const jobs = await queue.claim(10, 60_000);
-        for (const job of jobs) {
-          await runtime.engine.handle(job);
-          await queue.ack(job);
-        }
-        if (jobs.length) continue;
+      let contacts = 0;
+      await drain(db, queue, runtime.engine, async () => {
         contacts = (await db.query<{ n: number }>('SELECT count(*)::int AS n FROM contacts')).rows[0].n;
-        const waiting = await db.query(`SELECT 1 FROM jobs WHERE kind <> 'probe' LIMIT 1`);
-        if (waiting.rows.length === 0 && members(f.mailchimp) >= contacts) break;
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
+        return members(f.mailchimp) >= contacts;
+      });
       const seconds = (performance.now() - start) / 1000;
       if (profile) {
         await new Promise<void>((resolve) =>
@@ -184,20 +199,6 @@ async function endToEnd() {
     });
   } finally {
     await Promise.all([f.meta.close(), f.mailchimp.close()]);
-  }
-}
-
-/** Handles every job until none is left (jobs waiting out a 429 included). */
-async function drain(db: Db, queue: QueueBinding, engine: AssembledRuntime['engine']): Promise<void> {
-  for (;;) {
-    const jobs = await queue.claim(10, 60_000);
-    for (const job of jobs) {
-      await engine.handle(job);
-      await queue.ack(job);
-    }
-    if (jobs.length) continue;
-    if ((await db.query('SELECT 1 FROM jobs LIMIT 1')).rows.length === 0) return;
-    await new Promise((resolve) => setTimeout(resolve, 20));
   }
 }
 

@@ -70,7 +70,8 @@ interface Unit {
  * retry policy. While the queue holds a backlog of jobs whose kind batches (webhooks), the worker claims
  * up to `batchSize` at once and hands each kind and integration's jobs to the engine together, then
  * acknowledges them together; a batch that fails is handled again job by job, so each failure meets its
- * own job's retry policy and one bad job does not hold back the others.
+ * own job's retry policy and one bad job does not hold back the others. The next batch is claimed while
+ * one is handled, and starts while the one before it is acknowledged.
  */
 export function createWorker(deps: WorkerDeps): Worker {
   const { queue, engine, logger, metrics } = deps;
